@@ -1,0 +1,163 @@
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// MinIO is the S3 server process with one bucket.
+type MinIO struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	Bucket    string
+	Region    string
+	AccessKey string
+	SecretKey string
+
+	bin, dataDir, logPath, addr string
+	proc                        *process
+}
+
+func newMinIO(dir, bin, bucket string) *MinIO {
+	return &MinIO{
+		Bucket: bucket, Region: "us-east-1",
+		AccessKey: "clickvault-test", SecretKey: "clickvault-test-secret",
+		bin: bin, dataDir: filepath.Join(dir, "minio"), logPath: filepath.Join(dir, "minio.log"),
+	}
+}
+
+// start runs MinIO and polls its health endpoint until it answers. The first
+// start picks a free port (retrying if another process took it first);
+// later starts reuse it, so clients keep their endpoint.
+func (m *MinIO) start(ctx context.Context) error {
+	attempts := 1
+	if m.addr == "" {
+		attempts = 3
+	}
+	var err error
+	for i := 0; i < attempts; i++ {
+		addr := m.addr
+		if addr == "" {
+			if addr, err = freeLoopbackAddr(); err != nil {
+				return err
+			}
+		}
+		if err = m.startOn(ctx, addr); err == nil {
+			m.addr, m.Endpoint = addr, "http://"+addr
+			return nil
+		}
+	}
+	return err
+}
+
+func (m *MinIO) startOn(ctx context.Context, addr string) error {
+	env := []string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off"}
+	proc, err := startProcess("minio", m.logPath, env, nil, m.bin, "server", m.dataDir, "--address", addr, "--quiet")
+	if err != nil {
+		return err
+	}
+	m.proc = proc
+	if err := waitHealthy(ctx, proc, "http://"+addr+"/minio/health/live"); err != nil {
+		proc.kill()
+		return proc.failure("did not become healthy", err)
+	}
+	return nil
+}
+
+// waitHealthy polls url until it answers 200, the process exits, or a minute
+// passes.
+func waitHealthy(ctx context.Context, proc *process, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return fmt.Errorf("poll health: %w", err)
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("poll %s: %w", url, ctx.Err())
+		case <-proc.done:
+			return errors.New("process exited")
+		case <-tick.C:
+		}
+	}
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// Stop ends MinIO gracefully; Start brings it back on the same address and data.
+func (m *MinIO) Stop() {
+	if m.proc != nil {
+		m.proc.stop(10 * time.Second)
+	}
+}
+
+// Start restarts a stopped MinIO on its address and data.
+func (m *MinIO) Start(ctx context.Context) error { return m.start(ctx) }
+
+// LogPath is the file MinIO logs to.
+func (m *MinIO) LogPath() string { return m.logPath }
+
+// Client is an S3 client for the bucket, for tests to look at objects.
+func (m *MinIO) Client() *s3.Client {
+	return s3.New(s3.Options{
+		BaseEndpoint: aws.String(m.Endpoint),
+		Region:       m.Region,
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, ""),
+	})
+}
+
+func (m *MinIO) createBucket(ctx context.Context) error {
+	_, err := m.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", m.Bucket, err)
+	}
+	return nil
+}
+
+// URL is the address of key in the bucket, as ClickHouse's S3() takes it.
+func (m *MinIO) URL(key string) string {
+	return m.Endpoint + "/" + m.Bucket + "/" + key
+}
+
+// Keys lists every key under prefix.
+func (m *MinIO) Keys(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(m.Client(), &s3.ListObjectsV2Input{Bucket: aws.String(m.Bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys, nil
+}

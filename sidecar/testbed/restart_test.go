@@ -1,0 +1,36 @@
+package testbed_test
+
+import (
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/testbed"
+)
+
+// TestEngineKillAndRestart: fault tests kill "ClickHouse" like a crash and
+// start it again on the same address, with its data.
+func TestEngineKillAndRestart(t *testing.T) {
+	bed := testbed.New(t, testbed.Options{})
+	ctx := testContext(t)
+	c := dial(t, ctx, bed)
+	exec(t, ctx, c, "CREATE TABLE default.kept (n UInt64) ENGINE = MergeTree ORDER BY n")
+	exec(t, ctx, c, "INSERT INTO default.kept SELECT number FROM numbers(10)")
+	addr := bed.ClickHouse.Addr
+
+	bed.ClickHouse.Kill()
+	if bed.ClickHouse.Running() {
+		t.Fatal("engine still running after Kill")
+	}
+	if err := c.Ping(ctx); err == nil {
+		t.Fatal("ping to a killed engine succeeded")
+	}
+	if err := bed.ClickHouse.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if bed.ClickHouse.Addr != addr {
+		t.Fatalf("restarted on %s, want %s", bed.ClickHouse.Addr, addr)
+	}
+	c2 := dial(t, ctx, bed)
+	if got := queryUInt64(t, ctx, c2, "SELECT count() FROM default.kept"); got != 10 {
+		t.Fatalf("after restart: %d rows, want 10", got)
+	}
+}
