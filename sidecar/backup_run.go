@@ -1,0 +1,233 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// BackupRequest asks for one backup.
+type BackupRequest struct {
+	Database    string
+	Kind        Kind // "" = auto
+	RequestID   string
+	RequestedBy string
+	Progress    ProgressFunc
+	// Started, when set, is called once ClickHouse accepted the BACKUP,
+	// with the backup as recorded so far (status running).
+	Started func(Backup)
+}
+
+// Backup takes one backup under the database's lease: it adopts backups a
+// killed run left behind, plans full or incremental, and records the result
+// in metadata. It notifies success or failure either way.
+func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
+	start := s.now()
+	var out Backup
+	err := s.requireDatabase(ctx, req.Database)
+	if err == nil {
+		err = s.withLease(ctx, req.Database, "backup", func(ctx context.Context) error {
+			cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress)
+			if err != nil {
+				return err
+			}
+			plan, err := PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind)
+			if err != nil {
+				return err
+			}
+			s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
+			out, err = s.runBackup(ctx, req, cat, plan)
+			return err
+		})
+	}
+	e := Event{Event: "backup_completed", Database: req.Database, Backup: out.Name, Kind: string(out.Kind),
+		Size: out.TotalSize, DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
+	if err != nil {
+		e.Event, e.Error = "backup_failed", err.Error()
+	}
+	s.emit(ctx, e)
+	return out, err
+}
+
+// withLease runs fn holding the database's lease.
+func (s *Service) withLease(ctx context.Context, database, purpose string, fn func(context.Context) error) error {
+	lease, err := AcquireLease(ctx, s.store, s.layout.LockKey(database), s.opts.Owner, purpose,
+		s.opts.LeaseTTL, s.now, s.logger)
+	if err != nil {
+		return err
+	}
+	return lease.Hold(ctx, fn)
+}
+
+func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan) (Backup, error) {
+	b, err := s.newBackup(ctx, req.Database, cat, plan)
+	if err != nil {
+		return Backup{}, err
+	}
+	// The metadata is written before the BACKUP is sent: a run killed from
+	// here on leaves a folder that says what it is, to be adopted later.
+	if err := s.writeMeta(ctx, b); err != nil {
+		return Backup{}, err
+	}
+	baseFolder := ""
+	if plan.Kind == KindIncremental {
+		baseFolder = plan.Base.Folder
+	}
+	cmd := BackupCommand{ID: b.BackupID, Database: req.Database, Folder: b.Folder, BaseFolder: baseFolder}
+	if err := s.db.StartBackup(ctx, cmd); err != nil {
+		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
+	}
+	if req.Started != nil {
+		req.Started(b)
+	}
+	s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base)
+	return s.settle(ctx, b, req.Progress)
+}
+
+// newBackup describes the backup about to be taken.
+func (s *Service) newBackup(ctx context.Context, database string, cat Catalog, plan Plan) (Backup, error) {
+	version, err := s.db.Version(ctx)
+	if err != nil {
+		return Backup{}, fmt.Errorf("read clickhouse version: %w", err)
+	}
+	// Row counts just before the backup, for verify to compare with. Rows
+	// written in between make verify report a difference, never hide one.
+	tables, err := s.db.TableRows(ctx, database)
+	if err != nil {
+		return Backup{}, fmt.Errorf("count rows of %s: %w", database, err)
+	}
+	now := s.now().UTC()
+	name := s.uniqueName(cat, now)
+	b := Backup{Folder: s.layout.Folder(database, plan.Kind, name), Meta: Meta{
+		Version: MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
+		Status: StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
+		ClickHouseVersion: version, Tables: tables, Host: s.opts.Owner,
+	}}
+	if plan.Kind == KindIncremental {
+		base := plan.Base.Folder
+		b.BaseBackupPath, b.Base, b.Chain = &base, plan.Base.Name, plan.Chain
+	}
+	return b, nil
+}
+
+// uniqueName is the name for now, moved on a millisecond past any existing
+// backup of the database, so names stay unique and ordered.
+func (s *Service) uniqueName(cat Catalog, now time.Time) string {
+	for {
+		name := NameAt(now)
+		if _, taken := cat.Find(name); !taken {
+			if newest := cat.All(); len(newest) == 0 || newest[0].Name < name {
+				return name
+			}
+		}
+		now = now.Add(time.Millisecond)
+	}
+}
+
+// settle waits for a backup's operation and records how it ended. If ctx
+// ends first the metadata stays "running", for the next run to adopt.
+func (s *Service) settle(ctx context.Context, b Backup, progress ProgressFunc) (Backup, error) {
+	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return s.settleUnknown(ctx, b)
+	case err != nil && ctx.Err() != nil:
+		return b, err
+	case err != nil:
+		return s.finishFailed(ctx, b, err)
+	case op.Status != OpBackupCreated:
+		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse ended backup %s with %s: %s", b.Name, op.Status, op.Error))
+	}
+	return s.finishCreated(ctx, b, op)
+}
+
+// settleUnknown handles a backup ClickHouse no longer knows (it restarted):
+// its .backup object decides.
+func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
+	ok, err := s.store.Exists(ctx, BackupFileKey(b.Folder))
+	if err != nil {
+		return b, fmt.Errorf("check %s of %s: %w", BackupFile, b.Name, err)
+	}
+	if !ok {
+		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse no longer knows operation %s of backup %s "+
+			"(restarted?) and the backup has no %s object", b.BackupID, b.Name, BackupFile))
+	}
+	listing, err := s.store.List(ctx, b.Folder, true)
+	if err != nil {
+		return b, fmt.Errorf("measure backup %s: %w", b.Name, err)
+	}
+	op := Operation{Status: OpBackupCreated, EndTime: s.now()}
+	for _, o := range listing.Objects {
+		if o.Key != MetaKey(b.Folder) {
+			op.NumFiles++
+			op.TotalSize += uint64(o.Size)
+		}
+	}
+	return s.finishCreated(ctx, b, op)
+}
+
+// finishCreated marks a backup completed once its .backup object exists.
+func (s *Service) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
+	ok, err := s.store.Exists(ctx, BackupFileKey(b.Folder))
+	if err != nil {
+		return b, fmt.Errorf("check %s of %s: %w", BackupFile, b.Name, err)
+	}
+	if !ok {
+		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, BackupFile))
+	}
+	end := op.EndTime.UTC()
+	if end.IsZero() {
+		end = s.now().UTC()
+	}
+	b.Status, b.FinishedAt, b.Error = StatusCreated, &end, ""
+	b.NumFiles, b.TotalSize = op.NumFiles, op.TotalSize
+	b.UncompressedSize, b.CompressedSize = op.UncompressedSize, op.CompressedSize
+	if err := s.writeMeta(ctx, b); err != nil {
+		return b, err
+	}
+	s.logger.Info("backup completed", "database", b.Database, "backup", b.Name, "kind", b.Kind,
+		"files", b.NumFiles, "bytes", b.TotalSize)
+	return b, nil
+}
+
+// finishFailed records the failure in metadata (never as completed) and
+// returns cause. If the metadata cannot be written it stays "running" and
+// the next run settles it from system.backups.
+func (s *Service) finishFailed(ctx context.Context, b Backup, cause error) (Backup, error) {
+	end := s.now().UTC()
+	b.Status, b.FinishedAt, b.Error = StatusFailed, &end, cause.Error()
+	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.writeMeta(writeCtx, b); err != nil {
+		s.logger.Warn("record failed backup; the next run will settle it", "backup", b.Name, "err", err)
+	}
+	return b, cause
+}
+
+// reconciledCatalog settles every backup a killed run left "running": it
+// waits for one ClickHouse still writes, and marks the rest completed or
+// failed. Only a lease holder calls it.
+func (s *Service) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc) (Catalog, error) {
+	cat, err := s.Catalog(ctx, database)
+	if err != nil {
+		return Catalog{}, err
+	}
+	settled := 0
+	for _, b := range cat.All() {
+		if b.Status != StatusCreating || b.Legacy {
+			continue
+		}
+		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
+		if _, err := s.settle(ctx, b, progress); err != nil && ctx.Err() != nil {
+			return Catalog{}, err
+		}
+		settled++
+	}
+	if settled == 0 {
+		return cat, nil
+	}
+	return s.Catalog(ctx, database)
+}

@@ -1,0 +1,192 @@
+package sidecar
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Backup is one backup folder and its metadata.
+type Backup struct {
+	Meta
+	Folder string // key of the folder, with a trailing slash
+	Legacy bool   // written by the seed tool, in its layout
+}
+
+// Time orders backups: the metadata's timestamp.
+func (b Backup) Time() time.Time { return b.Timestamp }
+
+// Chain is a completed or failed full backup and the incrementals built on it.
+type Chain struct {
+	Full    Backup
+	Members []Backup // the full first, then incrementals oldest first
+}
+
+// Name of a chain is the name of its full backup.
+func (c Chain) Name() string { return c.Full.Name }
+
+// Completed returns the members that completed, oldest first.
+func (c Chain) Completed() []Backup {
+	var out []Backup
+	for _, m := range c.Members {
+		if m.Completed() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Depth is the number of completed backups in the chain.
+func (c Chain) Depth() int { return len(c.Completed()) }
+
+// Newest is the newest completed member, if any.
+func (c Chain) Newest() (Backup, bool) {
+	done := c.Completed()
+	if len(done) == 0 {
+		return Backup{}, false
+	}
+	return done[len(done)-1], true
+}
+
+// Size is the sum of the completed members' sizes.
+func (c Chain) Size() uint64 {
+	var n uint64
+	for _, m := range c.Completed() {
+		n += m.TotalSize
+	}
+	return n
+}
+
+// Running reports whether a member is still being written.
+func (c Chain) Running() bool {
+	for _, m := range c.Members {
+		if m.Status == StatusCreating {
+			return true
+		}
+	}
+	return false
+}
+
+// Orphan is something in the bucket that belongs to no usable chain.
+type Orphan struct {
+	Folder string
+	Reason string
+}
+
+// Catalog is every backup of one database, as chains.
+type Catalog struct {
+	Database string
+	Chains   []Chain // newest first
+	Orphans  []Orphan
+}
+
+// BuildCatalog links backups into chains: an incremental belongs to the
+// chain of its base. One whose base is missing is reported as an orphan,
+// never dropped quietly (the seed tool's defect).
+func BuildCatalog(database string, backups []Backup, dataOnly []string) Catalog {
+	sorted := append([]Backup(nil), backups...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time().Before(sorted[j].Time()) })
+	cat := Catalog{Database: database}
+	chainOf := map[string]int{} // folder → index in cat.Chains
+	for _, b := range sorted {
+		if b.Kind == KindFull {
+			b.Chain = b.Name
+			cat.Chains = append(cat.Chains, Chain{Full: b, Members: []Backup{b}})
+			chainOf[b.Folder] = len(cat.Chains) - 1
+			continue
+		}
+		base := baseFolder(b)
+		idx, ok := chainOf[base]
+		if !ok {
+			cat.Orphans = append(cat.Orphans, Orphan{Folder: b.Folder,
+				Reason: fmt.Sprintf("incremental %s: its base %s is gone", b.Name, base)})
+			continue
+		}
+		b.Chain = cat.Chains[idx].Name()
+		cat.Chains[idx].Members = append(cat.Chains[idx].Members, b)
+		chainOf[b.Folder] = idx
+	}
+	for _, folder := range dataOnly {
+		cat.Orphans = append(cat.Orphans, Orphan{Folder: folder, Reason: "backup data without metadata"})
+	}
+	// Newest chain first.
+	sort.SliceStable(cat.Chains, func(i, j int) bool { return cat.Chains[i].Full.Time().After(cat.Chains[j].Full.Time()) })
+	return cat
+}
+
+// baseFolder is the folder an incremental was built on. ClickVault records
+// it in base_backup_path, as the seed did.
+func baseFolder(b Backup) string {
+	if b.BaseBackupPath == nil {
+		return ""
+	}
+	p := *b.BaseBackupPath
+	if !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
+// All returns every backup in the chains, newest first.
+func (c Catalog) All() []Backup {
+	var out []Backup
+	for _, ch := range c.Chains {
+		out = append(out, ch.Members...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time().After(out[j].Time()) })
+	return out
+}
+
+// Find returns the backup with this name.
+func (c Catalog) Find(name string) (Backup, bool) {
+	for _, b := range c.All() {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return Backup{}, false
+}
+
+// NewestCompleted is the newest completed backup, at or before asOf when
+// it is not zero.
+func (c Catalog) NewestCompleted(asOf time.Time) (Backup, bool) {
+	for _, b := range c.All() {
+		if b.Completed() && (asOf.IsZero() || !b.Time().After(asOf)) && c.Restorable(b) {
+			return b, true
+		}
+	}
+	return Backup{}, false
+}
+
+// NewestCompletedChain is the chain of the newest completed full backup.
+func (c Catalog) NewestCompletedChain() (Chain, bool) {
+	for _, ch := range c.Chains {
+		if ch.Full.Completed() {
+			return ch, true
+		}
+	}
+	return Chain{}, false
+}
+
+// Restorable reports whether b and every backup it is built on completed.
+func (c Catalog) Restorable(b Backup) bool {
+	for _, ch := range c.Chains {
+		if ch.Name() != b.Chain {
+			continue
+		}
+		byFolder := map[string]Backup{}
+		for _, m := range ch.Members {
+			byFolder[m.Folder] = m
+		}
+		for cur, ok := b, true; ok; cur, ok = byFolder[baseFolder(cur)] {
+			if !cur.Completed() {
+				return false
+			}
+			if cur.Kind == KindFull {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// CleanupReport says what a cleanup deleted (or would delete) and found.
+type CleanupReport struct {
+	Database string
+	DryRun   bool
+	Planned  []Deletion
+	Deleted  []string // backup names, in the order deleted
+	Kept     []string // chain names
+	Orphans  []Orphan
+}
+
+// Cleanup applies retention to one database under its lease. A dry run
+// only plans. Deletion stops at the first failure, so no survivor ever
+// points at a deleted base.
+func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (CleanupReport, error) {
+	start := s.now()
+	report := CleanupReport{Database: database, DryRun: dryRun}
+	err := ValidateIdentifier("database", database)
+	if err == nil && dryRun {
+		err = s.planCleanup(ctx, database, &report, false)
+	} else if err == nil {
+		err = s.withLease(ctx, database, "cleanup", func(ctx context.Context) error {
+			if err := s.planCleanup(ctx, database, &report, true); err != nil {
+				return err
+			}
+			return s.deleteAll(ctx, &report)
+		})
+	}
+	if !dryRun {
+		e := Event{Event: "cleanup_completed", Database: database, DurationSeconds: s.now().Sub(start).Seconds(),
+			Backup: strings.Join(report.Deleted, ",")}
+		if err != nil {
+			e.Event, e.Error = "cleanup_failed", err.Error()
+		}
+		s.emit(ctx, e)
+	}
+	return report, err
+}
+
+func (s *Service) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) error {
+	var cat Catalog
+	var err error
+	if reconcile {
+		cat, err = s.reconciledCatalog(ctx, database, nil)
+	} else {
+		cat, err = s.Catalog(ctx, database)
+	}
+	if err != nil {
+		return err
+	}
+	plan := PlanCleanup(cat, s.opts.Retention, s.now())
+	report.Planned, report.Kept, report.Orphans = plan.Delete, plan.Kept, plan.Orphans
+	for _, o := range plan.Orphans {
+		s.logger.Warn("orphan in the bucket; not deleted", "folder", o.Folder, "reason", o.Reason)
+	}
+	return nil
+}
+
+func (s *Service) deleteAll(ctx context.Context, report *CleanupReport) error {
+	for _, d := range report.Planned {
+		if err := s.deleteBackup(ctx, d.Backup); err != nil {
+			return fmt.Errorf("cleanup stopped at %s (%d of %d deleted): %w",
+				d.Backup.Name, len(report.Deleted), len(report.Planned), err)
+		}
+		report.Deleted = append(report.Deleted, d.Backup.Name)
+		s.logger.Info("backup deleted", "backup", d.Backup.Name, "reason", d.Reason)
+	}
+	return nil
+}
+
+// deleteBackup first marks the metadata DELETING, so a half-deleted backup
+// is never taken for a base, then deletes the data and the metadata last.
+func (s *Service) deleteBackup(ctx context.Context, b Backup) error {
+	if b.Status != StatusDeleting {
+		b.Status = StatusDeleting
+		now := s.now().UTC()
+		b.FinishedAt = &now
+		if err := s.writeMeta(ctx, b); err != nil {
+			return err
+		}
+	}
+	listing, err := s.store.List(ctx, b.Folder, true)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", b.Folder, err)
+	}
+	var data []string
+	for _, o := range listing.Objects {
+		if o.Key != MetaKey(b.Folder) {
+			data = append(data, o.Key)
+		}
+	}
+	if err := s.store.Delete(ctx, data); err != nil {
+		return fmt.Errorf("delete data of %s: %w", b.Name, err)
+	}
+	if err := s.store.Delete(ctx, []string{MetaKey(b.Folder)}); err != nil {
+		return fmt.Errorf("delete metadata of %s: %w", b.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+// Package clickhouse is the sidecar.Database adapter: ClickHouse over the
+// native protocol with ch-go. It is the only package that writes SQL.
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/chpool"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// Config says how to reach ClickHouse and how ClickHouse reaches S3.
+type Config struct {
+	Addr     string
+	User     string
+	Password string
+	Secure   bool
+	S3       S3Target
+}
+
+// Database is a pool of native-protocol connections.
+type Database struct {
+	pool   *chpool.Pool
+	target S3Target
+	redact *redactor
+}
+
+var _ sidecar.Database = (*Database)(nil)
+
+// Open connects to ClickHouse. Connections are made as needed; Open checks
+// that one can be.
+func Open(ctx context.Context, cfg Config) (*Database, error) {
+	opts := ch.Options{Address: cfg.Addr, User: cfg.User, Password: cfg.Password,
+		ClientName: "clickvault", DialTimeout: 10 * time.Second}
+	if cfg.Secure {
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	r := newRedactor(cfg.Password, cfg.S3.AccessKey, cfg.S3.SecretKey)
+	pool, err := chpool.Dial(ctx, chpool.Options{ClientOptions: opts, MaxConns: 4})
+	if err != nil {
+		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
+	}
+	return &Database{pool: pool, target: cfg.S3, redact: r}, nil
+}
+
+// Close closes every connection.
+func (d *Database) Close() { d.pool.Close() }
+
+// do runs a query; its error never carries a secret.
+func (d *Database) do(ctx context.Context, q ch.Query) error {
+	if err := d.pool.Do(ctx, q); err != nil {
+		return d.redact.wrap(err)
+	}
+	return nil
+}
+
+// Exec runs a statement and discards rows it returns.
+func (d *Database) Exec(ctx context.Context, query string, params ...proto.Parameter) error {
+	var discard proto.Results
+	return d.do(ctx, ch.Query{Body: query, Parameters: params, Result: discard.Auto(),
+		OnResult: func(context.Context, proto.Block) error { return nil }})
+}
+
+// Ping checks a connection can be made and used.
+func (d *Database) Ping(ctx context.Context) error {
+	return d.Exec(ctx, "SELECT 1")
+}
+
+// Param makes a query parameter for {name:Type}, quoted as ClickHouse's
+// native protocol expects and escaped, so any text is safe.
+func Param(name, value string) proto.Parameter {
+	r := strings.NewReplacer("\\", "\\\\", "\t", "\\t", "\n", "\\n")
+	return proto.Parameter{Key: name, Value: QuoteString(r.Replace(value))}
+}
+
+func (d *Database) Version(ctx context.Context) (string, error) {
+	var v proto.ColStr
+	if err := d.do(ctx, ch.Query{Body: "SELECT version()", Result: proto.ResultColumn{Data: &v}}); err != nil {
+		return "", fmt.Errorf("read version: %w", err)
+	}
+	return v.Row(0), nil
+}
+
+func (d *Database) DatabaseExists(ctx context.Context, name string) (bool, error) {
+	var n proto.ColUInt64
+	err := d.do(ctx, ch.Query{Body: "SELECT count() FROM system.databases WHERE name = {name:String}",
+		Parameters: []proto.Parameter{Param("name", name)}, Result: proto.ResultColumn{Data: &n}})
+	if err != nil {
+		return false, fmt.Errorf("look up database %s: %w", name, err)
+	}
+	return n.Row(0) > 0, nil
+}
+
+// TableRows counts rows per table from system.tables (exact for MergeTree);
+// views and tables without a row count are left out.
+func (d *Database) TableRows(ctx context.Context, database string) (map[string]uint64, error) {
+	var names proto.ColStr
+	var rows proto.ColUInt64
+	out := map[string]uint64{}
+	err := d.do(ctx, ch.Query{
+		Body: `SELECT name, assumeNotNull(total_rows) AS rows FROM system.tables
+		       WHERE database = {db:String} AND total_rows IS NOT NULL AND NOT is_temporary`,
+		Parameters: []proto.Parameter{Param("db", database)},
+		Result:     proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < names.Rows(); i++ {
+				out[names.Row(i)] = rows.Row(i)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count rows of %s: %w", database, err)
+	}
+	return out, nil
+}
+
+func (d *Database) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
+	sql, err := BuildBackupSQL(cmd, d.target)
+	if err != nil {
+		return err
+	}
+	return d.Exec(ctx, sql)
+}
+
+func (d *Database) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
+	sql, err := BuildRestoreSQL(cmd, d.target)
+	if err != nil {
+		return err
+	}
+	return d.Exec(ctx, sql)
+}
+
+func (d *Database) DropDatabase(ctx context.Context, name string) error {
+	if err := sidecar.ValidateIdentifier("database", name); err != nil {
+		return err
+	}
+	return d.Exec(ctx, "DROP DATABASE IF EXISTS "+QuoteIdent(name)+" SYNC")
+}
+
+const operationColumns = `id, name, base_backup_name, toString(status) AS status, error,
+	num_files, total_size, uncompressed_size, compressed_size, files_read, bytes_read,
+	toDateTime64(start_time, 3, 'UTC') AS start, toDateTime64(end_time, 3, 'UTC') AS end`
+
+func (d *Database) Operation(ctx context.Context, id string) (sidecar.Operation, error) {
+	ops, err := d.operations(ctx, "SELECT "+operationColumns+" FROM system.backups WHERE id = {id:String}",
+		Param("id", id))
+	if err != nil {
+		return sidecar.Operation{}, fmt.Errorf("read operation %s: %w", id, err)
+	}
+	if len(ops) == 0 {
+		return sidecar.Operation{}, fmt.Errorf("operation %s: %w", id, sidecar.ErrNotFound)
+	}
+	return ops[0], nil
+}
+
+func (d *Database) RecentOperations(ctx context.Context, limit int) ([]sidecar.Operation, error) {
+	ops, err := d.operations(ctx, fmt.Sprintf("SELECT %s FROM system.backups ORDER BY start_time DESC LIMIT %d",
+		operationColumns, max(limit, 1)))
+	if err != nil {
+		return nil, fmt.Errorf("read recent operations: %w", err)
+	}
+	return ops, nil
+}
+
+func (d *Database) operations(ctx context.Context, query string, params ...proto.Parameter) ([]sidecar.Operation, error) {
+	c := newOperationColumns()
+	var out []sidecar.Operation
+	err := d.do(ctx, ch.Query{Body: query, Parameters: params, Result: c.results(),
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < c.id.Rows(); i++ {
+				out = append(out, c.row(i, d.redact))
+			}
+			return nil
+		}})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime.After(out[j].StartTime) })
+	return out, err
+}
+
+// redactor removes secrets from text ClickHouse sends back: its errors can
+// quote the S3() arguments of the statement that failed.
+type redactor struct{ secrets []string }
+
+func newRedactor(secrets ...string) *redactor {
+	r := &redactor{}
+	for _, s := range secrets {
+		if s != "" {
+			r.secrets = append(r.secrets, s)
+		}
+	}
+	// Longest first, so a secret that contains another is replaced whole.
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+	return r
+}
+
+func (r *redactor) redact(s string) string {
+	for _, secret := range r.secrets {
+		s = strings.ReplaceAll(s, secret, "[REDACTED]")
+	}
+	return s
+}
+
+// redactedError keeps the error chain (so ch.IsErr still works) but prints
+// without secrets.
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (r *redactor) wrap(err error) error {
+	var exc *ch.Exception
+	if errors.As(err, &exc) {
+		return &redactedError{text: fmt.Sprintf("clickhouse error %d (%s): %s", exc.Code, exc.Code, r.redact(exc.Message)), err: err}
+	}
+	return &redactedError{text: r.redact(err.Error()), err: err}
+}

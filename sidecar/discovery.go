@@ -1,0 +1,124 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// metaReaders bounds concurrent metadata reads during discovery.
+const metaReaders = 16
+
+// Catalog discovers a database's backups in the bucket: its own folders and
+// the seed tool's ({prefix}/full/…, whose metadata names the database).
+func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error) {
+	var folders []discovered
+	for _, kind := range []Kind{KindFull, KindIncremental} {
+		own, err := s.store.List(ctx, s.layout.KindRoot(database, kind), false)
+		if err != nil {
+			return Catalog{}, fmt.Errorf("list %s backups of %s: %w", kind, database, err)
+		}
+		for _, f := range own.Folders {
+			folders = append(folders, discovered{folder: f})
+		}
+		legacy, err := s.store.List(ctx, s.layout.LegacyKindRoot(kind), false)
+		if err != nil {
+			return Catalog{}, fmt.Errorf("list seed-layout %s backups: %w", kind, err)
+		}
+		for _, f := range legacy.Folders {
+			if _, err := ParseName(FolderName(f)); err == nil { // skip a database named "full"
+				folders = append(folders, discovered{folder: f, legacy: true})
+			}
+		}
+	}
+	if err := s.readMetas(ctx, folders); err != nil {
+		return Catalog{}, err
+	}
+	var backups []Backup
+	var dataOnly []string
+	var unreadable []Orphan
+	for _, d := range folders {
+		switch {
+		case d.legacy && (d.missing || d.backup.Database != database):
+			// The seed layout mixes databases: keep only this one's.
+		case d.missing:
+			dataOnly = append(dataOnly, d.folder)
+		case d.err != nil:
+			unreadable = append(unreadable, Orphan{Folder: d.folder, Reason: d.err.Error()})
+		default:
+			backups = append(backups, d.backup)
+		}
+	}
+	cat := BuildCatalog(database, backups, dataOnly)
+	cat.Orphans = append(cat.Orphans, unreadable...)
+	return cat, nil
+}
+
+type discovered struct {
+	folder  string
+	legacy  bool
+	backup  Backup
+	missing bool  // no metadata object
+	err     error // metadata that cannot be read
+}
+
+func (s *Service) readMetas(ctx context.Context, folders []discovered) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(metaReaders)
+	var mu sync.Mutex
+	for i := range folders {
+		g.Go(func() error {
+			b, err := s.readBackup(gctx, folders[i].folder)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrNotFound):
+				folders[i].missing = true
+			case errors.Is(err, errBadMeta):
+				folders[i].err = err
+			case err != nil:
+				return err
+			}
+			b.Legacy = folders[i].legacy
+			folders[i].backup = b
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+var errBadMeta = errors.New("unreadable metadata")
+
+// readBackup reads a folder's metadata, filling what the seed's lacks.
+func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error) {
+	data, _, err := s.store.Get(ctx, MetaKey(folder))
+	if err != nil {
+		return Backup{}, fmt.Errorf("read metadata of %s: %w", folder, err)
+	}
+	meta, err := DecodeMeta(data)
+	if err != nil {
+		return Backup{}, fmt.Errorf("%w in %s: %v", errBadMeta, folder, err)
+	}
+	if meta.Name == "" {
+		meta.Name = FolderName(folder)
+	}
+	if meta.Timestamp.IsZero() {
+		meta.Timestamp, _ = ParseName(meta.Name)
+	}
+	return Backup{Meta: meta, Folder: folder}, nil
+}
+
+// writeMeta stores a backup's metadata.
+func (s *Service) writeMeta(ctx context.Context, b Backup) error {
+	data, err := EncodeMeta(b.Meta)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Put(ctx, MetaKey(b.Folder), data, PutCondition{}); err != nil {
+		return fmt.Errorf("write metadata of %s: %w", b.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package sidecar
+
+import (
+	"path"
+	"strings"
+)
+
+// Object names inside a backup folder.
+const (
+	MetaFile   = ".clickvault_meta.json"
+	BackupFile = ".backup" // written by ClickHouse last: the completion marker
+	LockFile   = ".clickvault.lock"
+)
+
+// Layout places backups in the bucket:
+//
+//	{prefix}/{database}/full/{name}/
+//	{prefix}/{database}/incremental/{name}/
+//	{prefix}/{database}/.clickvault.lock
+//
+// The seed tool's layout ({prefix}/full/{name}/, no database) is read too.
+type Layout struct {
+	Prefix string
+}
+
+func (l Layout) join(parts ...string) string {
+	p := strings.Trim(l.Prefix, "/")
+	if p != "" {
+		parts = append([]string{p}, parts...)
+	}
+	return path.Join(parts...)
+}
+
+// DatabaseRoot is the folder of one database's backups, with a trailing slash.
+func (l Layout) DatabaseRoot(database string) string { return l.join(database) + "/" }
+
+// KindRoot is the folder of one kind of backup of a database.
+func (l Layout) KindRoot(database string, kind Kind) string {
+	return l.join(database, string(kind)) + "/"
+}
+
+// LegacyKindRoot is where the seed tool kept one kind of backup.
+func (l Layout) LegacyKindRoot(kind Kind) string { return l.join(string(kind)) + "/" }
+
+// Folder is a backup's folder, with a trailing slash.
+func (l Layout) Folder(database string, kind Kind, name string) string {
+	return l.join(database, string(kind), name) + "/"
+}
+
+// LockKey is the lease object of a database's chains.
+func (l Layout) LockKey(database string) string { return l.join(database, LockFile) }
+
+// MetaKey is the metadata object in a backup folder.
+func MetaKey(folder string) string { return folder + MetaFile }
+
+// BackupFileKey is ClickHouse's completion marker in a backup folder.
+func BackupFileKey(folder string) string { return folder + BackupFile }
+
+// FolderName is the last element of a folder: the backup's name.
+func FolderName(folder string) string { return path.Base(strings.TrimSuffix(folder, "/")) }

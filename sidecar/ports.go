@@ -1,0 +1,135 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors the ports return, for the domain to decide on.
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrPreconditionFailed = errors.New("precondition failed")
+)
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
+}
+
+// Listing is one level of a folder: its objects and its sub-folders.
+type Listing struct {
+	Objects []ObjectInfo
+	Folders []string // with trailing slash
+}
+
+// PutCondition makes a write conditional, as S3 conditional writes do.
+type PutCondition struct {
+	IfNoneMatch bool   // only if the key does not exist
+	IfMatch     string // only if the key's ETag is this
+}
+
+// ObjectStore is the bucket. Implementations MUST be safe for concurrent use
+// and MUST return ErrNotFound for a missing key and ErrPreconditionFailed
+// when a PutCondition does not hold.
+type ObjectStore interface {
+	// List returns the objects and sub-folders directly under prefix; with
+	// recursive, every object below it and no folders.
+	List(ctx context.Context, prefix string, recursive bool) (Listing, error)
+	// Get returns an object's content and ETag.
+	Get(ctx context.Context, key string) ([]byte, string, error)
+	// Put writes an object and returns its ETag.
+	Put(ctx context.Context, key string, data []byte, cond PutCondition) (string, error)
+	// Exists reports whether key exists.
+	Exists(ctx context.Context, key string) (bool, error)
+	// Delete removes keys in order and stops at the first that fails.
+	Delete(ctx context.Context, keys []string) error
+	// URL is where key is, for people and catalogs: never with a credential.
+	URL(key string) string
+}
+
+// Operation is ClickHouse's view of a BACKUP or RESTORE (system.backups).
+type Operation struct {
+	ID               string
+	Name             string
+	BaseBackupName   string
+	Status           string // CREATING_BACKUP, BACKUP_CREATED, BACKUP_FAILED, RESTORING, RESTORED, …
+	Error            string
+	NumFiles         uint64
+	TotalSize        uint64
+	UncompressedSize uint64
+	CompressedSize   uint64
+	FilesRead        uint64
+	BytesRead        uint64
+	StartTime        time.Time
+	EndTime          time.Time
+}
+
+// Operation statuses of system.backups that end an operation.
+const (
+	OpBackupCreated = "BACKUP_CREATED"
+	OpBackupFailed  = "BACKUP_FAILED"
+	OpRestored      = "RESTORED"
+	OpRestoreFailed = "RESTORE_FAILED"
+	OpCancelled     = "BACKUP_CANCELLED"
+	OpRestoreCancel = "RESTORE_CANCELLED"
+)
+
+// BackupCommand asks ClickHouse to back a database up into a folder of the
+// bucket, on a base folder for an incremental. The adapter owns the S3
+// endpoint and credentials: the domain never sees a secret.
+type BackupCommand struct {
+	ID         string
+	Database   string
+	Folder     string
+	BaseFolder string // "" for a full backup
+}
+
+// RestoreCommand asks ClickHouse to restore a backup folder as Target.
+type RestoreCommand struct {
+	ID       string
+	Database string // the database inside the backup
+	Target   string
+	Folder   string
+}
+
+// Database is ClickHouse. Implementations MUST be safe for concurrent use.
+type Database interface {
+	Version(ctx context.Context) (string, error)
+	DatabaseExists(ctx context.Context, name string) (bool, error)
+	// TableRows counts the rows of each table of a database.
+	TableRows(ctx context.Context, database string) (map[string]uint64, error)
+	// StartBackup sends BACKUP … ASYNC and returns once ClickHouse accepted it.
+	StartBackup(ctx context.Context, cmd BackupCommand) error
+	// StartRestore sends RESTORE … ASYNC and returns once ClickHouse accepted it.
+	StartRestore(ctx context.Context, cmd RestoreCommand) error
+	// Operation reads system.backups by operation id; ErrNotFound if absent.
+	Operation(ctx context.Context, id string) (Operation, error)
+	// RecentOperations lists the newest operations, newest first.
+	RecentOperations(ctx context.Context, limit int) ([]Operation, error)
+	DropDatabase(ctx context.Context, name string) error
+}
+
+// Notifier delivers events. It MUST NOT change an operation's outcome: the
+// Service logs its errors and goes on.
+type Notifier interface {
+	Notify(ctx context.Context, e Event) error
+}
+
+// Event is what notifications say about an operation.
+type Event struct {
+	Event           string  `json:"event"` // backup_completed, backup_failed, restore_…, cleanup_…
+	Database        string  `json:"database"`
+	Backup          string  `json:"backup"`
+	Kind            string  `json:"kind"`
+	Size            uint64  `json:"size"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Error           string  `json:"error"`
+	RequestID       string  `json:"request_id"`
+	RequestedBy     string  `json:"requested_by"`
+}
+
+// Succeeded reports whether the event is a success.
+func (e Event) Succeeded() bool { return e.Error == "" }

@@ -1,0 +1,218 @@
+package sidecar
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// RestoreRequest asks to restore one backup into a database.
+type RestoreRequest struct {
+	Database    string    // whose backups
+	Backup      string    // a backup name; "" = the newest completed (at or before AsOf)
+	AsOf        time.Time // zero = no limit
+	Target      string    // "" = Database; must not exist or be empty
+	RequestID   string
+	RequestedBy string
+	Progress    ProgressFunc
+}
+
+// RestoreResult says what was restored where.
+type RestoreResult struct {
+	Backup Backup
+	Target string
+	Tables map[string]uint64 // rows per table after the restore
+}
+
+// ErrBackupMissing is returned for a backup name that does not exist.
+var ErrBackupMissing = errors.New("no such backup")
+
+// ErrTargetNotEmpty refuses to restore over data.
+var ErrTargetNotEmpty = errors.New("restore target is not empty")
+
+// Restore restores a backup (with the chain it is built on, which ClickHouse
+// reads by itself) into Target, and notifies the outcome.
+func (s *Service) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+	start := s.now()
+	res, err := s.restore(ctx, req)
+	e := Event{Event: "restore_completed", Database: req.Database, Backup: res.Backup.Name, Kind: string(res.Backup.Kind),
+		Size: res.Backup.TotalSize, DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
+	if err != nil {
+		e.Event, e.Error = "restore_failed", err.Error()
+	}
+	s.emit(ctx, e)
+	return res, err
+}
+
+func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+	if req.Target == "" {
+		req.Target = req.Database
+	}
+	if err := ValidateIdentifier("database", req.Database); err != nil {
+		return RestoreResult{}, err
+	}
+	if err := ValidateIdentifier("restore target", req.Target); err != nil {
+		return RestoreResult{}, err
+	}
+	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	res := RestoreResult{Backup: b, Target: req.Target}
+	if err := s.requireEmptyTarget(ctx, req.Target); err != nil {
+		return res, err
+	}
+	if err := s.restoreInto(ctx, b, req.Target, req.Progress); err != nil {
+		return res, err
+	}
+	res.Tables, err = s.db.TableRows(ctx, req.Target)
+	if err != nil {
+		return res, fmt.Errorf("count restored rows in %s: %w", req.Target, err)
+	}
+	s.logger.Info("restore completed", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
+	return res, nil
+}
+
+// ChooseBackup finds a completed, restorable backup: by name, or the newest
+// at or before asOf, or the newest of all.
+func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time) (Backup, error) {
+	cat, err := s.Catalog(ctx, database)
+	if err != nil {
+		return Backup{}, err
+	}
+	if name != "" {
+		b, ok := cat.Find(name)
+		switch {
+		case !ok:
+			return Backup{}, fmt.Errorf("backup %q of database %s: %w", name, database, ErrBackupMissing)
+		case !b.Completed():
+			return Backup{}, fmt.Errorf("backup %s of database %s is %s, not completed", name, database, b.CatalogStatus())
+		case !cat.Restorable(b):
+			return Backup{}, fmt.Errorf("backup %s of database %s cannot be restored: a backup it is built on is missing or failed", name, database)
+		}
+		return b, nil
+	}
+	b, ok := cat.NewestCompleted(asOf)
+	if !ok {
+		if asOf.IsZero() {
+			return Backup{}, fmt.Errorf("database %s has no completed backup: %w", database, ErrBackupMissing)
+		}
+		return Backup{}, fmt.Errorf("database %s has no completed backup at or before %s: %w",
+			database, asOf.UTC().Format(time.RFC3339), ErrBackupMissing)
+	}
+	return b, nil
+}
+
+func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
+	exists, err := s.db.DatabaseExists(ctx, target)
+	if err != nil {
+		return fmt.Errorf("check restore target %s: %w", target, err)
+	}
+	if !exists {
+		return nil
+	}
+	tables, err := s.db.TableRows(ctx, target)
+	if err != nil {
+		return fmt.Errorf("check restore target %s: %w", target, err)
+	}
+	if len(tables) > 0 {
+		return fmt.Errorf("database %s has %d tables; restore into a new database or drop it first: %w",
+			target, len(tables), ErrTargetNotEmpty)
+	}
+	return nil
+}
+
+func (s *Service) restoreInto(ctx context.Context, b Backup, target string, progress ProgressFunc) error {
+	id := uuid.NewString()
+	cmd := RestoreCommand{ID: id, Database: b.Database, Target: target, Folder: b.Folder}
+	if err := s.db.StartRestore(ctx, cmd); err != nil {
+		return fmt.Errorf("start restore of %s into %s: %w", b.Name, target, err)
+	}
+	op, err := s.waitOperation(ctx, id, "restore", b.Name, progress)
+	if err != nil {
+		return fmt.Errorf("restore %s into %s: %w", b.Name, target, err)
+	}
+	if op.Status != OpRestored {
+		return fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", b.Name, target, op.Status, op.Error)
+	}
+	return nil
+}
+
+// VerifyResult compares a restored backup with its metadata.
+type VerifyResult struct {
+	Backup     Backup
+	Scratch    string
+	Tables     []TableCheck
+	Mismatches int
+}
+
+// TableCheck is one table's row count in the metadata and after restore.
+type TableCheck struct {
+	Table              string
+	Expected, Restored uint64
+	Missing            bool // in the metadata, not in the restore
+}
+
+// ErrVerifyMismatch says a restored backup differs from its metadata.
+var ErrVerifyMismatch = errors.New("restored row counts differ from the backup's metadata")
+
+// Verify restores a backup into a scratch database, compares row counts
+// with its metadata, and drops the scratch database whatever happened.
+func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
+	if err := ValidateIdentifier("database", database); err != nil {
+		return VerifyResult{}, err
+	}
+	b, err := s.ChooseBackup(ctx, database, name, time.Time{})
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	res := VerifyResult{Backup: b, Scratch: scratchName()}
+	defer s.dropScratch(ctx, res.Scratch)
+	if err := s.restoreInto(ctx, b, res.Scratch, progress); err != nil {
+		return res, err
+	}
+	restored, err := s.db.TableRows(ctx, res.Scratch)
+	if err != nil {
+		return res, fmt.Errorf("count rows in %s: %w", res.Scratch, err)
+	}
+	res.Tables, res.Mismatches = compareTables(b.Tables, restored)
+	if res.Mismatches > 0 {
+		return res, fmt.Errorf("verify %s: %d of %d tables: %w", b.Name, res.Mismatches, len(res.Tables), ErrVerifyMismatch)
+	}
+	return res, nil
+}
+
+func compareTables(expected, restored map[string]uint64) ([]TableCheck, int) {
+	var checks []TableCheck
+	bad := 0
+	for table, want := range expected {
+		got, ok := restored[table]
+		c := TableCheck{Table: table, Expected: want, Restored: got, Missing: !ok}
+		if !ok || got != want {
+			bad++
+		}
+		checks = append(checks, c)
+	}
+	sort.Slice(checks, func(i, j int) bool { return checks[i].Table < checks[j].Table })
+	return checks, bad
+}
+
+func scratchName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "clickvault_verify_" + hex.EncodeToString(b)
+}
+
+func (s *Service) dropScratch(ctx context.Context, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.db.DropDatabase(ctx, name); err != nil {
+		s.logger.Error("drop verify scratch database; drop it by hand", "database", name, "err", err)
+	}
+}

@@ -1,0 +1,189 @@
+// Package s3 is the sidecar.ObjectStore adapter on aws-sdk-go-v2, for AWS S3
+// and S3-compatible servers (MinIO) with path-style addressing.
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// Config says how to reach the bucket.
+type Config struct {
+	Endpoint  string // "" = AWS
+	Region    string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+}
+
+// ObjectStore is one bucket.
+type ObjectStore struct {
+	client   *s3.Client
+	bucket   string
+	endpoint string
+}
+
+var _ sidecar.ObjectStore = (*ObjectStore)(nil)
+
+// New builds the client; it makes no request.
+func New(cfg Config) *ObjectStore {
+	opts := s3.Options{
+		Region:       cfg.Region,
+		UsePathStyle: true,
+		// Checksums only where S3 requires them keeps S3-compatible servers happy.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}
+	if cfg.Endpoint != "" {
+		opts.BaseEndpoint = aws.String(cfg.Endpoint)
+	}
+	if cfg.AccessKey != "" || cfg.SecretKey != "" {
+		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")
+	}
+	return &ObjectStore{client: s3.New(opts), bucket: cfg.Bucket, endpoint: strings.TrimRight(cfg.Endpoint, "/")}
+}
+
+// URL is where key is: the endpoint URL for S3-compatible servers, s3://
+// for AWS. It never holds a credential.
+func (o *ObjectStore) URL(key string) string {
+	if o.endpoint == "" {
+		return "s3://" + o.bucket + "/" + key
+	}
+	return o.endpoint + "/" + o.bucket + "/" + key
+}
+
+// Ping checks the bucket can be reached.
+func (o *ObjectStore) Ping(ctx context.Context) error {
+	if _, err := o.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(o.bucket)}); err != nil {
+		return fmt.Errorf("reach bucket %s: %w", o.bucket, mapErr(err))
+	}
+	return nil
+}
+
+func (o *ObjectStore) List(ctx context.Context, prefix string, recursive bool) (sidecar.Listing, error) {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(o.bucket), Prefix: aws.String(prefix)}
+	if !recursive {
+		in.Delimiter = aws.String("/")
+	}
+	var out sidecar.Listing
+	pages := s3.NewListObjectsV2Paginator(o.client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return sidecar.Listing{}, fmt.Errorf("list %s: %w", prefix, mapErr(err))
+		}
+		for _, obj := range page.Contents {
+			out.Objects = append(out.Objects, sidecar.ObjectInfo{Key: aws.ToString(obj.Key),
+				Size: aws.ToInt64(obj.Size), LastModified: aws.ToTime(obj.LastModified)})
+		}
+		for _, p := range page.CommonPrefixes {
+			out.Folders = append(out.Folders, aws.ToString(p.Prefix))
+		}
+	}
+	return out, nil
+}
+
+func (o *ObjectStore) Get(ctx context.Context, key string) ([]byte, string, error) {
+	resp, err := o.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, "", fmt.Errorf("get %s: %w", key, mapErr(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("read %s: %w", key, err)
+	}
+	return data, aws.ToString(resp.ETag), nil
+}
+
+func (o *ObjectStore) Put(ctx context.Context, key string, data []byte, cond sidecar.PutCondition) (string, error) {
+	in := &s3.PutObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key),
+		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data)))}
+	if cond.IfNoneMatch {
+		in.IfNoneMatch = aws.String("*")
+	}
+	if cond.IfMatch != "" {
+		in.IfMatch = aws.String(cond.IfMatch)
+	}
+	resp, err := o.client.PutObject(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", key, mapErr(err))
+	}
+	return aws.ToString(resp.ETag), nil
+}
+
+func (o *ObjectStore) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := o.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
+	err = mapErr(err)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, sidecar.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up %s: %w", key, err)
+}
+
+// deleteBatch is S3's limit of keys per DeleteObjects request.
+const deleteBatch = 1000
+
+func (o *ObjectStore) Delete(ctx context.Context, keys []string) error {
+	for start := 0; start < len(keys); start += deleteBatch {
+		batch := keys[start:min(start+deleteBatch, len(keys))]
+		ids := make([]types.ObjectIdentifier, len(batch))
+		for i, k := range batch {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
+		}
+		resp, err := o.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(o.bucket),
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
+		if err != nil {
+			return fmt.Errorf("delete %d objects from %s: %w", len(batch), batch[0], mapErr(err))
+		}
+		if len(resp.Errors) > 0 {
+			e := resp.Errors[0]
+			return fmt.Errorf("delete %s: %s: %s (and %d more failed)", aws.ToString(e.Key),
+				aws.ToString(e.Code), aws.ToString(e.Message), len(resp.Errors)-1)
+		}
+	}
+	return nil
+}
+
+// mapErr turns S3's answers into the port's sentinels.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) {
+		switch respErr.HTTPStatusCode() {
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: %v", sidecar.ErrNotFound, err)
+		case http.StatusPreconditionFailed, http.StatusConflict:
+			return fmt.Errorf("%w: %v", sidecar.ErrPreconditionFailed, err)
+		}
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return fmt.Errorf("%w: %v", sidecar.ErrNotFound, err)
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return fmt.Errorf("%w: %v", sidecar.ErrPreconditionFailed, err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,170 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+)
+
+// Options tune the Service.
+type Options struct {
+	FullEvery        time.Duration // a new chain when the newest full is this old
+	Retention        Retention
+	LeaseTTL         time.Duration // lease time to live; renewed every third of it
+	Owner            string        // who holds leases: host and process
+	PollInterval     time.Duration // how often system.backups is read while an operation runs
+	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
+	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
+}
+
+func (o Options) withDefaults() Options {
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.OperationTimeout <= 0 {
+		o.OperationTimeout = 24 * time.Hour
+	}
+	if o.LostContactAfter <= 0 {
+		o.LostContactAfter = 2 * time.Minute
+	}
+	if o.Retention.KeepFullBackups < 1 {
+		o.Retention.KeepFullBackups = 1
+	}
+	return o
+}
+
+// Service runs backups, restores, verification and cleanup.
+type Service struct {
+	store  ObjectStore
+	db     Database
+	notify Notifier
+	layout Layout
+	opts   Options
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewService wires the domain to its adapters. notifier may be nil.
+func NewService(store ObjectStore, db Database, notifier Notifier, layout Layout, opts Options, logger *slog.Logger) *Service {
+	return &Service{store: store, db: db, notify: notifier, layout: layout,
+		opts: opts.withDefaults(), logger: logger, now: time.Now}
+}
+
+// SetClock replaces the clock, for tests of time-dependent planning.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Progress is a snapshot of a running BACKUP or RESTORE.
+type Progress struct {
+	Operation string // backup or restore
+	Backup    string
+	Status    string
+	NumFiles  uint64
+	TotalSize uint64
+	BytesRead uint64
+	Elapsed   time.Duration
+}
+
+// ProgressFunc receives progress; it must not block.
+type ProgressFunc func(Progress)
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,205}$`)
+
+// ValidateIdentifier refuses a database name ClickVault will not put in SQL:
+// only letters, digits and underscores, not starting with a digit.
+func ValidateIdentifier(what, name string) error {
+	if !identifier.MatchString(name) {
+		return fmt.Errorf("%s %q is not a valid identifier (letters, digits and _, not starting with a digit)", what, name)
+	}
+	return nil
+}
+
+// ErrDatabaseMissing is returned for a database that does not exist.
+var ErrDatabaseMissing = errors.New("database does not exist")
+
+func (s *Service) requireDatabase(ctx context.Context, name string) error {
+	if err := ValidateIdentifier("database", name); err != nil {
+		return err
+	}
+	ok, err := s.db.DatabaseExists(ctx, name)
+	if err != nil {
+		return fmt.Errorf("check database %s: %w", name, err)
+	}
+	if !ok {
+		return fmt.Errorf("database %q: %w", name, ErrDatabaseMissing)
+	}
+	return nil
+}
+
+// waitOperation polls system.backups until the operation ends, reporting
+// progress. A passing ClickHouse error is retried until LostContactAfter.
+func (s *Service) waitOperation(ctx context.Context, id, kind, name string, progress ProgressFunc) (Operation, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.OperationTimeout)
+	defer cancel()
+	start := s.now()
+	var lastContact = start
+	tick := time.NewTicker(s.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		op, err := s.db.Operation(ctx, id)
+		switch {
+		case err == nil:
+			lastContact = s.now()
+			if progress != nil {
+				progress(Progress{Operation: kind, Backup: name, Status: op.Status, NumFiles: op.NumFiles,
+					TotalSize: op.TotalSize, BytesRead: op.BytesRead, Elapsed: s.now().Sub(start)})
+			}
+			if operationEnded(op.Status) {
+				return op, nil
+			}
+		case errors.Is(err, ErrNotFound):
+			return Operation{}, err
+		case ctx.Err() != nil:
+			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
+		case s.now().Sub(lastContact) > s.opts.LostContactAfter:
+			return Operation{}, fmt.Errorf("wait for %s %s: lost contact with ClickHouse for %s: %w",
+				kind, name, s.opts.LostContactAfter, err)
+		default:
+			s.logger.Warn("read operation status; will retry", "operation", id, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func operationEnded(status string) bool {
+	switch status {
+	case OpBackupCreated, OpBackupFailed, OpRestored, OpRestoreFailed, OpCancelled, OpRestoreCancel:
+		return true
+	}
+	return false
+}
+
+// emit sends a notification; its failure is logged and changes nothing.
+func (s *Service) emit(ctx context.Context, e Event) {
+	if s.notify == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.notify.Notify(ctx, e); err != nil {
+		s.logger.Warn("send notification", "event", e.Event, "err", err)
+	}
+}
+
+// Status lists ClickHouse's newest backup and restore operations.
+func (s *Service) Status(ctx context.Context, limit int) ([]Operation, error) {
+	ops, err := s.db.RecentOperations(ctx, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read system.backups: %w", err)
+	}
+	return ops, nil
+}
