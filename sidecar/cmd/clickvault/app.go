@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/clickvault/clickvault/hooks/notify"
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/config"
+	"github.com/clickvault/clickvault/sidecar/s3"
+)
+
+// app is one run of the CLI: configuration, adapters and the service.
+type app struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	stdout  io.Writer
+	stderr  io.Writer
+	store   *s3.ObjectStore
+	db      *clickhouse.Database
+	service *sidecar.Service
+}
+
+// loadConfig reads the configuration; a bad one is a usage error (exit 2).
+func loadConfig(path string, explicit bool, environ func() []string) (config.Config, error) {
+	cfg, err := config.Load(path, !explicit, environ)
+	if err != nil {
+		return config.Config{}, &usageError{fmt.Errorf("configuration: %w", err)}
+	}
+	return cfg, nil
+}
+
+// newApp connects the adapters. Output goes through writers that remove
+// every configured secret, whatever tries to print one.
+func newApp(ctx context.Context, cfg config.Config, level slog.Level, stdout, stderr io.Writer) (*app, error) {
+	secrets := cfg.Secrets()
+	stdout, stderr = newRedactingWriter(stdout, secrets), newRedactingWriter(stderr, secrets)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	store := s3.New(s3.Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
+		AccessKey: cfg.S3.AccessKey.Reveal(), SecretKey: cfg.S3.SecretKey.Reveal()})
+	db, err := clickhouse.Open(ctx, clickhouse.Config{
+		Addr: cfg.ClickHouse.Addr, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password.Reveal(),
+		Secure: cfg.ClickHouse.Secure,
+		S3: clickhouse.S3Target{Endpoint: cfg.ClickHouseS3Endpoint(), Bucket: cfg.S3.Bucket,
+			AccessKey: cfg.S3.AccessKey.Reveal(), SecretKey: cfg.S3.SecretKey.Reveal(), NamedCollection: cfg.S3.NamedCollection},
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Debug("configuration loaded", "config", cfg)
+	service := sidecar.NewService(store, db, newNotifier(cfg), sidecar.Layout{Prefix: cfg.S3.Prefix}, sidecar.Options{
+		FullEvery: cfg.FullInterval(),
+		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups,
+			KeepFor: dayDuration(cfg.Retention.KeepDays)},
+		Owner: owner(),
+	}, logger)
+	return &app{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db, service: service}, nil
+}
+
+func (a *app) close() { a.db.Close() }
+
+func newNotifier(cfg config.Config) *notify.Dispatcher {
+	var targets []notify.Target
+	for i, p := range cfg.Notifications.Providers {
+		t := notify.Target{Name: fmt.Sprintf("%s #%d", p.Type, i+1), Method: p.Method, Headers: map[string]string{}}
+		for k, v := range p.Headers {
+			t.Headers[k] = v.Reveal()
+		}
+		if p.Type == "slack" {
+			t.URL, t.Slack = p.WebhookURL.Reveal(), true
+		} else {
+			t.URL = p.URL.Reveal()
+		}
+		targets = append(targets, t)
+	}
+	return notify.New(targets, cfg.Notifications.OnSuccess, cfg.Notifications.OnFailure)
+}
+
+func owner() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("clickvault@%s pid %d", host, os.Getpid())
+}
+
+// databases are the ones a command works on: the flag's, or the config's.
+func (a *app) databases(flag string) ([]string, error) {
+	if flag != "" {
+		if err := sidecar.ValidateIdentifier("database", flag); err != nil {
+			return nil, &usageError{err}
+		}
+		return []string{flag}, nil
+	}
+	dbs := a.cfg.DatabaseList()
+	if len(dbs) == 0 {
+		return nil, &usageError{fmt.Errorf("no database: set clickhouse.database (or databases) or pass --database")}
+	}
+	return dbs, nil
+}
+
+// redactingWriter replaces secrets in everything written through it. slog
+// writes a line per call, so a secret is never split across writes.
+type redactingWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets [][]byte
+}
+
+func newRedactingWriter(w io.Writer, secrets []string) *redactingWriter {
+	r := &redactingWriter{w: w}
+	for _, s := range secrets {
+		if strings.TrimSpace(s) != "" {
+			r.secrets = append(r.secrets, []byte(s))
+		}
+	}
+	return r
+}
+
+func (r *redactingWriter) Write(p []byte) (int, error) {
+	out := p
+	for _, s := range r.secrets {
+		if bytes.Contains(out, s) {
+			out = bytes.ReplaceAll(out, s, []byte("[REDACTED]"))
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+const defaultConfigPath = "/etc/clickvault/config.toml"
+
+type rootFlags struct {
+	config   string
+	logLevel string
+}
+
+func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Command {
+	var flags rootFlags
+	root := &cobra.Command{
+		Use:           "clickvault",
+		Short:         "Back ClickHouse up to S3 in deep incremental chains, and restore it",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVarP(&flags.config, "config", "c", defaultConfigPath, "config file (TOML)")
+	root.PersistentFlags().StringVarP(&flags.logLevel, "log-level", "l", "info", "log level: debug, info, warn, error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	run := func(fn func(context.Context, *app) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(flags.logLevel)); err != nil {
+				return &usageError{fmt.Errorf("--log-level: %w", err)}
+			}
+			cfg, err := loadConfig(flags.config, cmd.Flags().Changed("config"), environ)
+			if err != nil {
+				return err
+			}
+			a, err := newApp(cmd.Context(), cfg, level, stdout, stderr)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			return fn(cmd.Context(), a)
+		}
+	}
+	root.AddCommand(backupCommand(run), listCommand(run), statusCommand(run), cleanupCommand(run),
+		restoreCommand(run), verifyCommand(run), versionCommand(stdout))
+	for _, c := range root.Commands() {
+		c.Args = cobra.NoArgs
+	}
+	root.Args = cobra.ArbitraryArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return &usageError{fmt.Errorf("unknown command %q; see clickvault --help", args[0])}
+		}
+		_ = cmd.Help()
+		return &usageError{errors.New("no command given")}
+	}
+	return root
+}
+
+type runner func(func(context.Context, *app) error) func(*cobra.Command, []string) error
+
+func backupCommand(run runner) *cobra.Command {
+	var full bool
+	var kind, database string
+	cmd := &cobra.Command{Use: "backup", Short: "Take a backup: full or incremental, decided by the schedule"}
+	cmd.Flags().BoolVar(&full, "full", false, "force a full backup (a new chain)")
+	cmd.Flags().StringVar(&kind, "kind", "auto", "auto, full or incremental")
+	cmd.Flags().StringVar(&database, "database", "", "back up only this database")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		k, err := sidecar.ParseKind(kind)
+		if err != nil {
+			return &usageError{err}
+		}
+		if full {
+			k = sidecar.KindFull
+		}
+		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		var failed []error
+		for _, db := range dbs {
+			progress := newProgressPrinter(a.stderr, a.logger, "backup "+db)
+			b, err := a.service.Backup(ctx, sidecar.BackupRequest{Database: db, Kind: k, RequestedBy: "cli", Progress: progress.update})
+			progress.done()
+			if err != nil {
+				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
+				continue
+			}
+			fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s)\n",
+				db, b.Kind, b.Name, b.NumFiles, humanBytes(b.TotalSize), b.Chain)
+		}
+		return errors.Join(failed...)
+	})
+	return cmd
+}
+
+func listCommand(run runner) *cobra.Command {
+	var fullOnly, asJSON bool
+	var database string
+	cmd := &cobra.Command{Use: "list", Short: "List backups in S3, by chain"}
+	cmd.Flags().BoolVar(&fullOnly, "full-only", false, "show only full backups")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&database, "database", "", "list only this database")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		var cats []sidecar.Catalog
+		for _, db := range dbs {
+			cat, err := a.service.Catalog(ctx, db)
+			if err != nil {
+				return err
+			}
+			cats = append(cats, cat)
+		}
+		if asJSON {
+			return printCatalogJSON(a.stdout, cats, a.store.URL, fullOnly)
+		}
+		printCatalogText(a.stdout, cats, fullOnly)
+		return nil
+	})
+	return cmd
+}
+
+func statusCommand(run runner) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{Use: "status", Short: "Show ClickHouse's newest backup and restore operations"}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		ops, err := a.service.Status(ctx, 10)
+		if err != nil {
+			return err
+		}
+		return printOperations(a.stdout, ops, asJSON)
+	})
+	return cmd
+}
+
+func cleanupCommand(run runner) *cobra.Command {
+	var dryRun bool
+	var database string
+	cmd := &cobra.Command{Use: "cleanup", Short: "Delete chains beyond retention, whole chains at a time"}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be deleted, delete nothing")
+	cmd.Flags().StringVar(&database, "database", "", "clean up only this database")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		var failed []error
+		for _, db := range dbs {
+			report, err := a.service.Cleanup(ctx, db, dryRun)
+			printCleanup(a.stdout, report)
+			if err != nil {
+				failed = append(failed, fmt.Errorf("cleanup of %s: %w", db, err))
+			}
+		}
+		return errors.Join(failed...)
+	})
+	return cmd
+}
+
+func restoreCommand(run runner) *cobra.Command {
+	var backup, asOf, target, database string
+	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database"}
+	cmd.Flags().StringVar(&backup, "backup", "", "backup name (default: the newest completed)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup at or before this time (RFC 3339)")
+	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
+	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
+	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		db, when, err := singleDatabaseAndTime(a, database, asOf)
+		if err != nil {
+			return err
+		}
+		progress := newProgressPrinter(a.stderr, a.logger, "restore")
+		res, err := a.service.Restore(ctx, sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when,
+			Target: target, RequestedBy: "cli", Progress: progress.update})
+		progress.done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "restored %s backup %s of %s into %s\n", res.Backup.Kind, res.Backup.Name, db, res.Target)
+		printTables(a.stdout, res.Tables)
+		return nil
+	})
+	return cmd
+}
+
+func verifyCommand(run runner) *cobra.Command {
+	var backup, database string
+	cmd := &cobra.Command{Use: "verify", Short: "Restore a backup into a scratch database, compare row counts, drop it"}
+	cmd.Flags().StringVar(&backup, "backup", "", "backup name (default: the newest completed)")
+	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		db, _, err := singleDatabaseAndTime(a, database, "")
+		if err != nil {
+			return err
+		}
+		progress := newProgressPrinter(a.stderr, a.logger, "verify")
+		res, err := a.service.Verify(ctx, db, backup, progress.update)
+		progress.done()
+		printVerify(a.stdout, res)
+		return err
+	})
+	return cmd
+}
+
+func versionCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{Use: "version", Short: "Print the version", RunE: func(*cobra.Command, []string) error {
+		_, err := fmt.Fprintln(stdout, "clickvault", version)
+		return err
+	}}
+}
+
+func singleDatabaseAndTime(a *app, database, asOf string) (string, time.Time, error) {
+	dbs, err := a.databases(database)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if len(dbs) > 1 {
+		return "", time.Time{}, &usageError{fmt.Errorf("several databases are configured: pass --database")}
+	}
+	var when time.Time
+	if asOf != "" {
+		if when, err = parseTime(asOf); err != nil {
+			return "", time.Time{}, &usageError{err}
+		}
+	}
+	return dbs[0], when, nil
+}
+
+// parseTime accepts RFC 3339, "YYYY-MM-DD HH:MM:SS[.mmm]" (UTC) and a backup name.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	if t, err := sidecar.ParseName(s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--as-of %q: want a time such as 2026-11-24T12:00:00Z", s)
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/testbed"
+)
+
+// The CLI is tested as users run it: the built binary, its exit code, its
+// stdout and stderr, against the test bed.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func clickvaultBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "clickvault-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "clickvault")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build clickvault: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Secrets the harness configures, which must never be printed.
+const (
+	chPassword = "ch-pass-Zq81"
+	hookToken  = "hook-token-Ux72"
+)
+
+type harness struct {
+	t      *testing.T
+	bed    *testbed.Bed
+	ctx    context.Context
+	ch     *ch.Client
+	config string
+	hook   *hookReceiver
+}
+
+func newHarness(t *testing.T) *harness {
+	bed := testbed.New(t, testbed.Options{Users: map[string]string{"default": chPassword}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	c, err := bed.ClickHouse.Dial(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	h := &harness{t: t, bed: bed, ctx: ctx, ch: c, hook: newHookReceiver(t)}
+	h.config = h.writeConfig("")
+	return h
+}
+
+// writeConfig writes a config for the test bed, with extra TOML appended.
+func (h *harness) writeConfig(extra string) string {
+	m := h.bed.MinIO
+	body := fmt.Sprintf(`
+[clickhouse]
+addr = %q
+password = %q
+database = "shop"
+
+[s3]
+endpoint = %q
+bucket = %q
+prefix = "cv/test"
+access_key = %q
+secret_key = %q
+
+[[notifications.providers]]
+type = "webhook"
+url = "%s/hook/%s"
+headers = { Authorization = "Bearer %s" }
+%s`, h.bed.ClickHouse.Addr, chPassword, m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, h.hook.url, hookToken, hookToken, extra)
+	path := filepath.Join(h.t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return path
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs the CLI with the harness config (or cfg, when not "").
+func (h *harness) run(cfg string, args ...string) result {
+	h.t.Helper()
+	if cfg == "" {
+		cfg = h.config
+	}
+	cmd := exec.CommandContext(h.ctx, clickvaultBinary(h.t), append([]string{"-c", cfg}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		h.t.Fatalf("run clickvault %v: %v", args, err)
+	}
+	h.assertNoSecrets(stdout.String() + stderr.String())
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// mustRun runs the CLI and fails the test unless it exits 0.
+func (h *harness) mustRun(args ...string) result {
+	h.t.Helper()
+	r := h.run("", args...)
+	if r.code != 0 {
+		h.t.Fatalf("clickvault %v exited %d\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func (h *harness) assertNoSecrets(text string) {
+	h.t.Helper()
+	for _, s := range []string{chPassword, hookToken, h.bed.MinIO.SecretKey} {
+		if strings.Contains(text, s) {
+			h.t.Fatalf("a secret (%q…) was printed:\n%s", s[:4], text)
+		}
+	}
+}
+
+func (h *harness) exec(query string) {
+	h.t.Helper()
+	var discard proto.Results
+	if err := h.ch.Do(h.ctx, ch.Query{Body: query, Result: discard.Auto(),
+		OnResult: func(context.Context, proto.Block) error { return nil }}); err != nil {
+		h.t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func (h *harness) count(query string) uint64 {
+	h.t.Helper()
+	var n proto.ColUInt64
+	if err := h.ch.Do(h.ctx, ch.Query{Body: query, Result: proto.ResultColumn{Data: &n}}); err != nil {
+		h.t.Fatalf("%s: %v", query, err)
+	}
+	return n.Row(0)
+}
+
+// list runs `list --json` and returns the chains of shop.
+func (h *harness) list() []listedChain {
+	h.t.Helper()
+	r := h.mustRun("list", "--json")
+	var dbs []listedDatabase
+	if err := json.Unmarshal([]byte(r.stdout), &dbs); err != nil {
+		h.t.Fatalf("list --json is not JSON (%v): %s", err, r.stdout)
+	}
+	if len(dbs) != 1 || dbs[0].Database != "shop" {
+		h.t.Fatalf("list --json: want database shop, got %s", r.stdout)
+	}
+	return dbs[0].Chains
+}
+
+// meta reads a backup's metadata from MinIO.
+func (h *harness) meta(kind sidecar.Kind, name string) sidecar.Meta {
+	h.t.Helper()
+	key := sidecar.MetaKey(sidecar.Layout{Prefix: "cv/test"}.Folder("shop", kind, name))
+	out, err := h.bed.MinIO.Client().GetObject(h.ctx, getInput(h.bed.MinIO.Bucket, key))
+	if err != nil {
+		h.t.Fatalf("get %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(out.Body)
+	h.assertNoSecrets(buf.String())
+	m, err := sidecar.DecodeMeta(buf.Bytes())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+func (h *harness) createShop(rows int) {
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
+	h.addRows(0, rows)
+}
+
+func (h *harness) addRows(from, n int) {
+	h.exec(fmt.Sprintf("INSERT INTO shop.orders SELECT number, toString(number) FROM numbers(%d, %d)", from, n))
+}

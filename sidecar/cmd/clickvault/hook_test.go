@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// hookReceiver is a fake webhook receiver recording the events it got.
+type hookReceiver struct {
+	mu     sync.Mutex
+	url    string
+	events []sidecar.Event
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	r := &hookReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var e sidecar.Event
+		if err := json.Unmarshal(body, &e); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.events = append(r.events, e)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	return r
+}
+
+// received returns the events with this name.
+func (r *hookReceiver) received(name string) []sidecar.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []sidecar.Event
+	for _, e := range r.events {
+		if e.Event == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func getInput(bucket, key string) *s3.GetObjectInput {
+	return &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+}

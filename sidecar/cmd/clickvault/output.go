@@ -1,0 +1,196 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// listedBackup and listedChain are the JSON of `list --json`.
+type listedBackup struct {
+	Name             string     `json:"name"`
+	Kind             string     `json:"kind"`
+	Status           string     `json:"status"`
+	Base             string     `json:"base"`
+	Timestamp        time.Time  `json:"timestamp"`
+	FinishedAt       *time.Time `json:"finished_at,omitempty"`
+	NumFiles         uint64     `json:"num_files"`
+	TotalSize        uint64     `json:"total_size"`
+	UncompressedSize uint64     `json:"uncompressed_size"`
+	CompressedSize   uint64     `json:"compressed_size"`
+	BackupID         string     `json:"clickhouse_backup_id"`
+	Location         string     `json:"location"`
+	Legacy           bool       `json:"legacy,omitempty"`
+	Error            string     `json:"error,omitempty"`
+}
+
+type listedChain struct {
+	Name    string         `json:"name"`
+	Depth   int            `json:"depth"`
+	Size    uint64         `json:"size"`
+	Start   time.Time      `json:"start"`
+	End     time.Time      `json:"end"`
+	Backups []listedBackup `json:"backups"`
+}
+
+type listedDatabase struct {
+	Database string           `json:"database"`
+	Chains   []listedChain    `json:"chains"`
+	Orphans  []sidecar.Orphan `json:"orphans"`
+}
+
+func printCatalogJSON(w io.Writer, cats []sidecar.Catalog, url func(string) string, fullOnly bool) error {
+	out := []listedDatabase{}
+	for _, cat := range cats {
+		db := listedDatabase{Database: cat.Database, Chains: []listedChain{}, Orphans: cat.Orphans}
+		if db.Orphans == nil {
+			db.Orphans = []sidecar.Orphan{}
+		}
+		for _, ch := range cat.Chains {
+			lc := listedChain{Name: ch.Name(), Depth: ch.Depth(), Size: ch.Size(), Start: ch.Full.Time(), End: ch.Full.Time()}
+			for _, m := range ch.Members {
+				if fullOnly && m.Kind != sidecar.KindFull {
+					continue
+				}
+				lc.Backups = append(lc.Backups, listedBackup{Name: m.Name, Kind: string(m.Kind), Status: m.CatalogStatus(),
+					Base: m.Base, Timestamp: m.Time(), FinishedAt: m.FinishedAt, NumFiles: m.NumFiles, TotalSize: m.TotalSize,
+					UncompressedSize: m.UncompressedSize, CompressedSize: m.CompressedSize, BackupID: m.BackupID,
+					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error})
+			}
+			if newest, ok := ch.Newest(); ok {
+				lc.End = newest.Time()
+			}
+			db.Chains = append(db.Chains, lc)
+		}
+		out = append(out, db)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func printCatalogText(w io.Writer, cats []sidecar.Catalog, fullOnly bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATABASE\tCHAIN\tBACKUP\tKIND\tSTATUS\tSIZE\tBASE")
+	for _, cat := range cats {
+		for _, ch := range cat.Chains {
+			for _, m := range ch.Members {
+				if fullOnly && m.Kind != sidecar.KindFull {
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
+					m.CatalogStatus(), humanBytes(m.TotalSize), orDash(m.Base))
+			}
+		}
+		for _, o := range cat.Orphans {
+			fmt.Fprintf(tw, "%s\t-\t%s\torphan\t-\t-\t%s\n", cat.Database, o.Folder, o.Reason)
+		}
+	}
+	tw.Flush()
+}
+
+func printOperations(w io.Writer, ops []sidecar.Operation, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ops)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED\tFILES\tSIZE\tERROR")
+	for _, op := range ops {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", op.ID, op.Status, op.StartTime.UTC().Format(time.RFC3339),
+			op.NumFiles, humanBytes(op.TotalSize), orDash(firstLine(op.Error)))
+	}
+	return tw.Flush()
+}
+
+func printCleanup(w io.Writer, r sidecar.CleanupReport) {
+	verb := "deleted"
+	if r.DryRun {
+		verb = "would delete"
+	}
+	if len(r.Planned) == 0 {
+		fmt.Fprintf(w, "%s: nothing to delete; kept chains: %v\n", r.Database, r.Kept)
+	}
+	done := map[string]bool{}
+	for _, name := range r.Deleted {
+		done[name] = true
+	}
+	for _, d := range r.Planned {
+		v := verb
+		if !r.DryRun && !done[d.Backup.Name] {
+			v = "not deleted"
+		}
+		fmt.Fprintf(w, "%s: %s %s backup %s (chain %s): %s\n", r.Database, v, d.Backup.Kind, d.Backup.Name, d.Backup.Chain, d.Reason)
+	}
+	for _, o := range r.Orphans {
+		fmt.Fprintf(w, "%s: orphan %s: %s (not deleted)\n", r.Database, o.Folder, o.Reason)
+	}
+}
+
+func printTables(w io.Writer, tables map[string]uint64) {
+	names := make([]string, 0, len(tables))
+	for name := range tables {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %s: %d rows\n", name, tables[name])
+	}
+}
+
+func printVerify(w io.Writer, r sidecar.VerifyResult) {
+	if r.Backup.Name == "" {
+		return
+	}
+	fmt.Fprintf(w, "verify %s backup %s (scratch database %s, dropped):\n", r.Backup.Kind, r.Backup.Name, r.Scratch)
+	for _, t := range r.Tables {
+		mark := "ok"
+		switch {
+		case t.Missing:
+			mark = "MISSING"
+		case t.Expected != t.Restored:
+			mark = "DIFFERS"
+		}
+		fmt.Fprintf(w, "  %s: expected %d rows, restored %d: %s\n", t.Table, t.Expected, t.Restored, mark)
+	}
+	if r.Mismatches == 0 && len(r.Tables) > 0 {
+		fmt.Fprintln(w, "verify passed")
+	}
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func dayDuration(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// progressPrinter shows a long BACKUP or RESTORE: a line redrawn in place
+// on a terminal, else a log line every 10 seconds.
+type progressPrinter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	logger   *slog.Logger
+	label    string
+	terminal bool
+	drawn    bool
+	lastLog  time.Time
+}
+
+func newProgressPrinter(w io.Writer, logger *slog.Logger, label string) *progressPrinter {
+	return &progressPrinter{w: w, logger: logger, label: label, terminal: term.IsTerminal(int(os.Stderr.Fd()))}
+}
+
+func (p *progressPrinter) update(pr sidecar.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", p.label, pr.Backup, pr.Status, pr.NumFiles,
+			humanBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
+		p.drawn = true
+		return
+	}
+	if time.Since(p.lastLog) >= 10*time.Second {
+		p.lastLog = time.Now()
+		p.logger.Info("progress", "operation", pr.Operation, "backup", pr.Backup, "status", pr.Status,
+			"files", pr.NumFiles, "bytes", max(pr.TotalSize, pr.BytesRead), "elapsed", pr.Elapsed.Round(time.Second))
+	}
+}
+
+func (p *progressPrinter) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}

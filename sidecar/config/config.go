@@ -1,0 +1,166 @@
+// Package config loads ClickVault's TOML configuration with koanf: defaults,
+// then the file, then CLICKVAULT_<SECTION>_<KEY> environment variables.
+// Unknown keys and invalid values are refused, naming the key.
+package config
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// Secret is a string that never prints: logs, JSON and %v show [REDACTED].
+type Secret string
+
+const redacted = "[REDACTED]"
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// LogValue keeps slog from printing the secret.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON keeps encoders from printing the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// GoString keeps %#v from printing the secret.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// Reveal returns the secret, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is the whole configuration.
+type Config struct {
+	ClickHouse    ClickHouse    `koanf:"clickhouse"`
+	S3            S3            `koanf:"s3"`
+	Schedule      Schedule      `koanf:"schedule"`
+	Retention     Retention     `koanf:"retention"`
+	Notifications Notifications `koanf:"notifications"`
+	Sidecar       Sidecar       `koanf:"sidecar"`
+}
+
+type ClickHouse struct {
+	Addr            string   `koanf:"addr"`
+	URL             string   `koanf:"url"` // the seed's HTTP URL: refused with a hint
+	User            string   `koanf:"user"`
+	Password        Secret   `koanf:"password"`
+	Database        string   `koanf:"database"`
+	Databases       []string `koanf:"databases"`
+	ControlDatabase string   `koanf:"control_database"`
+	Secure          bool     `koanf:"secure"`
+}
+
+type S3 struct {
+	Endpoint           string `koanf:"endpoint"`
+	ClickHouseEndpoint string `koanf:"clickhouse_endpoint"`
+	Bucket             string `koanf:"bucket"`
+	Prefix             string `koanf:"prefix"`
+	Region             string `koanf:"region"`
+	AccessKey          Secret `koanf:"access_key"`
+	SecretKey          Secret `koanf:"secret_key"`
+	NamedCollection    string `koanf:"named_collection"`
+}
+
+type Schedule struct {
+	FullBackupIntervalDays int    `koanf:"full_backup_interval_days"`
+	FullEvery              string `koanf:"full_every"`
+	IncrementalEvery       string `koanf:"incremental_every"`
+}
+
+type Retention struct {
+	KeepFullBackups int `koanf:"keep_full_backups"`
+	KeepDays        int `koanf:"keep_days"`
+}
+
+type Notifications struct {
+	OnSuccess bool       `koanf:"on_success"`
+	OnFailure bool       `koanf:"on_failure"`
+	Providers []Provider `koanf:"providers"`
+}
+
+// Provider is one notification target.
+type Provider struct {
+	Type       string            `koanf:"type"` // slack or webhook
+	WebhookURL Secret            `koanf:"webhook_url"`
+	URL        Secret            `koanf:"url"`
+	Method     string            `koanf:"method"`
+	Headers    map[string]Secret `koanf:"headers"`
+}
+
+type Sidecar struct {
+	Listen       string   `koanf:"listen"`
+	PollInterval string   `koanf:"poll_interval"`
+	AuthTokens   []Secret `koanf:"auth_tokens"`
+}
+
+// Default is the configuration before the file and environment.
+func Default() Config {
+	return Config{
+		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", ControlDatabase: "clickvault"},
+		S3:         S3{Region: "us-east-1", Prefix: "clickhouse"},
+		Schedule:   Schedule{FullBackupIntervalDays: 7, IncrementalEvery: "4h"},
+		Retention:  Retention{KeepFullBackups: 4},
+		Notifications: Notifications{
+			OnSuccess: true, OnFailure: true,
+		},
+		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s"},
+	}
+}
+
+// DatabaseList is every database to back up: databases, or database.
+func (c Config) DatabaseList() []string {
+	if len(c.ClickHouse.Databases) > 0 {
+		return c.ClickHouse.Databases
+	}
+	if c.ClickHouse.Database != "" {
+		return []string{c.ClickHouse.Database}
+	}
+	return nil
+}
+
+// FullInterval is how old the newest full may get before a new chain.
+func (c Config) FullInterval() time.Duration {
+	if d, err := time.ParseDuration(c.Schedule.FullEvery); err == nil && c.Schedule.FullEvery != "" {
+		return d
+	}
+	return time.Duration(c.Schedule.FullBackupIntervalDays) * 24 * time.Hour
+}
+
+// IncrementalInterval is how often serve takes a backup (0 = never).
+func (c Config) IncrementalInterval() time.Duration {
+	d, _ := time.ParseDuration(c.Schedule.IncrementalEvery)
+	return d
+}
+
+// Poll is how often the sidecar reads the control table.
+func (c Config) Poll() time.Duration {
+	d, _ := time.ParseDuration(c.Sidecar.PollInterval)
+	return d
+}
+
+// ClickHouseS3Endpoint is the endpoint as ClickHouse reaches it.
+func (c Config) ClickHouseS3Endpoint() string {
+	if c.S3.ClickHouseEndpoint != "" {
+		return c.S3.ClickHouseEndpoint
+	}
+	return c.S3.Endpoint
+}
+
+// Secrets lists every secret value, for redacting text from elsewhere.
+func (c Config) Secrets() []string {
+	out := []string{c.ClickHouse.Password.Reveal(), c.S3.AccessKey.Reveal(), c.S3.SecretKey.Reveal()}
+	for _, p := range c.Notifications.Providers {
+		out = append(out, p.WebhookURL.Reveal(), p.URL.Reveal())
+		for _, h := range p.Headers {
+			out = append(out, h.Reveal())
+		}
+	}
+	for _, t := range c.Sidecar.AuthTokens {
+		out = append(out, t.Reveal())
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// Validate checks every value and returns one error per bad key.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	c.validateClickHouse(add)
+	c.validateS3(add)
+	c.validateSchedule(add)
+	if c.Retention.KeepFullBackups < 1 {
+		add("retention.keep_full_backups", "must be at least 1, got %d", c.Retention.KeepFullBackups)
+	}
+	if c.Retention.KeepDays < 0 {
+		add("retention.keep_days", "must not be negative, got %d", c.Retention.KeepDays)
+	}
+	c.validateProviders(add)
+	c.validateSidecar(add)
+	return errors.Join(errs...)
+}
+
+type addFunc func(key, format string, args ...any)
+
+func (c Config) validateClickHouse(add addFunc) {
+	ch := c.ClickHouse
+	if ch.URL != "" {
+		add("clickhouse.url", "ClickVault speaks ClickHouse's native protocol: replace url = %q with addr = \"HOST:9000\"", ch.URL)
+	}
+	if err := checkHostPort(ch.Addr); err != nil {
+		add("clickhouse.addr", "%v", err)
+	}
+	if ch.Database != "" {
+		if err := sidecar.ValidateIdentifier("database", ch.Database); err != nil {
+			add("clickhouse.database", "%v", err)
+		}
+	}
+	for i, db := range ch.Databases {
+		if err := sidecar.ValidateIdentifier("database", db); err != nil {
+			add(fmt.Sprintf("clickhouse.databases[%d]", i), "%v", err)
+		}
+	}
+	if err := sidecar.ValidateIdentifier("control database", ch.ControlDatabase); err != nil {
+		add("clickhouse.control_database", "%v", err)
+	}
+}
+
+func (c Config) validateS3(add addFunc) {
+	s := c.S3
+	if s.Endpoint != "" {
+		if err := checkURL(s.Endpoint); err != nil {
+			add("s3.endpoint", "%v", err)
+		}
+	}
+	if s.ClickHouseEndpoint != "" {
+		if err := checkURL(s.ClickHouseEndpoint); err != nil {
+			add("s3.clickhouse_endpoint", "%v", err)
+		}
+	}
+	if s.Bucket == "" {
+		add("s3.bucket", "is required")
+	}
+	if s.Region == "" {
+		add("s3.region", "is required")
+	}
+	if strings.Contains(s.Prefix, "//") {
+		add("s3.prefix", "must not contain an empty path element: %q", s.Prefix)
+	}
+	if s.NamedCollection != "" {
+		if err := sidecar.ValidateIdentifier("named collection", s.NamedCollection); err != nil {
+			add("s3.named_collection", "%v", err)
+		}
+	}
+}
+
+func (c Config) validateSchedule(add addFunc) {
+	s := c.Schedule
+	if s.FullEvery != "" {
+		if d, err := time.ParseDuration(s.FullEvery); err != nil || d <= 0 {
+			add("schedule.full_every", "must be a positive duration such as \"168h\", got %q", s.FullEvery)
+		}
+	} else if s.FullBackupIntervalDays < 1 {
+		add("schedule.full_backup_interval_days", "must be at least 1, got %d", s.FullBackupIntervalDays)
+	}
+	if s.IncrementalEvery != "" {
+		if d, err := time.ParseDuration(s.IncrementalEvery); err != nil || d <= 0 {
+			add("schedule.incremental_every", "must be a positive duration such as \"4h\" or \"\" for never, got %q", s.IncrementalEvery)
+		}
+	}
+}
+
+func (c Config) validateProviders(add addFunc) {
+	for i, p := range c.Notifications.Providers {
+		key := fmt.Sprintf("notifications.providers[%d]", i)
+		switch p.Type {
+		case "slack":
+			if err := checkURL(p.WebhookURL.Reveal()); err != nil {
+				add(key+".webhook_url", "%v", err)
+			}
+		case "webhook":
+			if err := checkURL(p.URL.Reveal()); err != nil {
+				add(key+".url", "%v", err)
+			}
+			switch strings.ToUpper(p.Method) {
+			case "", "POST", "PUT", "PATCH":
+			default:
+				add(key+".method", "must be POST, PUT or PATCH, got %q", p.Method)
+			}
+		default:
+			add(key+".type", "must be slack or webhook, got %q", p.Type)
+		}
+	}
+}
+
+func (c Config) validateSidecar(add addFunc) {
+	if err := checkHostPort(c.Sidecar.Listen); err != nil {
+		add("sidecar.listen", "%v", err)
+	}
+	if d, err := time.ParseDuration(c.Sidecar.PollInterval); err != nil || d <= 0 {
+		add("sidecar.poll_interval", "must be a positive duration such as \"1s\", got %q", c.Sidecar.PollInterval)
+	}
+	for i, t := range c.Sidecar.AuthTokens {
+		if len(t.Reveal()) < 16 {
+			add(fmt.Sprintf("sidecar.auth_tokens[%d]", i), "must be at least 16 characters long")
+		}
+	}
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port in %q", addr)
+	}
+	return nil
+}
+
+// checkURL accepts an http(s) URL; its text is not repeated, as it may
+// hold a credential (a Slack webhook URL does).
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an http:// or https:// URL")
+	}
+	return nil
+}
