@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -59,4 +60,16 @@ func (r *hookReceiver) received(name string) []sidecar.Event {
 
 func getInput(bucket, key string) *s3.GetObjectInput {
 	return &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+}
+
+func execCombined(bin string, args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return string(out), err
+}
+
+func exitCodeOf(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
 }
