@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -85,11 +86,8 @@ func chainDeletions(ch Chain, r Retention) []Deletion {
 	return out
 }
 
+// firstLine is the first line of a possibly multi-line error text.
 func firstLine(s string) string {
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
-		}
-	}
-	return s
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

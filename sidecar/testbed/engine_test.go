@@ -31,19 +31,7 @@ func TestEngine(t *testing.T) {
 		}
 	})
 	t.Run("100000 rows of typed columns round trip", func(t *testing.T) { testTypedRoundTrip(t, bed) })
-	t.Run("exception keeps the connection usable", func(t *testing.T) {
-		err := c.Do(ctx, ch.Query{Body: "SELEC 1"})
-		if !ch.IsErr(err, proto.ErrSyntaxError) {
-			t.Fatalf("want exception with code 62, got %v", err)
-		}
-		if got := queryUInt64(t, ctx, c, "SELECT toUInt64(41 + 1)"); got != 42 {
-			t.Fatalf("after the exception: got %d", got)
-		}
-		err = c.Do(ctx, ch.Query{Body: "SELECT * FROM no_such_table"})
-		if !ch.IsErr(err, proto.ErrUnknownTable) {
-			t.Fatalf("want UNKNOWN_TABLE (60), got %v", err)
-		}
-	})
+	t.Run("exception keeps the connection usable", func(t *testing.T) { testException(t, ctx, c) })
 	t.Run("query parameters", func(t *testing.T) {
 		got := queryString(t, ctx, c, "SELECT concat({a:String}, '-', toString({n:UInt32} + 1))",
 			param("a", `it\'s`), param("n", "41"))
@@ -72,20 +60,7 @@ func TestEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("query settings apply to their query only", func(t *testing.T) {
-		q := ch.Query{Body: "SELECT getSetting('max_threads')::UInt64", Settings: []ch.Setting{ch.SettingInt("max_threads", 3)}}
-		var col proto.ColUInt64
-		q.Result = proto.ResultColumn{Data: &col}
-		if err := c.Do(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		if col.Row(0) != 3 {
-			t.Fatalf("max_threads in the query = %d, want 3", col.Row(0))
-		}
-		if got := queryUInt64(t, ctx, c, "SELECT getSetting('max_threads')::UInt64"); got == 3 {
-			t.Fatal("the setting leaked into the next query")
-		}
-	})
+	t.Run("query settings apply to their query only", func(t *testing.T) { testSettings(t, ctx, c) })
 	t.Run("login", func(t *testing.T) {
 		alice, err := bed.ClickHouse.Dial(ctx, "alice")
 		if err != nil {
@@ -183,5 +158,34 @@ func testTwoClients(t *testing.T, bed *testbed.Bed) {
 	}
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testException(t *testing.T, ctx context.Context, c *ch.Client) {
+	err := c.Do(ctx, ch.Query{Body: "SELEC 1"})
+	if !ch.IsErr(err, proto.ErrSyntaxError) {
+		t.Fatalf("want exception with code 62, got %v", err)
+	}
+	if got := queryUInt64(t, ctx, c, "SELECT toUInt64(41 + 1)"); got != 42 {
+		t.Fatalf("after the exception: got %d", got)
+	}
+	err = c.Do(ctx, ch.Query{Body: "SELECT * FROM no_such_table"})
+	if !ch.IsErr(err, proto.ErrUnknownTable) {
+		t.Fatalf("want UNKNOWN_TABLE (60), got %v", err)
+	}
+}
+
+func testSettings(t *testing.T, ctx context.Context, c *ch.Client) {
+	q := ch.Query{Body: "SELECT getSetting('max_threads')::UInt64", Settings: []ch.Setting{ch.SettingInt("max_threads", 3)}}
+	var col proto.ColUInt64
+	q.Result = proto.ResultColumn{Data: &col}
+	if err := c.Do(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if col.Row(0) != 3 {
+		t.Fatalf("max_threads in the query = %d, want 3", col.Row(0))
+	}
+	if got := queryUInt64(t, ctx, c, "SELECT getSetting('max_threads')::UInt64"); got == 3 {
+		t.Fatal("the setting leaked into the next query")
 	}
 }

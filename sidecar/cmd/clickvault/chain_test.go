@@ -37,26 +37,7 @@ func TestChainRestoreVerify(t *testing.T) {
 		t.Fatalf("want one chain of depth 4, got %+v", chains)
 	}
 	backups := chains[0].Backups
-	for i, b := range backups {
-		if b.Status != "completed" {
-			t.Fatalf("backup %s is %s", b.Name, b.Status)
-		}
-		if i == 0 {
-			continue
-		}
-		m := h.meta(sidecar.KindIncremental, b.Name)
-		prev := backups[i-1]
-		if m.Base != prev.Name || m.Chain != backups[0].Name || m.BaseBackupPath == nil || !strings.Contains(*m.BaseBackupPath, prev.Name) {
-			t.Fatalf("metadata of %s: base %q chain %q path %v; want base %s", b.Name, m.Base, m.Chain, m.BaseBackupPath, prev.Name)
-		}
-		if base := h.baseBackupName(m.BackupID); !strings.Contains(base, prev.Name) {
-			t.Fatalf("clickhouse's base_backup_name of %s is %q, want it to name %s", b.Name, base, prev.Name)
-		}
-	}
-	full := h.meta(sidecar.KindFull, backups[0].Name)
-	if full.Tables["orders"] != 100 || full.ClickHouseVersion == "" || full.TotalSize == 0 || full.NumFiles == 0 {
-		t.Fatalf("full metadata lacks counts or sizes: %+v", full)
-	}
+	h.checkChainLinks(backups)
 
 	second := backups[2].Name
 	r := h.mustRun("restore", "--backup", second, "--target", "restored")
@@ -81,6 +62,34 @@ func TestChainRestoreVerify(t *testing.T) {
 		t.Fatalf("notifications: %d backup_completed, %d restore_completed", len(h.hook.received("backup_completed")),
 			len(h.hook.received("restore_completed")))
 	}
+}
+
+// checkChainLinks: every backup completed, each incremental built on the one
+// before, in the metadata and in ClickHouse's base_backup_name.
+func (h *harness) checkChainLinks(backups []listedBackup) {
+	h.t.Helper()
+	t := h.t
+	for i, b := range backups {
+		if b.Status != "completed" {
+			t.Fatalf("backup %s is %s", b.Name, b.Status)
+		}
+		if i == 0 {
+			continue
+		}
+		m := h.meta(sidecar.KindIncremental, b.Name)
+		prev := backups[i-1]
+		if m.Base != prev.Name || m.Chain != backups[0].Name || m.BaseBackupPath == nil || !strings.Contains(*m.BaseBackupPath, prev.Name) {
+			t.Fatalf("metadata of %s: base %q chain %q path %v; want base %s", b.Name, m.Base, m.Chain, m.BaseBackupPath, prev.Name)
+		}
+		if base := h.baseBackupName(m.BackupID); !strings.Contains(base, prev.Name) {
+			t.Fatalf("clickhouse's base_backup_name of %s is %q, want it to name %s", b.Name, base, prev.Name)
+		}
+	}
+	full := h.meta(sidecar.KindFull, backups[0].Name)
+	if full.Tables["orders"] != 100 || full.ClickHouseVersion == "" || full.TotalSize == 0 || full.NumFiles == 0 {
+		t.Fatalf("full metadata lacks counts or sizes: %+v", full)
+	}
+
 }
 
 func (h *harness) baseBackupName(operationID string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -184,13 +185,10 @@ func orDash(s string) string {
 	return s
 }
 
+// firstLine is the first line of a possibly multi-line error text.
 func firstLine(s string) string {
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
-		}
-	}
-	return s
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func dayDuration(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }
