@@ -19,6 +19,8 @@ type BackupRequest struct {
 	// Started, when set, is called once ClickHouse accepted the BACKUP,
 	// with the backup as recorded so far (status running).
 	Started func(Backup)
+	// WaitForLease waits for another writer's lease instead of failing.
+	WaitForLease bool
 }
 
 // Backup takes one backup under the database's lease: it adopts backups a
@@ -29,7 +31,7 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 	var out Backup
 	err := s.requireDatabase(ctx, req.Database)
 	if err == nil {
-		err = s.withLease(ctx, req.Database, "backup", func(ctx context.Context) error {
+		err = s.withLease(ctx, req.Database, "backup", req.WaitForLease, func(ctx context.Context) error {
 			cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress)
 			if err != nil {
 				return err
@@ -52,14 +54,49 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 	return out, err
 }
 
-// withLease runs fn holding the database's lease.
-func (s *Service) withLease(ctx context.Context, database, purpose string, fn func(context.Context) error) error {
-	lease, err := AcquireLease(ctx, s.store, s.layout.LockKey(database), s.opts.Owner, purpose,
-		s.opts.LeaseTTL, s.now, s.logger)
-	if err != nil {
-		return err
+// withLease runs fn holding the database's lease. With wait, a lease held
+// by another writer is waited for (polling every second) instead of failing.
+func (s *Service) withLease(ctx context.Context, database, purpose string, wait bool, fn func(context.Context) error) error {
+	for {
+		lease, err := AcquireLease(ctx, s.store, s.layout.LockKey(database), s.opts.Owner, purpose,
+			s.opts.LeaseTTL, s.now, s.logger)
+		var locked *LockedError
+		if wait && errors.As(err, &locked) {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("wait for the lease of %s: %w", database, ctx.Err())
+			case <-time.After(time.Second):
+				continue
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return lease.Hold(ctx, fn)
 	}
-	return lease.Hold(ctx, fn)
+}
+
+// Adopt settles a backup a previous run started (it may still be running in
+// ClickHouse) and returns how it ended.
+func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
+	var out Backup
+	err := s.withLease(ctx, database, "backup", true, func(ctx context.Context) error {
+		cat, err := s.reconciledCatalog(ctx, database, progress)
+		if err != nil {
+			return err
+		}
+		b, ok := cat.Find(name)
+		switch {
+		case !ok:
+			return fmt.Errorf("backup %s of database %s is gone from the bucket", name, database)
+		case b.Completed():
+			out = b
+			return nil
+		}
+		out = b
+		return fmt.Errorf("backup %s failed: %s", name, b.Error)
+	})
+	return out, err
 }
 
 func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan) (Backup, error) {

@@ -26,7 +26,7 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 	if err == nil && dryRun {
 		err = s.planCleanup(ctx, database, &report, false)
 	} else if err == nil {
-		err = s.withLease(ctx, database, "cleanup", func(ctx context.Context) error {
+		err = s.withLease(ctx, database, "cleanup", true, func(ctx context.Context) error {
 			if err := s.planCleanup(ctx, database, &report, true); err != nil {
 				return err
 			}

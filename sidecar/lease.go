@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -69,10 +70,20 @@ func AcquireLease(ctx context.Context, store ObjectStore, key, owner, purpose st
 		return nil, fmt.Errorf("read lease %s: %w", key, err)
 	}
 	var holder LeaseInfo
+	ours := false
 	if err := json.Unmarshal(data, &holder); err == nil && now().Before(holder.ExpiresAt) {
-		return nil, &LockedError{Key: key, Holder: holder}
+		// A sidecar restarted after a crash has the same owner name: the
+		// lease is its own from before, and no one else is using it.
+		if holder.Owner != owner || !reclaimable(owner) {
+			return nil, &LockedError{Key: key, Holder: holder}
+		}
+		ours = true
 	}
-	logger.Warn("taking over an expired lease", "lease", key, "holder", holder.Owner, "expired_at", holder.ExpiresAt)
+	if ours {
+		logger.Warn("taking back our own lease from before a restart", "lease", key)
+	} else {
+		logger.Warn("taking over an expired lease", "lease", key, "holder", holder.Owner, "expired_at", holder.ExpiresAt)
+	}
 	if err := l.write(ctx, PutCondition{IfMatch: etag}); err != nil {
 		return nil, l.lockedOr(ctx, err)
 	}
@@ -181,3 +192,8 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 		}
 	}
 }
+
+// reclaimable reports whether an owner name is stable across restarts (a
+// sidecar's host and address), as opposed to a CLI run's, which names its
+// process and must never take over a live lease of another run.
+func reclaimable(owner string) bool { return strings.HasPrefix(owner, "sidecar ") }

@@ -21,6 +21,8 @@ type RestoreRequest struct {
 	RequestID   string
 	RequestedBy string
 	Progress    ProgressFunc
+	// Started, when set, is called once ClickHouse accepted the RESTORE.
+	Started func(b Backup, operationID string)
 }
 
 // RestoreResult says what was restored where.
@@ -32,6 +34,10 @@ type RestoreResult struct {
 
 // ErrBackupMissing is returned for a backup name that does not exist.
 var ErrBackupMissing = errors.New("no such backup")
+
+// ErrBackupUnusable is returned for a backup that exists but cannot be
+// restored: not completed, or built on a missing or failed backup.
+var ErrBackupUnusable = errors.New("backup cannot be restored")
 
 // ErrTargetNotEmpty refuses to restore over data.
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
@@ -68,7 +74,7 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	if err := s.requireEmptyTarget(ctx, req.Target); err != nil {
 		return res, err
 	}
-	if err := s.restoreInto(ctx, b, req.Target, req.Progress); err != nil {
+	if err := s.restoreInto(ctx, b, req.Target, req.Progress, req.Started); err != nil {
 		return res, err
 	}
 	res.Tables, err = s.db.TableRows(ctx, req.Target)
@@ -92,9 +98,9 @@ func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf 
 		case !ok:
 			return Backup{}, fmt.Errorf("backup %q of database %s: %w", name, database, ErrBackupMissing)
 		case !b.Completed():
-			return Backup{}, fmt.Errorf("backup %s of database %s is %s, not completed", name, database, b.CatalogStatus())
+			return Backup{}, fmt.Errorf("backup %s of database %s is %s, not completed: %w", name, database, b.CatalogStatus(), ErrBackupUnusable)
 		case !cat.Restorable(b):
-			return Backup{}, fmt.Errorf("backup %s of database %s cannot be restored: a backup it is built on is missing or failed", name, database)
+			return Backup{}, fmt.Errorf("backup %s of database %s: a backup it is built on is missing or failed: %w", name, database, ErrBackupUnusable)
 		}
 		return b, nil
 	}
@@ -128,18 +134,40 @@ func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
 	return nil
 }
 
-func (s *Service) restoreInto(ctx context.Context, b Backup, target string, progress ProgressFunc) error {
+func (s *Service) restoreInto(ctx context.Context, b Backup, target string, progress ProgressFunc, started func(Backup, string)) error {
 	id := uuid.NewString()
 	cmd := RestoreCommand{ID: id, Database: b.Database, Target: target, Folder: b.Folder}
 	if err := s.db.StartRestore(ctx, cmd); err != nil {
 		return fmt.Errorf("start restore of %s into %s: %w", b.Name, target, err)
 	}
-	op, err := s.waitOperation(ctx, id, "restore", b.Name, progress)
+	if started != nil {
+		started(b, id)
+	}
+	return s.awaitRestore(ctx, id, b.Name, target, progress)
+}
+
+// AdoptRestore waits for a RESTORE a previous run started.
+func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
+	err := s.awaitRestore(ctx, operationID, backup, target, progress)
+	if errors.Is(err, ErrNotFound) {
+		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
+			"check %s and drop it before restoring again", backup, target, operationID, target)
+	}
 	if err != nil {
-		return fmt.Errorf("restore %s into %s: %w", b.Name, target, err)
+		return res, err
+	}
+	res.Tables, err = s.db.TableRows(ctx, target)
+	return res, err
+}
+
+func (s *Service) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) error {
+	op, err := s.waitOperation(ctx, id, "restore", name, progress)
+	if err != nil {
+		return fmt.Errorf("restore %s into %s: %w", name, target, err)
 	}
 	if op.Status != OpRestored {
-		return fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", b.Name, target, op.Status, op.Error)
+		return fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", name, target, op.Status, op.Error)
 	}
 	return nil
 }
@@ -174,7 +202,7 @@ func (s *Service) Verify(ctx context.Context, database, name string, progress Pr
 	}
 	res := VerifyResult{Backup: b, Scratch: scratchName()}
 	defer s.dropScratch(ctx, res.Scratch)
-	if err := s.restoreInto(ctx, b, res.Scratch, progress); err != nil {
+	if err := s.restoreInto(ctx, b, res.Scratch, progress, nil); err != nil {
 		return res, err
 	}
 	restored, err := s.db.TableRows(ctx, res.Scratch)

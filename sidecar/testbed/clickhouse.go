@@ -20,13 +20,14 @@ type ClickHouse struct {
 
 	bin, lib, dataDir, logPath string
 	users                      map[string]string
+	grants                     map[string][]string
 	proc                       *process
 	stdout                     *os.File // read end of the engine's stdout, kept open so it never gets SIGPIPE
 }
 
-func newClickHouse(dir, bin, lib string, users map[string]string) *ClickHouse {
+func newClickHouse(dir, bin, lib string, users map[string]string, grants map[string][]string) *ClickHouse {
 	return &ClickHouse{
-		Addr: "127.0.0.1:0", bin: bin, lib: lib, users: users,
+		Addr: "127.0.0.1:0", bin: bin, lib: lib, users: users, grants: grants,
 		dataDir: filepath.Join(dir, "clickhouse"), logPath: filepath.Join(dir, "clickhouse.log"),
 	}
 }
@@ -34,7 +35,11 @@ func newClickHouse(dir, bin, lib string, users map[string]string) *ClickHouse {
 // start runs the engine on c.Addr (port 0 picks a free one, kept for restarts)
 // and waits for its ready line.
 func (c *ClickHouse) start(ctx context.Context) error {
-	args := []string{"-lib", c.lib, "-data", c.dataDir, "-listen", c.Addr}
+	config, err := writeAccessConfig(filepath.Dir(c.logPath), c.users, c.grants)
+	if err != nil {
+		return err
+	}
+	args := []string{"-lib", c.lib, "-data", c.dataDir, "-listen", c.Addr, "-config", config}
 	names := make([]string, 0, len(c.users))
 	for name := range c.users {
 		names = append(names, name)

@@ -16,8 +16,12 @@ import (
 // Options shape a test bed.
 type Options struct {
 	// Users are the ClickHouse logins the engine accepts (name → password).
-	// Default: "default" with no password.
+	// Default: "default" with no password. "default" may do anything.
 	Users map[string]string
+	// Grants are each other user's privileges, as in GRANT statements:
+	// "INSERT ON clickvault.requests". They are real ClickHouse grants,
+	// visible in system.grants.
+	Grants map[string][]string
 	// Bucket is created in MinIO. Default: "backups".
 	Bucket string
 }
@@ -67,7 +71,7 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 	}
 	bed := &Bed{
 		Dir:        dir,
-		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, opts.Users),
+		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, opts.Users, opts.Grants),
 		MinIO:      newMinIO(dir, bins.MinIO, opts.Bucket),
 	}
 	g, gctx := errgroup.WithContext(ctx)

@@ -45,7 +45,7 @@ func mapKeys(m map[string]string) []string {
 }
 
 type options struct {
-	lib, data, listen, logLevel string
+	lib, data, listen, logLevel, config string
 	users                       userFlags
 }
 
@@ -55,6 +55,7 @@ func main() {
 	flag.StringVar(&opts.data, "data", "", "data directory of the engine")
 	flag.StringVar(&opts.listen, "listen", "127.0.0.1:0", "address to accept native-protocol connections on")
 	flag.StringVar(&opts.logLevel, "log-level", "info", "debug, info, warn or error")
+	flag.StringVar(&opts.config, "config", "", "engine config file (users and their grants)")
 	flag.Var(opts.users, "user", "NAME:PASSWORD allowed to log in (repeatable; default: default with no password)")
 	flag.Parse()
 	if opts.lib == "" || opts.data == "" {
@@ -78,7 +79,11 @@ func run(ctx context.Context, opts options) error {
 		return fmt.Errorf("parse -log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	engine, err := chdb.Open(opts.lib, opts.data)
+	var engineArgs []string
+	if opts.config != "" {
+		engineArgs = append(engineArgs, "--config-file="+opts.config)
+	}
+	engine, err := chdb.Open(opts.lib, opts.data, engineArgs...)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,13 @@ func (c *session) handleQuery() error {
 	if ins, ok := parseInsert(q.Body); ok {
 		return c.runInsert(q, ins, params, compressed)
 	}
+	if res, handled, err := c.inlineValuesAsUser(q); handled || err != nil {
+		if err != nil {
+			c.sendEngineError(err)
+			return nil
+		}
+		return c.endOfStream(res)
+	}
 	return c.runStatement(q, params, compressed)
 }
 
@@ -100,25 +107,41 @@ func (c *session) runInsert(q proto.Query, ins insertAwaitingData, params []chdb
 	if err := c.writeData(header, compressed); err != nil {
 		return err
 	}
-	var chunks [][]byte
+	var blocks []block
 	if _, err := c.readDataBlocks(compressed, func(b block) error {
-		data, err := encodeNative([]block{b})
-		chunks = append(chunks, data)
-		return err
+		blocks = append(blocks, b)
+		return nil
 	}); err != nil {
 		return err
 	}
 	res := &chdb.Result{}
-	if len(chunks) > 0 {
-		res, err = c.srv.withSettings(q.Settings, func() (*chdb.Result, error) {
-			return c.srv.engine.Insert(ins.statement, "Native", chunks)
-		})
-		if err != nil {
+	if len(blocks) > 0 {
+		if res, err = c.insertBlocks(q, ins, blocks); err != nil {
 			c.sendEngineError(err)
 			return nil
 		}
 	}
 	return c.endOfStream(res)
+}
+
+// insertBlocks hands client blocks to the engine as one Native INSERT.
+func (c *session) insertBlocks(q proto.Query, ins insertAwaitingData, blocks []block) (*chdb.Result, error) {
+	if c.user != defaultUser {
+		cols, err := c.currentUserColumns(ins.table)
+		if err != nil {
+			return nil, err
+		}
+		if len(cols) > 0 {
+			return c.insertAsUser(q, ins, blocks, cols)
+		}
+	}
+	data, err := encodeNative(blocks)
+	if err != nil {
+		return nil, err
+	}
+	return c.srv.withSettings(q.Settings, func() (*chdb.Result, error) {
+		return c.srv.engine.Insert(ins.statement, "Native", [][]byte{data})
+	})
 }
 
 // insertHeader asks the engine which columns an INSERT takes. Selecting them

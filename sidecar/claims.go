@@ -1,0 +1,112 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A request is executed at most once, even with several sidecars reading one
+// control table: before running it, a sidecar writes a claim object with a
+// conditional PUT, which exactly one of them wins. ClickHouse tables have no
+// compare-and-set; S3 conditional writes do.
+//
+// A sidecar's id is stable across restarts (host and listen address), so a
+// restarted sidecar resumes its own claims at once. Another sidecar takes a
+// claim over only when its owner's heartbeat object has expired.
+
+const (
+	heartbeatEvery = 10 * time.Second
+	heartbeatTTL   = 3 * heartbeatEvery
+)
+
+type claim struct {
+	Instance string    `json:"instance"`
+	At       time.Time `json:"at"`
+}
+
+type heartbeat struct {
+	Instance  string    `json:"instance"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Sidecar) claimKey(requestID string) string {
+	return s.layout.join(".clickvault", "requests", requestID+".claim")
+}
+
+func (s *Sidecar) heartbeatKey(instance string) string {
+	return s.layout.join(".clickvault", "sidecars", strings.NewReplacer("/", "_", ":", "_").Replace(instance)+".json")
+}
+
+// claim reports whether this sidecar may run the request.
+func (s *Sidecar) claim(ctx context.Context, requestID string) (bool, error) {
+	data, err := json.Marshal(claim{Instance: s.opts.Instance, At: s.now().UTC()})
+	if err != nil {
+		return false, fmt.Errorf("encode claim: %w", err)
+	}
+	key := s.claimKey(requestID)
+	_, err = s.store.Put(ctx, key, data, PutCondition{IfNoneMatch: true})
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, ErrPreconditionFailed) {
+		return false, fmt.Errorf("claim request %s: %w", requestID, err)
+	}
+	existing, etag, err := s.store.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("read claim of request %s: %w", requestID, err)
+	}
+	var c claim
+	if err := json.Unmarshal(existing, &c); err == nil && c.Instance == s.opts.Instance {
+		return true, nil // ours, from before a restart
+	}
+	if alive, err := s.instanceAlive(ctx, c.Instance); err != nil || alive {
+		return false, err
+	}
+	s.logger.Warn("taking over the request of a sidecar that stopped", "request", requestID, "owner", c.Instance)
+	if _, err := s.store.Put(ctx, key, data, PutCondition{IfMatch: etag}); err != nil {
+		if errors.Is(err, ErrPreconditionFailed) {
+			return false, nil // another sidecar took it over first
+		}
+		return false, fmt.Errorf("take over claim of request %s: %w", requestID, err)
+	}
+	return true, nil
+}
+
+func (s *Sidecar) instanceAlive(ctx context.Context, instance string) (bool, error) {
+	if instance == "" {
+		return false, nil
+	}
+	data, _, err := s.store.Get(ctx, s.heartbeatKey(instance))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read heartbeat of %s: %w", instance, err)
+	}
+	var hb heartbeat
+	if err := json.Unmarshal(data, &hb); err != nil {
+		return false, nil
+	}
+	return s.now().Before(hb.ExpiresAt), nil
+}
+
+// heartbeatLoop keeps this sidecar's heartbeat object fresh.
+func (s *Sidecar) heartbeatLoop(ctx context.Context) error {
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		data, _ := json.Marshal(heartbeat{Instance: s.opts.Instance, ExpiresAt: s.now().Add(heartbeatTTL).UTC()})
+		if _, err := s.store.Put(ctx, s.heartbeatKey(s.opts.Instance), data, PutCondition{}); err != nil && ctx.Err() == nil {
+			s.logger.Warn("write heartbeat; will retry", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}

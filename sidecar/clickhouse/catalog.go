@@ -1,0 +1,121 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+var catalogNames = []string{"database", "name", "kind", "chain", "base", "location", "status", "clickhouse_backup_id", "error"}
+
+type catalogColumns struct {
+	text                                                  [9]proto.ColStr // in the order of catalogNames
+	started, finished                                     *proto.ColNullable[time.Time]
+	numFiles, totalSize, uncompressedSize, compressedSize proto.ColUInt64
+	updatedAt                                             *proto.ColDateTime64
+}
+
+func newCatalogColumns() *catalogColumns {
+	return &catalogColumns{
+		started:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		finished:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		updatedAt: new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
+	}
+}
+
+func (c *catalogColumns) columns() proto.Input {
+	var in proto.Input
+	for i, n := range catalogNames {
+		in = append(in, proto.InputColumn{Name: n, Data: &c.text[i]})
+	}
+	return append(in,
+		proto.InputColumn{Name: "started_at", Data: c.started}, proto.InputColumn{Name: "finished_at", Data: c.finished},
+		proto.InputColumn{Name: "num_files", Data: &c.numFiles}, proto.InputColumn{Name: "total_size", Data: &c.totalSize},
+		proto.InputColumn{Name: "uncompressed_size", Data: &c.uncompressedSize},
+		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize})
+}
+
+func nullableTime(t *time.Time) proto.Nullable[time.Time] {
+	if t == nil {
+		return proto.Nullable[time.Time]{}
+	}
+	return proto.NewNullable(*t)
+}
+
+func (c *catalogColumns) append(r sidecar.CatalogRow) {
+	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, r.Status, r.BackupID, r.Error} {
+		c.text[i].Append(v)
+	}
+	c.started.Append(nullableTime(r.StartedAt))
+	c.finished.Append(nullableTime(r.FinishedAt))
+	c.numFiles.Append(r.NumFiles)
+	c.totalSize.Append(r.TotalSize)
+	c.uncompressedSize.Append(r.UncompressedSize)
+	c.compressedSize.Append(r.CompressedSize)
+}
+
+func (c *catalogColumns) row(i int) sidecar.CatalogRow {
+	t := func(col *proto.ColNullable[time.Time]) *time.Time {
+		if v := col.Row(i); v.Set {
+			u := v.Value.UTC()
+			return &u
+		}
+		return nil
+	}
+	return sidecar.CatalogRow{Database: c.text[0].Row(i), Name: c.text[1].Row(i), Kind: c.text[2].Row(i),
+		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: c.text[6].Row(i),
+		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), StartedAt: t(c.started), FinishedAt: t(c.finished),
+		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
+		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i)}
+}
+
+func (c *Control) CatalogRows(ctx context.Context, database string) ([]sidecar.CatalogRow, error) {
+	cols := newCatalogColumns()
+	in := cols.columns()
+	var results proto.Results
+	selects := ""
+	for i, col := range in {
+		if i > 0 {
+			selects += ", "
+		}
+		name := col.Name
+		if col.Name == "kind" || col.Name == "status" {
+			selects += "toString(" + name + ") AS " + name
+		} else {
+			selects += name
+		}
+		results = append(results, proto.ResultColumn{Name: name, Data: col.Data.(proto.ColResult)})
+	}
+	var out []sidecar.CatalogRow
+	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE database = {db:String} ORDER BY name", selects, c.table("backups"))
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", database)}, Result: results,
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < cols.numFiles.Rows(); i++ {
+				out = append(out, cols.row(i))
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("read the backups table: %w", err)
+	}
+	return out, nil
+}
+
+func (c *Control) WriteCatalog(ctx context.Context, rows []sidecar.CatalogRow) error {
+	cols := newCatalogColumns()
+	now := time.Now()
+	for _, r := range rows {
+		cols.append(r)
+		cols.updatedAt.Append(now)
+	}
+	in := append(cols.columns(), proto.InputColumn{Name: "updated_at", Data: cols.updatedAt})
+	if err := c.db.do(ctx, ch.Query{Body: "INSERT INTO " + c.table("backups") + " " + in.Columns() + " VALUES", Input: in}); err != nil {
+		return fmt.Errorf("write the backups table: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar"
+	cvsql "github.com/clickvault/clickvault/sql"
+)
+
+// Control is the sidecar.ControlPlane: the tables of the control database.
+type Control struct {
+	db   *Database
+	name string // the control database, validated
+}
+
+var _ sidecar.ControlPlane = (*Control)(nil)
+
+// NewControl returns the control plane in database name.
+func NewControl(db *Database, name string) (*Control, error) {
+	if err := sidecar.ValidateIdentifier("control database", name); err != nil {
+		return nil, err
+	}
+	return &Control{db: db, name: name}, nil
+}
+
+// DDL returns the control plane's statements for database name, in order.
+func DDL(name string) ([]string, error) {
+	files, err := fs.Glob(cvsql.Files, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list DDL: %w", err)
+	}
+	sort.Strings(files)
+	var out []string
+	for _, f := range files {
+		body, err := fs.ReadFile(cvsql.Files, f)
+		if err != nil {
+			return nil, fmt.Errorf("read DDL %s: %w", f, err)
+		}
+		out = append(out, strings.TrimSpace(strings.ReplaceAll(string(body), "{{db}}", QuoteIdent(name))))
+	}
+	return out, nil
+}
+
+func (c *Control) Init(ctx context.Context) error {
+	stmts, err := DDL(c.name)
+	if err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if err := c.db.Exec(ctx, s); err != nil {
+			return fmt.Errorf("apply DDL: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + QuoteIdent(name) }
+
+// latestLog picks, per request, the newest state and the newest non-empty
+// backup name and operation id (progress rows leave them empty).
+func (c *Control) latestLog() string {
+	return fmt.Sprintf(`(SELECT request_id,
+		argMax(state, at) AS state,
+		argMaxIf(backup, at, backup != '') AS backup,
+		argMaxIf(operation_id, at, operation_id != '') AS operation_id,
+		argMax(message, at) AS message
+	FROM %s GROUP BY request_id)`, c.table("request_log"))
+}
+
+func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidecar.PendingRequest, error) {
+	q := fmt.Sprintf(`SELECT toString(r.id) AS id, toString(r.action) AS action, r.database AS database,
+		toString(r.kind) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), -1) AS as_of,
+		r.target AS target, r.dry_run AS dry_run, r.requested_by AS requested_by,
+		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
+		toString(l.state) AS state, l.backup AS log_backup, l.operation_id AS operation_id
+	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
+	WHERE r.requested_at >= fromUnixTimestamp64Milli({since:Int64})
+	  AND l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
+	ORDER BY r.requested_at`, c.table("requests"), c.latestLog())
+	cols := newPendingColumns()
+	var out []sidecar.PendingRequest
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("since", fmt.Sprint(since.UnixMilli()))},
+		Result: cols.results(), OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < cols.id.Rows(); i++ {
+				out = append(out, cols.row(i))
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("read pending requests: %w", err)
+	}
+	return out, nil
+}
+
+func (c *Control) AppendLog(ctx context.Context, entries ...sidecar.LogEntry) error {
+	cols := newLogColumns()
+	for _, e := range entries {
+		if err := cols.append(e); err != nil {
+			return err
+		}
+	}
+	input := cols.input()
+	if err := c.db.do(ctx, ch.Query{Body: "INSERT INTO " + c.table("request_log") + " " + input.Columns() + " VALUES", Input: input}); err != nil {
+		return fmt.Errorf("append to request_log: %w", err)
+	}
+	return nil
+}
+
+func (c *Control) InsertRequest(ctx context.Context, r sidecar.Request) (string, error) {
+	id := uuid.NewString()
+	asOf := `\N`
+	if r.AsOf != nil {
+		asOf = r.AsOf.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run)
+		SELECT {id:UUID}, {action:String}, {database:String}, {kind:String}, {backup:String},
+		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}`, c.table("requests"))
+	params := []proto.Parameter{Param("id", id), Param("action", r.Action), Param("database", r.Database),
+		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
+		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}}
+	if err := c.db.Exec(ctx, q, params...); err != nil {
+		return "", fmt.Errorf("insert request: %w", err)
+	}
+	return id, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return sidecar.RequestStatus{}, fmt.Errorf("request %q is not a UUID: %w", id, sidecar.ErrNotFound)
+	}
+	q := fmt.Sprintf(`SELECT toString(id) AS id, toString(action) AS action, database, toString(kind) AS kind,
+		toString(state) AS state, backup, message, num_files, total_size, bytes_read, requested_by,
+		toUnixTimestamp64Milli(requested_at) AS requested_at, toUnixTimestamp64Micro(updated_at) AS updated_at
+	FROM %s WHERE id = {id:UUID} LIMIT 1`, c.table("request_status"))
+	cols := newStatusColumns()
+	if err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("id", id)}, Result: cols.results()}); err != nil {
+		return sidecar.RequestStatus{}, fmt.Errorf("read status of request %s: %w", id, err)
+	}
+	if cols.id.Rows() == 0 {
+		return sidecar.RequestStatus{}, fmt.Errorf("request %s: %w", id, sidecar.ErrNotFound)
+	}
+	return cols.row(0), nil
+}
+
+// IsNotFound reports whether err means "no such row".
+func IsNotFound(err error) bool { return errors.Is(err, sidecar.ErrNotFound) }

@@ -1,0 +1,117 @@
+package clickhouse
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+type pendingColumns struct {
+	id, action, database, kind, backup, target, requestedBy, state, logBackup, operationID proto.ColStr
+	asOf, requestedAt                                                                      proto.ColInt64
+	dryRun                                                                                 proto.ColBool
+}
+
+func newPendingColumns() *pendingColumns { return &pendingColumns{} }
+
+func (c *pendingColumns) results() proto.Results {
+	return proto.Results{
+		{Name: "id", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
+		{Name: "kind", Data: &c.kind}, {Name: "backup", Data: &c.backup}, {Name: "as_of", Data: &c.asOf},
+		{Name: "target", Data: &c.target}, {Name: "dry_run", Data: &c.dryRun},
+		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
+		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
+	}
+}
+
+func (c *pendingColumns) row(i int) sidecar.PendingRequest {
+	p := sidecar.PendingRequest{Request: sidecar.Request{
+		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
+		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
+		RequestedBy: c.requestedBy.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
+	}}
+	if ms := c.asOf.Row(i); ms >= 0 {
+		t := time.UnixMilli(ms).UTC()
+		p.AsOf = &t
+	}
+	if state := c.state.Row(i); state != "" {
+		p.Latest = &sidecar.LogEntry{RequestID: p.ID, State: state, Backup: c.logBackup.Row(i), OperationID: c.operationID.Row(i)}
+	}
+	return p
+}
+
+type logColumns struct {
+	requestID                                                       proto.ColUUID
+	action, state                                                   *proto.ColLowCardinality[string]
+	database, backup, message, operationID, sidecar                 proto.ColStr
+	numFiles, totalSize, bytesRead                                  proto.ColUInt64
+	at                                                              *proto.ColDateTime64
+}
+
+func newLogColumns() *logColumns {
+	return &logColumns{
+		action: new(proto.ColStr).LowCardinality(), state: new(proto.ColStr).LowCardinality(),
+		at: new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
+	}
+}
+
+func (c *logColumns) append(e sidecar.LogEntry) error {
+	id, err := uuid.Parse(e.RequestID)
+	if err != nil {
+		return fmt.Errorf("request id %q: %w", e.RequestID, err)
+	}
+	c.requestID.Append(id)
+	c.action.Append(e.Action)
+	c.state.Append(e.State)
+	c.database.Append(e.Database)
+	c.backup.Append(e.Backup)
+	c.message.Append(e.Message)
+	c.operationID.Append(e.OperationID)
+	c.sidecar.Append(e.Sidecar)
+	c.numFiles.Append(e.NumFiles)
+	c.totalSize.Append(e.TotalSize)
+	c.bytesRead.Append(e.BytesRead)
+	c.at.Append(e.At)
+	return nil
+}
+
+func (c *logColumns) input() proto.Input {
+	return proto.Input{
+		{Name: "request_id", Data: &c.requestID}, {Name: "action", Data: c.action}, {Name: "database", Data: &c.database},
+		{Name: "state", Data: c.state}, {Name: "backup", Data: &c.backup}, {Name: "message", Data: &c.message},
+		{Name: "num_files", Data: &c.numFiles}, {Name: "total_size", Data: &c.totalSize}, {Name: "bytes_read", Data: &c.bytesRead},
+		{Name: "at", Data: c.at}, {Name: "operation_id", Data: &c.operationID}, {Name: "sidecar", Data: &c.sidecar},
+	}
+}
+
+type statusColumns struct {
+	id, action, database, kind, state, backup, message, requestedBy proto.ColStr
+	numFiles, totalSize, bytesRead                                  proto.ColUInt64
+	requestedAt, updatedAt                                          proto.ColInt64
+}
+
+func newStatusColumns() *statusColumns { return &statusColumns{} }
+
+func (c *statusColumns) results() proto.Results {
+	return proto.Results{
+		{Name: "id", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
+		{Name: "kind", Data: &c.kind}, {Name: "state", Data: &c.state}, {Name: "backup", Data: &c.backup},
+		{Name: "message", Data: &c.message}, {Name: "num_files", Data: &c.numFiles}, {Name: "total_size", Data: &c.totalSize},
+		{Name: "bytes_read", Data: &c.bytesRead}, {Name: "requested_by", Data: &c.requestedBy},
+		{Name: "requested_at", Data: &c.requestedAt}, {Name: "updated_at", Data: &c.updatedAt},
+	}
+}
+
+func (c *statusColumns) row(i int) sidecar.RequestStatus {
+	return sidecar.RequestStatus{
+		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
+		State: c.state.Row(i), Backup: c.backup.Row(i), Message: c.message.Row(i),
+		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i), BytesRead: c.bytesRead.Row(i),
+		RequestedBy: c.requestedBy.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
+		UpdatedAt: time.UnixMicro(c.updatedAt.Row(i)).UTC(),
+	}
+}

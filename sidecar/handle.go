@@ -1,0 +1,219 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// progressEvery is how often a running request's progress is written; SPEC
+// asks for at least every 5 s.
+const progressEvery = 2 * time.Second
+
+// handle takes one request from claim to answer. It writes no terminal
+// state if ctx ends first: the request is resumed after a restart.
+func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
+	won, err := s.claim(ctx, p.ID)
+	if err != nil {
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+		return
+	}
+	if !won {
+		return // another sidecar runs it
+	}
+	r, err := s.admit(ctx, p.Request)
+	if errors.Is(err, ErrRejected) {
+		s.logger.Info("request rejected", "request", r.ID, "by", r.RequestedBy, "reason", err)
+		s.record(ctx, r, StateRejected, LogEntry{Message: strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")})
+		return
+	}
+	if err != nil {
+		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
+		return
+	}
+	if p.Latest == nil {
+		s.record(ctx, r, StateQueued, LogEntry{})
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.cancels[r.ID] = cancel
+	s.mu.Unlock()
+	lock := s.dbLock(r.Database)
+	lock.Lock()
+	defer lock.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	if p.Latest == nil || p.Latest.State == StateQueued {
+		s.record(ctx, r, StateRunning, LogEntry{Message: "started"})
+	}
+	state, entry := s.execute(ctx, r, p.Latest)
+	if ctx.Err() != nil && state == StateFailed {
+		s.logger.Info("stopping: request left to resume", "request", r.ID)
+		return
+	}
+	s.record(ctx, r, state, entry)
+	if r.Action != ActionCancel {
+		s.mirror(ctx, r.Database)
+	}
+}
+
+// execute runs an admitted request and says how it ended. latest is the
+// request's newest log entry from before a restart, if any.
+func (s *Sidecar) execute(ctx context.Context, r Request, latest *LogEntry) (string, LogEntry) {
+	progress := s.progressWriter(ctx, r)
+	switch r.Action {
+	case ActionBackup:
+		return s.executeBackup(ctx, r, latest, progress)
+	case ActionRestore:
+		return s.executeRestore(ctx, r, latest, progress)
+	case ActionVerify:
+		res, err := s.svc.Verify(ctx, r.Database, r.Backup, progress)
+		if err != nil {
+			return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+		}
+		return StateSucceeded, LogEntry{Backup: res.Backup.Name,
+			Message: fmt.Sprintf("verified: %d tables restored with the row counts of the metadata", len(res.Tables))}
+	case ActionCleanup:
+		rep, err := s.svc.Cleanup(ctx, r.Database, r.DryRun)
+		msg := cleanupMessage(rep)
+		if err != nil {
+			return StateFailed, LogEntry{Message: msg + "; " + err.Error()}
+		}
+		return StateSucceeded, LogEntry{Message: msg}
+	case ActionCancel:
+		return s.executeCancel(ctx, r)
+	}
+	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
+}
+
+func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry, progress ProgressFunc) (string, LogEntry) {
+	start := s.now()
+	var b Backup
+	var err error
+	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
+		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
+		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
+	} else {
+		kind, _ := ParseKind(r.Kind)
+		b, err = s.svc.Backup(ctx, BackupRequest{Database: r.Database, Kind: kind, RequestID: r.ID,
+			RequestedBy: r.RequestedBy, Progress: progress, WaitForLease: true,
+			Started: func(b Backup) {
+				s.recordProgress(ctx, r, LogEntry{Backup: b.Name, OperationID: b.BackupID,
+					Message: fmt.Sprintf("%s backup started", b.Kind)})
+			}})
+	}
+	if ctx.Err() == nil {
+		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
+	}
+	if err != nil {
+		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}
+	}
+	return StateSucceeded, LogEntry{Backup: b.Name, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
+		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)", b.Kind, b.Name, b.Chain, orNone(b.Base))}
+}
+
+func (s *Sidecar) executeRestore(ctx context.Context, r Request, latest *LogEntry, progress ProgressFunc) (string, LogEntry) {
+	var res RestoreResult
+	var err error
+	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
+		res, err = s.svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
+	} else {
+		var asOf time.Time
+		if r.AsOf != nil {
+			asOf = *r.AsOf
+		}
+		res, err = s.svc.Restore(ctx, RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: asOf,
+			Target: r.Target, RequestID: r.ID, RequestedBy: r.RequestedBy, Progress: progress,
+			Started: func(b Backup, operationID string) {
+				s.recordProgress(ctx, r, LogEntry{Backup: b.Name, OperationID: operationID,
+					Message: "restore into " + r.Target + " started"})
+			}})
+	}
+	if err != nil {
+		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+	}
+	var rows uint64
+	for _, n := range res.Tables {
+		rows += n
+	}
+	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
+		Message: fmt.Sprintf("restored %s into %s: %d tables, %d rows", res.Backup.Name, res.Target, len(res.Tables), rows)}
+}
+
+// executeCancel cancels a request that has not started running. One that
+// runs is not interrupted: ClickHouse would go on with the BACKUP anyway.
+func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntry) {
+	st, err := s.cp.Status(ctx, r.Backup)
+	if err != nil {
+		return StateFailed, LogEntry{Message: err.Error()}
+	}
+	switch {
+	case Terminal(st.State):
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s has already ended (%s)", r.Backup, st.State)}
+	case st.State == StateRunning:
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already running and cannot be cancelled", r.Backup)}
+	}
+	won, err := s.claim(ctx, r.Backup)
+	if err != nil || !won {
+		s.mu.Lock()
+		cancel := s.cancels[r.Backup]
+		s.mu.Unlock()
+		if cancel == nil {
+			return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is being handled by another sidecar", r.Backup)}
+		}
+		cancel() // queued here behind another request of its database
+	}
+	target := Request{ID: st.ID, Action: st.Action, Database: st.Database}
+	s.record(ctx, target, StateCancelled, LogEntry{Message: "cancelled by request " + r.ID})
+	return StateSucceeded, LogEntry{Message: "cancelled request " + r.Backup}
+}
+
+// progressWriter writes a running row with the operation's progress at most
+// every progressEvery.
+func (s *Sidecar) progressWriter(ctx context.Context, r Request) ProgressFunc {
+	var mu sync.Mutex
+	var last time.Time
+	return func(p Progress) {
+		mu.Lock()
+		if s.now().Sub(last) < progressEvery {
+			mu.Unlock()
+			return
+		}
+		last = s.now()
+		mu.Unlock()
+		s.recordProgress(ctx, r, LogEntry{Backup: p.Backup, NumFiles: p.NumFiles, TotalSize: p.TotalSize,
+			BytesRead: p.BytesRead, Message: fmt.Sprintf("%s %s: %s, %s", p.Operation, p.Backup, p.Status, p.Elapsed.Round(time.Second))})
+	}
+}
+
+func cleanupMessage(r CleanupReport) string {
+	verb := "deleted"
+	names := r.Deleted
+	if r.DryRun {
+		verb = "would delete"
+		names = nil
+		for _, d := range r.Planned {
+			names = append(names, d.Backup.Name)
+		}
+	}
+	msg := fmt.Sprintf("%s %d backups", verb, len(names))
+	if len(names) > 0 {
+		msg += ": " + strings.Join(names, ", ")
+	}
+	if len(r.Orphans) > 0 {
+		msg += fmt.Sprintf("; %d orphans reported, not deleted", len(r.Orphans))
+	}
+	return msg
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,81 @@
+package sidecar
+
+import (
+	"context"
+	"time"
+)
+
+// mirrorAll brings the backups table in step with S3 for every configured
+// database, once at start.
+func (s *Sidecar) mirrorAll(ctx context.Context) {
+	for _, db := range s.opts.Databases {
+		s.mirror(ctx, db)
+	}
+}
+
+// mirror writes the rows of the backups table that differ from S3's
+// metadata, and marks deleted the backups that are gone from S3. S3 is the
+// truth; the table is a view of it for SQL users.
+func (s *Sidecar) mirror(ctx context.Context, database string) {
+	if err := s.mirrorOnce(ctx, database); err != nil && ctx.Err() == nil {
+		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
+	}
+}
+
+func (s *Sidecar) mirrorOnce(ctx context.Context, database string) error {
+	cat, err := s.svc.Catalog(ctx, database)
+	if err != nil {
+		return err
+	}
+	current, err := s.cp.CatalogRows(ctx, database)
+	if err != nil {
+		return err
+	}
+	have := map[string]CatalogRow{}
+	for _, r := range current {
+		have[r.Name] = r
+	}
+	var changed []CatalogRow
+	inS3 := map[string]bool{}
+	for _, b := range cat.All() {
+		row := s.catalogRow(b)
+		inS3[b.Name] = true
+		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
+			changed = append(changed, row)
+		}
+	}
+	for _, old := range current {
+		if !inS3[old.Name] && old.Status != "deleted" {
+			old.Status = "deleted"
+			changed = append(changed, old)
+		}
+	}
+	if len(changed) > 0 {
+		if err := s.cp.WriteCatalog(ctx, changed); err != nil {
+			return err
+		}
+	}
+	if chain, ok := cat.NewestCompletedChain(); ok {
+		s.obs.ChainDepth(database, chain.Depth())
+	}
+	return nil
+}
+
+func (s *Sidecar) catalogRow(b Backup) CatalogRow {
+	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
+		Location: s.store.URL(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
+		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
+		UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error}
+}
+
+func sameRow(a, b CatalogRow) bool {
+	return a.Status == b.Status && a.Chain == b.Chain && a.Base == b.Base && a.NumFiles == b.NumFiles &&
+		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
+}

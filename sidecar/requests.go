@@ -1,0 +1,141 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Actions a request may ask for.
+const (
+	ActionBackup  = "backup"
+	ActionRestore = "restore"
+	ActionVerify  = "verify"
+	ActionCleanup = "cleanup"
+	ActionCancel  = "cancel"
+)
+
+// States of a request in request_log.
+const (
+	StateQueued    = "queued"
+	StateRunning   = "running"
+	StateSucceeded = "succeeded"
+	StateFailed    = "failed"
+	StateRejected  = "rejected"
+	StateCancelled = "cancelled"
+)
+
+// Terminal reports whether a request in state is answered for good.
+func Terminal(state string) bool {
+	switch state {
+	case StateSucceeded, StateFailed, StateRejected, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// Request is one row of the requests table.
+type Request struct {
+	ID          string
+	Action      string
+	Database    string
+	Kind        string
+	Backup      string
+	AsOf        *time.Time
+	Target      string
+	DryRun      bool
+	RequestedBy string
+	RequestedAt time.Time
+}
+
+// LogEntry is one row of request_log: a state change of a request.
+type LogEntry struct {
+	RequestID   string
+	Action      string
+	Database    string
+	State       string
+	Backup      string
+	Message     string
+	NumFiles    uint64
+	TotalSize   uint64
+	BytesRead   uint64
+	At          time.Time
+	OperationID string
+	Sidecar     string
+}
+
+// PendingRequest is a request without a terminal state, with its newest
+// log entry if a sidecar already took it.
+type PendingRequest struct {
+	Request
+	Latest *LogEntry
+}
+
+// RequestStatus is a row of the request_status view.
+type RequestStatus struct {
+	ID          string    `json:"id"`
+	Action      string    `json:"action"`
+	Database    string    `json:"database"`
+	Kind        string    `json:"kind"`
+	State       string    `json:"state"`
+	Backup      string    `json:"backup"`
+	Message     string    `json:"message"`
+	NumFiles    uint64    `json:"num_files"`
+	TotalSize   uint64    `json:"total_size"`
+	BytesRead   uint64    `json:"bytes_read"`
+	RequestedBy string    `json:"requested_by"`
+	RequestedAt time.Time `json:"requested_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// CatalogRow is one row of the backups table, the mirror of S3 metadata.
+type CatalogRow struct {
+	Database, Name, Kind, Chain, Base, Location, Status, BackupID string
+	StartedAt, FinishedAt                                        *time.Time
+	NumFiles, TotalSize, UncompressedSize, CompressedSize        uint64
+	Error                                                        string
+}
+
+// ControlPlane is the SQL side of the sidecar: the tables users write
+// requests to and read status from. Implementations MUST be safe for
+// concurrent use.
+type ControlPlane interface {
+	// Init creates the control database, tables and views (idempotent).
+	Init(ctx context.Context) error
+	// PendingRequests returns requests made after since with no terminal
+	// state, oldest first.
+	PendingRequests(ctx context.Context, since time.Time) ([]PendingRequest, error)
+	// AppendLog adds request_log rows.
+	AppendLog(ctx context.Context, entries ...LogEntry) error
+	// InsertRequest adds a request as the sidecar's own user and returns its id.
+	InsertRequest(ctx context.Context, r Request) (string, error)
+	// Status reads one request's row of request_status; ErrNotFound if absent.
+	Status(ctx context.Context, id string) (RequestStatus, error)
+	// CatalogRows reads the backups table of a database (FINAL).
+	CatalogRows(ctx context.Context, database string) ([]CatalogRow, error)
+	// WriteCatalog adds or replaces rows of the backups table.
+	WriteCatalog(ctx context.Context, rows []CatalogRow) error
+}
+
+// Privilege is what a request needs on a database.
+type Privilege string
+
+const (
+	PrivBackup Privilege = "BACKUP"
+	PrivCreate Privilege = "CREATE TABLE"
+	PrivInsert Privilege = "INSERT"
+)
+
+// Authorizer answers whether a ClickHouse user holds a privilege on a
+// database, by ClickHouse's own grants (directly or through roles).
+type Authorizer interface {
+	Can(ctx context.Context, user string, p Privilege, database string) (bool, error)
+}
+
+// ErrRejected marks a request refused before anything ran.
+var ErrRejected = errors.New("rejected")
+
+func reject(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,195 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// SidecarOptions shape `clickvault serve`.
+type SidecarOptions struct {
+	Instance         string // stable id of this sidecar: host and listen address
+	OwnUser          string // the sidecar's ClickHouse user
+	DefaultDatabase  string
+	Databases        []string // backed up on the schedule
+	Poll             time.Duration
+	IncrementalEvery time.Duration // 0 = no schedule
+	AllowUsers       []string      // if set, only these users may make requests
+	Workers          int           // requests run at once
+}
+
+// Observer is told what happens, for metrics. Methods must not block.
+type Observer interface {
+	RequestState(action, state string)
+	BackupFinished(database, kind string, ok bool, took time.Duration, size uint64)
+	ChainDepth(database string, depth int)
+}
+
+type noObserver struct{}
+
+func (noObserver) RequestState(string, string)                                  {}
+func (noObserver) BackupFinished(string, string, bool, time.Duration, uint64) {}
+func (noObserver) ChainDepth(string, int)                                       {}
+
+// Sidecar serves the SQL control plane: it reads requests, admits, runs and
+// answers them, keeps the catalog table in step with S3, and runs the
+// schedule.
+type Sidecar struct {
+	svc    *Service
+	cp     ControlPlane
+	auth   Authorizer
+	store  ObjectStore
+	layout Layout
+	opts   SidecarOptions
+	obs    Observer
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	inflight map[string]bool
+	cancels  map[string]context.CancelFunc
+	dbLocks  map[string]*sync.Mutex
+	started  atomic.Bool
+}
+
+// NewSidecar wires the runner; auth and obs may be nil.
+func NewSidecar(svc *Service, cp ControlPlane, auth Authorizer, opts SidecarOptions, obs Observer, logger *slog.Logger) *Sidecar {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	return &Sidecar{svc: svc, cp: cp, auth: auth, store: svc.store, layout: svc.layout, opts: opts, obs: obs,
+		logger: logger.With("sidecar", opts.Instance), now: time.Now,
+		inflight: map[string]bool{}, cancels: map[string]context.CancelFunc{}, dbLocks: map[string]*sync.Mutex{}}
+}
+
+// Started reports whether the control plane is set up and requests are read.
+func (s *Sidecar) Started() bool { return s.started.Load() }
+
+// Run applies the DDL and serves until ctx ends. On cancel it stops taking
+// requests; a backup still running in ClickHouse is left for the next start
+// (or another sidecar) to adopt, so shutdown is quick and loses nothing.
+func (s *Sidecar) Run(ctx context.Context) error {
+	if err := s.cp.Init(ctx); err != nil {
+		return fmt.Errorf("create the control tables: %w", err)
+	}
+	s.started.Store(true)
+	var workers errgroup.Group
+	workers.SetLimit(s.opts.Workers)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.heartbeatLoop(gctx) })
+	g.Go(func() error { return s.pollLoop(gctx, &workers) })
+	g.Go(func() error { s.mirrorAll(gctx); return nil })
+	if s.opts.IncrementalEvery > 0 {
+		g.Go(func() error { return s.scheduleLoop(gctx) })
+	}
+	err := g.Wait()
+	_ = workers.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// fullRescanEvery bounds how long an unanswered old request can go unseen;
+// between rescans only the last hour of requests is read.
+const fullRescanEvery = 5 * time.Minute
+
+func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
+	tick := time.NewTicker(s.opts.Poll)
+	defer tick.Stop()
+	var lastFull time.Time
+	for {
+		since := s.now().Add(-time.Hour)
+		if s.now().Sub(lastFull) >= fullRescanEvery {
+			since, lastFull = time.Time{}, s.now()
+		}
+		pending, err := s.cp.PendingRequests(ctx, since)
+		if err != nil && ctx.Err() == nil {
+			s.logger.Warn("read requests; will retry", "err", err)
+		}
+		for _, p := range pending {
+			s.dispatch(ctx, workers, p)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// dispatch starts a worker for a request not already being handled here.
+func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) {
+	s.mu.Lock()
+	if s.inflight[p.ID] {
+		s.mu.Unlock()
+		return
+	}
+	s.inflight[p.ID] = true
+	s.mu.Unlock()
+	started := workers.TryGo(func() error {
+		defer s.done(p.ID)
+		s.handle(ctx, p)
+		return nil
+	})
+	if !started {
+		s.done(p.ID) // all workers busy: the next poll tries again
+	}
+}
+
+func (s *Sidecar) done(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, id)
+	delete(s.cancels, id)
+}
+
+// dbLock serialises this sidecar's work on one database, so two requests
+// for it queue instead of failing on the lease.
+func (s *Sidecar) dbLock(database string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.dbLocks[database]
+	if !ok {
+		m = &sync.Mutex{}
+		s.dbLocks[database] = m
+	}
+	return m
+}
+
+// record appends a state change of a request to request_log.
+func (s *Sidecar) record(ctx context.Context, r Request, state string, e LogEntry) {
+	s.write(ctx, r, state, e)
+	s.obs.RequestState(r.Action, state)
+}
+
+// recordProgress appends a running row with fresh progress.
+func (s *Sidecar) recordProgress(ctx context.Context, r Request, e LogEntry) {
+	s.write(ctx, r, StateRunning, e)
+}
+
+func (s *Sidecar) write(ctx context.Context, r Request, state string, e LogEntry) {
+	e.RequestID, e.Action, e.Database, e.State, e.Sidecar = r.ID, r.Action, r.Database, state, s.opts.Instance
+	e.At = s.now().UTC()
+	if Terminal(state) {
+		// The answer must be written even while shutting down.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+	}
+	if err := s.cp.AppendLog(ctx, e); err != nil && ctx.Err() == nil {
+		s.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
+	}
+}
