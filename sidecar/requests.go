@@ -92,9 +92,9 @@ type RequestStatus struct {
 // CatalogRow is one row of the backups table, the mirror of S3 metadata.
 type CatalogRow struct {
 	Database, Name, Kind, Chain, Base, Location, Status, BackupID string
-	StartedAt, FinishedAt                                        *time.Time
-	NumFiles, TotalSize, UncompressedSize, CompressedSize        uint64
-	Error                                                        string
+	StartedAt, FinishedAt                                         *time.Time
+	NumFiles, TotalSize, UncompressedSize, CompressedSize         uint64
+	Error                                                         string
 }
 
 // ControlPlane is the SQL side of the sidecar: the tables users write

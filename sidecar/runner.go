@@ -33,9 +33,9 @@ type Observer interface {
 
 type noObserver struct{}
 
-func (noObserver) RequestState(string, string)                                  {}
+func (noObserver) RequestState(string, string)                                {}
 func (noObserver) BackupFinished(string, string, bool, time.Duration, uint64) {}
-func (noObserver) ChainDepth(string, int)                                       {}
+func (noObserver) ChainDepth(string, int)                                     {}
 
 // Sidecar serves the SQL control plane: it reads requests, admits, runs and
 // answers them, keeps the catalog table in step with S3, and runs the

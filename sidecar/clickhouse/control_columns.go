@@ -45,11 +45,11 @@ func (c *pendingColumns) row(i int) sidecar.PendingRequest {
 }
 
 type logColumns struct {
-	requestID                                                       proto.ColUUID
-	action, state                                                   *proto.ColLowCardinality[string]
-	database, backup, message, operationID, sidecar                 proto.ColStr
-	numFiles, totalSize, bytesRead                                  proto.ColUInt64
-	at                                                              *proto.ColDateTime64
+	requestID                                       proto.ColUUID
+	action, state                                   *proto.ColLowCardinality[string]
+	database, backup, message, operationID, sidecar proto.ColStr
+	numFiles, totalSize, bytesRead                  proto.ColUInt64
+	at                                              *proto.ColDateTime64
 }
 
 func newLogColumns() *logColumns {

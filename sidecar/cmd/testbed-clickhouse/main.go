@@ -46,7 +46,7 @@ func mapKeys(m map[string]string) []string {
 
 type options struct {
 	lib, data, listen, logLevel, config string
-	users                       userFlags
+	users                               userFlags
 }
 
 func main() {
