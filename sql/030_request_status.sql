@@ -14,7 +14,7 @@ SELECT
     l.num_files AS num_files,
     l.total_size AS total_size,
     l.bytes_read AS bytes_read,
-    l.at AS updated_at
+    l.last_at AS updated_at
 FROM {{db}}.requests AS r
 LEFT JOIN
 (
@@ -26,7 +26,7 @@ LEFT JOIN
         argMax(num_files, at) AS num_files,
         argMax(total_size, at) AS total_size,
         argMax(bytes_read, at) AS bytes_read,
-        max(at) AS at
+        max(at) AS last_at
     FROM {{db}}.request_log
     GROUP BY request_id
 ) AS l ON l.request_id = r.id

@@ -85,7 +85,7 @@ func (c *Control) CatalogRows(ctx context.Context, database string) ([]sidecar.C
 		}
 		name := col.Name
 		if col.Name == "kind" || col.Name == "status" {
-			selects += "toString(" + name + ") AS " + name
+			selects += "CAST(" + name + " AS String) AS " + name
 		} else {
 			selects += name
 		}

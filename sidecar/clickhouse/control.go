@@ -78,11 +78,11 @@ func (c *Control) latestLog() string {
 }
 
 func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidecar.PendingRequest, error) {
-	q := fmt.Sprintf(`SELECT toString(r.id) AS id, toString(r.action) AS action, r.database AS database,
-		toString(r.kind) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), -1) AS as_of,
+	q := fmt.Sprintf(`SELECT toString(r.id) AS id, CAST(r.action AS String) AS action, r.database AS database,
+		CAST(r.kind AS String) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), -1) AS as_of,
 		r.target AS target, r.dry_run AS dry_run, r.requested_by AS requested_by,
 		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
-		toString(l.state) AS state, l.backup AS log_backup, l.operation_id AS operation_id
+		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
 	WHERE r.requested_at >= fromUnixTimestamp64Milli({since:Int64})
 	  AND l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
@@ -145,8 +145,8 @@ func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus,
 	if _, err := uuid.Parse(id); err != nil {
 		return sidecar.RequestStatus{}, fmt.Errorf("request %q is not a UUID: %w", id, sidecar.ErrNotFound)
 	}
-	q := fmt.Sprintf(`SELECT toString(id) AS id, toString(action) AS action, database, toString(kind) AS kind,
-		toString(state) AS state, backup, message, num_files, total_size, bytes_read, requested_by,
+	q := fmt.Sprintf(`SELECT toString(id) AS id, CAST(action AS String) AS action, database, CAST(kind AS String) AS kind,
+		CAST(state AS String) AS state, backup, message, num_files, total_size, bytes_read, requested_by,
 		toUnixTimestamp64Milli(requested_at) AS requested_at, toUnixTimestamp64Micro(updated_at) AS updated_at
 	FROM %s WHERE id = {id:UUID} LIMIT 1`, c.table("request_status"))
 	cols := newStatusColumns()

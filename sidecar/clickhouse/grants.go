@@ -24,7 +24,7 @@ func (d *Database) Can(ctx context.Context, user string, p sidecar.Privilege, da
 	var access, db, table proto.ColStr
 	var revoke proto.ColUInt8
 	granted, revoked := false, false
-	q := `SELECT access_type, ifNull(database, '*') AS db, ifNull(table, '*') AS tbl, is_partial_revoke AS revoke
+	q := `SELECT CAST(access_type AS String) AS access_type, ifNull(database, '*') AS db, ifNull(table, '*') AS tbl, is_partial_revoke AS revoke
 		FROM system.grants
 		WHERE (user_name = {user:String} OR role_name IN {roles:Array(String)}) AND column IS NULL`
 	err = d.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("user", user), arrayParam("roles", roles)},

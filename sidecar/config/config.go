@@ -95,6 +95,7 @@ type Sidecar struct {
 	Listen       string   `koanf:"listen"`
 	PollInterval string   `koanf:"poll_interval"`
 	AuthTokens   []Secret `koanf:"auth_tokens"`
+	AllowUsers   []string `koanf:"allow_users"`
 }
 
 // Default is the configuration before the file and environment.

@@ -29,6 +29,9 @@ const (
 	EnvCacheDir = "CLICKVAULT_CACHE"   // cache directory (default ~/.cache/clickvault)
 	EnvLibchdb  = "CLICKVAULT_LIBCHDB" // an existing libchdb.so
 	EnvMinIO    = "CLICKVAULT_MINIO"   // an existing minio binary
+	// EnvEngineLogLevel sets the engine front end's log level (debug logs
+	// every statement).
+	EnvEngineLogLevel = "CLICKVAULT_TESTBED_LOG_LEVEL"
 )
 
 // CacheDir is where downloads and builds are kept between runs, outside the

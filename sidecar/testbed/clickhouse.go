@@ -40,6 +40,9 @@ func (c *ClickHouse) start(ctx context.Context) error {
 		return err
 	}
 	args := []string{"-lib", c.lib, "-data", c.dataDir, "-listen", c.Addr, "-config", config}
+	if level := os.Getenv(EnvEngineLogLevel); level != "" {
+		args = append(args, "-log-level", level)
+	}
 	names := make([]string, 0, len(c.users))
 	for name := range c.users {
 		names = append(names, name)

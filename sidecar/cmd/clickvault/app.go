@@ -19,13 +19,14 @@ import (
 
 // app is one run of the CLI: configuration, adapters and the service.
 type app struct {
-	cfg     config.Config
-	logger  *slog.Logger
-	stdout  io.Writer
-	stderr  io.Writer
-	store   *s3.ObjectStore
-	db      *clickhouse.Database
-	service *sidecar.Service
+	cfg      config.Config
+	instance string // who holds leases: this process, or a sidecar's stable name
+	logger   *slog.Logger
+	stdout   io.Writer
+	stderr   io.Writer
+	store    *s3.ObjectStore
+	db       *clickhouse.Database
+	service  *sidecar.Service
 }
 
 // loadConfig reads the configuration; a bad one is a usage error (exit 2).
@@ -39,7 +40,7 @@ func loadConfig(path string, explicit bool, environ func() []string) (config.Con
 
 // newApp connects the adapters. Output goes through writers that remove
 // every configured secret, whatever tries to print one.
-func newApp(ctx context.Context, cfg config.Config, level slog.Level, stdout, stderr io.Writer) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance string, stdout, stderr io.Writer) (*app, error) {
 	secrets := cfg.Secrets()
 	stdout, stderr = newRedactingWriter(stdout, secrets), newRedactingWriter(stderr, secrets)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -59,9 +60,9 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, stdout, st
 		FullEvery: cfg.FullInterval(),
 		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups,
 			KeepFor: dayDuration(cfg.Retention.KeepDays)},
-		Owner: owner(),
+		Owner: instance,
 	}, logger)
-	return &app{cfg: cfg, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db, service: service}, nil
+	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db, service: service}, nil
 }
 
 func (a *app) close() { a.db.Close() }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/config"
 )
 
 const defaultConfigPath = "/etc/clickvault/config.toml"
@@ -33,17 +34,24 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 	root.PersistentFlags().StringVarP(&flags.config, "config", "c", defaultConfigPath, "config file (TOML)")
 	root.PersistentFlags().StringVarP(&flags.logLevel, "log-level", "l", "info", "log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	load := func(cmd *cobra.Command) (config.Config, error) {
+		return loadConfig(flags.config, cmd.Flags().Changed("config"), environ)
+	}
 	run := func(fn func(context.Context, *app) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(flags.logLevel)); err != nil {
 				return &usageError{fmt.Errorf("--log-level: %w", err)}
 			}
-			cfg, err := loadConfig(flags.config, cmd.Flags().Changed("config"), environ)
+			cfg, err := load(cmd)
 			if err != nil {
 				return err
 			}
-			a, err := newApp(cmd.Context(), cfg, level, stdout, stderr)
+			instance := owner()
+			if cmd.Name() == "serve" {
+				instance = sidecarInstance(cfg.Sidecar.Listen)
+			}
+			a, err := newApp(cmd.Context(), cfg, level, instance, stdout, stderr)
 			if err != nil {
 				return err
 			}
@@ -52,7 +60,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 		}
 	}
 	root.AddCommand(backupCommand(run), listCommand(run), statusCommand(run), cleanupCommand(run),
-		restoreCommand(run), verifyCommand(run), versionCommand(stdout))
+		restoreCommand(run), verifyCommand(run), serveCommand(run), initCommand(run, load, stdout), versionCommand(stdout))
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs
 	}

@@ -65,7 +65,11 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	bed := testbed.New(t, testbed.Options{Users: map[string]string{"default": chPassword}})
+	return newHarnessWith(t, testbed.Options{Users: map[string]string{"default": chPassword}})
+}
+
+func newHarnessWith(t *testing.T, opts testbed.Options) *harness {
+	bed := testbed.New(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	c, err := bed.ClickHouse.Dial(ctx, "default")

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -19,21 +20,16 @@ import (
 // symbols are the libchdb functions the engine needs. The names and argument
 // lists follow chdb.h of libchdb 26.7.
 type symbols struct {
-	connect            func(argc int, argv []*byte) unsafe.Pointer
-	closeConn          func(conn unsafe.Pointer)
-	queryWithParamsN   func(conn unsafe.Pointer, query *byte, queryLen uintptr, format *byte, formatLen uintptr, names **byte, nameLens *uintptr, values **byte, valueLens *uintptr, count uintptr) unsafe.Pointer
-	destroyResult      func(res unsafe.Pointer)
-	resultBuffer       func(res unsafe.Pointer) unsafe.Pointer
-	resultLength       func(res unsafe.Pointer) uintptr
-	resultError        func(res unsafe.Pointer) *byte
-	resultRowsRead     func(res unsafe.Pointer) uint64
-	resultBytesRead    func(res unsafe.Pointer) uint64
-	resultRowsWritten  func(res unsafe.Pointer) uint64
-	streamInsertN      func(conn unsafe.Pointer, query *byte, queryLen uintptr, format *byte, formatLen uintptr) unsafe.Pointer
-	streamAppend       func(stream unsafe.Pointer, data *byte, n uintptr) int32
-	streamDone         func(stream unsafe.Pointer) unsafe.Pointer
-	streamInsertError  func(stream unsafe.Pointer) *byte
-	destroyInsertStrem func(stream unsafe.Pointer)
+	connect           func(argc int, argv []*byte) unsafe.Pointer
+	closeConn         func(conn unsafe.Pointer)
+	queryWithParamsN  func(conn unsafe.Pointer, query *byte, queryLen uintptr, format *byte, formatLen uintptr, names **byte, nameLens *uintptr, values **byte, valueLens *uintptr, count uintptr) unsafe.Pointer
+	destroyResult     func(res unsafe.Pointer)
+	resultBuffer      func(res unsafe.Pointer) unsafe.Pointer
+	resultLength      func(res unsafe.Pointer) uintptr
+	resultError       func(res unsafe.Pointer) *byte
+	resultRowsRead    func(res unsafe.Pointer) uint64
+	resultBytesRead   func(res unsafe.Pointer) uint64
+	resultRowsWritten func(res unsafe.Pointer) uint64
 }
 
 func loadSymbols(libPath string) (*symbols, error) {
@@ -59,11 +55,6 @@ func loadSymbols(libPath string) (*symbols, error) {
 		{&s.resultRowsRead, "chdb_result_rows_read"},
 		{&s.resultBytesRead, "chdb_result_bytes_read"},
 		{&s.resultRowsWritten, "chdb_result_rows_written"},
-		{&s.streamInsertN, "chdb_stream_insert_n"},
-		{&s.streamAppend, "chdb_stream_append"},
-		{&s.streamDone, "chdb_stream_done"},
-		{&s.streamInsertError, "chdb_stream_insert_error"},
-		{&s.destroyInsertStrem, "chdb_destroy_insert_stream"},
 	}
 	for _, r := range register {
 		addr, err := purego.Dlsym(lib, r.name)
@@ -166,38 +157,22 @@ func (e *Engine) takeResult(res unsafe.Pointer) (*Result, error) {
 	return out, nil
 }
 
-// Insert runs an INSERT statement (without FORMAT or data) whose rows are
-// chunks of data in format, appended in order.
-func (e *Engine) Insert(query, format string, chunks [][]byte) (*Result, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.conn == nil {
-		return nil, errors.New("run insert: engine is closed")
-	}
-	q, f := []byte(query), []byte(format)
-	stream := e.sym.streamInsertN(e.conn, ptr(q), uintptr(len(q)), ptr(f), uintptr(len(f)))
-	keepAlive(q, f)
-	if stream == nil {
-		return nil, errors.New("run insert: engine returned no insert stream")
-	}
-	defer e.sym.destroyInsertStrem(stream)
-	if msg := goString(e.sym.streamInsertError(stream)); msg != "" {
-		return nil, &QueryError{Text: msg}
-	}
-	for _, c := range chunks {
-		if len(c) == 0 {
-			continue
-		}
-		rc := e.sym.streamAppend(stream, &c[0], uintptr(len(c)))
-		if rc != 0 {
-			msg := goString(e.sym.streamInsertError(stream))
-			if msg == "" {
-				msg = "append to insert stream failed"
-			}
-			return nil, &QueryError{Text: msg}
-		}
-	}
-	return e.takeResult(e.sym.streamDone(stream))
+// Insert runs statement ("INSERT INTO t (a, b)", with its column list)
+// with the rows of data, in Native format, in the order of the columns.
+//
+// The rows travel as a bound parameter read by format(Native, …): binary
+// safe, and not subject to max_query_size, which cuts data written inline
+// after FORMAT. libchdb's streaming-insert API is not used: after a
+// BACKUP … ASYNC it takes the still-running query's id, fails, and leaves
+// the session failing every statement.
+func (e *Engine) Insert(statement string, data []byte) (*Result, error) {
+	query := statement + " SELECT * FROM format(Native, {clickvault_rows:String})"
+	return e.Query(query, "Native", []Param{{Name: "clickvault_rows", Value: EscapeText(string(data))}})
+}
+
+// EscapeText writes s in the escaped-text form query parameters take.
+func EscapeText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`).Replace(s)
 }
 
 func paramArrays(params []Param) (names []*byte, nameLens []uintptr, values []*byte, valueLens []uintptr) {

@@ -50,15 +50,8 @@ func splitTable(expr string) (string, string) {
 	return unquote(parts[0]), unquote(parts[1])
 }
 
-// withUserColumns adds a column holding user to every block, and the
-// statement that inserts it.
-func withUserColumns(ins insertAwaitingData, blocks []block, cols []string, user string) (string, []block) {
-	names := []string{}
-	if len(blocks) > 0 {
-		for _, col := range blocks[0].columns {
-			names = append(names, col.Name)
-		}
-	}
+// withUserColumns adds a column holding user to every block.
+func withUserColumns(blocks []block, cols []string, user string) []block {
 	for i := range blocks {
 		for _, name := range cols {
 			var v proto.ColStr
@@ -68,28 +61,21 @@ func withUserColumns(ins insertAwaitingData, blocks []block, cols []string, user
 			blocks[i].columns = append(blocks[i].columns, proto.InputColumn{Name: name, Data: &v})
 		}
 	}
-	quoted := make([]string, 0, len(names)+len(cols))
-	for _, n := range append(names, cols...) {
-		quoted = append(quoted, "`"+strings.ReplaceAll(n, "`", "\\`")+"`")
-	}
-	prefix := ins.statement
-	if ins.columns != "*" {
-		prefix = prefix[:columnListStart(prefix)]
-	}
-	return strings.TrimSpace(prefix) + " (" + strings.Join(quoted, ", ") + ")", blocks
+	return blocks
 }
 
 // insertAsUser inserts blocks, filling currentUser() columns with the
 // connection's user.
 func (c *session) insertAsUser(q proto.Query, ins insertAwaitingData, blocks []block, cols []string) (*chdb.Result, error) {
-	statement, blocks := withUserColumns(ins, blocks, cols, c.user)
+	blocks = withUserColumns(blocks, cols, c.user)
 	data, err := encodeNative(blocks)
 	if err != nil {
 		return nil, err
 	}
+	statement := insertStatement(ins, blockColumnNames(blocks))
 	settings := append([]proto.Setting{{Key: "insert_allow_materialized_columns", Value: "1"}}, q.Settings...)
 	return c.srv.withSettings(settings, func() (*chdb.Result, error) {
-		return c.srv.engine.Insert(statement, "Native", [][]byte{data})
+		return c.srv.engine.Insert(statement, data)
 	})
 }
 
@@ -122,7 +108,7 @@ func (c *session) inlineValuesAsUser(q proto.Query) (*chdb.Result, bool, error) 
 	}
 	res, err := c.srv.withSettings(nil, func() (*chdb.Result, error) {
 		return c.srv.engine.Query("SELECT * FROM format(Values, {s:String}, {d:String})", "Native",
-			[]chdb.Param{{Name: "s", Value: strings.Join(structure, ", ")}, {Name: "d", Value: escapeText(m[3])}})
+			[]chdb.Param{{Name: "s", Value: strings.Join(structure, ", ")}, {Name: "d", Value: chdb.EscapeText(m[3])}})
 	})
 	if err != nil {
 		return nil, true, err
@@ -133,9 +119,4 @@ func (c *session) inlineValuesAsUser(q proto.Query) (*chdb.Result, bool, error) 
 	}
 	res, err = c.insertAsUser(q, ins, blocks, cols)
 	return res, true, err
-}
-
-// escapeText writes s in the escaped-text form query parameters take.
-func escapeText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`).Replace(s)
 }

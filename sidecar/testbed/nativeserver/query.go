@@ -139,8 +139,9 @@ func (c *session) insertBlocks(q proto.Query, ins insertAwaitingData, blocks []b
 	if err != nil {
 		return nil, err
 	}
+	statement := insertStatement(ins, blockColumnNames(blocks))
 	return c.srv.withSettings(q.Settings, func() (*chdb.Result, error) {
-		return c.srv.engine.Insert(ins.statement, "Native", [][]byte{data})
+		return c.srv.engine.Insert(statement, data)
 	})
 }
 

@@ -27,7 +27,7 @@ import (
 // Engine runs statements; *chdb.Engine is the production one.
 type Engine interface {
 	Query(query, format string, params []chdb.Param) (*chdb.Result, error)
-	Insert(query, format string, chunks [][]byte) (*chdb.Result, error)
+	Insert(statement string, native []byte) (*chdb.Result, error)
 }
 
 // Server accepts native-protocol connections for one engine.
@@ -142,6 +142,10 @@ func (c *session) run() error {
 			err = c.handleQuery()
 		case proto.ClientCodeCancel:
 			// A cancel that arrives after its query ended needs no answer.
+		case proto.ClientCodeHello:
+			// ch-go sends 0x00 0x03 when it cancels and then closes the
+			// connection: the end of this client, not a protocol error.
+			return io.EOF
 		default:
 			err = fmt.Errorf("unexpected packet %d outside a query", code)
 		}

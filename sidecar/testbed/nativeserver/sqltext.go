@@ -134,3 +134,28 @@ func splitTSV(line string) []string {
 	}
 	return fields
 }
+
+// insertStatement is the INSERT of ins with an explicit column list: the
+// engine reads the rows by position, so the list follows the blocks.
+func insertStatement(ins insertAwaitingData, names []string) string {
+	prefix := ins.statement
+	if ins.columns != "*" {
+		prefix = prefix[:columnListStart(prefix)]
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(n) + "`"
+	}
+	return strings.TrimSpace(prefix) + " (" + strings.Join(quoted, ", ") + ")"
+}
+
+func blockColumnNames(blocks []block) []string {
+	if len(blocks) == 0 {
+		return nil
+	}
+	names := make([]string, len(blocks[0].columns))
+	for i, c := range blocks[0].columns {
+		names[i] = c.Name
+	}
+	return names
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/hooks/httpapi"
+	"github.com/clickvault/clickvault/hooks/metrics"
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/config"
+)
+
+func serveCommand(run runner) *cobra.Command {
+	cmd := &cobra.Command{Use: "serve", Short: "Run as a sidecar: SQL control plane, HTTP hooks, schedule"}
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		control, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
+		if err != nil {
+			return &usageError{err}
+		}
+		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.Sidecar.Listen, err)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		dbs := a.cfg.DatabaseList()
+		def := ""
+		if len(dbs) == 1 {
+			def = dbs[0]
+		}
+		sc := sidecar.NewSidecar(a.service, control, a.db, sidecar.SidecarOptions{
+			Instance: a.instance, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
+			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
+		}, metrics.New(reg), a.logger)
+		var tokens []string
+		for _, t := range a.cfg.Sidecar.AuthTokens {
+			tokens = append(tokens, t.Reveal())
+		}
+		ready := func(ctx context.Context) error {
+			if !sc.Started() {
+				return errors.New("the control tables are not set up yet")
+			}
+			return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
+		}
+		srv := httpapi.New(control, tokens, ready, reg, a.logger)
+		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
+			"databases", dbs, "instance", a.instance)
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return sc.Run(gctx) })
+		g.Go(func() error { return srv.Serve(gctx, ln) })
+		err = g.Wait()
+		a.logger.Info("sidecar stopped")
+		return err
+	})
+	return cmd
+}
+
+// sidecarInstance names this sidecar stably across restarts: host and
+// listen address. A restarted sidecar resumes its own requests at once.
+func sidecarInstance(listen string) string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return "sidecar " + host + "/" + listen
+}
+
+func initCommand(run runner, load func(*cobra.Command) (config.Config, error), stdout io.Writer) *cobra.Command {
+	var apply bool
+	cmd := &cobra.Command{Use: "init", Short: "Print the control-plane DDL, or apply it with --apply"}
+	cmd.Flags().BoolVar(&apply, "apply", false, "create the control database, tables and views in ClickHouse")
+	applyDDL := run(func(ctx context.Context, a *app) error {
+		control, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
+		if err != nil {
+			return &usageError{err}
+		}
+		if err := control.Init(ctx); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "control plane ready in database %s\n", a.cfg.ClickHouse.ControlDatabase)
+		return err
+	})
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if apply {
+			return applyDDL(c, args)
+		}
+		cfg, err := load(c) // printing needs no connection
+		if err != nil {
+			return err
+		}
+		stmts, err := clickhouse.DDL(cfg.ClickHouse.ControlDatabase)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, strings.Join(stmts, ";\n\n")+";")
+		return err
+	}
+	return cmd
+}

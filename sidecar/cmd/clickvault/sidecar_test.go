@@ -1,0 +1,104 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/ClickHouse/ch-go"
+
+	"testing"
+	"time"
+)
+
+// TestSidecarBySQL: a user with only a ClickHouse login backs up, follows
+// progress, builds a chain and restores as of a time, all with SQL.
+func TestSidecarBySQL(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(100)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	alice := h.as("alice")
+
+	id := h.request(alice, "action, database", "'backup', 'shop'")
+	h.waitState(id, 2*time.Second, "running", "succeeded")
+	st := h.waitState(id, time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" || st.requestedBy != "alice" || st.backup == "" {
+		t.Fatalf("first backup: %+v", st)
+	}
+	if n := h.count("SELECT count() FROM clickvault.backups FINAL WHERE database = 'shop' AND kind = 'full' AND status = 'completed'"); n != 1 {
+		t.Fatalf("clickvault.backups shows %d completed fulls", n)
+	}
+	names := []string{st.backup}
+	times := []time.Time{time.Now()}
+	for i := 0; i < 3; i++ {
+		h.addRows(100+10*i, 10)
+		id := h.request(alice, "action, database", "'backup', 'shop'")
+		st := h.waitState(id, time.Minute, "succeeded", "failed", "rejected")
+		if st.state != "succeeded" {
+			t.Fatalf("backup %d: %+v", i+2, st)
+		}
+		names, times = append(names, st.backup), append(times, time.Now())
+		time.Sleep(20 * time.Millisecond)
+	}
+	if depth := h.count("SELECT toUInt64(depth) FROM clickvault.chains WHERE database = 'shop'"); depth != 4 {
+		t.Fatalf("clickvault.chains depth = %d, want 4", depth)
+	}
+
+	// as_of between the 2nd and 3rd backups restores the 2nd: 110 rows.
+	asOf := times[1].Add(10 * time.Millisecond).UTC().Format("2006-01-02 15:04:05.000")
+	id = h.request(alice, "action, database, as_of, target", "'restore', 'shop', '"+asOf+"', 'shop_restored'")
+	st = h.waitState(id, time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" || st.backup != names[1] {
+		t.Fatalf("restore as of %s: %+v, want backup %s", asOf, st, names[1])
+	}
+	if got := h.count("SELECT count() FROM shop_restored.orders"); got != 110 {
+		t.Fatalf("restored %d rows, want 110", got)
+	}
+}
+
+// TestSidecarRejects: bad or unauthorized requests are rejected with a
+// message, and nothing runs for them.
+func TestSidecarRejects(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(10)
+	h.exec("CREATE DATABASE busy")
+	h.exec("CREATE TABLE busy.t (a UInt8) ENGINE = MergeTree ORDER BY a")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	alice, mallory := h.as("alice"), h.as("mallory")
+	ok := h.request(alice, "action, database", "'backup', 'shop'")
+	h.waitState(ok, time.Minute, "succeeded")
+
+	cases := []struct {
+		name, columns, values, want string
+		by                          string
+	}{
+		{"unknown action", "action, database", "'explode', 'shop'", "unknown action", "alice"},
+		{"unknown kind", "action, database, kind", "'backup', 'shop', 'differential'", "unknown backup kind", "alice"},
+		{"missing database", "action, database", "'backup', 'nosuchdb'", "does not exist", "alice"},
+		{"injection", "action, database", "'backup', 'x; DROP TABLE y'", "not a valid identifier", "alice"},
+		{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
+		{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", "default"},
+		{"no rights", "action, database", "'backup', 'shop'", "lacks BACKUP", "mallory"},
+		{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
+	}
+	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, "default": h.ch}
+	ids := map[string]string{}
+	for _, c := range cases {
+		ids[c.name] = h.request(clients[c.by], c.columns, c.values)
+	}
+	for _, c := range cases {
+		st := h.waitState(ids[c.name], 30*time.Second, "rejected", "succeeded", "failed")
+		if st.state != "rejected" || !strings.Contains(st.message, c.want) {
+			t.Errorf("%s: got %s %q, want rejected with %q", c.name, st.state, st.message, c.want)
+		}
+	}
+	if n := h.count("SELECT count() FROM system.databases WHERE name = 'shop_restored'"); n != 0 {
+		t.Fatal("a rejected restore created its target")
+	}
+	if n := h.count("SELECT count() FROM clickvault.backups FINAL"); n != 1 {
+		t.Fatalf("rejected requests made backups: %d rows in clickvault.backups", n)
+	}
+	if n := h.count("SELECT count() FROM busy.t"); n != 0 {
+		t.Fatal("the non-empty target was touched")
+	}
+}
