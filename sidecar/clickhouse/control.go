@@ -145,10 +145,13 @@ func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus,
 	if _, err := uuid.Parse(id); err != nil {
 		return sidecar.RequestStatus{}, fmt.Errorf("request %q is not a UUID: %w", id, sidecar.ErrNotFound)
 	}
-	q := fmt.Sprintf(`SELECT toString(id) AS id, CAST(action AS String) AS action, database, CAST(kind AS String) AS kind,
-		CAST(state AS String) AS state, backup, message, num_files, total_size, bytes_read, requested_by,
-		toUnixTimestamp64Milli(requested_at) AS requested_at, toUnixTimestamp64Micro(updated_at) AS updated_at
-	FROM %s WHERE id = {id:UUID} LIMIT 1`, c.table("request_status"))
+	// The output column is rid, not id: an alias id would shadow the UUID
+	// column in WHERE.
+	q := fmt.Sprintf(`SELECT toString(s.id) AS rid, CAST(s.action AS String) AS action, s.database AS database,
+		CAST(s.kind AS String) AS kind, CAST(s.state AS String) AS state, s.backup AS backup, s.message AS message,
+		s.num_files AS num_files, s.total_size AS total_size, s.bytes_read AS bytes_read, s.requested_by AS requested_by,
+		toUnixTimestamp64Milli(s.requested_at) AS requested_at, toUnixTimestamp64Micro(s.updated_at) AS updated_at
+	FROM %s AS s WHERE s.id = {id:UUID} LIMIT 1`, c.table("request_status"))
 	cols := newStatusColumns()
 	if err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("id", id)}, Result: cols.results()}); err != nil {
 		return sidecar.RequestStatus{}, fmt.Errorf("read status of request %s: %w", id, err)

@@ -98,7 +98,7 @@ func newStatusColumns() *statusColumns { return &statusColumns{} }
 
 func (c *statusColumns) results() proto.Results {
 	return proto.Results{
-		{Name: "id", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
+		{Name: "rid", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
 		{Name: "kind", Data: &c.kind}, {Name: "state", Data: &c.state}, {Name: "backup", Data: &c.backup},
 		{Name: "message", Data: &c.message}, {Name: "num_files", Data: &c.numFiles}, {Name: "total_size", Data: &c.totalSize},
 		{Name: "bytes_read", Data: &c.bytesRead}, {Name: "requested_by", Data: &c.requestedBy},
