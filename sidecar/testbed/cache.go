@@ -186,9 +186,15 @@ func MinIOBinary(ctx context.Context) (string, error) {
 }
 
 // EngineBinary builds the engine front end (sidecar/cmd/testbed-clickhouse)
-// from this checkout. It is rebuilt each time a process asks, so it always
-// matches the code under test; Go's build cache makes that quick.
+// from this checkout.
 func EngineBinary(ctx context.Context) (string, error) {
+	return BuildBinary(ctx, "github.com/clickvault/clickvault/sidecar/cmd/testbed-clickhouse", "testbed-clickhouse")
+}
+
+// BuildBinary builds a package of this checkout into the cache as name. It
+// is rebuilt each time a process asks, so it always matches the code under
+// test; Go's build cache makes that quick.
+func BuildBinary(ctx context.Context, pkg, name string) (string, error) {
 	cache, err := CacheDir()
 	if err != nil {
 		return "", err
@@ -197,14 +203,13 @@ func EngineBinary(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create cache directory: %w", err)
 	}
-	path := filepath.Join(dir, "testbed-clickhouse")
+	path := filepath.Join(dir, name)
 	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	const pkg = "github.com/clickvault/clickvault/sidecar/cmd/testbed-clickhouse"
 	if _, err := runCommand(ctx, moduleDir(), nil, "go", "build", "-o", tmp, pkg); err != nil {
-		return "", fmt.Errorf("build the engine front end: %w", err)
+		return "", fmt.Errorf("build %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("move the engine front end into the cache: %w", err)
+		return "", fmt.Errorf("move %s into the cache: %w", name, err)
 	}
 	return path, nil
 }
