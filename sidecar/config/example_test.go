@@ -9,12 +9,17 @@ import (
 const examplePath = "../../deploy/config.example.toml"
 
 // TestExampleConfigLoads keeps deploy/config.example.toml from rotting: it
-// loads without error and mentions every key of the configuration.
+// loads without error and mentions every key of the configuration, and so
+// does the README.
 func TestExampleConfigLoads(t *testing.T) {
 	if _, err := Load(examplePath, false, noEnv); err != nil {
 		t.Fatalf("the example config does not load: %v", err)
 	}
 	text, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,6 +30,9 @@ func TestExampleConfigLoads(t *testing.T) {
 		}
 		if !strings.Contains(string(text), "["+section+"]") || !strings.Contains(string(text), "\n"+field+" = ") {
 			t.Errorf("the example config does not document %s", key)
+		}
+		if !strings.Contains(string(readme), "`"+key+"`") && !strings.Contains(string(readme), "`"+field+"`") {
+			t.Errorf("the README does not document %s", key)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 		}
 	}
 	root.AddCommand(backupCommand(run), listCommand(run), statusCommand(run), cleanupCommand(run),
-		restoreCommand(run), verifyCommand(run), serveCommand(run), initCommand(run, load, stdout), versionCommand(stdout))
+		restoreCommand(run), verifyCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs
 	}

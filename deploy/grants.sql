@@ -1,0 +1,33 @@
+-- ClickHouse users and grants for ClickVault. Run as an administrator:
+--   clickhouse client --multiquery < deploy/grants.sql
+-- (docker-compose.yml mounts it into /docker-entrypoint-initdb.d/.)
+-- Change the passwords. Replace `shop` with the databases ClickVault backs up.
+
+-- The sidecar's own user: least privilege for backing up, restoring,
+-- verifying, reading requesters' grants and owning the control database.
+CREATE USER IF NOT EXISTS clickvault IDENTIFIED WITH sha256_password BY 'clickvault-change-me';
+GRANT BACKUP ON shop.* TO clickvault;                          -- each database backed up
+GRANT S3 ON *.* TO clickvault;                                 -- BACKUP / RESTORE to and from S3()
+GRANT SELECT ON system.* TO clickvault;                        -- system.backups, system.tables, system.databases
+GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault;             -- read requesters' grants (system.grants, system.role_grants)
+GRANT ALL ON clickvault.* TO clickvault;                       -- the control database (requests, request_log, backups, views)
+GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON *.* TO clickvault;  -- RESTORE into a new database, verify
+GRANT DROP DATABASE, DROP TABLE ON clickvault_verify_*.* TO clickvault;   -- drop verify's scratch databases only
+-- With s3.named_collection, instead of S3 credentials in SQL:
+-- GRANT NAMED COLLECTION ON s3_backups TO clickvault;
+
+-- People who may only ask: insert requests and read status. Whether a request
+-- runs is decided by the requester's own grants (BACKUP on the database for a
+-- backup; CREATE TABLE and INSERT on the target for a restore), which the
+-- sidecar checks; this role alone backs up nothing.
+CREATE ROLE IF NOT EXISTS clickvault_requester;
+GRANT INSERT ON clickvault.requests TO clickvault_requester;
+GRANT SELECT ON clickvault.* TO clickvault_requester;
+
+-- A sample requester: may ask for backups of shop and restores into shop_restored.
+-- BACKUP alone does not let them write backups anywhere themselves (no S3 grant).
+CREATE USER IF NOT EXISTS analyst IDENTIFIED WITH sha256_password BY 'analyst-change-me';
+GRANT clickvault_requester TO analyst;
+SET DEFAULT ROLE clickvault_requester TO analyst;
+GRANT BACKUP, SELECT ON shop.* TO analyst;
+GRANT CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analyst;
