@@ -84,24 +84,6 @@ func (s *Server) getRequest(c echo.Context) error {
 	return c.JSON(http.StatusOK, st)
 }
 
-type catalogEntry struct {
-	Database         string     `json:"database"`
-	Name             string     `json:"name"`
-	Kind             string     `json:"kind"`
-	Chain            string     `json:"chain"`
-	Base             string     `json:"base"`
-	Location         string     `json:"location"`
-	Status           string     `json:"status"`
-	BackupID         string     `json:"clickhouse_backup_id"`
-	StartedAt        *time.Time `json:"started_at"`
-	FinishedAt       *time.Time `json:"finished_at"`
-	NumFiles         uint64     `json:"num_files"`
-	TotalSize        uint64     `json:"total_size"`
-	UncompressedSize uint64     `json:"uncompressed_size"`
-	CompressedSize   uint64     `json:"compressed_size"`
-	Error            string     `json:"error"`
-}
-
 func (s *Server) listBackups(c echo.Context) error {
 	db := c.QueryParam("database")
 	if db == "" {
@@ -114,12 +96,8 @@ func (s *Server) listBackups(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]catalogEntry, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, catalogEntry{Database: r.Database, Name: r.Name, Kind: r.Kind, Chain: r.Chain, Base: r.Base,
-			Location: r.Location, Status: r.Status, BackupID: r.BackupID, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
-			NumFiles: r.NumFiles, TotalSize: r.TotalSize, UncompressedSize: r.UncompressedSize,
-			CompressedSize: r.CompressedSize, Error: r.Error})
+	if rows == nil {
+		rows = []sidecar.CatalogRow{} // [] rather than null for a database without backups
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, rows)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 // TestSidecarKilledMidBackup: SIGKILL while a backup runs; after a restart
@@ -28,7 +30,7 @@ func TestSidecarKilledMidBackup(t *testing.T) {
 		t.Fatalf("the backup never started: %+v", h.status(id))
 	}
 	sc.kill()
-	if st := h.status(id); Terminal(st.state) {
+	if st := h.status(id); sidecar.Terminal(st.state) {
 		t.Logf("the backup ended before the kill (%s); the restart has less to do", st.state)
 	}
 	h.startSidecar(config, addr)
@@ -50,11 +52,6 @@ func TestSidecarKilledMidBackup(t *testing.T) {
 	if got := h.count("SELECT count() FROM shop_restored.orders"); got != 2_000_010 {
 		t.Fatalf("restored %d rows, want 2000010", got)
 	}
-}
-
-// Terminal mirrors sidecar.Terminal for the test's status strings.
-func Terminal(state string) bool {
-	return state == "succeeded" || state == "failed" || state == "rejected" || state == "cancelled"
 }
 
 // TestTwoSidecarsExecuteEachRequestOnce: 20 requests, two sidecars on one
@@ -128,6 +125,15 @@ func TestHTTPHooks(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(status), `"state":"succeeded"`) {
 		t.Fatalf("GET /v1/requests/%s: %s", id, status)
+	}
+	resp, err = http.Get(base + "/v1/backups?database=shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(catalog), `"kind":"full"`) || !strings.Contains(string(catalog), `"status":"completed"`) {
+		t.Fatalf("GET /v1/backups: %s", catalog)
 	}
 	if after := metricValue(t, base, `clickvault_backups_total{database="shop",kind="full",result="success"}`); after != before+1 {
 		t.Fatalf("clickvault_backups_total went from %v to %v", before, after)
