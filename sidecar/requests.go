@@ -91,10 +91,21 @@ type RequestStatus struct {
 
 // CatalogRow is one row of the backups table, the mirror of S3 metadata.
 type CatalogRow struct {
-	Database, Name, Kind, Chain, Base, Location, Status, BackupID string
-	StartedAt, FinishedAt                                         *time.Time
-	NumFiles, TotalSize, UncompressedSize, CompressedSize         uint64
-	Error                                                         string
+	Database         string     `json:"database"`
+	Name             string     `json:"name"`
+	Kind             string     `json:"kind"`
+	Chain            string     `json:"chain"`
+	Base             string     `json:"base"`
+	Location         string     `json:"location"`
+	Status           string     `json:"status"`
+	BackupID         string     `json:"clickhouse_backup_id"`
+	StartedAt        *time.Time `json:"started_at"`
+	FinishedAt       *time.Time `json:"finished_at"`
+	NumFiles         uint64     `json:"num_files"`
+	TotalSize        uint64     `json:"total_size"`
+	UncompressedSize uint64     `json:"uncompressed_size"`
+	CompressedSize   uint64     `json:"compressed_size"`
+	Error            string     `json:"error"`
 }
 
 // ControlPlane is the SQL side of the sidecar: the tables users write
