@@ -56,10 +56,12 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 		s.logger.Info("stopping: request left to resume", "request", r.ID)
 		return
 	}
-	s.record(ctx, r, state, entry)
+	// The catalog first, then the answer: whoever sees "succeeded" finds
+	// the backup in clickvault.backups.
 	if r.Action != ActionCancel {
 		s.mirror(ctx, r.Database)
 	}
+	s.record(ctx, r, state, entry)
 }
 
 // execute runs an admitted request and says how it ended. latest is the
