@@ -25,7 +25,9 @@ func (o Options) withDefaults() Options {
 		o.LeaseTTL = time.Minute
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = time.Second
+		// system.backups is cheap to read; polling often keeps the time from
+		// ClickHouse finishing to ClickVault knowing it short.
+		o.PollInterval = 250 * time.Millisecond
 	}
 	if o.OperationTimeout <= 0 {
 		o.OperationTimeout = 24 * time.Hour

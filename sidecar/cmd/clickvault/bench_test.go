@@ -1,0 +1,166 @@
+//go:build bench
+
+package main
+
+// Benchmarks of what users care about, on the test bed: `go tool task bench`.
+// Each prints a line "BENCH name: figures" that docs/benchmarks.md quotes.
+// They are tests with the bench tag (not testing.B): each measures one
+// scenario once, side by side with its baseline, and is too slow to repeat.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/google/uuid"
+)
+
+func report(t *testing.T, name, format string, args ...any) {
+	line := fmt.Sprintf("BENCH %s: %s", name, fmt.Sprintf(format, args...))
+	t.Log(line)
+	fmt.Println(line)
+}
+
+// TestBenchPickupLatency: insert → first queued and running rows, p50 and
+// p99 over 200 requests, with the default poll interval (1 s).
+func TestBenchPickupLatency(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(10)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	n := envInt("CLICKVAULT_BENCH_REQUESTS", 200)
+	var ids []string
+	for i := 0; i < n; i++ {
+		ids = append(ids, h.request(h.ch, "action, database, dry_run", "'cleanup', 'shop', true"))
+		time.Sleep(time.Duration(50+rand.IntN(200)) * time.Millisecond) // arrivals at random phases of the poll
+	}
+	for _, id := range ids {
+		h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
+	}
+	for _, state := range []string{"queued", "running"} {
+		q := fmt.Sprintf(`SELECT toUInt64(quantileExact(0.5)(d)) * 1000000 + toUInt64(quantileExact(0.99)(d)) FROM (
+			SELECT toUnixTimestamp64Milli(min(l.at)) - toUnixTimestamp64Milli(any(r.requested_at)) AS d
+			FROM clickvault.requests AS r JOIN clickvault.request_log AS l ON l.request_id = r.id
+			WHERE l.state = '%s' GROUP BY r.id)`, state)
+		v := h.count(q)
+		report(t, "pickup/"+state, "p50 %d ms, p99 %d ms over %d requests (poll_interval 1s)", v/1000000, v%1000000, n)
+	}
+}
+
+// bigTable fills big.t with about rows × 56 bytes of uncompressed data.
+func (h *harness) bigTable(rows int) {
+	h.exec("CREATE DATABASE IF NOT EXISTS big")
+	h.exec("CREATE TABLE big.t (id UInt64, at DateTime, payload String) ENGINE = MergeTree ORDER BY id")
+	h.exec(fmt.Sprintf(`INSERT INTO big.t SELECT number, toDateTime('2026-01-01 00:00:00') + number,
+		concat(hex(sipHash64(number)), '-', hex(sipHash64(number + 1)), '-', toString(number)) FROM numbers(%d)`, rows))
+}
+
+// rawBackup is the baseline: BACKUP … ASYNC and polling system.backups by
+// hand every 100 ms.
+func (h *harness) rawBackup(folder string) time.Duration {
+	m := h.bed.MinIO
+	id := uuid.NewString()
+	start := time.Now()
+	h.exec(fmt.Sprintf("BACKUP DATABASE big TO S3('%s', '%s', '%s') SETTINGS id = '%s' ASYNC", m.URL(folder), m.AccessKey, m.SecretKey, id))
+	for {
+		var status proto.ColStr
+		if err := h.ch.Do(h.ctx, ch.Query{Body: "SELECT toString(status) FROM system.backups WHERE id = '" + id + "'",
+			Result: proto.ResultColumn{Data: &status}}); err != nil {
+			h.t.Fatal(err)
+		}
+		if status.Rows() == 1 && status.Row(0) == "BACKUP_CREATED" {
+			return time.Since(start)
+		}
+		if status.Rows() == 1 && status.Row(0) == "BACKUP_FAILED" {
+			h.t.Fatal("raw backup failed")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBenchOrchestrationOverhead: request → succeeded through the sidecar,
+// divided by raw BACKUP ASYNC + polling, for about 1 GB of data.
+func TestBenchOrchestrationOverhead(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	rows := envInt("CLICKVAULT_BENCH_ROWS", 18_000_000)
+	h.bigTable(rows)
+	bytes := h.count("SELECT sum(data_uncompressed_bytes) FROM system.parts WHERE database = 'big' AND active")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	var raw, cv time.Duration
+	for round := 0; round < 2; round++ {
+		raw += h.rawBackup(fmt.Sprintf("raw/%d/", round))
+		start := time.Now()
+		id := h.request(h.ch, "action, database, kind", "'backup', 'big', 'full'")
+		for !Terminal(h.status(id).state) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		cv += time.Since(start)
+		if st := h.status(id); st.state != "succeeded" {
+			t.Fatalf("clickvault backup: %+v", st)
+		}
+	}
+	report(t, "overhead", "%.3f (clickvault %.1fs, raw %.1fs, mean of 2 full backups of %d MB uncompressed)",
+		cv.Seconds()/raw.Seconds(), cv.Seconds()/2, raw.Seconds()/2, bytes>>20)
+}
+
+// Terminal is true once a request is answered.
+func Terminal(state string) bool {
+	return state == "succeeded" || state == "failed" || state == "rejected" || state == "cancelled"
+}
+
+// TestBenchIncrementalCost: bytes an incremental writes after 1% new rows,
+// relative to the bytes of the new parts.
+func TestBenchIncrementalCost(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	rows := envInt("CLICKVAULT_BENCH_ROWS", 18_000_000) / 4
+	h.bigTable(rows)
+	h.exec("SYSTEM STOP MERGES big.t") // so the new parts stay new parts
+	h.exec("OPTIMIZE TABLE big.t FINAL")
+	h.mustRun("backup", "--database", "big", "--full")
+	before := h.count("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'big' AND active")
+	h.exec(fmt.Sprintf("INSERT INTO big.t SELECT number, now(), concat('new-', toString(number)) FROM numbers(%d, %d)", rows, rows/100))
+	after := h.count("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'big' AND active")
+	h.mustRun("backup", "--database", "big")
+	var written int64
+	objects, err := h.bed.MinIO.Keys(h.ctx, "cv/test/big/incremental/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := h.objectSizes("cv/test/big/incremental/")
+	for _, k := range objects {
+		written += sizes[k]
+	}
+	newParts := after - before
+	report(t, "incremental", "%.2f (%d bytes written to S3 for %d bytes of new parts; 1%% new rows on %d)",
+		float64(written)/float64(newParts), written, newParts, rows)
+}
+
+// TestBenchRestoreByDepth: restore time of a chain's newest backup at
+// depth 1, 10 and 50, relative to depth 1.
+func TestBenchRestoreByDepth(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.bigTable(envInt("CLICKVAULT_BENCH_ROWS", 18_000_000) / 20)
+	names := []string{}
+	for i := 0; i < 50; i++ {
+		if i > 0 {
+			h.exec(fmt.Sprintf("INSERT INTO big.t SELECT number, now(), 'more' FROM numbers(%d, 1000)", 1_000_000_000+i*1000))
+		}
+		h.mustRun("backup", "--database", "big")
+		chain := h.listDatabase("big")
+		names = append(names, chain[0].Backups[len(chain[0].Backups)-1].Name)
+	}
+	var base time.Duration
+	for _, depth := range []int{1, 10, 50} {
+		start := time.Now()
+		h.mustRun("restore", "--database", "big", "--backup", names[depth-1], "--target", fmt.Sprintf("depth_%d", depth))
+		took := time.Since(start)
+		if depth == 1 {
+			base = took
+		}
+		report(t, fmt.Sprintf("restore/depth-%d", depth), "%.2f× depth 1 (%.2fs)", took.Seconds()/base.Seconds(), took.Seconds())
+	}
+}

@@ -1,0 +1,199 @@
+//go:build faults
+
+package main
+
+// Fault tests: `go tool task faults`. Each ends with checkSurvival: every
+// request terminal, every chain restorable, no completed metadata without a
+// .backup object, no orphan unreported.
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// checkSurvival asserts what must hold after any fault.
+func (h *harness) checkSurvival() {
+	h.t.Helper()
+	if n := h.count("SELECT count() FROM clickvault.request_status WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')"); n != 0 {
+		h.t.Fatalf("%d requests are not terminal", n)
+	}
+	chains := h.listDatabase("shop")
+	r := h.mustRun("list", "--json", "--database", "shop")
+	known := map[string]bool{}
+	for _, c := range chains {
+		for _, b := range c.Backups {
+			folder := sidecar.Layout{Prefix: "cv/test"}.Folder("shop", sidecar.Kind(b.Kind), b.Name)
+			known[folder] = true
+			if b.Status == "completed" && h.objectSizes(sidecar.BackupFileKey(folder))[sidecar.BackupFileKey(folder)] == 0 {
+				h.t.Fatalf("completed backup %s has no .backup object", b.Name)
+			}
+		}
+	}
+	for _, kind := range []string{"full", "incremental"} {
+		for key := range h.objectSizes("cv/test/shop/" + kind + "/") {
+			parts := strings.Split(key, "/")
+			folder := strings.Join(parts[:5], "/") + "/"
+			if !known[folder] && !strings.Contains(r.stdout, folder) {
+				h.t.Fatalf("folder %s is neither in the catalog nor reported as an orphan", folder)
+			}
+		}
+	}
+	for _, c := range chains {
+		if c.Depth > 0 {
+			newest := c.Backups[len(c.Backups)-1]
+			for i := len(c.Backups) - 1; i >= 0 && newest.Status != "completed"; i-- {
+				newest = c.Backups[i]
+			}
+			if v := h.run("", "verify", "--backup", newest.Name); v.code != 0 {
+				h.t.Fatalf("chain %s is not restorable at %s: %s", c.Name, newest.Name, v.stderr)
+			}
+		}
+	}
+}
+
+// TestFaultSidecarKilledAtRandom: SIGKILL the sidecar at a random moment of
+// each of 20 backups, then start it again.
+func TestFaultSidecarKilledAtRandom(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(500_000)
+	addr := freeAddr(t)
+	config := h.sidecarConfig(addr, "")
+	sc := h.startSidecar(config, addr)
+	for i := 0; i < envInt("CLICKVAULT_FAULT_ROUNDS", 20); i++ {
+		h.addRows(1_000_000+i*1000, 1000)
+		id := h.request(h.ch, "action, database", "'backup', 'shop'")
+		time.Sleep(time.Duration(rand.IntN(2500)) * time.Millisecond)
+		sc.kill()
+		sc = h.startSidecar(config, addr)
+		st := h.waitState(id, 3*time.Minute, "succeeded", "failed")
+		t.Logf("round %d: %s %s", i, st.state, st.message)
+	}
+	h.checkSurvival()
+}
+
+// TestFaultMinIORestartedMidBackup: MinIO stops while a backup runs and
+// comes back.
+func TestFaultMinIORestartedMidBackup(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(3_000_000)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	id := h.request(h.ch, "action, database", "'backup', 'shop'")
+	h.waitState(id, time.Minute, "running", "succeeded", "failed")
+	h.bed.MinIO.Stop()
+	time.Sleep(3 * time.Second)
+	if err := h.bed.MinIO.Start(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
+	t.Logf("backup across a MinIO restart: %s %s", st.state, st.message)
+	next := h.request(h.ch, "action, database", "'backup', 'shop'")
+	if st := h.waitState(next, 5*time.Minute, "succeeded", "failed"); st.state != "succeeded" {
+		t.Fatalf("the backup after the fault: %+v", st)
+	}
+	h.checkSurvival()
+}
+
+// TestFaultEngineKilledMidBackup: "ClickHouse" dies while a backup runs and
+// is started again; the sidecar reconnects and settles the request.
+func TestFaultEngineKilledMidBackup(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(3_000_000)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	id := h.request(h.ch, "action, database", "'backup', 'shop'")
+	h.waitState(id, time.Minute, "running", "succeeded", "failed")
+	h.bed.ClickHouse.Kill()
+	time.Sleep(2 * time.Second)
+	if err := h.bed.ClickHouse.Restart(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.bed.ClickHouse.Dial(h.ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ch = c
+	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
+	t.Logf("backup across an engine crash: %s %s", st.state, st.message)
+	next := h.request(h.ch, "action, database", "'backup', 'shop'")
+	if st := h.waitState(next, 5*time.Minute, "succeeded", "failed"); st.state != "succeeded" {
+		t.Fatalf("the backup after the fault: %+v", st)
+	}
+	h.checkSurvival()
+}
+
+// TestFaultDeletesFailDuringCleanup: S3 refuses deletes; cleanup stops at
+// the first failure, leaves no survivor on a deleted base, and a later
+// cleanup finishes the job.
+func TestFaultDeletesFailDuringCleanup(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(100)
+	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
+	h.config = h.configVia(proxy, "[retention]\nkeep_full_backups = 1\n")
+	for i := 0; i < 3; i++ {
+		h.mustRun("backup", "--full")
+		h.mustRun("backup")
+	}
+	proxy.setFailDeletes(true)
+	if r := h.run("", "cleanup"); r.code != 1 || !strings.Contains(r.stderr, "cleanup stopped") {
+		t.Fatalf("cleanup with failing deletes: exit %d: %s", r.code, r.stderr)
+	}
+	h.checkSurvival()
+	proxy.setFailDeletes(false)
+	h.mustRun("cleanup")
+	if chains := h.listDatabase("shop"); len(chains) != 1 {
+		t.Fatalf("after the second cleanup: %d chains", len(chains))
+	}
+	h.checkSurvival()
+}
+
+// TestFaultHostileRequests: 1,000 malformed or hostile rows; each is
+// answered, nothing runs for them, and the sidecar keeps working.
+func TestFaultHostileRequests(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(100)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"), addr)
+	hostile := []string{"x; DROP TABLE shop.orders", "shop`; DROP DATABASE shop; --", "' OR 1=1 --", "../../etc",
+		strings.Repeat("A", 100_000), "shop\x00", "{db:String}", "$(rm -rf /)", "shop.orders", "", "🦀", "S3('http://evil')"}
+	var ids, actions, dbs, kinds, backups, targets proto.ColStr
+	for i := 0; i < 1000; i++ {
+		ids.Append(uuid.NewString())
+		actions.Append([]string{"backup", "restore", "verify", "cleanup", "cancel", "drop", hostile[i%len(hostile)]}[i%7])
+		dbs.Append(hostile[(i*7)%len(hostile)])
+		kinds.Append([]string{"auto", "full", "incremental", "differential", hostile[i%len(hostile)]}[i%5])
+		backups.Append(hostile[(i*3)%len(hostile)])
+		targets.Append(hostile[(i*5)%len(hostile)])
+	}
+	alice := h.as("alice")
+	input := proto.Input{{Name: "id", Data: &ids}, {Name: "action", Data: &actions}, {Name: "database", Data: &dbs},
+		{Name: "kind", Data: &kinds}, {Name: "backup", Data: &backups}, {Name: "target", Data: &targets}}
+	if err := alice.Do(h.ctx, ch.Query{Body: input.Into("clickvault.requests"), Input: input}); err != nil {
+		t.Fatalf("insert the hostile rows: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for h.count("SELECT count() FROM clickvault.request_status WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("hostile requests still unanswered after 10 minutes")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if n := h.count("SELECT count() FROM shop.orders"); n != 100 {
+		t.Fatalf("shop.orders has %d rows after the hostile requests", n)
+	}
+	states := h.count("SELECT countIf(state = 'rejected') FROM clickvault.request_status")
+	t.Logf("%d of 1000 hostile requests rejected", states)
+	ok := h.request(h.ch, "action, database", "'backup', 'shop'")
+	if st := h.waitState(ok, time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+		t.Fatalf("a good request after the hostile ones: %+v", st)
+	}
+	h.checkSurvival()
+}

@@ -1,0 +1,117 @@
+//go:build bench || faults
+
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// s3Proxy stands between ClickVault and MinIO: it counts requests by kind
+// and can fail the deletes, for catalog-scale figures and fault tests.
+type s3Proxy struct {
+	url         string
+	mu          sync.Mutex
+	counts      map[string]int
+	failDeletes bool
+}
+
+func newS3Proxy(t *testing.T, target string) *s3Proxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &s3Proxy{counts: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := r.Method
+		switch {
+		case r.Method == http.MethodGet && r.URL.Query().Has("list-type"):
+			kind = "LIST"
+		case r.Method == http.MethodPost && r.URL.Query().Has("delete"):
+			kind = "DELETE"
+		}
+		p.mu.Lock()
+		p.counts[kind]++
+		fail := p.failDeletes && (kind == "DELETE" || r.Method == http.MethodDelete)
+		p.mu.Unlock()
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`<Error><Code>InternalError</Code><Message>injected fault</Message></Error>`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+func (p *s3Proxy) reset() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.counts
+	p.counts = map[string]int{}
+	return out
+}
+
+func (p *s3Proxy) setFailDeletes(v bool) {
+	p.mu.Lock()
+	p.failDeletes = v
+	p.mu.Unlock()
+}
+
+// configVia writes a config whose S3 endpoint (for ClickVault) is the proxy
+// while ClickHouse still reaches MinIO directly.
+func (h *harness) configVia(p *s3Proxy, extra string) string {
+	body := strings.Replace(h.readConfig(), `endpoint = "`+h.bed.MinIO.Endpoint+`"`,
+		`endpoint = "`+p.url+`"`+"\nclickhouse_endpoint = \""+h.bed.MinIO.Endpoint+`"`, 1)
+	path := h.config + ".proxy"
+	h.writeFile(path, body+extra)
+	return path
+}
+
+func (h *harness) objectSizes(prefix string) map[string]int64 {
+	out := map[string]int64{}
+	pages := s3.NewListObjectsV2Paginator(h.bed.MinIO.Client(), &s3.ListObjectsV2Input{
+		Bucket: aws.String(h.bed.MinIO.Bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(h.ctx)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			out[aws.ToString(o.Key)] = aws.ToInt64(o.Size)
+		}
+	}
+	return out
+}
+
+// listDatabase runs `list --json --database db`.
+func (h *harness) listDatabase(db string) []listedChain {
+	h.t.Helper()
+	r := h.mustRun("list", "--json", "--database", db)
+	var dbs []listedDatabase
+	if err := json.Unmarshal([]byte(r.stdout), &dbs); err != nil || len(dbs) != 1 {
+		h.t.Fatalf("list --json: %v: %s", err, r.stdout)
+	}
+	return dbs[0].Chains
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
