@@ -46,6 +46,8 @@ func startProcess(name, logPath string, env []string, stdout io.Writer, bin stri
 	go func() {
 		defer logFile.Close()
 		p.exitErr = cmd.Wait()
+		// A crash of a child often prints nothing: its exit status is the news.
+		fmt.Fprintf(logFile, "testbed: %s exited: %v\n", name, p.exitErr)
 		close(p.done)
 	}()
 	return p, nil

@@ -22,8 +22,11 @@ import (
 // checkSurvival asserts what must hold after any fault.
 func (h *harness) checkSurvival() {
 	h.t.Helper()
-	if n := h.count("SELECT count() FROM clickvault.request_status WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')"); n != 0 {
-		h.t.Fatalf("%d requests are not terminal", n)
+	sidecarRan := h.count("SELECT count() FROM system.databases WHERE name = 'clickvault'") > 0
+	if n := uint64(0); sidecarRan {
+		if n = h.count("SELECT count() FROM clickvault.request_status WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')"); n != 0 {
+			h.t.Fatalf("%d requests are not terminal", n)
+		}
 	}
 	chains := h.listDatabase("shop")
 	r := h.mustRun("list", "--json", "--database", "shop")
@@ -87,11 +90,17 @@ func TestFaultMinIORestartedMidBackup(t *testing.T) {
 	addr := freeAddr(t)
 	h.startSidecar(h.sidecarConfig(addr, ""), addr)
 	id := h.request(h.ch, "action, database", "'backup', 'shop'")
-	h.waitState(id, time.Minute, "running", "succeeded", "failed")
+	h.waitBackupStarted(id)
 	h.bed.MinIO.Stop()
 	time.Sleep(3 * time.Second)
 	if err := h.bed.MinIO.Start(h.ctx); err != nil {
 		t.Fatal(err)
+	}
+	if !h.bed.ClickHouse.Running() {
+		// libchdb (not a ClickHouse server) dies when S3 vanishes under a
+		// running BACKUP; the test goes on as after a ClickHouse crash.
+		t.Log("the engine died when MinIO stopped; restarting it, as after a ClickHouse crash")
+		h.restartEngine()
 	}
 	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
 	t.Logf("backup across a MinIO restart: %s %s", st.state, st.message)
@@ -110,17 +119,10 @@ func TestFaultEngineKilledMidBackup(t *testing.T) {
 	addr := freeAddr(t)
 	h.startSidecar(h.sidecarConfig(addr, ""), addr)
 	id := h.request(h.ch, "action, database", "'backup', 'shop'")
-	h.waitState(id, time.Minute, "running", "succeeded", "failed")
+	h.waitBackupStarted(id)
 	h.bed.ClickHouse.Kill()
 	time.Sleep(2 * time.Second)
-	if err := h.bed.ClickHouse.Restart(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := h.bed.ClickHouse.Dial(h.ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.ch = c
+	h.restartEngine()
 	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
 	t.Logf("backup across an engine crash: %s %s", st.state, st.message)
 	next := h.request(h.ch, "action, database", "'backup', 'shop'")
@@ -176,7 +178,7 @@ func TestFaultHostileRequests(t *testing.T) {
 	alice := h.as("alice")
 	input := proto.Input{{Name: "id", Data: &ids}, {Name: "action", Data: &actions}, {Name: "database", Data: &dbs},
 		{Name: "kind", Data: &kinds}, {Name: "backup", Data: &backups}, {Name: "target", Data: &targets}}
-	if err := alice.Do(h.ctx, ch.Query{Body: input.Into("clickvault.requests"), Input: input}); err != nil {
+	if err := alice.Do(h.ctx, ch.Query{Body: "INSERT INTO clickvault.requests " + input.Columns() + " VALUES", Input: input}); err != nil {
 		t.Fatalf("insert the hostile rows: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Minute)
@@ -196,4 +198,29 @@ func TestFaultHostileRequests(t *testing.T) {
 		t.Fatalf("a good request after the hostile ones: %+v", st)
 	}
 	h.checkSurvival()
+}
+
+// waitBackupStarted waits until ClickHouse accepted the request's BACKUP.
+func (h *harness) waitBackupStarted(id string) {
+	h.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for h.status(id).backup == "" {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the backup of request %s never started: %+v", id, h.status(id))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restartEngine starts a killed or crashed engine again and reconnects.
+func (h *harness) restartEngine() {
+	h.t.Helper()
+	if err := h.bed.ClickHouse.Restart(h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	c, err := h.bed.ClickHouse.Dial(h.ctx, "default")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.ch = c
 }
