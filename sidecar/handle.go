@@ -16,26 +16,9 @@ const progressEvery = 2 * time.Second
 // handle takes one request from claim to answer. It writes no terminal
 // state if ctx ends first: the request is resumed after a restart.
 func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
-	won, err := s.claim(ctx, p.ID)
-	if err != nil {
-		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+	r, ok := s.pickUp(ctx, p)
+	if !ok {
 		return
-	}
-	if !won {
-		return // another sidecar runs it
-	}
-	r, err := s.admit(ctx, p.Request)
-	if errors.Is(err, ErrRejected) {
-		s.logger.Info("request rejected", "request", r.ID, "by", r.RequestedBy, "reason", err)
-		s.record(ctx, r, StateRejected, LogEntry{Message: strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")})
-		return
-	}
-	if err != nil {
-		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
-		return
-	}
-	if p.Latest == nil {
-		s.record(ctx, r, StateQueued, LogEntry{})
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -45,9 +28,10 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	lock := s.dbLock(r.Database)
 	lock.Lock()
 	defer lock.Unlock()
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || !acquire(ctx, s.executing) {
 		return
 	}
+	defer func() { <-s.executing }()
 	if p.Latest == nil || p.Latest.State == StateQueued {
 		s.record(ctx, r, StateRunning, LogEntry{Message: "started"})
 	}
@@ -62,6 +46,37 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 		s.mirror(ctx, r.Database)
 	}
 	s.record(ctx, r, state, entry)
+}
+
+// pickUp claims and admits a request and records it queued. It reports
+// false when the request is not (or not yet) this sidecar's to run.
+func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) {
+	if !acquire(ctx, s.admitting) {
+		return p.Request, false
+	}
+	defer func() { <-s.admitting }()
+	won, err := s.claim(ctx, p.ID)
+	if err != nil {
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+		return p.Request, false
+	}
+	if !won {
+		return p.Request, false // another sidecar runs it
+	}
+	r, err := s.admit(ctx, p.Request)
+	if errors.Is(err, ErrRejected) {
+		s.logger.Info("request rejected", "request", r.ID, "by", r.RequestedBy, "reason", err)
+		s.record(ctx, r, StateRejected, LogEntry{Message: strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")})
+		return r, false
+	}
+	if err != nil {
+		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
+		return r, false
+	}
+	if p.Latest == nil {
+		s.record(ctx, r, StateQueued, LogEntry{})
+	}
+	return r, true
 }
 
 // execute runs an admitted request and says how it ended. latest is the

@@ -21,7 +21,7 @@ type SidecarOptions struct {
 	Poll             time.Duration
 	IncrementalEvery time.Duration // 0 = no schedule
 	AllowUsers       []string      // if set, only these users may make requests
-	Workers          int           // requests run at once
+	Workers          int           // requests executed at once (admission runs beside them)
 }
 
 // Observer is told what happens, for metrics. Methods must not block.
@@ -51,6 +51,13 @@ type Sidecar struct {
 	logger *slog.Logger
 	now    func() time.Time
 
+	// admitting bounds claims and admission checks running at once;
+	// executing bounds requests executing at once. A request waiting for its
+	// database holds neither, so new requests are picked up at once even
+	// while others queue.
+	admitting chan struct{}
+	executing chan struct{}
+
 	mu       sync.Mutex
 	inflight map[string]bool
 	cancels  map[string]context.CancelFunc
@@ -71,6 +78,7 @@ func NewSidecar(svc *Service, cp ControlPlane, auth Authorizer, opts SidecarOpti
 	}
 	return &Sidecar{svc: svc, cp: cp, auth: auth, store: svc.store, layout: svc.layout, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
+		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, cancels: map[string]context.CancelFunc{}, dbLocks: map[string]*sync.Mutex{}}
 }
 
@@ -85,8 +93,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		return fmt.Errorf("create the control tables: %w", err)
 	}
 	s.started.Store(true)
-	var workers errgroup.Group
-	workers.SetLimit(s.opts.Workers)
+	var workers errgroup.Group // one goroutine per request in flight; bounded by the semaphores
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.heartbeatLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
@@ -130,7 +137,7 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	}
 }
 
-// dispatch starts a worker for a request not already being handled here.
+// dispatch starts handling a request not already being handled here.
 func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) {
 	s.mu.Lock()
 	if s.inflight[p.ID] {
@@ -139,13 +146,20 @@ func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p Pendi
 	}
 	s.inflight[p.ID] = true
 	s.mu.Unlock()
-	started := workers.TryGo(func() error {
+	workers.Go(func() error {
 		defer s.done(p.ID)
 		s.handle(ctx, p)
 		return nil
 	})
-	if !started {
-		s.done(p.ID) // all workers busy: the next poll tries again
+}
+
+// acquire takes a slot of sem, or gives up when ctx ends.
+func acquire(ctx context.Context, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
