@@ -16,6 +16,8 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 func report(t *testing.T, name, format string, args ...any) {
@@ -102,7 +104,7 @@ func TestBenchOrchestrationOverhead(t *testing.T) {
 		start := time.Now()
 		var sawRunning time.Time
 		id := h.request(h.ch, "action, database, kind", "'backup', 'big', 'full'")
-		for st := h.status(id); !Terminal(st.state); st = h.status(id) {
+		for st := h.status(id); !sidecar.Terminal(st.state); st = h.status(id) {
 			if st.state == "running" && sawRunning.IsZero() {
 				sawRunning = time.Now()
 			}
@@ -116,11 +118,6 @@ func TestBenchOrchestrationOverhead(t *testing.T) {
 	}
 	report(t, "overhead", "%.3f request to answer, %.3f running to answer (clickvault %.2fs and %.2fs, raw %.2fs; mean of 2 full backups of %d MB uncompressed)",
 		cv.Seconds()/raw.Seconds(), running.Seconds()/raw.Seconds(), cv.Seconds()/2, running.Seconds()/2, raw.Seconds()/2, bytes>>20)
-}
-
-// Terminal is true once a request is answered.
-func Terminal(state string) bool {
-	return state == "succeeded" || state == "failed" || state == "rejected" || state == "cancelled"
 }
 
 // TestBenchIncrementalCost: bytes an incremental writes after 1% new rows,

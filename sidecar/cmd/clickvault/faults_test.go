@@ -102,13 +102,7 @@ func TestFaultMinIORestartedMidBackup(t *testing.T) {
 		t.Log("the engine died when MinIO stopped; restarting it, as after a ClickHouse crash")
 		h.restartEngine()
 	}
-	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
-	t.Logf("backup across a MinIO restart: %s %s", st.state, st.message)
-	next := h.request(h.ch, "action, database", "'backup', 'shop'")
-	if st := h.waitState(next, 5*time.Minute, "succeeded", "failed"); st.state != "succeeded" {
-		t.Fatalf("the backup after the fault: %+v", st)
-	}
-	h.checkSurvival()
+	h.afterFault(id, "a MinIO restart")
 }
 
 // TestFaultEngineKilledMidBackup: "ClickHouse" dies while a backup runs and
@@ -123,13 +117,7 @@ func TestFaultEngineKilledMidBackup(t *testing.T) {
 	h.bed.ClickHouse.Kill()
 	time.Sleep(2 * time.Second)
 	h.restartEngine()
-	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
-	t.Logf("backup across an engine crash: %s %s", st.state, st.message)
-	next := h.request(h.ch, "action, database", "'backup', 'shop'")
-	if st := h.waitState(next, 5*time.Minute, "succeeded", "failed"); st.state != "succeeded" {
-		t.Fatalf("the backup after the fault: %+v", st)
-	}
-	h.checkSurvival()
+	h.afterFault(id, "an engine crash")
 }
 
 // TestFaultDeletesFailDuringCleanup: S3 refuses deletes; cleanup stops at
@@ -223,4 +211,17 @@ func (h *harness) restartEngine() {
 		h.t.Fatal(err)
 	}
 	h.ch = c
+}
+
+// afterFault: the request hit by the fault ends (either way, with a
+// reason), the next backup succeeds, and everything survives.
+func (h *harness) afterFault(id, fault string) {
+	h.t.Helper()
+	st := h.waitState(id, 5*time.Minute, "succeeded", "failed")
+	h.t.Logf("backup across %s: %s %s", fault, st.state, st.message)
+	next := h.request(h.ch, "action, database", "'backup', 'shop'")
+	if st := h.waitState(next, 5*time.Minute, "succeeded", "failed"); st.state != "succeeded" {
+		h.t.Fatalf("the backup after %s: %+v", fault, st)
+	}
+	h.checkSurvival()
 }
