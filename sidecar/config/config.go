@@ -143,12 +143,17 @@ func (c Config) Poll() time.Duration {
 	return d
 }
 
-// ClickHouseS3Endpoint is the endpoint as ClickHouse reaches it.
+// ClickHouseS3Endpoint is the endpoint as ClickHouse reaches it. With no
+// endpoint at all (AWS), it is the region's S3 endpoint: ClickHouse's S3()
+// needs a full URL, unlike the SDK, which finds AWS by itself.
 func (c Config) ClickHouseS3Endpoint() string {
-	if c.S3.ClickHouseEndpoint != "" {
+	switch {
+	case c.S3.ClickHouseEndpoint != "":
 		return c.S3.ClickHouseEndpoint
+	case c.S3.Endpoint != "":
+		return c.S3.Endpoint
 	}
-	return c.S3.Endpoint
+	return "https://s3." + c.S3.Region + ".amazonaws.com"
 }
 
 // Secrets lists every secret value, for redacting text from elsewhere.

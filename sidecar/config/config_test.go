@@ -107,3 +107,17 @@ func TestSecretsNeverPrint(t *testing.T) {
 		t.Fatalf("bad webhook url: want an error without the url, got %v", err)
 	}
 }
+
+func TestClickHouseS3Endpoint(t *testing.T) {
+	cases := []struct{ endpoint, forClickHouse, region, want string }{
+		{"http://minio:9000", "", "us-east-1", "http://minio:9000"},
+		{"http://localhost:9100", "http://minio:9000", "us-east-1", "http://minio:9000"},
+		{"", "", "eu-central-1", "https://s3.eu-central-1.amazonaws.com"},
+	}
+	for _, c := range cases {
+		cfg := Config{S3: S3{Endpoint: c.endpoint, ClickHouseEndpoint: c.forClickHouse, Region: c.region}}
+		if got := cfg.ClickHouseS3Endpoint(); got != c.want {
+			t.Errorf("%+v: got %s, want %s", c, got, c.want)
+		}
+	}
+}
