@@ -61,7 +61,8 @@ func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) 
 		return p.Request, false
 	}
 	if !won {
-		return p.Request, false // another sidecar runs it
+		s.markForeign(p.ID) // another sidecar runs it
+		return p.Request, false
 	}
 	r, err := s.admit(ctx, p.Request)
 	if errors.Is(err, ErrRejected) {

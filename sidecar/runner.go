@@ -60,6 +60,7 @@ type Sidecar struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool
+	foreign  map[string]time.Time // requests another sidecar claimed: skip until then
 	cancels  map[string]context.CancelFunc
 	dbLocks  map[string]*sync.Mutex
 	started  atomic.Bool
@@ -79,7 +80,7 @@ func NewSidecar(svc *Service, cp ControlPlane, auth Authorizer, opts SidecarOpti
 	return &Sidecar{svc: svc, cp: cp, auth: auth, store: svc.store, layout: svc.layout, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
 		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
-		inflight: map[string]bool{}, cancels: map[string]context.CancelFunc{}, dbLocks: map[string]*sync.Mutex{}}
+		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{}, dbLocks: map[string]*sync.Mutex{}}
 }
 
 // Started reports whether the control plane is set up and requests are read.
@@ -140,10 +141,11 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 // dispatch starts handling a request not already being handled here.
 func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) {
 	s.mu.Lock()
-	if s.inflight[p.ID] {
+	if s.inflight[p.ID] || s.now().Before(s.foreign[p.ID]) {
 		s.mu.Unlock()
 		return
 	}
+	delete(s.foreign, p.ID)
 	s.inflight[p.ID] = true
 	s.mu.Unlock()
 	workers.Go(func() error {
@@ -206,4 +208,15 @@ func (s *Sidecar) write(ctx context.Context, r Request, state string, e LogEntry
 	if err := s.cp.AppendLog(ctx, e); err != nil && ctx.Err() == nil {
 		s.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
 	}
+}
+
+// foreignFor is how long a request claimed by another live sidecar is left
+// alone before its claim is looked at again (the owner may die meanwhile).
+const foreignFor = heartbeatTTL / 2
+
+// markForeign notes that another sidecar runs the request.
+func (s *Sidecar) markForeign(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.foreign[id] = s.now().Add(foreignFor)
 }
