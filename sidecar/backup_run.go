@@ -42,6 +42,9 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 			}
 			s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
 			out, err = s.runBackup(ctx, req, cat, plan)
+			if out.Status == StatusCreated || out.Status == StatusFailed {
+				s.writeIndex(ctx, req.Database, withBackup(cat.All(), out))
+			}
 			return err
 		})
 	}
@@ -248,7 +251,7 @@ func (s *Service) finishFailed(ctx context.Context, b Backup, cause error) (Back
 // waits for one ClickHouse still writes, and marks the rest completed or
 // failed. Only a lease holder calls it.
 func (s *Service) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc) (Catalog, error) {
-	cat, err := s.Catalog(ctx, database)
+	cat, err := s.scanCatalog(ctx, database)
 	if err != nil {
 		return Catalog{}, err
 	}
@@ -263,8 +266,11 @@ func (s *Service) reconciledCatalog(ctx context.Context, database string, progre
 		}
 		settled++
 	}
-	if settled == 0 {
-		return cat, nil
+	if settled > 0 {
+		if cat, err = s.scanCatalog(ctx, database); err != nil {
+			return Catalog{}, err
+		}
 	}
-	return s.Catalog(ctx, database)
+	s.writeIndex(ctx, database, cat.All())
+	return cat, nil
 }

@@ -24,13 +24,18 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 	report := CleanupReport{Database: database, DryRun: dryRun}
 	err := ValidateIdentifier("database", database)
 	if err == nil && dryRun {
-		err = s.planCleanup(ctx, database, &report, false)
+		_, err = s.planCleanup(ctx, database, &report, false)
 	} else if err == nil {
 		err = s.withLease(ctx, database, "cleanup", true, func(ctx context.Context) error {
-			if err := s.planCleanup(ctx, database, &report, true); err != nil {
+			cat, err := s.planCleanup(ctx, database, &report, true)
+			if err != nil {
 				return err
 			}
-			return s.deleteAll(ctx, &report)
+			// The index learns of the deletions before any metadata does.
+			s.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned))
+			err = s.deleteAll(ctx, &report)
+			s.writeIndex(ctx, database, withoutDeleted(cat.All(), &report))
+			return err
 		})
 	}
 	if !dryRun {
@@ -44,7 +49,7 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 	return report, err
 }
 
-func (s *Service) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) error {
+func (s *Service) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) (Catalog, error) {
 	var cat Catalog
 	var err error
 	if reconcile {
@@ -53,14 +58,46 @@ func (s *Service) planCleanup(ctx context.Context, database string, report *Clea
 		cat, err = s.Catalog(ctx, database)
 	}
 	if err != nil {
-		return err
+		return Catalog{}, err
 	}
 	plan := PlanCleanup(cat, s.opts.Retention, s.now())
 	report.Planned, report.Kept, report.Orphans = plan.Delete, plan.Kept, plan.Orphans
 	for _, o := range plan.Orphans {
 		s.logger.Warn("orphan in the bucket; not deleted", "folder", o.Folder, "reason", o.Reason)
 	}
-	return nil
+	return cat, nil
+}
+
+// markDeleting returns backups with the planned deletions marked DELETING.
+func markDeleting(backups []Backup, planned []Deletion) []Backup {
+	doomed := map[string]bool{}
+	for _, d := range planned {
+		doomed[d.Backup.Folder] = true
+	}
+	out := make([]Backup, len(backups))
+	for i, b := range backups {
+		if doomed[b.Folder] {
+			b.Status = StatusDeleting
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// withoutDeleted returns the backups a cleanup left: the deleted are gone,
+// the planned but not deleted stay marked DELETING (their metadata may say so).
+func withoutDeleted(backups []Backup, r *CleanupReport) []Backup {
+	deleted := map[string]bool{}
+	for _, name := range r.Deleted {
+		deleted[name] = true
+	}
+	var out []Backup
+	for _, b := range markDeleting(backups, r.Planned) {
+		if !deleted[b.Name] {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (s *Service) deleteAll(ctx context.Context, report *CleanupReport) error {

@@ -13,8 +13,26 @@ import (
 const metaReaders = 16
 
 // Catalog discovers a database's backups in the bucket: its own folders and
-// the seed tool's ({prefix}/full/…, whose metadata names the database).
+// the seed tool's ({prefix}/full/…, whose metadata names the database). It
+// reads the catalog index where it can be trusted (see index.go) and the
+// metadata of everything else. For reading; writers use scanCatalog.
 func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error) {
+	return s.catalog(ctx, database, true)
+}
+
+// scanCatalog reads every metadata object: what a lease holder plans from.
+func (s *Service) scanCatalog(ctx context.Context, database string) (Catalog, error) {
+	return s.catalog(ctx, database, false)
+}
+
+func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (Catalog, error) {
+	indexed := map[string]Backup{}
+	if useIndex {
+		var err error
+		if indexed, err = s.readIndex(ctx, database); err != nil {
+			return Catalog{}, err
+		}
+	}
 	var folders []discovered
 	for _, kind := range []Kind{KindFull, KindIncremental} {
 		own, err := s.store.List(ctx, s.layout.KindRoot(database, kind), false)
@@ -32,6 +50,11 @@ func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error)
 			if _, err := ParseName(FolderName(f)); err == nil { // skip a database named "full"
 				folders = append(folders, discovered{folder: f, legacy: true})
 			}
+		}
+	}
+	for i, d := range folders {
+		if b, ok := indexed[d.folder]; ok && !d.legacy {
+			folders[i].backup, folders[i].fromIndex = b, true
 		}
 	}
 	if err := s.readMetas(ctx, folders); err != nil {
@@ -58,11 +81,12 @@ func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error)
 }
 
 type discovered struct {
-	folder  string
-	legacy  bool
-	backup  Backup
-	missing bool  // no metadata object
-	err     error // metadata that cannot be read
+	folder    string
+	legacy    bool
+	backup    Backup
+	fromIndex bool  // taken from the catalog index: no metadata read needed
+	missing   bool  // no metadata object
+	err       error // metadata that cannot be read
 }
 
 func (s *Service) readMetas(ctx context.Context, folders []discovered) error {
@@ -70,6 +94,9 @@ func (s *Service) readMetas(ctx context.Context, folders []discovered) error {
 	g.SetLimit(metaReaders)
 	var mu sync.Mutex
 	for i := range folders {
+		if folders[i].fromIndex {
+			continue
+		}
 		g.Go(func() error {
 			b, err := s.readBackup(gctx, folders[i].folder)
 			mu.Lock()

@@ -1,0 +1,103 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The catalog index, {prefix}/{database}/.clickvault_catalog.json, holds the
+// metadata of every backup of a database, so that reading the catalog costs
+// a few LISTs and one GET instead of one GET per backup.
+//
+// Only a lease holder writes it, and it is only a cache of the metadata
+// objects, which stay the truth:
+//   - writers plan and reconcile from a full scan of the metadata, never
+//     from the index, so a stale index cannot fork or break a chain;
+//   - a reader trusts an entry only for a folder that is still listed and
+//     whose entry is final (completed or failed); anything else — a folder
+//     missing from the index, a running or deleting entry — is read from its
+//     metadata;
+//   - the only change to a final backup is its deletion, and cleanup marks
+//     the entries DELETING in the index before it touches their metadata.
+
+// IndexFile is the catalog index object of a database.
+const IndexFile = ".clickvault_catalog.json"
+
+// IndexKey is where a database's catalog index is.
+func (l Layout) IndexKey(database string) string { return l.join(database, IndexFile) }
+
+type catalogIndex struct {
+	Version  int          `json:"version"`
+	Database string       `json:"database"`
+	Written  time.Time    `json:"written"`
+	Backups  []indexEntry `json:"backups"`
+}
+
+type indexEntry struct {
+	Folder string `json:"folder"`
+	Meta   Meta   `json:"meta"`
+}
+
+// trusted reports whether an index entry may stand for its metadata.
+func (e indexEntry) trusted() bool {
+	return e.Meta.Status == StatusCreated || e.Meta.Status == StatusFailed
+}
+
+// readIndex returns the index's trusted entries by folder; a missing or
+// unreadable index is an empty one.
+func (s *Service) readIndex(ctx context.Context, database string) (map[string]Backup, error) {
+	data, _, err := s.store.Get(ctx, s.layout.IndexKey(database))
+	if errors.Is(err, ErrNotFound) {
+		return map[string]Backup{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the catalog index of %s: %w", database, err)
+	}
+	var idx catalogIndex
+	if err := json.Unmarshal(data, &idx); err != nil || idx.Database != database {
+		s.logger.Warn("ignoring an unreadable catalog index", "database", database, "err", err)
+		return map[string]Backup{}, nil
+	}
+	out := make(map[string]Backup, len(idx.Backups))
+	for _, e := range idx.Backups {
+		if e.trusted() {
+			out[e.Folder] = Backup{Meta: e.Meta, Folder: e.Folder}
+		}
+	}
+	return out, nil
+}
+
+// writeIndex replaces the index with backups (the seed's are left out: they
+// live outside the database's folder). A lease holder calls it; a failure is
+// logged, as readers fall back to the metadata.
+func (s *Service) writeIndex(ctx context.Context, database string, backups []Backup) {
+	idx := catalogIndex{Version: 1, Database: database, Written: s.now().UTC()}
+	for _, b := range backups {
+		if !b.Legacy {
+			idx.Backups = append(idx.Backups, indexEntry{Folder: b.Folder, Meta: b.Meta})
+		}
+	}
+	data, err := json.Marshal(idx)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_, err = s.store.Put(ctx, s.layout.IndexKey(database), data, PutCondition{})
+	}
+	if err != nil {
+		s.logger.Warn("write the catalog index; readers will read the metadata", "database", database, "err", err)
+	}
+}
+
+// withBackup returns backups with b in place of the entry of its folder.
+func withBackup(backups []Backup, b Backup) []Backup {
+	out := make([]Backup, 0, len(backups)+1)
+	for _, x := range backups {
+		if x.Folder != b.Folder {
+			out = append(out, x)
+		}
+	}
+	return append(out, b)
+}
