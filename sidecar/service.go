@@ -58,9 +58,6 @@ func NewService(store ObjectStore, db Database, notifier Notifier, layout Layout
 		opts: opts.withDefaults(), logger: logger, now: time.Now}
 }
 
-// SetClock replaces the clock, for tests of time-dependent planning.
-func (s *Service) SetClock(now func() time.Time) { s.now = now }
-
 // Progress is a snapshot of a running BACKUP or RESTORE.
 type Progress struct {
 	Operation string // backup or restore

@@ -54,9 +54,6 @@ func New(cp sidecar.ControlPlane, tokens []string, ready func(context.Context) e
 	return s
 }
 
-// Handler is the HTTP handler, for tests.
-func (s *Server) Handler() http.Handler { return s.echo }
-
 // Serve serves on ln until ctx ends, then shuts down gracefully, letting
 // requests in flight finish for up to 10 s.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {

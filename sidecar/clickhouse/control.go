@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -161,6 +160,3 @@ func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus,
 	}
 	return cols.row(0), nil
 }
-
-// IsNotFound reports whether err means "no such row".
-func IsNotFound(err error) bool { return errors.Is(err, sidecar.ErrNotFound) }
