@@ -88,6 +88,9 @@ func (s *Service) Adopt(ctx context.Context, database, name string, progress Pro
 		if err != nil {
 			return err
 		}
+		// Backup and Cleanup rewrite the index after their own changes;
+		// adopting changes nothing more, so the settled catalog is written here.
+		s.writeIndex(ctx, database, cat.All())
 		b, ok := cat.Find(name)
 		switch {
 		case !ok:
@@ -271,6 +274,5 @@ func (s *Service) reconciledCatalog(ctx context.Context, database string, progre
 			return Catalog{}, err
 		}
 	}
-	s.writeIndex(ctx, database, cat.All())
 	return cat, nil
 }
