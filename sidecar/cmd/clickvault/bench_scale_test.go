@@ -88,10 +88,7 @@ func (h *harness) writeSyntheticChains(n, perChain int) {
 
 // TestBenchIdleFootprint: the sidecar's RSS and CPU while idle.
 func TestBenchIdleFootprint(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(10)
-	addr := freeAddr(t)
-	sc := h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	_, sc := newSidecarHarness(t, 10, "")
 	idle := time.Duration(envInt("CLICKVAULT_BENCH_IDLE_SECONDS", 300)) * time.Second
 	pid := sc.cmd.Process.Pid
 	time.Sleep(5 * time.Second) // past start-up

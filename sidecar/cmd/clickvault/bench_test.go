@@ -35,10 +35,7 @@ func TestBenchPickupLatency(t *testing.T) {
 }
 
 func benchPickup(t *testing.T, poll string) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(10)
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \""+poll+"\"\n"), addr)
+	h, _ := newSidecarHarness(t, 10, "poll_interval = \""+poll+"\"\n")
 	n := envInt("CLICKVAULT_BENCH_REQUESTS", 200)
 	var ids []string
 	for i := 0; i < n; i++ {

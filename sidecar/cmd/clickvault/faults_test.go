@@ -65,17 +65,13 @@ func (h *harness) checkSurvival() {
 // TestFaultSidecarKilledAtRandom: SIGKILL the sidecar at a random moment of
 // each of 20 backups, then start it again.
 func TestFaultSidecarKilledAtRandom(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(500_000)
-	addr := freeAddr(t)
-	config := h.sidecarConfig(addr, "")
-	sc := h.startSidecar(config, addr)
+	h, sc := newSidecarHarness(t, 500_000, "")
 	for i := 0; i < envInt("CLICKVAULT_FAULT_ROUNDS", 20); i++ {
 		h.addRows(1_000_000+i*1000, 1000)
 		id := h.request(h.ch, "action, database", "'backup', 'shop'")
 		time.Sleep(time.Duration(rand.IntN(2500)) * time.Millisecond)
 		sc.kill()
-		sc = h.startSidecar(config, addr)
+		sc = h.startSidecar(sc.config, sc.addr)
 		st := h.waitState(id, 3*time.Minute, "succeeded", "failed")
 		t.Logf("round %d: %s %s", i, st.state, st.message)
 	}
@@ -85,10 +81,7 @@ func TestFaultSidecarKilledAtRandom(t *testing.T) {
 // TestFaultMinIORestartedMidBackup: MinIO stops while a backup runs and
 // comes back.
 func TestFaultMinIORestartedMidBackup(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(3_000_000)
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	h, _ := newSidecarHarness(t, 3_000_000, "")
 	id := h.request(h.ch, "action, database", "'backup', 'shop'")
 	h.waitBackupStarted(id)
 	h.bed.MinIO.Stop()
@@ -108,10 +101,7 @@ func TestFaultMinIORestartedMidBackup(t *testing.T) {
 // TestFaultEngineKilledMidBackup: "ClickHouse" dies while a backup runs and
 // is started again; the sidecar reconnects and settles the request.
 func TestFaultEngineKilledMidBackup(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(3_000_000)
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	h, _ := newSidecarHarness(t, 3_000_000, "")
 	id := h.request(h.ch, "action, database", "'backup', 'shop'")
 	h.waitBackupStarted(id)
 	h.bed.ClickHouse.Kill()
@@ -148,10 +138,7 @@ func TestFaultDeletesFailDuringCleanup(t *testing.T) {
 // TestFaultHostileRequests: 1,000 malformed or hostile rows; each is
 // answered, nothing runs for them, and the sidecar keeps working.
 func TestFaultHostileRequests(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(100)
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"), addr)
+	h, _ := newSidecarHarness(t, 100, "poll_interval = \"200ms\"\n")
 	hostile := []string{"x; DROP TABLE shop.orders", "shop`; DROP DATABASE shop; --", "' OR 1=1 --", "../../etc",
 		strings.Repeat("A", 100_000), "shop\x00", "{db:String}", "$(rm -rf /)", "shop.orders", "", "🦀", "S3('http://evil')"}
 	var ids, actions, dbs, kinds, backups, targets proto.ColStr

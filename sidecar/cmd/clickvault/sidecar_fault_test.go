@@ -16,11 +16,7 @@ import (
 // TestSidecarKilledMidBackup: SIGKILL while a backup runs; after a restart
 // the request ends succeeded or failed with a reason, and the chain is usable.
 func TestSidecarKilledMidBackup(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(2_000_000)
-	addr := freeAddr(t)
-	config := h.sidecarConfig(addr, "")
-	sc := h.startSidecar(config, addr)
+	h, sc := newSidecarHarness(t, 2_000_000, "")
 	id := h.request(h.ch, "action, database", "'backup', 'shop'")
 	deadline := time.Now().Add(time.Minute)
 	for h.status(id).backup == "" && time.Now().Before(deadline) {
@@ -33,7 +29,7 @@ func TestSidecarKilledMidBackup(t *testing.T) {
 	if st := h.status(id); sidecar.Terminal(st.state) {
 		t.Logf("the backup ended before the kill (%s); the restart has less to do", st.state)
 	}
-	h.startSidecar(config, addr)
+	h.startSidecar(sc.config, sc.addr)
 	st := h.waitState(id, 2*time.Minute, "succeeded", "failed")
 	if st.state == "failed" && st.message == "" {
 		t.Fatal("failed without a reason")
@@ -92,11 +88,8 @@ func TestTwoSidecarsExecuteEachRequestOnce(t *testing.T) {
 // TestHTTPHooks: writes need a token; a queued request lands in the
 // requests table; metrics count backups; SIGTERM exits 0.
 func TestHTTPHooks(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(10)
-	addr := freeAddr(t)
-	sc := h.startSidecar(h.sidecarConfig(addr, ""), addr)
-	base := "http://" + addr
+	h, sc := newSidecarHarness(t, 10, "")
+	base := "http://" + sc.addr
 	body := `{"database": "shop", "kind": "full"}`
 	if code, _ := post(t, base+"/v1/backups", "", body); code != http.StatusUnauthorized {
 		t.Fatalf("without a token: %d, want 401", code)

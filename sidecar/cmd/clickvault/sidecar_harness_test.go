@@ -50,6 +50,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// newSidecarHarness is a harness with rows rows in shop.orders and one
+// `clickvault serve` running, with extra lines in its [sidecar] section.
+// Start it again with h.startSidecar(sc.config, sc.addr).
+func newSidecarHarness(t *testing.T, rows int, extra string) (*harness, *sidecarProc) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.createShop(rows)
+	addr := freeAddr(t)
+	return h, h.startSidecar(h.sidecarConfig(addr, extra), addr)
+}
+
 // sidecarConfig is the harness config plus a [sidecar] section.
 func (h *harness) sidecarConfig(addr, extra string) string {
 	return h.writeConfig(fmt.Sprintf("[schedule]\nincremental_every = \"\"\n[sidecar]\nlisten = %q\nauth_tokens = [%q]\n%s",

@@ -12,10 +12,7 @@ import (
 // TestSidecarBySQL: a user with only a ClickHouse login backs up, follows
 // progress, builds a chain and restores as of a time, all with SQL.
 func TestSidecarBySQL(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
-	h.createShop(100)
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	h, _ := newSidecarHarness(t, 100, "")
 	alice := h.as("alice")
 
 	id := h.request(alice, "action, database", "'backup', 'shop'")
