@@ -3,8 +3,6 @@ package nativeserver
 import (
 	"errors"
 	"fmt"
-	"net"
-	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
 
@@ -253,14 +251,11 @@ func (c *session) sendEngineError(err error) {
 // the engine ran. The engine cannot be interrupted, so a cancel only drops
 // the result. Another packet found here is kept for the packet loop.
 func (c *session) cancelRequested() bool {
-	_ = c.conn.SetReadDeadline(time.Now().Add(2 * time.Millisecond))
-	defer func() { _ = c.conn.SetReadDeadline(time.Time{}) }()
+	if !inputWaiting(c.in, c.conn) {
+		return false
+	}
 	code, err := c.r.UVarInt()
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return false
-		}
 		return true // the connection is gone: nobody wants the result
 	}
 	if proto.ClientCode(code) == proto.ClientCodeCancel {

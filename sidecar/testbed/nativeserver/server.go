@@ -8,6 +8,7 @@
 package nativeserver
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -83,10 +84,12 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
+	in := newInput(conn)
 	sess := &session{
 		srv:        s,
 		conn:       conn,
-		r:          proto.NewReader(conn),
+		in:         in,
+		r:          proto.NewReader(in),
 		compressor: compress.NewWriter(compress.LevelLZ4HCDefault, compress.LZ4),
 		log:        s.logger.With("remote", conn.RemoteAddr().String()),
 	}
@@ -100,6 +103,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 type session struct {
 	srv        *Server
 	conn       net.Conn
+	in         *bufio.Reader // under r; shows what the client sent and r has not read
 	r          *proto.Reader
 	buf        proto.Buffer
 	revision   int
