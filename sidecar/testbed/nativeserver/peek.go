@@ -33,9 +33,10 @@ func inputWaiting(in *bufio.Reader, conn net.Conn) bool {
 	var peek [1]byte
 	_ = raw.Read(func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// n > 0: a packet arrived; n == 0 with no error: the client closed.
-		waiting = err == nil && n >= 0 // EAGAIN: nothing yet
-		return true // never wait for the socket to become readable
+		// n > 0: a packet arrived; n == 0 with no error: the client closed;
+		// EAGAIN: nothing yet. Returning true never waits for readability.
+		waiting = err == nil && n >= 0
+		return true
 	})
 	return waiting
 }
