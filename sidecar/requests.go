@@ -117,6 +117,9 @@ type ControlPlane interface {
 	// PendingRequests returns requests made after since with no terminal
 	// state, oldest first.
 	PendingRequests(ctx context.Context, since time.Time) ([]PendingRequest, error)
+	// RequestCount counts the rows of the requests table, cheaply: between
+	// full reads, a changed count tells the sidecar a request arrived.
+	RequestCount(ctx context.Context) (uint64, error)
 	// AppendLog adds request_log rows.
 	AppendLog(ctx context.Context, entries ...LogEntry) error
 	// InsertRequest adds a request as the sidecar's own user and returns its id.

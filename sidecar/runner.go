@@ -114,21 +114,27 @@ func (s *Sidecar) Run(ctx context.Context) error {
 // between rescans only the last hour of requests is read.
 const fullRescanEvery = 5 * time.Minute
 
+// probesPerPoll is how many times per poll interval the sidecar counts the
+// requests (count() from part metadata, no rows read) and reads the table
+// at once if the count changed. It brings pickup well under the interval
+// without reading the control table more often when nothing arrives.
+const probesPerPoll = 10
+
+// minProbeEvery keeps a very short poll interval from turning the probe
+// into a busy loop.
+const minProbeEvery = 20 * time.Millisecond
+
 func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
-	tick := time.NewTicker(s.opts.Poll)
+	tick := time.NewTicker(max(s.opts.Poll/probesPerPoll, minProbeEvery))
 	defer tick.Stop()
-	var lastFull time.Time
+	var lastRead, lastFull time.Time
+	probe := requestsProbe{cp: s.cp, logger: s.logger}
 	for {
-		since := s.now().Add(-time.Hour)
-		if s.now().Sub(lastFull) >= fullRescanEvery {
-			since, lastFull = time.Time{}, s.now()
-		}
-		pending, err := s.cp.PendingRequests(ctx, since)
-		if err != nil && ctx.Err() == nil {
-			s.logger.Warn("read requests; will retry", "err", err)
-		}
-		for _, p := range pending {
-			s.dispatch(ctx, workers, p)
+		// The count is taken before the read, so a request inserted in
+		// between changes it again and is read on the next probe.
+		if changed := probe.changed(ctx); changed || s.now().Sub(lastRead) >= s.opts.Poll {
+			lastRead = s.now()
+			s.readRequests(ctx, workers, &lastFull)
 		}
 		select {
 		case <-ctx.Done():
@@ -136,6 +142,52 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// readRequests reads the pending requests and dispatches each.
+func (s *Sidecar) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time) {
+	since := s.now().Add(-time.Hour)
+	if s.now().Sub(*lastFull) >= fullRescanEvery {
+		since, *lastFull = time.Time{}, s.now()
+	}
+	pending, err := s.cp.PendingRequests(ctx, since)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("read requests; will retry", "err", err)
+	}
+	for _, p := range pending {
+		s.dispatch(ctx, workers, p)
+	}
+}
+
+// requestsProbe tells whether the number of requests changed since it last
+// looked. If counting fails it says "unchanged" for a while, and the sidecar
+// reads every poll interval meanwhile.
+type requestsProbe struct {
+	cp       ControlPlane
+	logger   *slog.Logger
+	count    uint64
+	counted  bool
+	pausedAt time.Time
+}
+
+// probePause is how long a failed probe is not retried.
+const probePause = 10 * time.Second
+
+func (p *requestsProbe) changed(ctx context.Context) bool {
+	if !p.pausedAt.IsZero() && time.Since(p.pausedAt) < probePause {
+		return false
+	}
+	n, err := p.cp.RequestCount(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.logger.Warn("count requests; reading them every poll_interval meanwhile", "err", err)
+		}
+		p.pausedAt = time.Now()
+		return false
+	}
+	changed := !p.counted || n != p.count
+	p.count, p.counted = n, true
+	return changed
 }
 
 // dispatch starts handling a request not already being handled here.
@@ -153,6 +205,16 @@ func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p Pendi
 		s.handle(ctx, p)
 		return nil
 	})
+}
+
+// tryAcquire takes a slot of sem if one is free now.
+func tryAcquire(sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // acquire takes a slot of sem, or gives up when ctx ends.
@@ -196,9 +258,17 @@ func (s *Sidecar) recordProgress(ctx context.Context, r Request, e LogEntry) {
 	s.write(ctx, r, StateRunning, e)
 }
 
-func (s *Sidecar) write(ctx context.Context, r Request, state string, e LogEntry) {
+// logEntry fills in e's request, state, sidecar and (if unset) time.
+func (s *Sidecar) logEntry(r Request, state string, e LogEntry) LogEntry {
 	e.RequestID, e.Action, e.Database, e.State, e.Sidecar = r.ID, r.Action, r.Database, state, s.opts.Instance
-	e.At = s.now().UTC()
+	if e.At.IsZero() {
+		e.At = s.now().UTC()
+	}
+	return e
+}
+
+func (s *Sidecar) write(ctx context.Context, r Request, state string, e LogEntry) {
+	e = s.logEntry(r, state, e)
 	if Terminal(state) {
 		// The answer must be written even while shutting down.
 		var cancel context.CancelFunc
