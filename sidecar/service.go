@@ -27,7 +27,7 @@ func (o Options) withDefaults() Options {
 	if o.PollInterval <= 0 {
 		// system.backups is cheap to read; polling often keeps the time from
 		// ClickHouse finishing to ClickVault knowing it short.
-		o.PollInterval = 250 * time.Millisecond
+		o.PollInterval = 100 * time.Millisecond
 	}
 	if o.OperationTimeout <= 0 {
 		o.OperationTimeout = 24 * time.Hour

@@ -172,10 +172,16 @@ func (d *Database) RecentOperations(ctx context.Context, limit int) ([]sidecar.O
 	return ops, nil
 }
 
+// quiet, appended to a query, keeps it out of system.query_log: the operation
+// status and the request count are read many times a second, and would
+// otherwise bury everything else there. A SETTINGS clause rather than
+// protocol settings, so the server applies it as part of the one statement.
+const quiet = " SETTINGS log_queries = 0"
+
 func (d *Database) operations(ctx context.Context, query string, params ...proto.Parameter) ([]sidecar.Operation, error) {
 	c := newOperationColumns()
 	var out []sidecar.Operation
-	err := d.do(ctx, ch.Query{Body: query, Parameters: params, Result: c.results(),
+	err := d.do(ctx, ch.Query{Body: query + quiet, Parameters: params, Result: c.results(),
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < c.id.Rows(); i++ {
 				out = append(out, c.row(i, d.redact))
