@@ -25,27 +25,27 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	s.mu.Lock()
 	s.cancels[r.ID] = cancel
 	s.mu.Unlock()
-	lock := s.dbLock(r.Database)
-	lock.Lock()
-	defer lock.Unlock()
-	if ctx.Err() != nil || !acquire(ctx, s.executing) {
+	if !s.startExecuting(ctx, r, p.Latest) {
 		return
 	}
 	defer func() { <-s.executing }()
-	if p.Latest == nil || p.Latest.State == StateQueued {
-		s.record(ctx, r, StateRunning, LogEntry{Message: "started"})
-	}
+	defer s.dbLock(r.Database).Unlock()
 	state, entry := s.execute(ctx, r, p.Latest)
 	if ctx.Err() != nil && state == StateFailed {
 		s.logger.Info("stopping: request left to resume", "request", r.ID)
 		return
 	}
 	// The catalog first, then the answer: whoever sees "succeeded" finds
-	// the backup in clickvault.backups.
-	if r.Action != ActionCancel {
+	// the backup in clickvault.backups (executeBackup writes its row) or
+	// the cleanup's deletions. The full mirror, which rereads S3, runs
+	// after a backup's answer so the requester does not wait for it.
+	if r.Action == ActionCleanup {
 		s.mirror(ctx, r.Database)
 	}
 	s.record(ctx, r, state, entry)
+	if r.Action == ActionBackup {
+		s.mirror(ctx, r.Database)
+	}
 }
 
 // pickUp claims and admits a request and records it queued. It reports
@@ -74,10 +74,56 @@ func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) 
 		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
 		return r, false
 	}
-	if p.Latest == nil {
+	return r, true
+}
+
+// startExecuting waits for the request's database and an execution slot,
+// and records the request queued and running. A new request that need not
+// wait gets both rows in one INSERT; one that waits is recorded queued
+// first. On true the caller holds the database lock and the slot.
+func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntry) bool {
+	lock := s.dbLock(r.Database)
+	fresh := latest == nil
+	locked := lock.TryLock()
+	slotted := locked && tryAcquire(s.executing)
+	if fresh && !slotted {
 		s.record(ctx, r, StateQueued, LogEntry{})
 	}
-	return r, true
+	if !locked {
+		lock.Lock()
+	}
+	if !slotted && (ctx.Err() != nil || !acquire(ctx, s.executing)) {
+		lock.Unlock()
+		return false
+	}
+	switch {
+	case fresh && slotted:
+		s.recordStarted(ctx, r, true)
+	case fresh || latest.State == StateQueued:
+		s.recordStarted(ctx, r, false)
+	}
+	return true
+}
+
+// recordStarted writes the running row, after a queued row in the same
+// INSERT when queuedToo.
+func (s *Sidecar) recordStarted(ctx context.Context, r Request, queuedToo bool) {
+	states := []string{StateRunning}
+	if queuedToo {
+		states = []string{StateQueued, StateRunning}
+	}
+	at := s.now().UTC()
+	var entries []LogEntry
+	for i, state := range states {
+		entries = append(entries, s.logEntry(r, state, LogEntry{At: at.Add(time.Duration(i) * time.Microsecond)}))
+	}
+	entries[len(entries)-1].Message = "started"
+	if err := s.cp.AppendLog(ctx, entries...); err != nil && ctx.Err() == nil {
+		s.logger.Error("record request state", "request", r.ID, "state", StateRunning, "err", err)
+	}
+	for _, state := range states {
+		s.obs.RequestState(r.Action, state)
+	}
 }
 
 // execute runs an admitted request and says how it ended. latest is the
@@ -127,6 +173,7 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 	}
 	if ctx.Err() == nil {
 		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
+		s.mirrorBackup(ctx, b)
 	}
 	if err != nil {
 		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}

@@ -22,6 +22,17 @@ func (s *Sidecar) mirror(ctx context.Context, database string) {
 	}
 }
 
+// mirrorBackup writes the row of one backup that just ended, so its
+// request can be answered without waiting for a full mirror.
+func (s *Sidecar) mirrorBackup(ctx context.Context, b Backup) {
+	if b.Name == "" {
+		return
+	}
+	if err := s.cp.WriteCatalog(ctx, []CatalogRow{s.catalogRow(b)}); err != nil && ctx.Err() == nil {
+		s.logger.Warn("write the backup's row of the backups table", "backup", b.Name, "err", err)
+	}
+}
+
 func (s *Sidecar) mirrorOnce(ctx context.Context, database string) error {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
