@@ -58,6 +58,10 @@ func NewService(store ObjectStore, db Database, notifier Notifier, layout Layout
 		opts: opts.withDefaults(), logger: logger, now: time.Now}
 }
 
+// SetNotifier replaces the notifier; call it before the service is used.
+// The sidecar puts a queue in front of the configured one.
+func (s *Service) SetNotifier(n Notifier) { s.notify = n }
+
 // Progress is a snapshot of a running BACKUP or RESTORE.
 type Progress struct {
 	Operation string // backup or restore

@@ -26,6 +26,7 @@ type app struct {
 	stderr   io.Writer
 	store    *s3.ObjectStore
 	db       *clickhouse.Database
+	notifier *notify.Dispatcher
 	service  *sidecar.Service
 }
 
@@ -56,13 +57,15 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 		return nil, err
 	}
 	logger.Debug("configuration loaded", "config", cfg)
-	service := sidecar.NewService(store, db, newNotifier(cfg), sidecar.Layout{Prefix: cfg.S3.Prefix}, sidecar.Options{
+	notifier := newNotifier(cfg)
+	service := sidecar.NewService(store, db, notifier, sidecar.Layout{Prefix: cfg.S3.Prefix}, sidecar.Options{
 		FullEvery: cfg.FullInterval(),
 		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups,
 			KeepFor: dayDuration(cfg.Retention.KeepDays)},
 		Owner: instance,
 	}, logger)
-	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db, service: service}, nil
+	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
+		notifier: notifier, service: service}, nil
 }
 
 func (a *app) close() { a.db.Close() }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -21,6 +22,14 @@ type hookReceiver struct {
 	mu     sync.Mutex
 	url    string
 	events []sidecar.Event
+	delay  time.Duration // before answering each notification
+}
+
+// slowDown makes every later notification take d to be answered.
+func (r *hookReceiver) slowDown(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
@@ -38,7 +47,9 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		}
 		r.mu.Lock()
 		r.events = append(r.events, e)
+		delay := r.delay
 		r.mu.Unlock()
+		time.Sleep(delay)
 	}))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL

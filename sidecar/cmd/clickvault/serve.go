@@ -16,6 +16,7 @@ import (
 
 	"github.com/clickvault/clickvault/hooks/httpapi"
 	"github.com/clickvault/clickvault/hooks/metrics"
+	"github.com/clickvault/clickvault/hooks/notify"
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/config"
@@ -39,6 +40,10 @@ func serveCommand(run runner) *cobra.Command {
 		if len(dbs) == 1 {
 			def = dbs[0]
 		}
+		// A request's answer must not wait for Slack: the sidecar sends
+		// notifications from a queue (the CLI sends them before it exits).
+		notifications := notify.NewQueue(a.notifier, a.logger)
+		a.service.SetNotifier(notifications)
 		sc := sidecar.NewSidecar(a.service, control, a.db, sidecar.SidecarOptions{
 			Instance: a.instance, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
@@ -58,6 +63,7 @@ func serveCommand(run runner) *cobra.Command {
 			"databases", dbs, "instance", a.instance)
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return sc.Run(gctx) })
+		g.Go(func() error { return notifications.Run(gctx) })
 		g.Go(func() error { return srv.Serve(gctx, ln) })
 		err = g.Wait()
 		a.logger.Info("sidecar stopped")
