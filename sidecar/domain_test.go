@@ -158,3 +158,17 @@ func TestPlanCleanup(t *testing.T) {
 		t.Fatalf("keep_days should keep the chain whose newest backup is younger: kept %v", plan.Kept)
 	}
 }
+
+func TestPollWaitGrowsWithTheOperation(t *testing.T) {
+	s := &Service{opts: Options{}.withDefaults()}
+	for _, c := range []struct{ elapsed, want time.Duration }{
+		{0, 50 * time.Millisecond},
+		{2 * time.Second, 50 * time.Millisecond},
+		{10 * time.Second, 200 * time.Millisecond},
+		{time.Hour, time.Second},
+	} {
+		if got := s.pollWait(c.elapsed); got != c.want {
+			t.Errorf("pollWait(%v) = %v, want %v", c.elapsed, got, c.want)
+		}
+	}
+}

@@ -15,7 +15,7 @@ type Options struct {
 	Retention        Retention
 	LeaseTTL         time.Duration // lease time to live; renewed every third of it
 	Owner            string        // who holds leases: host and process
-	PollInterval     time.Duration // how often system.backups is read while an operation runs
+	PollInterval     time.Duration // longest wait between reads of system.backups while an operation runs
 	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
 }
@@ -25,9 +25,7 @@ func (o Options) withDefaults() Options {
 		o.LeaseTTL = time.Minute
 	}
 	if o.PollInterval <= 0 {
-		// system.backups is cheap to read; polling often keeps the time from
-		// ClickHouse finishing to ClickVault knowing it short.
-		o.PollInterval = 100 * time.Millisecond
+		o.PollInterval = time.Second
 	}
 	if o.OperationTimeout <= 0 {
 		o.OperationTimeout = 24 * time.Hour
@@ -111,8 +109,6 @@ func (s *Service) waitOperation(ctx context.Context, id, kind, name string, prog
 	defer cancel()
 	start := s.now()
 	var lastContact = start
-	tick := time.NewTicker(s.opts.PollInterval)
-	defer tick.Stop()
 	for {
 		op, err := s.db.Operation(ctx, id)
 		switch {
@@ -138,9 +134,17 @@ func (s *Service) waitOperation(ctx context.Context, id, kind, name string, prog
 		select {
 		case <-ctx.Done():
 			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
-		case <-tick.C:
+		case <-time.After(s.pollWait(s.now().Sub(start))):
 		}
 	}
+}
+
+// pollWait is how long to wait before reading an operation's status again,
+// elapsed into it: a fiftieth of the elapsed time, at least 50 ms and at
+// most PollInterval. Seeing the end late then costs at most about 2 % of
+// the operation's time, and a long operation is read rarely.
+func (s *Service) pollWait(elapsed time.Duration) time.Duration {
+	return min(max(elapsed/50, 50*time.Millisecond), s.opts.PollInterval)
 }
 
 func operationEnded(status string) bool {
