@@ -78,8 +78,7 @@ func (d *Database) Ping(ctx context.Context) error {
 // Param makes a query parameter for {name:Type}, quoted as ClickHouse's
 // native protocol expects and escaped, so any text is safe.
 func Param(name, value string) proto.Parameter {
-	r := strings.NewReplacer("\\", "\\\\", "\t", "\\t", "\n", "\\n")
-	return proto.Parameter{Key: name, Value: QuoteString(r.Replace(value))}
+	return proto.Parameter{Key: name, Value: QuoteString(paramEscaper.Replace(value))}
 }
 
 func (d *Database) Version(ctx context.Context) (string, error) {

@@ -58,14 +58,20 @@ func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 		QuoteIdent(cmd.Database), QuoteIdent(cmd.Target), t.s3Func(cmd.Folder), QuoteString(cmd.ID)), nil
 }
 
+// Escapers are built once: a Replacer is costly to build and is safe for
+// concurrent use, and the poll loop quotes names many times a second.
+var (
+	identEscaper  = strings.NewReplacer("\\", "\\\\", "`", "\\`")
+	stringEscaper = strings.NewReplacer("\\", "\\\\", "'", "\\'", "\n", "\\n", "\r", "\\r", "\t", "\\t", "\x00", "\\0")
+	paramEscaper  = strings.NewReplacer("\\", "\\\\", "\t", "\\t", "\n", "\\n")
+)
+
 // QuoteIdent back-quotes an identifier.
 func QuoteIdent(name string) string {
-	r := strings.NewReplacer("\\", "\\\\", "`", "\\`")
-	return "`" + r.Replace(name) + "`"
+	return "`" + identEscaper.Replace(name) + "`"
 }
 
 // QuoteString makes a single-quoted string literal.
 func QuoteString(s string) string {
-	r := strings.NewReplacer("\\", "\\\\", "'", "\\'", "\n", "\\n", "\r", "\\r", "\t", "\\t", "\x00", "\\0")
-	return "'" + r.Replace(s) + "'"
+	return "'" + stringEscaper.Replace(s) + "'"
 }
