@@ -158,13 +158,13 @@ func (p phases) total() time.Duration { return p.pickup + p.before + p.engine + 
 // backupThroughSidecar inserts a full backup request for big and measures
 // it by the rows' own timestamps (requested_at, running, succeeded) and
 // system.backups' start and end: the bench's polling for the answer is not
-// ClickVault's work, so it neither adds its lag nor, polling only twice a
+// ClickVault's work, so it neither adds its lag nor, polling once a
 // second, competes much with the backup for the two cores.
 func (h *harness) backupThroughSidecar() phases {
 	id := h.request(h.ch, "action, database, kind", "'backup', 'big', 'full'")
 	st := h.status(id)
 	for deadline := time.Now().Add(5 * time.Minute); !sidecar.Terminal(st.state) && time.Now().Before(deadline); st = h.status(id) {
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(time.Second)
 	}
 	if st.state != "succeeded" {
 		h.t.Fatalf("clickvault backup: %+v", st)
