@@ -48,7 +48,7 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	}
 }
 
-// pickUp claims and admits a request and records it queued. It reports
+// pickUp claims and admits a request (startExecuting records it). It reports
 // false when the request is not (or not yet) this sidecar's to run.
 func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) {
 	if !acquire(ctx, s.admitting) {
