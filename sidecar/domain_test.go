@@ -162,8 +162,8 @@ func TestPlanCleanup(t *testing.T) {
 func TestPollWaitGrowsWithTheOperation(t *testing.T) {
 	s := &Service{opts: Options{}.withDefaults()}
 	for _, c := range []struct{ elapsed, want time.Duration }{
-		{0, 50 * time.Millisecond},
-		{2 * time.Second, 50 * time.Millisecond},
+		{0, 100 * time.Millisecond},
+		{2 * time.Second, 100 * time.Millisecond},
 		{10 * time.Second, 200 * time.Millisecond},
 		{time.Hour, time.Second},
 	} {
