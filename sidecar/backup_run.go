@@ -32,18 +32,14 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 	err := s.requireDatabase(ctx, req.Database)
 	if err == nil {
 		err = s.withLease(ctx, req.Database, "backup", req.WaitForLease, func(ctx context.Context) error {
-			cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress)
-			if err != nil {
-				return err
-			}
-			plan, err := PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind)
+			cat, plan, err := s.planBackup(ctx, req)
 			if err != nil {
 				return err
 			}
 			s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
 			out, err = s.runBackup(ctx, req, cat, plan)
 			if out.Status == StatusCreated || out.Status == StatusFailed {
-				s.writeIndex(ctx, req.Database, withBackup(cat.All(), out))
+				s.writeIndex(ctx, req.Database, withBackup(cat.All(), out), cat.Scanned)
 			}
 			return err
 		})
@@ -84,13 +80,13 @@ func (s *Service) withLease(ctx context.Context, database, purpose string, wait 
 func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
 	var out Backup
 	err := s.withLease(ctx, database, "backup", true, func(ctx context.Context) error {
-		cat, err := s.reconciledCatalog(ctx, database, progress)
+		cat, err := s.reconciledCatalog(ctx, database, progress, false)
 		if err != nil {
 			return err
 		}
 		// Backup and Cleanup rewrite the index after their own changes;
 		// adopting changes nothing more, so the settled catalog is written here.
-		s.writeIndex(ctx, database, cat.All())
+		s.writeIndex(ctx, database, cat.All(), cat.Scanned)
 		b, ok := cat.Find(name)
 		switch {
 		case !ok:
@@ -248,31 +244,4 @@ func (s *Service) finishFailed(ctx context.Context, b Backup, cause error) (Back
 		s.logger.Warn("record failed backup; the next run will settle it", "backup", b.Name, "err", err)
 	}
 	return b, cause
-}
-
-// reconciledCatalog settles every backup a killed run left "running": it
-// waits for one ClickHouse still writes, and marks the rest completed or
-// failed. Only a lease holder calls it.
-func (s *Service) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc) (Catalog, error) {
-	cat, err := s.scanCatalog(ctx, database)
-	if err != nil {
-		return Catalog{}, err
-	}
-	settled := 0
-	for _, b := range cat.All() {
-		if b.Status != StatusCreating || b.Legacy {
-			continue
-		}
-		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
-		if _, err := s.settle(ctx, b, progress); err != nil && ctx.Err() != nil {
-			return Catalog{}, err
-		}
-		settled++
-	}
-	if settled > 0 {
-		if cat, err = s.scanCatalog(ctx, database); err != nil {
-			return Catalog{}, err
-		}
-	}
-	return cat, nil
 }

@@ -79,6 +79,10 @@ type Catalog struct {
 	Database string
 	Chains   []Chain // newest first
 	Orphans  []Orphan
+	// Scanned is when every metadata object behind this catalog was last
+	// read: now for a full scan, the index's scan time when entries came
+	// from the catalog index.
+	Scanned time.Time
 }
 
 // BuildCatalog links backups into chains: an incremental belongs to the

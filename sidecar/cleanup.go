@@ -32,9 +32,9 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 				return err
 			}
 			// The index learns of the deletions before any metadata does.
-			s.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned))
+			s.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned), cat.Scanned)
 			err = s.deleteAll(ctx, &report)
-			s.writeIndex(ctx, database, withoutDeleted(cat.All(), &report))
+			s.writeIndex(ctx, database, withoutDeleted(cat.All(), &report), cat.Scanned)
 			return err
 		})
 	}
@@ -53,7 +53,7 @@ func (s *Service) planCleanup(ctx context.Context, database string, report *Clea
 	var cat Catalog
 	var err error
 	if reconcile {
-		cat, err = s.reconciledCatalog(ctx, database, nil)
+		cat, err = s.reconciledCatalog(ctx, database, nil, true) // deletions plan from every metadata object
 	} else {
 		cat, err = s.Catalog(ctx, database)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -15,7 +16,7 @@ const metaReaders = 16
 // Catalog discovers a database's backups in the bucket: its own folders and
 // the seed tool's ({prefix}/full/…, whose metadata names the database). It
 // reads the catalog index where it can be trusted (see index.go) and the
-// metadata of everything else. For reading; writers use scanCatalog.
+// metadata of everything else. Writers start from writerCatalog.
 func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error) {
 	return s.catalog(ctx, database, true)
 }
@@ -26,10 +27,12 @@ func (s *Service) scanCatalog(ctx context.Context, database string) (Catalog, er
 }
 
 func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (Catalog, error) {
+	started := s.now()
 	indexed := map[string]Backup{}
+	var indexScanned time.Time
 	if useIndex {
 		var err error
-		if indexed, err = s.readIndex(ctx, database); err != nil {
+		if indexed, indexScanned, err = s.readIndex(ctx, database); err != nil {
 			return Catalog{}, err
 		}
 	}
@@ -52,9 +55,11 @@ func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (
 			}
 		}
 	}
+	scanned := started
 	for i, d := range folders {
 		if b, ok := indexed[d.folder]; ok && !d.legacy {
 			folders[i].backup, folders[i].fromIndex = b, true
+			scanned = indexScanned
 		}
 	}
 	if err := s.readMetas(ctx, folders); err != nil {
@@ -77,6 +82,7 @@ func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (
 	}
 	cat := BuildCatalog(database, backups, dataOnly)
 	cat.Orphans = append(cat.Orphans, unreadable...)
+	cat.Scanned = scanned
 	return cat, nil
 }
 

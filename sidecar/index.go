@@ -14,14 +14,16 @@ import (
 //
 // Only a lease holder writes it, and it is only a cache of the metadata
 // objects, which stay the truth:
-//   - writers plan and reconcile from a full scan of the metadata, never
-//     from the index, so a stale index cannot fork or break a chain;
-//   - a reader trusts an entry only for a folder that is still listed and
-//     whose entry is final (completed or failed); anything else — a folder
+//   - an entry is trusted only for a folder that is still listed and whose
+//     entry is final (completed or failed); anything else — a folder
 //     missing from the index, a running or deleting entry — is read from its
 //     metadata;
 //   - the only change to a final backup is its deletion, and cleanup marks
-//     the entries DELETING in the index before it touches their metadata.
+//     the entries DELETING in the index before it touches their metadata;
+//   - a backup plans from the index too, but re-reads its base's metadata
+//     before using it, and falls back to a full scan if they disagree (see
+//     writer_catalog.go); cleanup, and any writer whose index was last
+//     checked against every metadata object over a day ago, scans fully.
 
 // IndexFile is the catalog index object of a database.
 const IndexFile = ".clickvault_catalog.json"
@@ -33,6 +35,7 @@ type catalogIndex struct {
 	Version  int          `json:"version"`
 	Database string       `json:"database"`
 	Written  time.Time    `json:"written"`
+	Scanned  time.Time    `json:"scanned,omitempty"` // the last full metadata scan behind it
 	Backups  []indexEntry `json:"backups"`
 }
 
@@ -46,20 +49,21 @@ func (e indexEntry) trusted() bool {
 	return e.Meta.Status == StatusCreated || e.Meta.Status == StatusFailed
 }
 
-// readIndex returns the index's trusted entries by folder; a missing or
-// unreadable index is an empty one.
-func (s *Service) readIndex(ctx context.Context, database string) (map[string]Backup, error) {
+// readIndex returns the index's trusted entries by folder and when it was
+// last checked against every metadata object; a missing or unreadable
+// index is an empty one.
+func (s *Service) readIndex(ctx context.Context, database string) (map[string]Backup, time.Time, error) {
 	data, _, err := s.store.Get(ctx, s.layout.IndexKey(database))
 	if errors.Is(err, ErrNotFound) {
-		return map[string]Backup{}, nil
+		return map[string]Backup{}, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the catalog index of %s: %w", database, err)
+		return nil, time.Time{}, fmt.Errorf("read the catalog index of %s: %w", database, err)
 	}
 	var idx catalogIndex
 	if err := json.Unmarshal(data, &idx); err != nil || idx.Database != database {
 		s.logger.Warn("ignoring an unreadable catalog index", "database", database, "err", err)
-		return map[string]Backup{}, nil
+		return map[string]Backup{}, time.Time{}, nil
 	}
 	out := make(map[string]Backup, len(idx.Backups))
 	for _, e := range idx.Backups {
@@ -67,14 +71,15 @@ func (s *Service) readIndex(ctx context.Context, database string) (map[string]Ba
 			out[e.Folder] = Backup{Meta: e.Meta, Folder: e.Folder}
 		}
 	}
-	return out, nil
+	return out, idx.Scanned, nil
 }
 
 // writeIndex replaces the index with backups (the seed's are left out: they
-// live outside the database's folder). A lease holder calls it; a failure is
-// logged, as readers fall back to the metadata.
-func (s *Service) writeIndex(ctx context.Context, database string, backups []Backup) {
-	idx := catalogIndex{Version: 1, Database: database, Written: s.now().UTC()}
+// live outside the database's folder); scanned is when the catalog they
+// come from was last checked against every metadata object. A lease holder
+// calls it; a failure is logged, as readers fall back to the metadata.
+func (s *Service) writeIndex(ctx context.Context, database string, backups []Backup, scanned time.Time) {
+	idx := catalogIndex{Version: 1, Database: database, Written: s.now().UTC(), Scanned: scanned.UTC()}
 	for _, b := range backups {
 		if !b.Legacy {
 			idx.Backups = append(idx.Backups, indexEntry{Folder: b.Folder, Meta: b.Meta})

@@ -100,7 +100,7 @@ func TestCatalogIndexIsOnlyACache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	svc.writeIndex(ctx, "db", []Backup{f, i1, i2})
+	svc.writeIndex(ctx, "db", []Backup{f, i1, i2}, time.Now())
 	// After the index was written: i2 completed, a new i3 appeared, and i1's
 	// folder was deleted (by hand).
 	i2.Status = StatusCreated
@@ -132,7 +132,7 @@ func TestCatalogIndexIsOnlyACache(t *testing.T) {
 	}
 
 	// Entries marked DELETING are never trusted: the metadata decides.
-	svc.writeIndex(ctx, "db", markDeleting([]Backup{f}, []Deletion{{Backup: f}}))
+	svc.writeIndex(ctx, "db", markDeleting([]Backup{f}, []Deletion{{Backup: f}}), time.Now())
 	store.resetGets()
 	if _, err := svc.Catalog(ctx, "db"); err != nil {
 		t.Fatal(err)

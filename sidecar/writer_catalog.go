@@ -1,0 +1,99 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// fullScanEvery bounds how long backups may plan from the catalog index
+// without every metadata object being read again. A full scan rewrites the
+// index from the metadata, so an entry wrong for any reason (a lease holder
+// that wrote late, a hand edit) lives at most this long.
+const fullScanEvery = 24 * time.Hour
+
+// writerCatalog is what a lease holder starts from: with full, or when the
+// index was last checked against every metadata object fullScanEvery ago,
+// a full scan; otherwise the catalog through the index, as readers see it.
+func (s *Service) writerCatalog(ctx context.Context, database string, full bool) (Catalog, error) {
+	if !full {
+		cat, err := s.Catalog(ctx, database)
+		if err != nil || s.now().Sub(cat.Scanned) < fullScanEvery {
+			return cat, err
+		}
+	}
+	return s.scanCatalog(ctx, database)
+}
+
+// reconciledCatalog settles every backup a killed run left "running": it
+// waits for one ClickHouse still writes, and marks the rest completed or
+// failed. Only a lease holder calls it.
+func (s *Service) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, full bool) (Catalog, error) {
+	cat, err := s.writerCatalog(ctx, database, full)
+	if err != nil {
+		return Catalog{}, err
+	}
+	settled := 0
+	for _, b := range cat.All() {
+		if b.Status != StatusCreating || b.Legacy {
+			continue
+		}
+		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
+		if _, err := s.settle(ctx, b, progress); err != nil && ctx.Err() != nil {
+			return Catalog{}, err
+		}
+		settled++
+	}
+	if settled > 0 {
+		if cat, err = s.writerCatalog(ctx, database, full); err != nil {
+			return Catalog{}, err
+		}
+	}
+	return cat, nil
+}
+
+// planBackup plans the next backup from the reconciled catalog. An
+// incremental's base is the one decision a wrong index entry could spoil,
+// so its metadata is read again; if it disagrees with the catalog, every
+// metadata object is read and the backup planned anew.
+func (s *Service) planBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, error) {
+	cat, plan, err := s.planFrom(ctx, req, false)
+	if err != nil || plan.Kind != KindIncremental {
+		return cat, plan, err
+	}
+	why, err := s.baseDisagrees(ctx, plan.Base)
+	if err != nil || why == "" {
+		return cat, plan, err
+	}
+	s.logger.Warn("the catalog index disagrees with a backup's metadata; reading every metadata object",
+		"database", req.Database, "backup", plan.Base.Name, "why", why)
+	return s.planFrom(ctx, req, true)
+}
+
+func (s *Service) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (Catalog, Plan, error) {
+	cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress, fullScan)
+	if err != nil {
+		return Catalog{}, Plan{}, err
+	}
+	plan, err := PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind)
+	return cat, plan, err
+}
+
+// baseDisagrees reads b's metadata and says how it differs from b as the
+// catalog has it ("" if it does not).
+func (s *Service) baseDisagrees(ctx context.Context, b Backup) (string, error) {
+	now, err := s.readBackup(ctx, b.Folder)
+	switch {
+	case errors.Is(err, ErrNotFound) || errors.Is(err, errBadMeta):
+		return "its metadata is gone or unreadable", nil
+	case err != nil:
+		return "", fmt.Errorf("re-read the metadata of base %s: %w", b.Name, err)
+	case now.Status != b.Status:
+		return fmt.Sprintf("status %s, not %s", now.Status, b.Status), nil
+	case now.BackupID != b.BackupID || now.Base != b.Base || (now.Chain != "" && now.Chain != b.Chain):
+		// The catalog fills in a chain the seed's metadata does not state.
+		return "its id, chain or base changed", nil
+	}
+	return "", nil
+}
