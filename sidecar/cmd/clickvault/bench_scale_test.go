@@ -27,14 +27,16 @@ func TestBenchCatalogScale(t *testing.T) {
 	h.writeSyntheticChains(n, 100)
 	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
 	h.config = h.configVia(proxy, "")
-	// Cold: no index yet. Then a backup (a writer: it reads every metadata
-	// object, plans, and writes the index). Then with the index current.
+	// Cold: no index yet. Then a backup (a writer: with no index it reads
+	// every metadata object, plans, and writes the index). Then with the
+	// index current: another backup, list and cleanup's plan.
 	steps := []struct {
 		name string
 		args []string
 	}{
 		{"list-cold", []string{"list", "--json"}},
 		{"backup", []string{"backup", "--full"}},
+		{"backup-again", []string{"backup"}},
 		{"list", []string{"list", "--json"}},
 		{"cleanup-dry-run", []string{"cleanup", "--dry-run"}},
 	}
