@@ -21,7 +21,8 @@ func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error)
 	return s.catalog(ctx, database, true)
 }
 
-// scanCatalog reads every metadata object: what a lease holder plans from.
+// scanCatalog reads every metadata object: what cleanup plans from, and a
+// backup when the index cannot be trusted (see writerCatalog).
 func (s *Service) scanCatalog(ctx context.Context, database string) (Catalog, error) {
 	return s.catalog(ctx, database, false)
 }
