@@ -31,30 +31,22 @@ func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (
 	started := s.now()
 	indexed := map[string]Backup{}
 	var indexScanned time.Time
-	if useIndex {
-		var err error
-		if indexed, indexScanned, err = s.readIndex(ctx, database); err != nil {
-			return Catalog{}, err
-		}
-	}
 	var folders []discovered
-	for _, kind := range []Kind{KindFull, KindIncremental} {
-		own, err := s.store.List(ctx, s.layout.KindRoot(database, kind), false)
-		if err != nil {
-			return Catalog{}, fmt.Errorf("list %s backups of %s: %w", kind, database, err)
-		}
-		for _, f := range own.Folders {
-			folders = append(folders, discovered{folder: f})
-		}
-		legacy, err := s.store.List(ctx, s.layout.LegacyKindRoot(kind), false)
-		if err != nil {
-			return Catalog{}, fmt.Errorf("list seed-layout %s backups: %w", kind, err)
-		}
-		for _, f := range legacy.Folders {
-			if _, err := ParseName(FolderName(f)); err == nil { // skip a database named "full"
-				folders = append(folders, discovered{folder: f, legacy: true})
-			}
-		}
+	// The index and the four listings are independent requests: sent at
+	// once, they cost one round trip instead of five.
+	g, gctx := errgroup.WithContext(ctx)
+	if useIndex {
+		g.Go(func() (err error) {
+			indexed, indexScanned, err = s.readIndex(gctx, database)
+			return err
+		})
+	}
+	g.Go(func() (err error) {
+		folders, err = s.listFolders(gctx, database)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return Catalog{}, err
 	}
 	scanned := started
 	for i, d := range folders {
@@ -85,6 +77,45 @@ func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (
 	cat.Orphans = append(cat.Orphans, unreadable...)
 	cat.Scanned = scanned
 	return cat, nil
+}
+
+// listFolders lists the backup folders of database: its own, full then
+// incremental, and the seed layout's, whose metadata says which database.
+func (s *Service) listFolders(ctx context.Context, database string) ([]discovered, error) {
+	type root struct {
+		prefix, what string
+		legacy       bool
+	}
+	var roots []root
+	for _, kind := range []Kind{KindFull, KindIncremental} {
+		roots = append(roots, root{s.layout.KindRoot(database, kind), fmt.Sprintf("%s backups of %s", kind, database), false},
+			root{s.layout.LegacyKindRoot(kind), fmt.Sprintf("seed-layout %s backups", kind), true})
+	}
+	listed := make([][]discovered, len(roots))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, r := range roots {
+		g.Go(func() error {
+			l, err := s.store.List(gctx, r.prefix, false)
+			if err != nil {
+				return fmt.Errorf("list %s: %w", r.what, err)
+			}
+			for _, f := range l.Folders {
+				if _, err := ParseName(FolderName(f)); r.legacy && err != nil {
+					continue // a database named "full" in the seed layout's root
+				}
+				listed[i] = append(listed[i], discovered{folder: f, legacy: r.legacy})
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var folders []discovered
+	for _, l := range listed {
+		folders = append(folders, l...)
+	}
+	return folders, nil
 }
 
 type discovered struct {
