@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 )
 
 // BackupRequest asks for one backup.
@@ -128,15 +129,26 @@ func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog,
 
 // newBackup describes the backup about to be taken.
 func (s *Service) newBackup(ctx context.Context, database string, cat Catalog, plan Plan) (Backup, error) {
-	version, err := s.db.Version(ctx)
-	if err != nil {
-		return Backup{}, fmt.Errorf("read clickhouse version: %w", err)
-	}
-	// Row counts just before the backup, for verify to compare with. Rows
-	// written in between make verify report a difference, never hide one.
-	tables, err := s.db.TableRows(ctx, database)
-	if err != nil {
-		return Backup{}, fmt.Errorf("count rows of %s: %w", database, err)
+	// The version and the row counts just before the backup, for verify to
+	// compare with (rows written in between make verify report a
+	// difference, never hide one); two queries sent at once.
+	var version string
+	var tables map[string]uint64
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		if version, err = s.db.Version(gctx); err != nil {
+			return fmt.Errorf("read clickhouse version: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		if tables, err = s.db.TableRows(gctx, database); err != nil {
+			return fmt.Errorf("count rows of %s: %w", database, err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return Backup{}, err
 	}
 	now := s.now().UTC()
 	name := s.uniqueName(cat, now)
