@@ -110,6 +110,10 @@ func (s *Service) waitOperation(ctx context.Context, id, kind, name string, prog
 	start := s.now()
 	var lastContact = start
 	for {
+		// The next read is due pollWait after this one began, not after
+		// the progress row it may write: the end is seen as soon as by a
+		// person polling on a clock.
+		next := time.NewTimer(s.pollWait(s.now().Sub(start)))
 		op, err := s.db.Operation(ctx, id)
 		switch {
 		case err == nil:
@@ -133,8 +137,9 @@ func (s *Service) waitOperation(ctx context.Context, id, kind, name string, prog
 		}
 		select {
 		case <-ctx.Done():
+			next.Stop()
 			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
-		case <-time.After(s.pollWait(s.now().Sub(start))):
+		case <-next.C:
 		}
 	}
 }
