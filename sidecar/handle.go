@@ -25,12 +25,15 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	s.mu.Lock()
 	s.cancels[r.ID] = cancel
 	s.mu.Unlock()
-	if !s.startExecuting(ctx, r, p.Latest) {
+	rows := s.startRunningRows(ctx, r)
+	defer rows.flush()
+	if !s.startExecuting(ctx, r, p.Latest, rows) {
 		return
 	}
 	defer func() { <-s.executing }()
 	defer s.dbLock(r.Database).Unlock()
-	state, entry := s.execute(ctx, r, p.Latest)
+	state, entry := s.execute(ctx, r, p.Latest, rows)
+	rows.flush()
 	if ctx.Err() != nil && state == StateFailed {
 		s.logger.Info("stopping: request left to resume", "request", r.ID)
 		return
@@ -79,9 +82,10 @@ func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) 
 
 // startExecuting waits for the request's database and an execution slot,
 // and records the request queued and running. A new request that need not
-// wait gets both rows in one INSERT; one that waits is recorded queued
-// first. On true the caller holds the database lock and the slot.
-func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntry) bool {
+// wait gets both rows in one INSERT, written while it runs; one that waits
+// is recorded queued first. On true the caller holds the database lock and
+// the slot.
+func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntry, rows *runningRows) bool {
 	lock := s.dbLock(r.Database)
 	fresh := latest == nil
 	locked := lock.TryLock()
@@ -96,18 +100,36 @@ func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntr
 		lock.Unlock()
 		return false
 	}
+	if !s.beginExecuting(ctx, r.ID) {
+		<-s.executing
+		lock.Unlock()
+		return false
+	}
 	switch {
 	case fresh && slotted:
-		s.recordStarted(ctx, r, true)
+		s.recordStarted(r, true, rows)
 	case fresh || latest.State == StateQueued:
-		s.recordStarted(ctx, r, false)
+		s.recordStarted(r, false, rows)
 	}
 	return true
 }
 
-// recordStarted writes the running row, after a queued row in the same
+// beginExecuting makes a request no longer cancellable, unless a cancel
+// came first. Both happen under s.mu, so a cancel either stops a request
+// before it runs or finds it running and refuses.
+func (s *Sidecar) beginExecuting(ctx context.Context, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ctx.Err() != nil {
+		return false
+	}
+	delete(s.cancels, id)
+	return true
+}
+
+// recordStarted queues the running row, after a queued row in the same
 // INSERT when queuedToo.
-func (s *Sidecar) recordStarted(ctx context.Context, r Request, queuedToo bool) {
+func (s *Sidecar) recordStarted(r Request, queuedToo bool, rows *runningRows) {
 	states := []string{StateRunning}
 	if queuedToo {
 		states = []string{StateQueued, StateRunning}
@@ -118,9 +140,7 @@ func (s *Sidecar) recordStarted(ctx context.Context, r Request, queuedToo bool) 
 		entries = append(entries, s.logEntry(r, state, LogEntry{At: at.Add(time.Duration(i) * time.Microsecond)}))
 	}
 	entries[len(entries)-1].Message = "started"
-	if err := s.cp.AppendLog(ctx, entries...); err != nil && ctx.Err() == nil {
-		s.logger.Error("record request state", "request", r.ID, "state", StateRunning, "err", err)
-	}
+	rows.add(entries...)
 	for _, state := range states {
 		s.obs.RequestState(r.Action, state)
 	}
@@ -128,13 +148,13 @@ func (s *Sidecar) recordStarted(ctx context.Context, r Request, queuedToo bool) 
 
 // execute runs an admitted request and says how it ended. latest is the
 // request's newest log entry from before a restart, if any.
-func (s *Sidecar) execute(ctx context.Context, r Request, latest *LogEntry) (string, LogEntry) {
-	progress := s.progressWriter(ctx, r)
+func (s *Sidecar) execute(ctx context.Context, r Request, latest *LogEntry, rows *runningRows) (string, LogEntry) {
+	progress := s.progressWriter(r, rows)
 	switch r.Action {
 	case ActionBackup:
-		return s.executeBackup(ctx, r, latest, progress)
+		return s.executeBackup(ctx, r, latest, rows, progress)
 	case ActionRestore:
-		return s.executeRestore(ctx, r, latest, progress)
+		return s.executeRestore(ctx, r, latest, rows, progress)
 	case ActionVerify:
 		res, err := s.svc.Verify(ctx, r.Database, r.Backup, progress)
 		if err != nil {
@@ -155,7 +175,7 @@ func (s *Sidecar) execute(ctx context.Context, r Request, latest *LogEntry) (str
 	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
 }
 
-func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry, progress ProgressFunc) (string, LogEntry) {
+func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry, rows *runningRows, progress ProgressFunc) (string, LogEntry) {
 	start := s.now()
 	var b Backup
 	var err error
@@ -167,8 +187,8 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 		b, err = s.svc.Backup(ctx, BackupRequest{Database: r.Database, Kind: kind, RequestID: r.ID,
 			RequestedBy: r.RequestedBy, Progress: progress, WaitForLease: true,
 			Started: func(b Backup) {
-				s.recordProgress(ctx, r, LogEntry{Backup: b.Name, OperationID: b.BackupID,
-					Message: fmt.Sprintf("%s backup started", b.Kind)})
+				rows.add(s.logEntry(r, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
+					Message: fmt.Sprintf("%s backup started", b.Kind)}))
 			}})
 	}
 	if ctx.Err() == nil {
@@ -182,7 +202,7 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)", b.Kind, b.Name, b.Chain, orNone(b.Base))}
 }
 
-func (s *Sidecar) executeRestore(ctx context.Context, r Request, latest *LogEntry, progress ProgressFunc) (string, LogEntry) {
+func (s *Sidecar) executeRestore(ctx context.Context, r Request, latest *LogEntry, rows *runningRows, progress ProgressFunc) (string, LogEntry) {
 	var res RestoreResult
 	var err error
 	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
@@ -195,19 +215,19 @@ func (s *Sidecar) executeRestore(ctx context.Context, r Request, latest *LogEntr
 		res, err = s.svc.Restore(ctx, RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: asOf,
 			Target: r.Target, RequestID: r.ID, RequestedBy: r.RequestedBy, Progress: progress,
 			Started: func(b Backup, operationID string) {
-				s.recordProgress(ctx, r, LogEntry{Backup: b.Name, OperationID: operationID,
-					Message: "restore into " + r.Target + " started"})
+				rows.add(s.logEntry(r, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
+					Message: "restore into " + r.Target + " started"}))
 			}})
 	}
 	if err != nil {
 		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
 	}
-	var rows uint64
+	var restored uint64
 	for _, n := range res.Tables {
-		rows += n
+		restored += n
 	}
 	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
-		Message: fmt.Sprintf("restored %s into %s: %d tables, %d rows", res.Backup.Name, res.Target, len(res.Tables), rows)}
+		Message: fmt.Sprintf("restored %s into %s: %d tables, %d rows", res.Backup.Name, res.Target, len(res.Tables), restored)}
 }
 
 // executeCancel cancels a request that has not started running. One that
@@ -226,12 +246,17 @@ func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntr
 	won, err := s.claim(ctx, r.Backup)
 	if err != nil || !won {
 		s.mu.Lock()
-		cancel := s.cancels[r.Backup]
+		cancel, here := s.cancels[r.Backup], s.inflight[r.Backup]
+		if cancel != nil {
+			cancel() // queued here behind another request of its database
+		}
 		s.mu.Unlock()
-		if cancel == nil {
+		switch {
+		case cancel == nil && here:
+			return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already being run and cannot be cancelled", r.Backup)}
+		case cancel == nil:
 			return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is being handled by another sidecar", r.Backup)}
 		}
-		cancel() // queued here behind another request of its database
 	}
 	target := Request{ID: st.ID, Action: st.Action, Database: st.Database}
 	s.record(ctx, target, StateCancelled, LogEntry{Message: "cancelled by request " + r.ID})
@@ -239,10 +264,12 @@ func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntr
 }
 
 // progressWriter writes a running row with the operation's progress at most
-// every progressEvery.
-func (s *Sidecar) progressWriter(ctx context.Context, r Request) ProgressFunc {
+// every progressEvery. The first comes progressEvery in: the row that says
+// the operation started is news enough, and a quick operation then writes
+// no progress row at all.
+func (s *Sidecar) progressWriter(r Request, rows *runningRows) ProgressFunc {
 	var mu sync.Mutex
-	var last time.Time
+	last := s.now()
 	return func(p Progress) {
 		mu.Lock()
 		if s.now().Sub(last) < progressEvery {
@@ -251,8 +278,8 @@ func (s *Sidecar) progressWriter(ctx context.Context, r Request) ProgressFunc {
 		}
 		last = s.now()
 		mu.Unlock()
-		s.recordProgress(ctx, r, LogEntry{Backup: p.Backup, NumFiles: p.NumFiles, TotalSize: p.TotalSize,
-			BytesRead: p.BytesRead, Message: fmt.Sprintf("%s %s: %s, %s", p.Operation, p.Backup, p.Status, p.Elapsed.Round(time.Second))})
+		rows.progress(s.logEntry(r, StateRunning, LogEntry{Backup: p.Backup, NumFiles: p.NumFiles, TotalSize: p.TotalSize,
+			BytesRead: p.BytesRead, Message: fmt.Sprintf("%s %s: %s, %s", p.Operation, p.Backup, p.Status, p.Elapsed.Round(time.Second))}))
 	}
 }
 

@@ -253,11 +253,6 @@ func (s *Sidecar) record(ctx context.Context, r Request, state string, e LogEntr
 	s.obs.RequestState(r.Action, state)
 }
 
-// recordProgress appends a running row with fresh progress.
-func (s *Sidecar) recordProgress(ctx context.Context, r Request, e LogEntry) {
-	s.write(ctx, r, StateRunning, e)
-}
-
 // logEntry fills in e's request, state, sidecar and (if unset) time.
 func (s *Sidecar) logEntry(r Request, state string, e LogEntry) LogEntry {
 	e.RequestID, e.Action, e.Database, e.State, e.Sidecar = r.ID, r.Action, r.Database, state, s.opts.Instance
