@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // progressEvery is how often a running request's progress is written; SPEC
@@ -58,16 +60,24 @@ func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) 
 		return p.Request, false
 	}
 	defer func() { <-s.admitting }()
-	won, err := s.claim(ctx, p.ID)
-	if err != nil {
-		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+	// The claim (S3) and the admission checks (ClickHouse, read-only) are
+	// independent: both at once, and the admission's verdict is used only
+	// if the claim is won.
+	var won bool
+	var claimErr, err error
+	var r Request
+	var both errgroup.Group
+	both.Go(func() error { won, claimErr = s.claim(ctx, p.ID); return nil })
+	both.Go(func() error { r, err = s.admit(ctx, p.Request); return nil })
+	_ = both.Wait()
+	if claimErr != nil {
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", claimErr)
 		return p.Request, false
 	}
 	if !won {
 		s.markForeign(p.ID) // another sidecar runs it
 		return p.Request, false
 	}
-	r, err := s.admit(ctx, p.Request)
 	if errors.Is(err, ErrRejected) {
 		s.logger.Info("request rejected", "request", r.ID, "by", r.RequestedBy, "reason", err)
 		s.record(ctx, r, StateRejected, LogEntry{Message: strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")})

@@ -45,7 +45,9 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	r := newRedactor(cfg.Password, cfg.S3.AccessKey, cfg.S3.SecretKey)
-	pool, err := chpool.Dial(ctx, chpool.Options{ClientOptions: opts, MaxConns: 4})
+	// Eight connections: a request sends some queries at once, and the
+	// request probe and operation polls must not queue behind them.
+	pool, err := chpool.Dial(ctx, chpool.Options{ClientOptions: opts, MaxConns: 8})
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
