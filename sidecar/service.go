@@ -110,9 +110,9 @@ func (s *Service) waitOperation(ctx context.Context, id, kind, name string, prog
 	start := s.now()
 	var lastContact = start
 	for {
-		// The next read is due pollWait after this one began, not after
-		// the progress row it may write: the end is seen as soon as by a
-		// person polling on a clock.
+		// The next read is due pollWait after this one began, not after it
+		// returned: a read slowed by a busy server does not delay the next,
+		// so the end is seen as soon as by a person polling on a clock.
 		next := time.NewTimer(s.pollWait(s.now().Sub(start)))
 		op, err := s.db.Operation(ctx, id)
 		switch {
