@@ -20,6 +20,10 @@ type BackupRequest struct {
 	// Started, when set, is called once ClickHouse accepted the BACKUP,
 	// with the backup as recorded so far (status running).
 	Started func(Backup)
+	// Settled, when set, is called once the backup's outcome (created or
+	// failed) is in its metadata, while the catalog index is rewritten and
+	// the lease released, so the caller's own record of it overlaps them.
+	Settled func(Backup)
 	// WaitForLease waits for another writer's lease instead of failing.
 	WaitForLease bool
 }
@@ -30,16 +34,19 @@ type BackupRequest struct {
 func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
 	start := s.now()
 	var out Backup
-	err := s.requireDatabase(ctx, req.Database)
+	err := ValidateIdentifier("database", req.Database)
 	if err == nil {
 		err = s.withLease(ctx, req.Database, "backup", req.WaitForLease, func(ctx context.Context) error {
-			cat, plan, err := s.planBackup(ctx, req)
+			cat, plan, snap, err := s.prepareBackup(ctx, req)
 			if err != nil {
 				return err
 			}
 			s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
-			out, err = s.runBackup(ctx, req, cat, plan)
+			out, err = s.runBackup(ctx, req, cat, plan, snap)
 			if out.Status == StatusCreated || out.Status == StatusFailed {
+				if req.Settled != nil {
+					req.Settled(out)
+				}
 				s.writeIndex(ctx, req.Database, withBackup(cat.All(), out), cat.Scanned)
 			}
 			return err
@@ -102,11 +109,8 @@ func (s *Service) Adopt(ctx context.Context, database, name string, progress Pro
 	return out, err
 }
 
-func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan) (Backup, error) {
-	b, err := s.newBackup(ctx, req.Database, cat, plan)
-	if err != nil {
-		return Backup{}, err
-	}
+func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan, snap snapshot) (Backup, error) {
+	b := s.newBackup(req.Database, cat, plan, snap)
 	// The metadata is written before the BACKUP is sent: a run killed from
 	// here on leaves a folder that says what it is, to be adopted later.
 	if err := s.writeMeta(ctx, b); err != nil {
@@ -127,41 +131,56 @@ func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog,
 	return s.settle(ctx, b, req.Progress)
 }
 
-// newBackup describes the backup about to be taken.
-func (s *Service) newBackup(ctx context.Context, database string, cat Catalog, plan Plan) (Backup, error) {
-	// The version and the row counts just before the backup, for verify to
-	// compare with (rows written in between make verify report a
-	// difference, never hide one); two queries sent at once.
-	var version string
-	var tables map[string]uint64
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		if version, err = s.db.Version(gctx); err != nil {
-			return fmt.Errorf("read clickhouse version: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() (err error) {
-		if tables, err = s.db.TableRows(gctx, database); err != nil {
-			return fmt.Errorf("count rows of %s: %w", database, err)
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		return Backup{}, err
+// snapshot is what ClickHouse says just before a backup: its version and
+// the row counts, for verify to compare with (rows written in between make
+// verify report a difference, never hide one).
+type snapshot struct {
+	version string
+	tables  map[string]uint64
+}
+
+// prepareBackup checks that the database exists, plans the backup and takes
+// the snapshot, all at once: they are reads, and none needs another.
+func (s *Service) prepareBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, snapshot, error) {
+	var cat Catalog
+	var plan Plan
+	var snap snapshot
+	var dbErr, planErr, versionErr, rowsErr error
+	var g errgroup.Group
+	g.Go(func() error { dbErr = s.requireDatabase(ctx, req.Database); return nil })
+	g.Go(func() error { cat, plan, planErr = s.planBackup(ctx, req); return nil })
+	g.Go(func() error { snap.version, versionErr = s.db.Version(ctx); return nil })
+	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, req.Database); return nil })
+	_ = g.Wait()
+	// A missing database, then the plan's error: they say most about what
+	// the request asked.
+	switch {
+	case dbErr != nil:
+		return cat, plan, snap, dbErr
+	case planErr != nil:
+		return cat, plan, snap, planErr
+	case versionErr != nil:
+		return cat, plan, snap, fmt.Errorf("read clickhouse version: %w", versionErr)
+	case rowsErr != nil:
+		return cat, plan, snap, fmt.Errorf("count rows of %s: %w", req.Database, rowsErr)
 	}
+	return cat, plan, snap, nil
+}
+
+// newBackup describes the backup about to be taken.
+func (s *Service) newBackup(database string, cat Catalog, plan Plan, snap snapshot) Backup {
 	now := s.now().UTC()
 	name := s.uniqueName(cat, now)
 	b := Backup{Folder: s.layout.Folder(database, plan.Kind, name), Meta: Meta{
 		Version: MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
 		Status: StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
-		ClickHouseVersion: version, Tables: tables, Host: s.opts.Owner,
+		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Owner,
 	}}
 	if plan.Kind == KindIncremental {
 		base := plan.Base.Folder
 		b.BaseBackupPath, b.Base, b.Chain = &base, plan.Base.Name, plan.Chain
 	}
-	return b, nil
+	return b
 }
 
 // uniqueName is the name for now, moved on a millisecond past any existing

@@ -189,6 +189,10 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 	start := s.now()
 	var b Backup
 	var err error
+	// The backup's row of clickvault.backups is written as soon as its
+	// outcome is in the metadata, while the index and lease are written.
+	var mirror errgroup.Group
+	mirrored := false
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
@@ -199,11 +203,18 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 			Started: func(b Backup) {
 				rows.add(s.logEntry(r, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))
+			},
+			Settled: func(b Backup) {
+				mirrored = true
+				mirror.Go(func() error { s.mirrorBackup(ctx, b); return nil })
 			}})
 	}
+	_ = mirror.Wait()
 	if ctx.Err() == nil {
 		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
-		s.mirrorBackup(ctx, b)
+		if !mirrored {
+			s.mirrorBackup(ctx, b)
+		}
 	}
 	if err != nil {
 		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}
