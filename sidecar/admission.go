@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // maxField bounds request fields, so a huge string is rejected with a short
@@ -37,10 +39,20 @@ func (s *Sidecar) admit(ctx context.Context, r Request) (Request, error) {
 	if err := ValidateIdentifier("database", r.Database); err != nil {
 		return r, reject("%v", err)
 	}
-	if err := s.validateFields(ctx, &r); err != nil {
-		return r, err
+	if r.Action == ActionRestore && r.Target == "" {
+		r.Target = r.Database
 	}
-	return r, s.authorize(ctx, r)
+	// The fields' checks and the grants are independent reads: both at
+	// once, and a fault in the request is reported before missing rights.
+	var fieldsErr, authErr error
+	var both errgroup.Group
+	both.Go(func() error { fieldsErr = s.validateFields(ctx, r); return nil })
+	both.Go(func() error { authErr = s.authorize(ctx, r); return nil })
+	_ = both.Wait()
+	if fieldsErr != nil {
+		return r, fieldsErr
+	}
+	return r, authErr
 }
 
 func checkSizes(r Request) error {
@@ -53,7 +65,7 @@ func checkSizes(r Request) error {
 	return nil
 }
 
-func (s *Sidecar) validateFields(ctx context.Context, r *Request) error {
+func (s *Sidecar) validateFields(ctx context.Context, r Request) error {
 	if r.Action == ActionBackup {
 		if _, err := ParseKind(r.Kind); err != nil {
 			return reject("%v", err)
@@ -81,9 +93,6 @@ func (s *Sidecar) validateFields(ctx context.Context, r *Request) error {
 		return err
 	}
 	if r.Action == ActionRestore {
-		if r.Target == "" {
-			r.Target = r.Database
-		}
 		if err := ValidateIdentifier("restore target", r.Target); err != nil {
 			return reject("%v", err)
 		}
