@@ -34,7 +34,7 @@ func newMinIO(dir, bin, bucket string) *MinIO {
 	}
 }
 
-// start runs MinIO and polls its health endpoint until it answers. The first
+// start runs MinIO and polls its readiness endpoint until it answers. The first
 // start picks a free port (retrying if another process took it first);
 // later starts reuse it, so clients keep their endpoint.
 func (m *MinIO) start(ctx context.Context) error {
@@ -65,7 +65,9 @@ func (m *MinIO) startOn(ctx context.Context, addr string) error {
 		return err
 	}
 	m.proc = proc
-	if err := waitHealthy(ctx, proc, "http://"+addr+"/minio/health/live"); err != nil {
+	// "ready", not "live": a live MinIO can still answer requests with
+	// XMinioServerNotInitialized while its object layer starts.
+	if err := waitHealthy(ctx, proc, "http://"+addr+"/minio/health/ready"); err != nil {
 		proc.kill()
 		return proc.failure("did not become healthy", err)
 	}
