@@ -125,8 +125,7 @@ const probesPerPoll = 10
 const minProbeEvery = 20 * time.Millisecond
 
 func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
-	tick := time.NewTicker(max(s.opts.Poll/probesPerPoll, minProbeEvery))
-	defer tick.Stop()
+	probeEvery := max(s.opts.Poll/probesPerPoll, minProbeEvery)
 	var lastRead, lastFull time.Time
 	probe := requestsProbe{cp: s.cp, logger: s.logger}
 	for {
@@ -136,10 +135,13 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 			lastRead = s.now()
 			s.readRequests(ctx, workers, &lastFull)
 		}
+		// The pause starts after the probe, not on a ticker: when a backup
+		// keeps the server busy its answers are slow, and a ticker would
+		// then send probes back to back and slow the backup down.
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-time.After(probeEvery):
 		}
 	}
 }
