@@ -35,7 +35,9 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	defer func() { <-s.executing }()
 	defer s.dbLock(r.Database).Unlock()
 	state, entry := s.execute(ctx, r, p.Latest, rows)
-	rows.flush()
+	// The answer does not wait for a progress row still being written (a
+	// busy server can take a few hundred ms to store one): readers take
+	// the newest row by its time, and the answer's is the newest.
 	if ctx.Err() != nil && state == StateFailed {
 		s.logger.Info("stopping: request left to resume", "request", r.ID)
 		return

@@ -11,8 +11,8 @@ import (
 // progress) in order and in the background, so the work they report on
 // never waits for ClickHouse to store a row. Each row carries the time it
 // was made and readers take a request's newest row by that time, so the
-// answer, written after flush, is the newest even if a row before it was
-// slow to land.
+// answer, written without waiting for these, is the newest even if a row
+// before it lands after it.
 type runningRows struct {
 	queue chan []LogEntry
 	g     errgroup.Group
