@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 )
 
 // countingPlane is a ControlPlane whose request count a test sets.
@@ -49,5 +50,22 @@ func TestRequestsProbe(t *testing.T) {
 	}
 	if cp.calls != calls+1 {
 		t.Fatalf("a failed count was retried %d times at once", cp.calls-calls-1)
+	}
+}
+
+func TestProbePauseAfter(t *testing.T) {
+	cases := []struct {
+		poll, sinceArrival, want time.Duration
+		why                      string
+	}{
+		{time.Second, time.Hour, 100 * time.Millisecond, "idle: ten probes per poll interval"},
+		{time.Second, 5 * time.Second, 50 * time.Millisecond, "a request arrived lately: twice as often"},
+		{time.Second, activeFor, 100 * time.Millisecond, "back to the idle rate after activeFor"},
+		{100 * time.Millisecond, time.Second, minProbeEvery, "never below minProbeEvery"},
+	}
+	for _, c := range cases {
+		if got := probePauseAfter(c.poll, c.sinceArrival); got != c.want {
+			t.Errorf("probePauseAfter(%v, %v) = %v, want %v (%s)", c.poll, c.sinceArrival, got, c.want, c.why)
+		}
 	}
 }

@@ -120,18 +120,40 @@ const fullRescanEvery = 5 * time.Minute
 // without reading the control table more often when nothing arrives.
 const probesPerPoll = 10
 
+// activeProbesPerPoll is the rate for activeFor after a request arrived:
+// requests come in runs (a script's backup then verify, someone trying
+// things), and the next of a run is picked up sooner, while an idle
+// sidecar keeps the lower rate and its small CPU cost.
+const (
+	activeProbesPerPoll = 20
+	activeFor           = time.Minute
+)
+
 // minProbeEvery keeps a very short poll interval from turning the probe
 // into a busy loop.
 const minProbeEvery = 20 * time.Millisecond
 
+// probePauseAfter is the pause after a probe, sinceArrival after the last
+// request arrived.
+func probePauseAfter(poll, sinceArrival time.Duration) time.Duration {
+	if sinceArrival < activeFor {
+		return max(poll/activeProbesPerPoll, minProbeEvery)
+	}
+	return max(poll/probesPerPoll, minProbeEvery)
+}
+
 func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
-	probeEvery := max(s.opts.Poll/probesPerPoll, minProbeEvery)
-	var lastRead, lastFull time.Time
+	var lastRead, lastFull, lastArrival time.Time
 	probe := requestsProbe{cp: s.cp, logger: s.logger}
 	for {
 		// The count is taken before the read, so a request inserted in
 		// between changes it again and is read on the next probe.
-		if changed := probe.changed(ctx); changed || s.now().Sub(lastRead) >= s.opts.Poll {
+		firstLook := !probe.counted
+		changed := probe.changed(ctx)
+		if changed && !firstLook {
+			lastArrival = s.now()
+		}
+		if changed || s.now().Sub(lastRead) >= s.opts.Poll {
 			lastRead = s.now()
 			s.readRequests(ctx, workers, &lastFull)
 		}
@@ -141,7 +163,7 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(probeEvery):
+		case <-time.After(probePauseAfter(s.opts.Poll, s.now().Sub(lastArrival))):
 		}
 	}
 }
