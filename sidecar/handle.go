@@ -194,10 +194,11 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 	// The backup's row of clickvault.backups is written as soon as its
 	// outcome is in the metadata, while the index and lease are written.
 	var mirror errgroup.Group
-	mirrored := false
+	settled := func(b Backup) { mirror.Go(func() error { s.mirrorBackup(ctx, b); return nil }) }
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
+		settled(b)
 	} else {
 		kind, _ := ParseKind(r.Kind)
 		b, err = s.svc.Backup(ctx, BackupRequest{Database: r.Database, Kind: kind, RequestID: r.ID,
@@ -206,17 +207,11 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 				rows.add(s.logEntry(r, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))
 			},
-			Settled: func(b Backup) {
-				mirrored = true
-				mirror.Go(func() error { s.mirrorBackup(ctx, b); return nil })
-			}})
+			Settled: settled})
 	}
 	_ = mirror.Wait()
 	if ctx.Err() == nil {
 		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
-		if !mirrored {
-			s.mirrorBackup(ctx, b)
-		}
 	}
 	if err != nil {
 		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}
