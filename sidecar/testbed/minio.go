@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 )
 
 // MinIO is the S3 server process with one bucket.
@@ -65,8 +67,9 @@ func (m *MinIO) startOn(ctx context.Context, addr string) error {
 		return err
 	}
 	m.proc = proc
-	// "ready", not "live": a live MinIO can still answer requests with
-	// XMinioServerNotInitialized while its object layer starts.
+	// "ready", not "live", and not offline: a live MinIO, and even one whose
+	// readiness endpoint answers 200 with x-minio-server-status: offline,
+	// still refuses bucket calls with XMinioServerNotInitialized.
 	if err := waitHealthy(ctx, proc, "http://"+addr+"/minio/health/ready"); err != nil {
 		proc.kill()
 		return proc.failure("did not become healthy", err)
@@ -74,8 +77,8 @@ func (m *MinIO) startOn(ctx context.Context, addr string) error {
 	return nil
 }
 
-// waitHealthy polls url until it answers 200, the process exits, or a minute
-// passes.
+// waitHealthy polls url until it answers 200 without the header
+// x-minio-server-status: offline, the process exits, or a minute passes.
 func waitHealthy(ctx context.Context, proc *process, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -89,7 +92,7 @@ func waitHealthy(ctx context.Context, proc *process, url string) error {
 		}
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if minioReady(resp) {
 				return nil
 			}
 		}
@@ -101,6 +104,13 @@ func waitHealthy(ctx context.Context, proc *process, url string) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// minioReady reads a health answer: MinIO answers 200 with
+// x-minio-server-status: offline while its object layer is still starting.
+func minioReady(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusOK &&
+		!strings.EqualFold(resp.Header.Get("x-minio-server-status"), "offline")
 }
 
 func freeLoopbackAddr() (string, error) {
@@ -135,12 +145,35 @@ func (m *MinIO) Client() *s3.Client {
 	})
 }
 
+// createBucket creates the bucket, retrying with backoff for up to a minute
+// while MinIO still says it is starting (a second guard beside the health
+// check: readiness and the object layer are not one switch inside MinIO).
 func (m *MinIO) createBucket(ctx context.Context) error {
-	_, err := m.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
-	if err != nil {
-		return fmt.Errorf("create bucket %s: %w", m.Bucket, err)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	client := m.Client()
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
+		if err == nil || !minioStarting(err) {
+			if err != nil {
+				return fmt.Errorf("create bucket %s: %w", m.Bucket, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("create bucket %s: MinIO still starting after a minute: %w", m.Bucket, err)
+		case <-time.After(wait):
+		}
 	}
-	return nil
+}
+
+// minioStarting reports whether err is MinIO saying its object layer is not
+// up yet, the one error worth retrying at start.
+func minioStarting(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "XMinioServerNotInitialized" ||
+		apiErr.ErrorCode() == "XMinioServerNotReady")
 }
 
 // URL is the address of key in the bucket, as ClickHouse's S3() takes it.
