@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 	"github.com/clickvault/clickvault/sidecar/s3"
-	"github.com/clickvault/clickvault/sidecar/testbed"
 )
 
 func newStore(t *testing.T) (*s3.ObjectStore, context.Context) {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // checkSurvival asserts what must hold after any fault.
@@ -193,7 +194,7 @@ func (h *harness) restartEngine() {
 	if err := h.bed.ClickHouse.Restart(h.ctx); err != nil {
 		h.t.Fatal(err)
 	}
-	c, err := h.bed.ClickHouse.Dial(h.ctx, "default")
+	c, err := h.bed.ClickHouse.Dial(h.ctx, testbed.Admin)
 	if err != nil {
 		h.t.Fatal(err)
 	}

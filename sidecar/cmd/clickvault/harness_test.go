@@ -17,7 +17,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar"
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // The CLI is tested as users run it: the built binary, its exit code, its
@@ -49,10 +49,12 @@ func clickvaultBinary(t *testing.T) string {
 	return binPath
 }
 
-// Secrets the harness configures, which must never be printed.
+// The sidecar and the CLI always log in as the least-privilege user of
+// deploy/grants.sql; tests set up data as the test bed's administrator.
 const (
-	chPassword = "ch-pass-Zq81"
-	hookToken  = "hook-token-Ux72"
+	sidecarUser   = "clickvault"
+	adminPassword = "admin-pass-Zq81"
+	hookToken     = "hook-token-Ux72" // a secret the harness configures, never to be printed
 )
 
 type harness struct {
@@ -65,14 +67,14 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	return newHarnessWith(t, testbed.Options{Users: map[string]string{"default": chPassword}})
+	return newHarnessWith(t, testbed.Options{Users: map[string]string{testbed.Admin: adminPassword}})
 }
 
 func newHarnessWith(t *testing.T, opts testbed.Options) *harness {
 	bed := testbed.New(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
-	c, err := bed.ClickHouse.Dial(ctx, "default")
+	c, err := bed.ClickHouse.Dial(ctx, testbed.Admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +90,7 @@ func (h *harness) writeConfig(extra string) string {
 	body := fmt.Sprintf(`
 [clickhouse]
 addr = %q
+user = %q
 password = %q
 database = "shop"
 
@@ -102,7 +105,7 @@ secret_key = %q
 type = "webhook"
 url = "%s/hook/%s"
 headers = { Authorization = "Bearer %s" }
-%s`, h.bed.ClickHouse.Addr, chPassword, m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, h.hook.url, hookToken, hookToken, extra)
+%s`, h.bed.ClickHouse.Addr, sidecarUser, h.bed.ClickHouse.Password(sidecarUser), m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, h.hook.url, hookToken, hookToken, extra)
 	path := filepath.Join(h.t.TempDir(), "config.toml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		h.t.Fatal(err)
@@ -147,7 +150,7 @@ func (h *harness) mustRun(args ...string) result {
 
 func (h *harness) assertNoSecrets(text string) {
 	h.t.Helper()
-	for _, s := range []string{chPassword, hookToken, h.bed.MinIO.SecretKey} {
+	for _, s := range []string{h.bed.ClickHouse.Password(sidecarUser), adminPassword, hookToken, h.bed.MinIO.SecretKey} {
 		if strings.Contains(text, s) {
 			h.t.Fatalf("a secret (%q…) was printed:\n%s", s[:4], text)
 		}

@@ -15,12 +15,12 @@ func TestScheduleRequestsBackups(t *testing.T) {
 	h.startSidecar(config, addr)
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		if h.count("SELECT count() FROM clickvault.request_status WHERE state = 'succeeded' AND requested_by = 'default'") >= 2 {
+		if h.count("SELECT count() FROM clickvault.request_status WHERE state = 'succeeded' AND requested_by = '"+sidecarUser+"'") >= 2 {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if n := h.count("SELECT count() FROM clickvault.request_status WHERE state = 'succeeded' AND requested_by = 'default' AND action = 'backup'"); n < 2 {
+	if n := h.count("SELECT count() FROM clickvault.request_status WHERE state = 'succeeded' AND requested_by = '" + sidecarUser + "' AND action = 'backup'"); n < 2 {
 		t.Fatalf("%d scheduled backups succeeded within a minute, want 2", n)
 	}
 	chains := h.list()

@@ -16,15 +16,16 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/google/uuid"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 const httpToken = "http-token-0123456789abcdef"
 
-// Users of the sidecar tests: default is the sidecar's own (admin) user;
-// alice may back up and restore shop; mallory may only insert requests.
+// Users of the sidecar tests, besides those of deploy/grants.sql (the
+// sidecar's clickvault and the sample requester analyst): alice may back up
+// and restore shop; mallory may only insert requests.
 var sidecarUsers = testbed.Options{
-	Users: map[string]string{"default": chPassword, "alice": "alice-pass", "mallory": "mallory-pass"},
+	Users: map[string]string{testbed.Admin: adminPassword, "alice": "alice-pass", "mallory": "mallory-pass"},
 	Grants: map[string][]string{
 		"alice": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*", "BACKUP ON shop.*",
 			"CREATE TABLE ON shop_restored.*", "INSERT ON shop_restored.*"},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 	"testing"
 	"time"
 )
@@ -74,11 +75,11 @@ func TestSidecarRejects(t *testing.T) {
 		{"missing database", "action, database", "'backup', 'nosuchdb'", "does not exist", "alice"},
 		{"injection", "action, database", "'backup', 'x; DROP TABLE y'", "not a valid identifier", "alice"},
 		{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
-		{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", "default"},
+		{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", testbed.Admin},
 		{"no rights", "action, database", "'backup', 'shop'", "lacks BACKUP", "mallory"},
 		{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
 	}
-	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, "default": h.ch}
+	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, testbed.Admin: h.ch}
 	ids := map[string]string{}
 	for _, c := range cases {
 		ids[c.name] = h.request(clients[c.by], c.columns, c.values)

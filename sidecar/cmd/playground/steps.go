@@ -10,6 +10,8 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // tour walks the loop: data, a full backup, an incremental, the catalog, a
@@ -172,28 +174,39 @@ func (p *playground) table(ctx context.Context, query string, names []string) er
 
 // howToConnect tells the user what is running and how to try it.
 func (p *playground) howToConnect(stay bool) {
-	m := p.bed.MinIO
+	m, c := p.bed.MinIO, p.bed.ClickHouse
 	fmt.Printf(`
 The loop is done: two backups in one chain, restored and compared.
 
 What ran:
-  ClickHouse (native protocol)  %s   users: default (no password), %s (password %q)
+  ClickHouse native protocol    %s
+  ClickHouse HTTP interface     http://%s
+    users (deploy/grants.sql)   %s / %q (requests only), %s / %q (the sidecar's)
+    administrator               %s / %q
   MinIO (S3)                    %s   bucket %q, key %q / %q
   clickvault serve              http://%s   token %q   log %s
   config                        %s
-`, p.bed.ClickHouse.Addr, analyst, "analyst", m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, p.http, token, p.sidecarL, p.config)
+`, c.Addr, c.HTTPAddr, analyst, c.Password(analyst), sidecarUser, c.Password(sidecarUser), testbed.Admin, adminPassword,
+		m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, p.http, token, p.sidecarL, p.config)
 	if !stay {
 		fmt.Println("\nRun `go tool task quickstart -- -stay` to keep it all running and try it yourself.")
 		return
 	}
 	fmt.Printf(`
 Try it (Ctrl-C stops everything and removes its data):
-  curl -s -X POST -H 'Authorization: Bearer %s' http://%s/v1/backups -d '{"database":"shop"}'
-  curl -s 'http://%s/v1/backups?database=shop'
-  %s -c %s list
-  %s -c %s verify
-  clickhouse client --port %s  # if you have it: INSERT INTO clickvault.requests (action, database) VALUES ('backup', 'shop')
-`, token, p.http, p.http, p.bin, p.config, p.bin, p.config, portOf(p.bed.ClickHouse.Addr))
+  # SQL over ClickHouse's HTTP interface, as the analyst: ask for a backup, then follow it
+  curl -s -u %[1]s:%[2]s http://%[3]s/ --data-binary "INSERT INTO clickvault.requests (action, database) VALUES ('backup', 'shop')"
+  curl -s -u %[1]s:%[2]s http://%[3]s/ --data-binary "SELECT action, state, backup, message FROM clickvault.request_status ORDER BY requested_at"
+  # ClickHouse's own grants hold: the analyst may not drop shop's tables (ACCESS_DENIED)
+  curl -s -u %[1]s:%[2]s http://%[3]s/ --data-binary "DROP TABLE shop.orders"
+  # the HTTP hooks
+  curl -s -X POST -H 'Authorization: Bearer %[4]s' http://%[5]s/v1/backups -d '{"database":"shop"}'
+  curl -s -H 'Authorization: Bearer %[4]s' 'http://%[5]s/v1/backups?database=shop'
+  # the CLI, as the sidecar's user
+  %[6]s -c %[7]s list
+  %[6]s -c %[7]s verify
+  clickhouse client --port %[8]s -u %[1]s --password %[2]s   # if you have it
+`, analyst, c.Password(analyst), c.HTTPAddr, token, p.http, p.bin, p.config, portOf(c.Addr))
 }
 
 func portOf(addr string) string {

@@ -15,13 +15,17 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/google/uuid"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
+// The logins of deploy/grants.sql, as an installation following the README
+// has them, plus the test bed's administrator, who makes the sample data.
 const (
-	analyst   = "analyst" // a ClickHouse user who may only request backups and restores of shop
-	token     = "playground-token-0123456789"
-	sidecarPk = "github.com/clickvault/clickvault/sidecar/cmd/clickvault"
+	analyst       = "analyst"    // may only request backups of shop and restores into shop_restored
+	sidecarUser   = "clickvault" // the sidecar's least-privilege user
+	adminPassword = "playground-admin"
+	token         = "playground-token-0123456789"
+	sidecarPk     = "github.com/clickvault/clickvault/sidecar/cmd/clickvault"
 )
 
 type playground struct {
@@ -43,17 +47,13 @@ func (p *playground) say(format string, args ...any) {
 // start brings up ClickHouse, MinIO and `clickvault serve`.
 func start(ctx context.Context) (*playground, error) {
 	p := &playground{}
-	p.say("starting ClickHouse (libchdb behind the native protocol) and MinIO; the first run downloads and builds them")
-	bed, err := testbed.Start(ctx, testbed.Options{
-		Users: map[string]string{"default": "", analyst: "analyst"},
-		Grants: map[string][]string{analyst: {"INSERT ON clickvault.requests", "SELECT ON clickvault.*",
-			"BACKUP ON shop.*", "SELECT ON shop.*", "CREATE TABLE ON shop_restored.*", "INSERT ON shop_restored.*", "SELECT ON shop_restored.*"}},
-	})
+	p.say("starting ClickHouse's own server (from libchdb) with the users of deploy/grants.sql, and MinIO; the first run downloads and builds them")
+	bed, err := testbed.Start(ctx, testbed.Options{Users: map[string]string{testbed.Admin: adminPassword}})
 	if err != nil {
 		return nil, err
 	}
 	p.bed = bed
-	if p.admin, err = bed.ClickHouse.Dial(ctx, ""); err != nil {
+	if p.admin, err = bed.ClickHouse.Dial(ctx, testbed.Admin); err != nil {
 		p.close()
 		return nil, err
 	}
@@ -85,6 +85,8 @@ func (p *playground) startSidecar(ctx context.Context) error {
 	p.config = filepath.Join(p.bed.Dir, "clickvault.toml")
 	config := fmt.Sprintf(`[clickhouse]
 addr = %q
+user = %q
+password = %q
 database = "shop"
 
 [s3]
@@ -101,7 +103,7 @@ incremental_every = ""
 listen = %q
 poll_interval = "500ms"
 auth_tokens = [%q]
-`, p.bed.ClickHouse.Addr, m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, p.http, token)
+`, p.bed.ClickHouse.Addr, sidecarUser, p.bed.ClickHouse.Password(sidecarUser), m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey, p.http, token)
 	if err := os.WriteFile(p.config, []byte(config), 0o600); err != nil {
 		return fmt.Errorf("write the sidecar config: %w", err)
 	}

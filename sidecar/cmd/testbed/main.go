@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 func main() {

@@ -185,10 +185,10 @@ func MinIOBinary(ctx context.Context) (string, error) {
 	})
 }
 
-// EngineBinary builds the engine front end (sidecar/cmd/testbed-clickhouse)
+// EngineBinary builds the engine front end (sidecar/internal/testbed/cmd/testbed-clickhouse)
 // from this checkout.
 func EngineBinary(ctx context.Context) (string, error) {
-	return BuildBinary(ctx, "github.com/clickvault/clickvault/sidecar/cmd/testbed-clickhouse", "testbed-clickhouse")
+	return BuildBinary(ctx, "github.com/clickvault/clickvault/sidecar/internal/testbed/cmd/testbed-clickhouse", "testbed-clickhouse")
 }
 
 // BuildBinary builds a package of this checkout into the cache as name. It

@@ -11,13 +11,13 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestEngine runs the protocol checks on one test bed: each subtest is one
 // thing a ch-go client relies on.
 func TestEngine(t *testing.T) {
-	bed := testbed.New(t, testbed.Options{Users: map[string]string{"default": "", "alice": "wonder"}})
+	bed := testbed.New(t, testbed.Options{Users: map[string]string{"alice": "wonder"}})
 	ctx := testContext(t)
 	c := dial(t, ctx, bed)
 

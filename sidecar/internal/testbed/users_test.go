@@ -7,7 +7,7 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestUsersAndGrants: the test bed's users have real grants in
@@ -15,7 +15,7 @@ import (
 // who inserted, both for inline VALUES and for data blocks.
 func TestUsersAndGrants(t *testing.T) {
 	bed := testbed.New(t, testbed.Options{
-		Users:  map[string]string{"default": "", "alice": "a-pass"},
+		Users:  map[string]string{"alice": "a-pass"},
 		Grants: map[string][]string{"alice": {"INSERT ON audit.*", "BACKUP ON shop.*"}},
 	})
 	ctx := testContext(t)
@@ -47,7 +47,7 @@ func TestUsersAndGrants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"inline-1": "alice", "inline-2": "alice", "block": "alice", "by-admin": "default"}
+	want := map[string]string{"inline-1": "alice", "inline-2": "alice", "block": "alice", "by-admin": "admin"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("row %s: who = %q, want %q (all: %v)", k, got[k], v, got)

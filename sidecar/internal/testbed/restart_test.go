@@ -3,7 +3,7 @@ package testbed_test
 import (
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestEngineKillAndRestart: fault tests kill "ClickHouse" like a crash and

@@ -11,7 +11,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/google/uuid"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestBackupChainRestores is the engine doing what ClickVault builds on:

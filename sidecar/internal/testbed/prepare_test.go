@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar/testbed"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestMissingPiecesSayWhichAndWhy: when libchdb or MinIO cannot be had, the

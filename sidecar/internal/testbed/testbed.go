@@ -1,6 +1,6 @@
-// Package testbed starts a real ClickHouse engine (libchdb behind the native
-// protocol) and a real S3 (MinIO) on loopback, for ClickVault's tests, its
-// playground and `task testbed`. Downloads and builds are cached outside the
+// Package testbed starts ClickHouse's own server (run from libchdb, with
+// real logins and grants) and a real S3 (MinIO) on loopback, for
+// ClickVault's tests, its playground and `task testbed`. Downloads and builds are cached outside the
 // repository (see CacheDir); the first start fetches them.
 package testbed
 
@@ -15,12 +15,14 @@ import (
 
 // Options shape a test bed.
 type Options struct {
-	// Users are the ClickHouse logins the engine accepts (name → password).
-	// Default: "default" with no password. "default" may do anything.
+	// Users are ClickHouse logins (name → password) besides those of
+	// deploy/grants.sql, which the server always has. Users[Admin] sets the
+	// administrator's password. "default" is reserved: it is the engine's
+	// own session and may only start the listeners.
 	Users map[string]string
-	// Grants are each other user's privileges, as in GRANT statements:
-	// "INSERT ON clickvault.requests". They are real ClickHouse grants,
-	// visible in system.grants.
+	// Grants are added to a user's privileges, as in GRANT statements
+	// without TO ("INSERT ON clickvault.requests", or whole "REVOKE …"
+	// statements). They are real grants, enforced and in system.grants.
 	Grants map[string][]string
 	// Bucket is created in MinIO. Default: "backups".
 	Bucket string
@@ -55,11 +57,12 @@ func Prepare(ctx context.Context) (Binaries, error) {
 
 // Start prepares the binaries and starts both servers, ready for use.
 func Start(ctx context.Context, opts Options) (*Bed, error) {
-	if opts.Users == nil {
-		opts.Users = map[string]string{"default": ""}
-	}
 	if opts.Bucket == "" {
 		opts.Bucket = "backups"
+	}
+	access, err := serverAccess(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start the test bed: %w", err)
 	}
 	bins, err := Prepare(ctx)
 	if err != nil {
@@ -71,7 +74,7 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 	}
 	bed := &Bed{
 		Dir:        dir,
-		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, opts.Users, opts.Grants),
+		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, access),
 		MinIO:      newMinIO(dir, bins.MinIO, opts.Bucket),
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -87,6 +90,30 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 		return nil, fmt.Errorf("start the test bed: %w", err)
 	}
 	return bed, nil
+}
+
+// serverAccess is deploy/grants.sql's users and grants plus those of opts.
+func serverAccess(opts Options) (Access, error) {
+	access, err := DeployAccess()
+	if err != nil {
+		return Access{}, err
+	}
+	if _, ok := access.Users[Admin]; !ok {
+		access.Users[Admin] = ""
+	}
+	for name, password := range opts.Users {
+		if name == engineUser {
+			return Access{}, fmt.Errorf("user %q is reserved for the engine's own session; the administrator is %q", engineUser, Admin)
+		}
+		access.Users[name] = password
+	}
+	for name, grants := range opts.Grants {
+		if _, ok := access.Users[name]; !ok {
+			return Access{}, fmt.Errorf("grants for %q, who is neither in Options.Users nor in deploy/grants.sql", name)
+		}
+		access.Grants[name] = append(access.Grants[name], grants...)
+	}
+	return access, nil
 }
 
 // Close stops both servers and removes their data.
