@@ -2,12 +2,13 @@ package main
 
 import (
 	"strings"
-
-	"github.com/ClickHouse/ch-go"
-
-	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestSidecarBySQL: a user with only a ClickHouse login backs up, follows
@@ -89,6 +90,18 @@ func TestSidecarRejects(t *testing.T) {
 		if st.state != "rejected" || !strings.Contains(st.message, c.want) {
 			t.Errorf("%s: got %s %q, want rejected with %q", c.name, st.state, st.message, c.want)
 		}
+	}
+	// mallory has only INSERT on requests and SELECT on clickvault.*:
+	// ClickHouse itself refuses her shop's rows, and ClickVault refuses her
+	// backup naming the right she lacks, recorded as asked by her.
+	var rows proto.ColUInt64
+	err := mallory.Do(h.ctx, ch.Query{Body: "SELECT count() FROM shop.orders", Result: proto.ResultColumn{Data: &rows}})
+	if !ch.IsErr(err, proto.ErrAccessDenied) {
+		t.Errorf("mallory reading shop.orders: want ClickHouse's ACCESS_DENIED, got %v", err)
+	}
+	if st := h.waitState(ids["no rights"], time.Second, "rejected"); st.requestedBy != "mallory" ||
+		!strings.Contains(st.message, "BACKUP") {
+		t.Errorf("mallory's backup: requested_by %q, message %q; want mallory and the missing BACKUP right", st.requestedBy, st.message)
 	}
 	if n := h.count("SELECT count() FROM system.databases WHERE name = 'shop_restored'"); n != 0 {
 		t.Fatal("a rejected restore created its target")

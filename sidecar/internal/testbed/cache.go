@@ -29,9 +29,6 @@ const (
 	EnvCacheDir = "CLICKVAULT_CACHE"   // cache directory (default ~/.cache/clickvault)
 	EnvLibchdb  = "CLICKVAULT_LIBCHDB" // an existing libchdb.so
 	EnvMinIO    = "CLICKVAULT_MINIO"   // an existing minio binary
-	// EnvEngineLogLevel sets the engine front end's log level (debug logs
-	// every statement).
-	EnvEngineLogLevel = "CLICKVAULT_TESTBED_LOG_LEVEL"
 )
 
 // CacheDir is where downloads and builds are kept between runs, outside the
@@ -185,7 +182,7 @@ func MinIOBinary(ctx context.Context) (string, error) {
 	})
 }
 
-// EngineBinary builds the engine front end (sidecar/internal/testbed/cmd/testbed-clickhouse)
+// EngineBinary builds the server process (sidecar/internal/testbed/cmd/testbed-clickhouse)
 // from this checkout.
 func EngineBinary(ctx context.Context) (string, error) {
 	return BuildBinary(ctx, "github.com/clickvault/clickvault/sidecar/internal/testbed/cmd/testbed-clickhouse", "testbed-clickhouse")

@@ -41,7 +41,7 @@ type Binaries struct {
 }
 
 // Prepare fetches or builds what a test bed runs, in parallel: libchdb from
-// the npm registry, MinIO from the Go module proxy, the engine front end from
+// the npm registry, MinIO from the Go module proxy, the server process from
 // this checkout. An error says which one could not be had, and why.
 func Prepare(ctx context.Context) (Binaries, error) {
 	var b Binaries

@@ -1,7 +1,7 @@
 // Command testbed-clickhouse runs ClickHouse's own TCP and HTTP server from
 // libchdb, for ClickVault's tests and playground: real logins, grants
-// enforced, currentUser() from the session, sessions in parallel. It is not a
-// ClickHouse server for production use.
+// enforced, each statement run as the login of its session, sessions in
+// parallel. It is not a ClickHouse server for production use.
 //
 // It prints "ready addr=HOST:PORT http=HOST:PORT version=V" on stdout once
 // the server accepts logins; everything else the server prints goes to
