@@ -18,17 +18,20 @@ GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE c
 -- GRANT NAMED COLLECTION ON s3_backups TO clickvault;
 
 -- People who may only ask: insert requests and read status. Whether a request
--- runs is decided by the requester's own grants (BACKUP on the database for a
--- backup; CREATE TABLE and INSERT on the target for a restore), which the
--- sidecar checks; this role alone backs up nothing.
+-- runs is decided by the requester's own grants, which the sidecar checks:
+-- BACKUP on the database for a backup; for a restore SELECT on the source
+-- database (a restore reads its data), CREATE TABLE and INSERT on the target,
+-- and CREATE DATABASE on it when it does not exist. This role alone backs up
+-- and restores nothing.
 CREATE ROLE IF NOT EXISTS clickvault_requester;
 GRANT INSERT ON clickvault.requests TO clickvault_requester;
 GRANT SELECT ON clickvault.* TO clickvault_requester;
 
--- A sample requester: may ask for backups of shop and restores into shop_restored.
--- BACKUP alone does not let them write backups anywhere themselves (no S3 grant).
+-- A sample requester: may ask for backups of shop and restores of it into
+-- shop_restored. BACKUP alone does not let them write backups anywhere
+-- themselves (no S3 grant).
 CREATE USER IF NOT EXISTS analyst IDENTIFIED WITH sha256_password BY 'analyst-change-me';
 GRANT clickvault_requester TO analyst;
 SET DEFAULT ROLE clickvault_requester TO analyst;
 GRANT BACKUP, SELECT ON shop.* TO analyst;
-GRANT CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analyst;
+GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analyst;

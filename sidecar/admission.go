@@ -114,10 +114,8 @@ func (s *Sidecar) requireLiveDatabase(ctx context.Context, name string) error {
 	return err
 }
 
-// authorize: the requester needs ClickHouse's own grants for the action
-// (BACKUP on the database for backup, verify and cleanup; CREATE TABLE and
-// INSERT on the target for restore), and must be on the allow-list if one
-// is configured.
+// authorize: the requester needs ClickHouse's own grants for the action, and
+// must be on the allow-list if one is configured. See rightsFor.
 func (s *Sidecar) authorize(ctx context.Context, r Request) error {
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)
@@ -125,24 +123,53 @@ func (s *Sidecar) authorize(ctx context.Context, r Request) error {
 	if s.auth == nil {
 		return nil
 	}
-	type need struct {
-		p  Privilege
-		db string
-	}
-	needs := []need{{PrivBackup, r.Database}}
-	if r.Action == ActionRestore {
-		needs = []need{{PrivCreate, r.Target}, {PrivInsert, r.Target}}
+	needs, err := s.rightsFor(ctx, r)
+	if err != nil {
+		return err
 	}
 	for _, n := range needs {
-		ok, err := s.auth.Can(ctx, r.RequestedBy, n.p, n.db)
+		ok, err := s.auth.Can(ctx, r.RequestedBy, n.privilege, n.database)
 		if err != nil {
 			return fmt.Errorf("check grants of %s: %w", r.RequestedBy, err)
 		}
 		if !ok {
-			return reject("user %q lacks %s on database %s, which %s needs", r.RequestedBy, n.p, n.db, r.Action)
+			return reject("user %q lacks %s on database %s (%s), which %s needs", r.RequestedBy, n.privilege, n.database, n.why, r.Action)
 		}
 	}
 	return nil
+}
+
+// right is one privilege a request needs on every table of a database.
+type right struct {
+	privilege Privilege
+	database  string
+	why       string
+}
+
+// rightsFor lists what the requester must hold: BACKUP on the database for
+// backup, verify and cleanup. A restore reads the source's data, so it needs
+// SELECT on the source (as reading it live would), and writes the target:
+// CREATE TABLE and INSERT on it, and CREATE DATABASE when it does not exist.
+func (s *Sidecar) rightsFor(ctx context.Context, r Request) ([]right, error) {
+	if r.Action != ActionRestore {
+		return []right{{PrivBackup, r.Database, "the database backed up"}}, nil
+	}
+	needs := []right{
+		{PrivSelect, r.Database, "the restore's source: it reads its data"},
+		{PrivCreate, r.Target, "the restore's target"},
+		{PrivInsert, r.Target, "the restore's target"},
+	}
+	if err := ValidateIdentifier("restore target", r.Target); err != nil {
+		return nil, reject("%v", err)
+	}
+	exists, err := s.svc.db.DatabaseExists(ctx, r.Target)
+	if err != nil {
+		return nil, fmt.Errorf("check restore target %s: %w", r.Target, err)
+	}
+	if !exists {
+		needs = append(needs, right{PrivCreateDatabase, r.Target, "the restore's target, which does not exist yet"})
+	}
+	return needs, nil
 }
 
 // admitCancel: the request to cancel is named in the backup field; only

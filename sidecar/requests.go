@@ -136,9 +136,11 @@ type ControlPlane interface {
 type Privilege string
 
 const (
-	PrivBackup Privilege = "BACKUP"
-	PrivCreate Privilege = "CREATE TABLE"
-	PrivInsert Privilege = "INSERT"
+	PrivBackup         Privilege = "BACKUP"
+	PrivSelect         Privilege = "SELECT"
+	PrivCreate         Privilege = "CREATE TABLE"
+	PrivCreateDatabase Privilege = "CREATE DATABASE"
+	PrivInsert         Privilege = "INSERT"
 )
 
 // Authorizer answers whether a ClickHouse user holds a privilege on a

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
@@ -12,48 +13,68 @@ import (
 
 var _ sidecar.Authorizer = (*Database)(nil)
 
-// Can answers from ClickHouse's own grants (system.grants), directly and
-// through roles (system.role_grants, followed transitively), whether user
-// holds p on every table of database. A partial revoke on the database
-// wins. The sidecar's user needs SHOW USERS and SHOW ROLES to read them.
+// Can answers from ClickHouse's own grants whether user holds p on every
+// table of database, as a session of theirs would: their own grants and
+// those of their default roles (and of roles granted to those roles), read
+// from system.grants and system.role_grants. The sidecar's user needs SHOW
+// USERS and SHOW ROLES to read them.
 func (d *Database) Can(ctx context.Context, user string, p sidecar.Privilege, database string) (bool, error) {
 	roles, err := d.rolesOf(ctx, user)
 	if err != nil {
 		return false, err
 	}
-	var access, db, table proto.ColStr
-	var revoke proto.ColUInt8
-	granted, revoked := false, false
-	q := `SELECT CAST(access_type AS String) AS access_type, ifNull(database, '*') AS db, ifNull(table, '*') AS tbl, is_partial_revoke AS revoke
-		FROM system.grants
-		WHERE (user_name = {user:String} OR role_name IN {roles:Array(String)}) AND column IS NULL`
-	err = d.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("user", user), arrayParam("roles", roles)},
-		Result: proto.Results{{Name: "access_type", Data: &access}, {Name: "db", Data: &db}, {Name: "tbl", Data: &table}, {Name: "revoke", Data: &revoke}},
-		OnResult: func(context.Context, proto.Block) error {
-			for i := 0; i < access.Rows(); i++ {
-				if !covers(access.Row(i), p) || (db.Row(i) != "*" && db.Row(i) != database) {
-					continue
-				}
-				switch {
-				case revoke.Row(i) == 1:
-					revoked = true
-				case table.Row(i) == "*":
-					granted = true
-				}
-			}
-			return nil
-		}})
+	rows, err := d.grantRows(ctx, user, roles)
 	if err != nil {
 		return false, fmt.Errorf("read grants of %s: %w", user, err)
 	}
-	return granted && !revoked, nil
+	return holdsOnEveryTable(rows, p, database), nil
 }
 
-// rolesOf follows role grants from user, so a role granted to a role counts.
+// grantRows reads the rows of system.grants of user and of roles.
+func (d *Database) grantRows(ctx context.Context, user string, roles []string) ([]grantRow, error) {
+	var rows []grantRow
+	var source, access, db, table proto.ColStr
+	var hasDB, hasTable, hasColumn, revoke, wildcard proto.ColUInt8
+	q := `SELECT ifNull(user_name, concat('role:', ifNull(role_name, ''))) AS source,
+		CAST(access_type AS String) AS access_type, ifNull(database, '') AS db, ifNull(table, '') AS tbl,
+		isNotNull(database) AS has_db, isNotNull(table) AS has_table, isNotNull(column) AS has_column,
+		is_partial_revoke AS revoke, is_wildcard AS wildcard
+		FROM system.grants
+		WHERE user_name = {user:String} OR role_name IN {roles:Array(String)}`
+	err := d.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("user", user), arrayParam("roles", roles)},
+		Result: proto.Results{{Name: "source", Data: &source}, {Name: "access_type", Data: &access}, {Name: "db", Data: &db}, {Name: "tbl", Data: &table},
+			{Name: "has_db", Data: &hasDB}, {Name: "has_table", Data: &hasTable}, {Name: "has_column", Data: &hasColumn},
+			{Name: "revoke", Data: &revoke}, {Name: "wildcard", Data: &wildcard}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < access.Rows(); i++ {
+				level := rowLevel(hasDB.Row(i) == 1, hasTable.Row(i) == 1, hasColumn.Row(i) == 1)
+				rows = append(rows, grantRow{source: source.Row(i), access: access.Row(i), database: db.Row(i), table: table.Row(i),
+					level: level, revoke: revoke.Row(i) == 1, wildcard: wildcard.Row(i) == 1})
+			}
+			return nil
+		}})
+	return rows, err
+}
+
+func rowLevel(hasDB, hasTable, hasColumn bool) grantLevel {
+	switch {
+	case hasColumn:
+		return levelColumn
+	case hasTable:
+		return levelTable
+	case hasDB:
+		return levelDatabase
+	}
+	return levelGlobal
+}
+
+// rolesOf follows role grants from user: at the user's own level only
+// default roles, which every session of theirs has; below that every role
+// granted to one of them.
 func (d *Database) rolesOf(ctx context.Context, user string) ([]string, error) {
 	seen := map[string]bool{}
-	frontier := []string{}
-	q := `SELECT granted_role_name FROM system.role_grants WHERE user_name = {user:String}`
+	var all []string
+	q := `SELECT granted_role_name FROM system.role_grants WHERE user_name = {user:String} AND granted_role_is_default`
 	params := []proto.Parameter{Param("user", user)}
 	for {
 		var names proto.ColStr
@@ -68,35 +89,19 @@ func (d *Database) rolesOf(ctx context.Context, user string) ([]string, error) {
 			}
 		}
 		if len(next) == 0 {
-			break
+			return all, nil
 		}
-		frontier = append(frontier, next...)
+		all = append(all, next...)
 		q = `SELECT granted_role_name FROM system.role_grants WHERE role_name IN {roles:Array(String)}`
 		params = []proto.Parameter{arrayParam("roles", next)}
 	}
-	return frontier, nil
-}
-
-// covers reports whether a granted access type includes p.
-func covers(access string, p sidecar.Privilege) bool {
-	switch access {
-	case "ALL", string(p):
-		return true
-	case "CREATE":
-		return p == sidecar.PrivCreate
-	}
-	return false
 }
 
 // arrayParam passes a string list as an Array(String) parameter.
 func arrayParam(name string, values []string) proto.Parameter {
-	text := "["
+	quoted := make([]string, len(values))
 	for i, v := range values {
-		if i > 0 {
-			text += ","
-		}
-		text += QuoteString(v)
+		quoted[i] = QuoteString(v)
 	}
-	text += "]"
-	return proto.Parameter{Key: name, Value: QuoteString(text)}
+	return proto.Parameter{Key: name, Value: QuoteString("[" + strings.Join(quoted, ",") + "]")}
 }

@@ -23,13 +23,17 @@ const httpToken = "http-token-0123456789abcdef"
 
 // Users of the sidecar tests, besides those of deploy/grants.sql (the
 // sidecar's clickvault and the sample requester analyst): alice may back up
-// and restore shop; mallory may only insert requests.
+// shop and restore it into shop_restored (and write shop_other, which she may
+// not create); mallory may only insert requests;
+// eve may write her own database, and has no right on shop.
 var sidecarUsers = testbed.Options{
-	Users: map[string]string{testbed.Admin: adminPassword, "alice": "alice-pass", "mallory": "mallory-pass"},
+	Users: map[string]string{testbed.Admin: adminPassword, "alice": "alice-pass", "mallory": "mallory-pass", "eve": "eve-pass"},
 	Grants: map[string][]string{
-		"alice": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*", "BACKUP ON shop.*",
-			"CREATE TABLE ON shop_restored.*", "INSERT ON shop_restored.*"},
+		"alice": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*", "BACKUP, SELECT ON shop.*",
+			"CREATE DATABASE, CREATE TABLE, INSERT ON shop_restored.*", "CREATE TABLE, INSERT ON shop_other.*"},
 		"mallory": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*"},
+		"eve": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*",
+			"CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON eve_db.*"},
 	},
 }
 
@@ -155,7 +159,12 @@ func (h *harness) as(user string) *ch.Client {
 // literals) and returns its id.
 func (h *harness) request(c *ch.Client, columns, values string) string {
 	h.t.Helper()
-	id := uuid.NewString()
+	return h.requestWithID(c, uuid.NewString(), columns, values)
+}
+
+// requestWithID inserts a request with a given id.
+func (h *harness) requestWithID(c *ch.Client, id, columns, values string) string {
+	h.t.Helper()
 	q := fmt.Sprintf("INSERT INTO clickvault.requests (id, %s) VALUES ('%s', %s)", columns, id, values)
 	if err := c.Do(h.ctx, ch.Query{Body: q}); err != nil {
 		h.t.Fatalf("%s: %v", q, err)

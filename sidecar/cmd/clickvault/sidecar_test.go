@@ -75,12 +75,15 @@ func TestSidecarRejects(t *testing.T) {
 		{"unknown kind", "action, database, kind", "'backup', 'shop', 'differential'", "unknown backup kind", "alice"},
 		{"missing database", "action, database", "'backup', 'nosuchdb'", "does not exist", "alice"},
 		{"injection", "action, database", "'backup', 'x; DROP TABLE y'", "not a valid identifier", "alice"},
+		{"as_of before 1970, before every backup", "action, database, as_of, target", "'restore', 'shop', '1965-05-05 00:00:00', 'shop_restored'", "no completed backup at or before 1965-05-05", "alice"},
 		{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
 		{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", testbed.Admin},
 		{"no rights", "action, database", "'backup', 'shop'", "lacks BACKUP", "mallory"},
+		{"restore without rights on the source", "action, database, target", "'restore', 'shop', 'eve_db'", "lacks SELECT on database shop", "eve"},
+		{"restore into a new database without CREATE DATABASE", "action, database, target", "'restore', 'shop', 'shop_other'", "lacks CREATE DATABASE on database shop_other", "alice"},
 		{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
 	}
-	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, testbed.Admin: h.ch}
+	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, "eve": h.as("eve"), testbed.Admin: h.ch}
 	ids := map[string]string{}
 	for _, c := range cases {
 		ids[c.name] = h.request(clients[c.by], c.columns, c.values)
@@ -103,7 +106,7 @@ func TestSidecarRejects(t *testing.T) {
 		!strings.Contains(st.message, "BACKUP") {
 		t.Errorf("mallory's backup: requested_by %q, message %q; want mallory and the missing BACKUP right", st.requestedBy, st.message)
 	}
-	if n := h.count("SELECT count() FROM system.databases WHERE name = 'shop_restored'"); n != 0 {
+	if n := h.count("SELECT count() FROM system.databases WHERE name IN ('shop_restored', 'eve_db', 'shop_other')"); n != 0 {
 		t.Fatal("a rejected restore created its target")
 	}
 	if n := h.count("SELECT count() FROM clickvault.backups FINAL"); n != 1 {

@@ -1,0 +1,118 @@
+package clickhouse
+
+import (
+	"strings"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// grantLevel is how far down a row of system.grants reaches.
+type grantLevel int
+
+const (
+	levelGlobal grantLevel = iota // ON *.*
+	levelDatabase
+	levelTable
+	levelColumn
+)
+
+// grantRow is one row of system.grants, as ClickHouse shows a user's rights
+// after it has applied their GRANTs and REVOKEs in order: a grant at the
+// broadest level it holds, and partial revokes beneath it.
+type grantRow struct {
+	source          string // the user or role the row belongs to
+	access          string
+	database, table string // "" where the row reaches wider
+	level           grantLevel
+	revoke          bool
+	wildcard        bool // database (or table) is a prefix: ON sh*.*
+}
+
+// holdsOnEveryTable decides, from a user's rows (theirs and their roles'),
+// whether they hold p on every table of database, as ClickHouse would. A
+// session's rights are the union of the user's own and each role's, so one
+// source that holds it is enough.
+func holdsOnEveryTable(rows []grantRow, p sidecar.Privilege, database string) bool {
+	bySource := map[string][]grantRow{}
+	for _, r := range rows {
+		bySource[r.source] = append(bySource[r.source], r)
+	}
+	for _, own := range bySource {
+		if sourceHolds(own, p, database) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceHolds applies one user's or role's rows:
+//   - at the database level the most specific row that matches decides: an
+//     exact database name beats a wildcard prefix, a longer prefix beats a
+//     shorter one, and any of them beats ON *.*;
+//   - a revoke narrower than the database (a table, a column) inside it
+//     means not every table: a BACKUP DATABASE or a restore of it fails;
+//   - grants narrower than the database never make up for a missing grant
+//     on it.
+func sourceHolds(rows []grantRow, p sidecar.Privilege, database string) bool {
+	best, granted := -1, false
+	for _, r := range rows {
+		if !covers(r.access, p) || r.level > levelDatabase {
+			continue
+		}
+		spec, ok := specificity(r, database)
+		if !ok {
+			continue
+		}
+		if spec > best {
+			best, granted = spec, !r.revoke
+		}
+	}
+	if !granted {
+		return false
+	}
+	for _, r := range rows {
+		if r.revoke && r.level > levelDatabase && covers(r.access, p) && databaseMatches(r, database) {
+			return false
+		}
+	}
+	return true
+}
+
+// specificity ranks a database-level or global row that applies to
+// database: 0 for ON *.*, 1+len(prefix) for a wildcard, and above any
+// prefix for the exact name.
+func specificity(r grantRow, database string) (int, bool) {
+	if r.level == levelGlobal {
+		return 0, true
+	}
+	if !databaseMatches(r, database) {
+		return 0, false
+	}
+	if r.wildcard {
+		return 1 + len(r.database), true
+	}
+	return 2 + len(database), true
+}
+
+func databaseMatches(r grantRow, database string) bool {
+	if r.level == levelGlobal {
+		return true
+	}
+	if r.wildcard && r.level == levelDatabase {
+		return strings.HasPrefix(database, r.database)
+	}
+	return r.database == database
+}
+
+// covers reports whether a granted (or revoked) access type includes p.
+// ALL includes everything; CREATE includes CREATE TABLE (and CREATE
+// DATABASE, CREATE VIEW, …).
+func covers(access string, p sidecar.Privilege) bool {
+	switch access {
+	case "ALL", string(p):
+		return true
+	case "CREATE":
+		return strings.HasPrefix(string(p), "CREATE ")
+	}
+	return false
+}

@@ -1,0 +1,61 @@
+package clickhouse
+
+import (
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+func global(src, access string, revoke bool) grantRow {
+	return grantRow{source: src, access: access, level: levelGlobal, revoke: revoke}
+}
+
+func onDB(src, access, db string, wildcard, revoke bool) grantRow {
+	return grantRow{source: src, access: access, database: db, level: levelDatabase, wildcard: wildcard, revoke: revoke}
+}
+
+func onTable(src, access, db, table string, revoke bool) grantRow {
+	return grantRow{source: src, access: access, database: db, table: table, level: levelTable, revoke: revoke}
+}
+
+// TestHoldsOnEveryTable: the cases of the security review, and how rights
+// from several roles add up.
+func TestHoldsOnEveryTable(t *testing.T) {
+	const u, r1, r2 = "u", "role:a", "role:b"
+	cases := []struct {
+		name string
+		rows []grantRow
+		db   string
+		want bool
+	}{
+		{"global grant", []grantRow{global(u, "BACKUP", false)}, "shop", true},
+		{"ALL on the database", []grantRow{onDB(u, "ALL", "shop", false, false)}, "shop", true},
+		{"other database", []grantRow{onDB(u, "BACKUP", "shop", false, false)}, "shopping", false},
+		{"wildcard grant sh*", []grantRow{onDB(u, "BACKUP", "sh", true, false)}, "shop", true},
+		{"wildcard grant does not reach hr", []grantRow{onDB(u, "BACKUP", "sh", true, false)}, "hr_payroll", false},
+		{"global grant, wildcard revoke hr*", []grantRow{global(u, "BACKUP", false), onDB(u, "BACKUP", "hr", true, true)}, "hr_payroll", false},
+		{"global grant, wildcard revoke hr*, other db", []grantRow{global(u, "BACKUP", false), onDB(u, "BACKUP", "hr", true, true)}, "shop", true},
+		{"revoke hr*, grant back hr_pub", []grantRow{global(u, "BACKUP", false), onDB(u, "BACKUP", "hr", true, true),
+			onDB(u, "BACKUP", "hr_pub", false, false)}, "hr_pub", true},
+		{"longer prefix wins", []grantRow{onDB(u, "BACKUP", "h", true, false), onDB(u, "BACKUP", "hr", true, true)}, "hr_x", false},
+		{"exact revoke under a global grant", []grantRow{global(u, "BACKUP", false), onDB(u, "BACKUP", "shop", false, true)}, "shop", false},
+		{"table revoke: not every table", []grantRow{onDB(u, "BACKUP", "shop", false, false), onTable(u, "BACKUP", "shop", "orders", true)}, "shop", false},
+		{"table grant is not the database", []grantRow{onTable(u, "BACKUP", "shop", "orders", false)}, "shop", false},
+		{"other privilege", []grantRow{onDB(u, "SELECT", "shop", false, false)}, "shop", false},
+		{"a role adds what the user lacks", []grantRow{onDB(u, "SELECT", "shop", false, false), onDB(r1, "BACKUP", "shop", false, false)}, "shop", true},
+		{"one role's revoke does not undo another's grant", []grantRow{global(r1, "BACKUP", false), onDB(r1, "BACKUP", "sh", true, true),
+			onDB(r2, "BACKUP", "s", true, false)}, "shop", true},
+		{"no rows", nil, "shop", false},
+	}
+	for _, c := range cases {
+		if got := holdsOnEveryTable(c.rows, sidecar.PrivBackup, c.db); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestCoversCreate(t *testing.T) {
+	if !covers("CREATE", sidecar.PrivCreate) || covers("CREATE", sidecar.PrivInsert) || !covers("ALL", sidecar.PrivInsert) {
+		t.Fatal("CREATE covers CREATE TABLE only; ALL covers everything")
+	}
+}
