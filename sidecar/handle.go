@@ -112,6 +112,13 @@ func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntr
 		lock.Unlock()
 		return false
 	}
+	// Rights may have been revoked while it waited: check them again right
+	// before it starts.
+	if !(fresh && slotted) && !s.stillAuthorized(ctx, r) {
+		<-s.executing
+		lock.Unlock()
+		return false
+	}
 	if !s.beginExecuting(ctx, r.ID) {
 		<-s.executing
 		lock.Unlock()
@@ -126,16 +133,34 @@ func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntr
 	return true
 }
 
+// stillAuthorized checks a request's rights again. A refusal is its answer;
+// a failure to read the grants leaves it queued, to be picked up again.
+func (s *Sidecar) stillAuthorized(ctx context.Context, r Request) bool {
+	err := s.authorize(ctx, r)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrRejected):
+		msg := strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ") + " (checked again when it was about to start)"
+		s.logger.Info("request rejected before it started", "request", r.ID, "by", r.RequestedBy, "reason", msg)
+		s.record(ctx, r, StateRejected, LogEntry{Message: msg})
+	default:
+		s.logger.Warn("check rights again before starting; will retry", "request", r.ID, "err", err)
+	}
+	return false
+}
+
 // beginExecuting makes a request no longer cancellable, unless a cancel
 // came first. Both happen under s.mu, so a cancel either stops a request
 // before it runs or finds it running and refuses.
 func (s *Sidecar) beginExecuting(ctx context.Context, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ctx.Err() != nil {
+	if _, ended := s.ended[id]; ended || ctx.Err() != nil {
 		return false
 	}
 	delete(s.cancels, id)
+	s.running[id] = true
 	return true
 }
 
@@ -261,24 +286,37 @@ func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntr
 	case st.State == StateRunning:
 		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already running and cannot be cancelled", r.Backup)}
 	}
+	// The claim keeps other sidecars from starting it; it is re-entrant
+	// for this one, so whether it runs here is decided under s.mu.
 	won, err := s.claim(ctx, r.Backup)
-	if err != nil || !won {
-		s.mu.Lock()
-		cancel, here := s.cancels[r.Backup], s.inflight[r.Backup]
-		if cancel != nil {
-			cancel() // queued here behind another request of its database
-		}
-		s.mu.Unlock()
-		switch {
-		case cancel == nil && here:
-			return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already being run and cannot be cancelled", r.Backup)}
-		case cancel == nil:
-			return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is being handled by another sidecar", r.Backup)}
-		}
+	if err != nil {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}
+	}
+	if !won {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is being handled by another sidecar", r.Backup)}
+	}
+	if !s.stopHere(r.Backup) {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already being run and cannot be cancelled", r.Backup)}
 	}
 	target := Request{ID: st.ID, Action: st.Action, Database: st.Database}
 	s.record(ctx, target, StateCancelled, LogEntry{Message: "cancelled by request " + r.ID})
 	return StateSucceeded, LogEntry{Message: "cancelled request " + r.Backup}
+}
+
+// stopHere stops a request of this sidecar before it runs: one waiting for
+// its database is woken and gives up, one not yet picked up never starts.
+// It reports false for one already executing.
+func (s *Sidecar) stopHere(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[id] {
+		return false
+	}
+	if cancel := s.cancels[id]; cancel != nil {
+		cancel()
+	}
+	s.markEndedLocked(id) // under the same lock as beginExecuting's check
+	return true
 }
 
 // progressWriter writes a running row with the operation's progress at most

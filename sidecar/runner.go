@@ -62,8 +62,16 @@ type Sidecar struct {
 	inflight map[string]bool
 	foreign  map[string]time.Time // requests another sidecar claimed: skip until then
 	cancels  map[string]context.CancelFunc
-	dbLocks  map[string]*sync.Mutex
-	started  atomic.Bool
+	// running are requests past beginExecuting: a cancel no longer stops them.
+	running map[string]bool
+	// ended are requests this sidecar answered or a cancel stopped, with
+	// when: they are never dispatched or begun here again, even when a read
+	// of pending requests that began before their answer hands them on
+	// (sessions run in parallel, so that read can be stale). Entries are
+	// dropped after endedMemory.
+	ended map[string]time.Time
+	dbLocks   map[string]*sync.Mutex
+	started   atomic.Bool
 }
 
 // NewSidecar wires the runner; auth and obs may be nil.
@@ -80,7 +88,7 @@ func NewSidecar(svc *Service, cp ControlPlane, auth Authorizer, opts SidecarOpti
 	return &Sidecar{svc: svc, cp: cp, auth: auth, store: svc.store, layout: svc.layout, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
 		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
-		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{}, dbLocks: map[string]*sync.Mutex{}}
+		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{}, running: map[string]bool{}, ended: map[string]time.Time{}, dbLocks: map[string]*sync.Mutex{}}
 }
 
 // Started reports whether the control plane is set up and requests are read.
@@ -217,7 +225,8 @@ func (p *requestsProbe) changed(ctx context.Context) bool {
 // dispatch starts handling a request not already being handled here.
 func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) {
 	s.mu.Lock()
-	if s.inflight[p.ID] || s.now().Before(s.foreign[p.ID]) {
+	_, ended := s.ended[p.ID]
+	if ended || s.inflight[p.ID] || s.now().Before(s.foreign[p.ID]) {
 		s.mu.Unlock()
 		return
 	}
@@ -256,6 +265,7 @@ func (s *Sidecar) done(id string) {
 	defer s.mu.Unlock()
 	delete(s.inflight, id)
 	delete(s.cancels, id)
+	delete(s.running, id)
 }
 
 // dbLock serialises this sidecar's work on one database, so two requests
@@ -294,9 +304,37 @@ func (s *Sidecar) write(ctx context.Context, r Request, state string, e LogEntry
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 	}
-	if err := s.cp.AppendLog(ctx, e); err != nil && ctx.Err() == nil {
-		s.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
+	if err := s.cp.AppendLog(ctx, e); err != nil {
+		if ctx.Err() == nil {
+			s.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
+		}
+		return
 	}
+	if Terminal(state) {
+		s.markEnded(r.ID)
+	}
+}
+
+// endedMemory is how long an ended request is remembered: far longer than a
+// read of pending requests that began before its answer takes to hand it on.
+const endedMemory = 10 * time.Minute
+
+// markEnded remembers that id has its answer (or was cancelled), and
+// forgets the ids remembered for longer than endedMemory.
+func (s *Sidecar) markEnded(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.markEndedLocked(id)
+}
+
+func (s *Sidecar) markEndedLocked(id string) {
+	now := s.now()
+	for old, at := range s.ended {
+		if now.Sub(at) > endedMemory {
+			delete(s.ended, old)
+		}
+	}
+	s.ended[id] = now
 }
 
 // foreignFor is how long a request claimed by another live sidecar is left

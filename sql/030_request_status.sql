@@ -1,6 +1,9 @@
 -- The latest row per request, with who asked and when. A request not yet
--- seen by a sidecar has state 'pending'.
-CREATE VIEW IF NOT EXISTS {{db}}.request_status AS
+-- seen by a sidecar has state 'pending'. Once a request has a terminal row
+-- (succeeded, failed, rejected, cancelled) that row is its answer, whatever
+-- non-terminal row a sidecar may write after it. OR REPLACE: installations
+-- made before this rule get it.
+CREATE OR REPLACE VIEW {{db}}.request_status AS
 SELECT
     r.id AS id,
     r.action AS action,
@@ -15,18 +18,30 @@ SELECT
     l.total_size AS total_size,
     l.bytes_read AS bytes_read,
     l.last_at AS updated_at
-FROM {{db}}.requests AS r
+FROM
+(
+    -- One row per id, the first inserted: a later row reusing an id is
+    -- ignored (request_log is keyed by id, so it cannot have an answer).
+    SELECT id, action, database, kind, backup, requested_by, requested_at
+    FROM {{db}}.requests
+    ORDER BY requested_at, id
+    LIMIT 1 BY id
+) AS r
 LEFT JOIN
 (
     SELECT
         request_id,
-        argMax(state, at) AS state,
-        argMax(backup, at) AS backup,
-        argMax(message, at) AS message,
-        argMax(num_files, at) AS num_files,
-        argMax(total_size, at) AS total_size,
-        argMax(bytes_read, at) AS bytes_read,
+        argMax(state, (is_terminal, at)) AS state,
+        argMax(backup, (is_terminal, at)) AS backup,
+        argMax(message, (is_terminal, at)) AS message,
+        argMax(num_files, (is_terminal, at)) AS num_files,
+        argMax(total_size, (is_terminal, at)) AS total_size,
+        argMax(bytes_read, (is_terminal, at)) AS bytes_read,
         max(at) AS last_at
-    FROM {{db}}.request_log
+    FROM
+    (
+        SELECT *, state IN ('succeeded', 'failed', 'rejected', 'cancelled') AS is_terminal
+        FROM {{db}}.request_log
+    )
     GROUP BY request_id
 ) AS l ON l.request_id = r.id

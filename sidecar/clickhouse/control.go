@@ -65,31 +65,44 @@ func (c *Control) Init(ctx context.Context) error {
 
 func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + QuoteIdent(name) }
 
-// latestLog picks, per request made since {since}, the newest state and the
-// newest non-empty backup name and operation id (progress rows leave them
-// empty). Only those requests' log rows are read, so a poll costs the same
+// firstRows is requests (where cond holds) with one row per id, the first
+// inserted: request_log is keyed by id, so a second row with an id already
+// used cannot have an answer of its own, and every reader ignores it. (A
+// user who reuses someone's id cannot make the request theirs, nor cancel
+// it.) MATERIALIZED columns are named: SELECT * leaves them out.
+func (c *Control) firstRows(cond string) string {
+	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, requested_by, requested_at
+		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
+}
+
+// latestLog picks, per request made since {since}, its state (a terminal
+// row, once there is one, wins over any later row, as in request_status) and
+// the newest non-empty backup name and operation id (progress rows leave
+// them empty). Only those requests' log rows are read, so a poll costs the same
 // after a year of history as on the first day.
 func (c *Control) latestLog() string {
 	return fmt.Sprintf(`(SELECT request_id,
-		argMax(state, at) AS state,
+		argMax(state, (is_terminal, at)) AS state,
 		argMaxIf(backup, at, backup != '') AS backup,
 		argMaxIf(operation_id, at, operation_id != '') AS operation_id,
-		argMax(message, at) AS message
-	FROM %s
-	WHERE request_id IN (SELECT id FROM %s WHERE requested_at >= fromUnixTimestamp64Milli({since:Int64}))
+		argMax(message, (is_terminal, at)) AS message
+	FROM (SELECT request_id, state, backup, operation_id, message, at,
+			state IN ('succeeded', 'failed', 'rejected', 'cancelled') AS is_terminal
+		FROM %s
+		WHERE request_id IN (SELECT id FROM %s WHERE requested_at >= fromUnixTimestamp64Milli({since:Int64})))
 	GROUP BY request_id)`, c.table("request_log"), c.table("requests"))
 }
 
 func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidecar.PendingRequest, error) {
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, CAST(r.action AS String) AS action, r.database AS database,
-		CAST(r.kind AS String) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), -1) AS as_of,
+		CAST(r.kind AS String) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
+		isNotNull(r.as_of) AS has_as_of,
 		r.target AS target, r.dry_run AS dry_run, r.requested_by AS requested_by,
 		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
-	WHERE r.requested_at >= fromUnixTimestamp64Milli({since:Int64})
-	  AND l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
-	ORDER BY r.requested_at`, c.table("requests"), c.latestLog())
+	WHERE l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
+	ORDER BY r.requested_at`, c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog())
 	cols := newPendingColumns()
 	var out []sidecar.PendingRequest
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("since", fmt.Sprint(since.UnixMilli()))},

@@ -14,6 +14,7 @@ type pendingColumns struct {
 	id, action, database, kind, backup, target, requestedBy, state, logBackup, operationID proto.ColStr
 	asOf, requestedAt                                                                      proto.ColInt64
 	dryRun                                                                                 proto.ColBool
+	hasAsOf                                                                                proto.ColUInt8
 }
 
 func newPendingColumns() *pendingColumns { return &pendingColumns{} }
@@ -21,7 +22,7 @@ func newPendingColumns() *pendingColumns { return &pendingColumns{} }
 func (c *pendingColumns) results() proto.Results {
 	return proto.Results{
 		{Name: "id", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
-		{Name: "kind", Data: &c.kind}, {Name: "backup", Data: &c.backup}, {Name: "as_of", Data: &c.asOf},
+		{Name: "kind", Data: &c.kind}, {Name: "backup", Data: &c.backup}, {Name: "as_of", Data: &c.asOf}, {Name: "has_as_of", Data: &c.hasAsOf},
 		{Name: "target", Data: &c.target}, {Name: "dry_run", Data: &c.dryRun},
 		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
 		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
@@ -34,8 +35,9 @@ func (c *pendingColumns) row(i int) sidecar.PendingRequest {
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
 		RequestedBy: c.requestedBy.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 	}}
-	if ms := c.asOf.Row(i); ms >= 0 {
-		t := time.UnixMilli(ms).UTC()
+	// No value stands for "no as_of": a time before 1970 is a time too.
+	if c.hasAsOf.Row(i) == 1 {
+		t := time.UnixMilli(c.asOf.Row(i)).UTC()
 		p.AsOf = &t
 	}
 	if state := c.state.Row(i); state != "" {

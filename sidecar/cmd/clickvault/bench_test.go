@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 func report(t *testing.T, name, format string, args ...any) {
@@ -97,7 +98,7 @@ func (h *harness) rawBackup(folder string) (wall, engine time.Duration) {
 // divided by raw BACKUP ASYNC + polling, for 1 GB of data (uncompressed;
 // about 0.55 GB on disk and in S3).
 func TestBenchOrchestrationOverhead(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
+	h := newHarnessWith(t, benchUsers)
 	h.bigTable(envInt("CLICKVAULT_BENCH_ROWS", 18_000_000))
 	// One part set for every round, on disk: no merge or writeback of the
 	// table runs under a measured backup.
@@ -222,7 +223,7 @@ func (h *harness) backupThroughSidecar() phases {
 // TestBenchIncrementalCost: bytes an incremental writes after 1% new rows,
 // relative to the bytes of the new parts.
 func TestBenchIncrementalCost(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
+	h := newHarnessWith(t, benchUsers)
 	rows := envInt("CLICKVAULT_BENCH_ROWS", 18_000_000) / 4
 	h.bigTable(rows)
 	h.exec("OPTIMIZE TABLE big.t FINAL")
@@ -249,7 +250,7 @@ func TestBenchIncrementalCost(t *testing.T) {
 // TestBenchRestoreByDepth: restore time of a chain's newest backup at
 // depth 1, 10 and 50, relative to depth 1.
 func TestBenchRestoreByDepth(t *testing.T) {
-	h := newHarnessWith(t, sidecarUsers)
+	h := newHarnessWith(t, benchUsers)
 	h.bigTable(envInt("CLICKVAULT_BENCH_ROWS", 18_000_000) / 20)
 	names := []string{}
 	for i := 0; i < 50; i++ {
@@ -271,3 +272,15 @@ func TestBenchRestoreByDepth(t *testing.T) {
 		report(t, fmt.Sprintf("restore/depth-%d", depth), "%.2f× depth 1 (%.2fs)", took.Seconds()/base.Seconds(), took.Seconds())
 	}
 }
+
+// benchUsers are the sidecar tests' users, with the sidecar's user also
+// granted BACKUP on the benchmarks' database, as an operator adds a line to
+// grants.sql for each database ClickVault backs up.
+var benchUsers = func() testbed.Options {
+	opts := sidecarUsers
+	opts.Grants = map[string][]string{sidecarUser: {"BACKUP ON big.*"}}
+	for user, grants := range sidecarUsers.Grants {
+		opts.Grants[user] = append(opts.Grants[user], grants...)
+	}
+	return opts
+}()

@@ -24,9 +24,9 @@ const engineUser = "default"
 // their password and grants. Users and grants are fixed at start: this
 // server has no writable access storage, so CREATE USER and GRANT at run
 // time fail; change them by restarting.
-func writeAccessConfig(dir string, access Access) (string, error) {
+func writeAccessConfig(dir string, access Access, settings map[string]string) (string, error) {
 	usersPath := filepath.Join(dir, "users.xml")
-	if err := os.WriteFile(usersPath, []byte(usersXML(access)), 0o600); err != nil {
+	if err := os.WriteFile(usersPath, []byte(usersXML(access, settings)), 0o600); err != nil {
 		return "", fmt.Errorf("write server users: %w", err)
 	}
 	configPath := filepath.Join(dir, "config.xml")
@@ -42,9 +42,18 @@ func writeAccessConfig(dir string, access Access) (string, error) {
 	return configPath, nil
 }
 
-func usersXML(access Access) string {
+func usersXML(access Access, settings map[string]string) string {
 	var b strings.Builder
-	b.WriteString("<clickhouse>\n<profiles><default/></profiles>\n<quotas><default/></quotas>\n<users>\n")
+	b.WriteString("<clickhouse>\n<profiles><default>")
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "<%s>%s</%s>", k, xmlText(settings[k]), k)
+	}
+	b.WriteString("</default></profiles>\n<quotas><default/></quotas>\n<users>\n")
 	writeUser(&b, engineUser, "", []string{"SYSTEM LISTEN ON *.*"}, false)
 	writeUser(&b, Admin, access.Users[Admin], nil, true)
 	names := make([]string, 0, len(access.Users))

@@ -23,13 +23,14 @@ type ClickHouse struct {
 
 	bin, lib, dataDir, logPath string
 	access                     Access
+	settings                   map[string]string
 	proc                       *process
 	stdout                     *os.File // read end of the engine's stdout, kept open so it never gets SIGPIPE
 }
 
-func newClickHouse(dir, bin, lib string, access Access) *ClickHouse {
+func newClickHouse(dir, bin, lib string, access Access, settings map[string]string) *ClickHouse {
 	return &ClickHouse{
-		bin: bin, lib: lib, access: access,
+		bin: bin, lib: lib, access: access, settings: settings,
 		dataDir: filepath.Join(dir, "clickhouse"), logPath: filepath.Join(dir, "clickhouse.log"),
 	}
 }
@@ -61,7 +62,7 @@ func (c *ClickHouse) start(ctx context.Context) error {
 }
 
 func (c *ClickHouse) startOn(ctx context.Context, tcp, http string) error {
-	config, err := writeAccessConfig(filepath.Dir(c.logPath), c.access)
+	config, err := writeAccessConfig(filepath.Dir(c.logPath), c.access, c.settings)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,10 @@ type Options struct {
 	// without TO ("INSERT ON clickvault.requests", or whole "REVOKE …"
 	// statements). They are real grants, enforced and in system.grants.
 	Grants map[string][]string
+	// Settings go to the profile every user has, as in a users.xml
+	// profile: {"max_backup_bandwidth": "2000000"} makes backups slow
+	// enough to act on while they run.
+	Settings map[string]string
 	// Bucket is created in MinIO. Default: "backups".
 	Bucket string
 }
@@ -74,7 +78,7 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 	}
 	bed := &Bed{
 		Dir:        dir,
-		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, access),
+		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, access, opts.Settings),
 		MinIO:      newMinIO(dir, bins.MinIO, opts.Bucket),
 	}
 	g, gctx := errgroup.WithContext(ctx)

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestCancelOfQueuedRequestHolds: a request queued behind a running backup
+// of its database is cancelled; it never runs, and it has exactly one
+// terminal answer. Someone else cannot cancel it, nor take its id over by
+// inserting a row with the same id.
+func TestCancelOfQueuedRequestHolds(t *testing.T) {
+	opts := sidecarUsers
+	// ~10 MB of incompressible rows at 2 MB/s: the first backup runs for
+	// seconds, long enough to queue and cancel the second.
+	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"}
+	h := newHarnessWith(t, opts)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(100000)")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	alice, mallory := h.as("alice"), h.as("mallory")
+
+	running := h.request(alice, "action, database", "'backup', 'shop'")
+	h.waitState(running, 30*time.Second, "running")
+	queued := h.request(alice, "action, database", "'backup', 'shop'")
+	h.waitState(queued, 30*time.Second, "queued")
+
+	// mallory reuses the queued request's id, then tries to cancel it.
+	h.requestWithID(mallory, queued, "action, database", "'cleanup', 'shop'")
+	byMallory := h.request(mallory, "action, backup", "'cancel', '"+queued+"'")
+	if st := h.waitState(byMallory, 30*time.Second, "rejected", "succeeded", "failed"); st.state != "rejected" {
+		t.Errorf("mallory cancelling alice's request: %s %q, want rejected", st.state, st.message)
+	}
+	if st := h.status(queued); st.requestedBy != "alice" {
+		t.Errorf("after mallory reused its id, the request reads as %s's", st.requestedBy)
+	}
+
+	cancel := h.request(alice, "action, backup", "'cancel', '"+queued+"'")
+	if st := h.waitState(cancel, 30*time.Second, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+		t.Fatalf("alice cancelling her queued request: %s %q", st.state, st.message)
+	}
+	h.waitState(running, 2*time.Minute, "succeeded")
+	time.Sleep(3 * time.Second) // room for the cancelled request to run, if it were going to
+	if st := h.status(queued); st.state != "cancelled" {
+		t.Errorf("the cancelled request is %s (%q), want cancelled", st.state, st.message)
+	}
+	terminal := h.count("SELECT count() FROM clickvault.request_log WHERE request_id = '" + queued +
+		"' AND state IN ('succeeded', 'failed', 'rejected', 'cancelled')")
+	if terminal != 1 {
+		t.Errorf("the cancelled request has %d terminal rows, want 1", terminal)
+	}
+	if n := h.count("SELECT count() FROM clickvault.request_status WHERE id = '" + queued + "'"); n != 1 {
+		t.Errorf("request_status has %d rows for one id, want 1", n)
+	}
+	if n := h.count("SELECT count() FROM clickvault.backups FINAL WHERE status = 'completed'"); n != 1 {
+		t.Errorf("%d backups completed, want 1: the cancelled one ran", n)
+	}
+}
