@@ -21,8 +21,9 @@ GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE c
 -- runs is decided by the requester's own grants, which the sidecar checks:
 -- BACKUP on the database for a backup; for a restore SELECT on the source
 -- database (a restore reads its data), CREATE TABLE and INSERT on the target,
--- and CREATE DATABASE on it when it does not exist. This role alone backs up
--- and restores nothing.
+-- and CREATE DATABASE on it when it does not exist; for anything that deletes
+-- backups (a cleanup that is not a dry run, a forced full backup) also DROP
+-- TABLE on the database. This role alone backs up and restores nothing.
 CREATE ROLE IF NOT EXISTS clickvault_requester;
 GRANT INSERT ON clickvault.requests TO clickvault_requester;
 GRANT SELECT ON clickvault.* TO clickvault_requester;

@@ -117,6 +117,9 @@ func (s *Sidecar) requireLiveDatabase(ctx context.Context, name string) error {
 // authorize: the requester needs ClickHouse's own grants for the action, and
 // must be on the allow-list if one is configured. See rightsFor.
 func (s *Sidecar) authorize(ctx context.Context, r Request) error {
+	if r.Via != "" && r.RequestedBy != s.opts.OwnUser {
+		return reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
+	}
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)
 	}
@@ -150,9 +153,20 @@ type right struct {
 // backup, verify and cleanup. A restore reads the source's data, so it needs
 // SELECT on the source (as reading it live would), and writes the target:
 // CREATE TABLE and INSERT on it, and CREATE DATABASE when it does not exist.
+// Deleting backups (a cleanup that is not a dry run) or forcing a new chain
+// (kind full, which pushes the oldest chain out of retention) takes DROP
+// TABLE on the database too: whoever may drop its tables may drop their
+// backups, and an operator grants that on purpose. The sidecar's own user
+// (its schedule, its HTTP write tokens) is the operator's and needs no more.
 func (s *Sidecar) rightsFor(ctx context.Context, r Request) ([]right, error) {
 	if r.Action != ActionRestore {
-		return []right{{PrivBackup, r.Database, "the database backed up"}}, nil
+		needs := []right{{PrivBackup, r.Database, "the database backed up"}}
+		destructive := (r.Action == ActionCleanup && !r.DryRun) ||
+			(r.Action == ActionBackup && strings.TrimSpace(r.Kind) == string(KindFull))
+		if destructive && r.RequestedBy != s.opts.OwnUser {
+			needs = append(needs, right{PrivDropTable, r.Database, "deleting backups or forcing a new chain takes it"})
+		}
+		return needs, nil
 	}
 	needs := []right{
 		{PrivSelect, r.Database, "the restore's source: it reads its data"},

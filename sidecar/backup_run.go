@@ -209,6 +209,7 @@ func (s *Service) settle(ctx context.Context, b Backup, progress ProgressFunc) (
 	case err != nil:
 		return s.finishFailed(ctx, b, err)
 	case op.Status != OpBackupCreated:
+		s.logger.Warn("clickhouse's whole error", "backup", b.Name, "error", op.ErrorDetail)
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse ended backup %s with %s: %s", b.Name, op.Status, op.Error))
 	}
 	return s.finishCreated(ctx, b, op)

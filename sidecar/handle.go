@@ -81,7 +81,7 @@ func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) 
 		return p.Request, false
 	}
 	if errors.Is(err, ErrRejected) {
-		s.logger.Info("request rejected", "request", r.ID, "by", r.RequestedBy, "reason", err)
+		s.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", err)
 		s.record(ctx, r, StateRejected, LogEntry{Message: strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")})
 		return r, false
 	}
@@ -142,7 +142,7 @@ func (s *Sidecar) stillAuthorized(ctx context.Context, r Request) bool {
 		return true
 	case errors.Is(err, ErrRejected):
 		msg := strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ") + " (checked again when it was about to start)"
-		s.logger.Info("request rejected before it started", "request", r.ID, "by", r.RequestedBy, "reason", msg)
+		s.logger.Info("request rejected before it started", "request", r.ID, "by", r.Requester(), "reason", msg)
 		s.record(ctx, r, StateRejected, LogEntry{Message: msg})
 	default:
 		s.logger.Warn("check rights again before starting; will retry", "request", r.ID, "err", err)
@@ -227,7 +227,7 @@ func (s *Sidecar) executeBackup(ctx context.Context, r Request, latest *LogEntry
 	} else {
 		kind, _ := ParseKind(r.Kind)
 		b, err = s.svc.Backup(ctx, BackupRequest{Database: r.Database, Kind: kind, RequestID: r.ID,
-			RequestedBy: r.RequestedBy, Progress: progress, WaitForLease: true,
+			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true,
 			Started: func(b Backup) {
 				rows.add(s.logEntry(r, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))
@@ -256,7 +256,7 @@ func (s *Sidecar) executeRestore(ctx context.Context, r Request, latest *LogEntr
 			asOf = *r.AsOf
 		}
 		res, err = s.svc.Restore(ctx, RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: asOf,
-			Target: r.Target, RequestID: r.ID, RequestedBy: r.RequestedBy, Progress: progress,
+			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress,
 			Started: func(b Backup, operationID string) {
 				rows.add(s.logEntry(r, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
 					Message: "restore into " + r.Target + " started"}))

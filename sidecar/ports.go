@@ -56,7 +56,8 @@ type Operation struct {
 	Name             string
 	BaseBackupName   string
 	Status           string // CREATING_BACKUP, BACKUP_CREATED, BACKUP_FAILED, RESTORING, RESTORED, …
-	Error            string
+	Error            string // ClickHouse's code and the first line of its message: what people read
+	ErrorDetail      string // the whole text, stack trace included: for the sidecar's log only
 	NumFiles         uint64
 	TotalSize        uint64
 	UncompressedSize uint64
@@ -101,6 +102,9 @@ type Database interface {
 	DatabaseExists(ctx context.Context, name string) (bool, error)
 	// TableRows counts the rows of each table of a database.
 	TableRows(ctx context.Context, database string) (map[string]uint64, error)
+	// TableCount counts every table, view and dictionary of a database,
+	// whatever its engine and whether or not it reports rows.
+	TableCount(ctx context.Context, database string) (uint64, error)
 	// StartBackup sends BACKUP … ASYNC and returns once ClickHouse accepted it.
 	StartBackup(ctx context.Context, cmd BackupCommand) error
 	// StartRestore sends RESTORE … ASYNC and returns once ClickHouse accepted it.

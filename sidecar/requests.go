@@ -46,7 +46,20 @@ type Request struct {
 	Target      string
 	DryRun      bool
 	RequestedBy string
+	// Via names the HTTP token a request was queued with ("http:…"); "" for
+	// SQL requests. Only the sidecar's own user may set it.
+	Via         string
 	RequestedAt time.Time
+}
+
+// Requester is who asked, for logs and notifications: the HTTP token's
+// name for requests queued over HTTP, else the ClickHouse login. Rights
+// are always those of RequestedBy.
+func (r Request) Requester() string {
+	if r.Via != "" {
+		return r.Via + " (as " + r.RequestedBy + ")"
+	}
+	return r.RequestedBy
 }
 
 // LogEntry is one row of request_log: a state change of a request.
@@ -85,6 +98,7 @@ type RequestStatus struct {
 	TotalSize   uint64    `json:"total_size"`
 	BytesRead   uint64    `json:"bytes_read"`
 	RequestedBy string    `json:"requested_by"`
+	Via         string    `json:"via,omitempty"`
 	RequestedAt time.Time `json:"requested_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
@@ -141,6 +155,7 @@ const (
 	PrivCreate         Privilege = "CREATE TABLE"
 	PrivCreateDatabase Privilege = "CREATE DATABASE"
 	PrivInsert         Privilege = "INSERT"
+	PrivDropTable      Privilege = "DROP TABLE"
 )
 
 // Authorizer answers whether a ClickHouse user holds a privilege on a

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,7 +40,8 @@ var ErrBackupMissing = errors.New("no such backup")
 // restored: not completed, or built on a missing or failed backup.
 var ErrBackupUnusable = errors.New("backup cannot be restored")
 
-// ErrTargetNotEmpty refuses to restore over data.
+// ErrTargetNotEmpty refuses to restore over data, or into a database that
+// is never a target.
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
 
 // Restore restores a backup (with the chain it is built on, which ClickHouse
@@ -115,7 +117,13 @@ func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf 
 	return b, nil
 }
 
+// requireEmptyTarget refuses a target that is ClickHouse's own, the
+// sidecar's, or holds anything at all: a table of any engine, a view or a
+// dictionary.
 func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
+	if why := forbiddenTarget(target, s.opts.ControlDatabase); why != "" {
+		return fmt.Errorf("database %s %s; restore into another database: %w", target, why, ErrTargetNotEmpty)
+	}
 	exists, err := s.db.DatabaseExists(ctx, target)
 	if err != nil {
 		return fmt.Errorf("check restore target %s: %w", target, err)
@@ -123,15 +131,31 @@ func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
 	if !exists {
 		return nil
 	}
-	tables, err := s.db.TableRows(ctx, target)
+	n, err := s.db.TableCount(ctx, target)
 	if err != nil {
 		return fmt.Errorf("check restore target %s: %w", target, err)
 	}
-	if len(tables) > 0 {
-		return fmt.Errorf("database %s has %d tables; restore into a new database or drop it first: %w",
-			target, len(tables), ErrTargetNotEmpty)
+	if n > 0 {
+		return fmt.Errorf("database %s is not empty (%d tables or views); restore into a new database or drop it first: %w",
+			target, n, ErrTargetNotEmpty)
 	}
 	return nil
+}
+
+// forbiddenTarget says why a database may never be restored into, or "".
+// Names are compared without case: a look-alike of a system database is
+// refused too.
+func forbiddenTarget(name, controlDatabase string) string {
+	lower := strings.ToLower(name)
+	switch {
+	case lower == "system" || lower == "information_schema":
+		return "is a ClickHouse system database"
+	case controlDatabase != "" && lower == strings.ToLower(controlDatabase):
+		return "is ClickVault's control database"
+	case strings.HasPrefix(lower, scratchPrefix):
+		return "is a verify scratch database"
+	}
+	return ""
 }
 
 func (s *Service) restoreInto(ctx context.Context, b Backup, target string, progress ProgressFunc, started func(Backup, string)) error {
@@ -167,6 +191,7 @@ func (s *Service) awaitRestore(ctx context.Context, id, name, target string, pro
 		return fmt.Errorf("restore %s into %s: %w", name, target, err)
 	}
 	if op.Status != OpRestored {
+		s.logger.Warn("clickhouse's whole error", "restore", name, "target", target, "error", op.ErrorDetail)
 		return fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", name, target, op.Status, op.Error)
 	}
 	return nil
@@ -231,10 +256,13 @@ func compareTables(expected, restored map[string]uint64) ([]TableCheck, int) {
 	return checks, bad
 }
 
+// scratchPrefix starts the name of every verify scratch database.
+const scratchPrefix = "clickvault_verify_"
+
 func scratchName() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return "clickvault_verify_" + hex.EncodeToString(b)
+	return scratchPrefix + hex.EncodeToString(b)
 }
 
 func (s *Service) dropScratch(ctx context.Context, name string) {

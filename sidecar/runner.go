@@ -69,9 +69,9 @@ type Sidecar struct {
 	// of pending requests that began before their answer hands them on
 	// (sessions run in parallel, so that read can be stale). Entries are
 	// dropped after endedMemory.
-	ended map[string]time.Time
-	dbLocks   map[string]*sync.Mutex
-	started   atomic.Bool
+	ended   map[string]time.Time
+	dbLocks map[string]*sync.Mutex
+	started atomic.Bool
 }
 
 // NewSidecar wires the runner; auth and obs may be nil.

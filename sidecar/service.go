@@ -18,6 +18,7 @@ type Options struct {
 	PollInterval     time.Duration // longest wait between reads of system.backups while an operation runs
 	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
+	ControlDatabase  string        // the sidecar's tables: never a restore target
 }
 
 func (o Options) withDefaults() Options {

@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.requests
     as_of        Nullable(DateTime64(3)) DEFAULT NULL,
     target       String DEFAULT '',
     dry_run      Bool DEFAULT false,
+    via          String DEFAULT '',
     requested_by String MATERIALIZED currentUser(),
     requested_at DateTime64(3) MATERIALIZED now64(3),
     CONSTRAINT requested_by_is_login CHECK requested_by = currentUser()

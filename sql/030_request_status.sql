@@ -10,6 +10,7 @@ SELECT
     r.database AS database,
     r.kind AS kind,
     r.requested_by AS requested_by,
+    r.via AS via,
     r.requested_at AS requested_at,
     if(l.state = '', 'pending', l.state) AS state,
     if(l.state = '', r.backup, l.backup) AS backup,
@@ -22,7 +23,7 @@ FROM
 (
     -- One row per id, the first inserted: a later row reusing an id is
     -- ignored (request_log is keyed by id, so it cannot have an answer).
-    SELECT id, action, database, kind, backup, requested_by, requested_at
+    SELECT id, action, database, kind, backup, via, requested_by, requested_at
     FROM {{db}}.requests
     ORDER BY requested_at, id
     LIMIT 1 BY id

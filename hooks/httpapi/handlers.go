@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,19 +32,52 @@ type cleanupBody struct {
 	DryRun   bool   `json:"dry_run"`
 }
 
-// decode reads a JSON body strictly: an unknown field is an error naming it.
+// maxBody bounds a request body: every body here is a few short fields.
+const maxBody = 64 << 10
+
+// decode reads a JSON body strictly: exactly one JSON object, no unknown
+// field, at most maxBody bytes (413 beyond). Errors quote at most a short
+// prefix of what was sent.
 func decode(c echo.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "read the JSON body: "+err.Error())
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.Decode(&json.RawMessage{}) != io.EOF {
+			return echo.NewHTTPError(http.StatusBadRequest, "the body must hold exactly one JSON object")
+		}
+		return nil
 	}
-	return nil
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxBody))
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "read the JSON body: "+shorten(err.Error()))
 }
 
-// queue inserts the request into the requests table; the sidecar admits
-// and runs it like any SQL user's.
+// shorten cuts what a client sent (or an error quoting it) to a short
+// prefix, so an answer never echoes a huge input back.
+func shorten(s string) string {
+	const limit = 80
+	if len(s) <= limit {
+		return s
+	}
+	return strings.ToValidUTF8(s[:limit], "") + "…"
+}
+
+// visible reports whether answers may show database: the sidecar's
+// databases only ("" is its default).
+func (s *Server) visible(database string) bool {
+	return s.databases == nil || database == "" || slices.Contains(s.databases, database)
+}
+
+// queue inserts the request into the requests table, naming the token it
+// came with; the sidecar admits and runs it like any SQL user's.
 func (s *Server) queue(c echo.Context, r sidecar.Request) error {
+	if !s.visible(r.Database) {
+		return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("database %q is not one this sidecar backs up", shorten(r.Database)))
+	}
+	r.Via, _ = c.Get(tokenKey).(string)
 	id, err := s.cp.InsertRequest(c.Request().Context(), r)
 	if err != nil {
 		return fmt.Errorf("queue the request: %w", err)
@@ -75,8 +111,8 @@ func (s *Server) postCleanup(c echo.Context) error {
 
 func (s *Server) getRequest(c echo.Context) error {
 	st, err := s.cp.Status(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, sidecar.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no request %q", c.Param("id")))
+	if errors.Is(err, sidecar.ErrNotFound) || (err == nil && !s.visible(st.Database)) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no request %q", shorten(c.Param("id"))))
 	}
 	if err != nil {
 		return err
@@ -90,7 +126,10 @@ func (s *Server) listBackups(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "the database query parameter is required")
 	}
 	if err := sidecar.ValidateIdentifier("database", db); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return echo.NewHTTPError(http.StatusBadRequest, shorten(err.Error()))
+	}
+	if !s.visible(db) {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("database %q is not one this sidecar backs up", db))
 	}
 	rows, err := s.cp.CatalogRows(c.Request().Context(), db)
 	if err != nil {

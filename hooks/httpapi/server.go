@@ -6,7 +6,9 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -25,19 +28,52 @@ import (
 
 // Server is the HTTP hooks of one sidecar.
 type Server struct {
-	echo   *echo.Echo
-	cp     sidecar.ControlPlane
-	tokens [][]byte
-	ready  func(context.Context) error
-	logger *slog.Logger
+	echo      *echo.Echo
+	cp        sidecar.ControlPlane
+	tokens    []token
+	databases []string // what a token may see; nil: any
+	ready     func(context.Context) error
+	logger    *slog.Logger
+}
+
+// Access is what a token may do.
+type Access int
+
+const (
+	ReadOnly Access = iota // GET /v1/…
+	Write                  // queue requests, and read
+)
+
+type token struct {
+	secret []byte
+	name   string
+	access Access
+}
+
+// TokenName is how a token appears in requests, logs and notifications:
+// "http:" and the first 8 hex digits of its SHA-256, never the token.
+func TokenName(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return "http:" + hex.EncodeToString(sum[:4])
+}
+
+// Options are the server's tokens and what they may see.
+type Options struct {
+	WriteTokens, ReadTokens []string
+	// Databases limits every answer to these databases (the ones the
+	// sidecar backs up); nil allows any.
+	Databases []string
 }
 
 // New builds the server; it starts nothing. ready reports whether
 // ClickHouse and S3 can be reached.
-func New(cp sidecar.ControlPlane, tokens []string, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
-	s := &Server{echo: echo.New(), cp: cp, ready: ready, logger: logger}
-	for _, t := range tokens {
-		s.tokens = append(s.tokens, []byte(t))
+func New(cp sidecar.ControlPlane, opts Options, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
+	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, ready: ready, logger: logger}
+	for _, t := range opts.WriteTokens {
+		s.tokens = append(s.tokens, token{secret: []byte(t), name: TokenName(t), access: Write})
+	}
+	for _, t := range opts.ReadTokens {
+		s.tokens = append(s.tokens, token{secret: []byte(t), name: TokenName(t), access: ReadOnly})
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -45,19 +81,35 @@ func New(cp sidecar.ControlPlane, tokens []string, ready func(context.Context) e
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
-	e.GET("/v1/requests/:id", s.getRequest)
-	e.GET("/v1/backups", s.listBackups)
-	writes := e.Group("/v1", s.requireToken)
-	writes.POST("/backups", s.postBackup)
-	writes.POST("/restores", s.postRestore)
-	writes.POST("/cleanup", s.postCleanup)
+	// Middleware per route, not on a group: echo's group middleware adds a
+	// catch-all route, which would answer a wrong method with 401, not 405.
+	read, write := s.requireToken(ReadOnly), s.requireToken(Write)
+	e.GET("/v1/requests/:id", s.getRequest, read)
+	e.GET("/v1/backups", s.listBackups, read)
+	e.POST("/v1/backups", s.postBackup, write)
+	e.POST("/v1/restores", s.postRestore, write)
+	e.POST("/v1/cleanup", s.postCleanup, write)
 	return s
 }
+
+// Limits of the HTTP server: a client that sends its headers slowly, or
+// holds connections open, is dropped instead of holding the sidecar.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = time.Minute
+	idleTimeout       = time.Minute
+	maxHeaderBytes    = 16 << 10
+	maxConnections    = 256
+)
 
 // Serve serves on ln until ctx ends, then shuts down gracefully, letting
 // requests in flight finish for up to 10 s.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.echo.Listener = ln
+	s.echo.Listener = netutil.LimitListener(ln, maxConnections)
+	srv := s.echo.Server
+	srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = readHeaderTimeout, readTimeout, writeTimeout, idleTimeout
+	srv.MaxHeaderBytes = maxHeaderBytes
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := s.echo.Start(""); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -77,34 +129,46 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return g.Wait()
 }
 
-// requireToken lets a write through only with a configured bearer token.
-func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if len(s.tokens) == 0 {
-			return echo.NewHTTPError(http.StatusForbidden, "writes are disabled: no sidecar.auth_tokens are configured")
-		}
-		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || got == "" {
-			return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required")
-		}
-		for _, t := range s.tokens {
-			if subtle.ConstantTimeCompare([]byte(got), t) == 1 {
+// tokenKey is where requireToken leaves the caller's token name.
+const tokenKey = "clickvault_token"
+
+// requireToken lets a request through only with a configured bearer token
+// that allows need.
+func (s *Server) requireToken(need Access) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if len(s.tokens) == 0 {
+				return echo.NewHTTPError(http.StatusForbidden, "the HTTP hooks are disabled: no sidecar.auth_tokens or read_tokens are configured")
+			}
+			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+			if !ok || got == "" {
+				return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required")
+			}
+			for _, t := range s.tokens {
+				if subtle.ConstantTimeCompare([]byte(got), t.secret) != 1 {
+					continue
+				}
+				if t.access < need {
+					return echo.NewHTTPError(http.StatusForbidden, "this token may only read")
+				}
+				c.Set(tokenKey, t.name)
 				return next(c)
 			}
+			return echo.NewHTTPError(http.StatusUnauthorized, "the bearer token is not accepted")
 		}
-		return echo.NewHTTPError(http.StatusUnauthorized, "the bearer token is not accepted")
 	}
 }
 
-// errorHandler answers every error as JSON {"error": "…"}.
+// errorHandler answers every error as JSON {"error": "…"}. An unexpected
+// error is logged whole and answered without its text, which may carry
+// ClickHouse's internals.
 func (s *Server) errorHandler(err error, c echo.Context) {
-	code, msg := http.StatusInternalServerError, "internal error"
+	code, msg := http.StatusInternalServerError, "internal error; the sidecar's log has the details"
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code, msg = he.Code, fmt.Sprint(he.Message)
 	} else {
-		s.logger.Error("http request failed", "path", c.Path(), "err", err)
-		msg = err.Error()
+		s.logger.Error("http request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
 	}
 	if !c.Response().Committed {
 		_ = c.JSON(code, map[string]string{"error": msg})

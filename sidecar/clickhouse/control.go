@@ -71,7 +71,7 @@ func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + 
 // user who reuses someone's id cannot make the request theirs, nor cancel
 // it.) MATERIALIZED columns are named: SELECT * leaves them out.
 func (c *Control) firstRows(cond string) string {
-	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, requested_by, requested_at
+	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via, requested_by, requested_at
 		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
 }
 
@@ -97,7 +97,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidec
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, CAST(r.action AS String) AS action, r.database AS database,
 		CAST(r.kind AS String) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
 		isNotNull(r.as_of) AS has_as_of,
-		r.target AS target, r.dry_run AS dry_run, r.requested_by AS requested_by,
+		r.target AS target, r.dry_run AS dry_run, r.via AS via, r.requested_by AS requested_by,
 		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
@@ -138,12 +138,12 @@ func (c *Control) InsertRequest(ctx context.Context, r sidecar.Request) (string,
 	if r.AsOf != nil {
 		asOf = r.AsOf.UTC().Format("2006-01-02 15:04:05.000")
 	}
-	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run)
+	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run, via)
 		SELECT {id:UUID}, {action:String}, {database:String}, {kind:String}, {backup:String},
-		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}`, c.table("requests"))
+		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String}`, c.table("requests"))
 	params := []proto.Parameter{Param("id", id), Param("action", r.Action), Param("database", r.Database),
 		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
-		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}}
+		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via)}
 	if err := c.db.Exec(ctx, q, params...); err != nil {
 		return "", fmt.Errorf("insert request: %w", err)
 	}
@@ -165,7 +165,7 @@ func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus,
 	// column in WHERE.
 	q := fmt.Sprintf(`SELECT toString(s.id) AS rid, CAST(s.action AS String) AS action, s.database AS database,
 		CAST(s.kind AS String) AS kind, CAST(s.state AS String) AS state, s.backup AS backup, s.message AS message,
-		s.num_files AS num_files, s.total_size AS total_size, s.bytes_read AS bytes_read, s.requested_by AS requested_by,
+		s.num_files AS num_files, s.total_size AS total_size, s.bytes_read AS bytes_read, s.requested_by AS requested_by, s.via AS via,
 		toUnixTimestamp64Milli(s.requested_at) AS requested_at, toUnixTimestamp64Micro(s.updated_at) AS updated_at
 	FROM %s AS s WHERE s.id = {id:UUID} LIMIT 1`, c.table("request_status"))
 	cols := newStatusColumns()

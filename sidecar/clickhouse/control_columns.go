@@ -12,6 +12,7 @@ import (
 
 type pendingColumns struct {
 	id, action, database, kind, backup, target, requestedBy, state, logBackup, operationID proto.ColStr
+	via                                                                                    proto.ColStr
 	asOf, requestedAt                                                                      proto.ColInt64
 	dryRun                                                                                 proto.ColBool
 	hasAsOf                                                                                proto.ColUInt8
@@ -24,7 +25,7 @@ func (c *pendingColumns) results() proto.Results {
 		{Name: "id", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
 		{Name: "kind", Data: &c.kind}, {Name: "backup", Data: &c.backup}, {Name: "as_of", Data: &c.asOf}, {Name: "has_as_of", Data: &c.hasAsOf},
 		{Name: "target", Data: &c.target}, {Name: "dry_run", Data: &c.dryRun},
-		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
+		{Name: "via", Data: &c.via}, {Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
 		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
 	}
 }
@@ -33,7 +34,7 @@ func (c *pendingColumns) row(i int) sidecar.PendingRequest {
 	p := sidecar.PendingRequest{Request: sidecar.Request{
 		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
-		RequestedBy: c.requestedBy.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
+		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 	}}
 	// No value stands for "no as_of": a time before 1970 is a time too.
 	if c.hasAsOf.Row(i) == 1 {
@@ -91,9 +92,9 @@ func (c *logColumns) input() proto.Input {
 }
 
 type statusColumns struct {
-	id, action, database, kind, state, backup, message, requestedBy proto.ColStr
-	numFiles, totalSize, bytesRead                                  proto.ColUInt64
-	requestedAt, updatedAt                                          proto.ColInt64
+	id, action, database, kind, state, backup, message, requestedBy, via proto.ColStr
+	numFiles, totalSize, bytesRead                                       proto.ColUInt64
+	requestedAt, updatedAt                                               proto.ColInt64
 }
 
 func newStatusColumns() *statusColumns { return &statusColumns{} }
@@ -103,7 +104,7 @@ func (c *statusColumns) results() proto.Results {
 		{Name: "rid", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
 		{Name: "kind", Data: &c.kind}, {Name: "state", Data: &c.state}, {Name: "backup", Data: &c.backup},
 		{Name: "message", Data: &c.message}, {Name: "num_files", Data: &c.numFiles}, {Name: "total_size", Data: &c.totalSize},
-		{Name: "bytes_read", Data: &c.bytesRead}, {Name: "requested_by", Data: &c.requestedBy},
+		{Name: "bytes_read", Data: &c.bytesRead}, {Name: "requested_by", Data: &c.requestedBy}, {Name: "via", Data: &c.via},
 		{Name: "requested_at", Data: &c.requestedAt}, {Name: "updated_at", Data: &c.updatedAt},
 	}
 }
@@ -113,7 +114,7 @@ func (c *statusColumns) row(i int) sidecar.RequestStatus {
 		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		State: c.state.Row(i), Backup: c.backup.Row(i), Message: c.message.Row(i),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i), BytesRead: c.bytesRead.Row(i),
-		RequestedBy: c.requestedBy.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
+		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 		UpdatedAt: time.UnixMicro(c.updatedAt.Row(i)).UTC(),
 	}
 }

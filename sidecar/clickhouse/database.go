@@ -101,6 +101,19 @@ func (d *Database) DatabaseExists(ctx context.Context, name string) (bool, error
 	return n.Row(0) > 0, nil
 }
 
+// TableCount counts everything system.tables lists in database: tables of
+// any engine (Log, TinyLog and Memory report no row count), views and
+// dictionaries.
+func (d *Database) TableCount(ctx context.Context, database string) (uint64, error) {
+	var n proto.ColUInt64
+	err := d.do(ctx, ch.Query{Body: "SELECT count() FROM system.tables WHERE database = {db:String} AND NOT is_temporary",
+		Parameters: []proto.Parameter{Param("db", database)}, Result: proto.ResultColumn{Data: &n}})
+	if err != nil {
+		return 0, fmt.Errorf("count tables of %s: %w", database, err)
+	}
+	return n.Row(0), nil
+}
+
 // TableRows counts rows per table from system.tables (exact for MergeTree);
 // views and tables without a row count are left out.
 func (d *Database) TableRows(ctx context.Context, database string) (map[string]uint64, error) {

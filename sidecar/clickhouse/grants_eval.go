@@ -106,13 +106,13 @@ func databaseMatches(r grantRow, database string) bool {
 
 // covers reports whether a granted (or revoked) access type includes p.
 // ALL includes everything; CREATE includes CREATE TABLE (and CREATE
-// DATABASE, CREATE VIEW, …).
+// DATABASE, CREATE VIEW, …); DROP includes DROP TABLE (and DROP DATABASE, …).
 func covers(access string, p sidecar.Privilege) bool {
 	switch access {
 	case "ALL", string(p):
 		return true
-	case "CREATE":
-		return strings.HasPrefix(string(p), "CREATE ")
+	case "CREATE", "DROP":
+		return strings.HasPrefix(string(p), access+" ")
 	}
 	return false
 }

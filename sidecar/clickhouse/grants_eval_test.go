@@ -55,7 +55,8 @@ func TestHoldsOnEveryTable(t *testing.T) {
 }
 
 func TestCoversCreate(t *testing.T) {
-	if !covers("CREATE", sidecar.PrivCreate) || covers("CREATE", sidecar.PrivInsert) || !covers("ALL", sidecar.PrivInsert) {
-		t.Fatal("CREATE covers CREATE TABLE only; ALL covers everything")
+	if !covers("CREATE", sidecar.PrivCreate) || covers("CREATE", sidecar.PrivInsert) || !covers("ALL", sidecar.PrivInsert) ||
+		!covers("DROP", sidecar.PrivDropTable) || covers("DROP", sidecar.PrivBackup) {
+		t.Fatal("CREATE covers CREATE TABLE and DROP covers DROP TABLE only; ALL covers everything")
 	}
 }

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"github.com/ClickHouse/ch-go/proto"
+	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
 )
@@ -34,10 +35,22 @@ func (c *operationResult) results() proto.Results {
 func (c *operationResult) row(i int, r *redactor) sidecar.Operation {
 	return sidecar.Operation{
 		ID: c.id.Row(i), Name: r.redact(c.name.Row(i)), BaseBackupName: r.redact(c.base.Row(i)),
-		Status: c.status.Row(i), Error: r.redact(c.errText.Row(i)),
+		Status: c.status.Row(i), Error: r.redact(ErrorHeadline(c.errText.Row(i))), ErrorDetail: r.redact(c.errText.Row(i)),
 		NumFiles: c.files.Row(i), TotalSize: c.size.Row(i),
 		UncompressedSize: c.uncompressed.Row(i), CompressedSize: c.compressed.Row(i),
 		FilesRead: c.read.Row(i), BytesRead: c.bytesRead.Row(i),
 		StartTime: c.start.Row(i), EndTime: c.end.Row(i),
 	}
+}
+
+// ErrorHeadline is what people read of a ClickHouse error text: its code and
+// first line, without the stack trace ClickHouse appends
+// ("…(ACCESS_DENIED), Stack trace (when copying this message, …):" and
+// twenty lines of addresses).
+func ErrorHeadline(text string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	if i := strings.Index(line, "Stack trace"); i >= 0 {
+		line = line[:i]
+	}
+	return strings.TrimRight(line, ", ")
 }

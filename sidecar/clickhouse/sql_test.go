@@ -54,3 +54,14 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorHeadline(t *testing.T) {
+	text := "Code: 497. DB::Exception: clickvault: Not enough privileges. To execute this query, it's necessary to have the grant BACKUP ON big.*. (ACCESS_DENIED), Stack trace (when copying this message, always include the lines below):\n\n0. DB::Exception::Exception(…) @ 0x000000000d8e1a2b\n1. DB::ContextAccess::checkAccess @ 0x0000000012"
+	want := "Code: 497. DB::Exception: clickvault: Not enough privileges. To execute this query, it's necessary to have the grant BACKUP ON big.*. (ACCESS_DENIED)"
+	if got := ErrorHeadline(text); got != want {
+		t.Fatalf("got %q", got)
+	}
+	if got := ErrorHeadline("Code: 1. DB::Exception: short (X)"); got != "Code: 1. DB::Exception: short (X)" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -95,6 +95,7 @@ type Sidecar struct {
 	Listen       string   `koanf:"listen"`
 	PollInterval string   `koanf:"poll_interval"`
 	AuthTokens   []Secret `koanf:"auth_tokens"`
+	ReadTokens   []Secret `koanf:"read_tokens"`
 	AllowUsers   []string `koanf:"allow_users"`
 }
 
@@ -165,7 +166,7 @@ func (c Config) Secrets() []string {
 			out = append(out, h.Reveal())
 		}
 	}
-	for _, t := range c.Sidecar.AuthTokens {
+	for _, t := range append(append([]Secret(nil), c.Sidecar.AuthTokens...), c.Sidecar.ReadTokens...) {
 		out = append(out, t.Reveal())
 	}
 	return out

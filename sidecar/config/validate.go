@@ -131,9 +131,11 @@ func (c Config) validateSidecar(add addFunc) {
 	if d, err := time.ParseDuration(c.Sidecar.PollInterval); err != nil || d <= 0 {
 		add("sidecar.poll_interval", "must be a positive duration such as \"1s\", got %q", c.Sidecar.PollInterval)
 	}
-	for i, t := range c.Sidecar.AuthTokens {
-		if len(t.Reveal()) < 16 {
-			add(fmt.Sprintf("sidecar.auth_tokens[%d]", i), "must be at least 16 characters long")
+	for key, tokens := range map[string][]Secret{"auth_tokens": c.Sidecar.AuthTokens, "read_tokens": c.Sidecar.ReadTokens} {
+		for i, t := range tokens {
+			if len(t.Reveal()) < 16 {
+				add(fmt.Sprintf("sidecar.%s[%d]", key, i), "must be at least 16 characters long")
+			}
 		}
 	}
 }

@@ -62,7 +62,8 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 		FullEvery: cfg.FullInterval(),
 		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups,
 			KeepFor: dayDuration(cfg.Retention.KeepDays)},
-		Owner: instance,
+		Owner:           instance,
+		ControlDatabase: cfg.ClickHouse.ControlDatabase,
 	}, logger)
 	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
 		notifier: notifier, service: service}, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +48,32 @@ func TestRequesterCannotBeForged(t *testing.T) {
 	}
 	if n := h.count("SELECT count() FROM clickvault.requests WHERE requested_by != 'mallory'"); n != 0 {
 		t.Fatalf("%d forged requests were stored", n)
+	}
+}
+
+// TestFailureMessageIsTheHeadline: when ClickHouse fails a backup (here the
+// sidecar's own user lacks BACKUP on the database, which its requester
+// holds), the answer carries ClickHouse's code and first line, never its
+// stack trace.
+func TestFailureMessageIsTheHeadline(t *testing.T) {
+	opts := sidecarUsers
+	opts.Grants = map[string][]string{"alice": append([]string{"BACKUP ON unlisted.*"}, sidecarUsers.Grants["alice"]...)}
+	for user, grants := range sidecarUsers.Grants {
+		if user != "alice" {
+			opts.Grants[user] = grants
+		}
+	}
+	h := newHarnessWith(t, opts)
+	h.exec("CREATE DATABASE unlisted")
+	h.exec("CREATE TABLE unlisted.t (a UInt8) ENGINE = MergeTree ORDER BY a")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	id := h.request(h.as("alice"), "action, database", "'backup', 'unlisted'")
+	st := h.waitState(id, time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "failed" || !strings.Contains(st.message, "ACCESS_DENIED") {
+		t.Fatalf("got %s %q, want failed with ClickHouse's ACCESS_DENIED", st.state, st.message)
+	}
+	if strings.Contains(st.message, "Stack trace") || strings.Contains(st.message, "\n") {
+		t.Fatalf("the message carries more than ClickHouse's first line: %q", st.message)
 	}
 }

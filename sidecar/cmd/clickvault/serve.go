@@ -48,9 +48,12 @@ func serveCommand(run runner) *cobra.Command {
 			Instance: a.instance, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 		}, metrics.New(reg), a.logger)
-		var tokens []string
+		hooks := httpapi.Options{Databases: dbs}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
-			tokens = append(tokens, t.Reveal())
+			hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())
+		}
+		for _, t := range a.cfg.Sidecar.ReadTokens {
+			hooks.ReadTokens = append(hooks.ReadTokens, t.Reveal())
 		}
 		ready := func(ctx context.Context) error {
 			if !sc.Started() {
@@ -58,7 +61,7 @@ func serveCommand(run runner) *cobra.Command {
 			}
 			return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
 		}
-		srv := httpapi.New(control, tokens, ready, reg, a.logger)
+		srv := httpapi.New(control, hooks, ready, reg, a.logger)
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
 			"databases", dbs, "instance", a.instance)
 		g, gctx := errgroup.WithContext(ctx)

@@ -110,22 +110,11 @@ func TestHTTPHooks(t *testing.T) {
 		t.Fatal("the request is not in clickvault.requests")
 	}
 	h.waitState(id, time.Minute, "succeeded")
-	resp, err := http.Get(base + "/v1/requests/" + id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(status), `"state":"succeeded"`) {
+	if _, status := call(t, http.MethodGet, base+"/v1/requests/"+id, httpToken, ""); !strings.Contains(status, `"state":"succeeded"`) {
 		t.Fatalf("GET /v1/requests/%s: %s", id, status)
 	}
-	resp, err = http.Get(base + "/v1/backups?database=shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(catalog), `"kind":"full"`) || !strings.Contains(string(catalog), `"status":"completed"`) {
+	_, catalog := call(t, http.MethodGet, base+"/v1/backups?database=shop", httpToken, "")
+	if !strings.Contains(catalog, `"kind":"full"`) || !strings.Contains(catalog, `"status":"completed"`) {
 		t.Fatalf("GET /v1/backups: %s", catalog)
 	}
 	if after := metricValue(t, base, `clickvault_backups_total{database="shop",kind="full",result="success"}`); after != before+1 {
@@ -137,7 +126,12 @@ func TestHTTPHooks(t *testing.T) {
 }
 
 func post(t *testing.T, url, token, body string) (int, string) {
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	return call(t, http.MethodPost, url, token, body)
+}
+
+// call sends one HTTP request and returns the status code and body.
+func call(t *testing.T, method, url, token, body string) (int, string) {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

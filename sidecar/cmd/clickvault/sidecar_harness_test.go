@@ -19,7 +19,10 @@ import (
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
-const httpToken = "http-token-0123456789abcdef"
+const (
+	httpToken = "http-token-0123456789abcdef"
+	readToken = "read-token-0123456789abcdef"
+)
 
 // Users of the sidecar tests, besides those of deploy/grants.sql (the
 // sidecar's clickvault and the sample requester analyst): alice may back up
@@ -67,8 +70,8 @@ func newSidecarHarness(t *testing.T, rows int, extra string) (*harness, *sidecar
 
 // sidecarConfig is the harness config plus a [sidecar] section.
 func (h *harness) sidecarConfig(addr, extra string) string {
-	return h.writeConfig(fmt.Sprintf("[schedule]\nincremental_every = \"\"\n[sidecar]\nlisten = %q\nauth_tokens = [%q]\n%s",
-		addr, httpToken, extra))
+	return h.writeConfig(fmt.Sprintf("[schedule]\nincremental_every = \"\"\n[sidecar]\nlisten = %q\nauth_tokens = [%q]\nread_tokens = [%q]\n%s",
+		addr, httpToken, readToken, extra))
 }
 
 // startSidecar runs `clickvault serve` and waits until /readyz answers 200.

@@ -61,6 +61,11 @@ func TestSidecarRejects(t *testing.T) {
 	h.createShop(10)
 	h.exec("CREATE DATABASE busy")
 	h.exec("CREATE TABLE busy.t (a UInt8) ENGINE = MergeTree ORDER BY a")
+	h.exec("CREATE DATABASE only_view")
+	h.exec("CREATE VIEW only_view.v AS SELECT 1 AS one")
+	h.exec("CREATE DATABASE tiny")
+	h.exec("CREATE TABLE tiny.t (a UInt8) ENGINE = TinyLog")
+	h.exec("INSERT INTO tiny.t VALUES (1), (2)")
 	addr := freeAddr(t)
 	h.startSidecar(h.sidecarConfig(addr, ""), addr)
 	alice, mallory := h.as("alice"), h.as("mallory")
@@ -78,7 +83,16 @@ func TestSidecarRejects(t *testing.T) {
 		{"as_of before 1970, before every backup", "action, database, as_of, target", "'restore', 'shop', '1965-05-05 00:00:00', 'shop_restored'", "no completed backup at or before 1965-05-05", "alice"},
 		{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
 		{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", testbed.Admin},
+		{"target holding only a view", "action, database, target", "'restore', 'shop', 'only_view'", "not empty", testbed.Admin},
+		{"target holding a TinyLog table", "action, database, target", "'restore', 'shop', 'tiny'", "not empty", testbed.Admin},
+		{"target system", "action, database, target", "'restore', 'shop', 'system'", "ClickHouse system database", testbed.Admin},
+		{"target information_schema", "action, database, target", "'restore', 'shop', 'information_schema'", "ClickHouse system database", testbed.Admin},
+		{"target INFORMATION_SCHEMA", "action, database, target", "'restore', 'shop', 'INFORMATION_SCHEMA'", "ClickHouse system database", testbed.Admin},
+		{"target the control database", "action, database, target", "'restore', 'shop', 'clickvault'", "control database", testbed.Admin},
+		{"target a verify scratch database", "action, database, target", "'restore', 'shop', 'clickvault_verify_0a1b'", "scratch database", testbed.Admin},
 		{"no rights", "action, database", "'backup', 'shop'", "lacks BACKUP", "mallory"},
+		{"cleanup that deletes, with BACKUP only", "action, database", "'cleanup', 'shop'", "lacks DROP TABLE on database shop", "alice"},
+		{"forced full, with BACKUP only", "action, database, kind", "'backup', 'shop', 'full'", "lacks DROP TABLE on database shop", "alice"},
 		{"restore without rights on the source", "action, database, target", "'restore', 'shop', 'eve_db'", "lacks SELECT on database shop", "eve"},
 		{"restore into a new database without CREATE DATABASE", "action, database, target", "'restore', 'shop', 'shop_other'", "lacks CREATE DATABASE on database shop_other", "alice"},
 		{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
@@ -93,6 +107,11 @@ func TestSidecarRejects(t *testing.T) {
 		if st.state != "rejected" || !strings.Contains(st.message, c.want) {
 			t.Errorf("%s: got %s %q, want rejected with %q", c.name, st.state, st.message, c.want)
 		}
+	}
+	// A dry run deletes nothing: BACKUP is enough.
+	dry := h.request(alice, "action, database, dry_run", "'cleanup', 'shop', true")
+	if st := h.waitState(dry, 30*time.Second, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+		t.Errorf("alice's dry-run cleanup: %s %q", st.state, st.message)
 	}
 	// mallory has only INSERT on requests and SELECT on clickvault.*:
 	// ClickHouse itself refuses her shop's rows, and ClickVault refuses her
@@ -114,5 +133,11 @@ func TestSidecarRejects(t *testing.T) {
 	}
 	if n := h.count("SELECT count() FROM busy.t"); n != 0 {
 		t.Fatal("the non-empty target was touched")
+	}
+	if n := h.count("SELECT count() FROM tiny.t"); n != 2 {
+		t.Fatalf("the TinyLog target was touched: %d rows", n)
+	}
+	if n := h.count("SELECT count() FROM system.tables WHERE name = 'orders' AND database != 'shop'"); n != 0 {
+		t.Fatalf("a rejected restore wrote %d tables named orders", n)
 	}
 }
