@@ -67,6 +67,10 @@ type Meta struct {
 	Tables            map[string]uint64 `json:"tables"`
 	Error             string            `json:"error,omitempty"`
 	Host              string            `json:"host,omitempty"`
+	// RequestID is the request the backup was taken for, written before the
+	// BACKUP is sent: a sidecar restarted at any point finds the request's
+	// backup by it and adopts it instead of taking a second one.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Completed reports whether the metadata says ClickHouse finished the backup.

@@ -41,8 +41,15 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 			if err != nil {
 				return err
 			}
-			s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
-			out, err = s.runBackup(ctx, req, cat, plan, snap)
+			if own, ok := cat.FindRequest(req.RequestID); ok {
+				// A run of this request was killed after it wrote the
+				// metadata; the catalog has settled that backup.
+				s.logger.Info("adopting this request's backup of an earlier run", "request", req.RequestID, "backup", own.Name, "status", own.Status)
+				out, err = own, ownOutcome(own)
+			} else {
+				s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
+				out, err = s.runBackup(ctx, req, cat, plan, snap)
+			}
 			if out.Status == StatusCreated || out.Status == StatusFailed {
 				if req.Settled != nil {
 					req.Settled(out)
@@ -109,13 +116,24 @@ func (s *Service) Adopt(ctx context.Context, database, name string, progress Pro
 	return out, err
 }
 
+// ownOutcome is how a request's adopted backup ended, as an error.
+func ownOutcome(b Backup) error {
+	if b.Completed() {
+		return nil
+	}
+	return fmt.Errorf("backup %s failed: %s", b.Name, b.Error)
+}
+
 func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan, snap snapshot) (Backup, error) {
 	b := s.newBackup(req.Database, cat, plan, snap)
+	b.RequestID = req.RequestID
 	// The metadata is written before the BACKUP is sent: a run killed from
-	// here on leaves a folder that says what it is, to be adopted later.
+	// here on leaves a folder that says what it is, and whose request it
+	// serves, to be adopted later.
 	if err := s.writeMeta(ctx, b); err != nil {
 		return Backup{}, err
 	}
+	s.fault("meta-written")
 	baseFolder := ""
 	if plan.Kind == KindIncremental {
 		baseFolder = plan.Base.Folder
@@ -124,6 +142,7 @@ func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog,
 	if err := s.db.StartBackup(ctx, cmd); err != nil {
 		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
 	}
+	s.fault("backup-sent")
 	if req.Started != nil {
 		req.Started(b)
 	}
@@ -212,6 +231,7 @@ func (s *Service) settle(ctx context.Context, b Backup, progress ProgressFunc) (
 		s.logger.Warn("clickhouse's whole error", "backup", b.Name, "error", op.ErrorDetail)
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse ended backup %s with %s: %s", b.Name, op.Status, op.Error))
 	}
+	s.fault("backup-created")
 	return s.finishCreated(ctx, b, op)
 }
 
@@ -222,13 +242,16 @@ func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 	if err != nil {
 		return b, fmt.Errorf("check %s of %s: %w", BackupFile, b.Name, err)
 	}
-	if !ok {
-		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse no longer knows operation %s of backup %s "+
-			"(restarted?) and the backup has no %s object", b.BackupID, b.Name, BackupFile))
-	}
 	listing, err := s.store.List(ctx, b.Folder, true)
 	if err != nil {
-		return b, fmt.Errorf("measure backup %s: %w", b.Name, err)
+		return b, fmt.Errorf("list backup %s: %w", b.Name, err)
+	}
+	if !ok {
+		if onlyMeta(listing, b.Folder) {
+			return s.dropUnsent(ctx, b)
+		}
+		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse no longer knows operation %s of backup %s, so it "+
+			"restarted while the backup ran, and the backup has no %s object", b.BackupID, b.Name, BackupFile))
 	}
 	op := Operation{Status: OpBackupCreated, EndTime: s.now()}
 	for _, o := range listing.Objects {
@@ -238,6 +261,31 @@ func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 		}
 	}
 	return s.finishCreated(ctx, b, op)
+}
+
+// onlyMeta reports whether a folder holds nothing but ClickVault's metadata.
+func onlyMeta(l Listing, folder string) bool {
+	for _, o := range l.Objects {
+		if o.Key != MetaKey(folder) {
+			return false
+		}
+	}
+	return true
+}
+
+// dropUnsent removes a backup ClickHouse never wrote a byte of: it does
+// not know the operation and the folder holds only the metadata, so the
+// BACKUP never reached it (the sidecar stopped before sending it) or it
+// restarted before writing anything. Nothing was backed up and nothing is
+// kept; a request whose backup this was takes it anew.
+func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
+	err := fmt.Errorf("backup %s never reached ClickHouse, or ClickHouse restarted before writing any of it: "+
+		"its folder held only ClickVault's metadata, which is removed", b.Name)
+	s.logger.Warn("removing a backup that holds nothing", "backup", b.Name, "reason", err)
+	if delErr := s.store.Delete(context.WithoutCancel(ctx), []string{MetaKey(b.Folder)}); delErr != nil {
+		return s.finishFailed(ctx, b, fmt.Errorf("%w; removing it failed: %v", err, delErr))
+	}
+	return b, err // still "creating" here: no outcome is recorded for a folder that is gone
 }
 
 // finishCreated marks a backup completed once its .backup object exists.

@@ -152,6 +152,19 @@ func (c Catalog) Find(name string) (Backup, bool) {
 	return Backup{}, false
 }
 
+// FindRequest finds the backup taken for a request ("" finds none).
+func (c Catalog) FindRequest(requestID string) (Backup, bool) {
+	if requestID == "" {
+		return Backup{}, false
+	}
+	for _, b := range c.All() {
+		if b.RequestID == requestID {
+			return b, true
+		}
+	}
+	return Backup{}, false
+}
+
 // NewestCompleted is the newest completed backup, at or before asOf when
 // it is not zero.
 func (c Catalog) NewestCompleted(asOf time.Time) (Backup, bool) {

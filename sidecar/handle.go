@@ -22,6 +22,7 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	if !ok {
 		return
 	}
+	s.svc.fault("claimed")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.mu.Lock()

@@ -19,6 +19,17 @@ type Options struct {
 	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
 	ControlDatabase  string        // the sidecar's tables: never a restore target
+	// FaultPoint, when set, is called at named points of a backup's life
+	// ("claimed", "meta-written", "backup-sent", "backup-created"); only
+	// the fault tests set it, to kill the process there.
+	FaultPoint func(name string)
+}
+
+// fault calls the fault hook at a named point, if one is set.
+func (s *Service) fault(name string) {
+	if s.opts.FaultPoint != nil {
+		s.opts.FaultPoint(name)
+	}
 }
 
 func (o Options) withDefaults() Options {

@@ -64,6 +64,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 			KeepFor: dayDuration(cfg.Retention.KeepDays)},
 		Owner:           instance,
 		ControlDatabase: cfg.ClickHouse.ControlDatabase,
+		FaultPoint:      faultPoint,
 	}, logger)
 	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
 		notifier: notifier, service: service}, nil

@@ -26,7 +26,23 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// envFaultPoint names a point of a backup's life ("claimed",
+// "meta-written", "backup-sent", "backup-created") at which the process
+// kills itself with SIGKILL, as a crash would. Only the fault tests set it.
+const envFaultPoint = "CLICKVAULT_FAULT_POINT"
+
+// faultPoint is the fault hook handed to the service; nil unless
+// envFaultPoint is set.
+var faultPoint func(string)
+
 func main() {
+	if want := os.Getenv(envFaultPoint); want != "" {
+		faultPoint = func(name string) {
+			if name == want {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := newRootCommand(os.Stdout, os.Stderr, os.Environ).ExecuteContext(ctx)
 	stop()

@@ -77,12 +77,20 @@ func (h *harness) sidecarConfig(addr, extra string) string {
 // startSidecar runs `clickvault serve` and waits until /readyz answers 200.
 func (h *harness) startSidecar(config, addr string) *sidecarProc {
 	h.t.Helper()
+	return h.startSidecarWith(config, addr)
+}
+
+// startSidecarWith starts `clickvault serve` with extra environment
+// variables (NAME=value) and waits until /readyz answers 200.
+func (h *harness) startSidecarWith(config, addr string, env ...string) *sidecarProc {
+	h.t.Helper()
 	logPath := filepath.Join(h.t.TempDir(), "sidecar.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(clickvaultBinary(h.t), "-c", config, "-l", "debug", "serve")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
