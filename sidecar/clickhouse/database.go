@@ -114,20 +114,32 @@ func (d *Database) TableCount(ctx context.Context, database string) (uint64, err
 	return n.Row(0), nil
 }
 
-// TableRows counts rows per table from system.tables (exact for MergeTree);
-// views and tables without a row count are left out.
+// TableRows counts the rows of each table of database as SELECT count()
+// would. system.tables' total_rows is exact for MergeTree parts without
+// lightweight deletes and is used for those; a table with rows deleted by a
+// lightweight DELETE (still in its parts, masked) is counted with count().
+// Views and tables without a row count are left out.
 func (d *Database) TableRows(ctx context.Context, database string) (map[string]uint64, error) {
 	var names proto.ColStr
 	var rows proto.ColUInt64
+	var masked proto.ColUInt8
 	out := map[string]uint64{}
+	var recount []string
 	err := d.do(ctx, ch.Query{
-		Body: `SELECT name, assumeNotNull(total_rows) AS rows FROM system.tables
-		       WHERE database = {db:String} AND total_rows IS NOT NULL AND NOT is_temporary`,
+		Body: `SELECT t.name AS name, assumeNotNull(t.total_rows) AS rows,
+		              toUInt8(t.name IN (SELECT table FROM system.parts
+		                  WHERE database = {db:String} AND active AND has_lightweight_delete)) AS masked
+		       FROM system.tables AS t
+		       WHERE t.database = {db:String} AND t.total_rows IS NOT NULL AND NOT t.is_temporary`,
 		Parameters: []proto.Parameter{Param("db", database)},
-		Result:     proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}},
+		Result:     proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}, {Name: "masked", Data: &masked}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < names.Rows(); i++ {
-				out[names.Row(i)] = rows.Row(i)
+				if masked.Row(i) == 1 {
+					recount = append(recount, names.Row(i))
+				} else {
+					out[names.Row(i)] = rows.Row(i)
+				}
 			}
 			return nil
 		},
@@ -135,7 +147,37 @@ func (d *Database) TableRows(ctx context.Context, database string) (map[string]u
 	if err != nil {
 		return nil, fmt.Errorf("count rows of %s: %w", database, err)
 	}
+	if err := d.countRows(ctx, database, recount, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// countRows runs SELECT count() on tables of database, many per query.
+func (d *Database) countRows(ctx context.Context, database string, tables []string, out map[string]uint64) error {
+	const perQuery = 100
+	for len(tables) > 0 {
+		batch := tables[:min(perQuery, len(tables))]
+		tables = tables[len(batch):]
+		parts := make([]string, len(batch))
+		for i, t := range batch {
+			parts[i] = fmt.Sprintf("SELECT %s AS name, count() AS rows FROM %s.%s", QuoteString(t), QuoteIdent(database), QuoteIdent(t))
+		}
+		var names proto.ColStr
+		var rows proto.ColUInt64
+		err := d.do(ctx, ch.Query{Body: strings.Join(parts, " UNION ALL "),
+			Result: proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}},
+			OnResult: func(context.Context, proto.Block) error {
+				for i := 0; i < names.Rows(); i++ {
+					out[names.Row(i)] = rows.Row(i)
+				}
+				return nil
+			}})
+		if err != nil {
+			return fmt.Errorf("count rows of %s: %w", database, err)
+		}
+	}
+	return nil
 }
 
 func (d *Database) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
