@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +94,42 @@ func TestViaIsTheSidecarsAlone(t *testing.T) {
 	id := h.request(h.as("alice"), "action, database, via", "'backup', 'shop', 'http:00000000'")
 	if st := h.waitState(id, 30*time.Second, "rejected", "succeeded", "failed"); st.state != "rejected" || !strings.Contains(st.message, "via") {
 		t.Fatalf("a SQL request setting via: %s %q, want rejected", st.state, st.message)
+	}
+}
+
+// TestParallelHTTPRequestsOneAnswerEach: requests posted over HTTP at once
+// (valid backups and ones rejected for an unknown kind) each get exactly
+// one terminal row, with ClickHouse's server running them in parallel.
+func TestParallelHTTPRequestsOneAnswerEach(t *testing.T) {
+	h, sc := newSidecarHarness(t, 10, "poll_interval = \"200ms\"\n")
+	base := "http://" + sc.addr
+	const n = 80
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := `{"database":"shop"}`
+			if i%2 == 1 {
+				body = `{"database":"shop","kind":"differential"}`
+			}
+			if code, out := post(t, base+"/v1/backups", httpToken, body); code == http.StatusAccepted {
+				ids[i] = regexp.MustCompile(`"id":"([0-9a-f-]+)"`).FindStringSubmatch(out)[1]
+			}
+		}()
+	}
+	wg.Wait()
+	for i, id := range ids {
+		if id == "" {
+			t.Fatalf("request %d was not accepted", i)
+		}
+		h.waitState(id, 3*time.Minute, "succeeded", "failed", "rejected")
+	}
+	time.Sleep(2 * time.Second) // room for a second answer, if one were coming
+	twice := h.count(`SELECT count() FROM (SELECT request_id FROM clickvault.request_log
+		WHERE state IN ('succeeded', 'failed', 'rejected', 'cancelled') GROUP BY request_id HAVING count() > 1)`)
+	if twice != 0 {
+		t.Fatalf("%d of %d requests got more than one terminal row", twice, n)
 	}
 }
