@@ -36,3 +36,14 @@ GRANT clickvault_requester TO analyst;
 SET DEFAULT ROLE clickvault_requester TO analyst;
 GRANT BACKUP, SELECT ON shop.* TO analyst;
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analyst;
+
+-- Row policies: a requester sees only their own requests, and only those
+-- requests' rows of request_log (so request_status shows them their own).
+-- Once a table has a row policy, ClickHouse shows no row to a user that no
+-- policy names: the second policy of each pair lets everyone else (the
+-- sidecar, operators) see every row. The catalog (backups, chains) stays
+-- readable to every requester: it holds names, sizes and S3 locations, no data.
+CREATE ROW POLICY IF NOT EXISTS clickvault_own_requests ON clickvault.requests USING requested_by = currentUser() TO clickvault_requester;
+CREATE ROW POLICY IF NOT EXISTS clickvault_all_requests ON clickvault.requests USING 1 TO ALL EXCEPT clickvault_requester;
+CREATE ROW POLICY IF NOT EXISTS clickvault_own_request_log ON clickvault.request_log USING request_id IN (SELECT id FROM clickvault.requests WHERE requested_by = currentUser()) TO clickvault_requester;
+CREATE ROW POLICY IF NOT EXISTS clickvault_all_request_log ON clickvault.request_log USING 1 TO ALL EXCEPT clickvault_requester;

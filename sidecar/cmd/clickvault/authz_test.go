@@ -77,3 +77,36 @@ func TestFailureMessageIsTheHeadline(t *testing.T) {
 		t.Fatalf("the message carries more than ClickHouse's first line: %q", st.message)
 	}
 }
+
+// TestRequestersSeeTheirOwnRequests: with grants.sql's row policies a
+// requester (analyst, of the requester role) reads only their own requests
+// and their log rows; the sidecar still sees and answers everyone's.
+func TestRequestersSeeTheirOwnRequests(t *testing.T) {
+	h, _ := newSidecarHarness(t, 10, "")
+	analyst := h.as("analyst")
+	mine := h.request(analyst, "action, database", "'backup', 'shop'")
+	theirs := h.request(h.as("alice"), "action, database", "'backup', 'shop'")
+	for _, id := range []string{mine, theirs} {
+		if st := h.waitState(id, time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+			t.Fatalf("request %s: %s %q", id, st.state, st.message)
+		}
+	}
+	for _, q := range []string{
+		"SELECT count() FROM clickvault.requests WHERE id != '" + mine + "'",
+		"SELECT count() FROM clickvault.request_status WHERE id != '" + mine + "'",
+		"SELECT count() FROM clickvault.request_log WHERE request_id != '" + mine + "'",
+	} {
+		var n proto.ColUInt64
+		if err := analyst.Do(h.ctx, ch.Query{Body: q, Result: proto.ResultColumn{Data: &n}}); err != nil {
+			t.Fatalf("%s as analyst: %v", q, err)
+		}
+		if n.Row(0) != 0 {
+			t.Errorf("%s as analyst: %d rows of other people's requests", q, n.Row(0))
+		}
+	}
+	var n proto.ColUInt64
+	if err := analyst.Do(h.ctx, ch.Query{Body: "SELECT count() FROM clickvault.request_status WHERE id = '" + mine + "' AND state = 'succeeded'",
+		Result: proto.ResultColumn{Data: &n}}); err != nil || n.Row(0) != 1 {
+		t.Errorf("analyst does not see their own answer (%v)", err)
+	}
+}

@@ -54,8 +54,8 @@ func usersXML(access Access, settings map[string]string) string {
 		fmt.Fprintf(&b, "<%s>%s</%s>", k, xmlText(settings[k]), k)
 	}
 	b.WriteString("</default></profiles>\n<quotas><default/></quotas>\n<users>\n")
-	writeUser(&b, engineUser, "", []string{"SYSTEM LISTEN ON *.*"}, false)
-	writeUser(&b, Admin, access.Users[Admin], nil, true)
+	writeUser(&b, engineUser, "", []string{"SYSTEM LISTEN ON *.*"}, nil, false)
+	writeUser(&b, Admin, access.Users[Admin], nil, nil, true)
 	names := make([]string, 0, len(access.Users))
 	for name := range access.Users {
 		if name != Admin {
@@ -64,13 +64,13 @@ func usersXML(access Access, settings map[string]string) string {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		writeUser(&b, name, access.Users[name], access.Grants[name], false)
+		writeUser(&b, name, access.Users[name], access.Grants[name], access.Filters[name], false)
 	}
 	b.WriteString("</users>\n</clickhouse>\n")
 	return b.String()
 }
 
-func writeUser(b *strings.Builder, name, password string, grants []string, admin bool) {
+func writeUser(b *strings.Builder, name, password string, grants []string, filters map[string]string, admin bool) {
 	fmt.Fprintf(b, "<%s><password>%s</password><networks><ip>::/0</ip></networks>", name, xmlText(password))
 	b.WriteString("<profile>default</profile><quota>default</quota>")
 	if admin {
@@ -82,8 +82,28 @@ func writeUser(b *strings.Builder, name, password string, grants []string, admin
 			fmt.Fprintf(b, "<query>%s</query>", xmlText(grantQuery(g)))
 		}
 		b.WriteString("</grants>")
+		writeFilters(b, filters)
 	}
 	fmt.Fprintf(b, "</%s>\n", name)
+}
+
+// writeFilters writes row policies the way a users file has them:
+// <databases><db><table><filter>condition</filter></table></databases>.
+func writeFilters(b *strings.Builder, filters map[string]string) {
+	if len(filters) == 0 {
+		return
+	}
+	tables := make([]string, 0, len(filters))
+	for t := range filters {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	b.WriteString("<databases>")
+	for _, t := range tables {
+		db, table, _ := strings.Cut(t, ".")
+		fmt.Fprintf(b, "<%s><%s><filter>%s</filter></%s></%s>", db, table, xmlText(filters[t]), table, db)
+	}
+	b.WriteString("</databases>")
 }
 
 // grantQuery turns "INSERT ON db.*" into "GRANT INSERT ON db.*"; a

@@ -5,13 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
-// Access is a set of logins with their passwords and grants.
+// Access is a set of logins with their passwords, grants and row filters.
 type Access struct {
 	Users  map[string]string   // login → password
 	Grants map[string][]string // login → "PRIVILEGES ON target", in order
+	// Filters are row policies as the users file has them: login →
+	// "db.table" → the condition a row must meet to be seen.
+	Filters map[string]map[string]string
 }
 
 // DeployGrantsPath is deploy/grants.sql of this checkout: the single source
@@ -37,19 +41,24 @@ var (
 	createRoleRe = regexp.MustCompile(`(?is)^CREATE ROLE (?:IF NOT EXISTS )?(\w+)$`)
 	grantOnRe    = regexp.MustCompile(`(?is)^GRANT (.+? ON \S+) TO (\w+(?:\s*,\s*\w+)*)$`)
 	grantRoleRe  = regexp.MustCompile(`(?is)^GRANT (\w+) TO (\w+)$`)
+	rowPolicyRe  = regexp.MustCompile(`(?is)^CREATE ROW POLICY (?:IF NOT EXISTS )?\w+ ON (\w+\.\w+) (?:FOR SELECT )?USING (.+?) (?:AS PERMISSIVE )?TO (ALL EXCEPT )?(\w+)$`)
 	defaultRole  = regexp.MustCompile(`(?is)^SET DEFAULT ROLE \w+ TO \w+$`)
 )
 
 // ParseGrantsSQL reads the statements of a grants file: CREATE USER … BY
 // 'password', CREATE ROLE, GRANT … ON … TO users or roles, GRANT role TO
-// user, SET DEFAULT ROLE. The server's users file has no roles, so a role's
-// grants go to each user granted it, as the role would give them (every
-// role of grants.sql is a default role). Any other statement is an error,
-// so the file and what the test bed applies cannot drift apart unnoticed.
+// user, SET DEFAULT ROLE, and CREATE ROW POLICY … ON db.table USING … TO
+// role (or TO ALL EXCEPT role). The server's users file has no roles, so a
+// role's grants and row policies go to each user granted it, as the role
+// would give them (every role of grants.sql is a default role); a policy
+// TO ALL EXCEPT a role goes to every other user the file creates. Any other
+// statement is an error, so the file and what the test bed applies cannot
+// drift apart unnoticed.
 func ParseGrantsSQL(text string) (Access, error) {
-	a := Access{Users: map[string]string{}, Grants: map[string][]string{}}
+	a := Access{Users: map[string]string{}, Grants: map[string][]string{}, Filters: map[string]map[string]string{}}
 	roles := map[string][]string{}   // role → its grants
 	members := map[string][]string{} // user → roles granted to them
+	var policies []rowPolicy
 	for _, stmt := range sqlStatements(text) {
 		switch {
 		case createUserRe.MatchString(stmt):
@@ -74,6 +83,9 @@ func ParseGrantsSQL(text string) (Access, error) {
 			}
 			members[m[2]] = append(members[m[2]], m[1])
 		case defaultRole.MatchString(stmt):
+		case rowPolicyRe.MatchString(stmt):
+			m := rowPolicyRe.FindStringSubmatch(stmt)
+			policies = append(policies, rowPolicy{table: m[1], condition: m[2], except: m[3] != "", to: m[4]})
 		default:
 			return Access{}, fmt.Errorf("statement the test bed cannot apply: %q", stmt)
 		}
@@ -83,7 +95,31 @@ func ParseGrantsSQL(text string) (Access, error) {
 			a.Grants[user] = append(a.Grants[user], roles[r]...)
 		}
 	}
+	for _, p := range policies {
+		for user := range a.Users {
+			if p.appliesTo(user, members[user]) {
+				if a.Filters[user] == nil {
+					a.Filters[user] = map[string]string{}
+				}
+				a.Filters[user][p.table] = p.condition
+			}
+		}
+	}
 	return a, nil
+}
+
+// rowPolicy is one CREATE ROW POLICY of a grants file.
+type rowPolicy struct {
+	table, condition, to string
+	except               bool // TO ALL EXCEPT to
+}
+
+func (p rowPolicy) appliesTo(user string, roles []string) bool {
+	if strings.EqualFold(p.to, "ALL") && !p.except {
+		return true
+	}
+	named := user == p.to || slices.Contains(roles, p.to)
+	return named != p.except
 }
 
 // sqlStatements splits text at semicolons outside quotes, dropping

@@ -20,6 +20,8 @@ CREATE USER bob IDENTIFIED WITH sha256_password BY 'b;o--b';
 GRANT asker TO bob;
 SET DEFAULT ROLE asker TO bob;
 GRANT CREATE TABLE, INSERT ON shop_restored.* TO bob, svc;
+CREATE ROW POLICY IF NOT EXISTS own ON cv.requests USING who = currentUser() TO asker;
+CREATE ROW POLICY IF NOT EXISTS rest ON cv.requests USING 1 TO ALL EXCEPT asker;
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +37,10 @@ GRANT CREATE TABLE, INSERT ON shop_restored.* TO bob, svc;
 	if !reflect.DeepEqual(a.Grants, wantGrants) {
 		t.Errorf("grants = %v, want %v", a.Grants, wantGrants)
 	}
+	wantFilters := map[string]map[string]string{"bob": {"cv.requests": "who = currentUser()"}, "svc": {"cv.requests": "1"}}
+	if !reflect.DeepEqual(a.Filters, wantFilters) {
+		t.Errorf("row filters = %v, want %v", a.Filters, wantFilters)
+	}
 }
 
 // TestParseGrantsSQLRefusesWhatItCannotApply: a statement the test bed does
@@ -43,7 +49,7 @@ GRANT CREATE TABLE, INSERT ON shop_restored.* TO bob, svc;
 func TestParseGrantsSQLRefusesWhatItCannotApply(t *testing.T) {
 	for _, stmt := range []string{
 		"ALTER USER x DEFAULT ROLE ALL",
-		"CREATE ROW POLICY p ON cv.requests USING 1 TO ALL",
+		"CREATE ROW POLICY p ON cv.requests USING 1 TO ALL EXCEPT a, b",
 		"GRANT nosuchrole TO bob",
 	} {
 		if _, err := ParseGrantsSQL(stmt + ";"); err == nil || !strings.Contains(err.Error(), stmt[:10]) {
