@@ -17,7 +17,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
-	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // checkSurvival asserts what must hold after any fault.
@@ -186,19 +185,6 @@ func (h *harness) waitBackupStarted(id string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// restartEngine starts a killed or crashed engine again and reconnects.
-func (h *harness) restartEngine() {
-	h.t.Helper()
-	if err := h.bed.ClickHouse.Restart(h.ctx); err != nil {
-		h.t.Fatal(err)
-	}
-	c, err := h.bed.ClickHouse.Dial(h.ctx, testbed.Admin)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.ch = c
 }
 
 // afterFault: the request hit by the fault ends (either way, with a

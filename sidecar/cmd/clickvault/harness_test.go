@@ -217,3 +217,17 @@ func (h *harness) createShop(rows int) {
 func (h *harness) addRows(from, n int) {
 	h.exec(fmt.Sprintf("INSERT INTO shop.orders SELECT number, toString(number) FROM numbers(%d, %d)", from, n))
 }
+
+// restartEngine starts a killed or crashed engine again (or restarts a
+// running one, with the users and grants it was given) and reconnects.
+func (h *harness) restartEngine() {
+	h.t.Helper()
+	if err := h.bed.ClickHouse.Restart(h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	c, err := h.bed.ClickHouse.Dial(h.ctx, testbed.Admin)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.ch = c
+}

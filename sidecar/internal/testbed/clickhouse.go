@@ -162,6 +162,13 @@ func (c *ClickHouse) Dial(ctx context.Context, user string) (*ch.Client, error) 
 	return client, nil
 }
 
+// SetGrants replaces user's grants from the next Restart on, as an
+// administrator's GRANT or REVOKE would (this server's users are fixed
+// while it runs).
+func (c *ClickHouse) SetGrants(user string, grants []string) {
+	c.access.Grants[user] = append([]string(nil), grants...)
+}
+
 // Password is user's password on this server.
 func (c *ClickHouse) Password(user string) string { return c.access.Users[user] }
 

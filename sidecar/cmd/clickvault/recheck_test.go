@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRightsCheckedAgainBeforeStart: alice's backup waits behind another
+// backup of the same database; meanwhile her BACKUP grant is revoked. When
+// her request's turn comes it is rejected, naming the right, instead of
+// running on the rights it had when it was admitted.
+func TestRightsCheckedAgainBeforeStart(t *testing.T) {
+	opts := sidecarUsers
+	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"} // the first backup runs for seconds
+	h := newHarnessWith(t, opts)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(100000)")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	first := h.request(h.ch, "action, database", "'backup', 'shop'")
+	h.waitState(first, 30*time.Second, "running")
+	queued := h.request(h.as("alice"), "action, database", "'backup', 'shop'")
+	h.waitState(queued, 30*time.Second, "queued")
+
+	var without []string
+	for _, g := range sidecarUsers.Grants["alice"] {
+		without = append(without, strings.ReplaceAll(g, "BACKUP, ", ""))
+	}
+	h.bed.ClickHouse.SetGrants("alice", without)
+	h.restartEngine() // the REVOKE takes effect
+	h.waitState(first, 2*time.Minute, "succeeded", "failed")
+	st := h.waitState(queued, 2*time.Minute, "rejected", "succeeded", "failed")
+	if st.state != "rejected" || !strings.Contains(st.message, "lacks BACKUP") || !strings.Contains(st.message, "checked again") {
+		t.Fatalf("alice's queued backup after her BACKUP grant was revoked: %s %q", st.state, st.message)
+	}
+}
