@@ -192,6 +192,9 @@ func (s *Sidecar) admitCancel(ctx context.Context, r Request) error {
 	if r.Backup == "" {
 		return reject("cancel needs the id of the request to cancel in the backup column")
 	}
+	if !CanonicalID(r.Backup) {
+		return reject("cancel: %q is not a request id (want 8-4-4-4-12 hex digits, as clickvault.requests shows them)", r.Backup)
+	}
 	st, err := s.cp.Status(ctx, r.Backup)
 	if errors.Is(err, ErrNotFound) {
 		return reject("there is no request %q to cancel", r.Backup)

@@ -172,3 +172,19 @@ func TestPollWaitGrowsWithTheOperation(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"0f8fad5b-d9cb-469f-a165-70867728950e":          true,
+		"0F8FAD5B-D9CB-469F-A165-70867728950E":          true,
+		"{0f8fad5b-d9cb-469f-a165-70867728950e}":        false,
+		"urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e": false,
+		"0f8fad5bd9cb469fa16570867728950e":              false,
+		"0f8fad5b-d9cb-469f-a165-70867728950g":          false,
+		"0f8fad5b+d9cb-469f-a165-70867728950e":          false,
+	} {
+		if got := CanonicalID(id); got != want {
+			t.Errorf("CanonicalID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

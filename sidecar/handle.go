@@ -87,10 +87,37 @@ func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) 
 		return r, false
 	}
 	if err != nil {
+		if s.admitRefusedAgain(r.ID, err) {
+			msg := fmt.Sprintf("could not be checked: ClickHouse refused it %d times: %v", maxAdmitRefusals, err)
+			s.record(ctx, r, StateRejected, LogEntry{Message: msg})
+			return r, false
+		}
 		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
 		return r, false
 	}
 	return r, true
+}
+
+// maxAdmitRefusals is how often ClickHouse may refuse a request's admission
+// checks before the request is rejected: an answer that does not change
+// would otherwise be retried forever.
+const maxAdmitRefusals = 3
+
+// admitRefusedAgain counts an admission error ClickHouse answered (not one
+// reaching it, which may pass) and reports whether the request has had its
+// last try.
+func (s *Sidecar) admitRefusedAgain(id string, err error) bool {
+	if !errors.Is(err, ErrRefused) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admitRefusals[id]++
+	if s.admitRefusals[id] < maxAdmitRefusals {
+		return false
+	}
+	delete(s.admitRefusals, id)
+	return true
 }
 
 // startExecuting waits for the request's database and an execution slot,

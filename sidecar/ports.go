@@ -96,6 +96,11 @@ type RestoreCommand struct {
 	Folder   string
 }
 
+// ErrRefused marks an error ClickHouse answered (an exception), as opposed
+// to one reaching it: trying the same statement again gets the same answer.
+// Database implementations MUST let errors.Is(err, ErrRefused) say so.
+var ErrRefused = errors.New("clickhouse refused the statement")
+
 // Database is ClickHouse. Implementations MUST be safe for concurrent use.
 type Database interface {
 	Version(ctx context.Context) (string, error)

@@ -170,3 +170,23 @@ var ErrRejected = errors.New("rejected")
 func reject(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
 }
+
+// CanonicalID reports whether id is a request id in the one form ClickHouse
+// reads as a UUID: 36 characters, 8-4-4-4-12 hex digits. Go's parser also
+// takes "{…}", "urn:uuid:…" and no hyphens, which ClickHouse refuses.
+func CanonicalID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+			return false
+		}
+	}
+	return true
+}

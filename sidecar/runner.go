@@ -69,9 +69,11 @@ type Sidecar struct {
 	// of pending requests that began before their answer hands them on
 	// (sessions run in parallel, so that read can be stale). Entries are
 	// dropped after endedMemory.
-	ended   map[string]time.Time
-	dbLocks map[string]*sync.Mutex
-	started atomic.Bool
+	ended map[string]time.Time
+	// admitRefusals counts, per request, admission checks ClickHouse refused.
+	admitRefusals map[string]int
+	dbLocks       map[string]*sync.Mutex
+	started       atomic.Bool
 }
 
 // NewSidecar wires the runner; auth and obs may be nil.
@@ -88,7 +90,8 @@ func NewSidecar(svc *Service, cp ControlPlane, auth Authorizer, opts SidecarOpti
 	return &Sidecar{svc: svc, cp: cp, auth: auth, store: svc.store, layout: svc.layout, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
 		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
-		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{}, running: map[string]bool{}, ended: map[string]time.Time{}, dbLocks: map[string]*sync.Mutex{}}
+		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
+		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{}}
 }
 
 // Started reports whether the control plane is set up and requests are read.
@@ -328,6 +331,7 @@ func (s *Sidecar) markEnded(id string) {
 }
 
 func (s *Sidecar) markEndedLocked(id string) {
+	delete(s.admitRefusals, id)
 	now := s.now()
 	for old, at := range s.ended {
 		if now.Sub(at) > endedMemory {

@@ -158,8 +158,8 @@ func orDefault(s, def string) string {
 }
 
 func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return sidecar.RequestStatus{}, fmt.Errorf("request %q is not a UUID: %w", id, sidecar.ErrNotFound)
+	if !sidecar.CanonicalID(id) {
+		return sidecar.RequestStatus{}, fmt.Errorf("request id is not a UUID in its canonical form: %w", sidecar.ErrNotFound)
 	}
 	// The output column is rid, not id: an alias id would shadow the UUID
 	// column in WHERE.

@@ -274,17 +274,22 @@ func (r *redactor) redact(s string) string {
 // redactedError keeps the error chain (so ch.IsErr still works) but prints
 // without secrets.
 type redactedError struct {
-	text string
-	err  error
+	text    string
+	err     error
+	refused bool // ClickHouse answered with an exception
 }
 
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// Is lets errors.Is(err, sidecar.ErrRefused) tell an exception ClickHouse
+// answered from a failure to reach it.
+func (e *redactedError) Is(target error) bool { return e.refused && target == sidecar.ErrRefused }
+
 func (r *redactor) wrap(err error) error {
 	var exc *ch.Exception
 	if errors.As(err, &exc) {
-		return &redactedError{text: fmt.Sprintf("clickhouse error %d (%s): %s", exc.Code, exc.Code, r.redact(exc.Message)), err: err}
+		return &redactedError{text: fmt.Sprintf("clickhouse error %d (%s): %s", exc.Code, exc.Code, r.redact(exc.Message)), err: err, refused: true}
 	}
 	return &redactedError{text: r.redact(err.Error()), err: err}
 }

@@ -95,6 +95,7 @@ func TestSidecarRejects(t *testing.T) {
 		{"forced full, with BACKUP only", "action, database, kind", "'backup', 'shop', 'full'", "lacks DROP TABLE on database shop", "alice"},
 		{"restore without rights on the source", "action, database, target", "'restore', 'shop', 'eve_db'", "lacks SELECT on database shop", "eve"},
 		{"restore into a new database without CREATE DATABASE", "action, database, target", "'restore', 'shop', 'shop_other'", "lacks CREATE DATABASE on database shop_other", "alice"},
+		{"cancel naming a braced id", "action, backup", "'cancel', '{0f8fad5b-d9cb-469f-a165-70867728950e}'", "not a request id", "alice"},
 		{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
 	}
 	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, "eve": h.as("eve"), testbed.Admin: h.ch}
