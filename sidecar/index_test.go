@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -11,13 +12,19 @@ import (
 )
 
 // memStore is an in-memory ObjectStore for domain tests; it counts GETs.
+// Like S3 it honours If-None-Match: * and If-Match (each PUT makes a new
+// ETag), unless ignoreConditions makes it a store that does not.
 type memStore struct {
-	mu      sync.Mutex
-	objects map[string][]byte
-	gets    int
+	mu               sync.Mutex
+	objects          map[string][]byte
+	etags            map[string]string
+	gets, puts       int
+	ignoreConditions bool
 }
 
-func newMemStore() *memStore { return &memStore{objects: map[string][]byte{}} }
+func newMemStore() *memStore {
+	return &memStore{objects: map[string][]byte{}, etags: map[string]string{}}
+}
 
 func (m *memStore) List(_ context.Context, prefix string, recursive bool) (Listing, error) {
 	m.mu.Lock()
@@ -50,14 +57,20 @@ func (m *memStore) Get(_ context.Context, key string) ([]byte, string, error) {
 	if !ok {
 		return nil, "", ErrNotFound
 	}
-	return v, "etag", nil
+	return v, m.etags[key], nil
 }
 
-func (m *memStore) Put(_ context.Context, key string, data []byte, _ PutCondition) (string, error) {
+func (m *memStore) Put(_ context.Context, key string, data []byte, cond PutCondition) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	_, exists := m.objects[key]
+	if !m.ignoreConditions && ((cond.IfNoneMatch && exists) || (cond.IfMatch != "" && cond.IfMatch != m.etags[key])) {
+		return "", ErrPreconditionFailed
+	}
+	m.puts++
 	m.objects[key] = append([]byte(nil), data...)
-	return "etag", nil
+	m.etags[key] = fmt.Sprintf(`"etag-%d"`, m.puts)
+	return m.etags[key], nil
 }
 
 func (m *memStore) Exists(_ context.Context, key string) (bool, error) {
@@ -72,6 +85,7 @@ func (m *memStore) Delete(_ context.Context, keys []string) error {
 	defer m.mu.Unlock()
 	for _, k := range keys {
 		delete(m.objects, k)
+		delete(m.etags, k)
 	}
 	return nil
 }

@@ -104,6 +104,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	if err := s.cp.Init(ctx); err != nil {
 		return fmt.Errorf("create the control tables: %w", err)
 	}
+	if err := s.probeStore(ctx); err != nil {
+		return err
+	}
 	s.started.Store(true)
 	var workers errgroup.Group // one goroutine per request in flight; bounded by the semaphores
 	g, gctx := errgroup.WithContext(ctx)
@@ -119,6 +122,24 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// probeStore checks the store's conditional writes before any request is
+// taken, retrying every 5 s while S3 cannot be reached (readiness says not
+// ready meanwhile); a store that ignores them ends the sidecar.
+func (s *Sidecar) probeStore(ctx context.Context) error {
+	for {
+		err := s.svc.ProbeConditionalWrites(ctx)
+		if err == nil || errors.Is(err, ErrNoConditionalWrites) {
+			return err
+		}
+		s.logger.Warn("check S3 conditional writes; will retry", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // fullRescanEvery bounds how long an unanswered old request can go unseen;

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,6 +72,20 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 }
 
 func (a *app) close() { a.db.Close() }
+
+// probeStore refuses a store that ignores S3 conditional writes. One that
+// cannot be reached is not refused here: the command goes on, fails on S3
+// as it would have, and notifies.
+func (a *app) probeStore(ctx context.Context) error {
+	err := a.service.ProbeConditionalWrites(ctx)
+	if errors.Is(err, sidecar.ErrNoConditionalWrites) {
+		return err
+	}
+	if err != nil {
+		a.logger.Warn("could not check S3 conditional writes", "err", err)
+	}
+	return nil
+}
 
 func newNotifier(cfg config.Config) *notify.Dispatcher {
 	var targets []notify.Target

@@ -96,6 +96,9 @@ func backupCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := a.probeStore(ctx); err != nil {
+			return err
+		}
 		var failed []error
 		for _, db := range dbs {
 			progress := newProgressPrinter(a.stderr, a.logger, "backup "+db)
@@ -166,6 +169,11 @@ func cleanupCommand(run runner) *cobra.Command {
 		dbs, err := a.databases(database)
 		if err != nil {
 			return err
+		}
+		if !dryRun {
+			if err := a.probeStore(ctx); err != nil {
+				return err
+			}
 		}
 		var failed []error
 		for _, db := range dbs {

@@ -29,6 +29,7 @@ func serveCommand(run runner) *cobra.Command {
 		if err != nil {
 			return &usageError{err}
 		}
+
 		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", a.cfg.Sidecar.Listen, err)
@@ -94,6 +95,7 @@ func initCommand(run runner, load func(*cobra.Command) (config.Config, error), s
 		if err != nil {
 			return &usageError{err}
 		}
+
 		if err := control.Init(ctx); err != nil {
 			return err
 		}
