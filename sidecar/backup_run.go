@@ -190,6 +190,12 @@ func (s *Service) prepareBackup(ctx context.Context, req BackupRequest) (Catalog
 func (s *Service) newBackup(database string, cat Catalog, plan Plan, snap snapshot) Backup {
 	now := s.now().UTC()
 	name := s.uniqueName(cat, now)
+	if name != NameAt(now) {
+		// The name keeps backups in order even when this clock is behind
+		// the newest backup's; the log says the clock is off.
+		s.logger.Warn("clock behind the newest backup: naming the backup after it", "database", database,
+			"now", NameAt(now), "name", name)
+	}
 	b := Backup{Folder: s.layout.Folder(database, plan.Kind, name), Meta: Meta{
 		Version: MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
 		Status: StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,

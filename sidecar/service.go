@@ -86,13 +86,13 @@ type Progress struct {
 // ProgressFunc receives progress; it must not block.
 type ProgressFunc func(Progress)
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,205}$`)
+var identifier = regexp.MustCompile(`^[\p{L}\p{N}_][\p{L}\p{N}_-]{0,205}$`)
 
 // ValidateIdentifier refuses a database name ClickVault will not put in SQL:
 // only letters, digits and underscores, not starting with a digit.
 func ValidateIdentifier(what, name string) error {
 	if !identifier.MatchString(name) {
-		return fmt.Errorf("%s %q is not a valid identifier (letters, digits and _, not starting with a digit)", what, name)
+		return fmt.Errorf("%s %q is not a name ClickVault accepts (letters, digits, _ and -, not starting with -)", what, name)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -19,7 +20,19 @@ type S3Target struct {
 
 // URL is the address of a folder of the bucket.
 func (t S3Target) URL(folder string) string {
-	return strings.TrimRight(t.Endpoint, "/") + "/" + t.Bucket + "/" + strings.TrimLeft(folder, "/")
+	return strings.TrimRight(t.Endpoint, "/") + "/" + t.Bucket + "/" + escapePath(strings.TrimLeft(folder, "/"))
+}
+
+// escapePath percent-encodes each segment of a key for a URL: ClickHouse
+// refuses a URL with letters beyond ASCII (a database named données) and
+// decodes the escapes back into the key. Letters, digits, - and _ stay as
+// they are.
+func escapePath(key string) string {
+	segments := strings.Split(key, "/")
+	for i, s := range segments {
+		segments[i] = url.PathEscape(s)
+	}
+	return strings.Join(segments, "/")
 }
 
 // s3Func renders S3(…) for a folder of the bucket.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,6 +131,9 @@ func (c Config) validateSidecar(add addFunc) {
 	}
 	if d, err := time.ParseDuration(c.Sidecar.PollInterval); err != nil || d <= 0 {
 		add("sidecar.poll_interval", "must be a positive duration such as \"1s\", got %q", c.Sidecar.PollInterval)
+	}
+	if len(c.Sidecar.AllowUsers) > 0 && !slices.Contains(c.Sidecar.AllowUsers, c.ClickHouse.User) {
+		add("sidecar.allow_users", "must include clickhouse.user (%q): the sidecar makes its scheduled backups and HTTP requests as that user", c.ClickHouse.User)
 	}
 	for key, tokens := range map[string][]Secret{"auth_tokens": c.Sidecar.AuthTokens, "read_tokens": c.Sidecar.ReadTokens} {
 		for i, t := range tokens {
