@@ -76,6 +76,26 @@ func (s *Sidecar) claim(ctx context.Context, requestID string) (bool, error) {
 	return true, nil
 }
 
+// liveSidecars lists the sidecars whose heartbeat objects are fresh.
+func (s *Sidecar) liveSidecars(ctx context.Context) ([]string, error) {
+	listing, err := s.store.List(ctx, s.layout.join(".clickvault", "sidecars")+"/", true)
+	if err != nil {
+		return nil, fmt.Errorf("list heartbeats: %w", err)
+	}
+	var live []string
+	for _, o := range listing.Objects {
+		data, _, err := s.store.Get(ctx, o.Key)
+		if err != nil {
+			continue // gone since the listing
+		}
+		var hb heartbeat
+		if json.Unmarshal(data, &hb) == nil && s.now().Before(hb.ExpiresAt) {
+			live = append(live, hb.Instance)
+		}
+	}
+	return live, nil
+}
+
 func (s *Sidecar) instanceAlive(ctx context.Context, instance string) (bool, error) {
 	if instance == "" {
 		return false, nil
@@ -94,7 +114,8 @@ func (s *Sidecar) instanceAlive(ctx context.Context, instance string) (bool, err
 	return s.now().Before(hb.ExpiresAt), nil
 }
 
-// heartbeatLoop keeps this sidecar's heartbeat object fresh.
+// heartbeatLoop keeps this sidecar's heartbeat object fresh, and looks at
+// which other sidecars are alive.
 func (s *Sidecar) heartbeatLoop(ctx context.Context) error {
 	tick := time.NewTicker(heartbeatEvery)
 	defer tick.Stop()
@@ -102,6 +123,13 @@ func (s *Sidecar) heartbeatLoop(ctx context.Context) error {
 		data, _ := json.Marshal(heartbeat{Instance: s.opts.Instance, ExpiresAt: s.now().Add(heartbeatTTL).UTC()})
 		if _, err := s.store.Put(ctx, s.heartbeatKey(s.opts.Instance), data, PutCondition{}); err != nil && ctx.Err() == nil {
 			s.logger.Warn("write heartbeat; will retry", "err", err)
+		}
+		if live, err := s.liveSidecars(ctx); err == nil {
+			s.mu.Lock()
+			s.live = live
+			s.mu.Unlock()
+		} else if ctx.Err() == nil {
+			s.logger.Warn("list live sidecars; will retry", "err", err)
 		}
 		select {
 		case <-ctx.Done():

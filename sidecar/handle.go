@@ -56,46 +56,57 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 	}
 }
 
-// pickUp claims and admits a request (startExecuting records it). It reports
-// false when the request is not (or not yet) this sidecar's to run.
+// pickUp admits and claims a request (startExecuting records it). It
+// reports false when the request is not (or not yet) this sidecar's to run.
+// Admission comes first and writes nothing to S3: a flood of bad rows costs
+// ClickHouse reads and one batched INSERT of rejections, never a claim
+// object each. A request that was running before a restart was admitted
+// then and is only claimed again, to be adopted.
 func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) {
 	if !acquire(ctx, s.admitting) {
 		return p.Request, false
 	}
 	defer func() { <-s.admitting }()
-	// The claim (S3) and the admission checks (ClickHouse, read-only) are
-	// independent: both at once, and the admission's verdict is used only
-	// if the claim is won.
-	var won bool
-	var claimErr, err error
-	var r Request
-	var both errgroup.Group
-	both.Go(func() error { won, claimErr = s.claim(ctx, p.ID); return nil })
-	both.Go(func() error { r, err = s.admit(ctx, p.Request); return nil })
-	_ = both.Wait()
-	if claimErr != nil {
-		s.logger.Warn("claim request; will retry", "request", p.ID, "err", claimErr)
-		return p.Request, false
+	r := p.Request
+	if p.Latest == nil || p.Latest.State != StateRunning {
+		var err error
+		if r, err = s.admit(ctx, p.Request); err != nil {
+			s.refuse(ctx, r, err)
+			return r, false
+		}
+	}
+	won, err := s.claim(ctx, p.ID)
+	if err != nil {
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+		return r, false
 	}
 	if !won {
 		s.markForeign(p.ID) // another sidecar runs it
-		return p.Request, false
-	}
-	if errors.Is(err, ErrRejected) {
-		s.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", err)
-		s.record(ctx, r, StateRejected, LogEntry{Message: strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")})
-		return r, false
-	}
-	if err != nil {
-		if s.admitRefusedAgain(r.ID, err) {
-			msg := fmt.Sprintf("could not be checked: ClickHouse refused it %d times: %v", maxAdmitRefusals, err)
-			s.record(ctx, r, StateRejected, LogEntry{Message: msg})
-			return r, false
-		}
-		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
 		return r, false
 	}
 	return r, true
+}
+
+// refuse handles an admission that did not say yes: a rejection is queued
+// for the batch writer (by the one live sidecar that owns it), an error
+// ClickHouse keeps answering rejects the request after maxAdmitRefusals,
+// any other error is retried on a later poll.
+func (s *Sidecar) refuse(ctx context.Context, r Request, err error) {
+	msg := ""
+	switch {
+	case errors.Is(err, ErrRejected):
+		msg = strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")
+	case s.admitRefusedAgain(r.ID, err):
+		msg = fmt.Sprintf("could not be checked: ClickHouse refused it %d times: %v", maxAdmitRefusals, err)
+	default:
+		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
+		return
+	}
+	if !s.ownsRejection(r.ID) {
+		return // another live sidecar answers it
+	}
+	s.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", msg)
+	s.rejectLater(ctx, r, msg)
 }
 
 // maxAdmitRefusals is how often ClickHouse may refuse a request's admission
@@ -299,52 +310,6 @@ func (s *Sidecar) executeRestore(ctx context.Context, r Request, latest *LogEntr
 	}
 	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
 		Message: fmt.Sprintf("restored %s into %s: %d tables, %d rows", res.Backup.Name, res.Target, len(res.Tables), restored)}
-}
-
-// executeCancel cancels a request that has not started running. One that
-// runs is not interrupted: ClickHouse would go on with the BACKUP anyway.
-func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntry) {
-	st, err := s.cp.Status(ctx, r.Backup)
-	if err != nil {
-		return StateFailed, LogEntry{Message: err.Error()}
-	}
-	switch {
-	case Terminal(st.State):
-		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s has already ended (%s)", r.Backup, st.State)}
-	case st.State == StateRunning:
-		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already running and cannot be cancelled", r.Backup)}
-	}
-	// The claim keeps other sidecars from starting it; it is re-entrant
-	// for this one, so whether it runs here is decided under s.mu.
-	won, err := s.claim(ctx, r.Backup)
-	if err != nil {
-		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}
-	}
-	if !won {
-		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is being handled by another sidecar", r.Backup)}
-	}
-	if !s.stopHere(r.Backup) {
-		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already being run and cannot be cancelled", r.Backup)}
-	}
-	target := Request{ID: st.ID, Action: st.Action, Database: st.Database}
-	s.record(ctx, target, StateCancelled, LogEntry{Message: "cancelled by request " + r.ID})
-	return StateSucceeded, LogEntry{Message: "cancelled request " + r.Backup}
-}
-
-// stopHere stops a request of this sidecar before it runs: one waiting for
-// its database is woken and gives up, one not yet picked up never starts.
-// It reports false for one already executing.
-func (s *Sidecar) stopHere(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running[id] {
-		return false
-	}
-	if cancel := s.cancels[id]; cancel != nil {
-		cancel()
-	}
-	s.markEndedLocked(id) // under the same lock as beginExecuting's check
-	return true
 }
 
 // progressWriter writes a running row with the operation's progress at most

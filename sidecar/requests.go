@@ -129,7 +129,9 @@ type ControlPlane interface {
 	// Init creates the control database, tables and views (idempotent).
 	Init(ctx context.Context) error
 	// PendingRequests returns requests made after since with no terminal
-	// state, oldest first.
+	// state, oldest first: at most PendingPerRequester of each requester and
+	// PendingPerRead in all, so one user's flood never hides another's
+	// request and a read stays bounded.
 	PendingRequests(ctx context.Context, since time.Time) ([]PendingRequest, error)
 	// RequestCount counts the rows of the requests table, cheaply: between
 	// full reads, a changed count tells the sidecar a request arrived.
@@ -170,6 +172,12 @@ var ErrRejected = errors.New("rejected")
 func reject(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
 }
+
+// Bounds of one read of pending requests.
+const (
+	PendingPerRequester = 200
+	PendingPerRead      = 1000
+)
 
 // CanonicalID reports whether id is a request id in the one form ClickHouse
 // reads as a UUID: 36 characters, 8-4-4-4-12 hex digits. Go's parser also

@@ -72,8 +72,13 @@ type Sidecar struct {
 	ended map[string]time.Time
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
-	dbLocks       map[string]*sync.Mutex
-	started       atomic.Bool
+	// live are the sidecars whose heartbeats were fresh at the last look;
+	// rejections are shared among them (ownsRejection).
+	live []string
+	// rejections wait here for rejectLoop to write them in batches.
+	rejections chan rejection
+	dbLocks    map[string]*sync.Mutex
+	started    atomic.Bool
 }
 
 // NewSidecar wires the runner; auth and obs may be nil.
@@ -91,7 +96,8 @@ func NewSidecar(svc *Service, cp ControlPlane, auth Authorizer, opts SidecarOpti
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
 		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
-		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{}}
+		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{},
+		rejections: make(chan rejection, rejectionQueue)}
 }
 
 // Started reports whether the control plane is set up and requests are read.
@@ -111,6 +117,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	var workers errgroup.Group // one goroutine per request in flight; bounded by the semaphores
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.heartbeatLoop(gctx) })
+	g.Go(func() error { return s.rejectLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
 	g.Go(func() error { s.mirrorAll(gctx); return nil })
 	if s.opts.IncrementalEvery > 0 {
@@ -176,6 +183,7 @@ func probePauseAfter(poll, sinceArrival time.Duration) time.Duration {
 
 func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	var lastRead, lastFull, lastArrival time.Time
+	more := false // the last read was cut at its bounds and found new work: read again soon
 	probe := requestsProbe{cp: s.cp, logger: s.logger}
 	for {
 		// The count is taken before the read, so a request inserted in
@@ -185,9 +193,9 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		if changed && !firstLook {
 			lastArrival = s.now()
 		}
-		if changed || s.now().Sub(lastRead) >= s.opts.Poll {
+		if changed || more || s.now().Sub(lastRead) >= s.opts.Poll {
 			lastRead = s.now()
-			s.readRequests(ctx, workers, &lastFull)
+			more = s.readRequests(ctx, workers, &lastFull)
 		}
 		// The pause starts after the probe, not on a ticker: when a backup
 		// keeps the server busy its answers are slow, and a ticker would
@@ -200,8 +208,11 @@ func (s *Sidecar) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	}
 }
 
-// readRequests reads the pending requests and dispatches each.
-func (s *Sidecar) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time) {
+// readRequests reads the pending requests and dispatches each. It reports
+// whether the read was cut at its bounds (PendingPerRead in all, or
+// PendingPerRequester of one requester) and still found requests not yet
+// handled: then more are waiting, and the next read comes soon.
+func (s *Sidecar) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time) bool {
 	since := s.now().Add(-time.Hour)
 	if s.now().Sub(*lastFull) >= fullRescanEvery {
 		since, *lastFull = time.Time{}, s.now()
@@ -210,9 +221,17 @@ func (s *Sidecar) readRequests(ctx context.Context, workers *errgroup.Group, las
 	if err != nil && ctx.Err() == nil {
 		s.logger.Warn("read requests; will retry", "err", err)
 	}
+	perRequester := map[string]int{}
+	cut, fresh := len(pending) >= PendingPerRead, false
 	for _, p := range pending {
-		s.dispatch(ctx, workers, p)
+		if perRequester[p.RequestedBy]++; perRequester[p.RequestedBy] >= PendingPerRequester {
+			cut = true
+		}
+		if s.dispatch(ctx, workers, p) {
+			fresh = true
+		}
 	}
+	return cut && fresh
 }
 
 // requestsProbe tells whether the number of requests changed since it last
@@ -246,13 +265,14 @@ func (p *requestsProbe) changed(ctx context.Context) bool {
 	return changed
 }
 
-// dispatch starts handling a request not already being handled here.
-func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) {
+// dispatch starts handling a request not already being handled here, and
+// reports whether it did.
+func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) bool {
 	s.mu.Lock()
 	_, ended := s.ended[p.ID]
 	if ended || s.inflight[p.ID] || s.now().Before(s.foreign[p.ID]) {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	delete(s.foreign, p.ID)
 	s.inflight[p.ID] = true
@@ -262,6 +282,7 @@ func (s *Sidecar) dispatch(ctx context.Context, workers *errgroup.Group, p Pendi
 		s.handle(ctx, p)
 		return nil
 	})
+	return true
 }
 
 // tryAcquire takes a slot of sem if one is free now.

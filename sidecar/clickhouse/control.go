@@ -102,7 +102,10 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidec
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
 	WHERE l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
-	ORDER BY r.requested_at`, c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog())
+	ORDER BY r.requested_at
+	LIMIT %d BY r.requested_by
+	LIMIT %d`, c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog(),
+		sidecar.PendingPerRequester, sidecar.PendingPerRead)
 	cols := newPendingColumns()
 	var out []sidecar.PendingRequest
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("since", fmt.Sprint(since.UnixMilli()))},

@@ -1,0 +1,52 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+)
+
+// executeCancel cancels a request that has not started running. One that
+// runs is not interrupted: ClickHouse would go on with the BACKUP anyway.
+func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntry) {
+	st, err := s.cp.Status(ctx, r.Backup)
+	if err != nil {
+		return StateFailed, LogEntry{Message: err.Error()}
+	}
+	switch {
+	case Terminal(st.State):
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s has already ended (%s)", r.Backup, st.State)}
+	case st.State == StateRunning:
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already running and cannot be cancelled", r.Backup)}
+	}
+	// The claim keeps other sidecars from starting it; it is re-entrant
+	// for this one, so whether it runs here is decided under s.mu.
+	won, err := s.claim(ctx, r.Backup)
+	if err != nil {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}
+	}
+	if !won {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is being handled by another sidecar", r.Backup)}
+	}
+	if !s.stopHere(r.Backup) {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is already being run and cannot be cancelled", r.Backup)}
+	}
+	target := Request{ID: st.ID, Action: st.Action, Database: st.Database}
+	s.record(ctx, target, StateCancelled, LogEntry{Message: "cancelled by request " + r.ID})
+	return StateSucceeded, LogEntry{Message: "cancelled request " + r.Backup}
+}
+
+// stopHere stops a request of this sidecar before it runs: one waiting for
+// its database is woken and gives up, one not yet picked up never starts.
+// It reports false for one already executing.
+func (s *Sidecar) stopHere(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[id] {
+		return false
+	}
+	if cancel := s.cancels[id]; cancel != nil {
+		cancel()
+	}
+	s.markEndedLocked(id) // under the same lock as beginExecuting's check
+	return true
+}

@@ -1,0 +1,113 @@
+package sidecar
+
+import (
+	"context"
+	"hash/fnv"
+	"slices"
+	"time"
+)
+
+// Rejections are written in batches: a flood of bad rows becomes a few
+// INSERTs into request_log, not one each.
+const (
+	rejectionQueue = 1024                  // rejections waiting to be written; admission waits when full
+	rejectionBatch = 500                   // rows per INSERT at most
+	rejectionDelay = 50 * time.Millisecond // how long a rejection waits for others to join its batch
+)
+
+// rejectLater queues a request's rejection for rejectLoop and remembers the
+// request as ended, so no later read hands it on again meanwhile.
+func (s *Sidecar) rejectLater(ctx context.Context, r Request, msg string) {
+	s.markEnded(r.ID)
+	select {
+	case s.rejections <- rejection{r: r, entry: s.logEntry(r, StateRejected, LogEntry{Message: msg})}:
+	case <-ctx.Done():
+	}
+}
+
+type rejection struct {
+	r     Request
+	entry LogEntry
+}
+
+// rejectLoop writes queued rejections, up to rejectionBatch per INSERT.
+// On shutdown it writes what is queued; a rejection lost with the process
+// is found pending after the restart and rejected again.
+func (s *Sidecar) rejectLoop(ctx context.Context) error {
+	for {
+		var batch []rejection
+		select {
+		case <-ctx.Done():
+			s.writeRejections(context.WithoutCancel(ctx), s.drainRejections(nil))
+			return nil
+		case first := <-s.rejections:
+			batch = append(batch, first)
+		}
+		deadline := time.After(rejectionDelay)
+	collect:
+		for len(batch) < rejectionBatch {
+			select {
+			case r := <-s.rejections:
+				batch = append(batch, r)
+			case <-deadline:
+				break collect
+			}
+		}
+		s.writeRejections(ctx, batch)
+	}
+}
+
+func (s *Sidecar) drainRejections(batch []rejection) []rejection {
+	for {
+		select {
+		case r := <-s.rejections:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+}
+
+func (s *Sidecar) writeRejections(ctx context.Context, batch []rejection) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	entries := make([]LogEntry, len(batch))
+	for i, r := range batch {
+		entries[i] = r.entry
+	}
+	if err := s.cp.AppendLog(ctx, entries...); err != nil {
+		s.logger.Error("record rejections; they are rejected again after the sidecar restarts", "count", len(batch), "err", err)
+		return
+	}
+	for _, r := range batch {
+		s.obs.RequestState(r.r.Action, StateRejected)
+	}
+}
+
+// ownsRejection reports whether this sidecar answers a rejected request.
+// Without a claim object two sidecars would both answer it, so each
+// request's rejection belongs to one live sidecar, chosen by rendezvous
+// hashing over the sidecars whose heartbeats are fresh: every sidecar with
+// the same view of who is alive picks the same one, and when one stops, its
+// share passes to the others once its heartbeat expires.
+func (s *Sidecar) ownsRejection(requestID string) bool {
+	s.mu.Lock()
+	live := slices.Clone(s.live)
+	s.mu.Unlock()
+	if !slices.Contains(live, s.opts.Instance) {
+		live = append(live, s.opts.Instance)
+	}
+	var owner string
+	var best uint64
+	for _, instance := range live {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(instance + "\x00" + requestID))
+		if sum := h.Sum64(); owner == "" || sum > best {
+			owner, best = instance, sum
+		}
+	}
+	return owner == s.opts.Instance
+}
