@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -39,22 +40,33 @@ type ObjectStore struct {
 
 var _ sidecar.ObjectStore = (*ObjectStore)(nil)
 
-// New builds the client; it makes no request.
-func New(cfg Config) *ObjectStore {
-	opts := s3.Options{
-		Region:       cfg.Region,
-		UsePathStyle: true,
-		// Checksums only where S3 requires them keeps S3-compatible servers happy.
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	}
-	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
-	}
+// New builds the client; it makes no request. With no access key it takes
+// credentials from the AWS SDK's default chain: the environment
+// (AWS_ACCESS_KEY_ID, …), the shared config and credentials files, web
+// identity (Kubernetes IRSA), the container or instance role.
+func New(ctx context.Context, cfg Config) (*ObjectStore, error) {
+	var loadOpts []func(*config.LoadOptions) error
 	if cfg.AccessKey != "" || cfg.SecretKey != "" {
-		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
 	}
-	return &ObjectStore{client: s3.New(opts), bucket: cfg.Bucket, endpoint: strings.TrimRight(cfg.Endpoint, "/")}
+	if cfg.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(cfg.Region))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		// Checksums only where S3 requires them keeps S3-compatible servers happy.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	return &ObjectStore{client: client, bucket: cfg.Bucket, endpoint: strings.TrimRight(cfg.Endpoint, "/")}, nil
 }
 
 // URL is where key is: the endpoint URL for S3-compatible servers, s3://

@@ -18,7 +18,11 @@ func newStore(t *testing.T) (*s3.ObjectStore, context.Context) {
 	m := bed.MinIO
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	return s3.New(s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}), ctx
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, ctx
 }
 
 // TestObjectStoreContract checks, on real MinIO, what the domain relies on.

@@ -46,8 +46,11 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 	secrets := cfg.Secrets()
 	stdout, stderr = newRedactingWriter(stdout, secrets), newRedactingWriter(stderr, secrets)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	store := s3.New(s3.Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
+	store, err := s3.New(ctx, s3.Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
 		AccessKey: cfg.S3.AccessKey.Reveal(), SecretKey: cfg.S3.SecretKey.Reveal()})
+	if err != nil {
+		return nil, err
+	}
 	db, err := clickhouse.Open(ctx, clickhouse.Config{
 		Addr: cfg.ClickHouse.Addr, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password.Reveal(),
 		Secure: cfg.ClickHouse.Secure,

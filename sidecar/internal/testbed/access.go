@@ -35,6 +35,9 @@ func writeAccessConfig(dir string, access Access, settings map[string]string) (s
 		// The interactive client would otherwise read system tables for
 		// completion, as the engine's user, which may not.
 		"<disable_suggestion>1</disable_suggestion>\n" +
+		// S3() without keys uses the server's own credentials, here from its
+		// environment (as an instance role or IRSA would give them).
+		"<s3><use_environment_credentials>true</use_environment_credentials></s3>\n" +
 		"</clickhouse>\n"
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		return "", fmt.Errorf("write server config: %w", err)

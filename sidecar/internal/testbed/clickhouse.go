@@ -24,6 +24,7 @@ type ClickHouse struct {
 	bin, lib, dataDir, logPath string
 	access                     Access
 	settings                   map[string]string
+	env                        []string // the server's environment: its S3 credentials
 	proc                       *process
 	stdout                     *os.File // read end of the engine's stdout, kept open so it never gets SIGPIPE
 }
@@ -75,7 +76,7 @@ func (c *ClickHouse) startOn(ctx context.Context, tcp, http string) error {
 	if err != nil {
 		return fmt.Errorf("start clickhouse server: %w", err)
 	}
-	proc, err := startProcess("clickhouse server", c.logPath, nil, w, c.bin, args...)
+	proc, err := startProcess("clickhouse server", c.logPath, c.env, w, c.bin, args...)
 	w.Close()
 	if err != nil {
 		r.Close()

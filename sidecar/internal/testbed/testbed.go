@@ -81,6 +81,10 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 		ClickHouse: newClickHouse(dir, bins.Engine, bins.Libchdb, access, opts.Settings),
 		MinIO:      newMinIO(dir, bins.MinIO, opts.Bucket),
 	}
+	// ClickHouse's own S3 credentials, for S3() without keys: MinIO's, in
+	// its environment. No instance-metadata lookup: nothing but loopback.
+	bed.ClickHouse.env = []string{"AWS_ACCESS_KEY_ID=" + bed.MinIO.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + bed.MinIO.SecretKey, "AWS_EC2_METADATA_DISABLED=true"}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return bed.ClickHouse.start(gctx) })
 	g.Go(func() error {
