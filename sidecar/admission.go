@@ -19,28 +19,12 @@ const maxField = 256
 // validates every field, and authorizes the requester. A refusal is an
 // ErrRejected with the reason.
 func (s *Sidecar) admit(ctx context.Context, r Request) (Request, error) {
-	if err := checkSizes(r); err != nil {
+	r, err := s.precheck(r)
+	if err != nil {
 		return r, err
 	}
-	r.Action = strings.TrimSpace(r.Action)
-	switch r.Action {
-	case ActionBackup, ActionRestore, ActionVerify, ActionCleanup:
-	case ActionCancel:
+	if r.Action == ActionCancel {
 		return r, s.admitCancel(ctx, r)
-	default:
-		return r, reject("unknown action %q: want backup, restore, verify, cleanup or cancel", r.Action)
-	}
-	if r.Database == "" {
-		r.Database = s.opts.DefaultDatabase
-	}
-	if r.Database == "" {
-		return r, reject("no database given and no default database configured")
-	}
-	if err := ValidateIdentifier("database", r.Database); err != nil {
-		return r, reject("%v", err)
-	}
-	if r.Action == ActionRestore && r.Target == "" {
-		r.Target = r.Database
 	}
 	// The fields' checks and the grants are independent reads: both at
 	// once, and a fault in the request is reported before missing rights.
@@ -55,6 +39,54 @@ func (s *Sidecar) admit(ctx context.Context, r Request) (Request, error) {
 	return r, authErr
 }
 
+// precheck is every check that needs no I/O: sizes, the action and kind,
+// names, the id a cancel names, via. It resolves the defaults. Junk fails
+// here, before anything is read or written.
+func (s *Sidecar) precheck(r Request) (Request, error) {
+	if err := checkSizes(r); err != nil {
+		return r, err
+	}
+	if r.Via != "" && r.RequestedBy != s.opts.OwnUser {
+		return r, reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
+	}
+	r.Action = strings.TrimSpace(r.Action)
+	switch r.Action {
+	case ActionBackup, ActionRestore, ActionVerify, ActionCleanup:
+	case ActionCancel:
+		return r, precheckCancel(r)
+	default:
+		return r, reject("unknown action %q: want backup, restore, verify, cleanup or cancel", r.Action)
+	}
+	if r.Database == "" {
+		r.Database = s.opts.DefaultDatabase
+	}
+	if r.Database == "" {
+		return r, reject("no database given and no default database configured")
+	}
+	if err := ValidateIdentifier("database", r.Database); err != nil {
+		return r, reject("%v", err)
+	}
+	if r.Action == ActionBackup {
+		if _, err := ParseKind(r.Kind); err != nil {
+			return r, reject("%v", err)
+		}
+	}
+	if r.Action == ActionRestore && r.Target == "" {
+		r.Target = r.Database
+	}
+	if r.Action == ActionRestore {
+		if err := ValidateIdentifier("restore target", r.Target); err != nil {
+			return r, reject("%v", err)
+		}
+	}
+	if r.Backup != "" && r.Action != ActionBackup && r.Action != ActionCleanup {
+		if _, err := ParseName(r.Backup); err != nil {
+			return r, reject("backup name %q is not a backup name (YYYYMMDDTHHMMSSmmmZ)", r.Backup)
+		}
+	}
+	return r, nil
+}
+
 func checkSizes(r Request) error {
 	for name, v := range map[string]string{"action": r.Action, "database": r.Database, "kind": r.Kind,
 		"backup": r.Backup, "target": r.Target} {
@@ -65,11 +97,10 @@ func checkSizes(r Request) error {
 	return nil
 }
 
+// validateFields checks what precheck could not without reading: the
+// database, the backup, the target. (precheck ran first.)
 func (s *Sidecar) validateFields(ctx context.Context, r Request) error {
 	if r.Action == ActionBackup {
-		if _, err := ParseKind(r.Kind); err != nil {
-			return reject("%v", err)
-		}
 		return s.requireLiveDatabase(ctx, r.Database)
 	}
 	if r.Action == ActionCleanup {
@@ -77,11 +108,6 @@ func (s *Sidecar) validateFields(ctx context.Context, r Request) error {
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist.
-	if r.Backup != "" {
-		if _, err := ParseName(r.Backup); err != nil {
-			return reject("backup name %q is not a backup name (YYYYMMDDTHHMMSSmmmZ)", r.Backup)
-		}
-	}
 	var asOf time.Time
 	if r.AsOf != nil {
 		asOf = *r.AsOf
@@ -93,9 +119,6 @@ func (s *Sidecar) validateFields(ctx context.Context, r Request) error {
 		return err
 	}
 	if r.Action == ActionRestore {
-		if err := ValidateIdentifier("restore target", r.Target); err != nil {
-			return reject("%v", err)
-		}
 		if err := s.svc.requireEmptyTarget(ctx, r.Target); err != nil {
 			if errors.Is(err, ErrTargetNotEmpty) {
 				return reject("%v", err)
@@ -117,9 +140,6 @@ func (s *Sidecar) requireLiveDatabase(ctx context.Context, name string) error {
 // authorize: the requester needs ClickHouse's own grants for the action, and
 // must be on the allow-list if one is configured. See rightsFor.
 func (s *Sidecar) authorize(ctx context.Context, r Request) error {
-	if r.Via != "" && r.RequestedBy != s.opts.OwnUser {
-		return reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
-	}
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)
 	}
@@ -173,9 +193,6 @@ func (s *Sidecar) rightsFor(ctx context.Context, r Request) ([]right, error) {
 		{PrivCreate, r.Target, "the restore's target"},
 		{PrivInsert, r.Target, "the restore's target"},
 	}
-	if err := ValidateIdentifier("restore target", r.Target); err != nil {
-		return nil, reject("%v", err)
-	}
 	exists, err := s.svc.db.DatabaseExists(ctx, r.Target)
 	if err != nil {
 		return nil, fmt.Errorf("check restore target %s: %w", r.Target, err)
@@ -186,15 +203,21 @@ func (s *Sidecar) rightsFor(ctx context.Context, r Request) ([]right, error) {
 	return needs, nil
 }
 
-// admitCancel: the request to cancel is named in the backup field; only
-// its requester (or the sidecar's own user) may cancel it.
-func (s *Sidecar) admitCancel(ctx context.Context, r Request) error {
+// precheckCancel: a cancel names, in its backup column, the id of the
+// request to cancel, in its canonical form.
+func precheckCancel(r Request) error {
 	if r.Backup == "" {
 		return reject("cancel needs the id of the request to cancel in the backup column")
 	}
 	if !CanonicalID(r.Backup) {
 		return reject("cancel: %q is not a request id (want 8-4-4-4-12 hex digits, as clickvault.requests shows them)", r.Backup)
 	}
+	return nil
+}
+
+// admitCancel: the request to cancel is named in the backup field; only
+// its requester (or the sidecar's own user) may cancel it.
+func (s *Sidecar) admitCancel(ctx context.Context, r Request) error {
 	st, err := s.cp.Status(ctx, r.Backup)
 	if errors.Is(err, ErrNotFound) {
 		return reject("there is no request %q to cancel", r.Backup)

@@ -58,40 +58,51 @@ func (s *Sidecar) handle(ctx context.Context, p PendingRequest) {
 
 // pickUp admits and claims a request (startExecuting records it). It
 // reports false when the request is not (or not yet) this sidecar's to run.
-// Admission comes first and writes nothing to S3: a flood of bad rows costs
-// ClickHouse reads and one batched INSERT of rejections, never a claim
-// object each. A request that was running before a restart was admitted
-// then and is only claimed again, to be adopted.
+// Junk is refused by precheck, which needs no I/O, so a flood of bad rows
+// costs no S3 write at all. A plausible request is claimed (S3) while
+// ClickHouse checks it, both at once; if that check rejects it, the claim
+// is deleted once the rejection is written. A request that was running
+// before a restart was admitted then and is only claimed again, to be
+// adopted.
 func (s *Sidecar) pickUp(ctx context.Context, p PendingRequest) (Request, bool) {
 	if !acquire(ctx, s.admitting) {
 		return p.Request, false
 	}
 	defer func() { <-s.admitting }()
-	r := p.Request
-	if p.Latest == nil || p.Latest.State != StateRunning {
-		var err error
-		if r, err = s.admit(ctx, p.Request); err != nil {
-			s.refuse(ctx, r, err)
-			return r, false
-		}
-	}
-	won, err := s.claim(ctx, p.ID)
-	if err != nil {
-		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+	resuming := p.Latest != nil && p.Latest.State == StateRunning
+	r, err := s.precheck(p.Request)
+	if err != nil && !resuming {
+		s.refuse(ctx, r, err, false)
 		return r, false
 	}
-	if !won {
+	var won bool
+	var claimErr, admitErr error
+	var both errgroup.Group
+	both.Go(func() error { won, claimErr = s.claim(ctx, p.ID); return nil })
+	if !resuming {
+		both.Go(func() error { r, admitErr = s.admit(ctx, p.Request); return nil })
+	}
+	_ = both.Wait()
+	switch {
+	case claimErr != nil:
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", claimErr)
+		return r, false
+	case !won:
 		s.markForeign(p.ID) // another sidecar runs it
+		return r, false
+	case admitErr != nil:
+		s.refuse(ctx, r, admitErr, true)
 		return r, false
 	}
 	return r, true
 }
 
 // refuse handles an admission that did not say yes: a rejection is queued
-// for the batch writer (by the one live sidecar that owns it), an error
-// ClickHouse keeps answering rejects the request after maxAdmitRefusals,
-// any other error is retried on a later poll.
-func (s *Sidecar) refuse(ctx context.Context, r Request, err error) {
+// for the batch writer (by the sidecar that claimed the request, or else by
+// the one live sidecar that owns its rejection), an error ClickHouse keeps
+// answering rejects the request after maxAdmitRefusals, any other error is
+// retried on a later poll.
+func (s *Sidecar) refuse(ctx context.Context, r Request, err error, claimed bool) {
 	msg := ""
 	switch {
 	case errors.Is(err, ErrRejected):
@@ -102,11 +113,11 @@ func (s *Sidecar) refuse(ctx context.Context, r Request, err error) {
 		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
 		return
 	}
-	if !s.ownsRejection(r.ID) {
+	if !claimed && !s.ownsRejection(r.ID) {
 		return // another live sidecar answers it
 	}
 	s.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", msg)
-	s.rejectLater(ctx, r, msg)
+	s.rejectLater(ctx, r, msg, claimed)
 }
 
 // maxAdmitRefusals is how often ClickHouse may refuse a request's admission

@@ -16,18 +16,21 @@ const (
 )
 
 // rejectLater queues a request's rejection for rejectLoop and remembers the
-// request as ended, so no later read hands it on again meanwhile.
-func (s *Sidecar) rejectLater(ctx context.Context, r Request, msg string) {
+// request as ended, so no later read hands it on again meanwhile. A claimed
+// request's claim object is deleted once the rejection is written (not
+// before: another sidecar could claim and answer it too).
+func (s *Sidecar) rejectLater(ctx context.Context, r Request, msg string, claimed bool) {
 	s.markEnded(r.ID)
 	select {
-	case s.rejections <- rejection{r: r, entry: s.logEntry(r, StateRejected, LogEntry{Message: msg})}:
+	case s.rejections <- rejection{r: r, entry: s.logEntry(r, StateRejected, LogEntry{Message: msg}), claimed: claimed}:
 	case <-ctx.Done():
 	}
 }
 
 type rejection struct {
-	r     Request
-	entry LogEntry
+	r       Request
+	entry   LogEntry
+	claimed bool // its claim object goes once the rejection is written
 }
 
 // rejectLoop writes queued rejections, up to rejectionBatch per INSERT.
@@ -82,8 +85,17 @@ func (s *Sidecar) writeRejections(ctx context.Context, batch []rejection) {
 		s.logger.Error("record rejections; they are rejected again after the sidecar restarts", "count", len(batch), "err", err)
 		return
 	}
+	var claims []string
 	for _, r := range batch {
 		s.obs.RequestState(r.r.Action, StateRejected)
+		if r.claimed {
+			claims = append(claims, s.claimKey(r.r.ID))
+		}
+	}
+	if len(claims) > 0 {
+		if err := s.store.Delete(ctx, claims); err != nil {
+			s.logger.Warn("delete the claims of rejected requests; a lifecycle rule will expire them", "count", len(claims), "err", err)
+		}
 	}
 }
 

@@ -56,14 +56,7 @@ func TestRequesterCannotBeForged(t *testing.T) {
 // holds), the answer carries ClickHouse's code and first line, never its
 // stack trace.
 func TestFailureMessageIsTheHeadline(t *testing.T) {
-	opts := sidecarUsers
-	opts.Grants = map[string][]string{"alice": append([]string{"BACKUP ON unlisted.*"}, sidecarUsers.Grants["alice"]...)}
-	for user, grants := range sidecarUsers.Grants {
-		if user != "alice" {
-			opts.Grants[user] = grants
-		}
-	}
-	h := newHarnessWith(t, opts)
+	h := newHarnessWith(t, sidecarUsersWith(map[string][]string{"alice": {"BACKUP ON unlisted.*"}}))
 	h.exec("CREATE DATABASE unlisted")
 	h.exec("CREATE TABLE unlisted.t (a UInt8) ENGINE = MergeTree ORDER BY a")
 	addr := freeAddr(t)

@@ -21,7 +21,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
-	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 func report(t *testing.T, name, format string, args ...any) {
@@ -276,11 +275,4 @@ func TestBenchRestoreByDepth(t *testing.T) {
 // benchUsers are the sidecar tests' users, with the sidecar's user also
 // granted BACKUP on the benchmarks' database, as an operator adds a line to
 // grants.sql for each database ClickVault backs up.
-var benchUsers = func() testbed.Options {
-	opts := sidecarUsers
-	opts.Grants = map[string][]string{sidecarUser: {"BACKUP ON big.*"}}
-	for user, grants := range sidecarUsers.Grants {
-		opts.Grants[user] = append(opts.Grants[user], grants...)
-	}
-	return opts
-}()
+var benchUsers = sidecarUsersWith(map[string][]string{sidecarUser: {"BACKUP ON big.*"}})

@@ -10,16 +10,7 @@ import (
 // terminal answer. Someone else cannot cancel it, nor take its id over by
 // inserting a row with the same id.
 func TestCancelOfQueuedRequestHolds(t *testing.T) {
-	opts := sidecarUsers
-	// ~10 MB of incompressible rows at 2 MB/s: the first backup runs for
-	// seconds, long enough to queue and cancel the second.
-	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"}
-	h := newHarnessWith(t, opts)
-	h.exec("CREATE DATABASE shop")
-	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
-	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(100000)")
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	h := newSlowBackupHarness(t)
 	alice, mallory := h.as("alice"), h.as("mallory")
 
 	running := h.request(alice, "action, database", "'backup', 'shop'")

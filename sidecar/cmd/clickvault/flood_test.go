@@ -18,10 +18,7 @@ import (
 // default run floods 2,000 rows, `task faults` 20,000
 // (CLICKVAULT_FLOOD_ROWS).
 func TestFaultRequestFlood(t *testing.T) {
-	rows := 2000
-	if v, err := strconv.Atoi(os.Getenv("CLICKVAULT_FLOOD_ROWS")); err == nil && v > 0 {
-		rows = v
-	}
+	rows := envInt("CLICKVAULT_FLOOD_ROWS", 2000)
 	h, sc := newSidecarHarness(t, 10, "")
 	mallory := h.as("mallory")
 	flood := fmt.Sprintf("INSERT INTO clickvault.requests (action, database) SELECT 'explode', toString(number) FROM numbers(%d)", rows)

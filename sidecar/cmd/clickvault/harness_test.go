@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -230,4 +231,12 @@ func (h *harness) restartEngine() {
 		h.t.Fatal(err)
 	}
 	h.ch = c
+}
+
+// envInt reads a positive integer knob from the environment, or def.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +19,7 @@ var killPoints = []string{"claimed", "meta-written", "backup-sent", "backup-crea
 // default run kills once per point; `task faults` ten times
 // (CLICKVAULT_KILL_ROUNDS).
 func TestFaultKillPointsExactlyOnce(t *testing.T) {
-	rounds := 1
-	if v, err := strconv.Atoi(os.Getenv("CLICKVAULT_KILL_ROUNDS")); err == nil && v > 0 {
-		rounds = v
-	}
+	rounds := envInt("CLICKVAULT_KILL_ROUNDS", 1)
 	h := newHarnessWith(t, sidecarUsers)
 	h.createShop(1000)
 	addr := freeAddr(t)

@@ -8,15 +8,11 @@ import (
 // or letters beyond ASCII are backed up and restored like any other.
 func TestDatabaseNamesClickHouseAccepts(t *testing.T) {
 	names := []string{"my-db", "1db", "données"}
-	opts := sidecarUsers
-	opts.Grants = map[string][]string{sidecarUser: {}}
+	var grants []string
 	for _, db := range names {
-		opts.Grants[sidecarUser] = append(opts.Grants[sidecarUser], "BACKUP ON `"+db+"`.*")
+		grants = append(grants, "BACKUP ON `"+db+"`.*")
 	}
-	for user, grants := range sidecarUsers.Grants {
-		opts.Grants[user] = grants
-	}
-	h := newHarnessWith(t, opts)
+	h := newHarnessWith(t, sidecarUsersWith(map[string][]string{sidecarUser: grants}))
 	for _, db := range names {
 		h.exec("CREATE DATABASE `" + db + "`")
 		h.exec("CREATE TABLE `" + db + "`.t (a UInt64) ENGINE = MergeTree ORDER BY a")

@@ -11,14 +11,7 @@ import (
 // her request's turn comes it is rejected, naming the right, instead of
 // running on the rights it had when it was admitted.
 func TestRightsCheckedAgainBeforeStart(t *testing.T) {
-	opts := sidecarUsers
-	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"} // the first backup runs for seconds
-	h := newHarnessWith(t, opts)
-	h.exec("CREATE DATABASE shop")
-	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
-	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(100000)")
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	h := newSlowBackupHarness(t)
 	first := h.request(h.ch, "action, database", "'backup', 'shop'")
 	h.waitState(first, 30*time.Second, "running")
 	queued := h.request(h.as("alice"), "action, database", "'backup', 'shop'")

@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -107,11 +105,4 @@ func (h *harness) listDatabase(db string) []listedChain {
 		h.t.Fatalf("list --json: %v: %s", err, r.stdout)
 	}
 	return dbs[0].Chains
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }

@@ -72,38 +72,12 @@ func TestSidecarRejects(t *testing.T) {
 	ok := h.request(alice, "action, database", "'backup', 'shop'")
 	h.waitState(ok, time.Minute, "succeeded")
 
-	cases := []struct {
-		name, columns, values, want string
-		by                          string
-	}{
-		{"unknown action", "action, database", "'explode', 'shop'", "unknown action", "alice"},
-		{"unknown kind", "action, database, kind", "'backup', 'shop', 'differential'", "unknown backup kind", "alice"},
-		{"missing database", "action, database", "'backup', 'nosuchdb'", "does not exist", "alice"},
-		{"injection", "action, database", "'backup', 'x; DROP TABLE y'", "is not a name ClickVault accepts", "alice"},
-		{"as_of before 1970, before every backup", "action, database, as_of, target", "'restore', 'shop', '1965-05-05 00:00:00', 'shop_restored'", "no completed backup at or before 1965-05-05", "alice"},
-		{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
-		{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", testbed.Admin},
-		{"target holding only a view", "action, database, target", "'restore', 'shop', 'only_view'", "not empty", testbed.Admin},
-		{"target holding a TinyLog table", "action, database, target", "'restore', 'shop', 'tiny'", "not empty", testbed.Admin},
-		{"target system", "action, database, target", "'restore', 'shop', 'system'", "ClickHouse system database", testbed.Admin},
-		{"target information_schema", "action, database, target", "'restore', 'shop', 'information_schema'", "ClickHouse system database", testbed.Admin},
-		{"target INFORMATION_SCHEMA", "action, database, target", "'restore', 'shop', 'INFORMATION_SCHEMA'", "ClickHouse system database", testbed.Admin},
-		{"target the control database", "action, database, target", "'restore', 'shop', 'clickvault'", "control database", testbed.Admin},
-		{"target a verify scratch database", "action, database, target", "'restore', 'shop', 'clickvault_verify_0a1b'", "scratch database", testbed.Admin},
-		{"no rights", "action, database", "'backup', 'shop'", "lacks BACKUP", "mallory"},
-		{"cleanup that deletes, with BACKUP only", "action, database", "'cleanup', 'shop'", "lacks DROP TABLE on database shop", "alice"},
-		{"forced full, with BACKUP only", "action, database, kind", "'backup', 'shop', 'full'", "lacks DROP TABLE on database shop", "alice"},
-		{"restore without rights on the source", "action, database, target", "'restore', 'shop', 'eve_db'", "lacks SELECT on database shop", "eve"},
-		{"restore into a new database without CREATE DATABASE", "action, database, target", "'restore', 'shop', 'shop_other'", "lacks CREATE DATABASE on database shop_other", "alice"},
-		{"cancel naming a braced id", "action, backup", "'cancel', '{0f8fad5b-d9cb-469f-a165-70867728950e}'", "not a request id", "alice"},
-		{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
-	}
 	clients := map[string]*ch.Client{"alice": alice, "mallory": mallory, "eve": h.as("eve"), testbed.Admin: h.ch}
 	ids := map[string]string{}
-	for _, c := range cases {
+	for _, c := range rejectCases {
 		ids[c.name] = h.request(clients[c.by], c.columns, c.values)
 	}
-	for _, c := range cases {
+	for _, c := range rejectCases {
 		st := h.waitState(ids[c.name], 30*time.Second, "rejected", "succeeded", "failed")
 		if st.state != "rejected" || !strings.Contains(st.message, c.want) {
 			t.Errorf("%s: got %s %q, want rejected with %q", c.name, st.state, st.message, c.want)
@@ -126,19 +100,70 @@ func TestSidecarRejects(t *testing.T) {
 		!strings.Contains(st.message, "BACKUP") {
 		t.Errorf("mallory's backup: requested_by %q, message %q; want mallory and the missing BACKUP right", st.requestedBy, st.message)
 	}
-	if n := h.count("SELECT count() FROM system.databases WHERE name IN ('shop_restored', 'eve_db', 'shop_other')"); n != 0 {
-		t.Fatal("a rejected restore created its target")
+	h.checkNothingWritten()
+}
+
+// checkNothingWritten: the rejected requests of TestSidecarRejects created,
+// backed up and wrote nothing.
+func (h *harness) checkNothingWritten() {
+	h.t.Helper()
+	for query, want := range map[string]uint64{
+		"SELECT count() FROM system.databases WHERE name IN ('shop_restored', 'eve_db', 'shop_other')": 0,
+		"SELECT count() FROM clickvault.backups FINAL":                                                 1,
+		"SELECT count() FROM busy.t":                                                                   0,
+		"SELECT count() FROM tiny.t":                                                                   2,
+		"SELECT count() FROM system.tables WHERE name = 'orders' AND database != 'shop'":               0,
+	} {
+		if got := h.count(query); got != want {
+			h.t.Errorf("after the rejected requests, %s = %d, want %d", query, got, want)
+		}
 	}
-	if n := h.count("SELECT count() FROM clickvault.backups FINAL"); n != 1 {
-		t.Fatalf("rejected requests made backups: %d rows in clickvault.backups", n)
+	// Claims stay only for the two admitted requests (the backup and the
+	// dry-run cleanup): a rejected request's claim, if it had one, is gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		keys, err := h.bed.MinIO.Keys(h.ctx, "cv/test/.clickvault/requests/")
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(keys) == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d claim objects after 2 admitted requests and %d rejected ones", len(keys), len(rejectCases))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if n := h.count("SELECT count() FROM busy.t"); n != 0 {
-		t.Fatal("the non-empty target was touched")
-	}
-	if n := h.count("SELECT count() FROM tiny.t"); n != 2 {
-		t.Fatalf("the TinyLog target was touched: %d rows", n)
-	}
-	if n := h.count("SELECT count() FROM system.tables WHERE name = 'orders' AND database != 'shop'"); n != 0 {
-		t.Fatalf("a rejected restore wrote %d tables named orders", n)
-	}
+}
+
+// rejectCase is a request that must be rejected, with what the message
+// must say, made by one of the sidecar tests' users.
+type rejectCase struct {
+	name, columns, values, want string
+	by                          string
+}
+
+// rejectCases are the bad and unauthorized requests of TestSidecarRejects.
+var rejectCases = []rejectCase{
+	{"unknown action", "action, database", "'explode', 'shop'", "unknown action", "alice"},
+	{"unknown kind", "action, database, kind", "'backup', 'shop', 'differential'", "unknown backup kind", "alice"},
+	{"missing database", "action, database", "'backup', 'nosuchdb'", "does not exist", "alice"},
+	{"injection", "action, database", "'backup', 'x; DROP TABLE y'", "is not a name ClickVault accepts", "alice"},
+	{"as_of before 1970, before every backup", "action, database, as_of, target", "'restore', 'shop', '1965-05-05 00:00:00', 'shop_restored'", "no completed backup at or before 1965-05-05", "alice"},
+	{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
+	{"non-empty target", "action, database, target", "'restore', 'shop', 'busy'", "not empty", testbed.Admin},
+	{"target holding only a view", "action, database, target", "'restore', 'shop', 'only_view'", "not empty", testbed.Admin},
+	{"target holding a TinyLog table", "action, database, target", "'restore', 'shop', 'tiny'", "not empty", testbed.Admin},
+	{"target system", "action, database, target", "'restore', 'shop', 'system'", "ClickHouse system database", testbed.Admin},
+	{"target information_schema", "action, database, target", "'restore', 'shop', 'information_schema'", "ClickHouse system database", testbed.Admin},
+	{"target INFORMATION_SCHEMA", "action, database, target", "'restore', 'shop', 'INFORMATION_SCHEMA'", "ClickHouse system database", testbed.Admin},
+	{"target the control database", "action, database, target", "'restore', 'shop', 'clickvault'", "control database", testbed.Admin},
+	{"target a verify scratch database", "action, database, target", "'restore', 'shop', 'clickvault_verify_0a1b'", "scratch database", testbed.Admin},
+	{"no rights", "action, database", "'backup', 'shop'", "lacks BACKUP", "mallory"},
+	{"cleanup that deletes, with BACKUP only", "action, database", "'cleanup', 'shop'", "lacks DROP TABLE on database shop", "alice"},
+	{"forced full, with BACKUP only", "action, database, kind", "'backup', 'shop', 'full'", "lacks DROP TABLE on database shop", "alice"},
+	{"restore without rights on the source", "action, database, target", "'restore', 'shop', 'eve_db'", "lacks SELECT on database shop", "eve"},
+	{"restore into a new database without CREATE DATABASE", "action, database, target", "'restore', 'shop', 'shop_other'", "lacks CREATE DATABASE on database shop_other", "alice"},
+	{"cancel naming a braced id", "action, backup", "'cancel', '{0f8fad5b-d9cb-469f-a165-70867728950e}'", "not a request id", "alice"},
+	{"huge string", "action, database", "'backup', '" + strings.Repeat("a", 5000) + "'", "at most 256", "alice"},
 }
