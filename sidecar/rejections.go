@@ -34,8 +34,9 @@ type rejection struct {
 }
 
 // rejectLoop writes queued rejections, up to rejectionBatch per INSERT.
-// On shutdown it writes what is queued; a rejection lost with the process
-// is found pending after the restart and rejected again.
+// On shutdown it writes what is queued; a rejection that could not be
+// written is found pending again (after endedMemory, or a restart) and
+// rejected then.
 func (s *Sidecar) rejectLoop(ctx context.Context) error {
 	for {
 		var batch []rejection
@@ -82,7 +83,7 @@ func (s *Sidecar) writeRejections(ctx context.Context, batch []rejection) {
 		entries[i] = r.entry
 	}
 	if err := s.cp.AppendLog(ctx, entries...); err != nil {
-		s.logger.Error("record rejections; they are rejected again after the sidecar restarts", "count", len(batch), "err", err)
+		s.logger.Error("record rejections; they are answered again on a later read (within 10 minutes, or after a restart)", "count", len(batch), "err", err)
 		return
 	}
 	var claims []string

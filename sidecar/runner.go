@@ -69,7 +69,8 @@ type Sidecar struct {
 	// of pending requests that began before their answer hands them on
 	// (sessions run in parallel, so that read can be stale). Entries are
 	// dropped after endedMemory.
-	ended map[string]time.Time
+	ended       map[string]time.Time
+	endedPruned time.Time // when ended was last rid of old entries
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
 	// live are the sidecars whose heartbeats were fresh at the last look;
@@ -375,10 +376,15 @@ func (s *Sidecar) markEnded(id string) {
 func (s *Sidecar) markEndedLocked(id string) {
 	delete(s.admitRefusals, id)
 	now := s.now()
-	for old, at := range s.ended {
-		if now.Sub(at) > endedMemory {
-			delete(s.ended, old)
+	// Forgetting walks the whole memory, so it runs at most once a minute:
+	// a flood marks thousands of requests ended in a few seconds.
+	if now.Sub(s.endedPruned) > time.Minute {
+		for old, at := range s.ended {
+			if now.Sub(at) > endedMemory {
+				delete(s.ended, old)
+			}
 		}
+		s.endedPruned = now
 	}
 	s.ended[id] = now
 }
