@@ -11,15 +11,14 @@ import (
 	"time"
 )
 
-// memStore is an in-memory ObjectStore for domain tests; it counts GETs.
-// Like S3 it honours If-None-Match: * and If-Match (each PUT makes a new
-// ETag), unless ignoreConditions makes it a store that does not.
+// memStore is an in-memory ObjectStore for the domain's in-package tests
+// (which cannot import internal/memstore: it imports this package); it
+// counts GETs. Like S3 it honours If-None-Match: * and If-Match.
 type memStore struct {
-	mu               sync.Mutex
-	objects          map[string][]byte
-	etags            map[string]string
-	gets, puts       int
-	ignoreConditions bool
+	mu         sync.Mutex
+	objects    map[string][]byte
+	etags      map[string]string
+	gets, puts int
 }
 
 func newMemStore() *memStore {
@@ -64,7 +63,7 @@ func (m *memStore) Put(_ context.Context, key string, data []byte, cond PutCondi
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, exists := m.objects[key]
-	if !m.ignoreConditions && ((cond.IfNoneMatch && exists) || (cond.IfMatch != "" && cond.IfMatch != m.etags[key])) {
+	if (cond.IfNoneMatch && exists) || (cond.IfMatch != "" && cond.IfMatch != m.etags[key]) {
 		return "", ErrPreconditionFailed
 	}
 	m.puts++

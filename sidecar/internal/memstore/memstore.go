@@ -1,0 +1,99 @@
+// Package memstore is an in-memory sidecar.ObjectStore for unit tests. It
+// answers like S3 (storetest's contract holds for it): If-None-Match: *
+// and If-Match are honoured, each PUT makes a new ETag, a missing key is
+// ErrNotFound.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// ObjectStore is a bucket in memory, safe for concurrent use.
+type ObjectStore struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+	etags   map[string]string
+	puts    int
+}
+
+var _ sidecar.ObjectStore = (*ObjectStore)(nil)
+
+// New returns an empty store.
+func New() *ObjectStore {
+	return &ObjectStore{objects: map[string][]byte{}, etags: map[string]string{}}
+}
+
+func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (sidecar.Listing, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out sidecar.Listing
+	seen := map[string]bool{}
+	for k, v := range m.objects {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.Index(rest, "/"); i >= 0 && !recursive {
+			if f := prefix + rest[:i+1]; !seen[f] {
+				seen[f] = true
+				out.Folders = append(out.Folders, f)
+			}
+			continue
+		}
+		out.Objects = append(out.Objects, sidecar.ObjectInfo{Key: k, Size: int64(len(v))})
+	}
+	sort.Strings(out.Folders)
+	sort.Slice(out.Objects, func(i, j int) bool { return out.Objects[i].Key < out.Objects[j].Key })
+	return out, nil
+}
+
+func (m *ObjectStore) Get(_ context.Context, key string) ([]byte, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.objects[key]
+	if !ok {
+		return nil, "", fmt.Errorf("get %s: %w", key, sidecar.ErrNotFound)
+	}
+	return append([]byte(nil), v...), m.etags[key], nil
+}
+
+// Put honours cond as S3 does: If-None-Match: * fails on an existing key,
+// If-Match fails unless the key's ETag is the one given.
+func (m *ObjectStore) Put(_ context.Context, key string, data []byte, cond sidecar.PutCondition) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, exists := m.objects[key]
+	if (cond.IfNoneMatch && exists) || (cond.IfMatch != "" && cond.IfMatch != m.etags[key]) {
+		return "", fmt.Errorf("put %s: %w", key, sidecar.ErrPreconditionFailed)
+	}
+	m.puts++
+	m.objects[key] = append([]byte(nil), data...)
+	m.etags[key] = fmt.Sprintf(`"mem-%d"`, m.puts)
+	return m.etags[key], nil
+}
+
+func (m *ObjectStore) Exists(_ context.Context, key string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.objects[key]
+	return ok, nil
+}
+
+func (m *ObjectStore) Delete(_ context.Context, keys []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		delete(m.objects, k)
+		delete(m.etags, k)
+	}
+	return nil
+}
+
+// URL is a mem:// address of key.
+func (m *ObjectStore) URL(key string) string { return "mem://" + key }

@@ -1,0 +1,111 @@
+// Package storetest is the one contract suite every sidecar.ObjectStore
+// runs: the S3 adapter on MinIO and the in-memory store of the unit tests
+// must answer alike, so a unit test on the in-memory store means what it
+// would on S3.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// Contract checks what the domain relies on of an ObjectStore: ErrNotFound,
+// If-None-Match: * and If-Match exactly as S3 answers them, listing with
+// and without folders, Exists and Delete, keys with awkward characters.
+// store must be empty.
+func Contract(ctx context.Context, t *testing.T, store sidecar.ObjectStore) {
+	t.Helper()
+	if _, _, err := store.Get(ctx, "none"); !errors.Is(err, sidecar.ErrNotFound) {
+		t.Fatalf("get missing: want ErrNotFound, got %v", err)
+	}
+	etag, err := store.Put(ctx, "a/x/1", []byte("one"), sidecar.PutCondition{IfNoneMatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, "a/x/1", []byte("again"), sidecar.PutCondition{IfNoneMatch: true}); !errors.Is(err, sidecar.ErrPreconditionFailed) {
+		t.Fatalf("put over an existing key with IfNoneMatch: want ErrPreconditionFailed, got %v", err)
+	}
+	if _, err := store.Put(ctx, "a/x/1", []byte("two"), sidecar.PutCondition{IfMatch: `"0000"`}); !errors.Is(err, sidecar.ErrPreconditionFailed) {
+		t.Fatalf("put with a stale IfMatch: want ErrPreconditionFailed, got %v", err)
+	}
+	if _, err := store.Put(ctx, "a/x/1", []byte("two"), sidecar.PutCondition{IfMatch: etag}); err != nil {
+		t.Fatalf("put with the right IfMatch: %v", err)
+	}
+	data, _, err := store.Get(ctx, "a/x/1")
+	if err != nil || string(data) != "two" {
+		t.Fatalf("get: %q, %v", data, err)
+	}
+	for _, k := range []string{"a/x/2", "a/y/1", "a/top", "b/1?weird key"} {
+		if _, err := store.Put(ctx, k, []byte(k), sidecar.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := store.List(ctx, "a/", false)
+	if err != nil || len(l.Folders) != 2 || len(l.Objects) != 1 {
+		t.Fatalf("list a/: %+v, %v", l, err)
+	}
+	l, err = store.List(ctx, "a/", true)
+	if err != nil || len(l.Objects) != 4 || len(l.Folders) != 0 {
+		t.Fatalf("list a/ recursively: %+v, %v", l, err)
+	}
+	if ok, err := store.Exists(ctx, "b/1?weird key"); !ok || err != nil {
+		t.Fatalf("exists: %v, %v", ok, err)
+	}
+	if err := store.Delete(ctx, []string{"a/x/1", "a/x/2", "b/1?weird key"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := store.Exists(ctx, "a/x/1"); ok {
+		t.Fatal("deleted key still exists")
+	}
+}
+
+// LeaseOneWriter: of writers racing for a lease on store exactly one wins;
+// an expired lease is taken over; a renewal after a takeover reports the
+// loss.
+func LeaseOneWriter(ctx context.Context, t *testing.T, store sidecar.ObjectStore) {
+	t.Helper()
+	logger := slog.New(slog.DiscardHandler)
+	var mu sync.Mutex
+	won, locked := 0, 0
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := sidecar.AcquireLease(ctx, store, "db/.clickvault.lock", "w", "backup", time.Minute, time.Now, logger)
+			mu.Lock()
+			defer mu.Unlock()
+			var le *sidecar.LockedError
+			switch {
+			case err == nil:
+				won++
+			case errors.As(err, &le):
+				locked++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || locked != 7 {
+		t.Fatalf("won %d, locked %d; want 1 and 7", won, locked)
+	}
+
+	old, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", "old", "backup", time.Second, time.Now, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Now().Add(2 * time.Second) }
+	if _, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", "new", "cleanup", time.Minute, later, logger); err != nil {
+		t.Fatalf("take over an expired lease: %v", err)
+	}
+	if err := old.Renew(ctx); !errors.Is(err, sidecar.ErrLeaseLost) {
+		t.Fatalf("renew after takeover: want ErrLeaseLost, got %v", err)
+	}
+}
