@@ -162,9 +162,10 @@ func (s *Sidecar) startExecuting(ctx context.Context, r Request, latest *LogEntr
 		lock.Unlock()
 		return false
 	}
-	// Rights may have been revoked while it waited: check them again right
-	// before it starts.
-	if !(fresh && slotted) && !s.stillAuthorized(ctx, r) {
+	// Rights may have been revoked while it waited (or before a restart):
+	// check them again right before it starts.
+	waited := !fresh || !slotted
+	if waited && !s.stillAuthorized(ctx, r) {
 		<-s.executing
 		lock.Unlock()
 		return false

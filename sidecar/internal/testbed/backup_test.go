@@ -98,10 +98,10 @@ func waitStatus(t *testing.T, ctx context.Context, c *ch.Client, id, want string
 			t.Fatalf("poll system.backups: %v", err)
 		}
 		if status.Rows() == 1 {
-			switch s := status.Row(0); {
-			case s == want:
+			switch s := status.Row(0); s {
+			case want:
 				return
-			case s == "BACKUP_FAILED" || s == "RESTORE_FAILED":
+			case "BACKUP_FAILED", "RESTORE_FAILED":
 				t.Fatalf("operation %s: %s: %s", id, s, errText.Row(0))
 			}
 		}
