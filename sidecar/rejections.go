@@ -2,7 +2,8 @@ package sidecar
 
 import (
 	"context"
-	"hash/fnv"
+	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"time"
 )
@@ -116,10 +117,11 @@ func (s *Sidecar) ownsRejection(requestID string) bool {
 	var owner string
 	var best uint64
 	for _, instance := range live {
-		h := fnv.New64a()
-		_, _ = h.Write([]byte(instance + "\x00" + requestID))
-		if sum := h.Sum64(); owner == "" || sum > best {
-			owner, best = instance, sum
+		// SHA-256, not FNV: every sidecar must compute the same weights, and
+		// FNV spreads ids that differ only at the end unevenly.
+		sum := sha256.Sum256([]byte(instance + "\x00" + requestID))
+		if w := binary.BigEndian.Uint64(sum[:8]); owner == "" || w > best {
+			owner, best = instance, w
 		}
 	}
 	return owner == s.opts.Instance

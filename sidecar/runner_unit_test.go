@@ -1,0 +1,176 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// newUnitSidecar is a runner on the in-memory store, with no ClickHouse:
+// for what a runner decides without one.
+func newUnitSidecar(instance string, store ObjectStore, cp ControlPlane) *Sidecar {
+	logger := slog.New(slog.DiscardHandler)
+	svc := NewService(store, nil, nil, Layout{Prefix: "p"}, Options{}, logger)
+	return NewSidecar(svc, cp, nil, SidecarOptions{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop"}, nil, logger)
+}
+
+// TestPrecheck: junk is refused without any I/O (the runner here has no
+// ClickHouse), with a message naming what was wrong; defaults are filled.
+func TestPrecheck(t *testing.T) {
+	s := newUnitSidecar("a", newMemStore(), nil)
+	for _, c := range []struct {
+		r    Request
+		want string
+	}{
+		{Request{Action: "explode"}, "unknown action"},
+		{Request{Action: ActionBackup, Kind: "differential"}, "unknown backup kind"},
+		{Request{Action: ActionBackup, Database: "x; DROP TABLE y"}, "is not a name ClickVault accepts"},
+		{Request{Action: ActionBackup, Database: strings.Repeat("a", 300)}, "at most 256"},
+		{Request{Action: ActionRestore, Target: "-x"}, "is not a name ClickVault accepts"},
+		{Request{Action: ActionRestore, Backup: "yesterday"}, "is not a backup name"},
+		{Request{Action: ActionCancel}, "needs the id"},
+		{Request{Action: ActionCancel, Backup: "{0f8fad5b-d9cb-469f-a165-70867728950e}"}, "not a request id"},
+		{Request{Action: ActionBackup, Via: "http:00000000", RequestedBy: "alice"}, "via is set only by the sidecar"},
+	} {
+		_, err := s.precheck(c.r)
+		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want a rejection saying %q", c.r, err, c.want)
+		}
+	}
+	r, err := s.precheck(Request{Action: " restore ", RequestedBy: "alice"})
+	if err != nil || r.Action != ActionRestore || r.Database != "shop" || r.Target != "shop" {
+		t.Fatalf("defaults: %+v, %v", r, err)
+	}
+	if _, err := s.precheck(Request{Action: ActionBackup, Via: "http:0a1b2c3d", RequestedBy: "clickvault"}); err != nil {
+		t.Fatalf("a request the sidecar queued over HTTP: %v", err)
+	}
+}
+
+func TestForbiddenTarget(t *testing.T) {
+	for name, want := range map[string]string{
+		"system": "system database", "System": "system database", "information_schema": "system database",
+		"INFORMATION_SCHEMA": "system database", "clickvault": "control database", "ClickVault": "control database",
+		"clickvault_verify_ab12": "scratch database", "shop_restored": "", "systems": "",
+	} {
+		if got := forbiddenTarget(name, "clickvault"); (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("forbiddenTarget(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestClaims: one sidecar wins a request; the winner wins again (after a
+// restart, with the same name); another live sidecar loses; once the
+// winner's heartbeat has expired, another takes the request over.
+func TestClaims(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	a, b := newUnitSidecar("a", store, nil), newUnitSidecar("b", store, nil)
+	now := time.Now()
+	a.now, b.now = func() time.Time { return now }, func() time.Time { return now }
+	beat := func(s *Sidecar) {
+		data := fmt.Sprintf(`{"instance":%q,"expires_at":%q}`, s.opts.Instance, s.now().Add(heartbeatTTL).UTC().Format(time.RFC3339Nano))
+		if _, err := store.Put(ctx, s.heartbeatKey(s.opts.Instance), []byte(data), PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat(a)
+	beat(b)
+	for _, step := range []struct {
+		s    *Sidecar
+		want bool
+	}{{a, true}, {a, true}, {b, false}} {
+		if won, err := step.s.claim(ctx, "r1"); err != nil || won != step.want {
+			t.Fatalf("claim by %s: %v, %v; want %v", step.s.opts.Instance, won, err, step.want)
+		}
+	}
+	later := now.Add(heartbeatTTL + time.Second)
+	b.now = func() time.Time { return later }
+	if won, err := b.claim(ctx, "r1"); err != nil || !won {
+		t.Fatalf("take over from a sidecar whose heartbeat expired: %v, %v", won, err)
+	}
+}
+
+// TestOwnsRejection: with the same view of the live sidecars, exactly one
+// of them owns each request's rejection, and the shares are even-handed.
+func TestOwnsRejection(t *testing.T) {
+	live := []string{"a", "b", "c"}
+	sidecars := make([]*Sidecar, len(live))
+	for i, name := range live {
+		sidecars[i] = newUnitSidecar(name, newMemStore(), nil)
+		sidecars[i].live = live
+	}
+	share := map[string]int{}
+	for i := 0; i < 3000; i++ {
+		id := fmt.Sprintf("request-%d", i)
+		owners := 0
+		for _, s := range sidecars {
+			if s.ownsRejection(id) {
+				owners++
+				share[s.opts.Instance]++
+			}
+		}
+		if owners != 1 {
+			t.Fatalf("%s has %d owners", id, owners)
+		}
+	}
+	for name, n := range share {
+		if n < 800 {
+			t.Errorf("%s owns %d of 3000 rejections: the hash is lopsided", name, n)
+		}
+	}
+}
+
+// appendRecorder is a control plane that records request_log INSERTs; any
+// other call is a test failure (it panics on the nil interface).
+type appendRecorder struct {
+	ControlPlane
+	mu      sync.Mutex
+	inserts [][]LogEntry
+}
+
+func (a *appendRecorder) AppendLog(_ context.Context, entries ...LogEntry) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inserts = append(a.inserts, entries)
+	return nil
+}
+
+// TestRejectionsAreBatched: a burst of rejections becomes a few INSERTs,
+// none larger than rejectionBatch; each request once; the claims of
+// claimed ones are deleted after their rejection is written.
+func TestRejectionsAreBatched(t *testing.T) {
+	cp, store := &appendRecorder{}, newMemStore()
+	s := newUnitSidecar("a", store, cp)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.rejectLoop(ctx); close(done) }()
+	const n = 1200
+	if _, err := store.Put(ctx, s.claimKey("r7"), []byte("{}"), PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		s.rejectLater(ctx, Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", i == 7)
+	}
+	cancel()
+	<-done
+	seen := map[string]int{}
+	for _, batch := range cp.inserts {
+		if len(batch) > rejectionBatch {
+			t.Fatalf("an INSERT of %d rows; at most %d", len(batch), rejectionBatch)
+		}
+		for _, e := range batch {
+			seen[e.RequestID]++
+		}
+	}
+	if len(seen) != n || len(cp.inserts) > n/rejectionBatch+3 {
+		t.Fatalf("%d requests answered in %d INSERTs; want %d in a few", len(seen), len(cp.inserts), n)
+	}
+	if ok, _ := store.Exists(context.Background(), s.claimKey("r7")); ok {
+		t.Fatal("the claim of a rejected request is still there")
+	}
+}
