@@ -73,7 +73,17 @@ func (s *Sidecar) drainRejections(batch []rejection) []rejection {
 	}
 }
 
+// writeRejections writes rejections, rejectionBatch rows per INSERT at most
+// (what shutdown drains can be a whole queue).
 func (s *Sidecar) writeRejections(ctx context.Context, batch []rejection) {
+	for len(batch) > rejectionBatch {
+		s.writeRejectionBatch(ctx, batch[:rejectionBatch])
+		batch = batch[rejectionBatch:]
+	}
+	s.writeRejectionBatch(ctx, batch)
+}
+
+func (s *Sidecar) writeRejectionBatch(ctx context.Context, batch []rejection) {
 	if len(batch) == 0 {
 		return
 	}

@@ -174,3 +174,25 @@ func TestRejectionsAreBatched(t *testing.T) {
 		t.Fatal("the claim of a rejected request is still there")
 	}
 }
+
+// TestShutdownDrainsInBatches: rejections still queued at shutdown are
+// written too, in INSERTs no larger than rejectionBatch (once, a whole
+// queue went out in one).
+func TestShutdownDrainsInBatches(t *testing.T) {
+	cp := &appendRecorder{}
+	s := newUnitSidecar("a", newMemStore(), cp)
+	for i := 0; i < rejectionQueue; i++ {
+		s.rejectLater(context.Background(), Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", false)
+	}
+	s.writeRejections(context.Background(), s.drainRejections(nil)) // what rejectLoop does on shutdown
+	total := 0
+	for _, batch := range cp.inserts {
+		if len(batch) > rejectionBatch {
+			t.Fatalf("an INSERT of %d rows; at most %d", len(batch), rejectionBatch)
+		}
+		total += len(batch)
+	}
+	if total != rejectionQueue {
+		t.Fatalf("%d of %d queued rejections written", total, rejectionQueue)
+	}
+}
