@@ -103,20 +103,16 @@ func (s *Service) Adopt(ctx context.Context, database, name string, progress Pro
 		// adopting changes nothing more, so the settled catalog is written here.
 		s.writeIndex(ctx, database, cat.All(), cat.Scanned)
 		b, ok := cat.Find(name)
-		switch {
-		case !ok:
+		if !ok {
 			return fmt.Errorf("backup %s of database %s is gone from the bucket", name, database)
-		case b.Completed():
-			out = b
-			return nil
 		}
 		out = b
-		return fmt.Errorf("backup %s failed: %s", name, b.Error)
+		return ownOutcome(b)
 	})
 	return out, err
 }
 
-// ownOutcome is how a request's adopted backup ended, as an error.
+// ownOutcome is how an adopted backup ended, as an error (nil: completed).
 func ownOutcome(b Backup) error {
 	if b.Completed() {
 		return nil

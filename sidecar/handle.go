@@ -106,7 +106,7 @@ func (s *Sidecar) refuse(ctx context.Context, r Request, err error, claimed bool
 	msg := ""
 	switch {
 	case errors.Is(err, ErrRejected):
-		msg = strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")
+		msg = rejectionReason(err)
 	case s.admitRefusedAgain(r.ID, err):
 		msg = fmt.Sprintf("could not be checked: ClickHouse refused it %d times: %v", maxAdmitRefusals, err)
 	default:
@@ -192,7 +192,7 @@ func (s *Sidecar) stillAuthorized(ctx context.Context, r Request) bool {
 	case err == nil:
 		return true
 	case errors.Is(err, ErrRejected):
-		msg := strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ") + " (checked again when it was about to start)"
+		msg := rejectionReason(err) + " (checked again when it was about to start)"
 		s.logger.Info("request rejected before it started", "request", r.ID, "by", r.Requester(), "reason", msg)
 		s.record(ctx, r, StateRejected, LogEntry{Message: msg})
 	default:

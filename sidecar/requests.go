@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -171,6 +172,12 @@ var ErrRejected = errors.New("rejected")
 
 func reject(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
+}
+
+// rejectionReason is a rejection's message for the requester, without the
+// "rejected: " that reject puts in front.
+func rejectionReason(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrRejected.Error()+": ")
 }
 
 // Bounds of one read of pending requests.
