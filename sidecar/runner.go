@@ -132,16 +132,17 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	return err
 }
 
-// probeStore checks the store's conditional writes before any request is
-// taken, retrying every 5 s while S3 cannot be reached (readiness says not
-// ready meanwhile); a store that ignores them ends the sidecar.
+// probeStore checks the store's conditional writes and the prefix's owner
+// before any request is taken, retrying every 5 s while S3 cannot be
+// reached (readiness says not ready meanwhile); a store that ignores them,
+// or a prefix another deployment owns, ends the sidecar.
 func (s *Sidecar) probeStore(ctx context.Context) error {
 	for {
-		err := s.svc.ProbeConditionalWrites(ctx)
-		if err == nil || errors.Is(err, ErrNoConditionalWrites) {
+		err := s.svc.CheckStore(ctx)
+		if err == nil || errors.Is(err, ErrNoConditionalWrites) || errors.Is(err, ErrOtherDeployment) {
 			return err
 		}
-		s.logger.Warn("check S3 conditional writes; will retry", "err", err)
+		s.logger.Warn("check the S3 store; will retry", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil

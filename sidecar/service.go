@@ -19,6 +19,7 @@ type Options struct {
 	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
 	ControlDatabase  string        // the sidecar's tables: never a restore target
+	Deployment       string        // this deployment's name, recorded as the owner of the prefix
 	// FaultPoint, when set, is called at named points of a backup's life
 	// ("claimed", "meta-written", "backup-sent", "backup-created"); only
 	// the fault tests set it, to kill the process there.

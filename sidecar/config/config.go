@@ -63,6 +63,7 @@ type S3 struct {
 	AccessKey          Secret `koanf:"access_key"`
 	SecretKey          Secret `koanf:"secret_key"`
 	NamedCollection    string `koanf:"named_collection"`
+	Deployment         string `koanf:"deployment"`
 }
 
 type Schedule struct {

@@ -67,6 +67,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"bad provider type", minimal + "\n[[notifications.providers]]\ntype = \"pager\"\n", "notifications.providers[0].type"},
 		{"wrong type", minimal + "\n[retention]\nkeep_full_backups = \"many\"\n", "keep_full_backups"},
 		{"unknown section", minimal + "\n[backups]\nx = 1\n", "backups.x"},
+		{"deployment with a control character", strings.Replace(minimal, `secret_key =`, "deployment = \"prod\\u0007\"\nsecret_key =", 1), "s3.deployment"},
 		{"allow-list without the sidecar's user", minimal + "\n[sidecar]\nallow_users = [\"alice\"]\n", "sidecar.allow_users"},
 	}
 	for _, c := range cases {

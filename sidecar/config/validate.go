@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/clickvault/clickvault/sidecar"
 )
@@ -84,6 +86,18 @@ func (c Config) validateS3(add addFunc) {
 			add("s3.named_collection", "%v", err)
 		}
 	}
+	if !printableName(s.Deployment, 128) {
+		add("s3.deployment", "must be at most 128 printable characters, got %q", s.Deployment)
+	}
+}
+
+// printableName reports whether s is at most max runes with no control
+// character: it is shown in errors and logs as it is.
+func printableName(s string, max int) bool {
+	if utf8.RuneCountInString(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 func (c Config) validateSchedule(add addFunc) {

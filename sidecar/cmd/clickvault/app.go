@@ -68,6 +68,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 			KeepFor: dayDuration(cfg.Retention.KeepDays)},
 		Owner:           instance,
 		ControlDatabase: cfg.ClickHouse.ControlDatabase,
+		Deployment:      cfg.S3.Deployment,
 		FaultPoint:      faultPoint,
 	}, logger)
 	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
@@ -76,16 +77,17 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 
 func (a *app) close() { a.db.Close() }
 
-// probeStore refuses a store that ignores S3 conditional writes. One that
-// cannot be reached is not refused here: the command goes on, fails on S3
-// as it would have, and notifies.
+// probeStore refuses a store that ignores S3 conditional writes and a
+// prefix another deployment owns. A store that cannot be reached is not
+// refused here: the command goes on, fails on S3 as it would have, and
+// notifies.
 func (a *app) probeStore(ctx context.Context) error {
-	err := a.service.ProbeConditionalWrites(ctx)
-	if errors.Is(err, sidecar.ErrNoConditionalWrites) {
+	err := a.service.CheckStore(ctx)
+	if errors.Is(err, sidecar.ErrNoConditionalWrites) || errors.Is(err, sidecar.ErrOtherDeployment) {
 		return err
 	}
 	if err != nil {
-		a.logger.Warn("could not check S3 conditional writes", "err", err)
+		a.logger.Warn("could not check the S3 store", "err", err)
 	}
 	return nil
 }
