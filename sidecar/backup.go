@@ -2,11 +2,11 @@
 // planning, retention and the one-writer lease, and the Service that runs
 // backups, restores, verification and cleanup through two ports — an
 // ObjectStore (S3) and a Database (ClickHouse). It imports no SDK; adapters
-// live in sidecar/s3 and sidecar/clickhouse.
+// live in sidecar/s3 and sidecar/clickhouse. The request runner that serves
+// SQL and HTTP requests with it is package sidecar/control.
 package sidecar
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -31,88 +31,15 @@ func ParseKind(s string) (Kind, error) {
 	return "", fmt.Errorf("unknown backup kind %q: want auto, full or incremental", s)
 }
 
-// Status values stored in metadata. The seed tool wrote only BACKUP_CREATED;
-// ClickVault also records a backup while it runs and when it failed, so a
-// killed run is never silent data.
-const (
-	StatusCreating = "CREATING_BACKUP"
-	StatusCreated  = "BACKUP_CREATED"
-	StatusFailed   = "BACKUP_FAILED"
-	StatusDeleting = "DELETING"
-)
-
-// MetaVersion is the metadata schema version ClickVault writes.
-const MetaVersion = 2
-
-// Meta is `.clickvault_meta.json`: a superset of the seed tool's schema.
-type Meta struct {
-	Version        int        `json:"version"`
-	BackupID       string     `json:"backup_id"`
-	Kind           Kind       `json:"kind"`
-	Timestamp      time.Time  `json:"timestamp"`
-	BaseBackupPath *string    `json:"base_backup_path"`
-	Status         string     `json:"status"`
-	TotalSize      uint64     `json:"total_size"`
-	Database       string     `json:"database"`
-	StartedAt      *time.Time `json:"started_at,omitempty"`
-	FinishedAt     *time.Time `json:"finished_at,omitempty"`
-
-	Name              string            `json:"name"`
-	Chain             string            `json:"chain"`
-	Base              string            `json:"base"`
-	NumFiles          uint64            `json:"num_files"`
-	UncompressedSize  uint64            `json:"uncompressed_size"`
-	CompressedSize    uint64            `json:"compressed_size"`
-	ClickHouseVersion string            `json:"clickhouse_version"`
-	Tables            map[string]uint64 `json:"tables"`
-	Error             string            `json:"error,omitempty"`
-	Host              string            `json:"host,omitempty"`
-	// RequestID is the request the backup was taken for, written before the
-	// BACKUP is sent: a sidecar restarted at any point finds the request's
-	// backup by it and adopts it instead of taking a second one.
-	RequestID string `json:"request_id,omitempty"`
+// Backup is one backup folder and its metadata.
+type Backup struct {
+	Meta
+	Folder string // key of the folder, with a trailing slash
+	Legacy bool   // written by the seed tool, in its layout
 }
 
-// Completed reports whether the metadata says ClickHouse finished the backup.
-func (m Meta) Completed() bool { return m.Status == StatusCreated }
-
-// Failed reports whether the backup is known to be unusable.
-func (m Meta) Failed() bool { return m.Status == StatusFailed || m.Status == StatusDeleting }
-
-// CatalogStatus maps the metadata status to the catalog's words.
-func (m Meta) CatalogStatus() string {
-	switch m.Status {
-	case StatusCreated:
-		return "completed"
-	case StatusCreating:
-		return "running"
-	case StatusDeleting:
-		return "deleted"
-	}
-	return "failed"
-}
-
-// EncodeMeta renders metadata as the pretty JSON the seed tool wrote.
-func EncodeMeta(m Meta) ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode metadata of %s: %w", m.Name, err)
-	}
-	return append(b, '\n'), nil
-}
-
-// DecodeMeta reads metadata, also the seed tool's (version 1), whose unknown
-// fields are ignored and whose missing ones stay empty.
-func DecodeMeta(data []byte) (Meta, error) {
-	var m Meta
-	if err := json.Unmarshal(data, &m); err != nil {
-		return Meta{}, fmt.Errorf("decode metadata: %w", err)
-	}
-	if m.Kind != KindFull && m.Kind != KindIncremental {
-		return Meta{}, fmt.Errorf("decode metadata: unknown kind %q", m.Kind)
-	}
-	return m, nil
-}
+// Time orders backups: the metadata's timestamp.
+func (b Backup) Time() time.Time { return b.Timestamp }
 
 // NameFormat is the timestamp folder name of a backup, in UTC with
 // milliseconds: 20261123T120000123Z.

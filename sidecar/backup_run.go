@@ -162,7 +162,7 @@ func (s *Service) prepareBackup(ctx context.Context, req BackupRequest) (Catalog
 	var snap snapshot
 	var dbErr, planErr, versionErr, rowsErr error
 	var g errgroup.Group
-	g.Go(func() error { dbErr = s.requireDatabase(ctx, req.Database); return nil })
+	g.Go(func() error { dbErr = s.RequireDatabase(ctx, req.Database); return nil })
 	g.Go(func() error { cat, plan, planErr = s.planBackup(ctx, req); return nil })
 	g.Go(func() error { snap.version, versionErr = s.db.Version(ctx); return nil })
 	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, req.Database); return nil })
@@ -195,7 +195,7 @@ func (s *Service) newBackup(database string, cat Catalog, plan Plan, snap snapsh
 	b := Backup{Folder: s.layout.Folder(database, plan.Kind, name), Meta: Meta{
 		Version: MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
 		Status: StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
-		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Owner,
+		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Owner.Name,
 	}}
 	if plan.Kind == KindIncremental {
 		base := plan.Base.Folder

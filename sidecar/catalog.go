@@ -7,16 +7,6 @@ import (
 	"time"
 )
 
-// Backup is one backup folder and its metadata.
-type Backup struct {
-	Meta
-	Folder string // key of the folder, with a trailing slash
-	Legacy bool   // written by the seed tool, in its layout
-}
-
-// Time orders backups: the metadata's timestamp.
-func (b Backup) Time() time.Time { return b.Timestamp }
-
 // Chain is a completed or failed full backup and the incrementals built on it.
 type Chain struct {
 	Full    Backup

@@ -154,36 +154,3 @@ func (s *Service) readMetas(ctx context.Context, folders []discovered) error {
 	}
 	return g.Wait()
 }
-
-var errBadMeta = errors.New("unreadable metadata")
-
-// readBackup reads a folder's metadata, filling what the seed's lacks.
-func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error) {
-	data, _, err := s.store.Get(ctx, MetaKey(folder))
-	if err != nil {
-		return Backup{}, fmt.Errorf("read metadata of %s: %w", folder, err)
-	}
-	meta, err := DecodeMeta(data)
-	if err != nil {
-		return Backup{}, fmt.Errorf("%w in %s: %v", errBadMeta, folder, err)
-	}
-	if meta.Name == "" {
-		meta.Name = FolderName(folder)
-	}
-	if meta.Timestamp.IsZero() {
-		meta.Timestamp, _ = ParseName(meta.Name)
-	}
-	return Backup{Meta: meta, Folder: folder}, nil
-}
-
-// writeMeta stores a backup's metadata.
-func (s *Service) writeMeta(ctx context.Context, b Backup) error {
-	data, err := EncodeMeta(b.Meta)
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.Put(ctx, MetaKey(b.Folder), data, PutCondition{}); err != nil {
-		return fmt.Errorf("write metadata of %s: %w", b.Name, err)
-	}
-	return nil
-}

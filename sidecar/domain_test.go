@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -173,18 +174,14 @@ func TestPollWaitGrowsWithTheOperation(t *testing.T) {
 	}
 }
 
-func TestCanonicalID(t *testing.T) {
-	for id, want := range map[string]bool{
-		"0f8fad5b-d9cb-469f-a165-70867728950e":          true,
-		"0F8FAD5B-D9CB-469F-A165-70867728950E":          true,
-		"{0f8fad5b-d9cb-469f-a165-70867728950e}":        false,
-		"urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e": false,
-		"0f8fad5bd9cb469fa16570867728950e":              false,
-		"0f8fad5b-d9cb-469f-a165-70867728950g":          false,
-		"0f8fad5b+d9cb-469f-a165-70867728950e":          false,
+func TestForbiddenTarget(t *testing.T) {
+	for name, want := range map[string]string{
+		"system": "system database", "System": "system database", "information_schema": "system database",
+		"INFORMATION_SCHEMA": "system database", "clickvault": "control database", "ClickVault": "control database",
+		"clickvault_verify_ab12": "scratch database", "shop_restored": "", "systems": "",
 	} {
-		if got := CanonicalID(id); got != want {
-			t.Errorf("CanonicalID(%q) = %v, want %v", id, got, want)
+		if got := forbiddenTarget(name, "clickvault"); (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("forbiddenTarget(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

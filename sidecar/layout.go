@@ -31,6 +31,13 @@ func (l Layout) join(parts ...string) string {
 	return path.Join(parts...)
 }
 
+// ControlKey is a key of ClickVault's own bookkeeping, under
+// {prefix}/.clickvault/: the prefix's owner, probes, request claims,
+// sidecar heartbeats, schedule slots.
+func (l Layout) ControlKey(parts ...string) string {
+	return l.join(append([]string{".clickvault"}, parts...)...)
+}
+
 // DatabaseRoot is the folder of one database's backups, with a trailing slash.
 func (l Layout) DatabaseRoot(database string) string { return l.join(database) + "/" }
 

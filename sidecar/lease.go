@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -16,9 +15,19 @@ import (
 // is cancelled so two writers never fork or clean up one chain.
 var ErrLeaseLost = errors.New("the chain lease was lost to another writer")
 
+// Holder names who takes a lease. A Stable holder keeps its name across
+// restarts (a sidecar: host and listen address) and may take back a live
+// lease of its own name after a crash; a CLI run's name is its process and
+// it never takes over a live lease, not even one of the same name.
+type Holder struct {
+	Name   string
+	Stable bool
+}
+
 // LeaseInfo is the content of the lease object.
 type LeaseInfo struct {
 	Owner      string    `json:"owner"` // host and process of the holder
+	Stable     bool      `json:"stable,omitempty"`
 	Purpose    string    `json:"purpose"`
 	AcquiredAt time.Time `json:"acquired_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -49,9 +58,9 @@ type Lease struct {
 // AcquireLease writes the lease object if it is absent, or takes it over if
 // its holder let it expire. Both writes are conditional, so of two writers
 // racing for it exactly one wins; the other gets a *LockedError.
-func AcquireLease(ctx context.Context, store ObjectStore, key, owner, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
+func AcquireLease(ctx context.Context, store ObjectStore, key string, owner Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
 	l := &Lease{store: store, key: key, ttl: ttl, now: now, logger: logger,
-		info: LeaseInfo{Owner: owner, Purpose: purpose, AcquiredAt: now().UTC()}}
+		info: LeaseInfo{Owner: owner.Name, Stable: owner.Stable, Purpose: purpose, AcquiredAt: now().UTC()}}
 	err := l.write(ctx, PutCondition{IfNoneMatch: true})
 	if !errors.Is(err, ErrPreconditionFailed) {
 		if err != nil {
@@ -74,7 +83,7 @@ func AcquireLease(ctx context.Context, store ObjectStore, key, owner, purpose st
 	if err := json.Unmarshal(data, &holder); err == nil && now().Before(holder.ExpiresAt) {
 		// A sidecar restarted after a crash has the same owner name: the
 		// lease is its own from before, and no one else is using it.
-		if holder.Owner != owner || !reclaimable(owner) {
+		if holder.Owner != owner.Name || !holder.Stable || !owner.Stable {
 			return nil, &LockedError{Key: key, Holder: holder}
 		}
 		ours = true
@@ -192,8 +201,3 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 		}
 	}
 }
-
-// reclaimable reports whether an owner name is stable across restarts (a
-// sidecar's host and address), as opposed to a CLI run's, which names its
-// process and must never take over a live lease of another run.
-func reclaimable(owner string) bool { return strings.HasPrefix(owner, "sidecar ") }

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// OwnerFile records which deployment writes under a prefix. Two
+// OwnerFile, under the prefix's .clickvault/ folder, records which deployment writes under a prefix. Two
 // deployments writing one prefix would read each other's chains as their
 // own, take each other's leases and delete each other's backups.
-const OwnerFile = ".clickvault/deployment.json"
+const OwnerFile = "deployment.json"
 
 // ErrOtherDeployment marks a prefix that another deployment owns.
 var ErrOtherDeployment = errors.New("the S3 prefix belongs to another deployment")
@@ -24,7 +24,7 @@ type prefixOwner struct {
 }
 
 // OwnerKey is where the prefix's owner is recorded.
-func (l Layout) OwnerKey() string { return l.join(OwnerFile) }
+func (l Layout) OwnerKey() string { return l.ControlKey(OwnerFile) }
 
 // CheckStore is what every writer runs before it writes: the store must
 // honour conditional writes (ProbeConditionalWrites) and the prefix must be
@@ -52,7 +52,7 @@ func (s *Service) ClaimPrefix(ctx context.Context) error {
 			return err
 		}
 		data, err := json.MarshalIndent(prefixOwner{Deployment: s.opts.Deployment,
-			ClaimedAt: time.Now().UTC(), ClaimedBy: s.opts.Owner}, "", "  ")
+			ClaimedAt: time.Now().UTC(), ClaimedBy: s.opts.Owner.Name}, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", key, err)
 		}

@@ -19,7 +19,7 @@ var ErrNoConditionalWrites = errors.New("the S3 store ignores conditional writes
 // and request claims rest on both; a store that accepts them must not be
 // used, so serve, backup and cleanup refuse to start on it.
 func (s *Service) ProbeConditionalWrites(ctx context.Context) error {
-	key := s.layout.join(".clickvault", "probe", uuid.NewString())
+	key := s.layout.ControlKey("probe", uuid.NewString())
 	defer func() { _ = s.store.Delete(context.WithoutCancel(ctx), []string{key}) }()
 	if _, err := s.store.Put(ctx, key, []byte("probe"), PutCondition{IfNoneMatch: true}); err != nil {
 		return fmt.Errorf("probe conditional writes (create %s): %w", key, err)

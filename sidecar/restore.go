@@ -117,29 +117,58 @@ func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf 
 	return b, nil
 }
 
-// requireEmptyTarget refuses a target that is ClickHouse's own, the
-// sidecar's, or holds anything at all: a table of any engine, a view or a
-// dictionary.
-func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
+// Target is what a restore target is now.
+type Target struct {
+	Name    string
+	Exists  bool
+	Objects uint64 // tables, views and dictionaries in it
+}
+
+// InspectTarget refuses a target that is ClickHouse's own, the sidecar's or
+// a scratch database (ErrTargetNotEmpty), and reports whether it exists and
+// what it holds: admission decides on the rights from Exists (CREATE
+// DATABASE for a new one) and on emptiness from Objects in one look.
+func (s *Service) InspectTarget(ctx context.Context, target string) (Target, error) {
+	t := Target{Name: target}
 	if why := forbiddenTarget(target, s.opts.ControlDatabase); why != "" {
-		return fmt.Errorf("database %s %s; restore into another database: %w", target, why, ErrTargetNotEmpty)
+		return t, fmt.Errorf("database %s %s; restore into another database: %w", target, why, ErrTargetNotEmpty)
 	}
 	exists, err := s.db.DatabaseExists(ctx, target)
-	if err != nil {
-		return fmt.Errorf("check restore target %s: %w", target, err)
+	if err != nil || !exists {
+		return t, wrapIf(err, "check restore target "+target)
 	}
-	if !exists {
-		return nil
+	t.Exists = true
+	if t.Objects, err = s.db.TableCount(ctx, target); err != nil {
+		return t, fmt.Errorf("check restore target %s: %w", target, err)
 	}
-	n, err := s.db.TableCount(ctx, target)
-	if err != nil {
-		return fmt.Errorf("check restore target %s: %w", target, err)
-	}
-	if n > 0 {
+	return t, nil
+}
+
+// RequireEmpty refuses a target that holds anything at all: a table of any
+// engine, a view or a dictionary.
+func (t Target) RequireEmpty() error {
+	if t.Objects > 0 {
 		return fmt.Errorf("database %s is not empty (%d tables or views); restore into a new database or drop it first: %w",
-			target, n, ErrTargetNotEmpty)
+			t.Name, t.Objects, ErrTargetNotEmpty)
 	}
 	return nil
+}
+
+// requireEmptyTarget is InspectTarget and RequireEmpty: a restore's last
+// look before it starts.
+func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
+	t, err := s.InspectTarget(ctx, target)
+	if err != nil {
+		return err
+	}
+	return t.RequireEmpty()
+}
+
+func wrapIf(err error, action string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", action, err)
 }
 
 // forbiddenTarget says why a database may never be restored into, or "".

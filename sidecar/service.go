@@ -14,7 +14,7 @@ type Options struct {
 	FullEvery        time.Duration // a new chain when the newest full is this old
 	Retention        Retention
 	LeaseTTL         time.Duration // lease time to live; renewed every third of it
-	Owner            string        // who holds leases: host and process
+	Owner            Holder        // who takes leases and writes backups: a process, or a sidecar's stable name
 	PollInterval     time.Duration // longest wait between reads of system.backups while an operation runs
 	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
@@ -73,6 +73,13 @@ func NewService(store ObjectStore, db Database, notifier Notifier, layout Layout
 // The sidecar puts a queue in front of the configured one.
 func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 
+// Store is the bucket the service writes to, for the request runner's
+// claims and heartbeats.
+func (s *Service) Store() ObjectStore { return s.store }
+
+// Layout is where the service puts things in the bucket.
+func (s *Service) Layout() Layout { return s.layout }
+
 // Progress is a snapshot of a running BACKUP or RESTORE.
 type Progress struct {
 	Operation string // backup or restore
@@ -101,7 +108,9 @@ func ValidateIdentifier(what, name string) error {
 // ErrDatabaseMissing is returned for a database that does not exist.
 var ErrDatabaseMissing = errors.New("database does not exist")
 
-func (s *Service) requireDatabase(ctx context.Context, name string) error {
+// RequireDatabase refuses a name ClickVault does not accept and a database
+// that does not exist (ErrDatabaseMissing).
+func (s *Service) RequireDatabase(ctx context.Context, name string) error {
 	if err := ValidateIdentifier("database", name); err != nil {
 		return err
 	}

@@ -1,52 +1,55 @@
-package sidecar
+package sidecar_test
 
 import (
 	"context"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
 // chainInStore writes a full and n incrementals of database db, an hour
 // apart, and the catalog index over them as checked at scanned.
-func chainInStore(t *testing.T, svc *Service, n int, scanned time.Time) []Backup {
+func chainInStore(t *testing.T, svc *sidecar.Service, n int, scanned time.Time) []sidecar.Backup {
 	t.Helper()
 	ctx := context.Background()
-	chain := []Backup{backup(KindFull, name(0), StatusCreated, nil)}
+	chain := []sidecar.Backup{sidecar.TestBackup(sidecar.KindFull, sidecar.TestName(0), sidecar.StatusCreated, nil)}
 	for i := 1; i <= n; i++ {
-		chain = append(chain, backup(KindIncremental, name(time.Duration(i)*time.Hour), StatusCreated, &chain[i-1]))
+		chain = append(chain, sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(time.Duration(i)*time.Hour), sidecar.StatusCreated, &chain[i-1]))
 	}
 	for _, b := range chain {
-		if err := svc.writeMeta(ctx, b); err != nil {
+		if err := svc.WriteMeta(ctx, b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	svc.writeIndex(ctx, "db", chain, scanned)
+	svc.WriteIndex(ctx, "db", chain, scanned)
 	return chain
 }
 
-func newIndexedService(store *memStore, now time.Time) *Service {
-	svc := NewService(store, nil, nil, Layout{Prefix: "p"}, Options{FullEvery: 30 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
-	svc.now = func() time.Time { return now }
+func newIndexedService(store *memstore.ObjectStore, now time.Time) *sidecar.Service {
+	svc := sidecar.NewService(store, nil, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{FullEvery: 30 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	svc.SetClock(func() time.Time { return now })
 	return svc
 }
 
 // TestBackupPlansFromTheIndex: with a current index, planning a backup on
 // a chain of 50 reads the index and the base's metadata, not 51 objects.
 func TestBackupPlansFromTheIndex(t *testing.T) {
-	store := newMemStore()
-	now := t0.Add(60 * time.Hour)
+	store := memstore.New()
+	now := sidecar.T0.Add(60 * time.Hour)
 	svc := newIndexedService(store, now)
 	chain := chainInStore(t, svc, 50, now.Add(-time.Hour))
-	store.resetGets()
-	_, plan, err := svc.planBackup(context.Background(), BackupRequest{Database: "db"})
+	store.ResetGets()
+	_, plan, err := svc.PlanBackup(context.Background(), sidecar.BackupRequest{Database: "db"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Kind != KindIncremental || plan.Base.Name != chain[50].Name {
+	if plan.Kind != sidecar.KindIncremental || plan.Base.Name != chain[50].Name {
 		t.Fatalf("plan %s on %s, want an incremental on %s", plan.Kind, plan.Base.Name, chain[50].Name)
 	}
-	if gets := store.resetGets(); gets != 2 {
+	if gets := store.ResetGets(); gets != 2 {
 		t.Fatalf("planning made %d GETs, want 2 (the index and the base's metadata)", gets)
 	}
 }
@@ -57,16 +60,16 @@ func TestBackupPlansFromTheIndex(t *testing.T) {
 // read again, every metadata object is scanned, and the backup before it
 // becomes the base.
 func TestBackupDoesNotTrustAWrongIndex(t *testing.T) {
-	store := newMemStore()
-	now := t0.Add(10 * time.Hour)
+	store := memstore.New()
+	now := sidecar.T0.Add(10 * time.Hour)
 	svc := newIndexedService(store, now)
 	chain := chainInStore(t, svc, 5, now.Add(-time.Hour))
 	doomed := chain[5]
-	doomed.Status = StatusDeleting
-	if err := svc.writeMeta(context.Background(), doomed); err != nil {
+	doomed.Status = sidecar.StatusDeleting
+	if err := svc.WriteMeta(context.Background(), doomed); err != nil {
 		t.Fatal(err)
 	}
-	_, plan, err := svc.planBackup(context.Background(), BackupRequest{Database: "db"})
+	_, plan, err := svc.PlanBackup(context.Background(), sidecar.BackupRequest{Database: "db"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,16 +81,16 @@ func TestBackupDoesNotTrustAWrongIndex(t *testing.T) {
 // TestBackupScansFullyOnceADay: an index not checked against the metadata
 // for a day is not planned from; every metadata object is read.
 func TestBackupScansFullyOnceADay(t *testing.T) {
-	store := newMemStore()
-	now := t0.Add(60 * time.Hour)
+	store := memstore.New()
+	now := sidecar.T0.Add(60 * time.Hour)
 	svc := newIndexedService(store, now)
 	chainInStore(t, svc, 20, now.Add(-25*time.Hour))
-	store.resetGets()
-	cat, _, err := svc.planBackup(context.Background(), BackupRequest{Database: "db"})
+	store.ResetGets()
+	cat, _, err := svc.PlanBackup(context.Background(), sidecar.BackupRequest{Database: "db"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gets := store.resetGets(); gets < 21 {
+	if gets := store.ResetGets(); gets < 21 {
 		t.Fatalf("planning made %d GETs, want a read of all 21 metadata objects", gets)
 	}
 	if !cat.Scanned.Equal(now) {

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 type backupBody struct {
@@ -73,7 +74,7 @@ func (s *Server) visible(database string) bool {
 
 // queue inserts the request into the requests table, naming the token it
 // came with; the sidecar admits and runs it like any SQL user's.
-func (s *Server) queue(c echo.Context, r sidecar.Request) error {
+func (s *Server) queue(c echo.Context, r control.Request) error {
 	if !s.visible(r.Database) {
 		return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("database %q is not one this sidecar backs up", shorten(r.Database)))
 	}
@@ -90,7 +91,7 @@ func (s *Server) postBackup(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	return s.queue(c, sidecar.Request{Action: sidecar.ActionBackup, Database: b.Database, Kind: b.Kind})
+	return s.queue(c, control.Request{Action: control.ActionBackup, Database: b.Database, Kind: b.Kind})
 }
 
 func (s *Server) postRestore(c echo.Context) error {
@@ -98,7 +99,7 @@ func (s *Server) postRestore(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	return s.queue(c, sidecar.Request{Action: sidecar.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf, Target: b.Target})
+	return s.queue(c, control.Request{Action: control.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf, Target: b.Target})
 }
 
 func (s *Server) postCleanup(c echo.Context) error {
@@ -106,7 +107,7 @@ func (s *Server) postCleanup(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	return s.queue(c, sidecar.Request{Action: sidecar.ActionCleanup, Database: b.Database, DryRun: b.DryRun})
+	return s.queue(c, control.Request{Action: control.ActionCleanup, Database: b.Database, DryRun: b.DryRun})
 }
 
 func (s *Server) getRequest(c echo.Context) error {
@@ -136,7 +137,7 @@ func (s *Server) listBackups(c echo.Context) error {
 		return err
 	}
 	if rows == nil {
-		rows = []sidecar.CatalogRow{} // [] rather than null for a database without backups
+		rows = []control.CatalogRow{} // [] rather than null for a database without backups
 	}
 	return c.JSON(http.StatusOK, rows)
 }

@@ -23,13 +23,13 @@ import (
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 // Server is the HTTP hooks of one sidecar.
 type Server struct {
 	echo      *echo.Echo
-	cp        sidecar.ControlPlane
+	cp        control.ControlPlane
 	tokens    []token
 	databases []string // what a token may see; nil: any
 	ready     func(context.Context) error
@@ -67,7 +67,7 @@ type Options struct {
 
 // New builds the server; it starts nothing. ready reports whether
 // ClickHouse and S3 can be reached.
-func New(cp sidecar.ControlPlane, opts Options, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
+func New(cp control.ControlPlane, opts Options, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
 	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, ready: ready, logger: logger}
 	for _, t := range opts.WriteTokens {
 		s.tokens = append(s.tokens, token{secret: []byte(t), name: TokenName(t), access: Write})

@@ -1,5 +1,5 @@
 // Package metrics exports ClickVault's Prometheus metrics; it implements
-// sidecar.Observer.
+// control.Observer.
 package metrics
 
 import (
@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 // Metrics holds the collectors, registered on one registry.
@@ -20,7 +20,7 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 }
 
-var _ sidecar.Observer = (*Metrics)(nil)
+var _ control.Observer = (*Metrics)(nil)
 
 // New registers the collectors on reg.
 func New(reg prometheus.Registerer) *Metrics {

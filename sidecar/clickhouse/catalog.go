@@ -8,7 +8,7 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 var catalogNames = []string{"database", "name", "kind", "chain", "base", "location", "status", "clickhouse_backup_id", "error"}
@@ -47,7 +47,7 @@ func nullableTime(t *time.Time) proto.Nullable[time.Time] {
 	return proto.NewNullable(*t)
 }
 
-func (c *catalogColumns) append(r sidecar.CatalogRow) {
+func (c *catalogColumns) append(r control.CatalogRow) {
 	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, r.Status, r.BackupID, r.Error} {
 		c.text[i].Append(v)
 	}
@@ -59,7 +59,7 @@ func (c *catalogColumns) append(r sidecar.CatalogRow) {
 	c.compressedSize.Append(r.CompressedSize)
 }
 
-func (c *catalogColumns) row(i int) sidecar.CatalogRow {
+func (c *catalogColumns) row(i int) control.CatalogRow {
 	t := func(col *proto.ColNullable[time.Time]) *time.Time {
 		if v := col.Row(i); v.Set {
 			u := v.Value.UTC()
@@ -67,14 +67,14 @@ func (c *catalogColumns) row(i int) sidecar.CatalogRow {
 		}
 		return nil
 	}
-	return sidecar.CatalogRow{Database: c.text[0].Row(i), Name: c.text[1].Row(i), Kind: c.text[2].Row(i),
+	return control.CatalogRow{Database: c.text[0].Row(i), Name: c.text[1].Row(i), Kind: c.text[2].Row(i),
 		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: c.text[6].Row(i),
 		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
 		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i)}
 }
 
-func (c *Control) CatalogRows(ctx context.Context, database string) ([]sidecar.CatalogRow, error) {
+func (c *Control) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {
 	cols := newCatalogColumns()
 	in := cols.columns()
 	var results proto.Results
@@ -91,7 +91,7 @@ func (c *Control) CatalogRows(ctx context.Context, database string) ([]sidecar.C
 		}
 		results = append(results, proto.ResultColumn{Name: name, Data: col.Data.(proto.ColResult)})
 	}
-	var out []sidecar.CatalogRow
+	var out []control.CatalogRow
 	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE database = {db:String} ORDER BY name", selects, c.table("backups"))
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", database)}, Result: results,
 		OnResult: func(context.Context, proto.Block) error {
@@ -106,7 +106,7 @@ func (c *Control) CatalogRows(ctx context.Context, database string) ([]sidecar.C
 	return out, nil
 }
 
-func (c *Control) WriteCatalog(ctx context.Context, rows []sidecar.CatalogRow) error {
+func (c *Control) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
 	cols := newCatalogColumns()
 	now := time.Now()
 	for _, r := range rows {

@@ -13,16 +13,17 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 	cvsql "github.com/clickvault/clickvault/sql"
 )
 
-// Control is the sidecar.ControlPlane: the tables of the control database.
+// Control is the control.ControlPlane: the tables of the control database.
 type Control struct {
 	db   *Database
 	name string // the control database, validated
 }
 
-var _ sidecar.ControlPlane = (*Control)(nil)
+var _ control.ControlPlane = (*Control)(nil)
 
 // NewControl returns the control plane in database name.
 func NewControl(db *Database, name string) (*Control, error) {
@@ -93,7 +94,7 @@ func (c *Control) latestLog() string {
 	GROUP BY request_id)`, c.table("request_log"), c.table("requests"))
 }
 
-func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidecar.PendingRequest, error) {
+func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, CAST(r.action AS String) AS action, r.database AS database,
 		CAST(r.kind AS String) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
 		isNotNull(r.as_of) AS has_as_of,
@@ -105,9 +106,9 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidec
 	ORDER BY r.requested_at
 	LIMIT %d BY r.requested_by
 	LIMIT %d`, c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog(),
-		sidecar.PendingPerRequester, sidecar.PendingPerRead)
+		control.PendingPerRequester, control.PendingPerRead)
 	cols := newPendingColumns()
-	var out []sidecar.PendingRequest
+	var out []control.PendingRequest
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("since", fmt.Sprint(since.UnixMilli()))},
 		Result: cols.results(), OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < cols.id.Rows(); i++ {
@@ -121,7 +122,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]sidec
 	return out, nil
 }
 
-func (c *Control) AppendLog(ctx context.Context, entries ...sidecar.LogEntry) error {
+func (c *Control) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
 	cols := newLogColumns()
 	for _, e := range entries {
 		if err := cols.append(e); err != nil {
@@ -135,7 +136,7 @@ func (c *Control) AppendLog(ctx context.Context, entries ...sidecar.LogEntry) er
 	return nil
 }
 
-func (c *Control) InsertRequest(ctx context.Context, r sidecar.Request) (string, error) {
+func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string, error) {
 	id := uuid.NewString()
 	asOf := `\N`
 	if r.AsOf != nil {
@@ -160,9 +161,9 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus, error) {
-	if !sidecar.CanonicalID(id) {
-		return sidecar.RequestStatus{}, fmt.Errorf("request id is not a UUID in its canonical form: %w", sidecar.ErrNotFound)
+func (c *Control) Status(ctx context.Context, id string) (control.RequestStatus, error) {
+	if !control.CanonicalID(id) {
+		return control.RequestStatus{}, fmt.Errorf("request id is not a UUID in its canonical form: %w", sidecar.ErrNotFound)
 	}
 	// The output column is rid, not id: an alias id would shadow the UUID
 	// column in WHERE.
@@ -173,10 +174,10 @@ func (c *Control) Status(ctx context.Context, id string) (sidecar.RequestStatus,
 	FROM %s AS s WHERE s.id = {id:UUID} LIMIT 1`, c.table("request_status"))
 	cols := newStatusColumns()
 	if err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("id", id)}, Result: cols.results()}); err != nil {
-		return sidecar.RequestStatus{}, fmt.Errorf("read status of request %s: %w", id, err)
+		return control.RequestStatus{}, fmt.Errorf("read status of request %s: %w", id, err)
 	}
 	if cols.id.Rows() == 0 {
-		return sidecar.RequestStatus{}, fmt.Errorf("request %s: %w", id, sidecar.ErrNotFound)
+		return control.RequestStatus{}, fmt.Errorf("request %s: %w", id, sidecar.ErrNotFound)
 	}
 	return cols.row(0), nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/google/uuid"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 type pendingColumns struct {
@@ -30,8 +30,8 @@ func (c *pendingColumns) results() proto.Results {
 	}
 }
 
-func (c *pendingColumns) row(i int) sidecar.PendingRequest {
-	p := sidecar.PendingRequest{Request: sidecar.Request{
+func (c *pendingColumns) row(i int) control.PendingRequest {
+	p := control.PendingRequest{Request: control.Request{
 		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
@@ -42,7 +42,7 @@ func (c *pendingColumns) row(i int) sidecar.PendingRequest {
 		p.AsOf = &t
 	}
 	if state := c.state.Row(i); state != "" {
-		p.Latest = &sidecar.LogEntry{RequestID: p.ID, State: state, Backup: c.logBackup.Row(i), OperationID: c.operationID.Row(i)}
+		p.Latest = &control.LogEntry{RequestID: p.ID, State: state, Backup: c.logBackup.Row(i), OperationID: c.operationID.Row(i)}
 	}
 	return p
 }
@@ -62,7 +62,7 @@ func newLogColumns() *logColumns {
 	}
 }
 
-func (c *logColumns) append(e sidecar.LogEntry) error {
+func (c *logColumns) append(e control.LogEntry) error {
 	id, err := uuid.Parse(e.RequestID)
 	if err != nil {
 		return fmt.Errorf("request id %q: %w", e.RequestID, err)
@@ -109,8 +109,8 @@ func (c *statusColumns) results() proto.Results {
 	}
 }
 
-func (c *statusColumns) row(i int) sidecar.RequestStatus {
-	return sidecar.RequestStatus{
+func (c *statusColumns) row(i int) control.RequestStatus {
+	return control.RequestStatus{
 		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		State: c.state.Row(i), Backup: c.backup.Row(i), Message: c.message.Row(i),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i), BytesRead: c.bytesRead.Row(i),

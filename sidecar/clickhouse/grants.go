@@ -8,17 +8,17 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
-var _ sidecar.Authorizer = (*Database)(nil)
+var _ control.Authorizer = (*Database)(nil)
 
 // Can answers from ClickHouse's own grants whether user holds p on every
 // table of database, as a session of theirs would: their own grants and
 // those of their default roles (and of roles granted to those roles), read
 // from system.grants and system.role_grants. The sidecar's user needs SHOW
 // USERS and SHOW ROLES to read them.
-func (d *Database) Can(ctx context.Context, user string, p sidecar.Privilege, database string) (bool, error) {
+func (d *Database) Can(ctx context.Context, user string, p control.Privilege, database string) (bool, error) {
 	roles, err := d.rolesOf(ctx, user)
 	if err != nil {
 		return false, err

@@ -3,7 +3,7 @@ package clickhouse
 import (
 	"strings"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 // grantLevel is how far down a row of system.grants reaches.
@@ -32,7 +32,7 @@ type grantRow struct {
 // whether they hold p on every table of database, as ClickHouse would. A
 // session's rights are the union of the user's own and each role's, so one
 // source that holds it is enough.
-func holdsOnEveryTable(rows []grantRow, p sidecar.Privilege, database string) bool {
+func holdsOnEveryTable(rows []grantRow, p control.Privilege, database string) bool {
 	bySource := map[string][]grantRow{}
 	for _, r := range rows {
 		bySource[r.source] = append(bySource[r.source], r)
@@ -53,7 +53,7 @@ func holdsOnEveryTable(rows []grantRow, p sidecar.Privilege, database string) bo
 //     means not every table: a BACKUP DATABASE or a restore of it fails;
 //   - grants narrower than the database never make up for a missing grant
 //     on it.
-func sourceHolds(rows []grantRow, p sidecar.Privilege, database string) bool {
+func sourceHolds(rows []grantRow, p control.Privilege, database string) bool {
 	best, granted := -1, false
 	for _, r := range rows {
 		if !covers(r.access, p) || r.level > levelDatabase {
@@ -107,7 +107,7 @@ func databaseMatches(r grantRow, database string) bool {
 // covers reports whether a granted (or revoked) access type includes p.
 // ALL includes everything; CREATE includes CREATE TABLE (and CREATE
 // DATABASE, CREATE VIEW, …); DROP includes DROP TABLE (and DROP DATABASE, …).
-func covers(access string, p sidecar.Privilege) bool {
+func covers(access string, p control.Privilege) bool {
 	switch access {
 	case "ALL", string(p):
 		return true

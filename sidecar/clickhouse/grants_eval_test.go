@@ -3,7 +3,7 @@ package clickhouse
 import (
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 func global(src, access string, revoke bool) grantRow {
@@ -48,15 +48,15 @@ func TestHoldsOnEveryTable(t *testing.T) {
 		{"no rows", nil, "shop", false},
 	}
 	for _, c := range cases {
-		if got := holdsOnEveryTable(c.rows, sidecar.PrivBackup, c.db); got != c.want {
+		if got := holdsOnEveryTable(c.rows, control.PrivBackup, c.db); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
 		}
 	}
 }
 
 func TestCoversCreate(t *testing.T) {
-	if !covers("CREATE", sidecar.PrivCreate) || covers("CREATE", sidecar.PrivInsert) || !covers("ALL", sidecar.PrivInsert) ||
-		!covers("DROP", sidecar.PrivDropTable) || covers("DROP", sidecar.PrivBackup) {
+	if !covers("CREATE", control.PrivCreate) || covers("CREATE", control.PrivInsert) || !covers("ALL", control.PrivInsert) ||
+		!covers("DROP", control.PrivDropTable) || covers("DROP", control.PrivBackup) {
 		t.Fatal("CREATE covers CREATE TABLE and DROP covers DROP TABLE only; ALL covers everything")
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
@@ -59,7 +59,7 @@ func TestCanAgreesWithTheServer(t *testing.T) {
 	for user := range grantCases {
 		for _, db := range databases {
 			server := serverAllowsBackup(t, ctx, bed, user, db)
-			got, err := d.Can(ctx, user, sidecar.PrivBackup, db)
+			got, err := d.Can(ctx, user, control.PrivBackup, db)
 			if err != nil {
 				t.Fatal(err)
 			}

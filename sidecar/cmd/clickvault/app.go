@@ -21,7 +21,7 @@ import (
 // app is one run of the CLI: configuration, adapters and the service.
 type app struct {
 	cfg      config.Config
-	instance string // who holds leases: this process, or a sidecar's stable name
+	instance sidecar.Holder // who holds leases: this process, or a sidecar's stable name
 	logger   *slog.Logger
 	stdout   io.Writer
 	stderr   io.Writer
@@ -42,7 +42,7 @@ func loadConfig(path string, explicit bool, environ func() []string) (config.Con
 
 // newApp connects the adapters. Output goes through writers that remove
 // every configured secret, whatever tries to print one.
-func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance string, stdout, stderr io.Writer) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance sidecar.Holder, stdout, stderr io.Writer) (*app, error) {
 	secrets := cfg.Secrets()
 	stdout, stderr = newRedactingWriter(stdout, secrets), newRedactingWriter(stderr, secrets)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))

@@ -1,6 +1,6 @@
 package main
 
-// Statistics for the benchmarks (bench_test.go, build tag bench), tested
+// Statistics for the benchmarks (bench_integration_test.go, build tag bench), tested
 // in the default run. The overhead benchmark's rounds are paired (one
 // backup through ClickVault, one by hand), and on a small machine a backup
 // now and then runs far faster or slower than the rest for reasons of its

@@ -47,9 +47,9 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 			if err != nil {
 				return err
 			}
-			instance := owner()
+			instance := sidecar.Holder{Name: owner()}
 			if cmd.Name() == "serve" {
-				instance = sidecarInstance(cfg.Sidecar.Listen)
+				instance = sidecar.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true}
 			}
 			a, err := newApp(cmd.Context(), cfg, level, instance, stdout, stderr)
 			if err != nil {

@@ -17,15 +17,15 @@ import (
 	"github.com/clickvault/clickvault/hooks/httpapi"
 	"github.com/clickvault/clickvault/hooks/metrics"
 	"github.com/clickvault/clickvault/hooks/notify"
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/config"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 func serveCommand(run runner) *cobra.Command {
 	cmd := &cobra.Command{Use: "serve", Short: "Run as a sidecar: SQL control plane, HTTP hooks, schedule"}
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
-		control, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
+		plane, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
 		if err != nil {
 			return &usageError{err}
 		}
@@ -45,9 +45,10 @@ func serveCommand(run runner) *cobra.Command {
 		// notifications from a queue (the CLI sends them before it exits).
 		notifications := notify.NewQueue(a.notifier, a.logger)
 		a.service.SetNotifier(notifications)
-		sc := sidecar.NewSidecar(a.service, control, a.db, sidecar.SidecarOptions{
-			Instance: a.instance, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
+		runner := control.NewRunner(a.service, plane, a.db, control.Options{
+			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
+			FaultPoint: faultPoint,
 		}, metrics.New(reg), a.logger)
 		hooks := httpapi.Options{Databases: dbs}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
@@ -57,16 +58,16 @@ func serveCommand(run runner) *cobra.Command {
 			hooks.ReadTokens = append(hooks.ReadTokens, t.Reveal())
 		}
 		ready := func(ctx context.Context) error {
-			if !sc.Started() {
+			if !runner.Started() {
 				return errors.New("the control tables are not set up yet")
 			}
 			return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
 		}
-		srv := httpapi.New(control, hooks, ready, reg, a.logger)
+		srv := httpapi.New(plane, hooks, ready, reg, a.logger)
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
-			"databases", dbs, "instance", a.instance)
+			"databases", dbs, "instance", a.instance.Name)
 		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return sc.Run(gctx) })
+		g.Go(func() error { return runner.Run(gctx) })
 		g.Go(func() error { return notifications.Run(gctx) })
 		g.Go(func() error { return srv.Serve(gctx, ln) })
 		err = g.Wait()
@@ -83,7 +84,7 @@ func sidecarInstance(listen string) string {
 	if err != nil {
 		host = "unknown-host"
 	}
-	return "sidecar " + host + "/" + listen
+	return host + "/" + listen
 }
 
 func initCommand(run runner, load func(*cobra.Command) (config.Config, error), stdout io.Writer) *cobra.Command {
@@ -91,12 +92,11 @@ func initCommand(run runner, load func(*cobra.Command) (config.Config, error), s
 	cmd := &cobra.Command{Use: "init", Short: "Print the control-plane DDL, or apply it with --apply"}
 	cmd.Flags().BoolVar(&apply, "apply", false, "create the control database, tables and views in ClickHouse")
 	applyDDL := run(func(ctx context.Context, a *app) error {
-		control, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
+		plane, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
 		if err != nil {
 			return &usageError{err}
 		}
-
-		if err := control.Init(ctx); err != nil {
+		if err := plane.Init(ctx); err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(stdout, "control plane ready in database %s\n", a.cfg.ClickHouse.ControlDatabase)

@@ -20,6 +20,7 @@ type ObjectStore struct {
 	objects map[string][]byte
 	etags   map[string]string
 	puts    int
+	gets    int
 }
 
 var _ sidecar.ObjectStore = (*ObjectStore)(nil)
@@ -56,6 +57,7 @@ func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (si
 func (m *ObjectStore) Get(_ context.Context, key string) ([]byte, string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.gets++
 	v, ok := m.objects[key]
 	if !ok {
 		return nil, "", fmt.Errorf("get %s: %w", key, sidecar.ErrNotFound)
@@ -93,6 +95,16 @@ func (m *ObjectStore) Delete(_ context.Context, keys []string) error {
 		delete(m.etags, k)
 	}
 	return nil
+}
+
+// ResetGets returns how many GETs were made since the last reset, for
+// tests of how much a read costs.
+func (m *ObjectStore) ResetGets() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.gets
+	m.gets = 0
+	return n
 }
 
 // URL is a mem:// address of key.

@@ -78,7 +78,7 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store sidecar.ObjectStore
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := sidecar.AcquireLease(ctx, store, "db/.clickvault.lock", "w", "backup", time.Minute, time.Now, logger)
+			_, err := sidecar.AcquireLease(ctx, store, "db/.clickvault.lock", sidecar.Holder{Name: "w"}, "backup", time.Minute, time.Now, logger)
 			mu.Lock()
 			defer mu.Unlock()
 			var le *sidecar.LockedError
@@ -97,12 +97,12 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store sidecar.ObjectStore
 		t.Fatalf("won %d, locked %d; want 1 and 7", won, locked)
 	}
 
-	old, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", "old", "backup", time.Second, time.Now, logger)
+	old, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", sidecar.Holder{Name: "old"}, "backup", time.Second, time.Now, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	later := func() time.Time { return time.Now().Add(2 * time.Second) }
-	if _, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", "new", "cleanup", time.Minute, later, logger); err != nil {
+	if _, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", sidecar.Holder{Name: "new"}, "cleanup", time.Minute, later, logger); err != nil {
 		t.Fatalf("take over an expired lease: %v", err)
 	}
 	if err := old.Renew(ctx); !errors.Is(err, sidecar.ErrLeaseLost) {

@@ -1,13 +1,15 @@
-package sidecar
+package control
 
 import (
 	"context"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 // mirrorAll brings the backups table in step with S3 for every configured
 // database, once at start.
-func (s *Sidecar) mirrorAll(ctx context.Context) {
+func (s *Runner) mirrorAll(ctx context.Context) {
 	for _, db := range s.opts.Databases {
 		s.mirror(ctx, db)
 	}
@@ -16,7 +18,7 @@ func (s *Sidecar) mirrorAll(ctx context.Context) {
 // mirror writes the rows of the backups table that differ from S3's
 // metadata, and marks deleted the backups that are gone from S3. S3 is the
 // truth; the table is a view of it for SQL users.
-func (s *Sidecar) mirror(ctx context.Context, database string) {
+func (s *Runner) mirror(ctx context.Context, database string) {
 	if err := s.mirrorOnce(ctx, database); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
@@ -24,7 +26,7 @@ func (s *Sidecar) mirror(ctx context.Context, database string) {
 
 // mirrorBackup writes the row of one backup that just ended, so its
 // request can be answered without waiting for a full mirror.
-func (s *Sidecar) mirrorBackup(ctx context.Context, b Backup) {
+func (s *Runner) mirrorBackup(ctx context.Context, b sidecar.Backup) {
 	if b.Name == "" {
 		return
 	}
@@ -33,7 +35,7 @@ func (s *Sidecar) mirrorBackup(ctx context.Context, b Backup) {
 	}
 }
 
-func (s *Sidecar) mirrorOnce(ctx context.Context, database string) error {
+func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return err
@@ -72,7 +74,7 @@ func (s *Sidecar) mirrorOnce(ctx context.Context, database string) error {
 	return nil
 }
 
-func (s *Sidecar) catalogRow(b Backup) CatalogRow {
+func (s *Runner) catalogRow(b sidecar.Backup) CatalogRow {
 	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
 		Location: s.store.URL(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
 		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,

@@ -1,4 +1,4 @@
-package sidecar
+package control
 
 import (
 	"context"
@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 // maxField bounds request fields, so a huge string is rejected with a short
@@ -18,69 +19,95 @@ const maxField = 256
 // admit checks a request before anything runs: it resolves defaults,
 // validates every field, and authorizes the requester. A refusal is an
 // ErrRejected with the reason.
-func (s *Sidecar) admit(ctx context.Context, r Request) (Request, error) {
-	r, err := s.precheck(r)
-	if err != nil {
-		return r, err
+func (s *Runner) admit(ctx context.Context, j Job) (Job, error) {
+	if j.Action == ActionCancel {
+		return j, s.admitCancel(ctx, j)
 	}
-	if r.Action == ActionCancel {
-		return r, s.admitCancel(ctx, r)
+	var target sidecar.Target
+	if j.Action == ActionRestore {
+		var err error
+		if j, target, err = s.inspectTarget(ctx, j); err != nil {
+			return j, err
+		}
 	}
 	// The fields' checks and the grants are independent reads: both at
 	// once, and a fault in the request is reported before missing rights.
 	var fieldsErr, authErr error
 	var both errgroup.Group
-	both.Go(func() error { fieldsErr = s.validateFields(ctx, r); return nil })
-	both.Go(func() error { authErr = s.authorize(ctx, r); return nil })
+	both.Go(func() error { fieldsErr = s.validateFields(ctx, j, target); return nil })
+	both.Go(func() error { authErr = s.authorize(ctx, j); return nil })
 	_ = both.Wait()
 	if fieldsErr != nil {
-		return r, fieldsErr
+		return j, fieldsErr
 	}
-	return r, authErr
+	return j, authErr
+}
+
+// inspectTarget looks at a restore's target once, for both the rights it
+// takes (CREATE DATABASE when it does not exist) and whether it is empty.
+func (s *Runner) inspectTarget(ctx context.Context, j Job) (Job, sidecar.Target, error) {
+	t, err := s.svc.InspectTarget(ctx, j.Target)
+	if errors.Is(err, sidecar.ErrTargetNotEmpty) {
+		return j, t, reject("%v", err)
+	}
+	j.TargetExists = t.Exists
+	return j, t, err
 }
 
 // precheck is every check that needs no I/O: sizes, the action and kind,
-// names, the id a cancel names, via. It resolves the defaults. Junk fails
-// here, before anything is read or written.
-func (s *Sidecar) precheck(r Request) (Request, error) {
+// names, the id a cancel names, via. It resolves the defaults and parses
+// the row into the Job every later step trusts. Junk fails here, before
+// anything is read or written.
+func (s *Runner) precheck(r Request) (Job, error) {
+	j := Job{Request: r}
 	if err := checkSizes(r); err != nil {
-		return r, err
+		return j, err
 	}
 	if r.Via != "" && r.RequestedBy != s.opts.OwnUser {
-		return r, reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
+		return j, reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
 	}
-	r.Action = strings.TrimSpace(r.Action)
-	switch r.Action {
+	j.Action = strings.TrimSpace(r.Action)
+	switch j.Action {
 	case ActionBackup, ActionRestore, ActionVerify, ActionCleanup:
 	case ActionCancel:
-		return r, precheckCancel(r)
+		return j, precheckCancel(j)
 	default:
-		return r, reject("unknown action %q: want backup, restore, verify, cleanup or cancel", r.Action)
+		return j, reject("unknown action %q: want backup, restore, verify, cleanup or cancel", j.Action)
 	}
+	if r.AsOf != nil {
+		j.AsOf = *r.AsOf
+	}
+	return s.parseFields(j)
+}
+
+// parseFields resolves the defaults and parses the names and the kind.
+func (s *Runner) parseFields(r Job) (Job, error) {
 	if r.Database == "" {
 		r.Database = s.opts.DefaultDatabase
 	}
 	if r.Database == "" {
 		return r, reject("no database given and no default database configured")
 	}
-	if err := ValidateIdentifier("database", r.Database); err != nil {
+	if err := sidecar.ValidateIdentifier("database", r.Database); err != nil {
 		return r, reject("%v", err)
 	}
 	if r.Action == ActionBackup {
-		if _, err := ParseKind(r.Kind); err != nil {
+		kind, err := sidecar.ParseKind(r.Request.Kind)
+		if err != nil {
 			return r, reject("%v", err)
 		}
+		r.Kind = kind
 	}
 	if r.Action == ActionRestore && r.Target == "" {
 		r.Target = r.Database
 	}
 	if r.Action == ActionRestore {
-		if err := ValidateIdentifier("restore target", r.Target); err != nil {
+		if err := sidecar.ValidateIdentifier("restore target", r.Target); err != nil {
 			return r, reject("%v", err)
 		}
 	}
 	if r.Backup != "" && r.Action != ActionBackup && r.Action != ActionCleanup {
-		if _, err := ParseName(r.Backup); err != nil {
+		if _, err := sidecar.ParseName(r.Backup); err != nil {
 			return r, reject("backup name %q is not a backup name (YYYYMMDDTHHMMSSmmmZ)", r.Backup)
 		}
 	}
@@ -99,7 +126,7 @@ func checkSizes(r Request) error {
 
 // validateFields checks what precheck could not without reading: the
 // database, the backup, the target. (precheck ran first.)
-func (s *Sidecar) validateFields(ctx context.Context, r Request) error {
+func (s *Runner) validateFields(ctx context.Context, r Job, target sidecar.Target) error {
 	if r.Action == ActionBackup {
 		return s.requireLiveDatabase(ctx, r.Database)
 	}
@@ -108,30 +135,23 @@ func (s *Sidecar) validateFields(ctx context.Context, r Request) error {
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist.
-	var asOf time.Time
-	if r.AsOf != nil {
-		asOf = *r.AsOf
-	}
-	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, asOf); err != nil {
-		if errors.Is(err, ErrBackupMissing) || errors.Is(err, ErrBackupUnusable) {
+	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, r.AsOf); err != nil {
+		if errors.Is(err, sidecar.ErrBackupMissing) || errors.Is(err, sidecar.ErrBackupUnusable) {
 			return reject("%v", err)
 		}
 		return err
 	}
 	if r.Action == ActionRestore {
-		if err := s.svc.requireEmptyTarget(ctx, r.Target); err != nil {
-			if errors.Is(err, ErrTargetNotEmpty) {
-				return reject("%v", err)
-			}
-			return err
+		if err := target.RequireEmpty(); err != nil {
+			return reject("%v", err)
 		}
 	}
 	return nil
 }
 
-func (s *Sidecar) requireLiveDatabase(ctx context.Context, name string) error {
-	err := s.svc.requireDatabase(ctx, name)
-	if errors.Is(err, ErrDatabaseMissing) {
+func (s *Runner) requireLiveDatabase(ctx context.Context, name string) error {
+	err := s.svc.RequireDatabase(ctx, name)
+	if errors.Is(err, sidecar.ErrDatabaseMissing) {
 		return reject("%v", err)
 	}
 	return err
@@ -139,18 +159,14 @@ func (s *Sidecar) requireLiveDatabase(ctx context.Context, name string) error {
 
 // authorize: the requester needs ClickHouse's own grants for the action, and
 // must be on the allow-list if one is configured. See rightsFor.
-func (s *Sidecar) authorize(ctx context.Context, r Request) error {
+func (s *Runner) authorize(ctx context.Context, r Job) error {
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)
 	}
 	if s.auth == nil {
 		return nil
 	}
-	needs, err := s.rightsFor(ctx, r)
-	if err != nil {
-		return err
-	}
-	for _, n := range needs {
+	for _, n := range s.rightsFor(r) {
 		ok, err := s.auth.Can(ctx, r.RequestedBy, n.privilege, n.database)
 		if err != nil {
 			return fmt.Errorf("check grants of %s: %w", r.RequestedBy, err)
@@ -178,34 +194,30 @@ type right struct {
 // TABLE on the database too: whoever may drop its tables may drop their
 // backups, and an operator grants that on purpose. The sidecar's own user
 // (its schedule, its HTTP write tokens) is the operator's and needs no more.
-func (s *Sidecar) rightsFor(ctx context.Context, r Request) ([]right, error) {
+func (s *Runner) rightsFor(r Job) []right {
 	if r.Action != ActionRestore {
 		needs := []right{{PrivBackup, r.Database, "the database backed up"}}
 		destructive := (r.Action == ActionCleanup && !r.DryRun) ||
-			(r.Action == ActionBackup && strings.TrimSpace(r.Kind) == string(KindFull))
+			(r.Action == ActionBackup && r.Kind == sidecar.KindFull)
 		if destructive && r.RequestedBy != s.opts.OwnUser {
 			needs = append(needs, right{PrivDropTable, r.Database, "deleting backups or forcing a new chain takes it"})
 		}
-		return needs, nil
+		return needs
 	}
 	needs := []right{
 		{PrivSelect, r.Database, "the restore's source: it reads its data"},
 		{PrivCreate, r.Target, "the restore's target"},
 		{PrivInsert, r.Target, "the restore's target"},
 	}
-	exists, err := s.svc.db.DatabaseExists(ctx, r.Target)
-	if err != nil {
-		return nil, fmt.Errorf("check restore target %s: %w", r.Target, err)
-	}
-	if !exists {
+	if !r.TargetExists {
 		needs = append(needs, right{PrivCreateDatabase, r.Target, "the restore's target, which does not exist yet"})
 	}
-	return needs, nil
+	return needs
 }
 
 // precheckCancel: a cancel names, in its backup column, the id of the
 // request to cancel, in its canonical form.
-func precheckCancel(r Request) error {
+func precheckCancel(r Job) error {
 	if r.Backup == "" {
 		return reject("cancel needs the id of the request to cancel in the backup column")
 	}
@@ -217,9 +229,9 @@ func precheckCancel(r Request) error {
 
 // admitCancel: the request to cancel is named in the backup field; only
 // its requester (or the sidecar's own user) may cancel it.
-func (s *Sidecar) admitCancel(ctx context.Context, r Request) error {
+func (s *Runner) admitCancel(ctx context.Context, r Job) error {
 	st, err := s.cp.Status(ctx, r.Backup)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, sidecar.ErrNotFound) {
 		return reject("there is no request %q to cancel", r.Backup)
 	}
 	if err != nil {

@@ -1,4 +1,4 @@
-package sidecar
+package control
 
 import (
 	"context"
@@ -20,7 +20,7 @@ const (
 // request as ended, so no later read hands it on again meanwhile. A claimed
 // request's claim object is deleted once the rejection is written (not
 // before: another sidecar could claim and answer it too).
-func (s *Sidecar) rejectLater(ctx context.Context, r Request, msg string, claimed bool) {
+func (s *Runner) rejectLater(ctx context.Context, r Request, msg string, claimed bool) {
 	s.markEnded(r.ID)
 	select {
 	case s.rejections <- rejection{r: r, entry: s.logEntry(r, StateRejected, LogEntry{Message: msg}), claimed: claimed}:
@@ -38,7 +38,7 @@ type rejection struct {
 // On shutdown it writes what is queued; a rejection that could not be
 // written is found pending again (after endedMemory, or a restart) and
 // rejected then.
-func (s *Sidecar) rejectLoop(ctx context.Context) error {
+func (s *Runner) rejectLoop(ctx context.Context) error {
 	for {
 		var batch []rejection
 		select {
@@ -62,7 +62,7 @@ func (s *Sidecar) rejectLoop(ctx context.Context) error {
 	}
 }
 
-func (s *Sidecar) drainRejections(batch []rejection) []rejection {
+func (s *Runner) drainRejections(batch []rejection) []rejection {
 	for {
 		select {
 		case r := <-s.rejections:
@@ -75,7 +75,7 @@ func (s *Sidecar) drainRejections(batch []rejection) []rejection {
 
 // writeRejections writes rejections, rejectionBatch rows per INSERT at most
 // (what shutdown drains can be a whole queue).
-func (s *Sidecar) writeRejections(ctx context.Context, batch []rejection) {
+func (s *Runner) writeRejections(ctx context.Context, batch []rejection) {
 	for len(batch) > rejectionBatch {
 		s.writeRejectionBatch(ctx, batch[:rejectionBatch])
 		batch = batch[rejectionBatch:]
@@ -83,7 +83,7 @@ func (s *Sidecar) writeRejections(ctx context.Context, batch []rejection) {
 	s.writeRejectionBatch(ctx, batch)
 }
 
-func (s *Sidecar) writeRejectionBatch(ctx context.Context, batch []rejection) {
+func (s *Runner) writeRejectionBatch(ctx context.Context, batch []rejection) {
 	if len(batch) == 0 {
 		return
 	}
@@ -117,7 +117,7 @@ func (s *Sidecar) writeRejectionBatch(ctx context.Context, batch []rejection) {
 // hashing over the sidecars whose heartbeats are fresh: every sidecar with
 // the same view of who is alive picks the same one, and when one stops, its
 // share passes to the others once its heartbeat expires.
-func (s *Sidecar) ownsRejection(requestID string) bool {
+func (s *Runner) ownsRejection(requestID string) bool {
 	s.mu.Lock()
 	live := slices.Clone(s.live)
 	s.mu.Unlock()

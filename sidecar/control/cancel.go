@@ -1,4 +1,4 @@
-package sidecar
+package control
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 // executeCancel cancels a request that has not started running. One that
 // runs is not interrupted: ClickHouse would go on with the BACKUP anyway.
-func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntry) {
+func (s *Runner) executeCancel(ctx context.Context, r Job) (string, LogEntry) {
 	st, err := s.cp.Status(ctx, r.Backup)
 	if err != nil {
 		return StateFailed, LogEntry{Message: err.Error()}
@@ -38,7 +38,7 @@ func (s *Sidecar) executeCancel(ctx context.Context, r Request) (string, LogEntr
 // stopHere stops a request of this sidecar before it runs: one waiting for
 // its database is woken and gives up, one not yet picked up never starts.
 // It reports false for one already executing.
-func (s *Sidecar) stopHere(id string) bool {
+func (s *Runner) stopHere(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running[id] {

@@ -1,4 +1,4 @@
-package sidecar
+package control
 
 import (
 	"context"
@@ -9,20 +9,23 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
 // newUnitSidecar is a runner on the in-memory store, with no ClickHouse:
 // for what a runner decides without one.
-func newUnitSidecar(instance string, store ObjectStore, cp ControlPlane) *Sidecar {
+func newUnitSidecar(instance string, store sidecar.ObjectStore, cp ControlPlane) *Runner {
 	logger := slog.New(slog.DiscardHandler)
-	svc := NewService(store, nil, nil, Layout{Prefix: "p"}, Options{}, logger)
-	return NewSidecar(svc, cp, nil, SidecarOptions{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop"}, nil, logger)
+	svc := sidecar.NewService(store, nil, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{}, logger)
+	return NewRunner(svc, cp, nil, Options{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop"}, nil, logger)
 }
 
 // TestPrecheck: junk is refused without any I/O (the runner here has no
 // ClickHouse), with a message naming what was wrong; defaults are filled.
 func TestPrecheck(t *testing.T) {
-	s := newUnitSidecar("a", newMemStore(), nil)
+	s := newUnitSidecar("a", memstore.New(), nil)
 	for _, c := range []struct {
 		r    Request
 		want string
@@ -51,37 +54,25 @@ func TestPrecheck(t *testing.T) {
 	}
 }
 
-func TestForbiddenTarget(t *testing.T) {
-	for name, want := range map[string]string{
-		"system": "system database", "System": "system database", "information_schema": "system database",
-		"INFORMATION_SCHEMA": "system database", "clickvault": "control database", "ClickVault": "control database",
-		"clickvault_verify_ab12": "scratch database", "shop_restored": "", "systems": "",
-	} {
-		if got := forbiddenTarget(name, "clickvault"); (want == "") != (got == "") || !strings.Contains(got, want) {
-			t.Errorf("forbiddenTarget(%q) = %q, want %q", name, got, want)
-		}
-	}
-}
-
 // TestClaims: one sidecar wins a request; the winner wins again (after a
 // restart, with the same name); another live sidecar loses; once the
 // winner's heartbeat has expired, another takes the request over.
 func TestClaims(t *testing.T) {
 	ctx := context.Background()
-	store := newMemStore()
+	store := memstore.New()
 	a, b := newUnitSidecar("a", store, nil), newUnitSidecar("b", store, nil)
 	now := time.Now()
 	a.now, b.now = func() time.Time { return now }, func() time.Time { return now }
-	beat := func(s *Sidecar) {
+	beat := func(s *Runner) {
 		data := fmt.Sprintf(`{"instance":%q,"expires_at":%q}`, s.opts.Instance, s.now().Add(heartbeatTTL).UTC().Format(time.RFC3339Nano))
-		if _, err := store.Put(ctx, s.heartbeatKey(s.opts.Instance), []byte(data), PutCondition{}); err != nil {
+		if _, err := store.Put(ctx, s.heartbeatKey(s.opts.Instance), []byte(data), sidecar.PutCondition{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	beat(a)
 	beat(b)
 	for _, step := range []struct {
-		s    *Sidecar
+		s    *Runner
 		want bool
 	}{{a, true}, {a, true}, {b, false}} {
 		if won, err := step.s.claim(ctx, "r1"); err != nil || won != step.want {
@@ -99,9 +90,9 @@ func TestClaims(t *testing.T) {
 // of them owns each request's rejection, and the shares are even-handed.
 func TestOwnsRejection(t *testing.T) {
 	live := []string{"a", "b", "c"}
-	sidecars := make([]*Sidecar, len(live))
+	sidecars := make([]*Runner, len(live))
 	for i, name := range live {
-		sidecars[i] = newUnitSidecar(name, newMemStore(), nil)
+		sidecars[i] = newUnitSidecar(name, memstore.New(), nil)
 		sidecars[i].live = live
 	}
 	share := map[string]int{}
@@ -144,13 +135,13 @@ func (a *appendRecorder) AppendLog(_ context.Context, entries ...LogEntry) error
 // none larger than rejectionBatch; each request once; the claims of
 // claimed ones are deleted after their rejection is written.
 func TestRejectionsAreBatched(t *testing.T) {
-	cp, store := &appendRecorder{}, newMemStore()
+	cp, store := &appendRecorder{}, memstore.New()
 	s := newUnitSidecar("a", store, cp)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.rejectLoop(ctx); close(done) }()
 	const n = 1200
-	if _, err := store.Put(ctx, s.claimKey("r7"), []byte("{}"), PutCondition{}); err != nil {
+	if _, err := store.Put(ctx, s.claimKey("r7"), []byte("{}"), sidecar.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
@@ -180,7 +171,7 @@ func TestRejectionsAreBatched(t *testing.T) {
 // queue went out in one).
 func TestShutdownDrainsInBatches(t *testing.T) {
 	cp := &appendRecorder{}
-	s := newUnitSidecar("a", newMemStore(), cp)
+	s := newUnitSidecar("a", memstore.New(), cp)
 	for i := 0; i < rejectionQueue; i++ {
 		s.rejectLater(context.Background(), Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", false)
 	}
@@ -194,5 +185,21 @@ func TestShutdownDrainsInBatches(t *testing.T) {
 	}
 	if total != rejectionQueue {
 		t.Fatalf("%d of %d queued rejections written", total, rejectionQueue)
+	}
+}
+
+func TestCanonicalID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"0f8fad5b-d9cb-469f-a165-70867728950e":          true,
+		"0F8FAD5B-D9CB-469F-A165-70867728950E":          true,
+		"{0f8fad5b-d9cb-469f-a165-70867728950e}":        false,
+		"urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e": false,
+		"0f8fad5bd9cb469fa16570867728950e":              false,
+		"0f8fad5b-d9cb-469f-a165-70867728950g":          false,
+		"0f8fad5b+d9cb-469f-a165-70867728950e":          false,
+	} {
+		if got := CanonicalID(id); got != want {
+			t.Errorf("CanonicalID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 // TestSidecarKilledMidBackup: SIGKILL while a backup runs; after a restart
@@ -26,7 +26,7 @@ func TestSidecarKilledMidBackup(t *testing.T) {
 		t.Fatalf("the backup never started: %+v", h.status(id))
 	}
 	sc.kill()
-	if st := h.status(id); sidecar.Terminal(st.state) {
+	if st := h.status(id); control.Terminal(st.state) {
 		t.Logf("the backup ended before the kill (%s); the restart has less to do", st.state)
 	}
 	h.startSidecar(sc.config, sc.addr)

@@ -1,10 +1,12 @@
-package sidecar
+package control
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 // scheduleLoop requests a backup of each configured database when its
@@ -12,7 +14,7 @@ import (
 // requests table like any other (requested_by is the sidecar's own user).
 // With several sidecars, a conditional write per database and time slot
 // lets exactly one of them make it.
-func (s *Sidecar) scheduleLoop(ctx context.Context) error {
+func (s *Runner) scheduleLoop(ctx context.Context) error {
 	every := min(max(s.opts.IncrementalEvery/10, time.Second), 30*time.Second)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -30,15 +32,15 @@ func (s *Sidecar) scheduleLoop(ctx context.Context) error {
 	}
 }
 
-func (s *Sidecar) scheduleDatabase(ctx context.Context, database string) error {
+func (s *Runner) scheduleDatabase(ctx context.Context, database string) error {
 	due, err := s.backupDue(ctx, database)
 	if err != nil || !due {
 		return err
 	}
 	slot := s.now().Unix() / int64(s.opts.IncrementalEvery.Seconds())
-	key := s.layout.join(".clickvault", "schedule", database, fmt.Sprint(slot))
-	_, err = s.store.Put(ctx, key, []byte(s.opts.Instance), PutCondition{IfNoneMatch: true})
-	if errors.Is(err, ErrPreconditionFailed) {
+	key := s.layout.ControlKey("schedule", database, fmt.Sprint(slot))
+	_, err = s.store.Put(ctx, key, []byte(s.opts.Instance), sidecar.PutCondition{IfNoneMatch: true})
+	if errors.Is(err, sidecar.ErrPreconditionFailed) {
 		return nil // another sidecar (or this one, earlier) took this slot
 	}
 	if err != nil {
@@ -54,13 +56,13 @@ func (s *Sidecar) scheduleDatabase(ctx context.Context, database string) error {
 
 // backupDue: no backup running or completed within incremental_every, and
 // no backup request of the database waiting.
-func (s *Sidecar) backupDue(ctx context.Context, database string) (bool, error) {
+func (s *Runner) backupDue(ctx context.Context, database string) (bool, error) {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return false, err
 	}
 	for _, b := range cat.All() {
-		if (b.Completed() || b.Status == StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
+		if (b.Completed() || b.Status == sidecar.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
 			return false, nil
 		}
 	}

@@ -1,4 +1,4 @@
-package sidecar
+package control
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 // A request is executed at most once, even with several sidecars reading one
@@ -33,26 +35,26 @@ type heartbeat struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (s *Sidecar) claimKey(requestID string) string {
-	return s.layout.join(".clickvault", "requests", requestID+".claim")
+func (s *Runner) claimKey(requestID string) string {
+	return s.layout.ControlKey("requests", requestID+".claim")
 }
 
-func (s *Sidecar) heartbeatKey(instance string) string {
-	return s.layout.join(".clickvault", "sidecars", strings.NewReplacer("/", "_", ":", "_").Replace(instance)+".json")
+func (s *Runner) heartbeatKey(instance string) string {
+	return s.layout.ControlKey("sidecars", strings.NewReplacer("/", "_", ":", "_").Replace(instance)+".json")
 }
 
 // claim reports whether this sidecar may run the request.
-func (s *Sidecar) claim(ctx context.Context, requestID string) (bool, error) {
+func (s *Runner) claim(ctx context.Context, requestID string) (bool, error) {
 	data, err := json.Marshal(claim{Instance: s.opts.Instance, At: s.now().UTC()})
 	if err != nil {
 		return false, fmt.Errorf("encode claim: %w", err)
 	}
 	key := s.claimKey(requestID)
-	_, err = s.store.Put(ctx, key, data, PutCondition{IfNoneMatch: true})
+	_, err = s.store.Put(ctx, key, data, sidecar.PutCondition{IfNoneMatch: true})
 	if err == nil {
 		return true, nil
 	}
-	if !errors.Is(err, ErrPreconditionFailed) {
+	if !errors.Is(err, sidecar.ErrPreconditionFailed) {
 		return false, fmt.Errorf("claim request %s: %w", requestID, err)
 	}
 	existing, etag, err := s.store.Get(ctx, key)
@@ -67,8 +69,8 @@ func (s *Sidecar) claim(ctx context.Context, requestID string) (bool, error) {
 		return false, err
 	}
 	s.logger.Warn("taking over the request of a sidecar that stopped", "request", requestID, "owner", c.Instance)
-	if _, err := s.store.Put(ctx, key, data, PutCondition{IfMatch: etag}); err != nil {
-		if errors.Is(err, ErrPreconditionFailed) {
+	if _, err := s.store.Put(ctx, key, data, sidecar.PutCondition{IfMatch: etag}); err != nil {
+		if errors.Is(err, sidecar.ErrPreconditionFailed) {
 			return false, nil // another sidecar took it over first
 		}
 		return false, fmt.Errorf("take over claim of request %s: %w", requestID, err)
@@ -77,8 +79,8 @@ func (s *Sidecar) claim(ctx context.Context, requestID string) (bool, error) {
 }
 
 // liveSidecars lists the sidecars whose heartbeat objects are fresh.
-func (s *Sidecar) liveSidecars(ctx context.Context) ([]string, error) {
-	listing, err := s.store.List(ctx, s.layout.join(".clickvault", "sidecars")+"/", true)
+func (s *Runner) liveSidecars(ctx context.Context) ([]string, error) {
+	listing, err := s.store.List(ctx, s.layout.ControlKey("sidecars")+"/", true)
 	if err != nil {
 		return nil, fmt.Errorf("list heartbeats: %w", err)
 	}
@@ -96,12 +98,12 @@ func (s *Sidecar) liveSidecars(ctx context.Context) ([]string, error) {
 	return live, nil
 }
 
-func (s *Sidecar) instanceAlive(ctx context.Context, instance string) (bool, error) {
+func (s *Runner) instanceAlive(ctx context.Context, instance string) (bool, error) {
 	if instance == "" {
 		return false, nil
 	}
 	data, _, err := s.store.Get(ctx, s.heartbeatKey(instance))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, sidecar.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -116,12 +118,12 @@ func (s *Sidecar) instanceAlive(ctx context.Context, instance string) (bool, err
 
 // heartbeatLoop keeps this sidecar's heartbeat object fresh, and looks at
 // which other sidecars are alive.
-func (s *Sidecar) heartbeatLoop(ctx context.Context) error {
+func (s *Runner) heartbeatLoop(ctx context.Context) error {
 	tick := time.NewTicker(heartbeatEvery)
 	defer tick.Stop()
 	for {
 		data, _ := json.Marshal(heartbeat{Instance: s.opts.Instance, ExpiresAt: s.now().Add(heartbeatTTL).UTC()})
-		if _, err := s.store.Put(ctx, s.heartbeatKey(s.opts.Instance), data, PutCondition{}); err != nil && ctx.Err() == nil {
+		if _, err := s.store.Put(ctx, s.heartbeatKey(s.opts.Instance), data, sidecar.PutCondition{}); err != nil && ctx.Err() == nil {
 			s.logger.Warn("write heartbeat; will retry", "err", err)
 		}
 		if live, err := s.liveSidecars(ctx); err == nil {

@@ -1,0 +1,79 @@
+package control
+
+import (
+	"context"
+	"time"
+)
+
+// record appends a state change of a request to request_log.
+func (s *Runner) record(ctx context.Context, r Request, state string, e LogEntry) {
+	s.write(ctx, r, state, e)
+	s.obs.RequestState(r.Action, state)
+}
+
+// logEntry fills in e's request, state, sidecar and (if unset) time.
+func (s *Runner) logEntry(r Request, state string, e LogEntry) LogEntry {
+	e.RequestID, e.Action, e.Database, e.State, e.Sidecar = r.ID, r.Action, r.Database, state, s.opts.Instance
+	if e.At.IsZero() {
+		e.At = s.now().UTC()
+	}
+	return e
+}
+
+func (s *Runner) write(ctx context.Context, r Request, state string, e LogEntry) {
+	e = s.logEntry(r, state, e)
+	if Terminal(state) {
+		// The answer must be written even while shutting down.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+	}
+	if err := s.cp.AppendLog(ctx, e); err != nil {
+		if ctx.Err() == nil {
+			s.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
+		}
+		return
+	}
+	if Terminal(state) {
+		s.markEnded(r.ID)
+	}
+}
+
+// endedMemory is how long an ended request is remembered: far longer than a
+// read of pending requests that began before its answer takes to hand it on.
+const endedMemory = 10 * time.Minute
+
+// markEnded remembers that id has its answer (or was cancelled), and
+// forgets the ids remembered for longer than endedMemory.
+func (s *Runner) markEnded(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.markEndedLocked(id)
+}
+
+func (s *Runner) markEndedLocked(id string) {
+	delete(s.admitRefusals, id)
+	now := s.now()
+	// Forgetting walks the whole memory, so it runs at most once a minute:
+	// a flood marks thousands of requests ended in a few seconds.
+	if now.Sub(s.endedPruned) > time.Minute {
+		for old, at := range s.ended {
+			if now.Sub(at) > endedMemory {
+				delete(s.ended, old)
+			}
+		}
+		s.endedPruned = now
+	}
+	s.ended[id] = now
+}
+
+// foreignFor is how long a request claimed by another live sidecar is left
+// alone before its claim is looked at again (the owner may die meanwhile).
+const foreignFor = heartbeatTTL / 2
+
+// markForeign notes that another sidecar runs the request.
+func (s *Runner) markForeign(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.foreign[id] = s.now().Add(foreignFor)
+}

@@ -1,0 +1,145 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// execute runs an admitted request and says how it ended. latest is the
+// request's newest log entry from before a restart, if any.
+func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (string, LogEntry) {
+	progress := s.progressWriter(r.Request, rows)
+	switch r.Action {
+	case ActionBackup:
+		return s.executeBackup(ctx, r, latest, rows, progress)
+	case ActionRestore:
+		return s.executeRestore(ctx, r, latest, rows, progress)
+	case ActionVerify:
+		res, err := s.svc.Verify(ctx, r.Database, r.Backup, progress)
+		if err != nil {
+			return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+		}
+		return StateSucceeded, LogEntry{Backup: res.Backup.Name,
+			Message: fmt.Sprintf("verified: %d tables restored with the row counts of the metadata", len(res.Tables))}
+	case ActionCleanup:
+		rep, err := s.svc.Cleanup(ctx, r.Database, r.DryRun)
+		msg := cleanupMessage(rep)
+		if err != nil {
+			return StateFailed, LogEntry{Message: msg + "; " + err.Error()}
+		}
+		return StateSucceeded, LogEntry{Message: msg}
+	case ActionCancel:
+		return s.executeCancel(ctx, r)
+	}
+	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
+}
+
+func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
+	start := s.now()
+	var b sidecar.Backup
+	var err error
+	// The backup's row of clickvault.backups is written as soon as its
+	// outcome is in the metadata, while the index and lease are written.
+	var mirror errgroup.Group
+	settled := func(b sidecar.Backup) { mirror.Go(func() error { s.mirrorBackup(ctx, b); return nil }) }
+	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
+		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
+		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
+		settled(b)
+	} else {
+		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.Database, Kind: r.Kind, RequestID: r.ID,
+			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true,
+			Started: func(b sidecar.Backup) {
+				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
+					Message: fmt.Sprintf("%s backup started", b.Kind)}))
+			},
+			Settled: settled})
+	}
+	_ = mirror.Wait()
+	if ctx.Err() == nil {
+		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
+	}
+	if err != nil {
+		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}
+	}
+	return StateSucceeded, LogEntry{Backup: b.Name, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
+		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)", b.Kind, b.Name, b.Chain, orNone(b.Base))}
+}
+
+func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
+	var res sidecar.RestoreResult
+	var err error
+	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
+		res, err = s.svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
+	} else {
+		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
+			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress,
+			Started: func(b sidecar.Backup, operationID string) {
+				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
+					Message: "restore into " + r.Target + " started"}))
+			}})
+	}
+	if err != nil {
+		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+	}
+	var restored uint64
+	for _, n := range res.Tables {
+		restored += n
+	}
+	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
+		Message: fmt.Sprintf("restored %s into %s: %d tables, %d rows", res.Backup.Name, res.Target, len(res.Tables), restored)}
+}
+
+// progressWriter writes a running row with the operation's progress at most
+// every progressEvery. The first comes progressEvery in: the row that says
+// the operation started is news enough, and a quick operation then writes
+// no progress row at all.
+func (s *Runner) progressWriter(r Request, rows *runningRows) sidecar.ProgressFunc {
+	var mu sync.Mutex
+	last := s.now()
+	return func(p sidecar.Progress) {
+		mu.Lock()
+		if s.now().Sub(last) < progressEvery {
+			mu.Unlock()
+			return
+		}
+		last = s.now()
+		mu.Unlock()
+		rows.progress(s.logEntry(r, StateRunning, LogEntry{Backup: p.Backup, NumFiles: p.NumFiles, TotalSize: p.TotalSize,
+			BytesRead: p.BytesRead, Message: fmt.Sprintf("%s %s: %s, %s", p.Operation, p.Backup, p.Status, p.Elapsed.Round(time.Second))}))
+	}
+}
+
+func cleanupMessage(r sidecar.CleanupReport) string {
+	verb := "deleted"
+	names := r.Deleted
+	if r.DryRun {
+		verb = "would delete"
+		names = nil
+		for _, d := range r.Planned {
+			names = append(names, d.Backup.Name)
+		}
+	}
+	msg := fmt.Sprintf("%s %d backups", verb, len(names))
+	if len(names) > 0 {
+		msg += ": " + strings.Join(names, ", ")
+	}
+	if len(r.Orphans) > 0 {
+		msg += fmt.Sprintf("; %d orphans reported, not deleted", len(r.Orphans))
+	}
+	return msg
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,243 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// progressEvery is how often a running request's progress is written; SPEC
+// asks for at least every 5 s.
+const progressEvery = 2 * time.Second
+
+// handle takes one request from claim to answer. It writes no terminal
+// state if ctx ends first: the request is resumed after a restart.
+func (s *Runner) handle(ctx context.Context, p PendingRequest) {
+	r, ok := s.pickUp(ctx, p)
+	if !ok {
+		return
+	}
+	s.fault("claimed")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.cancels[r.ID] = cancel
+	s.mu.Unlock()
+	rows := s.startRunningRows(ctx, r.Request)
+	defer rows.flush()
+	if !s.startExecuting(ctx, r, p.Latest, rows) {
+		return
+	}
+	defer func() { <-s.executing }()
+	defer s.dbLock(r.Database).Unlock()
+	state, entry := s.execute(ctx, r, p.Latest, rows)
+	// The answer does not wait for a progress row still being written (a
+	// busy server can take a few hundred ms to store one): readers take
+	// the newest row by its time, and the answer's is the newest.
+	if ctx.Err() != nil && state == StateFailed {
+		s.logger.Info("stopping: request left to resume", "request", r.ID)
+		return
+	}
+	// The catalog first, then the answer: whoever sees "succeeded" finds
+	// the backup in clickvault.backups (executeBackup writes its row) or
+	// the cleanup's deletions. The full mirror, which rereads S3, runs
+	// after a backup's answer so the requester does not wait for it.
+	if r.Action == ActionCleanup {
+		s.mirror(ctx, r.Database)
+	}
+	s.record(ctx, r.Request, state, entry)
+	if r.Action == ActionBackup {
+		s.mirror(ctx, r.Database)
+	}
+}
+
+// pickUp admits and claims a request (startExecuting records it). It
+// reports false when the request is not (or not yet) this sidecar's to run.
+// Junk is refused by precheck, which needs no I/O, so a flood of bad rows
+// costs no S3 write at all. A plausible request is claimed (S3) while
+// ClickHouse checks it, both at once; if that check rejects it, the claim
+// is deleted once the rejection is written. A request that was running
+// before a restart was admitted then and is only claimed again, to be
+// adopted.
+func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
+	if !acquire(ctx, s.admitting) {
+		return Job{Request: p.Request}, false
+	}
+	defer func() { <-s.admitting }()
+	resuming := p.Latest != nil && p.Latest.State == StateRunning
+	j, err := s.precheck(p.Request)
+	if err != nil && !resuming {
+		s.refuse(ctx, j.Request, err, false)
+		return j, false
+	}
+	var won bool
+	var claimErr, admitErr error
+	var both errgroup.Group
+	both.Go(func() error { won, claimErr = s.claim(ctx, p.ID); return nil })
+	if !resuming {
+		both.Go(func() error { j, admitErr = s.admit(ctx, j); return nil })
+	}
+	_ = both.Wait()
+	switch {
+	case claimErr != nil:
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", claimErr)
+		return j, false
+	case !won:
+		s.markForeign(p.ID) // another sidecar runs it
+		return j, false
+	case admitErr != nil:
+		s.refuse(ctx, j.Request, admitErr, true)
+		return j, false
+	}
+	return j, true
+}
+
+// refuse handles an admission that did not say yes: a rejection is queued
+// for the batch writer (by the sidecar that claimed the request, or else by
+// the one live sidecar that owns its rejection), an error ClickHouse keeps
+// answering rejects the request after maxAdmitRefusals, any other error is
+// retried on a later poll.
+func (s *Runner) refuse(ctx context.Context, r Request, err error, claimed bool) {
+	msg := ""
+	switch {
+	case errors.Is(err, ErrRejected):
+		msg = rejectionReason(err)
+	case s.admitRefusedAgain(r.ID, err):
+		msg = fmt.Sprintf("could not be checked: ClickHouse refused it %d times: %v", maxAdmitRefusals, err)
+	default:
+		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
+		return
+	}
+	if !claimed && !s.ownsRejection(r.ID) {
+		return // another live sidecar answers it
+	}
+	s.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", msg)
+	s.rejectLater(ctx, r, msg, claimed)
+}
+
+// maxAdmitRefusals is how often ClickHouse may refuse a request's admission
+// checks before the request is rejected: an answer that does not change
+// would otherwise be retried forever.
+const maxAdmitRefusals = 3
+
+// admitRefusedAgain counts an admission error ClickHouse answered (not one
+// reaching it, which may pass) and reports whether the request has had its
+// last try.
+func (s *Runner) admitRefusedAgain(id string, err error) bool {
+	if !errors.Is(err, sidecar.ErrRefused) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admitRefusals[id]++
+	if s.admitRefusals[id] < maxAdmitRefusals {
+		return false
+	}
+	delete(s.admitRefusals, id)
+	return true
+}
+
+// startExecuting waits for the request's database and an execution slot,
+// and records the request queued and running. A new request that need not
+// wait gets both rows in one INSERT, written while it runs; one that waits
+// is recorded queued first. On true the caller holds the database lock and
+// the slot.
+func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) bool {
+	lock := s.dbLock(r.Database)
+	fresh := latest == nil
+	locked := lock.TryLock()
+	slotted := locked && tryAcquire(s.executing)
+	if fresh && !slotted {
+		s.record(ctx, r.Request, StateQueued, LogEntry{})
+	}
+	if !locked {
+		lock.Lock()
+	}
+	if !slotted && (ctx.Err() != nil || !acquire(ctx, s.executing)) {
+		lock.Unlock()
+		return false
+	}
+	// Rights may have been revoked while it waited (or before a restart):
+	// check them again right before it starts.
+	waited := !fresh || !slotted
+	if waited && !s.stillAuthorized(ctx, r) {
+		<-s.executing
+		lock.Unlock()
+		return false
+	}
+	if !s.beginExecuting(ctx, r.ID) {
+		<-s.executing
+		lock.Unlock()
+		return false
+	}
+	switch {
+	case fresh && slotted:
+		s.recordStarted(r.Request, true, rows)
+	case fresh || latest.State == StateQueued:
+		s.recordStarted(r.Request, false, rows)
+	}
+	return true
+}
+
+// stillAuthorized checks a request's rights again. A refusal is its answer;
+// a failure to read the grants leaves it queued, to be picked up again.
+func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
+	var err error
+	if r.Action == ActionRestore {
+		// The target may have been created or dropped meanwhile: CREATE
+		// DATABASE is needed exactly when it is missing now.
+		r, _, err = s.inspectTarget(ctx, r)
+	}
+	if err == nil {
+		err = s.authorize(ctx, r)
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrRejected):
+		msg := rejectionReason(err) + " (checked again when it was about to start)"
+		s.logger.Info("request rejected before it started", "request", r.ID, "by", r.Requester(), "reason", msg)
+		s.record(ctx, r.Request, StateRejected, LogEntry{Message: msg})
+	default:
+		s.logger.Warn("check rights again before starting; will retry", "request", r.ID, "err", err)
+	}
+	return false
+}
+
+// beginExecuting makes a request no longer cancellable, unless a cancel
+// came first. Both happen under s.mu, so a cancel either stops a request
+// before it runs or finds it running and refuses.
+func (s *Runner) beginExecuting(ctx context.Context, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ended := s.ended[id]; ended || ctx.Err() != nil {
+		return false
+	}
+	delete(s.cancels, id)
+	s.running[id] = true
+	return true
+}
+
+// recordStarted queues the running row, after a queued row in the same
+// INSERT when queuedToo.
+func (s *Runner) recordStarted(r Request, queuedToo bool, rows *runningRows) {
+	states := []string{StateRunning}
+	if queuedToo {
+		states = []string{StateQueued, StateRunning}
+	}
+	at := s.now().UTC()
+	var entries []LogEntry
+	for i, state := range states {
+		entries = append(entries, s.logEntry(r, state, LogEntry{At: at.Add(time.Duration(i) * time.Microsecond)}))
+	}
+	entries[len(entries)-1].Message = "started"
+	rows.add(entries...)
+	for _, state := range states {
+		s.obs.RequestState(r.Action, state)
+	}
+}

@@ -1,0 +1,23 @@
+package control
+
+import (
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// Job is a request that passed precheck: defaults resolved (database,
+// target), the action trimmed, names validated, the kind and as_of parsed.
+// Every step after precheck takes a Job and trusts its fields; none parses
+// the row again.
+type Job struct {
+	Request
+	// Kind is the parsed backup kind; it shadows the row's text.
+	Kind sidecar.Kind
+	// AsOf is the row's as_of, zero for "the newest"; it shadows the row's
+	// nullable value.
+	AsOf time.Time
+	// TargetExists says whether a restore's target database existed when
+	// admission looked: a missing one takes CREATE DATABASE too.
+	TargetExists bool
+}

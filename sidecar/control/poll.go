@@ -1,0 +1,125 @@
+package control
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// fullRescanEvery bounds how long an unanswered old request can go unseen;
+// between rescans only the last hour of requests is read.
+const fullRescanEvery = 5 * time.Minute
+
+// probesPerPoll is how many times per poll interval the sidecar counts the
+// requests (count() from part metadata, no rows read) and reads the table
+// at once if the count changed. It brings pickup well under the interval
+// without reading the control table more often when nothing arrives.
+const probesPerPoll = 10
+
+// activeProbesPerPoll is the rate for activeFor after a request arrived:
+// requests come in runs (a script's backup then verify, someone trying
+// things), and the next of a run is picked up sooner, while an idle
+// sidecar keeps the lower rate and its small CPU cost.
+const (
+	activeProbesPerPoll = 20
+	activeFor           = time.Minute
+)
+
+// minProbeEvery keeps a very short poll interval from turning the probe
+// into a busy loop.
+const minProbeEvery = 20 * time.Millisecond
+
+// probePauseAfter is the pause after a probe, sinceArrival after the last
+// request arrived.
+func probePauseAfter(poll, sinceArrival time.Duration) time.Duration {
+	if sinceArrival < activeFor {
+		return max(poll/activeProbesPerPoll, minProbeEvery)
+	}
+	return max(poll/probesPerPoll, minProbeEvery)
+}
+
+func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
+	var lastRead, lastFull, lastArrival time.Time
+	more := false // the last read was cut at its bounds and found new work: read again soon
+	probe := requestsProbe{cp: s.cp, logger: s.logger}
+	for {
+		// The count is taken before the read, so a request inserted in
+		// between changes it again and is read on the next probe.
+		firstLook := !probe.counted
+		changed := probe.changed(ctx)
+		if changed && !firstLook {
+			lastArrival = s.now()
+		}
+		if changed || more || s.now().Sub(lastRead) >= s.opts.Poll {
+			lastRead = s.now()
+			more = s.readRequests(ctx, workers, &lastFull)
+		}
+		// The pause starts after the probe, not on a ticker: when a backup
+		// keeps the server busy its answers are slow, and a ticker would
+		// then send probes back to back and slow the backup down.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(probePauseAfter(s.opts.Poll, s.now().Sub(lastArrival))):
+		}
+	}
+}
+
+// readRequests reads the pending requests and dispatches each. It reports
+// whether the read was cut at its bounds (PendingPerRead in all, or
+// PendingPerRequester of one requester) and still found requests not yet
+// handled: then more are waiting, and the next read comes soon.
+func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time) bool {
+	since := s.now().Add(-time.Hour)
+	if s.now().Sub(*lastFull) >= fullRescanEvery {
+		since, *lastFull = time.Time{}, s.now()
+	}
+	pending, err := s.cp.PendingRequests(ctx, since)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("read requests; will retry", "err", err)
+	}
+	perRequester := map[string]int{}
+	cut, fresh := len(pending) >= PendingPerRead, false
+	for _, p := range pending {
+		if perRequester[p.RequestedBy]++; perRequester[p.RequestedBy] >= PendingPerRequester {
+			cut = true
+		}
+		if s.dispatch(ctx, workers, p) {
+			fresh = true
+		}
+	}
+	return cut && fresh
+}
+
+// requestsProbe tells whether the number of requests changed since it last
+// looked. If counting fails it says "unchanged" for a while, and the sidecar
+// reads every poll interval meanwhile.
+type requestsProbe struct {
+	cp       ControlPlane
+	logger   *slog.Logger
+	count    uint64
+	counted  bool
+	pausedAt time.Time
+}
+
+// probePause is how long a failed probe is not retried.
+const probePause = 10 * time.Second
+
+func (p *requestsProbe) changed(ctx context.Context) bool {
+	if !p.pausedAt.IsZero() && time.Since(p.pausedAt) < probePause {
+		return false
+	}
+	n, err := p.cp.RequestCount(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.logger.Warn("count requests; reading them every poll_interval meanwhile", "err", err)
+		}
+		p.pausedAt = time.Now()
+		return false
+	}
+	changed := !p.counted || n != p.count
+	p.count, p.counted = n, true
+	return changed
+}

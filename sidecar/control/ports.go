@@ -1,0 +1,63 @@
+package control
+
+import (
+	"context"
+	"time"
+)
+
+// ControlPlane is the SQL side of the sidecar: the tables users write
+// requests to and read status from. Implementations MUST be safe for
+// concurrent use.
+type ControlPlane interface {
+	// Init creates the control database, tables and views (idempotent).
+	Init(ctx context.Context) error
+	// PendingRequests returns requests made after since with no terminal
+	// state, oldest first: at most PendingPerRequester of each requester and
+	// PendingPerRead in all, so one user's flood never hides another's
+	// request and a read stays bounded.
+	PendingRequests(ctx context.Context, since time.Time) ([]PendingRequest, error)
+	// RequestCount counts the rows of the requests table, cheaply: between
+	// full reads, a changed count tells the sidecar a request arrived.
+	RequestCount(ctx context.Context) (uint64, error)
+	// AppendLog adds request_log rows.
+	AppendLog(ctx context.Context, entries ...LogEntry) error
+	// InsertRequest adds a request as the sidecar's own user and returns its id.
+	InsertRequest(ctx context.Context, r Request) (string, error)
+	// Status reads one request's row of request_status; ErrNotFound if absent.
+	Status(ctx context.Context, id string) (RequestStatus, error)
+	// CatalogRows reads the backups table of a database (FINAL).
+	CatalogRows(ctx context.Context, database string) ([]CatalogRow, error)
+	// WriteCatalog adds or replaces rows of the backups table.
+	WriteCatalog(ctx context.Context, rows []CatalogRow) error
+}
+
+// Privilege is what a request needs on a database.
+type Privilege string
+
+const (
+	PrivBackup         Privilege = "BACKUP"
+	PrivSelect         Privilege = "SELECT"
+	PrivCreate         Privilege = "CREATE TABLE"
+	PrivCreateDatabase Privilege = "CREATE DATABASE"
+	PrivInsert         Privilege = "INSERT"
+	PrivDropTable      Privilege = "DROP TABLE"
+)
+
+// Authorizer answers whether a ClickHouse user holds a privilege on a
+// database, by ClickHouse's own grants (directly or through roles).
+type Authorizer interface {
+	Can(ctx context.Context, user string, p Privilege, database string) (bool, error)
+}
+
+// Observer is told what happens, for metrics. Methods must not block.
+type Observer interface {
+	RequestState(action, state string)
+	BackupFinished(database, kind string, ok bool, took time.Duration, size uint64)
+	ChainDepth(database string, depth int)
+}
+
+type noObserver struct{}
+
+func (noObserver) RequestState(string, string)                                {}
+func (noObserver) BackupFinished(string, string, bool, time.Duration, uint64) {}
+func (noObserver) ChainDepth(string, int)                                     {}

@@ -1,0 +1,219 @@
+// Package control is ClickVault's request runner: it reads requests from
+// the SQL control plane, parses each once into a Job, admits it (fields and
+// the requester's own grants), claims it among sidecars, runs it through
+// the engine (package sidecar, by its exported API only) and answers it
+// exactly once. It also keeps the catalog table in step with S3 and runs
+// the schedule. Its ports (ControlPlane, Authorizer, Observer) are in
+// ports.go; like the engine it imports no SDK.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// Options shape `clickvault serve`.
+type Options struct {
+	Instance         string // stable id of this sidecar: host and listen address
+	OwnUser          string // the sidecar's ClickHouse user
+	DefaultDatabase  string
+	Databases        []string // backed up on the schedule
+	Poll             time.Duration
+	IncrementalEvery time.Duration // 0 = no schedule
+	AllowUsers       []string      // if set, only these users may make requests
+	Workers          int           // requests executed at once (admission runs beside them)
+	// FaultPoint, when set, is called at named points ("claimed"); only
+	// the fault tests set it, to kill the process there.
+	FaultPoint func(name string)
+}
+
+// fault calls the fault hook at a named point, if one is set.
+func (s *Runner) fault(name string) {
+	if s.opts.FaultPoint != nil {
+		s.opts.FaultPoint(name)
+	}
+}
+
+// Runner serves the SQL control plane: it reads requests, admits, runs and
+// answers them, keeps the catalog table in step with S3, and runs the
+// schedule.
+type Runner struct {
+	svc    *sidecar.Service
+	cp     ControlPlane
+	auth   Authorizer
+	store  sidecar.ObjectStore
+	layout sidecar.Layout
+	opts   Options
+	obs    Observer
+	logger *slog.Logger
+	now    func() time.Time
+
+	// admitting bounds claims and admission checks running at once;
+	// executing bounds requests executing at once. A request waiting for its
+	// database holds neither, so new requests are picked up at once even
+	// while others queue.
+	admitting chan struct{}
+	executing chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]bool
+	foreign  map[string]time.Time // requests another sidecar claimed: skip until then
+	cancels  map[string]context.CancelFunc
+	// running are requests past beginExecuting: a cancel no longer stops them.
+	running map[string]bool
+	// ended are requests this sidecar answered or a cancel stopped, with
+	// when: they are never dispatched or begun here again, even when a read
+	// of pending requests that began before their answer hands them on
+	// (sessions run in parallel, so that read can be stale). Entries are
+	// dropped after endedMemory.
+	ended       map[string]time.Time
+	endedPruned time.Time // when ended was last rid of old entries
+	// admitRefusals counts, per request, admission checks ClickHouse refused.
+	admitRefusals map[string]int
+	// live are the sidecars whose heartbeats were fresh at the last look;
+	// rejections are shared among them (ownsRejection).
+	live []string
+	// rejections wait here for rejectLoop to write them in batches.
+	rejections chan rejection
+	dbLocks    map[string]*sync.Mutex
+	started    atomic.Bool
+}
+
+// NewRunner wires the runner; auth and obs may be nil.
+func NewRunner(svc *sidecar.Service, cp ControlPlane, auth Authorizer, opts Options, obs Observer, logger *slog.Logger) *Runner {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	return &Runner{svc: svc, cp: cp, auth: auth, store: svc.Store(), layout: svc.Layout(), opts: opts, obs: obs,
+		logger: logger.With("sidecar", opts.Instance), now: time.Now,
+		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
+		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
+		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{},
+		rejections: make(chan rejection, rejectionQueue)}
+}
+
+// Started reports whether the control plane is set up and requests are read.
+func (s *Runner) Started() bool { return s.started.Load() }
+
+// Run applies the DDL and serves until ctx ends. On cancel it stops taking
+// requests; a backup still running in ClickHouse is left for the next start
+// (or another sidecar) to adopt, so shutdown is quick and loses nothing.
+func (s *Runner) Run(ctx context.Context) error {
+	if err := s.cp.Init(ctx); err != nil {
+		return fmt.Errorf("create the control tables: %w", err)
+	}
+	if err := s.probeStore(ctx); err != nil {
+		return err
+	}
+	s.started.Store(true)
+	var workers errgroup.Group // one goroutine per request in flight; bounded by the semaphores
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.heartbeatLoop(gctx) })
+	g.Go(func() error { return s.rejectLoop(gctx) })
+	g.Go(func() error { return s.pollLoop(gctx, &workers) })
+	g.Go(func() error { s.mirrorAll(gctx); return nil })
+	if s.opts.IncrementalEvery > 0 {
+		g.Go(func() error { return s.scheduleLoop(gctx) })
+	}
+	err := g.Wait()
+	_ = workers.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// probeStore checks the store's conditional writes and the prefix's owner
+// before any request is taken, retrying every 5 s while S3 cannot be
+// reached (readiness says not ready meanwhile); a store that ignores them,
+// or a prefix another deployment owns, ends the sidecar.
+func (s *Runner) probeStore(ctx context.Context) error {
+	for {
+		err := s.svc.CheckStore(ctx)
+		if err == nil || errors.Is(err, sidecar.ErrNoConditionalWrites) || errors.Is(err, sidecar.ErrOtherDeployment) {
+			return err
+		}
+		s.logger.Warn("check the S3 store; will retry", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// dispatch starts handling a request not already being handled here, and
+// reports whether it did.
+func (s *Runner) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) bool {
+	s.mu.Lock()
+	_, ended := s.ended[p.ID]
+	if ended || s.inflight[p.ID] || s.now().Before(s.foreign[p.ID]) {
+		s.mu.Unlock()
+		return false
+	}
+	delete(s.foreign, p.ID)
+	s.inflight[p.ID] = true
+	s.mu.Unlock()
+	workers.Go(func() error {
+		defer s.done(p.ID)
+		s.handle(ctx, p)
+		return nil
+	})
+	return true
+}
+
+// tryAcquire takes a slot of sem if one is free now.
+func tryAcquire(sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// acquire takes a slot of sem, or gives up when ctx ends.
+func acquire(ctx context.Context, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Runner) done(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, id)
+	delete(s.cancels, id)
+	delete(s.running, id)
+}
+
+// dbLock serialises this sidecar's work on one database, so two requests
+// for it queue instead of failing on the lease.
+func (s *Runner) dbLock(database string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.dbLocks[database]
+	if !ok {
+		m = &sync.Mutex{}
+		s.dbLocks[database] = m
+	}
+	return m
+}

@@ -1,0 +1,224 @@
+package control_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/internal/memcontrol"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// grants is an Authorizer from a list of "user PRIVILEGE database".
+type grants []string
+
+func (g grants) Can(_ context.Context, user string, p control.Privilege, database string) (bool, error) {
+	return slices.Contains(g, user+" "+string(p)+" "+database), nil
+}
+
+// alice may back up shop, restore it into shop_copy, and drop its tables.
+var aliceGrants = grants{"alice BACKUP shop", "alice SELECT shop", "alice CREATE TABLE shop_copy",
+	"alice INSERT shop_copy", "alice CREATE DATABASE shop_copy", "bob BACKUP shop", "clickvault BACKUP shop"}
+
+// bed is a runner on the in-memory store, server and control plane.
+type bed struct {
+	t     *testing.T
+	plane *memcontrol.Plane
+	db    *fakedb.DB
+	store *memstore.ObjectStore
+	stop  func()
+}
+
+func newBed(t *testing.T, opts control.Options) *bed {
+	b := &bed{t: t, plane: memcontrol.New("clickvault")}
+	b.store = memstore.New()
+	b.db = fakedb.New(b.store)
+	b.db.Create("shop", map[string]uint64{"orders": 10})
+	b.start(opts)
+	return b
+}
+
+// start runs a runner until the test ends or stop is called.
+func (b *bed) start(opts control.Options) {
+	logger := slog.New(slog.DiscardHandler)
+	svc := sidecar.NewService(b.store, b.db, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{
+		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, ControlDatabase: "clickvault",
+		Owner: sidecar.Holder{Name: "a", Stable: true}}, logger)
+	opts.Instance, opts.OwnUser, opts.DefaultDatabase = "a", "clickvault", "shop"
+	opts.Poll = 20 * time.Millisecond
+	runner := control.NewRunner(svc, b.plane, aliceGrants, opts, nil, logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	g.Go(func() error { return runner.Run(ctx) })
+	var once sync.Once
+	b.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := g.Wait(); err != nil {
+				b.t.Errorf("runner: %v", err)
+			}
+		})
+	}
+	b.t.Cleanup(b.stop)
+}
+
+func (b *bed) request(by string, r control.Request) string {
+	r.RequestedBy = by
+	return b.plane.Insert(r)
+}
+
+// wait returns the request's status once it is in one of states.
+func (b *bed) wait(id string, states ...string) control.RequestStatus {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := b.plane.Status(context.Background(), id)
+		if err == nil && slices.Contains(states, st.State) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("request %s: %+v (%v), want %v", id, st, err, states)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (b *bed) expect(id, state, says string) {
+	b.t.Helper()
+	st := b.wait(id, state, control.StateSucceeded, control.StateFailed, control.StateRejected, control.StateCancelled)
+	if st.State != state || !strings.Contains(st.Message, says) {
+		b.t.Errorf("request %s ended %s %q; want %s saying %q", id, st.State, st.Message, state, says)
+	}
+}
+
+// TestRequestLifecycle: backup, restore, verify and cleanup requests run
+// and are answered once; the catalog table mirrors the backups.
+func TestRequestLifecycle(t *testing.T) {
+	b := newBed(t, control.Options{Databases: []string{"shop"}})
+	backup := b.request("alice", control.Request{Action: "backup"})
+	b.expect(backup, control.StateSucceeded, "full backup")
+	b.expect(b.request("alice", control.Request{Action: "backup", Kind: "incremental"}), control.StateSucceeded, "incremental backup")
+	b.expect(b.request("alice", control.Request{Action: "restore", Target: "shop_copy"}), control.StateSucceeded, "restored")
+	if rows := b.db.Tables("shop_copy")["orders"]; rows != 10 {
+		t.Fatalf("shop_copy.orders has %d rows after the restore, want 10", rows)
+	}
+	b.expect(b.request("alice", control.Request{Action: "verify"}), control.StateSucceeded, "verified")
+	b.expect(b.request("alice", control.Request{Action: "cleanup", DryRun: true}), control.StateSucceeded, "would delete 0 backups")
+	b.expect(b.request("clickvault", control.Request{Action: "cleanup"}), control.StateSucceeded, "deleted 0 backups")
+	states := ""
+	for _, e := range b.plane.Log(backup) {
+		states += e.State + " "
+	}
+	if !strings.HasPrefix(states, "queued running ") || !strings.HasSuffix(states, " succeeded ") || strings.Count(states, "succeeded") != 1 {
+		t.Errorf("request_log of the backup: %q", states)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rows, _ := b.plane.CatalogRows(context.Background(), "shop")
+		if len(rows) == 2 && rows[0].Status == "completed" && rows[1].Base == rows[0].Name {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("catalog rows: %+v", rows)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRejections: each bad or unauthorized request is rejected with a
+// message naming what was wrong, and nothing runs for it.
+func TestRejections(t *testing.T) {
+	b := newBed(t, control.Options{})
+	for _, c := range []struct {
+		by   string
+		r    control.Request
+		says string
+	}{
+		{"mallory", control.Request{Action: "backup"}, `lacks BACKUP on database shop`},
+		{"alice", control.Request{Action: "explode"}, "unknown action"},
+		{"alice", control.Request{Action: "backup", Database: "nothing"}, "does not exist"},
+		{"alice", control.Request{Action: "backup", Kind: "full"}, "lacks DROP TABLE"},
+		{"alice", control.Request{Action: "cleanup"}, "lacks DROP TABLE"},
+		{"alice", control.Request{Action: "restore", Target: "system"}, "system database"},
+		{"alice", control.Request{Action: "restore", Target: "shop_copy"}, "has no completed backup"},
+		{"alice", control.Request{Action: "restore", Target: "elsewhere", Backup: "20200101T000000000Z"}, "no such backup"},
+		{"alice", control.Request{Action: "backup", Via: "http:12345678"}, "via is set only by the sidecar"},
+		{"alice", control.Request{Action: "cancel", Backup: "0f8fad5b-d9cb-469f-a165-70867728950e"}, "no request"},
+	} {
+		b.expect(b.request(c.by, c.r), control.StateRejected, c.says)
+	}
+	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
+	b.expect(b.request("alice", control.Request{Action: "restore"}), control.StateRejected, "not empty")
+	b.expect(b.request("mallory", control.Request{Action: "restore", Target: "shop_copy"}), control.StateRejected, "lacks SELECT on database shop")
+	if n := len(b.db.Databases()); n != 1 {
+		t.Fatalf("%d databases; the rejected restores must create none", n)
+	}
+}
+
+// TestCancelHolds: a request queued behind a running backup of its
+// database is cancelled by its requester (not by another user) and never
+// runs; the running one is not interrupted.
+func TestCancelHolds(t *testing.T) {
+	b := newBed(t, control.Options{})
+	b.db.Hold()
+	running := b.request("alice", control.Request{Action: "backup"})
+	b.wait(running, control.StateRunning)
+	queued := b.request("alice", control.Request{Action: "backup"})
+	b.wait(queued, control.StateQueued)
+	b.expect(b.request("bob", control.Request{Action: "cancel", Backup: queued}), control.StateRejected, "only they may cancel it")
+	b.expect(b.request("alice", control.Request{Action: "cancel", Backup: running}), control.StateFailed, "already running")
+	b.expect(b.request("alice", control.Request{Action: "cancel", Backup: queued}), control.StateSucceeded, "cancelled request")
+	b.expect(queued, control.StateCancelled, "cancelled by request")
+	b.db.Release()
+	b.expect(running, control.StateSucceeded, "completed")
+	time.Sleep(100 * time.Millisecond)
+	if st := b.wait(queued, control.StateCancelled); st.State != control.StateCancelled {
+		t.Fatalf("the cancelled request ended %s", st.State)
+	}
+}
+
+// TestResumeAfterRestart: a backup running when its sidecar stopped is
+// adopted by the restarted sidecar and answered once.
+func TestResumeAfterRestart(t *testing.T) {
+	b := newBed(t, control.Options{})
+	b.db.Hold()
+	id := b.request("alice", control.Request{Action: "backup"})
+	b.wait(id, control.StateRunning)
+	time.Sleep(50 * time.Millisecond) // the running row names the backup
+	b.stop()
+	b.db.Release()
+	b.start(control.Options{})
+	b.expect(id, control.StateSucceeded, "completed")
+	if n := len(b.plane.Log(id)); n > 5 {
+		t.Errorf("%d log rows for one backup", n)
+	}
+}
+
+// TestScheduleAndAllowList: the schedule requests a backup as the sidecar's
+// user (allowed), while a user off the allow-list is rejected.
+func TestScheduleAndAllowList(t *testing.T) {
+	b := newBed(t, control.Options{Databases: []string{"shop"}, IncrementalEvery: time.Hour,
+		AllowUsers: []string{"clickvault", "bob"}})
+	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateRejected, "allow-list")
+	b.expect(b.request("bob", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows, _ := b.plane.CatalogRows(context.Background(), "shop")
+		if len(rows) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no backup in the catalog")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,248 @@
+// Package fakedb is an in-memory sidecar.Database for unit tests. It keeps
+// ClickHouse's contract as the engine relies on it: BACKUP writes its
+// files and, last, the .backup object into the store; an incremental needs
+// its base's .backup; RESTORE creates the target's tables from a backup and
+// refuses tables that exist; system.backups answers by operation id until
+// Forget (a server restart) clears it.
+package fakedb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// DB is a ClickHouse server in memory, safe for concurrent use.
+type DB struct {
+	store sidecar.ObjectStore
+
+	mu        sync.Mutex
+	databases map[string]map[string]uint64 // database → table → rows
+	ops       map[string]*sidecar.Operation
+	order     []string
+	failNext  string
+	hold      bool
+}
+
+var _ sidecar.Database = (*DB)(nil)
+
+// New is a server whose BACKUP and RESTORE use store as their bucket.
+func New(store sidecar.ObjectStore) *DB {
+	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{}}
+}
+
+// manifest is what the fake writes as a backup's .backup object.
+type manifest struct {
+	Database string            `json:"database"`
+	Tables   map[string]uint64 `json:"tables"`
+	Base     string            `json:"base,omitempty"`
+}
+
+// Create makes (or replaces) a database with tables of these row counts.
+func (d *DB) Create(database string, tables map[string]uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.databases[database] = maps.Clone(tables)
+	if d.databases[database] == nil {
+		d.databases[database] = map[string]uint64{}
+	}
+}
+
+// Tables returns a copy of a database's tables, nil if it does not exist.
+func (d *DB) Tables(database string) map[string]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.databases[database])
+}
+
+// FailNextBackup makes the next BACKUP end with BACKUP_FAILED and msg.
+func (d *DB) FailNextBackup(msg string) {
+	d.mu.Lock()
+	d.failNext = msg
+	d.mu.Unlock()
+}
+
+// Hold keeps operations started from now on running until Release.
+func (d *DB) Hold() {
+	d.mu.Lock()
+	d.hold = true
+	d.mu.Unlock()
+}
+
+// Release ends the held operations as they would have ended.
+func (d *DB) Release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hold = false
+	for _, op := range d.ops {
+		switch op.Status {
+		case "CREATING_BACKUP":
+			op.Status = sidecar.OpBackupCreated
+		case "RESTORING":
+			op.Status = sidecar.OpRestored
+		}
+		op.EndTime = time.Now()
+	}
+}
+
+// Forget clears system.backups, as a server restart does.
+func (d *DB) Forget() {
+	d.mu.Lock()
+	d.ops, d.order = map[string]*sidecar.Operation{}, nil
+	d.mu.Unlock()
+}
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sidecar.ErrRefused, fmt.Sprintf(format, args...))
+}
+
+func (d *DB) Version(context.Context) (string, error) { return "26.7.3.1-fake", nil }
+
+func (d *DB) DatabaseExists(_ context.Context, name string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.databases[name]
+	return ok, nil
+}
+
+func (d *DB) TableRows(_ context.Context, database string) (map[string]uint64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.databases[database]
+	if !ok {
+		return nil, refused("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", database)
+	}
+	return maps.Clone(t), nil
+}
+
+func (d *DB) TableCount(ctx context.Context, database string) (uint64, error) {
+	t, err := d.TableRows(ctx, database)
+	return uint64(len(t)), err
+}
+
+// StartBackup writes one object per table, then the .backup manifest, as
+// ClickHouse writes its files and then the .backup file.
+func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
+	tables, err := d.TableRows(ctx, cmd.Database)
+	if err != nil {
+		return err
+	}
+	if cmd.BaseFolder != "" {
+		if ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
+			return refused("Code: 598. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder)
+		}
+	}
+	op := d.begin(cmd.ID, sidecar.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
+	d.mu.Lock()
+	fail, hold := d.failNext, d.hold
+	d.failNext = ""
+	d.mu.Unlock()
+	if fail != "" {
+		d.end(op, sidecar.OpBackupFailed, fail)
+		return nil
+	}
+	for table, rows := range tables {
+		if _, err := d.store.Put(ctx, cmd.Folder+"data/"+table, []byte(strconv.FormatUint(rows, 10)), sidecar.PutCondition{}); err != nil {
+			return err
+		}
+	}
+	data, _ := json.Marshal(manifest{Database: cmd.Database, Tables: tables, Base: cmd.BaseFolder})
+	if _, err := d.store.Put(ctx, sidecar.BackupFileKey(cmd.Folder), data, sidecar.PutCondition{}); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	op.NumFiles, op.TotalSize = uint64(len(tables)+1), uint64(len(data))
+	d.mu.Unlock()
+	if !hold {
+		d.end(op, sidecar.OpBackupCreated, "")
+	}
+	return nil
+}
+
+// StartRestore creates the target's tables from the backup's manifest.
+func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
+	data, _, err := d.store.Get(ctx, sidecar.BackupFileKey(cmd.Folder))
+	if err != nil {
+		return refused("Code: 598. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.Folder)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("read manifest of %s: %w", cmd.Folder, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.databases[cmd.Target]) > 0 {
+		return refused("Code: 608. DB::Exception: Cannot restore the table: it already exists. (CANNOT_RESTORE_TABLE)")
+	}
+	d.databases[cmd.Target] = maps.Clone(m.Tables)
+	op := &sidecar.Operation{ID: cmd.ID, Name: sidecar.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
+	d.ops[cmd.ID] = op
+	d.order = append(d.order, cmd.ID)
+	if !d.hold {
+		op.Status, op.EndTime = sidecar.OpRestored, time.Now()
+	}
+	return nil
+}
+
+func (d *DB) begin(id, name, base, status string) *sidecar.Operation {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	op := &sidecar.Operation{ID: id, Name: name, BaseBackupName: base, Status: status, StartTime: time.Now()}
+	d.ops[id] = op
+	d.order = append(d.order, id)
+	return op
+}
+
+func (d *DB) end(op *sidecar.Operation, status, msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	op.Status, op.Error, op.ErrorDetail, op.EndTime = status, msg, msg, time.Now()
+}
+
+// Operation reads system.backups by id.
+func (d *DB) Operation(_ context.Context, id string) (sidecar.Operation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	op, ok := d.ops[id]
+	if !ok {
+		return sidecar.Operation{}, fmt.Errorf("operation %s: %w", id, sidecar.ErrNotFound)
+	}
+	return *op, nil
+}
+
+// RecentOperations lists the newest operations first.
+func (d *DB) RecentOperations(_ context.Context, limit int) ([]sidecar.Operation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []sidecar.Operation
+	for i := len(d.order) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, *d.ops[d.order[i]])
+	}
+	return out, nil
+}
+
+func (d *DB) DropDatabase(_ context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.databases, name)
+	return nil
+}
+
+// Databases lists the databases, sorted.
+func (d *DB) Databases() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	names := make([]string, 0, len(d.databases))
+	for n := range d.databases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
