@@ -13,17 +13,21 @@ GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault;             -- read requester
 GRANT ALL ON clickvault.* TO clickvault;                       -- the control database (requests, request_log, backups, views)
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON *.* TO clickvault;  -- RESTORE into a new database, verify
 GRANT DROP DATABASE, DROP TABLE ON clickvault_verify_*.* TO clickvault;   -- drop verify's scratch databases only
+GRANT DROP TABLE ON shop.* TO clickvault;                      -- restores with mode 'replace' drop the tables they restore over (leave out to refuse every replace)
 GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE checks the engine (table_engines_require_grant): the control tables' MergeTree family, and whatever engines restored tables use
 -- With s3.named_collection, instead of S3 credentials in SQL:
 -- GRANT NAMED COLLECTION ON s3_backups TO clickvault;
 
 -- People who may only ask: insert requests and read status. Whether a request
 -- runs is decided by the requester's own grants, which the sidecar checks:
--- BACKUP on the database for a backup; for a restore SELECT on the source
--- database (a restore reads its data), CREATE TABLE and INSERT on the target,
--- and CREATE DATABASE on it when it does not exist; for anything that deletes
--- backups (a cleanup that is not a dry run, a forced full backup) also DROP
--- TABLE on the database. This role alone backs up and restores nothing.
+-- BACKUP on the database (or on each table a backup names) for a backup; for
+-- a restore SELECT on the source (a restore reads its data), CREATE TABLE and
+-- INSERT on the target, and CREATE DATABASE on it when it does not exist, on
+-- each table when a restore names tables, plus DROP TABLE on each table a
+-- restore replaces; for anything that deletes backups or may start a new
+-- chain (a cleanup that is not a dry run, a forced full backup, a backup
+-- naming its own tables) also DROP TABLE on the database. This role alone
+-- backs up and restores nothing.
 CREATE ROLE IF NOT EXISTS clickvault_requester;
 GRANT INSERT ON clickvault.requests TO clickvault_requester;
 GRANT SELECT ON clickvault.* TO clickvault_requester;

@@ -14,6 +14,7 @@ import (
 type BackupRequest struct {
 	Database    string
 	Kind        Kind // "" = auto
+	Tables      TableSet
 	RequestID   string
 	RequestedBy string
 	Progress    ProgressFunc
@@ -123,6 +124,8 @@ func ownOutcome(b Backup) error {
 func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan, snap snapshot) (Backup, error) {
 	b := s.newBackup(req.Database, cat, plan, snap)
 	b.RequestID = req.RequestID
+	b.TableSet = req.Tables
+	b.Tables = req.Tables.Filter(b.Tables)
 	// The metadata is written before the BACKUP is sent: a run killed from
 	// here on leaves a folder that says what it is, and whose request it
 	// serves, to be adopted later.
@@ -134,7 +137,7 @@ func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog,
 	if plan.Kind == KindIncremental {
 		baseFolder = plan.Base.Folder
 	}
-	cmd := BackupCommand{ID: b.BackupID, Database: req.Database, Folder: b.Folder, BaseFolder: baseFolder}
+	cmd := BackupCommand{ID: b.BackupID, Database: req.Database, Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
 	if err := s.db.StartBackup(ctx, cmd); err != nil {
 		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
 	}
@@ -178,6 +181,12 @@ func (s *Service) prepareBackup(ctx context.Context, req BackupRequest) (Catalog
 		return cat, plan, snap, fmt.Errorf("read clickhouse version: %w", versionErr)
 	case rowsErr != nil:
 		return cat, plan, snap, fmt.Errorf("count rows of %s: %w", req.Database, rowsErr)
+	}
+	for _, table := range req.Tables.Include {
+		if _, ok := snap.tables[table]; !ok {
+			return cat, plan, snap, fmt.Errorf("include_tables names %s, which database %s does not have: %w",
+				table, req.Database, ErrTableMissing)
+		}
 	}
 	return cat, plan, snap, nil
 }

@@ -155,15 +155,25 @@ func (c Catalog) FindRequest(requestID string) (Backup, bool) {
 	return Backup{}, false
 }
 
-// NewestCompleted is the newest completed backup, at or before asOf when
-// it is not zero.
-func (c Catalog) NewestCompleted(asOf time.Time) (Backup, bool) {
+// NewestCompleted is the newest completed, restorable backup, at or before
+// asOf when it is set, that holds every one of tables.
+func (c Catalog) NewestCompleted(asOf time.Time, tables ...string) (Backup, bool) {
 	for _, b := range c.All() {
-		if b.Completed() && (asOf.IsZero() || !b.Time().After(asOf)) && c.Restorable(b) {
+		if b.Completed() && (asOf.IsZero() || !b.Time().After(asOf)) && c.Restorable(b) && b.HoldsTables(tables) == "" {
 			return b, true
 		}
 	}
 	return Backup{}, false
+}
+
+// HoldsTables returns the first of tables the backup does not hold, or "".
+func (b Backup) HoldsTables(tables []string) string {
+	for _, t := range tables {
+		if _, ok := b.Tables[t]; !ok {
+			return t
+		}
+	}
+	return ""
 }
 
 // NewestCompletedChain is the chain of the newest completed full backup.

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -109,13 +110,72 @@ func TestPlanBackup(t *testing.T) {
 		{"asked incremental past the interval", cat, t0.Add(week + time.Hour), KindIncremental, KindIncremental, i1.Name},
 	}
 	for _, c := range cases {
-		p, err := PlanBackup(c.cat, c.now, week, c.want)
+		p, err := PlanBackup(c.cat, c.now, week, c.want, TableSet{})
 		if err != nil || p.Kind != c.wantKind || p.Base.Name != c.wantBase {
 			t.Errorf("%s: got %s on %q (%v), want %s on %q", c.name, p.Kind, p.Base.Name, err, c.wantKind, c.wantBase)
 		}
 	}
-	if _, err := PlanBackup(Catalog{}, t0, week, KindIncremental); err == nil {
+	if _, err := PlanBackup(Catalog{}, t0, week, KindIncremental, TableSet{}); err == nil {
 		t.Error("an incremental with no full was planned")
+	}
+	// A chain holds one table set: another set starts a new chain, and an
+	// explicit incremental with another set is refused.
+	noLogs, _ := NewTableSet(nil, []string{"logs"})
+	if p, err := PlanBackup(cat, t0.Add(time.Hour), week, "", noLogs); err != nil || p.Kind != KindFull || !strings.Contains(p.Reason, "table set changed") {
+		t.Errorf("another table set: %s (%q), %v; want a new chain", p.Kind, p.Reason, err)
+	}
+	if _, err := PlanBackup(cat, t0.Add(time.Hour), week, KindIncremental, noLogs); !errors.Is(err, ErrTableSetChanged) {
+		t.Errorf("an incremental with another table set: %v", err)
+	}
+}
+
+func TestTableSets(t *testing.T) {
+	if _, err := NewTableSet([]string{"a"}, []string{"b"}); err == nil {
+		t.Error("include and exclude together were accepted")
+	}
+	if _, err := NewTableSet([]string{"a; DROP"}, nil); err == nil {
+		t.Error("a bad table name was accepted")
+	}
+	only, _ := NewTableSet([]string{"b", "a", "a"}, nil)
+	if only.String() != "only a, b" || !only.Holds("a") || only.Holds("c") {
+		t.Errorf("include set: %s", only)
+	}
+	but, _ := NewTableSet(nil, []string{"logs"})
+	if got := but.Filter(map[string]uint64{"logs": 1, "orders": 2}); len(got) != 1 || got["orders"] != 2 {
+		t.Errorf("filter: %v", got)
+	}
+	if all, _ := NewTableSet(nil, nil); !all.All() || all.String() != "all tables" || !all.Equal(TableSet{}) {
+		t.Errorf("empty set: %+v", all)
+	}
+}
+
+func TestParseRestoreParts(t *testing.T) {
+	for in, want := range map[string]TableRestore{"orders": {"orders", "orders"}, "orders AS old": {"orders", "old"},
+		" orders as  old ": {"orders", "old"}} {
+		if got, err := ParseTableRestore(in); err != nil || got != want {
+			t.Errorf("ParseTableRestore(%q) = %+v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "a AS", "a TO b", "a AS b; DROP", "a b c d"} {
+		if _, err := ParseTableRestore(bad); err == nil {
+			t.Errorf("ParseTableRestore(%q) accepted", bad)
+		}
+	}
+	for _, m := range []string{"", "data", "schema", "replace"} {
+		if _, err := ParseRestoreMode(m); err != nil {
+			t.Errorf("mode %q: %v", m, err)
+		}
+	}
+	if _, err := ParseRestoreMode("overwrite"); err == nil {
+		t.Error("mode overwrite accepted")
+	}
+	if err := ValidatePartitions([]string{"202401", "a b", "2024-01-01"}); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range [][]string{{""}, {"a\x00"}, {strings.Repeat("p", 300)}} {
+		if err := ValidatePartitions(bad); err == nil {
+			t.Errorf("partitions %q accepted", bad)
+		}
 	}
 }
 

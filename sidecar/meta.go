@@ -48,6 +48,9 @@ type Meta struct {
 	// BACKUP is sent: a sidecar restarted at any point finds the request's
 	// backup by it and adopts it instead of taking a second one.
 	RequestID string `json:"request_id,omitempty"`
+	// TableSet is which tables the backup holds; empty for every table
+	// (and in metadata written before table sets existed).
+	TableSet
 }
 
 // Completed reports whether the metadata says ClickHouse finished the backup.

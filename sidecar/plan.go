@@ -10,6 +10,10 @@ import (
 // build it on.
 var ErrNoFullForIncremental = errors.New("an incremental backup was asked for, but there is no completed full backup to build it on")
 
+// ErrTableSetChanged refuses an explicit incremental whose table set is
+// not the chain's: a chain holds one table set.
+var ErrTableSetChanged = errors.New("an incremental backup was asked for, but the table set is not the newest chain's")
+
 // Plan is what the next backup will be.
 type Plan struct {
 	Kind   Kind
@@ -23,7 +27,7 @@ type Plan struct {
 // completed full is at least fullEvery old; otherwise an incremental on the
 // newest completed backup of that chain. A failed or running backup is
 // never a base.
-func PlanBackup(cat Catalog, now time.Time, fullEvery time.Duration, want Kind) (Plan, error) {
+func PlanBackup(cat Catalog, now time.Time, fullEvery time.Duration, want Kind, set TableSet) (Plan, error) {
 	if want == KindFull {
 		return Plan{Kind: KindFull, Reason: "a full backup was asked for"}, nil
 	}
@@ -33,6 +37,14 @@ func PlanBackup(cat Catalog, now time.Time, fullEvery time.Duration, want Kind) 
 			return Plan{}, ErrNoFullForIncremental
 		}
 		return Plan{Kind: KindFull, Reason: "no completed full backup exists"}, nil
+	}
+	if !chain.Full.TableSet.Equal(set) {
+		if want == KindIncremental {
+			return Plan{}, fmt.Errorf("%w: the newest chain %s holds %s, this backup %s", ErrTableSetChanged,
+				chain.Name(), chain.Full.TableSet, set)
+		}
+		return Plan{Kind: KindFull, Reason: fmt.Sprintf("the table set changed: chain %s holds %s, this backup %s; a new chain starts",
+			chain.Name(), chain.Full.TableSet, set)}, nil
 	}
 	age := now.Sub(chain.Full.Time())
 	if want == "" && fullEvery > 0 && age >= fullEvery {

@@ -86,14 +86,19 @@ type BackupCommand struct {
 	Database   string
 	Folder     string
 	BaseFolder string // "" for a full backup
+	Tables     TableSet
 }
 
-// RestoreCommand asks ClickHouse to restore a backup folder as Target.
+// RestoreCommand asks ClickHouse to restore a backup folder as Target: the
+// whole database, or some of its tables into Target (which exists).
 type RestoreCommand struct {
-	ID       string
-	Database string // the database inside the backup
-	Target   string
-	Folder   string
+	ID            string
+	Database      string // the database inside the backup
+	Target        string
+	Folder        string
+	Tables        []TableRestore // empty: the whole database
+	Partitions    []string       // only these partitions (of the one table)
+	StructureOnly bool           // definitions only, no data
 }
 
 // ErrRefused marks an error ClickHouse answered (an exception), as opposed
@@ -119,6 +124,10 @@ type Database interface {
 	// RecentOperations lists the newest operations, newest first.
 	RecentOperations(ctx context.Context, limit int) ([]Operation, error)
 	DropDatabase(ctx context.Context, name string) error
+	// CreateDatabase creates an empty database (a partial restore's target).
+	CreateDatabase(ctx context.Context, name string) error
+	// DropTable drops a table (a restore that replaces it).
+	DropTable(ctx context.Context, database, table string) error
 }
 
 // Notifier delivers events. It MUST NOT change an operation's outcome: the

@@ -24,6 +24,13 @@ type RestoreRequest struct {
 	Progress    ProgressFunc
 	// Started, when set, is called once ClickHouse accepted the RESTORE.
 	Started func(b Backup, operationID string)
+	// Tables, when set, restores only these tables of the backup, into
+	// Target (which may then hold other tables); empty restores the whole
+	// database into a new or empty one.
+	Tables []TableRestore
+	// Partitions restores only these partitions (of the one table named).
+	Partitions []string
+	Mode       RestoreMode
 }
 
 // RestoreResult says what was restored where.
@@ -68,15 +75,26 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	if err := ValidateIdentifier("restore target", req.Target); err != nil {
 		return RestoreResult{}, err
 	}
-	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf)
+	if err := checkRestoreShape(req); err != nil {
+		return RestoreResult{}, err
+	}
+	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, sources(req.Tables)...)
 	if err != nil {
 		return RestoreResult{}, err
 	}
 	res := RestoreResult{Backup: b, Target: req.Target}
+	if len(req.Tables) > 0 {
+		res.Tables, err = s.restoreTables(ctx, req, b)
+		if err == nil {
+			s.logger.Info("tables restored", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
+		}
+		return res, err
+	}
 	if err := s.requireEmptyTarget(ctx, req.Target); err != nil {
 		return res, err
 	}
-	if err := s.restoreInto(ctx, b, req.Target, req.Progress, req.Started); err != nil {
+	cmd := RestoreCommand{Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema}
+	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
 		return res, err
 	}
 	res.Tables, err = s.db.TableRows(ctx, req.Target)
@@ -89,11 +107,27 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 
 // ChooseBackup finds a completed, restorable backup: by name, or the newest
 // at or before asOf, or the newest of all.
-func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time) (Backup, error) {
+func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (Backup, error) {
 	cat, err := s.Catalog(ctx, database)
 	if err != nil {
 		return Backup{}, err
 	}
+	b, err := chooseIn(cat, database, name, asOf, tables)
+	if err == nil || len(tables) == 0 || !errors.Is(err, ErrBackupMissing) {
+		return b, err
+	}
+	if _, err := chooseIn(cat, database, name, asOf, nil); err != nil {
+		return Backup{}, err
+	}
+	if asOf.IsZero() {
+		return Backup{}, fmt.Errorf("no completed backup of database %s holds table(s) %s: %w", database,
+			strings.Join(tables, ", "), ErrTableMissing)
+	}
+	return Backup{}, fmt.Errorf("no completed backup of database %s at or before %s holds table(s) %s: %w", database,
+		asOf.UTC().Format(time.RFC3339), strings.Join(tables, ", "), ErrTableMissing)
+}
+
+func chooseIn(cat Catalog, database, name string, asOf time.Time, tables []string) (Backup, error) {
 	if name != "" {
 		b, ok := cat.Find(name)
 		switch {
@@ -103,10 +137,13 @@ func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf 
 			return Backup{}, fmt.Errorf("backup %s of database %s is %s, not completed: %w", name, database, b.CatalogStatus(), ErrBackupUnusable)
 		case !cat.Restorable(b):
 			return Backup{}, fmt.Errorf("backup %s of database %s: a backup it is built on is missing or failed: %w", name, database, ErrBackupUnusable)
+		case b.HoldsTables(tables) != "":
+			return Backup{}, fmt.Errorf("backup %s of database %s does not hold table %s: %w",
+				name, database, b.HoldsTables(tables), ErrTableMissing)
 		}
 		return b, nil
 	}
-	b, ok := cat.NewestCompleted(asOf)
+	b, ok := cat.NewestCompleted(asOf, tables...)
 	if !ok {
 		if asOf.IsZero() {
 			return Backup{}, fmt.Errorf("database %s has no completed backup: %w", database, ErrBackupMissing)
@@ -187,16 +224,28 @@ func forbiddenTarget(name, controlDatabase string) string {
 	return ""
 }
 
-func (s *Service) restoreInto(ctx context.Context, b Backup, target string, progress ProgressFunc, started func(Backup, string)) error {
-	id := uuid.NewString()
-	cmd := RestoreCommand{ID: id, Database: b.Database, Target: target, Folder: b.Folder}
+// checkRestoreShape refuses what a partial restore cannot be: partitions
+// of anything but one table, a replace without named tables.
+func checkRestoreShape(req RestoreRequest) error {
+	if len(req.Partitions) > 0 && len(req.Tables) != 1 {
+		return fmt.Errorf("partitions are restored from one table: name exactly one table, not %d", len(req.Tables))
+	}
+	if req.Mode == ModeReplace && len(req.Tables) == 0 {
+		return fmt.Errorf("mode replace drops the tables it restores: name them; to replace a whole database, drop it first")
+	}
+	return ValidatePartitions(req.Partitions)
+}
+
+// startRestore sends the RESTORE and waits for it.
+func (s *Service) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) error {
+	cmd.ID = uuid.NewString()
 	if err := s.db.StartRestore(ctx, cmd); err != nil {
-		return fmt.Errorf("start restore of %s into %s: %w", b.Name, target, err)
+		return fmt.Errorf("start restore of %s into %s: %w", b.Name, cmd.Target, err)
 	}
 	if started != nil {
-		started(b, id)
+		started(b, cmd.ID)
 	}
-	return s.awaitRestore(ctx, id, b.Name, target, progress)
+	return s.awaitRestore(ctx, cmd.ID, b.Name, cmd.Target, progress)
 }
 
 // AdoptRestore waits for a RESTORE a previous run started.
@@ -256,7 +305,8 @@ func (s *Service) Verify(ctx context.Context, database, name string, progress Pr
 	}
 	res := VerifyResult{Backup: b, Scratch: scratchName()}
 	defer s.dropScratch(ctx, res.Scratch)
-	if err := s.restoreInto(ctx, b, res.Scratch, progress, nil); err != nil {
+	cmd := RestoreCommand{Database: b.Database, Target: res.Scratch, Folder: b.Folder}
+	if err := s.startRestore(ctx, cmd, b, progress, nil); err != nil {
 		return res, err
 	}
 	restored, err := s.db.TableRows(ctx, res.Scratch)

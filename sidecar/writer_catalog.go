@@ -76,7 +76,7 @@ func (s *Service) planFrom(ctx context.Context, req BackupRequest, fullScan bool
 	if err != nil {
 		return Catalog{}, Plan{}, err
 	}
-	plan, err := PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind)
+	plan, err := PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind, req.Tables)
 	return cat, plan, err
 }
 

@@ -17,15 +17,20 @@ import (
 )
 
 type backupBody struct {
-	Database string `json:"database"`
-	Kind     string `json:"kind"`
+	Database      string   `json:"database"`
+	Kind          string   `json:"kind"`
+	Tables        []string `json:"tables"`
+	ExcludeTables []string `json:"exclude_tables"`
 }
 
 type restoreBody struct {
-	Database string     `json:"database"`
-	Backup   string     `json:"backup"`
-	AsOf     *time.Time `json:"as_of"`
-	Target   string     `json:"target"`
+	Database   string     `json:"database"`
+	Backup     string     `json:"backup"`
+	AsOf       *time.Time `json:"as_of"`
+	Target     string     `json:"target"`
+	Tables     []string   `json:"tables"`
+	Partitions []string   `json:"partitions"`
+	Mode       string     `json:"mode"`
 }
 
 type cleanupBody struct {
@@ -91,7 +96,8 @@ func (s *Server) postBackup(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	return s.queue(c, control.Request{Action: control.ActionBackup, Database: b.Database, Kind: b.Kind})
+	return s.queue(c, control.Request{Action: control.ActionBackup, Database: b.Database, Kind: b.Kind,
+		Tables: b.Tables, ExcludeTables: b.ExcludeTables})
 }
 
 func (s *Server) postRestore(c echo.Context) error {
@@ -99,7 +105,8 @@ func (s *Server) postRestore(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	return s.queue(c, control.Request{Action: control.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf, Target: b.Target})
+	return s.queue(c, control.Request{Action: control.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf,
+		Target: b.Target, Tables: b.Tables, Partitions: b.Partitions, Mode: b.Mode})
 }
 
 func (s *Server) postCleanup(c echo.Context) error {

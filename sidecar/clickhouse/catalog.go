@@ -11,10 +11,11 @@ import (
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
-var catalogNames = []string{"database", "name", "kind", "chain", "base", "location", "status", "clickhouse_backup_id", "error"}
+var catalogNames = []string{"database", "name", "kind", "chain", "base", "location", "status", "clickhouse_backup_id", "error", "table_set"}
 
 type catalogColumns struct {
-	text                                                  [9]proto.ColStr // in the order of catalogNames
+	text                                                  [10]proto.ColStr // in the order of catalogNames
+	tables                                                *proto.ColMap[string, uint64]
 	started, finished                                     *proto.ColNullable[time.Time]
 	numFiles, totalSize, uncompressedSize, compressedSize proto.ColUInt64
 	updatedAt                                             *proto.ColDateTime64
@@ -25,6 +26,7 @@ func newCatalogColumns() *catalogColumns {
 		started:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
 		finished:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
 		updatedAt: new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
+		tables:    proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
 	}
 }
 
@@ -37,7 +39,8 @@ func (c *catalogColumns) columns() proto.Input {
 		proto.InputColumn{Name: "started_at", Data: c.started}, proto.InputColumn{Name: "finished_at", Data: c.finished},
 		proto.InputColumn{Name: "num_files", Data: &c.numFiles}, proto.InputColumn{Name: "total_size", Data: &c.totalSize},
 		proto.InputColumn{Name: "uncompressed_size", Data: &c.uncompressedSize},
-		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize})
+		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize},
+		proto.InputColumn{Name: "tables", Data: c.tables})
 }
 
 func nullableTime(t *time.Time) proto.Nullable[time.Time] {
@@ -48,9 +51,14 @@ func nullableTime(t *time.Time) proto.Nullable[time.Time] {
 }
 
 func (c *catalogColumns) append(r control.CatalogRow) {
-	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, r.Status, r.BackupID, r.Error} {
+	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, r.Status, r.BackupID, r.Error, r.TableSet} {
 		c.text[i].Append(v)
 	}
+	tables := r.Tables
+	if tables == nil {
+		tables = map[string]uint64{}
+	}
+	c.tables.Append(tables)
 	c.started.Append(nullableTime(r.StartedAt))
 	c.finished.Append(nullableTime(r.FinishedAt))
 	c.numFiles.Append(r.NumFiles)
@@ -69,7 +77,8 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 	}
 	return control.CatalogRow{Database: c.text[0].Row(i), Name: c.text[1].Row(i), Kind: c.text[2].Row(i),
 		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: c.text[6].Row(i),
-		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), StartedAt: t(c.started), FinishedAt: t(c.finished),
+		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), TableSet: c.text[9].Row(i), Tables: c.tables.Row(i),
+		StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
 		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i)}
 }

@@ -72,7 +72,8 @@ func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + 
 // user who reuses someone's id cannot make the request theirs, nor cancel
 // it.) MATERIALIZED columns are named: SELECT * leaves them out.
 func (c *Control) firstRows(cond string) string {
-	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via, requested_by, requested_at
+	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via,
+		tables, exclude_tables, partitions, mode, requested_by, requested_at
 		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
 }
 
@@ -95,17 +96,23 @@ func (c *Control) latestLog() string {
 }
 
 func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
-	q := fmt.Sprintf(`SELECT toString(r.id) AS id, CAST(r.action AS String) AS action, r.database AS database,
-		CAST(r.kind AS String) AS kind, r.backup AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
-		isNotNull(r.as_of) AS has_as_of,
-		r.target AS target, r.dry_run AS dry_run, r.via AS via, r.requested_by AS requested_by,
+	// Every text is cut one byte past what admission accepts, and every
+	// list one name past: a row of megabytes is read as a short one, and
+	// still rejected for its length.
+	q := fmt.Sprintf(`SELECT toString(r.id) AS id, %s AS action, %s AS database,
+		%s AS kind, %s AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
+		isNotNull(r.as_of) AS has_as_of, %s AS target, r.dry_run AS dry_run, %s AS via,
+		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, r.requested_by AS requested_by,
 		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
 	WHERE l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
 	ORDER BY r.requested_at
 	LIMIT %d BY r.requested_by
-	LIMIT %d`, c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog(),
+	LIMIT %d`, cut("CAST(r.action AS String)"), cut("r.database"), cut("CAST(r.kind AS String)"), cut("r.backup"),
+		cut("r.target"), cut("r.via"), cutList("r.tables"), cutList("r.exclude_tables"), cutList("r.partitions"),
+		cut("CAST(r.mode AS String)"),
+		c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog(),
 		control.PendingPerRequester, control.PendingPerRead)
 	cols := newPendingColumns()
 	var out []control.PendingRequest
@@ -120,6 +127,17 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 		return nil, fmt.Errorf("read pending requests: %w", err)
 	}
 	return out, nil
+}
+
+// cut bounds a text column read from a request row.
+func cut(column string) string {
+	return fmt.Sprintf("substring(%s, 1, %d)", column, control.MaxField+1)
+}
+
+// cutList bounds a list column read from a request row: the count and
+// each name.
+func cutList(column string) string {
+	return fmt.Sprintf("arrayMap(x -> substring(x, 1, %d), arraySlice(%s, 1, %d))", control.MaxField+1, column, control.MaxList+1)
 }
 
 func (c *Control) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
@@ -142,12 +160,16 @@ func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string,
 	if r.AsOf != nil {
 		asOf = r.AsOf.UTC().Format("2006-01-02 15:04:05.000")
 	}
-	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run, via)
+	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run, via,
+		tables, exclude_tables, partitions, mode)
 		SELECT {id:UUID}, {action:String}, {database:String}, {kind:String}, {backup:String},
-		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String}`, c.table("requests"))
+		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String},
+		       {tables:Array(String)}, {exclude_tables:Array(String)}, {partitions:Array(String)}, {mode:String}`, c.table("requests"))
 	params := []proto.Parameter{Param("id", id), Param("action", r.Action), Param("database", r.Database),
 		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
-		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via)}
+		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via),
+		arrayParam("tables", r.Tables), arrayParam("exclude_tables", r.ExcludeTables),
+		arrayParam("partitions", r.Partitions), Param("mode", r.Mode)}
 	if err := c.db.Exec(ctx, q, params...); err != nil {
 		return "", fmt.Errorf("insert request: %w", err)
 	}

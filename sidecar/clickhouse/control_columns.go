@@ -12,20 +12,26 @@ import (
 
 type pendingColumns struct {
 	id, action, database, kind, backup, target, requestedBy, state, logBackup, operationID proto.ColStr
-	via                                                                                    proto.ColStr
+	via, mode                                                                              proto.ColStr
+	tables, excludeTables, partitions                                                      *proto.ColArr[string]
 	asOf, requestedAt                                                                      proto.ColInt64
 	dryRun                                                                                 proto.ColBool
 	hasAsOf                                                                                proto.ColUInt8
 }
 
-func newPendingColumns() *pendingColumns { return &pendingColumns{} }
+func newPendingColumns() *pendingColumns {
+	return &pendingColumns{tables: new(proto.ColStr).Array(), excludeTables: new(proto.ColStr).Array(),
+		partitions: new(proto.ColStr).Array()}
+}
 
 func (c *pendingColumns) results() proto.Results {
 	return proto.Results{
 		{Name: "id", Data: &c.id}, {Name: "action", Data: &c.action}, {Name: "database", Data: &c.database},
 		{Name: "kind", Data: &c.kind}, {Name: "backup", Data: &c.backup}, {Name: "as_of", Data: &c.asOf}, {Name: "has_as_of", Data: &c.hasAsOf},
 		{Name: "target", Data: &c.target}, {Name: "dry_run", Data: &c.dryRun},
-		{Name: "via", Data: &c.via}, {Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
+		{Name: "via", Data: &c.via}, {Name: "tables", Data: c.tables}, {Name: "exclude_tables", Data: c.excludeTables},
+		{Name: "partitions", Data: c.partitions}, {Name: "mode", Data: &c.mode},
+		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
 		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
 	}
 }
@@ -35,6 +41,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
+		Tables: c.tables.Row(i), ExcludeTables: c.excludeTables.Row(i), Partitions: c.partitions.Row(i), Mode: c.mode.Row(i),
 	}}
 	// No value stands for "no as_of": a time before 1970 is a time too.
 	if c.hasAsOf.Row(i) == 1 {

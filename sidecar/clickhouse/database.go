@@ -25,12 +25,14 @@ type Config struct {
 	Password string
 	Secure   bool
 	S3       S3Target
+	Backup   BackupSettings
 }
 
 // Database is a pool of native-protocol connections.
 type Database struct {
 	pool   *chpool.Pool
 	target S3Target
+	backup BackupSettings
 	redact *redactor
 }
 
@@ -51,7 +53,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
-	return &Database{pool: pool, target: cfg.S3, redact: r}, nil
+	return &Database{pool: pool, target: cfg.S3, backup: cfg.Backup, redact: r}, nil
 }
 
 // Close closes every connection.
@@ -181,7 +183,7 @@ func (d *Database) countRows(ctx context.Context, database string, tables []stri
 }
 
 func (d *Database) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
-	sql, err := BuildBackupSQL(cmd, d.target)
+	sql, err := BuildBackupSQL(cmd, d.target, d.backup)
 	if err != nil {
 		return err
 	}
@@ -201,6 +203,22 @@ func (d *Database) DropDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	return d.Exec(ctx, "DROP DATABASE IF EXISTS "+QuoteIdent(name)+" SYNC")
+}
+
+func (d *Database) CreateDatabase(ctx context.Context, name string) error {
+	if err := sidecar.ValidateIdentifier("database", name); err != nil {
+		return err
+	}
+	return d.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+QuoteIdent(name))
+}
+
+func (d *Database) DropTable(ctx context.Context, database, table string) error {
+	for what, name := range map[string]string{"database": database, "table": table} {
+		if err := sidecar.ValidateIdentifier(what, name); err != nil {
+			return err
+		}
+	}
+	return d.Exec(ctx, "DROP TABLE IF EXISTS "+QuoteIdent(database)+"."+QuoteIdent(table)+" SYNC")
 }
 
 const operationColumns = `id, name, base_backup_name, toString(status) AS status, error,

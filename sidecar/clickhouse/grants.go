@@ -13,12 +13,13 @@ import (
 
 var _ control.Authorizer = (*Database)(nil)
 
-// Can answers from ClickHouse's own grants whether user holds p on every
-// table of database, as a session of theirs would: their own grants and
+// Can answers from ClickHouse's own grants whether user holds p on table
+// of database, or with table "" on every table of it, as a session of
+// theirs would: their own grants and
 // those of their default roles (and of roles granted to those roles), read
 // from system.grants and system.role_grants. The sidecar's user needs SHOW
 // USERS and SHOW ROLES to read them.
-func (d *Database) Can(ctx context.Context, user string, p control.Privilege, database string) (bool, error) {
+func (d *Database) Can(ctx context.Context, user string, p control.Privilege, database, table string) (bool, error) {
 	roles, err := d.rolesOf(ctx, user)
 	if err != nil {
 		return false, err
@@ -27,7 +28,7 @@ func (d *Database) Can(ctx context.Context, user string, p control.Privilege, da
 	if err != nil {
 		return false, fmt.Errorf("read grants of %s: %w", user, err)
 	}
-	return holdsOnEveryTable(rows, p, database), nil
+	return holds(rows, p, database, table), nil
 }
 
 // grantRows reads the rows of system.grants of user and of roles.

@@ -33,16 +33,67 @@ type grantRow struct {
 // session's rights are the union of the user's own and each role's, so one
 // source that holds it is enough.
 func holdsOnEveryTable(rows []grantRow, p control.Privilege, database string) bool {
+	return holds(rows, p, database, "")
+}
+
+// holds is holdsOnEveryTable for table "", and otherwise whether the rows
+// give p on that one table.
+func holds(rows []grantRow, p control.Privilege, database, table string) bool {
 	bySource := map[string][]grantRow{}
 	for _, r := range rows {
 		bySource[r.source] = append(bySource[r.source], r)
 	}
 	for _, own := range bySource {
-		if sourceHolds(own, p, database) {
+		if table == "" && sourceHolds(own, p, database) || table != "" && sourceHoldsTable(own, p, database, table) {
 			return true
 		}
 	}
 	return false
+}
+
+// sourceHoldsTable applies one source's rows to one table: the most
+// specific row that reaches the table decides (a table row beats a
+// database row, an exact name beats a wildcard prefix), and a revoke of a
+// column of the table means not the whole table.
+func sourceHoldsTable(rows []grantRow, p control.Privilege, database, table string) bool {
+	best, granted := -1, false
+	for _, r := range rows {
+		if !covers(r.access, p) || r.level == levelColumn {
+			continue
+		}
+		spec, ok := tableSpecificity(r, database, table)
+		if ok && spec > best {
+			best, granted = spec, !r.revoke
+		}
+	}
+	if !granted {
+		return false
+	}
+	for _, r := range rows {
+		if r.revoke && r.level == levelColumn && covers(r.access, p) && r.database == database && r.table == table {
+			return false
+		}
+	}
+	return true
+}
+
+// tableSpecificity ranks a row that reaches database.table: global and
+// database rows as specificity does, table rows above every one of them.
+func tableSpecificity(r grantRow, database, table string) (int, bool) {
+	if r.level != levelTable {
+		return specificity(r, database)
+	}
+	if r.database != database {
+		return 0, false
+	}
+	const aboveDatabases = 1 << 20
+	switch {
+	case r.wildcard && strings.HasPrefix(table, r.table):
+		return aboveDatabases + 1 + len(r.table), true
+	case !r.wildcard && r.table == table:
+		return aboveDatabases + 2 + len(table), true
+	}
+	return 0, false
 }
 
 // sourceHolds applies one user's or role's rows:

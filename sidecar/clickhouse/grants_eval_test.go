@@ -54,6 +54,35 @@ func TestHoldsOnEveryTable(t *testing.T) {
 	}
 }
 
+// TestHoldsOnOneTable: a table row beats the database's, a column revoke
+// takes the whole table away, a table wildcard reaches by prefix.
+func TestHoldsOnOneTable(t *testing.T) {
+	const u = "u"
+	column := grantRow{source: u, access: "SELECT", database: "shop", table: "orders", level: levelColumn, revoke: true}
+	wild := grantRow{source: u, access: "SELECT", database: "shop", table: "ord", level: levelTable, wildcard: true}
+	cases := []struct {
+		name  string
+		rows  []grantRow
+		table string
+		want  bool
+	}{
+		{"database grant reaches the table", []grantRow{onDB(u, "SELECT", "shop", false, false)}, "orders", true},
+		{"table grant alone", []grantRow{onTable(u, "SELECT", "shop", "orders", false)}, "orders", true},
+		{"table grant is not another table", []grantRow{onTable(u, "SELECT", "shop", "orders", false)}, "items", false},
+		{"table revoke under a database grant", []grantRow{onDB(u, "SELECT", "shop", false, false), onTable(u, "SELECT", "shop", "orders", true)}, "orders", false},
+		{"table revoke leaves other tables", []grantRow{onDB(u, "SELECT", "shop", false, false), onTable(u, "SELECT", "shop", "orders", true)}, "items", true},
+		{"column revoke: not the whole table", []grantRow{onDB(u, "SELECT", "shop", false, false), column}, "orders", false},
+		{"table wildcard", []grantRow{wild}, "orders_2024", true},
+		{"table wildcard does not reach others", []grantRow{wild}, "items", false},
+		{"global grant, table in another database", []grantRow{global(u, "SELECT", false), onTable(u, "SELECT", "hr", "pay", true)}, "orders", true},
+	}
+	for _, c := range cases {
+		if got := holds(c.rows, control.PrivSelect, "shop", c.table); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func TestCoversCreate(t *testing.T) {
 	if !covers("CREATE", control.PrivCreate) || covers("CREATE", control.PrivInsert) || !covers("ALL", control.PrivInsert) ||
 		!covers("DROP", control.PrivDropTable) || covers("DROP", control.PrivBackup) {

@@ -46,29 +46,123 @@ func (t S3Target) s3Func(folder string) string {
 	return fmt.Sprintf("S3(%s, %s, %s)", QuoteString(t.URL(folder)), QuoteString(t.AccessKey), QuoteString(t.SecretKey))
 }
 
+// BackupSettings are ClickHouse's backup settings sent with every BACKUP
+// (configuration section [backup]).
+type BackupSettings struct {
+	S3StorageClass     string // "" = the bucket's default
+	MaxBackupBandwidth uint64 // bytes per second, 0 = no limit
+	AllowS3NativeCopy  bool
+	DeduplicateFiles   bool
+}
+
+// clause renders the settings for a BACKUP's SETTINGS, after the id.
+func (b BackupSettings) clause() string {
+	out := fmt.Sprintf(", allow_s3_native_copy = %d, deduplicate_files = %d", boolInt(b.AllowS3NativeCopy), boolInt(b.DeduplicateFiles))
+	if b.S3StorageClass != "" {
+		out += ", s3_storage_class = " + QuoteString(b.S3StorageClass)
+	}
+	if b.MaxBackupBandwidth > 0 {
+		out += fmt.Sprintf(", max_backup_bandwidth = %d", b.MaxBackupBandwidth)
+	}
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // BuildBackupSQL renders BACKUP … ASYNC with the operation id, on a base
 // for an incremental.
-func BuildBackupSQL(cmd sidecar.BackupCommand, t S3Target) (string, error) {
+func BuildBackupSQL(cmd sidecar.BackupCommand, t S3Target, opts BackupSettings) (string, error) {
 	if err := sidecar.ValidateIdentifier("database", cmd.Database); err != nil {
 		return "", err
 	}
-	settings := "id = " + QuoteString(cmd.ID)
+	settings := "id = " + QuoteString(cmd.ID) + opts.clause()
 	if cmd.BaseFolder != "" {
 		settings += ", base_backup = " + t.s3Func(cmd.BaseFolder)
 	}
-	return fmt.Sprintf("BACKUP DATABASE %s TO %s SETTINGS %s ASYNC",
-		QuoteIdent(cmd.Database), t.s3Func(cmd.Folder), settings), nil
+	what, err := backupTarget(cmd.Database, cmd.Tables)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("BACKUP %s TO %s SETTINGS %s ASYNC", what, t.s3Func(cmd.Folder), settings), nil
 }
 
-// BuildRestoreSQL renders RESTORE DATABASE … AS target … ASYNC.
+// backupTarget is what a BACKUP names: the database, the database except
+// some tables, or some of its tables.
+func backupTarget(database string, set sidecar.TableSet) (string, error) {
+	db := QuoteIdent(database)
+	for _, table := range append(append([]string(nil), set.Include...), set.Exclude...) {
+		if err := sidecar.ValidateIdentifier("table", table); err != nil {
+			return "", err
+		}
+	}
+	switch {
+	case len(set.Include) > 0:
+		parts := make([]string, len(set.Include))
+		for i, table := range set.Include {
+			parts[i] = "TABLE " + db + "." + QuoteIdent(table)
+		}
+		return strings.Join(parts, ", "), nil
+	case len(set.Exclude) > 0:
+		parts := make([]string, len(set.Exclude))
+		for i, table := range set.Exclude {
+			parts[i] = db + "." + QuoteIdent(table)
+		}
+		return "DATABASE " + db + " EXCEPT TABLES " + strings.Join(parts, ", "), nil
+	}
+	return "DATABASE " + db, nil
+}
+
+// BuildRestoreSQL renders RESTORE DATABASE … AS target … ASYNC, or RESTORE
+// TABLE … AS target.… [PARTITIONS …] for some tables.
 func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 	for what, name := range map[string]string{"database": cmd.Database, "restore target": cmd.Target} {
 		if err := sidecar.ValidateIdentifier(what, name); err != nil {
 			return "", err
 		}
 	}
-	return fmt.Sprintf("RESTORE DATABASE %s AS %s FROM %s SETTINGS id = %s ASYNC",
-		QuoteIdent(cmd.Database), QuoteIdent(cmd.Target), t.s3Func(cmd.Folder), QuoteString(cmd.ID)), nil
+	what, err := restoreTarget(cmd)
+	if err != nil {
+		return "", err
+	}
+	settings := "id = " + QuoteString(cmd.ID)
+	if cmd.StructureOnly {
+		settings += ", structure_only = 1"
+	}
+	return fmt.Sprintf("RESTORE %s FROM %s SETTINGS %s ASYNC", what, t.s3Func(cmd.Folder), settings), nil
+}
+
+// restoreTarget is what a RESTORE names: the database as the target, or
+// each table of the backup as a table of the target, with its partitions.
+func restoreTarget(cmd sidecar.RestoreCommand) (string, error) {
+	if len(cmd.Tables) == 0 {
+		return "DATABASE " + QuoteIdent(cmd.Database) + " AS " + QuoteIdent(cmd.Target), nil
+	}
+	if err := sidecar.ValidatePartitions(cmd.Partitions); err != nil {
+		return "", err
+	}
+	parts := make([]string, len(cmd.Tables))
+	for i, r := range cmd.Tables {
+		for what, name := range map[string]string{"table": r.Source, "target table": r.Target} {
+			if err := sidecar.ValidateIdentifier(what, name); err != nil {
+				return "", err
+			}
+		}
+		parts[i] = fmt.Sprintf("TABLE %s.%s AS %s.%s", QuoteIdent(cmd.Database), QuoteIdent(r.Source),
+			QuoteIdent(cmd.Target), QuoteIdent(r.Target))
+	}
+	if len(cmd.Partitions) > 0 {
+		quoted := make([]string, len(cmd.Partitions))
+		for i, p := range cmd.Partitions {
+			quoted[i] = QuoteString(p)
+		}
+		parts[0] += " PARTITIONS " + strings.Join(quoted, ", ")
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 // Escapers are built once: a Replacer is costly to build and is safe for

@@ -16,20 +16,55 @@ func TestBuildBackupSQL(t *testing.T) {
 		want string
 	}{
 		{"full", sidecar.BackupCommand{ID: "id1", Database: "shop", Folder: "p/shop/full/N1/"}, target,
-			`BACKUP DATABASE ` + "`shop`" + ` TO S3('http://minio:9000/b/p/shop/full/N1/', 'AK', 'it\'s?secret') SETTINGS id = 'id1' ASYNC`},
+			`BACKUP DATABASE ` + "`shop`" + ` TO S3('http://minio:9000/b/p/shop/full/N1/', 'AK', 'it\'s?secret') SETTINGS id = 'id1', allow_s3_native_copy = 0, deduplicate_files = 0 ASYNC`},
 		{"incremental", sidecar.BackupCommand{ID: "id2", Database: "shop", Folder: "p/shop/incremental/N2/", BaseFolder: "p/shop/full/N1/"}, target,
-			`BACKUP DATABASE ` + "`shop`" + ` TO S3('http://minio:9000/b/p/shop/incremental/N2/', 'AK', 'it\'s?secret') SETTINGS id = 'id2', base_backup = S3('http://minio:9000/b/p/shop/full/N1/', 'AK', 'it\'s?secret') ASYNC`},
+			`BACKUP DATABASE ` + "`shop`" + ` TO S3('http://minio:9000/b/p/shop/incremental/N2/', 'AK', 'it\'s?secret') SETTINGS id = 'id2', allow_s3_native_copy = 0, deduplicate_files = 0, base_backup = S3('http://minio:9000/b/p/shop/full/N1/', 'AK', 'it\'s?secret') ASYNC`},
 		{"named collection", sidecar.BackupCommand{ID: "id3", Database: "shop", Folder: "f/"}, S3Target{Endpoint: "http://m", Bucket: "b", NamedCollection: "s3creds"},
-			"BACKUP DATABASE `shop` TO S3(`s3creds`, url = 'http://m/b/f/') SETTINGS id = 'id3' ASYNC"},
+			"BACKUP DATABASE `shop` TO S3(`s3creds`, url = 'http://m/b/f/') SETTINGS id = 'id3', allow_s3_native_copy = 0, deduplicate_files = 0 ASYNC"},
 	}
 	for _, c := range cases {
-		got, err := BuildBackupSQL(c.cmd, c.t)
+		got, err := BuildBackupSQL(c.cmd, c.t, BackupSettings{})
 		if err != nil || got != c.want {
 			t.Errorf("%s:\n got %s (%v)\nwant %s", c.name, got, err, c.want)
 		}
 	}
-	if _, err := BuildBackupSQL(sidecar.BackupCommand{ID: "x", Database: "x; DROP TABLE y", Folder: "f/"}, target); err == nil {
+	if _, err := BuildBackupSQL(sidecar.BackupCommand{ID: "x", Database: "x; DROP TABLE y", Folder: "f/"}, target, BackupSettings{}); err == nil {
 		t.Error("an injected database name was accepted")
+	}
+}
+
+func TestBuildBackupSQLOfSomeTables(t *testing.T) {
+	target := S3Target{Endpoint: "http://m", Bucket: "b"}
+	settings := BackupSettings{S3StorageClass: "STANDARD_IA", MaxBackupBandwidth: 5000, AllowS3NativeCopy: true, DeduplicateFiles: true}
+	only, _ := sidecar.NewTableSet([]string{"orders", "items"}, nil)
+	but, _ := sidecar.NewTableSet(nil, []string{"logs"})
+	for set, want := range map[*sidecar.TableSet]string{
+		&only: "BACKUP TABLE `shop`.`items`, TABLE `shop`.`orders` TO S3('http://m/b/f/') SETTINGS id = 'i', allow_s3_native_copy = 1, deduplicate_files = 1, s3_storage_class = 'STANDARD_IA', max_backup_bandwidth = 5000 ASYNC",
+		&but:  "BACKUP DATABASE `shop` EXCEPT TABLES `shop`.`logs` TO S3('http://m/b/f/') SETTINGS id = 'i', allow_s3_native_copy = 1, deduplicate_files = 1, s3_storage_class = 'STANDARD_IA', max_backup_bandwidth = 5000 ASYNC",
+	} {
+		got, err := BuildBackupSQL(sidecar.BackupCommand{ID: "i", Database: "shop", Folder: "f/", Tables: *set}, target, settings)
+		if err != nil || got != want {
+			t.Errorf("\n got %s (%v)\nwant %s", got, err, want)
+		}
+	}
+	bad := sidecar.TableSet{Include: []string{"a`; DROP"}}
+	if _, err := BuildBackupSQL(sidecar.BackupCommand{ID: "i", Database: "shop", Folder: "f/", Tables: bad}, target, settings); err == nil {
+		t.Error("an injected table name was accepted")
+	}
+}
+
+func TestBuildRestoreSQLOfSomeTables(t *testing.T) {
+	cmd := sidecar.RestoreCommand{ID: "r", Database: "shop", Target: "shop_copy", Folder: "f/",
+		Tables:     []sidecar.TableRestore{{Source: "orders", Target: "orders_old"}},
+		Partitions: []string{"202401", "it's"}, StructureOnly: true}
+	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
+	want := "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS '202401', 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', structure_only = 1 ASYNC"
+	if err != nil || got != want {
+		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
+	}
+	cmd.Tables[0].Target = "x`y"
+	if _, err := BuildRestoreSQL(cmd, S3Target{}); err == nil {
+		t.Fatal("a bad target table was accepted")
 	}
 }
 

@@ -41,6 +41,25 @@ type Config struct {
 	Retention     Retention     `koanf:"retention"`
 	Notifications Notifications `koanf:"notifications"`
 	Sidecar       Sidecar       `koanf:"sidecar"`
+	Backup        Backup        `koanf:"backup"`
+	// Tables are per-database table sets, [tables.<database>] in the file
+	// (not settable from the environment).
+	Tables map[string]TableSet `koanf:"tables"`
+}
+
+// TableSet is a database's include_tables or exclude_tables.
+type TableSet struct {
+	IncludeTables []string `koanf:"include_tables"`
+	ExcludeTables []string `koanf:"exclude_tables"`
+}
+
+// Backup holds ClickHouse's backup settings that matter for big tables and
+// for cost; each is passed to every BACKUP ClickVault sends.
+type Backup struct {
+	S3StorageClass     string `koanf:"s3_storage_class"`     // "" = the bucket's default (STANDARD)
+	MaxBackupBandwidth uint64 `koanf:"max_backup_bandwidth"` // bytes per second, 0 = unlimited
+	AllowS3NativeCopy  bool   `koanf:"allow_s3_native_copy"`
+	DeduplicateFiles   bool   `koanf:"deduplicate_files"`
 }
 
 type ClickHouse struct {
@@ -111,6 +130,7 @@ func Default() Config {
 			OnSuccess: true, OnFailure: true,
 		},
 		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s"},
+		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true},
 	}
 }
 

@@ -54,6 +54,20 @@ func TestLoadMinimalWithEnvOverride(t *testing.T) {
 	}
 }
 
+func TestTableSetsAndBackupSettings(t *testing.T) {
+	cfg, err := Load(writeConfig(t, minimal+"\n[tables.shop]\nexclude_tables = [\"logs\", \"tmp\"]\n[backup]\ns3_storage_class = \"STANDARD_IA\"\nmax_backup_bandwidth = 1000000\n"), false, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.TableSets()["shop"].String(); got != "all but logs, tmp" {
+		t.Fatalf("table set of shop: %s", got)
+	}
+	if cfg.Backup.S3StorageClass != "STANDARD_IA" || cfg.Backup.MaxBackupBandwidth != 1000000 ||
+		!cfg.Backup.AllowS3NativeCopy || !cfg.Backup.DeduplicateFiles {
+		t.Fatalf("backup settings: %+v", cfg.Backup)
+	}
+}
+
 func TestBadConfigNamesTheKey(t *testing.T) {
 	slack := "\n[[notifications.providers]]\ntype = \"slack\"\nwebhook_url = \"https://hooks.example/x\"\n"
 	cases := []struct{ name, body, key string }{
@@ -68,6 +82,10 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"wrong type", minimal + "\n[retention]\nkeep_full_backups = \"many\"\n", "keep_full_backups"},
 		{"unknown section", minimal + "\n[backups]\nx = 1\n", "backups.x"},
 		{"deployment with a control character", strings.Replace(minimal, `secret_key =`, "deployment = \"prod\\u0007\"\nsecret_key =", 1), "s3.deployment"},
+		{"tables of a database not backed up", minimal + "\n[tables.other]\nexclude_tables = [\"logs\"]\n", "tables.other"},
+		{"include and exclude tables", minimal + "\n[tables.shop]\ninclude_tables = [\"a\"]\nexclude_tables = [\"b\"]\n", "tables.shop"},
+		{"unknown key of a table set", minimal + "\n[tables.shop]\nonly = [\"a\"]\n", "tables.shop.only"},
+		{"bad storage class", minimal + "\n[backup]\ns3_storage_class = \"cheap please\"\n", "backup.s3_storage_class"},
 		{"allow-list without the sidecar's user", minimal + "\n[sidecar]\nallow_users = [\"alice\"]\n", "sidecar.allow_users"},
 	}
 	for _, c := range cases {

@@ -94,6 +94,9 @@ func knownKeys() map[string]reflect.Type {
 	for i := 0; i < ct.NumField(); i++ {
 		section := ct.Field(i)
 		st := section.Type
+		if st.Kind() != reflect.Struct {
+			continue // [tables.<database>]: checked by tableKeyKnown
+		}
 		for j := 0; j < st.NumField(); j++ {
 			f := st.Field(j)
 			out[section.Tag.Get("koanf")+"."+f.Tag.Get("koanf")] = f.Type
@@ -141,6 +144,20 @@ func splitList(v string) []string {
 	return out
 }
 
+// tableKeyKnown accepts tables.<database>.include_tables and
+// .exclude_tables (the database name is checked by Validate).
+func tableKeyKnown(key string) bool {
+	if key == "tables" {
+		return true // the empty default
+	}
+	rest, ok := strings.CutPrefix(key, "tables.")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndex(rest, ".")
+	return i > 0 && (rest[i+1:] == "include_tables" || rest[i+1:] == "exclude_tables")
+}
+
 // providerKeys are the keys a [[notifications.providers]] table may have.
 var providerKeys = map[string]bool{"type": true, "webhook_url": true, "url": true, "method": true, "headers": true}
 
@@ -151,7 +168,7 @@ func checkUnknownKeys(k *koanf.Koanf) error {
 		if _, ok := known[key]; ok {
 			continue
 		}
-		if strings.HasPrefix(key, "notifications.providers") {
+		if strings.HasPrefix(key, "notifications.providers") || tableKeyKnown(key) {
 			continue
 		}
 		errs = append(errs, &Error{Key: key, Msg: "unknown key"})

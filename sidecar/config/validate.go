@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,8 @@ func (c Config) Validate() error {
 	}
 	c.validateProviders(add)
 	c.validateSidecar(add)
+	c.validateTables(add)
+	c.validateBackup(add)
 	return errors.Join(errs...)
 }
 
@@ -177,4 +180,39 @@ func checkURL(raw string) error {
 		return errors.New("must be an http:// or https:// URL")
 	}
 	return nil
+}
+
+func (c Config) validateTables(add addFunc) {
+	dbs := c.DatabaseList()
+	for db, set := range c.Tables {
+		key := "tables." + db
+		if !slices.Contains(dbs, db) {
+			add(key, "names a database that is not backed up (clickhouse.database or clickhouse.databases)")
+			continue
+		}
+		if _, err := sidecar.NewTableSet(set.IncludeTables, set.ExcludeTables); err != nil {
+			add(key, "%v", err)
+		}
+	}
+}
+
+// storageClasses are S3's; a store that knows others takes them through
+// the same header, so only the form is checked.
+var storageClass = regexp.MustCompile(`^[A-Z][A-Z_]{0,63}$`)
+
+func (c Config) validateBackup(add addFunc) {
+	if sc := c.Backup.S3StorageClass; sc != "" && !storageClass.MatchString(sc) {
+		add("backup.s3_storage_class", "must be an S3 storage class such as STANDARD_IA or GLACIER_IR, got %q", sc)
+	}
+}
+
+// TableSets are the configured table sets, parsed, by database.
+func (c Config) TableSets() map[string]sidecar.TableSet {
+	out := map[string]sidecar.TableSet{}
+	for db, set := range c.Tables {
+		if parsed, err := sidecar.NewTableSet(set.IncludeTables, set.ExcludeTables); err == nil && !parsed.All() {
+			out[db] = parsed
+		}
+	}
+	return out
 }

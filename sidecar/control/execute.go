@@ -54,7 +54,7 @@ func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, row
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
 		settled(b)
 	} else {
-		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.Database, Kind: r.Kind, RequestID: r.ID,
+		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.Database, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
 			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true,
 			Started: func(b sidecar.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
@@ -80,6 +80,7 @@ func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, ro
 		res, err = s.svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
 	} else {
 		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
+			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode,
 			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress,
 			Started: func(b sidecar.Backup, operationID string) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
@@ -94,7 +95,7 @@ func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, ro
 		restored += n
 	}
 	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
-		Message: fmt.Sprintf("restored %s into %s: %d tables, %d rows", res.Backup.Name, res.Target, len(res.Tables), restored)}
+		Message: restoreMessage(r, res, restored)}
 }
 
 // progressWriter writes a running row with the operation's progress at most
@@ -142,4 +143,29 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+func restoreMessage(r Job, res sidecar.RestoreResult, rows uint64) string {
+	what := "restored"
+	if r.RestoreMode == sidecar.ModeSchema {
+		what = "restored the definitions (no data) of"
+	}
+	if len(r.Restores) == 0 {
+		return fmt.Sprintf("%s %s into %s: %d tables, %d rows", what, res.Backup.Name, res.Target, len(res.Tables), rows)
+	}
+	names := make([]string, len(r.Restores))
+	for i, t := range r.Restores {
+		names[i] = t.Target
+		if t.Source != t.Target {
+			names[i] = t.Source + " as " + t.Target
+		}
+	}
+	msg := fmt.Sprintf("%s %s from %s into %s: %d rows", what, strings.Join(names, ", "), res.Backup.Name, res.Target, rows)
+	if len(r.Partitions) > 0 {
+		msg += fmt.Sprintf(" (partitions %s)", strings.Join(r.Partitions, ", "))
+	}
+	if r.RestoreMode == sidecar.ModeReplace {
+		msg += "; existing tables of those names were dropped first"
+	}
+	return msg
 }

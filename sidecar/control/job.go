@@ -20,4 +20,13 @@ type Job struct {
 	// TargetExists says whether a restore's target database existed when
 	// admission looked: a missing one takes CREATE DATABASE too.
 	TargetExists bool
+	// Set is a backup's table set: the request's, else the
+	// configuration's for the database. OwnTableSet says the request named
+	// one, which (like kind full) may start a new chain.
+	Set         sidecar.TableSet
+	OwnTableSet bool
+	// Restores are a restore's tables, empty for the whole database;
+	// RestoreMode says what it writes over.
+	Restores    []sidecar.TableRestore
+	RestoreMode sidecar.RestoreMode
 }

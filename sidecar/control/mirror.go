@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -78,12 +79,14 @@ func (s *Runner) catalogRow(b sidecar.Backup) CatalogRow {
 	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
 		Location: s.store.URL(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
 		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
-		UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error}
+		UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error,
+		TableSet: b.TableSet.String(), Tables: b.Tables}
 }
 
 func sameRow(a, b CatalogRow) bool {
 	return a.Status == b.Status && a.Chain == b.Chain && a.Base == b.Base && a.NumFiles == b.NumFiles &&
-		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt)
+		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
+		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables)
 }
 
 func sameTime(a, b *time.Time) bool {

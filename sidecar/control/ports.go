@@ -44,9 +44,10 @@ const (
 )
 
 // Authorizer answers whether a ClickHouse user holds a privilege on a
-// database, by ClickHouse's own grants (directly or through roles).
+// table of a database, or with table "" on every table of it, by
+// ClickHouse's own grants (directly or through roles).
 type Authorizer interface {
-	Can(ctx context.Context, user string, p Privilege, database string) (bool, error)
+	Can(ctx context.Context, user string, p Privilege, database, table string) (bool, error)
 }
 
 // Observer is told what happens, for metrics. Methods must not block.

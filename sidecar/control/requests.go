@@ -50,6 +50,14 @@ type Request struct {
 	// SQL requests. Only the sidecar's own user may set it.
 	Via         string
 	RequestedAt time.Time
+	// Tables: a backup's only tables, or a restore's tables ("t" or
+	// "t AS new_name"). ExcludeTables: a backup's tables to leave out.
+	// Partitions: a one-table restore's partitions. Mode: a restore's
+	// data (""), schema or replace.
+	Tables        []string
+	ExcludeTables []string
+	Partitions    []string
+	Mode          string
 }
 
 // Requester is who asked, for logs and notifications: the HTTP token's
@@ -105,21 +113,23 @@ type RequestStatus struct {
 
 // CatalogRow is one row of the backups table, the mirror of S3 metadata.
 type CatalogRow struct {
-	Database         string     `json:"database"`
-	Name             string     `json:"name"`
-	Kind             string     `json:"kind"`
-	Chain            string     `json:"chain"`
-	Base             string     `json:"base"`
-	Location         string     `json:"location"`
-	Status           string     `json:"status"`
-	BackupID         string     `json:"clickhouse_backup_id"`
-	StartedAt        *time.Time `json:"started_at"`
-	FinishedAt       *time.Time `json:"finished_at"`
-	NumFiles         uint64     `json:"num_files"`
-	TotalSize        uint64     `json:"total_size"`
-	UncompressedSize uint64     `json:"uncompressed_size"`
-	CompressedSize   uint64     `json:"compressed_size"`
-	Error            string     `json:"error"`
+	Database         string            `json:"database"`
+	Name             string            `json:"name"`
+	Kind             string            `json:"kind"`
+	Chain            string            `json:"chain"`
+	Base             string            `json:"base"`
+	Location         string            `json:"location"`
+	Status           string            `json:"status"`
+	BackupID         string            `json:"clickhouse_backup_id"`
+	StartedAt        *time.Time        `json:"started_at"`
+	FinishedAt       *time.Time        `json:"finished_at"`
+	NumFiles         uint64            `json:"num_files"`
+	TotalSize        uint64            `json:"total_size"`
+	UncompressedSize uint64            `json:"uncompressed_size"`
+	CompressedSize   uint64            `json:"compressed_size"`
+	Error            string            `json:"error"`
+	TableSet         string            `json:"table_set"`
+	Tables           map[string]uint64 `json:"tables"` // rows per table at backup time
 }
 
 // ErrRejected marks a request refused before anything ran.

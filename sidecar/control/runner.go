@@ -31,6 +31,9 @@ type Options struct {
 	IncrementalEvery time.Duration // 0 = no schedule
 	AllowUsers       []string      // if set, only these users may make requests
 	Workers          int           // requests executed at once (admission runs beside them)
+	// TableSets are the configured table sets of databases (include_tables
+	// or exclude_tables); a database not here is backed up whole.
+	TableSets map[string]sidecar.TableSet
 	// FaultPoint, when set, is called at named points ("claimed"); only
 	// the fault tests set it, to kill the process there.
 	FaultPoint func(name string)

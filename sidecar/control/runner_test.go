@@ -21,13 +21,18 @@ import (
 // grants is an Authorizer from a list of "user PRIVILEGE database".
 type grants []string
 
-func (g grants) Can(_ context.Context, user string, p control.Privilege, database string) (bool, error) {
+func (g grants) Can(_ context.Context, user string, p control.Privilege, database, table string) (bool, error) {
+	if table != "" && slices.Contains(g, user+" "+string(p)+" "+database+"."+table) {
+		return true, nil
+	}
 	return slices.Contains(g, user+" "+string(p)+" "+database), nil
 }
 
-// alice may back up shop, restore it into shop_copy, and drop its tables.
+// alice may back up shop, restore it into shop_copy, and restore its
+// orders table in place; bob may back up shop.
 var aliceGrants = grants{"alice BACKUP shop", "alice SELECT shop", "alice CREATE TABLE shop_copy",
-	"alice INSERT shop_copy", "alice CREATE DATABASE shop_copy", "bob BACKUP shop", "clickvault BACKUP shop"}
+	"alice INSERT shop_copy", "alice CREATE DATABASE shop_copy", "bob BACKUP shop", "clickvault BACKUP shop",
+	"alice CREATE TABLE shop.orders", "alice INSERT shop.orders"}
 
 // bed is a runner on the in-memory store, server and control plane.
 type bed struct {
@@ -221,4 +226,26 @@ func TestScheduleAndAllowList(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestTableRestoreRequests: a dropped table comes back through a request,
+// rights are checked per table, and replace takes DROP TABLE on it.
+func TestTableRestoreRequests(t *testing.T) {
+	b := newBed(t, control.Options{})
+	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
+	if err := b.db.DropTable(context.Background(), "shop", "orders"); err != nil {
+		t.Fatal(err)
+	}
+	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"orders"}}), control.StateSucceeded, "restored orders from")
+	if rows := b.db.Tables("shop")["orders"]; rows != 10 {
+		t.Fatalf("shop.orders has %d rows after the restore", rows)
+	}
+	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"orders"}, Mode: "replace"}),
+		control.StateRejected, "lacks DROP TABLE on table shop.orders")
+	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"orders"}}), control.StateRejected, "exists with 10 rows")
+	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"orders AS orders_2"}}), control.StateRejected,
+		"lacks CREATE TABLE on table shop.orders_2")
+	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"ghost"}}), control.StateRejected, "holds table(s) ghost")
+	b.expect(b.request("clickvault", control.Request{Action: "backup", ExcludeTables: []string{"orders"}}), control.StateSucceeded, "full backup")
+	b.expect(b.request("alice", control.Request{Action: "backup", Tables: []string{"orders"}}), control.StateRejected, "lacks DROP TABLE")
 }

@@ -39,6 +39,16 @@ func TestPrecheck(t *testing.T) {
 		{Request{Action: ActionCancel}, "needs the id"},
 		{Request{Action: ActionCancel, Backup: "{0f8fad5b-d9cb-469f-a165-70867728950e}"}, "not a request id"},
 		{Request{Action: ActionBackup, Via: "http:00000000", RequestedBy: "alice"}, "via is set only by the sidecar"},
+		{Request{Action: ActionBackup, Tables: []string{"a"}, ExcludeTables: []string{"b"}}, "not both"},
+		{Request{Action: ActionBackup, Partitions: []string{"1"}}, "for restores"},
+		{Request{Action: ActionRestore, Tables: []string{"a TO b"}}, "table AS new_name"},
+		{Request{Action: ActionRestore, Tables: []string{"a", "b"}, Partitions: []string{"1"}}, "exactly one table"},
+		{Request{Action: ActionRestore, Mode: "replace"}, "name them"},
+		{Request{Action: ActionRestore, Mode: "overwrite"}, "unknown restore mode"},
+		{Request{Action: ActionRestore, ExcludeTables: []string{"a"}}, "exclude_tables is for backups"},
+		{Request{Action: ActionVerify, Tables: []string{"a"}}, "not verify"},
+		{Request{Action: ActionRestore, Tables: make([]string, 1001)}, "more than 1000"},
+		{Request{Action: ActionRestore, Partitions: []string{strings.Repeat("p", 300)}}, "entry of partitions"},
 	} {
 		_, err := s.precheck(c.r)
 		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {
@@ -48,6 +58,13 @@ func TestPrecheck(t *testing.T) {
 	r, err := s.precheck(Request{Action: " restore ", RequestedBy: "alice"})
 	if err != nil || r.Action != ActionRestore || r.Database != "shop" || r.Target != "shop" {
 		t.Fatalf("defaults: %+v, %v", r, err)
+	}
+	j, err := s.precheck(Request{Action: ActionRestore, Tables: []string{"orders AS old"}, Partitions: []string{"202401"}, Mode: "replace"})
+	if err != nil || len(j.Restores) != 1 || j.Restores[0].Target != "old" || j.RestoreMode != "replace" {
+		t.Fatalf("a table restore: %+v, %v", j, err)
+	}
+	if j, err := s.precheck(Request{Action: ActionBackup, ExcludeTables: []string{"logs"}}); err != nil || !j.OwnTableSet || j.Set.String() != "all but logs" {
+		t.Fatalf("a backup with its own table set: %+v, %v", j.Set, err)
 	}
 	if _, err := s.precheck(Request{Action: ActionBackup, Via: "http:0a1b2c3d", RequestedBy: "clickvault"}); err != nil {
 		t.Fatalf("a request the sidecar queued over HTTP: %v", err)

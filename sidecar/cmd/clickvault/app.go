@@ -56,6 +56,8 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 		Secure: cfg.ClickHouse.Secure,
 		S3: clickhouse.S3Target{Endpoint: cfg.ClickHouseS3Endpoint(), Bucket: cfg.S3.Bucket,
 			AccessKey: cfg.S3.AccessKey.Reveal(), SecretKey: cfg.S3.SecretKey.Reveal(), NamedCollection: cfg.S3.NamedCollection},
+		Backup: clickhouse.BackupSettings{S3StorageClass: cfg.Backup.S3StorageClass, MaxBackupBandwidth: cfg.Backup.MaxBackupBandwidth,
+			AllowS3NativeCopy: cfg.Backup.AllowS3NativeCopy, DeduplicateFiles: cfg.Backup.DeduplicateFiles},
 	})
 	if err != nil {
 		return nil, err

@@ -84,8 +84,16 @@ func backupCommand(run runner) *cobra.Command {
 	cmd.Flags().BoolVar(&full, "full", false, "force a full backup (a new chain)")
 	cmd.Flags().StringVar(&kind, "kind", "auto", "auto, full or incremental")
 	cmd.Flags().StringVar(&database, "database", "", "back up only this database")
+	var include, exclude []string
+	cmd.Flags().StringArrayVar(&include, "table", nil, "back up only this table (repeat for more; default: the config's tables.<database>)")
+	cmd.Flags().StringArrayVar(&exclude, "exclude-table", nil, "back up every table but this one (repeat for more)")
+	cmd.MarkFlagsMutuallyExclusive("table", "exclude-table")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		k, err := sidecar.ParseKind(kind)
+		if err != nil {
+			return &usageError{err}
+		}
+		ownSet, err := sidecar.NewTableSet(include, exclude)
 		if err != nil {
 			return &usageError{err}
 		}
@@ -102,7 +110,11 @@ func backupCommand(run runner) *cobra.Command {
 		var failed []error
 		for _, db := range dbs {
 			progress := newProgressPrinter(a.stderr, a.logger, "backup "+db)
-			b, err := a.service.Backup(ctx, sidecar.BackupRequest{Database: db, Kind: k, RequestedBy: "cli", Progress: progress.update})
+			set := ownSet
+			if set.All() {
+				set = a.cfg.TableSets()[db]
+			}
+			b, err := a.service.Backup(ctx, sidecar.BackupRequest{Database: db, Kind: k, Tables: set, RequestedBy: "cli", Progress: progress.update})
 			progress.done()
 			if err != nil {
 				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
@@ -189,8 +201,12 @@ func cleanupCommand(run runner) *cobra.Command {
 }
 
 func restoreCommand(run runner) *cobra.Command {
-	var backup, asOf, target, database string
-	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database"}
+	var backup, asOf, target, database, mode string
+	var tables, partitions []string
+	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
+	cmd.Flags().StringArrayVar(&tables, "table", nil, `restore only this table: "orders" or "orders AS orders_old" (repeat for more)`)
+	cmd.Flags().StringArrayVar(&partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
+	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace (drop the named tables first)")
 	cmd.Flags().StringVar(&backup, "backup", "", "backup name (default: the newest completed)")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup at or before this time (RFC 3339)")
 	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
@@ -201,14 +217,30 @@ func restoreCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
+			RequestedBy: "cli"}
+		if req.Mode, err = sidecar.ParseRestoreMode(mode); err != nil {
+			return &usageError{err}
+		}
+		for _, t := range tables {
+			tr, err := sidecar.ParseTableRestore(t)
+			if err != nil {
+				return &usageError{fmt.Errorf("--table: %w", err)}
+			}
+			req.Tables = append(req.Tables, tr)
+		}
 		progress := newProgressPrinter(a.stderr, a.logger, "restore")
-		res, err := a.service.Restore(ctx, sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when,
-			Target: target, RequestedBy: "cli", Progress: progress.update})
+		req.Progress = progress.update
+		res, err := a.service.Restore(ctx, req)
 		progress.done()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "restored %s backup %s of %s into %s\n", res.Backup.Kind, res.Backup.Name, db, res.Target)
+		what := "restored"
+		if req.Mode == sidecar.ModeSchema {
+			what = "restored the definitions (no data) of"
+		}
+		fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, db, res.Target)
 		printTables(a.stdout, res.Tables)
 		return nil
 	})

@@ -14,29 +14,32 @@ import (
 
 // listedBackup and listedChain are the JSON of `list --json`.
 type listedBackup struct {
-	Name             string     `json:"name"`
-	Kind             string     `json:"kind"`
-	Status           string     `json:"status"`
-	Base             string     `json:"base"`
-	Timestamp        time.Time  `json:"timestamp"`
-	FinishedAt       *time.Time `json:"finished_at,omitempty"`
-	NumFiles         uint64     `json:"num_files"`
-	TotalSize        uint64     `json:"total_size"`
-	UncompressedSize uint64     `json:"uncompressed_size"`
-	CompressedSize   uint64     `json:"compressed_size"`
-	BackupID         string     `json:"clickhouse_backup_id"`
-	Location         string     `json:"location"`
-	Legacy           bool       `json:"legacy,omitempty"`
-	Error            string     `json:"error,omitempty"`
+	Name             string            `json:"name"`
+	Kind             string            `json:"kind"`
+	Status           string            `json:"status"`
+	Base             string            `json:"base"`
+	Timestamp        time.Time         `json:"timestamp"`
+	FinishedAt       *time.Time        `json:"finished_at,omitempty"`
+	NumFiles         uint64            `json:"num_files"`
+	TotalSize        uint64            `json:"total_size"`
+	UncompressedSize uint64            `json:"uncompressed_size"`
+	CompressedSize   uint64            `json:"compressed_size"`
+	BackupID         string            `json:"clickhouse_backup_id"`
+	Location         string            `json:"location"`
+	Legacy           bool              `json:"legacy,omitempty"`
+	Error            string            `json:"error,omitempty"`
+	TableSet         string            `json:"table_set"`
+	Tables           map[string]uint64 `json:"tables"` // rows per table at backup time
 }
 
 type listedChain struct {
-	Name    string         `json:"name"`
-	Depth   int            `json:"depth"`
-	Size    uint64         `json:"size"`
-	Start   time.Time      `json:"start"`
-	End     time.Time      `json:"end"`
-	Backups []listedBackup `json:"backups"`
+	Name     string         `json:"name"`
+	TableSet string         `json:"table_set"`
+	Depth    int            `json:"depth"`
+	Size     uint64         `json:"size"`
+	Start    time.Time      `json:"start"`
+	End      time.Time      `json:"end"`
+	Backups  []listedBackup `json:"backups"`
 }
 
 type listedDatabase struct {
@@ -53,7 +56,8 @@ func printCatalogJSON(w io.Writer, cats []sidecar.Catalog, url func(string) stri
 			db.Orphans = []sidecar.Orphan{}
 		}
 		for _, ch := range cat.Chains {
-			lc := listedChain{Name: ch.Name(), Depth: ch.Depth(), Size: ch.Size(), Start: ch.Full.Time(), End: ch.Full.Time()}
+			lc := listedChain{Name: ch.Name(), TableSet: ch.Full.TableSet.String(), Depth: ch.Depth(), Size: ch.Size(),
+				Start: ch.Full.Time(), End: ch.Full.Time()}
 			for _, m := range ch.Members {
 				if fullOnly && m.Kind != sidecar.KindFull {
 					continue
@@ -61,7 +65,7 @@ func printCatalogJSON(w io.Writer, cats []sidecar.Catalog, url func(string) stri
 				lc.Backups = append(lc.Backups, listedBackup{Name: m.Name, Kind: string(m.Kind), Status: m.CatalogStatus(),
 					Base: m.Base, Timestamp: m.Time(), FinishedAt: m.FinishedAt, NumFiles: m.NumFiles, TotalSize: m.TotalSize,
 					UncompressedSize: m.UncompressedSize, CompressedSize: m.CompressedSize, BackupID: m.BackupID,
-					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error})
+					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error, TableSet: m.TableSet.String(), Tables: m.Tables})
 			}
 			if newest, ok := ch.Newest(); ok {
 				lc.End = newest.Time()

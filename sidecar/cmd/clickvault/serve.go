@@ -48,7 +48,7 @@ func serveCommand(run runner) *cobra.Command {
 		runner := control.NewRunner(a.service, plane, a.db, control.Options{
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
-			FaultPoint: faultPoint,
+			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(),
 		}, metrics.New(reg), a.logger)
 		hooks := httpapi.Options{Databases: dbs}
 		for _, t := range a.cfg.Sidecar.AuthTokens {

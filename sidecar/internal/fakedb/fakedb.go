@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -134,6 +135,7 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 	if err != nil {
 		return err
 	}
+	tables = cmd.Tables.Filter(tables)
 	if cmd.BaseFolder != "" {
 		if ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
 			return refused("Code: 598. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder)
@@ -178,15 +180,54 @@ func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.databases[cmd.Target]) > 0 {
-		return refused("Code: 608. DB::Exception: Cannot restore the table: it already exists. (CANNOT_RESTORE_TABLE)")
+	if err := d.restoreLocked(cmd, m); err != nil {
+		return err
 	}
-	d.databases[cmd.Target] = maps.Clone(m.Tables)
 	op := &sidecar.Operation{ID: cmd.ID, Name: sidecar.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
 	d.ops[cmd.ID] = op
 	d.order = append(d.order, cmd.ID)
 	if !d.hold {
 		op.Status, op.EndTime = sidecar.OpRestored, time.Now()
+	}
+	return nil
+}
+
+// restoreLocked creates the restored tables: all of the backup's into a
+// new database, or the named ones into an existing database. A table with
+// rows is refused, as ClickHouse refuses it; structure only creates it
+// empty. Partitions are not modelled: a partition restore restores the
+// table.
+func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
+	if len(cmd.Tables) == 0 {
+		if len(d.databases[cmd.Target]) > 0 {
+			return refused("Code: 608. DB::Exception: Cannot restore the table: it already exists. (CANNOT_RESTORE_TABLE)")
+		}
+		d.databases[cmd.Target] = map[string]uint64{}
+		for t, n := range m.Tables {
+			d.databases[cmd.Target][t] = n
+		}
+	} else {
+		target, ok := d.databases[cmd.Target]
+		if !ok {
+			return refused("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", cmd.Target)
+		}
+		for _, r := range cmd.Tables {
+			rows, ok := m.Tables[r.Source]
+			if !ok {
+				return refused("Code: 605. DB::Exception: Table %s.%s not found in backup. (BACKUP_ENTRY_NOT_FOUND)", cmd.Database, r.Source)
+			}
+			if target[r.Target] > 0 {
+				return refused("Code: 608. DB::Exception: Cannot restore the table %s.%s because it already contains some data. (CANNOT_RESTORE_TABLE)", cmd.Target, r.Target)
+			}
+			target[r.Target] = rows
+		}
+	}
+	if cmd.StructureOnly {
+		for t := range d.databases[cmd.Target] {
+			if len(cmd.Tables) == 0 || slices.ContainsFunc(cmd.Tables, func(r sidecar.TableRestore) bool { return r.Target == t }) {
+				d.databases[cmd.Target][t] = 0
+			}
+		}
 	}
 	return nil
 }
@@ -226,6 +267,22 @@ func (d *DB) RecentOperations(_ context.Context, limit int) ([]sidecar.Operation
 		out = append(out, *d.ops[d.order[i]])
 	}
 	return out, nil
+}
+
+func (d *DB) CreateDatabase(_ context.Context, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.databases[name]; !ok {
+		d.databases[name] = map[string]uint64{}
+	}
+	return nil
+}
+
+func (d *DB) DropTable(_ context.Context, database, table string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.databases[database], table)
+	return nil
 }
 
 func (d *DB) DropDatabase(_ context.Context, name string) error {

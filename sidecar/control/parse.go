@@ -1,0 +1,155 @@
+package control
+
+import (
+	"strings"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// precheck is every check that needs no I/O: sizes, the action and kind,
+// names, the id a cancel names, via. It resolves the defaults and parses
+// the row into the Job every later step trusts. Junk fails here, before
+// anything is read or written.
+func (s *Runner) precheck(r Request) (Job, error) {
+	j := Job{Request: r}
+	if err := checkSizes(r); err != nil {
+		return j, err
+	}
+	if r.Via != "" && r.RequestedBy != s.opts.OwnUser {
+		return j, reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
+	}
+	j.Action = strings.TrimSpace(r.Action)
+	switch j.Action {
+	case ActionBackup, ActionRestore, ActionVerify, ActionCleanup:
+	case ActionCancel:
+		return j, precheckCancel(j)
+	default:
+		return j, reject("unknown action %q: want backup, restore, verify, cleanup or cancel", j.Action)
+	}
+	if r.AsOf != nil {
+		j.AsOf = *r.AsOf
+	}
+	return s.parseFields(j)
+}
+
+// parseFields resolves the defaults and parses the names and the kind.
+func (s *Runner) parseFields(r Job) (Job, error) {
+	if r.Database == "" {
+		r.Database = s.opts.DefaultDatabase
+	}
+	if r.Database == "" {
+		return r, reject("no database given and no default database configured")
+	}
+	if err := sidecar.ValidateIdentifier("database", r.Database); err != nil {
+		return r, reject("%v", err)
+	}
+	if r.Action == ActionBackup {
+		kind, err := sidecar.ParseKind(r.Request.Kind)
+		if err != nil {
+			return r, reject("%v", err)
+		}
+		r.Kind = kind
+	}
+	if r.Action == ActionRestore && r.Target == "" {
+		r.Target = r.Database
+	}
+	if r.Action == ActionRestore {
+		if err := sidecar.ValidateIdentifier("restore target", r.Target); err != nil {
+			return r, reject("%v", err)
+		}
+	}
+	if r.Backup != "" && r.Action != ActionBackup && r.Action != ActionCleanup {
+		if _, err := sidecar.ParseName(r.Backup); err != nil {
+			return r, reject("backup name %q is not a backup name (YYYYMMDDTHHMMSSmmmZ)", r.Backup)
+		}
+	}
+	return s.parseTables(r)
+}
+
+// parseTables reads the table fields: a backup's table set (the request's,
+// else the configuration's for the database), a restore's tables,
+// partitions and mode. Other actions take none.
+func (s *Runner) parseTables(r Job) (Job, error) {
+	switch r.Action {
+	case ActionBackup:
+		if len(r.Partitions) > 0 || r.Mode != "" {
+			return r, reject("partitions and mode are for restores, not backups")
+		}
+		set, err := sidecar.NewTableSet(r.Tables, r.ExcludeTables)
+		if err != nil {
+			return r, reject("%v", err)
+		}
+		r.OwnTableSet = !set.All()
+		if set.All() {
+			set = s.opts.TableSets[r.Database]
+		}
+		r.Set = set
+	case ActionRestore:
+		return parseRestoreTables(r)
+	default:
+		if len(r.Tables)+len(r.ExcludeTables)+len(r.Partitions) > 0 || r.Mode != "" {
+			return r, reject("tables, exclude_tables, partitions and mode are for backups and restores, not %s", r.Action)
+		}
+	}
+	return r, nil
+}
+
+func parseRestoreTables(r Job) (Job, error) {
+	if len(r.ExcludeTables) > 0 {
+		return r, reject("exclude_tables is for backups; a restore names the tables it restores in tables")
+	}
+	mode, err := sidecar.ParseRestoreMode(r.Mode)
+	if err != nil {
+		return r, reject("%v", err)
+	}
+	r.RestoreMode = mode
+	for _, t := range r.Tables {
+		tr, err := sidecar.ParseTableRestore(t)
+		if err != nil {
+			return r, reject("%v", err)
+		}
+		r.Restores = append(r.Restores, tr)
+	}
+	switch {
+	case len(r.Partitions) > 0 && len(r.Restores) != 1:
+		return r, reject("partitions are restored from one table: name exactly one table, not %d", len(r.Restores))
+	case mode == sidecar.ModeReplace && len(r.Restores) == 0:
+		return r, reject("mode replace drops the tables it restores: name them in tables")
+	}
+	if err := sidecar.ValidatePartitions(r.Partitions); err != nil {
+		return r, reject("%v", err)
+	}
+	return r, nil
+}
+
+func checkSizes(r Request) error {
+	for name, v := range map[string]string{"action": r.Action, "database": r.Database, "kind": r.Kind,
+		"backup": r.Backup, "target": r.Target, "mode": r.Mode} {
+		if len(v) > MaxField {
+			return reject("%s is %d bytes long, at most %d are allowed", name, len(v), MaxField)
+		}
+	}
+	for name, list := range map[string][]string{"tables": r.Tables, "exclude_tables": r.ExcludeTables, "partitions": r.Partitions} {
+		if len(list) > MaxList {
+			return reject("%s names more than %d entries", name, MaxList)
+		}
+		for _, v := range list {
+			if len(v) > MaxField {
+				return reject("an entry of %s is %d bytes long, at most %d are allowed", name, len(v), MaxField)
+			}
+		}
+	}
+	return nil
+}
+
+// precheckCancel: a cancel names, in its backup column, the id of the
+// request to cancel, in its canonical form.
+func precheckCancel(r Job) error {
+	if r.Backup == "" {
+		return reject("cancel needs the id of the request to cancel in the backup column")
+	}
+	if !CanonicalID(r.Backup) {
+		return reject("cancel: %q is not a request id (want 8-4-4-4-12 hex digits, as clickvault.requests shows them)", r.Backup)
+	}
+	return nil
+}
