@@ -33,6 +33,11 @@ type restoreBody struct {
 	Mode       string     `json:"mode"`
 }
 
+type checkBody struct {
+	Database string `json:"database"`
+	Backup   string `json:"backup"`
+}
+
 type cleanupBody struct {
 	Database string `json:"database"`
 	DryRun   bool   `json:"dry_run"`
@@ -115,6 +120,14 @@ func (s *Server) postCleanup(c echo.Context) error {
 		return err
 	}
 	return s.queue(c, control.Request{Action: control.ActionCleanup, Database: b.Database, DryRun: b.DryRun})
+}
+
+func (s *Server) postCheck(c echo.Context) error {
+	var b checkBody
+	if err := decode(c, &b); err != nil {
+		return err
+	}
+	return s.queue(c, control.Request{Action: control.ActionCheck, Database: b.Database, Backup: b.Backup})
 }
 
 func (s *Server) getRequest(c echo.Context) error {

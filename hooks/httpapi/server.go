@@ -89,6 +89,7 @@ func New(cp control.ControlPlane, opts Options, ready func(context.Context) erro
 	e.POST("/v1/backups", s.postBackup, write)
 	e.POST("/v1/restores", s.postRestore, write)
 	e.POST("/v1/cleanup", s.postCleanup, write)
+	e.POST("/v1/checks", s.postCheck, write)
 	return s
 }
 

@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,33 +13,72 @@ import (
 
 // Metrics holds the collectors, registered on one registry.
 type Metrics struct {
-	lastSuccess *prometheus.GaugeVec
-	duration    *prometheus.HistogramVec
-	size        *prometheus.GaugeVec
-	backups     *prometheus.CounterVec
-	chainDepth  *prometheus.GaugeVec
-	requests    *prometheus.CounterVec
+	lastSuccess   *prometheus.GaugeVec
+	duration      *prometheus.HistogramVec
+	size          *prometheus.GaugeVec
+	backups       *prometheus.CounterVec
+	chainDepth    *prometheus.GaugeVec
+	requests      *prometheus.CounterVec
+	rpo           *prometheus.GaugeVec
+	checkOK       *prometheus.GaugeVec
+	checks        *prometheus.CounterVec
+	verifyOK      *prometheus.GaugeVec
+	verifyRestore *prometheus.GaugeVec
+	age           *ageCollector
 }
 
 var _ control.Observer = (*Metrics)(nil)
 
-// New registers the collectors on reg.
-func New(reg prometheus.Registerer) *Metrics {
+// Names of the metrics, for the alert rules and the dashboard that use them.
+const (
+	LastSuccess   = "clickvault_backup_last_success_timestamp_seconds"
+	Duration      = "clickvault_backup_duration_seconds"
+	Size          = "clickvault_backup_size_bytes"
+	Backups       = "clickvault_backups_total"
+	ChainDepth    = "clickvault_chain_depth"
+	Requests      = "clickvault_requests_total"
+	BackupAge     = "clickvault_backup_age_seconds"
+	RPO           = "clickvault_rpo_seconds"
+	CheckOK       = "clickvault_check_ok"
+	Checks        = "clickvault_checks_total"
+	VerifyOK      = "clickvault_verify_ok"
+	VerifyRestore = "clickvault_verify_restore_seconds"
+)
+
+// New registers the collectors on reg. rpo is each database's recovery
+// point objective, exported as clickvault_rpo_seconds.
+func New(reg prometheus.Registerer, rpo map[string]time.Duration) *Metrics {
+	db := []string{"database"}
 	m := &Metrics{
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "clickvault_backup_last_success_timestamp_seconds",
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: LastSuccess,
 			Help: "Unix time of the last successful backup."}, []string{"database", "kind"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clickvault_backup_duration_seconds",
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: Duration,
 			Help: "How long backups took.", Buckets: prometheus.ExponentialBuckets(1, 2, 16)}, []string{"database", "kind"}),
-		size: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "clickvault_backup_size_bytes",
+		size: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: Size,
 			Help: "Size of the last successful backup."}, []string{"database", "kind"}),
-		backups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clickvault_backups_total",
+		backups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Backups,
 			Help: "Backups taken, by result (success or failure)."}, []string{"database", "kind", "result"}),
-		chainDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "clickvault_chain_depth",
-			Help: "Completed backups in the newest chain."}, []string{"database"}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clickvault_requests_total",
+		chainDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ChainDepth,
+			Help: "Completed backups in the newest chain."}, db),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Requests,
 			Help: "Request state changes, by action and state."}, []string{"action", "state"}),
+		rpo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: RPO,
+			Help: "Recovery point objective: the newest completed backup may be at most this old (schedule.rpo)."}, db),
+		checkOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: CheckOK,
+			Help: "1 if the last check found every checked backup good, 0 if one is broken."}, db),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Checks,
+			Help: "Checks run, by result (good or broken)."}, []string{"database", "result"}),
+		verifyOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: VerifyOK,
+			Help: "1 if the last verify passed, 0 if it failed."}, db),
+		verifyRestore: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: VerifyRestore,
+			Help: "How long the last verify's restore took: the measured recovery time (RTO)."}, db),
+		age: &ageCollector{newest: map[string]time.Time{}, now: time.Now},
 	}
-	reg.MustRegister(m.lastSuccess, m.duration, m.size, m.backups, m.chainDepth, m.requests)
+	for database, d := range rpo {
+		m.rpo.WithLabelValues(database).Set(d.Seconds())
+	}
+	reg.MustRegister(m.lastSuccess, m.duration, m.size, m.backups, m.chainDepth, m.requests, m.rpo,
+		m.checkOK, m.checks, m.verifyOK, m.verifyRestore, m.age)
 	return m
 }
 
@@ -51,10 +91,64 @@ func (m *Metrics) BackupFinished(database, kind string, ok bool, took time.Durat
 		m.lastSuccess.WithLabelValues(database, kind).SetToCurrentTime()
 		m.size.WithLabelValues(database, kind).Set(float64(size))
 		m.duration.WithLabelValues(database, kind).Observe(took.Seconds())
+		m.age.set(database, time.Now())
 	}
 	m.backups.WithLabelValues(database, kind, result).Inc()
 }
 
 func (m *Metrics) ChainDepth(database string, depth int) {
 	m.chainDepth.WithLabelValues(database).Set(float64(depth))
+}
+
+func (m *Metrics) NewestBackup(database string, at time.Time) { m.age.set(database, at) }
+
+func (m *Metrics) CheckFinished(database string, good bool) {
+	result := "broken"
+	if good {
+		result = "good"
+	}
+	m.checkOK.WithLabelValues(database).Set(boolFloat(good))
+	m.checks.WithLabelValues(database, result).Inc()
+}
+
+func (m *Metrics) VerifyFinished(database string, ok bool, restore time.Duration) {
+	m.verifyOK.WithLabelValues(database).Set(boolFloat(ok))
+	if restore > 0 {
+		m.verifyRestore.WithLabelValues(database).Set(restore.Seconds())
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ageCollector exports clickvault_backup_age_seconds: the age of each
+// database's newest completed backup, as of the scrape.
+type ageCollector struct {
+	mu     sync.Mutex
+	newest map[string]time.Time
+	now    func() time.Time
+}
+
+var ageDesc = prometheus.NewDesc(BackupAge, "Age of the newest completed backup, in seconds.", []string{"database"}, nil)
+
+func (a *ageCollector) set(database string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if at.After(a.newest[database]) {
+		a.newest[database] = at
+	}
+}
+
+func (a *ageCollector) Describe(ch chan<- *prometheus.Desc) { ch <- ageDesc }
+
+func (a *ageCollector) Collect(ch chan<- prometheus.Metric) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for database, at := range a.newest {
+		ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, a.now().Sub(at).Seconds(), database)
+	}
 }

@@ -45,6 +45,8 @@ type Config struct {
 	// Tables are per-database table sets, [tables.<database>] in the file
 	// (not settable from the environment).
 	Tables map[string]TableSet `koanf:"tables"`
+	// RPO overrides schedule.rpo per database, [rpo] in the file.
+	RPO map[string]string `koanf:"rpo"`
 }
 
 // TableSet is a database's include_tables or exclude_tables.
@@ -89,6 +91,8 @@ type Schedule struct {
 	FullBackupIntervalDays int    `koanf:"full_backup_interval_days"`
 	FullEvery              string `koanf:"full_every"`
 	IncrementalEvery       string `koanf:"incremental_every"`
+	CheckEvery             string `koanf:"check_every"`
+	RPO                    string `koanf:"rpo"`
 }
 
 type Retention struct {
@@ -124,7 +128,7 @@ func Default() Config {
 	return Config{
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", ControlDatabase: "clickvault"},
 		S3:         S3{Region: "us-east-1", Prefix: "clickhouse"},
-		Schedule:   Schedule{FullBackupIntervalDays: 7, IncrementalEvery: "4h"},
+		Schedule:   Schedule{FullBackupIntervalDays: 7, IncrementalEvery: "4h", CheckEvery: "24h"},
 		Retention:  Retention{KeepFullBackups: 4},
 		Notifications: Notifications{
 			OnSuccess: true, OnFailure: true,
@@ -157,6 +161,33 @@ func (c Config) FullInterval() time.Duration {
 func (c Config) IncrementalInterval() time.Duration {
 	d, _ := time.ParseDuration(c.Schedule.IncrementalEvery)
 	return d
+}
+
+// CheckInterval is how often serve checks each database (0 = never).
+func (c Config) CheckInterval() time.Duration {
+	d, _ := time.ParseDuration(c.Schedule.CheckEvery)
+	return d
+}
+
+// RPOs are each database's recovery point objective: [rpo] for the
+// database, else schedule.rpo, else twice incremental_every (none when
+// serve takes no backups on its own).
+func (c Config) RPOs() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	def, _ := time.ParseDuration(c.Schedule.RPO)
+	if def == 0 {
+		def = 2 * c.IncrementalInterval()
+	}
+	for _, db := range c.DatabaseList() {
+		d := def
+		if v, ok := c.RPO[db]; ok {
+			d, _ = time.ParseDuration(v)
+		}
+		if d > 0 {
+			out[db] = d
+		}
+	}
+	return out
 }
 
 // Poll is how often the sidecar reads the control table.

@@ -145,10 +145,14 @@ func splitList(v string) []string {
 }
 
 // tableKeyKnown accepts tables.<database>.include_tables and
-// .exclude_tables (the database name is checked by Validate).
+// .exclude_tables, and rpo.<database> (the database name is checked by
+// Validate).
 func tableKeyKnown(key string) bool {
-	if key == "tables" {
-		return true // the empty default
+	if key == "tables" || key == "rpo" {
+		return true // the empty defaults
+	}
+	if db, ok := strings.CutPrefix(key, "rpo."); ok {
+		return !strings.Contains(db, ".")
 	}
 	rest, ok := strings.CutPrefix(key, "tables.")
 	if !ok {

@@ -112,6 +112,14 @@ func (c Config) validateSchedule(add addFunc) {
 	} else if s.FullBackupIntervalDays < 1 {
 		add("schedule.full_backup_interval_days", "must be at least 1, got %d", s.FullBackupIntervalDays)
 	}
+	for key, v := range map[string]string{"schedule.check_every": s.CheckEvery, "schedule.rpo": s.RPO} {
+		if v == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			add(key, "must be a positive duration such as \"24h\" or \"\" for the default, got %q", v)
+		}
+	}
 	if s.IncrementalEvery != "" {
 		if d, err := time.ParseDuration(s.IncrementalEvery); err != nil || d <= 0 {
 			add("schedule.incremental_every", "must be a positive duration such as \"4h\" or \"\" for never, got %q", s.IncrementalEvery)
@@ -184,6 +192,13 @@ func checkURL(raw string) error {
 
 func (c Config) validateTables(add addFunc) {
 	dbs := c.DatabaseList()
+	for db, v := range c.RPO {
+		if !slices.Contains(dbs, db) {
+			add("rpo."+db, "names a database that is not backed up (clickhouse.database or clickhouse.databases)")
+		} else if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			add("rpo."+db, "must be a positive duration such as \"8h\", got %q", v)
+		}
+	}
 	for db, set := range c.Tables {
 		key := "tables." + db
 		if !slices.Contains(dbs, db) {

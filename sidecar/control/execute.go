@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,10 +36,38 @@ func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *run
 			return StateFailed, LogEntry{Message: msg + "; " + err.Error()}
 		}
 		return StateSucceeded, LogEntry{Message: msg}
+	case ActionCheck:
+		rep, err := s.svc.Check(ctx, r.Database, r.Backup)
+		s.obs.CheckFinished(r.Database, err == nil)
+		if err != nil && !errors.Is(err, sidecar.ErrBroken) {
+			return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
+		}
+		state := StateSucceeded
+		if err != nil {
+			state = StateFailed
+		}
+		return state, LogEntry{Backup: r.Backup, Message: checkMessage(rep)}
 	case ActionCancel:
 		return s.executeCancel(ctx, r)
 	}
 	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
+}
+
+// checkMessage says what a check found: all good, or how many are broken
+// and the first problem, which names the object.
+func checkMessage(rep sidecar.CheckReport) string {
+	msg := fmt.Sprintf("checked %d backups of %s (%d objects present with their sizes, no data read)",
+		len(rep.Backups), rep.Database, rep.Objects)
+	n := rep.Broken()
+	if n == 0 {
+		return msg + ": all good"
+	}
+	for _, b := range rep.Backups {
+		if b.Status == sidecar.CheckBroken {
+			return fmt.Sprintf("%s: %d broken; first %s: %s", msg, n, b.Backup.Name, b.Problem)
+		}
+	}
+	return msg
 }
 
 func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {

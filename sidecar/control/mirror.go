@@ -45,6 +45,10 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 	if err != nil {
 		return err
 	}
+	checks, err := s.svc.Checks(ctx, database)
+	if err != nil {
+		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
+	}
 	have := map[string]CatalogRow{}
 	for _, r := range current {
 		have[r.Name] = r
@@ -53,6 +57,12 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 	inS3 := map[string]bool{}
 	for _, b := range cat.All() {
 		row := s.catalogRow(b)
+		if c, ok := checks[b.Name]; ok {
+			at := c.CheckedAt
+			row.CheckedAt, row.CheckStatus, row.CheckProblem = &at, c.Status, c.Problem
+		} else if old, ok := have[b.Name]; ok && err != nil {
+			row.CheckedAt, row.CheckStatus, row.CheckProblem = old.CheckedAt, old.CheckStatus, old.CheckProblem
+		}
 		inS3[b.Name] = true
 		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
 			changed = append(changed, row)
@@ -72,6 +82,9 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 	if chain, ok := cat.NewestCompletedChain(); ok {
 		s.obs.ChainDepth(database, chain.Depth())
 	}
+	if newest, ok := cat.NewestCompleted(time.Time{}); ok {
+		s.obs.NewestBackup(database, newest.Time())
+	}
 	return nil
 }
 
@@ -86,7 +99,8 @@ func (s *Runner) catalogRow(b sidecar.Backup) CatalogRow {
 func sameRow(a, b CatalogRow) bool {
 	return a.Status == b.Status && a.Chain == b.Chain && a.Base == b.Base && a.NumFiles == b.NumFiles &&
 		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
-		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables)
+		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) &&
+		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt)
 }
 
 func sameTime(a, b *time.Time) bool {

@@ -20,11 +20,11 @@ func (s *Runner) precheck(r Request) (Job, error) {
 	}
 	j.Action = strings.TrimSpace(r.Action)
 	switch j.Action {
-	case ActionBackup, ActionRestore, ActionVerify, ActionCleanup:
+	case ActionBackup, ActionRestore, ActionVerify, ActionCheck, ActionCleanup:
 	case ActionCancel:
 		return j, precheckCancel(j)
 	default:
-		return j, reject("unknown action %q: want backup, restore, verify, cleanup or cancel", j.Action)
+		return j, reject("unknown action %q: want backup, restore, verify, check, cleanup or cancel", j.Action)
 	}
 	if r.AsOf != nil {
 		j.AsOf = *r.AsOf

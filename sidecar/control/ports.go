@@ -55,6 +55,13 @@ type Observer interface {
 	RequestState(action, state string)
 	BackupFinished(database, kind string, ok bool, took time.Duration, size uint64)
 	ChainDepth(database string, depth int)
+	// CheckFinished is told each check's outcome: good, or a backup broken.
+	CheckFinished(database string, good bool)
+	// VerifyFinished is told each verify's outcome and how long its
+	// restore took (the measured recovery time).
+	VerifyFinished(database string, ok bool, restore time.Duration)
+	// NewestBackup is told the time of a database's newest completed backup.
+	NewestBackup(database string, at time.Time)
 }
 
 type noObserver struct{}
@@ -62,3 +69,6 @@ type noObserver struct{}
 func (noObserver) RequestState(string, string)                                {}
 func (noObserver) BackupFinished(string, string, bool, time.Duration, uint64) {}
 func (noObserver) ChainDepth(string, int)                                     {}
+func (noObserver) CheckFinished(string, bool)                                 {}
+func (noObserver) VerifyFinished(string, bool, time.Duration)                 {}
+func (noObserver) NewestBackup(string, time.Time)                             {}

@@ -12,6 +12,7 @@ const (
 	ActionBackup  = "backup"
 	ActionRestore = "restore"
 	ActionVerify  = "verify"
+	ActionCheck   = "check"
 	ActionCleanup = "cleanup"
 	ActionCancel  = "cancel"
 )
@@ -130,6 +131,9 @@ type CatalogRow struct {
 	Error            string            `json:"error"`
 	TableSet         string            `json:"table_set"`
 	Tables           map[string]uint64 `json:"tables"` // rows per table at backup time
+	CheckedAt        *time.Time        `json:"checked_at"`
+	CheckStatus      string            `json:"check_status"` // good, broken, "" if never checked
+	CheckProblem     string            `json:"check_problem"`
 }
 
 // ErrRejected marks a request refused before anything ran.

@@ -28,7 +28,8 @@ type Options struct {
 	DefaultDatabase  string
 	Databases        []string // backed up on the schedule
 	Poll             time.Duration
-	IncrementalEvery time.Duration // 0 = no schedule
+	IncrementalEvery time.Duration // 0 = no scheduled backups
+	CheckEvery       time.Duration // 0 = no scheduled checks
 	AllowUsers       []string      // if set, only these users may make requests
 	Workers          int           // requests executed at once (admission runs beside them)
 	// TableSets are the configured table sets of databases (include_tables
@@ -130,7 +131,7 @@ func (s *Runner) Run(ctx context.Context) error {
 	g.Go(func() error { return s.rejectLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
 	g.Go(func() error { s.mirrorAll(gctx); return nil })
-	if s.opts.IncrementalEvery > 0 {
+	if s.opts.IncrementalEvery > 0 || s.opts.CheckEvery > 0 {
 		g.Go(func() error { return s.scheduleLoop(gctx) })
 	}
 	err := g.Wait()

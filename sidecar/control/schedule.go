@@ -15,13 +15,27 @@ import (
 // With several sidecars, a conditional write per database and time slot
 // lets exactly one of them make it.
 func (s *Runner) scheduleLoop(ctx context.Context) error {
-	every := min(max(s.opts.IncrementalEvery/10, time.Second), 30*time.Second)
-	tick := time.NewTicker(every)
+	shortest := s.opts.IncrementalEvery
+	if shortest == 0 || (s.opts.CheckEvery > 0 && s.opts.CheckEvery < shortest) {
+		shortest = s.opts.CheckEvery
+	}
+	tick := time.NewTicker(min(max(shortest/10, time.Second), 30*time.Second))
 	defer tick.Stop()
 	for {
 		for _, db := range s.opts.Databases {
+			if s.opts.IncrementalEvery <= 0 {
+				break
+			}
 			if err := s.scheduleDatabase(ctx, db); err != nil && ctx.Err() == nil {
 				s.logger.Warn("schedule a backup; will retry", "database", db, "err", err)
+			}
+		}
+		for _, db := range s.opts.Databases {
+			if s.opts.CheckEvery <= 0 {
+				break
+			}
+			if err := s.scheduleCheck(ctx, db); err != nil && ctx.Err() == nil {
+				s.logger.Warn("schedule a check; will retry", "database", db, "err", err)
 			}
 		}
 		select {
@@ -72,6 +86,61 @@ func (s *Runner) backupDue(ctx context.Context, database string) (bool, error) {
 	}
 	for _, p := range pending {
 		if p.Action == ActionBackup && (p.Database == database || p.Database == "") {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// scheduleCheck requests a check of a database whose backups were last
+// checked check_every ago (or never), like scheduleDatabase does backups.
+func (s *Runner) scheduleCheck(ctx context.Context, database string) error {
+	due, err := s.checkDue(ctx, database)
+	if err != nil || !due {
+		return err
+	}
+	slot := s.now().Unix() / int64(max(s.opts.CheckEvery.Seconds(), 1))
+	key := s.layout.ControlKey("schedule-check", database, fmt.Sprint(slot))
+	_, err = s.store.Put(ctx, key, []byte(s.opts.Instance), sidecar.PutCondition{IfNoneMatch: true})
+	if errors.Is(err, sidecar.ErrPreconditionFailed) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("claim check slot: %w", err)
+	}
+	id, err := s.cp.InsertRequest(ctx, Request{Action: ActionCheck, Database: database})
+	if err != nil {
+		return err
+	}
+	s.logger.Info("scheduled check requested", "database", database, "request", id)
+	return nil
+}
+
+// checkDue: the database has a completed backup, its last check is
+// check_every old or there is none, and no check of it waits.
+func (s *Runner) checkDue(ctx context.Context, database string) (bool, error) {
+	cat, err := s.svc.Catalog(ctx, database)
+	if err != nil {
+		return false, err
+	}
+	if _, ok := cat.NewestCompleted(time.Time{}); !ok {
+		return false, nil
+	}
+	checks, err := s.svc.Checks(ctx, database)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range checks {
+		if s.now().Sub(c.CheckedAt) < s.opts.CheckEvery {
+			return false, nil
+		}
+	}
+	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
+	if err != nil {
+		return false, err
+	}
+	for _, p := range pending {
+		if p.Action == ActionCheck && (p.Database == database || p.Database == "") {
 			return false, nil
 		}
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -153,20 +152,6 @@ func (h *harness) overheadRound(round int) (through phases, byHand, byHandEngine
 		h.t.Fatalf("cleanup after round %d: %+v", round, st)
 	}
 	return through, byHand, byHandEngine
-}
-
-// removeObjects deletes every object under prefix in the test bucket.
-func (h *harness) removeObjects(prefix string) {
-	m := h.bed.MinIO
-	keys, err := m.Keys(h.ctx, prefix)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for _, key := range keys {
-		if _, err := m.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &m.Bucket, Key: &key}); err != nil {
-			h.t.Fatalf("delete %s: %v", key, err)
-		}
-	}
 }
 
 // waitForRequest waits for the notification of the request's end, which

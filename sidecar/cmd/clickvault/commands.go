@@ -60,7 +60,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 		}
 	}
 	root.AddCommand(backupCommand(run), listCommand(run), statusCommand(run), cleanupCommand(run),
-		restoreCommand(run), verifyCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
+		restoreCommand(run), verifyCommand(run), checkCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs
 	}
@@ -243,6 +243,30 @@ func restoreCommand(run runner) *cobra.Command {
 		fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, db, res.Target)
 		printTables(a.stdout, res.Tables)
 		return nil
+	})
+	return cmd
+}
+
+func checkCommand(run runner) *cobra.Command {
+	var backup, database string
+	cmd := &cobra.Command{Use: "check", Short: "Check without restoring that every object the backups need is in S3 with its size; exit 1 if one is broken"}
+	cmd.Flags().StringVar(&backup, "backup", "", "check only this backup and those it is built on (default: every completed backup)")
+	cmd.Flags().StringVar(&database, "database", "", "check only this database")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		var failed []error
+		for _, db := range dbs {
+			start := time.Now()
+			rep, err := a.service.Check(ctx, db, backup)
+			printCheck(a.stdout, rep, time.Since(start))
+			if err != nil {
+				failed = append(failed, fmt.Errorf("check of %s: %w", db, err))
+			}
+		}
+		return errors.Join(failed...)
 	})
 	return cmd
 }

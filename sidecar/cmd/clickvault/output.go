@@ -169,6 +169,21 @@ func printVerify(w io.Writer, r sidecar.VerifyResult) {
 	}
 }
 
+// printCheck prints one line per backup checked, then the summary.
+func printCheck(w io.Writer, r sidecar.CheckReport, took time.Duration) {
+	for _, b := range r.Backups {
+		if b.Status == sidecar.CheckGood {
+			fmt.Fprintf(w, "%s %s %s: good\n", r.Database, b.Backup.Kind, b.Backup.Name)
+		} else {
+			fmt.Fprintf(w, "%s %s %s: BROKEN: %s\n", r.Database, b.Backup.Kind, b.Backup.Name, b.Problem)
+		}
+	}
+	if len(r.Backups) > 0 {
+		fmt.Fprintf(w, "%s: %d backups checked, %d broken, %d objects present with their sizes, in %s (no data read)\n",
+			r.Database, len(r.Backups), r.Broken(), r.Objects, took.Round(time.Millisecond))
+	}
+}
+
 func humanBytes(n uint64) string {
 	const unit = 1024
 	if n < unit {

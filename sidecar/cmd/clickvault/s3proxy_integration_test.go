@@ -1,5 +1,3 @@
-//go:build bench || faults
-
 package main
 
 import (
@@ -22,6 +20,7 @@ type s3Proxy struct {
 	url         string
 	mu          sync.Mutex
 	counts      map[string]int
+	gets        []string // paths of the GETs of objects, in order
 	failDeletes bool
 }
 
@@ -42,6 +41,9 @@ func newS3Proxy(t *testing.T, target string) *s3Proxy {
 		}
 		p.mu.Lock()
 		p.counts[kind]++
+		if kind == http.MethodGet {
+			p.gets = append(p.gets, r.URL.Path)
+		}
 		fail := p.failDeletes && (kind == "DELETE" || r.Method == http.MethodDelete)
 		p.mu.Unlock()
 		if fail {
@@ -61,6 +63,15 @@ func (p *s3Proxy) reset() map[string]int {
 	defer p.mu.Unlock()
 	out := p.counts
 	p.counts = map[string]int{}
+	return out
+}
+
+// objectGets returns the paths of the object GETs since the last call.
+func (p *s3Proxy) objectGets() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.gets
+	p.gets = nil
 	return out
 }
 
@@ -105,4 +116,18 @@ func (h *harness) listDatabase(db string) []listedChain {
 		h.t.Fatalf("list --json: %v: %s", err, r.stdout)
 	}
 	return dbs[0].Chains
+}
+
+// removeObjects deletes every object under prefix in the test bucket.
+func (h *harness) removeObjects(prefix string) {
+	m := h.bed.MinIO
+	keys, err := m.Keys(h.ctx, prefix)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, key := range keys {
+		if _, err := m.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &m.Bucket, Key: &key}); err != nil {
+			h.t.Fatalf("delete %s: %v", key, err)
+		}
+	}
 }

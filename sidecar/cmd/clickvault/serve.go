@@ -48,8 +48,8 @@ func serveCommand(run runner) *cobra.Command {
 		runner := control.NewRunner(a.service, plane, a.db, control.Options{
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
-			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(),
-		}, metrics.New(reg), a.logger)
+			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(),
+		}, metrics.New(reg, a.cfg.RPOs()), a.logger)
 		hooks := httpapi.Options{Databases: dbs}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
 			hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())

@@ -99,7 +99,7 @@ func newSidecarHarness(t *testing.T, rows int, extra string) (*harness, *sidecar
 
 // sidecarConfig is the harness config plus a [sidecar] section.
 func (h *harness) sidecarConfig(addr, extra string) string {
-	return h.writeConfig(fmt.Sprintf("[schedule]\nincremental_every = \"\"\n[sidecar]\nlisten = %q\nauth_tokens = [%q]\nread_tokens = [%q]\n%s",
+	return h.writeConfig(fmt.Sprintf("[schedule]\nincremental_every = \"\"\ncheck_every = \"\"\n[sidecar]\nlisten = %q\nauth_tokens = [%q]\nread_tokens = [%q]\n%s",
 		addr, httpToken, readToken, extra))
 }
 

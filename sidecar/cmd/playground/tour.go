@@ -98,6 +98,7 @@ secret_key = %q
 
 [schedule]
 incremental_every = ""
+check_every = ""
 
 [sidecar]
 listen = %q

@@ -8,12 +8,10 @@ package fakedb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -28,6 +26,7 @@ type DB struct {
 	databases map[string]map[string]uint64 // database → table → rows
 	ops       map[string]*sidecar.Operation
 	order     []string
+	backups   map[string]*manifest // by folder
 	failNext  string
 	hold      bool
 }
@@ -36,14 +35,17 @@ var _ sidecar.Database = (*DB)(nil)
 
 // New is a server whose BACKUP and RESTORE use store as their bucket.
 func New(store sidecar.ObjectStore) *DB {
-	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{}}
+	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{},
+		backups: map[string]*manifest{}}
 }
 
-// manifest is what the fake writes as a backup's .backup object.
+// manifest is what the fake remembers of a backup it wrote: ClickHouse
+// reads its tables back from the files; the fake keeps them in memory, and
+// writes the files and a .backup manifest in ClickHouse's format.
 type manifest struct {
-	Database string            `json:"database"`
-	Tables   map[string]uint64 `json:"tables"`
-	Base     string            `json:"base,omitempty"`
+	Database string
+	Tables   map[string]uint64
+	files    []file
 }
 
 // Create makes (or replaces) a database with tables of these row counts.
@@ -150,17 +152,17 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 		d.end(op, sidecar.OpBackupFailed, fail)
 		return nil
 	}
-	for table, rows := range tables {
-		if _, err := d.store.Put(ctx, cmd.Folder+"data/"+table, []byte(strconv.FormatUint(rows, 10)), sidecar.PutCondition{}); err != nil {
-			return err
-		}
-	}
-	data, _ := json.Marshal(manifest{Database: cmd.Database, Tables: tables, Base: cmd.BaseFolder})
-	if _, err := d.store.Put(ctx, sidecar.BackupFileKey(cmd.Folder), data, sidecar.PutCondition{}); err != nil {
+	d.mu.Lock()
+	base := d.backups[cmd.BaseFolder]
+	d.mu.Unlock()
+	m := &manifest{Database: cmd.Database, Tables: tables, files: backupFiles(cmd.Database, tables, base)}
+	size, err := d.writeBackup(ctx, cmd.Folder, *m)
+	if err != nil {
 		return err
 	}
 	d.mu.Lock()
-	op.NumFiles, op.TotalSize = uint64(len(tables)+1), uint64(len(data))
+	d.backups[cmd.Folder] = m
+	op.NumFiles, op.TotalSize = uint64(len(m.files)+1), size
 	d.mu.Unlock()
 	if !hold {
 		d.end(op, sidecar.OpBackupCreated, "")
@@ -170,17 +172,16 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 
 // StartRestore creates the target's tables from the backup's manifest.
 func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
-	data, _, err := d.store.Get(ctx, sidecar.BackupFileKey(cmd.Folder))
-	if err != nil {
+	if ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.Folder)); err != nil || !ok {
 		return refused("Code: 598. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.Folder)
-	}
-	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("read manifest of %s: %w", cmd.Folder, err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.restoreLocked(cmd, m); err != nil {
+	m, ok := d.backups[cmd.Folder]
+	if !ok {
+		return refused("Code: 598. DB::Exception: Backup %s was not written by this server. (BACKUP_NOT_FOUND)", cmd.Folder)
+	}
+	if err := d.restoreLocked(cmd, *m); err != nil {
 		return err
 	}
 	op := &sidecar.Operation{ID: cmd.ID, Name: sidecar.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}

@@ -1,0 +1,257 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Check statuses.
+const (
+	CheckGood   = "good"
+	CheckBroken = "broken"
+)
+
+// BackupCheck is what the last check found of one backup.
+type BackupCheck struct {
+	Status    string    `json:"status"`
+	Problem   string    `json:"problem,omitempty"` // the first missing or short object, or the broken base
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// CheckedBackup is a backup and what the check found.
+type CheckedBackup struct {
+	Backup Backup
+	BackupCheck
+}
+
+// CheckReport is one check of a database's backups, oldest first.
+type CheckReport struct {
+	Database string
+	Backups  []CheckedBackup
+	Objects  int // objects confirmed present with their size
+}
+
+// Broken counts the broken backups.
+func (r CheckReport) Broken() int {
+	n := 0
+	for _, b := range r.Backups {
+		if b.Status == CheckBroken {
+			n++
+		}
+	}
+	return n
+}
+
+// ErrBroken says a check found a backup that cannot be restored.
+var ErrBroken = errors.New("a backup is broken")
+
+// Check confirms, without restoring and without reading any data, that
+// every object the completed backups of a database need is in the bucket
+// with the size ClickHouse's manifest states: it reads each backup's
+// .backup manifest (one GET each) and lists the database's folder (LIST),
+// and follows files kept in a base backup down the chain to the backup
+// that holds them. A backup with a missing or short object is broken, and
+// so is every backup built on it. With name, only that backup and the
+// backups it is built on are checked. The result is kept in the bucket
+// (CheckKey) for the catalog; err is ErrBroken when a backup is broken.
+func (s *Service) Check(ctx context.Context, database, name string) (CheckReport, error) {
+	report := CheckReport{Database: database}
+	if err := ValidateIdentifier("database", database); err != nil {
+		return report, err
+	}
+	cat, err := s.Catalog(ctx, database)
+	if err != nil {
+		return report, err
+	}
+	targets, err := checkTargets(cat, name)
+	if err != nil {
+		return report, err
+	}
+	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	if err := c.list(ctx, database, targets); err != nil {
+		return report, err
+	}
+	now := s.now().UTC()
+	broken := map[string]bool{}
+	for _, b := range targets {
+		problem := c.backup(ctx, b)
+		if problem == "" && broken[b.Base] {
+			problem = "built on broken backup " + b.Base
+		}
+		status := CheckGood
+		if problem != "" {
+			status, broken[b.Name] = CheckBroken, true
+		}
+		report.Backups = append(report.Backups, CheckedBackup{Backup: b, BackupCheck: BackupCheck{Status: status, Problem: problem, CheckedAt: now}})
+	}
+	report.Objects = c.confirmed
+	if err := s.saveChecks(ctx, cat, report.Backups); err != nil {
+		return report, err
+	}
+	if n := report.Broken(); n > 0 {
+		return report, fmt.Errorf("%w: %d of %d backups of %s cannot be restored; first: %s: %s", ErrBroken, n,
+			len(report.Backups), database, firstBroken(report).Backup.Name, firstBroken(report).Problem)
+	}
+	return report, nil
+}
+
+func firstBroken(r CheckReport) CheckedBackup {
+	for _, b := range r.Backups {
+		if b.Status == CheckBroken {
+			return b
+		}
+	}
+	return CheckedBackup{}
+}
+
+// checkTargets are the completed backups to check, oldest first: all of
+// them, or the named one and those it is built on.
+func checkTargets(cat Catalog, name string) ([]Backup, error) {
+	var out []Backup
+	if name == "" {
+		for _, b := range cat.All() {
+			if b.Completed() {
+				out = append(out, b)
+			}
+		}
+	} else {
+		b, ok := cat.Find(name)
+		if !ok || !b.Completed() {
+			return nil, fmt.Errorf("backup %q of database %s is not a completed backup: %w", name, cat.Database, ErrBackupMissing)
+		}
+		for ok {
+			out = append(out, b)
+			b, ok = cat.Find(b.Base)
+		}
+	}
+	slices.SortFunc(out, func(a, b Backup) int { return a.Time().Compare(b.Time()) })
+	return out, nil
+}
+
+type manifestRead struct {
+	files   map[fileKey]ManifestFile
+	all     []ManifestFile
+	problem string
+}
+
+// checker holds what one check read: the sizes of the objects listed, the
+// manifests, and each file's verdict (a file of a base is looked at once,
+// however many incrementals use it).
+type checker struct {
+	s         *Service
+	cat       Catalog
+	sizes     map[string]int64
+	manifests map[string]manifestRead
+	memo      map[string]string
+	confirmed int
+}
+
+// list reads the sizes of every object of the database's folder, and of
+// the folder of each seed-layout backup among targets.
+func (c *checker) list(ctx context.Context, database string, targets []Backup) error {
+	c.sizes = map[string]int64{}
+	roots := []string{c.s.layout.DatabaseRoot(database)}
+	for _, b := range targets {
+		if !strings.HasPrefix(b.Folder, roots[0]) {
+			roots = append(roots, b.Folder)
+		}
+	}
+	for _, root := range roots {
+		l, err := c.s.store.List(ctx, root, true)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", root, err)
+		}
+		for _, o := range l.Objects {
+			c.sizes[o.Key] = o.Size
+		}
+	}
+	return nil
+}
+
+func (c *checker) manifest(ctx context.Context, b Backup) manifestRead {
+	if m, ok := c.manifests[b.Name]; ok {
+		return m
+	}
+	var read manifestRead
+	data, _, err := c.s.store.Get(ctx, BackupFileKey(b.Folder))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		read.problem = "object " + BackupFileKey(b.Folder) + " (ClickHouse's manifest) is missing"
+	case err != nil:
+		read.problem = "cannot read " + BackupFileKey(b.Folder) + ": " + err.Error()
+	default:
+		m, perr := ParseManifest(data)
+		if perr != nil {
+			read.problem = BackupFileKey(b.Folder) + ": " + perr.Error()
+		}
+		read.all, read.files = m.Files, m.byKey()
+	}
+	c.manifests[b.Name] = read
+	return read
+}
+
+// backup returns the first problem of b's files, or "".
+func (c *checker) backup(ctx context.Context, b Backup) string {
+	m := c.manifest(ctx, b)
+	if m.problem != "" {
+		return m.problem
+	}
+	for _, f := range m.all {
+		if f.Size == 0 {
+			continue
+		}
+		if p := c.file(ctx, b, f); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// file checks one file of b: its part in the base (found there by base
+// size and checksum, and checked there), and its own object.
+func (c *checker) file(ctx context.Context, b Backup, f ManifestFile) string {
+	memoKey := b.Name + "\x00" + f.Name
+	if p, ok := c.memo[memoKey]; ok {
+		return p
+	}
+	p := c.fileUncached(ctx, b, f)
+	c.memo[memoKey] = p
+	return p
+}
+
+func (c *checker) fileUncached(ctx context.Context, b Backup, f ManifestFile) string {
+	if f.BaseSize > 0 {
+		base, ok := c.cat.Find(b.Base)
+		if !ok {
+			return fmt.Sprintf("file %s is kept in base backup %q, which is gone", f.Name, b.Base)
+		}
+		bm := c.manifest(ctx, base)
+		if bm.problem != "" {
+			return fmt.Sprintf("file %s is kept in base backup %s: %s", f.Name, base.Name, bm.problem)
+		}
+		inBase, ok := bm.files[fileKey{f.BaseSize, f.BaseChecksum}]
+		if !ok {
+			return fmt.Sprintf("file %s is kept in base backup %s, whose manifest does not list it", f.Name, base.Name)
+		}
+		if p := c.file(ctx, base, inBase); p != "" {
+			return p
+		}
+	}
+	if f.StoredSize() == 0 {
+		return ""
+	}
+	key := b.Folder + f.DataFile
+	size, ok := c.sizes[key]
+	switch {
+	case !ok:
+		return fmt.Sprintf("object %s is missing", key)
+	case uint64(size) != f.StoredSize():
+		return fmt.Sprintf("object %s has %d bytes, the manifest says %d", key, size, f.StoredSize())
+	}
+	c.confirmed++
+	return ""
+}

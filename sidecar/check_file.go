@@ -1,0 +1,87 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// CheckFile, in a database's folder, keeps the last check of each backup:
+// apart from the backups' metadata, so a check never writes what a backup
+// or a cleanup owns, and needs no lease.
+const CheckFile = ".clickvault_check.json"
+
+// CheckKey is where a database's check results are.
+func (l Layout) CheckKey(database string) string { return l.join(database, CheckFile) }
+
+type checkFile struct {
+	Backups map[string]BackupCheck `json:"backups"`
+}
+
+// Checks reads the last check of each backup of a database (none if it
+// was never checked).
+func (s *Service) Checks(ctx context.Context, database string) (map[string]BackupCheck, error) {
+	f, _, err := s.readChecks(ctx, database)
+	return f.Backups, err
+}
+
+func (s *Service) readChecks(ctx context.Context, database string) (checkFile, string, error) {
+	f := checkFile{Backups: map[string]BackupCheck{}}
+	data, etag, err := s.store.Get(ctx, s.layout.CheckKey(database))
+	if errors.Is(err, ErrNotFound) {
+		return f, "", nil
+	}
+	if err != nil {
+		return f, "", fmt.Errorf("read check results of %s: %w", database, err)
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return checkFile{Backups: map[string]BackupCheck{}}, etag, nil // a damaged file is replaced
+	}
+	if f.Backups == nil {
+		f.Backups = map[string]BackupCheck{}
+	}
+	return f, etag, nil
+}
+
+// saveChecks merges results into the database's check file with a
+// conditional write, so two checks at once both land.
+func (s *Service) saveChecks(ctx context.Context, cat Catalog, results []CheckedBackup) error {
+	database := cat.Database
+	for range 5 {
+		f, etag, err := s.readChecks(ctx, database)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			f.Backups[r.Backup.Name] = r.BackupCheck
+		}
+		forgetGone(cat, f.Backups)
+		data, err := json.MarshalIndent(f, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode check results: %w", err)
+		}
+		cond := PutCondition{IfMatch: etag}
+		if etag == "" {
+			cond = PutCondition{IfNoneMatch: true}
+		}
+		_, err = s.store.Put(ctx, s.layout.CheckKey(database), data, cond)
+		if !errors.Is(err, ErrPreconditionFailed) {
+			if err != nil {
+				return fmt.Errorf("write check results of %s: %w", database, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("write check results of %s: it kept changing under this check", database)
+}
+
+// forgetGone drops the results of backups that are no longer in the
+// catalog (deleted by a cleanup), so the file does not grow forever.
+func forgetGone(cat Catalog, results map[string]BackupCheck) {
+	for name := range results {
+		if _, ok := cat.Find(name); !ok {
+			delete(results, name)
+		}
+	}
+}

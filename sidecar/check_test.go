@@ -1,0 +1,98 @@
+package sidecar_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// TestCheckFindsAMissingObject: one data object of the second link of a
+// five-link chain is deleted; check names it, marks links 2–5 broken and
+// link 1 good, reads no data object, and keeps the result for the catalog;
+// a new chain checks good.
+func TestCheckFindsAMissingObject(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	ctx := context.Background()
+	var links []sidecar.Backup
+	for i := 0; i < 5; i++ {
+		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5})
+		links = append(links, e.backup(t, ""))
+	}
+	if rep, err := e.Check(ctx, "shop", ""); err != nil || rep.Broken() != 0 || len(rep.Backups) != 5 {
+		t.Fatalf("a sound chain: %v, %+v", err, rep)
+	}
+	victim := links[1].Folder + "data/shop/orders/all_1_1_0/data.bin"
+	if err := e.store.Delete(ctx, []string{victim}); err != nil {
+		t.Fatal(err)
+	}
+	e.store.ResetGets()
+	rep, err := e.Check(ctx, "shop", "")
+	if !errors.Is(err, sidecar.ErrBroken) || !strings.Contains(err.Error(), victim) {
+		t.Fatalf("check after the delete: %v", err)
+	}
+	// GETs: the catalog index and five manifests, then the check file
+	// (read to merge); never a data object.
+	if gets := e.store.ResetGets(); gets > 8 {
+		t.Errorf("check made %d GETs; it must read manifests only", gets)
+	}
+	for i, b := range rep.Backups {
+		want := sidecar.CheckBroken
+		if i == 0 {
+			want = sidecar.CheckGood
+		}
+		if b.Status != want {
+			t.Errorf("link %d: %s (%s), want %s", i+1, b.Status, b.Problem, want)
+		}
+	}
+	if !strings.Contains(rep.Backups[1].Problem, victim) || !strings.Contains(rep.Backups[4].Problem, "built on broken backup") {
+		t.Errorf("problems: %q, %q", rep.Backups[1].Problem, rep.Backups[4].Problem)
+	}
+	saved, err := e.Checks(ctx, "shop")
+	if err != nil || saved[links[0].Name].Status != sidecar.CheckGood || saved[links[3].Name].Status != sidecar.CheckBroken {
+		t.Fatalf("saved results: %v, %+v", err, saved)
+	}
+	fresh := e.backup(t, sidecar.KindFull)
+	if rep, err := e.Check(ctx, "shop", fresh.Name); err != nil || len(rep.Backups) != 1 || rep.Backups[0].Status != sidecar.CheckGood {
+		t.Fatalf("the new chain: %v, %+v", err, rep)
+	}
+	if _, err := e.Check(ctx, "shop", "20200101T000000000Z"); !errors.Is(err, sidecar.ErrBackupMissing) {
+		t.Fatalf("check of a backup that does not exist: %v", err)
+	}
+}
+
+// TestManifestFollowsTheBase: a file kept in the base is looked for there,
+// a short object is named with both sizes, a missing manifest is broken.
+func TestManifestFollowsTheBase(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	ctx := context.Background()
+	full := e.backup(t, "")
+	e.db.Create("shop", map[string]uint64{"orders": 11, "items": 5})
+	inc := e.backup(t, "")
+	items := full.Folder + "data/shop/items/all_1_1_0/data.bin"
+	if _, err := e.store.Put(ctx, items, []byte("x"), sidecar.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Check(ctx, "shop", inc.Name)
+	if !errors.Is(err, sidecar.ErrBroken) || !strings.Contains(rep.Backups[0].Problem, "has 1 bytes, the manifest says") {
+		t.Fatalf("a short object in the base: %v, %+v", err, rep.Backups)
+	}
+	if rep.Backups[1].Status != sidecar.CheckBroken {
+		t.Fatalf("the incremental on it: %+v", rep.Backups[1])
+	}
+	if err := e.store.Delete(ctx, []string{sidecar.BackupFileKey(inc.Folder)}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := e.Check(ctx, "shop", inc.Name); !strings.Contains(rep.Backups[1].Problem, "manifest) is missing") {
+		t.Fatalf("a missing manifest: %+v", rep.Backups[1])
+	}
+	if _, err := sidecar.ParseManifest([]byte("<config><contents><file><name>a</name><size>1</size><base_size>2</base_size></file></contents></config>")); err == nil {
+		t.Error("a base_size over the size was accepted")
+	}
+	m, err := sidecar.ParseManifest([]byte("<config><contents><file><name>a</name><size>3</size><checksum>c</checksum><use_base>true</use_base></file></contents></config>"))
+	if err != nil || m.Files[0].BaseSize != 3 || m.Files[0].StoredSize() != 0 || m.Files[0].DataFile != "a" {
+		t.Fatalf("use_base without base_size: %+v, %v", m, err)
+	}
+}
