@@ -13,6 +13,7 @@ GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault;             -- read requester
 GRANT ALL ON clickvault.* TO clickvault;                       -- the control database (requests, request_log, backups, views)
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON *.* TO clickvault;  -- RESTORE into a new database, verify
 GRANT DROP DATABASE, DROP TABLE ON clickvault_verify_*.* TO clickvault;   -- drop verify's scratch databases only
+GRANT CHECK ON clickvault_verify_*.* TO clickvault;            -- verify runs CHECK TABLE on each restored table
 GRANT DROP TABLE ON shop.* TO clickvault;                      -- restores with mode 'replace' drop the tables they restore over (leave out to refuse every replace)
 GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE checks the engine (table_engines_require_grant): the control tables' MergeTree family, and whatever engines restored tables use
 -- With s3.named_collection, instead of S3 credentials in SQL:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // CheckFile, in a database's folder, keeps the last check of each backup:
@@ -16,8 +17,23 @@ const CheckFile = ".clickvault_check.json"
 func (l Layout) CheckKey(database string) string { return l.join(database, CheckFile) }
 
 type checkFile struct {
-	Backups map[string]BackupCheck `json:"backups"`
+	Backups  map[string]BackupCheck  `json:"backups"`
+	Verifies map[string]VerifyRecord `json:"verifies,omitempty"`
 }
+
+// VerifyRecord is the last verify of a backup.
+type VerifyRecord struct {
+	Status         string    `json:"status"` // passed or failed
+	Problem        string    `json:"problem,omitempty"`
+	RestoreSeconds float64   `json:"restore_seconds"`
+	VerifiedAt     time.Time `json:"verified_at"`
+}
+
+// Verify statuses.
+const (
+	VerifyPassed = "passed"
+	VerifyFailed = "failed"
+)
 
 // Checks reads the last check of each backup of a database (none if it
 // was never checked).
@@ -26,8 +42,14 @@ func (s *Service) Checks(ctx context.Context, database string) (map[string]Backu
 	return f.Backups, err
 }
 
+// Verifies reads the last verify of each backup of a database.
+func (s *Service) Verifies(ctx context.Context, database string) (map[string]VerifyRecord, error) {
+	f, _, err := s.readChecks(ctx, database)
+	return f.Verifies, err
+}
+
 func (s *Service) readChecks(ctx context.Context, database string) (checkFile, string, error) {
-	f := checkFile{Backups: map[string]BackupCheck{}}
+	f := checkFile{Backups: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}
 	data, etag, err := s.store.Get(ctx, s.layout.CheckKey(database))
 	if errors.Is(err, ErrNotFound) {
 		return f, "", nil
@@ -36,10 +58,13 @@ func (s *Service) readChecks(ctx context.Context, database string) (checkFile, s
 		return f, "", fmt.Errorf("read check results of %s: %w", database, err)
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		return checkFile{Backups: map[string]BackupCheck{}}, etag, nil // a damaged file is replaced
+		return checkFile{Backups: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}, etag, nil // a damaged file is replaced
 	}
 	if f.Backups == nil {
 		f.Backups = map[string]BackupCheck{}
+	}
+	if f.Verifies == nil {
+		f.Verifies = map[string]VerifyRecord{}
 	}
 	return f, etag, nil
 }
@@ -47,16 +72,41 @@ func (s *Service) readChecks(ctx context.Context, database string) (checkFile, s
 // saveChecks merges results into the database's check file with a
 // conditional write, so two checks at once both land.
 func (s *Service) saveChecks(ctx context.Context, cat Catalog, results []CheckedBackup) error {
+	return s.updateChecks(ctx, cat, func(f *checkFile) {
+		for _, r := range results {
+			f.Backups[r.Backup.Name] = r.BackupCheck
+		}
+	})
+}
+
+// saveVerify records a verify's outcome; a failure to record it is only
+// logged, as the verify itself is done.
+func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult, verifyErr error) {
+	if res.Backup.Name == "" || ctx.Err() != nil {
+		return
+	}
+	rec := VerifyRecord{Status: VerifyPassed, RestoreSeconds: res.RestoreTook.Seconds(), VerifiedAt: s.now().UTC()}
+	if verifyErr != nil {
+		rec.Status, rec.Problem = VerifyFailed, firstLine(verifyErr.Error())
+	}
+	err := s.updateChecks(ctx, cat, func(f *checkFile) { f.Verifies[res.Backup.Name] = rec })
+	if err != nil {
+		s.logger.Warn("record the verify's outcome", "backup", res.Backup.Name, "err", err)
+	}
+}
+
+// updateChecks applies change to the database's check file with a
+// conditional write, so two checks or verifies at once both land.
+func (s *Service) updateChecks(ctx context.Context, cat Catalog, change func(*checkFile)) error {
 	database := cat.Database
 	for range 5 {
 		f, etag, err := s.readChecks(ctx, database)
 		if err != nil {
 			return err
 		}
-		for _, r := range results {
-			f.Backups[r.Backup.Name] = r.BackupCheck
-		}
+		change(&f)
 		forgetGone(cat, f.Backups)
+		forgetGone(cat, f.Verifies)
 		data, err := json.MarshalIndent(f, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode check results: %w", err)
@@ -78,7 +128,7 @@ func (s *Service) saveChecks(ctx context.Context, cat Catalog, results []Checked
 
 // forgetGone drops the results of backups that are no longer in the
 // catalog (deleted by a cleanup), so the file does not grow forever.
-func forgetGone(cat Catalog, results map[string]BackupCheck) {
+func forgetGone[T any](cat Catalog, results map[string]T) {
 	for name := range results {
 		if _, ok := cat.Find(name); !ok {
 			delete(results, name)

@@ -101,3 +101,25 @@ func TestTableSetChains(t *testing.T) {
 		t.Fatalf("a backup of a table that does not exist: %v", err)
 	}
 }
+
+// TestVerifyComparesParts: verify compares with the backup's parts and
+// runs CHECK TABLE; a damaged table fails it, and the outcome and restore
+// time are kept for the catalog.
+func TestVerifyComparesParts(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	ctx := context.Background()
+	b := e.backup(t, "")
+	res, err := e.Verify(ctx, "shop", "", nil)
+	if err != nil || len(res.Tables) != 2 || !res.Tables[0].FromParts || res.Tables[1].Expected != 10 {
+		t.Fatalf("verify: %v, %+v", err, res.Tables)
+	}
+	e.db.DamageAll("orders")
+	res, err = e.Verify(ctx, "shop", b.Name, nil)
+	if !errors.Is(err, sidecar.ErrVerifyMismatch) || res.Mismatches != 1 || !strings.Contains(res.Tables[1].CheckTable, "checksum mismatch") {
+		t.Fatalf("verify of a damaged restore: %v, %+v", err, res.Tables)
+	}
+	rec, err := e.Verifies(ctx, "shop")
+	if err != nil || rec[b.Name].Status != sidecar.VerifyFailed || rec[b.Name].Problem == "" {
+		t.Fatalf("recorded verify: %v, %+v", err, rec)
+	}
+}

@@ -128,6 +128,12 @@ type Database interface {
 	CreateDatabase(ctx context.Context, name string) error
 	// DropTable drops a table (a restore that replaces it).
 	DropTable(ctx context.Context, database, table string) error
+	// PartRows sums the physical rows of each table's active parts (tables
+	// of the MergeTree family only).
+	PartRows(ctx context.Context, database string) (map[string]uint64, error)
+	// CheckTable runs CHECK TABLE: "" when it passed or the engine has no
+	// check, else ClickHouse's answer.
+	CheckTable(ctx context.Context, database, table string) (string, error)
 }
 
 // Notifier delivers events. It MUST NOT change an operation's outcome: the

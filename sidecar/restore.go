@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -273,66 +272,6 @@ func (s *Service) awaitRestore(ctx context.Context, id, name, target string, pro
 		return fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", name, target, op.Status, op.Error)
 	}
 	return nil
-}
-
-// VerifyResult compares a restored backup with its metadata.
-type VerifyResult struct {
-	Backup     Backup
-	Scratch    string
-	Tables     []TableCheck
-	Mismatches int
-}
-
-// TableCheck is one table's row count in the metadata and after restore.
-type TableCheck struct {
-	Table              string
-	Expected, Restored uint64
-	Missing            bool // in the metadata, not in the restore
-}
-
-// ErrVerifyMismatch says a restored backup differs from its metadata.
-var ErrVerifyMismatch = errors.New("restored row counts differ from the backup's metadata")
-
-// Verify restores a backup into a scratch database, compares row counts
-// with its metadata, and drops the scratch database whatever happened.
-func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
-	if err := ValidateIdentifier("database", database); err != nil {
-		return VerifyResult{}, err
-	}
-	b, err := s.ChooseBackup(ctx, database, name, time.Time{})
-	if err != nil {
-		return VerifyResult{}, err
-	}
-	res := VerifyResult{Backup: b, Scratch: scratchName()}
-	defer s.dropScratch(ctx, res.Scratch)
-	cmd := RestoreCommand{Database: b.Database, Target: res.Scratch, Folder: b.Folder}
-	if err := s.startRestore(ctx, cmd, b, progress, nil); err != nil {
-		return res, err
-	}
-	restored, err := s.db.TableRows(ctx, res.Scratch)
-	if err != nil {
-		return res, fmt.Errorf("count rows in %s: %w", res.Scratch, err)
-	}
-	res.Tables, res.Mismatches = compareTables(b.Tables, restored)
-	if res.Mismatches > 0 {
-		return res, fmt.Errorf("verify %s: %d of %d tables: %w", b.Name, res.Mismatches, len(res.Tables), ErrVerifyMismatch)
-	}
-	return res, nil
-}
-
-func compareTables(expected, restored map[string]uint64) ([]TableCheck, int) {
-	var checks []TableCheck
-	bad := 0
-	for table, want := range expected {
-		got, ok := restored[table]
-		c := TableCheck{Table: table, Expected: want, Restored: got, Missing: !ok}
-		if !ok || got != want {
-			bad++
-		}
-		checks = append(checks, c)
-	}
-	sort.Slice(checks, func(i, j int) bool { return checks[i].Table < checks[j].Table })
-	return checks, bad
 }
 
 // scratchPrefix starts the name of every verify scratch database.

@@ -12,11 +12,12 @@ import (
 )
 
 var catalogNames = []string{"database", "name", "kind", "chain", "base", "location", "status", "clickhouse_backup_id", "error", "table_set",
-	"check_status", "check_problem"}
+	"check_status", "check_problem", "verify_status"}
 
 type catalogColumns struct {
-	text                                                  [12]proto.ColStr // in the order of catalogNames
-	checked                                               *proto.ColNullable[time.Time]
+	text                                                  [13]proto.ColStr // in the order of catalogNames
+	checked, verified                                     *proto.ColNullable[time.Time]
+	restoreSeconds                                        proto.ColFloat64
 	tables                                                *proto.ColMap[string, uint64]
 	started, finished                                     *proto.ColNullable[time.Time]
 	numFiles, totalSize, uncompressedSize, compressedSize proto.ColUInt64
@@ -28,6 +29,7 @@ func newCatalogColumns() *catalogColumns {
 		started:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
 		finished:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
 		checked:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		verified:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
 		updatedAt: new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
 		tables:    proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
 	}
@@ -43,7 +45,8 @@ func (c *catalogColumns) columns() proto.Input {
 		proto.InputColumn{Name: "num_files", Data: &c.numFiles}, proto.InputColumn{Name: "total_size", Data: &c.totalSize},
 		proto.InputColumn{Name: "uncompressed_size", Data: &c.uncompressedSize},
 		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize},
-		proto.InputColumn{Name: "tables", Data: c.tables}, proto.InputColumn{Name: "checked_at", Data: c.checked})
+		proto.InputColumn{Name: "tables", Data: c.tables}, proto.InputColumn{Name: "checked_at", Data: c.checked},
+		proto.InputColumn{Name: "verified_at", Data: c.verified}, proto.InputColumn{Name: "verify_restore_seconds", Data: &c.restoreSeconds})
 }
 
 func nullableTime(t *time.Time) proto.Nullable[time.Time] {
@@ -55,7 +58,7 @@ func nullableTime(t *time.Time) proto.Nullable[time.Time] {
 
 func (c *catalogColumns) append(r control.CatalogRow) {
 	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, r.Status, r.BackupID, r.Error, r.TableSet,
-		r.CheckStatus, r.CheckProblem} {
+		r.CheckStatus, r.CheckProblem, r.VerifyStatus} {
 		c.text[i].Append(v)
 	}
 	tables := r.Tables
@@ -65,6 +68,8 @@ func (c *catalogColumns) append(r control.CatalogRow) {
 	c.tables.Append(tables)
 	c.started.Append(nullableTime(r.StartedAt))
 	c.checked.Append(nullableTime(r.CheckedAt))
+	c.verified.Append(nullableTime(r.VerifiedAt))
+	c.restoreSeconds.Append(r.VerifyRestoreSec)
 	c.finished.Append(nullableTime(r.FinishedAt))
 	c.numFiles.Append(r.NumFiles)
 	c.totalSize.Append(r.TotalSize)
@@ -84,6 +89,7 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: c.text[6].Row(i),
 		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), TableSet: c.text[9].Row(i), Tables: c.tables.Row(i),
 		CheckStatus: c.text[10].Row(i), CheckProblem: c.text[11].Row(i), CheckedAt: t(c.checked),
+		VerifyStatus: c.text[12].Row(i), VerifiedAt: t(c.verified), VerifyRestoreSec: c.restoreSeconds.Row(i),
 		StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
 		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i)}
@@ -99,7 +105,7 @@ func (c *Control) CatalogRows(ctx context.Context, database string) ([]control.C
 			selects += ", "
 		}
 		name := col.Name
-		if col.Name == "kind" || col.Name == "status" || col.Name == "check_status" {
+		if col.Name == "kind" || col.Name == "status" || col.Name == "check_status" || col.Name == "verify_status" {
 			selects += "CAST(" + name + " AS String) AS " + name
 		} else {
 			selects += name

@@ -24,11 +24,13 @@ func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *run
 		return s.executeRestore(ctx, r, latest, rows, progress)
 	case ActionVerify:
 		res, err := s.svc.Verify(ctx, r.Database, r.Backup, progress)
-		if err != nil {
-			return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+		if ctx.Err() == nil {
+			s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
 		}
-		return StateSucceeded, LogEntry{Backup: res.Backup.Name,
-			Message: fmt.Sprintf("verified: %d tables restored with the row counts of the metadata", len(res.Tables))}
+		if err != nil {
+			return StateFailed, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, err)}
+		}
+		return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, nil)}
 	case ActionCleanup:
 		rep, err := s.svc.Cleanup(ctx, r.Database, r.DryRun)
 		msg := cleanupMessage(rep)
@@ -51,6 +53,26 @@ func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *run
 		return s.executeCancel(ctx, r)
 	}
 	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
+}
+
+// verifyMessage says what a verify found: every table as the backup has
+// it, or the first table that is not.
+func verifyMessage(res sidecar.VerifyResult, err error) string {
+	if err == nil {
+		return fmt.Sprintf("verified: %d tables restored with the rows of the backup's parts, CHECK TABLE passed; restore took %.1fs",
+			len(res.Tables), res.RestoreTook.Seconds())
+	}
+	for _, t := range res.Tables {
+		switch {
+		case t.Missing:
+			return fmt.Sprintf("%v: table %s was not restored", err, t.Table)
+		case t.CheckTable != "":
+			return fmt.Sprintf("%v: table %s: %s", err, t.Table, t.CheckTable)
+		case t.Failed():
+			return fmt.Sprintf("%v: table %s has %d rows restored, the backup %d", err, t.Table, t.Restored, t.Expected)
+		}
+	}
+	return err.Error()
 }
 
 // checkMessage says what a check found: all good, or how many are broken

@@ -46,6 +46,7 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 		return err
 	}
 	checks, err := s.svc.Checks(ctx, database)
+	verifies, _ := s.svc.Verifies(ctx, database)
 	if err != nil {
 		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
 	}
@@ -62,6 +63,12 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 			row.CheckedAt, row.CheckStatus, row.CheckProblem = &at, c.Status, c.Problem
 		} else if old, ok := have[b.Name]; ok && err != nil {
 			row.CheckedAt, row.CheckStatus, row.CheckProblem = old.CheckedAt, old.CheckStatus, old.CheckProblem
+		}
+		if v, ok := verifies[b.Name]; ok {
+			at := v.VerifiedAt
+			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = &at, v.Status, v.RestoreSeconds
+		} else if old, ok := have[b.Name]; ok && err != nil {
+			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyStatus, old.VerifyRestoreSec
 		}
 		inS3[b.Name] = true
 		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
@@ -100,7 +107,8 @@ func sameRow(a, b CatalogRow) bool {
 	return a.Status == b.Status && a.Chain == b.Chain && a.Base == b.Base && a.NumFiles == b.NumFiles &&
 		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
 		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) &&
-		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt)
+		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt) &&
+		a.VerifyStatus == b.VerifyStatus && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt)
 }
 
 func sameTime(a, b *time.Time) bool {

@@ -134,6 +134,9 @@ type CatalogRow struct {
 	CheckedAt        *time.Time        `json:"checked_at"`
 	CheckStatus      string            `json:"check_status"` // good, broken, "" if never checked
 	CheckProblem     string            `json:"check_problem"`
+	VerifiedAt       *time.Time        `json:"verified_at"`
+	VerifyStatus     string            `json:"verify_status"` // passed, failed, "" if never verified
+	VerifyRestoreSec float64           `json:"verify_restore_seconds"`
 }
 
 // ErrRejected marks a request refused before anything ran.

@@ -153,16 +153,23 @@ func printVerify(w io.Writer, r sidecar.VerifyResult) {
 	if r.Backup.Name == "" {
 		return
 	}
-	fmt.Fprintf(w, "verify %s backup %s (scratch database %s, dropped):\n", r.Backup.Kind, r.Backup.Name, r.Scratch)
+	fmt.Fprintf(w, "verify %s backup %s (scratch database %s, dropped; restore took %.2fs):\n", r.Backup.Kind, r.Backup.Name,
+		r.Scratch, r.RestoreTook.Seconds())
 	for _, t := range r.Tables {
 		mark := "ok"
 		switch {
 		case t.Missing:
 			mark = "MISSING"
+		case t.CheckTable != "":
+			mark = "CHECK TABLE: " + t.CheckTable
 		case t.Expected != t.Restored:
 			mark = "DIFFERS"
 		}
-		fmt.Fprintf(w, "  %s: expected %d rows, restored %d: %s\n", t.Table, t.Expected, t.Restored, mark)
+		basis := "rows at backup time"
+		if t.FromParts {
+			basis = "rows in the backup's parts"
+		}
+		fmt.Fprintf(w, "  %s: %d %s, %d restored (count() %d): %s\n", t.Table, t.Expected, basis, t.Restored, t.Logical, mark)
 	}
 	if r.Mismatches == 0 && len(r.Tables) > 0 {
 		fmt.Fprintln(w, "verify passed")

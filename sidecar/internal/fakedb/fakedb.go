@@ -27,6 +27,7 @@ type DB struct {
 	ops       map[string]*sidecar.Operation
 	order     []string
 	backups   map[string]*manifest // by folder
+	damaged   map[string]bool
 	failNext  string
 	hold      bool
 }
@@ -36,7 +37,7 @@ var _ sidecar.Database = (*DB)(nil)
 // New is a server whose BACKUP and RESTORE use store as their bucket.
 func New(store sidecar.ObjectStore) *DB {
 	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{},
-		backups: map[string]*manifest{}}
+		backups: map[string]*manifest{}, damaged: map[string]bool{}}
 }
 
 // manifest is what the fake remembers of a backup it wrote: ClickHouse
@@ -284,6 +285,31 @@ func (d *DB) DropTable(_ context.Context, database, table string) error {
 	defer d.mu.Unlock()
 	delete(d.databases[database], table)
 	return nil
+}
+
+// PartRows is TableRows: the fake's tables are one part each.
+func (d *DB) PartRows(ctx context.Context, database string) (map[string]uint64, error) {
+	return d.TableRows(ctx, database)
+}
+
+// CheckTable passes every table, unless Damage named it.
+func (d *DB) CheckTable(_ context.Context, database, table string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.damaged[database+"."+table] || d.damaged["*."+table] {
+		return "CHECK TABLE failed for 1 parts; first part all_1_1_0: checksum mismatch", nil
+	}
+	return "", nil
+}
+
+// DamageAll makes CHECK TABLE fail for table in every database.
+func (d *DB) DamageAll(table string) { d.Damage("*", table) }
+
+// Damage makes CHECK TABLE fail for database.table.
+func (d *DB) Damage(database, table string) {
+	d.mu.Lock()
+	d.damaged[database+"."+table] = true
+	d.mu.Unlock()
 }
 
 func (d *DB) DropDatabase(_ context.Context, name string) error {

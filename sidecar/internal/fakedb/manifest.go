@@ -38,6 +38,7 @@ func backupFiles(database string, tables map[string]uint64, base *manifest) []fi
 		for _, f := range []file{
 			{name: fmt.Sprintf("metadata/%s/%s.sql", database, t), content: "ATTACH TABLE " + t},
 			{name: fmt.Sprintf("data/%s/%s/all_1_1_0/data.bin", database, t), content: fmt.Sprintf("%s.%s=%d", database, t, tables[t])},
+			{name: fmt.Sprintf("data/%s/%s/all_1_1_0/count.txt", database, t), content: fmt.Sprint(tables[t])},
 		} {
 			f.useBase = base != nil && base.has(f)
 			out = append(out, f)

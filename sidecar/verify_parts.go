@@ -1,0 +1,118 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// partReaders bounds the count.txt objects read at once.
+const partReaders = 16
+
+// partRows sums, per table, the physical rows of the backup's parts: each
+// part's count.txt, found through ClickHouse's manifest (in this backup or,
+// for a part an incremental shares, in the base that holds it).
+func (s *Service) partRows(ctx context.Context, cat Catalog, b Backup) (map[string]uint64, error) {
+	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	m := c.manifest(ctx, b)
+	if m.problem != "" {
+		return nil, fmt.Errorf("read the parts of backup %s: %s", b.Name, m.problem)
+	}
+	// The manifests a part may be in are read first, one at a time; then
+	// the count.txt objects in parallel.
+	for base, ok := cat.Find(b.Base); ok; base, ok = cat.Find(base.Base) {
+		c.manifest(ctx, base)
+	}
+	out := map[string]uint64{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(partReaders)
+	for _, f := range m.all {
+		table, ok := countFile(f.Name, b.Database)
+		if !ok {
+			continue
+		}
+		g.Go(func() error {
+			data, err := c.content(gctx, b, f)
+			if err != nil {
+				return fmt.Errorf("read %s of backup %s: %w", f.Name, b.Name, err)
+			}
+			n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+			if err != nil {
+				return fmt.Errorf("read %s of backup %s: not a row count: %q", f.Name, b.Name, data)
+			}
+			mu.Lock()
+			out[table] += n
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// countFile recognises data/<database>/<table>/<part>/count.txt of the
+// backup's database and returns the table.
+func countFile(name, database string) (string, bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 5 || parts[0] != "data" || parts[4] != "count.txt" || unescapeFileName(parts[1]) != database {
+		return "", false
+	}
+	return unescapeFileName(parts[2]), true
+}
+
+// unescapeFileName undoes ClickHouse's escapeForFileName, which writes
+// every byte but letters, digits and _ as %XX.
+func unescapeFileName(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				out = append(out, byte(v))
+				i += 2
+				continue
+			}
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// content reads a file of a backup: its part kept in the base (by base size
+// and checksum), then its own object.
+func (c *checker) content(ctx context.Context, b Backup, f ManifestFile) ([]byte, error) {
+	var data []byte
+	if f.BaseSize > 0 {
+		base, ok := c.cat.Find(b.Base)
+		if !ok {
+			return nil, fmt.Errorf("it is kept in base backup %q, which is gone", b.Base)
+		}
+		bm := c.manifestRead(base)
+		inBase, ok := bm.files[fileKey{f.BaseSize, f.BaseChecksum}]
+		if !ok {
+			return nil, fmt.Errorf("it is kept in base backup %s, whose manifest does not list it", base.Name)
+		}
+		var err error
+		if data, err = c.content(ctx, base, inBase); err != nil {
+			return nil, err
+		}
+	}
+	if f.StoredSize() > 0 {
+		own, _, err := c.s.store.Get(ctx, b.Folder+f.DataFile)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, own...)
+	}
+	return data, nil
+}
+
+// manifestRead is a manifest partRows read before its parallel part: the
+// readers only look it up.
+func (c *checker) manifestRead(b Backup) manifestRead { return c.manifests[b.Name] }
