@@ -13,6 +13,7 @@ type CleanupReport struct {
 	Planned  []Deletion
 	Deleted  []string // backup names, in the order deleted
 	Kept     []string // chain names
+	Keeps    []Keep   // every backup kept, with why
 	Orphans  []Orphan
 }
 
@@ -61,7 +62,7 @@ func (s *Service) planCleanup(ctx context.Context, database string, report *Clea
 		return Catalog{}, err
 	}
 	plan := PlanCleanup(cat, s.opts.Retention, s.now())
-	report.Planned, report.Kept, report.Orphans = plan.Delete, plan.Kept, plan.Orphans
+	report.Planned, report.Kept, report.Keeps, report.Orphans = plan.Delete, plan.Kept, plan.Keeps, plan.Orphans
 	for _, o := range plan.Orphans {
 		s.logger.Warn("orphan in the bucket; not deleted", "folder", o.Folder, "reason", o.Reason)
 	}

@@ -96,8 +96,19 @@ type Schedule struct {
 }
 
 type Retention struct {
-	KeepFullBackups int `koanf:"keep_full_backups"`
-	KeepDays        int `koanf:"keep_days"`
+	KeepFullBackups int    `koanf:"keep_full_backups"`
+	KeepDays        int    `koanf:"keep_days"`
+	KeepDaily       int    `koanf:"keep_daily"`
+	KeepWeekly      int    `koanf:"keep_weekly"`
+	KeepMonthly     int    `koanf:"keep_monthly"`
+	KeepYearly      int    `koanf:"keep_yearly"`
+	MinAge          string `koanf:"min_age"`
+}
+
+// MinAgeDuration is retention.min_age as a duration (0 when unset).
+func (r Retention) MinAgeDuration() time.Duration {
+	d, _ := time.ParseDuration(r.MinAge)
+	return d
 }
 
 type Notifications struct {

@@ -28,8 +28,16 @@ func (c Config) Validate() error {
 	if c.Retention.KeepFullBackups < 1 {
 		add("retention.keep_full_backups", "must be at least 1, got %d", c.Retention.KeepFullBackups)
 	}
-	if c.Retention.KeepDays < 0 {
-		add("retention.keep_days", "must not be negative, got %d", c.Retention.KeepDays)
+	for key, n := range map[string]int{"keep_days": c.Retention.KeepDays, "keep_daily": c.Retention.KeepDaily,
+		"keep_weekly": c.Retention.KeepWeekly, "keep_monthly": c.Retention.KeepMonthly, "keep_yearly": c.Retention.KeepYearly} {
+		if n < 0 {
+			add("retention."+key, "must not be negative, got %d", n)
+		}
+	}
+	if m := c.Retention.MinAge; m != "" {
+		if d, err := time.ParseDuration(m); err != nil || d < 0 {
+			add("retention.min_age", "must be a duration such as \"72h\", got %q", m)
+		}
 	}
 	c.validateProviders(add)
 	c.validateSidecar(add)

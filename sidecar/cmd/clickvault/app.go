@@ -66,8 +66,9 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 	notifier := newNotifier(cfg)
 	service := sidecar.NewService(store, db, notifier, sidecar.Layout{Prefix: cfg.S3.Prefix}, sidecar.Options{
 		FullEvery: cfg.FullInterval(),
-		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups,
-			KeepFor: dayDuration(cfg.Retention.KeepDays)},
+		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
+			KeepDaily: cfg.Retention.KeepDaily, KeepWeekly: cfg.Retention.KeepWeekly, KeepMonthly: cfg.Retention.KeepMonthly,
+			KeepYearly: cfg.Retention.KeepYearly, MinAge: cfg.Retention.MinAgeDuration()},
 		Owner:           instance,
 		ControlDatabase: cfg.ClickHouse.ControlDatabase,
 		Deployment:      cfg.S3.Deployment,

@@ -136,6 +136,31 @@ func printCleanup(w io.Writer, r sidecar.CleanupReport) {
 	for _, o := range r.Orphans {
 		fmt.Fprintf(w, "%s: orphan %s: %s (not deleted)\n", r.Database, o.Folder, o.Reason)
 	}
+	if r.DryRun {
+		printKeeps(w, r)
+	}
+}
+
+// printKeeps says, in a dry run, which rule keeps which backup, and what
+// the backups kept only as bases of kept ones cost.
+func printKeeps(w io.Writer, r sidecar.CleanupReport) {
+	basesOf := map[string]uint64{}
+	for _, k := range r.Keeps {
+		if len(k.Rules) == 0 {
+			basesOf[k.NeededBy] += k.Backup.TotalSize
+		}
+	}
+	for _, k := range r.Keeps {
+		if len(k.Rules) == 0 {
+			continue
+		}
+		line := fmt.Sprintf("%s: keep %s backup %s (chain %s, %s): %s", r.Database, k.Backup.Kind, k.Backup.Name,
+			k.Backup.Chain, humanBytes(k.Backup.TotalSize), strings.Join(k.Rules, ", "))
+		if n := basesOf[k.Backup.Name]; n > 0 {
+			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", humanBytes(n))
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 func printTables(w io.Writer, tables map[string]uint64) {
