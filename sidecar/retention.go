@@ -59,7 +59,7 @@ func PlanCleanup(cat Catalog, r Retention, now time.Time) CleanupPlan {
 		}
 	}
 	needed := ancestorsOfKept(cat, rules)
-	var failed []Deletion // first: nothing is built on them, and they free space at once
+	var failed []Deletion                       // first: nothing is built on them, and they free space at once
 	for i := len(cat.Chains) - 1; i >= 0; i-- { // oldest chain first
 		ch := cat.Chains[i]
 		keptAny := false
