@@ -32,6 +32,7 @@ type Server struct {
 	cp        control.ControlPlane
 	tokens    []token
 	databases []string // what a token may see; nil: any
+	rpo       map[string]time.Duration
 	ready     func(context.Context) error
 	logger    *slog.Logger
 }
@@ -61,14 +62,16 @@ func TokenName(secret string) string {
 type Options struct {
 	WriteTokens, ReadTokens []string
 	// Databases limits every answer to these databases (the ones the
-	// sidecar backs up); nil allows any.
+	// sidecar backs up); nil allows any. The status page shows these.
 	Databases []string
+	// RPO is each database's recovery point objective, for the status page.
+	RPO map[string]time.Duration
 }
 
 // New builds the server; it starts nothing. ready reports whether
 // ClickHouse and S3 can be reached.
 func New(cp control.ControlPlane, opts Options, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
-	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, ready: ready, logger: logger}
+	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, rpo: opts.RPO, ready: ready, logger: logger}
 	for _, t := range opts.WriteTokens {
 		s.tokens = append(s.tokens, token{secret: []byte(t), name: TokenName(t), access: Write})
 	}
@@ -84,6 +87,7 @@ func New(cp control.ControlPlane, opts Options, ready func(context.Context) erro
 	// Middleware per route, not on a group: echo's group middleware adds a
 	// catch-all route, which would answer a wrong method with 401, not 405.
 	read, write := s.requireToken(ReadOnly), s.requireToken(Write)
+	e.GET("/", s.status, read)
 	e.GET("/v1/requests/:id", s.getRequest, read)
 	e.GET("/v1/backups", s.listBackups, read)
 	e.POST("/v1/backups", s.postBackup, write)
@@ -141,8 +145,10 @@ func (s *Server) requireToken(need Access) echo.MiddlewareFunc {
 			if len(s.tokens) == 0 {
 				return echo.NewHTTPError(http.StatusForbidden, "the HTTP hooks are disabled: no sidecar.auth_tokens or read_tokens are configured")
 			}
-			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-			if !ok || got == "" {
+			got := presentedToken(c.Request())
+			if got == "" {
+				// A browser asks for the token as a password (any user name).
+				c.Response().Header().Set("WWW-Authenticate", `Basic realm="ClickVault", charset="UTF-8"`)
 				return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required")
 			}
 			for _, t := range s.tokens {
@@ -158,6 +164,19 @@ func (s *Server) requireToken(need Access) echo.MiddlewareFunc {
 			return echo.NewHTTPError(http.StatusUnauthorized, "the bearer token is not accepted")
 		}
 	}
+}
+
+// presentedToken is the request's token: a bearer token, or the password
+// of HTTP Basic authentication (how a browser sends it for the status
+// page; the user name is ignored).
+func presentedToken(r *http.Request) string {
+	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return got
+	}
+	if _, password, ok := r.BasicAuth(); ok {
+		return password
+	}
+	return ""
 }
 
 // errorHandler answers every error as JSON {"error": "…"}. An unexpected

@@ -204,6 +204,29 @@ func (c *Control) Status(ctx context.Context, id string) (control.RequestStatus,
 	return cols.row(0), nil
 }
 
+// ActiveRequests reads the queued and running requests of the last day
+// from request_status.
+func (c *Control) ActiveRequests(ctx context.Context, limit int) ([]control.RequestStatus, error) {
+	q := fmt.Sprintf(`SELECT toString(s.id) AS rid, CAST(s.action AS String) AS action, s.database AS database,
+		CAST(s.kind AS String) AS kind, CAST(s.state AS String) AS state, s.backup AS backup, s.message AS message,
+		s.num_files AS num_files, s.total_size AS total_size, s.bytes_read AS bytes_read, s.requested_by AS requested_by, s.via AS via,
+		toUnixTimestamp64Milli(s.requested_at) AS requested_at, toUnixTimestamp64Micro(s.updated_at) AS updated_at
+	FROM %s AS s WHERE s.state IN ('queued', 'running') AND s.requested_at > now() - INTERVAL 1 DAY
+	ORDER BY s.requested_at LIMIT %d`, c.table("request_status"), max(limit, 1))
+	cols := newStatusColumns()
+	var out []control.RequestStatus
+	err := c.db.do(ctx, ch.Query{Body: q, Result: cols.results(), OnResult: func(context.Context, proto.Block) error {
+		for i := 0; i < cols.id.Rows(); i++ {
+			out = append(out, cols.row(i))
+		}
+		return nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("read active requests: %w", err)
+	}
+	return out, nil
+}
+
 // RequestCount counts the rows of the requests table. ClickHouse answers
 // a bare count() from part metadata without reading rows, which makes it
 // about as cheap as SELECT 1 and fit to run many times per poll interval.

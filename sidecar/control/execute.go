@@ -98,8 +98,20 @@ func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, row
 	var err error
 	// The backup's row of clickvault.backups is written as soon as its
 	// outcome is in the metadata, while the index and lease are written.
+	// The row saying it runs is written first (Started, then Settled, run in
+	// this order): the settled row must never be overtaken by it.
 	var mirror errgroup.Group
-	settled := func(b sidecar.Backup) { mirror.Go(func() error { s.mirrorBackup(ctx, b); return nil }) }
+	runningRow := make(chan struct{})
+	started := false
+	settled := func(b sidecar.Backup) {
+		mirror.Go(func() error {
+			if started {
+				<-runningRow
+			}
+			s.mirrorBackup(ctx, b)
+			return nil
+		})
+	}
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
@@ -110,6 +122,10 @@ func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, row
 			Started: func(b sidecar.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))
+				// The catalog shows the backup running at once, so the
+				// status page and SELECTs see it.
+				started = true
+				mirror.Go(func() error { defer close(runningRow); s.mirrorBackup(ctx, b); return nil })
 			},
 			Settled: settled})
 	}

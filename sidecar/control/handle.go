@@ -47,7 +47,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	// the backup in clickvault.backups (executeBackup writes its row) or
 	// the cleanup's deletions. The full mirror, which rereads S3, runs
 	// after a backup's answer so the requester does not wait for it.
-	if r.Action == ActionCleanup || r.Action == ActionCheck {
+	if r.Action == ActionCleanup || r.Action == ActionCheck || r.Action == ActionVerify {
 		s.mirror(ctx, r.Database)
 	}
 	s.record(ctx, r.Request, state, entry)

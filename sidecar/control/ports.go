@@ -25,6 +25,9 @@ type ControlPlane interface {
 	InsertRequest(ctx context.Context, r Request) (string, error)
 	// Status reads one request's row of request_status; ErrNotFound if absent.
 	Status(ctx context.Context, id string) (RequestStatus, error)
+	// ActiveRequests reads the requests queued or running, oldest first, at
+	// most limit.
+	ActiveRequests(ctx context.Context, limit int) ([]RequestStatus, error)
 	// CatalogRows reads the backups table of a database (FINAL).
 	CatalogRows(ctx context.Context, database string) ([]CatalogRow, error)
 	// WriteCatalog adds or replaces rows of the backups table.

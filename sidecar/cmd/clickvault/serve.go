@@ -50,7 +50,7 @@ func serveCommand(run runner) *cobra.Command {
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(),
 		}, metrics.New(reg, a.cfg.RPOs()), a.logger)
-		hooks := httpapi.Options{Databases: dbs}
+		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
 			hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())
 		}

@@ -132,6 +132,24 @@ func (p *Plane) Status(_ context.Context, id string) (control.RequestStatus, err
 	return control.RequestStatus{}, fmt.Errorf("request %s: %w", id, sidecar.ErrNotFound)
 }
 
+// ActiveRequests returns the queued and running requests, oldest first.
+func (p *Plane) ActiveRequests(ctx context.Context, limit int) ([]control.RequestStatus, error) {
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.requests))
+	for _, r := range p.requests {
+		ids = append(ids, r.ID)
+	}
+	p.mu.Unlock()
+	var out []control.RequestStatus
+	for _, id := range ids {
+		st, err := p.Status(ctx, id)
+		if err == nil && (st.State == control.StateQueued || st.State == control.StateRunning) && len(out) < limit {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
 // Log returns every request_log row of a request, in the order written.
 func (p *Plane) Log(id string) []control.LogEntry {
 	p.mu.Lock()

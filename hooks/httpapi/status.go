@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+)
+
+//go:embed status.html
+var statusHTML string
+
+var statusPage = template.Must(template.New("status").Parse(statusHTML))
+
+// statusData is what the status page shows.
+type statusData struct {
+	Now       string
+	Databases []databaseView
+	Requests  []requestView
+}
+
+type databaseView struct {
+	Name                               string
+	AgeSeconds, RPOSeconds             int64
+	RPOClass, RPOText                  string
+	CheckStatus, CheckClass, CheckText string
+	VerifyStatus, VerifyClass          string
+	VerifyText                         string
+	Chains                             []chainView
+}
+
+type chainView struct {
+	Name, Size string
+	Depth      string
+	Backups    []backupView
+}
+
+type backupView struct {
+	Name, Status, Check, Title string
+	Weight                     float64
+}
+
+type requestView struct {
+	ID, Action, Database, State, Progress, By, Message string
+	Percent                                            int
+}
+
+// status serves GET /: one page, server-rendered, no external assets.
+func (s *Server) status(c echo.Context) error {
+	ctx := c.Request().Context()
+	now := time.Now().UTC()
+	data := statusData{Now: now.Format("2006-01-02 15:04:05 UTC")}
+	for _, db := range s.databases {
+		rows, err := s.cp.CatalogRows(ctx, db)
+		if err != nil {
+			return err
+		}
+		data.Databases = append(data.Databases, s.databaseView(db, rows, now))
+	}
+	active, err := s.cp.ActiveRequests(ctx, 100)
+	if err != nil {
+		return err
+	}
+	for _, r := range active {
+		if s.visible(r.Database) {
+			data.Requests = append(data.Requests, newRequestView(r))
+		}
+	}
+	var out bytes.Buffer
+	if err := statusPage.Execute(&out, data); err != nil {
+		return fmt.Errorf("render the status page: %w", err)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	return c.HTMLBlob(http.StatusOK, out.Bytes())
+}
+
+func newRequestView(r control.RequestStatus) requestView {
+	v := requestView{ID: r.ID, Action: r.Action, Database: r.Database, State: r.State, By: r.RequestedBy, Message: r.Message}
+	if r.Via != "" {
+		v.By = r.Via
+	}
+	switch {
+	case r.TotalSize > 0 && r.BytesRead > 0:
+		v.Percent = int(min(100, r.BytesRead*100/r.TotalSize))
+	case r.TotalSize > 0:
+		v.Progress = humanBytes(r.TotalSize) + " written"
+	case r.State == control.StateQueued:
+		v.Progress = "waiting for its database"
+	default:
+		v.Progress = "started"
+	}
+	return v
+}
+
+func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Time) databaseView {
+	v := databaseView{Name: db, RPOSeconds: int64(s.rpo[db].Seconds())}
+	chains := map[string]*chainView{}
+	var order []string
+	var newest, checked, verified *control.CatalogRow
+	var maxSize uint64
+	sizes := map[string]uint64{}
+	for i := range rows {
+		sizes[rows[i].Name] = storedBytes(&rows[i])
+		maxSize = max(maxSize, sizes[rows[i].Name])
+	}
+	for i := range rows {
+		r := &rows[i]
+		ch, ok := chains[r.Chain]
+		if !ok {
+			ch = &chainView{Name: r.Chain}
+			chains[r.Chain], order = ch, append(order, r.Chain)
+		}
+		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: r.Status, Check: r.CheckStatus,
+			Weight: weight(sizes[r.Name], maxSize), Title: backupTitle(r)})
+		if r.Status == "completed" && (newest == nil || r.Name > newest.Name) {
+			newest = r
+		}
+		if r.CheckedAt != nil && (checked == nil || r.CheckedAt.After(*checked.CheckedAt)) {
+			checked = r
+		}
+		if r.VerifiedAt != nil && (verified == nil || r.VerifiedAt.After(*verified.VerifiedAt)) {
+			verified = r
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(order)))
+	for _, name := range order {
+		v.Chains = append(v.Chains, finishChain(chains[name], sizes))
+	}
+	v.rpoFacts(newest, now, s.rpo[db])
+	v.checkFacts(rows, checked)
+	v.verifyFacts(verified)
+	return v
+}

@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+)
+
+// weight is a backup's bar width: by bytes, on a square-root scale so a
+// small incremental beside a large full stays visible.
+func weight(size, maxSize uint64) float64 {
+	if maxSize == 0 {
+		return 1
+	}
+	return math.Round(math.Max(0.02, math.Sqrt(float64(size)/float64(maxSize)))*1000) / 1000
+}
+
+// storedBytes is what a backup itself put in S3: ClickHouse's compressed
+// size (its files less those kept in the base), else its total size.
+func storedBytes(r *control.CatalogRow) uint64 {
+	switch {
+	case r.CompressedSize > 0:
+		return r.CompressedSize
+	case r.UncompressedSize > 0:
+		return r.UncompressedSize
+	}
+	return r.TotalSize
+}
+
+func backupTitle(r *control.CatalogRow) string {
+	t := fmt.Sprintf("%s %s, %s, %s stored (%s with its base)", r.Kind, r.Name, r.Status, humanBytes(storedBytes(r)), humanBytes(r.TotalSize))
+	if r.CheckStatus != "" {
+		t += ", check " + r.CheckStatus
+	}
+	if r.CheckProblem != "" {
+		t += ": " + r.CheckProblem
+	}
+	if r.Error != "" {
+		t += ": " + r.Error
+	}
+	return t
+}
+
+func finishChain(ch *chainView, sizes map[string]uint64) chainView {
+	completed := 0
+	var total uint64
+	for _, b := range ch.Backups {
+		if b.Status == "completed" {
+			completed++
+			total += sizes[b.Name]
+		}
+	}
+	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), humanBytes(total)
+	return *ch
+}
+
+func (v *databaseView) rpoFacts(newest *control.CatalogRow, now time.Time, rpo time.Duration) {
+	switch {
+	case newest == nil:
+		v.RPOClass, v.RPOText = "bad", "No completed backup"
+		return
+	case newest.FinishedAt != nil:
+		v.AgeSeconds = int64(now.Sub(*newest.FinishedAt).Seconds())
+	case newest.StartedAt != nil:
+		v.AgeSeconds = int64(now.Sub(*newest.StartedAt).Seconds())
+	}
+	age := time.Duration(v.AgeSeconds) * time.Second
+	v.RPOText = fmt.Sprintf("Newest backup %s old", roundAge(age))
+	v.RPOClass = "none"
+	if rpo > 0 {
+		v.RPOText += fmt.Sprintf("; RPO %s", roundAge(rpo))
+		v.RPOClass = "ok"
+		if age > rpo {
+			v.RPOClass, v.RPOText = "bad", v.RPOText+": late"
+		}
+	}
+}
+
+func (v *databaseView) checkFacts(rows []control.CatalogRow, last *control.CatalogRow) {
+	if last == nil {
+		v.CheckClass, v.CheckText = "none", "Never checked"
+		return
+	}
+	broken := 0
+	for _, r := range rows {
+		if r.CheckStatus == "broken" && r.Status != "deleted" {
+			broken++
+		}
+	}
+	v.CheckStatus, v.CheckClass = "good", "ok"
+	v.CheckText = fmt.Sprintf("Last check %s: all good", last.CheckedAt.UTC().Format("2006-01-02 15:04"))
+	if broken > 0 {
+		v.CheckStatus, v.CheckClass = "broken", "bad"
+		v.CheckText = fmt.Sprintf("Last check %s: %d backups broken", last.CheckedAt.UTC().Format("2006-01-02 15:04"), broken)
+	}
+}
+
+func (v *databaseView) verifyFacts(last *control.CatalogRow) {
+	if last == nil {
+		v.VerifyClass, v.VerifyText = "none", "Never verified"
+		return
+	}
+	v.VerifyStatus = last.VerifyStatus
+	v.VerifyClass = "ok"
+	if last.VerifyStatus != "passed" {
+		v.VerifyClass = "bad"
+	}
+	v.VerifyText = fmt.Sprintf("Last verify %s: %s, restore took %.1f s (measured RTO)", last.VerifiedAt.UTC().Format("2006-01-02 15:04"),
+		last.VerifyStatus, last.VerifyRestoreSec)
+}
+
+func roundAge(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	case d >= time.Hour:
+		return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Minute).String(), "0s"), "0m")
+	}
+	return d.Round(time.Second).String()
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
