@@ -73,6 +73,9 @@ type Catalog struct {
 	// read: now for a full scan, the index's scan time when entries came
 	// from the catalog index.
 	Scanned time.Time
+	// byName finds a backup without a scan: following a chain of 1,000
+	// backups base by base must not cost a million comparisons.
+	byName map[string]Backup
 }
 
 // BuildCatalog links backups into chains: an incremental belongs to the
@@ -106,6 +109,12 @@ func BuildCatalog(database string, backups []Backup, dataOnly []string) Catalog 
 	}
 	// Newest chain first.
 	sort.SliceStable(cat.Chains, func(i, j int) bool { return cat.Chains[i].Full.Time().After(cat.Chains[j].Full.Time()) })
+	cat.byName = map[string]Backup{}
+	for _, ch := range cat.Chains {
+		for _, m := range ch.Members {
+			cat.byName[m.Name] = m
+		}
+	}
 	return cat
 }
 
@@ -134,9 +143,15 @@ func (c Catalog) All() []Backup {
 
 // Find returns the backup with this name.
 func (c Catalog) Find(name string) (Backup, bool) {
-	for _, b := range c.All() {
-		if b.Name == name {
-			return b, true
+	if c.byName != nil {
+		b, ok := c.byName[name]
+		return b, ok
+	}
+	for _, ch := range c.Chains {
+		for _, b := range ch.Members {
+			if b.Name == name {
+				return b, true
+			}
 		}
 	}
 	return Backup{}, false

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Check statuses.
@@ -75,6 +77,7 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 	if err := c.list(ctx, database, targets); err != nil {
 		return report, err
 	}
+	c.loadManifests(ctx, targets)
 	now := s.now().UTC()
 	broken := map[string]bool{}
 	for _, b := range targets {
@@ -172,10 +175,35 @@ func (c *checker) list(ctx context.Context, database string, targets []Backup) e
 	return nil
 }
 
+// manifestReaders bounds the manifests read at once.
+const manifestReaders = 16
+
+// loadManifests reads the manifests of backups in parallel, before the
+// files are followed one backup at a time.
+func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
+	reads := make([]manifestRead, len(backups))
+	var g errgroup.Group
+	g.SetLimit(manifestReaders)
+	for i, b := range backups {
+		g.Go(func() error { reads[i] = c.readManifest(ctx, b); return nil })
+	}
+	_ = g.Wait()
+	for i, b := range backups {
+		c.manifests[b.Name] = reads[i]
+	}
+}
+
 func (c *checker) manifest(ctx context.Context, b Backup) manifestRead {
 	if m, ok := c.manifests[b.Name]; ok {
 		return m
 	}
+	read := c.readManifest(ctx, b)
+	c.manifests[b.Name] = read
+	return read
+}
+
+// readManifest reads and parses one backup's .backup object.
+func (c *checker) readManifest(ctx context.Context, b Backup) manifestRead {
 	var read manifestRead
 	data, _, err := c.s.store.Get(ctx, BackupFileKey(b.Folder))
 	switch {
@@ -190,7 +218,6 @@ func (c *checker) manifest(ctx context.Context, b Backup) manifestRead {
 		}
 		read.all, read.files = m.Files, m.byKey()
 	}
-	c.manifests[b.Name] = read
 	return read
 }
 

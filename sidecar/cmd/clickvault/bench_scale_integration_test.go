@@ -52,13 +52,14 @@ func TestBenchCatalogScale(t *testing.T) {
 }
 
 // writeSyntheticChains writes metadata for n completed backups of shop in
-// chains of perChain, as ClickVault would have.
-func (h *harness) writeSyntheticChains(n, perChain int) {
+// chains of perChain, as ClickVault would have, and returns them.
+func (h *harness) writeSyntheticChains(n, perChain int) []sidecar.Backup {
 	layout := sidecar.Layout{Prefix: "cv/test"}
 	start := time.Now().Add(-time.Duration(n) * time.Minute)
 	g, ctx := errgroup.WithContext(h.ctx)
 	g.SetLimit(32)
 	var prev sidecar.Backup
+	var written []sidecar.Backup
 	for i := 0; i < n; i++ {
 		ts := start.Add(time.Duration(i) * time.Minute).UTC()
 		kind := sidecar.KindIncremental
@@ -73,6 +74,7 @@ func (h *harness) writeSyntheticChains(n, perChain int) {
 			b.BaseBackupPath, b.Base, b.Chain = &base, prev.Name, prev.Chain
 		}
 		prev = b
+		written = append(written, b)
 		data, err := sidecar.EncodeMeta(b.Meta)
 		if err != nil {
 			h.t.Fatal(err)
@@ -86,6 +88,7 @@ func (h *harness) writeSyntheticChains(n, perChain int) {
 	if err := g.Wait(); err != nil {
 		h.t.Fatal(err)
 	}
+	return written
 }
 
 // TestBenchIdleFootprint: the sidecar's RSS and CPU while idle.
