@@ -84,6 +84,9 @@ func TestChainRestoreVerify(t *testing.T) {
 	if full.Kind != sidecar.KindFull || !full.Completed() || full.Tables["orders"] != 10 {
 		t.Fatalf("first backup: %+v", full.Meta)
 	}
+	if full.TableBytes["orders"] == 0 || full.TableBytes["items"] == 0 || len(full.TableBytes) != 2 {
+		t.Fatalf("sizes of the tables from the manifest: %v", full.TableBytes)
+	}
 	inc := e.backup(t, "")
 	if inc.Kind != sidecar.KindIncremental || inc.Base != full.Name || inc.Chain != full.Name {
 		t.Fatalf("second backup: kind %s base %q chain %q", inc.Kind, inc.Base, inc.Chain)

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"encoding/xml"
 	"fmt"
+	"strings"
 )
 
 // Manifest is ClickHouse's .backup object: every file of a backup with its
@@ -65,6 +66,20 @@ func (m Manifest) byKey() map[fileKey]ManifestFile {
 		k := fileKey{f.Size, f.Checksum}
 		if _, ok := out[k]; !ok && f.Size > 0 {
 			out[k] = f
+		}
+	}
+	return out
+}
+
+// TableBytes sums, per table of database, the sizes of the table's files
+// in the backup: what restoring the table reads, wherever the bytes are
+// kept (this backup or a base).
+func (m Manifest) TableBytes(database string) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, f := range m.Files {
+		parts := strings.SplitN(f.Name, "/", 4)
+		if len(parts) == 4 && parts[0] == "data" && unescapeFileName(parts[1]) == database {
+			out[unescapeFileName(parts[2])] += f.Size
 		}
 	}
 	return out

@@ -48,6 +48,9 @@ type Meta struct {
 	// BACKUP is sent: a sidecar restarted at any point finds the request's
 	// backup by it and adopts it instead of taking a second one.
 	RequestID string `json:"request_id,omitempty"`
+	// TableBytes is, per table, the size of its files in the backup (read
+	// from ClickHouse's manifest when the backup completed).
+	TableBytes map[string]uint64 `json:"table_bytes,omitempty"`
 	// TableSet is which tables the backup holds; empty for every table
 	// (and in metadata written before table sets existed).
 	TableSet

@@ -18,7 +18,7 @@ type catalogColumns struct {
 	text                                                  [13]proto.ColStr // in the order of catalogNames
 	checked, verified                                     *proto.ColNullable[time.Time]
 	restoreSeconds                                        proto.ColFloat64
-	tables                                                *proto.ColMap[string, uint64]
+	tables, tableBytes                                    *proto.ColMap[string, uint64]
 	started, finished                                     *proto.ColNullable[time.Time]
 	numFiles, totalSize, uncompressedSize, compressedSize proto.ColUInt64
 	updatedAt                                             *proto.ColDateTime64
@@ -26,12 +26,13 @@ type catalogColumns struct {
 
 func newCatalogColumns() *catalogColumns {
 	return &catalogColumns{
-		started:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
-		finished:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
-		checked:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
-		verified:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
-		updatedAt: new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
-		tables:    proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
+		started:    proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		finished:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		checked:    proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		verified:   proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		updatedAt:  new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
+		tables:     proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
+		tableBytes: proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
 	}
 }
 
@@ -45,7 +46,8 @@ func (c *catalogColumns) columns() proto.Input {
 		proto.InputColumn{Name: "num_files", Data: &c.numFiles}, proto.InputColumn{Name: "total_size", Data: &c.totalSize},
 		proto.InputColumn{Name: "uncompressed_size", Data: &c.uncompressedSize},
 		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize},
-		proto.InputColumn{Name: "tables", Data: c.tables}, proto.InputColumn{Name: "checked_at", Data: c.checked},
+		proto.InputColumn{Name: "tables", Data: c.tables}, proto.InputColumn{Name: "table_bytes", Data: c.tableBytes},
+		proto.InputColumn{Name: "checked_at", Data: c.checked},
 		proto.InputColumn{Name: "verified_at", Data: c.verified}, proto.InputColumn{Name: "verify_restore_seconds", Data: &c.restoreSeconds})
 }
 
@@ -61,11 +63,8 @@ func (c *catalogColumns) append(r control.CatalogRow) {
 		r.CheckStatus, r.CheckProblem, r.VerifyStatus} {
 		c.text[i].Append(v)
 	}
-	tables := r.Tables
-	if tables == nil {
-		tables = map[string]uint64{}
-	}
-	c.tables.Append(tables)
+	c.tables.Append(orEmpty(r.Tables))
+	c.tableBytes.Append(orEmpty(r.TableBytes))
 	c.started.Append(nullableTime(r.StartedAt))
 	c.checked.Append(nullableTime(r.CheckedAt))
 	c.verified.Append(nullableTime(r.VerifiedAt))
@@ -88,7 +87,7 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 	return control.CatalogRow{Database: c.text[0].Row(i), Name: c.text[1].Row(i), Kind: c.text[2].Row(i),
 		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: c.text[6].Row(i),
 		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), TableSet: c.text[9].Row(i), Tables: c.tables.Row(i),
-		CheckStatus: c.text[10].Row(i), CheckProblem: c.text[11].Row(i), CheckedAt: t(c.checked),
+		TableBytes: c.tableBytes.Row(i), CheckStatus: c.text[10].Row(i), CheckProblem: c.text[11].Row(i), CheckedAt: t(c.checked),
 		VerifyStatus: c.text[12].Row(i), VerifiedAt: t(c.verified), VerifyRestoreSec: c.restoreSeconds.Row(i),
 		StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
@@ -139,4 +138,11 @@ func (c *Control) WriteCatalog(ctx context.Context, rows []control.CatalogRow) e
 		return fmt.Errorf("write the backups table: %w", err)
 	}
 	return nil
+}
+
+func orEmpty(m map[string]uint64) map[string]uint64 {
+	if m == nil {
+		return map[string]uint64{}
+	}
+	return m
 }

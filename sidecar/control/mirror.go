@@ -100,13 +100,13 @@ func (s *Runner) catalogRow(b sidecar.Backup) CatalogRow {
 		Location: s.store.URL(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
 		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
 		UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error,
-		TableSet: b.TableSet.String(), Tables: b.Tables}
+		TableSet: b.TableSet.String(), Tables: b.Tables, TableBytes: b.TableBytes}
 }
 
 func sameRow(a, b CatalogRow) bool {
 	return a.Status == b.Status && a.Chain == b.Chain && a.Base == b.Base && a.NumFiles == b.NumFiles &&
 		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
-		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) &&
+		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) && maps.Equal(a.TableBytes, b.TableBytes) &&
 		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt) &&
 		a.VerifyStatus == b.VerifyStatus && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt)
 }

@@ -130,7 +130,8 @@ type CatalogRow struct {
 	CompressedSize   uint64            `json:"compressed_size"`
 	Error            string            `json:"error"`
 	TableSet         string            `json:"table_set"`
-	Tables           map[string]uint64 `json:"tables"` // rows per table at backup time
+	Tables           map[string]uint64 `json:"tables"`      // rows per table at backup time
+	TableBytes       map[string]uint64 `json:"table_bytes"` // size of each table's files in the backup
 	CheckedAt        *time.Time        `json:"checked_at"`
 	CheckStatus      string            `json:"check_status"` // good, broken, "" if never checked
 	CheckProblem     string            `json:"check_problem"`

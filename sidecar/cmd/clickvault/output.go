@@ -29,7 +29,8 @@ type listedBackup struct {
 	Legacy           bool              `json:"legacy,omitempty"`
 	Error            string            `json:"error,omitempty"`
 	TableSet         string            `json:"table_set"`
-	Tables           map[string]uint64 `json:"tables"` // rows per table at backup time
+	Tables           map[string]uint64 `json:"tables"`      // rows per table at backup time
+	TableBytes       map[string]uint64 `json:"table_bytes"` // size of each table's files in the backup
 }
 
 type listedChain struct {
@@ -65,7 +66,7 @@ func printCatalogJSON(w io.Writer, cats []sidecar.Catalog, url func(string) stri
 				lc.Backups = append(lc.Backups, listedBackup{Name: m.Name, Kind: string(m.Kind), Status: m.CatalogStatus(),
 					Base: m.Base, Timestamp: m.Time(), FinishedAt: m.FinishedAt, NumFiles: m.NumFiles, TotalSize: m.TotalSize,
 					UncompressedSize: m.UncompressedSize, CompressedSize: m.CompressedSize, BackupID: m.BackupID,
-					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error, TableSet: m.TableSet.String(), Tables: m.Tables})
+					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error, TableSet: m.TableSet.String(), Tables: m.Tables, TableBytes: m.TableBytes})
 			}
 			if newest, ok := ch.Newest(); ok {
 				lc.End = newest.Time()

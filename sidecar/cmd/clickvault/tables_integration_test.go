@@ -179,6 +179,9 @@ func TestTableSetsCLIAndHTTP(t *testing.T) {
 		if _, ok := b.Tables["logs"]; ok || b.Tables["orders"] != 1000 {
 			t.Fatalf("backup %s holds tables %v", b.Name, b.Tables)
 		}
+		if _, ok := b.TableBytes["logs"]; ok || b.TableBytes["orders"] < 1000 {
+			t.Fatalf("backup %s: sizes of its tables %v", b.Name, b.TableBytes)
+		}
 	}
 	for _, key := range h.keys("cv/test/shop/") {
 		if strings.Contains(key, "/logs/") || strings.Contains(key, "/logs.sql") {
