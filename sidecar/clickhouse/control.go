@@ -134,10 +134,12 @@ func cut(column string) string {
 	return fmt.Sprintf("substring(%s, 1, %d)", column, control.MaxField+1)
 }
 
-// cutList bounds a list column read from a request row: the count and
-// each name.
+// cutList bounds a list column read from a request row: a list over
+// MaxList names or MaxListBytes bytes is read as [TooLong], and each name is
+// cut one byte past MaxField.
 func cutList(column string) string {
-	return fmt.Sprintf("arrayMap(x -> substring(x, 1, %d), arraySlice(%s, 1, %d))", control.MaxField+1, column, control.MaxList+1)
+	return fmt.Sprintf("if(length(%[1]s) > %[2]d OR arraySum(arrayMap(x -> length(x), %[1]s)) > %[3]d, [%[4]s], arrayMap(x -> substring(x, 1, %[5]d), %[1]s))",
+		column, control.MaxList, control.MaxListBytes, QuoteString(control.TooLong), control.MaxField+1)
 }
 
 func (c *Control) AppendLog(ctx context.Context, entries ...control.LogEntry) error {

@@ -10,12 +10,18 @@ import (
 )
 
 // MaxField bounds request fields, so a huge string is rejected with a
-// short message instead of being echoed back; MaxList bounds the names of
-// a list field.
+// short message instead of being echoed back; MaxList and MaxListBytes
+// bound a list field (tables, exclude_tables, partitions): a read of 1,000
+// pending rows then holds at most a few tens of MB, whatever was inserted.
 const (
-	MaxField = 256
-	MaxList  = 1000
+	MaxField     = 256
+	MaxList      = 100
+	MaxListBytes = 8192
 )
+
+// TooLong is what the control plane reads in place of a list over
+// MaxList entries or MaxListBytes bytes; no name can be it.
+const TooLong = "\x00too long"
 
 // admit checks a request before anything runs: it resolves defaults,
 // validates every field, and authorizes the requester. A refusal is an

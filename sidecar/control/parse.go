@@ -1,6 +1,7 @@
 package control
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -130,8 +131,12 @@ func checkSizes(r Request) error {
 		}
 	}
 	for name, list := range map[string][]string{"tables": r.Tables, "exclude_tables": r.ExcludeTables, "partitions": r.Partitions} {
-		if len(list) > MaxList {
-			return reject("%s names more than %d entries", name, MaxList)
+		size := 0
+		for _, v := range list {
+			size += len(v)
+		}
+		if len(list) > MaxList || size > MaxListBytes || slices.Contains(list, TooLong) {
+			return reject("%s names more than %d entries or %d bytes", name, MaxList, MaxListBytes)
 		}
 		for _, v := range list {
 			if len(v) > MaxField {

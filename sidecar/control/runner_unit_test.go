@@ -47,7 +47,8 @@ func TestPrecheck(t *testing.T) {
 		{Request{Action: ActionRestore, Mode: "overwrite"}, "unknown restore mode"},
 		{Request{Action: ActionRestore, ExcludeTables: []string{"a"}}, "exclude_tables is for backups"},
 		{Request{Action: ActionVerify, Tables: []string{"a"}}, "not verify"},
-		{Request{Action: ActionRestore, Tables: make([]string, 1001)}, "more than 1000"},
+		{Request{Action: ActionRestore, Tables: make([]string, 101)}, "more than 100 entries"},
+		{Request{Action: ActionRestore, Tables: []string{TooLong}}, "more than 100 entries"},
 		{Request{Action: ActionRestore, Partitions: []string{strings.Repeat("p", 300)}}, "entry of partitions"},
 	} {
 		_, err := s.precheck(c.r)

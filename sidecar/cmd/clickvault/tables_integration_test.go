@@ -136,6 +136,12 @@ func TestRestoreTablesThroughRequests(t *testing.T) {
 	}
 	h.expectRequest(h.as("mallory"), "action, database, target, tables", "'restore', 'shop', 'shop_restored', ['orders AS m']",
 		"rejected", "lacks SELECT on table shop.orders")
+	// A list of 50,000 names (or of a few huge ones) is read as "too long",
+	// never into the sidecar's memory, and rejected.
+	h.expectRequest(alice, "action, database, tables", "'restore', 'shop', arrayMap(x -> concat('t', toString(x)), range(50000))",
+		"rejected", "more than 100 entries")
+	h.expectRequest(alice, "action, database, partitions, tables", "'restore', 'shop', [repeat('p', 100000)], ['orders']",
+		"rejected", "more than 100 entries or 8192 bytes")
 }
 
 func (h *harness) columns(table string) string {
