@@ -41,6 +41,20 @@ type Backup struct {
 // Time orders backups: the metadata's timestamp.
 func (b Backup) Time() time.Time { return b.Timestamp }
 
+// FormatBytes writes a size for people: 1.5 GiB.
+func FormatBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
 // NameFormat is the timestamp folder name of a backup, in UTC with
 // milliseconds: 20261123T120000123Z.
 const NameFormat = "20060102T150405.000Z"

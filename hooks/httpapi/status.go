@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -91,7 +92,7 @@ func newRequestView(r control.RequestStatus) requestView {
 	case r.TotalSize > 0 && r.BytesRead > 0:
 		v.Percent = int(min(100, r.BytesRead*100/r.TotalSize))
 	case r.TotalSize > 0:
-		v.Progress = humanBytes(r.TotalSize) + " written"
+		v.Progress = sidecar.FormatBytes(r.TotalSize) + " written"
 	case r.State == control.StateQueued:
 		v.Progress = "waiting for its database"
 	default:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -31,7 +32,7 @@ func storedBytes(r *control.CatalogRow) uint64 {
 }
 
 func backupTitle(r *control.CatalogRow) string {
-	t := fmt.Sprintf("%s %s, %s, %s stored (%s with its base)", r.Kind, r.Name, r.Status, humanBytes(storedBytes(r)), humanBytes(r.TotalSize))
+	t := fmt.Sprintf("%s %s, %s, %s stored (%s with its base)", r.Kind, r.Name, r.Status, sidecar.FormatBytes(storedBytes(r)), sidecar.FormatBytes(r.TotalSize))
 	if r.CheckStatus != "" {
 		t += ", check " + r.CheckStatus
 	}
@@ -53,7 +54,7 @@ func finishChain(ch *chainView, sizes map[string]uint64) chainView {
 			total += sizes[b.Name]
 		}
 	}
-	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), humanBytes(total)
+	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), sidecar.FormatBytes(total)
 	return *ch
 }
 
@@ -120,17 +121,4 @@ func roundAge(d time.Duration) string {
 		return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Minute).String(), "0s"), "0m")
 	}
 	return d.Round(time.Second).String()
-}
-
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

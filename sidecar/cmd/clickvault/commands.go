@@ -121,7 +121,7 @@ func backupCommand(run runner) *cobra.Command {
 				continue
 			}
 			fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s)\n",
-				db, b.Kind, b.Name, b.NumFiles, humanBytes(b.TotalSize), b.Chain)
+				db, b.Kind, b.Name, b.NumFiles, sidecar.FormatBytes(b.TotalSize), b.Chain)
 		}
 		return errors.Join(failed...)
 	})

@@ -90,7 +90,7 @@ func printCatalogText(w io.Writer, cats []sidecar.Catalog, fullOnly bool) {
 					continue
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
-					m.CatalogStatus(), humanBytes(m.TotalSize), orDash(m.Base))
+					m.CatalogStatus(), sidecar.FormatBytes(m.TotalSize), orDash(m.Base))
 			}
 		}
 		for _, o := range cat.Orphans {
@@ -110,7 +110,7 @@ func printOperations(w io.Writer, ops []sidecar.Operation, asJSON bool) error {
 	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED\tFILES\tSIZE\tERROR")
 	for _, op := range ops {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", op.ID, op.Status, op.StartTime.UTC().Format(time.RFC3339),
-			op.NumFiles, humanBytes(op.TotalSize), orDash(firstLine(op.Error)))
+			op.NumFiles, sidecar.FormatBytes(op.TotalSize), orDash(firstLine(op.Error)))
 	}
 	return tw.Flush()
 }
@@ -156,9 +156,9 @@ func printKeeps(w io.Writer, r sidecar.CleanupReport) {
 			continue
 		}
 		line := fmt.Sprintf("%s: keep %s backup %s (chain %s, %s): %s", r.Database, k.Backup.Kind, k.Backup.Name,
-			k.Backup.Chain, humanBytes(k.Backup.TotalSize), strings.Join(k.Rules, ", "))
+			k.Backup.Chain, sidecar.FormatBytes(k.Backup.TotalSize), strings.Join(k.Rules, ", "))
 		if n := basesOf[k.Backup.Name]; n > 0 {
-			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", humanBytes(n))
+			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", sidecar.FormatBytes(n))
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -215,19 +215,6 @@ func printCheck(w io.Writer, r sidecar.CheckReport, took time.Duration) {
 		fmt.Fprintf(w, "%s: %d backups checked, %d broken, %d objects present with their sizes, in %s (no data read)\n",
 			r.Database, len(r.Backups), r.Broken(), r.Objects, took.Round(time.Millisecond))
 	}
-}
-
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func orDash(s string) string {

@@ -34,7 +34,7 @@ func (p *progressPrinter) update(pr sidecar.Progress) {
 	defer p.mu.Unlock()
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", p.label, pr.Backup, pr.Status, pr.NumFiles,
-			humanBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
+			sidecar.FormatBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
 		p.drawn = true
 		return
 	}
