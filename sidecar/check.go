@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 )
 
 // Check statuses.
@@ -77,10 +78,16 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 	if err := c.list(ctx, database, targets); err != nil {
 		return report, err
 	}
-	c.loadManifests(ctx, targets)
 	now := s.now().UTC()
 	broken := map[string]bool{}
-	for _, b := range targets {
+	for i, b := range targets {
+		if i == 0 || b.Chain != targets[i-1].Chain {
+			// One chain's manifests at a time: a base is always in its
+			// backup's chain, and a deep chain of a big database has
+			// manifests of hundreds of MB that must not add up.
+			c.manifests, c.memo = map[string]manifestRead{}, map[string]string{}
+			c.loadManifests(ctx, chainOf(targets, i))
+		}
 		problem := c.backup(ctx, b)
 		if problem == "" && broken[b.Base] {
 			problem = "built on broken backup " + b.Base
@@ -111,8 +118,18 @@ func firstBroken(r CheckReport) CheckedBackup {
 	return CheckedBackup{}
 }
 
-// checkTargets are the completed backups to check, oldest first: all of
-// them, or the named one and those it is built on.
+// chainOf is the run of targets from i on that share targets[i]'s chain.
+func chainOf(targets []Backup, i int) []Backup {
+	j := i
+	for j < len(targets) && targets[j].Chain == targets[i].Chain {
+		j++
+	}
+	return targets[i:j]
+}
+
+// checkTargets are the completed backups to check, chain by chain, oldest
+// first within a chain: all of them, or the named one and those it is
+// built on.
 func checkTargets(cat Catalog, name string) ([]Backup, error) {
 	var out []Backup
 	if name == "" {
@@ -131,7 +148,12 @@ func checkTargets(cat Catalog, name string) ([]Backup, error) {
 			b, ok = cat.Find(b.Base)
 		}
 	}
-	slices.SortFunc(out, func(a, b Backup) int { return a.Time().Compare(b.Time()) })
+	slices.SortFunc(out, func(a, b Backup) int {
+		if a.Chain != b.Chain {
+			return strings.Compare(a.Chain, b.Chain) // a chain's name is its full's: oldest chain first
+		}
+		return a.Time().Compare(b.Time())
+	})
 	return out, nil
 }
 
@@ -175,21 +197,37 @@ func (c *checker) list(ctx context.Context, database string, targets []Backup) e
 	return nil
 }
 
-// manifestReaders bounds the manifests read at once.
-const manifestReaders = 16
+// Reading manifests: at most manifestReaders at once, and at most
+// manifestBytesInFlight bytes of them (by the sizes the listing gave), so a
+// chain of big manifests is read a few at a time.
+const (
+	manifestReaders       = 16
+	manifestBytesInFlight = 64 << 20
+)
 
 // loadManifests reads the manifests of backups in parallel, before the
 // files are followed one backup at a time.
 func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
 	reads := make([]manifestRead, len(backups))
+	budget := semaphore.NewWeighted(manifestBytesInFlight)
 	var g errgroup.Group
 	g.SetLimit(manifestReaders)
 	for i, b := range backups {
-		g.Go(func() error { reads[i] = c.readManifest(ctx, b); return nil })
+		weight := min(max(c.sizes[BackupFileKey(b.Folder)], 1), manifestBytesInFlight)
+		if err := budget.Acquire(ctx, weight); err != nil {
+			break // ctx ended: the backups not read are read, and fail, one by one
+		}
+		g.Go(func() error {
+			defer budget.Release(weight)
+			reads[i] = c.readManifest(ctx, b)
+			return nil
+		})
 	}
 	_ = g.Wait()
 	for i, b := range backups {
-		c.manifests[b.Name] = reads[i]
+		if reads[i].all != nil || reads[i].problem != "" {
+			c.manifests[b.Name] = reads[i]
+		}
 	}
 }
 

@@ -58,6 +58,11 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 	if rep, err := e.Check(ctx, "shop", fresh.Name); err != nil || len(rep.Backups) != 1 || rep.Backups[0].Status != sidecar.CheckGood {
 		t.Fatalf("the new chain: %v, %+v", err, rep)
 	}
+	// Both chains, one at a time: the old one still broken, the new good.
+	rep, _ = e.Check(ctx, "shop", "")
+	if len(rep.Backups) != 6 || rep.Broken() != 4 || rep.Backups[5].Backup.Name != fresh.Name || rep.Backups[5].Status != sidecar.CheckGood {
+		t.Fatalf("two chains: %d backups, %d broken", len(rep.Backups), rep.Broken())
+	}
 	if _, err := e.Check(ctx, "shop", "20200101T000000000Z"); !errors.Is(err, sidecar.ErrBackupMissing) {
 		t.Fatalf("check of a backup that does not exist: %v", err)
 	}
