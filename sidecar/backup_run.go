@@ -301,18 +301,14 @@ func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 
 // finishCreated marks a backup completed once its .backup object exists.
 func (s *Service) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
-	manifest, _, err := s.store.Get(ctx, BackupFileKey(b.Folder))
-	if errors.Is(err, ErrNotFound) {
+	size, ok, err := s.objectSize(ctx, BackupFileKey(b.Folder))
+	if err != nil {
+		return b, fmt.Errorf("check %s of %s: %w", BackupFile, b.Name, err)
+	}
+	if !ok {
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, BackupFile))
 	}
-	if err != nil {
-		return b, fmt.Errorf("read %s of %s: %w", BackupFile, b.Name, err)
-	}
-	if m, err := ParseManifest(manifest); err == nil {
-		b.TableBytes = m.TableBytes(b.Database)
-	} else {
-		s.logger.Warn("read the sizes of the backup's tables; the catalog shows none", "backup", b.Name, "err", err)
-	}
+	b.TableBytes = s.tableBytes(ctx, b, size)
 	end := op.EndTime.UTC()
 	if end.IsZero() {
 		end = s.now().UTC()

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -83,4 +84,41 @@ func (m Manifest) TableBytes(database string) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// maxManifestRead bounds the manifest a completed backup reads for the
+// sizes of its tables; a bigger one (a database of millions of files) is
+// left for check to read, and the catalog shows no sizes for it.
+const maxManifestRead = 64 << 20
+
+// objectSize lists key: whether it exists, and its size.
+func (s *Service) objectSize(ctx context.Context, key string) (int64, bool, error) {
+	l, err := s.store.List(ctx, key, false)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, o := range l.Objects {
+		if o.Key == key {
+			return o.Size, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// tableBytes reads the sizes of a completed backup's tables from its
+// manifest; nil (and a log line) when it is too big or cannot be read.
+func (s *Service) tableBytes(ctx context.Context, b Backup, size int64) map[string]uint64 {
+	if size > maxManifestRead {
+		s.logger.Info("manifest too big to read for the sizes of the tables", "backup", b.Name, "bytes", size)
+		return nil
+	}
+	data, _, err := s.store.Get(ctx, BackupFileKey(b.Folder))
+	if err == nil {
+		var m Manifest
+		if m, err = ParseManifest(data); err == nil {
+			return m.TableBytes(b.Database)
+		}
+	}
+	s.logger.Warn("read the sizes of the backup's tables; the catalog shows none", "backup", b.Name, "err", err)
+	return nil
 }
