@@ -16,8 +16,10 @@ const CheckFile = ".clickvault_check.json"
 // CheckKey is where a database's check results are.
 func (l Layout) CheckKey(database string) string { return l.join(database, CheckFile) }
 
-type checkFile struct {
-	Backups  map[string]BackupCheck  `json:"backups"`
+// Results are a database's last check and last verify of each backup, by
+// backup name: the content of its CheckFile.
+type Results struct {
+	Checks   map[string]BackupCheck  `json:"backups"`
 	Verifies map[string]VerifyRecord `json:"verifies,omitempty"`
 }
 
@@ -35,21 +37,15 @@ const (
 	VerifyFailed = "failed"
 )
 
-// Checks reads the last check of each backup of a database (none if it
-// was never checked).
-func (s *Service) Checks(ctx context.Context, database string) (map[string]BackupCheck, error) {
+// Results reads the last check and verify of each backup of a database
+// (none if it was never checked or verified), in one GET.
+func (s *Service) Results(ctx context.Context, database string) (Results, error) {
 	f, _, err := s.readChecks(ctx, database)
-	return f.Backups, err
+	return f, err
 }
 
-// Verifies reads the last verify of each backup of a database.
-func (s *Service) Verifies(ctx context.Context, database string) (map[string]VerifyRecord, error) {
-	f, _, err := s.readChecks(ctx, database)
-	return f.Verifies, err
-}
-
-func (s *Service) readChecks(ctx context.Context, database string) (checkFile, string, error) {
-	f := checkFile{Backups: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}
+func (s *Service) readChecks(ctx context.Context, database string) (Results, string, error) {
+	f := Results{Checks: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}
 	data, etag, err := s.store.Get(ctx, s.layout.CheckKey(database))
 	if errors.Is(err, ErrNotFound) {
 		return f, "", nil
@@ -58,10 +54,10 @@ func (s *Service) readChecks(ctx context.Context, database string) (checkFile, s
 		return f, "", fmt.Errorf("read check results of %s: %w", database, err)
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		return checkFile{Backups: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}, etag, nil // a damaged file is replaced
+		return Results{Checks: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}, etag, nil // a damaged file is replaced
 	}
-	if f.Backups == nil {
-		f.Backups = map[string]BackupCheck{}
+	if f.Checks == nil {
+		f.Checks = map[string]BackupCheck{}
 	}
 	if f.Verifies == nil {
 		f.Verifies = map[string]VerifyRecord{}
@@ -72,9 +68,9 @@ func (s *Service) readChecks(ctx context.Context, database string) (checkFile, s
 // saveChecks merges results into the database's check file with a
 // conditional write, so two checks at once both land.
 func (s *Service) saveChecks(ctx context.Context, cat Catalog, results []CheckedBackup) error {
-	return s.updateChecks(ctx, cat, func(f *checkFile) {
+	return s.updateChecks(ctx, cat, func(f *Results) {
 		for _, r := range results {
-			f.Backups[r.Backup.Name] = r.BackupCheck
+			f.Checks[r.Backup.Name] = r.BackupCheck
 		}
 	})
 }
@@ -89,7 +85,7 @@ func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult,
 	if verifyErr != nil {
 		rec.Status, rec.Problem = VerifyFailed, firstLine(verifyErr.Error())
 	}
-	err := s.updateChecks(ctx, cat, func(f *checkFile) { f.Verifies[res.Backup.Name] = rec })
+	err := s.updateChecks(ctx, cat, func(f *Results) { f.Verifies[res.Backup.Name] = rec })
 	if err != nil {
 		s.logger.Warn("record the verify's outcome", "backup", res.Backup.Name, "err", err)
 	}
@@ -97,7 +93,7 @@ func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult,
 
 // updateChecks applies change to the database's check file with a
 // conditional write, so two checks or verifies at once both land.
-func (s *Service) updateChecks(ctx context.Context, cat Catalog, change func(*checkFile)) error {
+func (s *Service) updateChecks(ctx context.Context, cat Catalog, change func(*Results)) error {
 	database := cat.Database
 	for range 5 {
 		f, etag, err := s.readChecks(ctx, database)
@@ -105,7 +101,7 @@ func (s *Service) updateChecks(ctx context.Context, cat Catalog, change func(*ch
 			return err
 		}
 		change(&f)
-		forgetGone(cat, f.Backups)
+		forgetGone(cat, f.Checks)
 		forgetGone(cat, f.Verifies)
 		data, err := json.MarshalIndent(f, "", "  ")
 		if err != nil {

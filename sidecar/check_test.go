@@ -50,7 +50,8 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 	if !strings.Contains(rep.Backups[1].Problem, victim) || !strings.Contains(rep.Backups[4].Problem, "built on broken backup") {
 		t.Errorf("problems: %q, %q", rep.Backups[1].Problem, rep.Backups[4].Problem)
 	}
-	saved, err := e.Checks(ctx, "shop")
+	results, err := e.Results(ctx, "shop")
+	saved := results.Checks
 	if err != nil || saved[links[0].Name].Status != sidecar.CheckGood || saved[links[3].Name].Status != sidecar.CheckBroken {
 		t.Fatalf("saved results: %v, %+v", err, saved)
 	}

@@ -118,7 +118,8 @@ func TestVerifyComparesParts(t *testing.T) {
 	if !errors.Is(err, sidecar.ErrVerifyMismatch) || res.Mismatches != 1 || !strings.Contains(res.Tables[1].CheckTable, "checksum mismatch") {
 		t.Fatalf("verify of a damaged restore: %v, %+v", err, res.Tables)
 	}
-	rec, err := e.Verifies(ctx, "shop")
+	results, err := e.Results(ctx, "shop")
+	rec := results.Verifies
 	if err != nil || rec[b.Name].Status != sidecar.VerifyFailed || rec[b.Name].Problem == "" {
 		t.Fatalf("recorded verify: %v, %+v", err, rec)
 	}

@@ -45,8 +45,8 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 	if err != nil {
 		return err
 	}
-	checks, err := s.svc.Checks(ctx, database)
-	verifies, _ := s.svc.Verifies(ctx, database)
+	results, err := s.svc.Results(ctx, database)
+	checks, verifies := results.Checks, results.Verifies
 	if err != nil {
 		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
 	}

@@ -126,11 +126,11 @@ func (s *Runner) checkDue(ctx context.Context, database string) (bool, error) {
 	if _, ok := cat.NewestCompleted(time.Time{}); !ok {
 		return false, nil
 	}
-	checks, err := s.svc.Checks(ctx, database)
+	results, err := s.svc.Results(ctx, database)
 	if err != nil {
 		return false, err
 	}
-	for _, c := range checks {
+	for _, c := range results.Checks {
 		if s.now().Sub(c.CheckedAt) < s.opts.CheckEvery {
 			return false, nil
 		}
