@@ -103,13 +103,16 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 		return report, err
 	}
 	if n := report.Broken(); n > 0 {
+		first := report.FirstBroken()
 		return report, fmt.Errorf("%w: %d of %d backups of %s cannot be restored; first: %s: %s", ErrBroken, n,
-			len(report.Backups), database, firstBroken(report).Backup.Name, firstBroken(report).Problem)
+			len(report.Backups), database, first.Backup.Name, first.Problem)
 	}
 	return report, nil
 }
 
-func firstBroken(r CheckReport) CheckedBackup {
+// FirstBroken is the first broken backup of the report (oldest chain
+// first, oldest backup first within it), if any.
+func (r CheckReport) FirstBroken() CheckedBackup {
 	for _, b := range r.Backups {
 		if b.Status == CheckBroken {
 			return b

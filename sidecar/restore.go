@@ -74,10 +74,10 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	if err := ValidateIdentifier("restore target", req.Target); err != nil {
 		return RestoreResult{}, err
 	}
-	if err := checkRestoreShape(req); err != nil {
+	if err := CheckRestoreShape(req.Tables, req.Partitions, req.Mode); err != nil {
 		return RestoreResult{}, err
 	}
-	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, sources(req.Tables)...)
+	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, Sources(req.Tables)...)
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -223,16 +223,18 @@ func forbiddenTarget(name, controlDatabase string) string {
 	return ""
 }
 
-// checkRestoreShape refuses what a partial restore cannot be: partitions
-// of anything but one table, a replace without named tables.
-func checkRestoreShape(req RestoreRequest) error {
-	if len(req.Partitions) > 0 && len(req.Tables) != 1 {
-		return fmt.Errorf("partitions are restored from one table: name exactly one table, not %d", len(req.Tables))
+// CheckRestoreShape refuses what a restore cannot be: partitions of
+// anything but one table, a replace without named tables, a partition list
+// ValidatePartitions refuses. The request runner calls it at admission, the
+// engine again before it restores.
+func CheckRestoreShape(tables []TableRestore, partitions []string, mode RestoreMode) error {
+	if len(partitions) > 0 && len(tables) != 1 {
+		return fmt.Errorf("partitions are restored from one table: name exactly one table, not %d", len(tables))
 	}
-	if req.Mode == ModeReplace && len(req.Tables) == 0 {
-		return fmt.Errorf("mode replace drops the tables it restores: name them; to replace a whole database, drop it first")
+	if mode == ModeReplace && len(tables) == 0 {
+		return fmt.Errorf("mode replace drops the tables it restores: name them in tables; to replace a whole database, drop it first")
 	}
-	return ValidatePartitions(req.Partitions)
+	return ValidatePartitions(partitions)
 }
 
 // startRestore sends the RESTORE and waits for it.

@@ -174,8 +174,8 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 	return out, nil
 }
 
-// sources are the backup's tables a partial restore reads.
-func sources(restores []TableRestore) []string {
+// Sources are the backup's tables a partial restore reads.
+func Sources(restores []TableRestore) []string {
 	out := make([]string, len(restores))
 	for i, r := range restores {
 		out[i] = r.Source

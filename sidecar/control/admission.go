@@ -85,11 +85,7 @@ func (s *Runner) validateFields(ctx context.Context, r Job, targetOK func() erro
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist.
-	sources := make([]string, len(r.Restores))
-	for i, t := range r.Restores {
-		sources[i] = t.Source
-	}
-	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, r.AsOf, sources...); err != nil {
+	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, r.AsOf, sidecar.Sources(r.Restores)...); err != nil {
 		if errors.Is(err, sidecar.ErrBackupMissing) || errors.Is(err, sidecar.ErrBackupUnusable) || errors.Is(err, sidecar.ErrTableMissing) {
 			return reject("%v", err)
 		}

@@ -84,12 +84,8 @@ func checkMessage(rep sidecar.CheckReport) string {
 	if n == 0 {
 		return msg + ": all good"
 	}
-	for _, b := range rep.Backups {
-		if b.Status == sidecar.CheckBroken {
-			return fmt.Sprintf("%s: %d broken; first %s: %s", msg, n, b.Backup.Name, b.Problem)
-		}
-	}
-	return msg
+	first := rep.FirstBroken()
+	return fmt.Sprintf("%s: %d broken; first %s: %s", msg, n, first.Backup.Name, first.Problem)
 }
 
 func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {

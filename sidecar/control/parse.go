@@ -111,13 +111,7 @@ func parseRestoreTables(r Job) (Job, error) {
 		}
 		r.Restores = append(r.Restores, tr)
 	}
-	switch {
-	case len(r.Partitions) > 0 && len(r.Restores) != 1:
-		return r, reject("partitions are restored from one table: name exactly one table, not %d", len(r.Restores))
-	case mode == sidecar.ModeReplace && len(r.Restores) == 0:
-		return r, reject("mode replace drops the tables it restores: name them in tables")
-	}
-	if err := sidecar.ValidatePartitions(r.Partitions); err != nil {
+	if err := sidecar.CheckRestoreShape(r.Restores, r.Partitions, mode); err != nil {
 		return r, reject("%v", err)
 	}
 	return r, nil
