@@ -166,18 +166,28 @@ type Target struct {
 // DATABASE for a new one) and on emptiness from Objects in one look.
 func (s *Service) InspectTarget(ctx context.Context, target string) (Target, error) {
 	t := Target{Name: target}
-	if why := forbiddenTarget(target, s.opts.ControlDatabase); why != "" {
-		return t, fmt.Errorf("database %s %s; restore into another database: %w", target, why, ErrTargetNotEmpty)
-	}
-	exists, err := s.db.DatabaseExists(ctx, target)
+	exists, err := s.targetExists(ctx, target)
 	if err != nil || !exists {
-		return t, wrapIf(err, "check restore target "+target)
+		return t, err
 	}
 	t.Exists = true
 	if t.Objects, err = s.db.TableCount(ctx, target); err != nil {
 		return t, fmt.Errorf("check restore target %s: %w", target, err)
 	}
 	return t, nil
+}
+
+// targetExists refuses a database that is never a restore target
+// (ErrTargetNotEmpty) and reports whether it exists.
+func (s *Service) targetExists(ctx context.Context, database string) (bool, error) {
+	if why := forbiddenTarget(database, s.opts.ControlDatabase); why != "" {
+		return false, fmt.Errorf("database %s %s; restore into another database: %w", database, why, ErrTargetNotEmpty)
+	}
+	exists, err := s.db.DatabaseExists(ctx, database)
+	if err != nil {
+		return false, fmt.Errorf("check restore target %s: %w", database, err)
+	}
+	return exists, nil
 }
 
 // RequireEmpty refuses a target that holds anything at all: a table of any
@@ -198,13 +208,6 @@ func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
 		return err
 	}
 	return t.RequireEmpty()
-}
-
-func wrapIf(err error, action string) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", action, err)
 }
 
 // forbiddenTarget says why a database may never be restored into, or "".

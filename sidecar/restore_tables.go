@@ -94,12 +94,9 @@ type TableTargets struct {
 // reads which tables it has.
 func (s *Service) InspectTables(ctx context.Context, database string) (TableTargets, error) {
 	t := TableTargets{Database: database}
-	if why := forbiddenTarget(database, s.opts.ControlDatabase); why != "" {
-		return t, fmt.Errorf("database %s %s; restore into another database: %w", database, why, ErrTargetNotEmpty)
-	}
-	exists, err := s.db.DatabaseExists(ctx, database)
+	exists, err := s.targetExists(ctx, database)
 	if err != nil || !exists {
-		return t, wrapIf(err, "check restore target "+database)
+		return t, err
 	}
 	t.Exists = true
 	if t.Rows, err = s.db.TableRows(ctx, database); err != nil {
