@@ -51,21 +51,43 @@ func (s *Runner) scheduleDatabase(ctx context.Context, database string) error {
 	if err != nil || !due {
 		return err
 	}
-	slot := s.now().Unix() / int64(s.opts.IncrementalEvery.Seconds())
-	key := s.layout.ControlKey("schedule", database, fmt.Sprint(slot))
-	_, err = s.store.Put(ctx, key, []byte(s.opts.Instance), sidecar.PutCondition{IfNoneMatch: true})
+	return s.requestInSlot(ctx, "schedule", s.opts.IncrementalEvery, Request{Action: ActionBackup, Database: database, Kind: "auto"})
+}
+
+// requestInSlot inserts r as the sidecar's own request, once per slot of
+// every: a conditional write of the slot's key under folder lets exactly
+// one sidecar make it.
+func (s *Runner) requestInSlot(ctx context.Context, folder string, every time.Duration, r Request) error {
+	slot := s.now().Unix() / int64(max(every.Seconds(), 1))
+	key := s.layout.ControlKey(folder, r.Database, fmt.Sprint(slot))
+	_, err := s.store.Put(ctx, key, []byte(s.opts.Instance), sidecar.PutCondition{IfNoneMatch: true})
 	if errors.Is(err, sidecar.ErrPreconditionFailed) {
 		return nil // another sidecar (or this one, earlier) took this slot
 	}
 	if err != nil {
-		return fmt.Errorf("claim schedule slot: %w", err)
+		return fmt.Errorf("claim the %s slot of %s: %w", r.Action, r.Database, err)
 	}
-	id, err := s.cp.InsertRequest(ctx, Request{Action: ActionBackup, Database: database, Kind: "auto"})
+	id, err := s.cp.InsertRequest(ctx, r)
 	if err != nil {
 		return err
 	}
-	s.logger.Info("scheduled backup requested", "database", database, "request", id)
+	s.logger.Info("scheduled request made", "action", r.Action, "database", r.Database, "request", id)
 	return nil
+}
+
+// waiting reports whether a request of action for database (or for the
+// default database) waits to be answered.
+func (s *Runner) waiting(ctx context.Context, action, database string) (bool, error) {
+	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
+	if err != nil {
+		return false, err
+	}
+	for _, p := range pending {
+		if p.Action == action && (p.Database == database || p.Database == "") {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // backupDue: no backup running or completed within incremental_every, and
@@ -80,16 +102,8 @@ func (s *Runner) backupDue(ctx context.Context, database string) (bool, error) {
 			return false, nil
 		}
 	}
-	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
-	if err != nil {
-		return false, err
-	}
-	for _, p := range pending {
-		if p.Action == ActionBackup && (p.Database == database || p.Database == "") {
-			return false, nil
-		}
-	}
-	return true, nil
+	waits, err := s.waiting(ctx, ActionBackup, database)
+	return !waits && err == nil, err
 }
 
 // scheduleCheck requests a check of a database whose backups were last
@@ -99,21 +113,7 @@ func (s *Runner) scheduleCheck(ctx context.Context, database string) error {
 	if err != nil || !due {
 		return err
 	}
-	slot := s.now().Unix() / int64(max(s.opts.CheckEvery.Seconds(), 1))
-	key := s.layout.ControlKey("schedule-check", database, fmt.Sprint(slot))
-	_, err = s.store.Put(ctx, key, []byte(s.opts.Instance), sidecar.PutCondition{IfNoneMatch: true})
-	if errors.Is(err, sidecar.ErrPreconditionFailed) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("claim check slot: %w", err)
-	}
-	id, err := s.cp.InsertRequest(ctx, Request{Action: ActionCheck, Database: database})
-	if err != nil {
-		return err
-	}
-	s.logger.Info("scheduled check requested", "database", database, "request", id)
-	return nil
+	return s.requestInSlot(ctx, "schedule-check", s.opts.CheckEvery, Request{Action: ActionCheck, Database: database})
 }
 
 // checkDue: the database has a completed backup, its last check is
@@ -135,14 +135,6 @@ func (s *Runner) checkDue(ctx context.Context, database string) (bool, error) {
 			return false, nil
 		}
 	}
-	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
-	if err != nil {
-		return false, err
-	}
-	for _, p := range pending {
-		if p.Action == ActionCheck && (p.Database == database || p.Database == "") {
-			return false, nil
-		}
-	}
-	return true, nil
+	waits, err := s.waiting(ctx, ActionCheck, database)
+	return !waits && err == nil, err
 }
