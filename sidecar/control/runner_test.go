@@ -249,3 +249,20 @@ func TestTableRestoreRequests(t *testing.T) {
 	b.expect(b.request("clickvault", control.Request{Action: "backup", ExcludeTables: []string{"orders"}}), control.StateSucceeded, "full backup")
 	b.expect(b.request("alice", control.Request{Action: "backup", Tables: []string{"orders"}}), control.StateRejected, "lacks DROP TABLE")
 }
+
+// TestScheduleUnderASecond: an incremental_every under a second schedules
+// backups (the slot once divided by zero and ended the sidecar).
+func TestScheduleUnderASecond(t *testing.T) {
+	b := newBed(t, control.Options{Databases: []string{"shop"}, IncrementalEvery: 500 * time.Millisecond})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows, _ := b.plane.CatalogRows(context.Background(), "shop")
+		if len(rows) >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled backup within 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
