@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -170,9 +171,11 @@ type manifestRead struct {
 // manifests, and each file's verdict (a file of a base is looked at once,
 // however many incrementals use it).
 type checker struct {
-	s         *Service
-	cat       Catalog
-	sizes     map[string]int64
+	s     *Service
+	cat   Catalog
+	sizes map[string]int64
+	// mu guards manifests: verify's part readers look them up in parallel.
+	mu        sync.Mutex
 	manifests map[string]manifestRead
 	memo      map[string]string
 	confirmed int
@@ -227,6 +230,8 @@ func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
 		})
 	}
 	_ = g.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i, b := range backups {
 		if reads[i].all != nil || reads[i].problem != "" {
 			c.manifests[b.Name] = reads[i]
@@ -235,12 +240,35 @@ func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
 }
 
 func (c *checker) manifest(ctx context.Context, b Backup) manifestRead {
-	if m, ok := c.manifests[b.Name]; ok {
+	c.mu.Lock()
+	m, ok := c.manifests[b.Name]
+	c.mu.Unlock()
+	if ok {
 		return m
 	}
 	read := c.readManifest(ctx, b)
+	c.mu.Lock()
 	c.manifests[b.Name] = read
+	c.mu.Unlock()
 	return read
+}
+
+// baseFile finds the part of f that b keeps in its base: the base backup
+// and its manifest's entry of that size and checksum, or why not.
+func (c *checker) baseFile(ctx context.Context, b Backup, f ManifestFile) (Backup, ManifestFile, string) {
+	base, ok := c.cat.Find(b.Base)
+	if !ok {
+		return base, ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %q, which is gone", f.Name, b.Base)
+	}
+	bm := c.manifest(ctx, base)
+	if bm.problem != "" {
+		return base, ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %s: %s", f.Name, base.Name, bm.problem)
+	}
+	inBase, ok := bm.files[fileKey{f.BaseSize, f.BaseChecksum}]
+	if !ok {
+		return base, ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %s, whose manifest does not list it", f.Name, base.Name)
+	}
+	return base, inBase, ""
 }
 
 // readManifest reads and parses one backup's .backup object.
@@ -293,17 +321,9 @@ func (c *checker) file(ctx context.Context, b Backup, f ManifestFile) string {
 
 func (c *checker) fileUncached(ctx context.Context, b Backup, f ManifestFile) string {
 	if f.BaseSize > 0 {
-		base, ok := c.cat.Find(b.Base)
-		if !ok {
-			return fmt.Sprintf("file %s is kept in base backup %q, which is gone", f.Name, b.Base)
-		}
-		bm := c.manifest(ctx, base)
-		if bm.problem != "" {
-			return fmt.Sprintf("file %s is kept in base backup %s: %s", f.Name, base.Name, bm.problem)
-		}
-		inBase, ok := bm.files[fileKey{f.BaseSize, f.BaseChecksum}]
-		if !ok {
-			return fmt.Sprintf("file %s is kept in base backup %s, whose manifest does not list it", f.Name, base.Name)
+		base, inBase, problem := c.baseFile(ctx, b, f)
+		if problem != "" {
+			return problem
 		}
 		if p := c.file(ctx, base, inBase); p != "" {
 			return p

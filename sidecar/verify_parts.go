@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,11 +23,13 @@ func (s *Service) partRows(ctx context.Context, cat Catalog, b Backup) (map[stri
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the parts of backup %s: %s", b.Name, m.problem)
 	}
-	// The manifests a part may be in are read first, one at a time; then
-	// the count.txt objects in parallel.
+	// The manifests a part may be in are read first, as check reads them;
+	// then the count.txt objects in parallel.
+	var bases []Backup
 	for base, ok := cat.Find(b.Base); ok; base, ok = cat.Find(base.Base) {
-		c.manifest(ctx, base)
+		bases = append(bases, base)
 	}
+	c.loadManifests(ctx, bases)
 	out := map[string]uint64{}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -89,14 +92,9 @@ func unescapeFileName(s string) string {
 func (c *checker) content(ctx context.Context, b Backup, f ManifestFile) ([]byte, error) {
 	var data []byte
 	if f.BaseSize > 0 {
-		base, ok := c.cat.Find(b.Base)
-		if !ok {
-			return nil, fmt.Errorf("it is kept in base backup %q, which is gone", b.Base)
-		}
-		bm := c.manifestRead(base)
-		inBase, ok := bm.files[fileKey{f.BaseSize, f.BaseChecksum}]
-		if !ok {
-			return nil, fmt.Errorf("it is kept in base backup %s, whose manifest does not list it", base.Name)
+		base, inBase, problem := c.baseFile(ctx, b, f)
+		if problem != "" {
+			return nil, errors.New(problem)
 		}
 		var err error
 		if data, err = c.content(ctx, base, inBase); err != nil {
@@ -112,7 +110,3 @@ func (c *checker) content(ctx context.Context, b Backup, f ManifestFile) ([]byte
 	}
 	return data, nil
 }
-
-// manifestRead is a manifest partRows read before its parallel part: the
-// readers only look it up.
-func (c *checker) manifestRead(b Backup) manifestRead { return c.manifests[b.Name] }
