@@ -165,21 +165,27 @@ func (d *Database) countRows(ctx context.Context, database string, tables []stri
 		for i, t := range batch {
 			parts[i] = fmt.Sprintf("SELECT %s AS name, count() AS rows FROM %s.%s", QuoteString(t), QuoteIdent(database), QuoteIdent(t))
 		}
-		var names proto.ColStr
-		var rows proto.ColUInt64
-		err := d.do(ctx, ch.Query{Body: strings.Join(parts, " UNION ALL "),
-			Result: proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}},
-			OnResult: func(context.Context, proto.Block) error {
-				for i := 0; i < names.Rows(); i++ {
-					out[names.Row(i)] = rows.Row(i)
-				}
-				return nil
-			}})
+		err := d.nameRows(ctx, strings.Join(parts, " UNION ALL "), nil, out)
 		if err != nil {
 			return fmt.Errorf("count rows of %s: %w", database, err)
 		}
 	}
 	return nil
+}
+
+// nameRows runs a query whose result is (name String, rows UInt64) and
+// sets out[name] = rows for each row.
+func (d *Database) nameRows(ctx context.Context, body string, params []proto.Parameter, out map[string]uint64) error {
+	var names proto.ColStr
+	var rows proto.ColUInt64
+	return d.do(ctx, ch.Query{Body: body, Parameters: params,
+		Result: proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < names.Rows(); i++ {
+				out[names.Row(i)] = rows.Row(i)
+			}
+			return nil
+		}})
 }
 
 func (d *Database) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {

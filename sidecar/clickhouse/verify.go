@@ -14,20 +14,9 @@ import (
 // lightweight delete's hidden ones included, as each part's count.txt has
 // them.
 func (d *Database) PartRows(ctx context.Context, database string) (map[string]uint64, error) {
-	var names proto.ColStr
-	var rows proto.ColUInt64
 	out := map[string]uint64{}
-	err := d.do(ctx, ch.Query{
-		Body: `SELECT table AS name, toUInt64(sum(rows)) AS rows FROM system.parts
-		       WHERE database = {db:String} AND active GROUP BY table`,
-		Parameters: []proto.Parameter{Param("db", database)},
-		Result:     proto.Results{{Name: "name", Data: &names}, {Name: "rows", Data: &rows}},
-		OnResult: func(context.Context, proto.Block) error {
-			for i := 0; i < names.Rows(); i++ {
-				out[names.Row(i)] = rows.Row(i)
-			}
-			return nil
-		}})
+	err := d.nameRows(ctx, `SELECT table AS name, toUInt64(sum(rows)) AS rows FROM system.parts
+		WHERE database = {db:String} AND active GROUP BY table`, []proto.Parameter{Param("db", database)}, out)
 	if err != nil {
 		return nil, fmt.Errorf("read the parts of %s: %w", database, err)
 	}

@@ -273,7 +273,7 @@ func checkCommand(run runner) *cobra.Command {
 
 func verifyCommand(run runner) *cobra.Command {
 	var backup, database string
-	cmd := &cobra.Command{Use: "verify", Short: "Restore a backup into a scratch database, compare row counts, drop it"}
+	cmd := &cobra.Command{Use: "verify", Short: "Restore a backup into a scratch database, compare each table with the backup's parts, CHECK TABLE, drop it"}
 	cmd.Flags().StringVar(&backup, "backup", "", "backup name (default: the newest completed)")
 	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
