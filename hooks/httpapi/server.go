@@ -84,16 +84,20 @@ func New(cp control.ControlPlane, opts Options, ready func(context.Context) erro
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+	// Every route, the 404s and 405s too: no route is for other sites.
+	e.Use(refuseCrossSite)
 	// Middleware per route, not on a group: echo's group middleware adds a
 	// catch-all route, which would answer a wrong method with 401, not 405.
-	read, write := s.requireToken(ReadOnly), s.requireToken(Write)
-	e.GET("/", s.status, read)
+	// Basic credentials only on the status page: a browser that has them
+	// sends them to every path of the server on its own.
+	page, read, write := s.requireToken(ReadOnly, true), s.requireToken(ReadOnly, false), s.requireToken(Write, false)
+	e.GET("/", s.status, page)
 	e.GET("/v1/requests/:id", s.getRequest, read)
 	e.GET("/v1/backups", s.listBackups, read)
-	e.POST("/v1/backups", s.postBackup, write)
-	e.POST("/v1/restores", s.postRestore, write)
-	e.POST("/v1/cleanup", s.postCleanup, write)
-	e.POST("/v1/checks", s.postCheck, write)
+	e.POST("/v1/backups", s.postBackup, write, requireJSON)
+	e.POST("/v1/restores", s.postRestore, write, requireJSON)
+	e.POST("/v1/cleanup", s.postCleanup, write, requireJSON)
+	e.POST("/v1/checks", s.postCheck, write, requireJSON)
 	return s
 }
 
@@ -137,18 +141,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // tokenKey is where requireToken leaves the caller's token name.
 const tokenKey = "clickvault_token"
 
-// requireToken lets a request through only with a configured bearer token
-// that allows need.
-func (s *Server) requireToken(need Access) echo.MiddlewareFunc {
+// requireToken lets a request through only with a configured token that
+// allows need: a bearer token, or with basicToo the password of HTTP Basic
+// authentication (how a browser sends it for the status page; the user
+// name is ignored).
+func (s *Server) requireToken(need Access, basicToo bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if len(s.tokens) == 0 {
 				return echo.NewHTTPError(http.StatusForbidden, "the HTTP hooks are disabled: no sidecar.auth_tokens or read_tokens are configured")
 			}
-			got := presentedToken(c.Request())
+			got, err := presentedToken(c.Request(), basicToo)
+			if err != nil {
+				return err
+			}
 			if got == "" {
-				// A browser asks for the token as a password (any user name).
-				c.Response().Header().Set("WWW-Authenticate", `Basic realm="ClickVault", charset="UTF-8"`)
+				challenge := `Bearer realm="ClickVault"`
+				if basicToo { // a browser asks for the token as a password (any user name)
+					challenge = `Basic realm="ClickVault", charset="UTF-8"`
+				}
+				c.Response().Header().Set("WWW-Authenticate", challenge)
 				return echo.NewHTTPError(http.StatusUnauthorized, "a bearer token is required")
 			}
 			for _, t := range s.tokens {
@@ -166,17 +178,23 @@ func (s *Server) requireToken(need Access) echo.MiddlewareFunc {
 	}
 }
 
-// presentedToken is the request's token: a bearer token, or the password
-// of HTTP Basic authentication (how a browser sends it for the status
-// page; the user name is ignored).
-func presentedToken(r *http.Request) string {
+// presentedToken is the request's bearer token, or with basicToo the
+// password of its Basic credentials; "" if it has none. Basic credentials
+// where they are not accepted are refused, not ignored, so a caller learns
+// why.
+func presentedToken(r *http.Request, basicToo bool) (string, error) {
 	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return got
+		return got, nil
 	}
-	if _, password, ok := r.BasicAuth(); ok {
-		return password
+	_, password, ok := r.BasicAuth()
+	switch {
+	case !ok:
+		return "", nil
+	case !basicToo:
+		return "", echo.NewHTTPError(http.StatusUnauthorized,
+			"Basic credentials are accepted only on GET / (the status page); send Authorization: Bearer <token>")
 	}
-	return ""
+	return password, nil
 }
 
 // errorHandler answers every error as JSON {"error": "…"}. An unexpected
