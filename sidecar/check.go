@@ -67,6 +67,13 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 	if err := ValidateIdentifier("database", database); err != nil {
 		return report, err
 	}
+	// Pinned: a backup a cleanup deleted under the check would read as
+	// broken. A check of every backup keeps every backup while it runs.
+	pin, err := s.TakePin(ctx, database, PinCheck, "")
+	if err != nil {
+		return report, err
+	}
+	defer pin.Release(ctx)
 	cat, err := s.Catalog(ctx, database)
 	if err != nil {
 		return report, err
@@ -74,6 +81,9 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 	targets, err := checkTargets(cat, name)
 	if err != nil {
 		return report, err
+	}
+	if name != "" {
+		pin.Narrow(ctx, name)
 	}
 	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	if err := c.list(ctx, database, targets); err != nil {

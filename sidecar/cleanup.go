@@ -15,6 +15,11 @@ type CleanupReport struct {
 	Kept     []string // chain names
 	Keeps    []Keep   // every backup kept, with why
 	Orphans  []Orphan
+	// Pins are the live pins that kept backups (PinNotes says them);
+	// IgnoredPins the stale ones (removed by a cleanup that is not a dry
+	// run) and those naming a backup that is gone.
+	Pins        []FoundPin
+	IgnoredPins []IgnoredPin
 }
 
 // Cleanup applies retention to one database under its lease. A dry run
@@ -36,6 +41,7 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 			s.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned), cat.Scanned)
 			err = s.deleteAll(ctx, &report)
 			s.writeIndex(ctx, database, withoutDeleted(cat.All(), &report), cat.Scanned)
+			s.removeStalePins(ctx, report.IgnoredPins)
 			return err
 		})
 	}
@@ -61,10 +67,24 @@ func (s *Service) planCleanup(ctx context.Context, database string, report *Clea
 	if err != nil {
 		return Catalog{}, err
 	}
-	plan := PlanCleanup(cat, s.opts.Retention, s.now())
+	// Read under the lease, after it was taken: a pin written before this
+	// LIST is seen here, and the holder of one written after it waits for
+	// this cleanup to end (pin.go).
+	pins, err := s.readPins(ctx, database)
+	if err != nil {
+		return Catalog{}, err
+	}
+	plan := PlanCleanupPinned(cat, s.opts.Retention, s.now(), pins)
 	report.Planned, report.Kept, report.Keeps, report.Orphans = plan.Delete, plan.Kept, plan.Keeps, plan.Orphans
+	report.Pins, report.IgnoredPins = plan.Pins, plan.IgnoredPins
 	for _, o := range plan.Orphans {
 		s.logger.Warn("orphan in the bucket; not deleted", "folder", o.Folder, "reason", o.Reason)
+	}
+	for _, p := range plan.Pins {
+		s.logger.Info("kept: pinned", "database", database, "backup", p.Backup, "by", p.Describe())
+	}
+	for _, ip := range plan.IgnoredPins {
+		s.logger.Warn("pin ignored", "database", database, "pin", ip.Pin.Key, "by", ip.Pin.Describe(), "reason", ip.Reason)
 	}
 	return cat, nil
 }

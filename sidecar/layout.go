@@ -10,6 +10,7 @@ const (
 	MetaFile   = ".clickvault_meta.json"
 	BackupFile = ".backup" // written by ClickHouse last: the completion marker
 	LockFile   = ".clickvault.lock"
+	PinsFolder = ".clickvault_pins" // one object per operation reading backups (pin.go)
 )
 
 // Layout places backups in the bucket:
@@ -17,6 +18,7 @@ const (
 //	{prefix}/{database}/full/{name}/
 //	{prefix}/{database}/incremental/{name}/
 //	{prefix}/{database}/.clickvault.lock
+//	{prefix}/{database}/.clickvault_pins/{pin id}.json
 //
 // The seed tool's layout ({prefix}/full/{name}/, no database) is read too.
 type Layout struct {
@@ -56,6 +58,13 @@ func (l Layout) Folder(database string, kind Kind, name string) string {
 
 // LockKey is the lease object of a database's chains.
 func (l Layout) LockKey(database string) string { return l.join(database, LockFile) }
+
+// PinsRoot is the folder of a database's pins, with a trailing slash: a
+// cleanup lists it once.
+func (l Layout) PinsRoot(database string) string { return l.join(database, PinsFolder) + "/" }
+
+// PinKey is one pin of a database's backups.
+func (l Layout) PinKey(database, id string) string { return l.join(database, PinsFolder, id+".json") }
 
 // MetaKey is the metadata object in a backup folder.
 func MetaKey(folder string) string { return folder + MetaFile }

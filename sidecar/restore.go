@@ -77,10 +77,16 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	if err := CheckRestoreShape(req.Tables, req.Partitions, req.Mode); err != nil {
 		return RestoreResult{}, err
 	}
+	pin, err := s.TakePin(ctx, req.Database, PinRestore, req.RequestID) // no cleanup deletes what it reads (pin.go)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	defer pin.Release(ctx)
 	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, Sources(req.Tables)...)
 	if err != nil {
 		return RestoreResult{}, err
 	}
+	pin.Narrow(ctx, b.Name)
 	res := RestoreResult{Backup: b, Target: req.Target}
 	if len(req.Tables) > 0 {
 		res.Tables, err = s.restoreTables(ctx, req, b)

@@ -35,10 +35,12 @@ type Keep struct {
 
 // CleanupPlan is what a cleanup deletes and keeps, in order.
 type CleanupPlan struct {
-	Delete  []Deletion // oldest chain first; in a chain newest first, a full last
-	Kept    []string   // names of the chains that keep at least one backup
-	Keeps   []Keep     // every backup kept, newest first, with why
-	Orphans []Orphan   // reported, never deleted: ClickVault does not delete what it cannot explain
+	Delete      []Deletion   // oldest chain first; in a chain newest first, a full last
+	Kept        []string     // names of the chains that keep at least one backup
+	Keeps       []Keep       // every backup kept, newest first, with why
+	Orphans     []Orphan     // reported, never deleted: ClickVault does not delete what it cannot explain
+	Pins        []FoundPin   // live pins, honoured: what they name is kept
+	IgnoredPins []IgnoredPin // stale pins, and pins of backups that are gone
 }
 
 // PlanCleanup applies retention. Whole chains are kept by KeepFullBackups
@@ -49,10 +51,17 @@ type CleanupPlan struct {
 // deleted base), oldest chain first. Failed backups are deleted first,
 // whatever their chain, unless younger than MinAge.
 func PlanCleanup(cat Catalog, r Retention, now time.Time) CleanupPlan {
+	return PlanCleanupPinned(cat, r, now, nil)
+}
+
+// PlanCleanupPinned is PlanCleanup that also keeps what live pins name (see
+// keepPinned) and, as for any kept backup, every backup it is built on.
+func PlanCleanupPinned(cat Catalog, r Retention, now time.Time, pins []FoundPin) CleanupPlan {
 	plan := CleanupPlan{Orphans: cat.Orphans}
 	rules := map[string][]string{}
 	keepWholeChains(cat, r, now, rules)
 	keepByCalendar(cat, r, rules)
+	plan.Pins, plan.IgnoredPins = keepPinned(cat, pins, now, rules)
 	for _, b := range cat.All() {
 		if r.MinAge > 0 && now.Sub(b.Time()) < r.MinAge {
 			rules[b.Name] = append(rules[b.Name], "younger than min_age")
@@ -156,6 +165,39 @@ func keepByCalendar(cat Catalog, r Retention, rules map[string][]string) {
 			}
 		}
 	}
+}
+
+// keepPinned gives the backup a live pin names (every backup that has not
+// failed, for a pin that names none yet) the rule "pinned by …". A stale pin
+// (no heartbeat for PinStaleAfter: its holder is gone) is ignored, and so is
+// one naming a backup the catalog no longer holds; both are reported.
+func keepPinned(cat Catalog, pins []FoundPin, now time.Time, rules map[string][]string) ([]FoundPin, []IgnoredPin) {
+	var kept []FoundPin
+	var ignored []IgnoredPin
+	for _, p := range pins {
+		if p.Stale(now) {
+			ignored = append(ignored, IgnoredPin{Pin: p, Reason: fmt.Sprintf(
+				"stale: its last heartbeat (%s) is over %s old, so its holder is gone",
+				p.Seen.UTC().Format(time.RFC3339), PinStaleAfter)})
+			continue
+		}
+		if p.Backup == "" {
+			for _, b := range cat.All() {
+				if !b.Failed() {
+					rules[b.Name] = append(rules[b.Name], pinRule(p))
+				}
+			}
+			kept = append(kept, p)
+			continue
+		}
+		if _, ok := cat.Find(p.Backup); !ok {
+			ignored = append(ignored, IgnoredPin{Pin: p, Reason: "it pins backup " + p.Backup + ", which the bucket no longer holds"})
+			continue
+		}
+		rules[p.Backup] = append(rules[p.Backup], pinRule(p))
+		kept = append(kept, p)
+	}
+	return kept, ignored
 }
 
 // ancestorsOfKept returns every backup a kept backup is built on, with the

@@ -43,12 +43,18 @@ var ErrVerifyMismatch = errors.New("the restored tables differ from the backup")
 
 // Verify restores a backup into a scratch database, compares each table
 // with the backup's own parts and runs CHECK TABLE on it, and drops the
-// scratch database whatever happened. The outcome and the restore's
+// scratch database whatever happened. The backup is pinned meanwhile, so no
+// cleanup deletes its chain under the restore. The outcome and the restore's
 // duration are kept with the check results, for the catalog.
 func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
 	if err := ValidateIdentifier("database", database); err != nil {
 		return VerifyResult{}, err
 	}
+	pin, err := s.TakePin(ctx, database, PinVerify, "")
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	defer pin.Release(ctx)
 	cat, err := s.Catalog(ctx, database)
 	if err != nil {
 		return VerifyResult{}, err
@@ -57,6 +63,7 @@ func (s *Service) Verify(ctx context.Context, database, name string, progress Pr
 	if err != nil {
 		return VerifyResult{}, err
 	}
+	pin.Narrow(ctx, b.Name)
 	res, err := s.verify(ctx, cat, b, progress)
 	s.saveVerify(ctx, cat, res, err)
 	return res, err
