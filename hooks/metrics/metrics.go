@@ -25,6 +25,9 @@ type Metrics struct {
 	verifyOK      *prometheus.GaugeVec
 	verifyRestore *prometheus.GaugeVec
 	age           *ageCollector
+	// databases are the configured ones: a request may name any database
+	// its user can back up, and those are folded into Other.
+	databases map[string]bool
 }
 
 var _ control.Observer = (*Metrics)(nil)
@@ -46,8 +49,10 @@ const (
 )
 
 // New registers the collectors on reg. rpo is each database's recovery
-// point objective, exported as clickvault_rpo_seconds.
-func New(reg prometheus.Registerer, rpo map[string]time.Duration) *Metrics {
+// point objective, exported as clickvault_rpo_seconds. databases (and
+// rpo's) are the configured databases: the only ones that get their own
+// label value, every other is "other".
+func New(reg prometheus.Registerer, rpo map[string]time.Duration, databases ...string) *Metrics {
 	db := []string{"database"}
 	m := &Metrics{
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: LastSuccess,
@@ -72,9 +77,11 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration) *Metrics {
 			Help: "1 if the last verify passed, 0 if it failed."}, db),
 		verifyRestore: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: VerifyRestore,
 			Help: "How long the last verify's restore took: the measured recovery time (RTO)."}, db),
-		age: &ageCollector{newest: map[string]time.Time{}, now: time.Now},
+		age:       &ageCollector{newest: map[string]time.Time{}, now: time.Now},
+		databases: setOf(databases...),
 	}
 	for database, d := range rpo {
+		m.databases[database] = true
 		m.rpo.WithLabelValues(database).Set(d.Seconds())
 	}
 	reg.MustRegister(m.lastSuccess, m.duration, m.size, m.backups, m.chainDepth, m.requests, m.rpo,
@@ -82,9 +89,12 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration) *Metrics {
 	return m
 }
 
-func (m *Metrics) RequestState(action, state string) { m.requests.WithLabelValues(action, state).Inc() }
+func (m *Metrics) RequestState(action, state string) {
+	m.requests.WithLabelValues(bound(actions, action), bound(states, state)).Inc()
+}
 
 func (m *Metrics) BackupFinished(database, kind string, ok bool, took time.Duration, size uint64) {
+	database, kind = m.database(database), bound(kinds, kind)
 	result := "failure"
 	if ok {
 		result = "success"
@@ -97,12 +107,13 @@ func (m *Metrics) BackupFinished(database, kind string, ok bool, took time.Durat
 }
 
 func (m *Metrics) ChainDepth(database string, depth int) {
-	m.chainDepth.WithLabelValues(database).Set(float64(depth))
+	m.chainDepth.WithLabelValues(m.database(database)).Set(float64(depth))
 }
 
-func (m *Metrics) NewestBackup(database string, at time.Time) { m.age.set(database, at) }
+func (m *Metrics) NewestBackup(database string, at time.Time) { m.age.set(m.database(database), at) }
 
 func (m *Metrics) CheckFinished(database string, good bool) {
+	database = m.database(database)
 	result := "broken"
 	if good {
 		result = "good"
@@ -112,11 +123,15 @@ func (m *Metrics) CheckFinished(database string, good bool) {
 }
 
 func (m *Metrics) VerifyFinished(database string, ok bool, restore time.Duration) {
+	database = m.database(database)
 	m.verifyOK.WithLabelValues(database).Set(boolFloat(ok))
 	if restore > 0 {
 		m.verifyRestore.WithLabelValues(database).Set(restore.Seconds())
 	}
 }
+
+// database is the label value of a database: its name if configured.
+func (m *Metrics) database(name string) string { return bound(m.databases, name) }
 
 func boolFloat(b bool) float64 {
 	if b {

@@ -49,7 +49,7 @@ func serveCommand(run runner) *cobra.Command {
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(),
-		}, metrics.New(reg, a.cfg.RPOs()), a.logger)
+		}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
 		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
 			hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())
