@@ -16,6 +16,7 @@ import (
 // execute runs an admitted request and says how it ended. latest is the
 // request's newest log entry from before a restart, if any.
 func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (string, LogEntry) {
+	ctx = sidecar.WithRequestID(ctx, r.ID) // the pins a verify or check takes name the request
 	progress := s.progressWriter(r.Request, rows)
 	switch r.Action {
 	case ActionBackup:
@@ -197,6 +198,9 @@ func cleanupMessage(r sidecar.CleanupReport) string {
 	}
 	if len(r.Orphans) > 0 {
 		msg += fmt.Sprintf("; %d orphans reported, not deleted", len(r.Orphans))
+	}
+	for _, note := range r.PinNotes() {
+		msg += "; " + note
 	}
 	return msg
 }

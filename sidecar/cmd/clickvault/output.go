@@ -137,6 +137,9 @@ func printCleanup(w io.Writer, r sidecar.CleanupReport) {
 	for _, o := range r.Orphans {
 		fmt.Fprintf(w, "%s: orphan %s: %s (not deleted)\n", r.Database, o.Folder, o.Reason)
 	}
+	for _, note := range r.PinNotes() {
+		fmt.Fprintf(w, "%s: %s\n", r.Database, note)
+	}
 	if r.DryRun {
 		printKeeps(w, r)
 	}
