@@ -200,7 +200,7 @@ Try it (Ctrl-C stops everything and removes its data):
   # ClickHouse's own grants hold: the analyst may not drop shop's tables (ACCESS_DENIED)
   curl -s -u %[1]s:%[2]s http://%[3]s/ --data-binary "DROP TABLE shop.orders"
   # the HTTP hooks
-  curl -s -X POST -H 'Authorization: Bearer %[4]s' http://%[5]s/v1/backups -d '{"database":"shop"}'
+  curl -s -X POST -H 'Authorization: Bearer %[4]s' -H 'Content-Type: application/json' http://%[5]s/v1/backups -d '{"database":"shop"}'
   curl -s -H 'Authorization: Bearer %[4]s' 'http://%[5]s/v1/backups?database=shop'
   # the CLI, as the sidecar's user
   %[6]s -c %[7]s list
