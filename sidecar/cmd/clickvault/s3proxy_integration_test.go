@@ -9,19 +9,24 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// s3Proxy stands between ClickVault and MinIO: it counts requests by kind
-// and can fail the deletes, for catalog-scale figures and fault tests.
+// s3Proxy stands between ClickVault and MinIO: it counts requests by kind,
+// can fail the deletes and slow down some GETs, for catalog-scale figures
+// and fault tests.
 type s3Proxy struct {
 	url         string
 	mu          sync.Mutex
 	counts      map[string]int
 	gets        []string // paths of the GETs of objects, in order
 	failDeletes bool
+	slowGets    string        // a GET of an object whose path contains this…
+	slowBy      time.Duration // …waits this long before it is passed on
+	slowed      int           // how many GETs were slowed
 }
 
 func newS3Proxy(t *testing.T, target string) *s3Proxy {
@@ -45,7 +50,18 @@ func newS3Proxy(t *testing.T, target string) *s3Proxy {
 			p.gets = append(p.gets, r.URL.Path)
 		}
 		fail := p.failDeletes && (kind == "DELETE" || r.Method == http.MethodDelete)
+		var delay time.Duration
+		if kind == http.MethodGet && p.slowGets != "" && strings.Contains(r.URL.Path, p.slowGets) {
+			delay = p.slowBy
+			p.slowed++
+		}
 		p.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+			}
+		}
 		if fail {
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(`<Error><Code>InternalError</Code><Message>injected fault</Message></Error>`))
@@ -73,6 +89,20 @@ func (p *s3Proxy) objectGets() []string {
 	out := p.gets
 	p.gets = nil
 	return out
+}
+
+// slowDown delays every GET of an object whose path contains part by d
+// ("" stops it); slowedGets counts the GETs slowed so far.
+func (p *s3Proxy) slowDown(part string, d time.Duration) {
+	p.mu.Lock()
+	p.slowGets, p.slowBy = part, d
+	p.mu.Unlock()
+}
+
+func (p *s3Proxy) slowedGets() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.slowed
 }
 
 func (p *s3Proxy) setFailDeletes(v bool) {
