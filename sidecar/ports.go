@@ -134,6 +134,33 @@ type Database interface {
 	// CheckTable runs CHECK TABLE: "" when it passed or the engine has no
 	// check, else ClickHouse's answer.
 	CheckTable(ctx context.Context, database, table string) (string, error)
+	RestoreOps
+}
+
+// RestoreOps are what a restore needs to change a live database safely:
+// it restores beside a table and swaps it in, or replaces partitions, and
+// removes what it created when it fails.
+type RestoreOps interface {
+	// DatabaseEngine is a database's engine (Atomic, Replicated, Memory, …).
+	DatabaseEngine(ctx context.Context, database string) (string, error)
+	// TableNames lists every table, view and dictionary of a database.
+	TableNames(ctx context.Context, database string) ([]string, error)
+	// TableUUID is a table's UUID; ErrNotFound when the table is absent.
+	TableUUID(ctx context.Context, database, table string) (string, error)
+	// ExchangeTables swaps the names of two tables of a database atomically.
+	ExchangeTables(ctx context.Context, database, a, b string) error
+	// TablePartitions lists a table's active partitions with their rows.
+	TablePartitions(ctx context.Context, database, table string) ([]Partition, error)
+	// ReplacePartition replaces a partition (by id) of table with the same
+	// partition of from, a table of the same database and structure.
+	ReplacePartition(ctx context.Context, database, table, partitionID, from string) error
+}
+
+// Partition is one partition of a table, as system.parts shows it.
+type Partition struct {
+	ID    string // partition_id
+	Value string // partition: the key's value as text
+	Rows  uint64 // physical rows of its active parts
 }
 
 // Notifier delivers events. It MUST NOT change an operation's outcome: the

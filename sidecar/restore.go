@@ -95,19 +95,52 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 		}
 		return res, err
 	}
-	if err := s.requireEmptyTarget(ctx, req.Target); err != nil {
-		return res, err
-	}
-	cmd := RestoreCommand{Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema}
-	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
-		return res, err
-	}
-	res.Tables, err = s.db.TableRows(ctx, req.Target)
+	res.Tables, err = s.restoreDatabase(ctx, req, b)
 	if err != nil {
-		return res, fmt.Errorf("count restored rows in %s: %w", req.Target, err)
+		return res, err
 	}
 	s.logger.Info("restore completed", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
 	return res, nil
+}
+
+// restoreDatabase restores the whole database into an empty or new one.
+// A failure removes what it created: the database when it created it, else
+// every table in it (it was empty).
+func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup) (map[string]uint64, error) {
+	t, err := s.InspectTarget(ctx, req.Target)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.RequireEmpty(); err != nil {
+		return nil, err
+	}
+	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
+		CreatedDatabase: !t.Exists, WholeDatabase: true}
+	w := s.startWork(ctx, rec)
+	defer w.done(ctx)
+	s.fault("restore-before")
+	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema}
+	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
+		return nil, s.undoDatabase(ctx, rec, err)
+	}
+	rows, err := s.db.TableRows(ctx, req.Target)
+	if err != nil {
+		return nil, fmt.Errorf("count restored rows in %s: %w", req.Target, err)
+	}
+	return rows, nil
+}
+
+// undoDatabase is undo for a whole-database restore: into a database that
+// existed (empty), the tables now in it are the restore's.
+func (s *Service) undoDatabase(ctx context.Context, rec workRecord, cause error) error {
+	if !rec.CreatedDatabase && ctx.Err() == nil {
+		names, err := s.db.TableNames(ctx, rec.Target)
+		if err != nil {
+			return fmt.Errorf("%w; listing what it created in %s failed, remove it by hand: %w", cause, rec.Target, err)
+		}
+		rec.Created = names
+	}
+	return s.undo(ctx, rec, cause)
 }
 
 // ChooseBackup finds a completed, restorable backup: by name, or the newest
@@ -206,16 +239,6 @@ func (t Target) RequireEmpty() error {
 	return nil
 }
 
-// requireEmptyTarget is InspectTarget and RequireEmpty: a restore's last
-// look before it starts.
-func (s *Service) requireEmptyTarget(ctx context.Context, target string) error {
-	t, err := s.InspectTarget(ctx, target)
-	if err != nil {
-		return err
-	}
-	return t.RequireEmpty()
-}
-
 // forbiddenTarget says why a database may never be restored into, or "".
 // Names are compared without case: a look-alike of a system database is
 // refused too.
@@ -241,25 +264,75 @@ func CheckRestoreShape(tables []TableRestore, partitions []string, mode RestoreM
 		return fmt.Errorf("partitions are restored from one table: name exactly one table, not %d", len(tables))
 	}
 	if mode == ModeReplace && len(tables) == 0 {
-		return fmt.Errorf("mode replace drops the tables it restores: name them in tables; to replace a whole database, drop it first")
+		return fmt.Errorf("mode replace swaps in the tables it restores: name them in tables; to replace a whole database, drop it first")
 	}
 	return ValidatePartitions(partitions)
 }
 
 // startRestore sends the RESTORE and waits for it.
+// Its id is the caller's (the work record's) or a new one.
 func (s *Service) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) error {
-	cmd.ID = uuid.NewString()
+	if cmd.ID == "" {
+		cmd.ID = uuid.NewString()
+	}
 	if err := s.db.StartRestore(ctx, cmd); err != nil {
 		return fmt.Errorf("start restore of %s into %s: %w", b.Name, cmd.Target, err)
 	}
 	if started != nil {
 		started(b, cmd.ID)
 	}
+	s.fault("restore-sent")
 	return s.awaitRestore(ctx, cmd.ID, b.Name, cmd.Target, progress)
 }
 
-// AdoptRestore waits for a RESTORE a previous run started.
+// AdoptRestore waits for a RESTORE a previous run started and does what
+// that run would have done after it, as its work record says: a replace's
+// check and swap, or, when the RESTORE failed or ClickHouse forgot it, the
+// removal of what the restore created.
 func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
+	rec, err := s.readWork(ctx, operationID)
+	if err != nil {
+		s.logger.Warn("adopting a restore without its work record", "operation", operationID, "err", err)
+		return s.adoptBare(ctx, operationID, backup, target, progress)
+	}
+	w := s.adoptWork(ctx, rec)
+	defer w.done(ctx)
+	if rec.Abandoned != "" {
+		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; the live tables keep the rows they have; run it again",
+			backup, target, rec.Abandoned)
+	}
+	err = s.awaitRestore(ctx, operationID, backup, target, progress)
+	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
+	switch {
+	case errors.Is(err, ErrNotFound) && !checked:
+		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s)",
+			backup, target, operationID))
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return res, s.undoAdopted(ctx, rec, err)
+	}
+	b, err := s.ChooseBackup(ctx, rec.Source, rec.Backup, time.Time{})
+	if err != nil {
+		return res, s.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
+	}
+	res.Backup = b
+	if err := s.finishReplace(ctx, w, b); err != nil {
+		return res, err
+	}
+	res.Tables, err = s.db.TableRows(ctx, target)
+	return res, err
+}
+
+func (s *Service) undoAdopted(ctx context.Context, rec workRecord, cause error) error {
+	if rec.WholeDatabase {
+		return s.undoDatabase(ctx, rec, cause)
+	}
+	return s.undo(ctx, rec, cause)
+}
+
+// adoptBare adopts a restore that has no work record (one an older version
+// started, or whose record could not be written): it can only wait.
+func (s *Service) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
 	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
 	err := s.awaitRestore(ctx, operationID, backup, target, progress)
 	if errors.Is(err, ErrNotFound) {

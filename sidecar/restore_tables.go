@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // RestoreMode says what a restore writes and over what.
@@ -18,8 +20,9 @@ const (
 	// ModeSchema restores the definitions only (structure_only), into
 	// tables that do not exist.
 	ModeSchema RestoreMode = "schema"
-	// ModeReplace drops the named target tables that exist, then restores
-	// them: the one way to restore over data, and only when asked.
+	// ModeReplace restores the named tables beside the live ones and swaps
+	// them in (or, with partitions, replaces those partitions in place): the
+	// one way to restore over data, and only when asked.
 	ModeReplace RestoreMode = "replace"
 )
 
@@ -122,15 +125,16 @@ func (t TableTargets) Check(restores []TableRestore, mode RestoreMode) error {
 				t.Database, r.Target, ErrTargetNotEmpty)
 		case rows > 0:
 			return fmt.Errorf("table %s.%s exists with %d rows; restore under another name (\"%s AS new_name\"), "+
-				"or say mode replace to drop it and restore it: %w", t.Database, r.Target, rows, r.Source, ErrTargetNotEmpty)
+				"or say mode replace to replace it from the backup: %w", t.Database, r.Target, rows, r.Source, ErrTargetNotEmpty)
 		}
 	}
 	return nil
 }
 
 // restoreTables restores some tables of b into req.Target: it creates the
-// target database if needed, drops the tables a replace names, and sends
-// one RESTORE for all of them.
+// target database if needed and sends one RESTORE for all of them. A
+// replace restores each table that exists into a staging table and swaps
+// it in (restore_replace.go); a failure removes what the restore created.
 func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backup) (map[string]uint64, error) {
 	targets, err := s.InspectTables(ctx, req.Target)
 	if err != nil {
@@ -139,25 +143,24 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 	if err := targets.Check(req.Tables, req.Mode); err != nil {
 		return nil, err
 	}
-	if !targets.Exists {
+	rec, restores, err := s.planTables(ctx, req, b, targets)
+	if err != nil {
+		return nil, err
+	}
+	w := s.startWork(ctx, rec)
+	defer w.done(ctx)
+	s.fault("restore-before")
+	if rec.CreatedDatabase {
 		if err := s.db.CreateDatabase(ctx, req.Target); err != nil {
 			return nil, fmt.Errorf("create restore target %s: %w", req.Target, err)
 		}
 	}
-	if req.Mode == ModeReplace {
-		for _, r := range req.Tables {
-			if _, ok := targets.Rows[r.Target]; !ok {
-				continue
-			}
-			s.logger.Warn("dropping a table to replace it", "table", req.Target+"."+r.Target, "backup", b.Name)
-			if err := s.db.DropTable(ctx, req.Target, r.Target); err != nil {
-				return nil, fmt.Errorf("drop %s.%s to replace it: %w", req.Target, r.Target, err)
-			}
-		}
-	}
-	cmd := RestoreCommand{Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: req.Tables,
+	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
 		Partitions: req.Partitions, StructureOnly: req.Mode == ModeSchema}
 	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
+		return nil, s.undo(ctx, rec, err)
+	}
+	if err := s.finishReplace(ctx, w, b); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.TableRows(ctx, req.Target)
@@ -169,6 +172,79 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 		out[r.Target] = rows[r.Target]
 	}
 	return out, nil
+}
+
+// planTables decides where each table is restored: a table a replace
+// names that exists goes to a staging table, any other under its own name
+// (and is one the restore creates, when it does not exist). A replace in a
+// database that cannot swap tables is refused here, before anything is done.
+func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets) (workRecord, []TableRestore, error) {
+	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
+		CreatedDatabase: !targets.Exists}
+	existing := map[string]bool{}
+	if targets.Exists {
+		names, err := s.db.TableNames(ctx, req.Target)
+		if err != nil {
+			return rec, nil, fmt.Errorf("check restore target %s: %w", req.Target, err)
+		}
+		for _, n := range names {
+			existing[n] = true
+		}
+	}
+	restores := make([]TableRestore, len(req.Tables))
+	for i, r := range req.Tables {
+		restores[i] = r
+		switch {
+		case existing[r.Target] && req.Mode == ModeReplace:
+			restores[i].Target = stagingName(rec.ID, i, r.Target)
+			rec.Swaps = append(rec.Swaps, swap{Source: r.Source, Live: r.Target, Staging: restores[i].Target})
+		case !existing[r.Target]:
+			rec.Created = append(rec.Created, r.Target)
+		}
+	}
+	if len(rec.Swaps) > 0 {
+		rec.Partitions = req.Partitions
+		if len(req.Partitions) == 0 {
+			if err := s.requireExchange(ctx, req.Target); err != nil {
+				return rec, nil, err
+			}
+		}
+	}
+	return rec, restores, nil
+}
+
+// finishReplace checks the staging tables, swaps them in and drops them
+// (then the old tables). A staging table that fails its check is dropped
+// and the live table stays as it was.
+func (s *Service) finishReplace(ctx context.Context, w *work, b Backup) error {
+	rec := w.record()
+	if len(rec.Swaps) == 0 {
+		return nil
+	}
+	if rec.Swaps[0].StagingUUID == "" { // not checked by an earlier run
+		if err := s.checkStaging(ctx, b, rec); err != nil {
+			return s.undo(ctx, rec, err)
+		}
+		if err := s.markChecked(ctx, w); err != nil {
+			return s.undo(ctx, rec, err)
+		}
+		rec = w.record()
+	}
+	s.fault("replace-checked")
+	if err := s.swapIn(ctx, rec); err != nil {
+		if len(rec.Partitions) == 0 {
+			return s.undo(ctx, rec, err)
+		}
+		return err // partitions already replaced stay replaced; the staging table stays for a look
+	}
+	s.fault("replace-swapped")
+	if err := s.dropStaging(ctx, rec); err != nil {
+		s.logger.Warn("the replace is done; dropping the old tables failed, drop them by hand", "err", err)
+	}
+	for _, sw := range rec.Swaps {
+		s.logger.Info("replaced", "table", rec.Target+"."+sw.Live, "partitions", rec.Partitions, "backup", rec.Backup)
+	}
+	return nil
 }
 
 // Sources are the backup's tables a partial restore reads.

@@ -71,13 +71,15 @@ func (s *Service) Verify(ctx context.Context, database, name string, progress Pr
 
 func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress ProgressFunc) (VerifyResult, error) {
 	res := VerifyResult{Backup: b, Scratch: scratchName()}
+	w := s.scratchWork(ctx, b, res.Scratch) // a kill leaves the scratch database to serve's sweep
+	defer w.done(ctx)
 	defer s.dropScratch(ctx, res.Scratch)
 	expected, err := s.partRows(ctx, cat, b)
 	if err != nil {
 		return res, err
 	}
 	start := s.now()
-	cmd := RestoreCommand{Database: b.Database, Target: res.Scratch, Folder: b.Folder}
+	cmd := RestoreCommand{ID: w.record().ID, Database: b.Database, Target: res.Scratch, Folder: b.Folder}
 	if err := s.startRestore(ctx, cmd, b, progress, nil); err != nil {
 		return res, err
 	}

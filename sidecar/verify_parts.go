@@ -18,6 +18,25 @@ const partReaders = 16
 // part's count.txt, found through ClickHouse's manifest (in this backup or,
 // for a part an incremental shares, in the base that holds it).
 func (s *Service) partRows(ctx context.Context, cat Catalog, b Backup) (map[string]uint64, error) {
+	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) { return countFile(name, b.Database) })
+}
+
+// partitionRows sums the physical rows of one table's parts in the backup
+// per partition id (the part name up to its first _).
+func (s *Service) partitionRows(ctx context.Context, cat Catalog, b Backup, table string) (map[string]uint64, error) {
+	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) {
+		if t, ok := countFile(name, b.Database); !ok || t != table {
+			return "", false
+		}
+		part := strings.Split(name, "/")[3]
+		id, _, _ := strings.Cut(part, "_")
+		return id, true
+	})
+}
+
+// sumCounts sums the count.txt files of b's parts under the key keyOf
+// gives their file name (false: not counted).
+func (s *Service) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
 	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
@@ -35,7 +54,7 @@ func (s *Service) partRows(ctx context.Context, cat Catalog, b Backup) (map[stri
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(partReaders)
 	for _, f := range m.all {
-		table, ok := countFile(f.Name, b.Database)
+		key, ok := keyOf(f.Name)
 		if !ok {
 			continue
 		}
@@ -49,7 +68,7 @@ func (s *Service) partRows(ctx context.Context, cat Catalog, b Backup) (map[stri
 				return fmt.Errorf("read %s of backup %s: not a row count: %q", f.Name, b.Name, data)
 			}
 			mu.Lock()
-			out[table] += n
+			out[key] += n
 			mu.Unlock()
 			return nil
 		})

@@ -30,6 +30,7 @@ type DB struct {
 	damaged   map[string]bool
 	failNext  string
 	hold      bool
+	restore   restoreState
 }
 
 var _ sidecar.Database = (*DB)(nil)
@@ -37,7 +38,7 @@ var _ sidecar.Database = (*DB)(nil)
 // New is a server whose BACKUP and RESTORE use store as their bucket.
 func New(store sidecar.ObjectStore) *DB {
 	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{},
-		backups: map[string]*manifest{}, damaged: map[string]bool{}}
+		backups: map[string]*manifest{}, damaged: map[string]bool{}, restore: newRestoreState()}
 }
 
 // manifest is what the fake remembers of a backup it wrote: ClickHouse
@@ -46,6 +47,7 @@ func New(store sidecar.ObjectStore) *DB {
 type manifest struct {
 	Database string
 	Tables   map[string]uint64
+	Parts    map[string]map[string]uint64 // table → partition id → rows, for partitioned tables
 	files    []file
 }
 
@@ -53,6 +55,9 @@ type manifest struct {
 func (d *DB) Create(database string, tables map[string]uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for t := range d.databases[database] {
+		d.restore.forget(database, t)
+	}
 	d.databases[database] = maps.Clone(tables)
 	if d.databases[database] == nil {
 		d.databases[database] = map[string]uint64{}
@@ -156,7 +161,8 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 	d.mu.Lock()
 	base := d.backups[cmd.BaseFolder]
 	d.mu.Unlock()
-	m := &manifest{Database: cmd.Database, Tables: tables, files: backupFiles(cmd.Database, tables, base)}
+	m := &manifest{Database: cmd.Database, Tables: tables, Parts: d.partsOf(cmd.Database, tables)}
+	m.files = backupFiles(cmd.Database, tables, m.Parts, base)
 	size, err := d.writeBackup(ctx, cmd.Folder, *m)
 	if err != nil {
 		return err
@@ -188,6 +194,11 @@ func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error
 	op := &sidecar.Operation{ID: cmd.ID, Name: sidecar.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
 	d.ops[cmd.ID] = op
 	d.order = append(d.order, cmd.ID)
+	if fail := d.restore.failNext; fail != "" {
+		d.restore.failNext = ""
+		op.Status, op.Error, op.ErrorDetail, op.EndTime = sidecar.OpRestoreFailed, fail, fail, time.Now()
+		return nil
+	}
 	if !d.hold {
 		op.Status, op.EndTime = sidecar.OpRestored, time.Now()
 	}
@@ -197,8 +208,8 @@ func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error
 // restoreLocked creates the restored tables: all of the backup's into a
 // new database, or the named ones into an existing database. A table with
 // rows is refused, as ClickHouse refuses it; structure only creates it
-// empty. Partitions are not modelled: a partition restore restores the
-// table.
+// empty. A partition restore restores only those partitions (the fake's
+// partition values are their ids).
 func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 	if len(cmd.Tables) == 0 {
 		if len(d.databases[cmd.Target]) > 0 {
@@ -207,6 +218,7 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 		d.databases[cmd.Target] = map[string]uint64{}
 		for t, n := range m.Tables {
 			d.databases[cmd.Target][t] = n
+			d.restorePartsLocked(cmd.Target, sidecar.TableRestore{Source: t, Target: t}, m, nil)
 		}
 	} else {
 		target, ok := d.databases[cmd.Target]
@@ -222,6 +234,7 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 				return refused("Code: 608. DB::Exception: Cannot restore the table %s.%s because it already contains some data. (CANNOT_RESTORE_TABLE)", cmd.Target, r.Target)
 			}
 			target[r.Target] = rows
+			d.restorePartsLocked(cmd.Target, r, m, cmd.Partitions)
 		}
 	}
 	if cmd.StructureOnly {
@@ -284,6 +297,7 @@ func (d *DB) DropTable(_ context.Context, database, table string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.databases[database], table)
+	d.restore.forget(database, table)
 	return nil
 }
 
@@ -315,6 +329,9 @@ func (d *DB) Damage(database, table string) {
 func (d *DB) DropDatabase(_ context.Context, name string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for t := range d.databases[name] {
+		d.restore.forget(name, t)
+	}
 	delete(d.databases, name)
 	return nil
 }

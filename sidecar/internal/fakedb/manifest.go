@@ -27,7 +27,7 @@ func (f file) checksum() string {
 // data file per table. A file the base holds with the same size and
 // checksum is kept there (use_base), as ClickHouse does for parts an
 // incremental shares with its base.
-func backupFiles(database string, tables map[string]uint64, base *manifest) []file {
+func backupFiles(database string, tables map[string]uint64, parts map[string]map[string]uint64, base *manifest) []file {
 	var out []file
 	names := make([]string, 0, len(tables))
 	for t := range tables {
@@ -35,11 +35,22 @@ func backupFiles(database string, tables map[string]uint64, base *manifest) []fi
 	}
 	sort.Strings(names)
 	for _, t := range names {
-		for _, f := range []file{
-			{name: fmt.Sprintf("metadata/%s/%s.sql", database, t), content: "ATTACH TABLE " + t},
-			{name: fmt.Sprintf("data/%s/%s/all_1_1_0/data.bin", database, t), content: fmt.Sprintf("%s.%s=%d", database, t, tables[t])},
-			{name: fmt.Sprintf("data/%s/%s/all_1_1_0/count.txt", database, t), content: fmt.Sprint(tables[t])},
-		} {
+		files := []file{{name: fmt.Sprintf("metadata/%s/%s.sql", database, t), content: "ATTACH TABLE " + t}}
+		byPartition := parts[t]
+		if byPartition == nil {
+			byPartition = map[string]uint64{"all": tables[t]}
+		}
+		ids := make([]string, 0, len(byPartition))
+		for id := range byPartition {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			files = append(files,
+				file{name: fmt.Sprintf("data/%s/%s/%s_1_1_0/data.bin", database, t, id), content: fmt.Sprintf("%s.%s.%s=%d", database, t, id, byPartition[id])},
+				file{name: fmt.Sprintf("data/%s/%s/%s_1_1_0/count.txt", database, t, id), content: fmt.Sprint(byPartition[id])})
+		}
+		for _, f := range files {
 			f.useBase = base != nil && base.has(f)
 			out = append(out, f)
 		}

@@ -1,0 +1,108 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// validNames refuses any name ClickVault would not put in SQL.
+func validNames(names ...string) error {
+	for _, n := range names {
+		if err := sidecar.ValidateIdentifier("name", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Database) DatabaseEngine(ctx context.Context, database string) (string, error) {
+	var engine proto.ColStr
+	err := d.do(ctx, ch.Query{Body: "SELECT engine FROM system.databases WHERE name = {db:String}",
+		Parameters: []proto.Parameter{Param("db", database)}, Result: proto.ResultColumn{Data: &engine}})
+	if err != nil {
+		return "", fmt.Errorf("read the engine of database %s: %w", database, err)
+	}
+	if engine.Rows() == 0 {
+		return "", fmt.Errorf("database %s: %w", database, sidecar.ErrNotFound)
+	}
+	return engine.Row(0), nil
+}
+
+func (d *Database) TableNames(ctx context.Context, database string) ([]string, error) {
+	var names proto.ColStr
+	var out []string
+	err := d.do(ctx, ch.Query{Body: "SELECT name FROM system.tables WHERE database = {db:String} AND NOT is_temporary ORDER BY name",
+		Parameters: []proto.Parameter{Param("db", database)}, Result: proto.ResultColumn{Data: &names},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < names.Rows(); i++ {
+				out = append(out, names.Row(i))
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("list the tables of %s: %w", database, err)
+	}
+	return out, nil
+}
+
+func (d *Database) TableUUID(ctx context.Context, database, table string) (string, error) {
+	var id proto.ColStr
+	err := d.do(ctx, ch.Query{Body: "SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+		Parameters: []proto.Parameter{Param("db", database), Param("t", table)}, Result: proto.ResultColumn{Data: &id}})
+	if err != nil {
+		return "", fmt.Errorf("read the uuid of %s.%s: %w", database, table, err)
+	}
+	if id.Rows() == 0 {
+		return "", fmt.Errorf("table %s.%s: %w", database, table, sidecar.ErrNotFound)
+	}
+	return id.Row(0), nil
+}
+
+// ExchangeTables runs EXCHANGE TABLES: both names change in one step, so
+// readers see the old table or the new one, never neither. Only Atomic
+// (and Replicated) databases can; ClickHouse refuses the others.
+func (d *Database) ExchangeTables(ctx context.Context, database, a, b string) error {
+	if err := validNames(database, a, b); err != nil {
+		return err
+	}
+	db := QuoteIdent(database) + "."
+	return d.Exec(ctx, "EXCHANGE TABLES "+db+QuoteIdent(a)+" AND "+db+QuoteIdent(b))
+}
+
+func (d *Database) TablePartitions(ctx context.Context, database, table string) ([]sidecar.Partition, error) {
+	var ids, values proto.ColStr
+	var rows proto.ColUInt64
+	var out []sidecar.Partition
+	err := d.do(ctx, ch.Query{
+		Body: `SELECT partition_id AS id, any(partition) AS value, sum(rows) AS rows FROM system.parts
+		       WHERE database = {db:String} AND table = {t:String} AND active GROUP BY id ORDER BY id`,
+		Parameters: []proto.Parameter{Param("db", database), Param("t", table)},
+		Result:     proto.Results{{Name: "id", Data: &ids}, {Name: "value", Data: &values}, {Name: "rows", Data: &rows}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < ids.Rows(); i++ {
+				out = append(out, sidecar.Partition{ID: ids.Row(i), Value: values.Row(i), Rows: rows.Row(i)})
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("read the partitions of %s.%s: %w", database, table, err)
+	}
+	return out, nil
+}
+
+// ReplacePartition names the partition by its id (as system.parts has it):
+// the id is the same whatever the key's type, where a value literal must
+// be written in the key's own type (a tuple key does not take a string).
+func (d *Database) ReplacePartition(ctx context.Context, database, table, partitionID, from string) error {
+	if err := validNames(database, table, from); err != nil {
+		return err
+	}
+	db := QuoteIdent(database) + "."
+	return d.Exec(ctx, fmt.Sprintf("ALTER TABLE %s%s REPLACE PARTITION ID %s FROM %s%s",
+		db, QuoteIdent(table), QuoteString(partitionID), db, QuoteIdent(from)))
+}

@@ -1,0 +1,252 @@
+package fakedb
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// restoreState is what the fake keeps for sidecar.RestoreOps: database
+// engines, table UUIDs and partitions. A table without partitions is one
+// partition "all" holding its rows.
+type restoreState struct {
+	engines  map[string]string                       // database → engine; absent = Atomic
+	uuids    map[tableKey]string                     // given on first look, swapped by EXCHANGE
+	parts    map[tableKey]map[string]uint64          // partition id → rows
+	failNext string                                  // the next RESTORE fails with this, after creating its tables
+	calls    []string                                // ExchangeTables and ReplacePartition calls, in order
+	hook     func(op string, database, table string) // called before a change: tests fail or kill there
+}
+
+type tableKey struct{ database, table string }
+
+func newRestoreState() restoreState {
+	return restoreState{engines: map[string]string{}, uuids: map[tableKey]string{}, parts: map[tableKey]map[string]uint64{}}
+}
+
+func (r *restoreState) forget(database, table string) {
+	delete(r.uuids, tableKey{database, table})
+	delete(r.parts, tableKey{database, table})
+}
+
+// SetEngine gives a database another engine than Atomic: Memory cannot
+// EXCHANGE TABLES.
+func (d *DB) SetEngine(database, engine string) {
+	d.mu.Lock()
+	d.restore.engines[database] = engine
+	d.mu.Unlock()
+}
+
+// SetPartitions makes a table (creating it) of these partitions and rows.
+func (d *DB) SetPartitions(database, table string, parts map[string]uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.databases[database] == nil {
+		d.databases[database] = map[string]uint64{}
+	}
+	var rows uint64
+	for _, n := range parts {
+		rows += n
+	}
+	d.databases[database][table] = rows
+	d.restore.parts[tableKey{database, table}] = maps.Clone(parts)
+}
+
+// Partitions returns a table's rows per partition.
+func (d *DB) Partitions(database, table string) map[string]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.partitionsLocked(database, table)
+}
+
+func (d *DB) partitionsLocked(database, table string) map[string]uint64 {
+	if p, ok := d.restore.parts[tableKey{database, table}]; ok {
+		return maps.Clone(p)
+	}
+	rows, ok := d.databases[database][table]
+	if !ok || rows == 0 {
+		return map[string]uint64{}
+	}
+	return map[string]uint64{"all": rows}
+}
+
+// partsOf is the partitions of a database's partitioned tables, for a backup.
+func (d *DB) partsOf(database string, tables map[string]uint64) map[string]map[string]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]map[string]uint64{}
+	for t := range tables {
+		if p, ok := d.restore.parts[tableKey{database, t}]; ok {
+			out[t] = maps.Clone(p)
+		}
+	}
+	return out
+}
+
+// restorePartsLocked sets the partitions of a restored table: the
+// backup's, or only those named.
+func (d *DB) restorePartsLocked(target string, r sidecar.TableRestore, m manifest, partitions []string) {
+	key := tableKey{target, r.Target}
+	d.restore.forget(target, r.Target)
+	backup, ok := m.Parts[r.Source]
+	if !ok {
+		if len(partitions) > 0 {
+			backup = map[string]uint64{"all": m.Tables[r.Source]}
+		} else {
+			return
+		}
+	}
+	parts := maps.Clone(backup)
+	if len(partitions) > 0 {
+		parts = map[string]uint64{}
+		for _, p := range partitions {
+			if n, ok := backup[p]; ok {
+				parts[p] = n
+			}
+		}
+	}
+	var rows uint64
+	for _, n := range parts {
+		rows += n
+	}
+	d.restore.parts[key] = parts
+	d.databases[target][r.Target] = rows
+}
+
+// FailNextRestore makes the next RESTORE create its tables and then end
+// with RESTORE_FAILED and msg, as a RESTORE that loses an object midway.
+func (d *DB) FailNextRestore(msg string) {
+	d.mu.Lock()
+	d.restore.failNext = msg
+	d.mu.Unlock()
+}
+
+// OnChange calls hook before each EXCHANGE or REPLACE PARTITION ("exchange"
+// or "replace", with the live table), for tests to fail or act there.
+func (d *DB) OnChange(hook func(op, database, table string)) {
+	d.mu.Lock()
+	d.restore.hook = hook
+	d.mu.Unlock()
+}
+
+// Calls lists the EXCHANGE and REPLACE PARTITION statements run.
+func (d *DB) Calls() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.restore.calls...)
+}
+
+func (d *DB) DatabaseEngine(_ context.Context, database string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.databases[database]; !ok {
+		return "", fmt.Errorf("database %s: %w", database, sidecar.ErrNotFound)
+	}
+	if e, ok := d.restore.engines[database]; ok {
+		return e, nil
+	}
+	return "Atomic", nil
+}
+
+func (d *DB) TableNames(_ context.Context, database string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for t := range d.databases[database] {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (d *DB) TableUUID(_ context.Context, database, table string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.databases[database][table]; !ok {
+		return "", fmt.Errorf("table %s.%s: %w", database, table, sidecar.ErrNotFound)
+	}
+	key := tableKey{database, table}
+	if _, ok := d.restore.uuids[key]; !ok {
+		d.restore.uuids[key] = uuid.NewString()
+	}
+	return d.restore.uuids[key], nil
+}
+
+func (d *DB) change(op, database, table string) {
+	d.mu.Lock()
+	hook := d.restore.hook
+	d.mu.Unlock()
+	if hook != nil {
+		hook(op, database, table)
+	}
+}
+
+func (d *DB) ExchangeTables(ctx context.Context, database, a, b string) error {
+	d.change("exchange", database, a)
+	engine, err := d.DatabaseEngine(ctx, database)
+	if err != nil {
+		return err
+	}
+	if engine != "Atomic" {
+		return refused("Code: 48. DB::Exception: %s: renameTable() is not supported. (NOT_IMPLEMENTED)", engine)
+	}
+	_, _ = d.TableUUID(ctx, database, a) // both get their UUIDs before they swap
+	_, _ = d.TableUUID(ctx, database, b)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	tables := d.databases[database]
+	ka, kb := tableKey{database, a}, tableKey{database, b}
+	tables[a], tables[b] = tables[b], tables[a]
+	d.restore.uuids[ka], d.restore.uuids[kb] = d.restore.uuids[kb], d.restore.uuids[ka]
+	pa, hasA := d.restore.parts[ka]
+	pb, hasB := d.restore.parts[kb]
+	delete(d.restore.parts, ka)
+	delete(d.restore.parts, kb)
+	if hasA {
+		d.restore.parts[kb] = pa
+	}
+	if hasB {
+		d.restore.parts[ka] = pb
+	}
+	d.restore.calls = append(d.restore.calls, fmt.Sprintf("EXCHANGE %s.%s %s", database, a, b))
+	return nil
+}
+
+func (d *DB) TablePartitions(_ context.Context, database, table string) ([]sidecar.Partition, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []sidecar.Partition
+	for id, n := range d.partitionsLocked(database, table) {
+		out = append(out, sidecar.Partition{ID: id, Value: id, Rows: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// ReplacePartition refuses a partition the source does not have, as 26.7
+// does (allow_replace_partition_from_empty_source is off).
+func (d *DB) ReplacePartition(_ context.Context, database, table, partitionID, from string) error {
+	d.change("replace", database, table)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	src := d.partitionsLocked(database, from)
+	n, ok := src[partitionID]
+	if !ok {
+		return refused("Code: 36. DB::Exception: Source table has no parts in partition %s. (BAD_ARGUMENTS)", partitionID)
+	}
+	dst := d.partitionsLocked(database, table)
+	dst[partitionID] = n
+	var rows uint64
+	for _, r := range dst {
+		rows += r
+	}
+	d.restore.parts[tableKey{database, table}] = dst
+	d.databases[database][table] = rows
+	d.restore.calls = append(d.restore.calls, fmt.Sprintf("REPLACE %s.%s %s", database, table, partitionID))
+	return nil
+}

@@ -1,0 +1,279 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A replace never leaves the user without the table. Each live table it
+// replaces is restored beside it, into a staging table of the same database
+// (stagingName), whose rows are checked against the backup's parts as
+// verify checks them; only then is it swapped in with EXCHANGE TABLES (one
+// atomic rename of both) and the old table, now under the staging name,
+// dropped. With partitions, the staging table holds only those partitions
+// and each replaces the live one with REPLACE PARTITION … FROM (atomic per
+// partition); the other partitions are not touched. Until the swap the
+// original is intact; a failure drops the staging table, and a kill leaves
+// a work record (restore_work.go) from which an adoption finishes the swap
+// or the sweep removes the staging table.
+
+// exchangeEngines are the database engines that can EXCHANGE TABLES.
+var exchangeEngines = []string{"Atomic", "Replicated"}
+
+// ErrCannotExchange refuses a replace in a database that cannot swap tables.
+var ErrCannotExchange = errors.New("the database cannot swap tables")
+
+// stagingName is the staging table of the i-th table of operation id: the
+// sidecar's prefix, the operation and, for people, the start of the name.
+func stagingName(id string, i int, table string) string {
+	short := table
+	for len(short) > 40 {
+		_, size := lastRune(short)
+		short = short[:len(short)-size]
+	}
+	return fmt.Sprintf("%s%s_%d_%s", stagingPrefix, strings.ReplaceAll(id, "-", "")[:8], i, short)
+}
+
+func lastRune(s string) (rune, int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i]&0xC0 != 0x80 {
+			return rune(s[i]), len(s) - i
+		}
+	}
+	return 0, len(s)
+}
+
+// requireExchange refuses a database whose engine cannot EXCHANGE TABLES,
+// before anything is done.
+func (s *Service) requireExchange(ctx context.Context, database string) error {
+	engine, err := s.db.DatabaseEngine(ctx, database)
+	if err != nil {
+		return fmt.Errorf("check the engine of %s: %w", database, err)
+	}
+	if !slices.Contains(exchangeEngines, engine) {
+		return fmt.Errorf("database %s has engine %s, which cannot swap tables (EXCHANGE TABLES); mode replace restores "+
+			"beside a table and swaps it in, so it is refused here: restore under another name (\"table AS new_name\") instead: %w",
+			database, engine, ErrCannotExchange)
+	}
+	return nil
+}
+
+// checkStaging compares each staging table with the backup's parts: the
+// physical rows of its parts (the backup's count.txt), or for a table
+// without parts the rows recorded at backup time. For partitions it also
+// requires every partition named to be in the backup.
+func (s *Service) checkStaging(ctx context.Context, b Backup, rec workRecord) error {
+	cat, err := s.Catalog(ctx, b.Database)
+	if err != nil {
+		return err
+	}
+	if len(rec.Partitions) > 0 {
+		return s.checkStagingPartitions(ctx, cat, b, rec)
+	}
+	expected, err := s.partRows(ctx, cat, b)
+	if err != nil {
+		return fmt.Errorf("read the backup's rows to check the restored copy: %w", err)
+	}
+	parts, err := s.db.PartRows(ctx, rec.Target)
+	if err != nil {
+		return fmt.Errorf("read the restored parts in %s: %w", rec.Target, err)
+	}
+	logical, err := s.db.TableRows(ctx, rec.Target)
+	if err != nil {
+		return fmt.Errorf("count rows in %s: %w", rec.Target, err)
+	}
+	for _, sw := range rec.Swaps {
+		want, fromParts := expected[sw.Source]
+		got := parts[sw.Staging]
+		if !fromParts {
+			if want, fromParts = b.Tables[sw.Source]; !fromParts {
+				continue // a view or an engine without rows: nothing to count
+			}
+			got = logical[sw.Staging]
+		}
+		if got != want {
+			return fmt.Errorf("the restored copy of %s has %d rows, the backup %d: %w", sw.Source, got, want, ErrVerifyMismatch)
+		}
+	}
+	return nil
+}
+
+// checkStagingPartitions: the staging table holds only the partitions
+// named (RESTORE … PARTITIONS); one named that the backup does not hold is
+// refused, since replacing with nothing would delete the live partition.
+func (s *Service) checkStagingPartitions(ctx context.Context, cat Catalog, b Backup, rec workRecord) error {
+	sw := rec.Swaps[0]
+	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
+	if err != nil {
+		return err
+	}
+	named := map[string]bool{}
+	for _, p := range rec.Partitions {
+		named[p] = true
+	}
+	if len(staged) != len(named) {
+		var held []string
+		for _, p := range staged {
+			held = append(held, p.Value)
+		}
+		return fmt.Errorf("backup %s holds %d of the %d partitions named of table %s (it holds %s of them); "+
+			"a partition it does not hold is never replaced with nothing: name only partitions the backup has, "+
+			"as system.parts shows them in partition", b.Name, len(staged), len(named), sw.Source, orNoneOf(held))
+	}
+	expected, err := s.partitionRows(ctx, cat, b, sw.Source)
+	if err != nil {
+		return fmt.Errorf("read the backup's rows to check the restored partitions: %w", err)
+	}
+	for _, p := range staged {
+		if p.Rows != expected[p.ID] {
+			return fmt.Errorf("the restored partition %s of %s has %d rows, the backup %d: %w",
+				p.Value, sw.Source, p.Rows, expected[p.ID], ErrVerifyMismatch)
+		}
+	}
+	return nil
+}
+
+func orNoneOf(values []string) string {
+	if len(values) == 0 {
+		return "none"
+	}
+	return strings.Join(values, ", ")
+}
+
+// markChecked records each staging table's UUID once it is checked: from
+// then on a live table with that UUID has been swapped, which is how an
+// adoption after a kill tells a done swap from one to do.
+func (s *Service) markChecked(ctx context.Context, w *work) error {
+	var ids []string
+	for _, sw := range w.record().Swaps {
+		id, err := s.db.TableUUID(ctx, w.record().Target, sw.Staging)
+		if err != nil {
+			return fmt.Errorf("read the staging table's uuid: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return w.update(ctx, func(r *workRecord) {
+		for i := range r.Swaps {
+			r.Swaps[i].StagingUUID = ids[i]
+		}
+	})
+}
+
+// swapIn puts the checked staging tables in place: EXCHANGE TABLES for
+// whole tables (one that fails swaps the ones before back), REPLACE
+// PARTITION for partitions. Swaps an earlier run made (the live table has
+// the staging table's UUID) are not made again.
+func (s *Service) swapIn(ctx context.Context, rec workRecord) error {
+	if len(rec.Partitions) > 0 {
+		return s.replacePartitions(ctx, rec)
+	}
+	var done []swap
+	for _, sw := range rec.Swaps {
+		if live, err := s.db.TableUUID(ctx, rec.Target, sw.Live); err == nil && live == sw.StagingUUID {
+			continue
+		}
+		if err := s.db.ExchangeTables(ctx, rec.Target, sw.Live, sw.Staging); err != nil {
+			back := s.swapBack(ctx, rec.Target, done)
+			return errors.Join(fmt.Errorf("swap %s.%s in: %w", rec.Target, sw.Live, err), back)
+		}
+		done = append(done, sw)
+	}
+	return nil
+}
+
+func (s *Service) swapBack(ctx context.Context, database string, done []swap) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	var errs []error
+	for _, sw := range done {
+		if err := s.db.ExchangeTables(ctx, database, sw.Live, sw.Staging); err != nil {
+			errs = append(errs, fmt.Errorf("swap %s.%s back (it holds the backup's rows; the original is %s): %w",
+				database, sw.Live, sw.Staging, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// replacePartitions replaces each staged partition of the live table. A
+// REPLACE PARTITION copies the staging table's parts (hard links) and is
+// atomic per partition; doing it again gives the same table, so an
+// adoption after a kill simply does all of them again.
+func (s *Service) replacePartitions(ctx context.Context, rec workRecord) error {
+	sw := rec.Swaps[0]
+	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
+	if err != nil {
+		return err
+	}
+	for i, p := range staged {
+		if err := s.db.ReplacePartition(ctx, rec.Target, sw.Live, p.ID, sw.Staging); err != nil {
+			msg := "no partition was replaced"
+			if i > 0 {
+				msg = fmt.Sprintf("partitions %s were replaced already", orNoneOf(partitionValues(staged[:i])))
+			}
+			return fmt.Errorf("replace partition %s of %s.%s (%s): %w", p.Value, rec.Target, sw.Live, msg, err)
+		}
+	}
+	return nil
+}
+
+func partitionValues(ps []Partition) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Value
+	}
+	return out
+}
+
+// undo removes what a failed restore created: staging tables, tables it
+// created under their own names, the database when it created it. Before
+// any swap, so the live tables are as they were. The error says what was
+// removed, or what is left for a person. A cancelled context (the sidecar
+// stopping) undoes nothing: the RESTORE may still run in ClickHouse, and
+// the next start adopts it.
+func (s *Service) undo(ctx context.Context, rec workRecord, cause error) error {
+	if ctx.Err() != nil {
+		return cause
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var did []string
+	var errs []error
+	if len(rec.Swaps) > 0 {
+		if err := s.dropStaging(ctx, rec); err != nil {
+			errs = append(errs, err)
+		} else {
+			did = append(did, "the live tables were not changed and the staging tables are dropped")
+		}
+	}
+	switch {
+	case rec.CreatedDatabase:
+		if err := s.db.DropDatabase(ctx, rec.Target); err != nil {
+			errs = append(errs, fmt.Errorf("drop database %s, which this restore created: %w", rec.Target, err))
+		} else {
+			did = append(did, "database "+rec.Target+", which this restore created, is dropped")
+		}
+	case len(rec.Created) > 0:
+		var dropped []string
+		for _, t := range rec.Created {
+			if err := s.db.DropTable(ctx, rec.Target, t); err != nil {
+				errs = append(errs, fmt.Errorf("drop table %s.%s, which this restore created: %w", rec.Target, t, err))
+			} else {
+				dropped = append(dropped, t)
+			}
+		}
+		if len(dropped) > 0 {
+			did = append(did, fmt.Sprintf("the tables it created (%s) are dropped", strings.Join(dropped, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w; removing what it created failed, remove it by hand: %w", cause, errors.Join(errs...))
+	}
+	if len(did) == 0 {
+		return cause
+	}
+	return fmt.Errorf("%w; nothing of it is left: %s", cause, strings.Join(did, "; "))
+}

@@ -1,0 +1,314 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+)
+
+// A work record says what a restore or a verify is creating in ClickHouse,
+// so that whoever finds it half done can finish or remove it: the runner
+// adopting a restore after a restart, and the sweep `serve` runs at start.
+// It is one small object, {prefix}/.clickvault/work/{operation id}.json,
+// written before anything is created, renewed every WorkHeartbeatEvery like
+// a pin, and deleted when the operation has finished or cleaned up. It names
+// the deployment and the process that wrote it: the sweep only touches
+// records of its own deployment, and only names with the sidecar's own
+// prefixes (clickvault_staging_, clickvault_verify_), never a user's table.
+//
+// Like a pin, a record that cannot be written does not stop the operation
+// (a restore on a bad day may have read-only keys): it then cleans up after
+// itself as it goes, but a kill leaves its scratch behind for a person.
+
+// Work record timing. A verify's scratch is swept once its heartbeat is
+// VerifyWorkStaleAfter old (or at once when this very sidecar, restarted,
+// wrote it: nobody else will finish a verify). A restore's is left alone
+// for RestoreWorkStaleAfter: that is the window in which a restarted
+// sidecar, or another one, adopts the restore and finishes it.
+const (
+	WorkHeartbeatEvery    = 15 * time.Second
+	VerifyWorkStaleAfter  = 4 * WorkHeartbeatEvery
+	RestoreWorkStaleAfter = 10 * time.Minute
+)
+
+// thisRun tells this process from an earlier run of the same sidecar.
+var thisRun = uuid.NewString()
+
+// workHeartbeatEvery is WorkHeartbeatEvery; tests shorten it.
+var workHeartbeatEvery = WorkHeartbeatEvery
+
+// Kinds of work records.
+const (
+	workRestore = "restore"
+	workVerify  = "verify"
+)
+
+// stagingPrefix starts the name of every staging table a replace restores
+// into, beside the live table.
+const stagingPrefix = "clickvault_staging_"
+
+// workRecord is the content of a work record.
+type workRecord struct {
+	ID         string    `json:"id"` // the RESTORE's operation id
+	Kind       string    `json:"kind"`
+	Deployment string    `json:"deployment"`
+	Owner      string    `json:"owner"` // host and process, or the sidecar's stable name
+	Run        string    `json:"run"`   // this process: a restarted sidecar has the same Owner, another Run
+	Heartbeat  time.Time `json:"heartbeat"`
+	Backup     string    `json:"backup"`
+	Source     string    `json:"source_database"`
+	Target     string    `json:"target"` // the database restored into (a verify's scratch)
+	// WholeDatabase: a restore of the whole database into an empty one,
+	// where every table is the restore's.
+	WholeDatabase bool `json:"whole_database,omitempty"`
+	// CreatedDatabase: Target did not exist before; a failed restore drops it.
+	CreatedDatabase bool `json:"created_database,omitempty"`
+	// Created are tables restored under their own name that did not exist.
+	Created []string `json:"created,omitempty"`
+	// Swaps are the live tables replaced from staging tables.
+	Swaps      []swap   `json:"swaps,omitempty"`
+	Partitions []string `json:"partitions,omitempty"`
+	// Abandoned is set by the sweep that removed the staging tables of a
+	// restore nobody finished; an adoption then reports it.
+	Abandoned string `json:"abandoned,omitempty"`
+}
+
+// swap is one live table replaced by a staging table.
+type swap struct {
+	Source  string `json:"source"` // the backup's table
+	Live    string `json:"live"`
+	Staging string `json:"staging"`
+	// StagingUUID is written once the staging table is checked, before the
+	// swap: a live table with this UUID has been swapped.
+	StagingUUID string `json:"staging_uuid,omitempty"`
+}
+
+// WorkKey is where a work record is kept.
+func (l Layout) WorkKey(id string) string { return l.ControlKey("work", id+".json") }
+
+// work is a held work record. One that could not be written at first has
+// no key: it is kept in memory only, and never written.
+type work struct {
+	s    *Service
+	key  string
+	mu   sync.Mutex
+	rec  workRecord
+	stop context.CancelFunc
+	g    *errgroup.Group
+}
+
+// startWork writes a work record and renews it until done.
+func (s *Service) startWork(ctx context.Context, rec workRecord) *work {
+	rec.Deployment, rec.Owner, rec.Run = s.opts.Deployment, s.opts.Owner.Name, thisRun
+	w := &work{s: s, key: s.layout.WorkKey(rec.ID), rec: rec}
+	if err := w.write(ctx); err != nil {
+		s.logger.Warn("write the work record; a kill now leaves what this creates for a person to remove",
+			"target", rec.Target, "err", err)
+		w.key = ""
+		return w
+	}
+	w.renew(ctx)
+	return w
+}
+
+// scratchWork is the work record of a verify's scratch database.
+func (s *Service) scratchWork(ctx context.Context, b Backup, scratch string) *work {
+	return s.startWork(ctx, workRecord{ID: uuid.NewString(), Kind: workVerify, Backup: b.Name, Source: b.Database,
+		Target: scratch, CreatedDatabase: true})
+}
+
+// renew rewrites the record every workHeartbeatEvery until done.
+func (w *work) renew(ctx context.Context) {
+	gctx, stop := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(gctx)
+	w.stop, w.g = stop, g
+	g.Go(func() error {
+		tick := time.NewTicker(workHeartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-tick.C:
+			}
+			if err := w.write(gctx); err != nil && gctx.Err() == nil {
+				w.s.logger.Warn("renew the work record; will retry", "key", w.key, "err", err)
+			}
+		}
+	})
+}
+
+// update changes the record and writes it at once: the next step must not
+// run before the record says what it may leave behind.
+func (w *work) update(ctx context.Context, change func(*workRecord)) error {
+	w.mu.Lock()
+	change(&w.rec)
+	w.mu.Unlock()
+	return w.write(ctx)
+}
+
+func (w *work) write(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.key == "" {
+		return nil
+	}
+	w.rec.Heartbeat = w.s.now().UTC()
+	data, err := json.Marshal(w.rec)
+	if err != nil {
+		return fmt.Errorf("encode work record: %w", err)
+	}
+	if _, err := w.s.store.Put(ctx, w.key, data, PutCondition{}); err != nil {
+		return fmt.Errorf("write work record %s: %w", w.key, err)
+	}
+	return nil
+}
+
+// done stops the renewal and deletes the record: what it named is
+// finished or removed.
+func (w *work) done(ctx context.Context) {
+	if w.stop != nil {
+		w.stop()
+		_ = w.g.Wait()
+	}
+	if w.key == "" || ctx.Err() != nil {
+		return // a cancelled run (the sidecar stopping) leaves it for the adoption
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := w.s.store.Delete(ctx, []string{w.key}); err != nil {
+		w.s.logger.Warn("delete the work record; the next sweep finds nothing left to remove", "key", w.key, "err", err)
+	}
+}
+
+// readWork reads the work record of an operation; ErrNotFound if none.
+func (s *Service) readWork(ctx context.Context, id string) (workRecord, error) {
+	data, _, err := s.store.Get(ctx, s.layout.WorkKey(id))
+	if err != nil {
+		return workRecord{}, fmt.Errorf("read the work record of %s: %w", id, err)
+	}
+	var rec workRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return workRecord{}, fmt.Errorf("read the work record of %s: not ClickVault's JSON: %v", id, err)
+	}
+	return rec, nil
+}
+
+// adoptWork takes over a record a previous run wrote.
+func (s *Service) adoptWork(ctx context.Context, rec workRecord) *work {
+	w := &work{s: s, key: s.layout.WorkKey(rec.ID), rec: rec}
+	w.rec.Owner, w.rec.Run = s.opts.Owner.Name, thisRun
+	if err := w.write(ctx); err != nil {
+		s.logger.Warn("renew the adopted work record", "key", w.key, "err", err)
+	}
+	w.renew(ctx)
+	return w
+}
+
+// stale says why the sweep may remove what a record names, or "".
+func (s *Service) stale(rec workRecord) string {
+	age := s.now().Sub(rec.Heartbeat)
+	switch {
+	case rec.Deployment != s.opts.Deployment:
+		return ""
+	case rec.Kind == workVerify && s.opts.Owner.Stable && rec.Owner == s.opts.Owner.Name && rec.Run != thisRun:
+		return "written by this sidecar before it restarted"
+	case rec.Kind == workVerify && age > VerifyWorkStaleAfter:
+		return fmt.Sprintf("heartbeat %s old", age.Round(time.Second))
+	case rec.Kind == workRestore && rec.Abandoned == "" && age > RestoreWorkStaleAfter:
+		return fmt.Sprintf("heartbeat %s old", age.Round(time.Second))
+	}
+	return ""
+}
+
+// SweepLeftovers removes what killed verifies and restores left in
+// ClickHouse: a verify's scratch database, a replace's staging tables.
+// Only records of this deployment whose heartbeat is stale are touched, and
+// only names with the sidecar's own prefixes. A swept restore's record
+// stays, marked abandoned, so that a late adoption says what happened; it
+// is deleted once it is a day old.
+func (s *Service) SweepLeftovers(ctx context.Context) {
+	listing, err := s.store.List(ctx, s.layout.ControlKey("work")+"/", true)
+	if err != nil {
+		s.logger.Warn("list work records; nothing swept", "err", err)
+		return
+	}
+	for _, o := range listing.Objects {
+		id := strings.TrimSuffix(o.Key[strings.LastIndex(o.Key, "/")+1:], ".json")
+		rec, err := s.readWork(ctx, id)
+		if err != nil {
+			s.logger.Warn("read a work record; skipped", "key", o.Key, "err", err)
+			continue
+		}
+		if rec.Abandoned != "" && s.now().Sub(rec.Heartbeat) > 24*time.Hour {
+			_ = s.store.Delete(ctx, []string{o.Key})
+			continue
+		}
+		why := s.stale(rec)
+		if why == "" {
+			continue
+		}
+		s.logger.Info("removing what a killed operation left", "kind", rec.Kind, "target", rec.Target, "why", why)
+		if err := s.sweep(ctx, rec, why); err != nil {
+			s.logger.Warn("remove what a killed operation left; will retry at the next start", "target", rec.Target, "err", err)
+		}
+	}
+}
+
+// sweep removes what one stale record names.
+func (s *Service) sweep(ctx context.Context, rec workRecord, why string) error {
+	key := s.layout.WorkKey(rec.ID)
+	if rec.Kind == workVerify {
+		if !strings.HasPrefix(rec.Target, scratchPrefix) {
+			return fmt.Errorf("work record %s names %s, not a scratch database", rec.ID, rec.Target)
+		}
+		if err := s.db.DropDatabase(ctx, rec.Target); err != nil {
+			return fmt.Errorf("drop scratch database %s: %w", rec.Target, err)
+		}
+		return s.store.Delete(ctx, []string{key})
+	}
+	if err := s.dropStaging(ctx, rec); err != nil {
+		return err
+	}
+	rec.Abandoned = "the sidecar stopped during the restore and its staging tables were removed (" + why + ")"
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode work record: %w", err)
+	}
+	_, err = s.store.Put(ctx, key, data, PutCondition{})
+	return err
+}
+
+// dropStaging drops a replace's staging tables. Before its swap a staging
+// table holds the restored copy, after it the old table: either way the
+// live table keeps the rows it has, all the original's or all the backup's.
+func (s *Service) dropStaging(ctx context.Context, rec workRecord) error {
+	var errs []error
+	for _, sw := range rec.Swaps {
+		if !strings.HasPrefix(sw.Staging, stagingPrefix) {
+			errs = append(errs, fmt.Errorf("work record %s names %s, not a staging table", rec.ID, sw.Staging))
+			continue
+		}
+		if err := s.db.DropTable(ctx, rec.Target, sw.Staging); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, fmt.Errorf("drop staging table %s.%s: %w", rec.Target, sw.Staging, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// record is a copy of the record as it is now.
+func (w *work) record() workRecord {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rec := w.rec
+	rec.Swaps = slices.Clone(w.rec.Swaps)
+	return rec
+}
