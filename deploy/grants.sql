@@ -8,13 +8,16 @@
 CREATE USER IF NOT EXISTS clickvault IDENTIFIED WITH sha256_password BY 'clickvault-change-me';
 GRANT BACKUP ON shop.* TO clickvault;                          -- each database backed up
 GRANT S3 ON *.* TO clickvault;                                 -- BACKUP / RESTORE to and from S3()
-GRANT SELECT ON system.* TO clickvault;                        -- system.backups, system.tables, system.databases
+GRANT SELECT ON system.* TO clickvault;                        -- system.backups, system.tables, system.databases, system.query_log, system.query_views_log, system.row_policies
+GRANT SYSTEM FLUSH LOGS ON *.* TO clickvault;                  -- confirm a request from the query that inserted it at once, not after the log's flush interval
 GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault;             -- read requesters' grants (system.grants, system.role_grants)
 GRANT ALL ON clickvault.* TO clickvault;                       -- the control database (requests, request_log, backups, views)
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON *.* TO clickvault;  -- RESTORE into a new database, verify
 GRANT DROP DATABASE, DROP TABLE ON clickvault_verify_*.* TO clickvault;   -- drop verify's scratch databases only
 GRANT CHECK ON clickvault_verify_*.* TO clickvault;            -- verify runs CHECK TABLE on each restored table
-GRANT DROP TABLE ON shop.* TO clickvault;                      -- restores with mode 'replace' drop the tables they restore over (leave out to refuse every replace)
+GRANT DROP TABLE ON shop.* TO clickvault;                      -- mode 'replace': EXCHANGE TABLES (it needs SELECT, DROP TABLE, CREATE TABLE, INSERT on both) swaps the checked staging copy in, then the old table is dropped; also drops a failed restore's staging tables (leave out to refuse every replace)
+GRANT ALTER DELETE ON shop.* TO clickvault;                    -- mode 'replace' with partitions: ALTER TABLE … REPLACE PARTITION … FROM the staging table needs INSERT and ALTER DELETE on the live table
+GRANT DROP DATABASE, DROP TABLE ON shop_restored.* TO clickvault;  -- each database restored into: a failed restore drops the database it created, or the tables it created there (all or nothing)
 GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE checks the engine (table_engines_require_grant): the control tables' MergeTree family, and whatever engines restored tables use
 -- With s3.named_collection, instead of S3 credentials in SQL:
 -- GRANT NAMED COLLECTION ON s3_backups TO clickvault;
@@ -42,13 +45,15 @@ SET DEFAULT ROLE clickvault_requester TO analyst;
 GRANT BACKUP, SELECT ON shop.* TO analyst;
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analyst;
 
--- Row policies: a requester sees only their own requests, and only those
+-- Row policies: a requester sees only their own requests (by the login that
+-- authenticated: currentUser() is a query's initial user, which a native
+-- client may name itself), and only those
 -- requests' rows of request_log (so request_status shows them their own).
 -- Once a table has a row policy, ClickHouse shows no row to a user that no
 -- policy names: the second policy of each pair lets everyone else (the
 -- sidecar, operators) see every row. The catalog (backups, chains) stays
 -- readable to every requester: it holds names, sizes and S3 locations, no data.
-CREATE ROW POLICY IF NOT EXISTS clickvault_own_requests ON clickvault.requests USING requested_by = currentUser() TO clickvault_requester;
+CREATE ROW POLICY IF NOT EXISTS clickvault_own_requests ON clickvault.requests USING requested_by = authenticatedUser() TO clickvault_requester;
 CREATE ROW POLICY IF NOT EXISTS clickvault_all_requests ON clickvault.requests USING 1 TO ALL EXCEPT clickvault_requester;
-CREATE ROW POLICY IF NOT EXISTS clickvault_own_request_log ON clickvault.request_log USING request_id IN (SELECT id FROM clickvault.requests WHERE requested_by = currentUser()) TO clickvault_requester;
+CREATE ROW POLICY IF NOT EXISTS clickvault_own_request_log ON clickvault.request_log USING request_id IN (SELECT id FROM clickvault.requests WHERE requested_by = authenticatedUser()) TO clickvault_requester;
 CREATE ROW POLICY IF NOT EXISTS clickvault_all_request_log ON clickvault.request_log USING 1 TO ALL EXCEPT clickvault_requester;

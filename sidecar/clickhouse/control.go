@@ -19,8 +19,10 @@ import (
 
 // Control is the control.ControlPlane: the tables of the control database.
 type Control struct {
-	db   *Database
-	name string // the control database, validated
+	db       *Database
+	name     string // the control database, validated
+	proofKey []byte // signs the rows the sidecar inserts (control.Sign)
+	ownUser  string
 }
 
 var _ control.ControlPlane = (*Control)(nil)
@@ -31,6 +33,14 @@ func NewControl(db *Database, name string) (*Control, error) {
 		return nil, err
 	}
 	return &Control{db: db, name: name}, nil
+}
+
+// WithProof makes InsertRequest sign its rows as ownUser with key (see
+// control.ProofKey): only rows with a valid proof get the operator's
+// exemptions.
+func (c *Control) WithProof(ownUser string, key []byte) *Control {
+	c.ownUser, c.proofKey = ownUser, key
+	return c
 }
 
 // DDL returns the control plane's statements for database name, in order.
@@ -73,7 +83,7 @@ func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + 
 // it.) MATERIALIZED columns are named: SELECT * leaves them out.
 func (c *Control) firstRows(cond string) string {
 	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via,
-		tables, exclude_tables, partitions, mode, requested_by, requested_at
+		tables, exclude_tables, partitions, mode, requested_by, requested_at, query_id, proof
 		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
 }
 
@@ -102,7 +112,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, %s AS action, %s AS database,
 		%s AS kind, %s AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
 		isNotNull(r.as_of) AS has_as_of, %s AS target, r.dry_run AS dry_run, %s AS via,
-		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, r.requested_by AS requested_by,
+		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, %s AS query_id, %s AS proof, r.requested_by AS requested_by,
 		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
@@ -111,7 +121,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 	LIMIT %d BY r.requested_by
 	LIMIT %d`, cut("CAST(r.action AS String)"), cut("r.database"), cut("CAST(r.kind AS String)"), cut("r.backup"),
 		cut("r.target"), cut("r.via"), cutList("r.tables"), cutList("r.exclude_tables"), cutList("r.partitions"),
-		cut("CAST(r.mode AS String)"),
+		cut("CAST(r.mode AS String)"), cut("r.query_id"), cut("r.proof"),
 		c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog(),
 		control.PendingPerRequester, control.PendingPerRead)
 	cols := newPendingColumns()
@@ -157,21 +167,30 @@ func (c *Control) AppendLog(ctx context.Context, entries ...control.LogEntry) er
 }
 
 func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string, error) {
-	id := uuid.NewString()
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	id := r.ID
+	r.Kind = orDefault(r.Kind, "auto")
+	if r.AsOf != nil { // stored to the millisecond, and signed as it is read back
+		t := r.AsOf.UTC().Truncate(time.Millisecond)
+		r.AsOf = &t
+	}
 	asOf := `\N`
 	if r.AsOf != nil {
 		asOf = r.AsOf.UTC().Format("2006-01-02 15:04:05.000")
 	}
 	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run, via,
-		tables, exclude_tables, partitions, mode)
+		tables, exclude_tables, partitions, mode, proof)
 		SELECT {id:UUID}, {action:String}, {database:String}, {kind:String}, {backup:String},
 		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String},
-		       {tables:Array(String)}, {exclude_tables:Array(String)}, {partitions:Array(String)}, {mode:String}`, c.table("requests"))
+		       {tables:Array(String)}, {exclude_tables:Array(String)}, {partitions:Array(String)}, {mode:String},
+		       {proof:String}`, c.table("requests"))
 	params := []proto.Parameter{Param("id", id), Param("action", r.Action), Param("database", r.Database),
 		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
 		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via),
 		arrayParam("tables", r.Tables), arrayParam("exclude_tables", r.ExcludeTables),
-		arrayParam("partitions", r.Partitions), Param("mode", r.Mode)}
+		arrayParam("partitions", r.Partitions), Param("mode", r.Mode), Param("proof", control.Sign(c.proofKey, r, c.ownUser))}
 	if err := c.db.Exec(ctx, q, params...); err != nil {
 		return "", fmt.Errorf("insert request: %w", err)
 	}

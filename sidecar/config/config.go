@@ -132,6 +132,9 @@ type Sidecar struct {
 	AuthTokens   []Secret `koanf:"auth_tokens"`
 	ReadTokens   []Secret `koanf:"read_tokens"`
 	AllowUsers   []string `koanf:"allow_users"`
+	// ConfirmWait is how long a request whose INSERT system.query_log does
+	// not show waits before it is rejected.
+	ConfirmWait string `koanf:"confirm_wait"`
 }
 
 // Default is the configuration before the file and environment.
@@ -144,7 +147,7 @@ func Default() Config {
 		Notifications: Notifications{
 			OnSuccess: true, OnFailure: true,
 		},
-		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s"},
+		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s"},
 		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true},
 	}
 }
@@ -202,6 +205,12 @@ func (c Config) RPOs() map[string]time.Duration {
 }
 
 // Poll is how often the sidecar reads the control table.
+// ConfirmWait is sidecar.confirm_wait as a duration.
+func (c Config) ConfirmWait() time.Duration {
+	d, _ := time.ParseDuration(c.Sidecar.ConfirmWait)
+	return d
+}
+
 func (c Config) Poll() time.Duration {
 	d, _ := time.ParseDuration(c.Sidecar.PollInterval)
 	return d

@@ -162,6 +162,9 @@ func (c Config) validateSidecar(add addFunc) {
 	if err := checkHostPort(c.Sidecar.Listen); err != nil {
 		add("sidecar.listen", "%v", err)
 	}
+	if d, err := time.ParseDuration(c.Sidecar.ConfirmWait); err != nil || d <= 0 {
+		add("sidecar.confirm_wait", "must be a positive duration such as \"30s\", got %q", c.Sidecar.ConfirmWait)
+	}
 	if d, err := time.ParseDuration(c.Sidecar.PollInterval); err != nil || d <= 0 {
 		add("sidecar.poll_interval", "must be a positive duration such as \"1s\", got %q", c.Sidecar.PollInterval)
 	}

@@ -115,7 +115,7 @@ func (s *Runner) admitCancel(ctx context.Context, r Job) error {
 	if err != nil {
 		return err
 	}
-	if st.RequestedBy != r.RequestedBy && r.RequestedBy != s.opts.OwnUser {
+	if st.RequestedBy != r.RequestedBy && !r.Operator {
 		return reject("request %s was made by %q; only they may cancel it", r.Backup, st.RequestedBy)
 	}
 	return nil

@@ -53,6 +53,8 @@ func (s *Runner) markEnded(id string) {
 
 func (s *Runner) markEndedLocked(id string) {
 	delete(s.admitRefusals, id)
+	delete(s.confirmedAt, id)
+	delete(s.firstUnconfirmed, id)
 	now := s.now()
 	// Forgetting walks the whole memory, so it runs at most once a minute:
 	// a flood marks thousands of requests ended in a few seconds.
@@ -62,6 +64,7 @@ func (s *Runner) markEndedLocked(id string) {
 				delete(s.ended, old)
 			}
 		}
+		s.pruneConfirmationsLocked(now)
 		s.endedPruned = now
 	}
 	s.ended[id] = now

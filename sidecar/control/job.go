@@ -12,6 +12,9 @@ import (
 // the row again.
 type Job struct {
 	Request
+	// Operator says the row is the sidecar's own (its proof checks out,
+	// see proof.go), judged on the row as inserted, before defaults.
+	Operator bool
 	// Kind is the parsed backup kind; it shadows the row's text.
 	Kind sidecar.Kind
 	// AsOf is the row's as_of, zero for "the newest"; it shadows the row's

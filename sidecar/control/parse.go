@@ -12,11 +12,11 @@ import (
 // the row into the Job every later step trusts. Junk fails here, before
 // anything is read or written.
 func (s *Runner) precheck(r Request) (Job, error) {
-	j := Job{Request: r}
+	j := Job{Request: r, Operator: s.operator(r)}
 	if err := checkSizes(r); err != nil {
 		return j, err
 	}
-	if r.Via != "" && r.RequestedBy != s.opts.OwnUser {
+	if r.Via != "" && !j.Operator {
 		return j, reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
 	}
 	j.Action = strings.TrimSpace(r.Action)

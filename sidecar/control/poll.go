@@ -86,6 +86,8 @@ func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, last
 		if perRequester[p.RequestedBy]++; perRequester[p.RequestedBy] >= PendingPerRequester {
 			cut = true
 		}
+	}
+	for _, p := range s.confirmNew(ctx, pending) {
 		if s.dispatch(ctx, workers, p) {
 			fresh = true
 		}

@@ -21,8 +21,13 @@ type ControlPlane interface {
 	RequestCount(ctx context.Context) (uint64, error)
 	// AppendLog adds request_log rows.
 	AppendLog(ctx context.Context, entries ...LogEntry) error
-	// InsertRequest adds a request as the sidecar's own user and returns its id.
+	// InsertRequest adds a request as the sidecar's own user, signed (see
+	// Sign), and returns its id.
 	InsertRequest(ctx context.Context, r Request) (string, error)
+	// InsertFacts reads what the server logged of the queries with these
+	// ids, made at or after since (system.query_log and
+	// system.query_views_log, flushed first), by query id.
+	InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]InsertFacts, error)
 	// Status reads one request's row of request_status; ErrNotFound if absent.
 	Status(ctx context.Context, id string) (RequestStatus, error)
 	// ActiveRequests reads the requests queued or running, oldest first, at

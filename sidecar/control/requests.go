@@ -59,6 +59,12 @@ type Request struct {
 	ExcludeTables []string
 	Partitions    []string
 	Mode          string
+	// QueryID is the id of the INSERT that made the row (MATERIALIZED
+	// queryID()): the sidecar confirms the row from it in the query log.
+	QueryID string
+	// Proof is set by the sidecar on the rows it inserts itself (see
+	// Sign); no ClickHouse user can make a valid one.
+	Proof string
 }
 
 // Requester is who asked, for logs and notifications: the HTTP token's

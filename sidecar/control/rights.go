@@ -71,7 +71,7 @@ func (s *Runner) rightsFor(r Job) []right {
 	}
 	destructive := (r.Action == ActionCleanup && !r.DryRun) ||
 		(r.Action == ActionBackup && (r.Kind == sidecar.KindFull || r.OwnTableSet))
-	if destructive && r.RequestedBy != s.opts.OwnUser {
+	if destructive && !r.Operator {
 		needs = append(needs, right{PrivDropTable, r.Database, "", "deleting backups or starting a new chain takes it"})
 	}
 	return needs

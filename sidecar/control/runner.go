@@ -38,6 +38,12 @@ type Options struct {
 	// FaultPoint, when set, is called at named points ("claimed"); only
 	// the fault tests set it, to kill the process there.
 	FaultPoint func(name string)
+	// ProofKey signs and checks the rows the sidecar inserts itself (see
+	// proof.go); without it no row gets the operator's exemptions.
+	ProofKey []byte
+	// ConfirmWait is how long a row whose INSERT the query log does not
+	// show waits before it is rejected (default 30 s).
+	ConfirmWait time.Duration
 }
 
 // fault calls the fault hook at a named point, if one is set.
@@ -83,6 +89,9 @@ type Runner struct {
 	endedPruned time.Time // when ended was last rid of old entries
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
+	// confirmedAt are rows the query log confirmed (confirm.go);
+	// firstUnconfirmed, when a row was first found not yet logged.
+	confirmedAt, firstUnconfirmed map[string]time.Time
 	// live are the sidecars whose heartbeats were fresh at the last look;
 	// rejections are shared among them (ownsRejection).
 	live []string
@@ -103,11 +112,15 @@ func NewRunner(svc *sidecar.Service, cp ControlPlane, auth Authorizer, opts Opti
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
+	if opts.ConfirmWait <= 0 {
+		opts.ConfirmWait = defaultConfirmWait
+	}
 	return &Runner{svc: svc, cp: cp, auth: auth, store: svc.Store(), layout: svc.Layout(), opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
 		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
 		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{},
+		confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{},
 		rejections: make(chan rejection, rejectionQueue)}
 }
 

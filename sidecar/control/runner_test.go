@@ -43,8 +43,11 @@ type bed struct {
 	stop  func()
 }
 
+// testProofKey is the sidecar's signing key in these tests.
+var testProofKey = control.ProofKey("clickvault-test-password")
+
 func newBed(t *testing.T, opts control.Options) *bed {
-	b := &bed{t: t, plane: memcontrol.New("clickvault")}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey)}
 	b.store = memstore.New()
 	b.db = fakedb.New(b.store)
 	b.db.Create("shop", map[string]uint64{"orders": 10})
@@ -59,6 +62,7 @@ func (b *bed) start(opts control.Options) {
 		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, ControlDatabase: "clickvault",
 		Owner: sidecar.Holder{Name: "a", Stable: true}}, logger)
 	opts.Instance, opts.OwnUser, opts.DefaultDatabase = "a", "clickvault", "shop"
+	opts.ProofKey = testProofKey
 	opts.Poll = 20 * time.Millisecond
 	runner := control.NewRunner(svc, b.plane, aliceGrants, opts, nil, logger)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,7 +80,16 @@ func (b *bed) start(opts control.Options) {
 	b.t.Cleanup(b.stop)
 }
 
+// request inserts r as by; as the sidecar's own login it is the sidecar's
+// row (signed, like the schedule's and HTTP's).
 func (b *bed) request(by string, r control.Request) string {
+	if by == "clickvault" {
+		id, err := b.plane.InsertRequest(context.Background(), r)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		return id
+	}
 	r.RequestedBy = by
 	return b.plane.Insert(r)
 }

@@ -19,7 +19,17 @@ import (
 func newUnitSidecar(instance string, store sidecar.ObjectStore, cp ControlPlane) *Runner {
 	logger := slog.New(slog.DiscardHandler)
 	svc := sidecar.NewService(store, nil, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{}, logger)
-	return NewRunner(svc, cp, nil, Options{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop"}, nil, logger)
+	return NewRunner(svc, cp, nil, Options{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop",
+		ProofKey: unitProofKey}, nil, logger)
+}
+
+var unitProofKey = ProofKey("unit-test-password")
+
+// signed is r as the sidecar inserts it: by its own login, with a proof.
+func signed(r Request) Request {
+	r.RequestedBy = "clickvault"
+	r.Proof = Sign(unitProofKey, r, r.RequestedBy)
+	return r
 }
 
 // TestPrecheck: junk is refused without any I/O (the runner here has no
@@ -67,8 +77,17 @@ func TestPrecheck(t *testing.T) {
 	if j, err := s.precheck(Request{Action: ActionBackup, ExcludeTables: []string{"logs"}}); err != nil || !j.OwnTableSet || j.Set.String() != "all but logs" {
 		t.Fatalf("a backup with its own table set: %+v, %v", j.Set, err)
 	}
-	if _, err := s.precheck(Request{Action: ActionBackup, Via: "http:0a1b2c3d", RequestedBy: "clickvault"}); err != nil {
+	if _, err := s.precheck(signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
 		t.Fatalf("a request the sidecar queued over HTTP: %v", err)
+	}
+	// The sidecar's login without a valid proof is not the sidecar: a view
+	// fired by its own INSERT writes such rows.
+	forged := signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})
+	forged.Database = "other"
+	for _, r := range []Request{{Action: ActionBackup, Via: "http:0a1b2c3d", RequestedBy: "clickvault"}, forged} {
+		if _, err := s.precheck(r); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
+			t.Fatalf("an unproven row of the sidecar's login with via: %v", err)
+		}
 	}
 }
 

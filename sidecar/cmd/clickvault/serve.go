@@ -25,10 +25,15 @@ import (
 func serveCommand(run runner) *cobra.Command {
 	cmd := &cobra.Command{Use: "serve", Short: "Run as a sidecar: SQL control plane, HTTP hooks, schedule"}
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		if err := requireOwnLogin(a.cfg.ClickHouse.User, a.cfg.ClickHouse.Password.Reveal()); err != nil {
+			return &usageError{err}
+		}
+		proofKey := control.ProofKey(a.cfg.ClickHouse.Password.Reveal())
 		plane, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
 		if err != nil {
 			return &usageError{err}
 		}
+		plane.WithProof(a.cfg.ClickHouse.User, proofKey)
 
 		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
 		if err != nil {
@@ -48,7 +53,8 @@ func serveCommand(run runner) *cobra.Command {
 		runner := control.NewRunner(a.service, plane, a.db, control.Options{
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
-			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(),
+			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
+			ConfirmWait: a.cfg.ConfirmWait(),
 		}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
 		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
@@ -66,6 +72,9 @@ func serveCommand(run runner) *cobra.Command {
 		srv := httpapi.New(plane, hooks, ready, reg, a.logger)
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
 			"databases", dbs, "instance", a.instance.Name)
+		// What killed verifies and replaces left (scratch databases, staging
+		// tables) goes before any request runs, so no adoption races it.
+		a.service.SweepLeftovers(ctx)
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return runner.Run(gctx) })
 		g.Go(func() error { return notifications.Run(gctx) })
@@ -75,6 +84,22 @@ func serveCommand(run runner) *cobra.Command {
 		return err
 	})
 	return cmd
+}
+
+// requireOwnLogin refuses to serve as a login that people share or that
+// anyone may use: the sidecar's rows get the operator's exemptions, proven
+// by a key derived from its password, and its login reads everyone's
+// queries in the query log.
+func requireOwnLogin(user, password string) error {
+	switch {
+	case user == "" || user == "default":
+		return fmt.Errorf("clickhouse.user: serve refuses to run as %q, a login people share; "+
+			"create the sidecar's own login (deploy/grants.sql makes clickvault) and set it", "default")
+	case password == "":
+		return fmt.Errorf("clickhouse.password: serve refuses to run as %q without a password "+
+			"(set it in the file or CLICKVAULT_CLICKHOUSE_PASSWORD)", user)
+	}
+	return nil
 }
 
 // sidecarInstance names this sidecar stably across restarts: host and

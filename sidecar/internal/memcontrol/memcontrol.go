@@ -19,10 +19,12 @@ import (
 
 // Plane is the control tables in memory, safe for concurrent use.
 type Plane struct {
-	ownUser string
+	ownUser  string
+	proofKey []byte
 
 	mu       sync.Mutex
 	requests []control.Request
+	facts    map[string]control.InsertFacts // by query id, as the query log would show them
 	log      []control.LogEntry
 	catalog  map[string]control.CatalogRow
 }
@@ -47,15 +49,61 @@ func (p *Plane) Insert(r control.Request) string {
 		r.Action = control.ActionBackup
 	}
 	r.RequestedAt = time.Now()
+	r.QueryID = "query-" + uuid.NewString()
 	p.mu.Lock()
 	p.requests = append(p.requests, r)
+	if p.facts == nil {
+		p.facts = map[string]control.InsertFacts{}
+	}
+	p.facts[r.QueryID] = control.InsertFacts{QueryID: r.QueryID, Logged: true, Users: []string{r.RequestedBy},
+		Kinds: []string{"Insert"}, WroteRequests: true, ViewsLogged: true}
 	p.mu.Unlock()
 	return r.ID
 }
 
+// WithProofKey makes InsertRequest sign the rows it inserts, as the
+// ClickHouse adapter does with the sidecar's key.
+func (p *Plane) WithProofKey(key []byte) *Plane {
+	p.proofKey = key
+	return p
+}
+
+// SetInsertFacts replaces what the query log says of the INSERT that made
+// request id: a test makes a row look fired by a view, or secondary.
+func (p *Plane) SetInsertFacts(id string, edit func(*control.InsertFacts)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.requests {
+		if r.ID == id {
+			f := p.facts[r.QueryID]
+			edit(&f)
+			p.facts[r.QueryID] = f
+		}
+	}
+}
+
 func (p *Plane) InsertRequest(_ context.Context, r control.Request) (string, error) {
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	if r.Kind == "" {
+		r.Kind = "auto"
+	}
 	r.RequestedBy = p.ownUser
+	r.Proof = control.Sign(p.proofKey, r, p.ownUser)
 	return p.Insert(r), nil
+}
+
+func (p *Plane) InsertFacts(_ context.Context, queryIDs []string, _ time.Time) (map[string]control.InsertFacts, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]control.InsertFacts{}
+	for _, id := range queryIDs {
+		if f, ok := p.facts[id]; ok {
+			out[id] = f
+		}
+	}
+	return out, nil
 }
 
 func (p *Plane) RequestCount(context.Context) (uint64, error) {

@@ -38,6 +38,12 @@ func writeAccessConfig(dir string, access Access, settings map[string]string) (s
 		// S3() without keys uses the server's own credentials, here from its
 		// environment (as an instance role or IRSA would give them).
 		"<s3><use_environment_credentials>true</use_environment_credentials></s3>\n" +
+		// ClickVault confirms each request from the query that inserted it,
+		// as ClickHouse's default config.xml has them.
+		"<query_log><database>system</database><table>query_log</table>" +
+		"<flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>\n" +
+		"<query_views_log><database>system</database><table>query_views_log</table>" +
+		"<flush_interval_milliseconds>7500</flush_interval_milliseconds></query_views_log>\n" +
 		"</clickhouse>\n"
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		return "", fmt.Errorf("write server config: %w", err)

@@ -1,0 +1,103 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+)
+
+// logSlack widens the query log's time window below the oldest row: the
+// INSERT starts before its rows get requested_at, and the log's event_time
+// has second precision.
+const logSlack = time.Minute
+
+// InsertFacts reads, for each query id, what system.query_log says of the
+// queries with that id, and which materialized views they fired wrote into
+// the requests table (system.query_views_log). The logs are flushed first:
+// an INSERT of a moment ago is otherwise in the log only after its flush
+// interval (7.5 s by default). Both reads are bounded by time (the logs'
+// primary keys start with the date and time) and by the ids.
+func (c *Control) InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]control.InsertFacts, error) {
+	out := map[string]control.InsertFacts{}
+	if len(queryIDs) == 0 {
+		return out, nil
+	}
+	if err := c.db.Exec(ctx, "SYSTEM FLUSH LOGS query_log, query_views_log"); err != nil {
+		return nil, fmt.Errorf("flush the query log: %w", err)
+	}
+	params := []proto.Parameter{arrayParam("ids", queryIDs),
+		Param("since", fmt.Sprint(since.Add(-logSlack).Unix())), Param("requests", c.name+".requests")}
+	if err := c.queryFacts(ctx, params, out); err != nil {
+		return nil, err
+	}
+	err := c.viewFacts(ctx, params, out)
+	if ch.IsErr(err, proto.ErrUnknownTable) {
+		return out, nil // the server keeps no query_views_log: ViewsLogged stays false
+	}
+	return out, err
+}
+
+func (c *Control) queryFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
+	var ids proto.ColStr
+	var failed, secondary, wrote proto.ColUInt8
+	users, kinds, views := new(proto.ColStr).Array(), new(proto.ColStr).Array(), new(proto.ColStr).Array()
+	q := `SELECT query_id AS id,
+		max(type = 'ExceptionWhileProcessing') AS failed,
+		arrayDistinct(arrayConcat(groupArray(user), groupArray(authenticated_user))) AS users,
+		max(NOT is_initial_query) AS secondary,
+		groupUniqArray(toString(query_kind)) AS kinds,
+		min(has(tables, {requests:String})) AS wrote,
+		arrayDistinct(arrayFlatten(groupArray(views))) AS views
+	FROM system.query_log
+	WHERE event_date >= toDate(toDateTime({since:Int64})) AND event_time >= toDateTime({since:Int64})
+		AND query_id IN {ids:Array(String)} AND type IN ('QueryFinish', 'ExceptionWhileProcessing')
+	GROUP BY query_id` + quiet
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: params, Result: proto.Results{
+		{Name: "id", Data: &ids}, {Name: "failed", Data: &failed}, {Name: "users", Data: users},
+		{Name: "secondary", Data: &secondary}, {Name: "kinds", Data: kinds}, {Name: "wrote", Data: &wrote},
+		{Name: "views", Data: views}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < ids.Rows(); i++ {
+				out[ids.Row(i)] = control.InsertFacts{QueryID: ids.Row(i), Logged: true, Failed: failed.Row(i) == 1,
+					Users: users.Row(i), Secondary: secondary.Row(i) == 1, Kinds: kinds.Row(i), WroteRequests: wrote.Row(i) == 1,
+					ViewsFired: views.Row(i)}
+			}
+			return nil
+		}})
+	if err != nil {
+		return fmt.Errorf("read system.query_log: %w", err)
+	}
+	return nil
+}
+
+func (c *Control) viewFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
+	var ids proto.ColStr
+	views := new(proto.ColStr).Array()
+	q := `SELECT initial_query_id AS id, groupUniqArray(view_name) AS views
+	FROM system.query_views_log
+	WHERE event_date >= toDate(toDateTime({since:Int64})) AND event_time >= toDateTime({since:Int64})
+		AND initial_query_id IN {ids:Array(String)} AND view_target = {requests:String} AND written_rows > 0
+	GROUP BY initial_query_id` + quiet
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: params, Result: proto.Results{{Name: "id", Data: &ids}, {Name: "views", Data: views}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < ids.Rows(); i++ {
+				f := out[ids.Row(i)]
+				f.ViewsIntoRequests = views.Row(i)
+				out[ids.Row(i)] = f
+			}
+			return nil
+		}})
+	if err != nil {
+		return fmt.Errorf("read system.query_views_log: %w", err)
+	}
+	for id, f := range out {
+		f.ViewsLogged = true
+		out[id] = f
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Only direct inserts are requests. A row of clickvault.requests names its
+// authenticated login, but that login may not have meant it: a
+// materialized view that another user attached to a table the login wrote
+// to inserts rows in the login's name, and a native client may send its
+// INSERT as a "secondary" query naming any initial user. The row carries
+// its INSERT's query id (MATERIALIZED queryID(), held by a constraint);
+// the sidecar reads that query from system.query_log (and the views it
+// fired from system.query_views_log) and acts on the row only if the login
+// itself ran it, as an initial INSERT into the requests table, and no view
+// fired by it wrote into the requests table.
+
+// InsertFacts is what the server logged of one query id.
+type InsertFacts struct {
+	QueryID string
+	// Logged: a finished (or failed) query with this id is in the query
+	// log. The facts below are of every logged query with the id.
+	Logged    bool
+	Failed    bool     // one ended with an exception
+	Users     []string // user and authenticated_user of each
+	Secondary bool     // one was not an initial query
+	Kinds     []string // query_kind of each
+	// WroteRequests: each named the requests table among its tables.
+	WroteRequests bool
+	// ViewsFired are the views the query log names for it.
+	ViewsFired []string
+	// ViewsLogged: the server keeps system.query_views_log, so
+	// ViewsIntoRequests (the materialized views it fired that wrote rows
+	// into the requests table) is known.
+	ViewsLogged       bool
+	ViewsIntoRequests []string
+}
+
+// defaultConfirmWait is how long a row whose INSERT the query log does not (yet)
+// show waits before it is rejected. The log is flushed before each look,
+// so an honest row is confirmed at the first one; the wait covers an
+// INSERT still finishing.
+const defaultConfirmWait = 30 * time.Second
+
+// verdict says what the query log says of a row.
+type verdict int
+
+const (
+	unconfirmed verdict = iota // not logged yet
+	confirmed
+	refuted
+)
+
+// judgeInsert decides on a row from its INSERT's facts; the reason is for
+// the requester, and says what to change.
+func judgeInsert(r Request, f InsertFacts) (verdict, string) {
+	switch {
+	case r.QueryID == "":
+		return refuted, "the row has no query id: it was inserted before this version of ClickVault; insert it again"
+	case !f.Logged:
+		return unconfirmed, ""
+	case f.Secondary:
+		return refuted, "it was inserted by a secondary (distributed) query; insert requests directly, as an initial query"
+	case !f.ViewsLogged && len(f.ViewsFired) > 0:
+		return refuted, fmt.Sprintf("its INSERT fired %s, and without system.query_views_log ClickVault cannot tell "+
+			"whether a view wrote the row: ask the operator to enable query_views_log", strings.Join(f.ViewsFired, ", "))
+	case len(f.ViewsIntoRequests) > 0:
+		return refuted, fmt.Sprintf("it was written by materialized view %s, fired by an INSERT of %q; "+
+			"only rows a login inserts itself are requests", strings.Join(f.ViewsIntoRequests, ", "), r.RequestedBy)
+	case slices.ContainsFunc(f.Users, func(u string) bool { return u != r.RequestedBy }):
+		return refuted, fmt.Sprintf("the query that inserted it (%s) ran as another login than %q", r.QueryID, r.RequestedBy)
+	case f.Failed:
+		return refuted, "the INSERT that made it failed; insert it again"
+	case !f.WroteRequests || slices.ContainsFunc(f.Kinds, func(k string) bool { return k != "Insert" }):
+		return refuted, "it was not inserted by an INSERT into the requests table"
+	}
+	return confirmed, ""
+}
+
+// confirmNew keeps the pending rows that may be dispatched: those already
+// taken by a sidecar (their log rows say they were confirmed then), and
+// new ones the query log confirms. Refuted rows are rejected; rows the log
+// does not show yet wait, until Options.ConfirmWait.
+func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []PendingRequest {
+	var fresh []Request
+	for _, p := range pending {
+		if p.Latest == nil && !s.knownConfirmed(p.ID) && s.dispatchable(p.ID) {
+			fresh = append(fresh, p.Request)
+		}
+	}
+	if len(fresh) > 0 {
+		s.confirmRows(ctx, fresh)
+	}
+	out := pending[:0]
+	for _, p := range pending {
+		if p.Latest != nil || s.knownConfirmed(p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// confirmRows reads the query log for rows and records each verdict.
+func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
+	ids := make([]string, 0, len(rows))
+	since := rows[0].RequestedAt
+	for _, r := range rows {
+		if r.QueryID != "" {
+			ids = append(ids, r.QueryID)
+		}
+		since = minTime(since, r.RequestedAt)
+	}
+	facts, err := s.cp.InsertFacts(ctx, ids, since)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Warn("read the query log to confirm requests; will retry", "err", err)
+		}
+		return
+	}
+	for _, r := range rows {
+		v, why := judgeInsert(r, facts[r.QueryID])
+		if v == unconfirmed && s.waitedForLog(r.ID) {
+			v, why = refuted, "system.query_log has no record of the INSERT that made it (query "+r.QueryID+
+				"); ClickVault confirms every request there: keep log_queries on for whoever makes requests"
+		}
+		switch v {
+		case confirmed:
+			s.markConfirmed(r.ID)
+		case refuted:
+			s.logger.Warn("request not confirmed by the query log", "request", r.ID, "by", r.RequestedBy, "reason", why)
+			s.refuse(ctx, r, reject("not a request: %s", why), false)
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// confirmMemory is how long a verdict is remembered; the maps are pruned
+// with the ended-request memory.
+const confirmMemory = 10 * time.Minute
+
+func (s *Runner) knownConfirmed(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.confirmedAt[id]
+	return ok
+}
+
+func (s *Runner) markConfirmed(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.confirmedAt[id] = s.now()
+	delete(s.firstUnconfirmed, id)
+}
+
+// waitedForLog records when a row was first found unconfirmed and reports
+// whether it has waited Options.ConfirmWait since.
+func (s *Runner) waitedForLog(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first, ok := s.firstUnconfirmed[id]
+	if !ok {
+		s.firstUnconfirmed[id] = s.now()
+		return false
+	}
+	if s.now().Sub(first) < s.opts.ConfirmWait {
+		return false
+	}
+	delete(s.firstUnconfirmed, id)
+	return true
+}
+
+// dispatchable: not answered here, not in flight here, not another
+// sidecar's for now.
+func (s *Runner) dispatchable(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ended := s.ended[id]
+	return !ended && !s.inflight[id] && !s.now().Before(s.foreign[id])
+}
+
+// pruneConfirmations forgets verdicts older than confirmMemory; the caller
+// holds s.mu.
+func (s *Runner) pruneConfirmationsLocked(now time.Time) {
+	for id, at := range s.confirmedAt {
+		if now.Sub(at) > confirmMemory {
+			delete(s.confirmedAt, id)
+		}
+	}
+	for id, at := range s.firstUnconfirmed {
+		if now.Sub(at) > confirmMemory {
+			delete(s.firstUnconfirmed, id)
+		}
+	}
+}
