@@ -135,6 +135,8 @@ type Sidecar struct {
 	// ConfirmWait is how long a request whose INSERT system.query_log does
 	// not show waits before it is rejected.
 	ConfirmWait string `koanf:"confirm_wait"`
+	// Workers is how many requests run at once (a cancel takes no slot).
+	Workers int `koanf:"workers"`
 }
 
 // Default is the configuration before the file and environment.
@@ -147,7 +149,7 @@ func Default() Config {
 		Notifications: Notifications{
 			OnSuccess: true, OnFailure: true,
 		},
-		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s"},
+		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s", Workers: 4},
 		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true},
 	}
 }

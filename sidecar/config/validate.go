@@ -162,6 +162,9 @@ func (c Config) validateSidecar(add addFunc) {
 	if err := checkHostPort(c.Sidecar.Listen); err != nil {
 		add("sidecar.listen", "%v", err)
 	}
+	if c.Sidecar.Workers < 1 || c.Sidecar.Workers > 64 {
+		add("sidecar.workers", "must be 1 to 64 requests run at once, got %d", c.Sidecar.Workers)
+	}
 	if d, err := time.ParseDuration(c.Sidecar.ConfirmWait); err != nil || d <= 0 {
 		add("sidecar.confirm_wait", "must be a positive duration such as \"30s\", got %q", c.Sidecar.ConfirmWait)
 	}

@@ -23,6 +23,10 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 		return
 	}
 	s.fault("claimed")
+	if r.Action == ActionCancel {
+		s.handleCancel(ctx, r)
+		return
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.mu.Lock()
@@ -54,6 +58,22 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	if r.Action == ActionBackup {
 		s.mirror(ctx, r.Database)
 	}
+}
+
+// handleCancel answers a cancel at once: it takes no execution slot and
+// no database lock, so it stops a queued request even while every worker
+// is busy (and never waits behind the work it should stop). Its rights
+// were checked as a cancel's at admission: the requester of the request
+// it names, or the operator.
+func (s *Runner) handleCancel(ctx context.Context, r Job) {
+	if !s.beginExecuting(ctx, r.ID) {
+		return
+	}
+	state, entry := s.executeCancel(ctx, r)
+	if ctx.Err() != nil && state == StateFailed {
+		return // answered after a restart
+	}
+	s.record(ctx, r.Request, state, entry)
 }
 
 // pickUp admits and claims a request (startExecuting records it). It

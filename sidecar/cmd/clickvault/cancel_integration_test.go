@@ -49,3 +49,46 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 		t.Errorf("%d backups completed, want 1: the cancelled one ran", n)
 	}
 }
+
+// TestCancelWhileEveryWorkerIsBusy (issue 23, item 9): with one worker busy
+// with a slow backup, a request queued for that worker is cancelled by its
+// requester at once: the cancel is checked as a cancel (not as a backup of
+// database ''), takes no worker, and the queued request never runs.
+func TestCancelWhileEveryWorkerIsBusy(t *testing.T) {
+	opts := sidecarUsersWith(map[string][]string{"alice": {"BACKUP ON shop2.*"}})
+	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"}
+	h := newHarnessWith(t, opts)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(100000)")
+	h.exec("CREATE DATABASE shop2")
+	h.exec("CREATE TABLE shop2.t (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop2.t SELECT number FROM numbers(10)")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, "workers = 1"), addr)
+	alice := h.as("alice")
+
+	running := h.request(alice, "action, database", "'backup', 'shop'")
+	h.waitState(running, 30*time.Second, "running")
+	queued := h.request(alice, "action, database", "'backup', 'shop2'")
+	h.waitState(queued, 30*time.Second, "queued")
+	asked := time.Now()
+	cancel := h.request(alice, "action, backup", "'cancel', '"+queued+"'")
+	st := h.waitState(cancel, 30*time.Second, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" {
+		t.Fatalf("cancel while the only worker is busy: %s %q", st.state, st.message)
+	}
+	if st := h.status(queued); st.state != "cancelled" {
+		t.Fatalf("the queued request is %s (%q), want cancelled", st.state, st.message)
+	}
+	if took := time.Since(asked); took > 5*time.Second {
+		t.Errorf("the cancel took %s; it waited for the worker", took)
+	}
+	if st := h.status(running); st.state != "running" {
+		t.Errorf("the slow backup is %s while the cancel was answered: the cancel waited for it", st.state)
+	}
+	h.waitState(running, 2*time.Minute, "succeeded")
+	if n := h.count("SELECT count() FROM clickvault.backups FINAL WHERE database = 'shop2' AND status = 'completed'"); n != 0 {
+		t.Errorf("the cancelled backup of shop2 ran (%d completed)", n)
+	}
+}

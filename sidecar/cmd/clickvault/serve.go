@@ -54,7 +54,7 @@ func serveCommand(run runner) *cobra.Command {
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
-			ConfirmWait: a.cfg.ConfirmWait(),
+			ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
 		}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
 		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
