@@ -53,7 +53,7 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 // TestCancelWhileEveryWorkerIsBusy (issue 23, item 9): with one worker busy
 // with a slow backup, a request queued for that worker is cancelled by its
 // requester at once: the cancel is checked as a cancel (not as a backup of
-// database ''), takes no worker, and the queued request never runs.
+// database ”), takes no worker, and the queued request never runs.
 func TestCancelWhileEveryWorkerIsBusy(t *testing.T) {
 	opts := sidecarUsersWith(map[string][]string{"alice": {"BACKUP ON shop2.*"}})
 	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"}
