@@ -3,8 +3,8 @@ package control
 import (
 	"context"
 	"errors"
-
-	"golang.org/x/sync/errgroup"
+	"fmt"
+	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
 )
@@ -23,12 +23,24 @@ const (
 // MaxList entries or MaxListBytes bytes; no name can be it.
 const TooLong = "\x00too long"
 
-// admit checks a request before anything runs: it resolves defaults,
-// validates every field, and authorizes the requester. A refusal is an
-// ErrRejected with the reason.
+// admit checks a request before anything runs: it authorizes the
+// requester, then validates what needs reading (the database, the backup,
+// the target). Rights come first: a requester who may not make the request
+// learns which right is missing and nothing about rows, tables or
+// databases. A refusal is an ErrRejected with the reason.
 func (s *Runner) admit(ctx context.Context, j Job) (Job, error) {
 	if j.Action == ActionCancel {
 		return j, s.admitCancel(ctx, j)
+	}
+	// Every right but CREATE DATABASE on a restore's missing target is
+	// known from the request alone.
+	known := j
+	known.TargetExists = true
+	if err := s.authorize(ctx, known); err != nil {
+		return j, err
+	}
+	if err := s.refuseRowPolicies(ctx, j); err != nil {
+		return j, err
 	}
 	targetOK := func() error { return nil }
 	if j.Action == ActionRestore {
@@ -36,18 +48,34 @@ func (s *Runner) admit(ctx context.Context, j Job) (Job, error) {
 		if j, targetOK, err = s.inspectTarget(ctx, j); err != nil {
 			return j, err
 		}
+		// The requester holds CREATE TABLE and INSERT on the target, so may
+		// learn that it does not exist.
+		if !j.TargetExists {
+			if err := s.authorize(ctx, j); err != nil {
+				return j, err
+			}
+		}
 	}
-	// The fields' checks and the grants are independent reads: both at
-	// once, and a fault in the request is reported before missing rights.
-	var fieldsErr, authErr error
-	var both errgroup.Group
-	both.Go(func() error { fieldsErr = s.validateFields(ctx, j, targetOK); return nil })
-	both.Go(func() error { authErr = s.authorize(ctx, j); return nil })
-	_ = both.Wait()
-	if fieldsErr != nil {
-		return j, fieldsErr
+	return j, s.validateFields(ctx, j, targetOK)
+}
+
+// refuseRowPolicies refuses a restore of tables on which a row policy
+// restricts the requester: the restored copy would hold every row, in a
+// database they may read. A verify restores into a scratch database they
+// cannot read, so it may run.
+func (s *Runner) refuseRowPolicies(ctx context.Context, j Job) error {
+	if j.Action != ActionRestore || s.auth == nil || j.Operator {
+		return nil
 	}
-	return j, authErr
+	policies, err := s.auth.RowPolicies(ctx, j.RequestedBy, j.Database, sidecar.Sources(j.Restores))
+	if err != nil {
+		return fmt.Errorf("check row policies of %s: %w", j.RequestedBy, err)
+	}
+	if len(policies) > 0 {
+		return reject("user %q is restricted by row policy %s on database %s; a restore would copy every row, "+
+			"so it is refused (verify may run: it restores where nobody reads)", j.RequestedBy, strings.Join(policies, ", "), j.Database)
+	}
+	return nil
 }
 
 // inspectTarget looks at a restore's target once, for both the rights it

@@ -56,6 +56,9 @@ const (
 // ClickHouse's own grants (directly or through roles).
 type Authorizer interface {
 	Can(ctx context.Context, user string, p Privilege, database, table string) (bool, error)
+	// RowPolicies names the row policies that restrict what user reads of
+	// the tables of database (every table when tables is empty).
+	RowPolicies(ctx context.Context, user, database string, tables []string) ([]string, error)
 }
 
 // Observer is told what happens, for metrics. Methods must not block.

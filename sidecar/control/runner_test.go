@@ -28,11 +28,31 @@ func (g grants) Can(_ context.Context, user string, p control.Privilege, databas
 	return slices.Contains(g, user+" "+string(p)+" "+database), nil
 }
 
+// RowPolicies: entries "user POLICY database.table" restrict user there.
+func (g grants) RowPolicies(_ context.Context, user, database string, tables []string) ([]string, error) {
+	var out []string
+	for _, e := range g {
+		f := strings.Fields(e)
+		if len(f) == 3 && f[0] == user && f[1] == "POLICY" && strings.HasPrefix(f[2], database+".") &&
+			(len(tables) == 0 || slices.Contains(tables, strings.TrimPrefix(f[2], database+"."))) {
+			out = append(out, "policy on "+f[2])
+		}
+	}
+	return out, nil
+}
+
 // alice may back up shop, restore it into shop_copy, and restore its
 // orders table in place; bob may back up shop.
 var aliceGrants = grants{"alice BACKUP shop", "alice SELECT shop", "alice CREATE TABLE shop_copy",
 	"alice INSERT shop_copy", "alice CREATE DATABASE shop_copy", "bob BACKUP shop", "clickvault BACKUP shop",
-	"alice CREATE TABLE shop.orders", "alice INSERT shop.orders"}
+	"alice CREATE TABLE shop.orders", "alice INSERT shop.orders",
+	// bob may also restore into shop and system (one is not empty, the
+	// other never a target): with the rights, he is told the facts.
+	"bob BACKUP nothing", "bob SELECT shop", "bob CREATE TABLE shop", "bob INSERT shop", "bob CREATE TABLE system", "bob INSERT system",
+	// carol may restore shop into shop_carol, but a row policy restricts
+	// what she reads of shop.orders.
+	"carol SELECT shop", "carol CREATE TABLE shop_carol", "carol INSERT shop_carol", "carol CREATE DATABASE shop_carol",
+	"carol POLICY shop.orders"}
 
 // bed is a runner on the in-memory store, server and control plane.
 type bed struct {
@@ -163,19 +183,26 @@ func TestRejections(t *testing.T) {
 	}{
 		{"mallory", control.Request{Action: "backup"}, `lacks BACKUP on database shop`},
 		{"alice", control.Request{Action: "explode"}, "unknown action"},
-		{"alice", control.Request{Action: "backup", Database: "nothing"}, "does not exist"},
+		// Rights first: without BACKUP on it, nothing says whether
+		// database nothing exists; bob holds it and is told.
+		{"alice", control.Request{Action: "backup", Database: "nothing"}, "lacks BACKUP on database nothing"},
+		{"bob", control.Request{Action: "backup", Database: "nothing"}, "does not exist"},
 		{"alice", control.Request{Action: "backup", Kind: "full"}, "lacks DROP TABLE"},
 		{"alice", control.Request{Action: "cleanup"}, "lacks DROP TABLE"},
-		{"alice", control.Request{Action: "restore", Target: "system"}, "system database"},
+		{"alice", control.Request{Action: "restore", Target: "system"}, "lacks CREATE TABLE on database system"},
+		{"bob", control.Request{Action: "restore", Target: "system"}, "system database"},
 		{"alice", control.Request{Action: "restore", Target: "shop_copy"}, "has no completed backup"},
-		{"alice", control.Request{Action: "restore", Target: "elsewhere", Backup: "20200101T000000000Z"}, "no such backup"},
+		{"alice", control.Request{Action: "restore", Target: "elsewhere", Backup: "20200101T000000000Z"}, "lacks CREATE TABLE on database elsewhere"},
+		{"alice", control.Request{Action: "restore", Target: "shop_copy", Backup: "20200101T000000000Z"}, "no such backup"},
+		{"carol", control.Request{Action: "restore", Target: "shop_carol"}, "row policy"},
 		{"alice", control.Request{Action: "backup", Via: "http:12345678"}, "via is set only by the sidecar"},
 		{"alice", control.Request{Action: "cancel", Backup: "0f8fad5b-d9cb-469f-a165-70867728950e"}, "no request"},
 	} {
 		b.expect(b.request(c.by, c.r), control.StateRejected, c.says)
 	}
 	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
-	b.expect(b.request("alice", control.Request{Action: "restore"}), control.StateRejected, "not empty")
+	b.expect(b.request("alice", control.Request{Action: "restore"}), control.StateRejected, "lacks CREATE TABLE on database shop")
+	b.expect(b.request("bob", control.Request{Action: "restore"}), control.StateRejected, "not empty")
 	b.expect(b.request("mallory", control.Request{Action: "restore", Target: "shop_copy"}), control.StateRejected, "lacks SELECT on database shop")
 	if n := len(b.db.Databases()); n != 1 {
 		t.Fatalf("%d databases; the rejected restores must create none", n)
@@ -258,7 +285,8 @@ func TestTableRestoreRequests(t *testing.T) {
 	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"orders"}}), control.StateRejected, "exists with 10 rows")
 	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"orders AS orders_2"}}), control.StateRejected,
 		"lacks CREATE TABLE on table shop.orders_2")
-	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"ghost"}}), control.StateRejected, "holds table(s) ghost")
+	b.expect(b.request("alice", control.Request{Action: "restore", Tables: []string{"ghost"}}), control.StateRejected, "lacks CREATE TABLE on table shop.ghost")
+	b.expect(b.request("bob", control.Request{Action: "restore", Tables: []string{"ghost"}}), control.StateRejected, "holds table(s) ghost")
 	b.expect(b.request("clickvault", control.Request{Action: "backup", ExcludeTables: []string{"orders"}}), control.StateSucceeded, "full backup")
 	b.expect(b.request("alice", control.Request{Action: "backup", Tables: []string{"orders"}}), control.StateRejected, "lacks DROP TABLE")
 }

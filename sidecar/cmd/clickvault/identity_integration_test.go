@@ -136,3 +136,55 @@ func TestOperatorOnlyByProof(t *testing.T) {
 		t.Fatalf("a row of the sidecar's login without proof: %+v; want rejected for via", st)
 	}
 }
+
+// TestRowPolicyRefusesRestore (issue 23, item 5): a row policy restricts
+// what alice reads of shop.orders; a restore of shop into a database she
+// may read would hand her every row, so it is refused naming the policy.
+// A verify, which restores where nobody reads, still runs.
+func TestRowPolicyRefusesRestore(t *testing.T) {
+	opts := sidecarUsers
+	opts.RowPolicies = map[string]map[string]string{"alice": {"shop.orders": "id < 10"}}
+	h := newHarnessWith(t, opts)
+	h.createShop(100)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, ""), addr)
+	alice := h.as("alice")
+	if st := h.waitState(h.request(alice, "action, database", "'backup', 'shop'"), time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+		t.Fatalf("backup: %+v", st)
+	}
+	st := h.waitState(h.request(alice, "action, database, target", "'restore', 'shop', 'shop_restored'"), time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "rejected" || !strings.Contains(st.message, "row policy") {
+		t.Fatalf("restore past a row policy: %+v; want rejected naming the policy", st)
+	}
+	if h.databaseExists("shop_restored") {
+		t.Fatal("the refused restore created shop_restored")
+	}
+	if st := h.waitState(h.request(alice, "action, database", "'verify', 'shop'"), time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+		t.Fatalf("verify under a row policy: %+v; want succeeded", st)
+	}
+}
+
+// TestRightsBeforeFacts (issue 23, item 6): a restore of orders as
+// hr.salaries by a user with no right on hr is answered with the missing
+// right only: nothing about hr's tables or rows.
+func TestRightsBeforeFacts(t *testing.T) {
+	h, _ := newSidecarHarness(t, 100, "")
+	h.exec("CREATE DATABASE hr")
+	h.exec("CREATE TABLE hr.salaries (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO hr.salaries SELECT number, 'secret' FROM numbers(42)")
+	alice := h.as("alice")
+	if st := h.waitState(h.request(alice, "action, database", "'backup', 'shop'"), time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
+		t.Fatalf("backup: %+v", st)
+	}
+	for _, values := range []string{"'restore', 'shop', 'hr', ['orders AS salaries']", "'restore', 'shop', 'hr', []"} {
+		st := h.waitState(h.request(alice, "action, database, target, tables", values), time.Minute, "succeeded", "failed", "rejected")
+		if st.state != "rejected" || !strings.Contains(st.message, "lacks CREATE TABLE on") {
+			t.Fatalf("(%s): %+v; want rejected for the missing right", values, st)
+		}
+		for _, fact := range []string{"42", "rows", "exists", "not empty", "tables or views"} {
+			if strings.Contains(st.message, fact) {
+				t.Errorf("(%s): the answer %q tells %q about hr", values, st.message, fact)
+			}
+		}
+	}
+}

@@ -30,6 +30,9 @@ type Options struct {
 	Settings map[string]string
 	// Bucket is created in MinIO. Default: "backups".
 	Bucket string
+	// RowPolicies restrict what a user reads of a table, as a row policy
+	// does: user → "db.table" → condition ("tenant_id = 42").
+	RowPolicies map[string]map[string]string
 }
 
 // Bed is a running engine and MinIO, with their data in Dir.
@@ -120,6 +123,14 @@ func serverAccess(opts Options) (Access, error) {
 			return Access{}, fmt.Errorf("grants for %q, who is neither in Options.Users nor in deploy/grants.sql", name)
 		}
 		access.Grants[name] = append(access.Grants[name], grants...)
+	}
+	for name, policies := range opts.RowPolicies {
+		if access.Filters[name] == nil {
+			access.Filters[name] = map[string]string{}
+		}
+		for table, condition := range policies {
+			access.Filters[name][table] = condition
+		}
 	}
 	return access, nil
 }
