@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/clickvault/clickvault/sidecar"
 )
 
@@ -79,11 +77,10 @@ func (s *Runner) handleCancel(ctx context.Context, r Job) {
 // pickUp admits and claims a request (startExecuting records it). It
 // reports false when the request is not (or not yet) this sidecar's to run.
 // Junk is refused by precheck, which needs no I/O, so a flood of bad rows
-// costs no S3 write at all. A plausible request is claimed (S3) while
-// ClickHouse checks it, both at once; if that check rejects it, the claim
-// is deleted once the rejection is written. A request that was running
-// before a restart was admitted then and is only claimed again, to be
-// adopted.
+// costs no S3 write at all; a plausible request is admitted (ClickHouse)
+// and only then claimed (S3), so a rejected one writes nothing to S3
+// either. A request that was running before a restart was admitted then
+// and is only claimed again, to be adopted.
 func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 	if !acquire(ctx, s.admitting) {
 		return Job{Request: p.Request}, false
@@ -95,23 +92,21 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 		s.refuse(ctx, j.Request, err, false)
 		return j, false
 	}
-	var won bool
-	var claimErr, admitErr error
-	var both errgroup.Group
-	both.Go(func() error { won, claimErr = s.claim(ctx, p.ID); return nil })
+	// Admission first, then the claim: a rejected request writes nothing
+	// to S3 (a resumed one was admitted before the restart).
 	if !resuming {
-		both.Go(func() error { j, admitErr = s.admit(ctx, j); return nil })
+		if j, err = s.admit(ctx, j); err != nil {
+			s.refuse(ctx, j.Request, err, false)
+			return j, false
+		}
 	}
-	_ = both.Wait()
+	won, err := s.claim(ctx, p.ID)
 	switch {
-	case claimErr != nil:
-		s.logger.Warn("claim request; will retry", "request", p.ID, "err", claimErr)
+	case err != nil:
+		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
 		return j, false
 	case !won:
 		s.markForeign(p.ID) // another sidecar runs it
-		return j, false
-	case admitErr != nil:
-		s.refuse(ctx, j.Request, admitErr, true)
 		return j, false
 	}
 	return j, true
