@@ -1,0 +1,175 @@
+package sidecar
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// A restored copy must not start working on production's behalf: a table
+// that consumes a queue, a view that refreshes on its own, or anything
+// that sends rows outside the restored database would act as soon as
+// RESTORE creates it. The plan classifies every table of the backup from
+// its CREATE statement before anything runs.
+
+// Hazard codes: why a table is not recreated live unless asked.
+const (
+	HazardConsumer       = "consumer"        // Kafka, RabbitMQ, NATS, S3Queue, …: takes messages or files from production
+	HazardRefreshable    = "refreshable"     // REFRESH EVERY/AFTER: runs on its own schedule
+	HazardWritesOutside  = "writes_outside"  // sends rows to a table outside the restored database
+	HazardReadsOutside   = "reads_outside"   // reads (or is fed by) a table outside the restored database
+	HazardExternalWriter = "external_writer" // a URL/S3/File/… table a materialized view writes into
+	HazardZooKeeper      = "zookeeper_path"  // a literal ZooKeeper path: under another name it joins the original's replicas
+	HazardUnread         = "unread"          // the definition could not be read: not classified
+)
+
+// Hazard is one reason, in words people read.
+type Hazard struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// TableDefinition is one table's CREATE statement read from a backup.
+type TableDefinition struct {
+	Table  string
+	Create string
+	Unread string // why the definition was not read (too big), else ""
+}
+
+// Classified is a table of the backup with what its definition says.
+type Classified struct {
+	Table string
+	Definition
+	Hazards []Hazard
+}
+
+// consumerEngines take messages or files from a source that production
+// reads too: a second copy competes with it (same consumer group, same
+// queue, same replication slot) or deletes what it processed.
+var consumerEngines = map[string]bool{"kafka": true, "rabbitmq": true, "nats": true, "s3queue": true, "azurequeue": true,
+	"filelog": true, "materializedpostgresql": true, "materializedmysql": true}
+
+// externalEngines store their rows outside ClickHouse: a materialized view
+// writing into one writes into production's bucket, server or files.
+var externalEngines = map[string]bool{"url": true, "s3": true, "file": true, "azureblobstorage": true, "hdfs": true,
+	"gcs": true, "oss": true, "cosn": true, "mysql": true, "postgresql": true, "mongodb": true, "sqlite": true,
+	"redis": true, "odbc": true, "jdbc": true, "ytsaurus": true}
+
+// ClassifyTables classifies the definitions of a backup of database.
+// renamed says whether a table is restored under another database or
+// table name (a literal ZooKeeper path matters only then).
+func ClassifyTables(database string, defs []TableDefinition, renamed func(table string) bool) []Classified {
+	out := make([]Classified, len(defs))
+	for i, d := range defs {
+		c := Classified{Table: d.Table}
+		if d.Unread != "" {
+			c.Hazards = []Hazard{{HazardUnread, "its definition was not read (" + d.Unread + "), so it cannot be classified"}}
+		} else {
+			c.Definition = ParseDefinition(d.Create)
+			c.Hazards = ownHazards(database, c.Definition, renamed != nil && renamed(d.Table))
+		}
+		out[i] = c
+	}
+	for i := range out {
+		if !externalEngines[strings.ToLower(out[i].Engine)] {
+			continue
+		}
+		for _, w := range out {
+			if w.Object == "materialized view" && inDatabase(w.To, database) && w.To.Name == out[i].Table {
+				out[i].Hazards = append(out[i].Hazards, Hazard{HazardExternalWriter, fmt.Sprintf(
+					"a %s table, stored outside ClickHouse, that materialized view %s writes into", out[i].Engine, w.Table)})
+			}
+		}
+	}
+	return out
+}
+
+func inDatabase(q QualifiedName, database string) bool {
+	return q.Database == "" || q.Database == database
+}
+
+// ownHazards are what one definition says on its own.
+func ownHazards(database string, d Definition, renamed bool) []Hazard {
+	var h []Hazard
+	add := func(code, format string, a ...any) { h = append(h, Hazard{code, fmt.Sprintf(format, a...)}) }
+	engine := strings.ToLower(d.Engine)
+	if consumerEngines[engine] {
+		add(HazardConsumer, "a %s table consumes from outside: a live copy would take messages or files from production's consumer", d.Engine)
+	}
+	if d.Refreshable {
+		add(HazardRefreshable, "a refreshable materialized view: it refreshes on its own schedule as soon as it exists")
+	}
+	if d.To.Name != "" && !inDatabase(d.To, database) {
+		add(HazardWritesOutside, "writes into %s, outside %s", d.To, database)
+	}
+	h = append(h, readHazards(database, d)...)
+	switch {
+	case engine == "distributed" && len(d.EngineArgs) >= 3 && !sameDatabaseArg(d.EngineArgs[1], database):
+		add(HazardWritesOutside, "a Distributed table over %s.%s of cluster %s, outside %s",
+			d.EngineArgs[1], d.EngineArgs[2], d.EngineArgs[0], database)
+	case engine == "buffer" && len(d.EngineArgs) >= 2 && !sameDatabaseArg(d.EngineArgs[0], database):
+		add(HazardWritesOutside, "a Buffer table that flushes into %s.%s, outside %s", d.EngineArgs[0], d.EngineArgs[1], database)
+	case renamed && strings.HasPrefix(engine, "replicated") && strings.HasSuffix(engine, "mergetree") && len(d.EngineArgs) > 0 &&
+		!strings.Contains(d.EngineArgs[0], "{uuid}") && !strings.Contains(d.EngineArgs[0], "{database}"):
+		add(HazardZooKeeper, "ZooKeeper path %q has neither {uuid} nor {database}: restored under another name it would join the original's replicas",
+			d.EngineArgs[0])
+	}
+	return h
+}
+
+// readHazards: a view or materialized view reading a table outside the
+// database (a materialized view is then fed by production's inserts), or
+// reading another server or store through a table function.
+func readHazards(database string, d Definition) []Hazard {
+	if !strings.HasSuffix(d.Object, "view") {
+		return nil
+	}
+	var h []Hazard
+	var seen []string
+	for _, r := range d.Reads {
+		if inDatabase(r, database) || slices.Contains(seen, r.String()) {
+			continue
+		}
+		seen = append(seen, r.String())
+		reason := fmt.Sprintf("reads %s, outside %s", r, database)
+		if d.Object == "materialized view" && !d.Refreshable {
+			reason = fmt.Sprintf("is fed by every insert into %s, outside %s", r, database)
+		}
+		h = append(h, Hazard{HazardReadsOutside, reason})
+	}
+	for _, fn := range d.ReadsRemote {
+		if !slices.Contains(seen, fn+"()") {
+			seen = append(seen, fn+"()")
+			h = append(h, Hazard{HazardReadsOutside, fmt.Sprintf("reads through table function %s(), outside %s", fn, database)})
+		}
+	}
+	return h
+}
+
+// sameDatabaseArg reports whether an engine's database argument is the
+// database itself (by name, or currentDatabase()).
+func sameDatabaseArg(arg, database string) bool {
+	return arg == database || strings.EqualFold(arg, "currentDatabase()") || arg == ""
+}
+
+// References are the tables of the same database a definition depends on:
+// its TO table, the tables it reads, a Buffer's or Distributed's table
+// there. A table left out takes these dependents with it.
+func (c Classified) References(database string) []string {
+	var out []string
+	if c.To.Name != "" && inDatabase(c.To, database) {
+		out = append(out, c.To.Name)
+	}
+	for _, r := range c.Reads {
+		if inDatabase(r, database) {
+			out = append(out, r.Name)
+		}
+	}
+	switch e := strings.ToLower(c.Engine); {
+	case e == "buffer" && len(c.EngineArgs) >= 2 && sameDatabaseArg(c.EngineArgs[0], database):
+		out = append(out, c.EngineArgs[1])
+	case e == "distributed" && len(c.EngineArgs) >= 3 && sameDatabaseArg(c.EngineArgs[1], database):
+		out = append(out, c.EngineArgs[2])
+	}
+	return out
+}
