@@ -99,6 +99,7 @@ type RestoreCommand struct {
 	Tables        []TableRestore // empty: the whole database
 	Partitions    []string       // only these partitions (of the one table)
 	StructureOnly bool           // definitions only, no data
+	Except        []string       // tables of the backup a whole-database restore leaves out (the restore plan's)
 }
 
 // ErrRefused marks an error ClickHouse answered (an exception), as opposed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -15,6 +16,9 @@ type VerifyResult struct {
 	Tables      []TableCheck
 	Mismatches  int
 	RestoreTook time.Duration // the restore's own time: the measured recovery time
+	// Skipped are the tables verify leaves out (restore_plan.go): consumers
+	// and tables writing outside are never recreated live by a verify.
+	Skipped []PlanEntry
 }
 
 // TableCheck is one table of a verify. For a table of the MergeTree family
@@ -78,13 +82,23 @@ func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress Pr
 	if err != nil {
 		return res, err
 	}
+	plan, err := s.Plan(ctx, cat, b, RestoreRequest{Database: b.Database, Target: res.Scratch, Consumers: ConsumersSkip})
+	if err != nil {
+		return res, err
+	}
+	skipped := plan.With(PlanSkip)
+	for _, e := range plan.Tables {
+		if e.Action == PlanSkip {
+			res.Skipped = append(res.Skipped, e)
+		}
+	}
 	start := s.now()
-	cmd := RestoreCommand{ID: w.record().ID, Database: b.Database, Target: res.Scratch, Folder: b.Folder}
+	cmd := RestoreCommand{ID: w.record().ID, Database: b.Database, Target: res.Scratch, Folder: b.Folder, Except: skipped}
 	if err := s.startRestore(ctx, cmd, b, progress, nil); err != nil {
 		return res, err
 	}
 	res.RestoreTook = s.now().Sub(start)
-	if res.Tables, err = s.compareRestored(ctx, b, expected, res.Scratch); err != nil {
+	if res.Tables, err = s.compareRestored(ctx, b, expected, res.Scratch, skipped); err != nil {
 		return res, err
 	}
 	for _, t := range res.Tables {
@@ -100,7 +114,7 @@ func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress Pr
 
 // compareRestored reads the scratch database's part rows and counts and
 // checks each table the backup holds.
-func (s *Service) compareRestored(ctx context.Context, b Backup, expected map[string]uint64, scratch string) ([]TableCheck, error) {
+func (s *Service) compareRestored(ctx context.Context, b Backup, expected map[string]uint64, scratch string, skipped []string) ([]TableCheck, error) {
 	parts, err := s.db.PartRows(ctx, scratch)
 	if err != nil {
 		return nil, fmt.Errorf("read restored parts in %s: %w", scratch, err)
@@ -111,6 +125,9 @@ func (s *Service) compareRestored(ctx context.Context, b Backup, expected map[st
 	}
 	var out []TableCheck
 	for table, atBackup := range b.Tables {
+		if slices.Contains(skipped, table) {
+			continue
+		}
 		rows, inRestore := logical[table]
 		c := TableCheck{Table: table, Logical: rows, Missing: !inRestore}
 		if want, ok := expected[table]; ok {

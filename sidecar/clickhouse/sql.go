@@ -140,7 +140,7 @@ func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 // each table of the backup as a table of the target, with its partitions.
 func restoreTarget(cmd sidecar.RestoreCommand) (string, error) {
 	if len(cmd.Tables) == 0 {
-		return "DATABASE " + QuoteIdent(cmd.Database) + " AS " + QuoteIdent(cmd.Target), nil
+		return restoreDatabase(cmd)
 	}
 	if err := sidecar.ValidatePartitions(cmd.Partitions); err != nil {
 		return "", err
@@ -163,6 +163,24 @@ func restoreTarget(cmd sidecar.RestoreCommand) (string, error) {
 		parts[0] += " PARTITIONS " + strings.Join(quoted, ", ")
 	}
 	return strings.Join(parts, ", "), nil
+}
+
+// restoreDatabase is DATABASE db AS target [EXCEPT TABLES db.t, …]: the
+// tables the restore plan leaves out are named as the backup has them.
+func restoreDatabase(cmd sidecar.RestoreCommand) (string, error) {
+	db := QuoteIdent(cmd.Database)
+	what := "DATABASE " + db + " AS " + QuoteIdent(cmd.Target)
+	if len(cmd.Except) == 0 {
+		return what, nil
+	}
+	parts := make([]string, len(cmd.Except))
+	for i, table := range cmd.Except {
+		if err := sidecar.ValidateIdentifier("table left out", table); err != nil {
+			return "", err
+		}
+		parts[i] = db + "." + QuoteIdent(table)
+	}
+	return what + " EXCEPT TABLES " + strings.Join(parts, ", "), nil
 }
 
 // Escapers are built once: a Replacer is costly to build and is safe for

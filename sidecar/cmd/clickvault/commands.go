@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -201,9 +202,13 @@ func cleanupCommand(run runner) *cobra.Command {
 }
 
 func restoreCommand(run runner) *cobra.Command {
-	var backup, asOf, target, database, mode string
+	var backup, asOf, target, database, mode, consumers string
 	var tables, partitions []string
+	var dryRun bool
 	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
+	cmd.Flags().StringVar(&consumers, "consumers", "", "tables that consume or write outside the target (Kafka, refreshable views, …): "+
+		"skip (leave them out) or include (restore them live; refreshable views stopped); default: refuse, naming them")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (what is restored, renamed, left out, and why) and restore nothing")
 	cmd.Flags().StringArrayVar(&tables, "table", nil, `restore only this table: "orders" or "orders AS orders_old" (repeat for more)`)
 	cmd.Flags().StringArrayVar(&partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
 	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace (drop the named tables first)")
@@ -218,9 +223,12 @@ func restoreCommand(run runner) *cobra.Command {
 			return err
 		}
 		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
-			RequestedBy: "cli"}
+			RequestedBy: "cli", DryRun: dryRun}
 		if req.Mode, err = sidecar.ParseRestoreMode(mode); err != nil {
 			return &usageError{err}
+		}
+		if req.Consumers, err = sidecar.ParseConsumers(consumers); err != nil {
+			return &usageError{fmt.Errorf("--consumers: %w", err)}
 		}
 		for _, t := range tables {
 			tr, err := sidecar.ParseTableRestore(t)
@@ -233,7 +241,10 @@ func restoreCommand(run runner) *cobra.Command {
 		req.Progress = progress.update
 		res, err := a.service.Restore(ctx, req)
 		progress.done()
-		if err != nil {
+		if res.Plan != nil && (dryRun || err == nil) {
+			fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n"))
+		}
+		if err != nil || dryRun {
 			return err
 		}
 		what := "restored"
@@ -285,6 +296,9 @@ func verifyCommand(run runner) *cobra.Command {
 		res, err := a.service.Verify(ctx, db, backup, progress.update)
 		progress.done()
 		printVerify(a.stdout, res)
+		for _, e := range res.Skipped { // never recreated live by a verify (restore_plan.go)
+			fmt.Fprintf(a.stdout, "  %s: left out, not verified: %s\n", e.Table, strings.Join(e.Reasons, "; "))
+		}
 		return err
 	})
 	return cmd

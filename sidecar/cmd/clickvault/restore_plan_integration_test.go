@@ -1,0 +1,74 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// newPlanShop: shop.orders (1,000 rows) and shop.rmv, a refreshable view
+// (its definer the sidecar's user, so nothing but the plan stops a restore)
+// (every second) whose TO table is prod.sink, outside shop — the view that
+// would write into production from a restored copy. Backed up once; rmv's
+// own rows in prod.sink are then cleared, so any row there later came from
+// a copy.
+func newPlanShop(t *testing.T) *harness {
+	h := newHarness(t)
+	h.createShop(1000)
+	h.exec("CREATE DATABASE prod")
+	h.exec("CREATE TABLE prod.sink (n UInt64, t DateTime, db String) ENGINE = MergeTree ORDER BY t")
+	h.exec("CREATE MATERIALIZED VIEW shop.rmv REFRESH EVERY 1 SECOND APPEND TO prod.sink DEFINER = clickvault SQL SECURITY DEFINER AS SELECT count() AS n, now() AS t, currentDatabase() AS db FROM shop.orders")
+	h.mustRun("backup")
+	h.exec("DROP TABLE shop.rmv SYNC") // production's own view stops: prod.sink is written by copies only from here
+	h.exec("TRUNCATE TABLE prod.sink")
+	return h
+}
+
+// sinkRowsAfter waits two refresh periods (and more) and counts prod.sink.
+func (h *harness) sinkRowsAfter() uint64 {
+	h.t.Helper()
+	time.Sleep(3 * time.Second)
+	return h.count("SELECT count() FROM prod.sink")
+}
+
+func TestRestorePlanRefusesRefreshableViewWritingOutside(t *testing.T) {
+	h := newPlanShop(t)
+	r := h.run("", "restore", "--target", "shop_copy")
+	if r.code != 1 || !strings.Contains(r.stderr, "rmv (a refreshable materialized view") ||
+		!strings.Contains(r.stderr, "writes into prod.sink, outside shop") || !strings.Contains(r.stderr, "consumers = 'skip'") {
+		t.Fatalf("restore with a refreshable view: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if h.databaseExists("shop_copy") {
+		t.Fatal("a refused restore created shop_copy")
+	}
+	r = h.mustRun("restore", "--target", "shop_copy", "--dry-run")
+	if !strings.Contains(r.stdout, "refuse          materialized view rmv: a refreshable") ||
+		!strings.Contains(r.stdout, "restore         table orders (MergeTree)") || h.databaseExists("shop_copy") {
+		t.Fatalf("dry run:\n%s", r.stdout)
+	}
+	r = h.mustRun("restore", "--target", "shop_copy", "--consumers", "skip", "--dry-run")
+	if !strings.Contains(r.stdout, "skip            materialized view rmv") || h.databaseExists("shop_copy") {
+		t.Fatalf("dry run with skip:\n%s", r.stdout)
+	}
+	r = h.mustRun("restore", "--target", "shop_copy", "--consumers", "skip")
+	if got := h.count("SELECT count() FROM shop_copy.orders"); got != 1000 {
+		t.Fatalf("shop_copy.orders has %d rows, want 1000\n%s", got, r.stdout)
+	}
+	if n := h.count("SELECT count() FROM system.tables WHERE database = 'shop_copy' AND name = 'rmv'"); n != 0 {
+		t.Fatal("consumers skip restored rmv")
+	}
+	if n := h.sinkRowsAfter(); n != 0 {
+		t.Fatalf("after the restore prod.sink got %d rows from a copy", n)
+	}
+}
+
+func TestVerifyLeavesOutRefreshableViewWritingOutside(t *testing.T) {
+	h := newPlanShop(t)
+	r := h.mustRun("verify")
+	if !strings.Contains(r.stdout, "verify passed") || !strings.Contains(r.stdout, "rmv: left out, not verified: a refreshable") {
+		t.Fatalf("verify:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if n := h.sinkRowsAfter(); n != 0 {
+		t.Fatalf("after a verify prod.sink got %d rows from its scratch copy", n)
+	}
+}

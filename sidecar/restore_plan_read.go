@@ -1,0 +1,170 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Reading the definitions is bounded: a backup of more tables than
+// maxPlanTables is refused (the plan would not fit an answer anyway), and
+// a definition over maxDefinitionBytes is not read and counts as unread,
+// which the plan treats as a table it cannot vouch for.
+const (
+	maxPlanTables      = 10_000
+	maxDefinitionBytes = 1 << 20
+	definitionReaders  = 16
+)
+
+// ReadDefinitions reads the CREATE statement of every table of b from the
+// backup itself: ClickHouse keeps each as metadata/<db>/<table>.sql, found
+// through its manifest in b's folder or, for an incremental, in the base
+// that holds it. Sorted by table.
+func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
+	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	m := c.manifest(ctx, b)
+	if m.problem != "" {
+		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)
+	}
+	var files []ManifestFile
+	var defs []TableDefinition
+	for _, f := range m.all {
+		table, ok := definitionFile(f.Name, b.Database)
+		if !ok {
+			continue
+		}
+		if len(defs) == maxPlanTables {
+			return nil, fmt.Errorf("backup %s holds over %d tables; a restore plan reads at most %d", b.Name, maxPlanTables, maxPlanTables)
+		}
+		d := TableDefinition{Table: table}
+		if f.Size > maxDefinitionBytes {
+			d.Unread = fmt.Sprintf("%d bytes, over the %d read", f.Size, maxDefinitionBytes)
+		}
+		files, defs = append(files, f), append(defs, d)
+	}
+	if err := c.readDefinitionFiles(ctx, b, files, defs); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(defs, func(a, b TableDefinition) int { return strings.Compare(a.Table, b.Table) })
+	return defs, nil
+}
+
+// readDefinitionFiles fills defs[i].Create from files[i], a few at a time;
+// the manifests of the chain are read first, as check reads them.
+func (c *checker) readDefinitionFiles(ctx context.Context, b Backup, files []ManifestFile, defs []TableDefinition) error {
+	var bases []Backup
+	for base, ok := c.cat.Find(b.Base); ok; base, ok = c.cat.Find(base.Base) {
+		bases = append(bases, base)
+	}
+	c.loadManifests(ctx, bases)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(definitionReaders)
+	for i, f := range files {
+		if defs[i].Unread != "" {
+			continue
+		}
+		g.Go(func() error {
+			data, err := c.content(gctx, b, f)
+			if err != nil {
+				return fmt.Errorf("read %s of backup %s: %w", f.Name, b.Name, err)
+			}
+			defs[i].Create = string(data)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// definitionFile recognises metadata/<database>/<table>.sql of the backup's
+// database and returns the table.
+func definitionFile(name, database string) (string, bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 3 || parts[0] != "metadata" || unescapeFileName(parts[1]) != database || !strings.HasSuffix(parts[2], ".sql") {
+		return "", false
+	}
+	return unescapeFileName(strings.TrimSuffix(parts[2], ".sql")), true
+}
+
+// Plan reads b's definitions and builds the plan of a restore of it.
+// Renamed tables (another database, another table name, or a staging
+// table of a replace) decide whether a literal ZooKeeper path matters.
+func (s *Service) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRequest) (RestorePlan, error) {
+	defs, err := s.ReadDefinitions(ctx, cat, b)
+	if err != nil {
+		return RestorePlan{}, err
+	}
+	target := orWord(req.Target, req.Database)
+	renamed := func(table string) bool {
+		if target != b.Database || req.Mode == ModeReplace {
+			return true
+		}
+		for _, r := range req.Tables {
+			if r.Source == table {
+				return r.Target != r.Source
+			}
+		}
+		return false
+	}
+	p := BuildPlan(b.Database, target, req.Tables, req.Consumers, ClassifyTables(b.Database, defs, renamed))
+	p.Backup = b.Name
+	return p, nil
+}
+
+// planRestore reads the plan of a restore of b.
+func (s *Service) planRestore(ctx context.Context, req RestoreRequest, b Backup) (RestorePlan, error) {
+	cat, err := s.Catalog(ctx, b.Database)
+	if err != nil {
+		return RestorePlan{Backup: b.Name, Database: b.Database, Target: req.Target}, err
+	}
+	return s.Plan(ctx, cat, b, req)
+}
+
+// keep refuses a plan that cannot run and, for a restore of named tables,
+// drops the ones it leaves out.
+func (p RestorePlan) keep(tables []TableRestore) ([]TableRestore, error) {
+	if err := p.Refusal(); err != nil {
+		return nil, err
+	}
+	if len(tables) == 0 {
+		return tables, nil
+	}
+	skipped := p.With(PlanSkip)
+	var out []TableRestore
+	for _, t := range tables {
+		if !slices.Contains(skipped, t.Source) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("nothing was restored: every table named is left out (%s): %w", strings.Join(skipped, ", "), ErrConsumers)
+	}
+	return out, nil
+}
+
+// ViewStopper is a Database that can stop a refreshable view's schedule
+// (SYSTEM STOP VIEW). A Database without it cannot restore one live.
+type ViewStopper interface {
+	StopView(ctx context.Context, database, view string) error
+}
+
+// stopViews stops, right after the RESTORE, the refreshable views a plan
+// includes: they are restored to be started by a person, not to refresh.
+func (s *Service) stopViews(ctx context.Context, target string, p RestorePlan) error {
+	for _, e := range p.Tables {
+		if e.Action != PlanStopped {
+			continue
+		}
+		stopper, ok := s.db.(ViewStopper)
+		if !ok {
+			return fmt.Errorf("restored, but refreshable view %s.%s cannot be stopped here: stop it by hand (SYSTEM STOP VIEW)", target, e.Target)
+		}
+		if err := stopper.StopView(ctx, target, e.Target); err != nil {
+			return fmt.Errorf("restored, but stopping refreshable view %s.%s failed, stop it by hand (SYSTEM STOP VIEW): %w", target, e.Target, err)
+		}
+		s.logger.Info("refreshable view restored stopped", "view", target+"."+e.Target)
+	}
+	return nil
+}
