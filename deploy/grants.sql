@@ -11,6 +11,7 @@ GRANT S3 ON *.* TO clickvault;                                 -- BACKUP / RESTO
 GRANT SELECT ON system.* TO clickvault;                        -- system.backups, system.tables, system.databases, system.query_log, system.query_views_log, system.row_policies
 GRANT SYSTEM FLUSH LOGS ON *.* TO clickvault;                  -- confirm a request from the query that inserted it at once, not after the log's flush interval
 GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault;             -- read requesters' grants (system.grants, system.role_grants)
+GRANT SHOW ROW POLICIES ON *.* TO clickvault;                 -- read the row policies that restrict a restore's requester (system.row_policies)
 GRANT ALL ON clickvault.* TO clickvault;                       -- the control database (requests, request_log, backups, views)
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON *.* TO clickvault;  -- RESTORE into a new database, verify
 GRANT DROP DATABASE, DROP TABLE ON clickvault_verify_*.* TO clickvault;   -- drop verify's scratch databases only

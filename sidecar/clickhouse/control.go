@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/ch-go"
@@ -23,6 +24,9 @@ type Control struct {
 	name     string // the control database, validated
 	proofKey []byte // signs the rows the sidecar inserts (control.Sign)
 	ownUser  string
+
+	flushMu   sync.Mutex
+	flushedAt time.Time // the last flush of the query logs (insert_log.go)
 }
 
 var _ control.ControlPlane = (*Control)(nil)

@@ -27,8 +27,8 @@ func (c *Control) InsertFacts(ctx context.Context, queryIDs []string, since time
 	if len(queryIDs) == 0 {
 		return out, nil
 	}
-	if err := c.db.Exec(ctx, "SYSTEM FLUSH LOGS query_log, query_views_log"); err != nil {
-		return nil, fmt.Errorf("flush the query log: %w", err)
+	if err := c.flushLogs(ctx); err != nil {
+		return nil, err
 	}
 	params := []proto.Parameter{arrayParam("ids", queryIDs),
 		Param("since", fmt.Sprint(since.Add(-logSlack).Unix())), Param("requests", c.name+".requests")}
@@ -99,5 +99,26 @@ func (c *Control) viewFacts(ctx context.Context, params []proto.Parameter, out m
 		f.ViewsLogged = true
 		out[id] = f
 	}
+	return nil
+}
+
+// minFlushEvery bounds how often the logs are flushed: a row that is never
+// confirmed (its INSERT ran with log_queries = 0) is looked at every poll
+// until confirm_wait, and each flush writes a small part to the logs.
+const minFlushEvery = 500 * time.Millisecond
+
+// flushLogs flushes query_log and query_views_log, at most once per
+// minFlushEvery; a look in between reads what the last flush wrote, and
+// what it misses is found at the next one.
+func (c *Control) flushLogs(ctx context.Context) error {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	if time.Since(c.flushedAt) < minFlushEvery {
+		return nil
+	}
+	if err := c.db.Exec(ctx, "SYSTEM FLUSH LOGS query_log, query_views_log"); err != nil {
+		return fmt.Errorf("flush the query log: %w", err)
+	}
+	c.flushedAt = time.Now()
 	return nil
 }

@@ -137,14 +137,13 @@ func (s *Runner) requireLiveDatabase(ctx context.Context, name string) error {
 // its requester (or the sidecar's own user) may cancel it.
 func (s *Runner) admitCancel(ctx context.Context, r Job) error {
 	st, err := s.cp.Status(ctx, r.Backup)
-	if errors.Is(err, sidecar.ErrNotFound) {
-		return reject("there is no request %q to cancel", r.Backup)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sidecar.ErrNotFound) {
 		return err
 	}
-	if st.RequestedBy != r.RequestedBy && !r.Operator {
-		return reject("request %s was made by %q; only they may cancel it", r.Backup, st.RequestedBy)
+	// One answer for "no such request" and "someone else's": a cancel
+	// must not tell who made which request.
+	if errors.Is(err, sidecar.ErrNotFound) || (st.RequestedBy != r.RequestedBy && !r.Operator) {
+		return reject("there is no request %q of yours to cancel", r.Backup)
 	}
 	return nil
 }

@@ -219,7 +219,7 @@ func TestCancelHolds(t *testing.T) {
 	b.wait(running, control.StateRunning)
 	queued := b.request("alice", control.Request{Action: "backup"})
 	b.wait(queued, control.StateQueued)
-	b.expect(b.request("bob", control.Request{Action: "cancel", Backup: queued}), control.StateRejected, "only they may cancel it")
+	b.expect(b.request("bob", control.Request{Action: "cancel", Backup: queued}), control.StateRejected, "no request \""+queued+"\" of yours")
 	b.expect(b.request("alice", control.Request{Action: "cancel", Backup: running}), control.StateFailed, "already running")
 	b.expect(b.request("alice", control.Request{Action: "cancel", Backup: queued}), control.StateSucceeded, "cancelled request")
 	b.expect(queued, control.StateCancelled, "cancelled by request")
