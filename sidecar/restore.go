@@ -30,10 +30,6 @@ type RestoreRequest struct {
 	// Partitions restores only these partitions (of the one table named).
 	Partitions []string
 	Mode       RestoreMode
-	// Consumers says what to do with tables that consume or write outside
-	// the target (restore_plan.go); DryRun answers with the plan only.
-	Consumers Consumers
-	DryRun    bool
 }
 
 // RestoreResult says what was restored where.
@@ -41,7 +37,6 @@ type RestoreResult struct {
 	Backup Backup
 	Target string
 	Tables map[string]uint64 // rows per table after the restore
-	Plan   *RestorePlan      // what the restore did (or, for a dry run, would do) with each table
 }
 
 // ErrBackupMissing is returned for a backup name that does not exist.
@@ -93,27 +88,15 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	}
 	pin.Narrow(ctx, b.Name)
 	res := RestoreResult{Backup: b, Target: req.Target}
-	plan, err := s.planRestore(ctx, req, b) // before anything is created
-	res.Plan = &plan
-	if err != nil || req.DryRun {
-		return res, err
-	}
-	if req.Tables, err = plan.keep(req.Tables); err != nil {
-		return res, err
-	}
 	if len(req.Tables) > 0 {
 		res.Tables, err = s.restoreTables(ctx, req, b)
 		if err == nil {
 			s.logger.Info("tables restored", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
-			err = s.stopViews(ctx, req.Target, plan)
 		}
 		return res, err
 	}
-	res.Tables, err = s.restoreDatabase(ctx, req, b, plan.With(PlanSkip))
+	res.Tables, err = s.restoreDatabase(ctx, req, b)
 	if err != nil {
-		return res, err
-	}
-	if err := s.stopViews(ctx, req.Target, plan); err != nil {
 		return res, err
 	}
 	s.logger.Info("restore completed", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
@@ -123,7 +106,7 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 // restoreDatabase restores the whole database into an empty or new one.
 // A failure removes what it created: the database when it created it, else
 // every table in it (it was empty).
-func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, except []string) (map[string]uint64, error) {
+func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup) (map[string]uint64, error) {
 	t, err := s.InspectTarget(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -136,8 +119,7 @@ func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Bac
 	w := s.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
-	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema,
-		Except: except}
+	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema}
 	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
 		return nil, s.undoDatabase(ctx, rec, err)
 	}

@@ -180,7 +180,7 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 // database that cannot swap tables is refused here, before anything is done.
 func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets) (workRecord, []TableRestore, error) {
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
-		CreatedDatabase: !targets.Exists}
+		CreatedDatabase: !targets.Exists, RequestID: req.RequestID}
 	existing := map[string]bool{}
 	if targets.Exists {
 		names, err := s.db.TableNames(ctx, req.Target)

@@ -63,6 +63,7 @@ type workRecord struct {
 	Owner      string    `json:"owner"` // host and process, or the sidecar's stable name
 	Run        string    `json:"run"`   // this process: a restarted sidecar has the same Owner, another Run
 	Heartbeat  time.Time `json:"heartbeat"`
+	RequestID  string    `json:"request_id,omitempty"` // a restore's request: a run of it again resumes this one
 	Backup     string    `json:"backup"`
 	Source     string    `json:"source_database"`
 	Target     string    `json:"target"` // the database restored into (a verify's scratch)

@@ -1,0 +1,121 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AdoptRestore waits for a RESTORE a previous run started and does what
+// that run would have done after it, as its work record says: a replace's
+// check and swap, or, when the RESTORE failed or ClickHouse forgot it, the
+// removal of what the restore created.
+func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+	rec, err := s.readWork(ctx, operationID)
+	if err != nil {
+		s.logger.Warn("adopting a restore without its work record", "operation", operationID, "err", err)
+		return s.adoptBare(ctx, operationID, backup, target, progress)
+	}
+	return s.adoptRecord(ctx, rec, progress)
+}
+
+func (s *Service) adoptRecord(ctx context.Context, rec workRecord, progress ProgressFunc) (RestoreResult, error) {
+	res := RestoreResult{Backup: Backup{Meta: Meta{Name: rec.Backup}}, Target: rec.Target}
+	w := s.adoptWork(ctx, rec)
+	defer w.done(ctx)
+	if rec.Abandoned != "" {
+		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; the live tables keep the rows they have; run it again",
+			rec.Backup, rec.Target, rec.Abandoned)
+	}
+	err := s.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
+	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
+	switch {
+	case errors.Is(err, ErrNotFound) && !checked:
+		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s)",
+			rec.Backup, rec.Target, rec.ID))
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return res, s.undoAdopted(ctx, rec, err)
+	}
+	b, err := s.ChooseBackup(ctx, rec.Source, rec.Backup, time.Time{})
+	if err != nil {
+		return res, s.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
+	}
+	res.Backup = b
+	if err := s.finishReplace(ctx, w, b); err != nil {
+		return res, err
+	}
+	res.Tables, err = s.db.TableRows(ctx, rec.Target)
+	return res, err
+}
+
+func (s *Service) undoAdopted(ctx context.Context, rec workRecord, cause error) error {
+	if rec.WholeDatabase {
+		return s.undoDatabase(ctx, rec, cause)
+	}
+	return s.undo(ctx, rec, cause)
+}
+
+// adoptBare adopts a restore that has no work record (one an older version
+// started, or whose record could not be written): it can only wait.
+func (s *Service) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
+	err := s.awaitRestore(ctx, operationID, backup, target, progress)
+	if errors.Is(err, ErrNotFound) {
+		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
+			"check %s and drop it before restoring again", backup, target, operationID, target)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Tables, err = s.db.TableRows(ctx, target)
+	return res, err
+}
+
+// earlierAttempt finds the work record of an earlier run of the same
+// request: a run killed after it sent its RESTORE but before the request's
+// log said so, which the runner then starts again from the top.
+func (s *Service) earlierAttempt(ctx context.Context, req RestoreRequest) (workRecord, bool) {
+	if req.RequestID == "" {
+		return workRecord{}, false
+	}
+	listing, err := s.store.List(ctx, s.layout.ControlKey("work")+"/", true)
+	if err != nil {
+		s.logger.Warn("list work records; an earlier run of this restore is not looked for", "err", err)
+		return workRecord{}, false
+	}
+	for _, o := range listing.Objects {
+		id := strings.TrimSuffix(o.Key[strings.LastIndex(o.Key, "/")+1:], ".json")
+		rec, err := s.readWork(ctx, id)
+		if err == nil && rec.Kind == workRestore && rec.RequestID == req.RequestID && rec.Deployment == s.opts.Deployment {
+			return rec, true
+		}
+	}
+	return workRecord{}, false
+}
+
+// resumeAttempt takes over an earlier run's RESTORE when ClickHouse has
+// it: the request is answered by that RESTORE, not by a second one. What a
+// RESTORE ClickHouse never got (the run was killed before sending it) or
+// forgot (it restarted) created is removed, and the request starts again
+// (resumed false).
+func (s *Service) resumeAttempt(ctx context.Context, prev workRecord, req RestoreRequest) (res RestoreResult, resumed bool, err error) {
+	_, err = s.db.Operation(ctx, prev.ID)
+	if err == nil && prev.Abandoned == "" {
+		s.logger.Info("resuming the restore an earlier run of this request started", "operation", prev.ID, "target", prev.Target)
+		if req.Started != nil {
+			req.Started(Backup{Meta: Meta{Name: prev.Backup}}, prev.ID)
+		}
+		res, err = s.adoptRecord(ctx, prev, req.Progress)
+		return res, true, err
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return res, true, fmt.Errorf("look for the restore an earlier run of this request started: %w", err)
+	}
+	undone := s.undoAdopted(ctx, prev, errors.New("an earlier run of this request was interrupted"))
+	s.logger.Info("an earlier run of this request left a restore ClickHouse does not run; starting again",
+		"operation", prev.ID, "target", prev.Target, "cleanup", undone)
+	_ = s.store.Delete(ctx, []string{s.layout.WorkKey(prev.ID)})
+	return res, false, nil
+}
