@@ -30,6 +30,10 @@ type RestoreRequest struct {
 	// Partitions restores only these partitions (of the one table named).
 	Partitions []string
 	Mode       RestoreMode
+	// Consumers says what to do with tables that consume or write outside
+	// the target (restore_plan.go); DryRun answers with the plan only.
+	Consumers Consumers
+	DryRun    bool
 }
 
 // RestoreResult says what was restored where.
@@ -37,6 +41,7 @@ type RestoreResult struct {
 	Backup Backup
 	Target string
 	Tables map[string]uint64 // rows per table after the restore
+	Plan   *RestorePlan      // what the restore did (or, for a dry run, would do) with each table
 }
 
 // ErrBackupMissing is returned for a backup name that does not exist.
@@ -88,15 +93,32 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	}
 	pin.Narrow(ctx, b.Name)
 	res := RestoreResult{Backup: b, Target: req.Target}
+	if prev, ok := s.earlierAttempt(ctx, req); ok {
+		if res, resumed, err := s.resumeAttempt(ctx, prev, req); resumed {
+			return res, err
+		}
+	}
+	plan, err := s.planRestore(ctx, req, b) // before anything is created
+	res.Plan = &plan
+	if err != nil || req.DryRun {
+		return res, err
+	}
+	if req.Tables, err = plan.keep(req.Tables); err != nil {
+		return res, err
+	}
 	if len(req.Tables) > 0 {
 		res.Tables, err = s.restoreTables(ctx, req, b)
 		if err == nil {
 			s.logger.Info("tables restored", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
+			err = s.stopViews(ctx, req.Target, plan)
 		}
 		return res, err
 	}
-	res.Tables, err = s.restoreDatabase(ctx, req, b)
+	res.Tables, err = s.restoreDatabase(ctx, req, b, plan.With(PlanSkip))
 	if err != nil {
+		return res, err
+	}
+	if err := s.stopViews(ctx, req.Target, plan); err != nil {
 		return res, err
 	}
 	s.logger.Info("restore completed", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
@@ -106,7 +128,7 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 // restoreDatabase restores the whole database into an empty or new one.
 // A failure removes what it created: the database when it created it, else
 // every table in it (it was empty).
-func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup) (map[string]uint64, error) {
+func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, except []string) (map[string]uint64, error) {
 	t, err := s.InspectTarget(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -115,11 +137,12 @@ func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Bac
 		return nil, err
 	}
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
-		CreatedDatabase: !t.Exists, WholeDatabase: true}
+		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID}
 	w := s.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
-	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema}
+	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema,
+		Except: except}
 	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
 		return nil, s.undoDatabase(ctx, rec, err)
 	}
@@ -283,67 +306,6 @@ func (s *Service) startRestore(ctx context.Context, cmd RestoreCommand, b Backup
 	}
 	s.fault("restore-sent")
 	return s.awaitRestore(ctx, cmd.ID, b.Name, cmd.Target, progress)
-}
-
-// AdoptRestore waits for a RESTORE a previous run started and does what
-// that run would have done after it, as its work record says: a replace's
-// check and swap, or, when the RESTORE failed or ClickHouse forgot it, the
-// removal of what the restore created.
-func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
-	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
-	rec, err := s.readWork(ctx, operationID)
-	if err != nil {
-		s.logger.Warn("adopting a restore without its work record", "operation", operationID, "err", err)
-		return s.adoptBare(ctx, operationID, backup, target, progress)
-	}
-	w := s.adoptWork(ctx, rec)
-	defer w.done(ctx)
-	if rec.Abandoned != "" {
-		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; the live tables keep the rows they have; run it again",
-			backup, target, rec.Abandoned)
-	}
-	err = s.awaitRestore(ctx, operationID, backup, target, progress)
-	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
-	switch {
-	case errors.Is(err, ErrNotFound) && !checked:
-		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s)",
-			backup, target, operationID))
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return res, s.undoAdopted(ctx, rec, err)
-	}
-	b, err := s.ChooseBackup(ctx, rec.Source, rec.Backup, time.Time{})
-	if err != nil {
-		return res, s.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
-	}
-	res.Backup = b
-	if err := s.finishReplace(ctx, w, b); err != nil {
-		return res, err
-	}
-	res.Tables, err = s.db.TableRows(ctx, target)
-	return res, err
-}
-
-func (s *Service) undoAdopted(ctx context.Context, rec workRecord, cause error) error {
-	if rec.WholeDatabase {
-		return s.undoDatabase(ctx, rec, cause)
-	}
-	return s.undo(ctx, rec, cause)
-}
-
-// adoptBare adopts a restore that has no work record (one an older version
-// started, or whose record could not be written): it can only wait.
-func (s *Service) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
-	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
-	err := s.awaitRestore(ctx, operationID, backup, target, progress)
-	if errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
-			"check %s and drop it before restoring again", backup, target, operationID, target)
-	}
-	if err != nil {
-		return res, err
-	}
-	res.Tables, err = s.db.TableRows(ctx, target)
-	return res, err
 }
 
 func (s *Service) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) error {

@@ -147,7 +147,8 @@ type rejectCase struct {
 var rejectCases = []rejectCase{
 	{"unknown action", "action, database", "'explode', 'shop'", "unknown action", "alice"},
 	{"unknown kind", "action, database, kind", "'backup', 'shop', 'differential'", "unknown backup kind", "alice"},
-	{"missing database", "action, database", "'backup', 'nosuchdb'", "does not exist", "alice"},
+	// Rights first: without BACKUP on it, nothing says whether it exists.
+	{"missing database", "action, database", "'backup', 'nosuchdb'", "lacks BACKUP on database nosuchdb", "alice"},
 	{"injection", "action, database", "'backup', 'x; DROP TABLE y'", "is not a name ClickVault accepts", "alice"},
 	{"as_of before 1970, before every backup", "action, database, as_of, target", "'restore', 'shop', '1965-05-05 00:00:00', 'shop_restored'", "no completed backup at or before 1965-05-05", "alice"},
 	{"missing backup", "action, database, backup, target", "'restore', 'shop', '20990101T000000000Z', 'shop_restored'", "no such backup", "alice"},
