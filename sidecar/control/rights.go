@@ -95,7 +95,7 @@ func restoreRights(r Job) []right {
 			needs = append(needs, right{PrivInsert, r.Target, t.Target, "a restored table"})
 		}
 		if r.RestoreMode == sidecar.ModeReplace {
-			needs = append(needs, right{PrivDropTable, r.Target, t.Target, "mode replace drops it first"})
+			needs = append(needs, right{PrivDropTable, r.Target, t.Target, "mode replace swaps the restored copy in and drops the old table"})
 		}
 	}
 	if !r.TargetExists {
