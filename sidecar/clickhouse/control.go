@@ -87,7 +87,7 @@ func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + 
 // it.) MATERIALIZED columns are named: SELECT * leaves them out.
 func (c *Control) firstRows(cond string) string {
 	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via,
-		tables, exclude_tables, partitions, mode, requested_by, requested_at, query_id, proof
+		tables, exclude_tables, partitions, mode, consumers, requested_by, requested_at, query_id, proof
 		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
 }
 
@@ -116,7 +116,8 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, %s AS action, %s AS database,
 		%s AS kind, %s AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
 		isNotNull(r.as_of) AS has_as_of, %s AS target, r.dry_run AS dry_run, %s AS via,
-		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, %s AS query_id, %s AS proof, r.requested_by AS requested_by,
+		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, %s AS consumers, %s AS query_id, %s AS proof,
+		r.requested_by AS requested_by,
 		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
@@ -125,7 +126,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 	LIMIT %d BY r.requested_by
 	LIMIT %d`, cut("CAST(r.action AS String)"), cut("r.database"), cut("CAST(r.kind AS String)"), cut("r.backup"),
 		cut("r.target"), cut("r.via"), cutList("r.tables"), cutList("r.exclude_tables"), cutList("r.partitions"),
-		cut("CAST(r.mode AS String)"), cut("r.query_id"), cut("r.proof"),
+		cut("CAST(r.mode AS String)"), cut("CAST(r.consumers AS String)"), cut("r.query_id"), cut("r.proof"),
 		c.firstRows("requested_at >= fromUnixTimestamp64Milli({since:Int64})"), c.latestLog(),
 		control.PendingPerRequester, control.PendingPerRead)
 	cols := newPendingColumns()
@@ -185,16 +186,17 @@ func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string,
 		asOf = r.AsOf.UTC().Format("2006-01-02 15:04:05.000")
 	}
 	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run, via,
-		tables, exclude_tables, partitions, mode, proof)
+		tables, exclude_tables, partitions, mode, consumers, proof)
 		SELECT {id:UUID}, {action:String}, {database:String}, {kind:String}, {backup:String},
 		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String},
 		       {tables:Array(String)}, {exclude_tables:Array(String)}, {partitions:Array(String)}, {mode:String},
-		       {proof:String}`, c.table("requests"))
+		       {consumers:String}, {proof:String}`, c.table("requests"))
 	params := []proto.Parameter{Param("id", id), Param("action", r.Action), Param("database", r.Database),
 		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
 		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via),
 		arrayParam("tables", r.Tables), arrayParam("exclude_tables", r.ExcludeTables),
-		arrayParam("partitions", r.Partitions), Param("mode", r.Mode), Param("proof", control.Sign(c.proofKey, r, c.ownUser))}
+		arrayParam("partitions", r.Partitions), Param("mode", r.Mode), Param("consumers", r.Consumers),
+		Param("proof", control.Sign(c.proofKey, r, c.ownUser))}
 	if err := c.db.Exec(ctx, q, params...); err != nil {
 		return "", fmt.Errorf("insert request: %w", err)
 	}

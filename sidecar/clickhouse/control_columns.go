@@ -12,7 +12,7 @@ import (
 
 type pendingColumns struct {
 	id, action, database, kind, backup, target, requestedBy, state, logBackup, operationID proto.ColStr
-	via, mode, queryID, proof                                                              proto.ColStr
+	via, mode, consumers, queryID, proof                                                   proto.ColStr
 	tables, excludeTables, partitions                                                      *proto.ColArr[string]
 	asOf, requestedAt                                                                      proto.ColInt64
 	dryRun                                                                                 proto.ColBool
@@ -30,7 +30,7 @@ func (c *pendingColumns) results() proto.Results {
 		{Name: "kind", Data: &c.kind}, {Name: "backup", Data: &c.backup}, {Name: "as_of", Data: &c.asOf}, {Name: "has_as_of", Data: &c.hasAsOf},
 		{Name: "target", Data: &c.target}, {Name: "dry_run", Data: &c.dryRun},
 		{Name: "via", Data: &c.via}, {Name: "tables", Data: c.tables}, {Name: "exclude_tables", Data: c.excludeTables},
-		{Name: "partitions", Data: c.partitions}, {Name: "mode", Data: &c.mode},
+		{Name: "partitions", Data: c.partitions}, {Name: "mode", Data: &c.mode}, {Name: "consumers", Data: &c.consumers},
 		{Name: "query_id", Data: &c.queryID}, {Name: "proof", Data: &c.proof},
 		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
 		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
@@ -43,7 +43,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 		Tables: c.tables.Row(i), ExcludeTables: c.excludeTables.Row(i), Partitions: c.partitions.Row(i), Mode: c.mode.Row(i),
-		QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
+		Consumers: c.consumers.Row(i), QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
 	}}
 	// No value stands for "no as_of": a time before 1970 is a time too.
 	if c.hasAsOf.Row(i) == 1 {

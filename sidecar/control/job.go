@@ -32,4 +32,6 @@ type Job struct {
 	// RestoreMode says what it writes over.
 	Restores    []sidecar.TableRestore
 	RestoreMode sidecar.RestoreMode
+	// Consumers is a restore's parsed choice; it shadows the row's text.
+	Consumers sidecar.Consumers
 }

@@ -23,6 +23,9 @@ func (s *Runner) precheck(r Request) (Job, error) {
 	switch j.Action {
 	case ActionBackup, ActionRestore, ActionVerify, ActionCheck, ActionCleanup:
 	case ActionCancel:
+		if _, err := parseChoices(j); err != nil {
+			return j, err
+		}
 		return j, precheckCancel(j)
 	default:
 		return j, reject("unknown action %q: want backup, restore, verify, check, cleanup or cancel", j.Action)
@@ -30,7 +33,37 @@ func (s *Runner) precheck(r Request) (Job, error) {
 	if r.AsOf != nil {
 		j.AsOf = *r.AsOf
 	}
+	j, err := parseChoices(j)
+	if err != nil {
+		return j, err
+	}
 	return s.parseFields(j)
+}
+
+// parseChoices reads consumers and dry_run. consumers is a restore's
+// alone (verify always leaves such tables out); dry_run is a cleanup's
+// (report only) and a restore's (answer with the plan, run nothing).
+// Anywhere else a set value would be ignored, so it is refused: a backup
+// asked for as a dry run would otherwise really run.
+func parseChoices(j Job) (Job, error) {
+	if j.Action != ActionRestore {
+		if strings.TrimSpace(j.Request.Consumers) != "" {
+			return j, reject("consumers is for restores, not %s; leave it empty (verify always leaves out the tables "+
+				"that consume or write elsewhere)", j.Action)
+		}
+		if j.DryRun && j.Action != ActionCleanup {
+			return j, reject("dry_run is for restores (answer with the plan, restore nothing) and cleanups (report only), not %s", j.Action)
+		}
+		return j, nil
+	}
+	c, err := sidecar.ParseConsumers(j.Request.Consumers)
+	if err != nil {
+		return j, reject("unknown consumers %q: want '' (the default: refuse a restore that would recreate tables that "+
+			"consume or write elsewhere, naming them), 'skip' (leave them out) or 'include' (restore them live, "+
+			"refreshable views stopped)", j.Request.Consumers)
+	}
+	j.Consumers = c
+	return j, nil
 }
 
 // parseFields resolves the defaults and parses the names and the kind.
@@ -119,7 +152,7 @@ func parseRestoreTables(r Job) (Job, error) {
 
 func checkSizes(r Request) error {
 	for name, v := range map[string]string{"action": r.Action, "database": r.Database, "kind": r.Kind,
-		"backup": r.Backup, "target": r.Target, "mode": r.Mode} {
+		"backup": r.Backup, "target": r.Target, "mode": r.Mode, "consumers": r.Consumers} {
 		if len(v) > MaxField {
 			return reject("%s is %d bytes long, at most %d are allowed", name, len(v), MaxField)
 		}

@@ -40,8 +40,15 @@ func Sign(key []byte, r Request, requestedBy string) string {
 	if r.AsOf != nil {
 		asOf = r.AsOf.UTC().Format(time.RFC3339Nano)
 	}
-	fields, _ := json.Marshal([]any{r.ID, requestedBy, r.Action, r.Database, r.Kind, r.Backup, asOf, r.Target,
-		r.DryRun, r.Via, list(r.Tables), list(r.ExcludeTables), list(r.Partitions), r.Mode})
+	signed := []any{r.ID, requestedBy, r.Action, r.Database, r.Kind, r.Backup, asOf, r.Target,
+		r.DryRun, r.Via, list(r.Tables), list(r.ExcludeTables), list(r.Partitions), r.Mode}
+	// consumers came later: signed when set, so a row signed before it
+	// existed still checks out, and a proof of a row without it does not
+	// check out on a copy that sets it (the signed lists differ).
+	if r.Consumers != "" {
+		signed = append(signed, r.Consumers)
+	}
+	fields, _ := json.Marshal(signed)
 	mac := hmac.New(sha256.New, key)
 	mac.Write(fields)
 	return hex.EncodeToString(mac.Sum(nil))

@@ -59,6 +59,11 @@ type Request struct {
 	ExcludeTables []string
 	Partitions    []string
 	Mode          string
+	// Consumers is a restore's choice for the tables that consume or
+	// write outside its target: "" refuses (the default), "skip" or
+	// "include" (sidecar.ParseConsumers). DryRun on a restore answers
+	// with the plan and runs nothing.
+	Consumers string
 	// QueryID is the id of the INSERT that made the row (MATERIALIZED
 	// queryID()): the sidecar confirms the row from it in the query log.
 	QueryID string
