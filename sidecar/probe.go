@@ -27,7 +27,7 @@ func (s *Service) ProbeConditionalWrites(ctx context.Context) error {
 	_, err := s.store.Put(ctx, key, []byte("again"), PutCondition{IfNoneMatch: true})
 	if err == nil {
 		return fmt.Errorf("%w: a second PUT of %s with If-None-Match: * succeeded, where it must fail with 412; "+
-			"use a store that supports conditional writes (README: which stores are known to work)", ErrNoConditionalWrites, key)
+			"use a store that supports conditional writes (docs/how-backups-work.md: which stores are known to work)", ErrNoConditionalWrites, key)
 	}
 	if !errors.Is(err, ErrPreconditionFailed) {
 		return fmt.Errorf("probe conditional writes (If-None-Match): %w", err)
@@ -35,7 +35,7 @@ func (s *Service) ProbeConditionalWrites(ctx context.Context) error {
 	_, err = s.store.Put(ctx, key, []byte("again"), PutCondition{IfMatch: `"clickvault-no-such-etag"`})
 	if err == nil {
 		return fmt.Errorf("%w: a PUT of %s with If-Match naming another ETag succeeded, where it must fail with 412; "+
-			"use a store that supports conditional writes (README: which stores are known to work)", ErrNoConditionalWrites, key)
+			"use a store that supports conditional writes (docs/how-backups-work.md: which stores are known to work)", ErrNoConditionalWrites, key)
 	}
 	if !errors.Is(err, ErrPreconditionFailed) {
 		return fmt.Errorf("probe conditional writes (If-Match): %w", err)
