@@ -19,6 +19,8 @@ GRANT CHECK ON clickvault_verify_*.* TO clickvault;            -- verify runs CH
 GRANT DROP TABLE ON shop.* TO clickvault;                      -- mode 'replace': EXCHANGE TABLES (it needs SELECT, DROP TABLE, CREATE TABLE, INSERT on both) swaps the checked staging copy in, then the old table is dropped; also drops a failed restore's staging tables (leave out to refuse every replace)
 GRANT ALTER DELETE ON shop.* TO clickvault;                    -- mode 'replace' with partitions: ALTER TABLE … REPLACE PARTITION … FROM the staging table needs INSERT and ALTER DELETE on the live table
 GRANT DROP DATABASE, DROP TABLE ON shop_restored.* TO clickvault;  -- each database restored into: a failed restore drops the database it created, or the tables it created there (all or nothing)
+GRANT SYSTEM VIEWS ON shop.* TO clickvault;                     -- consumers = 'include': SYSTEM STOP VIEW on each refreshable view a restore recreates, right after the RESTORE, so it does not refresh until a person starts it; the sidecar only ever stops views (leave out to refuse such restores: they then fail and say so)
+GRANT SYSTEM VIEWS ON shop_restored.* TO clickvault;            -- the same for each database restored into under another name
 GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE checks the engine (table_engines_require_grant): the control tables' MergeTree family, and whatever engines restored tables use
 -- With s3.named_collection, instead of S3 credentials in SQL:
 -- GRANT NAMED COLLECTION ON s3_backups TO clickvault;
@@ -34,8 +36,20 @@ GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE c
 -- naming its own tables) also DROP TABLE on the database. This role alone
 -- backs up and restores nothing.
 CREATE ROLE IF NOT EXISTS clickvault_requester;
+-- A requester inserts requests and reads the answers through views; the
+-- tables the sidecar writes (requests, request_log) are not readable to
+-- them. SELECT on a table is what CREATE MATERIALIZED VIEW … FROM it needs,
+-- and a view fired by every INSERT into requests (or every row the sidecar
+-- logs) could make each of those INSERTs fail, or write requests of its own:
+-- whoever may read those tables can stop everyone's requests. The views
+-- (request_status, chains) run as the sidecar (SQL SECURITY DEFINER); a
+-- materialized view over a view is never fired. Installations made before
+-- this rule: the REVOKE takes the old SELECT ON clickvault.* away.
+REVOKE SELECT ON clickvault.* FROM clickvault_requester;
 GRANT INSERT ON clickvault.requests TO clickvault_requester;
-GRANT SELECT ON clickvault.* TO clickvault_requester;
+GRANT SELECT ON clickvault.request_status TO clickvault_requester;
+GRANT SELECT ON clickvault.chains TO clickvault_requester;
+GRANT SELECT ON clickvault.backups TO clickvault_requester;  -- the catalog: names, sizes, S3 locations, no data; the sidecar's writes to it ignore views' errors
 
 -- A sample requester: may ask for backups of shop and restores of it into
 -- shop_restored. BACKUP alone does not let them write backups anywhere
@@ -46,15 +60,17 @@ SET DEFAULT ROLE clickvault_requester TO analyst;
 GRANT BACKUP, SELECT ON shop.* TO analyst;
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analyst;
 
--- Row policies: a requester sees only their own requests (by the login that
--- authenticated: currentUser() is a query's initial user, which a native
--- client may name itself), and only those
--- requests' rows of request_log (so request_status shows them their own).
--- Once a table has a row policy, ClickHouse shows no row to a user that no
--- policy names: the second policy of each pair lets everyone else (the
--- sidecar, operators) see every row. The catalog (backups, chains) stays
--- readable to every requester: it holds names, sizes and S3 locations, no data.
-CREATE ROW POLICY IF NOT EXISTS clickvault_own_requests ON clickvault.requests USING requested_by = authenticatedUser() TO clickvault_requester;
-CREATE ROW POLICY IF NOT EXISTS clickvault_all_requests ON clickvault.requests USING 1 TO ALL EXCEPT clickvault_requester;
-CREATE ROW POLICY IF NOT EXISTS clickvault_own_request_log ON clickvault.request_log USING request_id IN (SELECT id FROM clickvault.requests WHERE requested_by = authenticatedUser()) TO clickvault_requester;
-CREATE ROW POLICY IF NOT EXISTS clickvault_all_request_log ON clickvault.request_log USING 1 TO ALL EXCEPT clickvault_requester;
+-- Row policies: a requester sees only their own requests in request_status
+-- (by the login that authenticated: currentUser() is a query's initial
+-- user, which a native client may name itself; in a DEFINER view
+-- authenticatedUser() is still the reader's login). Once a view has a row
+-- policy, ClickHouse shows no row to a user that no policy names: the
+-- second policy lets everyone else (operators) see every row. The policies
+-- on requests and request_log of earlier versions are dropped: requesters
+-- no longer read those tables.
+CREATE ROW POLICY IF NOT EXISTS clickvault_own_status ON clickvault.request_status USING requested_by = authenticatedUser() TO clickvault_requester;
+CREATE ROW POLICY IF NOT EXISTS clickvault_all_status ON clickvault.request_status USING 1 TO ALL EXCEPT clickvault_requester;
+DROP ROW POLICY IF EXISTS clickvault_own_requests ON clickvault.requests;
+DROP ROW POLICY IF EXISTS clickvault_all_requests ON clickvault.requests;
+DROP ROW POLICY IF EXISTS clickvault_own_request_log ON clickvault.request_log;
+DROP ROW POLICY IF EXISTS clickvault_all_request_log ON clickvault.request_log;

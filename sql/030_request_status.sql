@@ -3,7 +3,14 @@
 -- (succeeded, failed, rejected, cancelled) that row is its answer, whatever
 -- non-terminal row a sidecar may write after it. OR REPLACE: installations
 -- made before this rule get it.
-CREATE OR REPLACE VIEW {{db}}.request_status AS
+--
+-- It runs as the sidecar's login (SQL SECURITY DEFINER), so requesters read
+-- it without SELECT on requests and request_log: whoever may read those
+-- could hang a materialized view on them that fails or forges every
+-- request (deploy/grants.sql). A row policy on this view (grants.sql) shows
+-- each requester their own requests: authenticatedUser() is the reader's
+-- login, also inside a DEFINER view.
+CREATE OR REPLACE VIEW {{db}}.request_status DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT
     r.id AS id,
     r.action AS action,

@@ -1,5 +1,8 @@
 -- One row per chain: its depth (completed backups), size and time span.
-CREATE VIEW IF NOT EXISTS {{db}}.chains AS
+-- It runs as the sidecar's login (SQL SECURITY DEFINER), like
+-- request_status: readable with SELECT on it alone. OR REPLACE: views made
+-- by earlier versions (SQL SECURITY INVOKER) get it.
+CREATE OR REPLACE VIEW {{db}}.chains DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT
     database,
     chain,

@@ -134,7 +134,11 @@ func (c *Control) WriteCatalog(ctx context.Context, rows []control.CatalogRow) e
 		cols.updatedAt.Append(now)
 	}
 	in := append(cols.columns(), proto.InputColumn{Name: "updated_at", Data: cols.updatedAt})
-	if err := c.db.do(ctx, ch.Query{Body: "INSERT INTO " + c.table("backups") + " " + in.Columns() + " VALUES", Input: in}); err != nil {
+	// Requesters may read backups, so they may hang a materialized view on
+	// it: one that fails must not stop the catalog (its rows still land).
+	q := ch.Query{Body: "INSERT INTO " + c.table("backups") + " " + in.Columns() + " VALUES", Input: in,
+		Settings: []ch.Setting{ch.SettingInt("materialized_views_ignore_errors", 1)}}
+	if err := c.db.do(ctx, q); err != nil {
 		return fmt.Errorf("write the backups table: %w", err)
 	}
 	return nil

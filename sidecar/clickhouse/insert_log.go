@@ -122,3 +122,29 @@ func (c *Control) flushLogs(ctx context.Context) error {
 	c.flushedAt = time.Now()
 	return nil
 }
+
+var _ control.ViewLister = (*Control)(nil)
+
+// ViewsOnControlTables names the materialized views (and any other
+// dependents the server records) whose source is requests, request_log or
+// backups. Plain views (request_status, chains) are not recorded as
+// dependents: they are read, never fired.
+func (c *Control) ViewsOnControlTables(ctx context.Context) ([]string, error) {
+	var names proto.ColStr
+	var out []string
+	q := `SELECT DISTINCT concat(d.1, '.', d.2) AS view
+	FROM system.tables ARRAY JOIN arrayZip(dependencies_database, dependencies_table) AS d
+	WHERE database = {db:String} AND name IN ('requests', 'request_log', 'backups')
+	ORDER BY view` + quiet
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", c.name)},
+		Result: proto.ResultColumn{Name: "view", Data: &names}, OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < names.Rows(); i++ {
+				out = append(out, names.Row(i))
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("read the views on the control tables: %w", err)
+	}
+	return out, nil
+}

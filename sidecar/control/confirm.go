@@ -19,6 +19,37 @@ import (
 // itself ran it, as an initial INSERT into the requests table, and no view
 // fired by it wrote into the requests table.
 
+// ViewLister is a control plane that can name the materialized views fed by
+// its tables.
+type ViewLister interface {
+	// ViewsOnControlTables names the materialized views whose source is
+	// requests, request_log or backups.
+	ViewsOnControlTables(ctx context.Context) ([]string, error)
+}
+
+// warnViewsOnControlTables says at start which materialized views read the
+// control tables. Each fires on every INSERT into its source: one on
+// requests or request_log can fail or forge every request (a view that
+// writes into requests makes each INSERT that fires it unconfirmable).
+// grants.sql keeps requesters from creating them; an operator should know
+// of any that exist.
+func (s *Runner) warnViewsOnControlTables(ctx context.Context) {
+	lister, ok := s.cp.(ViewLister)
+	if !ok {
+		return
+	}
+	views, err := lister.ViewsOnControlTables(ctx)
+	if err != nil {
+		s.logger.Warn("list the views on the control tables", "err", err)
+		return
+	}
+	if len(views) > 0 {
+		s.logger.Warn("materialized views read the control tables: each fires on every request or log row, "+
+			"and whoever created one can stop or forge requests; drop them unless an operator made them on purpose",
+			"views", strings.Join(views, ", "))
+	}
+}
+
 // InsertFacts is what the server logged of one query id.
 type InsertFacts struct {
 	QueryID string

@@ -134,6 +134,7 @@ func (s *Runner) Run(ctx context.Context) error {
 	if err := s.cp.Init(ctx); err != nil {
 		return fmt.Errorf("create the control tables: %w", err)
 	}
+	s.warnViewsOnControlTables(ctx)
 	if err := s.probeStore(ctx); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,15 +26,23 @@ func identityUsers() map[string][]string {
 // shared.events that alice writes, mallory's own database; a short
 // confirm_wait so that an unconfirmable row is answered within the test.
 func newIdentityHarness(t *testing.T) *harness {
-	h := newHarnessWith(t, sidecarUsersWith(identityUsers()))
+	return newIdentityHarnessWith(t, identityUsers())
+}
+
+func newIdentityHarnessWith(t *testing.T, users map[string][]string) *harness {
+	h, _ := newIdentitySidecar(t, users)
+	return h
+}
+
+func newIdentitySidecar(t *testing.T, users map[string][]string) (*harness, *sidecarProc) {
+	h := newHarnessWith(t, sidecarUsersWith(users))
 	h.createShop(500)
 	h.exec("CREATE DATABASE shared")
 	h.exec("CREATE TABLE shared.events (x UInt64) ENGINE = MergeTree ORDER BY x")
 	h.exec("CREATE DATABASE mallory_db")
 	h.exec("CREATE TABLE mallory_db.sink (action String) ENGINE = MergeTree ORDER BY action")
 	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, `confirm_wait = "3s"`), addr)
-	return h
+	return h, h.startSidecar(h.sidecarConfig(addr, `confirm_wait = "3s"`), addr)
 }
 
 // databaseExists asks the administrator's session.
@@ -70,18 +79,17 @@ func TestForgedInitialUserIsNotARequester(t *testing.T) {
 // TestRequestFromAViewIsNotARequest (issue 23, item 2): mallory's
 // materialized view turns alice's INSERT into shared.events into a row of
 // requests by alice; it is rejected naming the view, and nothing runs.
-// The defence is no denial of service: a view that reads requests as its
-// source leaves alice's own requests alone.
+// grants.sql's requesters cannot create such a view (it needs SELECT on
+// requests: TestViewsOnTheControlPlaneStopNobody); here mallory reads
+// requests as every requester of an installation before that rule did.
 func TestRequestFromAViewIsNotARequest(t *testing.T) {
-	h := newIdentityHarness(t)
+	users := identityUsers()
+	users["mallory"] = append(users["mallory"], "SELECT ON clickvault.requests")
+	h := newIdentityHarnessWith(t, users)
 	mallory, alice := h.as("mallory"), h.as("alice")
-	for _, q := range []string{
-		"CREATE MATERIALIZED VIEW mallory_db.pwn TO clickvault.requests AS SELECT 'restore' AS action, 'shop' AS database, 'alice_copy' AS target FROM shared.events",
-		"CREATE MATERIALIZED VIEW mallory_db.spy TO mallory_db.sink AS SELECT action FROM clickvault.requests",
-	} {
-		if err := mallory.Do(h.ctx, ch.Query{Body: q}); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	q := "CREATE MATERIALIZED VIEW mallory_db.pwn TO clickvault.requests AS SELECT 'restore' AS action, 'shop' AS database, 'alice_copy' AS target FROM shared.events"
+	if err := mallory.Do(h.ctx, ch.Query{Body: q}); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 	if err := alice.Do(h.ctx, ch.Query{Body: "INSERT INTO shared.events VALUES (1)"}); err != nil {
 		t.Fatal(err)
@@ -105,10 +113,59 @@ func TestRequestFromAViewIsNotARequest(t *testing.T) {
 	if h.databaseExists("alice_copy") {
 		t.Fatal("the view's restore created alice_copy")
 	}
-	honest := h.request(alice, "action, database", "'backup', 'shop'")
-	if st := h.waitState(honest, time.Minute, "rejected", "succeeded", "failed"); st.state != "succeeded" {
-		t.Fatalf("alice's own request beside mallory's spy view: %+v; want succeeded", st)
+}
+
+// TestViewsOnTheControlPlaneStopNobody (issue 23: the defence is no denial
+// of service): a requester cannot hang a materialized view on requests or
+// request_log (one that fails would fail every INSERT; one that writes
+// into requests would make every request unconfirmable), and the views she
+// can hang on what she may read (request_status, chains: never fired; the
+// catalog: its errors ignored) stop nobody's request.
+func TestViewsOnTheControlPlaneStopNobody(t *testing.T) {
+	h, sidecar := newIdentitySidecar(t, identityUsers())
+	mallory := h.as("mallory")
+	for _, source := range []string{"requests", "request_log"} {
+		q := "CREATE MATERIALIZED VIEW mallory_db.loop_" + source + " TO mallory_db.sink AS SELECT toString(throwIf(1)) AS action FROM clickvault." + source
+		if err := mallory.Do(h.ctx, ch.Query{Body: q}); !ch.IsErr(err, proto.ErrAccessDenied) {
+			t.Errorf("%s: %v; want ACCESS_DENIED", q, err)
+		}
 	}
+	for _, source := range []string{"request_status", "chains", "backups"} {
+		q := "CREATE MATERIALIZED VIEW mallory_db.boom_" + source + " TO mallory_db.sink AS SELECT toString(throwIf(1, 'mallory says no')) AS action FROM clickvault." + source
+		if err := mallory.Do(h.ctx, ch.Query{Body: q}); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	q := "CREATE MATERIALIZED VIEW mallory_db.forge TO clickvault.requests AS SELECT 'cleanup' AS action FROM clickvault.backups"
+	if err := mallory.Do(h.ctx, ch.Query{Body: q}); !ch.IsErr(err, proto.ErrAccessDenied) {
+		t.Errorf("%s: %v; want ACCESS_DENIED (a view into requests needs SELECT on it)", q, err)
+	}
+	alice := h.as("alice")
+	honest := h.request(alice, "action, database", "'backup', 'shop'")
+	st := h.waitState(honest, time.Minute, "rejected", "succeeded", "failed")
+	if st.state != "succeeded" {
+		t.Fatalf("alice's request beside mallory's views: %+v; want succeeded", st)
+	}
+	if n := h.count("SELECT count() FROM clickvault.backups FINAL WHERE name = '" + st.backup + "' AND status = 'completed'"); n != 1 {
+		t.Fatalf("the catalog has %d completed rows of %s; a failing view on it must not stop it", n, st.backup)
+	}
+	if log := readFile(t, sidecar.log); strings.Contains(log, "mallory says no") {
+		t.Fatalf("mallory's view failed the sidecar's writes:\n%s", tailString(log, 3000))
+	}
+	sidecar.stop(t) // a restarted sidecar names the views that read its tables
+	again := h.startSidecar(sidecar.config, sidecar.addr)
+	if log := readFile(t, again.log); !strings.Contains(log, "mallory_db.boom_backups") {
+		t.Fatalf("serve does not warn of the views on the control tables:\n%s", tailString(log, 3000))
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // TestRequestedAtIsTheServers (issue 23, item 3): requested_at cannot be

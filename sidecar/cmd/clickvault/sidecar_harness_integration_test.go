@@ -32,12 +32,18 @@ const (
 var sidecarUsers = testbed.Options{
 	Users: map[string]string{testbed.Admin: adminPassword, "alice": "alice-pass", "mallory": "mallory-pass", "eve": "eve-pass"},
 	Grants: map[string][]string{
-		"alice": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*", "BACKUP, SELECT ON shop.*",
-			"CREATE DATABASE, CREATE TABLE, INSERT ON shop_restored.*", "CREATE TABLE, INSERT ON shop_other.*"},
-		"mallory": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*"},
-		"eve": {"INSERT ON clickvault.requests", "SELECT ON clickvault.*",
-			"CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON eve_db.*"},
+		"alice": append(requesterGrants(), "BACKUP, SELECT ON shop.*",
+			"CREATE DATABASE, CREATE TABLE, INSERT ON shop_restored.*", "CREATE TABLE, INSERT ON shop_other.*"),
+		"mallory": requesterGrants(),
+		"eve":     append(requesterGrants(), "CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON eve_db.*"),
 	},
+}
+
+// requesterGrants are the rights of grants.sql's clickvault_requester role:
+// insert requests, read the answers through the views and the catalog.
+func requesterGrants() []string {
+	return []string{"INSERT ON clickvault.requests", "SELECT ON clickvault.request_status", "SELECT ON clickvault.chains",
+		"SELECT ON clickvault.backups"}
 }
 
 // sidecarUsersWith is sidecarUsers with extra grants for some users (the

@@ -43,12 +43,16 @@ var (
 	grantRoleRe  = regexp.MustCompile(`(?is)^GRANT (\w+) TO (\w+)$`)
 	rowPolicyRe  = regexp.MustCompile(`(?is)^CREATE ROW POLICY (?:IF NOT EXISTS )?\w+ ON (\w+\.\w+) (?:FOR SELECT )?USING (.+?) (?:AS PERMISSIVE )?TO (ALL EXCEPT )?(\w+)$`)
 	defaultRole  = regexp.MustCompile(`(?is)^SET DEFAULT ROLE \w+ TO \w+$`)
+	revokeRe     = regexp.MustCompile(`(?is)^REVOKE (.+? ON \S+) FROM (\w+)$`)
+	dropPolicyRe = regexp.MustCompile(`(?is)^DROP ROW POLICY IF EXISTS \w+ ON \w+\.\w+$`)
 )
 
 // ParseGrantsSQL reads the statements of a grants file: CREATE USER … BY
 // 'password', CREATE ROLE, GRANT … ON … TO users or roles, GRANT role TO
 // user, SET DEFAULT ROLE, and CREATE ROW POLICY … ON db.table USING … TO
-// role (or TO ALL EXCEPT role). The server's users file has no roles, so a
+// role (or TO ALL EXCEPT role); REVOKE … FROM a role of a grant it was given
+// above, and DROP ROW POLICY IF EXISTS (for installations of earlier
+// versions; the test bed starts empty), which change nothing here. The server's users file has no roles, so a
 // role's grants and row policies go to each user granted it, as the role
 // would give them (every role of grants.sql is a default role); a policy
 // TO ALL EXCEPT a role goes to every other user the file creates. Any other
@@ -82,7 +86,13 @@ func ParseGrantsSQL(text string) (Access, error) {
 				return Access{}, fmt.Errorf("GRANT %s TO %s: %s is not a role created above", m[1], m[2], m[1])
 			}
 			members[m[2]] = append(members[m[2]], m[1])
-		case defaultRole.MatchString(stmt):
+		case defaultRole.MatchString(stmt), dropPolicyRe.MatchString(stmt):
+		case revokeRe.MatchString(stmt):
+			m := revokeRe.FindStringSubmatch(stmt)
+			if _, isRole := roles[m[2]]; !isRole {
+				return Access{}, fmt.Errorf("REVOKE … FROM %s: %s is not a role created above", m[2], m[2])
+			}
+			roles[m[2]] = slices.DeleteFunc(roles[m[2]], func(g string) bool { return strings.EqualFold(g, m[1]) })
 		case rowPolicyRe.MatchString(stmt):
 			m := rowPolicyRe.FindStringSubmatch(stmt)
 			policies = append(policies, rowPolicy{table: m[1], condition: m[2], except: m[3] != "", to: m[4]})
