@@ -144,15 +144,22 @@ func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, ro
 		res, err = s.svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
 	} else {
 		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
-			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode,
+			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode, Consumers: r.Consumers, DryRun: r.DryRun,
 			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress,
 			Started: func(b sidecar.Backup, operationID string) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
 					Message: "restore into " + r.Target + " started"}))
 			}})
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sidecar.ErrConsumers):
+		// The plan refused it before anything was created: a refusal, as
+		// at admission, with the tables named and how to go on.
+		return StateRejected, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+	case err != nil:
 		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+	case r.DryRun && res.Plan != nil:
+		return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: dryRunMessage(*res.Plan)}
 	}
 	var restored uint64
 	for _, n := range res.Tables {
@@ -218,7 +225,8 @@ func restoreMessage(r Job, res sidecar.RestoreResult, rows uint64) string {
 		what = "restored the definitions (no data) of"
 	}
 	if len(r.Restores) == 0 {
-		return fmt.Sprintf("%s %s into %s: %d tables, %d rows", what, res.Backup.Name, res.Target, len(res.Tables), rows)
+		return fmt.Sprintf("%s %s into %s: %d tables, %d rows", what, res.Backup.Name, res.Target, len(res.Tables), rows) +
+			planNotes(res.Plan)
 	}
 	names := make([]string, len(r.Restores))
 	for i, t := range r.Restores {
@@ -231,8 +239,13 @@ func restoreMessage(r Job, res sidecar.RestoreResult, rows uint64) string {
 	if len(r.Partitions) > 0 {
 		msg += fmt.Sprintf(" (partitions %s)", strings.Join(r.Partitions, ", "))
 	}
-	if r.RestoreMode == sidecar.ModeReplace {
-		msg += "; existing tables of those names were dropped first"
+	switch {
+	case r.RestoreMode == sidecar.ModeReplace && len(r.Partitions) > 0:
+		msg += "; those partitions were restored into a staging table, checked against the backup and swapped in " +
+			"(REPLACE PARTITION); the table's other partitions were not touched"
+	case r.RestoreMode == sidecar.ModeReplace:
+		msg += "; each existing table of those names was replaced atomically: restored beside it into a staging table, " +
+			"checked against the backup, swapped in (EXCHANGE TABLES), and the old table dropped"
 	}
-	return msg
+	return msg + planNotes(res.Plan)
 }

@@ -130,7 +130,7 @@ func TestRestoreTablesThroughRequests(t *testing.T) {
 	h.expectRequest(alice, "action, database, tables", "'restore', 'shop', ['items']", "rejected", "mode replace")
 	h.exec("INSERT INTO shop.items VALUES (999999, 'wrong')")
 	h.expectRequest(alice, "action, database, tables, mode", "'restore', 'shop', ['items'], 'replace'",
-		"succeeded", "dropped first")
+		"succeeded", "replaced atomically: restored beside it into a staging table, checked against the backup, swapped in (EXCHANGE TABLES)")
 	if got := h.fingerprint("shop.items"); got != itemsAt[3] {
 		t.Fatalf("shop.items after replace: %+v, want %+v", got, itemsAt[3])
 	}
