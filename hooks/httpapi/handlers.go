@@ -31,6 +31,10 @@ type restoreBody struct {
 	Tables     []string   `json:"tables"`
 	Partitions []string   `json:"partitions"`
 	Mode       string     `json:"mode"`
+	// Consumers: what to do with tables that consume or write outside the
+	// target ("", "skip", "include"); DryRun: answer with the plan only.
+	Consumers string `json:"consumers"`
+	DryRun    bool   `json:"dry_run"`
 }
 
 type checkBody struct {
@@ -110,8 +114,15 @@ func (s *Server) postRestore(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
+	// A wrong choice is answered at once, as the request's admission
+	// would reject it; the request then goes through the same checks.
+	if _, err := sidecar.ParseConsumers(b.Consumers); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
+			"consumers %q is not a choice: want \"\" (the default: refuse a restore that would recreate tables that consume "+
+				"or write elsewhere, naming them), \"skip\" (leave them out) or \"include\" (restore them live)", shorten(b.Consumers)))
+	}
 	return s.queue(c, control.Request{Action: control.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf,
-		Target: b.Target, Tables: b.Tables, Partitions: b.Partitions, Mode: b.Mode})
+		Target: b.Target, Tables: b.Tables, Partitions: b.Partitions, Mode: b.Mode, Consumers: b.Consumers, DryRun: b.DryRun})
 }
 
 func (s *Server) postCleanup(c echo.Context) error {
