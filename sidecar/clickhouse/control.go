@@ -84,10 +84,12 @@ func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + 
 // inserted: request_log is keyed by id, so a second row with an id already
 // used cannot have an answer of its own, and every reader ignores it. (A
 // user who reuses someone's id cannot make the request theirs, nor cancel
-// it.) MATERIALIZED columns are named: SELECT * leaves them out.
+// it: logins counts the logins that used the id, and more than one is
+// refused.) MATERIALIZED columns are named: SELECT * leaves them out.
 func (c *Control) firstRows(cond string) string {
 	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via,
-		tables, exclude_tables, partitions, mode, consumers, requested_by, requested_at, query_id, proof
+		tables, exclude_tables, partitions, mode, consumers, requested_by, requested_at, query_id, proof,
+		uniqExact(requested_by) OVER (PARTITION BY id) AS logins
 		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
 }
 
@@ -118,7 +120,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 		isNotNull(r.as_of) AS has_as_of, %s AS target, r.dry_run AS dry_run, %s AS via,
 		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, %s AS consumers, %s AS query_id, %s AS proof,
 		r.requested_by AS requested_by,
-		toUnixTimestamp64Milli(r.requested_at) AS requested_at,
+		toUnixTimestamp64Milli(r.requested_at) AS requested_at, r.logins AS logins,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
 	WHERE l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')

@@ -15,6 +15,7 @@ type pendingColumns struct {
 	via, mode, consumers, queryID, proof                                                   proto.ColStr
 	tables, excludeTables, partitions                                                      *proto.ColArr[string]
 	asOf, requestedAt                                                                      proto.ColInt64
+	logins                                                                                 proto.ColUInt64
 	dryRun                                                                                 proto.ColBool
 	hasAsOf                                                                                proto.ColUInt8
 }
@@ -32,7 +33,7 @@ func (c *pendingColumns) results() proto.Results {
 		{Name: "via", Data: &c.via}, {Name: "tables", Data: c.tables}, {Name: "exclude_tables", Data: c.excludeTables},
 		{Name: "partitions", Data: c.partitions}, {Name: "mode", Data: &c.mode}, {Name: "consumers", Data: &c.consumers},
 		{Name: "query_id", Data: &c.queryID}, {Name: "proof", Data: &c.proof},
-		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt},
+		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt}, {Name: "logins", Data: &c.logins},
 		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
 	}
 }
@@ -45,6 +46,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		Tables: c.tables.Row(i), ExcludeTables: c.excludeTables.Row(i), Partitions: c.partitions.Row(i), Mode: c.mode.Row(i),
 		Consumers: c.consumers.Row(i), QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
 	}}
+	p.Logins = int(c.logins.Row(i))
 	// No value stands for "no as_of": a time before 1970 is a time too.
 	if c.hasAsOf.Row(i) == 1 {
 		t := time.UnixMilli(c.asOf.Row(i)).UTC()

@@ -119,7 +119,15 @@ func judgeInsert(r Request, f InsertFacts) (verdict, string) {
 func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []PendingRequest {
 	var fresh []Request
 	for _, p := range pending {
-		if p.Latest == nil && !s.knownConfirmed(p.ID) && s.dispatchable(p.ID) {
+		if p.Latest != nil || !s.dispatchable(p.ID) {
+			continue
+		}
+		if p.Logins > 1 { // before any verdict: a confirmed first row may not be the asker's
+			s.refuse(ctx, p.Request, reject("request id %s was inserted by %d logins: an id is one login's; "+
+				"leave id to its default (a fresh UUID) or choose one nobody else knows", p.ID, p.Logins), false)
+			continue
+		}
+		if !s.knownConfirmed(p.ID) {
 			fresh = append(fresh, p.Request)
 		}
 	}
@@ -128,7 +136,7 @@ func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []Pen
 	}
 	out := pending[:0]
 	for _, p := range pending {
-		if p.Latest != nil || s.knownConfirmed(p.ID) {
+		if p.Latest != nil || (s.knownConfirmed(p.ID) && p.Logins <= 1) {
 			out = append(out, p)
 		}
 	}

@@ -103,6 +103,11 @@ type LogEntry struct {
 type PendingRequest struct {
 	Request
 	Latest *LogEntry
+	// Logins is how many logins inserted rows with this id. More than one
+	// means someone reused another's id, and since requested_at may be set
+	// within seconds of the server's clock, which row is "first" is not
+	// proof of who asked: such a request is refused before it runs.
+	Logins int
 }
 
 // RequestStatus is a row of the request_status view.

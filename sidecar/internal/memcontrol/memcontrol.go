@@ -143,8 +143,9 @@ func (p *Plane) PendingRequests(_ context.Context, since time.Time) ([]control.P
 	defer p.mu.Unlock()
 	perUser := map[string]int{}
 	var out []control.PendingRequest
-	for _, r := range p.requests {
-		if r.RequestedAt.Before(since) || len(out) == control.PendingPerRead {
+	first, logins := p.firstRows(since)
+	for _, r := range first {
+		if len(out) == control.PendingPerRead {
 			continue
 		}
 		l := p.latest(r.ID)
@@ -152,7 +153,7 @@ func (p *Plane) PendingRequests(_ context.Context, since time.Time) ([]control.P
 			continue
 		}
 		perUser[r.RequestedBy]++
-		pr := control.PendingRequest{Request: r}
+		pr := control.PendingRequest{Request: r, Logins: len(logins[r.ID])}
 		if l != nil {
 			copied := *l
 			pr.Latest = &copied
@@ -160,6 +161,37 @@ func (p *Plane) PendingRequests(_ context.Context, since time.Time) ([]control.P
 		out = append(out, pr)
 	}
 	return out, nil
+}
+
+// firstRows is, as in the SQL control plane, the requests made since with
+// one row per id, the first (by requested_at, then insertion), oldest
+// first, and the logins that used each id; the caller holds p.mu.
+func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]map[string]bool) {
+	byID := map[string]control.Request{}
+	logins := map[string]map[string]bool{}
+	for _, r := range p.requests {
+		if r.RequestedAt.Before(since) {
+			continue
+		}
+		if logins[r.ID] == nil {
+			logins[r.ID] = map[string]bool{}
+		}
+		logins[r.ID][r.RequestedBy] = true
+		if prev, ok := byID[r.ID]; !ok || r.RequestedAt.Before(prev.RequestedAt) {
+			byID[r.ID] = r
+		}
+	}
+	first := make([]control.Request, 0, len(byID))
+	for _, r := range byID {
+		first = append(first, r)
+	}
+	sort.SliceStable(first, func(i, j int) bool {
+		if !first[i].RequestedAt.Equal(first[j].RequestedAt) {
+			return first[i].RequestedAt.Before(first[j].RequestedAt)
+		}
+		return first[i].ID < first[j].ID
+	})
+	return first, logins
 }
 
 func (p *Plane) Status(_ context.Context, id string) (control.RequestStatus, error) {
