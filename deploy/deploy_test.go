@@ -122,7 +122,8 @@ func composeConfig(t *testing.T, volumes []string, env map[string]string) config
 func TestGrantsSeparateRequesters(t *testing.T) {
 	g := string(read(t, "grants.sql"))
 	for _, want := range []string{"GRANT INSERT ON clickvault.requests TO clickvault_requester",
-		"GRANT SELECT ON clickvault.* TO clickvault_requester", "GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault",
+		"GRANT SELECT ON clickvault.request_status TO clickvault_requester",
+		"REVOKE SELECT ON clickvault.* FROM clickvault_requester", "GRANT SHOW USERS, SHOW ROLES ON *.* TO clickvault",
 		"GRANT BACKUP ON shop.* TO clickvault"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("grants.sql lacks %q", want)

@@ -2,4 +2,4 @@
 -- further back, see control.requestRetention). The TTL is not applied to
 -- old parts at once (materialize_ttl_after_modify = 0): merges drop expired
 -- rows in time, and this statement, run at every start, rewrites nothing.
-ALTER TABLE {{db}}.requests MODIFY TTL toDateTime(requested_at) + INTERVAL 90 DAY SETTINGS materialize_ttl_after_modify = 0
+ALTER TABLE {{db}}.requests MODIFY TTL toDateTime(requested_at) + INTERVAL {{request_retention_days}} DAY SETTINGS materialize_ttl_after_modify = 0

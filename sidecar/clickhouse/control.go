@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,8 @@ type Control struct {
 	name     string // the control database, validated
 	proofKey []byte // signs the rows the sidecar inserts (control.Sign)
 	ownUser  string
+	// retentionDays keeps rows of requests and request_log (their TTL).
+	retentionDays int
 
 	flushMu   sync.Mutex
 	flushedAt time.Time // the last flush of the query logs (insert_log.go)
@@ -36,7 +39,19 @@ func NewControl(db *Database, name string) (*Control, error) {
 	if err := sidecar.ValidateIdentifier("control database", name); err != nil {
 		return nil, err
 	}
-	return &Control{db: db, name: name}, nil
+	return &Control{db: db, name: name, retentionDays: defaultRetentionDays}, nil
+}
+
+// defaultRetentionDays is control.DefaultRequestRetention in days.
+const defaultRetentionDays = int(control.DefaultRequestRetention / (24 * time.Hour))
+
+// WithRequestRetention keeps rows of requests and request_log days days
+// (the TTL that Init sets); days < 1 keeps the default.
+func (c *Control) WithRequestRetention(days int) *Control {
+	if days >= 1 {
+		c.retentionDays = days
+	}
+	return c
 }
 
 // WithProof makes InsertRequest sign its rows as ownUser with key (see
@@ -47,8 +62,9 @@ func (c *Control) WithProof(ownUser string, key []byte) *Control {
 	return c
 }
 
-// DDL returns the control plane's statements for database name, in order.
-func DDL(name string) ([]string, error) {
+// DDL returns the control plane's statements for database name, in order,
+// with rows of requests and request_log kept retentionDays (their TTL).
+func DDL(name string, retentionDays int) ([]string, error) {
 	files, err := fs.Glob(cvsql.Files, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("list DDL: %w", err)
@@ -60,13 +76,15 @@ func DDL(name string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read DDL %s: %w", f, err)
 		}
-		out = append(out, strings.TrimSpace(strings.ReplaceAll(string(body), "{{db}}", QuoteIdent(name))))
+		text := strings.ReplaceAll(string(body), "{{db}}", QuoteIdent(name))
+		text = strings.ReplaceAll(text, "{{request_retention_days}}", strconv.Itoa(retentionDays))
+		out = append(out, strings.TrimSpace(text))
 	}
 	return out, nil
 }
 
 func (c *Control) Init(ctx context.Context) error {
-	stmts, err := DDL(c.name)
+	stmts, err := DDL(c.name, c.retentionDays)
 	if err != nil {
 		return err
 	}

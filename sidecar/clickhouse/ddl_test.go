@@ -8,7 +8,7 @@ import (
 // TestRequestsDDLHasRequesterCheck: new installations get the identity
 // constraints in the table itself, old ones through an idempotent migration.
 func TestRequestsDDLHasRequesterCheck(t *testing.T) {
-	stmts, err := DDL("cv")
+	stmts, err := DDL("cv", 90)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,6 +137,9 @@ type Sidecar struct {
 	ConfirmWait string `koanf:"confirm_wait"`
 	// Workers is how many requests run at once (a cancel takes no slot).
 	Workers int `koanf:"workers"`
+	// RequestRetentionDays is how long rows of requests and request_log are
+	// kept (their tables' TTL); no read of them looks further back.
+	RequestRetentionDays int `koanf:"request_retention_days"`
 }
 
 // Default is the configuration before the file and environment.
@@ -149,7 +152,7 @@ func Default() Config {
 		Notifications: Notifications{
 			OnSuccess: true, OnFailure: true,
 		},
-		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s", Workers: 4},
+		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s", Workers: 4, RequestRetentionDays: 90},
 		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true},
 	}
 }
@@ -207,6 +210,11 @@ func (c Config) RPOs() map[string]time.Duration {
 }
 
 // Poll is how often the sidecar reads the control table.
+// RequestRetention is sidecar.request_retention_days as a duration.
+func (c Config) RequestRetention() time.Duration {
+	return time.Duration(c.Sidecar.RequestRetentionDays) * 24 * time.Hour
+}
+
 // ConfirmWait is sidecar.confirm_wait as a duration.
 func (c Config) ConfirmWait() time.Duration {
 	d, _ := time.ParseDuration(c.Sidecar.ConfirmWait)

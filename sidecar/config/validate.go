@@ -165,6 +165,9 @@ func (c Config) validateSidecar(add addFunc) {
 	if c.Sidecar.Workers < 1 || c.Sidecar.Workers > 64 {
 		add("sidecar.workers", "must be 1 to 64 requests run at once, got %d", c.Sidecar.Workers)
 	}
+	if c.Sidecar.RequestRetentionDays < 1 || c.Sidecar.RequestRetentionDays > 3650 {
+		add("sidecar.request_retention_days", "must be 1 to 3650 days of requests kept, got %d", c.Sidecar.RequestRetentionDays)
+	}
 	if d, err := time.ParseDuration(c.Sidecar.ConfirmWait); err != nil || d <= 0 {
 		add("sidecar.confirm_wait", "must be a positive duration such as \"30s\", got %q", c.Sidecar.ConfirmWait)
 	}

@@ -8,9 +8,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// requestRetention is how long rows of requests and request_log are kept
-// (their TTL, sql/015 and sql/021): no read looks further back.
-const requestRetention = 90 * 24 * time.Hour
+// DefaultRequestRetention is how long rows of requests and request_log are
+// kept when the configuration does not say (the tables' TTL, and how far
+// back the full rescan reads).
+const DefaultRequestRetention = 90 * 24 * time.Hour
 
 // fullRescanEvery bounds how long an unanswered old request can go unseen;
 // between rescans only the last hour of requests is read.
@@ -78,7 +79,7 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time) bool {
 	since := s.now().Add(-time.Hour)
 	if s.now().Sub(*lastFull) >= fullRescanEvery {
-		since, *lastFull = s.now().Add(-requestRetention), s.now()
+		since, *lastFull = s.now().Add(-s.opts.RequestRetention), s.now()
 	}
 	pending, err := s.cp.PendingRequests(ctx, since)
 	if err != nil && ctx.Err() == nil {

@@ -44,6 +44,9 @@ type Options struct {
 	// ConfirmWait is how long a row whose INSERT the query log does not
 	// show waits before it is rejected (default 30 s).
 	ConfirmWait time.Duration
+	// RequestRetention is how long rows of requests and request_log are
+	// kept (default 90 days); the full rescan reads no further back.
+	RequestRetention time.Duration
 }
 
 // fault calls the fault hook at a named point, if one is set.
@@ -114,6 +117,9 @@ func NewRunner(svc *sidecar.Service, cp ControlPlane, auth Authorizer, opts Opti
 	}
 	if opts.ConfirmWait <= 0 {
 		opts.ConfirmWait = defaultConfirmWait
+	}
+	if opts.RequestRetention <= 0 {
+		opts.RequestRetention = DefaultRequestRetention
 	}
 	return &Runner{svc: svc, cp: cp, auth: auth, store: svc.Store(), layout: svc.Layout(), opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,

@@ -33,6 +33,7 @@ func serveCommand(run runner) *cobra.Command {
 		if err != nil {
 			return &usageError{err}
 		}
+		plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
 		plane.WithProof(a.cfg.ClickHouse.User, proofKey)
 
 		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
@@ -55,6 +56,7 @@ func serveCommand(run runner) *cobra.Command {
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 			ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
+			RequestRetention: a.cfg.RequestRetention(),
 		}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
 		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
@@ -121,6 +123,7 @@ func initCommand(run runner, load func(*cobra.Command) (config.Config, error), s
 		if err != nil {
 			return &usageError{err}
 		}
+		plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
 		if err := plane.Init(ctx); err != nil {
 			return err
 		}
@@ -135,7 +138,7 @@ func initCommand(run runner, load func(*cobra.Command) (config.Config, error), s
 		if err != nil {
 			return err
 		}
-		stmts, err := clickhouse.DDL(cfg.ClickHouse.ControlDatabase)
+		stmts, err := clickhouse.DDL(cfg.ClickHouse.ControlDatabase, cfg.Sidecar.RequestRetentionDays)
 		if err != nil {
 			return err
 		}
