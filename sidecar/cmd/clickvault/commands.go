@@ -121,8 +121,11 @@ func backupCommand(run runner) *cobra.Command {
 				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
 				continue
 			}
-			fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s)\n",
-				db, b.Kind, b.Name, b.NumFiles, sidecar.FormatBytes(b.TotalSize), b.Chain)
+			if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s)\n",
+				db, b.Kind, b.Name, b.NumFiles, sidecar.FormatBytes(b.TotalSize), b.Chain); err != nil {
+				// The backup is made; the next database's still runs.
+				failed = append(failed, fmt.Errorf("print the backup of %s: %w", db, err))
+			}
 		}
 		return errors.Join(failed...)
 	})
@@ -152,8 +155,7 @@ func listCommand(run runner) *cobra.Command {
 		if asJSON {
 			return printCatalogJSON(a.stdout, cats, a.store.URL, fullOnly)
 		}
-		printCatalogText(a.stdout, cats, fullOnly)
-		return nil
+		return printCatalogText(a.stdout, cats, fullOnly)
 	})
 	return cmd
 }
@@ -191,9 +193,11 @@ func cleanupCommand(run runner) *cobra.Command {
 		var failed []error
 		for _, db := range dbs {
 			report, err := a.service.Cleanup(ctx, db, dryRun)
-			printCleanup(a.stdout, report)
 			if err != nil {
 				failed = append(failed, fmt.Errorf("cleanup of %s: %w", db, err))
+			}
+			if err := printCleanup(a.stdout, report); err != nil {
+				failed = append(failed, fmt.Errorf("print the cleanup of %s: %w", db, err))
 			}
 		}
 		return errors.Join(failed...)
@@ -242,7 +246,9 @@ func restoreCommand(run runner) *cobra.Command {
 		res, err := a.service.Restore(ctx, req)
 		progress.done()
 		if res.Plan != nil && (dryRun || err == nil) {
-			fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n"))
+			if _, perr := fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n")); perr != nil {
+				return errors.Join(err, perr)
+			}
 		}
 		if err != nil || dryRun {
 			return err
@@ -251,9 +257,10 @@ func restoreCommand(run runner) *cobra.Command {
 		if req.Mode == sidecar.ModeSchema {
 			what = "restored the definitions (no data) of"
 		}
-		fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, db, res.Target)
-		printTables(a.stdout, res.Tables)
-		return nil
+		if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, db, res.Target); err != nil {
+			return err
+		}
+		return printTables(a.stdout, res.Tables)
 	})
 	return cmd
 }
@@ -272,9 +279,11 @@ func checkCommand(run runner) *cobra.Command {
 		for _, db := range dbs {
 			start := time.Now()
 			rep, err := a.service.Check(ctx, db, backup)
-			printCheck(a.stdout, rep, time.Since(start))
 			if err != nil {
 				failed = append(failed, fmt.Errorf("check of %s: %w", db, err))
+			}
+			if err := printCheck(a.stdout, rep, time.Since(start)); err != nil {
+				failed = append(failed, fmt.Errorf("print the check of %s: %w", db, err))
 			}
 		}
 		return errors.Join(failed...)
@@ -295,11 +304,14 @@ func verifyCommand(run runner) *cobra.Command {
 		progress := newProgressPrinter(a.stderr, a.logger, "verify")
 		res, err := a.service.Verify(ctx, db, backup, progress.update)
 		progress.done()
-		printVerify(a.stdout, res)
-		for _, e := range res.Skipped { // never recreated live by a verify (restore_plan.go)
-			fmt.Fprintf(a.stdout, "  %s: left out, not verified: %s\n", e.Table, strings.Join(e.Reasons, "; "))
+		if perr := printVerify(a.stdout, res); perr != nil {
+			return errors.Join(err, perr)
 		}
-		return err
+		p := &printer{w: a.stdout}
+		for _, e := range res.Skipped { // never recreated live by a verify (restore_plan.go)
+			p.printf("  %s: left out, not verified: %s\n", e.Table, strings.Join(e.Reasons, "; "))
+		}
+		return errors.Join(err, p.err)
 	})
 	return cmd
 }

@@ -27,7 +27,8 @@ func healthCommand(stdout io.Writer) *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("check %s: %w", url, err)
 		}
-		defer resp.Body.Close()
+		// Only read: closing the body cannot lose anything worth an error.
+		defer func() { _ = resp.Body.Close() }()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("check %s: %s: %s", url, resp.Status, body)

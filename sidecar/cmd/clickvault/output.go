@@ -80,24 +80,52 @@ func printCatalogJSON(w io.Writer, cats []sidecar.Catalog, url func(string) stri
 	return enc.Encode(out)
 }
 
-func printCatalogText(w io.Writer, cats []sidecar.Catalog, fullOnly bool) {
+// printer writes an answer line by line and keeps the first write error,
+// so a command whose stdout is a closed pipe or a full disk fails instead
+// of exiting 0 with its answer lost; the printers check it once, at the end.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) println(line string) {
+	p.printf("%s\n", line)
+}
+
+// flushed is the first error of p, or else of flushing tw, the
+// tabwriter under it.
+func (p *printer) flushed(tw *tabwriter.Writer) error {
+	if p.err != nil {
+		return p.err
+	}
+	return tw.Flush()
+}
+
+func printCatalogText(w io.Writer, cats []sidecar.Catalog, fullOnly bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DATABASE\tCHAIN\tBACKUP\tKIND\tSTATUS\tSIZE\tBASE")
+	p := &printer{w: tw}
+	p.println("DATABASE\tCHAIN\tBACKUP\tKIND\tSTATUS\tSIZE\tBASE")
 	for _, cat := range cats {
 		for _, ch := range cat.Chains {
 			for _, m := range ch.Members {
 				if fullOnly && m.Kind != sidecar.KindFull {
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
+				p.printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
 					m.CatalogStatus(), sidecar.FormatBytes(m.TotalSize), orDash(m.Base))
 			}
 		}
 		for _, o := range cat.Orphans {
-			fmt.Fprintf(tw, "%s\t-\t%s\torphan\t-\t-\t%s\n", cat.Database, o.Folder, o.Reason)
+			p.printf("%s\t-\t%s\torphan\t-\t-\t%s\n", cat.Database, o.Folder, o.Reason)
 		}
 	}
-	tw.Flush()
+	return p.flushed(tw)
 }
 
 func printOperations(w io.Writer, ops []sidecar.Operation, asJSON bool) error {
@@ -107,21 +135,23 @@ func printOperations(w io.Writer, ops []sidecar.Operation, asJSON bool) error {
 		return enc.Encode(ops)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED\tFILES\tSIZE\tERROR")
+	p := &printer{w: tw}
+	p.println("ID\tSTATUS\tSTARTED\tFILES\tSIZE\tERROR")
 	for _, op := range ops {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", op.ID, op.Status, op.StartTime.UTC().Format(time.RFC3339),
+		p.printf("%s\t%s\t%s\t%d\t%s\t%s\n", op.ID, op.Status, op.StartTime.UTC().Format(time.RFC3339),
 			op.NumFiles, sidecar.FormatBytes(op.TotalSize), orDash(firstLine(op.Error)))
 	}
-	return tw.Flush()
+	return p.flushed(tw)
 }
 
-func printCleanup(w io.Writer, r sidecar.CleanupReport) {
+func printCleanup(w io.Writer, r sidecar.CleanupReport) error {
+	p := &printer{w: w}
 	verb := "deleted"
 	if r.DryRun {
 		verb = "would delete"
 	}
 	if len(r.Planned) == 0 {
-		fmt.Fprintf(w, "%s: nothing to delete; kept chains: %v\n", r.Database, r.Kept)
+		p.printf("%s: nothing to delete; kept chains: %v\n", r.Database, r.Kept)
 	}
 	done := map[string]bool{}
 	for _, name := range r.Deleted {
@@ -132,22 +162,23 @@ func printCleanup(w io.Writer, r sidecar.CleanupReport) {
 		if !r.DryRun && !done[d.Backup.Name] {
 			v = "not deleted"
 		}
-		fmt.Fprintf(w, "%s: %s %s backup %s (chain %s): %s\n", r.Database, v, d.Backup.Kind, d.Backup.Name, d.Backup.Chain, d.Reason)
+		p.printf("%s: %s %s backup %s (chain %s): %s\n", r.Database, v, d.Backup.Kind, d.Backup.Name, d.Backup.Chain, d.Reason)
 	}
 	for _, o := range r.Orphans {
-		fmt.Fprintf(w, "%s: orphan %s: %s (not deleted)\n", r.Database, o.Folder, o.Reason)
+		p.printf("%s: orphan %s: %s (not deleted)\n", r.Database, o.Folder, o.Reason)
 	}
 	for _, note := range r.PinNotes() {
-		fmt.Fprintf(w, "%s: %s\n", r.Database, note)
+		p.printf("%s: %s\n", r.Database, note)
 	}
 	if r.DryRun {
-		printKeeps(w, r)
+		printKeeps(p, r)
 	}
+	return p.err
 }
 
 // printKeeps says, in a dry run, which rule keeps which backup, and what
 // the backups kept only as bases of kept ones cost.
-func printKeeps(w io.Writer, r sidecar.CleanupReport) {
+func printKeeps(p *printer, r sidecar.CleanupReport) {
 	basesOf := map[string]uint64{}
 	for _, k := range r.Keeps {
 		if len(k.Rules) == 0 {
@@ -163,26 +194,29 @@ func printKeeps(w io.Writer, r sidecar.CleanupReport) {
 		if n := basesOf[k.Backup.Name]; n > 0 {
 			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", sidecar.FormatBytes(n))
 		}
-		fmt.Fprintln(w, line)
+		p.println(line)
 	}
 }
 
-func printTables(w io.Writer, tables map[string]uint64) {
+func printTables(w io.Writer, tables map[string]uint64) error {
+	p := &printer{w: w}
 	names := make([]string, 0, len(tables))
 	for name := range tables {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(w, "  %s: %d rows\n", name, tables[name])
+		p.printf("  %s: %d rows\n", name, tables[name])
 	}
+	return p.err
 }
 
-func printVerify(w io.Writer, r sidecar.VerifyResult) {
+func printVerify(w io.Writer, r sidecar.VerifyResult) error {
 	if r.Backup.Name == "" {
-		return
+		return nil
 	}
-	fmt.Fprintf(w, "verify %s backup %s (scratch database %s, dropped; restore took %.2fs):\n", r.Backup.Kind, r.Backup.Name,
+	p := &printer{w: w}
+	p.printf("verify %s backup %s (scratch database %s, dropped; restore took %.2fs):\n", r.Backup.Kind, r.Backup.Name,
 		r.Scratch, r.RestoreTook.Seconds())
 	for _, t := range r.Tables {
 		mark := "ok"
@@ -198,26 +232,29 @@ func printVerify(w io.Writer, r sidecar.VerifyResult) {
 		if t.FromParts {
 			basis = "rows in the backup's parts"
 		}
-		fmt.Fprintf(w, "  %s: %d %s, %d restored (count() %d): %s\n", t.Table, t.Expected, basis, t.Restored, t.Logical, mark)
+		p.printf("  %s: %d %s, %d restored (count() %d): %s\n", t.Table, t.Expected, basis, t.Restored, t.Logical, mark)
 	}
 	if r.Mismatches == 0 && len(r.Tables) > 0 {
-		fmt.Fprintln(w, "verify passed")
+		p.println("verify passed")
 	}
+	return p.err
 }
 
 // printCheck prints one line per backup checked, then the summary.
-func printCheck(w io.Writer, r sidecar.CheckReport, took time.Duration) {
+func printCheck(w io.Writer, r sidecar.CheckReport, took time.Duration) error {
+	p := &printer{w: w}
 	for _, b := range r.Backups {
 		if b.Status == sidecar.CheckGood {
-			fmt.Fprintf(w, "%s %s %s: good\n", r.Database, b.Backup.Kind, b.Backup.Name)
+			p.printf("%s %s %s: good\n", r.Database, b.Backup.Kind, b.Backup.Name)
 		} else {
-			fmt.Fprintf(w, "%s %s %s: BROKEN: %s\n", r.Database, b.Backup.Kind, b.Backup.Name, b.Problem)
+			p.printf("%s %s %s: BROKEN: %s\n", r.Database, b.Backup.Kind, b.Backup.Name, b.Problem)
 		}
 	}
 	if len(r.Backups) > 0 {
-		fmt.Fprintf(w, "%s: %d backups checked, %d broken, %d objects present with their sizes, in %s (no data read)\n",
+		p.printf("%s: %d backups checked, %d broken, %d objects present with their sizes, in %s (no data read)\n",
 			r.Database, len(r.Backups), r.Broken(), r.Objects, took.Round(time.Millisecond))
 	}
+	return p.err
 }
 
 func orDash(s string) string {

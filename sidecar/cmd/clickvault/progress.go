@@ -33,7 +33,9 @@ func (p *progressPrinter) update(pr sidecar.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.terminal {
-		fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", p.label, pr.Backup, pr.Status, pr.NumFiles,
+		// Progress is a courtesy: a terminal that went away must not fail
+		// the backup or restore it shows, whose answer goes to stdout.
+		_, _ = fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", p.label, pr.Backup, pr.Status, pr.NumFiles,
 			sidecar.FormatBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
 		p.drawn = true
 		return
@@ -49,7 +51,7 @@ func (p *progressPrinter) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.drawn {
-		fmt.Fprintln(p.w)
+		_, _ = fmt.Fprintln(p.w) // ends the redrawn line; a courtesy like update
 		p.drawn = false
 	}
 }
