@@ -268,7 +268,7 @@ func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 	for _, o := range listing.Objects {
 		if o.Key != MetaKey(b.Folder) {
 			op.NumFiles++
-			op.TotalSize += uint64(o.Size)
+			op.TotalSize += uint64(max(o.Size, 0)) // a listing's sizes are never negative
 		}
 	}
 	return s.finishCreated(ctx, b, op)
@@ -294,7 +294,7 @@ func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 		"its folder held only ClickVault's metadata, which is removed", b.Name)
 	s.logger.Warn("removing a backup that holds nothing", "backup", b.Name, "reason", err)
 	if delErr := s.store.Delete(context.WithoutCancel(ctx), []string{MetaKey(b.Folder)}); delErr != nil {
-		return s.finishFailed(ctx, b, fmt.Errorf("%w; removing it failed: %v", err, delErr))
+		return s.finishFailed(ctx, b, fmt.Errorf("%w; removing it failed: %w", err, delErr))
 	}
 	return b, err // still "creating" here: no outcome is recorded for a folder that is gone
 }

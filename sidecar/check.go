@@ -347,7 +347,7 @@ func (c *checker) fileUncached(ctx context.Context, b Backup, f ManifestFile) st
 	switch {
 	case !ok:
 		return fmt.Sprintf("object %s is missing", key)
-	case uint64(size) != f.StoredSize():
+	case size < 0 || uint64(size) != f.StoredSize():
 		return fmt.Sprintf("object %s has %d bytes, the manifest says %d", key, size, f.StoredSize())
 	}
 	c.confirmed++

@@ -107,7 +107,7 @@ func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error)
 	}
 	meta, err := DecodeMeta(data)
 	if err != nil {
-		return Backup{}, fmt.Errorf("%w in %s: %v", errBadMeta, folder, err)
+		return Backup{}, fmt.Errorf("%w in %s: %w", errBadMeta, folder, err)
 	}
 	if meta.Name == "" {
 		meta.Name = FolderName(folder)

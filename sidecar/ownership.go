@@ -76,7 +76,7 @@ func (s *Service) readOwner(ctx context.Context, key string) (prefixOwner, error
 	}
 	var o prefixOwner
 	if err := json.Unmarshal(data, &o); err != nil {
-		return prefixOwner{}, fmt.Errorf("read the owner of the S3 prefix (%s): not ClickVault's JSON: %v", key, err)
+		return prefixOwner{}, fmt.Errorf("read the owner of the S3 prefix (%s): not ClickVault's JSON: %w", key, err)
 	}
 	return o, nil
 }

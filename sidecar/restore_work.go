@@ -198,7 +198,7 @@ func (s *Service) readWork(ctx context.Context, id string) (workRecord, error) {
 	}
 	var rec workRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return workRecord{}, fmt.Errorf("read the work record of %s: not ClickVault's JSON: %v", id, err)
+		return workRecord{}, fmt.Errorf("read the work record of %s: not ClickVault's JSON: %w", id, err)
 	}
 	return rec, nil
 }

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -46,7 +47,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		Tables: c.tables.Row(i), ExcludeTables: c.excludeTables.Row(i), Partitions: c.partitions.Row(i), Mode: c.mode.Row(i),
 		Consumers: c.consumers.Row(i), QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
 	}}
-	p.Logins = int(c.logins.Row(i))
+	p.Logins = int(min(c.logins.Row(i), math.MaxInt)) // a count of logins; the bound only satisfies the conversion
 	// No value stands for "no as_of": a time before 1970 is a time too.
 	if c.hasAsOf.Row(i) == 1 {
 		t := time.UnixMilli(c.asOf.Row(i)).UTC()

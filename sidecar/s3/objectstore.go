@@ -114,7 +114,8 @@ func (o *ObjectStore) Get(ctx context.Context, key string) ([]byte, string, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("get %s: %w", key, mapErr(err))
 	}
-	defer resp.Body.Close()
+	// Read to the end before closing: a failed read is the error that counts.
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, "", fmt.Errorf("read %s: %w", key, err)
@@ -183,18 +184,18 @@ func mapErr(err error) error {
 	if errors.As(err, &respErr) {
 		switch respErr.HTTPStatusCode() {
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: %v", sidecar.ErrNotFound, err)
+			return fmt.Errorf("%w: %w", sidecar.ErrNotFound, err)
 		case http.StatusPreconditionFailed, http.StatusConflict:
-			return fmt.Errorf("%w: %v", sidecar.ErrPreconditionFailed, err)
+			return fmt.Errorf("%w: %w", sidecar.ErrPreconditionFailed, err)
 		}
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "NoSuchKey", "NotFound":
-			return fmt.Errorf("%w: %v", sidecar.ErrNotFound, err)
+			return fmt.Errorf("%w: %w", sidecar.ErrNotFound, err)
 		case "PreconditionFailed", "ConditionalRequestConflict":
-			return fmt.Errorf("%w: %v", sidecar.ErrPreconditionFailed, err)
+			return fmt.Errorf("%w: %w", sidecar.ErrPreconditionFailed, err)
 		}
 	}
 	return err
