@@ -3,9 +3,10 @@ package notify
 import (
 	"context"
 	"fmt"
-	"golang.org/x/sync/errgroup"
 	"log/slog"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar"
 )

@@ -1,8 +1,9 @@
 package clickhouse
 
 import (
-	"github.com/ClickHouse/ch-go/proto"
 	"strings"
+
+	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar"
 )
