@@ -43,12 +43,14 @@ func (c *Control) InsertFacts(ctx context.Context, queryIDs []string, since time
 }
 
 func (c *Control) queryFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
-	var ids proto.ColStr
+	var ids, logins proto.ColStr
 	var failed, secondary, wrote proto.ColUInt8
 	users, kinds, views := new(proto.ColStr).Array(), new(proto.ColStr).Array(), new(proto.ColStr).Array()
-	q := `SELECT query_id AS id,
+	// Grouped by login too: a client names its query's id itself, and
+	// another login's queries with the same id say nothing of this one's.
+	q := `SELECT query_id AS id, CAST(authenticated_user AS String) AS login,
 		max(type = 'ExceptionWhileProcessing') AS failed,
-		arrayDistinct(arrayConcat(groupArray(user), groupArray(authenticated_user))) AS users,
+		groupUniqArray(CAST(user AS String)) AS users,
 		max(NOT is_initial_query) AS secondary,
 		groupUniqArray(toString(query_kind)) AS kinds,
 		min(has(tables, {requests:String})) AS wrote,
@@ -56,16 +58,20 @@ func (c *Control) queryFacts(ctx context.Context, params []proto.Parameter, out 
 	FROM system.query_log
 	WHERE event_date >= toDate(toDateTime({since:Int64})) AND event_time >= toDateTime({since:Int64})
 		AND query_id IN {ids:Array(String)} AND type IN ('QueryFinish', 'ExceptionWhileProcessing')
-	GROUP BY query_id` + quiet
+	GROUP BY query_id, authenticated_user` + quiet
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: params, Result: proto.Results{
-		{Name: "id", Data: &ids}, {Name: "failed", Data: &failed}, {Name: "users", Data: users},
+		{Name: "id", Data: &ids}, {Name: "login", Data: &logins}, {Name: "failed", Data: &failed}, {Name: "users", Data: users},
 		{Name: "secondary", Data: &secondary}, {Name: "kinds", Data: kinds}, {Name: "wrote", Data: &wrote},
 		{Name: "views", Data: views}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < ids.Rows(); i++ {
-				out[ids.Row(i)] = control.InsertFacts{QueryID: ids.Row(i), Logged: true, Failed: failed.Row(i) == 1,
-					Users: users.Row(i), Secondary: secondary.Row(i) == 1, Kinds: kinds.Row(i), WroteRequests: wrote.Row(i) == 1,
-					ViewsFired: views.Row(i)}
+				f := out[ids.Row(i)]
+				if f.ByLogin == nil {
+					f.QueryID, f.ByLogin = ids.Row(i), map[string]control.LoginFacts{}
+				}
+				f.ByLogin[logins.Row(i)] = control.LoginFacts{Failed: failed.Row(i) == 1, Users: users.Row(i),
+					Secondary: secondary.Row(i) == 1, Kinds: kinds.Row(i), WroteRequests: wrote.Row(i) == 1, ViewsFired: views.Row(i)}
+				out[ids.Row(i)] = f
 			}
 			return nil
 		}})

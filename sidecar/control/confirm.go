@@ -50,25 +50,32 @@ func (s *Runner) warnViewsOnControlTables(ctx context.Context) {
 	}
 }
 
-// InsertFacts is what the server logged of one query id.
+// InsertFacts is what the server logged of one query id. A client names
+// its query's id itself, so queries of other logins may share it: what a
+// row's login ran is judged from its own queries alone (ByLogin), and
+// another login reusing the id cannot make an honest row unconfirmable.
 type InsertFacts struct {
 	QueryID string
-	// Logged: a finished (or failed) query with this id is in the query
-	// log. The facts below are of every logged query with the id.
-	Logged    bool
+	// ByLogin is, per authenticated login, what its finished (or failed)
+	// queries with this id were. A login absent ran none (yet).
+	ByLogin map[string]LoginFacts
+	// ViewsLogged: the server keeps system.query_views_log, so
+	// ViewsIntoRequests (the materialized views fired by a query with this
+	// id that wrote rows into the requests table) is known.
+	ViewsLogged       bool
+	ViewsIntoRequests []string
+}
+
+// LoginFacts is what one login's queries with one id were.
+type LoginFacts struct {
 	Failed    bool     // one ended with an exception
-	Users     []string // user and authenticated_user of each
+	Users     []string // the user each ran as (its initial user)
 	Secondary bool     // one was not an initial query
 	Kinds     []string // query_kind of each
 	// WroteRequests: each named the requests table among its tables.
 	WroteRequests bool
-	// ViewsFired are the views the query log names for it.
+	// ViewsFired are the views the query log names for them.
 	ViewsFired []string
-	// ViewsLogged: the server keeps system.query_views_log, so
-	// ViewsIntoRequests (the materialized views it fired that wrote rows
-	// into the requests table) is known.
-	ViewsLogged       bool
-	ViewsIntoRequests []string
 }
 
 // defaultConfirmWait is how long a row whose INSERT the query log does not (yet)
@@ -88,20 +95,21 @@ const (
 
 // judgeInsert decides on a row from its INSERT's facts; the reason is for
 // the requester, and says what to change.
-func judgeInsert(r Request, f InsertFacts) (verdict, string) {
+func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
+	f, logged := facts.ByLogin[r.RequestedBy]
 	switch {
 	case r.QueryID == "":
 		return refuted, "the row has no query id: it was inserted before this version of ClickVault; insert it again"
-	case !f.Logged:
+	case !logged:
 		return unconfirmed, ""
 	case f.Secondary:
 		return refuted, "it was inserted by a secondary (distributed) query; insert requests directly, as an initial query"
-	case !f.ViewsLogged && len(f.ViewsFired) > 0:
+	case !facts.ViewsLogged && len(f.ViewsFired) > 0:
 		return refuted, fmt.Sprintf("its INSERT fired %s, and without system.query_views_log ClickVault cannot tell "+
 			"whether a view wrote the row: ask the operator to enable query_views_log", strings.Join(f.ViewsFired, ", "))
-	case len(f.ViewsIntoRequests) > 0:
+	case len(facts.ViewsIntoRequests) > 0:
 		return refuted, fmt.Sprintf("it was written by materialized view %s, fired by an INSERT of %q; "+
-			"only rows a login inserts itself are requests", strings.Join(f.ViewsIntoRequests, ", "), r.RequestedBy)
+			"only rows a login inserts itself are requests", strings.Join(facts.ViewsIntoRequests, ", "), r.RequestedBy)
 	case slices.ContainsFunc(f.Users, func(u string) bool { return u != r.RequestedBy }):
 		return refuted, fmt.Sprintf("the query that inserted it (%s) ran as another login than %q", r.QueryID, r.RequestedBy)
 	case f.Failed:
@@ -157,6 +165,7 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 	if err != nil {
 		if ctx.Err() == nil {
 			s.logger.Warn("read the query log to confirm requests; will retry", "err", err)
+			s.refuseUnreadable(ctx, rows, err)
 		}
 		return
 	}
@@ -172,6 +181,18 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 		case refuted:
 			s.logger.Warn("request not confirmed by the query log", "request", r.ID, "by", r.RequestedBy, "reason", why)
 			s.refuse(ctx, r, reject("not a request: %s", why), false)
+		}
+	}
+}
+
+// refuseUnreadable answers the rows that have waited Options.ConfirmWait
+// while the query log could not be read: every request reaches an answer,
+// and this one says what to mend.
+func (s *Runner) refuseUnreadable(ctx context.Context, rows []Request, err error) {
+	for _, r := range rows {
+		if s.waitedForLog(r.ID) {
+			s.refuse(ctx, r, reject("not confirmed: the sidecar could not read system.query_log for %s (%v); "+
+				"it needs SELECT on system.query_log and system.query_views_log (deploy/grants.sql); insert the request again", s.opts.ConfirmWait, err), false)
 		}
 	}
 }

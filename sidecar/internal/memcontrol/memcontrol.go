@@ -55,8 +55,8 @@ func (p *Plane) Insert(r control.Request) string {
 	if p.facts == nil {
 		p.facts = map[string]control.InsertFacts{}
 	}
-	p.facts[r.QueryID] = control.InsertFacts{QueryID: r.QueryID, Logged: true, Users: []string{r.RequestedBy},
-		Kinds: []string{"Insert"}, WroteRequests: true, ViewsLogged: true}
+	p.facts[r.QueryID] = control.InsertFacts{QueryID: r.QueryID, ViewsLogged: true,
+		ByLogin: map[string]control.LoginFacts{r.RequestedBy: {Users: []string{r.RequestedBy}, Kinds: []string{"Insert"}, WroteRequests: true}}}
 	p.mu.Unlock()
 	return r.ID
 }

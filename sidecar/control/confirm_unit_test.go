@@ -1,0 +1,44 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// unreadableLog is a control plane whose query log cannot be read.
+type unreadableLog struct{ appendRecorder }
+
+func (*unreadableLog) InsertFacts(context.Context, []string, time.Time) (map[string]InsertFacts, error) {
+	return nil, errors.New("ACCESS_DENIED (497): not enough privileges")
+}
+
+// TestUnreadableQueryLogStillAnswers: a request whose INSERT cannot be
+// looked up (the query log is unreadable) waits Options.ConfirmWait, then
+// is rejected saying why: it never stays pending.
+func TestUnreadableQueryLogStillAnswers(t *testing.T) {
+	cp := &unreadableLog{}
+	s := newUnitSidecar("a", memstore.New(), cp)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.rejectLoop(ctx); close(done) }()
+	row := Request{ID: "r1", Action: ActionBackup, Database: "shop", RequestedBy: "alice", QueryID: "q1", RequestedAt: now}
+	s.confirmRows(ctx, []Request{row})
+	now = now.Add(s.opts.ConfirmWait + time.Second)
+	s.confirmRows(ctx, []Request{row})
+	cancel()
+	<-done
+	var answers []LogEntry
+	for _, batch := range cp.inserts {
+		answers = append(answers, batch...)
+	}
+	if len(answers) != 1 || answers[0].State != StateRejected || !strings.Contains(answers[0].Message, "could not read system.query_log") {
+		t.Fatalf("answers %+v; want one rejection saying the query log could not be read", answers)
+	}
+}
