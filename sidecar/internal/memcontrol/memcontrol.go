@@ -1,19 +1,18 @@
 // Package memcontrol is an in-memory control.ControlPlane for unit tests:
-// the requests table, request_log, the request_status view (the terminal
-// row wins, else the newest) and the backups table, with the bounds of a
-// pending read that the ClickHouse adapter has.
+// the requests table, request_log, the request_status view and the backups
+// table. It answers as the SQL control plane does on the server: the
+// contract suite (controltest) runs on both, and where they differed this
+// fake was mended, never the suite.
 package memcontrol
 
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -23,7 +22,7 @@ type Plane struct {
 	proofKey []byte
 
 	mu       sync.Mutex
-	requests []control.Request
+	requests []control.Request              // every row, in insertion order, as stored (uncut)
 	facts    map[string]control.InsertFacts // by query id, as the query log would show them
 	log      []control.LogEntry
 	catalog  map[string]control.CatalogRow
@@ -34,7 +33,7 @@ var _ control.ControlPlane = (*Plane)(nil)
 // New is an empty control plane; ownUser is the sidecar's login, who
 // InsertRequest inserts as.
 func New(ownUser string) *Plane {
-	return &Plane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}}
+	return &Plane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, facts: map[string]control.InsertFacts{}}
 }
 
 func (p *Plane) Init(context.Context) error { return nil }
@@ -42,24 +41,53 @@ func (p *Plane) Init(context.Context) error { return nil }
 // Insert adds a request as r.RequestedBy, as an INSERT by that login
 // would; an empty id gets a new one. It returns the id.
 func (p *Plane) Insert(r control.Request) string {
+	r.RequestedAt = time.Time{}
+	return p.insert(r)
+}
+
+// InsertAs inserts rs as login, as controltest.Plane has it: a row keeps a
+// RequestedAt it is given (a backdated row), else gets now.
+func (p *Plane) InsertAs(_ context.Context, login string, rs ...control.Request) ([]string, error) {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		r.RequestedBy = login
+		ids[i] = p.insert(r)
+	}
+	return ids, nil
+}
+
+// insert stores r as the requests table would: the columns' defaults
+// (action backup, kind auto), as_of and requested_at to the millisecond
+// in UTC, requested_at now unless given, and a query id of its own.
+func (p *Plane) insert(r control.Request) string {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
 	}
 	if r.Action == "" {
 		r.Action = control.ActionBackup
 	}
-	r.RequestedAt = time.Now()
+	if r.Kind == "" {
+		r.Kind = "auto"
+	}
+	if r.AsOf != nil {
+		t := millis(*r.AsOf)
+		r.AsOf = &t
+	}
+	if r.RequestedAt.IsZero() {
+		r.RequestedAt = time.Now()
+	}
+	r.RequestedAt = millis(r.RequestedAt)
 	r.QueryID = "query-" + uuid.NewString()
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.requests = append(p.requests, r)
-	if p.facts == nil {
-		p.facts = map[string]control.InsertFacts{}
-	}
 	p.facts[r.QueryID] = control.InsertFacts{QueryID: r.QueryID, ViewsLogged: true,
 		ByLogin: map[string]control.LoginFacts{r.RequestedBy: {Users: []string{r.RequestedBy}, Kinds: []string{"Insert"}, WroteRequests: true}}}
-	p.mu.Unlock()
 	return r.ID
 }
+
+// millis is t as a DateTime64(3) column keeps it.
+func millis(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 // WithProofKey makes InsertRequest sign the rows it inserts, as the
 // ClickHouse adapter does with the sidecar's key.
@@ -82,6 +110,8 @@ func (p *Plane) SetInsertFacts(id string, edit func(*control.InsertFacts)) {
 	}
 }
 
+// InsertRequest inserts as the sidecar's login, signed as the row will be
+// read back (as_of to the millisecond), as the SQL control plane does.
 func (p *Plane) InsertRequest(_ context.Context, r control.Request) (string, error) {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
@@ -89,9 +119,13 @@ func (p *Plane) InsertRequest(_ context.Context, r control.Request) (string, err
 	if r.Kind == "" {
 		r.Kind = "auto"
 	}
-	r.RequestedBy = p.ownUser
+	if r.AsOf != nil {
+		t := millis(*r.AsOf)
+		r.AsOf = &t
+	}
+	r.RequestedBy, r.RequestedAt = p.ownUser, time.Time{}
 	r.Proof = control.Sign(p.proofKey, r, p.ownUser)
-	return p.Insert(r), nil
+	return p.insert(r), nil
 }
 
 func (p *Plane) InsertFacts(_ context.Context, queryIDs []string, _ time.Time) (map[string]control.InsertFacts, error) {
@@ -112,122 +146,22 @@ func (p *Plane) RequestCount(context.Context) (uint64, error) {
 	return uint64(len(p.requests)), nil
 }
 
+// AppendLog adds request_log rows, at to the microsecond as DateTime64(6)
+// keeps it. request_id is a UUID column: a batch with an id that is not
+// one is refused whole, as the adapter refuses it before sending.
 func (p *Plane) AppendLog(_ context.Context, entries ...control.LogEntry) error {
+	for _, e := range entries {
+		if _, err := uuid.Parse(e.RequestID); err != nil {
+			return fmt.Errorf("request id %q: %w", e.RequestID, err)
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.log = append(p.log, entries...)
+	for _, e := range entries {
+		e.At = e.At.UTC().Truncate(time.Microsecond)
+		p.log = append(p.log, e)
+	}
 	return nil
-}
-
-// latest is a request's status row: its first terminal entry, else its
-// newest; nil without any.
-func (p *Plane) latest(id string) *control.LogEntry {
-	var newest *control.LogEntry
-	for i := range p.log {
-		e := &p.log[i]
-		if e.RequestID != id {
-			continue
-		}
-		if control.Terminal(e.State) {
-			return e
-		}
-		if newest == nil || !e.At.Before(newest.At) {
-			newest = e
-		}
-	}
-	return newest
-}
-
-func (p *Plane) PendingRequests(_ context.Context, since time.Time) ([]control.PendingRequest, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	perUser := map[string]int{}
-	var out []control.PendingRequest
-	first, logins := p.firstRows(since)
-	for _, r := range first {
-		if len(out) == control.PendingPerRead {
-			continue
-		}
-		l := p.latest(r.ID)
-		if (l != nil && control.Terminal(l.State)) || perUser[r.RequestedBy] == control.PendingPerRequester {
-			continue
-		}
-		perUser[r.RequestedBy]++
-		pr := control.PendingRequest{Request: r, Logins: len(logins[r.ID])}
-		if l != nil {
-			copied := *l
-			pr.Latest = &copied
-		}
-		out = append(out, pr)
-	}
-	return out, nil
-}
-
-// firstRows is, as in the SQL control plane, the requests made since with
-// one row per id, the first (by requested_at, then insertion), oldest
-// first, and the logins that used each id; the caller holds p.mu.
-func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]map[string]bool) {
-	byID := map[string]control.Request{}
-	logins := map[string]map[string]bool{}
-	for _, r := range p.requests {
-		if r.RequestedAt.Before(since) {
-			continue
-		}
-		if logins[r.ID] == nil {
-			logins[r.ID] = map[string]bool{}
-		}
-		logins[r.ID][r.RequestedBy] = true
-		if prev, ok := byID[r.ID]; !ok || r.RequestedAt.Before(prev.RequestedAt) {
-			byID[r.ID] = r
-		}
-	}
-	first := make([]control.Request, 0, len(byID))
-	for _, r := range byID {
-		first = append(first, r)
-	}
-	sort.SliceStable(first, func(i, j int) bool {
-		if !first[i].RequestedAt.Equal(first[j].RequestedAt) {
-			return first[i].RequestedAt.Before(first[j].RequestedAt)
-		}
-		return first[i].ID < first[j].ID
-	})
-	return first, logins
-}
-
-func (p *Plane) Status(_ context.Context, id string) (control.RequestStatus, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, r := range p.requests {
-		if r.ID != id {
-			continue
-		}
-		st := control.RequestStatus{ID: r.ID, Action: r.Action, Database: r.Database, Kind: r.Kind,
-			RequestedBy: r.RequestedBy, Via: r.Via, RequestedAt: r.RequestedAt, State: "pending"}
-		if l := p.latest(id); l != nil {
-			st.State, st.Backup, st.Message, st.UpdatedAt = l.State, l.Backup, l.Message, l.At
-			st.NumFiles, st.TotalSize, st.BytesRead = l.NumFiles, l.TotalSize, l.BytesRead
-		}
-		return st, nil
-	}
-	return control.RequestStatus{}, fmt.Errorf("request %s: %w", id, sidecar.ErrNotFound)
-}
-
-// ActiveRequests returns the queued and running requests, oldest first.
-func (p *Plane) ActiveRequests(ctx context.Context, limit int) ([]control.RequestStatus, error) {
-	p.mu.Lock()
-	ids := make([]string, 0, len(p.requests))
-	for _, r := range p.requests {
-		ids = append(ids, r.ID)
-	}
-	p.mu.Unlock()
-	var out []control.RequestStatus
-	for _, id := range ids {
-		st, err := p.Status(ctx, id)
-		if err == nil && (st.State == control.StateQueued || st.State == control.StateRunning) && len(out) < limit {
-			out = append(out, st)
-		}
-	}
-	return out, nil
 }
 
 // Log returns every request_log row of a request, in the order written.
@@ -241,26 +175,4 @@ func (p *Plane) Log(id string) []control.LogEntry {
 		}
 	}
 	return out
-}
-
-func (p *Plane) CatalogRows(_ context.Context, database string) ([]control.CatalogRow, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []control.CatalogRow
-	for _, r := range p.catalog {
-		if r.Database == database {
-			out = append(out, r)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-func (p *Plane) WriteCatalog(_ context.Context, rows []control.CatalogRow) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, r := range rows {
-		p.catalog[r.Database+"/"+r.Name] = r
-	}
-	return nil
 }

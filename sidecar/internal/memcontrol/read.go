@@ -1,0 +1,199 @@
+package memcontrol
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/control"
+)
+
+// answer is what request_log says of one request, as the SQL control plane
+// reads it: the row that decides its state (the newest terminal row once
+// there is one, else the newest), the newest backup name and operation id
+// any row gave, and the newest row's time.
+type answer struct {
+	decides         control.LogEntry
+	backup, opID    string
+	updatedAt       time.Time
+	decidesTerminal bool
+	newestBackupAt  time.Time
+	newestOpAt      time.Time
+}
+
+// answerOf is id's answer; false without any log row. The caller holds p.mu.
+func (p *Plane) answerOf(id string) (answer, bool) {
+	var a answer
+	found := false
+	for _, e := range p.log {
+		if e.RequestID != id {
+			continue
+		}
+		terminal := control.Terminal(e.State)
+		// A later row wins a tie, as the later insert does in practice.
+		if !found || (terminal && !a.decidesTerminal) || (terminal == a.decidesTerminal && !e.At.Before(a.decides.At)) {
+			a.decides, a.decidesTerminal = e, terminal
+		}
+		if e.Backup != "" && !e.At.Before(a.newestBackupAt) {
+			a.backup, a.newestBackupAt = e.Backup, e.At
+		}
+		if e.OperationID != "" && !e.At.Before(a.newestOpAt) {
+			a.opID, a.newestOpAt = e.OperationID, e.At
+		}
+		if e.At.After(a.updatedAt) {
+			a.updatedAt = e.At
+		}
+		found = true
+	}
+	return a, found
+}
+
+// firstRows is, as in the SQL control plane, the requests made at or after
+// since with one row per id, the first (by requested_at, then insertion),
+// oldest first, and how many logins used each id; the caller holds p.mu.
+func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
+	byID := map[string]control.Request{}
+	logins := map[string]map[string]bool{}
+	for _, r := range p.requests {
+		if r.RequestedAt.Before(since) {
+			continue
+		}
+		if logins[r.ID] == nil {
+			logins[r.ID] = map[string]bool{}
+		}
+		logins[r.ID][r.RequestedBy] = true
+		if prev, ok := byID[r.ID]; !ok || r.RequestedAt.Before(prev.RequestedAt) {
+			byID[r.ID] = r
+		}
+	}
+	first := make([]control.Request, 0, len(byID))
+	for _, r := range byID {
+		first = append(first, r)
+	}
+	sort.SliceStable(first, func(i, j int) bool {
+		if !first[i].RequestedAt.Equal(first[j].RequestedAt) {
+			return first[i].RequestedAt.Before(first[j].RequestedAt)
+		}
+		return first[i].ID < first[j].ID
+	})
+	counts := make(map[string]int, len(logins))
+	for id, l := range logins {
+		counts[id] = len(l)
+	}
+	return first, counts
+}
+
+// PendingRequests reads as the SQL control plane does: first rows made
+// since, without a terminal answer, cut as admission expects, at most
+// PendingPerRequester of a requester and PendingPerRead in all.
+func (p *Plane) PendingRequests(_ context.Context, since time.Time) ([]control.PendingRequest, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	perUser := map[string]int{}
+	var out []control.PendingRequest
+	first, logins := p.firstRows(since)
+	for _, r := range first {
+		a, logged := p.answerOf(r.ID)
+		if len(out) == control.PendingPerRead || (logged && a.decidesTerminal) || perUser[r.RequestedBy] == control.PendingPerRequester {
+			continue
+		}
+		perUser[r.RequestedBy]++
+		pr := control.PendingRequest{Request: cutRow(r), Logins: logins[r.ID]}
+		if logged {
+			pr.Latest = &control.LogEntry{RequestID: r.ID, State: a.decides.State, Backup: a.backup, OperationID: a.opID}
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
+// cutRow is a request row as a pending read has it: every text cut one
+// byte past MaxField, a list over MaxList names or MaxListBytes bytes read
+// as [TooLong].
+func cutRow(r control.Request) control.Request {
+	for _, s := range []*string{&r.Action, &r.Database, &r.Kind, &r.Backup, &r.Target, &r.Via, &r.Mode, &r.Consumers, &r.QueryID, &r.Proof} {
+		*s = cut(*s)
+	}
+	r.Tables, r.ExcludeTables, r.Partitions = cutList(r.Tables), cutList(r.ExcludeTables), cutList(r.Partitions)
+	return r
+}
+
+func cut(s string) string {
+	if len(s) > control.MaxField+1 {
+		return s[:control.MaxField+1]
+	}
+	return s
+}
+
+func cutList(l []string) []string {
+	size := 0
+	for _, s := range l {
+		size += len(s)
+	}
+	if len(l) > control.MaxList || size > control.MaxListBytes {
+		return []string{control.TooLong}
+	}
+	if l == nil {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = cut(s)
+	}
+	return out
+}
+
+// Status reads the request_status view: the first row of the id (whatever
+// its age) with its answer; 'pending' with the request's backup and
+// updated_at at the epoch (the view's empty join) before any log row.
+func (p *Plane) Status(_ context.Context, id string) (control.RequestStatus, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.statusLocked(id)
+}
+
+func (p *Plane) statusLocked(id string) (control.RequestStatus, error) {
+	var first *control.Request
+	for i, r := range p.requests {
+		if r.ID == id && (first == nil || r.RequestedAt.Before(first.RequestedAt)) {
+			first = &p.requests[i]
+		}
+	}
+	if first == nil {
+		return control.RequestStatus{}, fmt.Errorf("request %s: %w", id, sidecar.ErrNotFound)
+	}
+	r := first
+	st := control.RequestStatus{ID: r.ID, Action: r.Action, Database: r.Database, Kind: r.Kind, RequestedBy: r.RequestedBy,
+		Via: r.Via, RequestedAt: r.RequestedAt, State: "pending", Backup: r.Backup, UpdatedAt: time.Unix(0, 0).UTC()}
+	if a, ok := p.answerOf(id); ok {
+		l := a.decides
+		st.State, st.Backup, st.Message, st.UpdatedAt = l.State, l.Backup, l.Message, a.updatedAt
+		st.NumFiles, st.TotalSize, st.BytesRead = l.NumFiles, l.TotalSize, l.BytesRead
+	}
+	return st, nil
+}
+
+// activeWindow is how far back ActiveRequests looks, as the adapter's SQL.
+const activeWindow = 24 * time.Hour
+
+// ActiveRequests returns the queued and running requests of the last day,
+// each once, oldest first, at most limit (at least one, as LIMIT is).
+func (p *Plane) ActiveRequests(_ context.Context, limit int) ([]control.RequestStatus, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first, _ := p.firstRows(time.Time{})
+	horizon := time.Now().Add(-activeWindow)
+	var out []control.RequestStatus
+	for _, r := range first {
+		if !r.RequestedAt.After(horizon) || len(out) == max(limit, 1) {
+			continue
+		}
+		st, err := p.statusLocked(r.ID)
+		if err == nil && (st.State == control.StateQueued || st.State == control.StateRunning) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
