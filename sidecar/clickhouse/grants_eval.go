@@ -164,6 +164,8 @@ func covers(access string, p control.Privilege) bool {
 		return true
 	case "CREATE", "DROP":
 		return strings.HasPrefix(string(p), access+" ")
+	case "ALTER", "ALTER TABLE": // ALTER DELETE sits under ALTER TABLE, under ALTER
+		return p == control.PrivAlterDelete
 	}
 	return false
 }

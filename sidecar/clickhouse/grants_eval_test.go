@@ -85,7 +85,9 @@ func TestHoldsOnOneTable(t *testing.T) {
 
 func TestCoversCreate(t *testing.T) {
 	if !covers("CREATE", control.PrivCreate) || covers("CREATE", control.PrivInsert) || !covers("ALL", control.PrivInsert) ||
-		!covers("DROP", control.PrivDropTable) || covers("DROP", control.PrivBackup) {
+		!covers("DROP", control.PrivDropTable) || covers("DROP", control.PrivBackup) ||
+		!covers("ALTER", control.PrivAlterDelete) || !covers("ALTER TABLE", control.PrivAlterDelete) ||
+		!covers("ALTER DELETE", control.PrivAlterDelete) || covers("ALTER UPDATE", control.PrivAlterDelete) || covers("ALTER", control.PrivInsert) {
 		t.Fatal("CREATE covers CREATE TABLE and DROP covers DROP TABLE only; ALL covers everything")
 	}
 }

@@ -49,6 +49,7 @@ const (
 	PrivCreateDatabase Privilege = "CREATE DATABASE"
 	PrivInsert         Privilege = "INSERT"
 	PrivDropTable      Privilege = "DROP TABLE"
+	PrivAlterDelete    Privilege = "ALTER DELETE"
 )
 
 // Authorizer answers whether a ClickHouse user holds a privilege on a

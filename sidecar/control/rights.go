@@ -94,7 +94,11 @@ func restoreRights(r Job) []right {
 		if r.RestoreMode != sidecar.ModeSchema {
 			needs = append(needs, right{PrivInsert, r.Target, t.Target, "a restored table"})
 		}
-		if r.RestoreMode == sidecar.ModeReplace {
+		switch {
+		case r.RestoreMode == sidecar.ModeReplace && len(r.Partitions) > 0:
+			needs = append(needs, right{PrivAlterDelete, r.Target, t.Target,
+				"replacing partitions in place runs ALTER TABLE … REPLACE PARTITION, which needs it (and INSERT)"})
+		case r.RestoreMode == sidecar.ModeReplace:
 			needs = append(needs, right{PrivDropTable, r.Target, t.Target, "mode replace swaps the restored copy in and drops the old table"})
 		}
 	}

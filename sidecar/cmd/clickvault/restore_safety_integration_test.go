@@ -15,7 +15,11 @@ import (
 // shop_restored. A sidecar runs unless killAt is given to the caller.
 func newSafetyHarness(t *testing.T) (*harness, string, string) {
 	h := newHarnessWith(t, sidecarUsersWith(map[string][]string{
-		"alice": {"CREATE TABLE, INSERT, DROP TABLE ON shop.events", "CREATE TABLE, INSERT, DROP TABLE ON shop.orders"},
+		"alice": {"CREATE TABLE, INSERT, DROP TABLE, ALTER DELETE ON shop.events", "CREATE TABLE, INSERT, DROP TABLE ON shop.orders"},
+		// eve may replace partitions of events in place (no DROP TABLE);
+		// mallory lacks ALTER DELETE for it.
+		"eve":     {"SELECT ON shop.*", "CREATE TABLE, INSERT, ALTER DELETE ON shop.events"},
+		"mallory": {"SELECT ON shop.*", "CREATE TABLE, INSERT, DROP TABLE ON shop.events"},
 	}))
 	h.exec("CREATE DATABASE shop")
 	h.exec("CREATE TABLE shop.events (id UInt64, d Date, v String) ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id")
@@ -230,5 +234,27 @@ func TestServeSweepsVerifyScratch(t *testing.T) {
 	}
 	if n := h.count(scratch); n != 0 {
 		t.Fatalf("%d verify scratch databases left after the restart", n)
+	}
+}
+
+// TestPartitionReplaceRights: replacing partitions in place takes the
+// rights of what it runs (REPLACE PARTITION: ALTER DELETE and INSERT on
+// the live table), not DROP TABLE: eve, without DROP TABLE, may; mallory,
+// without ALTER DELETE, is refused naming it, and nothing changes.
+func TestPartitionReplaceRights(t *testing.T) {
+	h, config, addr := newSafetyHarness(t)
+	h.startSidecar(config, addr)
+	h.backupShop()
+	h.exec("ALTER TABLE shop.events DELETE WHERE toYYYYMM(d) = 202602 AND id % 2 = 0 SETTINGS mutations_sync = 2")
+	damaged := h.partitions("shop.events")
+	h.expectRequest(h.as("mallory"), "action, database, tables, partitions, mode", "'restore', 'shop', ['events'], ['202602'], 'replace'",
+		"rejected", "ALTER DELETE")
+	if got := h.partitions("shop.events"); got["202602"] != damaged["202602"] {
+		t.Fatalf("a refused partition replace changed February: %+v", got)
+	}
+	h.expectRequest(h.as("eve"), "action, database, tables, partitions, mode", "'restore', 'shop', ['events'], ['202602'], 'replace'",
+		"succeeded", "partitions 202602")
+	if got := h.partitions("shop.events"); got["202602"] == damaged["202602"] {
+		t.Fatal("eve's partition replace left February damaged")
 	}
 }
