@@ -210,10 +210,10 @@ func TestRejections(t *testing.T) {
 }
 
 // TestCancelHolds: a request queued behind a running backup of its
-// database is cancelled by its requester (not by another user) and never
-// runs; the running one is not interrupted.
+// database is cancelled by its requester (not by another user), with the
+// only worker busy, and never runs; the running one is not interrupted.
 func TestCancelHolds(t *testing.T) {
-	b := newBed(t, control.Options{})
+	b := newBed(t, control.Options{Workers: 1})
 	b.db.Hold()
 	running := b.request("alice", control.Request{Action: "backup"})
 	b.wait(running, control.StateRunning)
@@ -221,13 +221,24 @@ func TestCancelHolds(t *testing.T) {
 	b.wait(queued, control.StateQueued)
 	b.expect(b.request("bob", control.Request{Action: "cancel", Backup: queued}), control.StateRejected, "no request \""+queued+"\" of yours")
 	b.expect(b.request("alice", control.Request{Action: "cancel", Backup: running}), control.StateFailed, "already running")
-	b.expect(b.request("alice", control.Request{Action: "cancel", Backup: queued}), control.StateSucceeded, "cancelled request")
-	b.expect(queued, control.StateCancelled, "cancelled by request")
+	cancel := b.request("alice", control.Request{Action: "cancel", Backup: queued})
+	b.expect(cancel, control.StateSucceeded, "cancelled request")
+	b.expect(queued, control.StateCancelled, "cancelled by request "+cancel)
 	b.db.Release()
 	b.expect(running, control.StateSucceeded, "completed")
-	time.Sleep(100 * time.Millisecond)
-	if st := b.wait(queued, control.StateCancelled); st.State != control.StateCancelled {
-		t.Fatalf("the cancelled request ended %s", st.State)
+	// The cancelled request waited for the database first: by the time a
+	// later request has had it, the cancelled one would have run.
+	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
+	if st := b.wait(queued, control.StateCancelled, control.StateSucceeded, control.StateFailed); st.State != control.StateCancelled {
+		t.Errorf("the cancelled request ended %s %q: it ran", st.State, st.Message)
+	}
+	for _, e := range b.plane.Log(queued) {
+		if e.State == control.StateRunning || e.State == control.StateSucceeded {
+			t.Errorf("the cancelled request has a %s row: it ran", e.State)
+		}
+	}
+	if ops, _ := b.db.RecentOperations(context.Background(), 10); len(ops) != 2 {
+		t.Errorf("%d backups ran; want 2 (the cancelled one must not)", len(ops))
 	}
 }
 
@@ -249,22 +260,31 @@ func TestResumeAfterRestart(t *testing.T) {
 }
 
 // TestScheduleAndAllowList: the schedule requests a backup as the sidecar's
-// user (allowed), while a user off the allow-list is rejected.
+// user, which the allow-list lets through and which runs, before any
+// user's backup; a user off the allow-list is rejected, one on it is not.
 func TestScheduleAndAllowList(t *testing.T) {
 	b := newBed(t, control.Options{Databases: []string{"shop"}, IncrementalEvery: time.Hour,
 		AllowUsers: []string{"clickvault", "bob"}})
+	b.expect(b.scheduled(control.ActionBackup), control.StateSucceeded, "full backup")
 	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateRejected, "allow-list")
 	b.expect(b.request("bob", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
+}
+
+// scheduled waits for the sidecar's own request of action, as its
+// schedule makes it, and returns its id.
+func (b *bed) scheduled(action string) string {
+	b.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		rows, _ := b.plane.CatalogRows(context.Background(), "shop")
-		if len(rows) >= 1 {
-			break
+		for _, r := range b.plane.Requests() {
+			if r.RequestedBy == "clickvault" && r.Action == action {
+				return r.ID
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no backup in the catalog")
+			b.t.Fatalf("the schedule made no %s request within 10 s", action)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -124,7 +124,7 @@ func testActiveRequests(t *testing.T, p Plane) {
 	now := time.Now()
 	got := insertAs(t, p, "alice", control.Request{RequestedAt: now.Add(-2 * time.Second)}, control.Request{RequestedAt: now.Add(-time.Second)},
 		control.Request{}, control.Request{})
-	queued, running, done := got[0], got[1], got[2] // got[3] has no log row: pending
+	queued, running, done := got[0], got[1], got[2]    // got[3] has no log row: pending
 	insertAs(t, p, "bob", control.Request{ID: queued}) // a second row with the id
 	t0 := base()
 	appendLog(t, p, logAt(old, control.StateQueued, t0, nil), logAt(queued, control.StateQueued, t0, nil),

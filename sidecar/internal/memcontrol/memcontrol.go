@@ -164,6 +164,13 @@ func (p *Plane) AppendLog(_ context.Context, entries ...control.LogEntry) error 
 	return nil
 }
 
+// Requests returns every row of the requests table, in insertion order.
+func (p *Plane) Requests() []control.Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]control.Request(nil), p.requests...)
+}
+
 // Log returns every request_log row of a request, in the order written.
 func (p *Plane) Log(id string) []control.LogEntry {
 	p.mu.Lock()
