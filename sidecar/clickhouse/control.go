@@ -28,8 +28,9 @@ type Control struct {
 	// retentionDays keeps rows of requests and request_log (their TTL).
 	retentionDays int
 
-	flushMu   sync.Mutex
-	flushedAt time.Time // the last flush of the query logs (insert_log.go)
+	flushMu    sync.Mutex
+	flushedAt  time.Time      // the last flush of the query logs (insert_log.go)
+	flushesFor map[string]int // flushes made for each query id looked at
 }
 
 var _ control.ControlPlane = (*Control)(nil)

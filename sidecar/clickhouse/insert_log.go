@@ -27,7 +27,7 @@ func (c *Control) InsertFacts(ctx context.Context, queryIDs []string, since time
 	if len(queryIDs) == 0 {
 		return out, nil
 	}
-	if err := c.flushLogs(ctx); err != nil {
+	if err := c.flushLogs(ctx, queryIDs); err != nil {
 		return nil, err
 	}
 	params := []proto.Parameter{arrayParam("ids", queryIDs),
@@ -108,24 +108,54 @@ func (c *Control) viewFacts(ctx context.Context, params []proto.Parameter, out m
 	return nil
 }
 
-// minFlushEvery bounds how often the logs are flushed: a row that is never
-// confirmed (its INSERT ran with log_queries = 0) is looked at every poll
-// until confirm_wait, and each flush writes a small part to the logs.
-const minFlushEvery = 500 * time.Millisecond
+// The logs are flushed for a look only when it asks about a query id that
+// has had fewer than flushesPerID flushes made for it: a fresh INSERT is
+// confirmed at its first look (or, if its QueryFinish was not yet queued
+// for the log, at the next), while a row that is never confirmed (its
+// INSERT ran with log_queries = 0) costs two flushes, not one per poll
+// until confirm_wait. Flushes are at least minFlushGap apart (a look
+// waits out the rest of the gap), and each writes a small part to the logs.
+const (
+	flushesPerID = 2
+	minFlushGap  = 100 * time.Millisecond
+	// maxFlushTracked bounds the per-id counts; past it they start over
+	// (at worst a few more flushes).
+	maxFlushTracked = 100000
+)
 
-// flushLogs flushes query_log and query_views_log, at most once per
-// minFlushEvery; a look in between reads what the last flush wrote, and
-// what it misses is found at the next one.
-func (c *Control) flushLogs(ctx context.Context) error {
+// flushLogs flushes query_log and query_views_log if any of ids is owed a
+// flush.
+func (c *Control) flushLogs(ctx context.Context, ids []string) error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
-	if time.Since(c.flushedAt) < minFlushEvery {
+	var owed []string
+	for _, id := range ids {
+		if c.flushesFor[id] < flushesPerID {
+			owed = append(owed, id)
+		}
+	}
+	if len(owed) == 0 {
 		return nil
+	}
+	if wait := minFlushGap - time.Since(c.flushedAt); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 	if err := c.db.Exec(ctx, "SYSTEM FLUSH LOGS query_log, query_views_log"); err != nil {
 		return fmt.Errorf("flush the query log: %w", err)
 	}
 	c.flushedAt = time.Now()
+	if c.flushesFor == nil || len(c.flushesFor)+len(owed) > maxFlushTracked {
+		c.flushesFor = map[string]int{}
+	}
+	for _, id := range owed {
+		c.flushesFor[id]++
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +48,31 @@ func TestAsyncInsertIsARequest(t *testing.T) {
 		if st := h.waitState(id, time.Minute, "rejected", "succeeded", "failed"); st.state != "succeeded" {
 			t.Fatalf("async insert (wait_for_async_insert = %s): %+v; want succeeded", wait, st)
 		}
+	}
+}
+
+// TestUnconfirmableRowCostsFewFlushes: a row whose INSERT the query log
+// never shows (log_queries = 0) is looked at every poll until
+// confirm_wait, but the logs are flushed for it twice, not at each look;
+// it is then rejected saying what to change.
+func TestUnconfirmableRowCostsFewFlushes(t *testing.T) {
+	h, sidecar := newIdentitySidecar(t, identityUsers())
+	sidecar.stop(t)
+	h.startSidecar(h.sidecarConfig(sidecar.addr, "confirm_wait = \"3s\"\npoll_interval = \"200ms\""), sidecar.addr)
+	start := time.Now()
+	const id = "00000000-0000-4000-8000-0000000000aa"
+	q := "INSERT INTO clickvault.requests (id, action, database) SETTINGS log_queries = 0 VALUES ('" + id + "', 'backup', 'shop')"
+	if err := h.as("alice").Do(h.ctx, ch.Query{Body: q}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.waitState(id, time.Minute, "rejected", "succeeded", "failed")
+	if st.state != "rejected" || !strings.Contains(st.message, "log_queries") {
+		t.Fatalf("a row inserted with log_queries = 0: %+v; want rejected naming log_queries", st)
+	}
+	h.exec("SYSTEM FLUSH LOGS query_log")
+	flushes := h.count("SELECT count() FROM system.query_log WHERE type = 'QueryFinish' AND user = 'clickvault' " +
+		"AND query LIKE 'SYSTEM FLUSH LOGS%' AND event_time >= toDateTime(" + strconv.FormatInt(start.Unix(), 10) + ")")
+	if flushes > 3 {
+		t.Fatalf("%d flushes of the query log for one unconfirmable row; want at most 2 (and one for anything else)", flushes)
 	}
 }
