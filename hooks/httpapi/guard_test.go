@@ -78,7 +78,7 @@ func send(t *testing.T, srv *httptest.Server, method, path, body string, header 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(out)
 }

@@ -32,7 +32,7 @@ func TestControlContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: bed.ClickHouse.Addr, User: controltest.OwnUser,
 		Password: bed.ClickHouse.Password(controltest.OwnUser)})
 	if err != nil {

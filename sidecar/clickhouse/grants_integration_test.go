@@ -41,7 +41,7 @@ func TestCanAgreesWithTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	databases := []string{"shop", "shopping", "hr_payroll", "hr_pub"}
 	for _, db := range databases {
 		for _, q := range []string{"CREATE DATABASE " + db,
@@ -78,7 +78,7 @@ func serverAllowsBackup(t *testing.T, ctx context.Context, bed *testbed.Bed, use
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	m := bed.MinIO
 	q := fmt.Sprintf("BACKUP DATABASE %s TO S3('%s', '%s', '%s')", db, m.URL("grants/"+user+"/"+db+"/"), m.AccessKey, m.SecretKey)
 	var discard proto.Results

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,7 +42,7 @@ func clickvaultBinary(t *testing.T) string {
 		binPath = filepath.Join(dir, "clickvault")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("build clickvault: %v: %s", err, out)
+			buildErr = fmt.Errorf("build clickvault: %w: %s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -130,7 +131,7 @@ func (h *harness) run(cfg string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		h.t.Fatalf("run clickvault %v: %v", args, err)
@@ -198,7 +199,7 @@ func (h *harness) meta(kind sidecar.Kind, name string) sidecar.Meta {
 	if err != nil {
 		h.t.Fatalf("get %s: %v", key, err)
 	}
-	defer out.Body.Close()
+	defer func() { _ = out.Body.Close() }()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(out.Body)
 	h.assertNoSecrets(buf.String())

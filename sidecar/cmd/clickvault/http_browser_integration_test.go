@@ -31,7 +31,7 @@ func TestBrowserRefusesCrossSiteForm(t *testing.T) {
 	sidecarURL := "http://127.0.0.1" + port
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, attackPage, sidecarURL)
+		_, _ = fmt.Fprintf(w, attackPage, sidecarURL)
 	}))
 	defer evil.Close()
 	// localhost and 127.0.0.1 are different sites to the browser.

@@ -75,7 +75,7 @@ func browserCall(t *testing.T, method, url, body string, basic bool, header map[
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(out)
 }

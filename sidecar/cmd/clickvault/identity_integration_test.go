@@ -61,7 +61,7 @@ func TestForgedInitialUserIsNotARequester(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sec.Close()
+	defer func() { _ = sec.Close() }()
 	id := uuid.NewString()
 	q := "INSERT INTO clickvault.requests (id, action, database, target) SELECT '" + id + "', 'restore', 'shop', 'mallory_leak'"
 	if err := sec.Do(h.ctx, ch.Query{Body: q}); err != nil {

@@ -62,7 +62,7 @@ func (h *harness) object(key string) string {
 	if err != nil {
 		h.t.Fatalf("get %s: %v", key, err)
 	}
-	defer out.Body.Close()
+	defer func() { _ = out.Body.Close() }()
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
 		h.t.Fatalf("read %s: %v", key, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func TestConcurrentBackupsDoNotForkTheChain(t *testing.T) {
 			<-start
 			err := cmd.Run()
 			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
+			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 				code = ee.ExitCode()
 			}
 			results[i] = result{stdout: out.String(), stderr: errOut.String(), code: code}

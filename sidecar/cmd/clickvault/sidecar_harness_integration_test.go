@@ -89,7 +89,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
 }
 
@@ -138,7 +138,7 @@ func (h *harness) startSidecarWith(config, addr string, env ...string) *sidecarP
 	}()
 	h.t.Cleanup(func() {
 		p.kill()
-		logFile.Close()
+		_ = logFile.Close()
 		if h.t.Failed() {
 			data, _ := os.ReadFile(logPath)
 			h.t.Logf("sidecar log:\n%s", tailString(string(data), 6000))
@@ -150,7 +150,7 @@ func (h *harness) startSidecarWith(config, addr string, env ...string) *sidecarP
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return p
 			}

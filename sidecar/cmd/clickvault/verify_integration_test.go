@@ -26,7 +26,7 @@ func TestVerifyIsExactUnderWrites(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer writer.Close()
+		defer func() { _ = writer.Close() }()
 		for i := 0; ctx.Err() == nil; i++ {
 			q := fmt.Sprintf("INSERT INTO shop.orders SELECT number, 'live' FROM numbers(%d, 200)", 1_000_000+i*200)
 			if err := writer.Do(ctx, ch.Query{Body: q}); err != nil && ctx.Err() == nil {

@@ -66,7 +66,7 @@ func TestEngine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("alice with her password: %v", err)
 		}
-		alice.Close()
+		_ = alice.Close()
 		_, err = ch.Dial(ctx, ch.Options{Address: bed.ClickHouse.Addr, User: "alice", Password: "wrong"})
 		if !ch.IsErr(err, proto.ErrAuthenticationFailed) {
 			t.Fatalf("wrong password: want AUTHENTICATION_FAILED (516), got %v", err)
@@ -141,7 +141,7 @@ func testTwoClients(t *testing.T, bed *testbed.Bed) {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			for i := 0; i < 50; i++ {
 				want := uint64(client*1000 + i)
 				var col proto.ColUInt64

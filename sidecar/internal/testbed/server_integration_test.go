@@ -29,7 +29,7 @@ func TestServerEnforcesGrants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer carol.Close()
+	defer func() { _ = carol.Close() }()
 
 	exec(t, ctx, carol, "INSERT INTO notes.n (s) VALUES ('hello')")
 	if who := queryString(t, ctx, admin, "SELECT who FROM notes.n"); who != "carol" {
@@ -60,7 +60,7 @@ func TestServerEnforcesGrants(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s cannot log in with grants.sql's password: %v", user, err)
 			}
-			c.Close()
+			_ = c.Close()
 			n := queryUInt64(t, ctx, admin, "SELECT count() FROM system.grants WHERE user_name = '"+user+"'")
 			if n == 0 {
 				t.Errorf("%s has no grants on the server", user)
@@ -80,7 +80,7 @@ func httpQuery(t *testing.T, bed *testbed.Bed, user, password, query string) str
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return string(body)
 }

@@ -27,7 +27,7 @@ func TestUsersAndGrants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer alice.Close()
+	defer func() { _ = alice.Close() }()
 	exec(t, ctx, alice, "INSERT INTO audit.events (what) VALUES ('inline-1'), ('inline-2')")
 	var what proto.ColStr
 	what.Append("block")
