@@ -82,3 +82,14 @@ func TestMedianCI(t *testing.T) {
 		t.Fatalf("three values: median %v, CI %v–%v; want 2, the whole range", med, low, high)
 	}
 }
+
+func TestMeanAndStdErr(t *testing.T) {
+	xs := []float64{2, 4, 4, 4, 5, 5, 7, 9}
+	// Sample standard deviation sqrt(32/7); its error of the mean divides by sqrt(8).
+	if m, se := mean(xs), stdErr(xs); m != 5 || math.Abs(se-math.Sqrt(32.0/7)/math.Sqrt(8)) > 1e-12 {
+		t.Fatalf("mean %v, standard error %v; want 5, %v", m, se, math.Sqrt(32.0/7)/math.Sqrt(8))
+	}
+	if se := stdErr([]float64{3}); se != 0 {
+		t.Fatalf("one value: standard error %v, want 0", se)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -74,14 +72,6 @@ func newS3Proxy(t *testing.T, target string) *s3Proxy {
 	return p
 }
 
-func (p *s3Proxy) reset() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.counts
-	p.counts = map[string]int{}
-	return out
-}
-
 // objectGets returns the paths of the object GETs since the last call.
 func (p *s3Proxy) objectGets() []string {
 	p.mu.Lock()
@@ -105,12 +95,6 @@ func (p *s3Proxy) slowedGets() int {
 	return p.slowed
 }
 
-func (p *s3Proxy) setFailDeletes(v bool) {
-	p.mu.Lock()
-	p.failDeletes = v
-	p.mu.Unlock()
-}
-
 // configVia writes a config whose S3 endpoint (for ClickVault) is the proxy
 // while ClickHouse still reaches MinIO directly.
 func (h *harness) configVia(p *s3Proxy, extra string) string {
@@ -119,33 +103,6 @@ func (h *harness) configVia(p *s3Proxy, extra string) string {
 	path := h.config + ".proxy"
 	h.writeFile(path, body+extra)
 	return path
-}
-
-func (h *harness) objectSizes(prefix string) map[string]int64 {
-	out := map[string]int64{}
-	pages := s3.NewListObjectsV2Paginator(h.bed.MinIO.Client(), &s3.ListObjectsV2Input{
-		Bucket: aws.String(h.bed.MinIO.Bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(h.ctx)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			out[aws.ToString(o.Key)] = aws.ToInt64(o.Size)
-		}
-	}
-	return out
-}
-
-// listDatabase runs `list --json --database db`.
-func (h *harness) listDatabase(db string) []listedChain {
-	h.t.Helper()
-	r := h.mustRun("list", "--json", "--database", db)
-	var dbs []listedDatabase
-	if err := json.Unmarshal([]byte(r.stdout), &dbs); err != nil || len(dbs) != 1 {
-		h.t.Fatalf("list --json: %v: %s", err, r.stdout)
-	}
-	return dbs[0].Chains
 }
 
 // removeObjects deletes every object under prefix in the test bucket.
