@@ -52,7 +52,7 @@ func cachedFile(path string, make func(tmp string) error) (string, error) {
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return "", fmt.Errorf("create cache directory: %w", err)
 	}
 	unlock, err := lockFile(path + ".lock")
@@ -64,7 +64,8 @@ func cachedFile(path string, make func(tmp string) error) (string, error) {
 		return path, nil // another process made it while we waited
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	defer os.RemoveAll(tmp)
+	// Gone after the rename; after a failure, a leftover in the cache is harmless.
+	defer func() { _ = os.RemoveAll(tmp) }()
 	if err := make(tmp); err != nil {
 		return "", err
 	}
@@ -75,17 +76,18 @@ func cachedFile(path string, make func(tmp string) error) (string, error) {
 }
 
 func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open cache lock: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
+		_ = f.Close() // the lock's failure is the news
 		return nil, fmt.Errorf("lock cache: %w", err)
 	}
 	return func() {
+		// Closing the lock file releases the lock whatever the unlock said.
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		_ = f.Close()
 	}, nil
 }
 
@@ -116,7 +118,7 @@ func downloadLibchdb(ctx context.Context, dir, dest string) error {
 		return fmt.Errorf("get libchdb: download %s from the npm registry: %w", spec, err)
 	}
 	tarball := filepath.Join(dir, strings.TrimSpace(lastLine(out)))
-	defer os.Remove(tarball)
+	defer func() { _ = os.Remove(tarball) }() // only read; a leftover is harmless
 	if err := extractFromTarball(tarball, "package/libchdb.so", dest); err != nil {
 		return fmt.Errorf("get libchdb: %w", err)
 	}
@@ -128,7 +130,7 @@ func extractFromTarball(tarball, member, dest string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", filepath.Base(tarball), err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", filepath.Base(tarball), err)
@@ -154,7 +156,7 @@ func writeFile(path string, r io.Reader, mode os.FileMode) error {
 		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
 	}
 	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
+		_ = out.Close() // the failed write is the news
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return out.Close()
@@ -173,7 +175,7 @@ func MinIOBinary(ctx context.Context) (string, error) {
 	path := filepath.Join(cache, "bin", "minio-"+MinIOVersion)
 	return cachedFile(path, func(tmp string) error {
 		gobin := tmp + ".gobin"
-		defer os.RemoveAll(gobin)
+		defer func() { _ = os.RemoveAll(gobin) }() // a leftover in the cache is harmless
 		spec := MinIOModule + "@" + MinIOVersion
 		if _, err := runCommand(ctx, "", []string{"GOBIN=" + gobin}, "go", "install", spec); err != nil {
 			return fmt.Errorf("get minio: build %s with the Go module proxy: %w", spec, err)
@@ -197,7 +199,7 @@ func BuildBinary(ctx context.Context, pkg, name string) (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(cache, "bin")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("create cache directory: %w", err)
 	}
 	path := filepath.Join(dir, name)

@@ -77,9 +77,9 @@ func (c *ClickHouse) startOn(ctx context.Context, tcp, http string) error {
 		return fmt.Errorf("start clickhouse server: %w", err)
 	}
 	proc, err := startProcess("clickhouse server", c.logPath, c.env, w, c.bin, args...)
-	w.Close()
+	_ = w.Close() // the child holds its own copy; ours must go so its end is EOF
 	if err != nil {
-		r.Close()
+		_ = r.Close()
 		return err
 	}
 	c.proc, c.stdout = proc, r
@@ -102,7 +102,10 @@ func readReadyLine(ctx context.Context, proc *process, r *os.File) (map[string]s
 	defer stop()
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("read ready line: %w (ctx: %v)", err, ctx.Err())
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("read ready line: %w (%w)", err, ctxErr)
+		}
+		return nil, fmt.Errorf("read ready line: %w", err)
 	}
 	fields := map[string]string{}
 	for _, field := range strings.Fields(line) {
@@ -124,7 +127,7 @@ func (c *ClickHouse) stop() {
 
 func (c *ClickHouse) closeStdout() {
 	if c.stdout != nil {
-		c.stdout.Close()
+		_ = c.stdout.Close() // read only for the ready line
 		c.stdout = nil
 	}
 }

@@ -91,7 +91,7 @@ func waitHealthy(ctx context.Context, proc *process, url string) error {
 			return fmt.Errorf("poll health: %w", err)
 		}
 		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // only the status and headers count
 			if minioReady(resp) {
 				return nil
 			}
@@ -118,7 +118,7 @@ func freeLoopbackAddr() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // frees the port for its user
 	return ln.Addr().String(), nil
 }
 

@@ -26,7 +26,7 @@ type process struct {
 // given) appended to logPath. The child is killed if the test process dies,
 // so a crashed test run leaves no servers behind.
 func startProcess(name, logPath string, env []string, stdout io.Writer, bin string, args ...string) (*process, error) {
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s log: %w", name, err)
 	}
@@ -39,15 +39,16 @@ func startProcess(name, logPath string, env []string, stdout io.Writer, bin stri
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close() // nothing was written
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
-		defer logFile.Close()
+		defer func() { _ = logFile.Close() }()
 		p.exitErr = cmd.Wait()
-		// A crash of a child often prints nothing: its exit status is the news.
-		fmt.Fprintf(logFile, "testbed: %s exited: %v\n", name, p.exitErr)
+		// A crash of a child often prints nothing: its exit status is the
+		// news. The log is for a person; the status is also in exitErr.
+		_, _ = fmt.Fprintf(logFile, "testbed: %s exited: %v\n", name, p.exitErr)
 		close(p.done)
 	}()
 	return p, nil

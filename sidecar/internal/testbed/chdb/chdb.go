@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/ebitengine/purego"
+	"golang.org/x/sys/unix"
 )
 
 // Library is libchdb loaded into this process.
@@ -94,13 +95,5 @@ func cArgs(args []string) []*byte {
 	return argv
 }
 
-func goString(p *byte) string {
-	if p == nil {
-		return ""
-	}
-	n := 0
-	for *(*byte)(unsafe.Add(unsafe.Pointer(p), n)) != 0 {
-		n++
-	}
-	return string(unsafe.Slice(p, n))
-}
+// goString copies a C string ("" for nil) without pointer arithmetic of our own.
+func goString(p *byte) string { return unix.BytePtrToString(p) }

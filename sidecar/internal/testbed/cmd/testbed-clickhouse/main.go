@@ -55,7 +55,7 @@ func run(opts options) error {
 	// The engine reads a config.xml from its working directory, if one is
 	// there: it runs in an empty directory of its own.
 	scratch := filepath.Join(filepath.Dir(filepath.Clean(opts.data)), "chdb-scratch")
-	if err := os.MkdirAll(scratch, 0o755); err != nil {
+	if err := os.MkdirAll(scratch, 0o750); err != nil {
 		return fmt.Errorf("create scratch directory: %w", err)
 	}
 	if err := os.Chdir(scratch); err != nil {

@@ -28,7 +28,7 @@ func attachTerminal() (*console, error) {
 	if err := unix.Dup3(int(slave.Fd()), 0, 0); err != nil {
 		return nil, fmt.Errorf("make the pseudo-terminal stdin: %w", err)
 	}
-	slave.Close()
+	_ = slave.Close() // fd 0 holds the terminal now
 	return &console{master: master}, nil
 }
 
@@ -56,12 +56,13 @@ func takeStdout() (*os.File, error) {
 // announceReady waits until a login on the native port succeeds, then
 // prints the ready line and closes the pipe it went to.
 func announceReady(ctx context.Context, opts options, out *os.File) {
-	defer out.Close()
+	defer func() { _ = out.Close() }()
 	addr := net.JoinHostPort(opts.host, strconv.Itoa(opts.tcpPort))
 	for {
 		version, err := login(ctx, addr, opts)
 		if err == nil {
-			fmt.Fprintf(out, "ready addr=%s http=%s version=%s\n",
+			// A failed write shows in the parent as no ready line.
+			_, _ = fmt.Fprintf(out, "ready addr=%s http=%s version=%s\n",
 				addr, net.JoinHostPort(opts.host, strconv.Itoa(opts.httpPort)), version)
 			return
 		}
@@ -80,7 +81,7 @@ func login(ctx context.Context, addr string, opts options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // a probe: the login was the point
 	info := c.ServerInfo()
 	return fmt.Sprintf("%d.%d.%d", info.Major, info.Minor, info.Patch), nil
 }
