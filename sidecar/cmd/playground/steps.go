@@ -154,20 +154,26 @@ func (p *playground) table(ctx context.Context, query string, names []string) er
 		results = append(results, proto.ResultColumn{Name: n, Data: &cols[i]})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "       %s\n", strings.Join(names, "\t"))
+	if _, err := fmt.Fprintf(tw, "       %s\n", strings.Join(names, "\t")); err != nil {
+		return fmt.Errorf("print the catalog: %w", err)
+	}
 	err := p.user.Do(ctx, ch.Query{Body: query, Result: results, OnResult: func(context.Context, proto.Block) error {
 		for r := 0; r < cols[0].Rows(); r++ {
 			row := make([]string, len(cols))
 			for i := range cols {
 				row[i] = cols[i].Row(r)
 			}
-			fmt.Fprintf(tw, "       %s\n", strings.Join(row, "\t"))
+			if _, err := fmt.Fprintf(tw, "       %s\n", strings.Join(row, "\t")); err != nil {
+				return fmt.Errorf("print the catalog: %w", err)
+			}
 		}
 		return nil
 	}})
-	tw.Flush()
 	if err != nil {
 		return fmt.Errorf("read the catalog: %w", err)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print the catalog: %w", err)
 	}
 	return nil
 }

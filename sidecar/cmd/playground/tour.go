@@ -80,7 +80,7 @@ func (p *playground) startSidecar(ctx context.Context) error {
 		return fmt.Errorf("find a port for the sidecar: %w", err)
 	}
 	p.http = ln.Addr().String()
-	ln.Close()
+	_ = ln.Close() // frees the port for the sidecar
 	m := p.bed.MinIO
 	p.config = filepath.Join(p.bed.Dir, "clickvault.toml")
 	config := fmt.Sprintf(`[clickhouse]
@@ -117,13 +117,13 @@ auth_tokens = [%q]
 	p.sidecar.Stdout, p.sidecar.Stderr = logFile, logFile
 	p.sidecar.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.sidecar.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close() // nothing was written
 		return fmt.Errorf("start the sidecar: %w", err)
 	}
 	p.exited = make(chan struct{})
 	go func() { // ends with the sidecar process
 		_ = p.sidecar.Wait()
-		logFile.Close()
+		_ = logFile.Close() // the sidecar wrote it; nothing of ours to lose
 		close(p.exited)
 	}()
 	return p.waitReady(ctx)
@@ -136,7 +136,7 @@ func (p *playground) waitReady(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if resp, err := http.Get("http://" + p.http + "/readyz"); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // only the status counts
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -163,7 +163,7 @@ func (p *playground) close() {
 	}
 	for _, c := range []*ch.Client{p.admin, p.user} {
 		if c != nil {
-			c.Close()
+			_ = c.Close() // on the way out; nothing left to do about it
 		}
 	}
 	if p.bed != nil {
