@@ -1,0 +1,85 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+
+	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/internal/dbtest"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
+	"github.com/clickvault/clickvault/sidecar/s3"
+)
+
+// TestDatabaseContract runs the ClickHouse port's contract suite on the
+// adapter against the test bed's server, backing up into its MinIO. It
+// runs as the administrator: the suite is about what the statements do;
+// the sidecar's own rights are deploy/grants.sql's, tested end to end.
+func TestDatabaseContract(t *testing.T) {
+	bed := testbed.New(t, testbed.Options{Users: map[string]string{testbed.Admin: "admin-pass"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	admin, err := bed.ClickHouse.Dial(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	m := bed.MinIO
+	db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: bed.ClickHouse.Addr, User: testbed.Admin, Password: "admin-pass",
+		S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbtest.Contract(t, &serverDatabase{Database: db, t: t, ctx: ctx, admin: admin}, store)
+}
+
+// serverDatabase is the adapter with the administrator's DDL beside it.
+type serverDatabase struct {
+	*clickhouse.Database
+	t     *testing.T
+	ctx   context.Context
+	admin *ch.Client
+}
+
+func (s *serverDatabase) exec(queries ...string) {
+	s.t.Helper()
+	for _, q := range queries {
+		if err := s.admin.Do(s.ctx, ch.Query{Body: q}); err != nil {
+			s.t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func (s *serverDatabase) Create(database string, tables map[string]uint64) {
+	db := clickhouse.QuoteIdent(database)
+	s.exec("DROP DATABASE IF EXISTS "+db+" SYNC", "CREATE DATABASE "+db)
+	names := make([]string, 0, len(tables))
+	for name := range tables {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		table := db + "." + clickhouse.QuoteIdent(name)
+		s.exec("CREATE TABLE " + table + " (x UInt64) ENGINE = MergeTree ORDER BY x")
+		if n := tables[name]; n > 0 {
+			s.exec(fmt.Sprintf("INSERT INTO %s SELECT number FROM numbers(%d)", table, n))
+		}
+	}
+}
+
+func (s *serverDatabase) SetPartitions(database, table string, parts map[string]uint64) {
+	name := clickhouse.QuoteIdent(database) + "." + clickhouse.QuoteIdent(table)
+	s.exec("DROP TABLE IF EXISTS "+name+" SYNC", "CREATE TABLE "+name+" (p UInt32, x UInt64) ENGINE = MergeTree PARTITION BY p ORDER BY x")
+	for id, n := range parts {
+		s.exec(fmt.Sprintf("INSERT INTO %s SELECT %s, number FROM numbers(%d)", name, id, n))
+	}
+}
