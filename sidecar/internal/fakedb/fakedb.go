@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,14 +122,16 @@ func (d *DB) DatabaseExists(_ context.Context, name string) (bool, error) {
 	return ok, nil
 }
 
+// TableRows reads system.tables, as the adapter does: a database that does
+// not exist has no tables.
 func (d *DB) TableRows(_ context.Context, database string) (map[string]uint64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t, ok := d.databases[database]
-	if !ok {
-		return nil, refused("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", database)
+	out := maps.Clone(d.databases[database])
+	if out == nil {
+		out = map[string]uint64{}
 	}
-	return maps.Clone(t), nil
+	return out, nil
 }
 
 func (d *DB) TableCount(ctx context.Context, database string) (uint64, error) {
@@ -137,8 +140,15 @@ func (d *DB) TableCount(ctx context.Context, database string) (uint64, error) {
 }
 
 // StartBackup writes one object per table, then the .backup manifest, as
-// ClickHouse writes its files and then the .backup file.
+// ClickHouse writes its files and then the .backup file. Like ClickHouse,
+// it accepts the statement and fails the operation for a missing database
+// or base.
 func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
+	op := d.begin(cmd.ID, sidecar.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
+	if ok, _ := d.DatabaseExists(ctx, cmd.Database); !ok {
+		d.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", cmd.Database))
+		return nil
+	}
 	tables, err := d.TableRows(ctx, cmd.Database)
 	if err != nil {
 		return err
@@ -146,10 +156,10 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 	tables = cmd.Tables.Filter(tables)
 	if cmd.BaseFolder != "" {
 		if ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
-			return refused("Code: 598. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder)
+			d.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 599. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder))
+			return nil
 		}
 	}
-	op := d.begin(cmd.ID, sidecar.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
 	d.mu.Lock()
 	fail, hold := d.failNext, d.hold
 	d.failNext = ""
@@ -178,22 +188,28 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 }
 
 // StartRestore creates the target's tables from the backup's manifest.
+// Like ClickHouse, it accepts the statement and fails the operation for a
+// missing backup or a restore it refuses.
 func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
-	if ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.Folder)); err != nil || !ok {
-		return refused("Code: 598. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.Folder)
+	ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.Folder))
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	m, ok := d.backups[cmd.Folder]
-	if !ok {
-		return refused("Code: 598. DB::Exception: Backup %s was not written by this server. (BACKUP_NOT_FOUND)", cmd.Folder)
-	}
-	if err := d.restoreLocked(cmd, *m); err != nil {
-		return err
-	}
 	op := &sidecar.Operation{ID: cmd.ID, Name: sidecar.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
 	d.ops[cmd.ID] = op
 	d.order = append(d.order, cmd.ID)
+	msg := ""
+	if m, written := d.backups[cmd.Folder]; !ok || !written {
+		msg = fmt.Sprintf("Code: 599. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.Folder)
+	} else if err := d.restoreLocked(cmd, *m); err != nil {
+		msg = strings.TrimPrefix(err.Error(), sidecar.ErrRefused.Error()+": ")
+	}
+	if msg != "" {
+		op.Status, op.Error, op.ErrorDetail, op.EndTime = sidecar.OpRestoreFailed, msg, msg, time.Now()
+		return nil
+	}
 	if fail := d.restore.failNext; fail != "" {
 		d.restore.failNext = ""
 		op.Status, op.Error, op.ErrorDetail, op.EndTime = sidecar.OpRestoreFailed, fail, fail, time.Now()
@@ -301,9 +317,12 @@ func (d *DB) DropTable(_ context.Context, database, table string) error {
 	return nil
 }
 
-// PartRows is TableRows: the fake's tables are one part each.
+// PartRows is TableRows without the empty tables: the fake's tables are
+// one part each, and an empty table has none.
 func (d *DB) PartRows(ctx context.Context, database string) (map[string]uint64, error) {
-	return d.TableRows(ctx, database)
+	out, err := d.TableRows(ctx, database)
+	maps.DeleteFunc(out, func(_ string, rows uint64) bool { return rows == 0 })
+	return out, err
 }
 
 // CheckTable passes every table, unless Damage named it.

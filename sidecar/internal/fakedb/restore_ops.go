@@ -222,7 +222,11 @@ func (d *DB) TablePartitions(_ context.Context, database, table string) ([]sidec
 	defer d.mu.Unlock()
 	var out []sidecar.Partition
 	for id, n := range d.partitionsLocked(database, table) {
-		out = append(out, sidecar.Partition{ID: id, Value: id, Rows: n})
+		value := id // the fake's partition values are their ids
+		if id == "all" {
+			value = "tuple()" // a table without a partition key, as system.parts shows it
+		}
+		out = append(out, sidecar.Partition{ID: id, Value: value, Rows: n})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

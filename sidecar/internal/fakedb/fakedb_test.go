@@ -1,0 +1,16 @@
+package fakedb_test
+
+import (
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/internal/dbtest"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// TestDatabaseContract runs the contract suite that the ClickHouse adapter
+// runs on the test bed (clickhouse.TestDatabaseContract).
+func TestDatabaseContract(t *testing.T) {
+	store := memstore.New()
+	dbtest.Contract(t, fakedb.New(store), store)
+}
