@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -117,14 +118,22 @@ func (b *bed) request(by string, r control.Request) string {
 // wait returns the request's status once it is in one of states.
 func (b *bed) wait(id string, states ...string) control.RequestStatus {
 	b.t.Helper()
+	return b.waitUntil(id, fmt.Sprint("in one of ", states), func(st control.RequestStatus) bool {
+		return slices.Contains(states, st.State)
+	})
+}
+
+// waitUntil returns the request's status once ok holds for it.
+func (b *bed) waitUntil(id, what string, ok func(control.RequestStatus) bool) control.RequestStatus {
+	b.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, err := b.plane.Status(context.Background(), id)
-		if err == nil && slices.Contains(states, st.State) {
+		if err == nil && ok(st) {
 			return st
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("request %s: %+v (%v), want %v", id, st, err, states)
+			b.t.Fatalf("request %s: %+v (%v), want it %s", id, st, err, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -248,8 +257,9 @@ func TestResumeAfterRestart(t *testing.T) {
 	b := newBed(t, control.Options{})
 	b.db.Hold()
 	id := b.request("alice", control.Request{Action: "backup"})
-	b.wait(id, control.StateRunning)
-	time.Sleep(50 * time.Millisecond) // the running row names the backup
+	b.waitUntil(id, "running, naming its backup", func(st control.RequestStatus) bool {
+		return st.State == control.StateRunning && st.Backup != ""
+	})
 	b.stop()
 	b.db.Release()
 	b.start(control.Options{})
