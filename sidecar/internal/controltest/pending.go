@@ -121,11 +121,13 @@ func testPendingCut(t *testing.T, p Plane) {
 // every row.
 func testFirstRowPerID(t *testing.T, p Plane) {
 	reused, ordered, twice := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	insertAs(t, p, "alice", control.Request{ID: reused, Database: "shop"}, control.Request{ID: ordered, Database: "shop"})
-	// mallory's row is inserted later but made to look older.
-	insertAs(t, p, "mallory", control.Request{ID: reused, Database: "mallory_db", RequestedAt: time.Now().Add(-2 * time.Second)},
+	now := time.Now()
+	insertAs(t, p, "alice", control.Request{ID: reused, Database: "shop", RequestedAt: now.Add(-time.Second)},
+		control.Request{ID: ordered, Database: "shop", RequestedAt: now.Add(-time.Second)})
+	// mallory's rows are inserted later: one made to look older, one not.
+	insertAs(t, p, "mallory", control.Request{ID: reused, Database: "mallory_db", RequestedAt: now.Add(-2 * time.Second)},
 		control.Request{ID: ordered, Database: "mallory_db"})
-	insertAs(t, p, "bob", control.Request{ID: twice, Database: "one"})
+	insertAs(t, p, "bob", control.Request{ID: twice, Database: "one", RequestedAt: now.Add(-time.Second)})
 	insertAs(t, p, "bob", control.Request{ID: twice, Database: "two"})
 	rs := pending(t, p, longAgo())
 	if len(rs) != 3 {
@@ -173,13 +175,15 @@ func pendingIDs(t *testing.T, p Plane, since time.Time) []string { return ids(pe
 // requester, so one flood hides nobody's request, and PendingPerRead in
 // all, oldest first.
 func testPendingBounds(t *testing.T, p Plane) {
-	bob := insertAs(t, p, "bob", control.Request{Database: "shop"})
-	flood := make([]control.Request, control.PendingPerRequester+50)
-	for i := range flood {
-		flood[i] = control.Request{Database: "shop"}
-	}
+	// A second apart, so which rows are oldest is not left to the server.
+	now := time.Now()
+	bob := insertAs(t, p, "bob", control.Request{Database: "shop", RequestedAt: now.Add(-10 * time.Second)})
 	floods := []string{"alice", "r1", "r2", "r3", "r4"}
-	for _, login := range floods {
+	for i, login := range floods {
+		flood := make([]control.Request, control.PendingPerRequester+50)
+		for j := range flood {
+			flood[j] = control.Request{Database: "shop", RequestedAt: now.Add(time.Duration(i-len(floods)) * time.Second)}
+		}
 		insertAs(t, p, login, flood...)
 	}
 	rs := pending(t, p, longAgo())
