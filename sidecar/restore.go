@@ -34,6 +34,10 @@ type RestoreRequest struct {
 	// the target (restore_plan.go); DryRun answers with the plan only.
 	Consumers Consumers
 	DryRun    bool
+	// Permit, when set, is asked once the plan is read, before anything
+	// is created: its error refuses the restore (a requester's right to
+	// restore live what consumers = 'include' names).
+	Permit func(ctx context.Context, p RestorePlan) error
 }
 
 // RestoreResult says what was restored where.
@@ -56,10 +60,15 @@ var ErrBackupUnusable = errors.New("backup cannot be restored")
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
 
 // Restore restores a backup (with the chain it is built on, which ClickHouse
-// reads by itself) into Target, and notifies the outcome.
+// reads by itself) into Target, and notifies the outcome. A dry run
+// restores nothing, so it notifies nothing: a restore_completed event
+// would tell the hooks' readers that data was restored.
 func (s *Service) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
 	start := s.now()
 	res, err := s.restore(ctx, req)
+	if req.DryRun {
+		return res, err
+	}
 	e := Event{Event: "restore_completed", Database: req.Database, Backup: res.Backup.Name, Kind: string(res.Backup.Kind),
 		Size: res.Backup.TotalSize, DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
 	if err != nil {
@@ -100,6 +109,9 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	}
 	plan, err := s.planRestore(ctx, req, b) // before anything is created
 	res.Plan = &plan
+	if err == nil && req.Permit != nil {
+		err = req.Permit(ctx, plan)
+	}
 	if err != nil || req.DryRun {
 		return res, err
 	}
@@ -107,28 +119,20 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 		return res, err
 	}
 	if len(req.Tables) > 0 {
-		res.Tables, err = s.restoreTables(ctx, req, b)
-		if err == nil {
-			s.logger.Info("tables restored", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
-			err = s.stopViews(ctx, req.Target, plan)
-		}
-		return res, err
+		res.Tables, err = s.restoreTables(ctx, req, b, plan)
+	} else {
+		res.Tables, err = s.restoreDatabase(ctx, req, b, plan)
 	}
-	res.Tables, err = s.restoreDatabase(ctx, req, b, plan.With(PlanSkip))
-	if err != nil {
-		return res, err
+	if err == nil {
+		s.logger.Info("restore completed", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
 	}
-	if err := s.stopViews(ctx, req.Target, plan); err != nil {
-		return res, err
-	}
-	s.logger.Info("restore completed", "backup", b.Name, "target", req.Target, "tables", len(res.Tables))
-	return res, nil
+	return res, err
 }
 
 // restoreDatabase restores the whole database into an empty or new one.
 // A failure removes what it created: the database when it created it, else
 // every table in it (it was empty).
-func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, except []string) (map[string]uint64, error) {
+func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
 	t, err := s.InspectTarget(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -137,13 +141,16 @@ func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Bac
 		return nil, err
 	}
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
-		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID}
+		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID, Stopped: plan.With(PlanStopped)}
 	w := s.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
 	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema,
-		Except: except}
+		Except: plan.With(PlanSkip, PlanStopped)} // views restored stopped are created after it
 	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
+		return nil, s.undoDatabase(ctx, rec, err)
+	}
+	if err := s.createStoppedViews(ctx, req, plan); err != nil {
 		return nil, s.undoDatabase(ctx, rec, err)
 	}
 	rows, err := s.db.TableRows(ctx, req.Target)
@@ -174,18 +181,29 @@ func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf 
 		return Backup{}, err
 	}
 	b, err := chooseIn(cat, database, name, asOf, tables)
-	if err == nil || len(tables) == 0 || !errors.Is(err, ErrBackupMissing) {
+	if err == nil || len(tables) == 0 || !errors.Is(err, ErrBackupMissing) && !errors.Is(err, ErrTableMissing) {
 		return b, err
 	}
-	if _, err := chooseIn(cat, database, name, asOf, nil); err != nil {
+	b, err = chooseIn(cat, database, name, asOf, nil)
+	if err != nil {
 		return Backup{}, err
 	}
-	if asOf.IsZero() {
+	// The catalog lists the tables that hold rows: a view is only in the
+	// backup's definitions.
+	missing, err := s.undefined(ctx, cat, b, tables)
+	switch {
+	case err != nil:
+		return Backup{}, err
+	case len(missing) == 0:
+		return b, nil
+	case name != "":
+		return Backup{}, fmt.Errorf("backup %s of database %s does not hold table %s: %w", name, database, missing[0], ErrTableMissing)
+	case asOf.IsZero():
 		return Backup{}, fmt.Errorf("no completed backup of database %s holds table(s) %s: %w", database,
-			strings.Join(tables, ", "), ErrTableMissing)
+			strings.Join(missing, ", "), ErrTableMissing)
 	}
 	return Backup{}, fmt.Errorf("no completed backup of database %s at or before %s holds table(s) %s: %w", database,
-		asOf.UTC().Format(time.RFC3339), strings.Join(tables, ", "), ErrTableMissing)
+		asOf.UTC().Format(time.RFC3339), strings.Join(missing, ", "), ErrTableMissing)
 }
 
 func chooseIn(cat Catalog, database, name string, asOf time.Time, tables []string) (Backup, error) {

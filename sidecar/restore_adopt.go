@@ -32,6 +32,11 @@ func (s *Service) adoptRecord(ctx context.Context, rec workRecord, progress Prog
 	err := s.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
 	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
 	switch {
+	case len(rec.Stopped) > 0 && !checked:
+		// Its refreshable views are created from the plan, which this run
+		// does not have; a restore without them is not the one asked for.
+		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted before its refreshable "+
+			"views (%s) were created stopped; run it again", rec.Backup, rec.Target, strings.Join(rec.Stopped, ", ")))
 	case errors.Is(err, ErrNotFound) && !checked:
 		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s)",
 			rec.Backup, rec.Target, rec.ID))

@@ -19,7 +19,7 @@ const (
 	// on a table left out).
 	ConsumersSkip Consumers = "skip"
 	// ConsumersInclude restores them live, as on a fresh server after a
-	// disaster; a refreshable view is stopped right after the RESTORE.
+	// disaster; a refreshable view is created stopped (restore_views.go).
 	ConsumersInclude Consumers = "include"
 )
 
@@ -36,10 +36,15 @@ func ParseConsumers(s string) (Consumers, error) {
 // consume or write outside the restored database.
 var ErrConsumers = errors.New("the backup holds tables that consume or write outside the restored database")
 
+// ErrSidecarRights refuses, before anything is created, a restore that
+// would fail halfway for a right the sidecar's own user lacks (a view's
+// definer: restore_plan_rights.go).
+var ErrSidecarRights = errors.New("the sidecar's user lacks a right that recreating the backup's views takes")
+
 // Plan actions.
 const (
 	PlanRestore = "restore"
-	PlanStopped = "restore stopped" // a refreshable view, stopped right after the RESTORE
+	PlanStopped = "restore stopped" // a refreshable view, created EMPTY and stopped at once (restore_views.go)
 	PlanSkip    = "skip"
 	PlanRefuse  = "refuse"
 )
@@ -52,7 +57,18 @@ type PlanEntry struct {
 	Engine  string   `json:"engine,omitempty"`
 	Action  string   `json:"action"`
 	Reasons []string `json:"reasons,omitempty"`
-	zk      bool
+	Note    string   `json:"note,omitempty"` // what else to know, e.g. when a view restored stopped gets its rows back
+	// WritesOutside and ReadsOutside are the tables outside the database
+	// it writes into and reads; OperatorOnly says why only the operator
+	// may restore it live. A requester's consumers = 'include' is judged
+	// on them (control/include_rights.go).
+	WritesOutside []QualifiedName `json:"writes_outside,omitempty"`
+	ReadsOutside  []QualifiedName `json:"reads_outside,omitempty"`
+	OperatorOnly  string          `json:"-"`
+	zk            bool
+	rights        bool       // refused for a right the sidecar's user lacks
+	def           Definition // as the backup has it: definer, SQL SECURITY
+	create        string     // the backup's CREATE, for a view restored stopped
 }
 
 // RestorePlan is what a restore will do, read from the backup's own
@@ -79,20 +95,37 @@ func BuildPlan(database, target string, restores []TableRestore, consumers Consu
 		}
 	}
 	for _, r := range restores {
-		c := byName[r.Source]
-		e := PlanEntry{Table: r.Source, Target: r.Target, Object: orWord(c.Object, "table"), Engine: c.Engine, Action: PlanRestore}
-		for _, h := range c.Hazards {
-			e.Reasons = append(e.Reasons, h.Reason)
-			e.zk = e.zk || h.Code == HazardZooKeeper
-		}
-		if len(e.Reasons) > 0 {
-			e.Action = flaggedAction(c, e.zk, consumers)
-		}
-		p.Tables = append(p.Tables, e)
+		p.Tables = append(p.Tables, planEntry(database, r, byName[r.Source], consumers))
 	}
 	p.skipDependents(database, byName)
 	slices.SortFunc(p.Tables, func(a, b PlanEntry) int { return strings.Compare(a.Table, b.Table) })
 	return p
+}
+
+func planEntry(database string, r TableRestore, c Classified, consumers Consumers) PlanEntry {
+	e := PlanEntry{Table: r.Source, Target: r.Target, Object: orWord(c.Object, "table"), Engine: c.Engine, Action: PlanRestore,
+		WritesOutside: c.WritesOutside(database), ReadsOutside: c.ReadsOutside(database), OperatorOnly: c.operatorOnly(),
+		def: c.Definition, create: c.Create}
+	for _, h := range c.Hazards {
+		e.Reasons = append(e.Reasons, h.Reason)
+		e.zk = e.zk || h.Code == HazardZooKeeper
+	}
+	if len(e.Reasons) > 0 {
+		e.Action = flaggedAction(c, e.zk, consumers)
+	}
+	if e.Action == PlanStopped && c.To.Name == "" {
+		// Its rows are in its inner table, which a view created EMPTY does
+		// not have: a refresh that replaces them brings them back, one that
+		// appends cannot.
+		if c.Append {
+			e.Action = PlanRefuse
+			e.Reasons = append(e.Reasons, "an APPEND refreshable view without a TO table: its rows are in its inner table, "+
+				"which a view restored stopped (created EMPTY) would not have, so consumers = 'include' would lose them")
+		} else {
+			e.Note = "created EMPTY and stopped: its rows (in its inner table) come back at its first refresh, once started"
+		}
+	}
+	return e
 }
 
 func flaggedAction(c Classified, zk bool, consumers Consumers) string {
@@ -149,26 +182,63 @@ func (p RestorePlan) With(actions ...string) []string {
 	return out
 }
 
-// Refusal is why the plan cannot run, or nil.
+// Included are the tables restored live although flagged: what
+// consumers = 'include' restores.
+func (p RestorePlan) Included() []PlanEntry {
+	var out []PlanEntry
+	for _, e := range p.Tables {
+		if (e.Action == PlanRestore || e.Action == PlanStopped) && len(e.Reasons) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Refusal is why the plan cannot run, or nil: tables refused as consumers
+// (ErrConsumers), views the sidecar's user may not create
+// (ErrSidecarRights), or both.
 func (p RestorePlan) Refusal() error {
-	var named []string
+	var consumers, rights []string
 	zkOnly := true
 	for _, e := range p.Tables {
-		if e.Action == PlanRefuse {
-			named = append(named, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
+		switch {
+		case e.Action != PlanRefuse:
+		case e.rights:
+			rights = append(rights, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
+		default:
+			consumers = append(consumers, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
 			zkOnly = zkOnly && e.zk
 		}
 	}
-	if len(named) == 0 {
-		return nil
+	var consumerErr, rightsErr error
+	if len(consumers) > 0 {
+		consumerErr = fmt.Errorf("%s: %s; %w", strings.Join(consumers, ", "), refusalHint(p.Consumers, zkOnly), ErrConsumers)
 	}
-	hint := "say consumers = 'skip' to restore the rest without them, or consumers = 'include' to restore them live " +
-		"(disaster recovery onto a fresh server)"
-	if p.Consumers == ConsumersInclude || zkOnly {
-		hint = "a replicated table with a literal ZooKeeper path is never restored under another name; " +
+	if len(rights) > 0 {
+		rightsErr = fmt.Errorf("%s: %w", strings.Join(rights, ", "), ErrSidecarRights)
+	}
+	switch {
+	case consumerErr != nil && rightsErr != nil:
+		return fmt.Errorf("nothing was restored: %w; and %w", consumerErr, rightsErr)
+	case consumerErr != nil:
+		return fmt.Errorf("nothing was restored: %w", consumerErr)
+	case rightsErr != nil:
+		return fmt.Errorf("nothing was restored: %w", rightsErr)
+	}
+	return nil
+}
+
+// refusalHint says how to go on from refused consumers.
+func refusalHint(c Consumers, zkOnly bool) string {
+	switch {
+	case zkOnly:
+		return "a replicated table with a literal ZooKeeper path is never restored under another name; " +
 			"say consumers = 'skip' to leave it out, or restore it under its own name"
+	case c == ConsumersInclude:
+		return "say consumers = 'skip' to restore the rest without them"
 	}
-	return fmt.Errorf("nothing was restored: %s: %s; %w", strings.Join(named, ", "), hint, ErrConsumers)
+	return "say consumers = 'skip' to restore the rest without them, or consumers = 'include' to restore them live " +
+		"(disaster recovery onto a fresh server)"
 }
 
 // Lines say the plan, one table a line, for the CLI and the HTTP answer.
@@ -185,6 +255,9 @@ func (p RestorePlan) Lines() []string {
 		}
 		if len(e.Reasons) > 0 {
 			line += ": " + strings.Join(e.Reasons, "; ")
+		}
+		if e.Note != "" {
+			line += " (" + e.Note + ")"
 		}
 		out = append(out, line)
 	}

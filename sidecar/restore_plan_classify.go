@@ -38,7 +38,8 @@ type TableDefinition struct {
 
 // Classified is a table of the backup with what its definition says.
 type Classified struct {
-	Table string
+	Table  string
+	Create string // the definition as the backup holds it
 	Definition
 	Hazards []Hazard
 }
@@ -61,7 +62,7 @@ var externalEngines = map[string]bool{"url": true, "s3": true, "file": true, "az
 func ClassifyTables(database string, defs []TableDefinition, renamed func(table string) bool) []Classified {
 	out := make([]Classified, len(defs))
 	for i, d := range defs {
-		c := Classified{Table: d.Table}
+		c := Classified{Table: d.Table, Create: d.Create}
 		if d.Unread != "" {
 			c.Hazards = []Hazard{{HazardUnread, "its definition was not read (" + d.Unread + "), so it cannot be classified"}}
 		} else {
@@ -172,4 +173,52 @@ func (c Classified) References(database string) []string {
 		out = append(out, c.EngineArgs[2])
 	}
 	return out
+}
+
+// WritesOutside are the tables outside database that it sends rows to: a
+// materialized view's TO table, a Distributed or Buffer table's table.
+// Restored live by a requester, it writes there with the sidecar's rights.
+func (c Classified) WritesOutside(database string) []QualifiedName {
+	var out []QualifiedName
+	if c.To.Name != "" && !inDatabase(c.To, database) {
+		out = append(out, c.To)
+	}
+	switch e := strings.ToLower(c.Engine); {
+	case e == "distributed" && len(c.EngineArgs) >= 3 && !sameDatabaseArg(c.EngineArgs[1], database):
+		out = append(out, QualifiedName{Database: c.EngineArgs[1], Name: c.EngineArgs[2]})
+	case e == "buffer" && len(c.EngineArgs) >= 2 && !sameDatabaseArg(c.EngineArgs[0], database):
+		out = append(out, QualifiedName{Database: c.EngineArgs[0], Name: c.EngineArgs[1]})
+	}
+	return out
+}
+
+// ReadsOutside are the tables outside database that a view or
+// materialized view reads (or is fed by).
+func (c Classified) ReadsOutside(database string) []QualifiedName {
+	if !strings.HasSuffix(c.Object, "view") {
+		return nil
+	}
+	var out []QualifiedName
+	for _, r := range c.Reads {
+		if !inDatabase(r, database) && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// operatorOnly says why only the operator may restore it live, or "": it
+// takes messages or files from production's sources, writes into a store
+// outside ClickHouse, or reads one through a table function — with the
+// sidecar's credentials, which no requester's grants can vouch for.
+func (c Classified) operatorOnly() string {
+	switch {
+	case consumerEngines[strings.ToLower(c.Engine)]:
+		return fmt.Sprintf("a %s table consumes from outside", c.Engine)
+	case slices.ContainsFunc(c.Hazards, func(h Hazard) bool { return h.Code == HazardExternalWriter }):
+		return fmt.Sprintf("a %s table is stored outside ClickHouse", c.Engine)
+	case len(c.ReadsRemote) > 0:
+		return fmt.Sprintf("it reads through table function %s()", c.ReadsRemote[0])
+	}
+	return ""
 }

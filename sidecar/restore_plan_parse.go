@@ -16,14 +16,18 @@ type Definition struct {
 	Engine      string   // ENGINE = Name, "" when none
 	EngineArgs  []string // the engine's arguments: names and string literals unquoted, anything else as written
 	Refreshable bool     // REFRESH EVERY | AFTER
+	Append      bool     // REFRESH … APPEND: each refresh adds rows rather than replacing them
 	To          QualifiedName
 	Reads       []QualifiedName // FROM / JOIN tables of the query; Database "" when unqualified
 	ReadsRemote []string        // table functions reading elsewhere (remote, cluster, s3, url, …)
+	Definer     string          // DEFINER = name, "" when none
+	SQLSecurity string          // SQL SECURITY DEFINER | INVOKER | NONE, upper case; "" when none
 }
 
 // QualifiedName is [database.]name; Database is "" when unqualified.
 type QualifiedName struct {
-	Database, Name string
+	Database string `json:"database,omitempty"`
+	Name     string `json:"name"`
 }
 
 func (q QualifiedName) String() string {
@@ -43,8 +47,9 @@ const (
 )
 
 type token struct {
-	kind tokKind
-	text string // unquoted for identifiers and strings
+	kind       tokKind
+	text       string // unquoted for identifiers and strings
+	start, end int    // where it is in the statement's runes (a rewrite splices there)
 }
 
 func (t token) is(words ...string) bool {
@@ -88,17 +93,17 @@ func tokenize(sql string) []token {
 			if c == '\'' {
 				kind = tokString
 			}
-			out = append(out, token{kind, text})
+			out = append(out, token{kind, text, i, next})
 			i = next
 		case c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c):
 			j := i
 			for j < len(r) && (r[j] == '_' || r[j] == '$' || unicode.IsLetter(r[j]) || unicode.IsDigit(r[j])) {
 				j++
 			}
-			out = append(out, token{tokWord, string(r[i:j])})
+			out = append(out, token{tokWord, string(r[i:j]), i, j})
 			i = j
 		default:
-			out = append(out, token{tokPunct, string(c)})
+			out = append(out, token{tokPunct, string(c), i, i + 1})
 			i++
 		}
 	}
@@ -177,7 +182,9 @@ func splitQuery(toks []token, from int) ([]token, []token) {
 	return toks[from:], nil
 }
 
-// parseHeader finds, at the top level of the header, REFRESH, TO and ENGINE.
+// parseHeader finds, at the top level of the header, REFRESH (and APPEND),
+// TO (not TO INNER UUID, an inner table's id), ENGINE, DEFINER and SQL
+// SECURITY.
 func parseHeader(h []token, d *Definition) {
 	depth := 0
 	for i := 0; i < len(h); i++ {
@@ -190,9 +197,17 @@ func parseHeader(h []token, d *Definition) {
 		case depth != 0:
 		case t.is("REFRESH") && i+1 < len(h) && h[i+1].is("EVERY", "AFTER"):
 			d.Refreshable = true
+		case t.is("APPEND") && d.Refreshable:
+			d.Append = true
+		case t.is("TO") && i+2 < len(h) && h[i+1].is("INNER") && h[i+2].is("UUID"):
+			i += 2
 		case t.is("TO") && d.Engine == "" && d.To.Name == "" && i+1 < len(h) && h[i+1].name() && !h[i+1].is("DISK", "VOLUME"):
 			d.To, i = qualified(h, i+1)
 			i--
+		case t.is("DEFINER") && i+2 < len(h) && h[i+1].text == "=" && h[i+2].name():
+			d.Definer, i = h[i+2].text, i+2
+		case t.is("SQL") && i+2 < len(h) && h[i+1].is("SECURITY"):
+			d.SQLSecurity, i = strings.ToUpper(h[i+2].text), i+2
 		case t.is("ENGINE") && d.Engine == "" && i+2 < len(h) && h[i+1].text == "=" && h[i+2].name():
 			d.Engine = h[i+2].text
 			if i+3 < len(h) && h[i+3].text == "(" {

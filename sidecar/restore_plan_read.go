@@ -52,6 +52,33 @@ func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([
 	return defs, nil
 }
 
+// undefined lists the tables of names that b holds neither rows of (the
+// catalog) nor a definition of (its manifest's metadata/<db>/<table>.sql):
+// a view has only the latter. The manifest is read only when needed.
+func (s *Service) undefined(ctx context.Context, cat Catalog, b Backup, names []string) ([]string, error) {
+	var missing []string
+	for _, n := range names {
+		if _, ok := b.Tables[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	m := c.manifest(ctx, b)
+	if m.problem != "" {
+		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)
+	}
+	defined := map[string]bool{}
+	for _, f := range m.all {
+		if table, ok := definitionFile(f.Name, b.Database); ok {
+			defined[table] = true
+		}
+	}
+	return slices.DeleteFunc(missing, func(n string) bool { return defined[n] }), nil
+}
+
 // readDefinitionFiles fills defs[i].Create from files[i], a few at a time;
 // the manifests of the chain are read first, as check reads them.
 func (c *checker) readDefinitionFiles(ctx context.Context, b Backup, files []ManifestFile, defs []TableDefinition) error {
@@ -110,7 +137,7 @@ func (s *Service) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRe
 	}
 	p := BuildPlan(b.Database, target, req.Tables, req.Consumers, ClassifyTables(b.Database, defs, renamed))
 	p.Backup = b.Name
-	return p, nil
+	return p, s.checkViewRights(ctx, &p)
 }
 
 // planRestore reads the plan of a restore of b.
@@ -142,29 +169,4 @@ func (p RestorePlan) keep(tables []TableRestore) ([]TableRestore, error) {
 		return nil, fmt.Errorf("nothing was restored: every table named is left out (%s): %w", strings.Join(skipped, ", "), ErrConsumers)
 	}
 	return out, nil
-}
-
-// ViewStopper is a Database that can stop a refreshable view's schedule
-// (SYSTEM STOP VIEW). A Database without it cannot restore one live.
-type ViewStopper interface {
-	StopView(ctx context.Context, database, view string) error
-}
-
-// stopViews stops, right after the RESTORE, the refreshable views a plan
-// includes: they are restored to be started by a person, not to refresh.
-func (s *Service) stopViews(ctx context.Context, target string, p RestorePlan) error {
-	for _, e := range p.Tables {
-		if e.Action != PlanStopped {
-			continue
-		}
-		stopper, ok := s.db.(ViewStopper)
-		if !ok {
-			return fmt.Errorf("restored, but refreshable view %s.%s cannot be stopped here: stop it by hand (SYSTEM STOP VIEW)", target, e.Target)
-		}
-		if err := stopper.StopView(ctx, target, e.Target); err != nil {
-			return fmt.Errorf("restored, but stopping refreshable view %s.%s failed, stop it by hand (SYSTEM STOP VIEW): %w", target, e.Target, err)
-		}
-		s.logger.Info("refreshable view restored stopped", "view", target+"."+e.Target)
-	}
-	return nil
 }

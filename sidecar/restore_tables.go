@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -135,7 +136,7 @@ func (t TableTargets) Check(restores []TableRestore, mode RestoreMode) error {
 // target database if needed and sends one RESTORE for all of them. A
 // replace restores each table that exists into a staging table and swaps
 // it in (restore_replace.go); a failure removes what the restore created.
-func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backup) (map[string]uint64, error) {
+func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
 	targets, err := s.InspectTables(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -143,7 +144,7 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 	if err := targets.Check(req.Tables, req.Mode); err != nil {
 		return nil, err
 	}
-	rec, restores, err := s.planTables(ctx, req, b, targets)
+	rec, restores, err := s.planTables(ctx, req, b, targets, plan.With(PlanStopped))
 	if err != nil {
 		return nil, err
 	}
@@ -155,9 +156,14 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 			return nil, fmt.Errorf("create restore target %s: %w", req.Target, err)
 		}
 	}
-	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
-		Partitions: req.Partitions, StructureOnly: req.Mode == ModeSchema}
-	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
+	if len(restores) > 0 { // none when only views restored stopped are named
+		cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
+			Partitions: req.Partitions, StructureOnly: req.Mode == ModeSchema}
+		if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
+			return nil, s.undo(ctx, rec, err)
+		}
+	}
+	if err := s.createStoppedViews(ctx, req, plan); err != nil {
 		return nil, s.undo(ctx, rec, err)
 	}
 	if err := s.finishReplace(ctx, w, b); err != nil {
@@ -176,9 +182,11 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 
 // planTables decides where each table is restored: a table a replace
 // names that exists goes to a staging table, any other under its own name
-// (and is one the restore creates, when it does not exist). A replace in a
-// database that cannot swap tables is refused here, before anything is done.
-func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets) (workRecord, []TableRestore, error) {
+// (and is one the restore creates, when it does not exist). A refreshable
+// view restored stopped is created after the RESTORE, never over one that
+// exists. A replace in a database that cannot swap tables is refused
+// here, before anything is done.
+func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets, stopped []string) (workRecord, []TableRestore, error) {
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
 		CreatedDatabase: !targets.Exists, RequestID: req.RequestID}
 	existing := map[string]bool{}
@@ -191,16 +199,23 @@ func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, 
 			existing[n] = true
 		}
 	}
-	restores := make([]TableRestore, len(req.Tables))
+	var restores []TableRestore
 	for i, r := range req.Tables {
-		restores[i] = r
 		switch {
+		case slices.Contains(stopped, r.Source) && existing[r.Target]:
+			return rec, nil, fmt.Errorf("refreshable view %s.%s exists; a view restored stopped is never put over one: "+
+				"restore it under another name (\"%s AS new_name\") or drop it first: %w", req.Target, r.Target, r.Source, ErrTargetNotEmpty)
+		case slices.Contains(stopped, r.Source):
+			rec.Created, rec.Stopped = append(rec.Created, r.Target), append(rec.Stopped, r.Target)
+			continue
 		case existing[r.Target] && req.Mode == ModeReplace:
-			restores[i].Target = stagingName(rec.ID, i, r.Target)
-			rec.Swaps = append(rec.Swaps, swap{Source: r.Source, Live: r.Target, Staging: restores[i].Target})
+			staging := stagingName(rec.ID, i, r.Target)
+			rec.Swaps = append(rec.Swaps, swap{Source: r.Source, Live: r.Target, Staging: staging})
+			r.Target = staging
 		case !existing[r.Target]:
 			rec.Created = append(rec.Created, r.Target)
 		}
+		restores = append(restores, r)
 	}
 	if len(rec.Swaps) > 0 {
 		rec.Partitions = req.Partitions

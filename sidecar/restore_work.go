@@ -74,6 +74,10 @@ type workRecord struct {
 	CreatedDatabase bool `json:"created_database,omitempty"`
 	// Created are tables restored under their own name that did not exist.
 	Created []string `json:"created,omitempty"`
+	// Stopped are refreshable views created stopped after the RESTORE,
+	// from the plan: a run that adopts the RESTORE has no plan, so it
+	// undoes the restore instead of finishing it without them.
+	Stopped []string `json:"stopped,omitempty"`
 	// Swaps are the live tables replaced from staging tables.
 	Swaps      []swap   `json:"swaps,omitempty"`
 	Partitions []string `json:"partitions,omitempty"`

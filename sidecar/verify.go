@@ -83,6 +83,9 @@ func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress Pr
 		return res, err
 	}
 	plan, err := s.Plan(ctx, cat, b, RestoreRequest{Database: b.Database, Target: res.Scratch, Consumers: ConsumersSkip})
+	if err == nil {
+		err = plan.Refusal() // a view whose definer the sidecar may not set: refused before anything is created
+	}
 	if err != nil {
 		return res, err
 	}

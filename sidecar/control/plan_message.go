@@ -1,6 +1,7 @@
 package control
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,8 +31,15 @@ func dryRunMessage(p sidecar.RestorePlan) string {
 		b.WriteString(planEntry(e))
 	}
 	b.WriteString(".")
-	if p.Refusal() != nil {
-		b.WriteString(" As asked, the restore would be refused: " + refusalHint(p.Consumers) + ".")
+	if err := p.Refusal(); err != nil {
+		var hints []string
+		if errors.Is(err, sidecar.ErrConsumers) {
+			hints = append(hints, refusalHint(p.Consumers))
+		}
+		if errors.Is(err, sidecar.ErrSidecarRights) {
+			hints = append(hints, "the sidecar's user lacks a right that creating a view refused above takes (its reason names it)")
+		}
+		b.WriteString(" As asked, the restore would be refused: " + strings.Join(hints, "; ") + ".")
 	}
 	return b.String()
 }
@@ -68,6 +76,9 @@ func planEntry(e sidecar.PlanEntry) string {
 	if len(e.Reasons) > 0 {
 		s += ": " + strings.Join(e.Reasons, ", ")
 	}
+	if e.Note != "" {
+		s += " (" + e.Note + ")"
+	}
 	return s
 }
 
@@ -76,8 +87,8 @@ func planEntry(e sidecar.PlanEntry) string {
 // literal ZooKeeper path is still refused.
 func refusalHint(c sidecar.Consumers) string {
 	if c == sidecar.ConsumersInclude {
-		return "a replicated table with a literal ZooKeeper path is never restored under another name; " +
-			"say consumers = 'skip' to leave it out, or restore it under its own name"
+		return "even with consumers = 'include', an APPEND refreshable view without a TO table (its rows would be lost) " +
+			"and a replicated table with a literal ZooKeeper path under another name are refused; say consumers = 'skip' to leave them out"
 	}
 	return "say consumers = 'skip' to restore the rest without the tables refused, or consumers = 'include' to " +
 		"restore them live (disaster recovery onto a fresh server; refreshable views are restored stopped)"

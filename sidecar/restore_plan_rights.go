@@ -1,0 +1,81 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+)
+
+// A view created with SQL SECURITY DEFINER runs its query with its
+// definer's rights, so ClickHouse lets only whoever holds SET DEFINER ON
+// that user create it: RESTORE (and a view restored stopped) fails on the
+// first such view, halfway through. ClickHouse 26.7 gives every
+// refreshable materialized view DEFINER = its creator, so a backup of a
+// database an administrator set up holds them. The plan finds them first:
+// a restore or verify that would fail this way is refused before anything
+// is created, naming the view, its definer and the right.
+
+// OwnRights is a Database that can tell which global rights its own user
+// holds, as ClickHouse evaluates them (grants and roles).
+type OwnRights interface {
+	// OwnUser is the user the sidecar logs in as.
+	OwnUser() string
+	// HoldsGlobal says whether the sidecar's user holds access on object
+	// (a user's name for SET DEFINER, "" for ALLOW SQL SECURITY NONE).
+	HoldsGlobal(ctx context.Context, access, object string) (bool, error)
+}
+
+// Rights a view's SQL SECURITY takes.
+const (
+	RightSetDefiner      = "SET DEFINER"
+	RightSQLSecurityNone = "ALLOW SQL SECURITY NONE"
+)
+
+// checkViewRights refuses each view the plan creates whose definer the
+// sidecar's user may not set. A Database that cannot tell is not asked:
+// RESTORE then says it, and the restore is undone.
+func (s *Service) checkViewRights(ctx context.Context, p *RestorePlan) error {
+	own, ok := s.db.(OwnRights)
+	if !ok {
+		return nil
+	}
+	for i := range p.Tables {
+		e := &p.Tables[i]
+		if e.Action != PlanRestore && e.Action != PlanStopped {
+			continue
+		}
+		reason, err := viewRightMissing(ctx, own, e.def)
+		if err != nil {
+			return fmt.Errorf("check the rights view %s takes: %w", e.Table, err)
+		}
+		if reason != "" {
+			e.Action, e.rights = PlanRefuse, true
+			e.Reasons = append(e.Reasons, reason)
+		}
+	}
+	return nil
+}
+
+// viewRightMissing says which right creating a view with definition d
+// takes that the sidecar's user lacks, or "".
+func viewRightMissing(ctx context.Context, own OwnRights, d Definition) (string, error) {
+	var right, object, why string
+	switch {
+	case d.SQLSecurity == "DEFINER" && d.Definer != "" && d.Definer != own.OwnUser():
+		right, object = RightSetDefiner, d.Definer
+		why = fmt.Sprintf("its definer is %s (SQL SECURITY DEFINER)", d.Definer)
+	case d.SQLSecurity == "NONE":
+		right, why = RightSQLSecurityNone, "it has SQL SECURITY NONE"
+	default:
+		return "", nil
+	}
+	ok, err := own.HoldsGlobal(ctx, right, object)
+	if err != nil || ok {
+		return "", err
+	}
+	grant := right
+	if object != "" {
+		grant += " ON " + object
+	}
+	return fmt.Sprintf("%s: creating it takes %s, which the sidecar's user %s lacks; grant it (deploy/grants.sql says when "+
+		"that is safe), or name the other tables to restore them without it", why, grant, own.OwnUser()), nil
+}
