@@ -145,17 +145,20 @@ func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, ro
 	} else {
 		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
 			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode, Consumers: r.Consumers, DryRun: r.DryRun,
-			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress,
+			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress, Permit: s.includePermit(r),
 			Started: func(b sidecar.Backup, operationID string) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
 					Message: "restore into " + r.Target + " started"}))
 			}})
 	}
 	switch {
-	case errors.Is(err, sidecar.ErrConsumers):
+	case errors.Is(err, sidecar.ErrConsumers), errors.Is(err, sidecar.ErrSidecarRights):
 		// The plan refused it before anything was created: a refusal, as
 		// at admission, with the tables named and how to go on.
 		return StateRejected, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+	case errors.Is(err, ErrRejected):
+		// The requester may not include what the plan names (include_rights.go).
+		return StateRejected, LogEntry{Backup: res.Backup.Name, Message: rejectionReason(err)}
 	case err != nil:
 		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
 	case r.DryRun && res.Plan != nil:

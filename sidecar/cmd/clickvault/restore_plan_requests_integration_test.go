@@ -16,9 +16,9 @@ import (
 // table is prod.sink, outside shop; backed up once, then rmv is dropped and
 // prod.sink cleared, so a row there later came from a restored copy. A
 // sidecar runs; alice may restore shop into shop_restored. It returns the
-// sidecar's address.
-func newPlanRequestsHarness(t *testing.T) (*harness, string) {
-	h := newHarnessWith(t, sidecarUsers)
+// sidecar's address. extra grants go to the users named.
+func newPlanRequestsHarness(t *testing.T, extra map[string][]string) (*harness, string) {
+	h := newHarnessWith(t, sidecarUsersWith(extra))
 	h.createShop(1000)
 	h.exec("CREATE DATABASE prod")
 	h.exec("CREATE TABLE prod.sink (n UInt64, t DateTime, db String) ENGINE = MergeTree ORDER BY t")
@@ -49,7 +49,7 @@ func (h *harness) expectNothingRestored(what string) {
 // shown, how to go on — and creates nothing; with consumers = 'skip' the
 // plan leaves the view out; a renamed table is shown with its new name.
 func TestRestoreRequestDryRun(t *testing.T) {
-	h, _ := newPlanRequestsHarness(t)
+	h, _ := newPlanRequestsHarness(t, nil)
 	alice := h.as("alice")
 	st := h.expectRequest(alice, "action, database, target, dry_run", "'restore', 'shop', 'shop_restored', true",
 		"succeeded", "dry run, nothing was restored")
@@ -80,7 +80,7 @@ func TestRestoreRequestDryRun(t *testing.T) {
 // field and its values, and so is consumers on a verify; 'skip' restores
 // orders without the view.
 func TestRestoreRequestConsumers(t *testing.T) {
-	h, _ := newPlanRequestsHarness(t)
+	h, _ := newPlanRequestsHarness(t, nil)
 	alice := h.as("alice")
 	st := h.expectRequest(alice, "action, database, target", "'restore', 'shop', 'shop_restored'",
 		"rejected", "rmv (a refreshable materialized view")
@@ -106,21 +106,52 @@ func TestRestoreRequestConsumers(t *testing.T) {
 
 // TestRestoreRequestIncludesViewStopped (issue 22): with consumers =
 // 'include' the refreshable view is restored stopped (system.view_refreshes
-// says Disabled; the sidecar needs SYSTEM VIEWS on the target for it, see
-// deploy/grants.sql) and never refreshes before a person starts it:
-// prod.sink, which it writes into, stays empty over three periods.
+// says Disabled and that it never refreshed; the sidecar needs SYSTEM VIEWS
+// on the target for it, see deploy/grants.sql) and never refreshes before
+// a person starts it: prod.sink, which it writes into, stays empty over
+// three periods. alice may include it: she holds INSERT on prod.sink.
 func TestRestoreRequestIncludesViewStopped(t *testing.T) {
-	h, _ := newPlanRequestsHarness(t)
+	h, _ := newPlanRequestsHarness(t, map[string][]string{"alice": {"INSERT ON prod.sink"}})
 	h.expectRequest(h.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'include'",
 		"succeeded", "refreshable views restored stopped, start them with SYSTEM START VIEW: rmv")
 	if n := h.count("SELECT count() FROM shop_restored.orders"); n != 1000 {
 		t.Fatalf("shop_restored.orders has %d rows, want 1000", n)
 	}
-	if n := h.count("SELECT count() FROM system.view_refreshes WHERE database = 'shop_restored' AND view = 'rmv' AND status = 'Disabled'"); n != 1 {
-		t.Fatalf("rmv is not restored stopped: %s", h.viewRefreshes())
+	if n := h.count("SELECT count() FROM system.view_refreshes WHERE database = 'shop_restored' AND view = 'rmv' AND status = 'Disabled' " +
+		"AND last_refresh_time IS NULL"); n != 1 {
+		t.Fatalf("rmv is not restored stopped and never refreshed: %s", h.viewRefreshes())
 	}
 	if n := h.sinkRowsAfter(); n != 0 {
 		t.Fatalf("the included view refreshed before anyone started it: prod.sink got %d rows; %s", n, h.viewRefreshes())
+	}
+	// Started by a person, it runs as it did in production, into prod.sink.
+	h.exec("SYSTEM START VIEW shop_restored.rmv")
+	h.exec("SYSTEM REFRESH VIEW shop_restored.rmv")
+	h.exec("SYSTEM WAIT VIEW shop_restored.rmv")
+	if n := h.count("SELECT count() FROM prod.sink WHERE db = 'shop_restored' AND n = 1000"); n == 0 {
+		t.Fatalf("started, the restored view wrote nothing into prod.sink; %s", h.viewRefreshes())
+	}
+}
+
+// TestRestoreRequestIncludeNeedsTheRights (issue 22): consumers = 'include'
+// recreates rmv, which writes into prod.sink with the sidecar's rights.
+// alice, who may restore shop into shop_restored but holds no right on
+// prod.sink, is rejected naming INSERT on prod.sink, and nothing is
+// created; over HTTP (the operator's) the same restore runs.
+func TestRestoreRequestIncludeNeedsTheRights(t *testing.T) {
+	h, addr := newPlanRequestsHarness(t, nil)
+	h.expectRequest(h.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'include'",
+		"rejected", `user "alice" lacks INSERT on table prod.sink (materialized view rmv, restored live with consumers = 'include'`)
+	h.expectNothingRestored("a refused include")
+	h.expectRequest(h.as("alice"), "action, database, target, consumers, dry_run", "'restore', 'shop', 'shop_restored', 'include', true",
+		"rejected", `user "alice" lacks INSERT on table prod.sink`)
+	st := h.waitState(queued(t, "http://"+addr+"/v1/restores", `{"database":"shop","target":"shop_restored","consumers":"include"}`),
+		time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" || !strings.Contains(st.message, "restored stopped") {
+		t.Fatalf("the operator's include over HTTP: %+v", st)
+	}
+	if n := h.sinkRowsAfter(); n != 0 {
+		t.Fatalf("the included view refreshed: prod.sink got %d rows; %s", n, h.viewRefreshes())
 	}
 }
 
@@ -143,7 +174,7 @@ func (h *harness) viewRefreshes() string {
 // /v1/restores takes dry_run (the answer is the plan, nothing is created)
 // and consumers; an unknown consumers value is a 400 naming the field.
 func TestRestoreHTTPConsumersAndDryRun(t *testing.T) {
-	h, addr := newPlanRequestsHarness(t)
+	h, addr := newPlanRequestsHarness(t, nil)
 	url := "http://" + addr + "/v1/restores"
 	code, out := post(t, url, httpToken, `{"database":"shop","target":"shop_restored","consumers":"sometimes"}`)
 	if code != http.StatusBadRequest || !strings.Contains(out, `consumers \"sometimes\" is not a choice`) || !strings.Contains(out, `\"include\"`) {
