@@ -17,7 +17,9 @@ func (g grantsOf) Can(_ context.Context, _ string, p Privilege, database, table 
 	return g[string(p)+" "+database+"."+table], nil
 }
 
-func (grantsOf) RowPolicies(context.Context, string, string, []string) ([]string, error) { return nil, nil }
+func (grantsOf) RowPolicies(context.Context, string, string, []string) ([]string, error) {
+	return nil, nil
+}
 
 // includePlan is consumers = 'include' of definitions as SHOW CREATE TABLE
 // prints them on the test bed.
