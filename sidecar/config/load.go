@@ -19,27 +19,54 @@ import (
 // EnvPrefix starts every environment override.
 const EnvPrefix = "CLICKVAULT_"
 
-// Error is a configuration problem, naming the key.
+// Error is a configuration problem, naming the key. A Missing key is a
+// required one that nothing set; its message says how to set it.
 type Error struct {
-	Key string
-	Msg string
+	Key     string
+	Msg     string
+	Missing bool
 }
 
-func (e *Error) Error() string { return e.Key + ": " + e.Msg }
+func (e *Error) Error() string {
+	if e.Missing {
+		section, field, _ := strings.Cut(e.Key, ".")
+		return fmt.Sprintf("%s: is required: set %s under [%s] in the config file, or the environment variable %s",
+			e.Key, field, section, EnvName(e.Key))
+	}
+	return e.Key + ": " + e.Msg
+}
+
+// EnvName is the environment variable that sets key: s3.bucket is
+// CLICKVAULT_S3_BUCKET.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
 
 // Load reads the configuration: defaults, then path (skipped when "" or,
 // with optional, missing), then the environment. environ is os.Environ in
-// production. The result is validated.
+// production. The result is validated; a problem comes as a *SourceError
+// that says which file was read, or looked for and absent.
 func Load(path string, optional bool, environ func() []string) (Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(structs.Provider(Default(), "koanf"), nil); err != nil {
 		return Config{}, fmt.Errorf("load defaults: %w", err)
 	}
 	if path != "" {
-		if err := loadFile(k, path, optional); err != nil {
+		absent, err := loadFile(k, path, optional)
+		if err != nil {
 			return Config{}, err
 		}
+		cfg, err := load(k, environ)
+		if err != nil {
+			return cfg, &SourceError{Path: path, Absent: absent, Err: err}
+		}
+		return cfg, nil
 	}
+	return load(k, environ)
+}
+
+// load adds the environment to k and validates the result.
+func load(k *koanf.Koanf, environ func() []string) (Config, error) {
 	var envErrs []error
 	envProvider := env.Provider(".", env.Opt{Prefix: EnvPrefix, EnvironFunc: environ,
 		TransformFunc: func(name, value string) (string, any) {
@@ -74,17 +101,19 @@ func Load(path string, optional bool, environ func() []string) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-func loadFile(k *koanf.Koanf, path string, optional bool) error {
+// loadFile adds path to k; absent reports an optional file that is not
+// there.
+func loadFile(k *koanf.Koanf, path string, optional bool) (absent bool, err error) {
 	if _, err := os.Stat(path); err != nil {
 		if optional && errors.Is(err, os.ErrNotExist) {
-			return nil
+			return true, nil
 		}
-		return fmt.Errorf("read config file %s: %w", path, err)
+		return false, fmt.Errorf("read config file %s: %w", path, err)
 	}
 	if err := k.Load(file.Provider(path), toml.Parser()); err != nil {
-		return fmt.Errorf("parse config file %s: %w", path, err)
+		return false, fmt.Errorf("parse config file %s: %w", path, err)
 	}
-	return nil
+	return false, nil
 }
 
 // knownKeys are "section.key" for every field of Config.

@@ -22,6 +22,11 @@ func (c Config) Validate() error {
 	add := func(key, format string, args ...any) {
 		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
+	for _, r := range required {
+		if r.unset(c) {
+			errs = append(errs, &Error{Key: r.key, Missing: true})
+		}
+	}
 	c.validateClickHouse(add)
 	c.validateS3(add)
 	c.validateSchedule(add)
@@ -47,6 +52,15 @@ func (c Config) Validate() error {
 }
 
 type addFunc func(key, format string, args ...any)
+
+// required are the keys every command needs that no default can fill.
+var required = []struct {
+	key   string
+	unset func(Config) bool
+}{
+	{"s3.bucket", func(c Config) bool { return c.S3.Bucket == "" }},
+	{"s3.region", func(c Config) bool { return c.S3.Region == "" }}, // defaults to us-east-1: only an explicit "" is missing
+}
 
 func (c Config) validateClickHouse(add addFunc) {
 	ch := c.ClickHouse
@@ -82,12 +96,6 @@ func (c Config) validateS3(add addFunc) {
 		if err := checkURL(s.ClickHouseEndpoint); err != nil {
 			add("s3.clickhouse_endpoint", "%v", err)
 		}
-	}
-	if s.Bucket == "" {
-		add("s3.bucket", "is required")
-	}
-	if s.Region == "" {
-		add("s3.region", "is required")
 	}
 	if strings.Contains(s.Prefix, "//") {
 		add("s3.prefix", "must not contain an empty path element: %q", s.Prefix)
