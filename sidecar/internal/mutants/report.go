@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// tally counts the outcomes of some mutants.
+type tally struct{ total, killed, survived, notViable int }
+
+func (t *tally) add(m *mutant) {
+	t.total++
+	switch m.Status {
+	case killed:
+		t.killed++
+	case survived:
+		t.survived++
+	case notViable:
+		t.notViable++
+	}
+}
+
+const reportHead = `# Mutation run of the safety rules
+
+<!-- Written by ` + "`go tool task mutants`" + ` (sidecar/internal/mutants); do not edit by hand. -->
+
+The rules that decide what is safe to run are tested by changing them and
+watching a unit test fail. Each mutant is one small change to one rule: an
+operator flipped (gremlins, a tool of this module, lists those: ` + "`==`" + ` to
+` + "`!=`" + `, ` + "`<`" + ` to ` + "`<=`" + `, ` + "`&&`" + ` to ` + "`||`" + `, ` + "`+`" + ` to ` + "`-`" + `, …), or a hand-made
+one from ` + "`sidecar/internal/mutants/mutants.txt`" + ` (a condition dropped, nil
+returned for an error, a branch always taken). Each is applied to a copy of
+the module, never to the work tree, and the unit tests of its package run
+on it (` + "`go test -short`" + `, stopping at the first failure).
+
+A mutant is **killed** when a test fails, and the table names that test;
+it **survived** when every test passed: a rule can then be broken without
+any test noticing. A mutant that does not compile (` + "`+`" + ` on strings turned
+into ` + "`-`" + `) is **not viable**: no test could run on it.
+
+The rules, as code: rights (` + "`sidecar/control/rights.go`" + `), admission
+(` + "`sidecar/control/admission.go`" + `), claims (` + "`sidecar/control/claims.go`" + `),
+retention (` + "`sidecar/retention.go`" + `), the backup plan (` + "`sidecar/plan.go`" + `),
+the restore plan (` + "`sidecar/restore_plan*.go`" + `: the classification, the
+definition reader, the plan and what it keeps), the restore's shape and
+forbidden targets (` + "`CheckRestoreShape`" + `, ` + "`forbiddenTarget`" + `,
+` + "`RequireEmpty`" + `, ` + "`targetExists`" + ` in ` + "`sidecar/restore.go`" + `) and the table
+targets (` + "`TableTargets.Check`" + `, ` + "`InspectTables`" + `, ` + "`ParseTableRestore`" + `,
+` + "`ParseRestoreMode`" + `, ` + "`ValidatePartitions`" + ` in ` + "`sidecar/restore_tables.go`" + `).
+
+Run it with ` + "`go tool task mutants`" + ` (about half an hour on two cores).
+`
+
+// writeReport writes the Markdown report of a run.
+func writeReport(w io.Writer, ms []*mutant) error {
+	var b strings.Builder
+	b.WriteString(reportHead)
+	byRule, order := map[string]*tally{}, []string{}
+	var all tally
+	for _, m := range ms {
+		if byRule[m.Rule] == nil {
+			byRule[m.Rule] = &tally{}
+			order = append(order, m.Rule)
+		}
+		byRule[m.Rule].add(m)
+		all.add(m)
+	}
+	b.WriteString("\n## Totals\n\n| rule | mutants | killed | survived | not viable |\n|---|---:|---:|---:|---:|\n")
+	for _, r := range order {
+		t := byRule[r]
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", r, t.total, t.killed, t.survived, t.notViable)
+	}
+	fmt.Fprintf(&b, "| **all** | **%d** | **%d** | **%d** | **%d** |\n", all.total, all.killed, all.survived, all.notViable)
+	if all.survived > 0 {
+		b.WriteString("\n## Survivors\n\nEach is a way to break a rule that no unit test notices.\n\n")
+		writeTable(&b, ms, func(m *mutant) bool { return m.Status == survived })
+	}
+	b.WriteString("\n## Every mutant\n\n")
+	writeTable(&b, ms, func(*mutant) bool { return true })
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeTable(b *strings.Builder, ms []*mutant, keep func(*mutant) bool) {
+	b.WriteString("| # | rule | where | mutant | outcome | killed by |\n|---:|---|---|---|---|---|\n")
+	for _, m := range ms {
+		if !keep(m) {
+			continue
+		}
+		what := m.What
+		if m.Kind != "hand-made" {
+			what = m.Kind + ": " + what
+		} else {
+			what = "hand-made: " + what
+		}
+		by := m.By
+		if by != "" && m.Status == killed {
+			by = "`" + by + "`"
+		}
+		fmt.Fprintf(b, "| %d | %s | %s:%d | %s | %s | %s |\n", m.ID, m.Rule, m.File, m.Line, cell(what), m.Status, cell(by))
+	}
+}
+
+// cell keeps a table cell on one line and its pipes out of the table's.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
