@@ -86,7 +86,7 @@ func checkOwnShard(t *testing.T, ctx context.Context, conn *ch.Client, c *testbe
 	var shard, replica proto.ColUInt32
 	var port proto.ColUInt16
 	err := conn.Do(ctx, ch.Query{
-		Body: "SELECT shard_num, replica_num, port FROM system.clusters WHERE cluster = {c:String} AND is_local",
+		Body:       "SELECT shard_num, replica_num, port FROM system.clusters WHERE cluster = {c:String} AND is_local",
 		Parameters: []proto.Parameter{param("c", c.Name)},
 		Result: proto.Results{{Name: "shard_num", Data: &shard}, {Name: "replica_num", Data: &replica},
 			{Name: "port", Data: &port}},
