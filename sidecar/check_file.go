@@ -14,7 +14,7 @@ import (
 const CheckFile = ".clickvault_check.json"
 
 // CheckKey is where a database's check results are.
-func (l Layout) CheckKey(database string) string { return l.join(database, CheckFile) }
+func (l Layout) CheckKey(database string) string { return l.under(database, CheckFile) }
 
 // Results are a database's last check and last verify of each backup, by
 // backup name: the content of its CheckFile.

@@ -29,7 +29,7 @@ import (
 const IndexFile = ".clickvault_catalog.json"
 
 // IndexKey is where a database's catalog index is.
-func (l Layout) IndexKey(database string) string { return l.join(database, IndexFile) }
+func (l Layout) IndexKey(database string) string { return l.under(database, IndexFile) }
 
 type catalogIndex struct {
 	Version  int          `json:"version"`
