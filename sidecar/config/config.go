@@ -42,6 +42,7 @@ type Config struct {
 	Notifications Notifications `koanf:"notifications"`
 	Sidecar       Sidecar       `koanf:"sidecar"`
 	Backup        Backup        `koanf:"backup"`
+	Cluster       Cluster       `koanf:"cluster"` // cluster.go
 	// Tables are per-database table sets, [tables.<database>] in the file
 	// (not settable from the environment).
 	Tables map[string]TableSet `koanf:"tables"`
@@ -154,6 +155,7 @@ func Default() Config {
 		},
 		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s", Workers: 4, RequestRetentionDays: 90},
 		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true},
+		Cluster: Cluster{ShardTimeout: "6h"},
 	}
 }
 

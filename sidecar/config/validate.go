@@ -48,6 +48,7 @@ func (c Config) Validate() error {
 	c.validateSidecar(add)
 	c.validateTables(add)
 	c.validateBackup(add)
+	c.validateCluster(add)
 	return errors.Join(errs...)
 }
 

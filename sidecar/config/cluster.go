@@ -1,0 +1,80 @@
+package config
+
+import (
+	"regexp"
+	"time"
+)
+
+// Cluster places this node in a ClickHouse cluster (remote_servers): each
+// shard is backed up by the sidecar of one of its replicas, and a set
+// holds one backup per shard. No name: a single server, as before.
+type Cluster struct {
+	// Name is the cluster's name in system.clusters.
+	Name string `koanf:"name"`
+	// ID names the cluster in the bucket: {prefix}/{id}/{database}/…
+	// ("" = the name). Every node of the cluster must have the same.
+	ID string `koanf:"id"`
+	// Shard and Replica say where this node is when system.clusters
+	// cannot (0 = its is_local row).
+	Shard   int `koanf:"shard"`
+	Replica int `koanf:"replica"`
+	// ShardTimeout is how long a set waits for its shards before it is
+	// sealed partial.
+	ShardTimeout string `koanf:"shard_timeout"`
+}
+
+// clusterNameRe is a remote_servers cluster name: an XML element name as
+// people write them.
+var clusterNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
+
+// clusterIDRe is one path element of the bucket: no slash, no leading dot
+// (ClickVault's own folders start with one), nothing S3 would escape.
+var clusterIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ClusterID is the cluster's name in the bucket ("" on a single server).
+func (c Config) ClusterID() string {
+	if c.Cluster.Name == "" {
+		return ""
+	}
+	if c.Cluster.ID != "" {
+		return c.Cluster.ID
+	}
+	return c.Cluster.Name
+}
+
+// ShardTimeout is cluster.shard_timeout as a duration.
+func (c Config) ShardTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Cluster.ShardTimeout)
+	return d
+}
+
+func (c Config) validateCluster(add addFunc) {
+	cl := c.Cluster
+	if cl.Name == "" {
+		for key, set := range map[string]bool{"cluster.id": cl.ID != "", "cluster.shard": cl.Shard != 0, "cluster.replica": cl.Replica != 0} {
+			if set {
+				add(key, "needs cluster.name (the cluster in system.clusters); without it this is a single server")
+			}
+		}
+		return
+	}
+	if !clusterNameRe.MatchString(cl.Name) {
+		add("cluster.name", "must be a cluster name of remote_servers (letters, digits, _ . -), got %q", cl.Name)
+	}
+	if cl.ID != "" && !clusterIDRe.MatchString(cl.ID) {
+		add("cluster.id", "must be 1 to 64 letters, digits, _ . - not starting with . _ or -, got %q", cl.ID)
+	} else if cl.ID == "" && !clusterIDRe.MatchString(cl.Name) {
+		add("cluster.id", "is needed: cluster.name %q cannot name a folder of the bucket", cl.Name)
+	}
+	if cl.Shard < 0 {
+		add("cluster.shard", "must be a shard number (1, 2, …) or 0 for system.clusters' is_local row, got %d", cl.Shard)
+	}
+	if cl.Replica < 0 {
+		add("cluster.replica", "must be a replica number (1, 2, …) or 0, got %d", cl.Replica)
+	} else if cl.Replica > 0 && cl.Shard == 0 {
+		add("cluster.replica", "needs cluster.shard too")
+	}
+	if d, err := time.ParseDuration(cl.ShardTimeout); err != nil || d <= 0 {
+		add("cluster.shard_timeout", "must be a positive duration such as \"6h\", got %q", cl.ShardTimeout)
+	}
+}
