@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // BackupRequest asks for one backup.
@@ -37,7 +39,7 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 	var out Backup
 	err := ValidateIdentifier("database", req.Database)
 	if err == nil {
-		err = s.withLease(ctx, req.Database, "backup", req.WaitForLease, func(ctx context.Context) error {
+		err = s.bucket.WithLease(ctx, req.Database, coord.PurposeBackup, req.WaitForLease, func(ctx context.Context) error {
 			cat, plan, snap, err := s.prepareBackup(ctx, req)
 			if err != nil {
 				return err
@@ -69,33 +71,11 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 	return out, err
 }
 
-// withLease runs fn holding the database's lease. With wait, a lease held
-// by another writer is waited for (polling every second) instead of failing.
-func (s *Service) withLease(ctx context.Context, database, purpose string, wait bool, fn func(context.Context) error) error {
-	for {
-		lease, err := AcquireLease(ctx, s.store, s.layout.LockKey(database), s.opts.Owner, purpose,
-			s.opts.LeaseTTL, s.now, s.logger)
-		var locked *LockedError
-		if wait && errors.As(err, &locked) {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("wait for the lease of %s: %w", database, ctx.Err())
-			case <-time.After(time.Second):
-				continue
-			}
-		}
-		if err != nil {
-			return err
-		}
-		return lease.Hold(ctx, fn)
-	}
-}
-
 // Adopt settles a backup a previous run started (it may still be running in
 // ClickHouse) and returns how it ended.
 func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
 	var out Backup
-	err := s.withLease(ctx, database, "backup", true, func(ctx context.Context) error {
+	err := s.bucket.WithLease(ctx, database, coord.PurposeBackup, true, func(ctx context.Context) error {
 		cat, err := s.reconciledCatalog(ctx, database, progress, false)
 		if err != nil {
 			return err
@@ -201,10 +181,10 @@ func (s *Service) newBackup(database string, cat Catalog, plan Plan, snap snapsh
 		s.logger.Warn("clock behind the newest backup: naming the backup after it", "database", database,
 			"now", NameAt(now), "name", name)
 	}
-	b := Backup{Folder: s.layout.Folder(database, plan.Kind, name), Meta: Meta{
+	b := Backup{Folder: s.layout.Folder(database, string(plan.Kind), name), Meta: Meta{
 		Version: MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
 		Status: StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
-		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Owner.Name,
+		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Holder.Name,
 	}}
 	if plan.Kind == KindIncremental {
 		base := plan.Base.Folder
@@ -249,9 +229,9 @@ func (s *Service) settle(ctx context.Context, b Backup, progress ProgressFunc) (
 // settleUnknown handles a backup ClickHouse no longer knows (it restarted):
 // its .backup object decides.
 func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
-	ok, err := s.store.Exists(ctx, BackupFileKey(b.Folder))
+	ok, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
-		return b, fmt.Errorf("check %s of %s: %w", BackupFile, b.Name, err)
+		return b, fmt.Errorf("check %s of %s: %w", coord.BackupFile, b.Name, err)
 	}
 	listing, err := s.store.List(ctx, b.Folder, true)
 	if err != nil {
@@ -262,11 +242,11 @@ func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 			return s.dropUnsent(ctx, b)
 		}
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse no longer knows operation %s of backup %s, so it "+
-			"restarted while the backup ran, and the backup has no %s object", b.BackupID, b.Name, BackupFile))
+			"restarted while the backup ran, and the backup has no %s object", b.BackupID, b.Name, coord.BackupFile))
 	}
 	op := Operation{Status: OpBackupCreated, EndTime: s.now()}
 	for _, o := range listing.Objects {
-		if o.Key != MetaKey(b.Folder) {
+		if o.Key != coord.MetaKey(b.Folder) {
 			op.NumFiles++
 			op.TotalSize += uint64(max(o.Size, 0)) // a listing's sizes are never negative
 		}
@@ -275,9 +255,9 @@ func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 }
 
 // onlyMeta reports whether a folder holds nothing but ClickVault's metadata.
-func onlyMeta(l Listing, folder string) bool {
+func onlyMeta(l coord.Listing, folder string) bool {
 	for _, o := range l.Objects {
-		if o.Key != MetaKey(folder) {
+		if o.Key != coord.MetaKey(folder) {
 			return false
 		}
 	}
@@ -293,7 +273,7 @@ func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 	err := fmt.Errorf("backup %s never reached ClickHouse, or ClickHouse restarted before writing any of it: "+
 		"its folder held only ClickVault's metadata, which is removed", b.Name)
 	s.logger.Warn("removing a backup that holds nothing", "backup", b.Name, "reason", err)
-	if delErr := s.store.Delete(context.WithoutCancel(ctx), []string{MetaKey(b.Folder)}); delErr != nil {
+	if delErr := s.store.Delete(context.WithoutCancel(ctx), []string{coord.MetaKey(b.Folder)}); delErr != nil {
 		return s.finishFailed(ctx, b, fmt.Errorf("%w; removing it failed: %w", err, delErr))
 	}
 	return b, err // still "creating" here: no outcome is recorded for a folder that is gone
@@ -301,12 +281,12 @@ func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 
 // finishCreated marks a backup completed once its .backup object exists.
 func (s *Service) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
-	size, ok, err := s.objectSize(ctx, BackupFileKey(b.Folder))
+	size, ok, err := s.objectSize(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
-		return b, fmt.Errorf("check %s of %s: %w", BackupFile, b.Name, err)
+		return b, fmt.Errorf("check %s of %s: %w", coord.BackupFile, b.Name, err)
 	}
 	if !ok {
-		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, BackupFile))
+		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, coord.BackupFile))
 	}
 	b.TableBytes = s.tableBytes(ctx, b, size)
 	end := op.EndTime.UTC()

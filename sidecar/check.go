@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Check statuses.
@@ -229,7 +231,7 @@ func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
 	var g errgroup.Group
 	g.SetLimit(manifestReaders)
 	for i, b := range backups {
-		weight := min(max(c.sizes[BackupFileKey(b.Folder)], 1), manifestBytesInFlight)
+		weight := min(max(c.sizes[coord.BackupFileKey(b.Folder)], 1), manifestBytesInFlight)
 		if err := budget.Acquire(ctx, weight); err != nil {
 			break // ctx ended: the backups not read are read, and fail, one by one
 		}
@@ -284,16 +286,16 @@ func (c *checker) baseFile(ctx context.Context, b Backup, f ManifestFile) (Backu
 // readManifest reads and parses one backup's .backup object.
 func (c *checker) readManifest(ctx context.Context, b Backup) manifestRead {
 	var read manifestRead
-	data, _, err := c.s.store.Get(ctx, BackupFileKey(b.Folder))
+	data, _, err := c.s.store.Get(ctx, coord.BackupFileKey(b.Folder))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		read.problem = "object " + BackupFileKey(b.Folder) + " (ClickHouse's manifest) is missing"
+		read.problem = "object " + coord.BackupFileKey(b.Folder) + " (ClickHouse's manifest) is missing"
 	case err != nil:
-		read.problem = "cannot read " + BackupFileKey(b.Folder) + ": " + err.Error()
+		read.problem = "cannot read " + coord.BackupFileKey(b.Folder) + ": " + err.Error()
 	default:
 		m, perr := ParseManifest(data)
 		if perr != nil {
-			read.problem = BackupFileKey(b.Folder) + ": " + perr.Error()
+			read.problem = coord.BackupFileKey(b.Folder) + ": " + perr.Error()
 		}
 		read.all, read.files = m.Files, m.byKey()
 	}

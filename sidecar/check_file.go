@@ -2,22 +2,17 @@ package sidecar
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// CheckFile, in a database's folder, keeps the last check of each backup:
-// apart from the backups' metadata, so a check never writes what a backup
-// or a cleanup owns, and needs no lease.
-const CheckFile = ".clickvault_check.json"
-
-// CheckKey is where a database's check results are.
-func (l Layout) CheckKey(database string) string { return l.under(database, CheckFile) }
-
 // Results are a database's last check and last verify of each backup, by
-// backup name: the content of its CheckFile.
+// backup name: the content of its check results' file (coord.Layout.CheckKey),
+// in the database's folder, apart from the backups' metadata, so a check
+// never writes what a backup or a cleanup owns, and needs no lease.
 type Results struct {
 	Checks   map[string]BackupCheck  `json:"backups"`
 	Verifies map[string]VerifyRecord `json:"verifies,omitempty"`
@@ -40,29 +35,26 @@ const (
 // Results reads the last check and verify of each backup of a database
 // (none if it was never checked or verified), in one GET.
 func (s *Service) Results(ctx context.Context, database string) (Results, error) {
-	f, _, err := s.readChecks(ctx, database)
-	return f, err
-}
-
-func (s *Service) readChecks(ctx context.Context, database string) (Results, string, error) {
-	f := Results{Checks: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}
-	data, etag, err := s.store.Get(ctx, s.layout.CheckKey(database))
-	if errors.Is(err, ErrNotFound) {
-		return f, "", nil
+	var f Results
+	err := s.bucket.ReadChecks(ctx, database, &f)
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, coord.ErrUnreadable) {
+		return Results{}, fmt.Errorf("read check results of %s: %w", database, err)
 	}
 	if err != nil {
-		return f, "", fmt.Errorf("read check results of %s: %w", database, err)
+		f = Results{} // none yet, or a damaged file the next check replaces
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return Results{Checks: map[string]BackupCheck{}, Verifies: map[string]VerifyRecord{}}, etag, nil // a damaged file is replaced
-	}
+	f.fill()
+	return f, nil
+}
+
+// fill gives Results its maps: a file without them reads as none.
+func (f *Results) fill() {
 	if f.Checks == nil {
 		f.Checks = map[string]BackupCheck{}
 	}
 	if f.Verifies == nil {
 		f.Verifies = map[string]VerifyRecord{}
 	}
-	return f, etag, nil
 }
 
 // saveChecks merges results into the database's check file with a
@@ -91,35 +83,16 @@ func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult,
 	}
 }
 
-// updateChecks applies change to the database's check file with a
-// conditional write, so two checks or verifies at once both land.
+// updateChecks applies change to the database's check results with a
+// conditional write (coord.UpdateChecks), so two checks or verifies at once
+// both land; results of backups no longer in the catalog are dropped.
 func (s *Service) updateChecks(ctx context.Context, cat Catalog, change func(*Results)) error {
-	database := cat.Database
-	for range 5 {
-		f, etag, err := s.readChecks(ctx, database)
-		if err != nil {
-			return err
-		}
-		change(&f)
+	return coord.UpdateChecks(ctx, s.bucket, cat.Database, func(f *Results) {
+		f.fill()
+		change(f)
 		forgetGone(cat, f.Checks)
 		forgetGone(cat, f.Verifies)
-		data, err := json.MarshalIndent(f, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encode check results: %w", err)
-		}
-		cond := PutCondition{IfMatch: etag}
-		if etag == "" {
-			cond = PutCondition{IfNoneMatch: true}
-		}
-		_, err = s.store.Put(ctx, s.layout.CheckKey(database), data, cond)
-		if !errors.Is(err, ErrPreconditionFailed) {
-			if err != nil {
-				return fmt.Errorf("write check results of %s: %w", database, err)
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("write check results of %s: it kept changing under this check", database)
+	})
 }
 
 // forgetGone drops the results of backups that are no longer in the

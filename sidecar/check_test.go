@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestCheckFindsAMissingObject: one data object of the second link of a
@@ -78,7 +79,7 @@ func TestManifestFollowsTheBase(t *testing.T) {
 	e.db.Create("shop", map[string]uint64{"orders": 11, "items": 5})
 	inc := e.backup(t, "")
 	items := full.Folder + "data/shop/items/all_1_1_0/data.bin"
-	if _, err := e.store.Put(ctx, items, []byte("x"), sidecar.PutCondition{}); err != nil {
+	if _, err := e.store.Put(ctx, items, []byte("x"), coord.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := e.Check(ctx, "shop", inc.Name)
@@ -88,7 +89,7 @@ func TestManifestFollowsTheBase(t *testing.T) {
 	if rep.Backups[1].Status != sidecar.CheckBroken {
 		t.Fatalf("the incremental on it: %+v", rep.Backups[1])
 	}
-	if err := e.store.Delete(ctx, []string{sidecar.BackupFileKey(inc.Folder)}); err != nil {
+	if err := e.store.Delete(ctx, []string{coord.BackupFileKey(inc.Folder)}); err != nil {
 		t.Fatal(err)
 	}
 	if rep, _ := e.Check(ctx, "shop", inc.Name); !strings.Contains(rep.Backups[1].Problem, "manifest) is missing") {

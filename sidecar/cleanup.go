@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // CleanupReport says what a cleanup deleted (or would delete) and found.
@@ -18,7 +20,7 @@ type CleanupReport struct {
 	// Pins are the live pins that kept backups (PinNotes says them);
 	// IgnoredPins the stale ones (removed by a cleanup that is not a dry
 	// run) and those naming a backup that is gone.
-	Pins        []FoundPin
+	Pins        []coord.FoundPin
 	IgnoredPins []IgnoredPin
 }
 
@@ -32,7 +34,7 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 	if err == nil && dryRun {
 		_, err = s.planCleanup(ctx, database, &report, false)
 	} else if err == nil {
-		err = s.withLease(ctx, database, "cleanup", true, func(ctx context.Context) error {
+		err = s.bucket.WithLease(ctx, database, coord.PurposeCleanup, true, func(ctx context.Context) error {
 			cat, err := s.planCleanup(ctx, database, &report, true)
 			if err != nil {
 				return err
@@ -70,7 +72,7 @@ func (s *Service) planCleanup(ctx context.Context, database string, report *Clea
 	// Read under the lease, after it was taken: a pin written before this
 	// LIST is seen here, and the holder of one written after it waits for
 	// this cleanup to end (pin.go).
-	pins, err := s.readPins(ctx, database)
+	pins, err := s.bucket.ReadPins(ctx, database)
 	if err != nil {
 		return Catalog{}, err
 	}
@@ -150,14 +152,14 @@ func (s *Service) deleteBackup(ctx context.Context, b Backup) error {
 	}
 	var data []string
 	for _, o := range listing.Objects {
-		if o.Key != MetaKey(b.Folder) {
+		if o.Key != coord.MetaKey(b.Folder) {
 			data = append(data, o.Key)
 		}
 	}
 	if err := s.store.Delete(ctx, data); err != nil {
 		return fmt.Errorf("delete data of %s: %w", b.Name, err)
 	}
-	if err := s.store.Delete(ctx, []string{MetaKey(b.Folder)}); err != nil {
+	if err := s.store.Delete(ctx, []string{coord.MetaKey(b.Folder)}); err != nil {
 		return fmt.Errorf("delete metadata of %s: %w", b.Name, err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // metaReaders bounds concurrent metadata reads during discovery.
@@ -88,8 +90,8 @@ func (s *Service) listFolders(ctx context.Context, database string) ([]discovere
 	}
 	var roots []root
 	for _, kind := range []Kind{KindFull, KindIncremental} {
-		roots = append(roots, root{s.layout.KindRoot(database, kind), fmt.Sprintf("%s backups of %s", kind, database), false},
-			root{s.layout.LegacyKindRoot(kind), fmt.Sprintf("seed-layout %s backups", kind), true})
+		roots = append(roots, root{s.layout.KindRoot(database, string(kind)), fmt.Sprintf("%s backups of %s", kind, database), false},
+			root{s.layout.LegacyKindRoot(string(kind)), fmt.Sprintf("seed-layout %s backups", kind), true})
 	}
 	listed := make([][]discovered, len(roots))
 	g, gctx := errgroup.WithContext(ctx)
@@ -100,7 +102,7 @@ func (s *Service) listFolders(ctx context.Context, database string) ([]discovere
 				return fmt.Errorf("list %s: %w", r.what, err)
 			}
 			for _, f := range l.Folders {
-				if _, err := ParseName(FolderName(f)); r.legacy && err != nil {
+				if _, err := ParseName(coord.FolderName(f)); r.legacy && err != nil {
 					continue // a database named "full" in the seed layout's root
 				}
 				listed[i] = append(listed[i], discovered{folder: f, legacy: r.legacy})

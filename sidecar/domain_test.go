@@ -6,14 +6,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 func backup(kind Kind, name string, status string, base *Backup) Backup {
 	ts, _ := ParseName(name)
-	layout := Layout{Prefix: "p"}
-	b := Backup{Folder: layout.Folder("db", kind, name), Meta: Meta{Kind: kind, Name: name, Timestamp: ts, Status: status, Database: "db"}}
+	layout := coord.Layout{Prefix: "p"}
+	b := Backup{Folder: layout.Folder("db", string(kind), name), Meta: Meta{Kind: kind, Name: name, Timestamp: ts, Status: status, Database: "db"}}
 	if base != nil {
 		f := base.Folder
 		b.BaseBackupPath, b.Base = &f, base.Name

@@ -11,9 +11,13 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
+
+// testLayout is the engine tests' prefix.
+var testLayout = coord.Layout{Prefix: "p"}
 
 // engine is a Service on the in-memory store and the in-memory server.
 type engine struct {
@@ -56,11 +60,11 @@ func newEngine(t *testing.T, opts sidecar.Options) *engine {
 	if opts.FullEvery == 0 {
 		opts.FullEvery = 24 * time.Hour
 	}
-	if opts.Owner.Name == "" {
-		opts.Owner = sidecar.Holder{Name: "test"}
+	if opts.Holder.Name == "" {
+		opts.Holder = coord.Holder{Name: "test"}
 	}
 	opts.ControlDatabase = "clickvault"
-	svc := sidecar.NewService(store, db, ev, sidecar.Layout{Prefix: "p"}, opts, slog.New(slog.DiscardHandler))
+	svc := sidecar.NewService(store, db, ev, testLayout, opts, slog.New(slog.DiscardHandler))
 	return &engine{Service: svc, store: store, db: db, events: ev}
 }
 
@@ -231,60 +235,19 @@ func TestAdoption(t *testing.T) {
 func TestLeaseKeepsOneWriter(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
-	l, err := sidecar.AcquireLease(ctx, e.store, e.Layout().LockKey("shop"), sidecar.Holder{Name: "other"}, "backup",
+	l, err := coord.AcquireLease(ctx, e.store, testLayout.LeaseKey("shop"), coord.Holder{Name: "other"}, coord.PurposeBackup,
 		time.Minute, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var locked *sidecar.LockedError
-	if _, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shop"}); !errors.As(err, &locked) || locked.Holder.Owner != "other" {
+	var held *coord.LeaseHeldError
+	if _, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shop"}); !errors.As(err, &held) || held.Info.Holder != "other" {
 		t.Fatalf("backup under another's lease: %v", err)
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.backup(t, "")
-}
-
-// TestStableHolderTakesBackItsLease: a sidecar restarted after a crash
-// takes back its own live lease; a CLI run of the same name does not.
-func TestStableHolderTakesBackItsLease(t *testing.T) {
-	store, ctx, log := memstore.New(), context.Background(), slog.New(slog.DiscardHandler)
-	sc := sidecar.Holder{Name: "host/127.0.0.1:7480", Stable: true}
-	if _, err := sidecar.AcquireLease(ctx, store, "k", sc, "backup", time.Minute, time.Now, log); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sidecar.AcquireLease(ctx, store, "k", sc, "backup", time.Minute, time.Now, log); err != nil {
-		t.Fatalf("the same sidecar after a restart: %v", err)
-	}
-	cli := sidecar.Holder{Name: "host/127.0.0.1:7480"}
-	var locked *sidecar.LockedError
-	if _, err := sidecar.AcquireLease(ctx, store, "k", cli, "backup", time.Minute, time.Now, log); !errors.As(err, &locked) {
-		t.Fatalf("an unstable holder of the same name: %v", err)
-	}
-}
-
-// TestPrefixOwner: the first deployment's name is recorded; another is
-// refused naming both; the owner goes on.
-func TestPrefixOwner(t *testing.T) {
-	store, ctx := memstore.New(), context.Background()
-	svc := func(deployment string) *sidecar.Service {
-		return sidecar.NewService(store, fakedb.New(store), nil, sidecar.Layout{Prefix: "p"},
-			sidecar.Options{Deployment: deployment}, slog.New(slog.DiscardHandler))
-	}
-	if err := svc("prod").CheckStore(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err := svc("staging").ClaimPrefix(ctx)
-	if !errors.Is(err, sidecar.ErrOtherDeployment) || !strings.Contains(err.Error(), `"prod"`) || !strings.Contains(err.Error(), `"staging"`) {
-		t.Fatalf("another deployment: %v", err)
-	}
-	if err := svc("").ClaimPrefix(ctx); !errors.Is(err, sidecar.ErrOtherDeployment) || !strings.Contains(err.Error(), "(unnamed)") {
-		t.Fatalf("an unnamed deployment: %v", err)
-	}
-	if err := svc("prod").ClaimPrefix(ctx); err != nil {
-		t.Fatalf("the owner again: %v", err)
-	}
 }
 
 // TestSameRequestIsOneBackup: a request's second run (a restart) finds its

@@ -2,13 +2,14 @@ package sidecar
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// The catalog index, {prefix}/{database}/.clickvault_catalog.json, holds the
+// The catalog index (coord.Layout.IndexKey) holds the
 // metadata of every backup of a database, so that reading the catalog costs
 // a few LISTs and one GET instead of one GET per backup.
 //
@@ -24,12 +25,6 @@ import (
 //     before using it, and falls back to a full scan if they disagree (see
 //     writer_catalog.go); cleanup, and any writer whose index was last
 //     checked against every metadata object over a day ago, scans fully.
-
-// IndexFile is the catalog index object of a database.
-const IndexFile = ".clickvault_catalog.json"
-
-// IndexKey is where a database's catalog index is.
-func (l Layout) IndexKey(database string) string { return l.under(database, IndexFile) }
 
 type catalogIndex struct {
 	Version  int          `json:"version"`
@@ -53,15 +48,15 @@ func (e indexEntry) trusted() bool {
 // last checked against every metadata object; a missing or unreadable
 // index is an empty one.
 func (s *Service) readIndex(ctx context.Context, database string) (map[string]Backup, time.Time, error) {
-	data, _, err := s.store.Get(ctx, s.layout.IndexKey(database))
+	var idx catalogIndex
+	err := s.bucket.ReadIndex(ctx, database, &idx)
 	if errors.Is(err, ErrNotFound) {
 		return map[string]Backup{}, time.Time{}, nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, coord.ErrUnreadable) {
 		return nil, time.Time{}, fmt.Errorf("read the catalog index of %s: %w", database, err)
 	}
-	var idx catalogIndex
-	if err := json.Unmarshal(data, &idx); err != nil || idx.Database != database {
+	if err != nil || idx.Database != database {
 		s.logger.Warn("ignoring an unreadable catalog index", "database", database, "err", err)
 		return map[string]Backup{}, time.Time{}, nil
 	}
@@ -85,13 +80,9 @@ func (s *Service) writeIndex(ctx context.Context, database string, backups []Bac
 			idx.Backups = append(idx.Backups, indexEntry{Folder: b.Folder, Meta: b.Meta})
 		}
 	}
-	data, err := json.Marshal(idx)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_, err = s.store.Put(ctx, s.layout.IndexKey(database), data, PutCondition{})
-	}
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.bucket.WriteIndex(ctx, database, idx); err != nil {
 		s.logger.Warn("write the catalog index; readers will read the metadata", "database", database, "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestCatalogIndexIsOnlyACache(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
-	svc := sidecar.NewService(store, nil, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{}, slog.New(slog.DiscardHandler))
+	svc := sidecar.NewService(store, nil, nil, testLayout, sidecar.Options{}, slog.New(slog.DiscardHandler))
 	f := sidecar.TestBackup(sidecar.KindFull, sidecar.TestName(0), sidecar.StatusCreated, nil)
 	i1 := sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(time.Hour), sidecar.StatusCreated, &f)
 	i2 := sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(2*time.Hour), sidecar.StatusCreating, &i1)
@@ -35,7 +36,7 @@ func TestCatalogIndexIsOnlyACache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = store.Delete(ctx, []string{sidecar.MetaKey(i1.Folder)})
+	_ = store.Delete(ctx, []string{coord.MetaKey(i1.Folder)})
 
 	store.ResetGets()
 	cat, err := svc.Catalog(ctx, "db")

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Manifest is ClickHouse's .backup object: every file of a backup with its
@@ -39,7 +41,7 @@ type fileKey struct {
 func ParseManifest(data []byte) (Manifest, error) {
 	var m Manifest
 	if err := xml.Unmarshal(data, &m); err != nil {
-		return Manifest{}, fmt.Errorf("parse %s: %w", BackupFile, err)
+		return Manifest{}, fmt.Errorf("parse %s: %w", coord.BackupFile, err)
 	}
 	for i := range m.Files {
 		f := &m.Files[i]
@@ -47,7 +49,7 @@ func ParseManifest(data []byte) (Manifest, error) {
 			f.BaseSize, f.BaseChecksum = f.Size, f.Checksum
 		}
 		if f.BaseSize > f.Size {
-			return Manifest{}, fmt.Errorf("parse %s: file %s has base_size %d over its size %d", BackupFile, f.Name, f.BaseSize, f.Size)
+			return Manifest{}, fmt.Errorf("parse %s: file %s has base_size %d over its size %d", coord.BackupFile, f.Name, f.BaseSize, f.Size)
 		}
 		if f.DataFile == "" {
 			f.DataFile = f.Name
@@ -112,7 +114,7 @@ func (s *Service) tableBytes(ctx context.Context, b Backup, size int64) map[stri
 		s.logger.Info("manifest too big to read for the sizes of the tables", "backup", b.Name, "bytes", size)
 		return nil
 	}
-	data, _, err := s.store.Get(ctx, BackupFileKey(b.Folder))
+	data, _, err := s.store.Get(ctx, coord.BackupFileKey(b.Folder))
 	if err == nil {
 		var m Manifest
 		if m, err = ParseManifest(data); err == nil {

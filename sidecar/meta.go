@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Status values stored in metadata. The seed tool wrote only BACKUP_CREATED;
@@ -101,7 +103,7 @@ var errBadMeta = errors.New("unreadable metadata")
 
 // readBackup reads a folder's metadata, filling what the seed's lacks.
 func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error) {
-	data, _, err := s.store.Get(ctx, MetaKey(folder))
+	data, _, err := s.store.Get(ctx, coord.MetaKey(folder))
 	if err != nil {
 		return Backup{}, fmt.Errorf("read metadata of %s: %w", folder, err)
 	}
@@ -110,7 +112,7 @@ func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error)
 		return Backup{}, fmt.Errorf("%w in %s: %w", errBadMeta, folder, err)
 	}
 	if meta.Name == "" {
-		meta.Name = FolderName(folder)
+		meta.Name = coord.FolderName(folder)
 	}
 	if meta.Timestamp.IsZero() {
 		meta.Timestamp, _ = ParseName(meta.Name)
@@ -124,7 +126,7 @@ func (s *Service) writeMeta(ctx context.Context, b Backup) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.Put(ctx, MetaKey(b.Folder), data, PutCondition{}); err != nil {
+	if _, err := s.store.Put(ctx, coord.MetaKey(b.Folder), data, coord.PutCondition{}); err != nil {
 		return fmt.Errorf("write metadata of %s: %w", b.Name, err)
 	}
 	return nil

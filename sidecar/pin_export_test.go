@@ -1,11 +1,14 @@
 package sidecar
 
-import "time"
+import (
+	"time"
 
-// SetPinHeartbeat shortens the pins' heartbeat for a test and returns what
-// puts it back.
-func SetPinHeartbeat(d time.Duration) func() {
-	old := pinHeartbeatEvery
-	pinHeartbeatEvery = d
-	return func() { pinHeartbeatEvery = old }
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// SetPinHeartbeat shortens the pins' heartbeat for a test.
+func (s *Service) SetPinHeartbeat(d time.Duration) {
+	cfg := s.bucketConfig()
+	cfg.PinHeartbeat = d
+	s.bucket = coord.New(s.store, cfg, s.logger)
 }

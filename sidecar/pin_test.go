@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // twoChains makes an old chain (a full and an incremental) and a newer one
@@ -22,20 +23,20 @@ func twoChains(t *testing.T) (*engine, sidecar.Backup, sidecar.Backup) {
 	return e, full, incr
 }
 
-func (e *engine) pins(t *testing.T) []sidecar.PinInfo {
+func (e *engine) pins(t *testing.T) []coord.PinInfo {
 	t.Helper()
 	ctx := context.Background()
-	l, err := e.store.List(ctx, e.Layout().PinsRoot("shop"), true)
+	l, err := e.store.List(ctx, testLayout.PinsRoot("shop"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []sidecar.PinInfo
+	var out []coord.PinInfo
 	for _, o := range l.Objects {
 		data, _, err := e.store.Get(ctx, o.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p sidecar.PinInfo
+		var p coord.PinInfo
 		if err := json.Unmarshal(data, &p); err != nil {
 			t.Fatalf("pin %s: %v", o.Key, err)
 		}
@@ -99,17 +100,17 @@ func TestCleanupIgnoresStalePin(t *testing.T) {
 	pin.Narrow(ctx, incr.Name)
 	pin.Release(ctx)
 	// A holder that died leaves its pin: write it back as it was.
-	dead := sidecar.PinInfo{ID: "dead", Database: "shop", Backup: incr.Name, Action: sidecar.PinVerify,
+	dead := coord.PinInfo{ID: "dead", Database: "shop", Backup: incr.Name, Action: sidecar.PinVerify,
 		Holder: "gone-host", Since: time.Now().UTC(), Heartbeat: time.Now().UTC()}
 	data, _ := json.Marshal(dead)
-	if _, err := e.store.Put(ctx, e.Layout().PinKey("shop", "dead"), data, sidecar.PutCondition{}); err != nil {
+	if _, err := e.store.Put(ctx, testLayout.PinKey("shop", "dead"), data, coord.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
-	e.SetClock(func() time.Time { return time.Now().Add(sidecar.PinStaleAfter - 5*time.Second) })
+	e.SetClock(func() time.Time { return time.Now().Add(coord.PinStaleAfter - 5*time.Second) })
 	if rep, err := e.Cleanup(ctx, "shop", true); err != nil || len(rep.Planned) != 0 || len(rep.Pins) != 1 {
 		t.Fatalf("a pin not yet stale is ignored: %v, %+v", err, rep)
 	}
-	e.SetClock(func() time.Time { return time.Now().Add(sidecar.PinStaleAfter + 5*time.Second) })
+	e.SetClock(func() time.Time { return time.Now().Add(coord.PinStaleAfter + 5*time.Second) })
 	rep, err := e.Cleanup(ctx, "shop", false)
 	if err != nil || len(rep.Deleted) != 2 || rep.Deleted[1] != full.Name {
 		t.Fatalf("a stale pin kept the chain: %v, %+v", err, rep)
@@ -182,12 +183,12 @@ func TestRestorePinsUntilDone(t *testing.T) {
 func TestPinWaitsForCleanup(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
-	lease, err := sidecar.AcquireLease(ctx, e.store, e.Layout().LockKey("shop"), sidecar.Holder{Name: "other"}, "cleanup",
+	lease, err := coord.AcquireLease(ctx, e.store, testLayout.LeaseKey("shop"), coord.Holder{Name: "other"}, coord.PurposeCleanup,
 		time.Minute, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan *sidecar.Pin, 1)
+	got := make(chan *coord.Pin, 1)
 	go func() {
 		p, _ := e.TakePin(ctx, "shop", sidecar.PinRestore, "r")
 		got <- p
@@ -210,8 +211,8 @@ func TestPinWaitsForCleanup(t *testing.T) {
 
 // TestPinHeartbeat: a held pin's heartbeat moves on; it stops on release.
 func TestPinHeartbeat(t *testing.T) {
-	defer sidecar.SetPinHeartbeat(5 * time.Millisecond)()
 	e := newEngine(t, sidecar.Options{})
+	e.SetPinHeartbeat(5 * time.Millisecond)
 	ctx := context.Background()
 	pin, err := e.TakePin(ctx, "shop", sidecar.PinVerify, "")
 	if err != nil {

@@ -85,13 +85,12 @@ func (s *Service) earlierAttempt(ctx context.Context, req RestoreRequest) (workR
 	if req.RequestID == "" {
 		return workRecord{}, false
 	}
-	listing, err := s.store.List(ctx, s.layout.ControlKey("work")+"/", true)
+	ids, err := s.bucket.WorkIDs(ctx)
 	if err != nil {
 		s.logger.Warn("list work records; an earlier run of this restore is not looked for", "err", err)
 		return workRecord{}, false
 	}
-	for _, o := range listing.Objects {
-		id := strings.TrimSuffix(o.Key[strings.LastIndex(o.Key, "/")+1:], ".json")
+	for _, id := range ids {
 		rec, err := s.readWork(ctx, id)
 		if err == nil && rec.Kind == workRestore && rec.RequestID == req.RequestID && rec.Deployment == s.opts.Deployment {
 			return rec, true
@@ -121,6 +120,6 @@ func (s *Service) resumeAttempt(ctx context.Context, prev workRecord, req Restor
 	undone := s.undoAdopted(ctx, prev, errors.New("an earlier run of this request was interrupted"))
 	s.logger.Info("an earlier run of this request left a restore ClickHouse does not run; starting again",
 		"operation", prev.ID, "target", prev.Target, "cleanup", undone)
-	_ = s.store.Delete(ctx, []string{s.layout.WorkKey(prev.ID)})
+	_ = s.bucket.DeleteWork(ctx, prev.ID) // what it named is undone; a leftover record is swept later
 	return res, false, nil
 }

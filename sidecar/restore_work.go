@@ -2,24 +2,23 @@ package sidecar
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // A work record says what a restore or a verify is creating in ClickHouse,
 // so that whoever finds it half done can finish or remove it: the runner
 // adopting a restore after a restart, and the sweep `serve` runs at start.
-// It is one small object, {prefix}/.clickvault/work/{operation id}.json,
-// written before anything is created, renewed every WorkHeartbeatEvery like
-// a pin, and deleted when the operation has finished or cleaned up. It names
+// It is one small object (coord.Layout.WorkKey), written before anything is
+// created, kept alive every WorkHeartbeatEvery like a pin (coord.KeepWork),
+// and deleted when the operation has finished or cleaned up. It names
 // the deployment and the process that wrote it: the sweep only touches
 // records of its own deployment, and only names with the sidecar's own
 // prefixes (clickvault_staging_, clickvault_verify_), never a user's table.
@@ -34,7 +33,7 @@ import (
 // for RestoreWorkStaleAfter: that is the window in which a restarted
 // sidecar, or another one, adopts the restore and finishes it.
 const (
-	WorkHeartbeatEvery    = 15 * time.Second
+	WorkHeartbeatEvery    = coord.WorkHeartbeatEvery
 	VerifyWorkStaleAfter  = 4 * WorkHeartbeatEvery
 	RestoreWorkStaleAfter = 10 * time.Minute
 )
@@ -60,8 +59,8 @@ type workRecord struct {
 	ID         string    `json:"id"` // the RESTORE's operation id
 	Kind       string    `json:"kind"`
 	Deployment string    `json:"deployment"`
-	Owner      string    `json:"owner"` // host and process, or the sidecar's stable name
-	Run        string    `json:"run"`   // this process: a restarted sidecar has the same Owner, another Run
+	Holder     string    `json:"owner"` // host and process, or the sidecar's stable name (the key predates the word)
+	Run        string    `json:"run"`   // this process: a restarted sidecar has the same Holder, another Run
 	Heartbeat  time.Time `json:"heartbeat"`
 	RequestID  string    `json:"request_id,omitempty"` // a restore's request: a run of it again resumes this one
 	Backup     string    `json:"backup"`
@@ -96,32 +95,25 @@ type swap struct {
 	StagingUUID string `json:"staging_uuid,omitempty"`
 }
 
-// WorkKey is where a work record is kept.
-func (l Layout) WorkKey(id string) string { return l.ControlKey("work", id+".json") }
-
-// work is a held work record. One that could not be written at first has
-// no key: it is kept in memory only, and never written.
+// work is a held work record. One that could not be written at first is
+// kept in memory only, and never written.
 type work struct {
 	s    *Service
-	key  string
-	mu   sync.Mutex
-	rec  workRecord
-	stop context.CancelFunc
-	g    *errgroup.Group
+	kept *coord.Kept[workRecord]
 }
+
+// stampWork sets a record's heartbeat at each write.
+func stampWork(r *workRecord, at time.Time) { r.Heartbeat = at }
 
 // startWork writes a work record and renews it until done.
 func (s *Service) startWork(ctx context.Context, rec workRecord) *work {
-	rec.Deployment, rec.Owner, rec.Run = s.opts.Deployment, s.opts.Owner.Name, thisRun
-	w := &work{s: s, key: s.layout.WorkKey(rec.ID), rec: rec}
-	if err := w.write(ctx); err != nil {
+	rec.Deployment, rec.Holder, rec.Run = s.opts.Deployment, s.opts.Holder.Name, thisRun
+	k, err := coord.KeepWork(ctx, s.bucket, rec.ID, rec, stampWork, workHeartbeatEvery)
+	if err != nil {
 		s.logger.Warn("write the work record; a kill now leaves what this creates for a person to remove",
 			"target", rec.Target, "err", err)
-		w.key = ""
-		return w
 	}
-	w.renew(ctx)
-	return w
+	return &work{s: s, kept: k}
 }
 
 // scratchWork is the work record of a verify's scratch database.
@@ -130,92 +122,39 @@ func (s *Service) scratchWork(ctx context.Context, b Backup, scratch string) *wo
 		Target: scratch, CreatedDatabase: true})
 }
 
-// renew rewrites the record every workHeartbeatEvery until done.
-func (w *work) renew(ctx context.Context) {
-	gctx, stop := context.WithCancel(ctx)
-	g, gctx := errgroup.WithContext(gctx)
-	w.stop, w.g = stop, g
-	g.Go(func() error {
-		tick := time.NewTicker(workHeartbeatEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-tick.C:
-			}
-			if err := w.write(gctx); err != nil && gctx.Err() == nil {
-				w.s.logger.Warn("renew the work record; will retry", "key", w.key, "err", err)
-			}
-		}
-	})
-}
-
 // update changes the record and writes it at once: the next step must not
 // run before the record says what it may leave behind.
 func (w *work) update(ctx context.Context, change func(*workRecord)) error {
-	w.mu.Lock()
-	change(&w.rec)
-	w.mu.Unlock()
-	return w.write(ctx)
-}
-
-func (w *work) write(ctx context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.key == "" {
-		return nil
-	}
-	w.rec.Heartbeat = w.s.now().UTC()
-	data, err := json.Marshal(w.rec)
-	if err != nil {
-		return fmt.Errorf("encode work record: %w", err)
-	}
-	if _, err := w.s.store.Put(ctx, w.key, data, PutCondition{}); err != nil {
-		return fmt.Errorf("write work record %s: %w", w.key, err)
-	}
-	return nil
+	return w.kept.Update(ctx, change)
 }
 
 // done stops the renewal and deletes the record: what it named is
 // finished or removed.
 func (w *work) done(ctx context.Context) {
-	if w.stop != nil {
-		w.stop()
-		_ = w.g.Wait()
-	}
-	if w.key == "" || ctx.Err() != nil {
+	w.kept.Stop()
+	if ctx.Err() != nil {
 		return // a cancelled run (the sidecar stopping) leaves it for the adoption
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := w.s.store.Delete(ctx, []string{w.key}); err != nil {
-		w.s.logger.Warn("delete the work record; the next sweep finds nothing left to remove", "key", w.key, "err", err)
-	}
+	w.kept.Delete(ctx)
 }
 
 // readWork reads the work record of an operation; ErrNotFound if none.
 func (s *Service) readWork(ctx context.Context, id string) (workRecord, error) {
-	data, _, err := s.store.Get(ctx, s.layout.WorkKey(id))
-	if err != nil {
-		return workRecord{}, fmt.Errorf("read the work record of %s: %w", id, err)
-	}
 	var rec workRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return workRecord{}, fmt.Errorf("read the work record of %s: not ClickVault's JSON: %w", id, err)
+	if err := s.bucket.ReadWork(ctx, id, &rec); err != nil {
+		return workRecord{}, err
 	}
 	return rec, nil
 }
 
 // adoptWork takes over a record a previous run wrote.
 func (s *Service) adoptWork(ctx context.Context, rec workRecord) *work {
-	w := &work{s: s, key: s.layout.WorkKey(rec.ID), rec: rec}
-	w.rec.Owner, w.rec.Run = s.opts.Owner.Name, thisRun
-	if err := w.write(ctx); err != nil {
-		s.logger.Warn("renew the adopted work record", "key", w.key, "err", err)
+	rec.Holder, rec.Run = s.opts.Holder.Name, thisRun
+	k, err := coord.AdoptWork(ctx, s.bucket, rec.ID, rec, stampWork, workHeartbeatEvery)
+	if err != nil {
+		s.logger.Warn("renew the adopted work record", "operation", rec.ID, "err", err)
 	}
-	w.renew(ctx)
-	return w
+	return &work{s: s, kept: k}
 }
 
 // stale says why the sweep may remove what a record names, or "".
@@ -224,7 +163,7 @@ func (s *Service) stale(rec workRecord) string {
 	switch {
 	case rec.Deployment != s.opts.Deployment:
 		return ""
-	case rec.Kind == workVerify && s.opts.Owner.Stable && rec.Owner == s.opts.Owner.Name && rec.Run != thisRun:
+	case rec.Kind == workVerify && s.opts.Holder.Stable && rec.Holder == s.opts.Holder.Name && rec.Run != thisRun:
 		return "written by this sidecar before it restarted"
 	case rec.Kind == workVerify && age > VerifyWorkStaleAfter:
 		return fmt.Sprintf("heartbeat %s old", age.Round(time.Second))
@@ -241,20 +180,19 @@ func (s *Service) stale(rec workRecord) string {
 // stays, marked abandoned, so that a late adoption says what happened; it
 // is deleted once it is a day old.
 func (s *Service) SweepLeftovers(ctx context.Context) {
-	listing, err := s.store.List(ctx, s.layout.ControlKey("work")+"/", true)
+	ids, err := s.bucket.WorkIDs(ctx)
 	if err != nil {
 		s.logger.Warn("list work records; nothing swept", "err", err)
 		return
 	}
-	for _, o := range listing.Objects {
-		id := strings.TrimSuffix(o.Key[strings.LastIndex(o.Key, "/")+1:], ".json")
+	for _, id := range ids {
 		rec, err := s.readWork(ctx, id)
 		if err != nil {
-			s.logger.Warn("read a work record; skipped", "key", o.Key, "err", err)
+			s.logger.Warn("read a work record; skipped", "operation", id, "err", err)
 			continue
 		}
 		if rec.Abandoned != "" && s.now().Sub(rec.Heartbeat) > 24*time.Hour {
-			_ = s.store.Delete(ctx, []string{o.Key})
+			_ = s.bucket.DeleteWork(ctx, id) // a day old: nothing adopts it any more; the next sweep tries again
 			continue
 		}
 		why := s.stale(rec)
@@ -270,7 +208,6 @@ func (s *Service) SweepLeftovers(ctx context.Context) {
 
 // sweep removes what one stale record names.
 func (s *Service) sweep(ctx context.Context, rec workRecord, why string) error {
-	key := s.layout.WorkKey(rec.ID)
 	if rec.Kind == workVerify {
 		if !strings.HasPrefix(rec.Target, scratchPrefix) {
 			return fmt.Errorf("work record %s names %s, not a scratch database", rec.ID, rec.Target)
@@ -278,18 +215,13 @@ func (s *Service) sweep(ctx context.Context, rec workRecord, why string) error {
 		if err := s.db.DropDatabase(ctx, rec.Target); err != nil {
 			return fmt.Errorf("drop scratch database %s: %w", rec.Target, err)
 		}
-		return s.store.Delete(ctx, []string{key})
+		return s.bucket.DeleteWork(ctx, rec.ID)
 	}
 	if err := s.dropStaging(ctx, rec); err != nil {
 		return err
 	}
 	rec.Abandoned = "the sidecar stopped during the restore and its staging tables were removed (" + why + ")"
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode work record: %w", err)
-	}
-	_, err = s.store.Put(ctx, key, data, PutCondition{})
-	return err
+	return s.bucket.WriteWork(ctx, rec.ID, rec)
 }
 
 // dropStaging drops a replace's staging tables. Before its swap a staging
@@ -311,9 +243,10 @@ func (s *Service) dropStaging(ctx context.Context, rec workRecord) error {
 
 // record is a copy of the record as it is now.
 func (w *work) record() workRecord {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	rec := w.rec
-	rec.Swaps = slices.Clone(w.rec.Swaps)
+	var rec workRecord
+	w.kept.View(func(r *workRecord) {
+		rec = *r
+		rec.Swaps = slices.Clone(r.Swaps)
+	})
 	return rec
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Retention says which backups to keep. A backup is kept if any rule keeps
@@ -35,12 +37,12 @@ type Keep struct {
 
 // CleanupPlan is what a cleanup deletes and keeps, in order.
 type CleanupPlan struct {
-	Delete      []Deletion   // oldest chain first; in a chain newest first, a full last
-	Kept        []string     // names of the chains that keep at least one backup
-	Keeps       []Keep       // every backup kept, newest first, with why
-	Orphans     []Orphan     // reported, never deleted: ClickVault does not delete what it cannot explain
-	Pins        []FoundPin   // live pins, honoured: what they name is kept
-	IgnoredPins []IgnoredPin // stale pins, and pins of backups that are gone
+	Delete      []Deletion       // oldest chain first; in a chain newest first, a full last
+	Kept        []string         // names of the chains that keep at least one backup
+	Keeps       []Keep           // every backup kept, newest first, with why
+	Orphans     []Orphan         // reported, never deleted: ClickVault does not delete what it cannot explain
+	Pins        []coord.FoundPin // live pins, honoured: what they name is kept
+	IgnoredPins []IgnoredPin     // stale pins, and pins of backups that are gone
 }
 
 // PlanCleanup applies retention. Whole chains are kept by KeepFullBackups
@@ -56,7 +58,7 @@ func PlanCleanup(cat Catalog, r Retention, now time.Time) CleanupPlan {
 
 // PlanCleanupPinned is PlanCleanup that also keeps what live pins name (see
 // keepPinned) and, as for any kept backup, every backup it is built on.
-func PlanCleanupPinned(cat Catalog, r Retention, now time.Time, pins []FoundPin) CleanupPlan {
+func PlanCleanupPinned(cat Catalog, r Retention, now time.Time, pins []coord.FoundPin) CleanupPlan {
 	plan := CleanupPlan{Orphans: cat.Orphans}
 	rules := map[string][]string{}
 	keepWholeChains(cat, r, now, rules)
@@ -169,16 +171,16 @@ func keepByCalendar(cat Catalog, r Retention, rules map[string][]string) {
 
 // keepPinned gives the backup a live pin names (every backup that has not
 // failed, for a pin that names none yet) the rule "pinned by …". A stale pin
-// (no heartbeat for PinStaleAfter: its holder is gone) is ignored, and so is
+// (no heartbeat for coord.PinStaleAfter: its holder is gone) is ignored, and so is
 // one naming a backup the catalog no longer holds; both are reported.
-func keepPinned(cat Catalog, pins []FoundPin, now time.Time, rules map[string][]string) ([]FoundPin, []IgnoredPin) {
-	var kept []FoundPin
+func keepPinned(cat Catalog, pins []coord.FoundPin, now time.Time, rules map[string][]string) ([]coord.FoundPin, []IgnoredPin) {
+	var kept []coord.FoundPin
 	var ignored []IgnoredPin
 	for _, p := range pins {
 		if p.Stale(now) {
 			ignored = append(ignored, IgnoredPin{Pin: p, Reason: fmt.Sprintf(
 				"stale: its last heartbeat (%s) is over %s old, so its holder is gone",
-				p.Seen.UTC().Format(time.RFC3339), PinStaleAfter)})
+				p.Seen.UTC().Format(time.RFC3339), coord.PinStaleAfter)})
 			continue
 		}
 		if p.Backup == "" {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"regexp"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Options tune the Service.
@@ -14,7 +16,7 @@ type Options struct {
 	FullEvery        time.Duration // a new chain when the newest full is this old
 	Retention        Retention
 	LeaseTTL         time.Duration // lease time to live; renewed every third of it
-	Owner            Holder        // who takes leases and writes backups: a process, or a sidecar's stable name
+	Holder           coord.Holder  // who takes leases and writes backups: a process, or a sidecar's stable name
 	PollInterval     time.Duration // longest wait between reads of system.backups while an operation runs
 	OperationTimeout time.Duration // give up waiting for one BACKUP or RESTORE after this
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
@@ -52,33 +54,47 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Service runs backups, restores, verification and cleanup.
+// Service runs backups, restores, verification and cleanup. It reads and
+// writes backup folders itself (store, at the keys layout gives); every
+// object writers coordinate by (the lease, pins, work records, the index
+// and check results, the prefix's owner) goes through bucket.
 type Service struct {
-	store  ObjectStore
+	store  coord.ObjectStore
+	bucket *coord.Bucket
 	db     Database
 	notify Notifier
-	layout Layout
+	layout coord.Layout
 	opts   Options
 	logger *slog.Logger
 	now    func() time.Time
 }
 
 // NewService wires the domain to its adapters. notifier may be nil.
-func NewService(store ObjectStore, db Database, notifier Notifier, layout Layout, opts Options, logger *slog.Logger) *Service {
-	return &Service{store: store, db: db, notify: notifier, layout: layout,
+func NewService(store coord.ObjectStore, db Database, notifier Notifier, layout coord.Layout, opts Options, logger *slog.Logger) *Service {
+	s := &Service{store: store, db: db, notify: notifier, layout: layout,
 		opts: opts.withDefaults(), logger: logger, now: time.Now}
+	s.bucket = coord.New(store, s.bucketConfig(), logger)
+	return s
+}
+
+// bucketConfig is the coordination the service's options ask for.
+func (s *Service) bucketConfig() coord.Config {
+	return coord.Config{Layout: s.layout, Holder: s.opts.Holder, Deployment: s.opts.Deployment,
+		LeaseTTL: s.opts.LeaseTTL, Poll: s.opts.PollInterval, Now: func() time.Time { return s.now() }}
 }
 
 // SetNotifier replaces the notifier; call it before the service is used.
 // The sidecar puts a queue in front of the configured one.
 func (s *Service) SetNotifier(n Notifier) { s.notify = n }
 
-// Store is the bucket the service writes to, for the request runner's
-// claims and heartbeats.
-func (s *Service) Store() ObjectStore { return s.store }
+// ProbeAndClaim is what every writer runs before it writes: the store
+// must honour conditional writes and the prefix must be this deployment's
+// (coord.Bucket.ProbeAndClaim).
+func (s *Service) ProbeAndClaim(ctx context.Context) error { return s.bucket.ProbeAndClaim(ctx) }
 
-// Layout is where the service puts things in the bucket.
-func (s *Service) Layout() Layout { return s.layout }
+// Location is where a backup folder is, for people and catalogs: never
+// with a credential.
+func (s *Service) Location(folder string) string { return s.store.URL(folder) }
 
 // Progress is a snapshot of a running BACKUP or RESTORE.
 type Progress struct {
@@ -203,3 +219,7 @@ func (s *Service) Status(ctx context.Context, limit int) ([]Operation, error) {
 	}
 	return ops, nil
 }
+
+// Holder is coord.Holder, for the CLI's code that still names it here; it
+// goes once that code names coord.Holder.
+type Holder = coord.Holder

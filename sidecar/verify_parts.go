@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // partReaders bounds the count.txt objects read at once.
@@ -121,7 +123,7 @@ func (c *checker) content(ctx context.Context, b Backup, f ManifestFile) ([]byte
 		}
 	}
 	if f.StoredSize() > 0 {
-		own, _, err := c.s.store.Get(ctx, b.Folder+f.DataFile)
+		own, _, err := c.s.store.Get(ctx, coord.FileKey(b.Folder, f.DataFile))
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,8 @@ package control
 import (
 	"context"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // record appends a state change of a request to request_log.
@@ -71,8 +73,8 @@ func (s *Runner) markEndedLocked(id string) {
 }
 
 // foreignFor is how long a request claimed by another live sidecar is left
-// alone before its claim is looked at again (the owner may die meanwhile).
-const foreignFor = heartbeatTTL / 2
+// alone before its claim is looked at again (its holder may die meanwhile).
+const foreignFor = coord.HeartbeatTTL / 2
 
 // markForeign notes that another sidecar runs the request.
 func (s *Runner) markForeign(id string) {

@@ -20,7 +20,7 @@ func (s *Runner) executeCancel(ctx context.Context, r Job) (string, LogEntry) {
 	}
 	// The claim keeps other sidecars from starting it; it is re-entrant
 	// for this one, so whether it runs here is decided under s.mu.
-	won, err := s.claim(ctx, r.Backup)
+	won, err := s.claims.Claim(ctx, r.Backup)
 	if err != nil {
 		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}
 	}

@@ -100,7 +100,7 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 			return j, false
 		}
 	}
-	won, err := s.claim(ctx, p.ID)
+	won, err := s.claims.Claim(ctx, p.ID)
 	switch {
 	case err != nil:
 		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)

@@ -97,7 +97,7 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 
 func (s *Runner) catalogRow(b sidecar.Backup) CatalogRow {
 	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
-		Location: s.store.URL(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
+		Location: s.svc.Location(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
 		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
 		UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error,
 		TableSet: b.TableSet.String(), Tables: b.Tables, TableBytes: b.TableBytes}

@@ -97,16 +97,16 @@ func (s *Runner) writeRejectionBatch(ctx context.Context, batch []rejection) {
 		s.logger.Error("record rejections; they are answered again on a later read (within 10 minutes, or after a restart)", "count", len(batch), "err", err)
 		return
 	}
-	var claims []string
+	var claimed []string
 	for _, r := range batch {
 		s.obs.RequestState(r.r.Action, StateRejected)
 		if r.claimed {
-			claims = append(claims, s.claimKey(r.r.ID))
+			claimed = append(claimed, r.r.ID)
 		}
 	}
-	if len(claims) > 0 {
-		if err := s.store.Delete(ctx, claims); err != nil {
-			s.logger.Warn("delete the claims of rejected requests; a lifecycle rule will expire them", "count", len(claims), "err", err)
+	if len(claimed) > 0 {
+		if err := s.claims.Drop(ctx, claimed); err != nil {
+			s.logger.Warn("delete the claims of rejected requests; a lifecycle rule will expire them", "count", len(claimed), "err", err)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Options shape `clickvault serve`.
@@ -63,8 +64,7 @@ type Runner struct {
 	svc    *sidecar.Service
 	cp     ControlPlane
 	auth   Authorizer
-	store  sidecar.ObjectStore
-	layout sidecar.Layout
+	claims *coord.Claims // request claims, heartbeats, schedule slots
 	opts   Options
 	obs    Observer
 	logger *slog.Logger
@@ -104,8 +104,9 @@ type Runner struct {
 	started    atomic.Bool
 }
 
-// NewRunner wires the runner; auth and obs may be nil.
-func NewRunner(svc *sidecar.Service, cp ControlPlane, auth Authorizer, opts Options, obs Observer, logger *slog.Logger) *Runner {
+// NewRunner wires the runner; claims are this sidecar's (opts.Instance's)
+// on the engine's prefix; auth and obs may be nil.
+func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth Authorizer, opts Options, obs Observer, logger *slog.Logger) *Runner {
 	if obs == nil {
 		obs = noObserver{}
 	}
@@ -121,7 +122,7 @@ func NewRunner(svc *sidecar.Service, cp ControlPlane, auth Authorizer, opts Opti
 	if opts.RequestRetention <= 0 {
 		opts.RequestRetention = DefaultRequestRetention
 	}
-	return &Runner{svc: svc, cp: cp, auth: auth, store: svc.Store(), layout: svc.Layout(), opts: opts, obs: obs,
+	return &Runner{svc: svc, cp: cp, auth: auth, claims: claims, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now,
 		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
@@ -162,17 +163,17 @@ func (s *Runner) Run(ctx context.Context) error {
 	return err
 }
 
-// probeStore checks the store's conditional writes and the prefix's owner
-// before any request is taken, retrying every 5 s while S3 cannot be
-// reached (readiness says not ready meanwhile); a store that ignores them,
-// or a prefix another deployment owns, ends the sidecar.
+// probeStore probes the store's conditional writes and claims the prefix
+// for this deployment before any request is taken, retrying every 5 s
+// while S3 cannot be reached (readiness says not ready meanwhile); a store
+// that ignores them, or a prefix another deployment owns, ends the sidecar.
 func (s *Runner) probeStore(ctx context.Context) error {
 	for {
-		err := s.svc.CheckStore(ctx)
-		if err == nil || errors.Is(err, sidecar.ErrNoConditionalWrites) || errors.Is(err, sidecar.ErrOtherDeployment) {
+		err := s.svc.ProbeAndClaim(ctx)
+		if err == nil || errors.Is(err, coord.ErrNoConditionalWrites) || errors.Is(err, coord.ErrOtherDeployment) {
 			return err
 		}
-		s.logger.Warn("check the S3 store; will retry", "err", err)
+		s.logger.Warn("probe the S3 store; will retry", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/internal/memcontrol"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
@@ -79,13 +80,14 @@ func newBed(t *testing.T, opts control.Options) *bed {
 // start runs a runner until the test ends or stop is called.
 func (b *bed) start(opts control.Options) {
 	logger := slog.New(slog.DiscardHandler)
-	svc := sidecar.NewService(b.store, b.db, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{
+	layout := coord.Layout{Prefix: "p"}
+	svc := sidecar.NewService(b.store, b.db, nil, layout, sidecar.Options{
 		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, ControlDatabase: "clickvault",
-		Owner: sidecar.Holder{Name: "a", Stable: true}}, logger)
+		Holder: coord.Holder{Name: "a", Stable: true}}, logger)
 	opts.Instance, opts.OwnUser, opts.DefaultDatabase = "a", "clickvault", "shop"
 	opts.ProofKey = testProofKey
 	opts.Poll = 20 * time.Millisecond
-	runner := control.NewRunner(svc, b.plane, aliceGrants, opts, nil, logger)
+	runner := control.NewRunner(svc, coord.NewClaims(b.store, layout, opts.Instance, logger), b.plane, aliceGrants, opts, nil, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	var g errgroup.Group
 	g.Go(func() error { return runner.Run(ctx) })

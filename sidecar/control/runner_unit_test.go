@@ -8,22 +8,25 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
 // newUnitSidecar is a runner on the in-memory store, with no ClickHouse:
 // for what a runner decides without one.
-func newUnitSidecar(instance string, store sidecar.ObjectStore, cp ControlPlane) *Runner {
+func newUnitSidecar(instance string, store coord.ObjectStore, cp ControlPlane) *Runner {
 	logger := slog.New(slog.DiscardHandler)
-	svc := sidecar.NewService(store, nil, nil, sidecar.Layout{Prefix: "p"}, sidecar.Options{}, logger)
-	return NewRunner(svc, cp, nil, Options{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop",
+	svc := sidecar.NewService(store, nil, nil, unitLayout, sidecar.Options{}, logger)
+	return NewRunner(svc, coord.NewClaims(store, unitLayout, instance, logger), cp, nil, Options{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop",
 		ProofKey: unitProofKey}, nil, logger)
 }
 
 var unitProofKey = ProofKey("unit-test-password")
+
+// unitLayout is the unit tests' prefix.
+var unitLayout = coord.Layout{Prefix: "p"}
 
 // signed is r as the sidecar inserts it: by its own login, with a proof.
 func signed(r Request) Request {
@@ -91,38 +94,6 @@ func TestPrecheck(t *testing.T) {
 	}
 }
 
-// TestClaims: one sidecar wins a request; the winner wins again (after a
-// restart, with the same name); another live sidecar loses; once the
-// winner's heartbeat has expired, another takes the request over.
-func TestClaims(t *testing.T) {
-	ctx := context.Background()
-	store := memstore.New()
-	a, b := newUnitSidecar("a", store, nil), newUnitSidecar("b", store, nil)
-	now := time.Now()
-	a.now, b.now = func() time.Time { return now }, func() time.Time { return now }
-	beat := func(s *Runner) {
-		data := fmt.Sprintf(`{"instance":%q,"expires_at":%q}`, s.opts.Instance, s.now().Add(heartbeatTTL).UTC().Format(time.RFC3339Nano))
-		if _, err := store.Put(ctx, s.heartbeatKey(s.opts.Instance), []byte(data), sidecar.PutCondition{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	beat(a)
-	beat(b)
-	for _, step := range []struct {
-		s    *Runner
-		want bool
-	}{{a, true}, {a, true}, {b, false}} {
-		if won, err := step.s.claim(ctx, "r1"); err != nil || won != step.want {
-			t.Fatalf("claim by %s: %v, %v; want %v", step.s.opts.Instance, won, err, step.want)
-		}
-	}
-	later := now.Add(heartbeatTTL + time.Second)
-	b.now = func() time.Time { return later }
-	if won, err := b.claim(ctx, "r1"); err != nil || !won {
-		t.Fatalf("take over from a sidecar whose heartbeat expired: %v, %v", won, err)
-	}
-}
-
 // TestOwnsRejection: with the same view of the live sidecars, exactly one
 // of them owns each request's rejection, and the shares are even-handed.
 func TestOwnsRejection(t *testing.T) {
@@ -178,7 +149,7 @@ func TestRejectionsAreBatched(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = s.rejectLoop(ctx); close(done) }()
 	const n = 1200
-	if _, err := store.Put(ctx, s.claimKey("r7"), []byte("{}"), sidecar.PutCondition{}); err != nil {
+	if _, err := store.Put(ctx, unitLayout.ClaimKey("r7"), []byte("{}"), coord.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
@@ -198,7 +169,7 @@ func TestRejectionsAreBatched(t *testing.T) {
 	if len(seen) != n || len(cp.inserts) > n/rejectionBatch+3 {
 		t.Fatalf("%d requests answered in %d INSERTs; want %d in a few", len(seen), len(cp.inserts), n)
 	}
-	if ok, _ := store.Exists(context.Background(), s.claimKey("r7")); ok {
+	if ok, _ := store.Exists(context.Background(), unitLayout.ClaimKey("r7")); ok {
 		t.Fatal("the claim of a rejected request is still there")
 	}
 }

@@ -2,11 +2,10 @@ package control
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // scheduleLoop requests a backup of each configured database when its
@@ -51,21 +50,16 @@ func (s *Runner) scheduleDatabase(ctx context.Context, database string) error {
 	if err != nil || !due {
 		return err
 	}
-	return s.requestInSlot(ctx, "schedule", s.opts.IncrementalEvery, Request{Action: ActionBackup, Database: database, Kind: "auto"})
+	return s.requestInSlot(ctx, coord.BackupSchedule, s.opts.IncrementalEvery, Request{Action: ActionBackup, Database: database, Kind: "auto"})
 }
 
 // requestInSlot inserts r as the sidecar's own request, once per slot of
-// every: a conditional write of the slot's key under folder lets exactly
-// one sidecar make it.
-func (s *Runner) requestInSlot(ctx context.Context, folder string, every time.Duration, r Request) error {
-	slot := s.now().Unix() / int64(max(every.Seconds(), 1))
-	key := s.layout.ControlKey(folder, r.Database, fmt.Sprint(slot))
-	_, err := s.store.Put(ctx, key, []byte(s.opts.Instance), sidecar.PutCondition{IfNoneMatch: true})
-	if errors.Is(err, sidecar.ErrPreconditionFailed) {
-		return nil // another sidecar (or this one, earlier) took this slot
-	}
-	if err != nil {
-		return fmt.Errorf("claim the %s slot of %s: %w", r.Action, r.Database, err)
+// every of the schedule: the sidecar that takes the slot (coord.Claims.TakeSlot)
+// makes it.
+func (s *Runner) requestInSlot(ctx context.Context, schedule coord.Schedule, every time.Duration, r Request) error {
+	took, err := s.claims.TakeSlot(ctx, schedule, r.Database, every)
+	if err != nil || !took {
+		return err
 	}
 	id, err := s.cp.InsertRequest(ctx, r)
 	if err != nil {
@@ -118,7 +112,7 @@ func (s *Runner) scheduleCheck(ctx context.Context, database string) error {
 	if err != nil || !due {
 		return err
 	}
-	return s.requestInSlot(ctx, "schedule-check", s.opts.CheckEvery, Request{Action: ActionCheck, Database: database})
+	return s.requestInSlot(ctx, coord.CheckSchedule, s.opts.CheckEvery, Request{Action: ActionCheck, Database: database})
 }
 
 // checkDue: the database has a completed backup, its last check is

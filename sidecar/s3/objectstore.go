@@ -1,4 +1,4 @@
-// Package s3 is the sidecar.ObjectStore adapter on aws-sdk-go-v2, for AWS S3
+// Package s3 is the coord.ObjectStore adapter on aws-sdk-go-v2, for AWS S3
 // and S3-compatible servers (MinIO) with path-style addressing.
 package s3
 
@@ -19,7 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Config says how to reach the bucket.
@@ -38,7 +38,7 @@ type ObjectStore struct {
 	endpoint string
 }
 
-var _ sidecar.ObjectStore = (*ObjectStore)(nil)
+var _ coord.ObjectStore = (*ObjectStore)(nil)
 
 // New builds the client; it makes no request. With no access key it takes
 // credentials from the AWS SDK's default chain: the environment
@@ -86,20 +86,20 @@ func (o *ObjectStore) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (o *ObjectStore) List(ctx context.Context, prefix string, recursive bool) (sidecar.Listing, error) {
+func (o *ObjectStore) List(ctx context.Context, prefix string, recursive bool) (coord.Listing, error) {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(o.bucket), Prefix: aws.String(prefix)}
 	if !recursive {
 		in.Delimiter = aws.String("/")
 	}
-	var out sidecar.Listing
+	var out coord.Listing
 	pages := s3.NewListObjectsV2Paginator(o.client, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return sidecar.Listing{}, fmt.Errorf("list %s: %w", prefix, mapErr(err))
+			return coord.Listing{}, fmt.Errorf("list %s: %w", prefix, mapErr(err))
 		}
 		for _, obj := range page.Contents {
-			out.Objects = append(out.Objects, sidecar.ObjectInfo{Key: aws.ToString(obj.Key),
+			out.Objects = append(out.Objects, coord.ObjectInfo{Key: aws.ToString(obj.Key),
 				Size: aws.ToInt64(obj.Size), LastModified: aws.ToTime(obj.LastModified)})
 		}
 		for _, p := range page.CommonPrefixes {
@@ -123,7 +123,7 @@ func (o *ObjectStore) Get(ctx context.Context, key string) ([]byte, string, erro
 	return data, aws.ToString(resp.ETag), nil
 }
 
-func (o *ObjectStore) Put(ctx context.Context, key string, data []byte, cond sidecar.PutCondition) (string, error) {
+func (o *ObjectStore) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
 	in := &s3.PutObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data)))}
 	if cond.IfNoneMatch {
@@ -145,7 +145,7 @@ func (o *ObjectStore) Exists(ctx context.Context, key string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, sidecar.ErrNotFound):
+	case errors.Is(err, coord.ErrNotFound):
 		return false, nil
 	}
 	return false, fmt.Errorf("look up %s: %w", key, err)
@@ -184,18 +184,18 @@ func mapErr(err error) error {
 	if errors.As(err, &respErr) {
 		switch respErr.HTTPStatusCode() {
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: %w", sidecar.ErrNotFound, err)
+			return fmt.Errorf("%w: %w", coord.ErrNotFound, err)
 		case http.StatusPreconditionFailed, http.StatusConflict:
-			return fmt.Errorf("%w: %w", sidecar.ErrPreconditionFailed, err)
+			return fmt.Errorf("%w: %w", coord.ErrPreconditionFailed, err)
 		}
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "NoSuchKey", "NotFound":
-			return fmt.Errorf("%w: %w", sidecar.ErrNotFound, err)
+			return fmt.Errorf("%w: %w", coord.ErrNotFound, err)
 		case "PreconditionFailed", "ConditionalRequestConflict":
-			return fmt.Errorf("%w: %w", sidecar.ErrPreconditionFailed, err)
+			return fmt.Errorf("%w: %w", coord.ErrPreconditionFailed, err)
 		}
 	}
 	return err

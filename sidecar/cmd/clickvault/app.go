@@ -15,13 +15,15 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/config"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/s3"
 )
 
 // app is one run of the CLI: configuration, adapters and the service.
 type app struct {
 	cfg      config.Config
-	instance sidecar.Holder // who holds leases: this process, or a sidecar's stable name
+	instance coord.Holder // who holds leases: this process, or a sidecar's stable name
+	layout   coord.Layout // where everything is in the bucket
 	logger   *slog.Logger
 	stdout   io.Writer
 	stderr   io.Writer
@@ -42,7 +44,7 @@ func loadConfig(path string, explicit bool, environ func() []string) (config.Con
 
 // newApp connects the adapters. Output goes through writers that remove
 // every configured secret, whatever tries to print one.
-func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance sidecar.Holder, stdout, stderr io.Writer) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance coord.Holder, stdout, stderr io.Writer) (*app, error) {
 	secrets := cfg.Secrets()
 	stdout, stderr = newRedactingWriter(stdout, secrets), newRedactingWriter(stderr, secrets)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -64,17 +66,18 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance s
 	}
 	logger.Debug("configuration loaded", "config", cfg)
 	notifier := newNotifier(cfg)
-	service := sidecar.NewService(store, db, notifier, sidecar.Layout{Prefix: cfg.S3.Prefix}, sidecar.Options{
+	layout := coord.Layout{Prefix: cfg.S3.Prefix}
+	service := sidecar.NewService(store, db, notifier, layout, sidecar.Options{
 		FullEvery: cfg.FullInterval(),
 		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
 			KeepDaily: cfg.Retention.KeepDaily, KeepWeekly: cfg.Retention.KeepWeekly, KeepMonthly: cfg.Retention.KeepMonthly,
 			KeepYearly: cfg.Retention.KeepYearly, MinAge: cfg.Retention.MinAgeDuration()},
-		Owner:           instance,
+		Holder:          instance,
 		ControlDatabase: cfg.ClickHouse.ControlDatabase,
 		Deployment:      cfg.S3.Deployment,
 		FaultPoint:      faultPoint,
 	}, logger)
-	return &app{cfg: cfg, instance: instance, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
+	return &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
 		notifier: notifier, service: service}, nil
 }
 
@@ -85,12 +88,12 @@ func (a *app) close() { a.db.Close() }
 // refused here: the command goes on, fails on S3 as it would have, and
 // notifies.
 func (a *app) probeStore(ctx context.Context) error {
-	err := a.service.CheckStore(ctx)
-	if errors.Is(err, sidecar.ErrNoConditionalWrites) || errors.Is(err, sidecar.ErrOtherDeployment) {
+	err := a.service.ProbeAndClaim(ctx)
+	if errors.Is(err, coord.ErrNoConditionalWrites) || errors.Is(err, coord.ErrOtherDeployment) {
 		return err
 	}
 	if err != nil {
-		a.logger.Warn("could not check the S3 store", "err", err)
+		a.logger.Warn("could not probe the S3 store", "err", err)
 	}
 	return nil
 }

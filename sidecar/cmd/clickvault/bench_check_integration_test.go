@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestBenchCheck: `check` of 1,000 backups (100 chains of 10) whose
@@ -94,7 +95,7 @@ func (h *harness) writeSyntheticManifests(backups []sidecar.Backup) int {
 			}
 		}
 		xml.WriteString("</contents></config>")
-		put(sidecar.BackupFileKey(folder), []byte(xml.String()))
+		put(coord.BackupFileKey(folder), []byte(xml.String()))
 		written++
 	}
 	if err := g.Wait(); err != nil {

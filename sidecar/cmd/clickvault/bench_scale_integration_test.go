@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestBenchCatalogScale: `list` and `cleanup --dry-run` with 10,000 backups
@@ -54,7 +55,7 @@ func TestBenchCatalogScale(t *testing.T) {
 // writeSyntheticChains writes metadata for n completed backups of shop in
 // chains of perChain, as ClickVault would have, and returns them.
 func (h *harness) writeSyntheticChains(n, perChain int) []sidecar.Backup {
-	layout := sidecar.Layout{Prefix: "cv/test"}
+	layout := coord.Layout{Prefix: "cv/test"}
 	start := time.Now().Add(-time.Duration(n) * time.Minute)
 	g, ctx := errgroup.WithContext(h.ctx)
 	g.SetLimit(32)
@@ -66,7 +67,7 @@ func (h *harness) writeSyntheticChains(n, perChain int) []sidecar.Backup {
 		if i%perChain == 0 {
 			kind = sidecar.KindFull
 		}
-		b := sidecar.Backup{Folder: layout.Folder("shop", kind, sidecar.NameAt(ts)), Meta: sidecar.Meta{
+		b := sidecar.Backup{Folder: layout.Folder("shop", string(kind), sidecar.NameAt(ts)), Meta: sidecar.Meta{
 			Version: sidecar.MetaVersion, BackupID: fmt.Sprint(i), Kind: kind, Timestamp: ts, Status: sidecar.StatusCreated,
 			Database: "shop", Name: sidecar.NameAt(ts), Chain: sidecar.NameAt(ts), TotalSize: 1000}}
 		if kind == sidecar.KindIncremental {
@@ -81,7 +82,7 @@ func (h *harness) writeSyntheticChains(n, perChain int) []sidecar.Backup {
 		}
 		g.Go(func() error {
 			_, err := h.bed.MinIO.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(h.bed.MinIO.Bucket),
-				Key: aws.String(sidecar.MetaKey(b.Folder)), Body: bytes.NewReader(data)})
+				Key: aws.String(coord.MetaKey(b.Folder)), Body: bytes.NewReader(data)})
 			return err
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestFailedBackupIsNeverABase: a backup that fails exits 1, is notified,
@@ -136,7 +137,7 @@ func TestNoSecretInDebugLogs(t *testing.T) {
 		t.Fatalf("want exit 1, got %d", r.code)
 	}
 	for _, key := range h.keys("cv/test/shop/") {
-		if strings.HasSuffix(key, sidecar.MetaFile) {
+		if strings.HasSuffix(key, coord.MetaFile) {
 			parts := strings.Split(key, "/")
 			h.meta(sidecar.Kind(parts[3]), parts[4]) // asserts no secret inside
 		}

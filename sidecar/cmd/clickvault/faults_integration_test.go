@@ -16,7 +16,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/google/uuid"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // checkSurvival asserts what must hold after any fault.
@@ -33,9 +33,9 @@ func (h *harness) checkSurvival() {
 	known := map[string]bool{}
 	for _, c := range chains {
 		for _, b := range c.Backups {
-			folder := sidecar.Layout{Prefix: "cv/test"}.Folder("shop", sidecar.Kind(b.Kind), b.Name)
+			folder := coord.Layout{Prefix: "cv/test"}.Folder("shop", b.Kind, b.Name)
 			known[folder] = true
-			if b.Status == "completed" && h.objectSizes(sidecar.BackupFileKey(folder))[sidecar.BackupFileKey(folder)] == 0 {
+			if b.Status == "completed" && h.objectSizes(coord.BackupFileKey(folder))[coord.BackupFileKey(folder)] == 0 {
 				h.t.Fatalf("completed backup %s has no .backup object", b.Name)
 			}
 		}

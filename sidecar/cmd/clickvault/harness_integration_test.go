@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
@@ -194,7 +195,7 @@ func (h *harness) list() []listedChain {
 // meta reads a backup's metadata from MinIO.
 func (h *harness) meta(kind sidecar.Kind, name string) sidecar.Meta {
 	h.t.Helper()
-	key := sidecar.MetaKey(sidecar.Layout{Prefix: "cv/test"}.Folder("shop", kind, name))
+	key := coord.MetaKey(coord.Layout{Prefix: "cv/test"}.Folder("shop", string(kind), name))
 	out, err := h.bed.MinIO.Client().GetObject(h.ctx, getInput(h.bed.MinIO.Bucket, key))
 	if err != nil {
 		h.t.Fatalf("get %s: %v", key, err)

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestRetentionDeletesWholeOldChains: with keep_full_backups = 1 and two
@@ -42,8 +42,7 @@ func TestRetentionDeletesWholeOldChains(t *testing.T) {
 
 	h.mustRun("cleanup")
 	for _, b := range old.Backups {
-		kind := sidecar.Kind(b.Kind)
-		folder := sidecar.Layout{Prefix: "cv/test"}.Folder("shop", kind, b.Name)
+		folder := coord.Layout{Prefix: "cv/test"}.Folder("shop", b.Kind, b.Name)
 		if left := h.keys(folder); len(left) != 0 {
 			t.Fatalf("cleanup left %d objects of %s: %v", len(left), b.Name, left[:1])
 		}

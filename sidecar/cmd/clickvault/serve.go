@@ -20,6 +20,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 func serveCommand(run runner) *cobra.Command {
@@ -51,7 +52,8 @@ func serveCommand(run runner) *cobra.Command {
 		// notifications from a queue (the CLI sends them before it exits).
 		notifications := notify.NewQueue(a.notifier, a.logger)
 		a.service.SetNotifier(notifications)
-		runner := control.NewRunner(a.service, plane, a.db, control.Options{
+		claims := coord.NewClaims(a.store, a.layout, a.instance.Name, a.logger)
+		runner := control.NewRunner(a.service, claims, plane, a.db, control.Options{
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,

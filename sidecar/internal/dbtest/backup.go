@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // ended reports whether an operation status is final.
@@ -73,14 +74,14 @@ func mustRestore(t *testing.T, s Server, cmd sidecar.RestoreCommand) {
 // file into the bucket; an incremental builds on its base; RESTORE gives
 // the rows back into a new database, a table under another name, or a
 // table's structure alone. Operations answer by id, the newest first.
-func testBackupAndRestore(t *testing.T, s Server, store sidecar.ObjectStore, prefix string) {
+func testBackupAndRestore(t *testing.T, s Server, store coord.ObjectStore, prefix string) {
 	s.Create("cvtest_shop", map[string]uint64{"orders": 5, "items": 2})
 	full, incr := prefix+"shop/full/", prefix+"shop/incr/"
 	op := backup(t, s, sidecar.BackupCommand{Database: "cvtest_shop", Folder: full})
 	if op.NumFiles == 0 || op.TotalSize == 0 || op.StartTime.IsZero() || op.EndTime.IsZero() {
 		t.Errorf("a finished backup's operation: %+v; want files, size, start and end", op)
 	}
-	if ok, err := store.Exists(ctxOf(t), sidecar.BackupFileKey(full)); err != nil || !ok {
+	if ok, err := store.Exists(ctxOf(t), coord.BackupFileKey(full)); err != nil || !ok {
 		t.Fatalf("the backup's .backup file: %v, %v", ok, err)
 	}
 	last := backup(t, s, sidecar.BackupCommand{Database: "cvtest_shop", Folder: incr, BaseFolder: full}).ID

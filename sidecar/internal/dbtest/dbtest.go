@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Server is a database under test with what the suite cannot do through
@@ -34,7 +35,7 @@ type Server interface {
 
 // Contract runs the suite on server, whose BACKUP and RESTORE use store as
 // their bucket. The databases it makes are named cvtest_*.
-func Contract(t *testing.T, server Server, store sidecar.ObjectStore) {
+func Contract(t *testing.T, server Server, store coord.ObjectStore) {
 	prefix := "dbtest/" + uuid.NewString() + "/"
 	for _, c := range []struct {
 		name string

@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // DB is a ClickHouse server in memory, safe for concurrent use.
 type DB struct {
-	store sidecar.ObjectStore
+	store coord.ObjectStore
 
 	mu        sync.Mutex
 	databases map[string]map[string]uint64 // database → table → rows
@@ -37,7 +38,7 @@ type DB struct {
 var _ sidecar.Database = (*DB)(nil)
 
 // New is a server whose BACKUP and RESTORE use store as their bucket.
-func New(store sidecar.ObjectStore) *DB {
+func New(store coord.ObjectStore) *DB {
 	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{},
 		backups: map[string]*manifest{}, damaged: map[string]bool{}, restore: newRestoreState()}
 }
@@ -144,7 +145,7 @@ func (d *DB) TableCount(ctx context.Context, database string) (uint64, error) {
 // it accepts the statement and fails the operation for a missing database
 // or base.
 func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
-	op := d.begin(cmd.ID, sidecar.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
+	op := d.begin(cmd.ID, coord.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
 	if ok, _ := d.DatabaseExists(ctx, cmd.Database); !ok {
 		d.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", cmd.Database))
 		return nil
@@ -155,7 +156,7 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 	}
 	tables = cmd.Tables.Filter(tables)
 	if cmd.BaseFolder != "" {
-		if ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
+		if ok, err := d.store.Exists(ctx, coord.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
 			d.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 599. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder))
 			return nil
 		}
@@ -191,13 +192,13 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 // Like ClickHouse, it accepts the statement and fails the operation for a
 // missing backup or a restore it refuses.
 func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
-	ok, err := d.store.Exists(ctx, sidecar.BackupFileKey(cmd.Folder))
+	ok, err := d.store.Exists(ctx, coord.BackupFileKey(cmd.Folder))
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	op := &sidecar.Operation{ID: cmd.ID, Name: sidecar.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
+	op := &sidecar.Operation{ID: cmd.ID, Name: coord.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
 	d.ops[cmd.ID] = op
 	d.order = append(d.order, cmd.ID)
 	msg := ""

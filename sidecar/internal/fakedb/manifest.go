@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // file is one file of a fake backup, as ClickHouse's manifest lists it.
@@ -76,13 +76,13 @@ func (d *DB) writeBackup(ctx context.Context, folder string, m manifest) (uint64
 		fmt.Fprintf(&xml, "<file><name>%s</name><size>%d</size><checksum>%s</checksum>", html.EscapeString(f.name), len(f.content), f.checksum())
 		if f.useBase {
 			xml.WriteString("<use_base>true</use_base>")
-		} else if _, err := d.store.Put(ctx, folder+f.name, []byte(f.content), sidecar.PutCondition{}); err != nil {
+		} else if _, err := d.store.Put(ctx, folder+f.name, []byte(f.content), coord.PutCondition{}); err != nil {
 			return 0, err
 		}
 		xml.WriteString("</file>")
 	}
 	xml.WriteString("</contents></config>")
-	if _, err := d.store.Put(ctx, sidecar.BackupFileKey(folder), []byte(xml.String()), sidecar.PutCondition{}); err != nil {
+	if _, err := d.store.Put(ctx, coord.BackupFileKey(folder), []byte(xml.String()), coord.PutCondition{}); err != nil {
 		return 0, err
 	}
 	return uint64(xml.Len()), nil

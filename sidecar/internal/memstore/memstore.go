@@ -1,4 +1,4 @@
-// Package memstore is an in-memory sidecar.ObjectStore for unit tests. It
+// Package memstore is an in-memory coord.ObjectStore for unit tests. It
 // answers like S3 (storetest's contract holds for it): If-None-Match: *
 // and If-Match are honoured, each PUT makes a new ETag, a missing key is
 // ErrNotFound.
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // ObjectStore is a bucket in memory, safe for concurrent use.
@@ -23,17 +23,17 @@ type ObjectStore struct {
 	gets    int
 }
 
-var _ sidecar.ObjectStore = (*ObjectStore)(nil)
+var _ coord.ObjectStore = (*ObjectStore)(nil)
 
 // New returns an empty store.
 func New() *ObjectStore {
 	return &ObjectStore{objects: map[string][]byte{}, etags: map[string]string{}}
 }
 
-func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (sidecar.Listing, error) {
+func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (coord.Listing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out sidecar.Listing
+	var out coord.Listing
 	seen := map[string]bool{}
 	for k, v := range m.objects {
 		rest, ok := strings.CutPrefix(k, prefix)
@@ -47,7 +47,7 @@ func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (si
 			}
 			continue
 		}
-		out.Objects = append(out.Objects, sidecar.ObjectInfo{Key: k, Size: int64(len(v))})
+		out.Objects = append(out.Objects, coord.ObjectInfo{Key: k, Size: int64(len(v))})
 	}
 	sort.Strings(out.Folders)
 	sort.Slice(out.Objects, func(i, j int) bool { return out.Objects[i].Key < out.Objects[j].Key })
@@ -60,19 +60,19 @@ func (m *ObjectStore) Get(_ context.Context, key string) ([]byte, string, error)
 	m.gets++
 	v, ok := m.objects[key]
 	if !ok {
-		return nil, "", fmt.Errorf("get %s: %w", key, sidecar.ErrNotFound)
+		return nil, "", fmt.Errorf("get %s: %w", key, coord.ErrNotFound)
 	}
 	return append([]byte(nil), v...), m.etags[key], nil
 }
 
 // Put honours cond as S3 does: If-None-Match: * fails on an existing key,
 // If-Match fails unless the key's ETag is the one given.
-func (m *ObjectStore) Put(_ context.Context, key string, data []byte, cond sidecar.PutCondition) (string, error) {
+func (m *ObjectStore) Put(_ context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, exists := m.objects[key]
 	if (cond.IfNoneMatch && exists) || (cond.IfMatch != "" && cond.IfMatch != m.etags[key]) {
-		return "", fmt.Errorf("put %s: %w", key, sidecar.ErrPreconditionFailed)
+		return "", fmt.Errorf("put %s: %w", key, coord.ErrPreconditionFailed)
 	}
 	m.puts++
 	m.objects[key] = append([]byte(nil), data...)

@@ -1,4 +1,4 @@
-// Package storetest is the one contract suite every sidecar.ObjectStore
+// Package storetest is the one contract suite every coord.ObjectStore
 // runs: the S3 adapter on MinIO and the in-memory store of the unit tests
 // must answer alike, so a unit test on the in-memory store means what it
 // would on S3.
@@ -12,29 +12,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Contract checks what the domain relies on of an ObjectStore: ErrNotFound,
 // If-None-Match: * and If-Match exactly as S3 answers them, listing with
 // and without folders, Exists and Delete, keys with awkward characters.
 // store must be empty.
-func Contract(ctx context.Context, t *testing.T, store sidecar.ObjectStore) {
+func Contract(ctx context.Context, t *testing.T, store coord.ObjectStore) {
 	t.Helper()
-	if _, _, err := store.Get(ctx, "none"); !errors.Is(err, sidecar.ErrNotFound) {
+	if _, _, err := store.Get(ctx, "none"); !errors.Is(err, coord.ErrNotFound) {
 		t.Fatalf("get missing: want ErrNotFound, got %v", err)
 	}
-	etag, err := store.Put(ctx, "a/x/1", []byte("one"), sidecar.PutCondition{IfNoneMatch: true})
+	etag, err := store.Put(ctx, "a/x/1", []byte("one"), coord.PutCondition{IfNoneMatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Put(ctx, "a/x/1", []byte("again"), sidecar.PutCondition{IfNoneMatch: true}); !errors.Is(err, sidecar.ErrPreconditionFailed) {
+	if _, err := store.Put(ctx, "a/x/1", []byte("again"), coord.PutCondition{IfNoneMatch: true}); !errors.Is(err, coord.ErrPreconditionFailed) {
 		t.Fatalf("put over an existing key with IfNoneMatch: want ErrPreconditionFailed, got %v", err)
 	}
-	if _, err := store.Put(ctx, "a/x/1", []byte("two"), sidecar.PutCondition{IfMatch: `"0000"`}); !errors.Is(err, sidecar.ErrPreconditionFailed) {
+	if _, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: `"0000"`}); !errors.Is(err, coord.ErrPreconditionFailed) {
 		t.Fatalf("put with a stale IfMatch: want ErrPreconditionFailed, got %v", err)
 	}
-	if _, err := store.Put(ctx, "a/x/1", []byte("two"), sidecar.PutCondition{IfMatch: etag}); err != nil {
+	if _, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: etag}); err != nil {
 		t.Fatalf("put with the right IfMatch: %v", err)
 	}
 	data, _, err := store.Get(ctx, "a/x/1")
@@ -42,7 +42,7 @@ func Contract(ctx context.Context, t *testing.T, store sidecar.ObjectStore) {
 		t.Fatalf("get: %q, %v", data, err)
 	}
 	for _, k := range []string{"a/x/2", "a/y/1", "a/top", "b/1?weird key"} {
-		if _, err := store.Put(ctx, k, []byte(k), sidecar.PutCondition{}); err != nil {
+		if _, err := store.Put(ctx, k, []byte(k), coord.PutCondition{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -68,7 +68,7 @@ func Contract(ctx context.Context, t *testing.T, store sidecar.ObjectStore) {
 // LeaseOneWriter: of writers racing for a lease on store exactly one wins;
 // an expired lease is taken over; a renewal after a takeover reports the
 // loss.
-func LeaseOneWriter(ctx context.Context, t *testing.T, store sidecar.ObjectStore) {
+func LeaseOneWriter(ctx context.Context, t *testing.T, store coord.ObjectStore) {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	var mu sync.Mutex
@@ -78,10 +78,10 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store sidecar.ObjectStore
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := sidecar.AcquireLease(ctx, store, "db/.clickvault.lock", sidecar.Holder{Name: "w"}, "backup", time.Minute, time.Now, logger)
+			_, err := coord.AcquireLease(ctx, store, coord.Layout{}.LeaseKey("db"), coord.Holder{Name: "w"}, coord.PurposeBackup, time.Minute, time.Now, logger)
 			mu.Lock()
 			defer mu.Unlock()
-			var le *sidecar.LockedError
+			var le *coord.LeaseHeldError
 			switch {
 			case err == nil:
 				won++
@@ -97,15 +97,15 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store sidecar.ObjectStore
 		t.Fatalf("won %d, locked %d; want 1 and 7", won, locked)
 	}
 
-	old, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", sidecar.Holder{Name: "old"}, "backup", time.Second, time.Now, logger)
+	old, err := coord.AcquireLease(ctx, store, coord.Layout{}.LeaseKey("db2"), coord.Holder{Name: "old"}, coord.PurposeBackup, time.Second, time.Now, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	later := func() time.Time { return time.Now().Add(2 * time.Second) }
-	if _, err := sidecar.AcquireLease(ctx, store, "db2/.clickvault.lock", sidecar.Holder{Name: "new"}, "cleanup", time.Minute, later, logger); err != nil {
+	if _, err := coord.AcquireLease(ctx, store, coord.Layout{}.LeaseKey("db2"), coord.Holder{Name: "new"}, coord.PurposeCleanup, time.Minute, later, logger); err != nil {
 		t.Fatalf("take over an expired lease: %v", err)
 	}
-	if err := old.Renew(ctx); !errors.Is(err, sidecar.ErrLeaseLost) {
+	if err := old.Renew(ctx); !errors.Is(err, coord.ErrLeaseLost) {
 		t.Fatalf("renew after takeover: want ErrLeaseLost, got %v", err)
 	}
 }

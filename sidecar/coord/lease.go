@@ -1,4 +1,4 @@
-package sidecar
+package coord
 
 import (
 	"context"
@@ -15,10 +15,18 @@ import (
 // is cancelled so two writers never fork or clean up one chain.
 var ErrLeaseLost = errors.New("the chain lease was lost to another writer")
 
-// Holder names who takes a lease. A Stable holder keeps its name across
-// restarts (a sidecar: host and listen address) and may take back a live
-// lease of its own name after a crash; a CLI run's name is its process and
-// it never takes over a live lease, not even one of the same name.
+// What a lease is taken for: a backup (or its adoption) or a cleanup. A
+// reader that pins backups waits while a cleanup holds the lease (pins.go).
+const (
+	PurposeBackup  = "backup"
+	PurposeCleanup = "cleanup"
+)
+
+// Holder names who takes a lease, a pin, a work record. A Stable holder
+// keeps its name across restarts (a sidecar: host and listen address) and
+// may take back a live lease of its own name after a crash; a CLI run's
+// name is its process and it never takes over a live lease, not even one
+// of the same name.
 type Holder struct {
 	Name   string
 	Stable bool
@@ -26,22 +34,24 @@ type Holder struct {
 
 // LeaseInfo is the content of the lease object.
 type LeaseInfo struct {
-	Owner      string    `json:"owner"` // host and process of the holder
+	Holder     string    `json:"owner"` // host and process of the holder (the key predates the word)
 	Stable     bool      `json:"stable,omitempty"`
 	Purpose    string    `json:"purpose"`
 	AcquiredAt time.Time `json:"acquired_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 }
 
-// LockedError says who holds a lease.
-type LockedError struct {
-	Key    string
-	Holder LeaseInfo
+// LeaseHeldError says who holds a lease. Its message is the one people
+// know ("the chain is locked by …"): the CLI prints it and the
+// troubleshooting guide quotes it.
+type LeaseHeldError struct {
+	Key  string
+	Info LeaseInfo
 }
 
-func (e *LockedError) Error() string {
+func (e *LeaseHeldError) Error() string {
 	return fmt.Sprintf("the chain is locked by %s (%s) until %s (lease %s); try again later",
-		e.Holder.Owner, e.Holder.Purpose, e.Holder.ExpiresAt.UTC().Format(time.RFC3339), e.Key)
+		e.Info.Holder, e.Info.Purpose, e.Info.ExpiresAt.UTC().Format(time.RFC3339), e.Key)
 }
 
 // Lease is a held lease object: one writer per database's chains.
@@ -57,10 +67,10 @@ type Lease struct {
 
 // AcquireLease writes the lease object if it is absent, or takes it over if
 // its holder let it expire. Both writes are conditional, so of two writers
-// racing for it exactly one wins; the other gets a *LockedError.
-func AcquireLease(ctx context.Context, store ObjectStore, key string, owner Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
+// racing for it exactly one wins; the other gets a *LeaseHeldError.
+func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
 	l := &Lease{store: store, key: key, ttl: ttl, now: now, logger: logger,
-		info: LeaseInfo{Owner: owner.Name, Stable: owner.Stable, Purpose: purpose, AcquiredAt: now().UTC()}}
+		info: LeaseInfo{Holder: holder.Name, Stable: holder.Stable, Purpose: purpose, AcquiredAt: now().UTC()}}
 	err := l.write(ctx, PutCondition{IfNoneMatch: true})
 	if !errors.Is(err, ErrPreconditionFailed) {
 		if err != nil {
@@ -71,45 +81,45 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, owner Hold
 	data, etag, err := store.Get(ctx, key)
 	if errors.Is(err, ErrNotFound) { // released between our write and read: try once more
 		if err := l.write(ctx, PutCondition{IfNoneMatch: true}); err != nil {
-			return nil, l.lockedOr(ctx, err)
+			return nil, l.heldOr(ctx, err)
 		}
 		return l, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read lease %s: %w", key, err)
 	}
-	var holder LeaseInfo
+	var current LeaseInfo
 	ours := false
-	if err := json.Unmarshal(data, &holder); err == nil && now().Before(holder.ExpiresAt) {
-		// A sidecar restarted after a crash has the same owner name: the
+	if err := json.Unmarshal(data, &current); err == nil && now().Before(current.ExpiresAt) {
+		// A sidecar restarted after a crash has the same holder name: the
 		// lease is its own from before, and no one else is using it.
-		if holder.Owner != owner.Name || !holder.Stable || !owner.Stable {
-			return nil, &LockedError{Key: key, Holder: holder}
+		if current.Holder != holder.Name || !current.Stable || !holder.Stable {
+			return nil, &LeaseHeldError{Key: key, Info: current}
 		}
 		ours = true
 	}
 	if ours {
 		logger.Warn("taking back our own lease from before a restart", "lease", key)
 	} else {
-		logger.Warn("taking over an expired lease", "lease", key, "holder", holder.Owner, "expired_at", holder.ExpiresAt)
+		logger.Warn("taking over an expired lease", "lease", key, "holder", current.Holder, "expired_at", current.ExpiresAt)
 	}
 	if err := l.write(ctx, PutCondition{IfMatch: etag}); err != nil {
-		return nil, l.lockedOr(ctx, err)
+		return nil, l.heldOr(ctx, err)
 	}
 	return l, nil
 }
 
-// lockedOr turns a lost race into a LockedError naming the winner.
-func (l *Lease) lockedOr(ctx context.Context, err error) error {
+// heldOr turns a lost race into a LeaseHeldError naming the winner.
+func (l *Lease) heldOr(ctx context.Context, err error) error {
 	if !errors.Is(err, ErrPreconditionFailed) {
 		return fmt.Errorf("acquire lease %s: %w", l.key, err)
 	}
 	data, _, gerr := l.store.Get(ctx, l.key)
-	var holder LeaseInfo
-	if gerr != nil || json.Unmarshal(data, &holder) != nil {
-		holder = LeaseInfo{Owner: "another writer", Purpose: "unknown"}
+	var current LeaseInfo
+	if gerr != nil || json.Unmarshal(data, &current) != nil {
+		current = LeaseInfo{Holder: "another writer", Purpose: "unknown"}
 	}
-	return &LockedError{Key: l.key, Holder: holder}
+	return &LeaseHeldError{Key: l.key, Info: current}
 }
 
 func (l *Lease) write(ctx context.Context, cond PutCondition) error {
@@ -200,4 +210,21 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 			l.logger.Warn("renew lease; will retry", "lease", l.key, "err", err)
 		}
 	}
+}
+
+// readLease reads a lease object; ok false when there is none or it is
+// not ClickVault's JSON.
+func readLease(ctx context.Context, store ObjectStore, key string) (LeaseInfo, bool, error) {
+	data, _, err := store.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return LeaseInfo{}, false, nil
+	}
+	if err != nil {
+		return LeaseInfo{}, false, err
+	}
+	var l LeaseInfo
+	if json.Unmarshal(data, &l) != nil {
+		return LeaseInfo{}, false, nil
+	}
+	return l, true, nil
 }

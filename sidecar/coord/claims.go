@@ -1,0 +1,172 @@
+package coord
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// A request is executed at most once, even with several sidecars reading one
+// control table: before running it, a sidecar writes a claim object with a
+// conditional PUT, which exactly one of them wins. ClickHouse tables have no
+// compare-and-set; S3 conditional writes do.
+//
+// A sidecar's id is stable across restarts (host and listen address), so a
+// restarted sidecar resumes its own claims at once. Another sidecar takes a
+// claim over only when its holder's heartbeat object has expired.
+
+// Heartbeat timing: a sidecar writes its heartbeat every HeartbeatEvery and
+// it lives HeartbeatTTL, three beats, so one slow PUT never makes a live
+// sidecar look dead.
+const (
+	HeartbeatEvery = 10 * time.Second
+	HeartbeatTTL   = 3 * HeartbeatEvery
+)
+
+type claim struct {
+	Instance string    `json:"instance"`
+	At       time.Time `json:"at"`
+}
+
+type heartbeat struct {
+	Instance  string    `json:"instance"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Claims is the request runner's side of the prefix: request claims, the
+// sidecars' heartbeats, and the schedule's slots, for one sidecar.
+type Claims struct {
+	store    ObjectStore
+	layout   Layout
+	instance string
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// NewClaims returns the claims of the sidecar instance (its stable name)
+// under layout's prefix of store.
+func NewClaims(store ObjectStore, layout Layout, instance string, logger *slog.Logger) *Claims {
+	return &Claims{store: store, layout: layout, instance: instance, logger: logger, now: time.Now}
+}
+
+// SetClock replaces the clock heartbeats are judged by; tests move it.
+func (c *Claims) SetClock(now func() time.Time) { c.now = now }
+
+// Claim reports whether this sidecar may run the request: it wrote the
+// claim first, the claim is its own from before a restart, or the
+// claim's holder stopped (its heartbeat expired) and this sidecar took it
+// over first.
+func (c *Claims) Claim(ctx context.Context, requestID string) (bool, error) {
+	data, err := json.Marshal(claim{Instance: c.instance, At: c.now().UTC()})
+	if err != nil {
+		return false, fmt.Errorf("encode claim: %w", err)
+	}
+	key := c.layout.ClaimKey(requestID)
+	_, err = c.store.Put(ctx, key, data, PutCondition{IfNoneMatch: true})
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, ErrPreconditionFailed) {
+		return false, fmt.Errorf("claim request %s: %w", requestID, err)
+	}
+	existing, etag, err := c.store.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("read claim of request %s: %w", requestID, err)
+	}
+	var cl claim
+	if err := json.Unmarshal(existing, &cl); err == nil && cl.Instance == c.instance {
+		return true, nil // ours, from before a restart
+	}
+	if alive, err := c.instanceAlive(ctx, cl.Instance); err != nil || alive {
+		return false, err
+	}
+	c.logger.Warn("taking over the request of a sidecar that stopped", "request", requestID, "holder", cl.Instance)
+	if _, err := c.store.Put(ctx, key, data, PutCondition{IfMatch: etag}); err != nil {
+		if errors.Is(err, ErrPreconditionFailed) {
+			return false, nil // another sidecar took it over first
+		}
+		return false, fmt.Errorf("take over claim of request %s: %w", requestID, err)
+	}
+	return true, nil
+}
+
+// Drop deletes the claims of requests that are answered and will never
+// run (rejected ones); a failure leaves them to a lifecycle rule.
+func (c *Claims) Drop(ctx context.Context, requestIDs []string) error {
+	keys := make([]string, len(requestIDs))
+	for i, id := range requestIDs {
+		keys[i] = c.layout.ClaimKey(id)
+	}
+	if err := c.store.Delete(ctx, keys); err != nil {
+		return fmt.Errorf("delete %d claims: %w", len(keys), err)
+	}
+	return nil
+}
+
+// Beat writes this sidecar's heartbeat, fresh for HeartbeatTTL.
+func (c *Claims) Beat(ctx context.Context) error {
+	data, err := json.Marshal(heartbeat{Instance: c.instance, ExpiresAt: c.now().Add(HeartbeatTTL).UTC()})
+	if err != nil {
+		return fmt.Errorf("encode heartbeat: %w", err)
+	}
+	if _, err := c.store.Put(ctx, c.layout.HeartbeatKey(c.instance), data, PutCondition{}); err != nil {
+		return fmt.Errorf("write heartbeat: %w", err)
+	}
+	return nil
+}
+
+// LiveSidecars lists the sidecars whose heartbeat objects are fresh.
+func (c *Claims) LiveSidecars(ctx context.Context) ([]string, error) {
+	listing, err := c.store.List(ctx, c.layout.HeartbeatsRoot(), true)
+	if err != nil {
+		return nil, fmt.Errorf("list heartbeats: %w", err)
+	}
+	var live []string
+	for _, o := range listing.Objects {
+		data, _, err := c.store.Get(ctx, o.Key)
+		if err != nil {
+			continue // gone since the listing
+		}
+		var hb heartbeat
+		if json.Unmarshal(data, &hb) == nil && c.now().Before(hb.ExpiresAt) {
+			live = append(live, hb.Instance)
+		}
+	}
+	return live, nil
+}
+
+func (c *Claims) instanceAlive(ctx context.Context, instance string) (bool, error) {
+	if instance == "" {
+		return false, nil
+	}
+	data, _, err := c.store.Get(ctx, c.layout.HeartbeatKey(instance))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read heartbeat of %s: %w", instance, err)
+	}
+	var hb heartbeat
+	if err := json.Unmarshal(data, &hb); err != nil {
+		return false, nil
+	}
+	return c.now().Before(hb.ExpiresAt), nil
+}
+
+// TakeSlot reports whether this sidecar takes the current slot of
+// schedule for database, slots being every long: a conditional write of
+// the slot's key lets exactly one sidecar (once) make the slot's request.
+func (c *Claims) TakeSlot(ctx context.Context, s Schedule, database string, every time.Duration) (bool, error) {
+	slot := c.now().Unix() / int64(max(every.Seconds(), 1))
+	_, err := c.store.Put(ctx, c.layout.SlotKey(s, database, slot), []byte(c.instance), PutCondition{IfNoneMatch: true})
+	if errors.Is(err, ErrPreconditionFailed) {
+		return false, nil // another sidecar (or this one, earlier) took this slot
+	}
+	if err != nil {
+		return false, fmt.Errorf("take the %s slot of %s: %w", s, database, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,177 @@
+// Package coord is how ClickVault's writers share one prefix of the bucket:
+// where every object is (Layout: the only place a key is spelled), the
+// store port, and the objects by which writers and readers keep out of each
+// other's way — the chain lease, the prefix's owner, the probe of
+// conditional writes, request claims and sidecar heartbeats, schedule slots,
+// pins, work records, and the catalog index and check results' files.
+//
+// Both the engine (package sidecar) and the request runner (package
+// control) use it; like them it imports no SDK (the store is sidecar/s3).
+// It knows how these objects are written and read, never what a backup
+// is: the content of a work record, an index or a check file is the
+// engine's, and travels here as JSON.
+package coord
+
+import (
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Object names inside a backup folder. Both are part of the bucket's
+// layout people and tools read (docs/how-backups-work.md).
+const (
+	MetaFile   = ".clickvault_meta.json"
+	BackupFile = ".backup" // written by ClickHouse last: the completion marker
+)
+
+// Names in a database's folder and in the prefix's .clickvault/ folder.
+const (
+	leaseFile     = ".clickvault.lock" // the chain lease; the name predates the word "lease"
+	pinsFolder    = ".clickvault_pins" // one object per operation reading backups
+	indexFile     = ".clickvault_catalog.json"
+	checkFile     = ".clickvault_check.json"
+	controlFolder = ".clickvault"
+	ownerFile     = "deployment.json"
+	probeFolder   = "probe"
+	claimsFolder  = "requests"
+	claimSuffix   = ".claim"
+	beatsFolder   = "sidecars"
+	workFolder    = "work"
+	jsonSuffix    = ".json"
+)
+
+// Schedule names the folder of one schedule's slots.
+type Schedule string
+
+// The schedules whose slots are kept under .clickvault/.
+const (
+	BackupSchedule Schedule = "schedule"
+	CheckSchedule  Schedule = "schedule-check"
+)
+
+// Layout places everything in the bucket:
+//
+//	{prefix}/{database}/full/{name}/                      a backup (ClickHouse's files, .backup last)
+//	{prefix}/{database}/full/{name}/.clickvault_meta.json its metadata
+//	{prefix}/{database}/incremental/{name}/…
+//	{prefix}/{database}/.clickvault.lock                  the chain lease
+//	{prefix}/{database}/.clickvault_pins/{pin id}.json    pins of readers
+//	{prefix}/{database}/.clickvault_catalog.json          the catalog index
+//	{prefix}/{database}/.clickvault_check.json            check and verify results
+//	{prefix}/.clickvault/deployment.json                  the prefix's owner
+//	{prefix}/.clickvault/probe/{uuid}                     probes of conditional writes
+//	{prefix}/.clickvault/requests/{request id}.claim      request claims
+//	{prefix}/.clickvault/sidecars/{instance}.json         sidecar heartbeats
+//	{prefix}/.clickvault/schedule/{database}/{slot}       scheduled backups' slots
+//	{prefix}/.clickvault/schedule-check/{database}/{slot} scheduled checks' slots
+//	{prefix}/.clickvault/work/{operation id}.json         work records
+//
+// The seed tool's layout ({prefix}/full/{name}/, no database) is read too.
+//
+// In a cluster each shard keeps its own chains, lease and catalog in a
+// folder of the database ({prefix}/{database}/{Shard}/full/{name}/ …, see
+// package cluster); Shard is "" on a single server.
+type Layout struct {
+	Prefix string
+	Shard  string
+}
+
+func (l Layout) join(parts ...string) string {
+	p := strings.Trim(l.Prefix, "/")
+	if p != "" {
+		parts = append([]string{p}, parts...)
+	}
+	return path.Join(parts...)
+}
+
+// under joins parts below a database's folder: the shard's, in a cluster
+// (path.Join drops an empty Shard).
+func (l Layout) under(database string, parts ...string) string {
+	return l.join(append([]string{database, l.Shard}, parts...)...)
+}
+
+// control is a key of ClickVault's own bookkeeping, under {prefix}/.clickvault/.
+func (l Layout) control(parts ...string) string {
+	return l.join(append([]string{controlFolder}, parts...)...)
+}
+
+// DatabaseRoot is the folder of one database's backups, with a trailing slash.
+func (l Layout) DatabaseRoot(database string) string { return l.under(database) + "/" }
+
+// KindRoot is the folder of one kind of backup (full, incremental) of a database.
+func (l Layout) KindRoot(database, kind string) string {
+	return l.under(database, kind) + "/"
+}
+
+// LegacyKindRoot is where the seed tool kept one kind of backup.
+func (l Layout) LegacyKindRoot(kind string) string { return l.join(kind) + "/" }
+
+// Folder is a backup's folder, with a trailing slash.
+func (l Layout) Folder(database, kind, name string) string {
+	return l.under(database, kind, name) + "/"
+}
+
+// MetaKey is the metadata object in a backup folder.
+func MetaKey(folder string) string { return folder + MetaFile }
+
+// BackupFileKey is ClickHouse's completion marker in a backup folder.
+func BackupFileKey(folder string) string { return folder + BackupFile }
+
+// FileKey is a file of a backup folder, by the path its manifest names.
+func FileKey(folder, file string) string { return folder + file }
+
+// FolderName is the last element of a folder: the backup's name.
+func FolderName(folder string) string { return path.Base(strings.TrimSuffix(folder, "/")) }
+
+// LeaseKey is the lease object of a database's chains.
+func (l Layout) LeaseKey(database string) string { return l.under(database, leaseFile) }
+
+// PinsRoot is the folder of a database's pins, with a trailing slash: a
+// cleanup lists it once.
+func (l Layout) PinsRoot(database string) string { return l.under(database, pinsFolder) + "/" }
+
+// PinKey is one pin of a database's backups.
+func (l Layout) PinKey(database, id string) string {
+	return l.under(database, pinsFolder, id+jsonSuffix)
+}
+
+// IndexKey is where a database's catalog index is.
+func (l Layout) IndexKey(database string) string { return l.under(database, indexFile) }
+
+// CheckKey is where a database's check and verify results are.
+func (l Layout) CheckKey(database string) string { return l.under(database, checkFile) }
+
+// OwnerKey is where the prefix's owner is recorded.
+func (l Layout) OwnerKey() string { return l.control(ownerFile) }
+
+// ProbeKey is a throw-away object of a probe of conditional writes.
+func (l Layout) ProbeKey(id string) string { return l.control(probeFolder, id) }
+
+// ClaimKey is the claim object of a request.
+func (l Layout) ClaimKey(requestID string) string {
+	return l.control(claimsFolder, requestID+claimSuffix)
+}
+
+// HeartbeatsRoot is the folder of the sidecars' heartbeats, with a trailing slash.
+func (l Layout) HeartbeatsRoot() string { return l.control(beatsFolder) + "/" }
+
+// HeartbeatKey is a sidecar's heartbeat object; an instance's / and : are
+// written as _.
+func (l Layout) HeartbeatKey(instance string) string {
+	return l.control(beatsFolder, strings.NewReplacer("/", "_", ":", "_").Replace(instance)+jsonSuffix)
+}
+
+// SlotKey is one time slot of a schedule for a database.
+func (l Layout) SlotKey(s Schedule, database string, slot int64) string {
+	return l.control(string(s), database, strconv.FormatInt(slot, 10))
+}
+
+// WorkRoot is the folder of the work records, with a trailing slash.
+func (l Layout) WorkRoot() string { return l.control(workFolder) + "/" }
+
+// WorkKey is where an operation's work record is kept.
+func (l Layout) WorkKey(id string) string { return l.control(workFolder, id+jsonSuffix) }
+
+// WorkID is the operation id of a work record's key.
+func WorkID(key string) string { return strings.TrimSuffix(path.Base(key), jsonSuffix) }
