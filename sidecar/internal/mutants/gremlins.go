@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,9 @@ func gremlinsMutants(ctx context.Context, tmp, root string, sc scope) ([]*mutant
 			return nil, err
 		}
 		for _, f := range rep.Files {
+			if strings.Contains(f.FileName, "/") {
+				continue // a package under pkg: its own listing has it
+			}
 			file := filepath.ToSlash(filepath.Join(pkg, f.FileName))
 			for _, m := range f.Mutations {
 				rule, ok := sc.holds(file, m.Line)
@@ -89,27 +93,24 @@ func gremlinsMutants(ctx context.Context, tmp, root string, sc scope) ([]*mutant
 }
 
 // gremlinsList lists the mutants of one package. Gremlins first measures
-// the coverage of every package under the directory it is given, tests
-// included; the runner tests every mutant of the rules, covered or not, so
-// gremlins is given a copy where the package's directory holds its own
-// code only (no tests, no packages under it): one broken package or test
-// elsewhere cannot stop the listing.
+// the coverage of every package under the directory it is given, running
+// their tests; the runner tests every mutant of the rules, covered or not,
+// so gremlins is given a copy without test files under the directory: a
+// failing or half-written test elsewhere cannot stop the listing.
 func gremlinsList(ctx context.Context, tmp, root, pkg string) (gremlinsReport, error) {
 	own, err := copyModule(root, tmp)
 	if err != nil {
 		return gremlinsReport{}, err
 	}
 	defer func() { _ = os.RemoveAll(own) }()
-	entries, err := os.ReadDir(filepath.Join(own, pkg))
-	if err != nil {
-		return gremlinsReport{}, fmt.Errorf("read package %s: %w", pkg, err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || strings.HasSuffix(e.Name(), "_test.go") {
-			if err := os.RemoveAll(filepath.Join(own, pkg, e.Name())); err != nil {
-				return gremlinsReport{}, fmt.Errorf("prune the copy for gremlins: %w", err)
-			}
+	err = filepath.WalkDir(filepath.Join(own, pkg), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, "_test.go") {
+			err = os.Remove(path)
 		}
+		return err
+	})
+	if err != nil {
+		return gremlinsReport{}, fmt.Errorf("remove the tests from gremlins' copy: %w", err)
 	}
 	return gremlinsDryRun(ctx, own, pkg)
 }

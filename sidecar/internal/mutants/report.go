@@ -39,16 +39,6 @@ it **survived** when every test passed: a rule can then be broken without
 any test noticing. A mutant that does not compile (` + "`+`" + ` on strings turned
 into ` + "`-`" + `) is **not viable**: no test could run on it.
 
-The rules, as code: rights (` + "`sidecar/control/rights.go`" + `), admission
-(` + "`sidecar/control/admission.go`" + `), claims (` + "`sidecar/control/claims.go`" + `),
-retention (` + "`sidecar/retention.go`" + `), the backup plan (` + "`sidecar/plan.go`" + `),
-the restore plan (` + "`sidecar/restore_plan*.go`" + `: the classification, the
-definition reader, the plan and what it keeps), the restore's shape and
-forbidden targets (` + "`CheckRestoreShape`" + `, ` + "`forbiddenTarget`" + `,
-` + "`RequireEmpty`" + `, ` + "`targetExists`" + ` in ` + "`sidecar/restore.go`" + `) and the table
-targets (` + "`TableTargets.Check`" + `, ` + "`InspectTables`" + `, ` + "`ParseTableRestore`" + `,
-` + "`ParseRestoreMode`" + `, ` + "`ValidatePartitions`" + ` in ` + "`sidecar/restore_tables.go`" + `).
-
 Run it with ` + "`go tool task mutants`" + ` (about half an hour on two cores).
 `
 
@@ -65,6 +55,14 @@ func writeReport(w io.Writer, ms []*mutant) error {
 		}
 		byRule[m.Rule].add(m)
 		all.add(m)
+	}
+	b.WriteString("\n## The rules\n\n| rule | file | functions |\n|---|---|---|\n")
+	for _, r := range rules {
+		funcs := "all"
+		if len(r.funcs) > 0 {
+			funcs = "`" + strings.Join(r.funcs, "`, `") + "`"
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", r.name, r.file, funcs)
 	}
 	b.WriteString("\n## Totals\n\n| rule | mutants | killed | survived | not viable |\n|---|---:|---:|---:|---:|\n")
 	for _, r := range order {

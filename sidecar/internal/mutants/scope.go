@@ -25,8 +25,10 @@ type rule struct {
 // targets.
 var rules = []rule{
 	{name: "rights", file: "sidecar/control/rights.go"},
+	{name: "rights", file: "sidecar/control/include_rights.go"},
 	{name: "admission", file: "sidecar/control/admission.go"},
-	{name: "claims", file: "sidecar/control/claims.go"},
+	{name: "claims", file: "sidecar/coord/claims.go"},
+	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/retention.go"},
 	{name: "backup plan", file: "sidecar/plan.go"},
 	{name: "restore plan", file: "sidecar/restore_plan.go"},
