@@ -19,9 +19,18 @@ GRANT CHECK ON clickvault_verify_*.* TO clickvault;            -- verify runs CH
 GRANT DROP TABLE ON shop.* TO clickvault;                      -- mode 'replace': EXCHANGE TABLES (it needs SELECT, DROP TABLE, CREATE TABLE, INSERT on both) swaps the checked staging copy in, then the old table is dropped; also drops a failed restore's staging tables (leave out to refuse every replace)
 GRANT ALTER DELETE ON shop.* TO clickvault;                    -- mode 'replace' with partitions: ALTER TABLE … REPLACE PARTITION … FROM the staging table needs INSERT and ALTER DELETE on the live table
 GRANT DROP DATABASE, DROP TABLE ON shop_restored.* TO clickvault;  -- each database restored into: a failed restore drops the database it created, or the tables it created there (all or nothing)
-GRANT SYSTEM VIEWS ON shop.* TO clickvault;                     -- consumers = 'include': SYSTEM STOP VIEW on each refreshable view a restore recreates, right after the RESTORE, so it waits for a person to start it; the sidecar only ever stops views. Without it such a restore fails after the RESTORE, saying the view must be stopped by hand (it is then live)
+GRANT SYSTEM VIEWS ON shop.* TO clickvault;                     -- consumers = 'include': SYSTEM STOP VIEW on each refreshable view a restore creates (EMPTY, then stopped at once), so it waits for a person to start it; the sidecar only ever stops views. Without it such a restore is refused before anything is created, naming this right
 GRANT SYSTEM VIEWS ON shop_restored.* TO clickvault;            -- the same for each database restored into under another name
 GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE checks the engine (table_engines_require_grant): the control tables' MergeTree family, and whatever engines restored tables use
+-- Optional, for views with SQL SECURITY DEFINER (26.7 gives every refreshable
+-- materialized view DEFINER = its creator): creating one, RESTORE included,
+-- takes SET DEFINER ON its definer. Without it a restore or verify of a
+-- database holding such a view is refused before anything is created, naming
+-- the view, its definer and this right. It lets the sidecar create objects
+-- that run with that user's rights: grant it only on a user made to own views
+-- (whose rights are the SELECTs and INSERTs its views need, no more than the
+-- sidecar's own), never on an administrator or `default`:
+-- GRANT SET DEFINER ON view_owner TO clickvault;
 -- With s3.named_collection, instead of S3 credentials in SQL:
 -- GRANT NAMED COLLECTION ON s3_backups TO clickvault;
 

@@ -98,6 +98,7 @@ func BuildPlan(database, target string, restores []TableRestore, consumers Consu
 		p.Tables = append(p.Tables, planEntry(database, r, byName[r.Source], consumers))
 	}
 	p.skipDependents(database, byName)
+	p.noteRebuilt()
 	slices.SortFunc(p.Tables, func(a, b PlanEntry) int { return strings.Compare(a.Table, b.Table) })
 	return p
 }
@@ -126,6 +127,40 @@ func planEntry(database string, r TableRestore, c Classified, consumers Consumer
 		}
 	}
 	return e
+}
+
+// RebuiltByRefresh are the tables of the database that a refreshable view
+// replaces at each refresh (its TO table, without APPEND): ClickHouse
+// backs up none of their rows, the view's next refresh rebuilds them.
+func (p RestorePlan) RebuiltByRefresh() []string {
+	var out []string
+	for _, e := range p.Tables {
+		if d := e.def; d.Refreshable && !d.Append && d.To.Name != "" && inDatabase(d.To, p.Database) {
+			out = append(out, d.To.Name)
+		}
+	}
+	return out
+}
+
+// noteRebuilt says, on such a table and on its view when restored stopped,
+// that the table comes back empty.
+func (p *RestorePlan) noteRebuilt() {
+	for i := range p.Tables {
+		e := &p.Tables[i]
+		d := e.def
+		if !d.Refreshable || d.Append || d.To.Name == "" || !inDatabase(d.To, p.Database) {
+			continue
+		}
+		if e.Action == PlanStopped {
+			e.Note = fmt.Sprintf("created EMPTY and stopped: the rows of %s come back at its first refresh, once started", d.To.Name)
+		}
+		for j := range p.Tables {
+			if p.Tables[j].Table == d.To.Name {
+				p.Tables[j].Note = fmt.Sprintf("restored empty: refreshable view %s replaces its rows at each refresh, "+
+					"so ClickHouse's backup holds none", e.Table)
+			}
+		}
+	}
 }
 
 func flaggedAction(c Classified, zk bool, consumers Consumers) string {

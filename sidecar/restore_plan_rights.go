@@ -22,28 +22,39 @@ type OwnRights interface {
 	// HoldsGlobal says whether the sidecar's user holds access on object
 	// (a user's name for SET DEFINER, "" for ALLOW SQL SECURITY NONE).
 	HoldsGlobal(ctx context.Context, access, object string) (bool, error)
+	// HoldsOnDatabase says whether it holds access on every table of
+	// database.
+	HoldsOnDatabase(ctx context.Context, access, database string) (bool, error)
 }
 
-// Rights a view's SQL SECURITY takes.
+// Rights a view's SQL SECURITY takes, and the one that stops a view.
 const (
 	RightSetDefiner      = "SET DEFINER"
 	RightSQLSecurityNone = "ALLOW SQL SECURITY NONE"
+	RightSystemViews     = "SYSTEM VIEWS"
 )
 
 // checkViewRights refuses each view the plan creates whose definer the
-// sidecar's user may not set. A Database that cannot tell is not asked:
-// RESTORE then says it, and the restore is undone.
+// sidecar's user may not set, and each view it restores stopped when that
+// user may not stop views in the target: created, such a view would be
+// live until the restore's undo dropped it, and the undo takes rights the
+// sidecar may lack there too. A Database that cannot tell is not asked:
+// ClickHouse then says it, and the restore is undone.
 func (s *Service) checkViewRights(ctx context.Context, p *RestorePlan) error {
 	own, ok := s.db.(OwnRights)
 	if !ok {
 		return nil
 	}
+	stop := stopRight(ctx, own, p.Target)
 	for i := range p.Tables {
 		e := &p.Tables[i]
 		if e.Action != PlanRestore && e.Action != PlanStopped {
 			continue
 		}
 		reason, err := viewRightMissing(ctx, own, e.def)
+		if err == nil && reason == "" && e.Action == PlanStopped {
+			reason, err = stop()
+		}
 		if err != nil {
 			return fmt.Errorf("check the rights view %s takes: %w", e.Table, err)
 		}
@@ -53,6 +64,25 @@ func (s *Service) checkViewRights(ctx context.Context, p *RestorePlan) error {
 		}
 	}
 	return nil
+}
+
+// stopRight says, asked once, why the sidecar's user may not stop views
+// in target, or "".
+func stopRight(ctx context.Context, own OwnRights, target string) func() (string, error) {
+	var asked bool
+	var reason string
+	var err error
+	return func() (string, error) {
+		if !asked {
+			asked = true
+			var ok bool
+			if ok, err = own.HoldsOnDatabase(ctx, RightSystemViews, target); err == nil && !ok {
+				reason = fmt.Sprintf("restoring it stopped takes SYSTEM VIEWS on %s (SYSTEM STOP VIEW right after creating it), "+
+					"which the sidecar's user %s lacks; grant it (deploy/grants.sql)", target, own.OwnUser())
+			}
+		}
+		return reason, err
+	}
 }
 
 // viewRightMissing says which right creating a view with definition d

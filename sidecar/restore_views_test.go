@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -78,5 +79,40 @@ func TestPlanIncludeViewsWithoutTOTable(t *testing.T) {
 	}
 	if w := p.Tables[slices.IndexFunc(p.Tables, func(e PlanEntry) bool { return e.Table == "rmv" })].WritesOutside; !slices.Equal(w, []QualifiedName{{"prod", "sink"}}) {
 		t.Errorf("rmv writes outside %v", w)
+	}
+}
+
+// ownRights is a sidecar user holding the rights named "ACCESS object".
+type ownRights map[string]bool
+
+func (ownRights) OwnUser() string { return "clickvault" }
+
+func (o ownRights) HoldsGlobal(_ context.Context, access, object string) (bool, error) {
+	return o[access+" "+object], nil
+}
+
+func (o ownRights) HoldsOnDatabase(_ context.Context, access, database string) (bool, error) {
+	return o[access+" "+database], nil
+}
+
+func TestViewRightMissing(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		def  Definition
+		own  ownRights
+		want string // "" = nothing missing
+	}{
+		{Definition{SQLSecurity: "DEFINER", Definer: "admin"}, nil, "its definer is admin (SQL SECURITY DEFINER): creating it takes SET DEFINER ON admin, which the sidecar's user clickvault lacks"},
+		{Definition{SQLSecurity: "DEFINER", Definer: "admin"}, ownRights{"SET DEFINER admin": true}, ""},
+		{Definition{SQLSecurity: "DEFINER", Definer: "clickvault"}, nil, ""},
+		{Definition{SQLSecurity: "INVOKER"}, nil, ""},
+		{Definition{}, nil, ""},
+		{Definition{SQLSecurity: "NONE"}, nil, "it has SQL SECURITY NONE: creating it takes ALLOW SQL SECURITY NONE"},
+	}
+	for _, c := range cases {
+		got, err := viewRightMissing(ctx, c.own, c.def)
+		if err != nil || c.want == "" && got != "" || c.want != "" && !strings.HasPrefix(got, c.want) {
+			t.Errorf("%+v with %v: %q (%v), want %q", c.def, c.own, got, err, c.want)
+		}
 	}
 }

@@ -89,6 +89,11 @@ func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress Pr
 	if err != nil {
 		return res, err
 	}
+	for _, t := range plan.RebuiltByRefresh() {
+		if _, ok := expected[t]; !ok {
+			expected[t] = 0 // its backup holds no parts, whatever it held then: compared with those
+		}
+	}
 	skipped := plan.With(PlanSkip)
 	for _, e := range plan.Tables {
 		if e.Action == PlanSkip {

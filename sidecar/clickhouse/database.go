@@ -31,6 +31,7 @@ type Config struct {
 // Database is a pool of native-protocol connections.
 type Database struct {
 	pool   *chpool.Pool
+	user   string // the sidecar's own login
 	target S3Target
 	backup BackupSettings
 	redact *redactor
@@ -53,7 +54,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
-	return &Database{pool: pool, target: cfg.S3, backup: cfg.Backup, redact: r}, nil
+	return &Database{pool: pool, user: cfg.User, target: cfg.S3, backup: cfg.Backup, redact: r}, nil
 }
 
 // Close closes every connection.

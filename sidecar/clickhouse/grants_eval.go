@@ -166,6 +166,8 @@ func covers(access string, p control.Privilege) bool {
 		return strings.HasPrefix(string(p), access+" ")
 	case "ALTER", "ALTER TABLE": // ALTER DELETE sits under ALTER TABLE, under ALTER
 		return p == control.PrivAlterDelete
+	case "SYSTEM", "SYSTEM BACKGROUND": // SYSTEM VIEWS sits under SYSTEM BACKGROUND, under SYSTEM
+		return p == privSystemViews
 	}
 	return false
 }
