@@ -215,7 +215,8 @@ func restoreCommand(run runner) *cobra.Command {
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (what is restored, renamed, left out, and why) and restore nothing")
 	cmd.Flags().StringArrayVar(&tables, "table", nil, `restore only this table: "orders" or "orders AS orders_old" (repeat for more)`)
 	cmd.Flags().StringArrayVar(&partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
-	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace (drop the named tables first)")
+	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace "+
+		"(restore the named tables beside the live ones, check them, swap them in atomically; with --partition, replace those partitions in place)")
 	cmd.Flags().StringVar(&backup, "backup", "", "backup name (default: the newest completed)")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup at or before this time (RFC 3339)")
 	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")

@@ -72,3 +72,43 @@ func TestVerifyLeavesOutRefreshableViewWritingOutside(t *testing.T) {
 		t.Fatalf("after a verify prod.sink got %d rows from its scratch copy", n)
 	}
 }
+
+// TestRestoreIncludeFromTheCLI (issue 22): restore --consumers include
+// (the operator's) restores rmv stopped: it never refreshed, and prod.sink,
+// which it writes into, gets no row over three refresh periods; the plan
+// printed says so. verify still leaves it out.
+func TestRestoreIncludeFromTheCLI(t *testing.T) {
+	h := newPlanShop(t)
+	r := h.mustRun("restore", "--target", "shop_restored", "--consumers", "include")
+	if !strings.Contains(r.stdout, "restore stopped materialized view rmv") {
+		t.Fatalf("restore:\n%s", r.stdout)
+	}
+	if n := h.count("SELECT count() FROM system.view_refreshes WHERE database = 'shop_restored' AND view = 'rmv' AND status = 'Disabled' " +
+		"AND last_refresh_time IS NULL"); n != 1 {
+		t.Fatal("rmv is not restored stopped")
+	}
+	if n := h.sinkRowsAfter(); n != 0 {
+		t.Fatalf("after the restore prod.sink got %d rows from the stopped view", n)
+	}
+	if r := h.mustRun("verify"); !strings.Contains(r.stdout, "rmv: left out, not verified") {
+		t.Fatalf("verify:\n%s", r.stdout)
+	}
+	if n := h.sinkRowsAfter(); n != 0 {
+		t.Fatalf("after a verify prod.sink got %d rows", n)
+	}
+}
+
+// TestRestoreDryRunNotifiesNothing (issue 22): a dry run restores
+// nothing, so the hooks hear nothing (before: restore_completed); the
+// restore after it is notified.
+func TestRestoreDryRunNotifiesNothing(t *testing.T) {
+	h := newPlanShop(t)
+	h.mustRun("restore", "--target", "shop_copy", "--consumers", "skip", "--dry-run")
+	if n, f := len(h.hook.received("restore_completed")), len(h.hook.received("restore_failed")); n+f != 0 {
+		t.Fatalf("a dry run notified %d restore_completed, %d restore_failed", n, f)
+	}
+	h.mustRun("restore", "--target", "shop_copy", "--consumers", "skip")
+	if n := len(h.hook.received("restore_completed")); n != 1 {
+		t.Fatalf("the restore notified %d restore_completed, want 1", n)
+	}
+}
