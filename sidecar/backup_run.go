@@ -31,10 +31,17 @@ type BackupRequest struct {
 	WaitForLease bool
 }
 
+// backups takes backups under the database's lease, and settles those a
+// previous run left running.
+type backups struct {
+	*engine
+	catalogs *catalogs
+}
+
 // Backup takes one backup under the database's lease: it adopts backups a
 // killed run left behind, plans full or incremental, and records the result
 // in metadata. It notifies success or failure either way.
-func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
+func (s *backups) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
 	start := s.now()
 	var out Backup
 	err := ValidateIdentifier("database", req.Database)
@@ -57,7 +64,7 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 				if req.Settled != nil {
 					req.Settled(out)
 				}
-				s.writeIndex(ctx, req.Database, withBackup(cat.All(), out), cat.Scanned)
+				s.catalogs.writeIndex(ctx, req.Database, withBackup(cat.All(), out), cat.Scanned)
 			}
 			return err
 		})
@@ -73,16 +80,16 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 
 // Adopt settles a backup a previous run started (it may still be running in
 // ClickHouse) and returns how it ended.
-func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
+func (s *backups) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
 	var out Backup
 	err := s.bucket.WithLease(ctx, database, coord.PurposeBackup, true, func(ctx context.Context) error {
-		cat, err := s.reconciledCatalog(ctx, database, progress, false)
+		cat, err := s.catalogs.reconciledCatalog(ctx, database, progress, false)
 		if err != nil {
 			return err
 		}
 		// Backup and Cleanup rewrite the index after their own changes;
 		// adopting changes nothing more, so the settled catalog is written here.
-		s.writeIndex(ctx, database, cat.All(), cat.Scanned)
+		s.catalogs.writeIndex(ctx, database, cat.All(), cat.Scanned)
 		b, ok := cat.Find(name)
 		if !ok {
 			return fmt.Errorf("backup %s of database %s is gone from the bucket", name, database)
@@ -101,7 +108,7 @@ func ownOutcome(b Backup) error {
 	return fmt.Errorf("backup %s failed: %s", b.Name, b.Error)
 }
 
-func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan, snap snapshot) (Backup, error) {
+func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan, snap snapshot) (Backup, error) {
 	b := s.newBackup(req.Database, cat, plan, snap)
 	b.RequestID = req.RequestID
 	b.TableSet = req.Tables
@@ -109,7 +116,7 @@ func (s *Service) runBackup(ctx context.Context, req BackupRequest, cat Catalog,
 	// The metadata is written before the BACKUP is sent: a run killed from
 	// here on leaves a folder that says what it is, and whose request it
 	// serves, to be adopted later.
-	if err := s.writeMeta(ctx, b); err != nil {
+	if err := s.catalogs.writeMeta(ctx, b); err != nil {
 		return Backup{}, err
 	}
 	s.fault("meta-written")
@@ -139,14 +146,14 @@ type snapshot struct {
 
 // prepareBackup checks that the database exists, plans the backup and takes
 // the snapshot, all at once: they are reads, and none needs another.
-func (s *Service) prepareBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, snapshot, error) {
+func (s *backups) prepareBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, snapshot, error) {
 	var cat Catalog
 	var plan Plan
 	var snap snapshot
 	var dbErr, planErr, versionErr, rowsErr error
 	var g errgroup.Group
 	g.Go(func() error { dbErr = s.RequireDatabase(ctx, req.Database); return nil })
-	g.Go(func() error { cat, plan, planErr = s.planBackup(ctx, req); return nil })
+	g.Go(func() error { cat, plan, planErr = s.catalogs.planBackup(ctx, req); return nil })
 	g.Go(func() error { snap.version, versionErr = s.db.Version(ctx); return nil })
 	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, req.Database); return nil })
 	_ = g.Wait()
@@ -172,7 +179,7 @@ func (s *Service) prepareBackup(ctx context.Context, req BackupRequest) (Catalog
 }
 
 // newBackup describes the backup about to be taken.
-func (s *Service) newBackup(database string, cat Catalog, plan Plan, snap snapshot) Backup {
+func (s *backups) newBackup(database string, cat Catalog, plan Plan, snap snapshot) Backup {
 	now := s.now().UTC()
 	name := s.uniqueName(cat, now)
 	if name != NameAt(now) {
@@ -195,7 +202,7 @@ func (s *Service) newBackup(database string, cat Catalog, plan Plan, snap snapsh
 
 // uniqueName is the name for now, moved on a millisecond past any existing
 // backup of the database, so names stay unique and ordered.
-func (s *Service) uniqueName(cat Catalog, now time.Time) string {
+func (s *backups) uniqueName(cat Catalog, now time.Time) string {
 	for {
 		name := NameAt(now)
 		if _, taken := cat.Find(name); !taken {
@@ -209,7 +216,7 @@ func (s *Service) uniqueName(cat Catalog, now time.Time) string {
 
 // settle waits for a backup's operation and records how it ended. If ctx
 // ends first the metadata stays "running", for the next run to adopt.
-func (s *Service) settle(ctx context.Context, b Backup, progress ProgressFunc) (Backup, error) {
+func (s *backups) settle(ctx context.Context, b Backup, progress ProgressFunc) (Backup, error) {
 	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -228,7 +235,7 @@ func (s *Service) settle(ctx context.Context, b Backup, progress ProgressFunc) (
 
 // settleUnknown handles a backup ClickHouse no longer knows (it restarted):
 // its .backup object decides.
-func (s *Service) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
+func (s *backups) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 	ok, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
 		return b, fmt.Errorf("check %s of %s: %w", coord.BackupFile, b.Name, err)
@@ -269,7 +276,7 @@ func onlyMeta(l coord.Listing, folder string) bool {
 // BACKUP never reached it (the sidecar stopped before sending it) or it
 // restarted before writing anything. Nothing was backed up and nothing is
 // kept; a request whose backup this was takes it anew.
-func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
+func (s *backups) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 	err := fmt.Errorf("backup %s never reached ClickHouse, or ClickHouse restarted before writing any of it: "+
 		"its folder held only ClickVault's metadata, which is removed", b.Name)
 	s.logger.Warn("removing a backup that holds nothing", "backup", b.Name, "reason", err)
@@ -280,15 +287,15 @@ func (s *Service) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 }
 
 // finishCreated marks a backup completed once its .backup object exists.
-func (s *Service) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
-	size, ok, err := s.objectSize(ctx, coord.BackupFileKey(b.Folder))
+func (s *backups) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
+	size, ok, err := s.catalogs.objectSize(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
 		return b, fmt.Errorf("check %s of %s: %w", coord.BackupFile, b.Name, err)
 	}
 	if !ok {
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, coord.BackupFile))
 	}
-	b.TableBytes = s.tableBytes(ctx, b, size)
+	b.TableBytes = s.catalogs.tableBytes(ctx, b, size)
 	end := op.EndTime.UTC()
 	if end.IsZero() {
 		end = s.now().UTC()
@@ -296,7 +303,7 @@ func (s *Service) finishCreated(ctx context.Context, b Backup, op Operation) (Ba
 	b.Status, b.FinishedAt, b.Error = StatusCreated, &end, ""
 	b.NumFiles, b.TotalSize = op.NumFiles, op.TotalSize
 	b.UncompressedSize, b.CompressedSize = op.UncompressedSize, op.CompressedSize
-	if err := s.writeMeta(ctx, b); err != nil {
+	if err := s.catalogs.writeMeta(ctx, b); err != nil {
 		return b, err
 	}
 	s.logger.Info("backup completed", "database", b.Database, "backup", b.Name, "kind", b.Kind,
@@ -307,12 +314,12 @@ func (s *Service) finishCreated(ctx context.Context, b Backup, op Operation) (Ba
 // finishFailed records the failure in metadata (never as completed) and
 // returns cause. If the metadata cannot be written it stays "running" and
 // the next run settles it from system.backups.
-func (s *Service) finishFailed(ctx context.Context, b Backup, cause error) (Backup, error) {
+func (s *backups) finishFailed(ctx context.Context, b Backup, cause error) (Backup, error) {
 	end := s.now().UTC()
 	b.Status, b.FinishedAt, b.Error = StatusFailed, &end, cause.Error()
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.writeMeta(writeCtx, b); err != nil {
+	if err := s.catalogs.writeMeta(writeCtx, b); err != nil {
 		s.logger.Warn("record failed backup; the next run will settle it", "backup", b.Name, "err", err)
 	}
 	return b, cause

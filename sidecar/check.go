@@ -15,6 +15,13 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
+// checks checks backups' objects against their manifests and keeps the
+// last check and verify of each backup.
+type checks struct {
+	*engine
+	catalogs *catalogs
+}
+
 // Check statuses.
 const (
 	CheckGood   = "good"
@@ -64,7 +71,7 @@ var ErrBroken = errors.New("a backup is broken")
 // so is every backup built on it. With name, only that backup and the
 // backups it is built on are checked. The result is kept in the bucket
 // (CheckKey) for the catalog; err is ErrBroken when a backup is broken.
-func (s *Service) Check(ctx context.Context, database, name string) (CheckReport, error) {
+func (s *checks) Check(ctx context.Context, database, name string) (CheckReport, error) {
 	report := CheckReport{Database: database}
 	if err := ValidateIdentifier("database", database); err != nil {
 		return report, err
@@ -76,7 +83,7 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 		return report, err
 	}
 	defer pin.Release(ctx)
-	cat, err := s.Catalog(ctx, database)
+	cat, err := s.catalogs.Catalog(ctx, database)
 	if err != nil {
 		return report, err
 	}
@@ -87,7 +94,7 @@ func (s *Service) Check(ctx context.Context, database, name string) (CheckReport
 	if name != "" {
 		pin.Narrow(ctx, name)
 	}
-	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	if err := c.list(ctx, database, targets); err != nil {
 		return report, err
 	}
@@ -183,7 +190,7 @@ type manifestRead struct {
 // manifests, and each file's verdict (a file of a base is looked at once,
 // however many incrementals use it).
 type checker struct {
-	s     *Service
+	s     *engine
 	cat   Catalog
 	sizes map[string]int64
 	// mu guards manifests: verify's part readers look them up in parallel.

@@ -34,7 +34,7 @@ const (
 
 // Results reads the last check and verify of each backup of a database
 // (none if it was never checked or verified), in one GET.
-func (s *Service) Results(ctx context.Context, database string) (Results, error) {
+func (s *checks) Results(ctx context.Context, database string) (Results, error) {
 	var f Results
 	err := s.bucket.ReadChecks(ctx, database, &f)
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, coord.ErrUnreadable) {
@@ -59,7 +59,7 @@ func (f *Results) fill() {
 
 // saveChecks merges results into the database's check file with a
 // conditional write, so two checks at once both land.
-func (s *Service) saveChecks(ctx context.Context, cat Catalog, results []CheckedBackup) error {
+func (s *checks) saveChecks(ctx context.Context, cat Catalog, results []CheckedBackup) error {
 	return s.updateChecks(ctx, cat, func(f *Results) {
 		for _, r := range results {
 			f.Checks[r.Backup.Name] = r.BackupCheck
@@ -69,7 +69,7 @@ func (s *Service) saveChecks(ctx context.Context, cat Catalog, results []Checked
 
 // saveVerify records a verify's outcome; a failure to record it is only
 // logged, as the verify itself is done.
-func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult, verifyErr error) {
+func (s *checks) saveVerify(ctx context.Context, cat Catalog, res VerifyResult, verifyErr error) {
 	if res.Backup.Name == "" || ctx.Err() != nil {
 		return
 	}
@@ -86,7 +86,7 @@ func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult,
 // updateChecks applies change to the database's check results with a
 // conditional write (coord.UpdateChecks), so two checks or verifies at once
 // both land; results of backups no longer in the catalog are dropped.
-func (s *Service) updateChecks(ctx context.Context, cat Catalog, change func(*Results)) error {
+func (s *checks) updateChecks(ctx context.Context, cat Catalog, change func(*Results)) error {
 	return coord.UpdateChecks(ctx, s.bucket, cat.Database, func(f *Results) {
 		f.fill()
 		change(f)

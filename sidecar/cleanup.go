@@ -24,10 +24,16 @@ type CleanupReport struct {
 	IgnoredPins []IgnoredPin
 }
 
+// cleaner applies retention under the database's lease, honouring pins.
+type cleaner struct {
+	*engine
+	catalogs *catalogs
+}
+
 // Cleanup applies retention to one database under its lease. A dry run
 // only plans. Deletion stops at the first failure, so no survivor ever
 // points at a deleted base.
-func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (CleanupReport, error) {
+func (s *cleaner) Cleanup(ctx context.Context, database string, dryRun bool) (CleanupReport, error) {
 	start := s.now()
 	report := CleanupReport{Database: database, DryRun: dryRun}
 	err := ValidateIdentifier("database", database)
@@ -40,9 +46,9 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 				return err
 			}
 			// The index learns of the deletions before any metadata does.
-			s.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned), cat.Scanned)
+			s.catalogs.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned), cat.Scanned)
 			err = s.deleteAll(ctx, &report)
-			s.writeIndex(ctx, database, withoutDeleted(cat.All(), &report), cat.Scanned)
+			s.catalogs.writeIndex(ctx, database, withoutDeleted(cat.All(), &report), cat.Scanned)
 			s.removeStalePins(ctx, report.IgnoredPins)
 			return err
 		})
@@ -58,13 +64,13 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 	return report, err
 }
 
-func (s *Service) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) (Catalog, error) {
+func (s *cleaner) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) (Catalog, error) {
 	var cat Catalog
 	var err error
 	if reconcile {
-		cat, err = s.reconciledCatalog(ctx, database, nil, true) // deletions plan from every metadata object
+		cat, err = s.catalogs.reconciledCatalog(ctx, database, nil, true) // deletions plan from every metadata object
 	} else {
-		cat, err = s.Catalog(ctx, database)
+		cat, err = s.catalogs.Catalog(ctx, database)
 	}
 	if err != nil {
 		return Catalog{}, err
@@ -123,7 +129,7 @@ func withoutDeleted(backups []Backup, r *CleanupReport) []Backup {
 	return out
 }
 
-func (s *Service) deleteAll(ctx context.Context, report *CleanupReport) error {
+func (s *cleaner) deleteAll(ctx context.Context, report *CleanupReport) error {
 	for _, d := range report.Planned {
 		if err := s.deleteBackup(ctx, d.Backup); err != nil {
 			return fmt.Errorf("cleanup stopped at %s (%d of %d deleted): %w",
@@ -137,12 +143,12 @@ func (s *Service) deleteAll(ctx context.Context, report *CleanupReport) error {
 
 // deleteBackup first marks the metadata DELETING, so a half-deleted backup
 // is never taken for a base, then deletes the data and the metadata last.
-func (s *Service) deleteBackup(ctx context.Context, b Backup) error {
+func (s *cleaner) deleteBackup(ctx context.Context, b Backup) error {
 	if b.Status != StatusDeleting {
 		b.Status = StatusDeleting
 		now := s.now().UTC()
 		b.FinishedAt = &now
-		if err := s.writeMeta(ctx, b); err != nil {
+		if err := s.catalogs.writeMeta(ctx, b); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,14 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
+// catalogs reads what the bucket holds of a database's backups: the
+// metadata, the catalog index, the manifests' sizes, and the catalog a
+// writer plans from.
+type catalogs struct {
+	*engine
+	backups *backups // a writer's catalog settles the backups a crash left running
+}
+
 // metaReaders bounds concurrent metadata reads during discovery.
 const metaReaders = 16
 
@@ -19,17 +27,17 @@ const metaReaders = 16
 // the seed tool's ({prefix}/full/…, whose metadata names the database). It
 // reads the catalog index where it can be trusted (see index.go) and the
 // metadata of everything else. Writers start from writerCatalog.
-func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error) {
+func (s *catalogs) Catalog(ctx context.Context, database string) (Catalog, error) {
 	return s.catalog(ctx, database, true)
 }
 
 // scanCatalog reads every metadata object: what cleanup plans from, and a
 // backup when the index cannot be trusted (see writerCatalog).
-func (s *Service) scanCatalog(ctx context.Context, database string) (Catalog, error) {
+func (s *catalogs) scanCatalog(ctx context.Context, database string) (Catalog, error) {
 	return s.catalog(ctx, database, false)
 }
 
-func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (Catalog, error) {
+func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) (Catalog, error) {
 	started := s.now()
 	indexed := map[string]Backup{}
 	var indexScanned time.Time
@@ -83,7 +91,7 @@ func (s *Service) catalog(ctx context.Context, database string, useIndex bool) (
 
 // listFolders lists the backup folders of database: its own, full then
 // incremental, and the seed layout's, whose metadata says which database.
-func (s *Service) listFolders(ctx context.Context, database string) ([]discovered, error) {
+func (s *catalogs) listFolders(ctx context.Context, database string) ([]discovered, error) {
 	type root struct {
 		prefix, what string
 		legacy       bool
@@ -129,7 +137,7 @@ type discovered struct {
 	err       error // metadata that cannot be read
 }
 
-func (s *Service) readMetas(ctx context.Context, folders []discovered) error {
+func (s *catalogs) readMetas(ctx context.Context, folders []discovered) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(metaReaders)
 	var mu sync.Mutex

@@ -223,7 +223,7 @@ func TestPlanCleanup(t *testing.T) {
 }
 
 func TestPollWaitGrowsWithTheOperation(t *testing.T) {
-	s := &Service{opts: Options{}.withDefaults()}
+	s := &engine{opts: Options{}.withDefaults()}
 	for _, c := range []struct{ elapsed, want time.Duration }{
 		{0, 100 * time.Millisecond},
 		{2 * time.Second, 100 * time.Millisecond},

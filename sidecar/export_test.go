@@ -16,14 +16,14 @@ var (
 	MarkDeleted = markDeleting
 )
 
-func (s *Service) WriteMeta(ctx context.Context, b Backup) error { return s.writeMeta(ctx, b) }
+func (s *Service) WriteMeta(ctx context.Context, b Backup) error { return s.catalogs.writeMeta(ctx, b) }
 
 func (s *Service) WriteIndex(ctx context.Context, database string, backups []Backup, scanned time.Time) {
-	s.writeIndex(ctx, database, backups, scanned)
+	s.catalogs.writeIndex(ctx, database, backups, scanned)
 }
 
 func (s *Service) PlanBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, error) {
-	return s.planBackup(ctx, req)
+	return s.catalogs.planBackup(ctx, req)
 }
 
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

@@ -47,7 +47,7 @@ func (e indexEntry) trusted() bool {
 // readIndex returns the index's trusted entries by folder and when it was
 // last checked against every metadata object; a missing or unreadable
 // index is an empty one.
-func (s *Service) readIndex(ctx context.Context, database string) (map[string]Backup, time.Time, error) {
+func (s *catalogs) readIndex(ctx context.Context, database string) (map[string]Backup, time.Time, error) {
 	var idx catalogIndex
 	err := s.bucket.ReadIndex(ctx, database, &idx)
 	if errors.Is(err, ErrNotFound) {
@@ -73,7 +73,7 @@ func (s *Service) readIndex(ctx context.Context, database string) (map[string]Ba
 // live outside the database's folder); scanned is when the catalog they
 // come from was last checked against every metadata object. A lease holder
 // calls it; a failure is logged, as readers fall back to the metadata.
-func (s *Service) writeIndex(ctx context.Context, database string, backups []Backup, scanned time.Time) {
+func (s *catalogs) writeIndex(ctx context.Context, database string, backups []Backup, scanned time.Time) {
 	idx := catalogIndex{Version: 1, Database: database, Written: s.now().UTC(), Scanned: scanned.UTC()}
 	for _, b := range backups {
 		if !b.Legacy {

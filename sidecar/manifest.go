@@ -94,7 +94,7 @@ func (m Manifest) TableBytes(database string) map[string]uint64 {
 const maxManifestRead = 64 << 20
 
 // objectSize lists key: whether it exists, and its size.
-func (s *Service) objectSize(ctx context.Context, key string) (int64, bool, error) {
+func (s *catalogs) objectSize(ctx context.Context, key string) (int64, bool, error) {
 	l, err := s.store.List(ctx, key, false)
 	if err != nil {
 		return 0, false, err
@@ -109,7 +109,7 @@ func (s *Service) objectSize(ctx context.Context, key string) (int64, bool, erro
 
 // tableBytes reads the sizes of a completed backup's tables from its
 // manifest; nil (and a log line) when it is too big or cannot be read.
-func (s *Service) tableBytes(ctx context.Context, b Backup, size int64) map[string]uint64 {
+func (s *catalogs) tableBytes(ctx context.Context, b Backup, size int64) map[string]uint64 {
 	if size > maxManifestRead {
 		s.logger.Info("manifest too big to read for the sizes of the tables", "backup", b.Name, "bytes", size)
 		return nil

@@ -102,7 +102,7 @@ func DecodeMeta(data []byte) (Meta, error) {
 var errBadMeta = errors.New("unreadable metadata")
 
 // readBackup reads a folder's metadata, filling what the seed's lacks.
-func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error) {
+func (s *catalogs) readBackup(ctx context.Context, folder string) (Backup, error) {
 	data, _, err := s.store.Get(ctx, coord.MetaKey(folder))
 	if err != nil {
 		return Backup{}, fmt.Errorf("read metadata of %s: %w", folder, err)
@@ -121,7 +121,7 @@ func (s *Service) readBackup(ctx context.Context, folder string) (Backup, error)
 }
 
 // writeMeta stores a backup's metadata.
-func (s *Service) writeMeta(ctx context.Context, b Backup) error {
+func (s *catalogs) writeMeta(ctx context.Context, b Backup) error {
 	data, err := EncodeMeta(b.Meta)
 	if err != nil {
 		return err

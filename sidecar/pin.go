@@ -31,7 +31,7 @@ func requestIDFrom(ctx context.Context) string {
 // TakePin pins every backup of database for action until the pin is
 // released (coord.Bucket.TakePin); requestID "" takes the one
 // WithRequestID put in ctx. A nil pin (none could be written) is valid.
-func (s *Service) TakePin(ctx context.Context, database, action, requestID string) (*coord.Pin, error) {
+func (s *engine) TakePin(ctx context.Context, database, action, requestID string) (*coord.Pin, error) {
 	if requestID == "" {
 		requestID = requestIDFrom(ctx)
 	}

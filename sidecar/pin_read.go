@@ -16,7 +16,7 @@ type IgnoredPin struct {
 
 // removeStalePins deletes the pins a cleanup ignored as stale, so the pins
 // folder holds only live ones (coord.Bucket.RemoveStalePin).
-func (s *Service) removeStalePins(ctx context.Context, ignored []IgnoredPin) {
+func (s *cleaner) removeStalePins(ctx context.Context, ignored []IgnoredPin) {
 	for i, ip := range ignored {
 		removed, err := s.bucket.RemoveStalePin(ctx, ip.Pin)
 		if err != nil {

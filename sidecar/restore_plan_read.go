@@ -24,7 +24,7 @@ const (
 // through its manifest in b's folder or, for an incremental, in the base
 // that holds it. Sorted by table.
 func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
-	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)
@@ -65,7 +65,7 @@ func (s *Service) undefined(ctx context.Context, cat Catalog, b Backup, names []
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)

@@ -28,13 +28,6 @@ type Options struct {
 	FaultPoint func(name string)
 }
 
-// fault calls the fault hook at a named point, if one is set.
-func (s *Service) fault(name string) {
-	if s.opts.FaultPoint != nil {
-		s.opts.FaultPoint(name)
-	}
-}
-
 func (o Options) withDefaults() Options {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = time.Minute
@@ -54,33 +47,65 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Service runs backups, restores, verification and cleanup. It reads and
-// writes backup folders itself (store, at the keys layout gives); every
-// object writers coordinate by (the lease, pins, work records, the index
-// and check results, the prefix's owner) goes through bucket.
+// Service runs backups, restores, verification, checks and cleanup. It is
+// a front of parts, one per responsibility, that share one engine (the
+// adapters, options, clock and log): the catalog (catalogs), backups,
+// checks, cleanup, and, for now, restores and verifies on the Service
+// itself. Its exported methods are the engine's API.
 type Service struct {
-	store  coord.ObjectStore
-	bucket *coord.Bucket
-	db     Database
-	notify Notifier
-	layout coord.Layout
-	opts   Options
-	logger *slog.Logger
-	now    func() time.Time
+	*engine
+	catalogs *catalogs
+	backups  *backups
+	checks   *checks
+	cleaner  *cleaner
 }
 
 // NewService wires the domain to its adapters. notifier may be nil.
 func NewService(store coord.ObjectStore, db Database, notifier Notifier, layout coord.Layout, opts Options, logger *slog.Logger) *Service {
-	s := &Service{store: store, db: db, notify: notifier, layout: layout,
+	e := &engine{store: store, db: db, notify: notifier, layout: layout,
 		opts: opts.withDefaults(), logger: logger, now: time.Now}
-	s.bucket = coord.New(store, s.bucketConfig(), logger)
-	return s
+	e.bucket = coord.New(store, e.bucketConfig(), logger)
+	cat := &catalogs{engine: e}
+	b := &backups{engine: e, catalogs: cat}
+	cat.backups = b
+	return &Service{engine: e, catalogs: cat, backups: b,
+		checks:  &checks{engine: e, catalogs: cat},
+		cleaner: &cleaner{engine: e, catalogs: cat}}
 }
 
-// bucketConfig is the coordination the service's options ask for.
-func (s *Service) bucketConfig() coord.Config {
-	return coord.Config{Layout: s.layout, Holder: s.opts.Holder, Deployment: s.opts.Deployment,
-		LeaseTTL: s.opts.LeaseTTL, Poll: s.opts.PollInterval, Now: func() time.Time { return s.now() }}
+// Catalog discovers a database's backups in the bucket (catalogs.Catalog).
+func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error) {
+	return s.catalogs.Catalog(ctx, database)
+}
+
+// Backup takes a backup (backups.Backup).
+func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
+	return s.backups.Backup(ctx, req)
+}
+
+// Adopt settles a backup a previous run started (backups.Adopt).
+func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
+	return s.backups.Adopt(ctx, database, name, progress)
+}
+
+// Check checks backups' objects against their manifests (checks.Check).
+func (s *Service) Check(ctx context.Context, database, name string) (CheckReport, error) {
+	return s.checks.Check(ctx, database, name)
+}
+
+// Results reads the last check and verify of each backup (checks.Results).
+func (s *Service) Results(ctx context.Context, database string) (Results, error) {
+	return s.checks.Results(ctx, database)
+}
+
+// saveVerify records a verify's outcome (checks.saveVerify).
+func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult, verifyErr error) {
+	s.checks.saveVerify(ctx, cat, res, verifyErr)
+}
+
+// Cleanup applies retention to one database (cleaner.Cleanup).
+func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (CleanupReport, error) {
+	return s.cleaner.Cleanup(ctx, database, dryRun)
 }
 
 // SetNotifier replaces the notifier; call it before the service is used.
@@ -125,91 +150,6 @@ func ValidateIdentifier(what, name string) error {
 // ErrDatabaseMissing is returned for a database that does not exist.
 var ErrDatabaseMissing = errors.New("database does not exist")
 
-// RequireDatabase refuses a name ClickVault does not accept and a database
-// that does not exist (ErrDatabaseMissing).
-func (s *Service) RequireDatabase(ctx context.Context, name string) error {
-	if err := ValidateIdentifier("database", name); err != nil {
-		return err
-	}
-	ok, err := s.db.DatabaseExists(ctx, name)
-	if err != nil {
-		return fmt.Errorf("check database %s: %w", name, err)
-	}
-	if !ok {
-		return fmt.Errorf("database %q: %w", name, ErrDatabaseMissing)
-	}
-	return nil
-}
-
-// waitOperation polls system.backups until the operation ends, reporting
-// progress. A passing ClickHouse error is retried until LostContactAfter.
-func (s *Service) waitOperation(ctx context.Context, id, kind, name string, progress ProgressFunc) (Operation, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.OperationTimeout)
-	defer cancel()
-	start := s.now()
-	var lastContact = start
-	for {
-		op, err := s.db.Operation(ctx, id)
-		switch {
-		case err == nil:
-			lastContact = s.now()
-			if progress != nil {
-				progress(Progress{Operation: kind, Backup: name, Status: op.Status, NumFiles: op.NumFiles,
-					TotalSize: op.TotalSize, BytesRead: op.BytesRead, Elapsed: s.now().Sub(start)})
-			}
-			if operationEnded(op.Status) {
-				return op, nil
-			}
-		case errors.Is(err, ErrNotFound):
-			return Operation{}, err
-		case ctx.Err() != nil:
-			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
-		case s.now().Sub(lastContact) > s.opts.LostContactAfter:
-			return Operation{}, fmt.Errorf("wait for %s %s: lost contact with ClickHouse for %s: %w",
-				kind, name, s.opts.LostContactAfter, err)
-		default:
-			s.logger.Warn("read operation status; will retry", "operation", id, "err", err)
-		}
-		// The pause starts when the read has returned, not when it began: a
-		// server busy with the operation answers slowly, and reads sent back
-		// to back then slowed a 2 s backup by about 5 % on the test bed.
-		select {
-		case <-ctx.Done():
-			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
-		case <-time.After(s.pollWait(s.now().Sub(start))):
-		}
-	}
-}
-
-// pollWait is how long to wait before reading an operation's status again,
-// elapsed into it: a fiftieth of the elapsed time, at least 100 ms (as
-// often as a person polling by hand; faster only competes with the
-// operation for the server's CPU) and at most PollInterval. Seeing the end
-// late then costs at most about 2 % of the operation's time, and a long
-// operation is read rarely.
-func (s *Service) pollWait(elapsed time.Duration) time.Duration {
-	return min(max(elapsed/50, 100*time.Millisecond), s.opts.PollInterval)
-}
-
-func operationEnded(status string) bool {
-	switch status {
-	case OpBackupCreated, OpBackupFailed, OpRestored, OpRestoreFailed, OpCancelled, OpRestoreCancel:
-		return true
-	}
-	return false
-}
-
-// emit sends a notification; its failure is logged and changes nothing.
-func (s *Service) emit(ctx context.Context, e Event) {
-	if s.notify == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if err := s.notify.Notify(ctx, e); err != nil {
-		s.logger.Warn("send notification", "event", e.Event, "err", err)
-	}
-}
 
 // Status lists ClickHouse's newest backup and restore operations.
 func (s *Service) Status(ctx context.Context, limit int) ([]Operation, error) {

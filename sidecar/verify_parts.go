@@ -39,7 +39,7 @@ func (s *Service) partitionRows(ctx context.Context, cat Catalog, b Backup, tabl
 // sumCounts sums the count.txt files of b's parts under the key keyOf
 // gives their file name (false: not counted).
 func (s *Service) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
-	c := &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the parts of backup %s: %s", b.Name, m.problem)

@@ -16,7 +16,7 @@ const fullScanEvery = 24 * time.Hour
 // writerCatalog is what a lease holder starts from: with full, or when the
 // index was last checked against every metadata object fullScanEvery ago,
 // a full scan; otherwise the catalog through the index, as readers see it.
-func (s *Service) writerCatalog(ctx context.Context, database string, full bool) (Catalog, error) {
+func (s *catalogs) writerCatalog(ctx context.Context, database string, full bool) (Catalog, error) {
 	if !full {
 		cat, err := s.Catalog(ctx, database)
 		if err != nil || s.now().Sub(cat.Scanned) < fullScanEvery {
@@ -29,7 +29,7 @@ func (s *Service) writerCatalog(ctx context.Context, database string, full bool)
 // reconciledCatalog settles every backup a killed run left "running": it
 // waits for one ClickHouse still writes, and marks the rest completed or
 // failed. Only a lease holder calls it.
-func (s *Service) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, full bool) (Catalog, error) {
+func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, full bool) (Catalog, error) {
 	cat, err := s.writerCatalog(ctx, database, full)
 	if err != nil {
 		return Catalog{}, err
@@ -40,7 +40,7 @@ func (s *Service) reconciledCatalog(ctx context.Context, database string, progre
 			continue
 		}
 		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
-		if _, err := s.settle(ctx, b, progress); err != nil && ctx.Err() != nil {
+		if _, err := s.backups.settle(ctx, b, progress); err != nil && ctx.Err() != nil {
 			return Catalog{}, err
 		}
 		settled++
@@ -57,7 +57,7 @@ func (s *Service) reconciledCatalog(ctx context.Context, database string, progre
 // incremental's base is the one decision a wrong index entry could spoil,
 // so its metadata is read again; if it disagrees with the catalog, every
 // metadata object is read and the backup planned anew.
-func (s *Service) planBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, error) {
+func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, error) {
 	cat, plan, err := s.planFrom(ctx, req, false)
 	if err != nil || plan.Kind != KindIncremental {
 		return cat, plan, err
@@ -71,7 +71,7 @@ func (s *Service) planBackup(ctx context.Context, req BackupRequest) (Catalog, P
 	return s.planFrom(ctx, req, true)
 }
 
-func (s *Service) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (Catalog, Plan, error) {
+func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (Catalog, Plan, error) {
 	cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress, fullScan)
 	if err != nil {
 		return Catalog{}, Plan{}, err
@@ -82,7 +82,7 @@ func (s *Service) planFrom(ctx context.Context, req BackupRequest, fullScan bool
 
 // baseDisagrees reads b's metadata and says how it differs from b as the
 // catalog has it ("" if it does not).
-func (s *Service) baseDisagrees(ctx context.Context, b Backup) (string, error) {
+func (s *catalogs) baseDisagrees(ctx context.Context, b Backup) (string, error) {
 	now, err := s.readBackup(ctx, b.Folder)
 	switch {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, errBadMeta):
