@@ -110,7 +110,6 @@ func (s *engine) emit(ctx context.Context, e Event) {
 	}
 }
 
-
 // RequireDatabase refuses a name ClickVault does not accept and a database
 // that does not exist (ErrDatabaseMissing).
 func (s *engine) RequireDatabase(ctx context.Context, name string) error {

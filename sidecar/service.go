@@ -150,7 +150,6 @@ func ValidateIdentifier(what, name string) error {
 // ErrDatabaseMissing is returned for a database that does not exist.
 var ErrDatabaseMissing = errors.New("database does not exist")
 
-
 // Status lists ClickHouse's newest backup and restore operations.
 func (s *Service) Status(ctx context.Context, limit int) ([]Operation, error) {
 	ops, err := s.db.RecentOperations(ctx, limit)
