@@ -96,10 +96,11 @@ func TestOperatorMutantFlipsTheTokenGremlinsNamed(t *testing.T) {
 // when one failed, and the test that ran when the binary timed out.
 func TestFailingTestIsNamed(t *testing.T) {
 	for out, want := range map[string]string{
-		"--- FAIL: TestA (0.00s)\n    x_test.go:3: no\nFAIL\n":                             "TestA",
-		"--- FAIL: TestA (0.00s)\n    --- FAIL: TestA/sub (0.00s)\nFAIL\n":                 "TestA/sub",
-		"panic: test timed out after 1m0s\nrunning tests:\n\tTestLoop (1m0s)\n\ngoroutine": "TestLoop (timed out)",
-		"panic: runtime error: index out of range [3] with length 3\n":                     "panic: runtime error: index out of range [3] with length 3",
+		"--- FAIL: TestA (0.00s)\n    x_test.go:3: no\nFAIL\n":                                                                           "TestA",
+		"--- FAIL: TestA (0.00s)\n    --- FAIL: TestA/sub (0.00s)\nFAIL\n":                                                               "TestA/sub",
+		"panic: test timed out after 1m0s\nrunning tests:\n\tTestLoop (1m0s)\n\ngoroutine":                                               "TestLoop (timed out)",
+		"fatal error: runtime: out of memory\n\ngoroutine 7 [running]:\nexample.com/x.tokenize(...)\nexample.com/x.TestTokenize(0xc0)\n": "TestTokenize (fatal error: runtime: out of memory)",
+		"panic: runtime error: index out of range [3] with length 3\n":                                                                   "panic: runtime error: index out of range [3] with length 3",
 	} {
 		if got := failingTest([]byte(out)); got != want {
 			t.Errorf("%q: %q, want %q", out, got, want)

@@ -34,9 +34,9 @@ type mutant struct {
 	apply  func([]byte) ([]byte, error)
 }
 
-// testTimeout bounds one run of a package's unit tests; a mutant that
-// makes a loop endless is killed by it.
-const testTimeout = 60 * time.Second
+// testTimeout bounds one run of a package's unit tests (they take a few
+// seconds); a mutant that makes a loop endless is killed by it.
+const testTimeout = 30 * time.Second
 
 // copyModule copies the module at src (its work tree, without .git and
 // build output) to a new directory under tmp: mutants are applied there,
@@ -115,9 +115,10 @@ func unitTests(ctx context.Context, root, pkg string) (status, by string, err er
 	defer func() { _ = os.Remove(bin) }()
 	tctx, cancel := context.WithTimeout(ctx, testTimeout+30*time.Second)
 	defer cancel()
-	// The address-space limit stops a mutant that makes a loop grow a
-	// slice forever before it takes the machine's memory.
-	run := exec.CommandContext(tctx, "sh", "-c", `ulimit -v 8000000; exec "$0" "$@"`, bin, //nolint:gosec // the test binary just built
+	// The address-space limit (2 GB; the tests need a few hundred MB) stops
+	// a mutant that makes a loop grow a slice forever, quickly and before it
+	// takes the machine's memory.
+	run := exec.CommandContext(tctx, "sh", "-c", `ulimit -v 2000000; exec "$0" "$@"`, bin, //nolint:gosec // the test binary just built
 		"-test.short", "-test.failfast", "-test.timeout="+testTimeout.String())
 	run.Dir = filepath.Join(root, pkg)
 	out, err := run.CombinedOutput()
@@ -138,6 +139,8 @@ var (
 	failLine    = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
 	runningLine = regexp.MustCompile(`(?m)^running tests:\n\s+(\S+)`)
 	panicLine   = regexp.MustCompile(`(?m)^panic: (.*)$`)
+	fatalLine   = regexp.MustCompile(`(?m)^fatal error: (.*)$`)
+	testFrame   = regexp.MustCompile(`(?m)^\S+\.(Test\w+)\(`)
 )
 
 // failingTest names the test a run's output says failed: the last FAIL
@@ -152,6 +155,12 @@ func failingTest(out []byte) string {
 	case failLine.Match(out):
 		all := failLine.FindAllSubmatch(out, -1)
 		return string(all[len(all)-1][1])
+	case fatalLine.Match(out):
+		why := string(fatalLine.FindSubmatch(out)[1])
+		if m := testFrame.FindSubmatch(out); m != nil {
+			return string(m[1]) + " (fatal error: " + why + ")"
+		}
+		return "fatal error: " + why
 	case panicLine.Match(out):
 		return "panic: " + string(panicLine.FindSubmatch(out)[1])
 	}
