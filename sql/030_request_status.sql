@@ -28,11 +28,13 @@ SELECT
     l.last_at AS updated_at
 FROM
 (
-    -- One row per id, the first inserted: a later row reusing an id is
-    -- ignored (request_log is keyed by id, so it cannot have an answer).
+    -- One row per id, the first inserted (by the server's block number,
+    -- which no INSERT sets; requested_at may be dated back a few seconds):
+    -- a later row reusing an id is ignored (request_log is keyed by id,
+    -- so it cannot have an answer).
     SELECT id, action, database, kind, backup, via, requested_by, requested_at
     FROM {{db}}.requests
-    ORDER BY requested_at, id
+    ORDER BY _block_number, requested_at, id
     LIMIT 1 BY id
 ) AS r
 LEFT JOIN

@@ -100,16 +100,19 @@ func (c *Control) Init(ctx context.Context) error {
 func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + QuoteIdent(name) }
 
 // firstRows is requests (where cond holds) with one row per id, the first
-// inserted: request_log is keyed by id, so a second row with an id already
-// used cannot have an answer of its own, and every reader ignores it. (A
-// user who reuses someone's id cannot make the request theirs, nor cancel
-// it: logins counts the logins that used the id, and more than one is
-// refused.) MATERIALIZED columns are named: SELECT * leaves them out.
+// inserted: by the server's block number (_block_number, see
+// sql/016_requests_insert_order.sql), which no INSERT can set, not by
+// requested_at, which an inserter may date a few seconds back. A later row
+// reusing an id, from anyone, is ignored by every reader (request_log is
+// keyed by id, so it cannot have an answer of its own): nobody takes over,
+// or cancels, another's request by reusing its id. logins counts the
+// logins that used the id. MATERIALIZED columns are named: SELECT * leaves
+// them out.
 func (c *Control) firstRows(cond string) string {
 	return fmt.Sprintf(`(SELECT id, action, database, kind, backup, as_of, target, dry_run, via,
 		tables, exclude_tables, partitions, mode, consumers, requested_by, requested_at, query_id, proof,
-		uniqExact(requested_by) OVER (PARTITION BY id) AS logins
-		FROM %s WHERE %s ORDER BY requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
+		uniqExact(requested_by) OVER (PARTITION BY id) AS logins, _block_number AS block
+		FROM %s WHERE %s ORDER BY _block_number, requested_at, id LIMIT 1 BY id)`, c.table("requests"), cond)
 }
 
 // latestLog picks, per request made since {since}, its state (a terminal
@@ -143,7 +146,7 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM %s AS r LEFT JOIN %s AS l ON l.request_id = r.id
 	WHERE l.state NOT IN ('succeeded', 'failed', 'rejected', 'cancelled')
-	ORDER BY r.requested_at
+	ORDER BY r.block
 	LIMIT %d BY r.requested_by
 	LIMIT %d`, cut("CAST(r.action AS String)"), cut("r.database"), cut("CAST(r.kind AS String)"), cut("r.backup"),
 		cut("r.target"), cut("r.via"), cutList("r.tables"), cutList("r.exclude_tables"), cutList("r.partitions"),

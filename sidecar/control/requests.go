@@ -103,10 +103,10 @@ type LogEntry struct {
 type PendingRequest struct {
 	Request
 	Latest *LogEntry
-	// Logins is how many logins inserted rows with this id. More than one
-	// means someone reused another's id, and since requested_at may be set
-	// within seconds of the server's clock, which row is "first" is not
-	// proof of who asked: such a request is refused before it runs.
+	// Logins is how many logins inserted rows with this id. The request is
+	// the first row inserted (the server's insert order, which no INSERT
+	// sets); more than one login means someone reused the id, and their
+	// rows are ignored.
 	Logins int
 }
 

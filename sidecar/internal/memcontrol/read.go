@@ -3,7 +3,6 @@ package memcontrol
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -51,10 +50,12 @@ func (p *Plane) answerOf(id string) (answer, bool) {
 }
 
 // firstRows is, as in the SQL control plane, the requests made at or after
-// since with one row per id, the first (by requested_at, then insertion),
-// oldest first, and how many logins used each id; the caller holds p.mu.
+// since with one row per id, the first inserted (the server's block order;
+// requested_at may be dated back), in insertion order, and how many logins
+// used each id; the caller holds p.mu.
 func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
 	byID := map[string]control.Request{}
+	var first []control.Request
 	logins := map[string]map[string]bool{}
 	for _, r := range p.requests {
 		if r.RequestedAt.Before(since) {
@@ -64,20 +65,11 @@ func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
 			logins[r.ID] = map[string]bool{}
 		}
 		logins[r.ID][r.RequestedBy] = true
-		if prev, ok := byID[r.ID]; !ok || r.RequestedAt.Before(prev.RequestedAt) {
+		if _, ok := byID[r.ID]; !ok {
 			byID[r.ID] = r
+			first = append(first, r)
 		}
 	}
-	first := make([]control.Request, 0, len(byID))
-	for _, r := range byID {
-		first = append(first, r)
-	}
-	sort.SliceStable(first, func(i, j int) bool {
-		if !first[i].RequestedAt.Equal(first[j].RequestedAt) {
-			return first[i].RequestedAt.Before(first[j].RequestedAt)
-		}
-		return first[i].ID < first[j].ID
-	})
 	counts := make(map[string]int, len(logins))
 	for id, l := range logins {
 		counts[id] = len(l)
@@ -157,8 +149,9 @@ func (p *Plane) Status(_ context.Context, id string) (control.RequestStatus, err
 func (p *Plane) statusLocked(id string) (control.RequestStatus, error) {
 	var first *control.Request
 	for i, r := range p.requests {
-		if r.ID == id && (first == nil || r.RequestedAt.Before(first.RequestedAt)) {
+		if r.ID == id {
 			first = &p.requests[i]
+			break
 		}
 	}
 	if first == nil {
