@@ -1,0 +1,304 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// Member is this sidecar in the cluster: its stable name (it takes claims
+// under it and is named in results) and its node's place.
+type Member struct {
+	Holder   coord.Holder
+	Position Position
+}
+
+// Options tune a Coordinator.
+type Options struct {
+	// ClaimTTL is how long a shard's claim lives without a heartbeat; the
+	// holder renews it every third of it. Another replica takes a claim
+	// over once it has expired. Default: one minute.
+	ClaimTTL time.Duration
+	// ShardTimeout is how long a set this sidecar creates waits for its
+	// shards before it is sealed partial (cluster.shard_timeout).
+	ShardTimeout time.Duration
+	// FullEvery makes a set of kind auto full when the newest full set
+	// completed this long ago (0: only the first set is full).
+	FullEvery time.Duration
+}
+
+// Job is one shard's backup of a set, for the Executor.
+type Job struct {
+	Set   Set
+	Shard int
+	// RequestID names the backup in the shard's chains. It is the same for
+	// the same set, shard and sidecar, so a sidecar restarted mid-backup
+	// adopts its own backup; another replica that takes the shard over has
+	// its own and never adopts a backup whose operation runs elsewhere.
+	RequestID string
+}
+
+// Executor backs up this node's shard into the shard's own chains
+// (Layout.Engine): it fills the result's backup fields. An error wrapping
+// ErrRejected marks the shard rejected, any other failed.
+type Executor interface {
+	BackupShard(ctx context.Context, job Job) (ShardResult, error)
+}
+
+// ErrRejected marks a shard's backup refused before it ran (the requester
+// may not back up this node's database).
+var ErrRejected = errors.New("rejected")
+
+// Coordinator creates sets, works this node's shard of each open set, and
+// seals sets, through the bucket alone. Every sidecar of the cluster runs
+// one; any of them may create or seal a set. Safe for concurrent use.
+type Coordinator struct {
+	store   coord.ObjectStore
+	layout  Layout
+	cluster string
+	self    Member
+	exec    Executor
+	opts    Options
+	now     func() time.Time
+	logger  *slog.Logger
+
+	mu      sync.Mutex
+	sets    map[string]openSet             // open sets read, by database/id: set.json changes only when sealed
+	results map[string]map[int]ShardResult // results read: written once, never changed
+}
+
+type openSet struct {
+	set  Set
+	etag string
+}
+
+// New makes a Coordinator for the cluster named cluster (system.clusters),
+// stored under layout.
+func New(store coord.ObjectStore, layout Layout, cluster string, self Member, exec Executor, opts Options, logger *slog.Logger) *Coordinator {
+	if opts.ClaimTTL <= 0 {
+		opts.ClaimTTL = time.Minute
+	}
+	if opts.ShardTimeout <= 0 {
+		opts.ShardTimeout = 6 * time.Hour
+	}
+	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
+		now: time.Now, logger: logger, sets: map[string]openSet{}, results: map[string]map[int]ShardResult{}}
+}
+
+// Self is this sidecar in the cluster.
+func (c *Coordinator) Self() Member { return c.self }
+
+// SetClock replaces the clock, for tests.
+func (c *Coordinator) SetClock(now func() time.Time) { c.now = now }
+
+// Request asks for a set.
+type Request struct {
+	Database    string
+	Kind        string // full, incremental, or "" (auto)
+	RequestID   string
+	RequestedBy string
+	// ID names the set; "" gives it a new time-ordered name. A schedule
+	// slot names its set and its request id, so every sidecar running the
+	// schedule makes the same one: the first creates it, the others find
+	// it (a named set of another request id is refused).
+	ID string
+	// Topology is the cluster as this sidecar reads system.clusters now.
+	Topology Topology
+	// Shards to back up; none: every shard of Topology.
+	Shards []int
+}
+
+// Create lists a new set as open and writes its set.json (If-None-Match),
+// or returns the set a request or schedule slot already made.
+func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
+	if err := sidecar.ValidateIdentifier("database", req.Database); err != nil {
+		return Set{}, fmt.Errorf("create a set: %w", err) // it names a folder of the bucket too
+	}
+	shards := req.Shards
+	if len(shards) == 0 {
+		shards = req.Topology.ShardNums()
+	}
+	for _, n := range shards {
+		if _, ok := req.Topology.Shard(n); !ok {
+			return Set{}, fmt.Errorf("create a set of %s: cluster %s has no shard %d (shards %v)",
+				req.Database, c.cluster, n, req.Topology.ShardNums())
+		}
+	}
+	now := c.now().UTC()
+	set := Set{Version: SetVersion, ID: req.ID, Database: req.Database, Cluster: c.cluster, ClusterID: c.layout.ClusterID,
+		RequestID: req.RequestID, RequestedBy: req.RequestedBy, CreatedBy: c.self.Holder.Name,
+		Shards: slices.Sorted(slices.Values(shards)), Topology: req.Topology.Shards,
+		CreatedAt: now, Deadline: now.Add(c.opts.ShardTimeout), State: SetOpen}
+	var kindErr error
+	err := c.updateOpen(ctx, req.Database, func(open *OpenSets) bool {
+		set.Kind, set.KindReason, kindErr = decideKind(req.Kind, open.LastFull, now, c.opts.FullEvery)
+		if kindErr != nil {
+			return false
+		}
+		for _, e := range open.Sets {
+			if req.RequestID != "" && e.RequestID == req.RequestID && (req.ID == "" || req.ID == e.ID) {
+				// This request's set, listed by a run that stopped before
+				// it wrote set.json or answered: the same set, not a second.
+				set.ID, set.CreatedAt, set.Deadline = e.ID, e.CreatedAt, e.Deadline
+				return false
+			}
+		}
+		if req.ID == "" {
+			set.ID = newSetID(now, open)
+		} else if e, listed := open.find(req.ID); listed {
+			kindErr = fmt.Errorf("set %s is listed already, for request %s", e.ID, e.RequestID)
+			return false
+		}
+		open.Sets = append(open.Sets, OpenEntry{ID: set.ID, RequestID: set.RequestID, CreatedAt: now, Deadline: set.Deadline})
+		return true
+	})
+	if err = errors.Join(kindErr, err); err != nil {
+		return Set{}, fmt.Errorf("create a set of %s: %w", req.Database, err)
+	}
+	return c.writeNewSet(ctx, set)
+}
+
+// writeNewSet writes set.json once. If it exists, the set there stands
+// when it is the same request's (a retry, or a schedule slot's set made by
+// another sidecar); another request's set under the name is refused.
+func (c *Coordinator) writeNewSet(ctx context.Context, set Set) (Set, error) {
+	data, err := json.Marshal(set)
+	if err != nil {
+		return Set{}, fmt.Errorf("encode set %s: %w", set.ID, err)
+	}
+	_, err = c.store.Put(ctx, c.layout.SetKey(set.Database, set.ID), data, coord.PutCondition{IfNoneMatch: true})
+	if errors.Is(err, coord.ErrPreconditionFailed) {
+		existing, _, rerr := c.readSet(ctx, set.Database, set.ID)
+		if rerr != nil {
+			return Set{}, rerr
+		}
+		if existing.RequestID != set.RequestID {
+			return Set{}, fmt.Errorf("create a set of %s: set %s exists already, for request %s (is this sidecar's clock behind?)",
+				set.Database, set.ID, existing.RequestID)
+		}
+		c.logger.Info("the set exists already", "database", set.Database, "set", set.ID, "created_by", existing.CreatedBy)
+		return existing, nil
+	}
+	if err != nil {
+		return Set{}, fmt.Errorf("write set %s of %s: %w", set.ID, set.Database, err)
+	}
+	c.logger.Info("set created", "database", set.Database, "set", set.ID, "kind", set.Kind, "shards", set.Shards,
+		"requested_by", set.RequestedBy)
+	return set, nil
+}
+
+// decideKind is the kind of every shard's backup in a new set.
+func decideKind(kind string, lastFull *time.Time, now time.Time, fullEvery time.Duration) (string, string, error) {
+	switch kind {
+	case KindFull:
+		return KindFull, "a full set was asked for", nil
+	case KindIncremental:
+		return KindIncremental, "an incremental set was asked for", nil
+	case "", "auto":
+	default:
+		return "", "", fmt.Errorf("unknown kind %q (full, incremental or auto)", kind)
+	}
+	if lastFull == nil {
+		return KindFull, "no full set has completed", nil
+	}
+	if age := now.Sub(*lastFull); fullEvery > 0 && age >= fullEvery {
+		return KindFull, fmt.Sprintf("the newest full set is %s old (full every %s)", age.Round(time.Second), fullEvery), nil
+	}
+	return KindIncremental, "the newest full set is recent", nil
+}
+
+// newSetID names a set after now, moved on a millisecond past every open
+// set's name, so names stay unique and ordered as backups' are.
+func newSetID(now time.Time, open *OpenSets) string {
+	for {
+		id := now.UTC().Format("20060102T150405") + fmt.Sprintf("%03dZ", now.Nanosecond()/int(time.Millisecond))
+		newest := ""
+		for _, e := range open.Sets {
+			newest = max(newest, e.ID)
+		}
+		if newest < id {
+			return id
+		}
+		now = now.Add(time.Millisecond)
+	}
+}
+
+// updateOpen changes open.json with a conditional write, reading it again
+// and redoing the change when another sidecar wrote it in between. change
+// reports whether it changed anything.
+func (c *Coordinator) updateOpen(ctx context.Context, database string, change func(*OpenSets) bool) error {
+	key := c.layout.OpenSetsKey(database)
+	for attempt := 0; attempt < 20; attempt++ {
+		open, etag, err := c.readOpen(ctx, database)
+		if err != nil {
+			return err
+		}
+		if !change(&open) {
+			return nil
+		}
+		data, err := json.Marshal(open)
+		if err != nil {
+			return fmt.Errorf("encode open sets of %s: %w", database, err)
+		}
+		cond := coord.PutCondition{IfMatch: etag, IfNoneMatch: etag == ""}
+		_, err = c.store.Put(ctx, key, data, cond)
+		if !errors.Is(err, coord.ErrPreconditionFailed) {
+			if err != nil {
+				return fmt.Errorf("write open sets of %s: %w", database, err)
+			}
+			return nil
+		}
+		if err := sleepCtx(ctx, time.Duration(attempt+1)*10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("write open sets of %s: it kept changing under this sidecar", database)
+}
+
+// readOpen reads open.json; a missing one is empty, with no ETag.
+func (c *Coordinator) readOpen(ctx context.Context, database string) (OpenSets, string, error) {
+	data, etag, err := c.store.Get(ctx, c.layout.OpenSetsKey(database))
+	if errors.Is(err, coord.ErrNotFound) {
+		return OpenSets{Version: SetVersion}, "", nil
+	}
+	if err != nil {
+		return OpenSets{}, "", fmt.Errorf("read open sets of %s: %w", database, err)
+	}
+	var open OpenSets
+	if err := decode("open sets of "+database, data, &open); err != nil {
+		return OpenSets{}, "", err
+	}
+	return open, etag, nil
+}
+
+// readSet reads a set's set.json.
+func (c *Coordinator) readSet(ctx context.Context, database, id string) (Set, string, error) {
+	data, etag, err := c.store.Get(ctx, c.layout.SetKey(database, id))
+	if err != nil {
+		return Set{}, "", fmt.Errorf("read set %s of %s: %w", id, database, err)
+	}
+	var set Set
+	if err := decode("set "+id, data, &set); err != nil {
+		return Set{}, "", err
+	}
+	return set, etag, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

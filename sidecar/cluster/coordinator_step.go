@@ -1,0 +1,199 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// Run steps every database's open sets every interval until ctx ends. A
+// step's error is logged and the next step tries again.
+func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Duration) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		for _, db := range databases {
+			if err := c.Step(ctx, db); err != nil && ctx.Err() == nil {
+				c.logger.Warn("step the open sets; will retry", "database", db, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Step reads a database's open sets (one GET) and, for each, backs up this
+// node's shard if no replica has, then seals the set if it is done or past
+// its deadline.
+func (c *Coordinator) Step(ctx context.Context, database string) error {
+	open, _, err := c.readOpen(ctx, database)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range open.Sets {
+		if err := c.stepSet(ctx, database, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Coordinator) stepSet(ctx context.Context, database string, e OpenEntry) error {
+	cur, err := c.openSet(ctx, database, e.ID)
+	if errors.Is(err, coord.ErrNotFound) {
+		if c.now().After(e.Deadline) { // its creator stopped before it wrote set.json
+			return c.unlist(ctx, database, e.ID, Set{})
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.set.State != SetOpen {
+		return c.unlist(ctx, database, e.ID, cur.set)
+	}
+	if cur.set.Has(c.self.Position.Shard) {
+		if err := c.work(ctx, cur.set); err != nil {
+			return err
+		}
+	}
+	return c.trySeal(ctx, cur)
+}
+
+// openSet is a set as last read: set.json changes only when it is sealed,
+// and the seal's conditional write finds out if it was.
+func (c *Coordinator) openSet(ctx context.Context, database, id string) (openSet, error) {
+	c.mu.Lock()
+	cur, ok := c.sets[database+"/"+id]
+	c.mu.Unlock()
+	if ok {
+		return cur, nil
+	}
+	set, etag, err := c.readSet(ctx, database, id)
+	if err != nil {
+		return openSet{}, err
+	}
+	cur = openSet{set: set, etag: etag}
+	if set.State == SetOpen {
+		c.mu.Lock()
+		c.sets[database+"/"+id] = cur
+		c.mu.Unlock()
+	}
+	return cur, nil
+}
+
+// work backs up this node's shard of set, unless it has a result or
+// another replica holds its claim. The claim is a lease: the holder's
+// renewals are its heartbeats, and a claim not renewed in time is taken
+// over by the next replica that steps.
+func (c *Coordinator) work(ctx context.Context, set Set) error {
+	shard := c.self.Position.Shard
+	if _, found, err := c.result(ctx, set, shard); err != nil || found {
+		return err
+	}
+	purpose := fmt.Sprintf("backup of shard %d (replica %d) for set %s", shard, c.self.Position.Replica, set.ID)
+	claim, err := coord.AcquireLease(ctx, c.store, c.layout.ClaimKey(set.Database, set.ID, shard), c.self.Holder,
+		purpose, c.opts.ClaimTTL, c.now, c.logger)
+	var held *coord.LeaseHeldError
+	if errors.As(err, &held) {
+		return nil // another replica works it, and its heartbeat is fresh
+	}
+	if err != nil {
+		return fmt.Errorf("claim shard %d of set %s: %w", shard, set.ID, err)
+	}
+	return claim.Hold(ctx, func(ctx context.Context) error { return c.backup(ctx, set, shard) })
+}
+
+// backup runs the shard's backup under its claim and records how it went.
+func (c *Coordinator) backup(ctx context.Context, set Set, shard int) error {
+	// The holder before us may have finished and stopped before it let go
+	// of the claim: its result stands.
+	if _, found, err := c.result(ctx, set, shard); err != nil || found {
+		return err
+	}
+	c.logger.Info("backing up this shard for a set", "database", set.Database, "set", set.ID, "shard", shard, "kind", set.Kind)
+	start := c.now().UTC()
+	job := Job{Set: set, Shard: shard, RequestID: shardRequestID(set, shard, c.self.Holder.Name)}
+	res, err := c.exec.BackupShard(ctx, job)
+	if ctx.Err() != nil {
+		// Stopping, or the claim was lost: no result, so the shard is
+		// taken again (by us after a restart, adopting our backup).
+		return fmt.Errorf("back up shard %d of set %s: %w", shard, set.ID, ctx.Err())
+	}
+	res.Version, res.Set, res.Database, res.Shard = SetVersion, set.ID, set.Database, shard
+	res.Replica, res.Node = c.self.Position.Replica, c.self.Holder.Name
+	res.StartedAt, res.FinishedAt = start, c.now().UTC()
+	res.State = ShardSucceeded
+	if err != nil {
+		res.State, res.Error = ShardFailed, err.Error()
+		if errors.Is(err, ErrRejected) {
+			res.State = ShardRejected
+		}
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode result of shard %d of set %s: %w", shard, set.ID, err)
+	}
+	_, err = c.store.Put(ctx, c.layout.ResultKey(set.Database, set.ID, shard), data, coord.PutCondition{IfNoneMatch: true})
+	if err != nil && !errors.Is(err, coord.ErrPreconditionFailed) {
+		return fmt.Errorf("write result of shard %d of set %s: %w", shard, set.ID, err)
+	}
+	c.logger.Info("shard's backup for a set ended", "database", set.Database, "set", set.ID, "shard", shard,
+		"state", res.State, "backup", res.Backup, "error", res.Error)
+	return nil
+}
+
+// shardRequestID names a shard's backup of a set by this sidecar.
+func shardRequestID(set Set, shard int, holder string) string {
+	name := fmt.Sprintf("clickvault set %s/%s/%s/%s", set.ClusterID, set.Database, set.ID, ShardFolder(shard)) + " by " + holder
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
+}
+
+// result reads shard n's result of an open set, once: a result never
+// changes. The cache is dropped when the set is sealed.
+func (c *Coordinator) result(ctx context.Context, set Set, shard int) (ShardResult, bool, error) {
+	key := set.Database + "/" + set.ID
+	c.mu.Lock()
+	r, ok := c.results[key][shard]
+	c.mu.Unlock()
+	if ok {
+		return r, true, nil
+	}
+	r, found, err := c.readResult(ctx, set, shard)
+	if err != nil || !found {
+		return r, found, err
+	}
+	c.mu.Lock()
+	if c.results[key] == nil {
+		c.results[key] = map[int]ShardResult{}
+	}
+	c.results[key][shard] = r
+	c.mu.Unlock()
+	return r, true, nil
+}
+
+// readResult reads shard n's result of a set.
+func (c *Coordinator) readResult(ctx context.Context, set Set, shard int) (ShardResult, bool, error) {
+	data, _, err := c.store.Get(ctx, c.layout.ResultKey(set.Database, set.ID, shard))
+	if errors.Is(err, coord.ErrNotFound) {
+		return ShardResult{}, false, nil
+	}
+	if err != nil {
+		return ShardResult{}, false, fmt.Errorf("read result of shard %d of set %s: %w", shard, set.ID, err)
+	}
+	var r ShardResult
+	if err := decode(fmt.Sprintf("result of shard %d of set %s", shard, set.ID), data, &r); err != nil {
+		return ShardResult{}, false, err
+	}
+	return r, true, nil
+}

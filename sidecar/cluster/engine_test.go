@@ -1,0 +1,58 @@
+package cluster_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+)
+
+// TestEngineShardChains: each node's engine backs its shard up into the
+// shard's own folder; an incremental set makes each shard's incremental on
+// that shard's own newest backup; a shard with no full of its own (new to
+// the cluster) takes a full in an incremental set, saying why.
+func TestEngineShardChains(t *testing.T) {
+	w := newWorld(t, 1, 1, 1)
+	dbs := make([]*fakedb.DB, 3)
+	for i, n := range w.nodes {
+		dbs[i] = fakedb.New(w.store)
+		dbs[i].Create("shop", map[string]uint64{"orders": uint64(100 * (i + 1))})
+		svc := sidecar.NewService(w.store, dbs[i], nil, w.layout.Engine(i+1), sidecar.Options{PollInterval: time.Millisecond},
+			slog.New(slog.DiscardHandler))
+		n.c = cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: n.c.Self().Holder,
+			Position: cluster.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},
+			cluster.Options{ShardTimeout: time.Hour}, slog.New(slog.DiscardHandler))
+	}
+	first := w.create(t, 0, cluster.Request{RequestID: "r1", Shards: []int{1, 2}})
+	w.step(t, 0, 1, 2)
+	second := w.create(t, 0, cluster.Request{RequestID: "r2"})
+	w.step(t, 0, 1, 2)
+	if first.Kind != cluster.KindFull || second.Kind != cluster.KindIncremental {
+		t.Fatalf("kinds %s, %s", first.Kind, second.Kind)
+	}
+	got, results := w.set(t, second.ID)
+	if got.State != cluster.SetCompleted {
+		t.Fatalf("second set %s: %v", got.State, got.Reasons)
+	}
+	_, firsts := w.set(t, first.ID)
+	for shard := 1; shard <= 2; shard++ {
+		r := results[shard]
+		if r.Kind != string(sidecar.KindIncremental) || !strings.HasPrefix(r.Folder, w.layout.ShardRoot("shop", shard)) {
+			t.Errorf("shard %d: %+v, want an incremental in its own folder", shard, r)
+		}
+		if r.Base != firsts[shard].Backup || !strings.HasPrefix(firsts[shard].Folder, w.layout.ShardRoot("shop", shard)) {
+			t.Errorf("shard %d's incremental is built on %s, want its own backup of the first set %s (%s)",
+				shard, r.Base, firsts[shard].Backup, firsts[shard].Folder)
+		}
+		if r.Tables["orders"] != uint64(100*shard) {
+			t.Errorf("shard %d's backup holds %v, want its node's %d rows", shard, r.Tables, 100*shard)
+		}
+	}
+	if r := results[3]; r.Kind != string(sidecar.KindFull) || !strings.Contains(r.KindReason, "no completed full of its own") {
+		t.Errorf("shard 3, new to the sets: %+v", r)
+	}
+}

@@ -1,0 +1,144 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// trySeal seals a set once every shard has a result, or once its deadline
+// has passed: completed when every shard succeeded, else partial with a
+// reason per shard. Any sidecar may; the conditional write lets one win.
+func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
+	set := cur.set
+	results := map[int]ShardResult{}
+	var missing []int
+	for _, n := range set.Shards {
+		r, found, err := c.result(ctx, set, n)
+		if err != nil {
+			return err
+		}
+		if found {
+			results[n] = r
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	now := c.now().UTC()
+	if len(missing) > 0 && now.Before(set.Deadline) {
+		return nil
+	}
+	why := map[int]string{}
+	for _, n := range missing {
+		why[n] = c.missingReason(ctx, set, n)
+	}
+	sealed := Sealed(set, results, why, c.self.Holder.Name, now)
+	data, err := json.Marshal(sealed)
+	if err != nil {
+		return fmt.Errorf("encode set %s: %w", set.ID, err)
+	}
+	_, err = c.store.Put(ctx, c.layout.SetKey(set.Database, set.ID), data, coord.PutCondition{IfMatch: cur.etag})
+	c.forget(set)
+	if errors.Is(err, coord.ErrPreconditionFailed) {
+		return nil // sealed by another sidecar: the next step reads its seal and unlists it
+	}
+	if err != nil {
+		return fmt.Errorf("seal set %s of %s: %w", set.ID, set.Database, err)
+	}
+	c.logger.Info("set sealed", "database", set.Database, "set", set.ID, "state", sealed.State, "reasons", sealed.Reasons)
+	return c.unlist(ctx, set.Database, set.ID, sealed)
+}
+
+// Sealed is set sealed with the shards' results; why says, for each shard
+// without a result, why it has none.
+func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string, at time.Time) Set {
+	set.State, set.SealedBy, set.SealedAt, set.Reasons = SetCompleted, by, &at, nil
+	for _, n := range set.Shards {
+		r, ok := results[n]
+		var reason string
+		switch {
+		case !ok:
+			reason = why[n]
+			if reason == "" {
+				reason = "no result"
+			}
+		case r.State != ShardSucceeded:
+			reason = fmt.Sprintf("%s on %s: %s", r.State, r.Node, r.Error)
+		default:
+			continue
+		}
+		if set.Reasons == nil {
+			set.Reasons = map[string]string{}
+		}
+		set.State, set.Reasons[ShardFolder(n)] = SetPartial, reason
+	}
+	return set
+}
+
+// missingReason says why shard n of a set past its deadline has no result:
+// who held its claim and until when, or that no replica claimed it.
+func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string {
+	deadline := set.Deadline.Format(time.RFC3339)
+	data, _, err := c.store.Get(ctx, c.layout.ClaimKey(set.Database, set.ID, n))
+	var info coord.LeaseInfo
+	switch {
+	case errors.Is(err, coord.ErrNotFound):
+		return fmt.Sprintf("no replica of shard %d took it by the deadline %s (every replica down, or its sidecar not running)", n, deadline)
+	case err != nil || json.Unmarshal(data, &info) != nil:
+		return fmt.Sprintf("no result by the deadline %s", deadline)
+	}
+	return fmt.Sprintf("no result by the deadline %s: %s held it, heartbeat valid until %s", deadline, info.Holder,
+		info.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
+// unlist drops a sealed set (or an entry whose set.json never came) from
+// open.json, and notes the newest completed full set.
+func (c *Coordinator) unlist(ctx context.Context, database, id string, sealed Set) error {
+	c.forget(Set{Database: database, ID: id})
+	return c.updateOpen(ctx, database, func(open *OpenSets) bool {
+		changed := false
+		if sealed.State == SetCompleted && sealed.Kind == KindFull &&
+			(open.LastFull == nil || open.LastFull.Before(sealed.CreatedAt)) {
+			at := sealed.CreatedAt
+			open.LastFull, changed = &at, true
+		}
+		for i, e := range open.Sets {
+			if e.ID == id {
+				open.Sets = append(open.Sets[:i:i], open.Sets[i+1:]...)
+				return true
+			}
+		}
+		return changed
+	})
+}
+
+// forget drops what was cached of a set that is sealed.
+func (c *Coordinator) forget(set Set) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sets, set.Database+"/"+set.ID)
+	delete(c.results, set.Database+"/"+set.ID)
+}
+
+// Status reads a set and the results of its shards so far.
+func (c *Coordinator) Status(ctx context.Context, database, id string) (Set, map[int]ShardResult, error) {
+	set, _, err := c.readSet(ctx, database, id)
+	if err != nil {
+		return Set{}, nil, err
+	}
+	results := map[int]ShardResult{}
+	for _, n := range set.Shards {
+		r, found, err := c.readResult(ctx, set, n)
+		if err != nil {
+			return Set{}, nil, err
+		}
+		if found {
+			results[n] = r
+		}
+	}
+	return set, results, nil
+}

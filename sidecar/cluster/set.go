@@ -1,0 +1,140 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// SetVersion is the version of set.json, shard-{n}.json and open.json.
+const SetVersion = 1
+
+// SetState is where a set is: open while its shards are backed up, then
+// sealed once, completed or partial.
+type SetState string
+
+const (
+	SetOpen      SetState = "open"
+	SetCompleted SetState = "completed" // every shard's backup succeeded
+	SetPartial   SetState = "partial"   // some shard has none; Reasons says why, per shard
+)
+
+// Kinds a set decides for all its shards. A shard with no completed full
+// of its own takes a full in an incremental set (ShardResult.Kind says).
+const (
+	KindFull        = "full"
+	KindIncremental = "incremental"
+)
+
+// Set is set.json: one backup of every shard of a database, asked once.
+// It is created once (If-None-Match) and rewritten once, when sealed
+// (If-Match), by whichever sidecar seals it.
+type Set struct {
+	Version     int    `json:"version"`
+	ID          string `json:"id"` // a time-ordered name, or a schedule slot's
+	Database    string `json:"database"`
+	Cluster     string `json:"cluster"` // the cluster's name in system.clusters
+	ClusterID   string `json:"cluster_id"`
+	Kind        string `json:"kind"` // full or incremental, for every shard
+	KindReason  string `json:"kind_reason"`
+	RequestID   string `json:"request_id"`
+	RequestedBy string `json:"requested_by"`
+	CreatedBy   string `json:"created_by"` // the sidecar that created it
+	// Shards are the shards the set backs up; Topology is the cluster as
+	// its creator saw it in system.clusters.
+	Shards    []int     `json:"shards"`
+	Topology  []Shard   `json:"topology"`
+	CreatedAt time.Time `json:"created_at"`
+	// Deadline is when a shard with no result is given up (created_at plus
+	// the creator's cluster.shard_timeout): every sidecar seals by it.
+	Deadline time.Time  `json:"deadline"`
+	State    SetState   `json:"state"`
+	SealedAt *time.Time `json:"sealed_at,omitempty"`
+	SealedBy string     `json:"sealed_by,omitempty"`
+	// Reasons say, per shard ("shard-2"), why a partial set lacks it.
+	Reasons map[string]string `json:"reasons,omitempty"`
+}
+
+// Has reports whether the set backs up shard n.
+func (s Set) Has(n int) bool { return slices.Contains(s.Shards, n) }
+
+// ShardState is how one shard's backup of a set ended.
+type ShardState string
+
+const (
+	ShardSucceeded ShardState = "succeeded"
+	ShardFailed    ShardState = "failed"
+	ShardRejected  ShardState = "rejected" // the requester may not back up this shard's node
+)
+
+// ShardResult is shard-{n}.json: written once (If-None-Match) by the
+// replica that held the shard's claim, when its backup ended.
+type ShardResult struct {
+	Version  int        `json:"version"`
+	Set      string     `json:"set"`
+	Database string     `json:"database"`
+	Shard    int        `json:"shard"`
+	Replica  int        `json:"replica"`
+	Node     string     `json:"node"` // the sidecar that took it
+	State    ShardState `json:"state"`
+	Error    string     `json:"error,omitempty"`
+	// The backup in the shard's chains (see Layout.Engine).
+	Backup     string            `json:"backup,omitempty"`
+	Folder     string            `json:"folder,omitempty"`
+	Kind       string            `json:"kind,omitempty"`
+	KindReason string            `json:"kind_reason,omitempty"`
+	Base       string            `json:"base,omitempty"`
+	Chain      string            `json:"chain,omitempty"`
+	Tables     map[string]uint64 `json:"tables,omitempty"`
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at"`
+}
+
+// OpenSets is open.json: the sets of a database not sealed yet, so a
+// sidecar learns of new sets with one GET per poll, not a LIST.
+type OpenSets struct {
+	Version int         `json:"version"`
+	Sets    []OpenEntry `json:"sets"`
+	// LastFull is the creation time of the newest full set sealed
+	// completed: a set of kind auto is full when it is older than the full
+	// interval.
+	LastFull *time.Time `json:"last_full,omitempty"`
+}
+
+// OpenEntry is one open set. It is listed before its set.json is written,
+// so a creator that dies in between leaves an entry (dropped after its
+// deadline), never a set nobody learns of.
+type OpenEntry struct {
+	ID        string    `json:"id"`
+	RequestID string    `json:"request_id"`
+	CreatedAt time.Time `json:"created_at"`
+	Deadline  time.Time `json:"deadline"`
+}
+
+// find returns the entry of set id.
+func (o OpenSets) find(id string) (OpenEntry, bool) {
+	for _, e := range o.Sets {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return OpenEntry{}, false
+}
+
+// decode reads one of the records, refusing a version it does not know.
+func decode(what string, data []byte, v any) error {
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	if head.Version != SetVersion {
+		return fmt.Errorf("read %s: version %d, this sidecar knows %d", what, head.Version, SetVersion)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	return nil
+}

@@ -1,0 +1,410 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
+	"github.com/clickvault/clickvault/sidecar/s3"
+)
+
+// bedSidecar is one node's sidecar: its engine as grants.sql's clickvault,
+// its shard's chains, and a coordinator stepping the open sets.
+type bedSidecar struct {
+	node  *testbed.Node
+	coord *cluster.Coordinator
+	topo  cluster.Topology
+	admin *ch.Client
+	// kill stops the sidecar as a crash would: its bucket calls fail from
+	// now on (no renewal, no release) and its steps stop. Its server goes
+	// on, running whatever BACKUP it was sent.
+	kill func()
+}
+
+// killableStore is a sidecar's bucket until the sidecar is killed.
+type killableStore struct {
+	coord.ObjectStore
+	dead atomic.Bool
+}
+
+var errKilled = errors.New("this sidecar was killed")
+
+func (k *killableStore) List(ctx context.Context, prefix string, recursive bool) (coord.Listing, error) {
+	if k.dead.Load() {
+		return coord.Listing{}, errKilled
+	}
+	return k.ObjectStore.List(ctx, prefix, recursive)
+}
+
+func (k *killableStore) Get(ctx context.Context, key string) ([]byte, string, error) {
+	if k.dead.Load() {
+		return nil, "", errKilled
+	}
+	return k.ObjectStore.Get(ctx, key)
+}
+
+func (k *killableStore) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if k.dead.Load() {
+		return "", errKilled
+	}
+	return k.ObjectStore.Put(ctx, key, data, cond)
+}
+
+func (k *killableStore) Exists(ctx context.Context, key string) (bool, error) {
+	if k.dead.Load() {
+		return false, errKilled
+	}
+	return k.ObjectStore.Exists(ctx, key)
+}
+
+func (k *killableStore) Delete(ctx context.Context, keys []string) error {
+	if k.dead.Load() {
+		return errKilled
+	}
+	return k.ObjectStore.Delete(ctx, keys)
+}
+
+var bedLayout = cluster.Layout{Prefix: "clickhouse", ClusterID: "vault-eu"}
+
+// startSidecars starts a sidecar per node, placed by system.clusters, each
+// stepping the open sets of shop every 100 ms until the test ends.
+func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster) []*bedSidecar {
+	t.Helper()
+	m := c.MinIO
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g errgroup.Group
+	var stops []context.CancelFunc
+	t.Cleanup(func() {
+		for _, stop := range stops {
+			stop()
+		}
+		_ = g.Wait()
+	})
+	var out []*bedSidecar
+	for _, n := range c.Nodes {
+		db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: n.ClickHouse.Addr, User: "clickvault", Password: n.ClickHouse.Password("clickvault"),
+			S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		rows, err := db.ClusterRows(ctx, c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		topo, err := cluster.NewTopology(c.Name, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, err := cluster.Locate(topo, cluster.Override{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", n.Name)
+		holder := coord.Holder{Name: "clickvault@" + n.Name, Stable: true}
+		own := &killableStore{ObjectStore: store}
+		svc := sidecar.NewService(own, db, nil, bedLayout.Engine(pos.Shard),
+			sidecar.Options{Holder: holder, PollInterval: 100 * time.Millisecond, LeaseTTL: 3 * time.Second}, logger)
+		co := cluster.New(own, bedLayout, c.Name, cluster.Member{Holder: holder, Position: pos}, cluster.Engine{Service: svc},
+			cluster.Options{ShardTimeout: 5 * time.Minute, ClaimTTL: 3 * time.Second}, logger)
+		runCtx, stop := context.WithCancel(context.Background())
+		stops = append(stops, stop)
+		g.Go(func() error { return co.Run(runCtx, []string{"shop"}, 100*time.Millisecond) })
+		out = append(out, &bedSidecar{node: n, coord: co, topo: topo, admin: dialAdmin(t, ctx, n),
+			kill: func() { own.dead.Store(true); stop() }})
+	}
+	return out
+}
+
+func dialAdmin(t *testing.T, ctx context.Context, n *testbed.Node) *ch.Client {
+	t.Helper()
+	conn, err := n.ClickHouse.Dial(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+func execSQL(t *testing.T, ctx context.Context, conn *ch.Client, query string) {
+	t.Helper()
+	var discard proto.Results
+	q := ch.Query{Body: query, Result: discard.Auto(), OnResult: func(context.Context, proto.Block) error { return nil }}
+	if err := conn.Do(ctx, q); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// fingerprint is what a node's rows of a table are: count, sum and ends.
+func fingerprint(t *testing.T, ctx context.Context, conn *ch.Client, table string) string {
+	t.Helper()
+	var col proto.ColStr
+	q := fmt.Sprintf("SELECT format('{} rows, sum {}, {}..{}', count(), sum(id), min(id), max(id)) AS f FROM %s", table)
+	if err := conn.Do(ctx, ch.Query{Body: q, Result: proto.Results{{Name: "f", Data: &col}}}); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return col.Row(0)
+}
+
+// createSet makes a set on one node and waits until a sidecar seals it.
+func createSet(t *testing.T, ctx context.Context, s *bedSidecar, requestID string) (cluster.Set, map[int]cluster.ShardResult) {
+	t.Helper()
+	set, err := s.coord.Create(ctx, cluster.Request{Database: "shop", RequestID: requestID, RequestedBy: "alice", Topology: s.topo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waitSealed(t, ctx, s, set.ID)
+}
+
+// restoredFingerprint restores a shard's backup into a new database on
+// conn's node and returns the fingerprint of its orders.
+func restoredFingerprint(t *testing.T, ctx context.Context, conn *ch.Client, m *testbed.MinIO, folder, as string) string {
+	t.Helper()
+	execSQL(t, ctx, conn, fmt.Sprintf("RESTORE DATABASE shop AS %s FROM S3('%s')", as, m.URL(folder)))
+	return fingerprint(t, ctx, conn, as+".orders")
+}
+
+// baseOf reads base_backup_path from a backup's metadata.
+func baseOf(t *testing.T, ctx context.Context, m *testbed.MinIO, folder string) string {
+	t.Helper()
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := store.Get(ctx, coord.MetaKey(folder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Base *string `json:"base_backup_path"`
+	}
+	if err := json.Unmarshal(data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Base == nil {
+		return ""
+	}
+	return *meta.Base
+}
+
+// shopOnEveryNode creates shop.orders on each node with rows of its own
+// (ids from node*1e6), the same rows on nodes of one shard, and a
+// Distributed table over them.
+func shopOnEveryNode(t *testing.T, ctx context.Context, sidecars []*bedSidecar, rows func(shard int) int) {
+	t.Helper()
+	for _, s := range sidecars {
+		execSQL(t, ctx, s.admin, "CREATE DATABASE IF NOT EXISTS shop")
+		execSQL(t, ctx, s.admin, "CREATE TABLE IF NOT EXISTS shop.orders (id UInt64) ENGINE = MergeTree ORDER BY id")
+		execSQL(t, ctx, s.admin, fmt.Sprintf("INSERT INTO shop.orders SELECT %d * 1000000 + number FROM numbers(%d)",
+			s.node.Shard, rows(s.node.Shard)))
+		execSQL(t, ctx, s.admin, "CREATE TABLE IF NOT EXISTS shop.all_orders AS shop.orders ENGINE = Distributed(vault, shop, orders)")
+	}
+}
+
+// TestSetOfThreeShards: three engines, each with its own sidecar. A set
+// holds one backup per shard, each holding exactly its node's rows at
+// backup time (restored and compared); after more rows, an incremental
+// set's backup of each shard is built on that same shard's backup, and
+// restores to the node's rows then. Made on node 3, sealed completed.
+func TestSetOfThreeShards(t *testing.T) {
+	c := testbed.NewCluster(t, testbed.ClusterOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	sidecars := startSidecars(t, ctx, c)
+	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 1000 * shard })
+	atFirst := map[int]string{}
+	for _, s := range sidecars {
+		atFirst[s.node.Shard] = fingerprint(t, ctx, s.admin, "shop.orders")
+	}
+	first, firsts := createSet(t, ctx, sidecars[2], "r1")
+	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 10 * shard })
+	second, seconds := createSet(t, ctx, sidecars[2], "r2")
+	for _, set := range []cluster.Set{first, second} {
+		if set.State != cluster.SetCompleted || set.Kind == "" || set.CreatedBy != "clickvault@node3" {
+			t.Fatalf("set %s: %s (%v), kind %s", set.ID, set.State, set.Reasons, set.Kind)
+		}
+	}
+	for _, s := range sidecars {
+		shard := s.node.Shard
+		f, i := firsts[shard], seconds[shard]
+		root := bedLayout.ShardRoot("shop", shard)
+		if f.Node != "clickvault@"+s.node.Name || f.Kind != "full" || i.Kind != "incremental" {
+			t.Errorf("shard %d: first %+v, second %+v", shard, f, i)
+		}
+		if !strings.HasPrefix(f.Folder, root) || !strings.HasPrefix(i.Folder, root) {
+			t.Errorf("shard %d's backups %s, %s are not in its folder %s", shard, f.Folder, i.Folder, root)
+		}
+		if base := baseOf(t, ctx, c.MinIO, i.Folder); base != f.Folder {
+			t.Errorf("shard %d's incremental is built on %q, want its own full %s", shard, base, f.Folder)
+		}
+		if got := restoredFingerprint(t, ctx, s.admin, c.MinIO, f.Folder, "first_check"); got != atFirst[shard] {
+			t.Errorf("shard %d's first backup holds %s, its node had %s", shard, got, atFirst[shard])
+		}
+		now := fingerprint(t, ctx, s.admin, "shop.orders")
+		if got := restoredFingerprint(t, ctx, s.admin, c.MinIO, i.Folder, "second_check"); got != now {
+			t.Errorf("shard %d's incremental restores %s, its node has %s", shard, got, now)
+		}
+	}
+}
+
+// TestSetShardOnTwoNodes: shard 1 on two nodes with the same rows, shard
+// 2 on one, every sidecar stepping at once: shard 1 is backed up exactly
+// once (one backup in its folder, by one of its replicas) and holds its
+// rows; the set is completed.
+func TestSetShardOnTwoNodes(t *testing.T) {
+	c := testbed.NewCluster(t, testbed.ClusterOptions{Replicas: []int{2, 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	sidecars := startSidecars(t, ctx, c)
+	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 500 * shard })
+	for _, id := range []string{"r1", "r2"} {
+		set, results := createSet(t, ctx, sidecars[1], id)
+		if set.State != cluster.SetCompleted || len(results) != 2 {
+			t.Fatalf("set %s: %s (%v), results %v", set.ID, set.State, set.Reasons, results)
+		}
+		if n := results[1].Node; n != "clickvault@node1" && n != "clickvault@node2" {
+			t.Errorf("shard 1 backed up by %q, not one of its replicas", n)
+		}
+	}
+	store, err := s3.New(ctx, s3.Config{Endpoint: c.MinIO.Endpoint, Region: c.MinIO.Region, Bucket: c.MinIO.Bucket,
+		AccessKey: c.MinIO.AccessKey, SecretKey: c.MinIO.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for shard, want := range map[int]int{1: 2, 2: 2} {
+		var backups []string
+		for _, kind := range []string{"full", "incremental"} {
+			l, err := store.List(ctx, bedLayout.Engine(shard).KindRoot("shop", kind), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			backups = append(backups, l.Folders...)
+		}
+		if len(backups) != want {
+			t.Errorf("shard %d has %d backups for 2 sets, want %d: %v", shard, len(backups), want, backups)
+		}
+	}
+	want := fingerprint(t, ctx, sidecars[0].admin, "shop.orders")
+	full := bedLayout.Engine(1).KindRoot("shop", "full")
+	l, err := store.List(ctx, full, false)
+	if err != nil || len(l.Folders) != 1 {
+		t.Fatalf("shard 1's fulls: %v, %v", l.Folders, err)
+	}
+	if got := restoredFingerprint(t, ctx, sidecars[2].admin, c.MinIO, l.Folders[0], "shard1_check"); got != want {
+		t.Errorf("shard 1's full restores %s, its replicas have %s", got, want)
+	}
+}
+
+// TestSetReplicaKilledMidBackup: shard 1 on two nodes. The sidecar holding
+// shard 1's claim is killed while its BACKUP runs (its server goes on
+// writing). Once the claim is stale the other replica takes shard 1 over
+// and finishes it: the set is completed, shard 1's result is the other
+// node's, and its backup holds the shard's rows.
+func TestSetReplicaKilledMidBackup(t *testing.T) {
+	c := testbed.NewCluster(t, testbed.ClusterOptions{Replicas: []int{2, 1},
+		Options: testbed.Options{Settings: map[string]string{"max_backup_bandwidth": "2000000"}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	sidecars := startSidecars(t, ctx, c)
+	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 100 })
+	for _, s := range sidecars[:2] { // hashes: ~20 MB that hardly compress, the same on both replicas
+		execSQL(t, ctx, s.admin, "CREATE TABLE shop.blobs (id UInt64, a UInt64, b UInt64) ENGINE = MergeTree ORDER BY id")
+		execSQL(t, ctx, s.admin, "INSERT INTO shop.blobs SELECT number, cityHash64(number), cityHash64(number, 1) FROM numbers(800000)")
+	}
+	set, err := sidecars[2].coord.Create(ctx, cluster.Request{Database: "shop", RequestID: "r1", RequestedBy: "alice", Topology: sidecars[2].topo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := plainStore(t, ctx, c.MinIO)
+	holder := waitClaimedAndRunning(t, ctx, store, set)
+	var victim, survivor *bedSidecar
+	for _, s := range sidecars[:2] {
+		if "clickvault@"+s.node.Name == holder {
+			victim = s
+		} else {
+			survivor = s
+		}
+	}
+	if victim == nil {
+		t.Fatalf("shard 1 claimed by %q, not a replica of shard 1", holder)
+	}
+	victim.kill()
+	got, results := waitSealed(t, ctx, sidecars[2], set.ID)
+	if got.State != cluster.SetCompleted || results[1].Node != "clickvault@"+survivor.node.Name {
+		t.Fatalf("set %s (%v); shard 1 by %q, want %s after %s was killed", got.State, got.Reasons, results[1].Node,
+			survivor.node.Name, victim.node.Name)
+	}
+	want := fingerprint(t, ctx, survivor.admin, "shop.blobs")
+	execSQL(t, ctx, sidecars[2].admin, fmt.Sprintf("RESTORE DATABASE shop AS shard1_check FROM S3('%s')", c.MinIO.URL(results[1].Folder)))
+	if got := fingerprint(t, ctx, sidecars[2].admin, "shard1_check.blobs"); got != want {
+		t.Errorf("shard 1's backup by the survivor holds %s, the shard has %s", got, want)
+	}
+}
+
+func plainStore(t *testing.T, ctx context.Context, m *testbed.MinIO) *s3.ObjectStore {
+	t.Helper()
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// waitClaimedAndRunning waits until a replica holds shard 1's claim of set
+// and its backup's metadata (written before the BACKUP is sent) is in the
+// shard's folder, and returns the holder.
+func waitClaimedAndRunning(t *testing.T, ctx context.Context, store *s3.ObjectStore, set cluster.Set) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		data, _, err := store.Get(ctx, bedLayout.ClaimKey("shop", set.ID, 1))
+		l, lerr := store.List(ctx, bedLayout.Engine(1).KindRoot("shop", "full"), false)
+		if err == nil && lerr == nil && len(l.Folders) > 0 {
+			var info coord.LeaseInfo
+			if err := json.Unmarshal(data, &info); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second) // well into the BACKUP
+			return info.Holder
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no replica claimed shard 1 and started its backup within a minute")
+	return ""
+}
+
+func waitSealed(t *testing.T, ctx context.Context, s *bedSidecar, id string) (cluster.Set, map[int]cluster.ShardResult) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		got, results, err := s.coord.Status(ctx, "shop", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != cluster.SetOpen {
+			return got, results
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("set %s not sealed within 3 minutes", id)
+	return cluster.Set{}, nil
+}
