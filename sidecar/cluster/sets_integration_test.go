@@ -83,8 +83,9 @@ func (k *killableStore) Delete(ctx context.Context, keys []string) error {
 var bedLayout = cluster.Layout{Prefix: "clickhouse", ClusterID: "vault-eu"}
 
 // startSidecars starts a sidecar per node, placed by system.clusters, each
-// stepping the open sets of shop every 100 ms until the test ends.
-func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster) []*bedSidecar {
+// stepping the open sets of shop every 100 ms until the test ends. Sets
+// they create wait 5 minutes for their shards, or shardTimeout.
+func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster, shardTimeout ...time.Duration) []*bedSidecar {
 	t.Helper()
 	m := c.MinIO
 	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
@@ -99,6 +100,10 @@ func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster) []*bed
 		}
 		_ = g.Wait()
 	})
+	timeout := 5 * time.Minute
+	if len(shardTimeout) > 0 {
+		timeout = shardTimeout[0]
+	}
 	var out []*bedSidecar
 	for _, n := range c.Nodes {
 		db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: n.ClickHouse.Addr, User: "clickvault", Password: n.ClickHouse.Password("clickvault"),
@@ -125,7 +130,7 @@ func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster) []*bed
 		svc := sidecar.NewService(own, db, nil, bedLayout.Engine(pos.Shard),
 			sidecar.Options{Holder: holder, PollInterval: 100 * time.Millisecond, LeaseTTL: 3 * time.Second}, logger)
 		co := cluster.New(own, bedLayout, c.Name, cluster.Member{Holder: holder, Position: pos}, cluster.Engine{Service: svc},
-			cluster.Options{ShardTimeout: 5 * time.Minute, ClaimTTL: 3 * time.Second}, logger)
+			cluster.Options{ShardTimeout: timeout, ClaimTTL: 3 * time.Second}, logger)
 		runCtx, stop := context.WithCancel(context.Background())
 		stops = append(stops, stop)
 		g.Go(func() error { return co.Run(runCtx, []string{"shop"}, 100*time.Millisecond) })
@@ -407,4 +412,24 @@ func waitSealed(t *testing.T, ctx context.Context, s *bedSidecar, id string) (cl
 	}
 	t.Fatalf("set %s not sealed within 3 minutes", id)
 	return cluster.Set{}, nil
+}
+
+// TestSetShardDown: shard 3's only node is down (its server and its
+// sidecar). The set is sealed partial at its deadline, saying no replica of
+// shard 3 took it, with shards 1 and 2 backed up.
+func TestSetShardDown(t *testing.T) {
+	c := testbed.NewCluster(t, testbed.ClusterOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	sidecars := startSidecars(t, ctx, c, 15*time.Second)
+	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 100 * shard })
+	sidecars[2].kill()
+	c.Nodes[2].ClickHouse.Kill()
+	set, results := createSet(t, ctx, sidecars[0], "r1")
+	if set.State != cluster.SetPartial || !strings.Contains(set.Reasons["shard-3"], "no replica of shard 3 took it") {
+		t.Fatalf("set %s, reasons %v; want partial for shard 3", set.State, set.Reasons)
+	}
+	if len(set.Reasons) != 1 || results[1].State != cluster.ShardSucceeded || results[2].State != cluster.ShardSucceeded {
+		t.Errorf("reasons %v, results %v; want shards 1 and 2 backed up", set.Reasons, results)
+	}
 }
