@@ -45,20 +45,22 @@ GRANT TABLE ENGINE ON * TO clickvault;                         -- CREATE TABLE c
 -- naming its own tables) also DROP TABLE on the database. This role alone
 -- backs up and restores nothing.
 CREATE ROLE IF NOT EXISTS clickvault_requester;
--- A requester inserts requests and reads the answers through views; the
--- tables the sidecar writes (requests, request_log) are not readable to
--- them. SELECT on a table is what CREATE MATERIALIZED VIEW … FROM it needs,
--- and a view fired by every INSERT into requests (or every row the sidecar
--- logs) could make each of those INSERTs fail, or write requests of its own:
--- whoever may read those tables can stop everyone's requests. The views
--- (request_status, chains) run as the sidecar (SQL SECURITY DEFINER); a
--- materialized view over a view is never fired. Installations made before
--- this rule: the REVOKE takes the old SELECT ON clickvault.* away.
+-- A requester inserts requests and reads the answers and the catalog
+-- through views; no table the sidecar writes (requests, request_log,
+-- backups) is readable to them. SELECT on a table is what CREATE
+-- MATERIALIZED VIEW … FROM it needs, and a view fired by every INSERT into
+-- requests, every row the sidecar logs or every catalog write could fail
+-- them, slow them down (sleep) or write requests of its own: whoever may
+-- read those tables can stop everyone's requests. The views
+-- (request_status, chains, catalog) run as the sidecar (SQL SECURITY
+-- DEFINER); a materialized view over a view is never fired. Installations
+-- made before this rule: the REVOKE takes the old SELECT ON clickvault.*
+-- away.
 REVOKE SELECT ON clickvault.* FROM clickvault_requester;
 GRANT INSERT ON clickvault.requests TO clickvault_requester;
 GRANT SELECT ON clickvault.request_status TO clickvault_requester;
 GRANT SELECT ON clickvault.chains TO clickvault_requester;
-GRANT SELECT ON clickvault.backups TO clickvault_requester;  -- the catalog: names, sizes, S3 locations, no data; the sidecar's writes to it ignore views' errors
+GRANT SELECT ON clickvault.catalog TO clickvault_requester;  -- the catalog (a view of backups): names, sizes, S3 locations, statuses; not which tables each holds, nor SELECT on backups itself (a slow view on it would hold every answer)
 
 -- A sample requester: may ask for backups of shop and restores of it into
 -- shop_restored. BACKUP alone does not let them write backups anywhere

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
 )
 
 // TestAttack23SlowViewsOnTheCatalogHoldEveryAnswer: grants.sql lets every
@@ -22,7 +23,10 @@ func TestAttack23SlowViewsOnTheCatalogHoldEveryAnswer(t *testing.T) {
 	for i := range 10 {
 		q := fmt.Sprintf("CREATE MATERIALIZED VIEW mallory_db.slow%d TO mallory_db.sink AS "+
 			"SELECT toString(sleep(3)) AS action FROM clickvault.backups", i)
-		if err := mallory.Do(h.ctx, ch.Query{Body: q}); err != nil {
+		if err := mallory.Do(h.ctx, ch.Query{Body: q}); ch.IsErr(err, proto.ErrAccessDenied) {
+			t.Logf("resisted: requesters read the catalog through a view, not backups: %v", err)
+			return
+		} else if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}

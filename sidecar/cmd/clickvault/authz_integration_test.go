@@ -100,12 +100,14 @@ func TestRequestersSeeTheirOwnRequests(t *testing.T) {
 	if n, err := countAs("SELECT count() FROM clickvault.request_status WHERE id = '" + mine + "' AND state = 'succeeded'"); err != nil || n != 1 {
 		t.Errorf("analyst does not see their own answer (%d, %v)", n, err)
 	}
-	for _, table := range []string{"requests", "request_log"} {
+	for _, table := range []string{"requests", "request_log", "backups"} {
 		if _, err := countAs("SELECT count() FROM clickvault." + table); !ch.IsErr(err, proto.ErrAccessDenied) {
 			t.Errorf("analyst reading clickvault.%s: %v; want ACCESS_DENIED", table, err)
 		}
 	}
-	if n, err := countAs("SELECT count() FROM clickvault.chains"); err != nil || n == 0 {
-		t.Errorf("analyst reads %d chains (%v); want the catalog", n, err)
+	for _, view := range []string{"chains", "catalog"} {
+		if n, err := countAs("SELECT count() FROM clickvault." + view); err != nil || n == 0 {
+			t.Errorf("analyst reads %d rows of %s (%v); want the catalog", n, view, err)
+		}
 	}
 }

@@ -40,10 +40,10 @@ var sidecarUsers = testbed.Options{
 }
 
 // requesterGrants are the rights of grants.sql's clickvault_requester role:
-// insert requests, read the answers through the views and the catalog.
+// insert requests, read the answers and the catalog through the views.
 func requesterGrants() []string {
 	return []string{"INSERT ON clickvault.requests", "SELECT ON clickvault.request_status", "SELECT ON clickvault.chains",
-		"SELECT ON clickvault.backups"}
+		"SELECT ON clickvault.catalog"}
 }
 
 // sidecarUsersWith is sidecarUsers with extra grants for some users (the
