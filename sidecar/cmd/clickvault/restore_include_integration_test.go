@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestIncludeFailedCreateIsUndone (issue 22, all or nothing): the backup's
@@ -72,6 +73,35 @@ func TestRestoreViewsByName(t *testing.T) {
 		"AND last_refresh_time IS NULL"); n != 1 {
 		t.Fatalf("rmv is not restored stopped: %s", h.viewRefreshes())
 	}
+	if n := h.sinkRowsAfter(); n != 0 {
+		t.Fatalf("prod.sink got %d rows", n)
+	}
+}
+
+// TestIncludeKilledAfterTheRestoreIsUndone (issue 22): the sidecar is
+// killed once its RESTORE (of orders, not rmv) is sent. The restarted
+// sidecar adopts the RESTORE but has no plan to create rmv from, so it
+// undoes the restore (shop_restored dropped) and says to run it again;
+// run again, it succeeds with rmv stopped.
+func TestIncludeKilledAfterTheRestoreIsUndone(t *testing.T) {
+	h := newPlanRequestsBed(t, map[string][]string{"alice": {"INSERT ON prod.sink"}})
+	addr := freeAddr(t)
+	config := h.sidecarConfig(addr, "poll_interval = \"200ms\"\n")
+	killed := h.startSidecarWith(config, addr, envFaultPoint+"=restore-sent")
+	id := h.request(h.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'include'")
+	select {
+	case <-killed.exited:
+	case <-time.After(time.Minute):
+		t.Fatal("the sidecar did not kill itself once the RESTORE was sent")
+	}
+	h.startSidecar(config, addr)
+	st := h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "failed" || !strings.Contains(st.message, "interrupted before its refreshable views (rmv) were created stopped; run it again") ||
+		!strings.Contains(st.message, "database shop_restored, which this restore created, is dropped") || h.databaseExists("shop_restored") {
+		t.Fatalf("the adopted include: %s %q", st.state, st.message)
+	}
+	h.expectRequest(h.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'include'",
+		"succeeded", "refreshable views restored stopped, start them with SYSTEM START VIEW: rmv")
 	if n := h.sinkRowsAfter(); n != 0 {
 		t.Fatalf("prod.sink got %d rows", n)
 	}

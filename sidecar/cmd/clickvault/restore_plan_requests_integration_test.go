@@ -18,6 +18,14 @@ import (
 // sidecar runs; alice may restore shop into shop_restored. It returns the
 // sidecar's address. extra grants go to the users named.
 func newPlanRequestsHarness(t *testing.T, extra map[string][]string) (*harness, string) {
+	h := newPlanRequestsBed(t, extra)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"), addr)
+	return h, addr
+}
+
+// newPlanRequestsBed is newPlanRequestsHarness without the sidecar.
+func newPlanRequestsBed(t *testing.T, extra map[string][]string) *harness {
 	h := newHarnessWith(t, sidecarUsersWith(extra))
 	h.createShop(1000)
 	h.exec("CREATE DATABASE prod")
@@ -26,9 +34,7 @@ func newPlanRequestsHarness(t *testing.T, extra map[string][]string) (*harness, 
 	h.mustRun("backup")
 	h.exec("DROP TABLE shop.rmv SYNC")
 	h.exec("TRUNCATE TABLE prod.sink")
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"), addr)
-	return h, addr
+	return h
 }
 
 // expectNothingRestored: shop_restored does not exist and prod.sink got no
