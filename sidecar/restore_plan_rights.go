@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // A view created with SQL SECURITY DEFINER runs its query with its
@@ -90,7 +91,7 @@ func stopRight(ctx context.Context, own OwnRights, target string) func() (string
 func viewRightMissing(ctx context.Context, own OwnRights, d Definition) (string, error) {
 	var right, object, why string
 	switch {
-	case d.SQLSecurity == "DEFINER" && d.Definer != "" && d.Definer != own.OwnUser():
+	case d.SQLSecurity == "DEFINER" && d.Definer != "" && d.Definer != own.OwnUser() && !strings.EqualFold(d.Definer, "CURRENT_USER"):
 		right, object = RightSetDefiner, d.Definer
 		why = fmt.Sprintf("its definer is %s (SQL SECURITY DEFINER)", d.Definer)
 	case d.SQLSecurity == "NONE":

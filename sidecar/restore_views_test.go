@@ -105,6 +105,7 @@ func TestViewRightMissing(t *testing.T) {
 		{Definition{SQLSecurity: "DEFINER", Definer: "admin"}, nil, "its definer is admin (SQL SECURITY DEFINER): creating it takes SET DEFINER ON admin, which the sidecar's user clickvault lacks"},
 		{Definition{SQLSecurity: "DEFINER", Definer: "admin"}, ownRights{"SET DEFINER admin": true}, ""},
 		{Definition{SQLSecurity: "DEFINER", Definer: "clickvault"}, nil, ""},
+		{Definition{SQLSecurity: "DEFINER", Definer: "CURRENT_USER"}, nil, ""}, // whoever creates it: the sidecar
 		{Definition{SQLSecurity: "INVOKER"}, nil, ""},
 		{Definition{}, nil, ""},
 		{Definition{SQLSecurity: "NONE"}, nil, "it has SQL SECURITY NONE: creating it takes ALLOW SQL SECURITY NONE"},
