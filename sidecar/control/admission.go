@@ -23,12 +23,17 @@ const (
 // MaxList entries or MaxListBytes bytes; no name can be it.
 const TooLong = "\x00too long"
 
+// admission decides whether a request may run: its fields parsed once into
+// a Job (precheck), the facts it names (the database, the target), the
+// requester's own grants, and the rights an include or a cancel takes.
+type admission struct{ *base }
+
 // admit checks a request before anything runs: it authorizes the
 // requester, then validates what needs reading (the database, the backup,
 // the target). Rights come first: a requester who may not make the request
 // learns which right is missing and nothing about rows, tables or
 // databases. A refusal is an ErrRejected with the reason.
-func (s *Runner) admit(ctx context.Context, j Job) (Job, error) {
+func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 	if j.Action == ActionCancel {
 		return j, s.admitCancel(ctx, j)
 	}
@@ -63,7 +68,7 @@ func (s *Runner) admit(ctx context.Context, j Job) (Job, error) {
 // restricts the requester: the restored copy would hold every row, in a
 // database they may read. A verify restores into a scratch database they
 // cannot read, so it may run.
-func (s *Runner) refuseRowPolicies(ctx context.Context, j Job) error {
+func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 	if j.Action != ActionRestore || s.auth == nil || j.Operator {
 		return nil
 	}
@@ -82,7 +87,7 @@ func (s *Runner) refuseRowPolicies(ctx context.Context, j Job) error {
 // takes (CREATE DATABASE when it does not exist) and whether it may be
 // written: empty for a whole database, each named table absent or empty
 // (or replaced) for some tables. The returned check says the latter.
-func (s *Runner) inspectTarget(ctx context.Context, j Job) (Job, func() error, error) {
+func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error, error) {
 	var check func() error
 	var err error
 	if len(j.Restores) > 0 {
@@ -104,7 +109,7 @@ func (s *Runner) inspectTarget(ctx context.Context, j Job) (Job, func() error, e
 
 // validateFields checks what precheck could not without reading: the
 // database, the backup, the target. (precheck ran first.)
-func (s *Runner) validateFields(ctx context.Context, r Job, targetOK func() error) error {
+func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() error) error {
 	if r.Action == ActionBackup {
 		return s.requireLiveDatabase(ctx, r.Database)
 	}
@@ -125,7 +130,7 @@ func (s *Runner) validateFields(ctx context.Context, r Job, targetOK func() erro
 	return nil
 }
 
-func (s *Runner) requireLiveDatabase(ctx context.Context, name string) error {
+func (s *admission) requireLiveDatabase(ctx context.Context, name string) error {
 	err := s.svc.RequireDatabase(ctx, name)
 	if errors.Is(err, sidecar.ErrDatabaseMissing) {
 		return reject("%v", err)
@@ -135,7 +140,7 @@ func (s *Runner) requireLiveDatabase(ctx context.Context, name string) error {
 
 // admitCancel: the request to cancel is named in the backup field; only
 // its requester (or the sidecar's own user) may cancel it.
-func (s *Runner) admitCancel(ctx context.Context, r Job) error {
+func (s *admission) admitCancel(ctx context.Context, r Job) error {
 	st, err := s.cp.Status(ctx, r.Backup)
 	if err != nil && !errors.Is(err, sidecar.ErrNotFound) {
 		return err

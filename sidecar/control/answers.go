@@ -14,7 +14,7 @@ func (s *Runner) record(ctx context.Context, r Request, state string, e LogEntry
 }
 
 // logEntry fills in e's request, state, sidecar and (if unset) time.
-func (s *Runner) logEntry(r Request, state string, e LogEntry) LogEntry {
+func (s *base) logEntry(r Request, state string, e LogEntry) LogEntry {
 	e.RequestID, e.Action, e.Database, e.State, e.Sidecar = r.ID, r.Action, r.Database, state, s.opts.Instance
 	if e.At.IsZero() {
 		e.At = s.now().UTC()
@@ -55,8 +55,7 @@ func (s *Runner) markEnded(id string) {
 
 func (s *Runner) markEndedLocked(id string) {
 	delete(s.admitRefusals, id)
-	delete(s.confirmedAt, id)
-	delete(s.firstUnconfirmed, id)
+	s.forget(id) // the verdict on its row (confirmations; their lock is taken inside ours, never the other way)
 	now := s.now()
 	// Forgetting walks the whole memory, so it runs at most once a minute:
 	// a flood marks thousands of requests ended in a few seconds.
@@ -66,7 +65,7 @@ func (s *Runner) markEndedLocked(id string) {
 				delete(s.ended, old)
 			}
 		}
-		s.pruneConfirmationsLocked(now)
+		s.pruneConfirmations(now)
 		s.endedPruned = now
 	}
 	s.ended[id] = now

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,13 +28,23 @@ type ViewLister interface {
 	ViewsOnControlTables(ctx context.Context) ([]string, error)
 }
 
+// confirmations remember the query log's verdicts on rows, and how long a
+// row has waited for one.
+type confirmations struct {
+	*base
+	mu sync.Mutex
+	// confirmedAt are rows the query log confirmed; firstUnconfirmed, when
+	// a row was first found not yet logged.
+	confirmedAt, firstUnconfirmed map[string]time.Time
+}
+
 // warnViewsOnControlTables says at start which materialized views read the
 // control tables. Each fires on every INSERT into its source: one on
 // requests or request_log can fail or forge every request (a view that
 // writes into requests makes each INSERT that fires it unconfirmable).
 // grants.sql keeps requesters from creating them; an operator should know
 // of any that exist.
-func (s *Runner) warnViewsOnControlTables(ctx context.Context) {
+func (s *confirmations) warnViewsOnControlTables(ctx context.Context) {
 	lister, ok := s.cp.(ViewLister)
 	if !ok {
 		return
@@ -130,11 +141,6 @@ func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []Pen
 		if p.Latest != nil || !s.dispatchable(p.ID) {
 			continue
 		}
-		if p.Logins > 1 { // before any verdict: a confirmed first row may not be the asker's
-			s.refuse(ctx, p.Request, reject("request id %s was inserted by %d logins: an id is one login's; "+
-				"leave id to its default (a fresh UUID) or choose one nobody else knows", p.ID, p.Logins), false)
-			continue
-		}
 		if !s.knownConfirmed(p.ID) {
 			fresh = append(fresh, p.Request)
 		}
@@ -144,7 +150,7 @@ func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []Pen
 	}
 	out := pending[:0]
 	for _, p := range pending {
-		if p.Latest != nil || (s.knownConfirmed(p.ID) && p.Logins <= 1) {
+		if p.Latest != nil || s.knownConfirmed(p.ID) {
 			out = append(out, p)
 		}
 	}
@@ -208,14 +214,22 @@ func minTime(a, b time.Time) time.Time {
 // with the ended-request memory.
 const confirmMemory = 10 * time.Minute
 
-func (s *Runner) knownConfirmed(id string) bool {
+// forget drops the verdict on an ended request.
+func (s *confirmations) forget(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.confirmedAt, id)
+	delete(s.firstUnconfirmed, id)
+}
+
+func (s *confirmations) knownConfirmed(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.confirmedAt[id]
 	return ok
 }
 
-func (s *Runner) markConfirmed(id string) {
+func (s *confirmations) markConfirmed(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.confirmedAt[id] = s.now()
@@ -224,7 +238,7 @@ func (s *Runner) markConfirmed(id string) {
 
 // waitedForLog records when a row was first found unconfirmed and reports
 // whether it has waited Options.ConfirmWait since.
-func (s *Runner) waitedForLog(id string) bool {
+func (s *confirmations) waitedForLog(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	first, ok := s.firstUnconfirmed[id]
@@ -248,9 +262,10 @@ func (s *Runner) dispatchable(id string) bool {
 	return !ended && !s.inflight[id] && !s.now().Before(s.foreign[id])
 }
 
-// pruneConfirmations forgets verdicts older than confirmMemory; the caller
-// holds s.mu.
-func (s *Runner) pruneConfirmationsLocked(now time.Time) {
+// pruneConfirmations forgets verdicts older than confirmMemory.
+func (s *confirmations) pruneConfirmations(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for id, at := range s.confirmedAt {
 		if now.Sub(at) > confirmMemory {
 			delete(s.confirmedAt, id)

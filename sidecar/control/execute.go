@@ -13,9 +13,18 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 )
 
+// executor runs an admitted request through the engine and says how it
+// ended; a cancel is the Runner's (cancel), as it stops what runs here.
+type executor struct {
+	*base
+	admission *admission     // the rights an include takes, asked once the plan is read
+	catalog   *catalogMirror // a backup's catalog row, written as soon as it settles
+	cancel    func(context.Context, Job) (string, LogEntry)
+}
+
 // execute runs an admitted request and says how it ended. latest is the
 // request's newest log entry from before a restart, if any.
-func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (string, LogEntry) {
+func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (string, LogEntry) {
 	ctx = sidecar.WithRequestID(ctx, r.ID) // the pins a verify or check takes name the request
 	progress := s.progressWriter(r.Request, rows)
 	switch r.Action {
@@ -51,7 +60,7 @@ func (s *Runner) execute(ctx context.Context, r Job, latest *LogEntry, rows *run
 		}
 		return state, LogEntry{Backup: r.Backup, Message: checkMessage(rep)}
 	case ActionCancel:
-		return s.executeCancel(ctx, r)
+		return s.cancel(ctx, r)
 	}
 	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
 }
@@ -89,7 +98,7 @@ func checkMessage(rep sidecar.CheckReport) string {
 	return fmt.Sprintf("%s: %d broken; first %s: %s", msg, n, first.Backup.Name, first.Problem)
 }
 
-func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
+func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
 	start := s.now()
 	var b sidecar.Backup
 	var err error
@@ -105,7 +114,7 @@ func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, row
 			if started {
 				<-runningRow
 			}
-			s.mirrorBackup(ctx, b)
+			s.catalog.mirrorBackup(ctx, b)
 			return nil
 		})
 	}
@@ -122,7 +131,7 @@ func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, row
 				// The catalog shows the backup running at once, so the
 				// status page and SELECTs see it.
 				started = true
-				mirror.Go(func() error { defer close(runningRow); s.mirrorBackup(ctx, b); return nil })
+				mirror.Go(func() error { defer close(runningRow); s.catalog.mirrorBackup(ctx, b); return nil })
 			},
 			Settled: settled})
 	}
@@ -137,7 +146,7 @@ func (s *Runner) executeBackup(ctx context.Context, r Job, latest *LogEntry, row
 		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)", b.Kind, b.Name, b.Chain, orNone(b.Base))}
 }
 
-func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
+func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
 	var res sidecar.RestoreResult
 	var err error
 	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
@@ -145,7 +154,7 @@ func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, ro
 	} else {
 		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
 			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode, Consumers: r.Consumers, DryRun: r.DryRun,
-			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress, Permit: s.includePermit(r),
+			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress, Permit: s.admission.includePermit(r),
 			Started: func(b sidecar.Backup, operationID string) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
 					Message: "restore into " + r.Target + " started"}))
@@ -176,7 +185,7 @@ func (s *Runner) executeRestore(ctx context.Context, r Job, latest *LogEntry, ro
 // every progressEvery. The first comes progressEvery in: the row that says
 // the operation started is news enough, and a quick operation then writes
 // no progress row at all.
-func (s *Runner) progressWriter(r Request, rows *runningRows) sidecar.ProgressFunc {
+func (s *executor) progressWriter(r Request, rows *runningRows) sidecar.ProgressFunc {
 	var mu sync.Mutex
 	last := s.now()
 	return func(p sidecar.Progress) {

@@ -11,7 +11,7 @@ import (
 // which other sidecars are alive (coord.Claims: a request's claim is taken
 // over only from a sidecar whose heartbeat expired; rejections are shared
 // among the live ones, ownsRejection).
-func (s *Runner) heartbeatLoop(ctx context.Context) error {
+func (s *rejecter) heartbeatLoop(ctx context.Context) error {
 	tick := time.NewTicker(coord.HeartbeatEvery)
 	defer tick.Stop()
 	for {

@@ -85,8 +85,8 @@ func beatOnce(t *testing.T, store coord.ObjectStore, done func(*Runner, *warning
 }
 
 func (s *Runner) liveNow() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.rejecter.mu.Lock()
+	defer s.rejecter.mu.Unlock()
 	return slices.Clone(s.live)
 }
 

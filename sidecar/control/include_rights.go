@@ -23,7 +23,7 @@ import (
 
 // includePermit is the check a restore asks once its plan is read, or nil
 // when there is nothing to check.
-func (s *Runner) includePermit(r Job) func(context.Context, sidecar.RestorePlan) error {
+func (s *admission) includePermit(r Job) func(context.Context, sidecar.RestorePlan) error {
 	if r.Operator || r.Consumers != sidecar.ConsumersInclude || s.auth == nil {
 		return nil
 	}
@@ -50,7 +50,7 @@ func (s *Runner) includePermit(r Job) func(context.Context, sidecar.RestorePlan)
 
 // requireOutside refuses an included object unless the requester holds p
 // on each of tables.
-func (s *Runner) requireOutside(ctx context.Context, r Job, e sidecar.PlanEntry, p Privilege, tables []sidecar.QualifiedName, does string) error {
+func (s *admission) requireOutside(ctx context.Context, r Job, e sidecar.PlanEntry, p Privilege, tables []sidecar.QualifiedName, does string) error {
 	for _, t := range tables {
 		ok, err := s.auth.Can(ctx, r.RequestedBy, p, t.Database, t.Name)
 		if err != nil {

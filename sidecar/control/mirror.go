@@ -8,9 +8,12 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 )
 
+// catalogMirror keeps the backups table in step with S3.
+type catalogMirror struct{ *base }
+
 // mirrorAll brings the backups table in step with S3 for every configured
 // database, once at start.
-func (s *Runner) mirrorAll(ctx context.Context) {
+func (s *catalogMirror) mirrorAll(ctx context.Context) {
 	for _, db := range s.opts.Databases {
 		s.mirror(ctx, db)
 	}
@@ -19,7 +22,7 @@ func (s *Runner) mirrorAll(ctx context.Context) {
 // mirror writes the rows of the backups table that differ from S3's
 // metadata, and marks deleted the backups that are gone from S3. S3 is the
 // truth; the table is a view of it for SQL users.
-func (s *Runner) mirror(ctx context.Context, database string) {
+func (s *catalogMirror) mirror(ctx context.Context, database string) {
 	if err := s.mirrorOnce(ctx, database); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
@@ -27,7 +30,7 @@ func (s *Runner) mirror(ctx context.Context, database string) {
 
 // mirrorBackup writes the row of one backup that just ended, so its
 // request can be answered without waiting for a full mirror.
-func (s *Runner) mirrorBackup(ctx context.Context, b sidecar.Backup) {
+func (s *catalogMirror) mirrorBackup(ctx context.Context, b sidecar.Backup) {
 	if b.Name == "" {
 		return
 	}
@@ -36,7 +39,7 @@ func (s *Runner) mirrorBackup(ctx context.Context, b sidecar.Backup) {
 	}
 }
 
-func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
+func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return err
@@ -95,7 +98,7 @@ func (s *Runner) mirrorOnce(ctx context.Context, database string) error {
 	return nil
 }
 
-func (s *Runner) catalogRow(b sidecar.Backup) CatalogRow {
+func (s *catalogMirror) catalogRow(b sidecar.Backup) CatalogRow {
 	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
 		Location: s.svc.Location(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
 		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,

@@ -11,7 +11,7 @@ import (
 // names, the id a cancel names, via. It resolves the defaults and parses
 // the row into the Job every later step trusts. Junk fails here, before
 // anything is read or written.
-func (s *Runner) precheck(r Request) (Job, error) {
+func (s *admission) precheck(r Request) (Job, error) {
 	j := Job{Request: r, Operator: s.operator(r)}
 	if err := checkSizes(r); err != nil {
 		return j, err
@@ -67,7 +67,7 @@ func parseChoices(j Job) (Job, error) {
 }
 
 // parseFields resolves the defaults and parses the names and the kind.
-func (s *Runner) parseFields(r Job) (Job, error) {
+func (s *admission) parseFields(r Job) (Job, error) {
 	if r.Database == "" {
 		r.Database = s.opts.DefaultDatabase
 	}
@@ -103,7 +103,7 @@ func (s *Runner) parseFields(r Job) (Job, error) {
 // parseTables reads the table fields: a backup's table set (the request's,
 // else the configuration's for the database), a restore's tables,
 // partitions and mode. Other actions take none.
-func (s *Runner) parseTables(r Job) (Job, error) {
+func (s *admission) parseTables(r Job) (Job, error) {
 	switch r.Action {
 	case ActionBackup:
 		if len(r.Partitions) > 0 || r.Mode != "" {

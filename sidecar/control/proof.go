@@ -56,7 +56,7 @@ func Sign(key []byte, r Request, requestedBy string) string {
 
 // operator reports whether r is the sidecar's own row: inserted by its
 // login, with a proof that checks out.
-func (s *Runner) operator(r Request) bool {
+func (s *base) operator(r Request) bool {
 	if r.RequestedBy != s.opts.OwnUser || len(s.opts.ProofKey) == 0 || r.Proof == "" {
 		return false
 	}

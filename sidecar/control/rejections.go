@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -16,11 +17,24 @@ const (
 	rejectionDelay = 50 * time.Millisecond // how long a rejection waits for others to join its batch
 )
 
+// rejecter writes rejections in batches, and knows which sidecars are
+// alive to share the rejections of unclaimed requests among them.
+type rejecter struct {
+	*base
+	// rejections wait here for rejectLoop to write them in batches.
+	rejections chan rejection
+	markEnded  func(id string) // the Runner's: a rejected request is never dispatched again
+	mu         sync.Mutex
+	// live are the sidecars whose heartbeats were fresh at the last look;
+	// rejections are shared among them (ownsRejection).
+	live []string
+}
+
 // rejectLater queues a request's rejection for rejectLoop and remembers the
 // request as ended, so no later read hands it on again meanwhile. A claimed
 // request's claim object is deleted once the rejection is written (not
 // before: another sidecar could claim and answer it too).
-func (s *Runner) rejectLater(ctx context.Context, r Request, msg string, claimed bool) {
+func (s *rejecter) rejectLater(ctx context.Context, r Request, msg string, claimed bool) {
 	s.markEnded(r.ID)
 	select {
 	case s.rejections <- rejection{r: r, entry: s.logEntry(r, StateRejected, LogEntry{Message: msg}), claimed: claimed}:
@@ -38,7 +52,7 @@ type rejection struct {
 // On shutdown it writes what is queued; a rejection that could not be
 // written is found pending again (after endedMemory, or a restart) and
 // rejected then.
-func (s *Runner) rejectLoop(ctx context.Context) error {
+func (s *rejecter) rejectLoop(ctx context.Context) error {
 	for {
 		var batch []rejection
 		select {
@@ -62,7 +76,7 @@ func (s *Runner) rejectLoop(ctx context.Context) error {
 	}
 }
 
-func (s *Runner) drainRejections(batch []rejection) []rejection {
+func (s *rejecter) drainRejections(batch []rejection) []rejection {
 	for {
 		select {
 		case r := <-s.rejections:
@@ -75,7 +89,7 @@ func (s *Runner) drainRejections(batch []rejection) []rejection {
 
 // writeRejections writes rejections, rejectionBatch rows per INSERT at most
 // (what shutdown drains can be a whole queue).
-func (s *Runner) writeRejections(ctx context.Context, batch []rejection) {
+func (s *rejecter) writeRejections(ctx context.Context, batch []rejection) {
 	for len(batch) > rejectionBatch {
 		s.writeRejectionBatch(ctx, batch[:rejectionBatch])
 		batch = batch[rejectionBatch:]
@@ -83,7 +97,7 @@ func (s *Runner) writeRejections(ctx context.Context, batch []rejection) {
 	s.writeRejectionBatch(ctx, batch)
 }
 
-func (s *Runner) writeRejectionBatch(ctx context.Context, batch []rejection) {
+func (s *rejecter) writeRejectionBatch(ctx context.Context, batch []rejection) {
 	if len(batch) == 0 {
 		return
 	}
@@ -117,7 +131,7 @@ func (s *Runner) writeRejectionBatch(ctx context.Context, batch []rejection) {
 // hashing over the sidecars whose heartbeats are fresh: every sidecar with
 // the same view of who is alive picks the same one, and when one stops, its
 // share passes to the others once its heartbeat expires.
-func (s *Runner) ownsRejection(requestID string) bool {
+func (s *rejecter) ownsRejection(requestID string) bool {
 	s.mu.Lock()
 	live := slices.Clone(s.live)
 	s.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 
 // authorize: the requester needs ClickHouse's own grants for the action, and
 // must be on the allow-list if one is configured. See rightsFor.
-func (s *Runner) authorize(ctx context.Context, r Job) error {
+func (s *admission) authorize(ctx context.Context, r Job) error {
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)
 	}
@@ -57,7 +57,7 @@ func (r right) on() string {
 // TABLE on the database too: whoever may drop its tables may drop their
 // backups, and an operator grants that on purpose. The sidecar's own user
 // (its schedule, its HTTP write tokens) is the operator's and needs no more.
-func (s *Runner) rightsFor(r Job) []right {
+func (s *admission) rightsFor(r Job) []right {
 	if r.Action == ActionRestore {
 		return restoreRights(r)
 	}

@@ -12,7 +12,7 @@ import (
 // rightsOf says a job's rights as "PRIVILEGE db" or "PRIVILEGE db.table".
 func rightsOf(j Job) string {
 	var out []string
-	for _, n := range (&Runner{}).rightsFor(j) {
+	for _, n := range (&admission{base: &base{}}).rightsFor(j) {
 		on := n.database
 		if n.table != "" {
 			on += "." + n.table
@@ -100,7 +100,7 @@ func (g grantList) RowPolicies(context.Context, string, string, []string) ([]str
 func TestAuthorize(t *testing.T) {
 	ctx := context.Background()
 	backup := Job{Request: Request{Action: ActionBackup, Database: "shop", RequestedBy: "alice"}, Kind: sidecar.KindFull}
-	s := &Runner{auth: grantList{grants: []string{"alice BACKUP shop", "alice DROP TABLE shop", "bob BACKUP shop"}}}
+	s := &admission{base: &base{auth: grantList{grants: []string{"alice BACKUP shop", "alice DROP TABLE shop", "bob BACKUP shop"}}}}
 	if err := s.authorize(ctx, backup); err != nil {
 		t.Fatalf("alice with both rights: %v", err)
 	}

@@ -50,17 +50,10 @@ type Options struct {
 	RequestRetention time.Duration
 }
 
-// fault calls the fault hook at a named point, if one is set.
-func (s *Runner) fault(name string) {
-	if s.opts.FaultPoint != nil {
-		s.opts.FaultPoint(name)
-	}
-}
-
-// Runner serves the SQL control plane: it reads requests, admits, runs and
-// answers them, keeps the catalog table in step with S3, and runs the
-// schedule.
-type Runner struct {
+// base is what every part of the Runner shares: the engine, the control
+// plane, the grants, the claims, the options, the observer, the log and the
+// clock.
+type base struct {
 	svc    *sidecar.Service
 	cp     ControlPlane
 	auth   Authorizer
@@ -69,6 +62,30 @@ type Runner struct {
 	obs    Observer
 	logger *slog.Logger
 	now    func() time.Time
+}
+
+// fault calls the fault hook at a named point, if one is set.
+func (s *base) fault(name string) {
+	if s.opts.FaultPoint != nil {
+		s.opts.FaultPoint(name)
+	}
+}
+
+// Runner serves the SQL control plane: it reads requests, admits, runs and
+// answers them, keeps the catalog table in step with S3, and runs the
+// schedule. It keeps what requests are where (in flight, ended, another
+// sidecar's, cancellable) and composes one part per responsibility, each on
+// the shared base: admission (parse, fields, rights), the confirmations of
+// rows by the query log, the executor, the rejections and the sidecars'
+// liveness, the catalog mirror and the schedule.
+type Runner struct {
+	*base
+	*admission
+	*confirmations
+	*executor
+	*rejecter
+	*catalogMirror
+	*scheduler
 
 	// admitting bounds claims and admission checks running at once;
 	// executing bounds requests executing at once. A request waiting for its
@@ -92,16 +109,8 @@ type Runner struct {
 	endedPruned time.Time // when ended was last rid of old entries
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
-	// confirmedAt are rows the query log confirmed (confirm.go);
-	// firstUnconfirmed, when a row was first found not yet logged.
-	confirmedAt, firstUnconfirmed map[string]time.Time
-	// live are the sidecars whose heartbeats were fresh at the last look;
-	// rejections are shared among them (ownsRejection).
-	live []string
-	// rejections wait here for rejectLoop to write them in batches.
-	rejections chan rejection
-	dbLocks    map[string]*sync.Mutex
-	started    atomic.Bool
+	dbLocks       map[string]*sync.Mutex
+	started       atomic.Bool
 }
 
 // NewRunner wires the runner; claims are this sidecar's (opts.Instance's)
@@ -122,13 +131,17 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 	if opts.RequestRetention <= 0 {
 		opts.RequestRetention = DefaultRequestRetention
 	}
-	return &Runner{svc: svc, cp: cp, auth: auth, claims: claims, opts: opts, obs: obs,
-		logger: logger.With("sidecar", opts.Instance), now: time.Now,
-		admitting: make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
+	b := &base{svc: svc, cp: cp, auth: auth, claims: claims, opts: opts, obs: obs,
+		logger: logger.With("sidecar", opts.Instance), now: time.Now}
+	s := &Runner{base: b, admission: &admission{base: b}, catalogMirror: &catalogMirror{base: b},
+		scheduler:     &scheduler{base: b},
+		confirmations: &confirmations{base: b, confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{}},
+		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
-		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{},
-		confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{},
-		rejections: make(chan rejection, rejectionQueue)}
+		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{}}
+	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}
+	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel}
+	return s
 }
 
 // Started reports whether the control plane is set up and requests are read.

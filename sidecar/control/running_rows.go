@@ -26,7 +26,7 @@ const runningRowsQueued = 16
 
 // startRunningRows starts r's writer; flush stops it. Once ctx ends, the
 // rows still queued fail at once and the writer stops.
-func (s *Runner) startRunningRows(ctx context.Context, r Request) *runningRows {
+func (s *executor) startRunningRows(ctx context.Context, r Request) *runningRows {
 	w := &runningRows{queue: make(chan []LogEntry, runningRowsQueued)}
 	w.g.Go(func() error {
 		for entries := range w.queue {

@@ -8,12 +8,15 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
+// scheduler makes the sidecar's own backup and check requests on time.
+type scheduler struct{ *base }
+
 // scheduleLoop requests a backup of each configured database when its
 // newest backup is incremental_every old. The request goes through the
 // requests table like any other (requested_by is the sidecar's own user).
 // With several sidecars, a conditional write per database and time slot
 // lets exactly one of them make it.
-func (s *Runner) scheduleLoop(ctx context.Context) error {
+func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	shortest := s.opts.IncrementalEvery
 	if shortest == 0 || (s.opts.CheckEvery > 0 && s.opts.CheckEvery < shortest) {
 		shortest = s.opts.CheckEvery
@@ -45,7 +48,7 @@ func (s *Runner) scheduleLoop(ctx context.Context) error {
 	}
 }
 
-func (s *Runner) scheduleDatabase(ctx context.Context, database string) error {
+func (s *scheduler) scheduleDatabase(ctx context.Context, database string) error {
 	due, err := s.backupDue(ctx, database)
 	if err != nil || !due {
 		return err
@@ -56,7 +59,7 @@ func (s *Runner) scheduleDatabase(ctx context.Context, database string) error {
 // requestInSlot inserts r as the sidecar's own request, once per slot of
 // every of the schedule: the sidecar that takes the slot (coord.Claims.TakeSlot)
 // makes it.
-func (s *Runner) requestInSlot(ctx context.Context, schedule coord.Schedule, every time.Duration, r Request) error {
+func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, every time.Duration, r Request) error {
 	took, err := s.claims.TakeSlot(ctx, schedule, r.Database, every)
 	if err != nil || !took {
 		return err
@@ -71,7 +74,7 @@ func (s *Runner) requestInSlot(ctx context.Context, schedule coord.Schedule, eve
 
 // waiting reports whether a request of action for database (or for the
 // default database) that the sidecar made itself waits to be answered.
-func (s *Runner) waiting(ctx context.Context, action, database string) (bool, error) {
+func (s *scheduler) waiting(ctx context.Context, action, database string) (bool, error) {
 	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
 	if err != nil {
 		return false, err
@@ -91,7 +94,7 @@ func (s *Runner) waiting(ctx context.Context, action, database string) (bool, er
 
 // backupDue: no backup running or completed within incremental_every, and
 // no backup request of the database waiting.
-func (s *Runner) backupDue(ctx context.Context, database string) (bool, error) {
+func (s *scheduler) backupDue(ctx context.Context, database string) (bool, error) {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return false, err
@@ -107,7 +110,7 @@ func (s *Runner) backupDue(ctx context.Context, database string) (bool, error) {
 
 // scheduleCheck requests a check of a database whose backups were last
 // checked check_every ago (or never), like scheduleDatabase does backups.
-func (s *Runner) scheduleCheck(ctx context.Context, database string) error {
+func (s *scheduler) scheduleCheck(ctx context.Context, database string) error {
 	due, err := s.checkDue(ctx, database)
 	if err != nil || !due {
 		return err
@@ -117,7 +120,7 @@ func (s *Runner) scheduleCheck(ctx context.Context, database string) error {
 
 // checkDue: the database has a completed backup, its last check is
 // check_every old or there is none, and no check of it waits.
-func (s *Runner) checkDue(ctx context.Context, database string) (bool, error) {
+func (s *scheduler) checkDue(ctx context.Context, database string) (bool, error) {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return false, err
