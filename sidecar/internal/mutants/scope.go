@@ -34,6 +34,7 @@ var rules = []rule{
 	{name: "restore plan", file: "sidecar/restore_plan.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_classify.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_parse.go"},
+	{name: "restore plan", file: "sidecar/restore_plan_rights.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_read.go", funcs: []string{"RestorePlan.keep", "definitionFile"}},
 	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"CheckRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "Service.targetExists"}},
 	{name: "restore targets", file: "sidecar/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",

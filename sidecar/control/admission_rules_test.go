@@ -1,0 +1,99 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar"
+)
+
+// policies is an Authorizer under which every user is restricted by a row
+// policy on every table, or which fails.
+type policies struct{ fail error }
+
+func (p policies) Can(context.Context, string, Privilege, string, string) (bool, error) {
+	return true, p.fail
+}
+
+func (p policies) RowPolicies(_ context.Context, user, database string, _ []string) ([]string, error) {
+	if p.fail != nil {
+		return nil, p.fail
+	}
+	return []string{"only_mine ON " + database + ".orders"}, nil
+}
+
+// TestRowPoliciesRefuseOnlyARequestersRestore: a restore by a user a row
+// policy restricts is refused naming it; a verify (into a scratch
+// database nobody reads), the sidecar's own restore and a runner without
+// grants to ask are not; an error reading the policies is an error, not
+// an admission. (Written for the mutation run: docs/mutants.md.)
+func TestRowPoliciesRefuseOnlyARequestersRestore(t *testing.T) {
+	ctx := context.Background()
+	restore := Job{Request: Request{Action: ActionRestore, Database: "shop", RequestedBy: "carol"}}
+	s := &Runner{auth: policies{}}
+	if err := s.refuseRowPolicies(ctx, restore); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "only_mine ON shop.orders") {
+		t.Errorf("carol's restore: %v, want a rejection naming the policy", err)
+	}
+	verify := restore
+	verify.Action = ActionVerify
+	operator := restore
+	operator.Operator = true
+	for name, j := range map[string]Job{"a verify": verify, "the sidecar's restore": operator} {
+		if err := s.refuseRowPolicies(ctx, j); err != nil {
+			t.Errorf("%s: %v, want it admitted", name, err)
+		}
+	}
+	if err := (&Runner{}).refuseRowPolicies(ctx, restore); err != nil {
+		t.Errorf("no authorizer: %v", err)
+	}
+	broken := errors.New("policies unreadable")
+	s.auth = policies{fail: broken}
+	if err := s.refuseRowPolicies(ctx, restore); !errors.Is(err, broken) || errors.Is(err, ErrRejected) {
+		t.Errorf("policies unreadable: %v, want that error", err)
+	}
+}
+
+// TestCancelIsTheRequesters: only the request's requester, or the
+// sidecar's own user, may cancel it; someone else's request and a missing
+// one get the same answer; an error reading it is not an admission.
+func TestCancelIsTheRequesters(t *testing.T) {
+	ctx := context.Background()
+	cp := &statusPlane{status: RequestStatus{ID: "r1", RequestedBy: "alice"}}
+	s := &Runner{cp: cp}
+	cancel := func(by string, operator bool, id string) error {
+		return s.admitCancel(ctx, Job{Request: Request{Action: ActionCancel, Backup: id, RequestedBy: by}, Operator: operator})
+	}
+	if err := cancel("alice", false, "r1"); err != nil {
+		t.Errorf("alice cancels her request: %v", err)
+	}
+	if err := cancel("clickvault", true, "r1"); err != nil {
+		t.Errorf("the sidecar cancels alice's request: %v", err)
+	}
+	other, missing := cancel("bob", false, "r1"), cancel("alice", false, "r2")
+	if !errors.Is(other, ErrRejected) || !errors.Is(missing, ErrRejected) || strings.ReplaceAll(other.Error(), "r1", "r2") != missing.Error() {
+		t.Errorf("bob's cancel of alice's request: %v; a missing one: %v; want one answer", other, missing)
+	}
+	cp.fail = errors.New("control plane down")
+	if err := cancel("alice", false, "r1"); !errors.Is(err, cp.fail) {
+		t.Errorf("status unreadable: %v, want that error", err)
+	}
+}
+
+// statusPlane is a ControlPlane that knows one request's status.
+type statusPlane struct {
+	ControlPlane
+	status RequestStatus
+	fail   error
+}
+
+func (p *statusPlane) Status(_ context.Context, id string) (RequestStatus, error) {
+	if p.fail != nil {
+		return RequestStatus{}, p.fail
+	}
+	if id != p.status.ID {
+		return RequestStatus{}, sidecar.ErrNotFound
+	}
+	return p.status, nil
+}
