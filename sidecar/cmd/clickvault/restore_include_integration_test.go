@@ -106,3 +106,41 @@ func TestIncludeKilledAfterTheRestoreIsUndone(t *testing.T) {
 		t.Fatalf("prod.sink got %d rows", n)
 	}
 }
+
+// TestIncludeViewsWithInnerTables (issue 22): refreshable views without a
+// TO table keep their rows in an inner table. rmv_inner replaces them at
+// each refresh: include restores it stopped, its inner table empty (the
+// plan says the rows come back at its first refresh, and they do once it
+// is started); rmv_app appends: include refuses it, naming it, as its rows
+// would be lost.
+func TestIncludeViewsWithInnerTables(t *testing.T) {
+	h := newHarness(t)
+	h.createShop(1000)
+	h.exec("CREATE MATERIALIZED VIEW shop.rmv_inner REFRESH EVERY 1 SECOND ENGINE = MergeTree ORDER BY n " +
+		"DEFINER = clickvault SQL SECURITY DEFINER AS SELECT count() AS n FROM shop.orders")
+	h.exec("CREATE MATERIALIZED VIEW shop.rmv_app REFRESH EVERY 1 HOUR APPEND ENGINE = MergeTree ORDER BY n " +
+		"DEFINER = clickvault SQL SECURITY DEFINER AS SELECT count() AS n FROM shop.orders")
+	h.exec("SYSTEM WAIT VIEW shop.rmv_inner")
+	h.exec("SYSTEM WAIT VIEW shop.rmv_app")
+	h.mustRun("backup")
+	r := h.run("", "restore", "--target", "shop_restored", "--consumers", "include")
+	if r.code != 1 || !strings.Contains(r.stderr, "rmv_app (a refreshable materialized view: it refreshes on its own schedule as soon as it exists; "+
+		"an APPEND refreshable view without a TO table") || h.databaseExists("shop_restored") {
+		t.Fatalf("include with rmv_app: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = h.mustRun("restore", "--target", "shop_restored", "--consumers", "include", "--table", "orders", "--table", "rmv_inner")
+	if !strings.Contains(r.stdout, "restore stopped materialized view rmv_inner (MergeTree)") ||
+		!strings.Contains(r.stdout, "its rows (in its inner table) come back at its first refresh, once started") {
+		t.Fatalf("include of rmv_inner:\n%s", r.stdout)
+	}
+	time.Sleep(2 * time.Second)
+	if n := h.count("SELECT count() FROM shop_restored.rmv_inner"); n != 0 {
+		t.Fatalf("rmv_inner holds %d rows before anyone started it", n)
+	}
+	h.exec("SYSTEM START VIEW shop_restored.rmv_inner")
+	h.exec("SYSTEM REFRESH VIEW shop_restored.rmv_inner")
+	h.exec("SYSTEM WAIT VIEW shop_restored.rmv_inner")
+	if n := h.count("SELECT max(n) FROM shop_restored.rmv_inner"); n != 1000 {
+		t.Fatalf("started, rmv_inner holds n = %d, want 1000", n)
+	}
+}
