@@ -32,7 +32,7 @@ func (p policies) RowPolicies(_ context.Context, user, database string, _ []stri
 func TestRowPoliciesRefuseOnlyARequestersRestore(t *testing.T) {
 	ctx := context.Background()
 	restore := Job{Request: Request{Action: ActionRestore, Database: "shop", RequestedBy: "carol"}}
-	s := &Runner{auth: policies{}}
+	s := &admission{base: &base{auth: policies{}}}
 	if err := s.refuseRowPolicies(ctx, restore); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "only_mine ON shop.orders") {
 		t.Errorf("carol's restore: %v, want a rejection naming the policy", err)
 	}
@@ -45,7 +45,7 @@ func TestRowPoliciesRefuseOnlyARequestersRestore(t *testing.T) {
 			t.Errorf("%s: %v, want it admitted", name, err)
 		}
 	}
-	if err := (&Runner{}).refuseRowPolicies(ctx, restore); err != nil {
+	if err := (&admission{base: &base{}}).refuseRowPolicies(ctx, restore); err != nil {
 		t.Errorf("no authorizer: %v", err)
 	}
 	broken := errors.New("policies unreadable")
@@ -61,7 +61,7 @@ func TestRowPoliciesRefuseOnlyARequestersRestore(t *testing.T) {
 func TestCancelIsTheRequesters(t *testing.T) {
 	ctx := context.Background()
 	cp := &statusPlane{status: RequestStatus{ID: "r1", RequestedBy: "alice"}}
-	s := &Runner{cp: cp}
+	s := &admission{base: &base{cp: cp}}
 	cancel := func(by string, operator bool, id string) error {
 		return s.admitCancel(ctx, Job{Request: Request{Action: ActionCancel, Backup: id, RequestedBy: by}, Operator: operator})
 	}
