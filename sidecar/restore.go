@@ -59,11 +59,22 @@ var ErrBackupUnusable = errors.New("backup cannot be restored")
 // is never a target.
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
 
+// restorer restores backups: it chooses the backup, inspects the target,
+// reads the backup's plan, and restores the whole database or some of its
+// tables (replacing live ones through the replacer), keeping a work record
+// of what it creates (works).
+type restorer struct {
+	*engine
+	catalogs *catalogs
+	replacer *replacer
+	works    *works
+}
+
 // Restore restores a backup (with the chain it is built on, which ClickHouse
 // reads by itself) into Target, and notifies the outcome. A dry run
 // restores nothing, so it notifies nothing: a restore_completed event
 // would tell the hooks' readers that data was restored.
-func (s *Service) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+func (s *restorer) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
 	start := s.now()
 	res, err := s.restore(ctx, req)
 	if req.DryRun {
@@ -78,7 +89,7 @@ func (s *Service) Restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	return res, err
 }
 
-func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+func (s *restorer) restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
 	if req.Target == "" {
 		req.Target = req.Database
 	}
@@ -102,8 +113,8 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 	}
 	pin.Narrow(ctx, b.Name)
 	res := RestoreResult{Backup: b, Target: req.Target}
-	if prev, ok := s.earlierAttempt(ctx, req); ok {
-		if res, resumed, err := s.resumeAttempt(ctx, prev, req); resumed {
+	if prev, ok := s.works.earlierAttempt(ctx, req); ok {
+		if res, resumed, err := s.works.resumeAttempt(ctx, prev, req); resumed {
 			return res, err
 		}
 	}
@@ -132,7 +143,7 @@ func (s *Service) restore(ctx context.Context, req RestoreRequest) (RestoreResul
 // restoreDatabase restores the whole database into an empty or new one.
 // A failure removes what it created: the database when it created it, else
 // every table in it (it was empty).
-func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
+func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
 	t, err := s.InspectTarget(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -142,7 +153,7 @@ func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Bac
 	}
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
 		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID, Stopped: plan.With(PlanStopped)}
-	w := s.startWork(ctx, rec)
+	w := s.works.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
 	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema,
@@ -162,7 +173,7 @@ func (s *Service) restoreDatabase(ctx context.Context, req RestoreRequest, b Bac
 
 // undoDatabase is undo for a whole-database restore: into a database that
 // existed (empty), the tables now in it are the restore's.
-func (s *Service) undoDatabase(ctx context.Context, rec workRecord, cause error) error {
+func (s *restorer) undoDatabase(ctx context.Context, rec workRecord, cause error) error {
 	if !rec.CreatedDatabase && ctx.Err() == nil {
 		names, err := s.db.TableNames(ctx, rec.Target)
 		if err != nil {
@@ -170,13 +181,13 @@ func (s *Service) undoDatabase(ctx context.Context, rec workRecord, cause error)
 		}
 		rec.Created = names
 	}
-	return s.undo(ctx, rec, cause)
+	return s.replacer.undo(ctx, rec, cause)
 }
 
 // ChooseBackup finds a completed, restorable backup: by name, or the newest
 // at or before asOf, or the newest of all.
-func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (Backup, error) {
-	cat, err := s.Catalog(ctx, database)
+func (s *restorer) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (Backup, error) {
+	cat, err := s.catalogs.Catalog(ctx, database)
 	if err != nil {
 		return Backup{}, err
 	}
@@ -244,7 +255,7 @@ type Target struct {
 // a scratch database (ErrTargetNotEmpty), and reports whether it exists and
 // what it holds: admission decides on the rights from Exists (CREATE
 // DATABASE for a new one) and on emptiness from Objects in one look.
-func (s *Service) InspectTarget(ctx context.Context, target string) (Target, error) {
+func (s *restorer) InspectTarget(ctx context.Context, target string) (Target, error) {
 	t := Target{Name: target}
 	exists, err := s.targetExists(ctx, target)
 	if err != nil || !exists {
@@ -259,7 +270,7 @@ func (s *Service) InspectTarget(ctx context.Context, target string) (Target, err
 
 // targetExists refuses a database that is never a restore target
 // (ErrTargetNotEmpty) and reports whether it exists.
-func (s *Service) targetExists(ctx context.Context, database string) (bool, error) {
+func (s *restorer) targetExists(ctx context.Context, database string) (bool, error) {
 	if why := forbiddenTarget(database, s.opts.ControlDatabase); why != "" {
 		return false, fmt.Errorf("database %s %s; restore into another database: %w", database, why, ErrTargetNotEmpty)
 	}
@@ -312,7 +323,7 @@ func CheckRestoreShape(tables []TableRestore, partitions []string, mode RestoreM
 
 // startRestore sends the RESTORE and waits for it.
 // Its id is the caller's (the work record's) or a new one.
-func (s *Service) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) error {
+func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) error {
 	if cmd.ID == "" {
 		cmd.ID = uuid.NewString()
 	}
@@ -326,7 +337,7 @@ func (s *Service) startRestore(ctx context.Context, cmd RestoreCommand, b Backup
 	return s.awaitRestore(ctx, cmd.ID, b.Name, cmd.Target, progress)
 }
 
-func (s *Service) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) error {
+func (s *restorer) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) error {
 	op, err := s.waitOperation(ctx, id, "restore", name, progress)
 	if err != nil {
 		return fmt.Errorf("restore %s into %s: %w", name, target, err)
@@ -347,7 +358,7 @@ func scratchName() string {
 	return scratchPrefix + hex.EncodeToString(b)
 }
 
-func (s *Service) dropScratch(ctx context.Context, name string) {
+func (s *restorer) dropScratch(ctx context.Context, name string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if err := s.db.DropDatabase(ctx, name); err != nil {

@@ -8,11 +8,21 @@ import (
 	"time"
 )
 
+// works keeps the work records of restores and verifies (restore_work.go)
+// and, from them, finishes or undoes what a killed run left: a restore
+// adopted after a restart, an earlier run of the same request, the sweep
+// serve runs at start.
+type works struct {
+	*engine
+	restorer *restorer
+	replacer *replacer
+}
+
 // AdoptRestore waits for a RESTORE a previous run started and does what
 // that run would have done after it, as its work record says: a replace's
 // check and swap, or, when the RESTORE failed or ClickHouse forgot it, the
 // removal of what the restore created.
-func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+func (s *works) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
 	rec, err := s.readWork(ctx, operationID)
 	if err != nil {
 		s.logger.Warn("adopting a restore without its work record", "operation", operationID, "err", err)
@@ -21,7 +31,7 @@ func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target 
 	return s.adoptRecord(ctx, rec, progress)
 }
 
-func (s *Service) adoptRecord(ctx context.Context, rec workRecord, progress ProgressFunc) (RestoreResult, error) {
+func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress ProgressFunc) (RestoreResult, error) {
 	res := RestoreResult{Backup: Backup{Meta: Meta{Name: rec.Backup}}, Target: rec.Target}
 	w := s.adoptWork(ctx, rec)
 	defer w.done(ctx)
@@ -29,7 +39,7 @@ func (s *Service) adoptRecord(ctx context.Context, rec workRecord, progress Prog
 		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; the live tables keep the rows they have; run it again",
 			rec.Backup, rec.Target, rec.Abandoned)
 	}
-	err := s.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
+	err := s.restorer.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
 	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
 	switch {
 	case len(rec.Stopped) > 0 && !checked:
@@ -43,30 +53,30 @@ func (s *Service) adoptRecord(ctx context.Context, rec workRecord, progress Prog
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return res, s.undoAdopted(ctx, rec, err)
 	}
-	b, err := s.ChooseBackup(ctx, rec.Source, rec.Backup, time.Time{})
+	b, err := s.restorer.ChooseBackup(ctx, rec.Source, rec.Backup, time.Time{})
 	if err != nil {
-		return res, s.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
+		return res, s.replacer.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
 	}
 	res.Backup = b
-	if err := s.finishReplace(ctx, w, b); err != nil {
+	if err := s.restorer.finishReplace(ctx, w, b); err != nil {
 		return res, err
 	}
 	res.Tables, err = s.db.TableRows(ctx, rec.Target)
 	return res, err
 }
 
-func (s *Service) undoAdopted(ctx context.Context, rec workRecord, cause error) error {
+func (s *works) undoAdopted(ctx context.Context, rec workRecord, cause error) error {
 	if rec.WholeDatabase {
-		return s.undoDatabase(ctx, rec, cause)
+		return s.restorer.undoDatabase(ctx, rec, cause)
 	}
-	return s.undo(ctx, rec, cause)
+	return s.replacer.undo(ctx, rec, cause)
 }
 
 // adoptBare adopts a restore that has no work record (one an older version
 // started, or whose record could not be written): it can only wait.
-func (s *Service) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+func (s *works) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
 	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
-	err := s.awaitRestore(ctx, operationID, backup, target, progress)
+	err := s.restorer.awaitRestore(ctx, operationID, backup, target, progress)
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
 			"check %s and drop it before restoring again", backup, target, operationID, target)
@@ -81,7 +91,7 @@ func (s *Service) adoptBare(ctx context.Context, operationID, backup, target str
 // earlierAttempt finds the work record of an earlier run of the same
 // request: a run killed after it sent its RESTORE but before the request's
 // log said so, which the runner then starts again from the top.
-func (s *Service) earlierAttempt(ctx context.Context, req RestoreRequest) (workRecord, bool) {
+func (s *works) earlierAttempt(ctx context.Context, req RestoreRequest) (workRecord, bool) {
 	if req.RequestID == "" {
 		return workRecord{}, false
 	}
@@ -104,7 +114,7 @@ func (s *Service) earlierAttempt(ctx context.Context, req RestoreRequest) (workR
 // RESTORE ClickHouse never got (the run was killed before sending it) or
 // forgot (it restarted) created is removed, and the request starts again
 // (resumed false).
-func (s *Service) resumeAttempt(ctx context.Context, prev workRecord, req RestoreRequest) (res RestoreResult, resumed bool, err error) {
+func (s *works) resumeAttempt(ctx context.Context, prev workRecord, req RestoreRequest) (res RestoreResult, resumed bool, err error) {
 	_, err = s.db.Operation(ctx, prev.ID)
 	if err == nil && prev.Abandoned == "" {
 		s.logger.Info("resuming the restore an earlier run of this request started", "operation", prev.ID, "target", prev.Target)

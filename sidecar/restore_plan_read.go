@@ -23,7 +23,7 @@ const (
 // backup itself: ClickHouse keeps each as metadata/<db>/<table>.sql, found
 // through its manifest in b's folder or, for an incremental, in the base
 // that holds it. Sorted by table.
-func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
+func (s *restorer) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
 	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
@@ -55,7 +55,7 @@ func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([
 // undefined lists the tables of names that b holds neither rows of (the
 // catalog) nor a definition of (its manifest's metadata/<db>/<table>.sql):
 // a view has only the latter. The manifest is read only when needed.
-func (s *Service) undefined(ctx context.Context, cat Catalog, b Backup, names []string) ([]string, error) {
+func (s *restorer) undefined(ctx context.Context, cat Catalog, b Backup, names []string) ([]string, error) {
 	var missing []string
 	for _, n := range names {
 		if _, ok := b.Tables[n]; !ok {
@@ -118,7 +118,7 @@ func definitionFile(name, database string) (string, bool) {
 // Plan reads b's definitions and builds the plan of a restore of it.
 // Renamed tables (another database, another table name, or a staging
 // table of a replace) decide whether a literal ZooKeeper path matters.
-func (s *Service) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRequest) (RestorePlan, error) {
+func (s *restorer) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRequest) (RestorePlan, error) {
 	defs, err := s.ReadDefinitions(ctx, cat, b)
 	if err != nil {
 		return RestorePlan{}, err
@@ -141,8 +141,8 @@ func (s *Service) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRe
 }
 
 // planRestore reads the plan of a restore of b.
-func (s *Service) planRestore(ctx context.Context, req RestoreRequest, b Backup) (RestorePlan, error) {
-	cat, err := s.Catalog(ctx, b.Database)
+func (s *restorer) planRestore(ctx context.Context, req RestoreRequest, b Backup) (RestorePlan, error) {
+	cat, err := s.catalogs.Catalog(ctx, b.Database)
 	if err != nil {
 		return RestorePlan{Backup: b.Name, Database: b.Database, Target: req.Target}, err
 	}

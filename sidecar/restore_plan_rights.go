@@ -41,7 +41,7 @@ const (
 // live until the restore's undo dropped it, and the undo takes rights the
 // sidecar may lack there too. A Database that cannot tell is not asked:
 // ClickHouse then says it, and the restore is undone.
-func (s *Service) checkViewRights(ctx context.Context, p *RestorePlan) error {
+func (s *restorer) checkViewRights(ctx context.Context, p *RestorePlan) error {
 	own, ok := s.db.(OwnRights)
 	if !ok {
 		return nil

@@ -47,9 +47,18 @@ func lastRune(s string) (rune, int) {
 	return 0, len(s)
 }
 
+// replacer replaces live tables from staging ones (restored beside them,
+// compared with the backup's parts, swapped in atomically) or replaces
+// partitions in place, and undoes what a failed replace did.
+type replacer struct {
+	*engine
+	catalogs *catalogs
+	works    *works
+}
+
 // requireExchange refuses a database whose engine cannot EXCHANGE TABLES,
 // before anything is done.
-func (s *Service) requireExchange(ctx context.Context, database string) error {
+func (s *replacer) requireExchange(ctx context.Context, database string) error {
 	engine, err := s.db.DatabaseEngine(ctx, database)
 	if err != nil {
 		return fmt.Errorf("check the engine of %s: %w", database, err)
@@ -66,15 +75,15 @@ func (s *Service) requireExchange(ctx context.Context, database string) error {
 // physical rows of its parts (the backup's count.txt), or for a table
 // without parts the rows recorded at backup time. For partitions it also
 // requires every partition named to be in the backup.
-func (s *Service) checkStaging(ctx context.Context, b Backup, rec workRecord) error {
-	cat, err := s.Catalog(ctx, b.Database)
+func (s *replacer) checkStaging(ctx context.Context, b Backup, rec workRecord) error {
+	cat, err := s.catalogs.Catalog(ctx, b.Database)
 	if err != nil {
 		return err
 	}
 	if len(rec.Partitions) > 0 {
 		return s.checkStagingPartitions(ctx, cat, b, rec)
 	}
-	expected, err := s.partRows(ctx, cat, b)
+	expected, err := s.catalogs.partRows(ctx, cat, b)
 	if err != nil {
 		return fmt.Errorf("read the backup's rows to check the restored copy: %w", err)
 	}
@@ -105,7 +114,7 @@ func (s *Service) checkStaging(ctx context.Context, b Backup, rec workRecord) er
 // checkStagingPartitions: the staging table holds only the partitions
 // named (RESTORE … PARTITIONS); one named that the backup does not hold is
 // refused, since replacing with nothing would delete the live partition.
-func (s *Service) checkStagingPartitions(ctx context.Context, cat Catalog, b Backup, rec workRecord) error {
+func (s *replacer) checkStagingPartitions(ctx context.Context, cat Catalog, b Backup, rec workRecord) error {
 	sw := rec.Swaps[0]
 	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
 	if err != nil {
@@ -124,7 +133,7 @@ func (s *Service) checkStagingPartitions(ctx context.Context, cat Catalog, b Bac
 			"a partition it does not hold is never replaced with nothing: name only partitions the backup has, "+
 			"as system.parts shows them in partition", b.Name, len(staged), len(named), sw.Source, orNoneOf(held))
 	}
-	expected, err := s.partitionRows(ctx, cat, b, sw.Source)
+	expected, err := s.catalogs.partitionRows(ctx, cat, b, sw.Source)
 	if err != nil {
 		return fmt.Errorf("read the backup's rows to check the restored partitions: %w", err)
 	}
@@ -147,7 +156,7 @@ func orNoneOf(values []string) string {
 // markChecked records each staging table's UUID once it is checked: from
 // then on a live table with that UUID has been swapped, which is how an
 // adoption after a kill tells a done swap from one to do.
-func (s *Service) markChecked(ctx context.Context, w *work) error {
+func (s *replacer) markChecked(ctx context.Context, w *work) error {
 	var ids []string
 	for _, sw := range w.record().Swaps {
 		id, err := s.db.TableUUID(ctx, w.record().Target, sw.Staging)
@@ -167,7 +176,7 @@ func (s *Service) markChecked(ctx context.Context, w *work) error {
 // whole tables (one that fails swaps the ones before back), REPLACE
 // PARTITION for partitions. Swaps an earlier run made (the live table has
 // the staging table's UUID) are not made again.
-func (s *Service) swapIn(ctx context.Context, rec workRecord) error {
+func (s *replacer) swapIn(ctx context.Context, rec workRecord) error {
 	if len(rec.Partitions) > 0 {
 		return s.replacePartitions(ctx, rec)
 	}
@@ -185,7 +194,7 @@ func (s *Service) swapIn(ctx context.Context, rec workRecord) error {
 	return nil
 }
 
-func (s *Service) swapBack(ctx context.Context, database string, done []swap) error {
+func (s *replacer) swapBack(ctx context.Context, database string, done []swap) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	var errs []error
@@ -202,7 +211,7 @@ func (s *Service) swapBack(ctx context.Context, database string, done []swap) er
 // REPLACE PARTITION copies the staging table's parts (hard links) and is
 // atomic per partition; doing it again gives the same table, so an
 // adoption after a kill simply does all of them again.
-func (s *Service) replacePartitions(ctx context.Context, rec workRecord) error {
+func (s *replacer) replacePartitions(ctx context.Context, rec workRecord) error {
 	sw := rec.Swaps[0]
 	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
 	if err != nil {
@@ -234,7 +243,7 @@ func partitionValues(ps []Partition) []string {
 // removed, or what is left for a person. A cancelled context (the sidecar
 // stopping) undoes nothing: the RESTORE may still run in ClickHouse, and
 // the next start adopts it.
-func (s *Service) undo(ctx context.Context, rec workRecord, cause error) error {
+func (s *replacer) undo(ctx context.Context, rec workRecord, cause error) error {
 	if ctx.Err() != nil {
 		return cause
 	}
@@ -243,7 +252,7 @@ func (s *Service) undo(ctx context.Context, rec workRecord, cause error) error {
 	var did []string
 	var errs []error
 	if len(rec.Swaps) > 0 {
-		if err := s.dropStaging(ctx, rec); err != nil {
+		if err := s.works.dropStaging(ctx, rec); err != nil {
 			errs = append(errs, err)
 		} else {
 			did = append(did, "the live tables were not changed and the staging tables are dropped")

@@ -96,7 +96,7 @@ type TableTargets struct {
 
 // InspectTables refuses a target database that is never a target and
 // reads which tables it has.
-func (s *Service) InspectTables(ctx context.Context, database string) (TableTargets, error) {
+func (s *restorer) InspectTables(ctx context.Context, database string) (TableTargets, error) {
 	t := TableTargets{Database: database}
 	exists, err := s.targetExists(ctx, database)
 	if err != nil || !exists {
@@ -136,7 +136,7 @@ func (t TableTargets) Check(restores []TableRestore, mode RestoreMode) error {
 // target database if needed and sends one RESTORE for all of them. A
 // replace restores each table that exists into a staging table and swaps
 // it in (restore_replace.go); a failure removes what the restore created.
-func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
+func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
 	targets, err := s.InspectTables(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 	if err != nil {
 		return nil, err
 	}
-	w := s.startWork(ctx, rec)
+	w := s.works.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
 	if rec.CreatedDatabase {
@@ -160,11 +160,11 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 		cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
 			Partitions: req.Partitions, StructureOnly: req.Mode == ModeSchema}
 		if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
-			return nil, s.undo(ctx, rec, err)
+			return nil, s.replacer.undo(ctx, rec, err)
 		}
 	}
 	if err := s.createStoppedViews(ctx, req, plan); err != nil {
-		return nil, s.undo(ctx, rec, err)
+		return nil, s.replacer.undo(ctx, rec, err)
 	}
 	if err := s.finishReplace(ctx, w, b); err != nil {
 		return nil, err
@@ -186,7 +186,7 @@ func (s *Service) restoreTables(ctx context.Context, req RestoreRequest, b Backu
 // view restored stopped is created after the RESTORE, never over one that
 // exists. A replace in a database that cannot swap tables is refused
 // here, before anything is done.
-func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets, stopped []string) (workRecord, []TableRestore, error) {
+func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets, stopped []string) (workRecord, []TableRestore, error) {
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
 		CreatedDatabase: !targets.Exists, RequestID: req.RequestID}
 	existing := map[string]bool{}
@@ -220,7 +220,7 @@ func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, 
 	if len(rec.Swaps) > 0 {
 		rec.Partitions = req.Partitions
 		if len(req.Partitions) == 0 {
-			if err := s.requireExchange(ctx, req.Target); err != nil {
+			if err := s.replacer.requireExchange(ctx, req.Target); err != nil {
 				return rec, nil, err
 			}
 		}
@@ -231,29 +231,29 @@ func (s *Service) planTables(ctx context.Context, req RestoreRequest, b Backup, 
 // finishReplace checks the staging tables, swaps them in and drops them
 // (then the old tables). A staging table that fails its check is dropped
 // and the live table stays as it was.
-func (s *Service) finishReplace(ctx context.Context, w *work, b Backup) error {
+func (s *restorer) finishReplace(ctx context.Context, w *work, b Backup) error {
 	rec := w.record()
 	if len(rec.Swaps) == 0 {
 		return nil
 	}
 	if rec.Swaps[0].StagingUUID == "" { // not checked by an earlier run
-		if err := s.checkStaging(ctx, b, rec); err != nil {
-			return s.undo(ctx, rec, err)
+		if err := s.replacer.checkStaging(ctx, b, rec); err != nil {
+			return s.replacer.undo(ctx, rec, err)
 		}
-		if err := s.markChecked(ctx, w); err != nil {
-			return s.undo(ctx, rec, err)
+		if err := s.replacer.markChecked(ctx, w); err != nil {
+			return s.replacer.undo(ctx, rec, err)
 		}
 		rec = w.record()
 	}
 	s.fault("replace-checked")
-	if err := s.swapIn(ctx, rec); err != nil {
+	if err := s.replacer.swapIn(ctx, rec); err != nil {
 		if len(rec.Partitions) == 0 {
-			return s.undo(ctx, rec, err)
+			return s.replacer.undo(ctx, rec, err)
 		}
 		return err // partitions already replaced stay replaced; the staging table stays for a look
 	}
 	s.fault("replace-swapped")
-	if err := s.dropStaging(ctx, rec); err != nil {
+	if err := s.works.dropStaging(ctx, rec); err != nil {
 		s.logger.Warn("the replace is done; dropping the old tables failed, drop them by hand", "err", err)
 	}
 	for _, sw := range rec.Swaps {

@@ -30,7 +30,7 @@ type ViewStopper interface {
 
 // createStoppedViews creates the refreshable views a plan restores stopped,
 // after the RESTORE of the rest (their source and TO tables).
-func (s *Service) createStoppedViews(ctx context.Context, req RestoreRequest, p RestorePlan) error {
+func (s *restorer) createStoppedViews(ctx context.Context, req RestoreRequest, p RestorePlan) error {
 	renames := map[string]string{}
 	for _, r := range req.Tables {
 		renames[r.Source] = r.Target

@@ -98,7 +98,6 @@ type swap struct {
 // work is a held work record. One that could not be written at first is
 // kept in memory only, and never written.
 type work struct {
-	s    *Service
 	kept *coord.Kept[workRecord]
 }
 
@@ -106,18 +105,18 @@ type work struct {
 func stampWork(r *workRecord, at time.Time) { r.Heartbeat = at }
 
 // startWork writes a work record and renews it until done.
-func (s *Service) startWork(ctx context.Context, rec workRecord) *work {
+func (s *works) startWork(ctx context.Context, rec workRecord) *work {
 	rec.Deployment, rec.Holder, rec.Run = s.opts.Deployment, s.opts.Holder.Name, thisRun
 	k, err := coord.KeepWork(ctx, s.bucket, rec.ID, rec, stampWork, workHeartbeatEvery)
 	if err != nil {
 		s.logger.Warn("write the work record; a kill now leaves what this creates for a person to remove",
 			"target", rec.Target, "err", err)
 	}
-	return &work{s: s, kept: k}
+	return &work{kept: k}
 }
 
 // scratchWork is the work record of a verify's scratch database.
-func (s *Service) scratchWork(ctx context.Context, b Backup, scratch string) *work {
+func (s *works) scratchWork(ctx context.Context, b Backup, scratch string) *work {
 	return s.startWork(ctx, workRecord{ID: uuid.NewString(), Kind: workVerify, Backup: b.Name, Source: b.Database,
 		Target: scratch, CreatedDatabase: true})
 }
@@ -139,7 +138,7 @@ func (w *work) done(ctx context.Context) {
 }
 
 // readWork reads the work record of an operation; ErrNotFound if none.
-func (s *Service) readWork(ctx context.Context, id string) (workRecord, error) {
+func (s *works) readWork(ctx context.Context, id string) (workRecord, error) {
 	var rec workRecord
 	if err := s.bucket.ReadWork(ctx, id, &rec); err != nil {
 		return workRecord{}, err
@@ -148,17 +147,17 @@ func (s *Service) readWork(ctx context.Context, id string) (workRecord, error) {
 }
 
 // adoptWork takes over a record a previous run wrote.
-func (s *Service) adoptWork(ctx context.Context, rec workRecord) *work {
+func (s *works) adoptWork(ctx context.Context, rec workRecord) *work {
 	rec.Holder, rec.Run = s.opts.Holder.Name, thisRun
 	k, err := coord.AdoptWork(ctx, s.bucket, rec.ID, rec, stampWork, workHeartbeatEvery)
 	if err != nil {
 		s.logger.Warn("renew the adopted work record", "operation", rec.ID, "err", err)
 	}
-	return &work{s: s, kept: k}
+	return &work{kept: k}
 }
 
 // stale says why the sweep may remove what a record names, or "".
-func (s *Service) stale(rec workRecord) string {
+func (s *works) stale(rec workRecord) string {
 	age := s.now().Sub(rec.Heartbeat)
 	switch {
 	case rec.Deployment != s.opts.Deployment:
@@ -179,7 +178,7 @@ func (s *Service) stale(rec workRecord) string {
 // only names with the sidecar's own prefixes. A swept restore's record
 // stays, marked abandoned, so that a late adoption says what happened; it
 // is deleted once it is a day old.
-func (s *Service) SweepLeftovers(ctx context.Context) {
+func (s *works) SweepLeftovers(ctx context.Context) {
 	ids, err := s.bucket.WorkIDs(ctx)
 	if err != nil {
 		s.logger.Warn("list work records; nothing swept", "err", err)
@@ -207,7 +206,7 @@ func (s *Service) SweepLeftovers(ctx context.Context) {
 }
 
 // sweep removes what one stale record names.
-func (s *Service) sweep(ctx context.Context, rec workRecord, why string) error {
+func (s *works) sweep(ctx context.Context, rec workRecord, why string) error {
 	if rec.Kind == workVerify {
 		if !strings.HasPrefix(rec.Target, scratchPrefix) {
 			return fmt.Errorf("work record %s names %s, not a scratch database", rec.ID, rec.Target)
@@ -227,7 +226,7 @@ func (s *Service) sweep(ctx context.Context, rec workRecord, why string) error {
 // dropStaging drops a replace's staging tables. Before its swap a staging
 // table holds the restored copy, after it the old table: either way the
 // live table keeps the rows it has, all the original's or all the backup's.
-func (s *Service) dropStaging(ctx context.Context, rec workRecord) error {
+func (s *works) dropStaging(ctx context.Context, rec workRecord) error {
 	var errs []error
 	for _, sw := range rec.Swaps {
 		if !strings.HasPrefix(sw.Staging, stagingPrefix) {

@@ -58,6 +58,9 @@ type Service struct {
 	backups  *backups
 	checks   *checks
 	cleaner  *cleaner
+	restorer *restorer
+	works    *works
+	verifier *verifier
 }
 
 // NewService wires the domain to its adapters. notifier may be nil.
@@ -68,9 +71,15 @@ func NewService(store coord.ObjectStore, db Database, notifier Notifier, layout 
 	cat := &catalogs{engine: e}
 	b := &backups{engine: e, catalogs: cat}
 	cat.backups = b
-	return &Service{engine: e, catalogs: cat, backups: b,
-		checks:  &checks{engine: e, catalogs: cat},
-		cleaner: &cleaner{engine: e, catalogs: cat}}
+	chk := &checks{engine: e, catalogs: cat}
+	w := &works{engine: e}
+	rp := &replacer{engine: e, catalogs: cat, works: w}
+	r := &restorer{engine: e, catalogs: cat, replacer: rp, works: w}
+	w.restorer, w.replacer = r, rp
+	return &Service{engine: e, catalogs: cat, backups: b, checks: chk,
+		cleaner:  &cleaner{engine: e, catalogs: cat},
+		restorer: r, works: w,
+		verifier: &verifier{engine: e, catalogs: cat, checks: chk, restorer: r, works: w}}
 }
 
 // Catalog discovers a database's backups in the bucket (catalogs.Catalog).
@@ -98,14 +107,56 @@ func (s *Service) Results(ctx context.Context, database string) (Results, error)
 	return s.checks.Results(ctx, database)
 }
 
-// saveVerify records a verify's outcome (checks.saveVerify).
-func (s *Service) saveVerify(ctx context.Context, cat Catalog, res VerifyResult, verifyErr error) {
-	s.checks.saveVerify(ctx, cat, res, verifyErr)
-}
-
 // Cleanup applies retention to one database (cleaner.Cleanup).
 func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (CleanupReport, error) {
 	return s.cleaner.Cleanup(ctx, database, dryRun)
+}
+
+// Restore restores a backup into its target (restorer.Restore).
+func (s *Service) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+	return s.restorer.Restore(ctx, req)
+}
+
+// ChooseBackup finds the backup a restore reads (restorer.ChooseBackup).
+func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (Backup, error) {
+	return s.restorer.ChooseBackup(ctx, database, name, asOf, tables...)
+}
+
+// InspectTarget says what a restore's target holds (restorer.InspectTarget).
+func (s *Service) InspectTarget(ctx context.Context, target string) (Target, error) {
+	return s.restorer.InspectTarget(ctx, target)
+}
+
+// InspectTables says which tables of a database a table restore may
+// create or replace (restorer.InspectTables).
+func (s *Service) InspectTables(ctx context.Context, database string) (TableTargets, error) {
+	return s.restorer.InspectTables(ctx, database)
+}
+
+// ReadDefinitions reads the CREATE statement of every table of a backup
+// (restorer.ReadDefinitions).
+func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
+	return s.restorer.ReadDefinitions(ctx, cat, b)
+}
+
+// Plan is a restore's plan of a backup (restorer.Plan).
+func (s *Service) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRequest) (RestorePlan, error) {
+	return s.restorer.Plan(ctx, cat, b, req)
+}
+
+// AdoptRestore settles a restore a previous run started (works.AdoptRestore).
+func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+	return s.works.AdoptRestore(ctx, operationID, backup, target, progress)
+}
+
+// SweepLeftovers removes what killed verifies and restores left
+// (works.SweepLeftovers).
+func (s *Service) SweepLeftovers(ctx context.Context) { s.works.SweepLeftovers(ctx) }
+
+// Verify restores a backup into a scratch database and compares
+// (verifier.Verify).
+func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
+	return s.verifier.Verify(ctx, database, name, progress)
 }
 
 // SetNotifier replaces the notifier; call it before the service is used.
@@ -158,7 +209,3 @@ func (s *Service) Status(ctx context.Context, limit int) ([]Operation, error) {
 	}
 	return ops, nil
 }
-
-// Holder is coord.Holder, for the CLI's code that still names it here; it
-// goes once that code names coord.Holder.
-type Holder = coord.Holder

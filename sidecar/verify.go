@@ -45,12 +45,22 @@ func (t TableCheck) Failed() bool {
 // ErrVerifyMismatch says a restored backup differs from the backup.
 var ErrVerifyMismatch = errors.New("the restored tables differ from the backup")
 
+// verifier restores a backup into a scratch database and compares it with
+// the backup's own parts.
+type verifier struct {
+	*engine
+	catalogs *catalogs
+	checks   *checks
+	restorer *restorer
+	works    *works
+}
+
 // Verify restores a backup into a scratch database, compares each table
 // with the backup's own parts and runs CHECK TABLE on it, and drops the
 // scratch database whatever happened. The backup is pinned meanwhile, so no
 // cleanup deletes its chain under the restore. The outcome and the restore's
 // duration are kept with the check results, for the catalog.
-func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
+func (s *verifier) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
 	if err := ValidateIdentifier("database", database); err != nil {
 		return VerifyResult{}, err
 	}
@@ -59,7 +69,7 @@ func (s *Service) Verify(ctx context.Context, database, name string, progress Pr
 		return VerifyResult{}, err
 	}
 	defer pin.Release(ctx)
-	cat, err := s.Catalog(ctx, database)
+	cat, err := s.catalogs.Catalog(ctx, database)
 	if err != nil {
 		return VerifyResult{}, err
 	}
@@ -69,20 +79,20 @@ func (s *Service) Verify(ctx context.Context, database, name string, progress Pr
 	}
 	pin.Narrow(ctx, b.Name)
 	res, err := s.verify(ctx, cat, b, progress)
-	s.saveVerify(ctx, cat, res, err)
+	s.checks.saveVerify(ctx, cat, res, err)
 	return res, err
 }
 
-func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress ProgressFunc) (VerifyResult, error) {
+func (s *verifier) verify(ctx context.Context, cat Catalog, b Backup, progress ProgressFunc) (VerifyResult, error) {
 	res := VerifyResult{Backup: b, Scratch: scratchName()}
-	w := s.scratchWork(ctx, b, res.Scratch) // a kill leaves the scratch database to serve's sweep
+	w := s.works.scratchWork(ctx, b, res.Scratch) // a kill leaves the scratch database to serve's sweep
 	defer w.done(ctx)
-	defer s.dropScratch(ctx, res.Scratch)
-	expected, err := s.partRows(ctx, cat, b)
+	defer s.restorer.dropScratch(ctx, res.Scratch)
+	expected, err := s.catalogs.partRows(ctx, cat, b)
 	if err != nil {
 		return res, err
 	}
-	plan, err := s.Plan(ctx, cat, b, RestoreRequest{Database: b.Database, Target: res.Scratch, Consumers: ConsumersSkip})
+	plan, err := s.restorer.Plan(ctx, cat, b, RestoreRequest{Database: b.Database, Target: res.Scratch, Consumers: ConsumersSkip})
 	if err == nil {
 		err = plan.Refusal() // a view whose definer the sidecar may not set: refused before anything is created
 	}
@@ -102,7 +112,7 @@ func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress Pr
 	}
 	start := s.now()
 	cmd := RestoreCommand{ID: w.record().ID, Database: b.Database, Target: res.Scratch, Folder: b.Folder, Except: skipped}
-	if err := s.startRestore(ctx, cmd, b, progress, nil); err != nil {
+	if err := s.restorer.startRestore(ctx, cmd, b, progress, nil); err != nil {
 		return res, err
 	}
 	res.RestoreTook = s.now().Sub(start)
@@ -122,7 +132,7 @@ func (s *Service) verify(ctx context.Context, cat Catalog, b Backup, progress Pr
 
 // compareRestored reads the scratch database's part rows and counts and
 // checks each table the backup holds.
-func (s *Service) compareRestored(ctx context.Context, b Backup, expected map[string]uint64, scratch string, skipped []string) ([]TableCheck, error) {
+func (s *verifier) compareRestored(ctx context.Context, b Backup, expected map[string]uint64, scratch string, skipped []string) ([]TableCheck, error) {
 	parts, err := s.db.PartRows(ctx, scratch)
 	if err != nil {
 		return nil, fmt.Errorf("read restored parts in %s: %w", scratch, err)

@@ -19,13 +19,13 @@ const partReaders = 16
 // partRows sums, per table, the physical rows of the backup's parts: each
 // part's count.txt, found through ClickHouse's manifest (in this backup or,
 // for a part an incremental shares, in the base that holds it).
-func (s *Service) partRows(ctx context.Context, cat Catalog, b Backup) (map[string]uint64, error) {
+func (s *catalogs) partRows(ctx context.Context, cat Catalog, b Backup) (map[string]uint64, error) {
 	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) { return countFile(name, b.Database) })
 }
 
 // partitionRows sums the physical rows of one table's parts in the backup
 // per partition id (the part name up to its first _).
-func (s *Service) partitionRows(ctx context.Context, cat Catalog, b Backup, table string) (map[string]uint64, error) {
+func (s *catalogs) partitionRows(ctx context.Context, cat Catalog, b Backup, table string) (map[string]uint64, error) {
 	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) {
 		if t, ok := countFile(name, b.Database); !ok || t != table {
 			return "", false
@@ -38,7 +38,7 @@ func (s *Service) partitionRows(ctx context.Context, cat Catalog, b Backup, tabl
 
 // sumCounts sums the count.txt files of b's parts under the key keyOf
 // gives their file name (false: not counted).
-func (s *Service) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
+func (s *catalogs) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
 	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {

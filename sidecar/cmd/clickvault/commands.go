@@ -13,6 +13,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/config"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 const defaultConfigPath = "/etc/clickvault/config.toml"
@@ -48,9 +49,9 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 			if err != nil {
 				return err
 			}
-			instance := sidecar.Holder{Name: owner()}
+			instance := coord.Holder{Name: owner()}
 			if cmd.Name() == "serve" {
-				instance = sidecar.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true}
+				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true}
 			}
 			a, err := newApp(cmd.Context(), cfg, level, instance, stdout, stderr)
 			if err != nil {
