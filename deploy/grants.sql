@@ -16,6 +16,12 @@ GRANT ALL ON clickvault.* TO clickvault;                       -- the control da
 GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON *.* TO clickvault;  -- RESTORE into a new database, verify
 GRANT DROP DATABASE, DROP TABLE ON clickvault_verify_*.* TO clickvault;   -- drop verify's scratch databases only
 GRANT CHECK ON clickvault_verify_*.* TO clickvault;            -- verify runs CHECK TABLE on each restored table
+-- A verify restores every row of a backup into clickvault_verify_<…> while it
+-- runs. Whoever holds SELECT ON *.* reads it then: for such logins or roles
+-- that may not read every database backed up, add
+--   REVOKE SELECT ON clickvault_verify_*.* FROM <login or role>;
+-- (a requester whose SELECT reaches it, restricted on the source by a row
+-- policy or a revoke, is refused a verify).
 GRANT DROP TABLE ON shop.* TO clickvault;                      -- mode 'replace': EXCHANGE TABLES (it needs SELECT, DROP TABLE, CREATE TABLE, INSERT on both) swaps the checked staging copy in, then the old table is dropped; also drops a failed restore's staging tables (leave out to refuse every replace)
 GRANT ALTER DELETE ON shop.* TO clickvault;                    -- mode 'replace' with partitions: ALTER TABLE … REPLACE PARTITION … FROM the staging table needs INSERT and ALTER DELETE on the live table
 GRANT DROP DATABASE, DROP TABLE ON shop_restored.* TO clickvault;  -- each database restored into: a failed restore drops the database it created, or the tables it created there (all or nothing)

@@ -47,6 +47,9 @@ func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 	if err := s.refuseRowPolicies(ctx, j); err != nil {
 		return j, err
 	}
+	if err := s.refuseReadableScratch(ctx, j); err != nil {
+		return j, err
+	}
 	targetOK := func() error { return nil }
 	if j.Action == ActionRestore {
 		var err error
@@ -66,8 +69,8 @@ func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 
 // refuseRowPolicies refuses a restore of tables on which a row policy
 // restricts the requester: the restored copy would hold every row, in a
-// database they may read. A verify restores into a scratch database they
-// cannot read, so it may run.
+// database they may read. A verify restores into a scratch database, which
+// it may run only if they cannot read that (verify_scratch.go).
 func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 	if j.Action != ActionRestore || s.auth == nil || j.Operator {
 		return nil
@@ -78,7 +81,7 @@ func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 	}
 	if len(policies) > 0 {
 		return reject("user %q is restricted by row policy %s on database %s; a restore would copy every row, "+
-			"so it is refused (verify may run: it restores where nobody reads)", j.RequestedBy, strings.Join(policies, ", "), j.Database)
+			"so it is refused (a verify may run, unless they can read its scratch database)", j.RequestedBy, strings.Join(policies, ", "), j.Database)
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func TestAttack23VerifyScratchIsReadableUnderARowPolicy(t *testing.T) {
 	st := h.waitState(h.request(alice, "action, database", "'verify', 'shop'"), 2*time.Minute, "succeeded", "failed", "rejected")
 	n := most()
 	t.Logf("verify: %s %q", st.state, st.message)
+	if st.state != "rejected" || !strings.Contains(st.message, "row policy") || !strings.Contains(st.message, "clickvault_verify_") {
+		t.Errorf("alice's verify under a row policy, her SELECT reaching the scratch databases: %+v; want rejected saying why", st)
+	}
 	if n > 10 {
 		t.Errorf("DEFECT: under a row policy of 10 rows, alice read %d rows of orders from the verify's scratch database", n)
 	}
@@ -68,6 +71,9 @@ func TestAttack23VerifyScratchIsReadableUnderARevoke(t *testing.T) {
 	st := h.waitState(h.request(eve, "action, database", "'verify', 'shop'"), 2*time.Minute, "succeeded", "failed", "rejected")
 	n := most()
 	t.Logf("verify: %s %q", st.state, st.message)
+	if st.state != "rejected" || !strings.Contains(st.message, "clickvault_verify_") {
+		t.Errorf("eve's verify of shop, which she may not read: %+v; want rejected saying why", st)
+	}
 	if n > 0 {
 		t.Errorf("DEFECT: eve, who may not read shop, read %d rows of shop.orders from the verify's scratch database", n)
 	}
