@@ -110,7 +110,7 @@ func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 	f, logged := facts.ByLogin[r.RequestedBy]
 	switch {
 	case r.QueryID == "":
-		return refuted, "the row has no query id: it was inserted before this version of ClickVault; insert it again"
+		return refuted, "the row has no query id: it was inserted before this version of ClickVault, or not by an INSERT of its own (a Buffer table's flush); insert it again, directly"
 	case !logged:
 		return unconfirmed, ""
 	case f.Secondary:
