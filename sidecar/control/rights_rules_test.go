@@ -123,3 +123,31 @@ func TestAuthorize(t *testing.T) {
 		t.Errorf("grants unreadable: %v, want that error, not a rejection", err)
 	}
 }
+
+// TestIncludePermitOnlyForARequestersInclude: only a requester's
+// consumers = 'include' is checked against their grants: not another
+// choice, not the sidecar's own, not a runner without grants to ask; an
+// error reading the grants is an error, not a permit.
+func TestIncludePermitOnlyForARequestersInclude(t *testing.T) {
+	include := Job{Request: Request{Action: ActionRestore, RequestedBy: "alice"}, Consumers: sidecar.ConsumersInclude}
+	s := &admission{base: &base{auth: grantList{}}}
+	if s.includePermit(include) == nil {
+		t.Fatal("a requester's include is not checked")
+	}
+	for _, c := range []sidecar.Consumers{sidecar.ConsumersRefuse, sidecar.ConsumersSkip} {
+		j := include
+		j.Consumers = c
+		if s.includePermit(j) != nil {
+			t.Errorf("consumers %q is checked", c)
+		}
+	}
+	if (&admission{base: &base{}}).includePermit(include) != nil {
+		t.Error("a runner without grants checks an include")
+	}
+	mv := "CREATE MATERIALIZED VIEW shop.mv_out TO prod.sink (`n` UInt64) AS SELECT id AS n FROM shop.orders"
+	broken := errors.New("grants unreadable")
+	s.auth = grantList{fail: broken}
+	if err := s.includePermit(include)(context.Background(), includePlan(map[string]string{"mv_out": mv})); !errors.Is(err, broken) || errors.Is(err, ErrRejected) {
+		t.Errorf("grants unreadable: %v, want that error", err)
+	}
+}

@@ -27,6 +27,7 @@ var rules = []rule{
 	{name: "rights", file: "sidecar/control/rights.go"},
 	{name: "rights", file: "sidecar/control/include_rights.go"},
 	{name: "admission", file: "sidecar/control/admission.go"},
+	{name: "admission", file: "sidecar/control/verify_scratch.go"},
 	{name: "claims", file: "sidecar/coord/claims.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/retention.go"},
@@ -36,9 +37,9 @@ var rules = []rule{
 	{name: "restore plan", file: "sidecar/restore_plan_parse.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_rights.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_read.go", funcs: []string{"RestorePlan.keep", "definitionFile"}},
-	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"CheckRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "Service.targetExists"}},
+	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"CheckRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "restorer.targetExists"}},
 	{name: "restore targets", file: "sidecar/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
-		"ValidatePartitions", "TableTargets.Check", "Service.InspectTables"}},
+		"ValidatePartitions", "TableTargets.Check", "restorer.InspectTables"}},
 }
 
 // span is a range of lines, both ends included.
