@@ -97,3 +97,78 @@ func (p *statusPlane) Status(_ context.Context, id string) (RequestStatus, error
 	}
 	return p.status, nil
 }
+
+// scratchGrants is an Authorizer for the verify scratch rule: whether the
+// user reads the scratch databases and the source, the policies on the
+// source, and which question fails.
+type scratchGrants struct {
+	scratch, source bool
+	policies        []string
+	failOn          string // "scratch", "source" or "policies"
+	fail            error
+}
+
+func (g scratchGrants) Can(_ context.Context, _ string, _ Privilege, database, _ string) (bool, error) {
+	if database == scratchProbe {
+		if g.failOn == "scratch" {
+			return false, g.fail
+		}
+		return g.scratch, nil
+	}
+	if g.failOn == "source" {
+		return false, g.fail
+	}
+	return g.source, nil
+}
+
+func (g scratchGrants) RowPolicies(context.Context, string, string, []string) ([]string, error) {
+	if g.failOn == "policies" {
+		return nil, g.fail
+	}
+	return g.policies, nil
+}
+
+// TestVerifyScratchReadableOnlyWhenTheSourceIs: a requester's verify is
+// refused when they could read its scratch database but not all of the
+// source (no SELECT, or a row policy), and runs otherwise; a restore, the
+// sidecar's verify and a runner without grants are not asked; an error
+// reading the grants is an error.
+func TestVerifyScratchReadableOnlyWhenTheSourceIs(t *testing.T) {
+	ctx := context.Background()
+	verify := Job{Request: Request{Action: ActionVerify, Database: "shop", RequestedBy: "eve"}}
+	broken := errors.New("grants unreadable")
+	for _, c := range []struct {
+		name string
+		g    scratchGrants
+		want string // "" admitted, else the rejection says it, or "error"
+	}{
+		{"scratch unreadable", scratchGrants{source: false}, ""},
+		{"scratch and source readable", scratchGrants{scratch: true, source: true}, ""},
+		{"source not theirs", scratchGrants{scratch: true}, "SELECT on database shop is not theirs"},
+		{"a row policy", scratchGrants{scratch: true, source: true, policies: []string{"p1"}}, "row policy p1 restricts them on database shop"},
+		{"scratch grant unreadable", scratchGrants{failOn: "scratch", fail: broken}, "error"},
+		{"source grant unreadable", scratchGrants{scratch: true, failOn: "source", fail: broken}, "error"},
+		{"policies unreadable", scratchGrants{scratch: true, source: true, failOn: "policies", fail: broken}, "error"},
+	} {
+		err := (&admission{base: &base{auth: c.g}}).refuseReadableScratch(ctx, verify)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want it admitted", c.name, err)
+		case c.want == "error" && (!errors.Is(err, broken) || errors.Is(err, ErrRejected)):
+			t.Errorf("%s: %v, want the grants' error", c.name, err)
+		case c.want != "" && c.want != "error" && (!errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want a rejection saying %q", c.name, err, c.want)
+		}
+	}
+	readable := &admission{base: &base{auth: scratchGrants{scratch: true}}}
+	restore, operator := verify, verify
+	restore.Action, operator.Operator = ActionRestore, true
+	for name, j := range map[string]Job{"a restore": restore, "the sidecar's verify": operator} {
+		if err := readable.refuseReadableScratch(ctx, j); err != nil {
+			t.Errorf("%s: %v, want it not asked", name, err)
+		}
+	}
+	if err := (&admission{base: &base{}}).refuseReadableScratch(ctx, verify); err != nil {
+		t.Errorf("no authorizer: %v", err)
+	}
+}
