@@ -80,7 +80,7 @@ func (s *Server) status(c echo.Context) error {
 }
 
 func newRequestView(r control.RequestStatus) requestView {
-	v := requestView{ID: r.ID, Action: r.Action, Database: r.Database, State: r.State, By: r.RequestedBy, Message: r.Message}
+	v := requestView{ID: r.ID, Action: r.Action, Database: r.Database, State: string(r.State), By: r.RequestedBy, Message: r.Message}
 	if r.Via != "" {
 		v.By = r.Via
 	}

@@ -18,10 +18,10 @@ var (
 	kinds = setOf("", "full", "incremental")
 )
 
-func setOf(values ...string) map[string]bool {
+func setOf[T ~string](values ...T) map[string]bool {
 	out := make(map[string]bool, len(values))
 	for _, v := range values {
-		out[v] = true
+		out[string(v)] = true
 	}
 	return out
 }

@@ -89,8 +89,8 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration, databases ...s
 	return m
 }
 
-func (m *Metrics) RequestState(action, state string) {
-	m.requests.WithLabelValues(bound(actions, action), bound(states, state)).Inc()
+func (m *Metrics) RequestState(action string, state control.State) {
+	m.requests.WithLabelValues(bound(actions, action), bound(states, string(state))).Inc()
 }
 
 func (m *Metrics) BackupFinished(database, kind string, ok bool, took time.Duration, size uint64) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
 // TestLabelsFromAFixedSet: request rows with 10,000 distinct actions,
@@ -18,7 +20,7 @@ func TestLabelsFromAFixedSet(t *testing.T) {
 	for i := range 10_000 {
 		junk := strconv.Itoa(i)
 		m.RequestState(junk, "rejected")
-		m.RequestState("backup", junk)
+		m.RequestState("backup", control.State(junk))
 		m.BackupFinished(junk, junk, i%2 == 0, time.Second, 1)
 		m.ChainDepth(junk, 1)
 		m.NewestBackup(junk, time.Now())

@@ -54,7 +54,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		p.AsOf = &t
 	}
 	if state := c.state.Row(i); state != "" {
-		p.Latest = &control.LogEntry{RequestID: p.ID, State: state, Backup: c.logBackup.Row(i), OperationID: c.operationID.Row(i)}
+		p.Latest = &control.LogEntry{RequestID: p.ID, State: control.State(state), Backup: c.logBackup.Row(i), OperationID: c.operationID.Row(i)}
 	}
 	return p
 }
@@ -81,7 +81,7 @@ func (c *logColumns) append(e control.LogEntry) error {
 	}
 	c.requestID.Append(id)
 	c.action.Append(e.Action)
-	c.state.Append(e.State)
+	c.state.Append(string(e.State))
 	c.database.Append(e.Database)
 	c.backup.Append(e.Backup)
 	c.message.Append(e.Message)
@@ -124,7 +124,7 @@ func (c *statusColumns) results() proto.Results {
 func (c *statusColumns) row(i int) control.RequestStatus {
 	return control.RequestStatus{
 		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
-		State: c.state.Row(i), Backup: c.backup.Row(i), Message: c.message.Row(i),
+		State: control.State(c.state.Row(i)), Backup: c.backup.Row(i), Message: c.message.Row(i),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i), BytesRead: c.bytesRead.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 		UpdatedAt: time.UnixMicro(c.updatedAt.Row(i)).UTC(),

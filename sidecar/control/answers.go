@@ -8,13 +8,13 @@ import (
 )
 
 // record appends a state change of a request to request_log.
-func (s *Runner) record(ctx context.Context, r Request, state string, e LogEntry) {
+func (s *Runner) record(ctx context.Context, r Request, state State, e LogEntry) {
 	s.write(ctx, r, state, e)
 	s.obs.RequestState(r.Action, state)
 }
 
 // logEntry fills in e's request, state, sidecar and (if unset) time.
-func (s *base) logEntry(r Request, state string, e LogEntry) LogEntry {
+func (s *base) logEntry(r Request, state State, e LogEntry) LogEntry {
 	e.RequestID, e.Action, e.Database, e.State, e.Sidecar = r.ID, r.Action, r.Database, state, s.opts.Instance
 	if e.At.IsZero() {
 		e.At = s.now().UTC()
@@ -22,7 +22,7 @@ func (s *base) logEntry(r Request, state string, e LogEntry) LogEntry {
 	return e
 }
 
-func (s *Runner) write(ctx context.Context, r Request, state string, e LogEntry) {
+func (s *Runner) write(ctx context.Context, r Request, state State, e LogEntry) {
 	e = s.logEntry(r, state, e)
 	if Terminal(state) {
 		// The answer must be written even while shutting down.

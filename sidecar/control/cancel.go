@@ -7,7 +7,7 @@ import (
 
 // executeCancel cancels a request that has not started running. One that
 // runs is not interrupted: ClickHouse would go on with the BACKUP anyway.
-func (s *Runner) executeCancel(ctx context.Context, r Job) (string, LogEntry) {
+func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
 	st, err := s.cp.Status(ctx, r.Backup)
 	if err != nil {
 		return StateFailed, LogEntry{Message: err.Error()}

@@ -19,12 +19,12 @@ type executor struct {
 	*base
 	admission *admission     // the rights an include takes, asked once the plan is read
 	catalog   *catalogMirror // a backup's catalog row, written as soon as it settles
-	cancel    func(context.Context, Job) (string, LogEntry)
+	cancel    func(context.Context, Job) (State, LogEntry)
 }
 
 // execute runs an admitted request and says how it ended. latest is the
 // request's newest log entry from before a restart, if any.
-func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (string, LogEntry) {
+func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
 	ctx = sidecar.WithRequestID(ctx, r.ID) // the pins a verify or check takes name the request
 	progress := s.progressWriter(r.Request, rows)
 	switch r.Action {
@@ -98,7 +98,7 @@ func checkMessage(rep sidecar.CheckReport) string {
 	return fmt.Sprintf("%s: %d broken; first %s: %s", msg, n, first.Backup.Name, first.Problem)
 }
 
-func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
+func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
 	start := s.now()
 	var b sidecar.Backup
 	var err error
@@ -146,7 +146,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)", b.Kind, b.Name, b.Chain, orNone(b.Base))}
 }
 
-func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (string, LogEntry) {
+func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
 	var res sidecar.RestoreResult
 	var err error
 	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {

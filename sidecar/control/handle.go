@@ -241,9 +241,9 @@ func (s *Runner) beginExecuting(ctx context.Context, id string) bool {
 // recordStarted queues the running row, after a queued row in the same
 // INSERT when queuedToo.
 func (s *Runner) recordStarted(r Request, queuedToo bool, rows *runningRows) {
-	states := []string{StateRunning}
+	states := []State{StateRunning}
 	if queuedToo {
-		states = []string{StateQueued, StateRunning}
+		states = []State{StateQueued, StateRunning}
 	}
 	at := s.now().UTC()
 	var entries []LogEntry

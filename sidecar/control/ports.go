@@ -64,7 +64,7 @@ type Authorizer interface {
 
 // Observer is told what happens, for metrics. Methods must not block.
 type Observer interface {
-	RequestState(action, state string)
+	RequestState(action string, state State)
 	BackupFinished(database, kind string, ok bool, took time.Duration, size uint64)
 	ChainDepth(database string, depth int)
 	// CheckFinished is told each check's outcome: good, or a backup broken.
@@ -78,7 +78,7 @@ type Observer interface {
 
 type noObserver struct{}
 
-func (noObserver) RequestState(string, string)                                {}
+func (noObserver) RequestState(string, State)                                 {}
 func (noObserver) BackupFinished(string, string, bool, time.Duration, uint64) {}
 func (noObserver) ChainDepth(string, int)                                     {}
 func (noObserver) CheckFinished(string, bool)                                 {}

@@ -17,18 +17,23 @@ const (
 	ActionCancel  = "cancel"
 )
 
+// State is where a request is, as request_log and request_status say it:
+// queued → running → succeeded | failed, or rejected (refused before it
+// ran), or cancelled.
+type State string
+
 // States of a request in request_log.
 const (
-	StateQueued    = "queued"
-	StateRunning   = "running"
-	StateSucceeded = "succeeded"
-	StateFailed    = "failed"
-	StateRejected  = "rejected"
-	StateCancelled = "cancelled"
+	StateQueued    State = "queued"
+	StateRunning   State = "running"
+	StateSucceeded State = "succeeded"
+	StateFailed    State = "failed"
+	StateRejected  State = "rejected"
+	StateCancelled State = "cancelled"
 )
 
 // Terminal reports whether a request in state is answered for good.
-func Terminal(state string) bool {
+func Terminal(state State) bool {
 	switch state {
 	case StateSucceeded, StateFailed, StateRejected, StateCancelled:
 		return true
@@ -87,7 +92,7 @@ type LogEntry struct {
 	RequestID   string
 	Action      string
 	Database    string
-	State       string
+	State       State
 	Backup      string
 	Message     string
 	NumFiles    uint64
@@ -116,7 +121,7 @@ type RequestStatus struct {
 	Action      string    `json:"action"`
 	Database    string    `json:"database"`
 	Kind        string    `json:"kind"`
-	State       string    `json:"state"`
+	State       State     `json:"state"`
 	Backup      string    `json:"backup"`
 	Message     string    `json:"message"`
 	NumFiles    uint64    `json:"num_files"`

@@ -118,7 +118,7 @@ func (b *bed) request(by string, r control.Request) string {
 }
 
 // wait returns the request's status once it is in one of states.
-func (b *bed) wait(id string, states ...string) control.RequestStatus {
+func (b *bed) wait(id string, states ...control.State) control.RequestStatus {
 	b.t.Helper()
 	return b.waitUntil(id, fmt.Sprint("in one of ", states), func(st control.RequestStatus) bool {
 		return slices.Contains(states, st.State)
@@ -141,7 +141,7 @@ func (b *bed) waitUntil(id, what string, ok func(control.RequestStatus) bool) co
 	}
 }
 
-func (b *bed) expect(id, state, says string) {
+func (b *bed) expect(id string, state control.State, says string) {
 	b.t.Helper()
 	st := b.wait(id, state, control.StateSucceeded, control.StateFailed, control.StateRejected, control.StateCancelled)
 	if st.State != state || !strings.Contains(st.Message, says) {
@@ -165,7 +165,7 @@ func TestRequestLifecycle(t *testing.T) {
 	b.expect(b.request("clickvault", control.Request{Action: "cleanup"}), control.StateSucceeded, "deleted 0 backups")
 	states := ""
 	for _, e := range b.plane.Log(backup) {
-		states += e.State + " "
+		states += string(e.State) + " "
 	}
 	if !strings.HasPrefix(states, "queued running ") || !strings.HasSuffix(states, " succeeded ") || strings.Count(states, "succeeded") != 1 {
 		t.Errorf("request_log of the backup: %q", states)

@@ -26,7 +26,7 @@ func TestSidecarKilledMidBackup(t *testing.T) {
 		t.Fatalf("the backup never started: %+v", h.status(id))
 	}
 	sc.kill()
-	if st := h.status(id); control.Terminal(st.state) {
+	if st := h.status(id); control.Terminal(control.State(st.state)) {
 		t.Logf("the backup ended before the kill (%s); the restart has less to do", st.state)
 	}
 	h.startSidecar(sc.config, sc.addr)

@@ -10,7 +10,7 @@ import (
 )
 
 // logAt is a request_log row of request id at a time, in state.
-func logAt(id, state string, at time.Time, edit func(*control.LogEntry)) control.LogEntry {
+func logAt(id string, state control.State, at time.Time, edit func(*control.LogEntry)) control.LogEntry {
 	e := control.LogEntry{RequestID: id, Action: control.ActionBackup, Database: "shop", State: state, At: at, Sidecar: "a"}
 	if edit != nil {
 		edit(&e)
