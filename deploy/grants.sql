@@ -80,9 +80,11 @@ GRANT CREATE DATABASE, CREATE TABLE, INSERT, SELECT ON shop_restored.* TO analys
 -- Row policies: a requester sees only their own requests in request_status
 -- (by the login that authenticated: currentUser() is a query's initial
 -- user, which a native client may name itself; in a DEFINER view
--- authenticatedUser() is still the reader's login). Once a view has a row
--- policy, ClickHouse shows no row to a user that no policy names: the
--- second policy lets everyone else (operators) see every row. The policies
+-- authenticatedUser() is still the reader's login). A login no policy names
+-- sees every row by default, but none where the server sets
+-- access_control_improvements.users_without_row_policies_can_read_rows to
+-- false: the second policy lets everyone else (operators) see every row
+-- either way. The policies
 -- on requests and request_log of earlier versions are dropped: requesters
 -- no longer read those tables.
 CREATE ROW POLICY IF NOT EXISTS clickvault_own_status ON clickvault.request_status USING requested_by = authenticatedUser() TO clickvault_requester;

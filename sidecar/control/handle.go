@@ -211,6 +211,12 @@ func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
 	if err == nil {
 		err = s.authorize(ctx, r)
 	}
+	if err == nil { // a row policy or a wildcard SELECT may have come meanwhile
+		err = s.refuseRowPolicies(ctx, r)
+	}
+	if err == nil {
+		err = s.refuseReadableScratch(ctx, r)
+	}
 	switch {
 	case err == nil:
 		return true
