@@ -55,3 +55,6 @@ LEFT JOIN
     )
     GROUP BY request_id
 ) AS l ON l.request_id = r.id
+-- join_use_nulls = 0: a request with no log row yet joins an empty state
+-- ('pending'), not NULL, whatever the reader's profile says.
+SETTINGS join_use_nulls = 0

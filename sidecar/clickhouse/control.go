@@ -155,7 +155,10 @@ func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]contr
 		control.PendingPerRequester, control.PendingPerRead)
 	cols := newPendingColumns()
 	var out []control.PendingRequest
+	// join_use_nulls = 0: an unanswered request joins an empty state, not
+	// NULL, whatever the sidecar user's profile says.
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("since", fmt.Sprint(since.UnixMilli()))},
+		Settings: []ch.Setting{ch.SettingInt("join_use_nulls", 0)},
 		Result: cols.results(), OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < cols.id.Rows(); i++ {
 				out = append(out, cols.row(i))
