@@ -118,7 +118,7 @@ func (s *engine) RequireDatabase(ctx context.Context, name string) error {
 	}
 	ok, err := s.db.DatabaseExists(ctx, name)
 	if err != nil {
-		return fmt.Errorf("check database %s: %w", name, err)
+		return fmt.Errorf("look up database %s: %w", name, err)
 	}
 	if !ok {
 		return fmt.Errorf("database %q: %w", name, ErrDatabaseMissing)

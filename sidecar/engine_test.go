@@ -131,8 +131,10 @@ func TestRestoreRefusals(t *testing.T) {
 		want error
 	}{
 		{sidecar.RestoreRequest{Database: "shop"}, sidecar.ErrTargetNotEmpty},
-		{sidecar.RestoreRequest{Database: "shop", Target: "system"}, sidecar.ErrTargetNotEmpty},
-		{sidecar.RestoreRequest{Database: "shop", Target: "ClickVault"}, sidecar.ErrTargetNotEmpty},
+		{sidecar.RestoreRequest{Database: "shop", Target: "system"}, sidecar.ErrForbiddenTarget},
+		{sidecar.RestoreRequest{Database: "shop", Target: "ClickVault"}, sidecar.ErrForbiddenTarget},
+		{sidecar.RestoreRequest{Database: "shop", Target: "x", Tables: []sidecar.TableRestore{
+			{Source: "orders", Target: "t"}, {Source: "items", Target: "t"}}}, sidecar.ErrTargetConflict},
 		{sidecar.RestoreRequest{Database: "shop", Target: "x", Backup: "20200101T000000000Z"}, sidecar.ErrBackupMissing},
 		{sidecar.RestoreRequest{Database: "shop", Target: "x", AsOf: b.Timestamp.Add(-time.Hour)}, sidecar.ErrBackupMissing},
 		{sidecar.RestoreRequest{Database: "nothing", Target: "x"}, sidecar.ErrBackupMissing},

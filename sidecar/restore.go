@@ -55,9 +55,17 @@ var ErrBackupMissing = errors.New("no such backup")
 // restored: not completed, or built on a missing or failed backup.
 var ErrBackupUnusable = errors.New("backup cannot be restored")
 
-// ErrTargetNotEmpty refuses to restore over data, or into a database that
-// is never a target.
+// ErrTargetNotEmpty refuses to restore over data: a database that holds
+// anything, a table with rows (or any table, for a schema restore).
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
+
+// ErrForbiddenTarget refuses a database that is never a restore target:
+// ClickHouse's own, ClickVault's control database, a verify's scratch.
+var ErrForbiddenTarget = errors.New("restore target is forbidden")
+
+// ErrTargetConflict refuses a restore that names one target table for two
+// tables of the backup.
+var ErrTargetConflict = errors.New("two tables restored under one name")
 
 // restorer restores backups: it chooses the backup, inspects the target,
 // reads the backup's plan, and restores the whole database or some of its
@@ -99,7 +107,7 @@ func (s *restorer) restore(ctx context.Context, req RestoreRequest) (RestoreResu
 	if err := ValidateIdentifier("restore target", req.Target); err != nil {
 		return RestoreResult{}, err
 	}
-	if err := CheckRestoreShape(req.Tables, req.Partitions, req.Mode); err != nil {
+	if err := ValidateRestoreShape(req.Tables, req.Partitions, req.Mode); err != nil {
 		return RestoreResult{}, err
 	}
 	pin, err := s.TakePin(ctx, req.Database, PinRestore, req.RequestID) // no cleanup deletes what it reads (pin.go)
@@ -252,7 +260,7 @@ type Target struct {
 }
 
 // InspectTarget refuses a target that is ClickHouse's own, the sidecar's or
-// a scratch database (ErrTargetNotEmpty), and reports whether it exists and
+// a scratch database (ErrForbiddenTarget), and reports whether it exists and
 // what it holds: admission decides on the rights from Exists (CREATE
 // DATABASE for a new one) and on emptiness from Objects in one look.
 func (s *restorer) InspectTarget(ctx context.Context, target string) (Target, error) {
@@ -263,20 +271,20 @@ func (s *restorer) InspectTarget(ctx context.Context, target string) (Target, er
 	}
 	t.Exists = true
 	if t.Objects, err = s.db.TableCount(ctx, target); err != nil {
-		return t, fmt.Errorf("check restore target %s: %w", target, err)
+		return t, fmt.Errorf("inspect restore target %s: %w", target, err)
 	}
 	return t, nil
 }
 
 // targetExists refuses a database that is never a restore target
-// (ErrTargetNotEmpty) and reports whether it exists.
+// (ErrForbiddenTarget) and reports whether it exists.
 func (s *restorer) targetExists(ctx context.Context, database string) (bool, error) {
 	if why := forbiddenTarget(database, s.opts.ControlDatabase); why != "" {
-		return false, fmt.Errorf("database %s %s; restore into another database: %w", database, why, ErrTargetNotEmpty)
+		return false, fmt.Errorf("database %s %s; restore into another database: %w", database, why, ErrForbiddenTarget)
 	}
 	exists, err := s.db.DatabaseExists(ctx, database)
 	if err != nil {
-		return false, fmt.Errorf("check restore target %s: %w", database, err)
+		return false, fmt.Errorf("inspect restore target %s: %w", database, err)
 	}
 	return exists, nil
 }
@@ -307,11 +315,11 @@ func forbiddenTarget(name, controlDatabase string) string {
 	return ""
 }
 
-// CheckRestoreShape refuses what a restore cannot be: partitions of
+// ValidateRestoreShape refuses what a restore cannot be: partitions of
 // anything but one table, a replace without named tables, a partition list
 // ValidatePartitions refuses. The request runner calls it at admission, the
 // engine again before it restores.
-func CheckRestoreShape(tables []TableRestore, partitions []string, mode RestoreMode) error {
+func ValidateRestoreShape(tables []TableRestore, partitions []string, mode RestoreMode) error {
 	if len(partitions) > 0 && len(tables) != 1 {
 		return fmt.Errorf("partitions are restored from one table: name exactly one table, not %d", len(tables))
 	}

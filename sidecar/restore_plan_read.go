@@ -137,7 +137,7 @@ func (s *restorer) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreR
 	}
 	p := BuildPlan(b.Database, target, req.Tables, req.Consumers, ClassifyTables(b.Database, defs, renamed))
 	p.Backup = b.Name
-	return p, s.checkViewRights(ctx, &p)
+	return p, s.requireViewRights(ctx, &p)
 }
 
 // planRestore reads the plan of a restore of b.

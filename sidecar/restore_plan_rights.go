@@ -35,13 +35,13 @@ const (
 	RightSystemViews     = "SYSTEM VIEWS"
 )
 
-// checkViewRights refuses each view the plan creates whose definer the
+// requireViewRights refuses each view the plan creates whose definer the
 // sidecar's user may not set, and each view it restores stopped when that
 // user may not stop views in the target: created, such a view would be
 // live until the restore's undo dropped it, and the undo takes rights the
 // sidecar may lack there too. A Database that cannot tell is not asked:
 // ClickHouse then says it, and the restore is undone.
-func (s *restorer) checkViewRights(ctx context.Context, p *RestorePlan) error {
+func (s *restorer) requireViewRights(ctx context.Context, p *RestorePlan) error {
 	own, ok := s.db.(OwnRights)
 	if !ok {
 		return nil
@@ -57,7 +57,7 @@ func (s *restorer) checkViewRights(ctx context.Context, p *RestorePlan) error {
 			reason, err = stop()
 		}
 		if err != nil {
-			return fmt.Errorf("check the rights view %s takes: %w", e.Table, err)
+			return fmt.Errorf("read the rights view %s takes: %w", e.Table, err)
 		}
 		if reason != "" {
 			e.Action, e.rights = PlanRefuse, true

@@ -61,7 +61,7 @@ type replacer struct {
 func (s *replacer) requireExchange(ctx context.Context, database string) error {
 	engine, err := s.db.DatabaseEngine(ctx, database)
 	if err != nil {
-		return fmt.Errorf("check the engine of %s: %w", database, err)
+		return fmt.Errorf("read the engine of %s: %w", database, err)
 	}
 	if !slices.Contains(exchangeEngines, engine) {
 		return fmt.Errorf("database %s has engine %s, which cannot swap tables (EXCHANGE TABLES); mode replace restores "+
@@ -71,17 +71,17 @@ func (s *replacer) requireExchange(ctx context.Context, database string) error {
 	return nil
 }
 
-// checkStaging compares each staging table with the backup's parts: the
+// compareStaging compares each staging table with the backup's parts: the
 // physical rows of its parts (the backup's count.txt), or for a table
 // without parts the rows recorded at backup time. For partitions it also
 // requires every partition named to be in the backup.
-func (s *replacer) checkStaging(ctx context.Context, b Backup, rec workRecord) error {
+func (s *replacer) compareStaging(ctx context.Context, b Backup, rec workRecord) error {
 	cat, err := s.catalogs.Catalog(ctx, b.Database)
 	if err != nil {
 		return err
 	}
 	if len(rec.Partitions) > 0 {
-		return s.checkStagingPartitions(ctx, cat, b, rec)
+		return s.compareStagingPartitions(ctx, cat, b, rec)
 	}
 	expected, err := s.catalogs.partRows(ctx, cat, b)
 	if err != nil {
@@ -111,10 +111,10 @@ func (s *replacer) checkStaging(ctx context.Context, b Backup, rec workRecord) e
 	return nil
 }
 
-// checkStagingPartitions: the staging table holds only the partitions
+// compareStagingPartitions: the staging table holds only the partitions
 // named (RESTORE … PARTITIONS); one named that the backup does not hold is
 // refused, since replacing with nothing would delete the live partition.
-func (s *replacer) checkStagingPartitions(ctx context.Context, cat Catalog, b Backup, rec workRecord) error {
+func (s *replacer) compareStagingPartitions(ctx context.Context, cat Catalog, b Backup, rec workRecord) error {
 	sw := rec.Swaps[0]
 	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
 	if err != nil {
@@ -153,10 +153,10 @@ func orNoneOf(values []string) string {
 	return strings.Join(values, ", ")
 }
 
-// markChecked records each staging table's UUID once it is checked: from
+// markCompared records each staging table's UUID once it is compared: from
 // then on a live table with that UUID has been swapped, which is how an
 // adoption after a kill tells a done swap from one to do.
-func (s *replacer) markChecked(ctx context.Context, w *work) error {
+func (s *replacer) markCompared(ctx context.Context, w *work) error {
 	var ids []string
 	for _, sw := range w.record().Swaps {
 		id, err := s.db.TableUUID(ctx, w.record().Target, sw.Staging)

@@ -104,18 +104,19 @@ func (s *restorer) InspectTables(ctx context.Context, database string) (TableTar
 	}
 	t.Exists = true
 	if t.Rows, err = s.db.TableRows(ctx, database); err != nil {
-		return t, fmt.Errorf("check restore target %s: %w", database, err)
+		return t, fmt.Errorf("inspect restore target %s: %w", database, err)
 	}
 	return t, nil
 }
 
-// Check applies the mode to each target table: a data restore needs it
-// absent or empty, a schema restore absent; replace takes any.
-func (t TableTargets) Check(restores []TableRestore, mode RestoreMode) error {
+// Admit applies the mode to each target table: a data restore needs it
+// absent or empty (else ErrTargetNotEmpty), a schema restore absent;
+// replace takes any. One target named twice is ErrTargetConflict.
+func (t TableTargets) Admit(restores []TableRestore, mode RestoreMode) error {
 	seen := map[string]bool{}
 	for _, r := range restores {
 		if seen[r.Target] {
-			return fmt.Errorf("table %s.%s is the target of two tables: %w", t.Database, r.Target, ErrTargetNotEmpty)
+			return fmt.Errorf("table %s.%s is the target of two tables: %w", t.Database, r.Target, ErrTargetConflict)
 		}
 		seen[r.Target] = true
 		rows, exists := t.Rows[r.Target]
@@ -141,7 +142,7 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 	if err != nil {
 		return nil, err
 	}
-	if err := targets.Check(req.Tables, req.Mode); err != nil {
+	if err := targets.Admit(req.Tables, req.Mode); err != nil {
 		return nil, err
 	}
 	rec, restores, err := s.planTables(ctx, req, b, targets, plan.With(PlanStopped))
@@ -193,7 +194,7 @@ func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b Backup,
 	if targets.Exists {
 		names, err := s.db.TableNames(ctx, req.Target)
 		if err != nil {
-			return rec, nil, fmt.Errorf("check restore target %s: %w", req.Target, err)
+			return rec, nil, fmt.Errorf("inspect restore target %s: %w", req.Target, err)
 		}
 		for _, n := range names {
 			existing[n] = true
@@ -237,10 +238,10 @@ func (s *restorer) finishReplace(ctx context.Context, w *work, b Backup) error {
 		return nil
 	}
 	if rec.Swaps[0].StagingUUID == "" { // not checked by an earlier run
-		if err := s.replacer.checkStaging(ctx, b, rec); err != nil {
+		if err := s.replacer.compareStaging(ctx, b, rec); err != nil {
 			return s.replacer.undo(ctx, rec, err)
 		}
-		if err := s.replacer.markChecked(ctx, w); err != nil {
+		if err := s.replacer.markCompared(ctx, w); err != nil {
 			return s.replacer.undo(ctx, rec, err)
 		}
 		rec = w.record()

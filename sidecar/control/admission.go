@@ -89,25 +89,34 @@ func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 // inspectTarget looks at a restore's target once, for both the rights it
 // takes (CREATE DATABASE when it does not exist) and whether it may be
 // written: empty for a whole database, each named table absent or empty
-// (or replaced) for some tables. The returned check says the latter.
+// (or replaced) for some tables. The returned admit says the latter; a
+// target that is never one (ErrForbiddenTarget) is rejected at once. Every
+// refusal of a target — forbidden, not empty (ErrTargetNotEmpty), two
+// tables under one name (ErrTargetConflict) — is a rejection.
 func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error, error) {
-	var check func() error
+	var admit func() error
 	var err error
 	if len(j.Restores) > 0 {
 		var t sidecar.TableTargets
 		t, err = s.svc.InspectTables(ctx, j.Target)
 		j.TargetExists = t.Exists
-		check = func() error { return t.Check(j.Restores, j.RestoreMode) }
+		admit = func() error { return t.Admit(j.Restores, j.RestoreMode) }
 	} else {
 		var t sidecar.Target
 		t, err = s.svc.InspectTarget(ctx, j.Target)
 		j.TargetExists = t.Exists
-		check = t.RequireEmpty
+		admit = t.RequireEmpty
 	}
-	if errors.Is(err, sidecar.ErrTargetNotEmpty) {
-		return j, check, reject("%v", err)
+	if targetRefused(err) {
+		return j, admit, reject("%v", err)
 	}
-	return j, check, err
+	return j, admit, err
+}
+
+// targetRefused reports whether err refuses a restore's target.
+func targetRefused(err error) bool {
+	return errors.Is(err, sidecar.ErrForbiddenTarget) || errors.Is(err, sidecar.ErrTargetNotEmpty) ||
+		errors.Is(err, sidecar.ErrTargetConflict)
 }
 
 // validateFields checks what precheck could not without reading: the
@@ -127,8 +136,10 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		}
 		return err
 	}
-	if err := targetOK(); err != nil {
+	if err := targetOK(); targetRefused(err) {
 		return reject("%v", err)
+	} else if err != nil {
+		return err
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func parseRestoreTables(r Job) (Job, error) {
 		}
 		r.Restores = append(r.Restores, tr)
 	}
-	if err := sidecar.CheckRestoreShape(r.Restores, r.Partitions, mode); err != nil {
+	if err := sidecar.ValidateRestoreShape(r.Restores, r.Partitions, mode); err != nil {
 		return r, reject("%v", err)
 	}
 	return r, nil

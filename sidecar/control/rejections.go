@@ -138,15 +138,15 @@ func (s *rejecter) ownsRejection(requestID string) bool {
 	if !slices.Contains(live, s.opts.Instance) {
 		live = append(live, s.opts.Instance)
 	}
-	var owner string
+	var chosen string
 	var best uint64
 	for _, instance := range live {
 		// SHA-256, not FNV: every sidecar must compute the same weights, and
 		// FNV spreads ids that differ only at the end unevenly.
 		sum := sha256.Sum256([]byte(instance + "\x00" + requestID))
-		if w := binary.BigEndian.Uint64(sum[:8]); owner == "" || w > best {
-			owner, best = instance, w
+		if w := binary.BigEndian.Uint64(sum[:8]); chosen == "" || w > best {
+			chosen, best = instance, w
 		}
 	}
-	return owner == s.opts.Instance
+	return chosen == s.opts.Instance
 }

@@ -214,6 +214,8 @@ func TestRejections(t *testing.T) {
 	b.expect(b.request("alice", control.Request{Action: "backup"}), control.StateSucceeded, "completed")
 	b.expect(b.request("alice", control.Request{Action: "restore"}), control.StateRejected, "lacks CREATE TABLE on database shop")
 	b.expect(b.request("bob", control.Request{Action: "restore"}), control.StateRejected, "not empty")
+	b.expect(b.request("alice", control.Request{Action: "restore", Target: "shop_copy", Tables: []string{"orders AS t", "orders AS t"}}),
+		control.StateRejected, "is the target of two tables")
 	b.expect(b.request("mallory", control.Request{Action: "restore", Target: "shop_copy"}), control.StateRejected, "lacks SELECT on database shop")
 	if n := len(b.db.Databases()); n != 1 {
 		t.Fatalf("%d databases; the rejected restores must create none", n)

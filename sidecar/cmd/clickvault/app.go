@@ -121,7 +121,9 @@ func newNotifier(cfg config.Config) *notify.Dispatcher {
 	return notify.New(targets, cfg.Notifications.OnSuccess, cfg.Notifications.OnFailure)
 }
 
-func owner() string {
+// processHolder names this process as the holder of the leases, pins and
+// work records a CLI run takes: host and process id.
+func processHolder() string {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown-host"

@@ -49,7 +49,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 			if err != nil {
 				return err
 			}
-			instance := coord.Holder{Name: owner()}
+			instance := coord.Holder{Name: processHolder()}
 			if cmd.Name() == "serve" {
 				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true}
 			}

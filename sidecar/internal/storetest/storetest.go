@@ -72,7 +72,7 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store coord.ObjectStore) 
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	var mu sync.Mutex
-	won, locked := 0, 0
+	won, held := 0, 0
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -86,15 +86,15 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store coord.ObjectStore) 
 			case err == nil:
 				won++
 			case errors.As(err, &le):
-				locked++
+				held++
 			default:
 				t.Errorf("unexpected error: %v", err)
 			}
 		}()
 	}
 	wg.Wait()
-	if won != 1 || locked != 7 {
-		t.Fatalf("won %d, locked %d; want 1 and 7", won, locked)
+	if won != 1 || held != 7 {
+		t.Fatalf("won %d, held %d; want 1 and 7", won, held)
 	}
 
 	old, err := coord.AcquireLease(ctx, store, coord.Layout{}.LeaseKey("db2"), coord.Holder{Name: "old"}, coord.PurposeBackup, time.Second, time.Now, logger)
