@@ -83,17 +83,24 @@ func (c *Control) queryFacts(ctx context.Context, params []proto.Parameter, out 
 
 func (c *Control) viewFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
 	var ids proto.ColStr
+	var logged proto.ColUInt64
 	views := new(proto.ColStr).Array()
-	q := `SELECT initial_query_id AS id, groupUniqArray(view_name) AS views
+	// Every view row of the id is counted: a query whose views the query
+	// log names but this log does not ran with log_query_views = 0, and
+	// what those views wrote is unknown.
+	q := `SELECT initial_query_id AS id,
+		groupUniqArrayIf(view_name, view_target = {requests:String} AND written_rows > 0) AS views,
+		count() AS logged
 	FROM system.query_views_log
 	WHERE event_date >= toDate(toDateTime({since:Int64})) AND event_time >= toDateTime({since:Int64})
-		AND initial_query_id IN {ids:Array(String)} AND view_target = {requests:String} AND written_rows > 0
+		AND initial_query_id IN {ids:Array(String)}
 	GROUP BY initial_query_id` + quiet
-	err := c.db.do(ctx, ch.Query{Body: q, Parameters: params, Result: proto.Results{{Name: "id", Data: &ids}, {Name: "views", Data: views}},
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: params, Result: proto.Results{{Name: "id", Data: &ids}, {Name: "views", Data: views},
+		{Name: "logged", Data: &logged}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < ids.Rows(); i++ {
 				f := out[ids.Row(i)]
-				f.ViewsIntoRequests = views.Row(i)
+				f.ViewsIntoRequests, f.ViewRows = views.Row(i), int(logged.Row(i))
 				out[ids.Row(i)] = f
 			}
 			return nil

@@ -75,6 +75,9 @@ type InsertFacts struct {
 	// id that wrote rows into the requests table) is known.
 	ViewsLogged       bool
 	ViewsIntoRequests []string
+	// ViewRows is how many rows query_views_log holds of views fired by a
+	// query with this id, whatever they wrote into.
+	ViewRows int
 }
 
 // LoginFacts is what one login's queries with one id were.
@@ -118,6 +121,9 @@ func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 	case !facts.ViewsLogged && len(f.ViewsFired) > 0:
 		return refuted, fmt.Sprintf("its INSERT fired %s, and without system.query_views_log ClickVault cannot tell "+
 			"whether a view wrote the row: ask the operator to enable query_views_log", strings.Join(f.ViewsFired, ", "))
+	case facts.ViewsLogged && len(f.ViewsFired) > 0 && facts.ViewRows == 0:
+		return refuted, fmt.Sprintf("its INSERT fired %s, and system.query_views_log has no record of what they wrote "+
+			"(log_query_views = 0 for %q?); insert requests with log_query_views on", strings.Join(f.ViewsFired, ", "), r.RequestedBy)
 	case len(facts.ViewsIntoRequests) > 0:
 		return refuted, fmt.Sprintf("it was written by materialized view %s, fired by an INSERT of %q; "+
 			"only rows a login inserts itself are requests", strings.Join(facts.ViewsIntoRequests, ", "), r.RequestedBy)

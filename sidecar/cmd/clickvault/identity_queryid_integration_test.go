@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
 )
 
 // TestAnotherLoginsQueryIDStopsNobody (issue 23: the defence is no denial
@@ -75,4 +76,42 @@ func TestUnconfirmableRowCostsFewFlushes(t *testing.T) {
 	if flushes > 3 {
 		t.Fatalf("%d flushes of the query log for one unconfirmable row; want at most 2 (and one for anything else)", flushes)
 	}
+}
+
+// TestViewRowUnloggedIsNoRequest: alice's INSERT into shared.events fires
+// mallory's view into requests, with log_query_views = 0 in alice's query,
+// so query_views_log says nothing of what the view wrote. The row is
+// refused all the same: the query log names the view fired.
+func TestViewRowUnloggedIsNoRequest(t *testing.T) {
+	users := identityUsers()
+	users["mallory"] = append(users["mallory"], "SELECT ON clickvault.requests") // an installation before grants.sql's views
+	h := newIdentityHarnessWith(t, users)
+	q := "CREATE MATERIALIZED VIEW mallory_db.pwn TO clickvault.requests AS SELECT 'restore' AS action, 'shop' AS database, 'alice_copy' AS target FROM shared.events"
+	if err := h.as("mallory").Do(h.ctx, ch.Query{Body: q}); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if err := h.as("alice").Do(h.ctx, ch.Query{Body: "INSERT INTO shared.events SETTINGS log_query_views = 0 VALUES (1)"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.count("SELECT count() FROM clickvault.requests WHERE target = 'alice_copy'") == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	id := h.firstID("SELECT toString(id) FROM clickvault.requests WHERE target = 'alice_copy'")
+	st := h.waitState(id, time.Minute, "rejected", "succeeded", "failed")
+	if st.state != "rejected" || !strings.Contains(st.message, "mallory_db.pwn") {
+		t.Fatalf("a row written by mallory's view, unlogged in query_views_log: %+v; want rejected naming the view", st)
+	}
+	if h.databaseExists("alice_copy") {
+		t.Fatal("the view's restore created alice_copy")
+	}
+}
+
+func (h *harness) firstID(query string) string {
+	h.t.Helper()
+	var ids proto.ColStr
+	if err := h.ch.Do(h.ctx, ch.Query{Body: query, Result: proto.ResultColumn{Data: &ids}}); err != nil || ids.Rows() == 0 {
+		h.t.Fatalf("%s: %v (%d rows)", query, err, ids.Rows())
+	}
+	return ids.Row(0)
 }
