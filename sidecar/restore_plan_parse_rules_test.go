@@ -180,6 +180,11 @@ func TestQualifiedNameString(t *testing.T) {
 	if got := (QualifiedName{Database: "db", Name: "t"}).String(); got != "db.t" {
 		t.Errorf("qualified: %q", got)
 	}
+	for sql, want := range map[string]int{"db.t x": 3, "t x": 1, "db.'s'": 1} {
+		if _, next := qualified(tokenize(sql), 0); next != want {
+			t.Errorf("qualified(%q) ends at %d, want %d", sql, next, want)
+		}
+	}
 	if !slices.Equal(args(tokenize("(a, (b, c), 'd')"), 0), []string{"a", "(b,c)", "d"}) {
 		t.Errorf("args: %q", args(tokenize("(a, (b, c), 'd')"), 0))
 	}

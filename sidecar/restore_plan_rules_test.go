@@ -1,0 +1,119 @@
+package sidecar
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The restore plan's decisions and what it says of them, at their edges:
+// what include restores, why a plan refuses (consumers, the sidecar's
+// rights, both) and the hint it gives, and the lines and summary people
+// read. Written for the mutation run (docs/mutants.md).
+
+func TestIncluded(t *testing.T) {
+	p := RestorePlan{Tables: []PlanEntry{
+		{Table: "plain", Action: PlanRestore},
+		{Table: "live", Action: PlanRestore, Reasons: []string{"writes outside"}},
+		{Table: "stopped", Action: PlanStopped, Reasons: []string{"refreshable"}},
+		{Table: "left", Action: PlanSkip, Reasons: []string{"consumer"}},
+		{Table: "refused", Action: PlanRefuse, Reasons: []string{"consumer"}},
+	}}
+	var got []string
+	for _, e := range p.Included() {
+		got = append(got, e.Table)
+	}
+	if !slices.Equal(got, []string{"live", "stopped"}) {
+		t.Errorf("included %v, want [live stopped]", got)
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	consumer := PlanEntry{Table: "k", Action: PlanRefuse, Reasons: []string{"a consumer", "reads outside"}}
+	zk := PlanEntry{Table: "r", Action: PlanRefuse, Reasons: []string{"a literal path"}, zk: true}
+	rights := PlanEntry{Table: "v", Action: PlanRefuse, Reasons: []string{"its definer is bob"}, rights: true}
+	restored := PlanEntry{Table: "t", Action: PlanRestore, Reasons: []string{"writes outside"}}
+	const (
+		generic = "say consumers = 'skip' to restore the rest without them, or consumers = 'include' to restore them live"
+		onlyZK  = "a replicated table with a literal ZooKeeper path is never restored under another name"
+		include = "say consumers = 'skip' to restore the rest without them;"
+	)
+	for _, c := range []struct {
+		name      string
+		consumers Consumers
+		tables    []PlanEntry
+		says      []string
+		consumer  bool // errors.Is ErrConsumers
+		right     bool // errors.Is ErrSidecarRights
+	}{
+		{"nothing refused", ConsumersRefuse, []PlanEntry{restored}, nil, false, false},
+		{"a consumer", ConsumersRefuse, []PlanEntry{restored, consumer}, []string{"nothing was restored: k (a consumer; reads outside): " + generic}, true, false},
+		{"a literal path only", ConsumersRefuse, []PlanEntry{zk}, []string{"r (a literal path): " + onlyZK}, true, false},
+		{"a literal path and a consumer", ConsumersRefuse, []PlanEntry{zk, consumer}, []string{"r (a literal path), k (a consumer; reads outside): " + generic}, true, false},
+		{"a consumer, include asked", ConsumersInclude, []PlanEntry{consumer}, []string{"k (a consumer; reads outside): " + include}, true, false},
+		{"a right only", ConsumersRefuse, []PlanEntry{rights}, []string{"nothing was restored: v (its definer is bob): " + ErrSidecarRights.Error()}, false, true},
+		{"both", ConsumersRefuse, []PlanEntry{consumer, rights}, []string{"nothing was restored: k (", "; and v (its definer is bob)"}, true, true},
+	} {
+		err := RestorePlan{Consumers: c.consumers, Tables: c.tables}.Refusal()
+		if (err == nil) != (c.says == nil) || errors.Is(err, ErrConsumers) != c.consumer || errors.Is(err, ErrSidecarRights) != c.right {
+			t.Errorf("%s: %v; want consumers %v, rights %v", c.name, err, c.consumer, c.right)
+			continue
+		}
+		for _, s := range c.says {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: %q, want it to say %q", c.name, err, s)
+			}
+		}
+		if c.consumer && !c.right && strings.Contains(err.Error(), "; and ") {
+			t.Errorf("%s: %q names a second refusal", c.name, err)
+		}
+	}
+}
+
+// TestSkipNamesOneDependency: a table depending on two tables left out is
+// left out once, naming the first.
+func TestSkipNamesOneDependency(t *testing.T) {
+	defs := []TableDefinition{
+		{Table: "k1", Create: "CREATE TABLE k1 ENGINE = Kafka"},
+		{Table: "k2", Create: "CREATE TABLE k2 ENGINE = Kafka"},
+		{Table: "v", Create: "CREATE VIEW v AS SELECT * FROM k1 JOIN k2 ON 1"},
+	}
+	p := BuildPlan("shop", "shop", nil, ConsumersSkip, ClassifyTables("shop", defs, nil))
+	for _, e := range p.Tables {
+		if e.Table == "v" && (e.Action != PlanSkip || !slices.Equal(e.Reasons, []string{"depends on k1, which is left out"})) {
+			t.Errorf("v: %s %q, want skip naming k1 once", e.Action, e.Reasons)
+		}
+	}
+}
+
+func TestPlanLinesAndSummary(t *testing.T) {
+	p := RestorePlan{Backup: "b1", Database: "shop", Target: "copy", Tables: []PlanEntry{
+		{Table: "a", Target: "a", Object: "table", Action: PlanRestore},
+		{Table: "b", Target: "b2", Object: "table", Engine: "Kafka", Action: PlanSkip, Reasons: []string{"a consumer", "x"}},
+		{Table: "c", Target: "c", Object: "materialized view", Action: PlanStopped, Reasons: []string{"refreshable"}, Note: "created EMPTY"},
+		{Table: "d", Target: "d", Object: "view", Action: PlanRefuse, Reasons: []string{"reads outside"}},
+		{Table: "e", Target: "e", Object: "view", Action: PlanRestore},
+	}}
+	want := []string{
+		"plan: restore backup b1 of shop into copy (consumers: refuse)",
+		"  restore         table a",
+		"  skip            table b as b2 (Kafka): a consumer; x",
+		"  restore stopped materialized view c: refreshable (created EMPTY)",
+		"  refuse          view d: reads outside",
+		"  restore         view e",
+	}
+	if got := p.Lines(); !slices.Equal(got, want) {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p.Consumers = ConsumersSkip
+	if got := p.Lines()[0]; !strings.HasSuffix(got, "(consumers: skip)") {
+		t.Errorf("first line %q", got)
+	}
+	if got, want := p.Summary(), "3 restored; restored stopped: c; left out: b; refused: d"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	if got := (RestorePlan{}).Summary(); got != "0 restored" {
+		t.Errorf("empty summary %q", got)
+	}
+}
