@@ -44,10 +44,10 @@ type backups struct {
 func (s *backups) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
 	start := s.now()
 	var out Backup
-	err := ValidateIdentifier("database", req.Database)
+	name, err := ParseDatabaseName(req.Database) // the engine's entry: the CLI and HTTP come here too
 	if err == nil {
 		err = s.bucket.WithLease(ctx, req.Database, coord.PurposeBackup, req.WaitForLease, func(ctx context.Context) error {
-			cat, plan, snap, err := s.prepareBackup(ctx, req)
+			cat, plan, snap, err := s.prepareBackup(ctx, req, name)
 			if err != nil {
 				return err
 			}
@@ -146,13 +146,13 @@ type snapshot struct {
 
 // prepareBackup checks that the database exists, plans the backup and takes
 // the snapshot, all at once: they are reads, and none needs another.
-func (s *backups) prepareBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, snapshot, error) {
+func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name DatabaseName) (Catalog, Plan, snapshot, error) {
 	var cat Catalog
 	var plan Plan
 	var snap snapshot
 	var dbErr, planErr, versionErr, rowsErr error
 	var g errgroup.Group
-	g.Go(func() error { dbErr = s.RequireDatabase(ctx, req.Database); return nil })
+	g.Go(func() error { dbErr = s.RequireDatabase(ctx, name); return nil })
 	g.Go(func() error { cat, plan, planErr = s.catalogs.planBackup(ctx, req); return nil })
 	g.Go(func() error { snap.version, versionErr = s.db.Version(ctx); return nil })
 	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, req.Database); return nil })

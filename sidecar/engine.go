@@ -110,13 +110,22 @@ func (s *engine) emit(ctx context.Context, e Event) {
 	}
 }
 
-// RequireDatabase refuses a name ClickVault does not accept and a database
-// that does not exist (ErrDatabaseMissing).
-func (s *engine) RequireDatabase(ctx context.Context, name string) error {
+// DatabaseName is a database name ValidateIdentifier accepted: whoever
+// holds one has validated it once and need not again.
+type DatabaseName string
+
+// ParseDatabaseName validates name once into a DatabaseName.
+func ParseDatabaseName(name string) (DatabaseName, error) {
 	if err := ValidateIdentifier("database", name); err != nil {
-		return err
+		return "", err
 	}
-	ok, err := s.db.DatabaseExists(ctx, name)
+	return DatabaseName(name), nil
+}
+
+// RequireDatabase refuses a database that does not exist
+// (ErrDatabaseMissing); its name was validated when it was parsed.
+func (s *engine) RequireDatabase(ctx context.Context, name DatabaseName) error {
+	ok, err := s.db.DatabaseExists(ctx, string(name))
 	if err != nil {
 		return fmt.Errorf("look up database %s: %w", name, err)
 	}

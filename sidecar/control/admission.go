@@ -123,7 +123,7 @@ func targetRefused(err error) bool {
 // database, the backup, the target. (precheck ran first.)
 func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() error) error {
 	if r.Action == ActionBackup {
-		return s.requireLiveDatabase(ctx, r.Database)
+		return s.requireLiveDatabase(ctx, r.DB)
 	}
 	if r.Action == ActionCleanup {
 		return nil
@@ -144,7 +144,7 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	return nil
 }
 
-func (s *admission) requireLiveDatabase(ctx context.Context, name string) error {
+func (s *admission) requireLiveDatabase(ctx context.Context, name sidecar.DatabaseName) error {
 	err := s.svc.RequireDatabase(ctx, name)
 	if errors.Is(err, sidecar.ErrDatabaseMissing) {
 		return reject("%v", err)

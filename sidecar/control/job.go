@@ -15,6 +15,9 @@ type Job struct {
 	// Operator says the row is the sidecar's own (its proof checks out,
 	// see proof.go), judged on the row as inserted, before defaults.
 	Operator bool
+	// DB is the database, validated once (parseFields); later steps pass
+	// it on instead of validating the row's text again.
+	DB sidecar.DatabaseName
 	// Kind is the parsed backup kind; it shadows the row's text.
 	Kind sidecar.Kind
 	// AsOf is the row's as_of, zero for "the newest"; it shadows the row's

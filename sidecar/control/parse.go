@@ -74,9 +74,11 @@ func (s *admission) parseFields(r Job) (Job, error) {
 	if r.Database == "" {
 		return r, reject("no database given and no default database configured")
 	}
-	if err := sidecar.ValidateIdentifier("database", r.Database); err != nil {
+	db, err := sidecar.ParseDatabaseName(r.Database)
+	if err != nil {
 		return r, reject("%v", err)
 	}
+	r.DB = db
 	if r.Action == ActionBackup {
 		kind, err := sidecar.ParseKind(r.Request.Kind)
 		if err != nil {
