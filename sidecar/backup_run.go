@@ -238,7 +238,7 @@ func (s *backups) settle(ctx context.Context, b Backup, progress ProgressFunc) (
 func (s *backups) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
 	ok, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
-		return b, fmt.Errorf("check %s of %s: %w", coord.BackupFile, b.Name, err)
+		return b, fmt.Errorf("look for %s of %s: %w", coord.BackupFile, b.Name, err)
 	}
 	listing, err := s.store.List(ctx, b.Folder, true)
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *backups) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 func (s *backups) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
 	size, ok, err := s.catalogs.objectSize(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
-		return b, fmt.Errorf("check %s of %s: %w", coord.BackupFile, b.Name, err)
+		return b, fmt.Errorf("look for %s of %s: %w", coord.BackupFile, b.Name, err)
 	}
 	if !ok {
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, coord.BackupFile))

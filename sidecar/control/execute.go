@@ -102,22 +102,20 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	start := s.now()
 	var b sidecar.Backup
 	var err error
-	// The backup's row of clickvault.backups is written as soon as its
-	// outcome is in the metadata, while the index and lease are written.
-	// The row saying it runs is written first (Started, then Settled, run in
-	// this order): the settled row must never be overtaken by it.
-	var mirror errgroup.Group
-	runningRow := make(chan struct{})
-	started := false
-	settled := func(b sidecar.Backup) {
-		mirror.Go(func() error {
-			if started {
-				<-runningRow
-			}
+	// The backup's rows of clickvault.backups — running once it starts,
+	// its outcome once settled — are written by one writer, in the order
+	// the engine sends them, in the background: the engine, which sends
+	// them while it holds the lease, never waits for ClickHouse, and the
+	// settled row is never overtaken by the running one.
+	catalogRows := make(chan sidecar.Backup, 2) // at most Started and Settled, once each
+	var writer errgroup.Group
+	writer.Go(func() error {
+		for b := range catalogRows {
 			s.catalog.mirrorBackup(ctx, b)
-			return nil
-		})
-	}
+		}
+		return nil
+	})
+	settled := func(b sidecar.Backup) { catalogRows <- b }
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
@@ -130,12 +128,12 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))
 				// The catalog shows the backup running at once, so the
 				// status page and SELECTs see it.
-				started = true
-				mirror.Go(func() error { defer close(runningRow); s.catalog.mirrorBackup(ctx, b); return nil })
+				catalogRows <- b
 			},
 			Settled: settled})
 	}
-	_ = mirror.Wait()
+	close(catalogRows)
+	_ = writer.Wait()
 	if ctx.Err() == nil {
 		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
 	}
