@@ -134,11 +134,12 @@ func (p *playground) follow(ctx context.Context, id string) (requestState, error
 	}
 }
 
-// catalog prints clickvault.backups and clickvault.chains.
+// catalog prints clickvault.catalog and clickvault.chains, the views a
+// requester reads.
 func (p *playground) catalog(ctx context.Context) error {
 	p.say("the chain catalog, as any user can read it")
 	q := `SELECT name, CAST(kind AS String) AS kind, chain, base, CAST(status AS String) AS status, toString(total_size) AS size
-	      FROM clickvault.backups FINAL WHERE database = 'shop' ORDER BY name`
+	      FROM clickvault.catalog WHERE database = 'shop' ORDER BY name`
 	if err := p.table(ctx, q, []string{"name", "kind", "chain", "base", "status", "size"}); err != nil {
 		return err
 	}
