@@ -3,10 +3,13 @@ package control
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
 // policies is an Authorizer under which every user is restricted by a row
@@ -170,5 +173,34 @@ func TestVerifyScratchReadableOnlyWhenTheSourceIs(t *testing.T) {
 	}
 	if err := (&admission{base: &base{}}).refuseReadableScratch(ctx, verify); err != nil {
 		t.Errorf("no authorizer: %v", err)
+	}
+}
+
+// TestMissingTargetTakesCreateDatabase: a restore into a database that
+// does not exist takes CREATE DATABASE, asked once admission has seen
+// that it is missing; into one that exists it does not.
+func TestMissingTargetTakesCreateDatabase(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 1})
+	db.Create("old", nil)
+	logger := slog.New(slog.DiscardHandler)
+	grants := []string{"dave SELECT shop", "dave CREATE TABLE fresh", "dave INSERT fresh", "dave CREATE TABLE old", "dave INSERT old"}
+	s := &admission{base: &base{svc: sidecar.NewService(store, db, nil, unitLayout, sidecar.Options{}, logger),
+		auth: grantList{grants: grants}, logger: logger}}
+	restore := func(target string) error {
+		_, err := s.admit(ctx, Job{Request: Request{Action: ActionRestore, Database: "shop", Target: target, RequestedBy: "dave"}})
+		return err
+	}
+	if err := restore("fresh"); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "lacks CREATE DATABASE on database fresh") {
+		t.Errorf("into a missing database: %v, want CREATE DATABASE asked", err)
+	}
+	if err := restore("old"); err == nil || strings.Contains(err.Error(), "lacks") {
+		t.Errorf("into an existing database: %v, want no right missing (and no backup to restore)", err)
+	}
+	s.auth = grantList{grants: append(grants, "dave CREATE DATABASE fresh")}
+	if err := restore("fresh"); err == nil || strings.Contains(err.Error(), "lacks") {
+		t.Errorf("with CREATE DATABASE: %v, want no right missing (and no backup to restore)", err)
 	}
 }
