@@ -1,0 +1,180 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+)
+
+// Attacks on issue 22's restore plan: objects it misclassifies.
+
+// planLine is the line of a dry run's plan that names table, or "".
+func planLine(plan, table string) string {
+	for _, line := range strings.Split(plan, "\n") {
+		for _, f := range strings.Fields(line) {
+			if f == table {
+				return strings.TrimSpace(line)
+			}
+		}
+	}
+	return ""
+}
+
+// TestAttack22AliasAndBufferInACopyActOnProduction — FAILS (defect):
+// shop holds src and two tables that name it by its database, an
+// Alias('shop', 'src') and a Buffer('shop', 'src', …). ClickHouse's RESTORE
+// … AS shop_copy renames table names in queries, Merge and Distributed,
+// but not the arguments of Alias or Buffer: in the copy both still point at
+// production's shop.src. The plan calls them inside the database (a
+// Buffer's database argument is compared with the *backup's* name) and
+// says "restore" with no reason, and the restore runs under the default
+// consumers = refuse. Then a TRUNCATE of the copy's alias, the natural
+// clean-up of a copy, empties production's shop.src; an INSERT into the
+// copy's buffer lands there too.
+func TestAttack22AliasAndBufferInACopyActOnProduction(t *testing.T) {
+	h := newHarness(t)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.src (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.src SELECT number FROM numbers(1000)")
+	h.exec("CREATE TABLE shop.al ENGINE = Alias(shop, src)")
+	h.exec("CREATE TABLE shop.buf (id UInt64) ENGINE = Buffer(shop, src, 1, 1, 2, 1, 1000, 1, 1000000)")
+	h.mustRun("backup")
+	plan := h.mustRun("restore", "--target", "shop_copy", "--dry-run").stdout
+	h.mustRun("restore", "--target", "shop_copy")
+	h.exec("INSERT INTO shop_copy.buf VALUES (424242)")
+	h.exec("OPTIMIZE TABLE shop_copy.buf") // flushes the buffer
+	wrote := h.count("SELECT count() FROM shop.src WHERE id = 424242")
+	h.exec("TRUNCATE TABLE shop_copy.al")
+	left := h.count("SELECT count() FROM shop.src")
+	if wrote != 0 || left == 0 {
+		t.Fatalf("DEFECT: a copy restored into shop_copy (plan: %q, %q) acts on production: an INSERT into shop_copy.buf "+
+			"wrote %d row into shop.src, a TRUNCATE of shop_copy.al left shop.src with %d of its rows",
+			planLine(plan, "al"), planLine(plan, "buf"), wrote, left)
+	}
+}
+
+// TestAttack22VerifyChecksProductionThroughAnAlias — FAILS (defect): verify
+// recreates shop.al in its scratch database still pointing at production's
+// shop.src, and runs CHECK TABLE on it, which ClickHouse forwards to
+// shop.src: on the test bed (no CHECK on shop) verify of a sound backup
+// fails with ACCESS_DENIED on production's table; with CHECK granted it
+// would read all of production's table.
+func TestAttack22VerifyChecksProductionThroughAnAlias(t *testing.T) {
+	h := newHarness(t)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.src (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.src SELECT number FROM numbers(1000)")
+	h.exec("CREATE TABLE shop.al ENGINE = Alias(shop, src)")
+	h.mustRun("backup")
+	r := h.run("", "verify")
+	if r.code != 0 {
+		t.Fatalf("DEFECT: verify of a sound backup holding an Alias failed (exit %d): %s", r.code,
+			tailString(strings.TrimSpace(r.stdout+r.stderr), 500))
+	}
+}
+
+// TestAttack22ViewIntoURLIsNotAnExternalWriter — FAILS (defect): a
+// materialized view whose own (inner) engine is URL writes every row it
+// gets to that address: it is "a URL table a view writes into", which the
+// issue says is never recreated live unless asked. The plan only looks for
+// a URL table named in some view's TO clause, so this one is restored
+// live with no reason; in the copy an insert into shop_copy.src is POSTed
+// to production's endpoint.
+func TestAttack22ViewIntoURLIsNotAnExternalWriter(t *testing.T) {
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	h := newHarness(t)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.src (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("CREATE MATERIALIZED VIEW shop.export ENGINE = URL('" + srv.URL + "/ingest', JSONEachRow) AS SELECT id FROM shop.src")
+	h.exec("INSERT INTO shop.src SELECT number FROM numbers(100)")
+	h.mustRun("backup")
+	plan := h.mustRun("restore", "--target", "shop_copy", "--dry-run").stdout
+	r := h.run("", "restore", "--target", "shop_copy")
+	before := posts.Load()
+	if r.code == 0 {
+		h.exec("INSERT INTO shop_copy.src VALUES (7)")
+	}
+	if sent := posts.Load() - before; r.code == 0 && sent > 0 {
+		t.Fatalf("DEFECT: the copy's view posted %d request(s) to production's endpoint after an insert into the copy; "+
+			"the plan said %q", sent, planLine(plan, "export"))
+	}
+	if r.code == 0 || !strings.Contains(planLine(plan, "export"), ":") {
+		t.Fatalf("DEFECT: restore exit %d; the plan gave view export no reason: %q", r.code, planLine(plan, "export"))
+	}
+}
+
+// TestAttack22RequesterCannotWriteProductionThroughARestoredBuffer —
+// PASSES (resists, thanks to ClickHouse): could the Buffer above be a
+// confused deputy? alice may read shop and write only shop_restored, and
+// may not create a Buffer herself (no TABLE ENGINE right); the sidecar
+// restores shop.buf for her into shop_restored, still pointing at
+// production's shop.src. Her INSERT into shop_restored.buf is refused:
+// ClickHouse checks INSERT on the Buffer's destination. The copy's Buffer
+// endangers production only in the hands of someone who may write it.
+func TestAttack22RequesterCannotWriteProductionThroughARestoredBuffer(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.src (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.src SELECT number FROM numbers(1000)")
+	h.exec("CREATE TABLE shop.buf (id UInt64) ENGINE = Buffer(shop, src, 1, 1, 2, 1, 1000, 1, 1000000)")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"), addr)
+	alice := h.as("alice")
+	h.expectRequest(alice, "action, database", "'backup', 'shop'", "succeeded", "")
+	h.expectRequest(alice, "action, database, target", "'restore', 'shop', 'shop_restored'", "succeeded", "")
+	if err := alice.Do(h.ctx, ch.Query{Body: "INSERT INTO shop.src VALUES (777001)"}); err == nil {
+		t.Fatal("alice may insert into shop.src herself: the test's premise is wrong")
+	}
+	alice = h.as("alice") // the refused insert closed that connection
+	if err := alice.Do(h.ctx, ch.Query{Body: "INSERT INTO shop_restored.buf VALUES (777002)"}); err != nil {
+		t.Logf("alice's insert into the restored buffer is refused: %v", err)
+	}
+	time.Sleep(4 * time.Second) // the buffer flushes within 2 s
+	if n := h.count("SELECT count() FROM shop.src WHERE id >= 777000"); n != 0 {
+		t.Fatalf("DEFECT: alice, who may not insert into shop.src, wrote %d row into it through shop_restored.buf, "+
+			"a Buffer the sidecar restored for her still pointing at production", n)
+	}
+}
+
+// TestAttack22ViewRestoredAloneIntoACopyFeedsProduction — FAILS (defect):
+// alice may read shop and write only shop_restored. She restores just the
+// materialized view shop.feed (FROM shop.src TO shop.events) into
+// shop_restored, to look at last week's definition. That is RESTORE TABLE
+// shop.feed AS shop_restored.feed: ClickHouse renames the view alone, so
+// the copy still reads production's shop.src and writes production's
+// shop.events. The plan judges feed against the backup's database, where
+// both are "inside", and runs it under the default consumers = refuse,
+// without asking for the rights an include of a view writing into
+// shop.events would take. From then on every insert into shop.src lands in
+// shop.events twice, for as long as the copy exists: a requester with only
+// SELECT on shop corrupts production's table.
+func TestAttack22ViewRestoredAloneIntoACopyFeedsProduction(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.src (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("CREATE TABLE shop.events (id UInt64) ENGINE = MergeTree ORDER BY id")
+	h.exec("CREATE MATERIALIZED VIEW shop.feed TO shop.events AS SELECT id FROM shop.src")
+	h.exec("INSERT INTO shop.src SELECT number FROM numbers(100)")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"), addr)
+	alice := h.as("alice")
+	h.expectRequest(alice, "action, database", "'backup', 'shop'", "succeeded", "")
+	id := h.request(alice, "action, database, tables, target", "'restore', 'shop', ['feed'], 'shop_restored'")
+	st := h.waitState(id, time.Minute, "succeeded", "failed", "rejected")
+	h.exec("INSERT INTO shop.src SELECT 5000 + number FROM numbers(100)")
+	if n := h.count("SELECT count() FROM shop.events WHERE id >= 5000"); n != 100 {
+		t.Fatalf("DEFECT: after alice restored view feed alone into shop_restored (%s %q), 100 rows inserted into "+
+			"production's shop.src are %d rows in shop.events", st.state, st.message, n)
+	}
+}
