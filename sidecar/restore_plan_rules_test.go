@@ -117,3 +117,74 @@ func TestPlanLinesAndSummary(t *testing.T) {
 		t.Errorf("empty summary %q", got)
 	}
 }
+
+// TestSkipReachesDependentsOfDependents: a view over a view over a table
+// left out is left out too, whatever order the tables come in.
+func TestSkipReachesDependentsOfDependents(t *testing.T) {
+	defs := []TableDefinition{
+		{Table: "v2", Create: "CREATE VIEW v2 AS SELECT * FROM v1"},
+		{Table: "v1", Create: "CREATE VIEW v1 AS SELECT * FROM k"},
+		{Table: "k", Create: "CREATE TABLE k ENGINE = Kafka"},
+		{Table: "t", Create: "CREATE TABLE t ENGINE = Log"},
+	}
+	p := BuildPlan("shop", "shop", nil, ConsumersSkip, ClassifyTables("shop", defs, nil))
+	if got := p.With(PlanSkip); !slices.Equal(got, []string{"k", "v1", "v2"}) {
+		t.Errorf("left out %v, want [k v1 v2]", got)
+	}
+}
+
+// TestUnreadDefinitionIsAHazard: a definition too big to read is not
+// taken for a plain table: it is flagged, and refused by default.
+func TestUnreadDefinitionIsAHazard(t *testing.T) {
+	c := ClassifyTables("shop", []TableDefinition{{Table: "big", Unread: "over 1 MiB"}}, nil)[0]
+	if len(c.Hazards) != 1 || c.Hazards[0].Code != HazardUnread || !strings.Contains(c.Hazards[0].Reason, "over 1 MiB") {
+		t.Errorf("hazards %+v", c.Hazards)
+	}
+}
+
+// TestKeepDropsWhatThePlanLeavesOut: a plan that refuses keeps nothing; of
+// named tables, those left out are dropped, and if that is all of them
+// the restore is refused rather than run as a whole-database restore.
+func TestKeepDropsWhatThePlanLeavesOut(t *testing.T) {
+	plan := RestorePlan{Tables: []PlanEntry{{Table: "a", Action: PlanRestore}, {Table: "k", Action: PlanSkip, Reasons: []string{"a consumer"}}}}
+	named := []TableRestore{{Source: "a", Target: "a2"}, {Source: "k", Target: "k"}}
+	if got, err := plan.keep(named); err != nil || !slices.Equal(got, named[:1]) {
+		t.Errorf("named: %v, %v; want only a", got, err)
+	}
+	if got, err := plan.keep(nil); err != nil || got != nil {
+		t.Errorf("the whole database: %v, %v", got, err)
+	}
+	if got, err := plan.keep(named[1:]); !errors.Is(err, ErrConsumers) || got != nil {
+		t.Errorf("only k, left out: %v, %v; want a refusal", got, err)
+	}
+	plan.Tables[1].Action = PlanRefuse
+	if got, err := plan.keep(named); !errors.Is(err, ErrConsumers) || got != nil {
+		t.Errorf("a refusing plan: %v, %v", got, err)
+	}
+}
+
+func TestDefinitionFile(t *testing.T) {
+	for name, want := range map[string]string{
+		"metadata/shop/orders.sql":       "orders",
+		"metadata/shop/my%2Dt.sql":       "my-t",
+		"metadata/my%2Ddb/t.sql":         "",
+		"metadata/other/orders.sql":      "",
+		"data/shop/orders.sql":           "",
+		"metadata/shop/orders.json":      "",
+		"metadata/shop/x/orders.sql":     "",
+		"metadata/shop.sql":              "",
+		"shop/metadata/shop/orders.sql":  "",
+		"metadata/shop/orders.sql.bak":   "",
+		"metadata/SHOP/orders.sql":       "",
+		"metadata//orders.sql":           "",
+		"metadata/shop/orders%2Esql.sql": "orders.sql",
+	} {
+		got, ok := definitionFile(name, "shop")
+		if got != want || ok != (want != "") {
+			t.Errorf("%q: %q, %v; want %q", name, got, ok, want)
+		}
+	}
+	if got, ok := definitionFile("metadata/my%2Ddb/t.sql", "my-db"); !ok || got != "t" {
+		t.Errorf("an escaped database: %q, %v", got, ok)
+	}
+}
