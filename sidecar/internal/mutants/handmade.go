@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func readHandmade(path string) ([]handmade, error) {
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {
-		case strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#"):
+		case strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "~~ "):
 		case strings.HasPrefix(line, "== "):
 			file, title, ok := strings.Cut(strings.TrimPrefix(line, "== "), " | ")
 			if !ok {
@@ -139,13 +140,15 @@ func handmadeMutants(root, list string, sc scope) ([]*mutant, error) {
 		return nil, err
 	}
 	out := make([]*mutant, 0, len(hs))
+	var stale []error // all of them at once: the code under several may have moved
 	for _, h := range hs {
 		m, err := h.mutant(root)
 		if err != nil {
-			return nil, err
+			stale = append(stale, err)
+			continue
 		}
 		m.Rule = sc.ruleOf(h.file)
 		out = append(out, m)
 	}
-	return out, nil
+	return out, errors.Join(stale...)
 }

@@ -64,7 +64,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.dry {
 		for _, m := range ms {
-			fmt.Printf("#%d %s %s:%d %s: %s\n", m.ID, m.Rule, m.File, m.Line, m.Kind, m.What)
+			fmt.Printf("#%d %s %s:%d %s: %s %s\n", m.ID, m.Rule, m.File, m.Line, m.Kind, m.What, m.Status)
 		}
 		return nil
 	}
@@ -89,6 +89,13 @@ func collect(ctx context.Context, tmp, root string, o options) ([]*mutant, error
 	}
 	hand, err := handmadeMutants(root, o.list, sc)
 	if err != nil {
+		return nil, err
+	}
+	eqs, err := readEquivalents(o.list)
+	if err != nil {
+		return nil, err
+	}
+	if err := markEquivalents(root, ops, eqs); err != nil {
 		return nil, err
 	}
 	only, err := regexp.Compile(o.only)
@@ -141,6 +148,9 @@ func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int) e
 				}
 			}
 			for m := range queue {
+				if m.Status == equivalentStatus {
+					continue
+				}
 				if err := runMutant(ctx, root, m); err != nil {
 					return err
 				}
@@ -172,7 +182,7 @@ func finish(ms []*mutant, report string) error {
 			fmt.Fprintf(os.Stderr, "survived: #%d %s:%d %s: %s\n", m.ID, m.File, m.Line, m.Kind, m.What)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "%d mutants: %d killed, %d survived, %d not viable\n", t.total, t.killed, t.survived, t.notViable)
+	fmt.Fprintf(os.Stderr, "%d mutants: %d killed, %d survived, %d equivalent, %d not viable\n", t.total, t.killed, t.survived, t.equivalent, t.notViable)
 	if report != "" {
 		f, err := os.Create(report) //nolint:gosec // the report's path, named by the task
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // tally counts the outcomes of some mutants.
-type tally struct{ total, killed, survived, notViable int }
+type tally struct{ total, killed, survived, equivalent, notViable int }
 
 func (t *tally) add(m *mutant) {
 	t.total++
@@ -18,6 +18,8 @@ func (t *tally) add(m *mutant) {
 		t.survived++
 	case notViable:
 		t.notViable++
+	case equivalentStatus:
+		t.equivalent++
 	}
 }
 
@@ -37,7 +39,10 @@ on it (` + "`go test -short`" + `, stopping at the first failure).
 A mutant is **killed** when a test fails, and the table names that test;
 it **survived** when every test passed: a rule can then be broken without
 any test noticing. A mutant that does not compile (` + "`+`" + ` on strings turned
-into ` + "`-`" + `) is **not viable**: no test could run on it.
+into ` + "`-`" + `) is **not viable**: no test could run on it. An **equivalent**
+mutant changes the code but not what it does (a bound past which a counter
+is never read): no test can kill it, so mutants.txt declares it with why,
+and it is not run.
 
 Run it with ` + "`go tool task mutants`" + ` (about half an hour on two cores).
 `
@@ -64,15 +69,20 @@ func writeReport(w io.Writer, ms []*mutant) error {
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", r.name, r.file, funcs)
 	}
-	b.WriteString("\n## Totals\n\n| rule | mutants | killed | survived | not viable |\n|---|---:|---:|---:|---:|\n")
+	b.WriteString("\n## Totals\n\n| rule | mutants | killed | survived | equivalent | not viable |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range order {
 		t := byRule[r]
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", r, t.total, t.killed, t.survived, t.notViable)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", r, t.total, t.killed, t.survived, t.equivalent, t.notViable)
 	}
-	fmt.Fprintf(&b, "| **all** | **%d** | **%d** | **%d** | **%d** |\n", all.total, all.killed, all.survived, all.notViable)
+	fmt.Fprintf(&b, "| **all** | **%d** | **%d** | **%d** | **%d** | **%d** |\n", all.total, all.killed, all.survived, all.equivalent, all.notViable)
 	if all.survived > 0 {
 		b.WriteString("\n## Survivors\n\nEach is a way to break a rule that no unit test notices.\n\n")
 		writeTable(&b, ms, func(m *mutant) bool { return m.Status == survived })
+	}
+	if all.equivalent > 0 {
+		b.WriteString("\n## Equivalent mutants\n\nEach changes the code but not what it does, so no test can tell; " +
+			"mutants.txt declares it, and why (the last column).\n\n")
+		writeTable(&b, ms, func(m *mutant) bool { return m.Status == equivalentStatus })
 	}
 	b.WriteString("\n## Every mutant\n\n")
 	writeTable(&b, ms, func(*mutant) bool { return true })
@@ -81,7 +91,7 @@ func writeReport(w io.Writer, ms []*mutant) error {
 }
 
 func writeTable(b *strings.Builder, ms []*mutant, keep func(*mutant) bool) {
-	b.WriteString("| # | rule | where | mutant | outcome | killed by |\n|---:|---|---|---|---|---|\n")
+	b.WriteString("| # | rule | where | mutant | outcome | killed by (or why equivalent) |\n|---:|---|---|---|---|---|\n")
 	for _, m := range ms {
 		if !keep(m) {
 			continue
@@ -93,6 +103,9 @@ func writeTable(b *strings.Builder, ms []*mutant, keep func(*mutant) bool) {
 			what = "hand-made: " + what
 		}
 		by := m.By
+		if m.Status == equivalentStatus {
+			by = "equivalent: " + by
+		}
 		if by != "" && m.Status == killed {
 			by = "`" + by + "`"
 		}

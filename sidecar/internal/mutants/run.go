@@ -19,6 +19,9 @@ const (
 	killed    = "killed"
 	survived  = "survived"
 	notViable = "not viable" // it does not compile: no test can run on it
+	// equivalentStatus: declared in mutants.txt as changing nothing the
+	// code does (equivalent.go); not run.
+	equivalentStatus = "equivalent"
 )
 
 // mutant is one change to one rule, and what the unit tests made of it.

@@ -37,9 +37,9 @@ var rules = []rule{
 	{name: "restore plan", file: "sidecar/restore_plan_parse.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_rights.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_read.go", funcs: []string{"RestorePlan.keep", "definitionFile"}},
-	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"CheckRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "restorer.targetExists"}},
+	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"ValidateRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "restorer.targetExists"}},
 	{name: "restore targets", file: "sidecar/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
-		"ValidatePartitions", "TableTargets.Check", "restorer.InspectTables"}},
+		"ValidatePartitions", "TableTargets.Admit", "restorer.InspectTables"}},
 }
 
 // span is a range of lines, both ends included.
