@@ -1,0 +1,109 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// rightsDB is a Database whose user holds the rights named "ACCESS
+// object"; it counts the questions and fails the ones named in fail.
+type rightsDB struct {
+	Database
+	held  map[string]bool
+	fail  map[string]error // by access
+	asked map[string]int
+}
+
+func (rightsDB) OwnUser() string { return "clickvault" }
+
+func (d rightsDB) HoldsGlobal(_ context.Context, access, object string) (bool, error) {
+	d.asked[access]++
+	return d.held[access+" "+object], d.fail[access]
+}
+
+func (d rightsDB) HoldsOnDatabase(_ context.Context, access, database string) (bool, error) {
+	d.asked[access]++
+	return d.held[access+" "+database], d.fail[access]
+}
+
+// viewPlan is a plan of three views into shop_copy: one of admin's
+// restored live, one restored stopped, one left out.
+func viewPlan() RestorePlan {
+	admins := Definition{Object: "view", Definer: "admin", SQLSecurity: "DEFINER"}
+	return RestorePlan{Target: "shop_copy", Tables: []PlanEntry{
+		{Table: "live", Action: PlanRestore, def: admins},
+		{Table: "stopped", Action: PlanStopped, def: Definition{Object: "materialized view", Refreshable: true}},
+		{Table: "stopped2", Action: PlanStopped, def: Definition{Object: "materialized view", Refreshable: true}},
+		{Table: "left", Action: PlanSkip, def: admins},
+	}}
+}
+
+func actions(p RestorePlan) string {
+	var out []string
+	for _, e := range p.Tables {
+		out = append(out, e.Table+"="+e.Action)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestRequireViewRights: a view the sidecar's user may not create (its
+// definer) or stop (SYSTEM VIEWS on the target, asked once) is refused
+// with the right named; what it may, and what is left out, are not; a
+// Database that cannot tell is not asked; an error is an error. (Written
+// for the mutation run: docs/mutants.md.)
+func TestRequireViewRights(t *testing.T) {
+	ctx := context.Background()
+	restorerOn := func(db Database) *restorer {
+		return NewService(memstore.New(), db, nil, coord.Layout{Prefix: "p"}, Options{}, slog.New(slog.DiscardHandler)).restorer
+	}
+	for _, c := range []struct {
+		name, want string
+		held       map[string]bool
+	}{
+		{"no rights", "live=refuse stopped=refuse stopped2=refuse left=skip", nil},
+		{"SET DEFINER only", "live=restore stopped=refuse stopped2=refuse left=skip", map[string]bool{"SET DEFINER admin": true}},
+		{"both", "live=restore stopped=restore stopped stopped2=restore stopped left=skip",
+			map[string]bool{"SET DEFINER admin": true, "SYSTEM VIEWS shop_copy": true}},
+	} {
+		db := rightsDB{held: c.held, asked: map[string]int{}}
+		p := viewPlan()
+		if err := restorerOn(db).requireViewRights(ctx, &p); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := actions(p); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+		if db.asked[RightSystemViews] > 1 {
+			t.Errorf("%s: SYSTEM VIEWS asked %d times, want once", c.name, db.asked[RightSystemViews])
+		}
+	}
+	p := viewPlan()
+	_ = restorerOn(rightsDB{asked: map[string]int{}}).requireViewRights(ctx, &p)
+	if e := p.Tables[0]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SET DEFINER ON admin") {
+		t.Errorf("live: %+v, want refused for SET DEFINER ON admin", e)
+	}
+	if e := p.Tables[1]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SYSTEM VIEWS on shop_copy") {
+		t.Errorf("stopped: %+v, want refused for SYSTEM VIEWS on shop_copy", e)
+	}
+	if err := p.Refusal(); !errors.Is(err, ErrSidecarRights) {
+		t.Errorf("refusal: %v", err)
+	}
+	p = viewPlan()
+	if err := restorerOn(&rowsDB{}).requireViewRights(ctx, &p); err != nil || actions(p) != actions(viewPlan()) {
+		t.Errorf("a Database that cannot tell: %v, %s", err, actions(p))
+	}
+	broken := errors.New("grants unreadable")
+	for _, access := range []string{RightSetDefiner, RightSystemViews} {
+		p = viewPlan()
+		db := rightsDB{held: map[string]bool{"SET DEFINER admin": true}, fail: map[string]error{access: broken}, asked: map[string]int{}}
+		if err := restorerOn(db).requireViewRights(ctx, &p); !errors.Is(err, broken) {
+			t.Errorf("%s unreadable: %v", access, err)
+		}
+	}
+}
