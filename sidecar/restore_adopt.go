@@ -39,7 +39,16 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; the live tables keep the rows they have; run it again",
 			rec.Backup, rec.Target, rec.Abandoned)
 	}
-	err := s.restorer.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
+	// The dead run's pin goes stale while ClickHouse still reads the
+	// backup: this run pins it again, as a fresh restore does, so no
+	// cleanup deletes the chain under the RESTORE it waits for.
+	pin, err := s.TakePin(ctx, rec.Source, PinRestore, rec.RequestID)
+	if err != nil {
+		return res, err
+	}
+	defer pin.Release(ctx)
+	pin.Narrow(ctx, rec.Backup)
+	err = s.restorer.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
 	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
 	switch {
 	case len(rec.Stopped) > 0 && !checked:
@@ -73,7 +82,9 @@ func (s *works) undoAdopted(ctx context.Context, rec workRecord, cause error) er
 }
 
 // adoptBare adopts a restore that has no work record (one an older version
-// started, or whose record could not be written): it can only wait.
+// started, or whose record could not be written): it can only wait, and
+// unpinned, since without the record it does not know the backup's
+// database.
 func (s *works) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
 	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
 	err := s.restorer.awaitRestore(ctx, operationID, backup, target, progress)
