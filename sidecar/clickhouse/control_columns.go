@@ -16,7 +16,7 @@ type pendingColumns struct {
 	via, mode, consumers, queryID, proof                                                   proto.ColStr
 	tables, excludeTables, partitions                                                      *proto.ColArr[string]
 	asOf, requestedAt                                                                      proto.ColInt64
-	logins                                                                                 proto.ColUInt64
+	logins, block, offset                                                                  proto.ColUInt64
 	dryRun                                                                                 proto.ColBool
 	hasAsOf                                                                                proto.ColUInt8
 }
@@ -35,6 +35,7 @@ func (c *pendingColumns) results() proto.Results {
 		{Name: "partitions", Data: c.partitions}, {Name: "mode", Data: &c.mode}, {Name: "consumers", Data: &c.consumers},
 		{Name: "query_id", Data: &c.queryID}, {Name: "proof", Data: &c.proof},
 		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt}, {Name: "logins", Data: &c.logins},
+		{Name: "block", Data: &c.block}, {Name: "offset", Data: &c.offset},
 		{Name: "state", Data: &c.state}, {Name: "log_backup", Data: &c.logBackup}, {Name: "operation_id", Data: &c.operationID},
 	}
 }
@@ -48,6 +49,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		Consumers: c.consumers.Row(i), QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
 	}}
 	p.Logins = int(min(c.logins.Row(i), math.MaxInt)) // a count of logins; the bound only satisfies the conversion
+	p.Mark = control.ReadMark{Block: c.block.Row(i), Offset: c.offset.Row(i)}
 	// No value stands for "no as_of": a time before 1970 is a time too.
 	if c.hasAsOf.Row(i) == 1 {
 		t := time.UnixMilli(c.asOf.Row(i)).UTC()

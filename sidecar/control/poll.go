@@ -13,8 +13,10 @@ import (
 // back the full rescan reads).
 const DefaultRequestRetention = 90 * 24 * time.Hour
 
-// fullRescanEvery bounds how long an unanswered old request can go unseen;
-// between rescans only the last hour of requests is read.
+// fullRescanEvery bounds how long a request the reads from marks passed
+// over can go unseen (a rejection whose write failed, a row in a block
+// committed out of order); between full reads the sidecar reads on from
+// where it stopped (read_place.go).
 const fullRescanEvery = 5 * time.Minute
 
 // probesPerPoll is how many times per poll interval the sidecar counts the
@@ -47,6 +49,7 @@ func probePauseAfter(poll, sinceArrival time.Duration) time.Duration {
 
 func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	var lastRead, lastFull, lastArrival time.Time
+	var place readPlace
 	more := false // the last read was cut at its bounds and found new work: read again soon
 	probe := requestsProbe{cp: s.cp, logger: s.logger}
 	for {
@@ -59,7 +62,7 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		}
 		if changed || more || s.now().Sub(lastRead) >= s.opts.Poll {
 			lastRead = s.now()
-			more = s.readRequests(ctx, workers, &lastFull)
+			more = s.readRequests(ctx, workers, &lastFull, &place)
 		}
 		// The pause starts after the probe, not on a ticker: when a backup
 		// keeps the server busy its answers are slow, and a ticker would
@@ -72,32 +75,44 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	}
 }
 
-// readRequests reads the pending requests and dispatches each. It reports
-// whether the read was cut at its bounds (PendingPerRead in all, or
-// PendingPerRequester of one requester) and still found requests not yet
-// handled: then more are waiting, and the next read comes soon.
-func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time) bool {
-	since := s.now().Add(-time.Hour)
-	if s.now().Sub(*lastFull) >= fullRescanEvery {
-		since, *lastFull = s.now().Add(-s.opts.RequestRetention), s.now()
-	}
-	pending, err := s.cp.PendingRequests(ctx, since)
-	if err != nil && ctx.Err() == nil {
-		s.logger.Warn("read requests; will retry", "err", err)
-	}
-	perRequester := map[string]int{}
-	cut, fresh := len(pending) >= PendingPerRead, false
-	for _, p := range pending {
-		if perRequester[p.RequestedBy]++; perRequester[p.RequestedBy] >= PendingPerRequester {
-			cut = true
+// readRequests reads the pending requests and dispatches each: every
+// fullRescanEvery all of them, in between on from where the last read
+// stopped (read_place.go). It reports whether the read was cut at its
+// bounds (PendingPerRead in all, or PendingPerRequester of one requester)
+// and the next read will find something else: then more are waiting, and
+// the next read comes soon.
+func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time, place *readPlace) bool {
+	full := s.now().Sub(*lastFull) >= fullRescanEvery
+	place.settle(s.answeredHere)
+	// No read goes further back than the rows' TTL.
+	page, err := s.cp.PendingAfter(ctx, place.from(s.now().Add(-s.opts.RequestRetention), full))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Warn("read requests; will retry", "full", full, "err", err)
 		}
+		return false
 	}
-	for _, p := range s.confirmNew(ctx, pending) {
+	if full {
+		*lastFull = s.now()
+	}
+	place.saw(page, full)
+	cut, moving := page.cutAndMoving()
+	fresh := false
+	for _, p := range s.confirmNew(ctx, page.Pending) {
 		if s.dispatch(ctx, workers, p) {
 			fresh = true
 		}
 	}
-	return cut && fresh
+	return cut && (fresh || moving)
+}
+
+// answeredHere reports whether this sidecar answered a request (or queued
+// its rejection): the reads need not take it in again.
+func (s *Runner) answeredHere(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ended := s.ended[id]
+	return ended
 }
 
 // requestsProbe tells whether the number of requests changed since it last

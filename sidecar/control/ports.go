@@ -16,6 +16,10 @@ type ControlPlane interface {
 	// PendingPerRead in all, so one user's flood never hides another's
 	// request and a read stays bounded.
 	PendingRequests(ctx context.Context, since time.Time) ([]PendingRequest, error)
+	// PendingAfter reads pending requests as PendingRequests does, fully
+	// or on from a place in the insert order (see ReadFrom, ReadPage): a
+	// read costs about the rows it takes in, not the rows the table holds.
+	PendingAfter(ctx context.Context, from ReadFrom) (ReadPage, error)
 	// RequestCount counts the rows of the requests table, cheaply: between
 	// full reads, a changed count tells the sidecar a request arrived.
 	RequestCount(ctx context.Context) (uint64, error)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,50 +12,85 @@ import (
 
 // TestAttack23OneInsertFloodSlowsEveryone: mallory, who may only insert
 // requests, sends one INSERT … SELECT of CLICKVAULT_ATTACK_FLOOD_ROWS
-// (default 3,000,000) junk rows — a single statement, one query id. SPEC:
-// a flood of rows from one user never starves another user's request.
-// alice's honest backup, made right after, must be answered within the
-// same 10 s TestFaultRequestFlood allows for 2,000 rows, and so must
-// her next one half a minute later.
+// (default 200,000; TestFaultOneInsertFloodOfMillions sends 3,000,000)
+// junk rows — a single statement, one query id. SPEC: a flood of rows from
+// one user never starves another user's request. Before the reads went on
+// from where they stopped, every poll read, sorted and joined every row of
+// the last hour: after 3,000,000 rows alice's backup took 10-44 s, and the
+// junk was answered some 10 rows a second, for hours.
 func TestAttack23OneInsertFloodSlowsEveryone(t *testing.T) {
-	rows := envInt("CLICKVAULT_ATTACK_FLOOD_ROWS", 3000000)
+	floodSlowsNoOne(t, envInt("CLICKVAULT_ATTACK_FLOOD_ROWS", 200000), 10*time.Second)
+}
+
+// Bounds of a flood test, from the measurements (docs/benchmarks.md, under
+// a flood), with a wide margin for a busy machine: alice's backup (10
+// rows) was answered in 0.8-2.4 s behind 3,000,000 junk rows, and the junk
+// was answered at 2,500 rows a second and more.
+const (
+	floodAnswerWithin = 10 * time.Second
+	floodMinRate      = 1000 // junk rows answered a second
+)
+
+// floodSlowsNoOne floods the requests table with rows of junk in one
+// INSERT as mallory, and checks that alice's backup is answered within
+// floodAnswerWithin right after, and again after a pause; that the junk is
+// answered at floodMinRate rows a second at least, each row once, and
+// without a claim object in S3.
+func floodSlowsNoOne(t *testing.T, rows int, pause time.Duration) {
 	h, _ := newSidecarHarness(t, 10, "")
 	flood := fmt.Sprintf("INSERT INTO clickvault.requests (action, database) SELECT 'explode', toString(number) FROM numbers(%d)", rows)
 	began := time.Now()
 	if err := h.as("mallory").Do(h.ctx, ch.Query{Body: flood}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("the flood's INSERT took %s", time.Since(began).Round(time.Millisecond))
-	start := time.Now()
-	valid := h.request(h.as("alice"), "action, database", "'backup', 'shop'")
-	st := h.waitState(valid, 3*time.Minute, "succeeded", "failed", "rejected")
-	took := time.Since(start)
-	t.Logf("alice's request answered %s (%s) after a flood of %d rows", st.state, took.Round(time.Millisecond), rows)
-	if st.state != "succeeded" || took > 10*time.Second {
-		t.Errorf("DEFECT: alice's request behind one INSERT of %d junk rows: %s after %s; want succeeded within 10 s",
-			rows, st.state, took.Round(time.Millisecond))
-	}
-	// The flood stays in every poll's read (the last hour of requests):
-	// a request made half a minute later is as slow.
-	time.Sleep(30 * time.Second)
-	start = time.Now()
-	again := h.request(h.as("alice"), "action, database", "'backup', 'shop'")
-	st = h.waitState(again, 3*time.Minute, "succeeded", "failed", "rejected")
-	took = time.Since(start)
-	t.Logf("alice's next request, 30 s later: %s after %s", st.state, took.Round(time.Millisecond))
-	if took > 10*time.Second {
-		t.Errorf("DEFECT: 30 s after the flood alice's request still took %s", took.Round(time.Millisecond))
-	}
-	h.exec("SYSTEM FLUSH LOGS")
-	var ms proto.ColUInt64
-	var text proto.ColStr
-	if err := h.ch.Do(h.ctx, ch.Query{Body: `SELECT query_duration_ms AS ms, substring(replaceRegexpAll(query, '\\s+', ' '), 1, 90) AS text
-		FROM system.query_log WHERE user = 'clickvault' AND type = 'QueryFinish' ORDER BY ms DESC LIMIT 3`,
-		Result: proto.Results{{Name: "ms", Data: &ms}, {Name: "text", Data: &text}}}); err == nil {
-		for i := 0; i < ms.Rows(); i++ {
-			t.Logf("the sidecar's slowest queries: %d ms %s", ms.Row(i), text.Row(i))
+	flooded := time.Now()
+	t.Logf("the flood's INSERT took %s", flooded.Sub(began).Round(time.Millisecond))
+	for i, wait := range []time.Duration{0, pause} {
+		time.Sleep(wait)
+		start := time.Now()
+		id := h.request(h.as("alice"), "action, database", "'backup', 'shop'")
+		st := h.waitState(id, 3*time.Minute, "succeeded", "failed", "rejected")
+		took := time.Since(start)
+		t.Logf("alice's request %d, %s after the flood: %s after %s", i+1, start.Sub(flooded).Round(time.Second), st.state,
+			took.Round(time.Millisecond))
+		if st.state != "succeeded" || took > floodAnswerWithin {
+			t.Errorf("alice's request behind one INSERT of %d junk rows: %s after %s; want succeeded within %s",
+				rows, st.state, took.Round(time.Millisecond), floodAnswerWithin)
 		}
 	}
-	t.Logf("junk rows answered so far: %d of %d",
-		h.count("SELECT count() FROM clickvault.request_log WHERE state = 'rejected'"), rows)
+	answered := h.count("SELECT count() FROM clickvault.request_log WHERE state = 'rejected'")
+	rate := float64(answered) / time.Since(flooded).Seconds()
+	t.Logf("junk rows answered: %d of %d in %s, %.0f a second", answered, rows, time.Since(flooded).Round(time.Second), rate)
+	if answered < uint64(rows) && rate < floodMinRate {
+		t.Errorf("the junk is answered %.0f rows a second; want %d at least", rate, floodMinRate)
+	}
+	twice := h.count(`SELECT count() FROM (SELECT request_id FROM clickvault.request_log
+		WHERE state IN ('succeeded', 'failed', 'rejected', 'cancelled') GROUP BY request_id HAVING count() > 1)`)
+	if twice != 0 {
+		t.Errorf("%d requests got more than one terminal row", twice)
+	}
+	if keys, err := h.bed.MinIO.Keys(h.ctx, "cv/test/.clickvault/requests/"); err != nil || len(keys) != 2 {
+		t.Errorf("claim objects: %d (%v); want alice's two alone", len(keys), err)
+	}
+	logSidecarQueries(t, h)
+}
+
+// logSidecarQueries logs what the sidecar's queries cost, by kind.
+func logSidecarQueries(t *testing.T, h *harness) {
+	h.exec("SYSTEM FLUSH LOGS")
+	var n, avg, top proto.ColUInt64
+	var text proto.ColStr
+	err := h.ch.Do(h.ctx, ch.Query{Body: `SELECT substring(replaceRegexpAll(query, '\\s+', ' '), 1, 60) AS text, count() AS n,
+			toUInt64(avg(query_duration_ms)) AS avg, max(query_duration_ms) AS top
+		FROM system.query_log WHERE user = 'clickvault' AND type = 'QueryFinish' GROUP BY text ORDER BY n * avg DESC LIMIT 6`,
+		Result: proto.Results{{Name: "text", Data: &text}, {Name: "n", Data: &n}, {Name: "avg", Data: &avg}, {Name: "top", Data: &top}}})
+	if err != nil {
+		t.Logf("read the query log: %v", err)
+		return
+	}
+	var lines []string
+	for i := 0; i < n.Rows(); i++ {
+		lines = append(lines, fmt.Sprintf("%6d × avg %4d ms, max %5d ms: %s", n.Row(i), avg.Row(i), top.Row(i), text.Row(i)))
+	}
+	t.Logf("the sidecar's queries, by total time:\n%s", strings.Join(lines, "\n"))
 }

@@ -6,8 +6,11 @@
 package memcontrol
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +25,9 @@ type Plane struct {
 	proofKey []byte
 
 	mu       sync.Mutex
-	requests []control.Request              // every row, in insertion order, as stored (uncut)
+	requests []control.Request              // every row, in insert order, as stored (uncut)
+	places   []control.ReadMark             // each row's place in the insert order (its block and offset)
+	blocks   uint64                         // the last block numbered: each INSERT is a block
 	facts    map[string]control.InsertFacts // by query id, as the query log would show them
 	log      []control.LogEntry
 	catalog  map[string]control.CatalogRow
@@ -42,48 +47,86 @@ func (p *Plane) Init(context.Context) error { return nil }
 // would; an empty id gets a new one. It returns the id.
 func (p *Plane) Insert(r control.Request) string {
 	r.RequestedAt = time.Time{}
-	return p.insert(r)
+	return p.insert(r)[0]
 }
 
 // InsertAs inserts rs as login, as controltest.Plane has it: a row keeps a
 // RequestedAt it is given (a backdated row), else gets now.
 func (p *Plane) InsertAs(_ context.Context, login string, rs ...control.Request) ([]string, error) {
-	ids := make([]string, len(rs))
+	rows := make([]control.Request, len(rs))
 	for i, r := range rs {
 		r.RequestedBy = login
-		ids[i] = p.insert(r)
+		rows[i] = r
 	}
-	return ids, nil
+	return p.insert(rows...), nil
 }
 
-// insert stores r as the requests table would: the columns' defaults
-// (action backup, kind auto), as_of and requested_at to the millisecond
-// in UTC, requested_at now unless given, and a query id of its own.
-func (p *Plane) insert(r control.Request) string {
-	if r.ID == "" {
-		r.ID = uuid.NewString()
+// insert stores rs as one INSERT into the requests table would: the
+// columns' defaults (action backup, kind auto), as_of and requested_at to
+// the millisecond in UTC, requested_at now unless given, and the INSERT's
+// query id; the rows are one block, in the table's order within it
+// (requested_at, then id as ClickHouse orders UUIDs), each with its offset.
+// It returns the ids in the order given.
+func (p *Plane) insert(rs ...control.Request) []string {
+	queryID := "query-" + uuid.NewString()
+	now := time.Now()
+	ids := make([]string, len(rs))
+	rows := make([]control.Request, len(rs))
+	for i, r := range rs {
+		if r.ID == "" {
+			r.ID = uuid.NewString()
+		}
+		if r.Action == "" {
+			r.Action = control.ActionBackup
+		}
+		if r.Kind == "" {
+			r.Kind = "auto"
+		}
+		if r.AsOf != nil {
+			t := millis(*r.AsOf)
+			r.AsOf = &t
+		}
+		if r.RequestedAt.IsZero() {
+			r.RequestedAt = now
+		}
+		r.RequestedAt, r.QueryID = millis(r.RequestedAt), queryID
+		ids[i], rows[i] = r.ID, r
 	}
-	if r.Action == "" {
-		r.Action = control.ActionBackup
+	slices.SortStableFunc(rows, func(a, b control.Request) int {
+		if c := a.RequestedAt.Compare(b.RequestedAt); c != 0 {
+			return c
+		}
+		return compareUUIDs(a.ID, b.ID)
+	})
+	if len(rows) == 0 {
+		return ids
 	}
-	if r.Kind == "" {
-		r.Kind = "auto"
-	}
-	if r.AsOf != nil {
-		t := millis(*r.AsOf)
-		r.AsOf = &t
-	}
-	if r.RequestedAt.IsZero() {
-		r.RequestedAt = time.Now()
-	}
-	r.RequestedAt = millis(r.RequestedAt)
-	r.QueryID = "query-" + uuid.NewString()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.requests = append(p.requests, r)
-	p.facts[r.QueryID] = control.InsertFacts{QueryID: r.QueryID, ViewsLogged: true,
-		ByLogin: map[string]control.LoginFacts{r.RequestedBy: {Users: []string{r.RequestedBy}, Kinds: []string{"Insert"}, WroteRequests: true}}}
-	return r.ID
+	p.blocks++
+	for i, r := range rows {
+		p.requests = append(p.requests, r)
+		p.places = append(p.places, control.ReadMark{Block: p.blocks, Offset: uint64(i)})
+	}
+	login := rows[0].RequestedBy
+	p.facts[queryID] = control.InsertFacts{QueryID: queryID, ViewsLogged: true,
+		ByLogin: map[string]control.LoginFacts{login: {Users: []string{login}, Kinds: []string{"Insert"}, WroteRequests: true}}}
+	return ids
+}
+
+// compareUUIDs orders two ids as ClickHouse orders UUID values: by their
+// last eight bytes, then their first eight. An id that is not a UUID comes
+// first, as the server would have refused it.
+func compareUUIDs(a, b string) int {
+	ua, errA := uuid.Parse(a)
+	ub, errB := uuid.Parse(b)
+	if errA != nil || errB != nil {
+		return strings.Compare(a, b)
+	}
+	if c := bytes.Compare(ua[8:], ub[8:]); c != 0 {
+		return c
+	}
+	return bytes.Compare(ua[:8], ub[:8])
 }
 
 // millis is t as a DateTime64(3) column keeps it.
@@ -125,7 +168,7 @@ func (p *Plane) InsertRequest(_ context.Context, r control.Request) (string, err
 	}
 	r.RequestedBy, r.RequestedAt = p.ownUser, time.Time{}
 	r.Proof = control.Sign(p.proofKey, r, p.ownUser)
-	return p.insert(r), nil
+	return p.insert(r)[0], nil
 }
 
 func (p *Plane) InsertFacts(_ context.Context, queryIDs []string, _ time.Time) (map[string]control.InsertFacts, error) {

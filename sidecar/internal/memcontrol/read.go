@@ -77,28 +77,93 @@ func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
 	return first, counts
 }
 
-// PendingRequests reads as the SQL control plane does: first rows made
-// since, without a terminal answer, cut as admission expects, at most
-// PendingPerRequester of a requester and PendingPerRead in all.
-func (p *Plane) PendingRequests(_ context.Context, since time.Time) ([]control.PendingRequest, error) {
+// PendingRequests is a full read, as the SQL control plane's.
+func (p *Plane) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
+	page, err := p.PendingAfter(ctx, control.ReadFrom{Since: since, Full: true})
+	return page.Pending, err
+}
+
+// PendingAfter reads as the SQL control plane does: the rows made since,
+// in insert order, a full read those whose id has no terminal answer, else
+// each requester's from its mark (or the floor), at most
+// PendingPerRequester of a requester and PendingPerRead in all; of those,
+// the first rows of their ids (among the rows made since) without a
+// terminal answer are pending, cut as admission expects.
+func (p *Plane) PendingAfter(_ context.Context, from control.ReadFrom) (control.ReadPage, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	page := control.ReadPage{LastBlock: p.blocks}
+	firsts := p.firstsSince(from.Since)
 	perUser := map[string]int{}
-	var out []control.PendingRequest
-	first, logins := p.firstRows(since)
-	for _, r := range first {
-		a, logged := p.answerOf(r.ID)
-		if len(out) == control.PendingPerRead || (logged && a.decidesTerminal) || perUser[r.RequestedBy] == control.PendingPerRequester {
+	for i, r := range p.requests {
+		if len(page.Seen) == control.PendingPerRead {
+			break
+		}
+		if r.RequestedAt.Before(from.Since) || perUser[r.RequestedBy] == control.PendingPerRequester || !p.readFrom(from, i) {
 			continue
 		}
 		perUser[r.RequestedBy]++
-		pr := control.PendingRequest{Request: cutRow(r), Logins: logins[r.ID]}
-		if logged {
-			pr.Latest = &control.LogEntry{RequestID: r.ID, State: a.decides.State, Backup: a.backup, OperationID: a.opID}
+		page.Seen = append(page.Seen, control.SeenRow{RequestedBy: r.RequestedBy, Mark: p.places[i]})
+		if f := firsts[r.ID]; f.index == i {
+			if pr, ok := p.pendingAt(i, len(f.logins)); ok {
+				page.Pending = append(page.Pending, pr)
+			}
 		}
-		out = append(out, pr)
 	}
-	return out, nil
+	return page, nil
+}
+
+// firstOf is, for one id, the first row made since a read's since, and the
+// logins that used the id since.
+type firstOf struct {
+	index  int
+	logins map[string]bool
+}
+
+// firstsSince indexes the rows made since by id; the caller holds p.mu.
+func (p *Plane) firstsSince(since time.Time) map[string]firstOf {
+	out := map[string]firstOf{}
+	for i, r := range p.requests {
+		if r.RequestedAt.Before(since) {
+			continue
+		}
+		f, ok := out[r.ID]
+		if !ok {
+			f = firstOf{index: i, logins: map[string]bool{}}
+		}
+		f.logins[r.RequestedBy] = true
+		out[r.ID] = f
+	}
+	return out
+}
+
+// readFrom reports whether row i is one a read from takes in; the caller
+// holds p.mu.
+func (p *Plane) readFrom(from control.ReadFrom, i int) bool {
+	if from.Full {
+		a, logged := p.answerOf(p.requests[i].ID)
+		return !logged || !a.decidesTerminal
+	}
+	start, ok := from.Marks[p.requests[i].RequestedBy]
+	if !ok {
+		start = control.ReadMark{Block: from.Floor}
+	}
+	return !p.places[i].Before(start)
+}
+
+// pendingAt is row i, the first of its id, as a pending request, unless
+// its id has a terminal answer; the caller holds p.mu.
+func (p *Plane) pendingAt(i, logins int) (control.PendingRequest, bool) {
+	r := p.requests[i]
+	a, logged := p.answerOf(r.ID)
+	if logged && a.decidesTerminal {
+		return control.PendingRequest{}, false
+	}
+	pr := control.PendingRequest{Request: cutRow(r), Logins: logins, Mark: p.places[i]}
+	if logged {
+		pr.Latest = &control.LogEntry{RequestID: r.ID, State: a.decides.State, Backup: a.backup, OperationID: a.opID}
+	}
+	return pr, true
 }
 
 // cutRow is a request row as a pending read has it: every text cut one
