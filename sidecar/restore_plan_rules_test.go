@@ -188,3 +188,40 @@ func TestDefinitionFile(t *testing.T) {
 		t.Errorf("an escaped database: %q, %v", got, ok)
 	}
 }
+
+// TestRebuiltByRefresh: the tables a refreshable view of the database
+// replaces (its TO table there, without APPEND) come back empty, and the
+// plan says so on them and on the view restored stopped; not an APPEND
+// view's, an outside one's, a plain materialized view's or an inner one.
+func TestRebuiltByRefresh(t *testing.T) {
+	defs := []TableDefinition{
+		{Table: "a_plain", Create: "CREATE TABLE a_plain ENGINE = Log"},
+		{Table: "rv", Create: "CREATE MATERIALIZED VIEW rv REFRESH EVERY 1 HOUR TO shop.target AS SELECT 1"},
+		{Table: "rv_app", Create: "CREATE MATERIALIZED VIEW rv_app REFRESH EVERY 1 HOUR APPEND TO t2 AS SELECT 1"},
+		{Table: "rv_out", Create: "CREATE MATERIALIZED VIEW rv_out REFRESH EVERY 1 HOUR TO prod.x AS SELECT 1"},
+		{Table: "mv", Create: "CREATE MATERIALIZED VIEW mv TO t3 AS SELECT 1"},
+		{Table: "target", Create: "CREATE TABLE target ENGINE = Log"},
+		{Table: "t2", Create: "CREATE TABLE t2 ENGINE = Log"},
+		{Table: "t3", Create: "CREATE TABLE t3 ENGINE = Log"},
+	}
+	p := BuildPlan("shop", "shop_copy", nil, ConsumersInclude, ClassifyTables("shop", defs, nil))
+	if got := p.RebuiltByRefresh(); !slices.Equal(got, []string{"target"}) {
+		t.Errorf("rebuilt by refresh %v, want [target]", got)
+	}
+	notes := map[string]string{}
+	for _, e := range p.Tables {
+		if e.Note != "" {
+			notes[e.Table] = e.Note
+		}
+	}
+	if len(notes) != 2 || !strings.HasPrefix(notes["target"], "restored empty: refreshable view rv replaces its rows") ||
+		!strings.HasPrefix(notes["rv"], "created EMPTY and stopped: the rows of target come back") {
+		t.Errorf("notes %q", notes)
+	}
+	p = BuildPlan("shop", "shop_copy", nil, ConsumersSkip, ClassifyTables("shop", defs, nil))
+	for _, e := range p.Tables {
+		if e.Table == "rv" && e.Note != "" || e.Table == "target" && e.Note == "" {
+			t.Errorf("skip: %s noted %q", e.Table, e.Note)
+		}
+	}
+}
