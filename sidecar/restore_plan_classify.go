@@ -41,7 +41,8 @@ type Classified struct {
 	Table  string
 	Create string // the definition as the backup holds it
 	Definition
-	Hazards []Hazard
+	Hazards  []Hazard
+	renaming Renaming // what its references point at once restored
 }
 
 // consumerEngines take messages or files from a source that production
@@ -56,18 +57,25 @@ var externalEngines = map[string]bool{"url": true, "s3": true, "file": true, "az
 	"gcs": true, "oss": true, "cosn": true, "mysql": true, "postgresql": true, "mongodb": true, "sqlite": true,
 	"redis": true, "odbc": true, "jdbc": true, "ytsaurus": true}
 
-// ClassifyTables classifies the definitions of a backup of database.
+// ClassifyTables classifies the definitions of a backup of database as
+// restored under its own name (ClassifyRestore with nothing renamed).
 // renamed says whether a table is restored under another database or
 // table name (a literal ZooKeeper path matters only then).
 func ClassifyTables(database string, defs []TableDefinition, renamed func(table string) bool) []Classified {
+	return ClassifyRestore(inPlace(database), defs, renamed)
+}
+
+// ClassifyRestore classifies the definitions of a backup of r.Database by
+// what they will point at once restored as r says (restore_plan_rename.go).
+func ClassifyRestore(r Renaming, defs []TableDefinition, renamed func(table string) bool) []Classified {
 	out := make([]Classified, len(defs))
 	for i, d := range defs {
-		c := Classified{Table: d.Table, Create: d.Create}
+		c := Classified{Table: d.Table, Create: d.Create, renaming: r}
 		if d.Unread != "" {
 			c.Hazards = []Hazard{{HazardUnread, "its definition was not read (" + d.Unread + "), so it cannot be classified"}}
 		} else {
 			c.Definition = ParseDefinition(d.Create)
-			c.Hazards = ownHazards(database, c.Definition, renamed != nil && renamed(d.Table))
+			c.Hazards = ownHazards(r, c.Definition, renamed != nil && renamed(d.Table))
 		}
 		out[i] = c
 	}
@@ -76,7 +84,7 @@ func ClassifyTables(database string, defs []TableDefinition, renamed func(table 
 			continue
 		}
 		for _, w := range out {
-			if w.Object == "materialized view" && inDatabase(w.To, database) && w.To.Name == out[i].Table {
+			if w.Object == "materialized view" && inDatabase(w.To, r.Database) && w.To.Name == out[i].Table {
 				out[i].Hazards = append(out[i].Hazards, Hazard{HazardExternalWriter, fmt.Sprintf(
 					"a %s table, stored outside ClickHouse, that materialized view %s writes into", out[i].Engine, w.Table)})
 			}
@@ -89,8 +97,9 @@ func inDatabase(q QualifiedName, database string) bool {
 	return q.Database == "" || q.Database == database
 }
 
-// ownHazards are what one definition says on its own.
-func ownHazards(database string, d Definition, renamed bool) []Hazard {
+// ownHazards are what one definition says on its own, its references
+// judged by what they point at once restored as r says.
+func ownHazards(r Renaming, d Definition, renamed bool) []Hazard {
 	var h []Hazard
 	add := func(code, format string, a ...any) { h = append(h, Hazard{code, fmt.Sprintf(format, a...)}) }
 	engine := strings.ToLower(d.Engine)
@@ -100,16 +109,21 @@ func ownHazards(database string, d Definition, renamed bool) []Hazard {
 	if d.Refreshable {
 		add(HazardRefreshable, "a refreshable materialized view: it refreshes on its own schedule as soon as it exists")
 	}
-	if d.To.Name != "" && !inDatabase(d.To, database) {
-		add(HazardWritesOutside, "writes into %s, outside %s", d.To, database)
+	if d.Object == "materialized view" && d.To.Name == "" && externalEngines[engine] {
+		add(HazardExternalWriter, "a materialized view stored in a %s table, outside ClickHouse: a live copy sends every row it is fed there", d.Engine)
 	}
-	h = append(h, readHazards(database, d)...)
-	switch {
-	case engine == "distributed" && len(d.EngineArgs) >= 3 && !sameDatabaseArg(d.EngineArgs[1], database):
-		add(HazardWritesOutside, "a Distributed table over %s.%s of cluster %s, outside %s",
-			d.EngineArgs[1], d.EngineArgs[2], d.EngineArgs[0], database)
-	case engine == "buffer" && len(d.EngineArgs) >= 2 && !sameDatabaseArg(d.EngineArgs[0], database):
-		add(HazardWritesOutside, "a Buffer table that flushes into %s.%s, outside %s", d.EngineArgs[0], d.EngineArgs[1], database)
+	if d.To.Name != "" && r.outside(d.To) {
+		add(HazardWritesOutside, "writes into %s, outside %s%s", r.after(d.To), r.Target, r.named(d.To))
+	}
+	h = append(h, readHazards(r, d)...)
+	switch q, ok := unrenamedRef(r, d); {
+	case ok && engine == "buffer":
+		add(HazardWritesOutside, "a Buffer table that flushes into %s, outside %s%s", q, r.Target, unrenamedNote(r, q))
+	case ok:
+		add(HazardWritesOutside, "an Alias of %s, outside %s: it reads and writes that table, TRUNCATE included%s", q, r.Target, unrenamedNote(r, q))
+	case engine == "distributed" && len(d.EngineArgs) >= 3 && r.outside(engineRef(d.EngineArgs[1], d.EngineArgs[2])):
+		ref := engineRef(d.EngineArgs[1], d.EngineArgs[2])
+		add(HazardWritesOutside, "a Distributed table over %s of cluster %s, outside %s%s", r.after(ref), d.EngineArgs[0], r.Target, r.named(ref))
 	case renamed && strings.HasPrefix(engine, "replicated") && strings.HasSuffix(engine, "mergetree") && len(d.EngineArgs) > 0 &&
 		!strings.Contains(d.EngineArgs[0], "{uuid}") && !strings.Contains(d.EngineArgs[0], "{database}"):
 		add(HazardZooKeeper, "ZooKeeper path %q has neither {uuid} nor {database}: restored under another name it would join the original's replicas",
@@ -118,30 +132,57 @@ func ownHazards(database string, d Definition, renamed bool) []Hazard {
 	return h
 }
 
+// unrenamedRef is the table a Buffer or Alias names when it is outside the
+// target once restored: RESTORE leaves their arguments as written.
+func unrenamedRef(r Renaming, d Definition) (QualifiedName, bool) {
+	var q QualifiedName
+	switch e := strings.ToLower(d.Engine); {
+	case e == "buffer" && len(d.EngineArgs) >= 2:
+		q = engineRef(d.EngineArgs[0], d.EngineArgs[1])
+	case e == "alias":
+		var ok bool
+		if q, ok = aliasRef(d.EngineArgs); !ok {
+			return q, false
+		}
+	default:
+		return q, false
+	}
+	q = r.kept(q)
+	return q, q.Database != r.Target
+}
+
+func unrenamedNote(r Renaming, q QualifiedName) string {
+	if q.Database == r.Database {
+		return " (RESTORE does not rename its arguments: the copy acts on the original)"
+	}
+	return ""
+}
+
 // readHazards: a view or materialized view reading a table outside the
-// database (a materialized view is then fed by production's inserts), or
+// target (a materialized view is then fed by production's inserts), or
 // reading another server or store through a table function.
-func readHazards(database string, d Definition) []Hazard {
+func readHazards(r Renaming, d Definition) []Hazard {
 	if !strings.HasSuffix(d.Object, "view") {
 		return nil
 	}
 	var h []Hazard
 	var seen []string
-	for _, r := range d.Reads {
-		if inDatabase(r, database) || slices.Contains(seen, r.String()) {
+	for _, ref := range d.Reads {
+		q := r.after(ref)
+		if !r.outside(ref) || slices.Contains(seen, q.String()) {
 			continue
 		}
-		seen = append(seen, r.String())
-		reason := fmt.Sprintf("reads %s, outside %s", r, database)
+		seen = append(seen, q.String())
+		reason := fmt.Sprintf("reads %s, outside %s%s", q, r.Target, r.named(ref))
 		if d.Object == "materialized view" && !d.Refreshable {
-			reason = fmt.Sprintf("is fed by every insert into %s, outside %s", r, database)
+			reason = fmt.Sprintf("is fed by every insert into %s, outside %s%s", q, r.Target, r.named(ref))
 		}
 		h = append(h, Hazard{HazardReadsOutside, reason})
 	}
 	for _, fn := range d.ReadsRemote {
 		if !slices.Contains(seen, fn+"()") {
 			seen = append(seen, fn+"()")
-			h = append(h, Hazard{HazardReadsOutside, fmt.Sprintf("reads through table function %s(), outside %s", fn, database)})
+			h = append(h, Hazard{HazardReadsOutside, fmt.Sprintf("reads through table function %s(), outside %s", fn, r.Target)})
 		}
 	}
 	return h
@@ -171,37 +212,50 @@ func (c Classified) References(database string) []string {
 		out = append(out, c.EngineArgs[1])
 	case e == "distributed" && len(c.EngineArgs) >= 3 && sameDatabaseArg(c.EngineArgs[1], database):
 		out = append(out, c.EngineArgs[2])
+	case e == "alias":
+		if q, ok := aliasRef(c.EngineArgs); ok && sameDatabaseArg(q.Database, database) {
+			out = append(out, q.Name)
+		}
 	}
 	return out
 }
 
-// WritesOutside are the tables outside database that it sends rows to: a
-// materialized view's TO table, a Distributed or Buffer table's table.
-// Restored live by a requester, it writes there with the sidecar's rights.
-func (c Classified) WritesOutside(database string) []QualifiedName {
+// WritesOutside are the tables outside the target that it sends rows to
+// once restored: a materialized view's TO table, a Distributed, Buffer or
+// Alias table's table. Restored live by a requester, it writes there with
+// the sidecar's rights.
+func (c Classified) WritesOutside() []QualifiedName {
+	r := c.renaming
 	var out []QualifiedName
-	if c.To.Name != "" && !inDatabase(c.To, database) {
-		out = append(out, c.To)
+	if c.To.Name != "" && r.outside(c.To) {
+		out = append(out, r.after(c.To))
 	}
-	switch e := strings.ToLower(c.Engine); {
-	case e == "distributed" && len(c.EngineArgs) >= 3 && !sameDatabaseArg(c.EngineArgs[1], database):
-		out = append(out, QualifiedName{Database: c.EngineArgs[1], Name: c.EngineArgs[2]})
-	case e == "buffer" && len(c.EngineArgs) >= 2 && !sameDatabaseArg(c.EngineArgs[0], database):
-		out = append(out, QualifiedName{Database: c.EngineArgs[0], Name: c.EngineArgs[1]})
+	if q, ok := unrenamedRef(r, c.Definition); ok {
+		return append(out, q)
+	}
+	if e := strings.ToLower(c.Engine); e == "distributed" && len(c.EngineArgs) >= 3 {
+		if ref := engineRef(c.EngineArgs[1], c.EngineArgs[2]); r.outside(ref) {
+			out = append(out, r.after(ref))
+		}
 	}
 	return out
 }
 
-// ReadsOutside are the tables outside database that a view or
-// materialized view reads (or is fed by).
-func (c Classified) ReadsOutside(database string) []QualifiedName {
+// ReadsOutside are the tables outside the target that a view or
+// materialized view reads (or is fed by), or an Alias reads, once
+// restored.
+func (c Classified) ReadsOutside() []QualifiedName {
+	r := c.renaming
+	if q, ok := unrenamedRef(r, c.Definition); ok && strings.EqualFold(c.Engine, "alias") {
+		return []QualifiedName{q}
+	}
 	if !strings.HasSuffix(c.Object, "view") {
 		return nil
 	}
 	var out []QualifiedName
-	for _, r := range c.Reads {
-		if !inDatabase(r, database) && !slices.Contains(out, r) {
-			out = append(out, r)
+	for _, ref := range c.Reads {
+		if q := r.after(ref); r.outside(ref) && !slices.Contains(out, q) {
+			out = append(out, q)
 		}
 	}
 	return out

@@ -59,7 +59,7 @@ func TestClassifyEngineArgumentsAtTheirMinimum(t *testing.T) {
 		if got := fmt.Sprint(cl.References("shop")); got != c.refs {
 			t.Errorf("%s: references %s, want %s", c.create, got, c.refs)
 		}
-		if got := fmt.Sprint(cl.WritesOutside("shop")); got != c.writes {
+		if got := fmt.Sprint(cl.WritesOutside()); got != c.writes {
 			t.Errorf("%s: writes outside %s, want %s", c.create, got, c.writes)
 		}
 	}
@@ -83,11 +83,11 @@ func TestClassifyReadReasons(t *testing.T) {
 
 func TestReadsOutside(t *testing.T) {
 	v := classifyOne("CREATE VIEW x AS SELECT * FROM prod.a JOIN prod.a ON 1 JOIN b ON 1 JOIN shop.c ON 1 JOIN other.d ON 1")
-	if got := fmt.Sprint(v.ReadsOutside("shop")); got != "[prod.a other.d]" {
+	if got := fmt.Sprint(v.ReadsOutside()); got != "[prod.a other.d]" {
 		t.Errorf("a view: %s, want [prod.a other.d]", got)
 	}
 	tbl := classifyOne("CREATE TABLE x ENGINE = Log AS SELECT * FROM prod.a")
-	if got := tbl.ReadsOutside("shop"); got != nil {
+	if got := tbl.ReadsOutside(); got != nil {
 		t.Errorf("a table: %v, want none", got)
 	}
 }

@@ -135,8 +135,12 @@ func (s *restorer) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreR
 		}
 		return false
 	}
-	p := BuildPlan(b.Database, target, req.Tables, req.Consumers, ClassifyTables(b.Database, defs, renamed))
+	classified := ClassifyRestore(RenamingOf(b.Database, target, req.Tables), defs, renamed)
+	p := BuildPlan(b.Database, target, req.Tables, req.Consumers, classified)
 	p.Backup = b.Name
+	if req.Mode == ModeReplace {
+		p.refuseLiveStaging()
+	}
 	return p, s.requireViewRights(ctx, &p)
 }
 
