@@ -66,6 +66,7 @@ type PlanEntry struct {
 	ReadsOutside  []QualifiedName `json:"reads_outside,omitempty"`
 	OperatorOnly  string          `json:"-"`
 	zk            bool
+	replace       bool       // refused because a replace's staging copy of it would run live (refuseLiveStaging)
 	rights        bool       // refused for a right the sidecar's user lacks
 	def           Definition // as the backup has it: definer, SQL SECURITY
 	create        string     // the backup's CREATE, for a view restored stopped
@@ -95,7 +96,7 @@ func BuildPlan(database, target string, restores []TableRestore, consumers Consu
 		}
 	}
 	for _, r := range restores {
-		p.Tables = append(p.Tables, planEntry(database, r, byName[r.Source], consumers))
+		p.Tables = append(p.Tables, planEntry(r, byName[r.Source], consumers))
 	}
 	p.skipDependents(database, byName)
 	p.noteRebuilt()
@@ -103,9 +104,9 @@ func BuildPlan(database, target string, restores []TableRestore, consumers Consu
 	return p
 }
 
-func planEntry(database string, r TableRestore, c Classified, consumers Consumers) PlanEntry {
+func planEntry(r TableRestore, c Classified, consumers Consumers) PlanEntry {
 	e := PlanEntry{Table: r.Source, Target: r.Target, Object: orWord(c.Object, "table"), Engine: c.Engine, Action: PlanRestore,
-		WritesOutside: c.WritesOutside(database), ReadsOutside: c.ReadsOutside(database), OperatorOnly: c.operatorOnly(),
+		WritesOutside: c.WritesOutside(), ReadsOutside: c.ReadsOutside(), OperatorOnly: c.operatorOnly(),
 		def: c.Definition, create: c.Create}
 	for _, h := range c.Hazards {
 		e.Reasons = append(e.Reasons, h.Reason)
@@ -233,11 +234,13 @@ func (p RestorePlan) Included() []PlanEntry {
 // (ErrConsumers), views the sidecar's user may not create
 // (ErrSidecarRights), or both.
 func (p RestorePlan) Refusal() error {
-	var consumers, rights []string
+	var consumers, rights, replaced []string
 	zkOnly := true
 	for _, e := range p.Tables {
 		switch {
 		case e.Action != PlanRefuse:
+		case e.replace:
+			replaced = append(replaced, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
 		case e.rights:
 			rights = append(rights, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
 		default:
@@ -246,7 +249,11 @@ func (p RestorePlan) Refusal() error {
 		}
 	}
 	var consumerErr, rightsErr error
-	if len(consumers) > 0 {
+	switch {
+	case len(replaced) > 0:
+		// Named first: no consumers choice makes a replace of these safe.
+		consumerErr = fmt.Errorf("%s: %s; %w", strings.Join(append(replaced, consumers...), ", "), replaceHint, ErrConsumers)
+	case len(consumers) > 0:
 		consumerErr = fmt.Errorf("%s: %s; %w", strings.Join(consumers, ", "), refusalHint(p.Consumers, zkOnly), ErrConsumers)
 	}
 	if len(rights) > 0 {
@@ -261,6 +268,30 @@ func (p RestorePlan) Refusal() error {
 		return fmt.Errorf("nothing was restored: %w", rightsErr)
 	}
 	return nil
+}
+
+// replaceHint says how to go on from a replace refused by refuseLiveStaging.
+const replaceHint = "mode = 'replace' does not replace a materialized view or a table that consumes or writes outside: " +
+	"restore it under another name (mode 'keep' into another database) and swap it by hand, or leave it out of the tables named"
+
+// refuseLiveStaging refuses, in a replace, what its staging copy would
+// run live. A replace restores each named table beside the live one, in
+// the target database, and swaps it in: a materialized view's staging copy
+// is fed by the same inserts and writes into the same table as the live
+// view from the moment RESTORE creates it, so every row lands twice until
+// the swap; a consumer's copy would consume, an outside writer's write.
+// Nothing is staged without its view, so such a replace is refused whole.
+func (p *RestorePlan) refuseLiveStaging() {
+	for i := range p.Tables {
+		e := &p.Tables[i]
+		live := strings.HasSuffix(e.Object, "view") && e.Object != "view" || len(e.Reasons) > 0
+		if !live || e.Action == PlanSkip {
+			continue
+		}
+		e.Action, e.replace = PlanRefuse, true
+		e.Reasons = append(e.Reasons, "a replace would stage a live copy of it beside the original, "+
+			"fed by the same inserts and writing where the original writes, until the swap")
+	}
 }
 
 // refusalHint says how to go on from refused consumers.
