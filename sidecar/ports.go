@@ -60,7 +60,8 @@ type RestoreCommand struct {
 	Target        string
 	Folder        string
 	Tables        []TableRestore // empty: the whole database
-	Partitions    []string       // only these partitions (of the one table)
+	Partitions    []string       // only these partitions (of the one table), as values of its key
+	PartitionIDs  []string       // and these, by partition_id (any key's type)
 	StructureOnly bool           // definitions only, no data
 	Except        []string       // tables of the backup a whole-database restore leaves out (the restore plan's)
 }

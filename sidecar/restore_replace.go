@@ -223,10 +223,33 @@ func (s *replacer) replacePartitions(ctx context.Context, rec workRecord) error 
 			if i > 0 {
 				msg = fmt.Sprintf("partitions %s were replaced already", orNoneOf(partitionValues(staged[:i])))
 			}
-			return fmt.Errorf("replace partition %s of %s.%s (%s): %w", p.Value, rec.Target, sw.Live, msg, err)
+			return fmt.Errorf("replace partition %s of %s.%s (%s; %s): %w", p.Value, rec.Target, sw.Live, msg,
+				s.dropOwnStaging(ctx, rec.Target, sw), err)
 		}
 	}
 	return nil
+}
+
+// dropOwnStaging drops a partition replace's staging table after a REPLACE
+// PARTITION failed: it holds a copy of the backup's partitions, no one
+// else's rows, and is dropped only while it has the UUID this restore
+// recorded. It says what became of it.
+func (s *replacer) dropOwnStaging(ctx context.Context, database string, sw swap) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	id, err := s.db.TableUUID(ctx, database, sw.Staging)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return "no staging table is left"
+	case err == nil && sw.StagingUUID != "" && id != sw.StagingUUID:
+		return fmt.Sprintf("%s.%s is not this restore's staging table any more and is left", database, sw.Staging)
+	case err == nil:
+		err = s.db.DropTable(ctx, database, sw.Staging)
+	}
+	if err != nil {
+		return fmt.Sprintf("the staging table %s.%s is left, drop it by hand (%v)", database, sw.Staging, err)
+	}
+	return fmt.Sprintf("the staging table %s.%s is dropped", database, sw.Staging)
 }
 
 func partitionValues(ps []Partition) []string {
@@ -285,4 +308,46 @@ func (s *replacer) undo(ctx context.Context, rec workRecord, cause error) error 
 		return cause
 	}
 	return fmt.Errorf("%w; nothing of it is left: %s", cause, strings.Join(did, "; "))
+}
+
+// partitionIDs resolves a partition replace's partitions, named as
+// system.parts shows them (partition), to their ids in the live table: a
+// RESTORE … PARTITIONS takes a value as a literal of the key's type, which
+// a key of several columns ((m, k) shows as (202601,'eu')) does not take as
+// one string, while an id names any key's partition. A partition the live
+// table does not have is sent as written (values), which suits a key of
+// one column.
+func (s *replacer) partitionIDs(ctx context.Context, rec workRecord, named []string) (values, ids []string, err error) {
+	if len(rec.Partitions) == 0 || len(rec.Swaps) == 0 {
+		return named, nil, nil
+	}
+	live, err := s.db.TablePartitions(ctx, rec.Target, rec.Swaps[0].Live)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ResolvePartitions(rec.Partitions, live)
+}
+
+// ResolvePartitions splits named into the ids of partitions the table has
+// and the values it does not have. A value the table lacks that is written
+// as a tuple cannot be sent as a literal, and is refused with why.
+func ResolvePartitions(named []string, have []Partition) (values, ids []string, err error) {
+	byValue := map[string]string{}
+	for _, p := range have {
+		byValue[p.Value] = p.ID
+	}
+	for _, v := range named {
+		id, ok := byValue[v]
+		switch {
+		case ok:
+			ids = append(ids, id)
+		case strings.HasPrefix(v, "("):
+			return nil, nil, fmt.Errorf("partition %s is not in the live table; a partition of a key of several "+
+				"columns is replaced by its id, read from the live table's system.parts, so only a partition the "+
+				"table still has can be replaced in place: restore it under another name (\"table AS new_name\")", v)
+		default:
+			values = append(values, v)
+		}
+	}
+	return values, ids, nil
 }

@@ -149,6 +149,13 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 	if err != nil {
 		return nil, err
 	}
+	if err := s.replacer.requireSameColumns(ctx, rec, plan); err != nil { // before anything is restored
+		return nil, err
+	}
+	values, ids, err := s.replacer.partitionIDs(ctx, rec, req.Partitions)
+	if err != nil {
+		return nil, err
+	}
 	w := s.works.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
@@ -159,7 +166,7 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 	}
 	if len(restores) > 0 { // none when only views restored stopped are named
 		cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
-			Partitions: req.Partitions, StructureOnly: req.Mode == ModeSchema}
+			Partitions: values, PartitionIDs: ids, StructureOnly: req.Mode == ModeSchema}
 		if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
 			return nil, s.replacer.undo(ctx, rec, err)
 		}
@@ -251,7 +258,7 @@ func (s *restorer) finishReplace(ctx context.Context, w *work, b Backup) error {
 		if len(rec.Partitions) == 0 {
 			return s.replacer.undo(ctx, rec, err)
 		}
-		return err // partitions already replaced stay replaced; the staging table stays for a look
+		return err // partitions already replaced stay replaced; replacePartitions dropped the staging table
 	}
 	s.fault("replace-swapped")
 	if err := s.works.dropStaging(ctx, rec); err != nil {

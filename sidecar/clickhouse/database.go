@@ -166,7 +166,7 @@ func (d *Database) countRows(ctx context.Context, database string, tables []stri
 		for i, t := range batch {
 			parts[i] = fmt.Sprintf("SELECT %s AS name, count() AS rows FROM %s.%s", QuoteString(t), QuoteIdent(database), QuoteIdent(t))
 		}
-		err := d.nameRows(ctx, strings.Join(parts, " UNION ALL "), nil, out)
+		err := nameRows(ctx, d, strings.Join(parts, " UNION ALL "), nil, out)
 		if err != nil {
 			return fmt.Errorf("count rows of %s: %w", database, err)
 		}
@@ -175,8 +175,9 @@ func (d *Database) countRows(ctx context.Context, database string, tables []stri
 }
 
 // nameRows runs a query whose result is (name String, rows UInt64) and
-// sets out[name] = rows for each row.
-func (d *Database) nameRows(ctx context.Context, body string, params []proto.Parameter, out map[string]uint64) error {
+// sets out[name] = rows for each row. A function, not a method: it is a
+// helper of the queries, not part of what Database offers.
+func nameRows(ctx context.Context, d *Database, body string, params []proto.Parameter, out map[string]uint64) error {
 	var names proto.ColStr
 	var rows proto.ColUInt64
 	return d.do(ctx, ch.Query{Body: body, Parameters: params,

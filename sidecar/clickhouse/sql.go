@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -142,7 +143,7 @@ func restoreTarget(cmd sidecar.RestoreCommand) (string, error) {
 	if len(cmd.Tables) == 0 {
 		return restoreDatabase(cmd)
 	}
-	if err := sidecar.ValidatePartitions(cmd.Partitions); err != nil {
+	if err := sidecar.ValidatePartitions(slices.Concat(cmd.Partitions, cmd.PartitionIDs)); err != nil {
 		return "", err
 	}
 	parts := make([]string, len(cmd.Tables))
@@ -155,10 +156,13 @@ func restoreTarget(cmd sidecar.RestoreCommand) (string, error) {
 		parts[i] = fmt.Sprintf("TABLE %s.%s AS %s.%s", QuoteIdent(cmd.Database), QuoteIdent(r.Source),
 			QuoteIdent(cmd.Target), QuoteIdent(r.Target))
 	}
-	if len(cmd.Partitions) > 0 {
-		quoted := make([]string, len(cmd.Partitions))
-		for i, p := range cmd.Partitions {
-			quoted[i] = QuoteString(p)
+	if len(cmd.Partitions)+len(cmd.PartitionIDs) > 0 {
+		var quoted []string
+		for _, p := range cmd.Partitions {
+			quoted = append(quoted, QuoteString(p))
+		}
+		for _, id := range cmd.PartitionIDs { // ID 'x': any key's type, a tuple's too
+			quoted = append(quoted, "ID "+QuoteString(id))
 		}
 		parts[0] += " PARTITIONS " + strings.Join(quoted, ", ")
 	}

@@ -62,6 +62,12 @@ func TestBuildRestoreSQLOfSomeTables(t *testing.T) {
 	if err != nil || got != want {
 		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
 	}
+	cmd.Partitions, cmd.PartitionIDs, cmd.StructureOnly = nil, []string{"202601-8a1b", "it's"}, false
+	got, err = BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
+	want = "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS ID '202601-8a1b', ID 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r' ASYNC"
+	if err != nil || got != want { // by id: a tuple key's partition too
+		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
+	}
 	cmd.Tables[0].Target = "x`y"
 	if _, err := BuildRestoreSQL(cmd, S3Target{}); err == nil {
 		t.Fatal("a bad target table was accepted")

@@ -251,7 +251,7 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 				return refused("Code: 608. DB::Exception: Cannot restore the table %s.%s because it already contains some data. (CANNOT_RESTORE_TABLE)", cmd.Target, r.Target)
 			}
 			target[r.Target] = rows
-			d.restorePartsLocked(cmd.Target, r, m, cmd.Partitions)
+			d.restorePartsLocked(cmd.Target, r, m, append(slices.Clone(cmd.Partitions), cmd.PartitionIDs...))
 		}
 	}
 	if cmd.StructureOnly {
