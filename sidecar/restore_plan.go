@@ -272,7 +272,7 @@ func (p RestorePlan) Refusal() error {
 
 // replaceHint says how to go on from a replace refused by refuseLiveStaging.
 const replaceHint = "mode = 'replace' does not replace a materialized view or a table that consumes or writes outside: " +
-	"restore it under another name (mode 'keep' into another database) and swap it by hand, or leave it out of the tables named"
+	"restore it into another database (the default mode, data) and recreate it by hand, or leave it out of the tables named"
 
 // refuseLiveStaging refuses, in a replace, what its staging copy would
 // run live. A replace restores each named table beside the live one, in
