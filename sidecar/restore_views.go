@@ -58,8 +58,9 @@ func (s *restorer) createStoppedViews(ctx context.Context, req RestoreRequest, p
 // stoppedCreate rewrites a refreshable view's CREATE from a backup of
 // database source for a view name in target, as RESTORE would: the view's
 // own name, and every name qualified with source (its query's tables, its
-// TO table), move to target, tables a restore renames under their new
-// names; the UUIDs go (ClickHouse gives new ones: the original may still
+// TO table), move to target in a whole-database restore (renames empty); in
+// a restore of named tables (renames: each by its new name) only those
+// move, the others stay the original's, as the plan judged them; the UUIDs go (ClickHouse gives new ones: the original may still
 // exist); EMPTY goes before AS, so that creating it runs no refresh.
 func stoppedCreate(create, source, target, name string, renames map[string]string) (string, error) {
 	toks := tokenize(create)
@@ -101,6 +102,9 @@ func stoppedCreate(create, source, target, name string, renames map[string]strin
 			table := toks[i+2].text
 			if renamed, ok := renames[table]; ok {
 				table = renamed
+			} else if len(renames) > 0 {
+				i += 2 // not restored: it stays the original's, as RESTORE leaves it (Renaming)
+				continue
 			}
 			emit(t.start, quoteName(target)+"."+quoteName(table))
 			pos, i = toks[i+2].end, i+2

@@ -50,6 +50,12 @@ func TestStoppedCreate(t *testing.T) {
 		!strings.HasSuffix(got, "EMPTY AS SELECT count() AS n FROM `shop`.`orders_old`") {
 		t.Fatalf("rmv_inner renamed: %s (%v)", got, err)
 	}
+	// Restored by name without its tables, it keeps pointing at the
+	// original's, as RESTORE leaves a view restored alone.
+	got, err = stoppedCreate(viewTexts["rmv_inner"], "shop", "x", "rmv_inner", map[string]string{"rmv_inner": "rmv_inner"})
+	if err != nil || !strings.HasSuffix(got, "EMPTY AS SELECT count() AS n FROM shop.orders") {
+		t.Fatalf("rmv_inner restored alone: %s (%v)", got, err)
+	}
 	got, err = stoppedCreate(viewTexts["rmv_app"], "shop", "x", "rmv_app", nil)
 	if err != nil || strings.Contains(got, "INNER") || strings.Contains(got, "UUID") {
 		t.Fatalf("rmv_app: %s (%v)", got, err)

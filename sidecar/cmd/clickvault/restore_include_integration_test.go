@@ -37,7 +37,7 @@ func TestIncludeRefusedWhenTheSidecarCannotStopViews(t *testing.T) {
 		sidecarUser: {"REVOKE SYSTEM VIEWS ON shop_restored.*"}})
 	h.expectRequest(h.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'include'",
 		"rejected", "nothing was restored: rmv (a refreshable materialized view: it refreshes on its own schedule as soon as it exists; "+
-			"writes into prod.sink, outside shop; restoring it stopped takes SYSTEM VIEWS on shop_restored")
+			"writes into prod.sink, outside shop_restored; restoring it stopped takes SYSTEM VIEWS on shop_restored")
 	r := h.run("", "restore", "--target", "shop_copy", "--consumers", "include")
 	if r.code != 1 || !strings.Contains(r.stderr, "restoring it stopped takes SYSTEM VIEWS on shop_copy") {
 		t.Fatalf("restore into shop_copy: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
