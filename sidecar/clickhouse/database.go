@@ -35,6 +35,7 @@ type Database struct {
 	target S3Target
 	backup BackupSettings
 	redact *redactor
+	grants grantCache // logins' grants, read at most once per grantsFresh
 }
 
 var _ sidecar.Database = (*Database)(nil)

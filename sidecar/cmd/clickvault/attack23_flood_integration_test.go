@@ -19,7 +19,15 @@ import (
 // the last hour: after 3,000,000 rows alice's backup took 10-44 s, and the
 // junk was answered some 10 rows a second, for hours.
 func TestAttack23OneInsertFloodSlowsEveryone(t *testing.T) {
-	floodSlowsNoOne(t, envInt("CLICKVAULT_ATTACK_FLOOD_ROWS", 200000), 10*time.Second)
+	floodSlowsNoOne(t, "'explode', toString(number)", envInt("CLICKVAULT_ATTACK_FLOOD_ROWS", 200000), 10*time.Second)
+}
+
+// TestFloodOfPlausibleRequests: the flood is of rows admission has to look
+// at: backups of 100,000 databases (CLICKVAULT_PLAUSIBLE_FLOOD_ROWS) that
+// mallory has no right on. Each is refused for the right it lacks, which
+// the sidecar reads from ClickHouse's grants.
+func TestFloodOfPlausibleRequests(t *testing.T) {
+	floodSlowsNoOne(t, "'backup', concat('db', toString(number))", envInt("CLICKVAULT_PLAUSIBLE_FLOOD_ROWS", 100000), 10*time.Second)
 }
 
 // Bounds of a flood test, from the measurements (docs/benchmarks.md, under
@@ -32,13 +40,14 @@ const (
 )
 
 // floodSlowsNoOne floods the requests table with rows of junk in one
-// INSERT as mallory, and checks that alice's backup is answered within
+// INSERT as mallory (action and database from the SELECT of numbers(rows)
+// in values), and checks that alice's backup is answered within
 // floodAnswerWithin right after, and again after a pause; that the junk is
 // answered at floodMinRate rows a second at least, each row once, and
 // without a claim object in S3.
-func floodSlowsNoOne(t *testing.T, rows int, pause time.Duration) {
-	h, _ := newSidecarHarness(t, 10, "")
-	flood := fmt.Sprintf("INSERT INTO clickvault.requests (action, database) SELECT 'explode', toString(number) FROM numbers(%d)", rows)
+func floodSlowsNoOne(t *testing.T, values string, rows int, pause time.Duration) {
+	h, sc := newSidecarHarness(t, 10, "")
+	flood := fmt.Sprintf("INSERT INTO clickvault.requests (action, database) SELECT %s FROM numbers(%d)", values, rows)
 	began := time.Now()
 	if err := h.as("mallory").Do(h.ctx, ch.Query{Body: flood}); err != nil {
 		t.Fatal(err)
@@ -60,7 +69,8 @@ func floodSlowsNoOne(t *testing.T, rows int, pause time.Duration) {
 	}
 	answered := h.count("SELECT count() FROM clickvault.request_log WHERE state = 'rejected'")
 	rate := float64(answered) / time.Since(flooded).Seconds()
-	t.Logf("junk rows answered: %d of %d in %s, %.0f a second", answered, rows, time.Since(flooded).Round(time.Second), rate)
+	t.Logf("junk rows answered: %d of %d in %s, %.0f a second; the sidecar's peak RSS %d MB", answered, rows,
+		time.Since(flooded).Round(time.Second), rate, sc.maxRSS(t)>>20)
 	if answered < uint64(rows) && rate < floodMinRate {
 		t.Errorf("the junk is answered %.0f rows a second; want %d at least", rate, floodMinRate)
 	}
