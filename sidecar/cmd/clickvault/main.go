@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -31,15 +33,25 @@ func (e *usageError) Unwrap() error { return e.err }
 // kills itself with SIGKILL, as a crash would. Only the fault tests set it.
 const envFaultPoint = "CLICKVAULT_FAULT_POINT"
 
+// envFaultPause names a point at which the process stops itself
+// (SIGSTOP), the first time it gets there, until a SIGCONT: a fault test
+// changes ClickHouse meanwhile, as a person or another program could.
+const envFaultPause = "CLICKVAULT_FAULT_PAUSE"
+
 // faultPoint is the fault hook handed to the service; nil unless
-// envFaultPoint is set.
+// envFaultPoint or envFaultPause is set.
 var faultPoint func(string)
 
 func main() {
-	if want := os.Getenv(envFaultPoint); want != "" {
+	kill, pause := os.Getenv(envFaultPoint), os.Getenv(envFaultPause)
+	if kill != "" || pause != "" {
+		var paused sync.Once
 		faultPoint = func(name string) {
-			if name == want {
-				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			switch name {
+			case kill:
+				signalSelf(syscall.SIGKILL)
+			case pause:
+				paused.Do(func() { signalSelf(syscall.SIGSTOP) })
 			}
 		}
 	}
@@ -47,6 +59,16 @@ func main() {
 	err := newRootCommand(os.Stdout, os.Stderr, os.Environ).ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err))
+}
+
+// signalSelf sends sig to the calling thread: it acts before the thread
+// takes another step. Sent to the process, it reaches some thread first,
+// and on a busy machine the caller ran on for milliseconds: long enough
+// to send the next statement.
+func signalSelf(sig syscall.Signal) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	_ = syscall.Tgkill(os.Getpid(), syscall.Gettid(), sig)
 }
 
 func exitCode(err error) int {
