@@ -13,6 +13,11 @@ import (
 // table, so one errors.Is answers for all.
 var ErrNotFound = coord.ErrNotFound
 
+// ErrAlreadyExists is what the database returns for a database it was
+// asked to create that exists: someone else's, never to be restored into
+// as if it were new.
+var ErrAlreadyExists = errors.New("already exists")
+
 // Operation is ClickHouse's view of a BACKUP or RESTORE (system.backups).
 type Operation struct {
 	ID               string
@@ -64,6 +69,10 @@ type RestoreCommand struct {
 	PartitionIDs  []string       // and these, by partition_id (any key's type)
 	StructureOnly bool           // definitions only, no data
 	Except        []string       // tables of the backup a whole-database restore leaves out (the restore plan's)
+	// NewDatabase: the RESTORE creates Target, and fails if it exists. A
+	// RESTORE never writes into a table it did not create either: one
+	// that exists under a name it restores makes it fail.
+	NewDatabase bool
 }
 
 // ErrRefused marks an error ClickHouse answered (an exception), as opposed
@@ -89,7 +98,8 @@ type Database interface {
 	// RecentOperations lists the newest operations, newest first.
 	RecentOperations(ctx context.Context, limit int) ([]Operation, error)
 	DropDatabase(ctx context.Context, name string) error
-	// CreateDatabase creates an empty database (a partial restore's target).
+	// CreateDatabase creates an empty database (a partial restore's
+	// target); ErrAlreadyExists when it exists.
 	CreateDatabase(ctx context.Context, name string) error
 	// DropTable drops a table (a restore that replaces it).
 	DropTable(ctx context.Context, database, table string) error
@@ -110,8 +120,9 @@ type RestoreOps interface {
 	DatabaseEngine(ctx context.Context, database string) (string, error)
 	// TableNames lists every table, view and dictionary of a database.
 	TableNames(ctx context.Context, database string) ([]string, error)
-	// TableUUID is a table's UUID; ErrNotFound when the table is absent.
-	TableUUID(ctx context.Context, database, table string) (string, error)
+	// Objects reads the UUIDs of a database and of its tables: a restore
+	// drops only what still has the UUID it recorded when it created it.
+	Objects(ctx context.Context, database string) (Objects, error)
 	// ExchangeTables swaps the names of two tables of a database atomically.
 	ExchangeTables(ctx context.Context, database, a, b string) error
 	// TablePartitions lists a table's active partitions with their rows.
@@ -119,6 +130,21 @@ type RestoreOps interface {
 	// ReplacePartition replaces a partition (by id) of table with the same
 	// partition of from, a table of the same database and structure.
 	ReplacePartition(ctx context.Context, database, table, partitionID, from string) error
+}
+
+// Objects are the UUIDs of a database (UUID, "" when it does not exist)
+// and of each of its tables, views and dictionaries (by name).
+type Objects struct {
+	UUID   string
+	Tables map[string]Object
+}
+
+// Object is one table, view or dictionary: its UUID, and when its
+// definition was last written (metadata_modification_time, to the second):
+// its creation, for one a RESTORE created and nobody altered since.
+type Object struct {
+	UUID     string
+	Modified time.Time
 }
 
 // Partition is one partition of a table, as system.parts shows it.

@@ -149,8 +149,8 @@ func (s *restorer) restore(ctx context.Context, req RestoreRequest) (RestoreResu
 }
 
 // restoreDatabase restores the whole database into an empty or new one.
-// A failure removes what it created: the database when it created it, else
-// every table in it (it was empty).
+// A failure removes what it created (restore_undo.go): its tables, and the
+// database when it created it and nobody put anything else in it.
 func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
 	t, err := s.InspectTarget(ctx, req.Target)
 	if err != nil {
@@ -160,17 +160,20 @@ func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Ba
 		return nil, err
 	}
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
-		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID, Stopped: plan.With(PlanStopped)}
+		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID, Stopped: plan.With(PlanStopped),
+		Created: plan.With(PlanRestore, PlanStopped)}
 	w := s.works.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
+	// The RESTORE creates the database (with the backup's definition), and
+	// fails if someone else has created it since InspectTarget looked.
 	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema,
-		Except: plan.With(PlanSkip, PlanStopped)} // views restored stopped are created after it
-	if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
-		return nil, s.undoDatabase(ctx, rec, err)
+		Except: plan.With(PlanSkip, PlanStopped), NewDatabase: !t.Exists} // views restored stopped are created after it
+	if err := s.runRestore(ctx, w, cmd, b, req); err != nil {
+		return nil, s.works.undo(ctx, w.record(), err)
 	}
-	if err := s.createStoppedViews(ctx, req, plan); err != nil {
-		return nil, s.undoDatabase(ctx, rec, err)
+	if err := s.createStoppedViews(ctx, w, req, plan); err != nil {
+		return nil, s.works.undo(ctx, w.record(), err)
 	}
 	rows, err := s.db.TableRows(ctx, req.Target)
 	if err != nil {
@@ -179,17 +182,15 @@ func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Ba
 	return rows, nil
 }
 
-// undoDatabase is undo for a whole-database restore: into a database that
-// existed (empty), the tables now in it are the restore's.
-func (s *restorer) undoDatabase(ctx context.Context, rec workRecord, cause error) error {
-	if !rec.CreatedDatabase && ctx.Err() == nil {
-		names, err := s.db.TableNames(ctx, rec.Target)
-		if err != nil {
-			return fmt.Errorf("%w; listing what it created in %s failed, remove it by hand: %w", cause, rec.Target, err)
-		}
-		rec.Created = names
+// runRestore sends the RESTORE, waits for it, and records what it created
+// in the work record, whether it succeeded or not.
+func (s *restorer) runRestore(ctx context.Context, w *work, cmd RestoreCommand, b Backup, req RestoreRequest) error {
+	op, err := s.startRestore(ctx, cmd, b, req.Progress, req.Started)
+	s.works.claimRestored(ctx, w, op)
+	if err != nil {
+		s.fault("restore-failed")
 	}
-	return s.replacer.undo(ctx, rec, cause)
+	return err
 }
 
 // ChooseBackup finds a completed, restorable backup: by name, or the newest
@@ -329,14 +330,15 @@ func ValidateRestoreShape(tables []TableRestore, partitions []string, mode Resto
 	return ValidatePartitions(partitions)
 }
 
-// startRestore sends the RESTORE and waits for it.
+// startRestore sends the RESTORE and waits for it, and returns it as
+// system.backups has it at its end (zero when it did not end).
 // Its id is the caller's (the work record's) or a new one.
-func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) error {
+func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) (Operation, error) {
 	if cmd.ID == "" {
 		cmd.ID = uuid.NewString()
 	}
 	if err := s.db.StartRestore(ctx, cmd); err != nil {
-		return fmt.Errorf("start restore of %s into %s: %w", b.Name, cmd.Target, err)
+		return Operation{}, fmt.Errorf("start restore of %s into %s: %w", b.Name, cmd.Target, err)
 	}
 	if started != nil {
 		started(b, cmd.ID)
@@ -345,16 +347,16 @@ func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b Backu
 	return s.awaitRestore(ctx, cmd.ID, b.Name, cmd.Target, progress)
 }
 
-func (s *restorer) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) error {
+func (s *restorer) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) (Operation, error) {
 	op, err := s.waitOperation(ctx, id, "restore", name, progress)
 	if err != nil {
-		return fmt.Errorf("restore %s into %s: %w", name, target, err)
+		return op, fmt.Errorf("restore %s into %s: %w", name, target, err)
 	}
 	if op.Status != OpRestored {
 		s.logger.Warn("clickhouse's whole error", "restore", name, "target", target, "error", op.ErrorDetail)
-		return fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", name, target, op.Status, op.Error)
+		return op, fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", name, target, op.Status, op.Error)
 	}
-	return nil
+	return op, nil
 }
 
 // scratchPrefix starts the name of every verify scratch database.

@@ -36,7 +36,7 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 	w := s.adoptWork(ctx, rec)
 	defer w.done(ctx)
 	if rec.Abandoned != "" {
-		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; the live tables keep the rows they have; run it again",
+		return res, fmt.Errorf("the restore of %s into %s was not finished: %s; run it again if you still need it",
 			rec.Backup, rec.Target, rec.Abandoned)
 	}
 	// The dead run's pin goes stale while ClickHouse still reads the
@@ -48,23 +48,25 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 	}
 	defer pin.Release(ctx)
 	pin.Narrow(ctx, rec.Backup)
-	err = s.restorer.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
+	op, err := s.restorer.awaitRestore(ctx, rec.ID, rec.Backup, rec.Target, progress)
+	s.claimRestored(ctx, w, op)
+	rec = w.record()
 	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
 	switch {
 	case len(rec.Stopped) > 0 && !checked:
 		// Its refreshable views are created from the plan, which this run
 		// does not have; a restore without them is not the one asked for.
-		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted before its refreshable "+
+		return res, s.undo(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted before its refreshable "+
 			"views (%s) were created stopped; run it again", rec.Backup, rec.Target, strings.Join(rec.Stopped, ", ")))
 	case errors.Is(err, ErrNotFound) && !checked:
-		return res, s.undoAdopted(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s)",
+		return res, s.undo(ctx, rec, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s)",
 			rec.Backup, rec.Target, rec.ID))
 	case err != nil && !errors.Is(err, ErrNotFound):
-		return res, s.undoAdopted(ctx, rec, err)
+		return res, s.undo(ctx, rec, err)
 	}
 	b, err := s.restorer.ChooseBackup(ctx, rec.Source, rec.Backup, time.Time{})
 	if err != nil {
-		return res, s.replacer.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
+		return res, s.undo(ctx, rec, fmt.Errorf("read backup %s to check the restored copy: %w", rec.Backup, err))
 	}
 	res.Backup = b
 	if err := s.restorer.finishReplace(ctx, w, b); err != nil {
@@ -74,20 +76,13 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 	return res, err
 }
 
-func (s *works) undoAdopted(ctx context.Context, rec workRecord, cause error) error {
-	if rec.WholeDatabase {
-		return s.restorer.undoDatabase(ctx, rec, cause)
-	}
-	return s.replacer.undo(ctx, rec, cause)
-}
-
 // adoptBare adopts a restore that has no work record (one an older version
 // started, or whose record could not be written): it can only wait, and
 // unpinned, since without the record it does not know the backup's
 // database.
 func (s *works) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
 	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
-	err := s.restorer.awaitRestore(ctx, operationID, backup, target, progress)
+	_, err := s.restorer.awaitRestore(ctx, operationID, backup, target, progress)
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
 			"check %s and drop it before restoring again", backup, target, operationID, target)
@@ -123,8 +118,9 @@ func (s *works) earlierAttempt(ctx context.Context, req RestoreRequest) (workRec
 // resumeAttempt takes over an earlier run's RESTORE when ClickHouse has
 // it: the request is answered by that RESTORE, not by a second one. What a
 // RESTORE ClickHouse never got (the run was killed before sending it) or
-// forgot (it restarted) created is removed, and the request starts again
-// (resumed false).
+// forgot (it restarted) created is removed as far as the record knows it
+// (by UUID: however old the record, nothing created since is touched),
+// and the request starts again (resumed false).
 func (s *works) resumeAttempt(ctx context.Context, prev workRecord, req RestoreRequest) (res RestoreResult, resumed bool, err error) {
 	_, err = s.db.Operation(ctx, prev.ID)
 	if err == nil && prev.Abandoned == "" {
@@ -138,7 +134,7 @@ func (s *works) resumeAttempt(ctx context.Context, prev workRecord, req RestoreR
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return res, true, fmt.Errorf("look for the restore an earlier run of this request started: %w", err)
 	}
-	undone := s.undoAdopted(ctx, prev, errors.New("an earlier run of this request was interrupted"))
+	undone := s.undo(ctx, prev, errors.New("an earlier run of this request was interrupted"))
 	s.logger.Info("an earlier run of this request left a restore ClickHouse does not run; starting again",
 		"operation", prev.ID, "target", prev.Target, "cleanup", undone)
 	_ = s.bucket.DeleteWork(ctx, prev.ID) // what it named is undone; a leftover record is swept later

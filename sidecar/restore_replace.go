@@ -153,21 +153,26 @@ func orNoneOf(values []string) string {
 	return strings.Join(values, ", ")
 }
 
-// markCompared records each staging table's UUID once it is compared: from
-// then on a live table with that UUID has been swapped, which is how an
-// adoption after a kill tells a done swap from one to do.
+// markCompared records each staging table's UUID once it is compared, and
+// the live table's: from then on a live table with the staging UUID has
+// been swapped (how an adoption after a kill tells a done swap from one
+// to do), and a staging name with the live UUID holds the original, which
+// an undo never drops.
 func (s *replacer) markCompared(ctx context.Context, w *work) error {
-	var ids []string
-	for _, sw := range w.record().Swaps {
-		id, err := s.db.TableUUID(ctx, w.record().Target, sw.Staging)
-		if err != nil {
-			return fmt.Errorf("read the staging table's uuid: %w", err)
+	rec := w.record()
+	objects, err := s.db.Objects(ctx, rec.Target)
+	if err != nil {
+		return fmt.Errorf("read the staging tables' uuids: %w", err)
+	}
+	for _, sw := range rec.Swaps {
+		if _, ok := objects.Tables[sw.Staging]; !ok {
+			return fmt.Errorf("read the staging table's uuid: table %s.%s: %w", rec.Target, sw.Staging, ErrNotFound)
 		}
-		ids = append(ids, id)
 	}
 	return w.update(ctx, func(r *workRecord) {
-		for i := range r.Swaps {
-			r.Swaps[i].StagingUUID = ids[i]
+		for i, sw := range r.Swaps {
+			r.Swaps[i].StagingUUID = objects.Tables[sw.Staging].UUID
+			r.Swaps[i].LiveUUID = objects.Tables[sw.Live].UUID
 		}
 	})
 }
@@ -180,9 +185,13 @@ func (s *replacer) swapIn(ctx context.Context, rec workRecord) error {
 	if len(rec.Partitions) > 0 {
 		return s.replacePartitions(ctx, rec)
 	}
+	objects, err := s.db.Objects(ctx, rec.Target)
+	if err != nil {
+		return fmt.Errorf("read the live tables' uuids: %w", err)
+	}
 	var done []swap
 	for _, sw := range rec.Swaps {
-		if live, err := s.db.TableUUID(ctx, rec.Target, sw.Live); err == nil && live == sw.StagingUUID {
+		if live, ok := objects.Tables[sw.Live]; ok && live.UUID == sw.StagingUUID {
 			continue
 		}
 		if err := s.db.ExchangeTables(ctx, rec.Target, sw.Live, sw.Staging); err != nil {
@@ -190,18 +199,20 @@ func (s *replacer) swapIn(ctx context.Context, rec workRecord) error {
 			return errors.Join(fmt.Errorf("swap %s.%s in: %w", rec.Target, sw.Live, err), back)
 		}
 		done = append(done, sw)
+		s.fault("replace-exchanged")
 	}
 	return nil
 }
 
+// swapBack undoes the swaps made. One that fails leaves the original under
+// the staging name, which the undo keeps and names (restore_undo.go).
 func (s *replacer) swapBack(ctx context.Context, database string, done []swap) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	var errs []error
 	for _, sw := range done {
 		if err := s.db.ExchangeTables(ctx, database, sw.Live, sw.Staging); err != nil {
-			errs = append(errs, fmt.Errorf("swap %s.%s back (it holds the backup's rows; the original is %s): %w",
-				database, sw.Live, sw.Staging, err))
+			errs = append(errs, fmt.Errorf("swap %s.%s back: %w", database, sw.Live, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -237,11 +248,12 @@ func (s *replacer) replacePartitions(ctx context.Context, rec workRecord) error 
 func (s *replacer) dropOwnStaging(ctx context.Context, database string, sw swap) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	id, err := s.db.TableUUID(ctx, database, sw.Staging)
+	objects, err := s.db.Objects(ctx, database)
+	staging, exists := objects.Tables[sw.Staging]
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case err == nil && !exists:
 		return "no staging table is left"
-	case err == nil && sw.StagingUUID != "" && id != sw.StagingUUID:
+	case err == nil && !sw.holdsCopy(staging.UUID):
 		return fmt.Sprintf("%s.%s is not this restore's staging table any more and is left", database, sw.Staging)
 	case err == nil:
 		err = s.db.DropTable(ctx, database, sw.Staging)
@@ -258,56 +270,6 @@ func partitionValues(ps []Partition) []string {
 		out[i] = p.Value
 	}
 	return out
-}
-
-// undo removes what a failed restore created: staging tables, tables it
-// created under their own names, the database when it created it. Before
-// any swap, so the live tables are as they were. The error says what was
-// removed, or what is left for a person. A cancelled context (the sidecar
-// stopping) undoes nothing: the RESTORE may still run in ClickHouse, and
-// the next start adopts it.
-func (s *replacer) undo(ctx context.Context, rec workRecord, cause error) error {
-	if ctx.Err() != nil {
-		return cause
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	var did []string
-	var errs []error
-	if len(rec.Swaps) > 0 {
-		if err := s.works.dropStaging(ctx, rec); err != nil {
-			errs = append(errs, err)
-		} else {
-			did = append(did, "the live tables were not changed and the staging tables are dropped")
-		}
-	}
-	switch {
-	case rec.CreatedDatabase:
-		if err := s.db.DropDatabase(ctx, rec.Target); err != nil {
-			errs = append(errs, fmt.Errorf("drop database %s, which this restore created: %w", rec.Target, err))
-		} else {
-			did = append(did, "database "+rec.Target+", which this restore created, is dropped")
-		}
-	case len(rec.Created) > 0:
-		var dropped []string
-		for _, t := range rec.Created {
-			if err := s.db.DropTable(ctx, rec.Target, t); err != nil {
-				errs = append(errs, fmt.Errorf("drop table %s.%s, which this restore created: %w", rec.Target, t, err))
-			} else {
-				dropped = append(dropped, t)
-			}
-		}
-		if len(dropped) > 0 {
-			did = append(did, fmt.Sprintf("the tables it created (%s) are dropped", strings.Join(dropped, ", ")))
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w; removing what it created failed, remove it by hand: %w", cause, errors.Join(errs...))
-	}
-	if len(did) == 0 {
-		return cause
-	}
-	return fmt.Errorf("%w; nothing of it is left: %s", cause, strings.Join(did, "; "))
 }
 
 // partitionIDs resolves a partition replace's partitions, named as

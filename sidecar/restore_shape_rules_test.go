@@ -116,7 +116,8 @@ func TestTableTargetsAdmit(t *testing.T) {
 		want error
 	}{
 		{"absent", []TableRestore{{Source: "a", Target: "new"}}, ModeData, nil},
-		{"empty", []TableRestore{{Source: "a", Target: "empty"}}, ModeData, nil},
+		{"empty", []TableRestore{{Source: "a", Target: "empty"}}, ModeData, ErrTargetNotEmpty}, // a RESTORE fills only what it creates
+		{"replace of an empty table", []TableRestore{{Source: "a", Target: "empty"}}, ModeReplace, nil},
 		{"with rows", []TableRestore{{Source: "a", Target: "full"}}, ModeData, ErrTargetNotEmpty},
 		{"schema over an empty table", []TableRestore{{Source: "a", Target: "empty"}}, ModeSchema, ErrTargetNotEmpty},
 		{"schema, absent", []TableRestore{{Source: "a", Target: "new"}}, ModeSchema, nil},

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -109,9 +110,13 @@ func (s *restorer) InspectTables(ctx context.Context, database string) (TableTar
 	return t, nil
 }
 
-// Admit applies the mode to each target table: a data restore needs it
-// absent or empty (else ErrTargetNotEmpty), a schema restore absent;
-// replace takes any. One target named twice is ErrTargetConflict.
+// Admit applies the mode to each target table: a data or schema restore
+// needs it absent (else ErrTargetNotEmpty); replace takes any. One target
+// named twice is ErrTargetConflict. An empty table is refused too: the
+// RESTORE would write into a table it did not create, and a failure
+// halfway could then neither remove it nor empty it safely (rows inserted
+// meanwhile are someone else's); mode replace restores beside it and
+// swaps the backup's in, all or nothing.
 func (t TableTargets) Admit(restores []TableRestore, mode RestoreMode) error {
 	seen := map[string]bool{}
 	for _, r := range restores {
@@ -128,6 +133,10 @@ func (t TableTargets) Admit(restores []TableRestore, mode RestoreMode) error {
 		case rows > 0:
 			return fmt.Errorf("table %s.%s exists with %d rows; restore under another name (\"%s AS new_name\"), "+
 				"or say mode replace to replace it from the backup: %w", t.Database, r.Target, rows, r.Source, ErrTargetNotEmpty)
+		default:
+			return fmt.Errorf("table %s.%s exists (empty); a restore creates the tables it restores, so that a failure can "+
+				"remove them: drop it first, restore under another name (\"%s AS new_name\"), or say mode replace to "+
+				"swap the backup's in: %w", t.Database, r.Target, r.Source, ErrTargetNotEmpty)
 		}
 	}
 	return nil
@@ -160,19 +169,19 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 	defer w.done(ctx)
 	s.fault("restore-before")
 	if rec.CreatedDatabase {
-		if err := s.db.CreateDatabase(ctx, req.Target); err != nil {
-			return nil, fmt.Errorf("create restore target %s: %w", req.Target, err)
+		if err := s.createTarget(ctx, w); err != nil {
+			return nil, err
 		}
 	}
 	if len(restores) > 0 { // none when only views restored stopped are named
 		cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
 			Partitions: values, PartitionIDs: ids, StructureOnly: req.Mode == ModeSchema}
-		if err := s.startRestore(ctx, cmd, b, req.Progress, req.Started); err != nil {
-			return nil, s.replacer.undo(ctx, rec, err)
+		if err := s.runRestore(ctx, w, cmd, b, req); err != nil {
+			return nil, s.works.undo(ctx, w.record(), err)
 		}
 	}
-	if err := s.createStoppedViews(ctx, req, plan); err != nil {
-		return nil, s.replacer.undo(ctx, rec, err)
+	if err := s.createStoppedViews(ctx, w, req, plan); err != nil {
+		return nil, s.works.undo(ctx, w.record(), err)
 	}
 	if err := s.finishReplace(ctx, w, b); err != nil {
 		return nil, err
@@ -186,6 +195,22 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 		out[r.Target] = rows[r.Target]
 	}
 	return out, nil
+}
+
+// createTarget creates the database a partial restore restores into, and
+// records its UUID: only a database this restore made is dropped by its
+// undo. One that someone created since the restore looked is theirs.
+func (s *restorer) createTarget(ctx context.Context, w *work) error {
+	target := w.record().Target
+	if err := s.db.CreateDatabase(ctx, target); err != nil {
+		if errors.Is(err, ErrAlreadyExists) {
+			return fmt.Errorf("create restore target %s: someone created it since this restore looked, and a restore "+
+				"never takes a database it did not make for its own; run the restore again: %w", target, err)
+		}
+		return fmt.Errorf("create restore target %s: %w", target, err)
+	}
+	s.works.claimDatabase(ctx, w)
+	return nil
 }
 
 // planTables decides where each table is restored: a table a replace
@@ -246,22 +271,22 @@ func (s *restorer) finishReplace(ctx context.Context, w *work, b Backup) error {
 	}
 	if rec.Swaps[0].StagingUUID == "" { // not checked by an earlier run
 		if err := s.replacer.compareStaging(ctx, b, rec); err != nil {
-			return s.replacer.undo(ctx, rec, err)
+			return s.works.undo(ctx, rec, err)
 		}
 		if err := s.replacer.markCompared(ctx, w); err != nil {
-			return s.replacer.undo(ctx, rec, err)
+			return s.works.undo(ctx, rec, err)
 		}
 		rec = w.record()
 	}
 	s.fault("replace-checked")
 	if err := s.replacer.swapIn(ctx, rec); err != nil {
 		if len(rec.Partitions) == 0 {
-			return s.replacer.undo(ctx, rec, err)
+			return s.works.undo(ctx, rec, err)
 		}
 		return err // partitions already replaced stay replaced; replacePartitions dropped the staging table
 	}
 	s.fault("replace-swapped")
-	if err := s.works.dropStaging(ctx, rec); err != nil {
+	if err := s.works.finishStaging(ctx, rec); err != nil {
 		s.logger.Warn("the replace is done; dropping the old tables failed, drop them by hand", "err", err)
 	}
 	for _, sw := range rec.Swaps {

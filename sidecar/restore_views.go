@@ -29,8 +29,9 @@ type ViewStopper interface {
 }
 
 // createStoppedViews creates the refreshable views a plan restores stopped,
-// after the RESTORE of the rest (their source and TO tables).
-func (s *restorer) createStoppedViews(ctx context.Context, req RestoreRequest, p RestorePlan) error {
+// after the RESTORE of the rest (their source and TO tables), and records
+// each in the work record.
+func (s *restorer) createStoppedViews(ctx context.Context, w *work, req RestoreRequest, p RestorePlan) error {
 	renames := map[string]string{}
 	for _, r := range req.Tables {
 		renames[r.Source] = r.Target
@@ -47,7 +48,9 @@ func (s *restorer) createStoppedViews(ctx context.Context, req RestoreRequest, p
 		if err != nil {
 			return fmt.Errorf("restore refreshable view %s stopped: %w", e.Table, err)
 		}
-		if err := stopper.CreateStoppedView(ctx, req.Target, e.Target, create); err != nil {
+		err = stopper.CreateStoppedView(ctx, req.Target, e.Target, create)
+		s.works.claimView(ctx, w, e.Target, err)
+		if err != nil {
 			return fmt.Errorf("restore refreshable view %s.%s stopped: %w", req.Target, e.Target, err)
 		}
 		s.logger.Info("refreshable view restored stopped", "view", req.Target+"."+e.Target)

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,13 +67,21 @@ type workRecord struct {
 	Backup     string    `json:"backup"`
 	Source     string    `json:"source_database"`
 	Target     string    `json:"target"` // the database restored into (a verify's scratch)
-	// WholeDatabase: a restore of the whole database into an empty one,
-	// where every table is the restore's.
+	// WholeDatabase: a restore of the whole database into an empty or a
+	// new one (its RESTORE creates a new one itself).
 	WholeDatabase bool `json:"whole_database,omitempty"`
-	// CreatedDatabase: Target did not exist before; a failed restore drops it.
+	// CreatedDatabase: Target did not exist before; this restore creates it.
 	CreatedDatabase bool `json:"created_database,omitempty"`
+	// DatabaseUUID is Target's UUID once this restore created it: a failed
+	// restore drops the database only while it has this UUID and holds
+	// nothing this restore did not create (restore_undo.go).
+	DatabaseUUID string `json:"database_uuid,omitempty"`
 	// Created are tables restored under their own name that did not exist.
 	Created []string `json:"created,omitempty"`
+	// CreatedUUIDs are the UUIDs of the Created tables this restore is
+	// known to have created: a failed restore drops a table only while it
+	// has this UUID.
+	CreatedUUIDs map[string]string `json:"created_uuids,omitempty"`
 	// Stopped are refreshable views created stopped after the RESTORE,
 	// from the plan: a run that adopts the RESTORE has no plan, so it
 	// undoes the restore instead of finishing it without them.
@@ -91,8 +100,11 @@ type swap struct {
 	Live    string `json:"live"`
 	Staging string `json:"staging"`
 	// StagingUUID is written once the staging table is checked, before the
-	// swap: a live table with this UUID has been swapped.
+	// swap: a live table with this UUID has been swapped. LiveUUID, the
+	// live table's then, is the original's: after a swap it is under the
+	// staging name, where an undo never drops it.
 	StagingUUID string `json:"staging_uuid,omitempty"`
+	LiveUUID    string `json:"live_uuid,omitempty"`
 }
 
 // work is a held work record. One that could not be written at first is
@@ -205,7 +217,10 @@ func (s *works) SweepLeftovers(ctx context.Context) {
 	}
 }
 
-// sweep removes what one stale record names.
+// sweep removes what one stale record names. A restore's is undone by its
+// record (restore_undo.go), once ClickHouse no longer runs its RESTORE; a
+// replace killed after every swap is finished instead (its old tables are
+// dropped). The record stays, marked abandoned with what was done.
 func (s *works) sweep(ctx context.Context, rec workRecord, why string) error {
 	if rec.Kind == workVerify {
 		if !strings.HasPrefix(rec.Target, scratchPrefix) {
@@ -216,28 +231,48 @@ func (s *works) sweep(ctx context.Context, rec workRecord, why string) error {
 		}
 		return s.bucket.DeleteWork(ctx, rec.ID)
 	}
-	if err := s.dropStaging(ctx, rec); err != nil {
+	op, err := s.db.Operation(ctx, rec.ID)
+	switch {
+	case err == nil && !operationEnded(op.Status):
+		return fmt.Errorf("its RESTORE %s still runs in ClickHouse", rec.ID)
+	case err == nil:
+		claims, dbUUID, err := s.restoredBy(ctx, rec, op)
+		if err != nil {
+			return err
+		}
+		for name, id := range claims {
+			rec.claim(name, id)
+		}
+		rec.DatabaseUUID = cmp.Or(rec.DatabaseUUID, dbUUID)
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("look for its RESTORE %s: %w", rec.ID, err)
+	}
+	what, err := s.sweepRestore(ctx, rec)
+	if err != nil {
 		return err
 	}
-	rec.Abandoned = "the sidecar stopped during the restore and its staging tables were removed (" + why + ")"
+	rec.Abandoned = "the sidecar stopped during the restore (" + why + "): " + what
 	return s.bucket.WriteWork(ctx, rec.ID, rec)
 }
 
-// dropStaging drops a replace's staging tables. Before its swap a staging
-// table holds the restored copy, after it the old table: either way the
-// live table keeps the rows it has, all the original's or all the backup's.
-func (s *works) dropStaging(ctx context.Context, rec workRecord) error {
-	var errs []error
-	for _, sw := range rec.Swaps {
-		if !strings.HasPrefix(sw.Staging, stagingPrefix) {
-			errs = append(errs, fmt.Errorf("work record %s names %s, not a staging table", rec.ID, sw.Staging))
-			continue
-		}
-		if err := s.db.DropTable(ctx, rec.Target, sw.Staging); err != nil && !errors.Is(err, ErrNotFound) {
-			errs = append(errs, fmt.Errorf("drop staging table %s.%s: %w", rec.Target, sw.Staging, err))
-		}
+// sweepRestore finishes a replace whose swaps are all done, or undoes the
+// restore, and says what it did.
+func (s *works) sweepRestore(ctx context.Context, rec workRecord) (string, error) {
+	objects, err := s.db.Objects(ctx, rec.Target)
+	if err != nil {
+		return "", err
 	}
-	return errors.Join(errs...)
+	if rec.swapped(objects) {
+		if err := s.finishStaging(ctx, rec); err != nil {
+			return "", err
+		}
+		return "its swaps were done, so the replace is finished: the old tables are dropped", nil
+	}
+	u := s.undoRecord(ctx, rec)
+	if len(u.errs) > 0 {
+		return "", errors.Join(u.errs...)
+	}
+	return u.String(), nil
 }
 
 // record is a copy of the record as it is now.

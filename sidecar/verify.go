@@ -112,7 +112,7 @@ func (s *verifier) verify(ctx context.Context, cat Catalog, b Backup, progress P
 	}
 	start := s.now()
 	cmd := RestoreCommand{ID: w.record().ID, Database: b.Database, Target: res.Scratch, Folder: b.Folder, Except: skipped}
-	if err := s.restorer.startRestore(ctx, cmd, b, progress, nil); err != nil {
+	if _, err := s.restorer.startRestore(ctx, cmd, b, progress, nil); err != nil {
 		return res, err
 	}
 	res.RestoreTook = s.now().Sub(start)

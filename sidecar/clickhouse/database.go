@@ -218,7 +218,13 @@ func (d *Database) CreateDatabase(ctx context.Context, name string) error {
 	if err := sidecar.ValidateIdentifier("database", name); err != nil {
 		return err
 	}
-	return d.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+QuoteIdent(name))
+	// Never IF NOT EXISTS: a database someone else created is not one a
+	// restore may fill and, failing, drop.
+	err := d.Exec(ctx, "CREATE DATABASE "+QuoteIdent(name))
+	if ch.IsErr(err, proto.ErrDatabaseAlreadyExists) {
+		return fmt.Errorf("%w: %w", sidecar.ErrAlreadyExists, err)
+	}
+	return err
 }
 
 func (d *Database) DropTable(ctx context.Context, database, table string) error {
@@ -227,7 +233,12 @@ func (d *Database) DropTable(ctx context.Context, database, table string) error 
 			return err
 		}
 	}
-	return d.Exec(ctx, "DROP TABLE IF EXISTS "+QuoteIdent(database)+"."+QuoteIdent(table)+" SYNC")
+	name := QuoteIdent(database) + "." + QuoteIdent(table)
+	err := d.Exec(ctx, "DROP TABLE IF EXISTS "+name+" SYNC")
+	if ch.IsErr(err, proto.ErrCannotDetachDictionaryAsTable) { // a dictionary a restore created
+		return d.Exec(ctx, "DROP DICTIONARY IF EXISTS "+name+" SYNC")
+	}
+	return err
 }
 
 const operationColumns = `id, name, base_backup_name, toString(status) AS status, error,

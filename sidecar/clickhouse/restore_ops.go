@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
@@ -50,17 +51,33 @@ func (d *Database) TableNames(ctx context.Context, database string) ([]string, e
 	return out, nil
 }
 
-func (d *Database) TableUUID(ctx context.Context, database, table string) (string, error) {
-	var id proto.ColStr
-	err := d.do(ctx, ch.Query{Body: "SELECT toString(uuid) FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-		Parameters: []proto.Parameter{Param("db", database), Param("t", table)}, Result: proto.ResultColumn{Data: &id}})
+// Objects reads system.databases and system.tables: uuid is what tells a
+// table a restore created from one someone put under the same name since.
+func (d *Database) Objects(ctx context.Context, database string) (sidecar.Objects, error) {
+	out := sidecar.Objects{Tables: map[string]sidecar.Object{}}
+	var names, ids proto.ColStr
+	var modified proto.ColUInt32
+	err := d.do(ctx, ch.Query{
+		// The database's row has no table name ('' is no table's).
+		Body: `SELECT '' AS object, toString(uuid) AS id, toUInt32(0) AS modified FROM system.databases WHERE name = {db:String}
+		       UNION ALL SELECT name AS object, toString(uuid) AS id, toUnixTimestamp(metadata_modification_time) AS modified
+		       FROM system.tables WHERE database = {db:String} AND NOT is_temporary`,
+		Parameters: []proto.Parameter{Param("db", database)},
+		Result:     proto.Results{{Name: "object", Data: &names}, {Name: "id", Data: &ids}, {Name: "modified", Data: &modified}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < names.Rows(); i++ {
+				if names.Row(i) == "" {
+					out.UUID = ids.Row(i)
+				} else {
+					out.Tables[names.Row(i)] = sidecar.Object{UUID: ids.Row(i), Modified: time.Unix(int64(modified.Row(i)), 0)}
+				}
+			}
+			return nil
+		}})
 	if err != nil {
-		return "", fmt.Errorf("read the uuid of %s.%s: %w", database, table, err)
+		return sidecar.Objects{}, fmt.Errorf("read the uuids of %s and its tables: %w", database, err)
 	}
-	if id.Rows() == 0 {
-		return "", fmt.Errorf("table %s.%s: %w", database, table, sidecar.ErrNotFound)
-	}
-	return id.Row(0), nil
+	return out, nil
 }
 
 // ExchangeTables runs EXCHANGE TABLES: both names change in one step, so

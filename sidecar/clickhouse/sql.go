@@ -130,7 +130,13 @@ func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	settings := "id = " + QuoteString(cmd.ID)
+	// create_table = 'create': a table that exists under a name restored
+	// (someone else's, created since the restore looked) fails the
+	// RESTORE instead of being written into; likewise the database.
+	settings := "id = " + QuoteString(cmd.ID) + ", create_table = 'create'"
+	if cmd.NewDatabase {
+		settings += ", create_database = 'create'"
+	}
 	if cmd.StructureOnly {
 		settings += ", structure_only = 1"
 	}

@@ -58,13 +58,13 @@ func TestBuildRestoreSQLOfSomeTables(t *testing.T) {
 		Tables:     []sidecar.TableRestore{{Source: "orders", Target: "orders_old"}},
 		Partitions: []string{"202401", "it's"}, StructureOnly: true}
 	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
-	want := "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS '202401', 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', structure_only = 1 ASYNC"
+	want := "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS '202401', 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create', structure_only = 1 ASYNC"
 	if err != nil || got != want {
 		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
 	}
 	cmd.Partitions, cmd.PartitionIDs, cmd.StructureOnly = nil, []string{"202601-8a1b", "it's"}, false
 	got, err = BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
-	want = "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS ID '202601-8a1b', ID 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r' ASYNC"
+	want = "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS ID '202601-8a1b', ID 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create' ASYNC"
 	if err != nil || got != want { // by id: a tuple key's partition too
 		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
 	}
@@ -75,9 +75,9 @@ func TestBuildRestoreSQLOfSomeTables(t *testing.T) {
 }
 
 func TestBuildRestoreSQL(t *testing.T) {
-	got, err := BuildRestoreSQL(sidecar.RestoreCommand{ID: "r1", Database: "shop", Target: "shop_restored", Folder: "f/"},
+	got, err := BuildRestoreSQL(sidecar.RestoreCommand{ID: "r1", Database: "shop", Target: "shop_restored", Folder: "f/", NewDatabase: true},
 		S3Target{Endpoint: "http://m", Bucket: "b"})
-	want := "RESTORE DATABASE `shop` AS `shop_restored` FROM S3('http://m/b/f/') SETTINGS id = 'r1' ASYNC"
+	want := "RESTORE DATABASE `shop` AS `shop_restored` FROM S3('http://m/b/f/') SETTINGS id = 'r1', create_table = 'create', create_database = 'create' ASYNC"
 	if err != nil || got != want {
 		t.Fatalf("got %s (%v)", got, err)
 	}

@@ -36,7 +36,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 		return
 	}
 	defer func() { <-s.executing }()
-	defer s.dbLock(r.Database).Unlock()
+	defer s.dbLock(lockedDatabase(r)).Unlock()
 	state, entry := s.execute(ctx, r, p.Latest, rows)
 	// The answer does not wait for a progress row still being written (a
 	// busy server can take a few hundred ms to store one): readers take
@@ -161,9 +161,9 @@ func (s *Runner) admitRefusedAgain(id string, err error) bool {
 // and records the request queued and running. A new request that need not
 // wait gets both rows in one INSERT, written while it runs; one that waits
 // is recorded queued first. On true the caller holds the database lock and
-// the slot.
+// the slot (lockedDatabase).
 func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) bool {
-	lock := s.dbLock(r.Database)
+	lock := s.dbLock(lockedDatabase(r))
 	fresh := latest == nil
 	locked := lock.TryLock()
 	slotted := locked && tryAcquire(s.executing)

@@ -243,6 +243,17 @@ func (s *Runner) done(id string) {
 	delete(s.running, id)
 }
 
+// lockedDatabase is the database whose lock a request holds while it runs:
+// a restore's target, which it creates and, failing, cleans (two restores
+// into one database must not run at once, whatever their sources); any
+// other request's own database.
+func lockedDatabase(r Job) string {
+	if r.Action == ActionRestore && r.Target != "" {
+		return r.Target
+	}
+	return r.Database
+}
+
 // dbLock serialises this sidecar's work on one database, so two requests
 // for it queue instead of failing on the lease.
 func (s *Runner) dbLock(database string) *sync.Mutex {

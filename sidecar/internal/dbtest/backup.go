@@ -113,7 +113,8 @@ func failed(t *testing.T, what string, op sidecar.Operation, err error, status, 
 
 // testRefusals: ClickHouse accepts every BACKUP and RESTORE … ASYNC and
 // answers a refusal in its operation, with its code: a restore over a
-// table with rows or into a database with tables, of a table the backup
+// table that exists or into a database with tables (a RESTORE writes into
+// no table it did not create), as new into one that exists, of a table the backup
 // lacks, into a missing database, from a missing backup; a backup of a
 // missing database or on a missing base. Nothing is changed.
 func testRefusals(t *testing.T, s Server, prefix string) {
@@ -127,8 +128,9 @@ func testRefusals(t *testing.T, s Server, prefix string) {
 		cmd  sidecar.RestoreCommand
 		code string
 	}{
-		"restore into a database with tables": {sidecar.RestoreCommand{Target: "cvtest_ref"}, "CANNOT_RESTORE_TABLE"},
-		"restore over a table with rows":      {sidecar.RestoreCommand{Target: "cvtest_ref", Tables: one("orders", "orders")}, "CANNOT_RESTORE_TABLE"},
+		"restore into a database with tables": {sidecar.RestoreCommand{Target: "cvtest_ref"}, "TABLE_ALREADY_EXISTS"},
+		"restore over a table with rows":      {sidecar.RestoreCommand{Target: "cvtest_ref", Tables: one("orders", "orders")}, "TABLE_ALREADY_EXISTS"},
+		"restore as new of one that exists":   {sidecar.RestoreCommand{Target: "cvtest_ref", NewDatabase: true}, "DATABASE_ALREADY_EXISTS"},
 		"restore of a table not backed up":    {sidecar.RestoreCommand{Target: "cvtest_ref", Tables: one("ghost", "ghost")}, "BACKUP_ENTRY_NOT_FOUND"},
 		"restore into a missing database":     {sidecar.RestoreCommand{Target: "cvtest_ref_none", Tables: one("orders", "orders")}, "UNKNOWN_DATABASE"},
 		"restore of a missing backup":         {sidecar.RestoreCommand{Target: "cvtest_ref_new", Folder: prefix + "ref/none/"}, "BACKUP_NOT_FOUND"},

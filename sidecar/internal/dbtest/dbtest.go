@@ -116,9 +116,13 @@ func testDatabases(t *testing.T, s Server) {
 		if err := s.DropTable(ctx, "cvtest_db", "t1"); err != nil {
 			t.Fatalf("DropTable (time %d): %v", i+1, err)
 		}
-		if err := s.CreateDatabase(ctx, "cvtest_new"); err != nil {
-			t.Fatalf("CreateDatabase (time %d): %v", i+1, err)
-		}
+	}
+	// A database that exists is never created again: it is someone else's.
+	if err := s.CreateDatabase(ctx, "cvtest_new"); err != nil {
+		t.Fatalf("CreateDatabase: %v", err)
+	}
+	if err := s.CreateDatabase(ctx, "cvtest_new"); !errors.Is(err, sidecar.ErrAlreadyExists) {
+		t.Fatalf("CreateDatabase of one that exists: %v; want ErrAlreadyExists", err)
 	}
 	wantRows(t, s, "cvtest_db", map[string]uint64{"t2": 0})
 	if n, err := s.TableCount(ctx, "cvtest_new"); err != nil || n != 0 {
@@ -157,8 +161,8 @@ func testMissingDatabase(t *testing.T, s Server) {
 	if _, err := s.DatabaseEngine(ctx, none); !errors.Is(err, sidecar.ErrNotFound) {
 		t.Errorf("DatabaseEngine: %v; want ErrNotFound", err)
 	}
-	if _, err := s.TableUUID(ctx, none, "t"); !errors.Is(err, sidecar.ErrNotFound) {
-		t.Errorf("TableUUID: %v; want ErrNotFound", err)
+	if o, err := s.Objects(ctx, none); err != nil || o.UUID != "" || len(o.Tables) != 0 {
+		t.Errorf("Objects: %+v, %v; want none", o, err)
 	}
 	if _, err := s.Operation(ctx, uuid.NewString()); !errors.Is(err, sidecar.ErrNotFound) {
 		t.Errorf("Operation of an unknown id: %v; want ErrNotFound", err)

@@ -10,11 +10,16 @@ import (
 
 func tableUUID(t *testing.T, s Server, database, table string) string {
 	t.Helper()
-	return must[string](t, "TableUUID "+database+"."+table)(s.TableUUID(ctxOf(t), database, table))
+	o := must[sidecar.Objects](t, "Objects "+database)(s.Objects(ctxOf(t), database))
+	id, ok := o.Tables[table]
+	if !ok {
+		t.Fatalf("Objects of %s: no table %s in %v", database, table, o.Tables)
+	}
+	return id.UUID
 }
 
-// testTables: each table has a UUID of its own that stays while it lives;
-// a missing table has none (ErrNotFound).
+// testTables: each table has a UUID of its own that stays while it lives,
+// and so has the database; a missing table has none.
 func testTables(t *testing.T, s Server) {
 	s.Create("cvtest_uuid", map[string]uint64{"a": 1, "b": 2})
 	a, b := tableUUID(t, s, "cvtest_uuid", "a"), tableUUID(t, s, "cvtest_uuid", "b")
@@ -24,8 +29,9 @@ func testTables(t *testing.T, s Server) {
 	if again := tableUUID(t, s, "cvtest_uuid", "a"); again != a {
 		t.Errorf("UUID of a changed from %s to %s", a, again)
 	}
-	if _, err := s.TableUUID(ctxOf(t), "cvtest_uuid", "ghost"); !errors.Is(err, sidecar.ErrNotFound) {
-		t.Errorf("TableUUID of a missing table: %v; want ErrNotFound", err)
+	o := must[sidecar.Objects](t, "Objects")(s.Objects(ctxOf(t), "cvtest_uuid"))
+	if _, ok := o.Tables["ghost"]; ok || len(o.Tables) != 2 || o.UUID == "" || o.UUID == a || o.UUID == b || o.Tables["a"].UUID != a {
+		t.Errorf("Objects: %+v; want the database's own UUID and a and b only", o)
 	}
 }
 

@@ -228,9 +228,14 @@ func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error
 // empty. A partition restore restores only those partitions (the fake's
 // partition values are their ids).
 func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
+	if _, exists := d.databases[cmd.Target]; exists && cmd.NewDatabase {
+		return refused("Code: 82. DB::Exception: Database %s already exists: While creating database %s. (DATABASE_ALREADY_EXISTS)",
+			cmd.Target, cmd.Target)
+	}
 	if len(cmd.Tables) == 0 {
-		if len(d.databases[cmd.Target]) > 0 {
-			return refused("Code: 608. DB::Exception: Cannot restore the table: it already exists. (CANNOT_RESTORE_TABLE)")
+		if names := slices.Sorted(maps.Keys(d.databases[cmd.Target])); len(names) > 0 { // create_table = 'create'
+			return refused("Code: 57. DB::Exception: Table %s.%s already exists: While creating table %s.%s. (TABLE_ALREADY_EXISTS)",
+				cmd.Target, names[0], cmd.Target, names[0])
 		}
 		d.databases[cmd.Target] = map[string]uint64{}
 		for t, n := range m.Tables {
@@ -247,8 +252,9 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 			if !ok {
 				return refused("Code: 605. DB::Exception: Table %s.%s not found in backup. (BACKUP_ENTRY_NOT_FOUND)", cmd.Database, r.Source)
 			}
-			if target[r.Target] > 0 {
-				return refused("Code: 608. DB::Exception: Cannot restore the table %s.%s because it already contains some data. (CANNOT_RESTORE_TABLE)", cmd.Target, r.Target)
+			if _, exists := target[r.Target]; exists { // create_table = 'create'
+				return refused("Code: 57. DB::Exception: Table %s.%s already exists: While creating table %s.%s. (TABLE_ALREADY_EXISTS)",
+					cmd.Target, r.Target, cmd.Target, r.Target)
 			}
 			target[r.Target] = rows
 			d.restorePartsLocked(cmd.Target, r, m, append(slices.Clone(cmd.Partitions), cmd.PartitionIDs...))
@@ -304,9 +310,11 @@ func (d *DB) RecentOperations(_ context.Context, limit int) ([]sidecar.Operation
 func (d *DB) CreateDatabase(_ context.Context, name string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.databases[name]; !ok {
-		d.databases[name] = map[string]uint64{}
+	if _, ok := d.databases[name]; ok {
+		return fmt.Errorf("%w: %w", sidecar.ErrAlreadyExists,
+			refused("Code: 82. DB::Exception: Database %s already exists. (DATABASE_ALREADY_EXISTS)", name))
 	}
+	d.databases[name] = map[string]uint64{}
 	return nil
 }
 
@@ -353,6 +361,7 @@ func (d *DB) DropDatabase(_ context.Context, name string) error {
 		d.restore.forget(name, t)
 	}
 	delete(d.databases, name)
+	delete(d.restore.dbUUIDs, name)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -17,6 +18,8 @@ import (
 type restoreState struct {
 	engines  map[string]string                       // database → engine; absent = Atomic
 	uuids    map[tableKey]string                     // given on first look, swapped by EXCHANGE
+	dbUUIDs  map[string]string                       // given on first look, until the database is dropped
+	created  map[tableKey]time.Time                  // when a RESTORE created a table (metadata_modification_time)
 	parts    map[tableKey]map[string]uint64          // partition id → rows
 	failNext string                                  // the next RESTORE fails with this, after creating its tables
 	calls    []string                                // ExchangeTables and ReplacePartition calls, in order
@@ -26,12 +29,14 @@ type restoreState struct {
 type tableKey struct{ database, table string }
 
 func newRestoreState() restoreState {
-	return restoreState{engines: map[string]string{}, uuids: map[tableKey]string{}, parts: map[tableKey]map[string]uint64{}}
+	return restoreState{engines: map[string]string{}, uuids: map[tableKey]string{}, dbUUIDs: map[string]string{},
+		created: map[tableKey]time.Time{}, parts: map[tableKey]map[string]uint64{}}
 }
 
 func (r *restoreState) forget(database, table string) {
 	delete(r.uuids, tableKey{database, table})
 	delete(r.parts, tableKey{database, table})
+	delete(r.created, tableKey{database, table})
 }
 
 // SetEngine gives a database another engine than Atomic: Memory cannot
@@ -93,6 +98,7 @@ func (d *DB) partsOf(database string, tables map[string]uint64) map[string]map[s
 func (d *DB) restorePartsLocked(target string, r sidecar.TableRestore, m manifest, partitions []string) {
 	key := tableKey{target, r.Target}
 	d.restore.forget(target, r.Target)
+	d.restore.created[key] = time.Now()
 	backup, ok := m.Parts[r.Source]
 	if !ok {
 		if len(partitions) > 0 {
@@ -164,17 +170,31 @@ func (d *DB) TableNames(_ context.Context, database string) ([]string, error) {
 	return out, nil
 }
 
-func (d *DB) TableUUID(_ context.Context, database, table string) (string, error) {
+func (d *DB) Objects(_ context.Context, database string) (sidecar.Objects, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.databases[database][table]; !ok {
-		return "", fmt.Errorf("table %s.%s: %w", database, table, sidecar.ErrNotFound)
+	out := sidecar.Objects{Tables: map[string]sidecar.Object{}}
+	if _, ok := d.databases[database]; !ok {
+		return out, nil
 	}
+	if _, ok := d.restore.dbUUIDs[database]; !ok {
+		d.restore.dbUUIDs[database] = uuid.NewString()
+	}
+	out.UUID = d.restore.dbUUIDs[database]
+	for table := range d.databases[database] {
+		key := tableKey{database, table}
+		out.Tables[table] = sidecar.Object{UUID: d.restore.tableUUID(database, table), Modified: d.restore.created[key]}
+	}
+	return out, nil
+}
+
+// tableUUID gives a table its UUID on first look.
+func (r *restoreState) tableUUID(database, table string) string {
 	key := tableKey{database, table}
-	if _, ok := d.restore.uuids[key]; !ok {
-		d.restore.uuids[key] = uuid.NewString()
+	if _, ok := r.uuids[key]; !ok {
+		r.uuids[key] = uuid.NewString()
 	}
-	return d.restore.uuids[key], nil
+	return r.uuids[key]
 }
 
 func (d *DB) change(op, database, table string) {
@@ -195,10 +215,14 @@ func (d *DB) ExchangeTables(ctx context.Context, database, a, b string) error {
 	if engine != "Atomic" {
 		return refused("Code: 48. DB::Exception: %s: renameTable() is not supported. (NOT_IMPLEMENTED)", engine)
 	}
-	_, _ = d.TableUUID(ctx, database, a) // both get their UUIDs before they swap
-	_, _ = d.TableUUID(ctx, database, b)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, t := range []string{a, b} {
+		if _, ok := d.databases[database][t]; !ok {
+			return refused("Code: 60. DB::Exception: Table %s.%s does not exist. (UNKNOWN_TABLE)", database, t)
+		}
+		d.restore.tableUUID(database, t) // both get their UUIDs before they swap
+	}
 	tables := d.databases[database]
 	ka, kb := tableKey{database, a}, tableKey{database, b}
 	tables[a], tables[b] = tables[b], tables[a]
