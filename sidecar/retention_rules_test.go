@@ -40,7 +40,7 @@ func sorted(names ...string) []string { slices.Sort(names); return names }
 func TestRetentionSettingsAtTheirEdges(t *testing.T) {
 	old := backup(KindFull, name(0), StatusCreated, nil)
 	newer := backup(KindFull, name(10*time.Hour), StatusCreated, nil)
-	ahead := backup(KindFull, name(30*time.Hour), StatusCreated, nil) // the clock is behind it
+	ahead := backup(KindIncremental, name(30*time.Hour), StatusCreated, &old) // the clock is behind it
 	cat := BuildCatalog("db", []Backup{old, newer}, nil)
 	now := t0.Add(20 * time.Hour)
 	for _, c := range []struct {
@@ -58,10 +58,11 @@ func TestRetentionSettingsAtTheirEdges(t *testing.T) {
 			t.Errorf("%s: kept %v, want %v", c.name, got, c.want)
 		}
 	}
-	// Off, nothing keeps a backup from the future beyond keep_full_backups.
+	// Off, they keep nothing, not even a chain whose newest backup is
+	// ahead of the clock.
 	skewed := BuildCatalog("db", []Backup{old, ahead, newer}, nil)
-	if got := deletedNames(PlanCleanup(skewed, Retention{KeepFullBackups: 1}, now)); !slices.Equal(got, []string{old.Name, newer.Name}) {
-		t.Errorf("settings off: deleted %v, want %v", got, []string{old.Name, newer.Name})
+	if got := deletedNames(PlanCleanup(skewed, Retention{KeepFullBackups: 1}, now)); !slices.Equal(got, []string{ahead.Name, old.Name}) {
+		t.Errorf("settings off: deleted %v, want %v", got, []string{ahead.Name, old.Name})
 	}
 }
 
