@@ -36,7 +36,7 @@ func (d *Database) Can(ctx context.Context, user string, p control.Privilege, da
 }
 
 // grantRows reads the rows of system.grants of user and of roles.
-func (d *Database) grantRows(ctx context.Context, user string, roles []string) ([]grantRow, error) {
+func grantRows(ctx context.Context, d *Database, user string, roles []string) ([]grantRow, error) {
 	var rows []grantRow
 	var source, access, db, table proto.ColStr
 	var hasDB, hasTable, hasColumn, revoke, wildcard proto.ColUInt8

@@ -42,7 +42,7 @@ func (d *Database) grantsOf(ctx context.Context, user string, fresh bool) (rows 
 	if err != nil {
 		return nil, false, err
 	}
-	if rows, err = d.grantRows(ctx, user, roles); err != nil {
+	if rows, err = grantRows(ctx, d, user, roles); err != nil {
 		return nil, false, fmt.Errorf("read grants of %s: %w", user, err)
 	}
 	c.mu.Lock()

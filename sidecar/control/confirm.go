@@ -177,7 +177,7 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 	if err != nil {
 		if ctx.Err() == nil {
 			s.logger.Warn("read the query log to confirm requests; will retry", "err", err)
-			s.refuseUnreadable(ctx, rows, err)
+			refuseUnreadable(ctx, s, rows, err)
 		}
 		return
 	}
@@ -200,7 +200,7 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 // refuseUnreadable answers the rows that have waited Options.ConfirmWait
 // while the query log could not be read: every request reaches an answer,
 // and this one says what to mend.
-func (s *Runner) refuseUnreadable(ctx context.Context, rows []Request, err error) {
+func refuseUnreadable(ctx context.Context, s *Runner, rows []Request, err error) {
 	for _, r := range rows {
 		if s.waitedForLog(r.ID) {
 			s.refuse(ctx, r, reject("not confirmed: the sidecar could not read system.query_log for %s (%v); "+
