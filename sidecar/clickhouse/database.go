@@ -35,7 +35,7 @@ type Database struct {
 	target S3Target
 	backup BackupSettings
 	redact *redactor
-	grants grantCache // logins' grants, read at most once per grantsFresh
+	grants grantCache // logins' grants, kept grantsFresh to refuse rights
 }
 
 var _ sidecar.Database = (*Database)(nil)

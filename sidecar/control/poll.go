@@ -14,8 +14,8 @@ import (
 const DefaultRequestRetention = 90 * 24 * time.Hour
 
 // fullRescanEvery bounds how long a request the reads from marks passed
-// over can go unseen (a rejection whose write failed, a row in a block
-// committed out of order); between full reads the sidecar reads on from
+// over can go unseen (a rejection whose write failed); between full reads,
+// which run beside the poll loop (full_read.go), the sidecar reads on from
 // where it stopped (read_place.go).
 const fullRescanEvery = 5 * time.Minute
 
@@ -48,11 +48,18 @@ func probePauseAfter(poll, sinceArrival time.Duration) time.Duration {
 }
 
 func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
-	var lastRead, lastFull, lastArrival time.Time
+	var lastRead, lastArrival time.Time
 	var place readPlace
+	var full fullReads
+	defer full.wait()
 	more := false // the last read was cut at its bounds and found new work: read again soon
 	probe := requestsProbe{cp: s.cp, logger: s.logger}
 	for {
+		// No read goes further back than the rows' TTL.
+		full.start(ctx, s.cp, s.now(), s.now().Add(-s.opts.RequestRetention))
+		if p, ok := full.done(s.now()); ok {
+			more = s.takeFullRead(ctx, workers, &place, p) || more
+		}
 		// The count is taken before the read, so a request inserted in
 		// between changes it again and is read on the next probe.
 		firstLook := !probe.counted
@@ -62,7 +69,7 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		}
 		if changed || more || s.now().Sub(lastRead) >= s.opts.Poll {
 			lastRead = s.now()
-			more = s.readRequests(ctx, workers, &lastFull, &place)
+			more = s.readRequests(ctx, workers, &place)
 		}
 		// The pause starts after the probe, not on a ticker: when a backup
 		// keeps the server busy its answers are slow, and a ticker would
@@ -75,26 +82,40 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	}
 }
 
-// readRequests reads the pending requests and dispatches each: every
-// fullRescanEvery all of them, in between on from where the last read
-// stopped (read_place.go). It reports whether the read was cut at its
-// bounds (PendingPerRead in all, or PendingPerRequester of one requester)
-// and the next read will find something else: then more are waiting, and
-// the next read comes soon.
-func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, lastFull *time.Time, place *readPlace) bool {
-	full := s.now().Sub(*lastFull) >= fullRescanEvery
+// readRequests reads the pending requests on from where the last read
+// stopped (read_place.go) and dispatches each. It reports whether the read
+// was cut at its bounds (PendingPerRead in all, or PendingPerRequester of
+// one requester) and the next read will find something else: then more
+// are waiting, and the next read comes soon.
+func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, place *readPlace) bool {
 	place.settle(s.answeredHere)
-	// No read goes further back than the rows' TTL.
-	page, err := s.cp.PendingAfter(ctx, place.from(s.now().Add(-s.opts.RequestRetention), full))
+	page, err := s.cp.PendingAfter(ctx, place.from(s.now().Add(-s.opts.RequestRetention), false))
 	if err != nil {
 		if ctx.Err() == nil {
-			s.logger.Warn("read requests; will retry", "full", full, "err", err)
+			s.logger.Warn("read requests; will retry", "err", err)
 		}
 		return false
 	}
-	if full {
-		*lastFull = s.now()
+	return s.takePage(ctx, workers, place, page, false)
+}
+
+// takeFullRead takes in a full read's page: the place starts over from it.
+// A full read that failed is tried again after fullRetryAfter; the reads
+// from the marks go on meanwhile (at a start, from the first row of the
+// retention).
+func (s *Runner) takeFullRead(ctx context.Context, workers *errgroup.Group, place *readPlace, p fullPage) bool {
+	if p.err != nil {
+		if ctx.Err() == nil {
+			s.logger.Warn("read every pending request; will retry", "in", fullRetryAfter, "err", p.err)
+		}
+		return false
 	}
+	place.settle(s.answeredHere)
+	return s.takePage(ctx, workers, place, p.page, true)
+}
+
+// takePage records a page in the place and dispatches its requests.
+func (s *Runner) takePage(ctx context.Context, workers *errgroup.Group, place *readPlace, page ReadPage, full bool) bool {
 	place.saw(page, full)
 	cut, moving := page.cutAndMoving()
 	fresh := false
