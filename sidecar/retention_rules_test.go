@@ -50,6 +50,7 @@ func TestRetentionSettingsAtTheirEdges(t *testing.T) {
 	}{
 		{"min_age 10h: newer is exactly that old", Retention{KeepFullBackups: 1, MinAge: 10 * time.Hour}, []string{newer.Name}},
 		{"min_age a moment longer", Retention{KeepFullBackups: 1, MinAge: 10*time.Hour + time.Millisecond}, []string{newer.Name}},
+		{"min_age 20h: old is exactly that old", Retention{KeepFullBackups: 1, MinAge: 20 * time.Hour}, []string{newer.Name}},
 		{"min_age 21h keeps both", Retention{KeepFullBackups: 1, MinAge: 21 * time.Hour}, []string{old.Name, newer.Name}},
 		{"keep_days 20h: old is exactly that old", Retention{KeepFullBackups: 1, KeepFor: 20 * time.Hour}, []string{newer.Name}},
 		{"keep_days a moment longer", Retention{KeepFullBackups: 1, KeepFor: 20*time.Hour + time.Millisecond}, []string{old.Name, newer.Name}},
