@@ -100,7 +100,7 @@ func (c *Control) viewFacts(ctx context.Context, params []proto.Parameter, out m
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < ids.Rows(); i++ {
 				f := out[ids.Row(i)]
-				f.ViewsIntoRequests, f.ViewRows = views.Row(i), int(logged.Row(i))
+				f.ViewsIntoRequests, f.ViewRows = views.Row(i), logged.Row(i)
 				out[ids.Row(i)] = f
 			}
 			return nil

@@ -77,7 +77,7 @@ type InsertFacts struct {
 	ViewsIntoRequests []string
 	// ViewRows is how many rows query_views_log holds of views fired by a
 	// query with this id, whatever they wrote into.
-	ViewRows int
+	ViewRows uint64
 }
 
 // LoginFacts is what one login's queries with one id were.

@@ -126,4 +126,3 @@ func TestAttack23CatalogTellsWhatRightsHide(t *testing.T) {
 		t.Errorf("DEFECT: mallory, with no right on hr, reads from clickvault.backups: hr holds %s", leak.Row(i))
 	}
 }
-
