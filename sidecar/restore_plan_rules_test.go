@@ -225,3 +225,23 @@ func TestRebuiltByRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestRefuseLiveStagingPastPlainTables: in a replace, every table whose
+// staging copy would run live is refused, wherever it comes in the plan;
+// a plain table, a plain view and what is left out are not.
+func TestRefuseLiveStagingPastPlainTables(t *testing.T) {
+	p := RestorePlan{Tables: []PlanEntry{
+		{Table: "a", Object: "table", Action: PlanRestore},
+		{Table: "v", Object: "view", Action: PlanRestore},
+		{Table: "k", Object: "table", Action: PlanSkip, Reasons: []string{"a consumer"}},
+		{Table: "mv", Object: "materialized view", Action: PlanRestore},
+		{Table: "out", Object: "table", Action: PlanRestore, Reasons: []string{"writes outside"}},
+	}}
+	p.refuseLiveStaging()
+	if got := p.With(PlanRefuse); !slices.Equal(got, []string{"mv", "out"}) {
+		t.Errorf("refused %v, want [mv out]", got)
+	}
+	if err := p.Refusal(); !errors.Is(err, ErrConsumers) || !strings.Contains(err.Error(), "mode = 'replace' does not replace") {
+		t.Errorf("refusal: %v", err)
+	}
+}
