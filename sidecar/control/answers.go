@@ -42,8 +42,14 @@ func (s *Runner) write(ctx context.Context, r Request, state State, e LogEntry) 
 }
 
 // endedMemory is how long an ended request is remembered: far longer than a
-// read of pending requests that began before its answer takes to hand it on.
-const endedMemory = 10 * time.Minute
+// read of pending requests that began before its answer takes to hand it on
+// (a full read, which can take longer, hands nothing on itself: poll.go).
+// No longer: a flood is answered thousands of rows a second, and each is
+// remembered (10 minutes of 3,000,000 junk rows grew the sidecar to 500 MB).
+const endedMemory = time.Minute
+
+// endedPruneEvery bounds how often the memory of ended requests is walked.
+const endedPruneEvery = 10 * time.Second
 
 // markEnded remembers that id has its answer (or was cancelled), and
 // forgets the ids remembered for longer than endedMemory.
@@ -57,9 +63,9 @@ func (s *Runner) markEndedLocked(id string) {
 	delete(s.admitRefusals, id)
 	s.forget(id) // the verdict on its row (confirmations; their lock is taken inside ours, never the other way)
 	now := s.now()
-	// Forgetting walks the whole memory, so it runs at most once a minute:
-	// a flood marks thousands of requests ended in a few seconds.
-	if now.Sub(s.endedPruned) > time.Minute {
+	// Forgetting walks the whole memory, so it runs at most every
+	// endedPruneEvery: a flood marks thousands of requests ended a second.
+	if now.Sub(s.endedPruned) > endedPruneEvery {
 		for old, at := range s.ended {
 			if now.Sub(at) > endedMemory {
 				delete(s.ended, old)

@@ -58,7 +58,7 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		// No read goes further back than the rows' TTL.
 		full.start(ctx, s.cp, s.now(), s.now().Add(-s.opts.RequestRetention))
 		if p, ok := full.done(s.now()); ok {
-			more = s.takeFullRead(ctx, workers, &place, p) || more
+			more = s.takeFullRead(ctx, &place, p) || more
 		}
 		// The count is taken before the read, so a request inserted in
 		// between changes it again and is read on the next probe.
@@ -96,14 +96,17 @@ func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, plac
 		}
 		return false
 	}
-	return s.takePage(ctx, workers, place, page, false)
+	return s.takePage(ctx, workers, place, page)
 }
 
-// takeFullRead takes in a full read's page: the place starts over from it.
-// A full read that failed is tried again after fullRetryAfter; the reads
+// takeFullRead takes in a full read's page: the place starts over from it,
+// and the next read, which comes at once, hands its requests on. They are
+// not handed on from the page itself: a full read may take many seconds,
+// and a request answered since it began is read answered by the next. A
+// full read that failed is tried again after fullRetryAfter; the reads
 // from the marks go on meanwhile (at a start, from the first row of the
 // retention).
-func (s *Runner) takeFullRead(ctx context.Context, workers *errgroup.Group, place *readPlace, p fullPage) bool {
+func (s *Runner) takeFullRead(ctx context.Context, place *readPlace, p fullPage) bool {
 	if p.err != nil {
 		if ctx.Err() == nil {
 			s.logger.Warn("read every pending request; will retry", "in", fullRetryAfter, "err", p.err)
@@ -111,12 +114,13 @@ func (s *Runner) takeFullRead(ctx context.Context, workers *errgroup.Group, plac
 		return false
 	}
 	place.settle(s.answeredHere)
-	return s.takePage(ctx, workers, place, p.page, true)
+	place.saw(p.page, true)
+	return len(p.page.Pending) > 0
 }
 
-// takePage records a page in the place and dispatches its requests.
-func (s *Runner) takePage(ctx context.Context, workers *errgroup.Group, place *readPlace, page ReadPage, full bool) bool {
-	place.saw(page, full)
+// takePage records a read's page in the place and dispatches its requests.
+func (s *Runner) takePage(ctx context.Context, workers *errgroup.Group, place *readPlace, page ReadPage) bool {
+	place.saw(page, false)
 	cut, moving := page.cutAndMoving()
 	fresh := false
 	for _, p := range s.confirmNew(ctx, page.Pending) {
