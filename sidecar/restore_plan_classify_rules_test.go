@@ -118,3 +118,38 @@ func TestOperatorOnly(t *testing.T) {
 		t.Error("a URL table no view writes into is an external writer")
 	}
 }
+
+// TestAliasAndBufferEdges: an Alias refers to its table only when it
+// names one in the database; a Buffer sends rows, it reads none; the note
+// that RESTORE leaves their arguments is given only when they name the
+// backup's own database.
+func TestAliasAndBufferEdges(t *testing.T) {
+	copyOf := RenamingOf("shop", "shop_copy", nil)
+	classify := func(r Renaming, create string) Classified {
+		return ClassifyRestore(r, []TableDefinition{{Table: "x", Create: create}}, nil)[0]
+	}
+	for create, want := range map[string]string{
+		"CREATE TABLE x ENGINE = Alias(shop, t)":   "[t]",
+		"CREATE TABLE x ENGINE = Alias(t)":         "[t]",
+		"CREATE TABLE x ENGINE = Alias(prod, t)":   "[]",
+		"CREATE TABLE x ENGINE = Alias('prod.t')":  "[]",
+		"CREATE TABLE x ENGINE = Alias":            "[]",
+		"CREATE TABLE x ENGINE = Buffer(shop, t)":  "[t]",
+		"CREATE TABLE x ENGINE = Buffer(other, t)": "[]",
+	} {
+		if got := fmt.Sprint(classify(inPlace("shop"), create).References("shop")); got != want {
+			t.Errorf("%s: references %s, want %s", create, got, want)
+		}
+	}
+	buf := classify(copyOf, "CREATE TABLE x ENGINE = Buffer(shop, t)")
+	if got := buf.ReadsOutside(); got != nil {
+		t.Errorf("a Buffer reads %v, want nothing", got)
+	}
+	const note = "RESTORE does not rename its arguments"
+	if !strings.Contains(reasons(buf), note) {
+		t.Errorf("a Buffer into the backup's database: %s, want the note", reasons(buf))
+	}
+	if r := reasons(classify(copyOf, "CREATE TABLE x ENGINE = Buffer(prod, t)")); r == "" || strings.Contains(r, note) {
+		t.Errorf("a Buffer into prod: %s, want a hazard without the note", r)
+	}
+}

@@ -64,6 +64,9 @@ func writeReport(w io.Writer, ms []*mutant) error {
 	b.WriteString("\n## The rules\n\n| rule | file | functions |\n|---|---|---|\n")
 	for _, r := range rules {
 		funcs := "all"
+		if strings.Contains(r.file, "*") {
+			funcs = "all, in each file not named above"
+		}
 		if len(r.funcs) > 0 {
 			funcs = "`" + strings.Join(r.funcs, "`, `") + "`"
 		}

@@ -16,7 +16,7 @@ import (
 // not what the acceptance names.
 type rule struct {
 	name  string
-	file  string   // module-relative
+	file  string   // module-relative; a pattern (*) names every file it matches not named before it, tests aside
 	funcs []string // "Name" or "Recv.Name"; empty for the whole file
 }
 
@@ -32,11 +32,8 @@ var rules = []rule{
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/retention.go"},
 	{name: "backup plan", file: "sidecar/plan.go"},
-	{name: "restore plan", file: "sidecar/restore_plan.go"},
-	{name: "restore plan", file: "sidecar/restore_plan_classify.go"},
-	{name: "restore plan", file: "sidecar/restore_plan_parse.go"},
-	{name: "restore plan", file: "sidecar/restore_plan_rights.go"},
 	{name: "restore plan", file: "sidecar/restore_plan_read.go", funcs: []string{"RestorePlan.keep", "definitionFile"}},
+	{name: "restore plan", file: "sidecar/restore_plan*.go"}, // every other file of the plan, as they come
 	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"ValidateRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "restorer.targetExists"}},
 	{name: "restore targets", file: "sidecar/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
 		"ValidatePartitions", "TableTargets.Admit", "restorer.InspectTables"}},
@@ -55,16 +52,44 @@ type scope map[string]struct {
 func loadScope(root string) (scope, error) {
 	sc := scope{}
 	for _, r := range rules {
-		spans, err := funcSpans(filepath.Join(root, r.file), r.funcs)
+		files, err := ruleFiles(root, r.file)
 		if err != nil {
 			return nil, fmt.Errorf("find the rule %s: %w", r.name, err)
 		}
-		sc[r.file] = struct {
-			rule  string
-			spans []span
-		}{r.name, spans}
+		for _, f := range files {
+			if _, named := sc[f]; named {
+				continue
+			}
+			spans, err := funcSpans(filepath.Join(root, f), r.funcs)
+			if err != nil {
+				return nil, fmt.Errorf("find the rule %s: %w", r.name, err)
+			}
+			sc[f] = struct {
+				rule  string
+				spans []span
+			}{r.name, spans}
+		}
 	}
 	return sc, nil
+}
+
+// ruleFiles are the module-relative files a rule's file names: itself, or
+// what its pattern matches but tests.
+func ruleFiles(root, file string) ([]string, error) {
+	if !strings.Contains(file, "*") {
+		return []string{file}, nil
+	}
+	matches, err := filepath.Glob(filepath.Join(root, file))
+	if err != nil || len(matches) == 0 {
+		return nil, fmt.Errorf("no file matches %s (%v)", file, err)
+	}
+	var out []string
+	for _, m := range matches {
+		if rel, err := filepath.Rel(root, m); err == nil && !strings.HasSuffix(m, "_test.go") {
+			out = append(out, filepath.ToSlash(rel))
+		}
+	}
+	return out, nil
 }
 
 // funcSpans returns the lines of the named functions of a file, or of the
