@@ -81,7 +81,7 @@ func ruleFiles(root, file string) ([]string, error) {
 	}
 	matches, err := filepath.Glob(filepath.Join(root, file))
 	if err != nil || len(matches) == 0 {
-		return nil, fmt.Errorf("no file matches %s (%v)", file, err)
+		return nil, fmt.Errorf("no file matches %s: %w", file, err)
 	}
 	var out []string
 	for _, m := range matches {
