@@ -32,15 +32,16 @@ func (d rightsDB) HoldsOnDatabase(_ context.Context, access, database string) (b
 	return d.held[access+" "+database], d.fail[access]
 }
 
-// viewPlan is a plan of three views into shop_copy: one of admin's
-// restored live, one restored stopped, one left out.
+// viewPlan is a plan of views into shop_copy: one of admin's left out
+// (first, so that the views after it are looked at too), one restored
+// live, two restored stopped.
 func viewPlan() RestorePlan {
 	admins := Definition{Object: "view", Definer: "admin", SQLSecurity: "DEFINER"}
 	return RestorePlan{Target: "shop_copy", Tables: []PlanEntry{
+		{Table: "left", Action: PlanSkip, def: admins},
 		{Table: "live", Action: PlanRestore, def: admins},
 		{Table: "stopped", Action: PlanStopped, def: Definition{Object: "materialized view", Refreshable: true}},
 		{Table: "stopped2", Action: PlanStopped, def: Definition{Object: "materialized view", Refreshable: true}},
-		{Table: "left", Action: PlanSkip, def: admins},
 	}}
 }
 
@@ -66,9 +67,9 @@ func TestRequireViewRights(t *testing.T) {
 		name, want string
 		held       map[string]bool
 	}{
-		{"no rights", "live=refuse stopped=refuse stopped2=refuse left=skip", nil},
-		{"SET DEFINER only", "live=restore stopped=refuse stopped2=refuse left=skip", map[string]bool{"SET DEFINER admin": true}},
-		{"both", "live=restore stopped=restore stopped stopped2=restore stopped left=skip",
+		{"no rights", "left=skip live=refuse stopped=refuse stopped2=refuse", nil},
+		{"SET DEFINER only", "left=skip live=restore stopped=refuse stopped2=refuse", map[string]bool{"SET DEFINER admin": true}},
+		{"both", "left=skip live=restore stopped=restore stopped stopped2=restore stopped",
 			map[string]bool{"SET DEFINER admin": true, "SYSTEM VIEWS shop_copy": true}},
 	} {
 		db := rightsDB{held: c.held, asked: map[string]int{}}
@@ -85,10 +86,10 @@ func TestRequireViewRights(t *testing.T) {
 	}
 	p := viewPlan()
 	_ = restorerOn(rightsDB{asked: map[string]int{}}).requireViewRights(ctx, &p)
-	if e := p.Tables[0]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SET DEFINER ON admin") {
+	if e := p.Tables[1]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SET DEFINER ON admin") {
 		t.Errorf("live: %+v, want refused for SET DEFINER ON admin", e)
 	}
-	if e := p.Tables[1]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SYSTEM VIEWS on shop_copy") {
+	if e := p.Tables[2]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SYSTEM VIEWS on shop_copy") {
 		t.Errorf("stopped: %+v, want refused for SYSTEM VIEWS on shop_copy", e)
 	}
 	if err := p.Refusal(); !errors.Is(err, ErrSidecarRights) {

@@ -181,3 +181,25 @@ func (d *rowsDB) TableRows(_ context.Context, database string) (map[string]uint6
 	d.asked++
 	return d.tables[database], d.fail
 }
+
+// TestTableTargetsAdmitSaysWhy: each refusal of an existing table says
+// what to do about it: a schema restore creates tables, a table with rows
+// is restored under another name or replaced, an empty one dropped first.
+func TestTableTargetsAdmitSaysWhy(t *testing.T) {
+	targets := TableTargets{Database: "shop", Exists: true, Rows: map[string]uint64{"full": 3, "empty": 0}}
+	for _, c := range []struct {
+		target string
+		mode   RestoreMode
+		says   string
+	}{
+		{"full", ModeSchema, "a schema restore creates tables, it does not change one"},
+		{"empty", ModeSchema, "a schema restore creates tables, it does not change one"},
+		{"full", ModeData, "exists with 3 rows; restore under another name"},
+		{"empty", ModeData, "exists (empty); a restore creates the tables it restores"},
+	} {
+		err := targets.Admit([]TableRestore{{Source: "a", Target: c.target}}, c.mode)
+		if !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s, mode %q: %v, want it to say %q", c.target, c.mode, err, c.says)
+		}
+	}
+}
