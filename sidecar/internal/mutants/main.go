@@ -134,19 +134,22 @@ func baseline(ctx context.Context, root string, ms []*mutant) error {
 }
 
 // runAll tests the mutants, workers at a time, each worker in its own copy.
+// Every copy is made from first before any mutant is applied: a copy made
+// while another worker had a mutant in place would carry it into every run.
 func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int) error {
+	roots := []string{first}
+	for len(roots) < max(workers, 1) {
+		root, err := copyModule(first, tmp)
+		if err != nil {
+			return err
+		}
+		roots = append(roots, root)
+	}
 	queue := make(chan *mutant)
 	var done atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
-	for w := range max(workers, 1) {
+	for _, root := range roots {
 		g.Go(func() error {
-			root := first
-			if w > 0 {
-				var err error
-				if root, err = copyModule(first, tmp); err != nil {
-					return err
-				}
-			}
 			for m := range queue {
 				if m.Status == equivalentStatus {
 					continue

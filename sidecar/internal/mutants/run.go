@@ -79,8 +79,9 @@ func copyModule(src, tmp string) (string, error) {
 }
 
 // runMutant applies m in the copy at root, runs the unit tests of its
-// package, and puts the file back.
-func runMutant(ctx context.Context, root string, m *mutant) error {
+// package, and puts the file back (a copy left mutated would spoil every
+// later run in it, so failing to is an error).
+func runMutant(ctx context.Context, root string, m *mutant) (err error) {
 	path := filepath.Join(root, m.File)
 	orig, err := os.ReadFile(path) //nolint:gosec // a file of the module's copy
 	if err != nil {
@@ -93,7 +94,11 @@ func runMutant(ctx context.Context, root string, m *mutant) error {
 	if err := os.WriteFile(path, changed, 0o600); err != nil {
 		return fmt.Errorf("write mutant of %s: %w", m.File, err)
 	}
-	defer func() { _ = os.WriteFile(path, orig, 0o600) }()
+	defer func() {
+		if werr := os.WriteFile(path, orig, 0o600); werr != nil && err == nil {
+			err = fmt.Errorf("put %s back: %w", m.File, werr)
+		}
+	}()
 	m.Status, m.By, err = unitTests(ctx, root, filepath.Dir(m.File))
 	return err
 }
