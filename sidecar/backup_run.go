@@ -10,23 +10,24 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // BackupRequest asks for one backup.
 type BackupRequest struct {
 	Database    string
-	Kind        Kind // "" = auto
-	Tables      TableSet
+	Kind        model.Kind // "" = auto
+	Tables      model.TableSet
 	RequestID   string
 	RequestedBy string
 	Progress    ProgressFunc
 	// Started, when set, is called once ClickHouse accepted the BACKUP,
 	// with the backup as recorded so far (status running).
-	Started func(Backup)
+	Started func(model.Backup)
 	// Settled, when set, is called once the backup's outcome (created or
 	// failed) is in its metadata, while the catalog index is rewritten and
 	// the lease released, so the caller's own record of it overlaps them.
-	Settled func(Backup)
+	Settled func(model.Backup)
 	// WaitForLease waits for another writer's lease instead of failing.
 	WaitForLease bool
 }
@@ -41,10 +42,10 @@ type backups struct {
 // Backup takes one backup under the database's lease: it adopts backups a
 // killed run left behind, plans full or incremental, and records the result
 // in metadata. It notifies success or failure either way.
-func (s *backups) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
+func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, error) {
 	start := s.now()
-	var out Backup
-	name, err := ParseDatabaseName(req.Database) // the engine's entry: the CLI and HTTP come here too
+	var out model.Backup
+	name, err := model.ParseDatabaseName(req.Database) // the engine's entry: the CLI and HTTP come here too
 	if err == nil {
 		err = s.bucket.WithLease(ctx, req.Database, coord.PurposeBackup, req.WaitForLease, func(ctx context.Context) error {
 			cat, plan, snap, err := s.prepareBackup(ctx, req, name)
@@ -60,7 +61,7 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 				s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
 				out, err = s.runBackup(ctx, req, cat, plan, snap)
 			}
-			if out.Status == StatusCreated || out.Status == StatusFailed {
+			if out.Status == model.StatusCreated || out.Status == model.StatusFailed {
 				if req.Settled != nil {
 					req.Settled(out)
 				}
@@ -80,8 +81,8 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (Backup, error)
 
 // Adopt settles a backup a previous run started (it may still be running in
 // ClickHouse) and returns how it ended.
-func (s *backups) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
-	var out Backup
+func (s *backups) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (model.Backup, error) {
+	var out model.Backup
 	err := s.bucket.WithLease(ctx, database, coord.PurposeBackup, true, func(ctx context.Context) error {
 		cat, err := s.catalogs.reconciledCatalog(ctx, database, progress, false)
 		if err != nil {
@@ -101,14 +102,14 @@ func (s *backups) Adopt(ctx context.Context, database, name string, progress Pro
 }
 
 // ownOutcome is how an adopted backup ended, as an error (nil: completed).
-func ownOutcome(b Backup) error {
+func ownOutcome(b model.Backup) error {
 	if b.Completed() {
 		return nil
 	}
 	return fmt.Errorf("backup %s failed: %s", b.Name, b.Error)
 }
 
-func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat Catalog, plan Plan, snap snapshot) (Backup, error) {
+func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Catalog, plan model.Plan, snap snapshot) (model.Backup, error) {
 	b := s.newBackup(req.Database, cat, plan, snap)
 	b.RequestID = req.RequestID
 	b.TableSet = req.Tables
@@ -117,11 +118,11 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat Catalog,
 	// here on leaves a folder that says what it is, and whose request it
 	// serves, to be adopted later.
 	if err := s.catalogs.writeMeta(ctx, b); err != nil {
-		return Backup{}, err
+		return model.Backup{}, err
 	}
 	s.fault("meta-written")
 	baseFolder := ""
-	if plan.Kind == KindIncremental {
+	if plan.Kind == model.KindIncremental {
 		baseFolder = plan.Base.Folder
 	}
 	cmd := BackupCommand{ID: b.BackupID, Database: req.Database, Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
@@ -146,9 +147,9 @@ type snapshot struct {
 
 // prepareBackup checks that the database exists, plans the backup and takes
 // the snapshot, all at once: they are reads, and none needs another.
-func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name DatabaseName) (Catalog, Plan, snapshot, error) {
-	var cat Catalog
-	var plan Plan
+func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name model.DatabaseName) (model.Catalog, model.Plan, snapshot, error) {
+	var cat model.Catalog
+	var plan model.Plan
 	var snap snapshot
 	var dbErr, planErr, versionErr, rowsErr error
 	var g errgroup.Group
@@ -172,28 +173,28 @@ func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name Dat
 	for _, table := range req.Tables.Include {
 		if _, ok := snap.tables[table]; !ok {
 			return cat, plan, snap, fmt.Errorf("include_tables names %s, which database %s does not have: %w",
-				table, req.Database, ErrTableMissing)
+				table, req.Database, model.ErrTableMissing)
 		}
 	}
 	return cat, plan, snap, nil
 }
 
 // newBackup describes the backup about to be taken.
-func (s *backups) newBackup(database string, cat Catalog, plan Plan, snap snapshot) Backup {
+func (s *backups) newBackup(database string, cat model.Catalog, plan model.Plan, snap snapshot) model.Backup {
 	now := s.now().UTC()
 	name := s.uniqueName(cat, now)
-	if name != NameAt(now) {
+	if name != model.NameAt(now) {
 		// The name keeps backups in order even when this clock is behind
 		// the newest backup's; the log says the clock is off.
 		s.logger.Warn("clock behind the newest backup: naming the backup after it", "database", database,
-			"now", NameAt(now), "name", name)
+			"now", model.NameAt(now), "name", name)
 	}
-	b := Backup{Folder: s.layout.Folder(database, string(plan.Kind), name), Meta: Meta{
-		Version: MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
-		Status: StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
+	b := model.Backup{Folder: s.layout.Folder(database, string(plan.Kind), name), Meta: model.Meta{
+		Version: model.MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
+		Status: model.StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
 		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Holder.Name,
 	}}
-	if plan.Kind == KindIncremental {
+	if plan.Kind == model.KindIncremental {
 		base := plan.Base.Folder
 		b.BaseBackupPath, b.Base, b.Chain = &base, plan.Base.Name, plan.Chain
 	}
@@ -202,9 +203,9 @@ func (s *backups) newBackup(database string, cat Catalog, plan Plan, snap snapsh
 
 // uniqueName is the name for now, moved on a millisecond past any existing
 // backup of the database, so names stay unique and ordered.
-func (s *backups) uniqueName(cat Catalog, now time.Time) string {
+func (s *backups) uniqueName(cat model.Catalog, now time.Time) string {
 	for {
-		name := NameAt(now)
+		name := model.NameAt(now)
 		if _, taken := cat.Find(name); !taken {
 			if newest := cat.All(); len(newest) == 0 || newest[0].Name < name {
 				return name
@@ -216,7 +217,7 @@ func (s *backups) uniqueName(cat Catalog, now time.Time) string {
 
 // settle waits for a backup's operation and records how it ended. If ctx
 // ends first the metadata stays "running", for the next run to adopt.
-func (s *backups) settle(ctx context.Context, b Backup, progress ProgressFunc) (Backup, error) {
+func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc) (model.Backup, error) {
 	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -235,7 +236,7 @@ func (s *backups) settle(ctx context.Context, b Backup, progress ProgressFunc) (
 
 // settleUnknown handles a backup ClickHouse no longer knows (it restarted):
 // its .backup object decides.
-func (s *backups) settleUnknown(ctx context.Context, b Backup) (Backup, error) {
+func (s *backups) settleUnknown(ctx context.Context, b model.Backup) (model.Backup, error) {
 	ok, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
 		return b, fmt.Errorf("look for %s of %s: %w", coord.BackupFile, b.Name, err)
@@ -276,7 +277,7 @@ func onlyMeta(l coord.Listing, folder string) bool {
 // BACKUP never reached it (the sidecar stopped before sending it) or it
 // restarted before writing anything. Nothing was backed up and nothing is
 // kept; a request whose backup this was takes it anew.
-func (s *backups) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
+func (s *backups) dropUnsent(ctx context.Context, b model.Backup) (model.Backup, error) {
 	err := fmt.Errorf("backup %s never reached ClickHouse, or ClickHouse restarted before writing any of it: "+
 		"its folder held only ClickVault's metadata, which is removed", b.Name)
 	s.logger.Warn("removing a backup that holds nothing", "backup", b.Name, "reason", err)
@@ -287,7 +288,7 @@ func (s *backups) dropUnsent(ctx context.Context, b Backup) (Backup, error) {
 }
 
 // finishCreated marks a backup completed once its .backup object exists.
-func (s *backups) finishCreated(ctx context.Context, b Backup, op Operation) (Backup, error) {
+func (s *backups) finishCreated(ctx context.Context, b model.Backup, op Operation) (model.Backup, error) {
 	size, ok, err := s.catalogs.objectSize(ctx, coord.BackupFileKey(b.Folder))
 	if err != nil {
 		return b, fmt.Errorf("look for %s of %s: %w", coord.BackupFile, b.Name, err)
@@ -300,7 +301,7 @@ func (s *backups) finishCreated(ctx context.Context, b Backup, op Operation) (Ba
 	if end.IsZero() {
 		end = s.now().UTC()
 	}
-	b.Status, b.FinishedAt, b.Error = StatusCreated, &end, ""
+	b.Status, b.FinishedAt, b.Error = model.StatusCreated, &end, ""
 	b.NumFiles, b.TotalSize = op.NumFiles, op.TotalSize
 	b.UncompressedSize, b.CompressedSize = op.UncompressedSize, op.CompressedSize
 	if err := s.catalogs.writeMeta(ctx, b); err != nil {
@@ -314,9 +315,9 @@ func (s *backups) finishCreated(ctx context.Context, b Backup, op Operation) (Ba
 // finishFailed records the failure in metadata (never as completed) and
 // returns cause. If the metadata cannot be written it stays "running" and
 // the next run settles it from system.backups.
-func (s *backups) finishFailed(ctx context.Context, b Backup, cause error) (Backup, error) {
+func (s *backups) finishFailed(ctx context.Context, b model.Backup, cause error) (model.Backup, error) {
 	end := s.now().UTC()
-	b.Status, b.FinishedAt, b.Error = StatusFailed, &end, cause.Error()
+	b.Status, b.FinishedAt, b.Error = model.StatusFailed, &end, cause.Error()
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := s.catalogs.writeMeta(writeCtx, b); err != nil {

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // checks checks backups' objects against their manifests and keeps the
@@ -21,46 +20,6 @@ type checks struct {
 	*engine
 	catalogs *catalogs
 }
-
-// Check statuses.
-const (
-	CheckGood   = "good"
-	CheckBroken = "broken"
-)
-
-// BackupCheck is what the last check found of one backup.
-type BackupCheck struct {
-	Status    string    `json:"status"`
-	Problem   string    `json:"problem,omitempty"` // the first missing or short object, or the broken base
-	CheckedAt time.Time `json:"checked_at"`
-}
-
-// CheckedBackup is a backup and what the check found.
-type CheckedBackup struct {
-	Backup Backup
-	BackupCheck
-}
-
-// CheckReport is one check of a database's backups, oldest first.
-type CheckReport struct {
-	Database string
-	Backups  []CheckedBackup
-	Objects  int // objects confirmed present with their size
-}
-
-// Broken counts the broken backups.
-func (r CheckReport) Broken() int {
-	n := 0
-	for _, b := range r.Backups {
-		if b.Status == CheckBroken {
-			n++
-		}
-	}
-	return n
-}
-
-// ErrBroken says a check found a backup that cannot be restored.
-var ErrBroken = errors.New("a backup is broken")
 
 // Check confirms, without restoring and without reading any data, that
 // every object the completed backups of a database need is in the bucket
@@ -71,9 +30,9 @@ var ErrBroken = errors.New("a backup is broken")
 // so is every backup built on it. With name, only that backup and the
 // backups it is built on are checked. The result is kept in the bucket
 // (CheckKey) for the catalog; err is ErrBroken when a backup is broken.
-func (s *checks) Check(ctx context.Context, database, name string) (CheckReport, error) {
-	report := CheckReport{Database: database}
-	if err := ValidateIdentifier("database", database); err != nil {
+func (s *checks) Check(ctx context.Context, database, name string) (model.CheckReport, error) {
+	report := model.CheckReport{Database: database}
+	if err := model.ValidateIdentifier("database", database); err != nil {
 		return report, err
 	}
 	// Pinned: a backup a cleanup deleted under the check would read as
@@ -87,7 +46,7 @@ func (s *checks) Check(ctx context.Context, database, name string) (CheckReport,
 	if err != nil {
 		return report, err
 	}
-	targets, err := checkTargets(cat, name)
+	targets, err := model.CheckTargets(cat, name)
 	if err != nil {
 		return report, err
 	}
@@ -106,17 +65,17 @@ func (s *checks) Check(ctx context.Context, database, name string) (CheckReport,
 			// backup's chain, and a deep chain of a big database has
 			// manifests of hundreds of MB that must not add up.
 			c.manifests, c.memo = map[string]manifestRead{}, map[string]string{}
-			c.loadManifests(ctx, chainOf(targets, i))
+			c.loadManifests(ctx, model.ChainOf(targets, i))
 		}
 		problem := c.backup(ctx, b)
 		if problem == "" && broken[b.Base] {
 			problem = "built on broken backup " + b.Base
 		}
-		status := CheckGood
+		status := model.CheckGood
 		if problem != "" {
-			status, broken[b.Name] = CheckBroken, true
+			status, broken[b.Name] = model.CheckBroken, true
 		}
-		report.Backups = append(report.Backups, CheckedBackup{Backup: b, BackupCheck: BackupCheck{Status: status, Problem: problem, CheckedAt: now}})
+		report.Backups = append(report.Backups, model.CheckedBackup{Backup: b, BackupCheck: model.BackupCheck{Status: status, Problem: problem, CheckedAt: now}})
 	}
 	report.Objects = c.confirmed
 	if err := s.saveChecks(ctx, cat, report.Backups); err != nil {
@@ -124,65 +83,15 @@ func (s *checks) Check(ctx context.Context, database, name string) (CheckReport,
 	}
 	if n := report.Broken(); n > 0 {
 		first := report.FirstBroken()
-		return report, fmt.Errorf("%w: %d of %d backups of %s cannot be restored; first: %s: %s", ErrBroken, n,
+		return report, fmt.Errorf("%w: %d of %d backups of %s cannot be restored; first: %s: %s", model.ErrBroken, n,
 			len(report.Backups), database, first.Backup.Name, first.Problem)
 	}
 	return report, nil
 }
 
-// FirstBroken is the first broken backup of the report (oldest chain
-// first, oldest backup first within it), if any.
-func (r CheckReport) FirstBroken() CheckedBackup {
-	for _, b := range r.Backups {
-		if b.Status == CheckBroken {
-			return b
-		}
-	}
-	return CheckedBackup{}
-}
-
-// chainOf is the run of targets from i on that share targets[i]'s chain.
-func chainOf(targets []Backup, i int) []Backup {
-	j := i
-	for j < len(targets) && targets[j].Chain == targets[i].Chain {
-		j++
-	}
-	return targets[i:j]
-}
-
-// checkTargets are the completed backups to check, chain by chain, oldest
-// first within a chain: all of them, or the named one and those it is
-// built on.
-func checkTargets(cat Catalog, name string) ([]Backup, error) {
-	var out []Backup
-	if name == "" {
-		for _, b := range cat.All() {
-			if b.Completed() {
-				out = append(out, b)
-			}
-		}
-	} else {
-		b, ok := cat.Find(name)
-		if !ok || !b.Completed() {
-			return nil, fmt.Errorf("backup %q of database %s is not a completed backup: %w", name, cat.Database, ErrBackupMissing)
-		}
-		for ok {
-			out = append(out, b)
-			b, ok = cat.Find(b.Base)
-		}
-	}
-	slices.SortFunc(out, func(a, b Backup) int {
-		if a.Chain != b.Chain {
-			return strings.Compare(a.Chain, b.Chain) // a chain's name is its full's: oldest chain first
-		}
-		return a.Time().Compare(b.Time())
-	})
-	return out, nil
-}
-
 type manifestRead struct {
-	files   map[fileKey]ManifestFile
-	all     []ManifestFile
+	files   map[model.FileKey]model.ManifestFile
+	all     []model.ManifestFile
 	problem string
 }
 
@@ -191,7 +100,7 @@ type manifestRead struct {
 // however many incrementals use it).
 type checker struct {
 	s     *engine
-	cat   Catalog
+	cat   model.Catalog
 	sizes map[string]int64
 	// mu guards manifests: verify's part readers look them up in parallel.
 	mu        sync.Mutex
@@ -202,7 +111,7 @@ type checker struct {
 
 // list reads the sizes of every object of the database's folder, and of
 // the folder of each seed-layout backup among targets.
-func (c *checker) list(ctx context.Context, database string, targets []Backup) error {
+func (c *checker) list(ctx context.Context, database string, targets []model.Backup) error {
 	c.sizes = map[string]int64{}
 	roots := []string{c.s.layout.DatabaseRoot(database)}
 	for _, b := range targets {
@@ -232,7 +141,7 @@ const (
 
 // loadManifests reads the manifests of backups in parallel, before the
 // files are followed one backup at a time.
-func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
+func (c *checker) loadManifests(ctx context.Context, backups []model.Backup) {
 	reads := make([]manifestRead, len(backups))
 	budget := semaphore.NewWeighted(manifestBytesInFlight)
 	var g errgroup.Group
@@ -258,7 +167,7 @@ func (c *checker) loadManifests(ctx context.Context, backups []Backup) {
 	}
 }
 
-func (c *checker) manifest(ctx context.Context, b Backup) manifestRead {
+func (c *checker) manifest(ctx context.Context, b model.Backup) manifestRead {
 	c.mu.Lock()
 	m, ok := c.manifests[b.Name]
 	c.mu.Unlock()
@@ -274,24 +183,24 @@ func (c *checker) manifest(ctx context.Context, b Backup) manifestRead {
 
 // baseFile finds the part of f that b keeps in its base: the base backup
 // and its manifest's entry of that size and checksum, or why not.
-func (c *checker) baseFile(ctx context.Context, b Backup, f ManifestFile) (Backup, ManifestFile, string) {
+func (c *checker) baseFile(ctx context.Context, b model.Backup, f model.ManifestFile) (model.Backup, model.ManifestFile, string) {
 	base, ok := c.cat.Find(b.Base)
 	if !ok {
-		return base, ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %q, which is gone", f.Name, b.Base)
+		return base, model.ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %q, which is gone", f.Name, b.Base)
 	}
 	bm := c.manifest(ctx, base)
 	if bm.problem != "" {
-		return base, ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %s: %s", f.Name, base.Name, bm.problem)
+		return base, model.ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %s: %s", f.Name, base.Name, bm.problem)
 	}
-	inBase, ok := bm.files[fileKey{f.BaseSize, f.BaseChecksum}]
+	inBase, ok := bm.files[model.FileKey{Size: f.BaseSize, Checksum: f.BaseChecksum}]
 	if !ok {
-		return base, ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %s, whose manifest does not list it", f.Name, base.Name)
+		return base, model.ManifestFile{}, fmt.Sprintf("file %s is kept in base backup %s, whose manifest does not list it", f.Name, base.Name)
 	}
 	return base, inBase, ""
 }
 
 // readManifest reads and parses one backup's .backup object.
-func (c *checker) readManifest(ctx context.Context, b Backup) manifestRead {
+func (c *checker) readManifest(ctx context.Context, b model.Backup) manifestRead {
 	var read manifestRead
 	data, _, err := c.s.store.Get(ctx, coord.BackupFileKey(b.Folder))
 	switch {
@@ -300,17 +209,17 @@ func (c *checker) readManifest(ctx context.Context, b Backup) manifestRead {
 	case err != nil:
 		read.problem = "cannot read " + coord.BackupFileKey(b.Folder) + ": " + err.Error()
 	default:
-		m, perr := ParseManifest(data)
+		m, perr := model.ParseManifest(data)
 		if perr != nil {
 			read.problem = coord.BackupFileKey(b.Folder) + ": " + perr.Error()
 		}
-		read.all, read.files = m.Files, m.byKey()
+		read.all, read.files = m.Files, m.ByKey()
 	}
 	return read
 }
 
 // backup returns the first problem of b's files, or "".
-func (c *checker) backup(ctx context.Context, b Backup) string {
+func (c *checker) backup(ctx context.Context, b model.Backup) string {
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return m.problem
@@ -328,7 +237,7 @@ func (c *checker) backup(ctx context.Context, b Backup) string {
 
 // file checks one file of b: its part in the base (found there by base
 // size and checksum, and checked there), and its own object.
-func (c *checker) file(ctx context.Context, b Backup, f ManifestFile) string {
+func (c *checker) file(ctx context.Context, b model.Backup, f model.ManifestFile) string {
 	memoKey := b.Name + "\x00" + f.Name
 	if p, ok := c.memo[memoKey]; ok {
 		return p
@@ -338,7 +247,7 @@ func (c *checker) file(ctx context.Context, b Backup, f ManifestFile) string {
 	return p
 }
 
-func (c *checker) fileUncached(ctx context.Context, b Backup, f ManifestFile) string {
+func (c *checker) fileUncached(ctx context.Context, b model.Backup, f model.ManifestFile) string {
 	if f.BaseSize > 0 {
 		base, inBase, problem := c.baseFile(ctx, b, f)
 		if problem != "" {

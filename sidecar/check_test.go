@@ -8,6 +8,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestCheckFindsAMissingObject: one data object of the second link of a
@@ -17,7 +18,7 @@ import (
 func TestCheckFindsAMissingObject(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
-	var links []sidecar.Backup
+	var links []model.Backup
 	for i := 0; i < 5; i++ {
 		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5})
 		links = append(links, e.backup(t, ""))
@@ -31,7 +32,7 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 	}
 	e.store.ResetGets()
 	rep, err := e.Check(ctx, "shop", "")
-	if !errors.Is(err, sidecar.ErrBroken) || !strings.Contains(err.Error(), victim) {
+	if !errors.Is(err, model.ErrBroken) || !strings.Contains(err.Error(), victim) {
 		t.Fatalf("check after the delete: %v", err)
 	}
 	// GETs: the catalog index and five manifests, then the check file
@@ -40,9 +41,9 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 		t.Errorf("check made %d GETs; it must read manifests only", gets)
 	}
 	for i, b := range rep.Backups {
-		want := sidecar.CheckBroken
+		want := model.CheckBroken
 		if i == 0 {
-			want = sidecar.CheckGood
+			want = model.CheckGood
 		}
 		if b.Status != want {
 			t.Errorf("link %d: %s (%s), want %s", i+1, b.Status, b.Problem, want)
@@ -53,19 +54,19 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 	}
 	results, err := e.Results(ctx, "shop")
 	saved := results.Checks
-	if err != nil || saved[links[0].Name].Status != sidecar.CheckGood || saved[links[3].Name].Status != sidecar.CheckBroken {
+	if err != nil || saved[links[0].Name].Status != model.CheckGood || saved[links[3].Name].Status != model.CheckBroken {
 		t.Fatalf("saved results: %v, %+v", err, saved)
 	}
-	fresh := e.backup(t, sidecar.KindFull)
-	if rep, err := e.Check(ctx, "shop", fresh.Name); err != nil || len(rep.Backups) != 1 || rep.Backups[0].Status != sidecar.CheckGood {
+	fresh := e.backup(t, model.KindFull)
+	if rep, err := e.Check(ctx, "shop", fresh.Name); err != nil || len(rep.Backups) != 1 || rep.Backups[0].Status != model.CheckGood {
 		t.Fatalf("the new chain: %v, %+v", err, rep)
 	}
 	// Both chains, one at a time: the old one still broken, the new good.
 	rep, _ = e.Check(ctx, "shop", "")
-	if len(rep.Backups) != 6 || rep.Broken() != 4 || rep.Backups[5].Backup.Name != fresh.Name || rep.Backups[5].Status != sidecar.CheckGood {
+	if len(rep.Backups) != 6 || rep.Broken() != 4 || rep.Backups[5].Backup.Name != fresh.Name || rep.Backups[5].Status != model.CheckGood {
 		t.Fatalf("two chains: %d backups, %d broken", len(rep.Backups), rep.Broken())
 	}
-	if _, err := e.Check(ctx, "shop", "20200101T000000000Z"); !errors.Is(err, sidecar.ErrBackupMissing) {
+	if _, err := e.Check(ctx, "shop", "20200101T000000000Z"); !errors.Is(err, model.ErrBackupMissing) {
 		t.Fatalf("check of a backup that does not exist: %v", err)
 	}
 }
@@ -83,10 +84,10 @@ func TestManifestFollowsTheBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := e.Check(ctx, "shop", inc.Name)
-	if !errors.Is(err, sidecar.ErrBroken) || !strings.Contains(rep.Backups[0].Problem, "has 1 bytes, the manifest says") {
+	if !errors.Is(err, model.ErrBroken) || !strings.Contains(rep.Backups[0].Problem, "has 1 bytes, the manifest says") {
 		t.Fatalf("a short object in the base: %v, %+v", err, rep.Backups)
 	}
-	if rep.Backups[1].Status != sidecar.CheckBroken {
+	if rep.Backups[1].Status != model.CheckBroken {
 		t.Fatalf("the incremental on it: %+v", rep.Backups[1])
 	}
 	if err := e.store.Delete(ctx, []string{coord.BackupFileKey(inc.Folder)}); err != nil {
@@ -95,10 +96,10 @@ func TestManifestFollowsTheBase(t *testing.T) {
 	if rep, _ := e.Check(ctx, "shop", inc.Name); !strings.Contains(rep.Backups[1].Problem, "manifest) is missing") {
 		t.Fatalf("a missing manifest: %+v", rep.Backups[1])
 	}
-	if _, err := sidecar.ParseManifest([]byte("<config><contents><file><name>a</name><size>1</size><base_size>2</base_size></file></contents></config>")); err == nil {
+	if _, err := model.ParseManifest([]byte("<config><contents><file><name>a</name><size>1</size><base_size>2</base_size></file></contents></config>")); err == nil {
 		t.Error("a base_size over the size was accepted")
 	}
-	m, err := sidecar.ParseManifest([]byte("<config><contents><file><name>a</name><size>3</size><checksum>c</checksum><use_base>true</use_base></file></contents></config>"))
+	m, err := model.ParseManifest([]byte("<config><contents><file><name>a</name><size>3</size><checksum>c</checksum><use_base>true</use_base></file></contents></config>"))
 	if err != nil || m.Files[0].BaseSize != 3 || m.Files[0].StoredSize() != 0 || m.Files[0].DataFile != "a" {
 		t.Fatalf("use_base without base_size: %+v, %v", m, err)
 	}

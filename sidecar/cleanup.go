@@ -6,22 +6,23 @@ import (
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // CleanupReport says what a cleanup deleted (or would delete) and found.
 type CleanupReport struct {
 	Database string
 	DryRun   bool
-	Planned  []Deletion
-	Deleted  []string // backup names, in the order deleted
-	Kept     []string // chain names
-	Keeps    []Keep   // every backup kept, with why
-	Orphans  []Orphan
+	Planned  []model.Deletion
+	Deleted  []string     // backup names, in the order deleted
+	Kept     []string     // chain names
+	Keeps    []model.Keep // every backup kept, with why
+	Orphans  []model.Orphan
 	// Pins are the live pins that kept backups (PinNotes says them);
 	// IgnoredPins the stale ones (removed by a cleanup that is not a dry
 	// run) and those naming a backup that is gone.
 	Pins        []coord.FoundPin
-	IgnoredPins []IgnoredPin
+	IgnoredPins []model.IgnoredPin
 }
 
 // cleaner applies retention under the database's lease, honouring pins.
@@ -36,7 +37,7 @@ type cleaner struct {
 func (s *cleaner) Cleanup(ctx context.Context, database string, dryRun bool) (CleanupReport, error) {
 	start := s.now()
 	report := CleanupReport{Database: database, DryRun: dryRun}
-	err := ValidateIdentifier("database", database)
+	err := model.ValidateIdentifier("database", database)
 	if err == nil && dryRun {
 		_, err = s.planCleanup(ctx, database, &report, false)
 	} else if err == nil {
@@ -64,8 +65,8 @@ func (s *cleaner) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 	return report, err
 }
 
-func (s *cleaner) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) (Catalog, error) {
-	var cat Catalog
+func (s *cleaner) planCleanup(ctx context.Context, database string, report *CleanupReport, reconcile bool) (model.Catalog, error) {
+	var cat model.Catalog
 	var err error
 	if reconcile {
 		cat, err = s.catalogs.reconciledCatalog(ctx, database, nil, true) // deletions plan from every metadata object
@@ -73,16 +74,16 @@ func (s *cleaner) planCleanup(ctx context.Context, database string, report *Clea
 		cat, err = s.catalogs.Catalog(ctx, database)
 	}
 	if err != nil {
-		return Catalog{}, err
+		return model.Catalog{}, err
 	}
 	// Read under the lease, after it was taken: a pin written before this
 	// LIST is seen here, and the holder of one written after it waits for
 	// this cleanup to end (pin.go).
 	pins, err := s.bucket.ReadPins(ctx, database)
 	if err != nil {
-		return Catalog{}, err
+		return model.Catalog{}, err
 	}
-	plan := PlanCleanupPinned(cat, s.opts.Retention, s.now(), pins)
+	plan := model.PlanCleanupPinned(cat, s.opts.Retention, s.now(), pins)
 	report.Planned, report.Kept, report.Keeps, report.Orphans = plan.Delete, plan.Kept, plan.Keeps, plan.Orphans
 	report.Pins, report.IgnoredPins = plan.Pins, plan.IgnoredPins
 	for _, o := range plan.Orphans {
@@ -98,15 +99,15 @@ func (s *cleaner) planCleanup(ctx context.Context, database string, report *Clea
 }
 
 // markDeleting returns backups with the planned deletions marked DELETING.
-func markDeleting(backups []Backup, planned []Deletion) []Backup {
+func markDeleting(backups []model.Backup, planned []model.Deletion) []model.Backup {
 	doomed := map[string]bool{}
 	for _, d := range planned {
 		doomed[d.Backup.Folder] = true
 	}
-	out := make([]Backup, len(backups))
+	out := make([]model.Backup, len(backups))
 	for i, b := range backups {
 		if doomed[b.Folder] {
-			b.Status = StatusDeleting
+			b.Status = model.StatusDeleting
 		}
 		out[i] = b
 	}
@@ -115,12 +116,12 @@ func markDeleting(backups []Backup, planned []Deletion) []Backup {
 
 // withoutDeleted returns the backups a cleanup left: the deleted are gone,
 // the planned but not deleted stay marked DELETING (their metadata may say so).
-func withoutDeleted(backups []Backup, r *CleanupReport) []Backup {
+func withoutDeleted(backups []model.Backup, r *CleanupReport) []model.Backup {
 	deleted := map[string]bool{}
 	for _, name := range r.Deleted {
 		deleted[name] = true
 	}
-	var out []Backup
+	var out []model.Backup
 	for _, b := range markDeleting(backups, r.Planned) {
 		if !deleted[b.Name] {
 			out = append(out, b)
@@ -143,9 +144,9 @@ func (s *cleaner) deleteAll(ctx context.Context, report *CleanupReport) error {
 
 // deleteBackup first marks the metadata DELETING, so a half-deleted backup
 // is never taken for a base, then deletes the data and the metadata last.
-func (s *cleaner) deleteBackup(ctx context.Context, b Backup) error {
-	if b.Status != StatusDeleting {
-		b.Status = StatusDeleting
+func (s *cleaner) deleteBackup(ctx context.Context, b model.Backup) error {
+	if b.Status != model.StatusDeleting {
+		b.Status = model.StatusDeleting
 		now := s.now().UTC()
 		b.FinishedAt = &now
 		if err := s.catalogs.writeMeta(ctx, b); err != nil {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // catalogs reads what the bucket holds of a database's backups: the
@@ -27,19 +28,19 @@ const metaReaders = 16
 // the seed tool's ({prefix}/full/…, whose metadata names the database). It
 // reads the catalog index where it can be trusted (see index.go) and the
 // metadata of everything else. Writers start from writerCatalog.
-func (s *catalogs) Catalog(ctx context.Context, database string) (Catalog, error) {
+func (s *catalogs) Catalog(ctx context.Context, database string) (model.Catalog, error) {
 	return s.catalog(ctx, database, true)
 }
 
 // scanCatalog reads every metadata object: what cleanup plans from, and a
 // backup when the index cannot be trusted (see writerCatalog).
-func (s *catalogs) scanCatalog(ctx context.Context, database string) (Catalog, error) {
+func (s *catalogs) scanCatalog(ctx context.Context, database string) (model.Catalog, error) {
 	return s.catalog(ctx, database, false)
 }
 
-func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) (Catalog, error) {
+func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) (model.Catalog, error) {
 	started := s.now()
-	indexed := map[string]Backup{}
+	indexed := map[string]model.Backup{}
 	var indexScanned time.Time
 	var folders []discovered
 	// The index and the four listings are independent requests: sent at
@@ -56,7 +57,7 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return Catalog{}, err
+		return model.Catalog{}, err
 	}
 	scanned := started
 	for i, d := range folders {
@@ -66,11 +67,11 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 		}
 	}
 	if err := s.readMetas(ctx, folders); err != nil {
-		return Catalog{}, err
+		return model.Catalog{}, err
 	}
-	var backups []Backup
+	var backups []model.Backup
 	var dataOnly []string
-	var unreadable []Orphan
+	var unreadable []model.Orphan
 	for _, d := range folders {
 		switch {
 		case d.legacy && (d.missing || d.backup.Database != database):
@@ -78,12 +79,12 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 		case d.missing:
 			dataOnly = append(dataOnly, d.folder)
 		case d.err != nil:
-			unreadable = append(unreadable, Orphan{Folder: d.folder, Reason: d.err.Error()})
+			unreadable = append(unreadable, model.Orphan{Folder: d.folder, Reason: d.err.Error()})
 		default:
 			backups = append(backups, d.backup)
 		}
 	}
-	cat := BuildCatalog(database, backups, dataOnly)
+	cat := model.BuildCatalog(database, backups, dataOnly)
 	cat.Orphans = append(cat.Orphans, unreadable...)
 	cat.Scanned = scanned
 	return cat, nil
@@ -97,7 +98,7 @@ func (s *catalogs) listFolders(ctx context.Context, database string) ([]discover
 		legacy       bool
 	}
 	var roots []root
-	for _, kind := range []Kind{KindFull, KindIncremental} {
+	for _, kind := range []model.Kind{model.KindFull, model.KindIncremental} {
 		roots = append(roots, root{s.layout.KindRoot(database, string(kind)), fmt.Sprintf("%s backups of %s", kind, database), false},
 			root{s.layout.LegacyKindRoot(string(kind)), fmt.Sprintf("seed-layout %s backups", kind), true})
 	}
@@ -110,7 +111,7 @@ func (s *catalogs) listFolders(ctx context.Context, database string) ([]discover
 				return fmt.Errorf("list %s: %w", r.what, err)
 			}
 			for _, f := range l.Folders {
-				if _, err := ParseName(coord.FolderName(f)); r.legacy && err != nil {
+				if _, err := model.ParseName(coord.FolderName(f)); r.legacy && err != nil {
 					continue // a database named "full" in the seed layout's root
 				}
 				listed[i] = append(listed[i], discovered{folder: f, legacy: r.legacy})
@@ -131,7 +132,7 @@ func (s *catalogs) listFolders(ctx context.Context, database string) ([]discover
 type discovered struct {
 	folder    string
 	legacy    bool
-	backup    Backup
+	backup    model.Backup
 	fromIndex bool  // taken from the catalog index: no metadata read needed
 	missing   bool  // no metadata object
 	err       error // metadata that cannot be read
@@ -152,7 +153,7 @@ func (s *catalogs) readMetas(ctx context.Context, folders []discovered) error {
 			switch {
 			case errors.Is(err, ErrNotFound):
 				folders[i].missing = true
-			case errors.Is(err, errBadMeta):
+			case errors.Is(err, model.ErrBadMeta):
 				folders[i].err = err
 			case err != nil:
 				return err

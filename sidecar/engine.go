@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // engine is what every part of the Service shares: the adapters, the
@@ -110,27 +111,15 @@ func (s *engine) emit(ctx context.Context, e Event) {
 	}
 }
 
-// DatabaseName is a database name ValidateIdentifier accepted: whoever
-// holds one has validated it once and need not again.
-type DatabaseName string
-
-// ParseDatabaseName validates name once into a DatabaseName.
-func ParseDatabaseName(name string) (DatabaseName, error) {
-	if err := ValidateIdentifier("database", name); err != nil {
-		return "", err
-	}
-	return DatabaseName(name), nil
-}
-
 // RequireDatabase refuses a database that does not exist
 // (ErrDatabaseMissing); its name was validated when it was parsed.
-func (s *engine) RequireDatabase(ctx context.Context, name DatabaseName) error {
+func (s *engine) RequireDatabase(ctx context.Context, name model.DatabaseName) error {
 	ok, err := s.db.DatabaseExists(ctx, string(name))
 	if err != nil {
 		return fmt.Errorf("look up database %s: %w", name, err)
 	}
 	if !ok {
-		return fmt.Errorf("database %q: %w", name, ErrDatabaseMissing)
+		return fmt.Errorf("database %q: %w", name, model.ErrDatabaseMissing)
 	}
 	return nil
 }

@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-var ordersOnly = []sidecar.TableRestore{{Source: "orders", Target: "orders"}}
+var ordersOnly = []model.TableRestore{{Source: "orders", Target: "orders"}}
 
 // noStaging fails if a staging table is left in shop.
 func noStaging(t *testing.T, e *engine) {
@@ -29,7 +30,7 @@ func TestReplaceSwapsIn(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	e.backup(t, "")
 	e.db.Create("shop", map[string]uint64{"orders": 99, "items": 7})
-	res, err := e.Restore(context.Background(), sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: sidecar.ModeReplace})
+	res, err := e.Restore(context.Background(), sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: model.ModeReplace})
 	if err != nil || res.Tables["orders"] != 10 || e.db.Tables("shop")["items"] != 7 {
 		t.Fatalf("replace: %v, %+v, shop %v", err, res, e.db.Tables("shop"))
 	}
@@ -48,7 +49,7 @@ func TestReplaceFailureKeepsTheTable(t *testing.T) {
 	e.backup(t, "")
 	e.db.Create("shop", map[string]uint64{"orders": 99})
 	ctx := context.Background()
-	replace := sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: sidecar.ModeReplace}
+	replace := sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: model.ModeReplace}
 
 	e.db.FailNextRestore("Code: 499. DB::Exception: The specified key does not exist. (S3_ERROR)")
 	_, err := e.Restore(ctx, replace)
@@ -68,7 +69,7 @@ func TestReplaceFailureKeepsTheTable(t *testing.T) {
 	}
 	noStaging(t, e)
 	e.db.OnChange(nil)
-	if _, err := e.Restore(ctx, replace); !errors.Is(err, sidecar.ErrCannotExchange) || len(e.db.Calls()) != 0 {
+	if _, err := e.Restore(ctx, replace); !errors.Is(err, model.ErrCannotExchange) || len(e.db.Calls()) != 0 {
 		t.Fatalf("replace in a Memory database: %v, calls %v", err, e.db.Calls())
 	}
 	if got := e.db.Tables("shop")["orders"]; got != 99 {
@@ -86,8 +87,8 @@ func TestReplacePartitionsInPlace(t *testing.T) {
 	e.backup(t, "")
 	e.db.SetPartitions("shop", "events", map[string]uint64{"202601": 31001, "202602": 5, "202603": 31778})
 	ctx := context.Background()
-	events := []sidecar.TableRestore{{Source: "events", Target: "events"}}
-	req := sidecar.RestoreRequest{Database: "shop", Tables: events, Partitions: []string{"202602"}, Mode: sidecar.ModeReplace}
+	events := []model.TableRestore{{Source: "events", Target: "events"}}
+	req := sidecar.RestoreRequest{Database: "shop", Tables: events, Partitions: []string{"202602"}, Mode: model.ModeReplace}
 	if _, err := e.Restore(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +147,8 @@ func TestAdoptReplace(t *testing.T) {
 		e.db.Hold()
 		ctx, cancel := context.WithCancel(context.Background())
 		var id string
-		_, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: sidecar.ModeReplace,
-			Started: func(_ sidecar.Backup, op string) { id = op; cancel() }})
+		_, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: model.ModeReplace,
+			Started: func(_ model.Backup, op string) { id = op; cancel() }})
 		if err == nil || id == "" {
 			t.Fatalf("a stopped replace: %v, operation %q", err, id)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // testLayout is the engine tests' prefix.
@@ -68,7 +69,7 @@ func newEngine(t *testing.T, opts sidecar.Options) *engine {
 	return &engine{Service: svc, store: store, db: db, events: ev}
 }
 
-func (e *engine) backup(t *testing.T, kind sidecar.Kind) sidecar.Backup {
+func (e *engine) backup(t *testing.T, kind model.Kind) model.Backup {
 	t.Helper()
 	e.n++
 	b, err := e.Backup(context.Background(), sidecar.BackupRequest{Database: "shop", Kind: kind, RequestID: fmt.Sprint("r", e.n)})
@@ -85,18 +86,18 @@ func TestChainRestoreVerify(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
 	full := e.backup(t, "")
-	if full.Kind != sidecar.KindFull || !full.Completed() || full.Tables["orders"] != 10 {
+	if full.Kind != model.KindFull || !full.Completed() || full.Tables["orders"] != 10 {
 		t.Fatalf("first backup: %+v", full.Meta)
 	}
 	if full.TableBytes["orders"] == 0 || full.TableBytes["items"] == 0 || len(full.TableBytes) != 2 {
 		t.Fatalf("sizes of the tables from the manifest: %v", full.TableBytes)
 	}
 	inc := e.backup(t, "")
-	if inc.Kind != sidecar.KindIncremental || inc.Base != full.Name || inc.Chain != full.Name {
+	if inc.Kind != model.KindIncremental || inc.Base != full.Name || inc.Chain != full.Name {
 		t.Fatalf("second backup: kind %s base %q chain %q", inc.Kind, inc.Base, inc.Chain)
 	}
 	e.db.Create("shop", map[string]uint64{"orders": 12, "items": 5})
-	inc2 := e.backup(t, sidecar.KindIncremental)
+	inc2 := e.backup(t, model.KindIncremental)
 	if inc2.Base != inc.Name {
 		t.Fatalf("deep chaining: base %q, want %q", inc2.Base, inc.Name)
 	}
@@ -130,14 +131,14 @@ func TestRestoreRefusals(t *testing.T) {
 		req  sidecar.RestoreRequest
 		want error
 	}{
-		{sidecar.RestoreRequest{Database: "shop"}, sidecar.ErrTargetNotEmpty},
-		{sidecar.RestoreRequest{Database: "shop", Target: "system"}, sidecar.ErrForbiddenTarget},
-		{sidecar.RestoreRequest{Database: "shop", Target: "ClickVault"}, sidecar.ErrForbiddenTarget},
-		{sidecar.RestoreRequest{Database: "shop", Target: "x", Tables: []sidecar.TableRestore{
-			{Source: "orders", Target: "t"}, {Source: "items", Target: "t"}}}, sidecar.ErrTargetConflict},
-		{sidecar.RestoreRequest{Database: "shop", Target: "x", Backup: "20200101T000000000Z"}, sidecar.ErrBackupMissing},
-		{sidecar.RestoreRequest{Database: "shop", Target: "x", AsOf: b.Timestamp.Add(-time.Hour)}, sidecar.ErrBackupMissing},
-		{sidecar.RestoreRequest{Database: "nothing", Target: "x"}, sidecar.ErrBackupMissing},
+		{sidecar.RestoreRequest{Database: "shop"}, model.ErrTargetNotEmpty},
+		{sidecar.RestoreRequest{Database: "shop", Target: "system"}, model.ErrForbiddenTarget},
+		{sidecar.RestoreRequest{Database: "shop", Target: "ClickVault"}, model.ErrForbiddenTarget},
+		{sidecar.RestoreRequest{Database: "shop", Target: "x", Tables: []model.TableRestore{
+			{Source: "orders", Target: "t"}, {Source: "items", Target: "t"}}}, model.ErrTargetConflict},
+		{sidecar.RestoreRequest{Database: "shop", Target: "x", Backup: "20200101T000000000Z"}, model.ErrBackupMissing},
+		{sidecar.RestoreRequest{Database: "shop", Target: "x", AsOf: b.Timestamp.Add(-time.Hour)}, model.ErrBackupMissing},
+		{sidecar.RestoreRequest{Database: "nothing", Target: "x"}, model.ErrBackupMissing},
 	} {
 		if _, err := e.Restore(ctx, c.req); !errors.Is(err, c.want) {
 			t.Errorf("%+v: got %v, want %v", c.req, err, c.want)
@@ -150,7 +151,7 @@ func TestRestoreRefusals(t *testing.T) {
 	if target, err := e.InspectTarget(ctx, "new_db"); err != nil || target.Exists || target.RequireEmpty() != nil {
 		t.Fatalf("inspect a new database: %+v, %v", target, err)
 	}
-	if err := e.RequireDatabase(ctx, "nothing"); !errors.Is(err, sidecar.ErrDatabaseMissing) {
+	if err := e.RequireDatabase(ctx, "nothing"); !errors.Is(err, model.ErrDatabaseMissing) {
 		t.Fatalf("require a missing database: %v", err)
 	}
 }
@@ -167,10 +168,10 @@ func TestFailedBackupIsRecorded(t *testing.T) {
 		t.Fatalf("failed backup: %v, %+v", err, b.Meta)
 	}
 	next := e.backup(t, "")
-	if next.Kind != sidecar.KindFull {
+	if next.Kind != model.KindFull {
 		t.Fatalf("after a failed full the next backup is %s, want full", next.Kind)
 	}
-	if _, err := e.Backup(ctx, sidecar.BackupRequest{Database: "gone"}); !errors.Is(err, sidecar.ErrDatabaseMissing) {
+	if _, err := e.Backup(ctx, sidecar.BackupRequest{Database: "gone"}); !errors.Is(err, model.ErrDatabaseMissing) {
 		t.Fatalf("backup of a missing database: %v", err)
 	}
 	if got := e.events.names(); !strings.HasPrefix(got, "backup_failed,backup_completed") {
@@ -181,11 +182,11 @@ func TestFailedBackupIsRecorded(t *testing.T) {
 // TestCleanupKeepsNewestChains: with one chain kept, a cleanup deletes the
 // older chain whole (a dry run only plans it) and keeps the newest.
 func TestCleanupKeepsNewestChains(t *testing.T) {
-	e := newEngine(t, sidecar.Options{Retention: sidecar.Retention{KeepFullBackups: 1}})
+	e := newEngine(t, sidecar.Options{Retention: model.Retention{KeepFullBackups: 1}})
 	ctx := context.Background()
 	old := e.backup(t, "")
 	e.backup(t, "")
-	newest := e.backup(t, sidecar.KindFull)
+	newest := e.backup(t, model.KindFull)
 	e.backup(t, "")
 	dry, err := e.Cleanup(ctx, "shop", true)
 	if err != nil || len(dry.Planned) != 2 || len(dry.Deleted) != 0 {
@@ -212,8 +213,8 @@ func TestAdoption(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	e.db.Hold()
 	ctx, cancel := context.WithCancel(context.Background())
-	var started sidecar.Backup
-	_, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shop", Started: func(b sidecar.Backup) {
+	var started model.Backup
+	_, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shop", Started: func(b model.Backup) {
 		started = b
 		cancel()
 	}})

@@ -3,26 +3,46 @@ package sidecar
 import (
 	"context"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Hooks for the external tests (package sidecar_test), which use the
 // shared in-memory store: it imports this package, so in-package tests
 // cannot.
 
-var (
-	T0          = t0
-	TestBackup  = backup
-	TestName    = name
-	MarkDeleted = markDeleting
-)
+// T0 is the tests' epoch.
+var T0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-func (s *Service) WriteMeta(ctx context.Context, b Backup) error { return s.catalogs.writeMeta(ctx, b) }
+// MarkDeleted marks a catalog's backups deleted, as a cleanup does.
+var MarkDeleted = markDeleting
 
-func (s *Service) WriteIndex(ctx context.Context, database string, backups []Backup, scanned time.Time) {
+// FakeBackup is a backup of database db, in a layout with prefix p.
+func FakeBackup(kind model.Kind, name string, status string, base *model.Backup) model.Backup {
+	ts, _ := model.ParseName(name)
+	layout := coord.Layout{Prefix: "p"}
+	b := model.Backup{Folder: layout.Folder("db", string(kind), name),
+		Meta: model.Meta{Kind: kind, Name: name, Timestamp: ts, Status: status, Database: "db"}}
+	if base != nil {
+		f := base.Folder
+		b.BaseBackupPath, b.Base = &f, base.Name
+	}
+	return b
+}
+
+// FakeName is the name of a backup taken d after T0.
+func FakeName(d time.Duration) string { return model.NameAt(T0.Add(d)) }
+
+func (s *Service) WriteMeta(ctx context.Context, b model.Backup) error {
+	return s.catalogs.writeMeta(ctx, b)
+}
+
+func (s *Service) WriteIndex(ctx context.Context, database string, backups []model.Backup, scanned time.Time) {
 	s.catalogs.writeIndex(ctx, database, backups, scanned)
 }
 
-func (s *Service) PlanBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, error) {
+func (s *Service) PlanBackup(ctx context.Context, req BackupRequest) (model.Catalog, model.Plan, error) {
 	return s.catalogs.planBackup(ctx, req)
 }
 

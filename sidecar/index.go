@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // The catalog index (coord.Layout.IndexKey) holds the
@@ -35,35 +36,35 @@ type catalogIndex struct {
 }
 
 type indexEntry struct {
-	Folder string `json:"folder"`
-	Meta   Meta   `json:"meta"`
+	Folder string     `json:"folder"`
+	Meta   model.Meta `json:"meta"`
 }
 
 // trusted reports whether an index entry may stand for its metadata.
 func (e indexEntry) trusted() bool {
-	return e.Meta.Status == StatusCreated || e.Meta.Status == StatusFailed
+	return e.Meta.Status == model.StatusCreated || e.Meta.Status == model.StatusFailed
 }
 
 // readIndex returns the index's trusted entries by folder and when it was
 // last checked against every metadata object; a missing or unreadable
 // index is an empty one.
-func (s *catalogs) readIndex(ctx context.Context, database string) (map[string]Backup, time.Time, error) {
+func (s *catalogs) readIndex(ctx context.Context, database string) (map[string]model.Backup, time.Time, error) {
 	var idx catalogIndex
 	err := s.bucket.ReadIndex(ctx, database, &idx)
 	if errors.Is(err, ErrNotFound) {
-		return map[string]Backup{}, time.Time{}, nil
+		return map[string]model.Backup{}, time.Time{}, nil
 	}
 	if err != nil && !errors.Is(err, coord.ErrUnreadable) {
 		return nil, time.Time{}, fmt.Errorf("read the catalog index of %s: %w", database, err)
 	}
 	if err != nil || idx.Database != database {
 		s.logger.Warn("ignoring an unreadable catalog index", "database", database, "err", err)
-		return map[string]Backup{}, time.Time{}, nil
+		return map[string]model.Backup{}, time.Time{}, nil
 	}
-	out := make(map[string]Backup, len(idx.Backups))
+	out := make(map[string]model.Backup, len(idx.Backups))
 	for _, e := range idx.Backups {
 		if e.trusted() {
-			out[e.Folder] = Backup{Meta: e.Meta, Folder: e.Folder}
+			out[e.Folder] = model.Backup{Meta: e.Meta, Folder: e.Folder}
 		}
 	}
 	return out, idx.Scanned, nil
@@ -73,7 +74,7 @@ func (s *catalogs) readIndex(ctx context.Context, database string) (map[string]B
 // live outside the database's folder); scanned is when the catalog they
 // come from was last checked against every metadata object. A lease holder
 // calls it; a failure is logged, as readers fall back to the metadata.
-func (s *catalogs) writeIndex(ctx context.Context, database string, backups []Backup, scanned time.Time) {
+func (s *catalogs) writeIndex(ctx context.Context, database string, backups []model.Backup, scanned time.Time) {
 	idx := catalogIndex{Version: 1, Database: database, Written: s.now().UTC(), Scanned: scanned.UTC()}
 	for _, b := range backups {
 		if !b.Legacy {
@@ -88,8 +89,8 @@ func (s *catalogs) writeIndex(ctx context.Context, database string, backups []Ba
 }
 
 // withBackup returns backups with b in place of the entry of its folder.
-func withBackup(backups []Backup, b Backup) []Backup {
-	out := make([]Backup, 0, len(backups)+1)
+func withBackup(backups []model.Backup, b model.Backup) []model.Backup {
+	out := make([]model.Backup, 0, len(backups)+1)
 	for _, x := range backups {
 		if x.Folder != b.Folder {
 			out = append(out, x)

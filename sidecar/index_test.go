@@ -10,6 +10,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestCatalogIndexIsOnlyACache: the catalog read through the index equals
@@ -18,20 +19,20 @@ func TestCatalogIndexIsOnlyACache(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
 	svc := sidecar.NewService(store, nil, nil, testLayout, sidecar.Options{}, slog.New(slog.DiscardHandler))
-	f := sidecar.TestBackup(sidecar.KindFull, sidecar.TestName(0), sidecar.StatusCreated, nil)
-	i1 := sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(time.Hour), sidecar.StatusCreated, &f)
-	i2 := sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(2*time.Hour), sidecar.StatusCreating, &i1)
-	for _, b := range []sidecar.Backup{f, i1, i2} {
+	f := sidecar.FakeBackup(model.KindFull, sidecar.FakeName(0), model.StatusCreated, nil)
+	i1 := sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(time.Hour), model.StatusCreated, &f)
+	i2 := sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(2*time.Hour), model.StatusCreating, &i1)
+	for _, b := range []model.Backup{f, i1, i2} {
 		if err := svc.WriteMeta(ctx, b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	svc.WriteIndex(ctx, "db", []sidecar.Backup{f, i1, i2}, time.Now())
+	svc.WriteIndex(ctx, "db", []model.Backup{f, i1, i2}, time.Now())
 	// After the index was written: i2 completed, a new i3 appeared, and i1's
 	// folder was deleted (by hand).
-	i2.Status = sidecar.StatusCreated
-	i3 := sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(3*time.Hour), sidecar.StatusCreated, &i2)
-	for _, b := range []sidecar.Backup{i2, i3} {
+	i2.Status = model.StatusCreated
+	i3 := sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(3*time.Hour), model.StatusCreated, &i2)
+	for _, b := range []model.Backup{i2, i3} {
 		if err := svc.WriteMeta(ctx, b); err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +59,7 @@ func TestCatalogIndexIsOnlyACache(t *testing.T) {
 	}
 
 	// Entries marked DELETING are never trusted: the metadata decides.
-	svc.WriteIndex(ctx, "db", sidecar.MarkDeleted([]sidecar.Backup{f}, []sidecar.Deletion{{Backup: f}}), time.Now())
+	svc.WriteIndex(ctx, "db", sidecar.MarkDeleted([]model.Backup{f}, []model.Deletion{{Backup: f}}), time.Now())
 	store.ResetGets()
 	if _, err := svc.Catalog(ctx, "db"); err != nil {
 		t.Fatal(err)

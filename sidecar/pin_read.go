@@ -4,19 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
-
-// IgnoredPin is a pin a cleanup did not honour, with why.
-type IgnoredPin struct {
-	Pin     coord.FoundPin
-	Reason  string
-	Removed bool // a stale pin the cleanup deleted
-}
 
 // removeStalePins deletes the pins a cleanup ignored as stale, so the pins
 // folder holds only live ones (coord.Bucket.RemoveStalePin).
-func (s *cleaner) removeStalePins(ctx context.Context, ignored []IgnoredPin) {
+func (s *cleaner) removeStalePins(ctx context.Context, ignored []model.IgnoredPin) {
 	for i, ip := range ignored {
 		removed, err := s.bucket.RemoveStalePin(ctx, ip.Pin)
 		if err != nil {
@@ -35,7 +28,7 @@ func (r CleanupReport) PinNotes() []string {
 		if p.Backup == "" {
 			what = "every backup of " + r.Database
 		}
-		out = append(out, fmt.Sprintf("kept %s: %s", what, pinRule(p)))
+		out = append(out, fmt.Sprintf("kept %s: %s", what, model.PinRule(p)))
 	}
 	for _, ip := range r.IgnoredPins {
 		line := fmt.Sprintf("ignored the pin of %s: %s", ip.Pin.Describe(), ip.Reason)
@@ -46,6 +39,3 @@ func (r CleanupReport) PinNotes() []string {
 	}
 	return out
 }
-
-// pinRule is the rule a pin gives the backups it keeps.
-func pinRule(p coord.FoundPin) string { return "pinned by " + p.Describe() }

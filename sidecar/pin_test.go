@@ -10,16 +10,17 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // twoChains makes an old chain (a full and an incremental) and a newer one
 // (a full): with keep_full_backups = 1, a cleanup deletes the old chain.
-func twoChains(t *testing.T) (*engine, sidecar.Backup, sidecar.Backup) {
+func twoChains(t *testing.T) (*engine, model.Backup, model.Backup) {
 	t.Helper()
-	e := newEngine(t, sidecar.Options{Retention: sidecar.Retention{KeepFullBackups: 1}})
+	e := newEngine(t, sidecar.Options{Retention: model.Retention{KeepFullBackups: 1}})
 	full := e.backup(t, "")
 	incr := e.backup(t, "")
-	e.backup(t, sidecar.KindFull)
+	e.backup(t, model.KindFull)
 	return e, full, incr
 }
 

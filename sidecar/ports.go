@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // ErrNotFound is what every port returns for a missing thing: the store's
@@ -54,7 +55,7 @@ type BackupCommand struct {
 	Database   string
 	Folder     string
 	BaseFolder string // "" for a full backup
-	Tables     TableSet
+	Tables     model.TableSet
 }
 
 // RestoreCommand asks ClickHouse to restore a backup folder as Target: the
@@ -64,11 +65,11 @@ type RestoreCommand struct {
 	Database      string // the database inside the backup
 	Target        string
 	Folder        string
-	Tables        []TableRestore // empty: the whole database
-	Partitions    []string       // only these partitions (of the one table), as values of its key
-	PartitionIDs  []string       // and these, by partition_id (any key's type)
-	StructureOnly bool           // definitions only, no data
-	Except        []string       // tables of the backup a whole-database restore leaves out (the restore plan's)
+	Tables        []model.TableRestore // empty: the whole database
+	Partitions    []string             // only these partitions (of the one table), as values of its key
+	PartitionIDs  []string             // and these, by partition_id (any key's type)
+	StructureOnly bool                 // definitions only, no data
+	Except        []string             // tables of the backup a whole-database restore leaves out (the restore plan's)
 	// NewDatabase: the RESTORE creates Target, and fails if it exists. A
 	// RESTORE never writes into a table it did not create either: one
 	// that exists under a name it restores makes it fail.
@@ -126,7 +127,7 @@ type RestoreOps interface {
 	// ExchangeTables swaps the names of two tables of a database atomically.
 	ExchangeTables(ctx context.Context, database, a, b string) error
 	// TablePartitions lists a table's active partitions with their rows.
-	TablePartitions(ctx context.Context, database, table string) ([]Partition, error)
+	TablePartitions(ctx context.Context, database, table string) ([]model.Partition, error)
 	// ReplacePartition replaces a partition (by id) of table with the same
 	// partition of from, a table of the same database and structure.
 	ReplacePartition(ctx context.Context, database, table, partitionID, from string) error
@@ -145,13 +146,6 @@ type Objects struct {
 type Object struct {
 	UUID     string
 	Modified time.Time
-}
-
-// Partition is one partition of a table, as system.parts shows it.
-type Partition struct {
-	ID    string // partition_id
-	Value string // partition: the key's value as text
-	Rows  uint64 // physical rows of its active parts
 }
 
 // Notifier delivers events. It MUST NOT change an operation's outcome: the

@@ -2,14 +2,14 @@ package sidecar
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // RestoreRequest asks to restore one backup into a database.
@@ -22,50 +22,23 @@ type RestoreRequest struct {
 	RequestedBy string
 	Progress    ProgressFunc
 	// Started, when set, is called once ClickHouse accepted the RESTORE.
-	Started func(b Backup, operationID string)
+	Started func(b model.Backup, operationID string)
 	// Tables, when set, restores only these tables of the backup, into
 	// Target (which may then hold other tables); empty restores the whole
 	// database into a new or empty one.
-	Tables []TableRestore
+	Tables []model.TableRestore
 	// Partitions restores only these partitions (of the one table named).
 	Partitions []string
-	Mode       RestoreMode
+	Mode       model.RestoreMode
 	// Consumers says what to do with tables that consume or write outside
 	// the target (restore_plan.go); DryRun answers with the plan only.
-	Consumers Consumers
+	Consumers model.Consumers
 	DryRun    bool
 	// Permit, when set, is asked once the plan is read, before anything
 	// is created: its error refuses the restore (a requester's right to
 	// restore live what consumers = 'include' names).
-	Permit func(ctx context.Context, p RestorePlan) error
+	Permit func(ctx context.Context, p model.RestorePlan) error
 }
-
-// RestoreResult says what was restored where.
-type RestoreResult struct {
-	Backup Backup
-	Target string
-	Tables map[string]uint64 // rows per table after the restore
-	Plan   *RestorePlan      // what the restore did (or, for a dry run, would do) with each table
-}
-
-// ErrBackupMissing is returned for a backup name that does not exist.
-var ErrBackupMissing = errors.New("no such backup")
-
-// ErrBackupUnusable is returned for a backup that exists but cannot be
-// restored: not completed, or built on a missing or failed backup.
-var ErrBackupUnusable = errors.New("backup cannot be restored")
-
-// ErrTargetNotEmpty refuses to restore over data: a database that holds
-// anything, a table with rows (or any table, for a schema restore).
-var ErrTargetNotEmpty = errors.New("restore target is not empty")
-
-// ErrForbiddenTarget refuses a database that is never a restore target:
-// ClickHouse's own, ClickVault's control database, a verify's scratch.
-var ErrForbiddenTarget = errors.New("restore target is forbidden")
-
-// ErrTargetConflict refuses a restore that names one target table for two
-// tables of the backup.
-var ErrTargetConflict = errors.New("two tables restored under one name")
 
 // restorer restores backups: it chooses the backup, inspects the target,
 // reads the backup's plan, and restores the whole database or some of its
@@ -82,7 +55,7 @@ type restorer struct {
 // reads by itself) into Target, and notifies the outcome. A dry run
 // restores nothing, so it notifies nothing: a restore_completed event
 // would tell the hooks' readers that data was restored.
-func (s *restorer) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+func (s *restorer) Restore(ctx context.Context, req RestoreRequest) (model.RestoreResult, error) {
 	start := s.now()
 	res, err := s.restore(ctx, req)
 	if req.DryRun {
@@ -97,30 +70,30 @@ func (s *restorer) Restore(ctx context.Context, req RestoreRequest) (RestoreResu
 	return res, err
 }
 
-func (s *restorer) restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+func (s *restorer) restore(ctx context.Context, req RestoreRequest) (model.RestoreResult, error) {
 	if req.Target == "" {
 		req.Target = req.Database
 	}
-	if err := ValidateIdentifier("database", req.Database); err != nil {
-		return RestoreResult{}, err
+	if err := model.ValidateIdentifier("database", req.Database); err != nil {
+		return model.RestoreResult{}, err
 	}
-	if err := ValidateIdentifier("restore target", req.Target); err != nil {
-		return RestoreResult{}, err
+	if err := model.ValidateIdentifier("restore target", req.Target); err != nil {
+		return model.RestoreResult{}, err
 	}
-	if err := ValidateRestoreShape(req.Tables, req.Partitions, req.Mode); err != nil {
-		return RestoreResult{}, err
+	if err := model.ValidateRestoreShape(req.Tables, req.Partitions, req.Mode); err != nil {
+		return model.RestoreResult{}, err
 	}
 	pin, err := s.TakePin(ctx, req.Database, PinRestore, req.RequestID) // no cleanup deletes what it reads (pin.go)
 	if err != nil {
-		return RestoreResult{}, err
+		return model.RestoreResult{}, err
 	}
 	defer pin.Release(ctx)
-	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, Sources(req.Tables)...)
+	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, model.Sources(req.Tables)...)
 	if err != nil {
-		return RestoreResult{}, err
+		return model.RestoreResult{}, err
 	}
 	pin.Narrow(ctx, b.Name)
-	res := RestoreResult{Backup: b, Target: req.Target}
+	res := model.RestoreResult{Backup: b, Target: req.Target}
 	if prev, ok := s.works.earlierAttempt(ctx, req); ok {
 		if res, resumed, err := s.works.resumeAttempt(ctx, prev, req); resumed {
 			return res, err
@@ -134,7 +107,7 @@ func (s *restorer) restore(ctx context.Context, req RestoreRequest) (RestoreResu
 	if err != nil || req.DryRun {
 		return res, err
 	}
-	if req.Tables, err = plan.keep(req.Tables); err != nil {
+	if req.Tables, err = plan.Keep(req.Tables); err != nil {
 		return res, err
 	}
 	if len(req.Tables) > 0 {
@@ -151,7 +124,7 @@ func (s *restorer) restore(ctx context.Context, req RestoreRequest) (RestoreResu
 // restoreDatabase restores the whole database into an empty or new one.
 // A failure removes what it created (restore_undo.go): its tables, and the
 // database when it created it and nobody put anything else in it.
-func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
+func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b model.Backup, plan model.RestorePlan) (map[string]uint64, error) {
 	t, err := s.InspectTarget(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -160,15 +133,15 @@ func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Ba
 		return nil, err
 	}
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
-		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID, Stopped: plan.With(PlanStopped),
-		Created: plan.With(PlanRestore, PlanStopped)}
+		CreatedDatabase: !t.Exists, WholeDatabase: true, RequestID: req.RequestID, Stopped: plan.With(model.PlanStopped),
+		Created: plan.With(model.PlanRestore, model.PlanStopped)}
 	w := s.works.startWork(ctx, rec)
 	defer w.done(ctx)
 	s.fault("restore-before")
 	// The RESTORE creates the database (with the backup's definition), and
 	// fails if someone else has created it since InspectTarget looked.
-	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == ModeSchema,
-		Except: plan.With(PlanSkip, PlanStopped), NewDatabase: !t.Exists} // views restored stopped are created after it
+	cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, StructureOnly: req.Mode == model.ModeSchema,
+		Except: plan.With(model.PlanSkip, model.PlanStopped), NewDatabase: !t.Exists} // views restored stopped are created after it
 	if err := s.runRestore(ctx, w, cmd, b, req); err != nil {
 		return nil, s.works.undo(ctx, w.record(), err)
 	}
@@ -184,7 +157,7 @@ func (s *restorer) restoreDatabase(ctx context.Context, req RestoreRequest, b Ba
 
 // runRestore sends the RESTORE, waits for it, and records what it created
 // in the work record, whether it succeeded or not.
-func (s *restorer) runRestore(ctx context.Context, w *work, cmd RestoreCommand, b Backup, req RestoreRequest) error {
+func (s *restorer) runRestore(ctx context.Context, w *work, cmd RestoreCommand, b model.Backup, req RestoreRequest) error {
 	op, err := s.startRestore(ctx, cmd, b, req.Progress, req.Started)
 	s.works.claimRestored(ctx, w, op)
 	if err != nil {
@@ -195,77 +168,43 @@ func (s *restorer) runRestore(ctx context.Context, w *work, cmd RestoreCommand, 
 
 // ChooseBackup finds a completed, restorable backup: by name, or the newest
 // at or before asOf, or the newest of all.
-func (s *restorer) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (Backup, error) {
+func (s *restorer) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (model.Backup, error) {
 	cat, err := s.catalogs.Catalog(ctx, database)
 	if err != nil {
-		return Backup{}, err
+		return model.Backup{}, err
 	}
-	b, err := chooseIn(cat, database, name, asOf, tables)
-	if err == nil || len(tables) == 0 || !errors.Is(err, ErrBackupMissing) && !errors.Is(err, ErrTableMissing) {
+	b, err := model.ChooseIn(cat, database, name, asOf, tables)
+	if err == nil || len(tables) == 0 || !errors.Is(err, model.ErrBackupMissing) && !errors.Is(err, model.ErrTableMissing) {
 		return b, err
 	}
-	b, err = chooseIn(cat, database, name, asOf, nil)
+	b, err = model.ChooseIn(cat, database, name, asOf, nil)
 	if err != nil {
-		return Backup{}, err
+		return model.Backup{}, err
 	}
 	// The catalog lists the tables that hold rows: a view is only in the
 	// backup's definitions.
 	missing, err := s.undefined(ctx, cat, b, tables)
 	switch {
 	case err != nil:
-		return Backup{}, err
+		return model.Backup{}, err
 	case len(missing) == 0:
 		return b, nil
 	case name != "":
-		return Backup{}, fmt.Errorf("backup %s of database %s does not hold table %s: %w", name, database, missing[0], ErrTableMissing)
+		return model.Backup{}, fmt.Errorf("backup %s of database %s does not hold table %s: %w", name, database, missing[0], model.ErrTableMissing)
 	case asOf.IsZero():
-		return Backup{}, fmt.Errorf("no completed backup of database %s holds table(s) %s: %w", database,
-			strings.Join(missing, ", "), ErrTableMissing)
+		return model.Backup{}, fmt.Errorf("no completed backup of database %s holds table(s) %s: %w", database,
+			strings.Join(missing, ", "), model.ErrTableMissing)
 	}
-	return Backup{}, fmt.Errorf("no completed backup of database %s at or before %s holds table(s) %s: %w", database,
-		asOf.UTC().Format(time.RFC3339), strings.Join(missing, ", "), ErrTableMissing)
-}
-
-func chooseIn(cat Catalog, database, name string, asOf time.Time, tables []string) (Backup, error) {
-	if name != "" {
-		b, ok := cat.Find(name)
-		switch {
-		case !ok:
-			return Backup{}, fmt.Errorf("backup %q of database %s: %w", name, database, ErrBackupMissing)
-		case !b.Completed():
-			return Backup{}, fmt.Errorf("backup %s of database %s is %s, not completed: %w", name, database, b.CatalogStatus(), ErrBackupUnusable)
-		case !cat.Restorable(b):
-			return Backup{}, fmt.Errorf("backup %s of database %s: a backup it is built on is missing or failed: %w", name, database, ErrBackupUnusable)
-		case b.HoldsTables(tables) != "":
-			return Backup{}, fmt.Errorf("backup %s of database %s does not hold table %s: %w",
-				name, database, b.HoldsTables(tables), ErrTableMissing)
-		}
-		return b, nil
-	}
-	b, ok := cat.NewestCompleted(asOf, tables...)
-	if !ok {
-		if asOf.IsZero() {
-			return Backup{}, fmt.Errorf("database %s has no completed backup: %w", database, ErrBackupMissing)
-		}
-		return Backup{}, fmt.Errorf("database %s has no completed backup at or before %s: %w",
-			database, asOf.UTC().Format(time.RFC3339), ErrBackupMissing)
-	}
-	return b, nil
-}
-
-// Target is what a restore target is now.
-type Target struct {
-	Name    string
-	Exists  bool
-	Objects uint64 // tables, views and dictionaries in it
+	return model.Backup{}, fmt.Errorf("no completed backup of database %s at or before %s holds table(s) %s: %w", database,
+		asOf.UTC().Format(time.RFC3339), strings.Join(missing, ", "), model.ErrTableMissing)
 }
 
 // InspectTarget refuses a target that is ClickHouse's own, the sidecar's or
 // a scratch database (ErrForbiddenTarget), and reports whether it exists and
 // what it holds: admission decides on the rights from Exists (CREATE
 // DATABASE for a new one) and on emptiness from Objects in one look.
-func (s *restorer) InspectTarget(ctx context.Context, target string) (Target, error) {
-	t := Target{Name: target}
+func (s *restorer) InspectTarget(ctx context.Context, target string) (model.Target, error) {
+	t := model.Target{Name: target}
 	exists, err := s.targetExists(ctx, target)
 	if err != nil || !exists {
 		return t, err
@@ -280,8 +219,8 @@ func (s *restorer) InspectTarget(ctx context.Context, target string) (Target, er
 // targetExists refuses a database that is never a restore target
 // (ErrForbiddenTarget) and reports whether it exists.
 func (s *restorer) targetExists(ctx context.Context, database string) (bool, error) {
-	if why := forbiddenTarget(database, s.opts.ControlDatabase); why != "" {
-		return false, fmt.Errorf("database %s %s; restore into another database: %w", database, why, ErrForbiddenTarget)
+	if why := model.ForbiddenTarget(database, s.opts.ControlDatabase); why != "" {
+		return false, fmt.Errorf("database %s %s; restore into another database: %w", database, why, model.ErrForbiddenTarget)
 	}
 	exists, err := s.db.DatabaseExists(ctx, database)
 	if err != nil {
@@ -290,50 +229,10 @@ func (s *restorer) targetExists(ctx context.Context, database string) (bool, err
 	return exists, nil
 }
 
-// RequireEmpty refuses a target that holds anything at all: a table of any
-// engine, a view or a dictionary.
-func (t Target) RequireEmpty() error {
-	if t.Objects > 0 {
-		return fmt.Errorf("database %s is not empty (%d tables or views); restore into a new database or drop it first: %w",
-			t.Name, t.Objects, ErrTargetNotEmpty)
-	}
-	return nil
-}
-
-// forbiddenTarget says why a database may never be restored into, or "".
-// Names are compared without case: a look-alike of a system database is
-// refused too.
-func forbiddenTarget(name, controlDatabase string) string {
-	lower := strings.ToLower(name)
-	switch {
-	case lower == "system" || lower == "information_schema":
-		return "is a ClickHouse system database"
-	case controlDatabase != "" && lower == strings.ToLower(controlDatabase):
-		return "is ClickVault's control database"
-	case strings.HasPrefix(lower, scratchPrefix):
-		return "is a verify scratch database"
-	}
-	return ""
-}
-
-// ValidateRestoreShape refuses what a restore cannot be: partitions of
-// anything but one table, a replace without named tables, a partition list
-// ValidatePartitions refuses. The request runner calls it at admission, the
-// engine again before it restores.
-func ValidateRestoreShape(tables []TableRestore, partitions []string, mode RestoreMode) error {
-	if len(partitions) > 0 && len(tables) != 1 {
-		return fmt.Errorf("partitions are restored from one table: name exactly one table, not %d", len(tables))
-	}
-	if mode == ModeReplace && len(tables) == 0 {
-		return fmt.Errorf("mode replace swaps in the tables it restores: name them in tables; to replace a whole database, drop it first")
-	}
-	return ValidatePartitions(partitions)
-}
-
 // startRestore sends the RESTORE and waits for it, and returns it as
 // system.backups has it at its end (zero when it did not end).
 // Its id is the caller's (the work record's) or a new one.
-func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b Backup, progress ProgressFunc, started func(Backup, string)) (Operation, error) {
+func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b model.Backup, progress ProgressFunc, started func(model.Backup, string)) (Operation, error) {
 	if cmd.ID == "" {
 		cmd.ID = uuid.NewString()
 	}
@@ -357,15 +256,6 @@ func (s *restorer) awaitRestore(ctx context.Context, id, name, target string, pr
 		return op, fmt.Errorf("clickhouse ended the restore of %s into %s with %s: %s", name, target, op.Status, op.Error)
 	}
 	return op, nil
-}
-
-// scratchPrefix starts the name of every verify scratch database.
-const scratchPrefix = "clickvault_verify_"
-
-func scratchName() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return scratchPrefix + hex.EncodeToString(b)
 }
 
 func (s *restorer) dropScratch(ctx context.Context, name string) {

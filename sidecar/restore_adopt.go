@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // works keeps the work records of restores and verifies (restore_work.go)
@@ -22,7 +24,7 @@ type works struct {
 // that run would have done after it, as its work record says: a replace's
 // check and swap, or, when the RESTORE failed or ClickHouse forgot it, the
 // removal of what the restore created.
-func (s *works) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+func (s *works) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (model.RestoreResult, error) {
 	rec, err := s.readWork(ctx, operationID)
 	if err != nil {
 		s.logger.Warn("adopting a restore without its work record", "operation", operationID, "err", err)
@@ -31,8 +33,8 @@ func (s *works) AdoptRestore(ctx context.Context, operationID, backup, target st
 	return s.adoptRecord(ctx, rec, progress)
 }
 
-func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress ProgressFunc) (RestoreResult, error) {
-	res := RestoreResult{Backup: Backup{Meta: Meta{Name: rec.Backup}}, Target: rec.Target}
+func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress ProgressFunc) (model.RestoreResult, error) {
+	res := model.RestoreResult{Backup: model.Backup{Meta: model.Meta{Name: rec.Backup}}, Target: rec.Target}
 	w := s.adoptWork(ctx, rec)
 	defer w.done(ctx)
 	if rec.Abandoned != "" {
@@ -80,8 +82,8 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 // started, or whose record could not be written): it can only wait, and
 // unpinned, since without the record it does not know the backup's
 // database.
-func (s *works) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
-	res := RestoreResult{Backup: Backup{Meta: Meta{Name: backup}}, Target: target}
+func (s *works) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (model.RestoreResult, error) {
+	res := model.RestoreResult{Backup: model.Backup{Meta: model.Meta{Name: backup}}, Target: target}
 	_, err := s.restorer.awaitRestore(ctx, operationID, backup, target, progress)
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
@@ -121,12 +123,12 @@ func (s *works) earlierAttempt(ctx context.Context, req RestoreRequest) (workRec
 // forgot (it restarted) created is removed as far as the record knows it
 // (by UUID: however old the record, nothing created since is touched),
 // and the request starts again (resumed false).
-func (s *works) resumeAttempt(ctx context.Context, prev workRecord, req RestoreRequest) (res RestoreResult, resumed bool, err error) {
+func (s *works) resumeAttempt(ctx context.Context, prev workRecord, req RestoreRequest) (res model.RestoreResult, resumed bool, err error) {
 	_, err = s.db.Operation(ctx, prev.ID)
 	if err == nil && prev.Abandoned == "" {
 		s.logger.Info("resuming the restore an earlier run of this request started", "operation", prev.ID, "target", prev.Target)
 		if req.Started != nil {
-			req.Started(Backup{Meta: Meta{Name: prev.Backup}}, prev.ID)
+			req.Started(model.Backup{Meta: model.Meta{Name: prev.Backup}}, prev.ID)
 		}
 		res, err = s.adoptRecord(ctx, prev, req.Progress)
 		return res, true, err

@@ -7,55 +7,47 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
-)
 
-// Reading the definitions is bounded: a backup of more tables than
-// maxPlanTables is refused (the plan would not fit an answer anyway), and
-// a definition over maxDefinitionBytes is not read and counts as unread,
-// which the plan treats as a table it cannot vouch for.
-const (
-	maxPlanTables      = 10_000
-	maxDefinitionBytes = 1 << 20
-	definitionReaders  = 16
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // ReadDefinitions reads the CREATE statement of every table of b from the
 // backup itself: ClickHouse keeps each as metadata/<db>/<table>.sql, found
 // through its manifest in b's folder or, for an incremental, in the base
 // that holds it. Sorted by table.
-func (s *restorer) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
+func (s *restorer) ReadDefinitions(ctx context.Context, cat model.Catalog, b model.Backup) ([]model.TableDefinition, error) {
 	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)
 	}
-	var files []ManifestFile
-	var defs []TableDefinition
+	var files []model.ManifestFile
+	var defs []model.TableDefinition
 	for _, f := range m.all {
-		table, ok := definitionFile(f.Name, b.Database)
+		table, ok := model.DefinitionFile(f.Name, b.Database)
 		if !ok {
 			continue
 		}
-		if len(defs) == maxPlanTables {
-			return nil, fmt.Errorf("backup %s holds over %d tables; a restore plan reads at most %d", b.Name, maxPlanTables, maxPlanTables)
+		if len(defs) == model.MaxPlanTables {
+			return nil, fmt.Errorf("backup %s holds over %d tables; a restore plan reads at most %d", b.Name, model.MaxPlanTables, model.MaxPlanTables)
 		}
-		d := TableDefinition{Table: table}
-		if f.Size > maxDefinitionBytes {
-			d.Unread = fmt.Sprintf("%d bytes, over the %d read", f.Size, maxDefinitionBytes)
+		d := model.TableDefinition{Table: table}
+		if f.Size > model.MaxDefinitionBytes {
+			d.Unread = fmt.Sprintf("%d bytes, over the %d read", f.Size, model.MaxDefinitionBytes)
 		}
 		files, defs = append(files, f), append(defs, d)
 	}
 	if err := c.readDefinitionFiles(ctx, b, files, defs); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(defs, func(a, b TableDefinition) int { return strings.Compare(a.Table, b.Table) })
+	slices.SortFunc(defs, func(a, b model.TableDefinition) int { return strings.Compare(a.Table, b.Table) })
 	return defs, nil
 }
 
 // undefined lists the tables of names that b holds neither rows of (the
 // catalog) nor a definition of (its manifest's metadata/<db>/<table>.sql):
 // a view has only the latter. The manifest is read only when needed.
-func (s *restorer) undefined(ctx context.Context, cat Catalog, b Backup, names []string) ([]string, error) {
+func (s *restorer) undefined(ctx context.Context, cat model.Catalog, b model.Backup, names []string) ([]string, error) {
 	var missing []string
 	for _, n := range names {
 		if _, ok := b.Tables[n]; !ok {
@@ -72,7 +64,7 @@ func (s *restorer) undefined(ctx context.Context, cat Catalog, b Backup, names [
 	}
 	defined := map[string]bool{}
 	for _, f := range m.all {
-		if table, ok := definitionFile(f.Name, b.Database); ok {
+		if table, ok := model.DefinitionFile(f.Name, b.Database); ok {
 			defined[table] = true
 		}
 	}
@@ -81,14 +73,14 @@ func (s *restorer) undefined(ctx context.Context, cat Catalog, b Backup, names [
 
 // readDefinitionFiles fills defs[i].Create from files[i], a few at a time;
 // the manifests of the chain are read first, as check reads them.
-func (c *checker) readDefinitionFiles(ctx context.Context, b Backup, files []ManifestFile, defs []TableDefinition) error {
-	var bases []Backup
+func (c *checker) readDefinitionFiles(ctx context.Context, b model.Backup, files []model.ManifestFile, defs []model.TableDefinition) error {
+	var bases []model.Backup
 	for base, ok := c.cat.Find(b.Base); ok; base, ok = c.cat.Find(base.Base) {
 		bases = append(bases, base)
 	}
 	c.loadManifests(ctx, bases)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(definitionReaders)
+	g.SetLimit(model.DefinitionReaders)
 	for i, f := range files {
 		if defs[i].Unread != "" {
 			continue
@@ -105,27 +97,17 @@ func (c *checker) readDefinitionFiles(ctx context.Context, b Backup, files []Man
 	return g.Wait()
 }
 
-// definitionFile recognises metadata/<database>/<table>.sql of the backup's
-// database and returns the table.
-func definitionFile(name, database string) (string, bool) {
-	parts := strings.Split(name, "/")
-	if len(parts) != 3 || parts[0] != "metadata" || unescapeFileName(parts[1]) != database || !strings.HasSuffix(parts[2], ".sql") {
-		return "", false
-	}
-	return unescapeFileName(strings.TrimSuffix(parts[2], ".sql")), true
-}
-
 // Plan reads b's definitions and builds the plan of a restore of it.
 // Renamed tables (another database, another table name, or a staging
 // table of a replace) decide whether a literal ZooKeeper path matters.
-func (s *restorer) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRequest) (RestorePlan, error) {
+func (s *restorer) Plan(ctx context.Context, cat model.Catalog, b model.Backup, req RestoreRequest) (model.RestorePlan, error) {
 	defs, err := s.ReadDefinitions(ctx, cat, b)
 	if err != nil {
-		return RestorePlan{}, err
+		return model.RestorePlan{}, err
 	}
-	target := orWord(req.Target, req.Database)
+	target := model.OrWord(req.Target, req.Database)
 	renamed := func(table string) bool {
-		if target != b.Database || req.Mode == ModeReplace {
+		if target != b.Database || req.Mode == model.ModeReplace {
 			return true
 		}
 		for _, r := range req.Tables {
@@ -135,42 +117,20 @@ func (s *restorer) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreR
 		}
 		return false
 	}
-	classified := ClassifyRestore(RenamingOf(b.Database, target, req.Tables), defs, renamed)
-	p := BuildPlan(b.Database, target, req.Tables, req.Consumers, classified)
+	classified := model.ClassifyRestore(model.RenamingOf(b.Database, target, req.Tables), defs, renamed)
+	p := model.BuildPlan(b.Database, target, req.Tables, req.Consumers, classified)
 	p.Backup = b.Name
-	if req.Mode == ModeReplace {
-		p.refuseLiveStaging()
+	if req.Mode == model.ModeReplace {
+		p.RefuseLiveStaging()
 	}
 	return p, s.requireViewRights(ctx, &p)
 }
 
 // planRestore reads the plan of a restore of b.
-func (s *restorer) planRestore(ctx context.Context, req RestoreRequest, b Backup) (RestorePlan, error) {
+func (s *restorer) planRestore(ctx context.Context, req RestoreRequest, b model.Backup) (model.RestorePlan, error) {
 	cat, err := s.catalogs.Catalog(ctx, b.Database)
 	if err != nil {
-		return RestorePlan{Backup: b.Name, Database: b.Database, Target: req.Target}, err
+		return model.RestorePlan{Backup: b.Name, Database: b.Database, Target: req.Target}, err
 	}
 	return s.Plan(ctx, cat, b, req)
-}
-
-// keep refuses a plan that cannot run and, for a restore of named tables,
-// drops the ones it leaves out.
-func (p RestorePlan) keep(tables []TableRestore) ([]TableRestore, error) {
-	if err := p.Refusal(); err != nil {
-		return nil, err
-	}
-	if len(tables) == 0 {
-		return tables, nil
-	}
-	skipped := p.With(PlanSkip)
-	var out []TableRestore
-	for _, t := range tables {
-		if !slices.Contains(skipped, t.Source) {
-			out = append(out, t)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("nothing was restored: every table named is left out (%s): %w", strings.Join(skipped, ", "), ErrConsumers)
-	}
-	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // A view created with SQL SECURITY DEFINER runs its query with its
@@ -28,20 +30,13 @@ type OwnRights interface {
 	HoldsOnDatabase(ctx context.Context, access, database string) (bool, error)
 }
 
-// Rights a view's SQL SECURITY takes, and the one that stops a view.
-const (
-	RightSetDefiner      = "SET DEFINER"
-	RightSQLSecurityNone = "ALLOW SQL SECURITY NONE"
-	RightSystemViews     = "SYSTEM VIEWS"
-)
-
 // requireViewRights refuses each view the plan creates whose definer the
 // sidecar's user may not set, and each view it restores stopped when that
 // user may not stop views in the target: created, such a view would be
 // live until the restore's undo dropped it, and the undo takes rights the
 // sidecar may lack there too. A Database that cannot tell is not asked:
 // ClickHouse then says it, and the restore is undone.
-func (s *restorer) requireViewRights(ctx context.Context, p *RestorePlan) error {
+func (s *restorer) requireViewRights(ctx context.Context, p *model.RestorePlan) error {
 	own, ok := s.db.(OwnRights)
 	if !ok {
 		return nil
@@ -49,18 +44,18 @@ func (s *restorer) requireViewRights(ctx context.Context, p *RestorePlan) error 
 	stop := stopRight(ctx, own, p.Target)
 	for i := range p.Tables {
 		e := &p.Tables[i]
-		if e.Action != PlanRestore && e.Action != PlanStopped {
+		if e.Action != model.PlanRestore && e.Action != model.PlanStopped {
 			continue
 		}
-		reason, err := viewRightMissing(ctx, own, e.def)
-		if err == nil && reason == "" && e.Action == PlanStopped {
+		reason, err := viewRightMissing(ctx, own, e.Def)
+		if err == nil && reason == "" && e.Action == model.PlanStopped {
 			reason, err = stop()
 		}
 		if err != nil {
 			return fmt.Errorf("read the rights view %s takes: %w", e.Table, err)
 		}
 		if reason != "" {
-			e.Action, e.rights = PlanRefuse, true
+			e.Action, e.Rights = model.PlanRefuse, true
 			e.Reasons = append(e.Reasons, reason)
 		}
 	}
@@ -77,7 +72,7 @@ func stopRight(ctx context.Context, own OwnRights, target string) func() (string
 		if !asked {
 			asked = true
 			var ok bool
-			if ok, err = own.HoldsOnDatabase(ctx, RightSystemViews, target); err == nil && !ok {
+			if ok, err = own.HoldsOnDatabase(ctx, model.RightSystemViews, target); err == nil && !ok {
 				reason = fmt.Sprintf("restoring it stopped takes SYSTEM VIEWS on %s (SYSTEM STOP VIEW right after creating it), "+
 					"which the sidecar's user %s lacks; grant it (deploy/grants.sql)", target, own.OwnUser())
 			}
@@ -88,14 +83,14 @@ func stopRight(ctx context.Context, own OwnRights, target string) func() (string
 
 // viewRightMissing says which right creating a view with definition d
 // takes that the sidecar's user lacks, or "".
-func viewRightMissing(ctx context.Context, own OwnRights, d Definition) (string, error) {
+func viewRightMissing(ctx context.Context, own OwnRights, d model.Definition) (string, error) {
 	var right, object, why string
 	switch {
 	case d.SQLSecurity == "DEFINER" && d.Definer != "" && d.Definer != own.OwnUser() && !strings.EqualFold(d.Definer, "CURRENT_USER"):
-		right, object = RightSetDefiner, d.Definer
+		right, object = model.RightSetDefiner, d.Definer
 		why = fmt.Sprintf("its definer is %s (SQL SECURITY DEFINER)", d.Definer)
 	case d.SQLSecurity == "NONE":
-		right, why = RightSQLSecurityNone, "it has SQL SECURITY NONE"
+		right, why = model.RightSQLSecurityNone, "it has SQL SECURITY NONE"
 	default:
 		return "", nil
 	}

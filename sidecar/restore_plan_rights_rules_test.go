@@ -9,6 +9,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // rightsDB is a Database whose user holds the rights named "ACCESS
@@ -35,17 +36,17 @@ func (d rightsDB) HoldsOnDatabase(_ context.Context, access, database string) (b
 // viewPlan is a plan of views into shop_copy: one of admin's left out
 // (first, so that the views after it are looked at too), one restored
 // live, two restored stopped.
-func viewPlan() RestorePlan {
-	admins := Definition{Object: "view", Definer: "admin", SQLSecurity: "DEFINER"}
-	return RestorePlan{Target: "shop_copy", Tables: []PlanEntry{
-		{Table: "left", Action: PlanSkip, def: admins},
-		{Table: "live", Action: PlanRestore, def: admins},
-		{Table: "stopped", Action: PlanStopped, def: Definition{Object: "materialized view", Refreshable: true}},
-		{Table: "stopped2", Action: PlanStopped, def: Definition{Object: "materialized view", Refreshable: true}},
+func viewPlan() model.RestorePlan {
+	admins := model.Definition{Object: "view", Definer: "admin", SQLSecurity: "DEFINER"}
+	return model.RestorePlan{Target: "shop_copy", Tables: []model.PlanEntry{
+		{Table: "left", Action: model.PlanSkip, Def: admins},
+		{Table: "live", Action: model.PlanRestore, Def: admins},
+		{Table: "stopped", Action: model.PlanStopped, Def: model.Definition{Object: "materialized view", Refreshable: true}},
+		{Table: "stopped2", Action: model.PlanStopped, Def: model.Definition{Object: "materialized view", Refreshable: true}},
 	}}
 }
 
-func actions(p RestorePlan) string {
+func actions(p model.RestorePlan) string {
 	var out []string
 	for _, e := range p.Tables {
 		out = append(out, e.Table+"="+e.Action)
@@ -80,19 +81,19 @@ func TestRequireViewRights(t *testing.T) {
 		if got := actions(p); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
-		if db.asked[RightSystemViews] > 1 {
-			t.Errorf("%s: SYSTEM VIEWS asked %d times, want once", c.name, db.asked[RightSystemViews])
+		if db.asked[model.RightSystemViews] > 1 {
+			t.Errorf("%s: SYSTEM VIEWS asked %d times, want once", c.name, db.asked[model.RightSystemViews])
 		}
 	}
 	p := viewPlan()
 	_ = restorerOn(rightsDB{asked: map[string]int{}}).requireViewRights(ctx, &p)
-	if e := p.Tables[1]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SET DEFINER ON admin") {
+	if e := p.Tables[1]; !e.Rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SET DEFINER ON admin") {
 		t.Errorf("live: %+v, want refused for SET DEFINER ON admin", e)
 	}
-	if e := p.Tables[2]; !e.rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SYSTEM VIEWS on shop_copy") {
+	if e := p.Tables[2]; !e.Rights || !strings.Contains(strings.Join(e.Reasons, "; "), "SYSTEM VIEWS on shop_copy") {
 		t.Errorf("stopped: %+v, want refused for SYSTEM VIEWS on shop_copy", e)
 	}
-	if err := p.Refusal(); !errors.Is(err, ErrSidecarRights) {
+	if err := p.Refusal(); !errors.Is(err, model.ErrSidecarRights) {
 		t.Errorf("refusal: %v", err)
 	}
 	p = viewPlan()
@@ -100,7 +101,7 @@ func TestRequireViewRights(t *testing.T) {
 		t.Errorf("a Database that cannot tell: %v, %s", err, actions(p))
 	}
 	broken := errors.New("grants unreadable")
-	for _, access := range []string{RightSetDefiner, RightSystemViews} {
+	for _, access := range []string{model.RightSetDefiner, model.RightSystemViews} {
 		p = viewPlan()
 		db := rightsDB{held: map[string]bool{"SET DEFINER admin": true}, fail: map[string]error{access: broken}, asked: map[string]int{}}
 		if err := restorerOn(db).requireViewRights(ctx, &p); !errors.Is(err, broken) {

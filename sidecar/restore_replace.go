@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // A replace never leaves the user without the table. Each live table it
@@ -21,30 +23,15 @@ import (
 // a work record (restore_work.go) from which an adoption finishes the swap
 // or the sweep removes the staging table.
 
-// exchangeEngines are the database engines that can EXCHANGE TABLES.
-var exchangeEngines = []string{"Atomic", "Replicated"}
-
-// ErrCannotExchange refuses a replace in a database that cannot swap tables.
-var ErrCannotExchange = errors.New("the database cannot swap tables")
-
 // stagingName is the staging table of the i-th table of operation id: the
 // sidecar's prefix, the operation and, for people, the start of the name.
 func stagingName(id string, i int, table string) string {
 	short := table
 	for len(short) > 40 {
-		_, size := lastRune(short)
+		_, size := model.LastRune(short)
 		short = short[:len(short)-size]
 	}
 	return fmt.Sprintf("%s%s_%d_%s", stagingPrefix, strings.ReplaceAll(id, "-", "")[:8], i, short)
-}
-
-func lastRune(s string) (rune, int) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i]&0xC0 != 0x80 {
-			return rune(s[i]), len(s) - i
-		}
-	}
-	return 0, len(s)
 }
 
 // replacer replaces live tables from staging ones (restored beside them,
@@ -63,10 +50,10 @@ func (s *replacer) requireExchange(ctx context.Context, database string) error {
 	if err != nil {
 		return fmt.Errorf("read the engine of %s: %w", database, err)
 	}
-	if !slices.Contains(exchangeEngines, engine) {
+	if !slices.Contains(model.ExchangeEngines, engine) {
 		return fmt.Errorf("database %s has engine %s, which cannot swap tables (EXCHANGE TABLES); mode replace restores "+
 			"beside a table and swaps it in, so it is refused here: restore under another name (\"table AS new_name\") instead: %w",
-			database, engine, ErrCannotExchange)
+			database, engine, model.ErrCannotExchange)
 	}
 	return nil
 }
@@ -75,7 +62,7 @@ func (s *replacer) requireExchange(ctx context.Context, database string) error {
 // physical rows of its parts (the backup's count.txt), or for a table
 // without parts the rows recorded at backup time. For partitions it also
 // requires every partition named to be in the backup.
-func (s *replacer) compareStaging(ctx context.Context, b Backup, rec workRecord) error {
+func (s *replacer) compareStaging(ctx context.Context, b model.Backup, rec workRecord) error {
 	cat, err := s.catalogs.Catalog(ctx, b.Database)
 	if err != nil {
 		return err
@@ -105,7 +92,7 @@ func (s *replacer) compareStaging(ctx context.Context, b Backup, rec workRecord)
 			got = logical[sw.Staging]
 		}
 		if got != want {
-			return fmt.Errorf("the restored copy of %s has %d rows, the backup %d: %w", sw.Source, got, want, ErrVerifyMismatch)
+			return fmt.Errorf("the restored copy of %s has %d rows, the backup %d: %w", sw.Source, got, want, model.ErrVerifyMismatch)
 		}
 	}
 	return nil
@@ -114,7 +101,7 @@ func (s *replacer) compareStaging(ctx context.Context, b Backup, rec workRecord)
 // compareStagingPartitions: the staging table holds only the partitions
 // named (RESTORE … PARTITIONS); one named that the backup does not hold is
 // refused, since replacing with nothing would delete the live partition.
-func (s *replacer) compareStagingPartitions(ctx context.Context, cat Catalog, b Backup, rec workRecord) error {
+func (s *replacer) compareStagingPartitions(ctx context.Context, cat model.Catalog, b model.Backup, rec workRecord) error {
 	sw := rec.Swaps[0]
 	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
 	if err != nil {
@@ -131,7 +118,7 @@ func (s *replacer) compareStagingPartitions(ctx context.Context, cat Catalog, b 
 		}
 		return fmt.Errorf("backup %s holds %d of the %d partitions named of table %s (it holds %s of them); "+
 			"a partition it does not hold is never replaced with nothing: name only partitions the backup has, "+
-			"as system.parts shows them in partition", b.Name, len(staged), len(named), sw.Source, orNoneOf(held))
+			"as system.parts shows them in partition", b.Name, len(staged), len(named), sw.Source, model.OrNoneOf(held))
 	}
 	expected, err := s.catalogs.partitionRows(ctx, cat, b, sw.Source)
 	if err != nil {
@@ -140,17 +127,10 @@ func (s *replacer) compareStagingPartitions(ctx context.Context, cat Catalog, b 
 	for _, p := range staged {
 		if p.Rows != expected[p.ID] {
 			return fmt.Errorf("the restored partition %s of %s has %d rows, the backup %d: %w",
-				p.Value, sw.Source, p.Rows, expected[p.ID], ErrVerifyMismatch)
+				p.Value, sw.Source, p.Rows, expected[p.ID], model.ErrVerifyMismatch)
 		}
 	}
 	return nil
-}
-
-func orNoneOf(values []string) string {
-	if len(values) == 0 {
-		return "none"
-	}
-	return strings.Join(values, ", ")
 }
 
 // markCompared records each staging table's UUID once it is compared, and
@@ -232,7 +212,7 @@ func (s *replacer) replacePartitions(ctx context.Context, rec workRecord) error 
 		if err := s.db.ReplacePartition(ctx, rec.Target, sw.Live, p.ID, sw.Staging); err != nil {
 			msg := "no partition was replaced"
 			if i > 0 {
-				msg = fmt.Sprintf("partitions %s were replaced already", orNoneOf(partitionValues(staged[:i])))
+				msg = fmt.Sprintf("partitions %s were replaced already", model.OrNoneOf(model.PartitionValues(staged[:i])))
 			}
 			return fmt.Errorf("replace partition %s of %s.%s (%s; %s): %w", p.Value, rec.Target, sw.Live, msg,
 				s.dropOwnStaging(ctx, rec.Target, sw), err)
@@ -264,14 +244,6 @@ func (s *replacer) dropOwnStaging(ctx context.Context, database string, sw swap)
 	return fmt.Sprintf("the staging table %s.%s is dropped", database, sw.Staging)
 }
 
-func partitionValues(ps []Partition) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Value
-	}
-	return out
-}
-
 // partitionIDs resolves a partition replace's partitions, named as
 // system.parts shows them (partition), to their ids in the live table: a
 // RESTORE … PARTITIONS takes a value as a literal of the key's type, which
@@ -287,29 +259,5 @@ func (s *replacer) partitionIDs(ctx context.Context, rec workRecord, named []str
 	if err != nil {
 		return nil, nil, err
 	}
-	return ResolvePartitions(rec.Partitions, live)
-}
-
-// ResolvePartitions splits named into the ids of partitions the table has
-// and the values it does not have. A value the table lacks that is written
-// as a tuple cannot be sent as a literal, and is refused with why.
-func ResolvePartitions(named []string, have []Partition) (values, ids []string, err error) {
-	byValue := map[string]string{}
-	for _, p := range have {
-		byValue[p.Value] = p.ID
-	}
-	for _, v := range named {
-		id, ok := byValue[v]
-		switch {
-		case ok:
-			ids = append(ids, id)
-		case strings.HasPrefix(v, "("):
-			return nil, nil, fmt.Errorf("partition %s is not in the live table; a partition of a key of several "+
-				"columns is replaced by its id, read from the live table's system.parts, so only a partition the "+
-				"table still has can be replaced in place: restore it under another name (\"table AS new_name\")", v)
-		default:
-			values = append(values, v)
-		}
-	}
-	return values, ids, nil
+	return model.ResolvePartitions(rec.Partitions, live)
 }

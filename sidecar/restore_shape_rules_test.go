@@ -10,6 +10,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // A restore's shape and targets at their edges: the limits of a
@@ -17,24 +18,24 @@ import (
 // restore reads. Written for the mutation run (docs/mutants.md).
 
 func TestValidateRestoreShape(t *testing.T) {
-	one := []TableRestore{{Source: "a", Target: "a"}}
-	two := []TableRestore{{Source: "a", Target: "a"}, {Source: "b", Target: "b"}}
+	one := []model.TableRestore{{Source: "a", Target: "a"}}
+	two := []model.TableRestore{{Source: "a", Target: "a"}, {Source: "b", Target: "b"}}
 	for _, c := range []struct {
 		name       string
-		tables     []TableRestore
+		tables     []model.TableRestore
 		partitions []string
-		mode       RestoreMode
+		mode       model.RestoreMode
 		want       string // "" accepted
 	}{
-		{"a database", nil, nil, ModeData, ""},
-		{"partitions of one table", one, []string{"202401"}, ModeReplace, ""},
-		{"partitions of two tables", two, []string{"202401"}, ModeData, "name exactly one table, not 2"},
-		{"partitions of the database", nil, []string{"202401"}, ModeData, "name exactly one table, not 0"},
-		{"replace of tables", two, nil, ModeReplace, ""},
-		{"replace of the database", nil, nil, ModeReplace, "name them in tables"},
-		{"a bad partition", one, []string{""}, ModeData, "want 1 to 256 printable bytes"},
+		{"a database", nil, nil, model.ModeData, ""},
+		{"partitions of one table", one, []string{"202401"}, model.ModeReplace, ""},
+		{"partitions of two tables", two, []string{"202401"}, model.ModeData, "name exactly one table, not 2"},
+		{"partitions of the database", nil, []string{"202401"}, model.ModeData, "name exactly one table, not 0"},
+		{"replace of tables", two, nil, model.ModeReplace, ""},
+		{"replace of the database", nil, nil, model.ModeReplace, "name them in tables"},
+		{"a bad partition", one, []string{""}, model.ModeData, "want 1 to 256 printable bytes"},
 	} {
-		err := ValidateRestoreShape(c.tables, c.partitions, c.mode)
+		err := model.ValidateRestoreShape(c.tables, c.partitions, c.mode)
 		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
@@ -65,7 +66,7 @@ func TestValidatePartitionsLimits(t *testing.T) {
 		{"a newline", []string{"a\nb"}, false},
 		{"printable, quotes and unicode", []string{"('2024-01', 3)", "été"}, true},
 	} {
-		if err := ValidatePartitions(c.list); (err == nil) != c.ok {
+		if err := model.ValidatePartitions(c.list); (err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
 		}
 	}
@@ -85,7 +86,7 @@ func TestParseTableRestoreNames(t *testing.T) {
 		"x;y":                 "error",
 		"":                    "error",
 	} {
-		r, err := ParseTableRestore(in)
+		r, err := model.ParseTableRestore(in)
 		got := r.Source + ">" + r.Target
 		if err != nil {
 			got = "error"
@@ -97,33 +98,33 @@ func TestParseTableRestoreNames(t *testing.T) {
 }
 
 func TestParseRestoreModeWords(t *testing.T) {
-	for in, want := range map[string]RestoreMode{"": ModeData, "data": ModeData, " schema ": ModeSchema, "replace": ModeReplace} {
-		if got, err := ParseRestoreMode(in); err != nil || got != want {
+	for in, want := range map[string]model.RestoreMode{"": model.ModeData, "data": model.ModeData, " schema ": model.ModeSchema, "replace": model.ModeReplace} {
+		if got, err := model.ParseRestoreMode(in); err != nil || got != want {
 			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if got, err := ParseRestoreMode("overwrite"); err == nil || got != "" {
+	if got, err := model.ParseRestoreMode("overwrite"); err == nil || got != "" {
 		t.Errorf("overwrite: %q, %v; want an error", got, err)
 	}
 }
 
 func TestTableTargetsAdmit(t *testing.T) {
-	targets := TableTargets{Database: "shop", Exists: true, Rows: map[string]uint64{"full": 3, "empty": 0}}
+	targets := model.TableTargets{Database: "shop", Exists: true, Rows: map[string]uint64{"full": 3, "empty": 0}}
 	for _, c := range []struct {
 		name string
-		r    []TableRestore
-		mode RestoreMode
+		r    []model.TableRestore
+		mode model.RestoreMode
 		want error
 	}{
-		{"absent", []TableRestore{{Source: "a", Target: "new"}}, ModeData, nil},
-		{"empty", []TableRestore{{Source: "a", Target: "empty"}}, ModeData, ErrTargetNotEmpty}, // a RESTORE fills only what it creates
-		{"replace of an empty table", []TableRestore{{Source: "a", Target: "empty"}}, ModeReplace, nil},
-		{"with rows", []TableRestore{{Source: "a", Target: "full"}}, ModeData, ErrTargetNotEmpty},
-		{"schema over an empty table", []TableRestore{{Source: "a", Target: "empty"}}, ModeSchema, ErrTargetNotEmpty},
-		{"schema, absent", []TableRestore{{Source: "a", Target: "new"}}, ModeSchema, nil},
-		{"replace of a table with rows", []TableRestore{{Source: "a", Target: "full"}}, ModeReplace, nil},
-		{"two as one", []TableRestore{{Source: "a", Target: "new"}, {Source: "b", Target: "new"}}, ModeReplace, ErrTargetConflict},
-		{"the second refused", []TableRestore{{Source: "a", Target: "new"}, {Source: "b", Target: "full"}}, ModeData, ErrTargetNotEmpty},
+		{"absent", []model.TableRestore{{Source: "a", Target: "new"}}, model.ModeData, nil},
+		{"empty", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeData, model.ErrTargetNotEmpty}, // a RESTORE fills only what it creates
+		{"replace of an empty table", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeReplace, nil},
+		{"with rows", []model.TableRestore{{Source: "a", Target: "full"}}, model.ModeData, model.ErrTargetNotEmpty},
+		{"schema over an empty table", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeSchema, model.ErrTargetNotEmpty},
+		{"schema, absent", []model.TableRestore{{Source: "a", Target: "new"}}, model.ModeSchema, nil},
+		{"replace of a table with rows", []model.TableRestore{{Source: "a", Target: "full"}}, model.ModeReplace, nil},
+		{"two as one", []model.TableRestore{{Source: "a", Target: "new"}, {Source: "b", Target: "new"}}, model.ModeReplace, model.ErrTargetConflict},
+		{"the second refused", []model.TableRestore{{Source: "a", Target: "new"}, {Source: "b", Target: "full"}}, model.ModeData, model.ErrTargetNotEmpty},
 	} {
 		err := targets.Admit(c.r, c.mode)
 		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
@@ -133,10 +134,10 @@ func TestTableTargetsAdmit(t *testing.T) {
 }
 
 func TestRequireEmpty(t *testing.T) {
-	if err := (Target{Name: "x", Exists: true}).RequireEmpty(); err != nil {
+	if err := (model.Target{Name: "x", Exists: true}).RequireEmpty(); err != nil {
 		t.Errorf("an empty database: %v", err)
 	}
-	if err := (Target{Name: "x", Exists: true, Objects: 1}).RequireEmpty(); !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), "(1 tables or views)") {
+	if err := (model.Target{Name: "x", Exists: true, Objects: 1}).RequireEmpty(); !errors.Is(err, model.ErrTargetNotEmpty) || !strings.Contains(err.Error(), "(1 tables or views)") {
 		t.Errorf("one view: %v", err)
 	}
 }
@@ -148,7 +149,7 @@ func TestInspectTablesOfTargets(t *testing.T) {
 	store := memstore.New()
 	db := &rowsDB{tables: map[string]map[string]uint64{"shop": {"orders": 5}}}
 	s := NewService(store, db, nil, coord.Layout{Prefix: "p"}, Options{ControlDatabase: "clickvault"}, slog.New(slog.DiscardHandler))
-	if _, err := s.InspectTables(ctx, "ClickVault"); !errors.Is(err, ErrForbiddenTarget) || db.asked != 0 {
+	if _, err := s.InspectTables(ctx, "ClickVault"); !errors.Is(err, model.ErrForbiddenTarget) || db.asked != 0 {
 		t.Errorf("the control database: %v (asked the server %d times)", err, db.asked)
 	}
 	if got, err := s.InspectTables(ctx, "fresh"); err != nil || got.Exists || got.Rows != nil {
@@ -186,19 +187,19 @@ func (d *rowsDB) TableRows(_ context.Context, database string) (map[string]uint6
 // what to do about it: a schema restore creates tables, a table with rows
 // is restored under another name or replaced, an empty one dropped first.
 func TestTableTargetsAdmitSaysWhy(t *testing.T) {
-	targets := TableTargets{Database: "shop", Exists: true, Rows: map[string]uint64{"full": 3, "empty": 0}}
+	targets := model.TableTargets{Database: "shop", Exists: true, Rows: map[string]uint64{"full": 3, "empty": 0}}
 	for _, c := range []struct {
 		target string
-		mode   RestoreMode
+		mode   model.RestoreMode
 		says   string
 	}{
-		{"full", ModeSchema, "a schema restore creates tables, it does not change one"},
-		{"empty", ModeSchema, "a schema restore creates tables, it does not change one"},
-		{"full", ModeData, "exists with 3 rows; restore under another name"},
-		{"empty", ModeData, "exists (empty); a restore creates the tables it restores"},
+		{"full", model.ModeSchema, "a schema restore creates tables, it does not change one"},
+		{"empty", model.ModeSchema, "a schema restore creates tables, it does not change one"},
+		{"full", model.ModeData, "exists with 3 rows; restore under another name"},
+		{"empty", model.ModeData, "exists (empty); a restore creates the tables it restores"},
 	} {
-		err := targets.Admit([]TableRestore{{Source: "a", Target: c.target}}, c.mode)
-		if !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), c.says) {
+		err := targets.Admit([]model.TableRestore{{Source: "a", Target: c.target}}, c.mode)
+		if !errors.Is(err, model.ErrTargetNotEmpty) || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s, mode %q: %v, want it to say %q", c.target, c.mode, err, c.says)
 		}
 	}

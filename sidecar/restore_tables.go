@@ -5,100 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
-
-// RestoreMode says what a restore writes and over what.
-type RestoreMode string
-
-const (
-	// ModeData restores definitions and data into tables that do not exist
-	// or are empty: never mixed with rows already there.
-	ModeData RestoreMode = ""
-	// ModeSchema restores the definitions only (structure_only), into
-	// tables that do not exist.
-	ModeSchema RestoreMode = "schema"
-	// ModeReplace restores the named tables beside the live ones and swaps
-	// them in (or, with partitions, replaces those partitions in place): the
-	// one way to restore over data, and only when asked.
-	ModeReplace RestoreMode = "replace"
-)
-
-// ParseRestoreMode accepts "", "data", "schema" and "replace".
-func ParseRestoreMode(s string) (RestoreMode, error) {
-	switch strings.TrimSpace(s) {
-	case "", "data":
-		return ModeData, nil
-	case "schema":
-		return ModeSchema, nil
-	case "replace":
-		return ModeReplace, nil
-	}
-	return "", fmt.Errorf("unknown restore mode %q: want data (the default), schema or replace", s)
-}
-
-// TableRestore is one table of a partial restore: the backup's table
-// Source, restored as Target (the same name unless renamed).
-type TableRestore struct {
-	Source string
-	Target string
-}
-
-// ParseTableRestore reads "table" or "table AS new_name".
-func ParseTableRestore(s string) (TableRestore, error) {
-	fields := strings.Fields(s)
-	var r TableRestore
-	switch {
-	case len(fields) == 1:
-		r = TableRestore{Source: fields[0], Target: fields[0]}
-	case len(fields) == 3 && strings.EqualFold(fields[1], "AS"):
-		r = TableRestore{Source: fields[0], Target: fields[2]}
-	default:
-		return r, fmt.Errorf("table %q: want a table name, or \"table AS new_name\"", s)
-	}
-	if err := ValidateIdentifier("table", r.Source); err != nil {
-		return r, err
-	}
-	return r, ValidateIdentifier("target table", r.Target)
-}
-
-// Limits of a partition list: ClickHouse takes each as a literal of the
-// partition key, which ClickVault quotes; they are bounded and printable
-// so that a request cannot send megabytes or invisible text.
-const (
-	maxPartitions     = 1000
-	maxPartitionBytes = 256
-)
-
-// ValidatePartitions checks a PARTITIONS list.
-func ValidatePartitions(partitions []string) error {
-	if len(partitions) > maxPartitions {
-		return fmt.Errorf("%d partitions named, at most %d are allowed", len(partitions), maxPartitions)
-	}
-	for _, p := range partitions {
-		if p == "" || len(p) > maxPartitionBytes || !utf8.ValidString(p) || strings.ContainsFunc(p, unicode.IsControl) {
-			return fmt.Errorf("partition %.40q: want 1 to %d printable bytes, as system.parts shows it in partition",
-				p, maxPartitionBytes)
-		}
-	}
-	return nil
-}
-
-// TableTargets is what a partial restore's target database holds now.
-type TableTargets struct {
-	Database string
-	Exists   bool
-	Rows     map[string]uint64 // the tables it has, with their rows
-}
 
 // InspectTables refuses a target database that is never a target and
 // reads which tables it has.
-func (s *restorer) InspectTables(ctx context.Context, database string) (TableTargets, error) {
-	t := TableTargets{Database: database}
+func (s *restorer) InspectTables(ctx context.Context, database string) (model.TableTargets, error) {
+	t := model.TableTargets{Database: database}
 	exists, err := s.targetExists(ctx, database)
 	if err != nil || !exists {
 		return t, err
@@ -110,43 +26,11 @@ func (s *restorer) InspectTables(ctx context.Context, database string) (TableTar
 	return t, nil
 }
 
-// Admit applies the mode to each target table: a data or schema restore
-// needs it absent (else ErrTargetNotEmpty); replace takes any. One target
-// named twice is ErrTargetConflict. An empty table is refused too: the
-// RESTORE would write into a table it did not create, and a failure
-// halfway could then neither remove it nor empty it safely (rows inserted
-// meanwhile are someone else's); mode replace restores beside it and
-// swaps the backup's in, all or nothing.
-func (t TableTargets) Admit(restores []TableRestore, mode RestoreMode) error {
-	seen := map[string]bool{}
-	for _, r := range restores {
-		if seen[r.Target] {
-			return fmt.Errorf("table %s.%s is the target of two tables: %w", t.Database, r.Target, ErrTargetConflict)
-		}
-		seen[r.Target] = true
-		rows, exists := t.Rows[r.Target]
-		switch {
-		case !exists || mode == ModeReplace:
-		case mode == ModeSchema:
-			return fmt.Errorf("table %s.%s exists; a schema restore creates tables, it does not change one: %w",
-				t.Database, r.Target, ErrTargetNotEmpty)
-		case rows > 0:
-			return fmt.Errorf("table %s.%s exists with %d rows; restore under another name (\"%s AS new_name\"), "+
-				"or say mode replace to replace it from the backup: %w", t.Database, r.Target, rows, r.Source, ErrTargetNotEmpty)
-		default:
-			return fmt.Errorf("table %s.%s exists (empty); a restore creates the tables it restores, so that a failure can "+
-				"remove them: drop it first, restore under another name (\"%s AS new_name\"), or say mode replace to "+
-				"swap the backup's in: %w", t.Database, r.Target, r.Source, ErrTargetNotEmpty)
-		}
-	}
-	return nil
-}
-
 // restoreTables restores some tables of b into req.Target: it creates the
 // target database if needed and sends one RESTORE for all of them. A
 // replace restores each table that exists into a staging table and swaps
 // it in (restore_replace.go); a failure removes what the restore created.
-func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Backup, plan RestorePlan) (map[string]uint64, error) {
+func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b model.Backup, plan model.RestorePlan) (map[string]uint64, error) {
 	targets, err := s.InspectTables(ctx, req.Target)
 	if err != nil {
 		return nil, err
@@ -154,7 +38,7 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 	if err := targets.Admit(req.Tables, req.Mode); err != nil {
 		return nil, err
 	}
-	rec, restores, err := s.planTables(ctx, req, b, targets, plan.With(PlanStopped))
+	rec, restores, err := s.planTables(ctx, req, b, targets, plan.With(model.PlanStopped))
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +59,7 @@ func (s *restorer) restoreTables(ctx context.Context, req RestoreRequest, b Back
 	}
 	if len(restores) > 0 { // none when only views restored stopped are named
 		cmd := RestoreCommand{ID: rec.ID, Database: b.Database, Target: req.Target, Folder: b.Folder, Tables: restores,
-			Partitions: values, PartitionIDs: ids, StructureOnly: req.Mode == ModeSchema}
+			Partitions: values, PartitionIDs: ids, StructureOnly: req.Mode == model.ModeSchema}
 		if err := s.runRestore(ctx, w, cmd, b, req); err != nil {
 			return nil, s.works.undo(ctx, w.record(), err)
 		}
@@ -219,7 +103,7 @@ func (s *restorer) createTarget(ctx context.Context, w *work) error {
 // view restored stopped is created after the RESTORE, never over one that
 // exists. A replace in a database that cannot swap tables is refused
 // here, before anything is done.
-func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b Backup, targets TableTargets, stopped []string) (workRecord, []TableRestore, error) {
+func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b model.Backup, targets model.TableTargets, stopped []string) (workRecord, []model.TableRestore, error) {
 	rec := workRecord{ID: uuid.NewString(), Kind: workRestore, Backup: b.Name, Source: b.Database, Target: req.Target,
 		CreatedDatabase: !targets.Exists, RequestID: req.RequestID}
 	existing := map[string]bool{}
@@ -232,16 +116,16 @@ func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b Backup,
 			existing[n] = true
 		}
 	}
-	var restores []TableRestore
+	var restores []model.TableRestore
 	for i, r := range req.Tables {
 		switch {
 		case slices.Contains(stopped, r.Source) && existing[r.Target]:
 			return rec, nil, fmt.Errorf("refreshable view %s.%s exists; a view restored stopped is never put over one: "+
-				"restore it under another name (\"%s AS new_name\") or drop it first: %w", req.Target, r.Target, r.Source, ErrTargetNotEmpty)
+				"restore it under another name (\"%s AS new_name\") or drop it first: %w", req.Target, r.Target, r.Source, model.ErrTargetNotEmpty)
 		case slices.Contains(stopped, r.Source):
 			rec.Created, rec.Stopped = append(rec.Created, r.Target), append(rec.Stopped, r.Target)
 			continue
-		case existing[r.Target] && req.Mode == ModeReplace:
+		case existing[r.Target] && req.Mode == model.ModeReplace:
 			staging := stagingName(rec.ID, i, r.Target)
 			rec.Swaps = append(rec.Swaps, swap{Source: r.Source, Live: r.Target, Staging: staging})
 			r.Target = staging
@@ -264,7 +148,7 @@ func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b Backup,
 // finishReplace checks the staging tables, swaps them in and drops them
 // (then the old tables). A staging table that fails its check is dropped
 // and the live table stays as it was.
-func (s *restorer) finishReplace(ctx context.Context, w *work, b Backup) error {
+func (s *restorer) finishReplace(ctx context.Context, w *work, b model.Backup) error {
 	rec := w.record()
 	if len(rec.Swaps) == 0 {
 		return nil
@@ -293,13 +177,4 @@ func (s *restorer) finishReplace(ctx context.Context, w *work, b Backup) error {
 		s.logger.Info("replaced", "table", rec.Target+"."+sw.Live, "partitions", rec.Partitions, "backup", rec.Backup)
 	}
 	return nil
-}
-
-// Sources are the backup's tables a partial restore reads.
-func Sources(restores []TableRestore) []string {
-	out := make([]string, len(restores))
-	for i, r := range restores {
-		out[i] = r.Source
-	}
-	return out
 }

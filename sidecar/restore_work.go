@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // A work record says what a restore or a verify is creating in ClickHouse,
@@ -128,7 +129,7 @@ func (s *works) startWork(ctx context.Context, rec workRecord) *work {
 }
 
 // scratchWork is the work record of a verify's scratch database.
-func (s *works) scratchWork(ctx context.Context, b Backup, scratch string) *work {
+func (s *works) scratchWork(ctx context.Context, b model.Backup, scratch string) *work {
 	return s.startWork(ctx, workRecord{ID: uuid.NewString(), Kind: workVerify, Backup: b.Name, Source: b.Database,
 		Target: scratch, CreatedDatabase: true})
 }
@@ -223,7 +224,7 @@ func (s *works) SweepLeftovers(ctx context.Context) {
 // dropped). The record stays, marked abandoned with what was done.
 func (s *works) sweep(ctx context.Context, rec workRecord, why string) error {
 	if rec.Kind == workVerify {
-		if !strings.HasPrefix(rec.Target, scratchPrefix) {
+		if !strings.HasPrefix(rec.Target, model.ScratchPrefix) {
 			return fmt.Errorf("work record %s names %s, not a scratch database", rec.ID, rec.Target)
 		}
 		if err := s.db.DropDatabase(ctx, rec.Target); err != nil {

@@ -2,19 +2,18 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Options tune the Service.
 type Options struct {
 	FullEvery        time.Duration // a new chain when the newest full is this old
-	Retention        Retention
+	Retention        model.Retention
 	LeaseTTL         time.Duration // lease time to live; renewed every third of it
 	Holder           coord.Holder  // who takes leases and writes backups: a process, or a sidecar's stable name
 	PollInterval     time.Duration // longest wait between reads of system.backups while an operation runs
@@ -83,27 +82,27 @@ func NewService(store coord.ObjectStore, db Database, notifier Notifier, layout 
 }
 
 // Catalog discovers a database's backups in the bucket (catalogs.Catalog).
-func (s *Service) Catalog(ctx context.Context, database string) (Catalog, error) {
+func (s *Service) Catalog(ctx context.Context, database string) (model.Catalog, error) {
 	return s.catalogs.Catalog(ctx, database)
 }
 
 // Backup takes a backup (backups.Backup).
-func (s *Service) Backup(ctx context.Context, req BackupRequest) (Backup, error) {
+func (s *Service) Backup(ctx context.Context, req BackupRequest) (model.Backup, error) {
 	return s.backups.Backup(ctx, req)
 }
 
 // Adopt settles a backup a previous run started (backups.Adopt).
-func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (Backup, error) {
+func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (model.Backup, error) {
 	return s.backups.Adopt(ctx, database, name, progress)
 }
 
 // Check checks backups' objects against their manifests (checks.Check).
-func (s *Service) Check(ctx context.Context, database, name string) (CheckReport, error) {
+func (s *Service) Check(ctx context.Context, database, name string) (model.CheckReport, error) {
 	return s.checks.Check(ctx, database, name)
 }
 
 // Results reads the last check and verify of each backup (checks.Results).
-func (s *Service) Results(ctx context.Context, database string) (Results, error) {
+func (s *Service) Results(ctx context.Context, database string) (model.Results, error) {
 	return s.checks.Results(ctx, database)
 }
 
@@ -113,39 +112,39 @@ func (s *Service) Cleanup(ctx context.Context, database string, dryRun bool) (Cl
 }
 
 // Restore restores a backup into its target (restorer.Restore).
-func (s *Service) Restore(ctx context.Context, req RestoreRequest) (RestoreResult, error) {
+func (s *Service) Restore(ctx context.Context, req RestoreRequest) (model.RestoreResult, error) {
 	return s.restorer.Restore(ctx, req)
 }
 
 // ChooseBackup finds the backup a restore reads (restorer.ChooseBackup).
-func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (Backup, error) {
+func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf time.Time, tables ...string) (model.Backup, error) {
 	return s.restorer.ChooseBackup(ctx, database, name, asOf, tables...)
 }
 
 // InspectTarget says what a restore's target holds (restorer.InspectTarget).
-func (s *Service) InspectTarget(ctx context.Context, target string) (Target, error) {
+func (s *Service) InspectTarget(ctx context.Context, target string) (model.Target, error) {
 	return s.restorer.InspectTarget(ctx, target)
 }
 
 // InspectTables says which tables of a database a table restore may
-// create or replace (restorer.InspectTables).
-func (s *Service) InspectTables(ctx context.Context, database string) (TableTargets, error) {
+// Create or replace (restorer.InspectTables).
+func (s *Service) InspectTables(ctx context.Context, database string) (model.TableTargets, error) {
 	return s.restorer.InspectTables(ctx, database)
 }
 
 // ReadDefinitions reads the CREATE statement of every table of a backup
 // (restorer.ReadDefinitions).
-func (s *Service) ReadDefinitions(ctx context.Context, cat Catalog, b Backup) ([]TableDefinition, error) {
+func (s *Service) ReadDefinitions(ctx context.Context, cat model.Catalog, b model.Backup) ([]model.TableDefinition, error) {
 	return s.restorer.ReadDefinitions(ctx, cat, b)
 }
 
 // Plan is a restore's plan of a backup (restorer.Plan).
-func (s *Service) Plan(ctx context.Context, cat Catalog, b Backup, req RestoreRequest) (RestorePlan, error) {
+func (s *Service) Plan(ctx context.Context, cat model.Catalog, b model.Backup, req RestoreRequest) (model.RestorePlan, error) {
 	return s.restorer.Plan(ctx, cat, b, req)
 }
 
 // AdoptRestore settles a restore a previous run started (works.AdoptRestore).
-func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (RestoreResult, error) {
+func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (model.RestoreResult, error) {
 	return s.works.AdoptRestore(ctx, operationID, backup, target, progress)
 }
 
@@ -155,7 +154,7 @@ func (s *Service) SweepLeftovers(ctx context.Context) { s.works.SweepLeftovers(c
 
 // Verify restores a backup into a scratch database and compares
 // (verifier.Verify).
-func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (VerifyResult, error) {
+func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (model.VerifyResult, error) {
 	return s.verifier.Verify(ctx, database, name, progress)
 }
 
@@ -185,21 +184,6 @@ type Progress struct {
 
 // ProgressFunc receives progress; it must not block.
 type ProgressFunc func(Progress)
-
-var identifier = regexp.MustCompile(`^[\p{L}\p{N}_][\p{L}\p{N}_-]{0,205}$`)
-
-// ValidateIdentifier refuses a name ClickVault will not put in SQL (where it
-// is back-quoted anyway): letters, digits, underscores and hyphens, not
-// starting with a hyphen, at most 206 characters.
-func ValidateIdentifier(what, name string) error {
-	if !identifier.MatchString(name) {
-		return fmt.Errorf("%s %q is not a name ClickVault accepts (letters, digits, _ and -, not starting with -)", what, name)
-	}
-	return nil
-}
-
-// ErrDatabaseMissing is returned for a database that does not exist.
-var ErrDatabaseMissing = errors.New("database does not exist")
 
 // Status lists ClickHouse's newest backup and restore operations.
 func (s *Service) Status(ctx context.Context, limit int) ([]Operation, error) {

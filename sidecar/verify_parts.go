@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // partReaders bounds the count.txt objects read at once.
@@ -19,15 +20,15 @@ const partReaders = 16
 // partRows sums, per table, the physical rows of the backup's parts: each
 // part's count.txt, found through ClickHouse's manifest (in this backup or,
 // for a part an incremental shares, in the base that holds it).
-func (s *catalogs) partRows(ctx context.Context, cat Catalog, b Backup) (map[string]uint64, error) {
-	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) { return countFile(name, b.Database) })
+func (s *catalogs) partRows(ctx context.Context, cat model.Catalog, b model.Backup) (map[string]uint64, error) {
+	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) { return model.CountFile(name, b.Database) })
 }
 
 // partitionRows sums the physical rows of one table's parts in the backup
 // per partition id (the part name up to its first _).
-func (s *catalogs) partitionRows(ctx context.Context, cat Catalog, b Backup, table string) (map[string]uint64, error) {
+func (s *catalogs) partitionRows(ctx context.Context, cat model.Catalog, b model.Backup, table string) (map[string]uint64, error) {
 	return s.sumCounts(ctx, cat, b, func(name string) (string, bool) {
-		if t, ok := countFile(name, b.Database); !ok || t != table {
+		if t, ok := model.CountFile(name, b.Database); !ok || t != table {
 			return "", false
 		}
 		part := strings.Split(name, "/")[3]
@@ -38,7 +39,7 @@ func (s *catalogs) partitionRows(ctx context.Context, cat Catalog, b Backup, tab
 
 // sumCounts sums the count.txt files of b's parts under the key keyOf
 // gives their file name (false: not counted).
-func (s *catalogs) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
+func (s *catalogs) sumCounts(ctx context.Context, cat model.Catalog, b model.Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
 	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
@@ -46,7 +47,7 @@ func (s *catalogs) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf f
 	}
 	// The manifests a part may be in are read first, as check reads them;
 	// then the count.txt objects in parallel.
-	var bases []Backup
+	var bases []model.Backup
 	for base, ok := cat.Find(b.Base); ok; base, ok = cat.Find(base.Base) {
 		bases = append(bases, base)
 	}
@@ -78,39 +79,9 @@ func (s *catalogs) sumCounts(ctx context.Context, cat Catalog, b Backup, keyOf f
 	return out, g.Wait()
 }
 
-// countFile recognises data/<database>/<table>/<part>/count.txt of the
-// backup's database and returns the table.
-func countFile(name, database string) (string, bool) {
-	parts := strings.Split(name, "/")
-	if len(parts) != 5 || parts[0] != "data" || parts[4] != "count.txt" || unescapeFileName(parts[1]) != database {
-		return "", false
-	}
-	return unescapeFileName(parts[2]), true
-}
-
-// unescapeFileName undoes ClickHouse's escapeForFileName, which writes
-// every byte but letters, digits and _ as %XX.
-func unescapeFileName(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				out = append(out, byte(v))
-				i += 2
-				continue
-			}
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
-
 // content reads a file of a backup: its part kept in the base (by base size
 // and checksum), then its own object.
-func (c *checker) content(ctx context.Context, b Backup, f ManifestFile) ([]byte, error) {
+func (c *checker) content(ctx context.Context, b model.Backup, f model.ManifestFile) ([]byte, error) {
 	var data []byte
 	if f.BaseSize > 0 {
 		base, inBase, problem := c.baseFile(ctx, b, f)

@@ -4,22 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
-)
 
-// fullScanEvery bounds how long backups may plan from the catalog index
-// without every metadata object being read again. A full scan rewrites the
-// index from the metadata, so an entry wrong for any reason (a lease holder
-// that wrote late, a hand edit) lives at most this long.
-const fullScanEvery = 24 * time.Hour
+	"github.com/clickvault/clickvault/sidecar/model"
+)
 
 // writerCatalog is what a lease holder starts from: with full, or when the
 // index was last checked against every metadata object fullScanEvery ago,
 // a full scan; otherwise the catalog through the index, as readers see it.
-func (s *catalogs) writerCatalog(ctx context.Context, database string, full bool) (Catalog, error) {
+func (s *catalogs) writerCatalog(ctx context.Context, database string, full bool) (model.Catalog, error) {
 	if !full {
 		cat, err := s.Catalog(ctx, database)
-		if err != nil || s.now().Sub(cat.Scanned) < fullScanEvery {
+		if err != nil || s.now().Sub(cat.Scanned) < model.FullScanEvery {
 			return cat, err
 		}
 	}
@@ -29,25 +24,25 @@ func (s *catalogs) writerCatalog(ctx context.Context, database string, full bool
 // reconciledCatalog settles every backup a killed run left "running": it
 // waits for one ClickHouse still writes, and marks the rest completed or
 // failed. Only a lease holder calls it.
-func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, full bool) (Catalog, error) {
+func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, full bool) (model.Catalog, error) {
 	cat, err := s.writerCatalog(ctx, database, full)
 	if err != nil {
-		return Catalog{}, err
+		return model.Catalog{}, err
 	}
 	settled := 0
 	for _, b := range cat.All() {
-		if b.Status != StatusCreating || b.Legacy {
+		if b.Status != model.StatusCreating || b.Legacy {
 			continue
 		}
 		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
 		if _, err := s.backups.settle(ctx, b, progress); err != nil && ctx.Err() != nil {
-			return Catalog{}, err
+			return model.Catalog{}, err
 		}
 		settled++
 	}
 	if settled > 0 {
 		if cat, err = s.writerCatalog(ctx, database, full); err != nil {
-			return Catalog{}, err
+			return model.Catalog{}, err
 		}
 	}
 	return cat, nil
@@ -57,9 +52,9 @@ func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progr
 // incremental's base is the one decision a wrong index entry could spoil,
 // so its metadata is read again; if it disagrees with the catalog, every
 // metadata object is read and the backup planned anew.
-func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (Catalog, Plan, error) {
+func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (model.Catalog, model.Plan, error) {
 	cat, plan, err := s.planFrom(ctx, req, false)
-	if err != nil || plan.Kind != KindIncremental {
+	if err != nil || plan.Kind != model.KindIncremental {
 		return cat, plan, err
 	}
 	why, err := s.baseDisagrees(ctx, plan.Base)
@@ -71,21 +66,21 @@ func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (Catalog, 
 	return s.planFrom(ctx, req, true)
 }
 
-func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (Catalog, Plan, error) {
+func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (model.Catalog, model.Plan, error) {
 	cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress, fullScan)
 	if err != nil {
-		return Catalog{}, Plan{}, err
+		return model.Catalog{}, model.Plan{}, err
 	}
-	plan, err := PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind, req.Tables)
+	plan, err := model.PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind, req.Tables)
 	return cat, plan, err
 }
 
 // baseDisagrees reads b's metadata and says how it differs from b as the
 // catalog has it ("" if it does not).
-func (s *catalogs) baseDisagrees(ctx context.Context, b Backup) (string, error) {
+func (s *catalogs) baseDisagrees(ctx context.Context, b model.Backup) (string, error) {
 	now, err := s.readBackup(ctx, b.Folder)
 	switch {
-	case errors.Is(err, ErrNotFound) || errors.Is(err, errBadMeta):
+	case errors.Is(err, ErrNotFound) || errors.Is(err, model.ErrBadMeta):
 		return "its metadata is gone or unreadable", nil
 	case err != nil:
 		return "", fmt.Errorf("re-read the metadata of base %s: %w", b.Name, err)

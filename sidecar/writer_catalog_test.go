@@ -8,16 +8,17 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // chainInStore writes a full and n incrementals of database db, an hour
 // apart, and the catalog index over them as checked at scanned.
-func chainInStore(t *testing.T, svc *sidecar.Service, n int, scanned time.Time) []sidecar.Backup {
+func chainInStore(t *testing.T, svc *sidecar.Service, n int, scanned time.Time) []model.Backup {
 	t.Helper()
 	ctx := context.Background()
-	chain := []sidecar.Backup{sidecar.TestBackup(sidecar.KindFull, sidecar.TestName(0), sidecar.StatusCreated, nil)}
+	chain := []model.Backup{sidecar.FakeBackup(model.KindFull, sidecar.FakeName(0), model.StatusCreated, nil)}
 	for i := 1; i <= n; i++ {
-		chain = append(chain, sidecar.TestBackup(sidecar.KindIncremental, sidecar.TestName(time.Duration(i)*time.Hour), sidecar.StatusCreated, &chain[i-1]))
+		chain = append(chain, sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(time.Duration(i)*time.Hour), model.StatusCreated, &chain[i-1]))
 	}
 	for _, b := range chain {
 		if err := svc.WriteMeta(ctx, b); err != nil {
@@ -46,7 +47,7 @@ func TestBackupPlansFromTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.Kind != sidecar.KindIncremental || plan.Base.Name != chain[50].Name {
+	if plan.Kind != model.KindIncremental || plan.Base.Name != chain[50].Name {
 		t.Fatalf("plan %s on %s, want an incremental on %s", plan.Kind, plan.Base.Name, chain[50].Name)
 	}
 	if gets := store.ResetGets(); gets != 2 {
@@ -65,7 +66,7 @@ func TestBackupDoesNotTrustAWrongIndex(t *testing.T) {
 	svc := newIndexedService(store, now)
 	chain := chainInStore(t, svc, 5, now.Add(-time.Hour))
 	doomed := chain[5]
-	doomed.Status = sidecar.StatusDeleting
+	doomed.Status = model.StatusDeleting
 	if err := svc.WriteMeta(context.Background(), doomed); err != nil {
 		t.Fatal(err)
 	}

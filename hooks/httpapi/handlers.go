@@ -14,6 +14,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 type backupBody struct {
@@ -116,7 +117,7 @@ func (s *Server) postRestore(c echo.Context) error {
 	}
 	// A wrong choice is answered at once, as the request's admission
 	// would reject it; the request then goes through the same checks.
-	if _, err := sidecar.ParseConsumers(b.Consumers); err != nil {
+	if _, err := model.ParseConsumers(b.Consumers); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
 			"consumers %q is not a choice: want \"\" (the default: refuse a restore that would recreate tables that consume "+
 				"or write elsewhere, naming them), \"skip\" (leave them out) or \"include\" (restore them live)", shorten(b.Consumers)))
@@ -157,7 +158,7 @@ func (s *Server) listBackups(c echo.Context) error {
 	if db == "" {
 		return echo.NewHTTPError(http.StatusBadRequest, "the database query parameter is required")
 	}
-	if err := sidecar.ValidateIdentifier("database", db); err != nil {
+	if err := model.ValidateIdentifier("database", db); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, shorten(err.Error()))
 	}
 	if !s.visible(db) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // statusHTML is the page around its data: the style and the legend. The
@@ -88,7 +88,7 @@ func newRequestView(r control.RequestStatus) requestView {
 	case r.TotalSize > 0 && r.BytesRead > 0:
 		v.Percent = int(min(100, r.BytesRead*100/r.TotalSize))
 	case r.TotalSize > 0:
-		v.Progress = sidecar.FormatBytes(r.TotalSize) + " written"
+		v.Progress = model.FormatBytes(r.TotalSize) + " written"
 	case r.State == control.StateQueued:
 		v.Progress = "waiting for its database"
 	default:

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // weight is a backup's bar width: by bytes, on a square-root scale so a
@@ -32,7 +32,7 @@ func storedBytes(r *control.CatalogRow) uint64 {
 }
 
 func backupTitle(r *control.CatalogRow) string {
-	t := fmt.Sprintf("%s %s, %s, %s stored (%s with its base)", r.Kind, r.Name, r.Status, sidecar.FormatBytes(storedBytes(r)), sidecar.FormatBytes(r.TotalSize))
+	t := fmt.Sprintf("%s %s, %s, %s stored (%s with its base)", r.Kind, r.Name, r.Status, model.FormatBytes(storedBytes(r)), model.FormatBytes(r.TotalSize))
 	if r.CheckStatus != "" {
 		t += ", check " + r.CheckStatus
 	}
@@ -54,7 +54,7 @@ func finishChain(ch *chainView, sizes map[string]uint64) chainView {
 			total += sizes[b.Name]
 		}
 	}
-	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), sidecar.FormatBytes(total)
+	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), model.FormatBytes(total)
 	return *ch
 }
 

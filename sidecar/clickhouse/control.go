@@ -16,6 +16,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 	cvsql "github.com/clickvault/clickvault/sql"
 )
 
@@ -37,7 +38,7 @@ var _ control.ControlPlane = (*Control)(nil)
 
 // NewControl returns the control plane in database name.
 func NewControl(db *Database, name string) (*Control, error) {
-	if err := sidecar.ValidateIdentifier("control database", name); err != nil {
+	if err := model.ValidateIdentifier("control database", name); err != nil {
 		return nil, err
 	}
 	return &Control{db: db, name: name, retentionDays: defaultRetentionDays}, nil

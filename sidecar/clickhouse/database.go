@@ -16,6 +16,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Config says how to reach ClickHouse and how ClickHouse reaches S3.
@@ -208,14 +209,14 @@ func (d *Database) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand)
 }
 
 func (d *Database) DropDatabase(ctx context.Context, name string) error {
-	if err := sidecar.ValidateIdentifier("database", name); err != nil {
+	if err := model.ValidateIdentifier("database", name); err != nil {
 		return err
 	}
 	return d.Exec(ctx, "DROP DATABASE IF EXISTS "+QuoteIdent(name)+" SYNC")
 }
 
 func (d *Database) CreateDatabase(ctx context.Context, name string) error {
-	if err := sidecar.ValidateIdentifier("database", name); err != nil {
+	if err := model.ValidateIdentifier("database", name); err != nil {
 		return err
 	}
 	// Never IF NOT EXISTS: a database someone else created is not one a
@@ -229,7 +230,7 @@ func (d *Database) CreateDatabase(ctx context.Context, name string) error {
 
 func (d *Database) DropTable(ctx context.Context, database, table string) error {
 	for what, name := range map[string]string{"database": database, "table": table} {
-		if err := sidecar.ValidateIdentifier(what, name); err != nil {
+		if err := model.ValidateIdentifier(what, name); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 var _ sidecar.OwnRights = (*Database)(nil)
@@ -18,7 +19,7 @@ var _ sidecar.OwnRights = (*Database)(nil)
 func (d *Database) OwnUser() string { return d.user }
 
 // privSystemViews is SYSTEM VIEWS: SYSTEM STOP VIEW takes it.
-const privSystemViews control.Privilege = sidecar.RightSystemViews
+const privSystemViews control.Privilege = model.RightSystemViews
 
 // HoldsOnDatabase says whether the sidecar's user holds access on every
 // table of database, as it does for a requester (grants_eval.go).
@@ -30,8 +31,8 @@ func (d *Database) HoldsOnDatabase(ctx context.Context, access, database string)
 // ClickHouse's hierarchy has them: SET DEFINER sits right under ALL,
 // ALLOW SQL SECURITY NONE under ACCESS MANAGEMENT.
 var globalParents = map[string][]string{
-	sidecar.RightSetDefiner:      {"ALL"},
-	sidecar.RightSQLSecurityNone: {"ACCESS MANAGEMENT", "ALL"},
+	model.RightSetDefiner:      {"ALL"},
+	model.RightSQLSecurityNone: {"ACCESS MANAGEMENT", "ALL"},
 }
 
 // HoldsGlobal says whether the sidecar's user (with its default roles)

@@ -8,15 +8,16 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 var _ sidecar.ColumnReader = (*Database)(nil)
 
 // TableColumns reads a table's physical columns from system.columns: ALIAS
 // and EPHEMERAL columns store nothing and REPLACE PARTITION ignores them.
-func (d *Database) TableColumns(ctx context.Context, database, table string) ([]sidecar.Column, error) {
+func (d *Database) TableColumns(ctx context.Context, database, table string) ([]model.Column, error) {
 	var names, types proto.ColStr
-	var out []sidecar.Column
+	var out []model.Column
 	err := d.do(ctx, ch.Query{
 		Body: `SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}
 		       AND default_kind NOT IN ('ALIAS', 'EPHEMERAL') ORDER BY position`,
@@ -24,7 +25,7 @@ func (d *Database) TableColumns(ctx context.Context, database, table string) ([]
 		Result:     proto.Results{{Name: "name", Data: &names}, {Name: "type", Data: &types}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < names.Rows(); i++ {
-				out = append(out, sidecar.Column{Name: names.Row(i), Type: types.Row(i)})
+				out = append(out, model.Column{Name: names.Row(i), Type: types.Row(i)})
 			}
 			return nil
 		}})

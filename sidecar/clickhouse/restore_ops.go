@@ -9,12 +9,13 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // validNames refuses any name ClickVault would not put in SQL.
 func validNames(names ...string) error {
 	for _, n := range names {
-		if err := sidecar.ValidateIdentifier("name", n); err != nil {
+		if err := model.ValidateIdentifier("name", n); err != nil {
 			return err
 		}
 	}
@@ -91,10 +92,10 @@ func (d *Database) ExchangeTables(ctx context.Context, database, a, b string) er
 	return d.Exec(ctx, "EXCHANGE TABLES "+db+QuoteIdent(a)+" AND "+db+QuoteIdent(b))
 }
 
-func (d *Database) TablePartitions(ctx context.Context, database, table string) ([]sidecar.Partition, error) {
+func (d *Database) TablePartitions(ctx context.Context, database, table string) ([]model.Partition, error) {
 	var ids, values proto.ColStr
 	var rows proto.ColUInt64
-	var out []sidecar.Partition
+	var out []model.Partition
 	err := d.do(ctx, ch.Query{
 		Body: `SELECT partition_id AS id, any(partition) AS value, sum(rows) AS rows FROM system.parts
 		       WHERE database = {db:String} AND table = {t:String} AND active GROUP BY id ORDER BY id`,
@@ -102,7 +103,7 @@ func (d *Database) TablePartitions(ctx context.Context, database, table string) 
 		Result:     proto.Results{{Name: "id", Data: &ids}, {Name: "value", Data: &values}, {Name: "rows", Data: &rows}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < ids.Rows(); i++ {
-				out = append(out, sidecar.Partition{ID: ids.Row(i), Value: values.Row(i), Rows: rows.Row(i)})
+				out = append(out, model.Partition{ID: ids.Row(i), Value: values.Row(i), Rows: rows.Row(i)})
 			}
 			return nil
 		}})

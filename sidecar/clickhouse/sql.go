@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // S3Target is how ClickHouse reaches the bucket. With NamedCollection set,
@@ -78,7 +79,7 @@ func boolInt(b bool) int {
 // BuildBackupSQL renders BACKUP … ASYNC with the operation id, on a base
 // for an incremental.
 func BuildBackupSQL(cmd sidecar.BackupCommand, t S3Target, opts BackupSettings) (string, error) {
-	if err := sidecar.ValidateIdentifier("database", cmd.Database); err != nil {
+	if err := model.ValidateIdentifier("database", cmd.Database); err != nil {
 		return "", err
 	}
 	settings := "id = " + QuoteString(cmd.ID) + opts.clause()
@@ -94,10 +95,10 @@ func BuildBackupSQL(cmd sidecar.BackupCommand, t S3Target, opts BackupSettings) 
 
 // backupTarget is what a BACKUP names: the database, the database except
 // some tables, or some of its tables.
-func backupTarget(database string, set sidecar.TableSet) (string, error) {
+func backupTarget(database string, set model.TableSet) (string, error) {
 	db := QuoteIdent(database)
 	for _, table := range append(append([]string(nil), set.Include...), set.Exclude...) {
-		if err := sidecar.ValidateIdentifier("table", table); err != nil {
+		if err := model.ValidateIdentifier("table", table); err != nil {
 			return "", err
 		}
 	}
@@ -122,7 +123,7 @@ func backupTarget(database string, set sidecar.TableSet) (string, error) {
 // TABLE … AS target.… [PARTITIONS …] for some tables.
 func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 	for what, name := range map[string]string{"database": cmd.Database, "restore target": cmd.Target} {
-		if err := sidecar.ValidateIdentifier(what, name); err != nil {
+		if err := model.ValidateIdentifier(what, name); err != nil {
 			return "", err
 		}
 	}
@@ -149,13 +150,13 @@ func restoreTarget(cmd sidecar.RestoreCommand) (string, error) {
 	if len(cmd.Tables) == 0 {
 		return restoreDatabase(cmd)
 	}
-	if err := sidecar.ValidatePartitions(slices.Concat(cmd.Partitions, cmd.PartitionIDs)); err != nil {
+	if err := model.ValidatePartitions(slices.Concat(cmd.Partitions, cmd.PartitionIDs)); err != nil {
 		return "", err
 	}
 	parts := make([]string, len(cmd.Tables))
 	for i, r := range cmd.Tables {
 		for what, name := range map[string]string{"table": r.Source, "target table": r.Target} {
-			if err := sidecar.ValidateIdentifier(what, name); err != nil {
+			if err := model.ValidateIdentifier(what, name); err != nil {
 				return "", err
 			}
 		}
@@ -185,7 +186,7 @@ func restoreDatabase(cmd sidecar.RestoreCommand) (string, error) {
 	}
 	parts := make([]string, len(cmd.Except))
 	for i, table := range cmd.Except {
-		if err := sidecar.ValidateIdentifier("table left out", table); err != nil {
+		if err := model.ValidateIdentifier("table left out", table); err != nil {
 			return "", err
 		}
 		parts[i] = db + "." + QuoteIdent(table)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 func TestBuildBackupSQL(t *testing.T) {
@@ -36,9 +37,9 @@ func TestBuildBackupSQL(t *testing.T) {
 func TestBuildBackupSQLOfSomeTables(t *testing.T) {
 	target := S3Target{Endpoint: "http://m", Bucket: "b"}
 	settings := BackupSettings{S3StorageClass: "STANDARD_IA", MaxBackupBandwidth: 5000, AllowS3NativeCopy: true, DeduplicateFiles: true}
-	only, _ := sidecar.NewTableSet([]string{"orders", "items"}, nil)
-	but, _ := sidecar.NewTableSet(nil, []string{"logs"})
-	for set, want := range map[*sidecar.TableSet]string{
+	only, _ := model.NewTableSet([]string{"orders", "items"}, nil)
+	but, _ := model.NewTableSet(nil, []string{"logs"})
+	for set, want := range map[*model.TableSet]string{
 		&only: "BACKUP TABLE `shop`.`items`, TABLE `shop`.`orders` TO S3('http://m/b/f/') SETTINGS id = 'i', allow_s3_native_copy = 1, deduplicate_files = 1, s3_storage_class = 'STANDARD_IA', max_backup_bandwidth = 5000 ASYNC",
 		&but:  "BACKUP DATABASE `shop` EXCEPT TABLES `shop`.`logs` TO S3('http://m/b/f/') SETTINGS id = 'i', allow_s3_native_copy = 1, deduplicate_files = 1, s3_storage_class = 'STANDARD_IA', max_backup_bandwidth = 5000 ASYNC",
 	} {
@@ -47,7 +48,7 @@ func TestBuildBackupSQLOfSomeTables(t *testing.T) {
 			t.Errorf("\n got %s (%v)\nwant %s", got, err, want)
 		}
 	}
-	bad := sidecar.TableSet{Include: []string{"a`; DROP"}}
+	bad := model.TableSet{Include: []string{"a`; DROP"}}
 	if _, err := BuildBackupSQL(sidecar.BackupCommand{ID: "i", Database: "shop", Folder: "f/", Tables: bad}, target, settings); err == nil {
 		t.Error("an injected table name was accepted")
 	}
@@ -55,7 +56,7 @@ func TestBuildBackupSQLOfSomeTables(t *testing.T) {
 
 func TestBuildRestoreSQLOfSomeTables(t *testing.T) {
 	cmd := sidecar.RestoreCommand{ID: "r", Database: "shop", Target: "shop_copy", Folder: "f/",
-		Tables:     []sidecar.TableRestore{{Source: "orders", Target: "orders_old"}},
+		Tables:     []model.TableRestore{{Source: "orders", Target: "orders_old"}},
 		Partitions: []string{"202401", "it's"}, StructureOnly: true}
 	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
 	want := "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS '202401', 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create', structure_only = 1 ASYNC"

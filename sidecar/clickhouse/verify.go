@@ -7,7 +7,7 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // PartRows sums the rows of each table's active parts: physical rows, a
@@ -27,7 +27,7 @@ func (d *Database) PartRows(ctx context.Context, database string) (map[string]ui
 // passes; a damaged part is reported with ClickHouse's words.
 func (d *Database) CheckTable(ctx context.Context, database, table string) (string, error) {
 	for what, name := range map[string]string{"database": database, "table": table} {
-		if err := sidecar.ValidateIdentifier(what, name); err != nil {
+		if err := model.ValidateIdentifier(what, name); err != nil {
 			return "", err
 		}
 	}

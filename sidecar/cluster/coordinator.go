@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Member is this sidecar in the cluster: its stable name (it takes claims
@@ -119,7 +119,7 @@ type Request struct {
 // Create lists a new set as open and writes its set.json (If-None-Match),
 // or returns the set a request or schedule slot already made.
 func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
-	if err := sidecar.ValidateIdentifier("database", req.Database); err != nil {
+	if err := model.ValidateIdentifier("database", req.Database); err != nil {
 		return Set{}, fmt.Errorf("create a set: %w", err) // it names a folder of the bucket too
 	}
 	shards := req.Shards

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Engine is the Executor that backs this node's shard up with the engine,
@@ -22,15 +23,15 @@ var _ Executor = Engine{}
 // incremental set a shard with no completed full of its own (new to the
 // cluster, or its chains gone) takes a full, and the result says why.
 func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
-	kind, reason := sidecar.KindFull, job.Set.KindReason
+	kind, reason := model.KindFull, job.Set.KindReason
 	if job.Set.Kind == KindIncremental {
-		kind = sidecar.KindIncremental
+		kind = model.KindIncremental
 		cat, err := e.Service.Catalog(ctx, job.Set.Database)
 		if err != nil {
 			return ShardResult{}, fmt.Errorf("read shard %d's chains of %s: %w", job.Shard, job.Set.Database, err)
 		}
 		if _, ok := cat.NewestCompletedChain(); !ok {
-			kind, reason = sidecar.KindFull, "the set is incremental, but this shard has no completed full of its own: it takes a full"
+			kind, reason = model.KindFull, "the set is incremental, but this shard has no completed full of its own: it takes a full"
 		}
 	}
 	b, err := e.Service.Backup(ctx, sidecar.BackupRequest{Database: job.Set.Database, Kind: kind,

@@ -9,6 +9,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestEngineShardChains: each node's engine backs its shard up into the
@@ -41,7 +42,7 @@ func TestEngineShardChains(t *testing.T) {
 	_, firsts := w.set(t, first.ID)
 	for shard := 1; shard <= 2; shard++ {
 		r := results[shard]
-		if r.Kind != string(sidecar.KindIncremental) || !strings.HasPrefix(r.Folder, w.layout.ShardRoot("shop", shard)) {
+		if r.Kind != string(model.KindIncremental) || !strings.HasPrefix(r.Folder, w.layout.ShardRoot("shop", shard)) {
 			t.Errorf("shard %d: %+v, want an incremental in its own folder", shard, r)
 		}
 		if r.Base != firsts[shard].Backup || !strings.HasPrefix(firsts[shard].Folder, w.layout.ShardRoot("shop", shard)) {
@@ -52,7 +53,7 @@ func TestEngineShardChains(t *testing.T) {
 			t.Errorf("shard %d's backup holds %v, want its node's %d rows", shard, r.Tables, 100*shard)
 		}
 	}
-	if r := results[3]; r.Kind != string(sidecar.KindFull) || !strings.Contains(r.KindReason, "no completed full of its own") {
+	if r := results[3]; r.Kind != string(model.KindFull) || !strings.Contains(r.KindReason, "no completed full of its own") {
 		t.Errorf("shard 3, new to the sets: %+v", r)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Validate checks every value and returns one error per bad key.
@@ -72,16 +72,16 @@ func (c Config) validateClickHouse(add addFunc) {
 		add("clickhouse.addr", "%v", err)
 	}
 	if ch.Database != "" {
-		if err := sidecar.ValidateIdentifier("database", ch.Database); err != nil {
+		if err := model.ValidateIdentifier("database", ch.Database); err != nil {
 			add("clickhouse.database", "%v", err)
 		}
 	}
 	for i, db := range ch.Databases {
-		if err := sidecar.ValidateIdentifier("database", db); err != nil {
+		if err := model.ValidateIdentifier("database", db); err != nil {
 			add(fmt.Sprintf("clickhouse.databases[%d]", i), "%v", err)
 		}
 	}
-	if err := sidecar.ValidateIdentifier("control database", ch.ControlDatabase); err != nil {
+	if err := model.ValidateIdentifier("control database", ch.ControlDatabase); err != nil {
 		add("clickhouse.control_database", "%v", err)
 	}
 }
@@ -102,7 +102,7 @@ func (c Config) validateS3(add addFunc) {
 		add("s3.prefix", "must not contain an empty path element: %q", s.Prefix)
 	}
 	if s.NamedCollection != "" {
-		if err := sidecar.ValidateIdentifier("named collection", s.NamedCollection); err != nil {
+		if err := model.ValidateIdentifier("named collection", s.NamedCollection); err != nil {
 			add("s3.named_collection", "%v", err)
 		}
 	}
@@ -231,7 +231,7 @@ func (c Config) validateTables(add addFunc) {
 			add(key, "names a database that is not backed up (clickhouse.database or clickhouse.databases)")
 			continue
 		}
-		if _, err := sidecar.NewTableSet(set.IncludeTables, set.ExcludeTables); err != nil {
+		if _, err := model.NewTableSet(set.IncludeTables, set.ExcludeTables); err != nil {
 			add(key, "%v", err)
 		}
 	}
@@ -248,10 +248,10 @@ func (c Config) validateBackup(add addFunc) {
 }
 
 // TableSets are the configured table sets, parsed, by database.
-func (c Config) TableSets() map[string]sidecar.TableSet {
-	out := map[string]sidecar.TableSet{}
+func (c Config) TableSets() map[string]model.TableSet {
+	out := map[string]model.TableSet{}
 	for db, set := range c.Tables {
-		if parsed, err := sidecar.NewTableSet(set.IncludeTables, set.ExcludeTables); err == nil && !parsed.All() {
+		if parsed, err := model.NewTableSet(set.IncludeTables, set.ExcludeTables); err == nil && !parsed.All() {
 			out[db] = parsed
 		}
 	}

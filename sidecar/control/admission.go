@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // MaxField bounds request fields, so a huge string is rejected with a
@@ -75,7 +76,7 @@ func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 	if j.Action != ActionRestore || s.auth == nil || j.Operator {
 		return nil
 	}
-	policies, err := s.auth.RowPolicies(ctx, j.RequestedBy, j.Database, sidecar.Sources(j.Restores))
+	policies, err := s.auth.RowPolicies(ctx, j.RequestedBy, j.Database, model.Sources(j.Restores))
 	if err != nil {
 		return fmt.Errorf("check row policies of %s: %w", j.RequestedBy, err)
 	}
@@ -97,12 +98,12 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 	var admit func() error
 	var err error
 	if len(j.Restores) > 0 {
-		var t sidecar.TableTargets
+		var t model.TableTargets
 		t, err = s.svc.InspectTables(ctx, j.Target)
 		j.TargetExists = t.Exists
 		admit = func() error { return t.Admit(j.Restores, j.RestoreMode) }
 	} else {
-		var t sidecar.Target
+		var t model.Target
 		t, err = s.svc.InspectTarget(ctx, j.Target)
 		j.TargetExists = t.Exists
 		admit = t.RequireEmpty
@@ -115,8 +116,8 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 
 // targetRefused reports whether err refuses a restore's target.
 func targetRefused(err error) bool {
-	return errors.Is(err, sidecar.ErrForbiddenTarget) || errors.Is(err, sidecar.ErrTargetNotEmpty) ||
-		errors.Is(err, sidecar.ErrTargetConflict)
+	return errors.Is(err, model.ErrForbiddenTarget) || errors.Is(err, model.ErrTargetNotEmpty) ||
+		errors.Is(err, model.ErrTargetConflict)
 }
 
 // validateFields checks what precheck could not without reading: the
@@ -130,8 +131,8 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist.
-	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, r.AsOf, sidecar.Sources(r.Restores)...); err != nil {
-		if errors.Is(err, sidecar.ErrBackupMissing) || errors.Is(err, sidecar.ErrBackupUnusable) || errors.Is(err, sidecar.ErrTableMissing) {
+	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, r.AsOf, model.Sources(r.Restores)...); err != nil {
+		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) {
 			return reject("%v", err)
 		}
 		return err
@@ -144,9 +145,9 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	return nil
 }
 
-func (s *admission) requireLiveDatabase(ctx context.Context, name sidecar.DatabaseName) error {
+func (s *admission) requireLiveDatabase(ctx context.Context, name model.DatabaseName) error {
 	err := s.svc.RequireDatabase(ctx, name)
-	if errors.Is(err, sidecar.ErrDatabaseMissing) {
+	if errors.Is(err, model.ErrDatabaseMissing) {
 		return reject("%v", err)
 	}
 	return err

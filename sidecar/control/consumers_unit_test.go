@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestPrecheckConsumersAndDryRun: consumers is a restore's alone and one of
@@ -31,7 +31,7 @@ func TestPrecheckConsumersAndDryRun(t *testing.T) {
 			t.Errorf("%+v: got %v, want a rejection saying %q", c.r, err, c.want)
 		}
 	}
-	for in, want := range map[string]sidecar.Consumers{"": sidecar.ConsumersRefuse, "skip": sidecar.ConsumersSkip, " include ": sidecar.ConsumersInclude} {
+	for in, want := range map[string]model.Consumers{"": model.ConsumersRefuse, "skip": model.ConsumersSkip, " include ": model.ConsumersInclude} {
 		j, err := s.precheck(Request{Action: ActionRestore, Consumers: in, DryRun: true})
 		if err != nil || j.Consumers != want || !j.DryRun {
 			t.Errorf("consumers %q: %q (dry run %v), %v; want %q", in, j.Consumers, j.DryRun, err, want)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // executor runs an admitted request through the engine and says how it
@@ -51,7 +52,7 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 	case ActionCheck:
 		rep, err := s.svc.Check(ctx, r.Database, r.Backup)
 		s.obs.CheckFinished(r.Database, err == nil)
-		if err != nil && !errors.Is(err, sidecar.ErrBroken) {
+		if err != nil && !errors.Is(err, model.ErrBroken) {
 			return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 		}
 		state := StateSucceeded
@@ -67,7 +68,7 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 
 // verifyMessage says what a verify found: every table as the backup has
 // it, or the first table that is not.
-func verifyMessage(res sidecar.VerifyResult, err error) string {
+func verifyMessage(res model.VerifyResult, err error) string {
 	if err == nil {
 		return fmt.Sprintf("verified: %d tables restored with the rows of the backup's parts, CHECK TABLE passed; restore took %.1fs",
 			len(res.Tables), res.RestoreTook.Seconds())
@@ -87,7 +88,7 @@ func verifyMessage(res sidecar.VerifyResult, err error) string {
 
 // checkMessage says what a check found: all good, or how many are broken
 // and the first problem, which names the object.
-func checkMessage(rep sidecar.CheckReport) string {
+func checkMessage(rep model.CheckReport) string {
 	msg := fmt.Sprintf("checked %d backups of %s (%d objects present with their sizes, no data read)",
 		len(rep.Backups), rep.Database, rep.Objects)
 	n := rep.Broken()
@@ -100,14 +101,14 @@ func checkMessage(rep sidecar.CheckReport) string {
 
 func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
 	start := s.now()
-	var b sidecar.Backup
+	var b model.Backup
 	var err error
 	// The backup's rows of clickvault.backups — running once it starts,
 	// its outcome once settled — are written by one writer, in the order
 	// the engine sends them, in the background: the engine, which sends
 	// them while it holds the lease, never waits for ClickHouse, and the
 	// settled row is never overtaken by the running one.
-	catalogRows := make(chan sidecar.Backup, 2) // at most Started and Settled, once each
+	catalogRows := make(chan model.Backup, 2) // at most Started and Settled, once each
 	var writer errgroup.Group
 	writer.Go(func() error {
 		for b := range catalogRows {
@@ -115,7 +116,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		}
 		return nil
 	})
-	settled := func(b sidecar.Backup) { catalogRows <- b }
+	settled := func(b model.Backup) { catalogRows <- b }
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
@@ -123,7 +124,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	} else {
 		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.Database, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
 			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true,
-			Started: func(b sidecar.Backup) {
+			Started: func(b model.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))
 				// The catalog shows the backup running at once, so the
@@ -145,7 +146,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 }
 
 func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
-	var res sidecar.RestoreResult
+	var res model.RestoreResult
 	var err error
 	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
 		res, err = s.svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
@@ -153,13 +154,13 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
 			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode, Consumers: r.Consumers, DryRun: r.DryRun,
 			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress, Permit: s.admission.includePermit(r),
-			Started: func(b sidecar.Backup, operationID string) {
+			Started: func(b model.Backup, operationID string) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
 					Message: "restore into " + r.Target + " started"}))
 			}})
 	}
 	switch {
-	case errors.Is(err, sidecar.ErrConsumers), errors.Is(err, sidecar.ErrSidecarRights):
+	case errors.Is(err, model.ErrConsumers), errors.Is(err, model.ErrSidecarRights):
 		// The plan refused it before anything was created: a refusal, as
 		// at admission, with the tables named and how to go on.
 		return StateRejected, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
@@ -229,9 +230,9 @@ func orNone(s string) string {
 	return s
 }
 
-func restoreMessage(r Job, res sidecar.RestoreResult, rows uint64) string {
+func restoreMessage(r Job, res model.RestoreResult, rows uint64) string {
 	what := "restored"
-	if r.RestoreMode == sidecar.ModeSchema {
+	if r.RestoreMode == model.ModeSchema {
 		what = "restored the definitions (no data) of"
 	}
 	if len(r.Restores) == 0 {
@@ -250,10 +251,10 @@ func restoreMessage(r Job, res sidecar.RestoreResult, rows uint64) string {
 		msg += fmt.Sprintf(" (partitions %s)", strings.Join(r.Partitions, ", "))
 	}
 	switch {
-	case r.RestoreMode == sidecar.ModeReplace && len(r.Partitions) > 0:
+	case r.RestoreMode == model.ModeReplace && len(r.Partitions) > 0:
 		msg += "; those partitions were restored into a staging table, checked against the backup and swapped in " +
 			"(REPLACE PARTITION); the table's other partitions were not touched"
-	case r.RestoreMode == sidecar.ModeReplace:
+	case r.RestoreMode == model.ModeReplace:
 		msg += "; each existing table of those names was replaced atomically: restored beside it into a staging table, " +
 			"checked against the backup, swapped in (EXCHANGE TABLES), and the old table dropped"
 	}

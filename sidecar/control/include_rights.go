@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // consumers = 'include' recreates, live and with the sidecar's rights,
@@ -23,11 +23,11 @@ import (
 
 // includePermit is the check a restore asks once its plan is read, or nil
 // when there is nothing to check.
-func (s *admission) includePermit(r Job) func(context.Context, sidecar.RestorePlan) error {
-	if r.Operator || r.Consumers != sidecar.ConsumersInclude || s.auth == nil {
+func (s *admission) includePermit(r Job) func(context.Context, model.RestorePlan) error {
+	if r.Operator || r.Consumers != model.ConsumersInclude || s.auth == nil {
 		return nil
 	}
-	return func(ctx context.Context, p sidecar.RestorePlan) error {
+	return func(ctx context.Context, p model.RestorePlan) error {
 		included := p.Included()
 		for _, e := range included {
 			if e.OperatorOnly != "" {
@@ -50,7 +50,7 @@ func (s *admission) includePermit(r Job) func(context.Context, sidecar.RestorePl
 
 // requireOutside refuses an included object unless the requester holds p
 // on each of tables.
-func (s *admission) requireOutside(ctx context.Context, r Job, e sidecar.PlanEntry, p Privilege, tables []sidecar.QualifiedName, does string) error {
+func (s *admission) requireOutside(ctx context.Context, r Job, e model.PlanEntry, p Privilege, tables []model.QualifiedName, does string) error {
 	for _, t := range tables {
 		ok, err := s.auth.Can(ctx, r.RequestedBy, p, t.Database, t.Name)
 		if err != nil {

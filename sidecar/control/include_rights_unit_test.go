@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // grantsOf holds a user's rights as "PRIV db.table".
@@ -23,12 +23,12 @@ func (grantsOf) RowPolicies(context.Context, string, string, []string) ([]string
 
 // includePlan is consumers = 'include' of definitions as SHOW CREATE TABLE
 // prints them on the test bed.
-func includePlan(texts map[string]string) sidecar.RestorePlan {
-	var defs []sidecar.TableDefinition
+func includePlan(texts map[string]string) model.RestorePlan {
+	var defs []model.TableDefinition
 	for name, text := range texts {
-		defs = append(defs, sidecar.TableDefinition{Table: name, Create: text})
+		defs = append(defs, model.TableDefinition{Table: name, Create: text})
 	}
-	return sidecar.BuildPlan("shop", "shop_restored", nil, sidecar.ConsumersInclude, sidecar.ClassifyTables("shop", defs, nil))
+	return model.BuildPlan("shop", "shop_restored", nil, model.ConsumersInclude, model.ClassifyTables("shop", defs, nil))
 }
 
 // TestIncludeNeedsTheRights: a requester's include of a view writing into
@@ -55,7 +55,7 @@ func TestIncludeNeedsTheRights(t *testing.T) {
 	for _, c := range cases {
 		s := newUnitSidecar("a", memstore.New(), nil)
 		s.auth = c.grants
-		permit := s.includePermit(Job{Request: Request{RequestedBy: "alice"}, Consumers: sidecar.ConsumersInclude})
+		permit := s.includePermit(Job{Request: Request{RequestedBy: "alice"}, Consumers: model.ConsumersInclude})
 		err := permit(context.Background(), includePlan(c.texts))
 		switch {
 		case c.want == "" && err != nil:
@@ -63,7 +63,7 @@ func TestIncludeNeedsTheRights(t *testing.T) {
 		case c.want != "" && (!errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want a rejection saying %q", c.name, err, c.want)
 		}
-		op := Job{Request: Request{RequestedBy: "clickvault"}, Operator: true, Consumers: sidecar.ConsumersInclude}
+		op := Job{Request: Request{RequestedBy: "clickvault"}, Operator: true, Consumers: model.ConsumersInclude}
 		if s.includePermit(op) != nil {
 			t.Errorf("%s: the operator's include is checked", c.name)
 		}

@@ -3,7 +3,7 @@ package control
 import (
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Job is a request that passed precheck: defaults resolved (database,
@@ -17,9 +17,9 @@ type Job struct {
 	Operator bool
 	// DB is the database, validated once (parseFields); later steps pass
 	// it on instead of validating the row's text again.
-	DB sidecar.DatabaseName
+	DB model.DatabaseName
 	// Kind is the parsed backup kind; it shadows the row's text.
-	Kind sidecar.Kind
+	Kind model.Kind
 	// AsOf is the row's as_of, zero for "the newest"; it shadows the row's
 	// nullable value.
 	AsOf time.Time
@@ -29,12 +29,12 @@ type Job struct {
 	// Set is a backup's table set: the request's, else the
 	// configuration's for the database. OwnTableSet says the request named
 	// one, which (like kind full) may start a new chain.
-	Set         sidecar.TableSet
+	Set         model.TableSet
 	OwnTableSet bool
 	// Restores are a restore's tables, empty for the whole database;
 	// RestoreMode says what it writes over.
-	Restores    []sidecar.TableRestore
-	RestoreMode sidecar.RestoreMode
+	Restores    []model.TableRestore
+	RestoreMode model.RestoreMode
 	// Consumers is a restore's parsed choice; it shadows the row's text.
-	Consumers sidecar.Consumers
+	Consumers model.Consumers
 }

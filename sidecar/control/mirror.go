@@ -5,7 +5,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // catalogMirror keeps the backups table in step with S3.
@@ -30,7 +30,7 @@ func (s *catalogMirror) mirror(ctx context.Context, database string) {
 
 // mirrorBackup writes the row of one backup that just ended, so its
 // request can be answered without waiting for a full mirror.
-func (s *catalogMirror) mirrorBackup(ctx context.Context, b sidecar.Backup) {
+func (s *catalogMirror) mirrorBackup(ctx context.Context, b model.Backup) {
 	if b.Name == "" {
 		return
 	}
@@ -98,7 +98,7 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 	return nil
 }
 
-func (s *catalogMirror) catalogRow(b sidecar.Backup) CatalogRow {
+func (s *catalogMirror) catalogRow(b model.Backup) CatalogRow {
 	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
 		Location: s.svc.Location(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
 		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // precheck is every check that needs no I/O: sizes, the action and kind,
@@ -56,7 +56,7 @@ func parseChoices(j Job) (Job, error) {
 		}
 		return j, nil
 	}
-	c, err := sidecar.ParseConsumers(j.Request.Consumers)
+	c, err := model.ParseConsumers(j.Request.Consumers)
 	if err != nil {
 		return j, reject("unknown consumers %q: want '' (the default: refuse a restore that would recreate tables that "+
 			"consume or write elsewhere, naming them), 'skip' (leave them out) or 'include' (restore them live, "+
@@ -74,13 +74,13 @@ func (s *admission) parseFields(r Job) (Job, error) {
 	if r.Database == "" {
 		return r, reject("no database given and no default database configured")
 	}
-	db, err := sidecar.ParseDatabaseName(r.Database)
+	db, err := model.ParseDatabaseName(r.Database)
 	if err != nil {
 		return r, reject("%v", err)
 	}
 	r.DB = db
 	if r.Action == ActionBackup {
-		kind, err := sidecar.ParseKind(r.Request.Kind)
+		kind, err := model.ParseKind(r.Request.Kind)
 		if err != nil {
 			return r, reject("%v", err)
 		}
@@ -90,12 +90,12 @@ func (s *admission) parseFields(r Job) (Job, error) {
 		r.Target = r.Database
 	}
 	if r.Action == ActionRestore {
-		if err := sidecar.ValidateIdentifier("restore target", r.Target); err != nil {
+		if err := model.ValidateIdentifier("restore target", r.Target); err != nil {
 			return r, reject("%v", err)
 		}
 	}
 	if r.Backup != "" && r.Action != ActionBackup && r.Action != ActionCleanup {
-		if _, err := sidecar.ParseName(r.Backup); err != nil {
+		if _, err := model.ParseName(r.Backup); err != nil {
 			return r, reject("backup name %q is not a backup name (YYYYMMDDTHHMMSSmmmZ)", r.Backup)
 		}
 	}
@@ -111,7 +111,7 @@ func (s *admission) parseTables(r Job) (Job, error) {
 		if len(r.Partitions) > 0 || r.Mode != "" {
 			return r, reject("partitions and mode are for restores, not backups")
 		}
-		set, err := sidecar.NewTableSet(r.Tables, r.ExcludeTables)
+		set, err := model.NewTableSet(r.Tables, r.ExcludeTables)
 		if err != nil {
 			return r, reject("%v", err)
 		}
@@ -134,19 +134,19 @@ func parseRestoreTables(r Job) (Job, error) {
 	if len(r.ExcludeTables) > 0 {
 		return r, reject("exclude_tables is for backups; a restore names the tables it restores in tables")
 	}
-	mode, err := sidecar.ParseRestoreMode(r.Mode)
+	mode, err := model.ParseRestoreMode(r.Mode)
 	if err != nil {
 		return r, reject("%v", err)
 	}
 	r.RestoreMode = mode
 	for _, t := range r.Tables {
-		tr, err := sidecar.ParseTableRestore(t)
+		tr, err := model.ParseTableRestore(t)
 		if err != nil {
 			return r, reject("%v", err)
 		}
 		r.Restores = append(r.Restores, tr)
 	}
-	if err := sidecar.ValidateRestoreShape(r.Restores, r.Partitions, mode); err != nil {
+	if err := model.ValidateRestoreShape(r.Restores, r.Partitions, mode); err != nil {
 		return r, reject("%v", err)
 	}
 	return r, nil

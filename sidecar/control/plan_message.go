@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // planEntriesShown bounds the tables a request's answer lists: a backup
@@ -16,7 +16,7 @@ const planEntriesShown = 50
 // dryRunMessage is a restore dry run's answer: the plan read from the
 // backup (what is restored, renamed, left out, refused, and why), and
 // whether the restore as asked would be refused. Nothing ran.
-func dryRunMessage(p sidecar.RestorePlan) string {
+func dryRunMessage(p model.RestorePlan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dry run, nothing was restored. Plan for backup %s of %s into %s (consumers: %s): %s. Tables: ",
 		p.Backup, p.Database, p.Target, consumersWord(p.Consumers), p.Summary())
@@ -33,10 +33,10 @@ func dryRunMessage(p sidecar.RestorePlan) string {
 	b.WriteString(".")
 	if err := p.Refusal(); err != nil {
 		var hints []string
-		if errors.Is(err, sidecar.ErrConsumers) {
+		if errors.Is(err, model.ErrConsumers) {
 			hints = append(hints, refusalHint(p.Consumers))
 		}
-		if errors.Is(err, sidecar.ErrSidecarRights) {
+		if errors.Is(err, model.ErrSidecarRights) {
 			hints = append(hints, "the sidecar's user lacks a right that creating a view refused above takes (its reason names it)")
 		}
 		b.WriteString(" As asked, the restore would be refused: " + strings.Join(hints, "; ") + ".")
@@ -47,15 +47,15 @@ func dryRunMessage(p sidecar.RestorePlan) string {
 // planNotes says what a restore that ran did differently from restoring
 // every table live: the tables it left out and the refreshable views it
 // restored stopped. "" when there are none.
-func planNotes(p *sidecar.RestorePlan) string {
+func planNotes(p *model.RestorePlan) string {
 	if p == nil {
 		return ""
 	}
 	var notes []string
-	if left := p.With(sidecar.PlanSkip); len(left) > 0 {
+	if left := p.With(model.PlanSkip); len(left) > 0 {
 		notes = append(notes, "left out (consumers = 'skip'): "+shortList(left))
 	}
-	if stopped := p.With(sidecar.PlanStopped); len(stopped) > 0 {
+	if stopped := p.With(model.PlanStopped); len(stopped) > 0 {
 		notes = append(notes, "refreshable views restored stopped, start them with SYSTEM START VIEW: "+shortList(stopped))
 	}
 	if len(notes) == 0 {
@@ -65,7 +65,7 @@ func planNotes(p *sidecar.RestorePlan) string {
 }
 
 // planEntry is one table of the plan, as the CLI's plan says it.
-func planEntry(e sidecar.PlanEntry) string {
+func planEntry(e model.PlanEntry) string {
 	s := e.Action + " " + e.Object + " " + e.Table
 	if e.Target != e.Table {
 		s += " as " + e.Target
@@ -85,8 +85,8 @@ func planEntry(e sidecar.PlanEntry) string {
 // refusalHint says how to go on from a plan that refuses: with the default
 // choice, skip or include; with include, only a replicated table with a
 // literal ZooKeeper path is still refused.
-func refusalHint(c sidecar.Consumers) string {
-	if c == sidecar.ConsumersInclude {
+func refusalHint(c model.Consumers) string {
+	if c == model.ConsumersInclude {
 		return "even with consumers = 'include', an APPEND refreshable view without a TO table (its rows would be lost) " +
 			"and a replicated table with a literal ZooKeeper path under another name are refused; say consumers = 'skip' to leave them out"
 	}
@@ -94,8 +94,8 @@ func refusalHint(c sidecar.Consumers) string {
 		"restore them live (disaster recovery onto a fresh server; refreshable views are restored stopped)"
 }
 
-func consumersWord(c sidecar.Consumers) string {
-	if c == sidecar.ConsumersRefuse {
+func consumersWord(c model.Consumers) string {
+	if c == model.ConsumersRefuse {
 		return "refuse, the default"
 	}
 	return string(c)

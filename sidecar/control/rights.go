@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // authorize: the requester needs ClickHouse's own grants for the action, and
@@ -70,7 +70,7 @@ func (s *admission) rightsFor(r Job) []right {
 		needs = append(needs, right{PrivBackup, r.Database, "", "the database backed up"})
 	}
 	destructive := (r.Action == ActionCleanup && !r.DryRun) ||
-		(r.Action == ActionBackup && (r.Kind == sidecar.KindFull || r.OwnTableSet))
+		(r.Action == ActionBackup && (r.Kind == model.KindFull || r.OwnTableSet))
 	if destructive && !r.Operator {
 		needs = append(needs, right{PrivDropTable, r.Database, "", "deleting backups or starting a new chain takes it"})
 	}
@@ -84,21 +84,21 @@ func restoreRights(r Job) []right {
 			{PrivSelect, r.Database, "", "the restore's source: it reads its data"},
 			{PrivCreate, r.Target, "", "the restore's target"},
 		}
-		if r.RestoreMode != sidecar.ModeSchema {
+		if r.RestoreMode != model.ModeSchema {
 			needs = append(needs, right{PrivInsert, r.Target, "", "the restore's target"})
 		}
 	}
 	for _, t := range r.Restores {
 		needs = append(needs, right{PrivSelect, r.Database, t.Source, "a restored table's source: it reads its data"},
 			right{PrivCreate, r.Target, t.Target, "a restored table"})
-		if r.RestoreMode != sidecar.ModeSchema {
+		if r.RestoreMode != model.ModeSchema {
 			needs = append(needs, right{PrivInsert, r.Target, t.Target, "a restored table"})
 		}
 		switch {
-		case r.RestoreMode == sidecar.ModeReplace && len(r.Partitions) > 0:
+		case r.RestoreMode == model.ModeReplace && len(r.Partitions) > 0:
 			needs = append(needs, right{PrivAlterDelete, r.Target, t.Target,
 				"replacing partitions in place runs ALTER TABLE … REPLACE PARTITION, which needs it (and INSERT)"})
-		case r.RestoreMode == sidecar.ModeReplace:
+		case r.RestoreMode == model.ModeReplace:
 			needs = append(needs, right{PrivDropTable, r.Target, t.Target, "mode replace swaps the restored copy in and drops the old table"})
 		}
 	}

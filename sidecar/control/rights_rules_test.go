@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // rightsOf says a job's rights as "PRIVILEGE db" or "PRIVILEGE db.table".
@@ -26,17 +26,17 @@ func rightsOf(j Job) string {
 // so that no right is lost or asked on the wrong database or table.
 // (Written for the mutation run: docs/mutants.md.)
 func TestRightsForEachRequest(t *testing.T) {
-	only, _ := sidecar.NewTableSet([]string{"a", "b"}, nil)
-	rs := []sidecar.TableRestore{{Source: "a", Target: "a2"}, {Source: "b", Target: "b"}}
+	only, _ := model.NewTableSet([]string{"a", "b"}, nil)
+	rs := []model.TableRestore{{Source: "a", Target: "a2"}, {Source: "b", Target: "b"}}
 	for _, c := range []struct {
 		name string
 		job  Job
 		want string
 	}{
 		{"auto backup", Job{Request: Request{Action: ActionBackup, Database: "shop"}}, "BACKUP shop"},
-		{"incremental backup", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Kind: sidecar.KindIncremental}, "BACKUP shop"},
-		{"full backup", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Kind: sidecar.KindFull}, "BACKUP shop, DROP TABLE shop"},
-		{"full backup by the sidecar", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Kind: sidecar.KindFull, Operator: true}, "BACKUP shop"},
+		{"incremental backup", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Kind: model.KindIncremental}, "BACKUP shop"},
+		{"full backup", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Kind: model.KindFull}, "BACKUP shop, DROP TABLE shop"},
+		{"full backup by the sidecar", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Kind: model.KindFull, Operator: true}, "BACKUP shop"},
 		{"backup of some tables, the configuration's set", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Set: only},
 			"BACKUP shop.a, BACKUP shop.b"},
 		{"backup of its own tables", Job{Request: Request{Action: ActionBackup, Database: "shop"}, Set: only, OwnTableSet: true},
@@ -50,15 +50,15 @@ func TestRightsForEachRequest(t *testing.T) {
 		{"restore into an existing database", Job{Request: Request{Action: ActionRestore, Database: "shop", Target: "copy"}, TargetExists: true},
 			"SELECT shop, CREATE TABLE copy, INSERT copy"},
 		{"schema restore", Job{Request: Request{Action: ActionRestore, Database: "shop", Target: "copy"}, TargetExists: true,
-			RestoreMode: sidecar.ModeSchema}, "SELECT shop, CREATE TABLE copy"},
+			RestoreMode: model.ModeSchema}, "SELECT shop, CREATE TABLE copy"},
 		{"restore of tables", Job{Request: Request{Action: ActionRestore, Database: "shop", Target: "copy"}, TargetExists: true, Restores: rs},
 			"SELECT shop.a, CREATE TABLE copy.a2, INSERT copy.a2, SELECT shop.b, CREATE TABLE copy.b, INSERT copy.b"},
 		{"schema restore of tables", Job{Request: Request{Action: ActionRestore, Database: "shop", Target: "copy"}, Restores: rs[:1],
-			RestoreMode: sidecar.ModeSchema}, "SELECT shop.a, CREATE TABLE copy.a2, CREATE DATABASE copy"},
+			RestoreMode: model.ModeSchema}, "SELECT shop.a, CREATE TABLE copy.a2, CREATE DATABASE copy"},
 		{"replace of tables", Job{Request: Request{Action: ActionRestore, Database: "shop", Target: "shop"}, TargetExists: true,
-			Restores: rs[1:], RestoreMode: sidecar.ModeReplace}, "SELECT shop.b, CREATE TABLE shop.b, INSERT shop.b, DROP TABLE shop.b"},
+			Restores: rs[1:], RestoreMode: model.ModeReplace}, "SELECT shop.b, CREATE TABLE shop.b, INSERT shop.b, DROP TABLE shop.b"},
 		{"replace of partitions", Job{Request: Request{Action: ActionRestore, Database: "shop", Target: "shop", Partitions: []string{"1"}},
-			TargetExists: true, Restores: rs[1:], RestoreMode: sidecar.ModeReplace},
+			TargetExists: true, Restores: rs[1:], RestoreMode: model.ModeReplace},
 			"SELECT shop.b, CREATE TABLE shop.b, INSERT shop.b, ALTER DELETE shop.b"},
 	} {
 		if got := rightsOf(c.job); got != c.want {
@@ -99,7 +99,7 @@ func (g grantList) RowPolicies(context.Context, string, string, []string) ([]str
 // the grants is not an admission.
 func TestAuthorize(t *testing.T) {
 	ctx := context.Background()
-	backup := Job{Request: Request{Action: ActionBackup, Database: "shop", RequestedBy: "alice"}, Kind: sidecar.KindFull}
+	backup := Job{Request: Request{Action: ActionBackup, Database: "shop", RequestedBy: "alice"}, Kind: model.KindFull}
 	s := &admission{base: &base{auth: grantList{grants: []string{"alice BACKUP shop", "alice DROP TABLE shop", "bob BACKUP shop"}}}}
 	if err := s.authorize(ctx, backup); err != nil {
 		t.Fatalf("alice with both rights: %v", err)
@@ -129,12 +129,12 @@ func TestAuthorize(t *testing.T) {
 // choice, not the sidecar's own, not a runner without grants to ask; an
 // error reading the grants is an error, not a permit.
 func TestIncludePermitOnlyForARequestersInclude(t *testing.T) {
-	include := Job{Request: Request{Action: ActionRestore, RequestedBy: "alice"}, Consumers: sidecar.ConsumersInclude}
+	include := Job{Request: Request{Action: ActionRestore, RequestedBy: "alice"}, Consumers: model.ConsumersInclude}
 	s := &admission{base: &base{auth: grantList{}}}
 	if s.includePermit(include) == nil {
 		t.Fatal("a requester's include is not checked")
 	}
-	for _, c := range []sidecar.Consumers{sidecar.ConsumersRefuse, sidecar.ConsumersSkip} {
+	for _, c := range []model.Consumers{model.ConsumersRefuse, model.ConsumersSkip} {
 		j := include
 		j.Consumers = c
 		if s.includePermit(j) != nil {

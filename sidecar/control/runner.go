@@ -20,6 +20,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Options shape `clickvault serve`.
@@ -35,7 +36,7 @@ type Options struct {
 	Workers          int           // requests executed at once (admission runs beside them)
 	// TableSets are the configured table sets of databases (include_tables
 	// or exclude_tables); a database not here is backed up whole.
-	TableSets map[string]sidecar.TableSet
+	TableSets map[string]model.TableSet
 	// FaultPoint, when set, is called at named points ("claimed"); only
 	// the fault tests set it, to kill the process there.
 	FaultPoint func(name string)

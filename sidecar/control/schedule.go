@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // scheduler makes the sidecar's own backup and check requests on time.
@@ -100,7 +100,7 @@ func (s *scheduler) backupDue(ctx context.Context, database string) (bool, error
 		return false, err
 	}
 	for _, b := range cat.All() {
-		if (b.Completed() || b.Status == sidecar.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
+		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
 			return false, nil
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 	"github.com/clickvault/clickvault/sidecar/s3"
 )
 
@@ -75,7 +76,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 	layout := coord.Layout{Prefix: cfg.S3.Prefix}
 	service := sidecar.NewService(store, db, notifier, layout, sidecar.Options{
 		FullEvery: cfg.FullInterval(),
-		Retention: sidecar.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
+		Retention: model.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
 			KeepDaily: cfg.Retention.KeepDaily, KeepWeekly: cfg.Retention.KeepWeekly, KeepMonthly: cfg.Retention.KeepMonthly,
 			KeepYearly: cfg.Retention.KeepYearly, MinAge: cfg.Retention.MinAgeDuration()},
 		Holder:          instance,
@@ -134,7 +135,7 @@ func processHolder() string {
 // databases are the ones a command works on: the flag's, or the config's.
 func (a *app) databases(flag string) ([]string, error) {
 	if flag != "" {
-		if err := sidecar.ValidateIdentifier("database", flag); err != nil {
+		if err := model.ValidateIdentifier("database", flag); err != nil {
 			return nil, &usageError{err}
 		}
 		return []string{flag}, nil

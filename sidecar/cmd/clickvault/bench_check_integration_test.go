@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/model"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -51,7 +52,7 @@ func TestBenchCheck(t *testing.T) {
 // writeSyntheticManifests writes, for the backups writeSyntheticChains
 // described, ClickHouse's .backup manifest and the objects it lists; it
 // returns how many objects it wrote.
-func (h *harness) writeSyntheticManifests(backups []sidecar.Backup) int {
+func (h *harness) writeSyntheticManifests(backups []model.Backup) int {
 	g, ctx := errgroup.WithContext(h.ctx)
 	g.SetLimit(32)
 	put := func(key string, body []byte) {
@@ -64,7 +65,7 @@ func (h *harness) writeSyntheticManifests(backups []sidecar.Backup) int {
 	written := 0
 	var parts []string // the content of each of the 20 parts, as of the previous backup
 	for i, b := range backups {
-		if b.Kind == sidecar.KindFull {
+		if b.Kind == model.KindFull {
 			parts = nil
 		}
 		folder := b.Folder

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/model"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -54,29 +55,29 @@ func TestBenchCatalogScale(t *testing.T) {
 
 // writeSyntheticChains writes metadata for n completed backups of shop in
 // chains of perChain, as ClickVault would have, and returns them.
-func (h *harness) writeSyntheticChains(n, perChain int) []sidecar.Backup {
+func (h *harness) writeSyntheticChains(n, perChain int) []model.Backup {
 	layout := coord.Layout{Prefix: "cv/test"}
 	start := time.Now().Add(-time.Duration(n) * time.Minute)
 	g, ctx := errgroup.WithContext(h.ctx)
 	g.SetLimit(32)
-	var prev sidecar.Backup
-	var written []sidecar.Backup
+	var prev model.Backup
+	var written []model.Backup
 	for i := 0; i < n; i++ {
 		ts := start.Add(time.Duration(i) * time.Minute).UTC()
-		kind := sidecar.KindIncremental
+		kind := model.KindIncremental
 		if i%perChain == 0 {
-			kind = sidecar.KindFull
+			kind = model.KindFull
 		}
-		b := sidecar.Backup{Folder: layout.Folder("shop", string(kind), sidecar.NameAt(ts)), Meta: sidecar.Meta{
-			Version: sidecar.MetaVersion, BackupID: fmt.Sprint(i), Kind: kind, Timestamp: ts, Status: sidecar.StatusCreated,
-			Database: "shop", Name: sidecar.NameAt(ts), Chain: sidecar.NameAt(ts), TotalSize: 1000}}
-		if kind == sidecar.KindIncremental {
+		b := model.Backup{Folder: layout.Folder("shop", string(kind), model.NameAt(ts)), Meta: model.Meta{
+			Version: model.MetaVersion, BackupID: fmt.Sprint(i), Kind: kind, Timestamp: ts, Status: model.StatusCreated,
+			Database: "shop", Name: model.NameAt(ts), Chain: model.NameAt(ts), TotalSize: 1000}}
+		if kind == model.KindIncremental {
 			base := prev.Folder
 			b.BaseBackupPath, b.Base, b.Chain = &base, prev.Name, prev.Chain
 		}
 		prev = b
 		written = append(written, b)
-		data, err := sidecar.EncodeMeta(b.Meta)
+		data, err := model.EncodeMeta(b.Meta)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestChainRestoreVerify: a full and three incrementals, each on the one
@@ -76,7 +76,7 @@ func (h *harness) checkChainLinks(backups []listedBackup) {
 		if i == 0 {
 			continue
 		}
-		m := h.meta(sidecar.KindIncremental, b.Name)
+		m := h.meta(model.KindIncremental, b.Name)
 		prev := backups[i-1]
 		if m.Base != prev.Name || m.Chain != backups[0].Name || m.BaseBackupPath == nil || !strings.Contains(*m.BaseBackupPath, prev.Name) {
 			t.Fatalf("metadata of %s: base %q chain %q path %v; want base %s", b.Name, m.Base, m.Chain, m.BaseBackupPath, prev.Name)
@@ -85,7 +85,7 @@ func (h *harness) checkChainLinks(backups []listedBackup) {
 			t.Fatalf("clickhouse's base_backup_name of %s is %q, want it to name %s", b.Name, base, prev.Name)
 		}
 	}
-	full := h.meta(sidecar.KindFull, backups[0].Name)
+	full := h.meta(model.KindFull, backups[0].Name)
 	if full.Tables["orders"] != 100 || full.ClickHouseVersion == "" || full.TotalSize == 0 || full.NumFiles == 0 {
 		t.Fatalf("full metadata lacks counts or sizes: %+v", full)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 const defaultConfigPath = "/etc/clickvault/config.toml"
@@ -91,16 +92,16 @@ func backupCommand(run runner) *cobra.Command {
 	cmd.Flags().StringArrayVar(&exclude, "exclude-table", nil, "back up every table but this one (repeat for more)")
 	cmd.MarkFlagsMutuallyExclusive("table", "exclude-table")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
-		k, err := sidecar.ParseKind(kind)
+		k, err := model.ParseKind(kind)
 		if err != nil {
 			return &usageError{err}
 		}
-		ownSet, err := sidecar.NewTableSet(include, exclude)
+		ownSet, err := model.NewTableSet(include, exclude)
 		if err != nil {
 			return &usageError{err}
 		}
 		if full {
-			k = sidecar.KindFull
+			k = model.KindFull
 		}
 		dbs, err := a.databases(database)
 		if err != nil {
@@ -123,7 +124,7 @@ func backupCommand(run runner) *cobra.Command {
 				continue
 			}
 			if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s)\n",
-				db, b.Kind, b.Name, b.NumFiles, sidecar.FormatBytes(b.TotalSize), b.Chain); err != nil {
+				db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.TotalSize), b.Chain); err != nil {
 				// The backup is made; the next database's still runs.
 				failed = append(failed, fmt.Errorf("print the backup of %s: %w", db, err))
 			}
@@ -145,7 +146,7 @@ func listCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var cats []sidecar.Catalog
+		var cats []model.Catalog
 		for _, db := range dbs {
 			cat, err := a.service.Catalog(ctx, db)
 			if err != nil {
@@ -230,14 +231,14 @@ func restoreCommand(run runner) *cobra.Command {
 		}
 		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
 			RequestedBy: "cli", DryRun: dryRun}
-		if req.Mode, err = sidecar.ParseRestoreMode(mode); err != nil {
+		if req.Mode, err = model.ParseRestoreMode(mode); err != nil {
 			return &usageError{err}
 		}
-		if req.Consumers, err = sidecar.ParseConsumers(consumers); err != nil {
+		if req.Consumers, err = model.ParseConsumers(consumers); err != nil {
 			return &usageError{fmt.Errorf("--consumers: %w", err)}
 		}
 		for _, t := range tables {
-			tr, err := sidecar.ParseTableRestore(t)
+			tr, err := model.ParseTableRestore(t)
 			if err != nil {
 				return &usageError{fmt.Errorf("--table: %w", err)}
 			}
@@ -256,7 +257,7 @@ func restoreCommand(run runner) *cobra.Command {
 			return err
 		}
 		what := "restored"
-		if req.Mode == sidecar.ModeSchema {
+		if req.Mode == model.ModeSchema {
 			what = "restored the definitions (no data) of"
 		}
 		if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, db, res.Target); err != nil {
@@ -349,7 +350,7 @@ func parseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	if t, err := sidecar.ParseName(s); err == nil {
+	if t, err := model.ParseName(s); err == nil {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--as-of %q: want a time such as 2026-11-24T12:00:00Z", s)

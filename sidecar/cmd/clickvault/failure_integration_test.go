@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestFailedBackupIsNeverABase: a backup that fails exits 1, is notified,
@@ -42,7 +42,7 @@ func TestFailedBackupIsNeverABase(t *testing.T) {
 	if failed.Status != "failed" || failed.Error == "" {
 		t.Fatalf("the failed backup is listed as %s (%q)", failed.Status, failed.Error)
 	}
-	if m := h.meta(sidecar.KindIncremental, failed.Name); m.Completed() {
+	if m := h.meta(model.KindIncremental, failed.Name); m.Completed() {
 		t.Fatal("a failed backup has completed metadata")
 	}
 	if len(h.hook.received("backup_failed")) != 2 {
@@ -139,7 +139,7 @@ func TestNoSecretInDebugLogs(t *testing.T) {
 	for _, key := range h.keys("cv/test/shop/") {
 		if strings.HasSuffix(key, coord.MetaFile) {
 			parts := strings.Split(key, "/")
-			h.meta(sidecar.Kind(parts[3]), parts[4]) // asserts no secret inside
+			h.meta(model.Kind(parts[3]), parts[4]) // asserts no secret inside
 		}
 	}
 }

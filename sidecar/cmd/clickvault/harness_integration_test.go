@@ -18,9 +18,9 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // The CLI is tested as users run it: the built binary, its exit code, its
@@ -193,7 +193,7 @@ func (h *harness) list() []listedChain {
 }
 
 // meta reads a backup's metadata from MinIO.
-func (h *harness) meta(kind sidecar.Kind, name string) sidecar.Meta {
+func (h *harness) meta(kind model.Kind, name string) model.Meta {
 	h.t.Helper()
 	key := coord.MetaKey(coord.Layout{Prefix: "cv/test"}.Folder("shop", string(kind), name))
 	out, err := h.bed.MinIO.Client().GetObject(h.ctx, getInput(h.bed.MinIO.Bucket, key))
@@ -204,7 +204,7 @@ func (h *harness) meta(kind sidecar.Kind, name string) sidecar.Meta {
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(out.Body)
 	h.assertNoSecrets(buf.String())
-	m, err := sidecar.DecodeMeta(buf.Bytes())
+	m, err := model.DecodeMeta(buf.Bytes())
 	if err != nil {
 		h.t.Fatal(err)
 	}

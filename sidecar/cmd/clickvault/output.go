@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // listedBackup and listedChain are the JSON of `list --json`.
@@ -44,23 +45,23 @@ type listedChain struct {
 }
 
 type listedDatabase struct {
-	Database string           `json:"database"`
-	Chains   []listedChain    `json:"chains"`
-	Orphans  []sidecar.Orphan `json:"orphans"`
+	Database string         `json:"database"`
+	Chains   []listedChain  `json:"chains"`
+	Orphans  []model.Orphan `json:"orphans"`
 }
 
-func printCatalogJSON(w io.Writer, cats []sidecar.Catalog, url func(string) string, fullOnly bool) error {
+func printCatalogJSON(w io.Writer, cats []model.Catalog, url func(string) string, fullOnly bool) error {
 	out := []listedDatabase{}
 	for _, cat := range cats {
 		db := listedDatabase{Database: cat.Database, Chains: []listedChain{}, Orphans: cat.Orphans}
 		if db.Orphans == nil {
-			db.Orphans = []sidecar.Orphan{}
+			db.Orphans = []model.Orphan{}
 		}
 		for _, ch := range cat.Chains {
 			lc := listedChain{Name: ch.Name(), TableSet: ch.Full.TableSet.String(), Depth: ch.Depth(), Size: ch.Size(),
 				Start: ch.Full.Time(), End: ch.Full.Time()}
 			for _, m := range ch.Members {
-				if fullOnly && m.Kind != sidecar.KindFull {
+				if fullOnly && m.Kind != model.KindFull {
 					continue
 				}
 				lc.Backups = append(lc.Backups, listedBackup{Name: m.Name, Kind: string(m.Kind), Status: m.CatalogStatus(),
@@ -107,18 +108,18 @@ func (p *printer) flushed(tw *tabwriter.Writer) error {
 	return tw.Flush()
 }
 
-func printCatalogText(w io.Writer, cats []sidecar.Catalog, fullOnly bool) error {
+func printCatalogText(w io.Writer, cats []model.Catalog, fullOnly bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := &printer{w: tw}
 	p.println("DATABASE\tCHAIN\tBACKUP\tKIND\tSTATUS\tSIZE\tBASE")
 	for _, cat := range cats {
 		for _, ch := range cat.Chains {
 			for _, m := range ch.Members {
-				if fullOnly && m.Kind != sidecar.KindFull {
+				if fullOnly && m.Kind != model.KindFull {
 					continue
 				}
 				p.printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
-					m.CatalogStatus(), sidecar.FormatBytes(m.TotalSize), orDash(m.Base))
+					m.CatalogStatus(), model.FormatBytes(m.TotalSize), orDash(m.Base))
 			}
 		}
 		for _, o := range cat.Orphans {
@@ -139,7 +140,7 @@ func printOperations(w io.Writer, ops []sidecar.Operation, asJSON bool) error {
 	p.println("ID\tSTATUS\tSTARTED\tFILES\tSIZE\tERROR")
 	for _, op := range ops {
 		p.printf("%s\t%s\t%s\t%d\t%s\t%s\n", op.ID, op.Status, op.StartTime.UTC().Format(time.RFC3339),
-			op.NumFiles, sidecar.FormatBytes(op.TotalSize), orDash(firstLine(op.Error)))
+			op.NumFiles, model.FormatBytes(op.TotalSize), orDash(firstLine(op.Error)))
 	}
 	return p.flushed(tw)
 }
@@ -190,9 +191,9 @@ func printKeeps(p *printer, r sidecar.CleanupReport) {
 			continue
 		}
 		line := fmt.Sprintf("%s: keep %s backup %s (chain %s, %s): %s", r.Database, k.Backup.Kind, k.Backup.Name,
-			k.Backup.Chain, sidecar.FormatBytes(k.Backup.TotalSize), strings.Join(k.Rules, ", "))
+			k.Backup.Chain, model.FormatBytes(k.Backup.TotalSize), strings.Join(k.Rules, ", "))
 		if n := basesOf[k.Backup.Name]; n > 0 {
-			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", sidecar.FormatBytes(n))
+			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", model.FormatBytes(n))
 		}
 		p.println(line)
 	}
@@ -211,7 +212,7 @@ func printTables(w io.Writer, tables map[string]uint64) error {
 	return p.err
 }
 
-func printVerify(w io.Writer, r sidecar.VerifyResult) error {
+func printVerify(w io.Writer, r model.VerifyResult) error {
 	if r.Backup.Name == "" {
 		return nil
 	}
@@ -241,10 +242,10 @@ func printVerify(w io.Writer, r sidecar.VerifyResult) error {
 }
 
 // printCheck prints one line per backup checked, then the summary.
-func printCheck(w io.Writer, r sidecar.CheckReport, took time.Duration) error {
+func printCheck(w io.Writer, r model.CheckReport, took time.Duration) error {
 	p := &printer{w: w}
 	for _, b := range r.Backups {
-		if b.Status == sidecar.CheckGood {
+		if b.Status == model.CheckGood {
 			p.printf("%s %s %s: good\n", r.Database, b.Backup.Kind, b.Backup.Name)
 		} else {
 			p.printf("%s %s %s: BROKEN: %s\n", r.Database, b.Backup.Kind, b.Backup.Name, b.Problem)

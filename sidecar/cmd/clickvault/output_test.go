@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // closedPipe is stdout after `clickvault check | head -1` has exited: every
@@ -22,9 +22,9 @@ func (c *closedPipe) Write([]byte) (int, error) {
 // A command whose answer cannot be written fails instead of exiting 0 with
 // the answer lost, and stops writing after the first failure.
 func TestPrintersReportALostAnswer(t *testing.T) {
-	rep := sidecar.CheckReport{Database: "shop", Objects: 3}
+	rep := model.CheckReport{Database: "shop", Objects: 3}
 	for range 3 {
-		rep.Backups = append(rep.Backups, sidecar.CheckedBackup{BackupCheck: sidecar.BackupCheck{Status: sidecar.CheckGood}})
+		rep.Backups = append(rep.Backups, model.CheckedBackup{BackupCheck: model.BackupCheck{Status: model.CheckGood}})
 	}
 	pipe := &closedPipe{}
 	if err := printCheck(pipe, rep, time.Second); !errors.Is(err, syscall.EPIPE) {
@@ -33,7 +33,7 @@ func TestPrintersReportALostAnswer(t *testing.T) {
 	if pipe.writes != 1 {
 		t.Errorf("printCheck wrote %d times after the first failure, want 1 write in all", pipe.writes)
 	}
-	cats := []sidecar.Catalog{{Database: "shop", Orphans: []sidecar.Orphan{{Folder: "x/", Reason: "no metadata"}}}}
+	cats := []model.Catalog{{Database: "shop", Orphans: []model.Orphan{{Folder: "x/", Reason: "no metadata"}}}}
 	if err := printCatalogText(&closedPipe{}, cats, false); !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("printCatalogText to a closed pipe: %v, want EPIPE", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // progressPrinter shows a long BACKUP or RESTORE: a line redrawn in place
@@ -36,7 +37,7 @@ func (p *progressPrinter) update(pr sidecar.Progress) {
 		// Progress is a courtesy: a terminal that went away must not fail
 		// the backup or restore it shows, whose answer goes to stdout.
 		_, _ = fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", p.label, pr.Backup, pr.Status, pr.NumFiles,
-			sidecar.FormatBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
+			model.FormatBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
 		p.drawn = true
 		return
 	}

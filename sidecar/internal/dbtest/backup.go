@@ -10,6 +10,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // ended reports whether an operation status is final.
@@ -88,9 +89,9 @@ func testBackupAndRestore(t *testing.T, s Server, store coord.ObjectStore, prefi
 	mustRestore(t, s, sidecar.RestoreCommand{Database: "cvtest_shop", Target: "cvtest_shop_copy", Folder: incr})
 	wantRows(t, s, "cvtest_shop_copy", map[string]uint64{"orders": 5, "items": 2})
 	mustRestore(t, s, sidecar.RestoreCommand{Database: "cvtest_shop", Target: "cvtest_shop", Folder: full,
-		Tables: []sidecar.TableRestore{{Source: "orders", Target: "orders_2"}}})
+		Tables: []model.TableRestore{{Source: "orders", Target: "orders_2"}}})
 	cmd := sidecar.RestoreCommand{Database: "cvtest_shop", Target: "cvtest_shop", Folder: full, StructureOnly: true,
-		Tables: []sidecar.TableRestore{{Source: "items", Target: "items_shape"}}}
+		Tables: []model.TableRestore{{Source: "items", Target: "items_shape"}}}
 	mustRestore(t, s, cmd)
 	wantRows(t, s, "cvtest_shop", map[string]uint64{"orders": 5, "items": 2, "orders_2": 5, "items_shape": 0})
 	recent := must[[]sidecar.Operation](t, "RecentOperations")(s.RecentOperations(ctxOf(t), 4))
@@ -121,8 +122,8 @@ func testRefusals(t *testing.T, s Server, prefix string) {
 	s.Create("cvtest_ref", map[string]uint64{"orders": 5})
 	folder := prefix + "ref/full/"
 	backup(t, s, sidecar.BackupCommand{Database: "cvtest_ref", Folder: folder})
-	one := func(source, target string) []sidecar.TableRestore {
-		return []sidecar.TableRestore{{Source: source, Target: target}}
+	one := func(source, target string) []model.TableRestore {
+		return []model.TableRestore{{Source: source, Target: target}}
 	}
 	for what, c := range map[string]struct {
 		cmd  sidecar.RestoreCommand
@@ -173,6 +174,6 @@ func testRestorePartitions(t *testing.T, s Server, prefix string) {
 	folder := prefix + "prt/full/"
 	backup(t, s, sidecar.BackupCommand{Database: "cvtest_prt", Folder: folder})
 	mustRestore(t, s, sidecar.RestoreCommand{Database: "cvtest_prt", Target: "cvtest_prt", Folder: folder,
-		Tables: []sidecar.TableRestore{{Source: "monthly", Target: "february"}}, Partitions: []string{"202402"}})
-	wantPartitions(t, s, "cvtest_prt", "february", []sidecar.Partition{{ID: "202402", Value: "202402", Rows: 4}})
+		Tables: []model.TableRestore{{Source: "monthly", Target: "february"}}, Partitions: []string{"202402"}})
+	wantPartitions(t, s, "cvtest_prt", "february", []model.Partition{{ID: "202402", Value: "202402", Rows: 4}})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 func tableUUID(t *testing.T, s Server, database, table string) string {
@@ -51,12 +52,12 @@ func testExchangeTables(t *testing.T, s Server) {
 	if got := tableUUID(t, s, "cvtest_swap", "staging"); got != live {
 		t.Errorf("staging's UUID after the swap: %s; want live's %s", got, live)
 	}
-	wantPartitions(t, s, "cvtest_swap", "live", []sidecar.Partition{{ID: "202401", Value: "202401", Rows: 2}, {ID: "202402", Value: "202402", Rows: 1}})
+	wantPartitions(t, s, "cvtest_swap", "live", []model.Partition{{ID: "202401", Value: "202401", Rows: 2}, {ID: "202402", Value: "202402", Rows: 1}})
 }
 
-func wantPartitions(t *testing.T, s Server, database, table string, want []sidecar.Partition) {
+func wantPartitions(t *testing.T, s Server, database, table string, want []model.Partition) {
 	t.Helper()
-	got := must[[]sidecar.Partition](t, "TablePartitions")(s.TablePartitions(ctxOf(t), database, table))
+	got := must[[]model.Partition](t, "TablePartitions")(s.TablePartitions(ctxOf(t), database, table))
 	if len(got) == 0 && len(want) == 0 {
 		return
 	}
@@ -71,8 +72,8 @@ func wantPartitions(t *testing.T, s Server, database, table string, want []sidec
 func testPartitions(t *testing.T, s Server) {
 	s.Create("cvtest_parts", map[string]uint64{"plain": 4, "empty": 0})
 	s.SetPartitions("cvtest_parts", "monthly", map[string]uint64{"202401": 3, "202402": 4})
-	wantPartitions(t, s, "cvtest_parts", "monthly", []sidecar.Partition{{ID: "202401", Value: "202401", Rows: 3}, {ID: "202402", Value: "202402", Rows: 4}})
-	wantPartitions(t, s, "cvtest_parts", "plain", []sidecar.Partition{{ID: "all", Value: "tuple()", Rows: 4}})
+	wantPartitions(t, s, "cvtest_parts", "monthly", []model.Partition{{ID: "202401", Value: "202401", Rows: 3}, {ID: "202402", Value: "202402", Rows: 4}})
+	wantPartitions(t, s, "cvtest_parts", "plain", []model.Partition{{ID: "all", Value: "tuple()", Rows: 4}})
 	wantPartitions(t, s, "cvtest_parts", "empty", nil)
 	wantRows(t, s, "cvtest_parts", map[string]uint64{"plain": 4, "empty": 0, "monthly": 7})
 }
@@ -88,7 +89,7 @@ func testReplacePartition(t *testing.T, s Server) {
 	if err := s.ReplacePartition(ctx, "cvtest_replace", "live", "202401", "staging"); err != nil {
 		t.Fatalf("ReplacePartition: %v", err)
 	}
-	want := []sidecar.Partition{{ID: "202401", Value: "202401", Rows: 9}, {ID: "202402", Value: "202402", Rows: 4}}
+	want := []model.Partition{{ID: "202401", Value: "202401", Rows: 9}, {ID: "202402", Value: "202402", Rows: 4}}
 	wantPartitions(t, s, "cvtest_replace", "live", want)
 	err := s.ReplacePartition(ctx, "cvtest_replace", "live", "202402", "staging")
 	if !errors.Is(err, sidecar.ErrRefused) {

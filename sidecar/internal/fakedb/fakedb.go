@@ -18,6 +18,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // DB is a ClickHouse server in memory, safe for concurrent use.
@@ -240,7 +241,7 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 		d.databases[cmd.Target] = map[string]uint64{}
 		for t, n := range m.Tables {
 			d.databases[cmd.Target][t] = n
-			d.restorePartsLocked(cmd.Target, sidecar.TableRestore{Source: t, Target: t}, m, nil)
+			d.restorePartsLocked(cmd.Target, model.TableRestore{Source: t, Target: t}, m, nil)
 		}
 	} else {
 		target, ok := d.databases[cmd.Target]
@@ -262,7 +263,7 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 	}
 	if cmd.StructureOnly {
 		for t := range d.databases[cmd.Target] {
-			if len(cmd.Tables) == 0 || slices.ContainsFunc(cmd.Tables, func(r sidecar.TableRestore) bool { return r.Target == t }) {
+			if len(cmd.Tables) == 0 || slices.ContainsFunc(cmd.Tables, func(r model.TableRestore) bool { return r.Target == t }) {
 				d.databases[cmd.Target][t] = 0
 			}
 		}

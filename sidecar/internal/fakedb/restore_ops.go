@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // restoreState is what the fake keeps for sidecar.RestoreOps: database
@@ -95,7 +96,7 @@ func (d *DB) partsOf(database string, tables map[string]uint64) map[string]map[s
 
 // restorePartsLocked sets the partitions of a restored table: the
 // backup's, or only those named.
-func (d *DB) restorePartsLocked(target string, r sidecar.TableRestore, m manifest, partitions []string) {
+func (d *DB) restorePartsLocked(target string, r model.TableRestore, m manifest, partitions []string) {
 	key := tableKey{target, r.Target}
 	d.restore.forget(target, r.Target)
 	d.restore.created[key] = time.Now()
@@ -241,16 +242,16 @@ func (d *DB) ExchangeTables(ctx context.Context, database, a, b string) error {
 	return nil
 }
 
-func (d *DB) TablePartitions(_ context.Context, database, table string) ([]sidecar.Partition, error) {
+func (d *DB) TablePartitions(_ context.Context, database, table string) ([]model.Partition, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var out []sidecar.Partition
+	var out []model.Partition
 	for id, n := range d.partitionsLocked(database, table) {
 		value := id // the fake's partition values are their ids
 		if id == "all" {
 			value = "tuple()" // a table without a partition key, as system.parts shows it
 		}
-		out = append(out, sidecar.Partition{ID: id, Value: value, Rows: n})
+		out = append(out, model.Partition{ID: id, Value: value, Rows: n})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

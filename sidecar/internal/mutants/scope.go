@@ -30,13 +30,15 @@ var rules = []rule{
 	{name: "admission", file: "sidecar/control/verify_scratch.go"},
 	{name: "claims", file: "sidecar/coord/claims.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
-	{name: "retention", file: "sidecar/retention.go"},
-	{name: "backup plan", file: "sidecar/plan.go"},
-	{name: "restore plan", file: "sidecar/restore_plan_read.go", funcs: []string{"RestorePlan.keep", "definitionFile"}},
-	{name: "restore plan", file: "sidecar/restore_plan*.go"}, // every other file of the plan, as they come
-	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"ValidateRestoreShape", "forbiddenTarget", "Target.RequireEmpty", "restorer.targetExists"}},
-	{name: "restore targets", file: "sidecar/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
-		"ValidatePartitions", "TableTargets.Admit", "restorer.InspectTables"}},
+	{name: "retention", file: "sidecar/model/retention.go"},
+	{name: "backup plan", file: "sidecar/model/plan.go"},
+	{name: "restore plan", file: "sidecar/model/definitions.go", funcs: []string{"RestorePlan.Keep", "DefinitionFile"}},
+	{name: "restore plan", file: "sidecar/model/restore_plan*.go"}, // every other file of the plan, as they come
+	{name: "restore shape", file: "sidecar/model/restore.go", funcs: []string{"ValidateRestoreShape", "ForbiddenTarget", "Target.RequireEmpty"}},
+	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"restorer.targetExists"}},
+	{name: "restore targets", file: "sidecar/model/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
+		"ValidatePartitions", "TableTargets.Admit"}},
+	{name: "restore targets", file: "sidecar/restore_tables.go", funcs: []string{"restorer.InspectTables"}},
 }
 
 // span is a range of lines, both ends included.

@@ -1,4 +1,4 @@
-package sidecar
+package model
 
 import (
 	"fmt"
@@ -80,7 +80,7 @@ func PlanCleanupPinned(cat Catalog, r Retention, now time.Time, pins []coord.Fou
 			case m.Status == StatusCreating:
 				keptAny = true
 			case m.Failed() && len(rules[m.Name]) == 0:
-				failed = append(failed, Deletion{Backup: m, Reason: "failed backup: " + firstLine(m.Error)})
+				failed = append(failed, Deletion{Backup: m, Reason: "failed backup: " + FirstLine(m.Error)})
 			case m.Failed():
 			case len(rules[m.Name]) > 0 || needed[m.Name] != "":
 				keptAny = true
@@ -186,7 +186,7 @@ func keepPinned(cat Catalog, pins []coord.FoundPin, now time.Time, rules map[str
 		if p.Backup == "" {
 			for _, b := range cat.All() {
 				if !b.Failed() {
-					rules[b.Name] = append(rules[b.Name], pinRule(p))
+					rules[b.Name] = append(rules[b.Name], PinRule(p))
 				}
 			}
 			kept = append(kept, p)
@@ -196,7 +196,7 @@ func keepPinned(cat Catalog, pins []coord.FoundPin, now time.Time, rules map[str
 			ignored = append(ignored, IgnoredPin{Pin: p, Reason: "it pins backup " + p.Backup + ", which the bucket no longer holds"})
 			continue
 		}
-		rules[p.Backup] = append(rules[p.Backup], pinRule(p))
+		rules[p.Backup] = append(rules[p.Backup], PinRule(p))
 		kept = append(kept, p)
 	}
 	return kept, ignored
@@ -232,8 +232,8 @@ func deleteReason(ch Chain, r Retention) string {
 		ch.Name(), r.KeepFullBackups)
 }
 
-// firstLine is the first line of a possibly multi-line error text.
-func firstLine(s string) string {
+// FirstLine is the first line of a possibly multi-line error text.
+func FirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }

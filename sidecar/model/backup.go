@@ -1,10 +1,4 @@
-// Package sidecar is ClickVault's domain: backups and their metadata, chains,
-// planning, retention and the one-writer lease, and the Service that runs
-// backups, restores, verification and cleanup through two ports — an
-// coord.ObjectStore (S3) and a Database (ClickHouse). It imports no SDK; adapters
-// live in sidecar/s3 and sidecar/clickhouse. The request runner that serves
-// SQL and HTTP requests with it is package sidecar/control.
-package sidecar
+package model
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package sidecar
+package model
 
 import (
 	"errors"
@@ -43,7 +43,7 @@ func TestNames(t *testing.T) {
 }
 
 func TestSeedMetadataIsRead(t *testing.T) {
-	data, err := os.ReadFile("../testdata/meta/seed-v1/incremental.json")
+	data, err := os.ReadFile("../../testdata/meta/seed-v1/incremental.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestSeedMetadataIsRead(t *testing.T) {
 	if err != nil || m.Kind != KindIncremental || !m.Completed() || *m.BaseBackupPath != "clickhouse/full/20261120T030000123Z/" {
 		t.Fatalf("seed metadata: %+v, %v", m, err)
 	}
-	full, _ := os.ReadFile("../testdata/meta/seed-v1/full.json")
+	full, _ := os.ReadFile("../../testdata/meta/seed-v1/full.json")
 	fm, err := DecodeMeta(full)
 	if err != nil || fm.BaseBackupPath != nil || fm.TotalSize != 123456 {
 		t.Fatalf("seed full: %+v, %v", fm, err)
@@ -222,27 +222,13 @@ func TestPlanCleanup(t *testing.T) {
 	}
 }
 
-func TestPollWaitGrowsWithTheOperation(t *testing.T) {
-	s := &engine{opts: Options{}.withDefaults()}
-	for _, c := range []struct{ elapsed, want time.Duration }{
-		{0, 100 * time.Millisecond},
-		{2 * time.Second, 100 * time.Millisecond},
-		{10 * time.Second, 200 * time.Millisecond},
-		{time.Hour, time.Second},
-	} {
-		if got := s.pollWait(c.elapsed); got != c.want {
-			t.Errorf("pollWait(%v) = %v, want %v", c.elapsed, got, c.want)
-		}
-	}
-}
-
 func TestForbiddenTarget(t *testing.T) {
 	for name, want := range map[string]string{
 		"system": "system database", "System": "system database", "information_schema": "system database",
 		"INFORMATION_SCHEMA": "system database", "clickvault": "control database", "ClickVault": "control database",
 		"clickvault_verify_ab12": "scratch database", "shop_restored": "", "systems": "",
 	} {
-		if got := forbiddenTarget(name, "clickvault"); (want == "") != (got == "") || !strings.Contains(got, want) {
+		if got := ForbiddenTarget(name, "clickvault"); (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("forbiddenTarget(%q) = %q, want %q", name, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package sidecar
+package model
 
 import (
 	"fmt"
@@ -61,7 +61,7 @@ func TestTokenize(t *testing.T) {
 	}
 }
 
-// def says the parts of a definition the plan reads, compactly.
+// Def says the parts of a definition the plan reads, compactly.
 func def(d Definition) string {
 	var reads []string
 	for _, r := range d.Reads {

@@ -1,6 +1,8 @@
-package sidecar
+package model
 
-import "strings"
+import (
+	"strings"
+)
 
 // Renaming is what a restored definition's references point at once
 // ClickHouse has restored it. RESTORE … AS renames, inside the definitions
@@ -24,11 +26,11 @@ type Renaming struct {
 // restores names the tables of a restore of named tables, nil the whole
 // database.
 func RenamingOf(database, target string, restores []TableRestore) Renaming {
-	r := Renaming{Database: database, Target: orWord(target, database)}
+	r := Renaming{Database: database, Target: OrWord(target, database)}
 	if len(restores) > 0 {
 		r.Tables = map[string]string{}
 		for _, t := range restores {
-			r.Tables[t.Source] = orWord(t.Target, t.Source)
+			r.Tables[t.Source] = OrWord(t.Target, t.Source)
 		}
 	}
 	return r

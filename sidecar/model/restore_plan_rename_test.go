@@ -1,4 +1,4 @@
-package sidecar
+package model
 
 import (
 	"fmt"
@@ -139,7 +139,7 @@ func TestRestorePlanReplaceRefusesLiveStaging(t *testing.T) {
 	restores := []TableRestore{{Source: "feed", Target: "feed"}, {Source: "src", Target: "src"}}
 	for _, consumers := range []Consumers{ConsumersRefuse, ConsumersInclude} {
 		p := BuildPlan("shop", "shop", restores, consumers, classifyRenamedList(RenamingOf("shop", "shop", restores), "feed", "src"))
-		p.refuseLiveStaging()
+		p.RefuseLiveStaging()
 		err := p.Refusal()
 		if err == nil || !strings.Contains(err.Error(), "feed (a replace would stage") || strings.Contains(err.Error(), "src (") ||
 			!strings.Contains(err.Error(), "mode = 'replace' does not replace a materialized view") {
@@ -147,7 +147,7 @@ func TestRestorePlanReplaceRefusesLiveStaging(t *testing.T) {
 		}
 	}
 	p := BuildPlan("shop", "shop", restores[1:], ConsumersRefuse, classifyRenamedList(RenamingOf("shop", "shop", restores[1:]), "src"))
-	p.refuseLiveStaging()
+	p.RefuseLiveStaging()
 	if err := p.Refusal(); err != nil {
 		t.Errorf("a replace of a table alone: %v", err)
 	}

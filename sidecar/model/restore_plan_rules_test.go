@@ -1,4 +1,4 @@
-package sidecar
+package model
 
 import (
 	"errors"
@@ -32,7 +32,7 @@ func TestIncluded(t *testing.T) {
 func TestRefusal(t *testing.T) {
 	consumer := PlanEntry{Table: "k", Action: PlanRefuse, Reasons: []string{"a consumer", "reads outside"}}
 	zk := PlanEntry{Table: "r", Action: PlanRefuse, Reasons: []string{"a literal path"}, zk: true}
-	rights := PlanEntry{Table: "v", Action: PlanRefuse, Reasons: []string{"its definer is bob"}, rights: true}
+	rights := PlanEntry{Table: "v", Action: PlanRefuse, Reasons: []string{"its definer is bob"}, Rights: true}
 	restored := PlanEntry{Table: "t", Action: PlanRestore, Reasons: []string{"writes outside"}}
 	const (
 		generic = "say consumers = 'skip' to restore the rest without them, or consumers = 'include' to restore them live"
@@ -148,17 +148,17 @@ func TestUnreadDefinitionIsAHazard(t *testing.T) {
 func TestKeepDropsWhatThePlanLeavesOut(t *testing.T) {
 	plan := RestorePlan{Tables: []PlanEntry{{Table: "a", Action: PlanRestore}, {Table: "k", Action: PlanSkip, Reasons: []string{"a consumer"}}}}
 	named := []TableRestore{{Source: "a", Target: "a2"}, {Source: "k", Target: "k"}}
-	if got, err := plan.keep(named); err != nil || !slices.Equal(got, named[:1]) {
+	if got, err := plan.Keep(named); err != nil || !slices.Equal(got, named[:1]) {
 		t.Errorf("named: %v, %v; want only a", got, err)
 	}
-	if got, err := plan.keep(nil); err != nil || got != nil {
+	if got, err := plan.Keep(nil); err != nil || got != nil {
 		t.Errorf("the whole database: %v, %v", got, err)
 	}
-	if got, err := plan.keep(named[1:]); !errors.Is(err, ErrConsumers) || got != nil {
+	if got, err := plan.Keep(named[1:]); !errors.Is(err, ErrConsumers) || got != nil {
 		t.Errorf("only k, left out: %v, %v; want a refusal", got, err)
 	}
 	plan.Tables[1].Action = PlanRefuse
-	if got, err := plan.keep(named); !errors.Is(err, ErrConsumers) || got != nil {
+	if got, err := plan.Keep(named); !errors.Is(err, ErrConsumers) || got != nil {
 		t.Errorf("a refusing plan: %v, %v", got, err)
 	}
 }
@@ -179,12 +179,12 @@ func TestDefinitionFile(t *testing.T) {
 		"metadata//orders.sql":           "",
 		"metadata/shop/orders%2Esql.sql": "orders.sql",
 	} {
-		got, ok := definitionFile(name, "shop")
+		got, ok := DefinitionFile(name, "shop")
 		if got != want || ok != (want != "") {
 			t.Errorf("%q: %q, %v; want %q", name, got, ok, want)
 		}
 	}
-	if got, ok := definitionFile("metadata/my%2Ddb/t.sql", "my-db"); !ok || got != "t" {
+	if got, ok := DefinitionFile("metadata/my%2Ddb/t.sql", "my-db"); !ok || got != "t" {
 		t.Errorf("an escaped database: %q, %v", got, ok)
 	}
 }
@@ -237,7 +237,7 @@ func TestRefuseLiveStagingPastPlainTables(t *testing.T) {
 		{Table: "mv", Object: "materialized view", Action: PlanRestore},
 		{Table: "out", Object: "table", Action: PlanRestore, Reasons: []string{"writes outside"}},
 	}}
-	p.refuseLiveStaging()
+	p.RefuseLiveStaging()
 	if got := p.With(PlanRefuse); !slices.Equal(got, []string{"mv", "out"}) {
 		t.Errorf("refused %v, want [mv out]", got)
 	}

@@ -1,4 +1,4 @@
-package sidecar
+package model
 
 import (
 	"errors"
@@ -67,9 +67,9 @@ type PlanEntry struct {
 	OperatorOnly  string          `json:"-"`
 	zk            bool
 	replace       bool       // refused because a replace's staging copy of it would run live (refuseLiveStaging)
-	rights        bool       // refused for a right the sidecar's user lacks
-	def           Definition // as the backup has it: definer, SQL SECURITY
-	create        string     // the backup's CREATE, for a view restored stopped
+	Rights        bool       // refused for a right the sidecar's user lacks
+	Def           Definition // as the backup has it: definer, SQL SECURITY
+	Create        string     // the backup's CREATE, for a view restored stopped
 }
 
 // RestorePlan is what a restore will do, read from the backup's own
@@ -105,9 +105,9 @@ func BuildPlan(database, target string, restores []TableRestore, consumers Consu
 }
 
 func planEntry(r TableRestore, c Classified, consumers Consumers) PlanEntry {
-	e := PlanEntry{Table: r.Source, Target: r.Target, Object: orWord(c.Object, "table"), Engine: c.Engine, Action: PlanRestore,
+	e := PlanEntry{Table: r.Source, Target: r.Target, Object: OrWord(c.Object, "table"), Engine: c.Engine, Action: PlanRestore,
 		WritesOutside: c.WritesOutside(), ReadsOutside: c.ReadsOutside(), OperatorOnly: c.operatorOnly(),
-		def: c.Definition, create: c.Create}
+		Def: c.Definition, Create: c.Create}
 	for _, h := range c.Hazards {
 		e.Reasons = append(e.Reasons, h.Reason)
 		e.zk = e.zk || h.Code == HazardZooKeeper
@@ -136,7 +136,7 @@ func planEntry(r TableRestore, c Classified, consumers Consumers) PlanEntry {
 func (p RestorePlan) RebuiltByRefresh() []string {
 	var out []string
 	for _, e := range p.Tables {
-		if d := e.def; d.Refreshable && !d.Append && d.To.Name != "" && inDatabase(d.To, p.Database) {
+		if d := e.Def; d.Refreshable && !d.Append && d.To.Name != "" && inDatabase(d.To, p.Database) {
 			out = append(out, d.To.Name)
 		}
 	}
@@ -148,7 +148,7 @@ func (p RestorePlan) RebuiltByRefresh() []string {
 func (p *RestorePlan) noteRebuilt() {
 	for i := range p.Tables {
 		e := &p.Tables[i]
-		d := e.def
+		d := e.Def
 		if !d.Refreshable || d.Append || d.To.Name == "" || !inDatabase(d.To, p.Database) {
 			continue
 		}
@@ -178,7 +178,7 @@ func flaggedAction(c Classified, zk bool, consumers Consumers) string {
 
 // skipDependents leaves out what depends on a table left out: a view
 // over it, a materialized view writing into it. RESTORE would fail to
-// create them, or create them broken.
+// Create them, or create them broken.
 func (p *RestorePlan) skipDependents(database string, byName map[string]Classified) {
 	for changed := true; changed; {
 		changed = false
@@ -241,7 +241,7 @@ func (p RestorePlan) Refusal() error {
 		case e.Action != PlanRefuse:
 		case e.replace:
 			replaced = append(replaced, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
-		case e.rights:
+		case e.Rights:
 			rights = append(rights, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
 		default:
 			consumers = append(consumers, e.Table+" ("+strings.Join(e.Reasons, "; ")+")")
@@ -274,14 +274,14 @@ func (p RestorePlan) Refusal() error {
 const replaceHint = "mode = 'replace' does not replace a materialized view or a table that consumes or writes outside: " +
 	"restore it into another database (the default mode, data) and recreate it by hand, or leave it out of the tables named"
 
-// refuseLiveStaging refuses, in a replace, what its staging copy would
+// RefuseLiveStaging refuses, in a replace, what its staging copy would
 // run live. A replace restores each named table beside the live one, in
 // the target database, and swaps it in: a materialized view's staging copy
 // is fed by the same inserts and writes into the same table as the live
 // view from the moment RESTORE creates it, so every row lands twice until
 // the swap; a consumer's copy would consume, an outside writer's write.
 // Nothing is staged without its view, so such a replace is refused whole.
-func (p *RestorePlan) refuseLiveStaging() {
+func (p *RestorePlan) RefuseLiveStaging() {
 	for i := range p.Tables {
 		e := &p.Tables[i]
 		live := strings.HasSuffix(e.Object, "view") && e.Object != "view" || len(e.Reasons) > 0
@@ -310,7 +310,7 @@ func refusalHint(c Consumers, zkOnly bool) string {
 // Lines say the plan, one table a line, for the CLI and the HTTP answer.
 func (p RestorePlan) Lines() []string {
 	out := []string{fmt.Sprintf("plan: restore backup %s of %s into %s (consumers: %s)", p.Backup, p.Database, p.Target,
-		orWord(string(p.Consumers), "refuse"))}
+		OrWord(string(p.Consumers), "refuse"))}
 	for _, e := range p.Tables {
 		line := fmt.Sprintf("  %-15s %s %s", e.Action, e.Object, e.Table)
 		if e.Target != e.Table {
@@ -341,7 +341,7 @@ func (p RestorePlan) Summary() string {
 	return msg
 }
 
-func orWord(s, def string) string {
+func OrWord(s, def string) string {
 	if s == "" {
 		return def
 	}

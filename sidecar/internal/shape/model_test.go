@@ -1,0 +1,59 @@
+package shape
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// coordRecords are what the model may take from package coord: the records
+// and names of the bucket it reasons about, never a function that reads or
+// writes it (issue 24: no package mixes the pure model and I/O).
+var coordRecords = map[string]bool{
+	"FoundPin":      true, // a pin as a cleanup found it
+	"PinStaleAfter": true, // when a pin's holder is taken for gone
+	"BackupFile":    true, // the manifest's name, in messages
+}
+
+// TestModelDoesNoIO holds package model to the pure model: no import that
+// reads, writes or waits (depguard says which), and of coord only its
+// records.
+func TestModelDoesNoIO(t *testing.T) {
+	dir := filepath.Join(moduleRoot(t), "sidecar", "model")
+	fset := token.NewFileSet()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no model files in %s: %v", dir, err)
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			switch p := strings.Trim(imp.Path.Value, `"`); {
+			case p == "context", p == "os", p == "io", strings.HasPrefix(p, "net"), strings.HasPrefix(p, "log"),
+				strings.HasPrefix(p, "golang.org/x/sync"):
+				t.Errorf("%s imports %s: the model does no I/O", filepath.Base(path), p)
+			case strings.HasPrefix(p, "github.com/clickvault/") && p != "github.com/clickvault/clickvault/sidecar/coord":
+				t.Errorf("%s imports %s: the model depends on no other part", filepath.Base(path), p)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, isIdent := sel.X.(*ast.Ident); isIdent && x.Name == "coord" && !coordRecords[sel.Sel.Name] {
+				t.Errorf("%s: coord.%s: the model takes only coord's records (%v)", fset.Position(sel.Pos()), sel.Sel.Name, coordRecords)
+			}
+			return true
+		})
+	}
+}
