@@ -158,6 +158,7 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
 			return false
 		}
 		open.Sets = append(open.Sets, OpenEntry{ID: set.ID, RequestID: set.RequestID, CreatedAt: now, Deadline: set.Deadline})
+		open.LastID = max(open.LastID, set.ID)
 		return true
 	})
 	if err = errors.Join(kindErr, err); err != nil {
@@ -220,7 +221,7 @@ func decideKind(kind string, lastFull *time.Time, now time.Time, fullEvery time.
 func newSetID(now time.Time, open *OpenSets) string {
 	for {
 		id := now.UTC().Format("20060102T150405") + fmt.Sprintf("%03dZ", now.Nanosecond()/int(time.Millisecond))
-		newest := ""
+		newest := open.LastID
 		for _, e := range open.Sets {
 			newest = max(newest, e.ID)
 		}

@@ -393,3 +393,19 @@ func TestCreatorGoneSetCompletes(t *testing.T) {
 		t.Errorf("set %s, shard 3 by %q", got.State, results[3].Node)
 	}
 }
+
+// TestSetNamesNeverRepeat: a set created in the millisecond of a set
+// already sealed (gone from open.json) takes a newer name, not the sealed
+// set's (which would make its set.json refuse the second request).
+func TestSetNamesNeverRepeat(t *testing.T) {
+	w := newWorld(t, 1)
+	first := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0)
+	if got, _ := w.set(t, first.ID); got.State != cluster.SetCompleted {
+		t.Fatalf("first set %s: %v", got.State, got.Reasons)
+	}
+	second := w.create(t, 0, cluster.Request{RequestID: "r2"})
+	if second.ID <= first.ID {
+		t.Fatalf("second set named %s after a sealed %s, want a newer name", second.ID, first.ID)
+	}
+}

@@ -100,6 +100,11 @@ type OpenSets struct {
 	// completed: a set of kind auto is full when it is older than the full
 	// interval.
 	LastFull *time.Time `json:"last_full,omitempty"`
+	// LastID is the newest set name ever given: a new set is named after
+	// it even when every set is sealed (and gone from Sets), so two sets
+	// created in one millisecond, or by a sidecar whose clock is behind,
+	// never take one name.
+	LastID string `json:"last_id,omitempty"`
 }
 
 // OpenEntry is one open set. It is listed before its set.json is written,
