@@ -100,6 +100,9 @@ func checkMessage(rep model.CheckReport) string {
 }
 
 func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
+	if s.opts.Sets != nil {
+		return s.executeSet(ctx, r, latest, rows)
+	}
 	start := s.now()
 	var b model.Backup
 	var err error

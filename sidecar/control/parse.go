@@ -37,7 +37,10 @@ func (s *admission) precheck(r Request) (Job, error) {
 	if err != nil {
 		return j, err
 	}
-	return s.parseFields(j)
+	if j, err = s.parseFields(j); err != nil {
+		return j, err
+	}
+	return j, s.refuseOnCluster(j)
 }
 
 // parseChoices reads consumers and dry_run. consumers is a restore's

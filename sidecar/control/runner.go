@@ -49,6 +49,9 @@ type Options struct {
 	// RequestRetention is how long rows of requests and request_log are
 	// kept (default 90 days); the full rescan reads no further back.
 	RequestRetention time.Duration
+	// Sets, on a node of a cluster (cluster.name), makes each backup
+	// request a set of the whole cluster; nil on a single server.
+	Sets SetBackups
 }
 
 // base is what every part of the Runner shares: the engine, the control

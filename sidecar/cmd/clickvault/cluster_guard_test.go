@@ -2,27 +2,34 @@ package main
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/config"
 )
 
-// TestClusterNameRefusedUntilWired: a config naming a cluster is refused
-// (exit 2) by every command until sets are wired in, so a cluster node
-// never backs up as a single server into the single-server layout.
-func TestClusterNameRefusedUntilWired(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "config.toml")
-	body := "[s3]\nbucket = \"backups\"\n"
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
+// TestClusterNodeRunsServeOnly: on a cluster node (cluster.name) serve and
+// init run, and every command that acts on one server's chains is refused
+// (exit 2), saying to ask serve, so a node never backs the cluster up one
+// node at a time from the CLI.
+func TestClusterNodeRunsServeOnly(t *testing.T) {
+	single := config.Config{}
+	node := config.Config{Cluster: config.Cluster{Name: "vault"}}
+	for _, cmd := range []string{"backup", "restore", "verify", "check", "cleanup", "list", "status", "serve", "init"} {
+		if err := refuseOnCluster(single, cmd); err != nil {
+			t.Errorf("a single server's %s: %v", cmd, err)
+		}
 	}
-	if _, err := loadConfig(path, true, func() []string { return nil }); err != nil {
-		t.Fatalf("a single server's config: %v", err)
+	for _, cmd := range []string{"serve", "init"} {
+		if err := refuseOnCluster(node, cmd); err != nil {
+			t.Errorf("a cluster node's %s: %v", cmd, err)
+		}
 	}
-	_, err := loadConfig(path, true, func() []string { return []string{"CLICKVAULT_CLUSTER_NAME=vault"} })
-	var usage *usageError
-	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "cluster.name") || !strings.Contains(err.Error(), "docs/cluster.md") {
-		t.Errorf("cluster.name set: %v, want a usage error naming the key and docs/cluster.md", err)
+	for _, cmd := range []string{"backup", "restore", "verify", "check", "cleanup", "list", "status"} {
+		err := refuseOnCluster(node, cmd)
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "cluster.name") || !strings.Contains(err.Error(), "serve") {
+			t.Errorf("a cluster node's %s: %v, want a usage error naming cluster.name and serve", cmd, err)
+		}
 	}
 }

@@ -50,6 +50,9 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 			if err != nil {
 				return err
 			}
+			if err := refuseOnCluster(cfg, cmd.Name()); err != nil {
+				return err
+			}
 			instance := coord.Holder{Name: processHolder()}
 			if cmd.Name() == "serve" {
 				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true}

@@ -28,6 +28,10 @@ type ClusterOptions struct {
 	// writes the same rows to each (or inserts through a Distributed table,
 	// which writes to every replica: internal_replication is false).
 	Replicas []int
+	// NodeOptions, when set, gives a node (1-based, in the order of Nodes)
+	// users and grants of its own instead of Options': grants are each
+	// server's own, as on a real cluster. Settings stay Options'.
+	NodeOptions func(node int) Options
 }
 
 // Cluster is several engine processes that share one remote_servers
@@ -48,7 +52,8 @@ type Node struct {
 }
 
 // StartCluster prepares the binaries and starts one engine per node and
-// MinIO, ready for use. Every node gets the same users and grants.
+// MinIO, ready for use. Every node gets the same users and grants, unless
+// opts.NodeOptions gives a node its own.
 func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	if opts.Bucket == "" {
 		opts.Bucket = "backups"
@@ -77,7 +82,13 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	for shard, replicas := range opts.Replicas {
 		for replica := 1; replica <= replicas; replica++ {
 			name := fmt.Sprintf("node%d", len(c.Nodes)+1)
-			ch := newClickHouse(filepath.Join(dir, name), bins.Engine, bins.Libchdb, access, opts.Settings)
+			nodeAccess := access
+			if opts.NodeOptions != nil {
+				if nodeAccess, err = serverAccess(opts.NodeOptions(len(c.Nodes) + 1)); err != nil {
+					return nil, fmt.Errorf("start the test cluster: %s: %w", name, err)
+				}
+			}
+			ch := newClickHouse(filepath.Join(dir, name), bins.Engine, bins.Libchdb, nodeAccess, opts.Settings)
 			ch.env = env
 			c.Nodes = append(c.Nodes, &Node{Name: name, Shard: shard + 1, Replica: replica, ClickHouse: ch})
 		}

@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// Requests are the runner's side of sets (control.SetBackups): a backup
+// request on any node makes a set, and its answer waits for the seal. The
+// node's own shard is worked by Coordinator.Run, as every other node's is.
+type Requests struct {
+	Coord *Coordinator
+	// Topology reads system.clusters now: a set backs up the shards the
+	// cluster has when it is made.
+	Topology func(ctx context.Context) (Topology, error)
+	// Poll is how often the set is read while it is open (default 1 s).
+	Poll time.Duration
+}
+
+var _ control.SetBackups = Requests{}
+
+// BackupSet makes the request's set, or finds the one named (a run before
+// a restart made it), and waits until it is sealed.
+func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progress func(set, message string)) (control.SetOutcome, error) {
+	set, err := r.find(ctx, req)
+	if err != nil {
+		return control.SetOutcome{ID: req.ID}, err
+	}
+	progress(set.ID, fmt.Sprintf("set %s: %s backup of shards %v (%s)", set.ID, set.Kind, set.Shards, set.KindReason))
+	poll := r.Poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	told := map[int]bool{}
+	for {
+		cur, results, err := r.Coord.Status(ctx, set.Database, set.ID)
+		if err != nil {
+			return control.SetOutcome{ID: set.ID}, fmt.Errorf("read set %s: %w", set.ID, err)
+		}
+		for _, n := range cur.Shards {
+			if res, ok := results[n]; ok && !told[n] {
+				told[n] = true
+				progress(set.ID, fmt.Sprintf("set %s: shard %d %s (%d of %d shards done)", set.ID, n, res.State, len(told), len(cur.Shards)))
+			}
+		}
+		if cur.State != SetOpen {
+			return Outcome(cur, results), nil
+		}
+		if err := sleepCtx(ctx, poll); err != nil {
+			return control.SetOutcome{ID: set.ID}, err
+		}
+	}
+}
+
+// find is the request's set: the one named, if it exists, else a new one
+// (Create finds the set a run that stopped before answering listed).
+func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error) {
+	if req.ID != "" {
+		set, _, err := r.Coord.readSet(ctx, req.Database, req.ID)
+		if err == nil {
+			return set, nil
+		}
+		if !errors.Is(err, coord.ErrNotFound) {
+			return Set{}, fmt.Errorf("read set %s: %w", req.ID, err)
+		}
+	}
+	topo, err := r.Topology(ctx)
+	if err != nil {
+		return Set{}, fmt.Errorf("read the cluster's shards: %w", err)
+	}
+	kind := req.Kind
+	if kind == "auto" {
+		kind = ""
+	}
+	return r.Coord.Create(ctx, Request{Database: req.Database, Kind: kind, RequestID: req.RequestID,
+		RequestedBy: req.RequestedBy, Topology: topo})
+}
+
+// Outcome is a sealed set as the runner answers it: each shard's state,
+// and why a shard is missing.
+func Outcome(set Set, results map[int]ShardResult) control.SetOutcome {
+	out := control.SetOutcome{ID: set.ID, State: string(set.State)}
+	shards := append([]int(nil), set.Shards...)
+	sort.Ints(shards)
+	for _, n := range shards {
+		res, ok := results[n]
+		if !ok {
+			out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: "missing", Reason: set.Reasons[ShardFolder(n)]})
+			continue
+		}
+		out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: string(res.State), Node: res.Node,
+			Backup: res.Backup, Kind: res.Kind, Reason: res.Error})
+	}
+	return out
+}
+
+// Checked is an Executor that first asks whether the set's requester may
+// back up the database on this node: grants are each node's own, so a
+// requester who may back up two nodes of three gets the third shard
+// rejected, not backed up with the sidecar's rights.
+type Checked struct {
+	Executor
+	// Allowed returns nil when user may back up database on this node.
+	Allowed func(ctx context.Context, user, database string) error
+}
+
+// BackupShard backs the shard up if the requester may.
+func (c Checked) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
+	if err := c.Allowed(ctx, job.Set.RequestedBy, job.Set.Database); err != nil {
+		return ShardResult{}, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	return c.Executor.BackupShard(ctx, job)
+}

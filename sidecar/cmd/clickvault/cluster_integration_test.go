@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
+)
+
+// clusterBed is the test bed's cluster with a harness per node: each node
+// its own engine, users and grants, its own `clickvault serve`; one MinIO.
+type clusterBed struct {
+	c     *testbed.Cluster
+	nodes []*harness
+	procs []*sidecarProc
+}
+
+// clusterConfig makes a node a member of the test bed's cluster "vault",
+// named vault-eu in the bucket, backing up shop.
+const clusterConfig = "[cluster]\nname = \"vault\"\nid = \"vault-eu\"\nshard_timeout = \"2m\"\n"
+
+// newClusterBed starts the cluster with each node's users and grants
+// (nodeOpts; nil: sidecarUsers on every node), shop.orders on each node
+// with rows of its own (shard*1000 rows, ids from shard*1e6), a
+// Distributed table over them, and a sidecar per node.
+func newClusterBed(t *testing.T, replicas []int, nodeOpts func(node int) testbed.Options) *clusterBed {
+	t.Helper()
+	if nodeOpts == nil {
+		nodeOpts = func(int) testbed.Options { return sidecarUsers }
+	}
+	c := testbed.NewCluster(t, testbed.ClusterOptions{Options: sidecarUsers, Replicas: replicas, NodeOptions: nodeOpts})
+	b := &clusterBed{c: c}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	for _, n := range c.Nodes {
+		admin, err := n.ClickHouse.Dial(ctx, testbed.Admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = admin.Close() })
+		h := &harness{t: t, bed: &testbed.Bed{ClickHouse: n.ClickHouse, MinIO: c.MinIO}, ctx: ctx, ch: admin, hook: newHookReceiver(t)}
+		h.exec("CREATE DATABASE shop")
+		h.exec("CREATE TABLE shop.orders (id UInt64) ENGINE = MergeTree ORDER BY id")
+		h.exec(fmt.Sprintf("INSERT INTO shop.orders SELECT %d * 1000000 + number FROM numbers(%d)", n.Shard, 1000*n.Shard))
+		h.exec("CREATE TABLE shop.all_orders AS shop.orders ENGINE = Distributed(vault, shop, orders)")
+		b.nodes = append(b.nodes, h)
+	}
+	for _, h := range b.nodes {
+		addr := freeAddr(t)
+		b.procs = append(b.procs, h.startSidecar(h.sidecarConfig(addr, clusterConfig), addr))
+	}
+	return b
+}
+
+// countOn is a query's one number on a node, as its administrator.
+func (h *harness) countOn(query string) uint64 {
+	h.t.Helper()
+	var col proto.ColUInt64
+	if err := h.ch.Do(h.ctx, ch.Query{Body: query, Result: proto.Results{{Name: "n", Data: &col}}}); err != nil {
+		h.t.Fatalf("%s: %v", query, err)
+	}
+	return col.Row(0)
+}
+
+// TestClusterBackupRequestMakesASet: alice asks node 1 for a backup in SQL;
+// every node's sidecar backs up its own shard, and her request's answer
+// is the set, completed, naming each shard's backup. Each shard's backup
+// holds exactly its node's rows (restored next to it and counted).
+func TestClusterBackupRequestMakesASet(t *testing.T) {
+	b := newClusterBed(t, []int{1, 1, 1}, nil)
+	first := b.nodes[0]
+	id := first.request(first.as("alice"), "action, database", "'backup', 'shop'")
+	st := first.waitState(id, 3*time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" || !strings.Contains(st.message, " completed: ") {
+		t.Fatalf("alice's backup of the cluster: %s: %s", st.state, st.message)
+	}
+	for shard := 1; shard <= 3; shard++ {
+		if !strings.Contains(st.message, fmt.Sprintf("shard %d succeeded: full backup ", shard)) {
+			t.Errorf("the answer does not name shard %d's backup: %s", shard, st.message)
+		}
+	}
+	for i, h := range b.nodes {
+		shard := b.c.Nodes[i].Shard
+		folder := fmt.Sprintf("cv/test/vault-eu/shop/shard-%d/full/", shard)
+		h.exec(fmt.Sprintf("RESTORE DATABASE shop AS shop_back FROM S3('%s')", b.c.MinIO.URL(folder+backupNamed(t, st.message, shard)+"/")))
+		want := h.countOn("SELECT count() AS n FROM shop.orders")
+		if got := h.countOn("SELECT count() AS n FROM shop_back.orders"); got != want || want != uint64(1000*shard) {
+			t.Errorf("shard %d's backup holds %d rows, its node %d (want %d)", shard, got, want, 1000*shard)
+		}
+	}
+}
+
+// TestClusterGrantsArePerNode: alice may back shop up on nodes 1 and 2
+// only. Her request on node 1 makes a set whose shard 3 is rejected by
+// node 3's sidecar, which checks node 3's grants; the set is partial and
+// the request failed, saying so per shard.
+func TestClusterGrantsArePerNode(t *testing.T) {
+	b := newClusterBed(t, []int{1, 1, 1}, func(node int) testbed.Options {
+		if node != 3 {
+			return sidecarUsers
+		}
+		opts := sidecarUsersWith(nil)
+		opts.Grants["alice"] = append(requesterGrants(), "SELECT ON shop.*") // no BACKUP on node 3
+		return opts
+	})
+	first := b.nodes[0]
+	id := first.request(first.as("alice"), "action, database", "'backup', 'shop'")
+	st := first.waitState(id, 3*time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "failed" || !strings.Contains(st.message, " partial: ") ||
+		!strings.Contains(st.message, "shard 3 rejected: ") || !strings.Contains(st.message, "alice may not BACKUP shop on this node") {
+		t.Fatalf("alice's backup with no right on node 3: %s: %s", st.state, st.message)
+	}
+	for shard := 1; shard <= 2; shard++ {
+		if !strings.Contains(st.message, fmt.Sprintf("shard %d succeeded", shard)) {
+			t.Errorf("shard %d: %s", shard, st.message)
+		}
+	}
+}
+
+// backupNamed is shard's backup as the set's answer names it.
+func backupNamed(t *testing.T, message string, shard int) string {
+	t.Helper()
+	marker := fmt.Sprintf("shard %d succeeded: full backup ", shard)
+	i := strings.Index(message, marker)
+	if i < 0 {
+		t.Fatalf("no backup of shard %d in %q", shard, message)
+	}
+	return strings.Fields(message[i+len(marker):])[0]
+}

@@ -1,0 +1,119 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// SetBackups backs a whole cluster up as one set (package cluster): one
+// backup per shard, each taken by one replica of the shard through its own
+// sidecar. On a cluster node (Options.Sets set) a backup request makes a
+// set instead of backing up this node alone.
+type SetBackups interface {
+	// BackupSet makes the request's set (or finds the one a run before a
+	// restart made: req.ID) and returns once it is sealed, telling progress
+	// the set's name first and then as shards end.
+	BackupSet(ctx context.Context, req SetRequest, progress func(set, message string)) (SetOutcome, error)
+}
+
+// SetRequest is a backup request, as a set is asked for.
+type SetRequest struct {
+	Database    string
+	Kind        string // full, incremental, or "auto"
+	RequestID   string
+	RequestedBy string
+	// ID is the set a run before a restart made for this request ("" for
+	// a new request): a set sealed meanwhile is answered, not made again.
+	ID string
+}
+
+// SetOutcome is how a set ended: completed, or partial with a reason per
+// missing shard.
+type SetOutcome struct {
+	ID     string
+	State  string // completed or partial
+	Shards []ShardOutcome
+}
+
+// ShardOutcome is how one shard's backup of a set ended.
+type ShardOutcome struct {
+	Shard  int
+	State  string // succeeded, failed, rejected, or missing (no result by the deadline)
+	Node   string // the sidecar that took it
+	Backup string // its backup, in the shard's chains
+	Kind   string
+	Reason string // why it failed, was rejected or is missing
+}
+
+// Completed reports whether every shard's backup succeeded.
+func (o SetOutcome) Completed() bool { return o.State == "completed" }
+
+// Message says per shard how the set went, for request_status.
+func (o SetOutcome) Message() string {
+	parts := make([]string, 0, len(o.Shards))
+	for _, s := range o.Shards {
+		switch {
+		case s.State == "succeeded":
+			parts = append(parts, fmt.Sprintf("shard %d succeeded: %s backup %s by %s", s.Shard, s.Kind, s.Backup, s.Node))
+		case s.Reason != "":
+			parts = append(parts, fmt.Sprintf("shard %d %s: %s", s.Shard, s.State, s.Reason))
+		default:
+			parts = append(parts, fmt.Sprintf("shard %d %s", s.Shard, s.State))
+		}
+	}
+	return fmt.Sprintf("set %s %s: %s", o.ID, o.State, strings.Join(parts, "; "))
+}
+
+// executeSet runs a backup request as a set of the cluster: it succeeds
+// when the set is completed, fails when it is partial (naming each shard).
+// The running rows name the set, so a sidecar restarted meanwhile answers
+// from that set rather than making another.
+func (s *executor) executeSet(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
+	req := SetRequest{Database: r.Database, Kind: string(r.Kind), RequestID: r.ID, RequestedBy: r.RequestedBy}
+	if latest != nil && latest.State == StateRunning {
+		req.ID = latest.Backup
+	}
+	progress := func(set, msg string) {
+		rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: set, Message: msg}))
+	}
+	out, err := s.opts.Sets.BackupSet(ctx, req, progress)
+	if err != nil {
+		return StateFailed, LogEntry{Backup: out.ID, Message: err.Error()}
+	}
+	if !out.Completed() {
+		return StateFailed, LogEntry{Backup: out.ID, Message: out.Message()}
+	}
+	return StateSucceeded, LogEntry{Backup: out.ID, Message: out.Message()}
+}
+
+// refuseOnCluster refuses, on a cluster node, what sets do not do (yet):
+// a backup of some tables (a set backs up whole databases), a backup of a
+// database the nodes do not list (the others would not step its sets), a
+// restore (it must pick a completed set and restore every shard, not this
+// node's chains alone), and a cleanup (retention keeps and deletes whole
+// sets; one shard's cleanup could delete a link a set needs).
+func (s *admission) refuseOnCluster(j Job) error {
+	if s.opts.Sets == nil {
+		return nil
+	}
+	switch j.Action {
+	case ActionBackup:
+		if !j.Set.All() {
+			return reject("on a cluster a backup is a set of whole databases, one backup per shard: " +
+				"leave tables empty (and the database's table set unconfigured)")
+		}
+		if !slices.Contains(s.opts.Databases, j.Database) {
+			return reject("database %s is not listed in databases on this cluster node: every node steps the sets "+
+				"of the databases it lists, so list it on every node first", j.Database)
+		}
+	case ActionRestore:
+		return reject("restore is not run on a cluster node yet: it must pick a completed set and restore every " +
+			"shard; until then restore a shard's backup by hand (RESTORE … FROM S3 of its folder, docs/cluster.md)")
+	case ActionCleanup:
+		return reject("cleanup is not run on a cluster node yet: retention must keep and delete whole sets, and a " +
+			"cleanup of one shard's chains could delete a backup a set needs")
+	}
+	return nil
+}
