@@ -19,7 +19,9 @@ import (
 type engine struct {
 	store  coord.ObjectStore
 	bucket *coord.Bucket
-	db     Database
+	db     Database   // backups, operations, tables
+	ops    RestoreOps // a restore's changes to a live database
+	own    OwnRights  // the sidecar's own rights; nil: not asked
 	notify Notifier
 	layout coord.Layout
 	opts   Options

@@ -65,7 +65,7 @@ func newEngine(t *testing.T, opts sidecar.Options) *engine {
 		opts.Holder = coord.Holder{Name: "test"}
 	}
 	opts.ControlDatabase = "clickvault"
-	svc := sidecar.NewService(store, db, ev, testLayout, opts, slog.New(slog.DiscardHandler))
+	svc := sidecar.NewService(store, db.Ports(), ev, testLayout, opts, slog.New(slog.DiscardHandler))
 	return &engine{Service: svc, store: store, db: db, events: ev}
 }
 

@@ -18,7 +18,7 @@ import (
 func TestCatalogIndexIsOnlyACache(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
-	svc := sidecar.NewService(store, nil, nil, testLayout, sidecar.Options{}, slog.New(slog.DiscardHandler))
+	svc := sidecar.NewService(store, sidecar.ClickHouse{}, nil, testLayout, sidecar.Options{}, slog.New(slog.DiscardHandler))
 	f := sidecar.FakeBackup(model.KindFull, sidecar.FakeName(0), model.StatusCreated, nil)
 	i1 := sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(time.Hour), model.StatusCreated, &f)
 	i2 := sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(2*time.Hour), model.StatusCreating, &i1)

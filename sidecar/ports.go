@@ -81,7 +81,24 @@ type RestoreCommand struct {
 // Database implementations MUST let errors.Is(err, ErrRefused) say so.
 var ErrRefused = errors.New("clickhouse refused the statement")
 
-// Database is ClickHouse. Implementations MUST be safe for concurrent use.
+// ClickHouse is the server as the engine sees it: one port per
+// responsibility, each received on its own, so that no implementation is
+// one type that does everything and the engine never asks a value by type
+// assertion what else it can do. Implementations of each MUST be safe for
+// concurrent use; the adapter's parts share one connection pool.
+type ClickHouse struct {
+	// Database backs up, restores whole, and reads operations and tables.
+	Database Database
+	// Restore changes a live database for a restore: swaps, partitions,
+	// views created stopped.
+	Restore RestoreOps
+	// Rights tells the sidecar's own rights; nil: a server that cannot
+	// tell, whose plans are not checked for them (ClickHouse refuses what
+	// the sidecar may not do, and the restore is undone).
+	Rights OwnRights
+}
+
+// Database is ClickHouse's backups, operations and tables.
 type Database interface {
 	Version(ctx context.Context) (string, error)
 	DatabaseExists(ctx context.Context, name string) (bool, error)
@@ -110,7 +127,6 @@ type Database interface {
 	// CheckTable runs CHECK TABLE: "" when it passed or the engine has no
 	// check, else ClickHouse's answer.
 	CheckTable(ctx context.Context, database, table string) (string, error)
-	RestoreOps
 }
 
 // RestoreOps are what a restore needs to change a live database safely:
@@ -131,6 +147,27 @@ type RestoreOps interface {
 	// ReplacePartition replaces a partition (by id) of table with the same
 	// partition of from, a table of the same database and structure.
 	ReplacePartition(ctx context.Context, database, table, partitionID, from string) error
+	// TableColumns lists a table's physical columns (not ALIAS or
+	// EPHEMERAL ones), in order: a partition replace needs the same on
+	// both sides.
+	TableColumns(ctx context.Context, database, table string) ([]model.Column, error)
+	// CreateStoppedView runs create (a CREATE MATERIALIZED VIEW … EMPTY of
+	// database.view) and stops the view at once; it fails if the view
+	// refreshed in between.
+	CreateStoppedView(ctx context.Context, database, view, create string) error
+}
+
+// OwnRights tells which global rights the sidecar's own user holds, as
+// ClickHouse evaluates them (grants and roles).
+type OwnRights interface {
+	// OwnUser is the user the sidecar logs in as.
+	OwnUser() string
+	// HoldsGlobal says whether the sidecar's user holds access on object
+	// (a user's name for SET DEFINER, "" for ALLOW SQL SECURITY NONE).
+	HoldsGlobal(ctx context.Context, access, object string) (bool, error)
+	// HoldsOnDatabase says whether it holds access on every table of
+	// database.
+	HoldsOnDatabase(ctx context.Context, access, database string) (bool, error)
 }
 
 // Objects are the UUIDs of a database (UUID, "" when it does not exist)

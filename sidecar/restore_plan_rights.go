@@ -17,28 +17,15 @@ import (
 // a restore or verify that would fail this way is refused before anything
 // is created, naming the view, its definer and the right.
 
-// OwnRights is a Database that can tell which global rights its own user
-// holds, as ClickHouse evaluates them (grants and roles).
-type OwnRights interface {
-	// OwnUser is the user the sidecar logs in as.
-	OwnUser() string
-	// HoldsGlobal says whether the sidecar's user holds access on object
-	// (a user's name for SET DEFINER, "" for ALLOW SQL SECURITY NONE).
-	HoldsGlobal(ctx context.Context, access, object string) (bool, error)
-	// HoldsOnDatabase says whether it holds access on every table of
-	// database.
-	HoldsOnDatabase(ctx context.Context, access, database string) (bool, error)
-}
-
 // requireViewRights refuses each view the plan creates whose definer the
 // sidecar's user may not set, and each view it restores stopped when that
 // user may not stop views in the target: created, such a view would be
 // live until the restore's undo dropped it, and the undo takes rights the
-// sidecar may lack there too. A Database that cannot tell is not asked:
-// ClickHouse then says it, and the restore is undone.
+// sidecar may lack there too. A server that cannot tell (no Rights port)
+// is not asked: ClickHouse then says it, and the restore is undone.
 func (s *restorer) requireViewRights(ctx context.Context, p *model.RestorePlan) error {
-	own, ok := s.db.(OwnRights)
-	if !ok {
+	own := s.own
+	if own == nil {
 		return nil
 	}
 	stop := stopRight(ctx, own, p.Target)

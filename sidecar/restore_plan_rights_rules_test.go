@@ -12,10 +12,9 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// rightsDB is a Database whose user holds the rights named "ACCESS
+// rightsDB is a Rights port whose user holds the rights named "ACCESS
 // object"; it counts the questions and fails the ones named in fail.
 type rightsDB struct {
-	Database
 	held  map[string]bool
 	fail  map[string]error // by access
 	asked map[string]int
@@ -57,12 +56,12 @@ func actions(p model.RestorePlan) string {
 // TestRequireViewRights: a view the sidecar's user may not create (its
 // definer) or stop (SYSTEM VIEWS on the target, asked once) is refused
 // with the right named; what it may, and what is left out, are not; a
-// Database that cannot tell is not asked; an error is an error. (Written
+// server without a Rights port is not asked; an error is an error. (Written
 // for the mutation run: docs/mutants.md.)
 func TestRequireViewRights(t *testing.T) {
 	ctx := context.Background()
-	restorerOn := func(db Database) *restorer {
-		return NewService(memstore.New(), db, nil, coord.Layout{Prefix: "p"}, Options{}, slog.New(slog.DiscardHandler)).restorer
+	restorerOn := func(own OwnRights) *restorer {
+		return NewService(memstore.New(), ClickHouse{Rights: own}, nil, coord.Layout{Prefix: "p"}, Options{}, slog.New(slog.DiscardHandler)).restorer
 	}
 	for _, c := range []struct {
 		name, want string
@@ -97,8 +96,8 @@ func TestRequireViewRights(t *testing.T) {
 		t.Errorf("refusal: %v", err)
 	}
 	p = viewPlan()
-	if err := restorerOn(&rowsDB{}).requireViewRights(ctx, &p); err != nil || actions(p) != actions(viewPlan()) {
-		t.Errorf("a Database that cannot tell: %v, %s", err, actions(p))
+	if err := restorerOn(nil).requireViewRights(ctx, &p); err != nil || actions(p) != actions(viewPlan()) {
+		t.Errorf("a server without a Rights port: %v, %s", err, actions(p))
 	}
 	broken := errors.New("grants unreadable")
 	for _, access := range []string{model.RightSetDefiner, model.RightSystemViews} {

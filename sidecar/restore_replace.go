@@ -46,7 +46,7 @@ type replacer struct {
 // requireExchange refuses a database whose engine cannot EXCHANGE TABLES,
 // before anything is done.
 func (s *replacer) requireExchange(ctx context.Context, database string) error {
-	engine, err := s.db.DatabaseEngine(ctx, database)
+	engine, err := s.ops.DatabaseEngine(ctx, database)
 	if err != nil {
 		return fmt.Errorf("read the engine of %s: %w", database, err)
 	}
@@ -103,7 +103,7 @@ func (s *replacer) compareStaging(ctx context.Context, b model.Backup, rec workR
 // refused, since replacing with nothing would delete the live partition.
 func (s *replacer) compareStagingPartitions(ctx context.Context, cat model.Catalog, b model.Backup, rec workRecord) error {
 	sw := rec.Swaps[0]
-	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
+	staged, err := s.ops.TablePartitions(ctx, rec.Target, sw.Staging)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (s *replacer) compareStagingPartitions(ctx context.Context, cat model.Catal
 // an undo never drops.
 func (s *replacer) markCompared(ctx context.Context, w *work) error {
 	rec := w.record()
-	objects, err := s.db.Objects(ctx, rec.Target)
+	objects, err := s.ops.Objects(ctx, rec.Target)
 	if err != nil {
 		return fmt.Errorf("read the staging tables' uuids: %w", err)
 	}
@@ -165,7 +165,7 @@ func (s *replacer) swapIn(ctx context.Context, rec workRecord) error {
 	if len(rec.Partitions) > 0 {
 		return s.replacePartitions(ctx, rec)
 	}
-	objects, err := s.db.Objects(ctx, rec.Target)
+	objects, err := s.ops.Objects(ctx, rec.Target)
 	if err != nil {
 		return fmt.Errorf("read the live tables' uuids: %w", err)
 	}
@@ -174,7 +174,7 @@ func (s *replacer) swapIn(ctx context.Context, rec workRecord) error {
 		if live, ok := objects.Tables[sw.Live]; ok && live.UUID == sw.StagingUUID {
 			continue
 		}
-		if err := s.db.ExchangeTables(ctx, rec.Target, sw.Live, sw.Staging); err != nil {
+		if err := s.ops.ExchangeTables(ctx, rec.Target, sw.Live, sw.Staging); err != nil {
 			back := s.swapBack(ctx, rec.Target, done)
 			return errors.Join(fmt.Errorf("swap %s.%s in: %w", rec.Target, sw.Live, err), back)
 		}
@@ -191,7 +191,7 @@ func (s *replacer) swapBack(ctx context.Context, database string, done []swap) e
 	defer cancel()
 	var errs []error
 	for _, sw := range done {
-		if err := s.db.ExchangeTables(ctx, database, sw.Live, sw.Staging); err != nil {
+		if err := s.ops.ExchangeTables(ctx, database, sw.Live, sw.Staging); err != nil {
 			errs = append(errs, fmt.Errorf("swap %s.%s back: %w", database, sw.Live, err))
 		}
 	}
@@ -204,12 +204,12 @@ func (s *replacer) swapBack(ctx context.Context, database string, done []swap) e
 // adoption after a kill simply does all of them again.
 func (s *replacer) replacePartitions(ctx context.Context, rec workRecord) error {
 	sw := rec.Swaps[0]
-	staged, err := s.db.TablePartitions(ctx, rec.Target, sw.Staging)
+	staged, err := s.ops.TablePartitions(ctx, rec.Target, sw.Staging)
 	if err != nil {
 		return err
 	}
 	for i, p := range staged {
-		if err := s.db.ReplacePartition(ctx, rec.Target, sw.Live, p.ID, sw.Staging); err != nil {
+		if err := s.ops.ReplacePartition(ctx, rec.Target, sw.Live, p.ID, sw.Staging); err != nil {
 			msg := "no partition was replaced"
 			if i > 0 {
 				msg = fmt.Sprintf("partitions %s were replaced already", model.OrNoneOf(model.PartitionValues(staged[:i])))
@@ -228,7 +228,7 @@ func (s *replacer) replacePartitions(ctx context.Context, rec workRecord) error 
 func (s *replacer) dropOwnStaging(ctx context.Context, database string, sw swap) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	objects, err := s.db.Objects(ctx, database)
+	objects, err := s.ops.Objects(ctx, database)
 	staging, exists := objects.Tables[sw.Staging]
 	switch {
 	case err == nil && !exists:
@@ -255,7 +255,7 @@ func (s *replacer) partitionIDs(ctx context.Context, rec workRecord, named []str
 	if len(rec.Partitions) == 0 || len(rec.Swaps) == 0 {
 		return named, nil, nil
 	}
-	live, err := s.db.TablePartitions(ctx, rec.Target, rec.Swaps[0].Live)
+	live, err := s.ops.TablePartitions(ctx, rec.Target, rec.Swaps[0].Live)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -148,7 +148,7 @@ func TestInspectTablesOfTargets(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
 	db := &rowsDB{tables: map[string]map[string]uint64{"shop": {"orders": 5}}}
-	s := NewService(store, db, nil, coord.Layout{Prefix: "p"}, Options{ControlDatabase: "clickvault"}, slog.New(slog.DiscardHandler))
+	s := NewService(store, ClickHouse{Database: db}, nil, coord.Layout{Prefix: "p"}, Options{ControlDatabase: "clickvault"}, slog.New(slog.DiscardHandler))
 	if _, err := s.InspectTables(ctx, "ClickVault"); !errors.Is(err, model.ErrForbiddenTarget) || db.asked != 0 {
 		t.Errorf("the control database: %v (asked the server %d times)", err, db.asked)
 	}

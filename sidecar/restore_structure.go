@@ -17,20 +17,10 @@ import (
 // the backup's columns are read from its CREATE (the restore plan has it),
 // the live table's from system.columns.
 
-// ColumnReader is a Database that can read a table's physical columns. A
-// Database without it is not asked, and ClickHouse's REPLACE PARTITION is
-// the only check.
-type ColumnReader interface {
-	// TableColumns lists a table's physical columns (not ALIAS or
-	// EPHEMERAL ones), in order.
-	TableColumns(ctx context.Context, database, table string) ([]model.Column, error)
-}
-
 // requireSameColumns refuses a partition replace whose live table's
 // columns differ from the backup's, before anything is restored.
 func (s *replacer) requireSameColumns(ctx context.Context, rec workRecord, plan model.RestorePlan) error {
-	reader, ok := s.db.(ColumnReader)
-	if !ok || len(rec.Partitions) == 0 || len(rec.Swaps) == 0 {
+	if len(rec.Partitions) == 0 || len(rec.Swaps) == 0 {
 		return nil
 	}
 	sw := rec.Swaps[0]
@@ -42,7 +32,7 @@ func (s *replacer) requireSameColumns(ctx context.Context, rec workRecord, plan 
 	if !ok {
 		return nil
 	}
-	live, err := reader.TableColumns(ctx, rec.Target, sw.Live)
+	live, err := s.ops.TableColumns(ctx, rec.Target, sw.Live)
 	if err != nil {
 		return fmt.Errorf("read the columns of %s.%s: %w", rec.Target, sw.Live, err)
 	}

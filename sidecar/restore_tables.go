@@ -108,7 +108,7 @@ func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b model.B
 		CreatedDatabase: !targets.Exists, RequestID: req.RequestID}
 	existing := map[string]bool{}
 	if targets.Exists {
-		names, err := s.db.TableNames(ctx, req.Target)
+		names, err := s.ops.TableNames(ctx, req.Target)
 		if err != nil {
 			return rec, nil, fmt.Errorf("inspect restore target %s: %w", req.Target, err)
 		}

@@ -32,7 +32,7 @@ import (
 // created.
 func (s *works) claimDatabase(ctx context.Context, w *work) {
 	target := w.record().Target
-	objects, err := s.db.Objects(ctx, target)
+	objects, err := s.ops.Objects(ctx, target)
 	if err == nil && objects.UUID == "" {
 		err = fmt.Errorf("database %s: %w", target, ErrNotFound)
 	}
@@ -50,7 +50,7 @@ func (s *works) claimView(ctx context.Context, w *work, view string, err error) 
 	if err != nil && strings.Contains(err.Error(), "ALREADY_EXISTS") {
 		return
 	}
-	objects, err := s.db.Objects(ctx, w.record().Target)
+	objects, err := s.ops.Objects(ctx, w.record().Target)
 	if o, ok := objects.Tables[view]; err == nil && ok {
 		s.keepClaims(ctx, w, func(r *workRecord) { r.claim(view, o.UUID) })
 	}
@@ -83,7 +83,7 @@ func (s *works) restoredBy(ctx context.Context, rec workRecord, op Operation) (m
 	if !operationEnded(op.Status) || strings.Contains(op.Error, "DATABASE_ALREADY_EXISTS") {
 		return nil, "", nil // still running, or it created nothing: the database was someone else's
 	}
-	objects, err := s.db.Objects(ctx, rec.Target)
+	objects, err := s.ops.Objects(ctx, rec.Target)
 	if err != nil {
 		return nil, "", err
 	}
@@ -174,7 +174,7 @@ func (u undone) String() string {
 
 func (s *works) undoRecord(ctx context.Context, rec workRecord) undone {
 	var u undone
-	objects, err := s.db.Objects(ctx, rec.Target)
+	objects, err := s.ops.Objects(ctx, rec.Target)
 	if err != nil {
 		u.errs = append(u.errs, fmt.Errorf("read what stands in %s: %w", rec.Target, err))
 		return u
@@ -294,7 +294,7 @@ func (s *works) dropDatabase(ctx context.Context, rec workRecord, u *undone) {
 // holds the old table (a swap) or the copy whose partitions replaced the
 // live ones. Anything else under a staging name stays.
 func (s *works) finishStaging(ctx context.Context, rec workRecord) error {
-	objects, err := s.db.Objects(ctx, rec.Target)
+	objects, err := s.ops.Objects(ctx, rec.Target)
 	if err != nil {
 		return err
 	}

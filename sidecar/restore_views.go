@@ -20,15 +20,6 @@ import (
 // each refresh gets them back at its first, one that appends would lose
 // them, and the plan refuses it.
 
-// ViewStopper is a Database that can create a refreshable view stopped. A
-// Database without it cannot restore one live.
-type ViewStopper interface {
-	// CreateStoppedView runs create (a CREATE MATERIALIZED VIEW … EMPTY of
-	// database.view) and stops the view at once; it fails if the view
-	// refreshed in between.
-	CreateStoppedView(ctx context.Context, database, view, create string) error
-}
-
 // createStoppedViews creates the refreshable views a plan restores stopped,
 // after the RESTORE of the rest (their source and TO tables), and records
 // each in the work record.
@@ -41,15 +32,11 @@ func (s *restorer) createStoppedViews(ctx context.Context, w *work, req RestoreR
 		if e.Action != model.PlanStopped {
 			continue
 		}
-		stopper, ok := s.db.(ViewStopper)
-		if !ok {
-			return fmt.Errorf("refreshable view %s cannot be restored stopped here; nothing of it was created", e.Table)
-		}
 		create, err := model.StoppedCreate(e.Create, p.Database, req.Target, e.Target, renames)
 		if err != nil {
 			return fmt.Errorf("restore refreshable view %s stopped: %w", e.Table, err)
 		}
-		err = stopper.CreateStoppedView(ctx, req.Target, e.Target, create)
+		err = s.ops.CreateStoppedView(ctx, req.Target, e.Target, create)
 		s.works.claimView(ctx, w, e.Target, err)
 		if err != nil {
 			return fmt.Errorf("restore refreshable view %s.%s stopped: %w", req.Target, e.Target, err)

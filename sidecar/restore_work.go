@@ -259,7 +259,7 @@ func (s *works) sweep(ctx context.Context, rec workRecord, why string) error {
 // sweepRestore finishes a replace whose swaps are all done, or undoes the
 // restore, and says what it did.
 func (s *works) sweepRestore(ctx context.Context, rec workRecord) (string, error) {
-	objects, err := s.db.Objects(ctx, rec.Target)
+	objects, err := s.ops.Objects(ctx, rec.Target)
 	if err != nil {
 		return "", err
 	}

@@ -62,9 +62,10 @@ type Service struct {
 	verifier *verifier
 }
 
-// NewService wires the domain to its adapters. notifier may be nil.
-func NewService(store coord.ObjectStore, db Database, notifier Notifier, layout coord.Layout, opts Options, logger *slog.Logger) *Service {
-	e := &engine{store: store, db: db, notify: notifier, layout: layout,
+// NewService wires the domain to its adapters: the bucket, and
+// ClickHouse's ports. notifier may be nil.
+func NewService(store coord.ObjectStore, ch ClickHouse, notifier Notifier, layout coord.Layout, opts Options, logger *slog.Logger) *Service {
+	e := &engine{store: store, db: ch.Database, ops: ch.Restore, own: ch.Rights, notify: notifier, layout: layout,
 		opts: opts.withDefaults(), logger: logger, now: time.Now}
 	e.bucket = coord.New(store, e.bucketConfig(), logger)
 	cat := &catalogs{engine: e}

@@ -30,7 +30,7 @@ func chainInStore(t *testing.T, svc *sidecar.Service, n int, scanned time.Time) 
 }
 
 func newIndexedService(store *memstore.ObjectStore, now time.Time) *sidecar.Service {
-	svc := sidecar.NewService(store, nil, nil, testLayout, sidecar.Options{FullEvery: 30 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	svc := sidecar.NewService(store, sidecar.ClickHouse{}, nil, testLayout, sidecar.Options{FullEvery: 30 * 24 * time.Hour}, slog.New(slog.DiscardHandler))
 	svc.SetClock(func() time.Time { return now })
 	return svc
 }

@@ -29,14 +29,23 @@ type Config struct {
 	Backup   BackupSettings
 }
 
-// Database is a pool of native-protocol connections.
-type Database struct {
+// conn is what the adapter's parts share: a pool of native-protocol
+// connections, the sidecar's own login, and the redactor of secrets.
+type conn struct {
 	pool   *chpool.Pool
 	user   string // the sidecar's own login
-	target S3Target
-	backup BackupSettings
 	redact *redactor
-	grants grantCache // logins' grants, kept grantsFresh to refuse rights
+}
+
+// Database is ClickHouse's backups, operations and tables
+// (sidecar.Database), and the way to the adapter's other parts, which
+// share its connections: RestoreOps and Rights (Ports).
+type Database struct {
+	*conn
+	target  S3Target
+	backup  BackupSettings
+	restore *RestoreOps
+	rights  *Rights
 }
 
 var _ sidecar.Database = (*Database)(nil)
@@ -56,25 +65,41 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
-	return &Database{pool: pool, user: cfg.User, target: cfg.S3, backup: cfg.Backup, redact: r}, nil
+	c := &conn{pool: pool, user: cfg.User, redact: r}
+	return &Database{conn: c, target: cfg.S3, backup: cfg.Backup, restore: &RestoreOps{c}, rights: &Rights{conn: c}}, nil
 }
+
+// Ports is ClickHouse as the engine receives it: this Database, its
+// RestoreOps and its Rights.
+func (d *Database) Ports() sidecar.ClickHouse {
+	return sidecar.ClickHouse{Database: d, Restore: d.restore, Rights: d.rights}
+}
+
+// Rights is the part that reads grants, the sidecar's own rights and row
+// policies: the runner's control.Authorizer.
+func (d *Database) Rights() *Rights { return d.rights }
 
 // Close closes every connection.
 func (d *Database) Close() { d.pool.Close() }
 
 // do runs a query; its error never carries a secret.
-func (d *Database) do(ctx context.Context, q ch.Query) error {
-	if err := d.pool.Do(ctx, q); err != nil {
-		return d.redact.wrap(err)
+func (c *conn) do(ctx context.Context, q ch.Query) error {
+	if err := c.pool.Do(ctx, q); err != nil {
+		return c.redact.wrap(err)
 	}
 	return nil
 }
 
+// exec runs a statement and discards rows it returns.
+func (c *conn) exec(ctx context.Context, query string, params ...proto.Parameter) error {
+	var discard proto.Results
+	return c.do(ctx, ch.Query{Body: query, Parameters: params, Result: discard.Auto(),
+		OnResult: func(context.Context, proto.Block) error { return nil }})
+}
+
 // Exec runs a statement and discards rows it returns.
 func (d *Database) Exec(ctx context.Context, query string, params ...proto.Parameter) error {
-	var discard proto.Results
-	return d.do(ctx, ch.Query{Body: query, Parameters: params, Result: discard.Auto(),
-		OnResult: func(context.Context, proto.Block) error { return nil }})
+	return d.exec(ctx, query, params...)
 }
 
 // Ping checks a connection can be made and used.
@@ -168,7 +193,7 @@ func (d *Database) countRows(ctx context.Context, database string, tables []stri
 		for i, t := range batch {
 			parts[i] = fmt.Sprintf("SELECT %s AS name, count() AS rows FROM %s.%s", QuoteString(t), QuoteIdent(database), QuoteIdent(t))
 		}
-		err := nameRows(ctx, d, strings.Join(parts, " UNION ALL "), nil, out)
+		err := nameRows(ctx, d.conn, strings.Join(parts, " UNION ALL "), nil, out)
 		if err != nil {
 			return fmt.Errorf("count rows of %s: %w", database, err)
 		}
@@ -179,7 +204,7 @@ func (d *Database) countRows(ctx context.Context, database string, tables []stri
 // nameRows runs a query whose result is (name String, rows UInt64) and
 // sets out[name] = rows for each row. A function, not a method: it is a
 // helper of the queries, not part of what Database offers.
-func nameRows(ctx context.Context, d *Database, body string, params []proto.Parameter, out map[string]uint64) error {
+func nameRows(ctx context.Context, d *conn, body string, params []proto.Parameter, out map[string]uint64) error {
 	var names proto.ColStr
 	var rows proto.ColUInt64
 	return d.do(ctx, ch.Query{Body: body, Parameters: params,

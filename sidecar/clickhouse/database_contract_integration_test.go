@@ -15,8 +15,8 @@ import (
 	"github.com/clickvault/clickvault/sidecar/s3"
 )
 
-// TestDatabaseContract runs the ClickHouse port's contract suite on the
-// adapter against the test bed's server, backing up into its MinIO. It
+// TestDatabaseContract runs the contract suite of the ClickHouse ports
+// (Database and RestoreOps, each on its own) on the adapter against the test bed's server, backing up into its MinIO. It
 // runs as the administrator: the suite is about what the statements do;
 // the sidecar's own rights are deploy/grants.sql's, tested end to end.
 func TestDatabaseContract(t *testing.T) {
@@ -39,18 +39,17 @@ func TestDatabaseContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbtest.Contract(t, &serverDatabase{Database: db, t: t, ctx: ctx, admin: admin}, store)
+	dbtest.Contract(t, dbtest.NewServer(db.Ports(), &serverAdmin{t: t, ctx: ctx, admin: admin}), store)
 }
 
-// serverDatabase is the adapter with the administrator's DDL beside it.
-type serverDatabase struct {
-	*clickhouse.Database
+// serverAdmin is the administrator's DDL beside the adapter.
+type serverAdmin struct {
 	t     *testing.T
 	ctx   context.Context
 	admin *ch.Client
 }
 
-func (s *serverDatabase) exec(queries ...string) {
+func (s *serverAdmin) exec(queries ...string) {
 	s.t.Helper()
 	for _, q := range queries {
 		if err := s.admin.Do(s.ctx, ch.Query{Body: q}); err != nil {
@@ -59,7 +58,7 @@ func (s *serverDatabase) exec(queries ...string) {
 	}
 }
 
-func (s *serverDatabase) Create(database string, tables map[string]uint64) {
+func (s *serverAdmin) Create(database string, tables map[string]uint64) {
 	db := clickhouse.QuoteIdent(database)
 	s.exec("DROP DATABASE IF EXISTS "+db+" SYNC", "CREATE DATABASE "+db)
 	names := make([]string, 0, len(tables))
@@ -76,7 +75,7 @@ func (s *serverDatabase) Create(database string, tables map[string]uint64) {
 	}
 }
 
-func (s *serverDatabase) SetPartitions(database, table string, parts map[string]uint64) {
+func (s *serverAdmin) SetPartitions(database, table string, parts map[string]uint64) {
 	name := clickhouse.QuoteIdent(database) + "." + clickhouse.QuoteIdent(table)
 	s.exec("DROP TABLE IF EXISTS "+name+" SYNC", "CREATE TABLE "+name+" (p UInt32, x UInt64) ENGINE = MergeTree PARTITION BY p ORDER BY x")
 	for id, n := range parts {

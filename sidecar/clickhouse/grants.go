@@ -11,7 +11,15 @@ import (
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
-var _ control.Authorizer = (*Database)(nil)
+// Rights reads grants: a requester's rights (control.Authorizer), the
+// sidecar's own (sidecar.OwnRights), and the row policies that apply to a
+// login, on the Database's connections.
+type Rights struct {
+	*conn
+	grants grantCache // logins' grants, kept grantsFresh to refuse rights
+}
+
+var _ control.Authorizer = (*Rights)(nil)
 
 // Can answers from ClickHouse's own grants whether user holds p on table
 // of database, or with table "" on every table of it, as a session of
@@ -20,7 +28,7 @@ var _ control.Authorizer = (*Database)(nil)
 // from system.grants and system.role_grants. The sidecar's user needs SHOW
 // USERS and SHOW ROLES to read them. Grants read within grantsFresh may
 // refuse; only grants read now allow (grants_cache.go).
-func (d *Database) Can(ctx context.Context, user string, p control.Privilege, database, table string) (bool, error) {
+func (d *Rights) Can(ctx context.Context, user string, p control.Privilege, database, table string) (bool, error) {
 	rows, cached, err := d.grantsOf(ctx, user, false)
 	if err != nil {
 		return false, err
@@ -36,7 +44,7 @@ func (d *Database) Can(ctx context.Context, user string, p control.Privilege, da
 }
 
 // grantRows reads the rows of system.grants of user and of roles.
-func grantRows(ctx context.Context, d *Database, user string, roles []string) ([]grantRow, error) {
+func grantRows(ctx context.Context, d *conn, user string, roles []string) ([]grantRow, error) {
 	var rows []grantRow
 	var source, access, db, table proto.ColStr
 	var hasDB, hasTable, hasColumn, revoke, wildcard proto.ColUInt8
@@ -76,7 +84,7 @@ func rowLevel(hasDB, hasTable, hasColumn bool) grantLevel {
 // rolesOf follows role grants from user: at the user's own level only
 // default roles, which every session of theirs has; below that every role
 // granted to one of them.
-func (d *Database) rolesOf(ctx context.Context, user string) ([]string, error) {
+func (d *Rights) rolesOf(ctx context.Context, user string) ([]string, error) {
 	seen := map[string]bool{}
 	var all []string
 	q := `SELECT granted_role_name FROM system.role_grants WHERE user_name = {user:String} AND granted_role_is_default`

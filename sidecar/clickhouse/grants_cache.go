@@ -29,7 +29,7 @@ type cachedGrants struct {
 // grantsOf returns user's grant rows (and those of their roles): those
 // read within grantsFresh when fresh is false, else read now. Logins are
 // few, so the map stays small; entries are replaced, never piled up.
-func (d *Database) grantsOf(ctx context.Context, user string, fresh bool) (rows []grantRow, cached bool, err error) {
+func (d *Rights) grantsOf(ctx context.Context, user string, fresh bool) (rows []grantRow, cached bool, err error) {
 	c := &d.grants
 	c.mu.Lock()
 	g, ok := c.users[user]
@@ -42,7 +42,7 @@ func (d *Database) grantsOf(ctx context.Context, user string, fresh bool) (rows 
 	if err != nil {
 		return nil, false, err
 	}
-	if rows, err = grantRows(ctx, d, user, roles); err != nil {
+	if rows, err = grantRows(ctx, d.conn, user, roles); err != nil {
 		return nil, false, fmt.Errorf("read grants of %s: %w", user, err)
 	}
 	c.mu.Lock()

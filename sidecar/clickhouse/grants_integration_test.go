@@ -59,7 +59,7 @@ func TestCanAgreesWithTheServer(t *testing.T) {
 	for user := range grantCases {
 		for _, db := range databases {
 			server := serverAllowsBackup(t, ctx, bed, user, db)
-			got, err := d.Can(ctx, user, control.PrivBackup, db, "")
+			got, err := d.Rights().Can(ctx, user, control.PrivBackup, db, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,17 +13,17 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-var _ sidecar.OwnRights = (*Database)(nil)
+var _ sidecar.OwnRights = (*Rights)(nil)
 
 // OwnUser is the login the sidecar uses.
-func (d *Database) OwnUser() string { return d.user }
+func (d *Rights) OwnUser() string { return d.user }
 
 // privSystemViews is SYSTEM VIEWS: SYSTEM STOP VIEW takes it.
 const privSystemViews control.Privilege = model.RightSystemViews
 
 // HoldsOnDatabase says whether the sidecar's user holds access on every
 // table of database, as it does for a requester (grants_eval.go).
-func (d *Database) HoldsOnDatabase(ctx context.Context, access, database string) (bool, error) {
+func (d *Rights) HoldsOnDatabase(ctx context.Context, access, database string) (bool, error) {
 	return d.Can(ctx, d.user, control.Privilege(access), database, "")
 }
 
@@ -40,7 +40,7 @@ var globalParents = map[string][]string{
 // SECURITY NONE (object ""). system.grants names the object in
 // access_object: the user for SET DEFINER ON user, "" for ON * (and for
 // ALL ON *.*), a prefix with is_wildcard for ON user*.
-func (d *Database) HoldsGlobal(ctx context.Context, access, object string) (bool, error) {
+func (d *Rights) HoldsGlobal(ctx context.Context, access, object string) (bool, error) {
 	roles, err := d.rolesOf(ctx, d.user)
 	if err != nil {
 		return false, err

@@ -7,15 +7,12 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-var _ sidecar.ColumnReader = (*Database)(nil)
-
 // TableColumns reads a table's physical columns from system.columns: ALIAS
 // and EPHEMERAL columns store nothing and REPLACE PARTITION ignores them.
-func (d *Database) TableColumns(ctx context.Context, database, table string) ([]model.Column, error) {
+func (d *RestoreOps) TableColumns(ctx context.Context, database, table string) ([]model.Column, error) {
 	var names, types proto.ColStr
 	var out []model.Column
 	err := d.do(ctx, ch.Query{

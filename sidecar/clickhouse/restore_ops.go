@@ -12,6 +12,13 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
+// RestoreOps is what a restore changes in a live database
+// (sidecar.RestoreOps): swaps, partitions, views created stopped, on the
+// Database's connections.
+type RestoreOps struct{ *conn }
+
+var _ sidecar.RestoreOps = (*RestoreOps)(nil)
+
 // validNames refuses any name ClickVault would not put in SQL.
 func validNames(names ...string) error {
 	for _, n := range names {
@@ -22,7 +29,7 @@ func validNames(names ...string) error {
 	return nil
 }
 
-func (d *Database) DatabaseEngine(ctx context.Context, database string) (string, error) {
+func (d *RestoreOps) DatabaseEngine(ctx context.Context, database string) (string, error) {
 	var engine proto.ColStr
 	err := d.do(ctx, ch.Query{Body: "SELECT engine FROM system.databases WHERE name = {db:String}",
 		Parameters: []proto.Parameter{Param("db", database)}, Result: proto.ResultColumn{Data: &engine}})
@@ -35,7 +42,7 @@ func (d *Database) DatabaseEngine(ctx context.Context, database string) (string,
 	return engine.Row(0), nil
 }
 
-func (d *Database) TableNames(ctx context.Context, database string) ([]string, error) {
+func (d *RestoreOps) TableNames(ctx context.Context, database string) ([]string, error) {
 	var names proto.ColStr
 	var out []string
 	err := d.do(ctx, ch.Query{Body: "SELECT name FROM system.tables WHERE database = {db:String} AND NOT is_temporary ORDER BY name",
@@ -54,7 +61,7 @@ func (d *Database) TableNames(ctx context.Context, database string) ([]string, e
 
 // Objects reads system.databases and system.tables: uuid is what tells a
 // table a restore created from one someone put under the same name since.
-func (d *Database) Objects(ctx context.Context, database string) (sidecar.Objects, error) {
+func (d *RestoreOps) Objects(ctx context.Context, database string) (sidecar.Objects, error) {
 	out := sidecar.Objects{Tables: map[string]sidecar.Object{}}
 	var names, ids proto.ColStr
 	var modified proto.ColUInt32
@@ -84,15 +91,15 @@ func (d *Database) Objects(ctx context.Context, database string) (sidecar.Object
 // ExchangeTables runs EXCHANGE TABLES: both names change in one step, so
 // readers see the old table or the new one, never neither. Only Atomic
 // (and Replicated) databases can; ClickHouse refuses the others.
-func (d *Database) ExchangeTables(ctx context.Context, database, a, b string) error {
+func (d *RestoreOps) ExchangeTables(ctx context.Context, database, a, b string) error {
 	if err := validNames(database, a, b); err != nil {
 		return err
 	}
 	db := QuoteIdent(database) + "."
-	return d.Exec(ctx, "EXCHANGE TABLES "+db+QuoteIdent(a)+" AND "+db+QuoteIdent(b))
+	return d.exec(ctx, "EXCHANGE TABLES "+db+QuoteIdent(a)+" AND "+db+QuoteIdent(b))
 }
 
-func (d *Database) TablePartitions(ctx context.Context, database, table string) ([]model.Partition, error) {
+func (d *RestoreOps) TablePartitions(ctx context.Context, database, table string) ([]model.Partition, error) {
 	var ids, values proto.ColStr
 	var rows proto.ColUInt64
 	var out []model.Partition
@@ -116,11 +123,11 @@ func (d *Database) TablePartitions(ctx context.Context, database, table string) 
 // ReplacePartition names the partition by its id (as system.parts has it):
 // the id is the same whatever the key's type, where a value literal must
 // be written in the key's own type (a tuple key does not take a string).
-func (d *Database) ReplacePartition(ctx context.Context, database, table, partitionID, from string) error {
+func (d *RestoreOps) ReplacePartition(ctx context.Context, database, table, partitionID, from string) error {
 	if err := validNames(database, table, from); err != nil {
 		return err
 	}
 	db := QuoteIdent(database) + "."
-	return d.Exec(ctx, fmt.Sprintf("ALTER TABLE %s%s REPLACE PARTITION ID %s FROM %s%s",
+	return d.exec(ctx, fmt.Sprintf("ALTER TABLE %s%s REPLACE PARTITION ID %s FROM %s%s",
 		db, QuoteIdent(table), QuoteString(partitionID), db, QuoteIdent(from)))
 }

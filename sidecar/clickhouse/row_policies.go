@@ -14,7 +14,7 @@ import (
 // with neither excepted. A restore would copy every row into a database
 // the requester may read, so any such policy, whatever its condition,
 // restricts them.
-func (d *Database) RowPolicies(ctx context.Context, user, database string, tables []string) ([]string, error) {
+func (d *Rights) RowPolicies(ctx context.Context, user, database string, tables []string) ([]string, error) {
 	roles, err := d.rolesOf(ctx, user)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 // them.
 func (d *Database) PartRows(ctx context.Context, database string) (map[string]uint64, error) {
 	out := map[string]uint64{}
-	err := nameRows(ctx, d, `SELECT table AS name, toUInt64(sum(rows)) AS rows FROM system.parts
+	err := nameRows(ctx, d.conn, `SELECT table AS name, toUInt64(sum(rows)) AS rows FROM system.parts
 		WHERE database = {db:String} AND active GROUP BY table`, []proto.Parameter{Param("db", database)}, out)
 	if err != nil {
 		return nil, fmt.Errorf("read the parts of %s: %w", database, err)

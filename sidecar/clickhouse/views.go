@@ -7,11 +7,7 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
-
-	"github.com/clickvault/clickvault/sidecar"
 )
-
-var _ sidecar.ViewStopper = (*Database)(nil)
 
 // A view created EMPTY is scheduled as if it had just refreshed: its next
 // refresh is due at the next whole period of its schedule, and every
@@ -29,14 +25,14 @@ const (
 // database.view, from sidecar.stoppedCreate) and stops the view at once
 // (SYSTEM STOP VIEW): a view a restore includes waits for a person to
 // start it. It fails if the view refreshed in between.
-func (d *Database) CreateStoppedView(ctx context.Context, database, view, create string) error {
+func (d *RestoreOps) CreateStoppedView(ctx context.Context, database, view, create string) error {
 	if err := validNames(database, view); err != nil {
 		return err
 	}
 	if err := d.awaitSecondStart(ctx); err != nil {
 		return err
 	}
-	if err := d.Exec(ctx, create); err != nil {
+	if err := d.exec(ctx, create); err != nil {
 		return fmt.Errorf("create it EMPTY: %w", err)
 	}
 	if err := d.StopView(ctx, database, view); err != nil {
@@ -57,7 +53,7 @@ func (d *Database) CreateStoppedView(ctx context.Context, database, view, create
 }
 
 // awaitSecondStart waits, by the server's clock, until early in a second.
-func (d *Database) awaitSecondStart(ctx context.Context) error {
+func (d *RestoreOps) awaitSecondStart(ctx context.Context) error {
 	var ms proto.ColUInt64
 	if err := d.do(ctx, ch.Query{Body: "SELECT toUInt64(toUnixTimestamp64Milli(now64(3)) % 1000)",
 		Result: proto.ResultColumn{Data: &ms}}); err != nil {
@@ -80,11 +76,11 @@ func (d *Database) awaitSecondStart(ctx context.Context) error {
 }
 
 // StopView stops a refreshable view's schedule (SYSTEM STOP VIEW).
-func (d *Database) StopView(ctx context.Context, database, view string) error {
+func (d *RestoreOps) StopView(ctx context.Context, database, view string) error {
 	if err := validNames(database, view); err != nil {
 		return err
 	}
-	if err := d.Exec(ctx, "SYSTEM STOP VIEW "+QuoteIdent(database)+"."+QuoteIdent(view)); err != nil {
+	if err := d.exec(ctx, "SYSTEM STOP VIEW "+QuoteIdent(database)+"."+QuoteIdent(view)); err != nil {
 		return fmt.Errorf("stop refreshable view %s.%s: %w", database, view, err)
 	}
 	return nil

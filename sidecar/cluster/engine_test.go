@@ -22,7 +22,7 @@ func TestEngineShardChains(t *testing.T) {
 	for i, n := range w.nodes {
 		dbs[i] = fakedb.New(w.store)
 		dbs[i].Create("shop", map[string]uint64{"orders": uint64(100 * (i + 1))})
-		svc := sidecar.NewService(w.store, dbs[i], nil, w.layout.Engine(i+1), sidecar.Options{PollInterval: time.Millisecond},
+		svc := sidecar.NewService(w.store, dbs[i].Ports(), nil, w.layout.Engine(i+1), sidecar.Options{PollInterval: time.Millisecond},
 			slog.New(slog.DiscardHandler))
 		n.c = cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: n.c.Self().Holder,
 			Position: cluster.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},

@@ -127,7 +127,7 @@ func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster, shardT
 		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", n.Name)
 		holder := coord.Holder{Name: "clickvault@" + n.Name, Stable: true}
 		own := &killableStore{ObjectStore: store}
-		svc := sidecar.NewService(own, db, nil, bedLayout.Engine(pos.Shard),
+		svc := sidecar.NewService(own, db.Ports(), nil, bedLayout.Engine(pos.Shard),
 			sidecar.Options{Holder: holder, PollInterval: 100 * time.Millisecond, LeaseTTL: 3 * time.Second}, logger)
 		co := cluster.New(own, bedLayout, c.Name, cluster.Member{Holder: holder, Position: pos}, cluster.Engine{Service: svc},
 			cluster.Options{ShardTimeout: timeout, ClaimTTL: 3 * time.Second}, logger)

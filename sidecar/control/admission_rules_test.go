@@ -187,7 +187,7 @@ func TestMissingTargetTakesCreateDatabase(t *testing.T) {
 	db.Create("old", nil)
 	logger := slog.New(slog.DiscardHandler)
 	grants := []string{"dave SELECT shop", "dave CREATE TABLE fresh", "dave INSERT fresh", "dave CREATE TABLE old", "dave INSERT old"}
-	s := &admission{base: &base{svc: sidecar.NewService(store, db, nil, unitLayout, sidecar.Options{}, logger),
+	s := &admission{base: &base{svc: sidecar.NewService(store, db.Ports(), nil, unitLayout, sidecar.Options{}, logger),
 		auth: grantList{grants: grants}, logger: logger}}
 	restore := func(target string) error {
 		_, err := s.admit(ctx, Job{Request: Request{Action: ActionRestore, Database: "shop", Target: target, RequestedBy: "dave"}})

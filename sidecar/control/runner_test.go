@@ -81,7 +81,7 @@ func newBed(t *testing.T, opts control.Options) *bed {
 func (b *bed) start(opts control.Options) {
 	logger := slog.New(slog.DiscardHandler)
 	layout := coord.Layout{Prefix: "p"}
-	svc := sidecar.NewService(b.store, b.db, nil, layout, sidecar.Options{
+	svc := sidecar.NewService(b.store, b.db.Ports(), nil, layout, sidecar.Options{
 		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, ControlDatabase: "clickvault",
 		Holder: coord.Holder{Name: "a", Stable: true}}, logger)
 	opts.Instance, opts.OwnUser, opts.DefaultDatabase = "a", "clickvault", "shop"

@@ -18,7 +18,7 @@ import (
 // for what a runner decides without one.
 func newUnitSidecar(instance string, store coord.ObjectStore, cp ControlPlane) *Runner {
 	logger := slog.New(slog.DiscardHandler)
-	svc := sidecar.NewService(store, nil, nil, unitLayout, sidecar.Options{}, logger)
+	svc := sidecar.NewService(store, sidecar.ClickHouse{}, nil, unitLayout, sidecar.Options{}, logger)
 	return NewRunner(svc, coord.NewClaims(store, unitLayout, instance, logger), cp, nil, Options{Instance: instance, OwnUser: "clickvault", DefaultDatabase: "shop",
 		ProofKey: unitProofKey}, nil, logger)
 }

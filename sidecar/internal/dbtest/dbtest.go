@@ -1,8 +1,9 @@
-// Package dbtest is the one contract suite every sidecar.Database runs:
-// the ClickHouse adapter on the test bed's server and the in-memory server
-// of the unit tests (fakedb) must answer alike, so an engine test on the
-// fake means what it would on ClickHouse. When they differ, the fake is
-// brought in line, never the suite.
+// Package dbtest is the one contract suite every implementation of the
+// engine's ClickHouse ports runs (sidecar.Database and sidecar.RestoreOps,
+// each held on its own): the ClickHouse adapter on the test bed's server
+// and the in-memory server of the unit tests (fakedb) must answer alike,
+// so an engine test on the fake means what it would on ClickHouse. When
+// they differ, the fake is brought in line, never the suite.
 package dbtest
 
 import (
@@ -19,11 +20,17 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// Server is a database under test with what the suite cannot do through
-// sidecar.Database: make databases and tables with rows. fakedb.DB is one
-// as it is; on ClickHouse the harness runs the DDL as an administrator.
-type Server interface {
+// Server is a server under test: its ports, and what the suite cannot do
+// through them (Admin).
+type Server struct {
 	sidecar.Database
+	sidecar.RestoreOps
+	Admin
+}
+
+// Admin makes databases and tables with rows. fakedb.DB is one as it is;
+// on ClickHouse the harness runs the DDL as an administrator.
+type Admin interface {
 	// Create makes database anew (dropping what was there) with MergeTree
 	// tables of these rows, each table's rows in one part.
 	Create(database string, tables map[string]uint64)
@@ -31,6 +38,11 @@ type Server interface {
 	// partitioned by a number, with these rows per partition; partition
 	// ids are numbers, as a UInt32 key's ids are.
 	SetPartitions(database, table string, parts map[string]uint64)
+}
+
+// NewServer is the server of these ports with admin beside them.
+func NewServer(ports sidecar.ClickHouse, admin Admin) Server {
+	return Server{Database: ports.Database, RestoreOps: ports.Restore, Admin: admin}
 }
 
 // Contract runs the suite on server, whose BACKUP and RESTORE use store as
@@ -47,6 +59,8 @@ func Contract(t *testing.T, server Server, store coord.ObjectStore) {
 		{"ExchangeTables", testExchangeTables},
 		{"Partitions", testPartitions},
 		{"ReplacePartition", testReplacePartition},
+		{"Columns", testColumns},
+		{"StoppedView", testStoppedView},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, server) })
 	}

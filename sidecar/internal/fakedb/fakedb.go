@@ -1,4 +1,5 @@
-// Package fakedb is an in-memory sidecar.Database for unit tests. It keeps
+// Package fakedb is an in-memory ClickHouse for unit tests: its
+// sidecar.Database (DB) and sidecar.RestoreOps (RestoreOps) ports. It keeps
 // ClickHouse's contract as the engine relies on it: BACKUP writes its
 // files and, last, the .backup object into the store; an incremental needs
 // its base's .backup; RESTORE creates the target's tables from a backup and
@@ -21,8 +22,13 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// DB is a ClickHouse server in memory, safe for concurrent use.
-type DB struct {
+// DB is a ClickHouse server in memory, safe for concurrent use: its
+// Database port, and the controls a test sets the server up with. Its
+// other port, RestoreOps, shares its state (Ports).
+type DB struct{ *state }
+
+// state is the server's memory, which its ports share.
+type state struct {
 	store coord.ObjectStore
 
 	mu        sync.Mutex
@@ -40,8 +46,14 @@ var _ sidecar.Database = (*DB)(nil)
 
 // New is a server whose BACKUP and RESTORE use store as their bucket.
 func New(store coord.ObjectStore) *DB {
-	return &DB{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{},
-		backups: map[string]*manifest{}, damaged: map[string]bool{}, restore: newRestoreState()}
+	return &DB{&state{store: store, databases: map[string]map[string]uint64{}, ops: map[string]*sidecar.Operation{},
+		backups: map[string]*manifest{}, damaged: map[string]bool{}, restore: newRestoreState()}}
+}
+
+// Ports is the server as the engine receives it. It has no Rights port:
+// the engine does not check the sidecar's own rights on it.
+func (d *DB) Ports() sidecar.ClickHouse {
+	return sidecar.ClickHouse{Database: d, Restore: &RestoreOps{d.state}}
 }
 
 // manifest is what the fake remembers of a backup it wrote: ClickHouse
@@ -125,7 +137,7 @@ func (d *DB) DatabaseExists(_ context.Context, name string) (bool, error) {
 }
 
 // TableRows reads system.tables, as the adapter does: a database that does
-// not exist has no tables.
+// not exist has no tables, and views have no rows to count.
 func (d *DB) TableRows(_ context.Context, database string) (map[string]uint64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -133,12 +145,15 @@ func (d *DB) TableRows(_ context.Context, database string) (map[string]uint64, e
 	if out == nil {
 		out = map[string]uint64{}
 	}
+	maps.DeleteFunc(out, func(table string, _ uint64) bool { return d.restore.views[tableKey{database, table}] })
 	return out, nil
 }
 
-func (d *DB) TableCount(ctx context.Context, database string) (uint64, error) {
-	t, err := d.TableRows(ctx, database)
-	return uint64(len(t)), err
+// TableCount counts tables and views alike.
+func (d *DB) TableCount(_ context.Context, database string) (uint64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return uint64(len(d.databases[database])), nil
 }
 
 // StartBackup writes one object per table, then the .backup manifest, as
@@ -228,7 +243,7 @@ func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error
 // rows is refused, as ClickHouse refuses it; structure only creates it
 // empty. A partition restore restores only those partitions (the fake's
 // partition values are their ids).
-func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
+func (d *state) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 	if _, exists := d.databases[cmd.Target]; exists && cmd.NewDatabase {
 		return refused("Code: 82. DB::Exception: Database %s already exists: While creating database %s. (DATABASE_ALREADY_EXISTS)",
 			cmd.Target, cmd.Target)
@@ -271,7 +286,7 @@ func (d *DB) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 	return nil
 }
 
-func (d *DB) begin(id, name, base, status string) *sidecar.Operation {
+func (d *state) begin(id, name, base, status string) *sidecar.Operation {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	op := &sidecar.Operation{ID: id, Name: name, BaseBackupName: base, Status: status, StartTime: time.Now()}
@@ -280,7 +295,7 @@ func (d *DB) begin(id, name, base, status string) *sidecar.Operation {
 	return op
 }
 
-func (d *DB) end(op *sidecar.Operation, status, msg string) {
+func (d *state) end(op *sidecar.Operation, status, msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	op.Status, op.Error, op.ErrorDetail, op.EndTime = status, msg, msg, time.Now()

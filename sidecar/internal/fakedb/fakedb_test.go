@@ -12,5 +12,6 @@ import (
 // runs on the test bed (clickhouse.TestDatabaseContract).
 func TestDatabaseContract(t *testing.T) {
 	store := memstore.New()
-	dbtest.Contract(t, fakedb.New(store), store)
+	db := fakedb.New(store)
+	dbtest.Contract(t, dbtest.NewServer(db.Ports(), db), store)
 }

@@ -69,7 +69,7 @@ func (m *manifest) has(f file) bool {
 
 // writeBackup puts the files not kept in the base, then the .backup
 // manifest in ClickHouse's XML, last.
-func (d *DB) writeBackup(ctx context.Context, folder string, m manifest) (uint64, error) {
+func (d *state) writeBackup(ctx context.Context, folder string, m manifest) (uint64, error) {
 	var xml strings.Builder
 	xml.WriteString("<config><version>1</version><deduplicate_files>1</deduplicate_files><contents>")
 	for _, f := range m.files {

@@ -21,6 +21,7 @@ type restoreState struct {
 	uuids    map[tableKey]string                     // given on first look, swapped by EXCHANGE
 	dbUUIDs  map[string]string                       // given on first look, until the database is dropped
 	created  map[tableKey]time.Time                  // when a RESTORE created a table (metadata_modification_time)
+	views    map[tableKey]bool                       // the views CreateStoppedView made: no rows, no parts
 	parts    map[tableKey]map[string]uint64          // partition id → rows
 	failNext string                                  // the next RESTORE fails with this, after creating its tables
 	calls    []string                                // ExchangeTables and ReplacePartition calls, in order
@@ -29,15 +30,21 @@ type restoreState struct {
 
 type tableKey struct{ database, table string }
 
+// RestoreOps is the server's sidecar.RestoreOps port, on the DB's state.
+type RestoreOps struct{ *state }
+
+var _ sidecar.RestoreOps = (*RestoreOps)(nil)
+
 func newRestoreState() restoreState {
 	return restoreState{engines: map[string]string{}, uuids: map[tableKey]string{}, dbUUIDs: map[string]string{},
-		created: map[tableKey]time.Time{}, parts: map[tableKey]map[string]uint64{}}
+		created: map[tableKey]time.Time{}, views: map[tableKey]bool{}, parts: map[tableKey]map[string]uint64{}}
 }
 
 func (r *restoreState) forget(database, table string) {
 	delete(r.uuids, tableKey{database, table})
 	delete(r.parts, tableKey{database, table})
 	delete(r.created, tableKey{database, table})
+	delete(r.views, tableKey{database, table})
 }
 
 // SetEngine gives a database another engine than Atomic: Memory cannot
@@ -70,7 +77,7 @@ func (d *DB) Partitions(database, table string) map[string]uint64 {
 	return d.partitionsLocked(database, table)
 }
 
-func (d *DB) partitionsLocked(database, table string) map[string]uint64 {
+func (d *state) partitionsLocked(database, table string) map[string]uint64 {
 	if p, ok := d.restore.parts[tableKey{database, table}]; ok {
 		return maps.Clone(p)
 	}
@@ -82,7 +89,7 @@ func (d *DB) partitionsLocked(database, table string) map[string]uint64 {
 }
 
 // partsOf is the partitions of a database's partitioned tables, for a backup.
-func (d *DB) partsOf(database string, tables map[string]uint64) map[string]map[string]uint64 {
+func (d *state) partsOf(database string, tables map[string]uint64) map[string]map[string]uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := map[string]map[string]uint64{}
@@ -96,7 +103,7 @@ func (d *DB) partsOf(database string, tables map[string]uint64) map[string]map[s
 
 // restorePartsLocked sets the partitions of a restored table: the
 // backup's, or only those named.
-func (d *DB) restorePartsLocked(target string, r model.TableRestore, m manifest, partitions []string) {
+func (d *state) restorePartsLocked(target string, r model.TableRestore, m manifest, partitions []string) {
 	key := tableKey{target, r.Target}
 	d.restore.forget(target, r.Target)
 	d.restore.created[key] = time.Now()
@@ -148,7 +155,7 @@ func (d *DB) Calls() []string {
 	return append([]string(nil), d.restore.calls...)
 }
 
-func (d *DB) DatabaseEngine(_ context.Context, database string) (string, error) {
+func (d *RestoreOps) DatabaseEngine(_ context.Context, database string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.databases[database]; !ok {
@@ -160,7 +167,7 @@ func (d *DB) DatabaseEngine(_ context.Context, database string) (string, error) 
 	return "Atomic", nil
 }
 
-func (d *DB) TableNames(_ context.Context, database string) ([]string, error) {
+func (d *RestoreOps) TableNames(_ context.Context, database string) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []string
@@ -171,7 +178,7 @@ func (d *DB) TableNames(_ context.Context, database string) ([]string, error) {
 	return out, nil
 }
 
-func (d *DB) Objects(_ context.Context, database string) (sidecar.Objects, error) {
+func (d *RestoreOps) Objects(_ context.Context, database string) (sidecar.Objects, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := sidecar.Objects{Tables: map[string]sidecar.Object{}}
@@ -198,7 +205,7 @@ func (r *restoreState) tableUUID(database, table string) string {
 	return r.uuids[key]
 }
 
-func (d *DB) change(op, database, table string) {
+func (d *state) change(op, database, table string) {
 	d.mu.Lock()
 	hook := d.restore.hook
 	d.mu.Unlock()
@@ -207,7 +214,7 @@ func (d *DB) change(op, database, table string) {
 	}
 }
 
-func (d *DB) ExchangeTables(ctx context.Context, database, a, b string) error {
+func (d *RestoreOps) ExchangeTables(ctx context.Context, database, a, b string) error {
 	d.change("exchange", database, a)
 	engine, err := d.DatabaseEngine(ctx, database)
 	if err != nil {
@@ -242,7 +249,7 @@ func (d *DB) ExchangeTables(ctx context.Context, database, a, b string) error {
 	return nil
 }
 
-func (d *DB) TablePartitions(_ context.Context, database, table string) ([]model.Partition, error) {
+func (d *RestoreOps) TablePartitions(_ context.Context, database, table string) ([]model.Partition, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []model.Partition
@@ -259,7 +266,7 @@ func (d *DB) TablePartitions(_ context.Context, database, table string) ([]model
 
 // ReplacePartition refuses a partition the source does not have, as 26.7
 // does (allow_replace_partition_from_empty_source is off).
-func (d *DB) ReplacePartition(_ context.Context, database, table, partitionID, from string) error {
+func (d *RestoreOps) ReplacePartition(_ context.Context, database, table, partitionID, from string) error {
 	d.change("replace", database, table)
 	d.mu.Lock()
 	defer d.mu.Unlock()
