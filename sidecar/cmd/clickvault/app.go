@@ -32,6 +32,7 @@ type app struct {
 	db       *clickhouse.Database
 	notifier *notify.Dispatcher
 	service  *sidecar.Service
+	cluster  *clusterNode // this node's place in a cluster; nil on a single server
 }
 
 // loadConfig reads the configuration; a bad one is a usage error (exit 2).
@@ -39,12 +40,6 @@ func loadConfig(path string, explicit bool, environ func() []string) (config.Con
 	cfg, err := config.Load(path, !explicit, environ)
 	if err != nil {
 		return config.Config{}, &usageError{fmt.Errorf("configuration: %w", err)}
-	}
-	if cfg.Cluster.Name != "" {
-		// Until sets are wired into the commands, a cluster node must not
-		// back up as a single server into the single-server layout.
-		return config.Config{}, &usageError{fmt.Errorf("configuration: cluster.name = %q: clusters are not backed up by "+
-			"the commands yet (sets are built, not wired: docs/cluster.md); leave cluster.name empty", cfg.Cluster.Name)}
 	}
 	return cfg, nil
 }
@@ -74,6 +69,16 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 	logger.Debug("configuration loaded", "config", cfg)
 	notifier := newNotifier(cfg)
 	layout := coord.Layout{Prefix: cfg.S3.Prefix}
+	node, err := locateNode(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if node != nil {
+		// A shard's chains, lease and catalog are its own folder; claims,
+		// heartbeats and schedule slots are the cluster's.
+		layout = node.layout.Engine(node.position.Shard)
+	}
 	service := sidecar.NewService(store, db.Ports(), notifier, layout, sidecar.Options{
 		FullEvery: cfg.FullInterval(),
 		Retention: model.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
@@ -85,7 +90,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		FaultPoint:      faultPoint,
 	}, logger)
 	return &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
-		notifier: notifier, service: service}, nil
+		notifier: notifier, service: service, cluster: node}, nil
 }
 
 func (a *app) close() { a.db.Close() }

@@ -79,7 +79,7 @@ func (a *app) mayBackUp(ctx context.Context, user, database string) error {
 	if user == a.cfg.ClickHouse.User {
 		return nil
 	}
-	ok, err := a.db.Can(ctx, user, control.PrivBackup, database, "")
+	ok, err := a.db.Rights().Can(ctx, user, control.PrivBackup, database, "")
 	if err != nil {
 		return fmt.Errorf("check the grants of %s on this node: %w", user, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/clickvault/clickvault/hooks/metrics"
 	"github.com/clickvault/clickvault/hooks/notify"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -53,12 +54,17 @@ func serveCommand(run runner) *cobra.Command {
 		notifications := notify.NewQueue(a.notifier, a.logger)
 		a.service.SetNotifier(notifications)
 		claims := coord.NewClaims(a.store, a.layout, a.instance.Name, a.logger)
+		var sets *cluster.Coordinator
+		var setBackups control.SetBackups
+		if a.cluster != nil {
+			sets, setBackups = a.sets()
+		}
 		runner := control.NewRunner(a.service, claims, plane, a.db.Rights(), control.Options{
 			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 			ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
-			RequestRetention: a.cfg.RequestRetention(),
+			RequestRetention: a.cfg.RequestRetention(), Sets: setBackups,
 		}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
 		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
 		for _, t := range a.cfg.Sidecar.AuthTokens {
@@ -83,6 +89,12 @@ func serveCommand(run runner) *cobra.Command {
 		g.Go(func() error { return runner.Run(gctx) })
 		g.Go(func() error { return notifications.Run(gctx) })
 		g.Go(func() error { return srv.Serve(gctx, ln) })
+		if sets != nil {
+			// This node's shard of every set, whichever node made it.
+			a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
+				"replica", a.cluster.position.Replica)
+			g.Go(func() error { return sets.Run(gctx, dbs, a.cfg.Poll()) })
+		}
 		err = g.Wait()
 		a.logger.Info("sidecar stopped")
 		return err
