@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -58,9 +59,16 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 	}
 }
 
-// find is the request's set: the one named, if it exists, else a new one
-// (Create finds the set a run that stopped before answering listed).
+// find is the request's set: the one named, or the one recorded for the
+// request (a run before a restart made it), else a new one, recorded.
 func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error) {
+	if req.ID == "" {
+		id, err := r.recorded(ctx, req)
+		if err != nil {
+			return Set{}, err
+		}
+		req.ID = id
+	}
 	if req.ID != "" {
 		set, _, err := r.Coord.readSet(ctx, req.Database, req.ID)
 		if err == nil {
@@ -78,8 +86,48 @@ func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error)
 	if kind == "auto" {
 		kind = ""
 	}
-	return r.Coord.Create(ctx, Request{Database: req.Database, Kind: kind, RequestID: req.RequestID,
+	set, err := r.Coord.Create(ctx, Request{Database: req.Database, Kind: kind, RequestID: req.RequestID,
 		RequestedBy: req.RequestedBy, Topology: topo})
+	if err != nil {
+		return Set{}, err
+	}
+	return set, r.record(ctx, req, set.ID)
+}
+
+// setOfRequest is set-requests/{request}.json.
+type setOfRequest struct {
+	Version int    `json:"version"`
+	Set     string `json:"set"`
+}
+
+// recorded is the set recorded for the request, "" if none.
+func (r Requests) recorded(ctx context.Context, req control.SetRequest) (string, error) {
+	data, _, err := r.Coord.store.Get(ctx, r.Coord.layout.SetOfRequestKey(req.Database, req.RequestID))
+	if errors.Is(err, coord.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the set of request %s: %w", req.RequestID, err)
+	}
+	var rec setOfRequest
+	if err := decode("the set of request "+req.RequestID, data, &rec); err != nil {
+		return "", err
+	}
+	return rec.Set, nil
+}
+
+// record writes which set the request made, once (If-None-Match).
+func (r Requests) record(ctx context.Context, req control.SetRequest, set string) error {
+	data, err := json.Marshal(setOfRequest{Version: SetVersion, Set: set})
+	if err != nil {
+		return fmt.Errorf("encode the set of request %s: %w", req.RequestID, err)
+	}
+	_, err = r.Coord.store.Put(ctx, r.Coord.layout.SetOfRequestKey(req.Database, req.RequestID), data,
+		coord.PutCondition{IfNoneMatch: true})
+	if err != nil && !errors.Is(err, coord.ErrPreconditionFailed) {
+		return fmt.Errorf("record the set of request %s: %w", req.RequestID, err)
+	}
+	return nil
 }
 
 // Outcome is a sealed set as the runner answers it: each shard's state,

@@ -184,6 +184,7 @@ const (
 	setsFolder   = "sets"
 	openSetsFile = "open.json"
 	setFile      = "set.json"
+	setRequests  = "set-requests"
 	shardPrefix  = "shard-"
 )
 
@@ -195,6 +196,7 @@ const (
 //	{prefix}/{cluster id}/{database}/sets/{set}/set.json        the set: its shards, kind, requester, state
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.claim the replica working shard n (a lease)
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.json  how shard n's backup went
+//	{prefix}/{cluster id}/{database}/set-requests/{request}.json the set a request made
 //
 // A shard's folder holds exactly what a single server's database folder
 // holds ({prefix}/{database}/…), so the engine runs on it unchanged
@@ -257,4 +259,11 @@ func (l ClusterLayout) ClaimKey(database, set string, shard int) string {
 // ResultKey is the record of how shard n's backup of a set went.
 func (l ClusterLayout) ResultKey(database, set string, shard int) string {
 	return l.join(database, setsFolder, set, ShardFolder(shard)+jsonSuffix)
+}
+
+// SetOfRequestKey records which set a request made, so the request's
+// sidecar, restarted before it answered, answers from that set rather than
+// make a second one (the set may be sealed and gone from open.json).
+func (l ClusterLayout) SetOfRequestKey(database, requestID string) string {
+	return l.join(database, setRequests, requestID+jsonSuffix)
 }
