@@ -75,8 +75,13 @@ func (s *executor) executeSet(ctx context.Context, r Job, latest *LogEntry, rows
 	if latest != nil && latest.State == StateRunning {
 		req.ID = latest.Backup
 	}
+	made := false
 	progress := func(set, msg string) {
 		rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: set, Message: msg}))
+		if !made { // the first word is the set's name: it exists and is recorded
+			made = true
+			s.fault("set-created")
+		}
 	}
 	out, err := s.opts.Sets.BackupSet(ctx, req, progress)
 	if err != nil {

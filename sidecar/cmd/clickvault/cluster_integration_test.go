@@ -29,7 +29,7 @@ const clusterConfig = "[cluster]\nname = \"vault\"\nid = \"vault-eu\"\nshard_tim
 // (nodeOpts; nil: sidecarUsers on every node), shop.orders on each node
 // with rows of its own (shard*1000 rows, ids from shard*1e6), a
 // Distributed table over them, and a sidecar per node.
-func newClusterBed(t *testing.T, replicas []int, nodeOpts func(node int) testbed.Options) *clusterBed {
+func newClusterBed(t *testing.T, replicas []int, nodeOpts func(node int) testbed.Options, env ...func(node int) []string) *clusterBed {
 	t.Helper()
 	if nodeOpts == nil {
 		nodeOpts = func(int) testbed.Options { return sidecarUsers }
@@ -51,9 +51,13 @@ func newClusterBed(t *testing.T, replicas []int, nodeOpts func(node int) testbed
 		h.exec("CREATE TABLE shop.all_orders AS shop.orders ENGINE = Distributed(vault, shop, orders)")
 		b.nodes = append(b.nodes, h)
 	}
-	for _, h := range b.nodes {
+	for i, h := range b.nodes {
 		addr := freeAddr(t)
-		b.procs = append(b.procs, h.startSidecar(h.sidecarConfig(addr, clusterConfig), addr))
+		var extra []string
+		if len(env) > 0 {
+			extra = env[0](i + 1)
+		}
+		b.procs = append(b.procs, h.startSidecarWith(h.sidecarConfig(addr, clusterConfig), addr, extra...))
 	}
 	return b
 }
@@ -132,4 +136,39 @@ func backupNamed(t *testing.T, message string, shard int) string {
 		t.Fatalf("no backup of shard %d in %q", shard, message)
 	}
 	return strings.Fields(message[i+len(marker):])[0]
+}
+
+// TestClusterCreatorKilled: shard 1 is on nodes 1 and 2, shard 2 on node
+// 3. Node 1's sidecar makes alice's set and is killed at once (SIGKILL,
+// before it answers or backs anything up). The set still completes (node 2
+// backs shard 1 up, node 3 shard 2), and node 1's sidecar, restarted,
+// answers alice's request from that set: one set, not two.
+func TestClusterCreatorKilled(t *testing.T) {
+	b := newClusterBed(t, []int{2, 1}, nil, func(node int) []string {
+		if node == 1 {
+			return []string{envFaultPoint + "=set-created"}
+		}
+		return nil
+	})
+	first := b.nodes[0]
+	id := first.request(first.as("alice"), "action, database", "'backup', 'shop'")
+	select {
+	case <-b.procs[0].exited:
+	case <-time.After(time.Minute):
+		t.Fatal("node 1's sidecar was not killed when it made the set")
+	}
+	b.procs[0] = first.startSidecar(b.procs[0].config, b.procs[0].addr)
+	st := first.waitState(id, 4*time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" || !strings.Contains(st.message, "shard 1 succeeded") || !strings.Contains(st.message, "shard 2 succeeded") {
+		t.Fatalf("alice's backup after its sidecar was killed: %s: %s", st.state, st.message)
+	}
+	var sets []string
+	for _, k := range first.keys("cv/test/vault-eu/shop/sets/") {
+		if strings.HasSuffix(k, "/set.json") {
+			sets = append(sets, k)
+		}
+	}
+	if len(sets) != 1 {
+		t.Errorf("sets made: %v, want one", sets)
+	}
 }
