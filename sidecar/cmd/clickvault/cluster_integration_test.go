@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"path"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // clusterBed is the test bed's cluster with a harness per node: each node
@@ -25,16 +28,29 @@ type clusterBed struct {
 // named vault-eu in the bucket, backing up shop.
 const clusterConfig = "[cluster]\nname = \"vault\"\nid = \"vault-eu\"\nshard_timeout = \"2m\"\n"
 
-// newClusterBed starts the cluster with each node's users and grants
-// (nodeOpts; nil: sidecarUsers on every node), shop.orders on each node
-// with rows of its own (shard*1000 rows, ids from shard*1e6), a
-// Distributed table over them, and a sidecar per node.
-func newClusterBed(t *testing.T, replicas []int, nodeOpts func(node int) testbed.Options, env ...func(node int) []string) *clusterBed {
+// clusterBedOptions shape a clusterBed.
+type clusterBedOptions struct {
+	replicas []int                          // per shard, its nodes (default {1, 1, 1})
+	nodeOpts func(node int) testbed.Options // each node's users and grants (default sidecarUsers)
+	env      func(node int) []string        // each node's sidecar's extra environment
+	schedule string                         // each sidecar's [schedule] (default: none)
+}
+
+// newClusterBed starts the cluster with each node's users and grants,
+// shop.orders on each node with rows of its own (shard*1000 rows, ids from
+// shard*1e6), a Distributed table over them, and a sidecar per node.
+func newClusterBed(t *testing.T, o clusterBedOptions) *clusterBed {
 	t.Helper()
-	if nodeOpts == nil {
-		nodeOpts = func(int) testbed.Options { return sidecarUsers }
+	if o.nodeOpts == nil {
+		o.nodeOpts = func(int) testbed.Options { return sidecarUsers }
 	}
-	c := testbed.NewCluster(t, testbed.ClusterOptions{Options: sidecarUsers, Replicas: replicas, NodeOptions: nodeOpts})
+	if o.env == nil {
+		o.env = func(int) []string { return nil }
+	}
+	if o.schedule == "" {
+		o.schedule = "incremental_every = \"\"\ncheck_every = \"\"\n"
+	}
+	c := testbed.NewCluster(t, testbed.ClusterOptions{Options: sidecarUsers, Replicas: o.replicas, NodeOptions: o.nodeOpts})
 	b := &clusterBed{c: c}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
@@ -53,11 +69,9 @@ func newClusterBed(t *testing.T, replicas []int, nodeOpts func(node int) testbed
 	}
 	for i, h := range b.nodes {
 		addr := freeAddr(t)
-		var extra []string
-		if len(env) > 0 {
-			extra = env[0](i + 1)
-		}
-		b.procs = append(b.procs, h.startSidecarWith(h.sidecarConfig(addr, clusterConfig), addr, extra...))
+		config := h.writeConfig(fmt.Sprintf("[schedule]\n%s[sidecar]\nlisten = %q\nauth_tokens = [%q]\nread_tokens = [%q]\n%s",
+			o.schedule, addr, httpToken, readToken, clusterConfig))
+		b.procs = append(b.procs, h.startSidecarWith(config, addr, o.env(i+1)...))
 	}
 	return b
 }
@@ -77,7 +91,7 @@ func (h *harness) countOn(query string) uint64 {
 // is the set, completed, naming each shard's backup. Each shard's backup
 // holds exactly its node's rows (restored next to it and counted).
 func TestClusterBackupRequestMakesASet(t *testing.T) {
-	b := newClusterBed(t, []int{1, 1, 1}, nil)
+	b := newClusterBed(t, clusterBedOptions{})
 	first := b.nodes[0]
 	id := first.request(first.as("alice"), "action, database", "'backup', 'shop'")
 	st := first.waitState(id, 3*time.Minute, "succeeded", "failed", "rejected")
@@ -105,14 +119,14 @@ func TestClusterBackupRequestMakesASet(t *testing.T) {
 // node 3's sidecar, which checks node 3's grants; the set is partial and
 // the request failed, saying so per shard.
 func TestClusterGrantsArePerNode(t *testing.T) {
-	b := newClusterBed(t, []int{1, 1, 1}, func(node int) testbed.Options {
+	b := newClusterBed(t, clusterBedOptions{nodeOpts: func(node int) testbed.Options {
 		if node != 3 {
 			return sidecarUsers
 		}
 		opts := sidecarUsersWith(nil)
 		opts.Grants["alice"] = append(requesterGrants(), "SELECT ON shop.*") // no BACKUP on node 3
 		return opts
-	})
+	}})
 	first := b.nodes[0]
 	id := first.request(first.as("alice"), "action, database", "'backup', 'shop'")
 	st := first.waitState(id, 3*time.Minute, "succeeded", "failed", "rejected")
@@ -144,12 +158,12 @@ func backupNamed(t *testing.T, message string, shard int) string {
 // backs shard 1 up, node 3 shard 2), and node 1's sidecar, restarted,
 // answers alice's request from that set: one set, not two.
 func TestClusterCreatorKilled(t *testing.T) {
-	b := newClusterBed(t, []int{2, 1}, nil, func(node int) []string {
+	b := newClusterBed(t, clusterBedOptions{replicas: []int{2, 1}, env: func(node int) []string {
 		if node == 1 {
 			return []string{envFaultPoint + "=set-created"}
 		}
 		return nil
-	})
+	}})
 	first := b.nodes[0]
 	id := first.request(first.as("alice"), "action, database", "'backup', 'shop'")
 	select {
@@ -170,5 +184,58 @@ func TestClusterCreatorKilled(t *testing.T) {
 	}
 	if len(sets) != 1 {
 		t.Errorf("sets made: %v, want one", sets)
+	}
+}
+
+// TestClusterScheduleMakesOneSetPerSlot: every node's sidecar runs the
+// schedule (an incremental every 3 s); each slot is taken by one sidecar,
+// whose request makes one set, so there are as many sets as slots taken,
+// each completed with a backup of every shard.
+func TestClusterScheduleMakesOneSetPerSlot(t *testing.T) {
+	b := newClusterBed(t, clusterBedOptions{schedule: "incremental_every = \"3s\"\ncheck_every = \"\"\n"})
+	h := b.nodes[0]
+	deadline := time.Now().Add(3 * time.Minute)
+	var sets []string
+	for time.Now().Before(deadline) {
+		sets = sets[:0]
+		for _, k := range h.keys("cv/test/vault-eu/shop/sets/") {
+			if strings.HasSuffix(k, "/set.json") {
+				sets = append(sets, k)
+			}
+		}
+		if len(sets) >= 3 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, p := range b.procs {
+		if code := p.stop(t); code != 0 {
+			t.Errorf("a sidecar exited %d", code)
+		}
+	}
+	var slots []string
+	for _, k := range h.keys("cv/test/vault-eu/") {
+		if strings.Contains(k, ".clickvault/schedule/shop/") {
+			slots = append(slots, k)
+		}
+	}
+	sets = sets[:0]
+	for _, k := range h.keys("cv/test/vault-eu/shop/sets/") {
+		if strings.HasSuffix(k, "/set.json") {
+			sets = append(sets, k)
+		}
+	}
+	if len(sets) < 3 || len(sets) != len(slots) {
+		t.Fatalf("%d sets for %d schedule slots taken, want one set per slot (at least 3):\nsets %v\nslots %v", len(sets), len(slots), sets, slots)
+	}
+	// Sets of one slot would be made within a poll of each other; a slot's
+	// set is made as the slot begins, 3 s after the one before.
+	sort.Strings(sets)
+	for i := 1; i < len(sets); i++ {
+		a, _ := model.ParseName(path.Base(path.Dir(sets[i-1])))
+		b, _ := model.ParseName(path.Base(path.Dir(sets[i])))
+		if b.Sub(a) < 1500*time.Millisecond {
+			t.Errorf("sets %s and %s were made %s apart: two sets for one slot", sets[i-1], sets[i], b.Sub(a))
+		}
 	}
 }
