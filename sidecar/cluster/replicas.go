@@ -195,7 +195,7 @@ type Setting struct {
 func SyncReplica(database string, tables []TableRow, timeout time.Duration) []Statement {
 	var names []string
 	for _, t := range tables {
-		if t.Database == database && strings.HasPrefix(t.Engine, "Replicated") {
+		if t.Database == database && isReplicated(t.Engine) {
 			names = append(names, t.Name)
 		}
 	}
@@ -214,6 +214,11 @@ func SyncReplica(database string, tables []TableRow, timeout time.Duration) []St
 	}
 	return out
 }
+
+// isReplicated reports whether a table engine keeps its rows in step with
+// the shard's other replicas through Keeper: the Replicated* engines
+// (ReplicatedMergeTree and its family; an MV's inner table too).
+func isReplicated(engine string) bool { return strings.HasPrefix(engine, "Replicated") }
 
 // quoteIdent back-quotes an identifier exactly as package clickhouse does
 // (QuoteIdent); this package cannot import it, since it imports this one.
