@@ -48,11 +48,12 @@ type RestoreInput struct {
 // RestorePlan is a set's restore: where each source shard goes and the
 // steps, in the order they run.
 type RestorePlan struct {
-	Set      string
-	Database string
-	Map      ShardMap
-	Missing  map[int]string // source shards not restored, and why (a named partial set)
-	Steps    []RestoreStep
+	Set            string
+	SourceDatabase string // the set's database, as its backups name it
+	Database       string // the database restored into
+	Map            ShardMap
+	Missing        map[int]string // source shards not restored, and why (a named partial set)
+	Steps          []RestoreStep
 }
 
 // PlanRestore plans a set's restore onto a target cluster. Per target
@@ -68,7 +69,7 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 	if db == "" {
 		db = in.Set.Database
 	}
-	plan := RestorePlan{Set: in.Set.ID, Database: db, Missing: map[int]string{}}
+	plan := RestorePlan{Set: in.Set.ID, SourceDatabase: in.Set.Database, Database: db, Missing: map[int]string{}}
 	var sources []int
 	for _, n := range in.Set.Shards {
 		if r, ok := in.Results[n]; ok && r.State == ShardSucceeded && r.Backup != "" {
