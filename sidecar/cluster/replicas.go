@@ -186,9 +186,10 @@ type Setting struct {
 // before its backup: `SYSTEM SYNC REPLICA db.t LIGHTWEIGHT` for each
 // Replicated* table of database, in name order. LIGHTWEIGHT waits only for
 // the fetches and drop-ranges already in the queue (GET_PART, ATTACH_PART,
-// DROP_RANGE, REPLACE_RANGE, DROP_PART), not for merges or mutations, which
-// add no row the backup would lack; plain SYNC REPLICA may wait forever on
-// a busy table. Each waits at most timeout: ClickHouse bounds it by
+// DROP_RANGE, REPLACE_RANGE, DROP_PART), not for merges (no row to add) nor
+// mutations (backed up unapplied, as the shard stands); plain SYNC REPLICA
+// also waits for those, which can take long, and STRICT for an empty
+// queue, which on a busy table may never come. Each waits at most timeout: ClickHouse bounds it by
 // receive_timeout (whole seconds) and fails with TIMEOUT_EXCEEDED after.
 // Other engines (MergeTree, views, Distributed, …) have no replication
 // queue: SYNC REPLICA refuses them (BAD_ARGUMENTS, "is not replicated").
