@@ -114,6 +114,18 @@ func TestChooseReplica(t *testing.T) {
 	}
 }
 
+// TestChooseReplicaNotHeardFrom: a replica whose rows did not come at all
+// is refused as not read, even where its shard has no replicated table.
+func TestChooseReplicaNotHeardFrom(t *testing.T) {
+	for _, name := range []string{"lagging", "not_replicated"} {
+		shard, c := readReplicaCase(t, name)
+		got := cluster.ChooseReplica(shard, c.Database, c.Health[:1])
+		if got.Replica != 1 || got.Candidates[1].Replica != 2 || got.Candidates[1].Refused != "its system.replicas was not read" {
+			t.Errorf("%s without replica 2's rows: %+v", name, got)
+		}
+	}
+}
+
 // TestSyncReplicaGolden: SYNC REPLICA … LIGHTWEIGHT is planned for the
 // Replicated* tables of the database only (an MV's inner table too), each
 // bounded by receive_timeout in whole seconds, rounded up and never 0;
