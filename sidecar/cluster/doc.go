@@ -10,5 +10,8 @@
 //
 // What lives here: the topology (topology.go), every key of a cluster's
 // bucket layout (layout.go), the set's records (set.go) and the
-// Coordinator that creates, works and seals sets (coordinator*.go).
+// Coordinator that creates, works and seals sets (coordinator*.go); and
+// pure planners, not called yet: the replica that backs a shard up and
+// its SYNC REPLICA (replicas.go), a set's restore and its record
+// (restore_*.go), and retention of sets (retention_sets.go).
 package cluster

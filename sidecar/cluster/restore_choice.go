@@ -1,0 +1,160 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// ErrNoSet means no set fits a restore's request: none completed at or
+// before as_of, or the named set is not there or not sealed.
+var ErrNoSet = errors.New("no set to restore")
+
+// SetWanted is which set a restore asks for: a set by name, or the newest
+// completed one at or before AsOf (zero = the newest), and one shard of it
+// or all (Shard 0).
+type SetWanted struct {
+	Name  string
+	AsOf  time.Time
+	Shard int
+}
+
+// ChooseSet picks the set a restore reads. By name, any sealed set: a
+// partial one only so, since whoever names it has seen which shards it
+// lacks. Otherwise the newest completed set created at or before AsOf
+// (a set's time is its creation, as a backup's time is its start): a
+// partial set is never picked then, because restoring it would silently
+// lose the shards it lacks. An open set is never restored: its shards'
+// backups may still be running.
+func ChooseSet(sets []Set, w SetWanted) (Set, error) {
+	if w.Name != "" {
+		return namedSet(sets, w)
+	}
+	sorted := slices.Clone(sets)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].CreatedAt.After(sorted[j].CreatedAt) })
+	var skipped []string
+	for _, s := range sorted {
+		if !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf) {
+			continue
+		}
+		if s.State == SetCompleted && (w.Shard == 0 || s.Has(w.Shard)) {
+			return s, nil
+		}
+		if s.State == SetPartial && len(skipped) < 3 {
+			skipped = append(skipped, fmt.Sprintf("%s (partial: %s)", s.ID, reasonsText(s)))
+		}
+	}
+	msg := "no completed set"
+	if w.Shard != 0 {
+		msg += fmt.Sprintf(" with shard %d", w.Shard)
+	}
+	if !w.AsOf.IsZero() {
+		msg += " at or before " + w.AsOf.UTC().Format(time.RFC3339)
+	}
+	if len(skipped) > 0 {
+		msg += fmt.Sprintf("; passed over %v: a partial set is restored only when named", skipped)
+	}
+	return Set{}, fmt.Errorf("%w: %s", ErrNoSet, msg)
+}
+
+// namedSet finds set w.Name, refusing one not sealed, one created after
+// AsOf (the two ask for different things), or one without w.Shard.
+func namedSet(sets []Set, w SetWanted) (Set, error) {
+	for _, s := range sets {
+		if s.ID != w.Name {
+			continue
+		}
+		switch {
+		case s.State != SetCompleted && s.State != SetPartial:
+			return Set{}, fmt.Errorf("%w: set %s is %s, not sealed yet: its shards may still be backing up", ErrNoSet, s.ID, s.State)
+		case !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf):
+			return Set{}, fmt.Errorf("%w: set %s was created at %s, after as_of %s", ErrNoSet, s.ID,
+				s.CreatedAt.UTC().Format(time.RFC3339), w.AsOf.UTC().Format(time.RFC3339))
+		case w.Shard != 0 && !s.Has(w.Shard):
+			return Set{}, fmt.Errorf("%w: set %s has shards %v, not %d", ErrNoSet, s.ID, s.Shards, w.Shard)
+		}
+		return s, nil
+	}
+	return Set{}, fmt.Errorf("%w: no set named %s", ErrNoSet, w.Name)
+}
+
+// reasonsText lists a partial set's reasons in shard order.
+func reasonsText(s Set) string {
+	keys := make([]string, 0, len(s.Reasons))
+	for k := range s.Reasons {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := ""
+	for i, k := range keys {
+		if i > 0 {
+			out += "; "
+		}
+		out += k + ": " + s.Reasons[k]
+	}
+	return out
+}
+
+// Placement is where source shards' backups go: each target shard and the
+// source shards restored onto it, in order.
+type Placement struct {
+	Target  int
+	Sources []int
+}
+
+// ShardMap maps a set's shards onto a target cluster's shards.
+type ShardMap struct {
+	Placements []Placement // one per target shard that gets data, in target order
+	Idle       []int       // target shards that get nothing (the target has more shards)
+	Notes      []string    // said to the requester: which sources share a target, which targets stay empty
+}
+
+// MapShards maps source shards onto target shards by position: the i-th
+// source shard (in number order) goes to the target shard at position i
+// modulo the number of target shards. With as many shards, shard n goes
+// to shard n's place; with fewer (3 → 2), the extra sources wrap round
+// onto the first targets, spreading them as evenly as a count allows; with
+// more (2 → 3), the last targets get nothing and are named. Position, not
+// size, decides, so a retried restore maps exactly as the first run did.
+// With only != 0, just that source shard is placed, where the whole set's
+// restore would put it.
+func MapShards(sources, targets []int, only int) (ShardMap, error) {
+	src, tgt := sortedUnique(sources), sortedUnique(targets)
+	if len(src) == 0 || len(tgt) == 0 {
+		return ShardMap{}, fmt.Errorf("map shards %v onto %v: both need a shard", sources, targets)
+	}
+	if only != 0 && !slices.Contains(src, only) {
+		return ShardMap{}, fmt.Errorf("map shard %d: the set has shards %v", only, src)
+	}
+	byTarget := map[int][]int{}
+	for i, s := range src {
+		if only == 0 || s == only {
+			t := tgt[i%len(tgt)]
+			byTarget[t] = append(byTarget[t], s)
+		}
+	}
+	var m ShardMap
+	for _, t := range tgt {
+		ss := byTarget[t]
+		switch {
+		case len(ss) > 0:
+			m.Placements = append(m.Placements, Placement{Target: t, Sources: ss})
+			if len(ss) > 1 {
+				m.Notes = append(m.Notes, fmt.Sprintf("target shard %d holds source shards %v", t, ss))
+			}
+		case only == 0:
+			m.Idle = append(m.Idle, t)
+			m.Notes = append(m.Notes, fmt.Sprintf("target shard %d gets no data: the set has %d shards, the target %d",
+				t, len(src), len(tgt)))
+		}
+	}
+	return m, nil
+}
+
+func sortedUnique(xs []int) []int {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,172 @@
+package cluster
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// SetPolicy says which sets to keep. Sets are kept and deleted whole.
+type SetPolicy struct {
+	// KeepFullSets keeps the newest completed full sets this many (at
+	// least 1) and every set created after the oldest of them: the
+	// incremental sets built on them.
+	KeepFullSets int
+	KeepFor      time.Duration // also keep every set younger than this (0 = off)
+}
+
+// Link is one backup in a shard's chains: its name and the backup it is
+// built on ("" for a full).
+type Link struct {
+	Name string
+	Base string
+}
+
+// SetsState is what set retention reads: the sets, their shards' results
+// and every shard's links (the shard's catalog).
+type SetsState struct {
+	Sets    []Set
+	Results map[string]map[int]ShardResult // set id → shard → result
+	Links   map[int][]Link                 // shard → its backups
+}
+
+// SetRetentionPlan is what a cleanup of sets deletes and keeps.
+type SetRetentionPlan struct {
+	Keep       map[string]string // set id → why it is kept
+	DeleteSets []string          // oldest first: each set's records are deleted before its links
+	// DeleteLinks are, per shard, the links only deleted sets need, each
+	// before the links it is built on (so nothing left points at a
+	// deleted base).
+	DeleteLinks map[int][]string
+	// Outside are, per shard, links no set names or rests on (a backup
+	// taken twice when a claim was taken over, one taken outside sets):
+	// left to the shard's own cleanup, never deleted here.
+	Outside  map[int][]string
+	Problems []string // a kept set whose chain is broken: reported, nothing of it deleted
+}
+
+// PlanSetRetention keeps and deletes whole sets by policy, and deletes a
+// shard's link only when no kept set needs it. The links a set needs are
+// each of its shard results' backup and every base under it, walked in
+// the shard's own links: a set's shard may rest on a link another set
+// made (an incremental on the shard's newest restorable link, which may
+// belong to a partial set; a shard new to the cluster took a full in an
+// incremental set), so a deleted set's link that a kept set rests on is
+// kept. Open sets are always kept: their backups may be running. Until
+// KeepFullSets completed full sets exist, every set is kept.
+func PlanSetRetention(st SetsState, p SetPolicy, now time.Time) SetRetentionPlan {
+	plan := SetRetentionPlan{Keep: keptSets(st.Sets, p, now), DeleteLinks: map[int][]string{}, Outside: map[int][]string{}}
+	needed, named := map[int]map[string]bool{}, map[int]map[string]bool{}
+	sorted := slices.Clone(st.Sets)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].CreatedAt.Before(sorted[j].CreatedAt) })
+	for _, s := range sorted {
+		_, kept := plan.Keep[s.ID]
+		if !kept {
+			plan.DeleteSets = append(plan.DeleteSets, s.ID)
+		}
+		for n, r := range st.Results[s.ID] {
+			chain, broken := walk(st.Links[n], r.Backup)
+			if kept && broken != "" {
+				plan.Problems = append(plan.Problems, fmt.Sprintf("set %s, shard %d: %s", s.ID, n, broken))
+			}
+			for _, name := range chain {
+				mark(named, n, name)
+				if kept {
+					mark(needed, n, name)
+				}
+			}
+		}
+	}
+	for n, links := range st.Links {
+		var del []string
+		for _, l := range links {
+			switch {
+			case !named[n][l.Name]:
+				plan.Outside[n] = append(plan.Outside[n], l.Name)
+			case !needed[n][l.Name]:
+				del = append(del, l.Name)
+			}
+		}
+		if len(del) > 0 {
+			plan.DeleteLinks[n] = dependentsFirst(links, del)
+		}
+		slices.Sort(plan.Outside[n])
+	}
+	return plan
+}
+
+// keptSets are the sets the policy keeps, each with why.
+func keptSets(sets []Set, p SetPolicy, now time.Time) map[string]string {
+	keep := map[string]string{}
+	var fulls []Set
+	for _, s := range sets {
+		if s.State == SetCompleted && s.Kind == KindFull {
+			fulls = append(fulls, s)
+		}
+	}
+	sort.SliceStable(fulls, func(i, j int) bool { return fulls[i].CreatedAt.After(fulls[j].CreatedAt) })
+	n := max(p.KeepFullSets, 1)
+	for _, s := range sets {
+		switch {
+		case s.State == SetOpen:
+			keep[s.ID] = "open: its backups may be running"
+		case len(fulls) < n:
+			keep[s.ID] = fmt.Sprintf("fewer than %d completed full sets", n)
+		case !s.CreatedAt.Before(fulls[n-1].CreatedAt):
+			keep[s.ID] = fmt.Sprintf("at or after the %d newest completed full sets (keep_full_sets)", n)
+		case p.KeepFor > 0 && now.Sub(s.CreatedAt) < p.KeepFor:
+			keep[s.ID] = "younger than keep_for"
+		}
+	}
+	return keep
+}
+
+// walk is backup and every base under it in a shard's links; broken says
+// where the walk lost its way (a backup or a base not among the links).
+// A result without a backup (a shard rejected before it ran) walks none.
+func walk(links []Link, backup string) (chain []string, broken string) {
+	byName := map[string]Link{}
+	for _, l := range links {
+		byName[l.Name] = l
+	}
+	for name := backup; name != ""; {
+		l, ok := byName[name]
+		switch {
+		case !ok && name == backup:
+			return chain, fmt.Sprintf("its backup %s is not in the shard's chains", name)
+		case !ok:
+			return chain, fmt.Sprintf("base %s of %s is not in the shard's chains", name, chain[len(chain)-1])
+		case slices.Contains(chain, name):
+			return chain, fmt.Sprintf("the chain of %s loops at %s", backup, name)
+		}
+		chain = append(chain, name)
+		name = l.Base
+	}
+	return chain, ""
+}
+
+// dependentsFirst orders the links to delete so that each comes before
+// the links it is built on: deepest first, then newest (names are times).
+func dependentsFirst(links []Link, del []string) []string {
+	depth := map[string]int{}
+	for _, name := range del {
+		chain, _ := walk(links, name)
+		depth[name] = len(chain)
+	}
+	out := slices.Clone(del)
+	sort.SliceStable(out, func(i, j int) bool {
+		if depth[out[i]] != depth[out[j]] {
+			return depth[out[i]] > depth[out[j]]
+		}
+		return out[i] > out[j]
+	})
+	return out
+}
+
+func mark(m map[int]map[string]bool, shard int, name string) {
+	if m[shard] == nil {
+		m[shard] = map[string]bool{}
+	}
+	m[shard][name] = true
+}

@@ -1,0 +1,141 @@
+package cluster_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/cluster"
+)
+
+// history is a cluster's sets over seven hours, shards 1 and 2, shard 3
+// joining at D (a shard's link is named after its set: shard 1 of A is A1):
+//
+//	A  full, completed          A1 A2
+//	B  incremental, completed   B1←A1 B2←A2
+//	C  full, partial            C1 (shard 2 failed: C2 is a failed backup)
+//	D  incremental, completed   D1←C1 (shard 1's newest restorable link is the partial set's)
+//	                            D2←B2, D3 a full (shard 3 is new)
+//	E  full, completed          E1 E2 E3
+//	F  incremental, completed   F1←E1 F2←E2 F3←E3
+//	G  open                     no results yet
+//
+// Shard 1 also holds X1, a backup of a claim taken over, which no set names.
+func history() cluster.SetsState {
+	mk := func(id string, hours int, kind string, state cluster.SetState, shards ...int) cluster.Set {
+		s := set(id, hours, state, shards...)
+		s.Kind = kind
+		return s
+	}
+	ok := func(backup, base string) cluster.ShardResult {
+		return cluster.ShardResult{State: cluster.ShardSucceeded, Backup: backup, Base: base}
+	}
+	return cluster.SetsState{
+		Sets: []cluster.Set{
+			mk("G", 7, cluster.KindIncremental, cluster.SetOpen, 1, 2, 3), // not in time order: the plan sorts
+			mk("D", 4, cluster.KindIncremental, cluster.SetCompleted, 1, 2, 3),
+			mk("A", 1, cluster.KindFull, cluster.SetCompleted, 1, 2),
+			mk("C", 3, cluster.KindFull, cluster.SetPartial, 1, 2),
+			mk("B", 2, cluster.KindIncremental, cluster.SetCompleted, 1, 2),
+			mk("E", 5, cluster.KindFull, cluster.SetCompleted, 1, 2, 3),
+			mk("F", 6, cluster.KindIncremental, cluster.SetCompleted, 1, 2, 3),
+		},
+		Results: map[string]map[int]cluster.ShardResult{
+			"A": {1: ok("A1", ""), 2: ok("A2", "")},
+			"B": {1: ok("B1", "A1"), 2: ok("B2", "A2")},
+			"C": {1: ok("C1", ""), 2: {State: cluster.ShardFailed, Backup: "C2", Error: "code: 243, NOT_ENOUGH_SPACE"}},
+			"D": {1: ok("D1", "C1"), 2: ok("D2", "B2"), 3: ok("D3", "")},
+			"E": {1: ok("E1", ""), 2: ok("E2", ""), 3: ok("E3", "")},
+			"F": {1: ok("F1", "E1"), 2: ok("F2", "E2"), 3: ok("F3", "E3")},
+		},
+		Links: map[int][]cluster.Link{
+			1: {{"A1", ""}, {"B1", "A1"}, {"C1", ""}, {"D1", "C1"}, {"E1", ""}, {"F1", "E1"}, {"X1", "E1"}},
+			2: {{"A2", ""}, {"B2", "A2"}, {"C2", "B2"}, {"D2", "B2"}, {"E2", ""}, {"F2", "E2"}},
+			3: {{"D3", ""}, {"E3", ""}, {"F3", "E3"}},
+		},
+	}
+}
+
+// TestSetRetention: sets are kept and deleted whole, and a link is
+// deleted only when no kept set rests on it: a partial set's link under a
+// kept set stays, so does a base a kept and a deleted set share; a shard
+// new to the cluster loses its full only with the last set resting on it;
+// an open set is kept; links no set names are left alone.
+func TestSetRetention(t *testing.T) {
+	now := t0.Add(7*time.Hour + time.Minute)
+	for _, tc := range []struct {
+		name    string
+		policy  cluster.SetPolicy
+		keep    []string
+		delSets []string
+		delLink map[int][]string
+	}{
+		{"the newest full set", cluster.SetPolicy{KeepFullSets: 1}, []string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
+			map[int][]string{1: {"D1", "B1", "C1", "A1"}, 2: {"D2", "C2", "B2", "A2"}, 3: {"D3"}}},
+		{"0 means 1", cluster.SetPolicy{}, []string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
+			map[int][]string{1: {"D1", "B1", "C1", "A1"}, 2: {"D2", "C2", "B2", "A2"}, 3: {"D3"}}},
+		{"D kept by age: it rests on C1, B2 and A2", cluster.SetPolicy{KeepFullSets: 1, KeepFor: 3*time.Hour + 30*time.Minute},
+			[]string{"D", "E", "F", "G"}, []string{"A", "B", "C"}, map[int][]string{1: {"B1", "A1"}, 2: {"C2"}}},
+		{"two full sets: a partial one does not count", cluster.SetPolicy{KeepFullSets: 2},
+			[]string{"A", "B", "C", "D", "E", "F", "G"}, nil, map[int][]string{}},
+		{"more full sets than there are", cluster.SetPolicy{KeepFullSets: 3},
+			[]string{"A", "B", "C", "D", "E", "F", "G"}, nil, map[int][]string{}},
+	} {
+		p := cluster.PlanSetRetention(history(), tc.policy, now)
+		var keep []string
+		for _, id := range []string{"A", "B", "C", "D", "E", "F", "G"} {
+			if p.Keep[id] != "" {
+				keep = append(keep, id)
+			}
+		}
+		if !reflect.DeepEqual(keep, tc.keep) || !reflect.DeepEqual(p.DeleteSets, tc.delSets) || !reflect.DeepEqual(p.DeleteLinks, tc.delLink) {
+			t.Errorf("%s:\nkeep %v delete %v links %v\nwant %v delete %v links %v", tc.name, keep, p.DeleteSets, p.DeleteLinks,
+				tc.keep, tc.delSets, tc.delLink)
+		}
+		if !reflect.DeepEqual(p.Outside, map[int][]string{1: {"X1"}}) || len(p.Problems) != 0 {
+			t.Errorf("%s: outside %v problems %v, want X1 of shard 1 alone and no problem", tc.name, p.Outside, p.Problems)
+		}
+	}
+}
+
+// TestSetRetentionOpenSet: an open set is kept however old it is, and
+// so are the links its shards have so far; a rejected shard's result has
+// no backup and names no link.
+func TestSetRetentionOpenSet(t *testing.T) {
+	st := history()
+	st.Sets[0].CreatedAt = t0.Add(150 * time.Minute) // G: open since before C
+	st.Results["G"] = map[int]cluster.ShardResult{1: {State: cluster.ShardSucceeded, Backup: "G1", Base: "B1"},
+		2: {State: cluster.ShardRejected, Error: "alice lacks BACKUP ON shop.*"}}
+	st.Links[1] = append(st.Links[1], cluster.Link{Name: "G1", Base: "B1"})
+	p := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 1}, t0.Add(8*time.Hour))
+	if p.Keep["G"] == "" || !reflect.DeepEqual(p.DeleteSets, []string{"A", "B", "C", "D"}) ||
+		!reflect.DeepEqual(p.DeleteLinks[1], []string{"D1", "C1"}) {
+		t.Errorf("keep %v, delete %v, links %v; want G kept with G1, B1 and A1", p.Keep, p.DeleteSets, p.DeleteLinks)
+	}
+}
+
+// TestSetRetentionBrokenChain: a kept set whose backup or base is gone is
+// reported, and the links it still finds are kept.
+func TestSetRetentionBrokenChain(t *testing.T) {
+	st := history()
+	st.Links[2] = []cluster.Link{{"A2", ""}, {"B2", "A2"}, {"D2", "B2"}, {"F2", "E2"}} // E2 gone
+	st.Links[3] = []cluster.Link{{"D3", ""}, {"E3", ""}, {"F3", "E3"}, {"L3", "L3"}}   // L3 names itself
+	st.Results["F"][3] = cluster.ShardResult{State: cluster.ShardSucceeded, Backup: "L3"}
+	p := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 1}, t0.Add(8*time.Hour))
+	want := []string{"set E, shard 2: its backup E2 is not in the shard's chains", "set F, shard 2: base E2 of F2 is not in the shard's chains",
+		"set F, shard 3: the chain of L3 loops at L3"}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(p.Problems, "\n"), w) {
+			t.Errorf("problems %q, want %q", p.Problems, w)
+		}
+	}
+	if len(p.Problems) != len(want) {
+		t.Errorf("problems %q, want %d", p.Problems, len(want))
+	}
+	for _, l := range p.DeleteLinks[2] {
+		if l == "F2" {
+			t.Errorf("F2 of a kept set deleted: %v", p.DeleteLinks[2])
+		}
+	}
+}
