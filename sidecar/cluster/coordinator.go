@@ -69,6 +69,9 @@ type Coordinator struct {
 	opts    Options
 	now     func() time.Time
 	logger  *slog.Logger
+	// wake makes Run step at once, not at its next tick: a set this
+	// sidecar made has its shard begun now, not a poll later.
+	wake chan struct{}
 
 	mu      sync.Mutex
 	sets    map[string]openSet             // open sets read, by database/id: set.json changes only when sealed
@@ -90,7 +93,15 @@ func New(store coord.ObjectStore, layout Layout, cluster string, self Member, ex
 		opts.ShardTimeout = 6 * time.Hour
 	}
 	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
-		now: time.Now, logger: logger, sets: map[string]openSet{}, results: map[string]map[int]ShardResult{}}
+		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]ShardResult{}}
+}
+
+// Wake makes Run step now (once, however often it is called meanwhile).
+func (c *Coordinator) Wake() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Self is this sidecar in the cluster.
@@ -164,7 +175,11 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
 	if err = errors.Join(kindErr, err); err != nil {
 		return Set{}, fmt.Errorf("create a set of %s: %w", req.Database, err)
 	}
-	return c.writeNewSet(ctx, set)
+	set, err = c.writeNewSet(ctx, set)
+	if err == nil {
+		c.Wake()
+	}
+	return set, err
 }
 
 // writeNewSet writes set.json once. If it exists, the set there stands

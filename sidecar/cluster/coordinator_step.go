@@ -12,8 +12,9 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// Run steps every database's open sets every interval until ctx ends. A
-// step's error is logged and the next step tries again.
+// Run steps every database's open sets every interval, and at once when
+// woken (Wake), until ctx ends. A step's error is logged and the next step
+// tries again.
 func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Duration) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -27,6 +28,7 @@ func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Du
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-c.wake:
 		}
 	}
 }

@@ -20,7 +20,8 @@ type Requests struct {
 	// Topology reads system.clusters now: a set backs up the shards the
 	// cluster has when it is made.
 	Topology func(ctx context.Context) (Topology, error)
-	// Poll is how often the set is read while it is open (default 1 s).
+	// Poll is how often the set is read while it is open (default 200 ms:
+	// a few small GETs, for the one request that waits).
 	Poll time.Duration
 }
 
@@ -36,7 +37,7 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 	progress(set.ID, fmt.Sprintf("set %s: %s backup of shards %v (%s)", set.ID, set.Kind, set.Shards, set.KindReason))
 	poll := r.Poll
 	if poll <= 0 {
-		poll = time.Second
+		poll = 200 * time.Millisecond
 	}
 	told := map[int]bool{}
 	for {
