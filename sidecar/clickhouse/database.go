@@ -66,7 +66,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
 	c := &conn{pool: pool, user: cfg.User, redact: r}
-	return &Database{conn: c, target: cfg.S3, backup: cfg.Backup, restore: &RestoreOps{c}, rights: &Rights{conn: c}}, nil
+	return &Database{conn: c, target: cfg.S3, backup: cfg.Backup, restore: &RestoreOps{c}, rights: &Rights{c}}, nil
 }
 
 // Ports is ClickHouse as the engine receives it: this Database, its

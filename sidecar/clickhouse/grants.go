@@ -14,33 +14,44 @@ import (
 // Rights reads grants: a requester's rights (control.Authorizer), the
 // sidecar's own (sidecar.OwnRights), and the row policies that apply to a
 // login, on the Database's connections.
-type Rights struct {
-	*conn
-	grants grantCache // logins' grants, kept grantsFresh to refuse rights
-}
+type Rights struct{ *conn }
 
 var _ control.Authorizer = (*Rights)(nil)
 
-// Can answers from ClickHouse's own grants whether user holds p on table
-// of database, or with table "" on every table of it, as a session of
-// theirs would: their own grants and
-// those of their default roles (and of roles granted to those roles), read
-// from system.grants and system.role_grants. The sidecar's user needs SHOW
-// USERS and SHOW ROLES to read them. Grants read within grantsFresh may
-// refuse; only grants read now allow (grants_cache.go).
+// Grants reads user's grants from ClickHouse's own tables, to answer
+// whether they hold a right as a session of theirs would: their own
+// grants and those of their default roles (and of roles granted to those
+// roles), read from system.grants and system.role_grants. The sidecar's
+// user needs SHOW USERS and SHOW ROLES to read them.
+func (d *Rights) Grants(ctx context.Context, user string) (control.Grants, error) {
+	roles, err := d.rolesOf(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := grantRows(ctx, d.conn, user, roles)
+	if err != nil {
+		return nil, fmt.Errorf("read grants of %s: %w", user, err)
+	}
+	return grantSet(rows), nil
+}
+
+// Can reads user's grants and answers one right: p on table of database,
+// or with table "" on every table of it.
 func (d *Rights) Can(ctx context.Context, user string, p control.Privilege, database, table string) (bool, error) {
-	rows, cached, err := d.grantsOf(ctx, user, false)
+	g, err := d.Grants(ctx, user)
 	if err != nil {
 		return false, err
 	}
-	if ok := holds(rows, p, database, table); !ok || !cached {
-		return ok, nil
-	}
-	// A yes from grants read before is read again: a revoke counts at once.
-	if rows, _, err = d.grantsOf(ctx, user, true); err != nil {
-		return false, err
-	}
-	return holds(rows, p, database, table), nil
+	return g.Can(p, database, table), nil
+}
+
+// grantSet is the rows of system.grants of a user and of their roles, as
+// one read found them (control.Grants).
+type grantSet []grantRow
+
+// Can evaluates the rows as ClickHouse does (grants_eval.go).
+func (g grantSet) Can(p control.Privilege, database, table string) bool {
+	return holds(g, p, database, table)
 }
 
 // grantRows reads the rows of system.grants of user and of roles.

@@ -39,16 +39,17 @@ func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 		return j, s.admitCancel(ctx, j)
 	}
 	// Every right but CREATE DATABASE on a restore's missing target is
-	// known from the request alone.
+	// known from the request alone. The grants are read once for all.
+	g := s.grantsOf(j.RequestedBy)
 	known := j
 	known.TargetExists = true
-	if err := s.authorize(ctx, known); err != nil {
+	if err := s.authorize(ctx, g, known); err != nil {
 		return j, err
 	}
 	if err := s.refuseRowPolicies(ctx, j); err != nil {
 		return j, err
 	}
-	if err := s.refuseReadableScratch(ctx, j); err != nil {
+	if err := s.refuseReadableScratch(ctx, g, j); err != nil {
 		return j, err
 	}
 	targetOK := func() error { return nil }
@@ -60,7 +61,7 @@ func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 		// The requester holds CREATE TABLE and INSERT on the target, so may
 		// learn that it does not exist.
 		if !j.TargetExists {
-			if err := s.authorize(ctx, j); err != nil {
+			if err := s.authorize(ctx, g, j); err != nil {
 				return j, err
 			}
 		}

@@ -16,8 +16,8 @@ import (
 // policy on every table, or which fails.
 type policies struct{ fail error }
 
-func (p policies) Can(context.Context, string, Privilege, string, string) (bool, error) {
-	return true, p.fail
+func (p policies) Grants(context.Context, string) (Grants, error) {
+	return GrantsFunc(func(Privilege, string, string) bool { return true }), p.fail
 }
 
 func (p policies) RowPolicies(_ context.Context, user, database string, _ []string) ([]string, error) {
@@ -103,25 +103,24 @@ func (p *statusPlane) Status(_ context.Context, id string) (RequestStatus, error
 
 // scratchGrants is an Authorizer for the verify scratch rule: whether the
 // user reads the scratch databases and the source, the policies on the
-// source, and which question fails.
+// source, and which read fails.
 type scratchGrants struct {
 	scratch, source bool
 	policies        []string
-	failOn          string // "scratch", "source" or "policies"
+	failOn          string // "grants" or "policies"
 	fail            error
 }
 
-func (g scratchGrants) Can(_ context.Context, _ string, _ Privilege, database, _ string) (bool, error) {
-	if database == scratchProbe {
-		if g.failOn == "scratch" {
-			return false, g.fail
+func (g scratchGrants) Grants(context.Context, string) (Grants, error) {
+	if g.failOn == "grants" {
+		return nil, g.fail
+	}
+	return GrantsFunc(func(_ Privilege, database, _ string) bool {
+		if database == scratchProbe {
+			return g.scratch
 		}
-		return g.scratch, nil
-	}
-	if g.failOn == "source" {
-		return false, g.fail
-	}
-	return g.source, nil
+		return g.source
+	}), nil
 }
 
 func (g scratchGrants) RowPolicies(context.Context, string, string, []string) ([]string, error) {
@@ -149,11 +148,11 @@ func TestVerifyScratchReadableOnlyWhenTheSourceIs(t *testing.T) {
 		{"scratch and source readable", scratchGrants{scratch: true, source: true}, ""},
 		{"source not theirs", scratchGrants{scratch: true}, "SELECT on database shop is not theirs"},
 		{"a row policy", scratchGrants{scratch: true, source: true, policies: []string{"p1"}}, "row policy p1 restricts them on database shop"},
-		{"scratch grant unreadable", scratchGrants{failOn: "scratch", fail: broken}, "error"},
-		{"source grant unreadable", scratchGrants{scratch: true, failOn: "source", fail: broken}, "error"},
+		{"grants unreadable", scratchGrants{failOn: "grants", fail: broken}, "error"},
 		{"policies unreadable", scratchGrants{scratch: true, source: true, failOn: "policies", fail: broken}, "error"},
 	} {
-		err := (&admission{base: &base{auth: c.g}}).refuseReadableScratch(ctx, verify)
+		s := &admission{base: &base{auth: c.g}}
+		err := s.refuseReadableScratch(ctx, s.grantsOf("eve"), verify)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v, want it admitted", c.name, err)
@@ -167,11 +166,11 @@ func TestVerifyScratchReadableOnlyWhenTheSourceIs(t *testing.T) {
 	restore, operator := verify, verify
 	restore.Action, operator.Operator = ActionRestore, true
 	for name, j := range map[string]Job{"a restore": restore, "the sidecar's verify": operator} {
-		if err := readable.refuseReadableScratch(ctx, j); err != nil {
+		if err := readable.refuseReadableScratch(ctx, readable.grantsOf("eve"), j); err != nil {
 			t.Errorf("%s: %v, want it not asked", name, err)
 		}
 	}
-	if err := (&admission{base: &base{}}).refuseReadableScratch(ctx, verify); err != nil {
+	if err := (&admission{base: &base{}}).refuseReadableScratch(ctx, (&base{}).grantsOf("eve"), verify); err != nil {
 		t.Errorf("no authorizer: %v", err)
 	}
 }

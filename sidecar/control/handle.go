@@ -202,6 +202,7 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 // stillAuthorized checks a request's rights again. A refusal is its answer;
 // a failure to read the grants leaves it queued, to be picked up again.
 func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
+	g := s.grantsOf(r.RequestedBy) // read again, once for every right
 	var err error
 	if r.Action == ActionRestore {
 		// The target may have been created or dropped meanwhile: CREATE
@@ -209,13 +210,13 @@ func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
 		r, _, err = s.inspectTarget(ctx, r)
 	}
 	if err == nil {
-		err = s.authorize(ctx, r)
+		err = s.authorize(ctx, g, r)
 	}
 	if err == nil { // a row policy or a wildcard SELECT may have come meanwhile
 		err = s.refuseRowPolicies(ctx, r)
 	}
 	if err == nil {
-		err = s.refuseReadableScratch(ctx, r)
+		err = s.refuseReadableScratch(ctx, g, r)
 	}
 	switch {
 	case err == nil:

@@ -28,6 +28,7 @@ func (s *admission) includePermit(r Job) func(context.Context, model.RestorePlan
 		return nil
 	}
 	return func(ctx context.Context, p model.RestorePlan) error {
+		g := s.grantsOf(r.RequestedBy)
 		included := p.Included()
 		for _, e := range included {
 			if e.OperatorOnly != "" {
@@ -37,10 +38,10 @@ func (s *admission) includePermit(r Job) func(context.Context, model.RestorePlan
 			}
 		}
 		for _, e := range included {
-			if err := s.requireOutside(ctx, r, e, PrivInsert, e.WritesOutside, "writes into it"); err != nil {
+			if err := s.requireOutside(ctx, g, r, e, PrivInsert, e.WritesOutside, "writes into it"); err != nil {
 				return err
 			}
-			if err := s.requireOutside(ctx, r, e, PrivSelect, e.ReadsOutside, "reads it"); err != nil {
+			if err := s.requireOutside(ctx, g, r, e, PrivSelect, e.ReadsOutside, "reads it"); err != nil {
 				return err
 			}
 		}
@@ -50,9 +51,9 @@ func (s *admission) includePermit(r Job) func(context.Context, model.RestorePlan
 
 // requireOutside refuses an included object unless the requester holds p
 // on each of tables.
-func (s *admission) requireOutside(ctx context.Context, r Job, e model.PlanEntry, p Privilege, tables []model.QualifiedName, does string) error {
+func (s *admission) requireOutside(ctx context.Context, g *checkGrants, r Job, e model.PlanEntry, p Privilege, tables []model.QualifiedName, does string) error {
 	for _, t := range tables {
-		ok, err := s.auth.Can(ctx, r.RequestedBy, p, t.Database, t.Name)
+		ok, err := g.can(ctx, p, t.Database, t.Name)
 		if err != nil {
 			return fmt.Errorf("check grants of %s: %w", r.RequestedBy, err)
 		}

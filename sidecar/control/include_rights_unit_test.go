@@ -13,8 +13,8 @@ import (
 // grantsOf holds a user's rights as "PRIV db.table".
 type grantsOf map[string]bool
 
-func (g grantsOf) Can(_ context.Context, _ string, p Privilege, database, table string) (bool, error) {
-	return g[string(p)+" "+database+"."+table], nil
+func (g grantsOf) Grants(context.Context, string) (Grants, error) {
+	return GrantsFunc(func(p Privilege, database, table string) bool { return g[string(p)+" "+database+"."+table] }), nil
 }
 
 func (grantsOf) RowPolicies(context.Context, string, string, []string) ([]string, error) {

@@ -56,15 +56,32 @@ const (
 	PrivAlterDelete    Privilege = "ALTER DELETE"
 )
 
-// Authorizer answers whether a ClickHouse user holds a privilege on a
-// table of a database, or with table "" on every table of it, by
-// ClickHouse's own grants (directly or through roles).
+// Authorizer reads what ClickHouse's own grants let a user do (directly
+// or through roles), and the row policies that restrict them.
 type Authorizer interface {
-	Can(ctx context.Context, user string, p Privilege, database, table string) (bool, error)
+	// Grants reads user's grants now. One read answers every right one
+	// check asks (an admission, the check again before a queued request
+	// starts, an include's permit); the runner keeps it a second to refuse
+	// (grants.go).
+	Grants(ctx context.Context, user string) (Grants, error)
 	// RowPolicies names the row policies that restrict what user reads of
 	// the tables of database (every table when tables is empty).
 	RowPolicies(ctx context.Context, user, database string, tables []string) ([]string, error)
 }
+
+// Grants are one user's grants as one read found them, answered in
+// memory as ClickHouse evaluates them.
+type Grants interface {
+	// Can says whether the user holds p on table of database, or with
+	// table "" on every table of it.
+	Can(p Privilege, database, table string) bool
+}
+
+// GrantsFunc is Grants answered by a function.
+type GrantsFunc func(p Privilege, database, table string) bool
+
+// Can calls f.
+func (f GrantsFunc) Can(p Privilege, database, table string) bool { return f(p, database, table) }
 
 // Observer is told what happens, for metrics. Methods must not block.
 type Observer interface {

@@ -9,8 +9,9 @@ import (
 )
 
 // authorize: the requester needs ClickHouse's own grants for the action, and
-// must be on the allow-list if one is configured. See rightsFor.
-func (s *admission) authorize(ctx context.Context, r Job) error {
+// must be on the allow-list if one is configured. See rightsFor. g is the
+// check's grants of r.RequestedBy: every right is asked of one read.
+func (s *admission) authorize(ctx context.Context, g *checkGrants, r Job) error {
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)
 	}
@@ -18,7 +19,7 @@ func (s *admission) authorize(ctx context.Context, r Job) error {
 		return nil
 	}
 	for _, n := range s.rightsFor(r) {
-		ok, err := s.auth.Can(ctx, r.RequestedBy, n.privilege, n.database, n.table)
+		ok, err := g.can(ctx, n.privilege, n.database, n.table)
 		if err != nil {
 			return fmt.Errorf("check grants of %s: %w", r.RequestedBy, err)
 		}

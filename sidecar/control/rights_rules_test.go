@@ -68,26 +68,28 @@ func TestRightsForEachRequest(t *testing.T) {
 }
 
 // grantList is an Authorizer from "user PRIVILEGE db[.table]" entries;
-// fail makes every question an error.
+// fail makes every read an error.
 type grantList struct {
 	grants []string
 	fail   error
 }
 
-func (g grantList) Can(_ context.Context, user string, p Privilege, database, table string) (bool, error) {
+func (g grantList) Grants(_ context.Context, user string) (Grants, error) {
 	if g.fail != nil {
-		return false, g.fail
+		return nil, g.fail
 	}
-	on := database
-	if table != "" {
-		on += "." + table
-	}
-	for _, e := range g.grants {
-		if e == user+" "+string(p)+" "+on || e == user+" "+string(p)+" "+database {
-			return true, nil
+	return GrantsFunc(func(p Privilege, database, table string) bool {
+		on := database
+		if table != "" {
+			on += "." + table
 		}
-	}
-	return false, nil
+		for _, e := range g.grants {
+			if e == user+" "+string(p)+" "+on || e == user+" "+string(p)+" "+database {
+				return true
+			}
+		}
+		return false
+	}), nil
 }
 
 func (g grantList) RowPolicies(context.Context, string, string, []string) ([]string, error) {
@@ -101,25 +103,25 @@ func TestAuthorize(t *testing.T) {
 	ctx := context.Background()
 	backup := Job{Request: Request{Action: ActionBackup, Database: "shop", RequestedBy: "alice"}, Kind: model.KindFull}
 	s := &admission{base: &base{auth: grantList{grants: []string{"alice BACKUP shop", "alice DROP TABLE shop", "bob BACKUP shop"}}}}
-	if err := s.authorize(ctx, backup); err != nil {
+	if err := s.authorize(ctx, s.grantsOf("alice"), backup); err != nil {
 		t.Fatalf("alice with both rights: %v", err)
 	}
 	bob := backup
 	bob.RequestedBy = "bob"
-	if err := s.authorize(ctx, bob); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "lacks DROP TABLE on database shop") {
+	if err := s.authorize(ctx, s.grantsOf("bob"), bob); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "lacks DROP TABLE on database shop") {
 		t.Errorf("bob without DROP TABLE: %v", err)
 	}
 	s.opts.AllowUsers = []string{"bob"}
-	if err := s.authorize(ctx, backup); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "allow-list") {
+	if err := s.authorize(ctx, s.grantsOf("alice"), backup); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "allow-list") {
 		t.Errorf("alice off the allow-list: %v", err)
 	}
 	s.opts.AllowUsers = []string{"alice"}
-	if err := s.authorize(ctx, backup); err != nil {
+	if err := s.authorize(ctx, s.grantsOf("alice"), backup); err != nil {
 		t.Errorf("alice on the allow-list: %v", err)
 	}
 	broken := errors.New("grants unreadable")
 	s.auth = grantList{fail: broken}
-	if err := s.authorize(ctx, backup); !errors.Is(err, broken) || errors.Is(err, ErrRejected) {
+	if err := s.authorize(ctx, s.grantsOf("alice"), backup); !errors.Is(err, broken) || errors.Is(err, ErrRejected) {
 		t.Errorf("grants unreadable: %v, want that error, not a rejection", err)
 	}
 }

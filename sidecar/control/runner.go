@@ -61,6 +61,7 @@ type base struct {
 	svc    *sidecar.Service
 	cp     ControlPlane
 	auth   Authorizer
+	kept   *keptGrants   // grants read for earlier checks, kept to refuse
 	claims *coord.Claims // request claims, heartbeats, schedule slots
 	opts   Options
 	obs    Observer
@@ -135,7 +136,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 	if opts.RequestRetention <= 0 {
 		opts.RequestRetention = DefaultRequestRetention
 	}
-	b := &base{svc: svc, cp: cp, auth: auth, claims: claims, opts: opts, obs: obs,
+	b := &base{svc: svc, cp: cp, auth: auth, kept: newKeptGrants(), claims: claims, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now}
 	s := &Runner{base: b, admission: &admission{base: b}, catalogMirror: &catalogMirror{base: b},
 		scheduler:     &scheduler{base: b},

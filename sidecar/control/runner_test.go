@@ -23,11 +23,13 @@ import (
 // grants is an Authorizer from a list of "user PRIVILEGE database".
 type grants []string
 
-func (g grants) Can(_ context.Context, user string, p control.Privilege, database, table string) (bool, error) {
-	if table != "" && slices.Contains(g, user+" "+string(p)+" "+database+"."+table) {
-		return true, nil
-	}
-	return slices.Contains(g, user+" "+string(p)+" "+database), nil
+func (g grants) Grants(_ context.Context, user string) (control.Grants, error) {
+	return control.GrantsFunc(func(p control.Privilege, database, table string) bool {
+		if table != "" && slices.Contains(g, user+" "+string(p)+" "+database+"."+table) {
+			return true
+		}
+		return slices.Contains(g, user+" "+string(p)+" "+database)
+	}), nil
 }
 
 // RowPolicies: entries "user POLICY database.table" restrict user there.

@@ -17,15 +17,15 @@ const scratchProbe = "clickvault_verify_probe"
 // with SELECT on every database but a revoke on this one, or a row policy
 // on it, would read through ClickVault what their grants hide. (A restore
 // is refused for row policies already; its target is theirs to read.)
-func (s *admission) refuseReadableScratch(ctx context.Context, j Job) error {
+func (s *admission) refuseReadableScratch(ctx context.Context, g *checkGrants, j Job) error {
 	if j.Action != ActionVerify || s.auth == nil || j.Operator {
 		return nil
 	}
-	readsScratch, err := s.auth.Can(ctx, j.RequestedBy, PrivSelect, scratchProbe, "")
+	readsScratch, err := g.can(ctx, PrivSelect, scratchProbe, "")
 	if err != nil || !readsScratch {
 		return wrapRights(err, j.RequestedBy)
 	}
-	readsSource, err := s.auth.Can(ctx, j.RequestedBy, PrivSelect, j.Database, "")
+	readsSource, err := g.can(ctx, PrivSelect, j.Database, "")
 	if err != nil {
 		return wrapRights(err, j.RequestedBy)
 	}

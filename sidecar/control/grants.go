@@ -1,0 +1,102 @@
+package control
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// grantsKept is how long a login's grants, once read, may refuse a right
+// without being read again. A flood of requests on databases its login has
+// no right on is refused at the speed of memory (each read is two or more
+// queries). A right is never granted on grants read for an earlier check:
+// a yes is read again, so a revoke counts at once (a queued request's
+// second check sees it); a grant counts within grantsKept.
+const grantsKept = time.Second
+
+// keptGrants are the logins' grants as last read, each kept grantsKept to
+// refuse rights. Logins are few, so the map stays small; entries are
+// replaced, never piled up. A nil keptGrants keeps nothing.
+type keptGrants struct {
+	mu    sync.Mutex
+	users map[string]kept
+}
+
+type kept struct {
+	grants Grants
+	at     time.Time
+}
+
+func newKeptGrants() *keptGrants { return &keptGrants{users: map[string]kept{}} }
+
+// get returns user's grants read within grantsKept.
+func (k *keptGrants) get(user string) (Grants, bool) {
+	if k == nil {
+		return nil, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	g, ok := k.users[user]
+	if !ok || time.Since(g.at) >= grantsKept {
+		return nil, false
+	}
+	return g.grants, true
+}
+
+func (k *keptGrants) put(user string, g Grants, at time.Time) {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.users[user] = kept{grants: g, at: at}
+}
+
+// checkGrants are one check's view of its requester's grants: an
+// admission, the check again before a queued request starts, or an
+// include's permit. Every right the check asks is answered from one read
+// of the grants, made at the first question, or from grants kept from an
+// earlier check when they refuse; a yes from kept grants reads them
+// once, and the check goes on with what that read found. Not safe for
+// concurrent use: a check asks its rights in turn.
+type checkGrants struct {
+	auth   Authorizer
+	kept   *keptGrants
+	user   string
+	grants Grants
+	read   bool // grants were read for this check
+}
+
+// grantsOf starts a check of user's rights.
+func (s *base) grantsOf(user string) *checkGrants {
+	return &checkGrants{auth: s.auth, kept: s.kept, user: user}
+}
+
+// can says whether the user holds p on table of database, or with table
+// "" on every table of it.
+func (c *checkGrants) can(ctx context.Context, p Privilege, database, table string) (bool, error) {
+	if c.grants == nil {
+		c.grants, _ = c.kept.get(c.user)
+	}
+	if c.grants != nil && !c.grants.Can(p, database, table) {
+		return false, nil
+	}
+	if c.grants == nil || !c.read {
+		if err := c.readNow(ctx); err != nil {
+			return false, err
+		}
+	}
+	return c.grants.Can(p, database, table), nil
+}
+
+// readNow reads the grants for this check and keeps them for the next.
+func (c *checkGrants) readNow(ctx context.Context) error {
+	at := time.Now()
+	g, err := c.auth.Grants(ctx, c.user)
+	if err != nil {
+		return err
+	}
+	c.grants, c.read = g, true
+	c.kept.put(c.user, g, at)
+	return nil
+}
