@@ -193,6 +193,7 @@ func (s *backups) newBackup(database string, cat model.Catalog, plan model.Plan,
 		Version: model.MetaVersion, BackupID: uuid.NewString(), Kind: plan.Kind, Timestamp: now,
 		Status: model.StatusCreating, Database: database, StartedAt: &now, Name: name, Chain: name,
 		ClickHouseVersion: snap.version, Tables: snap.tables, Host: s.opts.Holder.Name,
+		KindReason: plan.Reason, FullForced: plan.Forced,
 	}}
 	if plan.Kind == model.KindIncremental {
 		base := plan.Base.Folder
@@ -296,7 +297,7 @@ func (s *backups) finishCreated(ctx context.Context, b model.Backup, op Operatio
 	if !ok {
 		return s.finishFailed(ctx, b, fmt.Errorf("clickhouse reported backup %s created, but its %s object is missing", b.Name, coord.BackupFile))
 	}
-	b.TableBytes = s.catalogs.tableBytes(ctx, b, size)
+	b.TableBytes, b.Objects = s.catalogs.manifestFacts(ctx, b, size)
 	end := op.EndTime.UTC()
 	if end.IsZero() {
 		end = s.now().UTC()

@@ -21,20 +21,23 @@ func (s *catalogs) objectSize(ctx context.Context, key string) (int64, bool, err
 	return 0, false, nil
 }
 
-// tableBytes reads the sizes of a completed backup's tables from its
-// manifest; nil (and a log line) when it is too big or cannot be read.
-func (s *catalogs) tableBytes(ctx context.Context, b model.Backup, size int64) map[string]uint64 {
+// manifestFacts reads a completed backup's manifest, of size bytes, for
+// the sizes of its tables and the summary of the objects its folder holds
+// (model.ObjectSummary); nil for both (and a log line) when it is too big
+// or cannot be read.
+func (s *catalogs) manifestFacts(ctx context.Context, b model.Backup, size int64) (map[string]uint64, *model.ObjectSummary) {
 	if size > model.MaxManifestRead {
 		s.logger.Info("manifest too big to read for the sizes of the tables", "backup", b.Name, "bytes", size)
-		return nil
+		return nil, nil
 	}
 	data, _, err := s.store.Get(ctx, coord.BackupFileKey(b.Folder))
 	if err == nil {
 		var m model.Manifest
 		if m, err = model.ParseManifest(data); err == nil {
-			return m.TableBytes(b.Database)
+			sum := model.SummarizeObjects(m.Objects(uint64(len(data))))
+			return m.TableBytes(b.Database), &sum
 		}
 	}
 	s.logger.Warn("read the sizes of the backup's tables; the catalog shows none", "backup", b.Name, "err", err)
-	return nil
+	return nil, nil
 }

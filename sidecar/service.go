@@ -21,6 +21,9 @@ type Options struct {
 	LostContactAfter time.Duration // fail an operation when ClickHouse cannot be read for this long
 	ControlDatabase  string        // the sidecar's tables: never a restore target
 	Deployment       string        // this deployment's name, recorded as the owner of the prefix
+	// FullWhenIncrementalExceeds starts a new chain after an incremental
+	// that stored more than this fraction of its full (0: never).
+	FullWhenIncrementalExceeds float64
 	// FaultPoint, when set, is called at named points of a backup's life
 	// ("claimed", "meta-written", "backup-sent", "backup-created"); only
 	// the fault tests set it, to kill the process there.

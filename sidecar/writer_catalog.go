@@ -51,19 +51,33 @@ func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progr
 // planBackup plans the next backup from the reconciled catalog. An
 // incremental's base is the one decision a wrong index entry could spoil,
 // so its metadata is read again; if it disagrees with the catalog, every
-// metadata object is read and the backup planned anew.
+// metadata object is read and the backup planned anew. Then the chain the
+// incremental would extend is checked (soundChain): a broken one gets a
+// full instead, which says why.
 func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (model.Catalog, model.Plan, error) {
 	cat, plan, err := s.planFrom(ctx, req, false)
 	if err != nil || plan.Kind != model.KindIncremental {
 		return cat, plan, err
 	}
 	why, err := s.baseDisagrees(ctx, plan.Base)
-	if err != nil || why == "" {
+	if err != nil {
 		return cat, plan, err
 	}
-	s.logger.Warn("the catalog index disagrees with a backup's metadata; reading every metadata object",
-		"database", req.Database, "backup", plan.Base.Name, "why", why)
-	return s.planFrom(ctx, req, true)
+	if why != "" {
+		s.logger.Warn("the catalog index disagrees with a backup's metadata; reading every metadata object",
+			"database", req.Database, "backup", plan.Base.Name, "why", why)
+		if cat, plan, err = s.planFrom(ctx, req, true); err != nil || plan.Kind != model.KindIncremental {
+			return cat, plan, err
+		}
+	}
+	problem, err := s.soundChain(ctx, cat, plan.Base)
+	if err != nil || problem == "" {
+		return cat, plan, err
+	}
+	s.logger.Warn("the chain the backup would extend is broken; no link is added to it",
+		"database", req.Database, "chain", plan.Chain, "base", plan.Base.Name, "problem", problem)
+	plan, err = plan.OnBrokenChain(req.Kind, problem)
+	return cat, plan, err
 }
 
 func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (model.Catalog, model.Plan, error) {
@@ -71,7 +85,8 @@ func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan boo
 	if err != nil {
 		return model.Catalog{}, model.Plan{}, err
 	}
-	plan, err := model.PlanBackup(cat, s.now(), s.opts.FullEvery, req.Kind, req.Tables)
+	plan, err := model.PlanBackup(cat, s.now(), model.PlanRules{FullEvery: s.opts.FullEvery,
+		FullWhenIncrementalExceeds: s.opts.FullWhenIncrementalExceeds}, req.Kind, req.Tables)
 	return cat, plan, err
 }
 

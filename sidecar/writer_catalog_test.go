@@ -7,21 +7,30 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // chainInStore writes a full and n incrementals of database db, an hour
-// apart, and the catalog index over them as checked at scanned.
-func chainInStore(t *testing.T, svc *sidecar.Service, n int, scanned time.Time) []model.Backup {
+// apart, each with an empty manifest (a sound chain: the check before an
+// incremental confirms it by listing), and the catalog index over them as
+// checked at scanned.
+func chainInStore(t *testing.T, svc *sidecar.Service, store *memstore.ObjectStore, n int, scanned time.Time) []model.Backup {
 	t.Helper()
 	ctx := context.Background()
 	chain := []model.Backup{sidecar.FakeBackup(model.KindFull, sidecar.FakeName(0), model.StatusCreated, nil)}
 	for i := 1; i <= n; i++ {
 		chain = append(chain, sidecar.FakeBackup(model.KindIncremental, sidecar.FakeName(time.Duration(i)*time.Hour), model.StatusCreated, &chain[i-1]))
 	}
-	for _, b := range chain {
-		if err := svc.WriteMeta(ctx, b); err != nil {
+	manifest := []byte("<config><contents></contents></config>")
+	summary := model.SummarizeObjects(model.Manifest{}.Objects(uint64(len(manifest))))
+	for i := range chain {
+		chain[i].Objects = &summary
+		if _, err := store.Put(ctx, coord.BackupFileKey(chain[i].Folder), manifest, coord.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.WriteMeta(ctx, chain[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +50,7 @@ func TestBackupPlansFromTheIndex(t *testing.T) {
 	store := memstore.New()
 	now := sidecar.T0.Add(60 * time.Hour)
 	svc := newIndexedService(store, now)
-	chain := chainInStore(t, svc, 50, now.Add(-time.Hour))
+	chain := chainInStore(t, svc, store, 50, now.Add(-time.Hour))
 	store.ResetGets()
 	_, plan, err := svc.PlanBackup(context.Background(), sidecar.BackupRequest{Database: "db"})
 	if err != nil {
@@ -64,7 +73,7 @@ func TestBackupDoesNotTrustAWrongIndex(t *testing.T) {
 	store := memstore.New()
 	now := sidecar.T0.Add(10 * time.Hour)
 	svc := newIndexedService(store, now)
-	chain := chainInStore(t, svc, 5, now.Add(-time.Hour))
+	chain := chainInStore(t, svc, store, 5, now.Add(-time.Hour))
 	doomed := chain[5]
 	doomed.Status = model.StatusDeleting
 	if err := svc.WriteMeta(context.Background(), doomed); err != nil {
@@ -85,7 +94,7 @@ func TestBackupScansFullyOnceADay(t *testing.T) {
 	store := memstore.New()
 	now := sidecar.T0.Add(60 * time.Hour)
 	svc := newIndexedService(store, now)
-	chainInStore(t, svc, 20, now.Add(-25*time.Hour))
+	chainInStore(t, svc, store, 20, now.Add(-25*time.Hour))
 	store.ResetGets()
 	cat, _, err := svc.PlanBackup(context.Background(), sidecar.BackupRequest{Database: "db"})
 	if err != nil {

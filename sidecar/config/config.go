@@ -63,6 +63,9 @@ type Backup struct {
 	MaxBackupBandwidth uint64 `koanf:"max_backup_bandwidth"` // bytes per second, 0 = unlimited
 	AllowS3NativeCopy  bool   `koanf:"allow_s3_native_copy"`
 	DeduplicateFiles   bool   `koanf:"deduplicate_files"`
+	// FullWhenIncrementalExceeds starts a new chain after an incremental
+	// that stored more than this fraction of its chain's full (0 = never).
+	FullWhenIncrementalExceeds float64 `koanf:"full_when_incremental_exceeds"`
 }
 
 type ClickHouse struct {

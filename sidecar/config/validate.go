@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -244,6 +245,9 @@ var storageClass = regexp.MustCompile(`^[A-Z][A-Z_]{0,63}$`)
 func (c Config) validateBackup(add addFunc) {
 	if sc := c.Backup.S3StorageClass; sc != "" && !storageClass.MatchString(sc) {
 		add("backup.s3_storage_class", "must be an S3 storage class such as STANDARD_IA or GLACIER_IR, got %q", sc)
+	}
+	if f := c.Backup.FullWhenIncrementalExceeds; f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+		add("backup.full_when_incremental_exceeds", "must be a fraction of the chain's full such as 0.5 (0 = off), got %v", f)
 	}
 }
 

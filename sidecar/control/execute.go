@@ -145,7 +145,16 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}
 	}
 	return StateSucceeded, LogEntry{Backup: b.Name, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
-		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)", b.Kind, b.Name, b.Chain, orNone(b.Base))}
+		Message: fmt.Sprintf("%s backup %s completed (chain %s, base %s)%s", b.Kind, b.Name, b.Chain, orNone(b.Base), forcedWhy(b))}
+}
+
+// forcedWhy says, for a full taken instead of the incremental its chain
+// would have had, why ("" for any other backup).
+func forcedWhy(b model.Backup) string {
+	if !b.FullForced {
+		return ""
+	}
+	return "; a full, not an incremental: " + b.KindReason
 }
 
 func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {

@@ -112,21 +112,21 @@ func TestPlanBackup(t *testing.T) {
 		{"asked incremental past the interval", cat, t0.Add(week + time.Hour), KindIncremental, KindIncremental, i1.Name},
 	}
 	for _, c := range cases {
-		p, err := PlanBackup(c.cat, c.now, week, c.want, TableSet{})
+		p, err := PlanBackup(c.cat, c.now, PlanRules{FullEvery: week}, c.want, TableSet{})
 		if err != nil || p.Kind != c.wantKind || p.Base.Name != c.wantBase {
 			t.Errorf("%s: got %s on %q (%v), want %s on %q", c.name, p.Kind, p.Base.Name, err, c.wantKind, c.wantBase)
 		}
 	}
-	if _, err := PlanBackup(Catalog{}, t0, week, KindIncremental, TableSet{}); err == nil {
+	if _, err := PlanBackup(Catalog{}, t0, PlanRules{FullEvery: week}, KindIncremental, TableSet{}); err == nil {
 		t.Error("an incremental with no full was planned")
 	}
 	// A chain holds one table set: another set starts a new chain, and an
 	// explicit incremental with another set is refused.
 	noLogs, _ := NewTableSet(nil, []string{"logs"})
-	if p, err := PlanBackup(cat, t0.Add(time.Hour), week, "", noLogs); err != nil || p.Kind != KindFull || !strings.Contains(p.Reason, "table set changed") {
+	if p, err := PlanBackup(cat, t0.Add(time.Hour), PlanRules{FullEvery: week}, "", noLogs); err != nil || p.Kind != KindFull || !strings.Contains(p.Reason, "table set changed") {
 		t.Errorf("another table set: %s (%q), %v; want a new chain", p.Kind, p.Reason, err)
 	}
-	if _, err := PlanBackup(cat, t0.Add(time.Hour), week, KindIncremental, noLogs); !errors.Is(err, ErrTableSetChanged) {
+	if _, err := PlanBackup(cat, t0.Add(time.Hour), PlanRules{FullEvery: week}, KindIncremental, noLogs); !errors.Is(err, ErrTableSetChanged) {
 		t.Errorf("an incremental with another table set: %v", err)
 	}
 }

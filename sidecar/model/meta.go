@@ -53,6 +53,16 @@ type Meta struct {
 	// TableSet is which tables the backup holds; empty for every table
 	// (and in metadata written before table sets existed).
 	TableSet
+	// KindReason says why the backup is a full or an incremental (the
+	// plan's reason); FullForced marks a full taken instead of the
+	// incremental the chain would have had (a broken chain, an incremental
+	// that grew too big).
+	KindReason string `json:"kind_reason,omitempty"`
+	FullForced bool   `json:"full_forced,omitempty"`
+	// Objects sums up the objects the backup holds in its own folder, from
+	// its manifest when it completed; nil before it completed and in
+	// metadata written before it existed.
+	Objects *ObjectSummary `json:"objects,omitempty"`
 }
 
 // Completed reports whether the metadata says ClickHouse finished the backup.

@@ -80,7 +80,8 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		layout = node.layout.Engine(node.position.Shard)
 	}
 	service := sidecar.NewService(store, db.Ports(), notifier, layout, sidecar.Options{
-		FullEvery: cfg.FullInterval(),
+		FullEvery:                  cfg.FullInterval(),
+		FullWhenIncrementalExceeds: cfg.Backup.FullWhenIncrementalExceeds,
 		Retention: model.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
 			KeepDaily: cfg.Retention.KeepDaily, KeepWeekly: cfg.Retention.KeepWeekly, KeepMonthly: cfg.Retention.KeepMonthly,
 			KeepYearly: cfg.Retention.KeepYearly, MinAge: cfg.Retention.MinAgeDuration()},

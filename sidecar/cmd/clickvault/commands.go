@@ -126,8 +126,12 @@ func backupCommand(run runner) *cobra.Command {
 				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
 				continue
 			}
-			if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s)\n",
-				db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.TotalSize), b.Chain); err != nil {
+			why := ""
+			if b.FullForced {
+				why = "; a full, not an incremental: " + b.KindReason
+			}
+			if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s%s)\n",
+				db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.TotalSize), b.Chain, why); err != nil {
 				// The backup is made; the next database's still runs.
 				failed = append(failed, fmt.Errorf("print the backup of %s: %w", db, err))
 			}

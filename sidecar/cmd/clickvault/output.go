@@ -32,6 +32,10 @@ type listedBackup struct {
 	TableSet         string            `json:"table_set"`
 	Tables           map[string]uint64 `json:"tables"`      // rows per table at backup time
 	TableBytes       map[string]uint64 `json:"table_bytes"` // size of each table's files in the backup
+	// KindReason says why a full or an incremental; FullForced marks a
+	// full taken instead of the chain's next link.
+	KindReason string `json:"kind_reason,omitempty"`
+	FullForced bool   `json:"full_forced,omitempty"`
 }
 
 type listedChain struct {
@@ -67,7 +71,8 @@ func printCatalogJSON(w io.Writer, cats []model.Catalog, url func(string) string
 				lc.Backups = append(lc.Backups, listedBackup{Name: m.Name, Kind: string(m.Kind), Status: m.CatalogStatus(),
 					Base: m.Base, Timestamp: m.Time(), FinishedAt: m.FinishedAt, NumFiles: m.NumFiles, TotalSize: m.TotalSize,
 					UncompressedSize: m.UncompressedSize, CompressedSize: m.CompressedSize, BackupID: m.BackupID,
-					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error, TableSet: m.TableSet.String(), Tables: m.Tables, TableBytes: m.TableBytes})
+					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error, TableSet: m.TableSet.String(), Tables: m.Tables, TableBytes: m.TableBytes,
+					KindReason: m.KindReason, FullForced: m.FullForced})
 			}
 			if newest, ok := ch.Newest(); ok {
 				lc.End = newest.Time()

@@ -1,0 +1,83 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// soundChain checks, before an incremental is built on base, base and
+// every backup it is built on, the way check does and reading no data.
+// ClickHouse reads only the base's manifest when it writes an incremental,
+// so a base whose objects are gone would get a new link that cannot be
+// restored either.
+//
+// Each link's folder is listed (one LIST per thousand objects, at most
+// manifestReaders at once). A link whose metadata sums up its objects
+// (model.ObjectSummary, recorded when it completed) is confirmed by its
+// listing alone; any other, or one whose listing sums up differently, has
+// its manifest read and every object confirmed as check does, which names
+// what is wrong. It returns the first problem, "" for a sound chain.
+func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model.Backup) (string, error) {
+	links, err := model.CheckTargets(cat, base.Name)
+	if err != nil {
+		return "", err
+	}
+	listings := make([][]coord.ObjectInfo, len(links))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(manifestReaders)
+	for i, b := range links {
+		g.Go(func() error {
+			l, err := s.store.List(gctx, b.Folder, true)
+			if err != nil {
+				return fmt.Errorf("list backup %s: %w", b.Name, err)
+			}
+			listings[i] = l.Objects
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	c := &checker{s: s.engine, cat: cat, sizes: map[string]int64{}, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	var exact []model.Backup
+	for i, b := range links {
+		for _, o := range listings[i] {
+			c.sizes[o.Key] = o.Size
+		}
+		if b.Objects == nil || model.SummarizeObjects(folderObjects(b.Folder, listings[i])) != *b.Objects {
+			exact = append(exact, b)
+		}
+	}
+	s.logger.Debug("checking the chain before an incremental", "base", base.Name, "links", len(links),
+		"by_manifest", len(exact))
+	c.loadManifests(ctx, exact)
+	for _, b := range exact { // oldest first: a broken link breaks every link on it
+		problem := c.backup(ctx, b)
+		if err := ctx.Err(); err != nil {
+			return "", fmt.Errorf("check the chain of %s: %w", base.Name, err) // a read cut short is no verdict
+		}
+		if problem != "" {
+			return fmt.Sprintf("backup %s: %s", b.Name, problem), nil
+		}
+	}
+	return "", nil
+}
+
+// folderObjects are the objects of a backup's folder as listed, but its
+// metadata, keyed relative to the folder, as model.ObjectSummary counts them.
+func folderObjects(folder string, listed []coord.ObjectInfo) []model.ObjectSize {
+	out := make([]model.ObjectSize, 0, len(listed))
+	for _, o := range listed {
+		if o.Key == coord.MetaKey(folder) || !strings.HasPrefix(o.Key, folder) {
+			continue
+		}
+		out = append(out, model.ObjectSize{Key: strings.TrimPrefix(o.Key, folder), Size: uint64(max(o.Size, 0))})
+	}
+	return out
+}
