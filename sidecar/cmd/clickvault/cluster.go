@@ -68,7 +68,7 @@ func (a *app) sets() (*cluster.Coordinator, control.SetBackups) {
 	exec := cluster.Checked{Executor: cluster.Engine{Service: a.service}, Allowed: a.mayBackUp}
 	co := cluster.New(a.store, n.layout, n.name, cluster.Member{Holder: a.instance, Position: n.position}, exec,
 		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval()}, a.logger)
-	return co, cluster.Requests{Coord: co, Poll: a.cfg.Poll(),
+	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (cluster.Topology, error) { return readTopology(ctx, a.db, n.name) }}
 }
 
