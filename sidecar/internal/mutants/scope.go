@@ -26,14 +26,19 @@ type rule struct {
 var rules = []rule{
 	{name: "rights", file: "sidecar/control/rights.go"},
 	{name: "rights", file: "sidecar/control/include_rights.go"},
+	{name: "rights", file: "sidecar/control/grants.go"},         // grants read once per check, kept a second only to refuse
+	{name: "rights", file: "sidecar/clickhouse/grants_eval.go"}, // how ClickHouse's grants and revokes are read
+	{name: "rights", file: "sidecar/restore_plan_rights.go"},    // the rights a restored view's SQL SECURITY takes
 	{name: "admission", file: "sidecar/control/admission.go"},
 	{name: "admission", file: "sidecar/control/verify_scratch.go"},
 	{name: "claims", file: "sidecar/coord/claims.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/model/retention.go"},
+	{name: "retention", file: "sidecar/coord/pins.go", funcs: []string{"FoundPin.Stale"}}, // a pin past it keeps nothing
 	{name: "backup plan", file: "sidecar/model/plan.go"},
 	{name: "restore plan", file: "sidecar/model/definitions.go", funcs: []string{"RestorePlan.Keep", "DefinitionFile"}},
 	{name: "restore plan", file: "sidecar/model/restore_plan*.go"}, // every other file of the plan, as they come
+	{name: "restore plan", file: "sidecar/restore_plan_read.go"},
 	{name: "restore shape", file: "sidecar/model/restore.go", funcs: []string{"ValidateRestoreShape", "ForbiddenTarget", "Target.RequireEmpty"}},
 	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"restorer.targetExists"}},
 	{name: "restore targets", file: "sidecar/model/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
