@@ -2,6 +2,8 @@ package sidecar
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -49,7 +51,7 @@ func (s *verifier) Verify(ctx context.Context, database, name string, progress P
 }
 
 func (s *verifier) verify(ctx context.Context, cat model.Catalog, b model.Backup, progress ProgressFunc) (model.VerifyResult, error) {
-	res := model.VerifyResult{Backup: b, Scratch: model.ScratchName()}
+	res := model.VerifyResult{Backup: b, Scratch: scratchName()}
 	w := s.works.scratchWork(ctx, b, res.Scratch) // a kill leaves the scratch database to serve's sweep
 	defer w.done(ctx)
 	defer s.restorer.dropScratch(ctx, res.Scratch)
@@ -127,4 +129,13 @@ func (s *verifier) compareRestored(ctx context.Context, b model.Backup, expected
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })
 	return out, nil
+}
+
+// scratchName is a new verify scratch database's name: the prefix every
+// sidecar knows (and sweeps), and 48 random bits, so verifies never share
+// one.
+func scratchName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return model.ScratchPrefix + hex.EncodeToString(b)
 }

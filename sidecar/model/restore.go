@@ -1,8 +1,6 @@
 package model
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -112,9 +110,3 @@ func ValidateRestoreShape(tables []TableRestore, partitions []string, mode Resto
 
 // ScratchPrefix starts the name of every verify scratch database.
 const ScratchPrefix = "clickvault_verify_"
-
-func ScratchName() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return ScratchPrefix + hex.EncodeToString(b)
-}
