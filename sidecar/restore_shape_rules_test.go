@@ -117,10 +117,10 @@ func TestTableTargetsAdmit(t *testing.T) {
 		want error
 	}{
 		{"absent", []model.TableRestore{{Source: "a", Target: "new"}}, model.ModeData, nil},
-		{"empty", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeData, model.ErrTargetNotEmpty}, // a RESTORE fills only what it creates
+		{"empty", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeData, model.ErrTargetExists}, // a RESTORE fills only what it creates
 		{"replace of an empty table", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeReplace, nil},
 		{"with rows", []model.TableRestore{{Source: "a", Target: "full"}}, model.ModeData, model.ErrTargetNotEmpty},
-		{"schema over an empty table", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeSchema, model.ErrTargetNotEmpty},
+		{"schema over an empty table", []model.TableRestore{{Source: "a", Target: "empty"}}, model.ModeSchema, model.ErrTargetExists},
 		{"schema, absent", []model.TableRestore{{Source: "a", Target: "new"}}, model.ModeSchema, nil},
 		{"replace of a table with rows", []model.TableRestore{{Source: "a", Target: "full"}}, model.ModeReplace, nil},
 		{"two as one", []model.TableRestore{{Source: "a", Target: "new"}, {Source: "b", Target: "new"}}, model.ModeReplace, model.ErrTargetConflict},
@@ -192,14 +192,15 @@ func TestTableTargetsAdmitSaysWhy(t *testing.T) {
 		target string
 		mode   model.RestoreMode
 		says   string
+		is     error
 	}{
-		{"full", model.ModeSchema, "a schema restore creates tables, it does not change one"},
-		{"empty", model.ModeSchema, "a schema restore creates tables, it does not change one"},
-		{"full", model.ModeData, "exists with 3 rows; restore under another name"},
-		{"empty", model.ModeData, "exists (empty); a restore creates the tables it restores"},
+		{"full", model.ModeSchema, "a schema restore creates tables, it does not change one", model.ErrTargetExists},
+		{"empty", model.ModeSchema, "a schema restore creates tables, it does not change one", model.ErrTargetExists},
+		{"full", model.ModeData, "exists with 3 rows; restore under another name", model.ErrTargetNotEmpty},
+		{"empty", model.ModeData, "exists (empty); a restore creates the tables it restores", model.ErrTargetExists},
 	} {
 		err := targets.Admit([]model.TableRestore{{Source: "a", Target: c.target}}, c.mode)
-		if !errors.Is(err, model.ErrTargetNotEmpty) || !strings.Contains(err.Error(), c.says) {
+		if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s, mode %q: %v, want it to say %q", c.target, c.mode, err, c.says)
 		}
 	}

@@ -121,7 +121,7 @@ func (s *restorer) planTables(ctx context.Context, req RestoreRequest, b model.B
 		switch {
 		case slices.Contains(stopped, r.Source) && existing[r.Target]:
 			return rec, nil, fmt.Errorf("refreshable view %s.%s exists; a view restored stopped is never put over one: "+
-				"restore it under another name (\"%s AS new_name\") or drop it first: %w", req.Target, r.Target, r.Source, model.ErrTargetNotEmpty)
+				"restore it under another name (\"%s AS new_name\") or drop it first: %w", req.Target, r.Target, r.Source, model.ErrTargetExists)
 		case slices.Contains(stopped, r.Source):
 			rec.Created, rec.Stopped = append(rec.Created, r.Target), append(rec.Stopped, r.Target)
 			continue

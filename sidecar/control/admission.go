@@ -90,11 +90,12 @@ func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 
 // inspectTarget looks at a restore's target once, for both the rights it
 // takes (CREATE DATABASE when it does not exist) and whether it may be
-// written: empty for a whole database, each named table absent or empty
-// (or replaced) for some tables. The returned admit says the latter; a
+// written: empty for a whole database, each named table absent (or
+// replaced) for some tables. The returned admit says the latter; a
 // target that is never one (ErrForbiddenTarget) is rejected at once. Every
-// refusal of a target — forbidden, not empty (ErrTargetNotEmpty), two
-// tables under one name (ErrTargetConflict) — is a rejection.
+// refusal of a target — forbidden, not empty (ErrTargetNotEmpty), a table
+// there already (ErrTargetExists), two tables under one name
+// (ErrTargetConflict) — is a rejection.
 func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error, error) {
 	var admit func() error
 	var err error
@@ -118,7 +119,7 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 // targetRefused reports whether err refuses a restore's target.
 func targetRefused(err error) bool {
 	return errors.Is(err, model.ErrForbiddenTarget) || errors.Is(err, model.ErrTargetNotEmpty) ||
-		errors.Is(err, model.ErrTargetConflict)
+		errors.Is(err, model.ErrTargetExists) || errors.Is(err, model.ErrTargetConflict)
 }
 
 // validateFields checks what precheck could not without reading: the

@@ -23,8 +23,14 @@ var ErrBackupMissing = errors.New("no such backup")
 var ErrBackupUnusable = errors.New("backup cannot be restored")
 
 // ErrTargetNotEmpty refuses to restore over data: a database that holds
-// anything, a table with rows (or any table, for a schema restore).
+// anything, or a table with rows.
 var ErrTargetNotEmpty = errors.New("restore target is not empty")
+
+// ErrTargetExists refuses to restore a table where one of its name exists,
+// with no rows: a schema restore (which creates tables, never changes one),
+// a data restore (whose failure could then neither remove the table nor
+// empty it safely), a refreshable view restored stopped.
+var ErrTargetExists = errors.New("restore target table exists")
 
 // ErrForbiddenTarget refuses a database that is never a restore target:
 // ClickHouse's own, ClickVault's control database, a verify's scratch.

@@ -91,7 +91,8 @@ type TableTargets struct {
 }
 
 // Admit applies the mode to each target table: a data or schema restore
-// needs it absent (else ErrTargetNotEmpty); replace takes any. One target
+// needs it absent (else ErrTargetNotEmpty when it has rows, ErrTargetExists
+// when not, or for any table in a schema restore); replace takes any. One target
 // named twice is ErrTargetConflict. An empty table is refused too: the
 // RESTORE would write into a table it did not create, and a failure
 // halfway could then neither remove it nor empty it safely (rows inserted
@@ -109,14 +110,14 @@ func (t TableTargets) Admit(restores []TableRestore, mode RestoreMode) error {
 		case !exists || mode == ModeReplace:
 		case mode == ModeSchema:
 			return fmt.Errorf("table %s.%s exists; a schema restore creates tables, it does not change one: %w",
-				t.Database, r.Target, ErrTargetNotEmpty)
+				t.Database, r.Target, ErrTargetExists)
 		case rows > 0:
 			return fmt.Errorf("table %s.%s exists with %d rows; restore under another name (\"%s AS new_name\"), "+
 				"or say mode replace to replace it from the backup: %w", t.Database, r.Target, rows, r.Source, ErrTargetNotEmpty)
 		default:
 			return fmt.Errorf("table %s.%s exists (empty); a restore creates the tables it restores, so that a failure can "+
 				"remove them: drop it first, restore under another name (\"%s AS new_name\"), or say mode replace to "+
-				"swap the backup's in: %w", t.Database, r.Target, r.Source, ErrTargetNotEmpty)
+				"swap the backup's in: %w", t.Database, r.Target, r.Source, ErrTargetExists)
 		}
 	}
 	return nil
