@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -24,6 +25,7 @@ import (
 // its manifest read and every object confirmed as check does, which names
 // what is wrong. It returns the first problem, "" for a sound chain.
 func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model.Backup) (string, error) {
+	start := s.now()
 	links, err := model.CheckTargets(cat, base.Name)
 	if err != nil {
 		return "", err
@@ -54,19 +56,21 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model
 			exact = append(exact, b)
 		}
 	}
-	s.logger.Debug("checking the chain before an incremental", "base", base.Name, "links", len(links),
-		"by_manifest", len(exact))
 	c.loadManifests(ctx, exact)
+	problem := ""
 	for _, b := range exact { // oldest first: a broken link breaks every link on it
-		problem := c.backup(ctx, b)
+		p := c.backup(ctx, b)
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("check the chain of %s: %w", base.Name, err) // a read cut short is no verdict
 		}
-		if problem != "" {
-			return fmt.Sprintf("backup %s: %s", b.Name, problem), nil
+		if p != "" {
+			problem = fmt.Sprintf("backup %s: %s", b.Name, p)
+			break
 		}
 	}
-	return "", nil
+	s.logger.Debug("chain checked before an incremental", "base", base.Name, "links", len(links),
+		"by_manifest", len(exact), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
+	return problem, nil
 }
 
 // folderObjects are the objects of a backup's folder as listed, but its
