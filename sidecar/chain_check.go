@@ -30,20 +30,8 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model
 	if err != nil {
 		return "", err
 	}
-	listings := make([][]coord.ObjectInfo, len(links))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(manifestReaders)
-	for i, b := range links {
-		g.Go(func() error {
-			l, err := s.store.List(gctx, b.Folder, true)
-			if err != nil {
-				return fmt.Errorf("list backup %s: %w", b.Name, err)
-			}
-			listings[i] = l.Objects
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	listings, err := s.listLinks(ctx, links)
+	if err != nil {
 		return "", err
 	}
 	c := &checker{s: s.engine, cat: cat, sizes: map[string]int64{}, manifests: map[string]manifestRead{}, memo: map[string]string{}}
@@ -65,12 +53,56 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model
 		}
 		if p != "" {
 			problem = fmt.Sprintf("backup %s: %s", b.Name, p)
+			s.recordBroken(ctx, cat, links, b, p)
 			break
 		}
 	}
 	s.logger.Debug("chain checked before an incremental", "base", base.Name, "links", len(links),
 		"by_manifest", len(exact), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
 	return problem, nil
+}
+
+// listLinks lists the folder of each link, at most manifestReaders at once.
+func (s *catalogs) listLinks(ctx context.Context, links []model.Backup) ([][]coord.ObjectInfo, error) {
+	listings := make([][]coord.ObjectInfo, len(links))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(manifestReaders)
+	for i, b := range links {
+		g.Go(func() error {
+			l, err := s.store.List(gctx, b.Folder, true)
+			if err != nil {
+				return fmt.Errorf("list backup %s: %w", b.Name, err)
+			}
+			listings[i] = l.Objects
+			return nil
+		})
+	}
+	return listings, g.Wait()
+}
+
+// recordBroken keeps the verdict in the check results, as check would:
+// broken, naming the object, and every later link built on it, so the
+// catalog (check_status, check_problem) shows it before the next check.
+// A failure to record it is only logged: the backup goes on as a full.
+func (s *catalogs) recordBroken(ctx context.Context, cat model.Catalog, links []model.Backup, broken model.Backup, problem string) {
+	now := s.now().UTC()
+	err := coord.UpdateChecks(ctx, s.bucket, cat.Database, func(f *model.Results) {
+		f.Fill()
+		after := false
+		for _, b := range links {
+			switch {
+			case b.Name == broken.Name:
+				f.Checks[b.Name], after = model.BackupCheck{Status: model.CheckBroken, Problem: problem, CheckedAt: now}, true
+			case after:
+				f.Checks[b.Name] = model.BackupCheck{Status: model.CheckBroken, Problem: "built on broken backup " + broken.Name, CheckedAt: now}
+			}
+		}
+		model.ForgetGone(cat, f.Checks)
+		model.ForgetGone(cat, f.Verifies)
+	})
+	if err != nil {
+		s.logger.Warn("record the broken chain in the check results", "database", cat.Database, "backup", broken.Name, "err", err)
+	}
 }
 
 // folderObjects are the objects of a backup's folder as listed, but its

@@ -52,7 +52,8 @@ func (c *countingStore) reset() (manifestGets, lists int) {
 // metadata keeps) and one LIST per link; once a data object of the second
 // link is gone, the next backup is a full that says why in its metadata,
 // (the listing no longer matches, so the link's manifest is read, which
-// names the object), and an explicit incremental is refused.
+// names the object), the check results mark links 2–5 broken, and an
+// explicit incremental is refused.
 func TestNoLinkOnABrokenBase(t *testing.T) {
 	store := &countingStore{ObjectStore: memstore.New()}
 	db := fakedb.New(store)
@@ -96,6 +97,20 @@ func TestNoLinkOnABrokenBase(t *testing.T) {
 		if !strings.Contains(b.KindReason, want) {
 			t.Errorf("kind reason %q does not name %s", b.KindReason, want)
 		}
+	}
+	// The verdict is kept for the catalog, as check keeps it.
+	results, err := svc.Results(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range links {
+		got := results.Checks[l.Name]
+		if broken := i >= 1; broken != (got.Status == model.CheckBroken) {
+			t.Errorf("link %d in the check results: %+v", i+1, got)
+		}
+	}
+	if !strings.Contains(results.Checks[links[1].Name].Problem, victim) {
+		t.Errorf("the broken link's problem: %q", results.Checks[links[1].Name].Problem)
 	}
 	if next, err := backup(""); err != nil || next.Kind != model.KindIncremental || next.Base != b.Name {
 		t.Fatalf("the backup after the new full: %s on %s, %v", next.Kind, next.Base, err)

@@ -37,7 +37,8 @@ func (h *harness) newestBackup() listedBackup {
 // `list --json` and log name the chain and the object; `--kind
 // incremental` is refused. Then, through the sidecar, the same for a SQL
 // request: an object of the new full deleted, alice's backup request
-// succeeds with a full and its answer says why.
+// succeeds with a full and its answer says why; the catalog marks the
+// broken links of both chains.
 func TestBrokenBaseGetsAFull(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsers)
 	h.createShop(1000)
@@ -87,6 +88,15 @@ func TestBrokenBaseGetsAFull(t *testing.T) {
 	if st.state != "succeeded" || !strings.HasPrefix(st.message, "full backup ") || !strings.Contains(st.message, "a full, not an incremental") ||
 		!strings.Contains(st.message, "cannot take another link") {
 		t.Fatalf("alice's backup on a broken chain: %+v", st)
+	}
+	// Both chains' broken links are in the catalog: link 2 and 3 of the
+	// first, the full and its incremental of the second.
+	deadline := time.Now().Add(30 * time.Second)
+	for h.count("SELECT count() FROM clickvault.backups FINAL WHERE database = 'shop' AND check_status = 'broken'") != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the catalog does not show the 4 broken links")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	log, err := os.ReadFile(p.log)
 	if err != nil || !strings.Contains(string(log), "the chain the backup would extend is broken") {
