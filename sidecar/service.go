@@ -62,6 +62,7 @@ type Service struct {
 	cleaner  *cleaner
 	restorer *restorer
 	works    *works
+	sweeper  *sweeper
 	verifier *verifier
 }
 
@@ -81,7 +82,7 @@ func NewService(store coord.ObjectStore, ch ClickHouse, notifier Notifier, layou
 	w.restorer, w.replacer = r, rp
 	return &Service{engine: e, catalogs: cat, backups: b, checks: chk,
 		cleaner:  &cleaner{engine: e, catalogs: cat},
-		restorer: r, works: w,
+		restorer: r, works: w, sweeper: &sweeper{engine: e, works: w},
 		verifier: &verifier{engine: e, catalogs: cat, checks: chk, restorer: r, works: w}}
 }
 
@@ -153,8 +154,8 @@ func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target 
 }
 
 // SweepLeftovers removes what killed verifies and restores left
-// (works.SweepLeftovers).
-func (s *Service) SweepLeftovers(ctx context.Context) { s.works.SweepLeftovers(ctx) }
+// (sweeper.SweepLeftovers).
+func (s *Service) SweepLeftovers(ctx context.Context) { s.sweeper.SweepLeftovers(ctx) }
 
 // Verify restores a backup into a scratch database and compares
 // (verifier.Verify).

@@ -10,7 +10,7 @@ import (
 // record appends a state change of a request to request_log.
 func (s *Runner) record(ctx context.Context, r Request, state State, e LogEntry) {
 	s.write(ctx, r, state, e)
-	s.obs.RequestState(r.Action, state)
+	s.base.obs.RequestState(r.Action, state)
 }
 
 // logEntry fills in e's request, state, sidecar and (if unset) time.
@@ -23,16 +23,16 @@ func (s *base) logEntry(r Request, state State, e LogEntry) LogEntry {
 }
 
 func (s *Runner) write(ctx context.Context, r Request, state State, e LogEntry) {
-	e = s.logEntry(r, state, e)
+	e = s.base.logEntry(r, state, e)
 	if Terminal(state) {
 		// The answer must be written even while shutting down.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 	}
-	if err := s.cp.AppendLog(ctx, e); err != nil {
+	if err := s.base.cp.AppendLog(ctx, e); err != nil {
 		if ctx.Err() == nil {
-			s.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
+			s.base.logger.Error("record request state", "request", r.ID, "state", state, "err", err)
 		}
 		return
 	}
@@ -61,8 +61,8 @@ func (s *Runner) markEnded(id string) {
 
 func (s *Runner) markEndedLocked(id string) {
 	delete(s.admitRefusals, id)
-	s.forget(id) // the verdict on its row (confirmations; their lock is taken inside ours, never the other way)
-	now := s.now()
+	s.confirmations.forget(id) // the verdict on its row (confirmations; their lock is taken inside ours, never the other way)
+	now := s.base.now()
 	// Forgetting walks the whole memory, so it runs at most every
 	// endedPruneEvery: a flood marks thousands of requests ended a second.
 	if now.Sub(s.endedPruned) > endedPruneEvery {
@@ -71,7 +71,7 @@ func (s *Runner) markEndedLocked(id string) {
 				delete(s.ended, old)
 			}
 		}
-		s.pruneConfirmations(now)
+		s.confirmations.pruneConfirmations(now)
 		s.endedPruned = now
 	}
 	s.ended[id] = now
@@ -85,5 +85,5 @@ const foreignFor = coord.HeartbeatTTL / 2
 func (s *Runner) markForeign(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.foreign[id] = s.now().Add(foreignFor)
+	s.foreign[id] = s.base.now().Add(foreignFor)
 }

@@ -8,7 +8,7 @@ import (
 // executeCancel cancels a request that has not started running. One that
 // runs is not interrupted: ClickHouse would go on with the BACKUP anyway.
 func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
-	st, err := s.cp.Status(ctx, r.Backup)
+	st, err := s.base.cp.Status(ctx, r.Backup)
 	if err != nil {
 		return StateFailed, LogEntry{Message: err.Error()}
 	}
@@ -20,7 +20,7 @@ func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
 	}
 	// The claim keeps other sidecars from starting it; it is re-entrant
 	// for this one, so whether it runs here is decided under s.mu.
-	won, err := s.claims.Claim(ctx, r.Backup)
+	won, err := s.base.claims.Claim(ctx, r.Backup)
 	if err != nil {
 		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}
 	}

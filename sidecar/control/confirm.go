@@ -147,7 +147,7 @@ func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []Pen
 		if p.Latest != nil || !s.dispatchable(p.ID) {
 			continue
 		}
-		if !s.knownConfirmed(p.ID) {
+		if !s.confirmations.knownConfirmed(p.ID) {
 			fresh = append(fresh, p.Request)
 		}
 	}
@@ -156,7 +156,7 @@ func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []Pen
 	}
 	out := pending[:0]
 	for _, p := range pending {
-		if p.Latest != nil || s.knownConfirmed(p.ID) {
+		if p.Latest != nil || s.confirmations.knownConfirmed(p.ID) {
 			out = append(out, p)
 		}
 	}
@@ -173,25 +173,25 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 		}
 		since = minTime(since, r.RequestedAt)
 	}
-	facts, err := s.cp.InsertFacts(ctx, ids, since)
+	facts, err := s.base.cp.InsertFacts(ctx, ids, since)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.logger.Warn("read the query log to confirm requests; will retry", "err", err)
+			s.base.logger.Warn("read the query log to confirm requests; will retry", "err", err)
 			refuseUnreadable(ctx, s, rows, err)
 		}
 		return
 	}
 	for _, r := range rows {
 		v, why := judgeInsert(r, facts[r.QueryID])
-		if v == unconfirmed && s.waitedForLog(r.ID) {
+		if v == unconfirmed && s.confirmations.waitedForLog(r.ID) {
 			v, why = refuted, "system.query_log has no record of the INSERT that made it (query "+r.QueryID+
 				"); ClickVault confirms every request there: keep log_queries on for whoever makes requests"
 		}
 		switch v {
 		case confirmed:
-			s.markConfirmed(r.ID)
+			s.confirmations.markConfirmed(r.ID)
 		case refuted:
-			s.logger.Warn("request not confirmed by the query log", "request", r.ID, "by", r.RequestedBy, "reason", why)
+			s.base.logger.Warn("request not confirmed by the query log", "request", r.ID, "by", r.RequestedBy, "reason", why)
 			s.refuse(ctx, r, reject("not a request: %s", why), false)
 		}
 	}
@@ -202,9 +202,9 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 // and this one says what to mend.
 func refuseUnreadable(ctx context.Context, s *Runner, rows []Request, err error) {
 	for _, r := range rows {
-		if s.waitedForLog(r.ID) {
+		if s.confirmations.waitedForLog(r.ID) {
 			s.refuse(ctx, r, reject("not confirmed: the sidecar could not read system.query_log for %s (%v); "+
-				"it needs SELECT on system.query_log and system.query_views_log (deploy/grants.sql); insert the request again", s.opts.ConfirmWait, err), false)
+				"it needs SELECT on system.query_log and system.query_views_log (deploy/grants.sql); insert the request again", s.base.opts.ConfirmWait, err), false)
 		}
 	}
 }
@@ -265,7 +265,7 @@ func (s *Runner) dispatchable(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ended := s.ended[id]
-	return !ended && !s.inflight[id] && !s.now().Before(s.foreign[id])
+	return !ended && !s.inflight[id] && !s.base.now().Before(s.foreign[id])
 }
 
 // pruneConfirmations forgets verdicts older than confirmMemory.

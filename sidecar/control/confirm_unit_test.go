@@ -24,13 +24,13 @@ func TestUnreadableQueryLogStillAnswers(t *testing.T) {
 	cp := &unreadableLog{}
 	s := newUnitSidecar("a", memstore.New(), cp)
 	now := time.Now()
-	s.now = func() time.Time { return now }
+	s.base.now = func() time.Time { return now }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = s.rejectLoop(ctx); close(done) }()
+	go func() { _ = s.rejecter.rejectLoop(ctx); close(done) }()
 	row := Request{ID: "r1", Action: ActionBackup, Database: "shop", RequestedBy: "alice", QueryID: "q1", RequestedAt: now}
 	s.confirmRows(ctx, []Request{row})
-	now = now.Add(s.opts.ConfirmWait + time.Second)
+	now = now.Add(s.base.opts.ConfirmWait + time.Second)
 	s.confirmRows(ctx, []Request{row})
 	cancel()
 	<-done

@@ -20,7 +20,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	if !ok {
 		return
 	}
-	s.fault("claimed")
+	s.base.fault("claimed")
 	if r.Action == ActionCancel {
 		s.handleCancel(ctx, r)
 		return
@@ -30,19 +30,19 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	s.mu.Lock()
 	s.cancels[r.ID] = cancel
 	s.mu.Unlock()
-	rows := s.startRunningRows(ctx, r.Request)
+	rows := s.executor.startRunningRows(ctx, r.Request)
 	defer rows.flush()
 	if !s.startExecuting(ctx, r, p.Latest, rows) {
 		return
 	}
 	defer func() { <-s.executing }()
 	defer s.dbLock(lockedDatabase(r)).Unlock()
-	state, entry := s.execute(ctx, r, p.Latest, rows)
+	state, entry := s.executor.execute(ctx, r, p.Latest, rows)
 	// The answer does not wait for a progress row still being written (a
 	// busy server can take a few hundred ms to store one): readers take
 	// the newest row by its time, and the answer's is the newest.
 	if ctx.Err() != nil && state == StateFailed {
-		s.logger.Info("stopping: request left to resume", "request", r.ID)
+		s.base.logger.Info("stopping: request left to resume", "request", r.ID)
 		return
 	}
 	// The catalog first, then the answer: whoever sees "succeeded" finds
@@ -50,11 +50,11 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	// the cleanup's deletions. The full mirror, which rereads S3, runs
 	// after a backup's answer so the requester does not wait for it.
 	if r.Action == ActionCleanup || r.Action == ActionCheck || r.Action == ActionVerify {
-		s.mirror(ctx, r.Database)
+		s.catalogMirror.mirror(ctx, r.Database)
 	}
 	s.record(ctx, r.Request, state, entry)
 	if r.Action == ActionBackup {
-		s.mirror(ctx, r.Database)
+		s.catalogMirror.mirror(ctx, r.Database)
 	}
 }
 
@@ -87,7 +87,7 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 	}
 	defer func() { <-s.admitting }()
 	resuming := p.Latest != nil && p.Latest.State == StateRunning
-	j, err := s.precheck(p.Request)
+	j, err := s.admission.precheck(p.Request)
 	if err != nil && !resuming {
 		s.refuse(ctx, j.Request, err, false)
 		return j, false
@@ -95,15 +95,15 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 	// Admission first, then the claim: a rejected request writes nothing
 	// to S3 (a resumed one was admitted before the restart).
 	if !resuming {
-		if j, err = s.admit(ctx, j); err != nil {
+		if j, err = s.admission.admit(ctx, j); err != nil {
 			s.refuse(ctx, j.Request, err, false)
 			return j, false
 		}
 	}
-	won, err := s.claims.Claim(ctx, p.ID)
+	won, err := s.base.claims.Claim(ctx, p.ID)
 	switch {
 	case err != nil:
-		s.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
+		s.base.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
 		return j, false
 	case !won:
 		s.markForeign(p.ID) // another sidecar runs it
@@ -125,14 +125,14 @@ func (s *Runner) refuse(ctx context.Context, r Request, err error, claimed bool)
 	case s.admitRefusedAgain(r.ID, err):
 		msg = fmt.Sprintf("could not be checked: ClickHouse refused it %d times: %v", maxAdmitRefusals, err)
 	default:
-		s.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
+		s.base.logger.Warn("admit request; will retry", "request", r.ID, "err", err)
 		return
 	}
-	if !claimed && !s.ownsRejection(r.ID) {
+	if !claimed && !s.rejecter.ownsRejection(r.ID) {
 		return // another live sidecar answers it
 	}
-	s.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", msg)
-	s.rejectLater(ctx, r, msg, claimed)
+	s.base.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", msg)
+	s.rejecter.rejectLater(ctx, r, msg, claimed)
 }
 
 // maxAdmitRefusals is how often ClickHouse may refuse a request's admission
@@ -202,31 +202,31 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 // stillAuthorized checks a request's rights again. A refusal is its answer;
 // a failure to read the grants leaves it queued, to be picked up again.
 func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
-	g := s.grantsOf(r.RequestedBy) // read again, once for every right
+	g := s.base.grantsOf(r.RequestedBy) // read again, once for every right
 	var err error
 	if r.Action == ActionRestore {
 		// The target may have been created or dropped meanwhile: CREATE
 		// DATABASE is needed exactly when it is missing now.
-		r, _, err = s.inspectTarget(ctx, r)
+		r, _, err = s.admission.inspectTarget(ctx, r)
 	}
 	if err == nil {
-		err = s.authorize(ctx, g, r)
+		err = s.admission.authorize(ctx, g, r)
 	}
 	if err == nil { // a row policy or a wildcard SELECT may have come meanwhile
-		err = s.refuseRowPolicies(ctx, r)
+		err = s.admission.refuseRowPolicies(ctx, r)
 	}
 	if err == nil {
-		err = s.refuseReadableScratch(ctx, g, r)
+		err = s.admission.refuseReadableScratch(ctx, g, r)
 	}
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, ErrRejected):
 		msg := rejectionReason(err) + " (checked again when it was about to start)"
-		s.logger.Info("request rejected before it started", "request", r.ID, "by", r.Requester(), "reason", msg)
+		s.base.logger.Info("request rejected before it started", "request", r.ID, "by", r.Requester(), "reason", msg)
 		s.record(ctx, r.Request, StateRejected, LogEntry{Message: msg})
 	default:
-		s.logger.Warn("check rights again before starting; will retry", "request", r.ID, "err", err)
+		s.base.logger.Warn("check rights again before starting; will retry", "request", r.ID, "err", err)
 	}
 	return false
 }
@@ -252,14 +252,14 @@ func (s *Runner) recordStarted(r Request, queuedToo bool, rows *runningRows) {
 	if queuedToo {
 		states = []State{StateQueued, StateRunning}
 	}
-	at := s.now().UTC()
+	at := s.base.now().UTC()
 	var entries []LogEntry
 	for i, state := range states {
-		entries = append(entries, s.logEntry(r, state, LogEntry{At: at.Add(time.Duration(i) * time.Microsecond)}))
+		entries = append(entries, s.base.logEntry(r, state, LogEntry{At: at.Add(time.Duration(i) * time.Microsecond)}))
 	}
 	entries[len(entries)-1].Message = "started"
 	rows.add(entries...)
 	for _, state := range states {
-		s.obs.RequestState(r.Action, state)
+		s.base.obs.RequestState(r.Action, state)
 	}
 }

@@ -69,7 +69,7 @@ func beatOnce(t *testing.T, store coord.ObjectStore, done func(*Runner, *warning
 	s := NewRunner(nil, coord.NewClaims(store, unitLayout, "a", logger), nil, nil, Options{Instance: "a"}, nil, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	var g errgroup.Group
-	g.Go(func() error { return s.heartbeatLoop(ctx) })
+	g.Go(func() error { return s.rejecter.heartbeatLoop(ctx) })
 	deadline := time.Now().Add(5 * time.Second)
 	for !done(s, w) {
 		if time.Now().After(deadline) {
@@ -87,7 +87,7 @@ func beatOnce(t *testing.T, store coord.ObjectStore, done func(*Runner, *warning
 func (s *Runner) liveNow() []string {
 	s.rejecter.mu.Lock()
 	defer s.rejecter.mu.Unlock()
-	return slices.Clone(s.live)
+	return slices.Clone(s.rejecter.live)
 }
 
 // TestHeartbeatLoop: the loop writes this sidecar's heartbeat and learns

@@ -54,8 +54,8 @@ func TestIncludeNeedsTheRights(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := newUnitSidecar("a", memstore.New(), nil)
-		s.auth = c.grants
-		permit := s.includePermit(Job{Request: Request{RequestedBy: "alice"}, Consumers: model.ConsumersInclude})
+		s.base.auth = c.grants
+		permit := s.admission.includePermit(Job{Request: Request{RequestedBy: "alice"}, Consumers: model.ConsumersInclude})
 		err := permit(context.Background(), includePlan(c.texts))
 		switch {
 		case c.want == "" && err != nil:
@@ -64,7 +64,7 @@ func TestIncludeNeedsTheRights(t *testing.T) {
 			t.Errorf("%s: %v, want a rejection saying %q", c.name, err, c.want)
 		}
 		op := Job{Request: Request{RequestedBy: "clickvault"}, Operator: true, Consumers: model.ConsumersInclude}
-		if s.includePermit(op) != nil {
+		if s.admission.includePermit(op) != nil {
 			t.Errorf("%s: the operator's include is checked", c.name)
 		}
 	}

@@ -53,11 +53,11 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 	var full fullReads
 	defer full.wait()
 	more := false // the last read was cut at its bounds and found new work: read again soon
-	probe := requestsProbe{cp: s.cp, logger: s.logger}
+	probe := requestsProbe{cp: s.base.cp, logger: s.base.logger}
 	for {
 		// No read goes further back than the rows' TTL.
-		full.start(ctx, s.cp, s.now(), s.now().Add(-s.opts.RequestRetention))
-		if p, ok := full.done(s.now()); ok {
+		full.start(ctx, s.base.cp, s.base.now(), s.base.now().Add(-s.base.opts.RequestRetention))
+		if p, ok := full.done(s.base.now()); ok {
 			more = s.takeFullRead(ctx, &place, p) || more
 		}
 		// The count is taken before the read, so a request inserted in
@@ -65,10 +65,10 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		firstLook := !probe.counted
 		changed := probe.changed(ctx)
 		if changed && !firstLook {
-			lastArrival = s.now()
+			lastArrival = s.base.now()
 		}
-		if changed || more || s.now().Sub(lastRead) >= s.opts.Poll {
-			lastRead = s.now()
+		if changed || more || s.base.now().Sub(lastRead) >= s.base.opts.Poll {
+			lastRead = s.base.now()
 			more = s.readRequests(ctx, workers, &place)
 		}
 		// The pause starts after the probe, not on a ticker: when a backup
@@ -77,7 +77,7 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(probePauseAfter(s.opts.Poll, s.now().Sub(lastArrival))):
+		case <-time.After(probePauseAfter(s.base.opts.Poll, s.base.now().Sub(lastArrival))):
 		}
 	}
 }
@@ -89,10 +89,10 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 // are waiting, and the next read comes soon.
 func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, place *readPlace) bool {
 	place.settle(s.answeredHere)
-	page, err := s.cp.PendingAfter(ctx, place.from(s.now().Add(-s.opts.RequestRetention), false))
+	page, err := s.base.cp.PendingAfter(ctx, place.from(s.base.now().Add(-s.base.opts.RequestRetention), false))
 	if err != nil {
 		if ctx.Err() == nil {
-			s.logger.Warn("read requests; will retry", "err", err)
+			s.base.logger.Warn("read requests; will retry", "err", err)
 		}
 		return false
 	}
@@ -109,7 +109,7 @@ func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, plac
 func (s *Runner) takeFullRead(ctx context.Context, place *readPlace, p fullPage) bool {
 	if p.err != nil {
 		if ctx.Err() == nil {
-			s.logger.Warn("read every pending request; will retry", "in", fullRetryAfter, "err", p.err)
+			s.base.logger.Warn("read every pending request; will retry", "in", fullRetryAfter, "err", p.err)
 		}
 		return false
 	}

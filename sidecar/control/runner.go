@@ -84,13 +84,15 @@ func (s *base) fault(name string) {
 // rows by the query log, the executor, the rejections and the sidecars'
 // liveness, the catalog mirror and the schedule.
 type Runner struct {
-	*base
-	*admission
-	*confirmations
-	*executor
-	*rejecter
-	*catalogMirror
-	*scheduler
+	// Its parts, called by name rather than embedded, so that a Runner's
+	// methods are its own (the shape test counts promoted methods too).
+	base          *base
+	admission     *admission
+	confirmations *confirmations
+	executor      *executor
+	rejecter      *rejecter
+	catalogMirror *catalogMirror
+	scheduler     *scheduler
 
 	// admitting bounds claims and admission checks running at once;
 	// executing bounds requests executing at once. A request waiting for its
@@ -156,22 +158,22 @@ func (s *Runner) Started() bool { return s.started.Load() }
 // requests; a backup still running in ClickHouse is left for the next start
 // (or another sidecar) to adopt, so shutdown is quick and loses nothing.
 func (s *Runner) Run(ctx context.Context) error {
-	if err := s.cp.Init(ctx); err != nil {
+	if err := s.base.cp.Init(ctx); err != nil {
 		return fmt.Errorf("create the control tables: %w", err)
 	}
-	s.warnViewsOnControlTables(ctx)
+	s.confirmations.warnViewsOnControlTables(ctx)
 	if err := s.probeStore(ctx); err != nil {
 		return err
 	}
 	s.started.Store(true)
 	var workers errgroup.Group // one goroutine per request in flight; bounded by the semaphores
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.heartbeatLoop(gctx) })
-	g.Go(func() error { return s.rejectLoop(gctx) })
+	g.Go(func() error { return s.rejecter.heartbeatLoop(gctx) })
+	g.Go(func() error { return s.rejecter.rejectLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
-	g.Go(func() error { s.mirrorAll(gctx); return nil })
-	if s.opts.IncrementalEvery > 0 || s.opts.CheckEvery > 0 {
-		g.Go(func() error { return s.scheduleLoop(gctx) })
+	g.Go(func() error { s.catalogMirror.mirrorAll(gctx); return nil })
+	if s.base.opts.IncrementalEvery > 0 || s.base.opts.CheckEvery > 0 {
+		g.Go(func() error { return s.scheduler.scheduleLoop(gctx) })
 	}
 	err := g.Wait()
 	_ = workers.Wait()
@@ -187,11 +189,11 @@ func (s *Runner) Run(ctx context.Context) error {
 // that ignores them, or a prefix another deployment owns, ends the sidecar.
 func (s *Runner) probeStore(ctx context.Context) error {
 	for {
-		err := s.svc.ProbeAndClaim(ctx)
+		err := s.base.svc.ProbeAndClaim(ctx)
 		if err == nil || errors.Is(err, coord.ErrNoConditionalWrites) || errors.Is(err, coord.ErrOtherDeployment) {
 			return err
 		}
-		s.logger.Warn("probe the S3 store; will retry", "err", err)
+		s.base.logger.Warn("probe the S3 store; will retry", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -205,7 +207,7 @@ func (s *Runner) probeStore(ctx context.Context) error {
 func (s *Runner) dispatch(ctx context.Context, workers *errgroup.Group, p PendingRequest) bool {
 	s.mu.Lock()
 	_, ended := s.ended[p.ID]
-	if ended || s.inflight[p.ID] || s.now().Before(s.foreign[p.ID]) {
+	if ended || s.inflight[p.ID] || s.base.now().Before(s.foreign[p.ID]) {
 		s.mu.Unlock()
 		return false
 	}

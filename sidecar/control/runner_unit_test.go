@@ -64,23 +64,23 @@ func TestPrecheck(t *testing.T) {
 		{Request{Action: ActionRestore, Tables: []string{TooLong}}, "more than 100 entries"},
 		{Request{Action: ActionRestore, Partitions: []string{strings.Repeat("p", 300)}}, "entry of partitions"},
 	} {
-		_, err := s.precheck(c.r)
+		_, err := s.admission.precheck(c.r)
 		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want a rejection saying %q", c.r, err, c.want)
 		}
 	}
-	r, err := s.precheck(Request{Action: " restore ", RequestedBy: "alice"})
+	r, err := s.admission.precheck(Request{Action: " restore ", RequestedBy: "alice"})
 	if err != nil || r.Action != ActionRestore || r.Database != "shop" || r.Target != "shop" {
 		t.Fatalf("defaults: %+v, %v", r, err)
 	}
-	j, err := s.precheck(Request{Action: ActionRestore, Tables: []string{"orders AS old"}, Partitions: []string{"202401"}, Mode: "replace"})
+	j, err := s.admission.precheck(Request{Action: ActionRestore, Tables: []string{"orders AS old"}, Partitions: []string{"202401"}, Mode: "replace"})
 	if err != nil || len(j.Restores) != 1 || j.Restores[0].Target != "old" || j.RestoreMode != "replace" {
 		t.Fatalf("a table restore: %+v, %v", j, err)
 	}
-	if j, err := s.precheck(Request{Action: ActionBackup, ExcludeTables: []string{"logs"}}); err != nil || !j.OwnTableSet || j.Set.String() != "all but logs" {
+	if j, err := s.admission.precheck(Request{Action: ActionBackup, ExcludeTables: []string{"logs"}}); err != nil || !j.OwnTableSet || j.Set.String() != "all but logs" {
 		t.Fatalf("a backup with its own table set: %+v, %v", j.Set, err)
 	}
-	if _, err := s.precheck(signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
+	if _, err := s.admission.precheck(signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
 		t.Fatalf("a request the sidecar queued over HTTP: %v", err)
 	}
 	// The sidecar's login without a valid proof is not the sidecar: a view
@@ -88,7 +88,7 @@ func TestPrecheck(t *testing.T) {
 	forged := signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})
 	forged.Database = "other"
 	for _, r := range []Request{{Action: ActionBackup, Via: "http:0a1b2c3d", RequestedBy: "clickvault"}, forged} {
-		if _, err := s.precheck(r); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
+		if _, err := s.admission.precheck(r); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
 			t.Fatalf("an unproven row of the sidecar's login with via: %v", err)
 		}
 	}
@@ -101,16 +101,16 @@ func TestOwnsRejection(t *testing.T) {
 	sidecars := make([]*Runner, len(live))
 	for i, name := range live {
 		sidecars[i] = newUnitSidecar(name, memstore.New(), nil)
-		sidecars[i].live = live
+		sidecars[i].rejecter.live = live
 	}
 	share := map[string]int{}
 	for i := 0; i < 3000; i++ {
 		id := fmt.Sprintf("request-%d", i)
 		owners := 0
 		for _, s := range sidecars {
-			if s.ownsRejection(id) {
+			if s.rejecter.ownsRejection(id) {
 				owners++
-				share[s.opts.Instance]++
+				share[s.base.opts.Instance]++
 			}
 		}
 		if owners != 1 {
@@ -147,13 +147,13 @@ func TestRejectionsAreBatched(t *testing.T) {
 	s := newUnitSidecar("a", store, cp)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = s.rejectLoop(ctx); close(done) }()
+	go func() { _ = s.rejecter.rejectLoop(ctx); close(done) }()
 	const n = 1200
 	if _, err := store.Put(ctx, unitLayout.ClaimKey("r7"), []byte("{}"), coord.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
-		s.rejectLater(ctx, Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", i == 7)
+		s.rejecter.rejectLater(ctx, Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", i == 7)
 	}
 	cancel()
 	<-done
@@ -181,9 +181,9 @@ func TestShutdownDrainsInBatches(t *testing.T) {
 	cp := &appendRecorder{}
 	s := newUnitSidecar("a", memstore.New(), cp)
 	for i := 0; i < rejectionQueue; i++ {
-		s.rejectLater(context.Background(), Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", false)
+		s.rejecter.rejectLater(context.Background(), Request{ID: fmt.Sprintf("r%d", i), Action: "explode"}, "unknown action", false)
 	}
-	s.writeRejections(context.Background(), s.drainRejections(nil)) // what rejectLoop does on shutdown
+	s.rejecter.writeRejections(context.Background(), s.rejecter.drainRejections(nil)) // what rejectLoop does on shutdown
 	total := 0
 	for _, batch := range cp.inserts {
 		if len(batch) > rejectionBatch {

@@ -25,7 +25,7 @@ import (
 // DB is a ClickHouse server in memory, safe for concurrent use: its
 // Database port, and the controls a test sets the server up with. Its
 // other port, RestoreOps, shares its state (Ports).
-type DB struct{ *state }
+type DB struct{ state *state }
 
 // state is the server's memory, which its ports share.
 type state struct {
@@ -68,44 +68,44 @@ type manifest struct {
 
 // Create makes (or replaces) a database with tables of these row counts.
 func (d *DB) Create(database string, tables map[string]uint64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for t := range d.databases[database] {
-		d.restore.forget(database, t)
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	for t := range d.state.databases[database] {
+		d.state.restore.forget(database, t)
 	}
-	d.databases[database] = maps.Clone(tables)
-	if d.databases[database] == nil {
-		d.databases[database] = map[string]uint64{}
+	d.state.databases[database] = maps.Clone(tables)
+	if d.state.databases[database] == nil {
+		d.state.databases[database] = map[string]uint64{}
 	}
 }
 
 // Tables returns a copy of a database's tables, nil if it does not exist.
 func (d *DB) Tables(database string) map[string]uint64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return maps.Clone(d.databases[database])
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	return maps.Clone(d.state.databases[database])
 }
 
 // FailNextBackup makes the next BACKUP end with BACKUP_FAILED and msg.
 func (d *DB) FailNextBackup(msg string) {
-	d.mu.Lock()
-	d.failNext = msg
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.failNext = msg
+	d.state.mu.Unlock()
 }
 
 // Hold keeps operations started from now on running until Release.
 func (d *DB) Hold() {
-	d.mu.Lock()
-	d.hold = true
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.hold = true
+	d.state.mu.Unlock()
 }
 
 // Release ends the held operations as they would have ended.
 func (d *DB) Release() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.hold = false
-	for _, op := range d.ops {
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	d.state.hold = false
+	for _, op := range d.state.ops {
 		switch op.Status {
 		case "CREATING_BACKUP":
 			op.Status = sidecar.OpBackupCreated
@@ -118,9 +118,9 @@ func (d *DB) Release() {
 
 // Forget clears system.backups, as a server restart does.
 func (d *DB) Forget() {
-	d.mu.Lock()
-	d.ops, d.order = map[string]*sidecar.Operation{}, nil
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.ops, d.state.order = map[string]*sidecar.Operation{}, nil
+	d.state.mu.Unlock()
 }
 
 func refused(format string, args ...any) error {
@@ -130,30 +130,30 @@ func refused(format string, args ...any) error {
 func (d *DB) Version(context.Context) (string, error) { return "26.7.3.1-fake", nil }
 
 func (d *DB) DatabaseExists(_ context.Context, name string) (bool, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	_, ok := d.databases[name]
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	_, ok := d.state.databases[name]
 	return ok, nil
 }
 
 // TableRows reads system.tables, as the adapter does: a database that does
 // not exist has no tables, and views have no rows to count.
 func (d *DB) TableRows(_ context.Context, database string) (map[string]uint64, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := maps.Clone(d.databases[database])
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	out := maps.Clone(d.state.databases[database])
 	if out == nil {
 		out = map[string]uint64{}
 	}
-	maps.DeleteFunc(out, func(table string, _ uint64) bool { return d.restore.views[tableKey{database, table}] })
+	maps.DeleteFunc(out, func(table string, _ uint64) bool { return d.state.restore.views[tableKey{database, table}] })
 	return out, nil
 }
 
 // TableCount counts tables and views alike.
 func (d *DB) TableCount(_ context.Context, database string) (uint64, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return uint64(len(d.databases[database])), nil
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	return uint64(len(d.state.databases[database])), nil
 }
 
 // StartBackup writes one object per table, then the .backup manifest, as
@@ -161,9 +161,9 @@ func (d *DB) TableCount(_ context.Context, database string) (uint64, error) {
 // it accepts the statement and fails the operation for a missing database
 // or base.
 func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
-	op := d.begin(cmd.ID, coord.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
+	op := d.state.begin(cmd.ID, coord.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
 	if ok, _ := d.DatabaseExists(ctx, cmd.Database); !ok {
-		d.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", cmd.Database))
+		d.state.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", cmd.Database))
 		return nil
 	}
 	tables, err := d.TableRows(ctx, cmd.Database)
@@ -172,34 +172,34 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 	}
 	tables = cmd.Tables.Filter(tables)
 	if cmd.BaseFolder != "" {
-		if ok, err := d.store.Exists(ctx, coord.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
-			d.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 599. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder))
+		if ok, err := d.state.store.Exists(ctx, coord.BackupFileKey(cmd.BaseFolder)); err != nil || !ok {
+			d.state.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 599. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.BaseFolder))
 			return nil
 		}
 	}
-	d.mu.Lock()
-	fail, hold := d.failNext, d.hold
-	d.failNext = ""
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	fail, hold := d.state.failNext, d.state.hold
+	d.state.failNext = ""
+	d.state.mu.Unlock()
 	if fail != "" {
-		d.end(op, sidecar.OpBackupFailed, fail)
+		d.state.end(op, sidecar.OpBackupFailed, fail)
 		return nil
 	}
-	d.mu.Lock()
-	base := d.backups[cmd.BaseFolder]
-	d.mu.Unlock()
-	m := &manifest{Database: cmd.Database, Tables: tables, Parts: d.partsOf(cmd.Database, tables)}
+	d.state.mu.Lock()
+	base := d.state.backups[cmd.BaseFolder]
+	d.state.mu.Unlock()
+	m := &manifest{Database: cmd.Database, Tables: tables, Parts: d.state.partsOf(cmd.Database, tables)}
 	m.files = backupFiles(cmd.Database, tables, m.Parts, base)
-	size, err := d.writeBackup(ctx, cmd.Folder, *m)
+	size, err := d.state.writeBackup(ctx, cmd.Folder, *m)
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	d.backups[cmd.Folder] = m
+	d.state.mu.Lock()
+	d.state.backups[cmd.Folder] = m
 	op.NumFiles, op.TotalSize = uint64(len(m.files)+1), size
-	d.mu.Unlock()
+	d.state.mu.Unlock()
 	if !hold {
-		d.end(op, sidecar.OpBackupCreated, "")
+		d.state.end(op, sidecar.OpBackupCreated, "")
 	}
 	return nil
 }
@@ -208,31 +208,31 @@ func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
 // Like ClickHouse, it accepts the statement and fails the operation for a
 // missing backup or a restore it refuses.
 func (d *DB) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
-	ok, err := d.store.Exists(ctx, coord.BackupFileKey(cmd.Folder))
+	ok, err := d.state.store.Exists(ctx, coord.BackupFileKey(cmd.Folder))
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
 	op := &sidecar.Operation{ID: cmd.ID, Name: coord.FolderName(cmd.Folder), Status: "RESTORING", StartTime: time.Now()}
-	d.ops[cmd.ID] = op
-	d.order = append(d.order, cmd.ID)
+	d.state.ops[cmd.ID] = op
+	d.state.order = append(d.state.order, cmd.ID)
 	msg := ""
-	if m, written := d.backups[cmd.Folder]; !ok || !written {
+	if m, written := d.state.backups[cmd.Folder]; !ok || !written {
 		msg = fmt.Sprintf("Code: 599. DB::Exception: Backup %s not found. (BACKUP_NOT_FOUND)", cmd.Folder)
-	} else if err := d.restoreLocked(cmd, *m); err != nil {
+	} else if err := d.state.restoreLocked(cmd, *m); err != nil {
 		msg = strings.TrimPrefix(err.Error(), sidecar.ErrRefused.Error()+": ")
 	}
 	if msg != "" {
 		op.Status, op.Error, op.ErrorDetail, op.EndTime = sidecar.OpRestoreFailed, msg, msg, time.Now()
 		return nil
 	}
-	if fail := d.restore.failNext; fail != "" {
-		d.restore.failNext = ""
+	if fail := d.state.restore.failNext; fail != "" {
+		d.state.restore.failNext = ""
 		op.Status, op.Error, op.ErrorDetail, op.EndTime = sidecar.OpRestoreFailed, fail, fail, time.Now()
 		return nil
 	}
-	if !d.hold {
+	if !d.state.hold {
 		op.Status, op.EndTime = sidecar.OpRestored, time.Now()
 	}
 	return nil
@@ -303,9 +303,9 @@ func (d *state) end(op *sidecar.Operation, status, msg string) {
 
 // Operation reads system.backups by id.
 func (d *DB) Operation(_ context.Context, id string) (sidecar.Operation, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	op, ok := d.ops[id]
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	op, ok := d.state.ops[id]
 	if !ok {
 		return sidecar.Operation{}, fmt.Errorf("operation %s: %w", id, sidecar.ErrNotFound)
 	}
@@ -314,31 +314,31 @@ func (d *DB) Operation(_ context.Context, id string) (sidecar.Operation, error) 
 
 // RecentOperations lists the newest operations first.
 func (d *DB) RecentOperations(_ context.Context, limit int) ([]sidecar.Operation, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
 	var out []sidecar.Operation
-	for i := len(d.order) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, *d.ops[d.order[i]])
+	for i := len(d.state.order) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, *d.state.ops[d.state.order[i]])
 	}
 	return out, nil
 }
 
 func (d *DB) CreateDatabase(_ context.Context, name string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.databases[name]; ok {
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	if _, ok := d.state.databases[name]; ok {
 		return fmt.Errorf("%w: %w", sidecar.ErrAlreadyExists,
 			refused("Code: 82. DB::Exception: Database %s already exists. (DATABASE_ALREADY_EXISTS)", name))
 	}
-	d.databases[name] = map[string]uint64{}
+	d.state.databases[name] = map[string]uint64{}
 	return nil
 }
 
 func (d *DB) DropTable(_ context.Context, database, table string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.databases[database], table)
-	d.restore.forget(database, table)
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	delete(d.state.databases[database], table)
+	d.state.restore.forget(database, table)
 	return nil
 }
 
@@ -352,9 +352,9 @@ func (d *DB) PartRows(ctx context.Context, database string) (map[string]uint64, 
 
 // CheckTable passes every table, unless Damage named it.
 func (d *DB) CheckTable(_ context.Context, database, table string) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.damaged[database+"."+table] || d.damaged["*."+table] {
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	if d.state.damaged[database+"."+table] || d.state.damaged["*."+table] {
 		return "CHECK TABLE failed for 1 parts; first part all_1_1_0: checksum mismatch", nil
 	}
 	return "", nil
@@ -365,28 +365,28 @@ func (d *DB) DamageAll(table string) { d.Damage("*", table) }
 
 // Damage makes CHECK TABLE fail for database.table.
 func (d *DB) Damage(database, table string) {
-	d.mu.Lock()
-	d.damaged[database+"."+table] = true
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.damaged[database+"."+table] = true
+	d.state.mu.Unlock()
 }
 
 func (d *DB) DropDatabase(_ context.Context, name string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for t := range d.databases[name] {
-		d.restore.forget(name, t)
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	for t := range d.state.databases[name] {
+		d.state.restore.forget(name, t)
 	}
-	delete(d.databases, name)
-	delete(d.restore.dbUUIDs, name)
+	delete(d.state.databases, name)
+	delete(d.state.restore.dbUUIDs, name)
 	return nil
 }
 
 // Databases lists the databases, sorted.
 func (d *DB) Databases() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	names := make([]string, 0, len(d.databases))
-	for n := range d.databases {
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	names := make([]string, 0, len(d.state.databases))
+	for n := range d.state.databases {
 		names = append(names, n)
 	}
 	sort.Strings(names)

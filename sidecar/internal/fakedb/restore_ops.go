@@ -50,31 +50,31 @@ func (r *restoreState) forget(database, table string) {
 // SetEngine gives a database another engine than Atomic: Memory cannot
 // EXCHANGE TABLES.
 func (d *DB) SetEngine(database, engine string) {
-	d.mu.Lock()
-	d.restore.engines[database] = engine
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.restore.engines[database] = engine
+	d.state.mu.Unlock()
 }
 
 // SetPartitions makes a table (creating it) of these partitions and rows.
 func (d *DB) SetPartitions(database, table string, parts map[string]uint64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.databases[database] == nil {
-		d.databases[database] = map[string]uint64{}
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	if d.state.databases[database] == nil {
+		d.state.databases[database] = map[string]uint64{}
 	}
 	var rows uint64
 	for _, n := range parts {
 		rows += n
 	}
-	d.databases[database][table] = rows
-	d.restore.parts[tableKey{database, table}] = maps.Clone(parts)
+	d.state.databases[database][table] = rows
+	d.state.restore.parts[tableKey{database, table}] = maps.Clone(parts)
 }
 
 // Partitions returns a table's rows per partition.
 func (d *DB) Partitions(database, table string) map[string]uint64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.partitionsLocked(database, table)
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	return d.state.partitionsLocked(database, table)
 }
 
 func (d *state) partitionsLocked(database, table string) map[string]uint64 {
@@ -135,24 +135,24 @@ func (d *state) restorePartsLocked(target string, r model.TableRestore, m manife
 // FailNextRestore makes the next RESTORE create its tables and then end
 // with RESTORE_FAILED and msg, as a RESTORE that loses an object midway.
 func (d *DB) FailNextRestore(msg string) {
-	d.mu.Lock()
-	d.restore.failNext = msg
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.restore.failNext = msg
+	d.state.mu.Unlock()
 }
 
 // OnChange calls hook before each EXCHANGE or REPLACE PARTITION ("exchange"
 // or "replace", with the live table), for tests to fail or act there.
 func (d *DB) OnChange(hook func(op, database, table string)) {
-	d.mu.Lock()
-	d.restore.hook = hook
-	d.mu.Unlock()
+	d.state.mu.Lock()
+	d.state.restore.hook = hook
+	d.state.mu.Unlock()
 }
 
 // Calls lists the EXCHANGE and REPLACE PARTITION statements run.
 func (d *DB) Calls() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.restore.calls...)
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	return append([]string(nil), d.state.restore.calls...)
 }
 
 func (d *RestoreOps) DatabaseEngine(_ context.Context, database string) (string, error) {

@@ -12,7 +12,8 @@ import (
 	"testing"
 )
 
-// maxMethods is the most methods one type may have, exported or not:
+// maxMethods is the most methods one type may have, exported or not, its
+// own and those it gets from the types of its package it embeds:
 // past it a type is several things, and its parts want their own types
 // (issue 24). Types of the code are counted, product and test
 // infrastructure (sidecar/internal); types declared in _test.go files
@@ -70,10 +71,13 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
-// methodCounts counts, per package folder and type, the methods declared
-// in its Go files other than tests.
+// methodCounts counts, per package folder and type, its methods: those
+// declared in Go files other than tests, and those it gets from the types
+// of its package it embeds (a type that embeds its parts has their methods
+// too). Methods promoted from other packages' types are not counted.
 func methodCounts(t *testing.T, root string) map[string]int {
 	counts := map[string]int{}
+	embeds := map[string][]string{}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -96,9 +100,15 @@ func methodCounts(t *testing.T, root string) map[string]int {
 		if err != nil {
 			return err
 		}
+		pkg := filepath.ToSlash(rel) + "."
 		for _, decl := range f.Decls {
 			if name := receiver(decl); name != "" {
-				counts[filepath.ToSlash(rel)+"."+name]++
+				counts[pkg+name]++
+			}
+			for name, embedded := range embeddedTypes(decl) {
+				for _, e := range embedded {
+					embeds[pkg+name] = append(embeds[pkg+name], pkg+e)
+				}
 			}
 		}
 		return nil
@@ -106,7 +116,56 @@ func methodCounts(t *testing.T, root string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return counts
+	total := map[string]int{}
+	var count func(name string, depth int) int
+	count = func(name string, depth int) int {
+		if n, ok := total[name]; ok || depth > 10 {
+			return n
+		}
+		n := counts[name]
+		for _, e := range embeds[name] {
+			n += count(e, depth+1)
+		}
+		total[name] = n
+		return n
+	}
+	for name := range counts {
+		count(name, 0)
+	}
+	for name := range embeds {
+		count(name, 0)
+	}
+	return total
+}
+
+// embeddedTypes are, per struct type a declaration declares, the types of
+// its package it embeds (T or *T).
+func embeddedTypes(decl ast.Decl) map[string][]string {
+	gen, ok := decl.(*ast.GenDecl)
+	if !ok {
+		return nil
+	}
+	out := map[string][]string{}
+	for _, spec := range gen.Specs {
+		ts, ok := spec.(*ast.TypeSpec)
+		if !ok {
+			continue
+		}
+		st, ok := ts.Type.(*ast.StructType)
+		if !ok {
+			continue
+		}
+		for _, f := range st.Fields.List {
+			typ := f.Type
+			if star, ok := typ.(*ast.StarExpr); ok {
+				typ = star.X
+			}
+			if id, ok := typ.(*ast.Ident); ok && len(f.Names) == 0 {
+				out[ts.Name.Name] = append(out[ts.Name.Name], id.Name)
+			}
+		}
+	}
+	return out
 }
 
 // receiver is the type a method is declared on; "" for anything else.
