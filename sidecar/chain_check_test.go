@@ -116,3 +116,35 @@ func TestNoLinkOnABrokenBase(t *testing.T) {
 		t.Fatalf("the backup after the new full: %s on %s, %v", next.Kind, next.Base, err)
 	}
 }
+
+// TestBigManifestSummedUpByListing: a backup whose manifest is too big to
+// read when it completes keeps the summary of its folder as listed then,
+// so the check before the next incremental still reads no manifest, and
+// still finds an object deleted later.
+func TestBigManifestSummedUpByListing(t *testing.T) {
+	defer sidecar.SetMaxManifestRead(10)()
+	store := &countingStore{ObjectStore: memstore.New()}
+	db := fakedb.New(store)
+	svc := sidecar.NewService(store, db.Ports(), &events{}, testLayout, sidecar.Options{PollInterval: time.Millisecond,
+		FullEvery: 24 * time.Hour, Holder: coord.Holder{Name: "test"}, ControlDatabase: "clickvault"}, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	db.Create("shop", map[string]uint64{"orders": 10, "items": 5})
+	full, err := svc.Backup(ctx, sidecar.BackupRequest{Database: "shop"})
+	if err != nil || full.Objects == nil || full.TableBytes != nil {
+		t.Fatalf("the full: %v, summary %v, table bytes %v", err, full.Objects, full.TableBytes)
+	}
+	store.reset()
+	db.Create("shop", map[string]uint64{"orders": 11, "items": 5})
+	inc, err := svc.Backup(ctx, sidecar.BackupRequest{Database: "shop"})
+	if gets, _ := store.reset(); err != nil || inc.Kind != model.KindIncremental || gets != 0 {
+		t.Fatalf("the incremental: %s, %v, %d manifest GETs (want none)", inc.Kind, err, gets)
+	}
+	victim := full.Folder + "data/shop/orders/all_1_1_0/data.bin"
+	if err := store.Delete(ctx, []string{victim}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.Backup(ctx, sidecar.BackupRequest{Database: "shop"})
+	if err != nil || b.Kind != model.KindFull || !strings.Contains(b.KindReason, victim) {
+		t.Fatalf("after the delete: %s, %q, %v", b.Kind, b.KindReason, err)
+	}
+}

@@ -21,14 +21,26 @@ func (s *catalogs) objectSize(ctx context.Context, key string) (int64, bool, err
 	return 0, false, nil
 }
 
+// maxManifestRead is model.MaxManifestRead; a test lowers it.
+var maxManifestRead int64 = model.MaxManifestRead
+
 // manifestFacts reads a completed backup's manifest, of size bytes, for
 // the sizes of its tables and the summary of the objects its folder holds
-// (model.ObjectSummary); nil for both (and a log line) when it is too big
-// or cannot be read.
+// (model.ObjectSummary); nil for both (and a log line) when it cannot be
+// read. A manifest too big to read (a database of millions of files) gives
+// no sizes, and the summary of the folder as listed now, just after
+// ClickHouse wrote it: so the check before each later incremental still
+// confirms this backup by a LIST instead of reading the big manifest.
 func (s *catalogs) manifestFacts(ctx context.Context, b model.Backup, size int64) (map[string]uint64, *model.ObjectSummary) {
-	if size > model.MaxManifestRead {
+	if size > maxManifestRead {
 		s.logger.Info("manifest too big to read for the sizes of the tables", "backup", b.Name, "bytes", size)
-		return nil, nil
+		l, err := s.store.List(ctx, b.Folder, true)
+		if err != nil {
+			s.logger.Warn("list the backup for the summary of its objects", "backup", b.Name, "err", err)
+			return nil, nil
+		}
+		sum := model.SummarizeObjects(folderObjects(b.Folder, l.Objects))
+		return nil, &sum
 	}
 	data, _, err := s.store.Get(ctx, coord.BackupFileKey(b.Folder))
 	if err == nil {
