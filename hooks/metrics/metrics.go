@@ -24,6 +24,7 @@ type Metrics struct {
 	checks        *prometheus.CounterVec
 	verifyOK      *prometheus.GaugeVec
 	verifyRestore *prometheus.GaugeVec
+	setShards     *prometheus.GaugeVec
 	age           *ageCollector
 	// databases are the configured ones: a request may name any database
 	// its user can back up, and those are folded into Other.
@@ -46,6 +47,7 @@ const (
 	Checks        = "clickvault_checks_total"
 	VerifyOK      = "clickvault_verify_ok"
 	VerifyRestore = "clickvault_verify_restore_seconds"
+	SetShards     = "clickvault_set_shards"
 )
 
 // New registers the collectors on reg. rpo is each database's recovery
@@ -77,6 +79,9 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration, databases ...s
 			Help: "1 if the last verify passed, 0 if it failed."}, db),
 		verifyRestore: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: VerifyRestore,
 			Help: "How long the last verify's restore took: the measured recovery time (RTO)."}, db),
+		setShards: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: SetShards,
+			Help: "On a cluster node: the shards of the last set it answered, by how they ended (succeeded, failed, rejected, missing)."},
+			[]string{"database", "state"}),
 		age:       &ageCollector{newest: map[string]time.Time{}, now: time.Now},
 		databases: setOf(databases...),
 	}
@@ -85,7 +90,7 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration, databases ...s
 		m.rpo.WithLabelValues(database).Set(d.Seconds())
 	}
 	reg.MustRegister(m.lastSuccess, m.duration, m.size, m.backups, m.chainDepth, m.requests, m.rpo,
-		m.checkOK, m.checks, m.verifyOK, m.verifyRestore, m.age)
+		m.checkOK, m.checks, m.verifyOK, m.verifyRestore, m.setShards, m.age)
 	return m
 }
 

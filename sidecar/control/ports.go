@@ -95,6 +95,9 @@ type Observer interface {
 	VerifyFinished(database string, ok bool, restore time.Duration)
 	// NewestBackup is told the time of a database's newest completed backup.
 	NewestBackup(database string, at time.Time)
+	// SetSealed is told, on a cluster node, how many shards of a sealed
+	// set ended in each state (succeeded, failed, rejected, missing).
+	SetSealed(database string, shards map[string]int)
 }
 
 type noObserver struct{}
@@ -105,3 +108,4 @@ func (noObserver) ChainDepth(string, int)                                     {}
 func (noObserver) CheckFinished(string, bool)                                 {}
 func (noObserver) VerifyFinished(string, bool, time.Duration)                 {}
 func (noObserver) NewestBackup(string, time.Time)                             {}
+func (noObserver) SetSealed(string, map[string]int)                           {}

@@ -47,6 +47,15 @@ type ShardOutcome struct {
 	Reason string // why it failed, was rejected or is missing
 }
 
+// ShardStates counts the set's shards by how they ended.
+func (o SetOutcome) ShardStates() map[string]int {
+	n := map[string]int{}
+	for _, s := range o.Shards {
+		n[s.State]++
+	}
+	return n
+}
+
 // Completed reports whether every shard's backup succeeded.
 func (o SetOutcome) Completed() bool { return o.State == "completed" }
 
@@ -84,6 +93,9 @@ func (s *executor) executeSet(ctx context.Context, r Job, latest *LogEntry, rows
 		}
 	}
 	out, err := s.opts.Sets.BackupSet(ctx, req, progress)
+	if err == nil {
+		s.obs.SetSealed(r.Database, out.ShardStates())
+	}
 	if err != nil {
 		return StateFailed, LogEntry{Backup: out.ID, Message: err.Error()}
 	}

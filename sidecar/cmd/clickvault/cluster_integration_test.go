@@ -139,6 +139,13 @@ func TestClusterGrantsArePerNode(t *testing.T) {
 			t.Errorf("shard %d: %s", shard, st.message)
 		}
 	}
+	samples := strings.Join(scrapeClickVault(t, "http://"+b.procs[0].addr), "\n")
+	for _, want := range []string{`clickvault_set_shards{database="shop",state="succeeded"} 2`,
+		`clickvault_set_shards{database="shop",state="rejected"} 1`} {
+		if !strings.Contains(samples, want) {
+			t.Errorf("node 1's /metrics lacks %s:\n%s", want, samples)
+		}
+	}
 }
 
 // backupNamed is shard's backup as the set's answer names it.

@@ -1,0 +1,14 @@
+package metrics
+
+// shardStates are how a shard of a set ends: every one is set on each
+// seal, so a state no shard ended in reads 0, not the last set's count.
+var shardStates = []string{"succeeded", "failed", "rejected", "missing"}
+
+// SetSealed sets clickvault_set_shards{database,state} to the shards of the
+// set just answered, in each state.
+func (m *Metrics) SetSealed(database string, shards map[string]int) {
+	database = m.database(database)
+	for _, state := range shardStates {
+		m.setShards.WithLabelValues(database, state).Set(float64(shards[state]))
+	}
+}
