@@ -15,7 +15,9 @@ import (
 
 // BackupRequest asks for one backup.
 type BackupRequest struct {
-	Database    string
+	// Database was validated by whoever asked (model.ParseDatabaseName,
+	// once): the engine takes it as it is.
+	Database    model.DatabaseName
 	Kind        model.Kind // "" = auto
 	Tables      model.TableSet
 	RequestID   string
@@ -45,32 +47,30 @@ type backups struct {
 func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, error) {
 	start := s.now()
 	var out model.Backup
-	name, err := model.ParseDatabaseName(req.Database) // the engine's entry: the CLI and HTTP come here too
-	if err == nil {
-		err = s.bucket.WithLease(ctx, req.Database, coord.PurposeBackup, req.WaitForLease, func(ctx context.Context) error {
-			cat, plan, snap, err := s.prepareBackup(ctx, req, name)
-			if err != nil {
-				return err
-			}
-			if own, ok := cat.FindRequest(req.RequestID); ok {
-				// A run of this request was killed after it wrote the
-				// metadata; the catalog has settled that backup.
-				s.logger.Info("adopting this request's backup of an earlier run", "request", req.RequestID, "backup", own.Name, "status", own.Status)
-				out, err = own, ownOutcome(own)
-			} else {
-				s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
-				out, err = s.runBackup(ctx, req, cat, plan, snap)
-			}
-			if out.Status == model.StatusCreated || out.Status == model.StatusFailed {
-				if req.Settled != nil {
-					req.Settled(out)
-				}
-				s.catalogs.writeIndex(ctx, req.Database, withBackup(cat.All(), out), cat.Scanned)
-			}
+	name := req.Database
+	err := s.bucket.WithLease(ctx, string(name), coord.PurposeBackup, req.WaitForLease, func(ctx context.Context) error {
+		cat, plan, snap, err := s.prepareBackup(ctx, req, name)
+		if err != nil {
 			return err
-		})
-	}
-	e := Event{Event: "backup_completed", Database: req.Database, Backup: out.Name, Kind: string(out.Kind),
+		}
+		if own, ok := cat.FindRequest(req.RequestID); ok {
+			// A run of this request was killed after it wrote the
+			// metadata; the catalog has settled that backup.
+			s.logger.Info("adopting this request's backup of an earlier run", "request", req.RequestID, "backup", own.Name, "status", own.Status)
+			out, err = own, ownOutcome(own)
+		} else {
+			s.logger.Info("backup planned", "database", req.Database, "kind", plan.Kind, "reason", plan.Reason)
+			out, err = s.runBackup(ctx, req, cat, plan, snap)
+		}
+		if out.Status == model.StatusCreated || out.Status == model.StatusFailed {
+			if req.Settled != nil {
+				req.Settled(out)
+			}
+			s.catalogs.writeIndex(ctx, string(name), withBackup(cat.All(), out), cat.Scanned)
+		}
+		return err
+	})
+	e := Event{Event: "backup_completed", Database: string(req.Database), Backup: out.Name, Kind: string(out.Kind),
 		Size: out.TotalSize, DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
 	if err != nil {
 		e.Event, e.Error = "backup_failed", err.Error()
@@ -110,7 +110,7 @@ func ownOutcome(b model.Backup) error {
 }
 
 func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Catalog, plan model.Plan, snap snapshot) (model.Backup, error) {
-	b := s.newBackup(req.Database, cat, plan, snap)
+	b := s.newBackup(string(req.Database), cat, plan, snap)
 	b.RequestID = req.RequestID
 	b.TableSet = req.Tables
 	b.Tables = req.Tables.Filter(b.Tables)
@@ -125,7 +125,7 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Ca
 	if plan.Kind == model.KindIncremental {
 		baseFolder = plan.Base.Folder
 	}
-	cmd := BackupCommand{ID: b.BackupID, Database: req.Database, Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
+	cmd := BackupCommand{ID: b.BackupID, Database: string(req.Database), Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
 	if err := s.db.StartBackup(ctx, cmd); err != nil {
 		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
 	}
@@ -156,7 +156,7 @@ func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name mod
 	g.Go(func() error { dbErr = s.RequireDatabase(ctx, name); return nil })
 	g.Go(func() error { cat, plan, planErr = s.catalogs.planBackup(ctx, req); return nil })
 	g.Go(func() error { snap.version, versionErr = s.db.Version(ctx); return nil })
-	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, req.Database); return nil })
+	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, string(req.Database)); return nil })
 	_ = g.Wait()
 	// A missing database, then the plan's error: they say most about what
 	// the request asked.

@@ -81,7 +81,7 @@ func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (model.Cat
 }
 
 func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (model.Catalog, model.Plan, error) {
-	cat, err := s.reconciledCatalog(ctx, req.Database, req.Progress, fullScan)
+	cat, err := s.reconciledCatalog(ctx, string(req.Database), req.Progress, fullScan)
 	if err != nil {
 		return model.Catalog{}, model.Plan{}, err
 	}

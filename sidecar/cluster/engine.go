@@ -34,7 +34,11 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 			kind, reason = model.KindFull, "the set is incremental, but this shard has no completed full of its own: it takes a full"
 		}
 	}
-	b, err := e.Service.Backup(ctx, sidecar.BackupRequest{Database: job.Set.Database, Kind: kind,
+	db, err := model.ParseDatabaseName(job.Set.Database) // set.json is read from the bucket
+	if err != nil {
+		return ShardResult{}, fmt.Errorf("back up shard %d: %w", job.Shard, err)
+	}
+	b, err := e.Service.Backup(ctx, sidecar.BackupRequest{Database: db, Kind: kind,
 		RequestID: job.RequestID, RequestedBy: job.Set.RequestedBy, WaitForLease: true})
 	res := ShardResult{Backup: b.Name, Folder: b.Folder, Kind: string(b.Kind), KindReason: reason,
 		Base: b.Base, Chain: b.Chain, Tables: b.Tables}

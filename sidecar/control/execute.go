@@ -125,7 +125,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
 		settled(b)
 	} else {
-		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.Database, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
+		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.DB, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
 			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true,
 			Started: func(b model.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,

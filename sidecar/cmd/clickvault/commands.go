@@ -120,7 +120,11 @@ func backupCommand(run runner) *cobra.Command {
 			if set.All() {
 				set = a.cfg.TableSets()[db]
 			}
-			b, err := a.service.Backup(ctx, sidecar.BackupRequest{Database: db, Kind: k, Tables: set, RequestedBy: "cli", Progress: progress.update})
+			name, err := model.ParseDatabaseName(db)
+			if err != nil {
+				return &usageError{err}
+			}
+			b, err := a.service.Backup(ctx, sidecar.BackupRequest{Database: name, Kind: k, Tables: set, RequestedBy: "cli", Progress: progress.update})
 			progress.done()
 			if err != nil {
 				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
