@@ -139,10 +139,10 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		}
 		return err
 	}
-	if err := targetOK(); targetRefused(err) {
+	// targetOK judges what inspectTarget read, with no I/O: its every
+	// error is a refusal of the target.
+	if err := targetOK(); err != nil {
 		return reject("%v", err)
-	} else if err != nil {
-		return err
 	}
 	return nil
 }
