@@ -62,7 +62,7 @@ func sourceHoldsTable(rows []grantRow, p control.Privilege, database, table stri
 			continue
 		}
 		spec, ok := tableSpecificity(r, database, table)
-		if ok && spec > best {
+		if ok && (spec > best || spec == best && r.revoke) { // a tie is a refusal, whatever the rows' order
 			best, granted = spec, !r.revoke
 		}
 	}
@@ -114,7 +114,7 @@ func sourceHolds(rows []grantRow, p control.Privilege, database string) bool {
 		if !ok {
 			continue
 		}
-		if spec > best {
+		if spec > best || spec == best && r.revoke { // a tie is a refusal, whatever the rows' order
 			best, granted = spec, !r.revoke
 		}
 	}

@@ -46,6 +46,10 @@ func TestHoldsOnEveryTable(t *testing.T) {
 		{"one role's revoke does not undo another's grant", []grantRow{global(r1, "BACKUP", false), onDB(r1, "BACKUP", "sh", true, true),
 			onDB(r2, "BACKUP", "s", true, false)}, "shop", true},
 		{"no rows", nil, "shop", false},
+		{"a row of another privilege first", []grantRow{onDB(u, "SELECT", "shop", false, false), onDB(u, "BACKUP", "shop", false, false)}, "shop", true},
+		{"a row of another database first", []grantRow{onDB(u, "BACKUP", "hr", false, false), onDB(u, "BACKUP", "shop", false, false)}, "shop", true},
+		{"a tie is a refusal, revoke first", []grantRow{onDB(u, "BACKUP", "shop", false, true), onDB(u, "ALL", "shop", false, false)}, "shop", false},
+		{"a tie is a refusal, grant first", []grantRow{onDB(u, "ALL", "shop", false, false), onDB(u, "BACKUP", "shop", false, true)}, "shop", false},
 	}
 	for _, c := range cases {
 		if got := holdsOnEveryTable(c.rows, control.PrivBackup, c.db); got != c.want {
@@ -75,6 +79,18 @@ func TestHoldsOnOneTable(t *testing.T) {
 		{"table wildcard", []grantRow{wild}, "orders_2024", true},
 		{"table wildcard does not reach others", []grantRow{wild}, "items", false},
 		{"global grant, table in another database", []grantRow{global(u, "SELECT", false), onTable(u, "SELECT", "hr", "pay", true)}, "orders", true},
+		{"another privilege on the table", []grantRow{onTable(u, "INSERT", "shop", "orders", false)}, "orders", false},
+		{"a column grant is not the table", []grantRow{{source: u, access: "SELECT", database: "shop", table: "orders", level: levelColumn}}, "orders", false},
+		{"a row of another privilege first", []grantRow{onDB(u, "INSERT", "shop", false, false), onDB(u, "SELECT", "shop", false, false)}, "orders", true},
+		{"an exact revoke beats a wildcard grant", []grantRow{wild, onTable(u, "SELECT", "shop", "orders", true)}, "orders", false},
+		{"an exact grant beats a wildcard revoke of the whole name", []grantRow{
+			{source: u, access: "SELECT", database: "shop", table: "orders", level: levelTable, wildcard: true, revoke: true},
+			onTable(u, "SELECT", "shop", "orders", false)}, "orders", true},
+		{"a longer wildcard beats a shorter", []grantRow{
+			{source: u, access: "SELECT", database: "shop", table: "o", level: levelTable, wildcard: true},
+			{source: u, access: "SELECT", database: "shop", table: "ord", level: levelTable, wildcard: true, revoke: true}}, "orders", false},
+		{"a tie is a refusal, revoke first", []grantRow{onTable(u, "SELECT", "shop", "orders", true), onTable(u, "ALL", "shop", "orders", false)}, "orders", false},
+		{"a tie is a refusal, grant first", []grantRow{onTable(u, "ALL", "shop", "orders", false), onTable(u, "SELECT", "shop", "orders", true)}, "orders", false},
 	}
 	for _, c := range cases {
 		if got := holds(c.rows, control.PrivSelect, "shop", c.table); got != c.want {
@@ -87,7 +103,8 @@ func TestCoversCreate(t *testing.T) {
 	if !covers("CREATE", control.PrivCreate) || covers("CREATE", control.PrivInsert) || !covers("ALL", control.PrivInsert) ||
 		!covers("DROP", control.PrivDropTable) || covers("DROP", control.PrivBackup) ||
 		!covers("ALTER", control.PrivAlterDelete) || !covers("ALTER TABLE", control.PrivAlterDelete) ||
-		!covers("ALTER DELETE", control.PrivAlterDelete) || covers("ALTER UPDATE", control.PrivAlterDelete) || covers("ALTER", control.PrivInsert) {
+		!covers("ALTER DELETE", control.PrivAlterDelete) || covers("ALTER UPDATE", control.PrivAlterDelete) || covers("ALTER", control.PrivInsert) ||
+		!covers("SYSTEM", privSystemViews) || !covers("SYSTEM BACKGROUND", privSystemViews) || covers("SYSTEM", control.PrivBackup) {
 		t.Fatal("CREATE covers CREATE TABLE and DROP covers DROP TABLE only; ALL covers everything")
 	}
 }

@@ -29,15 +29,15 @@ type kept struct {
 
 func newKeptGrants() *keptGrants { return &keptGrants{users: map[string]kept{}} }
 
-// get returns user's grants read within grantsKept.
-func (k *keptGrants) get(user string) (Grants, bool) {
+// get returns user's grants read within grantsKept of now.
+func (k *keptGrants) get(user string, now time.Time) (Grants, bool) {
 	if k == nil {
 		return nil, false
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	g, ok := k.users[user]
-	if !ok || time.Since(g.at) >= grantsKept {
+	if !ok || now.Sub(g.at) >= grantsKept {
 		return nil, false
 	}
 	return g.grants, true
@@ -61,6 +61,7 @@ func (k *keptGrants) put(user string, g Grants, at time.Time) {
 // concurrent use: a check asks its rights in turn.
 type checkGrants struct {
 	auth   Authorizer
+	now    func() time.Time
 	kept   *keptGrants
 	user   string
 	grants Grants
@@ -69,14 +70,18 @@ type checkGrants struct {
 
 // grantsOf starts a check of user's rights.
 func (s *base) grantsOf(user string) *checkGrants {
-	return &checkGrants{auth: s.auth, kept: s.kept, user: user}
+	now := s.now
+	if now == nil { // a base made by hand, in a unit test
+		now = time.Now
+	}
+	return &checkGrants{auth: s.auth, now: now, kept: s.kept, user: user}
 }
 
 // can says whether the user holds p on table of database, or with table
 // "" on every table of it.
 func (c *checkGrants) can(ctx context.Context, p Privilege, database, table string) (bool, error) {
 	if c.grants == nil {
-		c.grants, _ = c.kept.get(c.user)
+		c.grants, _ = c.kept.get(c.user, c.now())
 	}
 	if c.grants != nil && !c.grants.Can(p, database, table) {
 		return false, nil
@@ -91,7 +96,7 @@ func (c *checkGrants) can(ctx context.Context, p Privilege, database, table stri
 
 // readNow reads the grants for this check and keeps them for the next.
 func (c *checkGrants) readNow(ctx context.Context) error {
-	at := time.Now()
+	at := c.now()
 	g, err := c.auth.Grants(ctx, c.user)
 	if err != nil {
 		return err

@@ -101,3 +101,20 @@ func TestKeptGrantsRefuseButNeverGrant(t *testing.T) {
 		t.Errorf("grants kept %s: %d reads, want them read again (3)", grantsKept, auth.reads)
 	}
 }
+
+// TestGrantsKeptForASecond: grants read at t refuse until just before
+// t+grantsKept, and from then on are read again.
+func TestGrantsKeptForASecond(t *testing.T) {
+	k := newKeptGrants()
+	at := time.Unix(1_000_000, 0)
+	k.put("alice", nil, at)
+	if _, ok := k.get("alice", at.Add(grantsKept-time.Nanosecond)); !ok {
+		t.Error("grants read a moment less than grantsKept ago are not kept")
+	}
+	if _, ok := k.get("alice", at.Add(grantsKept)); ok {
+		t.Error("grants read grantsKept ago are still kept")
+	}
+	if _, ok := k.get("bob", at); ok {
+		t.Error("grants of a login never read are kept")
+	}
+}
