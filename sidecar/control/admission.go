@@ -110,16 +110,10 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 		j.TargetExists = t.Exists
 		admit = t.RequireEmpty
 	}
-	if targetRefused(err) {
+	if errors.Is(err, model.ErrForbiddenTarget) { // what reading the target can refuse; admit judges the rest
 		return j, admit, reject("%v", err)
 	}
 	return j, admit, err
-}
-
-// targetRefused reports whether err refuses a restore's target.
-func targetRefused(err error) bool {
-	return errors.Is(err, model.ErrForbiddenTarget) || errors.Is(err, model.ErrTargetNotEmpty) ||
-		errors.Is(err, model.ErrTargetExists) || errors.Is(err, model.ErrTargetConflict)
 }
 
 // validateFields checks what precheck could not without reading: the
