@@ -152,3 +152,26 @@ func TestRestorePlanReplaceRefusesLiveStaging(t *testing.T) {
 		t.Errorf("a replace of a table alone: %v", err)
 	}
 }
+
+// TestRenamingNamedSaysWhyOnlyForNamedTables: the note that only the named
+// tables move is given for a reference into the backup's own database, in
+// a restore of named tables into another database, and nowhere else.
+func TestRenamingNamedSaysWhyOnlyForNamedTables(t *testing.T) {
+	orders := QualifiedName{Database: "shop", Name: "orders"}
+	for _, c := range []struct {
+		name string
+		r    Renaming
+		q    QualifiedName
+		want bool
+	}{
+		{"named tables into a copy", Renaming{Database: "shop", Target: "copy", Tables: map[string]string{"a": "a"}}, orders, true},
+		{"the whole database", Renaming{Database: "shop", Target: "copy"}, orders, false},
+		{"a reference to another database", Renaming{Database: "shop", Target: "copy", Tables: map[string]string{"a": "a"}},
+			QualifiedName{Database: "prod", Name: "orders"}, false},
+		{"named tables in place", Renaming{Database: "shop", Target: "shop", Tables: map[string]string{"a": "a"}}, orders, false},
+	} {
+		if got := c.r.named(c.q) != ""; got != c.want {
+			t.Errorf("%s: note %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -38,7 +38,6 @@ var rules = []rule{
 	{name: "backup plan", file: "sidecar/model/plan.go"},
 	{name: "restore plan", file: "sidecar/model/definitions.go", funcs: []string{"RestorePlan.Keep", "DefinitionFile"}},
 	{name: "restore plan", file: "sidecar/model/restore_plan*.go"}, // every other file of the plan, as they come
-	{name: "restore plan", file: "sidecar/restore_plan_read.go"},
 	{name: "restore shape", file: "sidecar/model/restore.go", funcs: []string{"ValidateRestoreShape", "ForbiddenTarget", "Target.RequireEmpty"}},
 	{name: "restore shape", file: "sidecar/restore.go", funcs: []string{"restorer.targetExists"}},
 	{name: "restore targets", file: "sidecar/model/restore_tables.go", funcs: []string{"ParseRestoreMode", "ParseTableRestore",
