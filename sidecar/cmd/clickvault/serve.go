@@ -37,51 +37,25 @@ func serveCommand(run runner) *cobra.Command {
 		}
 		plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
 		plane.WithProof(a.cfg.ClickHouse.User, proofKey)
-
 		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", a.cfg.Sidecar.Listen, err)
 		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		dbs := a.cfg.DatabaseList()
-		def := ""
-		if len(dbs) == 1 {
-			def = dbs[0]
-		}
 		// A request's answer must not wait for Slack: the sidecar sends
 		// notifications from a queue (the CLI sends them before it exits).
 		notifications := notify.NewQueue(a.notifier, a.logger)
 		a.service.SetNotifier(notifications)
-		claims := coord.NewClaims(a.store, a.layout, a.instance.Name, a.logger)
 		var sets *cluster.Coordinator
 		var setBackups control.SetBackups
 		if a.cluster != nil {
 			sets, setBackups = a.sets()
 		}
-		runner := control.NewRunner(a.service, claims, plane, a.db.Rights(), control.Options{
-			Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
-			Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
-			FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
-			ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
-			RequestRetention: a.cfg.RequestRetention(), Sets: setBackups,
-		}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
-		hooks := httpapi.Options{Databases: dbs, RPO: a.cfg.RPOs()}
-		for _, t := range a.cfg.Sidecar.AuthTokens {
-			hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())
-		}
-		for _, t := range a.cfg.Sidecar.ReadTokens {
-			hooks.ReadTokens = append(hooks.ReadTokens, t.Reveal())
-		}
-		ready := func(ctx context.Context) error {
-			if !runner.Started() {
-				return errors.New("the control tables are not set up yet")
-			}
-			return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
-		}
-		srv := httpapi.New(plane, hooks, ready, reg, a.logger)
+		runner := a.runner(plane, proofKey, setBackups, reg)
+		srv := httpapi.New(plane, a.hookOptions(), a.readiness(runner), reg, a.logger)
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
-			"databases", dbs, "instance", a.instance.Name)
+			"databases", a.cfg.DatabaseList(), "instance", a.instance.Name)
 		// What killed verifies and replaces left (scratch databases, staging
 		// tables) goes before any request runs, so no adoption races it.
 		a.service.SweepLeftovers(ctx)
@@ -93,13 +67,53 @@ func serveCommand(run runner) *cobra.Command {
 			// This node's shard of every set, whichever node made it.
 			a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
 				"replica", a.cluster.position.Replica)
-			g.Go(func() error { return sets.Run(gctx, dbs, a.cfg.Poll()) })
+			g.Go(func() error { return sets.Run(gctx, a.cfg.DatabaseList(), a.cfg.Poll()) })
 		}
 		err = g.Wait()
 		a.logger.Info("sidecar stopped")
 		return err
 	})
 	return cmd
+}
+
+// runner is serve's request runner, configured.
+func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.SetBackups, reg prometheus.Registerer) *control.Runner {
+	dbs := a.cfg.DatabaseList()
+	def := ""
+	if len(dbs) == 1 {
+		def = dbs[0]
+	}
+	claims := coord.NewClaims(a.store, a.layout, a.instance.Name, a.logger)
+	return control.NewRunner(a.service, claims, plane, a.db.Rights(), control.Options{
+		Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
+		Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
+		FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
+		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
+		RequestRetention: a.cfg.RequestRetention(), Sets: sets,
+	}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
+}
+
+// hookOptions are the HTTP hooks' databases and tokens.
+func (a *app) hookOptions() httpapi.Options {
+	hooks := httpapi.Options{Databases: a.cfg.DatabaseList(), RPO: a.cfg.RPOs()}
+	for _, t := range a.cfg.Sidecar.AuthTokens {
+		hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())
+	}
+	for _, t := range a.cfg.Sidecar.ReadTokens {
+		hooks.ReadTokens = append(hooks.ReadTokens, t.Reveal())
+	}
+	return hooks
+}
+
+// readiness is /readyz: the control tables set up, ClickHouse and S3
+// answering.
+func (a *app) readiness(runner *control.Runner) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if !runner.Started() {
+			return errors.New("the control tables are not set up yet")
+		}
+		return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
+	}
 }
 
 // requireOwnLogin refuses to serve as a login that people share or that
