@@ -64,7 +64,7 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration, databases ...s
 		size: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: Size,
 			Help: "Size of the last successful backup."}, []string{"database", "kind"}),
 		backups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Backups,
-			Help: "Backups taken, by result (success or failure)."}, []string{"database", "kind", "result"}),
+			Help: "Backups taken, by result (success or failure; full_forced also counts a full taken instead of its chain's next link)."}, []string{"database", "kind", "result"}),
 		chainDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ChainDepth,
 			Help: "Completed backups in the newest chain."}, db),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Requests,
@@ -109,6 +109,12 @@ func (m *Metrics) BackupFinished(database, kind string, ok bool, took time.Durat
 		m.age.set(database, time.Now())
 	}
 	m.backups.WithLabelValues(database, kind, result).Inc()
+}
+
+// FullForced counts a full taken instead of its chain's next link as
+// result "full_forced", beside the "success" BackupFinished counts for it.
+func (m *Metrics) FullForced(database string) {
+	m.backups.WithLabelValues(m.database(database), "full", "full_forced").Inc()
 }
 
 func (m *Metrics) ChainDepth(database string, depth int) {

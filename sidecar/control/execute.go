@@ -140,6 +140,9 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	_ = writer.Wait()
 	if ctx.Err() == nil {
 		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
+		if err == nil && b.FullForced {
+			s.obs.FullForced(r.Database)
+		}
 	}
 	if err != nil {
 		return StateFailed, LogEntry{Backup: b.Name, Message: err.Error()}

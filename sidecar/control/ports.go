@@ -98,6 +98,9 @@ type Observer interface {
 	// SetSealed is told, on a cluster node, how many shards of a sealed
 	// set ended in each state (succeeded, failed, rejected, missing).
 	SetSealed(database string, shards map[string]int)
+	// FullForced is told of a full taken instead of the incremental its
+	// chain would have had (a broken chain, an incremental grown too big).
+	FullForced(database string)
 }
 
 type noObserver struct{}
@@ -109,3 +112,4 @@ func (noObserver) CheckFinished(string, bool)                                 {}
 func (noObserver) VerifyFinished(string, bool, time.Duration)                 {}
 func (noObserver) NewestBackup(string, time.Time)                             {}
 func (noObserver) SetSealed(string, map[string]int)                           {}
+func (noObserver) FullForced(string)                                          {}

@@ -37,7 +37,8 @@ func (h *harness) newestBackup() listedBackup {
 // `list --json` and log name the chain and the object; `--kind
 // incremental` is refused. Then, through the sidecar, the same for a SQL
 // request: an object of the new full deleted, alice's backup request
-// succeeds with a full and its answer says why; the catalog marks the
+// succeeds with a full and its answer says why, counted in
+// clickvault_backups_total{result="full_forced"}; the catalog marks the
 // broken links of both chains.
 func TestBrokenBaseGetsAFull(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsers)
@@ -88,6 +89,10 @@ func TestBrokenBaseGetsAFull(t *testing.T) {
 	if st.state != "succeeded" || !strings.HasPrefix(st.message, "full backup ") || !strings.Contains(st.message, "a full, not an incremental") ||
 		!strings.Contains(st.message, "cannot take another link") {
 		t.Fatalf("alice's backup on a broken chain: %+v", st)
+	}
+	// The answer is written after the metrics are told.
+	if n := metricValue(t, "http://"+addr, `clickvault_backups_total{database="shop",kind="full",result="full_forced"}`); n != 1 {
+		t.Errorf("clickvault_backups_total{result=\"full_forced\"} is %v, want 1", n)
 	}
 	// Both chains' broken links are in the catalog: link 2 and 3 of the
 	// first, the full and its incremental of the second.
