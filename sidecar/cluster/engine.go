@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -21,7 +22,8 @@ var _ Executor = Engine{}
 
 // BackupShard takes the shard's backup of the kind the set decided. In an
 // incremental set a shard with no completed full of its own (new to the
-// cluster, or its chains gone) takes a full, and the result says why.
+// cluster, or its chains gone), or whose chain is broken, takes a full,
+// and the result says why.
 func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 	kind, reason := model.KindFull, job.Set.KindReason
 	if job.Set.Kind == KindIncremental {
@@ -38,8 +40,16 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 	if err != nil {
 		return ShardResult{}, fmt.Errorf("back up shard %d: %w", job.Shard, err)
 	}
-	b, err := e.Service.Backup(ctx, sidecar.BackupRequest{Database: db, Kind: kind,
-		RequestID: job.RequestID, RequestedBy: job.Set.RequestedBy, WaitForLease: true})
+	req := sidecar.BackupRequest{Database: db, Kind: kind, RequestID: job.RequestID, RequestedBy: job.Set.RequestedBy, WaitForLease: true}
+	b, err := e.Service.Backup(ctx, req)
+	if errors.Is(err, model.ErrBrokenChain) {
+		// The shard's chain cannot take another link (an object of it is
+		// gone): refused before anything was written, so the shard starts
+		// a new chain under the same request.
+		kind, reason = model.KindFull, "the set is incremental, but this shard's chain is broken: it takes a full ("+err.Error()+")"
+		req.Kind = kind
+		b, err = e.Service.Backup(ctx, req)
+	}
 	res := ShardResult{Backup: b.Name, Folder: b.Folder, Kind: string(b.Kind), KindReason: reason,
 		Base: b.Base, Chain: b.Chain, Tables: b.Tables}
 	if err != nil {

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -55,5 +56,42 @@ func TestEngineShardChains(t *testing.T) {
 	}
 	if r := results[3]; r.Kind != string(model.KindFull) || !strings.Contains(r.KindReason, "no completed full of its own") {
 		t.Errorf("shard 3, new to the sets: %+v", r)
+	}
+}
+
+// TestEngineShardWithABrokenChainTakesAFull: in an incremental set, a
+// shard whose chain lost an object takes a full and says why; the other
+// shard takes its incremental.
+func TestEngineShardWithABrokenChainTakesAFull(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	for i, n := range w.nodes {
+		db := fakedb.New(w.store)
+		db.Create("shop", map[string]uint64{"orders": uint64(100 * (i + 1))})
+		svc := sidecar.NewService(w.store, db.Ports(), nil, w.layout.Engine(i+1), sidecar.Options{PollInterval: time.Millisecond},
+			slog.New(slog.DiscardHandler))
+		n.c = cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: n.c.Self().Holder,
+			Position: cluster.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},
+			cluster.Options{ShardTimeout: time.Hour}, slog.New(slog.DiscardHandler))
+		n.c.SetClock(w.clock.Now)
+	}
+	first := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0, 1)
+	_, firsts := w.set(t, first.ID)
+	victim := firsts[1].Folder + "data/shop/orders/all_1_1_0/data.bin"
+	if err := w.store.Delete(context.Background(), []string{victim}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Add(time.Second)
+	second := w.create(t, 0, cluster.Request{RequestID: "r2", Kind: cluster.KindIncremental})
+	w.step(t, 0, 1)
+	got, results := w.set(t, second.ID)
+	if got.State != cluster.SetCompleted {
+		t.Fatalf("second set %s: %v", got.State, got.Reasons)
+	}
+	if r := results[1]; r.Kind != string(model.KindFull) || !strings.Contains(r.KindReason, "chain is broken") {
+		t.Errorf("shard 1, its chain broken: %+v, want a full saying why", r)
+	}
+	if r := results[2]; r.Kind != string(model.KindIncremental) {
+		t.Errorf("shard 2: %+v, want its incremental", r)
 	}
 }
