@@ -71,7 +71,8 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 		return err
 	})
 	e := Event{Event: "backup_completed", Database: string(req.Database), Backup: out.Name, Kind: string(out.Kind),
-		Size: out.TotalSize, DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
+		Size: out.StoredBytes(), StoredBytes: out.StoredBytes(), LogicalBytes: out.TotalSize,
+		DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
 	if err != nil {
 		e.Event, e.Error = "backup_failed", err.Error()
 	}

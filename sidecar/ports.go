@@ -193,11 +193,16 @@ type Notifier interface {
 
 // Event is what notifications say about an operation.
 type Event struct {
-	Event           string  `json:"event"` // backup_completed, backup_failed, restore_…, cleanup_…
-	Database        string  `json:"database"`
-	Backup          string  `json:"backup"`
-	Kind            string  `json:"kind"`
+	Event    string `json:"event"` // backup_completed, backup_failed, restore_…, cleanup_…
+	Database string `json:"database"`
+	Backup   string `json:"backup"`
+	Kind     string `json:"kind"`
+	// Size is the bytes the backup added to the bucket (StoredBytes, kept
+	// under its first name); LogicalBytes what a restore of it brings back,
+	// its bases' files included.
 	Size            uint64  `json:"size"`
+	StoredBytes     uint64  `json:"stored_bytes"`
+	LogicalBytes    uint64  `json:"logical_bytes"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	Error           string  `json:"error"`
 	RequestID       string  `json:"request_id"`

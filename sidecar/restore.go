@@ -62,7 +62,8 @@ func (s *restorer) Restore(ctx context.Context, req RestoreRequest) (model.Resto
 		return res, err
 	}
 	e := Event{Event: "restore_completed", Database: req.Database, Backup: res.Backup.Name, Kind: string(res.Backup.Kind),
-		Size: res.Backup.TotalSize, DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
+		Size: res.Backup.StoredBytes(), StoredBytes: res.Backup.StoredBytes(), LogicalBytes: res.Backup.TotalSize,
+		DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
 	if err != nil {
 		e.Event, e.Error = "restore_failed", err.Error()
 	}

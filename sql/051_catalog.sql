@@ -7,8 +7,8 @@
 -- hold every answer up. A materialized view over a view is never fired.
 CREATE OR REPLACE VIEW {{db}}.catalog DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
 SELECT
-    database, name, kind, chain, base, location, status, clickhouse_backup_id,
-    started_at, finished_at, num_files, total_size, uncompressed_size, compressed_size,
+    database, name, kind, kind_reason, full_forced, chain, base, location, status, clickhouse_backup_id,
+    started_at, finished_at, num_files, stored_bytes, total_size, uncompressed_size, compressed_size,
     error, table_set, checked_at, check_status, check_problem, verified_at, verify_status,
     verify_restore_seconds
 FROM {{db}}.backups FINAL

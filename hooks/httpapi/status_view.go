@@ -19,10 +19,13 @@ func weight(size, maxSize uint64) float64 {
 	return math.Round(math.Max(0.02, math.Sqrt(float64(size)/float64(maxSize)))*1000) / 1000
 }
 
-// storedBytes is what a backup itself put in S3: ClickHouse's compressed
+// storedBytes is what a backup itself put in S3: the catalog's
+// stored_bytes; in rows mirrored before it existed, ClickHouse's compressed
 // size (its files less those kept in the base), else its total size.
 func storedBytes(r *control.CatalogRow) uint64 {
 	switch {
+	case r.StoredBytes > 0:
+		return r.StoredBytes
 	case r.CompressedSize > 0:
 		return r.CompressedSize
 	case r.UncompressedSize > 0:
@@ -32,7 +35,7 @@ func storedBytes(r *control.CatalogRow) uint64 {
 }
 
 func backupTitle(r *control.CatalogRow) string {
-	t := fmt.Sprintf("%s %s, %s, %s stored (%s with its base)", r.Kind, r.Name, r.Status, model.FormatBytes(storedBytes(r)), model.FormatBytes(r.TotalSize))
+	t := fmt.Sprintf("%s %s, %s, %s stored (%s logical, its bases included)", r.Kind, r.Name, r.Status, model.FormatBytes(storedBytes(r)), model.FormatBytes(r.TotalSize))
 	if r.CheckStatus != "" {
 		t += ", check " + r.CheckStatus
 	}

@@ -62,7 +62,7 @@ func New(reg prometheus.Registerer, rpo map[string]time.Duration, databases ...s
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: Duration,
 			Help: "How long backups took.", Buckets: prometheus.ExponentialBuckets(1, 2, 16)}, []string{"database", "kind"}),
 		size: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: Size,
-			Help: "Size of the last successful backup."}, []string{"database", "kind"}),
+			Help: "Bytes the last successful backup added to the bucket (its own objects, not its bases')."}, []string{"database", "kind"}),
 		backups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: Backups,
 			Help: "Backups taken, by result (success or failure; full_forced also counts a full taken instead of its chain's next link)."}, []string{"database", "kind", "result"}),
 		chainDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ChainDepth,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Target is one provider: where to send and how to shape the body.
@@ -102,8 +103,8 @@ func SlackText(e sidecar.Event) string {
 	if e.Kind != "" {
 		fmt.Fprintf(&b, " (%s)", e.Kind)
 	}
-	if e.Size > 0 {
-		fmt.Fprintf(&b, ", %d bytes", e.Size)
+	if e.StoredBytes > 0 {
+		fmt.Fprintf(&b, ", %s stored (%s logical)", model.FormatBytes(e.StoredBytes), model.FormatBytes(e.LogicalBytes))
 	}
 	fmt.Fprintf(&b, ", %.1fs", e.DurationSeconds)
 	if e.RequestedBy != "" {

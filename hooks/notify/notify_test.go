@@ -99,3 +99,14 @@ func TestFilterAndNoURLInErrors(t *testing.T) {
 		t.Fatalf("want an error without the URL, got %v", err)
 	}
 }
+
+// TestSlackSaysWhatIsStored: a backup's message gives what it added to the
+// bucket, with its logical size beside it under its own name.
+func TestSlackSaysWhatIsStored(t *testing.T) {
+	e := sidecar.Event{Event: "backup_completed", Database: "shop", Backup: "b1", Kind: "incremental",
+		Size: 40468, StoredBytes: 40468, LogicalBytes: 471516}
+	text := notify.SlackText(e)
+	if !strings.Contains(text, "39.5 KiB stored (460.5 KiB logical)") {
+		t.Fatalf("slack text %q", text)
+	}
+}

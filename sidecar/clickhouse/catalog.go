@@ -12,15 +12,17 @@ import (
 )
 
 var catalogNames = []string{"database", "name", "kind", "chain", "base", "location", "status", "clickhouse_backup_id", "error", "table_set",
-	"check_status", "check_problem", "verify_status"}
+	"check_status", "check_problem", "verify_status", "kind_reason"}
 
 type catalogColumns struct {
-	text                                                  [13]proto.ColStr // in the order of catalogNames
+	text                                                  [14]proto.ColStr // in the order of catalogNames
 	checked, verified                                     *proto.ColNullable[time.Time]
 	restoreSeconds                                        proto.ColFloat64
 	tables, tableBytes                                    *proto.ColMap[string, uint64]
 	started, finished                                     *proto.ColNullable[time.Time]
 	numFiles, totalSize, uncompressedSize, compressedSize proto.ColUInt64
+	storedBytes                                           proto.ColUInt64
+	fullForced                                            proto.ColBool
 	updatedAt                                             *proto.ColDateTime64
 }
 
@@ -44,6 +46,7 @@ func (c *catalogColumns) columns() proto.Input {
 	return append(in,
 		proto.InputColumn{Name: "started_at", Data: c.started}, proto.InputColumn{Name: "finished_at", Data: c.finished},
 		proto.InputColumn{Name: "num_files", Data: &c.numFiles}, proto.InputColumn{Name: "total_size", Data: &c.totalSize},
+		proto.InputColumn{Name: "stored_bytes", Data: &c.storedBytes}, proto.InputColumn{Name: "full_forced", Data: &c.fullForced},
 		proto.InputColumn{Name: "uncompressed_size", Data: &c.uncompressedSize},
 		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize},
 		proto.InputColumn{Name: "tables", Data: c.tables}, proto.InputColumn{Name: "table_bytes", Data: c.tableBytes},
@@ -60,7 +63,7 @@ func nullableTime(t *time.Time) proto.Nullable[time.Time] {
 
 func (c *catalogColumns) append(r control.CatalogRow) {
 	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, r.Status, r.BackupID, r.Error, r.TableSet,
-		r.CheckStatus, r.CheckProblem, r.VerifyStatus} {
+		r.CheckStatus, r.CheckProblem, r.VerifyStatus, r.KindReason} {
 		c.text[i].Append(v)
 	}
 	c.tables.Append(orEmpty(r.Tables))
@@ -72,6 +75,8 @@ func (c *catalogColumns) append(r control.CatalogRow) {
 	c.finished.Append(nullableTime(r.FinishedAt))
 	c.numFiles.Append(r.NumFiles)
 	c.totalSize.Append(r.TotalSize)
+	c.storedBytes.Append(r.StoredBytes)
+	c.fullForced.Append(r.FullForced)
 	c.uncompressedSize.Append(r.UncompressedSize)
 	c.compressedSize.Append(r.CompressedSize)
 }
@@ -88,7 +93,8 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: c.text[6].Row(i),
 		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), TableSet: c.text[9].Row(i), Tables: c.tables.Row(i),
 		TableBytes: c.tableBytes.Row(i), CheckStatus: c.text[10].Row(i), CheckProblem: c.text[11].Row(i), CheckedAt: t(c.checked),
-		VerifyStatus: c.text[12].Row(i), VerifiedAt: t(c.verified), VerifyRestoreSec: c.restoreSeconds.Row(i),
+		VerifyStatus: c.text[12].Row(i), KindReason: c.text[13].Row(i), FullForced: c.fullForced.Row(i),
+		StoredBytes: c.storedBytes.Row(i), VerifiedAt: t(c.verified), VerifyRestoreSec: c.restoreSeconds.Row(i),
 		StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
 		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i)}

@@ -139,7 +139,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	close(catalogRows)
 	_ = writer.Wait()
 	if ctx.Err() == nil {
-		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.TotalSize)
+		s.obs.BackupFinished(r.Database, string(b.Kind), err == nil, s.now().Sub(start), b.StoredBytes())
 		if err == nil && b.FullForced {
 			s.obs.FullForced(r.Database)
 		}

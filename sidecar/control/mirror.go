@@ -101,14 +101,16 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 func (s *catalogMirror) catalogRow(b model.Backup) CatalogRow {
 	return CatalogRow{Database: b.Database, Name: b.Name, Kind: string(b.Kind), Chain: b.Chain, Base: b.Base,
 		Location: s.svc.Location(b.Folder), Status: b.CatalogStatus(), BackupID: b.BackupID,
-		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, TotalSize: b.TotalSize,
-		UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error,
+		StartedAt: b.StartedAt, FinishedAt: b.FinishedAt, NumFiles: b.NumFiles, StoredBytes: b.StoredBytes(),
+		TotalSize: b.TotalSize, UncompressedSize: b.UncompressedSize, CompressedSize: b.CompressedSize, Error: b.Error,
+		KindReason: b.KindReason, FullForced: b.FullForced,
 		TableSet: b.TableSet.String(), Tables: b.Tables, TableBytes: b.TableBytes}
 }
 
 func sameRow(a, b CatalogRow) bool {
 	return a.Status == b.Status && a.Chain == b.Chain && a.Base == b.Base && a.NumFiles == b.NumFiles &&
-		a.TotalSize == b.TotalSize && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
+		a.TotalSize == b.TotalSize && a.StoredBytes == b.StoredBytes && a.KindReason == b.KindReason &&
+		a.FullForced == b.FullForced && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
 		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) && maps.Equal(a.TableBytes, b.TableBytes) &&
 		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt) &&
 		a.VerifyStatus == b.VerifyStatus && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt)

@@ -148,10 +148,13 @@ type CatalogRow struct {
 	StartedAt        *time.Time        `json:"started_at"`
 	FinishedAt       *time.Time        `json:"finished_at"`
 	NumFiles         uint64            `json:"num_files"`
-	TotalSize        uint64            `json:"total_size"`
+	StoredBytes      uint64            `json:"stored_bytes"` // what the backup added to the bucket
+	TotalSize        uint64            `json:"total_size"`   // logical: what a restore brings back, bases included
 	UncompressedSize uint64            `json:"uncompressed_size"`
 	CompressedSize   uint64            `json:"compressed_size"`
 	Error            string            `json:"error"`
+	KindReason       string            `json:"kind_reason"` // why a full or an incremental
+	FullForced       bool              `json:"full_forced"` // a full taken instead of the chain's next link
 	TableSet         string            `json:"table_set"`
 	Tables           map[string]uint64 `json:"tables"`      // rows per table at backup time
 	TableBytes       map[string]uint64 `json:"table_bytes"` // size of each table's files in the backup

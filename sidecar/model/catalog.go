@@ -39,13 +39,24 @@ func (c Chain) Newest() (Backup, bool) {
 	return done[len(done)-1], true
 }
 
-// Size is the sum of the completed members' sizes.
-func (c Chain) Size() uint64 {
+// StoredBytes is what deleting the chain would free: the bytes every
+// member added to the bucket, failed ones included (their objects are
+// there until cleanup removes them).
+func (c Chain) StoredBytes() uint64 {
 	var n uint64
-	for _, m := range c.Completed() {
-		n += m.TotalSize
+	for _, m := range c.Members {
+		n += m.StoredBytes()
 	}
 	return n
+}
+
+// LogicalBytes is what a restore of the chain's newest completed backup
+// brings back: that backup's total size, its bases' files included.
+func (c Chain) LogicalBytes() uint64 {
+	if newest, ok := c.Newest(); ok {
+		return newest.TotalSize
+	}
+	return 0
 }
 
 // Running reports whether a member is still being written.

@@ -65,6 +65,20 @@ type Meta struct {
 	Objects *ObjectSummary `json:"objects,omitempty"`
 }
 
+// StoredBytes is what the backup added to the bucket, the bytes deleting
+// it frees: the objects of its own folder, as summed from its manifest
+// when it completed; before that summary existed, ClickHouse's
+// uncompressed_size, which counts the files the backup wrote (for an
+// incremental, not those it takes from its base). Its logical size, what a
+// restore of it brings back with its bases, is TotalSize. 0 in the seed's
+// metadata, which records neither.
+func (m Meta) StoredBytes() uint64 {
+	if m.Objects != nil {
+		return m.Objects.Bytes
+	}
+	return m.UncompressedSize
+}
+
 // Completed reports whether the metadata says ClickHouse finished the backup.
 func (m Meta) Completed() bool { return m.Status == StatusCreated }
 

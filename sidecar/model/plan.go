@@ -93,12 +93,6 @@ func newestRestorable(cat Catalog, chain Chain) (Backup, bool) {
 	return Backup{}, false
 }
 
-// StoredBytes is what the backup added to the bucket: ClickHouse's
-// uncompressed_size, which counts the files the backup wrote (for an
-// incremental, not those it takes from its base, which total_size counts);
-// 0 in the seed's metadata, which does not record it.
-func (b Backup) StoredBytes() uint64 { return b.UncompressedSize }
-
 // grewTooBig says why base, the newest link of full's chain, ends the
 // chain: an incremental that stored more than fraction of what the full
 // stored ("" if it did not, or fraction is 0, or the full's size is not

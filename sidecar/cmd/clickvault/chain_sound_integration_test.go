@@ -103,6 +103,13 @@ func TestBrokenBaseGetsAFull(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The catalog says which fulls were forced, and why: the CLI's and alice's.
+	for h.count("SELECT count() FROM clickvault.catalog WHERE database = 'shop' AND full_forced AND kind_reason LIKE '%it is broken%'") != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the catalog does not show the 2 forced fulls with their reason")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	log, err := os.ReadFile(p.log)
 	if err != nil || !strings.Contains(string(log), "the chain the backup would extend is broken") {
 		t.Errorf("the sidecar's log does not say why (%v)", err)

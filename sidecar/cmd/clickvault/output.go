@@ -22,7 +22,8 @@ type listedBackup struct {
 	Timestamp        time.Time         `json:"timestamp"`
 	FinishedAt       *time.Time        `json:"finished_at,omitempty"`
 	NumFiles         uint64            `json:"num_files"`
-	TotalSize        uint64            `json:"total_size"`
+	StoredBytes      uint64            `json:"stored_bytes"` // what the backup added to the bucket
+	TotalSize        uint64            `json:"total_size"`   // logical: what a restore brings back, bases included
 	UncompressedSize uint64            `json:"uncompressed_size"`
 	CompressedSize   uint64            `json:"compressed_size"`
 	BackupID         string            `json:"clickhouse_backup_id"`
@@ -39,13 +40,18 @@ type listedBackup struct {
 }
 
 type listedChain struct {
-	Name     string         `json:"name"`
-	TableSet string         `json:"table_set"`
-	Depth    int            `json:"depth"`
-	Size     uint64         `json:"size"`
-	Start    time.Time      `json:"start"`
-	End      time.Time      `json:"end"`
-	Backups  []listedBackup `json:"backups"`
+	Name     string `json:"name"`
+	TableSet string `json:"table_set"`
+	Depth    int    `json:"depth"`
+	// Size is what deleting the chain would free (StoredBytes, kept under
+	// its first name); LogicalBytes what a restore of its newest backup
+	// brings back.
+	Size         uint64         `json:"size"`
+	StoredBytes  uint64         `json:"stored_bytes"`
+	LogicalBytes uint64         `json:"logical_bytes"`
+	Start        time.Time      `json:"start"`
+	End          time.Time      `json:"end"`
+	Backups      []listedBackup `json:"backups"`
 }
 
 type listedDatabase struct {
@@ -62,14 +68,14 @@ func printCatalogJSON(w io.Writer, cats []model.Catalog, url func(string) string
 			db.Orphans = []model.Orphan{}
 		}
 		for _, ch := range cat.Chains {
-			lc := listedChain{Name: ch.Name(), TableSet: ch.Full.TableSet.String(), Depth: ch.Depth(), Size: ch.Size(),
-				Start: ch.Full.Time(), End: ch.Full.Time()}
+			lc := listedChain{Name: ch.Name(), TableSet: ch.Full.TableSet.String(), Depth: ch.Depth(), Size: ch.StoredBytes(),
+				StoredBytes: ch.StoredBytes(), LogicalBytes: ch.LogicalBytes(), Start: ch.Full.Time(), End: ch.Full.Time()}
 			for _, m := range ch.Members {
 				if fullOnly && m.Kind != model.KindFull {
 					continue
 				}
 				lc.Backups = append(lc.Backups, listedBackup{Name: m.Name, Kind: string(m.Kind), Status: m.CatalogStatus(),
-					Base: m.Base, Timestamp: m.Time(), FinishedAt: m.FinishedAt, NumFiles: m.NumFiles, TotalSize: m.TotalSize,
+					Base: m.Base, Timestamp: m.Time(), FinishedAt: m.FinishedAt, NumFiles: m.NumFiles, StoredBytes: m.StoredBytes(), TotalSize: m.TotalSize,
 					UncompressedSize: m.UncompressedSize, CompressedSize: m.CompressedSize, BackupID: m.BackupID,
 					Location: url(m.Folder), Legacy: m.Legacy, Error: m.Error, TableSet: m.TableSet.String(), Tables: m.Tables, TableBytes: m.TableBytes,
 					KindReason: m.KindReason, FullForced: m.FullForced})
@@ -116,19 +122,21 @@ func (p *printer) flushed(tw *tabwriter.Writer) error {
 func printCatalogText(w io.Writer, cats []model.Catalog, fullOnly bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	p := &printer{w: tw}
-	p.println("DATABASE\tCHAIN\tBACKUP\tKIND\tSTATUS\tSIZE\tBASE")
+	// STORED is what the backup added to the bucket; LOGICAL what a restore
+	// of it brings back (its bases' files included).
+	p.println("DATABASE\tCHAIN\tBACKUP\tKIND\tSTATUS\tSTORED\tLOGICAL\tBASE")
 	for _, cat := range cats {
 		for _, ch := range cat.Chains {
 			for _, m := range ch.Members {
 				if fullOnly && m.Kind != model.KindFull {
 					continue
 				}
-				p.printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
-					m.CatalogStatus(), model.FormatBytes(m.TotalSize), orDash(m.Base))
+				p.printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cat.Database, ch.Name(), m.Name, m.Kind,
+					m.CatalogStatus(), model.FormatBytes(m.StoredBytes()), model.FormatBytes(m.TotalSize), orDash(m.Base))
 			}
 		}
 		for _, o := range cat.Orphans {
-			p.printf("%s\t-\t%s\torphan\t-\t-\t%s\n", cat.Database, o.Folder, o.Reason)
+			p.printf("%s\t-\t%s\torphan\t-\t-\t-\t%s\n", cat.Database, o.Folder, o.Reason)
 		}
 	}
 	return p.flushed(tw)
@@ -188,15 +196,15 @@ func printKeeps(p *printer, r sidecar.CleanupReport) {
 	basesOf := map[string]uint64{}
 	for _, k := range r.Keeps {
 		if len(k.Rules) == 0 {
-			basesOf[k.NeededBy] += k.Backup.TotalSize
+			basesOf[k.NeededBy] += k.Backup.StoredBytes()
 		}
 	}
 	for _, k := range r.Keeps {
 		if len(k.Rules) == 0 {
 			continue
 		}
-		line := fmt.Sprintf("%s: keep %s backup %s (chain %s, %s): %s", r.Database, k.Backup.Kind, k.Backup.Name,
-			k.Backup.Chain, model.FormatBytes(k.Backup.TotalSize), strings.Join(k.Rules, ", "))
+		line := fmt.Sprintf("%s: keep %s backup %s (chain %s, %s stored): %s", r.Database, k.Backup.Kind, k.Backup.Name,
+			k.Backup.Chain, model.FormatBytes(k.Backup.StoredBytes()), strings.Join(k.Rules, ", "))
 		if n := basesOf[k.Backup.Name]; n > 0 {
 			line += fmt.Sprintf("; the backups it is built on, kept for it, cost %s more", model.FormatBytes(n))
 		}

@@ -8,9 +8,6 @@ package main
 
 import (
 	"encoding/json"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // reset returns the requests counted by kind since the last reset.
@@ -26,22 +23,6 @@ func (p *s3Proxy) setFailDeletes(v bool) {
 	p.mu.Lock()
 	p.failDeletes = v
 	p.mu.Unlock()
-}
-
-func (h *harness) objectSizes(prefix string) map[string]int64 {
-	out := map[string]int64{}
-	pages := s3.NewListObjectsV2Paginator(h.bed.MinIO.Client(), &s3.ListObjectsV2Input{
-		Bucket: aws.String(h.bed.MinIO.Bucket), Prefix: aws.String(prefix)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(h.ctx)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			out[aws.ToString(o.Key)] = aws.ToInt64(o.Size)
-		}
-	}
-	return out
 }
 
 // listDatabase runs `list --json --database db`.
