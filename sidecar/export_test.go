@@ -19,7 +19,7 @@ var T0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 var MarkDeleted = markDeleting
 
 // FakeBackup is a backup of database db, in a layout with prefix p.
-func FakeBackup(kind model.Kind, name string, status string, base *model.Backup) model.Backup {
+func FakeBackup(kind model.Kind, name string, status model.Status, base *model.Backup) model.Backup {
 	ts, _ := model.ParseName(name)
 	layout := coord.Layout{Prefix: "p"}
 	b := model.Backup{Folder: layout.Folder("db", string(kind), name),

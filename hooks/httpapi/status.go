@@ -80,7 +80,7 @@ func (s *Server) status(c echo.Context) error {
 }
 
 func newRequestView(r control.RequestStatus) requestView {
-	v := requestView{ID: r.ID, Action: r.Action, Database: r.Database, State: string(r.State), By: r.RequestedBy, Message: r.Message}
+	v := requestView{ID: r.ID, Action: string(r.Action), Database: r.Database, State: string(r.State), By: r.RequestedBy, Message: r.Message}
 	if r.Via != "" {
 		v.By = r.Via
 	}
@@ -115,9 +115,9 @@ func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Tim
 			ch = &chainView{Name: r.Chain}
 			chains[r.Chain], order = ch, append(order, r.Chain)
 		}
-		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: r.Status, Check: r.CheckStatus,
+		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: string(r.Status), Check: r.CheckStatus,
 			Weight: weight(sizes[r.Name], maxSize), Title: backupTitle(r)})
-		if r.Status == "completed" && (newest == nil || r.Name > newest.Name) {
+		if r.Status == model.CatalogCompleted && (newest == nil || r.Name > newest.Name) {
 			newest = r
 		}
 		if r.CheckedAt != nil && (checked == nil || r.CheckedAt.After(*checked.CheckedAt)) {

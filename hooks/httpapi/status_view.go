@@ -52,7 +52,7 @@ func finishChain(ch *chainView, sizes map[string]uint64) chainView {
 	completed := 0
 	var total uint64
 	for _, b := range ch.Backups {
-		if b.Status == "completed" {
+		if b.Status == string(model.CatalogCompleted) {
 			completed++
 			total += sizes[b.Name]
 		}
@@ -90,7 +90,7 @@ func (v *databaseView) checkFacts(rows []control.CatalogRow, last *control.Catal
 	}
 	broken := 0
 	for _, r := range rows {
-		if r.CheckStatus == "broken" && r.Status != "deleted" {
+		if r.CheckStatus == "broken" && r.Status != model.CatalogDeleted {
 			broken++
 		}
 	}

@@ -147,7 +147,7 @@ func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string,
 		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String},
 		       {tables:Array(String)}, {exclude_tables:Array(String)}, {partitions:Array(String)}, {mode:String},
 		       {consumers:String}, {proof:String}`, c.table("requests"))
-	params := []proto.Parameter{Param("id", id), Param("action", r.Action), Param("database", r.Database),
+	params := []proto.Parameter{Param("id", id), Param("action", string(r.Action)), Param("database", r.Database),
 		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
 		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via),
 		arrayParam("tables", r.Tables), arrayParam("exclude_tables", r.ExcludeTables),

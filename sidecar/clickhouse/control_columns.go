@@ -42,7 +42,7 @@ func (c *pendingColumns) results() proto.Results {
 
 func (c *pendingColumns) row(i int) control.PendingRequest {
 	p := control.PendingRequest{Request: control.Request{
-		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
+		ID: c.id.Row(i), Action: control.Action(c.action.Row(i)), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 		Tables: c.tables.Row(i), ExcludeTables: c.excludeTables.Row(i), Partitions: c.partitions.Row(i), Mode: c.mode.Row(i),
@@ -82,7 +82,7 @@ func (c *logColumns) append(e control.LogEntry) error {
 		return fmt.Errorf("request id %q: %w", e.RequestID, err)
 	}
 	c.requestID.Append(id)
-	c.action.Append(e.Action)
+	c.action.Append(string(e.Action))
 	c.state.Append(string(e.State))
 	c.database.Append(e.Database)
 	c.backup.Append(e.Backup)
@@ -125,7 +125,7 @@ func (c *statusColumns) results() proto.Results {
 
 func (c *statusColumns) row(i int) control.RequestStatus {
 	return control.RequestStatus{
-		ID: c.id.Row(i), Action: c.action.Row(i), Database: c.database.Row(i), Kind: c.kind.Row(i),
+		ID: c.id.Row(i), Action: control.Action(c.action.Row(i)), Database: c.database.Row(i), Kind: c.kind.Row(i),
 		State: control.State(c.state.Row(i)), Backup: c.backup.Row(i), Message: c.message.Row(i),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i), BytesRead: c.bytesRead.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),

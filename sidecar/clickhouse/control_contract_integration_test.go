@@ -160,7 +160,7 @@ func requestColumns(r control.Request) (names, literals []string) {
 		return fmt.Sprintf("toDateTime64(%s, 3, 'UTC')", str(t.UTC().Format("2006-01-02 15:04:05.000")))
 	}
 	add(true, "id", str(r.ID))
-	add(r.Action != "", "action", str(r.Action))
+	add(r.Action != "", "action", str(string(r.Action)))
 	add(r.Database != "", "database", str(r.Database))
 	add(r.Kind != "", "kind", str(r.Kind))
 	add(r.Backup != "", "backup", str(r.Backup))

@@ -10,7 +10,7 @@ import (
 // record appends a state change of a request to request_log.
 func (s *Runner) record(ctx context.Context, r Request, state State, e LogEntry) {
 	s.write(ctx, r, state, e)
-	s.base.obs.RequestState(r.Action, state)
+	s.base.obs.RequestState(string(r.Action), state)
 }
 
 // logEntry fills in e's request, state, sidecar and (if unset) time.

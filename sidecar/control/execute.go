@@ -63,7 +63,7 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 	case ActionCancel:
 		return s.cancel(ctx, r)
 	}
-	return StateFailed, LogEntry{Message: "unknown action " + r.Action}
+	return StateFailed, LogEntry{Message: "unknown action " + string(r.Action)}
 }
 
 // verifyMessage says what a verify found: every table as the backup has

@@ -260,6 +260,6 @@ func (s *Runner) recordStarted(r Request, queuedToo bool, rows *runningRows) {
 	entries[len(entries)-1].Message = "started"
 	rows.add(entries...)
 	for _, state := range states {
-		s.base.obs.RequestState(r.Action, state)
+		s.base.obs.RequestState(string(r.Action), state)
 	}
 }

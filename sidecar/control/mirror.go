@@ -79,8 +79,8 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 		}
 	}
 	for _, old := range current {
-		if !inS3[old.Name] && old.Status != "deleted" {
-			old.Status = "deleted"
+		if !inS3[old.Name] && old.Status != model.CatalogDeleted {
+			old.Status = model.CatalogDeleted
 			changed = append(changed, old)
 		}
 	}

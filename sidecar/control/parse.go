@@ -19,7 +19,7 @@ func (s *admission) precheck(r Request) (Job, error) {
 	if r.Via != "" && !j.Operator {
 		return j, reject("via is set only by the sidecar, for requests queued over HTTP; leave it empty")
 	}
-	j.Action = strings.TrimSpace(r.Action)
+	j.Action = Action(strings.TrimSpace(string(r.Action)))
 	switch j.Action {
 	case ActionBackup, ActionRestore, ActionVerify, ActionCheck, ActionCleanup:
 	case ActionCancel:
@@ -156,7 +156,7 @@ func parseRestoreTables(r Job) (Job, error) {
 }
 
 func checkSizes(r Request) error {
-	for name, v := range map[string]string{"action": r.Action, "database": r.Database, "kind": r.Kind,
+	for name, v := range map[string]string{"action": string(r.Action), "database": r.Database, "kind": r.Kind,
 		"backup": r.Backup, "target": r.Target, "mode": r.Mode, "consumers": r.Consumers} {
 		if len(v) > MaxField {
 			return reject("%s is %d bytes long, at most %d are allowed", name, len(v), MaxField)

@@ -113,7 +113,7 @@ func (s *rejecter) writeRejectionBatch(ctx context.Context, batch []rejection) {
 	}
 	var claimed []string
 	for _, r := range batch {
-		s.obs.RequestState(r.r.Action, StateRejected)
+		s.obs.RequestState(string(r.r.Action), StateRejected)
 		if r.claimed {
 			claimed = append(claimed, r.r.ID)
 		}

@@ -5,16 +5,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
+
+// Action is what a request asks for, as the requests table's action
+// column spells it.
+type Action string
 
 // Actions a request may ask for.
 const (
-	ActionBackup  = "backup"
-	ActionRestore = "restore"
-	ActionVerify  = "verify"
-	ActionCheck   = "check"
-	ActionCleanup = "cleanup"
-	ActionCancel  = "cancel"
+	ActionBackup  Action = "backup"
+	ActionRestore Action = "restore"
+	ActionVerify  Action = "verify"
+	ActionCheck   Action = "check"
+	ActionCleanup Action = "cleanup"
+	ActionCancel  Action = "cancel"
 )
 
 // State is where a request is, as request_log and request_status say it:
@@ -44,7 +50,7 @@ func Terminal(state State) bool {
 // Request is one row of the requests table.
 type Request struct {
 	ID          string
-	Action      string
+	Action      Action
 	Database    string
 	Kind        string
 	Backup      string
@@ -90,7 +96,7 @@ func (r Request) Requester() string {
 // LogEntry is one row of request_log: a state change of a request.
 type LogEntry struct {
 	RequestID   string
-	Action      string
+	Action      Action
 	Database    string
 	State       State
 	Backup      string
@@ -120,7 +126,7 @@ type PendingRequest struct {
 // RequestStatus is a row of the request_status view.
 type RequestStatus struct {
 	ID          string    `json:"id"`
-	Action      string    `json:"action"`
+	Action      Action    `json:"action"`
 	Database    string    `json:"database"`
 	Kind        string    `json:"kind"`
 	State       State     `json:"state"`
@@ -137,33 +143,33 @@ type RequestStatus struct {
 
 // CatalogRow is one row of the backups table, the mirror of S3 metadata.
 type CatalogRow struct {
-	Database         string            `json:"database"`
-	Name             string            `json:"name"`
-	Kind             string            `json:"kind"`
-	Chain            string            `json:"chain"`
-	Base             string            `json:"base"`
-	Location         string            `json:"location"`
-	Status           string            `json:"status"`
-	BackupID         string            `json:"clickhouse_backup_id"`
-	StartedAt        *time.Time        `json:"started_at"`
-	FinishedAt       *time.Time        `json:"finished_at"`
-	NumFiles         uint64            `json:"num_files"`
-	StoredBytes      uint64            `json:"stored_bytes"` // what the backup added to the bucket
-	TotalSize        uint64            `json:"total_size"`   // logical: what a restore brings back, bases included
-	UncompressedSize uint64            `json:"uncompressed_size"`
-	CompressedSize   uint64            `json:"compressed_size"`
-	Error            string            `json:"error"`
-	KindReason       string            `json:"kind_reason"` // why a full or an incremental
-	FullForced       bool              `json:"full_forced"` // a full taken instead of the chain's next link
-	TableSet         string            `json:"table_set"`
-	Tables           map[string]uint64 `json:"tables"`      // rows per table at backup time
-	TableBytes       map[string]uint64 `json:"table_bytes"` // size of each table's files in the backup
-	CheckedAt        *time.Time        `json:"checked_at"`
-	CheckStatus      string            `json:"check_status"` // good, broken, "" if never checked
-	CheckProblem     string            `json:"check_problem"`
-	VerifiedAt       *time.Time        `json:"verified_at"`
-	VerifyStatus     string            `json:"verify_status"` // passed, failed, "" if never verified
-	VerifyRestoreSec float64           `json:"verify_restore_seconds"`
+	Database         string              `json:"database"`
+	Name             string              `json:"name"`
+	Kind             string              `json:"kind"`
+	Chain            string              `json:"chain"`
+	Base             string              `json:"base"`
+	Location         string              `json:"location"`
+	Status           model.CatalogStatus `json:"status"`
+	BackupID         string              `json:"clickhouse_backup_id"`
+	StartedAt        *time.Time          `json:"started_at"`
+	FinishedAt       *time.Time          `json:"finished_at"`
+	NumFiles         uint64              `json:"num_files"`
+	StoredBytes      uint64              `json:"stored_bytes"` // what the backup added to the bucket
+	TotalSize        uint64              `json:"total_size"`   // logical: what a restore brings back, bases included
+	UncompressedSize uint64              `json:"uncompressed_size"`
+	CompressedSize   uint64              `json:"compressed_size"`
+	Error            string              `json:"error"`
+	KindReason       string              `json:"kind_reason"` // why a full or an incremental
+	FullForced       bool                `json:"full_forced"` // a full taken instead of the chain's next link
+	TableSet         string              `json:"table_set"`
+	Tables           map[string]uint64   `json:"tables"`      // rows per table at backup time
+	TableBytes       map[string]uint64   `json:"table_bytes"` // size of each table's files in the backup
+	CheckedAt        *time.Time          `json:"checked_at"`
+	CheckStatus      string              `json:"check_status"` // good, broken, "" if never checked
+	CheckProblem     string              `json:"check_problem"`
+	VerifiedAt       *time.Time          `json:"verified_at"`
+	VerifyStatus     string              `json:"verify_status"` // passed, failed, "" if never verified
+	VerifyRestoreSec float64             `json:"verify_restore_seconds"`
 }
 
 // ErrRejected marks a request refused before anything ran.

@@ -288,7 +288,7 @@ func TestScheduleAndAllowList(t *testing.T) {
 
 // scheduled waits for the sidecar's own request of action, as its
 // schedule makes it, and returns its id.
-func (b *bed) scheduled(action string) string {
+func (b *bed) scheduled(action control.Action) string {
 	b.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -74,7 +74,7 @@ func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, 
 
 // waiting reports whether a request of action for database (or for the
 // default database) that the sidecar made itself waits to be answered.
-func (s *scheduler) waiting(ctx context.Context, action, database string) (bool, error) {
+func (s *scheduler) waiting(ctx context.Context, action Action, database string) (bool, error) {
 	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
 	if err != nil {
 		return false, err

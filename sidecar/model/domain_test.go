@@ -12,7 +12,7 @@ import (
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-func backup(kind Kind, name string, status string, base *Backup) Backup {
+func backup(kind Kind, name string, status Status, base *Backup) Backup {
 	ts, _ := ParseName(name)
 	layout := coord.Layout{Prefix: "p"}
 	b := Backup{Folder: layout.Folder("db", string(kind), name), Meta: Meta{Kind: kind, Name: name, Timestamp: ts, Status: status, Database: "db"}}

@@ -7,14 +7,29 @@ import (
 	"time"
 )
 
+// Status is a backup's state as its metadata records it.
+type Status string
+
 // Status values stored in metadata. The seed tool wrote only BACKUP_CREATED;
 // ClickVault also records a backup while it runs and when it failed, so a
 // killed run is never silent data.
 const (
-	StatusCreating = "CREATING_BACKUP"
-	StatusCreated  = "BACKUP_CREATED"
-	StatusFailed   = "BACKUP_FAILED"
-	StatusDeleting = "DELETING"
+	StatusCreating Status = "CREATING_BACKUP"
+	StatusCreated  Status = "BACKUP_CREATED"
+	StatusFailed   Status = "BACKUP_FAILED"
+	StatusDeleting Status = "DELETING"
+)
+
+// CatalogStatus is a backup's state in the people's words of the catalog
+// (clickvault.backups), list and the status page.
+type CatalogStatus string
+
+// The catalog's statuses.
+const (
+	CatalogRunning   CatalogStatus = "running"
+	CatalogCompleted CatalogStatus = "completed"
+	CatalogFailed    CatalogStatus = "failed"
+	CatalogDeleted   CatalogStatus = "deleted"
 )
 
 // MetaVersion is the metadata schema version ClickVault writes.
@@ -27,7 +42,7 @@ type Meta struct {
 	Kind           Kind       `json:"kind"`
 	Timestamp      time.Time  `json:"timestamp"`
 	BaseBackupPath *string    `json:"base_backup_path"`
-	Status         string     `json:"status"`
+	Status         Status     `json:"status"`
 	TotalSize      uint64     `json:"total_size"`
 	Database       string     `json:"database"`
 	StartedAt      *time.Time `json:"started_at,omitempty"`
@@ -86,16 +101,16 @@ func (m Meta) Completed() bool { return m.Status == StatusCreated }
 func (m Meta) Failed() bool { return m.Status == StatusFailed || m.Status == StatusDeleting }
 
 // CatalogStatus maps the metadata status to the catalog's words.
-func (m Meta) CatalogStatus() string {
+func (m Meta) CatalogStatus() CatalogStatus {
 	switch m.Status {
 	case StatusCreated:
-		return "completed"
+		return CatalogCompleted
 	case StatusCreating:
-		return "running"
+		return CatalogRunning
 	case StatusDeleting:
-		return "deleted"
+		return CatalogDeleted
 	}
-	return "failed"
+	return CatalogFailed
 }
 
 // EncodeMeta renders metadata as the pretty JSON the seed tool wrote.

@@ -15,24 +15,24 @@ import (
 
 // listedBackup and listedChain are the JSON of `list --json`.
 type listedBackup struct {
-	Name             string            `json:"name"`
-	Kind             string            `json:"kind"`
-	Status           string            `json:"status"`
-	Base             string            `json:"base"`
-	Timestamp        time.Time         `json:"timestamp"`
-	FinishedAt       *time.Time        `json:"finished_at,omitempty"`
-	NumFiles         uint64            `json:"num_files"`
-	StoredBytes      uint64            `json:"stored_bytes"` // what the backup added to the bucket
-	TotalSize        uint64            `json:"total_size"`   // logical: what a restore brings back, bases included
-	UncompressedSize uint64            `json:"uncompressed_size"`
-	CompressedSize   uint64            `json:"compressed_size"`
-	BackupID         string            `json:"clickhouse_backup_id"`
-	Location         string            `json:"location"`
-	Legacy           bool              `json:"legacy,omitempty"`
-	Error            string            `json:"error,omitempty"`
-	TableSet         string            `json:"table_set"`
-	Tables           map[string]uint64 `json:"tables"`      // rows per table at backup time
-	TableBytes       map[string]uint64 `json:"table_bytes"` // size of each table's files in the backup
+	Name             string              `json:"name"`
+	Kind             string              `json:"kind"`
+	Status           model.CatalogStatus `json:"status"`
+	Base             string              `json:"base"`
+	Timestamp        time.Time           `json:"timestamp"`
+	FinishedAt       *time.Time          `json:"finished_at,omitempty"`
+	NumFiles         uint64              `json:"num_files"`
+	StoredBytes      uint64              `json:"stored_bytes"` // what the backup added to the bucket
+	TotalSize        uint64              `json:"total_size"`   // logical: what a restore brings back, bases included
+	UncompressedSize uint64              `json:"uncompressed_size"`
+	CompressedSize   uint64              `json:"compressed_size"`
+	BackupID         string              `json:"clickhouse_backup_id"`
+	Location         string              `json:"location"`
+	Legacy           bool                `json:"legacy,omitempty"`
+	Error            string              `json:"error,omitempty"`
+	TableSet         string              `json:"table_set"`
+	Tables           map[string]uint64   `json:"tables"`      // rows per table at backup time
+	TableBytes       map[string]uint64   `json:"table_bytes"` // size of each table's files in the backup
 	// KindReason says why a full or an incremental; FullForced marks a
 	// full taken instead of the chain's next link.
 	KindReason string `json:"kind_reason,omitempty"`

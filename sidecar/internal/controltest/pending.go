@@ -99,7 +99,7 @@ func testPendingCut(t *testing.T, p Plane) {
 	for len(strings.Join(big, "")) <= control.MaxListBytes {
 		big = append(big, strings.Repeat("c", 250))
 	}
-	r := control.Request{ID: uuid.NewString(), Action: long, Database: letters, Kind: long, Backup: long, Target: long,
+	r := control.Request{ID: uuid.NewString(), Action: control.Action(long), Database: letters, Kind: long, Backup: long, Target: long,
 		Via: long, Mode: long, Consumers: long, Proof: long, Tables: many, ExcludeTables: big, Partitions: []string{long, "p"}}
 	insertAs(t, p, "alice", r)
 	got, ok := byID(pending(t, p, longAgo()), r.ID)
@@ -107,7 +107,7 @@ func testPendingCut(t *testing.T, p Plane) {
 		t.Fatalf("request %s is not pending", r.ID)
 	}
 	cut := func(s string) string { return s[:control.MaxField+1] }
-	want := control.Request{ID: r.ID, Action: cut(long), Database: cut(letters), Kind: cut(long), Backup: cut(long),
+	want := control.Request{ID: r.ID, Action: control.Action(cut(long)), Database: cut(letters), Kind: cut(long), Backup: cut(long),
 		Target: cut(long), Via: cut(long), Mode: cut(long), Consumers: cut(long), Proof: cut(long), RequestedBy: "alice",
 		Tables: []string{control.TooLong}, ExcludeTables: []string{control.TooLong}, Partitions: []string{cut(long), "p"}}
 	if read := written(got.Request); !reflect.DeepEqual(read, want) {

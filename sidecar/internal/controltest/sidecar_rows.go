@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // testInsertRequestSigned: InsertRequest inserts as the sidecar's own login
@@ -90,7 +91,7 @@ func nilIfEmpty(l []string) []string {
 
 // catalogRow is a backups row with every field set, times with
 // nanoseconds as Go's clock gives them.
-func catalogRow(database, name, status string) control.CatalogRow {
+func catalogRow(database, name string, status model.CatalogStatus) control.CatalogRow {
 	t := time.Date(2026, 1, 2, 3, 4, 5, 678912345, time.UTC)
 	later := t.Add(time.Minute)
 	return control.CatalogRow{Database: database, Name: name, Kind: "full", Chain: name, Location: "s3://b/" + name,

@@ -170,7 +170,8 @@ func (p *Plane) pendingAt(i, logins int) (control.PendingRequest, bool) {
 // byte past MaxField, a list over MaxList names or MaxListBytes bytes read
 // as [TooLong].
 func cutRow(r control.Request) control.Request {
-	for _, s := range []*string{&r.Action, &r.Database, &r.Kind, &r.Backup, &r.Target, &r.Via, &r.Mode, &r.Consumers, &r.QueryID, &r.Proof} {
+	r.Action = control.Action(cut(string(r.Action)))
+	for _, s := range []*string{&r.Database, &r.Kind, &r.Backup, &r.Target, &r.Via, &r.Mode, &r.Consumers, &r.QueryID, &r.Proof} {
 		*s = cut(*s)
 	}
 	r.Tables, r.ExcludeTables, r.Partitions = cutList(r.Tables), cutList(r.ExcludeTables), cutList(r.Partitions)
