@@ -25,6 +25,7 @@ type statusData struct {
 	Now       string
 	Databases []databaseView
 	Requests  []requestView
+	Pager     pager
 }
 
 type databaseView struct {
@@ -57,13 +58,13 @@ type requestView struct {
 func (s *Server) status(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := time.Now().UTC()
-	data := statusData{Now: now.Format("2006-01-02 15:04:05 UTC")}
-	for _, db := range s.databases {
-		rows, err := s.cp.CatalogRows(ctx, db)
-		if err != nil {
-			return err
-		}
-		data.Databases = append(data.Databases, s.databaseView(db, rows, now))
+	shown, page, err := pageOf(c, s.databases)
+	if err != nil {
+		return err
+	}
+	data := statusData{Now: now.Format("2006-01-02 15:04:05 UTC"), Pager: page}
+	if data.Databases, err = s.databaseViews(ctx, shown, now); err != nil {
+		return err
 	}
 	active, err := s.cp.ActiveRequests(ctx, 100)
 	if err != nil {

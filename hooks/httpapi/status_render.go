@@ -10,6 +10,7 @@ import (
 // request is escaped.
 func renderStatus(d statusData) string {
 	var dbs, reqs strings.Builder
+	renderPager(&dbs, d.Pager)
 	for _, db := range d.Databases {
 		renderDatabase(&dbs, db)
 	}
