@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -148,17 +149,20 @@ func (m *MinIO) Client() *s3.Client {
 // createBucket creates the bucket, retrying with backoff for up to a minute
 // while MinIO still says it is starting (a second guard beside the health
 // check: readiness and the object layer are not one switch inside MinIO).
-func (m *MinIO) createBucket(ctx context.Context) error {
+// With lockDays > 0 the bucket is versioned and locked (see
+// Options.ObjectLockDays).
+func (m *MinIO) createBucket(ctx context.Context, lockDays int) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	client := m.Client()
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
+		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket),
+			ObjectLockEnabledForBucket: aws.Bool(lockDays > 0)})
 		if err == nil || !minioStarting(err) {
 			if err != nil {
 				return fmt.Errorf("create bucket %s: %w", m.Bucket, err)
 			}
-			return nil
+			return m.lockBucket(ctx, lockDays)
 		}
 		select {
 		case <-ctx.Done():
@@ -166,6 +170,22 @@ func (m *MinIO) createBucket(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// lockBucket gives the bucket (created with Object Lock, so versioned) a
+// default retention of days in governance mode; nothing when days is 0.
+func (m *MinIO) lockBucket(ctx context.Context, days int) error {
+	if days <= 0 {
+		return nil
+	}
+	_, err := m.Client().PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(m.Bucket),
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{
+				Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(int32(days))}}}})
+	if err != nil {
+		return fmt.Errorf("give bucket %s a default retention of %d days: %w", m.Bucket, days, err)
+	}
+	return nil
 }
 
 // minioStarting reports whether err is MinIO saying its object layer is not

@@ -30,6 +30,10 @@ type Options struct {
 	Settings map[string]string
 	// Bucket is created in MinIO. Default: "backups".
 	Bucket string
+	// ObjectLockDays > 0 creates the bucket versioned, with S3 Object
+	// Lock and a default retention of that many days in governance mode:
+	// every object version written to it is held that long.
+	ObjectLockDays int
 	// RowPolicies restrict what a user reads of a table, as a row policy
 	// does: user → "db.table" → condition ("tenant_id = 42").
 	RowPolicies map[string]map[string]string
@@ -94,7 +98,7 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 		if err := bed.MinIO.start(gctx); err != nil {
 			return err
 		}
-		return bed.MinIO.createBucket(gctx)
+		return bed.MinIO.createBucket(gctx, opts.ObjectLockDays)
 	})
 	if err := g.Wait(); err != nil {
 		bed.Close()
