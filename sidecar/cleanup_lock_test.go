@@ -78,6 +78,9 @@ func TestCleanupKeepsWhatTheObjectLockHolds(t *testing.T) {
 		if !strings.Contains(notes, "backup "+oldInc.Name) || !strings.Contains(notes, "(GOVERNANCE) keeps its objects until "+until) {
 			t.Fatalf("dry run %v: the notes do not say what the lock keeps until when:\n%s", dry, notes)
 		}
+		if want := "keeps 2 backups it would delete (the last until " + until + "): " + oldInc.Name + ", " + oldFull.Name; !strings.Contains(r.LockSummary(), want) {
+			t.Fatalf("dry run %v: the summary %q does not say %q", dry, r.LockSummary(), want)
+		}
 	}
 	if objs, _ := e.store.List(ctx, oldFull.Folder, true); len(objs.Objects) == 0 {
 		t.Fatal("a held backup's objects were deleted")

@@ -100,6 +100,7 @@ func TestLockedBucketDayOfBackups(t *testing.T) {
 	if h.chains() < 3 {
 		t.Fatalf("the schedule made %d chains, want at least 3 for the cleanups to want to delete some", h.chains())
 	}
+	h.sqlDryRunSaysWhatTheLockKeeps()
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("the sidecar exited %d", code)
 	}
@@ -122,6 +123,27 @@ func TestLockedBucketDayOfBackups(t *testing.T) {
 		t.Fatalf("restored from the locked bucket: %+v, want %+v", got, want)
 	}
 	h.expireOldestChain()
+}
+
+// sqlDryRunSaysWhatTheLockKeeps: alice's cleanup dry run, a SQL request,
+// answers what the lock keeps (asked again while a scheduled check's pin
+// keeps everything, for then nothing is planned and the lock not asked).
+func (h *harness) sqlDryRunSaysWhatTheLockKeeps() {
+	h.t.Helper()
+	alice := h.as("alice")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		id := h.request(alice, "action, database, dry_run", "'cleanup', 'shop', true")
+		st := h.waitState(id, time.Minute, "succeeded", "failed", "rejected")
+		switch {
+		case st.state != "succeeded":
+			h.t.Fatalf("alice's cleanup dry run on the locked bucket: %+v", st)
+		case strings.Contains(st.message, "the bucket's Object Lock keeps ") && strings.Contains(st.message, "the last until "):
+			return
+		case !strings.Contains(st.message, "pinned by") || time.Now().After(deadline):
+			h.t.Fatalf("alice's cleanup dry run does not say what the lock keeps: %q", st.message)
+		}
+	}
 }
 
 // waitScheduledBackups waits until the sidecar's schedule has made n backups.
