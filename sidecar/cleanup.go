@@ -23,6 +23,10 @@ type CleanupReport struct {
 	// run) and those naming a backup that is gone.
 	Pins        []coord.FoundPin
 	IgnoredPins []model.IgnoredPin
+	// Locked are the backups the rules would delete that the bucket's
+	// Object Lock still holds: kept, with every backup they are built on,
+	// until it lets go (LockNotes says until when).
+	Locked []model.Locked
 }
 
 // cleaner applies retention under the database's lease, honouring pins.
@@ -83,9 +87,17 @@ func (s *cleaner) planCleanup(ctx context.Context, database string, report *Clea
 	if err != nil {
 		return model.Catalog{}, err
 	}
-	plan := model.PlanCleanupPinned(cat, s.opts.Retention, s.now(), pins)
+	now := s.now()
+	plan := model.PlanCleanupPinned(cat, s.opts.Retention, now, pins)
+	held, err := s.heldBackups(ctx, plan.Delete)
+	if err != nil {
+		return model.Catalog{}, err
+	}
+	if len(held) > 0 {
+		plan = model.PlanCleanupLocked(cat, s.opts.Retention, now, pins, held)
+	}
 	report.Planned, report.Kept, report.Keeps, report.Orphans = plan.Delete, plan.Kept, plan.Keeps, plan.Orphans
-	report.Pins, report.IgnoredPins = plan.Pins, plan.IgnoredPins
+	report.Pins, report.IgnoredPins, report.Locked = plan.Pins, plan.IgnoredPins, plan.Locked
 	for _, o := range plan.Orphans {
 		s.logger.Warn("orphan in the bucket; not deleted", "folder", o.Folder, "reason", o.Reason)
 	}
@@ -94,6 +106,10 @@ func (s *cleaner) planCleanup(ctx context.Context, database string, report *Clea
 	}
 	for _, ip := range plan.IgnoredPins {
 		s.logger.Warn("pin ignored", "database", database, "pin", ip.Pin.Key, "by", ip.Pin.Describe(), "reason", ip.Reason)
+	}
+	for _, l := range plan.Locked {
+		s.logger.Info("kept: the bucket's Object Lock holds it", "database", database, "backup", l.Backup.Name,
+			"mode", l.Retention.Mode, "until", l.Retention.Until, "legal_hold", l.Retention.LegalHold)
 	}
 	return cat, nil
 }

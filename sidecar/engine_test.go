@@ -65,6 +65,9 @@ func newEngine(t *testing.T, opts sidecar.Options) *engine {
 		opts.Holder = coord.Holder{Name: "test"}
 	}
 	opts.ControlDatabase = "clickvault"
+	if opts.ObjectLock == nil {
+		opts.ObjectLock = store // as production wires it: a bucket without Object Lock until a test enables it
+	}
 	svc := sidecar.NewService(store, db.Ports(), ev, testLayout, opts, slog.New(slog.DiscardHandler))
 	return &engine{Service: svc, store: store, db: db, events: ev}
 }

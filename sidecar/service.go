@@ -24,6 +24,10 @@ type Options struct {
 	// FullWhenIncrementalExceeds starts a new chain after an incremental
 	// that stored more than this fraction of its full (0: never).
 	FullWhenIncrementalExceeds float64
+	// ObjectLock reads the bucket's Object Lock: a cleanup keeps, and
+	// says so, the backups it still holds. nil: never asked (a store
+	// without Object Lock).
+	ObjectLock coord.ObjectLock
 	// FaultPoint, when set, is called at named points of a backup's life
 	// ("claimed", "meta-written", "backup-sent", "backup-created"); only
 	// the fault tests set it, to kill the process there.

@@ -235,6 +235,9 @@ func cleanupMessage(r sidecar.CleanupReport) string {
 	for _, note := range r.PinNotes() {
 		msg += "; " + note
 	}
+	if note := r.LockSummary(); note != "" {
+		msg += "; " + note
+	}
 	return msg
 }
 

@@ -43,6 +43,7 @@ type CleanupPlan struct {
 	Orphans     []Orphan         // reported, never deleted: ClickVault does not delete what it cannot explain
 	Pins        []coord.FoundPin // live pins, honoured: what they name is kept
 	IgnoredPins []IgnoredPin     // stale pins, and pins of backups that are gone
+	Locked      []Locked         // backups the bucket's Object Lock still holds: kept until it lets go
 }
 
 // PlanCleanup applies retention. Whole chains are kept by KeepFullBackups
@@ -59,11 +60,19 @@ func PlanCleanup(cat Catalog, r Retention, now time.Time) CleanupPlan {
 // PlanCleanupPinned is PlanCleanup that also keeps what live pins name (see
 // keepPinned) and, as for any kept backup, every backup it is built on.
 func PlanCleanupPinned(cat Catalog, r Retention, now time.Time, pins []coord.FoundPin) CleanupPlan {
+	return PlanCleanupLocked(cat, r, now, pins, nil)
+}
+
+// PlanCleanupLocked is PlanCleanupPinned that also keeps the backups the
+// bucket's Object Lock holds at now (locks, by name: see keepLocked) and,
+// as for any kept backup, every backup it is built on.
+func PlanCleanupLocked(cat Catalog, r Retention, now time.Time, pins []coord.FoundPin, locks map[string]coord.Retention) CleanupPlan {
 	plan := CleanupPlan{Orphans: cat.Orphans}
 	rules := map[string][]string{}
 	keepWholeChains(cat, r, now, rules)
 	keepByCalendar(cat, r, rules)
 	plan.Pins, plan.IgnoredPins = keepPinned(cat, pins, now, rules)
+	plan.Locked = keepLocked(cat, locks, now, rules)
 	for _, b := range cat.All() {
 		if r.MinAge > 0 && now.Sub(b.Time()) < r.MinAge {
 			rules[b.Name] = append(rules[b.Name], "younger than min_age")

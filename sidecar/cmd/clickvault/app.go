@@ -88,6 +88,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		Holder:          instance,
 		ControlDatabase: cfg.ClickHouse.ControlDatabase,
 		Deployment:      cfg.S3.Deployment,
+		ObjectLock:      store,
 		FaultPoint:      faultPoint,
 	}, logger)
 	return &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,

@@ -181,7 +181,7 @@ func printCleanup(w io.Writer, r sidecar.CleanupReport) error {
 	for _, o := range r.Orphans {
 		p.printf("%s: orphan %s: %s (not deleted)\n", r.Database, o.Folder, o.Reason)
 	}
-	for _, note := range r.PinNotes() {
+	for _, note := range append(r.PinNotes(), r.LockNotes()...) {
 		p.printf("%s: %s\n", r.Database, note)
 	}
 	if r.DryRun {

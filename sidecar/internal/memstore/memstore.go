@@ -10,24 +10,34 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // ObjectStore is a bucket in memory, safe for concurrent use.
 type ObjectStore struct {
-	mu      sync.Mutex
-	objects map[string][]byte
-	etags   map[string]string
-	puts    int
-	gets    int
+	mu        sync.Mutex
+	objects   map[string][]byte
+	etags     map[string]string
+	puts      int
+	gets      int
+	lock      coord.BucketLock
+	lockFor   time.Duration    // the default retention, when lock.Enabled
+	lockNow   func() time.Time // the clock that dates a retention
+	retention map[string]coord.Retention
+	modified  map[string]time.Time
 }
 
-var _ coord.ObjectStore = (*ObjectStore)(nil)
+var (
+	_ coord.ObjectStore = (*ObjectStore)(nil)
+	_ coord.ObjectLock  = (*ObjectStore)(nil)
+)
 
 // New returns an empty store.
 func New() *ObjectStore {
-	return &ObjectStore{objects: map[string][]byte{}, etags: map[string]string{}}
+	return &ObjectStore{objects: map[string][]byte{}, etags: map[string]string{}, retention: map[string]coord.Retention{},
+		modified: map[string]time.Time{}}
 }
 
 func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (coord.Listing, error) {
@@ -47,7 +57,7 @@ func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (co
 			}
 			continue
 		}
-		out.Objects = append(out.Objects, coord.ObjectInfo{Key: k, Size: int64(len(v))})
+		out.Objects = append(out.Objects, coord.ObjectInfo{Key: k, Size: int64(len(v)), LastModified: m.modified[k]})
 	}
 	sort.Strings(out.Folders)
 	sort.Slice(out.Objects, func(i, j int) bool { return out.Objects[i].Key < out.Objects[j].Key })
@@ -77,6 +87,12 @@ func (m *ObjectStore) Put(_ context.Context, key string, data []byte, cond coord
 	m.puts++
 	m.objects[key] = append([]byte(nil), data...)
 	m.etags[key] = fmt.Sprintf(`"mem-%d"`, m.puts)
+	m.modified[key] = time.Now().UTC()
+	if m.lock.Enabled && m.lockFor > 0 {
+		m.retention[key] = coord.Retention{Mode: m.lock.Mode, Until: m.lockNow().Add(m.lockFor).UTC()}
+	} else {
+		delete(m.retention, key)
+	}
 	return m.etags[key], nil
 }
 
@@ -93,6 +109,8 @@ func (m *ObjectStore) Delete(_ context.Context, keys []string) error {
 	for _, k := range keys {
 		delete(m.objects, k)
 		delete(m.etags, k)
+		delete(m.retention, k)
+		delete(m.modified, k)
 	}
 	return nil
 }
@@ -109,3 +127,40 @@ func (m *ObjectStore) ResetGets() int {
 
 // URL is a mem:// address of key.
 func (m *ObjectStore) URL(key string) string { return "mem://" + key }
+
+// EnableObjectLock gives the bucket Object Lock with a default retention of
+// days in mode, dated by now: every object written from then on is held
+// until its write's time plus days, as S3 dates a new version. Delete
+// still removes an object, as a DELETE without a version id hides one on
+// S3 (the store keeps no versions: nothing reads them).
+func (m *ObjectStore) EnableObjectLock(mode string, days int, now func() time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lock = coord.BucketLock{Enabled: true, Mode: mode, Days: days}
+	m.lockFor, m.lockNow = time.Duration(days)*24*time.Hour, now
+}
+
+// SetRetention sets the retention of key's current version, as an
+// administrator's PutObjectRetention does.
+func (m *ObjectStore) SetRetention(key string, r coord.Retention) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retention[key] = r
+}
+
+// BucketLock is what EnableObjectLock set; nothing before.
+func (m *ObjectStore) BucketLock(context.Context) (coord.BucketLock, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lock, nil
+}
+
+// Retention is the retention of key's current version.
+func (m *ObjectStore) Retention(_ context.Context, key string) (coord.Retention, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.objects[key]; !ok {
+		return coord.Retention{}, fmt.Errorf("read the retention of %s: %w", key, coord.ErrNotFound)
+	}
+	return m.retention[key], nil
+}

@@ -34,7 +34,10 @@ var rules = []rule{
 	{name: "claims", file: "sidecar/coord/claims.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/model/retention.go"},
-	{name: "retention", file: "sidecar/coord/pins.go", funcs: []string{"FoundPin.Stale"}}, // a pin past it keeps nothing
+	{name: "retention", file: "sidecar/coord/pins.go", funcs: []string{"FoundPin.Stale"}},  // a pin past it keeps nothing
+	{name: "retention", file: "sidecar/model/locks.go", funcs: []string{"keepLocked"}},     // what the bucket's Object Lock holds is kept
+	{name: "retention", file: "sidecar/coord/lock.go", funcs: []string{"Retention.Holds"}}, // a hold past its date keeps nothing
+	{name: "retention", file: "sidecar/cleanup_lock.go", funcs: []string{"longerHold"}},    // the longest of a backup's holds
 	{name: "backup plan", file: "sidecar/model/plan.go"},
 	{name: "restore plan", file: "sidecar/model/definitions.go", funcs: []string{"RestorePlan.Keep", "DefinitionFile"}},
 	{name: "restore plan", file: "sidecar/model/restore_plan*.go"}, // every other file of the plan, as they come

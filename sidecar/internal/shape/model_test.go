@@ -16,6 +16,7 @@ var coordRecords = map[string]bool{
 	"FoundPin":      true, // a pin as a cleanup found it
 	"PinStaleAfter": true, // when a pin's holder is taken for gone
 	"BackupFile":    true, // the manifest's name, in messages
+	"Retention":     true, // what the bucket's Object Lock holds of an object, as a cleanup read it
 }
 
 // TestModelDoesNoIO holds package model to the pure model: no import that

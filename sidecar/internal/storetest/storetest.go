@@ -109,3 +109,50 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store coord.ObjectStore) 
 		t.Fatalf("renew after takeover: want ErrLeaseLost, got %v", err)
 	}
 }
+
+// ObjectLock checks what a cleanup relies on of a coord.ObjectLock: the
+// bucket's configuration as set (want), a new object held from its write
+// for the default retention in its mode (nothing without one), the lock's
+// reading of an overwritten object being that of its new version, and
+// ErrNotFound for a key that is missing or deleted (on a versioned bucket
+// a delete marker hides it, and the version it hides is not read).
+func ObjectLock(ctx context.Context, t *testing.T, store coord.ObjectStore, lock coord.ObjectLock, want coord.BucketLock) {
+	t.Helper()
+	if got, err := lock.BucketLock(ctx); err != nil || got != want {
+		t.Fatalf("bucket lock: %+v, %v; want %+v", got, err, want)
+	}
+	period := time.Duration(want.Days)*24*time.Hour + time.Duration(want.Years)*365*24*time.Hour
+	var last time.Time
+	for i := range 2 {
+		before := time.Now()
+		if _, err := store.Put(ctx, "lock/x", []byte{byte(i)}, coord.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+		after := time.Now()
+		r, err := lock.Retention(ctx, "lock/x")
+		if err != nil {
+			t.Fatalf("retention of write %d: %v", i, err)
+		}
+		if !want.Enabled || period == 0 {
+			if r != (coord.Retention{}) {
+				t.Fatalf("retention without a default retention: %+v", r)
+			}
+			continue
+		}
+		// S3 dates a retention to the second.
+		if r.Mode != want.Mode || r.LegalHold || r.Until.Before(before.Add(period-time.Second)) || r.Until.After(after.Add(period+time.Second)) ||
+			r.Until.Before(last) {
+			t.Fatalf("retention of write %d at %s..%s: %+v; want %s until then plus %s", i, before, after, r, want.Mode, period)
+		}
+		last = r.Until
+	}
+	if _, err := lock.Retention(ctx, "lock/none"); !errors.Is(err, coord.ErrNotFound) {
+		t.Fatalf("retention of a missing key: want ErrNotFound, got %v", err)
+	}
+	if err := store.Delete(ctx, []string{"lock/x"}); err != nil {
+		t.Fatalf("delete a held object (a delete marker on a versioned bucket): %v", err)
+	}
+	if _, err := lock.Retention(ctx, "lock/x"); !errors.Is(err, coord.ErrNotFound) {
+		t.Fatalf("retention of a deleted key: want ErrNotFound, got %v", err)
+	}
+}

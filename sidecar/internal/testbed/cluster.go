@@ -99,7 +99,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 		if err := c.MinIO.start(gctx); err != nil {
 			return err
 		}
-		return c.MinIO.createBucket(gctx)
+		return c.MinIO.createBucket(gctx, c.MinIO.Bucket, 0)
 	})
 	if err := g.Wait(); err != nil {
 		c.Close()

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -61,7 +64,9 @@ func (m *MinIO) start(ctx context.Context) error {
 }
 
 func (m *MinIO) startOn(ctx context.Context, addr string) error {
-	env := []string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off"}
+	// Metrics open to anyone: tests count the requests of one kind (Requests).
+	env := []string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off",
+		"MINIO_PROMETHEUS_AUTH_TYPE=public"}
 	proc, err := startProcess("minio", m.logPath, env, nil, m.bin, "server", m.dataDir, "--address", addr, "--quiet")
 	if err != nil {
 		return err
@@ -148,24 +153,43 @@ func (m *MinIO) Client() *s3.Client {
 // createBucket creates the bucket, retrying with backoff for up to a minute
 // while MinIO still says it is starting (a second guard beside the health
 // check: readiness and the object layer are not one switch inside MinIO).
-func (m *MinIO) createBucket(ctx context.Context) error {
+// With lockDays > 0 the bucket is versioned and locked (see
+// Options.ObjectLockDays).
+func (m *MinIO) createBucket(ctx context.Context, bucket string, lockDays int) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	client := m.Client()
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
+		_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket),
+			ObjectLockEnabledForBucket: aws.Bool(lockDays > 0)})
 		if err == nil || !minioStarting(err) {
 			if err != nil {
-				return fmt.Errorf("create bucket %s: %w", m.Bucket, err)
+				return fmt.Errorf("create bucket %s: %w", bucket, err)
 			}
-			return nil
+			return m.lockBucket(ctx, bucket, lockDays)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("create bucket %s: MinIO still starting after a minute: %w", m.Bucket, err)
+			return fmt.Errorf("create bucket %s: MinIO still starting after a minute: %w", bucket, err)
 		case <-time.After(wait):
 		}
 	}
+}
+
+// lockBucket gives the bucket (created with Object Lock, so versioned) a
+// default retention of days in governance mode; nothing when days is 0.
+func (m *MinIO) lockBucket(ctx context.Context, bucket string, days int) error {
+	if days <= 0 {
+		return nil
+	}
+	_, err := m.Client().PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(bucket),
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{
+				Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(int32(days))}}}})
+	if err != nil {
+		return fmt.Errorf("give bucket %s a default retention of %d days: %w", bucket, days, err)
+	}
+	return nil
 }
 
 // minioStarting reports whether err is MinIO saying its object layer is not
@@ -177,14 +201,22 @@ func minioStarting(err error) bool {
 }
 
 // URL is the address of key in the bucket, as ClickHouse's S3() takes it.
-func (m *MinIO) URL(key string) string {
-	return m.Endpoint + "/" + m.Bucket + "/" + key
+func (m *MinIO) URL(key string) string { return m.BucketURL(m.Bucket, key) }
+
+// BucketURL is the address of key in another bucket of this MinIO.
+func (m *MinIO) BucketURL(bucket, key string) string {
+	return m.Endpoint + "/" + bucket + "/" + key
 }
 
 // Keys lists every key under prefix.
 func (m *MinIO) Keys(ctx context.Context, prefix string) ([]string, error) {
+	return m.BucketKeys(ctx, m.Bucket, prefix)
+}
+
+// BucketKeys lists every key under prefix in another bucket of this MinIO.
+func (m *MinIO) BucketKeys(ctx context.Context, bucket, prefix string) ([]string, error) {
 	var keys []string
-	p := s3.NewListObjectsV2Paginator(m.Client(), &s3.ListObjectsV2Input{Bucket: aws.String(m.Bucket), Prefix: aws.String(prefix)})
+	p := s3.NewListObjectsV2Paginator(m.Client(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -195,4 +227,36 @@ func (m *MinIO) Keys(ctx context.Context, prefix string) ([]string, error) {
 		}
 	}
 	return keys, nil
+}
+
+// Requests is how many S3 requests of one API ("copyobject", "putobject",
+// as MinIO names them) MinIO has served since it started, read from its
+// metrics (open to anyone on the test bed, which listens on loopback only).
+func (m *MinIO) Requests(ctx context.Context, api string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+"/minio/v2/metrics/cluster", nil)
+	if err != nil {
+		return 0, fmt.Errorf("read MinIO's metrics: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("read MinIO's metrics: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }() // read to the end below; a failed read is the error
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return 0, fmt.Errorf("read MinIO's metrics: %w", err)
+	}
+	total := 0
+	prefix := `minio_s3_requests_total{api="` + api + `"`
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		n, err := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])
+		if err != nil {
+			return 0, fmt.Errorf("read MinIO's metrics: %q: %w", line, err)
+		}
+		total += n
+	}
+	return total, nil
 }

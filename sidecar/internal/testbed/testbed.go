@@ -30,6 +30,14 @@ type Options struct {
 	Settings map[string]string
 	// Bucket is created in MinIO. Default: "backups".
 	Bucket string
+	// ObjectLockDays > 0 creates the bucket versioned, with S3 Object
+	// Lock and a default retention of that many days in governance mode:
+	// every object version written to it is held that long.
+	ObjectLockDays int
+	// S3Disk gives ClickHouse an S3 disk on MinIO's bucket DiskBucket and
+	// the storage policy S3Policy on it (see S3Disk): a table created
+	// with SETTINGS storage_policy = 's3' keeps its parts in MinIO.
+	S3Disk bool
 	// RowPolicies restrict what a user reads of a table, as a row policy
 	// does: user → "db.table" → condition ("tenant_id = 42").
 	RowPolicies map[string]map[string]string
@@ -88,19 +96,41 @@ func Start(ctx context.Context, opts Options) (*Bed, error) {
 	// its environment. No instance-metadata lookup: nothing but loopback.
 	bed.ClickHouse.env = []string{"AWS_ACCESS_KEY_ID=" + bed.MinIO.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + bed.MinIO.SecretKey, "AWS_EC2_METADATA_DISABLED=true"}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return bed.ClickHouse.start(gctx) })
-	g.Go(func() error {
-		if err := bed.MinIO.start(gctx); err != nil {
-			return err
-		}
-		return bed.MinIO.createBucket(gctx)
-	})
-	if err := g.Wait(); err != nil {
+	if err := bed.start(ctx, opts); err != nil {
 		bed.Close()
 		return nil, fmt.Errorf("start the test bed: %w", err)
 	}
 	return bed, nil
+}
+
+// start starts both servers, at once; with an S3 disk MinIO first, its
+// buckets made, for ClickHouse checks its disks when it starts.
+func (b *Bed) start(ctx context.Context, opts Options) error {
+	startMinIO := func(ctx context.Context) error {
+		if err := b.MinIO.start(ctx); err != nil {
+			return err
+		}
+		if err := b.MinIO.createBucket(ctx, b.MinIO.Bucket, opts.ObjectLockDays); err != nil {
+			return err
+		}
+		if opts.S3Disk {
+			return b.MinIO.createBucket(ctx, DiskBucket, 0)
+		}
+		return nil
+	}
+	if opts.S3Disk {
+		if err := startMinIO(ctx); err != nil {
+			return err
+		}
+		if err := writeS3DiskConfig(b.ClickHouse, b.MinIO); err != nil {
+			return err
+		}
+		return b.ClickHouse.start(ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.ClickHouse.start(gctx) })
+	g.Go(func() error { return startMinIO(gctx) })
+	return g.Wait()
 }
 
 // serverAccess is deploy/grants.sql's users and grants plus those of opts.
