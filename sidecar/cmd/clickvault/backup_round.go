@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// backupRound backs up each request's database, at most parallel at once.
+// Each backup takes its own lease, as one run per database would; one
+// database's failure does not stop the others. Each outcome is printed
+// as it comes ("<db> … completed" or "<db> backup failed: …"), and the
+// error names every database that failed with the first line of why
+// (ClickHouse's code and message when it refused). When ctx ends, no
+// backup is started any more and those not started are named too.
+func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, parallel int) error {
+	progress := newProgressPrinter(a.stderr, a.logger, "backup")
+	defer progress.done()
+	out := &roundPrinter{w: a.stdout, progress: progress}
+	errs := make([]error, len(reqs))
+	var g errgroup.Group
+	g.SetLimit(max(parallel, 1))
+	for i, req := range reqs {
+		if ctx.Err() != nil {
+			errs[i] = fmt.Errorf("not started: %w", context.Cause(ctx))
+			continue
+		}
+		db := string(req.Database)
+		req.Progress = progress.updateFor("backup " + db)
+		// Go waits for a free slot; a goroutine never fails the group, so
+		// the others go on.
+		g.Go(func() error {
+			b, err := a.service.Backup(ctx, req)
+			errs[i] = out.outcome(db, b, err)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return roundError(reqs, errs)
+}
+
+// roundError is nil when every database's backup completed, else one
+// error naming each database that did not, with the first line of why.
+func roundError(reqs []sidecar.BackupRequest, errs []error) error {
+	var lines []string
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			lines = append(lines, fmt.Sprintf("  %s: %s", reqs[i].Database, model.FirstLine(err.Error())))
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	if len(reqs) == 1 {
+		return fmt.Errorf("backup of %s: %w", reqs[0].Database, failed[0])
+	}
+	return &roundFailure{text: fmt.Sprintf("backup failed for %d of %d databases:\n%s", len(failed), len(reqs),
+		strings.Join(lines, "\n")), errs: failed}
+}
+
+// roundFailure is a round's error: its text names every failed database;
+// errors.Is and errors.As see each database's own error.
+type roundFailure struct {
+	text string
+	errs []error
+}
+
+func (e *roundFailure) Error() string   { return e.text }
+func (e *roundFailure) Unwrap() []error { return e.errs }
+
+// roundPrinter writes one line per database as its backup ends; backups
+// end on several goroutines, and a line is never cut by another.
+type roundPrinter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	progress *progressPrinter // its line on a terminal is ended first
+}
+
+// outcome prints how db's backup ended and returns the database's error
+// (the backup's, or the failure to print that it completed).
+func (p *roundPrinter) outcome(db string, b model.Backup, err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.progress.done()
+	if err != nil {
+		// Stdout is the answer; a failed write of it changes nothing more.
+		_, _ = fmt.Fprintf(p.w, "%s backup failed: %s\n", db, model.FirstLine(err.Error()))
+		return err
+	}
+	why := ""
+	if b.FullForced {
+		why = "; a full, not an incremental: " + b.KindReason
+	}
+	if _, perr := fmt.Fprintf(p.w, "%s %s backup %s completed: %d files, %s (chain %s%s)\n",
+		db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.TotalSize), b.Chain, why); perr != nil {
+		return fmt.Errorf("print the backup of %s: %w", db, perr)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+//go:build bench
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clickvault/clickvault/sidecar/config"
+)
+
+// TestBenchManyDatabases: `clickvault backup` of 100 databases of one
+// 20,000-row table each, beside the same backups by hand, in one run:
+// BACKUP … TO S3 one after the other, and BACKUP … ASYNC at clickvault's
+// default parallelism then waiting for all. clickvault runs with
+// backup.parallel_databases 1 (against the sequential figure) and with the
+// default (against the ASYNC one), each a full of every database. Then one
+// more run of it through a counting S3 proxy gives the S3 requests and
+// ClickHouse queries one database costs.
+func TestBenchManyDatabases(t *testing.T) {
+	n := envInt("CLICKVAULT_BENCH_DATABASES", 100)
+	rows := envInt("CLICKVAULT_BENCH_ROWS", 20_000)
+	dbs := make([]string, n)
+	grants := make([]string, n)
+	for i := range dbs {
+		dbs[i] = fmt.Sprintf("tenant_%04d", i)
+		grants[i] = "BACKUP ON " + dbs[i] + ".*"
+	}
+	h := newHarnessWith(t, sidecarUsersWith(map[string][]string{sidecarUser: grants}))
+	for _, db := range dbs {
+		h.exec("CREATE DATABASE " + db)
+		h.exec("CREATE TABLE " + db + ".events (id UInt64, at DateTime, payload String) ENGINE = MergeTree ORDER BY id")
+		h.exec(fmt.Sprintf("INSERT INTO %s.events SELECT number, toDateTime('2026-01-01 00:00:00') + number, toString(sipHash64(number)) FROM numbers(%d)", db, rows))
+	}
+	syscall.Sync()
+	parallel := config.DefaultParallelDatabases
+	sequential := h.byHandSequential(dbs)
+	one := h.timedBackupRound(dbs, 1, nil)
+	async := h.byHandAsync(dbs, parallel)
+	many := h.timedBackupRound(dbs, parallel, nil)
+	report(t, "databases/sequential", "clickvault at parallelism 1 %.2fs, by hand one after the other %.2fs: %.2f× (goal ≤ 1.1×); %d databases of %d rows",
+		one.wall.Seconds(), sequential.Seconds(), one.wall.Seconds()/sequential.Seconds(), n, rows)
+	report(t, "databases/parallel", "clickvault at parallelism %d %.2fs, by hand ASYNC %d at a time %.2fs: %.2f× (goal ≤ 1.2×); peak RSS %.1f MB",
+		parallel, many.wall.Seconds(), parallel, async.Seconds(), many.wall.Seconds()/async.Seconds(), float64(many.maxRSSKB)/1024)
+	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
+	counted := h.timedBackupRound(dbs, parallel, proxy)
+	c := proxy.reset()
+	per := func(v int) float64 { return float64(v) / float64(n) }
+	report(t, "databases/requests", "per database: S3 %.2f LIST, %.2f GET, %.2f HEAD, %.2f PUT, %.2f DELETE; ClickHouse %.2f queries (%s)",
+		per(c["LIST"]), per(c["GET"]), per(c["HEAD"]), per(c["PUT"]), per(c["DELETE"]+c["POST"]), per(counted.queries),
+		counted.queryKinds)
+}
+
+// roundFigures are one `clickvault backup` run's.
+type roundFigures struct {
+	wall       time.Duration
+	maxRSSKB   int64
+	queries    int    // queries the sidecar's user sent
+	queryKinds string // the commonest, with their counts
+}
+
+// timedBackupRound runs `clickvault backup --full` of dbs, parallel at
+// once (through proxy when not nil), and measures it.
+func (h *harness) timedBackupRound(dbs []string, parallel int, proxy *s3Proxy) roundFigures {
+	h.t.Helper()
+	body := strings.Replace(h.readConfig(), `database = "shop"`, fmt.Sprintf("databases = [%q]", strings.Join(dbs, `", "`)), 1)
+	if proxy != nil { // ClickVault's requests go through it, ClickHouse's do not
+		body = strings.Replace(body, `endpoint = "`+h.bed.MinIO.Endpoint+`"`,
+			`endpoint = "`+proxy.url+`"`+"\nclickhouse_endpoint = \""+h.bed.MinIO.Endpoint+`"`, 1)
+	}
+	cfg := h.config + fmt.Sprintf(".round%d.%t", parallel, proxy != nil)
+	h.writeFile(cfg, body+fmt.Sprintf("\n[backup]\nparallel_databases = %d\n", parallel))
+	h.exec("SYSTEM FLUSH LOGS query_log")
+	since := h.count("SELECT toUInt64(toUnixTimestamp64Micro(now64(6)))")
+	cmd := exec.CommandContext(h.ctx, clickvaultBinary(h.t), "-c", cfg, "backup", "--full")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	f := roundFigures{wall: time.Since(start)}
+	if err != nil {
+		h.t.Fatalf("clickvault backup of %d databases: %v\n%s", len(dbs), err, tailString(stderr.String(), 3000))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		f.maxRSSKB = ru.Maxrss
+	}
+	h.exec("SYSTEM FLUSH LOGS query_log")
+	where := fmt.Sprintf("user = '%s' AND type != 'QueryStart' AND toUnixTimestamp64Micro(event_time_microseconds) >= %d", sidecarUser, since)
+	f.queries = int(h.count("SELECT count() FROM system.query_log WHERE " + where))
+	f.queryKinds = h.queryKinds(where)
+	return f
+}
+
+// queryKinds names the commonest kinds of query in the query log rows
+// where says, with their counts.
+func (h *harness) queryKinds(where string) string {
+	var kinds proto.ColStr
+	q := `SELECT concat(toString(count()), ' × ', substring(replaceRegexpAll(any(query), '\s+', ' '), 1, 40))
+		FROM system.query_log WHERE ` + where + ` GROUP BY normalizedQueryHash(query) ORDER BY count() DESC LIMIT 8`
+	if err := h.ch.Do(h.ctx, ch.Query{Body: q, Result: proto.ResultColumn{Data: &kinds}}); err != nil {
+		h.t.Fatal(err)
+	}
+	var out []string
+	for i := 0; i < kinds.Rows(); i++ {
+		out = append(out, kinds.Row(i))
+	}
+	return strings.Join(out, "; ")
+}
+
+// byHandSequential is the floor of one database after the other:
+// BACKUP DATABASE … TO S3 (it returns when the backup is made), each in
+// turn, as the sidecar's user.
+func (h *harness) byHandSequential(dbs []string) time.Duration {
+	c := h.as(sidecarUser)
+	m := h.bed.MinIO
+	start := time.Now()
+	for _, db := range dbs {
+		q := fmt.Sprintf("BACKUP DATABASE %s TO S3('%s', '%s', '%s')", db, m.URL("byhand-seq/"+db+"/"), m.AccessKey, m.SecretKey)
+		if err := c.Do(h.ctx, ch.Query{Body: q, Result: discardResult(), OnResult: ignoreBlocks}); err != nil {
+			h.t.Fatalf("%s: %v", db, err)
+		}
+	}
+	return time.Since(start)
+}
+
+// asyncPoll is how often a by-hand ASYNC backup's row of system.backups
+// is read: quicker than any of these backups, so the waiting adds little.
+const asyncPoll = 20 * time.Millisecond
+
+// byHandAsync sends BACKUP … ASYNC for each database, parallel at once (a
+// new one as one ends), reading system.backups until each ends.
+func (h *harness) byHandAsync(dbs []string, parallel int) time.Duration {
+	m := h.bed.MinIO
+	next := make(chan string, len(dbs))
+	for _, db := range dbs {
+		next <- db
+	}
+	close(next)
+	clients := make([]*ch.Client, parallel)
+	for i := range clients {
+		clients[i] = h.as(sidecarUser)
+	}
+	start := time.Now()
+	g, ctx := errgroup.WithContext(h.ctx)
+	for _, c := range clients {
+		g.Go(func() error {
+			for db := range next {
+				id := uuid.NewString()
+				q := fmt.Sprintf("BACKUP DATABASE %s TO S3('%s', '%s', '%s') SETTINGS id = '%s' ASYNC",
+					db, m.URL("byhand-async/"+db+"/"), m.AccessKey, m.SecretKey, id)
+				if err := c.Do(ctx, ch.Query{Body: q, Result: discardResult(), OnResult: ignoreBlocks}); err != nil {
+					return fmt.Errorf("%s: %w", db, err)
+				}
+				if err := waitBackup(ctx, c, id); err != nil {
+					return fmt.Errorf("%s: %w", db, err)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		h.t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// waitBackup reads id's row of system.backups every asyncPoll until the
+// backup is created (or fails: an error).
+func waitBackup(ctx context.Context, c *ch.Client, id string) error {
+	for {
+		var status proto.ColStr
+		if err := c.Do(ctx, ch.Query{Body: "SELECT toString(status) FROM system.backups WHERE id = '" + id + "'",
+			Result: proto.ResultColumn{Data: &status}}); err != nil {
+			return err
+		}
+		if status.Rows() == 1 {
+			switch status.Row(0) {
+			case "BACKUP_CREATED":
+				return nil
+			case "BACKUP_FAILED":
+				return fmt.Errorf("backup %s failed", id)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(asyncPoll):
+		}
+	}
+}
+
+func discardResult() proto.Result {
+	var discard proto.Results
+	return discard.Auto()
+}
+
+func ignoreBlocks(context.Context, proto.Block) error { return nil }
