@@ -70,7 +70,7 @@ type Service struct {
 // ClickHouse's ports. notifier may be nil.
 func NewService(store coord.ObjectStore, ch ClickHouse, notifier Notifier, layout coord.Layout, opts Options, logger *slog.Logger) *Service {
 	e := &engine{store: store, db: ch.Database, ops: ch.Restore, own: ch.Rights, notify: notifier, layout: layout,
-		opts: opts.withDefaults(), logger: logger, now: time.Now}
+		opts: opts.withDefaults(), logger: logger, now: time.Now, version: &versionMemo{}}
 	e.bucket = coord.New(store, e.bucketConfig(), logger)
 	cat := &catalogs{engine: e}
 	b := &backups{engine: e, catalogs: cat}

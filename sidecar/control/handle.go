@@ -35,7 +35,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	if !s.startExecuting(ctx, r, p.Latest, rows) {
 		return
 	}
-	defer s.releaseSlot(r)
+	defer func() { <-s.executing }()
 	defer s.dbLock(lockedDatabase(r)).Unlock()
 	state, entry := s.executor.execute(ctx, r, p.Latest, rows)
 	// The answer does not wait for a progress row still being written (a
@@ -166,14 +166,14 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 	lock := s.dbLock(lockedDatabase(r))
 	fresh := latest == nil
 	locked := lock.TryLock()
-	slotted := locked && s.trySlot(r)
+	slotted := locked && tryAcquire(s.executing)
 	if fresh && !slotted {
 		s.record(ctx, r.Request, StateQueued, LogEntry{})
 	}
 	if !locked {
 		lock.Lock()
 	}
-	if !slotted && (ctx.Err() != nil || !s.acquireSlot(ctx, r)) {
+	if !slotted && (ctx.Err() != nil || !acquire(ctx, s.executing)) {
 		lock.Unlock()
 		return false
 	}
@@ -181,12 +181,12 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 	// check them again right before it starts.
 	waited := !fresh || !slotted
 	if waited && !s.stillAuthorized(ctx, r) {
-		s.releaseSlot(r)
+		<-s.executing
 		lock.Unlock()
 		return false
 	}
 	if !s.beginExecuting(ctx, r.ID) {
-		s.releaseSlot(r)
+		<-s.executing
 		lock.Unlock()
 		return false
 	}

@@ -34,8 +34,9 @@ type Options struct {
 	CheckEvery       time.Duration // 0 = no scheduled checks
 	AllowUsers       []string      // if set, only these users may make requests
 	Workers          int           // requests executed at once (admission runs beside them)
-	// ParallelBackups bounds backups executing at once, within Workers
-	// (backup.parallel_databases; default Workers).
+	// ParallelBackups bounds the BACKUPs running in ClickHouse at once
+	// (backup.parallel_databases; default Workers): a backup request past
+	// it waits for a turn once planned, holding its worker.
 	ParallelBackups int
 	// TableSets are the configured table sets of databases (include_tables
 	// or exclude_tables); a database not here is backed up whole.
@@ -103,10 +104,6 @@ type Runner struct {
 	// while others queue.
 	admitting chan struct{}
 	executing chan struct{}
-	// backingUp bounds backups among them (Options.ParallelBackups): a
-	// backup takes its slot here first, so one that waits for it holds no
-	// worker.
-	backingUp chan struct{}
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -154,11 +151,11 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		scheduler:     &scheduler{base: b},
 		confirmations: &confirmations{base: b, confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{}},
 		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
-		backingUp: make(chan struct{}, opts.ParallelBackups),
-		inflight:  map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
+		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
 		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{}}
 	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}
-	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel}
+	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel,
+		turns: make(chan struct{}, opts.ParallelBackups)}
 	return s
 }
 
@@ -240,44 +237,6 @@ func tryAcquire(sem chan struct{}) bool {
 		return true
 	default:
 		return false
-	}
-}
-
-// trySlot takes what r executes in, if it is free now: a worker, and
-// for a backup a backup slot too.
-func (s *Runner) trySlot(r Job) bool {
-	if r.Action == ActionBackup && !tryAcquire(s.backingUp) {
-		return false
-	}
-	if !tryAcquire(s.executing) {
-		if r.Action == ActionBackup {
-			<-s.backingUp
-		}
-		return false
-	}
-	return true
-}
-
-// acquireSlot waits for what r executes in (trySlot), or gives up when
-// ctx ends.
-func (s *Runner) acquireSlot(ctx context.Context, r Job) bool {
-	if r.Action == ActionBackup && !acquire(ctx, s.backingUp) {
-		return false
-	}
-	if !acquire(ctx, s.executing) {
-		if r.Action == ActionBackup {
-			<-s.backingUp
-		}
-		return false
-	}
-	return true
-}
-
-// releaseSlot gives back what trySlot or acquireSlot took.
-func (s *Runner) releaseSlot(r Job) {
-	<-s.executing
-	if r.Action == ActionBackup {
-		<-s.backingUp
 	}
 }
 

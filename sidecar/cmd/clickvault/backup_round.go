@@ -13,20 +13,26 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// backupRound backs up each request's database, at most parallel at once.
-// Each backup takes its own lease, as one run per database would; one
-// database's failure does not stop the others. Each outcome is printed
-// as it comes ("<db> … completed" or "<db> backup failed: …"), and the
-// error names every database that failed with the first line of why
-// (ClickHouse's code and message when it refused). When ctx ends, no
-// backup is started any more and those not started are named too.
+// backupRound backs up each request's database, with at most parallel
+// BACKUPs in ClickHouse at once (what ClickHouse's pools and
+// allow_concurrent_backups bound). Each backup takes its own lease, as one
+// run per database would, and its bookkeeping (lease, catalog, metadata,
+// notification) runs beside the BACKUPs of others: pipelined databases
+// keep ClickHouse's slots busy. One database's failure does not stop the
+// others. Each outcome is printed as it comes ("<db> … completed" or
+// "<db> backup failed: …"), and the error names every database that
+// failed with the first line of why (ClickHouse's code and message when
+// it refused). When ctx ends, no backup is started any more and those not
+// started are named too.
 func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, parallel int) error {
+	parallel = max(parallel, 1)
 	progress := newProgressPrinter(a.stderr, a.logger, "backup")
 	defer progress.done()
 	out := &roundPrinter{w: a.stdout, progress: progress}
 	errs := make([]error, len(reqs))
+	turns := make(chan struct{}, parallel)
 	var g errgroup.Group
-	g.SetLimit(max(parallel, 1))
+	g.SetLimit(pipelined(parallel))
 	for i, req := range reqs {
 		if ctx.Err() != nil {
 			errs[i] = fmt.Errorf("not started: %w", context.Cause(ctx))
@@ -34,8 +40,9 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 		}
 		db := string(req.Database)
 		req.Progress = progress.updateFor("backup " + db)
-		// Go waits for a free slot; a goroutine never fails the group, so
-		// the others go on.
+		req.Slot = turnOf(turns)
+		// Go waits for a free goroutine; a goroutine never fails the
+		// group, so the others go on.
 		g.Go(func() error {
 			b, err := a.service.Backup(ctx, req)
 			errs[i] = out.outcome(db, b, err)
@@ -44,6 +51,26 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 	}
 	_ = g.Wait()
 	return roundError(reqs, errs)
+}
+
+// pipelined is how many databases a round works on at once for parallel
+// BACKUPs in ClickHouse: one more than twice as many, so that while a
+// database's BACKUP runs, the next one is planned and the last one's
+// metadata, index and lease are written (each database then holds its
+// lease a little longer than its BACKUP).
+func pipelined(parallel int) int { return 2*parallel + 1 }
+
+// turnOf takes one of turns (sidecar.BackupRequest.Slot), or gives up
+// when ctx ends.
+func turnOf(turns chan struct{}) func(context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		select {
+		case turns <- struct{}{}:
+			return func() { <-turns }, nil
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
 }
 
 // roundError is nil when every database's backup completed, else one
