@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -46,20 +47,31 @@ func TestBenchManyDatabases(t *testing.T) {
 	syscall.Sync()
 	parallel := config.DefaultParallelDatabases
 	sequential := h.byHandSequential(dbs)
-	one := h.timedBackupRound(dbs, 1, nil)
+	one := h.timedBackupRound("", dbs, 1, nil)
 	async := h.byHandAsync(dbs, parallel)
-	many := h.timedBackupRound(dbs, parallel, nil)
+	many := h.timedBackupRound("", dbs, parallel, nil)
 	report(t, "databases/sequential", "clickvault at parallelism 1 %.2fs, by hand one after the other %.2fs: %.2f× (goal ≤ 1.1×); %d databases of %d rows",
 		one.wall.Seconds(), sequential.Seconds(), one.wall.Seconds()/sequential.Seconds(), n, rows)
 	report(t, "databases/parallel", "clickvault at parallelism %d %.2fs, by hand ASYNC %d at a time %.2fs: %.2f× (goal ≤ 1.2×); peak RSS %.1f MB",
 		parallel, many.wall.Seconds(), parallel, async.Seconds(), many.wall.Seconds()/async.Seconds(), float64(many.maxRSSKB)/1024)
 	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
-	counted := h.timedBackupRound(dbs, parallel, proxy)
+	h.reportRequests("databases/requests", n, h.timedBackupRound("", dbs, parallel, proxy), proxy)
+	// An earlier build, for the figures before a change: its round is
+	// timed and counted the same way (it knows no parallel_databases).
+	if before := os.Getenv("CLICKVAULT_BENCH_BEFORE"); before != "" {
+		old := h.timedBackupRound(before, dbs, 0, nil)
+		report(t, "databases/before", "%s: %.2fs (%.2f× sequential by hand)", before, old.wall.Seconds(), old.wall.Seconds()/sequential.Seconds())
+		h.reportRequests("databases/before-requests", n, h.timedBackupRound(before, dbs, 0, proxy), proxy)
+	}
+}
+
+// reportRequests reports a round's S3 requests (counted by proxy) and
+// ClickHouse queries per database.
+func (h *harness) reportRequests(name string, n int, f roundFigures, proxy *s3Proxy) {
 	c := proxy.reset()
 	per := func(v int) float64 { return float64(v) / float64(n) }
-	report(t, "databases/requests", "per database: S3 %.2f LIST, %.2f GET, %.2f HEAD, %.2f PUT, %.2f DELETE; ClickHouse %.2f queries (%s)",
-		per(c["LIST"]), per(c["GET"]), per(c["HEAD"]), per(c["PUT"]), per(c["DELETE"]+c["POST"]), per(counted.queries),
-		counted.queryKinds)
+	report(h.t, name, "per database: S3 %.2f LIST, %.2f GET, %.2f HEAD, %.2f PUT, %.2f DELETE; ClickHouse %.2f queries (%s)",
+		per(c["LIST"]), per(c["GET"]), per(c["HEAD"]), per(c["PUT"]), per(c["DELETE"]+c["POST"]), per(f.queries), f.queryKinds)
 }
 
 // roundFigures are one `clickvault backup` run's.
@@ -71,19 +83,26 @@ type roundFigures struct {
 }
 
 // timedBackupRound runs `clickvault backup --full` of dbs, parallel at
-// once (through proxy when not nil), and measures it.
-func (h *harness) timedBackupRound(dbs []string, parallel int, proxy *s3Proxy) roundFigures {
+// once (0: the configuration does not say; through proxy when not nil),
+// and measures it; bin is the binary ("": this source's).
+func (h *harness) timedBackupRound(bin string, dbs []string, parallel int, proxy *s3Proxy) roundFigures {
 	h.t.Helper()
 	body := strings.Replace(h.readConfig(), `database = "shop"`, fmt.Sprintf("databases = [%q]", strings.Join(dbs, `", "`)), 1)
 	if proxy != nil { // ClickVault's requests go through it, ClickHouse's do not
 		body = strings.Replace(body, `endpoint = "`+h.bed.MinIO.Endpoint+`"`,
 			`endpoint = "`+proxy.url+`"`+"\nclickhouse_endpoint = \""+h.bed.MinIO.Endpoint+`"`, 1)
 	}
-	cfg := h.config + fmt.Sprintf(".round%d.%t", parallel, proxy != nil)
-	h.writeFile(cfg, body+fmt.Sprintf("\n[backup]\nparallel_databases = %d\n", parallel))
+	cfg := h.config + fmt.Sprintf(".round%d.%t", parallel, proxy != nil) // one file per shape, rewritten each run
+	if parallel > 0 {
+		body += fmt.Sprintf("\n[backup]\nparallel_databases = %d\n", parallel)
+	}
+	h.writeFile(cfg, body)
 	h.exec("SYSTEM FLUSH LOGS query_log")
 	since := h.count("SELECT toUInt64(toUnixTimestamp64Micro(now64(6)))")
-	cmd := exec.CommandContext(h.ctx, clickvaultBinary(h.t), "-c", cfg, "backup", "--full")
+	if bin == "" {
+		bin = clickvaultBinary(h.t)
+	}
+	cmd := exec.CommandContext(h.ctx, bin, "-c", cfg, "backup", "--full")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
