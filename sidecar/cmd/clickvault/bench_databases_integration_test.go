@@ -87,7 +87,7 @@ type roundFigures struct {
 // and measures it; bin is the binary ("": this source's).
 func (h *harness) timedBackupRound(bin string, dbs []string, parallel int, proxy *s3Proxy) roundFigures {
 	h.t.Helper()
-	body := strings.Replace(h.readConfig(), `database = "shop"`, fmt.Sprintf("databases = [%q]", strings.Join(dbs, `", "`)), 1)
+	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
 	if proxy != nil { // ClickVault's requests go through it, ClickHouse's do not
 		body = strings.Replace(body, `endpoint = "`+h.bed.MinIO.Endpoint+`"`,
 			`endpoint = "`+proxy.url+`"`+"\nclickhouse_endpoint = \""+h.bed.MinIO.Endpoint+`"`, 1)

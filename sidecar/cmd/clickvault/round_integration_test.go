@@ -36,7 +36,7 @@ func newRoundHarness(t *testing.T) *harness {
 // parallel at once, with extra TOML appended.
 func (h *harness) roundConfig(parallel int, extra string) string {
 	body := strings.Replace(h.readConfig(), `database = "shop"`,
-		fmt.Sprintf("databases = [%q]", strings.Join(roundDatabases, `", "`)), 1)
+		`databases = ["`+strings.Join(roundDatabases, `", "`)+`"]`, 1)
 	path := h.config + ".round"
 	h.writeFile(path, body+fmt.Sprintf("\n[backup]\nparallel_databases = %d\n%s", parallel, extra))
 	return path
@@ -50,6 +50,7 @@ func TestBackupRoundGoesOnPastARefusedDatabase(t *testing.T) {
 	h := newRoundHarness(t)
 	config := h.roundConfig(2, "")
 	r := h.run(config, "backup")
+	t.Logf("clickvault backup exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	if r.code != exitFailure {
 		t.Fatalf("exit code %d, want %d\nstdout: %s\nstderr: %s", r.code, exitFailure, r.stdout, r.stderr)
 	}
@@ -122,6 +123,7 @@ func TestScheduleRoundGoesOnPastARefusedDatabase(t *testing.T) {
 		t.Fatalf("the scheduled backup of %s was not answered failed or rejected", roundRefused)
 	}
 	msg := h.firstID("SELECT message FROM clickvault.request_status WHERE action = 'backup' AND database = '" + roundRefused + "'")
+	t.Logf("the answer for %s: %s", roundRefused, msg)
 	if !strings.Contains(msg, "BACKUP") {
 		t.Fatalf("the answer for %s does not say which right is missing: %q", roundRefused, msg)
 	}
