@@ -141,12 +141,12 @@ func (s *catalogs) listRoots(ctx context.Context, roots []folderRoot) ([]discove
 }
 
 type discovered struct {
-	folder    string
-	legacy    bool
-	backup    model.Backup
-	read      bool  // its backup is known (the catalog index, the seed layout's memo): no metadata read needed
-	missing   bool  // no metadata object
-	err       error // metadata that cannot be read
+	folder  string
+	legacy  bool
+	backup  model.Backup
+	read    bool  // its backup is known (the catalog index, the seed layout's memo): no metadata read needed
+	missing bool  // no metadata object
+	err     error // metadata that cannot be read
 }
 
 func (s *catalogs) readMetas(ctx context.Context, folders []discovered) error {

@@ -26,9 +26,9 @@ type engine struct {
 	layout coord.Layout
 	// version is the newest read of ClickHouse's version (serverVersion).
 	version *versionMemo
-	opts   Options
-	logger *slog.Logger
-	now    func() time.Time
+	opts    Options
+	logger  *slog.Logger
+	now     func() time.Time
 }
 
 // bucketConfig is the coordination the options ask for, on the engine's
