@@ -56,6 +56,12 @@ func TestBenchManyDatabases(t *testing.T) {
 		parallel, many.wall.Seconds(), parallel, async.Seconds(), many.wall.Seconds()/async.Seconds(), float64(many.maxRSSKB)/1024)
 	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
 	h.reportRequests("databases/requests", n, h.timedBackupRound("", dbs, parallel, proxy), proxy)
+	served, rss := h.scheduledRound(dbs, proxy)
+	c := proxy.reset()
+	report(t, "databases/serve", "a scheduled round of serve (sidecar.workers 4, parallel_databases %d) %.2fs: %.2f× by hand ASYNC; "+
+		"S3 requests per database %.1f (%d LIST, %d GET, %d PUT, %d DELETE in all, schedule and catalog mirror included); sidecar RSS %.1f MB",
+		parallel, served.Seconds(), served.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
+		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(rss)/1024)
 	// An earlier build, for the figures before a change: its round is
 	// timed and counted the same way (it knows no parallel_databases).
 	if before := os.Getenv("CLICKVAULT_BENCH_BEFORE"); before != "" {
@@ -63,6 +69,35 @@ func TestBenchManyDatabases(t *testing.T) {
 		report(t, "databases/before", "%s: %.2fs (%.2f× sequential by hand)", before, old.wall.Seconds(), old.wall.Seconds()/sequential.Seconds())
 		h.reportRequests("databases/before-requests", n, h.timedBackupRound(before, dbs, 0, proxy), proxy)
 	}
+}
+
+// scheduledRound starts `clickvault serve` backing up dbs every hour under
+// a prefix of its own (so every database is due at once), through proxy,
+// and returns how long from ready to the last backup request's answer,
+// and the sidecar's RSS then.
+func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) (time.Duration, int) {
+	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
+	body = strings.Replace(body, `prefix = "cv/test"`, `prefix = "cv/serve"`, 1)
+	body = strings.Replace(body, `endpoint = "`+h.bed.MinIO.Endpoint+`"`,
+		`endpoint = "`+proxy.url+`"`+"\nclickhouse_endpoint = \""+h.bed.MinIO.Endpoint+`"`, 1)
+	addr := freeAddr(h.t)
+	cfg := h.config + ".serve"
+	h.writeFile(cfg, body+fmt.Sprintf("\n[schedule]\nincremental_every = \"1h\"\ncheck_every = \"\"\n[sidecar]\nlisten = %q\n", addr))
+	sc := h.startSidecar(cfg, addr)
+	ready := time.Now()
+	proxy.reset()
+	completed := "SELECT count() FROM clickvault.request_status WHERE action = 'backup' AND state = 'succeeded'"
+	deadline := time.Now().Add(20 * time.Minute)
+	for h.count(completed) < uint64(len(dbs)) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the scheduled round answered %d of %d backups succeeded in 20 minutes", h.count(completed), len(dbs))
+		}
+		time.Sleep(500 * time.Millisecond) // a bench's spacing: fewer reads compete with the round
+	}
+	rss := rssKB(h.t, sc.cmd.Process.Pid)
+	last := h.count("SELECT toUInt64(max(toUnixTimestamp64Milli(at))) FROM clickvault.request_log WHERE action = 'backup' AND state = 'succeeded'")
+	sc.kill()
+	return time.UnixMilli(int64(last)).Sub(ready), rss
 }
 
 // reportRequests reports a round's S3 requests (counted by proxy) and
