@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,6 +46,10 @@ func TestBenchManyDatabases(t *testing.T) {
 		h.exec(fmt.Sprintf("INSERT INTO %s.events SELECT number, toDateTime('2026-01-01 00:00:00') + number, toString(sipHash64(number)) FROM numbers(%d)", db, rows))
 	}
 	syscall.Sync()
+	if sweep := os.Getenv("CLICKVAULT_BENCH_PARALLEL_SWEEP"); sweep != "" {
+		h.parallelSweep(dbs, sweep)
+		return
+	}
 	parallel := config.DefaultParallelDatabases
 	sequential := h.byHandSequential(dbs)
 	one := h.timedBackupRound("", dbs, 1, nil)
@@ -110,6 +115,22 @@ func (h *harness) reportRequests(name string, n int, f roundFigures, proxy *s3Pr
 		per(f.queries-f.logged), per(f.logged), f.queryKinds)
 }
 
+// parallelSweep times `clickvault backup` of dbs at each parallelism of
+// the comma-separated list, each beside the same number of by-hand ASYNC
+// backups at once, in turn: how the default was chosen.
+func (h *harness) parallelSweep(dbs []string, list string) {
+	for _, field := range strings.Split(list, ",") {
+		parallel, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || parallel < 1 {
+			h.t.Fatalf("CLICKVAULT_BENCH_PARALLEL_SWEEP: %q is not a parallelism", field)
+		}
+		async := h.byHandAsync(dbs, parallel)
+		cv := h.timedBackupRound("", dbs, parallel, nil)
+		report(h.t, fmt.Sprintf("databases/sweep-%d", parallel), "clickvault %.2fs, by hand ASYNC %.2fs (%.2f×); %d databases",
+			cv.wall.Seconds(), async.Seconds(), cv.wall.Seconds()/async.Seconds(), len(dbs))
+	}
+}
+
 // roundFigures are one `clickvault backup` run's.
 type roundFigures struct {
 	wall       time.Duration
@@ -140,7 +161,10 @@ func (h *harness) timedBackupRound(bin string, dbs []string, parallel int, proxy
 	if bin == "" {
 		bin = clickvaultBinary(h.t)
 	}
-	cmd := exec.CommandContext(h.ctx, bin, "-c", cfg, "backup", "--full")
+	// bin is this source's build, or the earlier build the person running
+	// the bench named (CLICKVAULT_BENCH_BEFORE) to compare with.
+	cmd := exec.CommandContext(h.ctx, bin, "-c", cfg, "backup", "--full") //nolint:gosec // G702: the bench runs the binary its operator names, as a shell would
+
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -201,6 +225,7 @@ const asyncPoll = 20 * time.Millisecond
 // new one as one ends), reading system.backups until each ends.
 func (h *harness) byHandAsync(dbs []string, parallel int) time.Duration {
 	m := h.bed.MinIO
+	run := "byhand-async-" + uuid.NewString()[:8] // each call its own folders: a BACKUP never overwrites
 	next := make(chan string, len(dbs))
 	for _, db := range dbs {
 		next <- db
@@ -217,7 +242,7 @@ func (h *harness) byHandAsync(dbs []string, parallel int) time.Duration {
 			for db := range next {
 				id := uuid.NewString()
 				q := fmt.Sprintf("BACKUP DATABASE %s TO S3('%s', '%s', '%s') SETTINGS id = '%s' ASYNC",
-					db, m.URL("byhand-async/"+db+"/"), m.AccessKey, m.SecretKey, id)
+					db, m.URL(run+"/"+db+"/"), m.AccessKey, m.SecretKey, id)
 				if err := c.Do(ctx, ch.Query{Body: q, Result: discardResult(), OnResult: ignoreBlocks}); err != nil {
 					return fmt.Errorf("%s: %w", db, err)
 				}
