@@ -174,7 +174,7 @@ func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name mod
 	var g errgroup.Group
 	g.Go(func() error { dbErr = s.RequireDatabase(ctx, name); return nil })
 	g.Go(func() error { cat, plan, planErr = s.catalogs.planBackup(ctx, req); return nil })
-	g.Go(func() error { snap.version, versionErr = s.serverVersion(ctx); return nil })
+	g.Go(func() error { snap.version, versionErr = s.version.get(ctx, s.now(), s.db.Version); return nil })
 	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, string(req.Database)); return nil })
 	_ = g.Wait()
 	// A missing database, then the plan's error: they say most about what

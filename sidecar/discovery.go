@@ -59,7 +59,7 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 	})
 	g.Go(func() (err error) {
 		// A full scan (!useIndex) lists the seed layout afresh too.
-		legacy, err = s.legacyFolders(gctx, !useIndex)
+		legacy, err = s.legacy.get(gctx, !useIndex, s.now(), s.readLegacy)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -102,7 +102,7 @@ func (s *catalogs) listFolders(ctx context.Context, database string) ([]discover
 	for _, kind := range []model.Kind{model.KindFull, model.KindIncremental} {
 		roots = append(roots, folderRoot{s.layout.KindRoot(database, string(kind)), fmt.Sprintf("%s backups of %s", kind, database), false})
 	}
-	return s.listRoots(ctx, roots)
+	return listRoots(ctx, s.store, roots)
 }
 
 // folderRoot is a prefix whose folders are backups.
@@ -112,12 +112,12 @@ type folderRoot struct {
 }
 
 // listRoots lists the folders under each root, all at once.
-func (s *catalogs) listRoots(ctx context.Context, roots []folderRoot) ([]discovered, error) {
+func listRoots(ctx context.Context, store coord.ObjectStore, roots []folderRoot) ([]discovered, error) {
 	listed := make([][]discovered, len(roots))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, r := range roots {
 		g.Go(func() error {
-			l, err := s.store.List(gctx, r.prefix, false)
+			l, err := store.List(gctx, r.prefix, false)
 			if err != nil {
 				return fmt.Errorf("list %s: %w", r.what, err)
 			}

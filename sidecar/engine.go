@@ -24,7 +24,7 @@ type engine struct {
 	own    OwnRights  // the sidecar's own rights; nil: not asked
 	notify Notifier
 	layout coord.Layout
-	// version is the newest read of ClickHouse's version (serverVersion).
+	// version is the newest read of ClickHouse's version (versionMemo).
 	version *versionMemo
 	opts    Options
 	logger  *slog.Logger

@@ -27,21 +27,31 @@ type legacyMemo struct {
 	read    time.Time
 }
 
-// legacyFolders is the seed layout's folders, each with its backup read
-// (or why not), listed again when fresh or when the memo is legacyFresh
-// old. Catalogs read at once share one listing.
-func (s *catalogs) legacyFolders(ctx context.Context, fresh bool) ([]discovered, error) {
-	m := s.legacy
+// get is the seed layout's folders, each with its backup read (or why
+// not): read again (read) when fresh or when the memo is legacyFresh old
+// at now. Catalogs read at once share one read.
+func (m *legacyMemo) get(ctx context.Context, fresh bool, now time.Time, read func(context.Context) ([]discovered, error)) ([]discovered, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !fresh && !m.read.IsZero() && s.now().Sub(m.read) < legacyFresh {
+	if !fresh && !m.read.IsZero() && now.Sub(m.read) < legacyFresh {
 		return slices.Clone(m.folders), nil
 	}
+	folders, err := read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.folders, m.read = folders, now
+	return slices.Clone(folders), nil
+}
+
+// readLegacy lists the seed layout's two roots and reads the metadata of
+// each folder (legacyMemo.get).
+func (s *catalogs) readLegacy(ctx context.Context) ([]discovered, error) {
 	var roots []folderRoot
 	for _, kind := range []model.Kind{model.KindFull, model.KindIncremental} {
 		roots = append(roots, folderRoot{s.layout.LegacyKindRoot(string(kind)), fmt.Sprintf("seed-layout %s backups", kind), true})
 	}
-	folders, err := s.listRoots(ctx, roots)
+	folders, err := listRoots(ctx, s.store, roots)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +61,7 @@ func (s *catalogs) legacyFolders(ctx context.Context, fresh bool) ([]discovered,
 	for i := range folders {
 		folders[i].read = true
 	}
-	m.folders, m.read = folders, s.now()
-	return slices.Clone(folders), nil
+	return folders, nil
 }
 
 // forget drops the memo: the seed layout changed (cleanup deleted a

@@ -21,19 +21,18 @@ type versionMemo struct {
 	read time.Time
 }
 
-// serverVersion is ClickHouse's version, read again when the last read is
-// versionFresh old. Backups running at once share one read.
-func (s *engine) serverVersion(ctx context.Context) (string, error) {
-	m := s.version
+// get is ClickHouse's version, read (read) again when the last read is
+// versionFresh old at now. Backups running at once share one read.
+func (m *versionMemo) get(ctx context.Context, now time.Time, read func(context.Context) (string, error)) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.v != "" && s.now().Sub(m.read) < versionFresh {
+	if m.v != "" && now.Sub(m.read) < versionFresh {
 		return m.v, nil
 	}
-	v, err := s.db.Version(ctx)
+	v, err := read(ctx)
 	if err != nil {
 		return "", err
 	}
-	m.v, m.read = v, s.now()
+	m.v, m.read = v, now
 	return v, nil
 }

@@ -66,9 +66,10 @@ type Backup struct {
 	// FullWhenIncrementalExceeds starts a new chain after an incremental
 	// that stored more than this fraction of its chain's full (0 = never).
 	FullWhenIncrementalExceeds float64 `koanf:"full_when_incremental_exceeds"`
-	// ParallelDatabases is how many databases a round backs up at once:
-	// `clickvault backup` of several databases, and the backups `serve`
-	// runs (within sidecar.workers). Each still has its own lease.
+	// ParallelDatabases is how many BACKUPs of different databases run in
+	// ClickHouse at once: `clickvault backup` of several databases, and the
+	// backups `serve` runs (within sidecar.workers). Each database still
+	// has its own lease.
 	ParallelDatabases int `koanf:"parallel_databases"`
 }
 
@@ -157,8 +158,8 @@ type Sidecar struct {
 const DefaultParallelDatabases = 4
 
 // MaxParallelDatabases bounds backup.parallel_databases: four times
-// ClickHouse's default backup_threads, past which more backups only queue
-// in ClickHouse and hold S3 leases while they wait.
+// ClickHouse's default backup_threads, past which more BACKUPs only queue
+// in ClickHouse while their databases' leases are held.
 const MaxParallelDatabases = 64
 
 // Default is the configuration before the file and environment.
