@@ -40,6 +40,11 @@ func TestBenchManyDatabases(t *testing.T) {
 		grants[i] = "BACKUP ON " + dbs[i] + ".*"
 	}
 	h := newHarnessWith(t, sidecarUsersWith(map[string][]string{sidecarUser: grants}))
+	// Longer than the harness's 10 minutes: on a loaded machine the runs
+	// alone took that long.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	t.Cleanup(cancel)
+	h.ctx = ctx
 	for _, db := range dbs {
 		h.exec("CREATE DATABASE " + db)
 		h.exec("CREATE TABLE " + db + ".events (id UInt64, at DateTime, payload String) ENGINE = MergeTree ORDER BY id")
