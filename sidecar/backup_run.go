@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,13 @@ type BackupRequest struct {
 	Settled func(model.Backup)
 	// WaitForLease waits for another writer's lease instead of failing.
 	WaitForLease bool
+	// Slot, when set, is taken once the backup is planned, right before it
+	// is named and sent to ClickHouse, and given back (release) as soon as
+	// ClickHouse has ended it: a round of several databases bounds the
+	// BACKUPs running in ClickHouse at once with it, while the bookkeeping
+	// of the others (leases, catalogs, metadata, notifications) goes on
+	// beside them.
+	Slot func(ctx context.Context) (release func(), err error)
 }
 
 // backups takes backups under the database's lease, and settles those a
@@ -111,6 +119,16 @@ func ownOutcome(b model.Backup) error {
 }
 
 func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Catalog, plan model.Plan, snap snapshot) (model.Backup, error) {
+	ended := func() {}
+	if req.Slot != nil {
+		release, err := req.Slot(ctx)
+		if err != nil {
+			return model.Backup{}, fmt.Errorf("wait for a turn to back up %s: %w", req.Database, err)
+		}
+		var once sync.Once
+		ended = func() { once.Do(release) }
+		defer ended() // whatever happens on the way, the slot is given back
+	}
 	b := s.newBackup(string(req.Database), cat, plan, snap)
 	b.RequestID = req.RequestID
 	b.TableSet = req.Tables
@@ -128,6 +146,7 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Ca
 	}
 	cmd := BackupCommand{ID: b.BackupID, Database: string(req.Database), Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
 	if err := s.db.StartBackup(ctx, cmd); err != nil {
+		ended()
 		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
 	}
 	s.fault("backup-sent")
@@ -135,7 +154,7 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Ca
 		req.Started(b)
 	}
 	s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base)
-	return s.settle(ctx, b, req.Progress)
+	return s.settle(ctx, b, req.Progress, ended)
 }
 
 // snapshot is what ClickHouse says just before a backup: its version and
@@ -156,7 +175,7 @@ func (s *backups) prepareBackup(ctx context.Context, req BackupRequest, name mod
 	var g errgroup.Group
 	g.Go(func() error { dbErr = s.RequireDatabase(ctx, name); return nil })
 	g.Go(func() error { cat, plan, planErr = s.catalogs.planBackup(ctx, req); return nil })
-	g.Go(func() error { snap.version, versionErr = s.db.Version(ctx); return nil })
+	g.Go(func() error { snap.version, versionErr = s.version.get(ctx, s.now(), s.db.Version); return nil })
 	g.Go(func() error { snap.tables, rowsErr = s.db.TableRows(ctx, string(req.Database)); return nil })
 	_ = g.Wait()
 	// A missing database, then the plan's error: they say most about what
@@ -217,10 +236,12 @@ func (s *backups) uniqueName(cat model.Catalog, now time.Time) string {
 	}
 }
 
-// settle waits for a backup's operation and records how it ended. If ctx
-// ends first the metadata stays "running", for the next run to adopt.
-func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc) (model.Backup, error) {
+// settle waits for a backup's operation and records how it ended; ended
+// is called as soon as ClickHouse has ended it (or the wait gave up). If
+// ctx ends first the metadata stays "running", for the next run to adopt.
+func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc, ended func()) (model.Backup, error) {
 	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress)
+	ended()
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return s.settleUnknown(ctx, b)

@@ -161,6 +161,11 @@ func (s *cleaner) deleteAll(ctx context.Context, report *CleanupReport) error {
 // deleteBackup first marks the metadata DELETING, so a half-deleted backup
 // is never taken for a base, then deletes the data and the metadata last.
 func (s *cleaner) deleteBackup(ctx context.Context, b model.Backup) error {
+	if b.Legacy {
+		// Whatever happens from here, the seed layout's memo is no longer
+		// what the bucket holds: the next catalog lists it again.
+		defer s.catalogs.legacy.forget()
+	}
 	if b.Status != model.StatusDeleting {
 		b.Status = model.StatusDeleting
 		now := s.now().UTC()

@@ -18,7 +18,8 @@ import (
 // writer plans from.
 type catalogs struct {
 	*engine
-	backups *backups // a writer's catalog settles the backups a crash left running
+	backups *backups    // a writer's catalog settles the backups a crash left running
+	legacy  *legacyMemo // the seed layout's folders, shared by every database's catalog
 }
 
 // metaReaders bounds concurrent metadata reads during discovery.
@@ -42,9 +43,9 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 	started := s.now()
 	indexed := map[string]model.Backup{}
 	var indexScanned time.Time
-	var folders []discovered
-	// The index and the four listings are independent requests: sent at
-	// once, they cost one round trip instead of five.
+	var folders, legacy []discovered
+	// The index, the two listings and the seed layout's folders are
+	// independent requests: sent at once, they cost one round trip.
 	g, gctx := errgroup.WithContext(ctx)
 	if useIndex {
 		g.Go(func() (err error) {
@@ -56,13 +57,18 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 		folders, err = s.listFolders(gctx, database)
 		return err
 	})
+	g.Go(func() (err error) {
+		// A full scan (!useIndex) lists the seed layout afresh too.
+		legacy, err = s.legacy.get(gctx, !useIndex, s.now(), s.readLegacy)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return model.Catalog{}, err
 	}
 	scanned := started
 	for i, d := range folders {
-		if b, ok := indexed[d.folder]; ok && !d.legacy {
-			folders[i].backup, folders[i].fromIndex = b, true
+		if b, ok := indexed[d.folder]; ok {
+			folders[i].backup, folders[i].read = b, true
 			scanned = indexScanned
 		}
 	}
@@ -72,7 +78,7 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 	var backups []model.Backup
 	var dataOnly []string
 	var unreadable []model.Orphan
-	for _, d := range folders {
+	for _, d := range append(folders, legacy...) {
 		switch {
 		case d.legacy && (d.missing || d.backup.Database != database):
 			// The seed layout mixes databases: keep only this one's.
@@ -90,23 +96,28 @@ func (s *catalogs) catalog(ctx context.Context, database string, useIndex bool) 
 	return cat, nil
 }
 
-// listFolders lists the backup folders of database: its own, full then
-// incremental, and the seed layout's, whose metadata says which database.
+// listFolders lists the backup folders of database, full then incremental.
 func (s *catalogs) listFolders(ctx context.Context, database string) ([]discovered, error) {
-	type root struct {
-		prefix, what string
-		legacy       bool
-	}
-	var roots []root
+	var roots []folderRoot
 	for _, kind := range []model.Kind{model.KindFull, model.KindIncremental} {
-		roots = append(roots, root{s.layout.KindRoot(database, string(kind)), fmt.Sprintf("%s backups of %s", kind, database), false},
-			root{s.layout.LegacyKindRoot(string(kind)), fmt.Sprintf("seed-layout %s backups", kind), true})
+		roots = append(roots, folderRoot{s.layout.KindRoot(database, string(kind)), fmt.Sprintf("%s backups of %s", kind, database), false})
 	}
+	return listRoots(ctx, s.store, roots)
+}
+
+// folderRoot is a prefix whose folders are backups.
+type folderRoot struct {
+	prefix, what string
+	legacy       bool // the seed layout's, whose metadata says which database
+}
+
+// listRoots lists the folders under each root, all at once.
+func listRoots(ctx context.Context, store coord.ObjectStore, roots []folderRoot) ([]discovered, error) {
 	listed := make([][]discovered, len(roots))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, r := range roots {
 		g.Go(func() error {
-			l, err := s.store.List(gctx, r.prefix, false)
+			l, err := store.List(gctx, r.prefix, false)
 			if err != nil {
 				return fmt.Errorf("list %s: %w", r.what, err)
 			}
@@ -130,12 +141,12 @@ func (s *catalogs) listFolders(ctx context.Context, database string) ([]discover
 }
 
 type discovered struct {
-	folder    string
-	legacy    bool
-	backup    model.Backup
-	fromIndex bool  // taken from the catalog index: no metadata read needed
-	missing   bool  // no metadata object
-	err       error // metadata that cannot be read
+	folder  string
+	legacy  bool
+	backup  model.Backup
+	read    bool  // its backup is known (the catalog index, the seed layout's memo): no metadata read needed
+	missing bool  // no metadata object
+	err     error // metadata that cannot be read
 }
 
 func (s *catalogs) readMetas(ctx context.Context, folders []discovered) error {
@@ -143,7 +154,7 @@ func (s *catalogs) readMetas(ctx context.Context, folders []discovered) error {
 	g.SetLimit(metaReaders)
 	var mu sync.Mutex
 	for i := range folders {
-		if folders[i].fromIndex {
+		if folders[i].read {
 			continue
 		}
 		g.Go(func() error {

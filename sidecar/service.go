@@ -74,9 +74,9 @@ type Service struct {
 // ClickHouse's ports. notifier may be nil.
 func NewService(store coord.ObjectStore, ch ClickHouse, notifier Notifier, layout coord.Layout, opts Options, logger *slog.Logger) *Service {
 	e := &engine{store: store, db: ch.Database, ops: ch.Restore, own: ch.Rights, notify: notifier, layout: layout,
-		opts: opts.withDefaults(), logger: logger, now: time.Now}
+		opts: opts.withDefaults(), logger: logger, now: time.Now, version: &versionMemo{}}
 	e.bucket = coord.New(store, e.bucketConfig(), logger)
-	cat := &catalogs{engine: e}
+	cat := &catalogs{engine: e, legacy: &legacyMemo{}}
 	b := &backups{engine: e, catalogs: cat}
 	cat.backups = b
 	chk := &checks{engine: e, catalogs: cat}

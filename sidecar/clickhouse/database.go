@@ -27,6 +27,8 @@ type Config struct {
 	Secure   bool
 	S3       S3Target
 	Backup   BackupSettings
+	// MaxConns bounds the pool of connections (default, and least, 8).
+	MaxConns int
 }
 
 // conn is what the adapter's parts share: a pool of native-protocol
@@ -59,9 +61,10 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	r := newRedactor(cfg.Password, cfg.S3.AccessKey, cfg.S3.SecretKey)
-	// Eight connections: a request sends some queries at once, and the
-	// request probe and operation polls must not queue behind them.
-	pool, err := chpool.Dial(ctx, chpool.Options{ClientOptions: opts, MaxConns: 8})
+	// At least eight connections: a request sends some queries at once,
+	// and the request probe and operation polls must not queue behind them.
+	// A round backing up several databases at once asks for more.
+	pool, err := chpool.Dial(ctx, chpool.Options{ClientOptions: opts, MaxConns: int32(min(max(cfg.MaxConns, 8), 256))})
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}

@@ -66,6 +66,11 @@ type Backup struct {
 	// FullWhenIncrementalExceeds starts a new chain after an incremental
 	// that stored more than this fraction of its chain's full (0 = never).
 	FullWhenIncrementalExceeds float64 `koanf:"full_when_incremental_exceeds"`
+	// ParallelDatabases is how many BACKUPs of different databases run in
+	// ClickHouse at once: `clickvault backup` of several databases, and the
+	// backups `serve` runs (within sidecar.workers). Each database still
+	// has its own lease.
+	ParallelDatabases int `koanf:"parallel_databases"`
 }
 
 type ClickHouse struct {
@@ -146,6 +151,17 @@ type Sidecar struct {
 	RequestRetentionDays int `koanf:"request_retention_days"`
 }
 
+// DefaultParallelDatabases is backup.parallel_databases when the
+// configuration does not say: measured on the test bed with 100 small
+// databases (docs/benchmarks.md, "100 databases"); ClickHouse's own
+// backup pools (backup_threads, 16 by default) are well above it.
+const DefaultParallelDatabases = 4
+
+// MaxParallelDatabases bounds backup.parallel_databases: four times
+// ClickHouse's default backup_threads, past which more BACKUPs only queue
+// in ClickHouse while their databases' leases are held.
+const MaxParallelDatabases = 64
+
 // Default is the configuration before the file and environment.
 func Default() Config {
 	return Config{
@@ -157,7 +173,7 @@ func Default() Config {
 			OnSuccess: true, OnFailure: true,
 		},
 		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s", Workers: 4, RequestRetentionDays: 90},
-		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true},
+		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true, ParallelDatabases: DefaultParallelDatabases},
 		Cluster: Cluster{ShardTimeout: "6h"},
 	}
 }

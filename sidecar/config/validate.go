@@ -246,6 +246,9 @@ func (c Config) validateBackup(add addFunc) {
 	if sc := c.Backup.S3StorageClass; sc != "" && !storageClass.MatchString(sc) {
 		add("backup.s3_storage_class", "must be an S3 storage class such as STANDARD_IA or GLACIER_IR, got %q", sc)
 	}
+	if n := c.Backup.ParallelDatabases; n < 1 || n > MaxParallelDatabases {
+		add("backup.parallel_databases", "must be 1 to %d databases backed up at once, got %d", MaxParallelDatabases, n)
+	}
 	if f := c.Backup.FullWhenIncrementalExceeds; f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 		add("backup.full_when_incremental_exceeds", "must be a fraction of the chain's full such as 0.5 (0 = off), got %v", f)
 	}

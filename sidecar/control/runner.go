@@ -34,6 +34,10 @@ type Options struct {
 	CheckEvery       time.Duration // 0 = no scheduled checks
 	AllowUsers       []string      // if set, only these users may make requests
 	Workers          int           // requests executed at once (admission runs beside them)
+	// ParallelBackups bounds the BACKUPs running in ClickHouse at once
+	// (backup.parallel_databases; default Workers): a backup request past
+	// it waits for a turn once planned, holding its worker.
+	ParallelBackups int
 	// TableSets are the configured table sets of databases (include_tables
 	// or exclude_tables); a database not here is backed up whole.
 	TableSets map[string]model.TableSet
@@ -132,6 +136,9 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
+	if opts.ParallelBackups <= 0 {
+		opts.ParallelBackups = opts.Workers
+	}
 	if opts.ConfirmWait <= 0 {
 		opts.ConfirmWait = defaultConfirmWait
 	}
@@ -147,7 +154,8 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
 		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{}}
 	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}
-	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel}
+	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel,
+		turns: make(chan struct{}, opts.ParallelBackups)}
 	return s
 }
 

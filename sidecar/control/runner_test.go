@@ -343,3 +343,35 @@ func TestScheduleUnderASecond(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestScheduleReadsWaitingRequestsOncePerPass: a pass of the schedule over
+// many databases reads the requests waiting once, not once per database.
+func TestScheduleReadsWaitingRequestsOncePerPass(t *testing.T) {
+	var dbs []string
+	store := memstore.New()
+	db := fakedb.New(store)
+	for i := range 20 {
+		name := fmt.Sprintf("tenant_%02d", i)
+		db.Create(name, map[string]uint64{"events": 10})
+		dbs = append(dbs, name)
+	}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
+	b.start(control.Options{Databases: dbs, IncrementalEvery: time.Hour})
+	deadline := time.Now().Add(10 * time.Second)
+	for requested := 0; requested < len(dbs); {
+		requested = 0
+		for _, r := range b.plane.Requests() {
+			if r.RequestedBy == "clickvault" && r.Action == control.ActionBackup {
+				requested++
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the schedule requested %d backups of %d databases within 10 s", requested, len(dbs))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// One pass made them all; a second may have begun since.
+	if n := b.plane.FullReads(); n > 2 {
+		t.Fatalf("the schedule read the waiting requests %d times for one pass over %d databases, want once", n, len(dbs))
+	}
+}

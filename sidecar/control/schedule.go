@@ -12,10 +12,13 @@ import (
 type scheduler struct{ *base }
 
 // scheduleLoop requests a backup of each configured database when its
-// newest backup is incremental_every old. The request goes through the
-// requests table like any other (requested_by is the sidecar's own user).
-// With several sidecars, a conditional write per database and time slot
-// lets exactly one of them make it.
+// newest backup is incremental_every old, and a check when its last check
+// is check_every old. The request goes through the requests table like
+// any other (requested_by is the sidecar's own user). With several
+// sidecars, a conditional write per database and time slot lets exactly
+// one of them make it. Each pass reads each database's catalog once, and
+// the requests waiting once for every database (a round of a thousand
+// databases sent a thousand such reads to ClickHouse).
 func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	shortest := s.opts.IncrementalEvery
 	if shortest == 0 || (s.opts.CheckEvery > 0 && s.opts.CheckEvery < shortest) {
@@ -24,21 +27,12 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	tick := time.NewTicker(min(max(shortest/10, time.Second), 30*time.Second))
 	defer tick.Stop()
 	for {
+		pass := &schedulePass{scheduler: s}
 		for _, db := range s.opts.Databases {
-			if s.opts.IncrementalEvery <= 0 {
+			if ctx.Err() != nil {
 				break
 			}
-			if err := s.scheduleDatabase(ctx, db); err != nil && ctx.Err() == nil {
-				s.logger.Warn("schedule a backup; will retry", "database", db, "err", err)
-			}
-		}
-		for _, db := range s.opts.Databases {
-			if s.opts.CheckEvery <= 0 {
-				break
-			}
-			if err := s.scheduleCheck(ctx, db); err != nil && ctx.Err() == nil {
-				s.logger.Warn("schedule a check; will retry", "database", db, "err", err)
-			}
+			s.scheduleDatabase(ctx, pass, db)
 		}
 		select {
 		case <-ctx.Done():
@@ -48,12 +42,77 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	}
 }
 
-func (s *scheduler) scheduleDatabase(ctx context.Context, database string) error {
-	due, err := s.backupDue(ctx, database)
+// schedulePass is one pass of the schedule over the databases: what it
+// reads once for all of them.
+type schedulePass struct {
+	*scheduler
+	read    bool
+	pending []PendingRequest
+	err     error
+}
+
+// ownPending is the requests waiting that the sidecar made itself, read
+// once per pass. Only the sidecar's own rows count: a flood of rows from a
+// user with only INSERT must not hold the schedule back.
+func (p *schedulePass) ownPending(ctx context.Context) ([]PendingRequest, error) {
+	if !p.read {
+		var all []PendingRequest
+		// A failed read fails the pass's every database alike; the next
+		// pass reads again.
+		all, p.err = p.cp.PendingRequests(ctx, p.now().Add(-24*time.Hour))
+		p.read = true
+		for _, r := range all {
+			if p.operator(r.Request) {
+				p.pending = append(p.pending, r)
+			}
+		}
+	}
+	return p.pending, p.err
+}
+
+// waiting reports whether a request of action for database (or for the
+// default database) that the sidecar made itself waits to be answered.
+func (p *schedulePass) waiting(ctx context.Context, action Action, database string) (bool, error) {
+	pending, err := p.ownPending(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range pending {
+		if r.Action == action && (r.Database == database || r.Database == "") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// scheduleDatabase requests what is due of database: a backup, a check.
+// A failure is logged and tried again on the next pass.
+func (s *scheduler) scheduleDatabase(ctx context.Context, pass *schedulePass, database string) {
+	cat, err := s.svc.Catalog(ctx, database)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Warn("schedule a backup or check; will retry", "database", database, "err", err)
+		}
+		return
+	}
+	if s.opts.IncrementalEvery > 0 {
+		if err := s.scheduleBackup(ctx, pass, cat); err != nil && ctx.Err() == nil {
+			s.logger.Warn("schedule a backup; will retry", "database", database, "err", err)
+		}
+	}
+	if s.opts.CheckEvery > 0 {
+		if err := s.scheduleCheck(ctx, pass, cat); err != nil && ctx.Err() == nil {
+			s.logger.Warn("schedule a check; will retry", "database", database, "err", err)
+		}
+	}
+}
+
+func (s *scheduler) scheduleBackup(ctx context.Context, pass *schedulePass, cat model.Catalog) error {
+	due, err := s.backupDue(ctx, pass, cat)
 	if err != nil || !due {
 		return err
 	}
-	return s.requestInSlot(ctx, coord.BackupSchedule, s.opts.IncrementalEvery, Request{Action: ActionBackup, Database: database, Kind: "auto"})
+	return s.requestInSlot(ctx, coord.BackupSchedule, s.opts.IncrementalEvery, Request{Action: ActionBackup, Database: cat.Database, Kind: "auto"})
 }
 
 // requestInSlot inserts r as the sidecar's own request, once per slot of
@@ -72,63 +131,35 @@ func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, 
 	return nil
 }
 
-// waiting reports whether a request of action for database (or for the
-// default database) that the sidecar made itself waits to be answered.
-func (s *scheduler) waiting(ctx context.Context, action Action, database string) (bool, error) {
-	pending, err := s.cp.PendingRequests(ctx, s.now().Add(-24*time.Hour))
-	if err != nil {
-		return false, err
-	}
-	for _, p := range pending {
-		// Only the sidecar's own rows count: a flood of rows from a user
-		// with only INSERT must not hold the schedule back.
-		if !s.operator(p.Request) {
-			continue
-		}
-		if p.Action == action && (p.Database == database || p.Database == "") {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // backupDue: no backup running or completed within incremental_every, and
 // no backup request of the database waiting.
-func (s *scheduler) backupDue(ctx context.Context, database string) (bool, error) {
-	cat, err := s.svc.Catalog(ctx, database)
-	if err != nil {
-		return false, err
-	}
+func (s *scheduler) backupDue(ctx context.Context, pass *schedulePass, cat model.Catalog) (bool, error) {
 	for _, b := range cat.All() {
 		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
 			return false, nil
 		}
 	}
-	waits, err := s.waiting(ctx, ActionBackup, database)
+	waits, err := pass.waiting(ctx, ActionBackup, cat.Database)
 	return !waits && err == nil, err
 }
 
 // scheduleCheck requests a check of a database whose backups were last
-// checked check_every ago (or never), like scheduleDatabase does backups.
-func (s *scheduler) scheduleCheck(ctx context.Context, database string) error {
-	due, err := s.checkDue(ctx, database)
+// checked check_every ago (or never), like scheduleBackup does backups.
+func (s *scheduler) scheduleCheck(ctx context.Context, pass *schedulePass, cat model.Catalog) error {
+	due, err := s.checkDue(ctx, pass, cat)
 	if err != nil || !due {
 		return err
 	}
-	return s.requestInSlot(ctx, coord.CheckSchedule, s.opts.CheckEvery, Request{Action: ActionCheck, Database: database})
+	return s.requestInSlot(ctx, coord.CheckSchedule, s.opts.CheckEvery, Request{Action: ActionCheck, Database: cat.Database})
 }
 
 // checkDue: the database has a completed backup, its last check is
 // check_every old or there is none, and no check of it waits.
-func (s *scheduler) checkDue(ctx context.Context, database string) (bool, error) {
-	cat, err := s.svc.Catalog(ctx, database)
-	if err != nil {
-		return false, err
-	}
+func (s *scheduler) checkDue(ctx context.Context, pass *schedulePass, cat model.Catalog) (bool, error) {
 	if _, ok := cat.NewestCompleted(time.Time{}); !ok {
 		return false, nil
 	}
-	results, err := s.svc.Results(ctx, database)
+	results, err := s.svc.Results(ctx, cat.Database)
 	if err != nil {
 		return false, err
 	}
@@ -137,6 +168,6 @@ func (s *scheduler) checkDue(ctx context.Context, database string) (bool, error)
 			return false, nil
 		}
 	}
-	waits, err := s.waiting(ctx, ActionCheck, database)
+	waits, err := pass.waiting(ctx, ActionCheck, cat.Database)
 	return !waits && err == nil, err
 }

@@ -110,37 +110,23 @@ func backupCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if err := a.probeStore(ctx); err != nil {
-			return err
-		}
-		var failed []error
+		// Every name is checked before any backup starts.
+		reqs := make([]sidecar.BackupRequest, 0, len(dbs))
 		for _, db := range dbs {
-			progress := newProgressPrinter(a.stderr, a.logger, "backup "+db)
-			set := ownSet
-			if set.All() {
-				set = a.cfg.TableSets()[db]
-			}
 			name, err := model.ParseDatabaseName(db)
 			if err != nil {
 				return &usageError{err}
 			}
-			b, err := a.service.Backup(ctx, sidecar.BackupRequest{Database: name, Kind: k, Tables: set, RequestedBy: "cli", Progress: progress.update})
-			progress.done()
-			if err != nil {
-				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
-				continue
+			set := ownSet
+			if set.All() {
+				set = a.cfg.TableSets()[db]
 			}
-			why := ""
-			if b.FullForced {
-				why = "; a full, not an incremental: " + b.KindReason
-			}
-			if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s completed: %d files, %s (chain %s%s)\n",
-				db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.TotalSize), b.Chain, why); err != nil {
-				// The backup is made; the next database's still runs.
-				failed = append(failed, fmt.Errorf("print the backup of %s: %w", db, err))
-			}
+			reqs = append(reqs, sidecar.BackupRequest{Database: name, Kind: k, Tables: set, RequestedBy: "cli"})
 		}
-		return errors.Join(failed...)
+		if err := a.probeStore(ctx); err != nil {
+			return err
+		}
+		return a.backupRound(ctx, reqs, a.cfg.Backup.ParallelDatabases)
 	})
 	return cmd
 }

@@ -30,13 +30,21 @@ func newProgressPrinter(w io.Writer, logger *slog.Logger, label string) *progres
 	return &progressPrinter{w: w, logger: logger, label: label, terminal: term.IsTerminal(int(os.Stderr.Fd()))}
 }
 
-func (p *progressPrinter) update(pr sidecar.Progress) {
+func (p *progressPrinter) update(pr sidecar.Progress) { p.show(p.label, pr) }
+
+// updateFor is update under another label: the backups of a round share
+// one printer, and on a terminal its line shows the newest progress of any.
+func (p *progressPrinter) updateFor(label string) sidecar.ProgressFunc {
+	return func(pr sidecar.Progress) { p.show(label, pr) }
+}
+
+func (p *progressPrinter) show(label string, pr sidecar.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.terminal {
 		// Progress is a courtesy: a terminal that went away must not fail
 		// the backup or restore it shows, whose answer goes to stdout.
-		_, _ = fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", p.label, pr.Backup, pr.Status, pr.NumFiles,
+		_, _ = fmt.Fprintf(p.w, "\r\033[K%s %s: %s, %d files, %s, %s", label, pr.Backup, pr.Status, pr.NumFiles,
 			model.FormatBytes(max(pr.TotalSize, pr.BytesRead)), pr.Elapsed.Round(time.Second))
 		p.drawn = true
 		return

@@ -89,6 +89,7 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.S
 		Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 		FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
+		ParallelBackups:  a.cfg.Backup.ParallelDatabases,
 		RequestRetention: a.cfg.RequestRetention(), Sets: sets,
 	}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
 }

@@ -31,6 +31,9 @@ type Plane struct {
 	facts    map[string]control.InsertFacts // by query id, as the query log would show them
 	log      []control.LogEntry
 	catalog  map[string]control.CatalogRow
+	// fullReads counts PendingRequests calls: what the schedule pays per
+	// pass.
+	fullReads int
 }
 
 var _ control.ControlPlane = (*Plane)(nil)

@@ -77,8 +77,18 @@ func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
 	return first, counts
 }
 
+// FullReads is how many times PendingRequests was called.
+func (p *Plane) FullReads() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fullReads
+}
+
 // PendingRequests is a full read, as the SQL control plane's.
 func (p *Plane) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
+	p.mu.Lock()
+	p.fullReads++
+	p.mu.Unlock()
 	page, err := p.PendingAfter(ctx, control.ReadFrom{Since: since, Full: true})
 	return page.Pending, err
 }
