@@ -66,7 +66,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 		}
 	}
 	root.AddCommand(backupCommand(run), listCommand(run), statusCommand(run), cleanupCommand(run),
-		restoreCommand(run), verifyCommand(run), checkCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
+		restoreCommand(run), verifyCommand(run), checkCommand(run), copyCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs
 	}
@@ -114,6 +114,8 @@ func backupCommand(run runner) *cobra.Command {
 			return err
 		}
 		var failed []error
+		var completed []string
+		defer func() { a.copyAfterBackup(ctx, completed) }()
 		for _, db := range dbs {
 			progress := newProgressPrinter(a.stderr, a.logger, "backup "+db)
 			set := ownSet
@@ -130,6 +132,7 @@ func backupCommand(run runner) *cobra.Command {
 				failed = append(failed, fmt.Errorf("backup of %s: %w", db, err))
 				continue
 			}
+			completed = append(completed, db)
 			why := ""
 			if b.FullForced {
 				why = "; a full, not an incremental: " + b.KindReason
@@ -219,7 +222,7 @@ func cleanupCommand(run runner) *cobra.Command {
 }
 
 func restoreCommand(run runner) *cobra.Command {
-	var backup, asOf, target, database, mode, consumers string
+	var backup, asOf, target, database, mode, consumers, from string
 	var tables, partitions []string
 	var dryRun bool
 	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
@@ -234,9 +237,14 @@ func restoreCommand(run runner) *cobra.Command {
 	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup at or before this time (RFC 3339)")
 	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
 	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
+	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
 	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		db, when, err := singleDatabaseAndTime(a, database, asOf)
+		if err != nil {
+			return err
+		}
+		service, err := a.serviceAt(ctx, from)
 		if err != nil {
 			return err
 		}
@@ -257,7 +265,7 @@ func restoreCommand(run runner) *cobra.Command {
 		}
 		progress := newProgressPrinter(a.stderr, a.logger, "restore")
 		req.Progress = progress.update
-		res, err := a.service.Restore(ctx, req)
+		res, err := service.Restore(ctx, req)
 		progress.done()
 		if res.Plan != nil && (dryRun || err == nil) {
 			if _, perr := fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n")); perr != nil {
@@ -280,19 +288,24 @@ func restoreCommand(run runner) *cobra.Command {
 }
 
 func checkCommand(run runner) *cobra.Command {
-	var backup, database string
+	var backup, database, copyName string
 	cmd := &cobra.Command{Use: "check", Short: "Check without restoring that every object the backups need is in S3 with its size; exit 1 if one is broken"}
 	cmd.Flags().StringVar(&backup, "backup", "", "check only this backup and those it is built on (default: every completed backup)")
 	cmd.Flags().StringVar(&database, "database", "", "check only this database")
+	cmd.Flags().StringVar(&copyName, "copy", "", "check the copy at this [[copy]] target instead of the primary bucket")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		service, err := a.serviceAt(ctx, copyName)
 		if err != nil {
 			return err
 		}
 		var failed []error
 		for _, db := range dbs {
 			start := time.Now()
-			rep, err := a.service.Check(ctx, db, backup)
+			rep, err := service.Check(ctx, db, backup)
 			if err != nil {
 				failed = append(failed, fmt.Errorf("check of %s: %w", db, err))
 			}
