@@ -131,7 +131,7 @@ func (s *copier) copyBackup(ctx context.Context, t CopyTarget, cat model.Catalog
 	if err := confirmCopy(ctx, t.Store, dst, objects); err != nil {
 		return false, err
 	}
-	return true, s.writeCopiedMeta(ctx, t, b, dst, baseFolder, manifest, len(rebased))
+	return true, s.writeCopiedMeta(ctx, t, b, dst, baseFolder, manifest, uint64(len(rebased)))
 }
 
 // readManifest reads b's manifest and, for an incremental, rebases it on
@@ -167,7 +167,7 @@ func (s *copier) readManifest(ctx context.Context, t CopyTarget, cat model.Catal
 
 // writeCopiedMeta writes the backup's metadata at the target, linked to
 // the copy of its base: the last object of a copy.
-func (s *copier) writeCopiedMeta(ctx context.Context, t CopyTarget, b model.Backup, dst, baseFolder string, m model.Manifest, manifestSize int) error {
+func (s *copier) writeCopiedMeta(ctx context.Context, t CopyTarget, b model.Backup, dst, baseFolder string, m model.Manifest, manifestSize uint64) error {
 	data, _, err := s.store.Get(ctx, coord.MetaKey(b.Folder))
 	if err != nil {
 		return fmt.Errorf("read the metadata: %w", err)
@@ -176,7 +176,7 @@ func (s *copier) writeCopiedMeta(ctx context.Context, t CopyTarget, b model.Back
 	if err != nil {
 		return err
 	}
-	if meta, err = model.CopiedMeta(meta, baseFolder, m, uint64(manifestSize)); err != nil {
+	if meta, err = model.CopiedMeta(meta, baseFolder, m, manifestSize); err != nil {
 		return err
 	}
 	if data, err = model.EncodeMeta(meta); err != nil {

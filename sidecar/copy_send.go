@@ -24,7 +24,8 @@ func (s *copier) sendObjects(ctx context.Context, t CopyTarget, src, dst string,
 	srcSizes, have map[string]int64, rep *CopyReport) error {
 	type send struct {
 		from, to string
-		size     uint64
+		size     int64  // as listed at the primary…
+		bytes    uint64 // …the manifest's
 	}
 	var sends []send
 	for _, o := range objects {
@@ -33,22 +34,23 @@ func (s *copier) sendObjects(ctx context.Context, t CopyTarget, src, dst string,
 			rep.Skipped++
 			continue
 		}
-		if size, ok := srcSizes[from]; !ok || size < 0 || uint64(size) != o.Size {
+		size, ok := srcSizes[from]
+		if !ok || size < 0 || uint64(size) != o.Size {
 			return fmt.Errorf("the primary's object %s has %d bytes (present: %v), its manifest says %d: the backup is broken", from, size, ok, o.Size)
 		}
-		sends = append(sends, send{from, to, o.Size})
+		sends = append(sends, send{from, to, size, o.Size})
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(copyTransfers)
 	var mu sync.Mutex
 	for _, o := range sends {
 		g.Go(func() error {
-			if err := t.Transfer.Transfer(gctx, o.from, o.to, int64(o.size)); err != nil {
+			if err := t.Transfer.Transfer(gctx, o.from, o.to, o.size); err != nil {
 				return fmt.Errorf("send %s: %w", o.from, err)
 			}
 			mu.Lock()
 			rep.Sent++
-			rep.Bytes += o.size
+			rep.Bytes += o.bytes
 			mu.Unlock()
 			s.fault("copy-object-sent")
 			return nil
