@@ -30,6 +30,10 @@ type CopyReport struct {
 	// NewestPending is when the newest backup not yet copied was taken
 	// (zero when every completed backup is copied): the copy's lag.
 	NewestPending time.Time
+	// Newest is when the primary's newest completed backup was taken
+	// (zero if the catalog could not be read): when the target cannot be
+	// reached, what a round cannot tell of it.
+	Newest time.Time
 }
 
 // Copy copies every completed backup of database the target does not hold
@@ -55,6 +59,11 @@ func (s *copier) Copy(ctx context.Context, t CopyTarget, database string) (CopyR
 	cat, err := s.catalogs.Catalog(ctx, database)
 	if err != nil {
 		return rep, err
+	}
+	for _, b := range cat.All() {
+		if b.Completed() {
+			rep.Newest = maxTime(rep.Newest, b.Time())
+		}
 	}
 	target := coord.New(t.Store, coord.Config{Layout: t.Layout, Holder: s.opts.Holder, LeaseTTL: s.opts.LeaseTTL,
 		Now: func() time.Time { return s.now() }}, s.logger)

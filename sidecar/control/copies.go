@@ -39,13 +39,17 @@ type Copies struct {
 	nudge     chan struct{}
 	mu        sync.Mutex
 	databases []string
+	// copied is, per target and database, when the newest backup a round
+	// left copied was taken: a round that cannot reach the target tells
+	// the lag by it.
+	copied map[[2]string]time.Time
 }
 
 // NewCopies returns the rounds of copying databases to targets.
 func NewCopies(copier Copier, targets []sidecar.CopyTarget, databases []string, every time.Duration,
 	observer CopyObserver, logger *slog.Logger) *Copies {
 	return &Copies{copier: copier, targets: targets, databases: slices.Clone(databases), every: every,
-		observer: observer, logger: logger, nudge: make(chan struct{}, 1)}
+		observer: observer, logger: logger, nudge: make(chan struct{}, 1), copied: map[[2]string]time.Time{}}
 }
 
 // BackupCompleted asks for a round soon, with database among those copied.
@@ -98,9 +102,24 @@ func (c *Copies) round(ctx context.Context) {
 				c.logger.Info("backups copied", "target", t.Name, "database", db, "backups", len(rep.Copied),
 					"objects_sent", rep.Sent, "objects_already_there", rep.Skipped, "bytes", rep.Bytes)
 			}
-			if err == nil || len(rep.Pending) > 0 { // else the lag is unknown: the last one stands
-				c.observer.CopyFinished(t.Name, db, rep.NewestPending)
-			}
+			c.observe(t.Name, db, rep, err)
 		}
+	}
+}
+
+// observe tells the observer the lag a round left: the newest backup it
+// left pending; or, when it could not tell (the target unreachable), the
+// primary's newest backup unless a round copied it before. A round that
+// could not read the primary leaves the last lag standing.
+func (c *Copies) observe(target, database string, rep sidecar.CopyReport, err error) {
+	key := [2]string{target, database}
+	switch {
+	case err == nil:
+		c.copied[key] = rep.Newest
+		c.observer.CopyFinished(target, database, time.Time{})
+	case len(rep.Pending) > 0:
+		c.observer.CopyFinished(target, database, rep.NewestPending)
+	case !rep.Newest.IsZero() && rep.Newest.After(c.copied[key]):
+		c.observer.CopyFinished(target, database, rep.Newest)
 	}
 }

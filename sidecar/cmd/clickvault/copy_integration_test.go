@@ -153,11 +153,14 @@ secret_key = "{{secret}}"
 `, endpoint, dr.Endpoint, dr.Bucket, dr.AccessKey, dr.SecretKey)
 }
 
-// writeConfig fills the placeholders of copyTargets with the primary's.
-func (h *harness) writeCopyConfig(extra string) string {
+// writeCopyConfig writes the harness config with copyTargets.
+func (h *harness) writeCopyConfig(extra string) string { return h.writeConfig(h.fillPrimary(extra)) }
+
+// fillPrimary fills the placeholders of copyTargets with the primary's.
+func (h *harness) fillPrimary(extra string) string {
 	m := h.bed.MinIO
-	return h.writeConfig(strings.NewReplacer("{{primary}}", m.Endpoint, "{{bucket}}", m.Bucket,
-		"{{access}}", m.AccessKey, "{{secret}}", m.SecretKey).Replace(extra))
+	return strings.NewReplacer("{{primary}}", m.Endpoint, "{{bucket}}", m.Bucket,
+		"{{access}}", m.AccessKey, "{{secret}}", m.SecretKey).Replace(extra)
 }
 
 func (h *harness) assertNoCopySecret(m *testbed.MinIO, text string) {
