@@ -68,6 +68,7 @@ type Service struct {
 	works    *works
 	sweeper  *sweeper
 	verifier *verifier
+	copier   *copier
 }
 
 // NewService wires the domain to its adapters: the bucket, and
@@ -87,7 +88,8 @@ func NewService(store coord.ObjectStore, ch ClickHouse, notifier Notifier, layou
 	return &Service{engine: e, catalogs: cat, backups: b, checks: chk,
 		cleaner:  &cleaner{engine: e, catalogs: cat},
 		restorer: r, works: w, sweeper: &sweeper{engine: e, works: w},
-		verifier: &verifier{engine: e, catalogs: cat, checks: chk, restorer: r, works: w}}
+		verifier: &verifier{engine: e, catalogs: cat, checks: chk, restorer: r, works: w},
+		copier:   &copier{engine: e, catalogs: cat}}
 }
 
 // Catalog discovers a database's backups in the bucket (catalogs.Catalog).
@@ -165,6 +167,12 @@ func (s *Service) SweepLeftovers(ctx context.Context) { s.sweeper.SweepLeftovers
 // (verifier.Verify).
 func (s *Service) Verify(ctx context.Context, database, name string, progress ProgressFunc) (model.VerifyResult, error) {
 	return s.verifier.Verify(ctx, database, name, progress)
+}
+
+// Copy copies the completed backups of a database to a copy target
+// (copier.Copy).
+func (s *Service) Copy(ctx context.Context, t CopyTarget, database string) (CopyReport, error) {
+	return s.copier.Copy(ctx, t, database)
 }
 
 // SetNotifier replaces the notifier; call it before the service is used.

@@ -43,6 +43,9 @@ type Config struct {
 	Sidecar       Sidecar       `koanf:"sidecar"`
 	Backup        Backup        `koanf:"backup"`
 	Cluster       Cluster       `koanf:"cluster"` // cluster.go
+	// Copy are the [[copy]] targets every completed backup is copied to
+	// (copy.go).
+	Copy []CopyTarget `koanf:"copy"`
 	// Tables are per-database table sets, [tables.<database>] in the file
 	// (not settable from the environment).
 	Tables map[string]TableSet `koanf:"tables"`
@@ -268,6 +271,9 @@ func (c Config) Secrets() []string {
 		for _, h := range p.Headers {
 			out = append(out, h.Reveal())
 		}
+	}
+	for _, t := range c.Copy {
+		out = append(out, t.AccessKey.Reveal(), t.SecretKey.Reveal())
 	}
 	for _, t := range append(append([]Secret(nil), c.Sidecar.AuthTokens...), c.Sidecar.ReadTokens...) {
 		out = append(out, t.Reveal())

@@ -98,6 +98,15 @@ func load(k *koanf.Koanf, environ func() []string) (Config, error) {
 	}}); err != nil {
 		return Config{}, fmt.Errorf("read values: %w", err)
 	}
+	rawCopies, _ := k.Get("copy").([]any)
+	cfg.copyDefaults(func(i int, key string) bool {
+		m, _ := rawCopies[i].(map[string]any)
+		_, ok := m[key]
+		return ok
+	})
+	if err := cfg.applyCopyEnv(environ()); err != nil {
+		return Config{}, err
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -201,11 +210,12 @@ func checkUnknownKeys(k *koanf.Koanf) error {
 		if _, ok := known[key]; ok {
 			continue
 		}
-		if strings.HasPrefix(key, "notifications.providers") || tableKeyKnown(key) {
+		if strings.HasPrefix(key, "notifications.providers") || key == "copy" || tableKeyKnown(key) {
 			continue
 		}
 		errs = append(errs, &Error{Key: key, Msg: "unknown key"})
 	}
+	errs = append(errs, checkCopyKeys(k.Get("copy"))...)
 	providers, _ := k.Get("notifications.providers").([]any)
 	for i, p := range providers {
 		m, ok := p.(map[string]any)

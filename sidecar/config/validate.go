@@ -50,6 +50,7 @@ func (c Config) Validate() error {
 	c.validateTables(add)
 	c.validateBackup(add)
 	c.validateCluster(add)
+	c.validateCopies(add)
 	return errors.Join(errs...)
 }
 

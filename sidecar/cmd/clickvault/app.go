@@ -82,7 +82,15 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		// heartbeats and schedule slots are the cluster's.
 		layout = node.layout.Engine(node.position.Shard)
 	}
-	service := sidecar.NewService(store, db.Ports(), notifier, layout, sidecar.Options{
+	service := sidecar.NewService(store, db.Ports(), notifier, layout, serviceOptions(cfg, instance, store), logger)
+	return &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
+		notifier: notifier, service: service, cluster: node}, nil
+}
+
+// serviceOptions are the engine's options of cfg, for the primary's
+// Service and a copy's; lock reads the Object Lock of that one's bucket.
+func serviceOptions(cfg config.Config, instance coord.Holder, lock coord.ObjectLock) sidecar.Options {
+	return sidecar.Options{
 		FullEvery:                  cfg.FullInterval(),
 		FullWhenIncrementalExceeds: cfg.Backup.FullWhenIncrementalExceeds,
 		Retention: model.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
@@ -91,11 +99,9 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		Holder:          instance,
 		ControlDatabase: cfg.ClickHouse.ControlDatabase,
 		Deployment:      cfg.S3.Deployment,
-		ObjectLock:      store,
+		ObjectLock:      lock,
 		FaultPoint:      faultPoint,
-	}, logger)
-	return &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
-		notifier: notifier, service: service, cluster: node}, nil
+	}
 }
 
 func (a *app) close() { a.db.Close() }

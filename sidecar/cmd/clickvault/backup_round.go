@@ -24,7 +24,7 @@ import (
 // failed with the first line of why (ClickHouse's code and message when
 // it refused). When ctx ends, no backup is started any more and those not
 // started are named too.
-func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, parallel int) error {
+func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, parallel int) (completed []string, err error) {
 	parallel = max(parallel, 1)
 	progress := newProgressPrinter(a.stderr, a.logger, "backup")
 	defer progress.done()
@@ -50,7 +50,12 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 		})
 	}
 	_ = g.Wait()
-	return roundError(reqs, errs)
+	for i, err := range errs {
+		if err == nil {
+			completed = append(completed, string(reqs[i].Database))
+		}
+	}
+	return completed, roundError(reqs, errs)
 }
 
 // pipelined is how many databases a round works on at once for parallel
@@ -127,8 +132,8 @@ func (p *roundPrinter) outcome(db string, b model.Backup, err error) error {
 	if b.FullForced {
 		why = "; a full, not an incremental: " + b.KindReason
 	}
-	if _, perr := fmt.Fprintf(p.w, "%s %s backup %s completed: %d files, %s (chain %s%s)\n",
-		db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.TotalSize), b.Chain, why); perr != nil {
+	if _, perr := fmt.Fprintf(p.w, "%s %s backup %s completed: %d files, %s stored, %s logical (chain %s%s)\n",
+		db, b.Kind, b.Name, b.NumFiles, model.FormatBytes(b.StoredBytes()), model.FormatBytes(b.TotalSize), b.Chain, why); perr != nil {
 		return fmt.Errorf("print the backup of %s: %w", db, perr)
 	}
 	return nil

@@ -66,7 +66,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 		}
 	}
 	root.AddCommand(backupCommand(run), listCommand(run), statusCommand(run), cleanupCommand(run),
-		restoreCommand(run), verifyCommand(run), checkCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
+		restoreCommand(run), verifyCommand(run), checkCommand(run), copyCommand(run), serveCommand(run), initCommand(run, load, stdout), healthCommand(stdout), versionCommand(stdout))
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs
 	}
@@ -126,7 +126,11 @@ func backupCommand(run runner) *cobra.Command {
 		if err := a.probeStore(ctx); err != nil {
 			return err
 		}
-		return a.backupRound(ctx, reqs, a.cfg.Backup.ParallelDatabases)
+		// Copies of what completed follow the round; a copy's failure is
+		// logged and never changes the round's exit code.
+		completed, err := a.backupRound(ctx, reqs, a.cfg.Backup.ParallelDatabases)
+		a.copyAfterBackup(ctx, completed)
+		return err
 	})
 	return cmd
 }
@@ -205,7 +209,7 @@ func cleanupCommand(run runner) *cobra.Command {
 }
 
 func restoreCommand(run runner) *cobra.Command {
-	var backup, asOf, target, database, mode, consumers string
+	var backup, asOf, target, database, mode, consumers, from string
 	var tables, partitions []string
 	var dryRun bool
 	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
@@ -220,9 +224,14 @@ func restoreCommand(run runner) *cobra.Command {
 	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup at or before this time (RFC 3339)")
 	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
 	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
+	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
 	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		db, when, err := singleDatabaseAndTime(a, database, asOf)
+		if err != nil {
+			return err
+		}
+		service, err := a.serviceAt(ctx, from)
 		if err != nil {
 			return err
 		}
@@ -243,7 +252,7 @@ func restoreCommand(run runner) *cobra.Command {
 		}
 		progress := newProgressPrinter(a.stderr, a.logger, "restore")
 		req.Progress = progress.update
-		res, err := a.service.Restore(ctx, req)
+		res, err := service.Restore(ctx, req)
 		progress.done()
 		if res.Plan != nil && (dryRun || err == nil) {
 			if _, perr := fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n")); perr != nil {
@@ -266,19 +275,24 @@ func restoreCommand(run runner) *cobra.Command {
 }
 
 func checkCommand(run runner) *cobra.Command {
-	var backup, database string
+	var backup, database, copyName string
 	cmd := &cobra.Command{Use: "check", Short: "Check without restoring that every object the backups need is in S3 with its size; exit 1 if one is broken"}
 	cmd.Flags().StringVar(&backup, "backup", "", "check only this backup and those it is built on (default: every completed backup)")
 	cmd.Flags().StringVar(&database, "database", "", "check only this database")
+	cmd.Flags().StringVar(&copyName, "copy", "", "check the copy at this [[copy]] target instead of the primary bucket")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		service, err := a.serviceAt(ctx, copyName)
 		if err != nil {
 			return err
 		}
 		var failed []error
 		for _, db := range dbs {
 			start := time.Now()
-			rep, err := a.service.Check(ctx, db, backup)
+			rep, err := service.Check(ctx, db, backup)
 			if err != nil {
 				failed = append(failed, fmt.Errorf("check of %s: %w", db, err))
 			}

@@ -52,7 +52,12 @@ func serveCommand(run runner) *cobra.Command {
 		if a.cluster != nil {
 			sets, setBackups = a.sets()
 		}
-		runner := a.runner(plane, proofKey, setBackups, reg)
+		copies, err := a.copies(ctx, reg)
+		if err != nil {
+			_ = ln.Close() // nothing served on it yet
+			return err
+		}
+		runner := a.runner(plane, proofKey, setBackups, reg, copies)
 		srv := httpapi.New(plane, a.hookOptions(), a.readiness(runner), reg, a.logger)
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
 			"databases", a.cfg.DatabaseList(), "instance", a.instance.Name)
@@ -63,6 +68,9 @@ func serveCommand(run runner) *cobra.Command {
 		g.Go(func() error { return runner.Run(gctx) })
 		g.Go(func() error { return notifications.Run(gctx) })
 		g.Go(func() error { return srv.Serve(gctx, ln) })
+		if copies != nil {
+			g.Go(func() error { return copies.Run(gctx) })
+		}
 		if sets != nil {
 			// This node's shard of every set, whichever node made it.
 			a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
@@ -77,7 +85,8 @@ func serveCommand(run runner) *cobra.Command {
 }
 
 // runner is serve's request runner, configured.
-func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.SetBackups, reg prometheus.Registerer) *control.Runner {
+func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.SetBackups, reg prometheus.Registerer,
+	copies *control.Copies) *control.Runner {
 	dbs := a.cfg.DatabaseList()
 	def := ""
 	if len(dbs) == 1 {
@@ -91,7 +100,7 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.S
 		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
 		ParallelBackups:  a.cfg.Backup.ParallelDatabases,
 		RequestRetention: a.cfg.RequestRetention(), Sets: sets,
-	}, metrics.New(reg, a.cfg.RPOs(), dbs...), a.logger)
+	}, copyingObserver{Metrics: metrics.New(reg, a.cfg.RPOs(), dbs...), copies: copies}, a.logger)
 }
 
 // hookOptions are the HTTP hooks' databases and tokens.

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/config"
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
+	"github.com/clickvault/clickvault/sidecar/s3"
+)
+
+// copyTargets are the configured [[copy]] targets (only the one named
+// only, when not ""), connected; no request is made.
+func (a *app) copyTargets(ctx context.Context, only string) ([]sidecar.CopyTarget, error) {
+	if only != "" {
+		if _, ok := a.cfg.CopyTarget(only); !ok {
+			return nil, &usageError{fmt.Errorf("no copy target %q in the configuration (targets: %v)", only, a.cfg.CopyNames())}
+		}
+	}
+	var out []sidecar.CopyTarget
+	for _, t := range a.cfg.Copy {
+		if only != "" && t.Name != only {
+			continue
+		}
+		store, err := copyStore(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sidecar.CopyTarget{Name: t.Name, Store: store, Layout: coord.Layout{Prefix: t.Prefix},
+			Transfer: s3.NewTransfer(a.store, store, a.cfg.SameStore(t)), BaseRef: copyClickHouseTarget(t).BaseRef})
+	}
+	return out, nil
+}
+
+func copyStore(ctx context.Context, t config.CopyTarget) (*s3.ObjectStore, error) {
+	store, err := s3.New(ctx, s3.Config{Endpoint: t.Endpoint, Region: t.Region, Bucket: t.Bucket,
+		AccessKey: t.AccessKey.Reveal(), SecretKey: t.SecretKey.Reveal()})
+	if err != nil {
+		return nil, fmt.Errorf("copy target %s: %w", t.Name, err)
+	}
+	return store, nil
+}
+
+// copyClickHouseTarget is how ClickHouse reaches the copy target.
+func copyClickHouseTarget(t config.CopyTarget) clickhouse.S3Target {
+	return clickhouse.S3Target{Endpoint: t.ClickHouseS3Endpoint(), Bucket: t.Bucket, AccessKey: t.AccessKey.Reveal(),
+		SecretKey: t.SecretKey.Reveal(), NamedCollection: t.NamedCollection}
+}
+
+// serviceAt is the engine on the copy target named name, as on the
+// primary: its bucket and prefix, and ClickHouse reading backups from it.
+// "" is the primary's.
+func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, error) {
+	if name == "" {
+		return a.service, nil
+	}
+	t, ok := a.cfg.CopyTarget(name)
+	if !ok {
+		return nil, &usageError{fmt.Errorf("no copy target %q in the configuration (targets: %v)", name, a.cfg.CopyNames())}
+	}
+	store, err := copyStore(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	db := a.db.ForTarget(copyClickHouseTarget(t))
+	return sidecar.NewService(store, db.Ports(), a.notifier, coord.Layout{Prefix: t.Prefix},
+		serviceOptions(a.cfg, a.instance, store), a.logger.With("copy", name)), nil
+}
+
+func copyCommand(run runner) *cobra.Command {
+	var to, database string
+	cmd := &cobra.Command{Use: "copy", Short: "Copy every completed backup not yet copied to the [[copy]] targets; exit 1 if one is left"}
+	cmd.Flags().StringVar(&to, "to", "", "copy only to this target (default: every [[copy]] target)")
+	cmd.Flags().StringVar(&database, "database", "", "copy only this database's backups")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		if len(a.cfg.Copy) == 0 {
+			return &usageError{errors.New("no [[copy]] target in the configuration (docs/configuration.md#copy-targets)")}
+		}
+		dbs, err := a.databases(database)
+		if err != nil {
+			return err
+		}
+		targets, err := a.copyTargets(ctx, to)
+		if err != nil {
+			return err
+		}
+		var failed []error
+		p := &printer{w: a.stdout}
+		for _, t := range targets {
+			for _, db := range dbs {
+				rep, err := a.service.Copy(ctx, t, db)
+				if err != nil {
+					failed = append(failed, fmt.Errorf("copy of %s to %s: %w", db, t.Name, err))
+				}
+				printCopy(p, rep)
+			}
+		}
+		return errors.Join(append(failed, p.err)...)
+	})
+	return cmd
+}
+
+func printCopy(p *printer, rep sidecar.CopyReport) {
+	p.printf("%s to %s: %d backups copied (%d objects sent, %s; %d objects already there), %d copied before, %d left\n",
+		rep.Database, rep.Target, len(rep.Copied), rep.Sent, model.FormatBytes(rep.Bytes), rep.Skipped, rep.Already, len(rep.Pending))
+}
+
+// copyAfterBackup copies the databases just backed up to every target. A
+// copy that fails is logged: the backup is made whatever becomes of its
+// copies, and the next backup or `clickvault copy` tries again.
+func (a *app) copyAfterBackup(ctx context.Context, dbs []string) {
+	if len(a.cfg.Copy) == 0 || len(dbs) == 0 {
+		return
+	}
+	targets, err := a.copyTargets(ctx, "")
+	if err != nil {
+		a.logger.Warn("copy the backups: the targets cannot be reached; the next backup or `clickvault copy` tries again", "err", err)
+		return
+	}
+	for _, t := range targets {
+		for _, db := range dbs {
+			rep, err := a.service.Copy(ctx, t, db)
+			if err != nil {
+				a.logger.Warn("copy the backups; the next backup or `clickvault copy` tries again", "target", t.Name, "database", db,
+					"left", len(rep.Pending), "err", err)
+				continue
+			}
+			a.logger.Info("backups copied", "target", t.Name, "database", db, "backups", len(rep.Copied), "objects_sent", rep.Sent,
+				"objects_already_there", rep.Skipped, "bytes", rep.Bytes)
+		}
+	}
+}

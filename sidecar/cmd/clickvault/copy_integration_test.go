@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
+)
+
+// TestCopyToASecondMinIO is issue 26's acceptance for copies: a chain of
+// three backups is copied by each `backup` to a second MinIO (streamed)
+// and to another prefix of the primary's (server-side); the copies check
+// good; with every object of the primary's prefix deleted, a restore from
+// the copy brings back every row (count and sum(cityHash64(*)) equal); an
+// object deleted from the copy is named by `check --copy`.
+func TestCopyToASecondMinIO(t *testing.T) {
+	h := newHarness(t)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.config = h.writeCopyConfig(copyTargets(dr.Endpoint, dr))
+	h.createShop(1000)
+	for i := 0; i < 3; i++ {
+		if i > 0 {
+			h.addRows(1000*i, 500)
+		}
+		r := h.mustRun("backup")
+		h.assertNoCopySecret(dr, r.stdout+r.stderr)
+	}
+	chain := h.list()[0]
+	if len(chain.Backups) != 3 {
+		t.Fatalf("want one chain of 3, got %+v", chain)
+	}
+	for _, target := range []string{"dr", "near"} {
+		if r := h.run("", "check", "--copy", target); r.code != 0 || !strings.Contains(r.stdout, "0 broken") {
+			t.Fatalf("check --copy %s: exit %d\n%s\n%s", target, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := h.mustRun("copy"); !strings.Contains(r.stdout, "shop to dr: 0 backups copied") || !strings.Contains(r.stdout, "3 copied before") {
+		t.Fatalf("a second copy sent something:\n%s", r.stdout)
+	}
+	count, hash := h.count("SELECT count() FROM shop.orders"), h.count("SELECT sum(cityHash64(*)) FROM shop.orders")
+
+	h.removeObjects("cv/test/")
+	r := h.mustRun("restore", "--from", "dr", "--target", "shop_restored")
+	h.assertNoCopySecret(dr, r.stdout+r.stderr)
+	if got := h.count("SELECT count() FROM shop_restored.orders"); got != count {
+		t.Fatalf("restored %d rows from the copy, want %d", got, count)
+	}
+	if got := h.count("SELECT sum(cityHash64(*)) FROM shop_restored.orders"); got != hash {
+		t.Fatalf("restored rows differ: sum(cityHash64(*)) %d, want %d", got, hash)
+	}
+
+	full := fmt.Sprintf("cv/dr/shop/full/%s/", chain.Backups[0].Name)
+	keys, err := dr.Keys(h.ctx, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/data.bin") })
+	if i < 0 {
+		t.Fatalf("no data object in the copy's %s: %v", full, keys)
+	}
+	if _, err := dr.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &dr.Bucket, Key: &keys[i]}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("", "check", "--copy", "dr"); r.code != 1 || !strings.Contains(r.stdout+r.stderr, keys[i]) {
+		t.Fatalf("check --copy dr: exit %d, want 1 naming %s\n%s\n%s", r.code, keys[i], r.stdout, r.stderr)
+	}
+}
+
+// TestCopyKilledResumes: `clickvault copy` is killed (SIGKILL, by its own
+// fault hook) after its first object; run again, it completes the copy
+// without sending again any object the target already holds, and only
+// then writes the metadata.
+func TestCopyKilledResumes(t *testing.T) {
+	h := newHarness(t)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	puts := newPutRecorder(t, dr.Endpoint)
+	h.createShop(1000)
+	h.mustRun("backup") // no target yet: nothing copied
+	h.addRows(1000, 5000)
+	h.mustRun("backup")
+	h.config = h.writeCopyConfig(copyTargets(puts.url, dr))
+
+	r := h.runEnv([]string{envFaultPoint + "=copy-object-sent"}, "copy", "--to", "dr")
+	if r.code == 0 {
+		t.Fatalf("copy was not killed:\n%s\n%s", r.stdout, r.stderr)
+	}
+	var before []string // the objects of backups at the target
+	all, err := dr.Keys(h.ctx, "cv/dr/shop/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range all {
+		if strings.Contains(k, "/full/") || strings.Contains(k, "/incremental/") {
+			before = append(before, k)
+		}
+	}
+	if slices.ContainsFunc(before, func(k string) bool { return strings.HasSuffix(k, "/.clickvault_meta.json") }) {
+		t.Fatalf("metadata was written before the copy was whole: %v", before)
+	}
+	sentBefore := puts.take()
+	if len(sentBefore) == 0 {
+		t.Fatal("the killed copy sent nothing")
+	}
+	r = h.runEnv(nil, "copy", "--to", "dr")
+	if r.code != 0 || !strings.Contains(r.stdout, "shop to dr: 2 backups copied") {
+		t.Fatalf("copy after the kill: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	again := puts.take()
+	for _, key := range before {
+		if slices.Contains(again, key) {
+			t.Errorf("%s was at the target and was sent again", key)
+		}
+	}
+	t.Logf("killed after %d PUTs; %d objects were there, the resumed copy sent %d", len(sentBefore), len(before), len(again))
+	if r := h.run("", "check", "--copy", "dr"); r.code != 0 || !strings.Contains(r.stdout, "0 broken") {
+		t.Fatalf("check --copy dr: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// copyTargets configures two targets: dr, the second MinIO at endpoint
+// (directly, or through a proxy), and near, another prefix of the
+// primary's bucket with its credentials (copied server-side).
+func copyTargets(endpoint string, dr *testbed.MinIO) string {
+	return fmt.Sprintf(`
+[[copy]]
+name = "dr"
+endpoint = %q
+clickhouse_endpoint = %q
+bucket = %q
+prefix = "cv/dr"
+access_key = %q
+secret_key = %q
+
+[[copy]]
+name = "near"
+endpoint = "{{primary}}"
+bucket = "{{bucket}}"
+prefix = "cv/near"
+access_key = "{{access}}"
+secret_key = "{{secret}}"
+`, endpoint, dr.Endpoint, dr.Bucket, dr.AccessKey, dr.SecretKey)
+}
+
+// writeCopyConfig writes the harness config with copyTargets.
+func (h *harness) writeCopyConfig(extra string) string { return h.writeConfig(h.fillPrimary(extra)) }
+
+// fillPrimary fills the placeholders of copyTargets with the primary's.
+func (h *harness) fillPrimary(extra string) string {
+	m := h.bed.MinIO
+	return strings.NewReplacer("{{primary}}", m.Endpoint, "{{bucket}}", m.Bucket,
+		"{{access}}", m.AccessKey, "{{secret}}", m.SecretKey).Replace(extra)
+}
+
+func (h *harness) assertNoCopySecret(m *testbed.MinIO, text string) {
+	h.t.Helper()
+	if strings.Contains(text, m.SecretKey) {
+		h.t.Fatalf("the copy target's secret was printed:\n%s", text)
+	}
+}
+
+// runEnv runs the CLI with the harness config and env added.
+func (h *harness) runEnv(env []string, args ...string) result {
+	h.t.Helper()
+	cmd := exec.CommandContext(h.ctx, clickvaultBinary(h.t), append([]string{"-c", h.config}, args...)...)
+	cmd.Env = append(cmd.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		h.t.Fatalf("run clickvault %v: %v", args, err)
+	}
+	h.assertNoSecrets(stdout.String() + stderr.String())
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// putRecorder stands between ClickVault and a MinIO and records the key of
+// every object PUT (whole, or the completion of an upload in parts).
+type putRecorder struct {
+	url  string
+	mu   sync.Mutex
+	keys []string
+}
+
+func newPutRecorder(t *testing.T, target string) *putRecorder {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &putRecorder{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		whole := r.Method == http.MethodPut && !q.Has("partNumber")
+		if whole || (r.Method == http.MethodPost && q.Has("uploadId")) {
+			// path-style: /bucket/key
+			_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			p.mu.Lock()
+			p.keys = append(p.keys, key)
+			p.mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+// take returns the keys PUT since the last take.
+func (p *putRecorder) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.keys
+	p.keys = nil
+	return out
+}

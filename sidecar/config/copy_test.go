@@ -1,0 +1,77 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+const withCopies = minimal + `
+[[copy]]
+name = "dr"
+endpoint = "http://127.0.0.1:9200"
+bucket = "dr-backups"
+access_key = "dr-access-789"
+secret_key = "dr-secret-012"
+
+[[copy]]
+name = "same_store"
+bucket = "archive"
+endpoint = "http://127.0.0.1:9100"
+secret_key = "s3-secret-456"
+`
+
+func TestCopyTargetsLoadWithDefaultsAndEnv(t *testing.T) {
+	env := func() []string {
+		return []string{"CLICKVAULT_COPY_DR_SECRET_KEY=dr-from-env", "CLICKVAULT_COPY_SAME_STORE_PREFIX=cv/archive"}
+	}
+	cfg, err := Load(writeConfig(t, withCopies), false, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr, ok := cfg.CopyTarget("dr")
+	if !ok || dr.SecretKey.Reveal() != "dr-from-env" || dr.Region != "us-east-1" || dr.Prefix != "clickhouse" {
+		t.Fatalf("dr = %+v", dr)
+	}
+	same, _ := cfg.CopyTarget("same_store")
+	if same.Prefix != "cv/archive" || !cfg.SameStore(same) || cfg.SameStore(dr) {
+		t.Fatalf("same_store = %+v, same store: %v, dr: %v", same, cfg.SameStore(same), cfg.SameStore(dr))
+	}
+	if got := strings.Join(cfg.CopyNames(), ","); got != "dr,same_store" {
+		t.Fatalf("names = %s", got)
+	}
+	secrets := strings.Join(cfg.Secrets(), " ")
+	if !strings.Contains(secrets, "dr-access-789") || !strings.Contains(secrets, "dr-from-env") {
+		t.Fatalf("the copy's secrets are not among those redacted: %s", secrets)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "config", cfg)
+	if strings.Contains(logged.String(), "dr-access-789") || strings.Contains(logged.String(), "dr-from-env") {
+		t.Fatalf("a copy's secret was logged: %s", logged.String())
+	}
+}
+
+func TestCopyTargetsRefusedNamingTheKey(t *testing.T) {
+	cases := map[string]struct{ body, env, want string }{
+		"no bucket":      {body: "[[copy]]\nname = \"dr\"\n", want: "copy.dr.bucket: is required"},
+		"bad name":       {body: "[[copy]]\nname = \"DR site\"\nbucket = \"b\"\n", want: "copy[0].name: must be"},
+		"twice":          {body: "[[copy]]\nname = \"dr\"\nbucket = \"a\"\n[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", want: "copy.dr.name: names two"},
+		"unknown key":    {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\npassword = \"x\"\n", want: "copy[0].password: unknown key"},
+		"bad endpoint":   {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\nendpoint = \"minio:9000\"\n", want: "copy.dr.endpoint: must be an http"},
+		"the primary":    {body: "[[copy]]\nname = \"dr\"\nbucket = \"backups\"\nendpoint = \"http://127.0.0.1:9100\"\nprefix = \"clickhouse/dr\"\n", want: "copy.dr.prefix: is the primary's place"},
+		"unknown target": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DRX_BUCKET=c", want: "CLICKVAULT_COPY_DRX_BUCKET: names no key of a copy target"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			env := func() []string { return strings.Fields(c.env) }
+			_, err := Load(writeConfig(t, minimal+c.body), false, env)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want %q, got %v", c.want, err)
+			}
+			if strings.Contains(err.Error(), "s3-secret-456") {
+				t.Fatalf("a secret in the error: %v", err)
+			}
+		})
+	}
+}
