@@ -7,6 +7,7 @@
 -- verifying, reading requesters' grants and owning the control database.
 CREATE USER IF NOT EXISTS clickvault IDENTIFIED WITH sha256_password BY 'clickvault-change-me';
 GRANT BACKUP ON shop.* TO clickvault;                          -- each database backed up
+GRANT SYSTEM SYNC REPLICA ON shop.* TO clickvault;             -- on a cluster node: SYSTEM SYNC REPLICA … LIGHTWEIGHT of each replicated table before its shard's backup (docs/cluster.md)
 GRANT S3 ON *.* TO clickvault;                                 -- BACKUP / RESTORE to and from S3()
 GRANT SELECT ON system.* TO clickvault;                        -- system.backups, system.tables, system.databases, system.query_log, system.query_views_log, system.row_policies
 GRANT SYSTEM FLUSH LOGS ON *.* TO clickvault;                  -- confirm a request from the query that inserted it at once, not after the log's flush interval

@@ -74,7 +74,21 @@ type RestoreCommand struct {
 	// RESTORE never writes into a table it did not create either: one
 	// that exists under a name it restores makes it fail.
 	NewDatabase bool
+	// CreateTable is RESTORE's create_table: "" or CreateTableNew (the
+	// rule above), or CreateTableIfNotExists, which a later step of a
+	// set's restore needs to restore into the tables an earlier step made.
+	CreateTable string
+	// AllowNonEmptyTables lets the RESTORE add rows to tables holding
+	// some: only a set's restore sends it, for a second source shard
+	// restored onto the same target shard.
+	AllowNonEmptyTables bool
 }
+
+// RESTORE's create_table values a RestoreCommand may ask for.
+const (
+	CreateTableNew         = "create"
+	CreateTableIfNotExists = "if not exists"
+)
 
 // ErrRefused marks an error ClickHouse answered (an exception), as opposed
 // to one reaching it: trying the same statement again gets the same answer.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -153,16 +154,52 @@ func (s *Server) getRequest(c echo.Context) error {
 	return c.JSON(http.StatusOK, st)
 }
 
-func (s *Server) listBackups(c echo.Context) error {
+// databaseParam is the database a catalog read names: required, a name
+// ClickVault accepts, and one this sidecar backs up.
+func (s *Server) databaseParam(c echo.Context) (string, error) {
 	db := c.QueryParam("database")
 	if db == "" {
-		return echo.NewHTTPError(http.StatusBadRequest, "the database query parameter is required")
+		return "", echo.NewHTTPError(http.StatusBadRequest, "the database query parameter is required")
 	}
 	if err := model.ValidateIdentifier("database", db); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, shorten(err.Error()))
+		return "", echo.NewHTTPError(http.StatusBadRequest, shorten(err.Error()))
 	}
 	if !s.visible(db) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("database %q is not one this sidecar backs up", db))
+		return "", echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("database %q is not one this sidecar backs up", db))
+	}
+	return db, nil
+}
+
+// maxSetsListed bounds GET /v1/sets: each set listed is one read of S3.
+const maxSetsListed = 100
+
+// listSets is GET /v1/sets?database=[&limit=]: a cluster node's newest
+// sets of the database, newest first (limit 20 by default, 100 at most).
+func (s *Server) listSets(c echo.Context) error {
+	if s.sets == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "this sidecar is not a cluster node: it makes no sets")
+	}
+	db, err := s.databaseParam(c)
+	if err != nil {
+		return err
+	}
+	limit := 20
+	if l := c.QueryParam("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > maxSetsListed {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("limit must be 1 to %d", maxSetsListed))
+		}
+	}
+	sets, err := s.sets(c.Request().Context(), db, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sets)
+}
+
+func (s *Server) listBackups(c echo.Context) error {
+	db, err := s.databaseParam(c)
+	if err != nil {
+		return err
 	}
 	rows, err := s.cp.CatalogRows(c.Request().Context(), db)
 	if err != nil {

@@ -33,9 +33,14 @@ type Server struct {
 	tokens    []token
 	databases []string // what a token may see; nil: any
 	rpo       map[string]time.Duration
+	sets      SetLister // a cluster node's sets; nil on a single server
 	ready     func(context.Context) error
 	logger    *slog.Logger
 }
+
+// SetLister lists a database's newest sets, newest first (a cluster
+// node's catalog of sets).
+type SetLister func(ctx context.Context, database string, limit int) ([]control.SetSummary, error)
 
 // Access is what a token may do.
 type Access int
@@ -66,12 +71,15 @@ type Options struct {
 	Databases []string
 	// RPO is each database's recovery point objective, for the status page.
 	RPO map[string]time.Duration
+	// Sets, on a cluster node, lists the sets (GET /v1/sets, and the
+	// status page); nil on a single server.
+	Sets SetLister
 }
 
 // New builds the server; it starts nothing. ready reports whether
 // ClickHouse and S3 can be reached.
 func New(cp control.ControlPlane, opts Options, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
-	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, rpo: opts.RPO, ready: ready, logger: logger}
+	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, rpo: opts.RPO, sets: opts.Sets, ready: ready, logger: logger}
 	for _, t := range opts.WriteTokens {
 		s.tokens = append(s.tokens, token{secret: []byte(t), name: TokenName(t), access: Write})
 	}
@@ -94,6 +102,7 @@ func New(cp control.ControlPlane, opts Options, ready func(context.Context) erro
 	e.GET("/", s.status, page)
 	e.GET("/v1/requests/:id", s.getRequest, read)
 	e.GET("/v1/backups", s.listBackups, read)
+	e.GET("/v1/sets", s.listSets, read)
 	e.POST("/v1/backups", s.postBackup, write, requireJSON)
 	e.POST("/v1/restores", s.postRestore, write, requireJSON)
 	e.POST("/v1/cleanup", s.postCleanup, write, requireJSON)

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	_ "embed"
+	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -36,6 +39,15 @@ type databaseView struct {
 	VerifyStatus, VerifyClass          string
 	VerifyText                         string
 	Chains                             []chainView
+	// Sets, on a cluster node, are the newest sets; SetsProblem why they
+	// could not be read (the page is shown without them).
+	Sets        []setView
+	SetsShown   bool
+	SetsProblem string
+}
+
+type setView struct {
+	ID, State, Kind, Shards, By, Created, Why string
 }
 
 type chainView struct {
@@ -136,4 +148,31 @@ func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Tim
 	v.checkFacts(rows, checked)
 	v.verifyFacts(verified)
 	return v
+}
+
+// setsOnPage is how many of a database's newest sets the status page
+// shows: each is one read of S3.
+const setsOnPage = 10
+
+// addSets adds a cluster node's newest sets of the database to its view. A
+// bucket that cannot be read is said on the page, which still shows.
+func (s *Server) addSets(ctx context.Context, v *databaseView) {
+	if s.sets == nil {
+		return
+	}
+	v.SetsShown = true
+	sets, err := s.sets(ctx, v.Name, setsOnPage)
+	if err != nil {
+		v.SetsProblem = shorten(err.Error())
+		return
+	}
+	for _, set := range sets {
+		var why []string
+		for shard, reason := range set.Reasons {
+			why = append(why, shard+": "+reason)
+		}
+		sort.Strings(why)
+		v.Sets = append(v.Sets, setView{ID: set.ID, State: set.State, Kind: set.Kind, Shards: fmt.Sprint(set.Shards),
+			By: set.RequestedBy, Created: set.CreatedAt.UTC().Format("2006-01-02 15:04:05"), Why: strings.Join(why, "; ")})
+	}
 }

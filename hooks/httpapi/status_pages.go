@@ -56,7 +56,9 @@ func (s *Server) databaseViews(ctx context.Context, databases []string, now time
 			if err != nil {
 				return err
 			}
-			views[i] = s.databaseView(db, rows, now)
+			v := s.databaseView(db, rows, now)
+			s.addSets(ctx, &v)
+			views[i] = v
 			return nil
 		})
 	}

@@ -43,7 +43,30 @@ func renderDatabase(w *strings.Builder, db databaseView) {
 		}
 		w.WriteString("</div>\n  </div>\n")
 	}
+	renderSets(w, db)
 	w.WriteString("</section>\n")
+}
+
+// renderSets writes a cluster node's newest sets of the database.
+func renderSets(w *strings.Builder, db databaseView) {
+	if !db.SetsShown {
+		return
+	}
+	w.WriteString("  <h3>Sets (one backup per shard)</h3>\n")
+	switch {
+	case db.SetsProblem != "":
+		fmt.Fprintf(w, "  <p class=\"empty sets-problem\">The sets could not be read: %s</p>\n", esc(db.SetsProblem))
+		return
+	case len(db.Sets) == 0:
+		w.WriteString("  <p class=\"empty\">No sets yet.</p>\n")
+		return
+	}
+	w.WriteString("  <table class=\"sets\">\n    <tr><th>set</th><th>state</th><th>kind</th><th>shards</th><th>by</th><th>created (UTC)</th><th>missing shards</th></tr>\n")
+	for _, s := range db.Sets {
+		fmt.Fprintf(w, "    <tr class=\"set\" data-set=\"%s\" data-state=\"%s\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+			esc(s.ID), esc(s.State), esc(s.ID), esc(s.State), esc(s.Kind), esc(s.Shards), esc(s.By), esc(s.Created), esc(s.Why))
+	}
+	w.WriteString("  </table>\n")
 }
 
 func renderRequests(w *strings.Builder, reqs []requestView) {

@@ -35,7 +35,8 @@ type Config struct {
 // connections, the sidecar's own login, and the redactor of secrets.
 type conn struct {
 	pool   *chpool.Pool
-	user   string // the sidecar's own login
+	opts   ch.Options // how the pool dials: a query that waits long dials its own (replication.go)
+	user   string     // the sidecar's own login
 	redact *redactor
 }
 
@@ -68,7 +69,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
-	c := &conn{pool: pool, user: cfg.User, redact: r}
+	c := &conn{pool: pool, opts: opts, user: cfg.User, redact: r}
 	return &Database{conn: c, target: cfg.S3, backup: cfg.Backup, restore: &RestoreOps{c}, rights: &Rights{c}}, nil
 }
 
@@ -81,6 +82,10 @@ func (d *Database) Ports() sidecar.ClickHouse {
 // Rights is the part that reads grants, the sidecar's own rights and row
 // policies: the runner's control.Authorizer.
 func (d *Database) Rights() *Rights { return d.rights }
+
+// Replication is the part that reads system.replicas and runs SYSTEM SYNC
+// REPLICA: a cluster node's cluster.Replication.
+func (d *Database) Replication() *Replication { return &Replication{d.conn} }
 
 // Close closes every connection.
 func (d *Database) Close() { d.pool.Close() }

@@ -133,13 +133,25 @@ func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 	}
 	// create_table = 'create': a table that exists under a name restored
 	// (someone else's, created since the restore looked) fails the
-	// RESTORE instead of being written into; likewise the database.
-	settings := "id = " + QuoteString(cmd.ID) + ", create_table = 'create'"
+	// RESTORE instead of being written into; likewise the database. Only
+	// a later step of a set's restore asks for 'if not exists'.
+	createTable := sidecar.CreateTableNew
+	switch cmd.CreateTable {
+	case "", sidecar.CreateTableNew:
+	case sidecar.CreateTableIfNotExists:
+		createTable = cmd.CreateTable
+	default:
+		return "", fmt.Errorf("build a restore: create_table %q is not one this sidecar sends", cmd.CreateTable)
+	}
+	settings := "id = " + QuoteString(cmd.ID) + ", create_table = " + QuoteString(createTable)
 	if cmd.NewDatabase {
 		settings += ", create_database = 'create'"
 	}
 	if cmd.StructureOnly {
 		settings += ", structure_only = 1"
+	}
+	if cmd.AllowNonEmptyTables {
+		settings += ", allow_non_empty_tables = 1"
 	}
 	return fmt.Sprintf("RESTORE %s FROM %s SETTINGS %s ASYNC", what, t.s3Func(cmd.Folder), settings), nil
 }

@@ -87,6 +87,25 @@ func TestBuildRestoreSQL(t *testing.T) {
 	}
 }
 
+// TestBuildRestoreSQLOfASetStep: a later step of a set's restore restores
+// into the tables an earlier one made (create_table 'if not exists', rows
+// added with allow_non_empty_tables), leaving out tables by EXCEPT; a
+// create_table value of no step is refused, never sent.
+func TestBuildRestoreSQLOfASetStep(t *testing.T) {
+	cmd := sidecar.RestoreCommand{ID: "r2", Database: "shop", Target: "shop", Folder: "f/", Except: []string{"events"},
+		CreateTable: sidecar.CreateTableIfNotExists, AllowNonEmptyTables: true}
+	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
+	want := "RESTORE DATABASE `shop` AS `shop` EXCEPT TABLES `shop`.`events` FROM S3('http://m/b/f/') " +
+		"SETTINGS id = 'r2', create_table = 'if not exists', allow_non_empty_tables = 1 ASYNC"
+	if err != nil || got != want {
+		t.Fatalf("got %s (%v)", got, err)
+	}
+	cmd.CreateTable = "must-exist'; DROP"
+	if _, err := BuildRestoreSQL(cmd, S3Target{}); err == nil {
+		t.Fatal("an unknown create_table was sent")
+	}
+}
+
 func TestRedact(t *testing.T) {
 	r := newRedactor("pw", "AKIA1", "s3cr3t")
 	got := r.redact("Code: 499. S3('http://x', 'AKIA1', 's3cr3t') failed for user with pw")

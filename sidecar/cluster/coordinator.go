@@ -33,6 +33,18 @@ type Options struct {
 	// FullEvery makes a set of kind auto full when the newest full set
 	// completed this long ago (0: only the first set is full).
 	FullEvery time.Duration
+	// Replication reads this node's system.replicas, so that the fittest
+	// replica of a shard claims it (replica_claim.go); nil: any replica.
+	Replication Replication
+	// ReplicaGrace is how long after a set is made a replica that was not
+	// chosen waits before it claims its shard. Default: ClaimTTL.
+	ReplicaGrace time.Duration
+	// Restorer runs this node's steps of sets' restores; nil: none here.
+	Restorer Restorer
+	// FaultPoint, when set, is called at named points of a restore step
+	// ("set-restore-started", "set-restore-sent"); only the fault tests
+	// set it, to kill the process there.
+	FaultPoint func(name string)
 }
 
 // Job is one shard's backup of a set, for the Executor.
@@ -76,6 +88,9 @@ type Coordinator struct {
 	mu      sync.Mutex
 	sets    map[string]openSet             // open sets read, by database/id: set.json changes only when sealed
 	results map[string]map[int]ShardResult // results read: written once, never changed
+	// reported are the replica reports this sidecar wrote (by key): one
+	// per set it works.
+	reported map[string]bool
 }
 
 type openSet struct {
@@ -92,8 +107,12 @@ func New(store coord.ObjectStore, layout Layout, cluster string, self Member, ex
 	if opts.ShardTimeout <= 0 {
 		opts.ShardTimeout = 6 * time.Hour
 	}
+	if opts.ReplicaGrace <= 0 {
+		opts.ReplicaGrace = opts.ClaimTTL
+	}
 	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
-		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]ShardResult{}}
+		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]ShardResult{},
+		reported: map[string]bool{}}
 }
 
 // Wake makes Run step now (once, however often it is called meanwhile).

@@ -33,9 +33,10 @@ func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Du
 	}
 }
 
-// Step reads a database's open sets (one GET) and, for each, backs up this
-// node's shard if no replica has, then seals the set if it is done or past
-// its deadline.
+// Step reads a database's open sets and restores (one GET) and, for each
+// set, backs up this node's shard if no replica has, then seals the set if
+// it is done or past its deadline; for each restore, runs this node's
+// steps.
 func (c *Coordinator) Step(ctx context.Context, database string) error {
 	open, _, err := c.readOpen(ctx, database)
 	if err != nil {
@@ -44,6 +45,11 @@ func (c *Coordinator) Step(ctx context.Context, database string) error {
 	var errs []error
 	for _, e := range open.Sets {
 		if err := c.stepSet(ctx, database, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, e := range open.Restores {
+		if err := (nodeSteps{c}).step(ctx, database, e); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -102,6 +108,9 @@ func (c *Coordinator) work(ctx context.Context, set Set) error {
 	shard := c.self.Position.Shard
 	if _, found, err := c.result(ctx, set, shard); err != nil || found {
 		return err
+	}
+	if ok, err := (replicaGate{c}).mayClaim(ctx, set, shard); err != nil || !ok {
+		return err // another replica is fitter: it claims first
 	}
 	purpose := fmt.Sprintf("backup of shard %d (replica %d) for set %s", shard, c.self.Position.Replica, set.ID)
 	claim, err := coord.AcquireLease(ctx, c.store, c.layout.ClaimKey(set.Database, set.ID, shard), c.self.Holder,

@@ -10,8 +10,12 @@
 //
 // What lives here: the topology (topology.go), every key of a cluster's
 // bucket layout (layout.go), the set's records (set.go) and the
-// Coordinator that creates, works and seals sets (coordinator*.go); and
-// pure planners, not called yet: the replica that backs a shard up and
-// its SYNC REPLICA (replicas.go), a set's restore and its record
-// (restore_*.go), and retention of sets (retention_sets.go).
+// Coordinator that creates, works and seals sets (coordinator*.go), with
+// the choice of the replica that claims a shard and its SYNC REPLICA
+// (replica_claim.go over the planner replicas.go); a set's restore — the
+// requester's side (restore_run.go, restore_wait.go), each node's steps
+// (restore_node.go), over the planners restore_choice.go, restore_steps.go,
+// restore_record.go and restore_resume.go; and retention of sets
+// (retention_run.go over the planner retention_sets.go). The planners are
+// pure functions, unit-tested on captured and hand-written rows.
 package cluster

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -16,6 +17,12 @@ import (
 // every base it picks is a link of the same shard.
 type Engine struct {
 	Service *sidecar.Service
+	// Replication, when set, makes the replica current before its backup
+	// (SyncReplicas), each table waiting at most SyncTimeout (default 5
+	// minutes); a replica that cannot be made current fails its shard
+	// rather than back up rows the shard may lack.
+	Replication Replication
+	SyncTimeout time.Duration
 }
 
 var _ Executor = Engine{}
@@ -25,6 +32,15 @@ var _ Executor = Engine{}
 // cluster, or its chains gone), or whose chain is broken, takes a full,
 // and the result says why.
 func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
+	if e.Replication != nil {
+		timeout := e.SyncTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Minute
+		}
+		if err := SyncReplicas(ctx, e.Replication, job.Set.Database, timeout); err != nil {
+			return ShardResult{}, fmt.Errorf("make this replica of shard %d current before its backup: %w", job.Shard, err)
+		}
+	}
 	kind, reason := model.KindFull, job.Set.KindReason
 	if job.Set.Kind == KindIncremental {
 		kind = model.KindIncremental
@@ -56,4 +72,40 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 		return res, fmt.Errorf("back up shard %d of %s: %w", job.Shard, job.Set.Database, err)
 	}
 	return res, nil
+}
+
+// RestoreEngine is the Restorer that runs this node's steps of a set's
+// restore with the engine, on this node's server.
+type RestoreEngine struct {
+	Service *sidecar.Service
+	// Rights returns nil when user may restore on this node (Restorer.Allowed).
+	Rights func(ctx context.Context, user, database, target string, rows, createDatabase bool) error
+}
+
+var _ Restorer = RestoreEngine{}
+
+// Allowed asks this node's grants (Rights).
+func (e RestoreEngine) Allowed(ctx context.Context, user, database, target string, rows, createDatabase bool) error {
+	return e.Rights(ctx, user, database, target, rows, createDatabase)
+}
+
+// Target inspects database on this node.
+func (e RestoreEngine) Target(ctx context.Context, database string) (model.Target, error) {
+	return e.Service.InspectTarget(ctx, database)
+}
+
+// TableRows counts each table's rows on this node.
+func (e RestoreEngine) TableRows(ctx context.Context, database string) (map[string]uint64, error) {
+	return e.Service.Steps().TableRows(ctx, database)
+}
+
+// Start sends a RESTORE.
+func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand) error {
+	return e.Service.Steps().Start(ctx, cmd)
+}
+
+// Await waits for a RESTORE to end.
+func (e RestoreEngine) Await(ctx context.Context, id, what, target string) error {
+	_, err := e.Service.Steps().Await(ctx, id, what, target, nil)
+	return err
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// Requests are the runner's side of sets (control.SetBackups): a backup
+// Requests are the runner's side of sets (control.ClusterSets): a backup
 // request on any node makes a set, and its answer waits for the seal. The
 // node's own shard is worked by Coordinator.Run, as every other node's is.
 type Requests struct {
@@ -23,9 +23,15 @@ type Requests struct {
 	// Poll is how often the set is read while it is open (default 200 ms:
 	// a few small GETs, for the one request that waits).
 	Poll time.Duration
+	// Plan reads a source shard's backup's restore plan (a set's restore).
+	Plan ShardPlanner
+	// Chains read and delete the shards' backups, and Policy says which
+	// sets to keep (a cleanup of sets).
+	Chains ShardChains
+	Policy SetPolicy
 }
 
-var _ control.SetBackups = Requests{}
+var _ control.ClusterSets = Requests{}
 
 // BackupSet makes the request's set, or finds the one named (a run before
 // a restart made it), and waits until it is sealed.

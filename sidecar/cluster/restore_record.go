@@ -14,6 +14,10 @@ const (
 	StepPending StepState = "pending" // not sent: nothing of it can be in the target
 	StepStarted StepState = "started" // sent; its outcome is unknown until looked at
 	StepDone    StepState = "done"    // its RESTORE ended RESTORED (or a resume found its rows there)
+	// A step that ended otherwise; Error says why. A later run of the
+	// restore takes it up again (Reopen).
+	StepFailed   StepState = "failed"   // its RESTORE failed, or it could not run (a target not empty, a conflict)
+	StepRejected StepState = "rejected" // the requester may not restore on its node (grants are each node's own)
 )
 
 // RestoreRecord is a set's restore into one target database of one target
@@ -33,13 +37,33 @@ type RestoreRecord struct {
 	Map           ShardMap     `json:"map"`
 	Steps         []StepRecord `json:"steps"`
 	CreatedAt     time.Time    `json:"created_at"`
+	// Run is the request running it now, RequestedBy its requester (each
+	// node checks that login's grants on itself before its steps), and
+	// Deadline when that request gives up on steps not done.
+	Run         string    `json:"run"`
+	RequestedBy string    `json:"requested_by"`
+	Deadline    time.Time `json:"deadline"`
+	// Missing are source shards the set has no backup of (a named partial
+	// set), and why.
+	Missing map[int]string `json:"missing,omitempty"`
 }
 
 // StepRecord is one step of a restore, as far as it got. Before is
 // written with the state started, before the RESTORE is sent.
 type StepRecord struct {
-	Key         string    `json:"key"`
-	State       StepState `json:"state"`
+	Key   string    `json:"key"`
+	State StepState `json:"state"`
+	// What it restores and where: the step as planned (RestoreStep).
+	Target  int      `json:"target_shard"`
+	Replica int      `json:"replica"`
+	Source  int      `json:"source_shard"`
+	Backup  string   `json:"backup"`
+	Folder  string   `json:"folder"`
+	Kind    StepKind `json:"kind"`
+	Except  []string `json:"except,omitempty"`
+	// Node is the sidecar that ran it; Error why it failed or was rejected.
+	Node        string    `json:"node,omitempty"`
+	Error       string    `json:"error,omitempty"`
 	OperationID string    `json:"operation_id,omitempty"` // the RESTORE's id on the target server
 	Settings    []Setting `json:"settings"`
 	// Tables are the tables the step restores (definitions, and rows for a
@@ -58,9 +82,13 @@ type StepRecord struct {
 // pending, with the tables and rows it restores.
 func NewRestoreRecord(p RestorePlan, results map[int]ShardResult, requestID, targetCluster string, shard int, at time.Time) RestoreRecord {
 	rec := RestoreRecord{Version: SetVersion, Set: p.Set, Database: p.SourceDatabase, Target: p.Database,
-		TargetCluster: targetCluster, RequestID: requestID, Shard: shard, Map: p.Map, CreatedAt: at}
+		TargetCluster: targetCluster, RequestID: requestID, Run: requestID, Shard: shard, Map: p.Map, CreatedAt: at}
+	if len(p.Missing) > 0 {
+		rec.Missing = p.Missing
+	}
 	for _, s := range p.Steps {
-		sr := StepRecord{Key: s.Key, State: StepPending, Settings: s.Settings}
+		sr := StepRecord{Key: s.Key, State: StepPending, Settings: s.Settings, Target: s.Target, Replica: s.Replica,
+			Source: s.Source, Backup: s.Backup, Folder: s.Folder, Kind: s.Kind, Except: s.Except}
 		for t, rows := range results[s.Source].Tables {
 			if slices.Contains(s.Except, t) {
 				continue
@@ -110,4 +138,42 @@ func (r RestoreRecord) Remaining() []StepRecord {
 		}
 	}
 	return out
+}
+
+// Reopen readies a record for another run of the restore (a new request,
+// or the same one after its deadline): each failed or rejected step runs
+// again, judged by its rows if its RESTORE was sent (started) or whole if
+// it never was (pending). Done steps stay done.
+func (r *RestoreRecord) Reopen() {
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if s.State != StepFailed && s.State != StepRejected {
+			continue
+		}
+		s.State, s.Error, s.FinishedAt = StepPending, "", nil
+		if s.OperationID != "" {
+			s.State = StepStarted
+		}
+	}
+}
+
+// Ended reports whether no step can move any more in this run: every step
+// done, failed or rejected.
+func (r RestoreRecord) Ended() bool {
+	for _, s := range r.Steps {
+		if s.State == StepPending || s.State == StepStarted {
+			return false
+		}
+	}
+	return true
+}
+
+// Step returns the step of key, for changing it.
+func (r *RestoreRecord) Step(key string) *StepRecord {
+	for i := range r.Steps {
+		if r.Steps[i].Key == key {
+			return &r.Steps[i]
+		}
+	}
+	return nil
 }

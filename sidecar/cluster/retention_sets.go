@@ -29,6 +29,12 @@ type SetsState struct {
 	Sets    []Set
 	Results map[string]map[int]ShardResult // set id → shard → result
 	Links   map[int][]Link                 // shard → its backups
+	// Busy are sets kept whatever the policy, with why: those being
+	// restored.
+	Busy map[string]string
+	// Leftovers are set folders without a set.json (a cleanup stopped
+	// part way): deleted with the sets.
+	Leftovers []string
 }
 
 // SetRetentionPlan is what a cleanup of sets deletes and keeps.
@@ -53,10 +59,16 @@ type SetRetentionPlan struct {
 // made (an incremental on the shard's newest restorable link, which may
 // belong to a partial set; a shard new to the cluster took a full in an
 // incremental set), so a deleted set's link that a kept set rests on is
-// kept. Open sets are always kept: their backups may be running. Until
+// kept. Open sets are always kept: their backups may be running; so are
+// busy ones (being restored). Until
 // KeepFullSets completed full sets exist, every set is kept.
 func PlanSetRetention(st SetsState, p SetPolicy, now time.Time) SetRetentionPlan {
 	plan := SetRetentionPlan{Keep: keptSets(st.Sets, p, now), DeleteLinks: map[int][]string{}, Outside: map[int][]string{}}
+	for _, s := range st.Sets {
+		if why, busy := st.Busy[s.ID]; busy {
+			plan.Keep[s.ID] = why
+		}
+	}
 	needed, named := map[int]map[string]bool{}, map[int]map[string]bool{}
 	sorted := slices.Clone(st.Sets)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].CreatedAt.Before(sorted[j].CreatedAt) })

@@ -105,6 +105,19 @@ type OpenSets struct {
 	// created in one millisecond, or by a sidecar whose clock is behind,
 	// never take one name.
 	LastID string `json:"last_id,omitempty"`
+	// Restores are the restores of sets being run: every node reads each
+	// one's record every poll and runs its own steps.
+	Restores []OpenRestore `json:"restores,omitempty"`
+}
+
+// OpenRestore is one restore of a set being run, by the request Run, until
+// Deadline: any sidecar drops it after that.
+type OpenRestore struct {
+	Set           string    `json:"set"`
+	Target        string    `json:"target"`
+	TargetCluster string    `json:"target_cluster"`
+	Run           string    `json:"run"`
+	Deadline      time.Time `json:"deadline"`
 }
 
 // OpenEntry is one open set. It is listed before its set.json is written,

@@ -21,6 +21,9 @@ type Cluster struct {
 	// ShardTimeout is how long a set waits for its shards before it is
 	// sealed partial.
 	ShardTimeout string `koanf:"shard_timeout"`
+	// SyncTimeout bounds each SYSTEM SYNC REPLICA the replica that backs a
+	// shard up runs first (its receive_timeout).
+	SyncTimeout string `koanf:"sync_timeout"`
 }
 
 // clusterNameRe is a remote_servers cluster name: an XML element name as
@@ -40,6 +43,12 @@ func (c Config) ClusterID() string {
 		return c.Cluster.ID
 	}
 	return c.Cluster.Name
+}
+
+// SyncTimeout is cluster.sync_timeout as a duration.
+func (c Config) SyncTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Cluster.SyncTimeout)
+	return d
 }
 
 // ShardTimeout is cluster.shard_timeout as a duration.
@@ -76,5 +85,8 @@ func (c Config) validateCluster(add addFunc) {
 	}
 	if d, err := time.ParseDuration(cl.ShardTimeout); err != nil || d <= 0 {
 		add("cluster.shard_timeout", "must be a positive duration such as \"6h\", got %q", cl.ShardTimeout)
+	}
+	if d, err := time.ParseDuration(cl.SyncTimeout); err != nil || d < time.Second {
+		add("cluster.sync_timeout", "must be a duration of a second or more such as \"5m\", got %q", cl.SyncTimeout)
 	}
 }

@@ -13,17 +13,17 @@ func TestClusterKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if single.ClusterID() != "" || single.ShardTimeout() != 6*time.Hour {
+	if single.ClusterID() != "" || single.ShardTimeout() != 6*time.Hour || single.SyncTimeout() != 5*time.Minute {
 		t.Errorf("a single server: cluster id %q, shard timeout %s", single.ClusterID(), single.ShardTimeout())
 	}
-	cfg, err := Load(writeConfig(t, minimal+"[cluster]\nname = \"vault\"\nshard_timeout = \"2h\"\n"), false, func() []string {
+	cfg, err := Load(writeConfig(t, minimal+"[cluster]\nname = \"vault\"\nshard_timeout = \"2h\"\nsync_timeout = \"90s\"\n"), false, func() []string {
 		return []string{"CLICKVAULT_CLUSTER_SHARD=2", "CLICKVAULT_CLUSTER_REPLICA=1", "CLICKVAULT_CLUSTER_ID=prod-eu"}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Cluster.Name != "vault" || cfg.ClusterID() != "prod-eu" || cfg.Cluster.Shard != 2 || cfg.Cluster.Replica != 1 ||
-		cfg.ShardTimeout() != 2*time.Hour {
+		cfg.ShardTimeout() != 2*time.Hour || cfg.SyncTimeout() != 90*time.Second {
 		t.Errorf("cluster %+v, id %q", cfg.Cluster, cfg.ClusterID())
 	}
 	named, err := Load(writeConfig(t, minimal+"[cluster]\nname = \"vault\"\n"), false, noEnv)
@@ -45,6 +45,7 @@ func TestClusterKeysRefused(t *testing.T) {
 		{"name = \"vault\"\nshard = -1", "cluster.shard: must be a shard number"},
 		{"name = \"vault\"\nshard_timeout = \"0s\"", "cluster.shard_timeout: must be a positive duration"},
 		{"name = \"vault\"\nshard_timeout = \"soon\"", "cluster.shard_timeout: must be a positive duration"},
+		{"name = \"vault\"\nsync_timeout = \"500ms\"", "cluster.sync_timeout: must be a duration of a second or more"},
 		{"name = \"vault\"\nshards = 3", "cluster.shards: unknown key"},
 	} {
 		_, err := Load(writeConfig(t, minimal+"[cluster]\n"+tc.body+"\n"), false, noEnv)

@@ -177,7 +177,7 @@ func Default() Config {
 		},
 		Sidecar: Sidecar{Listen: "127.0.0.1:7480", PollInterval: "1s", ConfirmWait: "30s", Workers: 4, RequestRetentionDays: 90},
 		Backup:  Backup{AllowS3NativeCopy: true, DeduplicateFiles: true, ParallelDatabases: DefaultParallelDatabases},
-		Cluster: Cluster{ShardTimeout: "6h"},
+		Cluster: Cluster{ShardTimeout: "6h", SyncTimeout: "5m"},
 	}
 }
 

@@ -56,6 +56,9 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 		}
 		return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, nil)}
 	case ActionCleanup:
+		if s.opts.Sets != nil {
+			return s.executeSetCleanup(ctx, r)
+		}
 		rep, err := s.svc.Cleanup(ctx, r.Database, r.DryRun)
 		msg := cleanupMessage(rep)
 		if err != nil {
@@ -174,6 +177,9 @@ func forcedWhy(b model.Backup) string {
 }
 
 func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
+	if s.opts.Sets != nil {
+		return s.executeSetRestore(ctx, r, latest, rows)
+	}
 	var res model.RestoreResult
 	var err error
 	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {

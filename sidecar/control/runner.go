@@ -55,7 +55,7 @@ type Options struct {
 	RequestRetention time.Duration
 	// Sets, on a node of a cluster (cluster.name), makes each backup
 	// request a set of the whole cluster; nil on a single server.
-	Sets SetBackups
+	Sets ClusterSets
 }
 
 // base is what every part of the Runner shares: the engine, the control

@@ -5,17 +5,40 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
-// SetBackups backs a whole cluster up as one set (package cluster): one
+// ClusterSets backs a whole cluster up as one set (package cluster): one
 // backup per shard, each taken by one replica of the shard through its own
-// sidecar. On a cluster node (Options.Sets set) a backup request makes a
-// set instead of backing up this node alone.
-type SetBackups interface {
+// sidecar; restores a set, each node restoring its own shard; and keeps
+// and deletes whole sets. On a cluster node (Options.Sets set) backup,
+// restore and cleanup requests act on sets instead of this node alone.
+type ClusterSets interface {
 	// BackupSet makes the request's set (or finds the one a run before a
 	// restart made: req.ID) and returns once it is sealed, telling progress
 	// the set's name first and then as shards end.
 	BackupSet(ctx context.Context, req SetRequest, progress func(set, message string)) (SetOutcome, error)
+	// RestoreSet restores a set into the cluster and returns once every
+	// node's steps have ended, or the restore's deadline passed; progress
+	// gets the set's name first. An error wrapping ErrRejected refuses the
+	// request before anything was written.
+	RestoreSet(ctx context.Context, req SetRestoreRequest, progress func(set, message string)) (SetRestoreOutcome, error)
+	// CleanupSets applies retention to a database's sets: whole sets, and
+	// a shard's backups only when no kept set needs them.
+	CleanupSets(ctx context.Context, database string, dryRun bool) (SetCleanupOutcome, error)
+}
+
+// SetSummary is one set as the catalog lists it: what set.json says.
+type SetSummary struct {
+	ID          string            `json:"id"`
+	Database    string            `json:"database"`
+	State       string            `json:"state"` // open, completed, partial
+	Kind        string            `json:"kind"`
+	Shards      []int             `json:"shards"`
+	RequestedBy string            `json:"requested_by"`
+	CreatedAt   time.Time         `json:"created_at"`
+	SealedAt    *time.Time        `json:"sealed_at,omitempty"`
+	Reasons     map[string]string `json:"reasons,omitempty"` // per shard ("shard-2"), why a partial set lacks it
 }
 
 // SetRequest is a backup request, as a set is asked for.
@@ -105,12 +128,10 @@ func (s *executor) executeSet(ctx context.Context, r Job, latest *LogEntry, rows
 	return StateSucceeded, LogEntry{Backup: out.ID, Message: out.Message()}
 }
 
-// refuseOnCluster refuses, on a cluster node, what sets do not do (yet):
-// a backup of some tables (a set backs up whole databases), a backup of a
-// database the nodes do not list (the others would not step its sets), a
-// restore (it must pick a completed set and restore every shard, not this
-// node's chains alone), and a cleanup (retention keeps and deletes whole
-// sets; one shard's cleanup could delete a link a set needs).
+// refuseOnCluster refuses, on a cluster node, what sets do not do: a
+// backup of some tables (a set backs up whole databases), a request on a
+// database the nodes do not list (the others would not step its sets), and
+// the restores a set's restore does not run (refuseSetRestoreShape).
 func (s *admission) refuseOnCluster(j Job) error {
 	if s.opts.Sets == nil {
 		return nil
@@ -125,12 +146,12 @@ func (s *admission) refuseOnCluster(j Job) error {
 			return reject("database %s is not listed in databases on this cluster node: every node steps the sets "+
 				"of the databases it lists, so list it on every node first", j.Database)
 		}
-	case ActionRestore:
-		return reject("restore is not run on a cluster node yet: it must pick a completed set and restore every " +
-			"shard; until then restore a shard's backup by hand (RESTORE … FROM S3 of its folder, docs/cluster.md)")
-	case ActionCleanup:
-		return reject("cleanup is not run on a cluster node yet: retention must keep and delete whole sets, and a " +
-			"cleanup of one shard's chains could delete a backup a set needs")
+	case ActionRestore, ActionCleanup:
+		if !slices.Contains(s.opts.Databases, j.Database) {
+			return reject("database %s is not listed in databases on this cluster node: every node steps the sets "+
+				"of the databases it lists, so list it on every node first", j.Database)
+		}
+		return refuseSetRestoreShape(j)
 	}
 	return nil
 }

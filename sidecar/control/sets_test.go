@@ -2,17 +2,47 @@ package control_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
-// fakeSets answers every set with out, remembering what it was asked.
+// fakeSets answers every set with out, every restore with restore (or
+// restoreErr), remembering what it was asked.
 type fakeSets struct {
-	mu  sync.Mutex
-	got []control.SetRequest
-	out control.SetOutcome
+	mu         sync.Mutex
+	got        []control.SetRequest
+	out        control.SetOutcome
+	restores   []control.SetRestoreRequest
+	restore    control.SetRestoreOutcome
+	restoreErr error
+	cleanups   []string
+}
+
+func (f *fakeSets) RestoreSet(_ context.Context, req control.SetRestoreRequest, progress func(set, message string)) (control.SetRestoreOutcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.restores = append(f.restores, req)
+	if f.restoreErr != nil {
+		return control.SetRestoreOutcome{}, f.restoreErr
+	}
+	progress(f.restore.Set, "restore of set "+f.restore.Set)
+	return f.restore, nil
+}
+
+func (f *fakeSets) CleanupSets(_ context.Context, database string, dryRun bool) (control.SetCleanupOutcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, database)
+	return control.SetCleanupOutcome{DryRun: dryRun, DeletedSets: []string{"s0"}, DeletedBackups: map[int][]string{1: {"b0"}}, KeptSets: 2}, nil
+}
+
+func (f *fakeSets) restoresAsked() []control.SetRestoreRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]control.SetRestoreRequest(nil), f.restores...)
 }
 
 func (f *fakeSets) BackupSet(_ context.Context, req control.SetRequest, progress func(set, message string)) (control.SetOutcome, error) {
@@ -55,9 +85,10 @@ func TestClusterBackupIsASet(t *testing.T) {
 	b.expect(id, control.StateFailed, "set s2 partial: shard 1 succeeded: incremental backup b3 by n1; shard 2 rejected: rejected: alice may not")
 }
 
-// TestClusterNodeRefusesWhatSetsDoNotDo: a backup of some tables or of a
-// database the nodes do not list, a restore and a cleanup are rejected on
-// a cluster node, each saying why, and no set is made.
+// TestClusterNodeRefusesWhatSetsDoNotDo: a backup of some tables, a
+// request on a database the nodes do not list, and a restore of some
+// tables, of mode schema or with consumers 'include' are rejected on a
+// cluster node, each saying why, and no set is made or restored.
 func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 	sets := &fakeSets{out: control.SetOutcome{ID: "s1", State: "completed"}}
 	b := newBed(t, control.Options{Sets: sets, Databases: []string{"shop"}})
@@ -67,13 +98,48 @@ func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 	}{
 		{control.Request{Action: "backup", Database: "shop", Tables: []string{"orders"}}, "a set of whole databases"},
 		{control.Request{Action: "backup", Database: "shop_copy"}, "not listed in databases on this cluster node"},
-		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy"}, "restore is not run on a cluster node yet"},
-		{control.Request{Action: "cleanup", Database: "shop"}, "cleanup is not run on a cluster node yet"},
+		{control.Request{Action: "restore", Database: "shop_copy"}, "not listed in databases on this cluster node"},
+		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Tables: []string{"orders"}}, "every shard's whole database"},
+		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Mode: "schema"}, "is mode data"},
+		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Consumers: "include"}, "not 'include'"},
+		{control.Request{Action: "cleanup", Database: "shop_copy"}, "not listed in databases on this cluster node"},
 	} {
 		id := b.request("alice", c.r)
 		b.expect(id, control.StateRejected, c.says)
 	}
-	if got := sets.asked(); len(got) != 0 {
-		t.Errorf("sets asked for: %+v", got)
+	if got, restores := sets.asked(), sets.restoresAsked(); len(got) != 0 || len(restores) != 0 {
+		t.Errorf("sets asked for: %+v, restores: %+v", got, restores)
 	}
+}
+
+// TestClusterRestoreIsASetsRestore: on a cluster node a restore request is
+// a set's restore, asked as its requester with its set, as_of, target and
+// consumers, and answered step by step: succeeded when every step is done,
+// failed otherwise, rejected when the set's restore refused it. A target
+// that holds tables is not refused here (each node judges its own, and a
+// restore run again finds what the first run restored).
+func TestClusterRestoreIsASetsRestore(t *testing.T) {
+	sets := &fakeSets{restore: control.SetRestoreOutcome{Set: "20260501T120000000Z", Target: "shop", State: "restored", Ran: 2, Steps: []control.StepOutcome{
+		{Key: "t1-r1-s1-data", State: "done", Node: "n1", Rows: 10}, {Key: "t2-r1-s2-data", State: "done", Node: "n2", Rows: 20}}}}
+	b := newBed(t, control.Options{Sets: sets, Databases: []string{"shop"}})
+	id := b.request("bob", control.Request{Action: "restore", Database: "shop", Backup: "20260501T120000000Z", Consumers: "skip"})
+	b.expect(id, control.StateSucceeded, "set 20260501T120000000Z into shop restored: t1-r1-s1-data (10 rows, n1); t2-r1-s2-data (20 rows, n2)")
+	got := sets.restoresAsked()
+	if len(got) != 1 || got[0].RequestedBy != "bob" || got[0].Set != "20260501T120000000Z" || got[0].Target != "shop" ||
+		got[0].Consumers != "skip" || got[0].RequestID != id {
+		t.Fatalf("asked for %+v, want set s1 of shop into shop for bob's request %s", got, id)
+	}
+	sets.mu.Lock()
+	sets.restore = control.SetRestoreOutcome{Set: "20260501T120000000Z", Target: "shop", State: "failed", Ran: 2, Steps: []control.StepOutcome{
+		{Key: "t1-r1-s1-data", State: "done", Node: "n1", Rows: 10}, {Key: "t2-r1-s2-data", State: "rejected", Problem: "bob may not"}}}
+	sets.mu.Unlock()
+	id = b.request("bob", control.Request{Action: "restore", Database: "shop", Backup: "20260501T120000000Z"})
+	b.expect(id, control.StateFailed, "set 20260501T120000000Z into shop failed: t2-r1-s2-data rejected: bob may not; done: t1-r1-s1-data")
+	sets.mu.Lock()
+	sets.restoreErr = fmt.Errorf("%w: no completed set at or before 2026-01-01T00:00:00Z", control.ErrRejected)
+	sets.mu.Unlock()
+	id = b.request("alice", control.Request{Action: "restore", Database: "shop", Target: "shop_copy"})
+	b.expect(id, control.StateRejected, "no completed set at or before")
+	id = b.request("alice", control.Request{Action: "cleanup", Database: "shop", DryRun: true})
+	b.expect(id, control.StateSucceeded, "would delete 1 sets (s0) and 1 backups (shard 1: b0); kept 2 sets")
 }

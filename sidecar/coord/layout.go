@@ -186,6 +186,7 @@ const (
 	setFile      = "set.json"
 	setRequests  = "set-requests"
 	shardPrefix  = "shard-"
+	restores     = "restores"
 )
 
 // ClusterLayout places a cluster's backups and sets in the bucket. Every key of a
@@ -196,7 +197,10 @@ const (
 //	{prefix}/{cluster id}/{database}/sets/{set}/set.json        the set: its shards, kind, requester, state
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.claim the replica working shard n (a lease)
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.json  how shard n's backup went
+//	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.replica-{r}.json  replica r's system.replicas rows
 //	{prefix}/{cluster id}/{database}/set-requests/{request}.json the set a request made
+//	{prefix}/{cluster id}/{database}/sets/{set}/restores/{target cluster}/{target}.json
+//	                                                            a restore of the set into database target
 //
 // A shard's folder holds exactly what a single server's database folder
 // holds ({prefix}/{database}/…), so the engine runs on it unchanged
@@ -266,4 +270,18 @@ func (l ClusterLayout) ResultKey(database, set string, shard int) string {
 // make a second one (the set may be sealed and gone from open.json).
 func (l ClusterLayout) SetOfRequestKey(database, requestID string) string {
 	return l.join(database, setRequests, requestID+jsonSuffix)
+}
+
+// RestoreKey is the record of a set's restore into database target of the
+// cluster named targetCluster in the bucket: one per set and target, so
+// that running the restore again goes on from it.
+func (l ClusterLayout) RestoreKey(database, set, targetCluster, target string) string {
+	return l.join(database, setsFolder, set, restores, targetCluster, target+jsonSuffix)
+}
+
+// ReplicaHealthKey is what replica r of shard n reported of its
+// system.replicas for a set: the choice of the replica that backs the
+// shard up reads every replica's.
+func (l ClusterLayout) ReplicaHealthKey(database, set string, shard, replica int) string {
+	return l.join(database, setsFolder, set, ShardFolder(shard)+".replica-"+strconv.Itoa(replica)+jsonSuffix)
 }

@@ -33,6 +33,9 @@ type app struct {
 	notifier *notify.Dispatcher
 	service  *sidecar.Service
 	cluster  *clusterNode // this node's place in a cluster; nil on a single server
+	// queue, set by serve, sends notifications from a queue; every
+	// service made after it sends there.
+	queue sidecar.Notifier
 }
 
 // loadConfig reads the configuration; a bad one is a usage error (exit 2).
@@ -82,9 +85,21 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		// heartbeats and schedule slots are the cluster's.
 		layout = node.layout.Engine(node.position.Shard)
 	}
-	service := sidecar.NewService(store, db.Ports(), notifier, layout, serviceOptions(cfg, instance, store), logger)
-	return &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
-		notifier: notifier, service: service, cluster: node}, nil
+	a := &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
+		notifier: notifier, cluster: node}
+	a.service = a.serviceOf(layout)
+	return a, nil
+}
+
+// serviceOf is the engine on the chains of layout: this server's, or in a
+// cluster one shard's (a set's restore and cleanup read and delete every
+// shard's backups from any node).
+func (a *app) serviceOf(layout coord.Layout) *sidecar.Service {
+	var notifier sidecar.Notifier = a.notifier
+	if a.queue != nil {
+		notifier = a.queue
+	}
+	return sidecar.NewService(a.store, a.db.Ports(), notifier, layout, serviceOptions(a.cfg, a.instance, a.store), a.logger)
 }
 
 // serviceOptions are the engine's options of cfg, for the primary's

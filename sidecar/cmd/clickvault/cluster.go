@@ -5,18 +5,21 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // clusterCommands are the commands a cluster node runs: serve (requests
-// over SQL and HTTP make sets) and init (the control tables). The others
-// act on one server's chains and make no set, so a node refuses them
-// rather than back a cluster up one node at a time.
-var clusterCommands = []string{"serve", "init"}
+// over SQL and HTTP make sets), init (the control tables), restore (of a
+// set, every node's serve running its own steps) and cleanup (of whole
+// sets). The others act on one server's chains and make no set, so a node
+// refuses them rather than back a cluster up one node at a time.
+var clusterCommands = []string{"serve", "init", "restore", "cleanup"}
 
 // refuseOnCluster refuses a command a cluster node does not run.
 func refuseOnCluster(cfg config.Config, command string) error {
@@ -61,15 +64,21 @@ func readTopology(ctx context.Context, db *clickhouse.Database, name string) (cl
 	return cluster.NewTopology(name, rows)
 }
 
-// sets makes the coordinator that works this node's shard of every set,
-// and the runner's side of sets.
-func (a *app) sets() (*cluster.Coordinator, control.SetBackups) {
+// sets makes the coordinator that works this node's shard of every set
+// (the fittest replica of a shard claims it, made current first) and runs
+// its steps of sets' restores, and the runner's side of sets.
+func (a *app) sets() (*cluster.Coordinator, cluster.Requests) {
 	n := a.cluster
-	exec := cluster.Checked{Executor: cluster.Engine{Service: a.service}, Allowed: a.mayBackUp}
+	replication := a.db.Replication()
+	exec := cluster.Checked{Executor: cluster.Engine{Service: a.service, Replication: replication, SyncTimeout: a.cfg.SyncTimeout()},
+		Allowed: a.mayBackUp}
 	co := cluster.New(a.store, n.layout, n.name, cluster.Member{Holder: a.instance, Position: n.position}, exec,
-		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval()}, a.logger)
+		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval(), Replication: replication,
+			Restorer: cluster.RestoreEngine{Service: a.service, Rights: a.mayRestore}, FaultPoint: faultPoint}, a.logger)
 	return co, cluster.Requests{Coord: co,
-		Topology: func(ctx context.Context) (cluster.Topology, error) { return readTopology(ctx, a.db, n.name) }}
+		Topology: func(ctx context.Context) (cluster.Topology, error) { return readTopology(ctx, a.db, n.name) },
+		Plan:     a.planShard, Chains: shardChains{a},
+		Policy: cluster.SetPolicy{KeepFullSets: a.cfg.Retention.KeepFullBackups, KeepFor: dayDuration(a.cfg.Retention.KeepDays)}}
 }
 
 // mayBackUp asks this node's grants whether user may back database up:
@@ -87,4 +96,80 @@ func (a *app) mayBackUp(ctx context.Context, user, database string) error {
 		return fmt.Errorf("%s may not BACKUP %s on this node (grants are each node's own)", user, database)
 	}
 	return nil
+}
+
+// mayRestore asks this node's grants whether user may restore database's
+// backup into target here, as a restore on one server takes: SELECT on the
+// source, CREATE TABLE (and INSERT for rows) on the target, CREATE
+// DATABASE when it does not exist. The sidecar's own login (the CLI, HTTP
+// tokens) is the operator's.
+func (a *app) mayRestore(ctx context.Context, user, database, target string, rows, createDatabase bool) error {
+	if user == a.cfg.ClickHouse.User {
+		return nil
+	}
+	type need struct {
+		priv control.Privilege
+		db   string
+	}
+	needs := []need{{control.PrivSelect, database}, {control.PrivCreate, target}}
+	if rows {
+		needs = append(needs, need{control.PrivInsert, target})
+	}
+	if createDatabase {
+		needs = append(needs, need{control.PrivCreateDatabase, target})
+	}
+	for _, n := range needs {
+		ok, err := a.db.Rights().Can(ctx, user, n.priv, n.db, "")
+		if err != nil {
+			return fmt.Errorf("check the grants of %s on this node: %w", user, err)
+		}
+		if !ok {
+			return fmt.Errorf("%s lacks %s on database %s on this node, which restoring %s into %s needs (grants are each node's own)",
+				user, n.priv, n.db, database, target)
+		}
+	}
+	return nil
+}
+
+// shardService is the engine on shard n's chains: this node's own service
+// for its shard.
+func (a *app) shardService(n int) *sidecar.Service {
+	if n == a.cluster.position.Shard {
+		return a.service
+	}
+	return a.serviceOf(a.cluster.layout.Engine(n))
+}
+
+// planShard is the engine's plan of restoring shard n's backup into
+// target, read from the backup's own definitions.
+func (a *app) planShard(ctx context.Context, database string, n int, backup, target string, consumers model.Consumers) (model.RestorePlan, error) {
+	svc := a.shardService(n)
+	cat, err := svc.Catalog(ctx, database)
+	if err != nil {
+		return model.RestorePlan{}, err
+	}
+	b, ok := cat.Find(backup)
+	if !ok {
+		return model.RestorePlan{}, fmt.Errorf("shard %d's chains of %s have no backup %s", n, database, backup)
+	}
+	return svc.Plan(ctx, cat, b, sidecar.RestoreRequest{Database: database, Target: target, Consumers: consumers})
+}
+
+// shardChains are every shard's chains, for the retention of sets.
+type shardChains struct{ a *app }
+
+func (c shardChains) Links(ctx context.Context, database string, n int) ([]cluster.Link, error) {
+	cat, err := c.a.shardService(n).Catalog(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	var links []cluster.Link
+	for _, b := range cat.All() {
+		links = append(links, cluster.Link{Name: b.Name, Base: b.Base})
+	}
+	return links, nil
+}
+
+func (c shardChains) Delete(ctx context.Context, database string, n int, names []string) ([]string, error) {
+	return c.a.shardService(n).DeleteBackups(ctx, database, names)
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/clickvault/clickvault/sidecar/config"
 )
 
-// TestClusterNodeRunsServeOnly: on a cluster node (cluster.name) serve and
-// init run, and every command that acts on one server's chains is refused
-// (exit 2), saying to ask serve, so a node never backs the cluster up one
-// node at a time from the CLI.
+// TestClusterNodeRunsServeOnly: on a cluster node (cluster.name) serve,
+// init, and restore and cleanup (of sets) run, and every command that acts
+// on one server's chains is refused (exit 2), saying to ask serve, so a
+// node never backs the cluster up one node at a time from the CLI.
 func TestClusterNodeRunsServeOnly(t *testing.T) {
 	single := config.Config{}
 	node := config.Config{Cluster: config.Cluster{Name: "vault"}}
@@ -20,12 +20,12 @@ func TestClusterNodeRunsServeOnly(t *testing.T) {
 			t.Errorf("a single server's %s: %v", cmd, err)
 		}
 	}
-	for _, cmd := range []string{"serve", "init"} {
+	for _, cmd := range []string{"serve", "init", "restore", "cleanup"} {
 		if err := refuseOnCluster(node, cmd); err != nil {
 			t.Errorf("a cluster node's %s: %v", cmd, err)
 		}
 	}
-	for _, cmd := range []string{"backup", "restore", "verify", "check", "cleanup", "list", "status"} {
+	for _, cmd := range []string{"backup", "verify", "check", "list", "status"} {
 		err := refuseOnCluster(node, cmd)
 		var usage *usageError
 		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "cluster.name") || !strings.Contains(err.Error(), "serve") {

@@ -193,6 +193,9 @@ func cleanupCommand(run runner) *cobra.Command {
 				return err
 			}
 		}
+		if a.cluster != nil {
+			return a.cleanupSets(ctx, dbs, dryRun)
+		}
 		var failed []error
 		for _, db := range dbs {
 			report, err := a.service.Cleanup(ctx, db, dryRun)
@@ -220,8 +223,8 @@ func restoreCommand(run runner) *cobra.Command {
 	cmd.Flags().StringArrayVar(&partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
 	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace "+
 		"(restore the named tables beside the live ones, check them, swap them in atomically; with --partition, replace those partitions in place)")
-	cmd.Flags().StringVar(&backup, "backup", "", "backup name (default: the newest completed)")
-	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup at or before this time (RFC 3339)")
+	cmd.Flags().StringVar(&backup, "backup", "", "backup name, on a cluster node a set's (default: the newest completed)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup (set) at or before this time (RFC 3339)")
 	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
 	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
 	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
@@ -230,6 +233,10 @@ func restoreCommand(run runner) *cobra.Command {
 		db, when, err := singleDatabaseAndTime(a, database, asOf)
 		if err != nil {
 			return err
+		}
+		if a.cluster != nil {
+			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
+				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun})
 		}
 		service, err := a.serviceAt(ctx, from)
 		if err != nil {

@@ -47,10 +47,14 @@ func serveCommand(run runner) *cobra.Command {
 		// notifications from a queue (the CLI sends them before it exits).
 		notifications := notify.NewQueue(a.notifier, a.logger)
 		a.service.SetNotifier(notifications)
+		a.queue = notifications
 		var sets *cluster.Coordinator
-		var setBackups control.SetBackups
+		var setBackups control.ClusterSets
+		hooks := a.hookOptions()
 		if a.cluster != nil {
-			sets, setBackups = a.sets()
+			var requests cluster.Requests
+			sets, requests = a.sets()
+			setBackups, hooks.Sets = requests, requests.ListSets
 		}
 		copies, err := a.copies(ctx, reg)
 		if err != nil {
@@ -58,7 +62,7 @@ func serveCommand(run runner) *cobra.Command {
 			return err
 		}
 		runner := a.runner(plane, proofKey, setBackups, reg, copies)
-		srv := httpapi.New(plane, a.hookOptions(), a.readiness(runner), reg, a.logger)
+		srv := httpapi.New(plane, hooks, a.readiness(runner), reg, a.logger)
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
 			"databases", a.cfg.DatabaseList(), "instance", a.instance.Name)
 		// What killed verifies and replaces left (scratch databases, staging
@@ -85,7 +89,7 @@ func serveCommand(run runner) *cobra.Command {
 }
 
 // runner is serve's request runner, configured.
-func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.SetBackups, reg prometheus.Registerer,
+func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.ClusterSets, reg prometheus.Registerer,
 	copies *control.Copies) *control.Runner {
 	dbs := a.cfg.DatabaseList()
 	def := ""

@@ -1,0 +1,151 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// Replication is this node's server as the choice of the replica that
+// backs a shard up, and that replica's SYNC REPLICA, see it.
+type Replication interface {
+	// Replicas reads the system.replicas rows of database's tables.
+	Replicas(ctx context.Context, database string) ([]ReplicaRow, error)
+	// Tables reads database's tables with their engines (system.tables).
+	Tables(ctx context.Context, database string) ([]TableRow, error)
+	// Sync runs one SYSTEM SYNC REPLICA, waiting at most its
+	// receive_timeout (the client waits longer: the server sends nothing
+	// meanwhile).
+	Sync(ctx context.Context, s Statement) error
+}
+
+// SyncReplicas makes this replica current before its backup: SYSTEM SYNC
+// REPLICA … LIGHTWEIGHT of each Replicated* table of database
+// (SyncReplica), each bounded by timeout. A database without replicated
+// tables sends nothing.
+func SyncReplicas(ctx context.Context, r Replication, database string, timeout time.Duration) error {
+	tables, err := r.Tables(ctx, database)
+	if err != nil {
+		return fmt.Errorf("read the tables of %s: %w", database, err)
+	}
+	for _, s := range SyncReplica(database, tables, timeout) {
+		if err := r.Sync(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s.SQL, err)
+		}
+	}
+	return nil
+}
+
+// replicaGate decides whether this replica claims its shard of a set now:
+// the Coordinator's part that chooses a replica (ChooseReplica) from what
+// each replica of the shard reported of its system.replicas.
+type replicaGate struct{ c *Coordinator }
+
+// mayClaim reports whether this replica should claim its shard of set now.
+// Without Replication, or for a shard of one replica, any replica claims.
+// Otherwise each replica writes its rows once per set, and the replica
+// ChooseReplica picks claims once every replica has reported (or a
+// quarter of the grace has passed, after which one not heard from is
+// passed over); any other replica claims only once the grace has passed
+// since the set was made, so a shard whose chosen replica is down is
+// still backed up. The claim decides, so one replica backs the shard up
+// whichever way the choice fell.
+func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int) (bool, error) {
+	c := g.c
+	s, ok := setShard(set, shard)
+	if c.opts.Replication == nil || !ok || len(s.Replicas) < 2 {
+		return true, nil
+	}
+	if err := g.report(ctx, set, shard); err != nil {
+		return false, err
+	}
+	var health []ReplicaHealth
+	for _, r := range s.Replicas {
+		h, found, err := g.read(ctx, set, shard, r.Num)
+		if err != nil {
+			return false, err
+		}
+		if found {
+			health = append(health, h)
+		}
+	}
+	choice := ChooseReplica(s, set.Database, health)
+	me, waited := c.self.Position.Replica, c.now().Sub(set.CreatedAt)
+	switch {
+	case choice.Replica == me && (len(health) == len(s.Replicas) || waited >= c.opts.ReplicaGrace/4):
+		return true, nil
+	case waited >= c.opts.ReplicaGrace:
+		c.logger.Info("claiming this shard though another replica was chosen: the grace has passed", "set", set.ID,
+			"shard", shard, "chosen", choice.Replica, "candidates", choice.Candidates)
+		return true, nil
+	}
+	return false, nil
+}
+
+// report writes this replica's system.replicas rows of the set's
+// database, once per set (a failed read is written as such: the replica
+// is then not chosen).
+func (g replicaGate) report(ctx context.Context, set Set, shard int) error {
+	c := g.c
+	key := c.layout.ReplicaHealthKey(set.Database, set.ID, shard, c.self.Position.Replica)
+	c.mu.Lock()
+	done := c.reported[key]
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	h := ReplicaHealth{Replica: c.self.Position.Replica}
+	rows, err := c.opts.Replication.Replicas(ctx, set.Database)
+	if err != nil {
+		h.Err = err.Error()
+	}
+	h.Rows = rows
+	data, err := json.Marshal(replicaReport{Version: SetVersion, ReplicaHealth: h})
+	if err != nil {
+		return fmt.Errorf("encode this replica's rows: %w", err)
+	}
+	if _, err := c.store.Put(ctx, key, data, coord.PutCondition{}); err != nil {
+		return fmt.Errorf("write this replica's rows for set %s: %w", set.ID, err)
+	}
+	c.mu.Lock()
+	c.reported[key] = true
+	c.mu.Unlock()
+	return nil
+}
+
+// replicaReport is shard-{n}.replica-{r}.json: what replica r reported.
+type replicaReport struct {
+	Version int `json:"version"`
+	ReplicaHealth
+}
+
+// read reads what replica r of shard reported for set.
+func (g replicaGate) read(ctx context.Context, set Set, shard, replica int) (ReplicaHealth, bool, error) {
+	data, _, err := g.c.store.Get(ctx, g.c.layout.ReplicaHealthKey(set.Database, set.ID, shard, replica))
+	if errors.Is(err, coord.ErrNotFound) {
+		return ReplicaHealth{}, false, nil
+	}
+	if err != nil {
+		return ReplicaHealth{}, false, fmt.Errorf("read replica %d's rows for set %s: %w", replica, set.ID, err)
+	}
+	var rep replicaReport
+	if err := decode(fmt.Sprintf("replica %d's rows", replica), data, &rep); err != nil {
+		return ReplicaHealth{Replica: replica, Err: err.Error()}, true, nil
+	}
+	rep.Replica = replica // the key says whose it is
+	return rep.ReplicaHealth, true, nil
+}
+
+// setShard is shard n as the set's creator saw it.
+func setShard(set Set, n int) (Shard, bool) {
+	for _, s := range set.Topology {
+		if s.Num == n {
+			return s, true
+		}
+	}
+	return Shard{}, false
+}

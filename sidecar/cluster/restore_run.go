@@ -1,0 +1,265 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// ShardPlanner reads, from one source shard's backup itself, the engine's
+// plan of its restore into target: each table with its engine (a
+// Replicated* one gets its rows once per target shard) and what consumers
+// leaves out or refuses.
+type ShardPlanner func(ctx context.Context, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
+
+// RestoreSet is a set's restore as the requester's sidecar runs it: it
+// chooses the set, plans the steps, writes the restore's record (or goes on
+// with the one a run before wrote), lists it in open.json so that every
+// node runs its own steps (Coordinator.Run), and waits until every step
+// has ended or the deadline has passed. A refusal before anything was
+// written wraps control.ErrRejected.
+func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest, progress func(set, message string)) (control.SetRestoreOutcome, error) {
+	target := model.OrWord(req.Target, req.Database)
+	out := control.SetRestoreOutcome{Set: req.Set, Target: target}
+	set, results, err := r.chooseSet(ctx, req)
+	if err != nil {
+		return out, err
+	}
+	out.Set = set.ID
+	plan, err := r.planRestore(ctx, req, set, results, target)
+	if err != nil {
+		return out, err
+	}
+	rec := NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, 0, r.Coord.now().UTC())
+	if req.DryRun {
+		out = RestoreOutcome(rec)
+		out.State = "planned"
+		return out, nil
+	}
+	rec, ran, err := r.beginRestore(ctx, req, plan, rec)
+	if err != nil {
+		return out, err
+	}
+	progress(set.ID, fmt.Sprintf("restore of set %s into %s: %d steps, %d to run by the nodes", set.ID, target, len(rec.Steps), ran))
+	if ran > 0 {
+		if rec, err = r.awaitRestore(ctx, rec, progress); err != nil {
+			return RestoreOutcome(rec), err
+		}
+	}
+	out = RestoreOutcome(rec)
+	out.Ran = ran
+	return out, nil
+}
+
+// chooseSet finds the set the request asks for and its shards' results:
+// by name, or the newest completed at or before as_of (ChooseSet).
+func (r Requests) chooseSet(ctx context.Context, req control.SetRestoreRequest) (Set, map[int]ShardResult, error) {
+	var sets []Set
+	if req.Set != "" {
+		if err := model.ValidateIdentifier("set", req.Set); err != nil {
+			return Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
+		}
+		s, _, err := r.Coord.readSet(ctx, req.Database, req.Set)
+		if err != nil && !errors.Is(err, coord.ErrNotFound) {
+			return Set{}, nil, err
+		}
+		if err == nil {
+			sets = append(sets, s)
+		}
+	} else {
+		var err error
+		if sets, err = r.Coord.Sets(ctx, req.Database); err != nil {
+			return Set{}, nil, err
+		}
+	}
+	set, err := ChooseSet(sets, SetWanted{Name: req.Set, AsOf: req.AsOf})
+	if err != nil {
+		return Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
+	}
+	results := map[int]ShardResult{}
+	for _, n := range set.Shards {
+		res, found, err := r.Coord.readResult(ctx, set, n)
+		if err != nil {
+			return Set{}, nil, err
+		}
+		if found {
+			results[n] = res
+		}
+	}
+	return set, results, nil
+}
+
+// Sets reads every set of a database (one LIST, then each set.json).
+func (c *Coordinator) Sets(ctx context.Context, database string) ([]Set, error) {
+	sets, _, err := c.readSets(ctx, database)
+	return sets, err
+}
+
+// readSets reads every set of a database, and names the folders of sets
+// without a set.json: what a cleanup that stopped part way left (it
+// deletes set.json first). A set's folder has no object before its
+// set.json is written.
+func (c *Coordinator) readSets(ctx context.Context, database string) ([]Set, []string, error) {
+	listing, err := c.store.List(ctx, c.layout.SetsRoot(database), false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the sets of %s: %w", database, err)
+	}
+	var sets []Set
+	var leftovers []string
+	for _, f := range listing.Folders {
+		id := path.Base(strings.TrimSuffix(f, "/"))
+		s, _, err := c.readSet(ctx, database, id)
+		if errors.Is(err, coord.ErrNotFound) {
+			leftovers = append(leftovers, id)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		sets = append(sets, s)
+	}
+	return sets, leftovers, nil
+}
+
+// planRestore plans the set's restore onto the cluster as it is now. Each
+// source shard's backup is planned by the engine (ShardPlanner): a table
+// it refuses (consumers) refuses the restore, one it leaves out (consumers
+// = 'skip') is left out of every step of that shard.
+func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest, set Set, results map[int]ShardResult, target string) (RestorePlan, error) {
+	topo, err := r.Topology(ctx)
+	if err != nil {
+		return RestorePlan{}, fmt.Errorf("read the cluster's shards: %w", err)
+	}
+	var tables []TableRow
+	skip := map[int][]string{}
+	for _, n := range set.Shards {
+		res, ok := results[n]
+		if !ok || res.State != ShardSucceeded || res.Backup == "" {
+			continue
+		}
+		p, err := r.Plan(ctx, set.Database, n, res.Backup, target, req.Consumers)
+		if err != nil {
+			return RestorePlan{}, fmt.Errorf("plan the restore of shard %d's backup %s: %w", n, res.Backup, err)
+		}
+		if err := p.Refusal(); err != nil {
+			return RestorePlan{}, fmt.Errorf("%w: shard %d's backup %s: %w", control.ErrRejected, n, res.Backup, err)
+		}
+		if stopped := p.With(model.PlanStopped); len(stopped) > 0 {
+			return RestorePlan{}, fmt.Errorf("%w: shard %d's backup %s has refreshable views (%s) a set's restore does not "+
+				"create stopped: say consumers = 'skip'", control.ErrRejected, n, res.Backup, strings.Join(stopped, ", "))
+		}
+		for _, e := range p.Tables {
+			tables = append(tables, TableRow{Database: set.Database, Name: e.Table, Engine: e.Engine})
+		}
+		skip[n] = p.With(model.PlanSkip)
+	}
+	plan, err := PlanRestore(RestoreInput{Set: set, Results: results, Target: topo, Database: target, Tables: tables})
+	if err != nil {
+		return RestorePlan{}, fmt.Errorf("%w: %w", control.ErrRejected, err)
+	}
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		s.Except = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(s.Except), skip[s.Source]...))))
+	}
+	return plan, nil
+}
+
+// beginRestore writes the restore's record (If-None-Match), or goes on
+// with the one there: the same set into the same target, mapped and
+// stepped alike (RestoreRecord.Matches), its failed steps reopened for
+// this run. It lists the restore in open.json and returns the record and
+// how many steps this run has to run.
+func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan RestorePlan, rec RestoreRecord) (RestoreRecord, int, error) {
+	rec.RequestedBy = req.RequestedBy
+	rec.Deadline = r.Coord.now().UTC().Add(r.Coord.opts.ShardTimeout)
+	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target)
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return rec, 0, fmt.Errorf("encode the restore of set %s: %w", rec.Set, err)
+	}
+	_, err = r.Coord.store.Put(ctx, key, data, coord.PutCondition{IfNoneMatch: true})
+	switch {
+	case errors.Is(err, coord.ErrPreconditionFailed):
+		var mismatch error
+		rec, err = r.Coord.updateRestore(ctx, key, func(had *RestoreRecord) bool {
+			if mismatch = had.Matches(plan); mismatch != nil {
+				return false
+			}
+			had.Reopen()
+			had.Run, had.RequestedBy, had.Deadline = req.RequestID, req.RequestedBy, rec.Deadline
+			return true
+		})
+		if mismatch != nil {
+			return rec, 0, fmt.Errorf("%w: %w", control.ErrRejected, mismatch)
+		}
+		if err != nil {
+			return rec, 0, err
+		}
+	case err != nil:
+		return rec, 0, fmt.Errorf("write the restore of set %s into %s: %w", rec.Set, rec.Target, err)
+	}
+	ran := len(rec.Remaining())
+	if ran == 0 {
+		return rec, 0, nil
+	}
+	return rec, ran, r.Coord.listRestore(ctx, rec)
+}
+
+// RestoreOutcome is a restore's record as the runner answers it.
+func RestoreOutcome(rec RestoreRecord) control.SetRestoreOutcome {
+	out := control.SetRestoreOutcome{Set: rec.Set, Target: rec.Target, State: "restored", Notes: slices.Clone(rec.Map.Notes)}
+	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
+		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
+	}
+	for _, s := range rec.Steps {
+		var rows uint64
+		for _, n := range s.Adds {
+			rows += n
+		}
+		out.Steps = append(out.Steps, control.StepOutcome{Key: s.Key, State: string(s.State), Node: s.Node, Rows: rows, Problem: s.Error})
+		if s.State != StepDone {
+			out.State = "failed"
+		}
+	}
+	return out
+}
+
+// ListSets lists a database's newest sets, newest first, at most limit
+// (one LIST, then each set.json): the catalog of sets.
+func (r Requests) ListSets(ctx context.Context, database string, limit int) ([]control.SetSummary, error) {
+	listing, err := r.Coord.store.List(ctx, r.Coord.layout.SetsRoot(database), false)
+	if err != nil {
+		return nil, fmt.Errorf("list the sets of %s: %w", database, err)
+	}
+	var ids []string
+	for _, f := range listing.Folders {
+		ids = append(ids, path.Base(strings.TrimSuffix(f, "/")))
+	}
+	slices.Sort(ids) // set names are times
+	slices.Reverse(ids)
+	out := []control.SetSummary{}
+	for _, id := range ids {
+		if len(out) == limit {
+			break
+		}
+		s, _, err := r.Coord.readSet(ctx, database, id)
+		if errors.Is(err, coord.ErrNotFound) {
+			continue // records a cleanup stopped part way left
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, control.SetSummary{ID: s.ID, Database: s.Database, State: string(s.State), Kind: s.Kind,
+			Shards: s.Shards, RequestedBy: s.RequestedBy, CreatedAt: s.CreatedAt, SealedAt: s.SealedAt, Reasons: s.Reasons})
+	}
+	return out, nil
+}

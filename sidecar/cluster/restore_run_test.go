@@ -1,0 +1,391 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// backupRows are what each shard's backup holds: shard n's orders has
+// 100*n rows (its folder is "f{n}").
+func backupRows(folder string) map[string]uint64 {
+	var n uint64
+	_, _ = fmt.Sscanf(folder, "f%d", &n)
+	return map[string]uint64{"orders": 100 * n}
+}
+
+// fakeServer is one node's ClickHouse as a set's restore sees it: its
+// databases' tables with their rows, and its RESTOREs by id. It refuses
+// what ClickHouse refuses: a table that exists under create_table
+// 'create', rows into a non-empty table without allow_non_empty_tables.
+type fakeServer struct {
+	mu      sync.Mutex
+	dbs     map[string]map[string]uint64
+	ops     map[string]error // RESTOREs this server knows, and how they ended
+	sent    []sidecar.RestoreCommand
+	denied  string // Allowed refuses with this
+	onStart func(cmd sidecar.RestoreCommand)
+}
+
+func newFakeServer() *fakeServer {
+	return &fakeServer{dbs: map[string]map[string]uint64{}, ops: map[string]error{}}
+}
+
+func (f *fakeServer) Allowed(_ context.Context, user, _, _ string, _, _ bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.denied != "" {
+		return errors.New(user + " " + f.denied)
+	}
+	return nil
+}
+
+func (f *fakeServer) Target(_ context.Context, database string) (model.Target, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tables, ok := f.dbs[database]
+	return model.Target{Name: database, Exists: ok, Objects: uint64(len(tables))}, nil
+}
+
+func (f *fakeServer) TableRows(_ context.Context, database string) (map[string]uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.dbs[database]), nil
+}
+
+func (f *fakeServer) Start(ctx context.Context, cmd sidecar.RestoreCommand) error {
+	if ctx.Err() != nil { // the sidecar is gone: nothing is sent
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	f.sent = append(f.sent, cmd)
+	f.ops[cmd.ID] = f.restore(cmd)
+	hook := f.onStart
+	f.mu.Unlock()
+	if hook != nil {
+		hook(cmd)
+	}
+	return nil
+}
+
+func (f *fakeServer) restore(cmd sidecar.RestoreCommand) error {
+	if f.dbs[cmd.Target] == nil {
+		f.dbs[cmd.Target] = map[string]uint64{}
+	}
+	db := f.dbs[cmd.Target]
+	for table, rows := range backupRows(cmd.Folder) {
+		n, exists := db[table]
+		switch {
+		case slicesContains(cmd.Except, table):
+		case exists && cmd.CreateTable != sidecar.CreateTableIfNotExists:
+			return fmt.Errorf("table %s exists", table)
+		case n > 0 && !cmd.AllowNonEmptyTables && !cmd.StructureOnly:
+			return fmt.Errorf("table %s already contains some data", table)
+		case cmd.StructureOnly:
+			db[table] = n
+		default:
+			db[table] = n + rows
+		}
+	}
+	return nil
+}
+
+func (f *fakeServer) Await(ctx context.Context, id, _, _ string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err, ok := f.ops[id]
+	if !ok {
+		return fmt.Errorf("restore %s: %w", id, sidecar.ErrNotFound)
+	}
+	return err
+}
+
+func (f *fakeServer) rows(database string) map[string]uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.dbs[database])
+}
+
+func (f *fakeServer) sends() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, s := range xs {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreWorld is a world whose nodes run restore steps on fake servers,
+// with a completed full set whose shard n's backup is folder f{n}.
+type restoreWorld struct {
+	*world
+	servers []*fakeServer
+	set     cluster.Set
+	faults  []func(string)
+}
+
+func newRestoreWorld(t *testing.T, replicas ...int) *restoreWorld {
+	t.Helper()
+	w := &restoreWorld{world: newWorld(t, replicas...)}
+	for i, n := range w.nodes {
+		srv := newFakeServer()
+		w.servers = append(w.servers, srv)
+		w.faults = append(w.faults, nil)
+		w.restart(i)
+		shard := n.c.Self().Position.Shard
+		n.exec.fn = func(context.Context, cluster.Job) (cluster.ShardResult, error) {
+			return cluster.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: fmt.Sprintf("f%d", shard), Kind: "full",
+				Tables: backupRows(fmt.Sprintf("f%d", shard))}, nil
+		}
+	}
+	out, _ := w.backupSet(t, control.SetRequest{Database: "shop", RequestID: "backup-1", RequestedBy: "alice"})
+	w.set, _ = w.world.set(t, out.ID)
+	return w
+}
+
+// restart makes node i's sidecar anew (as after a crash), with its fault hook.
+func (w *restoreWorld) restart(i int) {
+	n := w.nodes[i]
+	faults := w.faults[i]
+	n.c = cluster.New(w.store, w.layout, "vault", n.c.Self(), n.exec, cluster.Options{ClaimTTL: time.Minute,
+		ShardTimeout: time.Hour, Restorer: w.servers[i], FaultPoint: faults}, slog.New(slog.DiscardHandler))
+	n.c.SetClock(w.clock.Now)
+}
+
+func (w *restoreWorld) requests() cluster.Requests {
+	return cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
+		Topology: func(context.Context) (cluster.Topology, error) { return w.topo, nil },
+		Plan: func(context.Context, string, int, string, string, model.Consumers) (model.RestorePlan, error) {
+			return model.RestorePlan{Tables: []model.PlanEntry{{Table: "orders", Engine: "MergeTree", Action: model.PlanRestore}}}, nil
+		}}
+}
+
+// restore runs a restore request on node 0 while the nodes step (each
+// with ctxOf(i), so a test can stop one), and returns its outcome.
+func (w *restoreWorld) restore(t *testing.T, req control.SetRestoreRequest, ctxOf func(i int) context.Context) (control.SetRestoreOutcome, error) {
+	t.Helper()
+	if req.Database == "" {
+		req.Database = "shop"
+	}
+	type answer struct {
+		out control.SetRestoreOutcome
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		out, err := w.requests().RestoreSet(context.Background(), req, func(string, string) {})
+		done <- answer{out, err}
+	}()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case a := <-done:
+			return a.out, a.err
+		case <-deadline:
+			t.Fatal("the restore did not end in 10 s")
+		case <-time.After(time.Millisecond):
+			for i := range w.nodes {
+				ctx := context.Background()
+				if ctxOf != nil {
+					ctx = ctxOf(i)
+				}
+				_ = w.nodes[i].c.Step(ctx, "shop")
+			}
+		}
+	}
+}
+
+// TestSetRestoreRestoresEveryShard: a set of three shards restored into
+// a cluster of three: each node restores its own shard's backup, the
+// request is answered step by step; run again, the record says every step
+// is done and nothing is sent.
+func TestSetRestoreRestoresEveryShard(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil)
+	if err != nil || !out.Restored() || out.Ran != 3 {
+		t.Fatalf("restore: %+v, %v", out, err)
+	}
+	for i, srv := range w.servers {
+		want := uint64(100 * (i + 1))
+		if got := srv.rows("shop")["orders"]; got != want || srv.sends() != 1 {
+			t.Errorf("node %d holds %d rows after %d RESTOREs, want %d after one", i+1, got, srv.sends(), want)
+		}
+	}
+	if msg := out.Message(); !strings.Contains(msg, "t2-r1-s2-data (200 rows, node2)") {
+		t.Errorf("message %q", msg)
+	}
+	again, err := w.restore(t, control.SetRestoreRequest{RequestID: "r2", RequestedBy: "alice"}, nil)
+	if err != nil || !again.Restored() || again.Ran != 0 || !strings.Contains(again.Message(), "nothing added") {
+		t.Fatalf("the same restore again: %+v, %v", again, err)
+	}
+	for i, srv := range w.servers {
+		if srv.sends() != 1 {
+			t.Errorf("node %d sent %d RESTOREs after the second run, want 1", i+1, srv.sends())
+		}
+	}
+	if open := w.open(t); len(open.Restores) != 0 {
+		t.Errorf("open.json still lists %+v", open.Restores)
+	}
+}
+
+// TestSetRestoreOntoFewerShards: three source shards onto two: shard 3's
+// rows go to target shard 1 beside shard 1's (allow_non_empty_tables),
+// and the answer says so.
+func TestSetRestoreOntoFewerShards(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	two := w.topo
+	two.Shards = two.Shards[:2]
+	req := w.requests()
+	req.Topology = func(context.Context) (cluster.Topology, error) { return two, nil }
+	done := make(chan error, 1)
+	var out control.SetRestoreOutcome
+	go func() {
+		var err error
+		out, err = req.RestoreSet(context.Background(), control.SetRestoreRequest{Database: "shop", Target: "shop2", RequestID: "r1"},
+			func(string, string) {})
+		done <- err
+	}()
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		case <-time.After(time.Millisecond):
+			w.step(t, 0, 1)
+		}
+	}
+	if got := w.servers[0].rows("shop2")["orders"]; got != 400 || !out.Restored() {
+		t.Errorf("target shard 1 holds %d rows (%+v), want shard 1's 100 and shard 3's 300", got, out)
+	}
+	if !strings.Contains(out.Message(), "target shard 1 holds source shards [1 3]") {
+		t.Errorf("message %q", out.Message())
+	}
+}
+
+// TestSetRestoreRefusals: no completed set at or before as_of, a set not
+// there, and a target that holds tables on one node (its steps fail, the
+// others' run, the answer names it) — the first two rejected before
+// anything is written.
+func TestSetRestoreRefusals(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1)
+	_, err := w.restore(t, control.SetRestoreRequest{AsOf: w.set.CreatedAt.Add(-time.Hour), RequestID: "r1"}, nil)
+	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "no completed set at or before") {
+		t.Errorf("as_of before every set: %v", err)
+	}
+	_, err = w.restore(t, control.SetRestoreRequest{Set: "20200101T000000000Z", RequestID: "r2"}, nil)
+	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "no set named") {
+		t.Errorf("a set not there: %v", err)
+	}
+	if l, _ := w.store.List(context.Background(), w.layout.SetRoot("shop", w.set.ID)+"restores/", true); len(l.Objects) != 0 {
+		t.Errorf("refused restores wrote %v", l.Objects)
+	}
+	w.servers[1].dbs["shop"] = map[string]uint64{"mine": 5}
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r3"}, nil)
+	if err != nil || out.Restored() || !strings.Contains(out.Message(), "t2-r1-s2-data failed: database shop") ||
+		w.servers[0].rows("shop")["orders"] != 100 {
+		t.Errorf("a target not empty on node 2: %+v, %v", out, err)
+	}
+}
+
+// TestSetRestoreRejectedOnANode: the requester may not restore on node 2
+// (grants are each node's own): its step is rejected and the restore
+// fails; granted since, the same restore run again does node 2's step
+// only.
+func TestSetRestoreRejectedOnANode(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1)
+	w.servers[1].denied = "may not restore here"
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil)
+	if err != nil || out.Restored() || !strings.Contains(out.Message(), "t2-r1-s2-data rejected: alice may not restore here") {
+		t.Fatalf("restore with no right on node 2: %+v, %v", out, err)
+	}
+	w.servers[1].denied = ""
+	out, err = w.restore(t, control.SetRestoreRequest{RequestID: "r2", RequestedBy: "alice"}, nil)
+	if err != nil || !out.Restored() || out.Ran != 1 || w.servers[0].sends() != 1 || w.servers[1].rows("shop")["orders"] != 200 {
+		t.Fatalf("run again once granted: %+v, %v; node 1 sent %d", out, err, w.servers[0].sends())
+	}
+}
+
+// TestSetRestoreResumesAKilledNode: node 2's sidecar is killed as its
+// RESTORE is sent (or just before); restarted, it goes on from the
+// record: it waits for the RESTORE its server still has, or, when the
+// server has none (it restarted too), judges the step by its rows —
+// untouched: sent again; all there: done; anything else: a conflict,
+// never a second copy of the rows.
+func TestSetRestoreResumesAKilledNode(t *testing.T) {
+	for _, c := range []struct {
+		name, point string
+		server      func(srv *fakeServer, id string) // what the server lost with the sidecar
+		sends       int
+		rows        uint64
+		says        string
+	}{
+		{"the server still runs it", "set-restore-sent", func(*fakeServer, string) {}, 1, 200, ""},
+		{"killed before it was sent", "set-restore-started", func(*fakeServer, string) {}, 1, 200, ""},
+		{"the server restarted before restoring", "set-restore-sent",
+			func(srv *fakeServer, id string) { delete(srv.ops, id); delete(srv.dbs, "shop") }, 2, 200, ""},
+		{"the server restarted after restoring", "set-restore-sent", func(srv *fakeServer, id string) { delete(srv.ops, id) }, 1, 200, ""},
+		{"the server restarted half way", "set-restore-sent",
+			func(srv *fakeServer, id string) { delete(srv.ops, id); srv.dbs["shop"]["orders"] = 50 }, 1, 50,
+			"t2-r1-s2-data failed: step t2-r1-s2-data (operation"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newRestoreWorld(t, 1, 1)
+			srv := w.servers[1]
+			killed, kill := context.WithCancel(context.Background())
+			w.faults[1] = func(point string) {
+				if point != c.point {
+					return
+				}
+				srv.mu.Lock()
+				if len(srv.sent) > 0 {
+					c.server(srv, srv.sent[len(srv.sent)-1].ID)
+				}
+				srv.mu.Unlock()
+				kill()
+			}
+			w.restart(1)
+			restarted := false
+			out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, func(i int) context.Context {
+				if i == 1 && killed.Err() != nil && !restarted {
+					w.faults[1], restarted = nil, true
+					w.restart(1)
+				}
+				if i == 1 && !restarted {
+					return killed
+				}
+				return context.Background()
+			})
+			if err != nil || !restarted {
+				t.Fatalf("restore: %v (node 2 restarted: %v)", err, restarted)
+			}
+			if got := srv.rows("shop")["orders"]; got != c.rows || srv.sends() != c.sends {
+				t.Errorf("node 2 holds %d rows after %d RESTOREs, want %d after %d", got, srv.sends(), c.rows, c.sends)
+			}
+			if c.says == "" && !out.Restored() || c.says != "" && !strings.Contains(out.Message(), c.says) {
+				t.Errorf("answer %q, want it to say %q", out.Message(), c.says)
+			}
+		})
+	}
+}

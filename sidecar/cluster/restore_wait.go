@@ -1,0 +1,147 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// awaitRestore reads the restore's record until every step has ended or
+// the deadline has passed, telling progress as steps end, then takes the
+// restore off open.json. A stopping sidecar (ctx ended) leaves it listed:
+// the nodes go on, and the request is resumed after the restart.
+func (r Requests) awaitRestore(ctx context.Context, rec RestoreRecord, progress func(set, message string)) (RestoreRecord, error) {
+	poll := r.Poll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target)
+	run, told := rec.Run, map[string]StepState{}
+	for {
+		cur, _, err := r.Coord.readRestore(ctx, key)
+		if err != nil {
+			return rec, err
+		}
+		rec = cur
+		for _, s := range rec.Steps {
+			if s.State != told[s.Key] && s.State != StepPending {
+				told[s.Key] = s.State
+				progress(rec.Set, fmt.Sprintf("restore of set %s into %s: step %s %s%s", rec.Set, rec.Target, s.Key, s.State, onNode(s)))
+			}
+		}
+		overdue := !r.Coord.now().Before(rec.Deadline)
+		if rec.Ended() || overdue {
+			if overdue && !rec.Ended() {
+				notRunBy(&rec, rec.Deadline)
+			}
+			return rec, r.Coord.unlistRestore(context.WithoutCancel(ctx), rec, run)
+		}
+		if err := sleepCtx(ctx, poll); err != nil {
+			return rec, err
+		}
+	}
+}
+
+// notRunBy marks, in the answer only, the steps not ended by the deadline:
+// the record keeps them as they are, for the next run to go on from.
+func notRunBy(rec *RestoreRecord, deadline time.Time) {
+	for i := range rec.Steps {
+		s := &rec.Steps[i]
+		if s.State == StepPending || s.State == StepStarted {
+			s.Error = fmt.Sprintf("not ended by the deadline %s (the node's sidecar down, or the RESTORE still running); "+
+				"run the same restore again to go on", deadline.UTC().Format(time.RFC3339))
+		}
+	}
+}
+
+func onNode(s StepRecord) string {
+	out := ""
+	if s.Node != "" {
+		out = " on " + s.Node
+	}
+	if s.Error != "" {
+		out += ": " + s.Error
+	}
+	return out
+}
+
+// listRestore lists a restore in open.json, for the run rec.Run, so every
+// node runs its steps.
+func (c *Coordinator) listRestore(ctx context.Context, rec RestoreRecord) error {
+	entry := OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, Run: rec.Run, Deadline: rec.Deadline}
+	return c.updateOpen(ctx, rec.Database, func(open *OpenSets) bool {
+		for i, e := range open.Restores {
+			if e.Set == entry.Set && e.Target == entry.Target && e.TargetCluster == entry.TargetCluster {
+				if e == entry {
+					return false
+				}
+				open.Restores[i] = entry
+				return true
+			}
+		}
+		open.Restores = append(open.Restores, entry)
+		return true
+	})
+}
+
+// unlistRestore takes the restore off open.json if the run run still
+// holds it (a later request may have taken it over).
+func (c *Coordinator) unlistRestore(ctx context.Context, rec RestoreRecord, run string) error {
+	return c.updateOpen(ctx, rec.Database, func(open *OpenSets) bool {
+		for i, e := range open.Restores {
+			if e.Set == rec.Set && e.Target == rec.Target && e.TargetCluster == rec.TargetCluster && e.Run == run {
+				open.Restores = append(open.Restores[:i:i], open.Restores[i+1:]...)
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// readRestore reads a restore's record.
+func (c *Coordinator) readRestore(ctx context.Context, key string) (RestoreRecord, string, error) {
+	data, etag, err := c.store.Get(ctx, key)
+	if err != nil {
+		return RestoreRecord{}, "", fmt.Errorf("read the restore record %s: %w", key, err)
+	}
+	var rec RestoreRecord
+	if err := decode("the restore record "+key, data, &rec); err != nil {
+		return RestoreRecord{}, "", err
+	}
+	return rec, etag, nil
+}
+
+// updateRestore changes a restore's record with a conditional write,
+// reading it again and redoing the change when another sidecar wrote it
+// in between (each node writes its own steps). change reports whether it
+// changed anything.
+func (c *Coordinator) updateRestore(ctx context.Context, key string, change func(*RestoreRecord) bool) (RestoreRecord, error) {
+	for attempt := 0; attempt < 20; attempt++ {
+		rec, etag, err := c.readRestore(ctx, key)
+		if err != nil {
+			return rec, err
+		}
+		if !change(&rec) {
+			return rec, nil
+		}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return rec, fmt.Errorf("encode the restore record %s: %w", key, err)
+		}
+		_, err = c.store.Put(ctx, key, data, coord.PutCondition{IfMatch: etag})
+		if !errors.Is(err, coord.ErrPreconditionFailed) {
+			if err != nil {
+				return rec, fmt.Errorf("write the restore record %s: %w", key, err)
+			}
+			return rec, nil
+		}
+		if err := sleepCtx(ctx, time.Duration(attempt+1)*10*time.Millisecond); err != nil {
+			return rec, err
+		}
+	}
+	return RestoreRecord{}, fmt.Errorf("write the restore record %s: it kept changing under this sidecar", key)
+}

@@ -1,0 +1,128 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// ShardChains are the shards' own chains, as retention of sets reads and
+// deletes them: every shard's folder is in the bucket, so any node cleans
+// up every shard.
+type ShardChains interface {
+	// Links are a shard's backups, each with its base.
+	Links(ctx context.Context, database string, shard int) ([]Link, error)
+	// Delete deletes a shard's backups in the order given (each before
+	// those it is built on), under the shard's chain lease; it returns
+	// those deleted.
+	Delete(ctx context.Context, database string, shard int, names []string) ([]string, error)
+}
+
+// CleanupSets applies retention to a database's sets (PlanSetRetention):
+// whole sets are kept or deleted, and a shard's backup is deleted only
+// when no kept set needs it. A set being restored is kept. A set's records
+// go before its backups, set.json first, so no restore chooses a set whose
+// backups are going; then each shard's backups, under its lease.
+func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool) (control.SetCleanupOutcome, error) {
+	out := control.SetCleanupOutcome{DryRun: dryRun, DeletedBackups: map[int][]string{}}
+	st, err := r.setsState(ctx, database)
+	if err != nil {
+		return out, err
+	}
+	plan := PlanSetRetention(st, r.Policy, r.Coord.now())
+	out.KeptSets = len(plan.Keep)
+	out.Problems = append(out.Problems, plan.Problems...)
+	if dryRun {
+		out.DeletedSets = plan.DeleteSets
+		for n, names := range plan.DeleteLinks {
+			out.DeletedBackups[n] = names
+		}
+		return out, nil
+	}
+	for _, id := range plan.DeleteSets {
+		if err := r.deleteSetRecords(ctx, database, id); err != nil {
+			return out, err
+		}
+		out.DeletedSets = append(out.DeletedSets, id)
+	}
+	for _, id := range st.Leftovers { // records a cleanup stopped part way through left, set.json gone
+		if err := r.deleteSetRecords(ctx, database, id); err != nil {
+			return out, err
+		}
+	}
+	var errs []error
+	for _, n := range slices.Sorted(maps.Keys(plan.DeleteLinks)) {
+		deleted, err := r.Chains.Delete(ctx, database, n, plan.DeleteLinks[n])
+		if len(deleted) > 0 {
+			out.DeletedBackups[n] = deleted
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delete shard %d's backups: %w", n, err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// setsState reads what set retention plans from: the sets, their shards'
+// results, each shard's links, and the sets being restored.
+func (r Requests) setsState(ctx context.Context, database string) (SetsState, error) {
+	sets, leftovers, err := r.Coord.readSets(ctx, database)
+	if err != nil {
+		return SetsState{}, err
+	}
+	open, _, err := r.Coord.readOpen(ctx, database)
+	if err != nil {
+		return SetsState{}, err
+	}
+	st := SetsState{Sets: sets, Results: map[string]map[int]ShardResult{}, Links: map[int][]Link{}, Busy: map[string]string{},
+		Leftovers: leftovers}
+	for _, e := range open.Restores {
+		st.Busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
+	}
+	shards := map[int]bool{}
+	for _, s := range sets {
+		st.Results[s.ID] = map[int]ShardResult{}
+		for _, n := range s.Shards {
+			shards[n] = true
+			res, found, err := r.Coord.readResult(ctx, s, n)
+			if err != nil {
+				return SetsState{}, err
+			}
+			if found {
+				st.Results[s.ID][n] = res
+			}
+		}
+	}
+	for n := range shards {
+		if st.Links[n], err = r.Chains.Links(ctx, database, n); err != nil {
+			return SetsState{}, fmt.Errorf("read shard %d's backups: %w", n, err)
+		}
+	}
+	return st, nil
+}
+
+// deleteSetRecords deletes a set's records: set.json first (from then on
+// no restore or cleanup reads the set), then the rest of its folder.
+func (r Requests) deleteSetRecords(ctx context.Context, database, id string) error {
+	root := r.Coord.layout.SetRoot(database, id)
+	listing, err := r.Coord.store.List(ctx, root, true)
+	if err != nil {
+		return fmt.Errorf("list set %s: %w", id, err)
+	}
+	keys := []string{r.Coord.layout.SetKey(database, id)}
+	for _, o := range listing.Objects {
+		if o.Key != keys[0] && strings.HasPrefix(o.Key, root) {
+			keys = append(keys, o.Key)
+		}
+	}
+	if err := r.Coord.store.Delete(ctx, keys); err != nil && !errors.Is(err, coord.ErrNotFound) {
+		return fmt.Errorf("delete set %s: %w", id, err)
+	}
+	return nil
+}

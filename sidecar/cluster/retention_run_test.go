@@ -1,0 +1,130 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// chains is a func-free fake of every shard's chains: the links each
+// shard's backups made, and what was deleted, in order.
+type chains struct {
+	mu      sync.Mutex
+	links   map[int][]cluster.Link
+	deleted map[int][]string
+}
+
+func (c *chains) Links(_ context.Context, _ string, shard int) ([]cluster.Link, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.links[shard]), nil
+}
+
+func (c *chains) Delete(_ context.Context, _ string, shard int, names []string) ([]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deleted[shard] = append(c.deleted[shard], names...)
+	c.links[shard] = slices.DeleteFunc(c.links[shard], func(l cluster.Link) bool { return slices.Contains(names, l.Name) })
+	return names, nil
+}
+
+// TestCleanupSets: three sets (full, incremental, full) of two shards,
+// keep_full_sets 1: a dry run deletes nothing; the cleanup deletes the
+// first two sets' records and their backups on every shard, keeps the
+// newest full set; a set being restored is kept whatever the policy.
+func TestCleanupSets(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}
+	for _, n := range w.nodes {
+		shard := n.c.Self().Position.Shard
+		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			name, base := fmt.Sprintf("%s-%d", job.Set.ID, shard), ""
+			if job.Set.Kind == cluster.KindIncremental {
+				base = ch.links[shard][len(ch.links[shard])-1].Name
+			}
+			ch.links[shard] = append(ch.links[shard], cluster.Link{Name: name, Base: base})
+			return cluster.ShardResult{Backup: name, Base: base, Kind: job.Set.Kind}, nil
+		}
+	}
+	var ids []string
+	for i, kind := range []string{"full", "incremental", "full"} {
+		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: kind, RequestID: fmt.Sprintf("b%d", i)})
+		ids = append(ids, out.ID)
+		w.clock.Add(time.Hour)
+	}
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
+	dry, err := reqs.CleanupSets(context.Background(), "shop", true)
+	if err != nil || !slices.Equal(dry.DeletedSets, ids[:2]) || len(ch.deleted) != 0 || len(w.sets(t)) != 3 {
+		t.Fatalf("dry run: %+v, %v; deleted %v", dry, err, ch.deleted)
+	}
+	out, err := reqs.CleanupSets(context.Background(), "shop", false)
+	if err != nil || !slices.Equal(out.DeletedSets, ids[:2]) || out.KeptSets != 1 {
+		t.Fatalf("cleanup: %+v, %v", out, err)
+	}
+	for shard := 1; shard <= 2; shard++ {
+		want := []string{fmt.Sprintf("%s-%d", ids[1], shard), fmt.Sprintf("%s-%d", ids[0], shard)} // dependents first
+		if !slices.Equal(ch.deleted[shard], want) {
+			t.Errorf("shard %d: deleted %v, want %v", shard, ch.deleted[shard], want)
+		}
+	}
+	if got := w.sets(t); !slices.Equal(got, ids[2:]) {
+		t.Errorf("sets left %v, want %v", got, ids[2:])
+	}
+	if l, _ := w.store.List(context.Background(), w.layout.SetRoot("shop", ids[0]), true); len(l.Objects) != 0 {
+		t.Errorf("set %s's records left: %v", ids[0], l.Objects)
+	}
+	// A set being restored is kept, even past the policy.
+	out4, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: "b4"})
+	w.restoring(t, ids[2])
+	if out, err := reqs.CleanupSets(context.Background(), "shop", false); err != nil || len(out.DeletedSets) != 0 {
+		t.Errorf("with set %s being restored: %+v, %v", ids[2], out, err)
+	}
+	if got := w.sets(t); !slices.Equal(got, []string{ids[2], out4.ID}) {
+		t.Errorf("sets left %v", got)
+	}
+}
+
+// sets are the ids of the sets in the bucket, in order.
+func (w *world) sets(t *testing.T) []string {
+	t.Helper()
+	sets, err := w.nodes[0].c.Sets(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range sets {
+		ids = append(ids, s.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// restoring lists a restore of set id in open.json, as a running one is.
+func (w *world) restoring(t *testing.T, id string) {
+	t.Helper()
+	ctx := context.Background()
+	key := w.layout.OpenSetsKey("shop")
+	data, etag, err := w.store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open cluster.OpenSets
+	if err := json.Unmarshal(data, &open); err != nil {
+		t.Fatal(err)
+	}
+	open.Restores = append(open.Restores, cluster.OpenRestore{Set: id, Target: "shop", Run: "r9", Deadline: w.clock.Now().Add(time.Hour)})
+	data, _ = json.Marshal(open)
+	if _, err := w.store.Put(ctx, key, data, coord.PutCondition{IfMatch: etag}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// setRestoreFlags are the restore command's flags as a set's restore
+// takes them.
+type setRestoreFlags struct {
+	database, set, target, mode, consumers string
+	asOf                                   time.Time
+	tables, partitions                     []string
+	dryRun                                 bool
+}
+
+// restoreSet is `clickvault restore` on a cluster node: the restore of a
+// set of the cluster, asked as the sidecar's own login. This process
+// plans it, writes its record and waits; every node's `clickvault serve`
+// runs its own steps, so serve must run on each. Run again, it goes on
+// from the record, adding nothing twice.
+func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
+	switch {
+	case len(f.tables) > 0 || len(f.partitions) > 0:
+		return &usageError{errors.New("--table, --partition: on a cluster node a restore is of a set, every shard's whole database")}
+	}
+	if mode, err := model.ParseRestoreMode(f.mode); err != nil || mode != model.ModeData {
+		return &usageError{fmt.Errorf("--mode %s: on a cluster node a set's restore is mode data", f.mode)}
+	}
+	consumers, err := model.ParseConsumers(f.consumers)
+	if err != nil || consumers == model.ConsumersInclude {
+		return &usageError{fmt.Errorf("--consumers %q: on a cluster node, '' (refuse, naming them) or skip", f.consumers)}
+	}
+	if f.target != "" {
+		if err := model.ValidateIdentifier("--target", f.target); err != nil {
+			return &usageError{err}
+		}
+	}
+	if _, err := a.service.InspectTarget(ctx, model.OrWord(f.target, f.database)); errors.Is(err, model.ErrForbiddenTarget) {
+		return &usageError{err}
+	}
+	_, sets := a.sets()
+	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Consumers: consumers,
+		DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User}
+	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
+	if err != nil {
+		return fmt.Errorf("restore of set %s: %w", out.Set, err)
+	}
+	if _, err := fmt.Fprintln(a.stdout, out.Message()); err != nil {
+		return err
+	}
+	if !out.Restored() && out.State != "planned" {
+		return fmt.Errorf("restore of set %s into %s: %s", out.Set, out.Target, out.State)
+	}
+	return nil
+}
+
+// cleanupSets is `clickvault cleanup` on a cluster node: retention of
+// every listed database's sets.
+func (a *app) cleanupSets(ctx context.Context, dbs []string, dryRun bool) error {
+	_, sets := a.sets()
+	var failed []error
+	for _, db := range dbs {
+		out, err := sets.CleanupSets(ctx, db, dryRun)
+		if _, perr := fmt.Fprintf(a.stdout, "%s: %s\n", db, out.Message()); perr != nil {
+			failed = append(failed, perr)
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("cleanup of the sets of %s: %w", db, err))
+		}
+	}
+	return errors.Join(failed...)
+}
