@@ -52,20 +52,21 @@ func (s *cleaner) heldBackups(ctx context.Context, planned []model.Deletion) (ma
 	return held, nil
 }
 
-// backupRetention is the longest hold of the lock on the objects of a
-// backup's folder. The newest object is read first: under the bucket's
-// default retention it is the one held longest, so a backup still held
-// costs one LIST and one HEAD. Only when the lock has let go of it are the
-// others read, at most lockReaders at once: an administrator may have
-// extended the retention of any of them.
+// backupRetention is the longest hold of the lock on the data of a
+// backup's folder: ClickHouse's objects, not ClickVault's metadata, which
+// it rewrites (marked DELETING, a fresh version: a cleanup cut short would
+// otherwise wait a whole retention more to finish). The newest object is
+// read first: under the bucket's default retention it is the one held
+// longest, so a backup still held costs one LIST and one HEAD. Only when
+// the lock has let go of it are the others read, at most lockReaders at
+// once: an administrator may have extended the retention of any of them.
 func (s *cleaner) backupRetention(ctx context.Context, lock coord.ObjectLock, folder string, now time.Time) (coord.Retention, error) {
 	listing, err := s.store.List(ctx, folder, true)
 	if err != nil {
 		return coord.Retention{}, fmt.Errorf("list %s: %w", folder, err)
 	}
-	objects := slices.SortedFunc(slices.Values(listing.Objects), func(a, b coord.ObjectInfo) int {
-		return b.LastModified.Compare(a.LastModified)
-	})
+	objects := slices.DeleteFunc(listing.Objects, func(o coord.ObjectInfo) bool { return o.Key == coord.MetaKey(folder) })
+	slices.SortFunc(objects, func(a, b coord.ObjectInfo) int { return b.LastModified.Compare(a.LastModified) })
 	if len(objects) == 0 {
 		return coord.Retention{}, nil
 	}

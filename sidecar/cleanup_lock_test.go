@@ -113,3 +113,29 @@ func TestCleanupKeepsWhatTheObjectLockHolds(t *testing.T) {
 		t.Fatalf("all free: %v, deleted %v, locked %s", err, r.Deleted, lockedNames(r))
 	}
 }
+
+// TestCleanupCutShortFinishesOnALockedBucket: a cleanup cut short after
+// it marked a backup DELETING rewrote its metadata, and the lock holds
+// that new version for a day; the backup's data is free, so the next
+// cleanup deletes it at once rather than wait a whole retention more.
+func TestCleanupCutShortFinishesOnALockedBucket(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{now: sidecar.T0}
+	e := newEngine(t, sidecar.Options{Retention: model.Retention{KeepFullBackups: 1}})
+	e.SetClock(clock.Now)
+	e.store.EnableObjectLock("GOVERNANCE", 1, clock.Now)
+	old := e.backup(t, model.KindFull)
+	clock.Set(sidecar.T0.Add(time.Hour))
+	e.backup(t, model.KindFull)
+
+	clock.Set(sidecar.T0.Add(25 * time.Hour)) // the old full's data is free
+	marked := old
+	marked.Status = model.StatusDeleting
+	if err := e.WriteMeta(ctx, marked); err != nil { // as the cut-short cleanup did: a version held until T0+49h
+		t.Fatal(err)
+	}
+	r, err := e.Cleanup(ctx, "shop", false)
+	if err != nil || strings.Join(r.Deleted, ",") != old.Name || len(r.Locked) != 0 {
+		t.Fatalf("the cleanup after one cut short: %v, deleted %v, locked %s", err, r.Deleted, lockedNames(r))
+	}
+}

@@ -234,7 +234,7 @@ func (d *Database) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) e
 }
 
 func (d *Database) StartRestore(ctx context.Context, cmd sidecar.RestoreCommand) error {
-	sql, err := BuildRestoreSQL(cmd, d.target)
+	sql, err := BuildRestoreSQL(cmd, d.target, d.backup)
 	if err != nil {
 		return err
 	}

@@ -120,8 +120,10 @@ func backupTarget(database string, set model.TableSet) (string, error) {
 }
 
 // BuildRestoreSQL renders RESTORE DATABASE … AS target … ASYNC, or RESTORE
-// TABLE … AS target.… [PARTITIONS …] for some tables.
-func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
+// TABLE … AS target.… [PARTITIONS …] for some tables. Of opts it takes
+// allow_s3_native_copy: a restore onto an S3 disk copies server-side as a
+// backup from one does, with the same rights, so one key rules both.
+func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target, opts BackupSettings) (string, error) {
 	for what, name := range map[string]string{"database": cmd.Database, "restore target": cmd.Target} {
 		if err := model.ValidateIdentifier(what, name); err != nil {
 			return "", err
@@ -143,7 +145,8 @@ func BuildRestoreSQL(cmd sidecar.RestoreCommand, t S3Target) (string, error) {
 	default:
 		return "", fmt.Errorf("build a restore: create_table %q is not one this sidecar sends", cmd.CreateTable)
 	}
-	settings := "id = " + QuoteString(cmd.ID) + ", create_table = " + QuoteString(createTable)
+	settings := "id = " + QuoteString(cmd.ID) + ", create_table = " + QuoteString(createTable) +
+		fmt.Sprintf(", allow_s3_native_copy = %d", boolInt(opts.AllowS3NativeCopy))
 	if cmd.NewDatabase {
 		settings += ", create_database = 'create'"
 	}

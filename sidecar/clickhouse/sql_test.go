@@ -58,31 +58,39 @@ func TestBuildRestoreSQLOfSomeTables(t *testing.T) {
 	cmd := sidecar.RestoreCommand{ID: "r", Database: "shop", Target: "shop_copy", Folder: "f/",
 		Tables:     []model.TableRestore{{Source: "orders", Target: "orders_old"}},
 		Partitions: []string{"202401", "it's"}, StructureOnly: true}
-	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
-	want := "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS '202401', 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create', structure_only = 1 ASYNC"
+	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"}, nativeCopy)
+	want := "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS '202401', 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create', allow_s3_native_copy = 1, structure_only = 1 ASYNC"
 	if err != nil || got != want {
 		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
 	}
 	cmd.Partitions, cmd.PartitionIDs, cmd.StructureOnly = nil, []string{"202601-8a1b", "it's"}, false
-	got, err = BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
-	want = "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS ID '202601-8a1b', ID 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create' ASYNC"
+	got, err = BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"}, nativeCopy)
+	want = "RESTORE TABLE `shop`.`orders` AS `shop_copy`.`orders_old` PARTITIONS ID '202601-8a1b', ID 'it\\'s' FROM S3('http://m/b/f/') SETTINGS id = 'r', create_table = 'create', allow_s3_native_copy = 1 ASYNC"
 	if err != nil || got != want { // by id: a tuple key's partition too
 		t.Fatalf("\n got %s (%v)\nwant %s", got, err, want)
 	}
 	cmd.Tables[0].Target = "x`y"
-	if _, err := BuildRestoreSQL(cmd, S3Target{}); err == nil {
+	if _, err := BuildRestoreSQL(cmd, S3Target{}, nativeCopy); err == nil {
 		t.Fatal("a bad target table was accepted")
 	}
 }
 
+// nativeCopy is the default [backup] setting the restore tests render with.
+var nativeCopy = BackupSettings{AllowS3NativeCopy: true}
+
 func TestBuildRestoreSQL(t *testing.T) {
-	got, err := BuildRestoreSQL(sidecar.RestoreCommand{ID: "r1", Database: "shop", Target: "shop_restored", Folder: "f/", NewDatabase: true},
-		S3Target{Endpoint: "http://m", Bucket: "b"})
-	want := "RESTORE DATABASE `shop` AS `shop_restored` FROM S3('http://m/b/f/') SETTINGS id = 'r1', create_table = 'create', create_database = 'create' ASYNC"
+	cmd := sidecar.RestoreCommand{ID: "r1", Database: "shop", Target: "shop_restored", Folder: "f/", NewDatabase: true}
+	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"}, nativeCopy)
+	want := "RESTORE DATABASE `shop` AS `shop_restored` FROM S3('http://m/b/f/') SETTINGS id = 'r1', create_table = 'create', allow_s3_native_copy = 1, create_database = 'create' ASYNC"
 	if err != nil || got != want {
 		t.Fatalf("got %s (%v)", got, err)
 	}
-	if _, err := BuildRestoreSQL(sidecar.RestoreCommand{ID: "r", Database: "shop", Target: "a`b", Folder: "f/"}, S3Target{}); err == nil {
+	// backup.allow_s3_native_copy off holds for restores too (onto an S3 disk).
+	got, err = BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"}, BackupSettings{})
+	if err != nil || !strings.Contains(got, ", allow_s3_native_copy = 0,") {
+		t.Fatalf("native copy off: got %s (%v)", got, err)
+	}
+	if _, err := BuildRestoreSQL(sidecar.RestoreCommand{ID: "r", Database: "shop", Target: "a`b", Folder: "f/"}, S3Target{}, nativeCopy); err == nil {
 		t.Fatal("a bad target was accepted")
 	}
 }
@@ -94,14 +102,14 @@ func TestBuildRestoreSQL(t *testing.T) {
 func TestBuildRestoreSQLOfASetStep(t *testing.T) {
 	cmd := sidecar.RestoreCommand{ID: "r2", Database: "shop", Target: "shop", Folder: "f/", Except: []string{"events"},
 		CreateTable: sidecar.CreateTableIfNotExists, AllowNonEmptyTables: true}
-	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"})
+	got, err := BuildRestoreSQL(cmd, S3Target{Endpoint: "http://m", Bucket: "b"}, nativeCopy)
 	want := "RESTORE DATABASE `shop` AS `shop` EXCEPT TABLES `shop`.`events` FROM S3('http://m/b/f/') " +
-		"SETTINGS id = 'r2', create_table = 'if not exists', allow_non_empty_tables = 1 ASYNC"
+		"SETTINGS id = 'r2', create_table = 'if not exists', allow_s3_native_copy = 1, allow_non_empty_tables = 1 ASYNC"
 	if err != nil || got != want {
 		t.Fatalf("got %s (%v)", got, err)
 	}
 	cmd.CreateTable = "must-exist'; DROP"
-	if _, err := BuildRestoreSQL(cmd, S3Target{}); err == nil {
+	if _, err := BuildRestoreSQL(cmd, S3Target{}, nativeCopy); err == nil {
 		t.Fatal("an unknown create_table was sent")
 	}
 }

@@ -29,6 +29,31 @@ func (h *harness) copies() int {
 	return n
 }
 
+// copiesAfter is the count of server-side copies as it stood at end or
+// later: MinIO counts afresh at most every 10 s, so it is read once that
+// long has passed since end.
+func (h *harness) copiesAfter(end time.Time) int {
+	h.t.Helper()
+	for time.Now().Before(end.Add(10*time.Second + 500*time.Millisecond)) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	return h.copies()
+}
+
+// copiedSince reports whether MinIO has served a server-side copy since
+// it counted before, waiting out its counters' refresh (every 10 s).
+func (h *harness) copiedSince(before int) bool {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for h.copies() <= before {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return true
+}
+
 // partsOnDisk is where the active parts of shop.orders are: "disk × count".
 func (h *harness) partsOnDisk() string {
 	h.t.Helper()
@@ -49,15 +74,15 @@ func (h *harness) partsOnDisk() string {
 // CopyObject requests), not pointers to the disk's objects: after the
 // table is dropped and every object of the disk is gone, the restore of
 // the incremental brings every row back, count and sum(cityHash64(*))
-// equal, onto the S3 disk again.
+// equal, onto the S3 disk again, by server-side copies too.
 func TestTableOnS3DiskRestoresAfterDrop(t *testing.T) {
 	h := newHarnessWith(t, testbed.Options{Users: map[string]string{testbed.Admin: adminPassword}, S3Disk: true})
 	h.exec("CREATE DATABASE shop")
 	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id SETTINGS storage_policy = '" + testbed.S3Policy + "'")
 	h.addRows(0, 50000)
-	before := h.copies()
+	before := h.copies() // no copy yet: the rows were written to the disk
 	h.mustRun("backup")
-	if got := h.copies() - before; got == 0 {
+	if !h.copiedSince(before) {
 		t.Error("the full backup of a table on an S3 disk made no server-side copy")
 	}
 	h.addRows(50000, 5000)
@@ -65,6 +90,7 @@ func TestTableOnS3DiskRestoresAfterDrop(t *testing.T) {
 	if !strings.Contains(r.stdout, "incremental backup ") {
 		t.Fatalf("the second backup is not an incremental:\n%s", r.stdout)
 	}
+	backedUp := time.Now()
 	if where := h.partsOnDisk(); !strings.HasPrefix(where, testbed.S3Disk) || strings.Contains(where, "default") {
 		t.Fatalf("the parts are on %q, want the S3 disk only", where)
 	}
@@ -82,7 +108,11 @@ func TestTableOnS3DiskRestoresAfterDrop(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	before = h.copiesAfter(backedUp)
 	h.mustRun("restore")
+	if !h.copiedSince(before) {
+		t.Error("the restore onto the S3 disk made no server-side copy")
+	}
 	if got := h.fingerprint("shop.orders"); got != want {
 		t.Fatalf("restored %+v, want %+v", got, want)
 	}

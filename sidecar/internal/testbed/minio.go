@@ -232,6 +232,8 @@ func (m *MinIO) BucketKeys(ctx context.Context, bucket, prefix string) ([]string
 // Requests is how many S3 requests of one API ("copyobject", "putobject",
 // as MinIO names them) MinIO has served since it started, read from its
 // metrics (open to anyone on the test bed, which listens on loopback only).
+// MinIO counts them afresh at most every 10 s: a test waits for a count to
+// move rather than read it once.
 func (m *MinIO) Requests(ctx context.Context, api string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+"/minio/v2/metrics/cluster", nil)
 	if err != nil {
