@@ -166,7 +166,7 @@ func (m *MinIO) createBucket(ctx context.Context, bucket string, lockDays int) e
 			if err != nil {
 				return fmt.Errorf("create bucket %s: %w", bucket, err)
 			}
-			return m.lockBucket(ctx, bucket, lockDays)
+			return lockBucket(ctx, client, bucket, lockDays)
 		}
 		select {
 		case <-ctx.Done():
@@ -178,11 +178,11 @@ func (m *MinIO) createBucket(ctx context.Context, bucket string, lockDays int) e
 
 // lockBucket gives the bucket (created with Object Lock, so versioned) a
 // default retention of days in governance mode; nothing when days is 0.
-func (m *MinIO) lockBucket(ctx context.Context, bucket string, days int) error {
+func lockBucket(ctx context.Context, client *s3.Client, bucket string, days int) error {
 	if days <= 0 {
 		return nil
 	}
-	_, err := m.Client().PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(bucket),
+	_, err := client.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(bucket),
 		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
 			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{
 				Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(int32(days))}}}})

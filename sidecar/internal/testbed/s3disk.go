@@ -7,17 +7,15 @@ import (
 )
 
 // The S3 disk of Options.S3Disk: ClickHouse's disk S3Disk keeps its
-// objects in MinIO's bucket DiskBucket, and the storage policy S3Policy
-// has it as its one volume, so a table created with SETTINGS
-// storage_policy = 's3' keeps every part in MinIO.
+// objects in MinIO's bucket DiskBucket, under DiskPrefix, and the storage
+// policy S3Policy has it as its one volume, so a table created with
+// SETTINGS storage_policy = 's3' keeps every part in MinIO.
 const (
 	DiskBucket = "disks"
+	DiskPrefix = "data/"
 	S3Disk     = "s3disk"
 	S3Policy   = "s3"
 )
-
-// DiskPrefix is where the disk keeps its objects in DiskBucket.
-const DiskPrefix = "data/"
 
 // writeS3DiskConfig gives the server the S3 disk and its policy, in the
 // config.d next to its config.xml (merged into it at start), with MinIO's
