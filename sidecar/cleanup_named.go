@@ -16,8 +16,9 @@ import (
 // (package cluster) decides them, whole sets at a time, and deletes a
 // shard's backups through the engine of that shard. It deletes nothing
 // when a name is not in the catalog, when a backup left is built on one of
-// them, or when a live pin keeps one (a verify or restore reading it or a
-// backup built on it). Deletion stops at the first failure.
+// them, when a live pin keeps one (a verify or restore reading it or a
+// backup built on it), or when the bucket's Object Lock still holds one.
+// Deletion stops at the first failure.
 func (s *Service) DeleteBackups(ctx context.Context, database string, names []string) ([]string, error) {
 	if err := model.ValidateIdentifier("database", database); err != nil {
 		return nil, err
@@ -35,6 +36,17 @@ func (s *Service) DeleteBackups(ctx context.Context, database string, names []st
 		}
 		if report.Planned, err = namedDeletions(cat, names, pinned(cat, pins, s.now)); err != nil {
 			return err
+		}
+		// What the bucket's Object Lock still holds is refused like a
+		// pinned backup: a delete would only hide it behind delete markers.
+		held, err := s.cleaner.heldBackups(ctx, report.Planned)
+		if err != nil {
+			return err
+		}
+		for _, d := range report.Planned {
+			if r, ok := held[d.Backup.Name]; ok {
+				return fmt.Errorf("delete backup %s: %s", d.Backup.Name, model.LockRule(r))
+			}
 		}
 		s.catalogs.writeIndex(ctx, database, markDeleting(cat.All(), report.Planned), cat.Scanned)
 		err = s.cleaner.deleteAll(ctx, &report)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -48,5 +49,29 @@ func TestDeleteBackupsNamed(t *testing.T) {
 	}
 	if all := cat.All(); len(all) != 1 || all[0].Name != newer.Name {
 		t.Errorf("left %v, want only %s", all, newer.Name)
+	}
+}
+
+// TestDeleteBackupsKeepsWhatTheObjectLockHolds: a set's retention deleting
+// named backups the bucket's Object Lock still holds is refused, saying
+// until when, and deletes nothing; once the lock lets go they are deleted.
+func TestDeleteBackupsKeepsWhatTheObjectLockHolds(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{now: sidecar.T0}
+	e := newEngine(t, sidecar.Options{})
+	e.SetClock(clock.Now)
+	e.store.EnableObjectLock("GOVERNANCE", 1, clock.Now)
+	full := e.backup(t, model.KindFull)
+	clock.Set(sidecar.T0.Add(time.Hour))
+	e.backup(t, model.KindFull)
+
+	clock.Set(sidecar.T0.Add(2 * time.Hour))
+	deleted, err := e.DeleteBackups(ctx, "shop", []string{full.Name})
+	if err == nil || !strings.Contains(err.Error(), "Object Lock (GOVERNANCE) keeps its objects until") || len(deleted) != 0 {
+		t.Fatalf("a backup the lock holds: deleted %v, %v; want it refused naming the lock", deleted, err)
+	}
+	clock.Set(sidecar.T0.Add(25 * time.Hour))
+	if deleted, err := e.DeleteBackups(ctx, "shop", []string{full.Name}); err != nil || len(deleted) != 1 {
+		t.Fatalf("after the lock let go: deleted %v, %v", deleted, err)
 	}
 }

@@ -234,6 +234,9 @@ func restoreCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if a.cluster != nil && from != "" {
+			return &usageError{errors.New("--from: copy targets are not supported on a cluster node; a set restores from the primary bucket")}
+		}
 		if a.cluster != nil {
 			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
 				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun})
