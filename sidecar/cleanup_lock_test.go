@@ -139,3 +139,19 @@ func TestCleanupCutShortFinishesOnALockedBucket(t *testing.T) {
 		t.Fatalf("the cleanup after one cut short: %v, deleted %v, locked %s", err, r.Deleted, lockedNames(r))
 	}
 }
+
+// TestLongerHoldIsTheLaterDate: of two holds without a legal hold, the one
+// that lasts longer wins whichever comes first; a legal hold outlasts any
+// date.
+func TestLongerHoldIsTheLaterDate(t *testing.T) {
+	early := coord.Retention{Mode: "GOVERNANCE", Until: sidecar.T0.Add(time.Hour)}
+	late := coord.Retention{Mode: "GOVERNANCE", Until: sidecar.T0.Add(2 * time.Hour)}
+	legal := coord.Retention{LegalHold: true}
+	for _, c := range []struct{ a, b, want coord.Retention }{
+		{early, late, late}, {late, early, late}, {early, legal, legal}, {legal, late, legal},
+	} {
+		if got := sidecar.LongerHold(c.a, c.b); got != c.want {
+			t.Errorf("longerHold(%+v, %+v) = %+v, want %+v", c.a, c.b, got, c.want)
+		}
+	}
+}

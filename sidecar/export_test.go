@@ -47,3 +47,6 @@ func (s *Service) PlanBackup(ctx context.Context, req BackupRequest) (model.Cata
 }
 
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// LongerHold is longerHold, for its edge test.
+var LongerHold = longerHold
