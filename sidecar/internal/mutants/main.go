@@ -74,7 +74,7 @@ func run(ctx context.Context, o options) error {
 	if err := runAll(ctx, tmp, first, ms, o.workers); err != nil {
 		return err
 	}
-	return finish(ms, o.report)
+	return finish(ms, o.report, o.only)
 }
 
 // collect lists gremlins' mutants and the hand-made ones, numbered.
@@ -176,8 +176,10 @@ func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int) e
 	return g.Wait()
 }
 
-// finish writes the report and fails when a mutant survived.
-func finish(ms []*mutant, report string) error {
+// finish writes the report and fails when a mutant survived. only is the
+// run's -only filter, which the report names so a partial run is never
+// read as the whole.
+func finish(ms []*mutant, report, only string) error {
 	var t tally
 	for _, m := range ms {
 		t.add(m)
@@ -191,7 +193,7 @@ func finish(ms []*mutant, report string) error {
 		if err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
-		if err := writeReport(f, ms); err != nil {
+		if err := writeReport(f, ms, only); err != nil {
 			_ = f.Close()
 			return fmt.Errorf("write the report: %w", err)
 		}

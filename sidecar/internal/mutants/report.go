@@ -48,9 +48,13 @@ Run it with ` + "`go tool task mutants`" + ` (about half an hour on two cores).
 `
 
 // writeReport writes the Markdown report of a run.
-func writeReport(w io.Writer, ms []*mutant) error {
+func writeReport(w io.Writer, ms []*mutant, only string) error {
 	var b strings.Builder
 	b.WriteString(reportHead)
+	if only != "" {
+		fmt.Fprintf(&b, "\n**A partial run:** only the mutants whose file, rule or description matches `-only %s` ran; "+
+			"the totals count those alone.\n", only)
+	}
 	byRule, order := map[string]*tally{}, []string{}
 	var all tally
 	for _, m := range ms {
