@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -173,19 +170,7 @@ func (h *harness) assertNoCopySecret(m *testbed.MinIO, text string) {
 // runEnv runs the CLI with the harness config and env added.
 func (h *harness) runEnv(env []string, args ...string) result {
 	h.t.Helper()
-	cmd := exec.CommandContext(h.ctx, clickvaultBinary(h.t), append([]string{"-c", h.config}, args...)...)
-	cmd.Env = append(cmd.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		h.t.Fatalf("run clickvault %v: %v", args, err)
-	}
-	h.assertNoSecrets(stdout.String() + stderr.String())
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+	return h.runWith(h.config, env, args...)
 }
 
 // putRecorder stands between ClickVault and a MinIO and records the key of

@@ -127,7 +127,14 @@ func (h *harness) run(cfg string, args ...string) result {
 	if cfg == "" {
 		cfg = h.config
 	}
+	return h.runWith(cfg, nil, args...)
+}
+
+// runWith runs the CLI with config cfg and env added to this process's.
+func (h *harness) runWith(cfg string, env []string, args ...string) result {
+	h.t.Helper()
 	cmd := exec.CommandContext(h.ctx, clickvaultBinary(h.t), append([]string{"-c", cfg}, args...)...)
+	cmd.Env = append(cmd.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
