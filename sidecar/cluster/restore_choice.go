@@ -67,6 +67,8 @@ func namedSet(sets []Set, w SetWanted) (Set, error) {
 			continue
 		}
 		switch {
+		case s.State == SetDeleting:
+			return Set{}, fmt.Errorf("%w: set %s is being deleted by a cleanup (retention): some of its backups may be gone", ErrNoSet, s.ID)
 		case s.State != SetCompleted && s.State != SetPartial:
 			return Set{}, fmt.Errorf("%w: set %s is %s, not sealed yet: its shards may still be backing up", ErrNoSet, s.ID, s.State)
 		case !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf):

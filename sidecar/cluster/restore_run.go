@@ -105,9 +105,9 @@ func (c *Coordinator) Sets(ctx context.Context, database string) ([]Set, error) 
 }
 
 // readSets reads every set of a database, and names the folders of sets
-// without a set.json: what a cleanup that stopped part way left (it
-// deletes set.json first). A set's folder has no object before its
-// set.json is written.
+// without a set.json: what a cleanup stopped while deleting a set's
+// records left (set.json goes first, its backups are gone by then). A
+// set's folder has no object before its set.json is written.
 func (c *Coordinator) readSets(ctx context.Context, database string) ([]Set, []string, error) {
 	listing, err := c.store.List(ctx, c.layout.SetsRoot(database), false)
 	if err != nil {

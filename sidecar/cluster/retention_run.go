@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -26,9 +27,11 @@ type ShardChains interface {
 
 // CleanupSets applies retention to a database's sets (PlanSetRetention):
 // whole sets are kept or deleted, and a shard's backup is deleted only
-// when no kept set needs it. A set being restored is kept. A set's records
-// go before its backups, set.json first, so no restore chooses a set whose
-// backups are going; then each shard's backups, under its lease.
+// when no kept set needs it. A set being restored is kept. Each set to
+// delete is first marked deleting (no restore chooses it from then on),
+// then each shard's backups go, under its lease, and a set's records go
+// last, once every backup it named is gone. A cleanup stopped part way
+// leaves sets marked deleting, which the next one finishes.
 func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool) (control.SetCleanupOutcome, error) {
 	out := control.SetCleanupOutcome{DryRun: dryRun, DeletedBackups: map[int][]string{}}
 	st, err := r.setsState(ctx, database)
@@ -46,27 +49,85 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 		return out, nil
 	}
 	for _, id := range plan.DeleteSets {
+		if err := r.markDeleting(ctx, database, id); err != nil {
+			return out, err
+		}
+	}
+	for _, id := range st.Leftovers { // records a cleanup stopped while deleting them left
 		if err := r.deleteSetRecords(ctx, database, id); err != nil {
 			return out, err
+		}
+	}
+	gone, errs := r.deleteLinks(ctx, database, plan, &out)
+	for _, id := range plan.DeleteSets {
+		if left := linksLeft(plan.SetLinks[id], gone); left != "" {
+			out.Problems = append(out.Problems, fmt.Sprintf("set %s is marked deleting, its records kept until %s go: "+
+				"the next cleanup deletes them", id, left))
+			continue
+		}
+		if err := r.deleteSetRecords(ctx, database, id); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		out.DeletedSets = append(out.DeletedSets, id)
 	}
-	for _, id := range st.Leftovers { // records a cleanup stopped part way through left, set.json gone
-		if err := r.deleteSetRecords(ctx, database, id); err != nil {
-			return out, err
-		}
-	}
+	return out, errors.Join(errs...)
+}
+
+// deleteLinks deletes each shard's links of the plan, noting them in out;
+// gone are those deleted, per shard.
+func (r Requests) deleteLinks(ctx context.Context, database string, plan SetRetentionPlan,
+	out *control.SetCleanupOutcome) (map[int]map[string]bool, []error) {
+	gone := map[int]map[string]bool{}
 	var errs []error
 	for _, n := range slices.Sorted(maps.Keys(plan.DeleteLinks)) {
 		deleted, err := r.Chains.Delete(ctx, database, n, plan.DeleteLinks[n])
 		if len(deleted) > 0 {
 			out.DeletedBackups[n] = deleted
 		}
+		for _, name := range deleted {
+			mark(gone, n, name)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("delete shard %d's backups: %w", n, err))
 		}
 	}
-	return out, errors.Join(errs...)
+	return gone, errs
+}
+
+// linksLeft names the links of a set (shard → names) not gone, "" when
+// every one is.
+func linksLeft(links map[int][]string, gone map[int]map[string]bool) string {
+	var left []string
+	for _, n := range slices.Sorted(maps.Keys(links)) {
+		for _, name := range links[n] {
+			if !gone[n][name] {
+				left = append(left, fmt.Sprintf("shard %d's %s", n, name))
+			}
+		}
+	}
+	return strings.Join(left, ", ")
+}
+
+// markDeleting rewrites a set's set.json as deleting (If-Match), unless it
+// is already: from then on no restore chooses it and no policy keeps it.
+func (r Requests) markDeleting(ctx context.Context, database, id string) error {
+	set, etag, err := r.Coord.readSet(ctx, database, id)
+	if err != nil {
+		return fmt.Errorf("mark set %s deleting: %w", id, err)
+	}
+	if set.State == SetDeleting {
+		return nil
+	}
+	set.State = SetDeleting
+	data, err := json.Marshal(set)
+	if err != nil {
+		return fmt.Errorf("encode set %s: %w", id, err)
+	}
+	if _, err := r.Coord.store.Put(ctx, r.Coord.layout.SetKey(database, id), data, coord.PutCondition{IfMatch: etag}); err != nil {
+		return fmt.Errorf("mark set %s deleting (another cleanup ran at once? the next one retries): %w", id, err)
+	}
+	return nil
 }
 
 // setsState reads what set retention plans from: the sets, their shards'
@@ -108,7 +169,8 @@ func (r Requests) setsState(ctx context.Context, database string) (SetsState, er
 }
 
 // deleteSetRecords deletes a set's records: set.json first (from then on
-// no restore or cleanup reads the set), then the rest of its folder.
+// no restore or cleanup reads the set), then the rest of its folder. Its
+// backups are gone by then, or it is a leftover of an older cleanup.
 func (r Requests) deleteSetRecords(ctx context.Context, database, id string) error {
 	root := r.Coord.layout.SetRoot(database, id)
 	listing, err := r.Coord.store.List(ctx, root, true)

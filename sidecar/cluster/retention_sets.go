@@ -39,8 +39,13 @@ type SetsState struct {
 
 // SetRetentionPlan is what a cleanup of sets deletes and keeps.
 type SetRetentionPlan struct {
-	Keep       map[string]string // set id → why it is kept
-	DeleteSets []string          // oldest first: each set's records are deleted before its links
+	Keep map[string]string // set id → why it is kept
+	// DeleteSets are oldest first: each is marked deleting, then its
+	// links go, then its records.
+	DeleteSets []string
+	// SetLinks are, per deleted set and shard, the links of DeleteLinks it
+	// names: its records go only once they are gone.
+	SetLinks map[string]map[int][]string
 	// DeleteLinks are, per shard, the links only deleted sets need, each
 	// before the links it is built on (so nothing left points at a
 	// deleted base).
@@ -90,6 +95,7 @@ func PlanSetRetention(st SetsState, p SetPolicy, now time.Time) SetRetentionPlan
 			}
 		}
 	}
+	plan.SetLinks = setLinks(st, plan.DeleteSets, needed)
 	for n, links := range st.Links {
 		var del []string
 		for _, l := range links {
@@ -121,6 +127,7 @@ func keptSets(sets []Set, p SetPolicy, now time.Time) map[string]string {
 	n := max(p.KeepFullSets, 1)
 	for _, s := range sets {
 		switch {
+		case s.State == SetDeleting: // a cleanup chose to delete it: never kept again, whatever the policy is now
 		case s.State == SetOpen:
 			keep[s.ID] = "open: its backups may be running"
 		case len(fulls) < n:
@@ -132,6 +139,24 @@ func keptSets(sets []Set, p SetPolicy, now time.Time) map[string]string {
 		}
 	}
 	return keep
+}
+
+// setLinks are, for each set deleted, the links it names that no kept
+// set needs, per shard.
+func setLinks(st SetsState, deleted []string, needed map[int]map[string]bool) map[string]map[int][]string {
+	out := map[string]map[int][]string{}
+	for _, id := range deleted {
+		out[id] = map[int][]string{}
+		for n, r := range st.Results[id] {
+			chain, _ := walk(st.Links[n], r.Backup)
+			for _, name := range chain {
+				if !needed[n][name] {
+					out[id][n] = append(out[id][n], name)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // walk is backup and every base under it in a shard's links; broken says

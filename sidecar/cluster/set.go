@@ -11,13 +11,19 @@ import (
 const SetVersion = 1
 
 // SetState is where a set is: open while its shards are backed up, then
-// sealed once, completed or partial.
+// sealed once, completed or partial; deleting once a cleanup chose to
+// delete it.
 type SetState string
 
 const (
 	SetOpen      SetState = "open"
 	SetCompleted SetState = "completed" // every shard's backup succeeded
 	SetPartial   SetState = "partial"   // some shard has none; Reasons says why, per shard
+	// SetDeleting is a set a cleanup is deleting: no restore chooses it and
+	// no policy keeps it, and its records go only after every backup only
+	// it needed, so a cleanup stopped part way (a pinned backup, an S3
+	// error, a kill) leaves a set the next cleanup finishes.
+	SetDeleting SetState = "deleting"
 )
 
 // Kinds a set decides for all its shards. A shard with no completed full

@@ -32,7 +32,7 @@ type ClusterSets interface {
 type SetSummary struct {
 	ID          string            `json:"id"`
 	Database    string            `json:"database"`
-	State       string            `json:"state"` // open, completed, partial
+	State       string            `json:"state"` // open, completed, partial, deleting (a cleanup is deleting it)
 	Kind        string            `json:"kind"`
 	Shards      []int             `json:"shards"`
 	RequestedBy string            `json:"requested_by"`

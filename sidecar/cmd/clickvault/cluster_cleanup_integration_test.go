@@ -1,18 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestClusterCleanupDeletesWholeSets: with keep_full_backups = 1, alice
 // makes set A (the first, full), set B (full) and set C (incremental, on
-// B). Her cleanup on node 3 — a dry run first, which deletes nothing —
+// B). Her cleanup on node 3 — a dry run first, which deletes nothing; then
+// one that a verify's pin on shard 2's backup of A stops part way — at last
 // deletes set A whole: its records and its backup on every shard, never
 // one shard of it. B and C stay with every backup C rests on, and C
 // restores, every shard with its rows at C. GET /v1/sets lists B and C.
@@ -37,8 +42,9 @@ func TestClusterCleanupDeletesWholeSets(t *testing.T) {
 		keysOf("cv/test/vault-eu/shop/sets/"+sets[0]+"/") == 0 {
 		t.Fatalf("dry run: %s: %s", dry.state, dry.message)
 	}
-	st := b.ask(third, "action, database", "'cleanup', 'shop'")
-	if st.state != "succeeded" || !strings.Contains(st.message, "deleted 1 sets ("+sets[0]+") and 3 backups") ||
+	b.cleanupStoppedByAPin(t, sets[0], backupNamed(t, messages[0], 2), shardFolder)
+	st := b.ask(third, "action, database", "'cleanup', 'shop'") // shards 1 and 3's backups of A went with the stopped one
+	if st.state != "succeeded" || !strings.Contains(st.message, "deleted 1 sets ("+sets[0]+") and 1 backups") ||
 		!strings.Contains(st.message, "kept 2 sets") {
 		t.Fatalf("cleanup: %s: %s", st.state, st.message)
 	}
@@ -67,6 +73,41 @@ func TestClusterCleanupDeletesWholeSets(t *testing.T) {
 		if got != atC[i] {
 			t.Errorf("node %d: set C restored holds %s, the shard held %s", i+1, got, atC[i])
 		}
+	}
+}
+
+// cleanupStoppedByAPin pins shard 2's backup of set A (as a verify of it
+// does) and asks for a cleanup: it fails, deleting shards 1 and 3's
+// backups of A and keeping A's records, marked deleting, so that nothing
+// is left named by no set; a restore of A is refused. The pin is then
+// removed. Deleting the records first left shard 2's backup for good.
+func (b *clusterBed) cleanupStoppedByAPin(t *testing.T, setA, shard2Backup string, shardFolder func(shard, set int) string) {
+	t.Helper()
+	h := b.nodes[0]
+	now := time.Now().UTC()
+	pin, _ := json.Marshal(map[string]any{"id": "test-pin", "database": "shop", "backup": shard2Backup, "action": "verify",
+		"holder": "test", "since": now, "heartbeat": now.Add(10 * time.Minute)}) // live through the cleanup, however slow
+	key := "cv/test/vault-eu/shop/shard-2/.clickvault_pins/test-pin.json"
+	m := h.bed.MinIO
+	if _, err := m.Client().PutObject(h.ctx, &s3.PutObjectInput{Bucket: &m.Bucket, Key: &key, Body: bytes.NewReader(pin)}); err != nil {
+		t.Fatal(err)
+	}
+	st := b.ask(b.nodes[2], "action, database", "'cleanup', 'shop'")
+	if st.state != "failed" || !strings.Contains(st.message, "set "+setA+" is marked deleting") {
+		t.Errorf("cleanup with shard 2's backup of set A pinned: %s: %s", st.state, st.message)
+	}
+	if len(h.keys(shardFolder(1, 0))) != 0 || len(h.keys(shardFolder(3, 0))) != 0 || len(h.keys(shardFolder(2, 0))) == 0 {
+		t.Errorf("after the stopped cleanup, shards 1 and 3's backups of set A should be gone and shard 2's kept")
+	}
+	if rec := h.object("cv/test/vault-eu/shop/sets/" + setA + "/set.json"); !strings.Contains(rec, `"state":"deleting"`) {
+		t.Errorf("set A's set.json after the stopped cleanup: %s", rec)
+	}
+	restore := b.ask(h, "action, database, backup, target", fmt.Sprintf("'restore', 'shop', '%s', 'shop_restored'", setA))
+	if restore.state != "rejected" || !strings.Contains(restore.message, "being deleted") {
+		t.Errorf("restore of set A being deleted: %s: %s", restore.state, restore.message)
+	}
+	if _, err := m.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &m.Bucket, Key: &key}); err != nil {
+		t.Fatal(err)
 	}
 }
 

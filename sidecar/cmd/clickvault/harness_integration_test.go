@@ -67,6 +67,9 @@ type harness struct {
 	ch     *ch.Client
 	config string
 	hook   *hookReceiver
+	// procs are the sidecars started: a request that waits too long
+	// dumps their goroutines into their logs (dumpSidecars).
+	procs []*sidecarProc
 }
 
 func newHarness(t *testing.T) *harness {

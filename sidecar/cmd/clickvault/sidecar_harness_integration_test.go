@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -125,13 +126,14 @@ func (h *harness) startSidecarWith(config, addr string, env ...string) *sidecarP
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(clickvaultBinary(h.t), "-c", config, "-l", "debug", "serve")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "GOTRACEBACK=all"), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
 	p := &sidecarProc{cmd: cmd, addr: addr, log: logPath, config: config, exited: make(chan struct{})}
+	h.procs = append(h.procs, p)
 	go func() { // ends with the process
 		_ = cmd.Wait()
 		close(p.exited)
@@ -141,7 +143,11 @@ func (h *harness) startSidecarWith(config, addr string, env ...string) *sidecarP
 		_ = logFile.Close()
 		if h.t.Failed() {
 			data, _ := os.ReadFile(logPath)
-			h.t.Logf("sidecar log:\n%s", tailString(string(data), 6000))
+			if i := strings.Index(string(data), "SIGQUIT"); i >= 0 { // dumpSidecars: the log before it, then every goroutine
+				h.t.Logf("sidecar log:\n%s\n%s", tailString(string(data[:i]), 6000), string(data[i:min(len(data), i+60000)]))
+			} else {
+				h.t.Logf("sidecar log:\n%s", tailString(string(data), 6000))
+			}
 		}
 		data, _ := os.ReadFile(logPath)
 		h.assertNoSecrets(string(data))
@@ -251,8 +257,27 @@ func (h *harness) waitState(id string, within time.Duration, states ...string) s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	h.t.Fatalf("request %s did not reach %v within %s; last %+v", id, states, within, last)
+	h.dumpSidecars()
+	h.t.Fatalf("request %s did not reach %v within %s; last %+v (the sidecars' goroutines are in their logs)", id, states, within, last)
 	return last
+}
+
+// dumpSidecars has each running sidecar of the harness print its
+// goroutines into its log and exit (SIGQUIT): where a request that never
+// got an answer is stuck.
+func (h *harness) dumpSidecars() {
+	for _, p := range h.procs {
+		select {
+		case <-p.exited:
+			continue
+		default:
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 var _ = context.Background
