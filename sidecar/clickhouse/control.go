@@ -142,16 +142,17 @@ func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string,
 		asOf = r.AsOf.UTC().Format("2006-01-02 15:04:05.000")
 	}
 	q := fmt.Sprintf(`INSERT INTO %s (id, action, database, kind, backup, as_of, target, dry_run, via,
-		tables, exclude_tables, partitions, mode, consumers, proof)
+		tables, exclude_tables, partitions, mode, consumers, shard, source, proof)
 		SELECT {id:UUID}, {action:String}, {database:String}, {kind:String}, {backup:String},
 		       {as_of:Nullable(DateTime64(3, 'UTC'))}, {target:String}, {dry_run:Bool}, {via:String},
 		       {tables:Array(String)}, {exclude_tables:Array(String)}, {partitions:Array(String)}, {mode:String},
-		       {consumers:String}, {proof:String}`, c.table("requests"))
+		       {consumers:String}, {shard:UInt16}, {source:String}, {proof:String}`, c.table("requests"))
 	params := []proto.Parameter{Param("id", id), Param("action", string(r.Action)), Param("database", r.Database),
 		Param("kind", orDefault(r.Kind, "auto")), Param("backup", r.Backup), Param("target", r.Target),
 		Param("dry_run", fmt.Sprint(r.DryRun)), {Key: "as_of", Value: QuoteString(asOf)}, Param("via", r.Via),
 		arrayParam("tables", r.Tables), arrayParam("exclude_tables", r.ExcludeTables),
 		arrayParam("partitions", r.Partitions), Param("mode", r.Mode), Param("consumers", r.Consumers),
+		Param("shard", fmt.Sprint(r.Shard)), Param("source", r.Source),
 		Param("proof", control.Sign(c.proofKey, r, c.ownUser))}
 	if err := c.db.Exec(ctx, q, params...); err != nil {
 		return "", fmt.Errorf("insert request: %w", err)

@@ -13,7 +13,8 @@ import (
 
 type pendingColumns struct {
 	id, action, database, kind, backup, target, requestedBy, state, logBackup, operationID proto.ColStr
-	via, mode, consumers, queryID, proof                                                   proto.ColStr
+	via, mode, consumers, source, queryID, proof                                           proto.ColStr
+	shard                                                                                  proto.ColUInt16
 	tables, excludeTables, partitions                                                      *proto.ColArr[string]
 	asOf, requestedAt                                                                      proto.ColInt64
 	logins, block, offset                                                                  proto.ColUInt64
@@ -33,6 +34,7 @@ func (c *pendingColumns) results() proto.Results {
 		{Name: "target", Data: &c.target}, {Name: "dry_run", Data: &c.dryRun},
 		{Name: "via", Data: &c.via}, {Name: "tables", Data: c.tables}, {Name: "exclude_tables", Data: c.excludeTables},
 		{Name: "partitions", Data: c.partitions}, {Name: "mode", Data: &c.mode}, {Name: "consumers", Data: &c.consumers},
+		{Name: "shard", Data: &c.shard}, {Name: "source", Data: &c.source},
 		{Name: "query_id", Data: &c.queryID}, {Name: "proof", Data: &c.proof},
 		{Name: "requested_by", Data: &c.requestedBy}, {Name: "requested_at", Data: &c.requestedAt}, {Name: "logins", Data: &c.logins},
 		{Name: "block", Data: &c.block}, {Name: "offset", Data: &c.offset},
@@ -46,7 +48,7 @@ func (c *pendingColumns) row(i int) control.PendingRequest {
 		Backup: c.backup.Row(i), Target: c.target.Row(i), DryRun: c.dryRun.Row(i),
 		RequestedBy: c.requestedBy.Row(i), Via: c.via.Row(i), RequestedAt: time.UnixMilli(c.requestedAt.Row(i)).UTC(),
 		Tables: c.tables.Row(i), ExcludeTables: c.excludeTables.Row(i), Partitions: c.partitions.Row(i), Mode: c.mode.Row(i),
-		Consumers: c.consumers.Row(i), QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
+		Consumers: c.consumers.Row(i), Shard: int(c.shard.Row(i)), Source: c.source.Row(i), QueryID: c.queryID.Row(i), Proof: c.proof.Row(i),
 	}}
 	p.Logins = int(min(c.logins.Row(i), math.MaxInt)) // a count of logins; the bound only satisfies the conversion
 	p.Mark = control.ReadMark{Block: c.block.Row(i), Offset: c.offset.Row(i)}

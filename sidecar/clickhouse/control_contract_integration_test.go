@@ -177,6 +177,8 @@ func requestColumns(r control.Request) (names, literals []string) {
 	add(len(r.Partitions) > 0, "partitions", list(r.Partitions))
 	add(r.Mode != "", "mode", str(r.Mode))
 	add(r.Consumers != "", "consumers", str(r.Consumers))
+	add(r.Shard != 0, "shard", fmt.Sprint(r.Shard))
+	add(r.Source != "", "source", str(r.Source))
 	add(r.Proof != "", "proof", str(r.Proof))
 	add(!r.RequestedAt.IsZero(), "requested_at", at(r.RequestedAt))
 	return names, literals

@@ -158,12 +158,12 @@ func (c *Control) firstRowsOf(ctx context.Context, since time.Time, ids []string
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, %s AS action, %s AS database,
 		%s AS kind, %s AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
 		isNotNull(r.as_of) AS has_as_of, %s AS target, r.dry_run AS dry_run, %s AS via,
-		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, %s AS consumers, %s AS query_id, %s AS proof,
-		r.requested_by AS requested_by, toUnixTimestamp64Milli(r.requested_at) AS requested_at, r.logins AS logins,
+		%s AS tables, %s AS exclude_tables, %s AS partitions, %s AS mode, %s AS consumers, r.shard AS shard, %s AS source,
+		%s AS query_id, %s AS proof, r.requested_by AS requested_by, toUnixTimestamp64Milli(r.requested_at) AS requested_at, r.logins AS logins,
 		r.block AS block, r.offset AS offset,
 		CAST(l.state AS String) AS state, l.backup AS log_backup, l.operation_id AS operation_id
 	FROM (SELECT id, action, database, kind, backup, as_of, target, dry_run, via,
-			tables, exclude_tables, partitions, mode, consumers, requested_by, requested_at, query_id, proof,
+			tables, exclude_tables, partitions, mode, consumers, shard, source, requested_by, requested_at, query_id, proof,
 			uniqExact(requested_by) OVER (PARTITION BY id) AS logins, _block_number AS block, _block_offset AS offset
 		FROM %s WHERE requested_at >= fromUnixTimestamp64Milli({since:Int64}) AND id IN {ids:Array(UUID)}
 		ORDER BY block, offset LIMIT 1 BY id) AS r
@@ -171,7 +171,7 @@ func (c *Control) firstRowsOf(ctx context.Context, since time.Time, ids []string
 	WHERE l.state NOT IN %s
 	ORDER BY r.block, r.offset`, cut("CAST(r.action AS String)"), cut("r.database"), cut("CAST(r.kind AS String)"), cut("r.backup"),
 		cut("r.target"), cut("r.via"), cutList("r.tables"), cutList("r.exclude_tables"), cutList("r.partitions"),
-		cut("CAST(r.mode AS String)"), cut("CAST(r.consumers AS String)"), cut("r.query_id"), cut("r.proof"),
+		cut("CAST(r.mode AS String)"), cut("CAST(r.consumers AS String)"), cut("r.source"), cut("r.query_id"), cut("r.proof"),
 		c.table("requests"), c.latestLog(), terminalStates)
 	cols := newPendingColumns()
 	var out []control.PendingRequest

@@ -37,6 +37,9 @@ func (s *admission) precheck(r Request) (Job, error) {
 	if err != nil {
 		return j, err
 	}
+	if err := s.checkShardAndSource(j); err != nil {
+		return j, err
+	}
 	if j, err = s.parseFields(j); err != nil {
 		return j, err
 	}
@@ -67,6 +70,23 @@ func parseChoices(j Job) (Job, error) {
 	}
 	j.Consumers = c
 	return j, nil
+}
+
+// checkShardAndSource refuses a shard or a source where it would be
+// ignored: a shard is a restore's on a cluster node, a source a restore's
+// or a verify's.
+func (s *admission) checkShardAndSource(j Job) error {
+	switch {
+	case j.Shard != 0 && (j.Action != ActionRestore || s.opts.Sets == nil):
+		return reject("shard is for a restore of one shard of a set, on a cluster node; leave it 0")
+	case j.Shard != 0:
+		return reject("a restore of one shard alone is not built yet; leave shard 0 to restore every shard of the set")
+	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify:
+		return reject("source is for restores and verifies (the [[copy]] target to read the backup from), not %s; leave it empty", j.Action)
+	case j.Source != "":
+		return reject("reading a backup from a [[copy]] target by request is not built yet; leave source empty")
+	}
+	return nil
 }
 
 // parseFields resolves the defaults and parses the names and the kind.
@@ -157,7 +177,7 @@ func parseRestoreTables(r Job) (Job, error) {
 
 func checkSizes(r Request) error {
 	for name, v := range map[string]string{"action": string(r.Action), "database": r.Database, "kind": r.Kind,
-		"backup": r.Backup, "target": r.Target, "mode": r.Mode, "consumers": r.Consumers} {
+		"backup": r.Backup, "target": r.Target, "mode": r.Mode, "consumers": r.Consumers, "source": r.Source} {
 		if len(v) > MaxField {
 			return reject("%s is %d bytes long, at most %d are allowed", name, len(v), MaxField)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -47,6 +48,14 @@ func Sign(key []byte, r Request, requestedBy string) string {
 	// check out on a copy that sets it (the signed lists differ).
 	if r.Consumers != "" {
 		signed = append(signed, r.Consumers)
+	}
+	// shard and source came later still: signed when set, each named, so
+	// that one's value can never stand for the other's.
+	if r.Shard != 0 {
+		signed = append(signed, fmt.Sprintf("shard=%d", r.Shard))
+	}
+	if r.Source != "" {
+		signed = append(signed, "source="+r.Source)
 	}
 	fields, _ := json.Marshal(signed)
 	mac := hmac.New(sha256.New, key)

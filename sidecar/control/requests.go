@@ -75,6 +75,12 @@ type Request struct {
 	// "include" (sidecar.ParseConsumers). DryRun on a restore answers
 	// with the plan and runs nothing.
 	Consumers string
+	// Shard is, on a cluster node, the one shard of a set a restore
+	// restores (0 = every shard).
+	Shard int
+	// Source is the [[copy]] target a restore or verify reads its backup
+	// from ("" = the primary, or a copy when the primary cannot serve it).
+	Source string
 	// QueryID is the id of the INSERT that made the row (MATERIALIZED
 	// queryID()): the sidecar confirms the row from it in the query log.
 	QueryID string

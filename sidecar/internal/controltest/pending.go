@@ -48,7 +48,7 @@ func testPendingFields(t *testing.T, p Plane) {
 	asOf := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)
 	r := control.Request{ID: uuid.NewString(), Action: "restore", Database: "shop", Kind: "full", Backup: "20260101T000000000Z",
 		AsOf: &asOf, Target: "shop_copy", DryRun: true, Via: "http:0a1b2c3d", Tables: []string{"orders", "items AS items_2"},
-		ExcludeTables: []string{"logs"}, Partitions: []string{"202401", "202402"}, Mode: "replace", Consumers: "skip", Proof: "forged"}
+		ExcludeTables: []string{"logs"}, Partitions: []string{"202401", "202402"}, Mode: "replace", Consumers: "skip", Shard: 2, Source: "dr", Proof: "forged"}
 	from := time.Now()
 	insertAs(t, p, "alice", r)
 	got, ok := byID(pending(t, p, longAgo()), r.ID)
@@ -100,7 +100,7 @@ func testPendingCut(t *testing.T, p Plane) {
 		big = append(big, strings.Repeat("c", 250))
 	}
 	r := control.Request{ID: uuid.NewString(), Action: control.Action(long), Database: letters, Kind: long, Backup: long, Target: long,
-		Via: long, Mode: long, Consumers: long, Proof: long, Tables: many, ExcludeTables: big, Partitions: []string{long, "p"}}
+		Via: long, Mode: long, Consumers: long, Source: long, Proof: long, Tables: many, ExcludeTables: big, Partitions: []string{long, "p"}}
 	insertAs(t, p, "alice", r)
 	got, ok := byID(pending(t, p, longAgo()), r.ID)
 	if !ok {
@@ -108,8 +108,9 @@ func testPendingCut(t *testing.T, p Plane) {
 	}
 	cut := func(s string) string { return s[:control.MaxField+1] }
 	want := control.Request{ID: r.ID, Action: control.Action(cut(long)), Database: cut(letters), Kind: cut(long), Backup: cut(long),
-		Target: cut(long), Via: cut(long), Mode: cut(long), Consumers: cut(long), Proof: cut(long), RequestedBy: "alice",
-		Tables: []string{control.TooLong}, ExcludeTables: []string{control.TooLong}, Partitions: []string{cut(long), "p"}}
+		Target: cut(long), Via: cut(long), Mode: cut(long), Consumers: cut(long), Source: cut(long), Proof: cut(long),
+		RequestedBy: "alice",
+		Tables:      []string{control.TooLong}, ExcludeTables: []string{control.TooLong}, Partitions: []string{cut(long), "p"}}
 	if read := written(got.Request); !reflect.DeepEqual(read, want) {
 		t.Errorf("read back\n%#v\nwant\n%#v", read, want)
 	}

@@ -20,7 +20,7 @@ func testInsertRequestSigned(t *testing.T, p Plane) {
 	ctx := ctxOf(t)
 	asOf := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)
 	made, err := p.InsertRequest(ctx, control.Request{Action: control.ActionRestore, Database: "shop", AsOf: &asOf,
-		Via: "http:0a1b2c3d", Tables: []string{"orders"}, Consumers: "skip"})
+		Via: "http:0a1b2c3d", Tables: []string{"orders"}, Consumers: "skip", Shard: 2, Source: "dr"})
 	if err != nil {
 		t.Fatalf("InsertRequest: %v", err)
 	}

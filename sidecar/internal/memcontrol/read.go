@@ -181,7 +181,7 @@ func (p *Plane) pendingAt(i, logins int) (control.PendingRequest, bool) {
 // as [TooLong].
 func cutRow(r control.Request) control.Request {
 	r.Action = control.Action(cut(string(r.Action)))
-	for _, s := range []*string{&r.Database, &r.Kind, &r.Backup, &r.Target, &r.Via, &r.Mode, &r.Consumers, &r.QueryID, &r.Proof} {
+	for _, s := range []*string{&r.Database, &r.Kind, &r.Backup, &r.Target, &r.Via, &r.Mode, &r.Consumers, &r.Source, &r.QueryID, &r.Proof} {
 		*s = cut(*s)
 	}
 	r.Tables, r.ExcludeTables, r.Partitions = cutList(r.Tables), cutList(r.ExcludeTables), cutList(r.Partitions)
