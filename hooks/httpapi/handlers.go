@@ -37,6 +37,9 @@ type restoreBody struct {
 	// target ("", "skip", "include"); DryRun: answer with the plan only.
 	Consumers string `json:"consumers"`
 	DryRun    bool   `json:"dry_run"`
+	// Source: the [[copy]] target to read the backup from ("" = the
+	// primary, or a copy holding it when the primary cannot serve it).
+	Source string `json:"source"`
 }
 
 type checkBody struct {
@@ -124,7 +127,8 @@ func (s *Server) postRestore(c echo.Context) error {
 				"or write elsewhere, naming them), \"skip\" (leave them out) or \"include\" (restore them live)", shorten(b.Consumers)))
 	}
 	return s.queue(c, control.Request{Action: control.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf,
-		Target: b.Target, Tables: b.Tables, Partitions: b.Partitions, Mode: b.Mode, Consumers: b.Consumers, DryRun: b.DryRun})
+		Target: b.Target, Tables: b.Tables, Partitions: b.Partitions, Mode: b.Mode, Consumers: b.Consumers, DryRun: b.DryRun,
+		Source: b.Source})
 }
 
 func (s *Server) postCleanup(c echo.Context) error {

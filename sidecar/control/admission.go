@@ -128,9 +128,11 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		return nil
 	}
 	// restore and verify read backups: the database may be gone (that is
-	// why one restores), but its backups must exist.
-	if _, err := s.svc.ChooseBackup(ctx, r.Database, r.Backup, r.AsOf, model.Sources(r.Restores)...); err != nil {
-		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) {
+	// why one restores), but its backups must exist, in the source asked
+	// for, or in the primary or else a copy target.
+	if _, err := s.source(ctx, r); err != nil {
+		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) ||
+			errors.Is(err, sidecar.ErrUnknownSource) {
 			return reject("%v", err)
 		}
 		return err
@@ -141,6 +143,12 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		return reject("%v", err)
 	}
 	return nil
+}
+
+// source is where a restore or verify reads its backup (sidecar.ChooseSource).
+func (s *base) source(ctx context.Context, r Job) (sidecar.Source, error) {
+	return sidecar.ChooseSource(ctx, s.svc, s.opts.Sources, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
+		Backup: r.Backup, AsOf: r.AsOf, Tables: model.Sources(r.Restores)})
 }
 
 func (s *admission) requireLiveDatabase(ctx context.Context, name model.DatabaseName) error {

@@ -47,14 +47,7 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 	case ActionRestore:
 		return s.executeRestore(ctx, r, latest, rows, progress)
 	case ActionVerify:
-		res, err := s.svc.Verify(ctx, r.Database, r.Backup, progress)
-		if ctx.Err() == nil {
-			s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
-		}
-		if err != nil {
-			return StateFailed, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, err)}
-		}
-		return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, nil)}
+		return s.executeVerify(ctx, r, progress)
 	case ActionCleanup:
 		if s.opts.Sets != nil {
 			return s.executeSetCleanup(ctx, r)
@@ -84,6 +77,35 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 
 // verifyMessage says what a verify found: every table as the backup has
 // it, or the first table that is not.
+// executeVerify verifies a backup read from its source (the primary, a
+// copy target named, or the copy the primary's failure fell back on).
+func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.ProgressFunc) (State, LogEntry) {
+	src, err := s.source(ctx, r)
+	if err != nil {
+		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
+	}
+	res, err := src.Service.Verify(ctx, r.Database, r.Backup, progress)
+	if ctx.Err() == nil {
+		s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
+	}
+	if err != nil {
+		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, err) + sourceNote(src)}
+	}
+	return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: verifyMessage(res, nil) + sourceNote(src)}
+}
+
+// sourceNote says, in an answer, which copy target a backup was read
+// from, and why when nobody named it.
+func sourceNote(src sidecar.Source) string {
+	switch {
+	case src.Name == "":
+		return ""
+	case src.Why == "":
+		return "; read from copy target " + src.Name
+	}
+	return "; read from copy target " + src.Name + ", because " + src.Why
+}
+
 func verifyMessage(res model.VerifyResult, err error) string {
 	if err == nil {
 		return fmt.Sprintf("verified: %d tables restored with the rows of the backup's parts, CHECK TABLE passed; restore took %.1fs",
@@ -180,19 +202,11 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	if s.opts.Sets != nil {
 		return s.executeSetRestore(ctx, r, latest, rows)
 	}
-	var res model.RestoreResult
-	var err error
-	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
-		res, err = s.svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
-	} else {
-		res, err = s.svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
-			Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode, Consumers: r.Consumers, DryRun: r.DryRun,
-			Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress, Permit: s.admission.includePermit(r),
-			Started: func(b model.Backup, operationID string) {
-				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
-					Message: "restore into " + r.Target + " started"}))
-			}})
+	src, err := s.source(ctx, r)
+	if err != nil {
+		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
+	res, err := s.runRestore(ctx, src.Service, r, latest, rows, progress)
 	switch {
 	case errors.Is(err, model.ErrConsumers), errors.Is(err, model.ErrSidecarRights):
 		// The plan refused it before anything was created: a refusal, as
@@ -202,16 +216,32 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 		// The requester may not include what the plan names (include_rights.go).
 		return StateRejected, LogEntry{Backup: res.Backup.Name, Message: rejectionReason(err)}
 	case err != nil:
-		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error()}
+		return StateFailed, LogEntry{Backup: res.Backup.Name, Message: err.Error() + sourceNote(src)}
 	case r.DryRun && res.Plan != nil:
-		return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: dryRunMessage(*res.Plan)}
+		return StateSucceeded, LogEntry{Backup: res.Backup.Name, Message: dryRunMessage(*res.Plan) + sourceNote(src)}
 	}
 	var restored uint64
 	for _, n := range res.Tables {
 		restored += n
 	}
 	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
-		Message: restoreMessage(r, res, restored)}
+		Message: restoreMessage(r, res, restored) + sourceNote(src)}
+}
+
+// runRestore runs (or, after a restart, adopts) a restore with the engine
+// of its source.
+func (s *executor) runRestore(ctx context.Context, svc *sidecar.Service, r Job, latest *LogEntry, rows *runningRows,
+	progress sidecar.ProgressFunc) (model.RestoreResult, error) {
+	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
+		return svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
+	}
+	return svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,
+		Tables: r.Restores, Partitions: r.Partitions, Mode: r.RestoreMode, Consumers: r.Consumers, DryRun: r.DryRun,
+		Target: r.Target, RequestID: r.ID, RequestedBy: r.Requester(), Progress: progress, Permit: s.admission.includePermit(r),
+		Started: func(b model.Backup, operationID string) {
+			rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: operationID,
+				Message: "restore into " + r.Target + " started"}))
+		}})
 }
 
 // progressWriter writes a running row with the operation's progress at most

@@ -83,8 +83,8 @@ func (s *admission) checkShardAndSource(j Job) error {
 		return reject("a restore of one shard alone is not built yet; leave shard 0 to restore every shard of the set")
 	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify:
 		return reject("source is for restores and verifies (the [[copy]] target to read the backup from), not %s; leave it empty", j.Action)
-	case j.Source != "":
-		return reject("reading a backup from a [[copy]] target by request is not built yet; leave source empty")
+	case j.Source != "" && s.opts.Sets != nil:
+		return reject("source: copy targets are not supported on a cluster node; a set is read from the primary bucket")
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ type Options struct {
 	// Sets, on a node of a cluster (cluster.name), makes each backup
 	// request a set of the whole cluster; nil on a single server.
 	Sets ClusterSets
+	// Sources are the [[copy]] targets a restore or verify may read from
+	// (a request's source, or the primary's fallback); nil = none.
+	Sources sidecar.Sources
 }
 
 // base is what every part of the Runner shares: the engine, the control

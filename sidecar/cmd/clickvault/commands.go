@@ -241,9 +241,10 @@ func restoreCommand(run runner) *cobra.Command {
 			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
 				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun})
 		}
-		service, err := a.serviceAt(ctx, from)
-		if err != nil {
-			return err
+		if from != "" {
+			if _, ok := a.cfg.CopyTarget(from); !ok {
+				return &usageError{fmt.Errorf("--from: no copy target %q in the configuration (targets: %v)", from, a.cfg.CopyNames())}
+			}
 		}
 		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
 			RequestedBy: "cli", DryRun: dryRun}
@@ -260,26 +261,7 @@ func restoreCommand(run runner) *cobra.Command {
 			}
 			req.Tables = append(req.Tables, tr)
 		}
-		progress := newProgressPrinter(a.stderr, a.logger, "restore")
-		req.Progress = progress.update
-		res, err := service.Restore(ctx, req)
-		progress.done()
-		if res.Plan != nil && (dryRun || err == nil) {
-			if _, perr := fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n")); perr != nil {
-				return errors.Join(err, perr)
-			}
-		}
-		if err != nil || dryRun {
-			return err
-		}
-		what := "restored"
-		if req.Mode == model.ModeSchema {
-			what = "restored the definitions (no data) of"
-		}
-		if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, db, res.Target); err != nil {
-			return err
-		}
-		return printTables(a.stdout, res.Tables)
+		return a.restoreFrom(ctx, from, req)
 	})
 	return cmd
 }
@@ -375,4 +357,42 @@ func parseTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("--as-of %q: want a time such as 2026-11-24T12:00:00Z", s)
+}
+
+// restoreFrom restores on a single server, from the copy target from
+// names, or from the primary (or, when the primary cannot serve the
+// backup, the first copy that holds it), and prints what it restored.
+func (a *app) restoreFrom(ctx context.Context, from string, req sidecar.RestoreRequest) error {
+	src, err := sidecar.ChooseSource(ctx, a.service, a.sources(), from, sidecar.BackupWanted{Database: req.Database, Backup: req.Backup,
+		AsOf: req.AsOf, Tables: model.Sources(req.Tables)})
+	if err != nil {
+		return err
+	}
+	if src.Why != "" {
+		a.logger.Warn("restoring from a copy target", "copy", src.Name, "because", src.Why)
+	}
+	service := src.Service
+	progress := newProgressPrinter(a.stderr, a.logger, "restore")
+	req.Progress = progress.update
+	res, err := service.Restore(ctx, req)
+	progress.done()
+	if res.Plan != nil && (req.DryRun || err == nil) {
+		if _, perr := fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n")); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+	if err != nil || req.DryRun {
+		return err
+	}
+	what := "restored"
+	if req.Mode == model.ModeSchema {
+		what = "restored the definitions (no data) of"
+	}
+	if src.Name != "" {
+		what += " (from copy target " + src.Name + ")"
+	}
+	if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, req.Database, res.Target); err != nil {
+		return err
+	}
+	return printTables(a.stdout, res.Tables)
 }

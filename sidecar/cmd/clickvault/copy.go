@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -71,6 +72,42 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 	db := a.db.ForTarget(copyClickHouseTarget(t))
 	return sidecar.NewService(store, db.Ports(), a.notifier, coord.Layout{Prefix: t.Prefix},
 		serviceOptions(a.cfg, a.instance, store), a.logger.With("copy", name)), nil
+}
+
+// copySources are the [[copy]] targets as sources of restores and
+// verifies (sidecar.Sources): each target's engine is made once, when
+// first asked for.
+type copySources struct {
+	a    *app
+	mu   sync.Mutex
+	made map[string]*sidecar.Service
+}
+
+// sources are the copy targets as sources, nil when there are none.
+func (a *app) sources() sidecar.Sources {
+	if len(a.cfg.Copy) == 0 {
+		return nil
+	}
+	return &copySources{a: a, made: map[string]*sidecar.Service{}}
+}
+
+func (c *copySources) Copies() []string { return c.a.cfg.CopyNames() }
+
+func (c *copySources) Copy(ctx context.Context, name string) (*sidecar.Service, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if svc, ok := c.made[name]; ok {
+		return svc, nil
+	}
+	if _, ok := c.a.cfg.CopyTarget(name); !ok {
+		return nil, fmt.Errorf("copy target %q: %w", name, sidecar.ErrUnknownSource)
+	}
+	svc, err := c.a.serviceAt(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	c.made[name] = svc
+	return svc, nil
 }
 
 func copyCommand(run runner) *cobra.Command {

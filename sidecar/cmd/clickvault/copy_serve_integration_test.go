@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,4 +87,47 @@ func (h *harness) waitLag(addr, sample string, ok func(float64) bool, want strin
 		time.Sleep(100 * time.Millisecond)
 	}
 	h.t.Fatalf("%s is %s, want %s", sample, last, want)
+}
+
+// TestRestoreRequestReadsACopy: alice's restore requests in SQL read a
+// copy target: one naming a target that does not exist is rejected,
+// naming the targets; one naming dr restores from dr and says so; and,
+// with every object of the primary's database deleted, one naming no
+// source falls back on dr by itself, says why, and brings back every row
+// (count and sum(cityHash64(*)) equal).
+func TestRestoreRequestReadsACopy(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.createShop(1000)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, h.fillPrimary(copyTargets(dr.Endpoint, dr))), addr)
+	h.backupRequest()
+	h.waitCopies(dr.Keys, 1)
+	count, hash := h.count("SELECT count() FROM shop.orders"), h.count("SELECT sum(cityHash64(*)) FROM shop.orders")
+	restore := func(source string) status {
+		id := h.request(h.as("alice"), "action, database, target, source", fmt.Sprintf("'restore', 'shop', 'shop_restored', '%s'", source))
+		return h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
+	}
+
+	if st := restore("nowhere"); st.state != "rejected" || !strings.Contains(st.message, `source "nowhere": no such copy target (targets: dr, near)`) {
+		t.Errorf("restore from an unknown source: %s: %s", st.state, st.message)
+	}
+	st := restore("dr")
+	if st.state != "succeeded" || !strings.HasSuffix(st.message, "; read from copy target dr") {
+		t.Fatalf("restore from dr: %s: %s", st.state, st.message)
+	}
+	h.assertNoCopySecret(dr, st.message)
+	h.exec("DROP DATABASE shop_restored SYNC")
+
+	h.removeObjects("cv/test/shop/")
+	st = restore("")
+	if st.state != "succeeded" || !strings.Contains(st.message, "; read from copy target dr, because the primary bucket could not serve it: ") {
+		t.Fatalf("restore with the primary's backups gone: %s: %s", st.state, st.message)
+	}
+	if got := h.count("SELECT count() FROM shop_restored.orders"); got != count {
+		t.Errorf("restored %d rows from the copy, want %d", got, count)
+	}
+	if got := h.count("SELECT sum(cityHash64(*)) FROM shop_restored.orders"); got != hash {
+		t.Errorf("restored rows differ: sum(cityHash64(*)) %d, want %d", got, hash)
+	}
 }

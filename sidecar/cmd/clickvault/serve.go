@@ -103,7 +103,7 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.C
 		FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
 		ParallelBackups:  a.cfg.Backup.ParallelDatabases,
-		RequestRetention: a.cfg.RequestRetention(), Sets: sets,
+		RequestRetention: a.cfg.RequestRetention(), Sets: sets, Sources: a.sources(),
 	}, copyingObserver{Metrics: metrics.New(reg, a.cfg.RPOs(), dbs...), copies: copies}, a.logger)
 }
 

@@ -1,0 +1,87 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Sources are the places a restore or verify may read a backup from: the
+// primary bucket and each [[copy]] target, each as an engine of its own
+// (its store, its layout, ClickHouse reading from it).
+type Sources interface {
+	// Copies names the copy targets, in the configuration's order.
+	Copies() []string
+	// Copy is the engine reading backups from copy target name; an unknown
+	// name is ErrUnknownSource.
+	Copy(ctx context.Context, name string) (*Service, error)
+}
+
+// ErrUnknownSource is a source that names no [[copy]] target.
+var ErrUnknownSource = errors.New("no such copy target")
+
+// Source is where a backup is read from: the engine, the copy target's
+// name ("" = the primary), and, when a copy was picked because the primary
+// could not serve the backup, why.
+type Source struct {
+	Service *Service
+	Name    string
+	Why     string
+}
+
+// BackupWanted is what a restore or verify asks for: a backup by name, or
+// the newest completed at or before AsOf, holding Tables.
+type BackupWanted struct {
+	Database string
+	Backup   string
+	AsOf     time.Time
+	Tables   []string
+}
+
+// ChooseSource finds where to read the backup w asks for. A named source
+// is that copy target, whatever the primary holds. With none, the primary
+// serves it when it can; when it cannot — its bucket unreachable, or the
+// backup missing or unusable there — the first copy target that holds the
+// backup serves it, and Why says what the primary answered. When no copy
+// holds it either, the primary's own error is returned.
+func ChooseSource(ctx context.Context, primary *Service, sources Sources, named string, w BackupWanted) (Source, error) {
+	if named != "" {
+		if sources == nil || !slices.Contains(sources.Copies(), named) {
+			return Source{}, fmt.Errorf("source %q: %w (targets: %s)", named, ErrUnknownSource, copyNames(sources))
+		}
+		svc, err := sources.Copy(ctx, named)
+		if err != nil {
+			return Source{}, fmt.Errorf("open copy target %s: %w", named, err)
+		}
+		return Source{Service: svc, Name: named}, nil
+	}
+	_, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
+	if primaryErr == nil || sources == nil || ctx.Err() != nil {
+		return Source{Service: primary}, primaryErr
+	}
+	for _, name := range sources.Copies() {
+		svc, err := sources.Copy(ctx, name)
+		if err != nil {
+			continue
+		}
+		if _, err := svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...); err == nil {
+			return Source{Service: svc, Name: name, Why: "the primary bucket could not serve it: " + firstLine(primaryErr)}, nil
+		}
+	}
+	return Source{Service: primary}, primaryErr
+}
+
+func copyNames(sources Sources) string {
+	if sources == nil || len(sources.Copies()) == 0 {
+		return "none configured"
+	}
+	return strings.Join(sources.Copies(), ", ")
+}
+
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
