@@ -10,5 +10,5 @@ SELECT
     database, name, kind, kind_reason, full_forced, chain, base, location, status, clickhouse_backup_id,
     started_at, finished_at, num_files, stored_bytes, total_size, uncompressed_size, compressed_size,
     error, table_set, checked_at, check_status, check_problem, verified_at, verify_status,
-    verify_restore_seconds
+    verify_restore_seconds, copies
 FROM {{db}}.backups FINAL

@@ -34,6 +34,7 @@ type Server struct {
 	databases []string // what a token may see; nil: any
 	rpo       map[string]time.Duration
 	sets      SetLister // a cluster node's sets; nil on a single server
+	copies    []string  // the [[copy]] targets
 	ready     func(context.Context) error
 	logger    *slog.Logger
 }
@@ -74,12 +75,15 @@ type Options struct {
 	// Sets, on a cluster node, lists the sets (GET /v1/sets, and the
 	// status page); nil on a single server.
 	Sets SetLister
+	// CopyTargets are the [[copy]] targets' names: the status page says
+	// which of them hold the newest backup.
+	CopyTargets []string
 }
 
 // New builds the server; it starts nothing. ready reports whether
 // ClickHouse and S3 can be reached.
 func New(cp control.ControlPlane, opts Options, ready func(context.Context) error, gatherer prometheus.Gatherer, logger *slog.Logger) *Server {
-	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, rpo: opts.RPO, sets: opts.Sets, ready: ready, logger: logger}
+	s := &Server{echo: echo.New(), cp: cp, databases: opts.Databases, rpo: opts.RPO, sets: opts.Sets, copies: opts.CopyTargets, ready: ready, logger: logger}
 	for _, t := range opts.WriteTokens {
 		s.tokens = append(s.tokens, token{secret: []byte(t), name: TokenName(t), access: Write})
 	}

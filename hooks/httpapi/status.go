@@ -38,7 +38,10 @@ type databaseView struct {
 	CheckStatus, CheckClass, CheckText string
 	VerifyStatus, VerifyClass          string
 	VerifyText                         string
-	Chains                             []chainView
+	// CopyClass and CopyText say which [[copy]] targets hold the newest
+	// backup ("" without targets).
+	CopyClass, CopyText string
+	Chains              []chainView
 	// Sets, on a cluster node, are the newest sets; SetsProblem why they
 	// could not be read (the page is shown without them).
 	Sets        []setView
@@ -147,6 +150,7 @@ func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Tim
 	v.rpoFacts(newest, now, s.rpo[db])
 	v.checkFacts(rows, checked)
 	v.verifyFacts(verified)
+	v.copyFacts(newest, s.copies)
 	return v
 }
 

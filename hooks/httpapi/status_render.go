@@ -26,7 +26,11 @@ func renderDatabase(w *strings.Builder, db databaseView) {
 	fmt.Fprintf(w, "    <div class=\"fact rpo %s\" data-age-seconds=\"%d\" data-rpo-seconds=\"%d\">%s</div>\n",
 		esc(db.RPOClass), db.AgeSeconds, db.RPOSeconds, esc(db.RPOText))
 	fmt.Fprintf(w, "    <div class=\"fact check %s\" data-status=\"%s\">%s</div>\n", esc(db.CheckClass), esc(db.CheckStatus), esc(db.CheckText))
-	fmt.Fprintf(w, "    <div class=\"fact verify %s\" data-status=\"%s\">%s</div>\n  </div>\n", esc(db.VerifyClass), esc(db.VerifyStatus), esc(db.VerifyText))
+	fmt.Fprintf(w, "    <div class=\"fact verify %s\" data-status=\"%s\">%s</div>\n", esc(db.VerifyClass), esc(db.VerifyStatus), esc(db.VerifyText))
+	if db.CopyText != "" {
+		fmt.Fprintf(w, "    <div class=\"fact copies %s\">%s</div>\n", esc(db.CopyClass), esc(db.CopyText))
+	}
+	w.WriteString("  </div>\n")
 	if len(db.Chains) == 0 {
 		w.WriteString("  <p class=\"empty\">No backups yet.</p>\n")
 	}

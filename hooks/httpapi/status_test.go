@@ -35,3 +35,32 @@ func TestStatusPageEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageSaysWhereTheNewestBackupIsCopied: with [[copy]] targets,
+// the page says which of them lack the newest completed backup, or that
+// every one holds it; without targets it says nothing of copies.
+func TestStatusPageSaysWhereTheNewestBackupIsCopied(t *testing.T) {
+	done := time.Now().Add(-time.Minute)
+	rows := func(copies ...string) []control.CatalogRow {
+		return []control.CatalogRow{
+			{Database: "shop", Name: "20261201T000000000Z", Kind: "full", Chain: "c", Status: "completed", FinishedAt: &done,
+				Copies: []string{"dr", "near"}},
+			{Database: "shop", Name: "20261201T010000000Z", Kind: "incremental", Chain: "c", Status: "completed", FinishedAt: &done,
+				Copies: copies},
+		}
+	}
+	page := func(s *Server, r []control.CatalogRow) string {
+		return renderStatus(statusData{Databases: []databaseView{s.databaseView("shop", r, time.Now())}})
+	}
+	with := &Server{copies: []string{"dr", "near"}}
+	if got := page(with, rows("near")); !strings.Contains(got, `<div class="fact copies late">Newest backup not yet copied to dr</div>`) {
+		t.Errorf("the newest backup held by near alone:\n%s", got)
+	}
+	if got := page(with, rows("dr", "near")); !strings.Contains(got, `<div class="fact copies ok">Newest backup copied to dr, near</div>`) ||
+		!strings.Contains(got, "copied to dr, near") {
+		t.Errorf("the newest backup held by both:\n%s", got)
+	}
+	if got := page(&Server{}, rows()); strings.Contains(got, "fact copies") {
+		t.Errorf("a page without copy targets speaks of copies:\n%s", got)
+	}
+}

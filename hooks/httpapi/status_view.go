@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,9 @@ func backupTitle(r *control.CatalogRow) string {
 	}
 	if r.Error != "" {
 		t += ": " + r.Error
+	}
+	if len(r.Copies) > 0 {
+		t += ", copied to " + strings.Join(r.Copies, ", ")
 	}
 	return t
 }
@@ -114,6 +118,29 @@ func (v *databaseView) verifyFacts(last *control.CatalogRow) {
 	}
 	v.VerifyText = fmt.Sprintf("Last verify %s: %s, restore took %.1f s (measured RTO)", last.VerifiedAt.UTC().Format("2006-01-02 15:04"),
 		last.VerifyStatus, last.VerifyRestoreSec)
+}
+
+// copyFacts say which copy targets hold the newest completed backup: ok
+// when every one does, late when some do not (yet).
+func (v *databaseView) copyFacts(newest *control.CatalogRow, targets []string) {
+	switch {
+	case len(targets) == 0:
+		return
+	case newest == nil:
+		v.CopyClass, v.CopyText = "none", "No backup to copy"
+		return
+	}
+	var missing []string
+	for _, t := range targets {
+		if !slices.Contains(newest.Copies, t) {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		v.CopyClass, v.CopyText = "ok", "Newest backup copied to "+strings.Join(targets, ", ")
+		return
+	}
+	v.CopyClass, v.CopyText = "late", "Newest backup not yet copied to "+strings.Join(missing, ", ")
 }
 
 func roundAge(d time.Duration) string {

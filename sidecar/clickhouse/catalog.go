@@ -25,6 +25,7 @@ type catalogColumns struct {
 	storedBytes                                           proto.ColUInt64
 	fullForced                                            proto.ColBool
 	updatedAt                                             *proto.ColDateTime64
+	copies                                                *proto.ColArr[string]
 }
 
 func newCatalogColumns() *catalogColumns {
@@ -36,6 +37,7 @@ func newCatalogColumns() *catalogColumns {
 		updatedAt:  new(proto.ColDateTime64).WithPrecision(proto.PrecisionMicro),
 		tables:     proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
 		tableBytes: proto.NewMap[string, uint64](new(proto.ColStr), new(proto.ColUInt64)),
+		copies:     new(proto.ColStr).Array(),
 	}
 }
 
@@ -52,7 +54,8 @@ func (c *catalogColumns) columns() proto.Input {
 		proto.InputColumn{Name: "compressed_size", Data: &c.compressedSize},
 		proto.InputColumn{Name: "tables", Data: c.tables}, proto.InputColumn{Name: "table_bytes", Data: c.tableBytes},
 		proto.InputColumn{Name: "checked_at", Data: c.checked},
-		proto.InputColumn{Name: "verified_at", Data: c.verified}, proto.InputColumn{Name: "verify_restore_seconds", Data: &c.restoreSeconds})
+		proto.InputColumn{Name: "verified_at", Data: c.verified}, proto.InputColumn{Name: "verify_restore_seconds", Data: &c.restoreSeconds},
+		proto.InputColumn{Name: "copies", Data: c.copies})
 }
 
 func nullableTime(t *time.Time) proto.Nullable[time.Time] {
@@ -80,6 +83,7 @@ func (c *catalogColumns) append(r control.CatalogRow) {
 	c.fullForced.Append(r.FullForced)
 	c.uncompressedSize.Append(r.UncompressedSize)
 	c.compressedSize.Append(r.CompressedSize)
+	c.copies.Append(r.Copies)
 }
 
 func (c *catalogColumns) row(i int) control.CatalogRow {
@@ -98,7 +102,7 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 		StoredBytes: c.storedBytes.Row(i), VerifiedAt: t(c.verified), VerifyRestoreSec: c.restoreSeconds.Row(i),
 		StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),
-		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i)}
+		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i), Copies: append([]string{}, c.copies.Row(i)...)}
 }
 
 func (c *Control) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {

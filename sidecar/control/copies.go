@@ -43,7 +43,13 @@ type Copies struct {
 	// left copied was taken: a round that cannot reach the target tells
 	// the lag by it.
 	copied map[[2]string]time.Time
+	// changed is told the databases a round copied backups of (OnChange).
+	changed func(database string)
 }
+
+// OnChange has fn told, after a round, each database it copied backups
+// of: serve mirrors the backups table's copies then. Call it before Run.
+func (c *Copies) OnChange(fn func(database string)) { c.changed = fn }
 
 // NewCopies returns the rounds of copying databases to targets.
 func NewCopies(copier Copier, targets []sidecar.CopyTarget, databases []string, every time.Duration,
@@ -101,6 +107,9 @@ func (c *Copies) round(ctx context.Context) {
 			case len(rep.Copied) > 0:
 				c.logger.Info("backups copied", "target", t.Name, "database", db, "backups", len(rep.Copied),
 					"objects_sent", rep.Sent, "objects_already_there", rep.Skipped, "bytes", rep.Bytes)
+			}
+			if len(rep.Copied) > 0 && c.changed != nil {
+				c.changed(db)
 			}
 			c.observe(t.Name, db, rep, err)
 		}

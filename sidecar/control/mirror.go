@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -53,6 +54,7 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 	if err != nil {
 		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
 	}
+	copies, copiesRead := s.copiesHeld(ctx, database)
 	have := map[string]CatalogRow{}
 	for _, r := range current {
 		have[r.Name] = r
@@ -72,6 +74,10 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = &at, v.Status, v.RestoreSeconds
 		} else if old, ok := have[b.Name]; ok && err != nil {
 			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyStatus, old.VerifyRestoreSec
+		}
+		row.Copies = copies[b.Name]
+		if old, ok := have[b.Name]; ok && !copiesRead {
+			row.Copies = old.Copies
 		}
 		inS3[b.Name] = true
 		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
@@ -113,7 +119,8 @@ func sameRow(a, b CatalogRow) bool {
 		a.FullForced == b.FullForced && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
 		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) && maps.Equal(a.TableBytes, b.TableBytes) &&
 		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt) &&
-		a.VerifyStatus == b.VerifyStatus && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt)
+		a.VerifyStatus == b.VerifyStatus && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt) &&
+		slices.Equal(a.Copies, b.Copies)
 }
 
 func sameTime(a, b *time.Time) bool {

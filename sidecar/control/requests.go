@@ -176,6 +176,8 @@ type CatalogRow struct {
 	VerifiedAt       *time.Time          `json:"verified_at"`
 	VerifyStatus     string              `json:"verify_status"` // passed, failed, "" if never verified
 	VerifyRestoreSec float64             `json:"verify_restore_seconds"`
+	// Copies are the [[copy]] targets holding a completed copy of it.
+	Copies []string `json:"copies"`
 }
 
 // ErrRejected marks a request refused before anything ran.

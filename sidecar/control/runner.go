@@ -59,6 +59,9 @@ type Options struct {
 	// Sources are the [[copy]] targets a restore or verify may read from
 	// (a request's source, or the primary's fallback); nil = none.
 	Sources sidecar.Sources
+	// Mirrors, when set, are asks to mirror a database's backups table
+	// soon (a copy round's); nil = none.
+	Mirrors *MirrorRequests
 }
 
 // base is what every part of the Runner shares: the engine, the control
@@ -183,6 +186,9 @@ func (s *Runner) Run(ctx context.Context) error {
 	g.Go(func() error { return s.rejecter.rejectLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
 	g.Go(func() error { s.catalogMirror.mirrorAll(gctx); return nil })
+	if s.base.opts.Mirrors != nil {
+		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors) })
+	}
 	if s.base.opts.IncrementalEvery > 0 || s.base.opts.CheckEvery > 0 {
 		g.Go(func() error { return s.scheduler.scheduleLoop(gctx) })
 	}

@@ -13,7 +13,8 @@ import (
 // TestServeCopiesEachBackup: serve copies a backup a SQL request made as
 // soon as it completes, and the lag metric says 0; with the target down, a
 // backup still succeeds and the lag grows; the next backup's round, with
-// the target back, copies both and the lag is 0 again.
+// the target back, copies both and the lag is 0 again; clickvault.catalog
+// says of each backup that both targets hold a copy.
 func TestServeCopiesEachBackup(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsers)
 	dr := h.bed.StartMinIO(t, "dr-copies")
@@ -38,6 +39,26 @@ func TestServeCopiesEachBackup(t *testing.T) {
 	h.backupRequest()
 	h.waitCopies(dr.Keys, 3)
 	h.waitLag(addr, lag, func(v float64) bool { return v == 0 }, "0")
+	h.waitCatalogCopies("['dr','near'] ['dr','near'] ['dr','near']")
+}
+
+// waitCatalogCopies waits until the copies column of shop's backups, as
+// alice reads clickvault.catalog, oldest first, is want.
+func (h *harness) waitCatalogCopies(want string) {
+	h.t.Helper()
+	alice := h.as("alice")
+	q := "SELECT arrayStringConcat(groupArray(toString(copies)), ' ') FROM (SELECT copies FROM clickvault.catalog WHERE database = 'shop' ORDER BY name)"
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got := h.textAs(alice, q)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("catalog copies %q, want %q", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // backupRequest asks the sidecar for a backup of shop and waits for its

@@ -188,6 +188,16 @@ func (h *harness) count(query string) uint64 {
 	return n.Row(0)
 }
 
+// textAs is a query's one string, run by client c.
+func (h *harness) textAs(c *ch.Client, query string) string {
+	h.t.Helper()
+	var s proto.ColStr
+	if err := c.Do(h.ctx, ch.Query{Body: query, Result: proto.ResultColumn{Data: &s}}); err != nil {
+		h.t.Fatalf("%s: %v", query, err)
+	}
+	return s.Row(0)
+}
+
 // list runs `list --json` and returns the chains of shop.
 func (h *harness) list() []listedChain {
 	h.t.Helper()

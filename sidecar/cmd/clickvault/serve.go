@@ -97,19 +97,24 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.C
 		def = dbs[0]
 	}
 	claims := coord.NewClaims(a.store, a.layout, a.instance.Name, a.logger)
+	var mirrors *control.MirrorRequests
+	if copies != nil { // a copy round that copied something has the backups table's copies mirrored
+		mirrors = control.NewMirrorRequests()
+		copies.OnChange(mirrors.Add)
+	}
 	return control.NewRunner(a.service, claims, plane, a.db.Rights(), control.Options{
 		Instance: a.instance.Name, OwnUser: a.cfg.ClickHouse.User, DefaultDatabase: def, Databases: dbs,
 		Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 		FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
 		ParallelBackups:  a.cfg.Backup.ParallelDatabases,
-		RequestRetention: a.cfg.RequestRetention(), Sets: sets, Sources: a.sources(),
+		RequestRetention: a.cfg.RequestRetention(), Sets: sets, Sources: a.sources(), Mirrors: mirrors,
 	}, copyingObserver{Metrics: metrics.New(reg, a.cfg.RPOs(), dbs...), copies: copies}, a.logger)
 }
 
 // hookOptions are the HTTP hooks' databases and tokens.
 func (a *app) hookOptions() httpapi.Options {
-	hooks := httpapi.Options{Databases: a.cfg.DatabaseList(), RPO: a.cfg.RPOs()}
+	hooks := httpapi.Options{Databases: a.cfg.DatabaseList(), RPO: a.cfg.RPOs(), CopyTargets: a.cfg.CopyNames()}
 	for _, t := range a.cfg.Sidecar.AuthTokens {
 		hooks.WriteTokens = append(hooks.WriteTokens, t.Reveal())
 	}

@@ -98,7 +98,7 @@ func catalogRow(database, name string, status model.CatalogStatus) control.Catal
 		Status: status, BackupID: uuid.NewString(), StartedAt: &t, FinishedAt: &later, NumFiles: 4, TotalSize: 100,
 		UncompressedSize: 300, CompressedSize: 90, TableSet: "all tables", Tables: map[string]uint64{"orders": 10},
 		TableBytes: map[string]uint64{"orders": 80}, CheckedAt: &later, CheckStatus: "good", VerifiedAt: &later,
-		VerifyStatus: "passed", VerifyRestoreSec: 1.5}
+		VerifyStatus: "passed", VerifyRestoreSec: 1.5, Copies: []string{"dr", "near"}}
 }
 
 // stored is a catalog row as read back: times to the millisecond in UTC,
@@ -116,12 +116,15 @@ func stored(r control.CatalogRow) control.CatalogRow {
 	if r.TableBytes == nil {
 		r.TableBytes = map[string]uint64{}
 	}
+	if r.Copies == nil {
+		r.Copies = []string{}
+	}
 	return r
 }
 
 // testCatalog: the backups table gives back the rows of one database, by
 // name, every field as written (times to the millisecond, maps empty
-// rather than nil, so they read as {} in JSON).
+// rather than nil, so they read as {} in JSON; copies [] rather than nil).
 func testCatalog(t *testing.T, p Plane) {
 	ctx := ctxOf(t)
 	b, a := catalogRow("shop", "20260102T000000000Z", "completed"), catalogRow("shop", "20260101T000000000Z", "completed")

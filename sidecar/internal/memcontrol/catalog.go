@@ -37,6 +37,7 @@ func (p *Plane) WriteCatalog(_ context.Context, rows []control.CatalogRow) error
 			}
 		}
 		r.Tables, r.TableBytes = copyMap(r.Tables), copyMap(r.TableBytes)
+		r.Copies = append([]string{}, r.Copies...)
 		p.catalog[r.Database+"/"+r.Name] = r
 	}
 	return nil
