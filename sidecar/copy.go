@@ -23,6 +23,7 @@ type CopyReport struct {
 	Database string
 	Copied   []model.Backup // completed at the target in this round
 	Already  int            // completed backups the target held before
+	Unwanted int            // completed backups not copied: the target's own retention would delete them
 	Pending  []model.Backup // completed backups still not copied (failed this round, or built on one that did)
 	Sent     int            // objects sent
 	Skipped  int            // objects already at the target with their size, not sent again
@@ -80,6 +81,18 @@ func (s *copier) Copy(ctx context.Context, t CopyTarget, database string) (CopyR
 
 func (s *copier) copyAll(ctx context.Context, t CopyTarget, cat model.Catalog, rep *CopyReport) error {
 	backups := slices.DeleteFunc(cat.All(), func(b model.Backup) bool { return !b.Completed() })
+	if t.Retention != nil { // what the target's own cleanup would delete is not sent
+		dropped := map[string]bool{}
+		for _, d := range model.PlanCleanup(cat, *t.Retention, s.now()).Delete {
+			dropped[d.Backup.Name] = true
+		}
+		backups = slices.DeleteFunc(backups, func(b model.Backup) bool {
+			if dropped[b.Name] {
+				rep.Unwanted++
+			}
+			return dropped[b.Name]
+		})
+	}
 	slices.Reverse(backups) // oldest first
 	pending := map[string]bool{}
 	var firstErr error

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // ObjectTransfer moves objects of the primary bucket to a copy target.
@@ -34,4 +35,8 @@ type CopyTarget struct {
 	// from the copy reads the copy's base. The ClickHouse adapter knows the
 	// form and how ClickHouse reaches the target.
 	BaseRef func(folder string) string
+	// Retention, when set, is the target's own: a backup it would delete
+	// (planned on the primary's catalog) is not copied, so a target that
+	// keeps less never gets back what its cleanup deleted.
+	Retention *model.Retention
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -24,11 +25,15 @@ type CopyTarget struct {
 	AccessKey          Secret `koanf:"access_key"`
 	SecretKey          Secret `koanf:"secret_key"`
 	NamedCollection    string `koanf:"named_collection"`
+	// Retention, from a [copy.retention] table, is the target's own: what
+	// `cleanup --copy NAME` keeps there and what a copy round sends (a
+	// backup it would delete is not copied). nil: the primary's [retention].
+	Retention *Retention `koanf:"retention"`
 }
 
 // copyKeys are the keys a [[copy]] table may have.
 var copyKeys = map[string]bool{"name": true, "endpoint": true, "clickhouse_endpoint": true, "bucket": true,
-	"prefix": true, "region": true, "access_key": true, "secret_key": true, "named_collection": true}
+	"prefix": true, "region": true, "access_key": true, "secret_key": true, "named_collection": true, "retention": true}
 
 // copyNameRe is a target's name: it is a label of a metric, a flag's
 // value and part of an environment variable's name, so lower case letters,
@@ -82,6 +87,9 @@ func (c Config) validateCopies(add addFunc) {
 		}
 		seen[t.Name] = true
 		c.validateCopy(add, key, t)
+		if t.Retention != nil {
+			validateRetention(add, key+".retention", *t.Retention)
+		}
 	}
 	if len(c.Copy) > 0 && c.Cluster.Name != "" {
 		add("copy", "copy targets are not supported on a cluster node (cluster.name is set) yet")
@@ -152,7 +160,7 @@ func (c *Config) applyCopyEnv(environ []string) error {
 		rest = strings.ToLower(rest)
 		target, field := "", ""
 		for _, n := range names {
-			if f, ok := strings.CutPrefix(rest, n+"_"); ok && copyKeys[f] && f != "name" {
+			if f, ok := strings.CutPrefix(rest, n+"_"); ok && copyKeys[f] && f != "name" && f != "retention" {
 				target, field = n, f
 				break
 			}
@@ -200,6 +208,9 @@ func (c *Config) copyDefaults(set func(i int, key string) bool) {
 		if !set(i, "prefix") {
 			c.Copy[i].Prefix = def.Prefix
 		}
+		if r := c.Copy[i].Retention; r != nil && !set(i, "retention.keep_full_backups") {
+			r.KeepFullBackups = c.Retention.KeepFullBackups // a [copy.retention] without it keeps as many chains as the primary
+		}
 	}
 }
 
@@ -222,6 +233,30 @@ func checkCopyKeys(raw any) []error {
 			if !copyKeys[k] {
 				errs = append(errs, &Error{Key: fmt.Sprintf("copy[%d].%s", i, k), Msg: "unknown key"})
 			}
+		}
+		errs = append(errs, checkCopyRetentionKeys(i, m["retention"])...)
+	}
+	return errs
+}
+
+// retentionKeys are the keys of [retention] and of a [copy.retention].
+var retentionKeys = map[string]bool{"keep_full_backups": true, "keep_days": true, "keep_daily": true, "keep_weekly": true,
+	"keep_monthly": true, "keep_yearly": true, "min_age": true}
+
+// checkCopyRetentionKeys refuses a [copy.retention] that is not a table of
+// retention keys.
+func checkCopyRetentionKeys(i int, raw any) []error {
+	if raw == nil {
+		return nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return []error{&Error{Key: fmt.Sprintf("copy[%d].retention", i), Msg: "must be a table ([copy.retention]) of the keys of [retention]"}}
+	}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !retentionKeys[k] {
+			errs = append(errs, &Error{Key: fmt.Sprintf("copy[%d].retention.%s", i, k), Msg: "unknown key"})
 		}
 	}
 	return errs

@@ -60,6 +60,9 @@ func TestCopyTargetsRefusedNamingTheKey(t *testing.T) {
 		"unknown key":    {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\npassword = \"x\"\n", want: "copy[0].password: unknown key"},
 		"bad endpoint":   {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\nendpoint = \"minio:9000\"\n", want: "copy.dr.endpoint: must be an http"},
 		"the primary":    {body: "[[copy]]\nname = \"dr\"\nbucket = \"backups\"\nendpoint = \"http://127.0.0.1:9100\"\nprefix = \"clickhouse/dr\"\n", want: "copy.dr.prefix: is the primary's place"},
+		"retention key":  {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_hours = 3\n", want: "copy[0].retention.keep_hours: unknown key"},
+		"retention zero": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_full_backups = 0\n", want: "copy.dr.retention.keep_full_backups: must be at least 1"},
+		"retention env":  {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DR_RETENTION=x", want: "CLICKVAULT_COPY_DR_RETENTION: names no key"},
 		"unknown target": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DRX_BUCKET=c", want: "CLICKVAULT_COPY_DRX_BUCKET: names no key of a copy target"},
 	}
 	for name, c := range cases {
@@ -73,5 +76,24 @@ func TestCopyTargetsRefusedNamingTheKey(t *testing.T) {
 				t.Fatalf("a secret in the error: %v", err)
 			}
 		})
+	}
+}
+
+// TestCopyTargetRetention: a [copy.retention] is the target's own rules; a
+// key it leaves out is 0 but keep_full_backups, which is the primary's; a
+// target without one has none (the primary's rules apply).
+func TestCopyTargetRetention(t *testing.T) {
+	body := minimal + "[retention]\nkeep_full_backups = 4\n[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_days = 30\n" +
+		"[[copy]]\nname = \"near\"\nbucket = \"n\"\n"
+	cfg, err := Load(writeConfig(t, body), false, func() []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr, _ := cfg.CopyTarget("dr")
+	if dr.Retention == nil || *dr.Retention != (Retention{KeepFullBackups: 4, KeepDays: 30}) {
+		t.Errorf("dr's retention = %+v", dr.Retention)
+	}
+	if near, _ := cfg.CopyTarget("near"); near.Retention != nil {
+		t.Errorf("near's retention = %+v, want none", near.Retention)
 	}
 }

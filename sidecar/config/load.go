@@ -99,10 +99,16 @@ func load(k *koanf.Koanf, environ func() []string) (Config, error) {
 		return Config{}, fmt.Errorf("read values: %w", err)
 	}
 	rawCopies, _ := k.Get("copy").([]any)
-	cfg.copyDefaults(func(i int, key string) bool {
-		m, _ := rawCopies[i].(map[string]any)
-		_, ok := m[key]
-		return ok
+	cfg.copyDefaults(func(i int, key string) bool { // key may be dotted: retention.keep_full_backups
+		v := rawCopies[i]
+		for _, part := range strings.Split(key, ".") {
+			m, _ := v.(map[string]any)
+			var ok bool
+			if v, ok = m[part]; !ok {
+				return false
+			}
+		}
+		return true
 	})
 	if err := cfg.applyCopyEnv(environ()); err != nil {
 		return Config{}, err

@@ -31,20 +31,7 @@ func (c Config) Validate() error {
 	c.validateClickHouse(add)
 	c.validateS3(add)
 	c.validateSchedule(add)
-	if c.Retention.KeepFullBackups < 1 {
-		add("retention.keep_full_backups", "must be at least 1, got %d", c.Retention.KeepFullBackups)
-	}
-	for key, n := range map[string]int{"keep_days": c.Retention.KeepDays, "keep_daily": c.Retention.KeepDaily,
-		"keep_weekly": c.Retention.KeepWeekly, "keep_monthly": c.Retention.KeepMonthly, "keep_yearly": c.Retention.KeepYearly} {
-		if n < 0 {
-			add("retention."+key, "must not be negative, got %d", n)
-		}
-	}
-	if m := c.Retention.MinAge; m != "" {
-		if d, err := time.ParseDuration(m); err != nil || d < 0 {
-			add("retention.min_age", "must be a duration such as \"72h\", got %q", m)
-		}
-	}
+	validateRetention(add, "retention", c.Retention)
 	c.validateProviders(add)
 	c.validateSidecar(add)
 	c.validateTables(add)
@@ -264,4 +251,23 @@ func (c Config) TableSets() map[string]model.TableSet {
 		}
 	}
 	return out
+}
+
+// validateRetention checks the rules of [retention] (key "retention") or
+// of a copy target's.
+func validateRetention(add addFunc, key string, r Retention) {
+	if r.KeepFullBackups < 1 {
+		add(key+".keep_full_backups", "must be at least 1, got %d", r.KeepFullBackups)
+	}
+	for k, n := range map[string]int{"keep_days": r.KeepDays, "keep_daily": r.KeepDaily,
+		"keep_weekly": r.KeepWeekly, "keep_monthly": r.KeepMonthly, "keep_yearly": r.KeepYearly} {
+		if n < 0 {
+			add(key+"."+k, "must not be negative, got %d", n)
+		}
+	}
+	if m := r.MinAge; m != "" {
+		if d, err := time.ParseDuration(m); err != nil || d < 0 {
+			add(key+".min_age", "must be a duration such as \"72h\", got %q", m)
+		}
+	}
 }

@@ -122,7 +122,13 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	if r.Action == ActionBackup {
 		return s.requireLiveDatabase(ctx, r.DB)
 	}
-	if r.Action == ActionCleanup || r.Action == ActionRestore && s.opts.Sets != nil {
+	if r.Action == ActionCleanup {
+		if _, err := s.repository(ctx, r); err != nil {
+			return reject("%v", err)
+		}
+		return nil
+	}
+	if r.Action == ActionRestore && s.opts.Sets != nil {
 		// A set's restore chooses its set when it runs, and each node
 		// judges its own target (empty, or as the restore's record left it).
 		return nil
@@ -149,6 +155,17 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 func (s *base) source(ctx context.Context, r Job) (sidecar.Source, error) {
 	return sidecar.ChooseSource(ctx, s.svc, s.opts.Sources, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
 		Backup: r.Backup, AsOf: r.AsOf, Tables: model.Sources(r.Restores)})
+}
+
+// repository is the engine a check or cleanup acts on: the primary's, or
+// the copy target's the request names (no fallback: a cleanup or check
+// of the primary is never run on a copy).
+func (s *base) repository(ctx context.Context, r Job) (*sidecar.Service, error) {
+	if r.Request.Source == "" {
+		return s.svc, nil
+	}
+	src, err := sidecar.ChooseSource(ctx, s.svc, s.opts.Sources, r.Request.Source, sidecar.BackupWanted{Database: r.Database})
+	return src.Service, err
 }
 
 func (s *admission) requireLiveDatabase(ctx context.Context, name model.DatabaseName) error {

@@ -52,31 +52,15 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 		if s.opts.Sets != nil {
 			return s.executeSetCleanup(ctx, r)
 		}
-		rep, err := s.svc.Cleanup(ctx, r.Database, r.DryRun)
-		msg := cleanupMessage(rep)
-		if err != nil {
-			return StateFailed, LogEntry{Message: msg + "; " + err.Error()}
-		}
-		return StateSucceeded, LogEntry{Message: msg}
+		return s.executeCleanup(ctx, r)
 	case ActionCheck:
-		rep, err := s.svc.Check(ctx, r.Database, r.Backup)
-		s.obs.CheckFinished(r.Database, err == nil)
-		if err != nil && !errors.Is(err, model.ErrBroken) {
-			return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
-		}
-		state := StateSucceeded
-		if err != nil {
-			state = StateFailed
-		}
-		return state, LogEntry{Backup: r.Backup, Message: checkMessage(rep)}
+		return s.executeCheck(ctx, r)
 	case ActionCancel:
 		return s.cancel(ctx, r)
 	}
 	return StateFailed, LogEntry{Message: "unknown action " + string(r.Action)}
 }
 
-// verifyMessage says what a verify found: every table as the backup has
-// it, or the first table that is not.
 // executeVerify verifies a backup read from its source (the primary, a
 // copy target named, or the copy the primary's failure fell back on).
 func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.ProgressFunc) (State, LogEntry) {
@@ -106,6 +90,53 @@ func sourceNote(src sidecar.Source) string {
 	return "; read from copy target " + src.Name + ", because " + src.Why
 }
 
+// executeCleanup applies retention to the primary, or to the copy target
+// the request names (by that target's own rules).
+func (s *executor) executeCleanup(ctx context.Context, r Job) (State, LogEntry) {
+	svc, err := s.repository(ctx, r)
+	if err != nil {
+		return StateFailed, LogEntry{Message: err.Error()}
+	}
+	rep, err := svc.Cleanup(ctx, r.Database, r.DryRun)
+	msg := cleanupMessage(rep) + repositoryNote(r)
+	if err != nil {
+		return StateFailed, LogEntry{Message: msg + "; " + err.Error()}
+	}
+	return StateSucceeded, LogEntry{Message: msg}
+}
+
+// executeCheck checks the primary's backups, or the copy target's the
+// request names.
+func (s *executor) executeCheck(ctx context.Context, r Job) (State, LogEntry) {
+	svc, err := s.repository(ctx, r)
+	if err != nil {
+		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
+	}
+	rep, err := svc.Check(ctx, r.Database, r.Backup)
+	if r.Request.Source == "" { // the metric is the primary's
+		s.obs.CheckFinished(r.Database, err == nil)
+	}
+	if err != nil && !errors.Is(err, model.ErrBroken) {
+		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
+	}
+	state := StateSucceeded
+	if err != nil {
+		state = StateFailed
+	}
+	return state, LogEntry{Backup: r.Backup, Message: checkMessage(rep) + repositoryNote(r)}
+}
+
+// repositoryNote says, in a check's or cleanup's answer, the copy target
+// it acted on ("" for the primary).
+func repositoryNote(r Job) string {
+	if r.Request.Source == "" {
+		return ""
+	}
+	return "; on copy target " + r.Request.Source
+}
+
+// verifyMessage says what a verify found: every table as the backup has
+// it, or the first table that is not.
 func verifyMessage(res model.VerifyResult, err error) string {
 	if err == nil {
 		return fmt.Sprintf("verified: %d tables restored with the rows of the backup's parts, CHECK TABLE passed; restore took %.1fs",

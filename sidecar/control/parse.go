@@ -73,16 +73,16 @@ func parseChoices(j Job) (Job, error) {
 }
 
 // checkShardAndSource refuses a shard or a source where it would be
-// ignored: a shard is a restore's on a cluster node, a source a restore's
-// or a verify's.
+// ignored: a shard is a restore's on a cluster node, a source a restore's,
+// verify's, check's or cleanup's.
 func (s *admission) checkShardAndSource(j Job) error {
 	switch {
 	case j.Shard != 0 && (j.Action != ActionRestore || s.opts.Sets == nil):
 		return reject("shard is for a restore of one shard of a set, on a cluster node; leave it 0")
 	case j.Shard != 0:
 		return reject("a restore of one shard alone is not built yet; leave shard 0 to restore every shard of the set")
-	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify:
-		return reject("source is for restores and verifies (the [[copy]] target to read the backup from), not %s; leave it empty", j.Action)
+	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify && j.Action != ActionCheck && j.Action != ActionCleanup:
+		return reject("source is for restores, verifies, checks and cleanups (the [[copy]] target they act on), not %s; leave it empty", j.Action)
 	case j.Source != "" && s.opts.Sets != nil:
 		return reject("source: copy targets are not supported on a cluster node; a set is read from the primary bucket")
 	}

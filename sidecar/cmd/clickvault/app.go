@@ -108,15 +108,19 @@ func serviceOptions(cfg config.Config, instance coord.Holder, lock coord.ObjectL
 	return sidecar.Options{
 		FullEvery:                  cfg.FullInterval(),
 		FullWhenIncrementalExceeds: cfg.Backup.FullWhenIncrementalExceeds,
-		Retention: model.Retention{KeepFullBackups: cfg.Retention.KeepFullBackups, KeepFor: dayDuration(cfg.Retention.KeepDays),
-			KeepDaily: cfg.Retention.KeepDaily, KeepWeekly: cfg.Retention.KeepWeekly, KeepMonthly: cfg.Retention.KeepMonthly,
-			KeepYearly: cfg.Retention.KeepYearly, MinAge: cfg.Retention.MinAgeDuration()},
-		Holder:          instance,
-		ControlDatabase: cfg.ClickHouse.ControlDatabase,
-		Deployment:      cfg.S3.Deployment,
-		ObjectLock:      lock,
-		FaultPoint:      faultPoint,
+		Retention:                  retentionOf(cfg.Retention),
+		Holder:                     instance,
+		ControlDatabase:            cfg.ClickHouse.ControlDatabase,
+		Deployment:                 cfg.S3.Deployment,
+		ObjectLock:                 lock,
+		FaultPoint:                 faultPoint,
 	}
+}
+
+// retentionOf is the engine's form of retention rules.
+func retentionOf(r config.Retention) model.Retention {
+	return model.Retention{KeepFullBackups: r.KeepFullBackups, KeepFor: dayDuration(r.KeepDays), KeepDaily: r.KeepDaily,
+		KeepWeekly: r.KeepWeekly, KeepMonthly: r.KeepMonthly, KeepYearly: r.KeepYearly, MinAge: r.MinAgeDuration()}
 }
 
 func (a *app) close() { a.db.Close() }

@@ -179,16 +179,21 @@ func statusCommand(run runner) *cobra.Command {
 
 func cleanupCommand(run runner) *cobra.Command {
 	var dryRun bool
-	var database string
+	var database, copyName string
 	cmd := &cobra.Command{Use: "cleanup", Short: "Delete chains beyond retention, whole chains at a time"}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be deleted, delete nothing")
 	cmd.Flags().StringVar(&database, "database", "", "clean up only this database")
+	cmd.Flags().StringVar(&copyName, "copy", "", "clean up the copy at this [[copy]] target, by its own [copy.retention] (default: the primary bucket)")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		dbs, err := a.databases(database)
 		if err != nil {
 			return err
 		}
-		if !dryRun {
+		service, err := a.serviceAt(ctx, copyName)
+		if err != nil {
+			return err
+		}
+		if !dryRun && copyName == "" {
 			if err := a.probeStore(ctx); err != nil {
 				return err
 			}
@@ -198,7 +203,7 @@ func cleanupCommand(run runner) *cobra.Command {
 		}
 		var failed []error
 		for _, db := range dbs {
-			report, err := a.service.Cleanup(ctx, db, dryRun)
+			report, err := service.Cleanup(ctx, db, dryRun)
 			if err != nil {
 				failed = append(failed, fmt.Errorf("cleanup of %s: %w", db, err))
 			}

@@ -33,8 +33,13 @@ func (a *app) copyTargets(ctx context.Context, only string) ([]sidecar.CopyTarge
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sidecar.CopyTarget{Name: t.Name, Store: store, Layout: coord.Layout{Prefix: t.Prefix},
-			Transfer: s3.NewTransfer(a.store, store, a.cfg.SameStore(t)), BaseRef: copyClickHouseTarget(t).BaseRef})
+		target := sidecar.CopyTarget{Name: t.Name, Store: store, Layout: coord.Layout{Prefix: t.Prefix},
+			Transfer: s3.NewTransfer(a.store, store, a.cfg.SameStore(t)), BaseRef: copyClickHouseTarget(t).BaseRef}
+		if t.Retention != nil {
+			r := retentionOf(*t.Retention)
+			target.Retention = &r
+		}
+		out = append(out, target)
 	}
 	return out, nil
 }
@@ -70,8 +75,11 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 		return nil, err
 	}
 	db := a.db.ForTarget(copyClickHouseTarget(t))
-	return sidecar.NewService(store, db.Ports(), a.notifier, coord.Layout{Prefix: t.Prefix},
-		serviceOptions(a.cfg, a.instance, store), a.logger.With("copy", name)), nil
+	opts := serviceOptions(a.cfg, a.instance, store)
+	if t.Retention != nil { // the target's own rules, for its cleanup
+		opts.Retention = retentionOf(*t.Retention)
+	}
+	return sidecar.NewService(store, db.Ports(), a.notifier, coord.Layout{Prefix: t.Prefix}, opts, a.logger.With("copy", name)), nil
 }
 
 // copySources are the [[copy]] targets as sources of restores and

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -215,4 +216,57 @@ func (p *putRecorder) take() []string {
 	out := p.keys
 	p.keys = nil
 	return out
+}
+
+// TestCopyTargetKeepsItsOwnRetention: the primary keeps 3 chains, copy
+// target dr 1 ([copy.retention]). Fulls A and B are copied; `cleanup
+// --copy dr` deletes A from dr alone (the primary keeps it); after full C,
+// the copy round sends C and not again A or B, which dr's rules would
+// delete; `check --copy dr` finds dr sound.
+func TestCopyTargetKeepsItsOwnRetention(t *testing.T) {
+	h := newHarness(t)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.config = h.writeCopyConfig("[retention]\nkeep_full_backups = 3\n" + strings.Replace(copyTargets(dr.Endpoint, dr),
+		"\n[[copy]]\nname = \"near\"", "[copy.retention]\nkeep_full_backups = 1\n\n[[copy]]\nname = \"near\"", 1))
+	h.createShop(100)
+	copied := func() []string {
+		keys, err := dr.Keys(h.ctx, "cv/dr/shop/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, k := range keys {
+			if strings.HasSuffix(k, "/.clickvault_meta.json") {
+				names = append(names, path.Base(path.Dir(k)))
+			}
+		}
+		return names
+	}
+	var fulls []string
+	for i := 0; i < 2; i++ {
+		h.addRows(1000*(i+1), 10)
+		h.mustRun("backup", "--kind", "full")
+		fulls = append(fulls, h.list()[0].Backups[0].Name)
+	}
+	if got := copied(); !slices.Equal(got, fulls) {
+		t.Fatalf("dr holds %v, want A and B %v", got, fulls)
+	}
+	if r := h.mustRun("cleanup", "--copy", "dr"); !strings.Contains(r.stdout, fulls[0]) {
+		t.Fatalf("cleanup --copy dr does not name A:\n%s", r.stdout)
+	}
+	if got := copied(); !slices.Equal(got, fulls[1:]) {
+		t.Fatalf("after its cleanup dr holds %v, want B alone", got)
+	}
+	h.addRows(5000, 10)
+	r := h.mustRun("backup", "--kind", "full")
+	chains := h.list()
+	if len(chains) != 3 {
+		t.Fatalf("the primary holds %d chains, want 3 (its own rules)", len(chains))
+	}
+	if got := copied(); !slices.Equal(got, []string{fulls[1], chains[0].Backups[0].Name}) {
+		t.Fatalf("after full C dr holds %v, want B and C; backup said:\n%s\n%s", got, r.stdout, r.stderr)
+	}
+	if r := h.run("", "check", "--copy", "dr"); r.code != 0 || !strings.Contains(r.stdout, "0 broken") {
+		t.Fatalf("check --copy dr: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }
