@@ -40,7 +40,14 @@ type restoreBody struct {
 	// Source: the [[copy]] target to read the backup from ("" = the
 	// primary, or a copy holding it when the primary cannot serve it).
 	Source string `json:"source"`
+	// Shard: on a cluster node, the one shard of the set to restore (0 =
+	// every shard); the requests table keeps it as a UInt16.
+	Shard int `json:"shard"`
 }
+
+// maxShard is the largest shard a request can name: requests.shard is a
+// UInt16, as system.clusters' shard_num fits.
+const maxShard = 65535
 
 type checkBody struct {
 	Database string `json:"database"`
@@ -126,9 +133,12 @@ func (s *Server) postRestore(c echo.Context) error {
 			"consumers %q is not a choice: want \"\" (the default: refuse a restore that would recreate tables that consume "+
 				"or write elsewhere, naming them), \"skip\" (leave them out) or \"include\" (restore them live)", shorten(b.Consumers)))
 	}
+	if b.Shard < 0 || b.Shard > maxShard {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("shard must be 0 (every shard) to %d, a shard of the set", maxShard))
+	}
 	return s.queue(c, control.Request{Action: control.ActionRestore, Database: b.Database, Backup: b.Backup, AsOf: b.AsOf,
 		Target: b.Target, Tables: b.Tables, Partitions: b.Partitions, Mode: b.Mode, Consumers: b.Consumers, DryRun: b.DryRun,
-		Source: b.Source})
+		Source: b.Source, Shard: b.Shard})
 }
 
 func (s *Server) postCleanup(c echo.Context) error {

@@ -84,3 +84,28 @@ func TestListSets(t *testing.T) {
 		t.Errorf("the status page with the bucket down does not say so")
 	}
 }
+
+// TestRestoreOfOneShardOverHTTP: POST /v1/restores queues its shard with
+// the request (the runner admits or refuses it, as a SQL request's); a
+// shard the requests table cannot hold (a UInt16) is refused at once.
+func TestRestoreOfOneShardOverHTTP(t *testing.T) {
+	srv, spy := newTestServer(t)
+	auth := map[string]string{"Authorization": "Bearer " + writeSecret, "Content-Type": "application/json"}
+	if code, out := send(t, srv, http.MethodPost, "/v1/restores", `{"database":"shop","shard":2}`, auth); code != http.StatusAccepted {
+		t.Fatalf("POST /v1/restores with shard 2: %d %s", code, out)
+	}
+	spy.mu.Lock()
+	queued := append([]control.Request(nil), spy.queued...)
+	spy.mu.Unlock()
+	if len(queued) != 1 || queued[0].Shard != 2 || queued[0].Action != control.ActionRestore {
+		t.Fatalf("queued %+v, want a restore of shard 2", queued)
+	}
+	for _, bad := range []string{`{"shard":-1}`, `{"shard":65536}`, `{"shard":"2"}`} {
+		if code, out := send(t, srv, http.MethodPost, "/v1/restores", bad, auth); code != http.StatusBadRequest {
+			t.Errorf("POST /v1/restores %s: %d %s, want 400", bad, code, out)
+		}
+	}
+	if spy.count() != 1 {
+		t.Errorf("%d requests queued, want 1", spy.count())
+	}
+}

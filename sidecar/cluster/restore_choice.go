@@ -27,7 +27,11 @@ type SetWanted struct {
 // (a set's time is its creation, as a backup's time is its start): a
 // partial set is never picked then, because restoring it would silently
 // lose the shards it lacks. An open set is never restored: its shards'
-// backups may still be running.
+// backups may still be running. One shard alone is read from the set the
+// whole restore would read: when that set lacks the shard (the cluster
+// had no such shard then), the refusal names its shards rather than an
+// older set's rows of that shard being restored as if they were as of
+// then; a set named may be older.
 func ChooseSet(sets []Set, w SetWanted) (Set, error) {
 	if w.Name != "" {
 		return namedSet(sets, w)
@@ -35,24 +39,26 @@ func ChooseSet(sets []Set, w SetWanted) (Set, error) {
 	sorted := slices.Clone(sets)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].CreatedAt.After(sorted[j].CreatedAt) })
 	var skipped []string
+	when := ""
+	if !w.AsOf.IsZero() {
+		when = " at or before " + w.AsOf.UTC().Format(time.RFC3339)
+	}
 	for _, s := range sorted {
 		if !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf) {
 			continue
 		}
-		if s.State == SetCompleted && (w.Shard == 0 || s.Has(w.Shard)) {
+		if s.State == SetCompleted && w.Shard != 0 && !s.Has(w.Shard) {
+			return Set{}, fmt.Errorf("%w: set %s, the newest completed%s, has shards %v, not %d: name a set that has it",
+				ErrNoSet, s.ID, when, s.Shards, w.Shard)
+		}
+		if s.State == SetCompleted {
 			return s, nil
 		}
 		if s.State == SetPartial && len(skipped) < 3 {
 			skipped = append(skipped, fmt.Sprintf("%s (partial: %s)", s.ID, reasonsText(s)))
 		}
 	}
-	msg := "no completed set"
-	if w.Shard != 0 {
-		msg += fmt.Sprintf(" with shard %d", w.Shard)
-	}
-	if !w.AsOf.IsZero() {
-		msg += " at or before " + w.AsOf.UTC().Format(time.RFC3339)
-	}
+	msg := "no completed set" + when
 	if len(skipped) > 0 {
 		msg += fmt.Sprintf("; passed over %v: a partial set is restored only when named", skipped)
 	}

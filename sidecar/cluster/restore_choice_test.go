@@ -24,7 +24,9 @@ func set(id string, hours int, state cluster.SetState, shards ...int) cluster.Se
 
 // TestChooseSet: by as_of, the newest completed set at or before it, never
 // a partial or open one; by name, any sealed set, a partial one too, but
-// not an open one nor one after as_of; one shard needs a set that has it.
+// not an open one nor one after as_of; one shard is read from the set the
+// whole restore would read, and refused, naming its shards, when that set
+// lacks it.
 func TestChooseSet(t *testing.T) {
 	sets := []cluster.Set{ // not in time order: the choice sorts
 		set("s3", 3, cluster.SetPartial, 1, 2, 3),
@@ -44,9 +46,11 @@ func TestChooseSet(t *testing.T) {
 		{"as_of just before it", cluster.SetWanted{AsOf: t0.Add(2*time.Hour - ms)}, "s1"},
 		{"as_of after a partial set", cluster.SetWanted{AsOf: t0.Add(3*time.Hour + ms)}, "s2"},
 		{"as_of before every set", cluster.SetWanted{AsOf: t0.Add(-ms)}, "no completed set at or before 2026-11-30T23:59:59Z"},
-		{"a shard only older sets lack", cluster.SetWanted{AsOf: t0.Add(30 * time.Minute), Shard: 3},
-			"no completed set with shard 3 at or before"},
-		{"a shard in no set", cluster.SetWanted{Shard: 4}, "no completed set with shard 4"},
+		{"a shard the newest set as of lacks", cluster.SetWanted{AsOf: t0.Add(30 * time.Minute), Shard: 3},
+			"set s0, the newest completed at or before 2026-12-01T00:30:00Z, has shards [1 2], not 3"},
+		{"a shard newer sets lack", cluster.SetWanted{AsOf: t0.Add(90 * time.Minute), Shard: 3}, "s1"},
+		{"a shard in no set", cluster.SetWanted{Shard: 4}, "set s2, the newest completed, has shards [1 2 3], not 4"},
+		{"a shard before every set", cluster.SetWanted{AsOf: t0.Add(-ms), Shard: 1}, "no completed set at or before"},
 		{"named partial", cluster.SetWanted{Name: "s3"}, "s3"},
 		{"named open", cluster.SetWanted{Name: "s4"}, "set s4 is open, not sealed yet"},
 		{"named after as_of", cluster.SetWanted{Name: "s2", AsOf: t0.Add(time.Hour)}, "set s2 was created at 2026-12-01T02:00:00Z, after as_of"},

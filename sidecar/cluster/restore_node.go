@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/uuid"
@@ -43,10 +44,10 @@ func (n nodeSteps) step(ctx context.Context, database string, e OpenRestore) err
 		return nil
 	}
 	if c.now().After(e.Deadline) {
-		rec := RestoreRecord{Database: database, Set: e.Set, Target: e.Target, TargetCluster: e.TargetCluster}
+		rec := RestoreRecord{Database: database, Set: e.Set, Target: e.Target, TargetCluster: e.TargetCluster, Shard: e.Shard}
 		return c.unlistRestore(ctx, rec, e.Run) // its requester gave up, or stopped for good
 	}
-	key := c.layout.RestoreKey(database, e.Set, e.TargetCluster, e.Target)
+	key := c.layout.RestoreKey(database, e.Set, e.TargetCluster, e.Target, e.Shard)
 	for {
 		rec, _, err := c.readRestore(ctx, key)
 		if err != nil {
@@ -132,7 +133,15 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec RestoreRecord, s
 	if state != "" {
 		return state, why
 	}
-	if err := n.markStarted(ctx, key, s, cmd.ID, rec.Target); err != nil {
+	held, err := n.held(ctx, rec, s)
+	if err != nil {
+		return StepFailed, err.Error()
+	}
+	cmd.Except = append(cmd.Except, slices.Sorted(maps.Keys(held))...)
+	if len(held) > 0 && len(held) == len(run.Tables) {
+		return n.leaveAll(ctx, key, s, held) // nothing of it to restore here
+	}
+	if err := n.markStarted(ctx, key, s, cmd.ID, rec.Target, held); err != nil {
 		return StepFailed, err.Error()
 	}
 	n.fault("set-restore-started")
@@ -180,8 +189,9 @@ func (n nodeSteps) prepare(ctx context.Context, rec RestoreRecord, s StepRecord,
 
 // markStarted records a step as sent, before it is: its operation id, and
 // (the first time) each table's rows just before, by which a run after a
-// crash judges what it did.
-func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id, target string) error {
+// crash judges what it did. The tables held (left as they are, see held)
+// leave the step's tables, so no later run restores them either.
+func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id, target string, held map[string]uint64) error {
 	c := n.c
 	before := s.Before
 	if s.OperationID == "" && s.State == StepPending {
@@ -191,7 +201,7 @@ func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id
 		}
 		before = map[string]uint64{}
 		for _, t := range s.Tables {
-			if rows, ok := now[t]; ok {
+			if rows, ok := now[t]; ok && !heldTable(held, t) {
 				before[t] = rows
 			}
 		}
@@ -203,6 +213,7 @@ func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id
 		}
 		at := c.now().UTC()
 		t.State, t.OperationID, t.Before, t.Node, t.Error = StepStarted, id, before, c.self.Holder.Name, ""
+		leave(t, held)
 		if t.StartedAt == nil {
 			t.StartedAt = &at
 		}

@@ -73,16 +73,19 @@ type StepRecord struct {
 	Adds   map[string]uint64 `json:"adds,omitempty"`
 	// Before are the rows of each of Tables on the step's replica just
 	// before it was sent; a table not there then is absent.
-	Before     map[string]uint64 `json:"before,omitempty"`
+	Before map[string]uint64 `json:"before,omitempty"`
+	// Held are the tables a restore of one shard alone left as they were,
+	// holding rows on the step's replica, with those rows (see held).
+	Held       map[string]uint64 `json:"held,omitempty"`
 	StartedAt  *time.Time        `json:"started_at,omitempty"`
 	FinishedAt *time.Time        `json:"finished_at,omitempty"`
 }
 
 // NewRestoreRecord is the record of a plan about to run: every step
 // pending, with the tables and rows it restores.
-func NewRestoreRecord(p RestorePlan, results map[int]ShardResult, requestID, targetCluster string, shard int, at time.Time) RestoreRecord {
+func NewRestoreRecord(p RestorePlan, results map[int]ShardResult, requestID, targetCluster string, at time.Time) RestoreRecord {
 	rec := RestoreRecord{Version: SetVersion, Set: p.Set, Database: p.SourceDatabase, Target: p.Database,
-		TargetCluster: targetCluster, RequestID: requestID, Run: requestID, Shard: shard, Map: p.Map, CreatedAt: at}
+		TargetCluster: targetCluster, RequestID: requestID, Run: requestID, Shard: p.Shard, Map: p.Map, CreatedAt: at}
 	if len(p.Missing) > 0 {
 		rec.Missing = p.Missing
 	}
@@ -121,11 +124,20 @@ func (r RestoreRecord) Matches(p RestorePlan) error {
 	for _, s := range r.Steps {
 		had = append(had, s.Key)
 	}
-	if r.Set != p.Set || r.Target != p.Database || !reflect.DeepEqual(r.Map.Placements, p.Map.Placements) || !slices.Equal(keys, had) {
+	if r.Set != p.Set || r.Target != p.Database || r.Shard != p.Shard || !reflect.DeepEqual(r.Map.Placements, p.Map.Placements) ||
+		!slices.Equal(keys, had) {
 		return fmt.Errorf("the restore of set %s into %s was begun by request %s at %s with steps %v; this one would run %v: "+
 			"finish or drop that one first", r.Set, r.Target, r.RequestID, r.CreatedAt.UTC().Format(time.RFC3339), had, keys)
 	}
 	return nil
+}
+
+// What names the restore in messages: the set, or one shard of it.
+func (r RestoreRecord) What() string {
+	if r.Shard != 0 {
+		return fmt.Sprintf("shard %d of set %s", r.Shard, r.Set)
+	}
+	return "set " + r.Set
 }
 
 // Remaining are the steps not done, in order: none once the restore has

@@ -28,7 +28,7 @@ func plan3to2(t *testing.T, shard int) (cluster.RestorePlan, map[int]cluster.Sha
 // mapping or for one shard is refused.
 func TestRestoreRecord(t *testing.T) {
 	p, res := plan3to2(t, 0)
-	rec := cluster.NewRestoreRecord(p, res, "req-1", "prod2", 0, t0)
+	rec := cluster.NewRestoreRecord(p, res, "req-1", "prod2", t0)
 	if rec.Database != "shop" || rec.Target != "shop_restored" || len(rec.Steps) != len(p.Steps) {
 		t.Fatalf("record %+v", rec)
 	}

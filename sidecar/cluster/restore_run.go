@@ -29,7 +29,7 @@ type ShardPlanner func(ctx context.Context, database string, shard int, backup, 
 // written wraps control.ErrRejected.
 func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest, progress func(set, message string)) (control.SetRestoreOutcome, error) {
 	target := model.OrWord(req.Target, req.Database)
-	out := control.SetRestoreOutcome{Set: req.Set, Target: target}
+	out := control.SetRestoreOutcome{Set: req.Set, Shard: req.Shard, Target: target}
 	set, results, err := r.chooseSet(ctx, req)
 	if err != nil {
 		return out, err
@@ -39,7 +39,7 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	if err != nil {
 		return out, err
 	}
-	rec := NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, 0, r.Coord.now().UTC())
+	rec := NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
 	if req.DryRun {
 		out = RestoreOutcome(rec)
 		out.State = "planned"
@@ -49,7 +49,7 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	if err != nil {
 		return out, err
 	}
-	progress(set.ID, fmt.Sprintf("restore of set %s into %s: %d steps, %d to run by the nodes", set.ID, target, len(rec.Steps), ran))
+	progress(set.ID, fmt.Sprintf("restore of %s into %s: %d steps, %d to run by the nodes", rec.What(), target, len(rec.Steps), ran))
 	if ran > 0 {
 		if rec, err = r.awaitRestore(ctx, rec, progress); err != nil {
 			return RestoreOutcome(rec), err
@@ -81,7 +81,7 @@ func (r Requests) chooseSet(ctx context.Context, req control.SetRestoreRequest) 
 			return Set{}, nil, err
 		}
 	}
-	set, err := ChooseSet(sets, SetWanted{Name: req.Set, AsOf: req.AsOf})
+	set, err := ChooseSet(sets, SetWanted{Name: req.Set, AsOf: req.AsOf, Shard: req.Shard})
 	if err != nil {
 		return Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
 	}
@@ -131,9 +131,10 @@ func (c *Coordinator) readSets(ctx context.Context, database string) ([]Set, []s
 }
 
 // planRestore plans the set's restore onto the cluster as it is now. Each
-// source shard's backup is planned by the engine (ShardPlanner): a table
-// it refuses (consumers) refuses the restore, one it leaves out (consumers
-// = 'skip') is left out of every step of that shard.
+// source shard's backup restored (only req.Shard's, when one is asked) is
+// planned by the engine (ShardPlanner): a table it refuses (consumers)
+// refuses the restore, one it leaves out (consumers = 'skip') is left out
+// of every step of that shard.
 func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest, set Set, results map[int]ShardResult, target string) (RestorePlan, error) {
 	topo, err := r.Topology(ctx)
 	if err != nil {
@@ -143,7 +144,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 	skip := map[int][]string{}
 	for _, n := range set.Shards {
 		res, ok := results[n]
-		if !ok || res.State != ShardSucceeded || res.Backup == "" {
+		if !ok || res.State != ShardSucceeded || res.Backup == "" || (req.Shard != 0 && n != req.Shard) {
 			continue
 		}
 		p, err := r.Plan(ctx, set.Database, n, res.Backup, target, req.Consumers)
@@ -162,7 +163,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 		}
 		skip[n] = p.With(model.PlanSkip)
 	}
-	plan, err := PlanRestore(RestoreInput{Set: set, Results: results, Target: topo, Database: target, Tables: tables})
+	plan, err := PlanRestore(RestoreInput{Set: set, Results: results, Shard: req.Shard, Target: topo, Database: target, Tables: tables})
 	if err != nil {
 		return RestorePlan{}, fmt.Errorf("%w: %w", control.ErrRejected, err)
 	}
@@ -181,7 +182,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan RestorePlan, rec RestoreRecord) (RestoreRecord, int, error) {
 	rec.RequestedBy = req.RequestedBy
 	rec.Deadline = r.Coord.now().UTC().Add(r.Coord.opts.ShardTimeout)
-	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target)
+	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return rec, 0, fmt.Errorf("encode the restore of set %s: %w", rec.Set, err)
@@ -216,7 +217,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 
 // RestoreOutcome is a restore's record as the runner answers it.
 func RestoreOutcome(rec RestoreRecord) control.SetRestoreOutcome {
-	out := control.SetRestoreOutcome{Set: rec.Set, Target: rec.Target, State: "restored", Notes: slices.Clone(rec.Map.Notes)}
+	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, Target: rec.Target, State: "restored", Notes: slices.Clone(rec.Map.Notes)}
 	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
 	}
@@ -225,7 +226,8 @@ func RestoreOutcome(rec RestoreRecord) control.SetRestoreOutcome {
 		for _, n := range s.Adds {
 			rows += n
 		}
-		out.Steps = append(out.Steps, control.StepOutcome{Key: s.Key, State: string(s.State), Node: s.Node, Rows: rows, Problem: s.Error})
+		out.Steps = append(out.Steps, control.StepOutcome{Key: s.Key, State: string(s.State), Node: s.Node, Rows: rows, Problem: s.Error,
+			Held: s.Held})
 		if s.State != StepDone {
 			out.State = "failed"
 		}

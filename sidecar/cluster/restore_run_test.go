@@ -184,35 +184,7 @@ func (w *restoreWorld) requests() cluster.Requests {
 // with ctxOf(i), so a test can stop one), and returns its outcome.
 func (w *restoreWorld) restore(t *testing.T, req control.SetRestoreRequest, ctxOf func(i int) context.Context) (control.SetRestoreOutcome, error) {
 	t.Helper()
-	if req.Database == "" {
-		req.Database = "shop"
-	}
-	type answer struct {
-		out control.SetRestoreOutcome
-		err error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		out, err := w.requests().RestoreSet(context.Background(), req, func(string, string) {})
-		done <- answer{out, err}
-	}()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case a := <-done:
-			return a.out, a.err
-		case <-deadline:
-			t.Fatal("the restore did not end in 10 s")
-		case <-time.After(time.Millisecond):
-			for i := range w.nodes {
-				ctx := context.Background()
-				if ctxOf != nil {
-					ctx = ctxOf(i)
-				}
-				_ = w.nodes[i].c.Step(ctx, "shop")
-			}
-		}
-	}
+	return w.restoreBy(t, w.requests(), req, ctxOf)
 }
 
 // TestSetRestoreRestoresEveryShard: a set of three shards restored into

@@ -49,6 +49,7 @@ type RestoreInput struct {
 // steps, in the order they run.
 type RestorePlan struct {
 	Set            string
+	Shard          int    // the source shard restored alone (0 = every shard)
 	SourceDatabase string // the set's database, as its backups name it
 	Database       string // the database restored into
 	Map            ShardMap
@@ -69,7 +70,7 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 	if db == "" {
 		db = in.Set.Database
 	}
-	plan := RestorePlan{Set: in.Set.ID, SourceDatabase: in.Set.Database, Database: db, Missing: map[int]string{}}
+	plan := RestorePlan{Set: in.Set.ID, Shard: in.Shard, SourceDatabase: in.Set.Database, Database: db, Missing: map[int]string{}}
 	var sources []int
 	for _, n := range in.Set.Shards {
 		if r, ok := in.Results[n]; ok && r.State == ShardSucceeded && r.Backup != "" {
@@ -90,10 +91,10 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 	for _, p := range m.Placements {
 		shard, _ := in.Target.Shard(p.Target)
 		data := dataReplica(shard, in.DataReplicas[p.Target])
-		plan.Steps = append(plan.Steps, stepsOf(p, data, in.Results, replicated, false)...)
+		plan.Steps = append(plan.Steps, stepsOf(p, data, in, replicated, false)...)
 		for _, r := range shard.Replicas {
 			if r.Num != data {
-				plan.Steps = append(plan.Steps, stepsOf(p, r.Num, in.Results, replicated, true)...)
+				plan.Steps = append(plan.Steps, stepsOf(p, r.Num, in, replicated, true)...)
 			}
 		}
 	}
@@ -101,24 +102,28 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 }
 
 // stepsOf are one replica's steps for the sources placed on its shard.
-// other is a replica that is not the shard's data replica.
-func stepsOf(p Placement, replica int, results map[int]ShardResult, replicated []string, other bool) []RestoreStep {
+// other is a replica that is not the shard's data replica. A restore of
+// one shard alone creates no table anew (create_table = 'if not exists'):
+// it repairs a shard whose database may be there, restoring the tables
+// absent or empty and leaving those that hold rows (nodeSteps.held).
+func stepsOf(p Placement, replica int, in RestoreInput, replicated []string, other bool) []RestoreStep {
 	var steps []RestoreStep
+	creates := in.Shard == 0
 	step := func(src int, kind StepKind, except []string, settings []Setting) {
-		r := results[src]
+		r := in.Results[src]
 		steps = append(steps, RestoreStep{Key: fmt.Sprintf("t%d-r%d-s%d-%s", p.Target, replica, src, kind),
 			Target: p.Target, Replica: replica, Source: src, Backup: r.Backup, Folder: r.Folder, Kind: kind,
 			Except: except, Settings: settings})
 	}
 	if other && len(replicated) > 0 {
-		step(p.Sources[0], StepSchema, nil, restoreSettings(StepSchema, true, false))
+		step(p.Sources[0], StepSchema, nil, restoreSettings(StepSchema, creates, false))
 		for i, src := range p.Sources {
 			step(src, StepData, replicated, restoreSettings(StepData, false, i > 0))
 		}
 		return steps
 	}
 	for i, src := range p.Sources {
-		step(src, StepData, nil, restoreSettings(StepData, i == 0, i > 0))
+		step(src, StepData, nil, restoreSettings(StepData, creates && i == 0, i > 0))
 	}
 	return steps
 }

@@ -19,7 +19,7 @@ func (r Requests) awaitRestore(ctx context.Context, rec RestoreRecord, progress 
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
-	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target)
+	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
 	run, told := rec.Run, map[string]StepState{}
 	for {
 		cur, _, err := r.Coord.readRestore(ctx, key)
@@ -72,10 +72,11 @@ func onNode(s StepRecord) string {
 // listRestore lists a restore in open.json, for the run rec.Run, so every
 // node runs its steps.
 func (c *Coordinator) listRestore(ctx context.Context, rec RestoreRecord) error {
-	entry := OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, Run: rec.Run, Deadline: rec.Deadline}
+	entry := OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, Shard: rec.Shard, Run: rec.Run,
+		Deadline: rec.Deadline}
 	return c.updateOpen(ctx, rec.Database, func(open *OpenSets) bool {
 		for i, e := range open.Restores {
-			if e.Set == entry.Set && e.Target == entry.Target && e.TargetCluster == entry.TargetCluster {
+			if e.Set == entry.Set && e.Target == entry.Target && e.TargetCluster == entry.TargetCluster && e.Shard == entry.Shard {
 				if e == entry {
 					return false
 				}
@@ -93,7 +94,7 @@ func (c *Coordinator) listRestore(ctx context.Context, rec RestoreRecord) error 
 func (c *Coordinator) unlistRestore(ctx context.Context, rec RestoreRecord, run string) error {
 	return c.updateOpen(ctx, rec.Database, func(open *OpenSets) bool {
 		for i, e := range open.Restores {
-			if e.Set == rec.Set && e.Target == rec.Target && e.TargetCluster == rec.TargetCluster && e.Run == run {
+			if e.Set == rec.Set && e.Target == rec.Target && e.TargetCluster == rec.TargetCluster && e.Shard == rec.Shard && e.Run == run {
 				open.Restores = append(open.Restores[:i:i], open.Restores[i+1:]...)
 				return true
 			}

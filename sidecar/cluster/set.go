@@ -117,11 +117,13 @@ type OpenSets struct {
 }
 
 // OpenRestore is one restore of a set being run, by the request Run, until
-// Deadline: any sidecar drops it after that.
+// Deadline: any sidecar drops it after that. Shard is the source shard of
+// a restore of one shard alone (0 = every shard): its record is its own.
 type OpenRestore struct {
 	Set           string    `json:"set"`
 	Target        string    `json:"target"`
 	TargetCluster string    `json:"target_cluster"`
+	Shard         int       `json:"shard,omitempty"`
 	Run           string    `json:"run"`
 	Deadline      time.Time `json:"deadline"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,9 @@ type SetRestoreRequest struct {
 	Target   string    // the database restored into ("" = Database)
 	Set      string    // a set by name ("" = the newest completed, at or before AsOf)
 	AsOf     time.Time // zero = the newest
+	// Shard is the one source shard of the set restored (0 = every shard):
+	// onto the target shard the whole set's restore would place it on.
+	Shard int
 	// Consumers is what to do with the tables that consume or write
 	// outside the target: refuse the restore (the default) or skip them.
 	Consumers   model.Consumers
@@ -29,6 +33,7 @@ type SetRestoreRequest struct {
 // SetRestoreOutcome is how a set's restore ended, step by step.
 type SetRestoreOutcome struct {
 	Set    string
+	Shard  int // the source shard restored alone (0 = every shard)
 	Target string
 	// State: restored (every step done), failed, or planned (a dry run).
 	State string
@@ -49,6 +54,9 @@ type StepOutcome struct {
 	Node    string // the sidecar that ran it
 	Rows    uint64 // the rows it adds (the source shard's at backup time)
 	Problem string // why it failed or was rejected
+	// Held are the tables a restore of one shard alone left as they were,
+	// holding rows on the node, with those rows.
+	Held map[string]uint64
 }
 
 // Restored reports whether every step is done.
@@ -59,6 +67,8 @@ func (o SetRestoreOutcome) Message() string {
 	var done, other []string
 	for _, s := range o.Steps {
 		switch {
+		case s.State == "done" && len(s.Held) > 0:
+			done = append(done, fmt.Sprintf("%s (%d rows, %s; left as they were, holding rows: %s)", s.Key, s.Rows, s.Node, heldText(s.Held)))
 		case s.State == "done":
 			done = append(done, fmt.Sprintf("%s (%d rows, %s)", s.Key, s.Rows, s.Node))
 		case s.Problem != "":
@@ -68,6 +78,9 @@ func (o SetRestoreOutcome) Message() string {
 		}
 	}
 	msg := fmt.Sprintf("set %s into %s %s", o.Set, o.Target, o.State)
+	if o.Shard != 0 {
+		msg = fmt.Sprintf("shard %d of set %s into %s %s", o.Shard, o.Set, o.Target, o.State)
+	}
 	switch {
 	case o.State == "planned":
 		msg += fmt.Sprintf(": %d steps, none run: %s", len(o.Steps), strings.Join(append(done, other...), "; "))
@@ -88,6 +101,15 @@ func (o SetRestoreOutcome) Message() string {
 		msg += " (" + strings.Join(o.Notes, "; ") + ")"
 	}
 	return msg
+}
+
+// heldText lists tables with their rows, in name order.
+func heldText(held map[string]uint64) string {
+	var out []string
+	for _, t := range slices.Sorted(maps.Keys(held)) {
+		out = append(out, fmt.Sprintf("%s (%d)", t, held[t]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // SetCleanupOutcome is what a cleanup of sets deleted (or would delete),
@@ -154,8 +176,8 @@ func refuseSetRestoreShape(j Job) error {
 // a sidecar restarted meanwhile goes on with that set's record rather than
 // choose again (a newer set may have been made since).
 func (s *executor) executeSetRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
-	req := SetRestoreRequest{Database: r.Database, Target: r.Target, Set: r.Backup, AsOf: r.AsOf, Consumers: r.Consumers,
-		DryRun: r.DryRun, RequestID: r.ID, RequestedBy: r.RequestedBy}
+	req := SetRestoreRequest{Database: r.Database, Target: r.Target, Set: r.Backup, AsOf: r.AsOf, Shard: r.Shard,
+		Consumers: r.Consumers, DryRun: r.DryRun, RequestID: r.ID, RequestedBy: r.RequestedBy}
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		req.Set, req.AsOf = latest.Backup, time.Time{}
 	}

@@ -201,6 +201,8 @@ const (
 //	{prefix}/{cluster id}/{database}/set-requests/{request}.json the set a request made
 //	{prefix}/{cluster id}/{database}/sets/{set}/restores/{target cluster}/{target}.json
 //	                                                            a restore of the set into database target
+//	{prefix}/{cluster id}/{database}/sets/{set}/restores/{target cluster}/{target}.shard-{n}.json
+//	                                                            a restore of its shard n alone into target
 //
 // A shard's folder holds exactly what a single server's database folder
 // holds ({prefix}/{database}/…), so the engine runs on it unchanged
@@ -274,9 +276,15 @@ func (l ClusterLayout) SetOfRequestKey(database, requestID string) string {
 
 // RestoreKey is the record of a set's restore into database target of the
 // cluster named targetCluster in the bucket: one per set and target, so
-// that running the restore again goes on from it.
-func (l ClusterLayout) RestoreKey(database, set, targetCluster, target string) string {
-	return l.join(database, setsFolder, set, restores, targetCluster, target+jsonSuffix)
+// that running the restore again goes on from it. A restore of source
+// shard n alone (shard != 0) has a record of its own, {target}.shard-{n}:
+// a target is a name of letters, digits, _ and -, so the two never meet.
+func (l ClusterLayout) RestoreKey(database, set, targetCluster, target string, shard int) string {
+	name := target
+	if shard != 0 {
+		name += "." + ShardFolder(shard)
+	}
+	return l.join(database, setsFolder, set, restores, targetCluster, name+jsonSuffix)
 }
 
 // ReplicaHealthKey is what replica r of shard n reported of its

@@ -19,6 +19,7 @@ type setRestoreFlags struct {
 	asOf                                   time.Time
 	tables, partitions                     []string
 	dryRun                                 bool
+	shard                                  int // one shard of the set alone (0 = every shard)
 }
 
 // restoreSet is `clickvault restore` on a cluster node: the restore of a
@@ -30,6 +31,8 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	switch {
 	case len(f.tables) > 0 || len(f.partitions) > 0:
 		return &usageError{errors.New("--table, --partition: on a cluster node a restore is of a set, every shard's whole database")}
+	case f.shard < 0 || f.shard > 65535:
+		return &usageError{fmt.Errorf("--shard %d: a shard of the set (1 to 65535), or 0 for every shard", f.shard)}
 	}
 	if mode, err := model.ParseRestoreMode(f.mode); err != nil || mode != model.ModeData {
 		return &usageError{fmt.Errorf("--mode %s: on a cluster node a set's restore is mode data", f.mode)}
@@ -47,8 +50,8 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 		return &usageError{err}
 	}
 	_, sets := a.sets()
-	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Consumers: consumers,
-		DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User}
+	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
+		Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
 	if err != nil {
 		return fmt.Errorf("restore of set %s: %w", out.Set, err)

@@ -33,3 +33,17 @@ func TestClusterNodeRunsServeOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestSetRestoreRefusesAShardNoSetHas: `clickvault restore --shard` on a
+// cluster node refuses a shard no requests row could name (a UInt16 of 1
+// to 65535, or 0 for every shard) as a usage error, before reading
+// anything.
+func TestSetRestoreRefusesAShardNoSetHas(t *testing.T) {
+	for _, shard := range []int{-1, 65536} {
+		err := (&app{}).restoreSet(t.Context(), setRestoreFlags{database: "shop", mode: "data", shard: shard})
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--shard") {
+			t.Errorf("--shard %d: %v, want a usage error naming --shard", shard, err)
+		}
+	}
+}

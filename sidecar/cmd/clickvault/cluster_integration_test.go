@@ -19,13 +19,17 @@ import (
 // its own engine, users and grants, its own `clickvault serve`; one MinIO.
 type clusterBed struct {
 	c     *testbed.Cluster
+	o     clusterBedOptions
 	nodes []*harness
 	procs []*sidecarProc
 }
 
-// clusterConfig makes a node a member of the test bed's cluster "vault",
-// named vault-eu in the bucket, backing up shop.
-const clusterConfig = "[cluster]\nname = \"vault\"\nid = \"vault-eu\"\nshard_timeout = \"2m\"\n"
+// clusterConfig makes a node a member of the test bed's cluster name
+// ("vault", or another of the bed's clusters), named vault-eu in the
+// bucket whichever it is, backing up shop.
+func clusterConfig(name string) string {
+	return fmt.Sprintf("[cluster]\nname = %q\nid = \"vault-eu\"\nshard_timeout = \"2m\"\n", name)
+}
 
 // clusterBedOptions shape a clusterBed.
 type clusterBedOptions struct {
@@ -34,6 +38,7 @@ type clusterBedOptions struct {
 	env      func(node int) []string        // each node's sidecar's extra environment
 	schedule string                         // each sidecar's [schedule] (default: none)
 	extra    string                         // more of each sidecar's config (sections after [cluster])
+	others   []testbed.OtherCluster         // more clusters over some of the nodes (testbed.ClusterOptions.Others)
 }
 
 // newClusterBed starts the cluster with each node's users and grants,
@@ -50,8 +55,9 @@ func newClusterBed(t *testing.T, o clusterBedOptions) *clusterBed {
 	if o.schedule == "" {
 		o.schedule = "incremental_every = \"\"\ncheck_every = \"\"\n"
 	}
-	c := testbed.NewCluster(t, testbed.ClusterOptions{Options: sidecarUsers, Replicas: o.replicas, NodeOptions: o.nodeOpts})
-	b := &clusterBed{c: c}
+	c := testbed.NewCluster(t, testbed.ClusterOptions{Options: sidecarUsers, Replicas: o.replicas, NodeOptions: o.nodeOpts,
+		Others: o.others})
+	b := &clusterBed{c: c, o: o}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	for _, n := range c.Nodes {
@@ -67,13 +73,18 @@ func newClusterBed(t *testing.T, o clusterBedOptions) *clusterBed {
 		h.exec("CREATE TABLE shop.all_orders AS shop.orders ENGINE = Distributed(vault, shop, orders)")
 		b.nodes = append(b.nodes, h)
 	}
-	for i, h := range b.nodes {
-		addr := freeAddr(t)
-		config := h.writeConfig(fmt.Sprintf("[schedule]\n%s[sidecar]\nlisten = %q\nauth_tokens = [%q]\nread_tokens = [%q]\n%s%s",
-			o.schedule, addr, httpToken, readToken, clusterConfig, o.extra))
-		b.procs = append(b.procs, h.startSidecarWith(config, addr, o.env(i+1)...))
+	for i := range b.nodes {
+		b.procs = append(b.procs, b.startNode(i+1, "vault"))
 	}
 	return b
+}
+
+// startNode starts node's sidecar (1-based) as a member of cluster name.
+func (b *clusterBed) startNode(node int, name string) *sidecarProc {
+	h, addr := b.nodes[node-1], freeAddr(b.nodes[node-1].t)
+	config := h.writeConfig(fmt.Sprintf("[schedule]\n%s[sidecar]\nlisten = %q\nauth_tokens = [%q]\nread_tokens = [%q]\n%s%s",
+		b.o.schedule, addr, httpToken, readToken, clusterConfig(name), b.o.extra))
+	return h.startSidecarWith(config, addr, b.o.env(node)...)
 }
 
 // countOn is a query's one number on a node, as its administrator.

@@ -220,6 +220,7 @@ func restoreCommand(run runner) *cobra.Command {
 	var backup, asOf, target, database, mode, consumers, from string
 	var tables, partitions []string
 	var dryRun bool
+	var shard int
 	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
 	cmd.Flags().StringVar(&consumers, "consumers", "", "tables that consume or write outside the target (Kafka, refreshable views, …): "+
 		"skip (leave them out) or include (restore them live; refreshable views stopped); default: refuse, naming them")
@@ -233,6 +234,7 @@ func restoreCommand(run runner) *cobra.Command {
 	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
 	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
 	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
+	cmd.Flags().IntVar(&shard, "shard", 0, "on a cluster node, restore only this shard of the set, where the whole set's restore would put it")
 	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		db, when, err := singleDatabaseAndTime(a, database, asOf)
@@ -244,7 +246,10 @@ func restoreCommand(run runner) *cobra.Command {
 		}
 		if a.cluster != nil {
 			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
-				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun})
+				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun, shard: shard})
+		}
+		if shard != 0 {
+			return &usageError{errors.New("--shard: a restore of one shard of a set is for a cluster node (cluster.name)")}
 		}
 		if from != "" {
 			if _, ok := a.cfg.CopyTarget(from); !ok {

@@ -9,12 +9,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 )
+
+// clusterName is a name written as an XML element of remote_servers.
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ClusterOptions shape a test bed of several engines in one cluster.
 type ClusterOptions struct {
@@ -32,15 +36,29 @@ type ClusterOptions struct {
 	// users and grants of its own instead of Options': grants are each
 	// server's own, as on a real cluster. Settings stay Options'.
 	NodeOptions func(node int) Options
+	// Others are more clusters in every node's remote_servers, each over
+	// some of the nodes, as an operator defines a smaller cluster beside
+	// the first: a sidecar configured with one of them sees that cluster's
+	// shards, so a set can be restored onto another number of shards.
+	Others []OtherCluster
+}
+
+// OtherCluster is a cluster of some of the nodes. Shards lists, per shard
+// in order, the nodes holding it (1-based, in the order of Cluster.Nodes):
+// {{1}, {2}} is node 1 as shard 1 and node 2 as shard 2.
+type OtherCluster struct {
+	Name   string
+	Shards [][]int
 }
 
 // Cluster is several engine processes that share one remote_servers
 // definition, each with its own data, users and macros, and one MinIO.
 type Cluster struct {
-	Dir   string
-	Name  string
-	Nodes []*Node
-	MinIO *MinIO
+	Dir    string
+	Name   string
+	Nodes  []*Node
+	Others []OtherCluster
+	MinIO  *MinIO
 }
 
 // Node is one engine of a cluster and its place in remote_servers.
@@ -68,6 +86,9 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the test cluster: %w", err)
 	}
+	if err := checkOthers(opts); err != nil {
+		return nil, fmt.Errorf("start the test cluster: %w", err)
+	}
 	bins, err := Prepare(ctx)
 	if err != nil {
 		return nil, err
@@ -76,7 +97,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create test cluster directory: %w", err)
 	}
-	c := &Cluster{Dir: dir, Name: opts.Name, MinIO: newMinIO(dir, bins.MinIO, opts.Bucket)}
+	c := &Cluster{Dir: dir, Name: opts.Name, Others: opts.Others, MinIO: newMinIO(dir, bins.MinIO, opts.Bucket)}
 	env := []string{"AWS_ACCESS_KEY_ID=" + c.MinIO.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + c.MinIO.SecretKey, "AWS_EC2_METADATA_DISABLED=true"}
 	for shard, replicas := range opts.Replicas {
@@ -168,29 +189,82 @@ func (c *Cluster) writeClusterConfig(n *Node, secret string) error {
 	return nil
 }
 
-// RemoteServers is the <remote_servers> section every node has. With the
-// interserver secret, a node runs a Distributed query's parts on the other
-// nodes as the query's own user, so grants hold on every node.
+// RemoteServers is the <remote_servers> section every node has: the
+// cluster, then the others. With the interserver secret, a node runs a
+// Distributed query's parts on the other nodes as the query's own user,
+// so grants hold on every node.
 func (c *Cluster) RemoteServers(secret string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<remote_servers><%s>", c.Name)
-	if secret != "" {
-		fmt.Fprintf(&b, "<secret>%s</secret>", xmlText(secret))
-	}
-	shard := 0
+	b.WriteString("<remote_servers>")
+	var shards [][]*Node
 	for _, n := range c.Nodes {
-		if n.Shard != shard {
-			if shard != 0 {
-				b.WriteString("</shard>")
-			}
-			shard = n.Shard
-			b.WriteString("<shard><internal_replication>false</internal_replication>")
+		if len(shards) < n.Shard {
+			shards = append(shards, nil)
 		}
-		host, port, _ := net.SplitHostPort(n.ClickHouse.Addr)
-		fmt.Fprintf(&b, "<replica><host>%s</host><port>%s</port></replica>", host, port)
+		shards[n.Shard-1] = append(shards[n.Shard-1], n)
 	}
-	fmt.Fprintf(&b, "</shard></%s></remote_servers>\n", c.Name)
+	writeClusterXML(&b, c.Name, secret, shards)
+	for _, o := range c.Others {
+		var other [][]*Node
+		for _, nodes := range o.Shards {
+			var shard []*Node
+			for _, i := range nodes {
+				shard = append(shard, c.Nodes[i-1])
+			}
+			other = append(other, shard)
+		}
+		writeClusterXML(&b, o.Name, secret, other)
+	}
+	b.WriteString("</remote_servers>\n")
 	return b.String()
+}
+
+// writeClusterXML writes one cluster of remote_servers: its shards, each
+// with its replicas, in order.
+func writeClusterXML(b *strings.Builder, name, secret string, shards [][]*Node) {
+	fmt.Fprintf(b, "<%s>", name)
+	if secret != "" {
+		fmt.Fprintf(b, "<secret>%s</secret>", xmlText(secret))
+	}
+	for _, shard := range shards {
+		b.WriteString("<shard><internal_replication>false</internal_replication>")
+		for _, n := range shard {
+			host, port, _ := net.SplitHostPort(n.ClickHouse.Addr)
+			fmt.Fprintf(b, "<replica><host>%s</host><port>%s</port></replica>", host, port)
+		}
+		b.WriteString("</shard>")
+	}
+	fmt.Fprintf(b, "</%s>", name)
+}
+
+// checkOthers refuses another cluster that would make remote_servers
+// wrong: a name taken or not a plain XML name, a shard of no node, a node
+// that is not there or named twice.
+func checkOthers(opts ClusterOptions) error {
+	nodes := 0
+	for _, r := range opts.Replicas {
+		nodes += r
+	}
+	names := map[string]bool{opts.Name: true}
+	for _, o := range opts.Others {
+		if names[o.Name] || !clusterName.MatchString(o.Name) {
+			return fmt.Errorf("another cluster named %q: taken, or not a name remote_servers takes", o.Name)
+		}
+		names[o.Name] = true
+		seen := map[int]bool{}
+		for s, shard := range o.Shards {
+			if len(shard) == 0 {
+				return fmt.Errorf("cluster %s: shard %d has no node", o.Name, s+1)
+			}
+			for _, i := range shard {
+				if i < 1 || i > nodes || seen[i] {
+					return fmt.Errorf("cluster %s: node %d is not one of the %d nodes, or is named twice", o.Name, i, nodes)
+				}
+				seen[i] = true
+			}
+		}
+	}
+	return nil
 }
 
 func randomSecret() (string, error) {

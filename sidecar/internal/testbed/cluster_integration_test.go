@@ -16,12 +16,15 @@ import (
 // answers its macros; a Distributed table over each node's MergeTree
 // counts every node's rows, shard by shard, also for a login that is not
 // the administrator (the interserver secret runs it as that login on every
-// node).
+// node). A second cluster, vault2, of nodes 1 and 2 (as shards 1 and 2)
+// is in every node's remote_servers too: nodes 1 and 2 are is_local in it
+// on their own shard, node 3 on none, and a Distributed table over it
+// counts nodes 1 and 2's rows.
 func TestClusterOfThreeShards(t *testing.T) {
 	c := testbed.NewCluster(t, testbed.ClusterOptions{Options: testbed.Options{
 		Users:  map[string]string{"carol": "carol-pw"},
 		Grants: map[string][]string{"carol": {"SELECT ON shop.*"}},
-	}})
+	}, Others: []testbed.OtherCluster{{Name: "vault2", Shards: [][]int{{1}, {2}}}}})
 	ctx := testContext(t)
 	if len(c.Nodes) != 3 {
 		t.Fatalf("%d nodes, want 3", len(c.Nodes))
@@ -33,11 +36,23 @@ func TestClusterOfThreeShards(t *testing.T) {
 		exec(t, ctx, admin, "CREATE TABLE shop.orders_local (id UInt64) ENGINE = MergeTree ORDER BY id")
 		exec(t, ctx, admin, fmt.Sprintf("INSERT INTO shop.orders_local SELECT number FROM numbers(%d)", 100*(i+1)))
 		exec(t, ctx, admin, "CREATE TABLE shop.orders AS shop.orders_local ENGINE = Distributed(vault, shop, orders_local)")
+		exec(t, ctx, admin, "CREATE TABLE shop.orders2 AS shop.orders_local ENGINE = Distributed(vault2, shop, orders_local)")
+		want := "" // node 3 is not in vault2
+		if i < 2 {
+			want = fmt.Sprint(i + 1)
+		}
+		if got := queryString(t, ctx, admin, "SELECT arrayStringConcat(groupArray(toString(shard_num))) FROM system.clusters "+
+			"WHERE cluster = 'vault2' AND is_local"); got != want {
+			t.Errorf("%s: is_local in vault2 on shards %q, want %q", n.Name, got, want)
+		}
 	}
 	for _, n := range c.Nodes {
 		carol := dialNode(t, ctx, n, "carol")
 		if got := queryUInt64(t, ctx, carol, "SELECT count() FROM shop.orders"); got != 600 {
 			t.Errorf("%s: the Distributed table counts %d rows, want 100+200+300", n.Name, got)
+		}
+		if got := queryUInt64(t, ctx, carol, "SELECT count() FROM shop.orders2"); got != 300 {
+			t.Errorf("%s: the Distributed table over vault2 counts %d rows, want 100+200", n.Name, got)
 		}
 		perShard := shardCounts(t, ctx, carol)
 		for shard, want := range map[uint32]uint64{1: 100, 2: 200, 3: 300} {
