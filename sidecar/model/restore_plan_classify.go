@@ -119,11 +119,11 @@ func ownHazards(r Renaming, d Definition, renamed bool) []Hazard {
 	switch q, ok := unrenamedRef(r, d); {
 	case ok && engine == "buffer":
 		add(HazardWritesOutside, "a Buffer table that flushes into %s, outside %s%s", q, r.Target, unrenamedNote(r, q))
+	case ok && engine == "distributed":
+		add(HazardWritesOutside, "a Distributed table over %s of cluster %s, outside %s: it reads and writes that table on every shard%s",
+			q, d.EngineArgs[0], r.Target, unrenamedNote(r, q))
 	case ok:
 		add(HazardWritesOutside, "an Alias of %s, outside %s: it reads and writes that table, TRUNCATE included%s", q, r.Target, unrenamedNote(r, q))
-	case engine == "distributed" && len(d.EngineArgs) >= 3 && r.outside(engineRef(d.EngineArgs[1], d.EngineArgs[2])):
-		ref := engineRef(d.EngineArgs[1], d.EngineArgs[2])
-		add(HazardWritesOutside, "a Distributed table over %s of cluster %s, outside %s%s", r.after(ref), d.EngineArgs[0], r.Target, r.named(ref))
 	case renamed && strings.HasPrefix(engine, "replicated") && strings.HasSuffix(engine, "mergetree") && len(d.EngineArgs) > 0 &&
 		!strings.Contains(d.EngineArgs[0], "{uuid}") && !strings.Contains(d.EngineArgs[0], "{database}"):
 		add(HazardZooKeeper, "ZooKeeper path %q has neither {uuid} nor {database}: restored under another name it would join the original's replicas",
@@ -132,13 +132,17 @@ func ownHazards(r Renaming, d Definition, renamed bool) []Hazard {
 	return h
 }
 
-// unrenamedRef is the table a Buffer or Alias names when it is outside the
-// target once restored: RESTORE leaves their arguments as written.
+// unrenamedRef is the table a Buffer, Distributed or Alias names when it is
+// outside the target once restored: RESTORE leaves their arguments as
+// written (ClickHouse's DDLRenamingVisitor renames only a Merge's database
+// and a Dictionary's name among engine arguments).
 func unrenamedRef(r Renaming, d Definition) (QualifiedName, bool) {
 	var q QualifiedName
 	switch e := strings.ToLower(d.Engine); {
 	case e == "buffer" && len(d.EngineArgs) >= 2:
 		q = engineRef(d.EngineArgs[0], d.EngineArgs[1])
+	case e == "distributed" && len(d.EngineArgs) >= 3:
+		q = engineRef(d.EngineArgs[1], d.EngineArgs[2])
 	case e == "alias":
 		var ok bool
 		if q, ok = aliasRef(d.EngineArgs); !ok {
@@ -233,11 +237,6 @@ func (c Classified) WritesOutside() []QualifiedName {
 	if q, ok := unrenamedRef(r, c.Definition); ok {
 		return append(out, q)
 	}
-	if e := strings.ToLower(c.Engine); e == "distributed" && len(c.EngineArgs) >= 3 {
-		if ref := engineRef(c.EngineArgs[1], c.EngineArgs[2]); r.outside(ref) {
-			out = append(out, r.after(ref))
-		}
-	}
 	return out
 }
 
@@ -246,7 +245,7 @@ func (c Classified) WritesOutside() []QualifiedName {
 // restored.
 func (c Classified) ReadsOutside() []QualifiedName {
 	r := c.renaming
-	if q, ok := unrenamedRef(r, c.Definition); ok && strings.EqualFold(c.Engine, "alias") {
+	if q, ok := unrenamedRef(r, c.Definition); ok && (strings.EqualFold(c.Engine, "alias") || strings.EqualFold(c.Engine, "distributed")) {
 		return []QualifiedName{q}
 	}
 	if !strings.HasSuffix(c.Object, "view") {

@@ -27,8 +27,9 @@ func planLine(plan, table string) string {
 // plan judged references by what they point at once restored: shop holds
 // src and two tables that name it by its database, an Alias('shop', 'src')
 // and a Buffer('shop', 'src', …). ClickHouse's RESTORE … AS shop_copy
-// renames table names in queries, Merge and Distributed, but not the
-// arguments of Alias or Buffer: in the copy both still point at
+// renames table names in queries and a Merge's database, but not the
+// arguments of Alias, Buffer or Distributed (TestClusterRestoreSet shows
+// a Distributed's): in the copy both still point at
 // production's shop.src (a TRUNCATE of the copy's alias, the natural
 // clean-up of a copy, emptied production's shop.src; an INSERT into the
 // copy's buffer landed there). The plan called them inside the database

@@ -63,7 +63,7 @@ func TestClusterCleanupDeletesWholeSets(t *testing.T) {
 	if code != http.StatusOK || strings.Contains(listed, sets[0]) || !strings.Contains(listed, `"id":"`+sets[1]+`","database":"shop","state":"completed"`) {
 		t.Errorf("node 2's GET /v1/sets after the cleanup: %d %s", code, listed)
 	}
-	restore := b.ask(first, "action, database, backup, target", fmt.Sprintf("'restore', 'shop', '%s', 'shop_restored'", sets[2]))
+	restore := b.ask(first, "action, database, backup, target, consumers", fmt.Sprintf("'restore', 'shop', '%s', 'shop_restored', 'skip'", sets[2]))
 	if restore.state != "succeeded" {
 		t.Fatalf("restore of set C after the cleanup: %s: %s", restore.state, restore.message)
 	}

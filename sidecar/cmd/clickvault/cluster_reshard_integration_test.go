@@ -68,8 +68,8 @@ func TestClusterRestoreOntoOtherShards(t *testing.T) {
 	threeSet, atThree := strings.Fields(st.message)[1], first.sums("shop.all_orders")
 
 	b.serveAs(t, "vault2", 1, 2)
-	restore := fmt.Sprintf("'restore', 'shop', '%s', 'shop_two'", threeSet)
-	st = b.ask(second, "action, database, backup, target", restore)
+	restore := fmt.Sprintf("'restore', 'shop', '%s', 'shop_two', 'skip'", threeSet) // all_orders would read production
+	st = b.ask(second, "action, database, backup, target, consumers", restore)
 	if st.state != "succeeded" || !strings.Contains(st.message, "target shard 1 holds source shards [1 3]") {
 		t.Fatalf("3 → 2: %s: %s", st.state, st.message)
 	}
@@ -85,7 +85,7 @@ func TestClusterRestoreOntoOtherShards(t *testing.T) {
 	if n := b.nodes[2].countOn("SELECT count() AS n FROM system.databases WHERE name = 'shop_two'"); n != 0 {
 		t.Errorf("3 → 2: node 3, not in vault2, got shop_two")
 	}
-	again := b.ask(first, "action, database, backup, target", restore)
+	again := b.ask(first, "action, database, backup, target, consumers", restore)
 	if again.state != "succeeded" || !strings.Contains(again.message, "nothing added") {
 		t.Errorf("3 → 2 again: %s: %s", again.state, again.message)
 	}
@@ -107,8 +107,8 @@ func (b *clusterBed) reverse(t *testing.T) {
 	twoSet, atTwo := strings.Fields(st.message)[1], first.sums("default.shop_on_vault2")
 
 	b.serveAs(t, "vault", 1, 2, 3)
-	restore := fmt.Sprintf("'restore', 'shop', '%s', 'shop_three'", twoSet)
-	st = b.ask(third, "action, database, backup, target", restore)
+	restore := fmt.Sprintf("'restore', 'shop', '%s', 'shop_three', 'skip'", twoSet)
+	st = b.ask(third, "action, database, backup, target, consumers", restore)
 	if st.state != "succeeded" || !strings.Contains(st.message, "target shard 3 gets no data: the set has 2 shards, the target 3") ||
 		!strings.Contains(st.message, "t1-r1-s1-data (1000 rows") || !strings.Contains(st.message, "t2-r1-s2-data (2000 rows") ||
 		strings.Contains(st.message, "t3-") {
@@ -127,7 +127,7 @@ func (b *clusterBed) reverse(t *testing.T) {
 	if got := first.sums("default.three_on_vault"); got != atTwo {
 		t.Errorf("2 → 3: vault holds %s in shop_three, the set of vault2 %s", got, atTwo)
 	}
-	again := b.ask(first, "action, database, backup, target", restore)
+	again := b.ask(first, "action, database, backup, target, consumers", restore)
 	if again.state != "succeeded" || !strings.Contains(again.message, "nothing added") {
 		t.Errorf("2 → 3 again: %s: %s", again.state, again.message)
 	}

@@ -119,14 +119,23 @@ func TestClusterRestoreSet(t *testing.T) {
 		!strings.Contains(st.message, "no completed set at or before 2020-01-01") {
 		t.Errorf("a restore as of before every set: %s: %s", st.state, st.message)
 	}
-	// Under another name every shard holds the set's rows, and a
-	// Distributed table over that database counts them. (The restored
-	// shop_restored.all_orders still reads shop, as shop.all_orders does:
-	// RESTORE … AS does not rename a Distributed table's database
-	// argument on ClickHouse 26.7.)
-	other := second.request(second.as("alice"), "action, database, target", "'restore', 'shop', 'shop_restored'")
+	// Under another name, shop.all_orders would be restored still reading
+	// and writing production's shop.orders on every shard (RESTORE … AS
+	// does not rename a Distributed table's database argument): refused,
+	// naming it, unless consumers = 'skip' leaves it out. Then every shard
+	// holds the set's rows, and a Distributed table over that database
+	// counts them.
+	refused := second.request(second.as("alice"), "action, database, target", "'restore', 'shop', 'shop_restored'")
+	if st := second.waitState(refused, 3*time.Minute, "succeeded", "failed", "rejected"); st.state != "rejected" ||
+		!strings.Contains(st.message, "all_orders") || !strings.Contains(st.message, "a Distributed table over shop.orders") {
+		t.Fatalf("a restore into shop_restored keeping a Distributed table over production: %s: %s", st.state, st.message)
+	}
+	other := second.request(second.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'skip'")
 	if st := second.waitState(other, 3*time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
 		t.Fatalf("a restore into shop_restored: %s: %s", st.state, st.message)
+	}
+	if n := second.countOn("SELECT count() AS n FROM system.tables WHERE database = 'shop_restored' AND name = 'all_orders'"); n != 0 {
+		t.Errorf("shop_restored.all_orders was restored with consumers = 'skip'")
 	}
 	for _, h := range b.nodes {
 		h.exec("CREATE TABLE default.restored_on_vault AS shop.orders ENGINE = Distributed(vault, shop_restored, orders)")
