@@ -120,7 +120,7 @@ func (c *Claims) Beat(ctx context.Context) error {
 
 // LiveSidecars lists the sidecars whose heartbeat objects are fresh.
 func (c *Claims) LiveSidecars(ctx context.Context) ([]string, error) {
-	listing, err := c.store.List(ctx, c.layout.HeartbeatsRoot(), true)
+	listing, err := c.store.List(ctx, c.layout.HeartbeatsRoot(), false) // this plane's, not the folders of others
 	if err != nil {
 		return nil, fmt.Errorf("list heartbeats: %w", err)
 	}

@@ -71,10 +71,19 @@ const (
 //
 // In a cluster each shard keeps its own chains, lease and catalog in a
 // folder of the database ({prefix}/{database}/{Shard}/full/{name}/ …, see
-// package cluster); Shard is "" on a single server.
+// package cluster); Shard is "" on a single server. Request claims and
+// heartbeats belong to one control plane (one server's requests table):
+// in a cluster each node's are in a folder of their own, Plane
+// ({prefix}/.clickvault/requests/{Plane}/…, sidecars/{Plane}/…), while
+// schedule slots stay the cluster's.
 type Layout struct {
 	Prefix string
 	Shard  string
+	// Plane is the folder of this control plane's request claims and
+	// sidecar heartbeats: "" on a single server, the node's in a cluster,
+	// so that a node's sidecars never answer, claim or count as alive for
+	// another node's requests table.
+	Plane string
 }
 
 func (l Layout) join(parts ...string) string {
@@ -150,16 +159,16 @@ func (l Layout) ProbeKey(id string) string { return l.control(probeFolder, id) }
 
 // ClaimKey is the claim object of a request.
 func (l Layout) ClaimKey(requestID string) string {
-	return l.control(claimsFolder, requestID+claimSuffix)
+	return l.control(claimsFolder, l.Plane, requestID+claimSuffix)
 }
 
 // HeartbeatsRoot is the folder of the sidecars' heartbeats, with a trailing slash.
-func (l Layout) HeartbeatsRoot() string { return l.control(beatsFolder) + "/" }
+func (l Layout) HeartbeatsRoot() string { return l.control(beatsFolder, l.Plane) + "/" }
 
 // HeartbeatKey is a sidecar's heartbeat object; an instance's / and : are
 // written as _.
 func (l Layout) HeartbeatKey(instance string) string {
-	return l.control(beatsFolder, strings.NewReplacer("/", "_", ":", "_").Replace(instance)+jsonSuffix)
+	return l.control(beatsFolder, l.Plane, strings.NewReplacer("/", "_", ":", "_").Replace(instance)+jsonSuffix)
 }
 
 // SlotKey is one time slot of a schedule for a database.

@@ -81,9 +81,12 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		return nil, err
 	}
 	if node != nil {
-		// A shard's chains, lease and catalog are its own folder; claims,
-		// heartbeats and schedule slots are the cluster's.
+		// A shard's chains, lease and catalog are its own folder, request
+		// claims and heartbeats the node's (its requests table's: no other
+		// node's sidecar may answer its requests), schedule slots the
+		// cluster's.
 		layout = node.layout.Engine(node.position.Shard)
+		layout.Plane = fmt.Sprintf("shard-%d-replica-%d", node.position.Shard, node.position.Replica)
 	}
 	a := &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
 		notifier: notifier, cluster: node}

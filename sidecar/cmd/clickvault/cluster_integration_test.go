@@ -123,6 +123,32 @@ func TestClusterBackupRequestMakesASet(t *testing.T) {
 			t.Errorf("shard %d's backup holds %d rows, its node %d (want %d)", shard, got, want, 1000*shard)
 		}
 	}
+	b.everyRefusalAnswered(t)
+}
+
+// everyRefusalAnswered: requests refused before they are claimed (here a
+// database no node lists), three on each node, are each answered
+// rejected by that node's sidecar. A node's rejections are its own
+// sidecars' to write: counted among the cluster's live sidecars, two in
+// three were left unanswered, pending for good.
+func (b *clusterBed) everyRefusalAnswered(t *testing.T) {
+	t.Helper()
+	var ids [][]string
+	for _, h := range b.nodes {
+		var mine []string
+		for range 3 {
+			mine = append(mine, h.request(h.as("alice"), "action, database", "'backup', 'nowhere'"))
+		}
+		ids = append(ids, mine)
+	}
+	for i, h := range b.nodes {
+		for _, id := range ids[i] {
+			if st := h.waitState(id, time.Minute, "rejected", "failed", "succeeded"); st.state != "rejected" ||
+				!strings.Contains(st.message, "nowhere is not listed in databases") {
+				t.Errorf("node %d's request %s: %s: %s", i+1, id, st.state, st.message)
+			}
+		}
+	}
 }
 
 // TestClusterGrantsArePerNode: alice may back shop up on nodes 1 and 2
