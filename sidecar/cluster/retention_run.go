@@ -49,7 +49,7 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 		return out, nil
 	}
 	for _, id := range plan.DeleteSets {
-		if err := r.markDeleting(ctx, database, id); err != nil {
+		if err := r.markDeleting(ctx, database, id, plan.SetLinks[id]); err != nil {
 			return out, err
 		}
 	}
@@ -109,17 +109,22 @@ func linksLeft(links map[int][]string, gone map[int]map[string]bool) string {
 	return strings.Join(left, ", ")
 }
 
-// markDeleting rewrites a set's set.json as deleting (If-Match), unless it
-// is already: from then on no restore chooses it and no policy keeps it.
-func (r Requests) markDeleting(ctx context.Context, database, id string) error {
+// markDeleting rewrites a set's set.json as deleting (If-Match), with the
+// links the cleanup is to delete with it, unless it is already: from then
+// on no restore chooses it, no policy keeps it, and it names those links
+// until they are gone.
+func (r Requests) markDeleting(ctx context.Context, database, id string, links map[int][]string) error {
 	set, etag, err := r.Coord.readSet(ctx, database, id)
 	if err != nil {
 		return fmt.Errorf("mark set %s deleting: %w", id, err)
 	}
 	if set.State == SetDeleting {
-		return nil
+		return nil // marked by an earlier cleanup, with the links it was to delete
 	}
-	set.State = SetDeleting
+	set.State, set.Deleting = SetDeleting, map[string][]string{}
+	for n, names := range links {
+		set.Deleting[ShardFolder(n)] = names
+	}
 	data, err := json.Marshal(set)
 	if err != nil {
 		return fmt.Errorf("encode set %s: %w", id, err)

@@ -82,11 +82,11 @@ func PlanSetRetention(st SetsState, p SetPolicy, now time.Time) SetRetentionPlan
 		if !kept {
 			plan.DeleteSets = append(plan.DeleteSets, s.ID)
 		}
-		for n, r := range st.Results[s.ID] {
-			chain, broken := walk(st.Links[n], r.Backup)
-			if kept && broken != "" {
-				plan.Problems = append(plan.Problems, fmt.Sprintf("set %s, shard %d: %s", s.ID, n, broken))
-			}
+		chains, problems := setChains(st, s)
+		if kept {
+			plan.Problems = append(plan.Problems, problems...)
+		}
+		for n, chain := range chains {
 			for _, name := range chain {
 				mark(named, n, name)
 				if kept {
@@ -145,18 +145,49 @@ func keptSets(sets []Set, p SetPolicy, now time.Time) map[string]string {
 // set needs, per shard.
 func setLinks(st SetsState, deleted []string, needed map[int]map[string]bool) map[string]map[int][]string {
 	out := map[string]map[int][]string{}
-	for _, id := range deleted {
-		out[id] = map[int][]string{}
-		for n, r := range st.Results[id] {
-			chain, _ := walk(st.Links[n], r.Backup)
+	for _, s := range st.Sets {
+		if !slices.Contains(deleted, s.ID) {
+			continue
+		}
+		out[s.ID] = map[int][]string{}
+		chains, _ := setChains(st, s)
+		for n, chain := range chains {
 			for _, name := range chain {
 				if !needed[n][name] {
-					out[id][n] = append(out[id][n], name)
+					out[s.ID][n] = append(out[s.ID][n], name)
 				}
 			}
 		}
 	}
 	return out
+}
+
+// setChains are the links set s names, per shard: each result's backup
+// and every base under it, and, for a set being deleted, the links its
+// mark recorded that are still there (a walk from a result whose backup
+// went first reaches none of them). problems say where a walk lost its way.
+func setChains(st SetsState, s Set) (map[int][]string, []string) {
+	chains := map[int][]string{}
+	var problems []string
+	for n, r := range st.Results[s.ID] {
+		chain, broken := walk(st.Links[n], r.Backup)
+		if broken != "" && s.State != SetDeleting {
+			problems = append(problems, fmt.Sprintf("set %s, shard %d: %s", s.ID, n, broken))
+		}
+		chains[n] = chain
+	}
+	for folder, names := range s.Deleting {
+		n, err := shardNumber(folder)
+		if err != nil {
+			continue
+		}
+		for _, name := range names {
+			if !slices.Contains(chains[n], name) && slices.ContainsFunc(st.Links[n], func(l Link) bool { return l.Name == name }) {
+				chains[n] = append(chains[n], name)
+			}
+		}
+	}
+	return chains, problems
 }
 
 // walk is backup and every base under it in a shard's links; broken says

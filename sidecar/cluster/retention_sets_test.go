@@ -139,3 +139,29 @@ func TestSetRetentionBrokenChain(t *testing.T) {
 		}
 	}
 }
+
+// TestSetBeingDeletedNamesWhatItsMarkRecorded: set S (an incremental I on
+// B, a backup of set SB whose records went while S still needed B) was
+// marked deleting with I and B to delete; I went, then the cleanup
+// stopped. A walk from S's result (I) now reaches nothing, yet S still
+// names B: the next cleanup deletes B, and B is never left as a link no
+// set names.
+func TestSetBeingDeletedNamesWhatItsMarkRecorded(t *testing.T) {
+	s := set("S", 1, cluster.SetDeleting, 1)
+	s.Kind, s.Deleting = cluster.KindIncremental, map[string][]string{"shard-1": {"I", "B"}}
+	keep := set("K", 5, cluster.SetCompleted, 1)
+	keep.Kind = cluster.KindFull
+	st := cluster.SetsState{
+		Sets: []cluster.Set{s, keep},
+		Results: map[string]map[int]cluster.ShardResult{
+			"S": {1: {State: cluster.ShardSucceeded, Backup: "I", Base: "B"}},
+			"K": {1: {State: cluster.ShardSucceeded, Backup: "K1"}},
+		},
+		Links: map[int][]cluster.Link{1: {{"B", ""}, {"K1", ""}}},
+	}
+	plan := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 1}, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC))
+	if !reflect.DeepEqual(plan.DeleteLinks, map[int][]string{1: {"B"}}) || len(plan.Outside[1]) != 0 ||
+		!reflect.DeepEqual(plan.SetLinks["S"], map[int][]string{1: {"B"}}) {
+		t.Errorf("delete %v, outside %v, S's links %v", plan.DeleteLinks, plan.Outside, plan.SetLinks["S"])
+	}
+}

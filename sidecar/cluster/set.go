@@ -60,6 +60,11 @@ type Set struct {
 	SealedBy string     `json:"sealed_by,omitempty"`
 	// Reasons say, per shard ("shard-2"), why a partial set lacks it.
 	Reasons map[string]string `json:"reasons,omitempty"`
+	// Deleting are, per shard ("shard-2"), the backups a cleanup that marked
+	// the set deleting was to delete with it: the set names them until they
+	// are gone, even once a walk from its result could no longer reach them
+	// (the result's own backup deleted first).
+	Deleting map[string][]string `json:"deleting,omitempty"`
 }
 
 // Has reports whether the set backs up shard n.
