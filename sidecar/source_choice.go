@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Sources are the places a restore or verify may read a backup from: the
@@ -59,7 +61,9 @@ func ChooseSource(ctx context.Context, primary *Service, sources Sources, named 
 		return Source{Service: svc, Name: named}, nil
 	}
 	_, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
-	if primaryErr == nil || sources == nil || ctx.Err() != nil {
+	// A table the primary's backup lacks is the request's mistake, not the
+	// primary's failure: an older copy that has it is not what was asked.
+	if primaryErr == nil || sources == nil || ctx.Err() != nil || errors.Is(primaryErr, model.ErrTableMissing) {
 		return Source{Service: primary}, primaryErr
 	}
 	for _, name := range sources.Copies() {

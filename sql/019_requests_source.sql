@@ -1,4 +1,5 @@
--- Migration: where a restore or verify reads its backup: '' = the primary
--- bucket (or, when it is unreachable or the backup is broken there, a
--- [[copy]] target that holds it), or the name of a [[copy]] target.
+-- Migration: the [[copy]] target a restore or verify reads its backup
+-- from, or a check or cleanup acts on; '' = the primary bucket (for a
+-- restore or verify, or a copy holding the backup when the primary lacks
+-- it).
 ALTER TABLE {{db}}.requests ADD COLUMN IF NOT EXISTS source String DEFAULT '' AFTER shard

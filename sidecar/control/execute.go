@@ -69,7 +69,7 @@ func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.Pr
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
 	res, err := src.Service.Verify(ctx, r.Database, r.Backup, progress)
-	if ctx.Err() == nil {
+	if ctx.Err() == nil && src.Name == "" { // the metric is the primary's: a copy's verify must not hide its failure
 		s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
 	}
 	if err != nil {

@@ -13,18 +13,25 @@ import (
 type catalogMirror struct{ *base }
 
 // mirrorAll brings the backups table in step with S3 for every configured
-// database, once at start.
+// database, once at start, copies included.
 func (s *catalogMirror) mirrorAll(ctx context.Context) {
 	for _, db := range s.opts.Databases {
-		s.mirror(ctx, db)
+		s.mirrorWith(ctx, db, true)
 	}
 }
 
 // mirror writes the rows of the backups table that differ from S3's
 // metadata, and marks deleted the backups that are gone from S3. S3 is the
-// truth; the table is a view of it for SQL users.
+// truth; the table is a view of it for SQL users. The copies a row names
+// are kept as they were: reading every copy target's catalog is left to
+// the mirrors a copy round asks for (mirrorLoop), so an unreachable target
+// never slows a request's answer.
 func (s *catalogMirror) mirror(ctx context.Context, database string) {
-	if err := s.mirrorOnce(ctx, database); err != nil && ctx.Err() == nil {
+	s.mirrorWith(ctx, database, false)
+}
+
+func (s *catalogMirror) mirrorWith(ctx context.Context, database string, readCopies bool) {
+	if err := s.mirrorOnce(ctx, database, readCopies); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
 }
@@ -40,7 +47,7 @@ func (s *catalogMirror) mirrorBackup(ctx context.Context, b model.Backup) {
 	}
 }
 
-func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
+func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, readCopies bool) error {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return err
@@ -54,7 +61,10 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 	if err != nil {
 		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
 	}
-	copies, copiesRead := s.copiesHeld(ctx, database)
+	var copies heldCopies
+	if readCopies {
+		copies = s.copiesHeld(ctx, database)
+	}
 	have := map[string]CatalogRow{}
 	for _, r := range current {
 		have[r.Name] = r
@@ -75,10 +85,7 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string) error {
 		} else if old, ok := have[b.Name]; ok && err != nil {
 			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyStatus, old.VerifyRestoreSec
 		}
-		row.Copies = copies[b.Name]
-		if old, ok := have[b.Name]; ok && !copiesRead {
-			row.Copies = old.Copies
-		}
+		row.Copies = copies.of(b.Name, have[b.Name].Copies, readCopies)
 		inS3[b.Name] = true
 		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
 			changed = append(changed, row)

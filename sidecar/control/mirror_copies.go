@@ -4,41 +4,64 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
+
+// heldCopies are, per backup, the [[copy]] targets holding a completed
+// copy of it, as their catalogs said; unread are the targets whose catalog
+// could not be read.
+type heldCopies struct {
+	byBackup map[string][]string
+	unread   []string
+}
+
+// of is the copies of backup: as read, with what was said before of a
+// target that could not be read (or all that was said before, when no
+// target was read).
+func (h heldCopies) of(backup string, before []string, read bool) []string {
+	if !read {
+		return before
+	}
+	out := slices.Clone(h.byBackup[backup])
+	for _, t := range before {
+		if slices.Contains(h.unread, t) && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // copiesHeld reads, per backup of database, the [[copy]] targets that hold
 // a completed copy of it: each target's own catalog, as a restore from it
-// reads it. ok is false when a target could not be read: the rows then
-// keep the copies they had.
-func (s *catalogMirror) copiesHeld(ctx context.Context, database string) (held map[string][]string, ok bool) {
-	held = map[string][]string{}
+// reads it.
+func (s *catalogMirror) copiesHeld(ctx context.Context, database string) heldCopies {
+	h := heldCopies{byBackup: map[string][]string{}}
 	if s.opts.Sources == nil {
-		return held, true
+		return h
 	}
-	ok = true
 	for _, name := range s.opts.Sources.Copies() {
 		svc, err := s.opts.Sources.Copy(ctx, name)
 		if err == nil {
-			cat, cerr := svc.Catalog(ctx, database)
+			var cat model.Catalog
+			cat, err = svc.Catalog(ctx, database)
 			for _, b := range cat.All() {
 				if b.Completed() {
-					held[b.Name] = append(held[b.Name], name)
+					h.byBackup[b.Name] = append(h.byBackup[b.Name], name)
 				}
 			}
-			err = cerr
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				s.logger.Warn("read a copy target's catalog; the backups table keeps the copies it had",
+				s.logger.Warn("read a copy target's catalog; the backups table keeps what it said of that target",
 					"database", database, "copy", name, "err", err)
 			}
-			ok = false
+			h.unread = append(h.unread, name)
 		}
 	}
-	for _, names := range held {
-		slices.Sort(names)
-	}
-	return held, ok
+	return h
 }
 
 // MirrorRequests are the databases whose backups table should be brought
@@ -77,16 +100,39 @@ func (q *MirrorRequests) take() []string {
 	return out
 }
 
-// mirrorLoop mirrors the databases asked for in q, until ctx ends.
-func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests) error {
+// mirrorLoop mirrors the databases asked for in q, copies included, until
+// ctx ends. A database this sidecar is working on (lockOf's lock is held)
+// is tried again a second later rather than waited for, so one long backup
+// holds up no other database's mirror, and a mirror never writes what it
+// read before a cleanup after that cleanup's own mirror.
+func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, lockOf func(database string) *sync.Mutex) error {
+	var busy []string
 	for {
+		var again <-chan time.Time
+		if len(busy) > 0 {
+			again = time.After(mirrorRetryAfter)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-q.signal:
+		case <-again:
 		}
-		for _, db := range q.take() {
-			s.mirror(ctx, db)
+		dbs := append(busy, q.take()...)
+		slices.Sort(dbs)
+		busy = nil
+		for _, db := range slices.Compact(dbs) {
+			lock := lockOf(db)
+			if !lock.TryLock() {
+				busy = append(busy, db)
+				continue
+			}
+			s.mirrorWith(ctx, db, true)
+			lock.Unlock()
 		}
 	}
 }
+
+// mirrorRetryAfter is how soon a mirror passed over for a busy database is
+// tried again.
+const mirrorRetryAfter = time.Second

@@ -49,8 +49,9 @@ func Sign(key []byte, r Request, requestedBy string) string {
 	if r.Consumers != "" {
 		signed = append(signed, r.Consumers)
 	}
-	// shard and source came later still: signed when set, each named, so
-	// that one's value can never stand for the other's.
+	// shard and source came later still: signed when set, each named
+	// (consumers is not, but no consumers ParseConsumers accepts looks like
+	// "shard=…" or "source=…"), so that no value stands for another's.
 	if r.Shard != 0 {
 		signed = append(signed, fmt.Sprintf("shard=%d", r.Shard))
 	}

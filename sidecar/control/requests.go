@@ -79,7 +79,8 @@ type Request struct {
 	// restores (0 = every shard).
 	Shard int
 	// Source is the [[copy]] target a restore or verify reads its backup
-	// from ("" = the primary, or a copy when the primary cannot serve it).
+	// from, or a check or cleanup acts on ("" = the primary; for a restore
+	// or verify, a copy when the primary cannot serve the backup).
 	Source string
 	// QueryID is the id of the INSERT that made the row (MATERIALIZED
 	// queryID()): the sidecar confirms the row from it in the query log.

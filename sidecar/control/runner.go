@@ -56,8 +56,9 @@ type Options struct {
 	// Sets, on a node of a cluster (cluster.name), makes each backup
 	// request a set of the whole cluster; nil on a single server.
 	Sets ClusterSets
-	// Sources are the [[copy]] targets a restore or verify may read from
-	// (a request's source, or the primary's fallback); nil = none.
+	// Sources are the [[copy]] targets a request's source may name (a
+	// restore's, verify's, check's or cleanup's), and a restore or verify
+	// falls back on; nil = none.
 	Sources sidecar.Sources
 	// Mirrors, when set, are asks to mirror a database's backups table
 	// soon (a copy round's); nil = none.
@@ -187,7 +188,7 @@ func (s *Runner) Run(ctx context.Context) error {
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
 	g.Go(func() error { s.catalogMirror.mirrorAll(gctx); return nil })
 	if s.base.opts.Mirrors != nil {
-		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors) })
+		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors, s.dbLock) })
 	}
 	if s.base.opts.IncrementalEvery > 0 || s.base.opts.CheckEvery > 0 {
 		g.Go(func() error { return s.scheduler.scheduleLoop(gctx) })

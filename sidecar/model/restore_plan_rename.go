@@ -80,7 +80,7 @@ func engineRef(db, table string) QualifiedName {
 }
 
 // kept is where an engine argument that RESTORE leaves as written
-// (Alias, Buffer) points once restored: where it pointed before.
+// (Alias, Buffer, Distributed) points once restored: where it pointed before.
 func (r Renaming) kept(q QualifiedName) QualifiedName {
 	if q.Database == "" {
 		return QualifiedName{Database: r.Target, Name: q.Name}

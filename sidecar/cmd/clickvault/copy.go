@@ -118,6 +118,19 @@ func (c *copySources) Copy(ctx context.Context, name string) (*sidecar.Service, 
 	return svc, nil
 }
 
+// sweepCopies sweeps what killed verifies and replaces that read a copy
+// target left: their work records are in the target's bucket.
+func (a *app) sweepCopies(ctx context.Context) {
+	for _, name := range a.cfg.CopyNames() {
+		svc, err := a.serviceAt(ctx, name)
+		if err != nil {
+			a.logger.Warn("open a copy target to sweep what killed restores from it left", "copy", name, "err", err)
+			continue
+		}
+		svc.SweepLeftovers(ctx)
+	}
+}
+
 func copyCommand(run runner) *cobra.Command {
 	var to, database string
 	cmd := &cobra.Command{Use: "copy", Short: "Copy every completed backup not yet copied to the [[copy]] targets; exit 1 if one is left"}

@@ -68,6 +68,7 @@ func serveCommand(run runner) *cobra.Command {
 		// What killed verifies and replaces left (scratch databases, staging
 		// tables) goes before any request runs, so no adoption races it.
 		a.service.SweepLeftovers(ctx)
+		a.sweepCopies(ctx)
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return runner.Run(gctx) })
 		g.Go(func() error { return notifications.Run(gctx) })
