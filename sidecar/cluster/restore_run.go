@@ -49,6 +49,9 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	if err != nil {
 		return out, err
 	}
+	if err := r.stillSet(ctx, set, rec, ran); err != nil {
+		return out, err
+	}
 	progress(set.ID, fmt.Sprintf("restore of %s into %s: %d steps, %d to run by the nodes", rec.What(), target, len(rec.Steps), ran))
 	if ran > 0 {
 		if rec, err = r.awaitRestore(ctx, rec, progress); err != nil {
@@ -213,6 +216,28 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 		return rec, 0, nil
 	}
 	return rec, ran, r.Coord.listRestore(ctx, rec)
+}
+
+// stillSet reads the set again once its restore is listed in open.json: a
+// cleanup that read open.json before the listing may have marked it
+// deleting since, and then the restore is taken off the list and refused.
+// A cleanup reads open.json again after its marks (CleanupSets), so of the
+// two one always sees the other: either this read sees the mark, or that
+// read sees the listing and keeps the set.
+func (r Requests) stillSet(ctx context.Context, set Set, rec RestoreRecord, listed int) error {
+	now, _, err := r.Coord.readSet(ctx, set.Database, set.ID)
+	if err != nil {
+		return fmt.Errorf("read set %s again: %w", set.ID, err)
+	}
+	if now.State != SetDeleting {
+		return nil
+	}
+	if listed > 0 {
+		if err := r.Coord.unlistRestore(ctx, rec, rec.Run); err != nil {
+			return fmt.Errorf("take the restore of set %s, being deleted, off the list: %w", set.ID, err)
+		}
+	}
+	return fmt.Errorf("%w: set %s is being deleted by a cleanup (retention): some of its backups may be gone", control.ErrRejected, set.ID)
 }
 
 // RestoreOutcome is a restore's record as the runner answers it.

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -359,5 +361,46 @@ func TestSetRestoreResumesAKilledNode(t *testing.T) {
 				t.Errorf("answer %q, want it to say %q", out.Message(), c.says)
 			}
 		})
+	}
+}
+
+// TestSetRestoreOfASetMarkedMeanwhile: a cleanup marks the set deleting
+// after the restore chose it and before it was listed (here, while it is
+// planned): once listed, the restore reads the set again, takes itself
+// off open.json and is refused; no node sends a RESTORE.
+func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	req := w.requests()
+	plan := req.Plan
+	var once sync.Once
+	req.Plan = func(ctx context.Context, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
+		once.Do(func() {
+			sets, err := w.nodes[0].c.Sets(ctx, "shop")
+			if err != nil || len(sets) != 1 {
+				t.Fatalf("sets %v, %v", sets, err)
+			}
+			s := sets[0]
+			s.State = cluster.SetDeleting
+			data, _ := json.Marshal(s)
+			if _, err := w.store.Put(ctx, w.layout.SetKey("shop", s.ID), data, coord.PutCondition{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return plan(ctx, db, shard, backup, target, c)
+	}
+	_, err := req.RestoreSet(context.Background(), control.SetRestoreRequest{Database: "shop", RequestID: "r1"}, func(string, string) {})
+	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "being deleted") {
+		t.Fatalf("restore of a set marked deleting meanwhile: %v", err)
+	}
+	if open := w.open(t); len(open.Restores) != 0 {
+		t.Errorf("open.json still lists %+v", open.Restores)
+	}
+	for i := range w.nodes {
+		w.step(t, i)
+	}
+	for i, srv := range w.servers {
+		if srv.sends() != 0 {
+			t.Errorf("node %d sent %d RESTOREs", i+1, srv.sends())
+		}
 	}
 }

@@ -53,6 +53,14 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 			return out, err
 		}
 	}
+	// A restore listed since open.json was read either sees the marks
+	// (RestoreSet reads its set again once listed) or is seen now, and
+	// its set kept: whichever came first, no restore reads a set whose
+	// backups go.
+	if plan, err = r.replanWithRestores(ctx, database, st); err != nil {
+		return out, err
+	}
+	out.KeptSets = len(plan.Keep)
 	for _, id := range st.Leftovers { // records a cleanup stopped while deleting them left
 		if err := r.deleteSetRecords(ctx, database, id); err != nil {
 			return out, err
@@ -133,6 +141,19 @@ func (r Requests) markDeleting(ctx context.Context, database, id string, links m
 		return fmt.Errorf("mark set %s deleting (another cleanup ran at once? the next one retries): %w", id, err)
 	}
 	return nil
+}
+
+// replanWithRestores plans again with the restores open.json lists now.
+func (r Requests) replanWithRestores(ctx context.Context, database string, st SetsState) (SetRetentionPlan, error) {
+	open, _, err := r.Coord.readOpen(ctx, database)
+	if err != nil {
+		return SetRetentionPlan{}, err
+	}
+	st.Busy = map[string]string{}
+	for _, e := range open.Restores {
+		st.Busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
+	}
+	return PlanSetRetention(st, r.Policy, r.Coord.now()), nil
 }
 
 // setsState reads what set retention plans from: the sets, their shards'

@@ -19,6 +19,7 @@ import (
 // chains is a func-free fake of every shard's chains: the links each
 // shard's backups made, and what was deleted, in order.
 type chains struct {
+	onLinks func() // called as a cleanup reads the links: after it read open.json
 	mu      sync.Mutex
 	links   map[int][]cluster.Link
 	deleted map[int][]string
@@ -26,6 +27,9 @@ type chains struct {
 }
 
 func (c *chains) Links(_ context.Context, _ string, shard int) ([]cluster.Link, error) {
+	if c.onLinks != nil {
+		c.onLinks()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.links[shard]), nil
@@ -190,5 +194,40 @@ func TestCleanupSetsStoppedPartWayIsFinishedLater(t *testing.T) {
 	}
 	if l, _ := w.store.List(ctx, w.layout.SetRoot("shop", ids[0]), true); len(l.Objects) != 0 {
 		t.Errorf("set %s's records left: %v", ids[0], l.Objects)
+	}
+}
+
+// TestCleanupSetsKeepsASetWhoseRestoreBegan: a restore of the set to
+// delete is listed after the cleanup read open.json and before its marks;
+// the cleanup reads open.json again after marking, keeps the set (marked
+// deleting, so the next cleanup deletes it) and deletes nothing of it.
+func TestCleanupSetsKeepsASetWhoseRestoreBegan(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}
+	for _, n := range w.nodes {
+		shard := n.c.Self().Position.Shard
+		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			name := fmt.Sprintf("%s-%d", job.Set.ID, shard)
+			ch.links[shard] = append(ch.links[shard], cluster.Link{Name: name})
+			return cluster.ShardResult{Backup: name, Kind: job.Set.Kind}, nil
+		}
+	}
+	var ids []string
+	for i := range 2 {
+		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: fmt.Sprintf("b%d", i)})
+		ids = append(ids, out.ID)
+		w.clock.Add(time.Hour)
+	}
+	var once sync.Once
+	ch.onLinks = func() { once.Do(func() { w.restoring(t, ids[0]) }) }
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
+	out, err := reqs.CleanupSets(context.Background(), "shop", false)
+	if err != nil || len(out.DeletedSets) != 0 || len(ch.deleted) != 0 || out.KeptSets != 2 {
+		t.Fatalf("cleanup with a restore of %s listed meanwhile: %+v, %v; deleted %v", ids[0], out, err, ch.deleted)
+	}
+	if got := w.sets(t); !slices.Equal(got, ids) {
+		t.Errorf("sets left %v, want both", got)
 	}
 }

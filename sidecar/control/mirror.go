@@ -16,7 +16,8 @@ type catalogMirror struct{ *base }
 // database, once at start, copies included.
 func (s *catalogMirror) mirrorAll(ctx context.Context) {
 	for _, db := range s.opts.Databases {
-		s.mirrorWith(ctx, db, true)
+		copies := s.copiesHeld(ctx, db)
+		s.mirrorWith(ctx, db, &copies)
 	}
 }
 
@@ -27,11 +28,13 @@ func (s *catalogMirror) mirrorAll(ctx context.Context) {
 // the mirrors a copy round asks for (mirrorLoop), so an unreachable target
 // never slows a request's answer.
 func (s *catalogMirror) mirror(ctx context.Context, database string) {
-	s.mirrorWith(ctx, database, false)
+	s.mirrorWith(ctx, database, nil)
 }
 
-func (s *catalogMirror) mirrorWith(ctx context.Context, database string, readCopies bool) {
-	if err := s.mirrorOnce(ctx, database, readCopies); err != nil && ctx.Err() == nil {
+// mirrorWith mirrors database, with the copies read (nil: the rows keep
+// theirs).
+func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies *heldCopies) {
+	if err := s.mirrorOnce(ctx, database, copies); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
 }
@@ -47,7 +50,7 @@ func (s *catalogMirror) mirrorBackup(ctx context.Context, b model.Backup) {
 	}
 }
 
-func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, readCopies bool) error {
+func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies *heldCopies) error {
 	cat, err := s.svc.Catalog(ctx, database)
 	if err != nil {
 		return err
@@ -60,10 +63,6 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, readCop
 	checks, verifies := results.Checks, results.Verifies
 	if err != nil {
 		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
-	}
-	var copies heldCopies
-	if readCopies {
-		copies = s.copiesHeld(ctx, database)
 	}
 	have := map[string]CatalogRow{}
 	for _, r := range current {
@@ -85,7 +84,7 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, readCop
 		} else if old, ok := have[b.Name]; ok && err != nil {
 			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyStatus, old.VerifyRestoreSec
 		}
-		row.Copies = copies.of(b.Name, have[b.Name].Copies, readCopies)
+		row.Copies = copies.of(b.Name, have[b.Name].Copies)
 		inS3[b.Name] = true
 		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
 			changed = append(changed, row)

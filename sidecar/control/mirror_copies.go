@@ -18,10 +18,10 @@ type heldCopies struct {
 }
 
 // of is the copies of backup: as read, with what was said before of a
-// target that could not be read (or all that was said before, when no
-// target was read).
-func (h heldCopies) of(backup string, before []string, read bool) []string {
-	if !read {
+// target that could not be read (all that was said before, when h is nil:
+// nothing was read).
+func (h *heldCopies) of(backup string, before []string) []string {
+	if h == nil {
 		return before
 	}
 	out := slices.Clone(h.byBackup[backup])
@@ -106,7 +106,7 @@ func (q *MirrorRequests) take() []string {
 // holds up no other database's mirror, and a mirror never writes what it
 // read before a cleanup after that cleanup's own mirror.
 func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, lockOf func(database string) *sync.Mutex) error {
-	var busy []string
+	busy := map[string]heldCopies{} // read, waiting for their database
 	for {
 		var again <-chan time.Time
 		if len(busy) > 0 {
@@ -118,17 +118,17 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, lockO
 		case <-q.signal:
 		case <-again:
 		}
-		dbs := append(busy, q.take()...)
-		slices.Sort(dbs)
-		busy = nil
-		for _, db := range slices.Compact(dbs) {
+		for _, db := range q.take() {
+			busy[db] = s.copiesHeld(ctx, db) // outside the lock: a slow target holds up no request
+		}
+		for db, copies := range busy {
 			lock := lockOf(db)
 			if !lock.TryLock() {
-				busy = append(busy, db)
 				continue
 			}
-			s.mirrorWith(ctx, db, true)
+			s.mirrorWith(ctx, db, &copies)
 			lock.Unlock()
+			delete(busy, db)
 		}
 	}
 }

@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -32,6 +35,17 @@ type Config struct {
 	AccessKey string
 	SecretKey string
 }
+
+// A store that accepts a connection and never answers must not hold a
+// round, a mirror or a request for good: a request is given up (and
+// retried by the SDK, then by ClickVault) when no connection is made in
+// dialTimeout, or no answer's headers come answerTimeout after it was
+// sent. Bodies are not timed: an object of gigabytes streams as long as
+// it takes. S3 answers a CopyObject's headers at once, whatever its size.
+const (
+	dialTimeout   = 10 * time.Second
+	answerTimeout = 2 * time.Minute
+)
 
 // ObjectStore is one bucket.
 type ObjectStore struct {
@@ -52,6 +66,9 @@ func New(ctx context.Context, cfg Config) (*ObjectStore, error) {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
 	}
+	loadOpts = append(loadOpts, config.WithHTTPClient(awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dialTimeout }).
+		WithTransportOptions(func(t *http.Transport) { t.ResponseHeaderTimeout = answerTimeout })))
 	if cfg.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(cfg.Region))
 	}
