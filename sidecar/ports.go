@@ -221,6 +221,9 @@ type Event struct {
 	Error           string  `json:"error"`
 	RequestID       string  `json:"request_id"`
 	RequestedBy     string  `json:"requested_by"`
+	// Copy is the [[copy]] target the operation acted on ("" = the
+	// primary bucket): a cleanup of a copy must not read as the primary's.
+	Copy string `json:"copy,omitempty"`
 }
 
 // Succeeded reports whether the event is a success.

@@ -97,6 +97,9 @@ func SlackText(e sidecar.Event) string {
 		icon = ":x:"
 	}
 	fmt.Fprintf(&b, "%s ClickVault %s: database %s", icon, subject, e.Database)
+	if e.Copy != "" {
+		fmt.Fprintf(&b, " at copy target %s", e.Copy)
+	}
 	if e.Backup != "" {
 		fmt.Fprintf(&b, ", backup %s", e.Backup)
 	}

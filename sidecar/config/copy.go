@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -121,24 +124,58 @@ func (c Config) validateCopy(add addFunc, key string, t CopyTarget) {
 	if t.Bucket == "" {
 		return
 	}
-	if overlaps(c.S3.Endpoint, c.S3.Bucket, c.S3.Prefix, t.Endpoint, t.Bucket, t.Prefix) {
+	if overlaps(place(c.S3.Endpoint, c.S3.Region), c.S3.Bucket, c.S3.Prefix, place(t.Endpoint, t.Region), t.Bucket, t.Prefix) {
 		add(key+".prefix", "is the primary's place (s3.endpoint, s3.bucket, s3.prefix) or inside or around it: a copy must be elsewhere")
 	}
 	for _, o := range c.Copy {
-		if o.Name < t.Name && overlaps(o.Endpoint, o.Bucket, o.Prefix, t.Endpoint, t.Bucket, t.Prefix) {
+		if o.Name < t.Name && overlaps(place(o.Endpoint, o.Region), o.Bucket, o.Prefix, place(t.Endpoint, t.Region), t.Bucket, t.Prefix) {
 			add(key+".prefix", "is the place of copy target %q too, or inside or around it", o.Name)
 		}
 	}
 }
 
 // overlaps reports whether two places of one store share keys: the same
-// endpoint and bucket, and one prefix is the other or a folder of it.
+// endpoint (as place spells it) and bucket, and one prefix is the other or
+// a folder of it once cleaned as keys are joined (path.Join drops "." and
+// climbs "..").
 func overlaps(endpointA, bucketA, prefixA, endpointB, bucketB, prefixB string) bool {
-	if strings.TrimRight(endpointA, "/") != strings.TrimRight(endpointB, "/") || bucketA != bucketB {
+	if endpointA != endpointB || bucketA != bucketB {
 		return false
 	}
-	a, b := strings.Trim(prefixA, "/")+"/", strings.Trim(prefixB, "/")+"/"
+	a, b := cleanPrefix(prefixA), cleanPrefix(prefixB)
 	return a == "/" || b == "/" || strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}
+
+// cleanPrefix is a prefix as keys under it are spelled, with a slash at
+// each end ("/" for none).
+func cleanPrefix(p string) string {
+	c := strings.Trim(path.Clean("/"+p), "/")
+	if c == "" {
+		return "/"
+	}
+	return "/" + c + "/"
+}
+
+// place is an endpoint as one store: AWS's regional endpoint for "", the
+// scheme and host in lower case, the scheme's default port dropped, no
+// trailing slash. Two spellings of one place compare equal.
+func place(endpoint, region string) string {
+	if endpoint == "" {
+		endpoint = "https://s3." + region + ".amazonaws.com"
+	}
+	u, err := url.Parse(strings.TrimRight(endpoint, "/"))
+	if err != nil || u.Host == "" {
+		return strings.ToLower(strings.TrimRight(endpoint, "/"))
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	return scheme + "://" + host + strings.TrimRight(u.Path, "/")
 }
 
 // copyEnv is the environment's say on copy targets:

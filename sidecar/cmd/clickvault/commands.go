@@ -193,6 +193,11 @@ func cleanupCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if !dryRun && copyName != "" {
+			if err := a.claimCopyTarget(ctx, copyName); err != nil {
+				return err
+			}
+		}
 		if !dryRun && copyName == "" {
 			if err := a.probeStore(ctx); err != nil {
 				return err

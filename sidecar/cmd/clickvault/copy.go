@@ -29,6 +29,9 @@ func (a *app) copyTargets(ctx context.Context, only string) ([]sidecar.CopyTarge
 		if only != "" && t.Name != only {
 			continue
 		}
+		if err := a.claimCopyTarget(ctx, t.Name); err != nil {
+			return nil, err
+		}
 		store, err := copyStore(ctx, t)
 		if err != nil {
 			return nil, err
@@ -79,7 +82,8 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 	if t.Retention != nil { // the target's own rules, for its cleanup
 		opts.Retention = retentionOf(*t.Retention)
 	}
-	return sidecar.NewService(store, db.Ports(), a.notifier, coord.Layout{Prefix: t.Prefix}, opts, a.logger.With("copy", name)), nil
+	notifier := copyNotifier{inner: a.notifier, copy: name}
+	return sidecar.NewService(store, db.Ports(), notifier, coord.Layout{Prefix: t.Prefix}, opts, a.logger.With("copy", name)), nil
 }
 
 // copySources are the [[copy]] targets as sources of restores and
@@ -116,6 +120,38 @@ func (c *copySources) Copy(ctx context.Context, name string) (*sidecar.Service, 
 	}
 	c.made[name] = svc
 	return svc, nil
+}
+
+// copyNotifier names the copy target in the events of its engine.
+type copyNotifier struct {
+	inner sidecar.Notifier
+	copy  string
+}
+
+func (n copyNotifier) Notify(ctx context.Context, e sidecar.Event) error {
+	e.Copy = n.copy
+	return n.inner.Notify(ctx, e)
+}
+
+// claimCopyTarget probes a copy target's conditional writes and records
+// this deployment as the owner of its prefix, as for the primary's, before
+// anything writes there: two deployments copying to one place would each
+// restore, count and clean up the other's backups. A target another
+// deployment owns, or one that ignores conditional writes, is refused; one
+// that cannot be reached now is left to the round, which tries again.
+func (a *app) claimCopyTarget(ctx context.Context, name string) error {
+	svc, err := a.serviceAt(ctx, name)
+	if err != nil {
+		return err
+	}
+	err = svc.ProbeAndClaim(ctx)
+	switch {
+	case errors.Is(err, coord.ErrOtherDeployment), errors.Is(err, coord.ErrNoConditionalWrites):
+		return fmt.Errorf("copy target %s: %w", name, err)
+	case err != nil:
+		a.logger.Warn("probe a copy target; a copy round tries again", "copy", name, "err", err)
+	}
+	return nil
 }
 
 // sweepCopies sweeps what killed verifies and replaces that read a copy
