@@ -46,7 +46,8 @@ type restoreBody struct {
 }
 
 // maxShard is the largest shard a request can name: requests.shard is a
-// UInt16, as system.clusters' shard_num fits.
+// UInt16 (system.clusters' shard_num is a UInt32, but no cluster has
+// 65,536 shards).
 const maxShard = 65535
 
 type checkBody struct {

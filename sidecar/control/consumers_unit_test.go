@@ -10,8 +10,9 @@ import (
 )
 
 // TestPrecheckConsumersAndDryRun: consumers is a restore's alone and one of
-// its three choices; dry_run belongs to restores and cleanups. Anything
-// else is refused naming the field, before any I/O.
+// its three choices; dry_run belongs to restores and cleanups; shard and
+// source are refused where they would be ignored (a cancel's too).
+// Anything else is refused naming the field, before any I/O.
 func TestPrecheckConsumersAndDryRun(t *testing.T) {
 	s := newUnitSidecar("a", memstore.New(), nil)
 	for _, c := range []struct {
@@ -25,6 +26,9 @@ func TestPrecheckConsumersAndDryRun(t *testing.T) {
 		{Request{Action: ActionCancel, Consumers: "skip", Backup: "0f8fad5b-d9cb-469f-a165-70867728950e"}, "consumers is for restores, not cancel"},
 		{Request{Action: ActionBackup, DryRun: true}, "dry_run is for restores"},
 		{Request{Action: ActionVerify, DryRun: true}, "dry_run is for restores"},
+		{Request{Action: ActionCancel, Source: "dr", Backup: "0f8fad5b-d9cb-469f-a165-70867728950e"}, "source is for restores, verifies, checks and cleanups"},
+		{Request{Action: ActionCancel, Shard: 2, Backup: "0f8fad5b-d9cb-469f-a165-70867728950e"}, "shard is for a restore of one shard"},
+		{Request{Action: ActionBackup, Source: "dr"}, "source is for restores, verifies, checks and cleanups"},
 	} {
 		_, err := s.admission.precheck(c.r)
 		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {

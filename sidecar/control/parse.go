@@ -26,6 +26,9 @@ func (s *admission) precheck(r Request) (Job, error) {
 		if _, err := parseChoices(j); err != nil {
 			return j, err
 		}
+		if err := s.checkShardAndSource(j); err != nil {
+			return j, err
+		}
 		return j, precheckCancel(j)
 	default:
 		return j, reject("unknown action %q: want backup, restore, verify, check, cleanup or cancel", j.Action)
