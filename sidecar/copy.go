@@ -71,7 +71,7 @@ func (s *copier) Copy(ctx context.Context, t CopyTarget, database string) (CopyR
 	// Waited for: a copier killed holding it leaves it until it expires,
 	// and the next copy then goes on where that one stopped.
 	err = target.WithLease(ctx, database, coord.PurposeCopy, true, func(ctx context.Context) error {
-		return s.copyAll(ctx, t, cat, &rep)
+		return s.copyAll(ctx, t, target, cat, &rep)
 	})
 	for _, b := range rep.Pending {
 		rep.NewestPending = maxTime(rep.NewestPending, b.Time())
@@ -79,7 +79,35 @@ func (s *copier) Copy(ctx context.Context, t CopyTarget, database string) (CopyR
 	return rep, err
 }
 
-func (s *copier) copyAll(ctx context.Context, t CopyTarget, cat model.Catalog, rep *CopyReport) error {
+// brokenCopies are the backups the target's last check (check --copy)
+// found broken there: a round sends again what they lack. A target whose
+// results cannot be read has none.
+func brokenCopies(ctx context.Context, target *coord.Bucket, database string) map[string]bool {
+	var f model.Results
+	if err := target.ReadChecks(ctx, database, &f); err != nil {
+		return nil
+	}
+	broken := map[string]bool{}
+	for name, c := range f.Checks {
+		if c.Status == model.CheckBroken {
+			broken[name] = true
+		}
+	}
+	return broken
+}
+
+// forgetBroken drops a mended copy's broken verdict from the target's
+// check results; a failure leaves it, and the next round lists the copy
+// again and sends nothing.
+func forgetBroken(ctx context.Context, target *coord.Bucket, b model.Backup) {
+	_ = coord.UpdateChecks(ctx, target, b.Database, func(f *model.Results) {
+		f.Fill()
+		delete(f.Checks, b.Name)
+	})
+}
+
+func (s *copier) copyAll(ctx context.Context, t CopyTarget, target *coord.Bucket, cat model.Catalog, rep *CopyReport) error {
+	broken := brokenCopies(ctx, target, cat.Database)
 	backups := slices.DeleteFunc(cat.All(), func(b model.Backup) bool { return !b.Completed() })
 	if t.Retention != nil { // what the target's own cleanup would delete is not sent
 		dropped := map[string]bool{}
@@ -102,7 +130,7 @@ func (s *copier) copyAll(ctx context.Context, t CopyTarget, cat model.Catalog, r
 			rep.Pending = append(rep.Pending, b)
 			continue
 		}
-		copied, err := s.copyBackup(ctx, t, cat, b, rep)
+		copied, err := s.copyBackup(ctx, t, cat, b, rep, broken[b.Name])
 		switch {
 		case err != nil:
 			pending[b.Name] = true
@@ -115,6 +143,9 @@ func (s *copier) copyAll(ctx context.Context, t CopyTarget, cat model.Catalog, r
 			}
 		case copied:
 			rep.Copied = append(rep.Copied, b)
+			if broken[b.Name] { // mended: the check's verdict no longer holds
+				forgetBroken(ctx, target, b)
+			}
 		default:
 			rep.Already++
 		}
@@ -123,10 +154,12 @@ func (s *copier) copyAll(ctx context.Context, t CopyTarget, cat model.Catalog, r
 }
 
 // copyBackup copies b unless the target holds its metadata (copied =
-// false). maxManifestRead bounds the manifest read, as for the catalog.
-func (s *copier) copyBackup(ctx context.Context, t CopyTarget, cat model.Catalog, b model.Backup, rep *CopyReport) (bool, error) {
+// false), or, to mend a copy a check found broken, sends again what the
+// target lacks of it. maxManifestRead bounds the manifest read, as for
+// the catalog.
+func (s *copier) copyBackup(ctx context.Context, t CopyTarget, cat model.Catalog, b model.Backup, rep *CopyReport, mend bool) (bool, error) {
 	dst := t.Layout.Folder(b.Database, string(b.Kind), b.Name)
-	if done, err := t.Store.Exists(ctx, coord.MetaKey(dst)); err != nil || done {
+	if done, err := t.Store.Exists(ctx, coord.MetaKey(dst)); err != nil || (done && !mend) {
 		return false, err
 	}
 	src, err := listSizes(ctx, s.store, b.Folder)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,39 @@ keep_full_backups = 1
 	r := h.run("", "cleanup", "--copy", "dr")
 	if n := len(h.list()); n != 2 {
 		t.Fatalf("DEFECT: `cleanup --copy dr` left the primary %d chain(s) of 2; it said:\n%s\n%s", n, r.stdout, r.stderr)
+	}
+}
+
+// TestAttack26CopyFoundBrokenIsNeverMended: an object of dr's copy is
+// lost (a lifecycle rule, a hand, a bad disk). `check --copy dr` finds it.
+// The primary still holds every byte, and the next `clickvault copy` mends
+// the copy: it sends what the copy lacks (as for a copy killed part way),
+// and dr checks good again. A copy whose metadata was there used to be
+// "copied before" whatever it lacked.
+func TestAttack26CopyFoundBrokenIsNeverMended(t *testing.T) {
+	h := newHarness(t)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.config = h.writeCopyConfig(drTarget(dr))
+	h.createShop(1000)
+	h.mustRun("backup")
+	keys, err := dr.Keys(h.ctx, "cv/dr/shop/full/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/data.bin") })
+	if i < 0 {
+		t.Fatalf("no data object in dr's copy: %v", keys)
+	}
+	if _, err := dr.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &dr.Bucket, Key: &keys[i]}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("", "check", "--copy", "dr"); r.code != 1 {
+		t.Fatalf("check --copy dr with %s gone: exit %d, want 1\n%s", keys[i], r.code, r.stdout)
+	}
+	c := h.run("", "copy")
+	if r := h.run("", "check", "--copy", "dr"); r.code != 0 {
+		t.Fatalf("after `clickvault copy` (exit %d: %s) dr's copy still lacks %s, which the primary holds:\n%s",
+			c.code, strings.TrimSpace(c.stdout), keys[i], r.stdout)
 	}
 }
 
