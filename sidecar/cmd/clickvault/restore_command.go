@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+func restoreCommand(run runner) *cobra.Command {
+	var backup, asOf, target, database, mode, consumers, from string
+	var tables, partitions []string
+	var dryRun bool
+	var shard int
+	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
+	cmd.Flags().StringVar(&consumers, "consumers", "", "tables that consume or write outside the target (Kafka, refreshable views, …): "+
+		"skip (leave them out) or include (restore them live; refreshable views stopped); default: refuse, naming them")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (what is restored, renamed, left out, and why) and restore nothing")
+	cmd.Flags().StringArrayVar(&tables, "table", nil, `restore only this table: "orders" or "orders AS orders_old" (repeat for more)`)
+	cmd.Flags().StringArrayVar(&partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
+	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace "+
+		"(restore the named tables beside the live ones, check them, swap them in atomically; with --partition, replace those partitions in place)")
+	cmd.Flags().StringVar(&backup, "backup", "", "backup name, on a cluster node a set's (default: the newest completed)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup (set) at or before this time (RFC 3339)")
+	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
+	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
+	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
+	cmd.Flags().IntVar(&shard, "shard", 0, "on a cluster node, restore only this shard of the set, where the whole set's restore would put it")
+	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
+	cmd.RunE = run(func(ctx context.Context, a *app) error {
+		db, when, err := singleDatabaseAndTime(a, database, asOf)
+		if err != nil {
+			return err
+		}
+		if a.cluster != nil && from != "" {
+			return &usageError{errors.New("--from: copy targets are not supported on a cluster node; a set restores from the primary bucket")}
+		}
+		if a.cluster != nil {
+			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
+				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun, shard: shard})
+		}
+		if shard != 0 {
+			return &usageError{errors.New("--shard: a restore of one shard of a set is for a cluster node (cluster.name)")}
+		}
+		if from != "" {
+			if _, ok := a.cfg.CopyTarget(from); !ok {
+				return &usageError{fmt.Errorf("--from: no copy target %q in the configuration (targets: %v)", from, a.cfg.CopyNames())}
+			}
+		}
+		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
+			RequestedBy: "cli", DryRun: dryRun}
+		if req.Mode, err = model.ParseRestoreMode(mode); err != nil {
+			return &usageError{err}
+		}
+		if req.Consumers, err = model.ParseConsumers(consumers); err != nil {
+			return &usageError{fmt.Errorf("--consumers: %w", err)}
+		}
+		for _, t := range tables {
+			tr, err := model.ParseTableRestore(t)
+			if err != nil {
+				return &usageError{fmt.Errorf("--table: %w", err)}
+			}
+			req.Tables = append(req.Tables, tr)
+		}
+		return a.restoreFrom(ctx, from, req)
+	})
+	return cmd
+}
+
+// restoreFrom restores on a single server, from the copy target from
+// names, or from the primary (or, when the primary cannot serve the
+// backup, the first copy that holds it), and prints what it restored.
+func (a *app) restoreFrom(ctx context.Context, from string, req sidecar.RestoreRequest) error {
+	src, err := sidecar.ChooseSource(ctx, a.service, a.sources(), from, sidecar.BackupWanted{Database: req.Database, Backup: req.Backup,
+		AsOf: req.AsOf, Tables: model.Sources(req.Tables)})
+	if err != nil {
+		return err
+	}
+	if src.Why != "" {
+		a.logger.Warn("restoring from a copy target", "copy", src.Name, "because", src.Why)
+	}
+	service := src.Service
+	progress := newProgressPrinter(a.stderr, a.logger, "restore")
+	req.Progress = progress.update
+	res, err := service.Restore(ctx, req)
+	progress.done()
+	if res.Plan != nil && (req.DryRun || err == nil) {
+		if _, perr := fmt.Fprintln(a.stdout, strings.Join(res.Plan.Lines(), "\n")); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+	if err != nil || req.DryRun {
+		return err
+	}
+	what := "restored"
+	if req.Mode == model.ModeSchema {
+		what = "restored the definitions (no data) of"
+	}
+	if src.Name != "" {
+		what += " (from copy target " + src.Name + ")"
+	}
+	if _, err := fmt.Fprintf(a.stdout, "%s %s backup %s of %s into %s\n", what, res.Backup.Kind, res.Backup.Name, req.Database, res.Target); err != nil {
+		return err
+	}
+	return printTables(a.stdout, res.Tables)
+}
