@@ -72,7 +72,7 @@ func ChooseSource(ctx context.Context, primary *Service, sources Sources, named 
 			continue
 		}
 		if _, err := svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...); err == nil {
-			return Source{Service: svc, Name: name, Why: "the primary bucket could not serve it: " + firstLine(primaryErr)}, nil
+			return Source{Service: svc, Name: name, Why: "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())}, nil
 		}
 	}
 	return Source{Service: primary}, primaryErr
@@ -83,9 +83,4 @@ func copyNames(sources Sources) string {
 		return "none configured"
 	}
 	return strings.Join(sources.Copies(), ", ")
-}
-
-func firstLine(err error) string {
-	msg, _, _ := strings.Cut(err.Error(), "\n")
-	return msg
 }

@@ -145,24 +145,7 @@ func (w *world) restoring(t *testing.T, id string) {
 // what was left and then the records. Deleting the records first left the
 // backups named by no set, never deleted.
 func TestCleanupSetsStoppedPartWayIsFinishedLater(t *testing.T) {
-	w := newWorld(t, 1, 1)
-	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}, refuse: map[int]error{}}
-	for _, n := range w.nodes {
-		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
-			ch.mu.Lock()
-			defer ch.mu.Unlock()
-			name := fmt.Sprintf("%s-%d", job.Set.ID, shard)
-			ch.links[shard] = append(ch.links[shard], cluster.Link{Name: name})
-			return cluster.ShardResult{Backup: name, Kind: job.Set.Kind}, nil
-		}
-	}
-	var ids []string
-	for i := range 2 {
-		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: fmt.Sprintf("b%d", i)})
-		ids = append(ids, out.ID)
-		w.clock.Add(time.Hour)
-	}
+	w, ch, ids := twoFullSets(t)
 	ctx := context.Background()
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
 	ch.refuse[2] = errors.New("backup is pinned by a check")
@@ -202,8 +185,25 @@ func TestCleanupSetsStoppedPartWayIsFinishedLater(t *testing.T) {
 // the cleanup reads open.json again after marking, keeps the set (marked
 // deleting, so the next cleanup deletes it) and deletes nothing of it.
 func TestCleanupSetsKeepsASetWhoseRestoreBegan(t *testing.T) {
+	w, ch, ids := twoFullSets(t)
+	var once sync.Once
+	ch.onLinks = func() { once.Do(func() { w.restoring(t, ids[0]) }) }
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
+	out, err := reqs.CleanupSets(context.Background(), "shop", false)
+	if err != nil || len(out.DeletedSets) != 0 || len(ch.deleted) != 0 || out.KeptSets != 2 {
+		t.Fatalf("cleanup with a restore of %s listed meanwhile: %+v, %v; deleted %v", ids[0], out, err, ch.deleted)
+	}
+	if got := w.sets(t); !slices.Equal(got, ids) {
+		t.Errorf("sets left %v, want both", got)
+	}
+}
+
+// twoFullSets is a world of two shards with two full sets an hour apart,
+// each shard's backup a link of its own in ch (named {set}-{shard}).
+func twoFullSets(t *testing.T) (*world, *chains, []string) {
+	t.Helper()
 	w := newWorld(t, 1, 1)
-	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}
+	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}, refuse: map[int]error{}}
 	for _, n := range w.nodes {
 		shard := n.c.Self().Position.Shard
 		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
@@ -220,14 +220,5 @@ func TestCleanupSetsKeepsASetWhoseRestoreBegan(t *testing.T) {
 		ids = append(ids, out.ID)
 		w.clock.Add(time.Hour)
 	}
-	var once sync.Once
-	ch.onLinks = func() { once.Do(func() { w.restoring(t, ids[0]) }) }
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
-	out, err := reqs.CleanupSets(context.Background(), "shop", false)
-	if err != nil || len(out.DeletedSets) != 0 || len(ch.deleted) != 0 || out.KeptSets != 2 {
-		t.Fatalf("cleanup with a restore of %s listed meanwhile: %+v, %v; deleted %v", ids[0], out, err, ch.deleted)
-	}
-	if got := w.sets(t); !slices.Equal(got, ids) {
-		t.Errorf("sets left %v, want both", got)
-	}
+	return w, ch, ids
 }

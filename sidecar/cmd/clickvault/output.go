@@ -153,7 +153,7 @@ func printOperations(w io.Writer, ops []sidecar.Operation, asJSON bool) error {
 	p.println("ID\tSTATUS\tSTARTED\tFILES\tSIZE\tERROR")
 	for _, op := range ops {
 		p.printf("%s\t%s\t%s\t%d\t%s\t%s\n", op.ID, op.Status, op.StartTime.UTC().Format(time.RFC3339),
-			op.NumFiles, model.FormatBytes(op.TotalSize), orDash(firstLine(op.Error)))
+			op.NumFiles, model.FormatBytes(op.TotalSize), orDash(model.FirstLine(op.Error)))
 	}
 	return p.flushed(tw)
 }
@@ -276,12 +276,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// firstLine is the first line of a possibly multi-line error text.
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
 
 func dayDuration(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }
