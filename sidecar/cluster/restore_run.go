@@ -226,16 +226,18 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 // read sees the listing and keeps the set.
 func (r Requests) stillSet(ctx context.Context, set Set, rec RestoreRecord, listed int) error {
 	now, _, err := r.Coord.readSet(ctx, set.Database, set.ID)
-	if err != nil {
-		return fmt.Errorf("read set %s again: %w", set.ID, err)
-	}
-	if now.State != SetDeleting {
+	if err == nil && now.State != SetDeleting {
 		return nil
 	}
+	// Deleting, or not known not to be: the nodes must not go on with a
+	// restore its requester is told ended.
 	if listed > 0 {
-		if err := r.Coord.unlistRestore(ctx, rec, rec.Run); err != nil {
-			return fmt.Errorf("take the restore of set %s, being deleted, off the list: %w", set.ID, err)
+		if uerr := r.Coord.unlistRestore(ctx, rec, rec.Run); uerr != nil {
+			return fmt.Errorf("take the restore of set %s off the list: %w", set.ID, errors.Join(err, uerr))
 		}
+	}
+	if err != nil {
+		return fmt.Errorf("read set %s again once its restore was listed (the restore is withdrawn; ask again): %w", set.ID, err)
 	}
 	return fmt.Errorf("%w: set %s is being deleted by a cleanup (retention): some of its backups may be gone", control.ErrRejected, set.ID)
 }
