@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -155,7 +156,9 @@ func (a *app) claimCopyTarget(ctx context.Context, name string) error {
 }
 
 // sweepCopies sweeps what killed verifies and replaces that read a copy
-// target left: their work records are in the target's bucket.
+// target left: their work records are in the target's bucket. Each target
+// gets copySweepWithin: a target down at start delays serving by no more,
+// and what it left is swept at the next start.
 func (a *app) sweepCopies(ctx context.Context) {
 	for _, name := range a.cfg.CopyNames() {
 		svc, err := a.serviceAt(ctx, name)
@@ -163,9 +166,14 @@ func (a *app) sweepCopies(ctx context.Context) {
 			a.logger.Warn("open a copy target to sweep what killed restores from it left", "copy", name, "err", err)
 			continue
 		}
-		svc.SweepLeftovers(ctx)
+		within, cancel := context.WithTimeout(ctx, copySweepWithin)
+		svc.SweepLeftovers(within)
+		cancel()
 	}
 }
+
+// copySweepWithin bounds the start-up sweep of one copy target.
+const copySweepWithin = time.Minute
 
 func copyCommand(run runner) *cobra.Command {
 	var to, database string
