@@ -145,7 +145,9 @@ func (a *app) claimCopyTarget(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	err = svc.ProbeAndClaim(ctx)
+	within, cancel := context.WithTimeout(ctx, copySweepWithin) // a silent target delays start by no more
+	defer cancel()
+	err = svc.ProbeAndClaim(within)
 	switch {
 	case errors.Is(err, coord.ErrOtherDeployment), errors.Is(err, coord.ErrNoConditionalWrites):
 		return fmt.Errorf("copy target %s: %w", name, err)
@@ -172,7 +174,8 @@ func (a *app) sweepCopies(ctx context.Context) {
 	}
 }
 
-// copySweepWithin bounds the start-up sweep of one copy target.
+// copySweepWithin bounds the start-up sweep, and the probe, of one copy
+// target.
 const copySweepWithin = time.Minute
 
 func copyCommand(run runner) *cobra.Command {
