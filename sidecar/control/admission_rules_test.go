@@ -203,3 +203,25 @@ func TestMissingTargetTakesCreateDatabase(t *testing.T) {
 		t.Errorf("with CREATE DATABASE: %v, want no right missing (and no backup to restore)", err)
 	}
 }
+
+// TestUnknownSourceIsRefused: a restore or verify naming a source that is
+// no copy target is refused (the requester's mistake, answered at once,
+// naming the targets there are), not failed as if the sidecar broke.
+// (Written for the mutation run: docs/mutants.md.)
+func TestUnknownSourceIsRefused(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 1})
+	logger := slog.New(slog.DiscardHandler)
+	s := &admission{base: &base{svc: sidecar.NewService(store, db.Ports(), nil, unitLayout, sidecar.Options{}, logger),
+		auth: grantList{grants: []string{"dave SELECT shop", "dave BACKUP shop", "dave CREATE DATABASE again",
+			"dave CREATE TABLE again", "dave INSERT again"}}, logger: logger}}
+	for _, action := range []Action{ActionRestore, ActionVerify} {
+		_, err := s.admit(ctx, Job{Request: Request{Action: action, Database: "shop", Target: "again",
+			Source: "nowhere", RequestedBy: "dave"}})
+		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), `source "nowhere"`) {
+			t.Errorf("%s from an unknown source: %v, want a rejection naming it", action, err)
+		}
+	}
+}
