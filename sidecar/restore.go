@@ -89,7 +89,7 @@ func (s *restorer) restore(ctx context.Context, req RestoreRequest) (model.Resto
 		return model.RestoreResult{}, err
 	}
 	defer pin.Release(ctx)
-	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, model.Sources(req.Tables)...)
+	b, err := s.ChooseBackup(ctx, req.Database, req.Backup, req.AsOf, model.SourceTables(req.Tables)...)
 	if err != nil {
 		return model.RestoreResult{}, err
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// Sources are the places a restore or verify may read a backup from: the
+// CopyReaders are the places a restore or verify may read a backup from: the
 // primary bucket and each [[copy]] target, each as an engine of its own
 // (its store, its layout, ClickHouse reading from it).
-type Sources interface {
+type CopyReaders interface {
 	// Copies names the copy targets, in the configuration's order.
 	Copies() []string
 	// Copy is the engine reading backups from copy target name; an unknown
@@ -49,12 +49,12 @@ type BackupWanted struct {
 // backup missing or unusable there — the first copy target that holds the
 // backup serves it, and Why says what the primary answered. When no copy
 // holds it either, the primary's own error is returned.
-func ChooseSource(ctx context.Context, primary *Service, sources Sources, named string, w BackupWanted) (Source, error) {
+func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, named string, w BackupWanted) (Source, error) {
 	if named != "" {
-		if sources == nil || !slices.Contains(sources.Copies(), named) {
-			return Source{}, fmt.Errorf("source %q: %w (targets: %s)", named, ErrUnknownSource, copyNames(sources))
+		if targets == nil || !slices.Contains(targets.Copies(), named) {
+			return Source{}, fmt.Errorf("source %q: %w (targets: %s)", named, ErrUnknownSource, copyNames(targets))
 		}
-		svc, err := sources.Copy(ctx, named)
+		svc, err := targets.Copy(ctx, named)
 		if err != nil {
 			return Source{}, fmt.Errorf("open copy target %s: %w", named, err)
 		}
@@ -63,11 +63,11 @@ func ChooseSource(ctx context.Context, primary *Service, sources Sources, named 
 	_, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
 	// A table the primary's backup lacks is the request's mistake, not the
 	// primary's failure: an older copy that has it is not what was asked.
-	if primaryErr == nil || sources == nil || ctx.Err() != nil || errors.Is(primaryErr, model.ErrTableMissing) {
+	if primaryErr == nil || targets == nil || ctx.Err() != nil || errors.Is(primaryErr, model.ErrTableMissing) {
 		return Source{Service: primary}, primaryErr
 	}
-	for _, name := range sources.Copies() {
-		svc, err := sources.Copy(ctx, name)
+	for _, name := range targets.Copies() {
+		svc, err := targets.Copy(ctx, name)
 		if err != nil {
 			continue
 		}
@@ -78,9 +78,9 @@ func ChooseSource(ctx context.Context, primary *Service, sources Sources, named 
 	return Source{Service: primary}, primaryErr
 }
 
-func copyNames(sources Sources) string {
-	if sources == nil || len(sources.Copies()) == 0 {
+func copyNames(targets CopyReaders) string {
+	if targets == nil || len(targets.Copies()) == 0 {
 		return "none configured"
 	}
-	return strings.Join(sources.Copies(), ", ")
+	return strings.Join(targets.Copies(), ", ")
 }

@@ -105,7 +105,7 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i), Copies: append([]string{}, c.copies.Row(i)...)}
 }
 
-func (c *Control) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {
+func (c *ControlPlane) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {
 	cols := newCatalogColumns()
 	in := cols.columns()
 	var results proto.Results
@@ -137,7 +137,7 @@ func (c *Control) CatalogRows(ctx context.Context, database string) ([]control.C
 	return out, nil
 }
 
-func (c *Control) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
+func (c *ControlPlane) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
 	cols := newCatalogColumns()
 	now := time.Now()
 	for _, r := range rows {

@@ -20,8 +20,8 @@ import (
 	cvsql "github.com/clickvault/clickvault/sql"
 )
 
-// Control is the control.ControlPlane: the tables of the control database.
-type Control struct {
+// ControlPlane is the control.ControlPlane: the tables of the control database.
+type ControlPlane struct {
 	db       *Database
 	name     string // the control database, validated
 	proofKey []byte // signs the rows the sidecar inserts (control.Sign)
@@ -34,14 +34,14 @@ type Control struct {
 	flushesFor map[string]int // flushes made for each query id looked at
 }
 
-var _ control.ControlPlane = (*Control)(nil)
+var _ control.ControlPlane = (*ControlPlane)(nil)
 
-// NewControl returns the control plane in database name.
-func NewControl(db *Database, name string) (*Control, error) {
+// NewControlPlane returns the control plane in database name.
+func NewControlPlane(db *Database, name string) (*ControlPlane, error) {
 	if err := model.ValidateIdentifier("control database", name); err != nil {
 		return nil, err
 	}
-	return &Control{db: db, name: name, retentionDays: defaultRetentionDays}, nil
+	return &ControlPlane{db: db, name: name, retentionDays: defaultRetentionDays}, nil
 }
 
 // defaultRetentionDays is control.DefaultRequestRetention in days.
@@ -49,7 +49,7 @@ const defaultRetentionDays = int(control.DefaultRequestRetention / (24 * time.Ho
 
 // WithRequestRetention keeps rows of requests and request_log days days
 // (the TTL that Init sets); days < 1 keeps the default.
-func (c *Control) WithRequestRetention(days int) *Control {
+func (c *ControlPlane) WithRequestRetention(days int) *ControlPlane {
 	if days >= 1 {
 		c.retentionDays = days
 	}
@@ -59,7 +59,7 @@ func (c *Control) WithRequestRetention(days int) *Control {
 // WithProof makes InsertRequest sign its rows as ownUser with key (see
 // control.ProofKey): only rows with a valid proof get the operator's
 // exemptions.
-func (c *Control) WithProof(ownUser string, key []byte) *Control {
+func (c *ControlPlane) WithProof(ownUser string, key []byte) *ControlPlane {
 	c.ownUser, c.proofKey = ownUser, key
 	return c
 }
@@ -85,7 +85,7 @@ func DDL(name string, retentionDays int) ([]string, error) {
 	return out, nil
 }
 
-func (c *Control) Init(ctx context.Context) error {
+func (c *ControlPlane) Init(ctx context.Context) error {
 	stmts, err := DDL(c.name, c.retentionDays)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (c *Control) Init(ctx context.Context) error {
 	return nil
 }
 
-func (c *Control) table(name string) string { return QuoteIdent(c.name) + "." + QuoteIdent(name) }
+func (c *ControlPlane) table(name string) string { return QuoteIdent(c.name) + "." + QuoteIdent(name) }
 
 // cut bounds a text column read from a request row.
 func cut(column string) string {
@@ -113,7 +113,7 @@ func cutList(column string) string {
 		column, control.MaxList, control.MaxListBytes, QuoteString(control.TooLong), control.MaxField+1)
 }
 
-func (c *Control) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
+func (c *ControlPlane) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
 	cols := newLogColumns()
 	for _, e := range entries {
 		if err := cols.append(e); err != nil {
@@ -127,7 +127,7 @@ func (c *Control) AppendLog(ctx context.Context, entries ...control.LogEntry) er
 	return nil
 }
 
-func (c *Control) InsertRequest(ctx context.Context, r control.Request) (string, error) {
+func (c *ControlPlane) InsertRequest(ctx context.Context, r control.Request) (string, error) {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
 	}
@@ -167,7 +167,7 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func (c *Control) Status(ctx context.Context, id string) (control.RequestStatus, error) {
+func (c *ControlPlane) Status(ctx context.Context, id string) (control.RequestStatus, error) {
 	if !control.CanonicalID(id) {
 		return control.RequestStatus{}, fmt.Errorf("request id is not a UUID in its canonical form: %w", sidecar.ErrNotFound)
 	}
@@ -190,7 +190,7 @@ func (c *Control) Status(ctx context.Context, id string) (control.RequestStatus,
 
 // ActiveRequests reads the queued and running requests of the last day
 // from request_status.
-func (c *Control) ActiveRequests(ctx context.Context, limit int) ([]control.RequestStatus, error) {
+func (c *ControlPlane) ActiveRequests(ctx context.Context, limit int) ([]control.RequestStatus, error) {
 	q := fmt.Sprintf(`SELECT toString(s.id) AS rid, CAST(s.action AS String) AS action, s.database AS database,
 		CAST(s.kind AS String) AS kind, CAST(s.state AS String) AS state, s.backup AS backup, s.message AS message,
 		s.num_files AS num_files, s.total_size AS total_size, s.bytes_read AS bytes_read, s.requested_by AS requested_by, s.via AS via,
@@ -214,7 +214,7 @@ func (c *Control) ActiveRequests(ctx context.Context, limit int) ([]control.Requ
 // RequestCount counts the rows of the requests table. ClickHouse answers
 // a bare count() from part metadata without reading rows, which makes it
 // about as cheap as SELECT 1 and fit to run many times per poll interval.
-func (c *Control) RequestCount(ctx context.Context) (uint64, error) {
+func (c *ControlPlane) RequestCount(ctx context.Context) (uint64, error) {
 	var n proto.ColUInt64
 	if err := c.db.do(ctx, ch.Query{Body: "SELECT count() FROM " + c.table("requests") + quiet,
 		Result: proto.ResultColumn{Data: &n}}); err != nil {

@@ -43,7 +43,7 @@ func TestControlContract(t *testing.T) {
 	defer logins.close()
 	controltest.Contract(t, func(t *testing.T) controltest.Plane {
 		run(t, ctx, admin, "DROP DATABASE IF EXISTS clickvault SYNC")
-		c, err := clickhouse.NewControl(db, "clickvault")
+		c, err := clickhouse.NewControlPlane(db, "clickvault")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestControlContract(t *testing.T) {
 		// Rows are backdated to test what readers make of them; the
 		// constraint that forbids it guards inserts, tested elsewhere.
 		run(t, ctx, admin, "ALTER TABLE clickvault.requests DROP CONSTRAINT requested_at_is_now")
-		return serverPlane{Control: c, logins: logins}
+		return serverPlane{ControlPlane: c, logins: logins}
 	})
 }
 
@@ -94,7 +94,7 @@ func (l *loginClients) close() {
 
 // serverPlane is the SQL control plane with requesters' INSERTs beside it.
 type serverPlane struct {
-	*clickhouse.Control
+	*clickhouse.ControlPlane
 	logins *loginClients
 }
 

@@ -25,12 +25,12 @@ import (
 const terminalStates = "('succeeded', 'failed', 'rejected', 'cancelled')"
 
 // PendingRequests is a full read: the pending requests made since since.
-func (c *Control) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
+func (c *ControlPlane) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
 	page, err := c.PendingAfter(ctx, control.ReadFrom{Since: since, Full: true})
 	return page.Pending, err
 }
 
-func (c *Control) PendingAfter(ctx context.Context, from control.ReadFrom) (control.ReadPage, error) {
+func (c *ControlPlane) PendingAfter(ctx context.Context, from control.ReadFrom) (control.ReadPage, error) {
 	var page control.ReadPage
 	last, err := c.lastBlock(ctx)
 	if err != nil {
@@ -58,7 +58,7 @@ func (c *Control) PendingAfter(ctx context.Context, from control.ReadFrom) (cont
 }
 
 // lastBlock is the highest block number of the requests table.
-func (c *Control) lastBlock(ctx context.Context) (uint64, error) {
+func (c *ControlPlane) lastBlock(ctx context.Context) (uint64, error) {
 	var last proto.ColUInt64
 	err := c.db.do(ctx, ch.Query{Body: "SELECT max(_block_number) AS last FROM " + c.table("requests") + quiet,
 		Result: proto.ResultColumn{Name: "last", Data: &last}})
@@ -75,7 +75,7 @@ func (c *Control) lastBlock(ctx context.Context) (uint64, error) {
 // ids. The choice reads requested_by and the row's place alone; the place
 // is packed into one UInt128 (block, then offset), which groupArraySorted
 // keeps the smallest of per requester without sorting the rest.
-func (c *Control) seenRows(ctx context.Context, from control.ReadFrom) ([]control.SeenRow, []string, error) {
+func (c *ControlPlane) seenRows(ctx context.Context, from control.ReadFrom) ([]control.SeenRow, []string, error) {
 	source, where, params := c.seenSource(from)
 	q := fmt.Sprintf(`SELECT requested_by, _block_number AS block, _block_offset AS offset, toString(id) AS rid
 	FROM %[1]s
@@ -122,7 +122,7 @@ var fullReadSettings = []ch.Setting{{Key: "join_algorithm", Value: "grace_hash",
 // condition on them, and the query's parameters: a full read, every row
 // whose id has no terminal answer (its answer came after it was made);
 // else each requester's rows from their mark, or from the floor.
-func (c *Control) seenSource(from control.ReadFrom) (string, string, []proto.Parameter) {
+func (c *ControlPlane) seenSource(from control.ReadFrom) (string, string, []proto.Parameter) {
 	since := from.Since.UnixMilli()
 	params := []proto.Parameter{Param("since", fmt.Sprint(since))}
 	source := c.table("requests") + " AS r"
@@ -154,7 +154,7 @@ func (c *Control) seenSource(from control.ReadFrom) (string, string, []proto.Par
 // id. Every text is cut one byte past what admission accepts, and every
 // list one name past: a row of megabytes is read as a short one, and still
 // rejected for its length.
-func (c *Control) firstRowsOf(ctx context.Context, since time.Time, ids []string) ([]control.PendingRequest, error) {
+func (c *ControlPlane) firstRowsOf(ctx context.Context, since time.Time, ids []string) ([]control.PendingRequest, error) {
 	q := fmt.Sprintf(`SELECT toString(r.id) AS id, %s AS action, %s AS database,
 		%s AS kind, %s AS backup, ifNull(toUnixTimestamp64Milli(r.as_of), 0) AS as_of,
 		isNotNull(r.as_of) AS has_as_of, %s AS target, r.dry_run AS dry_run, %s AS via,
@@ -196,7 +196,7 @@ func (c *Control) firstRowsOf(ctx context.Context, since time.Time, ids []string
 // newest non-empty backup name and operation id (progress rows leave them
 // empty). Only those requests' log rows are read (request_log's key starts
 // with request_id).
-func (c *Control) latestLog() string {
+func (c *ControlPlane) latestLog() string {
 	return fmt.Sprintf(`(SELECT request_id,
 		argMax(state, (is_terminal, at)) AS state,
 		argMaxIf(backup, at, backup != '') AS backup,

@@ -22,7 +22,7 @@ const logSlack = time.Minute
 // an INSERT of a moment ago is otherwise in the log only after its flush
 // interval (7.5 s by default). Both reads are bounded by time (the logs'
 // primary keys start with the date and time) and by the ids.
-func (c *Control) InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]control.InsertFacts, error) {
+func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]control.InsertFacts, error) {
 	out := map[string]control.InsertFacts{}
 	if len(queryIDs) == 0 {
 		return out, nil
@@ -42,7 +42,7 @@ func (c *Control) InsertFacts(ctx context.Context, queryIDs []string, since time
 	return out, err
 }
 
-func (c *Control) queryFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
+func (c *ControlPlane) queryFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
 	var ids, logins proto.ColStr
 	var failed, secondary, wrote proto.ColUInt8
 	users, kinds, views := new(proto.ColStr).Array(), new(proto.ColStr).Array(), new(proto.ColStr).Array()
@@ -81,7 +81,7 @@ func (c *Control) queryFacts(ctx context.Context, params []proto.Parameter, out 
 	return nil
 }
 
-func (c *Control) viewFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
+func (c *ControlPlane) viewFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
 	var ids proto.ColStr
 	var logged proto.ColUInt64
 	views := new(proto.ColStr).Array()
@@ -132,7 +132,7 @@ const (
 
 // flushLogs flushes query_log and query_views_log if any of ids is owed a
 // flush.
-func (c *Control) flushLogs(ctx context.Context, ids []string) error {
+func (c *ControlPlane) flushLogs(ctx context.Context, ids []string) error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
 	var owed []string
@@ -166,13 +166,13 @@ func (c *Control) flushLogs(ctx context.Context, ids []string) error {
 	return nil
 }
 
-var _ control.ViewLister = (*Control)(nil)
+var _ control.ViewLister = (*ControlPlane)(nil)
 
 // ViewsOnControlTables names the materialized views (and any other
 // dependents the server records) whose source is requests, request_log or
 // backups. Plain views (request_status, chains) are not recorded as
 // dependents: they are read, never fired.
-func (c *Control) ViewsOnControlTables(ctx context.Context) ([]string, error) {
+func (c *ControlPlane) ViewsOnControlTables(ctx context.Context) ([]string, error) {
 	var names proto.ColStr
 	var out []string
 	q := `SELECT DISTINCT concat(d.1, '.', d.2) AS view

@@ -77,7 +77,7 @@ func (s *admission) refuseRowPolicies(ctx context.Context, j Job) error {
 	if j.Action != ActionRestore || s.auth == nil || j.Operator {
 		return nil
 	}
-	policies, err := s.auth.RowPolicies(ctx, j.RequestedBy, j.Database, model.Sources(j.Restores))
+	policies, err := s.auth.RowPolicies(ctx, j.RequestedBy, j.Database, model.SourceTables(j.Restores))
 	if err != nil {
 		return fmt.Errorf("check row policies of %s: %w", j.RequestedBy, err)
 	}
@@ -153,8 +153,8 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 
 // source is where a restore or verify reads its backup (sidecar.ChooseSource).
 func (s *base) source(ctx context.Context, r Job) (sidecar.Source, error) {
-	return sidecar.ChooseSource(ctx, s.svc, s.opts.Sources, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
-		Backup: r.Backup, AsOf: r.AsOf, Tables: model.Sources(r.Restores)})
+	return sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
+		Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores)})
 }
 
 // repository is the engine a check or cleanup acts on: the primary's, or
@@ -164,7 +164,7 @@ func (s *base) repository(ctx context.Context, r Job) (*sidecar.Service, error) 
 	if r.Request.Source == "" {
 		return s.svc, nil
 	}
-	src, err := sidecar.ChooseSource(ctx, s.svc, s.opts.Sources, r.Request.Source, sidecar.BackupWanted{Database: r.Database})
+	src, err := sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database})
 	return src.Service, err
 }
 

@@ -39,11 +39,11 @@ func (h *heldCopies) of(backup string, before []string) []string {
 // reads it.
 func (s *catalogMirror) copiesHeld(ctx context.Context, database string) heldCopies {
 	h := heldCopies{byBackup: map[string][]string{}}
-	if s.opts.Sources == nil {
+	if s.opts.CopyReaders == nil {
 		return h
 	}
-	for _, name := range s.opts.Sources.Copies() {
-		svc, err := s.opts.Sources.Copy(ctx, name)
+	for _, name := range s.opts.CopyReaders.Copies() {
+		svc, err := s.opts.CopyReaders.Copy(ctx, name)
 		if err == nil {
 			var cat model.Catalog
 			cat, err = svc.Catalog(ctx, database)

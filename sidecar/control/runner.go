@@ -56,10 +56,10 @@ type Options struct {
 	// Sets, on a node of a cluster (cluster.name), makes each backup
 	// request a set of the whole cluster; nil on a single server.
 	Sets ClusterSets
-	// Sources are the [[copy]] targets a request's source may name (a
+	// CopyReaders are the [[copy]] targets a request's source may name (a
 	// restore's, verify's, check's or cleanup's), and a restore or verify
 	// falls back on; nil = none.
-	Sources sidecar.Sources
+	CopyReaders sidecar.CopyReaders
 	// Mirrors, when set, are asks to mirror a database's backups table
 	// soon (a copy round's); nil = none.
 	Mirrors *MirrorRequests

@@ -61,7 +61,7 @@ var aliceGrants = grants{"alice BACKUP shop", "alice SELECT shop", "alice CREATE
 // bed is a runner on the in-memory store, server and control plane.
 type bed struct {
 	t     *testing.T
-	plane *memcontrol.Plane
+	plane *memcontrol.ControlPlane
 	db    *fakedb.DB
 	store *memstore.ObjectStore
 	stop  func()

@@ -123,8 +123,8 @@ func (t TableTargets) Admit(restores []TableRestore, mode RestoreMode) error {
 	return nil
 }
 
-// Sources are the backup's tables a partial restore reads.
-func Sources(restores []TableRestore) []string {
+// SourceTables are the backup's tables a partial restore reads.
+func SourceTables(restores []TableRestore) []string {
 	out := make([]string, len(restores))
 	for i, r := range restores {
 		out[i] = r.Source

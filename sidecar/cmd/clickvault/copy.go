@@ -87,26 +87,26 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 	return sidecar.NewService(store, db.Ports(), notifier, coord.Layout{Prefix: t.Prefix}, opts, a.logger.With("copy", name)), nil
 }
 
-// copySources are the [[copy]] targets as sources of restores and
-// verifies (sidecar.Sources): each target's engine is made once, when
+// lazyCopyReaders are the [[copy]] targets as sources of restores and
+// verifies (sidecar.CopyReaders): each target's engine is made once, when
 // first asked for.
-type copySources struct {
+type lazyCopyReaders struct {
 	a    *app
 	mu   sync.Mutex
 	made map[string]*sidecar.Service
 }
 
-// sources are the copy targets as sources, nil when there are none.
-func (a *app) sources() sidecar.Sources {
+// copyReaders are the copy targets to read from, nil when there are none.
+func (a *app) copyReaders() sidecar.CopyReaders {
 	if len(a.cfg.Copy) == 0 {
 		return nil
 	}
-	return &copySources{a: a, made: map[string]*sidecar.Service{}}
+	return &lazyCopyReaders{a: a, made: map[string]*sidecar.Service{}}
 }
 
-func (c *copySources) Copies() []string { return c.a.cfg.CopyNames() }
+func (c *lazyCopyReaders) Copies() []string { return c.a.cfg.CopyNames() }
 
-func (c *copySources) Copy(ctx context.Context, name string) (*sidecar.Service, error) {
+func (c *lazyCopyReaders) Copy(ctx context.Context, name string) (*sidecar.Service, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if svc, ok := c.made[name]; ok {

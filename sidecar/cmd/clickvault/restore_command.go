@@ -76,8 +76,8 @@ func restoreCommand(run runner) *cobra.Command {
 // names, or from the primary (or, when the primary cannot serve the
 // backup, the first copy that holds it), and prints what it restored.
 func (a *app) restoreFrom(ctx context.Context, from string, req sidecar.RestoreRequest) error {
-	src, err := sidecar.ChooseSource(ctx, a.service, a.sources(), from, sidecar.BackupWanted{Database: req.Database, Backup: req.Backup,
-		AsOf: req.AsOf, Tables: model.Sources(req.Tables)})
+	src, err := sidecar.ChooseSource(ctx, a.service, a.copyReaders(), from, sidecar.BackupWanted{Database: req.Database, Backup: req.Backup,
+		AsOf: req.AsOf, Tables: model.SourceTables(req.Tables)})
 	if err != nil {
 		return err
 	}

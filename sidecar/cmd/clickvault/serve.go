@@ -31,7 +31,7 @@ func serveCommand(run runner) *cobra.Command {
 			return &usageError{err}
 		}
 		proofKey := control.ProofKey(a.cfg.ClickHouse.Password.Reveal())
-		plane, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
+		plane, err := clickhouse.NewControlPlane(a.db, a.cfg.ClickHouse.ControlDatabase)
 		if err != nil {
 			return &usageError{err}
 		}
@@ -109,7 +109,7 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.C
 		FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
 		ParallelBackups:  a.cfg.Backup.ParallelDatabases,
-		RequestRetention: a.cfg.RequestRetention(), Sets: sets, Sources: a.sources(), Mirrors: mirrors,
+		RequestRetention: a.cfg.RequestRetention(), Sets: sets, CopyReaders: a.copyReaders(), Mirrors: mirrors,
 	}, copyingObserver{Metrics: metrics.New(reg, a.cfg.RPOs(), dbs...), copies: copies}, a.logger)
 }
 
@@ -167,7 +167,7 @@ func initCommand(run runner, load func(*cobra.Command) (config.Config, error), s
 	cmd := &cobra.Command{Use: "init", Short: "Print the control-plane DDL, or apply it with --apply"}
 	cmd.Flags().BoolVar(&apply, "apply", false, "create the control database, tables and views in ClickHouse")
 	applyDDL := run(func(ctx context.Context, a *app) error {
-		plane, err := clickhouse.NewControl(a.db, a.cfg.ClickHouse.ControlDatabase)
+		plane, err := clickhouse.NewControlPlane(a.db, a.cfg.ClickHouse.ControlDatabase)
 		if err != nil {
 			return &usageError{err}
 		}

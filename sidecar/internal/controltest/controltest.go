@@ -1,5 +1,5 @@
 // Package controltest is the one contract suite every control.ControlPlane
-// runs: the SQL control plane (clickhouse.Control) on the test bed's
+// runs: the SQL control plane (clickhouse.ControlPlane) on the test bed's
 // ClickHouse and the in-memory plane of the unit tests (memcontrol) must
 // answer alike, so a unit test on the fake means what it would on the
 // server. When they differ, the fake is brought in line, never the suite.

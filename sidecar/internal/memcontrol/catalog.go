@@ -11,7 +11,7 @@ import (
 
 // CatalogRows reads the backups table of a database, by name: the newest
 // row of each backup, as FINAL reads a ReplacingMergeTree.
-func (p *Plane) CatalogRows(_ context.Context, database string) ([]control.CatalogRow, error) {
+func (p *ControlPlane) CatalogRows(_ context.Context, database string) ([]control.CatalogRow, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []control.CatalogRow
@@ -26,7 +26,7 @@ func (p *Plane) CatalogRows(_ context.Context, database string) ([]control.Catal
 
 // WriteCatalog adds or replaces rows, stored as the table keeps them: times
 // to the millisecond in UTC, maps copied and never nil.
-func (p *Plane) WriteCatalog(_ context.Context, rows []control.CatalogRow) error {
+func (p *ControlPlane) WriteCatalog(_ context.Context, rows []control.CatalogRow) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range rows {

@@ -19,8 +19,8 @@ import (
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
-// Plane is the control tables in memory, safe for concurrent use.
-type Plane struct {
+// ControlPlane is the control tables in memory, safe for concurrent use.
+type ControlPlane struct {
 	ownUser  string
 	proofKey []byte
 
@@ -36,26 +36,26 @@ type Plane struct {
 	fullReads int
 }
 
-var _ control.ControlPlane = (*Plane)(nil)
+var _ control.ControlPlane = (*ControlPlane)(nil)
 
 // New is an empty control plane; ownUser is the sidecar's login, who
 // InsertRequest inserts as.
-func New(ownUser string) *Plane {
-	return &Plane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, facts: map[string]control.InsertFacts{}}
+func New(ownUser string) *ControlPlane {
+	return &ControlPlane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, facts: map[string]control.InsertFacts{}}
 }
 
-func (p *Plane) Init(context.Context) error { return nil }
+func (p *ControlPlane) Init(context.Context) error { return nil }
 
 // Insert adds a request as r.RequestedBy, as an INSERT by that login
 // would; an empty id gets a new one. It returns the id.
-func (p *Plane) Insert(r control.Request) string {
+func (p *ControlPlane) Insert(r control.Request) string {
 	r.RequestedAt = time.Time{}
 	return p.insert(r)[0]
 }
 
 // InsertAs inserts rs as login, as controltest.Plane has it: a row keeps a
 // RequestedAt it is given (a backdated row), else gets now.
-func (p *Plane) InsertAs(_ context.Context, login string, rs ...control.Request) ([]string, error) {
+func (p *ControlPlane) InsertAs(_ context.Context, login string, rs ...control.Request) ([]string, error) {
 	rows := make([]control.Request, len(rs))
 	for i, r := range rs {
 		r.RequestedBy = login
@@ -70,7 +70,7 @@ func (p *Plane) InsertAs(_ context.Context, login string, rs ...control.Request)
 // query id; the rows are one block, in the table's order within it
 // (requested_at, then id as ClickHouse orders UUIDs), each with its offset.
 // It returns the ids in the order given.
-func (p *Plane) insert(rs ...control.Request) []string {
+func (p *ControlPlane) insert(rs ...control.Request) []string {
 	queryID := "query-" + uuid.NewString()
 	now := time.Now()
 	ids := make([]string, len(rs))
@@ -137,14 +137,14 @@ func millis(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 // WithProofKey makes InsertRequest sign the rows it inserts, as the
 // ClickHouse adapter does with the sidecar's key.
-func (p *Plane) WithProofKey(key []byte) *Plane {
+func (p *ControlPlane) WithProofKey(key []byte) *ControlPlane {
 	p.proofKey = key
 	return p
 }
 
 // SetInsertFacts replaces what the query log says of the INSERT that made
 // request id: a test makes a row look fired by a view, or secondary.
-func (p *Plane) SetInsertFacts(id string, edit func(*control.InsertFacts)) {
+func (p *ControlPlane) SetInsertFacts(id string, edit func(*control.InsertFacts)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range p.requests {
@@ -158,7 +158,7 @@ func (p *Plane) SetInsertFacts(id string, edit func(*control.InsertFacts)) {
 
 // InsertRequest inserts as the sidecar's login, signed as the row will be
 // read back (as_of to the millisecond), as the SQL control plane does.
-func (p *Plane) InsertRequest(_ context.Context, r control.Request) (string, error) {
+func (p *ControlPlane) InsertRequest(_ context.Context, r control.Request) (string, error) {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
 	}
@@ -174,7 +174,7 @@ func (p *Plane) InsertRequest(_ context.Context, r control.Request) (string, err
 	return p.insert(r)[0], nil
 }
 
-func (p *Plane) InsertFacts(_ context.Context, queryIDs []string, _ time.Time) (map[string]control.InsertFacts, error) {
+func (p *ControlPlane) InsertFacts(_ context.Context, queryIDs []string, _ time.Time) (map[string]control.InsertFacts, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := map[string]control.InsertFacts{}
@@ -186,7 +186,7 @@ func (p *Plane) InsertFacts(_ context.Context, queryIDs []string, _ time.Time) (
 	return out, nil
 }
 
-func (p *Plane) RequestCount(context.Context) (uint64, error) {
+func (p *ControlPlane) RequestCount(context.Context) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return uint64(len(p.requests)), nil
@@ -195,7 +195,7 @@ func (p *Plane) RequestCount(context.Context) (uint64, error) {
 // AppendLog adds request_log rows, at to the microsecond as DateTime64(6)
 // keeps it. request_id is a UUID column: a batch with an id that is not
 // one is refused whole, as the adapter refuses it before sending.
-func (p *Plane) AppendLog(_ context.Context, entries ...control.LogEntry) error {
+func (p *ControlPlane) AppendLog(_ context.Context, entries ...control.LogEntry) error {
 	for _, e := range entries {
 		if _, err := uuid.Parse(e.RequestID); err != nil {
 			return fmt.Errorf("request id %q: %w", e.RequestID, err)
@@ -211,14 +211,14 @@ func (p *Plane) AppendLog(_ context.Context, entries ...control.LogEntry) error 
 }
 
 // Requests returns every row of the requests table, in insertion order.
-func (p *Plane) Requests() []control.Request {
+func (p *ControlPlane) Requests() []control.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]control.Request(nil), p.requests...)
 }
 
 // Log returns every request_log row of a request, in the order written.
-func (p *Plane) Log(id string) []control.LogEntry {
+func (p *ControlPlane) Log(id string) []control.LogEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []control.LogEntry

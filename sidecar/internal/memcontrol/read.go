@@ -23,7 +23,7 @@ type answer struct {
 }
 
 // answerOf is id's answer; false without any log row. The caller holds p.mu.
-func (p *Plane) answerOf(id string) (answer, bool) {
+func (p *ControlPlane) answerOf(id string) (answer, bool) {
 	var a answer
 	found := false
 	for _, e := range p.log {
@@ -53,7 +53,7 @@ func (p *Plane) answerOf(id string) (answer, bool) {
 // since with one row per id, the first inserted (the server's block order;
 // requested_at may be dated back), in insertion order, and how many logins
 // used each id; the caller holds p.mu.
-func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
+func (p *ControlPlane) firstRows(since time.Time) ([]control.Request, map[string]int) {
 	byID := map[string]control.Request{}
 	var first []control.Request
 	logins := map[string]map[string]bool{}
@@ -78,14 +78,14 @@ func (p *Plane) firstRows(since time.Time) ([]control.Request, map[string]int) {
 }
 
 // FullReads is how many times PendingRequests was called.
-func (p *Plane) FullReads() int {
+func (p *ControlPlane) FullReads() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.fullReads
 }
 
 // PendingRequests is a full read, as the SQL control plane's.
-func (p *Plane) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
+func (p *ControlPlane) PendingRequests(ctx context.Context, since time.Time) ([]control.PendingRequest, error) {
 	p.mu.Lock()
 	p.fullReads++
 	p.mu.Unlock()
@@ -99,7 +99,7 @@ func (p *Plane) PendingRequests(ctx context.Context, since time.Time) ([]control
 // PendingPerRequester of a requester and PendingPerRead in all; of those,
 // the first rows of their ids (among the rows made since) without a
 // terminal answer are pending, cut as admission expects.
-func (p *Plane) PendingAfter(_ context.Context, from control.ReadFrom) (control.ReadPage, error) {
+func (p *ControlPlane) PendingAfter(_ context.Context, from control.ReadFrom) (control.ReadPage, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	page := control.ReadPage{LastBlock: p.blocks}
@@ -131,7 +131,7 @@ type firstOf struct {
 }
 
 // firstsSince indexes the rows made since by id; the caller holds p.mu.
-func (p *Plane) firstsSince(since time.Time) map[string]firstOf {
+func (p *ControlPlane) firstsSince(since time.Time) map[string]firstOf {
 	out := map[string]firstOf{}
 	for i, r := range p.requests {
 		if r.RequestedAt.Before(since) {
@@ -149,7 +149,7 @@ func (p *Plane) firstsSince(since time.Time) map[string]firstOf {
 
 // readFrom reports whether row i is one a read from takes in; the caller
 // holds p.mu.
-func (p *Plane) readFrom(from control.ReadFrom, i int) bool {
+func (p *ControlPlane) readFrom(from control.ReadFrom, i int) bool {
 	if from.Full {
 		a, logged := p.answerOf(p.requests[i].ID)
 		return !logged || !a.decidesTerminal
@@ -163,7 +163,7 @@ func (p *Plane) readFrom(from control.ReadFrom, i int) bool {
 
 // pendingAt is row i, the first of its id, as a pending request, unless
 // its id has a terminal answer; the caller holds p.mu.
-func (p *Plane) pendingAt(i, logins int) (control.PendingRequest, bool) {
+func (p *ControlPlane) pendingAt(i, logins int) (control.PendingRequest, bool) {
 	r := p.requests[i]
 	a, logged := p.answerOf(r.ID)
 	if logged && a.decidesTerminal {
@@ -216,13 +216,13 @@ func cutList(l []string) []string {
 // Status reads the request_status view: the first row of the id (whatever
 // its age) with its answer; 'pending' with the request's backup and
 // updated_at at the epoch (the view's empty join) before any log row.
-func (p *Plane) Status(_ context.Context, id string) (control.RequestStatus, error) {
+func (p *ControlPlane) Status(_ context.Context, id string) (control.RequestStatus, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.statusLocked(id)
 }
 
-func (p *Plane) statusLocked(id string) (control.RequestStatus, error) {
+func (p *ControlPlane) statusLocked(id string) (control.RequestStatus, error) {
 	var first *control.Request
 	for i, r := range p.requests {
 		if r.ID == id {
@@ -249,7 +249,7 @@ const activeWindow = 24 * time.Hour
 
 // ActiveRequests returns the queued and running requests of the last day,
 // each once, oldest first, at most limit (at least one, as LIMIT is).
-func (p *Plane) ActiveRequests(_ context.Context, limit int) ([]control.RequestStatus, error) {
+func (p *ControlPlane) ActiveRequests(_ context.Context, limit int) ([]control.RequestStatus, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	first, _ := p.firstRows(time.Time{})
