@@ -22,8 +22,29 @@ type CopyReaders interface {
 	Copy(ctx context.Context, name string) (*Service, error)
 }
 
-// ErrUnknownSource is a source that names no [[copy]] target.
+// ErrUnknownSource is a source that names no [[copy]] target; its errors
+// are UnknownCopyTargetError.
 var ErrUnknownSource = errors.New("no such copy target")
+
+// UnknownCopyTargetError is a name, asked for as a source or a copy target
+// by a request, a flag or an HTTP body, that no [[copy]] target has: every
+// path says it in these words, naming the targets there are. It is
+// ErrUnknownSource.
+type UnknownCopyTargetError struct {
+	Name    string
+	Targets []string // the configured targets' names
+}
+
+func (e *UnknownCopyTargetError) Error() string {
+	names := "none configured"
+	if len(e.Targets) > 0 {
+		names = strings.Join(e.Targets, ", ")
+	}
+	return fmt.Sprintf("no copy target %q in the configuration (targets: %s)", e.Name, names)
+}
+
+// Is makes the error ErrUnknownSource.
+func (e *UnknownCopyTargetError) Is(target error) bool { return target == ErrUnknownSource }
 
 // Source is where a backup is read from: the engine, the copy target's
 // name ("" = the primary), and, when a copy was picked because the primary
@@ -52,7 +73,11 @@ type BackupWanted struct {
 func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, named string, w BackupWanted) (Source, error) {
 	if named != "" {
 		if targets == nil || !slices.Contains(targets.Copies(), named) {
-			return Source{}, fmt.Errorf("source %q: %w (targets: %s)", named, ErrUnknownSource, copyNames(targets))
+			unknown := &UnknownCopyTargetError{Name: named}
+			if targets != nil {
+				unknown.Targets = targets.Copies()
+			}
+			return Source{}, fmt.Errorf("source: %w", unknown)
 		}
 		svc, err := targets.Copy(ctx, named)
 		if err != nil {
@@ -78,9 +103,3 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	return Source{Service: primary}, primaryErr
 }
 
-func copyNames(targets CopyReaders) string {
-	if targets == nil || len(targets.Copies()) == 0 {
-		return "none configured"
-	}
-	return strings.Join(targets.Copies(), ", ")
-}

@@ -220,7 +220,7 @@ func TestUnknownSourceIsRefused(t *testing.T) {
 	for _, action := range []Action{ActionRestore, ActionVerify} {
 		_, err := s.admit(ctx, Job{Request: Request{Action: action, Database: "shop", Target: "again",
 			Source: "nowhere", RequestedBy: "dave"}})
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), `source "nowhere"`) {
+		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), `source: no copy target "nowhere" in the configuration (targets: none configured)`) {
 			t.Errorf("%s from an unknown source: %v, want a rejection naming it", action, err)
 		}
 	}

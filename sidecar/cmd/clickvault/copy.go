@@ -21,8 +21,8 @@ import (
 // only, when not ""), connected; no request is made.
 func (a *app) copyTargets(ctx context.Context, only string) ([]sidecar.CopyTarget, error) {
 	if only != "" {
-		if _, ok := a.cfg.CopyTarget(only); !ok {
-			return nil, &usageError{fmt.Errorf("no copy target %q in the configuration (targets: %v)", only, a.cfg.CopyNames())}
+		if _, err := a.copyTarget(only); err != nil {
+			return nil, &usageError{fmt.Errorf("--to: %w", err)}
 		}
 	}
 	var out []sidecar.CopyTarget
@@ -63,6 +63,16 @@ func copyClickHouseTarget(t config.CopyTarget) clickhouse.S3Target {
 		SecretKey: t.SecretKey.Reveal(), NamedCollection: t.NamedCollection}
 }
 
+// copyTarget is the [[copy]] target named name, or the error that names
+// the targets there are (sidecar.UnknownCopyTargetError).
+func (a *app) copyTarget(name string) (config.CopyTarget, error) {
+	t, ok := a.cfg.CopyTarget(name)
+	if !ok {
+		return t, &sidecar.UnknownCopyTargetError{Name: name, Targets: a.cfg.CopyNames()}
+	}
+	return t, nil
+}
+
 // serviceAt is the engine on the copy target named name, as on the
 // primary: its bucket and prefix, and ClickHouse reading backups from it.
 // "" is the primary's.
@@ -70,9 +80,9 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 	if name == "" {
 		return a.service, nil
 	}
-	t, ok := a.cfg.CopyTarget(name)
-	if !ok {
-		return nil, &usageError{fmt.Errorf("no copy target %q in the configuration (targets: %v)", name, a.cfg.CopyNames())}
+	t, err := a.copyTarget(name)
+	if err != nil {
+		return nil, &usageError{err}
 	}
 	store, err := copyStore(ctx, t)
 	if err != nil {
@@ -111,9 +121,6 @@ func (c *lazyCopyReaders) Copy(ctx context.Context, name string) (*sidecar.Servi
 	defer c.mu.Unlock()
 	if svc, ok := c.made[name]; ok {
 		return svc, nil
-	}
-	if _, ok := c.a.cfg.CopyTarget(name); !ok {
-		return nil, fmt.Errorf("copy target %q: %w", name, sidecar.ErrUnknownSource)
 	}
 	svc, err := c.a.serviceAt(ctx, name)
 	if err != nil {

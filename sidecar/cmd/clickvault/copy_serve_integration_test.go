@@ -130,7 +130,7 @@ func TestRestoreRequestReadsACopy(t *testing.T) {
 		return h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
 	}
 
-	if st := restore("nowhere"); st.state != "rejected" || !strings.Contains(st.message, `source "nowhere": no such copy target (targets: dr, near)`) {
+	if st := restore("nowhere"); st.state != "rejected" || !strings.Contains(st.message, `source: no copy target "nowhere" in the configuration (targets: dr, near)`) {
 		t.Errorf("restore from an unknown source: %s: %s", st.state, st.message)
 	}
 	st := restore("dr")

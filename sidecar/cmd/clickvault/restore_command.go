@@ -48,8 +48,8 @@ func restoreCommand(run runner) *cobra.Command {
 			return &usageError{errors.New("--shard: a restore of one shard of a set is for a cluster node (cluster.name)")}
 		}
 		if from != "" {
-			if _, ok := a.cfg.CopyTarget(from); !ok {
-				return &usageError{fmt.Errorf("--from: no copy target %q in the configuration (targets: %v)", from, a.cfg.CopyNames())}
+			if _, err := a.copyTarget(from); err != nil {
+				return &usageError{fmt.Errorf("--from: %w", err)}
 			}
 		}
 		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
