@@ -102,4 +102,3 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	}
 	return Source{Service: primary}, primaryErr
 }
-
