@@ -66,7 +66,9 @@ func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 			}
 		}
 	}
-	return j, s.validateFields(ctx, j, targetOK)
+	src, err := s.validateFields(ctx, j, targetOK)
+	j.ChosenSource = src
+	return j, err
 }
 
 // refuseRowPolicies refuses a restore of tables on which a row policy
@@ -118,37 +120,47 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 
 // validateFields checks what precheck could not without reading: the
 // database, the backup, the target. (precheck ran first.)
-func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() error) error {
+func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() error) (*sidecar.Source, error) {
 	if r.Action == ActionBackup {
-		return s.requireLiveDatabase(ctx, r.DB)
+		return nil, s.requireLiveDatabase(ctx, r.DB)
 	}
 	if r.Action == ActionCleanup {
 		if _, err := s.repository(ctx, r); err != nil {
-			return reject("%v", err)
+			return nil, reject("%v", err)
 		}
-		return nil
+		return nil, nil
 	}
 	if r.Action == ActionRestore && s.opts.Sets != nil {
 		// A set's restore chooses its set when it runs, and each node
 		// judges its own target (empty, or as the restore's record left it).
-		return nil
+		return nil, nil
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist, in the source asked
 	// for, or in the primary or else a copy target.
-	if _, err := s.source(ctx, r); err != nil {
+	src, err := s.source(ctx, r)
+	if err != nil {
 		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) ||
 			errors.Is(err, sidecar.ErrUnknownSource) {
-			return reject("%v", err)
+			return nil, reject("%v", err)
 		}
-		return err
+		return nil, err
 	}
 	// targetOK judges what inspectTarget read, with no I/O: its every
 	// error is a refusal of the target.
 	if err := targetOK(); err != nil {
-		return reject("%v", err)
+		return nil, reject("%v", err)
 	}
-	return nil
+	return &src, nil
+}
+
+// readFrom is where a restore or verify reads its backup: where admission
+// found it, or, for a request adopted after a restart, chosen now.
+func (s *base) readFrom(ctx context.Context, r Job) (sidecar.Source, error) {
+	if r.ChosenSource != nil {
+		return *r.ChosenSource, nil
+	}
+	return s.source(ctx, r)
 }
 
 // source is where a restore or verify reads its backup (sidecar.ChooseSource).

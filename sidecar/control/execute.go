@@ -64,7 +64,7 @@ func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *r
 // executeVerify verifies a backup read from its source (the primary, a
 // copy target named, or the copy the primary's failure fell back on).
 func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.ProgressFunc) (State, LogEntry) {
-	src, err := s.source(ctx, r)
+	src, err := s.readFrom(ctx, r)
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
@@ -233,7 +233,7 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	if s.opts.Sets != nil {
 		return s.executeSetRestore(ctx, r, latest, rows)
 	}
-	src, err := s.source(ctx, r)
+	src, err := s.readFrom(ctx, r)
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}

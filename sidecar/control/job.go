@@ -3,6 +3,7 @@ package control
 import (
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -37,4 +38,9 @@ type Job struct {
 	RestoreMode model.RestoreMode
 	// Consumers is a restore's parsed choice; it shadows the row's text.
 	Consumers model.Consumers
+	// ChosenSource is where admission found a restore's or verify's backup
+	// (the primary, or a copy target, named or fallen back on), so the run
+	// does not ask a primary that could not serve it again; nil for a
+	// request adopted after a restart, which was admitted before it.
+	ChosenSource *sidecar.Source
 }
