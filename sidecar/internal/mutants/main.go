@@ -20,9 +20,9 @@ import (
 )
 
 type options struct {
-	list, report, only string
-	workers            int
-	dry                bool
+	list, report, only, journal string
+	workers                     int
+	dry                         bool
 }
 
 func main() {
@@ -32,6 +32,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only the mutants whose file, rule or description matches this regexp")
 	flag.IntVar(&o.workers, "workers", 2, "mutants tested at once, each in its own copy of the module")
 	flag.BoolVar(&o.dry, "dry", false, "list the mutants, test none")
+	flag.StringVar(&o.journal, "journal", ".cache/mutants.jsonl", "keep each outcome here, and take those of unchanged packages from it (a stopped run goes on); \"\" tests every mutant")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, o)
@@ -68,13 +69,20 @@ func run(ctx context.Context, o options) error {
 		}
 		return nil
 	}
+	jl, err := openJournal(o.journal, first)
+	if err != nil {
+		return err
+	}
+	if err := jl.hashPackages(ms); err != nil {
+		return err
+	}
 	if err := baseline(ctx, first, ms); err != nil {
 		return err
 	}
-	if err := runAll(ctx, tmp, first, ms, o.workers); err != nil {
+	if err := runAll(ctx, tmp, first, ms, o.workers, jl); err != nil {
 		return err
 	}
-	return finish(ms, o.report, o.only)
+	return finish(ms, o.report, o.only, jl.taken)
 }
 
 // collect lists gremlins' mutants and the hand-made ones, numbered.
@@ -136,7 +144,7 @@ func baseline(ctx context.Context, root string, ms []*mutant) error {
 // runAll tests the mutants, workers at a time, each worker in its own copy.
 // Every copy is made from first before any mutant is applied: a copy made
 // while another worker had a mutant in place would carry it into every run.
-func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int) error {
+func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int, jl *journal) error {
 	roots := []string{first}
 	for len(roots) < max(workers, 1) {
 		root, err := copyModule(first, tmp)
@@ -154,10 +162,11 @@ func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int) e
 				if m.Status == equivalentStatus {
 					continue
 				}
-				if err := runMutant(ctx, root, m); err != nil {
+				from, err := testOrRecall(ctx, root, m, jl)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(os.Stderr, "[%d/%d] %-10s %s:%d %s %s\n", done.Add(1), len(ms), m.Status, m.File, m.Line, m.Kind, m.By)
+				fmt.Fprintf(os.Stderr, "[%d/%d] %-10s %s:%d %s %s%s\n", done.Add(1), len(ms), m.Status, m.File, m.Line, m.Kind, m.By, from)
 			}
 			return nil
 		})
@@ -176,10 +185,23 @@ func runAll(ctx context.Context, tmp, first string, ms []*mutant, workers int) e
 	return g.Wait()
 }
 
+// testOrRecall takes m's outcome from the journal or else tests it and
+// journals it; it says " (journal)" when the outcome came from there.
+func testOrRecall(ctx context.Context, root string, m *mutant, jl *journal) (string, error) {
+	ok, err := jl.recall(m)
+	if err != nil || ok {
+		return " (journal)", err
+	}
+	if err := runMutant(ctx, root, m); err != nil {
+		return "", err
+	}
+	return "", jl.record(m)
+}
+
 // finish writes the report and fails when a mutant survived. only is the
 // run's -only filter, which the report names so a partial run is never
 // read as the whole.
-func finish(ms []*mutant, report, only string) error {
+func finish(ms []*mutant, report, only string, fromJournal int) error {
 	var t tally
 	for _, m := range ms {
 		t.add(m)
@@ -193,7 +215,7 @@ func finish(ms []*mutant, report, only string) error {
 		if err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
-		if err := writeReport(f, ms, only); err != nil {
+		if err := writeReport(f, ms, only, fromJournal); err != nil {
 			_ = f.Close()
 			return fmt.Errorf("write the report: %w", err)
 		}

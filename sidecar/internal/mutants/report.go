@@ -44,16 +44,23 @@ mutant changes the code but not what it does (a bound past which a counter
 is never read): no test can kill it, so mutants.txt declares it with why,
 and it is not run.
 
-Run it with ` + "`go tool task mutants`" + ` (about half an hour on two cores).
+Run it with ` + "`go tool task mutants`" + `: every mutant builds a test binary, so
+the whole list takes hours on two cores. Each outcome is journaled as it is
+decided (` + "`.cache/mutants.jsonl`" + `), so a run stopped part-way goes on where it
+stopped, testing again only the mutants of packages changed since.
 `
 
 // writeReport writes the Markdown report of a run.
-func writeReport(w io.Writer, ms []*mutant, only string) error {
+func writeReport(w io.Writer, ms []*mutant, only string, fromJournal int) error {
 	var b strings.Builder
 	b.WriteString(reportHead)
 	if only != "" {
 		fmt.Fprintf(&b, "\n**A partial run:** only the mutants whose file, rule or description matches `-only %s` ran; "+
 			"the totals count those alone.\n", only)
+	}
+	if fromJournal > 0 {
+		fmt.Fprintf(&b, "\n%d of the outcomes below were taken from the journal of an earlier run (`-journal`): "+
+			"their package's sources and tests are unchanged since they were tested.\n", fromJournal)
 	}
 	byRule, order := map[string]*tally{}, []string{}
 	var all tally

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// journal keeps each mutant's outcome as it is decided, one JSON line per
+// mutant, so a run stopped part-way (a full run takes hours on two cores)
+// goes on where it stopped: a later run takes a mutant's outcome from the
+// journal instead of testing it again, as long as nothing it depends on
+// changed. A mutant is named by its package's sources and tests (their
+// hash), its file, line, kind and description: any edit to the package
+// tests its mutants again. An edit elsewhere in the module (a package its
+// tests import) does not; the report says how many outcomes came from the
+// journal, and a run without one (-journal "") tests every mutant.
+type journal struct {
+	mu    sync.Mutex
+	path  string
+	seen  map[string]journalEntry
+	pkgs  map[string]string // package dir → hash of its .go files
+	root  string
+	taken int // outcomes this run took from the journal
+}
+
+type journalEntry struct {
+	Key    string `json:"key"`
+	Status string `json:"status"`
+	By     string `json:"by,omitempty"`
+}
+
+// openJournal reads the journal at path (none yet is an empty one) for
+// the pristine module copy at root. path "" keeps no journal.
+func openJournal(path, root string) (*journal, error) {
+	j := &journal{path: path, seen: map[string]journalEntry{}, pkgs: map[string]string{}, root: root}
+	if path == "" {
+		return j, nil
+	}
+	f, err := os.Open(path) //nolint:gosec // the journal's path, named by the task
+	if errors.Is(err, fs.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the journal: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		var e journalEntry
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" { // a line cut by a kill is skipped
+			j.seen[e.Key] = e
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read the journal: %w", err)
+	}
+	return j, nil
+}
+
+// recall sets m's outcome from the journal and reports whether it had one.
+func (j *journal) recall(m *mutant) (bool, error) {
+	key, err := j.key(m)
+	if err != nil {
+		return false, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e, ok := j.seen[key]
+	if ok {
+		m.Status, m.By = e.Status, e.By
+		j.taken++
+	}
+	return ok, nil
+}
+
+// record appends m's outcome.
+func (j *journal) record(m *mutant) error {
+	if j.path == "" {
+		return nil
+	}
+	key, err := j.key(m)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(journalEntry{Key: key, Status: m.Status, By: m.By})
+	if err != nil {
+		return fmt.Errorf("write the journal: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(j.path), 0o750); err != nil {
+		return fmt.Errorf("write the journal: %w", err)
+	}
+	f, err := os.OpenFile(j.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600) //nolint:gosec // the journal's path, named by the task
+	if err != nil {
+		return fmt.Errorf("write the journal: %w", err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write the journal: %w", err)
+	}
+	return f.Close()
+}
+
+// hashPackages hashes the package of each mutant before any is applied:
+// the pristine copy is also a worker's, where mutants come and go.
+func (j *journal) hashPackages(ms []*mutant) error {
+	for _, m := range ms {
+		if _, err := j.packageHash(filepath.Dir(m.File)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *journal) key(m *mutant) (string, error) {
+	pkg, err := j.packageHash(filepath.Dir(m.File))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s|%s:%d|%s|%s", pkg, m.File, m.Line, m.Kind, m.What), nil
+}
+
+// packageHash is the hash of the package's .go files (sources and tests)
+// as they are in the pristine copy.
+func (j *journal) packageHash(dir string) (string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if h, ok := j.pkgs[dir]; ok {
+		return h, nil
+	}
+	names, err := filepath.Glob(filepath.Join(j.root, dir, "*.go"))
+	if err != nil {
+		return "", fmt.Errorf("hash package %s: %w", dir, err)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, name := range names {
+		data, err := os.ReadFile(name) //nolint:gosec // a file of the module's copy
+		if err != nil {
+			return "", fmt.Errorf("hash package %s: %w", dir, err)
+		}
+		_, _ = h.Write([]byte(strings.TrimPrefix(name, j.root) + "\x00"))
+		_, _ = h.Write(data)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))[:16]
+	j.pkgs[dir] = sum
+	return sum, nil
+}
