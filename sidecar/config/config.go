@@ -88,6 +88,15 @@ type ClickHouse struct {
 }
 
 type S3 struct {
+	// squash: mapstructure reads the place's keys at [s3]'s level;
+	// flatten: the defaults' provider (fatih/structs) writes them there.
+	S3Place    `koanf:",squash,flatten"`
+	Deployment string `koanf:"deployment"`
+}
+
+// S3Place is where a bucket is and how to reach it: the keys [s3] and
+// each [[copy]] target share, and mean the same in both.
+type S3Place struct {
 	Endpoint           string `koanf:"endpoint"`
 	ClickHouseEndpoint string `koanf:"clickhouse_endpoint"`
 	Bucket             string `koanf:"bucket"`
@@ -96,7 +105,6 @@ type S3 struct {
 	AccessKey          Secret `koanf:"access_key"`
 	SecretKey          Secret `koanf:"secret_key"`
 	NamedCollection    string `koanf:"named_collection"`
-	Deployment         string `koanf:"deployment"`
 }
 
 type Schedule struct {
@@ -169,7 +177,7 @@ const MaxParallelDatabases = 64
 func Default() Config {
 	return Config{
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", ControlDatabase: "clickvault"},
-		S3:         S3{Region: "us-east-1", Prefix: "clickhouse"},
+		S3:         S3{S3Place: S3Place{Region: "us-east-1", Prefix: "clickhouse"}},
 		Schedule:   Schedule{FullBackupIntervalDays: 7, IncrementalEvery: "4h", CheckEvery: "24h"},
 		Retention:  Retention{KeepFullBackups: 4},
 		Notifications: Notifications{
@@ -253,14 +261,18 @@ func (c Config) Poll() time.Duration {
 // ClickHouseS3Endpoint is the endpoint as ClickHouse reaches it. With no
 // endpoint at all (AWS), it is the region's S3 endpoint: ClickHouse's S3()
 // needs a full URL, unlike the SDK, which finds AWS by itself.
-func (c Config) ClickHouseS3Endpoint() string {
+func (c Config) ClickHouseS3Endpoint() string { return c.S3.ClickHouseS3Endpoint() }
+
+// ClickHouseS3Endpoint is the place's endpoint as ClickHouse reaches it
+// (Config.ClickHouseS3Endpoint).
+func (p S3Place) ClickHouseS3Endpoint() string {
 	switch {
-	case c.S3.ClickHouseEndpoint != "":
-		return c.S3.ClickHouseEndpoint
-	case c.S3.Endpoint != "":
-		return c.S3.Endpoint
+	case p.ClickHouseEndpoint != "":
+		return p.ClickHouseEndpoint
+	case p.Endpoint != "":
+		return p.Endpoint
 	}
-	return "https://s3." + c.S3.Region + ".amazonaws.com"
+	return "https://s3." + p.Region + ".amazonaws.com"
 }
 
 // Secrets lists every secret value, for redacting text from elsewhere.

@@ -135,7 +135,7 @@ func TestClickHouseS3Endpoint(t *testing.T) {
 		{"", "", "eu-central-1", "https://s3.eu-central-1.amazonaws.com"},
 	}
 	for _, c := range cases {
-		cfg := Config{S3: S3{Endpoint: c.endpoint, ClickHouseEndpoint: c.forClickHouse, Region: c.region}}
+		cfg := Config{S3: S3{S3Place: S3Place{Endpoint: c.endpoint, ClickHouseEndpoint: c.forClickHouse, Region: c.region}}}
 		if got := cfg.ClickHouseS3Endpoint(); got != c.want {
 			t.Errorf("%+v: got %s, want %s", c, got, c.want)
 		}

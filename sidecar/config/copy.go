@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -19,24 +20,22 @@ import (
 // backup is copied to, with its own endpoint, bucket, prefix and
 // credentials. The keys mean what they mean under [s3].
 type CopyTarget struct {
-	Name               string `koanf:"name"`
-	Endpoint           string `koanf:"endpoint"`
-	ClickHouseEndpoint string `koanf:"clickhouse_endpoint"`
-	Bucket             string `koanf:"bucket"`
-	Prefix             string `koanf:"prefix"`
-	Region             string `koanf:"region"`
-	AccessKey          Secret `koanf:"access_key"`
-	SecretKey          Secret `koanf:"secret_key"`
-	NamedCollection    string `koanf:"named_collection"`
+	Name    string `koanf:"name"`
+	S3Place `koanf:",squash,flatten"`
 	// Retention, from a [copy.retention] table, is the target's own: what
 	// `cleanup --copy NAME` keeps there and what a copy round sends (a
 	// backup it would delete is not copied). nil: the primary's [retention].
 	Retention *Retention `koanf:"retention"`
 }
 
-// copyKeys are the keys a [[copy]] table may have.
-var copyKeys = map[string]bool{"name": true, "endpoint": true, "clickhouse_endpoint": true, "bucket": true,
-	"prefix": true, "region": true, "access_key": true, "secret_key": true, "named_collection": true, "retention": true}
+// copyKeys are the keys a [[copy]] table may have: CopyTarget's.
+var copyKeys = func() map[string]bool {
+	out := map[string]bool{}
+	for _, f := range keyFields(reflect.TypeFor[CopyTarget]()) {
+		out[f.Tag.Get("koanf")] = true
+	}
+	return out
+}()
 
 // copyNameRe is a target's name: it is a label of a metric, a flag's
 // value and part of an environment variable's name, so lower case letters,
@@ -60,12 +59,6 @@ func (c Config) CopyNames() []string {
 		out[i] = t.Name
 	}
 	return out
-}
-
-// ClickHouseS3Endpoint is the target's endpoint as ClickHouse reaches it
-// (Config.ClickHouseS3Endpoint, for the target).
-func (t CopyTarget) ClickHouseS3Endpoint() string {
-	return Config{S3: S3{Endpoint: t.Endpoint, ClickHouseEndpoint: t.ClickHouseEndpoint, Region: t.Region}}.ClickHouseS3Endpoint()
 }
 
 // SameStore reports whether the target is reached at the primary's

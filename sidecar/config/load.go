@@ -141,10 +141,24 @@ func knownKeys() map[string]reflect.Type {
 		if st.Kind() != reflect.Struct {
 			continue // [tables.<database>]: checked by tableKeyKnown
 		}
-		for j := 0; j < st.NumField(); j++ {
-			f := st.Field(j)
+		for _, f := range keyFields(st) {
 			out[section.Tag.Get("koanf")+"."+f.Tag.Get("koanf")] = f.Type
 		}
+	}
+	return out
+}
+
+// keyFields are the fields of a table's struct that are keys, with those
+// of a struct it embeds squashed into it (S3Place in S3 and CopyTarget).
+func keyFields(st reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for j := 0; j < st.NumField(); j++ {
+		f := st.Field(j)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = append(out, keyFields(f.Type)...)
+			continue
+		}
+		out = append(out, f)
 	}
 	return out
 }
