@@ -29,6 +29,11 @@ type Requests struct {
 	// sets to keep (a cleanup of sets).
 	Chains ShardChains
 	Policy SetPolicy
+	// RequestRetention is how long a request's row lives
+	// (sidecar.request_retention_days): its set-requests/ record, by which
+	// its sidecar answers it after a restart, is deleted by a cleanup of
+	// sets once it is older, as no row can ask for it then. 0 keeps them.
+	RequestRetention time.Duration
 }
 
 var _ control.ClusterSets = Requests{}

@@ -154,7 +154,7 @@ func MapShards(sources, targets []int, only int) (ShardMap, error) {
 			}
 		case only == 0:
 			m.Idle = append(m.Idle, t)
-			m.Notes = append(m.Notes, fmt.Sprintf("target shard %d gets no data: the set has %d shards, the target %d",
+			m.Notes = append(m.Notes, fmt.Sprintf("target shard %d gets no data, only the tables, empty: the set has %d shards, the target %d",
 				t, len(src), len(tgt)))
 		}
 	}

@@ -93,7 +93,7 @@ func TestMapShards(t *testing.T) {
 		{"5 onto 2", []int{1, 2, 3, 4, 5}, []int{2, 1}, 0, []cluster.Placement{{1, []int{1, 3, 5}}, {2, []int{2, 4}}}, nil,
 			"target shard 2 holds source shards [2 4]"},
 		{"2 onto 3", []int{1, 2}, []int{1, 2, 3}, 0, []cluster.Placement{{1, []int{1}}, {2, []int{2}}}, []int{3},
-			"target shard 3 gets no data: the set has 2 shards, the target 3"},
+			"target shard 3 gets no data, only the tables, empty: the set has 2 shards, the target 3"},
 		{"shard 3 alone onto 2", []int{1, 2, 3}, []int{1, 2}, 3, []cluster.Placement{{1, []int{3}}}, nil, ""},
 		{"shard 2 alone onto 3", []int{1, 2}, []int{1, 2, 3}, 2, []cluster.Placement{{2, []int{2}}}, nil, ""},
 	} {

@@ -98,7 +98,32 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 			}
 		}
 	}
+	plan.Steps = append(plan.Steps, emptyShardSteps(m.Idle, sources, in)...)
 	return plan, nil
+}
+
+// emptyShardSteps give each replica of a target shard that gets no data
+// (a set of fewer shards than the target) every table, empty: the
+// definitions of the first source shard's backup (structure_only). A
+// Distributed table over the whole target reads each shard's local table,
+// and one missing there would fail every query of it. They create only
+// what is not there (create_table = 'if not exists'): they write no rows,
+// so tables an operator made there before are left as they are.
+func emptyShardSteps(idle, sources []int, in RestoreInput) []RestoreStep {
+	if len(sources) == 0 {
+		return nil
+	}
+	src := in.Results[sources[0]]
+	var steps []RestoreStep
+	for _, t := range idle {
+		shard, _ := in.Target.Shard(t)
+		for _, r := range shard.Replicas {
+			steps = append(steps, RestoreStep{Key: fmt.Sprintf("t%d-r%d-s%d-%s", t, r.Num, sources[0], StepSchema),
+				Target: t, Replica: r.Num, Source: sources[0], Backup: src.Backup, Folder: src.Folder, Kind: StepSchema,
+				Settings: restoreSettings(StepSchema, false, false)})
+		}
+	}
+	return steps
 }
 
 // stepsOf are one replica's steps for the sources placed on its shard.

@@ -85,7 +85,8 @@ func TestPlanRestoreGolden(t *testing.T) {
 // an earlier data step of the same replica; create_table = 'create' on a
 // replica's first step only, and never in a restore of one shard alone
 // (it repairs a database that is there); a schema step comes first on its
-// replica.
+// replica; a target shard that gets no data gets the first source's
+// tables, empty, on each replica (create_table = 'if not exists').
 func TestPlanRestoreRules(t *testing.T) {
 	three := set("s1", 1, cluster.SetCompleted, 1, 2, 3)
 	partial := set("s3", 3, cluster.SetPartial, 1, 2, 3)
@@ -101,7 +102,7 @@ func TestPlanRestoreRules(t *testing.T) {
 		{"3 onto 2, plain tables", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed[3:]}, 5, "two_replicas"},
 		{"3 onto 3", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed}, 3, "three_shards"},
 		{"shard 3 alone onto 2", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed, Shard: 3}, 3, "two_replicas"},
-		{"named partial onto 3", cluster.RestoreInput{Set: partial, Results: results(partial), Tables: mixed}, 2, "three_shards"},
+		{"named partial onto 3", cluster.RestoreInput{Set: partial, Results: results(partial), Tables: mixed}, 3, "three_shards"},
 	} {
 		tc.in.Target = targetTopology(t, tc.target)
 		p, err := cluster.PlanRestore(tc.in)
@@ -128,7 +129,11 @@ func checkRules(t *testing.T, name string, p cluster.RestorePlan, in cluster.Res
 			got[set.Name] = set.Value
 		}
 		first := seen[k] == 0 && !hasSchema(p.Steps, k.target, k.replica)
-		if (got["create_table"] == "'create'") != (in.Shard == 0 && (first || s.Kind == cluster.StepSchema)) {
+		idle := slices.Contains(p.Map.Idle, s.Target) // gets the tables only, made where missing
+		if idle && (s.Kind != cluster.StepSchema || s.Source != p.Map.Placements[0].Sources[0]) {
+			t.Errorf("%s: %s: target shard %d gets no data, yet this step is %s of source shard %d", name, s.Key, s.Target, s.Kind, s.Source)
+		}
+		if (got["create_table"] == "'create'") != (in.Shard == 0 && !idle && (first || s.Kind == cluster.StepSchema)) {
 			t.Errorf("%s: %s: create_table %s", name, s.Key, got["create_table"])
 		}
 		if (got["allow_non_empty_tables"] == "1") != (s.Kind == cluster.StepData && seen[k] > 0) {
@@ -144,6 +149,14 @@ func checkRules(t *testing.T, name string, p cluster.RestorePlan, in cluster.Res
 		for _, tb := range in.Tables {
 			if tb.Database == "shop" && !slices.Contains(s.Except, tb.Name) {
 				rows[fmt.Sprintf("%d/%s/%d", s.Target, tb.Name, s.Source)]++
+			}
+		}
+	}
+	for _, idle := range p.Map.Idle {
+		shard, _ := in.Target.Shard(idle)
+		for _, r := range shard.Replicas {
+			if !hasSchema(p.Steps, idle, r.Num) {
+				t.Errorf("%s: target shard %d replica %d gets no data and no tables", name, idle, r.Num)
 			}
 		}
 	}

@@ -41,6 +41,9 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 	plan := PlanSetRetention(st, r.Policy, r.Coord.now())
 	out.KeptSets = len(plan.Keep)
 	out.Problems = append(out.Problems, plan.Problems...)
+	if err := r.deleteOldRequestRecords(ctx, database, dryRun, &out); err != nil {
+		out.Problems = append(out.Problems, err.Error()) // the sets' retention goes on: these are a few small objects
+	}
 	if dryRun {
 		out.DeletedSets = plan.DeleteSets
 		for n, names := range plan.DeleteLinks {

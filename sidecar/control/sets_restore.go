@@ -121,6 +121,9 @@ type SetCleanupOutcome struct {
 	DeletedBackups map[int][]string
 	KeptSets       int
 	Problems       []string // kept sets whose chain is broken, deletes that failed
+	// DeletedRequestRecords counts the records of which set a request
+	// made, deleted once older than the requests' own rows.
+	DeletedRequestRecords int
 }
 
 // Message says what the cleanup did.
@@ -145,6 +148,9 @@ func (o SetCleanupOutcome) Message() string {
 		msg += " (" + strings.Join(shards, "; ") + ")"
 	}
 	msg += fmt.Sprintf("; kept %d sets", o.KeptSets)
+	if o.DeletedRequestRecords > 0 {
+		msg += fmt.Sprintf("; %s %d records of old requests' sets", verb, o.DeletedRequestRecords)
+	}
 	if len(o.Problems) > 0 {
 		msg += "; " + strings.Join(o.Problems, "; ")
 	}

@@ -283,6 +283,11 @@ func (l ClusterLayout) SetOfRequestKey(database, requestID string) string {
 	return l.join(database, setRequests, requestID+jsonSuffix)
 }
 
+// SetRequestsFolder holds the SetOfRequestKey records of a database.
+func (l ClusterLayout) SetRequestsFolder(database string) string {
+	return l.join(database, setRequests) + "/"
+}
+
 // RestoreKey is the record of a set's restore into database target of the
 // cluster named targetCluster in the bucket: one per set and target, so
 // that running the restore again goes on from it. A restore of source

@@ -78,7 +78,8 @@ func (a *app) sets() (*cluster.Coordinator, cluster.Requests) {
 	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (cluster.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},
-		Policy: cluster.SetPolicy{KeepFullSets: a.cfg.Retention.KeepFullBackups, KeepFor: dayDuration(a.cfg.Retention.KeepDays)}}
+		Policy:           cluster.SetPolicy{KeepFullSets: a.cfg.Retention.KeepFullBackups, KeepFor: dayDuration(a.cfg.Retention.KeepDays)},
+		RequestRetention: a.cfg.RequestRetention()}
 }
 
 // mayBackUp asks this node's grants whether user may back database up:
