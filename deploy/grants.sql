@@ -59,7 +59,7 @@ CREATE ROLE IF NOT EXISTS clickvault_requester;
 -- requests, every row the sidecar logs or every catalog write could fail
 -- them, slow them down (sleep) or write requests of its own: whoever may
 -- read those tables can stop everyone's requests. The views
--- (request_status, chains, catalog) run as the sidecar (SQL SECURITY
+-- (request_status, chains, catalog, set_catalog) run as the sidecar (SQL SECURITY
 -- DEFINER); a materialized view over a view is never fired. Installations
 -- made before this rule: the REVOKE takes the old SELECT ON clickvault.*
 -- away.
@@ -68,6 +68,7 @@ GRANT INSERT ON clickvault.requests TO clickvault_requester;
 GRANT SELECT ON clickvault.request_status TO clickvault_requester;
 GRANT SELECT ON clickvault.chains TO clickvault_requester;
 GRANT SELECT ON clickvault.catalog TO clickvault_requester;  -- the catalog (a view of backups): names, sizes, S3 locations, statuses; not which tables each holds, nor SELECT on backups itself (a slow view on it would hold every answer)
+GRANT SELECT ON clickvault.set_catalog TO clickvault_requester;  -- on a cluster node, the sets (a view of sets): state, kind, shards, requester, why a shard is missing
 
 -- A sample requester: may ask for backups of shop and restores of it into
 -- shop_restored. BACKUP alone does not let them write backups anywhere

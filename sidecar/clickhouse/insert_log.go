@@ -169,15 +169,15 @@ func (c *ControlPlane) flushLogs(ctx context.Context, ids []string) error {
 var _ control.ViewLister = (*ControlPlane)(nil)
 
 // ViewsOnControlTables names the materialized views (and any other
-// dependents the server records) whose source is requests, request_log or
-// backups. Plain views (request_status, chains) are not recorded as
+// dependents the server records) whose source is requests, request_log,
+// backups or sets. Plain views (request_status, chains) are not recorded as
 // dependents: they are read, never fired.
 func (c *ControlPlane) ViewsOnControlTables(ctx context.Context) ([]string, error) {
 	var names proto.ColStr
 	var out []string
 	q := `SELECT DISTINCT concat(d.1, '.', d.2) AS view
 	FROM system.tables ARRAY JOIN arrayZip(dependencies_database, dependencies_table) AS d
-	WHERE database = {db:String} AND name IN ('requests', 'request_log', 'backups')
+	WHERE database = {db:String} AND name IN ('requests', 'request_log', 'backups', 'sets')
 	ORDER BY view` + quiet
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", c.name)},
 		Result: proto.ResultColumn{Name: "view", Data: &names}, OnResult: func(context.Context, proto.Block) error {

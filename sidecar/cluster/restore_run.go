@@ -265,30 +265,49 @@ func RestoreOutcome(rec RestoreRecord) control.SetRestoreOutcome {
 // ListSets lists a database's newest sets, newest first, at most limit
 // (one LIST, then each set.json): the catalog of sets.
 func (r Requests) ListSets(ctx context.Context, database string, limit int) ([]control.SetSummary, error) {
-	listing, err := r.Coord.store.List(ctx, r.Coord.layout.SetsRoot(database), false)
+	ids, err := r.SetIDs(ctx, database)
 	if err != nil {
-		return nil, fmt.Errorf("list the sets of %s: %w", database, err)
+		return nil, err
 	}
-	var ids []string
-	for _, f := range listing.Folders {
-		ids = append(ids, path.Base(strings.TrimSuffix(f, "/")))
-	}
-	slices.Sort(ids) // set names are times
 	slices.Reverse(ids)
 	out := []control.SetSummary{}
 	for _, id := range ids {
 		if len(out) == limit {
 			break
 		}
-		s, _, err := r.Coord.readSet(ctx, database, id)
+		s, err := r.ReadSet(ctx, database, id)
 		if errors.Is(err, coord.ErrNotFound) {
 			continue // records a cleanup stopped part way left
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, control.SetSummary{ID: s.ID, Database: s.Database, State: string(s.State), Kind: s.Kind,
-			Shards: s.Shards, RequestedBy: s.RequestedBy, CreatedAt: s.CreatedAt, SealedAt: s.SealedAt, Reasons: s.Reasons})
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+// SetIDs lists a database's sets in the bucket, oldest first (one LIST;
+// set names are times).
+func (r Requests) SetIDs(ctx context.Context, database string) ([]string, error) {
+	listing, err := r.Coord.store.List(ctx, r.Coord.layout.SetsRoot(database), false)
+	if err != nil {
+		return nil, fmt.Errorf("list the sets of %s: %w", database, err)
+	}
+	ids := make([]string, 0, len(listing.Folders))
+	for _, f := range listing.Folders {
+		ids = append(ids, path.Base(strings.TrimSuffix(f, "/")))
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// ReadSet reads one set; coord.ErrNotFound when its set.json is gone.
+func (r Requests) ReadSet(ctx context.Context, database, id string) (control.SetSummary, error) {
+	s, _, err := r.Coord.readSet(ctx, database, id)
+	if err != nil {
+		return control.SetSummary{}, err
+	}
+	return control.SetSummary{ID: s.ID, Database: s.Database, State: string(s.State), Kind: s.Kind,
+		Shards: s.Shards, RequestedBy: s.RequestedBy, CreatedAt: s.CreatedAt, SealedAt: s.SealedAt, Reasons: s.Reasons}, nil
 }

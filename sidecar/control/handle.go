@@ -52,6 +52,9 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	if r.Action == ActionCleanup || r.Action == ActionCheck || r.Action == ActionVerify {
 		s.catalogMirror.mirror(ctx, r.Database)
 	}
+	if r.Action == ActionBackup {
+		s.catalogMirror.mirrorSetsOf(ctx, r.Database) // a set's answer finds it in set_catalog; nothing on a single server
+	}
 	s.record(ctx, r.Request, state, entry)
 	if r.Action == ActionBackup {
 		s.catalogMirror.mirror(ctx, r.Database)

@@ -37,6 +37,7 @@ func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies 
 	if err := s.mirrorOnce(ctx, database, copies); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
+	s.mirrorSetsOf(ctx, database)
 }
 
 // mirrorBackup writes the row of one backup that just ended, so its

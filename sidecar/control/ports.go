@@ -41,6 +41,10 @@ type ControlPlane interface {
 	CatalogRows(ctx context.Context, database string) ([]CatalogRow, error)
 	// WriteCatalog adds or replaces rows of the backups table.
 	WriteCatalog(ctx context.Context, rows []CatalogRow) error
+	// SetRows reads the sets table of a database (FINAL), oldest first.
+	SetRows(ctx context.Context, database string) ([]SetSummary, error)
+	// WriteSets adds or replaces rows of the sets table.
+	WriteSets(ctx context.Context, rows []SetSummary) error
 }
 
 // Privilege is what a request needs on a database.

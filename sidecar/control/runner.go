@@ -187,6 +187,9 @@ func (s *Runner) Run(ctx context.Context) error {
 	g.Go(func() error { return s.rejecter.rejectLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
 	g.Go(func() error { s.catalogMirror.mirrorAll(gctx); return nil })
+	if s.base.opts.Sets != nil {
+		g.Go(func() error { return s.catalogMirror.setMirrorLoop(gctx) })
+	}
 	if s.base.opts.Mirrors != nil {
 		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors, s.dbLock) })
 	}

@@ -26,13 +26,18 @@ type ClusterSets interface {
 	// CleanupSets applies retention to a database's sets: whole sets, and
 	// a shard's backups only when no kept set needs them.
 	CleanupSets(ctx context.Context, database string, dryRun bool) (SetCleanupOutcome, error)
+	// SetIDs lists the sets of a database in the bucket, oldest first (one
+	// LIST), and ReadSet reads one (coord.ErrNotFound when it is gone): the sets
+	// table mirrors them.
+	SetIDs(ctx context.Context, database string) ([]string, error)
+	ReadSet(ctx context.Context, database, id string) (SetSummary, error)
 }
 
 // SetSummary is one set as the catalog lists it: what set.json says.
 type SetSummary struct {
 	ID          string            `json:"id"`
 	Database    string            `json:"database"`
-	State       string            `json:"state"` // open, completed, partial, deleting (a cleanup is deleting it)
+	State       string            `json:"state"` // open, completed, partial, deleting (a cleanup is deleting it); deleted in the sets table
 	Kind        string            `json:"kind"`
 	Shards      []int             `json:"shards"`
 	RequestedBy string            `json:"requested_by"`

@@ -3,10 +3,13 @@ package control_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // fakeSets answers every set with out, every restore with restore (or
@@ -19,6 +22,25 @@ type fakeSets struct {
 	restore    control.SetRestoreOutcome
 	restoreErr error
 	cleanups   []string
+	bucket     map[string]control.SetSummary // the sets in the bucket, by id
+	reads      int                           // ReadSet calls
+}
+
+func (f *fakeSets) SetIDs(context.Context, string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(maps.Keys(f.bucket)), nil
+}
+
+func (f *fakeSets) ReadSet(_ context.Context, _, id string) (control.SetSummary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	s, ok := f.bucket[id]
+	if !ok {
+		return s, coord.ErrNotFound
+	}
+	return s, nil
 }
 
 func (f *fakeSets) RestoreSet(_ context.Context, req control.SetRestoreRequest, progress func(set, message string)) (control.SetRestoreOutcome, error) {

@@ -44,7 +44,7 @@ var sidecarUsers = testbed.Options{
 // insert requests, read the answers and the catalog through the views.
 func requesterGrants() []string {
 	return []string{"INSERT ON clickvault.requests", "SELECT ON clickvault.request_status", "SELECT ON clickvault.chains",
-		"SELECT ON clickvault.catalog"}
+		"SELECT ON clickvault.catalog", "SELECT ON clickvault.set_catalog"}
 }
 
 // sidecarUsersWith is sidecarUsers with extra grants for some users (the

@@ -31,6 +31,7 @@ type ControlPlane struct {
 	facts    map[string]control.InsertFacts // by query id, as the query log would show them
 	log      []control.LogEntry
 	catalog  map[string]control.CatalogRow
+	sets     map[string]control.SetSummary
 	// fullReads counts PendingRequests calls: what the schedule pays per
 	// pass.
 	fullReads int
@@ -41,7 +42,7 @@ var _ control.ControlPlane = (*ControlPlane)(nil)
 // New is an empty control plane; ownUser is the sidecar's login, who
 // InsertRequest inserts as.
 func New(ownUser string) *ControlPlane {
-	return &ControlPlane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, facts: map[string]control.InsertFacts{}}
+	return &ControlPlane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, sets: map[string]control.SetSummary{}, facts: map[string]control.InsertFacts{}}
 }
 
 func (p *ControlPlane) Init(context.Context) error { return nil }
