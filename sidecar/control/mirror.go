@@ -4,13 +4,21 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// catalogMirror keeps the backups table in step with S3.
-type catalogMirror struct{ *base }
+// catalogMirror keeps the backups table (and on a cluster node the sets
+// table) in step with S3.
+type catalogMirror struct {
+	*base
+	// setsMu makes one mirror of the sets at a time: the minute's mirror
+	// and a request's, each reading before it writes, would otherwise let
+	// the one that read first write an older state over the newer.
+	setsMu sync.Mutex
+}
 
 // mirrorAll brings the backups table in step with S3 for every configured
 // database, once at start, copies included.

@@ -36,6 +36,8 @@ func (s *catalogMirror) mirrorSets(ctx context.Context, database string) error {
 	if s.opts.Sets == nil {
 		return nil
 	}
+	s.setsMu.Lock()
+	defer s.setsMu.Unlock()
 	ids, err := s.opts.Sets.SetIDs(ctx, database)
 	if err != nil {
 		return err
