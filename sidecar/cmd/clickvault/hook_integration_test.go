@@ -22,8 +22,9 @@ import (
 type hookReceiver struct {
 	mu     sync.Mutex
 	url    string
-	events []sidecar.Event
-	delay  time.Duration // before answering each notification
+	events   []sidecar.Event
+	delay    time.Duration  // before answering each notification
+	answered map[string]int // notifications answered, by event name
 }
 
 // slowDown makes every later notification take d to be answered.
@@ -34,7 +35,7 @@ func (r *hookReceiver) slowDown(d time.Duration) {
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{}
+	r := &hookReceiver{answered: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		if !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") {
@@ -51,10 +52,20 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		delay := r.delay
 		r.mu.Unlock()
 		time.Sleep(delay)
+		r.mu.Lock()
+		r.answered[e.Event]++
+		r.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
 	return r
+}
+
+// answeredCount counts the notifications of this event answered so far.
+func (r *hookReceiver) answeredCount(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.answered[name]
 }
 
 // received returns the events with this name.
