@@ -36,3 +36,7 @@ func TestRequestKilledBeforeItsRecordMakesNoSecondSet(t *testing.T) {
 		t.Errorf("node 1 backed its shard up %d times for one request, want once", n)
 	}
 }
+
+func setRequest(id, kind string) control.SetRequest {
+	return control.SetRequest{Database: "shop", Kind: kind, RequestID: id}
+}
