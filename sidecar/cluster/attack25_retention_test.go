@@ -53,9 +53,10 @@ func (c *engineChains) Delete(ctx context.Context, db string, shard int, names [
 }
 
 // TestCleanupSetsNotStuckByALinkOutsideSets: end to end on the in-memory
-// bucket, with the engine's rule for deletions: after a backup named by
-// no set was built on shard 1's full of the first set, no cleanup ever
-// deletes that set — it stays deleting, and every cleanup fails.
+// bucket, with the engine's rule for deletions: a backup named by no set
+// built on shard 1's full of the first set is deleted with it (nothing
+// could restore it once its base is gone); left, it kept the engine from
+// deleting the base, the set stayed deleting and every cleanup failed.
 func TestCleanupSetsNotStuckByALinkOutsideSets(t *testing.T) {
 	w := newWorld(t, 1, 1)
 	ch := &engineChains{chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}}
@@ -82,10 +83,11 @@ func TestCleanupSetsNotStuckByALinkOutsideSets(t *testing.T) {
 		}
 	}
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
-	for round := 1; round <= 2; round++ {
-		out, err := reqs.CleanupSets(context.Background(), "shop", false)
-		if err != nil || !slices.Contains(out.DeletedSets, ids[0]) {
-			t.Errorf("cleanup %d: deleted sets %v, err %v; want %s deleted", round, out.DeletedSets, err, ids[0])
-		}
+	out, err := reqs.CleanupSets(context.Background(), "shop", false)
+	if err != nil || !slices.Contains(out.DeletedSets, ids[0]) || !slices.Contains(out.DeletedBackups[1], "X1") {
+		t.Errorf("cleanup: deleted sets %v and backups %v, err %v; want %s deleted, and X1 built on it", out.DeletedSets, out.DeletedBackups, err, ids[0])
+	}
+	if out, err := reqs.CleanupSets(context.Background(), "shop", false); err != nil || len(out.DeletedSets) != 0 {
+		t.Errorf("the next cleanup: deleted sets %v, err %v; want nothing left to delete", out.DeletedSets, err)
 	}
 }

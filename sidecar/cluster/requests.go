@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -103,13 +102,8 @@ func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error)
 	if err != nil {
 		return Set{}, err
 	}
-	return set, r.record(ctx, req, set.ID)
-}
-
-// setOfRequest is set-requests/{request}.json.
-type setOfRequest struct {
-	Version int    `json:"version"`
-	Set     string `json:"set"`
+	r.record(ctx, req, set.ID)
+	return set, nil
 }
 
 // recorded is the set recorded for the request, "" if none.
@@ -128,18 +122,13 @@ func (r Requests) recorded(ctx context.Context, req control.SetRequest) (string,
 	return rec.Set, nil
 }
 
-// record writes which set the request made, once (If-None-Match).
-func (r Requests) record(ctx context.Context, req control.SetRequest, set string) error {
-	data, err := json.Marshal(setOfRequest{Version: SetVersion, Set: set})
-	if err != nil {
-		return fmt.Errorf("encode the set of request %s: %w", req.RequestID, err)
+// record writes which set the request made (Coordinator.recordRequest).
+// A failed write is not the request's failure: the set goes on, and its
+// sealer writes the record before it leaves open.json.
+func (r Requests) record(ctx context.Context, req control.SetRequest, set string) {
+	if err := r.Coord.recordRequest(ctx, req.Database, req.RequestID, set); err != nil {
+		r.Coord.logger.Warn("record the set of a request; its sealer records it", "request", req.RequestID, "set", set, "err", err)
 	}
-	_, err = r.Coord.store.Put(ctx, r.Coord.layout.SetOfRequestKey(req.Database, req.RequestID), data,
-		coord.PutCondition{IfNoneMatch: true})
-	if err != nil && !errors.Is(err, coord.ErrPreconditionFailed) {
-		return fmt.Errorf("record the set of request %s: %w", req.RequestID, err)
-	}
-	return nil
 }
 
 // Outcome is a sealed set as the runner answers it: each shard's state,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -159,6 +160,38 @@ func MapShards(sources, targets []int, only int) (ShardMap, error) {
 		}
 	}
 	return m, nil
+}
+
+// Without drops from the map the source shards that have no backup (a
+// named partial set's): they keep their places, so every other shard goes
+// where the whole set's restore puts it (on a cluster of the same shards,
+// its own), and a target left with none gets the tables, empty.
+func (m ShardMap) Without(missing []int) ShardMap {
+	if len(missing) == 0 {
+		return m
+	}
+	out := ShardMap{Idle: m.Idle}
+	for _, n := range m.Notes {
+		if !strings.Contains(n, " holds source shards ") {
+			out.Notes = append(out.Notes, n) // the notes of idle targets stand; the others are said again below
+		}
+	}
+	for _, p := range m.Placements {
+		kept := slices.DeleteFunc(slices.Clone(p.Sources), func(s int) bool { return slices.Contains(missing, s) })
+		switch {
+		case len(kept) == 0:
+			out.Idle = append(out.Idle, p.Target)
+			out.Notes = append(out.Notes, fmt.Sprintf("target shard %d gets no data, only the tables, empty: source shards %v have no backup in the set",
+				p.Target, p.Sources))
+		default:
+			out.Placements = append(out.Placements, Placement{Target: p.Target, Sources: kept})
+			if len(kept) > 1 {
+				out.Notes = append(out.Notes, fmt.Sprintf("target shard %d holds source shards %v", p.Target, kept))
+			}
+		}
+	}
+	slices.Sort(out.Idle)
+	return out
 }
 
 func sortedUnique(xs []int) []int {

@@ -82,10 +82,13 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 	if in.Shard != 0 && !slices.Contains(sources, in.Shard) {
 		return RestorePlan{}, fmt.Errorf("%w: shard %d of set %s has no backup: %s", ErrNoSet, in.Shard, in.Set.ID, plan.Missing[in.Shard])
 	}
-	m, err := MapShards(sources, in.Target.ShardNums(), in.Shard)
+	// Every shard of the set is placed, those without a backup too, so a
+	// partial set's shards go where the whole set's would.
+	m, err := MapShards(in.Set.Shards, in.Target.ShardNums(), in.Shard)
 	if err != nil {
 		return RestorePlan{}, fmt.Errorf("plan the restore of set %s: %w", in.Set.ID, err)
 	}
+	m = m.Without(slices.DeleteFunc(slices.Clone(in.Set.Shards), func(n int) bool { return slices.Contains(sources, n) }))
 	plan.Map = m
 	replicated := replicatedTables(in.Set.Database, in.Tables)
 	for _, p := range m.Placements {

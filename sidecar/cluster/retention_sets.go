@@ -99,11 +99,14 @@ func PlanSetRetention(st SetsState, p SetPolicy, now time.Time) SetRetentionPlan
 	for n, links := range st.Links {
 		var del []string
 		for _, l := range links {
-			switch {
-			case !named[n][l.Name]:
-				plan.Outside[n] = append(plan.Outside[n], l.Name)
-			case !needed[n][l.Name]:
+			if named[n][l.Name] && !needed[n][l.Name] {
 				del = append(del, l.Name)
+			}
+		}
+		del = withOrphans(links, named[n], del)
+		for _, l := range links {
+			if !named[n][l.Name] && !slices.Contains(del, l.Name) {
+				plan.Outside[n] = append(plan.Outside[n], l.Name)
 			}
 		}
 		if len(del) > 0 {
@@ -112,6 +115,24 @@ func PlanSetRetention(st SetsState, p SetPolicy, now time.Time) SetRetentionPlan
 		slices.Sort(plan.Outside[n])
 	}
 	return plan
+}
+
+// withOrphans adds to del the links no set names that are built, at any
+// depth, on a link in del (a second backup of a shard, taken by a replica
+// whose claim was taken over): once their base is gone nothing restores
+// them, and left behind they would keep the engine from deleting it (it
+// refuses to delete a base a remaining backup is built on), so the set
+// could never be deleted.
+func withOrphans(links []Link, named map[string]bool, del []string) []string {
+	for changed := true; changed; {
+		changed = false
+		for _, l := range links {
+			if l.Base != "" && !named[l.Name] && slices.Contains(del, l.Base) && !slices.Contains(del, l.Name) {
+				del, changed = append(del, l.Name), true
+			}
+		}
+	}
+	return del
 }
 
 // keptSets are the sets the policy keeps, each with why.

@@ -96,8 +96,16 @@ func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string 
 }
 
 // unlist drops a sealed set (or an entry whose set.json never came) from
-// open.json, and notes the newest completed full set.
+// open.json, and notes the newest completed full set. The set's request is
+// recorded first: a requester's sidecar killed after set.json but before
+// its own record finds its set by the open entry while it is listed, and
+// by this record after.
 func (c *Coordinator) unlist(ctx context.Context, database, id string, sealed Set) error {
+	if sealed.RequestID != "" {
+		if err := c.recordRequest(ctx, database, sealed.RequestID, id); err != nil {
+			return err // still listed: the next step records and unlists it
+		}
+	}
 	c.forget(Set{Database: database, ID: id})
 	return c.updateOpen(ctx, database, func(open *OpenSets) bool {
 		changed := false
@@ -114,6 +122,26 @@ func (c *Coordinator) unlist(ctx context.Context, database, id string, sealed Se
 		}
 		return changed
 	})
+}
+
+// setOfRequest is set-requests/{request}.json.
+type setOfRequest struct {
+	Version int    `json:"version"`
+	Set     string `json:"set"`
+}
+
+// recordRequest writes which set a request made, once (If-None-Match): a
+// record already there stands.
+func (c *Coordinator) recordRequest(ctx context.Context, database, requestID, set string) error {
+	data, err := json.Marshal(setOfRequest{Version: SetVersion, Set: set})
+	if err != nil {
+		return fmt.Errorf("encode the set of request %s: %w", requestID, err)
+	}
+	_, err = c.store.Put(ctx, c.layout.SetOfRequestKey(database, requestID), data, coord.PutCondition{IfNoneMatch: true})
+	if err != nil && !errors.Is(err, coord.ErrPreconditionFailed) {
+		return fmt.Errorf("record the set of request %s: %w", requestID, err)
+	}
+	return nil
 }
 
 // forget drops what was cached of a set that is sealed.
