@@ -20,8 +20,8 @@ import (
 
 // hookReceiver is a fake webhook receiver recording the events it got.
 type hookReceiver struct {
-	mu     sync.Mutex
-	url    string
+	mu       sync.Mutex
+	url      string
 	events   []sidecar.Event
 	delay    time.Duration  // before answering each notification
 	answered map[string]int // notifications answered, by event name
