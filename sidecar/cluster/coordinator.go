@@ -135,6 +135,7 @@ type Request struct {
 	Kind        string // full, incremental, or "" (auto)
 	RequestID   string
 	RequestedBy string
+	Operator    bool // the sidecar's own request (Set.Operator)
 	// ID names the set; "" gives it a new time-ordered name. A schedule
 	// slot names its set and its request id, so every sidecar running the
 	// schedule makes the same one: the first creates it, the others find
@@ -164,7 +165,7 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
 	}
 	now := c.now().UTC()
 	set := Set{Version: SetVersion, ID: req.ID, Database: req.Database, Cluster: c.cluster, ClusterID: c.layout.ClusterID,
-		RequestID: req.RequestID, RequestedBy: req.RequestedBy, CreatedBy: c.self.Holder.Name,
+		RequestID: req.RequestID, RequestedBy: req.RequestedBy, Operator: req.Operator, CreatedBy: c.self.Holder.Name,
 		Shards: slices.Sorted(slices.Values(shards)), Topology: req.Topology.Shards,
 		CreatedAt: now, Deadline: now.Add(c.opts.ShardTimeout), State: SetOpen}
 	var kindErr error

@@ -79,14 +79,14 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 type RestoreEngine struct {
 	Service *sidecar.Service
 	// Rights returns nil when user may restore on this node (Restorer.Allowed).
-	Rights func(ctx context.Context, user, database, target string, rows, createDatabase bool) error
+	Rights func(ctx context.Context, who Requester, database, target string, rows, createDatabase bool) error
 }
 
 var _ Restorer = RestoreEngine{}
 
 // Allowed asks this node's grants (Rights).
-func (e RestoreEngine) Allowed(ctx context.Context, user, database, target string, rows, createDatabase bool) error {
-	return e.Rights(ctx, user, database, target, rows, createDatabase)
+func (e RestoreEngine) Allowed(ctx context.Context, who Requester, database, target string, rows, createDatabase bool) error {
+	return e.Rights(ctx, who, database, target, rows, createDatabase)
 }
 
 // Target inspects database on this node.

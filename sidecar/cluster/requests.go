@@ -98,7 +98,7 @@ func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error)
 		kind = ""
 	}
 	set, err := r.Coord.Create(ctx, Request{Database: req.Database, Kind: kind, RequestID: req.RequestID,
-		RequestedBy: req.RequestedBy, Topology: topo})
+		RequestedBy: req.RequestedBy, Operator: req.Operator, Topology: topo})
 	if err != nil {
 		return Set{}, err
 	}
@@ -155,13 +155,13 @@ func Outcome(set Set, results map[int]ShardResult) control.SetOutcome {
 // rejected, not backed up with the sidecar's rights.
 type Checked struct {
 	Executor
-	// Allowed returns nil when user may back up database on this node.
-	Allowed func(ctx context.Context, user, database string) error
+	// Allowed returns nil when who may back up database on this node.
+	Allowed func(ctx context.Context, who Requester, database string) error
 }
 
 // BackupShard backs the shard up if the requester may.
 func (c Checked) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
-	if err := c.Allowed(ctx, job.Set.RequestedBy, job.Set.Database); err != nil {
+	if err := c.Allowed(ctx, Requester{Login: job.Set.RequestedBy, Operator: job.Set.Operator}, job.Set.Database); err != nil {
 		return ShardResult{}, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	return c.Executor.BackupShard(ctx, job)

@@ -18,7 +18,7 @@ type Restorer interface {
 	// Allowed returns nil when user may restore database's backup into
 	// target on this node: read the source, create tables in the target
 	// (and insert for rows), create the target when it does not exist.
-	Allowed(ctx context.Context, user, database, target string, rows, createDatabase bool) error
+	Allowed(ctx context.Context, who Requester, database, target string, rows, createDatabase bool) error
 	// Target is database on this node: whether it exists, what it holds
 	// (refusing a system, control or scratch database).
 	Target(ctx context.Context, database string) (model.Target, error)
@@ -164,7 +164,7 @@ func (n nodeSteps) prepare(ctx context.Context, rec RestoreRecord, s StepRecord,
 	if err != nil {
 		return sidecar.RestoreCommand{}, StepFailed, err.Error()
 	}
-	if err := c.opts.Restorer.Allowed(ctx, rec.RequestedBy, rec.Database, rec.Target, s.Kind == StepData, !t.Exists); err != nil {
+	if err := c.opts.Restorer.Allowed(ctx, Requester{Login: rec.RequestedBy, Operator: rec.Operator}, rec.Database, rec.Target, s.Kind == StepData, !t.Exists); err != nil {
 		return sidecar.RestoreCommand{}, StepRejected, err.Error()
 	}
 	creates := settingValue(run.Settings, "create_table") == "'create'"

@@ -42,6 +42,7 @@ type RestoreRecord struct {
 	// Deadline when that request gives up on steps not done.
 	Run         string    `json:"run"`
 	RequestedBy string    `json:"requested_by"`
+	Operator    bool      `json:"operator,omitempty"` // the sidecar's own request: exempt from each node's grants
 	Deadline    time.Time `json:"deadline"`
 	// Missing are source shards the set has no backup of (a named partial
 	// set), and why.

@@ -183,7 +183,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 // this run. It lists the restore in open.json and returns the record and
 // how many steps this run has to run.
 func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan RestorePlan, rec RestoreRecord) (RestoreRecord, int, error) {
-	rec.RequestedBy = req.RequestedBy
+	rec.RequestedBy, rec.Operator = req.RequestedBy, req.Operator
 	rec.Deadline = r.Coord.now().UTC().Add(r.Coord.opts.ShardTimeout)
 	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
 	data, err := json.Marshal(rec)
@@ -199,7 +199,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 				return false
 			}
 			had.Reopen()
-			had.Run, had.RequestedBy, had.Deadline = req.RequestID, req.RequestedBy, rec.Deadline
+			had.Run, had.RequestedBy, had.Operator, had.Deadline = req.RequestID, req.RequestedBy, req.Operator, rec.Deadline
 			return true
 		})
 		if mismatch != nil {

@@ -44,11 +44,11 @@ func newFakeServer() *fakeServer {
 	return &fakeServer{dbs: map[string]map[string]uint64{}, ops: map[string]error{}}
 }
 
-func (f *fakeServer) Allowed(_ context.Context, user, _, _ string, _, _ bool) error {
+func (f *fakeServer) Allowed(_ context.Context, who cluster.Requester, _, _ string, _, _ bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.denied != "" {
-		return errors.New(user + " " + f.denied)
+		return errors.New(who.Login + " " + f.denied)
 	}
 	return nil
 }

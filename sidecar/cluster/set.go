@@ -33,6 +33,15 @@ const (
 	KindIncremental = "incremental"
 )
 
+// Requester is who asked for a set or its restore, as each node checks
+// its own grants: a login, or the sidecar's own request (Operator), which
+// no node checks — by this flag, never by the login's name, as the
+// sidecars' logins may differ from node to node.
+type Requester struct {
+	Login    string
+	Operator bool
+}
+
 // Set is set.json: one backup of every shard of a database, asked once.
 // It is created once (If-None-Match) and rewritten once, when sealed
 // (If-Match), by whichever sidecar seals it.
@@ -46,7 +55,10 @@ type Set struct {
 	KindReason  string `json:"kind_reason"`
 	RequestID   string `json:"request_id"`
 	RequestedBy string `json:"requested_by"`
-	CreatedBy   string `json:"created_by"` // the sidecar that created it
+	// Operator: the sidecar's own request; each node exempts it from its
+	// grants by this flag, never by the requester's name.
+	Operator  bool   `json:"operator,omitempty"`
+	CreatedBy string `json:"created_by"` // the sidecar that created it
 	// Shards are the shards the set backs up; Topology is the cluster as
 	// its creator saw it in system.clusters.
 	Shards    []int     `json:"shards"`

@@ -52,6 +52,10 @@ type SetRequest struct {
 	Kind        string // full, incremental, or "auto"
 	RequestID   string
 	RequestedBy string
+	// Operator says the request is the sidecar's own (its proof checked:
+	// the schedule, HTTP, the CLI): each node exempts it from its grants by
+	// this, never by the requester's name, as logins differ per node.
+	Operator bool
 	// ID is the set a run before a restart made for this request ("" for
 	// a new request): a set sealed meanwhile is answered, not made again.
 	ID string
@@ -108,7 +112,7 @@ func (o SetOutcome) Message() string {
 // The running rows name the set, so a sidecar restarted meanwhile answers
 // from that set rather than making another.
 func (s *executor) executeSet(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
-	req := SetRequest{Database: r.Database, Kind: string(r.Kind), RequestID: r.ID, RequestedBy: r.RequestedBy}
+	req := SetRequest{Database: r.Database, Kind: string(r.Kind), RequestID: r.ID, RequestedBy: r.RequestedBy, Operator: r.Operator}
 	if latest != nil && latest.State == StateRunning {
 		req.ID = latest.Backup
 	}

@@ -28,6 +28,7 @@ type SetRestoreRequest struct {
 	DryRun      bool // answer with the plan, restore nothing
 	RequestID   string
 	RequestedBy string
+	Operator    bool // the sidecar's own request (SetRequest.Operator)
 }
 
 // SetRestoreOutcome is how a set's restore ended, step by step.
@@ -183,7 +184,7 @@ func refuseSetRestoreShape(j Job) error {
 // choose again (a newer set may have been made since).
 func (s *executor) executeSetRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
 	req := SetRestoreRequest{Database: r.Database, Target: r.Target, Set: r.Backup, AsOf: r.AsOf, Shard: r.Shard,
-		Consumers: r.Consumers, DryRun: r.DryRun, RequestID: r.ID, RequestedBy: r.RequestedBy}
+		Consumers: r.Consumers, DryRun: r.DryRun, RequestID: r.ID, RequestedBy: r.RequestedBy, Operator: r.Operator}
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		req.Set, req.AsOf = latest.Backup, time.Time{}
 	}

@@ -82,13 +82,17 @@ func (a *app) sets() (*cluster.Coordinator, cluster.Requests) {
 		RequestRetention: a.cfg.RequestRetention()}
 }
 
-// mayBackUp asks this node's grants whether user may back database up:
-// the set's requester, checked on every node that backs up its shard.
-// The sidecar's own scheduled sets are its own login's.
-func (a *app) mayBackUp(ctx context.Context, user, database string) error {
-	if user == a.cfg.ClickHouse.User {
+// mayBackUp asks this node's grants whether the set's requester may back
+// database up, checked on every node that backs up its shard. The
+// sidecar's own requests (the schedule, HTTP, the CLI) are exempt by the
+// set's operator flag, never by a login's name: the sidecars' logins may
+// differ between nodes, and a requester named like another node's would
+// pass unchecked there.
+func (a *app) mayBackUp(ctx context.Context, who cluster.Requester, database string) error {
+	if who.Operator {
 		return nil
 	}
+	user := who.Login
 	ok, err := a.db.Rights().Can(ctx, user, control.PrivBackup, database, "")
 	if err != nil {
 		return fmt.Errorf("check the grants of %s on this node: %w", user, err)
@@ -102,12 +106,13 @@ func (a *app) mayBackUp(ctx context.Context, user, database string) error {
 // mayRestore asks this node's grants whether user may restore database's
 // backup into target here, as a restore on one server takes: SELECT on the
 // source, CREATE TABLE (and INSERT for rows) on the target, CREATE
-// DATABASE when it does not exist. The sidecar's own login (the CLI, HTTP
-// tokens) is the operator's.
-func (a *app) mayRestore(ctx context.Context, user, database, target string, rows, createDatabase bool) error {
-	if user == a.cfg.ClickHouse.User {
+// DATABASE when it does not exist. The sidecar's own requests (the CLI,
+// HTTP tokens) are exempt by the record's operator flag (mayBackUp).
+func (a *app) mayRestore(ctx context.Context, who cluster.Requester, database, target string, rows, createDatabase bool) error {
+	if who.Operator {
 		return nil
 	}
+	user := who.Login
 	type need struct {
 		priv control.Privilege
 		db   string

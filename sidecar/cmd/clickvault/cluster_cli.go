@@ -51,7 +51,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	}
 	_, sets := a.sets()
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
-		Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User}
+		Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
 	if err != nil {
 		return fmt.Errorf("restore of set %s: %w", out.Set, err)

@@ -114,11 +114,15 @@ func TestClusterBackupRequestMakesASet(t *testing.T) {
 			t.Errorf("the answer does not name shard %d's backup: %s", shard, st.message)
 		}
 	}
-	// alice reads the set in the node's sets, by the time she has the answer.
+	// alice reads the set in the node's sets, by the time she has the
+	// answer; mallory reads it too, but not who asked for it.
 	set := strings.Fields(st.message)[1]
 	q := "SELECT any(concat(state, ' ', kind, ' ', toString(shards), ' ', requested_by)) FROM clickvault.set_catalog WHERE database = 'shop' AND id = '" + set + "'"
 	if got := first.textAs(first.as("alice"), q); got != "completed full [1,2,3] alice" {
 		t.Errorf("set %s in clickvault.set_catalog: %q, want completed full [1,2,3] alice", set, got)
+	}
+	if got := first.textAs(first.as("mallory"), q); got != "completed full [1,2,3] " {
+		t.Errorf("set %s in clickvault.set_catalog, read by mallory: %q, want it without its requester", set, got)
 	}
 	for i, h := range b.nodes {
 		shard := b.c.Nodes[i].Shard
