@@ -68,7 +68,7 @@ GRANT INSERT ON clickvault.requests TO clickvault_requester;
 GRANT SELECT ON clickvault.request_status TO clickvault_requester;
 GRANT SELECT ON clickvault.chains TO clickvault_requester;
 GRANT SELECT ON clickvault.catalog TO clickvault_requester;  -- the catalog (a view of backups): names, sizes, S3 locations, statuses; not which tables each holds, nor SELECT on backups itself (a slow view on it would hold every answer)
-GRANT SELECT ON clickvault.set_catalog TO clickvault_requester;  -- on a cluster node, the sets (a view of sets): state, kind, shards, requester, why a shard is missing
+GRANT SELECT ON clickvault.set_catalog TO clickvault_requester;  -- on a cluster node, the sets (a view of sets): state, kind, shards; who asked and why a shard is missing on the reader's own sets only
 
 -- A sample requester: may ask for backups of shop and restores of it into
 -- shop_restored. BACKUP alone does not let them write backups anywhere

@@ -11,25 +11,25 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// CopyReaders are the places a restore or verify may read a backup from: the
-// primary bucket and each [[copy]] target, each as an engine of its own
-// (its store, its layout, ClickHouse reading from it).
+// CopyReaders are the [[copy]] targets as places a restore or verify may
+// read a backup from (the primary is the caller's own engine), each as an
+// engine of its own: its store, its layout, ClickHouse reading from it.
 type CopyReaders interface {
 	// Copies names the copy targets, in the configuration's order.
 	Copies() []string
 	// Copy is the engine reading backups from copy target name; an unknown
-	// name is ErrUnknownSource.
+	// name is ErrUnknownCopyTarget.
 	Copy(ctx context.Context, name string) (*Service, error)
 }
 
-// ErrUnknownSource is a source that names no [[copy]] target; its errors
-// are UnknownCopyTargetError.
-var ErrUnknownSource = errors.New("no such copy target")
+// ErrUnknownCopyTarget is a name, given as a source or a copy target, that
+// no [[copy]] target has; its errors are UnknownCopyTargetError.
+var ErrUnknownCopyTarget = errors.New("no such copy target")
 
 // UnknownCopyTargetError is a name, asked for as a source or a copy target
 // by a request, a flag or an HTTP body, that no [[copy]] target has: every
 // path says it in these words, naming the targets there are. It is
-// ErrUnknownSource.
+// ErrUnknownCopyTarget.
 type UnknownCopyTargetError struct {
 	Name    string
 	Targets []string // the configured targets' names
@@ -43,8 +43,8 @@ func (e *UnknownCopyTargetError) Error() string {
 	return fmt.Sprintf("no copy target %q in the configuration (targets: %s)", e.Name, names)
 }
 
-// Is makes the error ErrUnknownSource.
-func (e *UnknownCopyTargetError) Is(target error) bool { return target == ErrUnknownSource }
+// Is makes the error ErrUnknownCopyTarget.
+func (e *UnknownCopyTargetError) Is(target error) bool { return target == ErrUnknownCopyTarget }
 
 // Source is where a backup is read from: the engine, the copy target's
 // name ("" = the primary), and, when a copy was picked because the primary

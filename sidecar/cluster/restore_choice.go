@@ -3,9 +3,9 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -116,8 +116,13 @@ type Placement struct {
 // ShardMap maps a set's shards onto a target cluster's shards.
 type ShardMap struct {
 	Placements []Placement // one per target shard that gets data, in target order
-	Idle       []int       // target shards that get nothing (the target has more shards)
-	Notes      []string    // said to the requester: which sources share a target, which targets stay empty
+	// Idle are the target shards that get no data, only the tables, empty:
+	// the target has more shards than the set, or a named partial set has
+	// no backup of the sources placed there.
+	Idle  []int
+	Notes []string // said to the requester: which sources share a target, which targets get no data and why
+	// idleWhy says why each idle target gets no data (for Notes).
+	idleWhy map[int]string
 }
 
 // MapShards maps source shards onto target shards by position: the i-th
@@ -125,7 +130,7 @@ type ShardMap struct {
 // modulo the number of target shards. With as many shards, shard n goes
 // to shard n's place; with fewer (3 → 2), the extra sources wrap round
 // onto the first targets, spreading them as evenly as a count allows; with
-// more (2 → 3), the last targets get nothing and are named. Position, not
+// more (2 → 3), the last targets get no data and are named. Position, not
 // size, decides, so a retried restore maps exactly as the first run did.
 // With only != 0, just that source shard is placed, where the whole set's
 // restore would put it.
@@ -144,21 +149,18 @@ func MapShards(sources, targets []int, only int) (ShardMap, error) {
 			byTarget[t] = append(byTarget[t], s)
 		}
 	}
-	var m ShardMap
+	m := ShardMap{idleWhy: map[int]string{}}
 	for _, t := range tgt {
 		ss := byTarget[t]
 		switch {
 		case len(ss) > 0:
 			m.Placements = append(m.Placements, Placement{Target: t, Sources: ss})
-			if len(ss) > 1 {
-				m.Notes = append(m.Notes, fmt.Sprintf("target shard %d holds source shards %v", t, ss))
-			}
 		case only == 0:
 			m.Idle = append(m.Idle, t)
-			m.Notes = append(m.Notes, fmt.Sprintf("target shard %d gets no data, only the tables, empty: the set has %d shards, the target %d",
-				t, len(src), len(tgt)))
+			m.idleWhy[t] = fmt.Sprintf("the set has %d shards, the target %d", len(src), len(tgt))
 		}
 	}
+	m.Notes = m.notes()
 	return m, nil
 }
 
@@ -170,27 +172,40 @@ func (m ShardMap) Without(missing []int) ShardMap {
 	if len(missing) == 0 {
 		return m
 	}
-	out := ShardMap{Idle: m.Idle}
-	for _, n := range m.Notes {
-		if !strings.Contains(n, " holds source shards ") {
-			out.Notes = append(out.Notes, n) // the notes of idle targets stand; the others are said again below
-		}
+	out := ShardMap{Idle: slices.Clone(m.Idle), idleWhy: maps.Clone(m.idleWhy)}
+	if out.idleWhy == nil {
+		out.idleWhy = map[int]string{}
 	}
 	for _, p := range m.Placements {
 		kept := slices.DeleteFunc(slices.Clone(p.Sources), func(s int) bool { return slices.Contains(missing, s) })
-		switch {
-		case len(kept) == 0:
+		if len(kept) == 0 {
 			out.Idle = append(out.Idle, p.Target)
-			out.Notes = append(out.Notes, fmt.Sprintf("target shard %d gets no data, only the tables, empty: source shards %v have no backup in the set",
-				p.Target, p.Sources))
-		default:
-			out.Placements = append(out.Placements, Placement{Target: p.Target, Sources: kept})
-			if len(kept) > 1 {
-				out.Notes = append(out.Notes, fmt.Sprintf("target shard %d holds source shards %v", p.Target, kept))
-			}
+			out.idleWhy[p.Target] = fmt.Sprintf("source shards %v have no backup in the set", p.Sources)
+			continue
 		}
+		out.Placements = append(out.Placements, Placement{Target: p.Target, Sources: kept})
 	}
 	slices.Sort(out.Idle)
+	out.Notes = out.notes()
+	return out
+}
+
+// notes say, in target order, which targets hold several sources and
+// which get no data, and why.
+func (m ShardMap) notes() []string {
+	byTarget := map[int]string{}
+	for _, p := range m.Placements {
+		if len(p.Sources) > 1 {
+			byTarget[p.Target] = fmt.Sprintf("target shard %d holds source shards %v", p.Target, p.Sources)
+		}
+	}
+	for _, t := range m.Idle {
+		byTarget[t] = fmt.Sprintf("target shard %d gets no data, only the tables, empty: %s", t, m.idleWhy[t])
+	}
+	var out []string
+	for _, t := range slices.Sorted(maps.Keys(byTarget)) {
+		out = append(out, byTarget[t])
+	}
 	return out
 }
 

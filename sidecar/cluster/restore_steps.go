@@ -106,7 +106,8 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 }
 
 // emptyShardSteps give each replica of a target shard that gets no data
-// (a set of fewer shards than the target) every table, empty: the
+// (ShardMap.Idle: the target has more shards than the set, or a partial
+// set's sources placed there have no backup) every table, empty: the
 // definitions of the first source shard's backup (structure_only). A
 // Distributed table over the whole target reads each shard's local table,
 // and one missing there would fail every query of it. They create only

@@ -31,7 +31,10 @@ type ShardChains interface {
 // delete is first marked deleting (no restore chooses it from then on),
 // then each shard's backups go, under its lease, and a set's records go
 // last, once every backup it named is gone. A cleanup stopped part way
-// leaves sets marked deleting, which the next one finishes.
+// leaves sets marked deleting, which the next one finishes. It also
+// deletes the set-requests/ records older than the requests' retention
+// (deleteOldRequestRecords); one it cannot is a problem said, not an
+// error.
 func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool) (control.SetCleanupOutcome, error) {
 	out := control.SetCleanupOutcome{DryRun: dryRun, DeletedBackups: map[int][]string{}}
 	st, err := r.setsState(ctx, database)

@@ -119,7 +119,9 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 }
 
 // validateFields checks what precheck could not without reading: the
-// database, the backup, the target. (precheck ran first.)
+// database, the backup, the target. (precheck ran first.) For a restore or
+// verify, checking that its backup exists is finding where: that place is
+// returned, for the run to read from (Job.ChosenSource); nil otherwise.
 func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() error) (*sidecar.Source, error) {
 	if r.Action == ActionBackup {
 		return nil, s.requireLiveDatabase(ctx, r.DB)
@@ -141,7 +143,7 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	src, err := s.source(ctx, r)
 	if err != nil {
 		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) ||
-			errors.Is(err, sidecar.ErrUnknownSource) {
+			errors.Is(err, sidecar.ErrUnknownCopyTarget) {
 			return nil, reject("%v", err)
 		}
 		return nil, err

@@ -52,8 +52,11 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	if r.Action == ActionCleanup || r.Action == ActionCheck || r.Action == ActionVerify {
 		s.catalogMirror.mirror(ctx, r.Database)
 	}
-	if r.Action == ActionBackup {
-		s.catalogMirror.mirrorSetsOf(ctx, r.Database) // a set's answer finds it in set_catalog; nothing on a single server
+	switch r.Action { // on a cluster node only: a set's answer finds it in set_catalog, a cleanup's its marks
+	case ActionBackup:
+		s.catalogMirror.mirrorSetsOf(ctx, r.Database, false)
+	case ActionCleanup:
+		s.catalogMirror.mirrorSetsOf(ctx, r.Database, true)
 	}
 	s.record(ctx, r.Request, state, entry)
 	if r.Action == ActionBackup {

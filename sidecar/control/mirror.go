@@ -26,6 +26,7 @@ func (s *catalogMirror) mirrorAll(ctx context.Context) {
 	for _, db := range s.opts.Databases {
 		copies := s.copiesHeld(ctx, db)
 		s.mirrorWith(ctx, db, &copies)
+		s.mirrorSetsOf(ctx, db, false)
 	}
 }
 
@@ -45,7 +46,6 @@ func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies 
 	if err := s.mirrorOnce(ctx, database, copies); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
-	s.mirrorSetsOf(ctx, database)
 }
 
 // mirrorBackup writes the row of one backup that just ended, so its

@@ -10,13 +10,9 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// Set states the sets table says beside set.json's.
-const (
-	setCompleted = "completed"
-	setPartial   = "partial"
-	// setDeleted is a set gone from the bucket (retention deleted it).
-	setDeleted = "deleted"
-)
+// setDeleted is the state the sets table gives a set gone from the bucket
+// (retention deleted it), beside set.json's own (cluster.SetState).
+const setDeleted = "deleted"
 
 // maxSetReads bounds the set.json a mirror of one database reads: the
 // newest are read first, so with more sets than that only the oldest wait
@@ -30,9 +26,11 @@ const setMirrorEvery = time.Minute
 
 // mirrorSets brings the sets table of database in step with the bucket,
 // on a cluster node: one LIST of the sets; each set new to the table or
-// not sealed there yet is read (one GET), while a sealed set's row
-// (completed, partial) stands until the set is gone, then reads deleted.
-func (s *catalogMirror) mirrorSets(ctx context.Context, database string) error {
+// not sealed there yet is read (one GET), while a sealed set's row stands
+// until the set is gone, then reads deleted. A sealed set changes only
+// when a cleanup marks it deleting: reread (after this node's cleanup)
+// reads every set again.
+func (s *catalogMirror) mirrorSets(ctx context.Context, database string, reread bool) error {
 	if s.opts.Sets == nil {
 		return nil
 	}
@@ -50,7 +48,7 @@ func (s *catalogMirror) mirrorSets(ctx context.Context, database string) error {
 	for _, r := range rows {
 		have[r.ID] = r
 	}
-	changed, inBucket, err := s.readChangedSets(ctx, database, ids, have)
+	changed, inBucket, err := s.readChangedSets(ctx, database, ids, have, reread)
 	if err != nil {
 		return err
 	}
@@ -71,14 +69,14 @@ func (s *catalogMirror) mirrorSets(ctx context.Context, database string) error {
 // bucket still (a set.json gone while its folder is listed, a cleanup's
 // leftover, is not).
 func (s *catalogMirror) readChangedSets(ctx context.Context, database string, ids []string,
-	have map[string]SetSummary) ([]SetSummary, map[string]bool, error) {
+	have map[string]SetSummary, reread bool) ([]SetSummary, map[string]bool, error) {
 	var changed []SetSummary
 	inBucket := map[string]bool{}
 	reads := 0
 	for _, id := range slices.Backward(ids) {
 		inBucket[id] = true
 		old, ok := have[id]
-		if ok && (old.State == setCompleted || old.State == setPartial) {
+		if ok && old.SealedAt != nil && !reread {
 			continue
 		}
 		if reads == maxSetReads {
@@ -118,15 +116,15 @@ func (s *catalogMirror) setMirrorLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 		for _, db := range s.opts.Databases {
-			s.mirrorSetsOf(ctx, db)
+			s.mirrorSetsOf(ctx, db, false)
 		}
 	}
 }
 
-// mirrorSetsOf mirrors database's sets, logging what failed: the next
-// mirror tries again.
-func (s *catalogMirror) mirrorSetsOf(ctx context.Context, database string) {
-	if err := s.mirrorSets(ctx, database); err != nil && ctx.Err() == nil {
+// mirrorSetsOf mirrors database's sets (mirrorSets), logging what failed:
+// the next mirror tries again.
+func (s *catalogMirror) mirrorSetsOf(ctx context.Context, database string, reread bool) {
+	if err := s.mirrorSets(ctx, database, reread); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the sets into the sets table", "database", database, "err", err)
 	}
 }

@@ -57,8 +57,9 @@ type Options struct {
 	// request a set of the whole cluster; nil on a single server.
 	Sets ClusterSets
 	// CopyReaders are the [[copy]] targets a request's source may name (a
-	// restore's, verify's, check's or cleanup's), and a restore or verify
-	// falls back on; nil = none.
+	// restore's or verify's source; a check's or cleanup's repository,
+	// named in the same column), and a restore or verify falls back on;
+	// nil = none.
 	CopyReaders sidecar.CopyReaders
 	// Mirrors, when set, are asks to mirror a database's backups table
 	// soon (a copy round's); nil = none.

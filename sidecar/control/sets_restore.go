@@ -121,7 +121,7 @@ type SetCleanupOutcome struct {
 	// DeletedBackups are, per shard, the backups deleted with them.
 	DeletedBackups map[int][]string
 	KeptSets       int
-	Problems       []string // kept sets whose chain is broken, deletes that failed
+	Problems       []string // kept sets whose chain is broken, deletes that failed, old request records not listed or deleted
 	// DeletedRequestRecords counts the records of which set a request
 	// made, deleted once older than the requests' own rows.
 	DeletedRequestRecords int

@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// handMade is the kind of a mutant of mutants.txt (gremlins' kinds are
+// its mutators' names).
+const handMade = "hand-made"
+
 // The hand-made mutants are what an operator flip does not make: a
 // condition dropped, nil returned where an error was, a loop cut short, a
 // rule's branch taken always. mutants.txt lists them:
@@ -82,7 +86,7 @@ func (h handmade) mutant(root string) (*mutant, error) {
 		return nil, err
 	}
 	return &mutant{
-		File: h.file, Line: at + 1, Kind: "hand-made", What: h.title,
+		File: h.file, Line: at + 1, Kind: handMade, What: h.title,
 		apply: func(b []byte) ([]byte, error) {
 			i, err := h.find(b)
 			if err != nil {

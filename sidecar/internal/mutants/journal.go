@@ -23,12 +23,18 @@ import (
 // hash), its file, line, kind and description: any edit to the package
 // tests its mutants again. An edit elsewhere in the module (a package its
 // tests import) does not; the report says how many outcomes came from the
-// journal, and a run without one (-journal "") tests every mutant.
+// journal, and a run without one (-journal "") tests every mutant. An
+// operator mutant's description names its change exactly (the operator,
+// line and column); a hand-made one's is a title, so the mutated file's
+// hash is part of its name, and a change edited in mutants.txt is tested
+// again. A kill by the test timeout (a
+// machine too busy, perhaps) is not journaled: it is tested again.
 type journal struct {
 	mu    sync.Mutex
 	path  string
 	seen  map[string]journalEntry
-	pkgs  map[string]string // package dir → hash of its .go files
+	pkgs  map[string]string  // package dir → hash of its .go files
+	keys  map[*mutant]string // each mutant's name in the journal, made before any runs
 	root  string
 	taken int // outcomes this run took from the journal
 }
@@ -42,7 +48,7 @@ type journalEntry struct {
 // openJournal reads the journal at path (none yet is an empty one) for
 // the pristine module copy at root. path "" keeps no journal.
 func openJournal(path, root string) (*journal, error) {
-	j := &journal{path: path, seen: map[string]journalEntry{}, pkgs: map[string]string{}, root: root}
+	j := &journal{path: path, seen: map[string]journalEntry{}, pkgs: map[string]string{}, keys: map[*mutant]string{}, root: root}
 	if path == "" {
 		return j, nil
 	}
@@ -70,12 +76,12 @@ func openJournal(path, root string) (*journal, error) {
 
 // recall sets m's outcome from the journal and reports whether it had one.
 func (j *journal) recall(m *mutant) (bool, error) {
-	key, err := j.key(m)
-	if err != nil {
-		return false, err
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	key, ok := j.keys[m]
+	if !ok {
+		return false, fmt.Errorf("mutant #%d was not named before the run", m.ID)
+	}
 	e, ok := j.seen[key]
 	if ok {
 		m.Status, m.By = e.Status, e.By
@@ -86,13 +92,12 @@ func (j *journal) recall(m *mutant) (bool, error) {
 
 // record appends m's outcome.
 func (j *journal) record(m *mutant) error {
-	if j.path == "" {
+	if j.path == "" || strings.Contains(m.By, "(timed out)") {
 		return nil
 	}
-	key, err := j.key(m)
-	if err != nil {
-		return err
-	}
+	j.mu.Lock()
+	key := j.keys[m]
+	j.mu.Unlock()
 	line, err := json.Marshal(journalEntry{Key: key, Status: m.Status, By: m.By})
 	if err != nil {
 		return fmt.Errorf("write the journal: %w", err)
@@ -113,23 +118,33 @@ func (j *journal) record(m *mutant) error {
 	return f.Close()
 }
 
-// hashPackages hashes the package of each mutant before any is applied:
-// the pristine copy is also a worker's, where mutants come and go.
-func (j *journal) hashPackages(ms []*mutant) error {
+// nameAll names each mutant in the journal before any is applied: the
+// pristine copy is also a worker's, where mutants come and go.
+func (j *journal) nameAll(ms []*mutant) error {
 	for _, m := range ms {
-		if _, err := j.packageHash(filepath.Dir(m.File)); err != nil {
+		if m.apply == nil {
+			continue // declared equivalent: never run
+		}
+		pkg, err := j.packageHash(filepath.Dir(m.File))
+		if err != nil {
 			return err
 		}
+		key := fmt.Sprintf("%s|%s:%d|%s|%s", pkg, m.File, m.Line, m.Kind, m.What)
+		if m.Kind == handMade { // its description is a title: the change itself is named by its hash
+			orig, err := os.ReadFile(filepath.Join(j.root, m.File)) //nolint:gosec // a file of the module's copy
+			if err != nil {
+				return fmt.Errorf("name mutant #%d: %w", m.ID, err)
+			}
+			changed, err := m.apply(orig)
+			if err != nil {
+				return fmt.Errorf("name mutant #%d: %w", m.ID, err)
+			}
+			sum := sha256.Sum256(changed)
+			key += "|" + hex.EncodeToString(sum[:8])
+		}
+		j.keys[m] = key
 	}
 	return nil
-}
-
-func (j *journal) key(m *mutant) (string, error) {
-	pkg, err := j.packageHash(filepath.Dir(m.File))
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s|%s:%d|%s|%s", pkg, m.File, m.Line, m.Kind, m.What), nil
 }
 
 // packageHash is the hash of the package's .go files (sources and tests)

@@ -23,31 +23,49 @@ func TestJournalRecallsOnlyUnchangedPackages(t *testing.T) {
 	write("x.go", "package p\n")
 	write("x_test.go", "package p\n")
 	path := filepath.Join(dir, "sub", "journal.jsonl")
+	change := "package p // mutated\n"
+	m := func() *mutant {
+		return &mutant{File: "p/x.go", Line: 3, Kind: "hand-made", What: "a rule dropped",
+			apply: func([]byte) ([]byte, error) { return []byte(change), nil }}
+	}
+	var named *mutant // the mutant open named last
 	open := func() *journal {
 		t.Helper()
 		j, err := openJournal(path, root)
 		if err != nil {
 			t.Fatal(err)
 		}
+		named = m()
+		if err := j.nameAll([]*mutant{named}); err != nil {
+			t.Fatal(err)
+		}
 		return j
 	}
-	m := func() *mutant { return &mutant{File: "p/x.go", Line: 3, Kind: "hand-made", What: "a rule dropped"} }
 
 	first := open()
-	done := m()
-	done.Status, done.By = killed, "TestRule"
-	if err := first.record(done); err != nil {
+	named.Status, named.By = killed, "TestRule"
+	if err := first.record(named); err != nil {
 		t.Fatal(err)
 	}
-	again := m()
-	if ok, err := open().recall(again); err != nil || !ok || again.Status != killed || again.By != "TestRule" {
-		t.Fatalf("unchanged package: recalled %v (%v), %s by %s; want killed by TestRule", ok, err, again.Status, again.By)
+	again := open()
+	if ok, err := again.recall(named); err != nil || !ok || named.Status != killed || named.By != "TestRule" {
+		t.Fatalf("unchanged package: recalled %v (%v), %s by %s; want killed by TestRule", ok, err, named.Status, named.By)
 	}
+	change = "package p // mutated otherwise\n"
+	if ok, err := open().recall(named); err != nil || ok {
+		t.Errorf("after the mutant's change was edited: recalled %v (%v), want it tested again", ok, err)
+	}
+	change = "package p // mutated\n"
 	write("x_test.go", "package p\n\n// a test changed\n")
-	if ok, err := open().recall(m()); err != nil || ok {
+	j := open()
+	if ok, err := j.recall(named); err != nil || ok {
 		t.Errorf("after a test of the package changed: recalled %v (%v), want it tested again", ok, err)
 	}
-	if ok, _ := (&journal{seen: map[string]journalEntry{}, pkgs: map[string]string{}, root: root}).recall(m()); ok {
-		t.Error("no journal recalled an outcome")
+	named.Status, named.By = killed, "TestRule (timed out)"
+	if err := j.record(named); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := open().recall(named); ok {
+		t.Error("a kill by the test timeout was recalled, want it tested again")
 	}
 }

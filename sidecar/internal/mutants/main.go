@@ -73,7 +73,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if err := jl.hashPackages(ms); err != nil {
+	if err := jl.nameAll(ms); err != nil {
 		return err
 	}
 	if err := baseline(ctx, first, ms); err != nil {

@@ -111,7 +111,7 @@ func writeTable(b *strings.Builder, ms []*mutant, keep func(*mutant) bool) {
 			continue
 		}
 		what := m.What
-		if m.Kind != "hand-made" {
+		if m.Kind != handMade {
 			what = m.Kind + ": " + what
 		} else {
 			what = "hand-made: " + what
