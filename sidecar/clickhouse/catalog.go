@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/ch-go"
@@ -107,21 +109,7 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 
 func (c *ControlPlane) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {
 	cols := newCatalogColumns()
-	in := cols.columns()
-	var results proto.Results
-	selects := ""
-	for i, col := range in {
-		if i > 0 {
-			selects += ", "
-		}
-		name := col.Name
-		if col.Name == "kind" || col.Name == "status" || col.Name == "check_status" || col.Name == "verify_status" {
-			selects += "CAST(" + name + " AS String) AS " + name
-		} else {
-			selects += name
-		}
-		results = append(results, proto.ResultColumn{Name: name, Data: col.Data.(proto.ColResult)})
-	}
+	selects, results := selectInto(cols.columns(), "kind", "status", "check_status", "verify_status")
 	var out []control.CatalogRow
 	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE database = {db:String} ORDER BY name", selects, c.table("backups"))
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", database)}, Result: results,
@@ -153,6 +141,22 @@ func (c *ControlPlane) WriteCatalog(ctx context.Context, rows []control.CatalogR
 		return fmt.Errorf("write the backups table: %w", err)
 	}
 	return nil
+}
+
+// selectInto is the SELECT list reading a table's columns into in, and
+// the results that take them. The LowCardinality columns named are read
+// as String, which in's plain String columns decode.
+func selectInto(in proto.Input, lowCardinality ...string) (string, proto.Results) {
+	names := make([]string, len(in))
+	results := make(proto.Results, len(in))
+	for i, col := range in {
+		names[i] = col.Name
+		if slices.Contains(lowCardinality, col.Name) {
+			names[i] = "CAST(" + col.Name + " AS String) AS " + col.Name
+		}
+		results[i] = proto.ResultColumn{Name: col.Name, Data: col.Data.(proto.ColResult)}
+	}
+	return strings.Join(names, ", "), results
 }
 
 func orEmpty(m map[string]uint64) map[string]uint64 {

@@ -72,19 +72,7 @@ func (c *setColumns) row(i int) control.SetSummary {
 // SetRows reads the sets table of a database (FINAL), oldest first.
 func (c *ControlPlane) SetRows(ctx context.Context, database string) ([]control.SetSummary, error) {
 	cols := newSetColumns()
-	var results proto.Results
-	selects := ""
-	for i, col := range cols.columns() {
-		if i > 0 {
-			selects += ", "
-		}
-		if col.Name == "state" || col.Name == "kind" {
-			selects += "CAST(" + col.Name + " AS String) AS " + col.Name
-		} else {
-			selects += col.Name
-		}
-		results = append(results, proto.ResultColumn{Name: col.Name, Data: col.Data.(proto.ColResult)})
-	}
+	selects, results := selectInto(cols.columns(), "state", "kind")
 	var out []control.SetSummary
 	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE database = {db:String} ORDER BY id", selects, c.table("sets"))
 	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", database)}, Result: results,
