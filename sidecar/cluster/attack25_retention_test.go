@@ -60,19 +60,7 @@ func (c *engineChains) Delete(ctx context.Context, db string, shard int, names [
 func TestCleanupSetsNotStuckByALinkOutsideSets(t *testing.T) {
 	w := newWorld(t, 1, 1)
 	ch := &engineChains{chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}}
-	for _, n := range w.nodes {
-		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
-			ch.mu.Lock()
-			defer ch.mu.Unlock()
-			name, base := fmt.Sprintf("%s-%d", job.Set.ID, shard), ""
-			if job.Set.Kind == cluster.KindIncremental {
-				base = ch.links[shard][len(ch.links[shard])-1].Name
-			}
-			ch.links[shard] = append(ch.links[shard], cluster.Link{Name: name, Base: base})
-			return cluster.ShardResult{Backup: name, Base: base, Kind: job.Set.Kind}, nil
-		}
-	}
+	ch.recordBackups(w)
 	var ids []string
 	for i, kind := range []string{"full", "full"} {
 		out, _ := w.backupSet(t, setRequest(fmt.Sprintf("b%d", i), kind))

@@ -46,6 +46,24 @@ func (c *chains) Delete(_ context.Context, _ string, shard int, names []string) 
 	return names, nil
 }
 
+// recordBackups makes each node's shard backup a link of its own in c,
+// named {set}-{shard}, an incremental built on the shard's link before.
+func (c *chains) recordBackups(w *world) {
+	for _, n := range w.nodes {
+		shard := n.c.Self().Position.Shard
+		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			name, base := fmt.Sprintf("%s-%d", job.Set.ID, shard), ""
+			if job.Set.Kind == cluster.KindIncremental {
+				base = c.links[shard][len(c.links[shard])-1].Name
+			}
+			c.links[shard] = append(c.links[shard], cluster.Link{Name: name, Base: base})
+			return cluster.ShardResult{Backup: name, Base: base, Kind: job.Set.Kind}, nil
+		}
+	}
+}
+
 // TestCleanupSets: three sets (full, incremental, full) of two shards,
 // keep_full_sets 1: a dry run deletes nothing; the cleanup deletes the
 // first two sets' records and their backups on every shard, keeps the
@@ -53,19 +71,7 @@ func (c *chains) Delete(_ context.Context, _ string, shard int, names []string) 
 func TestCleanupSets(t *testing.T) {
 	w := newWorld(t, 1, 1)
 	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}
-	for _, n := range w.nodes {
-		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
-			ch.mu.Lock()
-			defer ch.mu.Unlock()
-			name, base := fmt.Sprintf("%s-%d", job.Set.ID, shard), ""
-			if job.Set.Kind == cluster.KindIncremental {
-				base = ch.links[shard][len(ch.links[shard])-1].Name
-			}
-			ch.links[shard] = append(ch.links[shard], cluster.Link{Name: name, Base: base})
-			return cluster.ShardResult{Backup: name, Base: base, Kind: job.Set.Kind}, nil
-		}
-	}
+	ch.recordBackups(w)
 	var ids []string
 	for i, kind := range []string{"full", "incremental", "full"} {
 		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: kind, RequestID: fmt.Sprintf("b%d", i)})
@@ -204,16 +210,7 @@ func twoFullSets(t *testing.T) (*world, *chains, []string) {
 	t.Helper()
 	w := newWorld(t, 1, 1)
 	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}, refuse: map[int]error{}}
-	for _, n := range w.nodes {
-		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
-			ch.mu.Lock()
-			defer ch.mu.Unlock()
-			name := fmt.Sprintf("%s-%d", job.Set.ID, shard)
-			ch.links[shard] = append(ch.links[shard], cluster.Link{Name: name})
-			return cluster.ShardResult{Backup: name, Kind: job.Set.Kind}, nil
-		}
-	}
+	ch.recordBackups(w)
 	var ids []string
 	for i := range 2 {
 		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: fmt.Sprintf("b%d", i)})
