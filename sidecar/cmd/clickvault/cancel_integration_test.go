@@ -33,7 +33,13 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 		t.Fatalf("alice cancelling her queued request: %s %q", st.state, st.message)
 	}
 	h.waitState(running, 2*time.Minute, "succeeded")
-	time.Sleep(3 * time.Second) // room for the cancelled request to run, if it were going to
+	// A barrier instead of a wait: had the cancel not held, the queued
+	// request would be waiting for shop's lock before the barrier is read,
+	// and a lock held for seconds is handed to its waiters in the order
+	// they came (sync.Mutex's starvation mode); once the barrier is
+	// answered, the cancelled request would have run.
+	barrier := h.request(alice, "action, database", "'backup', 'shop'")
+	h.waitState(barrier, 2*time.Minute, "succeeded")
 	if st := h.status(queued); st.state != "cancelled" {
 		t.Errorf("the cancelled request is %s (%q), want cancelled", st.state, st.message)
 	}
@@ -45,8 +51,8 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 	if n := h.count("SELECT count() FROM clickvault.request_status WHERE id = '" + queued + "'"); n != 1 {
 		t.Errorf("request_status has %d rows for one id, want 1", n)
 	}
-	if n := h.count("SELECT count() FROM clickvault.backups FINAL WHERE status = 'completed'"); n != 1 {
-		t.Errorf("%d backups completed, want 1: the cancelled one ran", n)
+	if n := h.count("SELECT count() FROM clickvault.backups FINAL WHERE status = 'completed'"); n != 2 {
+		t.Errorf("%d backups completed, want 2 (the running one and the barrier): the cancelled one ran", n)
 	}
 }
 

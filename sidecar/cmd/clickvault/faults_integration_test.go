@@ -85,7 +85,7 @@ func TestFaultMinIORestartedMidBackup(t *testing.T) {
 	id := h.request(h.ch, "action, database", "'backup', 'shop'")
 	h.waitBackupStarted(id)
 	h.bed.MinIO.Stop()
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // the outage's length, not a wait for anything
 	if err := h.bed.MinIO.Start(h.ctx); err != nil {
 		t.Fatal(err)
 	}
