@@ -57,9 +57,24 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model
 			break
 		}
 	}
-	s.logger.Debug("chain checked before an incremental", "base", base.Name, "links", len(links),
+	s.logger.Debug("chain checked", "base", base.Name, "links", len(links),
 		"by_manifest", len(exact), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
 	return problem, nil
+}
+
+// chainProblem checks the backup name of database and every backup it is
+// built on as soundChain does, before a restore reads it: "" when every
+// object is there with its size, else the first problem.
+func (s *catalogs) chainProblem(ctx context.Context, database, name string) (string, error) {
+	cat, err := s.Catalog(ctx, database)
+	if err != nil {
+		return "", err
+	}
+	b, ok := cat.Find(name)
+	if !ok {
+		return "", fmt.Errorf("backup %q of database %s is not in the catalog: %w", name, database, model.ErrBackupMissing)
+	}
+	return s.soundChain(ctx, cat, b)
 }
 
 // listLinks lists the folder of each link, at most manifestReaders at once.

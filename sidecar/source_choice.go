@@ -48,7 +48,8 @@ func (e *UnknownCopyTargetError) Is(target error) bool { return target == ErrUnk
 
 // Source is where a backup is read from: the engine, the copy target's
 // name ("" = the primary), and, when a copy was picked because the primary
-// could not serve the backup, why.
+// could not serve the backup, why (or, for the primary, why it is read
+// all the same: its backup broken and no copy holding it sound).
 type Source struct {
 	Service *Service
 	Name    string
@@ -62,43 +63,94 @@ type BackupWanted struct {
 	Backup   string
 	AsOf     time.Time
 	Tables   []string
+	// Sound has the primary's backup checked, when a copy target could
+	// serve instead, the way check does (every object of its chain there
+	// with its size, no data read): a restore's. A verify reads the
+	// primary's as it is: finding a broken backup is what it is for.
+	Sound bool
 }
 
 // ChooseSource finds where to read the backup w asks for. A named source
 // is that copy target, whatever the primary holds. With none, the primary
-// serves it when it can; when it cannot — its bucket unreachable, or the
-// backup missing or unusable there — the first copy target that holds the
-// backup serves it, and Why says what the primary answered. When no copy
-// holds it either, the primary's own error is returned.
+// serves it when it can; when it cannot — its bucket unreachable, the
+// backup missing or unusable there, or (w.Sound) broken — the first copy
+// target that holds the backup (sound, for w.Sound) serves it, and Why
+// says what the primary answered. When no copy holds it either, the
+// primary's own error is returned; a broken backup is still read from the
+// primary (a RESTORE of tables whose objects are there succeeds, and a
+// failed one is undone), with Why saying so.
 func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, named string, w BackupWanted) (Source, error) {
 	if named != "" {
-		if targets == nil || !slices.Contains(targets.Copies(), named) {
-			unknown := &UnknownCopyTargetError{Name: named}
-			if targets != nil {
-				unknown.Targets = targets.Copies()
-			}
-			return Source{}, fmt.Errorf("source: %w", unknown)
-		}
-		svc, err := targets.Copy(ctx, named)
-		if err != nil {
-			return Source{}, fmt.Errorf("open copy target %s: %w", named, err)
-		}
-		return Source{Service: svc, Name: named}, nil
+		return namedSource(ctx, targets, named)
 	}
-	_, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
+	b, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
 	// A table the primary's backup lacks is the request's mistake, not the
 	// primary's failure: an older copy that has it is not what was asked.
-	if primaryErr == nil || targets == nil || ctx.Err() != nil || errors.Is(primaryErr, model.ErrTableMissing) {
+	if primaryErr != nil && (targets == nil || ctx.Err() != nil || errors.Is(primaryErr, model.ErrTableMissing)) {
 		return Source{Service: primary}, primaryErr
 	}
+	if primaryErr == nil && (!w.Sound || targets == nil || len(targets.Copies()) == 0) {
+		return Source{Service: primary}, nil
+	}
+	chosen := primaryErr == nil // the primary holds it; only the check failed, if anything
+	if chosen {
+		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil {
+			return Source{Service: primary}, nil
+		}
+	}
+	if src, ok := copySource(ctx, targets, w); ok {
+		src.Why = "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())
+		return src, nil
+	}
+	if chosen {
+		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound"}, nil
+	}
+	return Source{Service: primary}, primaryErr
+}
+
+// namedSource is the copy target a request, flag or body names.
+func namedSource(ctx context.Context, targets CopyReaders, named string) (Source, error) {
+	if targets == nil || !slices.Contains(targets.Copies(), named) {
+		unknown := &UnknownCopyTargetError{Name: named}
+		if targets != nil {
+			unknown.Targets = targets.Copies()
+		}
+		return Source{}, fmt.Errorf("source: %w", unknown)
+	}
+	svc, err := targets.Copy(ctx, named)
+	if err != nil {
+		return Source{}, fmt.Errorf("open copy target %s: %w", named, err)
+	}
+	return Source{Service: svc, Name: named}, nil
+}
+
+// copySource is the first copy target, in the configuration's order, that
+// holds the backup w asks for (sound, for w.Sound).
+func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Source, bool) {
 	for _, name := range targets.Copies() {
 		svc, err := targets.Copy(ctx, name)
 		if err != nil {
 			continue
 		}
-		if _, err := svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...); err == nil {
-			return Source{Service: svc, Name: name, Why: "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())}, nil
+		b, err := svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
+		if err != nil || w.Sound && soundBackup(ctx, svc, w.Database, b.Name) != nil {
+			continue
 		}
+		return Source{Service: svc, Name: name}, true
 	}
-	return Source{Service: primary}, primaryErr
+	return Source{}, false
+}
+
+// soundBackup is nil when every object of backup name's chain is there
+// with its size (Service.ChainProblem); else it says what is not, or why
+// that could not be told.
+func soundBackup(ctx context.Context, svc *Service, database, name string) error {
+	problem, err := svc.ChainProblem(ctx, database, name)
+	switch {
+	case err != nil:
+		return fmt.Errorf("check backup %s before reading it: %w", name, err)
+	case problem != "":
+		return fmt.Errorf("backup %s is broken: %s", name, problem)
+	}
+	return nil
 }

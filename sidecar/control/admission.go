@@ -168,7 +168,7 @@ func (s *base) readFrom(ctx context.Context, r Job) (sidecar.Source, error) {
 // source is where a restore or verify reads its backup (sidecar.ChooseSource).
 func (s *base) source(ctx context.Context, r Job) (sidecar.Source, error) {
 	return sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
-		Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores)})
+		Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores), Sound: r.Action == ActionRestore})
 }
 
 // repository is the engine a check or cleanup acts on: the primary's, or

@@ -79,9 +79,12 @@ func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.Pr
 }
 
 // sourceNote says, in an answer, which copy target a backup was read
-// from, and why when nobody named it.
+// from, and why when nobody named it; or why the primary was read
+// although its backup did not pass the check.
 func sourceNote(src sidecar.Source) string {
 	switch {
+	case src.Name == "" && src.Why != "":
+		return "; read from the primary all the same: " + src.Why
 	case src.Name == "":
 		return ""
 	case src.Why == "":

@@ -77,11 +77,14 @@ func restoreCommand(run runner) *cobra.Command {
 // backup, the first copy that holds it), and prints what it restored.
 func (a *app) restoreFrom(ctx context.Context, from string, req sidecar.RestoreRequest) error {
 	src, err := sidecar.ChooseSource(ctx, a.service, a.copyReaders(), from, sidecar.BackupWanted{Database: req.Database, Backup: req.Backup,
-		AsOf: req.AsOf, Tables: model.SourceTables(req.Tables)})
+		AsOf: req.AsOf, Tables: model.SourceTables(req.Tables), Sound: true})
 	if err != nil {
 		return err
 	}
-	if src.Why != "" {
+	switch {
+	case src.Why != "" && src.Name == "":
+		a.logger.Warn("restoring from the primary all the same", "because", src.Why)
+	case src.Why != "":
 		a.logger.Warn("restoring from a copy target", "copy", src.Name, "because", src.Why)
 	}
 	service := src.Service
