@@ -20,7 +20,7 @@ import (
 // TestCopyToASecondMinIO is issue 26's acceptance for copies: a chain of
 // three backups is copied by each `backup` to a second MinIO (streamed)
 // and to another prefix of the primary's (server-side); the copies check
-// good; with every object of the primary's prefix deleted, a restore
+// good; with the primary bucket deleted (its objects, then the bucket), a restore
 // (naming no copy) reads the copy, says so, and brings back every row (count and sum(cityHash64(*)) equal); an
 // object deleted from the copy is named by `check --copy`.
 func TestCopyToASecondMinIO(t *testing.T) {
@@ -49,11 +49,15 @@ func TestCopyToASecondMinIO(t *testing.T) {
 	}
 	count, hash := h.count("SELECT count() FROM shop.orders"), h.count("SELECT sum(cityHash64(*)) FROM shop.orders")
 
-	h.removeObjects("cv/test/")
-	r := h.mustRun("restore", "--target", "shop_restored") // the primary has none: the first copy that has it
+	h.removeObjects("")
+	m := h.bed.MinIO
+	if _, err := m.Client().DeleteBucket(h.ctx, &s3.DeleteBucketInput{Bucket: &m.Bucket}); err != nil {
+		t.Fatalf("delete the primary bucket: %v", err)
+	}
+	r := h.mustRun("restore", "--target", "shop_restored") // the primary bucket is gone: the first copy that has it
 	h.assertNoCopySecret(dr, r.stdout+r.stderr)
 	if !strings.Contains(r.stdout, "(from copy target dr)") || !strings.Contains(r.stderr, "restoring from a copy target") {
-		t.Errorf("restore with the primary empty does not say it read the copy dr:\n%s\n%s", r.stdout, r.stderr)
+		t.Errorf("restore with the primary bucket gone does not say it read the copy dr:\n%s\n%s", r.stdout, r.stderr)
 	}
 	if got := h.count("SELECT count() FROM shop_restored.orders"); got != count {
 		t.Fatalf("restored %d rows from the copy, want %d", got, count)
