@@ -94,8 +94,8 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	}
 	chosen := primaryErr == nil // the primary holds it; only the check failed, if anything
 	if chosen {
-		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil {
-			return Source{Service: primary}, nil
+		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil || ctx.Err() != nil {
+			return Source{Service: primary}, primaryErr // a check cut short is no verdict
 		}
 	}
 	if src, ok := copySource(ctx, targets, w); ok {
