@@ -12,11 +12,12 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// soundChain checks, before an incremental is built on base, base and
-// every backup it is built on, the way check does and reading no data.
-// ClickHouse reads only the base's manifest when it writes an incremental,
-// so a base whose objects are gone would get a new link that cannot be
-// restored either.
+// soundChain checks base and every backup it is built on, the way check
+// does and reading no data: before an incremental is built on base
+// (ClickHouse reads only the base's manifest when it writes an
+// incremental, so a base whose objects are gone would get a new link that
+// cannot be restored either), and before a restore reads it with copy
+// targets to fall back on (chainProblem). Unlike check it takes no pin.
 //
 // Each link's folder is listed (one LIST per thousand objects, at most
 // manifestReaders at once). A link whose metadata sums up its objects
@@ -98,7 +99,8 @@ func (s *catalogs) listLinks(ctx context.Context, links []model.Backup) ([][]coo
 // recordBroken keeps the verdict in the check results, as check would:
 // broken, naming the object, and every later link built on it, so the
 // catalog (check_status, check_problem) shows it before the next check.
-// A failure to record it is only logged: the backup goes on as a full.
+// A failure to record it is only logged: the backup goes on as a full, the
+// restore reads a copy.
 func (s *catalogs) recordBroken(ctx context.Context, cat model.Catalog, links []model.Backup, broken model.Backup, problem string) {
 	now := s.now().UTC()
 	err := coord.UpdateChecks(ctx, s.bucket, cat.Database, func(f *model.Results) {

@@ -92,17 +92,20 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	if primaryErr == nil && (!w.Sound || targets == nil || len(targets.Copies()) == 0) {
 		return Source{Service: primary}, nil
 	}
-	chosen := primaryErr == nil // the primary holds it; only the check failed, if anything
-	if chosen {
+	primaryHolds := primaryErr == nil // the primary holds it; only the check failed, if anything
+	if primaryHolds {
 		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil || ctx.Err() != nil {
 			return Source{Service: primary}, primaryErr // a check cut short is no verdict
 		}
 	}
-	if src, ok := copySource(ctx, targets, w); ok {
+	src, ok := copySource(ctx, targets, w)
+	switch {
+	case ok:
 		src.Why = "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())
 		return src, nil
-	}
-	if chosen {
+	case ctx.Err() != nil: // a copy's check cut short is no verdict either
+		return Source{Service: primary}, fmt.Errorf("look for a copy target holding the backup of %s: %w", w.Database, ctx.Err())
+	case primaryHolds:
 		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound"}, nil
 	}
 	return Source{Service: primary}, primaryErr
