@@ -17,7 +17,7 @@ import (
 // (ClickHouse reads only the base's manifest when it writes an
 // incremental, so a base whose objects are gone would get a new link that
 // cannot be restored either), and before a restore reads it with copy
-// targets to fall back on (chainProblem). Unlike check it takes no pin.
+// targets to fall back on (chainProblem, which pins what it checks).
 //
 // Each link's folder is listed (one LIST per thousand objects, at most
 // manifestReaders at once). A link whose metadata sums up its objects
@@ -25,9 +25,9 @@ import (
 // listing alone; any other, or one whose listing sums up differently, has
 // its manifest read and every object confirmed as check does, which names
 // what is wrong. It returns the first problem, "" for a sound chain.
-func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model.Backup) (string, error) {
+func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base string) (string, error) {
 	start := s.now()
-	links, err := model.CheckTargets(cat, base.Name)
+	links, err := model.CheckTargets(cat, base)
 	if err != nil {
 		return "", err
 	}
@@ -50,7 +50,7 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model
 	for _, b := range exact { // oldest first: a broken link breaks every link on it
 		p := c.backup(ctx, b)
 		if err := ctx.Err(); err != nil {
-			return "", fmt.Errorf("check the chain of %s: %w", base.Name, err) // a read cut short is no verdict
+			return "", fmt.Errorf("check the chain of %s: %w", base, err) // a read cut short is no verdict
 		}
 		if p != "" {
 			problem = fmt.Sprintf("backup %s: %s", b.Name, p)
@@ -58,24 +58,30 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base model
 			break
 		}
 	}
-	s.logger.Debug("chain checked", "base", base.Name, "links", len(links),
+	s.logger.Debug("chain checked", "base", base, "links", len(links),
 		"by_manifest", len(exact), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
 	return problem, nil
 }
 
 // chainProblem checks the backup name of database and every backup it is
 // built on as soundChain does, before a restore reads it: "" when every
-// object is there with its size, else the first problem.
+// object is there with its size, else the first problem. Pinned, as check
+// is: a backup a cleanup deleted under the check would read as broken.
 func (s *catalogs) chainProblem(ctx context.Context, database, name string) (string, error) {
+	pin, err := s.TakePin(ctx, database, PinCheck, "")
+	if err != nil {
+		return "", err
+	}
+	defer pin.Release(ctx)
 	cat, err := s.Catalog(ctx, database)
 	if err != nil {
 		return "", err
 	}
-	b, ok := cat.Find(name)
-	if !ok {
-		return "", fmt.Errorf("backup %q of database %s is not in the catalog: %w", name, database, model.ErrBackupMissing)
+	if _, err := model.CheckTargets(cat, name); err != nil {
+		return "", err
 	}
-	return s.soundChain(ctx, cat, b)
+	pin.Narrow(ctx, name)
+	return s.soundChain(ctx, cat, name)
 }
 
 // listLinks lists the folder of each link, at most manifestReaders at once.

@@ -73,12 +73,15 @@ type BackupWanted struct {
 // ChooseSource finds where to read the backup w asks for. A named source
 // is that copy target, whatever the primary holds. With none, the primary
 // serves it when it can; when it cannot — its bucket unreachable, the
-// backup missing or unusable there, or (w.Sound) broken — the first copy
-// target that holds the backup (sound, for w.Sound) serves it, and Why
-// says what the primary answered. When no copy holds it either, the
-// primary's own error is returned; a broken backup is still read from the
-// primary (a RESTORE of tables whose objects are there succeeds, and a
-// failed one is undone), with Why saying so.
+// backup missing or unusable there, or (w.Sound) broken or not to be
+// checked — the first copy target that holds the backup (sound, for
+// w.Sound) serves it, and Why says what the primary answered. A backup
+// the primary holds is asked of the copies by its name: a lagging copy's
+// older backup is not what the primary chose. When no copy holds it
+// either, the primary's own error is returned; a backup the primary holds
+// but could not show sound is read from the primary all the same (a
+// RESTORE of tables whose objects are there succeeds, and a failed one is
+// undone), with Why saying so and why no copy served.
 func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, named string, w BackupWanted) (Source, error) {
 	if named != "" {
 		return namedSource(ctx, targets, named)
@@ -97,16 +100,18 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil || ctx.Err() != nil {
 			return Source{Service: primary}, primaryErr // a check cut short is no verdict
 		}
+		w.Backup, w.AsOf = b.Name, time.Time{}
 	}
-	src, ok := copySource(ctx, targets, w)
+	src, whyNot := copySource(ctx, targets, w)
 	switch {
-	case ok:
+	case src.Service != nil:
 		src.Why = "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())
 		return src, nil
 	case ctx.Err() != nil: // a copy's check cut short is no verdict either
 		return Source{Service: primary}, fmt.Errorf("look for a copy target holding the backup of %s: %w", w.Database, ctx.Err())
 	case primaryHolds:
-		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound"}, nil
+		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound (" +
+			strings.Join(whyNot, "; ") + ")"}, nil
 	}
 	return Source{Service: primary}, primaryErr
 }
@@ -128,20 +133,24 @@ func namedSource(ctx context.Context, targets CopyReaders, named string) (Source
 }
 
 // copySource is the first copy target, in the configuration's order, that
-// holds the backup w asks for (sound, for w.Sound).
-func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Source, bool) {
+// holds the backup w asks for (sound, for w.Sound); else, for each target,
+// why it does not serve.
+func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Source, []string) {
+	var whyNot []string
 	for _, name := range targets.Copies() {
 		svc, err := targets.Copy(ctx, name)
-		if err != nil {
-			continue
+		if err == nil {
+			var b model.Backup
+			if b, err = svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...); err == nil && w.Sound {
+				err = soundBackup(ctx, svc, w.Database, b.Name)
+			}
 		}
-		b, err := svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
-		if err != nil || w.Sound && soundBackup(ctx, svc, w.Database, b.Name) != nil {
-			continue
+		if err == nil {
+			return Source{Service: svc, Name: name}, nil
 		}
-		return Source{Service: svc, Name: name}, true
+		whyNot = append(whyNot, name+": "+model.FirstLine(err.Error()))
 	}
-	return Source{}, false
+	return Source{}, whyNot
 }
 
 // soundBackup is nil when every object of backup name's chain is there

@@ -70,7 +70,7 @@ func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (model.Cat
 			return cat, plan, err
 		}
 	}
-	problem, err := s.soundChain(ctx, cat, plan.Base)
+	problem, err := s.soundChain(ctx, cat, plan.Base.Name)
 	if err != nil || problem == "" {
 		return cat, plan, err
 	}

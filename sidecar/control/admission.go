@@ -140,7 +140,7 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist, in the source asked
 	// for, or in the primary or else a copy target.
-	src, err := s.source(ctx, r)
+	src, err := s.source(ctx, r, false)
 	if err != nil {
 		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) ||
 			errors.Is(err, sidecar.ErrUnknownCopyTarget) {
@@ -157,18 +157,25 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 }
 
 // readFrom is where a restore or verify reads its backup: where admission
-// found it, or, for a request adopted after a restart, chosen now.
+// found it, or, for a request adopted after a restart, chosen now. A
+// restore admission found in the primary has the primary's backup checked
+// now, when it runs (sidecar.BackupWanted.Sound), and reads a copy if it
+// is broken: only the sidecar that claimed it pays for the check, the
+// verdict is as fresh as the RESTORE, and a restore adopted after a
+// restart (chosen again, checked again) is judged alike.
 func (s *base) readFrom(ctx context.Context, r Job) (sidecar.Source, error) {
-	if r.ChosenSource != nil {
+	recheck := r.Action == ActionRestore && r.Request.Source == "" && s.opts.CopyReaders != nil && len(s.opts.CopyReaders.Copies()) > 0
+	if r.ChosenSource != nil && (!recheck || r.ChosenSource.Name != "") {
 		return *r.ChosenSource, nil
 	}
-	return s.source(ctx, r)
+	return s.source(ctx, r, recheck)
 }
 
-// source is where a restore or verify reads its backup (sidecar.ChooseSource).
-func (s *base) source(ctx context.Context, r Job) (sidecar.Source, error) {
+// source is where a restore or verify reads its backup
+// (sidecar.ChooseSource); sound has the primary's backup checked first.
+func (s *base) source(ctx context.Context, r Job, sound bool) (sidecar.Source, error) {
 	return sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
-		Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores), Sound: r.Action == ActionRestore})
+		Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores), Sound: sound})
 }
 
 // repository is the engine a check or cleanup acts on: the primary's, or

@@ -134,10 +134,11 @@ func TestStreamedTransferCarriesContentMD5(t *testing.T) {
 		}
 	}
 	mu.Lock()
-	if sends != 4 || withMD5 != sends { // small in one PUT, big in three parts
-		t.Fatalf("%d of %d streamed requests carried Content-MD5, want 4 of 4", withMD5, sends)
-	}
+	got, of := withMD5, sends
 	mu.Unlock()
+	if of < 4 || got != of { // small in one PUT, big in three parts (more if the SDK retried one)
+		t.Fatalf("%d of %d streamed requests carried Content-MD5, want all of at least 4", got, of)
+	}
 	flip.Store(true)
 	for key, data := range objects {
 		if err := transfer.Transfer(ctx, key, "tampered/"+key, int64(len(data))); err == nil {

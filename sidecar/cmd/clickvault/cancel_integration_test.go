@@ -34,10 +34,11 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 	}
 	h.waitState(running, 2*time.Minute, "succeeded")
 	// A barrier instead of a wait: had the cancel not held, the queued
-	// request would be waiting for shop's lock before the barrier is read,
-	// and a lock held for seconds is handed to its waiters in the order
-	// they came (sync.Mutex's starvation mode); once the barrier is
-	// answered, the cancelled request would have run.
+	// request, waiting for shop's lock long before the barrier was even
+	// inserted, would take the lock when the running backup let it go
+	// (after its answer) — ahead of the barrier, which Go's mutex hands
+	// over in the order its waiters came once one has waited over 1 ms.
+	// So once the barrier is answered, the cancelled request would have run.
 	barrier := h.request(alice, "action, database", "'backup', 'shop'")
 	h.waitState(barrier, 2*time.Minute, "succeeded")
 	if st := h.status(queued); st.state != "cancelled" {

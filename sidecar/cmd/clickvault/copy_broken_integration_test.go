@@ -38,6 +38,10 @@ func TestRestoreReadsACopyWhenThePrimaryIsBroken(t *testing.T) {
 		!strings.Contains(r.stderr, "is broken") || !strings.Contains(r.stderr, victim) {
 		t.Errorf("restore with the primary's full broken does not say it read dr because of %s:\n%s\n%s", victim, r.stdout, r.stderr)
 	}
+	// What the check found is kept as check keeps it: the catalog shows it.
+	if checks := h.object("cv/test/shop/.clickvault_check.json"); !strings.Contains(checks, `"broken"`) || !strings.Contains(checks, victim) {
+		t.Errorf("the check results do not record the broken full naming %s:\n%s", victim, checks)
+	}
 	if got := h.count("SELECT count() FROM shop_copy.orders"); got != count {
 		t.Fatalf("restored %d rows from the copy, want %d", got, count)
 	}
