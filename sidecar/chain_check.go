@@ -67,13 +67,13 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 // built on as soundChain does, before a restore reads it: "" when every
 // object is there with its size, else the first problem. Pinned, as check
 // is: a backup a cleanup deleted under the check would read as broken.
-func (s *catalogs) chainProblem(ctx context.Context, database, name string) (string, error) {
+func (s *checks) chainProblem(ctx context.Context, database, name string) (string, error) {
 	pin, err := s.TakePin(ctx, database, PinCheck, "")
 	if err != nil {
 		return "", err
 	}
 	defer pin.Release(ctx)
-	cat, err := s.Catalog(ctx, database)
+	cat, err := s.catalogs.Catalog(ctx, database)
 	if err != nil {
 		return "", err
 	}
@@ -81,7 +81,7 @@ func (s *catalogs) chainProblem(ctx context.Context, database, name string) (str
 		return "", err
 	}
 	pin.Narrow(ctx, name)
-	return s.soundChain(ctx, cat, name)
+	return s.catalogs.soundChain(ctx, cat, name)
 }
 
 // listLinks lists the folder of each link, at most manifestReaders at once.

@@ -132,12 +132,6 @@ func (s *Service) ChooseBackup(ctx context.Context, database, name string, asOf 
 	return s.restorer.ChooseBackup(ctx, database, name, asOf, tables...)
 }
 
-// ChainProblem checks a backup and the backups it is built on, reading no
-// data (catalogs.chainProblem): "" when sound, else the first problem.
-func (s *Service) ChainProblem(ctx context.Context, database, name string) (string, error) {
-	return s.catalogs.chainProblem(ctx, database, name)
-}
-
 // InspectTarget says what a restore's target holds (restorer.InspectTarget).
 func (s *Service) InspectTarget(ctx context.Context, target string) (model.Target, error) {
 	return s.restorer.InspectTarget(ctx, target)

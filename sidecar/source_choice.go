@@ -154,10 +154,10 @@ func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Sourc
 }
 
 // soundBackup is nil when every object of backup name's chain is there
-// with its size (Service.ChainProblem); else it says what is not, or why
+// with its size (checks.chainProblem); else it says what is not, or why
 // that could not be told.
 func soundBackup(ctx context.Context, svc *Service, database, name string) error {
-	problem, err := svc.ChainProblem(ctx, database, name)
+	problem, err := svc.checks.chainProblem(ctx, database, name)
 	switch {
 	case err != nil:
 		return fmt.Errorf("check backup %s before reading it: %w", name, err)

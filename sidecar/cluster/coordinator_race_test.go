@@ -101,3 +101,35 @@ func TestSidecarsRacing(t *testing.T) {
 		t.Errorf("sealed sets still listed: %+v", open.Sets)
 	}
 }
+
+// TestNextSetAfterACompletedFullIsIncremental: a requester reads its full
+// set completed and asks for the next set at once, before the sealer has
+// unlisted the set from open.json: the next set is an incremental, not a
+// second full (the newest full set is noted before its seal is written).
+func TestNextSetAfterACompletedFullIsIncremental(t *testing.T) {
+	w := newWorld(t, 1)
+	first := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	var second cluster.Set
+	var once sync.Once
+	hooked := &hookStore{ObjectStore: w.store, beforePut: func(key string) {
+		if key != w.layout.OpenSetsKey("shop") {
+			return
+		}
+		if set, _ := w.set(t, first.ID); set.State == cluster.SetCompleted {
+			once.Do(func() { second = w.create(t, 0, cluster.Request{RequestID: "r2"}) })
+		}
+	}}
+	n := w.nodes[0]
+	sealer := cluster.New(hooked, w.layout, "vault", n.c.Self(), n.exec,
+		cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour, FullEvery: 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	sealer.SetClock(w.clock.Now)
+	if err := sealer.Step(context.Background(), "shop"); err != nil {
+		t.Fatal(err)
+	}
+	if set, _ := w.set(t, first.ID); set.State != cluster.SetCompleted || second.ID == "" {
+		t.Fatalf("set %s is %s; read completed while still listed: %v", first.ID, set.State, second.ID != "")
+	}
+	if second.Kind != cluster.KindIncremental {
+		t.Errorf("the set asked for right after a completed full is %s (%s), want incremental", second.Kind, second.KindReason)
+	}
+}

@@ -37,6 +37,9 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 		why[n] = c.missingReason(ctx, set, n)
 	}
 	sealed := Sealed(set, results, why, c.self.Holder.Name, now)
+	if err := c.noteLastFull(ctx, sealed); err != nil {
+		return err // not sealed yet: the next step tries again
+	}
 	data, err := json.Marshal(sealed)
 	if err != nil {
 		return fmt.Errorf("encode set %s: %w", set.ID, err)
@@ -93,6 +96,32 @@ func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string 
 	}
 	return fmt.Sprintf("no result by the deadline %s: %s held it, heartbeat valid until %s", deadline, info.Holder,
 		info.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
+// noteLastFull notes a completed full set in open.json before its seal is
+// written: whoever reads the set completed (a requester answered, a test)
+// and asks for the next set at once finds it there and gets an
+// incremental, not a second full. (Noted at unlist only, a set read
+// completed before it was unlisted made the next one full.) A partial
+// seal that another sidecar writes at the deadline, racing this verdict,
+// leaves it noted: the next full set then comes one period later, and no
+// restore picks a partial set.
+func (c *Coordinator) noteLastFull(ctx context.Context, sealed Set) error {
+	if sealed.State != SetCompleted || sealed.Kind != KindFull {
+		return nil
+	}
+	err := c.updateOpen(ctx, sealed.Database, func(open *OpenSets) bool {
+		if open.LastFull != nil && !open.LastFull.Before(sealed.CreatedAt) {
+			return false
+		}
+		at := sealed.CreatedAt
+		open.LastFull = &at
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("note full set %s of %s as the newest: %w", sealed.ID, sealed.Database, err)
+	}
+	return nil
 }
 
 // unlist drops a sealed set (or an entry whose set.json never came) from
