@@ -54,6 +54,20 @@ type Source struct {
 	Service *Service
 	Name    string
 	Why     string
+	// Backup, for a copy picked in the primary's place, is the backup it
+	// was picked for: the one the primary found broken, or the copy's own
+	// choice by name or as_of, checked sound. The restore reads that one,
+	// not whatever the copy's newest is by then.
+	Backup string
+}
+
+// Pinned is the backup and as_of a restore or verify asks src for: the
+// backup src was picked for, when it was, else the request's own.
+func (src Source) Pinned(backup string, asOf time.Time) (string, time.Time) {
+	if src.Backup != "" {
+		return src.Backup, time.Time{}
+	}
+	return backup, asOf
 }
 
 // BackupWanted is what a restore or verify asks for: a backup by name, or
@@ -97,6 +111,10 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil {
 			return Source{Service: primary}, nil
 		}
+		// A copy serves this backup or none: not the copy's own newest at
+		// or before as_of, older when the copy lags, which would silently
+		// lose what the primary's backup holds beyond it.
+		w.Backup, w.AsOf = b.Name, time.Time{}
 	}
 	if src, ok := copySource(ctx, targets, w); ok {
 		src.Why = "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())
@@ -136,7 +154,7 @@ func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Sourc
 		if err != nil || w.Sound && soundBackup(ctx, svc, w.Database, b.Name) != nil {
 			continue
 		}
-		return Source{Service: svc, Name: name}, true
+		return Source{Service: svc, Name: name, Backup: b.Name}, true
 	}
 	return Source{}, false
 }

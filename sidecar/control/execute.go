@@ -68,7 +68,8 @@ func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.Pr
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
-	res, err := src.Service.Verify(ctx, r.Database, r.Backup, progress)
+	backup, _ := src.Pinned(r.Backup, r.AsOf)
+	res, err := src.Service.Verify(ctx, r.Database, backup, progress)
 	if ctx.Err() == nil && src.Name == "" { // the metric is the primary's: a copy's verify must not hide its failure
 		s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
 	}
@@ -240,6 +241,7 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
+	r.Backup, r.AsOf = src.Pinned(r.Backup, r.AsOf)
 	res, err := s.runRestore(ctx, src.Service, r, latest, rows, progress)
 	switch {
 	case errors.Is(err, model.ErrConsumers), errors.Is(err, model.ErrSidecarRights):
