@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAttack26BrokenNewestIsNotSwappedForAnOlderCopy: the copy target dr
@@ -50,5 +51,38 @@ func TestAttack26BrokenNewestIsNotSwappedForAnOlderCopy(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "restoring from the primary all the same") || !strings.Contains(r.stderr, "no copy target holds it sound") {
 		t.Fatalf("the failed restore of %s does not say it read the primary all the same:\n%s\n%s", incr, r.stdout, r.stderr)
+	}
+}
+
+// TestAttack26VerifyAsOfVerifiesAnotherBackup: a verify request with an
+// as_of between a full F and the incremental I after it. Admission checks
+// that a backup exists at or before as_of (and, with copy targets, picks
+// where to read it by as_of), so the request is accepted as a verify of
+// F; the run then verifies the newest backup, I, ignoring as_of, and
+// answers "verified" — an operator proving the backup of that day sound
+// is told so of another one (its name is only in the backup column). The
+// product resists if the verify reads F (or refuses as_of, as it refuses
+// other fields a verify would ignore).
+func TestAttack26VerifyAsOfVerifiesAnotherBackup(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	addr := freeAddr(t)
+	h.config = h.sidecarConfig(addr, "")
+	h.createShop(1000)
+	h.mustRun("backup")
+	full := h.newestBackup().Name
+	asOf := time.Now().UTC().Format("2006-01-02 15:04:05.000")
+	h.addRows(1000, 500)
+	h.mustRun("backup")
+	if incr := h.newestBackup().Name; incr == full || incr <= asOf {
+		t.Fatalf("want an incremental after %s, got %s", asOf, incr)
+	}
+	h.startSidecar(h.config, addr)
+	id := h.request(h.as("alice"), "action, database, as_of", "'verify', 'shop', '"+asOf+"'")
+	st := h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
+	if st.state == "rejected" && strings.Contains(st.message, "as_of") {
+		return
+	}
+	if st.backup != full {
+		t.Fatalf("DEFECT: a verify as of %s (backup %s) verified %s: %s %q", asOf, full, st.backup, st.state, st.message)
 	}
 }
