@@ -68,7 +68,16 @@ func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.Pr
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
-	backup, _ := src.Pinned(r.Backup, r.AsOf)
+	backup, asOf := src.Pinned(r.Backup, r.AsOf)
+	if backup == "" && !asOf.IsZero() {
+		// Verify takes a name: as_of, checked at admission, picks it here,
+		// in the source read, or the newest would be verified instead.
+		b, err := src.Service.ChooseBackup(ctx, r.Database, "", asOf)
+		if err != nil {
+			return StateFailed, LogEntry{Message: err.Error() + sourceNote(src)}
+		}
+		backup = b.Name
+	}
 	res, err := src.Service.Verify(ctx, r.Database, backup, progress)
 	if ctx.Err() == nil && src.Name == "" { // the metric is the primary's: a copy's verify must not hide its failure
 		s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
