@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestAttack26BrokenNewestIsNotSwappedForAnOlderCopy: the copy target dr
@@ -85,4 +87,64 @@ func TestAttack26VerifyAsOfVerifiesAnotherBackup(t *testing.T) {
 	if st.backup != full {
 		t.Fatalf("DEFECT: a verify as of %s (backup %s) verified %s: %s %q", asOf, full, st.backup, st.state, st.message)
 	}
+}
+
+// TestAttack26AdoptedRestoreFromACopyForgetsItsCopy: a restore request
+// naming no backup reads copy dr, the primary's newest being broken; the
+// sidecar is killed once its RESTORE is sent (its work record is in dr's
+// bucket). While it is down a new full is taken (the broken chain forces
+// one). The restarted sidecar chooses the source again — for the newest
+// backup, which is now the sound new full on the primary — and looks for
+// the earlier run's work record in the primary, finds none, and runs the
+// request again there: it fails "database shop_restored is not empty",
+// the database its own first run's RESTORE filled (or, when the running
+// row named the operation, waits for it without its record and answers
+// without saying dr). dr's record stays behind, and once it is stale a
+// later start's sweep of dr drops shop_restored. The product resists if
+// the restarted run finds its work at dr, settles the RESTORE from there
+// (its answer says dr) and leaves no record of it there.
+func TestAttack26AdoptedRestoreFromACopyForgetsItsCopy(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	addr := freeAddr(t)
+	h.config = h.sidecarConfig(addr, "poll_interval = \"200ms\"\n"+drTarget(dr))
+	h.createShop(1000)
+	h.mustRun("backup")
+	broken := h.newestBackup().Name
+	h.removeObjects(h.dataObject("cv/test/shop/full/" + broken + "/"))
+
+	killed := h.startSidecarWith(h.config, addr, envFaultPoint+"=restore-sent")
+	id := h.request(h.as("alice"), "action, database, target", "'restore', 'shop', 'shop_restored'")
+	select {
+	case <-killed.exited:
+	case <-time.After(time.Minute):
+		t.Fatal("the sidecar did not kill itself once the RESTORE was sent")
+	}
+	h.addRows(1000, 10)
+	h.mustRun("backup") // a full: its chain is broken
+	if newest := h.newestBackup(); newest.Name == broken || newest.Kind != "full" {
+		t.Fatalf("want a new full after %s, got %+v", broken, newest)
+	}
+
+	restarted := h.startSidecar(h.config, addr)
+	st := h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "succeeded" || st.backup != broken || !strings.Contains(st.message, "read from copy target dr") {
+		t.Errorf("DEFECT: the restore read from dr, adopted after a restart, answers %s (backup %s) without naming dr: %q", st.state, st.backup, st.message)
+	}
+	left, err := dr.Keys(h.ctx, strings.TrimSuffix(coord.Layout{Prefix: "cv/dr"}.WorkKey("x"), "x.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) == 0 {
+		return
+	}
+	// What that record does: once stale, a start sweeps it.
+	restarted.kill()
+	ageWorkRecordIn(h, dr, "cv/dr", time.Hour)
+	h.startSidecar(h.config, addr)
+	for deadline := time.Now().Add(30 * time.Second); h.databaseExists("shop_restored") && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("DEFECT: the adopted restore left its work record at dr (%v); a later start's sweep then drops shop_restored, "+
+		"which the request was told is restored: still there: %v", left, h.databaseExists("shop_restored"))
 }
