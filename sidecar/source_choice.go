@@ -126,6 +126,32 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	return Source{Service: primary}, primaryErr
 }
 
+// WorkSource is where a restore that a run before a restart started read
+// its backup: the place, the primary or a copy target, holding the work
+// record that run left, with the backup it read. Choosing again could
+// name another place (the primary serving a newer backup by then), where
+// the run's RESTORE and record are not found: its target would be
+// refused as not empty, its record left for a later sweep to undo a
+// restore that was answered. ok is false when no place holds one.
+func WorkSource(ctx context.Context, primary *Service, targets CopyReaders, requestID, operationID string) (Source, bool) {
+	if backup, ok := primary.RestoreWorkOf(ctx, requestID, operationID); ok {
+		return Source{Service: primary, Backup: backup}, true
+	}
+	if targets == nil {
+		return Source{}, false
+	}
+	for _, name := range targets.Copies() {
+		svc, err := targets.Copy(ctx, name)
+		if err != nil {
+			continue
+		}
+		if backup, ok := svc.RestoreWorkOf(ctx, requestID, operationID); ok {
+			return Source{Service: svc, Name: name, Backup: backup, Why: "the restore read it there before the sidecar restarted"}, true
+		}
+	}
+	return Source{}, false
+}
+
 // namedSource is the copy target a request, flag or body names.
 func namedSource(ctx context.Context, targets CopyReaders, named string) (Source, error) {
 	if targets == nil || !slices.Contains(targets.Copies(), named) {

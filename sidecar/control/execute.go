@@ -246,7 +246,7 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	if s.opts.Sets != nil {
 		return s.executeSetRestore(ctx, r, latest, rows)
 	}
-	src, err := s.readFrom(ctx, r)
+	src, err := s.restoreSource(ctx, r, latest)
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
@@ -271,6 +271,23 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	}
 	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
 		Message: restoreMessage(r, res, restored) + sourceNote(src)}
+}
+
+// restoreSource is where a restore reads its backup: where admission
+// found it, or, for a request a run before a restart started with no
+// source named, where that run read (its work record is there), else
+// chosen again.
+func (s *executor) restoreSource(ctx context.Context, r Job, latest *LogEntry) (sidecar.Source, error) {
+	if r.ChosenSource == nil && r.Request.Source == "" && s.opts.CopyReaders != nil {
+		operationID := ""
+		if latest != nil {
+			operationID = latest.OperationID
+		}
+		if src, ok := sidecar.WorkSource(ctx, s.svc, s.opts.CopyReaders, r.ID, operationID); ok {
+			return src, nil
+		}
+	}
+	return s.readFrom(ctx, r)
 }
 
 // runRestore runs (or, after a restart, adopts) a restore with the engine
