@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +148,38 @@ func TestAttack26AdoptedRestoreFromACopyForgetsItsCopy(t *testing.T) {
 	}
 	t.Fatalf("DEFECT: the adopted restore left its work record at dr (%v); a later start's sweep then drops shop_restored, "+
 		"which the request was told is restored: still there: %v", left, h.databaseExists("shop_restored"))
+}
+
+// TestAttack26NamedSourceSkipsTheBackupCheck: SPEC §4 rejects a request
+// naming a backup that does not exist (or an as_of with no backup at or
+// before it), executing nothing and writing nothing to S3. Named a copy
+// target as source, the request's backup is never looked for at
+// admission: a restore of a backup dr does not hold, or as of a time
+// before every backup there, is claimed (an S3 write), run and answered
+// failed. The product resists if both are rejected, saying what dr lacks,
+// with no claim written.
+func TestAttack26NamedSourceSkipsTheBackupCheck(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.createShop(100)
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, drTarget(dr)), addr)
+	h.backupRequest()
+	h.waitCopies(dr.Keys, 1)
+	for _, c := range []struct{ columns, values, says string }{
+		{"action, database, target, source, backup", "'restore', 'shop', 'shop_restored', 'dr', '20200101T000000000Z'", "20200101T000000000Z"},
+		{"action, database, target, source, as_of", "'restore', 'shop', 'shop_restored', 'dr', '2020-01-01 00:00:00'", "2020-01-01"},
+		{"action, database, source, backup", "'verify', 'shop', 'dr', '20200101T000000000Z'", "20200101T000000000Z"},
+	} {
+		id := h.request(h.as("alice"), c.columns, c.values)
+		st := h.waitState(id, 2*time.Minute, "succeeded", "failed", "rejected")
+		claims, err := h.bed.MinIO.Keys(h.ctx, fmt.Sprintf("cv/test/.clickvault/requests/%s", id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.state != "rejected" || !strings.Contains(st.message, c.says) || len(claims) > 0 {
+			t.Errorf("DEFECT: (%s) = (%s): %s %q, claims %v; want rejected saying %q, nothing written to S3",
+				c.columns, c.values, st.state, st.message, claims, c.says)
+		}
+	}
 }
