@@ -95,7 +95,7 @@ type BackupWanted struct {
 // failed one is undone), with Why saying so.
 func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, named string, w BackupWanted) (Source, error) {
 	if named != "" {
-		return namedSource(ctx, targets, named)
+		return backupAt(ctx, targets, named, w)
 	}
 	b, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
 	// A table the primary's backup lacks is the request's mistake, not the
@@ -152,8 +152,31 @@ func WorkSource(ctx context.Context, primary *Service, targets CopyReaders, requ
 	return Source{}, false
 }
 
-// namedSource is the copy target a request, flag or body names.
-func namedSource(ctx context.Context, targets CopyReaders, named string) (Source, error) {
+// backupAt is copy target named as the source of the backup w asks for,
+// which it must hold: a backup it lacks is the request's mistake, found
+// before anything runs (model.ErrBackupMissing, ErrBackupUnusable or
+// ErrTableMissing, saying where it was looked for).
+func backupAt(ctx context.Context, targets CopyReaders, named string, w BackupWanted) (Source, error) {
+	src, err := TargetNamed(ctx, targets, named)
+	if err != nil {
+		return src, err
+	}
+	b, err := src.Service.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
+	switch {
+	case errors.Is(err, model.ErrBackupMissing), errors.Is(err, model.ErrBackupUnusable), errors.Is(err, model.ErrTableMissing):
+		return src, fmt.Errorf("%w (in copy target %s)", err, named)
+	case err != nil:
+		// The target did not answer: the run reads it again and fails with
+		// what it says then, so the request still gets its answer.
+		return src, nil
+	}
+	src.Backup = b.Name
+	return src, nil
+}
+
+// TargetNamed is the copy target a request, flag or body names, as a
+// place to act on (a check or cleanup of it) or read from.
+func TargetNamed(ctx context.Context, targets CopyReaders, named string) (Source, error) {
 	if targets == nil || !slices.Contains(targets.Copies(), named) {
 		unknown := &UnknownCopyTargetError{Name: named}
 		if targets != nil {

@@ -178,7 +178,7 @@ func (s *base) repository(ctx context.Context, r Job) (*sidecar.Service, error) 
 	if r.Request.Source == "" {
 		return s.svc, nil
 	}
-	src, err := sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database})
+	src, err := sidecar.TargetNamed(ctx, s.opts.CopyReaders, r.Request.Source)
 	return src.Service, err
 }
 
