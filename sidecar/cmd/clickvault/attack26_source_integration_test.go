@@ -183,3 +183,32 @@ func TestAttack26NamedSourceSkipsTheBackupCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestAttack26RejectedRestoreChecksAndWritesFirst: SPEC §4 — a rejected
+// request writes nothing to S3 (admission is ordered so that junk costs no
+// S3 write). With a copy target configured and the primary's backup
+// broken, alice's restore into a database that is not empty is rejected
+// for its target — but only after admission checked the backup's chain
+// (a LIST of every link) and wrote the broken verdict into the check
+// results, which nothing the request asked for needed. The product
+// resists if the check results are not written for the rejected request.
+func TestAttack26RejectedRestoreChecksAndWritesFirst(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.createShop(100)
+	h.exec("CREATE DATABASE shop_restored")
+	h.exec("CREATE TABLE shop_restored.taken (x UInt8) ENGINE = MergeTree ORDER BY x")
+	addr := freeAddr(t)
+	h.startSidecar(h.sidecarConfig(addr, drTarget(dr)), addr)
+	h.backupRequest()
+	h.waitCopies(dr.Keys, 1)
+	h.removeObjects(h.dataObject("cv/test/shop/full/"))
+	checks := coord.Layout{Prefix: "cv/test"}.CheckKey("shop")
+	if keys := h.keys(checks); len(keys) != 0 {
+		t.Fatalf("check results before any check: %v", keys)
+	}
+	h.expectRequest(h.as("alice"), "action, database, target", "'restore', 'shop', 'shop_restored'", "rejected", "not empty")
+	if keys := h.keys(checks); len(keys) != 0 {
+		t.Fatalf("DEFECT: the restore rejected for its target wrote %v (the chain check's verdict) to S3", keys)
+	}
+}
