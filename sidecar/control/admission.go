@@ -137,6 +137,13 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		// judges its own target (empty, or as the restore's record left it).
 		return nil, nil
 	}
+	// targetOK judges what inspectTarget read, with no I/O: its every
+	// error is a refusal of the target. It goes first: choosing the source
+	// may check the backup's chain, LISTs and a verdict written to S3,
+	// which a rejected request must not cost.
+	if err := targetOK(); err != nil {
+		return nil, reject("%v", err)
+	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist, in the source asked
 	// for, or in the primary or else a copy target.
@@ -147,11 +154,6 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 			return nil, reject("%v", err)
 		}
 		return nil, err
-	}
-	// targetOK judges what inspectTarget read, with no I/O: its every
-	// error is a refusal of the target.
-	if err := targetOK(); err != nil {
-		return nil, reject("%v", err)
 	}
 	return &src, nil
 }
