@@ -212,3 +212,32 @@ func TestAttack26RejectedRestoreChecksAndWritesFirst(t *testing.T) {
 		t.Fatalf("DEFECT: the restore rejected for its target wrote %v (the chain check's verdict) to S3", keys)
 	}
 }
+
+// TestAttack26CopyRefusingItsKeysReadsAsMissing: the primary lost a
+// backup (its folder deleted by hand); copy target dr holds it, but dr's
+// secret key in the configuration is wrong (rotated at the DR site, not
+// here). `clickvault restore --backup NAME` answers that the backup does
+// not exist — the primary's answer — and says nothing of dr, which was
+// asked and refused the keys: the operator is told the backup is gone
+// when it sits at dr behind a key to fix. The product resists if the
+// failure names dr and what it answered (without the key).
+func TestAttack26CopyRefusingItsKeysReadsAsMissing(t *testing.T) {
+	h := newHarness(t)
+	dr := h.bed.StartMinIO(t, "dr-copies")
+	h.config = h.writeConfig(drTarget(dr))
+	h.createShop(100)
+	h.mustRun("backup")
+	name := h.newestBackup().Name
+	h.removeObjects("cv/test/shop/full/" + name + "/")
+	wrong := h.rewriteConfig(h.config, fmt.Sprintf("secret_key = %q", dr.SecretKey), `secret_key = "rotated-at-the-dr-site"`)
+
+	r := h.run(wrong, "restore", "--backup", name, "--target", "shop_restored")
+	out := r.stdout + r.stderr
+	h.assertNoCopySecret(dr, out)
+	if strings.Contains(out, "rotated-at-the-dr-site") {
+		t.Fatalf("the wrong key was printed:\n%s", out)
+	}
+	if r.code == 0 || !strings.Contains(out, "copy target dr") {
+		t.Fatalf("DEFECT: the restore of %s, held by dr behind wrong keys, exits %d and never says dr could not be read:\n%s", name, r.code, out)
+	}
+}
