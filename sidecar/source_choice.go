@@ -116,12 +116,16 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 		// lose what the primary's backup holds beyond it.
 		w.Backup, w.AsOf = b.Name, time.Time{}
 	}
-	if src, ok := copySource(ctx, targets, w); ok {
+	src, unread := copySource(ctx, targets, w)
+	if src.Service != nil {
 		src.Why = "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())
 		return src, nil
 	}
 	if chosen {
-		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound"}, nil
+		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound" + unread}, nil
+	}
+	if unread != "" { // a target that could not say it lacks the backup may hold it: say what it answered
+		primaryErr = fmt.Errorf("%w%s", primaryErr, unread)
 	}
 	return Source{Service: primary}, primaryErr
 }
@@ -192,20 +196,29 @@ func TargetNamed(ctx context.Context, targets CopyReaders, named string) (Source
 }
 
 // copySource is the first copy target, in the configuration's order, that
-// holds the backup w asks for (sound, for w.Sound).
-func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Source, bool) {
+// holds the backup w asks for (sound, for w.Sound); Service is nil when
+// none does. unread says, for each target that did not merely lack the
+// backup (it could not be read, or its copy is broken), what it answered
+// ("" when none): a backup behind a copy target's wrong keys must not
+// read as a backup that does not exist.
+func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (src Source, unread string) {
 	for _, name := range targets.Copies() {
 		svc, err := targets.Copy(ctx, name)
-		if err != nil {
-			continue
+		var b model.Backup
+		if err == nil {
+			b, err = svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
 		}
-		b, err := svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
-		if err != nil || w.Sound && soundBackup(ctx, svc, w.Database, b.Name) != nil {
-			continue
+		if err == nil && w.Sound {
+			err = soundBackup(ctx, svc, w.Database, b.Name)
 		}
-		return Source{Service: svc, Name: name, Backup: b.Name}, true
+		switch {
+		case err == nil:
+			return Source{Service: svc, Name: name, Backup: b.Name}, ""
+		case !errors.Is(err, model.ErrBackupMissing) && !errors.Is(err, model.ErrTableMissing):
+			unread += fmt.Sprintf("; copy target %s: %s", name, model.FirstLine(err.Error()))
+		}
 	}
-	return Source{}, false
+	return Source{}, unread
 }
 
 // soundBackup is nil when every object of backup name's chain is there

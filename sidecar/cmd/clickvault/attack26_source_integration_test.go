@@ -237,6 +237,7 @@ func TestAttack26CopyRefusingItsKeysReadsAsMissing(t *testing.T) {
 	if strings.Contains(out, "rotated-at-the-dr-site") {
 		t.Fatalf("the wrong key was printed:\n%s", out)
 	}
+	t.Logf("the restore answered (exit %d):\n%s", r.code, out)
 	if r.code == 0 || !strings.Contains(out, "copy target dr") {
 		t.Fatalf("DEFECT: the restore of %s, held by dr behind wrong keys, exits %d and never says dr could not be read:\n%s", name, r.code, out)
 	}
