@@ -160,13 +160,6 @@ func (s *Service) Plan(ctx context.Context, cat model.Catalog, b model.Backup, r
 	return s.restorer.Plan(ctx, cat, b, req)
 }
 
-// RestoreWorkOf says whether a run of request requestID (or of RESTORE
-// operationID) left a work record in this engine's bucket, and the backup
-// it read (works.restoreWorkOf).
-func (s *Service) RestoreWorkOf(ctx context.Context, requestID, operationID string) (backup string, ok bool) {
-	return s.works.restoreWorkOf(ctx, requestID, operationID)
-}
-
 // AdoptRestore settles a restore a previous run started (works.AdoptRestore).
 func (s *Service) AdoptRestore(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (model.RestoreResult, error) {
 	return s.works.AdoptRestore(ctx, operationID, backup, target, progress)

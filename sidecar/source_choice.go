@@ -138,7 +138,7 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 // refused as not empty, its record left for a later sweep to undo a
 // restore that was answered. ok is false when no place holds one.
 func WorkSource(ctx context.Context, primary *Service, targets CopyReaders, requestID, operationID string) (Source, bool) {
-	if backup, ok := primary.RestoreWorkOf(ctx, requestID, operationID); ok {
+	if backup, ok := primary.works.restoreWorkOf(ctx, requestID, operationID); ok {
 		return Source{Service: primary, Backup: backup}, true
 	}
 	if targets == nil {
@@ -149,7 +149,7 @@ func WorkSource(ctx context.Context, primary *Service, targets CopyReaders, requ
 		if err != nil {
 			continue
 		}
-		if backup, ok := svc.RestoreWorkOf(ctx, requestID, operationID); ok {
+		if backup, ok := svc.works.restoreWorkOf(ctx, requestID, operationID); ok {
 			return Source{Service: svc, Name: name, Backup: backup, Why: "the restore read it there before the sidecar restarted"}, true
 		}
 	}
