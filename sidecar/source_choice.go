@@ -54,10 +54,12 @@ type Source struct {
 	Service *Service
 	Name    string
 	Why     string
-	// Backup, for a copy picked in the primary's place, is the backup it
-	// was picked for: the one the primary found broken, or the copy's own
-	// choice by name or as_of, checked sound. The restore reads that one,
-	// not whatever the copy's newest is by then.
+	// Backup is the backup the choice settled on, when it settled one: a
+	// copy's, picked in the primary's place (the one the primary found
+	// broken, or the copy's own by name or as_of, checked sound) or found
+	// in the copy named; or the one a run before a restart read
+	// (WorkSource). The restore reads that one, not whatever is newest
+	// there by then.
 	Backup string
 }
 
