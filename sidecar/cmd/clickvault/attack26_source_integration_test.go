@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,5 +246,80 @@ func TestAttack26CopyRefusingItsKeysReadsAsMissing(t *testing.T) {
 	t.Logf("the restore answered (exit %d):\n%s", r.code, out)
 	if r.code == 0 || !strings.Contains(out, "copy target dr") {
 		t.Fatalf("DEFECT: the restore of %s, held by dr behind wrong keys, exits %d and never says dr could not be read:\n%s", name, r.code, out)
+	}
+}
+
+// TestAttack26SilentCopyTargetKeepsServeDeaf: the DR site's S3 endpoint
+// goes silent (it takes connections and never answers: a blackholing
+// firewall, a hung load balancer) and the sidecar restarts. Serve probes
+// and claims each copy target, then sweeps it, a minute each at most,
+// before its HTTP server answers at all — /healthz included. The shipped
+// Kubernetes manifest probes /healthz every 10 s (three failures restart
+// the container): the pod is restarted before it ever serves, again and
+// again, so the primary's backups and restores stop for as long as the DR
+// site is silent. The product resists if /healthz answers within 20 s of
+// the start, as it does without the copy target.
+func TestAttack26SilentCopyTargetKeepsServeDeaf(t *testing.T) {
+	h := newHarnessWith(t, sidecarUsers)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() { // takes connections, never answers
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = silent.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	addr := freeAddr(t)
+	config := h.sidecarConfig(addr, fmt.Sprintf("\n[[copy]]\nname = \"dr\"\nendpoint = \"http://%s\"\nbucket = \"dr\"\nprefix = \"cv/dr\"\n"+
+		"access_key = \"dr-access\"\nsecret_key = \"dr-secret-key\"\n", silent.Addr()))
+	cmd := exec.Command(clickvaultBinary(t), "-c", config, "serve")
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+
+	client := &http.Client{Timeout: time.Second} // as a kubelet's probe
+	start := time.Now()
+	for {
+		resp, err := client.Get("http://" + addr + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("serve exited:\n%s", log.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Since(start) > 20*time.Second {
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatalf("DEFECT: /healthz unanswered %s after serve started, its copy target silent (a liveness probe restarts it):\n%s",
+				time.Since(start).Round(time.Second), tailString(log.String(), 3000))
+		}
 	}
 }
