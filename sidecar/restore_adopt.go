@@ -117,6 +117,19 @@ func (s *works) earlierAttempt(ctx context.Context, req RestoreRequest) (workRec
 	return workRecord{}, false
 }
 
+// restoreWorkOf finds the work record a run of request requestID (or of
+// RESTORE operationID) left in this engine's bucket, and the backup it
+// read; ok false when there is none.
+func (s *works) restoreWorkOf(ctx context.Context, requestID, operationID string) (backup string, ok bool) {
+	if operationID != "" {
+		if rec, err := s.readWork(ctx, operationID); err == nil && rec.Kind == workRestore && rec.Deployment == s.opts.Deployment {
+			return rec.Backup, true
+		}
+	}
+	rec, ok := s.earlierAttempt(ctx, RestoreRequest{RequestID: requestID})
+	return rec.Backup, ok
+}
+
 // resumeAttempt takes over an earlier run's RESTORE when ClickHouse has
 // it: the request is answered by that RESTORE, not by a second one. What a
 // RESTORE ClickHouse never got (the run was killed before sending it) or

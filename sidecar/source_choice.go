@@ -54,6 +54,22 @@ type Source struct {
 	Service *Service
 	Name    string
 	Why     string
+	// Backup is the backup the choice settled on, when it settled one: a
+	// copy's, picked in the primary's place (the one the primary found
+	// broken, or the copy's own by name or as_of, checked sound) or found
+	// in the copy named; or the one a run before a restart read
+	// (WorkSource). The restore reads that one, not whatever is newest
+	// there by then.
+	Backup string
+}
+
+// Pinned is the backup and as_of a restore or verify asks src for: the
+// backup src was picked for, when it was, else the request's own.
+func (src Source) Pinned(backup string, asOf time.Time) (string, time.Time) {
+	if src.Backup != "" {
+		return src.Backup, time.Time{}
+	}
+	return backup, asOf
 }
 
 // BackupWanted is what a restore or verify asks for: a backup by name, or
@@ -84,7 +100,7 @@ type BackupWanted struct {
 // undone), with Why saying so and why no copy served.
 func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, named string, w BackupWanted) (Source, error) {
 	if named != "" {
-		return namedSource(ctx, targets, named)
+		return backupAt(ctx, targets, named, w)
 	}
 	b, primaryErr := primary.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
 	// A table the primary's backup lacks is the request's mistake, not the
@@ -98,11 +114,14 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	primaryHolds := primaryErr == nil // the primary holds it; only the check failed, if anything
 	if primaryHolds {
 		if primaryErr = soundBackup(ctx, primary, w.Database, b.Name); primaryErr == nil || ctx.Err() != nil {
-			return Source{Service: primary}, primaryErr // a check cut short is no verdict
+			return Source{Service: primary, Backup: b.Name}, primaryErr // a check cut short is no verdict
 		}
+		// A copy serves this backup or none: not the copy's own newest at
+		// or before as_of, older when the copy lags, which would silently
+		// lose what the primary's backup holds beyond it.
 		w.Backup, w.AsOf = b.Name, time.Time{}
 	}
-	src, whyNot := copySource(ctx, targets, w)
+	src, unread := copySource(ctx, targets, w)
 	switch {
 	case src.Service != nil:
 		src.Why = "the primary bucket could not serve it: " + model.FirstLine(primaryErr.Error())
@@ -110,14 +129,64 @@ func ChooseSource(ctx context.Context, primary *Service, targets CopyReaders, na
 	case ctx.Err() != nil: // a copy's check cut short is no verdict either
 		return Source{Service: primary}, fmt.Errorf("look for a copy target holding the backup of %s: %w", w.Database, ctx.Err())
 	case primaryHolds:
-		return Source{Service: primary, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound (" +
-			strings.Join(whyNot, "; ") + ")"}, nil
+		return Source{Service: primary, Backup: b.Name, Why: model.FirstLine(primaryErr.Error()) + ", and no copy target holds it sound" + unread}, nil
+	case unread != "": // a target that could not say it lacks the backup may hold it: say what it answered
+		primaryErr = fmt.Errorf("%w%s", primaryErr, unread)
 	}
 	return Source{Service: primary}, primaryErr
 }
 
-// namedSource is the copy target a request, flag or body names.
-func namedSource(ctx context.Context, targets CopyReaders, named string) (Source, error) {
+// WorkSource is where a restore that a run before a restart started read
+// its backup: the place, the primary or a copy target, holding the work
+// record that run left, with the backup it read. Choosing again could
+// name another place (the primary serving a newer backup by then), where
+// the run's RESTORE and record are not found: its target would be
+// refused as not empty, its record left for a later sweep to undo a
+// restore that was answered. ok is false when no place holds one.
+func WorkSource(ctx context.Context, primary *Service, targets CopyReaders, requestID, operationID string) (Source, bool) {
+	if backup, ok := primary.works.restoreWorkOf(ctx, requestID, operationID); ok {
+		return Source{Service: primary, Backup: backup}, true
+	}
+	if targets == nil {
+		return Source{}, false
+	}
+	for _, name := range targets.Copies() {
+		svc, err := targets.Copy(ctx, name)
+		if err != nil {
+			continue
+		}
+		if backup, ok := svc.works.restoreWorkOf(ctx, requestID, operationID); ok {
+			return Source{Service: svc, Name: name, Backup: backup, Why: "the restore read it there before the sidecar restarted"}, true
+		}
+	}
+	return Source{}, false
+}
+
+// backupAt is copy target named as the source of the backup w asks for,
+// which it must hold: a backup it lacks is the request's mistake, found
+// before anything runs (model.ErrBackupMissing, ErrBackupUnusable or
+// ErrTableMissing, saying where it was looked for).
+func backupAt(ctx context.Context, targets CopyReaders, named string, w BackupWanted) (Source, error) {
+	src, err := TargetNamed(ctx, targets, named)
+	if err != nil {
+		return src, err
+	}
+	b, err := src.Service.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
+	switch {
+	case errors.Is(err, model.ErrBackupMissing), errors.Is(err, model.ErrBackupUnusable), errors.Is(err, model.ErrTableMissing):
+		return src, fmt.Errorf("%w (in copy target %s)", err, named)
+	case err != nil:
+		// The target did not answer: the run reads it again and fails with
+		// what it says then, so the request still gets its answer.
+		return src, nil
+	}
+	src.Backup = b.Name
+	return src, nil
+}
+
+// TargetNamed is the copy target a request, flag or body names, as a
+// place to act on (a check or cleanup of it) or read from.
+func TargetNamed(ctx context.Context, targets CopyReaders, named string) (Source, error) {
 	if targets == nil || !slices.Contains(targets.Copies(), named) {
 		unknown := &UnknownCopyTargetError{Name: named}
 		if targets != nil {
@@ -133,24 +202,29 @@ func namedSource(ctx context.Context, targets CopyReaders, named string) (Source
 }
 
 // copySource is the first copy target, in the configuration's order, that
-// holds the backup w asks for (sound, for w.Sound); else, for each target,
-// why it does not serve.
-func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (Source, []string) {
-	var whyNot []string
+// holds the backup w asks for (sound, for w.Sound); Service is nil when
+// none does. unread says, for each target that did not merely lack the
+// backup (it could not be read, or its copy is broken), what it answered
+// ("" when none): a backup behind a copy target's wrong keys must not
+// read as a backup that does not exist.
+func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (src Source, unread string) {
 	for _, name := range targets.Copies() {
 		svc, err := targets.Copy(ctx, name)
+		var b model.Backup
 		if err == nil {
-			var b model.Backup
-			if b, err = svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...); err == nil && w.Sound {
-				err = soundBackup(ctx, svc, w.Database, b.Name)
-			}
+			b, err = svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
 		}
-		if err == nil {
-			return Source{Service: svc, Name: name}, nil
+		if err == nil && w.Sound {
+			err = soundBackup(ctx, svc, w.Database, b.Name)
 		}
-		whyNot = append(whyNot, name+": "+model.FirstLine(err.Error()))
+		switch {
+		case err == nil:
+			return Source{Service: svc, Name: name, Backup: b.Name}, ""
+		case !errors.Is(err, model.ErrBackupMissing) && !errors.Is(err, model.ErrTableMissing):
+			unread += fmt.Sprintf("; copy target %s: %s", name, model.FirstLine(err.Error()))
+		}
 	}
-	return Source{}, whyNot
+	return Source{}, unread
 }
 
 // soundBackup is nil when every object of backup name's chain is there

@@ -137,6 +137,12 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		// judges its own target (empty, or as the restore's record left it).
 		return nil, nil
 	}
+	// targetOK judges what inspectTarget read, with no I/O: its every
+	// error is a refusal of the target. It goes first: a request rejected
+	// for its target costs no read of the backups, here or at a copy.
+	if err := targetOK(); err != nil {
+		return nil, reject("%v", err)
+	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist, in the source asked
 	// for, or in the primary or else a copy target.
@@ -148,11 +154,6 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 		}
 		return nil, err
 	}
-	// targetOK judges what inspectTarget read, with no I/O: its every
-	// error is a refusal of the target.
-	if err := targetOK(); err != nil {
-		return nil, reject("%v", err)
-	}
 	return &src, nil
 }
 
@@ -160,9 +161,10 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 // found it, or, for a request adopted after a restart, chosen now. A
 // restore admission found in the primary has the primary's backup checked
 // now, when it runs (sidecar.BackupWanted.Sound), and reads a copy if it
-// is broken: only the sidecar that claimed it pays for the check, the
-// verdict is as fresh as the RESTORE, and a restore adopted after a
-// restart (chosen again, checked again) is judged alike.
+// is broken: only the sidecar that claimed it pays for the check, and the
+// verdict is as fresh as the RESTORE. (A restore adopted after a restart
+// reads where its run read, when its work record says (restoreSource);
+// else it is chosen and checked again here.)
 func (s *base) readFrom(ctx context.Context, r Job) (sidecar.Source, error) {
 	recheck := r.Action == ActionRestore && r.Request.Source == "" && s.opts.CopyReaders != nil && len(s.opts.CopyReaders.Copies()) > 0
 	if r.ChosenSource != nil && (!recheck || r.ChosenSource.Name != "") {
@@ -185,7 +187,7 @@ func (s *base) repository(ctx context.Context, r Job) (*sidecar.Service, error) 
 	if r.Request.Source == "" {
 		return s.svc, nil
 	}
-	src, err := sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database})
+	src, err := sidecar.TargetNamed(ctx, s.opts.CopyReaders, r.Request.Source)
 	return src.Service, err
 }
 

@@ -68,7 +68,17 @@ func (s *executor) executeVerify(ctx context.Context, r Job, progress sidecar.Pr
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
-	res, err := src.Service.Verify(ctx, r.Database, r.Backup, progress)
+	backup, asOf := src.Pinned(r.Backup, r.AsOf)
+	if backup == "" && !asOf.IsZero() {
+		// Verify takes a name: as_of, checked at admission, picks it here,
+		// in the source read, or the newest would be verified instead.
+		b, err := src.Service.ChooseBackup(ctx, r.Database, "", asOf)
+		if err != nil {
+			return StateFailed, LogEntry{Message: err.Error() + sourceNote(src)}
+		}
+		backup = b.Name
+	}
+	res, err := src.Service.Verify(ctx, r.Database, backup, progress)
 	if ctx.Err() == nil && src.Name == "" { // the metric is the primary's: a copy's verify must not hide its failure
 		s.obs.VerifyFinished(r.Database, err == nil, res.RestoreTook)
 	}
@@ -236,10 +246,11 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	if s.opts.Sets != nil {
 		return s.executeSetRestore(ctx, r, latest, rows)
 	}
-	src, err := s.readFrom(ctx, r)
+	src, err := s.restoreSource(ctx, r, latest)
 	if err != nil {
 		return StateFailed, LogEntry{Backup: r.Backup, Message: err.Error()}
 	}
+	r.Backup, r.AsOf = src.Pinned(r.Backup, r.AsOf)
 	res, err := s.runRestore(ctx, src.Service, r, latest, rows, progress)
 	switch {
 	case errors.Is(err, model.ErrConsumers), errors.Is(err, model.ErrSidecarRights):
@@ -260,6 +271,23 @@ func (s *executor) executeRestore(ctx context.Context, r Job, latest *LogEntry, 
 	}
 	return StateSucceeded, LogEntry{Backup: res.Backup.Name, TotalSize: res.Backup.TotalSize,
 		Message: restoreMessage(r, res, restored) + sourceNote(src)}
+}
+
+// restoreSource is where a restore reads its backup: where admission
+// found it, or, for a request a run before a restart started with no
+// source named, where that run read (its work record is there), else
+// chosen again.
+func (s *executor) restoreSource(ctx context.Context, r Job, latest *LogEntry) (sidecar.Source, error) {
+	if r.ChosenSource == nil && r.Request.Source == "" && s.opts.CopyReaders != nil {
+		operationID := ""
+		if latest != nil {
+			operationID = latest.OperationID
+		}
+		if src, ok := sidecar.WorkSource(ctx, s.svc, s.opts.CopyReaders, r.ID, operationID); ok {
+			return src, nil
+		}
+	}
+	return s.readFrom(ctx, r)
 }
 
 // runRestore runs (or, after a restart, adopts) a restore with the engine

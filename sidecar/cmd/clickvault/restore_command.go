@@ -88,6 +88,7 @@ func (a *app) restoreFrom(ctx context.Context, from string, req sidecar.RestoreR
 		a.logger.Warn("restoring from a copy target", "copy", src.Name, "because", src.Why)
 	}
 	service := src.Service
+	req.Backup, req.AsOf = src.Pinned(req.Backup, req.AsOf)
 	progress := newProgressPrinter(a.stderr, a.logger, "restore")
 	req.Progress = progress.update
 	res, err := service.Restore(ctx, req)

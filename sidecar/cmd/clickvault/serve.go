@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -56,37 +57,66 @@ func serveCommand(run runner) *cobra.Command {
 			sets, requests = a.sets()
 			setBackups, hooks.Sets = requests, requests.ListSets
 		}
-		copies, err := a.copies(ctx, reg)
-		if err != nil {
-			_ = ln.Close() // nothing served on it yet
-			return err
-		}
-		runner := a.runner(plane, proofKey, setBackups, reg, copies)
-		srv := httpapi.New(plane, hooks, a.readiness(runner), reg, a.logger)
+		var started atomic.Pointer[control.Runner]
+		srv := httpapi.New(plane, hooks, a.readiness(&started), reg, a.logger)
+		g, gctx := errgroup.WithContext(ctx)
+		// The HTTP hooks answer from the start (/readyz says no until the
+		// runner runs): probing, claiming and sweeping a silent copy target
+		// takes up to a minute each, and a liveness probe of /healthz must
+		// not restart the sidecar for it, over and over.
+		g.Go(func() error { return srv.Serve(gctx, ln) })
 		a.logger.Info("sidecar serving", "http", ln.Addr().String(), "control_database", a.cfg.ClickHouse.ControlDatabase,
 			"databases", a.cfg.DatabaseList(), "instance", a.instance.Name)
-		// What killed verifies and replaces left (scratch databases, staging
-		// tables) goes before any request runs, so no adoption races it.
-		a.service.SweepLeftovers(ctx)
-		a.sweepCopies(ctx)
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return runner.Run(gctx) })
-		g.Go(func() error { return notifications.Run(gctx) })
-		g.Go(func() error { return srv.Serve(gctx, ln) })
-		if copies != nil {
-			g.Go(func() error { return copies.Run(gctx) })
-		}
-		if sets != nil {
-			// This node's shard of every set, whichever node made it.
-			a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
-				"replica", a.cluster.position.Replica)
-			g.Go(func() error { return sets.Run(gctx, a.cfg.DatabaseList(), a.cfg.Poll()) })
-		}
+		g.Go(func() error {
+			return a.runServe(gctx, serveParts{plane: plane, proofKey: proofKey, setBackups: setBackups, sets: sets, reg: reg,
+				notifications: notifications, started: &started})
+		})
 		err = g.Wait()
 		a.logger.Info("sidecar stopped")
 		return err
 	})
 	return cmd
+}
+
+// serveParts are what serve made before its HTTP hooks answered, for
+// runServe.
+type serveParts struct {
+	plane         control.ControlPlane
+	proofKey      []byte
+	setBackups    control.ClusterSets
+	sets          *cluster.Coordinator
+	reg           *prometheus.Registry
+	notifications *notify.Queue
+	started       *atomic.Pointer[control.Runner] // the runner, once made: /readyz asks it
+}
+
+// runServe claims the copy targets, makes the runner, sweeps what killed
+// verifies and restores left, then runs the runner, the notifications,
+// the copy rounds and (on a cluster node) the sets until ctx ends.
+func (a *app) runServe(ctx context.Context, p serveParts) error {
+	copies, err := a.copies(ctx, p.reg)
+	if err != nil {
+		return err
+	}
+	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies)
+	// What killed verifies and replaces left (scratch databases, staging
+	// tables) goes before any request runs, so no adoption races it.
+	a.service.SweepLeftovers(ctx)
+	a.sweepCopies(ctx)
+	p.started.Store(runner)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runner.Run(gctx) })
+	g.Go(func() error { return p.notifications.Run(gctx) })
+	if copies != nil {
+		g.Go(func() error { return copies.Run(gctx) })
+	}
+	if p.sets != nil {
+		// This node's shard of every set, whichever node made it.
+		a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
+			"replica", a.cluster.position.Replica)
+		g.Go(func() error { return p.sets.Run(gctx, a.cfg.DatabaseList(), a.cfg.Poll()) })
+	}
+	return g.Wait()
 }
 
 // runner is serve's request runner, configured.
@@ -127,9 +157,9 @@ func (a *app) hookOptions() httpapi.Options {
 
 // readiness is /readyz: the control tables set up, ClickHouse and S3
 // answering.
-func (a *app) readiness(runner *control.Runner) func(context.Context) error {
+func (a *app) readiness(started *atomic.Pointer[control.Runner]) func(context.Context) error {
 	return func(ctx context.Context) error {
-		if !runner.Started() {
+		if runner := started.Load(); runner == nil || !runner.Started() {
 			return errors.New("the control tables are not set up yet")
 		}
 		return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
