@@ -38,6 +38,12 @@ func serveCommand(run runner) *cobra.Command {
 		}
 		plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
 		plane.WithProof(a.cfg.ClickHouse.User, proofKey)
+		// The control tables exist before the hooks answer: a request posted
+		// as soon as /healthz answers is inserted, not refused for want of a
+		// table while the copy targets are claimed and swept.
+		if err := plane.Init(ctx); err != nil {
+			return fmt.Errorf("create the control tables: %w", err)
+		}
 		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", a.cfg.Sidecar.Listen, err)
