@@ -39,6 +39,43 @@ func TestProbeConditionalWrites(t *testing.T) {
 	}
 }
 
+// silent is a store that takes requests and never answers: each waits
+// for its context to end; Delete says whether its context could.
+type silent struct {
+	*memstore.ObjectStore
+	deleteBounded chan bool
+}
+
+func (s silent) Put(ctx context.Context, _ string, _ []byte, _ coord.PutCondition) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func (s silent) Delete(ctx context.Context, _ []string) error {
+	_, bounded := ctx.Deadline()
+	s.deleteBounded <- bounded
+	if !bounded {
+		return errors.New("unbounded: this delete would wait for ever on a silent store")
+	}
+	return nil // bounded, it would end with its deadline: no need to wait for it
+}
+
+// TestProbeOfASilentStoreEnds: on a store that never answers, the probe
+// ends when its context does, and the removal of its throw-away object is
+// bounded too: it held start-up and shutdown for minutes when it was not.
+func TestProbeOfASilentStoreEnds(t *testing.T) {
+	store := silent{ObjectStore: memstore.New(), deleteBounded: make(chan bool, 1)}
+	b := coord.New(store, coord.Config{Layout: coord.Layout{Prefix: "p"}}, discard)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := b.ProbeConditionalWrites(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the probe of a silent store: %v, want the context's deadline", err)
+	}
+	if !<-store.deleteBounded {
+		t.Fatal("the probe's cleanup ran with no deadline")
+	}
+}
+
 // TestPrefixOwner: the first deployment's name is recorded; another is
 // refused naming both; the owner goes on.
 func TestPrefixOwner(t *testing.T) {

@@ -100,6 +100,9 @@ func deploymentName(name string) string {
 	return fmt.Sprintf("%q", name)
 }
 
+// probeCleanupWithin bounds the removal of the probe's object.
+const probeCleanupWithin = 10 * time.Second
+
 // ProbeConditionalWrites makes sure, with a throw-away object under the
 // prefix, that the store refuses a second If-None-Match: * PUT of a key and
 // a PUT whose If-Match names an ETag the object does not have. ClickVault's
@@ -107,7 +110,15 @@ func deploymentName(name string) string {
 // be used, so serve, backup and cleanup refuse to start on it.
 func (b *Bucket) ProbeConditionalWrites(ctx context.Context) error {
 	key := b.layout.ProbeKey(uuid.NewString())
-	defer func() { _ = b.store.Delete(context.WithoutCancel(ctx), []string{key}) }()
+	defer func() {
+		// The throw-away object goes even when ctx has ended, but within a
+		// bound of its own: without one, a store that takes connections and
+		// never answers held start-up, and shutdown, for the SDK's retries
+		// of its answer timeout (minutes).
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeCleanupWithin)
+		defer cancel()
+		_ = b.store.Delete(dctx, []string{key})
+	}()
 	if _, err := b.store.Put(ctx, key, []byte("probe"), PutCondition{IfNoneMatch: true}); err != nil {
 		return fmt.Errorf("probe conditional writes (create %s): %w", key, err)
 	}

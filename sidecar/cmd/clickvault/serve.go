@@ -161,12 +161,13 @@ func (a *app) hookOptions() httpapi.Options {
 	return hooks
 }
 
-// readiness is /readyz: the control tables set up, ClickHouse and S3
+// readiness is /readyz: requests taken (the runner past its start:
+// copy targets claimed and swept, the store probed), ClickHouse and S3
 // answering.
 func (a *app) readiness(started *atomic.Pointer[control.Runner]) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if runner := started.Load(); runner == nil || !runner.Started() {
-			return errors.New("the control tables are not set up yet")
+			return errors.New("starting: requests are not taken yet (copy targets claimed and swept, the S3 store probed)")
 		}
 		return errors.Join(a.db.Ping(ctx), a.store.Ping(ctx))
 	}
