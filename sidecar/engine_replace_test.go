@@ -177,3 +177,35 @@ func TestAdoptReplace(t *testing.T) {
 		t.Fatalf("adopt a swept replace: %v, orders %d", err, e.db.Tables("shop")["orders"])
 	}
 }
+
+// TestHalfUndoneRestoreIsNeverAnsweredDone: a table restore stopped while
+// its RESTORE runs, left past RestoreWorkStaleAfter, is undone by the
+// start-up sweep; one of its drops fails, so the undo stops half-way. The
+// adoption that follows must not answer it done (a table it restored is
+// gone): it fails, saying the restore was not finished, and what the undo
+// left is removed.
+func TestHalfUndoneRestoreIsNeverAnsweredDone(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	e.backup(t, "")
+	e.db.Create("analysis", map[string]uint64{"kept": 3})
+	both := []model.TableRestore{{Source: "items", Target: "items"}, {Source: "orders", Target: "orders"}}
+	e.db.Hold()
+	ctx, cancel := context.WithCancel(context.Background())
+	var id string
+	_, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Target: "analysis", Tables: both,
+		Started: func(_ model.Backup, op string) { id = op; cancel() }})
+	if err == nil || id == "" {
+		t.Fatalf("a stopped restore: %v, operation %q", err, id)
+	}
+	e.db.Release()
+	e.SetClock(func() time.Time { return time.Now().Add(sidecar.RestoreWorkStaleAfter + time.Minute) })
+	e.db.FailNextDrop("analysis", "orders")
+	e.SweepLeftovers(context.Background())
+	_, err = e.AdoptRestore(context.Background(), id, "", "analysis", nil)
+	if err == nil || !strings.Contains(err.Error(), "not finished") {
+		t.Fatalf("adopting a restore whose undo stopped half-way: %v, tables %v", err, e.db.Tables("analysis"))
+	}
+	if got := e.db.Tables("analysis"); len(got) != 1 || got["kept"] != 3 {
+		t.Fatalf("analysis after the undo was finished: %v, want only kept", got)
+	}
+}

@@ -35,6 +35,9 @@ func (s *works) AdoptRestore(ctx context.Context, operationID, backup, target st
 
 func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress ProgressFunc) (model.RestoreResult, error) {
 	res := model.RestoreResult{Backup: model.Backup{Meta: model.Meta{Name: rec.Backup}}, Target: rec.Target}
+	if rec.Undoing != "" && rec.Abandoned == "" {
+		return res, finishUndo(ctx, s, rec)
+	}
 	w := s.adoptWork(ctx, rec)
 	defer w.done(ctx)
 	if rec.Abandoned != "" {
@@ -154,4 +157,44 @@ func (s *works) resumeAttempt(ctx context.Context, prev workRecord, req RestoreR
 		"operation", prev.ID, "target", prev.Target, "cleanup", undone)
 	_ = s.bucket.DeleteWork(ctx, prev.ID) // what it named is undone; a leftover record is swept later
 	return res, false, nil
+}
+
+// finishUndo settles a restore whose undo a start-up sweep began and did
+// not finish: it is never answered done (a table it restored may be gone).
+// What is left is removed now, and the record marked abandoned; when that
+// fails too, the record stays as it is for the next start's sweep. (A
+// function, not a method: works keeps to 30 methods.)
+func finishUndo(ctx context.Context, s *works, rec workRecord) error {
+	cause := fmt.Errorf("the restore of %s into %s was not finished: %s", rec.Backup, rec.Target, rec.Undoing)
+	what, err := s.settleAbandoned(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("%w; removing what it created failed (the next start tries again): %w", cause, err)
+	}
+	rec.Abandoned = rec.Undoing + ": " + what
+	if err := s.bucket.WriteWork(ctx, rec.ID, rec); err != nil {
+		s.logger.Warn("mark an undone restore's work record abandoned", "operation", rec.ID, "err", err)
+	}
+	return fmt.Errorf("%w: %s; run it again if you still need it", cause, what)
+}
+
+// settleAbandoned finishes a replace whose swaps are all done, or undoes
+// the restore, and says what it did: the start-up sweep's work on a
+// restore nobody finished, and an adoption's when that sweep stopped
+// half-way.
+func (s *works) settleAbandoned(ctx context.Context, rec workRecord) (string, error) {
+	objects, err := s.ops.Objects(ctx, rec.Target)
+	if err != nil {
+		return "", err
+	}
+	if rec.swapped(objects) {
+		if err := s.finishStaging(ctx, rec); err != nil {
+			return "", err
+		}
+		return "its swaps were done, so the replace is finished: the old tables are dropped", nil
+	}
+	u := s.undoRecord(ctx, rec)
+	if len(u.errs) > 0 {
+		return "", errors.Join(u.errs...)
+	}
+	return u.String(), nil
 }

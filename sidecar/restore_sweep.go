@@ -98,30 +98,18 @@ func (s *sweeper) sweep(ctx context.Context, rec workRecord, why string) error {
 	case !errors.Is(err, ErrNotFound):
 		return fmt.Errorf("look for its RESTORE %s: %w", rec.ID, err)
 	}
-	what, err := s.sweepRestore(ctx, rec)
+	// Marked before the first drop: an undo that stops half-way (a drop
+	// refused, the time up) is then never adopted as a restore that
+	// completed — the adoption finishes the undo instead — and the next
+	// start's sweep goes on with it.
+	rec.Undoing = "the sidecar stopped during the restore (" + why + ")"
+	if err := s.bucket.WriteWork(ctx, rec.ID, rec); err != nil {
+		return fmt.Errorf("mark work record %s as being undone: %w", rec.ID, err)
+	}
+	what, err := s.works.settleAbandoned(ctx, rec)
 	if err != nil {
 		return err
 	}
-	rec.Abandoned = "the sidecar stopped during the restore (" + why + "): " + what
+	rec.Abandoned = rec.Undoing + ": " + what
 	return s.bucket.WriteWork(ctx, rec.ID, rec)
-}
-
-// sweepRestore finishes a replace whose swaps are all done, or undoes the
-// restore, and says what it did.
-func (s *sweeper) sweepRestore(ctx context.Context, rec workRecord) (string, error) {
-	objects, err := s.ops.Objects(ctx, rec.Target)
-	if err != nil {
-		return "", err
-	}
-	if rec.swapped(objects) {
-		if err := s.works.finishStaging(ctx, rec); err != nil {
-			return "", err
-		}
-		return "its swaps were done, so the replace is finished: the old tables are dropped", nil
-	}
-	u := s.works.undoRecord(ctx, rec)
-	if len(u.errs) > 0 {
-		return "", errors.Join(u.errs...)
-	}
-	return u.String(), nil
 }

@@ -89,6 +89,10 @@ type workRecord struct {
 	// Abandoned is set by the sweep that removed the staging tables of a
 	// restore nobody finished; an adoption then reports it.
 	Abandoned string `json:"abandoned,omitempty"`
+	// Undoing is set by that sweep before it removes anything: an undo
+	// that stopped half-way is finished by the adoption (never answered
+	// done) or by the next start's sweep.
+	Undoing string `json:"undoing,omitempty"`
 }
 
 // swap is one live table replaced by a staging table.

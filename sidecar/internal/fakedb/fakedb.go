@@ -38,6 +38,7 @@ type state struct {
 	backups   map[string]*manifest // by folder
 	damaged   map[string]bool
 	failNext  string
+	failDrop  string // database.table whose next DROP TABLE fails
 	hold      bool
 	restore   restoreState
 }
@@ -334,9 +335,21 @@ func (d *DB) CreateDatabase(_ context.Context, name string) error {
 	return nil
 }
 
+// FailNextDrop makes the next DROP TABLE of database.table fail, as a
+// server that lost its connection or refused the right would.
+func (d *DB) FailNextDrop(database, table string) {
+	d.state.mu.Lock()
+	d.state.failDrop = database + "." + table
+	d.state.mu.Unlock()
+}
+
 func (d *DB) DropTable(_ context.Context, database, table string) error {
 	d.state.mu.Lock()
 	defer d.state.mu.Unlock()
+	if d.state.failDrop == database+"."+table {
+		d.state.failDrop = ""
+		return refused("Code: 497. DB::Exception: Not enough privileges to DROP TABLE %s.%s. (ACCESS_DENIED)", database, table)
+	}
 	delete(d.state.databases[database], table)
 	d.state.restore.forget(database, table)
 	return nil
