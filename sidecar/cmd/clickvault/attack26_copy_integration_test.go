@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,24 +137,14 @@ func TestAttack26CopyFoundBrokenIsNeverMended(t *testing.T) {
 	h.config = h.writeCopyConfig(drTarget(dr))
 	h.createShop(1000)
 	h.mustRun("backup")
-	keys, err := dr.Keys(h.ctx, "cv/dr/shop/full/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/data.bin") })
-	if i < 0 {
-		t.Fatalf("no data object in dr's copy: %v", keys)
-	}
-	if _, err := dr.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &dr.Bucket, Key: &keys[i]}); err != nil {
-		t.Fatal(err)
-	}
+	victim := h.removeDataObjectIn(dr, "cv/dr/shop/full/")
 	if r := h.run("", "check", "--copy", "dr"); r.code != 1 {
-		t.Fatalf("check --copy dr with %s gone: exit %d, want 1\n%s", keys[i], r.code, r.stdout)
+		t.Fatalf("check --copy dr with %s gone: exit %d, want 1\n%s", victim, r.code, r.stdout)
 	}
 	c := h.run("", "copy")
 	if r := h.run("", "check", "--copy", "dr"); r.code != 0 {
 		t.Fatalf("after `clickvault copy` (exit %d: %s) dr's copy still lacks %s, which the primary holds:\n%s",
-			c.code, strings.TrimSpace(c.stdout), keys[i], r.stdout)
+			c.code, strings.TrimSpace(c.stdout), victim, r.stdout)
 	}
 }
 

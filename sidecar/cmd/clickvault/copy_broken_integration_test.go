@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestRestoreReadsACopyWhenThePrimaryIsBroken is issue 26's "a restore
@@ -52,7 +55,7 @@ func TestRestoreReadsACopyWhenThePrimaryIsBroken(t *testing.T) {
 	// Every copy broken as well: the primary is read all the same. Into
 	// shop_restored, which deploy/grants.sql lets the sidecar drop: the
 	// failed restore is undone.
-	removeDataObject(t, h, dr.Client(), dr.Bucket, fmt.Sprintf("cv/dr/shop/full/%s/", full))
+	h.removeDataObjectIn(dr, fmt.Sprintf("cv/dr/shop/full/%s/", full))
 	h.removeObjects(h.dataObject(fmt.Sprintf("cv/near/shop/full/%s/", full)))
 	r = h.run("", "restore", "--target", "shop_restored")
 	if r.code != 1 || !strings.Contains(r.stderr, "restoring from the primary all the same") ||
@@ -90,21 +93,20 @@ func TestRestoreRequestReadsACopyWhenThePrimaryIsBroken(t *testing.T) {
 	}
 }
 
-// removeDataObject deletes one data object under prefix in another
-// MinIO's bucket.
-func removeDataObject(t *testing.T, h *harness, client *s3.Client, bucket, prefix string) {
-	t.Helper()
-	out, err := client.ListObjectsV2(h.ctx, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+// removeDataObjectIn deletes one data object (a data.bin) under folder in
+// MinIO m, a copy target's or the primary's, and returns its key.
+func (h *harness) removeDataObjectIn(m *testbed.MinIO, folder string) string {
+	h.t.Helper()
+	keys, err := m.Keys(h.ctx, folder)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	for _, o := range out.Contents {
-		if strings.HasSuffix(*o.Key, "/data.bin") {
-			if _, err := client.DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: o.Key}); err != nil {
-				t.Fatalf("delete %s: %v", *o.Key, err)
-			}
-			return
-		}
+	i := slices.IndexFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/data.bin") })
+	if i < 0 {
+		h.t.Fatalf("no data object under %s: %v", folder, keys)
 	}
-	t.Fatalf("no data object under %s", prefix)
+	if _, err := m.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &m.Bucket, Key: &keys[i]}); err != nil {
+		h.t.Fatalf("delete %s: %v", keys[i], err)
+	}
+	return keys[i]
 }
