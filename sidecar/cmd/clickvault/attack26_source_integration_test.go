@@ -258,7 +258,8 @@ func TestAttack26CopyRefusingItsKeysReadsAsMissing(t *testing.T) {
 // the container): the pod is restarted before it ever serves, again and
 // again, so the primary's backups and restores stop for as long as the DR
 // site is silent. The product resists if /healthz answers within 20 s of
-// the start, as it does without the copy target.
+// the start, as it does without the copy target, and a SIGTERM while it
+// still waits on the target ends it as a stop does, exit 0.
 func TestAttack26SilentCopyTargetKeepsServeDeaf(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsers)
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
@@ -326,5 +327,25 @@ func TestAttack26SilentCopyTargetKeepsServeDeaf(t *testing.T) {
 	// the silent target: the control tables exist before the hooks answer.
 	if code, out := post(t, "http://"+addr+"/v1/backups", httpToken, `{"database":"shop"}`); code != http.StatusAccepted {
 		t.Fatalf("a backup posted once /healthz answers: %d %s", code, out)
+	}
+	// Stopped while start-up still waits on the silent target (/readyz
+	// says no), serve ends as a stop does, exit 0: a supervisor's stop
+	// is no failure to alert on.
+	resp, err := client.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatalf("/readyz answered ready while the copy target is silent:\n%s", tailString(log.String(), 3000))
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop within 30 s of SIGTERM during its start-up:\n%s", tailString(log.String(), 3000))
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("DEFECT: SIGTERM during start-up: exit %d, want 0:\n%s", code, tailString(log.String(), 3000))
 	}
 }

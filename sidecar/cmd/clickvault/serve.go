@@ -23,11 +23,12 @@ import (
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 func serveCommand(run runner) *cobra.Command {
 	cmd := &cobra.Command{Use: "serve", Short: "Run as a sidecar: SQL control plane, HTTP hooks, schedule"}
-	cmd.RunE = run(func(ctx context.Context, a *app) error {
+	serve := run(func(ctx context.Context, a *app) error {
 		if err := requireOwnLogin(a.cfg.ClickHouse.User, a.cfg.ClickHouse.Password.Reveal()); err != nil {
 			return &usageError{err}
 		}
@@ -81,7 +82,25 @@ func serveCommand(run runner) *cobra.Command {
 		a.logger.Info("sidecar stopped")
 		return err
 	})
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		return stopIsNoFailure(c.Context(), serve(c, args), c.ErrOrStderr())
+	}
 	return cmd
+}
+
+// stopIsNoFailure ends a serve stopped by SIGTERM or SIGINT as asked, exit
+// 0, whatever step it was in: start-up too, which can take minutes
+// (claiming a silent copy target, ClickHouse not answering yet). A
+// supervisor's stop is not a failure to alert on or restart for. What the
+// stop cut short is still said, in one line. A usage error (a
+// configuration to mend) stays one.
+func stopIsNoFailure(ctx context.Context, err error, stderr io.Writer) error {
+	var usage *usageError
+	if err == nil || ctx.Err() == nil || errors.As(err, &usage) {
+		return err
+	}
+	_, _ = fmt.Fprintf(stderr, "clickvault: stopped as asked, cutting short: %s\n", model.FirstLine(err.Error()))
+	return nil
 }
 
 // serveParts are what serve made before its HTTP hooks answered, for
