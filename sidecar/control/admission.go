@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -145,8 +146,16 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist, in the source asked
-	// for, or in the primary or else a copy target.
-	src, err := s.source(ctx, r, false)
+	// for, or in the primary or else a copy target. The look is bounded:
+	// a target that takes connections and never answers would hold an
+	// admission slot for the S3 client's retries of its 2-minute answer
+	// timeout, and a few requests naming it would hold every admission.
+	// Cut short, a named target's look admits the request (its run reads
+	// the target again and answers what it says); the primary's is
+	// tried again on a later read.
+	lookCtx, cancel := context.WithTimeout(ctx, s.opts.SourceLookWithin)
+	defer cancel()
+	src, err := s.source(lookCtx, r, false)
 	if err != nil {
 		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) ||
 			errors.Is(err, sidecar.ErrUnknownCopyTarget) {
@@ -156,6 +165,11 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	}
 	return &src, nil
 }
+
+// defaultSourceLookWithin bounds admission's look for a restore's or
+// verify's backup (Options.SourceLookWithin): a healthy look is one GET of
+// the index, or a listing.
+const defaultSourceLookWithin = time.Minute
 
 // readFrom is where a restore or verify reads its backup: where admission
 // found it, or, for a request adopted after a restart, chosen now. A

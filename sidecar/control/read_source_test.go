@@ -58,3 +58,39 @@ func TestSourceIsChosenOnceAtAdmission(t *testing.T) {
 		t.Errorf("the copy target was asked for %d times, want once (at admission)", n)
 	}
 }
+
+// silentStore takes every read and never answers it (a copy target behind
+// a hung load balancer): each read ends only when its context does.
+type silentStore struct{ *memstore.ObjectStore }
+
+func (silentStore) List(ctx context.Context, _ string, _ bool) (coord.Listing, error) {
+	<-ctx.Done()
+	return coord.Listing{}, ctx.Err()
+}
+
+func (silentStore) Get(ctx context.Context, _ string) ([]byte, string, error) {
+	<-ctx.Done()
+	return nil, "", ctx.Err()
+}
+
+func (silentStore) Exists(ctx context.Context, _ string) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// TestSilentCopyTargetHoldsNoAdmission: admission's look for the backup of
+// a verify naming a copy target that never answers ends within
+// Options.SourceLookWithin, and the request goes on to run (its run reads
+// the target again and answers what it says). Unbounded, the look held an
+// admission slot for as long as the S3 client waits (minutes), and a few
+// such requests held every other request's admission.
+func TestSilentCopyTargetHoldsNoAdmission(t *testing.T) {
+	store := memstore.New()
+	db := fakedb.New(store)
+	dr := sidecar.NewService(silentStore{store}, db.Ports(), nil, coord.Layout{Prefix: "dr"}, sidecar.Options{
+		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}},
+		slog.New(slog.DiscardHandler))
+	b := newBed(t, control.Options{CopyReaders: &oneCopy{svc: dr}, SourceLookWithin: 100 * time.Millisecond})
+	id := b.request("alice", control.Request{Action: control.ActionVerify, Database: "shop", Source: "dr"})
+	b.wait(id, control.StateRunning)
+}

@@ -64,6 +64,9 @@ type Options struct {
 	// Mirrors, when set, are asks to mirror a database's backups table
 	// soon (a copy round's); nil = none.
 	Mirrors *MirrorRequests
+	// SourceLookWithin bounds admission's look for a restore's or
+	// verify's backup, in the primary or a copy target (default 1 min).
+	SourceLookWithin time.Duration
 }
 
 // base is what every part of the Runner shares: the engine, the control
@@ -146,6 +149,9 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 	}
 	if opts.ParallelBackups <= 0 {
 		opts.ParallelBackups = opts.Workers
+	}
+	if opts.SourceLookWithin <= 0 {
+		opts.SourceLookWithin = defaultSourceLookWithin
 	}
 	if opts.ConfirmWait <= 0 {
 		opts.ConfirmWait = defaultConfirmWait
