@@ -91,6 +91,9 @@ type Coordinator struct {
 	// reported are the replica reports this sidecar wrote (by key): one
 	// per set it works.
 	reported map[string]bool
+	// attempts are the failed attempts of a shard read (by
+	// database/set/shard/replica): written once, never changed.
+	attempts map[string]ShardResult
 }
 
 type openSet struct {
@@ -112,7 +115,7 @@ func New(store coord.ObjectStore, layout Layout, cluster string, self Member, ex
 	}
 	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
 		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]ShardResult{},
-		reported: map[string]bool{}}
+		reported: map[string]bool{}, attempts: map[string]ShardResult{}}
 }
 
 // Wake makes Run step now (once, however often it is called meanwhile).

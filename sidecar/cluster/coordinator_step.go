@@ -100,8 +100,8 @@ func (c *Coordinator) openSet(ctx context.Context, database, id string) (openSet
 	return cur, nil
 }
 
-// work backs up this node's shard of set, unless it has a result or
-// another replica holds its claim. The claim is a lease: the holder's
+// work backs up this node's shard of set, unless it has a result, failed
+// here already (attempts), or another replica holds its claim. The claim is a lease: the holder's
 // renewals are its heartbeats, and a claim not renewed in time is taken
 // over by the next replica that steps.
 func (c *Coordinator) work(ctx context.Context, set Set) error {
@@ -109,7 +109,14 @@ func (c *Coordinator) work(ctx context.Context, set Set) error {
 	if _, found, err := c.result(ctx, set, shard); err != nil || found {
 		return err
 	}
-	if ok, err := (replicaGate{c}).mayClaim(ctx, set, shard); err != nil || !ok {
+	failed, err := attempts{c}.failed(ctx, set, shard)
+	if err != nil {
+		return err
+	}
+	if _, tried := failed[c.self.Position.Replica]; tried {
+		return nil // it failed here: another replica of the shard tries it
+	}
+	if ok, err := (replicaGate{c}).mayClaim(ctx, set, shard, failed); err != nil || !ok {
 		return err // another replica is fitter: it claims first
 	}
 	purpose := fmt.Sprintf("backup of shard %d (replica %d) for set %s", shard, c.self.Position.Replica, set.ID)
@@ -150,6 +157,13 @@ func (c *Coordinator) backup(ctx context.Context, set Set, shard int) error {
 		if errors.Is(err, ErrRejected) {
 			res.State = ShardRejected
 		}
+	}
+	if res.State == ShardFailed {
+		final, last, err := attempts{c}.fail(ctx, set, shard, res)
+		if err != nil || !last {
+			return err // another replica of the shard tries it
+		}
+		res = final
 	}
 	data, err := json.Marshal(res)
 	if err != nil {

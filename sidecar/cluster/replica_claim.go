@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -53,10 +54,12 @@ type replicaGate struct{ c *Coordinator }
 // passed over); any other replica claims only once the grace has passed
 // since the set was made, so a shard whose chosen replica is down is
 // still backed up. The claim decides, so one replica backs the shard up
-// whichever way the choice fell.
-func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int) (bool, error) {
+// whichever way the choice fell. A replica whose backup of the shard
+// failed (failed) is no candidate: the choice is among the others.
+func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed map[int]ShardResult) (bool, error) {
 	c := g.c
 	s, ok := setShard(set, shard)
+	s.Replicas = slices.DeleteFunc(slices.Clone(s.Replicas), func(r Replica) bool { _, tried := failed[r.Num]; return tried })
 	if c.opts.Replication == nil || !ok || len(s.Replicas) < 2 {
 		return true, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -83,8 +84,19 @@ func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string,
 }
 
 // missingReason says why shard n of a set past its deadline has no result:
-// who held its claim and until when, or that no replica claimed it.
+// who held its claim and until when, or that no replica claimed it, and
+// the replicas whose backup of it failed, if any did.
 func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string {
+	reason := c.claimReason(ctx, set, n)
+	if failed, err := (attempts{c}).failed(ctx, set, n); err == nil && len(failed) > 0 {
+		reason += "; failed before on " + describeAttempts(failed)
+	}
+	return reason
+}
+
+// claimReason says who held shard n's claim of a set past its deadline
+// and until when, or that no replica claimed it.
+func (c *Coordinator) claimReason(ctx context.Context, set Set, n int) string {
 	deadline := set.Deadline.Format(time.RFC3339)
 	data, _, err := c.store.Get(ctx, c.layout.ClaimKey(set.Database, set.ID, n))
 	var info coord.LeaseInfo
@@ -179,6 +191,11 @@ func (c *Coordinator) forget(set Set) {
 	defer c.mu.Unlock()
 	delete(c.sets, set.Database+"/"+set.ID)
 	delete(c.results, set.Database+"/"+set.ID)
+	for key := range c.attempts {
+		if strings.HasPrefix(key, set.Database+"/"+set.ID+"/") {
+			delete(c.attempts, key)
+		}
+	}
 }
 
 // Status reads a set and the results of its shards so far.

@@ -35,6 +35,9 @@ type bedSidecar struct {
 	// now on (no renewal, no release) and its steps stop. Its server goes
 	// on, running whatever BACKUP it was sent.
 	kill func()
+	// bucket is the sidecar's way to the bucket: its dead flag, set and
+	// cleared, holds the sidecar off for a while (its steps fail).
+	bucket *killableStore
 }
 
 // killableStore is a sidecar's bucket until the sidecar is killed.
@@ -87,6 +90,24 @@ var bedLayout = cluster.Layout{Prefix: "clickhouse", ClusterID: "vault-eu"}
 // they create wait 5 minutes for their shards, or shardTimeout.
 func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster, shardTimeout ...time.Duration) []*bedSidecar {
 	t.Helper()
+	o := bedOptions{shardTimeout: 5 * time.Minute}
+	if len(shardTimeout) > 0 {
+		o.shardTimeout = shardTimeout[0]
+	}
+	return startSidecarsWith(t, ctx, c, o)
+}
+
+// bedOptions change startSidecars' sidecars.
+type bedOptions struct {
+	shardTimeout time.Duration
+	// serverS3Secret, when set, is the S3 secret a node's server is given
+	// for its BACKUPs (the sidecar's own bucket calls keep the right one).
+	serverS3Secret func(n *testbed.Node) string
+}
+
+// startSidecarsWith is startSidecars with o.
+func startSidecarsWith(t *testing.T, ctx context.Context, c *testbed.Cluster, o bedOptions) []*bedSidecar {
+	t.Helper()
 	m := c.MinIO
 	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
 	if err != nil {
@@ -100,14 +121,15 @@ func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster, shardT
 		}
 		_ = g.Wait()
 	})
-	timeout := 5 * time.Minute
-	if len(shardTimeout) > 0 {
-		timeout = shardTimeout[0]
-	}
+	timeout := o.shardTimeout
 	var out []*bedSidecar
 	for _, n := range c.Nodes {
+		secret := m.SecretKey
+		if o.serverS3Secret != nil {
+			secret = o.serverS3Secret(n)
+		}
 		db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: n.ClickHouse.Addr, User: "clickvault", Password: n.ClickHouse.Password("clickvault"),
-			S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}})
+			S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: secret}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +157,7 @@ func startSidecars(t *testing.T, ctx context.Context, c *testbed.Cluster, shardT
 		stops = append(stops, stop)
 		g.Go(func() error { return co.Run(runCtx, []string{"shop"}, 100*time.Millisecond) })
 		out = append(out, &bedSidecar{node: n, coord: co, topo: topo, admin: dialAdmin(t, ctx, n),
-			kill: func() { own.dead.Store(true); stop() }})
+			kill: func() { own.dead.Store(true); stop() }, bucket: own})
 	}
 	return out
 }

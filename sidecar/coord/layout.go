@@ -301,6 +301,12 @@ func (l ClusterLayout) RestoreKey(database, set, targetCluster, target string, s
 	return l.join(database, setsFolder, set, restores, targetCluster, name+jsonSuffix)
 }
 
+// FailedAttemptKey is replica r's failed backup of shard n for a set: the
+// shard's other replicas try it before its result is written failed.
+func (l ClusterLayout) FailedAttemptKey(database, set string, shard, replica int) string {
+	return l.join(database, setsFolder, set, ShardFolder(shard)+".failed-replica-"+strconv.Itoa(replica)+jsonSuffix)
+}
+
 // ReplicaHealthKey is what replica r of shard n reported of its
 // system.replicas for a set: the choice of the replica that backs the
 // shard up reads every replica's.
