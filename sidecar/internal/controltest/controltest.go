@@ -60,6 +60,7 @@ func Contract(t *testing.T, open func(t *testing.T) Plane) {
 		{"StatusTerminalWins", testStatusTerminalWins},
 		{"StatusPending", testStatusPending},
 		{"ActiveRequests", testActiveRequests},
+		{"ActiveRequestsOldestFirst", testActiveRequestsOldestFirst},
 		{"AppendLogRefusesBadID", testAppendLogRefusesBadID},
 		{"InsertRequestSigned", testInsertRequestSigned},
 		{"InsertFacts", testInsertFacts},
