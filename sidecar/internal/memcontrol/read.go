@@ -3,6 +3,7 @@ package memcontrol
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -253,6 +254,10 @@ func (p *ControlPlane) ActiveRequests(_ context.Context, limit int) ([]control.R
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	first, _ := p.firstRows(time.Time{})
+	// Oldest requested_at first, as request_status is ordered, not the
+	// order the rows were inserted in (a row may be dated back).
+	first = slices.Clone(first)
+	slices.SortStableFunc(first, func(a, b control.Request) int { return a.RequestedAt.Compare(b.RequestedAt) })
 	horizon := time.Now().Add(-activeWindow)
 	var out []control.RequestStatus
 	for _, r := range first {
