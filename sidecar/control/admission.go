@@ -180,7 +180,7 @@ const defaultSourceLookWithin = time.Minute
 // reads where its run read, when its work record says (restoreSource);
 // else it is chosen and checked again here.)
 func (s *base) readFrom(ctx context.Context, r Job) (sidecar.Source, error) {
-	recheck := r.Action == ActionRestore && r.Request.Source == "" && s.opts.CopyReaders != nil && len(s.opts.CopyReaders.Copies()) > 0
+	recheck := r.Action == ActionRestore && r.Request.Source == "" && s.opts.CopyReaders != nil
 	if r.ChosenSource != nil && (!recheck || r.ChosenSource.Name != "") {
 		return *r.ChosenSource, nil
 	}

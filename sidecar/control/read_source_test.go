@@ -12,6 +12,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/internal/memcontrol"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -93,4 +94,106 @@ func TestSilentCopyTargetHoldsNoAdmission(t *testing.T) {
 	b := newBed(t, control.Options{CopyReaders: &oneCopy{svc: dr}, SourceLookWithin: 100 * time.Millisecond})
 	id := b.request("alice", control.Request{Action: control.ActionVerify, Database: "shop", Source: "dr"})
 	b.wait(id, control.StateRunning)
+}
+
+// sameStoreTransfer copies objects within one in-memory store.
+type sameStoreTransfer struct{ store *memstore.ObjectStore }
+
+func (m sameStoreTransfer) Transfer(ctx context.Context, srcKey, dstKey string, _ int64) error {
+	data, _, err := m.store.Get(ctx, srcKey)
+	if err != nil {
+		return err
+	}
+	_, err = m.store.Put(ctx, dstKey, data, coord.PutCondition{})
+	return err
+}
+
+func (sameStoreTransfer) ServerSide() bool { return false }
+
+// brokenPrimaryWithACopy is a bed whose primary (prefix p) holds a full
+// backup of shop, copied to copy target dr (prefix dr, the same store),
+// with one data object of the primary's deleted: broken there, sound at dr.
+func brokenPrimaryWithACopy(t *testing.T) *bed {
+	t.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.DiscardHandler)
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	opts := sidecar.Options{FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}}
+	primary := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "p"}, opts, logger)
+	b, err := primary.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := sidecar.CopyTarget{Name: "dr", Store: store, Layout: coord.Layout{Prefix: "dr"}, Transfer: sameStoreTransfer{store},
+		BaseRef: func(folder string) string { return store.URL(folder) }}
+	if rep, err := primary.Copy(ctx, target, "shop"); err != nil || len(rep.Copied) != 1 {
+		t.Fatalf("copy to dr: %+v, %v", rep, err)
+	}
+	if err := store.Delete(ctx, []string{b.Folder + "data/shop/orders/all_1_1_0/data.bin"}); err != nil {
+		t.Fatal(err)
+	}
+	dr := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "dr"}, opts, logger)
+	bd := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
+	bd.start(control.Options{CopyReaders: &oneCopy{svc: dr}})
+	return bd
+}
+
+// TestRestoreReadsACopyOfABrokenPrimaryBackup: a restore naming no source,
+// with a copy target configured, has the primary's backup checked when it
+// runs (admission found it there and did not check it); broken there, the
+// copy's is read, and the answer says so. The fake server restores only
+// backups it made itself, so its RESTORE of the copy fails: what is tested
+// here is where the restore read, and why (the rows read from a copy are
+// TestRestoreRequestReadsACopyWhenThePrimaryIsBroken's, on the test bed).
+func TestRestoreReadsACopyOfABrokenPrimaryBackup(t *testing.T) {
+	b := brokenPrimaryWithACopy(t)
+	id := b.request("alice", control.Request{Action: control.ActionRestore, Database: "shop", Target: "shop_copy"})
+	st := b.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
+	want := "read from copy target dr, because the primary bucket could not serve it: backup "
+	if !strings.Contains(st.Message, want) || !strings.Contains(st.Message, "/data/shop/orders/all_1_1_0/data.bin is missing") {
+		t.Fatalf("restore of a backup broken in the primary: %s: %s; want it read from dr, saying %q", st.State, st.Message, want)
+	}
+}
+
+// TestVerifyReadsThePrimaryAsItIs: a verify naming no source reads the
+// primary's backup as it is, broken or not — finding a broken backup is
+// what it is for — never a copy in its place.
+func TestVerifyReadsThePrimaryAsItIs(t *testing.T) {
+	b := brokenPrimaryWithACopy(t)
+	id := b.request("alice", control.Request{Action: control.ActionVerify, Database: "shop"})
+	st := b.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
+	if strings.Contains(st.Message, "copy target") {
+		t.Fatalf("a verify of a backup broken in the primary read a copy: %s: %s", st.State, st.Message)
+	}
+}
+
+// TestACopyFoundAtAdmissionIsNotChosenAgain: a restore naming no source
+// whose backup only the copy target holds (the primary's retention deleted
+// it) is found there at admission, and its run reads that copy without
+// asking the targets again: the primary was not found wanting by a check
+// it could fail again, it lacks the backup.
+func TestACopyFoundAtAdmissionIsNotChosenAgain(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	dr := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "dr"}, sidecar.Options{
+		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}},
+		slog.New(slog.DiscardHandler))
+	if _, err := dr.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	copies := &oneCopy{svc: dr}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
+	b.start(control.Options{CopyReaders: copies})
+	id := b.request("alice", control.Request{Action: control.ActionRestore, Database: "shop", Target: "shop_copy"})
+	st := b.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
+	if st.State != control.StateSucceeded || !strings.Contains(st.Message, "copy target dr") {
+		t.Fatalf("restore of a backup only dr holds: %s: %s", st.State, st.Message)
+	}
+	if n := copies.asked.Load(); n != 1 {
+		t.Errorf("the copy target was asked for %d times, want once (at admission)", n)
+	}
 }
