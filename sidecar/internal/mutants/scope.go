@@ -31,9 +31,13 @@ var rules = []rule{
 	{name: "rights", file: "sidecar/restore_plan_rights.go"},    // the rights a restored view's SQL SECURITY takes
 	{name: "admission", file: "sidecar/control/admission.go"},
 	{name: "admission", file: "sidecar/control/verify_scratch.go"},
+	{name: "admission", file: "sidecar/control/parse.go"},                                           // precheck: a request's fields, before any I/O
+	{name: "admission", file: "sidecar/control/confirm.go", funcs: []string{"judgeInsert"}},         // whose INSERT the row really is
+	{name: "admission", file: "sidecar/control/proof.go", funcs: []string{"base.operator", "Sign"}}, // the operator's exemptions
 	{name: "claims", file: "sidecar/coord/claims.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/model/retention.go"},
+	{name: "retention", file: "sidecar/cluster/retention_sets.go"},                         // a cluster's sets, kept and deleted whole
 	{name: "retention", file: "sidecar/coord/pins.go", funcs: []string{"FoundPin.Stale"}},  // a pin past it keeps nothing
 	{name: "retention", file: "sidecar/model/locks.go", funcs: []string{"keepLocked"}},     // what the bucket's Object Lock holds is kept
 	{name: "retention", file: "sidecar/coord/lock.go", funcs: []string{"Retention.Holds"}}, // a hold past its date keeps nothing
