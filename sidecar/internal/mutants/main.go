@@ -11,9 +11,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -215,7 +217,7 @@ func finish(ms []*mutant, report, only string, fromJournal int) error {
 		if err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
-		if err := writeReport(f, ms, only, fromJournal); err != nil {
+		if err := writeReport(f, ms, only, fromJournal, revision()); err != nil {
 			_ = f.Close()
 			return fmt.Errorf("write the report: %w", err)
 		}
@@ -227,4 +229,18 @@ func finish(ms []*mutant, report, only string, fromJournal int) error {
 		return fmt.Errorf("%d of %d: %w", t.survived, t.total, errSurvivors)
 	}
 	return nil
+}
+
+// revision names the commit the run tested, so a reader of the report can
+// tell whether the rules changed since: "" when git cannot say.
+func revision() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := "commit `" + strings.TrimSpace(string(out)) + "`"
+	if dirty, err := exec.Command("git", "status", "--porcelain", "--", "sidecar").Output(); err == nil && len(dirty) > 0 {
+		rev += ", with uncommitted changes under sidecar/"
+	}
+	return rev
 }

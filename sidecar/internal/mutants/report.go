@@ -51,9 +51,12 @@ stopped, testing again only the mutants of packages changed since.
 `
 
 // writeReport writes the Markdown report of a run.
-func writeReport(w io.Writer, ms []*mutant, only string, fromJournal int) error {
+func writeReport(w io.Writer, ms []*mutant, only string, fromJournal int, revision string) error {
 	var b strings.Builder
 	b.WriteString(reportHead)
+	if revision != "" {
+		fmt.Fprintf(&b, "\nThis run tested %s: a rule changed since may have mutants no test kills.\n", revision)
+	}
 	if only != "" {
 		fmt.Fprintf(&b, "\n**A partial run:** only the mutants whose file, rule or description matches `-only %s` ran; "+
 			"the totals count those alone.\n", only)
