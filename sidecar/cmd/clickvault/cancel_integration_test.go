@@ -1,16 +1,73 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 )
 
+// heldUploads stands between ClickHouse and MinIO: until let, every upload
+// (PUT, POST) waits, so a BACKUP runs for as long as the test needs, and
+// not a moment less however busy the machine is. (A backup slowed by
+// max_backup_bandwidth ended before a cancel asked during it was read,
+// on a machine busy enough.)
+type heldUploads struct {
+	url     string
+	release chan struct{}
+	once    sync.Once
+}
+
+func newHeldUploads(t *testing.T, target string) *heldUploads {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &heldUploads{release: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(h.let) // before the server closes: it waits for its handlers
+	h.url = srv.URL
+	return h
+}
+
+// let lets every upload through, held or to come.
+func (h *heldUploads) let() { h.once.Do(func() { close(h.release) }) }
+
+// newHeldBackupHarness is a sidecar whose ClickHouse reaches the bucket
+// through uploads held until the test lets them go: a backup it starts
+// stays running until then.
+func newHeldBackupHarness(t *testing.T) (*harness, *heldUploads) {
+	h := newHarnessWith(t, sidecarUsers)
+	h.exec("CREATE DATABASE shop")
+	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
+	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(1000)")
+	uploads := newHeldUploads(t, h.bed.MinIO.Endpoint)
+	addr := freeAddr(t)
+	h.startSidecarWith(h.sidecarConfig(addr, ""), addr, "CLICKVAULT_S3_CLICKHOUSE_ENDPOINT="+uploads.url)
+	return h, uploads
+}
+
 // TestCancelOfQueuedRequestHolds: a request queued behind a running backup
 // of its database is cancelled; it never runs, and it has exactly one
 // terminal answer. Someone else cannot cancel it, nor take its id over by
-// inserting a row with the same id.
+// inserting a row with the same id. The running backup's uploads are held
+// until the cancel is answered.
 func TestCancelOfQueuedRequestHolds(t *testing.T) {
-	h := newSlowBackupHarness(t)
+	h, uploads := newHeldBackupHarness(t)
 	alice, mallory := h.as("alice"), h.as("mallory")
 
 	running := h.request(alice, "action, database", "'backup', 'shop'")
@@ -32,6 +89,10 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 	if st := h.waitState(cancel, 30*time.Second, "succeeded", "failed", "rejected"); st.state != "succeeded" {
 		t.Fatalf("alice cancelling her queued request: %s %q", st.state, st.message)
 	}
+	if st := h.status(running); st.state != "running" {
+		t.Fatalf("the first backup is %s before its uploads were let go (%q): the test proves nothing", st.state, st.message)
+	}
+	uploads.let()
 	h.waitState(running, 2*time.Minute, "succeeded")
 	// A barrier instead of a wait: had the cancel not held, the queued
 	// request, waiting for shop's lock long before the barrier was even
