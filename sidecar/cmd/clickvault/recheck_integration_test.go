@@ -11,7 +11,7 @@ import (
 // her request's turn comes it is rejected, naming the right, instead of
 // running on the rights it had when it was admitted.
 func TestRightsCheckedAgainBeforeStart(t *testing.T) {
-	h := newSlowBackupHarness(t)
+	h, uploads := newHeldBackupHarness(t) // the first backup runs until the REVOKE took effect
 	first := h.request(h.ch, "action, database", "'backup', 'shop'")
 	h.waitState(first, 30*time.Second, "running")
 	queued := h.request(h.as("alice"), "action, database", "'backup', 'shop'")
@@ -23,6 +23,7 @@ func TestRightsCheckedAgainBeforeStart(t *testing.T) {
 	}
 	h.bed.ClickHouse.SetGrants("alice", without)
 	h.restartEngine() // the REVOKE takes effect
+	uploads.let()
 	h.waitState(first, 2*time.Minute, "succeeded", "failed")
 	st := h.waitState(queued, 2*time.Minute, "rejected", "succeeded", "failed")
 	if st.state != "rejected" || !strings.Contains(st.message, "lacks BACKUP") || !strings.Contains(st.message, "checked again") {

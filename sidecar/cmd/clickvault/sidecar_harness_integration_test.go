@@ -61,21 +61,6 @@ func sidecarUsersWith(extra map[string][]string) testbed.Options {
 	return opts
 }
 
-// newSlowBackupHarness is a sidecar harness whose backups of shop (100,000
-// incompressible rows, about 10 MB, at 2 MB/s) run for seconds: long
-// enough to queue, cancel or revoke something while one runs.
-func newSlowBackupHarness(t *testing.T) *harness {
-	opts := sidecarUsers
-	opts.Settings = map[string]string{"max_backup_bandwidth": "2000000"}
-	h := newHarnessWith(t, opts)
-	h.exec("CREATE DATABASE shop")
-	h.exec("CREATE TABLE shop.orders (id UInt64, item String) ENGINE = MergeTree ORDER BY id")
-	h.exec("INSERT INTO shop.orders SELECT number, randomPrintableASCII(100) FROM numbers(100000)")
-	addr := freeAddr(t)
-	h.startSidecar(h.sidecarConfig(addr, ""), addr)
-	return h
-}
-
 // sidecarProc is one `clickvault serve` process.
 type sidecarProc struct {
 	cmd    *exec.Cmd
