@@ -39,7 +39,7 @@ func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
 // false for one already executing. It marks the request ended, so one not
 // yet picked up never starts, and cancels its context: one waiting for an
 // execution slot gives up at once; one waiting for its database's turn
-// (dbLock, a sync.Mutex, which no cancel wakes) stays blocked until
+// (databaseTurn, a sync.Mutex, which no cancel wakes) stays blocked until
 // the request before it lets the turn go, then gives up without running.
 // Either way its cancelled row is written by the cancel, now.
 func (s *Runner) stopHere(id string) bool {
