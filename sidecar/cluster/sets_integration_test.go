@@ -362,7 +362,7 @@ func TestSetReplicaKilledMidBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := plainStore(t, ctx, c.MinIO)
-	holder := waitClaimedAndRunning(t, ctx, store, set)
+	holder := waitClaimed(t, ctx, store, set)
 	var victim, survivor *bedSidecar
 	for _, s := range sidecars[:2] {
 		if "clickvault@"+s.node.Name == holder {
@@ -374,6 +374,7 @@ func TestSetReplicaKilledMidBackup(t *testing.T) {
 	if victim == nil {
 		t.Fatalf("shard 1 claimed by %q, not a replica of shard 1", holder)
 	}
+	waitBackupRunning(t, ctx, victim.admin)
 	victim.kill()
 	got, results := waitSealed(t, ctx, sidecars[2], set.ID)
 	if got.State != cluster.SetCompleted || results[1].Node != "clickvault@"+survivor.node.Name {
@@ -396,10 +397,10 @@ func plainStore(t *testing.T, ctx context.Context, m *testbed.MinIO) *s3.ObjectS
 	return store
 }
 
-// waitClaimedAndRunning waits until a replica holds shard 1's claim of set
-// and its backup's metadata (written before the BACKUP is sent) is in the
-// shard's folder, and returns the holder.
-func waitClaimedAndRunning(t *testing.T, ctx context.Context, store *s3.ObjectStore, set cluster.Set) string {
+// waitClaimed waits until a replica holds shard 1's claim of set and its
+// backup's metadata (written before the BACKUP is sent) is in the shard's
+// folder, and returns the holder.
+func waitClaimed(t *testing.T, ctx context.Context, store *s3.ObjectStore, set cluster.Set) string {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
@@ -410,13 +411,32 @@ func waitClaimedAndRunning(t *testing.T, ctx context.Context, store *s3.ObjectSt
 			if err := json.Unmarshal(data, &info); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Second) // well into the BACKUP
 			return info.Holder
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("no replica claimed shard 1 and started its backup within a minute")
 	return ""
+}
+
+// waitBackupRunning waits until the node's server runs a BACKUP
+// (system.backups: CREATING_BACKUP), so a sidecar killed from then on
+// leaves its server writing.
+func waitBackupRunning(t *testing.T, ctx context.Context, conn *ch.Client) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		var n proto.ColUInt64
+		q := ch.Query{Body: "SELECT count() AS n FROM system.backups WHERE status = 'CREATING_BACKUP'", Result: proto.Results{{Name: "n", Data: &n}}}
+		if err := conn.Do(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q.Body, err)
+		}
+		if n.Rows() > 0 && n.Row(0) > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the claiming node's server ran no BACKUP within a minute")
 }
 
 func waitSealed(t *testing.T, ctx context.Context, s *bedSidecar, id string) (cluster.Set, map[int]cluster.ShardResult) {

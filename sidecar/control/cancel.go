@@ -35,9 +35,13 @@ func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
 	return StateSucceeded, LogEntry{Message: "cancelled request " + r.Backup}
 }
 
-// stopHere stops a request of this sidecar before it runs: one waiting for
-// its database is woken and gives up, one not yet picked up never starts.
-// It reports false for one already executing.
+// stopHere stops a request of this sidecar before it runs, and reports
+// false for one already executing. It marks the request ended, so one not
+// yet picked up never starts, and cancels its context: one waiting for an
+// execution slot gives up at once; one waiting for its database's turn
+// (databaseTurn, a sync.Mutex, which no cancel wakes) stays blocked until
+// the request before it lets the turn go, then gives up without running.
+// Either way its cancelled row is written by the cancel, now.
 func (s *Runner) stopHere(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

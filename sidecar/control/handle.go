@@ -36,7 +36,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 		return
 	}
 	defer func() { <-s.executing }()
-	defer s.dbLock(lockedDatabase(r)).Unlock()
+	defer s.databaseTurn(turnDatabase(r)).Unlock()
 	state, entry := s.executor.execute(ctx, r, p.Latest, rows)
 	// The answer does not wait for a progress row still being written (a
 	// busy server can take a few hundred ms to store one): readers take
@@ -65,7 +65,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 }
 
 // handleCancel answers a cancel at once: it takes no execution slot and
-// no database lock, so it stops a queued request even while every worker
+// no database's turn, so it stops a queued request even while every worker
 // is busy (and never waits behind the work it should stop). Its rights
 // were checked as a cancel's at admission: the requester of the request
 // it names, or the operator.
@@ -166,21 +166,21 @@ func (s *Runner) admitRefusedAgain(id string, err error) bool {
 // startExecuting waits for the request's database and an execution slot,
 // and records the request queued and running. A new request that need not
 // wait gets both rows in one INSERT, written while it runs; one that waits
-// is recorded queued first. On true the caller holds the database lock and
-// the slot (lockedDatabase).
+// is recorded queued first. On true the caller holds the database's turn
+// (turnDatabase's) and the slot.
 func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) bool {
-	lock := s.dbLock(lockedDatabase(r))
+	turn := s.databaseTurn(turnDatabase(r))
 	fresh := latest == nil
-	locked := lock.TryLock()
-	slotted := locked && tryAcquire(s.executing)
+	ourTurn := turn.TryLock()
+	slotted := ourTurn && tryAcquire(s.executing)
 	if fresh && !slotted {
 		s.record(ctx, r.Request, StateQueued, LogEntry{})
 	}
-	if !locked {
-		lock.Lock()
+	if !ourTurn {
+		turn.Lock() // a cancel cannot wake this wait: the request gives up once its turn comes
 	}
 	if !slotted && (ctx.Err() != nil || !acquire(ctx, s.executing)) {
-		lock.Unlock()
+		turn.Unlock()
 		return false
 	}
 	// Rights may have been revoked while it waited (or before a restart):
@@ -188,12 +188,12 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 	waited := !fresh || !slotted
 	if waited && !s.stillAuthorized(ctx, r) {
 		<-s.executing
-		lock.Unlock()
+		turn.Unlock()
 		return false
 	}
 	if !s.beginExecuting(ctx, r.ID) {
 		<-s.executing
-		lock.Unlock()
+		turn.Unlock()
 		return false
 	}
 	switch {

@@ -101,11 +101,11 @@ func (q *MirrorRequests) take() []string {
 }
 
 // mirrorLoop mirrors the databases asked for in q, copies included, until
-// ctx ends. A database this sidecar is working on (lockOf's lock is held)
+// ctx ends. A database this sidecar is working on (turnOf's turn is taken)
 // is tried again a second later rather than waited for, so one long backup
 // holds up no other database's mirror, and a mirror never writes what it
 // read before a cleanup after that cleanup's own mirror.
-func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, lockOf func(database string) *sync.Mutex) error {
+func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnOf func(database string) *sync.Mutex) error {
 	busy := map[string]heldCopies{} // read, waiting for their database
 	for {
 		var again <-chan time.Time
@@ -119,15 +119,15 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, lockO
 		case <-again:
 		}
 		for _, db := range q.take() {
-			busy[db] = s.copiesHeld(ctx, db) // outside the lock: a slow target holds up no request
+			busy[db] = s.copiesHeld(ctx, db) // outside the turn: a slow target holds up no request
 		}
 		for db, copies := range busy {
-			lock := lockOf(db)
-			if !lock.TryLock() {
+			turn := turnOf(db)
+			if !turn.TryLock() {
 				continue
 			}
 			s.mirrorWith(ctx, db, &copies)
-			lock.Unlock()
+			turn.Unlock()
 			delete(busy, db)
 		}
 	}

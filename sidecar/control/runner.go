@@ -131,7 +131,8 @@ type Runner struct {
 	endedPruned time.Time // when ended was last rid of old entries
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
-	dbLocks       map[string]*sync.Mutex
+	// databaseTurns are the databases' turns (databaseTurn).
+	databaseTurns map[string]*sync.Mutex
 	started       atomic.Bool
 }
 
@@ -166,7 +167,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		confirmations: &confirmations{base: b, confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{}},
 		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
-		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, dbLocks: map[string]*sync.Mutex{}}
+		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, databaseTurns: map[string]*sync.Mutex{}}
 	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}
 	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel,
 		turns: make(chan struct{}, opts.ParallelBackups)}
@@ -198,7 +199,7 @@ func (s *Runner) Run(ctx context.Context) error {
 		g.Go(func() error { return s.catalogMirror.setMirrorLoop(gctx) })
 	}
 	if s.base.opts.Mirrors != nil {
-		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors, s.dbLock) })
+		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors, s.databaseTurn) })
 	}
 	if s.base.opts.IncrementalEvery > 0 || s.base.opts.CheckEvery > 0 {
 		g.Go(func() error { return s.scheduler.scheduleLoop(gctx) })
@@ -278,26 +279,29 @@ func (s *Runner) done(id string) {
 	delete(s.running, id)
 }
 
-// lockedDatabase is the database whose lock a request holds while it runs:
+// turnDatabase is the database whose turn a request holds while it runs:
 // a restore's target, which it creates and, failing, cleans (two restores
 // into one database must not run at once, whatever their sources); any
 // other request's own database.
-func lockedDatabase(r Job) string {
+func turnDatabase(r Job) string {
 	if r.Action == ActionRestore && r.Target != "" {
 		return r.Target
 	}
 	return r.Database
 }
 
-// dbLock serialises this sidecar's work on one database, so two requests
-// for it queue instead of failing on the lease.
-func (s *Runner) dbLock(database string) *sync.Mutex {
+// databaseTurn is a database's turn in this sidecar: an in-process mutex
+// that serialises this sidecar's work on the database, so two requests for
+// it queue instead of failing on the lease. It is no lease (which holds a
+// chain across processes, in S3) and no lock (S3 Object Lock); like any
+// sync.Mutex, a request waiting for it cannot be woken before its turn.
+func (s *Runner) databaseTurn(database string) *sync.Mutex {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.dbLocks[database]
+	m, ok := s.databaseTurns[database]
 	if !ok {
 		m = &sync.Mutex{}
-		s.dbLocks[database] = m
+		s.databaseTurns[database] = m
 	}
 	return m
 }

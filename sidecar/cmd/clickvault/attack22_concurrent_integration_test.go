@@ -44,8 +44,8 @@ func (h *harness) waitTable(db, table string, within time.Duration) {
 // table exists, with 0 rows) and ClickHouse's (checked before any part is
 // attached) — and both attach the backup's parts: orders ends with every
 // row twice, and both report success. Nothing serialises restores of one
-// target across processes (the runner's lock is per source database and
-// per sidecar).
+// target across processes (a database's turn in the runner is per
+// sidecar).
 func TestAttack22TwoRestoresOfOneTableDoubleTheRows(t *testing.T) {
 	h, proxy, cliConfig := newAttack22ConcurrentHarness(t)
 	want := h.count("SELECT count() FROM shop.orders")

@@ -95,8 +95,8 @@ func TestCancelOfQueuedRequestHolds(t *testing.T) {
 	uploads.let()
 	h.waitState(running, 2*time.Minute, "succeeded")
 	// A barrier instead of a wait: had the cancel not held, the queued
-	// request, waiting for shop's lock long before the barrier was even
-	// inserted, would take the lock when the running backup let it go
+	// request, waiting for shop's turn long before the barrier was even
+	// inserted, would take the turn when the running backup let it go
 	// (after its answer) — ahead of the barrier, which Go's mutex hands
 	// over in the order its waiters came once one has waited over 1 ms.
 	// So once the barrier is answered, the cancelled request would have run.

@@ -73,7 +73,7 @@ func TestRestoreViewsByName(t *testing.T) {
 		"AND last_refresh_time IS NULL"); n != 1 {
 		t.Fatalf("rmv is not restored stopped: %s", h.viewRefreshes())
 	}
-	if n := h.sinkRowsAfter(); n != 0 {
+	if n := h.sinkRows(); n != 0 {
 		t.Fatalf("prod.sink got %d rows", n)
 	}
 }
@@ -102,7 +102,7 @@ func TestIncludeKilledAfterTheRestoreIsUndone(t *testing.T) {
 	}
 	h.expectRequest(h.as("alice"), "action, database, target, consumers", "'restore', 'shop', 'shop_restored', 'include'",
 		"succeeded", "refreshable views restored stopped, start them with SYSTEM START VIEW: rmv")
-	if n := h.sinkRowsAfter(); n != 0 {
+	if n := h.sinkRows(); n != 0 {
 		t.Fatalf("prod.sink got %d rows", n)
 	}
 }

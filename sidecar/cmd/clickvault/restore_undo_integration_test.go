@@ -191,7 +191,7 @@ func TestTwoRestoresIntoOneNewTarget(t *testing.T) {
 // TestTwoRestoreRequestsIntoOneNewTarget: the same through the sidecar,
 // from two source databases at once: A of shop.orders (an object gone),
 // B of shop2.things, into the new shop_restored. Each restore holds its
-// target's lock (before, the source's: both ran at once); B's things
+// target's turn (before, the source's: both ran at once); B's things
 // survive A's failure.
 func TestTwoRestoreRequestsIntoOneNewTarget(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsersWith(map[string][]string{
