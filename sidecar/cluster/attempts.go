@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,8 +25,8 @@ import (
 type attempts struct{ c *Coordinator }
 
 // failed are the replicas of shard that have failed its backup for set,
-// with what each answered. A record never changes once written, so what
-// was found is kept until the set is sealed.
+// with what each answered. A record is written once (If-None-Match) and
+// never changes, so what was found is kept until the set is sealed.
 func (a attempts) failed(ctx context.Context, set Set, shard int) (map[int]ShardResult, error) {
 	s, ok := setShard(set, shard)
 	if !ok || len(s.Replicas) < 2 {
@@ -69,14 +70,22 @@ func (a attempts) read(ctx context.Context, set Set, shard, replica int) (ShardR
 	return res, true, nil
 }
 
-// fail records this replica's failed backup res of shard and reports the
-// shard's result, failed and naming every attempt, when no replica of the
-// shard is left to try it (ok false: another replica claims it next).
-// Each replica writes its own record before it reads the others', so of
-// two failing at once, at least the later sees both and writes the result.
-func (a attempts) fail(ctx context.Context, set Set, shard int, res ShardResult) (ShardResult, bool, error) {
+// conclude decides what a replica's ended backup res of shard makes of
+// the shard: its result (ok), or, for a failure another listed replica of
+// the shard has not tried yet, nothing (ok false: that replica claims
+// next) once the failure is recorded. A rejection is the result at once,
+// naming any failure before it. Each replica writes its record before it
+// reads the others', so of two failing at once, at least the later sees
+// both and writes the result (and settle writes it if that one stopped).
+func (a attempts) conclude(ctx context.Context, set Set, shard int, res ShardResult) (ShardResult, bool, error) {
 	s, ok := setShard(set, shard)
-	if !ok || len(s.Replicas) < 2 {
+	if !ok || len(s.Replicas) < 2 || !listed(s, res.Replica) || res.State == ShardSucceeded {
+		return res, true, nil
+	}
+	if res.State == ShardRejected {
+		if failed, err := a.failed(ctx, set, shard); err == nil && len(failed) > 0 {
+			res.Error += "; failed before on " + describeAttempts(failed)
+		}
 		return res, true, nil
 	}
 	data, err := json.Marshal(res)
@@ -84,7 +93,7 @@ func (a attempts) fail(ctx context.Context, set Set, shard int, res ShardResult)
 		return res, false, fmt.Errorf("encode the failed backup of shard %d of set %s: %w", shard, set.ID, err)
 	}
 	key := a.c.layout.FailedAttemptKey(set.Database, set.ID, shard, res.Replica)
-	if _, err := a.c.store.Put(ctx, key, data, coord.PutCondition{}); err != nil {
+	if _, err := a.c.store.Put(ctx, key, data, coord.PutCondition{IfNoneMatch: true}); err != nil && !errors.Is(err, coord.ErrPreconditionFailed) {
 		return res, false, fmt.Errorf("record the failed backup of shard %d of set %s: %w", shard, set.ID, err)
 	}
 	failed, err := a.failed(ctx, set, shard)
@@ -99,6 +108,32 @@ func (a attempts) fail(ctx context.Context, set Set, shard int, res ShardResult)
 	}
 	res.Error = "every replica failed: " + describeAttempts(failed)
 	return res, true, nil
+}
+
+// settle writes the shard's result, failed, when every listed replica has
+// failed it but none wrote the result (the last stopped in between), so
+// the shard is not left to the set's deadline. It reports whether it did.
+func (a attempts) settle(ctx context.Context, set Set, shard int, failed map[int]ShardResult) (bool, error) {
+	s, ok := setShard(set, shard)
+	if !ok || len(s.Replicas) < 2 || len(failed) < len(s.Replicas) {
+		return false, nil
+	}
+	var last ShardResult
+	for _, r := range failed {
+		if r.FinishedAt.After(last.FinishedAt) || last.Set == "" {
+			last = r
+		}
+	}
+	last.Error = "every replica failed: " + describeAttempts(failed)
+	return true, writeResult(ctx, a.c, last)
+}
+
+// listed reports whether replica is one of the set's replicas of shard s:
+// one the set's creator did not see (added since, or numbered otherwise)
+// has its failure made the shard's result at once, as a shard of one
+// replica does, not counted among replicas the others wait for.
+func listed(s Shard, replica int) bool {
+	return slices.ContainsFunc(s.Replicas, func(r Replica) bool { return r.Num == replica })
 }
 
 // describeAttempts names each replica's failed attempt, by replica.

@@ -2,13 +2,16 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // failing makes a node's backups of its shard fail with err.
@@ -98,5 +101,120 @@ func TestAFailedAttemptIsNamedAtTheDeadline(t *testing.T) {
 	got, _ := w.set(t, set.ID)
 	if got.State != cluster.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1): code: 243, NOT_ENOUGH_SPACE") {
 		t.Fatalf("set %s, reasons %v", got.State, got.Reasons)
+	}
+}
+
+// TestAReplicaLackingATableIsNotTriedAfterAFailure: replica 1 holds a
+// replicated table replica 2 lacks; replica 1's backup fails. Replica 2 is
+// still judged against every replica's tables, so it does not back the
+// shard up without that table (a set completed without it): the shard is
+// left to the deadline, and the set is partial, naming both.
+func TestAReplicaLackingATableIsNotTriedAfterAFailure(t *testing.T) {
+	w := newWorld(t, 2)
+	rows := func(tables ...string) []cluster.ReplicaRow {
+		var out []cluster.ReplicaRow
+		for _, tb := range tables {
+			out = append(out, cluster.ReplicaRow{Database: "shop", Table: tb, Engine: "ReplicatedMergeTree",
+				LogMaxIndex: 10, LogPointer: 11, TotalReplicas: 2, ActiveReplicas: 2})
+		}
+		return out
+	}
+	for i, tables := range [][]string{{"events", "x"}, {"events"}} {
+		n := w.nodes[i]
+		n.c = cluster.New(w.store, w.layout, "vault", n.c.Self(), n.exec, cluster.Options{ClaimTTL: time.Minute,
+			ShardTimeout: time.Hour, Replication: &replication{rows: rows(tables...)}}, slog.New(slog.DiscardHandler))
+		n.c.SetClock(w.clock.Now)
+	}
+	failing(w.nodes[0], errors.New("code: 243, NOT_ENOUGH_SPACE"))
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 1, 0, 1, 0, 1)
+	if n1, n2 := len(w.nodes[0].exec.jobs()), len(w.nodes[1].exec.jobs()); n1 != 1 || n2 != 0 {
+		t.Fatalf("backups by replica 1: %d, by replica 2 (lacking x): %d; want 1 and 0", n1, n2)
+	}
+	w.clock.Add(2 * time.Hour) // past the grace and the deadline
+	w.step(t, 1, 0)
+	got, _ := w.set(t, set.ID)
+	if got.State != cluster.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1)") ||
+		len(w.nodes[1].exec.jobs()) != 0 {
+		t.Fatalf("set %s %v, replica 2's backups %d; want partial naming replica 1's failure, none by replica 2", got.State,
+			got.Reasons, len(w.nodes[1].exec.jobs()))
+	}
+}
+
+// TestFailuresWithNoResultAreSettled: every replica of shard 1 recorded
+// its failure, but the last stopped before it wrote the shard's result:
+// the next step writes it, failed, naming both, so the shard is not left
+// to the set's deadline.
+func TestFailuresWithNoResultAreSettled(t *testing.T) {
+	w := newWorld(t, 2)
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	for r, msg := range map[int]string{1: "code: 243, NOT_ENOUGH_SPACE", 2: "code: 159, TIMEOUT_EXCEEDED"} {
+		data, _ := json.Marshal(cluster.ShardResult{Version: cluster.SetVersion, Set: set.ID, Database: "shop", Shard: 1, Replica: r,
+			Node: fmt.Sprintf("node%d", r), State: cluster.ShardFailed, Error: msg})
+		if _, err := w.store.Put(context.Background(), w.layout.FailedAttemptKey("shop", set.ID, 1, r), data, coord.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.step(t, 0, 1)
+	got, results := w.set(t, set.ID)
+	if got.State != cluster.SetPartial || !strings.HasPrefix(results[1].Error, "every replica failed: replica 1 (node1)") ||
+		len(w.nodes[0].exec.jobs())+len(w.nodes[1].exec.jobs()) != 0 {
+		t.Fatalf("set %s, shard 1 %s %q; want partial, failed naming both, and no backup tried again", got.State,
+			results[1].State, results[1].Error)
+	}
+}
+
+// TestAnUnlistedReplicaFailsTheShardAtOnce: a replica the set's creator
+// did not see (added to the cluster since) whose backup fails makes that
+// its result at once: it is not counted among the replicas the set waits
+// for, nor does it try again and again.
+func TestAnUnlistedReplicaFailsTheShardAtOnce(t *testing.T) {
+	w := newWorld(t, 2)
+	self := cluster.Member{Holder: coord.Holder{Name: "node9", Stable: true}, Position: cluster.Position{Shard: 1, Replica: 3}}
+	stranger := &node{name: "node9", exec: &executor{}}
+	stranger.c = cluster.New(w.store, w.layout, "vault", self, stranger.exec, cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour},
+		slog.New(slog.DiscardHandler))
+	stranger.c.SetClock(w.clock.Now)
+	failing(stranger, errors.New("code: 243, NOT_ENOUGH_SPACE"))
+	w.nodes = append(w.nodes, stranger)
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 2, 2)
+	_, results := w.set(t, set.ID)
+	if results[1].State != cluster.ShardFailed || results[1].Error != "code: 243, NOT_ENOUGH_SPACE" || len(stranger.exec.jobs()) != 1 {
+		t.Fatalf("shard 1 %s %q after %d tries; want failed at once, tried once", results[1].State, results[1].Error, len(stranger.exec.jobs()))
+	}
+}
+
+// TestARejectionAfterAFailureNamesIt: replica 1 failed, then replica 2
+// refuses the requester: the shard's result is the rejection, and it
+// names replica 1's failure too.
+func TestARejectionAfterAFailureNamesIt(t *testing.T) {
+	w := newWorld(t, 2)
+	failing(w.nodes[0], errors.New("code: 243, NOT_ENOUGH_SPACE"))
+	failing(w.nodes[1], fmt.Errorf("%w: alice may not BACKUP shop on this node", cluster.ErrRejected))
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0, 1)
+	_, results := w.set(t, set.ID)
+	if results[1].State != cluster.ShardRejected || !strings.Contains(results[1].Error, "failed before on replica 1 (node1): code: 243") {
+		t.Fatalf("shard 1 %s %q", results[1].State, results[1].Error)
+	}
+}
+
+// TestGrantsUnreadIsAFailureNotARefusal: a node that cannot read the
+// requester's grants (its server restarting) fails the shard's backup,
+// which another replica tries; only a "no" is a rejection.
+func TestGrantsUnreadIsAFailureNotARefusal(t *testing.T) {
+	for _, c := range []struct {
+		allowed  error
+		rejected bool
+	}{
+		{errors.New("check the grants of alice on this node: dial tcp 127.0.0.1:9000: connect: connection refused"), false},
+		{fmt.Errorf("%w: alice may not BACKUP shop on this node", cluster.ErrRejected), true},
+	} {
+		checked := cluster.Checked{Executor: &executor{}, Allowed: func(context.Context, cluster.Requester, string) error { return c.allowed }}
+		_, err := checked.BackupShard(context.Background(), cluster.Job{Set: cluster.Set{RequestedBy: "alice", Database: "shop"}, Shard: 1})
+		if err == nil || errors.Is(err, cluster.ErrRejected) != c.rejected {
+			t.Errorf("%v: %v, want rejected %v", c.allowed, err, c.rejected)
+		}
 	}
 }

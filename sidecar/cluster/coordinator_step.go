@@ -101,9 +101,9 @@ func (c *Coordinator) openSet(ctx context.Context, database, id string) (openSet
 }
 
 // work backs up this node's shard of set, unless it has a result, failed
-// here already (attempts), or another replica holds its claim. The claim is a lease: the holder's
-// renewals are its heartbeats, and a claim not renewed in time is taken
-// over by the next replica that steps.
+// here already (attempts), or another replica holds its claim. The claim
+// is a lease: the holder's renewals are its heartbeats, and a claim not
+// renewed in time is taken over by the next replica that steps.
 func (c *Coordinator) work(ctx context.Context, set Set) error {
 	shard := c.self.Position.Shard
 	if _, found, err := c.result(ctx, set, shard); err != nil || found {
@@ -111,6 +111,9 @@ func (c *Coordinator) work(ctx context.Context, set Set) error {
 	}
 	failed, err := attempts{c}.failed(ctx, set, shard)
 	if err != nil {
+		return err
+	}
+	if settled, err := (attempts{c}).settle(ctx, set, shard, failed); err != nil || settled {
 		return err
 	}
 	if _, tried := failed[c.self.Position.Replica]; tried {
@@ -158,22 +161,25 @@ func (c *Coordinator) backup(ctx context.Context, set Set, shard int) error {
 			res.State = ShardRejected
 		}
 	}
-	if res.State == ShardFailed {
-		final, last, err := attempts{c}.fail(ctx, set, shard, res)
-		if err != nil || !last {
-			return err // another replica of the shard tries it
-		}
-		res = final
+	res, last, err := attempts{c}.conclude(ctx, set, shard, res)
+	if err != nil || !last {
+		return err // another replica of the shard tries it
 	}
+	return writeResult(ctx, c, res)
+}
+
+// writeResult writes a shard's result of a set, once: a result written
+// first by another sidecar stands.
+func writeResult(ctx context.Context, c *Coordinator, res ShardResult) error {
 	data, err := json.Marshal(res)
 	if err != nil {
-		return fmt.Errorf("encode result of shard %d of set %s: %w", shard, set.ID, err)
+		return fmt.Errorf("encode result of shard %d of set %s: %w", res.Shard, res.Set, err)
 	}
-	_, err = c.store.Put(ctx, c.layout.ResultKey(set.Database, set.ID, shard), data, coord.PutCondition{IfNoneMatch: true})
+	_, err = c.store.Put(ctx, c.layout.ResultKey(res.Database, res.Set, res.Shard), data, coord.PutCondition{IfNoneMatch: true})
 	if err != nil && !errors.Is(err, coord.ErrPreconditionFailed) {
-		return fmt.Errorf("write result of shard %d of set %s: %w", shard, set.ID, err)
+		return fmt.Errorf("write result of shard %d of set %s: %w", res.Shard, res.Set, err)
 	}
-	c.logger.Info("shard's backup for a set ended", "database", set.Database, "set", set.ID, "shard", shard,
+	c.logger.Info("shard's backup for a set ended", "database", res.Database, "set", res.Set, "shard", res.Shard,
 		"state", res.State, "backup", res.Backup, "error", res.Error)
 	return nil
 }

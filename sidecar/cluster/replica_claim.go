@@ -51,15 +51,18 @@ type replicaGate struct{ c *Coordinator }
 // Otherwise each replica writes its rows once per set, and the replica
 // ChooseReplica picks claims once every replica has reported (or a
 // quarter of the grace has passed, after which one not heard from is
-// passed over); any other replica claims only once the grace has passed
-// since the set was made, so a shard whose chosen replica is down is
-// still backed up. The claim decides, so one replica backs the shard up
-// whichever way the choice fell. A replica whose backup of the shard
-// failed (failed) is no candidate: the choice is among the others.
+// passed over); any other replica that is fit claims only once the grace
+// has passed since the set was made, so a shard whose chosen replica is
+// down is still backed up. A replica ChooseReplica refuses (a replicated
+// table missing, its session with Keeper expired) never claims: a replica
+// not known to be current is not backed up as the shard. The claim
+// decides, so one replica backs the shard up whichever way the choice
+// fell. A replica whose backup of the shard failed (failed) is judged with
+// the others — the tables the shard has are every replica's — but is no
+// candidate: the choice is the fittest of the rest.
 func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed map[int]ShardResult) (bool, error) {
 	c := g.c
 	s, ok := setShard(set, shard)
-	s.Replicas = slices.DeleteFunc(slices.Clone(s.Replicas), func(r Replica) bool { _, tried := failed[r.Num]; return tried })
 	if c.opts.Replication == nil || !ok || len(s.Replicas) < 2 {
 		return true, nil
 	}
@@ -76,9 +79,11 @@ func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed ma
 			health = append(health, h)
 		}
 	}
-	choice := ChooseReplica(s, set.Database, health)
+	choice := passOver(ChooseReplica(s, set.Database, health), failed)
 	me, waited := c.self.Position.Replica, c.now().Sub(set.CreatedAt)
 	switch {
+	case !fit(choice, me):
+		return false, nil
 	case choice.Replica == me && (len(health) == len(s.Replicas) || waited >= c.opts.ReplicaGrace/4):
 		return true, nil
 	case waited >= c.opts.ReplicaGrace:
@@ -87,6 +92,29 @@ func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed ma
 		return true, nil
 	}
 	return false, nil
+}
+
+// passOver takes the replicas that failed the shard out of the choice: the
+// fittest of the others is chosen, when one is fit.
+func passOver(choice ReplicaChoice, failed map[int]ShardResult) ReplicaChoice {
+	if len(failed) == 0 {
+		return choice
+	}
+	choice.Candidates = slices.DeleteFunc(slices.Clone(choice.Candidates), func(c Candidate) bool {
+		_, tried := failed[c.Replica]
+		return tried
+	})
+	choice.Replica = 0
+	if len(choice.Candidates) > 0 && choice.Candidates[0].Refused == "" {
+		choice.Replica = choice.Candidates[0].Replica
+	}
+	return choice
+}
+
+// fit reports whether replica is a candidate of the choice that
+// ChooseReplica did not refuse.
+func fit(choice ReplicaChoice, replica int) bool {
+	return slices.ContainsFunc(choice.Candidates, func(c Candidate) bool { return c.Replica == replica && c.Refused == "" })
 }
 
 // report writes this replica's system.replicas rows of the set's

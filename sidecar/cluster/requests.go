@@ -155,14 +155,17 @@ func Outcome(set Set, results map[int]ShardResult) control.SetOutcome {
 // rejected, not backed up with the sidecar's rights.
 type Checked struct {
 	Executor
-	// Allowed returns nil when who may back up database on this node.
+	// Allowed returns nil when who may back up database on this node, an
+	// error wrapping ErrRejected when who may not, and any other error
+	// when the grants could not be read (the server restarting): that is
+	// a failure, which another replica of the shard tries, not a refusal.
 	Allowed func(ctx context.Context, who Requester, database string) error
 }
 
 // BackupShard backs the shard up if the requester may.
 func (c Checked) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 	if err := c.Allowed(ctx, Requester{Login: job.Set.RequestedBy, Operator: job.Set.Operator}, job.Set.Database); err != nil {
-		return ShardResult{}, fmt.Errorf("%w: %w", ErrRejected, err)
+		return ShardResult{}, err
 	}
 	return c.Executor.BackupShard(ctx, job)
 }

@@ -98,7 +98,7 @@ func (a *app) mayBackUp(ctx context.Context, who cluster.Requester, database str
 		return fmt.Errorf("check the grants of %s on this node: %w", user, err)
 	}
 	if !ok {
-		return fmt.Errorf("%s may not BACKUP %s on this node (grants are each node's own)", user, database)
+		return fmt.Errorf("%w: %s may not BACKUP %s on this node (grants are each node's own)", cluster.ErrRejected, user, database)
 	}
 	return nil
 }
