@@ -84,6 +84,22 @@ type BackupWanted struct {
 	// with its size, no data read): a restore's. A verify reads the
 	// primary's as it is: finding a broken backup is what it is for.
 	Sound bool
+	// CopyLookWithin bounds the look at each copy target (0 = no bound,
+	// the S3 client's own timeouts): a target that takes connections and
+	// never answers then costs that long, and the next target is asked
+	// with time of its own. One cut short is a target that could not be
+	// read; a named one still serves (its run reads it again). The
+	// primary's look is never bounded: a big bucket's listing is slow, not
+	// silent.
+	CopyLookWithin time.Duration
+}
+
+// copyLook is ctx bounded by w.CopyLookWithin, for one copy target's look.
+func (w BackupWanted) copyLook(ctx context.Context) (context.Context, context.CancelFunc) {
+	if w.CopyLookWithin <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, w.CopyLookWithin)
 }
 
 // ChooseSource finds where to read the backup w asks for. A named source
@@ -171,7 +187,9 @@ func backupAt(ctx context.Context, targets CopyReaders, named string, w BackupWa
 	if err != nil {
 		return src, err
 	}
-	b, err := src.Service.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
+	look, cancel := w.copyLook(ctx)
+	defer cancel()
+	b, err := src.Service.ChooseBackup(look, w.Database, w.Backup, w.AsOf, w.Tables...)
 	switch {
 	case errors.Is(err, model.ErrBackupMissing), errors.Is(err, model.ErrBackupUnusable), errors.Is(err, model.ErrTableMissing):
 		return src, fmt.Errorf("%w (in copy target %s)", err, named)
@@ -209,14 +227,7 @@ func TargetNamed(ctx context.Context, targets CopyReaders, named string) (Source
 // read as a backup that does not exist.
 func copySource(ctx context.Context, targets CopyReaders, w BackupWanted) (src Source, unread string) {
 	for _, name := range targets.Copies() {
-		svc, err := targets.Copy(ctx, name)
-		var b model.Backup
-		if err == nil {
-			b, err = svc.ChooseBackup(ctx, w.Database, w.Backup, w.AsOf, w.Tables...)
-		}
-		if err == nil && w.Sound {
-			err = soundBackup(ctx, svc, w.Database, b.Name)
-		}
+		svc, b, err := lookAt(ctx, targets, name, w)
 		switch {
 		case err == nil:
 			return Source{Service: svc, Name: name, Backup: b.Name}, ""
@@ -239,4 +250,20 @@ func soundBackup(ctx context.Context, svc *Service, database, name string) error
 		return fmt.Errorf("backup %s is broken: %s", name, problem)
 	}
 	return nil
+}
+
+// lookAt is copy target name's engine and the backup w asks for there
+// (sound, for w.Sound), looked for within w.CopyLookWithin.
+func lookAt(ctx context.Context, targets CopyReaders, name string, w BackupWanted) (*Service, model.Backup, error) {
+	look, cancel := w.copyLook(ctx)
+	defer cancel()
+	svc, err := targets.Copy(look, name)
+	if err != nil {
+		return nil, model.Backup{}, err
+	}
+	b, err := svc.ChooseBackup(look, w.Database, w.Backup, w.AsOf, w.Tables...)
+	if err == nil && w.Sound {
+		err = soundBackup(look, svc, w.Database, b.Name)
+	}
+	return svc, b, err
 }

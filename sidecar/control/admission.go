@@ -146,16 +146,14 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 	}
 	// restore and verify read backups: the database may be gone (that is
 	// why one restores), but its backups must exist, in the source asked
-	// for, or in the primary or else a copy target. The look is bounded:
-	// a target that takes connections and never answers would hold an
-	// admission slot for the S3 client's retries of its 2-minute answer
-	// timeout, and a few requests naming it would hold every admission.
-	// Cut short, a named target's look admits the request (its run reads
-	// the target again and answers what it says); the primary's is
-	// tried again on a later read.
-	lookCtx, cancel := context.WithTimeout(ctx, s.opts.SourceLookWithin)
-	defer cancel()
-	src, err := s.source(lookCtx, r, false)
+	// for, or in the primary or else a copy target. The look at each copy
+	// target is bounded: a target that takes connections and never
+	// answers would hold an admission slot for the S3 client's retries of
+	// its 2-minute answer timeout, and a few requests naming it would hold
+	// every admission. Cut short, a named target's request is admitted
+	// (its run reads the target again and answers what it says); an
+	// unnamed one's next target is asked.
+	src, err := sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, s.wanted(r, false, s.opts.SourceLookWithin))
 	if err != nil {
 		if errors.Is(err, model.ErrBackupMissing) || errors.Is(err, model.ErrBackupUnusable) || errors.Is(err, model.ErrTableMissing) ||
 			errors.Is(err, sidecar.ErrUnknownCopyTarget) {
@@ -167,8 +165,8 @@ func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() e
 }
 
 // defaultSourceLookWithin bounds admission's look for a restore's or
-// verify's backup (Options.SourceLookWithin): a healthy look is one GET of
-// the index, or a listing.
+// verify's backup at each copy target (Options.SourceLookWithin): a
+// healthy look is one GET of the index, or a listing.
 const defaultSourceLookWithin = time.Minute
 
 // readFrom is where a restore or verify reads its backup: where admission
@@ -184,14 +182,14 @@ func (s *base) readFrom(ctx context.Context, r Job) (sidecar.Source, error) {
 	if r.ChosenSource != nil && (!recheck || r.ChosenSource.Name != "") {
 		return *r.ChosenSource, nil
 	}
-	return s.source(ctx, r, recheck)
+	return sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, s.wanted(r, recheck, 0))
 }
 
-// source is where a restore or verify reads its backup
-// (sidecar.ChooseSource); sound has the primary's backup checked first.
-func (s *base) source(ctx context.Context, r Job, sound bool) (sidecar.Source, error) {
-	return sidecar.ChooseSource(ctx, s.svc, s.opts.CopyReaders, r.Request.Source, sidecar.BackupWanted{Database: r.Database,
-		Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores), Sound: sound})
+// wanted is the backup a restore or verify asks for; sound has the
+// primary's backup checked first, look bounds each copy target's look.
+func (s *base) wanted(r Job, sound bool, look time.Duration) sidecar.BackupWanted {
+	return sidecar.BackupWanted{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf, Tables: model.SourceTables(r.Restores),
+		Sound: sound, CopyLookWithin: look}
 }
 
 // repository is the engine a check or cleanup acts on: the primary's, or

@@ -197,3 +197,44 @@ func TestACopyFoundAtAdmissionIsNotChosenAgain(t *testing.T) {
 		t.Errorf("the copy target was asked for %d times, want once (at admission)", n)
 	}
 }
+
+// twoCopies are copy targets "a" and "b", in that order.
+type twoCopies struct{ a, b *sidecar.Service }
+
+func (c twoCopies) Copies() []string { return []string{"a", "b"} }
+
+func (c twoCopies) Copy(_ context.Context, name string) (*sidecar.Service, error) {
+	switch name {
+	case "a":
+		return c.a, nil
+	case "b":
+		return c.b, nil
+	}
+	return nil, &sidecar.UnknownCopyTargetError{Name: name, Targets: c.Copies()}
+}
+
+// TestASilentCopyTargetIsPassedForTheNext: a verify naming no source whose
+// backup the primary lacks, with copy target a silent and b holding it:
+// a's look is cut short at SourceLookWithin and b, asked with time of its
+// own, serves. (With one bound for the whole look, b was asked with none
+// left, and the request was never admitted.)
+func TestASilentCopyTargetIsPassedForTheNext(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	logger := slog.New(slog.DiscardHandler)
+	opts := sidecar.Options{FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}}
+	b := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "b"}, opts, logger)
+	if _, err := b.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	a := sidecar.NewService(silentStore{store}, db.Ports(), nil, coord.Layout{Prefix: "a"}, opts, logger)
+	bd := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
+	bd.start(control.Options{CopyReaders: twoCopies{a: a, b: b}, SourceLookWithin: 200 * time.Millisecond})
+	id := bd.request("alice", control.Request{Action: control.ActionVerify, Database: "shop"})
+	st := bd.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
+	if st.State != control.StateSucceeded || !strings.Contains(st.Message, "copy target b") {
+		t.Fatalf("verify of a backup only b holds, a silent: %s: %s", st.State, st.Message)
+	}
+}

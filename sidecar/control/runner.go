@@ -65,7 +65,7 @@ type Options struct {
 	// soon (a copy round's); nil = none.
 	Mirrors *MirrorRequests
 	// SourceLookWithin bounds admission's look for a restore's or
-	// verify's backup, in the primary or a copy target (default 1 min).
+	// verify's backup at each copy target (default 1 min).
 	SourceLookWithin time.Duration
 }
 
