@@ -33,17 +33,9 @@ func serveCommand(run runner) *cobra.Command {
 			return &usageError{err}
 		}
 		proofKey := control.ProofKey(a.cfg.ClickHouse.Password.Reveal())
-		plane, err := clickhouse.NewControlPlane(a.db, a.cfg.ClickHouse.ControlDatabase)
+		plane, err := a.controlPlane(ctx, proofKey)
 		if err != nil {
-			return &usageError{err}
-		}
-		plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
-		plane.WithProof(a.cfg.ClickHouse.User, proofKey)
-		// The control tables exist before the hooks answer: a request posted
-		// as soon as /healthz answers is inserted, not refused for want of a
-		// table while the copy targets are claimed and swept.
-		if err := plane.Init(ctx); err != nil {
-			return fmt.Errorf("create the control tables: %w", err)
+			return err
 		}
 		ln, err := net.Listen("tcp", a.cfg.Sidecar.Listen)
 		if err != nil {
@@ -88,15 +80,34 @@ func serveCommand(run runner) *cobra.Command {
 	return cmd
 }
 
+// controlPlane is the SQL control plane, its tables created: they exist
+// before the hooks answer, so a request posted as soon as /healthz
+// answers is inserted, not refused for want of a table while the copy
+// targets are claimed and swept.
+func (a *app) controlPlane(ctx context.Context, proofKey []byte) (*clickhouse.ControlPlane, error) {
+	plane, err := clickhouse.NewControlPlane(a.db, a.cfg.ClickHouse.ControlDatabase)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
+	plane.WithProof(a.cfg.ClickHouse.User, proofKey)
+	if err := plane.Init(ctx); err != nil {
+		return nil, fmt.Errorf("create the control tables: %w", err)
+	}
+	return plane, nil
+}
+
 // stopIsNoFailure ends a serve stopped by SIGTERM or SIGINT as asked, exit
 // 0, whatever step it was in: start-up too, which can take minutes
 // (claiming a silent copy target, ClickHouse not answering yet). A
 // supervisor's stop is not a failure to alert on or restart for. What the
-// stop cut short is still said, in one line. A usage error (a
-// configuration to mend) stays one.
+// stop cut short is still said, in one line. Only an error the stop made
+// (context.Canceled) is forgiven: one that came before the signal (a
+// copy target another deployment owns, the listen address taken) keeps
+// its exit code, as does a usage error (a configuration to mend).
 func stopIsNoFailure(ctx context.Context, err error, stderr io.Writer) error {
 	var usage *usageError
-	if err == nil || ctx.Err() == nil || errors.As(err, &usage) {
+	if err == nil || ctx.Err() == nil || !errors.Is(err, context.Canceled) || errors.As(err, &usage) {
 		return err
 	}
 	_, _ = fmt.Fprintf(stderr, "clickvault: stopped as asked, cutting short: %s\n", model.FirstLine(err.Error()))
