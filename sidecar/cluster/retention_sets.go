@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -155,7 +156,7 @@ func keptSets(sets []Set, p SetPolicy, now time.Time) map[string]string {
 			keep[s.ID] = fmt.Sprintf("fewer than %d completed full sets", n)
 		case !s.CreatedAt.Before(fulls[n-1].CreatedAt):
 			keep[s.ID] = fmt.Sprintf("at or after the %d newest completed full sets (keep_full_sets)", n)
-		case p.KeepFor > 0 && now.Sub(s.CreatedAt) < p.KeepFor:
+		case now.Sub(s.CreatedAt) < p.KeepFor: // 0 keeps none (but a set from a clock ahead: kept, which is safe)
 			keep[s.ID] = "younger than keep_for"
 		}
 	}
@@ -197,12 +198,12 @@ func setChains(st SetsState, s Set) (map[int][]string, []string) {
 		}
 		chains[n] = chain
 	}
-	for folder, names := range s.Deleting {
+	for _, folder := range slices.Sorted(maps.Keys(s.Deleting)) { // in order: a folder of no shard skips itself only
 		n, err := shardNumber(folder)
 		if err != nil {
 			continue
 		}
-		for _, name := range names {
+		for _, name := range s.Deleting[folder] {
 			if !slices.Contains(chains[n], name) && slices.ContainsFunc(st.Links[n], func(l Link) bool { return l.Name == name }) {
 				chains[n] = append(chains[n], name)
 			}

@@ -151,7 +151,9 @@ func TestSetRetentionBrokenChain(t *testing.T) {
 // set names.
 func TestSetBeingDeletedNamesWhatItsMarkRecorded(t *testing.T) {
 	s := set("S", 1, cluster.SetDeleting, 1)
-	s.Kind, s.Deleting = cluster.KindIncremental, map[string][]string{"shard-1": {"I", "B"}}
+	// A folder that names no shard (a record written wrong) is passed
+	// over, not the end of the folders after it.
+	s.Kind, s.Deleting = cluster.KindIncremental, map[string][]string{"shard-1": {"I", "B"}, "bogus": {"B"}}
 	keep := set("K", 5, cluster.SetCompleted, 1)
 	keep.Kind = cluster.KindFull
 	st := cluster.SetsState{
@@ -166,5 +168,30 @@ func TestSetBeingDeletedNamesWhatItsMarkRecorded(t *testing.T) {
 	if !reflect.DeepEqual(plan.DeleteLinks, map[int][]string{1: {"B"}}) || len(plan.Outside[1]) != 0 ||
 		!reflect.DeepEqual(plan.SetLinks["S"], map[int][]string{1: {"B"}}) {
 		t.Errorf("delete %v, outside %v, S's links %v", plan.DeleteLinks, plan.Outside, plan.SetLinks["S"])
+	}
+}
+
+// TestExactlyKeepFullSetsCompletedFulls: with exactly keep_full_sets
+// completed full sets, a set older than the oldest of them is deleted (not
+// kept as if there were fewer), and the plan says, per deleted set, the
+// links its records wait for, whatever the order sets are listed in.
+func TestExactlyKeepFullSetsCompletedFulls(t *testing.T) {
+	mk := func(id string, hours int, kind string, state cluster.SetState) cluster.Set {
+		s := set(id, hours, state, 1)
+		s.Kind = kind
+		return s
+	}
+	ok := func(backup string) map[int]cluster.ShardResult {
+		return map[int]cluster.ShardResult{1: {State: cluster.ShardSucceeded, Backup: backup}}
+	}
+	st := cluster.SetsState{
+		Sets: []cluster.Set{mk("F2", 3, cluster.KindFull, cluster.SetCompleted), mk("P", 1, cluster.KindFull, cluster.SetPartial),
+			mk("F1", 2, cluster.KindFull, cluster.SetCompleted)},
+		Results: map[string]map[int]cluster.ShardResult{"P": ok("P1"), "F1": ok("F11"), "F2": ok("F21")},
+		Links:   map[int][]cluster.Link{1: {{"P1", ""}, {"F11", ""}, {"F21", ""}}},
+	}
+	p := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 2}, t0.Add(4*time.Hour))
+	if !reflect.DeepEqual(p.DeleteSets, []string{"P"}) || !reflect.DeepEqual(p.SetLinks["P"], map[int][]string{1: {"P1"}}) {
+		t.Errorf("delete %v, P's links %v; want P deleted with its link P1", p.DeleteSets, p.SetLinks["P"])
 	}
 }

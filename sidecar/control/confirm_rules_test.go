@@ -3,6 +3,8 @@ package control
 import (
 	"strings"
 	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
 // TestJudgeInsertRefusesEachFlawAlone: a row whose INSERT is sound in
@@ -66,5 +68,99 @@ func TestFieldsAtTheirBoundAreAccepted(t *testing.T) {
 	}
 	if err := checkSizes(Request{Tables: []string{at + "a"}}); err == nil {
 		t.Errorf("a table name of %d bytes was accepted", MaxField+1)
+	}
+}
+
+// TestJudgeInsertWithViews: an INSERT that fired views is a request only
+// when query_views_log shows what they wrote and none wrote the row; with
+// no view fired, a server without query_views_log confirms it too.
+func TestJudgeInsertWithViews(t *testing.T) {
+	r := Request{RequestedBy: "alice", QueryID: "q1"}
+	sound := LoginFacts{Users: []string{"alice"}, Kinds: []string{"Insert"}, WroteRequests: true}
+	fired := sound
+	fired.ViewsFired = []string{"db.audit_mv"}
+	for _, c := range []struct {
+		name  string
+		f     LoginFacts
+		facts InsertFacts
+		want  verdict
+		says  string
+	}{
+		{"no view, no views log", sound, InsertFacts{}, confirmed, ""},
+		{"a view fired, no views log", fired, InsertFacts{}, refuted, "cannot tell"},
+		{"a view fired, logged, nothing of it in the log", fired, InsertFacts{ViewsLogged: true}, refuted, "has no record of what they wrote"},
+		{"a view fired, logged, it wrote elsewhere", fired, InsertFacts{ViewsLogged: true, ViewRows: 1}, confirmed, ""},
+	} {
+		c.facts.ByLogin = map[string]LoginFacts{"alice": c.f}
+		if v, why := judgeInsert(r, c.facts); v != c.want || !strings.Contains(why, c.says) {
+			t.Errorf("%s: %v %q; want %v saying %q", c.name, v, why, c.want, c.says)
+		}
+	}
+}
+
+// TestListBytesAreSummed: a list is bounded by the bytes of all its
+// entries (MaxListBytes, that many accepted, one more refused), not only
+// by each entry's size and their number; and tables, exclude_tables and
+// partitions are each refused on an action that takes none.
+func TestListBytesAreSummed(t *testing.T) {
+	entries := func(total int) []string {
+		var out []string
+		for total > 0 {
+			n := min(total, MaxField)
+			out = append(out, strings.Repeat("t", n))
+			total -= n
+		}
+		return out
+	}
+	if err := checkSizes(Request{Tables: entries(MaxListBytes)}); err != nil {
+		t.Errorf("tables of %d bytes in all: %v", MaxListBytes, err)
+	}
+	if err := checkSizes(Request{Tables: entries(MaxListBytes + 1)}); err == nil || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("tables of %d bytes in all: %v, want refused", MaxListBytes+1, err)
+	}
+	s := newUnitSidecar("a", nil, nil)
+	for _, r := range []Request{
+		{Action: ActionCleanup, ExcludeTables: []string{"t"}},
+		{Action: ActionCleanup, Partitions: []string{"1"}},
+		{Action: ActionCheck, Tables: []string{"t"}},
+	} {
+		r.Database = "shop"
+		if _, err := s.admission.precheck(r); err == nil || !strings.Contains(err.Error(), "are for backups and restores") {
+			t.Errorf("%s with %v %v %v: %v, want refused", r.Action, r.Tables, r.ExcludeTables, r.Partitions, err)
+		}
+	}
+}
+
+// TestProofSignsEveryField: a proof covers consumers and shard when set
+// (a copy of a signed row with either added does not check out), and is
+// the sidecar's only when its own login inserted the row: a row of
+// another login never passes for the operator's, whatever its proof.
+func TestProofSignsEveryField(t *testing.T) {
+	r := Request{ID: "0f8fad5b-d9cb-469f-a165-70867728950e", Action: ActionRestore, Database: "shop", Kind: "auto"}
+	plain := Sign(unitProofKey, r, "clickvault")
+	sign := func(change func(*Request)) string {
+		c := r
+		change(&c)
+		return Sign(unitProofKey, c, "clickvault")
+	}
+	include, skip := sign(func(c *Request) { c.Consumers = "include" }), sign(func(c *Request) { c.Consumers = "skip" })
+	shard2, shard3 := sign(func(c *Request) { c.Shard = 2 }), sign(func(c *Request) { c.Shard = 3 })
+	if include == plain || include == skip || shard2 == plain || shard2 == shard3 {
+		t.Errorf("a proof does not cover consumers or shard: a signed row's copy with another value checks out")
+	}
+	s := newUnitSidecar("a", memstore.New(), nil)
+	alices := r
+	alices.RequestedBy = "alice"
+	alices.Proof = Sign(unitProofKey, alices, "alice")
+	if s.base.operator(alices) {
+		t.Errorf("alice's row, with a proof made for alice, passes for the operator's")
+	}
+	own := signed(r)
+	if !s.base.operator(own) {
+		t.Errorf("the sidecar's own signed row is not the operator's")
+	}
+	own.Proof = ""
+	if s.base.operator(own) {
+		t.Errorf("the sidecar's own row with no proof passes for the operator's")
 	}
 }
