@@ -108,7 +108,8 @@ func TestAFailedAttemptIsNamedAtTheDeadline(t *testing.T) {
 // replicated table replica 2 lacks; replica 1's backup fails. Replica 2 is
 // still judged against every replica's tables, so it does not back the
 // shard up without that table (a set completed without it): the shard is
-// left to the deadline, and the set is partial, naming both.
+// left to the deadline, and the set is partial, naming replica 1's failure
+// and why replica 2 may not take it.
 func TestAReplicaLackingATableIsNotTriedAfterAFailure(t *testing.T) {
 	w := newWorld(t, 2)
 	rows := func(tables ...string) []cluster.ReplicaRow {
@@ -135,6 +136,7 @@ func TestAReplicaLackingATableIsNotTriedAfterAFailure(t *testing.T) {
 	w.step(t, 1, 0)
 	got, _ := w.set(t, set.ID)
 	if got.State != cluster.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1)") ||
+		!strings.Contains(got.Reasons["shard-1"], "no replica left fit to back it up: replica 2: x: not on this replica") ||
 		len(w.nodes[1].exec.jobs()) != 0 {
 		t.Fatalf("set %s %v, replica 2's backups %d; want partial naming replica 1's failure, none by replica 2", got.State,
 			got.Reasons, len(w.nodes[1].exec.jobs()))

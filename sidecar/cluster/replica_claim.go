@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -92,6 +93,35 @@ func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed ma
 		return true, nil
 	}
 	return false, nil
+}
+
+// refusals says why no replica of shard may claim it, from the reports
+// the replicas wrote ("" when one may, or nothing was reported): for a
+// set's reason at its deadline, so a shard every replica was refused for
+// does not read as a shard nobody took.
+func (g replicaGate) refusals(ctx context.Context, set Set, shard int, failed map[int]ShardResult) string {
+	s, ok := setShard(set, shard)
+	if !ok || len(s.Replicas) < 2 {
+		return ""
+	}
+	var health []ReplicaHealth
+	for _, r := range s.Replicas {
+		if h, found, err := g.read(ctx, set, shard, r.Num); err == nil && found {
+			health = append(health, h)
+		}
+	}
+	if len(health) == 0 {
+		return ""
+	}
+	choice := passOver(ChooseReplica(s, set.Database, health), failed)
+	if choice.Replica != 0 {
+		return ""
+	}
+	var parts []string
+	for _, cand := range choice.Candidates {
+		parts = append(parts, fmt.Sprintf("replica %d: %s", cand.Replica, cand.Refused))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // passOver takes the replicas that failed the shard out of the choice: the

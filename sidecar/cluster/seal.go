@@ -88,8 +88,12 @@ func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string,
 // the replicas whose backup of it failed, if any did.
 func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string {
 	reason := c.claimReason(ctx, set, n)
-	if failed, err := (attempts{c}).failed(ctx, set, n); err == nil && len(failed) > 0 {
+	failed, err := (attempts{c}).failed(ctx, set, n)
+	if err == nil && len(failed) > 0 {
 		reason += "; failed before on " + describeAttempts(failed)
+	}
+	if refused := (replicaGate{c}).refusals(ctx, set, n, failed); refused != "" {
+		reason += "; no replica left fit to back it up: " + refused
 	}
 	return reason
 }
