@@ -17,38 +17,69 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// oneCopy is a copy target "dr" as a place to read, counting how often
-// its engine is asked for.
-type oneCopy struct {
-	svc   *sidecar.Service
+// copyTargets are copy targets as places to read, in the order named,
+// counting how often an engine is asked for.
+type copyTargets struct {
+	names []string
+	svcs  []*sidecar.Service
 	asked atomic.Int32
 }
 
-func (c *oneCopy) Copies() []string { return []string{"dr"} }
+// targets are the copy targets names, read through svcs (one each).
+func targets(names []string, svcs ...*sidecar.Service) *copyTargets {
+	return &copyTargets{names: names, svcs: svcs}
+}
 
-func (c *oneCopy) Copy(_ context.Context, name string) (*sidecar.Service, error) {
+func (c *copyTargets) Copies() []string { return c.names }
+
+func (c *copyTargets) Copy(_ context.Context, name string) (*sidecar.Service, error) {
 	c.asked.Add(1)
-	if name != "dr" {
-		return nil, &sidecar.UnknownCopyTargetError{Name: name, Targets: c.Copies()}
+	for i, n := range c.names {
+		if n == name {
+			return c.svcs[i], nil
+		}
 	}
-	return c.svc, nil
+	return nil, &sidecar.UnknownCopyTargetError{Name: name, Targets: c.Copies()}
+}
+
+// fakeShop is an in-memory bucket and a fake server holding shop.orders
+// (10 rows), backed up to that bucket.
+func fakeShop() (*memstore.ObjectStore, *fakedb.DB) {
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	return store, db
+}
+
+// engineAt is an engine on store under prefix, reading through db.
+func engineAt(store coord.ObjectStore, db *fakedb.DB, prefix string) *sidecar.Service {
+	return sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: prefix}, sidecar.Options{
+		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}},
+		slog.New(slog.DiscardHandler))
+}
+
+// backedUp is svc after a full backup of shop.
+func backedUp(t *testing.T, svc *sidecar.Service) *sidecar.Service {
+	t.Helper()
+	if _, err := svc.Backup(context.Background(), sidecar.BackupRequest{Database: model.DatabaseName("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// bedOn is a runner's bed on store and db (newBed makes its own).
+func bedOn(t *testing.T, store *memstore.ObjectStore, db *fakedb.DB, opts control.Options) *bed {
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
+	b.start(opts)
+	return b
 }
 
 // TestSourceIsChosenOnceAtAdmission: a verify that names its source reads
 // the copy target admission found the backup in, without asking again
 // when it runs: the choice is made once and passed on (Job.ChosenSource).
 func TestSourceIsChosenOnceAtAdmission(t *testing.T) {
-	ctx := context.Background()
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	logger := slog.New(slog.DiscardHandler)
-	dr := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "dr"}, sidecar.Options{
-		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}}, logger)
-	if _, err := dr.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")}); err != nil {
-		t.Fatal(err)
-	}
-	copies := &oneCopy{svc: dr}
+	store, db := fakeShop()
+	copies := targets([]string{"dr"}, backedUp(t, engineAt(store, db, "dr")))
 	b := newBed(t, control.Options{CopyReaders: copies})
 	id := b.request("alice", control.Request{Action: control.ActionVerify, Database: "shop", Source: "dr"})
 	st := b.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
@@ -86,12 +117,9 @@ func (silentStore) Exists(ctx context.Context, _ string) (bool, error) {
 // admission slot for as long as the S3 client waits (minutes), and a few
 // such requests held every other request's admission.
 func TestSilentCopyTargetHoldsNoAdmission(t *testing.T) {
-	store := memstore.New()
-	db := fakedb.New(store)
-	dr := sidecar.NewService(silentStore{store}, db.Ports(), nil, coord.Layout{Prefix: "dr"}, sidecar.Options{
-		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}},
-		slog.New(slog.DiscardHandler))
-	b := newBed(t, control.Options{CopyReaders: &oneCopy{svc: dr}, SourceLookWithin: 100 * time.Millisecond})
+	store, db := fakeShop()
+	dr := engineAt(silentStore{store}, db, "dr")
+	b := newBed(t, control.Options{CopyReaders: targets([]string{"dr"}, dr), SourceLookWithin: 100 * time.Millisecond})
 	id := b.request("alice", control.Request{Action: control.ActionVerify, Database: "shop", Source: "dr"})
 	b.wait(id, control.StateRunning)
 }
@@ -116,12 +144,8 @@ func (sameStoreTransfer) ServerSide() bool { return false }
 func brokenPrimaryWithACopy(t *testing.T) *bed {
 	t.Helper()
 	ctx := context.Background()
-	logger := slog.New(slog.DiscardHandler)
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	opts := sidecar.Options{FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}}
-	primary := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "p"}, opts, logger)
+	store, db := fakeShop()
+	primary := engineAt(store, db, "p")
 	b, err := primary.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")})
 	if err != nil {
 		t.Fatal(err)
@@ -134,10 +158,7 @@ func brokenPrimaryWithACopy(t *testing.T) *bed {
 	if err := store.Delete(ctx, []string{b.Folder + "data/shop/orders/all_1_1_0/data.bin"}); err != nil {
 		t.Fatal(err)
 	}
-	dr := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "dr"}, opts, logger)
-	bd := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
-	bd.start(control.Options{CopyReaders: &oneCopy{svc: dr}})
-	return bd
+	return bedOn(t, store, db, control.Options{CopyReaders: targets([]string{"dr"}, engineAt(store, db, "dr"))})
 }
 
 // TestRestoreReadsACopyOfABrokenPrimaryBackup: a restore naming no source,
@@ -175,19 +196,9 @@ func TestVerifyReadsThePrimaryAsItIs(t *testing.T) {
 // asking the targets again: the primary was not found wanting by a check
 // it could fail again, it lacks the backup.
 func TestACopyFoundAtAdmissionIsNotChosenAgain(t *testing.T) {
-	ctx := context.Background()
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	dr := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "dr"}, sidecar.Options{
-		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}},
-		slog.New(slog.DiscardHandler))
-	if _, err := dr.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")}); err != nil {
-		t.Fatal(err)
-	}
-	copies := &oneCopy{svc: dr}
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
-	b.start(control.Options{CopyReaders: copies})
+	store, db := fakeShop()
+	copies := targets([]string{"dr"}, backedUp(t, engineAt(store, db, "dr")))
+	b := bedOn(t, store, db, control.Options{CopyReaders: copies})
 	id := b.request("alice", control.Request{Action: control.ActionRestore, Database: "shop", Target: "shop_copy"})
 	st := b.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
 	if st.State != control.StateSucceeded || !strings.Contains(st.Message, "copy target dr") {
@@ -198,40 +209,16 @@ func TestACopyFoundAtAdmissionIsNotChosenAgain(t *testing.T) {
 	}
 }
 
-// twoCopies are copy targets "a" and "b", in that order.
-type twoCopies struct{ a, b *sidecar.Service }
-
-func (c twoCopies) Copies() []string { return []string{"a", "b"} }
-
-func (c twoCopies) Copy(_ context.Context, name string) (*sidecar.Service, error) {
-	switch name {
-	case "a":
-		return c.a, nil
-	case "b":
-		return c.b, nil
-	}
-	return nil, &sidecar.UnknownCopyTargetError{Name: name, Targets: c.Copies()}
-}
-
 // TestASilentCopyTargetIsPassedForTheNext: a verify naming no source whose
 // backup the primary lacks, with copy target a silent and b holding it:
 // a's look is cut short at SourceLookWithin and b, asked with time of its
 // own, serves. (With one bound for the whole look, b was asked with none
 // left, and the request was never admitted.)
 func TestASilentCopyTargetIsPassedForTheNext(t *testing.T) {
-	ctx := context.Background()
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	logger := slog.New(slog.DiscardHandler)
-	opts := sidecar.Options{FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "a", Stable: true}}
-	b := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "b"}, opts, logger)
-	if _, err := b.Backup(ctx, sidecar.BackupRequest{Database: model.DatabaseName("shop")}); err != nil {
-		t.Fatal(err)
-	}
-	a := sidecar.NewService(silentStore{store}, db.Ports(), nil, coord.Layout{Prefix: "a"}, opts, logger)
-	bd := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), store: store, db: db}
-	bd.start(control.Options{CopyReaders: twoCopies{a: a, b: b}, SourceLookWithin: 200 * time.Millisecond})
+	store, db := fakeShop()
+	b := backedUp(t, engineAt(store, db, "b"))
+	a := engineAt(silentStore{store}, db, "a")
+	bd := bedOn(t, store, db, control.Options{CopyReaders: targets([]string{"a", "b"}, a, b), SourceLookWithin: 200 * time.Millisecond})
 	id := bd.request("alice", control.Request{Action: control.ActionVerify, Database: "shop"})
 	st := bd.wait(id, control.StateSucceeded, control.StateFailed, control.StateRejected)
 	if st.State != control.StateSucceeded || !strings.Contains(st.Message, "copy target b") {
