@@ -54,14 +54,8 @@ func (a attempts) read(ctx context.Context, set Set, shard, replica int) (ShardR
 	if ok {
 		return res, true, nil
 	}
-	data, _, err := a.c.store.Get(ctx, key)
-	if errors.Is(err, coord.ErrNotFound) {
-		return ShardResult{}, false, nil
-	}
-	if err != nil {
-		return ShardResult{}, false, fmt.Errorf("read replica %d's failed backup of shard %d for set %s: %w", replica, shard, set.ID, err)
-	}
-	if err := decode(fmt.Sprintf("replica %d's failed backup of shard %d", replica, shard), data, &res); err != nil {
+	found, err := readRecord(ctx, a.c.store, key, fmt.Sprintf("replica %d's failed backup of shard %d for set %s", replica, shard, set.ID), &res)
+	if err != nil || !found {
 		return ShardResult{}, false, err
 	}
 	a.c.mu.Lock()
@@ -106,7 +100,7 @@ func (a attempts) conclude(ctx context.Context, set Set, shard int, res ShardRes
 			"set", set.ID, "shard", shard, "error", res.Error)
 		return res, false, nil
 	}
-	res.Error = "every replica failed: " + describeAttempts(failed)
+	res.Error = everyReplicaFailed(failed)
 	return res, true, nil
 }
 
@@ -124,7 +118,7 @@ func (a attempts) settle(ctx context.Context, set Set, shard int, failed map[int
 			last = r
 		}
 	}
-	last.Error = "every replica failed: " + describeAttempts(failed)
+	last.Error = everyReplicaFailed(failed)
 	return true, writeResult(ctx, a.c, last)
 }
 
@@ -134,6 +128,11 @@ func (a attempts) settle(ctx context.Context, set Set, shard int, failed map[int
 // replica does, not counted among replicas the others wait for.
 func listed(s Shard, replica int) bool {
 	return slices.ContainsFunc(s.Replicas, func(r Replica) bool { return r.Num == replica })
+}
+
+// everyReplicaFailed is the error of a shard every replica failed.
+func everyReplicaFailed(failed map[int]ShardResult) string {
+	return "every replica failed: " + describeAttempts(failed)
 }
 
 // describeAttempts names each replica's failed attempt, by replica.

@@ -215,16 +215,24 @@ func (c *Coordinator) result(ctx context.Context, set Set, shard int) (ShardResu
 
 // readResult reads shard n's result of a set.
 func (c *Coordinator) readResult(ctx context.Context, set Set, shard int) (ShardResult, bool, error) {
-	data, _, err := c.store.Get(ctx, c.layout.ResultKey(set.Database, set.ID, shard))
-	if errors.Is(err, coord.ErrNotFound) {
-		return ShardResult{}, false, nil
-	}
-	if err != nil {
-		return ShardResult{}, false, fmt.Errorf("read result of shard %d of set %s: %w", shard, set.ID, err)
-	}
 	var r ShardResult
-	if err := decode(fmt.Sprintf("result of shard %d of set %s", shard, set.ID), data, &r); err != nil {
+	found, err := readRecord(ctx, c.store, c.layout.ResultKey(set.Database, set.ID, shard),
+		fmt.Sprintf("result of shard %d of set %s", shard, set.ID), &r)
+	if err != nil || !found {
 		return ShardResult{}, false, err
 	}
 	return r, true, nil
+}
+
+// readRecord reads the record at key into v (decode), reporting false
+// when there is none; what names it in errors.
+func readRecord(ctx context.Context, store coord.ObjectStore, key, what string, v any) (bool, error) {
+	data, _, err := store.Get(ctx, key)
+	if errors.Is(err, coord.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", what, err)
+	}
+	return true, decode(what, data, v)
 }
