@@ -11,7 +11,7 @@ import (
 // and awaited on this node's server by its operation id. The step's
 // record in the bucket, not a work record, says what it did, so nothing
 // here undoes a failed step: a step run again is judged by its rows
-// (cluster.ResumeStep), which TableRows reads.
+// (setmodel.ResumeStep), which TableRows reads.
 type Steps struct{ r *restorer }
 
 // Steps is the engine's side of a set's restore steps.

@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // Replication reads system.replicas and system.tables and runs SYSTEM
@@ -21,12 +22,12 @@ var _ cluster.Replication = (*Replication)(nil)
 
 // Replicas reads the system.replicas rows of database's tables; the
 // columns are cast to the types the choice reads, whatever the server's.
-func (r *Replication) Replicas(ctx context.Context, database string) ([]cluster.ReplicaRow, error) {
+func (r *Replication) Replicas(ctx context.Context, database string) ([]setmodel.ReplicaRow, error) {
 	var db, table, engine, replica proto.ColStr
 	var readonly, expired, total, active proto.ColUInt8
 	var queue, inserts proto.ColUInt32
 	var maxIndex, pointer, delay proto.ColUInt64
-	var out []cluster.ReplicaRow
+	var out []setmodel.ReplicaRow
 	err := r.c.do(ctx, ch.Query{
 		Body: `SELECT database, table, engine, toUInt8(is_readonly) AS ro, toUInt8(is_session_expired) AS expired,
 		              replica_name, toUInt32(queue_size) AS queue, toUInt32(inserts_in_queue) AS inserts,
@@ -40,7 +41,7 @@ func (r *Replication) Replicas(ctx context.Context, database string) ([]cluster.
 			{Name: "pointer", Data: &pointer}, {Name: "delay", Data: &delay}, {Name: "total", Data: &total}, {Name: "active", Data: &active}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < db.Rows(); i++ {
-				out = append(out, cluster.ReplicaRow{Database: db.Row(i), Table: table.Row(i), Engine: engine.Row(i),
+				out = append(out, setmodel.ReplicaRow{Database: db.Row(i), Table: table.Row(i), Engine: engine.Row(i),
 					IsReadonly: readonly.Row(i) == 1, IsSessionExpired: expired.Row(i) == 1, ReplicaName: replica.Row(i),
 					QueueSize: queue.Row(i), InsertsInQueue: inserts.Row(i), LogMaxIndex: maxIndex.Row(i), LogPointer: pointer.Row(i),
 					AbsoluteDelay: delay.Row(i), TotalReplicas: total.Row(i), ActiveReplicas: active.Row(i)})
@@ -55,16 +56,16 @@ func (r *Replication) Replicas(ctx context.Context, database string) ([]cluster.
 }
 
 // Tables reads database's tables with their engines.
-func (r *Replication) Tables(ctx context.Context, database string) ([]cluster.TableRow, error) {
+func (r *Replication) Tables(ctx context.Context, database string) ([]setmodel.TableRow, error) {
 	var names, engines proto.ColStr
-	var out []cluster.TableRow
+	var out []setmodel.TableRow
 	err := r.c.do(ctx, ch.Query{
 		Body:       `SELECT name, engine FROM system.tables WHERE database = {db:String} AND NOT is_temporary ORDER BY name`,
 		Parameters: []proto.Parameter{Param("db", database)},
 		Result:     proto.Results{{Name: "name", Data: &names}, {Name: "engine", Data: &engines}},
 		OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < names.Rows(); i++ {
-				out = append(out, cluster.TableRow{Database: database, Name: names.Row(i), Engine: engines.Row(i)})
+				out = append(out, setmodel.TableRow{Database: database, Name: names.Row(i), Engine: engines.Row(i)})
 			}
 			return nil
 		},
@@ -80,12 +81,12 @@ func (r *Replication) Tables(ctx context.Context, database string) ([]cluster.Ta
 // at the timeout, and the client must hear that, not time out first.
 const syncMargin = 30 * time.Second
 
-// Sync runs one SYSTEM SYNC REPLICA statement (cluster.SyncReplica built
+// Sync runs one SYSTEM SYNC REPLICA statement (setmodel.SyncReplica built
 // it from validated names) with its settings, on a connection of its own
 // whose read deadline outlasts its receive_timeout: the server sends
 // nothing while it waits, and the pool's connections give up on a silent
 // server after seconds.
-func (r *Replication) Sync(ctx context.Context, s cluster.Statement) error {
+func (r *Replication) Sync(ctx context.Context, s setmodel.Statement) error {
 	opts := r.c.opts
 	opts.ReadTimeout = syncMargin
 	var settings []ch.Setting

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
@@ -41,10 +41,10 @@ func TestReplicationOnTheServer(t *testing.T) {
 		t.Errorf("system.replicas of shop: %v, %v; want none", rows, err)
 	}
 	tables, err := r.Tables(ctx, "shop")
-	if err != nil || len(tables) != 1 || tables[0] != (cluster.TableRow{Database: "shop", Name: "orders", Engine: "MergeTree"}) {
+	if err != nil || len(tables) != 1 || tables[0] != (setmodel.TableRow{Database: "shop", Name: "orders", Engine: "MergeTree"}) {
 		t.Errorf("tables of shop: %v, %v", tables, err)
 	}
-	stmt := cluster.SyncReplica("shop", []cluster.TableRow{{Database: "shop", Name: "orders", Engine: "ReplicatedMergeTree"}}, 5*time.Second)
+	stmt := setmodel.SyncReplica("shop", []setmodel.TableRow{{Database: "shop", Name: "orders", Engine: "ReplicatedMergeTree"}}, 5*time.Second)
 	err = r.Sync(ctx, stmt[0])
 	if err == nil || !strings.Contains(err.Error(), "not replicated") || strings.Contains(err.Error(), "Stack trace") {
 		t.Errorf("SYNC REPLICA of a MergeTree table: %v, want the server's refusal", err)

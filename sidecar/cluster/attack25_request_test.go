@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -23,7 +24,7 @@ func TestRequestKilledBeforeItsRecordMakesNoSecondSet(t *testing.T) {
 	for range 5 {
 		w.step(t, 0, 1)
 	}
-	if s, _ := w.set(t, first.ID); s.State != cluster.SetCompleted {
+	if s, _ := w.set(t, first.ID); s.State != setmodel.SetCompleted {
 		t.Fatalf("set %s is %s, want completed before the restart", first.ID, s.State)
 	}
 	// The restarted sidecar resumes the same request (no set named: the

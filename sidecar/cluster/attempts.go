@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -27,12 +28,12 @@ type attempts struct{ c *Coordinator }
 // failed are the replicas of shard that have failed its backup for set,
 // with what each answered. A record is written once (If-None-Match) and
 // never changes, so what was found is kept until the set is sealed.
-func (a attempts) failed(ctx context.Context, set Set, shard int) (map[int]ShardResult, error) {
+func (a attempts) failed(ctx context.Context, set setmodel.Set, shard int) (map[int]setmodel.ShardResult, error) {
 	s, ok := setShard(set, shard)
 	if !ok || len(s.Replicas) < 2 {
 		return nil, nil
 	}
-	out := map[int]ShardResult{}
+	out := map[int]setmodel.ShardResult{}
 	for _, r := range s.Replicas {
 		res, found, err := a.read(ctx, set, shard, r.Num)
 		if err != nil {
@@ -45,7 +46,7 @@ func (a attempts) failed(ctx context.Context, set Set, shard int) (map[int]Shard
 	return out, nil
 }
 
-func (a attempts) read(ctx context.Context, set Set, shard, replica int) (ShardResult, bool, error) {
+func (a attempts) read(ctx context.Context, set setmodel.Set, shard, replica int) (setmodel.ShardResult, bool, error) {
 	key := a.c.layout.FailedAttemptKey(set.Database, set.ID, shard, replica)
 	cached := fmt.Sprintf("%s/%s/%d/%d", set.Database, set.ID, shard, replica)
 	a.c.mu.Lock()
@@ -56,7 +57,7 @@ func (a attempts) read(ctx context.Context, set Set, shard, replica int) (ShardR
 	}
 	found, err := readRecord(ctx, a.c.store, key, fmt.Sprintf("replica %d's failed backup of shard %d for set %s", replica, shard, set.ID), &res)
 	if err != nil || !found {
-		return ShardResult{}, false, err
+		return setmodel.ShardResult{}, false, err
 	}
 	a.c.mu.Lock()
 	a.c.attempts[cached] = res
@@ -71,12 +72,12 @@ func (a attempts) read(ctx context.Context, set Set, shard, replica int) (ShardR
 // naming any failure before it. Each replica writes its record before it
 // reads the others', so of two failing at once, at least the later sees
 // both and writes the result (and settle writes it if that one stopped).
-func (a attempts) conclude(ctx context.Context, set Set, shard int, res ShardResult) (ShardResult, bool, error) {
+func (a attempts) conclude(ctx context.Context, set setmodel.Set, shard int, res setmodel.ShardResult) (setmodel.ShardResult, bool, error) {
 	s, ok := setShard(set, shard)
-	if !ok || len(s.Replicas) < 2 || !listed(s, res.Replica) || res.State == ShardSucceeded {
+	if !ok || len(s.Replicas) < 2 || !listed(s, res.Replica) || res.State == setmodel.ShardSucceeded {
 		return res, true, nil
 	}
-	if res.State == ShardRejected {
+	if res.State == setmodel.ShardRejected {
 		if failed, err := a.failed(ctx, set, shard); err == nil && len(failed) > 0 {
 			res.Error += "; failed before on " + describeAttempts(failed)
 		}
@@ -107,12 +108,12 @@ func (a attempts) conclude(ctx context.Context, set Set, shard int, res ShardRes
 // settle writes the shard's result, failed, when every listed replica has
 // failed it but none wrote the result (the last stopped in between), so
 // the shard is not left to the set's deadline. It reports whether it did.
-func (a attempts) settle(ctx context.Context, set Set, shard int, failed map[int]ShardResult) (bool, error) {
+func (a attempts) settle(ctx context.Context, set setmodel.Set, shard int, failed map[int]setmodel.ShardResult) (bool, error) {
 	s, ok := setShard(set, shard)
 	if !ok || len(s.Replicas) < 2 || len(failed) < len(s.Replicas) {
 		return false, nil
 	}
-	var last ShardResult
+	var last setmodel.ShardResult
 	for _, r := range failed {
 		if r.FinishedAt.After(last.FinishedAt) || last.Set == "" {
 			last = r
@@ -126,17 +127,17 @@ func (a attempts) settle(ctx context.Context, set Set, shard int, failed map[int
 // one the set's creator did not see (added since, or numbered otherwise)
 // has its failure made the shard's result at once, as a shard of one
 // replica does, not counted among replicas the others wait for.
-func listed(s Shard, replica int) bool {
-	return slices.ContainsFunc(s.Replicas, func(r Replica) bool { return r.Num == replica })
+func listed(s setmodel.Shard, replica int) bool {
+	return slices.ContainsFunc(s.Replicas, func(r setmodel.Replica) bool { return r.Num == replica })
 }
 
 // everyReplicaFailed is the error of a shard every replica failed.
-func everyReplicaFailed(failed map[int]ShardResult) string {
+func everyReplicaFailed(failed map[int]setmodel.ShardResult) string {
 	return "every replica failed: " + describeAttempts(failed)
 }
 
 // describeAttempts names each replica's failed attempt, by replica.
-func describeAttempts(failed map[int]ShardResult) string {
+func describeAttempts(failed map[int]setmodel.ShardResult) string {
 	nums := make([]int, 0, len(failed))
 	for n := range failed {
 		nums = append(nums, n)

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // failing makes a node's backups of its shard fail with err.
 func failing(n *node, err error) {
-	n.exec.fn = func(context.Context, cluster.Job) (cluster.ShardResult, error) { return cluster.ShardResult{}, err }
+	n.exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) { return setmodel.ShardResult{}, err }
 }
 
 // TestAFailedShardIsTriedByAnotherReplica: shard 1's backup fails on
@@ -28,12 +29,12 @@ func TestAFailedShardIsTriedByAnotherReplica(t *testing.T) {
 	failing(w.nodes[0], errors.New("code: 243, NOT_ENOUGH_SPACE"))
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0)
-	if got, results := w.set(t, set.ID); got.State != cluster.SetOpen || len(results) != 0 {
+	if got, results := w.set(t, set.ID); got.State != setmodel.SetOpen || len(results) != 0 {
 		t.Fatalf("after replica 1 failed: set %s, results %+v; want it open, shard 1 left to replica 2", got.State, results)
 	}
 	w.step(t, 1, 0)
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetCompleted || results[1].Replica != 2 || results[1].State != cluster.ShardSucceeded {
+	if got.State != setmodel.SetCompleted || results[1].Replica != 2 || results[1].State != setmodel.ShardSucceeded {
 		t.Fatalf("set %s %v, shard 1 %s by replica %d; want completed by replica 2", got.State, got.Reasons, results[1].State, results[1].Replica)
 	}
 	if n1, n2 := len(w.nodes[0].exec.jobs()), len(w.nodes[1].exec.jobs()); n1 != 1 || n2 != 1 {
@@ -52,7 +53,7 @@ func TestEveryReplicaFailedFailsTheShard(t *testing.T) {
 	w.step(t, 0, 1, 0, 1)
 	got, results := w.set(t, set.ID)
 	want := "every replica failed: replica 1 (node1): code: 243, NOT_ENOUGH_SPACE; replica 2 (node2): code: 159, TIMEOUT_EXCEEDED"
-	if got.State != cluster.SetPartial || results[1].State != cluster.ShardFailed || results[1].Error != want {
+	if got.State != setmodel.SetPartial || results[1].State != setmodel.ShardFailed || results[1].Error != want {
 		t.Fatalf("set %s, shard 1 %s %q; want partial, failed %q", got.State, results[1].State, results[1].Error, want)
 	}
 	if n1, n2 := len(w.nodes[0].exec.jobs()), len(w.nodes[1].exec.jobs()); n1 != 1 || n2 != 1 {
@@ -68,7 +69,7 @@ func TestAShardOfOneReplicaFailsAtOnce(t *testing.T) {
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0, 1, 0)
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetPartial || results[2].State != cluster.ShardFailed || results[2].Error != "code: 243, NOT_ENOUGH_SPACE" {
+	if got.State != setmodel.SetPartial || results[2].State != setmodel.ShardFailed || results[2].Error != "code: 243, NOT_ENOUGH_SPACE" {
 		t.Fatalf("set %s, shard 2 %s %q", got.State, results[2].State, results[2].Error)
 	}
 }
@@ -82,7 +83,7 @@ func TestARejectedShardIsNotTriedElsewhere(t *testing.T) {
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0, 1, 0)
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetPartial || results[1].State != cluster.ShardRejected || len(w.nodes[1].exec.jobs()) != 0 {
+	if got.State != setmodel.SetPartial || results[1].State != setmodel.ShardRejected || len(w.nodes[1].exec.jobs()) != 0 {
 		t.Fatalf("set %s, shard 1 %s, replica 2's backups %d; want partial, rejected, none", got.State, results[1].State,
 			len(w.nodes[1].exec.jobs()))
 	}
@@ -99,7 +100,7 @@ func TestAFailedAttemptIsNamedAtTheDeadline(t *testing.T) {
 	w.clock.Add(time.Hour)
 	w.step(t, 0)
 	got, _ := w.set(t, set.ID)
-	if got.State != cluster.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1): code: 243, NOT_ENOUGH_SPACE") {
+	if got.State != setmodel.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1): code: 243, NOT_ENOUGH_SPACE") {
 		t.Fatalf("set %s, reasons %v", got.State, got.Reasons)
 	}
 }
@@ -112,10 +113,10 @@ func TestAFailedAttemptIsNamedAtTheDeadline(t *testing.T) {
 // and why replica 2 may not take it.
 func TestAReplicaLackingATableIsNotTriedAfterAFailure(t *testing.T) {
 	w := newWorld(t, 2)
-	rows := func(tables ...string) []cluster.ReplicaRow {
-		var out []cluster.ReplicaRow
+	rows := func(tables ...string) []setmodel.ReplicaRow {
+		var out []setmodel.ReplicaRow
 		for _, tb := range tables {
-			out = append(out, cluster.ReplicaRow{Database: "shop", Table: tb, Engine: "ReplicatedMergeTree",
+			out = append(out, setmodel.ReplicaRow{Database: "shop", Table: tb, Engine: "ReplicatedMergeTree",
 				LogMaxIndex: 10, LogPointer: 11, TotalReplicas: 2, ActiveReplicas: 2})
 		}
 		return out
@@ -135,7 +136,7 @@ func TestAReplicaLackingATableIsNotTriedAfterAFailure(t *testing.T) {
 	w.clock.Add(2 * time.Hour) // past the grace and the deadline
 	w.step(t, 1, 0)
 	got, _ := w.set(t, set.ID)
-	if got.State != cluster.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1)") ||
+	if got.State != setmodel.SetPartial || !strings.Contains(got.Reasons["shard-1"], "failed before on replica 1 (node1)") ||
 		!strings.Contains(got.Reasons["shard-1"], "no replica left fit to back it up: replica 2: x: not on this replica") ||
 		len(w.nodes[1].exec.jobs()) != 0 {
 		t.Fatalf("set %s %v, replica 2's backups %d; want partial naming replica 1's failure, none by replica 2", got.State,
@@ -151,15 +152,15 @@ func TestFailuresWithNoResultAreSettled(t *testing.T) {
 	w := newWorld(t, 2)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	for r, msg := range map[int]string{1: "code: 243, NOT_ENOUGH_SPACE", 2: "code: 159, TIMEOUT_EXCEEDED"} {
-		data, _ := json.Marshal(cluster.ShardResult{Version: cluster.SetVersion, Set: set.ID, Database: "shop", Shard: 1, Replica: r,
-			Node: fmt.Sprintf("node%d", r), State: cluster.ShardFailed, Error: msg})
+		data, _ := json.Marshal(setmodel.ShardResult{Version: setmodel.SetVersion, Set: set.ID, Database: "shop", Shard: 1, Replica: r,
+			Node: fmt.Sprintf("node%d", r), State: setmodel.ShardFailed, Error: msg})
 		if _, err := w.store.Put(context.Background(), w.layout.FailedAttemptKey("shop", set.ID, 1, r), data, coord.PutCondition{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	w.step(t, 0, 1)
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetPartial || !strings.HasPrefix(results[1].Error, "every replica failed: replica 1 (node1)") ||
+	if got.State != setmodel.SetPartial || !strings.HasPrefix(results[1].Error, "every replica failed: replica 1 (node1)") ||
 		len(w.nodes[0].exec.jobs())+len(w.nodes[1].exec.jobs()) != 0 {
 		t.Fatalf("set %s, shard 1 %s %q; want partial, failed naming both, and no backup tried again", got.State,
 			results[1].State, results[1].Error)
@@ -172,7 +173,7 @@ func TestFailuresWithNoResultAreSettled(t *testing.T) {
 // for, nor does it try again and again.
 func TestAnUnlistedReplicaFailsTheShardAtOnce(t *testing.T) {
 	w := newWorld(t, 2)
-	self := cluster.Member{Holder: coord.Holder{Name: "node9", Stable: true}, Position: cluster.Position{Shard: 1, Replica: 3}}
+	self := cluster.Member{Holder: coord.Holder{Name: "node9", Stable: true}, Position: setmodel.Position{Shard: 1, Replica: 3}}
 	stranger := &node{name: "node9", exec: &executor{}}
 	stranger.c = cluster.New(w.store, w.layout, "vault", self, stranger.exec, cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour},
 		slog.New(slog.DiscardHandler))
@@ -182,7 +183,7 @@ func TestAnUnlistedReplicaFailsTheShardAtOnce(t *testing.T) {
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 2, 2)
 	_, results := w.set(t, set.ID)
-	if results[1].State != cluster.ShardFailed || results[1].Error != "code: 243, NOT_ENOUGH_SPACE" || len(stranger.exec.jobs()) != 1 {
+	if results[1].State != setmodel.ShardFailed || results[1].Error != "code: 243, NOT_ENOUGH_SPACE" || len(stranger.exec.jobs()) != 1 {
 		t.Fatalf("shard 1 %s %q after %d tries; want failed at once, tried once", results[1].State, results[1].Error, len(stranger.exec.jobs()))
 	}
 }
@@ -197,7 +198,7 @@ func TestARejectionAfterAFailureNamesIt(t *testing.T) {
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0, 1)
 	_, results := w.set(t, set.ID)
-	if results[1].State != cluster.ShardRejected || !strings.Contains(results[1].Error, "failed before on replica 1 (node1): code: 243") {
+	if results[1].State != setmodel.ShardRejected || !strings.Contains(results[1].Error, "failed before on replica 1 (node1): code: 243") {
 		t.Fatalf("shard 1 %s %q", results[1].State, results[1].Error)
 	}
 }
@@ -213,8 +214,8 @@ func TestGrantsUnreadIsAFailureNotARefusal(t *testing.T) {
 		{errors.New("check the grants of alice on this node: dial tcp 127.0.0.1:9000: connect: connection refused"), false},
 		{fmt.Errorf("%w: alice may not BACKUP shop on this node", cluster.ErrRejected), true},
 	} {
-		checked := cluster.Checked{Executor: &executor{}, Allowed: func(context.Context, cluster.Requester, string) error { return c.allowed }}
-		_, err := checked.BackupShard(context.Background(), cluster.Job{Set: cluster.Set{RequestedBy: "alice", Database: "shop"}, Shard: 1})
+		checked := cluster.Checked{Executor: &executor{}, Allowed: func(context.Context, setmodel.Requester, string) error { return c.allowed }}
+		_, err := checked.BackupShard(context.Background(), cluster.Job{Set: setmodel.Set{RequestedBy: "alice", Database: "shop"}, Shard: 1})
 		if err == nil || errors.Is(err, cluster.ErrRejected) != c.rejected {
 			t.Errorf("%v: %v, want rejected %v", c.allowed, err, c.rejected)
 		}

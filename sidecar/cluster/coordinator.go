@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -18,7 +19,7 @@ import (
 // under it and is named in results) and its node's place.
 type Member struct {
 	Holder   coord.Holder
-	Position Position
+	Position setmodel.Position
 }
 
 // Options tune a Coordinator.
@@ -49,7 +50,7 @@ type Options struct {
 
 // Job is one shard's backup of a set, for the Executor.
 type Job struct {
-	Set   Set
+	Set   setmodel.Set
 	Shard int
 	// RequestID names the backup in the shard's chains. It is the same for
 	// the same set, shard and sidecar, so a sidecar restarted mid-backup
@@ -62,7 +63,7 @@ type Job struct {
 // (Layout.Engine): it fills the result's backup fields. An error wrapping
 // ErrRejected marks the shard rejected, any other failed.
 type Executor interface {
-	BackupShard(ctx context.Context, job Job) (ShardResult, error)
+	BackupShard(ctx context.Context, job Job) (setmodel.ShardResult, error)
 }
 
 // ErrRejected marks a shard's backup refused before it ran (the requester
@@ -86,18 +87,18 @@ type Coordinator struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	sets    map[string]openSet             // open sets read, by database/id: set.json changes only when sealed
-	results map[string]map[int]ShardResult // results read: written once, never changed
+	sets    map[string]openSet                      // open sets read, by database/id: set.json changes only when sealed
+	results map[string]map[int]setmodel.ShardResult // results read: written once, never changed
 	// reported are the replica reports this sidecar wrote (by key): one
 	// per set it works.
 	reported map[string]bool
 	// attempts are the failed attempts of a shard read (by
 	// database/set/shard/replica): written once, never changed.
-	attempts map[string]ShardResult
+	attempts map[string]setmodel.ShardResult
 }
 
 type openSet struct {
-	set  Set
+	set  setmodel.Set
 	etag string
 }
 
@@ -114,8 +115,8 @@ func New(store coord.ObjectStore, layout Layout, cluster string, self Member, ex
 		opts.ReplicaGrace = opts.ClaimTTL
 	}
 	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
-		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]ShardResult{},
-		reported: map[string]bool{}, attempts: map[string]ShardResult{}}
+		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]setmodel.ShardResult{},
+		reported: map[string]bool{}, attempts: map[string]setmodel.ShardResult{}}
 }
 
 // Wake makes Run step now (once, however often it is called meanwhile).
@@ -145,16 +146,16 @@ type Request struct {
 	// it (a named set of another request id is refused).
 	ID string
 	// Topology is the cluster as this sidecar reads system.clusters now.
-	Topology Topology
+	Topology setmodel.Topology
 	// Shards to back up; none: every shard of Topology.
 	Shards []int
 }
 
 // Create lists a new set as open and writes its set.json (If-None-Match),
 // or returns the set a request or schedule slot already made.
-func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
+func (c *Coordinator) Create(ctx context.Context, req Request) (setmodel.Set, error) {
 	if err := model.ValidateIdentifier("database", req.Database); err != nil {
-		return Set{}, fmt.Errorf("create a set: %w", err) // it names a folder of the bucket too
+		return setmodel.Set{}, fmt.Errorf("create a set: %w", err) // it names a folder of the bucket too
 	}
 	shards := req.Shards
 	if len(shards) == 0 {
@@ -162,17 +163,17 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
 	}
 	for _, n := range shards {
 		if _, ok := req.Topology.Shard(n); !ok {
-			return Set{}, fmt.Errorf("create a set of %s: cluster %s has no shard %d (shards %v)",
+			return setmodel.Set{}, fmt.Errorf("create a set of %s: cluster %s has no shard %d (shards %v)",
 				req.Database, c.cluster, n, req.Topology.ShardNums())
 		}
 	}
 	now := c.now().UTC()
-	set := Set{Version: SetVersion, ID: req.ID, Database: req.Database, Cluster: c.cluster, ClusterID: c.layout.ClusterID,
+	set := setmodel.Set{Version: setmodel.SetVersion, ID: req.ID, Database: req.Database, Cluster: c.cluster, ClusterID: c.layout.ClusterID,
 		RequestID: req.RequestID, RequestedBy: req.RequestedBy, Operator: req.Operator, CreatedBy: c.self.Holder.Name,
 		Shards: slices.Sorted(slices.Values(shards)), Topology: req.Topology.Shards,
-		CreatedAt: now, Deadline: now.Add(c.opts.ShardTimeout), State: SetOpen}
+		CreatedAt: now, Deadline: now.Add(c.opts.ShardTimeout), State: setmodel.SetOpen}
 	var kindErr error
-	err := c.updateOpen(ctx, req.Database, func(open *OpenSets) bool {
+	err := c.updateOpen(ctx, req.Database, func(open *setmodel.OpenSets) bool {
 		set.Kind, set.KindReason, kindErr = decideKind(req.Kind, open.LastFull, now, c.opts.FullEvery)
 		if kindErr != nil {
 			return false
@@ -187,16 +188,16 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
 		}
 		if req.ID == "" {
 			set.ID = newSetID(now, open)
-		} else if e, listed := open.find(req.ID); listed {
+		} else if e, listed := open.Find(req.ID); listed {
 			kindErr = fmt.Errorf("set %s is listed already, for request %s", e.ID, e.RequestID)
 			return false
 		}
-		open.Sets = append(open.Sets, OpenEntry{ID: set.ID, RequestID: set.RequestID, CreatedAt: now, Deadline: set.Deadline})
+		open.Sets = append(open.Sets, setmodel.OpenEntry{ID: set.ID, RequestID: set.RequestID, CreatedAt: now, Deadline: set.Deadline})
 		open.LastID = max(open.LastID, set.ID)
 		return true
 	})
 	if err = errors.Join(kindErr, err); err != nil {
-		return Set{}, fmt.Errorf("create a set of %s: %w", req.Database, err)
+		return setmodel.Set{}, fmt.Errorf("create a set of %s: %w", req.Database, err)
 	}
 	set, err = c.writeNewSet(ctx, set)
 	if err == nil {
@@ -208,26 +209,26 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (Set, error) {
 // writeNewSet writes set.json once. If it exists, the set there stands
 // when it is the same request's (a retry, or a schedule slot's set made by
 // another sidecar); another request's set under the name is refused.
-func (c *Coordinator) writeNewSet(ctx context.Context, set Set) (Set, error) {
+func (c *Coordinator) writeNewSet(ctx context.Context, set setmodel.Set) (setmodel.Set, error) {
 	data, err := json.Marshal(set)
 	if err != nil {
-		return Set{}, fmt.Errorf("encode set %s: %w", set.ID, err)
+		return setmodel.Set{}, fmt.Errorf("encode set %s: %w", set.ID, err)
 	}
 	_, err = c.store.Put(ctx, c.layout.SetKey(set.Database, set.ID), data, coord.PutCondition{IfNoneMatch: true})
 	if errors.Is(err, coord.ErrPreconditionFailed) {
 		existing, _, rerr := c.readSet(ctx, set.Database, set.ID)
 		if rerr != nil {
-			return Set{}, rerr
+			return setmodel.Set{}, rerr
 		}
 		if existing.RequestID != set.RequestID {
-			return Set{}, fmt.Errorf("create a set of %s: set %s exists already, for request %s (is this sidecar's clock behind?)",
+			return setmodel.Set{}, fmt.Errorf("create a set of %s: set %s exists already, for request %s (is this sidecar's clock behind?)",
 				set.Database, set.ID, existing.RequestID)
 		}
 		c.logger.Info("the set exists already", "database", set.Database, "set", set.ID, "created_by", existing.CreatedBy)
 		return existing, nil
 	}
 	if err != nil {
-		return Set{}, fmt.Errorf("write set %s of %s: %w", set.ID, set.Database, err)
+		return setmodel.Set{}, fmt.Errorf("write set %s of %s: %w", set.ID, set.Database, err)
 	}
 	c.logger.Info("set created", "database", set.Database, "set", set.ID, "kind", set.Kind, "shards", set.Shards,
 		"requested_by", set.RequestedBy)
@@ -237,26 +238,26 @@ func (c *Coordinator) writeNewSet(ctx context.Context, set Set) (Set, error) {
 // decideKind is the kind of every shard's backup in a new set.
 func decideKind(kind string, lastFull *time.Time, now time.Time, fullEvery time.Duration) (string, string, error) {
 	switch kind {
-	case KindFull:
-		return KindFull, "a full set was asked for", nil
-	case KindIncremental:
-		return KindIncremental, "an incremental set was asked for", nil
+	case setmodel.KindFull:
+		return setmodel.KindFull, "a full set was asked for", nil
+	case setmodel.KindIncremental:
+		return setmodel.KindIncremental, "an incremental set was asked for", nil
 	case "", "auto":
 	default:
 		return "", "", fmt.Errorf("unknown kind %q (full, incremental or auto)", kind)
 	}
 	if lastFull == nil {
-		return KindFull, "no full set has completed", nil
+		return setmodel.KindFull, "no full set has completed", nil
 	}
 	if age := now.Sub(*lastFull); fullEvery > 0 && age >= fullEvery {
-		return KindFull, fmt.Sprintf("the newest full set is %s old (full every %s)", age.Round(time.Second), fullEvery), nil
+		return setmodel.KindFull, fmt.Sprintf("the newest full set is %s old (full every %s)", age.Round(time.Second), fullEvery), nil
 	}
-	return KindIncremental, "the newest full set is recent", nil
+	return setmodel.KindIncremental, "the newest full set is recent", nil
 }
 
 // newSetID names a set after now, moved on a millisecond past every open
 // set's name, so names stay unique and ordered as backups' are.
-func newSetID(now time.Time, open *OpenSets) string {
+func newSetID(now time.Time, open *setmodel.OpenSets) string {
 	for {
 		id := now.UTC().Format("20060102T150405") + fmt.Sprintf("%03dZ", now.Nanosecond()/int(time.Millisecond))
 		newest := open.LastID
@@ -273,7 +274,7 @@ func newSetID(now time.Time, open *OpenSets) string {
 // updateOpen changes open.json with a conditional write, reading it again
 // and redoing the change when another sidecar wrote it in between. change
 // reports whether it changed anything.
-func (c *Coordinator) updateOpen(ctx context.Context, database string, change func(*OpenSets) bool) error {
+func (c *Coordinator) updateOpen(ctx context.Context, database string, change func(*setmodel.OpenSets) bool) error {
 	key := c.layout.OpenSetsKey(database)
 	for attempt := 0; attempt < 20; attempt++ {
 		open, etag, err := c.readOpen(ctx, database)
@@ -303,30 +304,30 @@ func (c *Coordinator) updateOpen(ctx context.Context, database string, change fu
 }
 
 // readOpen reads open.json; a missing one is empty, with no ETag.
-func (c *Coordinator) readOpen(ctx context.Context, database string) (OpenSets, string, error) {
+func (c *Coordinator) readOpen(ctx context.Context, database string) (setmodel.OpenSets, string, error) {
 	data, etag, err := c.store.Get(ctx, c.layout.OpenSetsKey(database))
 	if errors.Is(err, coord.ErrNotFound) {
-		return OpenSets{Version: SetVersion}, "", nil
+		return setmodel.OpenSets{Version: setmodel.SetVersion}, "", nil
 	}
 	if err != nil {
-		return OpenSets{}, "", fmt.Errorf("read open sets of %s: %w", database, err)
+		return setmodel.OpenSets{}, "", fmt.Errorf("read open sets of %s: %w", database, err)
 	}
-	var open OpenSets
-	if err := decode("open sets of "+database, data, &open); err != nil {
-		return OpenSets{}, "", err
+	var open setmodel.OpenSets
+	if err := setmodel.Decode("open sets of "+database, data, &open); err != nil {
+		return setmodel.OpenSets{}, "", err
 	}
 	return open, etag, nil
 }
 
 // readSet reads a set's set.json.
-func (c *Coordinator) readSet(ctx context.Context, database, id string) (Set, string, error) {
+func (c *Coordinator) readSet(ctx context.Context, database, id string) (setmodel.Set, string, error) {
 	data, etag, err := c.store.Get(ctx, c.layout.SetKey(database, id))
 	if err != nil {
-		return Set{}, "", fmt.Errorf("read set %s of %s: %w", id, database, err)
+		return setmodel.Set{}, "", fmt.Errorf("read set %s of %s: %w", id, database, err)
 	}
-	var set Set
-	if err := decode("set "+id, data, &set); err != nil {
-		return Set{}, "", err
+	var set setmodel.Set
+	if err := setmodel.Decode("set "+id, data, &set); err != nil {
+		return setmodel.Set{}, "", err
 	}
 	return set, etag, nil
 }

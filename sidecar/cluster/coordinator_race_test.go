@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -41,7 +42,7 @@ func TestResultWrittenJustBeforeTheClaim(t *testing.T) {
 		}
 	}}
 	n2 := w.nodes[1]
-	self := cluster.Member{Holder: coord.Holder{Name: "node2", Stable: true}, Position: cluster.Position{Shard: 1, Replica: 2}}
+	self := cluster.Member{Holder: coord.Holder{Name: "node2", Stable: true}, Position: setmodel.Position{Shard: 1, Replica: 2}}
 	racer := cluster.New(hooked, w.layout, "vault", self, n2.exec, cluster.Options{ShardTimeout: time.Hour}, slog.New(slog.DiscardHandler))
 	racer.SetClock(w.clock.Now)
 	if err := racer.Step(context.Background(), "shop"); err != nil {
@@ -59,9 +60,9 @@ func TestSidecarsRacing(t *testing.T) {
 	w := newWorld(t, 2, 2, 1)
 	for _, n := range w.nodes {
 		n.c.SetClock(time.Now)
-		n.exec.fn = func(context.Context, cluster.Job) (cluster.ShardResult, error) {
+		n.exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
 			time.Sleep(time.Millisecond)
-			return cluster.ShardResult{Backup: "b"}, nil
+			return setmodel.ShardResult{Backup: "b"}, nil
 		}
 	}
 	var ids []string
@@ -93,7 +94,7 @@ func TestSidecarsRacing(t *testing.T) {
 				t.Errorf("set %s shard %d backed up %d times, want 1", id, shard, got)
 			}
 		}
-		if set, _ := w.set(t, id); set.State != cluster.SetCompleted {
+		if set, _ := w.set(t, id); set.State != setmodel.SetCompleted {
 			t.Errorf("set %s is %s", id, set.State)
 		}
 	}
@@ -109,13 +110,13 @@ func TestSidecarsRacing(t *testing.T) {
 func TestNextSetAfterACompletedFullIsIncremental(t *testing.T) {
 	w := newWorld(t, 1)
 	first := w.create(t, 0, cluster.Request{RequestID: "r1"})
-	var second cluster.Set
+	var second setmodel.Set
 	var once sync.Once
 	hooked := &hookStore{ObjectStore: w.store, beforePut: func(key string) {
 		if key != w.layout.OpenSetsKey("shop") {
 			return
 		}
-		if set, _ := w.set(t, first.ID); set.State == cluster.SetCompleted {
+		if set, _ := w.set(t, first.ID); set.State == setmodel.SetCompleted {
 			once.Do(func() { second = w.create(t, 0, cluster.Request{RequestID: "r2"}) })
 		}
 	}}
@@ -126,10 +127,10 @@ func TestNextSetAfterACompletedFullIsIncremental(t *testing.T) {
 	if err := sealer.Step(context.Background(), "shop"); err != nil {
 		t.Fatal(err)
 	}
-	if set, _ := w.set(t, first.ID); set.State != cluster.SetCompleted || second.ID == "" {
+	if set, _ := w.set(t, first.ID); set.State != setmodel.SetCompleted || second.ID == "" {
 		t.Fatalf("set %s is %s; read completed while still listed: %v", first.ID, set.State, second.ID != "")
 	}
-	if second.Kind != cluster.KindIncremental {
+	if second.Kind != setmodel.KindIncremental {
 		t.Errorf("the set asked for right after a completed full is %s (%s), want incremental", second.Kind, second.KindReason)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -56,18 +57,18 @@ func (c *Coordinator) Step(ctx context.Context, database string) error {
 	return errors.Join(errs...)
 }
 
-func (c *Coordinator) stepSet(ctx context.Context, database string, e OpenEntry) error {
+func (c *Coordinator) stepSet(ctx context.Context, database string, e setmodel.OpenEntry) error {
 	cur, err := c.openSet(ctx, database, e.ID)
 	if errors.Is(err, coord.ErrNotFound) {
 		if c.now().After(e.Deadline) { // its creator stopped before it wrote set.json
-			return c.unlist(ctx, database, e.ID, Set{})
+			return c.unlist(ctx, database, e.ID, setmodel.Set{})
 		}
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if cur.set.State != SetOpen {
+	if cur.set.State != setmodel.SetOpen {
 		return c.unlist(ctx, database, e.ID, cur.set)
 	}
 	if cur.set.Has(c.self.Position.Shard) {
@@ -92,7 +93,7 @@ func (c *Coordinator) openSet(ctx context.Context, database, id string) (openSet
 		return openSet{}, err
 	}
 	cur = openSet{set: set, etag: etag}
-	if set.State == SetOpen {
+	if set.State == setmodel.SetOpen {
 		c.mu.Lock()
 		c.sets[database+"/"+id] = cur
 		c.mu.Unlock()
@@ -104,7 +105,7 @@ func (c *Coordinator) openSet(ctx context.Context, database, id string) (openSet
 // here already (attempts), or another replica holds its claim. The claim
 // is a lease: the holder's renewals are its heartbeats, and a claim not
 // renewed in time is taken over by the next replica that steps.
-func (c *Coordinator) work(ctx context.Context, set Set) error {
+func (c *Coordinator) work(ctx context.Context, set setmodel.Set) error {
 	shard := c.self.Position.Shard
 	if _, found, err := c.result(ctx, set, shard); err != nil || found {
 		return err
@@ -136,7 +137,7 @@ func (c *Coordinator) work(ctx context.Context, set Set) error {
 }
 
 // backup runs the shard's backup under its claim and records how it went.
-func (c *Coordinator) backup(ctx context.Context, set Set, shard int) error {
+func (c *Coordinator) backup(ctx context.Context, set setmodel.Set, shard int) error {
 	// The holder before us may have finished and stopped before it let go
 	// of the claim: its result stands.
 	if _, found, err := c.result(ctx, set, shard); err != nil || found {
@@ -151,14 +152,14 @@ func (c *Coordinator) backup(ctx context.Context, set Set, shard int) error {
 		// taken again (by us after a restart, adopting our backup).
 		return fmt.Errorf("back up shard %d of set %s: %w", shard, set.ID, ctx.Err())
 	}
-	res.Version, res.Set, res.Database, res.Shard = SetVersion, set.ID, set.Database, shard
+	res.Version, res.Set, res.Database, res.Shard = setmodel.SetVersion, set.ID, set.Database, shard
 	res.Replica, res.Node = c.self.Position.Replica, c.self.Holder.Name
 	res.StartedAt, res.FinishedAt = start, c.now().UTC()
-	res.State = ShardSucceeded
+	res.State = setmodel.ShardSucceeded
 	if err != nil {
-		res.State, res.Error = ShardFailed, err.Error()
+		res.State, res.Error = setmodel.ShardFailed, err.Error()
 		if errors.Is(err, ErrRejected) {
-			res.State = ShardRejected
+			res.State = setmodel.ShardRejected
 		}
 	}
 	res, last, err := attempts{c}.conclude(ctx, set, shard, res)
@@ -170,7 +171,7 @@ func (c *Coordinator) backup(ctx context.Context, set Set, shard int) error {
 
 // writeResult writes a shard's result of a set, once: a result written
 // first by another sidecar stands.
-func writeResult(ctx context.Context, c *Coordinator, res ShardResult) error {
+func writeResult(ctx context.Context, c *Coordinator, res setmodel.ShardResult) error {
 	data, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("encode result of shard %d of set %s: %w", res.Shard, res.Set, err)
@@ -185,14 +186,14 @@ func writeResult(ctx context.Context, c *Coordinator, res ShardResult) error {
 }
 
 // shardRequestID names a shard's backup of a set by this sidecar.
-func shardRequestID(set Set, shard int, holder string) string {
-	name := fmt.Sprintf("clickvault set %s/%s/%s/%s", set.ClusterID, set.Database, set.ID, ShardFolder(shard)) + " by " + holder
+func shardRequestID(set setmodel.Set, shard int, holder string) string {
+	name := fmt.Sprintf("clickvault set %s/%s/%s/%s", set.ClusterID, set.Database, set.ID, coord.ShardFolder(shard)) + " by " + holder
 	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
 }
 
 // result reads shard n's result of an open set, once: a result never
 // changes. The cache is dropped when the set is sealed.
-func (c *Coordinator) result(ctx context.Context, set Set, shard int) (ShardResult, bool, error) {
+func (c *Coordinator) result(ctx context.Context, set setmodel.Set, shard int) (setmodel.ShardResult, bool, error) {
 	key := set.Database + "/" + set.ID
 	c.mu.Lock()
 	r, ok := c.results[key][shard]
@@ -206,7 +207,7 @@ func (c *Coordinator) result(ctx context.Context, set Set, shard int) (ShardResu
 	}
 	c.mu.Lock()
 	if c.results[key] == nil {
-		c.results[key] = map[int]ShardResult{}
+		c.results[key] = map[int]setmodel.ShardResult{}
 	}
 	c.results[key][shard] = r
 	c.mu.Unlock()
@@ -214,12 +215,12 @@ func (c *Coordinator) result(ctx context.Context, set Set, shard int) (ShardResu
 }
 
 // readResult reads shard n's result of a set.
-func (c *Coordinator) readResult(ctx context.Context, set Set, shard int) (ShardResult, bool, error) {
-	var r ShardResult
+func (c *Coordinator) readResult(ctx context.Context, set setmodel.Set, shard int) (setmodel.ShardResult, bool, error) {
+	var r setmodel.ShardResult
 	found, err := readRecord(ctx, c.store, c.layout.ResultKey(set.Database, set.ID, shard),
 		fmt.Sprintf("result of shard %d of set %s", shard, set.ID), &r)
 	if err != nil || !found {
-		return ShardResult{}, false, err
+		return setmodel.ShardResult{}, false, err
 	}
 	return r, true, nil
 }
@@ -234,5 +235,5 @@ func readRecord(ctx context.Context, store coord.ObjectStore, key, what string, 
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", what, err)
 	}
-	return true, decode(what, data, v)
+	return true, setmodel.Decode(what, data, v)
 }

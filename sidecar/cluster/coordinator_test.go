@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
@@ -33,17 +34,17 @@ func (c *clock) Add(d time.Duration) {
 type executor struct {
 	mu    sync.Mutex
 	calls []cluster.Job
-	fn    func(ctx context.Context, job cluster.Job) (cluster.ShardResult, error)
+	fn    func(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error)
 }
 
-func (e *executor) BackupShard(ctx context.Context, job cluster.Job) (cluster.ShardResult, error) {
+func (e *executor) BackupShard(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 	e.mu.Lock()
 	e.calls = append(e.calls, job)
 	e.mu.Unlock()
 	if e.fn != nil {
 		return e.fn(ctx, job)
 	}
-	return cluster.ShardResult{Backup: "b-" + job.Set.ID, Kind: job.Set.Kind}, nil
+	return setmodel.ShardResult{Backup: "b-" + job.Set.ID, Kind: job.Set.Kind}, nil
 }
 
 func (e *executor) jobs() []cluster.Job {
@@ -64,7 +65,7 @@ type world struct {
 	store  *memstore.ObjectStore
 	layout cluster.Layout
 	clock  *clock
-	topo   cluster.Topology
+	topo   setmodel.Topology
 	nodes  []*node
 }
 
@@ -74,21 +75,21 @@ func newWorld(t *testing.T, replicas ...int) *world {
 	t.Helper()
 	w := &world{store: memstore.New(), layout: cluster.Layout{Prefix: "p", ClusterID: "c1"},
 		clock: &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}}
-	var rows []cluster.Row
+	var rows []setmodel.Row
 	for s, n := range replicas {
 		for r := 1; r <= n; r++ {
-			rows = append(rows, cluster.Row{Cluster: "vault", ShardNum: uint32(s + 1), ReplicaNum: uint32(r),
+			rows = append(rows, setmodel.Row{Cluster: "vault", ShardNum: uint32(s + 1), ReplicaNum: uint32(r),
 				HostName: "127.0.0.1", Port: uint16(9000 + len(rows))})
 		}
 	}
-	topo, err := cluster.NewTopology("vault", rows)
+	topo, err := setmodel.NewTopology("vault", rows)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.topo = topo
 	for i, r := range rows {
 		self := cluster.Member{Holder: coord.Holder{Name: fmt.Sprintf("node%d", i+1), Stable: true},
-			Position: cluster.Position{Shard: int(r.ShardNum), Replica: int(r.ReplicaNum)}}
+			Position: setmodel.Position{Shard: int(r.ShardNum), Replica: int(r.ReplicaNum)}}
 		n := &node{name: self.Holder.Name, exec: &executor{}}
 		n.c = cluster.New(w.store, w.layout, "vault", self, n.exec,
 			cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour, FullEvery: 24 * time.Hour}, slog.New(slog.DiscardHandler))
@@ -98,7 +99,7 @@ func newWorld(t *testing.T, replicas ...int) *world {
 	return w
 }
 
-func (w *world) create(t *testing.T, by int, req cluster.Request) cluster.Set {
+func (w *world) create(t *testing.T, by int, req cluster.Request) setmodel.Set {
 	t.Helper()
 	if req.Database == "" {
 		req.Database = "shop"
@@ -120,7 +121,7 @@ func (w *world) step(t *testing.T, nodes ...int) {
 	}
 }
 
-func (w *world) set(t *testing.T, id string) (cluster.Set, map[int]cluster.ShardResult) {
+func (w *world) set(t *testing.T, id string) (setmodel.Set, map[int]setmodel.ShardResult) {
 	t.Helper()
 	set, results, err := w.nodes[0].c.Status(context.Background(), "shop", id)
 	if err != nil {
@@ -129,13 +130,13 @@ func (w *world) set(t *testing.T, id string) (cluster.Set, map[int]cluster.Shard
 	return set, results
 }
 
-func (w *world) open(t *testing.T) cluster.OpenSets {
+func (w *world) open(t *testing.T) setmodel.OpenSets {
 	t.Helper()
 	data, _, err := w.store.Get(context.Background(), w.layout.OpenSetsKey("shop"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var open cluster.OpenSets
+	var open setmodel.OpenSets
 	if err := json.Unmarshal(data, &open); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func (w *world) open(t *testing.T) cluster.OpenSets {
 func TestSetCreatedOnce(t *testing.T) {
 	w := newWorld(t, 1, 1, 1)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1", RequestedBy: "alice"})
-	if set.State != cluster.SetOpen || set.Kind != cluster.KindFull || set.RequestedBy != "alice" ||
+	if set.State != setmodel.SetOpen || set.Kind != setmodel.KindFull || set.RequestedBy != "alice" ||
 		fmt.Sprint(set.Shards) != "[1 2 3]" || len(set.Topology) != 3 || set.CreatedBy != "node1" {
 		t.Errorf("new set %+v", set)
 	}
@@ -191,10 +192,10 @@ func TestOneReplicaPerShard(t *testing.T) {
 	w := newWorld(t, 2, 1)
 	set := w.create(t, 2, cluster.Request{RequestID: "r1"})
 	entered, release := make(chan struct{}), make(chan struct{})
-	w.nodes[0].exec.fn = func(ctx context.Context, job cluster.Job) (cluster.ShardResult, error) {
+	w.nodes[0].exec.fn = func(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 		close(entered)
 		<-release
-		return cluster.ShardResult{Backup: "n1"}, nil
+		return setmodel.ShardResult{Backup: "n1"}, nil
 	}
 	done := make(chan error)
 	go func() { done <- w.nodes[0].c.Step(context.Background(), "shop") }()
@@ -212,7 +213,7 @@ func TestOneReplicaPerShard(t *testing.T) {
 		t.Errorf("shard 1 backed up %d times (node1 %d, node2 %d), want once", n1+n2, n1, n2)
 	}
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetCompleted || results[1].Node != "node1" || results[2].Node != "node3" {
+	if got.State != setmodel.SetCompleted || results[1].Node != "node1" || results[2].Node != "node3" {
 		t.Errorf("set %s %s, results %+v", got.ID, got.State, results)
 	}
 	if open := w.open(t); len(open.Sets) != 0 {
@@ -227,10 +228,10 @@ func TestStaleClaimTakenOver(t *testing.T) {
 	w := newWorld(t, 2)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	ctx, crash := context.WithCancel(context.Background())
-	w.nodes[0].exec.fn = func(ctx context.Context, job cluster.Job) (cluster.ShardResult, error) {
+	w.nodes[0].exec.fn = func(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 		crash() // the sidecar dies here: it writes no result and never renews
 		<-ctx.Done()
-		return cluster.ShardResult{}, ctx.Err()
+		return setmodel.ShardResult{}, ctx.Err()
 	}
 	held := claimHeldAfterCrash(t, w, ctx, set)
 	w.step(t, 1)
@@ -246,7 +247,7 @@ func TestStaleClaimTakenOver(t *testing.T) {
 	if jobs[0].RequestID == held {
 		t.Error("node2 used node1's request id: it would adopt a backup running on node1's server")
 	}
-	if got, results := w.set(t, set.ID); got.State != cluster.SetCompleted || results[1].Node != "node2" {
+	if got, results := w.set(t, set.ID); got.State != setmodel.SetCompleted || results[1].Node != "node2" {
 		t.Errorf("set %s, result %+v", got.State, results[1])
 	}
 }
@@ -254,7 +255,7 @@ func TestStaleClaimTakenOver(t *testing.T) {
 // claimHeldAfterCrash runs node1's step until its executor "crashes", then
 // puts back the claim its shutdown released, as a killed process leaves
 // it. It returns node1's request id.
-func claimHeldAfterCrash(t *testing.T, w *world, ctx context.Context, set cluster.Set) string {
+func claimHeldAfterCrash(t *testing.T, w *world, ctx context.Context, set setmodel.Set) string {
 	t.Helper()
 	key := w.layout.ClaimKey("shop", set.ID, 1)
 	var claim []byte
@@ -273,8 +274,8 @@ func claimHeldAfterCrash(t *testing.T, w *world, ctx context.Context, set cluste
 	return w.nodes[0].exec.jobs()[0].RequestID
 }
 
-func wrapBefore(fn func(context.Context, cluster.Job) (cluster.ShardResult, error), before func()) func(context.Context, cluster.Job) (cluster.ShardResult, error) {
-	return func(ctx context.Context, job cluster.Job) (cluster.ShardResult, error) {
+func wrapBefore(fn func(context.Context, cluster.Job) (setmodel.ShardResult, error), before func()) func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
+	return func(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 		before()
 		return fn(ctx, job)
 	}
@@ -287,10 +288,10 @@ func TestRestartedSidecarTakesBackItsClaim(t *testing.T) {
 	w := newWorld(t, 2)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	ctx, crash := context.WithCancel(context.Background())
-	w.nodes[0].exec.fn = func(ctx context.Context, job cluster.Job) (cluster.ShardResult, error) {
+	w.nodes[0].exec.fn = func(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 		crash()
 		<-ctx.Done()
-		return cluster.ShardResult{}, ctx.Err()
+		return setmodel.ShardResult{}, ctx.Err()
 	}
 	before := claimHeldAfterCrash(t, w, ctx, set)
 	w.nodes[0].exec.fn = nil
@@ -299,7 +300,7 @@ func TestRestartedSidecarTakesBackItsClaim(t *testing.T) {
 	if len(jobs) != 2 || jobs[1].RequestID != before {
 		t.Fatalf("after the restart node1 ran %d jobs; request ids %v, want the same twice", len(jobs), jobs)
 	}
-	if got, _ := w.set(t, set.ID); got.State != cluster.SetCompleted {
+	if got, _ := w.set(t, set.ID); got.State != setmodel.SetCompleted {
 		t.Errorf("set %s", got.State)
 	}
 }
@@ -310,26 +311,26 @@ func TestRestartedSidecarTakesBackItsClaim(t *testing.T) {
 func TestPartialAfterDeadline(t *testing.T) {
 	w := newWorld(t, 1, 1, 1)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
-	w.nodes[2].exec.fn = func(context.Context, cluster.Job) (cluster.ShardResult, error) {
-		return cluster.ShardResult{}, fmt.Errorf("backup shop: %w: alice lacks BACKUP ON shop.*", cluster.ErrRejected)
+	w.nodes[2].exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
+		return setmodel.ShardResult{}, fmt.Errorf("backup shop: %w: alice lacks BACKUP ON shop.*", cluster.ErrRejected)
 	}
 	w.step(t, 0, 2)
-	if got, _ := w.set(t, set.ID); got.State != cluster.SetOpen {
+	if got, _ := w.set(t, set.ID); got.State != setmodel.SetOpen {
 		t.Fatalf("set %s before its deadline with shard 2 missing, want open", got.State)
 	}
 	w.clock.Add(time.Hour + time.Second)
 	w.step(t, 0)
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetPartial || got.SealedBy != "node1" {
+	if got.State != setmodel.SetPartial || got.SealedBy != "node1" {
 		t.Fatalf("set %s sealed by %q, want partial", got.State, got.SealedBy)
 	}
 	if r := got.Reasons["shard-2"]; !strings.Contains(r, "no replica of shard 2 took it") {
 		t.Errorf("shard 2's reason %q", r)
 	}
-	if r := got.Reasons["shard-3"]; !strings.Contains(r, "rejected on node3") || results[3].State != cluster.ShardRejected {
+	if r := got.Reasons["shard-3"]; !strings.Contains(r, "rejected on node3") || results[3].State != setmodel.ShardRejected {
 		t.Errorf("shard 3's reason %q, result %+v", r, results[3])
 	}
-	if _, ok := got.Reasons["shard-1"]; ok || results[1].State != cluster.ShardSucceeded {
+	if _, ok := got.Reasons["shard-1"]; ok || results[1].State != setmodel.ShardSucceeded {
 		t.Errorf("shard 1: reason %q, result %+v", got.Reasons["shard-1"], results[1])
 	}
 	w.step(t, 1)
@@ -349,7 +350,7 @@ func TestKindAuto(t *testing.T) {
 	w.step(t, 0)
 	w.clock.Add(24 * time.Hour)
 	third := w.create(t, 0, cluster.Request{RequestID: "r3"})
-	if first.Kind != cluster.KindFull || second.Kind != cluster.KindIncremental || third.Kind != cluster.KindFull {
+	if first.Kind != setmodel.KindFull || second.Kind != setmodel.KindIncremental || third.Kind != setmodel.KindFull {
 		t.Errorf("kinds %s, %s, %s; want full, incremental, full (%s)", first.Kind, second.Kind, third.Kind, third.KindReason)
 	}
 }
@@ -364,7 +365,7 @@ func TestStepIsOneGetWhenNothingIsOpen(t *testing.T) {
 	if n := w.store.ResetGets(); n != 1 {
 		t.Errorf("an idle step made %d GETs, want 1", n)
 	}
-	open := cluster.OpenSets{Version: cluster.SetVersion, Sets: []cluster.OpenEntry{{ID: "x", CreatedAt: w.clock.Now(),
+	open := setmodel.OpenSets{Version: setmodel.SetVersion, Sets: []setmodel.OpenEntry{{ID: "x", CreatedAt: w.clock.Now(),
 		Deadline: w.clock.Now().Add(time.Hour)}}}
 	data, _ := json.Marshal(open)
 	if _, err := w.store.Put(context.Background(), w.layout.OpenSetsKey("shop"), data, coord.PutCondition{}); err != nil {
@@ -389,7 +390,7 @@ func TestCreatorGoneSetCompletes(t *testing.T) {
 	set := w.create(t, 2, cluster.Request{RequestID: "r1"})
 	w.step(t, 0, 1, 3)
 	got, results := w.set(t, set.ID)
-	if got.State != cluster.SetCompleted || results[3].Node != "node4" || len(w.nodes[2].exec.jobs()) != 0 {
+	if got.State != setmodel.SetCompleted || results[3].Node != "node4" || len(w.nodes[2].exec.jobs()) != 0 {
 		t.Errorf("set %s, shard 3 by %q", got.State, results[3].Node)
 	}
 }
@@ -401,7 +402,7 @@ func TestSetNamesNeverRepeat(t *testing.T) {
 	w := newWorld(t, 1)
 	first := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0)
-	if got, _ := w.set(t, first.ID); got.State != cluster.SetCompleted {
+	if got, _ := w.set(t, first.ID); got.State != setmodel.SetCompleted {
 		t.Fatalf("first set %s: %v", got.State, got.Reasons)
 	}
 	second := w.create(t, 0, cluster.Request{RequestID: "r2"})

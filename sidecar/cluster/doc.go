@@ -8,14 +8,13 @@
 // a set is created once (If-None-Match), one replica per shard wins the
 // shard's claim, and any sidecar seals the set. See docs/cluster.md.
 //
-// What lives here: the topology (topology.go), every key of a cluster's
-// bucket layout (layout.go), the set's records (set.go) and the
-// Coordinator that creates, works and seals sets (coordinator*.go), with
-// the choice of the replica that claims a shard and its SYNC REPLICA
-// (replica_claim.go over the planner replicas.go); a set's restore — the
-// requester's side (restore_run.go, restore_wait.go), each node's steps
-// (restore_node.go), over the planners restore_choice.go, restore_steps.go,
-// restore_record.go and restore_resume.go; and retention of sets
-// (retention_run.go over the planner retention_sets.go). The planners are
-// pure functions, unit-tested on captured and hand-written rows.
+// This package is the I/O: the Coordinator that creates, works and seals
+// sets (coordinator*.go, seal.go), a replica's claim of a shard and its
+// SYNC REPLICA (replica_claim.go), a failed attempt handed to another
+// replica (attempts.go); a set's restore — the requester's side
+// (restore_run.go, restore_wait.go) and each node's steps (restore_node.go);
+// and retention of sets (retention_run.go). What they decide — the
+// topology, the set's records and every planner — is the pure model in
+// package setmodel, and every key of the bucket is spelled in package
+// coord (ClusterLayout).
 package cluster

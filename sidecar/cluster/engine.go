@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -31,22 +32,22 @@ var _ Executor = Engine{}
 // incremental set a shard with no completed full of its own (new to the
 // cluster, or its chains gone), or whose chain is broken, takes a full,
 // and the result says why.
-func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
+func (e Engine) BackupShard(ctx context.Context, job Job) (setmodel.ShardResult, error) {
 	if e.Replication != nil {
 		timeout := e.SyncTimeout
 		if timeout <= 0 {
 			timeout = 5 * time.Minute
 		}
 		if err := SyncReplicas(ctx, e.Replication, job.Set.Database, timeout); err != nil {
-			return ShardResult{}, fmt.Errorf("make this replica of shard %d current before its backup: %w", job.Shard, err)
+			return setmodel.ShardResult{}, fmt.Errorf("make this replica of shard %d current before its backup: %w", job.Shard, err)
 		}
 	}
 	kind, reason := model.KindFull, job.Set.KindReason
-	if job.Set.Kind == KindIncremental {
+	if job.Set.Kind == setmodel.KindIncremental {
 		kind = model.KindIncremental
 		cat, err := e.Service.Catalog(ctx, job.Set.Database)
 		if err != nil {
-			return ShardResult{}, fmt.Errorf("read shard %d's chains of %s: %w", job.Shard, job.Set.Database, err)
+			return setmodel.ShardResult{}, fmt.Errorf("read shard %d's chains of %s: %w", job.Shard, job.Set.Database, err)
 		}
 		if _, ok := cat.NewestCompletedChain(); !ok {
 			kind, reason = model.KindFull, "the set is incremental, but this shard has no completed full of its own: it takes a full"
@@ -54,7 +55,7 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 	}
 	db, err := model.ParseDatabaseName(job.Set.Database) // set.json is read from the bucket
 	if err != nil {
-		return ShardResult{}, fmt.Errorf("back up shard %d: %w", job.Shard, err)
+		return setmodel.ShardResult{}, fmt.Errorf("back up shard %d: %w", job.Shard, err)
 	}
 	req := sidecar.BackupRequest{Database: db, Kind: kind, RequestID: job.RequestID, RequestedBy: job.Set.RequestedBy, WaitForLease: true}
 	b, err := e.Service.Backup(ctx, req)
@@ -66,7 +67,7 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 		req.Kind = kind
 		b, err = e.Service.Backup(ctx, req)
 	}
-	res := ShardResult{Backup: b.Name, Folder: b.Folder, Kind: string(b.Kind), KindReason: reason,
+	res := setmodel.ShardResult{Backup: b.Name, Folder: b.Folder, Kind: string(b.Kind), KindReason: reason,
 		Base: b.Base, Chain: b.Chain, Tables: b.Tables}
 	if err != nil {
 		return res, fmt.Errorf("back up shard %d of %s: %w", job.Shard, job.Set.Database, err)
@@ -79,13 +80,13 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
 type RestoreEngine struct {
 	Service *sidecar.Service
 	// Rights returns nil when user may restore on this node (Restorer.Allowed).
-	Rights func(ctx context.Context, who Requester, database, target string, rows, createDatabase bool) error
+	Rights func(ctx context.Context, who setmodel.Requester, database, target string, rows, createDatabase bool) error
 }
 
 var _ Restorer = RestoreEngine{}
 
 // Allowed asks this node's grants (Rights).
-func (e RestoreEngine) Allowed(ctx context.Context, who Requester, database, target string, rows, createDatabase bool) error {
+func (e RestoreEngine) Allowed(ctx context.Context, who setmodel.Requester, database, target string, rows, createDatabase bool) error {
 	return e.Rights(ctx, who, database, target, rows, createDatabase)
 }
 

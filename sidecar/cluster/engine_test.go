@@ -9,6 +9,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -26,18 +27,18 @@ func TestEngineShardChains(t *testing.T) {
 		svc := sidecar.NewService(w.store, dbs[i].Ports(), nil, w.layout.Engine(i+1), sidecar.Options{PollInterval: time.Millisecond},
 			slog.New(slog.DiscardHandler))
 		n.c = cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: n.c.Self().Holder,
-			Position: cluster.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},
+			Position: setmodel.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},
 			cluster.Options{ShardTimeout: time.Hour}, slog.New(slog.DiscardHandler))
 	}
 	first := w.create(t, 0, cluster.Request{RequestID: "r1", Shards: []int{1, 2}})
 	w.step(t, 0, 1, 2)
 	second := w.create(t, 0, cluster.Request{RequestID: "r2"})
 	w.step(t, 0, 1, 2)
-	if first.Kind != cluster.KindFull || second.Kind != cluster.KindIncremental {
+	if first.Kind != setmodel.KindFull || second.Kind != setmodel.KindIncremental {
 		t.Fatalf("kinds %s, %s", first.Kind, second.Kind)
 	}
 	got, results := w.set(t, second.ID)
-	if got.State != cluster.SetCompleted {
+	if got.State != setmodel.SetCompleted {
 		t.Fatalf("second set %s: %v", got.State, got.Reasons)
 	}
 	_, firsts := w.set(t, first.ID)
@@ -70,7 +71,7 @@ func TestEngineShardWithABrokenChainTakesAFull(t *testing.T) {
 		svc := sidecar.NewService(w.store, db.Ports(), nil, w.layout.Engine(i+1), sidecar.Options{PollInterval: time.Millisecond},
 			slog.New(slog.DiscardHandler))
 		n.c = cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: n.c.Self().Holder,
-			Position: cluster.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},
+			Position: setmodel.Position{Shard: i + 1, Replica: 1}}, cluster.Engine{Service: svc},
 			cluster.Options{ShardTimeout: time.Hour}, slog.New(slog.DiscardHandler))
 		n.c.SetClock(w.clock.Now)
 	}
@@ -82,10 +83,10 @@ func TestEngineShardWithABrokenChainTakesAFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Add(time.Second)
-	second := w.create(t, 0, cluster.Request{RequestID: "r2", Kind: cluster.KindIncremental})
+	second := w.create(t, 0, cluster.Request{RequestID: "r2", Kind: setmodel.KindIncremental})
 	w.step(t, 0, 1)
 	got, results := w.set(t, second.ID)
-	if got.State != cluster.SetCompleted {
+	if got.State != setmodel.SetCompleted {
 		t.Fatalf("second set %s: %v", got.State, got.Reasons)
 	}
 	if r := results[1]; r.Kind != string(model.KindFull) || !strings.Contains(r.KindReason, "chain is broken") {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -16,13 +17,13 @@ import (
 // backs a shard up, and that replica's SYNC REPLICA, see it.
 type Replication interface {
 	// Replicas reads the system.replicas rows of database's tables.
-	Replicas(ctx context.Context, database string) ([]ReplicaRow, error)
+	Replicas(ctx context.Context, database string) ([]setmodel.ReplicaRow, error)
 	// Tables reads database's tables with their engines (system.tables).
-	Tables(ctx context.Context, database string) ([]TableRow, error)
+	Tables(ctx context.Context, database string) ([]setmodel.TableRow, error)
 	// Sync runs one SYSTEM SYNC REPLICA, waiting at most its
 	// receive_timeout (the client waits longer: the server sends nothing
 	// meanwhile).
-	Sync(ctx context.Context, s Statement) error
+	Sync(ctx context.Context, s setmodel.Statement) error
 }
 
 // SyncReplicas makes this replica current before its backup: SYSTEM SYNC
@@ -34,7 +35,7 @@ func SyncReplicas(ctx context.Context, r Replication, database string, timeout t
 	if err != nil {
 		return fmt.Errorf("read the tables of %s: %w", database, err)
 	}
-	for _, s := range SyncReplica(database, tables, timeout) {
+	for _, s := range setmodel.SyncReplica(database, tables, timeout) {
 		if err := r.Sync(ctx, s); err != nil {
 			return fmt.Errorf("%s: %w", s.SQL, err)
 		}
@@ -61,7 +62,7 @@ type replicaGate struct{ c *Coordinator }
 // fell. A replica whose backup of the shard failed (failed) is judged with
 // the others — the tables the shard has are every replica's — but is no
 // candidate: the choice is the fittest of the rest.
-func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed map[int]ShardResult) (bool, error) {
+func (g replicaGate) mayClaim(ctx context.Context, set setmodel.Set, shard int, failed map[int]setmodel.ShardResult) (bool, error) {
 	c := g.c
 	s, ok := setShard(set, shard)
 	if c.opts.Replication == nil || !ok || len(s.Replicas) < 2 {
@@ -70,7 +71,7 @@ func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed ma
 	if err := g.report(ctx, set, shard); err != nil {
 		return false, err
 	}
-	var health []ReplicaHealth
+	var health []setmodel.ReplicaHealth
 	for _, r := range s.Replicas {
 		h, found, err := g.read(ctx, set, shard, r.Num)
 		if err != nil {
@@ -80,7 +81,7 @@ func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed ma
 			health = append(health, h)
 		}
 	}
-	choice := passOver(ChooseReplica(s, set.Database, health), failed)
+	choice := passOver(setmodel.ChooseReplica(s, set.Database, health), failed)
 	me, waited := c.self.Position.Replica, c.now().Sub(set.CreatedAt)
 	switch {
 	case !fit(choice, me):
@@ -99,12 +100,12 @@ func (g replicaGate) mayClaim(ctx context.Context, set Set, shard int, failed ma
 // the replicas wrote ("" when one may, or nothing was reported): for a
 // set's reason at its deadline, so a shard every replica was refused for
 // does not read as a shard nobody took.
-func (g replicaGate) refusals(ctx context.Context, set Set, shard int, failed map[int]ShardResult) string {
+func (g replicaGate) refusals(ctx context.Context, set setmodel.Set, shard int, failed map[int]setmodel.ShardResult) string {
 	s, ok := setShard(set, shard)
 	if !ok || len(s.Replicas) < 2 {
 		return ""
 	}
-	var health []ReplicaHealth
+	var health []setmodel.ReplicaHealth
 	for _, r := range s.Replicas {
 		if h, found, err := g.read(ctx, set, shard, r.Num); err == nil && found {
 			health = append(health, h)
@@ -113,7 +114,7 @@ func (g replicaGate) refusals(ctx context.Context, set Set, shard int, failed ma
 	if len(health) == 0 {
 		return ""
 	}
-	choice := passOver(ChooseReplica(s, set.Database, health), failed)
+	choice := passOver(setmodel.ChooseReplica(s, set.Database, health), failed)
 	if choice.Replica != 0 {
 		return ""
 	}
@@ -126,11 +127,11 @@ func (g replicaGate) refusals(ctx context.Context, set Set, shard int, failed ma
 
 // passOver takes the replicas that failed the shard out of the choice: the
 // fittest of the others is chosen, when one is fit.
-func passOver(choice ReplicaChoice, failed map[int]ShardResult) ReplicaChoice {
+func passOver(choice setmodel.ReplicaChoice, failed map[int]setmodel.ShardResult) setmodel.ReplicaChoice {
 	if len(failed) == 0 {
 		return choice
 	}
-	choice.Candidates = slices.DeleteFunc(slices.Clone(choice.Candidates), func(c Candidate) bool {
+	choice.Candidates = slices.DeleteFunc(slices.Clone(choice.Candidates), func(c setmodel.Candidate) bool {
 		_, tried := failed[c.Replica]
 		return tried
 	})
@@ -143,14 +144,14 @@ func passOver(choice ReplicaChoice, failed map[int]ShardResult) ReplicaChoice {
 
 // fit reports whether replica is a candidate of the choice that
 // ChooseReplica did not refuse.
-func fit(choice ReplicaChoice, replica int) bool {
-	return slices.ContainsFunc(choice.Candidates, func(c Candidate) bool { return c.Replica == replica && c.Refused == "" })
+func fit(choice setmodel.ReplicaChoice, replica int) bool {
+	return slices.ContainsFunc(choice.Candidates, func(c setmodel.Candidate) bool { return c.Replica == replica && c.Refused == "" })
 }
 
 // report writes this replica's system.replicas rows of the set's
 // database, once per set (a failed read is written as such: the replica
 // is then not chosen).
-func (g replicaGate) report(ctx context.Context, set Set, shard int) error {
+func (g replicaGate) report(ctx context.Context, set setmodel.Set, shard int) error {
 	c := g.c
 	key := c.layout.ReplicaHealthKey(set.Database, set.ID, shard, c.self.Position.Replica)
 	c.mu.Lock()
@@ -159,13 +160,13 @@ func (g replicaGate) report(ctx context.Context, set Set, shard int) error {
 	if done {
 		return nil
 	}
-	h := ReplicaHealth{Replica: c.self.Position.Replica}
+	h := setmodel.ReplicaHealth{Replica: c.self.Position.Replica}
 	rows, err := c.opts.Replication.Replicas(ctx, set.Database)
 	if err != nil {
 		h.Err = err.Error()
 	}
 	h.Rows = rows
-	data, err := json.Marshal(replicaReport{Version: SetVersion, ReplicaHealth: h})
+	data, err := json.Marshal(replicaReport{Version: setmodel.SetVersion, ReplicaHealth: h})
 	if err != nil {
 		return fmt.Errorf("encode this replica's rows: %w", err)
 	}
@@ -181,32 +182,32 @@ func (g replicaGate) report(ctx context.Context, set Set, shard int) error {
 // replicaReport is shard-{n}.replica-{r}.json: what replica r reported.
 type replicaReport struct {
 	Version int `json:"version"`
-	ReplicaHealth
+	setmodel.ReplicaHealth
 }
 
 // read reads what replica r of shard reported for set.
-func (g replicaGate) read(ctx context.Context, set Set, shard, replica int) (ReplicaHealth, bool, error) {
+func (g replicaGate) read(ctx context.Context, set setmodel.Set, shard, replica int) (setmodel.ReplicaHealth, bool, error) {
 	data, _, err := g.c.store.Get(ctx, g.c.layout.ReplicaHealthKey(set.Database, set.ID, shard, replica))
 	if errors.Is(err, coord.ErrNotFound) {
-		return ReplicaHealth{}, false, nil
+		return setmodel.ReplicaHealth{}, false, nil
 	}
 	if err != nil {
-		return ReplicaHealth{}, false, fmt.Errorf("read replica %d's rows for set %s: %w", replica, set.ID, err)
+		return setmodel.ReplicaHealth{}, false, fmt.Errorf("read replica %d's rows for set %s: %w", replica, set.ID, err)
 	}
 	var rep replicaReport
-	if err := decode(fmt.Sprintf("replica %d's rows", replica), data, &rep); err != nil {
-		return ReplicaHealth{Replica: replica, Err: err.Error()}, true, nil
+	if err := setmodel.Decode(fmt.Sprintf("replica %d's rows", replica), data, &rep); err != nil {
+		return setmodel.ReplicaHealth{Replica: replica, Err: err.Error()}, true, nil
 	}
 	rep.Replica = replica // the key says whose it is
 	return rep.ReplicaHealth, true, nil
 }
 
 // setShard is shard n as the set's creator saw it.
-func setShard(set Set, n int) (Shard, bool) {
+func setShard(set setmodel.Set, n int) (setmodel.Shard, bool) {
 	for _, s := range set.Topology {
 		if s.Num == n {
 			return s, true
 		}
 	}
-	return Shard{}, false
+	return setmodel.Shard{}, false
 }

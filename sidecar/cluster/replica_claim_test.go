@@ -11,6 +11,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 )
 
@@ -19,19 +20,19 @@ import (
 // no ReplicatedMergeTree), its tables, and the statements it was sent.
 type replication struct {
 	mu     sync.Mutex
-	rows   []cluster.ReplicaRow
-	tables []cluster.TableRow
+	rows   []setmodel.ReplicaRow
+	tables []setmodel.TableRow
 	synced []string
 	fail   error
 }
 
-func (r *replication) Replicas(context.Context, string) ([]cluster.ReplicaRow, error) {
+func (r *replication) Replicas(context.Context, string) ([]setmodel.ReplicaRow, error) {
 	return r.rows, nil
 }
-func (r *replication) Tables(context.Context, string) ([]cluster.TableRow, error) {
+func (r *replication) Tables(context.Context, string) ([]setmodel.TableRow, error) {
 	return r.tables, nil
 }
-func (r *replication) Sync(_ context.Context, s cluster.Statement) error {
+func (r *replication) Sync(_ context.Context, s setmodel.Statement) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.synced = append(r.synced, s.SQL)
@@ -39,8 +40,8 @@ func (r *replication) Sync(_ context.Context, s cluster.Statement) error {
 }
 
 // replicated is one Replicated table's row with the given lag.
-func replicated(delay uint64) []cluster.ReplicaRow {
-	return []cluster.ReplicaRow{{Database: "shop", Table: "events", Engine: "ReplicatedMergeTree", AbsoluteDelay: delay,
+func replicated(delay uint64) []setmodel.ReplicaRow {
+	return []setmodel.ReplicaRow{{Database: "shop", Table: "events", Engine: "ReplicatedMergeTree", AbsoluteDelay: delay,
 		LogMaxIndex: 10, LogPointer: 11, TotalReplicas: 2, ActiveReplicas: 2}}
 }
 
@@ -73,7 +74,7 @@ func TestTheFittestReplicaClaims(t *testing.T) {
 	if n1, n2 := len(w.nodes[0].exec.jobs()), len(w.nodes[1].exec.jobs()); n1 != 0 || n2 != 1 {
 		t.Errorf("backups by replica 1: %d, by replica 2: %d; want replica 2's only", n1, n2)
 	}
-	if got, results := w.set(t, set.ID); got.State != cluster.SetCompleted || results[1].Replica != 2 {
+	if got, results := w.set(t, set.ID); got.State != setmodel.SetCompleted || results[1].Replica != 2 {
 		t.Errorf("set %s, shard 1 by replica %d", got.State, results[1].Replica)
 	}
 }
@@ -86,8 +87,8 @@ func TestAReplicaNotChosenClaimsAfterTheGrace(t *testing.T) {
 	w := gatedWorld(t)
 	w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 1) // replica 2 reports ...
-	w.nodes[1].exec.fn = func(ctx context.Context, _ cluster.Job) (cluster.ShardResult, error) {
-		return cluster.ShardResult{}, errors.New("not reached")
+	w.nodes[1].exec.fn = func(ctx context.Context, _ cluster.Job) (setmodel.ShardResult, error) {
+		return setmodel.ShardResult{}, errors.New("not reached")
 	}
 	w.clock.Add(59 * time.Second) // ... and stops before it claims
 	w.step(t, 0)
@@ -118,10 +119,10 @@ func TestEngineSyncsTheReplicaFirst(t *testing.T) {
 	db.Create("shop", map[string]uint64{"events": 10})
 	svc := sidecar.NewService(w.store, db.Ports(), nil, w.layout.Engine(1), sidecar.Options{PollInterval: time.Millisecond},
 		slog.New(slog.DiscardHandler))
-	rep := &replication{tables: []cluster.TableRow{{Database: "shop", Name: "events", Engine: "ReplicatedMergeTree"},
+	rep := &replication{tables: []setmodel.TableRow{{Database: "shop", Name: "events", Engine: "ReplicatedMergeTree"},
 		{Database: "shop", Name: "scratch", Engine: "MergeTree"}}}
 	engine := cluster.Engine{Service: svc, Replication: rep, SyncTimeout: time.Minute}
-	set := cluster.Set{ID: "s1", Database: "shop", Kind: cluster.KindFull}
+	set := setmodel.Set{ID: "s1", Database: "shop", Kind: setmodel.KindFull}
 	res, err := engine.BackupShard(context.Background(), cluster.Job{Set: set, Shard: 1, RequestID: "job-1"})
 	if err != nil || res.Backup == "" || strings.Join(rep.synced, ";") != "SYSTEM SYNC REPLICA `shop`.`events` LIGHTWEIGHT" {
 		t.Fatalf("backup after SYNC REPLICA: %+v, %v; synced %v", res, err, rep.synced)

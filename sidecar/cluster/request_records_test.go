@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -34,7 +35,7 @@ func TestCleanupSetsDeletesOldRequestRecords(t *testing.T) {
 	// The store dates objects by the real clock; the world's starts earlier.
 	w.clock.Add(time.Since(w.clock.Now()))
 	w.clock.Add(48 * time.Hour)
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: &chains{}, Policy: cluster.SetPolicy{KeepFullSets: 5},
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: &chains{}, Policy: setmodel.SetPolicy{KeepFullSets: 5},
 		RequestRetention: 72 * time.Hour}
 	if out, err := reqs.CleanupSets(ctx, "shop", false); err != nil || out.DeletedRequestRecords != 0 || records() != 2 {
 		t.Fatalf("records 2 days old, kept 3: %+v, %v; %d left", out, err, records())

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -17,21 +18,21 @@ func TestOperatorIsAFlagNotAName(t *testing.T) {
 	w := newWorld(t, 1, 1)
 	for _, c := range []struct {
 		req  control.SetRequest
-		want cluster.Requester
+		want setmodel.Requester
 	}{
 		{control.SetRequest{Database: "shop", Kind: "full", RequestID: "r1", RequestedBy: "clickvault"},
-			cluster.Requester{Login: "clickvault"}},
+			setmodel.Requester{Login: "clickvault"}},
 		{control.SetRequest{Database: "shop", Kind: "full", RequestID: "r2", RequestedBy: "clickvault", Operator: true},
-			cluster.Requester{Login: "clickvault", Operator: true}},
+			setmodel.Requester{Login: "clickvault", Operator: true}},
 	} {
 		out, _ := w.backupSet(t, c.req)
 		data, _, err := w.store.Get(context.Background(), w.layout.SetKey("shop", out.ID))
-		var set cluster.Set
+		var set setmodel.Set
 		if err != nil || json.Unmarshal(data, &set) != nil {
 			t.Fatalf("read set %s: %v", out.ID, err)
 		}
-		var got cluster.Requester
-		checked := cluster.Checked{Executor: w.nodes[0].exec, Allowed: func(_ context.Context, who cluster.Requester, _ string) error {
+		var got setmodel.Requester
+		checked := cluster.Checked{Executor: w.nodes[0].exec, Allowed: func(_ context.Context, who setmodel.Requester, _ string) error {
 			got = who
 			return nil
 		}}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
@@ -18,7 +19,7 @@ type Requests struct {
 	Coord *Coordinator
 	// Topology reads system.clusters now: a set backs up the shards the
 	// cluster has when it is made.
-	Topology func(ctx context.Context) (Topology, error)
+	Topology func(ctx context.Context) (setmodel.Topology, error)
 	// Poll is how often the set is read while it is open (default 200 ms:
 	// a few small GETs, for the one request that waits).
 	Poll time.Duration
@@ -27,7 +28,7 @@ type Requests struct {
 	// Chains read and delete the shards' backups, and Policy says which
 	// sets to keep (a cleanup of sets).
 	Chains ShardChains
-	Policy SetPolicy
+	Policy setmodel.SetPolicy
 	// RequestRetention is how long a request's row lives
 	// (sidecar.request_retention_days): its set-requests/ record, by which
 	// its sidecar answers it after a restart, is deleted by a cleanup of
@@ -61,7 +62,7 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 				progress(set.ID, fmt.Sprintf("set %s: shard %d %s (%d of %d shards done)", set.ID, n, res.State, len(told), len(cur.Shards)))
 			}
 		}
-		if cur.State != SetOpen {
+		if cur.State != setmodel.SetOpen {
 			return Outcome(cur, results), nil
 		}
 		if err := sleepCtx(ctx, poll); err != nil {
@@ -72,11 +73,11 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 
 // find is the request's set: the one named, or the one recorded for the
 // request (a run before a restart made it), else a new one, recorded.
-func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error) {
+func (r Requests) find(ctx context.Context, req control.SetRequest) (setmodel.Set, error) {
 	if req.ID == "" {
 		id, err := r.recorded(ctx, req)
 		if err != nil {
-			return Set{}, err
+			return setmodel.Set{}, err
 		}
 		req.ID = id
 	}
@@ -86,12 +87,12 @@ func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error)
 			return set, nil
 		}
 		if !errors.Is(err, coord.ErrNotFound) {
-			return Set{}, fmt.Errorf("read set %s: %w", req.ID, err)
+			return setmodel.Set{}, fmt.Errorf("read set %s: %w", req.ID, err)
 		}
 	}
 	topo, err := r.Topology(ctx)
 	if err != nil {
-		return Set{}, fmt.Errorf("read the cluster's shards: %w", err)
+		return setmodel.Set{}, fmt.Errorf("read the cluster's shards: %w", err)
 	}
 	kind := req.Kind
 	if kind == "auto" {
@@ -100,7 +101,7 @@ func (r Requests) find(ctx context.Context, req control.SetRequest) (Set, error)
 	set, err := r.Coord.Create(ctx, Request{Database: req.Database, Kind: kind, RequestID: req.RequestID,
 		RequestedBy: req.RequestedBy, Operator: req.Operator, Topology: topo})
 	if err != nil {
-		return Set{}, err
+		return setmodel.Set{}, err
 	}
 	r.record(ctx, req, set.ID)
 	return set, nil
@@ -116,7 +117,7 @@ func (r Requests) recorded(ctx context.Context, req control.SetRequest) (string,
 		return "", fmt.Errorf("read the set of request %s: %w", req.RequestID, err)
 	}
 	var rec setOfRequest
-	if err := decode("the set of request "+req.RequestID, data, &rec); err != nil {
+	if err := setmodel.Decode("the set of request "+req.RequestID, data, &rec); err != nil {
 		return "", err
 	}
 	return rec.Set, nil
@@ -133,14 +134,14 @@ func (r Requests) record(ctx context.Context, req control.SetRequest, set string
 
 // Outcome is a sealed set as the runner answers it: each shard's state,
 // and why a shard is missing.
-func Outcome(set Set, results map[int]ShardResult) control.SetOutcome {
+func Outcome(set setmodel.Set, results map[int]setmodel.ShardResult) control.SetOutcome {
 	out := control.SetOutcome{ID: set.ID, State: string(set.State)}
 	shards := append([]int(nil), set.Shards...)
 	sort.Ints(shards)
 	for _, n := range shards {
 		res, ok := results[n]
 		if !ok {
-			out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: "missing", Reason: set.Reasons[ShardFolder(n)]})
+			out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: "missing", Reason: set.Reasons[coord.ShardFolder(n)]})
 			continue
 		}
 		out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: string(res.State), Node: res.Node,
@@ -159,13 +160,13 @@ type Checked struct {
 	// error wrapping ErrRejected when who may not, and any other error
 	// when the grants could not be read (the server restarting): that is
 	// a failure, which another replica of the shard tries, not a refusal.
-	Allowed func(ctx context.Context, who Requester, database string) error
+	Allowed func(ctx context.Context, who setmodel.Requester, database string) error
 }
 
 // BackupShard backs the shard up if the requester may.
-func (c Checked) BackupShard(ctx context.Context, job Job) (ShardResult, error) {
-	if err := c.Allowed(ctx, Requester{Login: job.Set.RequestedBy, Operator: job.Set.Operator}, job.Set.Database); err != nil {
-		return ShardResult{}, err
+func (c Checked) BackupShard(ctx context.Context, job Job) (setmodel.ShardResult, error) {
+	if err := c.Allowed(ctx, setmodel.Requester{Login: job.Set.RequestedBy, Operator: job.Set.Operator}, job.Set.Database); err != nil {
+		return setmodel.ShardResult{}, err
 	}
 	return c.Executor.BackupShard(ctx, job)
 }

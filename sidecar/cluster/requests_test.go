@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -14,7 +15,7 @@ import (
 func (w *world) backupSet(t *testing.T, req control.SetRequest) (control.SetOutcome, []string) {
 	t.Helper()
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
-		Topology: func(context.Context) (cluster.Topology, error) { return w.topo, nil }}
+		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil }}
 	type answer struct {
 		out control.SetOutcome
 		err error

@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"slices"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // held are the tables of a restore of one shard alone that hold rows on
@@ -15,8 +17,8 @@ import (
 // may have been written. Only a data step not sent yet is judged: a step
 // sent before is judged by its rows (ResumeStep), and a whole set's
 // restore writes only into new or empty databases (prepare).
-func (n nodeSteps) held(ctx context.Context, rec RestoreRecord, s StepRecord) (map[string]uint64, error) {
-	if rec.Shard == 0 || s.Kind != StepData || s.State != StepPending {
+func (n nodeSteps) held(ctx context.Context, rec setmodel.RestoreRecord, s setmodel.StepRecord) (map[string]uint64, error) {
+	if rec.Shard == 0 || s.Kind != setmodel.StepData || s.State != setmodel.StepPending {
 		return nil, nil
 	}
 	rows, err := n.c.opts.Restorer.TableRows(ctx, rec.Target)
@@ -34,8 +36,8 @@ func (n nodeSteps) held(ctx context.Context, rec RestoreRecord, s StepRecord) (m
 
 // leaveAll records a step whose every table held rows: nothing of it is
 // sent, and it is done, naming what it left.
-func (n nodeSteps) leaveAll(ctx context.Context, key string, s StepRecord, held map[string]uint64) (StepState, string) {
-	_, err := n.c.updateRestore(ctx, key, func(r *RestoreRecord) bool {
+func (n nodeSteps) leaveAll(ctx context.Context, key string, s setmodel.StepRecord, held map[string]uint64) (setmodel.StepState, string) {
+	_, err := n.c.updateRestore(ctx, key, func(r *setmodel.RestoreRecord) bool {
 		t := r.Step(s.Key)
 		if t == nil {
 			return false
@@ -44,14 +46,14 @@ func (n nodeSteps) leaveAll(ctx context.Context, key string, s StepRecord, held 
 		return true
 	})
 	if err != nil {
-		return StepFailed, err.Error()
+		return setmodel.StepFailed, err.Error()
 	}
-	return StepDone, ""
+	return setmodel.StepDone, ""
 }
 
 // leave takes the held tables out of a step's record: they are named in
 // Held with the rows they held, and no run restores them.
-func leave(t *StepRecord, held map[string]uint64) {
+func leave(t *setmodel.StepRecord, held map[string]uint64) {
 	if len(held) == 0 {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -18,7 +19,7 @@ type Restorer interface {
 	// Allowed returns nil when user may restore database's backup into
 	// target on this node: read the source, create tables in the target
 	// (and insert for rows), create the target when it does not exist.
-	Allowed(ctx context.Context, who Requester, database, target string, rows, createDatabase bool) error
+	Allowed(ctx context.Context, who setmodel.Requester, database, target string, rows, createDatabase bool) error
 	// Target is database on this node: whether it exists, what it holds
 	// (refusing a system, control or scratch database).
 	Target(ctx context.Context, database string) (model.Target, error)
@@ -38,13 +39,13 @@ type nodeSteps struct{ c *Coordinator }
 // step runs this node's steps of an open restore, in order; it stops at
 // one that failed (marking the rest of its steps not run, so the
 // restore's record ends and its requester answers).
-func (n nodeSteps) step(ctx context.Context, database string, e OpenRestore) error {
+func (n nodeSteps) step(ctx context.Context, database string, e setmodel.OpenRestore) error {
 	c := n.c
 	if c.opts.Restorer == nil {
 		return nil
 	}
 	if c.now().After(e.Deadline) {
-		rec := RestoreRecord{Database: database, Set: e.Set, Target: e.Target, TargetCluster: e.TargetCluster, Shard: e.Shard}
+		rec := setmodel.RestoreRecord{Database: database, Set: e.Set, Target: e.Target, TargetCluster: e.TargetCluster, Shard: e.Shard}
 		return c.unlistRestore(ctx, rec, e.Run) // its requester gave up, or stopped for good
 	}
 	key := c.layout.RestoreKey(database, e.Set, e.TargetCluster, e.Target, e.Shard)
@@ -54,7 +55,7 @@ func (n nodeSteps) step(ctx context.Context, database string, e OpenRestore) err
 			return err
 		}
 		s, ok := n.next(rec)
-		if !ok || s.State == StepFailed || s.State == StepRejected {
+		if !ok || s.State == setmodel.StepFailed || s.State == setmodel.StepRejected {
 			return nil // none left here, or this run's steps here have ended
 		}
 		if err := n.run(ctx, key, rec, s); err != nil {
@@ -64,26 +65,26 @@ func (n nodeSteps) step(ctx context.Context, database string, e OpenRestore) err
 }
 
 // next is this node's first step of the record not done.
-func (n nodeSteps) next(rec RestoreRecord) (StepRecord, bool) {
+func (n nodeSteps) next(rec setmodel.RestoreRecord) (setmodel.StepRecord, bool) {
 	c := n.c
 	for _, s := range rec.Steps {
-		if s.Target == c.self.Position.Shard && s.Replica == c.self.Position.Replica && s.State != StepDone {
+		if s.Target == c.self.Position.Shard && s.Replica == c.self.Position.Replica && s.State != setmodel.StepDone {
 			return s, true
 		}
 	}
-	return StepRecord{}, false
+	return setmodel.StepRecord{}, false
 }
 
 // run runs one step, records how it ended, and marks this replica's
 // steps after a failed one not run.
-func (n nodeSteps) run(ctx context.Context, key string, rec RestoreRecord, s StepRecord) error {
+func (n nodeSteps) run(ctx context.Context, key string, rec setmodel.RestoreRecord, s setmodel.StepRecord) error {
 	c := n.c
 	state, why := n.restore(ctx, key, rec, s)
 	if ctx.Err() != nil {
 		return fmt.Errorf("restore step %s of set %s: %w", s.Key, rec.Set, ctx.Err()) // resumed after the restart
 	}
 	c.logger.Info("restore step ended", "set", rec.Set, "target", rec.Target, "step", s.Key, "state", state, "error", why)
-	_, err := c.updateRestore(ctx, key, func(r *RestoreRecord) bool {
+	_, err := c.updateRestore(ctx, key, func(r *setmodel.RestoreRecord) bool {
 		mine := false
 		for i := range r.Steps {
 			t := &r.Steps[i]
@@ -92,8 +93,8 @@ func (n nodeSteps) run(ctx context.Context, key string, rec RestoreRecord, s Ste
 				t.State, t.Error, t.Node, mine = state, why, c.self.Holder.Name, true
 				at := c.now().UTC()
 				t.FinishedAt = &at
-			case mine && state != StepDone && t.Target == s.Target && t.Replica == s.Replica && t.State == StepPending:
-				t.State, t.Error = StepFailed, "not run: step "+s.Key+" before it on this replica did not end done"
+			case mine && state != setmodel.StepDone && t.Target == s.Target && t.Replica == s.Replica && t.State == setmodel.StepPending:
+				t.State, t.Error = setmodel.StepFailed, "not run: step "+s.Key+" before it on this replica did not end done"
 			}
 		}
 		return true
@@ -105,14 +106,14 @@ func (n nodeSteps) run(ctx context.Context, key string, rec RestoreRecord, s Ste
 // step whole; a started one (sent by a run that stopped) by waiting for
 // its RESTORE if this server still has it, else as ResumeStep judges its
 // rows.
-func (n nodeSteps) restore(ctx context.Context, key string, rec RestoreRecord, s StepRecord) (StepState, string) {
+func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.RestoreRecord, s setmodel.StepRecord) (setmodel.StepState, string) {
 	c := n.c
-	run := Resume{Tables: s.Tables, Settings: s.Settings}
-	if s.State == StepStarted {
+	run := setmodel.Resume{Tables: s.Tables, Settings: s.Settings}
+	if s.State == setmodel.StepStarted {
 		if s.OperationID != "" {
 			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target)
 			if err == nil {
-				return StepDone, ""
+				return setmodel.StepDone, ""
 			}
 			if !errors.Is(err, sidecar.ErrNotFound) {
 				c.logger.Warn("a restore step sent before ended otherwise; judging it by its rows", "step", s.Key, "err", err)
@@ -120,13 +121,13 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec RestoreRecord, s
 		}
 		now, err := c.opts.Restorer.TableRows(ctx, rec.Target)
 		if err != nil {
-			return StepFailed, err.Error()
+			return setmodel.StepFailed, err.Error()
 		}
-		if run = ResumeStep(s, now); run.Conflict != "" {
-			return StepFailed, run.Conflict
+		if run = setmodel.ResumeStep(s, now); run.Conflict != "" {
+			return setmodel.StepFailed, run.Conflict
 		}
 		if run.Skip {
-			return StepDone, ""
+			return setmodel.StepDone, ""
 		}
 	}
 	cmd, state, why := n.prepare(ctx, rec, s, run)
@@ -135,42 +136,42 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec RestoreRecord, s
 	}
 	held, err := n.held(ctx, rec, s)
 	if err != nil {
-		return StepFailed, err.Error()
+		return setmodel.StepFailed, err.Error()
 	}
 	cmd.Except = append(cmd.Except, slices.Sorted(maps.Keys(held))...)
 	if len(held) > 0 && len(held) == len(run.Tables) {
 		return n.leaveAll(ctx, key, s, held) // nothing of it to restore here
 	}
 	if err := n.markStarted(ctx, key, s, cmd.ID, rec.Target, held); err != nil {
-		return StepFailed, err.Error()
+		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-started")
 	if err := c.opts.Restorer.Start(ctx, cmd); err != nil {
-		return StepFailed, err.Error()
+		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-sent")
 	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target); err != nil {
-		return StepFailed, err.Error()
+		return setmodel.StepFailed, err.Error()
 	}
-	return StepDone, ""
+	return setmodel.StepDone, ""
 }
 
 // prepare checks what a step needs on this node — the requester's
 // grants here, and for a replica's first step an absent or empty target —
 // and builds its RESTORE; a refusal comes back as the step's end state.
-func (n nodeSteps) prepare(ctx context.Context, rec RestoreRecord, s StepRecord, run Resume) (sidecar.RestoreCommand, StepState, string) {
+func (n nodeSteps) prepare(ctx context.Context, rec setmodel.RestoreRecord, s setmodel.StepRecord, run setmodel.Resume) (sidecar.RestoreCommand, setmodel.StepState, string) {
 	c := n.c
 	t, err := c.opts.Restorer.Target(ctx, rec.Target)
 	if err != nil {
-		return sidecar.RestoreCommand{}, StepFailed, err.Error()
+		return sidecar.RestoreCommand{}, setmodel.StepFailed, err.Error()
 	}
-	if err := c.opts.Restorer.Allowed(ctx, Requester{Login: rec.RequestedBy, Operator: rec.Operator}, rec.Database, rec.Target, s.Kind == StepData, !t.Exists); err != nil {
-		return sidecar.RestoreCommand{}, StepRejected, err.Error()
+	if err := c.opts.Restorer.Allowed(ctx, setmodel.Requester{Login: rec.RequestedBy, Operator: rec.Operator}, rec.Database, rec.Target, s.Kind == setmodel.StepData, !t.Exists); err != nil {
+		return sidecar.RestoreCommand{}, setmodel.StepRejected, err.Error()
 	}
 	creates := settingValue(run.Settings, "create_table") == "'create'"
-	if creates && s.State == StepPending {
+	if creates && s.State == setmodel.StepPending {
 		if err := t.RequireEmpty(); err != nil {
-			return sidecar.RestoreCommand{}, StepFailed, fmt.Sprintf("%v on this node: a set's restore writes into a new or empty database", err)
+			return sidecar.RestoreCommand{}, setmodel.StepFailed, fmt.Sprintf("%v on this node: a set's restore writes into a new or empty database", err)
 		}
 	}
 	cmd := sidecar.RestoreCommand{ID: uuid.NewString(), Database: rec.Database, Target: rec.Target, Folder: s.Folder,
@@ -191,10 +192,10 @@ func (n nodeSteps) prepare(ctx context.Context, rec RestoreRecord, s StepRecord,
 // (the first time) each table's rows just before, by which a run after a
 // crash judges what it did. The tables held (left as they are, see held)
 // leave the step's tables, so no later run restores them either.
-func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id, target string, held map[string]uint64) error {
+func (n nodeSteps) markStarted(ctx context.Context, key string, s setmodel.StepRecord, id, target string, held map[string]uint64) error {
 	c := n.c
 	before := s.Before
-	if s.OperationID == "" && s.State == StepPending {
+	if s.OperationID == "" && s.State == setmodel.StepPending {
 		now, err := c.opts.Restorer.TableRows(ctx, target)
 		if err != nil {
 			return err
@@ -206,13 +207,13 @@ func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id
 			}
 		}
 	}
-	_, err := c.updateRestore(ctx, key, func(r *RestoreRecord) bool {
+	_, err := c.updateRestore(ctx, key, func(r *setmodel.RestoreRecord) bool {
 		t := r.Step(s.Key)
 		if t == nil {
 			return false
 		}
 		at := c.now().UTC()
-		t.State, t.OperationID, t.Before, t.Node, t.Error = StepStarted, id, before, c.self.Holder.Name, ""
+		t.State, t.OperationID, t.Before, t.Node, t.Error = setmodel.StepStarted, id, before, c.self.Holder.Name, ""
 		leave(t, held)
 		if t.StartedAt == nil {
 			t.StartedAt = &at
@@ -223,7 +224,7 @@ func (n nodeSteps) markStarted(ctx context.Context, key string, s StepRecord, id
 }
 
 // settingValue is a step setting's value as the plan wrote it ("" if unset).
-func settingValue(settings []Setting, name string) string {
+func settingValue(settings []setmodel.Setting, name string) string {
 	for _, s := range settings {
 		if s.Name == name {
 			return s.Value

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -39,7 +40,7 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	if err != nil {
 		return out, err
 	}
-	rec := NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
+	rec := setmodel.NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
 	if req.DryRun {
 		out = RestoreOutcome(rec)
 		out.State = "planned"
@@ -65,15 +66,15 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 
 // chooseSet finds the set the request asks for and its shards' results:
 // by name, or the newest completed at or before as_of (ChooseSet).
-func (r Requests) chooseSet(ctx context.Context, req control.SetRestoreRequest) (Set, map[int]ShardResult, error) {
-	var sets []Set
+func (r Requests) chooseSet(ctx context.Context, req control.SetRestoreRequest) (setmodel.Set, map[int]setmodel.ShardResult, error) {
+	var sets []setmodel.Set
 	if req.Set != "" {
 		if err := model.ValidateIdentifier("set", req.Set); err != nil {
-			return Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
+			return setmodel.Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
 		}
 		s, _, err := r.Coord.readSet(ctx, req.Database, req.Set)
 		if err != nil && !errors.Is(err, coord.ErrNotFound) {
-			return Set{}, nil, err
+			return setmodel.Set{}, nil, err
 		}
 		if err == nil {
 			sets = append(sets, s)
@@ -81,18 +82,18 @@ func (r Requests) chooseSet(ctx context.Context, req control.SetRestoreRequest) 
 	} else {
 		var err error
 		if sets, err = r.Coord.Sets(ctx, req.Database); err != nil {
-			return Set{}, nil, err
+			return setmodel.Set{}, nil, err
 		}
 	}
-	set, err := ChooseSet(sets, SetWanted{Name: req.Set, AsOf: req.AsOf, Shard: req.Shard})
+	set, err := setmodel.ChooseSet(sets, setmodel.SetWanted{Name: req.Set, AsOf: req.AsOf, Shard: req.Shard})
 	if err != nil {
-		return Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
+		return setmodel.Set{}, nil, fmt.Errorf("%w: %w", control.ErrRejected, err)
 	}
-	results := map[int]ShardResult{}
+	results := map[int]setmodel.ShardResult{}
 	for _, n := range set.Shards {
 		res, found, err := r.Coord.readResult(ctx, set, n)
 		if err != nil {
-			return Set{}, nil, err
+			return setmodel.Set{}, nil, err
 		}
 		if found {
 			results[n] = res
@@ -102,7 +103,7 @@ func (r Requests) chooseSet(ctx context.Context, req control.SetRestoreRequest) 
 }
 
 // Sets reads every set of a database (one LIST, then each set.json).
-func (c *Coordinator) Sets(ctx context.Context, database string) ([]Set, error) {
+func (c *Coordinator) Sets(ctx context.Context, database string) ([]setmodel.Set, error) {
 	sets, _, err := c.readSets(ctx, database)
 	return sets, err
 }
@@ -111,12 +112,12 @@ func (c *Coordinator) Sets(ctx context.Context, database string) ([]Set, error) 
 // without a set.json: what a cleanup stopped while deleting a set's
 // records left (set.json goes first, its backups are gone by then). A
 // set's folder has no object before its set.json is written.
-func (c *Coordinator) readSets(ctx context.Context, database string) ([]Set, []string, error) {
+func (c *Coordinator) readSets(ctx context.Context, database string) ([]setmodel.Set, []string, error) {
 	listing, err := c.store.List(ctx, c.layout.SetsRoot(database), false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list the sets of %s: %w", database, err)
 	}
-	var sets []Set
+	var sets []setmodel.Set
 	var leftovers []string
 	for _, f := range listing.Folders {
 		id := path.Base(strings.TrimSuffix(f, "/"))
@@ -138,37 +139,37 @@ func (c *Coordinator) readSets(ctx context.Context, database string) ([]Set, []s
 // planned by the engine (ShardPlanner): a table it refuses (consumers)
 // refuses the restore, one it leaves out (consumers = 'skip') is left out
 // of every step of that shard.
-func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest, set Set, results map[int]ShardResult, target string) (RestorePlan, error) {
+func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest, set setmodel.Set, results map[int]setmodel.ShardResult, target string) (setmodel.RestorePlan, error) {
 	topo, err := r.Topology(ctx)
 	if err != nil {
-		return RestorePlan{}, fmt.Errorf("read the cluster's shards: %w", err)
+		return setmodel.RestorePlan{}, fmt.Errorf("read the cluster's shards: %w", err)
 	}
-	var tables []TableRow
+	var tables []setmodel.TableRow
 	skip := map[int][]string{}
 	for _, n := range set.Shards {
 		res, ok := results[n]
-		if !ok || res.State != ShardSucceeded || res.Backup == "" || (req.Shard != 0 && n != req.Shard) {
+		if !ok || res.State != setmodel.ShardSucceeded || res.Backup == "" || (req.Shard != 0 && n != req.Shard) {
 			continue
 		}
 		p, err := r.Plan(ctx, set.Database, n, res.Backup, target, req.Consumers)
 		if err != nil {
-			return RestorePlan{}, fmt.Errorf("plan the restore of shard %d's backup %s: %w", n, res.Backup, err)
+			return setmodel.RestorePlan{}, fmt.Errorf("plan the restore of shard %d's backup %s: %w", n, res.Backup, err)
 		}
 		if err := p.Refusal(); err != nil {
-			return RestorePlan{}, fmt.Errorf("%w: shard %d's backup %s: %w", control.ErrRejected, n, res.Backup, err)
+			return setmodel.RestorePlan{}, fmt.Errorf("%w: shard %d's backup %s: %w", control.ErrRejected, n, res.Backup, err)
 		}
 		if stopped := p.With(model.PlanStopped); len(stopped) > 0 {
-			return RestorePlan{}, fmt.Errorf("%w: shard %d's backup %s has refreshable views (%s) a set's restore does not "+
+			return setmodel.RestorePlan{}, fmt.Errorf("%w: shard %d's backup %s has refreshable views (%s) a set's restore does not "+
 				"create stopped: say consumers = 'skip'", control.ErrRejected, n, res.Backup, strings.Join(stopped, ", "))
 		}
 		for _, e := range p.Tables {
-			tables = append(tables, TableRow{Database: set.Database, Name: e.Table, Engine: e.Engine})
+			tables = append(tables, setmodel.TableRow{Database: set.Database, Name: e.Table, Engine: e.Engine})
 		}
 		skip[n] = p.With(model.PlanSkip)
 	}
-	plan, err := PlanRestore(RestoreInput{Set: set, Results: results, Shard: req.Shard, Target: topo, Database: target, Tables: tables})
+	plan, err := setmodel.PlanRestore(setmodel.RestoreInput{Set: set, Results: results, Shard: req.Shard, Target: topo, Database: target, Tables: tables})
 	if err != nil {
-		return RestorePlan{}, fmt.Errorf("%w: %w", control.ErrRejected, err)
+		return setmodel.RestorePlan{}, fmt.Errorf("%w: %w", control.ErrRejected, err)
 	}
 	for i := range plan.Steps {
 		s := &plan.Steps[i]
@@ -182,7 +183,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 // stepped alike (RestoreRecord.Matches), its failed steps reopened for
 // this run. It lists the restore in open.json and returns the record and
 // how many steps this run has to run.
-func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan RestorePlan, rec RestoreRecord) (RestoreRecord, int, error) {
+func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan setmodel.RestorePlan, rec setmodel.RestoreRecord) (setmodel.RestoreRecord, int, error) {
 	rec.RequestedBy, rec.Operator = req.RequestedBy, req.Operator
 	rec.Deadline = r.Coord.now().UTC().Add(r.Coord.opts.ShardTimeout)
 	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
@@ -194,7 +195,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 	switch {
 	case errors.Is(err, coord.ErrPreconditionFailed):
 		var mismatch error
-		rec, err = r.Coord.updateRestore(ctx, key, func(had *RestoreRecord) bool {
+		rec, err = r.Coord.updateRestore(ctx, key, func(had *setmodel.RestoreRecord) bool {
 			if mismatch = had.Matches(plan); mismatch != nil {
 				return false
 			}
@@ -224,9 +225,9 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 // A cleanup reads open.json again after its marks (CleanupSets), so of the
 // two one always sees the other: either this read sees the mark, or that
 // read sees the listing and keeps the set.
-func (r Requests) stillSet(ctx context.Context, set Set, rec RestoreRecord, listed int) error {
+func (r Requests) stillSet(ctx context.Context, set setmodel.Set, rec setmodel.RestoreRecord, listed int) error {
 	now, _, err := r.Coord.readSet(ctx, set.Database, set.ID)
-	if err == nil && now.State != SetDeleting {
+	if err == nil && now.State != setmodel.SetDeleting {
 		return nil
 	}
 	// Deleting, or not known not to be: the nodes must not go on with a
@@ -243,7 +244,7 @@ func (r Requests) stillSet(ctx context.Context, set Set, rec RestoreRecord, list
 }
 
 // RestoreOutcome is a restore's record as the runner answers it.
-func RestoreOutcome(rec RestoreRecord) control.SetRestoreOutcome {
+func RestoreOutcome(rec setmodel.RestoreRecord) control.SetRestoreOutcome {
 	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, Target: rec.Target, State: "restored", Notes: slices.Clone(rec.Map.Notes)}
 	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
@@ -255,7 +256,7 @@ func RestoreOutcome(rec RestoreRecord) control.SetRestoreOutcome {
 		}
 		out.Steps = append(out.Steps, control.StepOutcome{Key: s.Key, State: string(s.State), Node: s.Node, Rows: rows, Problem: s.Error,
 			Held: s.Held})
-		if s.State != StepDone {
+		if s.State != setmodel.StepDone {
 			out.State = "failed"
 		}
 	}

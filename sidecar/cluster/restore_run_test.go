@@ -14,6 +14,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -44,7 +45,7 @@ func newFakeServer() *fakeServer {
 	return &fakeServer{dbs: map[string]map[string]uint64{}, ops: map[string]error{}}
 }
 
-func (f *fakeServer) Allowed(_ context.Context, who cluster.Requester, _, _ string, _, _ bool) error {
+func (f *fakeServer) Allowed(_ context.Context, who setmodel.Requester, _, _ string, _, _ bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.denied != "" {
@@ -142,7 +143,7 @@ func slicesContains(xs []string, x string) bool {
 type restoreWorld struct {
 	*world
 	servers []*fakeServer
-	set     cluster.Set
+	set     setmodel.Set
 	faults  []func(string)
 }
 
@@ -155,8 +156,8 @@ func newRestoreWorld(t *testing.T, replicas ...int) *restoreWorld {
 		w.faults = append(w.faults, nil)
 		w.restart(i)
 		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(context.Context, cluster.Job) (cluster.ShardResult, error) {
-			return cluster.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: fmt.Sprintf("f%d", shard), Kind: "full",
+		n.exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
+			return setmodel.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: fmt.Sprintf("f%d", shard), Kind: "full",
 				Tables: backupRows(fmt.Sprintf("f%d", shard))}, nil
 		}
 	}
@@ -176,7 +177,7 @@ func (w *restoreWorld) restart(i int) {
 
 func (w *restoreWorld) requests() cluster.Requests {
 	return cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
-		Topology: func(context.Context) (cluster.Topology, error) { return w.topo, nil },
+		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil },
 		Plan: func(context.Context, string, int, string, string, model.Consumers) (model.RestorePlan, error) {
 			return model.RestorePlan{Tables: []model.PlanEntry{{Table: "orders", Engine: "MergeTree", Action: model.PlanRestore}}}, nil
 		}}
@@ -230,7 +231,7 @@ func TestSetRestoreOntoFewerShards(t *testing.T) {
 	two := w.topo
 	two.Shards = two.Shards[:2]
 	req := w.requests()
-	req.Topology = func(context.Context) (cluster.Topology, error) { return two, nil }
+	req.Topology = func(context.Context) (setmodel.Topology, error) { return two, nil }
 	done := make(chan error, 1)
 	var out control.SetRestoreOutcome
 	go func() {
@@ -380,7 +381,7 @@ func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
 				t.Fatalf("sets %v, %v", sets, err)
 			}
 			s := sets[0]
-			s.State = cluster.SetDeleting
+			s.State = setmodel.SetDeleting
 			data, _ := json.Marshal(s)
 			if _, err := w.store.Put(ctx, w.layout.SetKey("shop", s.ID), data, coord.PutCondition{}); err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -134,7 +135,7 @@ func TestSetRestoreOfOneShardOntoFewerShards(t *testing.T) {
 	two := w.topo
 	two.Shards = two.Shards[:2]
 	reqs := w.requests()
-	reqs.Topology = func(context.Context) (cluster.Topology, error) { return two, nil }
+	reqs.Topology = func(context.Context) (setmodel.Topology, error) { return two, nil }
 	out, err := w.restoreBy(t, reqs, control.SetRestoreRequest{Target: "shop2", Shard: 3, RequestID: "r1"}, nil)
 	if err != nil || !out.Restored() || !strings.Contains(out.Message(), "t1-r1-s3-data (300 rows, node1)") || len(out.Steps) != 1 {
 		t.Fatalf("shard 3 alone onto 2 shards: %q, %v", out.Message(), err)
@@ -161,17 +162,4 @@ func TestSetRestoreOfOneShardRefusals(t *testing.T) {
 	if !slices.Equal(w.sent(), []int{0, 0, 0}) {
 		t.Errorf("RESTOREs sent: %v", w.sent())
 	}
-}
-
-// TestPlanRestoreOfOneShardGolden: shard 3 alone of a set of 3 onto 2
-// (target shard 1 on two replicas), as SQL: where the whole restore puts
-// it, no table created anew.
-func TestPlanRestoreOfOneShardGolden(t *testing.T) {
-	three := set("s1", 1, cluster.SetCompleted, 1, 2, 3)
-	p, err := cluster.PlanRestore(cluster.RestoreInput{Set: three, Results: results(three), Shard: 3,
-		Target: targetTopology(t, "two_replicas"), Database: "shop_restored", Tables: mixed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "restore_shard_3_of_3_to_2.sql", renderPlan(p))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -14,13 +15,13 @@ import (
 // the deadline has passed, telling progress as steps end, then takes the
 // restore off open.json. A stopping sidecar (ctx ended) leaves it listed:
 // the nodes go on, and the request is resumed after the restart.
-func (r Requests) awaitRestore(ctx context.Context, rec RestoreRecord, progress func(set, message string)) (RestoreRecord, error) {
+func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, progress func(set, message string)) (setmodel.RestoreRecord, error) {
 	poll := r.Poll
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
 	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
-	run, told := rec.Run, map[string]StepState{}
+	run, told := rec.Run, map[string]setmodel.StepState{}
 	for {
 		cur, _, err := r.Coord.readRestore(ctx, key)
 		if err != nil {
@@ -28,7 +29,7 @@ func (r Requests) awaitRestore(ctx context.Context, rec RestoreRecord, progress 
 		}
 		rec = cur
 		for _, s := range rec.Steps {
-			if s.State != told[s.Key] && s.State != StepPending {
+			if s.State != told[s.Key] && s.State != setmodel.StepPending {
 				told[s.Key] = s.State
 				progress(rec.Set, fmt.Sprintf("restore of set %s into %s: step %s %s%s", rec.Set, rec.Target, s.Key, s.State, onNode(s)))
 			}
@@ -48,17 +49,17 @@ func (r Requests) awaitRestore(ctx context.Context, rec RestoreRecord, progress 
 
 // notRunBy marks, in the answer only, the steps not ended by the deadline:
 // the record keeps them as they are, for the next run to go on from.
-func notRunBy(rec *RestoreRecord, deadline time.Time) {
+func notRunBy(rec *setmodel.RestoreRecord, deadline time.Time) {
 	for i := range rec.Steps {
 		s := &rec.Steps[i]
-		if s.State == StepPending || s.State == StepStarted {
+		if s.State == setmodel.StepPending || s.State == setmodel.StepStarted {
 			s.Error = fmt.Sprintf("not ended by the deadline %s (the node's sidecar down, or the RESTORE still running); "+
 				"run the same restore again to go on", deadline.UTC().Format(time.RFC3339))
 		}
 	}
 }
 
-func onNode(s StepRecord) string {
+func onNode(s setmodel.StepRecord) string {
 	out := ""
 	if s.Node != "" {
 		out = " on " + s.Node
@@ -71,10 +72,10 @@ func onNode(s StepRecord) string {
 
 // listRestore lists a restore in open.json, for the run rec.Run, so every
 // node runs its steps.
-func (c *Coordinator) listRestore(ctx context.Context, rec RestoreRecord) error {
-	entry := OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, Shard: rec.Shard, Run: rec.Run,
+func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecord) error {
+	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, Shard: rec.Shard, Run: rec.Run,
 		Deadline: rec.Deadline}
-	return c.updateOpen(ctx, rec.Database, func(open *OpenSets) bool {
+	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
 			if e.Set == entry.Set && e.Target == entry.Target && e.TargetCluster == entry.TargetCluster && e.Shard == entry.Shard {
 				if e == entry {
@@ -91,8 +92,8 @@ func (c *Coordinator) listRestore(ctx context.Context, rec RestoreRecord) error 
 
 // unlistRestore takes the restore off open.json if the run run still
 // holds it (a later request may have taken it over).
-func (c *Coordinator) unlistRestore(ctx context.Context, rec RestoreRecord, run string) error {
-	return c.updateOpen(ctx, rec.Database, func(open *OpenSets) bool {
+func (c *Coordinator) unlistRestore(ctx context.Context, rec setmodel.RestoreRecord, run string) error {
+	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
 			if e.Set == rec.Set && e.Target == rec.Target && e.TargetCluster == rec.TargetCluster && e.Shard == rec.Shard && e.Run == run {
 				open.Restores = append(open.Restores[:i:i], open.Restores[i+1:]...)
@@ -104,14 +105,14 @@ func (c *Coordinator) unlistRestore(ctx context.Context, rec RestoreRecord, run 
 }
 
 // readRestore reads a restore's record.
-func (c *Coordinator) readRestore(ctx context.Context, key string) (RestoreRecord, string, error) {
+func (c *Coordinator) readRestore(ctx context.Context, key string) (setmodel.RestoreRecord, string, error) {
 	data, etag, err := c.store.Get(ctx, key)
 	if err != nil {
-		return RestoreRecord{}, "", fmt.Errorf("read the restore record %s: %w", key, err)
+		return setmodel.RestoreRecord{}, "", fmt.Errorf("read the restore record %s: %w", key, err)
 	}
-	var rec RestoreRecord
-	if err := decode("the restore record "+key, data, &rec); err != nil {
-		return RestoreRecord{}, "", err
+	var rec setmodel.RestoreRecord
+	if err := setmodel.Decode("the restore record "+key, data, &rec); err != nil {
+		return setmodel.RestoreRecord{}, "", err
 	}
 	return rec, etag, nil
 }
@@ -120,7 +121,7 @@ func (c *Coordinator) readRestore(ctx context.Context, key string) (RestoreRecor
 // reading it again and redoing the change when another sidecar wrote it
 // in between (each node writes its own steps). change reports whether it
 // changed anything.
-func (c *Coordinator) updateRestore(ctx context.Context, key string, change func(*RestoreRecord) bool) (RestoreRecord, error) {
+func (c *Coordinator) updateRestore(ctx context.Context, key string, change func(*setmodel.RestoreRecord) bool) (setmodel.RestoreRecord, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		rec, etag, err := c.readRestore(ctx, key)
 		if err != nil {
@@ -144,5 +145,5 @@ func (c *Coordinator) updateRestore(ctx context.Context, key string, change func
 			return rec, err
 		}
 	}
-	return RestoreRecord{}, fmt.Errorf("write the restore record %s: it kept changing under this sidecar", key)
+	return setmodel.RestoreRecord{}, fmt.Errorf("write the restore record %s: it kept changing under this sidecar", key)
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
@@ -18,7 +19,7 @@ import (
 // up every shard.
 type ShardChains interface {
 	// Links are a shard's backups, each with its base.
-	Links(ctx context.Context, database string, shard int) ([]Link, error)
+	Links(ctx context.Context, database string, shard int) ([]setmodel.Link, error)
 	// Delete deletes a shard's backups in the order given (each before
 	// those it is built on), under the shard's chain lease; it returns
 	// those deleted.
@@ -41,7 +42,7 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 	if err != nil {
 		return out, err
 	}
-	plan := PlanSetRetention(st, r.Policy, r.Coord.now())
+	plan := setmodel.PlanSetRetention(st, r.Policy, r.Coord.now())
 	out.KeptSets = len(plan.Keep)
 	out.Problems = append(out.Problems, plan.Problems...)
 	if err := r.deleteOldRequestRecords(ctx, database, dryRun, &out); err != nil {
@@ -90,7 +91,7 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 
 // deleteLinks deletes each shard's links of the plan, noting them in out;
 // gone are those deleted, per shard.
-func (r Requests) deleteLinks(ctx context.Context, database string, plan SetRetentionPlan,
+func (r Requests) deleteLinks(ctx context.Context, database string, plan setmodel.SetRetentionPlan,
 	out *control.SetCleanupOutcome) (map[int]map[string]bool, []error) {
 	gone := map[int]map[string]bool{}
 	var errs []error
@@ -99,8 +100,9 @@ func (r Requests) deleteLinks(ctx context.Context, database string, plan SetRete
 		if len(deleted) > 0 {
 			out.DeletedBackups[n] = deleted
 		}
+		gone[n] = map[string]bool{}
 		for _, name := range deleted {
-			mark(gone, n, name)
+			gone[n][name] = true
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("delete shard %d's backups: %w", n, err))
@@ -132,12 +134,12 @@ func (r Requests) markDeleting(ctx context.Context, database, id string, links m
 	if err != nil {
 		return fmt.Errorf("mark set %s deleting: %w", id, err)
 	}
-	if set.State == SetDeleting {
+	if set.State == setmodel.SetDeleting {
 		return nil // marked by an earlier cleanup, with the links it was to delete
 	}
-	set.State, set.Deleting = SetDeleting, map[string][]string{}
+	set.State, set.Deleting = setmodel.SetDeleting, map[string][]string{}
 	for n, names := range links {
-		set.Deleting[ShardFolder(n)] = names
+		set.Deleting[coord.ShardFolder(n)] = names
 	}
 	data, err := json.Marshal(set)
 	if err != nil {
@@ -150,42 +152,42 @@ func (r Requests) markDeleting(ctx context.Context, database, id string, links m
 }
 
 // replanWithRestores plans again with the restores open.json lists now.
-func (r Requests) replanWithRestores(ctx context.Context, database string, st SetsState) (SetRetentionPlan, error) {
+func (r Requests) replanWithRestores(ctx context.Context, database string, st setmodel.SetsState) (setmodel.SetRetentionPlan, error) {
 	open, _, err := r.Coord.readOpen(ctx, database)
 	if err != nil {
-		return SetRetentionPlan{}, err
+		return setmodel.SetRetentionPlan{}, err
 	}
 	st.Busy = map[string]string{}
 	for _, e := range open.Restores {
 		st.Busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
 	}
-	return PlanSetRetention(st, r.Policy, r.Coord.now()), nil
+	return setmodel.PlanSetRetention(st, r.Policy, r.Coord.now()), nil
 }
 
 // setsState reads what set retention plans from: the sets, their shards'
 // results, each shard's links, and the sets being restored.
-func (r Requests) setsState(ctx context.Context, database string) (SetsState, error) {
+func (r Requests) setsState(ctx context.Context, database string) (setmodel.SetsState, error) {
 	sets, leftovers, err := r.Coord.readSets(ctx, database)
 	if err != nil {
-		return SetsState{}, err
+		return setmodel.SetsState{}, err
 	}
 	open, _, err := r.Coord.readOpen(ctx, database)
 	if err != nil {
-		return SetsState{}, err
+		return setmodel.SetsState{}, err
 	}
-	st := SetsState{Sets: sets, Results: map[string]map[int]ShardResult{}, Links: map[int][]Link{}, Busy: map[string]string{},
+	st := setmodel.SetsState{Sets: sets, Results: map[string]map[int]setmodel.ShardResult{}, Links: map[int][]setmodel.Link{}, Busy: map[string]string{},
 		Leftovers: leftovers}
 	for _, e := range open.Restores {
 		st.Busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
 	}
 	shards := map[int]bool{}
 	for _, s := range sets {
-		st.Results[s.ID] = map[int]ShardResult{}
+		st.Results[s.ID] = map[int]setmodel.ShardResult{}
 		for _, n := range s.Shards {
 			shards[n] = true
 			res, found, err := r.Coord.readResult(ctx, s, n)
 			if err != nil {
-				return SetsState{}, err
+				return setmodel.SetsState{}, err
 			}
 			if found {
 				st.Results[s.ID][n] = res
@@ -194,7 +196,7 @@ func (r Requests) setsState(ctx context.Context, database string) (SetsState, er
 	}
 	for n := range shards {
 		if st.Links[n], err = r.Chains.Links(ctx, database, n); err != nil {
-			return SetsState{}, fmt.Errorf("read shard %d's backups: %w", n, err)
+			return setmodel.SetsState{}, fmt.Errorf("read shard %d's backups: %w", n, err)
 		}
 	}
 	return st, nil

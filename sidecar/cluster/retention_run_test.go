@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
@@ -21,12 +22,12 @@ import (
 type chains struct {
 	onLinks func() // called as a cleanup reads the links: after it read open.json
 	mu      sync.Mutex
-	links   map[int][]cluster.Link
+	links   map[int][]setmodel.Link
 	deleted map[int][]string
 	refuse  map[int]error // a shard whose deletions fail with it (a pin, S3 down)
 }
 
-func (c *chains) Links(_ context.Context, _ string, shard int) ([]cluster.Link, error) {
+func (c *chains) Links(_ context.Context, _ string, shard int) ([]setmodel.Link, error) {
 	if c.onLinks != nil {
 		c.onLinks()
 	}
@@ -42,7 +43,7 @@ func (c *chains) Delete(_ context.Context, _ string, shard int, names []string) 
 		return nil, err
 	}
 	c.deleted[shard] = append(c.deleted[shard], names...)
-	c.links[shard] = slices.DeleteFunc(c.links[shard], func(l cluster.Link) bool { return slices.Contains(names, l.Name) })
+	c.links[shard] = slices.DeleteFunc(c.links[shard], func(l setmodel.Link) bool { return slices.Contains(names, l.Name) })
 	return names, nil
 }
 
@@ -51,15 +52,15 @@ func (c *chains) Delete(_ context.Context, _ string, shard int, names []string) 
 func (c *chains) recordBackups(w *world) {
 	for _, n := range w.nodes {
 		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(_ context.Context, job cluster.Job) (cluster.ShardResult, error) {
+		n.exec.fn = func(_ context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			name, base := fmt.Sprintf("%s-%d", job.Set.ID, shard), ""
-			if job.Set.Kind == cluster.KindIncremental {
+			if job.Set.Kind == setmodel.KindIncremental {
 				base = c.links[shard][len(c.links[shard])-1].Name
 			}
-			c.links[shard] = append(c.links[shard], cluster.Link{Name: name, Base: base})
-			return cluster.ShardResult{Backup: name, Base: base, Kind: job.Set.Kind}, nil
+			c.links[shard] = append(c.links[shard], setmodel.Link{Name: name, Base: base})
+			return setmodel.ShardResult{Backup: name, Base: base, Kind: job.Set.Kind}, nil
 		}
 	}
 }
@@ -70,7 +71,7 @@ func (c *chains) recordBackups(w *world) {
 // newest full set; a set being restored is kept whatever the policy.
 func TestCleanupSets(t *testing.T) {
 	w := newWorld(t, 1, 1)
-	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}}
+	ch := &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}}
 	ch.recordBackups(w)
 	var ids []string
 	for i, kind := range []string{"full", "incremental", "full"} {
@@ -78,7 +79,7 @@ func TestCleanupSets(t *testing.T) {
 		ids = append(ids, out.ID)
 		w.clock.Add(time.Hour)
 	}
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	dry, err := reqs.CleanupSets(context.Background(), "shop", true)
 	if err != nil || !slices.Equal(dry.DeletedSets, ids[:2]) || len(ch.deleted) != 0 || len(w.sets(t)) != 3 {
 		t.Fatalf("dry run: %+v, %v; deleted %v", dry, err, ch.deleted)
@@ -134,11 +135,11 @@ func (w *world) restoring(t *testing.T, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var open cluster.OpenSets
+	var open setmodel.OpenSets
 	if err := json.Unmarshal(data, &open); err != nil {
 		t.Fatal(err)
 	}
-	open.Restores = append(open.Restores, cluster.OpenRestore{Set: id, Target: "shop", Run: "r9", Deadline: w.clock.Now().Add(time.Hour)})
+	open.Restores = append(open.Restores, setmodel.OpenRestore{Set: id, Target: "shop", Run: "r9", Deadline: w.clock.Now().Add(time.Hour)})
 	data, _ = json.Marshal(open)
 	if _, err := w.store.Put(ctx, key, data, coord.PutCondition{IfMatch: etag}); err != nil {
 		t.Fatal(err)
@@ -153,7 +154,7 @@ func (w *world) restoring(t *testing.T, id string) {
 func TestCleanupSetsStoppedPartWayIsFinishedLater(t *testing.T) {
 	w, ch, ids := twoFullSets(t)
 	ctx := context.Background()
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	ch.refuse[2] = errors.New("backup is pinned by a check")
 	out, err := reqs.CleanupSets(ctx, "shop", false)
 	if err == nil || len(out.DeletedSets) != 0 || !slices.Equal(ch.deleted[1], []string{ids[0] + "-1"}) {
@@ -163,13 +164,13 @@ func TestCleanupSetsStoppedPartWayIsFinishedLater(t *testing.T) {
 		t.Errorf("problems %q do not say the set is kept deleting", out.Problems)
 	}
 	sets, _ := w.nodes[0].c.Sets(ctx, "shop")
-	if len(sets) != 2 || sets[0].State != cluster.SetDeleting {
+	if len(sets) != 2 || sets[0].State != setmodel.SetDeleting {
 		t.Fatalf("sets after the stopped cleanup: %+v", sets)
 	}
-	if _, err := cluster.ChooseSet(sets, cluster.SetWanted{Name: ids[0]}); err == nil || !strings.Contains(err.Error(), "being deleted") {
+	if _, err := setmodel.ChooseSet(sets, setmodel.SetWanted{Name: ids[0]}); err == nil || !strings.Contains(err.Error(), "being deleted") {
 		t.Errorf("a restore of the set being deleted: %v", err)
 	}
-	if s, err := cluster.ChooseSet(sets, cluster.SetWanted{AsOf: sets[0].CreatedAt}); err == nil {
+	if s, err := setmodel.ChooseSet(sets, setmodel.SetWanted{AsOf: sets[0].CreatedAt}); err == nil {
 		t.Errorf("as_of its time chose %s", s.ID)
 	}
 	delete(ch.refuse, 2)
@@ -194,7 +195,7 @@ func TestCleanupSetsKeepsASetWhoseRestoreBegan(t *testing.T) {
 	w, ch, ids := twoFullSets(t)
 	var once sync.Once
 	ch.onLinks = func() { once.Do(func() { w.restoring(t, ids[0]) }) }
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: cluster.SetPolicy{KeepFullSets: 1}}
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	out, err := reqs.CleanupSets(context.Background(), "shop", false)
 	if err != nil || len(out.DeletedSets) != 0 || len(ch.deleted) != 0 || out.KeptSets != 2 {
 		t.Fatalf("cleanup with a restore of %s listed meanwhile: %+v, %v; deleted %v", ids[0], out, err, ch.deleted)
@@ -209,7 +210,7 @@ func TestCleanupSetsKeepsASetWhoseRestoreBegan(t *testing.T) {
 func twoFullSets(t *testing.T) (*world, *chains, []string) {
 	t.Helper()
 	w := newWorld(t, 1, 1)
-	ch := &chains{links: map[int][]cluster.Link{}, deleted: map[int][]string{}, refuse: map[int]error{}}
+	ch := &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}, refuse: map[int]error{}}
 	ch.recordBackups(w)
 	var ids []string
 	for i := range 2 {

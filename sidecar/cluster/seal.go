@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
@@ -16,7 +17,7 @@ import (
 // reason per shard. Any sidecar may; the conditional write lets one win.
 func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 	set := cur.set
-	results := map[int]ShardResult{}
+	results := map[int]setmodel.ShardResult{}
 	var missing []int
 	for _, n := range set.Shards {
 		r, found, err := c.result(ctx, set, n)
@@ -59,8 +60,8 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 
 // Sealed is set sealed with the shards' results; why says, for each shard
 // without a result, why it has none.
-func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string, at time.Time) Set {
-	set.State, set.SealedBy, set.SealedAt, set.Reasons = SetCompleted, by, &at, nil
+func Sealed(set setmodel.Set, results map[int]setmodel.ShardResult, why map[int]string, by string, at time.Time) setmodel.Set {
+	set.State, set.SealedBy, set.SealedAt, set.Reasons = setmodel.SetCompleted, by, &at, nil
 	for _, n := range set.Shards {
 		r, ok := results[n]
 		var reason string
@@ -70,7 +71,7 @@ func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string,
 			if reason == "" {
 				reason = "no result"
 			}
-		case r.State != ShardSucceeded:
+		case r.State != setmodel.ShardSucceeded:
 			reason = fmt.Sprintf("%s on %s: %s", r.State, r.Node, r.Error)
 		default:
 			continue
@@ -78,7 +79,7 @@ func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string,
 		if set.Reasons == nil {
 			set.Reasons = map[string]string{}
 		}
-		set.State, set.Reasons[ShardFolder(n)] = SetPartial, reason
+		set.State, set.Reasons[coord.ShardFolder(n)] = setmodel.SetPartial, reason
 	}
 	return set
 }
@@ -86,7 +87,7 @@ func Sealed(set Set, results map[int]ShardResult, why map[int]string, by string,
 // missingReason says why shard n of a set past its deadline has no result:
 // who held its claim and until when, or that no replica claimed it, and
 // the replicas whose backup of it failed, if any did.
-func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string {
+func (c *Coordinator) missingReason(ctx context.Context, set setmodel.Set, n int) string {
 	reason := c.claimReason(ctx, set, n)
 	failed, err := (attempts{c}).failed(ctx, set, n)
 	if err == nil && len(failed) > 0 {
@@ -100,7 +101,7 @@ func (c *Coordinator) missingReason(ctx context.Context, set Set, n int) string 
 
 // claimReason says who held shard n's claim of a set past its deadline
 // and until when, or that no replica claimed it.
-func (c *Coordinator) claimReason(ctx context.Context, set Set, n int) string {
+func (c *Coordinator) claimReason(ctx context.Context, set setmodel.Set, n int) string {
 	deadline := set.Deadline.Format(time.RFC3339)
 	data, _, err := c.store.Get(ctx, c.layout.ClaimKey(set.Database, set.ID, n))
 	var info coord.LeaseInfo
@@ -122,11 +123,11 @@ func (c *Coordinator) claimReason(ctx context.Context, set Set, n int) string {
 // seal that another sidecar writes at the deadline, racing this verdict,
 // leaves it noted: the next full set then comes one period later, and no
 // restore picks a partial set.
-func (c *Coordinator) noteLastFull(ctx context.Context, sealed Set) error {
-	if sealed.State != SetCompleted || sealed.Kind != KindFull {
+func (c *Coordinator) noteLastFull(ctx context.Context, sealed setmodel.Set) error {
+	if sealed.State != setmodel.SetCompleted || sealed.Kind != setmodel.KindFull {
 		return nil
 	}
-	err := c.updateOpen(ctx, sealed.Database, func(open *OpenSets) bool {
+	err := c.updateOpen(ctx, sealed.Database, func(open *setmodel.OpenSets) bool {
 		if open.LastFull != nil && !open.LastFull.Before(sealed.CreatedAt) {
 			return false
 		}
@@ -145,16 +146,16 @@ func (c *Coordinator) noteLastFull(ctx context.Context, sealed Set) error {
 // recorded first: a requester's sidecar killed after set.json but before
 // its own record finds its set by the open entry while it is listed, and
 // by this record after.
-func (c *Coordinator) unlist(ctx context.Context, database, id string, sealed Set) error {
+func (c *Coordinator) unlist(ctx context.Context, database, id string, sealed setmodel.Set) error {
 	if sealed.RequestID != "" {
 		if err := c.recordRequest(ctx, database, sealed.RequestID, id); err != nil {
 			return err // still listed: the next step records and unlists it
 		}
 	}
-	c.forget(Set{Database: database, ID: id})
-	return c.updateOpen(ctx, database, func(open *OpenSets) bool {
+	c.forget(setmodel.Set{Database: database, ID: id})
+	return c.updateOpen(ctx, database, func(open *setmodel.OpenSets) bool {
 		changed := false
-		if sealed.State == SetCompleted && sealed.Kind == KindFull &&
+		if sealed.State == setmodel.SetCompleted && sealed.Kind == setmodel.KindFull &&
 			(open.LastFull == nil || open.LastFull.Before(sealed.CreatedAt)) {
 			at := sealed.CreatedAt
 			open.LastFull, changed = &at, true
@@ -178,7 +179,7 @@ type setOfRequest struct {
 // recordRequest writes which set a request made, once (If-None-Match): a
 // record already there stands.
 func (c *Coordinator) recordRequest(ctx context.Context, database, requestID, set string) error {
-	data, err := json.Marshal(setOfRequest{Version: SetVersion, Set: set})
+	data, err := json.Marshal(setOfRequest{Version: setmodel.SetVersion, Set: set})
 	if err != nil {
 		return fmt.Errorf("encode the set of request %s: %w", requestID, err)
 	}
@@ -190,7 +191,7 @@ func (c *Coordinator) recordRequest(ctx context.Context, database, requestID, se
 }
 
 // forget drops what was cached of a set that is sealed.
-func (c *Coordinator) forget(set Set) {
+func (c *Coordinator) forget(set setmodel.Set) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.sets, set.Database+"/"+set.ID)
@@ -203,16 +204,16 @@ func (c *Coordinator) forget(set Set) {
 }
 
 // Status reads a set and the results of its shards so far.
-func (c *Coordinator) Status(ctx context.Context, database, id string) (Set, map[int]ShardResult, error) {
+func (c *Coordinator) Status(ctx context.Context, database, id string) (setmodel.Set, map[int]setmodel.ShardResult, error) {
 	set, _, err := c.readSet(ctx, database, id)
 	if err != nil {
-		return Set{}, nil, err
+		return setmodel.Set{}, nil, err
 	}
-	results := map[int]ShardResult{}
+	results := map[int]setmodel.ShardResult{}
 	for _, n := range set.Shards {
 		r, found, err := c.readResult(ctx, set, n)
 		if err != nil {
-			return Set{}, nil, err
+			return setmodel.Set{}, nil, err
 		}
 		if found {
 			results[n] = r

@@ -18,6 +18,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 	"github.com/clickvault/clickvault/sidecar/s3"
@@ -28,7 +29,7 @@ import (
 type bedSidecar struct {
 	node  *testbed.Node
 	coord *cluster.Coordinator
-	topo  cluster.Topology
+	topo  setmodel.Topology
 	admin *ch.Client
 	// kill stops the sidecar as a crash would: its bucket calls fail from
 	// now on (no renewal, no release) and its steps stop. Its server goes
@@ -137,11 +138,11 @@ func startSidecarsWith(t *testing.T, ctx context.Context, c *testbed.Cluster, o 
 		if err != nil {
 			t.Fatal(err)
 		}
-		topo, err := cluster.NewTopology(c.Name, rows)
+		topo, err := setmodel.NewTopology(c.Name, rows)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pos, err := cluster.Locate(topo, cluster.Override{})
+		pos, err := setmodel.Locate(topo, setmodel.Override{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func fingerprint(t *testing.T, ctx context.Context, conn *ch.Client, table strin
 }
 
 // createSet makes a set on one node and waits until a sidecar seals it.
-func createSet(t *testing.T, ctx context.Context, s *bedSidecar, requestID string) (cluster.Set, map[int]cluster.ShardResult) {
+func createSet(t *testing.T, ctx context.Context, s *bedSidecar, requestID string) (setmodel.Set, map[int]setmodel.ShardResult) {
 	t.Helper()
 	set, err := s.coord.Create(ctx, cluster.Request{Database: "shop", RequestID: requestID, RequestedBy: "alice", Topology: s.topo})
 	if err != nil {

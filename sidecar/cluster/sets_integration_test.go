@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 	"github.com/clickvault/clickvault/sidecar/s3"
@@ -35,8 +36,8 @@ func TestSetOfThreeShards(t *testing.T) {
 	first, firsts := createSet(t, ctx, sidecars[2], "r1")
 	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 10 * shard })
 	second, seconds := createSet(t, ctx, sidecars[2], "r2")
-	for _, set := range []cluster.Set{first, second} {
-		if set.State != cluster.SetCompleted || set.Kind == "" || set.CreatedBy != "clickvault@node3" {
+	for _, set := range []setmodel.Set{first, second} {
+		if set.State != setmodel.SetCompleted || set.Kind == "" || set.CreatedBy != "clickvault@node3" {
 			t.Fatalf("set %s: %s (%v), kind %s", set.ID, set.State, set.Reasons, set.Kind)
 		}
 	}
@@ -75,7 +76,7 @@ func TestSetShardOnTwoNodes(t *testing.T) {
 	shopOnEveryNode(t, ctx, sidecars, func(shard int) int { return 500 * shard })
 	for _, id := range []string{"r1", "r2"} {
 		set, results := createSet(t, ctx, sidecars[1], id)
-		if set.State != cluster.SetCompleted || len(results) != 2 {
+		if set.State != setmodel.SetCompleted || len(results) != 2 {
 			t.Fatalf("set %s: %s (%v), results %v", set.ID, set.State, set.Reasons, results)
 		}
 		if n := results[1].Node; n != "clickvault@node1" && n != "clickvault@node2" {
@@ -147,7 +148,7 @@ func TestSetReplicaKilledMidBackup(t *testing.T) {
 	waitBackupRunning(t, ctx, victim.admin)
 	victim.kill()
 	got, results := waitSealed(t, ctx, sidecars[2], set.ID)
-	if got.State != cluster.SetCompleted || results[1].Node != "clickvault@"+survivor.node.Name {
+	if got.State != setmodel.SetCompleted || results[1].Node != "clickvault@"+survivor.node.Name {
 		t.Fatalf("set %s (%v); shard 1 by %q, want %s after %s was killed", got.State, got.Reasons, results[1].Node,
 			survivor.node.Name, victim.node.Name)
 	}
@@ -170,7 +171,7 @@ func plainStore(t *testing.T, ctx context.Context, m *testbed.MinIO) *s3.ObjectS
 // waitClaimed waits until a replica holds shard 1's claim of set and its
 // backup's metadata (written before the BACKUP is sent) is in the shard's
 // folder, and returns the holder.
-func waitClaimed(t *testing.T, ctx context.Context, store *s3.ObjectStore, set cluster.Set) string {
+func waitClaimed(t *testing.T, ctx context.Context, store *s3.ObjectStore, set setmodel.Set) string {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
@@ -209,7 +210,7 @@ func waitBackupRunning(t *testing.T, ctx context.Context, conn *ch.Client) {
 	t.Fatal("the claiming node's server ran no BACKUP within a minute")
 }
 
-func waitSealed(t *testing.T, ctx context.Context, s *bedSidecar, id string) (cluster.Set, map[int]cluster.ShardResult) {
+func waitSealed(t *testing.T, ctx context.Context, s *bedSidecar, id string) (setmodel.Set, map[int]setmodel.ShardResult) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -217,13 +218,13 @@ func waitSealed(t *testing.T, ctx context.Context, s *bedSidecar, id string) (cl
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != cluster.SetOpen {
+		if got.State != setmodel.SetOpen {
 			return got, results
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("set %s not sealed within 3 minutes", id)
-	return cluster.Set{}, nil
+	return setmodel.Set{}, nil
 }
 
 // TestSetShardDown: shard 3's only node is down (its server and its
@@ -238,10 +239,10 @@ func TestSetShardDown(t *testing.T) {
 	sidecars[2].kill()
 	c.Nodes[2].ClickHouse.Kill()
 	set, results := createSet(t, ctx, sidecars[0], "r1")
-	if set.State != cluster.SetPartial || !strings.Contains(set.Reasons["shard-3"], "no replica of shard 3 took it") {
+	if set.State != setmodel.SetPartial || !strings.Contains(set.Reasons["shard-3"], "no replica of shard 3 took it") {
 		t.Fatalf("set %s, reasons %v; want partial for shard 3", set.State, set.Reasons)
 	}
-	if len(set.Reasons) != 1 || results[1].State != cluster.ShardSucceeded || results[2].State != cluster.ShardSucceeded {
+	if len(set.Reasons) != 1 || results[1].State != setmodel.ShardSucceeded || results[2].State != setmodel.ShardSucceeded {
 		t.Errorf("reasons %v, results %v; want shards 1 and 2 backed up", set.Reasons, results)
 	}
 }

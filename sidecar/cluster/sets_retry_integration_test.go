@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
@@ -52,7 +53,7 @@ func TestSetShardFailedOnOneReplica(t *testing.T) {
 	}
 	sidecars[1].bucket.dead.Store(false)
 	sealed, results := waitSealed(t, ctx, sidecars[2], set.ID)
-	if sealed.State != cluster.SetCompleted || results[1].Node != "clickvault@node2" {
+	if sealed.State != setmodel.SetCompleted || results[1].Node != "clickvault@node2" {
 		t.Fatalf("set %s (%v), shard 1 %s by %s; want completed, shard 1 by node 2", sealed.State, sealed.Reasons,
 			results[1].State, results[1].Node)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // setDeleted is the state the sets table gives a set gone from the bucket
-// (retention deleted it), beside set.json's own (cluster.SetState).
+// (retention deleted it), beside set.json's own (setmodel.SetState).
 const setDeleted = "deleted"
 
 // maxSetReads bounds the set.json a mirror of one database reads: the

@@ -13,6 +13,7 @@
 package coord
 
 import (
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -236,6 +237,19 @@ func (l ClusterLayout) join(parts ...string) string {
 
 // ShardFolder is shard n's folder name inside a database's folder.
 func ShardFolder(n int) string { return shardPrefix + strconv.Itoa(n) }
+
+// ShardNumber is the shard a ShardFolder name names.
+func ShardNumber(folder string) (int, error) {
+	digits, ok := strings.CutPrefix(folder, shardPrefix)
+	if !ok {
+		return 0, fmt.Errorf("%q is not a shard's folder", folder)
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not a shard's folder", folder)
+	}
+	return n, nil
+}
 
 // Engine is the engine's layout for shard n: its chains, lease, pins,
 // catalog index and check record in {prefix}/{cluster id}/{database}/shard-{n}/.

@@ -8,6 +8,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -35,7 +36,7 @@ func refuseOnCluster(cfg config.Config, command string) error {
 type clusterNode struct {
 	name     string
 	layout   coord.ClusterLayout
-	position cluster.Position
+	position setmodel.Position
 }
 
 // locateNode reads system.clusters and finds this node's shard and
@@ -48,7 +49,7 @@ func locateNode(ctx context.Context, cfg config.Config, db *clickhouse.Database)
 	if err != nil {
 		return nil, err
 	}
-	pos, err := cluster.Locate(topo, cluster.Override{Shard: cfg.Cluster.Shard, Replica: cfg.Cluster.Replica})
+	pos, err := setmodel.Locate(topo, setmodel.Override{Shard: cfg.Cluster.Shard, Replica: cfg.Cluster.Replica})
 	if err != nil {
 		return nil, fmt.Errorf("find this node in cluster %s: %w", cfg.Cluster.Name, err)
 	}
@@ -56,12 +57,12 @@ func locateNode(ctx context.Context, cfg config.Config, db *clickhouse.Database)
 		layout: coord.ClusterLayout{Prefix: cfg.S3.Prefix, ClusterID: cfg.ClusterID()}}, nil
 }
 
-func readTopology(ctx context.Context, db *clickhouse.Database, name string) (cluster.Topology, error) {
+func readTopology(ctx context.Context, db *clickhouse.Database, name string) (setmodel.Topology, error) {
 	rows, err := db.ClusterRows(ctx, name)
 	if err != nil {
-		return cluster.Topology{}, err
+		return setmodel.Topology{}, err
 	}
-	return cluster.NewTopology(name, rows)
+	return setmodel.NewTopology(name, rows)
 }
 
 // sets makes the coordinator that works this node's shard of every set
@@ -76,9 +77,9 @@ func (a *app) sets() (*cluster.Coordinator, cluster.Requests) {
 		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval(), Replication: replication,
 			Restorer: cluster.RestoreEngine{Service: a.service, Rights: a.mayRestore}, FaultPoint: faultPoint}, a.logger)
 	return co, cluster.Requests{Coord: co,
-		Topology: func(ctx context.Context) (cluster.Topology, error) { return readTopology(ctx, a.db, n.name) },
+		Topology: func(ctx context.Context) (setmodel.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},
-		Policy:           cluster.SetPolicy{KeepFullSets: a.cfg.Retention.KeepFullBackups, KeepFor: dayDuration(a.cfg.Retention.KeepDays)},
+		Policy:           setmodel.SetPolicy{KeepFullSets: a.cfg.Retention.KeepFullBackups, KeepFor: dayDuration(a.cfg.Retention.KeepDays)},
 		RequestRetention: a.cfg.RequestRetention()}
 }
 
@@ -88,7 +89,7 @@ func (a *app) sets() (*cluster.Coordinator, cluster.Requests) {
 // set's operator flag, never by a login's name: the sidecars' logins may
 // differ between nodes, and a requester named like another node's would
 // pass unchecked there.
-func (a *app) mayBackUp(ctx context.Context, who cluster.Requester, database string) error {
+func (a *app) mayBackUp(ctx context.Context, who setmodel.Requester, database string) error {
 	if who.Operator {
 		return nil
 	}
@@ -108,7 +109,7 @@ func (a *app) mayBackUp(ctx context.Context, who cluster.Requester, database str
 // source, CREATE TABLE (and INSERT for rows) on the target, CREATE
 // DATABASE when it does not exist. The sidecar's own requests (the CLI,
 // HTTP tokens) are exempt by the record's operator flag (mayBackUp).
-func (a *app) mayRestore(ctx context.Context, who cluster.Requester, database, target string, rows, createDatabase bool) error {
+func (a *app) mayRestore(ctx context.Context, who setmodel.Requester, database, target string, rows, createDatabase bool) error {
 	if who.Operator {
 		return nil
 	}
@@ -164,14 +165,14 @@ func (a *app) planShard(ctx context.Context, database string, n int, backup, tar
 // shardChains are every shard's chains, for the retention of sets.
 type shardChains struct{ a *app }
 
-func (c shardChains) Links(ctx context.Context, database string, n int) ([]cluster.Link, error) {
+func (c shardChains) Links(ctx context.Context, database string, n int) ([]setmodel.Link, error) {
 	cat, err := c.a.shardService(n).Catalog(ctx, database)
 	if err != nil {
 		return nil, err
 	}
-	var links []cluster.Link
+	var links []setmodel.Link
 	for _, b := range cat.All() {
-		links = append(links, cluster.Link{Name: b.Name, Base: b.Base})
+		links = append(links, setmodel.Link{Name: b.Name, Base: b.Base})
 	}
 	return links, nil
 }

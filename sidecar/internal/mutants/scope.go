@@ -37,7 +37,7 @@ var rules = []rule{
 	{name: "claims", file: "sidecar/coord/claims.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/model/retention.go"},
-	{name: "retention", file: "sidecar/cluster/retention_sets.go"},                         // a cluster's sets, kept and deleted whole
+	{name: "retention", file: "sidecar/cluster/setmodel/retention_sets.go"},                // a cluster's sets, kept and deleted whole
 	{name: "retention", file: "sidecar/coord/pins.go", funcs: []string{"FoundPin.Stale"}},  // a pin past it keeps nothing
 	{name: "retention", file: "sidecar/model/locks.go", funcs: []string{"keepLocked"}},     // what the bucket's Object Lock holds is kept
 	{name: "retention", file: "sidecar/coord/lock.go", funcs: []string{"Retention.Holds"}}, // a hold past its date keeps nothing

@@ -17,13 +17,26 @@ var coordRecords = map[string]bool{
 	"PinStaleAfter": true, // when a pin's holder is taken for gone
 	"BackupFile":    true, // the manifest's name, in messages
 	"Retention":     true, // what the bucket's Object Lock holds of an object, as a cleanup read it
+	"ShardFolder":   true, // a shard's folder name, the key of a set's per-shard records
+	"ShardNumber":   true, // the shard such a folder name names
 }
 
-// TestModelDoesNoIO holds package model to the pure model: no import that
-// reads, writes or waits (depguard says which), and of coord only its
+// pureModels are the packages of the pure model: the model of one
+// database's chains, and the model of a cluster's sets.
+var pureModels = [][]string{{"sidecar", "model"}, {"sidecar", "cluster", "setmodel"}}
+
+// TestModelDoesNoIO holds the packages of the pure model to it: no import
+// that reads, writes or waits (depguard says which), and of coord only its
 // records.
 func TestModelDoesNoIO(t *testing.T) {
-	dir := filepath.Join(moduleRoot(t), "sidecar", "model")
+	for _, parts := range pureModels {
+		t.Run(filepath.Join(parts...), func(t *testing.T) {
+			modelDoesNoIO(t, filepath.Join(append([]string{moduleRoot(t)}, parts...)...))
+		})
+	}
+}
+
+func modelDoesNoIO(t *testing.T, dir string) {
 	fset := token.NewFileSet()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil || len(files) == 0 {

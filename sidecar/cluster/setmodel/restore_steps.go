@@ -1,9 +1,11 @@
-package cluster
+package setmodel
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // StepKind is what a restore step reads from its backup.
@@ -230,7 +232,7 @@ func replicatedTables(database string, tables []TableRow) []string {
 
 // missingText says why shard n of a set has no backup to restore.
 func missingText(s Set, n int) string {
-	if r, ok := s.Reasons[ShardFolder(n)]; ok {
+	if r, ok := s.Reasons[coord.ShardFolder(n)]; ok {
 		return r
 	}
 	return "no successful result"

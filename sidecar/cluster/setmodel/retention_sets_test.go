@@ -1,4 +1,4 @@
-package cluster_test
+package setmodel_test
 
 import (
 	"reflect"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // history is a cluster's sets over seven hours, shards 1 and 2, shard 3
@@ -22,34 +22,34 @@ import (
 //	G  open                     no results yet
 //
 // Shard 1 also holds X1, a backup of a claim taken over, which no set names.
-func history() cluster.SetsState {
-	mk := func(id string, hours int, kind string, state cluster.SetState, shards ...int) cluster.Set {
+func history() setmodel.SetsState {
+	mk := func(id string, hours int, kind string, state setmodel.SetState, shards ...int) setmodel.Set {
 		s := set(id, hours, state, shards...)
 		s.Kind = kind
 		return s
 	}
-	ok := func(backup, base string) cluster.ShardResult {
-		return cluster.ShardResult{State: cluster.ShardSucceeded, Backup: backup, Base: base}
+	ok := func(backup, base string) setmodel.ShardResult {
+		return setmodel.ShardResult{State: setmodel.ShardSucceeded, Backup: backup, Base: base}
 	}
-	return cluster.SetsState{
-		Sets: []cluster.Set{
-			mk("G", 7, cluster.KindIncremental, cluster.SetOpen, 1, 2, 3), // not in time order: the plan sorts
-			mk("D", 4, cluster.KindIncremental, cluster.SetCompleted, 1, 2, 3),
-			mk("A", 1, cluster.KindFull, cluster.SetCompleted, 1, 2),
-			mk("C", 3, cluster.KindFull, cluster.SetPartial, 1, 2),
-			mk("B", 2, cluster.KindIncremental, cluster.SetCompleted, 1, 2),
-			mk("E", 5, cluster.KindFull, cluster.SetCompleted, 1, 2, 3),
-			mk("F", 6, cluster.KindIncremental, cluster.SetCompleted, 1, 2, 3),
+	return setmodel.SetsState{
+		Sets: []setmodel.Set{
+			mk("G", 7, setmodel.KindIncremental, setmodel.SetOpen, 1, 2, 3), // not in time order: the plan sorts
+			mk("D", 4, setmodel.KindIncremental, setmodel.SetCompleted, 1, 2, 3),
+			mk("A", 1, setmodel.KindFull, setmodel.SetCompleted, 1, 2),
+			mk("C", 3, setmodel.KindFull, setmodel.SetPartial, 1, 2),
+			mk("B", 2, setmodel.KindIncremental, setmodel.SetCompleted, 1, 2),
+			mk("E", 5, setmodel.KindFull, setmodel.SetCompleted, 1, 2, 3),
+			mk("F", 6, setmodel.KindIncremental, setmodel.SetCompleted, 1, 2, 3),
 		},
-		Results: map[string]map[int]cluster.ShardResult{
+		Results: map[string]map[int]setmodel.ShardResult{
 			"A": {1: ok("A1", ""), 2: ok("A2", "")},
 			"B": {1: ok("B1", "A1"), 2: ok("B2", "A2")},
-			"C": {1: ok("C1", ""), 2: {State: cluster.ShardFailed, Backup: "C2", Error: "code: 243, NOT_ENOUGH_SPACE"}},
+			"C": {1: ok("C1", ""), 2: {State: setmodel.ShardFailed, Backup: "C2", Error: "code: 243, NOT_ENOUGH_SPACE"}},
 			"D": {1: ok("D1", "C1"), 2: ok("D2", "B2"), 3: ok("D3", "")},
 			"E": {1: ok("E1", ""), 2: ok("E2", ""), 3: ok("E3", "")},
 			"F": {1: ok("F1", "E1"), 2: ok("F2", "E2"), 3: ok("F3", "E3")},
 		},
-		Links: map[int][]cluster.Link{
+		Links: map[int][]setmodel.Link{
 			1: {{"A1", ""}, {"B1", "A1"}, {"C1", ""}, {"D1", "C1"}, {"E1", ""}, {"F1", "E1"}, {"X1", "E1"}},
 			2: {{"A2", ""}, {"B2", "A2"}, {"C2", "B2"}, {"D2", "B2"}, {"E2", ""}, {"F2", "E2"}},
 			3: {{"D3", ""}, {"E3", ""}, {"F3", "E3"}},
@@ -66,26 +66,26 @@ func TestSetRetention(t *testing.T) {
 	now := t0.Add(7*time.Hour + time.Minute)
 	for _, tc := range []struct {
 		name    string
-		policy  cluster.SetPolicy
+		policy  setmodel.SetPolicy
 		keep    []string
 		delSets []string
 		delLink map[int][]string
 	}{
-		{"the newest full set", cluster.SetPolicy{KeepFullSets: 1}, []string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
+		{"the newest full set", setmodel.SetPolicy{KeepFullSets: 1}, []string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
 			map[int][]string{1: {"D1", "B1", "C1", "A1"}, 2: {"D2", "C2", "B2", "A2"}, 3: {"D3"}}},
-		{"0 means 1", cluster.SetPolicy{}, []string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
+		{"0 means 1", setmodel.SetPolicy{}, []string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
 			map[int][]string{1: {"D1", "B1", "C1", "A1"}, 2: {"D2", "C2", "B2", "A2"}, 3: {"D3"}}},
-		{"D kept by age: it rests on C1, B2 and A2", cluster.SetPolicy{KeepFullSets: 1, KeepFor: 3*time.Hour + 30*time.Minute},
+		{"D kept by age: it rests on C1, B2 and A2", setmodel.SetPolicy{KeepFullSets: 1, KeepFor: 3*time.Hour + 30*time.Minute},
 			[]string{"D", "E", "F", "G"}, []string{"A", "B", "C"}, map[int][]string{1: {"B1", "A1"}, 2: {"C2"}}},
-		{"D exactly keep_for old is not younger than it", cluster.SetPolicy{KeepFullSets: 1, KeepFor: 3*time.Hour + time.Minute},
+		{"D exactly keep_for old is not younger than it", setmodel.SetPolicy{KeepFullSets: 1, KeepFor: 3*time.Hour + time.Minute},
 			[]string{"E", "F", "G"}, []string{"A", "B", "C", "D"},
 			map[int][]string{1: {"D1", "B1", "C1", "A1"}, 2: {"D2", "C2", "B2", "A2"}, 3: {"D3"}}},
-		{"two full sets: a partial one does not count", cluster.SetPolicy{KeepFullSets: 2},
+		{"two full sets: a partial one does not count", setmodel.SetPolicy{KeepFullSets: 2},
 			[]string{"A", "B", "C", "D", "E", "F", "G"}, nil, map[int][]string{}},
-		{"more full sets than there are", cluster.SetPolicy{KeepFullSets: 3},
+		{"more full sets than there are", setmodel.SetPolicy{KeepFullSets: 3},
 			[]string{"A", "B", "C", "D", "E", "F", "G"}, nil, map[int][]string{}},
 	} {
-		p := cluster.PlanSetRetention(history(), tc.policy, now)
+		p := setmodel.PlanSetRetention(history(), tc.policy, now)
 		var keep []string
 		for _, id := range []string{"A", "B", "C", "D", "E", "F", "G"} {
 			if p.Keep[id] != "" {
@@ -108,10 +108,10 @@ func TestSetRetention(t *testing.T) {
 func TestSetRetentionOpenSet(t *testing.T) {
 	st := history()
 	st.Sets[0].CreatedAt = t0.Add(150 * time.Minute) // G: open since before C
-	st.Results["G"] = map[int]cluster.ShardResult{1: {State: cluster.ShardSucceeded, Backup: "G1", Base: "B1"},
-		2: {State: cluster.ShardRejected, Error: "alice lacks BACKUP ON shop.*"}}
-	st.Links[1] = append(st.Links[1], cluster.Link{Name: "G1", Base: "B1"})
-	p := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 1}, t0.Add(8*time.Hour))
+	st.Results["G"] = map[int]setmodel.ShardResult{1: {State: setmodel.ShardSucceeded, Backup: "G1", Base: "B1"},
+		2: {State: setmodel.ShardRejected, Error: "alice lacks BACKUP ON shop.*"}}
+	st.Links[1] = append(st.Links[1], setmodel.Link{Name: "G1", Base: "B1"})
+	p := setmodel.PlanSetRetention(st, setmodel.SetPolicy{KeepFullSets: 1}, t0.Add(8*time.Hour))
 	if p.Keep["G"] == "" || !reflect.DeepEqual(p.DeleteSets, []string{"A", "B", "C", "D"}) ||
 		!reflect.DeepEqual(p.DeleteLinks[1], []string{"D1", "C1"}) {
 		t.Errorf("keep %v, delete %v, links %v; want G kept with G1, B1 and A1", p.Keep, p.DeleteSets, p.DeleteLinks)
@@ -122,10 +122,10 @@ func TestSetRetentionOpenSet(t *testing.T) {
 // reported, and the links it still finds are kept.
 func TestSetRetentionBrokenChain(t *testing.T) {
 	st := history()
-	st.Links[2] = []cluster.Link{{"A2", ""}, {"B2", "A2"}, {"D2", "B2"}, {"F2", "E2"}} // E2 gone
-	st.Links[3] = []cluster.Link{{"D3", ""}, {"E3", ""}, {"F3", "E3"}, {"L3", "L3"}}   // L3 names itself
-	st.Results["F"][3] = cluster.ShardResult{State: cluster.ShardSucceeded, Backup: "L3"}
-	p := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 1}, t0.Add(8*time.Hour))
+	st.Links[2] = []setmodel.Link{{"A2", ""}, {"B2", "A2"}, {"D2", "B2"}, {"F2", "E2"}} // E2 gone
+	st.Links[3] = []setmodel.Link{{"D3", ""}, {"E3", ""}, {"F3", "E3"}, {"L3", "L3"}}   // L3 names itself
+	st.Results["F"][3] = setmodel.ShardResult{State: setmodel.ShardSucceeded, Backup: "L3"}
+	p := setmodel.PlanSetRetention(st, setmodel.SetPolicy{KeepFullSets: 1}, t0.Add(8*time.Hour))
 	want := []string{"set E, shard 2: its backup E2 is not in the shard's chains", "set F, shard 2: base E2 of F2 is not in the shard's chains",
 		"set F, shard 3: the chain of L3 loops at L3"}
 	for _, w := range want {
@@ -150,21 +150,21 @@ func TestSetRetentionBrokenChain(t *testing.T) {
 // names B: the next cleanup deletes B, and B is never left as a link no
 // set names.
 func TestSetBeingDeletedNamesWhatItsMarkRecorded(t *testing.T) {
-	s := set("S", 1, cluster.SetDeleting, 1)
+	s := set("S", 1, setmodel.SetDeleting, 1)
 	// A folder that names no shard (a record written wrong) is passed
 	// over, not the end of the folders after it.
-	s.Kind, s.Deleting = cluster.KindIncremental, map[string][]string{"shard-1": {"I", "B"}, "bogus": {"B"}}
-	keep := set("K", 5, cluster.SetCompleted, 1)
-	keep.Kind = cluster.KindFull
-	st := cluster.SetsState{
-		Sets: []cluster.Set{s, keep},
-		Results: map[string]map[int]cluster.ShardResult{
-			"S": {1: {State: cluster.ShardSucceeded, Backup: "I", Base: "B"}},
-			"K": {1: {State: cluster.ShardSucceeded, Backup: "K1"}},
+	s.Kind, s.Deleting = setmodel.KindIncremental, map[string][]string{"shard-1": {"I", "B"}, "bogus": {"B"}}
+	keep := set("K", 5, setmodel.SetCompleted, 1)
+	keep.Kind = setmodel.KindFull
+	st := setmodel.SetsState{
+		Sets: []setmodel.Set{s, keep},
+		Results: map[string]map[int]setmodel.ShardResult{
+			"S": {1: {State: setmodel.ShardSucceeded, Backup: "I", Base: "B"}},
+			"K": {1: {State: setmodel.ShardSucceeded, Backup: "K1"}},
 		},
-		Links: map[int][]cluster.Link{1: {{"B", ""}, {"K1", ""}}},
+		Links: map[int][]setmodel.Link{1: {{"B", ""}, {"K1", ""}}},
 	}
-	plan := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 1}, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC))
+	plan := setmodel.PlanSetRetention(st, setmodel.SetPolicy{KeepFullSets: 1}, time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC))
 	if !reflect.DeepEqual(plan.DeleteLinks, map[int][]string{1: {"B"}}) || len(plan.Outside[1]) != 0 ||
 		!reflect.DeepEqual(plan.SetLinks["S"], map[int][]string{1: {"B"}}) {
 		t.Errorf("delete %v, outside %v, S's links %v", plan.DeleteLinks, plan.Outside, plan.SetLinks["S"])
@@ -176,21 +176,21 @@ func TestSetBeingDeletedNamesWhatItsMarkRecorded(t *testing.T) {
 // kept as if there were fewer), and the plan says, per deleted set, the
 // links its records wait for, whatever the order sets are listed in.
 func TestExactlyKeepFullSetsCompletedFulls(t *testing.T) {
-	mk := func(id string, hours int, kind string, state cluster.SetState) cluster.Set {
+	mk := func(id string, hours int, kind string, state setmodel.SetState) setmodel.Set {
 		s := set(id, hours, state, 1)
 		s.Kind = kind
 		return s
 	}
-	ok := func(backup string) map[int]cluster.ShardResult {
-		return map[int]cluster.ShardResult{1: {State: cluster.ShardSucceeded, Backup: backup}}
+	ok := func(backup string) map[int]setmodel.ShardResult {
+		return map[int]setmodel.ShardResult{1: {State: setmodel.ShardSucceeded, Backup: backup}}
 	}
-	st := cluster.SetsState{
-		Sets: []cluster.Set{mk("F2", 3, cluster.KindFull, cluster.SetCompleted), mk("P", 1, cluster.KindFull, cluster.SetPartial),
-			mk("F1", 2, cluster.KindFull, cluster.SetCompleted)},
-		Results: map[string]map[int]cluster.ShardResult{"P": ok("P1"), "F1": ok("F11"), "F2": ok("F21")},
-		Links:   map[int][]cluster.Link{1: {{"P1", ""}, {"F11", ""}, {"F21", ""}}},
+	st := setmodel.SetsState{
+		Sets: []setmodel.Set{mk("F2", 3, setmodel.KindFull, setmodel.SetCompleted), mk("P", 1, setmodel.KindFull, setmodel.SetPartial),
+			mk("F1", 2, setmodel.KindFull, setmodel.SetCompleted)},
+		Results: map[string]map[int]setmodel.ShardResult{"P": ok("P1"), "F1": ok("F11"), "F2": ok("F21")},
+		Links:   map[int][]setmodel.Link{1: {{"P1", ""}, {"F11", ""}, {"F21", ""}}},
 	}
-	p := cluster.PlanSetRetention(st, cluster.SetPolicy{KeepFullSets: 2}, t0.Add(4*time.Hour))
+	p := setmodel.PlanSetRetention(st, setmodel.SetPolicy{KeepFullSets: 2}, t0.Add(4*time.Hour))
 	if !reflect.DeepEqual(p.DeleteSets, []string{"P"}) || !reflect.DeepEqual(p.SetLinks["P"], map[int][]string{1: {"P1"}}) {
 		t.Errorf("delete %v, P's links %v; want P deleted with its link P1", p.DeleteSets, p.SetLinks["P"])
 	}

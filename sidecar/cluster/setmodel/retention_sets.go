@@ -1,4 +1,4 @@
-package cluster
+package setmodel
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // SetPolicy says which sets to keep. Sets are kept and deleted whole.
@@ -199,7 +201,7 @@ func setChains(st SetsState, s Set) (map[int][]string, []string) {
 		chains[n] = chain
 	}
 	for _, folder := range slices.Sorted(maps.Keys(s.Deleting)) { // in order: a folder of no shard skips itself only
-		n, err := shardNumber(folder)
+		n, err := coord.ShardNumber(folder)
 		if err != nil {
 			continue
 		}

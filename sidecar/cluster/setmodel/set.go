@@ -1,4 +1,4 @@
-package cluster
+package setmodel
 
 import (
 	"encoding/json"
@@ -155,8 +155,8 @@ type OpenEntry struct {
 	Deadline  time.Time `json:"deadline"`
 }
 
-// find returns the entry of set id.
-func (o OpenSets) find(id string) (OpenEntry, bool) {
+// Find returns the entry of set id.
+func (o OpenSets) Find(id string) (OpenEntry, bool) {
 	for _, e := range o.Sets {
 		if e.ID == id {
 			return e, true
@@ -165,8 +165,8 @@ func (o OpenSets) find(id string) (OpenEntry, bool) {
 	return OpenEntry{}, false
 }
 
-// decode reads one of the records, refusing a version it does not know.
-func decode(what string, data []byte, v any) error {
+// Decode reads one of the records, refusing a version it does not know.
+func Decode(what string, data []byte, v any) error {
 	var head struct {
 		Version int `json:"version"`
 	}

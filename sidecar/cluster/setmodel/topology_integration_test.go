@@ -1,4 +1,4 @@
-package cluster_test
+package setmodel_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
@@ -24,10 +24,10 @@ type capture struct {
 }
 
 type nodeCapture struct {
-	Name    string        `json:"name"`
-	Shard   int           `json:"shard"`
-	Replica int           `json:"replica"`
-	Rows    []cluster.Row `json:"rows"`
+	Name    string         `json:"name"`
+	Shard   int            `json:"shard"`
+	Replica int            `json:"replica"`
+	Rows    []setmodel.Row `json:"rows"`
 }
 
 // TestLocateOnTheTestBed: on three engine processes, each node's sidecar
@@ -45,11 +45,11 @@ func TestLocateOnTheTestBed(t *testing.T) {
 			for _, n := range c.Nodes {
 				rows := clusterRows(t, ctx, n, c.Name)
 				got.Nodes = append(got.Nodes, nodeCapture{Name: n.Name, Shard: n.Shard, Replica: n.Replica, Rows: rows})
-				topo, err := cluster.NewTopology(c.Name, rows)
+				topo, err := setmodel.NewTopology(c.Name, rows)
 				if err != nil {
 					t.Fatal(err)
 				}
-				pos, err := cluster.Locate(topo, cluster.Override{})
+				pos, err := setmodel.Locate(topo, setmodel.Override{})
 				if err != nil {
 					t.Fatalf("%s: %v", n.Name, err)
 				}
@@ -70,7 +70,7 @@ func TestLocateOnTheTestBed(t *testing.T) {
 	}
 }
 
-func clusterRows(t *testing.T, ctx context.Context, n *testbed.Node, name string) []cluster.Row {
+func clusterRows(t *testing.T, ctx context.Context, n *testbed.Node, name string) []setmodel.Row {
 	t.Helper()
 	db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: n.ClickHouse.Addr, User: "clickvault",
 		Password: n.ClickHouse.Password("clickvault")})

@@ -1,4 +1,4 @@
-package cluster_test
+package setmodel_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // readCapture reads rows TestLocateOnTheTestBed captured from the test
@@ -36,7 +36,7 @@ func TestLocateFromCapturedRows(t *testing.T) {
 		for _, n := range c.Nodes {
 			rows := slices.Clone(n.Rows)
 			slices.Reverse(rows) // the order rows come in does not matter
-			topo, err := cluster.NewTopology(c.Cluster, rows)
+			topo, err := setmodel.NewTopology(c.Cluster, rows)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +48,7 @@ func TestLocateFromCapturedRows(t *testing.T) {
 					t.Errorf("%s %s: shard %+v, want shard %d with %d replicas in order", name, n.Name, s, i+1, c.Replicas[i])
 				}
 			}
-			pos, err := cluster.Locate(topo, cluster.Override{})
+			pos, err := setmodel.Locate(topo, setmodel.Override{})
 			if err != nil {
 				t.Fatalf("%s %s: %v", name, n.Name, err)
 			}
@@ -57,7 +57,7 @@ func TestLocateFromCapturedRows(t *testing.T) {
 			}
 		}
 	}
-	if _, err := cluster.NewTopology("other", readCapture(t, "three_shards").Nodes[0].Rows); !errors.Is(err, cluster.ErrNoCluster) {
+	if _, err := setmodel.NewTopology("other", readCapture(t, "three_shards").Nodes[0].Rows); !errors.Is(err, setmodel.ErrNoCluster) {
 		t.Errorf("a cluster system.clusters does not list: %v", err)
 	}
 }
@@ -68,25 +68,25 @@ func TestLocateFromCapturedRows(t *testing.T) {
 // replica without a shard, is refused naming the key.
 func TestLocateOverride(t *testing.T) {
 	c := readCapture(t, "two_replicas") // node1: shard 1 replica 1
-	topo, err := cluster.NewTopology(c.Cluster, c.Nodes[0].Rows)
+	topo, err := setmodel.NewTopology(c.Cluster, c.Nodes[0].Rows)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		o             cluster.Override
+		o             setmodel.Override
 		shard, replic int
 		err           string
 	}{
-		{o: cluster.Override{Shard: 1}, shard: 1, replic: 1},
-		{o: cluster.Override{Shard: 2, Replica: 1}, shard: 2, replic: 1},
-		{o: cluster.Override{Shard: 2}, err: "no replica of shard 2 of cluster vault is this server (is_local): set cluster.replica"},
-		{o: cluster.Override{Replica: 1}, err: "cluster.replica = 1 needs cluster.shard too"},
-		{o: cluster.Override{Shard: 3}, err: "cluster.shard = 3, but cluster vault has shards [1 2]"},
-		{o: cluster.Override{Shard: 1, Replica: 3}, err: "cluster.replica = 3, but shard 1 of cluster vault has 2 replicas"},
+		{o: setmodel.Override{Shard: 1}, shard: 1, replic: 1},
+		{o: setmodel.Override{Shard: 2, Replica: 1}, shard: 2, replic: 1},
+		{o: setmodel.Override{Shard: 2}, err: "no replica of shard 2 of cluster vault is this server (is_local): set cluster.replica"},
+		{o: setmodel.Override{Replica: 1}, err: "cluster.replica = 1 needs cluster.shard too"},
+		{o: setmodel.Override{Shard: 3}, err: "cluster.shard = 3, but cluster vault has shards [1 2]"},
+		{o: setmodel.Override{Shard: 1, Replica: 3}, err: "cluster.replica = 3, but shard 1 of cluster vault has 2 replicas"},
 	} {
-		pos, err := cluster.Locate(topo, tc.o)
+		pos, err := setmodel.Locate(topo, tc.o)
 		if tc.err != "" {
-			if !errors.Is(err, cluster.ErrNotLocated) || !strings.Contains(err.Error(), tc.err) {
+			if !errors.Is(err, setmodel.ErrNotLocated) || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%+v: %v, want %q", tc.o, err, tc.err)
 			}
 			continue
@@ -111,20 +111,20 @@ func TestLocateNeedsTheConfig(t *testing.T) {
 	two[2].IsLocal = true
 	for _, tc := range []struct {
 		name string
-		rows []cluster.Row
+		rows []setmodel.Row
 		want string
 	}{
 		{"no local row", none, "is_local = 0 on every row of system.clusters): set cluster.shard and cluster.replica"},
 		{"two local rows", two, "this server is is_local on 2 rows of cluster vault: shard 2 replica 1"},
 	} {
-		topo, err := cluster.NewTopology("vault", tc.rows)
+		topo, err := setmodel.NewTopology("vault", tc.rows)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cluster.Locate(topo, cluster.Override{}); !errors.Is(err, cluster.ErrNotLocated) || !strings.Contains(err.Error(), tc.want) {
+		if _, err := setmodel.Locate(topo, setmodel.Override{}); !errors.Is(err, setmodel.ErrNotLocated) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
-		if pos, err := cluster.Locate(topo, cluster.Override{Shard: 2, Replica: 1}); err != nil || pos.Shard != 2 {
+		if pos, err := setmodel.Locate(topo, setmodel.Override{Shard: 2, Replica: 1}); err != nil || pos.Shard != 2 {
 			t.Errorf("%s with the config's shard and replica: %+v, %v", tc.name, pos, err)
 		}
 	}

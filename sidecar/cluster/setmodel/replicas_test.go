@@ -1,4 +1,4 @@
-package cluster_test
+package setmodel_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 var updateGolden = flag.Bool("golden", false, "write the SQL the planners generate into testdata/golden")
@@ -35,7 +35,7 @@ func golden(t *testing.T, name, got string) {
 
 // renderStatements writes statements as a person reads them: each query
 // under its settings.
-func renderStatements(ss []cluster.Statement) string {
+func renderStatements(ss []setmodel.Statement) string {
 	var b strings.Builder
 	for _, s := range ss {
 		for _, set := range s.Settings {
@@ -49,15 +49,15 @@ func renderStatements(ss []cluster.Statement) string {
 // replicaCase is one hand-written testdata/system_replicas file: what each
 // replica of shard 1 said of its replicated tables.
 type replicaCase struct {
-	Database string                  `json:"database"`
-	Health   []cluster.ReplicaHealth `json:"health"`
+	Database string                   `json:"database"`
+	Health   []setmodel.ReplicaHealth `json:"health"`
 }
 
 // readReplicaCase reads rows HAND-WRITTEN from the columns ClickHouse
 // documents for system.replicas: the test bed cannot produce them (no
 // ReplicatedMergeTree). The shard is the captured two_replicas cluster's
 // shard 1 (real system.clusters rows).
-func readReplicaCase(t *testing.T, name string) (cluster.Shard, replicaCase) {
+func readReplicaCase(t *testing.T, name string) (setmodel.Shard, replicaCase) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "system_replicas", name+".json"))
 	if err != nil {
@@ -67,7 +67,7 @@ func readReplicaCase(t *testing.T, name string) (cluster.Shard, replicaCase) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		t.Fatal(err)
 	}
-	topo, err := cluster.NewTopology("vault", readCapture(t, "two_replicas").Nodes[0].Rows)
+	topo, err := setmodel.NewTopology("vault", readCapture(t, "two_replicas").Nodes[0].Rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestChooseReplica(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			shard, c := readReplicaCase(t, tc.name)
-			got := cluster.ChooseReplica(shard, c.Database, c.Health)
+			got := setmodel.ChooseReplica(shard, c.Database, c.Health)
 			if got.Replica != tc.want {
 				t.Errorf("chose replica %d, want %d: %+v", got.Replica, tc.want, got.Candidates)
 			}
@@ -119,7 +119,7 @@ func TestChooseReplica(t *testing.T) {
 func TestChooseReplicaNotHeardFrom(t *testing.T) {
 	for _, name := range []string{"lagging", "not_replicated"} {
 		shard, c := readReplicaCase(t, name)
-		got := cluster.ChooseReplica(shard, c.Database, c.Health[:1])
+		got := setmodel.ChooseReplica(shard, c.Database, c.Health[:1])
 		if got.Replica != 1 || got.Candidates[1].Replica != 2 || got.Candidates[1].Refused != "its system.replicas was not read" {
 			t.Errorf("%s without replica 2's rows: %+v", name, got)
 		}
@@ -138,22 +138,22 @@ func TestSyncReplicaGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tables struct {
-		Rows []cluster.TableRow `json:"rows"`
+		Rows []setmodel.TableRow `json:"rows"`
 	}
 	if err := json.Unmarshal(data, &tables); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "sync_replica_shop.sql", renderStatements(cluster.SyncReplica("shop", tables.Rows, 299500*time.Millisecond)))
+	golden(t, "sync_replica_shop.sql", renderStatements(setmodel.SyncReplica("shop", tables.Rows, 299500*time.Millisecond)))
 	for _, tc := range []struct {
 		timeout time.Duration
 		want    string
 	}{{0, "1"}, {time.Millisecond, "1"}, {time.Second, "1"}, {90 * time.Minute, "5400"}} {
-		ss := cluster.SyncReplica("shop", tables.Rows, tc.timeout)
-		if got := ss[0].Settings; len(got) != 1 || got[0] != (cluster.Setting{Name: "receive_timeout", Value: tc.want}) {
+		ss := setmodel.SyncReplica("shop", tables.Rows, tc.timeout)
+		if got := ss[0].Settings; len(got) != 1 || got[0] != (setmodel.Setting{Name: "receive_timeout", Value: tc.want}) {
 			t.Errorf("timeout %s: settings %v, want receive_timeout = %s", tc.timeout, got, tc.want)
 		}
 	}
-	if ss := cluster.SyncReplica("shop", nil, time.Minute); len(ss) != 0 {
+	if ss := setmodel.SyncReplica("shop", nil, time.Minute); len(ss) != 0 {
 		t.Errorf("no tables: %v", ss)
 	}
 }

@@ -1,4 +1,4 @@
-package cluster_test
+package setmodel_test
 
 import (
 	"errors"
@@ -7,18 +7,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // results are a set's shard results: shard n's backup is "b{n}".
-func results(s cluster.Set) map[int]cluster.ShardResult {
-	out := map[int]cluster.ShardResult{}
+func results(s setmodel.Set) map[int]setmodel.ShardResult {
+	out := map[int]setmodel.ShardResult{}
 	for _, n := range s.Shards {
-		if _, failed := s.Reasons[cluster.ShardFolder(n)]; failed {
-			out[n] = cluster.ShardResult{Shard: n, State: cluster.ShardFailed, Error: "code: 243, NOT_ENOUGH_SPACE"}
+		if _, failed := s.Reasons[coord.ShardFolder(n)]; failed {
+			out[n] = setmodel.ShardResult{Shard: n, State: setmodel.ShardFailed, Error: "code: 243, NOT_ENOUGH_SPACE"}
 			continue
 		}
-		out[n] = cluster.ShardResult{Shard: n, State: cluster.ShardSucceeded, Backup: fmt.Sprintf("b%d", n),
+		out[n] = setmodel.ShardResult{Shard: n, State: setmodel.ShardSucceeded, Backup: fmt.Sprintf("b%d", n),
 			Folder: fmt.Sprintf("prod/shop/shard-%d/incremental/b%d", n, n), Tables: map[string]uint64{"events": 100, "orders": 10}}
 	}
 	return out
@@ -27,9 +28,9 @@ func results(s cluster.Set) map[int]cluster.ShardResult {
 // targetTopology is a captured test bed cluster (real system.clusters
 // rows): three_shards (3 shards of 1 replica) or two_replicas (shard 1 on
 // two replicas, shard 2 on one).
-func targetTopology(t *testing.T, name string) cluster.Topology {
+func targetTopology(t *testing.T, name string) setmodel.Topology {
 	t.Helper()
-	topo, err := cluster.NewTopology("vault", readCapture(t, name).Nodes[0].Rows)
+	topo, err := setmodel.NewTopology("vault", readCapture(t, name).Nodes[0].Rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func targetTopology(t *testing.T, name string) cluster.Topology {
 
 // mixed are the backup's tables: two replicated, one MergeTree, one view;
 // and a replicated table of another database, which is not restored.
-var mixed = []cluster.TableRow{
+var mixed = []setmodel.TableRow{
 	{Database: "ops", Name: "audit", Engine: "ReplicatedMergeTree"},
 	{Database: "shop", Name: "events", Engine: "ReplicatedMergeTree"},
 	{Database: "shop", Name: "orders", Engine: "ReplicatedReplacingMergeTree"},
@@ -47,7 +48,7 @@ var mixed = []cluster.TableRow{
 }
 
 // renderPlan writes a plan's steps as SQL, each under what it is.
-func renderPlan(p cluster.RestorePlan) string {
+func renderPlan(p setmodel.RestorePlan) string {
 	var b strings.Builder
 	for _, n := range p.Map.Notes {
 		b.WriteString("-- note: " + n + "\n")
@@ -62,15 +63,15 @@ func renderPlan(p cluster.RestorePlan) string {
 // TestPlanRestoreGolden: 3 shards onto 2 (target shard 1 on two replicas)
 // and 2 shards onto 3, as SQL compared with testdata/golden.
 func TestPlanRestoreGolden(t *testing.T) {
-	three := set("s1", 1, cluster.SetCompleted, 1, 2, 3)
-	p, err := cluster.PlanRestore(cluster.RestoreInput{Set: three, Results: results(three),
+	three := set("s1", 1, setmodel.SetCompleted, 1, 2, 3)
+	p, err := setmodel.PlanRestore(setmodel.RestoreInput{Set: three, Results: results(three),
 		Target: targetTopology(t, "two_replicas"), Database: "shop_restored", Tables: mixed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "restore_3_to_2.sql", renderPlan(p))
-	two := set("s2", 2, cluster.SetCompleted, 1, 2)
-	p, err = cluster.PlanRestore(cluster.RestoreInput{Set: two, Results: results(two),
+	two := set("s2", 2, setmodel.SetCompleted, 1, 2)
+	p, err = setmodel.PlanRestore(setmodel.RestoreInput{Set: two, Results: results(two),
 		Target: targetTopology(t, "three_shards"), Tables: mixed[3:]})
 	if err != nil {
 		t.Fatal(err)
@@ -88,24 +89,24 @@ func TestPlanRestoreGolden(t *testing.T) {
 // replica; a target shard that gets no data gets the first source's
 // tables, empty, on each replica (create_table = 'if not exists').
 func TestPlanRestoreRules(t *testing.T) {
-	three := set("s1", 1, cluster.SetCompleted, 1, 2, 3)
-	partial := set("s3", 3, cluster.SetPartial, 1, 2, 3)
+	three := set("s1", 1, setmodel.SetCompleted, 1, 2, 3)
+	partial := set("s3", 3, setmodel.SetPartial, 1, 2, 3)
 	for _, tc := range []struct {
 		name   string
-		in     cluster.RestoreInput
+		in     setmodel.RestoreInput
 		steps  int
 		target string
 	}{
-		{"3 onto 2, mixed", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed}, 6, "two_replicas"},
-		{"3 onto 2, replica 2 restores the rows", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed,
+		{"3 onto 2, mixed", setmodel.RestoreInput{Set: three, Results: results(three), Tables: mixed}, 6, "two_replicas"},
+		{"3 onto 2, replica 2 restores the rows", setmodel.RestoreInput{Set: three, Results: results(three), Tables: mixed,
 			DataReplicas: map[int]int{1: 2}}, 6, "two_replicas"},
-		{"3 onto 2, plain tables", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed[3:]}, 5, "two_replicas"},
-		{"3 onto 3", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed}, 3, "three_shards"},
-		{"shard 3 alone onto 2", cluster.RestoreInput{Set: three, Results: results(three), Tables: mixed, Shard: 3}, 3, "two_replicas"},
-		{"named partial onto 3", cluster.RestoreInput{Set: partial, Results: results(partial), Tables: mixed}, 3, "three_shards"},
+		{"3 onto 2, plain tables", setmodel.RestoreInput{Set: three, Results: results(three), Tables: mixed[3:]}, 5, "two_replicas"},
+		{"3 onto 3", setmodel.RestoreInput{Set: three, Results: results(three), Tables: mixed}, 3, "three_shards"},
+		{"shard 3 alone onto 2", setmodel.RestoreInput{Set: three, Results: results(three), Tables: mixed, Shard: 3}, 3, "two_replicas"},
+		{"named partial onto 3", setmodel.RestoreInput{Set: partial, Results: results(partial), Tables: mixed}, 3, "three_shards"},
 	} {
 		tc.in.Target = targetTopology(t, tc.target)
-		p, err := cluster.PlanRestore(tc.in)
+		p, err := setmodel.PlanRestore(tc.in)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -117,7 +118,7 @@ func TestPlanRestoreRules(t *testing.T) {
 }
 
 // checkRules checks one plan against the rules TestPlanRestoreRules names.
-func checkRules(t *testing.T, name string, p cluster.RestorePlan, in cluster.RestoreInput) {
+func checkRules(t *testing.T, name string, p setmodel.RestorePlan, in setmodel.RestoreInput) {
 	t.Helper()
 	type key struct{ target, replica int }
 	seen := map[key]int{}       // data steps so far per replica
@@ -130,19 +131,19 @@ func checkRules(t *testing.T, name string, p cluster.RestorePlan, in cluster.Res
 		}
 		first := seen[k] == 0 && !hasSchema(p.Steps, k.target, k.replica)
 		idle := slices.Contains(p.Map.Idle, s.Target) // gets the tables only, made where missing
-		if idle && (s.Kind != cluster.StepSchema || s.Source != p.Map.Placements[0].Sources[0]) {
+		if idle && (s.Kind != setmodel.StepSchema || s.Source != p.Map.Placements[0].Sources[0]) {
 			t.Errorf("%s: %s: target shard %d gets no data, yet this step is %s of source shard %d", name, s.Key, s.Target, s.Kind, s.Source)
 		}
-		if (got["create_table"] == "'create'") != (in.Shard == 0 && !idle && (first || s.Kind == cluster.StepSchema)) {
+		if (got["create_table"] == "'create'") != (in.Shard == 0 && !idle && (first || s.Kind == setmodel.StepSchema)) {
 			t.Errorf("%s: %s: create_table %s", name, s.Key, got["create_table"])
 		}
-		if (got["allow_non_empty_tables"] == "1") != (s.Kind == cluster.StepData && seen[k] > 0) {
+		if (got["allow_non_empty_tables"] == "1") != (s.Kind == setmodel.StepData && seen[k] > 0) {
 			t.Errorf("%s: %s: allow_non_empty_tables %q after %d data steps", name, s.Key, got["allow_non_empty_tables"], seen[k])
 		}
-		if (got["structure_only"] == "1") != (s.Kind == cluster.StepSchema) || (s.Kind == cluster.StepSchema && seen[k] > 0) {
+		if (got["structure_only"] == "1") != (s.Kind == setmodel.StepSchema) || (s.Kind == setmodel.StepSchema && seen[k] > 0) {
 			t.Errorf("%s: %s: structure_only %q, schema step after %d data steps", name, s.Key, got["structure_only"], seen[k])
 		}
-		if s.Kind != cluster.StepData {
+		if s.Kind != setmodel.StepData {
 			continue
 		}
 		seen[k]++
@@ -179,9 +180,9 @@ func checkRules(t *testing.T, name string, p cluster.RestorePlan, in cluster.Res
 	}
 }
 
-func hasSchema(steps []cluster.RestoreStep, target, replica int) bool {
+func hasSchema(steps []setmodel.RestoreStep, target, replica int) bool {
 	for _, s := range steps {
-		if s.Target == target && s.Replica == replica && s.Kind == cluster.StepSchema {
+		if s.Target == target && s.Replica == replica && s.Kind == setmodel.StepSchema {
 			return true
 		}
 	}
@@ -193,9 +194,9 @@ func hasSchema(steps []cluster.RestoreStep, target, replica int) bool {
 // when it has no backup; a data replica named for a shard runs its data
 // steps, the others restore the definitions.
 func TestPlanRestoreShards(t *testing.T) {
-	partial := set("s3", 3, cluster.SetPartial, 1, 2, 3)
-	in := cluster.RestoreInput{Set: partial, Results: results(partial), Target: targetTopology(t, "three_shards"), Tables: mixed}
-	p, err := cluster.PlanRestore(in)
+	partial := set("s3", 3, setmodel.SetPartial, 1, 2, 3)
+	in := setmodel.RestoreInput{Set: partial, Results: results(partial), Target: targetTopology(t, "three_shards"), Tables: mixed}
+	p, err := setmodel.PlanRestore(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,22 +209,35 @@ func TestPlanRestoreShards(t *testing.T) {
 		}
 	}
 	in.Shard = 3 // shard 2's reason is not this restore's business
-	if p, err := cluster.PlanRestore(in); err != nil || len(p.Missing) != 0 {
+	if p, err := setmodel.PlanRestore(in); err != nil || len(p.Missing) != 0 {
 		t.Errorf("shard 3 alone of a partial set: missing %v, %v", p.Missing, err)
 	}
 	in.Shard = 2
-	if _, err := cluster.PlanRestore(in); !errors.Is(err, cluster.ErrNoSet) || !strings.Contains(err.Error(), "shard 2 of set s3 has no backup") {
+	if _, err := setmodel.PlanRestore(in); !errors.Is(err, setmodel.ErrNoSet) || !strings.Contains(err.Error(), "shard 2 of set s3 has no backup") {
 		t.Errorf("shard 2 alone: %v", err)
 	}
-	three := set("s1", 1, cluster.SetCompleted, 1, 2, 3)
-	p, err = cluster.PlanRestore(cluster.RestoreInput{Set: three, Results: results(three), Target: targetTopology(t, "two_replicas"),
+	three := set("s1", 1, setmodel.SetCompleted, 1, 2, 3)
+	p, err = setmodel.PlanRestore(setmodel.RestoreInput{Set: three, Results: results(three), Target: targetTopology(t, "two_replicas"),
 		Tables: mixed, DataReplicas: map[int]int{1: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range p.Steps {
-		if s.Target == 1 && (s.Replica == 2) != (len(s.Except) == 0 && s.Kind == cluster.StepData) {
+		if s.Target == 1 && (s.Replica == 2) != (len(s.Except) == 0 && s.Kind == setmodel.StepData) {
 			t.Errorf("data replica 2 of target shard 1: step %s on replica %d except %v", s.Key, s.Replica, s.Except)
 		}
 	}
+}
+
+// TestPlanRestoreOfOneShardGolden: shard 3 alone of a set of 3 onto 2
+// (target shard 1 on two replicas), as SQL: where the whole restore puts
+// it, no table created anew.
+func TestPlanRestoreOfOneShardGolden(t *testing.T) {
+	three := set("s1", 1, setmodel.SetCompleted, 1, 2, 3)
+	p, err := setmodel.PlanRestore(setmodel.RestoreInput{Set: three, Results: results(three), Shard: 3,
+		Target: targetTopology(t, "two_replicas"), Database: "shop_restored", Tables: mixed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "restore_shard_3_of_3_to_2.sql", renderPlan(p))
 }

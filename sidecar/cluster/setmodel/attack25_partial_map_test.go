@@ -1,9 +1,10 @@
-package cluster_test
+package setmodel_test
 
 import (
 	"testing"
 
-	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // TestPartialSetRestoresEachShardOntoItsOwnShard: a named partial set of
@@ -16,19 +17,19 @@ import (
 // its tables hold shard 2's rows and are left: node 3 is not repaired
 // and the request succeeds.
 func TestPartialSetRestoresEachShardOntoItsOwnShard(t *testing.T) {
-	partial := set("s3", 3, cluster.SetPartial, 1, 2, 3)
-	in := cluster.RestoreInput{Set: partial, Results: results(partial), Target: targetTopology(t, "three_shards"), Tables: mixed}
-	if _, failed := partial.Reasons[cluster.ShardFolder(2)]; !failed {
+	partial := set("s3", 3, setmodel.SetPartial, 1, 2, 3)
+	in := setmodel.RestoreInput{Set: partial, Results: results(partial), Target: targetTopology(t, "three_shards"), Tables: mixed}
+	if _, failed := partial.Reasons[coord.ShardFolder(2)]; !failed {
 		t.Fatalf("the fixture's partial set lacks shard 2: %v", partial.Reasons)
 	}
 	for _, only := range []int{0, 3} {
 		in.Shard = only
-		p, err := cluster.PlanRestore(in)
+		p, err := setmodel.PlanRestore(in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range p.Steps {
-			if s.Kind == cluster.StepData && s.Source != s.Target {
+			if s.Kind == setmodel.StepData && s.Source != s.Target {
 				t.Errorf("shard %d alone (0 = all): step %s restores source shard %d's rows onto target shard %d of a cluster of the same shards (map %+v)",
 					only, s.Key, s.Source, s.Target, p.Map.Placements)
 			}
