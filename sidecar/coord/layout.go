@@ -203,6 +203,8 @@ const (
 // cluster is spelled here:
 //
 //	{prefix}/{cluster id}/{database}/shard-{n}/full/{name}/ …    shard n's chains, lease, pins, catalog
+//	{prefix}/{cluster id}/.clickvault/requests/shard-{n}-replica-{r}/{request}.claim
+//	                                                            a request claim of that node's sidecar (and sidecars/… its heartbeats)
 //	{prefix}/{cluster id}/{database}/sets/open.json             the open sets: one GET per poll
 //	{prefix}/{cluster id}/{database}/sets/{set}/set.json        the set: its shards, kind, requester, state
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.claim the replica working shard n (a lease)
@@ -255,6 +257,16 @@ func ShardNumber(folder string) (int, error) {
 // catalog index and check record in {prefix}/{cluster id}/{database}/shard-{n}/.
 func (l ClusterLayout) Engine(shard int) Layout {
 	return Layout{Prefix: l.root(), Shard: ShardFolder(shard)}
+}
+
+// Node is the layout of the sidecar of replica r of shard n: the shard's
+// chains (Engine), and request claims and heartbeats in a folder of the
+// node's own, {prefix}/{cluster id}/.clickvault/requests/shard-{n}-replica-{r}/…
+// (its requests table is its own: no other node's sidecar may answer them).
+func (l ClusterLayout) Node(shard, replica int) Layout {
+	out := l.Engine(shard)
+	out.Plane = ShardFolder(shard) + "-replica-" + strconv.Itoa(replica)
+	return out
 }
 
 // ShardRoot is shard n's folder of a database, with a trailing slash.

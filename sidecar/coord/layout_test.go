@@ -45,6 +45,36 @@ func TestLayoutKeys(t *testing.T) {
 	}
 }
 
+// TestClusterLayoutKeys: every key of a cluster's layout, byte for byte as
+// docs/cluster.md lists them.
+func TestClusterLayoutKeys(t *testing.T) {
+	l := coord.ClusterLayout{Prefix: "/cv/", ClusterID: "c1"}
+	node := l.Node(2, 3)
+	for _, tc := range []struct{ got, want string }{
+		{l.Engine(2).LeaseKey("shop"), "cv/c1/shop/shard-2/.clickvault.lock"},
+		{l.Engine(2).Folder("shop", "full", "n"), "cv/c1/shop/shard-2/full/n/"},
+		{node.LeaseKey("shop"), "cv/c1/shop/shard-2/.clickvault.lock"},
+		{node.ClaimKey("r1"), "cv/c1/.clickvault/requests/shard-2-replica-3/r1.claim"},
+		{node.HeartbeatKey("h:1"), "cv/c1/.clickvault/sidecars/shard-2-replica-3/h_1.json"},
+		{l.ShardRoot("shop", 2), "cv/c1/shop/shard-2/"},
+		{l.SetsRoot("shop"), "cv/c1/shop/sets/"},
+		{l.OpenSetsKey("shop"), "cv/c1/shop/sets/open.json"},
+		{l.SetRoot("shop", "s1"), "cv/c1/shop/sets/s1/"},
+		{l.SetKey("shop", "s1"), "cv/c1/shop/sets/s1/set.json"},
+		{l.ClaimKey("shop", "s1", 2), "cv/c1/shop/sets/s1/shard-2.claim"},
+		{l.ResultKey("shop", "s1", 2), "cv/c1/shop/sets/s1/shard-2.json"},
+		{l.FailedAttemptKey("shop", "s1", 2, 3), "cv/c1/shop/sets/s1/shard-2.failed-replica-3.json"},
+		{l.ReplicaHealthKey("shop", "s1", 2, 3), "cv/c1/shop/sets/s1/shard-2.replica-3.json"},
+		{l.SetOfRequestKey("shop", "r1"), "cv/c1/shop/set-requests/r1.json"},
+		{l.RestoreKey("shop", "s1", "c2", "shop2", 0), "cv/c1/shop/sets/s1/restores/c2/shop2.json"},
+		{l.RestoreKey("shop", "s1", "c2", "shop2", 2), "cv/c1/shop/sets/s1/restores/c2/shop2.shard-2.json"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("key %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
 // TestLayoutShardFolder: a shard's layout puts every key of a database's
 // chains (backups, lease, pins, index, check record) in the shard's
 // folder of the database; without a shard the keys are a single server's,

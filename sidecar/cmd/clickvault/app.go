@@ -85,8 +85,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 		// claims and heartbeats the node's (its requests table's: no other
 		// node's sidecar may answer its requests), schedule slots the
 		// cluster's.
-		layout = node.layout.Engine(node.position.Shard)
-		layout.Plane = fmt.Sprintf("shard-%d-replica-%d", node.position.Shard, node.position.Replica)
+		layout = node.layout.Node(node.position.Shard, node.position.Replica)
 	}
 	a := &app{cfg: cfg, instance: instance, layout: layout, logger: logger, stdout: stdout, stderr: stderr, store: store, db: db,
 		notifier: notifier, cluster: node}
