@@ -12,10 +12,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// statusPageSize is how many databases one status page shows: a sidecar
+// StatusPageSize is how many databases one status page shows: a sidecar
 // of a thousand tenants' databases renders a page of them at a time, in
 // the configuration's order, instead of a thousand catalogs at once.
-const statusPageSize = 50
+const StatusPageSize = 50
 
 // catalogReads bounds the catalog reads of one page that run at once: a
 // page of 50 costs about 50/8 round trips, and one page view never holds
@@ -29,7 +29,7 @@ type pager struct {
 
 // pageOf reads ?page= (1 when absent) and the slice of databases it shows.
 func pageOf(c echo.Context, databases []string) ([]string, pager, error) {
-	p := pager{Page: 1, Total: len(databases), Pages: max(1, (len(databases)+statusPageSize-1)/statusPageSize)}
+	p := pager{Page: 1, Total: len(databases), Pages: max(1, (len(databases)+StatusPageSize-1)/StatusPageSize)}
 	if raw := c.QueryParam("page"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > p.Pages {
@@ -38,8 +38,8 @@ func pageOf(c echo.Context, databases []string) ([]string, pager, error) {
 		}
 		p.Page = n
 	}
-	from := (p.Page - 1) * statusPageSize
-	to := min(len(databases), from+statusPageSize)
+	from := (p.Page - 1) * StatusPageSize
+	to := min(len(databases), from+StatusPageSize)
 	p.First, p.Last = from+1, to
 	return databases[from:to], p, nil
 }

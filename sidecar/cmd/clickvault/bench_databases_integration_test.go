@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clickvault/clickvault/hooks/httpapi"
 	"github.com/clickvault/clickvault/sidecar/config"
 )
 
@@ -66,12 +67,15 @@ func TestBenchManyDatabases(t *testing.T) {
 		parallel, many.wall.Seconds(), parallel, async.Seconds(), many.wall.Seconds()/async.Seconds(), float64(many.maxRSSKB)/1024)
 	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
 	h.reportRequests("databases/requests", n, h.timedBackupRound("", dbs, parallel, proxy), proxy)
-	served, rss := h.scheduledRound(dbs, proxy)
-	c := proxy.reset()
+	round := h.scheduledRound(dbs, proxy)
+	c := round.requests
 	report(t, "databases/serve", "a scheduled round of serve (sidecar.workers 4, parallel_databases %d) %.2fs: %.2f× by hand ASYNC; "+
 		"S3 requests per database %.1f (%d LIST, %d GET, %d PUT, %d DELETE in all, schedule and catalog mirror included); sidecar RSS %.1f MB",
-		parallel, served.Seconds(), served.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
-		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(rss)/1024)
+		parallel, round.took.Seconds(), round.took.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
+		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(round.rssKB)/1024)
+	report(t, "databases/idle", "serve idle %s after its round: RSS %.1f MB (goal < 60 MB); the status page in Chromium, first database shown: "+
+		"page 1 in %.2fs, the last page (%d) in %.2fs (goal < 2 s)", idleAfterRound, float64(round.idleRSSKB)/1024,
+		round.firstPage.Seconds(), round.lastPageN, round.lastPage.Seconds())
 	// An earlier build, for the figures before a change: its round is
 	// timed and counted the same way (it knows no parallel_databases).
 	if before := os.Getenv("CLICKVAULT_BENCH_BEFORE"); before != "" {
@@ -81,19 +85,33 @@ func TestBenchManyDatabases(t *testing.T) {
 	}
 }
 
+// idleAfterRound is how long serve idles after its round before its RSS is
+// read again: past the round's last catalog mirror and a heartbeat or two.
+const idleAfterRound = 30 * time.Second
+
+// servedRound is what a scheduled round of serve measured.
+type servedRound struct {
+	took                time.Duration  // ready → the last backup request's answer
+	requests            map[string]int // S3 requests in the round, by kind
+	rssKB, idleRSSKB    int            // at the round's end, and idleAfterRound later
+	firstPage, lastPage time.Duration  // the status page's first and last page, loaded in Chromium
+	lastPageN           int
+}
+
 // scheduledRound starts `clickvault serve` backing up dbs every hour under
 // a prefix of its own (so every database is due at once), through proxy,
-// and returns how long from ready to the last backup request's answer,
-// and the sidecar's RSS then.
-func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) (time.Duration, int) {
+// and measures the round, then serve idle: its RSS and its status page.
+func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
+	browser := chromiumPath(h.t)
 	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
 	body = strings.Replace(body, `prefix = "cv/test"`, `prefix = "cv/serve"`, 1)
 	body = strings.Replace(body, `endpoint = "`+h.bed.MinIO.Endpoint+`"`,
 		`endpoint = "`+proxy.url+`"`+"\nclickhouse_endpoint = \""+h.bed.MinIO.Endpoint+`"`, 1)
 	addr := freeAddr(h.t)
 	cfg := h.config + ".serve"
-	h.writeFile(cfg, body+fmt.Sprintf("\n[schedule]\nincremental_every = \"1h\"\ncheck_every = \"\"\n[sidecar]\nlisten = %q\n", addr))
+	h.writeFile(cfg, body+fmt.Sprintf("\n[schedule]\nincremental_every = \"1h\"\ncheck_every = \"\"\n[sidecar]\nlisten = %q\nread_tokens = [%q]\n", addr, readToken))
 	sc := h.startSidecar(cfg, addr)
+	defer sc.kill()
 	ready := time.Now()
 	proxy.reset()
 	completed := "SELECT count() FROM clickvault.request_status WHERE action = 'backup' AND state = 'succeeded'"
@@ -104,10 +122,22 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) (time.Duration, i
 		}
 		time.Sleep(500 * time.Millisecond) // a bench's spacing: fewer reads compete with the round
 	}
-	rss := rssKB(h.t, sc.cmd.Process.Pid)
+	out := servedRound{rssKB: rssKB(h.t, sc.cmd.Process.Pid)}
 	last := h.count("SELECT toUInt64(max(toUnixTimestamp64Milli(at))) FROM clickvault.request_log WHERE action = 'backup' AND state = 'succeeded'")
-	sc.kill()
-	return time.UnixMilli(int64(last)).Sub(ready), rss
+	out.took = time.UnixMilli(int64(last)).Sub(ready)
+	out.requests = proxy.reset()
+	time.Sleep(idleAfterRound) // the figure is serve's RSS once idle: nothing to wait on but time
+	out.idleRSSKB = rssKB(h.t, sc.cmd.Process.Pid)
+	tab := openChromium(h.t, h.ctx, browser)
+	out.lastPageN = (len(dbs) + httpapi.StatusPageSize - 1) / httpapi.StatusPageSize
+	var err error
+	if out.firstPage, err = loadStatusPage(tab, "http://"+addr+"/"); err != nil {
+		h.t.Fatal(err)
+	}
+	if out.lastPage, err = loadStatusPage(tab, fmt.Sprintf("http://%s/?page=%d", addr, out.lastPageN)); err != nil {
+		h.t.Fatal(err)
+	}
+	return out
 }
 
 // reportRequests reports a round's S3 requests (counted by proxy) and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -90,23 +91,9 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
 	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))...)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-	withToken := chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tgt, network.Enable, network.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, tgt, network.SetExtraHTTPHeaders,
-			network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + readToken}})
-		return err
-	})
-	if err := chromedp.Do(tab, withToken, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(".database"))); err != nil {
-		t.Fatalf("load the status page in Chromium: %v", err)
+	tab := openChromium(t, ctx, browser)
+	if _, err := loadStatusPage(tab, url); err != nil {
+		t.Fatal(err)
 	}
 	facts, err := chromedp.Run(tab, chromedp.Evaluate[pageFacts](readFacts))
 	if err != nil {
@@ -138,4 +125,38 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 	}
 	h.waitState(running, 2*time.Minute, "succeeded")
+}
+
+// openChromium starts headless Chromium at browser, sending the read token
+// with every request, and returns its tab; it stops with ctx or the test.
+func openChromium(t *testing.T, ctx context.Context, browser string) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))...)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	withToken := chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tgt, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tgt, network.SetExtraHTTPHeaders,
+			network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + readToken}})
+		return err
+	})
+	if err := chromedp.Do(tab, withToken); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return tab
+}
+
+// loadStatusPage loads url in tab and returns how long from navigating to
+// the first database shown.
+func loadStatusPage(tab context.Context, url string) (time.Duration, error) {
+	start := time.Now()
+	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(".database"))); err != nil {
+		return 0, fmt.Errorf("load the status page %s in Chromium: %w", url, err)
+	}
+	return time.Since(start), nil
 }
