@@ -240,7 +240,9 @@ func (s *backups) uniqueName(cat model.Catalog, now time.Time) string {
 // is called as soon as ClickHouse has ended it (or the wait gave up). If
 // ctx ends first the metadata stays "running", for the next run to adopt.
 func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc, ended func()) (model.Backup, error) {
-	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress)
+	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress, func(ctx context.Context) (bool, error) {
+		return s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
+	})
 	ended()
 	switch {
 	case errors.Is(err, ErrNotFound):

@@ -45,34 +45,56 @@ func (s *engine) fault(name string) {
 	}
 }
 
+// endSign is a cheaper sign than system.backups that an operation has
+// ended: a backup's .backup object, which ClickHouse writes last. nil: the
+// operation has none, and system.backups is read on every poll.
+type endSign func(ctx context.Context) (bool, error)
+
+// operationWait is one wait for an operation: what it has seen so far.
+type operationWait struct {
+	start, lastContact, lastRead time.Time
+	signed                       bool // the end sign was seen: read system.backups on every poll now
+}
+
 // waitOperation polls system.backups until the operation ends, reporting
 // progress. A passing ClickHouse error is retried until LostContactAfter.
-func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progress ProgressFunc) (Operation, error) {
+//
+// A read of system.backups costs more with every operation the server ran
+// since it started: ClickHouse keeps them all and fills a row for each,
+// with its profile events, on every read (StorageSystemBackups; no filter
+// reaches it). Where the operation has an end sign, it is what the polls
+// look at, and system.backups is read once the sign is seen, and at most
+// every PollInterval before it, for a failure and for progress: a backup
+// of a tenant's small database then reads system.backups about once.
+func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progress ProgressFunc, sign endSign) (Operation, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OperationTimeout)
 	defer cancel()
-	start := s.now()
-	var lastContact = start
+	w := operationWait{start: s.now()}
+	w.lastContact, w.lastRead = w.start, w.start
 	for {
-		op, err := s.db.Operation(ctx, id)
-		switch {
-		case err == nil:
-			lastContact = s.now()
-			if progress != nil {
-				progress(Progress{Operation: kind, Backup: name, Status: op.Status, NumFiles: op.NumFiles,
-					TotalSize: op.TotalSize, BytesRead: op.BytesRead, Elapsed: s.now().Sub(start)})
+		if w.readDue(ctx, s.now(), s.opts.PollInterval, sign) {
+			w.lastRead = s.now()
+			op, err := s.db.Operation(ctx, id)
+			switch {
+			case err == nil:
+				w.lastContact = s.now()
+				if progress != nil {
+					progress(Progress{Operation: kind, Backup: name, Status: op.Status, NumFiles: op.NumFiles,
+						TotalSize: op.TotalSize, BytesRead: op.BytesRead, Elapsed: s.now().Sub(w.start)})
+				}
+				if operationEnded(op.Status) {
+					return op, nil
+				}
+			case errors.Is(err, ErrNotFound):
+				return Operation{}, err
+			case ctx.Err() != nil:
+				return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
+			case s.now().Sub(w.lastContact) > s.opts.LostContactAfter:
+				return Operation{}, fmt.Errorf("wait for %s %s: lost contact with ClickHouse for %s: %w",
+					kind, name, s.opts.LostContactAfter, err)
+			default:
+				s.logger.Warn("read operation status; will retry", "operation", id, "err", err)
 			}
-			if operationEnded(op.Status) {
-				return op, nil
-			}
-		case errors.Is(err, ErrNotFound):
-			return Operation{}, err
-		case ctx.Err() != nil:
-			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
-		case s.now().Sub(lastContact) > s.opts.LostContactAfter:
-			return Operation{}, fmt.Errorf("wait for %s %s: lost contact with ClickHouse for %s: %w",
-				kind, name, s.opts.LostContactAfter, err)
-		default:
-			s.logger.Warn("read operation status; will retry", "operation", id, "err", err)
 		}
 		// The pause starts when the read has returned, not when it began: a
 		// server busy with the operation answers slowly, and reads sent back
@@ -80,9 +102,23 @@ func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progr
 		select {
 		case <-ctx.Done():
 			return Operation{}, fmt.Errorf("wait for %s %s: %w", kind, name, ctx.Err())
-		case <-time.After(s.pollWait(s.now().Sub(start))):
+		case <-time.After(s.pollWait(s.now().Sub(w.start))):
 		}
 	}
+}
+
+// readDue reports whether this poll reads system.backups: always without
+// an end sign, or once it was seen; else when every has passed since the
+// last read, or the sign is seen now. A sign that cannot be looked at (S3
+// answered an error) waits for the next read of system.backups, which
+// decides alone as before.
+func (w *operationWait) readDue(ctx context.Context, now time.Time, every time.Duration, sign endSign) bool {
+	if sign == nil || w.signed || now.Sub(w.lastRead) >= every {
+		return true
+	}
+	ended, err := sign(ctx)
+	w.signed = err == nil && ended
+	return w.signed
 }
 
 // pollWait is how long to wait before reading an operation's status again,

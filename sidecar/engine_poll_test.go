@@ -1,6 +1,9 @@
 package sidecar
 
 import (
+	"context"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 )
@@ -19,5 +22,71 @@ func TestPollWaitGrowsWithTheOperation(t *testing.T) {
 		if got := s.pollWait(c.elapsed); got != c.want {
 			t.Errorf("pollWait(%v) = %v, want %v", c.elapsed, got, c.want)
 		}
+	}
+}
+
+// scriptedOperation is system.backups for one operation that ends, with
+// status, at endsAt; it counts the reads.
+type scriptedOperation struct {
+	Database // only Operation is called
+	mu       sync.Mutex
+	endsAt   time.Time
+	status   string
+	reads    int
+}
+
+func (d *scriptedOperation) Operation(context.Context, string) (Operation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reads++
+	if time.Now().Before(d.endsAt) {
+		return Operation{Status: "CREATING_BACKUP"}, nil
+	}
+	return Operation{Status: d.status}, nil
+}
+
+func (d *scriptedOperation) readsSoFar() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.reads
+}
+
+// TestWaitReadsSystemBackupsOnceTheBackupSignsItsEnd: a read of
+// system.backups costs the server more with every operation it ran, so a
+// backup with an end sign (its .backup object) reads it once the sign is
+// seen, not on every poll; a failure, which writes no .backup, is read
+// within PollInterval. Without a sign (a restore), every poll reads.
+func TestWaitReadsSystemBackupsOnceTheBackupSignsItsEnd(t *testing.T) {
+	wait := func(sign func(start time.Time) endSign, status string, poll time.Duration) (*scriptedOperation, Operation, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		db := &scriptedOperation{endsAt: start.Add(300 * time.Millisecond), status: status}
+		s := &engine{db: db, opts: Options{PollInterval: poll}.withDefaults(), logger: slog.New(slog.DiscardHandler), now: time.Now}
+		var es endSign
+		if sign != nil {
+			es = sign(start)
+		}
+		op, err := s.waitOperation(context.Background(), "op", "backup", "b", nil, es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, op, time.Since(start)
+	}
+	writtenAtTheEnd := func(start time.Time) endSign {
+		return func(context.Context) (bool, error) { return time.Since(start) >= 300*time.Millisecond, nil }
+	}
+	never := func(time.Time) endSign { return func(context.Context) (bool, error) { return false, nil } }
+
+	db, op, _ := wait(writtenAtTheEnd, OpBackupCreated, time.Second)
+	if op.Status != OpBackupCreated || db.readsSoFar() > 2 {
+		t.Errorf("a backup that signs its end at 300 ms: %s after %d reads of system.backups, want created after 1 (2 at most)", op.Status, db.readsSoFar())
+	}
+	db, op, took := wait(never, OpBackupFailed, 400*time.Millisecond)
+	if op.Status != OpBackupFailed || took > 1200*time.Millisecond || db.readsSoFar() > 3 {
+		t.Errorf("a failed backup, no sign: %s after %v and %d reads, want failed within two PollIntervals and a read each", op.Status, took, db.readsSoFar())
+	}
+	db, _, _ = wait(nil, OpRestored, time.Second)
+	if db.readsSoFar() < 5 {
+		t.Errorf("without a sign %d reads in 300 ms, want a read every poll (5 ms, then a quarter of the elapsed time)", db.readsSoFar())
 	}
 }

@@ -248,7 +248,7 @@ func (s *restorer) startRestore(ctx context.Context, cmd RestoreCommand, b model
 }
 
 func (s *restorer) awaitRestore(ctx context.Context, id, name, target string, progress ProgressFunc) (Operation, error) {
-	op, err := s.waitOperation(ctx, id, "restore", name, progress)
+	op, err := s.waitOperation(ctx, id, "restore", name, progress, nil)
 	if err != nil {
 		return op, fmt.Errorf("restore %s into %s: %w", name, target, err)
 	}

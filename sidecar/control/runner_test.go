@@ -375,3 +375,50 @@ func TestScheduleReadsWaitingRequestsOncePerPass(t *testing.T) {
 		t.Fatalf("the schedule read the waiting requests %d times for one pass over %d databases, want once", n, len(dbs))
 	}
 }
+
+// TestScheduleReadsACatalogOnlyWhenABackupCanBeDue: once a database's
+// scheduled backup is taken, the schedule's passes read nothing of it
+// until incremental_every after that backup (a pass read every catalog
+// every 30 s: two thousand S3 LISTs for a thousand databases), and none
+// while its request waits.
+func TestScheduleReadsACatalogOnlyWhenABackupCanBeDue(t *testing.T) {
+	dbs := []string{"shop"} // the one the sidecar's login may back up here
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
+	// incremental_every 20 s: a pass every 2 s (a tenth of it, at least 1 s).
+	b.start(control.Options{Databases: dbs, IncrementalEvery: 20 * time.Second})
+	deadline := time.Now().Add(20 * time.Second)
+	for succeeded(b.plane, "clickvault", control.ActionBackup) < len(dbs) {
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled backups did not all succeed within 20 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	store.ResetLists()
+	time.Sleep(5 * time.Second) // two passes or more: nothing to wait on but the schedule's ticks
+	catalogReads := 0
+	for _, prefix := range store.ResetLists() {
+		if strings.HasSuffix(prefix, "/full/") {
+			catalogReads++
+		}
+	}
+	if catalogReads > len(dbs) {
+		t.Errorf("the schedule read catalogs %d times in 5 s after every backup was taken, want once per database at most (%d)", catalogReads, len(dbs))
+	}
+}
+
+// succeeded counts the requests of action by login that succeeded.
+func succeeded(p *memcontrol.ControlPlane, login string, action control.Action) int {
+	n := 0
+	for _, r := range p.Requests() {
+		if r.RequestedBy != login || r.Action != action {
+			continue
+		}
+		if st, err := p.Status(context.Background(), r.ID); err == nil && st.State == control.StateSucceeded {
+			n++
+		}
+	}
+	return n
+}

@@ -73,6 +73,7 @@ func TestBenchManyDatabases(t *testing.T) {
 		"S3 requests per database %.1f (%d LIST, %d GET, %d PUT, %d DELETE in all, schedule and catalog mirror included); sidecar RSS %.1f MB",
 		parallel, round.took.Seconds(), round.took.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
 		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(round.rssKB)/1024)
+	report(t, "databases/serve-timeline", "%s", round.timeline)
 	report(t, "databases/idle", "serve idle %s after its round: RSS %.1f MB (goal < 60 MB); the status page in Chromium, first database shown: "+
 		"page 1 in %.2fs, the last page (%d) in %.2fs (goal < 2 s)", idleAfterRound, float64(round.idleRSSKB)/1024,
 		round.firstPage.Seconds(), round.lastPageN, round.lastPage.Seconds())
@@ -96,6 +97,7 @@ type servedRound struct {
 	rssKB, idleRSSKB    int            // at the round's end, and idleAfterRound later
 	firstPage, lastPage time.Duration  // the status page's first and last page, loaded in Chromium
 	lastPageN           int
+	timeline            string // where the round's time went (roundTimeline)
 }
 
 // scheduledRound starts `clickvault serve` backing up dbs every hour under
@@ -125,6 +127,7 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 	out := servedRound{rssKB: rssKB(h.t, sc.cmd.Process.Pid)}
 	last := h.count("SELECT toUInt64(max(toUnixTimestamp64Milli(at))) FROM clickvault.request_log WHERE action = 'backup' AND state = 'succeeded'")
 	out.took = time.UnixMilli(int64(last)).Sub(ready)
+	out.timeline = h.roundTimeline(ready)
 	out.requests = proxy.reset()
 	time.Sleep(idleAfterRound) // the figure is serve's RSS once idle: nothing to wait on but time
 	out.idleRSSKB = rssKB(h.t, sc.cmd.Process.Pid)
@@ -138,6 +141,29 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 		h.t.Fatal(err)
 	}
 	return out
+}
+
+// roundTimeline says where a scheduled round's time went, from
+// requests and request_log: when the schedule had made the last request
+// (after ready), and the medians and maxima of a request's wait (requested → running) and
+// run (running → succeeded).
+func (h *harness) roundTimeline(ready time.Time) string {
+	const q = `SELECT arrayStringConcat([
+		toString(max(made) - %[1]d), toString(quantile(0.5)(started - made)), toString(max(started - made)),
+		toString(quantile(0.5)(ended - started)), toString(max(ended - started))], ' ')
+	FROM (SELECT l.request_id,
+		toUnixTimestamp64Milli(any(r.requested_at)) AS made,
+		toUnixTimestamp64Milli(minIf(l.at, l.state = 'running')) AS started,
+		toUnixTimestamp64Milli(maxIf(l.at, l.state = 'succeeded')) AS ended
+	FROM clickvault.request_log AS l INNER JOIN clickvault.requests AS r ON r.id = l.request_id
+	WHERE l.action = 'backup' AND r.requested_at >= fromUnixTimestamp64Milli(%[1]d)
+	GROUP BY l.request_id HAVING countIf(l.state = 'succeeded') > 0)`
+	v := make([]float64, 5)
+	if _, err := fmt.Sscan(h.textAs(h.ch, fmt.Sprintf(q, ready.UnixMilli())), &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+		h.t.Fatalf("read the round's timeline: %v", err)
+	}
+	return fmt.Sprintf("the last request made %.0f ms after ready; a request's wait queued → running median %.0f ms, max %.0f ms; "+
+		"its run running → succeeded median %.0f ms, max %.0f ms", v[0], v[1], v[2], v[3], v[4])
 }
 
 // reportRequests reports a round's S3 requests (counted by proxy) and

@@ -22,6 +22,7 @@ type ObjectStore struct {
 	etags     map[string]string
 	puts      int
 	gets      int
+	lists     []string // the prefixes listed since ResetLists
 	lock      coord.BucketLock
 	lockFor   time.Duration    // the default retention, when lock.Enabled
 	lockNow   func() time.Time // the clock that dates a retention
@@ -43,6 +44,7 @@ func New() *ObjectStore {
 func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (coord.Listing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lists = append(m.lists, prefix)
 	var out coord.Listing
 	seen := map[string]bool{}
 	for k, v := range m.objects {
@@ -123,6 +125,16 @@ func (m *ObjectStore) ResetGets() int {
 	n := m.gets
 	m.gets = 0
 	return n
+}
+
+// ResetLists returns the prefixes listed since the last reset, in order,
+// for tests of what a loop reads.
+func (m *ObjectStore) ResetLists() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.lists
+	m.lists = nil
+	return out
 }
 
 // URL is a mem:// address of key.
