@@ -2,7 +2,10 @@ package control
 
 import (
 	"context"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -16,8 +19,9 @@ type scheduler struct {
 	// interval. Until then a pass reads nothing of the database — with a
 	// thousand databases, a pass that read every catalog every 30 s cost
 	// two thousand S3 LISTs. It only ever says "later": a backup deleted
-	// meanwhile is seen when that time comes. Only scheduleLoop's
-	// goroutine touches it.
+	// meanwhile is seen when that time comes. A pass works on several
+	// databases at once: mu guards it.
+	mu        sync.Mutex
 	notBefore map[scheduleKey]time.Time
 }
 
@@ -43,13 +47,7 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	tick := time.NewTicker(min(max(shortest/10, time.Second), 30*time.Second))
 	defer tick.Stop()
 	for {
-		pass := &schedulePass{scheduler: s}
-		for _, db := range s.opts.Databases {
-			if ctx.Err() != nil {
-				break
-			}
-			s.scheduleDatabase(ctx, pass, db)
-		}
+		s.schedulePass(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -58,10 +56,35 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	}
 }
 
+// databasesAtOnce bounds the databases a pass works on at once: each
+// costs a few round trips (its catalog, the slot's conditional write, the
+// request's INSERT), and one after the other a pass of a thousand took
+// 80 s before the last backup was even asked for.
+const databasesAtOnce = 8
+
+// schedulePass makes one pass over the databases, in the configuration's
+// order, databasesAtOnce at a time.
+func (s *scheduler) schedulePass(ctx context.Context) {
+	pass := &schedulePass{scheduler: s}
+	var g errgroup.Group
+	g.SetLimit(databasesAtOnce)
+	for _, db := range s.opts.Databases {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			s.scheduleDatabase(ctx, pass, db)
+			return nil // a database's failure is logged; the others go on
+		})
+	}
+	_ = g.Wait()
+}
+
 // schedulePass is one pass of the schedule over the databases: what it
 // reads once for all of them.
 type schedulePass struct {
 	*scheduler
+	mu      sync.Mutex // the databases of a pass are scheduled at once
 	read    bool
 	pending []PendingRequest
 	err     error
@@ -71,6 +94,8 @@ type schedulePass struct {
 // once per pass. Only the sidecar's own rows count: a flood of rows from a
 // user with only INSERT must not hold the schedule back.
 func (p *schedulePass) ownPending(ctx context.Context) ([]PendingRequest, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.read {
 		var all []PendingRequest
 		// A failed read fails the pass's every database alike; the next
@@ -133,7 +158,10 @@ func (s *scheduler) scheduleDatabase(ctx context.Context, pass *schedulePass, da
 // read those once for all databases), nor before notBefore. A failed read
 // of the waiting requests leaves it to the catalog's reading, as before.
 func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule coord.Schedule, action Action, database string) bool {
-	if s.now().Before(s.notBefore[scheduleKey{schedule, database}]) {
+	s.mu.Lock()
+	later := s.now().Before(s.notBefore[scheduleKey{schedule, database}])
+	s.mu.Unlock()
+	if later {
 		return false
 	}
 	waits, err := pass.waiting(ctx, action, database)
@@ -143,6 +171,8 @@ func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule c
 // dueAgainAt notes that schedule's next request for database can be due
 // no sooner than at.
 func (s *scheduler) dueAgainAt(schedule coord.Schedule, database string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.notBefore == nil {
 		s.notBefore = map[scheduleKey]time.Time{}
 	}
