@@ -36,9 +36,10 @@ type scheduleKey struct {
 // is check_every old. The request goes through the requests table like
 // any other (requested_by is the sidecar's own user). With several
 // sidecars, a conditional write per database and time slot lets exactly
-// one of them make it. Each pass reads each database's catalog once, and
-// the requests waiting once for every database (a round of a thousand
-// databases sent a thousand such reads to ClickHouse).
+// one of them make it. Each pass reads the requests waiting once for every
+// database (a round of a thousand databases sent a thousand such reads to
+// ClickHouse), and a database's catalog only when a request can be due
+// (mayBeDue).
 func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	shortest := s.opts.IncrementalEvery
 	if shortest == 0 || (s.opts.CheckEvery > 0 && s.opts.CheckEvery < shortest) {
