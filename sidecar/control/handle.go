@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -35,7 +36,8 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	if !s.startExecuting(ctx, r, p.Latest, rows) {
 		return
 	}
-	defer func() { <-s.executing }()
+	release := sync.OnceFunc(func() { <-s.executing })
+	defer release()
 	defer s.databaseTurn(turnDatabase(r)).Unlock()
 	state, entry := s.executor.execute(ctx, r, p.Latest, rows)
 	// The answer does not wait for a progress row still being written (a
@@ -59,8 +61,14 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 		s.catalogMirror.mirrorSetsOf(ctx, r.Database, true)
 	}
 	s.record(ctx, r.Request, state, entry)
-	if r.Action == ActionBackup {
+	if r.Action == ActionBackup && acquire(ctx, s.mirroring) {
+		// The worker goes to the next request now: in a round of many
+		// databases, each backup's mirror held one for its S3 and
+		// ClickHouse reads. The database's turn is kept, so no other
+		// request of it runs until its catalog is mirrored.
+		release()
 		s.catalogMirror.mirror(ctx, r.Database)
+		<-s.mirroring
 	}
 }
 

@@ -112,9 +112,11 @@ type Runner struct {
 	// admitting bounds claims and admission checks running at once;
 	// executing bounds requests executing at once. A request waiting for its
 	// database holds neither, so new requests are picked up at once even
-	// while others queue.
+	// while others queue. mirroring bounds the full catalog mirrors after
+	// backups' answers, which hold no worker.
 	admitting chan struct{}
 	executing chan struct{}
+	mirroring chan struct{}
 
 	mu       sync.Mutex
 	inflight map[string]bool
@@ -166,6 +168,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		scheduler:     &scheduler{base: b},
 		confirmations: &confirmations{base: b, confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{}},
 		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers),
+		mirroring: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
 		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, databaseTurns: map[string]*sync.Mutex{}}
 	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}

@@ -48,7 +48,7 @@ func (g grants) RowPolicies(_ context.Context, user, database string, tables []s
 // alice may back up shop, restore it into shop_copy, and restore its
 // orders table in place; bob may back up shop.
 var aliceGrants = grants{"alice BACKUP shop", "alice SELECT shop", "alice CREATE TABLE shop_copy",
-	"alice INSERT shop_copy", "alice CREATE DATABASE shop_copy", "bob BACKUP shop", "clickvault BACKUP shop",
+	"alice INSERT shop_copy", "alice CREATE DATABASE shop_copy", "bob BACKUP shop", "clickvault BACKUP shop", "clickvault BACKUP ops",
 	"alice CREATE TABLE shop.orders", "alice INSERT shop.orders",
 	// bob may also restore into shop and system (one is not empty, the
 	// other never a target): with the rights, he is told the facts.
@@ -65,6 +65,9 @@ type bed struct {
 	db    *fakedb.DB
 	store *memstore.ObjectStore
 	stop  func()
+	// wrap, when set, is the control plane the runner is given around
+	// plane (a test that slows one of its calls).
+	wrap func(control.ControlPlane) control.ControlPlane
 }
 
 // testProofKey is the sidecar's signing key in these tests.
@@ -89,7 +92,11 @@ func (b *bed) start(opts control.Options) {
 	opts.Instance, opts.OwnUser, opts.DefaultDatabase = "a", "clickvault", "shop"
 	opts.ProofKey = testProofKey
 	opts.Poll = 20 * time.Millisecond
-	runner := control.NewRunner(svc, coord.NewClaims(b.store, layout, opts.Instance, logger), b.plane, aliceGrants, opts, nil, logger)
+	var plane control.ControlPlane = b.plane
+	if b.wrap != nil {
+		plane = b.wrap(plane)
+	}
+	runner := control.NewRunner(svc, coord.NewClaims(b.store, layout, opts.Instance, logger), plane, aliceGrants, opts, nil, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	var g errgroup.Group
 	g.Go(func() error { return runner.Run(ctx) })
