@@ -13,7 +13,7 @@ import (
 
 // DeleteBackups deletes the named backups of a database, in the order
 // given, under the database's lease: the retention of a cluster's sets
-// (package cluster) decides them, whole sets at a time, and deletes a
+// (setmodel.PlanSetRetention, run by package cluster) decides them, whole sets at a time, and deletes a
 // shard's backups through the engine of that shard. It deletes nothing
 // when a name is not in the catalog, when a backup left is built on one of
 // them, when a live pin keeps one (a verify or restore reading it or a

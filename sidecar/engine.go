@@ -116,6 +116,10 @@ func (w *operationWait) readDue(ctx context.Context, now time.Time, every time.D
 	if sign == nil || w.signed || now.Sub(w.lastRead) >= every {
 		return true
 	}
+	// The look is bounded by every: a slow S3 must not hold back the
+	// read of system.backups (progress, a failure) that comes after it.
+	ctx, cancel := context.WithTimeout(ctx, every)
+	defer cancel()
 	ended, err := sign(ctx)
 	w.signed = err == nil && ended
 	return w.signed

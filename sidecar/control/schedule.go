@@ -209,7 +209,7 @@ func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, 
 func (s *scheduler) backupDue(ctx context.Context, pass *schedulePass, cat model.Catalog) (bool, error) {
 	for _, b := range cat.All() {
 		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
-			if b.Completed() { // a running one may fail, and is due again at once
+			if b.Completed() { // a running one may fail: its database is read again on the next pass
 				s.dueAgainAt(coord.BackupSchedule, cat.Database, b.Time().Add(s.opts.IncrementalEvery))
 			}
 			return false, nil
