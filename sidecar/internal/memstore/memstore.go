@@ -22,7 +22,7 @@ type ObjectStore struct {
 	etags     map[string]string
 	puts      int
 	gets      int
-	lists     []string // the prefixes listed since ResetLists
+	lists     map[string]int // how often each prefix was listed since ResetLists
 	lock      coord.BucketLock
 	lockFor   time.Duration    // the default retention, when lock.Enabled
 	lockNow   func() time.Time // the clock that dates a retention
@@ -44,7 +44,10 @@ func New() *ObjectStore {
 func (m *ObjectStore) List(_ context.Context, prefix string, recursive bool) (coord.Listing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lists = append(m.lists, prefix)
+	if m.lists == nil {
+		m.lists = map[string]int{}
+	}
+	m.lists[prefix]++
 	var out coord.Listing
 	seen := map[string]bool{}
 	for k, v := range m.objects {
@@ -127,9 +130,10 @@ func (m *ObjectStore) ResetGets() int {
 	return n
 }
 
-// ResetLists returns the prefixes listed since the last reset, in order,
-// for tests of what a loop reads.
-func (m *ObjectStore) ResetLists() []string {
+// ResetLists returns how often each prefix was listed since the last
+// reset, for tests of what a loop reads (a count per prefix, so a long
+// test's store does not grow with every LIST).
+func (m *ObjectStore) ResetLists() map[string]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := m.lists
