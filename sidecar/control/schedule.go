@@ -174,9 +174,6 @@ func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule c
 func (s *scheduler) dueAgainAt(schedule coord.Schedule, database string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.notBefore == nil {
-		s.notBefore = map[scheduleKey]time.Time{}
-	}
 	s.notBefore[scheduleKey{schedule, database}] = at
 }
 
