@@ -3,7 +3,9 @@ package testbed
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -140,10 +142,45 @@ func (c *ClickHouse) Kill() {
 	c.closeStdout()
 }
 
-// Restart kills the engine and starts it again on the same address and data.
+// Restart kills the engine and starts it again on the same address and
+// data, its system logs (query_log, query_views_log) working again as a
+// restarted server's do. This engine keeps the system database's tables
+// in memory only: restarted on its data as it is, it cannot create them
+// again (their folders are there), writes no log, and never finishes a
+// flush of query_views_log. So the old logs' folder is moved aside
+// (data/system.before-restart-N), and with it the log rows written before
+// the restart, which a real server would keep (rows it had not written
+// yet are lost by a crash on both).
 func (c *ClickHouse) Restart(ctx context.Context) error {
 	c.Kill()
+	if err := c.setSystemLogsAside(); err != nil {
+		return err
+	}
 	return c.start(ctx)
+}
+
+// RestartWithBrokenLogs restarts the engine with its system logs as this
+// engine leaves them (see Restart): like a server whose log tables cannot
+// be created, it writes no log and never finishes a flush of
+// query_views_log (it waits 180 s).
+func (c *ClickHouse) RestartWithBrokenLogs(ctx context.Context) error {
+	c.Kill()
+	return c.start(ctx)
+}
+
+func (c *ClickHouse) setSystemLogsAside() error {
+	logs := filepath.Join(c.dataDir, "data", "system")
+	for n := 1; ; n++ {
+		aside := fmt.Sprintf("%s.before-restart-%d", logs, n)
+		if _, err := os.Stat(aside); err == nil {
+			continue
+		}
+		err := os.Rename(logs, aside)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("set the engine's system logs aside before its restart: %w", err)
+	}
 }
 
 // Running reports whether the engine process is alive.
