@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/ch-go"
@@ -29,9 +29,8 @@ type ControlPlane struct {
 	// retentionDays keeps rows of requests and request_log (their TTL).
 	retentionDays int
 
-	flushMu    sync.Mutex
-	flushedAt  time.Time      // the last flush of the query logs (insert_log.go)
-	flushesFor map[string]int // flushes made for each query id looked at
+	queryLog, viewsLog *logFlusher // flush the logs that confirm requests (insert_log.go)
+	logger             *slog.Logger
 }
 
 var _ control.ControlPlane = (*ControlPlane)(nil)
@@ -41,7 +40,16 @@ func NewControlPlane(db *Database, name string) (*ControlPlane, error) {
 	if err := model.ValidateIdentifier("control database", name); err != nil {
 		return nil, err
 	}
-	return &ControlPlane{db: db, name: name, retentionDays: defaultRetentionDays}, nil
+	return &ControlPlane{db: db, name: name, retentionDays: defaultRetentionDays,
+		queryLog: &logFlusher{name: "query_log"}, viewsLog: &logFlusher{name: "query_views_log"},
+		logger: slog.New(slog.DiscardHandler)}, nil
+}
+
+// WithLogger logs what the control plane works around (a flush of the
+// query logs that did not finish) to logger.
+func (c *ControlPlane) WithLogger(logger *slog.Logger) *ControlPlane {
+	c.logger = logger
+	return c
 }
 
 // defaultRetentionDays is control.DefaultRequestRetention in days.

@@ -18,28 +18,72 @@ const logSlack = time.Minute
 
 // InsertFacts reads, for each query id, what system.query_log says of the
 // queries with that id, and which materialized views they fired wrote into
-// the requests table (system.query_views_log). The logs are flushed first:
-// an INSERT of a moment ago is otherwise in the log only after its flush
-// interval (7.5 s by default). Both reads are bounded by time (the logs'
-// primary keys start with the date and time) and by the ids.
+// the requests table (system.query_views_log). Each log is flushed first:
+// an INSERT of a moment ago is otherwise in it only after its flush
+// interval (7.5 s by default). query_views_log is flushed only for
+// queries that fired views, which an honest request's INSERT seldom does.
+// A flush that fails or does not finish (log_flush.go) is logged and the
+// look goes on: a query the log does not hold yet stays unconfirmed, and
+// one that fired views the views log does not hold yet is left out, so it
+// is judged at a later look rather than refuted for want of their record.
+// Both reads are bounded by time (the logs' primary keys start with the
+// date and time) and by the ids.
 func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]control.InsertFacts, error) {
 	out := map[string]control.InsertFacts{}
 	if len(queryIDs) == 0 {
 		return out, nil
 	}
-	if err := c.flushLogs(ctx, queryIDs); err != nil {
-		return nil, err
+	if err := c.queryLog.flush(ctx, c.db, queryIDs); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		c.logger.Warn("confirm requests from the query log as it is", "err", err)
 	}
 	params := []proto.Parameter{arrayParam("ids", queryIDs),
 		Param("since", fmt.Sprint(since.Add(-logSlack).Unix())), Param("requests", c.name+".requests")}
 	if err := c.queryFacts(ctx, params, out); err != nil {
 		return nil, err
 	}
+	fired, flushFor := firedViews(out), firedViews(out)
+	if !c.viewsLog.triedOnce() {
+		// A server makes a log's table at its first flush: until then the
+		// views log would look absent (ViewsLogged false).
+		flushFor = queryIDs
+	}
+	viewsLag := false
+	if err := c.viewsLog.flush(ctx, c.db, flushFor); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		c.logger.Warn("judge requests whose INSERT fired views at a later look", "err", err)
+		viewsLag = true
+	}
 	err := c.viewFacts(ctx, params, out)
 	if ch.IsErr(err, proto.ErrUnknownTable) {
 		return out, nil // the server keeps no query_views_log: ViewsLogged stays false
 	}
+	if viewsLag {
+		for _, id := range fired {
+			if out[id].ViewRows == 0 {
+				delete(out, id)
+			}
+		}
+	}
 	return out, err
+}
+
+// firedViews are the ids whose queries, by the query log, fired views.
+func firedViews(facts map[string]control.InsertFacts) []string {
+	var ids []string
+	for id, f := range facts {
+		for _, l := range f.ByLogin {
+			if len(l.ViewsFired) > 0 {
+				ids = append(ids, id)
+				break
+			}
+		}
+	}
+	return ids
 }
 
 func (c *ControlPlane) queryFacts(ctx context.Context, params []proto.Parameter, out map[string]control.InsertFacts) error {
@@ -111,57 +155,6 @@ func (c *ControlPlane) viewFacts(ctx context.Context, params []proto.Parameter, 
 	for id, f := range out {
 		f.ViewsLogged = true
 		out[id] = f
-	}
-	return nil
-}
-
-// The logs are flushed for a look only when it asks about a query id that
-// has had fewer than flushesPerID flushes made for it: a fresh INSERT is
-// confirmed at its first look (or, if its QueryFinish was not yet queued
-// for the log, at the next), while a row that is never confirmed (its
-// INSERT ran with log_queries = 0) costs two flushes, not one per poll
-// until confirm_wait. Flushes are at least minFlushGap apart (a look
-// waits out the rest of the gap), and each writes a small part to the logs.
-const (
-	flushesPerID = 2
-	minFlushGap  = 100 * time.Millisecond
-	// maxFlushTracked bounds the per-id counts; past it they start over
-	// (at worst a few more flushes).
-	maxFlushTracked = 100000
-)
-
-// flushLogs flushes query_log and query_views_log if any of ids is owed a
-// flush.
-func (c *ControlPlane) flushLogs(ctx context.Context, ids []string) error {
-	c.flushMu.Lock()
-	defer c.flushMu.Unlock()
-	var owed []string
-	for _, id := range ids {
-		if c.flushesFor[id] < flushesPerID {
-			owed = append(owed, id)
-		}
-	}
-	if len(owed) == 0 {
-		return nil
-	}
-	if wait := minFlushGap - time.Since(c.flushedAt); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	if err := c.db.Exec(ctx, "SYSTEM FLUSH LOGS query_log, query_views_log"); err != nil {
-		return fmt.Errorf("flush the query log: %w", err)
-	}
-	c.flushedAt = time.Now()
-	if c.flushesFor == nil || len(c.flushesFor)+len(owed) > maxFlushTracked {
-		c.flushesFor = map[string]int{}
-	}
-	for _, id := range owed {
-		c.flushesFor[id]++
 	}
 	return nil
 }

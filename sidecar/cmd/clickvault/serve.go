@@ -90,7 +90,7 @@ func (a *app) controlPlane(ctx context.Context, proofKey []byte) (*clickhouse.Co
 		return nil, &usageError{err}
 	}
 	plane.WithRequestRetention(a.cfg.Sidecar.RequestRetentionDays)
-	plane.WithProof(a.cfg.ClickHouse.User, proofKey)
+	plane.WithProof(a.cfg.ClickHouse.User, proofKey).WithLogger(a.logger)
 	if err := plane.Init(ctx); err != nil {
 		return nil, fmt.Errorf("create the control tables: %w", err)
 	}
