@@ -29,8 +29,10 @@ type ControlPlane struct {
 	// retentionDays keeps rows of requests and request_log (their TTL).
 	retentionDays int
 
-	queryLog, viewsLog *logFlusher // flush the logs that confirm requests (insert_log.go)
-	logger             *slog.Logger
+	// flush the logs that confirm requests (insert_log.go)
+	queryLog *queryLogFlusher
+	viewsLog *viewsLogFlusher
+	logger   *slog.Logger
 }
 
 var _ control.ControlPlane = (*ControlPlane)(nil)
@@ -41,8 +43,9 @@ func NewControlPlane(db *Database, name string) (*ControlPlane, error) {
 		return nil, err
 	}
 	return &ControlPlane{db: db, name: name, retentionDays: defaultRetentionDays,
-		queryLog: &logFlusher{name: "query_log"}, viewsLog: &logFlusher{name: "query_views_log"},
-		logger: slog.New(slog.DiscardHandler)}, nil
+		queryLog: &queryLogFlusher{logFlusher: logFlusher{name: "query_log"}},
+		viewsLog: &viewsLogFlusher{logFlusher: logFlusher{name: "query_views_log"}},
+		logger:   slog.New(slog.DiscardHandler)}, nil
 }
 
 // WithLogger logs what the control plane works around (a flush of the

@@ -21,11 +21,13 @@ const logSlack = time.Minute
 // the requests table (system.query_views_log). Each log is flushed first:
 // an INSERT of a moment ago is otherwise in it only after its flush
 // interval (7.5 s by default). query_views_log is flushed only for
-// queries that fired views, which an honest request's INSERT seldom does.
-// A flush that fails or does not finish (log_flush.go) is logged and the
-// look goes on: a query the log does not hold yet stays unconfirmed, and
-// one that fired views the views log does not hold yet is left out, so it
-// is judged at a later look rather than refuted for want of their record.
+// queries that, by the query log, fired views (an honest request's INSERT
+// seldom does), after the query log was read. A flush that fails or does
+// not finish within flushWithin (log_flush.go) is logged and the look
+// goes on with what the logs hold: a query the query log does not show
+// stays unconfirmed, and one that fired views is left out (so it too stays
+// unconfirmed) until a flush of the views log that succeeded covered it —
+// its facts are never given on a views log that may lack its views' rows.
 // Both reads are bounded by time (the logs' primary keys start with the
 // date and time) and by the ids.
 func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]control.InsertFacts, error) {
@@ -44,32 +46,32 @@ func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since
 	if err := c.queryFacts(ctx, params, out); err != nil {
 		return nil, err
 	}
-	fired, flushFor := firedViews(out), firedViews(out)
-	if !c.viewsLog.triedOnce() {
-		// A server makes a log's table at its first flush: until then the
-		// views log would look absent (ViewsLogged false).
-		flushFor = queryIDs
-	}
-	viewsLag := false
-	if err := c.viewsLog.flush(ctx, c.db, flushFor); err != nil {
+	fired := firedViews(out)
+	if err := c.viewsLog.flush(ctx, c.db, fired); err != nil {
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		c.logger.Warn("judge requests whose INSERT fired views at a later look", "err", err)
-		viewsLag = true
+		c.logger.Warn("judge requests whose INSERT fired views once the views log is flushed", "err", err)
 	}
-	err := c.viewFacts(ctx, params, out)
-	if ch.IsErr(err, proto.ErrUnknownTable) {
-		return out, nil // the server keeps no query_views_log: ViewsLogged stays false
+	// ErrUnknownTable: the server keeps no query_views_log, and
+	// ViewsLogged stays false — known only once a flush succeeded (it
+	// makes the table), so a query that fired views waits for one.
+	if err := c.viewFacts(ctx, params, out); err != nil && !ch.IsErr(err, proto.ErrUnknownTable) {
+		return nil, err
 	}
-	if viewsLag {
-		for _, id := range fired {
-			if out[id].ViewRows == 0 {
-				delete(out, id)
-			}
+	leaveOutUncovered(out, fired, c.viewsLog.isCovered)
+	return out, nil
+}
+
+// leaveOutUncovered removes from facts the ids of fired (queries that
+// fired views) that no flush of the views log that succeeded covered: they
+// stay unconfirmed until one does.
+func leaveOutUncovered(facts map[string]control.InsertFacts, fired []string, covered func(id string) bool) {
+	for _, id := range fired {
+		if !covered(id) {
+			delete(facts, id)
 		}
 	}
-	return out, err
 }
 
 // firedViews are the ids whose queries, by the query log, fired views.

@@ -29,6 +29,7 @@ type ClickHouse struct {
 	env                        []string // the server's environment: its S3 credentials
 	proc                       *process
 	stdout                     *os.File // read end of the engine's stdout, kept open so it never gets SIGPIPE
+	systemLogsAside            string   // where the last Restart moved the system logs' folder
 }
 
 func newClickHouse(dir, bin, lib string, access Access, settings map[string]string) *ClickHouse {
@@ -159,12 +160,23 @@ func (c *ClickHouse) Restart(ctx context.Context) error {
 	return c.start(ctx)
 }
 
-// RestartWithBrokenLogs restarts the engine with its system logs as this
-// engine leaves them (see Restart): like a server whose log tables cannot
-// be created, it writes no log and never finishes a flush of
-// query_views_log (it waits 180 s).
-func (c *ClickHouse) RestartWithBrokenLogs(ctx context.Context) error {
+// RestartWithBrokenLog restarts the engine with one system log (name:
+// query_log, query_views_log) as this engine leaves it (see Restart), the
+// others working: like a server whose table for that log cannot be
+// created, it writes nothing to it and never finishes a flush of it (it
+// waits 180 s).
+func (c *ClickHouse) RestartWithBrokenLog(ctx context.Context, name string) error {
 	c.Kill()
+	if err := c.setSystemLogsAside(); err != nil {
+		return err
+	}
+	logs := filepath.Join(c.dataDir, "data", "system")
+	if err := os.MkdirAll(logs, 0o750); err != nil {
+		return fmt.Errorf("restart with a broken %s: %w", name, err)
+	}
+	if err := os.Rename(filepath.Join(c.systemLogsAside, name), filepath.Join(logs, name)); err != nil {
+		return fmt.Errorf("restart with a broken %s: %w", name, err)
+	}
 	return c.start(ctx)
 }
 
@@ -176,6 +188,9 @@ func (c *ClickHouse) setSystemLogsAside() error {
 			continue
 		}
 		err := os.Rename(logs, aside)
+		if err == nil {
+			c.systemLogsAside = aside
+		}
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
