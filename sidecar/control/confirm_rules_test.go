@@ -145,8 +145,9 @@ func TestProofSignsEveryField(t *testing.T) {
 	}
 	include, skip := sign(func(c *Request) { c.Consumers = "include" }), sign(func(c *Request) { c.Consumers = "skip" })
 	shard2, shard3 := sign(func(c *Request) { c.Shard = 2 }), sign(func(c *Request) { c.Shard = 3 })
-	if include == plain || include == skip || shard2 == plain || shard2 == shard3 {
-		t.Errorf("a proof does not cover consumers or shard: a signed row's copy with another value checks out")
+	dr, vault := sign(func(c *Request) { c.Source = "dr" }), sign(func(c *Request) { c.Source = "vault" })
+	if include == plain || include == skip || shard2 == plain || shard2 == shard3 || dr == plain || dr == vault {
+		t.Errorf("a proof does not cover consumers, shard or source: a signed row's copy with another value checks out")
 	}
 	s := newUnitSidecar("a", memstore.New(), nil)
 	alices := r
