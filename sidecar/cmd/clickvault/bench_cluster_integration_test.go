@@ -26,19 +26,24 @@ func TestBenchClusterSet(t *testing.T) {
 		h.exec(fmt.Sprintf(`INSERT INTO shop.big SELECT number, toDateTime('2026-01-01 00:00:00') + number,
 			concat(hex(sipHash64(number)), '-', hex(sipHash64(number + 1)), '-', toString(number)) FROM numbers(%d)`, rows))
 	}
-	var ratios, sets, alones []float64
+	var ratios, sets, alones, togethers, shared []float64
 	for round := 0; round < envInt("CLICKVAULT_BENCH_ROUNDS", 5); round++ {
 		set := b.setThroughSidecars()
 		var slowest time.Duration
 		for i, h := range b.nodes {
 			slowest = max(slowest, h.rawBackupOf("shop", fmt.Sprintf("bench/alone/%d/%d/", round, i)))
 		}
+		together := b.rawBackupsTogether("shop", fmt.Sprintf("bench/together/%d/", round))
 		sets, alones = append(sets, set.Seconds()), append(alones, slowest.Seconds())
 		ratios = append(ratios, set.Seconds()/slowest.Seconds())
+		togethers, shared = append(togethers, together.Seconds()), append(shared, set.Seconds()/together.Seconds())
 	}
 	med, low, high := medianCI(ratios)
 	report(t, "cluster/set-vs-slowest-shard", "median %.2f× (95%% CI %.2f–%.2f×, mean %.2f×) over %d rounds; set median %.2f s, slowest shard alone median %.2f s; %d rows of about 56 bytes per shard",
 		med, low, high, mean(ratios), len(ratios), median(sets), median(alones), rows)
+	med, low, high = medianCI(shared)
+	report(t, "cluster/set-vs-shards-together", "median %.2f× (95%% CI %.2f–%.2f×) over %d rounds; every shard by hand at once median %.2f s",
+		med, low, high, len(shared), median(togethers))
 	for i, h := range b.nodes {
 		h.benchClusterPickup(t, i+1, envInt("CLICKVAULT_BENCH_REQUESTS", 30))
 	}
@@ -67,10 +72,22 @@ func (b *clusterBed) setThroughSidecars() time.Duration {
 // rawBackupOf is one database's BACKUP … ASYNC by hand, polled every
 // 100 ms: its wall time.
 func (h *harness) rawBackupOf(database, folder string) time.Duration {
+	start := time.Now()
+	h.awaitRawBackup(h.startRawBackup(database, folder))
+	return time.Since(start)
+}
+
+// startRawBackup sends BACKUP … ASYNC by hand and returns its id.
+func (h *harness) startRawBackup(database, folder string) string {
 	m := h.bed.MinIO
 	id := uuid.NewString()
-	start := time.Now()
 	h.exec(fmt.Sprintf("BACKUP DATABASE %s TO S3('%s', '%s', '%s') SETTINGS id = '%s' ASYNC", database, m.URL(folder), m.AccessKey, m.SecretKey, id))
+	return id
+}
+
+// awaitRawBackup polls system.backups as a person's script would, until
+// the backup id is created.
+func (h *harness) awaitRawBackup(id string) {
 	for {
 		var status proto.ColStr
 		if err := h.ch.Do(h.ctx, ch.Query{Body: "SELECT toString(status) FROM system.backups WHERE id = '" + id + "'",
@@ -79,12 +96,27 @@ func (h *harness) rawBackupOf(database, folder string) time.Duration {
 		}
 		switch {
 		case status.Rows() == 1 && status.Row(0) == "BACKUP_CREATED":
-			return time.Since(start)
+			return
 		case status.Rows() == 1 && status.Row(0) == "BACKUP_FAILED":
 			h.t.Fatal("raw backup failed")
 		}
-		time.Sleep(100 * time.Millisecond) // the baseline polls as a person's script would
+		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// rawBackupsTogether backs up every node's shard by hand at once (each
+// BACKUP … ASYNC sent, then each awaited): what the three engines take
+// when they share the machine's cores, as a set's backups do.
+func (b *clusterBed) rawBackupsTogether(database, folder string) time.Duration {
+	start := time.Now()
+	ids := make([]string, len(b.nodes))
+	for i, h := range b.nodes {
+		ids[i] = h.startRawBackup(database, fmt.Sprintf("%s%d/", folder, i))
+	}
+	for i, h := range b.nodes {
+		h.awaitRawBackup(ids[i])
+	}
+	return time.Since(start)
 }
 
 // benchClusterPickup: insert → first queued and running rows of checks
