@@ -260,7 +260,7 @@ func (c *checker) fileUncached(ctx context.Context, b model.Backup, f model.Mani
 	if f.StoredSize() == 0 {
 		return ""
 	}
-	key := b.Folder + f.DataFile
+	key := coord.FileKey(b.Folder, f.DataFile)
 	size, ok := c.sizes[key]
 	switch {
 	case !ok:

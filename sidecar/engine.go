@@ -79,7 +79,7 @@ func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progr
 			case err == nil:
 				w.lastContact = s.now()
 				if progress != nil {
-					progress(Progress{Operation: kind, Backup: name, Status: op.Status, NumFiles: op.NumFiles,
+					progress(Progress{Operation: kind, Backup: name, Status: string(op.Status), NumFiles: op.NumFiles,
 						TotalSize: op.TotalSize, BytesRead: op.BytesRead, Elapsed: s.now().Sub(w.start)})
 				}
 				if operationEnded(op.Status) {
@@ -142,7 +142,7 @@ func (s *engine) pollWait(elapsed time.Duration) time.Duration {
 // minPollWait is the shortest wait between two reads of an operation.
 const minPollWait = 5 * time.Millisecond
 
-func operationEnded(status string) bool {
+func operationEnded(status OperationStatus) bool {
 	switch status {
 	case OpBackupCreated, OpBackupFailed, OpRestored, OpRestoreFailed, OpCancelled, OpRestoreCancel:
 		return true

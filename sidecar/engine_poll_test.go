@@ -31,7 +31,7 @@ type scriptedOperation struct {
 	Database // only Operation is called
 	mu       sync.Mutex
 	endsAt   time.Time
-	status   string
+	status   OperationStatus
 	reads    int
 }
 
@@ -57,7 +57,7 @@ func (d *scriptedOperation) readsSoFar() int {
 // seen, not on every poll; a failure, which writes no .backup, is read
 // within PollInterval. Without a sign (a restore), every poll reads.
 func TestWaitReadsSystemBackupsOnceTheBackupSignsItsEnd(t *testing.T) {
-	wait := func(sign func(start time.Time) endSign, status string, poll time.Duration) (*scriptedOperation, Operation, time.Duration) {
+	wait := func(sign func(start time.Time) endSign, status OperationStatus, poll time.Duration) (*scriptedOperation, Operation, time.Duration) {
 		t.Helper()
 		start := time.Now()
 		db := &scriptedOperation{endsAt: start.Add(300 * time.Millisecond), status: status}

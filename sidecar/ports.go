@@ -24,7 +24,7 @@ type Operation struct {
 	ID               string
 	Name             string
 	BaseBackupName   string
-	Status           string // CREATING_BACKUP, BACKUP_CREATED, BACKUP_FAILED, RESTORING, RESTORED, …
+	Status           OperationStatus
 	Error            string // ClickHouse's code and the first line of its message: what people read
 	ErrorDetail      string // the whole text, stack trace included: for the sidecar's log only
 	NumFiles         uint64
@@ -37,14 +37,19 @@ type Operation struct {
 	EndTime          time.Time
 }
 
+// OperationStatus is system.backups' status of an operation, as ClickHouse
+// spells it: CREATING_BACKUP, BACKUP_CREATED, BACKUP_FAILED, RESTORING,
+// RESTORED, …
+type OperationStatus string
+
 // Operation statuses of system.backups that end an operation.
 const (
-	OpBackupCreated = "BACKUP_CREATED"
-	OpBackupFailed  = "BACKUP_FAILED"
-	OpRestored      = "RESTORED"
-	OpRestoreFailed = "RESTORE_FAILED"
-	OpCancelled     = "BACKUP_CANCELLED"
-	OpRestoreCancel = "RESTORE_CANCELLED"
+	OpBackupCreated OperationStatus = "BACKUP_CREATED"
+	OpBackupFailed  OperationStatus = "BACKUP_FAILED"
+	OpRestored      OperationStatus = "RESTORED"
+	OpRestoreFailed OperationStatus = "RESTORE_FAILED"
+	OpCancelled     OperationStatus = "BACKUP_CANCELLED"
+	OpRestoreCancel OperationStatus = "RESTORE_CANCELLED"
 )
 
 // BackupCommand asks ClickHouse to back a database up into a folder of the

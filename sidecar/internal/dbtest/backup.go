@@ -14,8 +14,8 @@ import (
 )
 
 // ended reports whether an operation status is final.
-func ended(status string) bool {
-	return slices.Contains([]string{sidecar.OpBackupCreated, sidecar.OpBackupFailed, sidecar.OpRestored, sidecar.OpRestoreFailed,
+func ended(status sidecar.OperationStatus) bool {
+	return slices.Contains([]sidecar.OperationStatus{sidecar.OpBackupCreated, sidecar.OpBackupFailed, sidecar.OpRestored, sidecar.OpRestoreFailed,
 		sidecar.OpCancelled, sidecar.OpRestoreCancel}, status)
 }
 
@@ -102,7 +102,7 @@ func testBackupAndRestore(t *testing.T, s Server, store coord.ObjectStore, prefi
 
 // failed checks that an operation was accepted and then failed with
 // ClickHouse's code (in parentheses, as its messages end).
-func failed(t *testing.T, what string, op sidecar.Operation, err error, status, code string) {
+func failed(t *testing.T, what string, op sidecar.Operation, err error, status sidecar.OperationStatus, code string) {
 	t.Helper()
 	switch {
 	case err != nil:

@@ -287,7 +287,7 @@ func (d *state) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 	return nil
 }
 
-func (d *state) begin(id, name, base, status string) *sidecar.Operation {
+func (d *state) begin(id, name, base string, status sidecar.OperationStatus) *sidecar.Operation {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	op := &sidecar.Operation{ID: id, Name: name, BaseBackupName: base, Status: status, StartTime: time.Now()}
@@ -296,7 +296,7 @@ func (d *state) begin(id, name, base, status string) *sidecar.Operation {
 	return op
 }
 
-func (d *state) end(op *sidecar.Operation, status, msg string) {
+func (d *state) end(op *sidecar.Operation, status sidecar.OperationStatus, msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	op.Status, op.Error, op.ErrorDetail, op.EndTime = status, msg, msg, time.Now()
