@@ -29,7 +29,6 @@ type ClickHouse struct {
 	env                        []string // the server's environment: its S3 credentials
 	proc                       *process
 	stdout                     *os.File // read end of the engine's stdout, kept open so it never gets SIGPIPE
-	systemLogsAside            string   // where the last Restart moved the system logs' folder
 }
 
 func newClickHouse(dir, bin, lib string, access Access, settings map[string]string) *ClickHouse {
@@ -154,7 +153,7 @@ func (c *ClickHouse) Kill() {
 // yet are lost by a crash on both).
 func (c *ClickHouse) Restart(ctx context.Context) error {
 	c.Kill()
-	if err := c.setSystemLogsAside(); err != nil {
+	if _, err := c.setSystemLogsAside(); err != nil {
 		return err
 	}
 	return c.start(ctx)
@@ -167,34 +166,43 @@ func (c *ClickHouse) Restart(ctx context.Context) error {
 // waits 180 s).
 func (c *ClickHouse) RestartWithBrokenLog(ctx context.Context, name string) error {
 	c.Kill()
-	if err := c.setSystemLogsAside(); err != nil {
+	aside, err := c.setSystemLogsAside()
+	if err != nil {
 		return err
 	}
-	logs := filepath.Join(c.dataDir, "data", "system")
-	if err := os.MkdirAll(logs, 0o750); err != nil {
+	if aside == "" {
+		return fmt.Errorf("restart with a broken %s: the engine has no system logs yet (flush them first)", name)
+	}
+	if err := os.MkdirAll(c.systemLogsDir(), 0o750); err != nil {
 		return fmt.Errorf("restart with a broken %s: %w", name, err)
 	}
-	if err := os.Rename(filepath.Join(c.systemLogsAside, name), filepath.Join(logs, name)); err != nil {
+	if err := os.Rename(filepath.Join(aside, name), filepath.Join(c.systemLogsDir(), name)); err != nil {
 		return fmt.Errorf("restart with a broken %s: %w", name, err)
 	}
 	return c.start(ctx)
 }
 
-func (c *ClickHouse) setSystemLogsAside() error {
-	logs := filepath.Join(c.dataDir, "data", "system")
+// systemLogsDir is where the engine keeps its system logs' data.
+func (c *ClickHouse) systemLogsDir() string { return filepath.Join(c.dataDir, "data", "system") }
+
+// setSystemLogsAside moves the system logs' folder to the first free
+// data/system.before-restart-N and returns that path ("" when there was
+// no folder to move).
+func (c *ClickHouse) setSystemLogsAside() (string, error) {
+	logs := c.systemLogsDir()
 	for n := 1; ; n++ {
 		aside := fmt.Sprintf("%s.before-restart-%d", logs, n)
 		if _, err := os.Stat(aside); err == nil {
 			continue
 		}
 		err := os.Rename(logs, aside)
-		if err == nil {
-			c.systemLogsAside = aside
+		switch {
+		case err == nil:
+			return aside, nil
+		case errors.Is(err, fs.ErrNotExist):
+			return "", nil
 		}
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("set the engine's system logs aside before its restart: %w", err)
+		return "", fmt.Errorf("set the engine's system logs aside before its restart: %w", err)
 	}
 }
 
