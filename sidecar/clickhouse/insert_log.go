@@ -25,9 +25,10 @@ const logSlack = time.Minute
 // seldom does), after the query log was read. A flush that fails or does
 // not finish within flushWithin (log_flush.go) is logged and the look
 // goes on with what the logs hold: a query the query log does not show
-// stays unconfirmed, and one that fired views is left out (so it too stays
-// unconfirmed) until a flush of the views log that succeeded covered it —
-// its facts are never given on a views log that may lack its views' rows.
+// stays unconfirmed, and one that fired views is marked ViewsUnflushed (so
+// it too stays unconfirmed, and says why) until a flush of the views log
+// that succeeded covered it — it is never judged on a views log that may
+// lack its views' rows.
 // Both reads are bounded by time (the logs' primary keys start with the
 // date and time) and by the ids.
 func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since time.Time) (map[string]control.InsertFacts, error) {
@@ -59,17 +60,18 @@ func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since
 	if err := c.viewFacts(ctx, params, out); err != nil && !ch.IsErr(err, proto.ErrUnknownTable) {
 		return nil, err
 	}
-	leaveOutUncovered(out, fired, c.viewsLog.isCovered)
+	markUncovered(out, fired, c.viewsLog.isCovered)
 	return out, nil
 }
 
-// leaveOutUncovered removes from facts the ids of fired (queries that
-// fired views) that no flush of the views log that succeeded covered: they
-// stay unconfirmed until one does.
-func leaveOutUncovered(facts map[string]control.InsertFacts, fired []string, covered func(id string) bool) {
+// markUncovered marks ViewsUnflushed the ids of fired (queries that fired
+// views) that no flush of the views log that succeeded covered: they stay
+// unconfirmed until one does.
+func markUncovered(facts map[string]control.InsertFacts, fired []string, covered func(id string) bool) {
 	for _, id := range fired {
-		if !covered(id) {
-			delete(facts, id)
+		if f := facts[id]; !covered(id) {
+			f.ViewsUnflushed = true
+			facts[id] = f
 		}
 	}
 }

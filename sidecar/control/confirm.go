@@ -78,6 +78,12 @@ type InsertFacts struct {
 	// ViewRows is how many rows query_views_log holds of views fired by a
 	// query with this id, whatever they wrote into.
 	ViewRows uint64
+	// ViewsUnflushed: a query with this id fired views, and no flush of
+	// query_views_log that succeeded has covered it yet, so what the views
+	// wrote is not known: the row waits (and is rejected, saying so, if it
+	// waits Options.ConfirmWait) rather than be judged on a log that may
+	// lack the views' rows.
+	ViewsUnflushed bool
 }
 
 // LoginFacts is what one login's queries with one id were.
@@ -108,14 +114,20 @@ const (
 )
 
 // judgeInsert decides on a row from its INSERT's facts; the reason is for
-// the requester, and says what to change.
+// the requester, and says what to change. An unconfirmed row's reason is
+// what it is rejected with once it has waited Options.ConfirmWait.
 func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 	f, logged := facts.ByLogin[r.RequestedBy]
 	switch {
 	case r.QueryID == "":
 		return refuted, "the row has no query id: it was inserted before this version of ClickVault, or not by an INSERT of its own (a Buffer table's flush); insert it again, directly"
 	case !logged:
-		return unconfirmed, ""
+		return unconfirmed, "system.query_log has no record of the INSERT that made it (query " + r.QueryID +
+			"); ClickVault confirms every request there: keep log_queries on for whoever makes requests"
+	case facts.ViewsUnflushed:
+		return unconfirmed, "queries with its INSERT's id (" + r.QueryID + ") fired materialized views, and system.query_views_log " +
+			"could not be flushed to show what they wrote (the sidecar's log says why): ask the operator to mend the server's " +
+			"query_views_log, or insert requests where no materialized view reads the requests table"
 	case f.Secondary:
 		return refuted, "it was inserted by a secondary (distributed) query; insert requests directly, as an initial query"
 	case !facts.ViewsLogged && len(f.ViewsFired) > 0:
@@ -184,8 +196,7 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 	for _, r := range rows {
 		v, why := judgeInsert(r, facts[r.QueryID])
 		if v == unconfirmed && s.confirmations.waitedForLog(r.ID) {
-			v, why = refuted, "system.query_log has no record of the INSERT that made it (query "+r.QueryID+
-				"); ClickVault confirms every request there: keep log_queries on for whoever makes requests"
+			v = refuted
 		}
 		switch v {
 		case confirmed:

@@ -90,6 +90,8 @@ func TestJudgeInsertWithViews(t *testing.T) {
 		{"a view fired, no views log", fired, InsertFacts{}, refuted, "cannot tell"},
 		{"a view fired, logged, nothing of it in the log", fired, InsertFacts{ViewsLogged: true}, refuted, "has no record of what they wrote"},
 		{"a view fired, logged, it wrote elsewhere", fired, InsertFacts{ViewsLogged: true, ViewRows: 1}, confirmed, ""},
+		{"a view fired, its log not flushed yet", fired, InsertFacts{ViewsLogged: true, ViewRows: 1, ViewsUnflushed: true}, unconfirmed, "could not be flushed"},
+		{"another login's query with the id fired a view", sound, InsertFacts{ViewsUnflushed: true}, unconfirmed, "could not be flushed"},
 	} {
 		c.facts.ByLogin = map[string]LoginFacts{"alice": c.f}
 		if v, why := judgeInsert(r, c.facts); v != c.want || !strings.Contains(why, c.says) {

@@ -42,3 +42,46 @@ func TestUnreadableQueryLogStillAnswers(t *testing.T) {
 		t.Fatalf("answers %+v; want one rejection saying the query log could not be read", answers)
 	}
 }
+
+// viewsUnflushed is a control plane whose query log shows every INSERT,
+// each having fired a view the views log was never flushed to show.
+type viewsUnflushed struct{ appendRecorder }
+
+func (*viewsUnflushed) InsertFacts(_ context.Context, ids []string, _ time.Time) (map[string]InsertFacts, error) {
+	out := map[string]InsertFacts{}
+	for _, id := range ids {
+		out[id] = InsertFacts{QueryID: id, ViewsLogged: true, ViewsUnflushed: true, ByLogin: map[string]LoginFacts{
+			"alice": {Users: []string{"alice"}, Kinds: []string{"Insert"}, WroteRequests: true, ViewsFired: []string{"db.audit_mv"}}}}
+	}
+	return out, nil
+}
+
+// TestRowsWaitingForTheViewsLogSayWhy: a row whose INSERT fired views the
+// views log never came to show waits Options.ConfirmWait, then is rejected
+// saying that log could not be flushed — not that the query log has no
+// record of an INSERT it shows.
+func TestRowsWaitingForTheViewsLogSayWhy(t *testing.T) {
+	cp := &viewsUnflushed{}
+	s := newUnitSidecar("a", memstore.New(), cp)
+	now := time.Now()
+	s.base.now = func() time.Time { return now }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.rejecter.rejectLoop(ctx); close(done) }()
+	row := Request{ID: "r1", Action: ActionBackup, Database: "shop", RequestedBy: "alice", QueryID: "q1", RequestedAt: now}
+	s.confirmRows(ctx, []Request{row})
+	if s.confirmations.knownConfirmed(row.ID) {
+		t.Fatal("a row whose INSERT fired views was confirmed before the views log showed what they wrote")
+	}
+	now = now.Add(s.base.opts.ConfirmWait + time.Second)
+	s.confirmRows(ctx, []Request{row})
+	cancel()
+	<-done
+	var answers []LogEntry
+	for _, batch := range cp.inserts {
+		answers = append(answers, batch...)
+	}
+	if len(answers) != 1 || answers[0].State != StateRejected || !strings.Contains(answers[0].Message, "query_views_log could not be flushed") {
+		t.Fatalf("answers %+v; want one rejection saying the views log could not be flushed", answers)
+	}
+}
