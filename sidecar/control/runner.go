@@ -41,8 +41,9 @@ type Options struct {
 	// TableSets are the configured table sets of databases (include_tables
 	// or exclude_tables); a database not here is backed up whole.
 	TableSets map[string]model.TableSet
-	// FaultPoint, when set, is called at named points ("claimed"); only
-	// the fault tests set it, to kill the process there.
+	// FaultPoint, when set, is called at named points ("claimed",
+	// "schedule pass made"); only tests set it: the fault tests, to kill
+	// the process there, and others to wait for a point to be reached.
 	FaultPoint func(name string)
 	// ProofKey signs and checks the rows the sidecar inserts itself (see
 	// proof.go); without it no row gets the operator's exemptions.

@@ -49,6 +49,7 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		s.schedulePass(ctx)
+		s.fault("schedule pass made")
 		select {
 		case <-ctx.Done():
 			return nil

@@ -1,24 +1,27 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Attacks on issue 22's pins, one level deeper: a restore that outlives
 // the sidecar that started it.
 
-// TestAttack22AdoptedRestoreIsNotPinned — FAILS (defect): alice restores
-// the newest backup of the oldest chain (A) while retention keeps one
-// chain (B). Her restore pins A. The sidecar is killed once the RESTORE is
-// sent and its log row names the operation; ClickHouse goes on reading A.
-// The restarted sidecar adopts the RESTORE (AdoptRestore) but takes no
-// pin, and the dead sidecar's pin goes stale after PinStaleAfter (60 s).
-// A cleanup then deletes chain A under the running RESTORE: the restore
-// fails (or loses the rest of its reads), which is exactly what pins were
-// built to prevent.
+// TestAttack22AdoptedRestoreIsNotPinned: alice restores the newest backup
+// of the oldest chain (A) while retention keeps one chain (B). Her restore
+// pins A. The sidecar is killed once the RESTORE is sent and its log row
+// names the operation; ClickHouse goes on reading A. The restarted sidecar
+// adopts the RESTORE (AdoptRestore) and must pin A itself: once the dead
+// sidecar's pin is stale (PinStaleAfter, 60 s) a cleanup would otherwise
+// delete chain A under the running RESTORE — which pins were built to
+// prevent, and what this test found before adoption pinned.
 func TestAttack22AdoptedRestoreIsNotPinned(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsers)
 	h.config = h.writeConfig("[retention]\nkeep_full_backups = 1\n")
@@ -48,9 +51,8 @@ func TestAttack22AdoptedRestoreIsNotPinned(t *testing.T) {
 		}
 	}
 	sc.kill()
-	killed := time.Now()
 	h.startSidecar(config, addr) // adopts the RESTORE
-	time.Sleep(time.Until(killed.Add(62 * time.Second)))
+	h.waitStalePin("shop", id)
 	if st := h.status(id); st.state != "running" {
 		t.Fatalf("the restore ended before the dead sidecar's pin went stale (%+v): slow it down more", st)
 	}
@@ -71,4 +73,35 @@ func TestAttack22AdoptedRestoreIsNotPinned(t *testing.T) {
 	if n := h.count("SELECT count() FROM shop_restored.orders"); n != rowsAtA {
 		t.Fatalf("restored %d rows, the backup holds %d", n, rowsAtA)
 	}
+}
+
+// waitStalePin waits until a pin of database for request id is stale: its
+// heartbeat is coord.PinStaleAfter old (its holder was killed), so the
+// next cleanup no longer counts it.
+func (h *harness) waitStalePin(database, id string) {
+	h.t.Helper()
+	root := coord.Layout{Prefix: "cv/test"}.PinsRoot(database)
+	for deadline := time.Now().Add(2 * coord.PinStaleAfter); ; time.Sleep(time.Second) {
+		for _, key := range h.keys(root) {
+			var pin coord.PinInfo
+			if h.tryReadJSON(key, &pin) && pin.RequestID == id && time.Since(pin.Heartbeat) > coord.PinStaleAfter+time.Second {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no pin of request %s went stale within %s of its sidecar's kill", id, 2*coord.PinStaleAfter)
+		}
+	}
+}
+
+// tryReadJSON reads the JSON object at key into v; false if it is gone or
+// not JSON (a pin deleted between its LIST and its GET).
+func (h *harness) tryReadJSON(key string, v any) bool {
+	out, err := h.bed.MinIO.Client().GetObject(h.ctx, getInput(h.bed.MinIO.Bucket, key))
+	if err != nil {
+		return false
+	}
+	defer func() { _ = out.Body.Close() }()
+	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
+	return err == nil && json.Unmarshal(data, v) == nil
 }
