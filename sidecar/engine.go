@@ -79,7 +79,7 @@ func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progr
 			case err == nil:
 				w.lastContact = s.now()
 				if progress != nil {
-					progress(Progress{Operation: kind, Backup: name, Status: string(op.Status), NumFiles: op.NumFiles,
+					progress(Progress{Operation: kind, Backup: name, Status: op.Status, NumFiles: op.NumFiles,
 						TotalSize: op.TotalSize, BytesRead: op.BytesRead, Elapsed: s.now().Sub(w.start)})
 				}
 				if operationEnded(op.Status) {

@@ -192,7 +192,7 @@ func (s *Service) Location(folder string) string { return s.store.URL(folder) }
 type Progress struct {
 	Operation string // backup or restore
 	Backup    string
-	Status    string
+	Status    OperationStatus
 	NumFiles  uint64
 	TotalSize uint64
 	BytesRead uint64

@@ -176,7 +176,7 @@ func (s *Server) addSets(ctx context.Context, v *databaseView) {
 			why = append(why, shard+": "+reason)
 		}
 		sort.Strings(why)
-		v.Sets = append(v.Sets, setView{ID: set.ID, State: set.State, Kind: set.Kind, Shards: fmt.Sprint(set.Shards),
+		v.Sets = append(v.Sets, setView{ID: set.ID, State: string(set.State), Kind: set.Kind, Shards: fmt.Sprint(set.Shards),
 			By: set.RequestedBy, Created: set.CreatedAt.UTC().Format("2006-01-02 15:04:05"), Why: strings.Join(why, "; ")})
 	}
 }

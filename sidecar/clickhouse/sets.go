@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -39,7 +40,7 @@ func (c *setColumns) columns() proto.Input {
 func (c *setColumns) append(r control.SetSummary) {
 	c.database.Append(r.Database)
 	c.id.Append(r.ID)
-	c.state.Append(r.State)
+	c.state.Append(string(r.State))
 	c.kind.Append(r.Kind)
 	shards := make([]uint32, len(r.Shards))
 	for i, n := range r.Shards {
@@ -57,7 +58,7 @@ func (c *setColumns) append(r control.SetSummary) {
 }
 
 func (c *setColumns) row(i int) control.SetSummary {
-	r := control.SetSummary{Database: c.database.Row(i), ID: c.id.Row(i), State: c.state.Row(i), Kind: c.kind.Row(i),
+	r := control.SetSummary{Database: c.database.Row(i), ID: c.id.Row(i), State: setmodel.SetState(c.state.Row(i)), Kind: c.kind.Row(i),
 		RequestedBy: c.requestedBy.Row(i), CreatedAt: c.created.Row(i).UTC(), Reasons: c.reasons.Row(i), Shards: []int{}}
 	for _, n := range c.shards.Row(i) {
 		r.Shards = append(r.Shards, int(n))

@@ -135,16 +135,16 @@ func (r Requests) record(ctx context.Context, req control.SetRequest, set string
 // Outcome is a sealed set as the runner answers it: each shard's state,
 // and why a shard is missing.
 func Outcome(set setmodel.Set, results map[int]setmodel.ShardResult) control.SetOutcome {
-	out := control.SetOutcome{ID: set.ID, State: string(set.State)}
+	out := control.SetOutcome{ID: set.ID, State: set.State}
 	shards := append([]int(nil), set.Shards...)
 	sort.Ints(shards)
 	for _, n := range shards {
 		res, ok := results[n]
 		if !ok {
-			out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: "missing", Reason: set.Reasons[coord.ShardFolder(n)]})
+			out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: setmodel.ShardMissing, Reason: set.Reasons[coord.ShardFolder(n)]})
 			continue
 		}
-		out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: string(res.State), Node: res.Node,
+		out.Shards = append(out.Shards, control.ShardOutcome{Shard: n, State: res.State, Node: res.Node,
 			Backup: res.Backup, Kind: res.Kind, Reason: res.Error})
 	}
 	return out

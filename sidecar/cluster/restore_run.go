@@ -43,7 +43,7 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	rec := setmodel.NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
 	if req.DryRun {
 		out = RestoreOutcome(rec)
-		out.State = "planned"
+		out.State = control.SetRestorePlanned
 		return out, nil
 	}
 	rec, ran, err := r.beginRestore(ctx, req, plan, rec)
@@ -245,7 +245,7 @@ func (r Requests) stillSet(ctx context.Context, set setmodel.Set, rec setmodel.R
 
 // RestoreOutcome is a restore's record as the runner answers it.
 func RestoreOutcome(rec setmodel.RestoreRecord) control.SetRestoreOutcome {
-	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, Target: rec.Target, State: "restored", Notes: slices.Clone(rec.Map.Notes)}
+	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, Target: rec.Target, State: control.SetRestored, Notes: slices.Clone(rec.Map.Notes)}
 	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
 	}
@@ -254,10 +254,10 @@ func RestoreOutcome(rec setmodel.RestoreRecord) control.SetRestoreOutcome {
 		for _, n := range s.Adds {
 			rows += n
 		}
-		out.Steps = append(out.Steps, control.StepOutcome{Key: s.Key, State: string(s.State), Node: s.Node, Rows: rows, Problem: s.Error,
+		out.Steps = append(out.Steps, control.StepOutcome{Key: s.Key, State: s.State, Node: s.Node, Rows: rows, Problem: s.Error,
 			Held: s.Held})
 		if s.State != setmodel.StepDone {
-			out.State = "failed"
+			out.State = control.SetRestoreFailed
 		}
 	}
 	return out
@@ -309,6 +309,6 @@ func (r Requests) ReadSet(ctx context.Context, database, id string) (control.Set
 	if err != nil {
 		return control.SetSummary{}, err
 	}
-	return control.SetSummary{ID: s.ID, Database: s.Database, State: string(s.State), Kind: s.Kind,
+	return control.SetSummary{ID: s.ID, Database: s.Database, State: s.State, Kind: s.Kind,
 		Shards: s.Shards, RequestedBy: s.RequestedBy, CreatedAt: s.CreatedAt, SealedAt: s.SealedAt, Reasons: s.Reasons}, nil
 }

@@ -7,12 +7,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // setDeleted is the state the sets table gives a set gone from the bucket
 // (retention deleted it), beside set.json's own (setmodel.SetState).
-const setDeleted = "deleted"
+const setDeleted setmodel.SetState = "deleted"
 
 // maxSetReads bounds the set.json a mirror of one database reads: the
 // newest are read first, so with more sets than that only the oldest wait

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // ClusterSets backs a whole cluster up as one set (package cluster): one
@@ -37,7 +39,7 @@ type ClusterSets interface {
 type SetSummary struct {
 	ID          string            `json:"id"`
 	Database    string            `json:"database"`
-	State       string            `json:"state"` // open, completed, partial, deleting (a cleanup is deleting it); deleted in the sets table
+	State       setmodel.SetState `json:"state"` // deleted (setDeleted) in the sets table once gone from the bucket
 	Kind        string            `json:"kind"`
 	Shards      []int             `json:"shards"`
 	RequestedBy string            `json:"requested_by"`
@@ -65,16 +67,16 @@ type SetRequest struct {
 // missing shard.
 type SetOutcome struct {
 	ID     string
-	State  string // completed or partial
+	State  setmodel.SetState // completed or partial
 	Shards []ShardOutcome
 }
 
 // ShardOutcome is how one shard's backup of a set ended.
 type ShardOutcome struct {
 	Shard  int
-	State  string // succeeded, failed, rejected, or missing (no result by the deadline)
-	Node   string // the sidecar that took it
-	Backup string // its backup, in the shard's chains
+	State  setmodel.ShardState // succeeded, failed, rejected, or missing (no result by the deadline)
+	Node   string              // the sidecar that took it
+	Backup string              // its backup, in the shard's chains
 	Kind   string
 	Reason string // why it failed, was rejected or is missing
 }
@@ -83,20 +85,20 @@ type ShardOutcome struct {
 func (o SetOutcome) ShardStates() map[string]int {
 	n := map[string]int{}
 	for _, s := range o.Shards {
-		n[s.State]++
+		n[string(s.State)]++
 	}
 	return n
 }
 
 // Completed reports whether every shard's backup succeeded.
-func (o SetOutcome) Completed() bool { return o.State == "completed" }
+func (o SetOutcome) Completed() bool { return o.State == setmodel.SetCompleted }
 
 // Message says per shard how the set went, for request_status.
 func (o SetOutcome) Message() string {
 	parts := make([]string, 0, len(o.Shards))
 	for _, s := range o.Shards {
 		switch {
-		case s.State == "succeeded":
+		case s.State == setmodel.ShardSucceeded:
 			parts = append(parts, fmt.Sprintf("shard %d succeeded: %s backup %s by %s", s.Shard, s.Kind, s.Backup, s.Node))
 		case s.Reason != "":
 			parts = append(parts, fmt.Sprintf("shard %d %s: %s", s.Shard, s.State, s.Reason))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -31,13 +32,21 @@ type SetRestoreRequest struct {
 	Operator    bool // the sidecar's own request (SetRequest.Operator)
 }
 
+// SetRestoreState is how a set's restore ended.
+type SetRestoreState string
+
+const (
+	SetRestored       SetRestoreState = "restored" // every step done
+	SetRestoreFailed  SetRestoreState = "failed"   // a step failed or was rejected; the steps say which
+	SetRestorePlanned SetRestoreState = "planned"  // a dry run: nothing was restored
+)
+
 // SetRestoreOutcome is how a set's restore ended, step by step.
 type SetRestoreOutcome struct {
 	Set    string
 	Shard  int // the source shard restored alone (0 = every shard)
 	Target string
-	// State: restored (every step done), failed, or planned (a dry run).
-	State string
+	State  SetRestoreState
 	// Ran is how many steps this run ran (0: the record said every step
 	// was done already: a second run adds nothing).
 	Ran   int
@@ -51,7 +60,7 @@ type SetRestoreOutcome struct {
 // onto one replica of a target shard.
 type StepOutcome struct {
 	Key     string // t1-r1-s1-data: target shard, replica, source shard, kind
-	State   string // done, failed, rejected, pending, started
+	State   setmodel.StepState
 	Node    string // the sidecar that ran it
 	Rows    uint64 // the rows it adds (the source shard's at backup time)
 	Problem string // why it failed or was rejected
@@ -61,16 +70,16 @@ type StepOutcome struct {
 }
 
 // Restored reports whether every step is done.
-func (o SetRestoreOutcome) Restored() bool { return o.State == "restored" }
+func (o SetRestoreOutcome) Restored() bool { return o.State == SetRestored }
 
 // Message says step by step how the restore went, for request_status.
 func (o SetRestoreOutcome) Message() string {
 	var done, other []string
 	for _, s := range o.Steps {
 		switch {
-		case s.State == "done" && len(s.Held) > 0:
+		case s.State == setmodel.StepDone && len(s.Held) > 0:
 			done = append(done, fmt.Sprintf("%s (%d rows, %s; left as they were, holding rows: %s)", s.Key, s.Rows, s.Node, heldText(s.Held)))
-		case s.State == "done":
+		case s.State == setmodel.StepDone:
 			done = append(done, fmt.Sprintf("%s (%d rows, %s)", s.Key, s.Rows, s.Node))
 		case s.Problem != "":
 			other = append(other, fmt.Sprintf("%s %s: %s", s.Key, s.State, s.Problem))
@@ -83,7 +92,7 @@ func (o SetRestoreOutcome) Message() string {
 		msg = fmt.Sprintf("shard %d of set %s into %s %s", o.Shard, o.Set, o.Target, o.State)
 	}
 	switch {
-	case o.State == "planned":
+	case o.State == SetRestorePlanned:
 		msg += fmt.Sprintf(": %d steps, none run: %s", len(o.Steps), strings.Join(append(done, other...), "; "))
 	case o.Ran == 0 && len(other) == 0:
 		msg += ": every step was done by an earlier run; nothing added"
@@ -199,7 +208,7 @@ func (s *executor) executeSetRestore(ctx context.Context, r Job, latest *LogEntr
 		return StateRejected, LogEntry{Backup: out.Set, Message: rejectionReason(err)}
 	case err != nil:
 		entry.Message = err.Error()
-	case out.State == "planned":
+	case out.State == SetRestorePlanned:
 		return StateSucceeded, entry
 	case out.Restored():
 		state = StateSucceeded

@@ -29,7 +29,7 @@ func TestSetsTableMirrorsTheBucket(t *testing.T) {
 		}
 		out := map[string]string{}
 		for _, r := range rows {
-			out[r.ID] = r.State
+			out[r.ID] = string(r.State)
 		}
 		return out
 	}

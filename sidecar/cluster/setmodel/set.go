@@ -89,6 +89,9 @@ const (
 	ShardSucceeded ShardState = "succeeded"
 	ShardFailed    ShardState = "failed"
 	ShardRejected  ShardState = "rejected" // the requester may not back up this shard's node
+	// ShardMissing is an outcome only, never in shard-{n}.json: the set was
+	// sealed without a result of the shard (its deadline passed).
+	ShardMissing ShardState = "missing"
 )
 
 // ShardResult is shard-{n}.json: written once (If-None-Match) by the

@@ -59,7 +59,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	if _, err := fmt.Fprintln(a.stdout, out.Message()); err != nil {
 		return err
 	}
-	if !out.Restored() && out.State != "planned" {
+	if !out.Restored() && out.State != control.SetRestorePlanned {
 		return fmt.Errorf("restore of set %s into %s: %s", out.Set, out.Target, out.State)
 	}
 	return nil
