@@ -101,7 +101,7 @@ func (c Config) validateCopy(add addFunc, key string, t CopyTarget) {
 	}
 	for field, v := range map[string]string{"endpoint": t.Endpoint, "clickhouse_endpoint": t.ClickHouseEndpoint} {
 		if v != "" {
-			if err := checkURL(v); err != nil {
+			if err := validateURL(v); err != nil {
 				add(key+"."+field, "%v", err)
 			}
 		}
@@ -244,8 +244,8 @@ func (c *Config) copyDefaults(set func(i int, key string) bool) {
 	}
 }
 
-// checkCopyKeys refuses a [[copy]] key that is not one.
-func checkCopyKeys(raw any) []error {
+// validateCopyKeys refuses a [[copy]] key that is not one.
+func validateCopyKeys(raw any) []error {
 	tables, _ := raw.([]any)
 	var errs []error
 	for i, p := range tables {
@@ -264,7 +264,7 @@ func checkCopyKeys(raw any) []error {
 				errs = append(errs, &Error{Key: fmt.Sprintf("copy[%d].%s", i, k), Msg: "unknown key"})
 			}
 		}
-		errs = append(errs, checkCopyRetentionKeys(i, m["retention"])...)
+		errs = append(errs, validateCopyRetentionKeys(i, m["retention"])...)
 	}
 	return errs
 }
@@ -273,9 +273,9 @@ func checkCopyKeys(raw any) []error {
 var retentionKeys = map[string]bool{"keep_full_backups": true, "keep_days": true, "keep_daily": true, "keep_weekly": true,
 	"keep_monthly": true, "keep_yearly": true, "min_age": true}
 
-// checkCopyRetentionKeys refuses a [copy.retention] that is not a table of
+// validateCopyRetentionKeys refuses a [copy.retention] that is not a table of
 // retention keys.
-func checkCopyRetentionKeys(i int, raw any) []error {
+func validateCopyRetentionKeys(i int, raw any) []error {
 	if raw == nil {
 		return nil
 	}

@@ -88,7 +88,7 @@ func load(k *koanf.Koanf, environ func() []string) (Config, error) {
 	if err := errors.Join(envErrs...); err != nil {
 		return Config{}, err
 	}
-	if err := checkUnknownKeys(k); err != nil {
+	if err := refuseUnknownKeys(k); err != nil {
 		return Config{}, err
 	}
 	var cfg Config
@@ -223,7 +223,7 @@ func tableKeyKnown(key string) bool {
 // providerKeys are the keys a [[notifications.providers]] table may have.
 var providerKeys = map[string]bool{"type": true, "webhook_url": true, "url": true, "method": true, "headers": true}
 
-func checkUnknownKeys(k *koanf.Koanf) error {
+func refuseUnknownKeys(k *koanf.Koanf) error {
 	known := knownKeys()
 	var errs []error
 	for _, key := range k.Keys() {
@@ -235,7 +235,7 @@ func checkUnknownKeys(k *koanf.Koanf) error {
 		}
 		errs = append(errs, &Error{Key: key, Msg: "unknown key"})
 	}
-	errs = append(errs, checkCopyKeys(k.Get("copy"))...)
+	errs = append(errs, validateCopyKeys(k.Get("copy"))...)
 	providers, _ := k.Get("notifications.providers").([]any)
 	for i, p := range providers {
 		m, ok := p.(map[string]any)

@@ -57,7 +57,7 @@ func (c Config) validateClickHouse(add addFunc) {
 	if ch.URL != "" {
 		add("clickhouse.url", "ClickVault speaks ClickHouse's native protocol: replace url = %q with addr = \"HOST:9000\"", ch.URL)
 	}
-	if err := checkHostPort(ch.Addr); err != nil {
+	if err := validateHostPort(ch.Addr); err != nil {
 		add("clickhouse.addr", "%v", err)
 	}
 	if ch.Database != "" {
@@ -78,12 +78,12 @@ func (c Config) validateClickHouse(add addFunc) {
 func (c Config) validateS3(add addFunc) {
 	s := c.S3
 	if s.Endpoint != "" {
-		if err := checkURL(s.Endpoint); err != nil {
+		if err := validateURL(s.Endpoint); err != nil {
 			add("s3.endpoint", "%v", err)
 		}
 	}
 	if s.ClickHouseEndpoint != "" {
-		if err := checkURL(s.ClickHouseEndpoint); err != nil {
+		if err := validateURL(s.ClickHouseEndpoint); err != nil {
 			add("s3.clickhouse_endpoint", "%v", err)
 		}
 	}
@@ -138,11 +138,11 @@ func (c Config) validateProviders(add addFunc) {
 		key := fmt.Sprintf("notifications.providers[%d]", i)
 		switch p.Type {
 		case "slack":
-			if err := checkURL(p.WebhookURL.Reveal()); err != nil {
+			if err := validateURL(p.WebhookURL.Reveal()); err != nil {
 				add(key+".webhook_url", "%v", err)
 			}
 		case "webhook":
-			if err := checkURL(p.URL.Reveal()); err != nil {
+			if err := validateURL(p.URL.Reveal()); err != nil {
 				add(key+".url", "%v", err)
 			}
 			switch strings.ToUpper(p.Method) {
@@ -157,7 +157,7 @@ func (c Config) validateProviders(add addFunc) {
 }
 
 func (c Config) validateSidecar(add addFunc) {
-	if err := checkHostPort(c.Sidecar.Listen); err != nil {
+	if err := validateHostPort(c.Sidecar.Listen); err != nil {
 		add("sidecar.listen", "%v", err)
 	}
 	if c.Sidecar.Workers < 1 || c.Sidecar.Workers > 64 {
@@ -184,7 +184,7 @@ func (c Config) validateSidecar(add addFunc) {
 	}
 }
 
-func checkHostPort(addr string) error {
+func validateHostPort(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("want HOST:PORT, got %q", addr)
@@ -195,9 +195,9 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-// checkURL accepts an http(s) URL; its text is not repeated, as it may
+// validateURL accepts an http(s) URL; its text is not repeated, as it may
 // hold a credential (a Slack webhook URL does).
-func checkURL(raw string) error {
+func validateURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("must be an http:// or https:// URL")

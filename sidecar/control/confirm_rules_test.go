@@ -43,30 +43,30 @@ func TestJudgeInsertRefusesEachFlawAlone(t *testing.T) {
 }
 
 // TestFieldsAtTheirBoundAreAccepted: a field of exactly MaxField bytes, and
-// a list of exactly MaxList entries, pass checkSizes; one byte or one entry
+// a list of exactly MaxList entries, pass validateSizes; one byte or one entry
 // more is refused.
 func TestFieldsAtTheirBoundAreAccepted(t *testing.T) {
 	at := strings.Repeat("a", MaxField)
-	if err := checkSizes(Request{Target: at}); err != nil {
+	if err := validateSizes(Request{Target: at}); err != nil {
 		t.Errorf("a target of %d bytes: %v", MaxField, err)
 	}
-	if err := checkSizes(Request{Target: at + "a"}); err == nil {
+	if err := validateSizes(Request{Target: at + "a"}); err == nil {
 		t.Errorf("a target of %d bytes was accepted", MaxField+1)
 	}
 	list := make([]string, MaxList)
 	for i := range list {
 		list[i] = "t"
 	}
-	if err := checkSizes(Request{Tables: list}); err != nil {
+	if err := validateSizes(Request{Tables: list}); err != nil {
 		t.Errorf("%d tables: %v", MaxList, err)
 	}
-	if err := checkSizes(Request{Tables: append(list, "t")}); err == nil {
+	if err := validateSizes(Request{Tables: append(list, "t")}); err == nil {
 		t.Errorf("%d tables were accepted", MaxList+1)
 	}
-	if err := checkSizes(Request{Tables: []string{at}}); err != nil {
+	if err := validateSizes(Request{Tables: []string{at}}); err != nil {
 		t.Errorf("a table name of %d bytes: %v", MaxField, err)
 	}
-	if err := checkSizes(Request{Tables: []string{at + "a"}}); err == nil {
+	if err := validateSizes(Request{Tables: []string{at + "a"}}); err == nil {
 		t.Errorf("a table name of %d bytes was accepted", MaxField+1)
 	}
 }
@@ -114,10 +114,10 @@ func TestListBytesAreSummed(t *testing.T) {
 		}
 		return out
 	}
-	if err := checkSizes(Request{Tables: entries(MaxListBytes)}); err != nil {
+	if err := validateSizes(Request{Tables: entries(MaxListBytes)}); err != nil {
 		t.Errorf("tables of %d bytes in all: %v", MaxListBytes, err)
 	}
-	if err := checkSizes(Request{Tables: entries(MaxListBytes + 1)}); err == nil || !strings.Contains(err.Error(), "bytes") {
+	if err := validateSizes(Request{Tables: entries(MaxListBytes + 1)}); err == nil || !strings.Contains(err.Error(), "bytes") {
 		t.Errorf("tables of %d bytes in all: %v, want refused", MaxListBytes+1, err)
 	}
 	s := newUnitSidecar("a", nil, nil)

@@ -9,9 +9,9 @@ import (
 // grantsKept is how long a login's grants, once read, may refuse a right
 // without being read again. A flood of requests on databases its login has
 // no right on is refused at the speed of memory (each read is two or more
-// queries). A right is never granted on grants read for an earlier check:
+// queries). A right is never granted on grants read for an earlier authorization:
 // a yes is read again, so a revoke counts at once (a queued request's
-// second check sees it); a grant counts within grantsKept.
+// second authorization sees it); a grant counts within grantsKept.
 const grantsKept = time.Second
 
 // keptGrants are the logins' grants as last read, each kept grantsKept to
@@ -52,34 +52,34 @@ func (k *keptGrants) put(user string, g Grants, at time.Time) {
 	k.users[user] = kept{grants: g, at: at}
 }
 
-// checkGrants are one check's view of its requester's grants: an
-// admission, the check again before a queued request starts, or an
-// include's permit. Every right the check asks is answered from one read
-// of the grants, made at the first question, or from grants kept from an
-// earlier check when they refuse; a yes from kept grants reads them
-// once, and the check goes on with what that read found. Not safe for
-// concurrent use: a check asks its rights in turn.
-type checkGrants struct {
+// rightsLookup is one authorization's view of its requester's grants: an
+// admission, the authorization again before a queued request starts, or
+// an include's permit. Every right it asks is answered from one read of
+// the grants, made at the first question, or from grants kept from an
+// earlier authorization when they refuse; a yes from kept grants reads
+// them once, and the lookup goes on with what that read found. Not safe
+// for concurrent use: an authorization asks its rights in turn.
+type rightsLookup struct {
 	auth   Authorizer
 	now    func() time.Time
 	kept   *keptGrants
 	user   string
 	grants Grants
-	read   bool // grants were read for this check
+	read   bool // grants were read for this lookup
 }
 
-// grantsOf starts a check of user's rights.
-func (s *base) grantsOf(user string) *checkGrants {
+// grantsOf starts a lookup of user's rights.
+func (s *base) grantsOf(user string) *rightsLookup {
 	now := s.now
 	if now == nil { // a base made by hand, in a unit test
 		now = time.Now
 	}
-	return &checkGrants{auth: s.auth, now: now, kept: s.kept, user: user}
+	return &rightsLookup{auth: s.auth, now: now, kept: s.kept, user: user}
 }
 
 // can says whether the user holds p on table of database, or with table
 // "" on every table of it.
-func (c *checkGrants) can(ctx context.Context, p Privilege, database, table string) (bool, error) {
+func (c *rightsLookup) can(ctx context.Context, p Privilege, database, table string) (bool, error) {
 	if c.grants == nil {
 		c.grants, _ = c.kept.get(c.user, c.now())
 	}
@@ -94,8 +94,8 @@ func (c *checkGrants) can(ctx context.Context, p Privilege, database, table stri
 	return c.grants.Can(p, database, table), nil
 }
 
-// readNow reads the grants for this check and keeps them for the next.
-func (c *checkGrants) readNow(ctx context.Context) error {
+// readNow reads the grants for this lookup and keeps them for the next.
+func (c *rightsLookup) readNow(ctx context.Context) error {
 	at := c.now()
 	g, err := c.auth.Grants(ctx, c.user)
 	if err != nil {

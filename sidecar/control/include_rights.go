@@ -51,7 +51,7 @@ func (s *admission) includePermit(r Job) func(context.Context, model.RestorePlan
 
 // requireOutside refuses an included object unless the requester holds p
 // on each of tables.
-func (s *admission) requireOutside(ctx context.Context, g *checkGrants, r Job, e model.PlanEntry, p Privilege, tables []model.QualifiedName, does string) error {
+func (s *admission) requireOutside(ctx context.Context, g *rightsLookup, r Job, e model.PlanEntry, p Privilege, tables []model.QualifiedName, does string) error {
 	for _, t := range tables {
 		ok, err := g.can(ctx, p, t.Database, t.Name)
 		if err != nil {

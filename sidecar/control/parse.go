@@ -13,7 +13,7 @@ import (
 // anything is read or written.
 func (s *admission) precheck(r Request) (Job, error) {
 	j := Job{Request: r, Operator: s.operator(r)}
-	if err := checkSizes(r); err != nil {
+	if err := validateSizes(r); err != nil {
 		return j, err
 	}
 	if r.Via != "" && !j.Operator {
@@ -26,7 +26,7 @@ func (s *admission) precheck(r Request) (Job, error) {
 		if _, err := parseChoices(j); err != nil {
 			return j, err
 		}
-		if err := s.checkShardAndSource(j); err != nil {
+		if err := s.validateShardAndSource(j); err != nil {
 			return j, err
 		}
 		return j, precheckCancel(j)
@@ -40,7 +40,7 @@ func (s *admission) precheck(r Request) (Job, error) {
 	if err != nil {
 		return j, err
 	}
-	if err := s.checkShardAndSource(j); err != nil {
+	if err := s.validateShardAndSource(j); err != nil {
 		return j, err
 	}
 	if j, err = s.parseFields(j); err != nil {
@@ -75,10 +75,10 @@ func parseChoices(j Job) (Job, error) {
 	return j, nil
 }
 
-// checkShardAndSource refuses a shard or a source where it would be
+// validateShardAndSource refuses a shard or a source where it would be
 // ignored: a shard is a restore's on a cluster node, a source a restore's,
 // verify's, check's or cleanup's.
-func (s *admission) checkShardAndSource(j Job) error {
+func (s *admission) validateShardAndSource(j Job) error {
 	switch {
 	case j.Shard != 0 && (j.Action != ActionRestore || s.opts.Sets == nil):
 		return reject("shard is for a restore of one shard of a set, on a cluster node; leave it 0")
@@ -176,7 +176,7 @@ func parseRestoreTables(r Job) (Job, error) {
 	return r, nil
 }
 
-func checkSizes(r Request) error {
+func validateSizes(r Request) error {
 	for name, v := range map[string]string{"action": string(r.Action), "database": r.Database, "kind": r.Kind,
 		"backup": r.Backup, "target": r.Target, "mode": r.Mode, "consumers": r.Consumers, "source": r.Source} {
 		if len(v) > MaxField {

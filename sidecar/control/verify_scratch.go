@@ -17,7 +17,7 @@ const scratchProbe = "clickvault_verify_probe"
 // with SELECT on every database but a revoke on this one, or a row policy
 // on it, would read through ClickVault what their grants hide. (A restore
 // is refused for row policies already; its target is theirs to read.)
-func (s *admission) refuseReadableScratch(ctx context.Context, g *checkGrants, j Job) error {
+func (s *admission) refuseReadableScratch(ctx context.Context, g *rightsLookup, j Job) error {
 	if j.Action != ActionVerify || s.auth == nil || j.Operator {
 		return nil
 	}

@@ -88,13 +88,13 @@ func testStatusTerminalWins(t *testing.T, p Plane) {
 		running:   {State: control.StateRunning, Message: "running", UpdatedAt: micro(time.Second)},
 	} {
 		want.ID, want.Action, want.Database, want.Kind, want.RequestedBy = id, control.ActionBackup, "shop", "auto", "alice"
-		checkStatus(t, status(t, p, id), want)
+		assertStatus(t, status(t, p, id), want)
 	}
 }
 
-// checkStatus compares a status with want; requested_at is only checked to
+// assertStatus compares a status with want; requested_at is only checked to
 // be set, the pending tests check its value.
-func checkStatus(t *testing.T, got, want control.RequestStatus) {
+func assertStatus(t *testing.T, got, want control.RequestStatus) {
 	t.Helper()
 	if got.RequestedAt.IsZero() {
 		t.Errorf("status of %s has no requested_at", got.ID)
@@ -112,7 +112,7 @@ func checkStatus(t *testing.T, got, want control.RequestStatus) {
 // the backup it names, and updated_at the epoch (the view's empty join).
 func testStatusPending(t *testing.T, p Plane) {
 	id := insertAs(t, p, "bob", control.Request{Action: control.ActionRestore, Database: "shop", Backup: "20260101T000000000Z"})[0]
-	checkStatus(t, status(t, p, id), control.RequestStatus{ID: id, Action: control.ActionRestore, Database: "shop", Kind: "auto",
+	assertStatus(t, status(t, p, id), control.RequestStatus{ID: id, Action: control.ActionRestore, Database: "shop", Kind: "auto",
 		State: "pending", Backup: "20260101T000000000Z", RequestedBy: "bob", UpdatedAt: time.Unix(0, 0)})
 }
 

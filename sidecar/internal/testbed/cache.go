@@ -95,7 +95,7 @@ func lockFile(path string) (func(), error) {
 // registry with `npm pack` on first use.
 func Libchdb(ctx context.Context) (string, error) {
 	if p := os.Getenv(EnvLibchdb); p != "" {
-		return checkFile("libchdb ("+EnvLibchdb+")", p)
+		return existingFile("libchdb ("+EnvLibchdb+")", p)
 	}
 	cache, err := CacheDir()
 	if err != nil {
@@ -166,7 +166,7 @@ func writeFile(path string, r io.Reader, mode os.FileMode) error {
 // the Go module proxy on first use (about two minutes on two cores).
 func MinIOBinary(ctx context.Context) (string, error) {
 	if p := os.Getenv(EnvMinIO); p != "" {
-		return checkFile("minio ("+EnvMinIO+")", p)
+		return existingFile("minio ("+EnvMinIO+")", p)
 	}
 	cache, err := CacheDir()
 	if err != nil {
@@ -228,7 +228,7 @@ func moduleDir() string {
 	return dir
 }
 
-func checkFile(what, path string) (string, error) {
+func existingFile(what, path string) (string, error) {
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("find %s: %w", what, err)
 	}

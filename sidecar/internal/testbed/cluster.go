@@ -86,7 +86,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the test cluster: %w", err)
 	}
-	if err := checkOthers(opts); err != nil {
+	if err := validateOthers(opts); err != nil {
 		return nil, fmt.Errorf("start the test cluster: %w", err)
 	}
 	bins, err := Prepare(ctx)
@@ -237,10 +237,10 @@ func writeClusterXML(b *strings.Builder, name, secret string, shards [][]*Node) 
 	fmt.Fprintf(b, "</%s>", name)
 }
 
-// checkOthers refuses another cluster that would make remote_servers
+// validateOthers refuses another cluster that would make remote_servers
 // wrong: a name taken or not a plain XML name, a shard of no node, a node
 // that is not there or named twice.
-func checkOthers(opts ClusterOptions) error {
+func validateOthers(opts ClusterOptions) error {
 	nodes := 0
 	for _, r := range opts.Replicas {
 		nodes += r
