@@ -37,6 +37,10 @@ type journal struct {
 	keys  map[*mutant]string // each mutant's name in the journal, made before any runs
 	root  string
 	taken int // outcomes this run took from the journal
+	// seeded is how many of the journal's outcomes came from the
+	// committed report (seed.go), seededFrom the commit it tested.
+	seeded     int
+	seededFrom string
 }
 
 type journalEntry struct {

@@ -24,7 +24,7 @@ import (
 type options struct {
 	list, report, only, journal string
 	workers                     int
-	dry                         bool
+	dry, seed                   bool
 }
 
 func main() {
@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 2, "mutants tested at once, each in its own copy of the module")
 	flag.BoolVar(&o.dry, "dry", false, "list the mutants, test none")
 	flag.StringVar(&o.journal, "journal", ".cache/mutants.jsonl", "keep each outcome here, and take those of unchanged packages from it (a stopped run goes on); \"\" tests every mutant")
+	flag.BoolVar(&o.seed, "seed", true, "take the outcomes the report (-report) gives for packages unchanged since the commit it tested, as if journaled")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, o)
@@ -78,13 +79,18 @@ func run(ctx context.Context, o options) error {
 	if err := jl.nameAll(ms); err != nil {
 		return err
 	}
+	if o.seed && o.report != "" && o.journal != "" {
+		if jl.seededFrom, err = jl.seedFromReport(".", o.report, o.list, ms); err != nil {
+			return err
+		}
+	}
 	if err := baseline(ctx, first, ms); err != nil {
 		return err
 	}
 	if err := runAll(ctx, tmp, first, ms, o.workers, jl); err != nil {
 		return err
 	}
-	return finish(ms, o.report, o.only, jl.taken)
+	return finish(ms, o.report, o.only, jl)
 }
 
 // collect lists gremlins' mutants and the hand-made ones, numbered.
@@ -203,7 +209,7 @@ func testOrRecall(ctx context.Context, root string, m *mutant, jl *journal) (str
 // finish writes the report and fails when a mutant survived. only is the
 // run's -only filter, which the report names so a partial run is never
 // read as the whole.
-func finish(ms []*mutant, report, only string, fromJournal int) error {
+func finish(ms []*mutant, report, only string, jl *journal) error {
 	var t tally
 	for _, m := range ms {
 		t.add(m)
@@ -217,7 +223,7 @@ func finish(ms []*mutant, report, only string, fromJournal int) error {
 		if err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
-		if err := writeReport(f, ms, only, fromJournal, revision()); err != nil {
+		if err := writeReport(f, ms, only, jl, revision()); err != nil {
 			_ = f.Close()
 			return fmt.Errorf("write the report: %w", err)
 		}

@@ -47,11 +47,14 @@ and it is not run.
 Run it with ` + "`go tool task mutants`" + `: every mutant builds a test binary, so
 the whole list takes hours on two cores. Each outcome is journaled as it is
 decided (` + "`.cache/mutants.jsonl`" + `), so a run stopped part-way goes on where it
-stopped, testing again only the mutants of packages changed since.
+stopped, testing again only the mutants of packages changed since; and a
+run takes the outcomes this report gives for packages unchanged since the
+commit it tested (` + "`-seed`" + `, on by default), so a fresh clone tests only
+what changed. ` + "`-seed=false -journal \"\"`" + ` tests every mutant.
 `
 
 // writeReport writes the Markdown report of a run.
-func writeReport(w io.Writer, ms []*mutant, only string, fromJournal int, revision string) error {
+func writeReport(w io.Writer, ms []*mutant, only string, jl *journal, revision string) error {
 	var b strings.Builder
 	b.WriteString(reportHead)
 	if revision != "" {
@@ -61,9 +64,13 @@ func writeReport(w io.Writer, ms []*mutant, only string, fromJournal int, revisi
 		fmt.Fprintf(&b, "\n**A partial run:** only the mutants whose file, rule or description matches `-only %s` ran; "+
 			"the totals count those alone.\n", only)
 	}
-	if fromJournal > 0 {
+	if fromJournal := jl.taken - jl.seeded; fromJournal > 0 {
 		fmt.Fprintf(&b, "\n%d of the outcomes below were taken from the journal of an earlier run (`-journal`): "+
 			"their package's sources and tests are unchanged since they were tested.\n", fromJournal)
+	}
+	if jl.seeded > 0 {
+		fmt.Fprintf(&b, "\n%d of the outcomes below were taken from this report as it was written for commit `%s` (`-seed`): "+
+			"their package's files (and, for a hand-made mutant, mutants.txt) are unchanged since that commit.\n", jl.seeded, jl.seededFrom)
 	}
 	byRule, order := map[string]*tally{}, []string{}
 	var all tally
@@ -113,12 +120,6 @@ func writeTable(b *strings.Builder, ms []*mutant, keep func(*mutant) bool) {
 		if !keep(m) {
 			continue
 		}
-		what := m.What
-		if m.Kind != handMade {
-			what = m.Kind + ": " + what
-		} else {
-			what = "hand-made: " + what
-		}
 		by := m.By
 		if m.Status == equivalentStatus {
 			by = "equivalent: " + by
@@ -126,8 +127,14 @@ func writeTable(b *strings.Builder, ms []*mutant, keep func(*mutant) bool) {
 		if by != "" && m.Status == killed {
 			by = "`" + by + "`"
 		}
-		fmt.Fprintf(b, "| %d | %s | %s:%d | %s | %s | %s |\n", m.ID, m.Rule, m.File, m.Line, cell(what), m.Status, cell(by))
+		fmt.Fprintf(b, "| %d | %s | %s:%d | %s | %s | %s |\n", m.ID, m.Rule, m.File, m.Line, cell(reportWhat(m)), m.Status, cell(by))
 	}
+}
+
+// reportWhat is how the report's tables name a mutant's change, on one
+// line: its kind, then what it changes.
+func reportWhat(m *mutant) string {
+	return strings.ReplaceAll(m.Kind+": "+m.What, "\n", " ")
 }
 
 // cell keeps a table cell on one line and its pipes out of the table's.
