@@ -131,7 +131,7 @@ func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Tim
 			ch = &chainView{Name: r.Chain}
 			chains[r.Chain], order = ch, append(order, r.Chain)
 		}
-		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: string(r.Status), Check: r.CheckStatus,
+		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: string(r.Status), Check: string(r.CheckStatus),
 			Weight: weight(sizes[r.Name], maxSize), Title: backupTitle(r)})
 		if r.Status == model.CatalogCompleted && (newest == nil || r.Name > newest.Name) {
 			newest = r

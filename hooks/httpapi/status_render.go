@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"html"
 	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // renderStatus writes the status page: every value from the catalog or a
@@ -39,7 +41,7 @@ func renderDatabase(w *strings.Builder, db databaseView) {
 			esc(ch.Name), esc(ch.Name), esc(ch.Depth), esc(ch.Size))
 		for _, b := range ch.Backups {
 			class := "backup status-" + b.Status
-			if b.Check == "broken" {
+			if b.Check == string(model.CheckBroken) {
 				class += " check-broken"
 			}
 			fmt.Fprintf(w, "<div class=\"%s\" data-name=\"%s\" data-status=\"%s\" data-check=\"%s\" style=\"flex-grow: %.3f\" title=\"%s\"></div>",

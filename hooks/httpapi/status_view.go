@@ -38,7 +38,7 @@ func storedBytes(r *control.CatalogRow) uint64 {
 func backupTitle(r *control.CatalogRow) string {
 	t := fmt.Sprintf("%s %s, %s, %s stored (%s logical, its bases included)", r.Kind, r.Name, r.Status, model.FormatBytes(storedBytes(r)), model.FormatBytes(r.TotalSize))
 	if r.CheckStatus != "" {
-		t += ", check " + r.CheckStatus
+		t += ", check " + string(r.CheckStatus)
 	}
 	if r.CheckProblem != "" {
 		t += ": " + r.CheckProblem
@@ -94,14 +94,14 @@ func (v *databaseView) checkFacts(rows []control.CatalogRow, last *control.Catal
 	}
 	broken := 0
 	for _, r := range rows {
-		if r.CheckStatus == "broken" && r.Status != model.CatalogDeleted {
+		if r.CheckStatus == model.CheckBroken && r.Status != model.CatalogDeleted {
 			broken++
 		}
 	}
-	v.CheckStatus, v.CheckClass = "good", "ok"
+	v.CheckStatus, v.CheckClass = string(model.CheckGood), "ok"
 	v.CheckText = fmt.Sprintf("Last check %s: all good", last.CheckedAt.UTC().Format("2006-01-02 15:04"))
 	if broken > 0 {
-		v.CheckStatus, v.CheckClass = "broken", "bad"
+		v.CheckStatus, v.CheckClass = string(model.CheckBroken), "bad"
 		v.CheckText = fmt.Sprintf("Last check %s: %d backups broken", last.CheckedAt.UTC().Format("2006-01-02 15:04"), broken)
 	}
 }
@@ -111,9 +111,9 @@ func (v *databaseView) verifyFacts(last *control.CatalogRow) {
 		v.VerifyClass, v.VerifyText = "none", "Never verified"
 		return
 	}
-	v.VerifyStatus = last.VerifyStatus
+	v.VerifyStatus = string(last.VerifyStatus)
 	v.VerifyClass = "ok"
-	if last.VerifyStatus != "passed" {
+	if last.VerifyStatus != model.VerifyPassed {
 		v.VerifyClass = "bad"
 	}
 	v.VerifyText = fmt.Sprintf("Last verify %s: %s, restore took %.1f s (measured RTO)", last.VerifiedAt.UTC().Format("2006-01-02 15:04"),

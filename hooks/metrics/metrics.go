@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Metrics holds the collectors, registered on one registry.
@@ -125,12 +126,12 @@ func (m *Metrics) NewestBackup(database string, at time.Time) { m.age.set(m.data
 
 func (m *Metrics) CheckFinished(database string, good bool) {
 	database = m.database(database)
-	result := "broken"
+	result := model.CheckBroken
 	if good {
-		result = "good"
+		result = model.CheckGood
 	}
 	m.checkOK.WithLabelValues(database).Set(boolFloat(good))
-	m.checks.WithLabelValues(database, result).Inc()
+	m.checks.WithLabelValues(database, string(result)).Inc()
 }
 
 func (m *Metrics) VerifyFinished(database string, ok bool, restore time.Duration) {

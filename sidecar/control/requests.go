@@ -172,10 +172,10 @@ type CatalogRow struct {
 	Tables           map[string]uint64   `json:"tables"`      // rows per table at backup time
 	TableBytes       map[string]uint64   `json:"table_bytes"` // size of each table's files in the backup
 	CheckedAt        *time.Time          `json:"checked_at"`
-	CheckStatus      string              `json:"check_status"` // good, broken, "" if never checked
+	CheckStatus      model.CheckVerdict  `json:"check_status"` // "" if never checked
 	CheckProblem     string              `json:"check_problem"`
 	VerifiedAt       *time.Time          `json:"verified_at"`
-	VerifyStatus     string              `json:"verify_status"` // passed, failed, "" if never verified
+	VerifyStatus     model.VerifyVerdict `json:"verify_status"` // "" if never verified
 	VerifyRestoreSec float64             `json:"verify_restore_seconds"`
 	// Copies are the [[copy]] targets holding a completed copy of it.
 	Copies []string `json:"copies"`

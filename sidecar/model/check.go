@@ -8,17 +8,19 @@ import (
 	"time"
 )
 
-// Check statuses.
+// CheckVerdict is what a check found of a backup.
+type CheckVerdict string
+
 const (
-	CheckGood   = "good"
-	CheckBroken = "broken"
+	CheckGood   CheckVerdict = "good"
+	CheckBroken CheckVerdict = "broken"
 )
 
 // BackupCheck is what the last check found of one backup.
 type BackupCheck struct {
-	Status    string    `json:"status"`
-	Problem   string    `json:"problem,omitempty"` // the first missing or short object, or the broken base
-	CheckedAt time.Time `json:"checked_at"`
+	Status    CheckVerdict `json:"status"`
+	Problem   string       `json:"problem,omitempty"` // the first missing or short object, or the broken base
+	CheckedAt time.Time    `json:"checked_at"`
 }
 
 // CheckedBackup is a backup and what the check found.

@@ -15,16 +15,18 @@ type Results struct {
 
 // VerifyRecord is the last verify of a backup.
 type VerifyRecord struct {
-	Status         string    `json:"status"` // passed or failed
-	Problem        string    `json:"problem,omitempty"`
-	RestoreSeconds float64   `json:"restore_seconds"`
-	VerifiedAt     time.Time `json:"verified_at"`
+	Status         VerifyVerdict `json:"status"`
+	Problem        string        `json:"problem,omitempty"`
+	RestoreSeconds float64       `json:"restore_seconds"`
+	VerifiedAt     time.Time     `json:"verified_at"`
 }
 
-// Verify statuses.
+// VerifyVerdict is what a verify found of a backup.
+type VerifyVerdict string
+
 const (
-	VerifyPassed = "passed"
-	VerifyFailed = "failed"
+	VerifyPassed VerifyVerdict = "passed"
+	VerifyFailed VerifyVerdict = "failed"
 )
 
 // Fill gives Results its maps: a file without them reads as none.
