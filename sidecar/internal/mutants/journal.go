@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -30,13 +29,15 @@ import (
 // again. A kill by the test timeout (a
 // machine too busy, perhaps) is not journaled: it is tested again.
 type journal struct {
-	mu    sync.Mutex
-	path  string
-	seen  map[string]journalEntry
-	pkgs  map[string]string  // package dir → hash of its .go files
-	keys  map[*mutant]string // each mutant's name in the journal, made before any runs
-	root  string
-	taken int // outcomes this run took from the journal
+	mu   sync.Mutex
+	path string
+	seen map[string]journalEntry
+	pkgs map[string]string // package dir → hash of its inputs (inputs.go)
+	// inputs are, per package dir, the paths its outcomes depend on.
+	inputs map[string][]string
+	keys   map[*mutant]string // each mutant's name in the journal, made before any runs
+	root   string
+	taken  int // outcomes this run took from the journal
 	// seeded is how many of the journal's outcomes came from the
 	// committed report (seed.go), seededFrom the commit it tested.
 	seeded     int
@@ -52,7 +53,7 @@ type journalEntry struct {
 // openJournal reads the journal at path (none yet is an empty one) for
 // the pristine module copy at root. path "" keeps no journal.
 func openJournal(path, root string) (*journal, error) {
-	j := &journal{path: path, seen: map[string]journalEntry{}, pkgs: map[string]string{}, keys: map[*mutant]string{}, root: root}
+	j := &journal{path: path, seen: map[string]journalEntry{}, pkgs: map[string]string{}, inputs: map[string][]string{}, keys: map[*mutant]string{}, root: root}
 	if path == "" {
 		return j, nil
 	}
@@ -94,9 +95,13 @@ func (j *journal) recall(m *mutant) (bool, error) {
 	return ok, nil
 }
 
+// timedOut reports whether a kill was by the test timeout (a machine too
+// busy, perhaps): such an outcome is never taken again, but tested again.
+func timedOut(by string) bool { return strings.Contains(by, "(timed out)") }
+
 // record appends m's outcome.
 func (j *journal) record(m *mutant) error {
-	if j.path == "" || strings.Contains(m.By, "(timed out)") {
+	if j.path == "" || timedOut(m.By) {
 		return nil
 	}
 	j.mu.Lock()
@@ -151,29 +156,23 @@ func (j *journal) nameAll(ms []*mutant) error {
 	return nil
 }
 
-// packageHash is the hash of the package's .go files (sources and tests)
-// as they are in the pristine copy.
+// packageHash is the hash of what the outcomes of the package's mutants
+// depend on (inputs.go), as it is in the pristine copy.
 func (j *journal) packageHash(dir string) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if h, ok := j.pkgs[dir]; ok {
 		return h, nil
 	}
-	names, err := filepath.Glob(filepath.Join(j.root, dir, "*.go"))
+	paths, err := inputs(j.root, dir)
+	if err != nil {
+		return "", err
+	}
+	sum, err := hashInputs(j.root, paths)
 	if err != nil {
 		return "", fmt.Errorf("hash package %s: %w", dir, err)
 	}
-	sort.Strings(names)
-	h := sha256.New()
-	for _, name := range names {
-		data, err := os.ReadFile(name) //nolint:gosec // a file of the module's copy
-		if err != nil {
-			return "", fmt.Errorf("hash package %s: %w", dir, err)
-		}
-		_, _ = h.Write([]byte(strings.TrimPrefix(name, j.root) + "\x00"))
-		_, _ = h.Write(data)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))[:16]
 	j.pkgs[dir] = sum
+	j.inputs[dir] = paths
 	return sum, nil
 }

@@ -20,6 +20,9 @@ func TestJournalRecallsOnlyUnchangedPackages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/m\n\ngo 1.22\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	write("x.go", "package p\n")
 	write("x_test.go", "package p\n")
 	path := filepath.Join(dir, "sub", "journal.jsonl")

@@ -35,7 +35,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 2, "mutants tested at once, each in its own copy of the module")
 	flag.BoolVar(&o.dry, "dry", false, "list the mutants, test none")
 	flag.StringVar(&o.journal, "journal", ".cache/mutants.jsonl", "keep each outcome here, and take those of unchanged packages from it (a stopped run goes on); \"\" tests every mutant")
-	flag.BoolVar(&o.seed, "seed", true, "take the outcomes the report (-report) gives for packages unchanged since the commit it tested, as if journaled")
+	flag.BoolVar(&o.seed, "seed", true, "take the outcomes the report (-report) gives for mutants whose inputs are unchanged since the commit it tested, as if journaled (needs -journal)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, o)

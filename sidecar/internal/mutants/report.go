@@ -48,9 +48,10 @@ Run it with ` + "`go tool task mutants`" + `: every mutant builds a test binary,
 the whole list takes hours on two cores. Each outcome is journaled as it is
 decided (` + "`.cache/mutants.jsonl`" + `), so a run stopped part-way goes on where it
 stopped, testing again only the mutants of packages changed since; and a
-run takes the outcomes this report gives for packages unchanged since the
-commit it tested (` + "`-seed`" + `, on by default), so a fresh clone tests only
-what changed. ` + "`-seed=false -journal \"\"`" + ` tests every mutant.
+run takes the outcomes this report gives for mutants whose inputs (their
+package, the packages its tests build with, go.mod, test data) are
+unchanged since the commit it tested (` + "`-seed`" + `, on by default), so a fresh clone tests only
+what changed. ` + "`-journal \"\"`" + ` tests every mutant (it turns seeding off too).
 `
 
 // writeReport writes the Markdown report of a run.

@@ -13,15 +13,17 @@ import (
 
 // A fresh clone has no journal, and a whole run takes hours on two cores.
 // The committed report is a record of every outcome of the commit it
-// tested, so a run seeds its journal from it: a mutant whose package's
-// files are unchanged since that commit (git says so: no difference, no
-// file git does not track) takes the report's outcome, as a journaled
-// one would. A hand-made mutant is named there by its title only, so it
-// is seeded only while mutants.txt is unchanged too. The report of the
-// run says how many outcomes came from which commit's report.
+// tested, so a run seeds its journal from it: a mutant whose inputs
+// (inputs.go: its package, the packages its tests build with, go.mod,
+// go.sum, test data) are unchanged since that commit — git sees no
+// difference and no file it does not track — takes the report's outcome,
+// as a journaled one would. A hand-made mutant is named there by its title
+// only, so it is seeded only while mutants.txt is unchanged too; a kill by
+// the test timeout is never seeded. The run's report says how many
+// outcomes came from which commit's report.
 
-// testedCommit finds the commit a report tested; "" when it names none
-// or was made with uncommitted changes.
+// testedCommit matches the sentence naming the commit a report tested,
+// and whether that run had uncommitted changes.
 var testedCommit = regexp.MustCompile("This run tested commit `([0-9a-f]{7,40})`(, with uncommitted)?")
 
 // seedFromReport takes into the journal the outcomes the report at path
@@ -43,18 +45,19 @@ func (j *journal) seedFromReport(repo, path, list string, ms []*mutant) (string,
 	commit := string(found[1])
 	rows := reportRows(string(data))
 	unchanged := map[string]bool{}
-	isUnchanged := func(path string) bool {
-		if _, ok := unchanged[path]; !ok {
-			unchanged[path] = unchangedSince(repo, commit, path)
+	isUnchanged := func(paths ...string) bool {
+		key := strings.Join(paths, "\x00")
+		if _, ok := unchanged[key]; !ok {
+			unchanged[key] = unchangedSince(repo, commit, paths)
 		}
-		return unchanged[path]
+		return unchanged[key]
 	}
 	for _, m := range ms {
 		key, named := j.keys[m]
-		if !named || !isUnchanged(filepath.Dir(m.File)) || (m.Kind == handMade && !isUnchanged(list)) {
+		if !named || !isUnchanged(j.inputs[filepath.Dir(m.File)]...) || (m.Kind == handMade && !isUnchanged(list)) {
 			continue
 		}
-		if row, ok := rows[m.File+":"+fmt.Sprint(m.Line)+"|"+reportWhat(m)]; ok {
+		if row, ok := rows[m.File+":"+fmt.Sprint(m.Line)+"|"+reportWhat(m)]; ok && !timedOut(row.By) {
 			if _, journaled := j.seen[key]; !journaled {
 				j.seen[key] = row
 				j.seeded++
@@ -64,13 +67,19 @@ func (j *journal) seedFromReport(repo, path, list string, ms []*mutant) (string,
 	return commit, nil
 }
 
-// unchangedSince reports whether path (a file or folder of the module) is
-// as it was at commit: no difference git sees, nothing untracked in it.
-func unchangedSince(repo, commit, path string) bool {
-	if exec.Command("git", "-C", repo, "diff", "--quiet", commit, "--", path).Run() != nil { //nolint:gosec // a commit the report names, checked as hex
+// unchangedSince reports whether the paths (of inputs, or a file) are as
+// they were at commit: no difference git sees, nothing untracked in them.
+func unchangedSince(repo, commit string, paths []string) bool {
+	if len(paths) == 0 {
+		return false // a package whose inputs are unknown is tested
+	}
+	specs := pathspecs(paths)
+	diff := append([]string{"-C", repo, "diff", "--quiet", commit, "--"}, specs...)
+	if exec.Command("git", diff...).Run() != nil { //nolint:gosec // a commit the report names, checked as hex
 		return false
 	}
-	out, err := exec.Command("git", "-C", repo, "status", "--porcelain", "--", path).Output() //nolint:gosec // a path of the module
+	status := append([]string{"-C", repo, "status", "--porcelain", "--untracked-files=all", "--"}, specs...)
+	out, err := exec.Command("git", status...).Output() //nolint:gosec // paths of the module
 	return err == nil && len(out) == 0
 }
 
