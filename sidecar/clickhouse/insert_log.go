@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/ch-go"
@@ -48,6 +49,17 @@ func (c *ControlPlane) InsertFacts(ctx context.Context, queryIDs []string, since
 		return nil, err
 	}
 	fired := firedViews(out)
+	if len(fired) > 0 {
+		onRequests, err := c.dependentsOf(ctx, "requests")
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range fired {
+			f := out[id]
+			f.ViewsOnRequests = onRequests
+			out[id] = f
+		}
+	}
 	if err := c.viewsLog.flush(ctx, c.db, fired); err != nil {
 		if ctx.Err() != nil {
 			return nil, err
@@ -170,13 +182,19 @@ var _ control.ViewLister = (*ControlPlane)(nil)
 // backups or sets. Plain views (request_status, chains) are not recorded as
 // dependents: they are read, never fired.
 func (c *ControlPlane) ViewsOnControlTables(ctx context.Context) ([]string, error) {
+	return c.dependentsOf(ctx, "requests", "request_log", "backups", "sets")
+}
+
+// dependentsOf names the dependents the server records of the control
+// tables named ("db.view", as the query log names the views a query fired).
+func (c *ControlPlane) dependentsOf(ctx context.Context, tables ...string) ([]string, error) {
 	var names proto.ColStr
 	var out []string
 	q := `SELECT DISTINCT concat(d.1, '.', d.2) AS view
 	FROM system.tables ARRAY JOIN arrayZip(dependencies_database, dependencies_table) AS d
-	WHERE database = {db:String} AND name IN ('requests', 'request_log', 'backups', 'sets')
+	WHERE database = {db:String} AND name IN {tables:Array(String)}
 	ORDER BY view` + quiet
-	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", c.name)},
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", c.name), arrayParam("tables", tables)},
 		Result: proto.ResultColumn{Name: "view", Data: &names}, OnResult: func(context.Context, proto.Block) error {
 			for i := 0; i < names.Rows(); i++ {
 				out = append(out, names.Row(i))
@@ -184,7 +202,7 @@ func (c *ControlPlane) ViewsOnControlTables(ctx context.Context) ([]string, erro
 			return nil
 		}})
 	if err != nil {
-		return nil, fmt.Errorf("read the views on the control tables: %w", err)
+		return nil, fmt.Errorf("read the views on %s: %w", strings.Join(tables, ", "), err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,6 +62,8 @@ func TestInsertFactsWhenTheViewsLogNeverFlushes(t *testing.T) {
 	facts, queryID, _ = alicesFacts(t, ctx, bed, plane)
 	if f := facts[queryID]; !f.ViewsUnflushed && f.ViewsLogged && f.ViewRows > 0 {
 		t.Fatalf("alice's INSERT fired a view the views log has no row of, yet its facts say it has: %+v", f)
+	} else if !slices.Contains(f.ViewsOnRequests, "default.audit_requests") {
+		t.Fatalf("the facts of alice's INSERT should name the views on requests, default.audit_requests among them: %+v", f)
 	}
 
 	// On a server whose logs flush, the same INSERT's facts name the view
@@ -70,7 +73,8 @@ func TestInsertFactsWhenTheViewsLogNeverFlushes(t *testing.T) {
 	}
 	facts, queryID, _ = alicesFacts(t, ctx, bed, plane)
 	f := facts[queryID]
-	if l := f.ByLogin["alice"]; len(l.ViewsFired) == 0 || f.ViewRows == 0 || len(f.ViewsIntoRequests) > 0 || !f.ViewsLogged || f.ViewsUnflushed {
+	if l := f.ByLogin["alice"]; len(l.ViewsFired) == 0 || f.ViewRows == 0 || len(f.ViewsIntoRequests) > 0 || !f.ViewsLogged || f.ViewsUnflushed ||
+		!slices.Equal(f.ViewsOnRequests, []string{"default.audit_requests"}) {
 		t.Fatalf("on a server whose logs flush, the facts of alice's INSERT should name the view it fired and its log rows: %+v", f)
 	}
 }

@@ -104,10 +104,14 @@ func (f *queryLogFlusher) flush(ctx context.Context, db *Database, ids []string)
 // judged on the views log, which is what keeps a materialized view's row
 // from passing as a request. A query's view rows are queued for the log
 // before its QueryFinish, so one flush after the query log showed that
-// covers them.
+// covers them. Each id is owed flushesPerID tries at most, as for the
+// query log: an id no flush could cover (a log the server never finishes
+// flushing) stays uncovered, and its row is rejected after confirm_wait,
+// without a flush (and a server thread waiting on it) on every poll.
 type viewsLogFlusher struct {
 	logFlusher
 	covered map[string]bool
+	tries   map[string]int
 }
 
 // flush flushes query_views_log for the ids of fired not yet covered, or
@@ -118,12 +122,18 @@ func (f *viewsLogFlusher) flush(ctx context.Context, db *Database, fired []strin
 	defer f.mu.Unlock()
 	var owed []string
 	for _, id := range fired {
-		if !f.covered[id] {
+		if !f.covered[id] && f.tries[id] < flushesPerID {
 			owed = append(owed, id)
 		}
 	}
 	if len(owed) == 0 && !f.lastTry.IsZero() {
 		return nil
+	}
+	if f.tries == nil || len(f.tries)+len(owed) > maxFlushTracked {
+		f.tries = map[string]int{}
+	}
+	for _, id := range owed {
+		f.tries[id]++
 	}
 	if err := f.run(ctx, db); err != nil {
 		return err

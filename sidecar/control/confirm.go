@@ -78,6 +78,12 @@ type InsertFacts struct {
 	// ViewRows is how many rows query_views_log holds of views fired by a
 	// query with this id, whatever they wrote into.
 	ViewRows uint64
+	// ViewsOnRequests are the materialized views whose source is the
+	// requests table (read when a query with this id fired views): an
+	// INSERT into requests fires those alone, so one that fired another
+	// view inserted into another table, and its row came from what that
+	// set off (a view writing through a Distributed or Merge table).
+	ViewsOnRequests []string
 	// ViewsUnflushed: a query with this id fired views, and no flush of
 	// query_views_log that succeeded has covered it yet, so what the views
 	// wrote is not known: the row waits (and is rejected, saying so, if it
@@ -98,17 +104,17 @@ type LoginFacts struct {
 	ViewsFired []string
 }
 
-// defaultConfirmWait is how long a row whose INSERT the query log does not (yet)
-// show waits before it is rejected. The log is flushed before each look,
-// so an honest row is confirmed at the first one; the wait covers an
-// INSERT still finishing.
+// defaultConfirmWait is how long a row the query logs cannot judge yet
+// (judgeInsert's unconfirmed) waits before it is rejected. The logs are
+// flushed before a look, so an honest row is confirmed at the first one;
+// the wait covers an INSERT still finishing, and a flush that lags.
 const defaultConfirmWait = 30 * time.Second
 
 // verdict says what the query log says of a row.
 type verdict int
 
 const (
-	unconfirmed verdict = iota // not logged yet
+	unconfirmed verdict = iota // the logs cannot judge it yet
 	confirmed
 	refuted
 )
@@ -121,21 +127,30 @@ func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 	switch {
 	case r.QueryID == "":
 		return refuted, "the row has no query id: it was inserted before this version of ClickVault, or not by an INSERT of its own (a Buffer table's flush); insert it again, directly"
+	case len(r.QueryID) > MaxField: // read cut one byte past it: looked up, the cut id would name another query
+		return refuted, fmt.Sprintf("its INSERT's query id is longer than %d bytes; insert it again with a shorter one (or none: the server names it)", MaxField)
 	case !logged:
 		return unconfirmed, "system.query_log has no record of the INSERT that made it (query " + r.QueryID +
 			"); ClickVault confirms every request there: keep log_queries on for whoever makes requests"
+	case f.Secondary:
+		return refuted, "it was inserted by a secondary (distributed) query; insert requests directly, as an initial query"
+	case len(viewsElsewhere(f.ViewsFired, facts.ViewsOnRequests)) > 0:
+		return refuted, fmt.Sprintf("its INSERT fired %s, which does not read the requests table: the INSERT was into another table, "+
+			"and a row it set off (a view writing through a Distributed or Merge table) is not a request; insert requests directly",
+			strings.Join(viewsElsewhere(f.ViewsFired, facts.ViewsOnRequests), ", "))
 	case facts.ViewsUnflushed:
 		return unconfirmed, "queries with its INSERT's id (" + r.QueryID + ") fired materialized views, and system.query_views_log " +
 			"could not be flushed to show what they wrote (the sidecar's log says why): ask the operator to mend the server's " +
 			"query_views_log, or insert requests where no materialized view reads the requests table"
-	case f.Secondary:
-		return refuted, "it was inserted by a secondary (distributed) query; insert requests directly, as an initial query"
 	case !facts.ViewsLogged && len(f.ViewsFired) > 0:
 		return refuted, fmt.Sprintf("its INSERT fired %s, and without system.query_views_log ClickVault cannot tell "+
 			"whether a view wrote the row: ask the operator to enable query_views_log", strings.Join(f.ViewsFired, ", "))
 	case facts.ViewsLogged && len(f.ViewsFired) > 0 && facts.ViewRows == 0:
-		return refuted, fmt.Sprintf("its INSERT fired %s, and system.query_views_log has no record of what they wrote "+
-			"(log_query_views = 0 for %q?); insert requests with log_query_views on", strings.Join(f.ViewsFired, ", "), r.RequestedBy)
+		// Not refuted at once: a flush the server reported done may have
+		// written nothing (a log whose table it cannot make).
+		return unconfirmed, fmt.Sprintf("its INSERT fired %s, and system.query_views_log has no record of what they wrote: "+
+			"either it ran with log_query_views = 0 (insert requests with log_query_views on), or the server's views log "+
+			"is not being written (ask the operator)", strings.Join(f.ViewsFired, ", "))
 	case len(facts.ViewsIntoRequests) > 0:
 		return refuted, fmt.Sprintf("it was written by materialized view %s, fired by an INSERT of %q; "+
 			"only rows a login inserts itself are requests", strings.Join(facts.ViewsIntoRequests, ", "), r.RequestedBy)
@@ -149,10 +164,21 @@ func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 	return confirmed, ""
 }
 
+// viewsElsewhere are the views of fired that are not of onRequests.
+func viewsElsewhere(fired, onRequests []string) []string {
+	var out []string
+	for _, v := range fired {
+		if !slices.Contains(onRequests, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // confirmNew keeps the pending rows that may be dispatched: those already
 // taken by a sidecar (their log rows say they were confirmed then), and
-// new ones the query log confirms. Refuted rows are rejected; rows the log
-// does not show yet wait, until Options.ConfirmWait.
+// new ones the query logs confirm. Refuted rows are rejected; rows the
+// logs cannot judge yet wait, until Options.ConfirmWait.
 func (s *Runner) confirmNew(ctx context.Context, pending []PendingRequest) []PendingRequest {
 	var fresh []Request
 	for _, p := range pending {
@@ -202,7 +228,7 @@ func (s *Runner) confirmRows(ctx context.Context, rows []Request) {
 		case confirmed:
 			s.confirmations.markConfirmed(r.ID)
 		case refuted:
-			s.base.logger.Warn("request not confirmed by the query log", "request", r.ID, "by", r.RequestedBy, "reason", why)
+			s.base.logger.Warn("request not confirmed by the query logs", "request", r.ID, "by", r.RequestedBy, "reason", why)
 			s.refuse(ctx, r, reject("not a request: %s", why), false)
 		}
 	}

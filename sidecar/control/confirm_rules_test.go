@@ -40,6 +40,15 @@ func TestJudgeInsertRefusesEachFlawAlone(t *testing.T) {
 			t.Errorf("%s: %v %q; want refuted, saying %q", c.name, v, why, c.says)
 		}
 	}
+	// A query id is read cut one byte past MaxField: one that long is
+	// refused, never looked up by its prefix.
+	facts := InsertFacts{ViewsLogged: true, ByLogin: map[string]LoginFacts{"alice": sound()}}
+	if v, why := judgeInsert(Request{RequestedBy: "alice", QueryID: strings.Repeat("q", MaxField)}, facts); v != confirmed {
+		t.Errorf("a query id of %d bytes: %v %q; want confirmed", MaxField, v, why)
+	}
+	if v, why := judgeInsert(Request{RequestedBy: "alice", QueryID: strings.Repeat("q", MaxField+1)}, facts); v != refuted || !strings.Contains(why, "longer than") {
+		t.Errorf("a query id of %d bytes: %v %q; want refuted, saying it is too long", MaxField+1, v, why)
+	}
 }
 
 // TestFieldsAtTheirBoundAreAccepted: a field of exactly MaxField bytes, and
@@ -79,6 +88,9 @@ func TestJudgeInsertWithViews(t *testing.T) {
 	sound := LoginFacts{Users: []string{"alice"}, Kinds: []string{"Insert"}, WroteRequests: true}
 	fired := sound
 	fired.ViewsFired = []string{"db.audit_mv"}
+	onRequests := []string{"db.audit_mv"}
+	elsewhere := sound
+	elsewhere.ViewsFired = []string{"db.audit_mv", "mallory_db.pwn"}
 	for _, c := range []struct {
 		name  string
 		f     LoginFacts
@@ -87,10 +99,12 @@ func TestJudgeInsertWithViews(t *testing.T) {
 		says  string
 	}{
 		{"no view, no views log", sound, InsertFacts{}, confirmed, ""},
-		{"a view fired, no views log", fired, InsertFacts{}, refuted, "cannot tell"},
-		{"a view fired, logged, nothing of it in the log", fired, InsertFacts{ViewsLogged: true}, refuted, "has no record of what they wrote"},
-		{"a view fired, logged, it wrote elsewhere", fired, InsertFacts{ViewsLogged: true, ViewRows: 1}, confirmed, ""},
-		{"a view fired, its log not flushed yet", fired, InsertFacts{ViewsLogged: true, ViewRows: 1, ViewsUnflushed: true}, unconfirmed, "could not be flushed"},
+		{"a view fired, no views log", fired, InsertFacts{ViewsOnRequests: onRequests}, refuted, "cannot tell"},
+		{"a view fired, logged, nothing of it in the log", fired, InsertFacts{ViewsLogged: true, ViewsOnRequests: onRequests}, unconfirmed, "has no record of what they wrote"},
+		{"a view fired, logged, it wrote elsewhere", fired, InsertFacts{ViewsLogged: true, ViewRows: 1, ViewsOnRequests: onRequests}, confirmed, ""},
+		{"a view fired, its log not flushed yet", fired, InsertFacts{ViewsLogged: true, ViewRows: 1, ViewsUnflushed: true, ViewsOnRequests: onRequests}, unconfirmed, "could not be flushed"},
+		{"a view not on requests fired (the INSERT was into another table)", fired, InsertFacts{ViewsLogged: true, ViewRows: 1}, refuted, "does not read the requests table"},
+		{"a view on requests and one elsewhere fired", elsewhere, InsertFacts{ViewsLogged: true, ViewRows: 2, ViewsOnRequests: onRequests}, refuted, "mallory_db.pwn"},
 		{"another login's query with the id fired a view", sound, InsertFacts{ViewsUnflushed: true}, unconfirmed, "could not be flushed"},
 	} {
 		c.facts.ByLogin = map[string]LoginFacts{"alice": c.f}

@@ -50,7 +50,7 @@ type viewsUnflushed struct{ appendRecorder }
 func (*viewsUnflushed) InsertFacts(_ context.Context, ids []string, _ time.Time) (map[string]InsertFacts, error) {
 	out := map[string]InsertFacts{}
 	for _, id := range ids {
-		out[id] = InsertFacts{QueryID: id, ViewsLogged: true, ViewsUnflushed: true, ByLogin: map[string]LoginFacts{
+		out[id] = InsertFacts{QueryID: id, ViewsLogged: true, ViewsUnflushed: true, ViewsOnRequests: []string{"db.audit_mv"}, ByLogin: map[string]LoginFacts{
 			"alice": {Users: []string{"alice"}, Kinds: []string{"Insert"}, WroteRequests: true, ViewsFired: []string{"db.audit_mv"}}}}
 	}
 	return out, nil
@@ -83,5 +83,29 @@ func TestRowsWaitingForTheViewsLogSayWhy(t *testing.T) {
 	}
 	if len(answers) != 1 || answers[0].State != StateRejected || !strings.Contains(answers[0].Message, "query_views_log could not be flushed") {
 		t.Fatalf("answers %+v; want one rejection saying the views log could not be flushed", answers)
+	}
+}
+
+// TestCancelOfAnAnsweredRequestStopsNothing: a request this sidecar has
+// answered (a rejection queued for the batch writer, its row not written
+// yet) is not stopped again by a cancel, which would give it a second
+// terminal row; one executing is not stopped either.
+func TestCancelOfAnAnsweredRequestStopsNothing(t *testing.T) {
+	s := newUnitSidecar("a", memstore.New(), nil)
+	s.markEnded("r1") // what rejectLater does before it queues the rejection
+	if got := s.stopHere("r1"); got != alreadyEnded {
+		t.Errorf("stopHere on a request already answered here: %v, want alreadyEnded", got)
+	}
+	s.mu.Lock()
+	s.running["r2"] = true
+	s.mu.Unlock()
+	if got := s.stopHere("r2"); got != alreadyRunning {
+		t.Errorf("stopHere on a request executing: %v, want alreadyRunning", got)
+	}
+	if got := s.stopHere("r3"); got != stopped {
+		t.Errorf("stopHere on a request not begun: %v, want stopped", got)
+	}
+	if got := s.stopHere("r3"); got != alreadyEnded {
+		t.Errorf("stopHere twice: %v, want alreadyEnded the second time", got)
 	}
 }

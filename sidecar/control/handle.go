@@ -192,9 +192,13 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 		return false
 	}
 	// Rights may have been revoked while it waited (or before a restart):
-	// check them again right before it starts.
+	// check them again right before it starts. One that was running before
+	// a restart has started: its BACKUP or RESTORE may be running in
+	// ClickHouse, and it is adopted, never rejected (nothing would watch
+	// the operation, and "rejected" says nothing ran).
+	resumed := !fresh && latest.State == StateRunning
 	waited := !fresh || !slotted
-	if waited && !s.stillAuthorized(ctx, r) {
+	if waited && !resumed && !s.stillAuthorized(ctx, r) {
 		<-s.executing
 		turn.Unlock()
 		return false

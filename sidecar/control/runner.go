@@ -48,8 +48,9 @@ type Options struct {
 	// ProofKey signs and checks the rows the sidecar inserts itself (see
 	// proof.go); without it no row gets the operator's exemptions.
 	ProofKey []byte
-	// ConfirmWait is how long a row whose INSERT the query log does not
-	// show waits before it is rejected (default 30 s).
+	// ConfirmWait is how long a row the query logs cannot judge yet (its
+	// INSERT not in query_log, or, for one that fired views, their rows
+	// not in query_views_log) waits before it is rejected (default 30 s).
 	ConfirmWait time.Duration
 	// RequestRetention is how long rows of requests and request_log are
 	// kept (default 90 days); the full rescan reads no further back.
