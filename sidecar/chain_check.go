@@ -115,9 +115,9 @@ func (s *catalogs) recordBroken(ctx context.Context, cat model.Catalog, links []
 		for _, b := range links {
 			switch {
 			case b.Name == broken.Name:
-				f.Checks[b.Name], after = model.BackupCheck{Status: model.CheckBroken, Problem: problem, CheckedAt: now}, true
+				f.Checks[b.Name], after = model.BackupCheck{Verdict: model.CheckBroken, Problem: problem, CheckedAt: now}, true
 			case after:
-				f.Checks[b.Name] = model.BackupCheck{Status: model.CheckBroken, Problem: "built on broken backup " + broken.Name, CheckedAt: now}
+				f.Checks[b.Name] = model.BackupCheck{Verdict: model.CheckBroken, Problem: "built on broken backup " + broken.Name, CheckedAt: now}
 			}
 		}
 		model.ForgetGone(cat, f.Checks)

@@ -105,7 +105,7 @@ func TestNoLinkOnABrokenBase(t *testing.T) {
 	}
 	for i, l := range links {
 		got := results.Checks[l.Name]
-		if broken := i >= 1; broken != (got.Status == model.CheckBroken) {
+		if broken := i >= 1; broken != (got.Verdict == model.CheckBroken) {
 			t.Errorf("link %d in the check results: %+v", i+1, got)
 		}
 	}

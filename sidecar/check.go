@@ -75,7 +75,7 @@ func (s *checks) Check(ctx context.Context, database, name string) (model.CheckR
 		if problem != "" {
 			status, broken[b.Name] = model.CheckBroken, true
 		}
-		report.Backups = append(report.Backups, model.CheckedBackup{Backup: b, BackupCheck: model.BackupCheck{Status: status, Problem: problem, CheckedAt: now}})
+		report.Backups = append(report.Backups, model.CheckedBackup{Backup: b, BackupCheck: model.BackupCheck{Verdict: status, Problem: problem, CheckedAt: now}})
 	}
 	report.Objects = c.confirmed
 	if err := s.saveChecks(ctx, cat, report.Backups); err != nil {

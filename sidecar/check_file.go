@@ -40,9 +40,9 @@ func (s *checks) saveVerify(ctx context.Context, cat model.Catalog, res model.Ve
 	if res.Backup.Name == "" || ctx.Err() != nil {
 		return
 	}
-	rec := model.VerifyRecord{Status: model.VerifyPassed, RestoreSeconds: res.RestoreTook.Seconds(), VerifiedAt: s.now().UTC()}
+	rec := model.VerifyRecord{Verdict: model.VerifyPassed, RestoreSeconds: res.RestoreTook.Seconds(), VerifiedAt: s.now().UTC()}
 	if verifyErr != nil {
-		rec.Status, rec.Problem = model.VerifyFailed, model.FirstLine(verifyErr.Error())
+		rec.Verdict, rec.Problem = model.VerifyFailed, model.FirstLine(verifyErr.Error())
 	}
 	err := s.updateChecks(ctx, cat, func(f *model.Results) { f.Verifies[res.Backup.Name] = rec })
 	if err != nil {

@@ -45,8 +45,8 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 		if i == 0 {
 			want = model.CheckGood
 		}
-		if b.Status != want {
-			t.Errorf("link %d: %s (%s), want %s", i+1, b.Status, b.Problem, want)
+		if b.Verdict != want {
+			t.Errorf("link %d: %s (%s), want %s", i+1, b.Verdict, b.Problem, want)
 		}
 	}
 	if !strings.Contains(rep.Backups[1].Problem, victim) || !strings.Contains(rep.Backups[4].Problem, "built on broken backup") {
@@ -54,16 +54,16 @@ func TestCheckFindsAMissingObject(t *testing.T) {
 	}
 	results, err := e.Results(ctx, "shop")
 	saved := results.Checks
-	if err != nil || saved[links[0].Name].Status != model.CheckGood || saved[links[3].Name].Status != model.CheckBroken {
+	if err != nil || saved[links[0].Name].Verdict != model.CheckGood || saved[links[3].Name].Verdict != model.CheckBroken {
 		t.Fatalf("saved results: %v, %+v", err, saved)
 	}
 	fresh := e.backup(t, model.KindFull)
-	if rep, err := e.Check(ctx, "shop", fresh.Name); err != nil || len(rep.Backups) != 1 || rep.Backups[0].Status != model.CheckGood {
+	if rep, err := e.Check(ctx, "shop", fresh.Name); err != nil || len(rep.Backups) != 1 || rep.Backups[0].Verdict != model.CheckGood {
 		t.Fatalf("the new chain: %v, %+v", err, rep)
 	}
 	// Both chains, one at a time: the old one still broken, the new good.
 	rep, _ = e.Check(ctx, "shop", "")
-	if len(rep.Backups) != 6 || rep.Broken() != 4 || rep.Backups[5].Backup.Name != fresh.Name || rep.Backups[5].Status != model.CheckGood {
+	if len(rep.Backups) != 6 || rep.Broken() != 4 || rep.Backups[5].Backup.Name != fresh.Name || rep.Backups[5].Verdict != model.CheckGood {
 		t.Fatalf("two chains: %d backups, %d broken", len(rep.Backups), rep.Broken())
 	}
 	if _, err := e.Check(ctx, "shop", "20200101T000000000Z"); !errors.Is(err, model.ErrBackupMissing) {
@@ -87,7 +87,7 @@ func TestManifestFollowsTheBase(t *testing.T) {
 	if !errors.Is(err, model.ErrBroken) || !strings.Contains(rep.Backups[0].Problem, "has 1 bytes, the manifest says") {
 		t.Fatalf("a short object in the base: %v, %+v", err, rep.Backups)
 	}
-	if rep.Backups[1].Status != model.CheckBroken {
+	if rep.Backups[1].Verdict != model.CheckBroken {
 		t.Fatalf("the incremental on it: %+v", rep.Backups[1])
 	}
 	if err := e.store.Delete(ctx, []string{coord.BackupFileKey(inc.Folder)}); err != nil {

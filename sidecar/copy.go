@@ -89,7 +89,7 @@ func brokenCopies(ctx context.Context, target *coord.Bucket, database string) ma
 	}
 	broken := map[string]bool{}
 	for name, c := range f.Checks {
-		if c.Status == model.CheckBroken {
+		if c.Verdict == model.CheckBroken {
 			broken[name] = true
 		}
 	}

@@ -121,7 +121,7 @@ func TestVerifyComparesParts(t *testing.T) {
 	}
 	results, err := e.Results(ctx, "shop")
 	rec := results.Verifies
-	if err != nil || rec[b.Name].Status != model.VerifyFailed || rec[b.Name].Problem == "" {
+	if err != nil || rec[b.Name].Verdict != model.VerifyFailed || rec[b.Name].Problem == "" {
 		t.Fatalf("recorded verify: %v, %+v", err, rec)
 	}
 }

@@ -60,8 +60,9 @@ type chainView struct {
 }
 
 type backupView struct {
-	Name, Status, Check, Title string
-	Weight                     float64
+	Name, Status, Title string
+	Check               model.CheckVerdict // "" if never checked
+	Weight              float64
 }
 
 type requestView struct {
@@ -131,7 +132,7 @@ func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Tim
 			ch = &chainView{Name: r.Chain}
 			chains[r.Chain], order = ch, append(order, r.Chain)
 		}
-		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: string(r.Status), Check: string(r.CheckStatus),
+		ch.Backups = append(ch.Backups, backupView{Name: r.Name, Status: string(r.Status), Check: r.CheckVerdict,
 			Weight: weight(sizes[r.Name], maxSize), Title: backupTitle(r)})
 		if r.Status == model.CatalogCompleted && (newest == nil || r.Name > newest.Name) {
 			newest = r

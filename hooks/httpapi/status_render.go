@@ -41,11 +41,11 @@ func renderDatabase(w *strings.Builder, db databaseView) {
 			esc(ch.Name), esc(ch.Name), esc(ch.Depth), esc(ch.Size))
 		for _, b := range ch.Backups {
 			class := "backup status-" + b.Status
-			if b.Check == string(model.CheckBroken) {
+			if b.Check == model.CheckBroken {
 				class += " check-broken"
 			}
 			fmt.Fprintf(w, "<div class=\"%s\" data-name=\"%s\" data-status=\"%s\" data-check=\"%s\" style=\"flex-grow: %.3f\" title=\"%s\"></div>",
-				esc(class), esc(b.Name), esc(b.Status), esc(b.Check), b.Weight, esc(b.Title))
+				esc(class), esc(b.Name), esc(b.Status), esc(string(b.Check)), b.Weight, esc(b.Title))
 		}
 		w.WriteString("</div>\n  </div>\n")
 	}

@@ -18,7 +18,7 @@ func TestStatusPageEscapes(t *testing.T) {
 		{Database: "shop", Name: "20261201T000000000Z", Kind: "full", Chain: "20261201T000000000Z", Status: "completed",
 			FinishedAt: &done, CompressedSize: 1000, Error: `"><script>alert(1)</script>`},
 		{Database: "shop", Name: "20261201T010000000Z", Kind: "incremental", Chain: "20261201T000000000Z", Status: "completed",
-			FinishedAt: &done, CompressedSize: 10, CheckStatus: "broken", CheckProblem: "object <b>x</b> is missing", CheckedAt: &done},
+			FinishedAt: &done, CompressedSize: 10, CheckVerdict: "broken", CheckProblem: "object <b>x</b> is missing", CheckedAt: &done},
 	}
 	page := renderStatus(statusData{Now: "now", Databases: []databaseView{s.databaseView("shop", rows, now)},
 		Requests: []requestView{newRequestView(control.RequestStatus{ID: "r1", Action: "backup", State: "running",

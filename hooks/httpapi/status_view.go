@@ -37,8 +37,8 @@ func storedBytes(r *control.CatalogRow) uint64 {
 
 func backupTitle(r *control.CatalogRow) string {
 	t := fmt.Sprintf("%s %s, %s, %s stored (%s logical, its bases included)", r.Kind, r.Name, r.Status, model.FormatBytes(storedBytes(r)), model.FormatBytes(r.TotalSize))
-	if r.CheckStatus != "" {
-		t += ", check " + string(r.CheckStatus)
+	if r.CheckVerdict != "" {
+		t += ", check " + string(r.CheckVerdict)
 	}
 	if r.CheckProblem != "" {
 		t += ": " + r.CheckProblem
@@ -94,7 +94,7 @@ func (v *databaseView) checkFacts(rows []control.CatalogRow, last *control.Catal
 	}
 	broken := 0
 	for _, r := range rows {
-		if r.CheckStatus == model.CheckBroken && r.Status != model.CatalogDeleted {
+		if r.CheckVerdict == model.CheckBroken && r.Status != model.CatalogDeleted {
 			broken++
 		}
 	}
@@ -111,13 +111,13 @@ func (v *databaseView) verifyFacts(last *control.CatalogRow) {
 		v.VerifyClass, v.VerifyText = "none", "Never verified"
 		return
 	}
-	v.VerifyStatus = string(last.VerifyStatus)
+	v.VerifyStatus = string(last.VerifyVerdict)
 	v.VerifyClass = "ok"
-	if last.VerifyStatus != model.VerifyPassed {
+	if last.VerifyVerdict != model.VerifyPassed {
 		v.VerifyClass = "bad"
 	}
 	v.VerifyText = fmt.Sprintf("Last verify %s: %s, restore took %.1f s (measured RTO)", last.VerifiedAt.UTC().Format("2006-01-02 15:04"),
-		last.VerifyStatus, last.VerifyRestoreSec)
+		last.VerifyVerdict, last.VerifyRestoreSec)
 }
 
 // copyFacts say which copy targets hold the newest completed backup: ok

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // TestSetShards: clickvault_set_shards says how the last set's shards
@@ -12,9 +14,9 @@ import (
 func TestSetShards(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg, nil, "shop")
-	m.SetSealed("shop", map[string]int{"succeeded": 2, "rejected": 1})
-	m.SetSealed("shop", map[string]int{"succeeded": 3})
-	m.SetSealed("junk", map[string]int{"weird": 7})
+	m.SetSealed("shop", map[setmodel.ShardState]int{setmodel.ShardSucceeded: 2, setmodel.ShardRejected: 1})
+	m.SetSealed("shop", map[setmodel.ShardState]int{setmodel.ShardSucceeded: 3})
+	m.SetSealed("junk", map[setmodel.ShardState]int{"weird": 7})
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

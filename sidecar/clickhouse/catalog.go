@@ -69,7 +69,7 @@ func nullableTime(t *time.Time) proto.Nullable[time.Time] {
 
 func (c *catalogColumns) append(r control.CatalogRow) {
 	for i, v := range []string{r.Database, r.Name, r.Kind, r.Chain, r.Base, r.Location, string(r.Status), r.BackupID, r.Error, r.TableSet,
-		string(r.CheckStatus), r.CheckProblem, string(r.VerifyStatus), r.KindReason} {
+		string(r.CheckVerdict), r.CheckProblem, string(r.VerifyVerdict), r.KindReason} {
 		c.text[i].Append(v)
 	}
 	c.tables.Append(orEmpty(r.Tables))
@@ -99,8 +99,8 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 	return control.CatalogRow{Database: c.text[0].Row(i), Name: c.text[1].Row(i), Kind: c.text[2].Row(i),
 		Chain: c.text[3].Row(i), Base: c.text[4].Row(i), Location: c.text[5].Row(i), Status: model.CatalogStatus(c.text[6].Row(i)),
 		BackupID: c.text[7].Row(i), Error: c.text[8].Row(i), TableSet: c.text[9].Row(i), Tables: c.tables.Row(i),
-		TableBytes: c.tableBytes.Row(i), CheckStatus: model.CheckVerdict(c.text[10].Row(i)), CheckProblem: c.text[11].Row(i), CheckedAt: t(c.checked),
-		VerifyStatus: model.VerifyVerdict(c.text[12].Row(i)), KindReason: c.text[13].Row(i), FullForced: c.fullForced.Row(i),
+		TableBytes: c.tableBytes.Row(i), CheckVerdict: model.CheckVerdict(c.text[10].Row(i)), CheckProblem: c.text[11].Row(i), CheckedAt: t(c.checked),
+		VerifyVerdict: model.VerifyVerdict(c.text[12].Row(i)), KindReason: c.text[13].Row(i), FullForced: c.fullForced.Row(i),
 		StoredBytes: c.storedBytes.Row(i), VerifiedAt: t(c.verified), VerifyRestoreSec: c.restoreSeconds.Row(i),
 		StartedAt: t(c.started), FinishedAt: t(c.finished),
 		NumFiles: c.numFiles.Row(i), TotalSize: c.totalSize.Row(i),

@@ -26,7 +26,7 @@ const (
 const TooLong = "\x00too long"
 
 // admission decides whether a request may run: its fields parsed once into
-// a Job (precheck), the facts it names (the database, the target), the
+// a Job (parseJob), the facts it names (the database, the target), the
 // requester's own grants, and the rights an include or a cancel takes.
 type admission struct{ *base }
 
@@ -119,8 +119,8 @@ func (s *admission) inspectTarget(ctx context.Context, j Job) (Job, func() error
 	return j, admit, err
 }
 
-// validateFields checks what precheck could not without reading: the
-// database, the backup, the target. (precheck ran first.) For a restore or
+// validateFields checks what parseJob could not without reading: the
+// database, the backup, the target. (parseJob ran first.) For a restore or
 // verify, checking that its backup exists is finding where: that place is
 // returned, for the run to read from (Job.ChosenSource); nil otherwise.
 func (s *admission) validateFields(ctx context.Context, r Job, targetOK func() error) (*sidecar.Source, error) {

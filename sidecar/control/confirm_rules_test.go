@@ -141,7 +141,7 @@ func TestListBytesAreSummed(t *testing.T) {
 		{Action: ActionCheck, Tables: []string{"t"}},
 	} {
 		r.Database = "shop"
-		if _, err := s.admission.precheck(r); err == nil || !strings.Contains(err.Error(), "are for backups and restores") {
+		if _, err := s.admission.parseJob(r); err == nil || !strings.Contains(err.Error(), "are for backups and restores") {
 			t.Errorf("%s with %v %v %v: %v, want refused", r.Action, r.Tables, r.ExcludeTables, r.Partitions, err)
 		}
 	}

@@ -30,18 +30,18 @@ func TestPrecheckConsumersAndDryRun(t *testing.T) {
 		{Request{Action: ActionCancel, Shard: 2, Backup: "0f8fad5b-d9cb-469f-a165-70867728950e"}, "shard is for a restore of one shard"},
 		{Request{Action: ActionBackup, Source: "dr"}, "source is for restores, verifies, checks and cleanups"},
 	} {
-		_, err := s.admission.precheck(c.r)
+		_, err := s.admission.parseJob(c.r)
 		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want a rejection saying %q", c.r, err, c.want)
 		}
 	}
 	for in, want := range map[string]model.Consumers{"": model.ConsumersRefuse, "skip": model.ConsumersSkip, " include ": model.ConsumersInclude} {
-		j, err := s.admission.precheck(Request{Action: ActionRestore, Consumers: in, DryRun: true})
+		j, err := s.admission.parseJob(Request{Action: ActionRestore, Consumers: in, DryRun: true})
 		if err != nil || j.Consumers != want || !j.DryRun {
 			t.Errorf("consumers %q: %q (dry run %v), %v; want %q", in, j.Consumers, j.DryRun, err, want)
 		}
 	}
-	if _, err := s.admission.precheck(Request{Action: ActionCleanup, DryRun: true}); err != nil {
+	if _, err := s.admission.parseJob(Request{Action: ActionCleanup, DryRun: true}); err != nil {
 		t.Errorf("a cleanup dry run: %v", err)
 	}
 }
@@ -52,17 +52,17 @@ func TestPrecheckConsumersAndDryRun(t *testing.T) {
 func TestProofCoversConsumers(t *testing.T) {
 	s := newUnitSidecar("a", memstore.New(), nil)
 	row := signed(Request{ID: "0", Action: ActionRestore, Kind: "auto", Via: "http:0a1b2c3d", Consumers: "skip"})
-	if _, err := s.admission.precheck(row); err != nil {
+	if _, err := s.admission.parseJob(row); err != nil {
 		t.Fatalf("the sidecar's signed restore: %v", err)
 	}
 	for _, c := range []string{"include", ""} {
 		altered := row
 		altered.Consumers = c
-		if _, err := s.admission.precheck(altered); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
+		if _, err := s.admission.parseJob(altered); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
 			t.Errorf("a signed row with consumers changed to %q still counts as the sidecar's: %v", c, err)
 		}
 	}
-	if _, err := s.admission.precheck(signed(Request{ID: "1", Action: ActionRestore, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
+	if _, err := s.admission.parseJob(signed(Request{ID: "1", Action: ActionRestore, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
 		t.Errorf("a signed row without consumers: %v", err)
 	}
 }

@@ -90,7 +90,7 @@ func (s *Runner) handleCancel(ctx context.Context, r Job) {
 
 // pickUp admits and claims a request (startExecuting records it). It
 // reports false when the request is not (or not yet) this sidecar's to run.
-// Junk is refused by precheck, which needs no I/O, so a flood of bad rows
+// Junk is refused by parseJob, which needs no I/O, so a flood of bad rows
 // costs no S3 write at all; a plausible request is admitted (ClickHouse)
 // and only then claimed (S3), so a rejected one writes nothing to S3
 // either. A request that was running before a restart was admitted then
@@ -101,7 +101,7 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 	}
 	defer func() { <-s.admitting }()
 	resuming := p.Latest != nil && p.Latest.State == StateRunning
-	j, err := s.admission.precheck(p.Request)
+	j, err := s.admission.parseJob(p.Request)
 	if err != nil && !resuming {
 		s.refuse(ctx, j.Request, err, false)
 		return j, false

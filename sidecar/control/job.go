@@ -7,9 +7,9 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// Job is a request that passed precheck: defaults resolved (database,
+// Job is a request that passed parseJob: defaults resolved (database,
 // target), the action trimmed, names validated, the kind and as_of parsed.
-// Every step after precheck takes a Job and trusts its fields; none parses
+// Every step after parseJob takes a Job and trusts its fields; none parses
 // the row again.
 type Job struct {
 	Request

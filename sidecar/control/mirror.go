@@ -83,15 +83,15 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies 
 		row := s.catalogRow(b)
 		if c, ok := checks[b.Name]; ok {
 			at := c.CheckedAt
-			row.CheckedAt, row.CheckStatus, row.CheckProblem = &at, c.Status, c.Problem
+			row.CheckedAt, row.CheckVerdict, row.CheckProblem = &at, c.Verdict, c.Problem
 		} else if old, ok := have[b.Name]; ok && err != nil {
-			row.CheckedAt, row.CheckStatus, row.CheckProblem = old.CheckedAt, old.CheckStatus, old.CheckProblem
+			row.CheckedAt, row.CheckVerdict, row.CheckProblem = old.CheckedAt, old.CheckVerdict, old.CheckProblem
 		}
 		if v, ok := verifies[b.Name]; ok {
 			at := v.VerifiedAt
-			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = &at, v.Status, v.RestoreSeconds
+			row.VerifiedAt, row.VerifyVerdict, row.VerifyRestoreSec = &at, v.Verdict, v.RestoreSeconds
 		} else if old, ok := have[b.Name]; ok && err != nil {
-			row.VerifiedAt, row.VerifyStatus, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyStatus, old.VerifyRestoreSec
+			row.VerifiedAt, row.VerifyVerdict, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyVerdict, old.VerifyRestoreSec
 		}
 		row.Copies = copies.of(b.Name, have[b.Name].Copies)
 		inS3[b.Name] = true
@@ -133,8 +133,8 @@ func sameRow(a, b CatalogRow) bool {
 		a.TotalSize == b.TotalSize && a.StoredBytes == b.StoredBytes && a.KindReason == b.KindReason &&
 		a.FullForced == b.FullForced && a.Error == b.Error && a.Location == b.Location && sameTime(a.FinishedAt, b.FinishedAt) &&
 		a.TableSet == b.TableSet && maps.Equal(a.Tables, b.Tables) && maps.Equal(a.TableBytes, b.TableBytes) &&
-		a.CheckStatus == b.CheckStatus && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt) &&
-		a.VerifyStatus == b.VerifyStatus && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt) &&
+		a.CheckVerdict == b.CheckVerdict && a.CheckProblem == b.CheckProblem && sameTime(a.CheckedAt, b.CheckedAt) &&
+		a.VerifyVerdict == b.VerifyVerdict && a.VerifyRestoreSec == b.VerifyRestoreSec && sameTime(a.VerifiedAt, b.VerifiedAt) &&
 		slices.Equal(a.Copies, b.Copies)
 }
 

@@ -11,10 +11,6 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// setDeleted is the state the sets table gives a set gone from the bucket
-// (retention deleted it), beside set.json's own (setmodel.SetState).
-const setDeleted setmodel.SetState = "deleted"
-
 // maxSetReads bounds the set.json a mirror of one database reads: the
 // newest are read first, so with more sets than that only the oldest wait
 // for a later mirror.
@@ -54,8 +50,8 @@ func (s *catalogMirror) mirrorSets(ctx context.Context, database string, reread 
 		return err
 	}
 	for _, id := range slices.Sorted(maps.Keys(have)) {
-		if r := have[id]; !inBucket[id] && r.State != setDeleted {
-			r.State = setDeleted
+		if r := have[id]; !inBucket[id] && r.State != setmodel.SetDeleted {
+			r.State = setmodel.SetDeleted
 			changed = append(changed, r)
 		}
 	}

@@ -7,11 +7,11 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// precheck is every check that needs no I/O: sizes, the action and kind,
+// parseJob is everything that needs no I/O: sizes, the action and kind,
 // names, the id a cancel names, via. It resolves the defaults and parses
 // the row into the Job every later step trusts. Junk fails here, before
 // anything is read or written.
-func (s *admission) precheck(r Request) (Job, error) {
+func (s *admission) parseJob(r Request) (Job, error) {
 	j := Job{Request: r, Operator: s.operator(r)}
 	if err := validateSizes(r); err != nil {
 		return j, err
@@ -29,7 +29,7 @@ func (s *admission) precheck(r Request) (Job, error) {
 		if err := s.validateShardAndSource(j); err != nil {
 			return j, err
 		}
-		return j, precheckCancel(j)
+		return j, parseCancel(j)
 	default:
 		return j, reject("unknown action %q: want backup, restore, verify, check, cleanup or cancel", j.Action)
 	}
@@ -200,9 +200,9 @@ func validateSizes(r Request) error {
 	return nil
 }
 
-// precheckCancel: a cancel names, in its backup column, the id of the
+// parseCancel: a cancel names, in its backup column, the id of the
 // request to cancel, in its canonical form.
-func precheckCancel(r Job) error {
+func parseCancel(r Job) error {
 	if r.Backup == "" {
 		return reject("cancel needs the id of the request to cancel in the backup column")
 	}

@@ -3,6 +3,8 @@ package control
 import (
 	"context"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
 
 // ControlPlane is the SQL side of the sidecar: the tables users write
@@ -101,7 +103,7 @@ type Observer interface {
 	NewestBackup(database string, at time.Time)
 	// SetSealed is told, on a cluster node, how many shards of a sealed
 	// set ended in each state (succeeded, failed, rejected, missing).
-	SetSealed(database string, shards map[string]int)
+	SetSealed(database string, shards map[setmodel.ShardState]int)
 	// FullForced is told of a full taken instead of the incremental its
 	// chain would have had (a broken chain, an incremental grown too big).
 	FullForced(database string)
@@ -115,5 +117,5 @@ func (noObserver) ChainDepth(string, int)                                     {}
 func (noObserver) CheckFinished(string, bool)                                 {}
 func (noObserver) VerifyFinished(string, bool, time.Duration)                 {}
 func (noObserver) NewestBackup(string, time.Time)                             {}
-func (noObserver) SetSealed(string, map[string]int)                           {}
+func (noObserver) SetSealed(string, map[setmodel.ShardState]int)              {}
 func (noObserver) FullForced(string)                                          {}

@@ -28,8 +28,11 @@ const (
 // ran), or cancelled.
 type State string
 
-// States of a request in request_log.
+// States of a request. StatePending is request_status's for a row with
+// no request_log entry yet (never written to request_log); the others are
+// request_log's.
 const (
+	StatePending   State = "pending"
 	StateQueued    State = "queued"
 	StateRunning   State = "running"
 	StateSucceeded State = "succeeded"
@@ -172,10 +175,10 @@ type CatalogRow struct {
 	Tables           map[string]uint64   `json:"tables"`      // rows per table at backup time
 	TableBytes       map[string]uint64   `json:"table_bytes"` // size of each table's files in the backup
 	CheckedAt        *time.Time          `json:"checked_at"`
-	CheckStatus      model.CheckVerdict  `json:"check_status"` // "" if never checked
+	CheckVerdict     model.CheckVerdict  `json:"check_status"` // "" if never checked
 	CheckProblem     string              `json:"check_problem"`
 	VerifiedAt       *time.Time          `json:"verified_at"`
-	VerifyStatus     model.VerifyVerdict `json:"verify_status"` // "" if never verified
+	VerifyVerdict    model.VerifyVerdict `json:"verify_status"` // "" if never verified
 	VerifyRestoreSec float64             `json:"verify_restore_seconds"`
 	// Copies are the [[copy]] targets holding a completed copy of it.
 	Copies []string `json:"copies"`

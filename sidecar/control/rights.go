@@ -10,7 +10,7 @@ import (
 
 // authorize: the requester needs ClickHouse's own grants for the action, and
 // must be on the allow-list if one is configured. See rightsFor. g is the
-// check's grants of r.RequestedBy: every right is asked of one read.
+// authorization's rightsLookup of r.RequestedBy: every right is asked of one read.
 func (s *admission) authorize(ctx context.Context, g *rightsLookup, r Job) error {
 	if len(s.opts.AllowUsers) > 0 && !slices.Contains(s.opts.AllowUsers, r.RequestedBy) {
 		return reject("user %q is not on the sidecar's allow-list", r.RequestedBy)

@@ -42,7 +42,7 @@ type Options struct {
 	// or exclude_tables); a database not here is backed up whole.
 	TableSets map[string]model.TableSet
 	// FaultPoint, when set, is called at named points ("claimed",
-	// "schedule pass made"); only tests set it: the fault tests, to kill
+	// PointSchedulePass); only tests set it: the fault tests, to kill
 	// the process there, and others to wait for a point to be reached.
 	FaultPoint func(name string)
 	// ProofKey signs and checks the rows the sidecar inserts itself (see

@@ -385,7 +385,7 @@ func TestScheduleReadsACatalogOnlyWhenABackupCanBeDue(t *testing.T) {
 	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
 	var passes atomic.Int64
 	countPasses := func(point string) {
-		if point == "schedule pass made" {
+		if point == control.PointSchedulePass {
 			passes.Add(1)
 		}
 	}

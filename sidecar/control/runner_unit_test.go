@@ -64,23 +64,23 @@ func TestPrecheck(t *testing.T) {
 		{Request{Action: ActionRestore, Tables: []string{TooLong}}, "more than 100 entries"},
 		{Request{Action: ActionRestore, Partitions: []string{strings.Repeat("p", 300)}}, "entry of partitions"},
 	} {
-		_, err := s.admission.precheck(c.r)
+		_, err := s.admission.parseJob(c.r)
 		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want a rejection saying %q", c.r, err, c.want)
 		}
 	}
-	r, err := s.admission.precheck(Request{Action: " restore ", RequestedBy: "alice"})
+	r, err := s.admission.parseJob(Request{Action: " restore ", RequestedBy: "alice"})
 	if err != nil || r.Action != ActionRestore || r.Database != "shop" || r.Target != "shop" {
 		t.Fatalf("defaults: %+v, %v", r, err)
 	}
-	j, err := s.admission.precheck(Request{Action: ActionRestore, Tables: []string{"orders AS old"}, Partitions: []string{"202401"}, Mode: "replace"})
+	j, err := s.admission.parseJob(Request{Action: ActionRestore, Tables: []string{"orders AS old"}, Partitions: []string{"202401"}, Mode: "replace"})
 	if err != nil || len(j.Restores) != 1 || j.Restores[0].Target != "old" || j.RestoreMode != "replace" {
 		t.Fatalf("a table restore: %+v, %v", j, err)
 	}
-	if j, err := s.admission.precheck(Request{Action: ActionBackup, ExcludeTables: []string{"logs"}}); err != nil || !j.OwnTableSet || j.Set.String() != "all but logs" {
+	if j, err := s.admission.parseJob(Request{Action: ActionBackup, ExcludeTables: []string{"logs"}}); err != nil || !j.OwnTableSet || j.Set.String() != "all but logs" {
 		t.Fatalf("a backup with its own table set: %+v, %v", j.Set, err)
 	}
-	if _, err := s.admission.precheck(signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
+	if _, err := s.admission.parseJob(signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})); err != nil {
 		t.Fatalf("a request the sidecar queued over HTTP: %v", err)
 	}
 	// The sidecar's login without a valid proof is not the sidecar: a view
@@ -88,7 +88,7 @@ func TestPrecheck(t *testing.T) {
 	forged := signed(Request{ID: "0", Action: ActionBackup, Kind: "auto", Via: "http:0a1b2c3d"})
 	forged.Database = "other"
 	for _, r := range []Request{{Action: ActionBackup, Via: "http:0a1b2c3d", RequestedBy: "clickvault"}, forged} {
-		if _, err := s.admission.precheck(r); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
+		if _, err := s.admission.parseJob(r); err == nil || !strings.Contains(err.Error(), "via is set only by the sidecar") {
 			t.Fatalf("an unproven row of the sidecar's login with via: %v", err)
 		}
 	}

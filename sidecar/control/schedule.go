@@ -49,7 +49,7 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		s.schedulePass(ctx)
-		s.fault("schedule pass made")
+		s.fault(PointSchedulePass)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -57,6 +57,10 @@ func (s *scheduler) scheduleLoop(ctx context.Context) error {
 		}
 	}
 }
+
+// PointSchedulePass is the fault point reached after each pass of the
+// schedule: a test counts passes by it instead of sleeping.
+const PointSchedulePass = "schedule-pass"
 
 // databasesAtOnce bounds the databases a pass works on at once: each
 // costs a few round trips (its catalog, the slot's conditional write, the

@@ -39,7 +39,7 @@ type ClusterSets interface {
 type SetSummary struct {
 	ID          string            `json:"id"`
 	Database    string            `json:"database"`
-	State       setmodel.SetState `json:"state"` // deleted (setDeleted) in the sets table once gone from the bucket
+	State       setmodel.SetState `json:"state"` // setmodel.SetDeleted in the sets table once gone from the bucket
 	Kind        string            `json:"kind"`
 	Shards      []int             `json:"shards"`
 	RequestedBy string            `json:"requested_by"`
@@ -82,10 +82,10 @@ type ShardOutcome struct {
 }
 
 // ShardStates counts the set's shards by how they ended.
-func (o SetOutcome) ShardStates() map[string]int {
-	n := map[string]int{}
+func (o SetOutcome) ShardStates() map[setmodel.ShardState]int {
+	n := map[setmodel.ShardState]int{}
 	for _, s := range o.Shards {
-		n[string(s.State)]++
+		n[s.State]++
 	}
 	return n
 }

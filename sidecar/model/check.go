@@ -18,7 +18,7 @@ const (
 
 // BackupCheck is what the last check found of one backup.
 type BackupCheck struct {
-	Status    CheckVerdict `json:"status"`
+	Verdict   CheckVerdict `json:"status"`            // "status" in the results file since its first version
 	Problem   string       `json:"problem,omitempty"` // the first missing or short object, or the broken base
 	CheckedAt time.Time    `json:"checked_at"`
 }
@@ -40,7 +40,7 @@ type CheckReport struct {
 func (r CheckReport) Broken() int {
 	n := 0
 	for _, b := range r.Backups {
-		if b.Status == CheckBroken {
+		if b.Verdict == CheckBroken {
 			n++
 		}
 	}
@@ -54,7 +54,7 @@ var ErrBroken = errors.New("a backup is broken")
 // first, oldest backup first within it), if any.
 func (r CheckReport) FirstBroken() CheckedBackup {
 	for _, b := range r.Backups {
-		if b.Status == CheckBroken {
+		if b.Verdict == CheckBroken {
 			return b
 		}
 	}

@@ -15,7 +15,7 @@ type Results struct {
 
 // VerifyRecord is the last verify of a backup.
 type VerifyRecord struct {
-	Status         VerifyVerdict `json:"status"`
+	Verdict        VerifyVerdict `json:"status"` // "status" in the results file since its first version
 	Problem        string        `json:"problem,omitempty"`
 	RestoreSeconds float64       `json:"restore_seconds"`
 	VerifiedAt     time.Time     `json:"verified_at"`

@@ -113,12 +113,12 @@ func TestPlanRestoreRules(t *testing.T) {
 		if len(p.Steps) != tc.steps {
 			t.Errorf("%s: %d steps, want %d:\n%s", tc.name, len(p.Steps), tc.steps, renderPlan(p))
 		}
-		checkRules(t, tc.name, p, tc.in)
+		assertRules(t, tc.name, p, tc.in)
 	}
 }
 
-// checkRules checks one plan against the rules TestPlanRestoreRules names.
-func checkRules(t *testing.T, name string, p setmodel.RestorePlan, in setmodel.RestoreInput) {
+// assertRules checks one plan against the rules TestPlanRestoreRules names.
+func assertRules(t *testing.T, name string, p setmodel.RestorePlan, in setmodel.RestoreInput) {
 	t.Helper()
 	type key struct{ target, replica int }
 	seen := map[key]int{}       // data steps so far per replica

@@ -24,6 +24,9 @@ const (
 	// it needed, so a cleanup stopped part way (a pinned backup, an S3
 	// error, a kill) leaves a set the next cleanup finishes.
 	SetDeleting SetState = "deleting"
+	// SetDeleted is a state of the sets table only, never of set.json: the
+	// set is gone from the bucket (retention deleted it).
+	SetDeleted SetState = "deleted"
 )
 
 // Kinds a set decides for all its shards. A shard with no completed full

@@ -37,7 +37,7 @@ func TestChainRestoreVerify(t *testing.T) {
 		t.Fatalf("want one chain of depth 4, got %+v", chains)
 	}
 	backups := chains[0].Backups
-	h.checkChainLinks(backups)
+	h.assertChainLinks(backups)
 
 	second := backups[2].Name
 	r := h.mustRun("restore", "--backup", second, "--target", "restored")
@@ -64,9 +64,9 @@ func TestChainRestoreVerify(t *testing.T) {
 	}
 }
 
-// checkChainLinks: every backup completed, each incremental built on the one
+// assertChainLinks: every backup completed, each incremental built on the one
 // before, in the metadata and in ClickHouse's base_backup_name.
-func (h *harness) checkChainLinks(backups []listedBackup) {
+func (h *harness) assertChainLinks(backups []listedBackup) {
 	h.t.Helper()
 	t := h.t
 	for i, b := range backups {

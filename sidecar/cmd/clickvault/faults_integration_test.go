@@ -2,7 +2,7 @@
 
 package main
 
-// Fault tests: `go tool task faults`. Each ends with checkSurvival: every
+// Fault tests: `go tool task faults`. Each ends with assertSurvival: every
 // request terminal, every chain restorable, no completed metadata without a
 // .backup object, no orphan unreported.
 
@@ -19,8 +19,8 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// checkSurvival asserts what must hold after any fault.
-func (h *harness) checkSurvival() {
+// assertSurvival asserts what must hold after any fault.
+func (h *harness) assertSurvival() {
 	h.t.Helper()
 	sidecarRan := h.count("SELECT count() FROM system.databases WHERE name = 'clickvault'") > 0
 	if n := uint64(0); sidecarRan {
@@ -75,7 +75,7 @@ func TestFaultSidecarKilledAtRandom(t *testing.T) {
 		st := h.waitState(id, 3*time.Minute, "succeeded", "failed")
 		t.Logf("round %d: %s %s", i, st.state, st.message)
 	}
-	h.checkSurvival()
+	h.assertSurvival()
 }
 
 // TestFaultMinIORestartedMidBackup: MinIO stops while a backup runs and
@@ -130,12 +130,12 @@ func TestFaultDeletesFailDuringCleanup(t *testing.T) {
 	// chain and deletes the pin when done, and a pin left behind by a
 	// failed delete would rightly keep the chain from the next cleanup.
 	proxy.setFailDeletes(false)
-	h.checkSurvival()
+	h.assertSurvival()
 	h.mustRun("cleanup")
 	if chains := h.listDatabase("shop"); len(chains) != 1 {
 		t.Fatalf("after the second cleanup: %d chains", len(chains))
 	}
-	h.checkSurvival()
+	h.assertSurvival()
 }
 
 // TestFaultHostileRequests: 1,000 malformed or hostile rows; each is
@@ -175,7 +175,7 @@ func TestFaultHostileRequests(t *testing.T) {
 	if st := h.waitState(ok, time.Minute, "succeeded", "failed", "rejected"); st.state != "succeeded" {
 		t.Fatalf("a good request after the hostile ones: %+v", st)
 	}
-	h.checkSurvival()
+	h.assertSurvival()
 }
 
 // waitBackupStarted waits until ClickHouse accepted the request's BACKUP.
@@ -200,5 +200,5 @@ func (h *harness) afterFault(id, fault string) {
 	if st := h.waitState(next, 5*time.Minute, "succeeded", "failed"); st.state != "succeeded" {
 		h.t.Fatalf("the backup after %s: %+v", fault, st)
 	}
-	h.checkSurvival()
+	h.assertSurvival()
 }

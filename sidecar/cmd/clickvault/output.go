@@ -258,7 +258,7 @@ func printVerify(w io.Writer, r model.VerifyResult) error {
 func printCheck(w io.Writer, r model.CheckReport, took time.Duration) error {
 	p := &printer{w: w}
 	for _, b := range r.Backups {
-		if b.Status == model.CheckGood {
+		if b.Verdict == model.CheckGood {
 			p.printf("%s %s %s: good\n", r.Database, b.Backup.Kind, b.Backup.Name)
 		} else {
 			p.printf("%s %s %s: BROKEN: %s\n", r.Database, b.Backup.Kind, b.Backup.Name, b.Problem)

@@ -24,7 +24,7 @@ func (c *closedPipe) Write([]byte) (int, error) {
 func TestPrintersReportALostAnswer(t *testing.T) {
 	rep := model.CheckReport{Database: "shop", Objects: 3}
 	for range 3 {
-		rep.Backups = append(rep.Backups, model.CheckedBackup{BackupCheck: model.BackupCheck{Status: model.CheckGood}})
+		rep.Backups = append(rep.Backups, model.CheckedBackup{BackupCheck: model.BackupCheck{Verdict: model.CheckGood}})
 	}
 	pipe := &closedPipe{}
 	if err := printCheck(pipe, rep, time.Second); !errors.Is(err, syscall.EPIPE) {

@@ -100,12 +100,12 @@ func TestSidecarRejects(t *testing.T) {
 		!strings.Contains(st.message, "BACKUP") {
 		t.Errorf("mallory's backup: requested_by %q, message %q; want mallory and the missing BACKUP right", st.requestedBy, st.message)
 	}
-	h.checkNothingWritten()
+	h.assertNothingWritten()
 }
 
-// checkNothingWritten: the rejected requests of TestSidecarRejects created,
+// assertNothingWritten: the rejected requests of TestSidecarRejects created,
 // backed up and wrote nothing.
-func (h *harness) checkNothingWritten() {
+func (h *harness) assertNothingWritten() {
 	h.t.Helper()
 	for query, want := range map[string]uint64{
 		"SELECT count() FROM system.databases WHERE name IN ('shop_restored', 'eve_db', 'shop_other')": 0,

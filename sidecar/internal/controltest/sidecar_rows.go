@@ -97,8 +97,8 @@ func catalogRow(database, name string, status model.CatalogStatus) control.Catal
 	return control.CatalogRow{Database: database, Name: name, Kind: "full", Chain: name, Location: "s3://b/" + name,
 		Status: status, BackupID: uuid.NewString(), StartedAt: &t, FinishedAt: &later, NumFiles: 4, TotalSize: 100,
 		UncompressedSize: 300, CompressedSize: 90, TableSet: "all tables", Tables: map[string]uint64{"orders": 10},
-		TableBytes: map[string]uint64{"orders": 80}, CheckedAt: &later, CheckStatus: "good", VerifiedAt: &later,
-		VerifyStatus: "passed", VerifyRestoreSec: 1.5, Copies: []string{"dr", "near"}}
+		TableBytes: map[string]uint64{"orders": 80}, CheckedAt: &later, CheckVerdict: "good", VerifiedAt: &later,
+		VerifyVerdict: "passed", VerifyRestoreSec: 1.5, Copies: []string{"dr", "near"}}
 }
 
 // stored is a catalog row as read back: times to the millisecond in UTC,
@@ -160,7 +160,7 @@ func testCatalogNewestWins(t *testing.T, p Plane) {
 	if len(rows) != 1 || !reflect.DeepEqual(rows[0], stored(second)) {
 		t.Errorf("catalog after two writes of one backup: %+v; want only the second", rows)
 	}
-	if !slices.ContainsFunc(rows, func(r control.CatalogRow) bool { return r.Status == "completed" }) {
+	if !slices.ContainsFunc(rows, func(r control.CatalogRow) bool { return r.Status == model.CatalogCompleted }) {
 		t.Error("the newer row did not win")
 	}
 }

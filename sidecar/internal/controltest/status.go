@@ -113,7 +113,7 @@ func assertStatus(t *testing.T, got, want control.RequestStatus) {
 func testStatusPending(t *testing.T, p Plane) {
 	id := insertAs(t, p, "bob", control.Request{Action: control.ActionRestore, Database: "shop", Backup: "20260101T000000000Z"})[0]
 	assertStatus(t, status(t, p, id), control.RequestStatus{ID: id, Action: control.ActionRestore, Database: "shop", Kind: "auto",
-		State: "pending", Backup: "20260101T000000000Z", RequestedBy: "bob", UpdatedAt: time.Unix(0, 0)})
+		State: control.StatePending, Backup: "20260101T000000000Z", RequestedBy: "bob", UpdatedAt: time.Unix(0, 0)})
 }
 
 // testActiveRequests: the queued and running requests of the last day,
@@ -152,7 +152,7 @@ func testAppendLogRefusesBadID(t *testing.T, p Plane) {
 	if err == nil {
 		t.Fatal("AppendLog took a request id that is not a UUID")
 	}
-	if st := status(t, p, id); st.State != "pending" {
+	if st := status(t, p, id); st.State != control.StatePending {
 		t.Errorf("state %s after a refused batch; want pending (nothing written)", st.State)
 	}
 }

@@ -236,7 +236,7 @@ func (p *ControlPlane) statusLocked(id string) (control.RequestStatus, error) {
 	}
 	r := first
 	st := control.RequestStatus{ID: r.ID, Action: r.Action, Database: r.Database, Kind: r.Kind, RequestedBy: r.RequestedBy,
-		Via: r.Via, RequestedAt: r.RequestedAt, State: "pending", Backup: r.Backup, UpdatedAt: time.Unix(0, 0).UTC()}
+		Via: r.Via, RequestedAt: r.RequestedAt, State: control.StatePending, Backup: r.Backup, UpdatedAt: time.Unix(0, 0).UTC()}
 	if a, ok := p.answerOf(id); ok {
 		l := a.decides
 		st.State, st.Backup, st.Message, st.UpdatedAt = l.State, l.Backup, l.Message, a.updatedAt

@@ -26,12 +26,12 @@ type rule struct {
 var rules = []rule{
 	{name: "rights", file: "sidecar/control/rights.go"},
 	{name: "rights", file: "sidecar/control/include_rights.go"},
-	{name: "rights", file: "sidecar/control/grants.go"},         // grants read once per check, kept a second only to refuse
+	{name: "rights", file: "sidecar/control/grants.go"},         // grants read once per authorization, kept a second only to refuse
 	{name: "rights", file: "sidecar/clickhouse/grants_eval.go"}, // how ClickHouse's grants and revokes are read
 	{name: "rights", file: "sidecar/restore_plan_rights.go"},    // the rights a restored view's SQL SECURITY takes
 	{name: "admission", file: "sidecar/control/admission.go"},
 	{name: "admission", file: "sidecar/control/verify_scratch.go"},
-	{name: "admission", file: "sidecar/control/parse.go"},                                           // precheck: a request's fields, before any I/O
+	{name: "admission", file: "sidecar/control/parse.go"},                                           // parseJob: a request's fields, before any I/O
 	{name: "admission", file: "sidecar/control/confirm.go", funcs: []string{"judgeInsert"}},         // whose INSERT the row really is
 	{name: "admission", file: "sidecar/control/proof.go", funcs: []string{"base.operator", "Sign"}}, // the operator's exemptions
 	{name: "claims", file: "sidecar/coord/claims.go"},

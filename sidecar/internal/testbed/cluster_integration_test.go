@@ -31,7 +31,7 @@ func TestClusterOfThreeShards(t *testing.T) {
 	}
 	for i, n := range c.Nodes {
 		admin := dialNode(t, ctx, n, "")
-		checkOwnShard(t, ctx, admin, c, n)
+		assertOwnShard(t, ctx, admin, c, n)
 		exec(t, ctx, admin, "CREATE DATABASE shop")
 		exec(t, ctx, admin, "CREATE TABLE shop.orders_local (id UInt64) ENGINE = MergeTree ORDER BY id")
 		exec(t, ctx, admin, fmt.Sprintf("INSERT INTO shop.orders_local SELECT number FROM numbers(%d)", 100*(i+1)))
@@ -75,7 +75,7 @@ func TestClusterShardOnTwoNodes(t *testing.T) {
 	}
 	for _, n := range c.Nodes {
 		admin := dialNode(t, ctx, n, "")
-		checkOwnShard(t, ctx, admin, c, n)
+		assertOwnShard(t, ctx, admin, c, n)
 		rows := 70
 		if n.Shard == 1 {
 			rows = 40 // the same rows on both replicas
@@ -94,9 +94,9 @@ func TestClusterShardOnTwoNodes(t *testing.T) {
 	}
 }
 
-// checkOwnShard: system.clusters marks exactly one row of the cluster
+// assertOwnShard: system.clusters marks exactly one row of the cluster
 // is_local, the node's own (its shard, at its port), and getMacro agrees.
-func checkOwnShard(t *testing.T, ctx context.Context, conn *ch.Client, c *testbed.Cluster, n *testbed.Node) {
+func assertOwnShard(t *testing.T, ctx context.Context, conn *ch.Client, c *testbed.Cluster, n *testbed.Node) {
 	t.Helper()
 	var shard, replica proto.ColUInt32
 	var port proto.ColUInt16
