@@ -1,0 +1,121 @@
+package control_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/internal/memcontrol"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// TestScheduleUnderASecond: an incremental_every under a second schedules
+// backups (the slot once divided by zero and ended the sidecar).
+func TestScheduleUnderASecond(t *testing.T) {
+	b := newBed(t, control.Options{Databases: []string{"shop"}, IncrementalEvery: 500 * time.Millisecond})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows, _ := b.plane.CatalogRows(context.Background(), "shop")
+		if len(rows) >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled backup within 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestScheduleReadsWaitingRequestsOncePerPass: a pass of the schedule over
+// many databases reads the requests waiting once, not once per database.
+func TestScheduleReadsWaitingRequestsOncePerPass(t *testing.T) {
+	var dbs []string
+	store := memstore.New()
+	db := fakedb.New(store)
+	for i := range 20 {
+		name := fmt.Sprintf("tenant_%02d", i)
+		db.Create(name, map[string]uint64{"events": 10})
+		dbs = append(dbs, name)
+	}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
+	b.start(control.Options{Databases: dbs, IncrementalEvery: time.Hour})
+	deadline := time.Now().Add(10 * time.Second)
+	for requested := 0; requested < len(dbs); {
+		requested = 0
+		for _, r := range b.plane.Requests() {
+			if r.RequestedBy == "clickvault" && r.Action == control.ActionBackup {
+				requested++
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the schedule requested %d backups of %d databases within 10 s", requested, len(dbs))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// One pass made them all; a second may have begun since.
+	if n := b.plane.FullReads(); n > 2 {
+		t.Fatalf("the schedule read the waiting requests %d times for one pass over %d databases, want once", n, len(dbs))
+	}
+}
+
+// TestScheduleReadsACatalogOnlyWhenABackupCanBeDue: once a database's
+// scheduled backup is taken, the schedule's passes read nothing of it
+// until incremental_every after that backup (a pass read every catalog
+// every 30 s: two thousand S3 LISTs for a thousand databases), and none
+// while its request waits.
+func TestScheduleReadsACatalogOnlyWhenABackupCanBeDue(t *testing.T) {
+	dbs := []string{"shop"} // the one the sidecar's login may back up here
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
+	var passes atomic.Int64
+	countPasses := func(point string) {
+		if point == control.PointSchedulePass {
+			passes.Add(1)
+		}
+	}
+	// incremental_every 20 s: a pass every 2 s (a tenth of it, at least 1 s).
+	b.start(control.Options{Databases: dbs, IncrementalEvery: 20 * time.Second, FaultPoint: countPasses})
+	deadline := time.Now().Add(20 * time.Second)
+	for succeeded(b.plane, "clickvault", control.ActionBackup) < len(dbs) {
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled backups did not all succeed within 20 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	store.ResetLists()
+	for seen, deadline := passes.Load(), time.Now().Add(30*time.Second); passes.Load() < seen+4; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the schedule made %d passes in 30 s, want 4 (one every 2 s)", passes.Load()-seen)
+		}
+	}
+	// shop's catalog, not the seed layout's roots (p/full/, listed once a
+	// minute for every database): the first pass after the backup reads
+	// it once, and so may the full mirror that follows the backup's
+	// answer; without the memory of when shop is due, every pass reads it.
+	catalogReads := store.ResetLists()[coord.Layout{Prefix: "p"}.KindRoot("shop", "full")]
+	if catalogReads > 2 {
+		t.Errorf("shop's catalog was read %d times in 4 passes after its backup was taken, "+
+			"want twice at most: once by a pass, once by the mirror after the answer", catalogReads)
+	}
+}
+
+// succeeded counts the requests of action by login that succeeded.
+func succeeded(p *memcontrol.ControlPlane, login string, action control.Action) int {
+	n := 0
+	for _, r := range p.Requests() {
+		if r.RequestedBy != login || r.Action != action {
+			continue
+		}
+		if st, err := p.Status(context.Background(), r.ID); err == nil && st.State == control.StateSucceeded {
+			n++
+		}
+	}
+	return n
+}
