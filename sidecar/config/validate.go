@@ -72,8 +72,16 @@ func (c Config) validateClickHouse(add addFunc) {
 	}
 	if err := model.ValidateIdentifier("control database", ch.ControlDatabase); err != nil {
 		add("clickhouse.control_database", "%v", err)
+	} else if !plainName.MatchString(ch.ControlDatabase) {
+		add("clickhouse.control_database", "%q is not a plain name (ASCII letters, digits and _, not starting with a digit): "+
+			"ClickHouse's query log back-quotes other names, and no request in it could be confirmed", ch.ControlDatabase)
 	}
 }
+
+// plainName is a name ClickHouse writes without back-quotes in its logs
+// (backQuoteIfNeed): the control database's tables are looked up there by
+// name.
+var plainName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (c Config) validateS3(add addFunc) {
 	s := c.S3

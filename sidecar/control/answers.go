@@ -53,10 +53,15 @@ const endedPruneEvery = 10 * time.Second
 
 // markEnded remembers that id has its answer (or was cancelled), and
 // forgets the ids remembered for longer than endedMemory.
-func (s *Runner) markEnded(id string) {
+//
+// It reports whether id was not ended before: an answer written only when
+// it is (a rejection) never follows another (a cancel's).
+func (s *Runner) markEnded(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, before := s.ended[id]
 	s.markEndedLocked(id)
+	return !before
 }
 
 func (s *Runner) markEndedLocked(id string) {

@@ -202,7 +202,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		return nil
 	})
 	settled := func(b model.Backup) { catalogRows <- b }
-	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
+	if adoptable(r, latest) {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
 		settled(b)
@@ -294,7 +294,7 @@ func (s *executor) restoreSource(ctx context.Context, r Job, latest *LogEntry) (
 // of its source.
 func (s *executor) runRestore(ctx context.Context, svc *sidecar.Service, r Job, latest *LogEntry, rows *runningRows,
 	progress sidecar.ProgressFunc) (model.RestoreResult, error) {
-	if latest != nil && latest.State == StateRunning && latest.OperationID != "" {
+	if adoptable(r, latest) {
 		return svc.AdoptRestore(ctx, latest.OperationID, latest.Backup, r.Target, progress)
 	}
 	return svc.Restore(ctx, sidecar.RestoreRequest{Database: r.Database, Backup: r.Backup, AsOf: r.AsOf,

@@ -171,6 +171,22 @@ func (s *Runner) admitRefusedAgain(id string, err error) bool {
 	return true
 }
 
+// adoptable reports whether a request running before a restart left an
+// operation this run takes over rather than starts anew: a backup's name
+// (executeBackup adopts it), a RESTORE's id (runRestore).
+func adoptable(r Job, latest *LogEntry) bool {
+	if latest == nil || latest.State != StateRunning {
+		return false
+	}
+	switch r.Action {
+	case ActionBackup:
+		return latest.Backup != ""
+	case ActionRestore:
+		return latest.OperationID != ""
+	}
+	return false
+}
+
 // startExecuting waits for the request's database and an execution slot,
 // and records the request queued and running. A new request that need not
 // wait gets both rows in one INSERT, written while it runs; one that waits
@@ -192,13 +208,13 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 		return false
 	}
 	// Rights may have been revoked while it waited (or before a restart):
-	// check them again right before it starts. One that was running before
-	// a restart has started: its BACKUP or RESTORE may be running in
-	// ClickHouse, and it is adopted, never rejected (nothing would watch
-	// the operation, and "rejected" says nothing ran).
-	resumed := !fresh && latest.State == StateRunning
+	// check them again right before it starts. One whose operation began
+	// before a restart is adopted, never rejected: its BACKUP or RESTORE may
+	// be running in ClickHouse (nothing would watch it, and "rejected" says
+	// nothing ran). One marked running that left no operation starts anew,
+	// so it is asked again like any that waited.
 	waited := !fresh || !slotted
-	if waited && !resumed && !s.stillAuthorized(ctx, r) {
+	if waited && !adoptable(r, latest) && !s.stillAuthorized(ctx, r) {
 		<-s.executing
 		turn.Unlock()
 		return false
@@ -240,6 +256,9 @@ func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
 	case err == nil:
 		return true
 	case errors.Is(err, ErrRejected):
+		if !s.markEnded(r.ID) {
+			return false // a cancel answered it meanwhile
+		}
 		msg := rejectionReason(err) + " (checked again when it was about to start)"
 		s.base.logger.Info("request rejected before it started", "request", r.ID, "by", r.Requester(), "reason", msg)
 		s.record(ctx, r.Request, StateRejected, LogEntry{Message: msg})

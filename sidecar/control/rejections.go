@@ -23,7 +23,7 @@ type rejecter struct {
 	*base
 	// rejections wait here for rejectLoop to write them in batches.
 	rejections chan rejection
-	markEnded  func(id string) // the Runner's: a rejected request is never dispatched again
+	markEnded  func(id string) bool // the Runner's: a rejected request is never dispatched again
 	mu         sync.Mutex
 	// live are the sidecars whose heartbeats were fresh at the last look;
 	// rejections are shared among them (ownsRejection).
@@ -35,7 +35,9 @@ type rejecter struct {
 // request's claim object is deleted once the rejection is written (not
 // before: another sidecar could claim and answer it too).
 func (s *rejecter) rejectLater(ctx context.Context, r Request, msg string, claimed bool) {
-	s.markEnded(r.ID)
+	if !s.markEnded(r.ID) {
+		return // answered here already (a cancel stopped it while it was judged): one answer only
+	}
 	select {
 	case s.rejections <- rejection{r: r, entry: s.logEntry(r, StateRejected, LogEntry{Message: msg}), claimed: claimed}:
 	case <-ctx.Done():
