@@ -45,13 +45,13 @@ is never read): no test can kill it, so mutants.txt declares it with why,
 and it is not run.
 
 Run it with ` + "`go tool task mutants`" + `: every mutant builds a test binary, so
-the whole list takes hours on two cores. Each outcome is journaled as it is
+the whole list takes half an hour on two quiet cores, hours on busy ones. Each outcome is journaled as it is
 decided (` + "`.cache/mutants.jsonl`" + `), so a run stopped part-way goes on where it
 stopped, testing again only the mutants of packages changed since; and a
 run takes the outcomes this report gives for mutants whose inputs (their
 package, the packages its tests build with, go.mod, test data) are
-unchanged since the commit it tested (` + "`-seed`" + `, on by default), so a fresh clone tests only
-what changed. ` + "`-journal \"\"`" + ` tests every mutant (it turns seeding off too).
+unchanged since the commit it tested (` + "`-seed`" + `, on by default), so a fresh clone tests
+only what changed. ` + "`-journal \"\"`" + ` tests every mutant (it turns seeding off too).
 `
 
 // writeReport writes the Markdown report of a run.
@@ -66,12 +66,11 @@ func writeReport(w io.Writer, ms []*mutant, only string, jl *journal, revision s
 			"the totals count those alone.\n", only)
 	}
 	if fromJournal := jl.taken - jl.seeded; fromJournal > 0 {
-		fmt.Fprintf(&b, "\n%d of the outcomes below were taken from the journal of an earlier run (`-journal`): "+
-			"their package's sources and tests are unchanged since they were tested.\n", fromJournal)
+		fmt.Fprintf(&b, "\nOutcomes taken from the journal of an earlier run (`-journal`), their inputs unchanged since they were tested: %d.\n", fromJournal)
 	}
 	if jl.seeded > 0 {
-		fmt.Fprintf(&b, "\n%d of the outcomes below were taken from this report as it was written for commit `%s` (`-seed`): "+
-			"their package's files (and, for a hand-made mutant, mutants.txt) are unchanged since that commit.\n", jl.seeded, jl.seededFrom)
+		fmt.Fprintf(&b, "\nOutcomes taken from this report as it was written for commit `%s` (`-seed`), their inputs "+
+			"(and, for a hand-made mutant, mutants.txt) unchanged since that commit: %d.\n", jl.seededFrom, jl.seeded)
 	}
 	byRule, order := map[string]*tally{}, []string{}
 	var all tally
