@@ -56,7 +56,9 @@ var aliceGrants = grants{"alice BACKUP shop", "alice SELECT shop", "alice CREATE
 	// carol may restore shop into shop_carol, but a row policy restricts
 	// what she reads of shop.orders.
 	"carol SELECT shop", "carol CREATE TABLE shop_carol", "carol INSERT shop_carol", "carol CREATE DATABASE shop_carol",
-	"carol POLICY shop.orders"}
+	"carol POLICY shop.orders",
+	// erin may drop shop's tables on this node (a cleanup's right here).
+	"erin BACKUP shop", "erin DROP TABLE shop"}
 
 // bed is a runner on the in-memory store, server and control plane.
 type bed struct {

@@ -141,8 +141,9 @@ func (s *executor) executeSet(ctx context.Context, r Job, latest *LogEntry, rows
 
 // refuseOnCluster refuses, on a cluster node, what sets do not do: a
 // backup of some tables (a set backs up whole databases), a request on a
-// database the nodes do not list (the others would not step its sets), and
-// the restores a set's restore does not run (refuseSetRestoreShape).
+// database the nodes do not list (the others would not step its sets), the
+// restores a set's restore does not run (refuseSetRestoreShape), and a
+// login's cleanup that deletes (refuseLoginCleanup).
 func (s *admission) refuseOnCluster(j Job) error {
 	if s.opts.Sets == nil {
 		return nil
@@ -162,7 +163,25 @@ func (s *admission) refuseOnCluster(j Job) error {
 			return reject("database %s is not listed in databases on this cluster node: every node steps the sets "+
 				"of the databases it lists, so list it on every node first", j.Database)
 		}
+		if err := refuseLoginCleanup(j); err != nil {
+			return err
+		}
 		return refuseSetRestoreShape(j)
 	}
 	return nil
+}
+
+// refuseLoginCleanup refuses a login's cleanup that deletes: it deletes
+// every shard's backups, but this node can check the login's DROP TABLE on
+// its own server only, and grants are each node's own (a login may drop
+// tables here and not on another node). The operator's cleanup (a signed
+// row: HTTP, the CLI, the schedule) needs no grant, and a dry run deletes
+// nothing.
+func refuseLoginCleanup(j Job) error {
+	if j.Action != ActionCleanup || j.Operator || j.DryRun {
+		return nil
+	}
+	return reject("on a cluster a cleanup deletes every shard's backups, and this node can check DROP TABLE on %s "+
+		"on its own server only: ask the operator (POST /v1/cleanup, `clickvault cleanup`, or the schedule), "+
+		"or ask with dry_run = true to see what it would delete", j.Database)
 }

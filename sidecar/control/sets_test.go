@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -108,9 +109,10 @@ func TestClusterBackupIsASet(t *testing.T) {
 }
 
 // TestClusterNodeRefusesWhatSetsDoNotDo: a backup of some tables, a
-// request on a database the nodes do not list, and a restore of some
-// tables, of mode schema or with consumers 'include' are rejected on a
-// cluster node, each saying why, and no set is made or restored.
+// request on a database the nodes do not list, a restore of some tables,
+// of mode schema or with consumers 'include', and a login's cleanup that
+// deletes (its grants are this node's alone) are rejected on a cluster
+// node, each saying why, and no set is made, restored or cleaned up.
 func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 	sets := &fakeSets{out: control.SetOutcome{ID: "s1", State: "completed"}}
 	b := newBed(t, control.Options{Sets: sets, Databases: []string{"shop"}})
@@ -125,12 +127,19 @@ func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Mode: "schema"}, "is mode data"},
 		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Consumers: "include"}, "not 'include'"},
 		{control.Request{Action: "cleanup", Database: "shop_copy"}, "not listed in databases on this cluster node"},
+		{control.Request{Action: "cleanup", Database: "shop", RequestedBy: "erin"}, "can check DROP TABLE on shop on its own server only"},
 	} {
-		id := b.request("alice", c.r)
+		by := cmp.Or(c.r.RequestedBy, "alice")
+		id := b.request(by, c.r)
 		b.expect(id, control.StateRejected, c.says)
 	}
 	if got, restores := sets.asked(), sets.restoresAsked(); len(got) != 0 || len(restores) != 0 {
 		t.Errorf("sets asked for: %+v, restores: %+v", got, restores)
+	}
+	sets.mu.Lock()
+	defer sets.mu.Unlock()
+	if len(sets.cleanups) != 0 {
+		t.Errorf("cleanups run: %v", sets.cleanups)
 	}
 }
 

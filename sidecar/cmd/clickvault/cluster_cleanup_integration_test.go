@@ -16,9 +16,10 @@ import (
 
 // TestClusterCleanupDeletesWholeSets: with keep_full_backups = 1, alice
 // makes set A (the first, full), set B (full) and set C (incremental, on
-// B). Her cleanup on node 3 — a dry run first, which deletes nothing; then
-// one that a verify's pin on shard 2's backup of A stops part way — at last
-// deletes set A whole: its records and its backup on every shard, never
+// B). Her dry run of a cleanup on node 3 deletes nothing, and her cleanup
+// that deletes is rejected (grants are each node's own). The operator's on
+// node 3 — first one that a verify's pin on shard 2's backup of A stops
+// part way — at last deletes set A whole: its records and its backup on every shard, never
 // one shard of it. B and C stay with every backup C rests on, and C
 // restores, every shard with its rows at C. GET /v1/sets lists B and C.
 func TestClusterCleanupDeletesWholeSets(t *testing.T) {
@@ -42,8 +43,13 @@ func TestClusterCleanupDeletesWholeSets(t *testing.T) {
 		keysOf("cv/test/vault-eu/shop/sets/"+sets[0]+"/") == 0 {
 		t.Fatalf("dry run: %s: %s", dry.state, dry.message)
 	}
+	if st := b.ask(third, "action, database", "'cleanup', 'shop'"); st.state != "rejected" ||
+		!strings.Contains(st.message, "can check DROP TABLE on shop on its own server only") ||
+		keysOf("cv/test/vault-eu/shop/sets/"+sets[0]+"/") == 0 {
+		t.Fatalf("alice's cleanup, though she may drop shop's tables on every node: %s: %s", st.state, st.message)
+	}
 	b.cleanupStoppedByAPin(t, sets[0], backupNamed(t, messages[0], 2), shardFolder)
-	st := b.ask(third, "action, database", "'cleanup', 'shop'") // shards 1 and 3's backups of A went with the stopped one
+	st := b.operatorCleanup(t, 2) // shards 1 and 3's backups of A went with the stopped one
 	if st.state != "succeeded" || !strings.Contains(st.message, "deleted 1 sets ("+sets[0]+") and 1 backups") ||
 		!strings.Contains(st.message, "kept 2 sets") {
 		t.Fatalf("cleanup: %s: %s", st.state, st.message)
@@ -92,7 +98,7 @@ func (b *clusterBed) cleanupStoppedByAPin(t *testing.T, setA, shard2Backup strin
 	if _, err := m.Client().PutObject(h.ctx, &s3.PutObjectInput{Bucket: &m.Bucket, Key: &key, Body: bytes.NewReader(pin)}); err != nil {
 		t.Fatal(err)
 	}
-	st := b.ask(b.nodes[2], "action, database", "'cleanup', 'shop'")
+	st := b.operatorCleanup(t, 2)
 	if st.state != "failed" || !strings.Contains(st.message, "set "+setA+" is marked deleting") {
 		t.Errorf("cleanup with shard 2's backup of set A pinned: %s: %s", st.state, st.message)
 	}
@@ -109,6 +115,19 @@ func (b *clusterBed) cleanupStoppedByAPin(t *testing.T, setA, shard2Backup strin
 	if _, err := m.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &m.Bucket, Key: &key}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// operatorCleanup asks node i's sidecar (0-based) for the operator's
+// cleanup of shop over HTTP and waits for its answer: on a cluster a
+// login's cleanup that deletes is refused.
+func (b *clusterBed) operatorCleanup(t *testing.T, i int) status {
+	t.Helper()
+	code, out := post(t, "http://"+b.procs[i].addr+"/v1/cleanup", httpToken, `{"database":"shop"}`)
+	var queued struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &queued); code != http.StatusAccepted || err != nil || queued.ID == "" {
+		t.Fatalf("POST /v1/cleanup to node %d: %d %s", i+1, code, out)
+	}
+	return b.nodes[i].waitState(queued.ID, 3*time.Minute, "succeeded", "failed", "rejected")
 }
 
 // ask inserts alice's request on node h and waits for its answer.
