@@ -46,6 +46,11 @@ type Options struct {
 	// ("set-restore-started", "set-restore-sent"); only the fault tests
 	// set it, to kill the process there.
 	FaultPoint func(name string)
+	// Recorded, when set, is told of each database whose set this node
+	// wrote its shard's result of, or sealed: the copy rounds follow
+	// (copy_sets.go), so a set reaches the copy targets soon after it
+	// ends. It must not block.
+	Recorded func(database string)
 }
 
 // Job is one shard's backup of a set, for the Executor.

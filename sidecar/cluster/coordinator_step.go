@@ -182,7 +182,15 @@ func writeResult(ctx context.Context, c *Coordinator, res setmodel.ShardResult) 
 	}
 	c.logger.Info("shard's backup for a set ended", "database", res.Database, "set", res.Set, "shard", res.Shard,
 		"state", res.State, "backup", res.Backup, "error", res.Error)
+	recorded(c, res.Database)
 	return nil
+}
+
+// recorded tells Options.Recorded that c wrote a set's record.
+func recorded(c *Coordinator, database string) {
+	if c.opts.Recorded != nil {
+		c.opts.Recorded(database)
+	}
 }
 
 // shardRequestID names a shard's backup of a set by this sidecar.

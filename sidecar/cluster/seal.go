@@ -55,6 +55,7 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 		return fmt.Errorf("seal set %s of %s: %w", set.ID, set.Database, err)
 	}
 	c.logger.Info("set sealed", "database", set.Database, "set", set.ID, "state", sealed.State, "reasons", sealed.Reasons)
+	recorded(c, set.Database)
 	return c.unlist(ctx, set.Database, set.ID, sealed)
 }
 

@@ -83,12 +83,13 @@ func (c Config) validateCopies(add addFunc) {
 		}
 		seen[t.Name] = true
 		c.validateCopy(add, key, t)
-		if t.Retention != nil {
+		switch {
+		case t.Retention != nil && c.Cluster.Name != "":
+			add(key+".retention", "a copy target's own retention is not supported on a cluster node (cluster.name is set) yet: "+
+				"a cluster's copy keeps every set it is sent; leave it out")
+		case t.Retention != nil:
 			validateRetention(add, key+".retention", *t.Retention)
 		}
-	}
-	if len(c.Copy) > 0 && c.Cluster.Name != "" {
-		add("copy", "copy targets are not supported on a cluster node (cluster.name is set) yet")
 	}
 }
 

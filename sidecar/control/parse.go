@@ -85,7 +85,8 @@ func (s *admission) validateShardAndSource(j Job) error {
 	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify && j.Action != ActionCheck && j.Action != ActionCleanup:
 		return reject("source is for restores, verifies, checks and cleanups (the [[copy]] target they act on), not %s; leave it empty", j.Action)
 	case j.Source != "" && s.opts.Sets != nil:
-		return reject("source: copy targets are not supported on a cluster node; a set is read from the primary bucket")
+		return reject("source: on a cluster node a request reads the primary bucket; to restore from a [[copy]] target " +
+			"when the primary is lost, point every node's [s3] at the copy (docs/cluster.md#copies)")
 	}
 	return nil
 }

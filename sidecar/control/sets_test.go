@@ -110,9 +110,10 @@ func TestClusterBackupIsASet(t *testing.T) {
 
 // TestClusterNodeRefusesWhatSetsDoNotDo: a backup of some tables, a
 // request on a database the nodes do not list, a restore of some tables,
-// of mode schema or with consumers 'include', and a login's cleanup that
-// deletes (its grants are this node's alone) are rejected on a cluster
-// node, each saying why, and no set is made, restored or cleaned up.
+// of mode schema, with consumers 'include' or from a copy target, and a
+// login's cleanup that deletes (its grants are this node's alone) are
+// rejected on a cluster node, each saying why, and no set is made,
+// restored or cleaned up.
 func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 	sets := &fakeSets{out: control.SetOutcome{ID: "s1", State: "completed"}}
 	b := newBed(t, control.Options{Sets: sets, Databases: []string{"shop"}})
@@ -128,6 +129,7 @@ func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Consumers: "include"}, "not 'include'"},
 		{control.Request{Action: "cleanup", Database: "shop_copy"}, "not listed in databases on this cluster node"},
 		{control.Request{Action: "cleanup", Database: "shop", RequestedBy: "erin"}, "can check DROP TABLE on shop on its own server only"},
+		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Source: "dr"}, "point every node's [s3] at the copy"},
 	} {
 		by := cmp.Or(c.r.RequestedBy, "alice")
 		id := b.request(by, c.r)

@@ -67,15 +67,18 @@ func readTopology(ctx context.Context, db *clickhouse.Database, name string) (se
 
 // sets makes the coordinator that works this node's shard of every set
 // (the fittest replica of a shard claims it, made current first) and runs
-// its steps of sets' restores, and the runner's side of sets.
-func (a *app) sets() (*cluster.Coordinator, cluster.Requests) {
+// its steps of sets' restores, and the runner's side of sets. recorded,
+// when not nil, is told of each database whose set this node recorded a
+// result of or sealed (serve's copy rounds follow).
+func (a *app) sets(recorded func(database string)) (*cluster.Coordinator, cluster.Requests) {
 	n := a.cluster
 	replication := a.db.Replication()
 	exec := cluster.Checked{Executor: cluster.Engine{Service: a.service, Replication: replication, SyncTimeout: a.cfg.SyncTimeout()},
 		Allowed: a.mayBackUp}
 	co := cluster.New(a.store, n.layout, n.name, cluster.Member{Holder: a.instance, Position: n.position}, exec,
 		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval(), Replication: replication,
-			Restorer: cluster.RestoreEngine{Service: a.service, Rights: a.mayRestore}, FaultPoint: faultPoint}, a.logger)
+			Restorer: cluster.RestoreEngine{Service: a.service, Rights: a.mayRestore}, FaultPoint: faultPoint,
+			Recorded: recorded}, a.logger)
 	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (setmodel.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},

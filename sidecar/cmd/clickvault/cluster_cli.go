@@ -49,7 +49,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	if _, err := a.service.InspectTarget(ctx, model.OrWord(f.target, f.database)); errors.Is(err, model.ErrForbiddenTarget) {
 		return &usageError{err}
 	}
-	_, sets := a.sets()
+	_, sets := a.sets(nil)
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
 		Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
@@ -68,7 +68,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 // cleanupSets is `clickvault cleanup` on a cluster node: retention of
 // every listed database's sets.
 func (a *app) cleanupSets(ctx context.Context, dbs []string, dryRun bool) error {
-	_, sets := a.sets()
+	_, sets := a.sets(nil)
 	var failed []error
 	for _, db := range dbs {
 		out, err := sets.CleanupSets(ctx, db, dryRun)

@@ -37,7 +37,7 @@ func (a *app) copyTargets(ctx context.Context, only string) ([]sidecar.CopyTarge
 		if err != nil {
 			return nil, err
 		}
-		target := sidecar.CopyTarget{Name: t.Name, Store: store, Layout: coord.Layout{Prefix: t.Prefix},
+		target := sidecar.CopyTarget{Name: t.Name, Store: store, Layout: a.copyLayout(t.Prefix),
 			Transfer: s3.NewTransfer(a.store, store, a.cfg.SameStore(t)), BaseRef: copyClickHouseTarget(t).BaseRef}
 		if t.Retention != nil {
 			r := retentionOf(*t.Retention)
@@ -94,7 +94,7 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 		opts.Retention = retentionOf(*t.Retention)
 	}
 	notifier := copyNotifier{inner: a.notifier, copy: name}
-	return sidecar.NewService(store, db.Ports(), notifier, coord.Layout{Prefix: t.Prefix}, opts, a.logger.With("copy", name)), nil
+	return sidecar.NewService(store, db.Ports(), notifier, a.copyLayout(t.Prefix), opts, a.logger.With("copy", name)), nil
 }
 
 // lazyCopyReaders are the [[copy]] targets as sources of restores and

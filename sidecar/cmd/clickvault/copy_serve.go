@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clickvault/clickvault/hooks/metrics"
+	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
@@ -16,8 +17,9 @@ import (
 const copyRetryEvery = 5 * time.Minute
 
 // copies are serve's copy rounds, with their metric; nil without [[copy]]
-// targets.
-func (a *app) copies(ctx context.Context, reg prometheus.Registerer) (*control.Copies, error) {
+// targets. On a cluster node (sets, its coordinator) each round copies the
+// node's shard and then the sets' records.
+func (a *app) copies(ctx context.Context, reg prometheus.Registerer, sets *cluster.Coordinator) (*control.Copies, error) {
 	if len(a.cfg.Copy) == 0 {
 		return nil, nil
 	}
@@ -27,7 +29,7 @@ func (a *app) copies(ctx context.Context, reg prometheus.Registerer) (*control.C
 	}
 	dbs := a.cfg.DatabaseList()
 	lags := metrics.NewCopyLags(reg, a.cfg.CopyNames(), dbs...)
-	return control.NewCopies(a.service, targets, dbs, copyRetryEvery, lags, a.logger), nil
+	return control.NewCopies(a.setsCopierOf(sets, targets), targets, dbs, copyRetryEvery, lags, a.logger), nil
 }
 
 // copyingObserver is the metrics, and a copy round asked for after each

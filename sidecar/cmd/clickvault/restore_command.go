@@ -38,7 +38,8 @@ func restoreCommand(run runner) *cobra.Command {
 			return err
 		}
 		if a.cluster != nil && from != "" {
-			return &usageError{errors.New("--from: copy targets are not supported on a cluster node; a set restores from the primary bucket")}
+			return &usageError{errors.New("--from: on a cluster node a set restores from the primary bucket; when it is lost, " +
+				"point every node's [s3] at the [[copy]] target (docs/cluster.md#copies)")}
 		}
 		if a.cluster != nil {
 			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,

@@ -50,10 +50,11 @@ func serveCommand(run runner) *cobra.Command {
 		a.queue = notifications
 		var sets *cluster.Coordinator
 		var setBackups control.ClusterSets
+		copiesAfter := &lateCopies{} // made once the copy targets are claimed, in runServe
 		hooks := a.hookOptions()
 		if a.cluster != nil {
 			var requests cluster.Requests
-			sets, requests = a.sets()
+			sets, requests = a.sets(copiesAfter.nudge)
 			setBackups, hooks.Sets = requests, requests.ListSets
 		}
 		var started atomic.Pointer[control.Runner]
@@ -68,7 +69,7 @@ func serveCommand(run runner) *cobra.Command {
 			"databases", a.cfg.DatabaseList(), "instance", a.instance.Name)
 		g.Go(func() error {
 			return a.runServe(gctx, serveParts{plane: plane, proofKey: proofKey, setBackups: setBackups, sets: sets, reg: reg,
-				notifications: notifications, started: &started})
+				notifications: notifications, started: &started, copies: copiesAfter})
 		})
 		err = g.Wait()
 		a.logger.Info("sidecar stopped")
@@ -124,15 +125,30 @@ type serveParts struct {
 	reg           *prometheus.Registry
 	notifications *notify.Queue
 	started       *atomic.Pointer[control.Runner] // the runner, once made: /readyz asks it
+	copies        *lateCopies                     // the copy rounds, once made: the sets' coordinator nudges them
+}
+
+// lateCopies are serve's copy rounds, made after the coordinator of sets
+// that nudges them: a nudge before they are made is dropped (their first
+// round copies everything anyway).
+type lateCopies struct{ atomic.Pointer[control.Copies] }
+
+func (l *lateCopies) nudge(database string) {
+	if c := l.Load(); c != nil {
+		c.BackupCompleted(database)
+	}
 }
 
 // runServe claims the copy targets, makes the runner, sweeps what killed
 // verifies and restores left, then runs the runner, the notifications,
 // the copy rounds and (on a cluster node) the sets until ctx ends.
 func (a *app) runServe(ctx context.Context, p serveParts) error {
-	copies, err := a.copies(ctx, p.reg)
+	copies, err := a.copies(ctx, p.reg, p.sets)
 	if err != nil {
 		return err
+	}
+	if copies != nil {
+		p.copies.Store(copies)
 	}
 	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies)
 	// What killed verifies and replaces left (scratch databases, staging

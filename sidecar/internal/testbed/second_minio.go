@@ -20,7 +20,11 @@ func (b *Bed) StartMinIO(t testing.TB, bucket string) *MinIO {
 	if err != nil {
 		t.Fatalf("a second MinIO is needed and could not be had: %v", err)
 	}
-	dir := filepath.Join(b.Dir, "minio-"+bucket)
+	root := b.Dir
+	if root == "" { // a bed made by hand around a cluster's node: never the working directory
+		root = t.TempDir()
+	}
+	dir := filepath.Join(root, "minio-"+bucket)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,199 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// SetCopy copies the records of a database's sealed sets to a copy
+// target, so that the target, read as a cluster's primary bucket, holds
+// sets a restore can choose: each node copies its own shard's backups
+// (the engine's copy, under the target's Engine layout) and then, here,
+// its shard's result of each set and the set itself.
+type SetCopy struct {
+	Coord  *Coordinator
+	Target coord.ObjectStore
+	Layout Layout // the target's: its prefix, this cluster's id
+}
+
+// SetCopyReport is what one call of CopySets wrote at the target.
+type SetCopyReport struct {
+	Results int // this shard's results written
+	Sets    int // set.json written: the set is whole at the target
+}
+
+// CopySets copies to the target, for each set of database (never one
+// being deleted):
+//
+//   - this node's shard's result, once the shard's backup of the set is
+//     completed at the target (its metadata is there: a copy writes it
+//     last), its folder named at the target; a result never changes, so
+//     it goes while the set is still open;
+//   - set.json, last, once the set is sealed (completed or partial) and
+//     every shard the set holds a backup of has its result there.
+//
+// A restore reads a set only through its set.json, so a set at the target
+// is either whole or not seen. The target is listed again after this
+// node's results are written: of two nodes whose rounds end at once, each
+// writes before it lists, so the later lister sees both results and
+// writes the set. A set already whole at the target is not read again:
+// two LISTs a round once every set is copied.
+func (s SetCopy) CopySets(ctx context.Context, database string) (SetCopyReport, error) {
+	var rep SetCopyReport
+	there, err := s.atTarget(ctx, database)
+	if err != nil {
+		return rep, err
+	}
+	listing, err := s.Coord.store.List(ctx, s.Coord.layout.SetsRoot(database), false)
+	if err != nil {
+		return rep, fmt.Errorf("list the sets of %s: %w", database, err)
+	}
+	var waiting []sealedSet // sealed, their shards' results not all there when listed
+	for _, f := range listing.Folders {
+		id := path.Base(strings.TrimSuffix(f, "/"))
+		if there[id].whole {
+			continue
+		}
+		set, ok, err := s.copyResultOf(ctx, database, id, there[id], &rep)
+		if err != nil {
+			return rep, err
+		}
+		if ok {
+			waiting = append(waiting, set)
+		}
+	}
+	if rep.Results > 0 && len(waiting) > 0 { // what others wrote meanwhile
+		if there, err = s.atTarget(ctx, database); err != nil {
+			return rep, err
+		}
+	}
+	for _, set := range waiting {
+		if err := s.completeSet(ctx, set, there[set.set.ID], &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// setAtTarget is what the target holds of one set.
+type setAtTarget struct {
+	whole   bool         // its set.json is there
+	results map[int]bool // the shards whose result is there
+}
+
+// sealedSet is a sealed set of the primary, and its set.json as written.
+type sealedSet struct {
+	set setmodel.Set
+	raw []byte
+}
+
+// atTarget lists what the target holds of database's sets (one LIST).
+func (s SetCopy) atTarget(ctx context.Context, database string) (map[string]setAtTarget, error) {
+	root := s.Layout.SetsRoot(database)
+	listing, err := s.Target.List(ctx, root, true)
+	if err != nil {
+		return nil, fmt.Errorf("list the sets of %s at the copy target: %w", database, err)
+	}
+	out := map[string]setAtTarget{}
+	for _, o := range listing.Objects {
+		id, name, ok := strings.Cut(strings.TrimPrefix(o.Key, root), "/")
+		if !ok || strings.Contains(name, "/") {
+			continue // open.json, or a restore's record
+		}
+		t := out[id]
+		if t.results == nil {
+			t.results = map[int]bool{}
+		}
+		if o.Key == s.Layout.SetKey(database, id) {
+			t.whole = true
+		} else if n, err := coord.ShardNumber(strings.TrimSuffix(name, ".json")); err == nil && strings.HasSuffix(name, ".json") {
+			t.results[n] = true
+		}
+		out[id] = t
+	}
+	return out, nil
+}
+
+// copyResultOf copies this shard's result of set id when the target lacks
+// it, and returns the set when it is sealed (its set.json to be written
+// once every shard's result is there).
+func (s SetCopy) copyResultOf(ctx context.Context, database, id string, there setAtTarget, rep *SetCopyReport) (sealedSet, bool, error) {
+	c := s.Coord
+	raw, _, err := c.store.Get(ctx, c.layout.SetKey(database, id))
+	if errors.Is(err, coord.ErrNotFound) {
+		return sealedSet{}, false, nil // a set being made, or what a stopped cleanup left
+	}
+	if err != nil {
+		return sealedSet{}, false, fmt.Errorf("read set %s of %s: %w", id, database, err)
+	}
+	var set setmodel.Set
+	if err := setmodel.Decode("set "+id, raw, &set); err != nil {
+		return sealedSet{}, false, err
+	}
+	if set.State == setmodel.SetDeleting {
+		return sealedSet{}, false, nil
+	}
+	if own := c.self.Position.Shard; set.Has(own) && !there.results[own] {
+		copied, err := s.copyResult(ctx, set)
+		if err != nil {
+			return sealedSet{}, false, err
+		}
+		if copied {
+			rep.Results++
+		}
+	}
+	sealed := set.State == setmodel.SetCompleted || set.State == setmodel.SetPartial // open: its set.json follows once sealed
+	return sealedSet{set: set, raw: raw}, sealed, nil
+}
+
+// completeSet writes a sealed set's set.json at the target once every
+// shard the set holds a backup of has its result there.
+func (s SetCopy) completeSet(ctx context.Context, sealed sealedSet, there setAtTarget, rep *SetCopyReport) error {
+	set := sealed.set
+	for _, n := range set.Shards {
+		if _, missing := set.Reasons[coord.ShardFolder(n)]; !missing && !there.results[n] {
+			return nil // another shard's backup is not at the target yet
+		}
+	}
+	if _, err := s.Target.Put(ctx, s.Layout.SetKey(set.Database, set.ID), sealed.raw, coord.PutCondition{}); err != nil {
+		return fmt.Errorf("write set %s of %s at the copy target: %w", set.ID, set.Database, err)
+	}
+	rep.Sets++
+	return nil
+}
+
+// copyResult writes this shard's result of set at the target once its
+// backup is completed there, naming the backup's folder at the target. It
+// reports false when the backup is not there yet, or the shard has none in
+// the set.
+func (s SetCopy) copyResult(ctx context.Context, set setmodel.Set) (bool, error) {
+	c := s.Coord
+	own := c.self.Position.Shard
+	res, found, err := c.readResult(ctx, set, own)
+	if err != nil || !found || res.State != setmodel.ShardSucceeded || res.Backup == "" {
+		return false, err
+	}
+	res.Folder = s.Layout.Engine(own).Folder(set.Database, res.Kind, res.Backup)
+	done, err := s.Target.Exists(ctx, coord.MetaKey(res.Folder))
+	if err != nil {
+		return false, fmt.Errorf("look for shard %d's backup %s at the copy target: %w", own, res.Backup, err)
+	}
+	if !done {
+		return false, nil
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		return false, fmt.Errorf("encode shard %d's result of set %s: %w", own, set.ID, err)
+	}
+	if _, err := s.Target.Put(ctx, s.Layout.ResultKey(set.Database, set.ID, own), data, coord.PutCondition{}); err != nil {
+		return false, fmt.Errorf("write shard %d's result of set %s at the copy target: %w", own, set.ID, err)
+	}
+	return true, nil
+}

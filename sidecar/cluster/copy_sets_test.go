@@ -1,0 +1,169 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// copyWorld is a world of two shards with a copy target beside its bucket.
+type copyWorld struct {
+	*world
+	target *memstore.ObjectStore
+	dr     cluster.Layout // the target's layout
+}
+
+func newCopyWorld(t *testing.T) *copyWorld {
+	return &copyWorld{world: newWorld(t, 1, 1), target: memstore.New(), dr: cluster.Layout{Prefix: "dr", ClusterID: "c1"}}
+}
+
+// copySets runs node i's CopySets and fails the test on an error.
+func (w *copyWorld) copySets(t *testing.T, i int) cluster.SetCopyReport {
+	t.Helper()
+	rep, err := cluster.SetCopy{Coord: w.nodes[i].c, Target: w.target, Layout: w.dr}.CopySets(context.Background(), "shop")
+	if err != nil {
+		t.Fatalf("node%d: copy sets: %v", i+1, err)
+	}
+	return rep
+}
+
+// backupCopied marks shard n's backup of set completed at the target, as
+// the engine's copy leaves it: its metadata written last.
+func (w *copyWorld) backupCopied(t *testing.T, set setmodel.Set, n int) {
+	t.Helper()
+	key := coord.MetaKey(w.dr.Engine(n).Folder("shop", set.Kind, "b-"+set.ID))
+	if _, err := w.target.Put(context.Background(), key, []byte("{}"), coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSetCopiedWholeOrNotAtAll: each node copies its shard's result of a
+// set once its shard's backup is completed at the target, naming the
+// backup's folder there, while the set is open too; set.json follows only
+// once the set is sealed and every shard's result is there, as the
+// primary's, so a coordinator on the target sees the set only whole. A
+// whole one is not read again, and a partial set needs only the shards it
+// holds.
+func TestSetCopiedWholeOrNotAtAll(t *testing.T) {
+	w := newCopyWorld(t)
+	ctx := context.Background()
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	if rep := w.copySets(t, 0); rep != (cluster.SetCopyReport{}) {
+		t.Errorf("a set with no result copied: %+v", rep)
+	}
+	w.step(t, 0)
+	if rep := w.copySets(t, 0); rep != (cluster.SetCopyReport{}) {
+		t.Errorf("shard 1's result copied before its backup: %+v", rep)
+	}
+	w.backupCopied(t, set, 1)
+	if rep := w.copySets(t, 0); rep != (cluster.SetCopyReport{Results: 1}) {
+		t.Errorf("node1 with shard 1's backup copied, the set open: %+v, want its result and no set", rep)
+	}
+	w.step(t, 1)
+	if got, _ := w.set(t, set.ID); got.State != setmodel.SetCompleted {
+		t.Fatalf("set %s", got.State)
+	}
+	if rep := w.copySets(t, 0); rep != (cluster.SetCopyReport{}) {
+		t.Errorf("node1 with shard 2's backup not copied: %+v, want nothing", rep)
+	}
+	var res setmodel.ShardResult
+	data, _, err := w.target.Get(ctx, w.dr.ResultKey("shop", set.ID, 1))
+	if err != nil || json.Unmarshal(data, &res) != nil || res.Folder != "dr/c1/shop/shard-1/full/b-"+set.ID+"/" {
+		t.Errorf("shard 1's result at the target: %s (%v), want its folder there", data, err)
+	}
+	if sets := w.targetSets(t); len(sets) != 0 {
+		t.Errorf("the target shows sets %+v before shard 2's backup is there", sets)
+	}
+	w.backupCopied(t, set, 2)
+	if rep := w.copySets(t, 1); rep != (cluster.SetCopyReport{Results: 1, Sets: 1}) {
+		t.Errorf("node2, the last shard copied: %+v, want its result and the set", rep)
+	}
+	primary, _, _ := w.store.Get(ctx, w.layout.SetKey("shop", set.ID))
+	if copied, _, err := w.target.Get(ctx, w.dr.SetKey("shop", set.ID)); err != nil || !bytes.Equal(copied, primary) {
+		t.Errorf("set.json at the target %s (%v), want the primary's %s", copied, err, primary)
+	}
+	if sets := w.targetSets(t); len(sets) != 1 || sets[0].ID != set.ID || sets[0].State != setmodel.SetCompleted {
+		t.Errorf("the target's sets %+v, want %s completed", sets, set.ID)
+	}
+	if rep := w.copySets(t, 0); rep != (cluster.SetCopyReport{}) {
+		t.Errorf("a set whole at the target copied again: %+v", rep)
+	}
+
+	w.nodes[1].exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
+		return setmodel.ShardResult{}, errors.New("disk full")
+	}
+	partial := w.create(t, 0, cluster.Request{RequestID: "r2"})
+	w.step(t, 0, 1, 0)
+	if got, _ := w.set(t, partial.ID); got.State != setmodel.SetPartial {
+		t.Fatalf("set %s with shard 2 failed: %s", partial.ID, got.State)
+	}
+	if rep := w.copySets(t, 1); rep != (cluster.SetCopyReport{}) {
+		t.Errorf("node2, whose shard has no backup in the partial set: %+v", rep)
+	}
+	w.backupCopied(t, partial, 1)
+	if rep := w.copySets(t, 0); rep != (cluster.SetCopyReport{Results: 1, Sets: 1}) {
+		t.Errorf("the partial set with shard 1's backup copied: %+v, want the set whole", rep)
+	}
+}
+
+// targetSets are the sets a coordinator reading the target finds.
+func (w *copyWorld) targetSets(t *testing.T) []setmodel.Set {
+	t.Helper()
+	self := cluster.Member{Holder: coord.Holder{Name: "dr", Stable: true}, Position: setmodel.Position{Shard: 1, Replica: 1}}
+	c := cluster.New(w.target, w.dr, "vault", self, &executor{}, cluster.Options{}, slog.New(slog.DiscardHandler))
+	sets, err := c.Sets(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sets
+}
+
+// putHook is a target that runs before once, just before the first PUT of
+// key: another node's round, between this one's LIST and its write.
+type putHook struct {
+	*memstore.ObjectStore
+	key    string
+	before func()
+}
+
+func (p *putHook) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if key == p.key && p.before != nil {
+		before := p.before
+		p.before = nil
+		before()
+	}
+	return p.ObjectStore.Put(ctx, key, data, cond)
+}
+
+// TestSetCopiedWhenTwoRoundsEndAtOnce: both shards' backups reach the
+// target, and node1's round lists the target, then node2's whole round
+// runs before node1 writes its result: node2 sees no result of shard 1 and
+// leaves the set; node1, listing again after its write, sees both and
+// writes the set. (Listing once, neither would until a later round.)
+func TestSetCopiedWhenTwoRoundsEndAtOnce(t *testing.T) {
+	w := newCopyWorld(t)
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0, 1, 0)
+	w.backupCopied(t, set, 1)
+	w.backupCopied(t, set, 2)
+	var second cluster.SetCopyReport
+	target := &putHook{ObjectStore: w.target, key: w.dr.ResultKey("shop", set.ID, 1), before: func() { second = w.copySets(t, 1) }}
+	first, err := cluster.SetCopy{Coord: w.nodes[0].c, Target: target, Layout: w.dr}.CopySets(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != (cluster.SetCopyReport{Results: 1}) || first != (cluster.SetCopyReport{Results: 1, Sets: 1}) {
+		t.Errorf("node2's round %+v inside node1's %+v: want node2's result, then node1's result and the set", second, first)
+	}
+	if sets := w.targetSets(t); len(sets) != 1 {
+		t.Errorf("the target's sets: %+v", sets)
+	}
+}
