@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
 )
 
 const (
@@ -28,6 +30,11 @@ const (
 	flushWithin = 5 * time.Second
 )
 
+// flushRunner runs a flush's statement (a *Database; a fake in unit tests).
+type flushRunner interface {
+	Exec(ctx context.Context, query string, params ...proto.Parameter) error
+}
+
 // errFlushTimedOut: the server did not finish a flush within flushWithin.
 var errFlushTimedOut = errors.New("the server did not finish it within " + flushWithin.String())
 
@@ -42,7 +49,7 @@ type logFlusher struct {
 
 // run flushes the log once the gap since the last flush has passed.
 // Called with f.mu held.
-func (f *logFlusher) run(ctx context.Context, db *Database) error {
+func (f *logFlusher) run(ctx context.Context, db flushRunner) error {
 	if wait := minFlushGap - time.Since(f.lastTry); wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
@@ -78,7 +85,7 @@ type queryLogFlusher struct {
 
 // flush flushes query_log if any of ids is owed a flush. Its error says the
 // log may lag: the look goes on and reads what the log holds.
-func (f *queryLogFlusher) flush(ctx context.Context, db *Database, ids []string) error {
+func (f *queryLogFlusher) flush(ctx context.Context, db flushRunner, ids []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var owed []string
@@ -117,7 +124,7 @@ type viewsLogFlusher struct {
 // flush flushes query_views_log for the ids of fired not yet covered, or
 // once in any case when the log was never flushed (a server makes a log's
 // table at its first flush; until then the log looks absent).
-func (f *viewsLogFlusher) flush(ctx context.Context, db *Database, fired []string) error {
+func (f *viewsLogFlusher) flush(ctx context.Context, db flushRunner, fired []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var owed []string

@@ -124,6 +124,7 @@ const (
 // what it is rejected with once it has waited Options.ConfirmWait.
 func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 	f, logged := facts.ByLogin[r.RequestedBy]
+	elsewhere := viewsElsewhere(f.ViewsFired, facts.ViewsOnRequests)
 	switch {
 	case r.QueryID == "":
 		return refuted, "the row has no query id: it was inserted before this version of ClickVault, or not by an INSERT of its own (a Buffer table's flush); insert it again, directly"
@@ -134,10 +135,10 @@ func judgeInsert(r Request, facts InsertFacts) (verdict, string) {
 			"); ClickVault confirms every request there: keep log_queries on for whoever makes requests"
 	case f.Secondary:
 		return refuted, "it was inserted by a secondary (distributed) query; insert requests directly, as an initial query"
-	case len(viewsElsewhere(f.ViewsFired, facts.ViewsOnRequests)) > 0:
+	case len(elsewhere) > 0:
 		return refuted, fmt.Sprintf("its INSERT fired %s, which does not read the requests table: the INSERT was into another table, "+
 			"and a row it set off (a view writing through a Distributed or Merge table) is not a request; insert requests directly",
-			strings.Join(viewsElsewhere(f.ViewsFired, facts.ViewsOnRequests), ", "))
+			strings.Join(elsewhere, ", "))
 	case facts.ViewsUnflushed:
 		return unconfirmed, "queries with its INSERT's id (" + r.QueryID + ") fired materialized views, and system.query_views_log " +
 			"could not be flushed to show what they wrote (the sidecar's log says why): ask the operator to mend the server's " +

@@ -22,6 +22,18 @@ func (*unreadableLog) InsertFacts(context.Context, []string, time.Time) (map[str
 // is rejected saying why: it never stays pending.
 func TestUnreadableQueryLogStillAnswers(t *testing.T) {
 	cp := &unreadableLog{}
+	answers := answersPastConfirmWait(t, cp, &cp.appendRecorder, nil)
+	if len(answers) != 1 || answers[0].State != StateRejected || !strings.Contains(answers[0].Message, "could not read system.query_log") {
+		t.Fatalf("answers %+v; want one rejection saying the query log could not be read", answers)
+	}
+}
+
+// answersPastConfirmWait has alice's row looked up in cp's query log, then
+// again once Options.ConfirmWait has passed, with the rejecter running;
+// between the two, between (when set) sees the runner and the row. It
+// returns the rows written to request_log.
+func answersPastConfirmWait(t *testing.T, cp ControlPlane, rec *appendRecorder, between func(*Runner, Request)) []LogEntry {
+	t.Helper()
 	s := newUnitSidecar("a", memstore.New(), cp)
 	now := time.Now()
 	s.base.now = func() time.Time { return now }
@@ -30,17 +42,20 @@ func TestUnreadableQueryLogStillAnswers(t *testing.T) {
 	go func() { _ = s.rejecter.rejectLoop(ctx); close(done) }()
 	row := Request{ID: "r1", Action: ActionBackup, Database: "shop", RequestedBy: "alice", QueryID: "q1", RequestedAt: now}
 	s.confirmRows(ctx, []Request{row})
+	if between != nil {
+		between(s, row)
+	}
 	now = now.Add(s.base.opts.ConfirmWait + time.Second)
 	s.confirmRows(ctx, []Request{row})
 	cancel()
 	<-done
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	var answers []LogEntry
-	for _, batch := range cp.inserts {
+	for _, batch := range rec.inserts {
 		answers = append(answers, batch...)
 	}
-	if len(answers) != 1 || answers[0].State != StateRejected || !strings.Contains(answers[0].Message, "could not read system.query_log") {
-		t.Fatalf("answers %+v; want one rejection saying the query log could not be read", answers)
-	}
+	return answers
 }
 
 // viewsUnflushed is a control plane whose query log shows every INSERT,
@@ -62,25 +77,11 @@ func (*viewsUnflushed) InsertFacts(_ context.Context, ids []string, _ time.Time)
 // record of an INSERT it shows.
 func TestRowsWaitingForTheViewsLogSayWhy(t *testing.T) {
 	cp := &viewsUnflushed{}
-	s := newUnitSidecar("a", memstore.New(), cp)
-	now := time.Now()
-	s.base.now = func() time.Time { return now }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = s.rejecter.rejectLoop(ctx); close(done) }()
-	row := Request{ID: "r1", Action: ActionBackup, Database: "shop", RequestedBy: "alice", QueryID: "q1", RequestedAt: now}
-	s.confirmRows(ctx, []Request{row})
-	if s.confirmations.knownConfirmed(row.ID) {
-		t.Fatal("a row whose INSERT fired views was confirmed before the views log showed what they wrote")
-	}
-	now = now.Add(s.base.opts.ConfirmWait + time.Second)
-	s.confirmRows(ctx, []Request{row})
-	cancel()
-	<-done
-	var answers []LogEntry
-	for _, batch := range cp.inserts {
-		answers = append(answers, batch...)
-	}
+	answers := answersPastConfirmWait(t, cp, &cp.appendRecorder, func(s *Runner, row Request) {
+		if s.confirmations.knownConfirmed(row.ID) {
+			t.Error("a row whose INSERT fired views was confirmed before the views log showed what they wrote")
+		}
+	})
 	if len(answers) != 1 || answers[0].State != StateRejected || !strings.Contains(answers[0].Message, "query_views_log could not be flushed") {
 		t.Fatalf("answers %+v; want one rejection saying the views log could not be flushed", answers)
 	}
