@@ -106,21 +106,39 @@ func forgetBroken(ctx context.Context, target *coord.Bucket, b model.Backup) {
 	})
 }
 
-func (s *copier) copyAll(ctx context.Context, t CopyTarget, target *coord.Bucket, cat model.Catalog, rep *CopyReport) error {
-	broken := brokenCopies(ctx, target, cat.Database)
-	backups := slices.DeleteFunc(cat.All(), func(b model.Backup) bool { return !b.Completed() })
-	if t.Retention != nil { // what the target's own cleanup would delete is not sent
-		dropped := map[string]bool{}
+// unwanted are the backups the target's own retention would delete:
+// decided by t.Unwanted when set (a cluster's whole sets), else planned on
+// the primary's catalog with t.Retention.
+func (s *copier) unwanted(ctx context.Context, t CopyTarget, cat model.Catalog) (map[string]bool, error) {
+	if t.Unwanted != nil {
+		dropped, err := t.Unwanted(ctx, cat.Database)
+		if err != nil {
+			return nil, fmt.Errorf("plan the retention of copy target %s: %w", t.Name, err)
+		}
+		return dropped, nil
+	}
+	dropped := map[string]bool{}
+	if t.Retention != nil {
 		for _, d := range model.PlanCleanup(cat, *t.Retention, s.now()).Delete {
 			dropped[d.Backup.Name] = true
 		}
-		backups = slices.DeleteFunc(backups, func(b model.Backup) bool {
-			if dropped[b.Name] {
-				rep.Unwanted++
-			}
-			return dropped[b.Name]
-		})
 	}
+	return dropped, nil
+}
+
+func (s *copier) copyAll(ctx context.Context, t CopyTarget, target *coord.Bucket, cat model.Catalog, rep *CopyReport) error {
+	broken := brokenCopies(ctx, target, cat.Database)
+	backups := slices.DeleteFunc(cat.All(), func(b model.Backup) bool { return !b.Completed() })
+	dropped, err := s.unwanted(ctx, t, cat) // what the target's own cleanup would delete is not sent
+	if err != nil {
+		return err
+	}
+	backups = slices.DeleteFunc(backups, func(b model.Backup) bool {
+		if dropped[b.Name] {
+			rep.Unwanted++
+		}
+		return dropped[b.Name]
+	})
 	slices.Reverse(backups) // oldest first
 	pending := map[string]bool{}
 	var firstErr error

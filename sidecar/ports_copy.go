@@ -39,4 +39,8 @@ type CopyTarget struct {
 	// (planned on the primary's catalog) is not copied, so a target that
 	// keeps less never gets back what its cleanup deleted.
 	Retention *model.Retention
+	// Unwanted, when set, names the backups of a database the target's own
+	// retention would delete, decided outside the database's chains (a
+	// cluster's whole sets): they are not sent, and Retention is not read.
+	Unwanted func(ctx context.Context, database string) (map[string]bool, error)
 }

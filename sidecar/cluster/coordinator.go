@@ -174,7 +174,7 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (setmodel.Set, er
 	}
 	now := c.now().UTC()
 	set := setmodel.Set{Version: setmodel.SetVersion, ID: req.ID, Database: req.Database, Cluster: c.cluster, ClusterID: c.layout.ClusterID,
-		RequestID: req.RequestID, RequestedBy: req.RequestedBy, Operator: req.Operator, CreatedBy: c.self.Holder.Name,
+		RequestID: req.RequestID, RequestedBy: req.RequestedBy, Operator: req.Operator, FullAsked: req.Kind == setmodel.KindFull, CreatedBy: c.self.Holder.Name,
 		Shards: slices.Sorted(slices.Values(shards)), Topology: req.Topology.Shards,
 		CreatedAt: now, Deadline: now.Add(c.opts.ShardTimeout), State: setmodel.SetOpen}
 	var kindErr error

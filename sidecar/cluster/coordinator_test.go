@@ -73,6 +73,13 @@ type world struct {
 // node1 and node2, shard 2 on node3).
 func newWorld(t *testing.T, replicas ...int) *world {
 	t.Helper()
+	return newWorldWith(t, nil, replicas...)
+}
+
+// newWorldWith is newWorld with each sidecar's options shaped by shape
+// (given the node's index) when it is not nil.
+func newWorldWith(t *testing.T, shape func(i int, o *cluster.Options), replicas ...int) *world {
+	t.Helper()
 	w := &world{store: memstore.New(), layout: cluster.Layout{Prefix: "p", ClusterID: "c1"},
 		clock: &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}}
 	var rows []setmodel.Row
@@ -91,8 +98,11 @@ func newWorld(t *testing.T, replicas ...int) *world {
 		self := cluster.Member{Holder: coord.Holder{Name: fmt.Sprintf("node%d", i+1), Stable: true},
 			Position: setmodel.Position{Shard: int(r.ShardNum), Replica: int(r.ReplicaNum)}}
 		n := &node{name: self.Holder.Name, exec: &executor{}}
-		n.c = cluster.New(w.store, w.layout, "vault", self, n.exec,
-			cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour, FullEvery: 24 * time.Hour}, slog.New(slog.DiscardHandler))
+		opts := cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour, FullEvery: 24 * time.Hour}
+		if shape != nil {
+			shape(i, &opts)
+		}
+		n.c = cluster.New(w.store, w.layout, "vault", self, n.exec, opts, slog.New(slog.DiscardHandler))
 		n.c.SetClock(w.clock.Now)
 		w.nodes = append(w.nodes, n)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -27,7 +28,19 @@ type SetCopy struct {
 type SetCopyReport struct {
 	Results int // this shard's results written
 	Sets    int // set.json written: the set is whole at the target
+	// Stale names sets sealed over staleSetCopy ago still not whole at the
+	// target, each with the shards whose results it lacks (at most
+	// maxStaleNamed): a node of those shards copies nowhere, or cannot.
+	Stale []string
 }
+
+// staleSetCopy is how long after its seal a set not yet whole at a copy
+// target is named in SetCopyReport.Stale: each node copies its shard
+// within minutes of the set's end, or within a retry round (5 minutes).
+const staleSetCopy = time.Hour
+
+// maxStaleNamed bounds the sets SetCopyReport.Stale names.
+const maxStaleNamed = 10
 
 // CopySets copies to the target, for each set of database (never one
 // being deleted):
@@ -43,9 +56,12 @@ type SetCopyReport struct {
 // is either whole or not seen. The target is listed again after this
 // node's results are written: of two nodes whose rounds end at once, each
 // writes before it lists, so the later lister sees both results and
-// writes the set. A set already whole at the target is not read again:
-// two LISTs a round once every set is copied.
-func (s SetCopy) CopySets(ctx context.Context, database string) (SetCopyReport, error) {
+// writes the set. A set whole at the target is read again only while it
+// lacks this node's result: one written after the seal (a shard's backup
+// that ended past the deadline, which a restore of the set by name reads),
+// or lost there since, is copied then. A set of unwanted (one the
+// target's own retention would delete) is not copied.
+func (s SetCopy) CopySets(ctx context.Context, database string, unwanted map[string]bool) (SetCopyReport, error) {
 	var rep SetCopyReport
 	there, err := s.atTarget(ctx, database)
 	if err != nil {
@@ -55,17 +71,18 @@ func (s SetCopy) CopySets(ctx context.Context, database string) (SetCopyReport, 
 	if err != nil {
 		return rep, fmt.Errorf("list the sets of %s: %w", database, err)
 	}
+	own := s.Coord.self.Position.Shard
 	var waiting []sealedSet // sealed, their shards' results not all there when listed
 	for _, f := range listing.Folders {
 		id := path.Base(strings.TrimSuffix(f, "/"))
-		if there[id].whole {
+		if unwanted[id] || (there[id].whole && there[id].results[own]) {
 			continue
 		}
 		set, ok, err := s.copyResultOf(ctx, database, id, there[id], &rep)
 		if err != nil {
 			return rep, err
 		}
-		if ok {
+		if ok && !there[id].whole {
 			waiting = append(waiting, set)
 		}
 	}
@@ -88,7 +105,7 @@ type setAtTarget struct {
 	results map[int]bool // the shards whose result is there
 }
 
-// sealedSet is a sealed set of the primary, and its set.json as written.
+// sealedSet is a set of the primary, and its set.json as written.
 type sealedSet struct {
 	set setmodel.Set
 	raw []byte
@@ -123,12 +140,38 @@ func (s SetCopy) atTarget(ctx context.Context, database string) (map[string]setA
 
 // copyResultOf copies this shard's result of set id when the target lacks
 // it, and returns the set when it is sealed (its set.json to be written
-// once every shard's result is there).
+// once every shard's result is there). A set open when read is read again
+// after this node's result is written: the node that sealed it meanwhile
+// may have listed the target before that write, and then this node, which
+// lists after it, writes the set.
 func (s SetCopy) copyResultOf(ctx context.Context, database, id string, there setAtTarget, rep *SetCopyReport) (sealedSet, bool, error) {
+	set, found, err := s.readSet(ctx, database, id)
+	if err != nil || !found || set.set.State == setmodel.SetDeleting {
+		return sealedSet{}, false, err // not found: a set being made, or what a stopped cleanup left
+	}
+	if own := s.Coord.self.Position.Shard; set.set.Has(own) && !there.results[own] {
+		copied, err := s.copyResult(ctx, set.set)
+		if err != nil {
+			return sealedSet{}, false, err
+		}
+		if copied {
+			rep.Results++
+			if !set.sealed() {
+				if set, found, err = s.readSet(ctx, database, id); err != nil || !found {
+					return sealedSet{}, false, err
+				}
+			}
+		}
+	}
+	return set, set.sealed(), nil
+}
+
+// readSet reads set id of the primary, with its set.json as written.
+func (s SetCopy) readSet(ctx context.Context, database, id string) (sealedSet, bool, error) {
 	c := s.Coord
 	raw, _, err := c.store.Get(ctx, c.layout.SetKey(database, id))
 	if errors.Is(err, coord.ErrNotFound) {
-		return sealedSet{}, false, nil // a set being made, or what a stopped cleanup left
+		return sealedSet{}, false, nil
 	}
 	if err != nil {
 		return sealedSet{}, false, fmt.Errorf("read set %s of %s: %w", id, database, err)
@@ -137,30 +180,28 @@ func (s SetCopy) copyResultOf(ctx context.Context, database, id string, there se
 	if err := setmodel.Decode("set "+id, raw, &set); err != nil {
 		return sealedSet{}, false, err
 	}
-	if set.State == setmodel.SetDeleting {
-		return sealedSet{}, false, nil
-	}
-	if own := c.self.Position.Shard; set.Has(own) && !there.results[own] {
-		copied, err := s.copyResult(ctx, set)
-		if err != nil {
-			return sealedSet{}, false, err
-		}
-		if copied {
-			rep.Results++
-		}
-	}
-	sealed := set.State == setmodel.SetCompleted || set.State == setmodel.SetPartial // open: its set.json follows once sealed
-	return sealedSet{set: set, raw: raw}, sealed, nil
+	return sealedSet{set: set, raw: raw}, true, nil
+}
+
+func (s sealedSet) sealed() bool {
+	return s.set.State == setmodel.SetCompleted || s.set.State == setmodel.SetPartial
 }
 
 // completeSet writes a sealed set's set.json at the target once every
 // shard the set holds a backup of has its result there.
 func (s SetCopy) completeSet(ctx context.Context, sealed sealedSet, there setAtTarget, rep *SetCopyReport) error {
 	set := sealed.set
+	var lacking []int
 	for _, n := range set.Shards {
 		if _, missing := set.Reasons[coord.ShardFolder(n)]; !missing && !there.results[n] {
-			return nil // another shard's backup is not at the target yet
+			lacking = append(lacking, n) // another shard's backup is not at the target yet
 		}
+	}
+	if len(lacking) > 0 {
+		if set.SealedAt != nil && s.Coord.now().Sub(*set.SealedAt) > staleSetCopy && len(rep.Stale) < maxStaleNamed {
+			rep.Stale = append(rep.Stale, fmt.Sprintf("%s (shards %v not copied)", set.ID, lacking))
+		}
+		return nil
 	}
 	if _, err := s.Target.Put(ctx, s.Layout.SetKey(set.Database, set.ID), sealed.raw, coord.PutCondition{}); err != nil {
 		return fmt.Errorf("write set %s of %s at the copy target: %w", set.ID, set.Database, err)

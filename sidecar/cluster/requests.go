@@ -34,6 +34,11 @@ type Requests struct {
 	// its sidecar answers it after a restart, is deleted by a cleanup of
 	// sets once it is older, as no row can ask for it then. 0 keeps them.
 	RequestRetention time.Duration
+	// AtCopy says the sets are a copy target's (SetCopy wrote them): a
+	// set's folder there holds its shards' results before its set.json,
+	// so a folder without one is a set being copied, which a cleanup
+	// leaves, not what a stopped cleanup left.
+	AtCopy bool
 }
 
 var _ control.ClusterSets = Requests{}
@@ -165,7 +170,8 @@ type Checked struct {
 
 // BackupShard backs the shard up if the requester may.
 func (c Checked) BackupShard(ctx context.Context, job Job) (setmodel.ShardResult, error) {
-	if err := c.Allowed(ctx, setmodel.Requester{Login: job.Set.RequestedBy, Operator: job.Set.Operator}, job.Set.Database); err != nil {
+	who := setmodel.Requester{Login: job.Set.RequestedBy, Operator: job.Set.Operator, NewChain: job.Set.FullAsked}
+	if err := c.Allowed(ctx, who, job.Set.Database); err != nil {
 		return setmodel.ShardResult{}, err
 	}
 	return c.Executor.BackupShard(ctx, job)

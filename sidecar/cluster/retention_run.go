@@ -69,6 +69,9 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 	}
 	out.KeptSets = len(plan.Keep)
 	for _, id := range st.Leftovers { // records a cleanup stopped while deleting them left
+		if r.AtCopy {
+			break // at a copy target, sets being copied (AtCopy)
+		}
 		if err := r.deleteSetRecords(ctx, database, id); err != nil {
 			return out, err
 		}
@@ -87,6 +90,18 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 		out.DeletedSets = append(out.DeletedSets, id)
 	}
 	return out, errors.Join(errs...)
+}
+
+// RetentionPlan is what CleanupSets would keep and delete of database's
+// sets now, by r.Policy; it writes nothing. A copy round plans a copy
+// target's own retention with it, on the primary's sets, and sends
+// nothing the target's cleanup would delete.
+func (r Requests) RetentionPlan(ctx context.Context, database string) (setmodel.SetRetentionPlan, error) {
+	st, err := r.setsState(ctx, database)
+	if err != nil {
+		return setmodel.SetRetentionPlan{}, err
+	}
+	return setmodel.PlanSetRetention(st, r.Policy, r.Coord.now()), nil
 }
 
 // deleteLinks deletes each shard's links of the plan, noting them in out;

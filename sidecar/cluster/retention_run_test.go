@@ -220,3 +220,30 @@ func twoFullSets(t *testing.T) (*world, *chains, []string) {
 	}
 	return w, ch, ids
 }
+
+// TestCleanupAtACopyLeavesSetsBeingCopied: at a copy target a set's
+// results arrive before its set.json (SetCopy), so a cleanup there leaves a
+// folder without one; in the primary bucket the same folder is what a
+// stopped cleanup left, and goes.
+func TestCleanupAtACopyLeavesSetsBeingCopied(t *testing.T) {
+	w, ch, _ := twoFullSets(t)
+	ctx := context.Background()
+	key := w.layout.ResultKey("shop", "20990101T000000000Z", 1)
+	if _, err := w.store.Put(ctx, key, []byte(`{"state":"succeeded"}`), coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 5}, AtCopy: true}
+	if _, err := reqs.CleanupSets(ctx, "shop", false); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := w.store.Exists(ctx, key); !ok {
+		t.Fatal("a cleanup at a copy target deleted the result of a set being copied")
+	}
+	reqs.AtCopy = false
+	if _, err := reqs.CleanupSets(ctx, "shop", false); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := w.store.Exists(ctx, key); ok {
+		t.Error("in the primary bucket, a set folder without set.json was left")
+	}
+}

@@ -83,11 +83,7 @@ func (c Config) validateCopies(add addFunc) {
 		}
 		seen[t.Name] = true
 		c.validateCopy(add, key, t)
-		switch {
-		case t.Retention != nil && c.Cluster.Name != "":
-			add(key+".retention", "a copy target's own retention is not supported on a cluster node (cluster.name is set) yet: "+
-				"a cluster's copy keeps every set it is sent; leave it out")
-		case t.Retention != nil:
+		if t.Retention != nil {
 			validateRetention(add, key+".retention", *t.Retention)
 		}
 	}

@@ -63,8 +63,6 @@ func TestCopyTargetsRefusedNamingTheKey(t *testing.T) {
 		"retention key":  {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_hours = 3\n", want: "copy[0].retention.keep_hours: unknown key"},
 		"retention zero": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_full_backups = 0\n", want: "copy.dr.retention.keep_full_backups: must be at least 1"},
 		"retention env":  {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DR_RETENTION=x", want: "CLICKVAULT_COPY_DR_RETENTION: names no key"},
-		"retention on a cluster": {body: "[cluster]\nname = \"vault\"\n[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_days = 3\n",
-			want: "copy.dr.retention: a copy target's own retention is not supported on a cluster node"},
 		"unknown target": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DRX_BUCKET=c", want: "CLICKVAULT_COPY_DRX_BUCKET: names no key of a copy target"},
 	}
 	for name, c := range cases {

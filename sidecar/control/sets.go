@@ -174,14 +174,14 @@ func (s *admission) refuseOnCluster(j Job) error {
 // refuseLoginCleanup refuses a login's cleanup that deletes: it deletes
 // every shard's backups, but this node can check the login's DROP TABLE on
 // its own server only, and grants are each node's own (a login may drop
-// tables here and not on another node). The operator's cleanup (a signed
-// row: HTTP, the CLI, the schedule) needs no grant, and a dry run deletes
-// nothing.
+// tables here and not on another node). The operator's cleanup request (a
+// signed row, as POST /v1/cleanup makes) needs no grant, nor does the CLI's
+// cleanup (no request at all); a dry run deletes nothing.
 func refuseLoginCleanup(j Job) error {
 	if j.Action != ActionCleanup || j.Operator || j.DryRun {
 		return nil
 	}
 	return reject("on a cluster a cleanup deletes every shard's backups, and this node can check DROP TABLE on %s "+
-		"on its own server only: ask the operator (POST /v1/cleanup, `clickvault cleanup`, or the schedule), "+
+		"on its own server only: ask the operator (POST /v1/cleanup, or `clickvault cleanup`), "+
 		"or ask with dry_run = true to see what it would delete", j.Database)
 }

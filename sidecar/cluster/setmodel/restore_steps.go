@@ -75,9 +75,18 @@ func PlanRestore(in RestoreInput) (RestorePlan, error) {
 	plan := RestorePlan{Set: in.Set.ID, Shard: in.Shard, SourceDatabase: in.Set.Database, Database: db, Missing: map[int]string{}}
 	var sources []int
 	for _, n := range in.Set.Shards {
-		if r, ok := in.Results[n]; ok && r.State == ShardSucceeded && r.Backup != "" {
+		_, reason := in.Set.Reasons[coord.ShardFolder(n)]
+		switch r, ok := in.Results[n]; {
+		case ok && r.State == ShardSucceeded && r.Backup != "":
 			sources = append(sources, n)
-		} else if in.Shard == 0 || in.Shard == n {
+		case in.Shard != 0 && in.Shard != n:
+		case !ok && !reason:
+			// Sealed, every shard without a backup was given a reason:
+			// this one's result was lost (a copy missing an object).
+			return RestorePlan{}, fmt.Errorf("%w: set %s is %s, but shard %d's result (shard-%d.json) is not in the bucket: "+
+				"its records are damaged, and restoring it would leave that shard empty; restore another set", ErrNoSet,
+				in.Set.ID, in.Set.State, n, n)
+		default:
 			plan.Missing[n] = missingText(in.Set, n)
 		}
 	}

@@ -241,3 +241,21 @@ func TestPlanRestoreOfOneShardGolden(t *testing.T) {
 	}
 	golden(t, "restore_shard_3_of_3_to_2.sql", renderPlan(p))
 }
+
+// TestPlanRestoreRefusesALostResult: a sealed set gives every shard without
+// a backup a reason, so a shard with neither a result nor a reason lost its
+// record (a copy missing an object): the restore is refused, naming it,
+// rather than leave that shard empty. Another shard alone still restores.
+func TestPlanRestoreRefusesALostResult(t *testing.T) {
+	three := set("s1", 1, setmodel.SetCompleted, 1, 2, 3)
+	lost := results(three)
+	delete(lost, 2)
+	in := setmodel.RestoreInput{Set: three, Results: lost, Target: targetTopology(t, "three_shards"), Tables: mixed}
+	if _, err := setmodel.PlanRestore(in); !errors.Is(err, setmodel.ErrNoSet) || !strings.Contains(err.Error(), "shard 2's result (shard-2.json) is not in the bucket") {
+		t.Errorf("a completed set lacking shard 2's result: %v", err)
+	}
+	in.Shard = 3
+	if _, err := setmodel.PlanRestore(in); err != nil {
+		t.Errorf("shard 3 alone of it: %v", err)
+	}
+}

@@ -43,6 +43,10 @@ const (
 type Requester struct {
 	Login    string
 	Operator bool
+	// NewChain: the login asked for a full set, which starts a new chain
+	// of every shard and so pushes the oldest out of retention; a login
+	// needs DROP TABLE for it, on each node, as on a single server.
+	NewChain bool
 }
 
 // Set is set.json: one backup of every shard of a database, asked once.
@@ -60,7 +64,10 @@ type Set struct {
 	RequestedBy string `json:"requested_by"`
 	// Operator: the sidecar's own request; each node exempts it from its
 	// grants by this flag, never by the requester's name.
-	Operator  bool   `json:"operator,omitempty"`
+	Operator bool `json:"operator,omitempty"`
+	// FullAsked: kind full was asked for (not decided by auto), so each
+	// node checks the login's DROP TABLE too (Requester.NewChain).
+	FullAsked bool   `json:"full_asked,omitempty"`
 	CreatedBy string `json:"created_by"` // the sidecar that created it
 	// Shards are the shards the set backs up; Topology is the cluster as
 	// its creator saw it in system.clusters.

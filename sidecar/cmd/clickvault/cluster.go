@@ -82,12 +82,14 @@ func (a *app) sets(recorded func(database string)) (*cluster.Coordinator, cluste
 	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (setmodel.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},
-		Policy:           setmodel.SetPolicy{KeepFullSets: a.cfg.Retention.KeepFullBackups, KeepFor: dayDuration(a.cfg.Retention.KeepDays)},
+		Policy:           setPolicyOf(a.cfg.Retention),
 		RequestRetention: a.cfg.RequestRetention()}
 }
 
 // mayBackUp asks this node's grants whether the set's requester may back
-// database up, checked on every node that backs up its shard. The
+// database up, checked on every node that backs up its shard: BACKUP, and
+// DROP TABLE when the login asked for a full set (a new chain of every
+// shard pushes the oldest out of retention, as on a single server). The
 // sidecar's own requests (the schedule, HTTP, the CLI) are exempt by the
 // set's operator flag, never by a login's name: the sidecars' logins may
 // differ between nodes, and a requester named like another node's would
@@ -96,15 +98,29 @@ func (a *app) mayBackUp(ctx context.Context, who setmodel.Requester, database st
 	if who.Operator {
 		return nil
 	}
-	user := who.Login
-	ok, err := a.db.Rights().Can(ctx, user, control.PrivBackup, database, "")
-	if err != nil {
-		return fmt.Errorf("check the grants of %s on this node: %w", user, err)
+	needs := []control.Privilege{control.PrivBackup}
+	if who.NewChain {
+		needs = append(needs, control.PrivDropTable)
 	}
-	if !ok {
-		return fmt.Errorf("%w: %s may not BACKUP %s on this node (grants are each node's own)", cluster.ErrRejected, user, database)
+	for _, p := range needs {
+		ok, err := a.db.Rights().Can(ctx, who.Login, p, database, "")
+		if err != nil {
+			return fmt.Errorf("check the grants of %s on this node: %w", who.Login, err)
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s may not %s %s on this node (grants are each node's own)%s", cluster.ErrRejected,
+				who.Login, p, database, newChainWhy(p))
+		}
 	}
 	return nil
+}
+
+// newChainWhy says why a right beyond BACKUP is asked of a set's login.
+func newChainWhy(p control.Privilege) string {
+	if p == control.PrivDropTable {
+		return ": a full set starts a new chain of every shard, pushing the oldest out of retention"
+	}
+	return ""
 }
 
 // mayRestore asks this node's grants whether user may restore database's
@@ -169,7 +185,12 @@ func (a *app) planShard(ctx context.Context, database string, n int, backup, tar
 type shardChains struct{ a *app }
 
 func (c shardChains) Links(ctx context.Context, database string, n int) ([]setmodel.Link, error) {
-	cat, err := c.a.shardService(n).Catalog(ctx, database)
+	return linksOf(ctx, c.a.shardService(n), database)
+}
+
+// linksOf are the backups of database in svc's chains, each with its base.
+func linksOf(ctx context.Context, svc *sidecar.Service, database string) ([]setmodel.Link, error) {
+	cat, err := svc.Catalog(ctx, database)
 	if err != nil {
 		return nil, err
 	}

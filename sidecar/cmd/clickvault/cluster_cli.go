@@ -66,9 +66,16 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 }
 
 // cleanupSets is `clickvault cleanup` on a cluster node: retention of
-// every listed database's sets.
-func (a *app) cleanupSets(ctx context.Context, dbs []string, dryRun bool) error {
+// every listed database's sets, in the primary bucket or (copy) at a copy
+// target, by its own rules.
+func (a *app) cleanupSets(ctx context.Context, copyName string, dbs []string, dryRun bool) error {
 	_, sets := a.sets(nil)
+	if copyName != "" {
+		var err error
+		if sets, err = a.copySets(ctx, copyName); err != nil {
+			return err
+		}
+	}
 	var failed []error
 	for _, db := range dbs {
 		out, err := sets.CleanupSets(ctx, db, dryRun)

@@ -22,8 +22,7 @@ import (
 func TestClusterCopySurvivesThePrimary(t *testing.T) {
 	b, setA, _ := restoreBed(t, clusterBedOptions{})
 	dr := b.nodes[0].bed.StartMinIO(t, "dr-cluster")
-	b.o.extra = fmt.Sprintf("[[copy]]\nname = \"dr\"\nendpoint = %q\nbucket = %q\nprefix = \"cv/dr\"\naccess_key = %q\nsecret_key = %q\n",
-		dr.Endpoint, dr.Bucket, dr.AccessKey, dr.SecretKey)
+	b.o.extra = copyTargetDR(dr)
 	b.restartAll(t)
 	for i, h := range b.nodes {
 		h.exec(fmt.Sprintf("INSERT INTO shop.orders SELECT %d * 1000000 + 700000 + number FROM numbers(%d)", i+1, 50*(i+1)))
@@ -40,15 +39,14 @@ func TestClusterCopySurvivesThePrimary(t *testing.T) {
 		before = append(before, h.shopState())
 	}
 	waitForKeys(t, first, dr, time.Minute, "cv/dr/vault-eu/shop/sets/"+setA+"/set.json", "cv/dr/vault-eu/shop/sets/"+setB+"/set.json")
-	first.bed.MinIO = dr
+
+	first.removeObjects("") // every object of the primary bucket
+	b.loseShop()
+	for _, h := range b.nodes { // from here on, the copy is the nodes' bucket
+		h.bed.MinIO = dr
+	}
 	if rec := first.object("cv/dr/vault-eu/shop/sets/" + setB + "/shard-2.json"); !strings.Contains(rec, `"folder":"cv/dr/vault-eu/shop/shard-2/incremental/`) {
 		t.Errorf("shard 2's result of set B at the copy does not name its backup there: %s", rec)
-	}
-
-	b.nodes[1].removeObjects("")
-	b.loseShop()
-	for _, h := range b.nodes {
-		h.bed.MinIO = dr
 	}
 	b.o.extra, b.o.env = "", func(int) []string { return []string{"CLICKVAULT_S3_PREFIX=cv/dr"} }
 	b.restartAll(t)
@@ -89,4 +87,67 @@ func waitForKeys(t *testing.T, h *harness, m *testbed.MinIO, within time.Duratio
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("after %s the copy lacks some of %v; it holds %d objects", within, keys, len(have))
+}
+
+// copyTargetDR is a [[copy]] target named dr on m, under prefix cv/dr.
+func copyTargetDR(m *testbed.MinIO) string {
+	return fmt.Sprintf("[[copy]]\nname = \"dr\"\nendpoint = %q\nbucket = %q\nprefix = \"cv/dr\"\naccess_key = %q\nsecret_key = %q\n",
+		m.Endpoint, m.Bucket, m.AccessKey, m.SecretKey)
+}
+
+// TestClusterCopyKeepsItsOwnRetention: the copy target keeps one full set
+// ([copy.retention]), the primary four. Set A (full) reaches the copy;
+// then B (full) and C (incremental on B). `clickvault cleanup --copy dr` on
+// node 3 — a dry run, then the cleanup — deletes A at the copy, its records
+// and every shard's backup of it, and keeps B and C; the primary keeps A.
+// Set D (incremental) then reaches the copy and A is not sent again.
+func TestClusterCopyKeepsItsOwnRetention(t *testing.T) {
+	b := newClusterBed(t, clusterBedOptions{nodeOpts: func(int) testbed.Options {
+		return sidecarUsersWith(map[string][]string{"alice": {"DROP TABLE ON shop.*"}}) // kind full
+	}})
+	dr := b.nodes[0].bed.StartMinIO(t, "dr-kept")
+	b.o.extra = copyTargetDR(dr) + "[copy.retention]\nkeep_full_backups = 1\n"
+	b.restartAll(t)
+	first, third := b.nodes[0], b.nodes[2]
+	setAt := func(prefix, set string) string { return prefix + "/vault-eu/shop/sets/" + set + "/set.json" }
+	makeSet := func(kind string) (string, string) {
+		st := b.ask(first, "action, database, kind", fmt.Sprintf("'backup', 'shop', '%s'", kind))
+		if st.state != "succeeded" {
+			t.Fatalf("set (%s): %s: %s", kind, st.state, st.message)
+		}
+		return strings.Fields(st.message)[1], st.message
+	}
+	setA, answerA := makeSet("auto")
+	waitForKeys(t, first, dr, time.Minute, setAt("cv/dr", setA))
+	setB, _ := makeSet("full")
+	first.exec("INSERT INTO shop.orders SELECT 1000000 + 800000 + number FROM numbers(10)")
+	setC, _ := makeSet("auto")
+	waitForKeys(t, first, dr, time.Minute, setAt("cv/dr", setB), setAt("cv/dr", setC))
+	if r := third.run(b.procs[2].config, "cleanup", "--copy", "dr", "--dry-run"); r.code != 0 ||
+		!strings.Contains(r.stdout, "would delete 1 sets ("+setA+")") {
+		t.Fatalf("cleanup --copy dr --dry-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := third.run(b.procs[2].config, "cleanup", "--copy", "dr"); r.code != 0 || !strings.Contains(r.stdout, "deleted 1 sets ("+setA+")") {
+		t.Fatalf("cleanup --copy dr: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	setD, _ := makeSet("auto")
+	waitForKeys(t, first, dr, time.Minute, setAt("cv/dr", setD))
+	keys, err := dr.Keys(first.ctx, "cv/dr/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "/sets/"+setA+"/") || strings.Contains(k, "/"+backupNamed(t, answerA, 1)+"/") ||
+			strings.Contains(k, "/"+backupNamed(t, answerA, 3)+"/") {
+			t.Errorf("set A left at the copy, or sent again: %s", k)
+		}
+	}
+	for _, set := range []string{setB, setC, setD} {
+		if !slices.Contains(keys, setAt("cv/dr", set)) {
+			t.Errorf("set %s is not at the copy", set)
+		}
+	}
+	if first.object(setAt("cv/test", setA)) == "" {
+		t.Error("the copy's cleanup reached the primary's set A")
+	}
 }

@@ -164,10 +164,15 @@ func (b *clusterBed) everyRefusalAnswered(t *testing.T) {
 // TestClusterGrantsArePerNode: alice may back shop up on nodes 1 and 2
 // only. Her request on node 1 makes a set whose shard 3 is rejected by
 // node 3's sidecar, which checks node 3's grants; the set is partial and
-// the request failed, saying so per shard.
+// the request failed, saying so per shard. She may drop shop's tables on
+// node 1 alone: her full set (a new chain of every shard) passes node 1's
+// admission and is rejected by node 2, which asks DROP TABLE of her too.
 func TestClusterGrantsArePerNode(t *testing.T) {
 	b := newClusterBed(t, clusterBedOptions{nodeOpts: func(node int) testbed.Options {
-		if node != 3 {
+		switch node {
+		case 1:
+			return sidecarUsersWith(map[string][]string{"alice": {"DROP TABLE ON shop.*"}})
+		case 2:
 			return sidecarUsers
 		}
 		opts := sidecarUsersWith(nil)
@@ -192,6 +197,12 @@ func TestClusterGrantsArePerNode(t *testing.T) {
 		if !strings.Contains(samples, want) {
 			t.Errorf("node 1's /metrics lacks %s:\n%s", want, samples)
 		}
+	}
+	full := first.waitState(first.request(first.as("alice"), "action, database, kind", "'backup', 'shop', 'full'"), 3*time.Minute,
+		"succeeded", "failed", "rejected")
+	if full.state != "failed" || !strings.Contains(full.message, "shard 1 succeeded") ||
+		!strings.Contains(full.message, "shard 2 rejected: ") || !strings.Contains(full.message, "alice may not DROP TABLE shop on this node") {
+		t.Fatalf("alice's full set, DROP TABLE hers on node 1 alone: %s: %s", full.state, full.message)
 	}
 }
 

@@ -204,7 +204,7 @@ func cleanupCommand(run runner) *cobra.Command {
 			}
 		}
 		if a.cluster != nil {
-			return a.cleanupSets(ctx, dbs, dryRun)
+			return a.cleanupSets(ctx, copyName, dbs, dryRun)
 		}
 		var failed []error
 		for _, db := range dbs {

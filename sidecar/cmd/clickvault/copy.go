@@ -39,7 +39,7 @@ func (a *app) copyTargets(ctx context.Context, only string) ([]sidecar.CopyTarge
 		}
 		target := sidecar.CopyTarget{Name: t.Name, Store: store, Layout: a.copyLayout(t.Prefix),
 			Transfer: s3.NewTransfer(a.store, store, a.cfg.SameStore(t)), BaseRef: copyClickHouseTarget(t).BaseRef}
-		if t.Retention != nil {
+		if t.Retention != nil && a.cluster == nil { // a cluster's: whole sets (setsCopier)
 			r := retentionOf(*t.Retention)
 			target.Retention = &r
 		}
@@ -88,13 +88,19 @@ func (a *app) serviceAt(ctx context.Context, name string) (*sidecar.Service, err
 	if err != nil {
 		return nil, err
 	}
+	return a.copyService(t, store, a.copyLayout(t.Prefix)), nil
+}
+
+// copyService is the engine on the chains of layout in copy target t's
+// bucket (store), ClickHouse reading backups from it.
+func (a *app) copyService(t config.CopyTarget, store *s3.ObjectStore, layout coord.Layout) *sidecar.Service {
 	db := a.db.ForTarget(copyClickHouseTarget(t))
 	opts := serviceOptions(a.cfg, a.instance, store)
 	if t.Retention != nil { // the target's own rules, for its cleanup
 		opts.Retention = retentionOf(*t.Retention)
 	}
-	notifier := copyNotifier{inner: a.notifier, copy: name}
-	return sidecar.NewService(store, db.Ports(), notifier, a.copyLayout(t.Prefix), opts, a.logger.With("copy", name)), nil
+	notifier := copyNotifier{inner: a.notifier, copy: t.Name}
+	return sidecar.NewService(store, db.Ports(), notifier, layout, opts, a.logger.With("copy", t.Name))
 }
 
 // lazyCopyReaders are the [[copy]] targets as sources of restores and

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/s3"
 )
 
 // copyLayout is where a copy target under prefix holds what this node
@@ -19,17 +24,25 @@ func (a *app) copyLayout(prefix string) coord.Layout {
 		return coord.Layout{Prefix: prefix}
 	}
 	n := a.cluster
-	return coord.ClusterLayout{Prefix: prefix, ClusterID: n.layout.ClusterID}.Node(n.position.Shard, n.position.Replica)
+	return n.layoutUnder(prefix).Node(n.position.Shard, n.position.Replica)
+}
+
+// layoutUnder is the cluster's layout under a copy target's prefix.
+func (n *clusterNode) layoutUnder(prefix string) coord.ClusterLayout {
+	return coord.ClusterLayout{Prefix: prefix, ClusterID: n.layout.ClusterID}
 }
 
 // setsCopier is a cluster node's copy round of one database to one
 // target: the node's shard's backups (the engine's copy), then the sets'
 // records (cluster.SetCopy), so a set is whole at the target once every
-// shard's backup is.
+// shard's backup is. A target with its own [copy.retention] is sent
+// neither the sets its cleanup would delete nor the backups only those
+// need (planned on the primary's sets each round).
 type setsCopier struct {
-	engine control.Copier
-	sets   map[string]cluster.SetCopy // by target name
-	app    *app
+	engine   control.Copier
+	sets     map[string]cluster.SetCopy    // by target name
+	policies map[string]setmodel.SetPolicy // by target name: the targets with a retention of their own
+	app      *app
 }
 
 // setsCopierOf is the copier of serve's copy rounds: on a cluster node
@@ -38,25 +51,111 @@ func (a *app) setsCopierOf(co *cluster.Coordinator, targets []sidecar.CopyTarget
 	if co == nil {
 		return a.service
 	}
-	c := setsCopier{engine: a.service, sets: map[string]cluster.SetCopy{}, app: a}
+	c := setsCopier{engine: a.service, sets: map[string]cluster.SetCopy{}, policies: map[string]setmodel.SetPolicy{}, app: a}
 	for _, t := range targets {
-		cfg, _ := a.cfg.CopyTarget(t.Name)
-		c.sets[t.Name] = cluster.SetCopy{Coord: co, Target: t.Store,
-			Layout: coord.ClusterLayout{Prefix: cfg.Prefix, ClusterID: a.cluster.layout.ClusterID}}
+		cfg, ok := a.cfg.CopyTarget(t.Name)
+		if !ok { // targets are made from the configuration: never
+			continue
+		}
+		c.sets[t.Name] = cluster.SetCopy{Coord: co, Target: t.Store, Layout: a.cluster.layoutUnder(cfg.Prefix)}
+		if cfg.Retention != nil {
+			c.policies[t.Name] = setPolicyOf(*cfg.Retention)
+		}
 	}
 	return c
 }
 
 func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database string) (sidecar.CopyReport, error) {
-	rep, err := c.engine.Copy(ctx, t, database)
 	sets, ok := c.sets[t.Name]
-	if !ok || ctx.Err() != nil {
+	if !ok {
+		return c.engine.Copy(ctx, t, database)
+	}
+	var unwantedSets map[string]bool
+	if policy, own := c.policies[t.Name]; own {
+		requests := cluster.Requests{Coord: sets.Coord, Chains: shardChains{c.app}, Policy: policy}
+		plan, err := requests.RetentionPlan(ctx, database)
+		if err != nil {
+			return sidecar.CopyReport{Target: t.Name, Database: database},
+				fmt.Errorf("plan copy target %s's retention of the sets of %s: %w", t.Name, database, err)
+		}
+		unwantedSets = namesIn(plan.DeleteSets)
+		links := namesIn(plan.DeleteLinks[c.app.cluster.position.Shard])
+		t.Unwanted = func(context.Context, string) (map[string]bool, error) { return links, nil }
+	}
+	rep, err := c.engine.Copy(ctx, t, database)
+	if ctx.Err() != nil {
 		return rep, err
 	}
-	got, setErr := sets.CopySets(ctx, database)
+	got, setErr := sets.CopySets(ctx, database, unwantedSets)
 	if got.Sets > 0 || got.Results > 0 {
 		c.app.logger.Info("sets' records copied", "target", t.Name, "database", database,
 			"shard_results", got.Results, "sets_whole", got.Sets)
 	}
+	if len(got.Stale) > 0 {
+		c.app.logger.Warn("sets sealed over an hour ago are not whole at the copy target: every node needs the same "+
+			"[[copy]] targets, and each must be able to copy its shard (its log says why not)",
+			"target", t.Name, "database", database, "sets", strings.Join(got.Stale, "; "))
+	}
+	if setErr != nil {
+		setErr = fmt.Errorf("copy the sets' records of %s to %s: %w", database, t.Name, setErr)
+	}
 	return rep, errors.Join(err, setErr)
+}
+
+func namesIn(names []string) map[string]bool {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+// setPolicyOf is a [retention] table as the retention of sets reads it:
+// completed full sets kept and a number of days (the calendar rules are a
+// single server's).
+func setPolicyOf(r config.Retention) setmodel.SetPolicy {
+	return setmodel.SetPolicy{KeepFullSets: r.KeepFullBackups, KeepFor: dayDuration(r.KeepDays)}
+}
+
+// copySets are the sets at copy target name, as a cleanup of it reads and
+// deletes them: whole sets by the target's own [copy.retention] (else
+// [retention]'s), each shard's backups through an engine on the target.
+func (a *app) copySets(ctx context.Context, name string) (cluster.Requests, error) {
+	t, err := a.copyTarget(name)
+	if err != nil {
+		return cluster.Requests{}, &usageError{err}
+	}
+	store, err := copyStore(ctx, t)
+	if err != nil {
+		return cluster.Requests{}, err
+	}
+	layout := a.cluster.layoutUnder(t.Prefix)
+	co := cluster.New(store, layout, a.cluster.name, cluster.Member{Holder: a.instance, Position: a.cluster.position},
+		nil, cluster.Options{}, a.logger.With("copy", name))
+	policy := setPolicyOf(a.cfg.Retention)
+	if t.Retention != nil {
+		policy = setPolicyOf(*t.Retention)
+	}
+	return cluster.Requests{Coord: co, Chains: copyShardChains{a: a, target: t, store: store, layout: layout},
+		Policy: policy, RequestRetention: a.cfg.RequestRetention(), AtCopy: true}, nil
+}
+
+// copyShardChains are the shards' chains at a copy target.
+type copyShardChains struct {
+	a      *app
+	target config.CopyTarget
+	store  *s3.ObjectStore
+	layout coord.ClusterLayout
+}
+
+func (c copyShardChains) service(n int) *sidecar.Service {
+	return c.a.copyService(c.target, c.store, c.layout.Engine(n))
+}
+
+func (c copyShardChains) Links(ctx context.Context, database string, n int) ([]setmodel.Link, error) {
+	return linksOf(ctx, c.service(n), database)
+}
+
+func (c copyShardChains) Delete(ctx context.Context, database string, n int, names []string) ([]string, error) {
+	return c.service(n).DeleteBackups(ctx, database, names)
 }
