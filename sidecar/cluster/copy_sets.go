@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -67,14 +66,13 @@ func (s SetCopy) CopySets(ctx context.Context, database string, unwanted map[str
 	if err != nil {
 		return rep, err
 	}
-	listing, err := s.Coord.store.List(ctx, s.Coord.layout.SetsRoot(database), false)
+	ids, err := listSetIDs(ctx, s.Coord.store, s.Coord.layout, database)
 	if err != nil {
-		return rep, fmt.Errorf("list the sets of %s: %w", database, err)
+		return rep, err
 	}
 	own := s.Coord.self.Position.Shard
 	var waiting []sealedSet // sealed, their shards' results not all there when listed
-	for _, f := range listing.Folders {
-		id := path.Base(strings.TrimSuffix(f, "/"))
+	for _, id := range ids {
 		if unwanted[id] || (there[id].whole && there[id].results[own]) {
 			continue
 		}

@@ -113,14 +113,13 @@ func (c *Coordinator) Sets(ctx context.Context, database string) ([]setmodel.Set
 // records left (set.json goes first, its backups are gone by then). A
 // set's folder has no object before its set.json is written.
 func (c *Coordinator) readSets(ctx context.Context, database string) ([]setmodel.Set, []string, error) {
-	listing, err := c.store.List(ctx, c.layout.SetsRoot(database), false)
+	ids, err := listSetIDs(ctx, c.store, c.layout, database)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list the sets of %s: %w", database, err)
+		return nil, nil, err
 	}
 	var sets []setmodel.Set
 	var leftovers []string
-	for _, f := range listing.Folders {
-		id := path.Base(strings.TrimSuffix(f, "/"))
+	for _, id := range ids {
 		s, _, err := c.readSet(ctx, database, id)
 		if errors.Is(err, coord.ErrNotFound) {
 			leftovers = append(leftovers, id)
@@ -291,7 +290,13 @@ func (r Requests) ListSets(ctx context.Context, database string, limit int) ([]c
 // SetIDs lists a database's sets in the bucket, oldest first (one LIST;
 // set names are times).
 func (r Requests) SetIDs(ctx context.Context, database string) ([]string, error) {
-	listing, err := r.Coord.store.List(ctx, r.Coord.layout.SetsRoot(database), false)
+	return listSetIDs(ctx, r.Coord.store, r.Coord.layout, database)
+}
+
+// listSetIDs names the set folders of database in store, oldest first
+// (one LIST; set names are times), set.json or not.
+func listSetIDs(ctx context.Context, store coord.ObjectStore, layout Layout, database string) ([]string, error) {
+	listing, err := store.List(ctx, layout.SetsRoot(database), false)
 	if err != nil {
 		return nil, fmt.Errorf("list the sets of %s: %w", database, err)
 	}
