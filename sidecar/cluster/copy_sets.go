@@ -186,12 +186,26 @@ func (s sealedSet) sealed() bool {
 }
 
 // completeSet writes a sealed set's set.json at the target once every
-// shard the set holds a backup of has its result there.
+// shard the set holds a backup of has its result there, and that result's
+// backup is completed there (its metadata: a result can outlive its
+// backup at the target, as when a cleanup there stopped part way). It
+// writes only where no set.json is: one a cleanup there marked deleting
+// is never written over.
 func (s SetCopy) completeSet(ctx context.Context, sealed sealedSet, there setAtTarget, rep *SetCopyReport) error {
 	set := sealed.set
 	var lacking []int
 	for _, n := range set.Shards {
-		if _, missing := set.Reasons[coord.ShardFolder(n)]; !missing && !there.results[n] {
+		if _, missing := set.Reasons[coord.ShardFolder(n)]; missing {
+			continue
+		}
+		ok := there.results[n]
+		if ok {
+			var err error
+			if ok, err = s.backupThere(ctx, set, n); err != nil {
+				return err
+			}
+		}
+		if !ok {
 			lacking = append(lacking, n) // another shard's backup is not at the target yet
 		}
 	}
@@ -201,11 +215,31 @@ func (s SetCopy) completeSet(ctx context.Context, sealed sealedSet, there setAtT
 		}
 		return nil
 	}
-	if _, err := s.Target.Put(ctx, s.Layout.SetKey(set.Database, set.ID), sealed.raw, coord.PutCondition{}); err != nil {
+	_, err := s.Target.Put(ctx, s.Layout.SetKey(set.Database, set.ID), sealed.raw, coord.PutCondition{IfNoneMatch: true})
+	switch {
+	case errors.Is(err, coord.ErrPreconditionFailed):
+		return nil // written by another node meanwhile
+	case err != nil:
 		return fmt.Errorf("write set %s of %s at the copy target: %w", set.ID, set.Database, err)
 	}
 	rep.Sets++
 	return nil
+}
+
+// backupThere says whether shard n's result of set at the target names a
+// backup completed there.
+func (s SetCopy) backupThere(ctx context.Context, set setmodel.Set, n int) (bool, error) {
+	var res setmodel.ShardResult
+	found, err := readRecord(ctx, s.Target, s.Layout.ResultKey(set.Database, set.ID, n),
+		fmt.Sprintf("result of shard %d of set %s at the copy target", n, set.ID), &res)
+	if err != nil || !found || res.Folder == "" {
+		return false, err
+	}
+	done, err := s.Target.Exists(ctx, coord.MetaKey(res.Folder))
+	if err != nil {
+		return false, fmt.Errorf("look for shard %d's backup %s at the copy target: %w", n, res.Backup, err)
+	}
+	return done, nil
 }
 
 // copyResult writes this shard's result of set at the target once its

@@ -312,3 +312,30 @@ func TestWholeSetGetsItsResultAgain(t *testing.T) {
 		t.Error("shard 1's result is still missing at the target")
 	}
 }
+
+// TestSetNotWholeWhileAShardsBackupIsGone: shard 2's result is at the
+// target but its backup no longer is (a cleanup there stopped part way);
+// node1, copying its shard last, does not write the set: a restore of it
+// from the copy would find no backup of shard 2. Once the backup is there
+// again, the set is written. (Found by review: only the listing of results
+// was read.)
+func TestSetNotWholeWhileAShardsBackupIsGone(t *testing.T) {
+	w := newCopyWorld(t)
+	ctx := context.Background()
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0, 1, 0)
+	w.backupCopied(t, set, 2)
+	w.copySets(t, 1)
+	meta := coord.MetaKey(w.dr.Engine(2).Folder("shop", set.Kind, "b-"+set.ID))
+	if err := w.target.Delete(ctx, []string{meta}); err != nil {
+		t.Fatal(err)
+	}
+	w.backupCopied(t, set, 1)
+	if rep := w.copySets(t, 0); written(rep) != [2]int{1, 0} {
+		t.Errorf("node1 with shard 2's backup gone at the target: %+v, want its result and no set", rep)
+	}
+	w.backupCopied(t, set, 2)
+	if rep := w.copySets(t, 0); written(rep) != [2]int{0, 1} {
+		t.Errorf("with shard 2's backup there again: %+v, want the set", rep)
+	}
+}

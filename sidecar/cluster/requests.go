@@ -37,7 +37,8 @@ type Requests struct {
 	// AtCopy says the sets are a copy target's (SetCopy wrote them): a
 	// set's folder there holds its shards' results before its set.json,
 	// so a folder without one is a set being copied, which a cleanup
-	// leaves, not what a stopped cleanup left.
+	// keeps as an open set, with the backups it rests on
+	// (setsBeingCopied), not what a stopped cleanup left.
 	AtCopy bool
 }
 

@@ -69,9 +69,6 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 	}
 	out.KeptSets = len(plan.Keep)
 	for _, id := range st.Leftovers { // records a cleanup stopped while deleting them left
-		if r.AtCopy {
-			break // at a copy target, sets being copied (AtCopy)
-		}
 		if err := r.deleteSetRecords(ctx, database, id); err != nil {
 			return out, err
 		}
@@ -186,6 +183,13 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 	if err != nil {
 		return setmodel.SetsState{}, err
 	}
+	if r.AtCopy { // sets being copied: kept whole, as open sets are
+		being, err := r.setsBeingCopied(ctx, database, leftovers)
+		if err != nil {
+			return setmodel.SetsState{}, err
+		}
+		sets, leftovers = append(sets, being...), nil
+	}
 	open, _, err := r.Coord.readOpen(ctx, database)
 	if err != nil {
 		return setmodel.SetsState{}, err
@@ -215,6 +219,33 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 		}
 	}
 	return st, nil
+}
+
+// setsBeingCopied are, at a copy target, the set folders without a
+// set.json: results arrive there before it (SetCopy), so each is a set
+// being copied, read as an open set of the shards whose results are
+// there. Retention keeps an open set and every backup its results rest
+// on: the cleanup deletes neither its records nor the chains it will
+// need once whole. (One a stopped cleanup left is kept so too: a few
+// objects, never a set's data lost.)
+func (r Requests) setsBeingCopied(ctx context.Context, database string, ids []string) ([]setmodel.Set, error) {
+	var out []setmodel.Set
+	for _, id := range ids {
+		root := r.Coord.layout.SetRoot(database, id)
+		listing, err := r.Coord.store.List(ctx, root, false)
+		if err != nil {
+			return nil, fmt.Errorf("list set %s being copied: %w", id, err)
+		}
+		set := setmodel.Set{ID: id, Database: database, State: setmodel.SetOpen}
+		for _, o := range listing.Objects {
+			name := strings.TrimPrefix(o.Key, root)
+			if n, err := coord.ShardNumber(strings.TrimSuffix(name, ".json")); err == nil && strings.HasSuffix(name, ".json") {
+				set.Shards = append(set.Shards, n)
+			}
+		}
+		out = append(out, set)
+	}
+	return out, nil
 }
 
 // deleteSetRecords deletes a set's records: set.json first (from then on

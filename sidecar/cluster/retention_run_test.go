@@ -221,23 +221,32 @@ func twoFullSets(t *testing.T) (*world, *chains, []string) {
 	return w, ch, ids
 }
 
-// TestCleanupAtACopyLeavesSetsBeingCopied: at a copy target a set's
-// results arrive before its set.json (SetCopy), so a cleanup there leaves a
-// folder without one; in the primary bucket the same folder is what a
-// stopped cleanup left, and goes.
-func TestCleanupAtACopyLeavesSetsBeingCopied(t *testing.T) {
-	w, ch, _ := twoFullSets(t)
+// TestCleanupAtACopyKeepsSetsBeingCopied: at a copy target a set's
+// results arrive before its set.json (SetCopy). With one full set kept,
+// the older full set goes; but a set being copied there whose shard 1
+// rests on that set's shard-1 backup (an incremental on it) keeps that
+// backup and its own records, as an open set would: whole later, it
+// restores. In the primary bucket the same folder is what a stopped
+// cleanup left: its records go.
+func TestCleanupAtACopyKeepsSetsBeingCopied(t *testing.T) {
+	w, ch, ids := twoFullSets(t)
 	ctx := context.Background()
 	key := w.layout.ResultKey("shop", "20990101T000000000Z", 1)
-	if _, err := w.store.Put(ctx, key, []byte(`{"state":"succeeded"}`), coord.PutCondition{}); err != nil {
+	rec, _ := json.Marshal(setmodel.ShardResult{Version: setmodel.SetVersion, Set: "20990101T000000000Z", Database: "shop",
+		Shard: 1, State: setmodel.ShardSucceeded, Backup: ids[0] + "-1", Kind: setmodel.KindFull})
+	if _, err := w.store.Put(ctx, key, rec, coord.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 5}, AtCopy: true}
-	if _, err := reqs.CleanupSets(ctx, "shop", false); err != nil {
-		t.Fatal(err)
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}, AtCopy: true}
+	out, err := reqs.CleanupSets(ctx, "shop", false)
+	if err != nil || !slices.Equal(out.DeletedSets, ids[:1]) {
+		t.Fatalf("cleanup at the copy: %+v, %v; want the older full set deleted", out, err)
 	}
 	if ok, _ := w.store.Exists(ctx, key); !ok {
-		t.Fatal("a cleanup at a copy target deleted the result of a set being copied")
+		t.Error("a cleanup at a copy target deleted the result of a set being copied")
+	}
+	if slices.Contains(ch.deleted[1], ids[0]+"-1") || !slices.Equal(ch.deleted[2], []string{ids[0] + "-2"}) {
+		t.Errorf("deleted %v; want shard 1's backup the set being copied rests on kept, shard 2's of the older set gone", ch.deleted)
 	}
 	reqs.AtCopy = false
 	if _, err := reqs.CleanupSets(ctx, "shop", false); err != nil {

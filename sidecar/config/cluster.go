@@ -89,4 +89,26 @@ func (c Config) validateCluster(add addFunc) {
 	if d, err := time.ParseDuration(cl.SyncTimeout); err != nil || d < time.Second {
 		add("cluster.sync_timeout", "must be a duration of a second or more such as \"5m\", got %q", cl.SyncTimeout)
 	}
+	refuseSingleServerRetention(add, "retention", c.Retention)
+	for _, t := range c.Copy {
+		if t.Retention != nil {
+			refuseSingleServerRetention(add, "copy."+t.Name+".retention", *t.Retention)
+		}
+	}
+}
+
+// refuseSingleServerRetention refuses, on a cluster node, the retention
+// keys sets do not read: sets are kept by keep_full_backups and keep_days
+// alone (docs/cluster.md#retention-of-sets), and a calendar rule or
+// min_age set there would be ignored without a word.
+func refuseSingleServerRetention(add addFunc, key string, r Retention) {
+	for k, n := range map[string]int{"keep_daily": r.KeepDaily, "keep_weekly": r.KeepWeekly,
+		"keep_monthly": r.KeepMonthly, "keep_yearly": r.KeepYearly} {
+		if n != 0 {
+			add(key+"."+k, "is a single server's rule: on a cluster node sets are kept by keep_full_backups and keep_days alone; leave it out")
+		}
+	}
+	if r.MinAge != "" {
+		add(key+".min_age", "is a single server's rule: on a cluster node sets are kept by keep_full_backups and keep_days alone; leave it out")
+	}
 }

@@ -47,6 +47,8 @@ func TestClusterKeysRefused(t *testing.T) {
 		{"name = \"vault\"\nshard_timeout = \"soon\"", "cluster.shard_timeout: must be a positive duration"},
 		{"name = \"vault\"\nsync_timeout = \"500ms\"", "cluster.sync_timeout: must be a duration of a second or more"},
 		{"name = \"vault\"\nshards = 3", "cluster.shards: unknown key"},
+		{"name = \"vault\"\n[retention]\nkeep_daily = 7", "retention.keep_daily: is a single server's rule"},
+		{"name = \"vault\"\n[retention]\nmin_age = \"24h\"", "retention.min_age: is a single server's rule"},
 	} {
 		_, err := Load(writeConfig(t, minimal+"[cluster]\n"+tc.body+"\n"), false, noEnv)
 		if err == nil || !strings.Contains(err.Error(), tc.key) {

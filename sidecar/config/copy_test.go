@@ -63,6 +63,8 @@ func TestCopyTargetsRefusedNamingTheKey(t *testing.T) {
 		"retention key":  {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_hours = 3\n", want: "copy[0].retention.keep_hours: unknown key"},
 		"retention zero": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_full_backups = 0\n", want: "copy.dr.retention.keep_full_backups: must be at least 1"},
 		"retention env":  {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DR_RETENTION=x", want: "CLICKVAULT_COPY_DR_RETENTION: names no key"},
+		"calendar on a cluster": {body: "[cluster]\nname = \"vault\"\n[[copy]]\nname = \"dr\"\nbucket = \"b\"\n[copy.retention]\nkeep_monthly = 12\nmin_age = \"720h\"\n",
+			want: "copy.dr.retention.keep_monthly: is a single server's rule"},
 		"unknown target": {body: "[[copy]]\nname = \"dr\"\nbucket = \"b\"\n", env: "CLICKVAULT_COPY_DRX_BUCKET=c", want: "CLICKVAULT_COPY_DRX_BUCKET: names no key of a copy target"},
 	}
 	for name, c := range cases {

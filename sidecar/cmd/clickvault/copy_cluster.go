@@ -70,18 +70,8 @@ func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database str
 	if !ok {
 		return c.engine.Copy(ctx, t, database)
 	}
-	var unwantedSets map[string]bool
-	if policy, own := c.policies[t.Name]; own {
-		requests := cluster.Requests{Coord: sets.Coord, Chains: shardChains{c.app}, Policy: policy}
-		plan, err := requests.RetentionPlan(ctx, database)
-		if err != nil {
-			return sidecar.CopyReport{Target: t.Name, Database: database},
-				fmt.Errorf("plan copy target %s's retention of the sets of %s: %w", t.Name, database, err)
-		}
-		unwantedSets = namesIn(plan.DeleteSets)
-		links := namesIn(plan.DeleteLinks[c.app.cluster.position.Shard])
-		t.Unwanted = func(context.Context, string) (map[string]bool, error) { return links, nil }
-	}
+	unwantedSets, unwantedLinks := c.unwanted(ctx, t.Name, database)
+	t.Unwanted = func(context.Context, string) (map[string]bool, error) { return unwantedLinks, nil }
 	rep, err := c.engine.Copy(ctx, t, database)
 	if ctx.Err() != nil {
 		return rep, err
@@ -100,6 +90,26 @@ func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database str
 		setErr = fmt.Errorf("copy the sets' records of %s to %s: %w", database, t.Name, setErr)
 	}
 	return rep, errors.Join(err, setErr)
+}
+
+// unwanted are the sets of database, and this node's shard's backups,
+// that target's own retention would delete (nothing without one), planned
+// on the primary's sets. A plan that fails (a set.json it cannot read)
+// wants everything, said in the log: a round sends what the target's next
+// cleanup may delete, rather than stop copying.
+func (c setsCopier) unwanted(ctx context.Context, target, database string) (sets, links map[string]bool) {
+	policy, own := c.policies[target]
+	if !own {
+		return nil, nil
+	}
+	requests := cluster.Requests{Coord: c.sets[target].Coord, Chains: shardChains{c.app}, Policy: policy}
+	plan, err := requests.RetentionPlan(ctx, database)
+	if err != nil {
+		c.app.logger.Warn("plan the copy target's own retention; this round sends every set", "target", target,
+			"database", database, "err", err)
+		return nil, nil
+	}
+	return namesIn(plan.DeleteSets), namesIn(plan.DeleteLinks[c.app.cluster.position.Shard])
 }
 
 func namesIn(names []string) map[string]bool {
