@@ -47,9 +47,9 @@ type Options struct {
 	// set it, to kill the process there.
 	FaultPoint func(name string)
 	// Recorded, when set, is told of each database whose set this node
-	// wrote its shard's result of, or sealed: the copy rounds follow
-	// (copy_sets.go), so a set reaches the copy targets soon after it
-	// ends. It must not block.
+	// wrote its shard's result of, or sealed: serve nudges its copy rounds
+	// with it (SetCopy copies the records), so a set reaches the copy
+	// targets soon after it ends. It must not block.
 	Recorded func(database string)
 }
 

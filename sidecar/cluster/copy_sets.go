@@ -12,9 +12,10 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// SetCopy copies the records of a database's sealed sets to a copy
-// target, so that the target, read as a cluster's primary bucket, holds
-// sets a restore can choose: each node copies its own shard's backups
+// SetCopy copies the records of a database's sets to a copy target (each
+// shard's result as soon as its backup is there, set.json once the set is
+// sealed and whole), so that the target, read as a cluster's primary
+// bucket, holds sets a restore can choose: each node copies its own shard's backups
 // (the engine's copy, under the target's Engine layout) and then, here,
 // its shard's result of each set and the set itself.
 type SetCopy struct {
@@ -27,16 +28,16 @@ type SetCopy struct {
 type SetCopyReport struct {
 	Results int // this shard's results written
 	Sets    int // set.json written: the set is whole at the target
-	// Stale names sets sealed over staleSetCopy ago still not whole at the
+	// Stale names sets sealed over StaleSetCopy ago still not whole at the
 	// target, each with the shards whose results it lacks (at most
 	// maxStaleNamed): a node of those shards copies nowhere, or cannot.
 	Stale []string
 }
 
-// staleSetCopy is how long after its seal a set not yet whole at a copy
+// StaleSetCopy is how long after its seal a set not yet whole at a copy
 // target is named in SetCopyReport.Stale: each node copies its shard
-// within minutes of the set's end, or within a retry round (5 minutes).
-const staleSetCopy = time.Hour
+// within minutes of the set's end, or at serve's next copy round.
+const StaleSetCopy = time.Hour
 
 // maxStaleNamed bounds the sets SetCopyReport.Stale names.
 const maxStaleNamed = 10
@@ -71,16 +72,16 @@ func (s SetCopy) CopySets(ctx context.Context, database string, unwanted map[str
 		return rep, err
 	}
 	own := s.Coord.self.Position.Shard
-	var waiting []sealedSet // sealed, their shards' results not all there when listed
+	var waiting []primarySet // sealed, their shards' results not all there when listed
 	for _, id := range ids {
 		if unwanted[id] || (there[id].whole && there[id].results[own]) {
 			continue
 		}
-		set, ok, err := s.copyResultOf(ctx, database, id, there[id], &rep)
+		set, sealed, err := s.copyResultOf(ctx, database, id, there[id], &rep)
 		if err != nil {
 			return rep, err
 		}
-		if ok && !there[id].whole {
+		if sealed && !there[id].whole {
 			waiting = append(waiting, set)
 		}
 	}
@@ -103,8 +104,9 @@ type setAtTarget struct {
 	results map[int]bool // the shards whose result is there
 }
 
-// sealedSet is a set of the primary, and its set.json as written.
-type sealedSet struct {
+// primarySet is a set of the primary (open or sealed), and its set.json
+// as written.
+type primarySet struct {
 	set setmodel.Set
 	raw []byte
 }
@@ -128,7 +130,7 @@ func (s SetCopy) atTarget(ctx context.Context, database string) (map[string]setA
 		}
 		if o.Key == s.Layout.SetKey(database, id) {
 			t.whole = true
-		} else if n, err := coord.ShardNumber(strings.TrimSuffix(name, ".json")); err == nil && strings.HasSuffix(name, ".json") {
+		} else if n, ok := resultShard(name); ok {
 			t.results[n] = true
 		}
 		out[id] = t
@@ -142,21 +144,21 @@ func (s SetCopy) atTarget(ctx context.Context, database string) (map[string]setA
 // after this node's result is written: the node that sealed it meanwhile
 // may have listed the target before that write, and then this node, which
 // lists after it, writes the set.
-func (s SetCopy) copyResultOf(ctx context.Context, database, id string, there setAtTarget, rep *SetCopyReport) (sealedSet, bool, error) {
+func (s SetCopy) copyResultOf(ctx context.Context, database, id string, there setAtTarget, rep *SetCopyReport) (primarySet, bool, error) {
 	set, found, err := s.readSet(ctx, database, id)
 	if err != nil || !found || set.set.State == setmodel.SetDeleting {
-		return sealedSet{}, false, err // not found: a set being made, or what a stopped cleanup left
+		return primarySet{}, false, err // not found: a set being made, or what a stopped cleanup left
 	}
 	if own := s.Coord.self.Position.Shard; set.set.Has(own) && !there.results[own] {
 		copied, err := s.copyResult(ctx, set.set)
 		if err != nil {
-			return sealedSet{}, false, err
+			return primarySet{}, false, err
 		}
 		if copied {
 			rep.Results++
 			if !set.sealed() {
 				if set, found, err = s.readSet(ctx, database, id); err != nil || !found {
-					return sealedSet{}, false, err
+					return primarySet{}, false, err
 				}
 			}
 		}
@@ -165,23 +167,23 @@ func (s SetCopy) copyResultOf(ctx context.Context, database, id string, there se
 }
 
 // readSet reads set id of the primary, with its set.json as written.
-func (s SetCopy) readSet(ctx context.Context, database, id string) (sealedSet, bool, error) {
+func (s SetCopy) readSet(ctx context.Context, database, id string) (primarySet, bool, error) {
 	c := s.Coord
 	raw, _, err := c.store.Get(ctx, c.layout.SetKey(database, id))
 	if errors.Is(err, coord.ErrNotFound) {
-		return sealedSet{}, false, nil
+		return primarySet{}, false, nil
 	}
 	if err != nil {
-		return sealedSet{}, false, fmt.Errorf("read set %s of %s: %w", id, database, err)
+		return primarySet{}, false, fmt.Errorf("read set %s of %s: %w", id, database, err)
 	}
 	var set setmodel.Set
 	if err := setmodel.Decode("set "+id, raw, &set); err != nil {
-		return sealedSet{}, false, err
+		return primarySet{}, false, err
 	}
-	return sealedSet{set: set, raw: raw}, true, nil
+	return primarySet{set: set, raw: raw}, true, nil
 }
 
-func (s sealedSet) sealed() bool {
+func (s primarySet) sealed() bool {
 	return s.set.State == setmodel.SetCompleted || s.set.State == setmodel.SetPartial
 }
 
@@ -191,11 +193,11 @@ func (s sealedSet) sealed() bool {
 // backup at the target, as when a cleanup there stopped part way). It
 // writes only where no set.json is: one a cleanup there marked deleting
 // is never written over.
-func (s SetCopy) completeSet(ctx context.Context, sealed sealedSet, there setAtTarget, rep *SetCopyReport) error {
+func (s SetCopy) completeSet(ctx context.Context, sealed primarySet, there setAtTarget, rep *SetCopyReport) error {
 	set := sealed.set
 	var lacking []int
 	for _, n := range set.Shards {
-		if _, missing := set.Reasons[coord.ShardFolder(n)]; missing {
+		if _, noBackup := set.Reasons[coord.ShardFolder(n)]; noBackup {
 			continue
 		}
 		ok := there.results[n]
@@ -206,11 +208,11 @@ func (s SetCopy) completeSet(ctx context.Context, sealed sealedSet, there setAtT
 			}
 		}
 		if !ok {
-			lacking = append(lacking, n) // another shard's backup is not at the target yet
+			lacking = append(lacking, n) // its result or backup is not at the target yet
 		}
 	}
 	if len(lacking) > 0 {
-		if set.SealedAt != nil && s.Coord.now().Sub(*set.SealedAt) > staleSetCopy && len(rep.Stale) < maxStaleNamed {
+		if set.SealedAt != nil && s.Coord.now().Sub(*set.SealedAt) > StaleSetCopy && len(rep.Stale) < maxStaleNamed {
 			rep.Stale = append(rep.Stale, fmt.Sprintf("%s (shards %v not copied)", set.ID, lacking))
 		}
 		return nil
@@ -269,4 +271,16 @@ func (s SetCopy) copyResult(ctx context.Context, set setmodel.Set) (bool, error)
 		return false, fmt.Errorf("write shard %d's result of set %s at the copy target: %w", own, set.ID, err)
 	}
 	return true, nil
+}
+
+// resultShard is the shard whose result a set folder's object name (as
+// "shard-2.json") holds; false for any other object of the folder (its
+// set.json, a claim, a replica's report).
+func resultShard(name string) (int, bool) {
+	folder, ok := strings.CutSuffix(name, ".json")
+	if !ok {
+		return 0, false
+	}
+	n, err := coord.ShardNumber(folder)
+	return n, err == nil
 }

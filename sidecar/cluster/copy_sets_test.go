@@ -53,8 +53,8 @@ func (w *copyWorld) backupCopied(t *testing.T, set setmodel.Set, n int) {
 // backup's folder there, while the set is open too; set.json follows only
 // once the set is sealed and every shard's result is there, as the
 // primary's, so a coordinator on the target sees the set only whole. A
-// whole one is not read again, and a partial set needs only the shards it
-// holds.
+// whole one gets nothing written again, and a partial set needs only the
+// shards it holds.
 func TestSetCopiedWholeOrNotAtAll(t *testing.T) {
 	w := newCopyWorld(t)
 	ctx := context.Background()
@@ -287,7 +287,7 @@ func TestSetNotWholeLongAfterItsSealIsNamed(t *testing.T) {
 // TestWholeSetGetsItsResultAgain: shard 1's result is lost at the target
 // after the set was whole there; node1's next round copies it again (a
 // restore of the set would otherwise lack shard 1), and node2's, whose
-// result is there, reads nothing.
+// result is there, writes nothing.
 func TestWholeSetGetsItsResultAgain(t *testing.T) {
 	w := newCopyWorld(t)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})

@@ -109,9 +109,12 @@ func (c *Coordinator) Sets(ctx context.Context, database string) ([]setmodel.Set
 }
 
 // readSets reads every set of a database, and names the folders of sets
-// without a set.json: what a cleanup stopped while deleting a set's
-// records left (set.json goes first, its backups are gone by then). A
-// set's folder has no object before its set.json is written.
+// without a set.json. In the primary bucket a set's folder has no object
+// before its set.json is written, so such a folder is what a cleanup
+// stopped while deleting a set's records left (set.json goes first, its
+// backups are gone by then). At a copy target results arrive before
+// set.json (SetCopy): there it is a set being copied (Requests.AtCopy,
+// setsBeingCopied).
 func (c *Coordinator) readSets(ctx context.Context, database string) ([]setmodel.Set, []string, error) {
 	ids, err := listSetIDs(ctx, c.store, c.layout, database)
 	if err != nil {

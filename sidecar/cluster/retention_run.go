@@ -8,10 +8,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // ShardChains are the shards' own chains, as retention of sets reads and
@@ -184,11 +186,11 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 		return setmodel.SetsState{}, err
 	}
 	if r.AtCopy { // sets being copied: kept whole, as open sets are
-		being, err := r.setsBeingCopied(ctx, database, leftovers)
-		if err != nil {
+		var being []setmodel.Set
+		if being, leftovers, err = r.setsBeingCopied(ctx, database, leftovers); err != nil {
 			return setmodel.SetsState{}, err
 		}
-		sets, leftovers = append(sets, being...), nil
+		sets = append(sets, being...)
 	}
 	open, _, err := r.Coord.readOpen(ctx, database)
 	if err != nil {
@@ -225,28 +227,38 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 // set.json: results arrive there before it (SetCopy), so each is a set
 // being copied, read as an open set of the shards whose results are
 // there. Retention keeps an open set and every backup its results rest
-// on: the cleanup deletes neither its records nor the chains it will
-// need once whole. (One a stopped cleanup left is kept so too: a few
-// objects, never a set's data lost.)
-func (r Requests) setsBeingCopied(ctx context.Context, database string, ids []string) ([]setmodel.Set, error) {
-	var out []setmodel.Set
+// on: the cleanup deletes neither its records nor the chains it will need
+// once whole. A folder made over beingCopiedFor ago is no longer taken
+// for one (a node of its set copies nowhere, the primary deleted it
+// first, or a cleanup stopped part way): it is a leftover, its records
+// deleted and its backups with the sets they belong to; a round sends
+// again what the primary still has and wants.
+func (r Requests) setsBeingCopied(ctx context.Context, database string, ids []string) (being []setmodel.Set, leftovers []string, err error) {
 	for _, id := range ids {
+		if made, err := model.ParseName(id); err == nil && r.Coord.now().Sub(made) > beingCopiedFor {
+			leftovers = append(leftovers, id)
+			continue
+		}
 		root := r.Coord.layout.SetRoot(database, id)
 		listing, err := r.Coord.store.List(ctx, root, false)
 		if err != nil {
-			return nil, fmt.Errorf("list set %s being copied: %w", id, err)
+			return nil, nil, fmt.Errorf("list set %s being copied: %w", id, err)
 		}
 		set := setmodel.Set{ID: id, Database: database, State: setmodel.SetOpen}
 		for _, o := range listing.Objects {
-			name := strings.TrimPrefix(o.Key, root)
-			if n, err := coord.ShardNumber(strings.TrimSuffix(name, ".json")); err == nil && strings.HasSuffix(name, ".json") {
+			if n, ok := resultShard(strings.TrimPrefix(o.Key, root)); ok {
 				set.Shards = append(set.Shards, n)
 			}
 		}
-		out = append(out, set)
+		being = append(being, set)
 	}
-	return out, nil
+	return being, leftovers, nil
 }
+
+// beingCopiedFor is how long after it was made a set not yet whole at a
+// copy target is taken for one being copied: days past the hour after
+// which each round warns of it (StaleSetCopy).
+const beingCopiedFor = 3 * 24 * time.Hour
 
 // deleteSetRecords deletes a set's records: set.json first (from then on
 // no restore or cleanup reads the set), then the rest of its folder. Its

@@ -223,10 +223,10 @@ func twoFullSets(t *testing.T) (*world, *chains, []string) {
 
 // TestCleanupAtACopyKeepsSetsBeingCopied: at a copy target a set's
 // results arrive before its set.json (SetCopy). With one full set kept,
-// the older full set goes; but a set being copied there whose shard 1
-// rests on that set's shard-1 backup (an incremental on it) keeps that
-// backup and its own records, as an open set would: whole later, it
-// restores. In the primary bucket the same folder is what a stopped
+// the older full set goes; but a set being copied there whose shard-1
+// result names that set's shard-1 backup keeps that backup and its own
+// records, as an open set would: whole later, it restores. A folder made days ago is no set being copied any more: its
+// records go. In the primary bucket any such folder is what a stopped
 // cleanup left: its records go.
 func TestCleanupAtACopyKeepsSetsBeingCopied(t *testing.T) {
 	w, ch, ids := twoFullSets(t)
@@ -237,6 +237,10 @@ func TestCleanupAtACopyKeepsSetsBeingCopied(t *testing.T) {
 	if _, err := w.store.Put(ctx, key, rec, coord.PutCondition{}); err != nil {
 		t.Fatal(err)
 	}
+	stuck := w.layout.ResultKey("shop", "20260420T000000000Z", 2) // made 11 days before the clock: never whole
+	if _, err := w.store.Put(ctx, stuck, rec, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}, AtCopy: true}
 	out, err := reqs.CleanupSets(ctx, "shop", false)
 	if err != nil || !slices.Equal(out.DeletedSets, ids[:1]) {
@@ -244,6 +248,9 @@ func TestCleanupAtACopyKeepsSetsBeingCopied(t *testing.T) {
 	}
 	if ok, _ := w.store.Exists(ctx, key); !ok {
 		t.Error("a cleanup at a copy target deleted the result of a set being copied")
+	}
+	if ok, _ := w.store.Exists(ctx, stuck); ok {
+		t.Error("a set folder days old, never whole at the copy, was kept as one being copied")
 	}
 	if slices.Contains(ch.deleted[1], ids[0]+"-1") || !slices.Equal(ch.deleted[2], []string{ids[0] + "-2"}) {
 		t.Errorf("deleted %v; want shard 1's backup the set being copied rests on kept, shard 2's of the older set gone", ch.deleted)

@@ -102,13 +102,13 @@ func (c Config) validateCluster(add addFunc) {
 // alone (docs/cluster.md#retention-of-sets), and a calendar rule or
 // min_age set there would be ignored without a word.
 func refuseSingleServerRetention(add addFunc, key string, r Retention) {
-	for k, n := range map[string]int{"keep_daily": r.KeepDaily, "keep_weekly": r.KeepWeekly,
-		"keep_monthly": r.KeepMonthly, "keep_yearly": r.KeepYearly} {
-		if n != 0 {
-			add(key+"."+k, "is a single server's rule: on a cluster node sets are kept by keep_full_backups and keep_days alone; leave it out")
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{{"keep_daily", r.KeepDaily != 0}, {"keep_weekly", r.KeepWeekly != 0}, {"keep_monthly", r.KeepMonthly != 0},
+		{"keep_yearly", r.KeepYearly != 0}, {"min_age", r.MinAge != ""}} {
+		if k.set {
+			add(key+"."+k.name, "is a single server's rule: on a cluster node sets are kept by keep_full_backups and keep_days alone; leave it out")
 		}
-	}
-	if r.MinAge != "" {
-		add(key+".min_age", "is a single server's rule: on a cluster node sets are kept by keep_full_backups and keep_days alone; leave it out")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -69,10 +70,12 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 // every listed database's sets, in the primary bucket or (copy) at a copy
 // target, by its own rules.
 func (a *app) cleanupSets(ctx context.Context, copyName string, dbs []string, dryRun bool) error {
-	_, sets := a.sets(nil)
-	if copyName != "" {
+	var sets cluster.Requests
+	if copyName == "" {
+		_, sets = a.sets(nil)
+	} else {
 		var err error
-		if sets, err = a.copySets(ctx, copyName); err != nil {
+		if sets, err = a.setsAtCopy(ctx, copyName); err != nil {
 			return err
 		}
 	}

@@ -137,9 +137,13 @@ func TestClusterCopyKeepsItsOwnRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if strings.Contains(k, "/sets/"+setA+"/") || strings.Contains(k, "/"+backupNamed(t, answerA, 1)+"/") ||
-			strings.Contains(k, "/"+backupNamed(t, answerA, 3)+"/") {
-			t.Errorf("set A left at the copy, or sent again: %s", k)
+		if strings.Contains(k, "/sets/"+setA+"/") {
+			t.Errorf("set A's records left at the copy, or sent again: %s", k)
+		}
+		for shard := 1; shard <= 3; shard++ {
+			if strings.Contains(k, fmt.Sprintf("/shard-%d/full/%s/", shard, backupNamed(t, answerA, shard))) {
+				t.Errorf("shard %d's backup of set A left at the copy, or sent again: %s", shard, k)
+			}
 		}
 	}
 	for _, set := range []string{setB, setC, setD} {

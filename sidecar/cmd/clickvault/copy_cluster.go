@@ -54,7 +54,7 @@ func (a *app) setsCopierOf(co *cluster.Coordinator, targets []sidecar.CopyTarget
 	c := setsCopier{engine: a.service, sets: map[string]cluster.SetCopy{}, policies: map[string]setmodel.SetPolicy{}, app: a}
 	for _, t := range targets {
 		cfg, ok := a.cfg.CopyTarget(t.Name)
-		if !ok { // targets are made from the configuration: never
+		if !ok { // cannot happen: targets are made from cfg.Copy
 			continue
 		}
 		c.sets[t.Name] = cluster.SetCopy{Coord: co, Target: t.Store, Layout: a.cluster.layoutUnder(cfg.Prefix)}
@@ -82,8 +82,8 @@ func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database str
 			"shard_results", got.Results, "sets_whole", got.Sets)
 	}
 	if len(got.Stale) > 0 {
-		c.app.logger.Warn("sets sealed over an hour ago are not whole at the copy target: every node needs the same "+
-			"[[copy]] targets, and each must be able to copy its shard (its log says why not)",
+		c.app.logger.Warn(fmt.Sprintf("sets sealed over %s ago are not whole at the copy target: every node needs the same "+
+			"[[copy]] targets, and each must be able to copy its shard (its log says why not)", cluster.StaleSetCopy),
 			"target", t.Name, "database", database, "sets", strings.Join(got.Stale, "; "))
 	}
 	if setErr != nil {
@@ -127,10 +127,10 @@ func setPolicyOf(r config.Retention) setmodel.SetPolicy {
 	return setmodel.SetPolicy{KeepFullSets: r.KeepFullBackups, KeepFor: dayDuration(r.KeepDays)}
 }
 
-// copySets are the sets at copy target name, as a cleanup of it reads and
+// setsAtCopy are the sets at copy target name, as a cleanup of it reads and
 // deletes them: whole sets by the target's own [copy.retention] (else
 // [retention]'s), each shard's backups through an engine on the target.
-func (a *app) copySets(ctx context.Context, name string) (cluster.Requests, error) {
+func (a *app) setsAtCopy(ctx context.Context, name string) (cluster.Requests, error) {
 	t, err := a.copyTarget(name)
 	if err != nil {
 		return cluster.Requests{}, &usageError{err}
