@@ -41,7 +41,7 @@ func (s *admission) admit(ctx context.Context, j Job) (Job, error) {
 	}
 	// Every right but CREATE DATABASE on a restore's missing target is
 	// known from the request alone. The grants are read once for all.
-	g := s.grantsOf(j.RequestedBy)
+	g := s.grantsOfJob(j)
 	known := j
 	known.TargetExists = true
 	if err := s.authorize(ctx, g, known); err != nil {

@@ -14,6 +14,14 @@ import (
 // second authorization sees it); a grant counts within grantsKept.
 const grantsKept = time.Second
 
+// operatorGrantsKept is how long the sidecar's own grants, once read,
+// answer its operator's requests (the schedule's, HTTP's) both ways. Such
+// a request runs with the sidecar's rights, and ClickHouse refuses its
+// BACKUP itself if a grant went meanwhile: a yes read seconds ago risks a
+// clear answer, never a right. A scheduled round of a thousand databases
+// reads them a few times, not twice per request (each read two queries).
+const operatorGrantsKept = 10 * time.Second
+
 // keptGrants are the logins' grants as last read, each kept grantsKept to
 // refuse rights. Logins are few, so the map stays small; entries are
 // replaced, never piled up. A nil keptGrants keeps nothing.
@@ -29,15 +37,15 @@ type kept struct {
 
 func newKeptGrants() *keptGrants { return &keptGrants{users: map[string]kept{}} }
 
-// get returns user's grants read within grantsKept of now.
-func (k *keptGrants) get(user string, now time.Time) (Grants, bool) {
+// get returns user's grants read within within of now.
+func (k *keptGrants) get(user string, now time.Time, within time.Duration) (Grants, bool) {
 	if k == nil {
 		return nil, false
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	g, ok := k.users[user]
-	if !ok || now.Sub(g.at) >= grantsKept {
+	if !ok || now.Sub(g.at) >= within {
 		return nil, false
 	}
 	return g.grants, true
@@ -66,6 +74,10 @@ type rightsLookup struct {
 	user   string
 	grants Grants
 	read   bool // grants were read for this lookup
+	// operator: the lookup is of the sidecar's own grants for its
+	// operator's request, which kept grants answer both ways for
+	// operatorGrantsKept.
+	operator bool
 }
 
 // grantsOf starts a lookup of user's rights.
@@ -77,14 +89,26 @@ func (s *base) grantsOf(user string) *rightsLookup {
 	return &rightsLookup{auth: s.auth, now: now, kept: s.kept, user: user}
 }
 
+// grantsOfJob starts the lookup of j's requester's rights: the sidecar's
+// own, kept longer and both ways, for its operator's request.
+func (s *base) grantsOfJob(j Job) *rightsLookup {
+	g := s.grantsOf(j.RequestedBy)
+	g.operator = j.Operator && j.RequestedBy == s.opts.OwnUser
+	return g
+}
+
 // can says whether the user holds p on table of database, or with table
 // "" on every table of it.
 func (c *rightsLookup) can(ctx context.Context, p Privilege, database, table string) (bool, error) {
 	if c.grants == nil {
-		c.grants, _ = c.kept.get(c.user, c.now())
+		within := grantsKept
+		if c.operator {
+			within = operatorGrantsKept
+		}
+		c.grants, _ = c.kept.get(c.user, c.now(), within)
 	}
-	if c.grants != nil && !c.grants.Can(p, database, table) {
-		return false, nil
+	if c.grants != nil && (c.operator || !c.grants.Can(p, database, table)) {
+		return c.grants.Can(p, database, table), nil
 	}
 	if c.grants == nil || !c.read {
 		if err := c.readNow(ctx); err != nil {

@@ -108,13 +108,48 @@ func TestGrantsKeptForASecond(t *testing.T) {
 	k := newKeptGrants()
 	at := time.Unix(1_000_000, 0)
 	k.put("alice", nil, at)
-	if _, ok := k.get("alice", at.Add(grantsKept-time.Nanosecond)); !ok {
+	if _, ok := k.get("alice", at.Add(grantsKept-time.Nanosecond), grantsKept); !ok {
 		t.Error("grants read a moment less than grantsKept ago are not kept")
 	}
-	if _, ok := k.get("alice", at.Add(grantsKept)); ok {
+	if _, ok := k.get("alice", at.Add(grantsKept), grantsKept); ok {
 		t.Error("grants read grantsKept ago are still kept")
 	}
-	if _, ok := k.get("bob", at); ok {
+	if _, ok := k.get("bob", at, grantsKept); ok {
 		t.Error("grants of a login never read are kept")
+	}
+}
+
+// TestOperatorGrantsKeptBothWays: the sidecar's own grants, read for its
+// operator's request, answer its next operator's requests for
+// operatorGrantsKept without being read again, yes as well as no; a
+// login's request by the same name (not the operator's) reads them again
+// for a yes, and past operatorGrantsKept they are read again.
+func TestOperatorGrantsKeptBothWays(t *testing.T) {
+	ctx := context.Background()
+	auth := &countingAuth{grantList: grantList{grants: []string{"clickvault BACKUP shop"}}}
+	now := time.Unix(1_000_000, 0)
+	b := &base{auth: auth, kept: newKeptGrants(), opts: Options{OwnUser: "clickvault"}, now: func() time.Time { return now }}
+	ask := func(operator bool, database string) bool {
+		t.Helper()
+		j := Job{Request: Request{Action: ActionBackup, Database: database, RequestedBy: "clickvault"}, Operator: operator}
+		ok, err := b.grantsOfJob(j).can(ctx, PrivBackup, database, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !ask(true, "shop") || auth.reads != 1 {
+		t.Fatalf("the operator's first request: %d reads", auth.reads)
+	}
+	now = now.Add(operatorGrantsKept - time.Second)
+	if !ask(true, "shop") || ask(true, "hr") || auth.reads != 1 {
+		t.Errorf("the operator's requests within %s: %d reads, want the first's grants to answer yes and no", operatorGrantsKept, auth.reads)
+	}
+	if !ask(false, "shop") || auth.reads != 2 {
+		t.Errorf("a login's request named like the sidecar: %d reads, want its yes read again (2)", auth.reads)
+	}
+	now = now.Add(operatorGrantsKept)
+	if !ask(true, "shop") || auth.reads != 3 {
+		t.Errorf("the operator's request past %s: %d reads, want them read again (3)", operatorGrantsKept, auth.reads)
 	}
 }

@@ -236,7 +236,7 @@ func (s *Runner) startExecuting(ctx context.Context, r Job, latest *LogEntry, ro
 // stillAuthorized checks a request's rights again. A refusal is its answer;
 // a failure to read the grants leaves it queued, to be picked up again.
 func (s *Runner) stillAuthorized(ctx context.Context, r Job) bool {
-	g := s.base.grantsOf(r.RequestedBy) // read again, once for every right
+	g := s.base.grantsOfJob(r) // read again, once for every right (the operator's: kept)
 	var err error
 	if r.Action == ActionRestore {
 		// The target may have been created or dropped meanwhile: CREATE
