@@ -38,6 +38,22 @@ func (w *copyWorld) copySets(t *testing.T, i int) cluster.SetCopyReport {
 	return rep
 }
 
+// roundInsideRound runs node1's CopySets and, just before it writes shard
+// 1's result at the target, first calls before and then runs node2's whole
+// round: the two rounds' reports, node1's first.
+func (w *copyWorld) roundInsideRound(t *testing.T, set setmodel.Set, before func()) (first, second cluster.SetCopyReport) {
+	t.Helper()
+	target := &putHook{ObjectStore: w.target, key: w.dr.ResultKey("shop", set.ID, 1), before: func() {
+		before()
+		second = w.copySets(t, 1)
+	}}
+	first, err := cluster.SetCopy{Coord: w.nodes[0].c, Target: target, Layout: w.dr}.CopySets(context.Background(), "shop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first, second
+}
+
 // backupCopied marks shard n's backup of set completed at the target, as
 // the engine's copy leaves it: its metadata written last.
 func (w *copyWorld) backupCopied(t *testing.T, set setmodel.Set, n int) {
@@ -157,12 +173,7 @@ func TestSetCopiedWhenTwoRoundsEndAtOnce(t *testing.T) {
 	w.step(t, 0, 1, 0)
 	w.backupCopied(t, set, 1)
 	w.backupCopied(t, set, 2)
-	var second cluster.SetCopyReport
-	target := &putHook{ObjectStore: w.target, key: w.dr.ResultKey("shop", set.ID, 1), before: func() { second = w.copySets(t, 1) }}
-	first, err := cluster.SetCopy{Coord: w.nodes[0].c, Target: target, Layout: w.dr}.CopySets(context.Background(), "shop", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, second := w.roundInsideRound(t, set, func() {})
 	if written(second) != [2]int{1, 0} || written(first) != [2]int{1, 1} {
 		t.Errorf("node2's round %+v inside node1's %+v: want node2's result, then node1's result and the set", second, first)
 	}
@@ -197,15 +208,9 @@ func TestSetCopiedWhenSealedDuringARound(t *testing.T) {
 	w.step(t, 0) // shard 1's result on the primary; the set stays open
 	w.backupCopied(t, set, 1)
 	w.backupCopied(t, set, 2)
-	var second cluster.SetCopyReport
-	target := &putHook{ObjectStore: w.target, key: w.dr.ResultKey("shop", set.ID, 1), before: func() {
+	first, second := w.roundInsideRound(t, set, func() {
 		w.step(t, 1) // shard 2's result and the seal; node2's round runs now
-		second = w.copySets(t, 1)
-	}}
-	first, err := cluster.SetCopy{Coord: w.nodes[0].c, Target: target, Layout: w.dr}.CopySets(context.Background(), "shop", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	if written(second) != [2]int{1, 0} || written(first) != [2]int{1, 1} {
 		t.Errorf("node2's round %+v inside node1's %+v: want node2's result, then node1's result and the set", second, first)
 	}
