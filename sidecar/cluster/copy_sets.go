@@ -32,6 +32,10 @@ type SetCopyReport struct {
 	// target, each with the shards whose results it lacks (at most
 	// maxStaleNamed): a node of those shards copies nowhere, or cannot.
 	Stale []string
+	// NewestStale is when the newest of those sets was made (zero when
+	// none is stale, however many Stale names): the copy's lag as a
+	// cluster's bucket.
+	NewestStale time.Time
 }
 
 // StaleSetCopy is how long after its seal a set not yet whole at a copy
@@ -212,8 +216,14 @@ func (s SetCopy) completeSet(ctx context.Context, sealed primarySet, there setAt
 		}
 	}
 	if len(lacking) > 0 {
-		if set.SealedAt != nil && s.Coord.now().Sub(*set.SealedAt) > StaleSetCopy && len(rep.Stale) < maxStaleNamed {
+		if set.SealedAt == nil || s.Coord.now().Sub(*set.SealedAt) <= StaleSetCopy {
+			return nil
+		}
+		if len(rep.Stale) < maxStaleNamed {
 			rep.Stale = append(rep.Stale, fmt.Sprintf("%s (shards %v not copied)", set.ID, lacking))
+		}
+		if set.CreatedAt.After(rep.NewestStale) {
+			rep.NewestStale = set.CreatedAt
 		}
 		return nil
 	}

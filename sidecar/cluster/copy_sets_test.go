@@ -274,18 +274,23 @@ func written(r cluster.SetCopyReport) [2]int { return [2]int{r.Results, r.Sets} 
 
 // TestSetNotWholeLongAfterItsSealIsNamed: a sealed set whose shard 2 never
 // reaches the target (its node copies nowhere) is named stale, with the
-// shard, once it was sealed over an hour ago; not before.
+// shard, once it was sealed over an hour ago, and its making is the
+// copy's lag (NewestStale); not before.
 func TestSetNotWholeLongAfterItsSealIsNamed(t *testing.T) {
 	w := newCopyWorld(t)
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0, 1, 0)
 	w.backupCopied(t, set, 1)
-	if rep := w.copySets(t, 0); len(rep.Stale) != 0 {
-		t.Errorf("named stale at once: %v", rep.Stale)
+	if rep := w.copySets(t, 0); len(rep.Stale) != 0 || !rep.NewestStale.IsZero() {
+		t.Errorf("named stale at once: %v, lag from %v", rep.Stale, rep.NewestStale)
 	}
 	w.clock.Add(2 * time.Hour)
-	if rep := w.copySets(t, 0); len(rep.Stale) != 1 || rep.Stale[0] != set.ID+" (shards [2] not copied)" {
+	rep := w.copySets(t, 0)
+	if len(rep.Stale) != 1 || rep.Stale[0] != set.ID+" (shards [2] not copied)" {
 		t.Errorf("two hours after its seal: stale %q, want the set lacking shard 2", rep.Stale)
+	}
+	if !rep.NewestStale.Equal(set.CreatedAt) || set.CreatedAt.IsZero() {
+		t.Errorf("the copy's lag runs from %v, want the set's making, %v", rep.NewestStale, set.CreatedAt)
 	}
 }
 

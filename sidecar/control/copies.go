@@ -123,9 +123,9 @@ func (c *Copies) round(ctx context.Context) {
 func (c *Copies) observe(target, database string, rep sidecar.CopyReport, err error) {
 	key := [2]string{target, database}
 	switch {
-	case err == nil:
+	case err == nil: // pending only what no failure left: a cluster's set another shard's node has not copied
 		c.copied[key] = rep.Newest
-		c.observer.CopyFinished(target, database, time.Time{})
+		c.observer.CopyFinished(target, database, rep.NewestPending)
 	case len(rep.Pending) > 0:
 		c.observer.CopyFinished(target, database, rep.NewestPending)
 	case !rep.Newest.IsZero() && rep.Newest.After(c.copied[key]):

@@ -33,21 +33,24 @@ func (l *lagRecorder) CopyFinished(_, _ string, newestPending time.Time) {
 // TestCopyRoundsTellTheLag: a round that copied everything says 0; one
 // that left backups, the newest of them; one that could not reach the
 // target, the primary's newest backup when no round copied it, and
-// nothing when one did; one that could not read the primary, nothing.
+// nothing when one did; one that could not read the primary, nothing; one
+// that failed nowhere yet left something pending (on a cluster node, a set
+// another shard's node has not copied), that.
 func TestCopyRoundsTellTheLag(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	down := errors.New("target unreachable")
 	copier := &scriptedCopier{
-		reports: []sidecar.CopyReport{{Newest: t0}, {Newest: t0}, {Newest: t1}, {Newest: t2, Pending: []model.Backup{{}}, NewestPending: t2}, {}},
-		errs:    []error{nil, down, down, down, down},
+		reports: []sidecar.CopyReport{{Newest: t0}, {Newest: t0}, {Newest: t1}, {Newest: t2, Pending: []model.Backup{{}}, NewestPending: t2}, {},
+			{Newest: t2, NewestPending: t1}},
+		errs: []error{nil, down, down, down, down, nil},
 	}
 	lags := &lagRecorder{}
 	c := NewCopies(copier, []sidecar.CopyTarget{{Name: "dr"}}, []string{"shop"}, time.Hour, lags, slog.New(slog.DiscardHandler))
-	for range 5 {
+	for range 6 {
 		c.round(context.Background())
 	}
-	want := []time.Time{{}, t1, t2}
+	want := []time.Time{{}, t1, t2, t1}
 	if len(lags.lags) != len(want) {
 		t.Fatalf("lags told: %v, want %v", lags.lags, want)
 	}

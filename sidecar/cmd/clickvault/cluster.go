@@ -17,10 +17,13 @@ import (
 
 // clusterCommands are the commands a cluster node runs: serve (requests
 // over SQL and HTTP make sets), init (the control tables), restore (of a
-// set, every node's serve running its own steps) and cleanup (of whole
-// sets). The others act on one server's chains and make no set, so a node
-// refuses them rather than back a cluster up one node at a time.
-var clusterCommands = []string{"serve", "init", "restore", "cleanup"}
+// set, every node's serve running its own steps), cleanup (of whole
+// sets), and on this node alone, as its requests do: check and verify of
+// its shard (whose chains are a single server's), list of them, copy (its
+// shard's backups, then the sets' records) and status (this server's
+// operations). backup would make one shard's backup outside any set, so a
+// node refuses it rather than back a cluster up one node at a time.
+var clusterCommands = []string{"serve", "init", "restore", "cleanup", "check", "verify", "list", "copy", "status"}
 
 // refuseOnCluster refuses a command a cluster node does not run.
 func refuseOnCluster(cfg config.Config, command string) error {

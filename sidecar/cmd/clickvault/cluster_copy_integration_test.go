@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
@@ -100,7 +102,8 @@ func copyTargetDR(m *testbed.MinIO) string {
 // then B (full) and C (incremental on B). `clickvault cleanup --copy dr` on
 // node 3 — a dry run, then the cleanup — deletes A at the copy, its records
 // and every shard's backup of it, and keeps B and C; the primary keeps A.
-// Set D (incremental) then reaches the copy and A is not sent again.
+// Set D (incremental) then reaches the copy and A is not sent again; then
+// the CLI at the copy (cliAtTheCopy).
 func TestClusterCopyKeepsItsOwnRetention(t *testing.T) {
 	b := newClusterBed(t, clusterBedOptions{nodeOpts: func(int) testbed.Options {
 		return sidecarUsersWith(map[string][]string{"alice": {"DROP TABLE ON shop.*"}}) // kind full
@@ -119,7 +122,7 @@ func TestClusterCopyKeepsItsOwnRetention(t *testing.T) {
 	}
 	setA, answerA := makeSet("auto")
 	waitForKeys(t, first, dr, time.Minute, setAt("cv/dr", setA))
-	setB, _ := makeSet("full")
+	setB, answerB := makeSet("full")
 	first.exec("INSERT INTO shop.orders SELECT 1000000 + 800000 + number FROM numbers(10)")
 	setC, _ := makeSet("auto")
 	waitForKeys(t, first, dr, time.Minute, setAt("cv/dr", setB), setAt("cv/dr", setC))
@@ -153,5 +156,54 @@ func TestClusterCopyKeepsItsOwnRetention(t *testing.T) {
 	}
 	if first.object(setAt("cv/test", setA)) == "" {
 		t.Error("the copy's cleanup reached the primary's set A")
+	}
+	b.cliAtTheCopy(t, dr, setD, backupNamed(t, answerB, 2))
+}
+
+// cliAtTheCopy: a node's CLI works its own shard at the copy. Set D's
+// set.json and shard 3's result are lost there: node 3's `clickvault copy`
+// writes both again. Node 2's `list` names its shard's backup of set B and
+// its `check --copy dr` finds every backup good; once an object of that
+// backup is deleted at the copy, the check exits 1 naming it broken,
+// while node 1's check of its own shard there stays good.
+func (b *clusterBed) cliAtTheCopy(t *testing.T, dr *testbed.MinIO, setD, shard2B string) {
+	t.Helper()
+	first, second, third := b.nodes[0], b.nodes[1], b.nodes[2]
+	sets := "cv/dr/vault-eu/shop/sets/" + setD + "/"
+	removeAt(t, first, dr, sets+"set.json", sets+"shard-3.json")
+	if r := third.run(b.procs[2].config, "copy", "--to", "dr"); r.code != 0 {
+		t.Fatalf("node 3's copy --to dr: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	waitForKeys(t, first, dr, time.Second, sets+"set.json", sets+"shard-3.json")
+	if r := second.run(b.procs[1].config, "list"); r.code != 0 || !strings.Contains(r.stdout, shard2B) {
+		t.Fatalf("node 2's list does not name its shard's backup %s: exit %d\n%s\n%s", shard2B, r.code, r.stdout, r.stderr)
+	}
+	if r := second.run(b.procs[1].config, "check", "--copy", "dr"); r.code != 0 || !strings.Contains(r.stdout, "backups checked, 0 broken") {
+		t.Fatalf("node 2's check --copy dr: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	keys, err := dr.Keys(first.ctx, "cv/dr/vault-eu/shop/shard-2/full/"+shard2B+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(keys, func(k string) bool { return strings.Contains(k, "/data/") })
+	if i < 0 {
+		t.Fatalf("no data object of shard 2's backup %s at the copy: %v", shard2B, keys)
+	}
+	removeAt(t, first, dr, keys[i])
+	if r := second.run(b.procs[1].config, "check", "--copy", "dr"); r.code != 1 || !strings.Contains(r.stdout, shard2B+": BROKEN") {
+		t.Fatalf("node 2's check --copy dr after %s was deleted there: exit %d\n%s\n%s", keys[i], r.code, r.stdout, r.stderr)
+	}
+	if r := first.run(b.procs[0].config, "check", "--copy", "dr"); r.code != 0 {
+		t.Fatalf("node 1's check --copy dr, its shard untouched: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// removeAt deletes keys from m.
+func removeAt(t *testing.T, h *harness, m *testbed.MinIO, keys ...string) {
+	t.Helper()
+	for _, key := range keys {
+		if _, err := m.Client().DeleteObject(h.ctx, &s3.DeleteObjectInput{Bucket: &m.Bucket, Key: &key}); err != nil {
+			t.Fatalf("delete %s: %v", key, err)
+		}
 	}
 }

@@ -8,29 +8,28 @@ import (
 	"github.com/clickvault/clickvault/sidecar/config"
 )
 
-// TestClusterNodeRunsServeOnly: on a cluster node (cluster.name) serve,
-// init, and restore and cleanup (of sets) run, and every command that acts
-// on one server's chains is refused (exit 2), saying to ask serve, so a
-// node never backs the cluster up one node at a time from the CLI.
-func TestClusterNodeRunsServeOnly(t *testing.T) {
+// TestClusterNodeRefusesBackup: on a cluster node (cluster.name) serve,
+// init, restore and cleanup (of sets) run, and so do the commands that act
+// on this node alone (check, verify, list and copy of its shard, status);
+// backup, which would make one shard's backup outside any set, is refused
+// (exit 2), saying to ask serve.
+func TestClusterNodeRefusesBackup(t *testing.T) {
 	single := config.Config{}
 	node := config.Config{Cluster: config.Cluster{Name: "vault"}}
-	for _, cmd := range []string{"backup", "restore", "verify", "check", "cleanup", "list", "status", "serve", "init"} {
+	for _, cmd := range []string{"backup", "restore", "verify", "check", "cleanup", "list", "status", "serve", "init", "copy"} {
 		if err := refuseOnCluster(single, cmd); err != nil {
 			t.Errorf("a single server's %s: %v", cmd, err)
 		}
 	}
-	for _, cmd := range []string{"serve", "init", "restore", "cleanup"} {
+	for _, cmd := range []string{"serve", "init", "restore", "cleanup", "check", "verify", "list", "copy", "status"} {
 		if err := refuseOnCluster(node, cmd); err != nil {
 			t.Errorf("a cluster node's %s: %v", cmd, err)
 		}
 	}
-	for _, cmd := range []string{"backup", "verify", "check", "list", "status"} {
-		err := refuseOnCluster(node, cmd)
-		var usage *usageError
-		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "cluster.name") || !strings.Contains(err.Error(), "serve") {
-			t.Errorf("a cluster node's %s: %v, want a usage error naming cluster.name and serve", cmd, err)
-		}
+	err := refuseOnCluster(node, "backup")
+	var usage *usageError
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "cluster.name") || !strings.Contains(err.Error(), "serve") {
+		t.Errorf("a cluster node's backup: %v, want a usage error naming cluster.name and serve", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/config"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -208,11 +209,16 @@ func copyCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		var sets *cluster.Coordinator // on a cluster node, the sets' records follow its shard's backups
+		if a.cluster != nil {
+			sets, _ = a.sets(nil)
+		}
+		copier := a.setsCopierOf(sets, targets)
 		var failed []error
 		p := &printer{w: a.stdout}
 		for _, t := range targets {
 			for _, db := range dbs {
-				rep, err := a.service.Copy(ctx, t, db)
+				rep, err := copier.Copy(ctx, t, db)
 				if err != nil {
 					failed = append(failed, fmt.Errorf("copy of %s to %s: %w", db, t.Name, err))
 				}

@@ -81,6 +81,9 @@ func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database str
 		c.app.logger.Info("sets' records copied", "target", t.Name, "database", database,
 			"shard_results", got.Results, "sets_whole", got.Sets)
 	}
+	if got.NewestStale.After(rep.NewestPending) { // the copy, as the cluster's bucket, lags as far as that set
+		rep.NewestPending = got.NewestStale
+	}
 	if len(got.Stale) > 0 {
 		c.app.logger.Warn(fmt.Sprintf("sets sealed over %s ago are not whole at the copy target: every node needs the same "+
 			"[[copy]] targets, and each must be able to copy its shard (its log says why not)", cluster.StaleSetCopy),
