@@ -45,10 +45,9 @@ func (n nodeSteps) step(ctx context.Context, database string, e setmodel.OpenRes
 		return nil
 	}
 	if c.now().After(e.Deadline) {
-		rec := setmodel.RestoreRecord{Database: database, Set: e.Set, Target: e.Target, TargetCluster: e.TargetCluster, Shard: e.Shard}
-		return c.unlistRestore(ctx, rec, e.Run) // its requester gave up, or stopped for good
+		return c.unlistRestore(ctx, entryRecord(database, e), e.Run) // its requester gave up, or stopped for good
 	}
-	key := c.layout.RestoreKey(database, e.Set, e.TargetCluster, e.Target, e.Shard)
+	key := recordKey(c.layout, entryRecord(database, e))
 	for {
 		rec, _, err := c.readRestore(ctx, key)
 		if err != nil {

@@ -16,11 +16,12 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// ShardPlanner reads, from one source shard's backup itself, the engine's
-// plan of its restore into target: each table with its engine (a
+// ShardPlanner reads, from one source shard's backup itself (in the
+// chains of that shard of the cluster named cluster in the bucket), the
+// engine's plan of its restore into target: each table with its engine (a
 // Replicated* one gets its rows once per target shard) and what consumers
 // leaves out or refuses.
-type ShardPlanner func(ctx context.Context, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
+type ShardPlanner func(ctx context.Context, cluster, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
 
 // RestoreSet is a set's restore as the requester's sidecar runs it: it
 // chooses the set, plans the steps, writes the restore's record (or goes on
@@ -30,17 +31,24 @@ type ShardPlanner func(ctx context.Context, database string, shard int, backup, 
 // written wraps control.ErrRejected.
 func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest, progress func(set, message string)) (control.SetRestoreOutcome, error) {
 	target := model.OrWord(req.Target, req.Database)
-	out := control.SetRestoreOutcome{Set: req.Set, Shard: req.Shard, Target: target}
-	set, results, err := r.chooseSet(ctx, req)
+	out := control.SetRestoreOutcome{Set: req.Set, Shard: req.Shard, Target: target, From: req.FromCluster}
+	from, err := sourceCluster(r.Coord, req.FromCluster)
+	if err != nil {
+		return out, err
+	}
+	src := r // reads the set and its backups: this cluster's, or from's
+	src.Coord = sourceOf(r.Coord, from)
+	set, results, err := src.chooseSet(ctx, req)
 	if err != nil {
 		return out, err
 	}
 	out.Set = set.ID
-	plan, err := r.planRestore(ctx, req, set, results, target)
+	plan, err := src.planRestore(ctx, req, set, results, target)
 	if err != nil {
 		return out, err
 	}
 	rec := setmodel.NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
+	rec.From = from
 	if req.DryRun {
 		out = RestoreOutcome(rec)
 		out.State = control.SetRestorePlanned
@@ -50,7 +58,7 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	if err != nil {
 		return out, err
 	}
-	if err := r.stillSet(ctx, set, rec, ran); err != nil {
+	if err := r.stillSet(ctx, src.Coord, set, rec, ran); err != nil {
 		return out, err
 	}
 	progress(set.ID, fmt.Sprintf("restore of %s into %s: %d steps, %d to run by the nodes", rec.What(), target, len(rec.Steps), ran))
@@ -153,7 +161,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 		if !ok || res.State != setmodel.ShardSucceeded || res.Backup == "" || (req.Shard != 0 && n != req.Shard) {
 			continue
 		}
-		p, err := r.Plan(ctx, set.Database, n, res.Backup, target, req.Consumers)
+		p, err := r.Plan(ctx, r.Coord.layout.ClusterID, set.Database, n, res.Backup, target, req.Consumers)
 		if err != nil {
 			return setmodel.RestorePlan{}, fmt.Errorf("plan the restore of shard %d's backup %s: %w", n, res.Backup, err)
 		}
@@ -188,7 +196,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan setmodel.RestorePlan, rec setmodel.RestoreRecord) (setmodel.RestoreRecord, int, error) {
 	rec.RequestedBy, rec.Operator = req.RequestedBy, req.Operator
 	rec.Deadline = r.Coord.now().UTC().Add(r.Coord.opts.ShardTimeout)
-	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
+	key := recordKey(r.Coord.layout, rec)
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return rec, 0, fmt.Errorf("encode the restore of set %s: %w", rec.Set, err)
@@ -221,14 +229,17 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 	return rec, ran, r.Coord.listRestore(ctx, rec)
 }
 
-// stillSet reads the set again once its restore is listed in open.json: a
-// cleanup that read open.json before the listing may have marked it
-// deleting since, and then the restore is taken off the list and refused.
-// A cleanup reads open.json again after its marks (CleanupSets), so of the
-// two one always sees the other: either this read sees the mark, or that
-// read sees the listing and keeps the set.
-func (r Requests) stillSet(ctx context.Context, set setmodel.Set, rec setmodel.RestoreRecord, listed int) error {
-	now, _, err := r.Coord.readSet(ctx, set.Database, set.ID)
+// stillSet reads the set again (from src, whose set it is) once its
+// restore is listed in open.json: a cleanup that read open.json before the
+// listing may have marked it deleting since, and then the restore is taken
+// off the list and refused. A cleanup reads open.json again after its
+// marks (CleanupSets), so of the two one always sees the other: either
+// this read sees the mark, or that read sees the listing and keeps the
+// set. (Another cluster's cleanup does not read this cluster's open.json:
+// this read catches a set it marked before; one it marks later fails the
+// steps whose backups it deleted.)
+func (r Requests) stillSet(ctx context.Context, src *Coordinator, set setmodel.Set, rec setmodel.RestoreRecord, listed int) error {
+	now, _, err := src.readSet(ctx, set.Database, set.ID)
 	if err == nil && now.State != setmodel.SetDeleting {
 		return nil
 	}
@@ -247,7 +258,8 @@ func (r Requests) stillSet(ctx context.Context, set setmodel.Set, rec setmodel.R
 
 // RestoreOutcome is a restore's record as the runner answers it.
 func RestoreOutcome(rec setmodel.RestoreRecord) control.SetRestoreOutcome {
-	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, Target: rec.Target, State: control.SetRestored, Notes: slices.Clone(rec.Map.Notes)}
+	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, From: rec.From, Target: rec.Target, State: control.SetRestored,
+		Notes: slices.Clone(rec.Map.Notes)}
 	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
 	}

@@ -199,7 +199,7 @@ func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
 	req := w.requests()
 	plan := req.Plan
 	var once sync.Once
-	req.Plan = func(ctx context.Context, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
+	req.Plan = func(ctx context.Context, id, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
 		once.Do(func() {
 			sets, err := w.nodes[0].c.Sets(ctx, "shop")
 			if err != nil || len(sets) != 1 {
@@ -212,7 +212,7 @@ func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		return plan(ctx, db, shard, backup, target, c)
+		return plan(ctx, id, db, shard, backup, target, c)
 	}
 	_, err := req.RestoreSet(context.Background(), control.SetRestoreRequest{Database: "shop", RequestID: "r1"}, func(string, string) {})
 	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "being deleted") {

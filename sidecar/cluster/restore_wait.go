@@ -20,7 +20,7 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
-	key := r.Coord.layout.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
+	key := recordKey(r.Coord.layout, rec)
 	run, told := rec.Run, map[string]setmodel.StepState{}
 	for {
 		cur, _, err := r.Coord.readRestore(ctx, key)
@@ -73,11 +73,11 @@ func onNode(s setmodel.StepRecord) string {
 // listRestore lists a restore in open.json, for the run rec.Run, so every
 // node runs its steps.
 func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecord) error {
-	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, Shard: rec.Shard, Run: rec.Run,
-		Deadline: rec.Deadline}
+	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, From: rec.From, Shard: rec.Shard,
+		Run: rec.Run, Deadline: rec.Deadline}
 	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
-			if e.Set == entry.Set && e.Target == entry.Target && e.TargetCluster == entry.TargetCluster && e.Shard == entry.Shard {
+			if sameRestore(e, rec) {
 				if e == entry {
 					return false
 				}
@@ -95,7 +95,7 @@ func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecor
 func (c *Coordinator) unlistRestore(ctx context.Context, rec setmodel.RestoreRecord, run string) error {
 	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
-			if e.Set == rec.Set && e.Target == rec.Target && e.TargetCluster == rec.TargetCluster && e.Shard == rec.Shard && e.Run == run {
+			if sameRestore(e, rec) && e.Run == run {
 				open.Restores = append(open.Restores[:i:i], open.Restores[i+1:]...)
 				return true
 			}

@@ -175,7 +175,7 @@ func (w *restoreWorld) restart(i int) {
 func (w *restoreWorld) requests() cluster.Requests {
 	return cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
 		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil },
-		Plan: func(context.Context, string, int, string, string, model.Consumers) (model.RestorePlan, error) {
+		Plan: func(context.Context, string, string, int, string, string, model.Consumers) (model.RestorePlan, error) {
 			return model.RestorePlan{Tables: []model.PlanEntry{{Table: "orders", Engine: "MergeTree", Action: model.PlanRestore}}}, nil
 		}}
 }

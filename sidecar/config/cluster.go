@@ -2,7 +2,10 @@ package config
 
 import (
 	"regexp"
+	"strings"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // Cluster places this node in a ClickHouse cluster (remote_servers): each
@@ -29,10 +32,6 @@ type Cluster struct {
 // clusterNameRe is a remote_servers cluster name: an XML element name as
 // people write them.
 var clusterNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
-
-// clusterIDRe is one path element of the bucket: no slash, no leading dot
-// (ClickVault's own folders start with one), nothing S3 would escape.
-var clusterIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // ClusterID is the cluster's name in the bucket ("" on a single server).
 func (c Config) ClusterID() string {
@@ -70,9 +69,9 @@ func (c Config) validateCluster(add addFunc) {
 	if !clusterNameRe.MatchString(cl.Name) {
 		add("cluster.name", "must be a cluster name of remote_servers (letters, digits, _ . -), got %q", cl.Name)
 	}
-	if cl.ID != "" && !clusterIDRe.MatchString(cl.ID) {
-		add("cluster.id", "must be 1 to 64 letters, digits, _ . - not starting with . _ or -, got %q", cl.ID)
-	} else if cl.ID == "" && !clusterIDRe.MatchString(cl.Name) {
+	if err := model.ValidateClusterID("cluster.id", cl.ID); cl.ID != "" && err != nil {
+		add("cluster.id", "%s", strings.TrimPrefix(err.Error(), "cluster.id "))
+	} else if cl.ID == "" && model.ValidateClusterID("cluster.id", cl.Name) != nil {
 		add("cluster.id", "is needed: cluster.name %q cannot name a folder of the bucket", cl.Name)
 	}
 	if cl.Shard < 0 {

@@ -327,6 +327,19 @@ func (l ClusterLayout) RestoreKey(database, set, targetCluster, target string, s
 	return l.join(database, setsFolder, set, restores, targetCluster, name+jsonSuffix)
 }
 
+// ImportKey is the record of a restore of another cluster's set (the
+// cluster named from in the bucket) into database target of this one. It
+// lives in this cluster's folder, {prefix}/{cluster id}/{database}/restores/{from}/{set}/…,
+// so a restore writes nothing under the source cluster's id, which may be
+// read-only to it (RestoreKey is the record of a restore of one's own).
+func (l ClusterLayout) ImportKey(database, from, set, target string, shard int) string {
+	name := target
+	if shard != 0 {
+		name += "." + ShardFolder(shard)
+	}
+	return l.join(database, restores, from, set, name+jsonSuffix)
+}
+
 // FailedAttemptKey is replica r's failed backup of shard n for a set: the
 // shard's other replicas try it before its result is written failed.
 func (l ClusterLayout) FailedAttemptKey(database, set string, shard, replica int) string {

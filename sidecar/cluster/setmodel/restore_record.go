@@ -27,16 +27,20 @@ const (
 // not done, and a step whose outcome is unknown is judged by the rows it
 // would have added (ResumeStep).
 type RestoreRecord struct {
-	Version       int          `json:"version"`
-	Set           string       `json:"set"`
-	Database      string       `json:"database"` // the set's database
-	Target        string       `json:"target"`   // the database restored into
-	TargetCluster string       `json:"target_cluster"`
-	RequestID     string       `json:"request_id"` // the request that began it
-	Shard         int          `json:"shard"`      // 0 = every shard
-	Map           ShardMap     `json:"map"`
-	Steps         []StepRecord `json:"steps"`
-	CreatedAt     time.Time    `json:"created_at"`
+	Version       int    `json:"version"`
+	Set           string `json:"set"`
+	Database      string `json:"database"` // the set's database
+	Target        string `json:"target"`   // the database restored into
+	TargetCluster string `json:"target_cluster"`
+	// From is the cluster (its id in the bucket) whose set this restores,
+	// when not the target cluster's own: the record is then in the target
+	// cluster's folder (ClusterLayout.ImportKey).
+	From      string       `json:"from,omitempty"`
+	RequestID string       `json:"request_id"` // the request that began it
+	Shard     int          `json:"shard"`      // 0 = every shard
+	Map       ShardMap     `json:"map"`
+	Steps     []StepRecord `json:"steps"`
+	CreatedAt time.Time    `json:"created_at"`
 	// Run is the request running it now, RequestedBy its requester (each
 	// node checks that login's grants on itself before its steps), and
 	// Deadline when that request gives up on steps not done.

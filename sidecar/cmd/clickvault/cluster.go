@@ -170,9 +170,13 @@ func (a *app) shardService(n int) *sidecar.Service {
 }
 
 // planShard is the engine's plan of restoring shard n's backup into
-// target, read from the backup's own definitions.
-func (a *app) planShard(ctx context.Context, database string, n int, backup, target string, consumers model.Consumers) (model.RestorePlan, error) {
+// target, read from the backup's own definitions: in this cluster's chains
+// of the shard, or those of the cluster whose set is restored (clusterID).
+func (a *app) planShard(ctx context.Context, clusterID, database string, n int, backup, target string, consumers model.Consumers) (model.RestorePlan, error) {
 	svc := a.shardService(n)
+	if clusterID != a.cluster.layout.ClusterID {
+		svc = a.serviceOf(coord.ClusterLayout{Prefix: a.cluster.layout.Prefix, ClusterID: clusterID}.Engine(n))
+	}
 	cat, err := svc.Catalog(ctx, database)
 	if err != nil {
 		return model.RestorePlan{}, err

@@ -20,7 +20,8 @@ type setRestoreFlags struct {
 	asOf                                   time.Time
 	tables, partitions                     []string
 	dryRun                                 bool
-	shard                                  int // one shard of the set alone (0 = every shard)
+	shard                                  int    // one shard of the set alone (0 = every shard)
+	fromCluster                            string // another cluster's set, by its cluster.id ("" = this cluster's)
 }
 
 // restoreSet is `clickvault restore` on a cluster node: the restore of a
@@ -47,12 +48,17 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 			return &usageError{err}
 		}
 	}
+	if f.fromCluster != "" {
+		if err := model.ValidateClusterID("--from-cluster", f.fromCluster); err != nil {
+			return &usageError{err}
+		}
+	}
 	if _, err := a.service.InspectTarget(ctx, model.OrWord(f.target, f.database)); errors.Is(err, model.ErrForbiddenTarget) {
 		return &usageError{err}
 	}
 	_, sets := a.sets(nil)
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
-		Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
+		FromCluster: f.fromCluster, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
 	if err != nil {
 		return fmt.Errorf("restore of set %s: %w", out.Set, err)

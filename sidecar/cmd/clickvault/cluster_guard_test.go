@@ -46,3 +46,16 @@ func TestSetRestoreRefusesAShardNoSetHas(t *testing.T) {
 		}
 	}
 }
+
+// TestSetRestoreRefusesAClusterIDNoFolderHas: `clickvault restore
+// --from-cluster` refuses an id that is not one folder of the bucket
+// (cluster.id's rule) as a usage error, before reading anything.
+func TestSetRestoreRefusesAClusterIDNoFolderHas(t *testing.T) {
+	for _, id := range []string{"../vault-eu", "vault/eu", ".clickvault", "-x"} {
+		err := (&app{}).restoreSet(t.Context(), setRestoreFlags{database: "shop", mode: "data", fromCluster: id})
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--from-cluster") {
+			t.Errorf("--from-cluster %q: %v, want a usage error naming --from-cluster", id, err)
+		}
+	}
+}

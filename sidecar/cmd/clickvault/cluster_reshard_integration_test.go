@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,4 +136,58 @@ func (b *clusterBed) reverse(t *testing.T) {
 	if got := first.sums("default.three_on_vault"); got != atTwo {
 		t.Errorf("2 → 3 again: vault holds %s in shop_three, the set of vault2 %s", got, atTwo)
 	}
+}
+
+// TestClusterRestoreFromAnotherClusterID: a set made by cluster vault
+// (cluster.id vault-eu) is restored onto vault2, whose sidecars serve it
+// under an id of their own (vault-staging), by `clickvault restore
+// --from-cluster vault-eu` on node 1: source shards 1 and 3 onto node 1,
+// 2 onto node 2; count() and sum(cityHash64(*)) over a Distributed table
+// on vault2 equal the set's over vault; nothing is written under vault-eu
+// (the record is vault-staging's); asked again, it adds nothing.
+func TestClusterRestoreFromAnotherClusterID(t *testing.T) {
+	b := reshardBed(t)
+	first := b.nodes[0]
+	st := b.ask(first, "action, database", "'backup', 'shop'")
+	if st.state != "succeeded" || !strings.Contains(st.message, "shard 3 succeeded") {
+		t.Fatalf("the set of 3 shards: %s: %s", st.state, st.message)
+	}
+	set, atThree := strings.Fields(st.message)[1], first.sums("shop.all_orders")
+	b.o.env = func(int) []string { return []string{"CLICKVAULT_CLUSTER_ID=vault-staging"} }
+	b.serveAs(t, "vault2", 1, 2)
+	source := keysAt(t, first, "cv/test/vault-eu/")
+	restore := []string{"restore", "--from-cluster", "vault-eu", "--backup", set, "--target", "shop_two", "--consumers", "skip"}
+	r := first.runWith(b.procs[0].config, b.o.env(1), restore...)
+	if r.code != 0 || !strings.Contains(r.stdout, "set "+set+" of cluster vault-eu into shop_two restored") ||
+		!strings.Contains(r.stdout, "t1-r1-s3-data (3000 rows") {
+		t.Fatalf("restore --from-cluster vault-eu: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	first.exec("CREATE TABLE default.two_on_vault2 AS shop.orders ENGINE = Distributed(vault2, shop_two, orders)")
+	if got := first.sums("default.two_on_vault2"); got != atThree {
+		t.Errorf("vault2 holds %s in shop_two, the set of vault %s", got, atThree)
+	}
+	if after := keysAt(t, first, "cv/test/vault-eu/"); !slices.Equal(after, source) {
+		t.Errorf("the restore wrote under the source cluster's id: %d keys before, %d after", len(source), len(after))
+	}
+	record := "cv/test/vault-staging/shop/restores/vault-eu/" + set + "/shop_two.json"
+	if !slices.Contains(keysAt(t, first, "cv/test/vault-staging/"), record) {
+		t.Errorf("no record %s", record)
+	}
+	if r := first.runWith(b.procs[0].config, b.o.env(1), restore...); r.code != 0 || !strings.Contains(r.stdout, "nothing added") {
+		t.Errorf("the same restore again: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := first.sums("default.two_on_vault2"); got != atThree {
+		t.Errorf("again: vault2 holds %s in shop_two, the set of vault %s", got, atThree)
+	}
+}
+
+// keysAt lists the test bucket's keys under prefix.
+func keysAt(t *testing.T, h *harness, prefix string) []string {
+	t.Helper()
+	keys, err := h.bed.MinIO.Keys(h.ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func restoreCommand(run runner) *cobra.Command {
-	var backup, asOf, target, database, mode, consumers, from string
+	var backup, asOf, target, database, mode, consumers, from, fromCluster string
 	var tables, partitions []string
 	var dryRun bool
 	var shard int
@@ -31,6 +31,8 @@ func restoreCommand(run runner) *cobra.Command {
 	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
 	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
 	cmd.Flags().IntVar(&shard, "shard", 0, "on a cluster node, restore only this shard of the set, where the whole set's restore would put it")
+	cmd.Flags().StringVar(&fromCluster, "from-cluster", "", "on a cluster node, restore a set of the cluster of this cluster.id "+
+		"(in the same bucket and prefix) onto this cluster")
 	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
 		db, when, err := singleDatabaseAndTime(a, database, asOf)
@@ -43,10 +45,10 @@ func restoreCommand(run runner) *cobra.Command {
 		}
 		if a.cluster != nil {
 			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
-				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun, shard: shard})
+				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun, shard: shard, fromCluster: fromCluster})
 		}
-		if shard != 0 {
-			return &usageError{errors.New("--shard: a restore of one shard of a set is for a cluster node (cluster.name)")}
+		if shard != 0 || fromCluster != "" {
+			return &usageError{errors.New("--shard, --from-cluster: a restore of a set is for a cluster node (cluster.name)")}
 		}
 		if from != "" {
 			if _, err := a.copyTarget(from); err != nil {
