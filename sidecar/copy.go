@@ -28,10 +28,11 @@ type CopyReport struct {
 	Sent     int            // objects sent
 	Skipped  int            // objects already at the target with their size, not sent again
 	Bytes    uint64         // bytes sent
-	// NewestPending is when the newest backup not yet copied was taken
-	// (zero when every completed backup is copied): the copy's lag. On a
-	// cluster node, a set sealed long ago and still not whole at the target
-	// counts too (cluster.SetCopyReport.NewestStale).
+	// NewestPending is when the newest thing not yet at the target was
+	// made: a completed backup not copied (in Pending), or on a cluster
+	// node a set sealed long ago and still not whole there
+	// (cluster.SetCopyReport.NewestStale); zero when there is none. It is
+	// the copy's lag.
 	NewestPending time.Time
 	// Newest is when the primary's newest completed backup was taken
 	// (zero if the catalog could not be read): when the target cannot be

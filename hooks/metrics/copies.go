@@ -11,7 +11,8 @@ import (
 const CopyLag = "clickvault_copy_lag_seconds"
 
 var copyLagDesc = prometheus.NewDesc(CopyLag,
-	"Age of the newest completed backup not yet copied to the target, in seconds (0: every completed backup is copied).",
+	"Age of the newest completed backup not yet copied to the target (on a cluster node, or of a set sealed over an hour ago "+
+		"and not whole there), in seconds (0: nothing left to copy).",
 	[]string{"target", "database"}, nil)
 
 // CopyLags exports clickvault_copy_lag_seconds{target,database}, as of the

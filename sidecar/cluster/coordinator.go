@@ -330,11 +330,22 @@ func (c *Coordinator) readSet(ctx context.Context, database, id string) (setmode
 	if err != nil {
 		return setmodel.Set{}, "", fmt.Errorf("read set %s of %s: %w", id, database, err)
 	}
+	set, err := decodeSet(database, id, data)
+	return set, etag, err
+}
+
+// decodeSet decodes set id of database's set.json, refusing one that
+// names another set or database: keys (its records', a restore's) are
+// built from what it names.
+func decodeSet(database, id string, data []byte) (setmodel.Set, error) {
 	var set setmodel.Set
 	if err := setmodel.Decode("set "+id, data, &set); err != nil {
-		return setmodel.Set{}, "", err
+		return setmodel.Set{}, err
 	}
-	return set, etag, nil
+	if set.ID != id || set.Database != database {
+		return setmodel.Set{}, fmt.Errorf("read set %s of %s: its set.json names set %q of %q", id, database, set.ID, set.Database)
+	}
+	return set, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -71,7 +71,7 @@ func (c *Coordinator) stepSet(ctx context.Context, database string, e setmodel.O
 	if cur.set.State != setmodel.SetOpen {
 		return c.unlist(ctx, database, e.ID, cur.set)
 	}
-	if cur.set.Has(c.self.Position.Shard) {
+	if oursToWork(c, cur.set) {
 		if err := c.work(ctx, cur.set); err != nil {
 			return err
 		}

@@ -32,9 +32,9 @@ type SetCopyReport struct {
 	// target, each with the shards whose results it lacks (at most
 	// maxStaleNamed): a node of those shards copies nowhere, or cannot.
 	Stale []string
-	// NewestStale is when the newest of those sets was made (zero when
-	// none is stale, however many Stale names): the copy's lag as a
-	// cluster's bucket.
+	// NewestStale is when the newest of every stale set was made (not
+	// only of the maxStaleNamed that Stale names; zero when none is): the
+	// copy's lag as a cluster's bucket.
 	NewestStale time.Time
 }
 
@@ -77,13 +77,17 @@ func (s SetCopy) CopySets(ctx context.Context, database string, unwanted map[str
 	}
 	own := s.Coord.self.Position.Shard
 	var waiting []primarySet // sealed, their shards' results not all there when listed
+	var failed []error       // one set's failure stops neither the others nor their staleness being told
 	for _, id := range ids {
 		if unwanted[id] || (there[id].whole && there[id].results[own]) {
 			continue
 		}
 		set, sealed, err := s.copyResultOf(ctx, database, id, there[id], &rep)
 		if err != nil {
-			return rep, err
+			if failed = append(failed, err); ctx.Err() != nil {
+				return rep, errors.Join(failed...)
+			}
+			continue
 		}
 		if sealed && !there[id].whole {
 			waiting = append(waiting, set)
@@ -91,15 +95,17 @@ func (s SetCopy) CopySets(ctx context.Context, database string, unwanted map[str
 	}
 	if rep.Results > 0 && len(waiting) > 0 { // what others wrote meanwhile
 		if there, err = s.atTarget(ctx, database); err != nil {
-			return rep, err
+			return rep, errors.Join(append(failed, err)...)
 		}
 	}
 	for _, set := range waiting {
 		if err := s.completeSet(ctx, set, there[set.set.ID], &rep); err != nil {
-			return rep, err
+			if failed = append(failed, err); ctx.Err() != nil {
+				break
+			}
 		}
 	}
-	return rep, nil
+	return rep, errors.Join(failed...)
 }
 
 // setAtTarget is what the target holds of one set.
@@ -180,8 +186,8 @@ func (s SetCopy) readSet(ctx context.Context, database, id string) (primarySet, 
 	if err != nil {
 		return primarySet{}, false, fmt.Errorf("read set %s of %s: %w", id, database, err)
 	}
-	var set setmodel.Set
-	if err := setmodel.Decode("set "+id, raw, &set); err != nil {
+	set, err := decodeSet(database, id, raw)
+	if err != nil {
 		return primarySet{}, false, err
 	}
 	return primarySet{set: set, raw: raw}, true, nil

@@ -294,6 +294,28 @@ func TestSetNotWholeLongAfterItsSealIsNamed(t *testing.T) {
 	}
 }
 
+// TestSetCopyGoesOnPastABrokenSet: a set whose set.json cannot be taken
+// (it names another set) fails the round, and the round still copies and
+// judges the sets after it: a stale one is named, and is the copy's lag.
+func TestSetCopyGoesOnPastABrokenSet(t *testing.T) {
+	w := newCopyWorld(t)
+	broken, _ := json.Marshal(setmodel.Set{Version: setmodel.SetVersion, ID: "elsewhere", Database: "shop"})
+	if _, err := w.store.Put(context.Background(), w.layout.SetKey("shop", "20000101T000000000Z"), broken, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0, 1, 0)
+	w.backupCopied(t, set, 1)
+	w.clock.Add(2 * time.Hour)
+	rep, err := cluster.SetCopy{Coord: w.nodes[0].c, Target: w.target, Layout: w.dr}.CopySets(context.Background(), "shop", nil)
+	if err == nil {
+		t.Error("a round past a set.json naming another set: no error")
+	}
+	if rep.Results != 1 || len(rep.Stale) != 1 || !rep.NewestStale.Equal(set.CreatedAt) {
+		t.Errorf("the round stopped at the broken set: %+v", rep)
+	}
+}
+
 // TestWholeSetGetsItsResultAgain: shard 1's result is lost at the target
 // after the set was whole there; node1's next round copies it again (a
 // restore of the set would otherwise lack shard 1), and node2's, whose

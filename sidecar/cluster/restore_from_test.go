@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
@@ -10,55 +11,71 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster"
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // TestSetRestoreFromAnotherCluster: a set of cluster c1 is restored onto
 // cluster c2 (nodes of its own, the same bucket and prefix): every shard's
-// rows are on c2's nodes and the answer names c1. Nothing is written under
-// c1: the record is in c2's folder and listed in c2's open.json only, so
-// c1's nodes, stepping, never run its steps. Run again, it adds nothing.
+// backup is planned from c1's chains, its rows are on c2's nodes and the
+// answer names c1. Nothing is written under c1: the record is in c2's
+// folder and listed in c2's open.json only, so c1's nodes, stepping all
+// along, run none of its steps. Run again, it adds nothing.
 func TestSetRestoreFromAnotherCluster(t *testing.T) {
 	w := newRestoreWorld(t, 1, 1, 1)
 	before := keysUnder(t, w, "p/c1/")
-	staging := cluster.Layout{Prefix: "p", ClusterID: "c2"}
-	var sources []*cluster.Coordinator
+	staging := w.layout.WithID("c2")
+	var sources []*node
 	for i, n := range w.nodes {
-		sources = append(sources, n.c)
-		n.c = cluster.New(w.store, staging, "vault2", n.c.Self(), n.exec, cluster.Options{ClaimTTL: time.Minute,
+		sources = append(sources, &node{name: n.name, c: n.c, exec: n.exec})
+		self := n.c.Self()
+		self.Holder.Name = "staging" + self.Holder.Name
+		n.c = cluster.New(w.store, staging, "vault2", self, n.exec, cluster.Options{ClaimTTL: time.Minute,
 			ShardTimeout: time.Hour, Restorer: w.servers[i]}, slog.New(slog.DiscardHandler))
 		n.c.SetClock(w.clock.Now)
 	}
+	w.nodes = append(w.nodes, sources...) // c1's nodes step beside c2's
 	reqs := w.requests()
-	ask := control.SetRestoreRequest{FromCluster: "c1", RequestID: "r1", RequestedBy: "ops", Operator: true}
+	plan := reqs.Plan
+	var plannedFrom []string
+	reqs.Plan = func(ctx context.Context, id, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
+		plannedFrom = append(plannedFrom, id)
+		return plan(ctx, id, db, shard, backup, target, c)
+	}
+	ask := control.SetRestoreRequest{SourceCluster: "c1", RequestID: "r1", RequestedBy: "ops", Operator: true}
 	out, err := w.restoreBy(t, reqs, ask, nil)
 	if err != nil || !out.Restored() || out.Ran != 3 || !strings.Contains(out.Message(), "set "+w.set.ID+" of cluster c1 into shop restored") {
 		t.Fatalf("restore of c1's set onto c2: %+v, %v", out, err)
 	}
+	if !slices.Equal(plannedFrom, []string{"c1", "c1", "c1"}) {
+		t.Errorf("the shards' backups were planned from the chains of clusters %v, want c1's", plannedFrom)
+	}
 	for i, srv := range w.servers {
 		if got, want := srv.rows("shop")["orders"], uint64(100*(i+1)); got != want {
-			t.Errorf("c2's node %d holds %d rows, want shard %d's %d", i+1, got, i+1, want)
+			t.Errorf("node %d holds %d rows, want shard %d's %d", i+1, got, i+1, want)
+		}
+	}
+	for _, s := range out.Steps {
+		if !strings.HasPrefix(s.Node, "staging") {
+			t.Errorf("step %s was run by %s, not a node of c2", s.Key, s.Node)
 		}
 	}
 	if after := keysUnder(t, w, "p/c1/"); !slices.Equal(after, before) {
 		t.Errorf("the restore wrote under the source cluster's id:\nbefore %v\nafter  %v", before, after)
 	}
-	if _, _, err := w.store.Get(t.Context(), staging.ImportKey("shop", "c1", w.set.ID, "shop", 0)); err != nil {
+	if _, _, err := w.store.Get(t.Context(), staging.SourceRestoreKey("shop", "c1", w.set.ID, "shop", 0)); err != nil {
 		t.Errorf("the record is not in c2's folder: %v", err)
 	}
 	ask.RequestID = "r2"
 	if again, err := w.restoreBy(t, reqs, ask, nil); err != nil || !again.Restored() || again.Ran != 0 {
 		t.Fatalf("the same restore again: %+v, %v", again, err)
 	}
-	for _, c := range sources {
-		if err := c.Step(t.Context(), "shop"); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if sent := w.sent(); !slices.Equal(sent, []int{1, 1, 1}) {
 		t.Errorf("RESTOREs sent per node %v, want one each", sent)
 	}
-	ask.FromCluster = "../c1"
+	ask.SourceCluster = "../c1"
 	if _, err := reqs.RestoreSet(t.Context(), ask, func(string, string) {}); !errors.Is(err, control.ErrRejected) {
 		t.Errorf("a cluster id that is no folder name: %v, want it rejected", err)
 	}
@@ -77,4 +94,61 @@ func keysUnder(t *testing.T, w *restoreWorld, prefix string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// TestSetRestoreFromAnotherClusterRefusesWhatPointsOut: whoever may write
+// the source cluster's folder cannot aim a restore elsewhere: a shard's
+// result naming a folder outside that shard's own (another cluster's, or
+// by "..") is refused before anything is written or listed.
+func TestSetRestoreFromAnotherClusterRefusesWhatPointsOut(t *testing.T) {
+	for _, folder := range []string{"p/c3/shop/shard-2/full/b2/", "p/c1/shop/shard-2/../../../c3/shop/shard-2/full/b2/"} {
+		w := newRestoreWorld(t, 1, 1, 1)
+		key := w.layout.ResultKey("shop", w.set.ID, 2)
+		data, _, err := w.store.Get(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res setmodel.ShardResult
+		if err := json.Unmarshal(data, &res); err != nil {
+			t.Fatal(err)
+		}
+		res.Folder = folder
+		data, _ = json.Marshal(res)
+		if _, err := w.store.Put(t.Context(), key, data, coord.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+		staging := w.layout.WithID("c2")
+		reqs := w.requests()
+		reqs.Coord = cluster.New(w.store, staging, "vault2", w.nodes[0].c.Self(), nil, cluster.Options{}, slog.New(slog.DiscardHandler))
+		_, err = reqs.RestoreSet(t.Context(), control.SetRestoreRequest{Database: "shop", SourceCluster: "c1", RequestID: "r1", Operator: true},
+			func(string, string) {})
+		if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "outside the shard's own") {
+			t.Errorf("shard 2's result naming %s: %v, want it rejected", folder, err)
+		}
+		if keys := keysUnder(t, w, "p/c2/"); len(keys) != 0 {
+			t.Errorf("shard 2's result naming %s: written under c2: %v", folder, keys)
+		}
+	}
+}
+
+// TestSetsTakeOnlyWhatTheirFolderNames: a set.json that names another set
+// or database than its folder's is an error, not a set read as another;
+// a folder of the sets that is no set's name (".."; a space) is no set.
+func TestSetsTakeOnlyWhatTheirFolderNames(t *testing.T) {
+	w := newWorld(t, 1)
+	for _, id := range []string{"..", "a b"} {
+		if _, err := w.store.Put(t.Context(), "p/c1/shop/sets/"+id+"/set.json", []byte("{}"), coord.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sets, err := w.nodes[0].c.Sets(t.Context(), "shop"); err != nil || len(sets) != 0 {
+		t.Fatalf("sets %v, %v; want none, no error", sets, err)
+	}
+	other, _ := json.Marshal(setmodel.Set{Version: setmodel.SetVersion, ID: "s2", Database: "shop"})
+	if _, err := w.store.Put(t.Context(), w.layout.SetKey("shop", "s1"), other, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.nodes[0].c.Sets(t.Context(), "shop"); err == nil || !strings.Contains(err.Error(), `names set "s2"`) {
+		t.Errorf("set.json of s1 naming s2: %v, want an error saying so", err)
+	}
 }

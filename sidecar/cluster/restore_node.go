@@ -53,6 +53,9 @@ func (n nodeSteps) step(ctx context.Context, database string, e setmodel.OpenRes
 		if err != nil {
 			return err
 		}
+		if !ours(c, rec.TargetName, "restore", key) {
+			return nil
+		}
 		s, ok := n.next(rec)
 		if !ok || s.State == setmodel.StepFailed || s.State == setmodel.StepRejected {
 			return nil // none left here, or this run's steps here have ended

@@ -17,11 +17,11 @@ import (
 )
 
 // ShardPlanner reads, from one source shard's backup itself (in the
-// chains of that shard of the cluster named cluster in the bucket), the
+// chains of that shard of the cluster named clusterID in the bucket), the
 // engine's plan of its restore into target: each table with its engine (a
 // Replicated* one gets its rows once per target shard) and what consumers
 // leaves out or refuses.
-type ShardPlanner func(ctx context.Context, cluster, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
+type ShardPlanner func(ctx context.Context, clusterID, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
 
 // RestoreSet is a set's restore as the requester's sidecar runs it: it
 // chooses the set, plans the steps, writes the restore's record (or goes on
@@ -31,14 +31,21 @@ type ShardPlanner func(ctx context.Context, cluster, database string, shard int,
 // written wraps control.ErrRejected.
 func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest, progress func(set, message string)) (control.SetRestoreOutcome, error) {
 	target := model.OrWord(req.Target, req.Database)
-	out := control.SetRestoreOutcome{Set: req.Set, Shard: req.Shard, Target: target, From: req.FromCluster}
-	from, err := sourceCluster(r.Coord, req.FromCluster)
+	out := control.SetRestoreOutcome{Set: req.Set, Shard: req.Shard, Target: target}
+	source, err := sourceClusterID(r.Coord, req.SourceCluster)
 	if err != nil {
 		return out, err
 	}
-	src := r // reads the set and its backups: this cluster's, or from's
-	src.Coord = sourceOf(r.Coord, from)
+	out.SourceCluster = source
+	src := r // reads the set and its backups: this cluster's, or the source cluster's
+	src.Coord = sourceOf(r.Coord, source)
 	set, results, err := src.chooseSet(ctx, req)
+	if err == nil && source != "" {
+		err = resultsInShards(src.Coord.layout, set, results)
+	}
+	if err != nil && source != "" {
+		return out, fmt.Errorf("choose a set of cluster %s: %w", source, err)
+	}
 	if err != nil {
 		return out, err
 	}
@@ -48,7 +55,7 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 		return out, err
 	}
 	rec := setmodel.NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
-	rec.From = from
+	rec.SourceCluster, rec.TargetName = source, r.Coord.cluster
 	if req.DryRun {
 		out = RestoreOutcome(rec)
 		out.State = control.SetRestorePlanned
@@ -211,6 +218,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 			}
 			had.Reopen()
 			had.Run, had.RequestedBy, had.Operator, had.Deadline = req.RequestID, req.RequestedBy, req.Operator, rec.Deadline
+			had.TargetName = rec.TargetName // a cluster that took this id over (its first gone) goes on with it
 			return true
 		})
 		if mismatch != nil {
@@ -258,7 +266,7 @@ func (r Requests) stillSet(ctx context.Context, src *Coordinator, set setmodel.S
 
 // RestoreOutcome is a restore's record as the runner answers it.
 func RestoreOutcome(rec setmodel.RestoreRecord) control.SetRestoreOutcome {
-	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, From: rec.From, Target: rec.Target, State: control.SetRestored,
+	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, SourceCluster: rec.SourceCluster, Target: rec.Target, State: control.SetRestored,
 		Notes: slices.Clone(rec.Map.Notes)}
 	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
@@ -317,7 +325,10 @@ func listSetIDs(ctx context.Context, store coord.ObjectStore, layout Layout, dat
 	}
 	ids := make([]string, 0, len(listing.Folders))
 	for _, f := range listing.Folders {
-		ids = append(ids, path.Base(strings.TrimSuffix(f, "/")))
+		id := path.Base(strings.TrimSuffix(f, "/"))
+		if model.ValidateIdentifier("set", id) == nil { // no set has another name; a key with ".." in it is no set's
+			ids = append(ids, id)
+		}
 	}
 	slices.Sort(ids)
 	return ids, nil

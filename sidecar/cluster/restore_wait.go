@@ -73,7 +73,7 @@ func onNode(s setmodel.StepRecord) string {
 // listRestore lists a restore in open.json, for the run rec.Run, so every
 // node runs its steps.
 func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecord) error {
-	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, From: rec.From, Shard: rec.Shard,
+	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, SourceCluster: rec.SourceCluster, Shard: rec.Shard,
 		Run: rec.Run, Deadline: rec.Deadline}
 	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
@@ -146,4 +146,28 @@ func (c *Coordinator) updateRestore(ctx context.Context, key string, change func
 		}
 	}
 	return setmodel.RestoreRecord{}, fmt.Errorf("write the restore record %s: it kept changing under this sidecar", key)
+}
+
+// recordKey is where a restore's record is: in its set's folder when the
+// set is the cluster's own, else in this cluster's folder (l is its
+// layout; ClusterLayout.SourceRestoreKey).
+func recordKey(l Layout, rec setmodel.RestoreRecord) string {
+	if rec.SourceCluster != "" {
+		return l.SourceRestoreKey(rec.Database, rec.SourceCluster, rec.Set, rec.Target, rec.Shard)
+	}
+	return l.RestoreKey(rec.Database, rec.Set, rec.TargetCluster, rec.Target, rec.Shard)
+}
+
+// entryRecord is the restore an open.json entry lists, as far as the
+// entry tells it (enough for its record's key and its unlisting).
+func entryRecord(database string, e setmodel.OpenRestore) setmodel.RestoreRecord {
+	return setmodel.RestoreRecord{Database: database, Set: e.Set, Target: e.Target, TargetCluster: e.TargetCluster,
+		SourceCluster: e.SourceCluster, Shard: e.Shard}
+}
+
+// sameRestore reports whether an open.json entry lists rec's restore
+// (whichever run holds it).
+func sameRestore(e setmodel.OpenRestore, rec setmodel.RestoreRecord) bool {
+	return e.Set == rec.Set && e.Target == rec.Target && e.TargetCluster == rec.TargetCluster &&
+		e.SourceCluster == rec.SourceCluster && e.Shard == rec.Shard
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path"
 	"sync"
 	"testing"
 	"time"
@@ -18,10 +19,10 @@ import (
 )
 
 // backupRows are what each shard's backup holds: shard n's orders has
-// 100*n rows (its folder is "f{n}").
+// 100*n rows (its folder is {shard n's root}full/f{n}/).
 func backupRows(folder string) map[string]uint64 {
 	var n uint64
-	_, _ = fmt.Sscanf(folder, "f%d", &n)
+	_, _ = fmt.Sscanf(path.Base(folder), "f%d", &n)
 	return map[string]uint64{"orders": 100 * n}
 }
 
@@ -154,8 +155,8 @@ func newRestoreWorld(t *testing.T, replicas ...int) *restoreWorld {
 		w.restart(i)
 		shard := n.c.Self().Position.Shard
 		n.exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
-			return setmodel.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: fmt.Sprintf("f%d", shard), Kind: "full",
-				Tables: backupRows(fmt.Sprintf("f%d", shard))}, nil
+			folder := fmt.Sprintf("%sfull/f%d/", w.layout.ShardRoot("shop", shard), shard)
+			return setmodel.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: folder, Kind: "full", Tables: backupRows(folder)}, nil
 		}
 	}
 	out, _ := w.backupSet(t, control.SetRequest{Database: "shop", RequestID: "backup-1", RequestedBy: "alice"})

@@ -165,6 +165,17 @@ func (r Requests) markDeleting(ctx context.Context, database, id string, links m
 	return nil
 }
 
+// busyRestoring marks busy the sets of this cluster that open.json lists
+// being restored; a restore of another cluster's set (SourceCluster) holds
+// none of them, whatever its set's name.
+func busyRestoring(busy map[string]string, open setmodel.OpenSets) {
+	for _, e := range open.Restores {
+		if e.SourceCluster == "" {
+			busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
+		}
+	}
+}
+
 // replanWithRestores plans again with the restores open.json lists now.
 func (r Requests) replanWithRestores(ctx context.Context, database string, st setmodel.SetsState) (setmodel.SetRetentionPlan, error) {
 	open, _, err := r.Coord.readOpen(ctx, database)
@@ -172,9 +183,7 @@ func (r Requests) replanWithRestores(ctx context.Context, database string, st se
 		return setmodel.SetRetentionPlan{}, err
 	}
 	st.Busy = map[string]string{}
-	for _, e := range open.Restores {
-		st.Busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
-	}
+	busyRestoring(st.Busy, open)
 	return setmodel.PlanSetRetention(st, r.Policy, r.Coord.now()), nil
 }
 
@@ -198,9 +207,7 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 	}
 	st := setmodel.SetsState{Sets: sets, Results: map[string]map[int]setmodel.ShardResult{}, Links: map[int][]setmodel.Link{}, Busy: map[string]string{},
 		Leftovers: leftovers}
-	for _, e := range open.Restores {
-		st.Busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
-	}
+	busyRestoring(st.Busy, open)
 	shards := map[int]bool{}
 	for _, s := range sets {
 		st.Results[s.ID] = map[int]setmodel.ShardResult{}

@@ -102,12 +102,32 @@ func TestCleanupSets(t *testing.T) {
 	}
 	// A set being restored is kept, even past the policy.
 	out4, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: "b4"})
-	w.restoring(t, ids[2])
+	w.restoring(t, ids[2], "")
 	if out, err := reqs.CleanupSets(context.Background(), "shop", false); err != nil || len(out.DeletedSets) != 0 {
 		t.Errorf("with set %s being restored: %+v, %v", ids[2], out, err)
 	}
 	if got := w.sets(t); !slices.Equal(got, []string{ids[2], out4.ID}) {
 		t.Errorf("sets left %v", got)
+	}
+}
+
+// TestCleanupSetsKeepsNoSetForAnotherClustersRestore: a restore of
+// another cluster's set, listed in this cluster's open.json, keeps none
+// of this cluster's sets, though one of them has its set's name.
+func TestCleanupSetsKeepsNoSetForAnotherClustersRestore(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ch := &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}}
+	ch.recordBackups(w)
+	var ids []string
+	for i := range 2 {
+		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: fmt.Sprintf("b%d", i)})
+		ids = append(ids, out.ID)
+		w.clock.Add(time.Hour)
+	}
+	w.restoring(t, ids[0], "c0")
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
+	if out, err := reqs.CleanupSets(context.Background(), "shop", false); err != nil || !slices.Equal(out.DeletedSets, ids[:1]) {
+		t.Errorf("with c0's set %s being restored here: %+v, %v; want this cluster's %s deleted", ids[0], out, err, ids[0])
 	}
 }
 
@@ -126,8 +146,9 @@ func (w *world) sets(t *testing.T) []string {
 	return ids
 }
 
-// restoring lists a restore of set id in open.json, as a running one is.
-func (w *world) restoring(t *testing.T, id string) {
+// restoring lists a restore of set id (of the source cluster, "" = this
+// one's) in open.json, as a running one is.
+func (w *world) restoring(t *testing.T, id, source string) {
 	t.Helper()
 	ctx := context.Background()
 	key := w.layout.OpenSetsKey("shop")
@@ -139,7 +160,8 @@ func (w *world) restoring(t *testing.T, id string) {
 	if err := json.Unmarshal(data, &open); err != nil {
 		t.Fatal(err)
 	}
-	open.Restores = append(open.Restores, setmodel.OpenRestore{Set: id, Target: "shop", Run: "r9", Deadline: w.clock.Now().Add(time.Hour)})
+	open.Restores = append(open.Restores, setmodel.OpenRestore{Set: id, Target: "shop", SourceCluster: source, Run: "r9",
+		Deadline: w.clock.Now().Add(time.Hour)})
 	data, _ = json.Marshal(open)
 	if _, err := w.store.Put(ctx, key, data, coord.PutCondition{IfMatch: etag}); err != nil {
 		t.Fatal(err)
@@ -194,7 +216,7 @@ func TestCleanupSetsStoppedPartWayIsFinishedLater(t *testing.T) {
 func TestCleanupSetsKeepsASetWhoseRestoreBegan(t *testing.T) {
 	w, ch, ids := twoFullSets(t)
 	var once sync.Once
-	ch.onLinks = func() { once.Do(func() { w.restoring(t, ids[0]) }) }
+	ch.onLinks = func() { once.Do(func() { w.restoring(t, ids[0], "") }) }
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	out, err := reqs.CleanupSets(context.Background(), "shop", false)
 	if err != nil || len(out.DeletedSets) != 0 || len(ch.deleted) != 0 || out.KeptSets != 2 {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -69,9 +68,9 @@ func (c Config) validateCluster(add addFunc) {
 	if !clusterNameRe.MatchString(cl.Name) {
 		add("cluster.name", "must be a cluster name of remote_servers (letters, digits, _ . -), got %q", cl.Name)
 	}
-	if err := model.ValidateClusterID("cluster.id", cl.ID); cl.ID != "" && err != nil {
-		add("cluster.id", "%s", strings.TrimPrefix(err.Error(), "cluster.id "))
-	} else if cl.ID == "" && model.ValidateClusterID("cluster.id", cl.Name) != nil {
+	if cl.ID != "" && !model.IsClusterID(cl.ID) {
+		add("cluster.id", "must be %s, got %q", model.ClusterIDRule, cl.ID)
+	} else if cl.ID == "" && !model.IsClusterID(cl.Name) {
 		add("cluster.id", "is needed: cluster.name %q cannot name a folder of the bucket", cl.Name)
 	}
 	if cl.Shard < 0 {

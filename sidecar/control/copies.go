@@ -116,17 +116,18 @@ func (c *Copies) round(ctx context.Context) {
 	}
 }
 
-// observe tells the observer the lag a round left: the newest backup it
-// left pending; or, when it could not tell (the target unreachable), the
-// primary's newest backup unless a round copied it before. A round that
-// could not read the primary leaves the last lag standing.
+// observe tells the observer the lag a round left: the newest backup (or,
+// on a cluster node, stale set) it left pending; or, when it could not
+// tell (the target unreachable), the primary's newest backup unless a
+// round copied it before. A round that could not read the primary leaves
+// the last lag standing.
 func (c *Copies) observe(target, database string, rep sidecar.CopyReport, err error) {
 	key := [2]string{target, database}
 	switch {
 	case err == nil: // pending only what no failure left: a cluster's set another shard's node has not copied
 		c.copied[key] = rep.Newest
 		c.observer.CopyFinished(target, database, rep.NewestPending)
-	case len(rep.Pending) > 0:
+	case len(rep.Pending) > 0 || !rep.NewestPending.IsZero():
 		c.observer.CopyFinished(target, database, rep.NewestPending)
 	case !rep.Newest.IsZero() && rep.Newest.After(c.copied[key]):
 		c.observer.CopyFinished(target, database, rep.Newest)

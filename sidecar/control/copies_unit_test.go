@@ -35,22 +35,24 @@ func (l *lagRecorder) CopyFinished(_, _ string, newestPending time.Time) {
 // target, the primary's newest backup when no round copied it, and
 // nothing when one did; one that could not read the primary, nothing; one
 // that failed nowhere yet left something pending (on a cluster node, a set
-// another shard's node has not copied), that.
+// another shard's node has not copied), that; and one that failed with
+// nothing of its own pending but such a set (the sets' records could not
+// be copied), that set.
 func TestCopyRoundsTellTheLag(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	down := errors.New("target unreachable")
 	copier := &scriptedCopier{
 		reports: []sidecar.CopyReport{{Newest: t0}, {Newest: t0}, {Newest: t1}, {Newest: t2, Pending: []model.Backup{{}}, NewestPending: t2}, {},
-			{Newest: t2, NewestPending: t1}},
-		errs: []error{nil, down, down, down, down, nil},
+			{Newest: t2, NewestPending: t1}, {Newest: t2, NewestPending: t0}},
+		errs: []error{nil, down, down, down, down, nil, down},
 	}
 	lags := &lagRecorder{}
 	c := NewCopies(copier, []sidecar.CopyTarget{{Name: "dr"}}, []string{"shop"}, time.Hour, lags, slog.New(slog.DiscardHandler))
-	for range 6 {
+	for range 7 {
 		c.round(context.Background())
 	}
-	want := []time.Time{{}, t1, t2, t1}
+	want := []time.Time{{}, t1, t2, t1, t0}
 	if len(lags.lags) != len(want) {
 		t.Fatalf("lags told: %v, want %v", lags.lags, want)
 	}

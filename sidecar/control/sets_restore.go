@@ -23,11 +23,11 @@ type SetRestoreRequest struct {
 	// Shard is the one source shard of the set restored (0 = every shard):
 	// onto the target shard the whole set's restore would place it on.
 	Shard int
-	// FromCluster is the cluster (its id in the bucket) whose set is
+	// SourceCluster is the cluster (its id in the bucket) whose set is
 	// restored onto this one ("" = this cluster's own): the sidecar's own
 	// requests only (the CLI), as a login's grants on this cluster say
 	// nothing of another's data.
-	FromCluster string
+	SourceCluster string
 	// Consumers is what to do with the tables that consume or write
 	// outside the target: refuse the restore (the default) or skip them.
 	Consumers   model.Consumers
@@ -48,11 +48,11 @@ const (
 
 // SetRestoreOutcome is how a set's restore ended, step by step.
 type SetRestoreOutcome struct {
-	Set    string
-	Shard  int    // the source shard restored alone (0 = every shard)
-	From   string // the cluster whose set it is, when not this one (SetRestoreRequest.FromCluster)
-	Target string
-	State  SetRestoreState
+	Set           string
+	Shard         int    // the source shard restored alone (0 = every shard)
+	SourceCluster string // the cluster whose set it is, when not this one (SetRestoreRequest.SourceCluster)
+	Target        string
+	State         SetRestoreState
 	// Ran is how many steps this run ran (0: the record said every step
 	// was done already: a second run adds nothing).
 	Ran   int
@@ -94,8 +94,8 @@ func (o SetRestoreOutcome) Message() string {
 		}
 	}
 	set := o.Set
-	if o.From != "" {
-		set += " of cluster " + o.From
+	if o.SourceCluster != "" {
+		set += " of cluster " + o.SourceCluster
 	}
 	msg := fmt.Sprintf("set %s into %s %s", set, o.Target, o.State)
 	if o.Shard != 0 {

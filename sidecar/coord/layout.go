@@ -215,6 +215,8 @@ const (
 //	                                                            a restore of the set into database target
 //	{prefix}/{cluster id}/{database}/sets/{set}/restores/{target cluster}/{target}.shard-{n}.json
 //	                                                            a restore of its shard n alone into target
+//	{prefix}/{cluster id}/{database}/restores/{source id}/{set}/{target}.json (and {target}.shard-{n}.json)
+//	                                                            a restore of another cluster's set onto this one
 //
 // A shard's folder holds exactly what a single server's database folder
 // holds ({prefix}/{database}/…), so the engine runs on it unchanged
@@ -222,6 +224,12 @@ const (
 type ClusterLayout struct {
 	Prefix    string
 	ClusterID string
+}
+
+// WithID is the layout of the cluster named id in the same bucket and
+// prefix.
+func (l ClusterLayout) WithID(id string) ClusterLayout {
+	return ClusterLayout{Prefix: l.Prefix, ClusterID: id}
 }
 
 // root is {prefix}/{cluster id}: what the engine's layout calls its prefix.
@@ -327,17 +335,19 @@ func (l ClusterLayout) RestoreKey(database, set, targetCluster, target string, s
 	return l.join(database, setsFolder, set, restores, targetCluster, name+jsonSuffix)
 }
 
-// ImportKey is the record of a restore of another cluster's set (the
-// cluster named from in the bucket) into database target of this one. It
-// lives in this cluster's folder, {prefix}/{cluster id}/{database}/restores/{from}/{set}/…,
-// so a restore writes nothing under the source cluster's id, which may be
-// read-only to it (RestoreKey is the record of a restore of one's own).
-func (l ClusterLayout) ImportKey(database, from, set, target string, shard int) string {
+// SourceRestoreKey is the record of a restore of another cluster's set
+// (the source cluster, by its id in the bucket) into database target of
+// this one: {prefix}/{cluster id}/{database}/restores/{source id}/{set}/{target}.json,
+// or {target}.shard-{n}.json for source shard n alone. It lives in this
+// cluster's folder, so a restore writes nothing under the source's id,
+// which may be read-only to it (RestoreKey is the record of a restore of
+// one's own set).
+func (l ClusterLayout) SourceRestoreKey(database, source, set, target string, shard int) string {
 	name := target
 	if shard != 0 {
 		name += "." + ShardFolder(shard)
 	}
-	return l.join(database, restores, from, set, name+jsonSuffix)
+	return l.join(database, restores, source, set, name+jsonSuffix)
 }
 
 // FailedAttemptKey is replica r's failed backup of shard n for a set: the

@@ -69,8 +69,8 @@ func TestClusterLayoutKeys(t *testing.T) {
 		{l.SetOfRequestKey("shop", "r1"), "cv/c1/shop/set-requests/r1.json"},
 		{l.RestoreKey("shop", "s1", "c2", "shop2", 0), "cv/c1/shop/sets/s1/restores/c2/shop2.json"},
 		{l.RestoreKey("shop", "s1", "c2", "shop2", 2), "cv/c1/shop/sets/s1/restores/c2/shop2.shard-2.json"},
-		{l.ImportKey("shop", "c0", "s1", "shop2", 0), "cv/c1/shop/restores/c0/s1/shop2.json"},
-		{l.ImportKey("shop", "c0", "s1", "shop2", 2), "cv/c1/shop/restores/c0/s1/shop2.shard-2.json"},
+		{l.SourceRestoreKey("shop", "c0", "s1", "shop2", 0), "cv/c1/shop/restores/c0/s1/shop2.json"},
+		{l.SourceRestoreKey("shop", "c0", "s1", "shop2", 2), "cv/c1/shop/restores/c0/s1/shop2.shard-2.json"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("key %q, want %q", tc.got, tc.want)

@@ -22,10 +22,17 @@ func ValidateIdentifier(what, name string) error {
 // (ClickVault's own folders start with one), nothing S3 would escape.
 var clusterID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
-// ValidateClusterID accepts a cluster's name in the bucket (cluster.id).
+// ClusterIDRule says what a cluster id may be, for messages.
+const ClusterIDRule = "1 to 64 letters, digits, _ . - not starting with . _ or -"
+
+// IsClusterID reports whether id may name a cluster in the bucket
+// (cluster.id).
+func IsClusterID(id string) bool { return clusterID.MatchString(id) }
+
+// ValidateClusterID refuses an id IsClusterID refuses, naming what.
 func ValidateClusterID(what, id string) error {
-	if !clusterID.MatchString(id) {
-		return fmt.Errorf("%s must be 1 to 64 letters, digits, _ . - not starting with . _ or -, got %q", what, id)
+	if !IsClusterID(id) {
+		return fmt.Errorf("%s must be %s, got %q", what, ClusterIDRule, id)
 	}
 	return nil
 }

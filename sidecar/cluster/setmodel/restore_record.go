@@ -32,15 +32,18 @@ type RestoreRecord struct {
 	Database      string `json:"database"` // the set's database
 	Target        string `json:"target"`   // the database restored into
 	TargetCluster string `json:"target_cluster"`
-	// From is the cluster (its id in the bucket) whose set this restores,
-	// when not the target cluster's own: the record is then in the target
-	// cluster's folder (ClusterLayout.ImportKey).
-	From      string       `json:"from,omitempty"`
-	RequestID string       `json:"request_id"` // the request that began it
-	Shard     int          `json:"shard"`      // 0 = every shard
-	Map       ShardMap     `json:"map"`
-	Steps     []StepRecord `json:"steps"`
-	CreatedAt time.Time    `json:"created_at"`
+	// TargetName is the target cluster's name (remote_servers) as its
+	// requester's node knows it: only that cluster's nodes run the steps.
+	TargetName string `json:"target_name,omitempty"`
+	// SourceCluster is the cluster (its id in the bucket) whose set this
+	// restores, when not the target cluster's own: the record is then in
+	// the target cluster's folder (ClusterLayout.SourceRestoreKey).
+	SourceCluster string       `json:"source_cluster,omitempty"`
+	RequestID     string       `json:"request_id"` // the request that began it
+	Shard         int          `json:"shard"`      // 0 = every shard
+	Map           ShardMap     `json:"map"`
+	Steps         []StepRecord `json:"steps"`
+	CreatedAt     time.Time    `json:"created_at"`
 	// Run is the request running it now, RequestedBy its requester (each
 	// node checks that login's grants on itself before its steps), and
 	// Deadline when that request gives up on steps not done.

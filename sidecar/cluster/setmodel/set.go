@@ -149,13 +149,13 @@ type OpenSets struct {
 // OpenRestore is one restore of a set being run, by the request Run, until
 // Deadline: any sidecar drops it after that. Shard is the source shard of
 // a restore of one shard alone (0 = every shard): its record is its own.
-// A restore of another cluster's set (From) is listed in the open.json of
+// A restore of another cluster's set (SourceCluster) is listed in the open.json of
 // the cluster it restores onto, whose nodes run its steps.
 type OpenRestore struct {
 	Set           string    `json:"set"`
 	Target        string    `json:"target"`
 	TargetCluster string    `json:"target_cluster"`
-	From          string    `json:"from,omitempty"` // another cluster's set (RestoreRecord.From)
+	SourceCluster string    `json:"source_cluster,omitempty"` // another cluster's set (RestoreRecord.SourceCluster)
 	Shard         int       `json:"shard,omitempty"`
 	Run           string    `json:"run"`
 	Deadline      time.Time `json:"deadline"`

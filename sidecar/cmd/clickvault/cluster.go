@@ -173,9 +173,11 @@ func (a *app) shardService(n int) *sidecar.Service {
 // target, read from the backup's own definitions: in this cluster's chains
 // of the shard, or those of the cluster whose set is restored (clusterID).
 func (a *app) planShard(ctx context.Context, clusterID, database string, n int, backup, target string, consumers model.Consumers) (model.RestorePlan, error) {
-	svc := a.shardService(n)
-	if clusterID != a.cluster.layout.ClusterID {
-		svc = a.serviceOf(coord.ClusterLayout{Prefix: a.cluster.layout.Prefix, ClusterID: clusterID}.Engine(n))
+	var svc *sidecar.Service
+	if clusterID == a.cluster.layout.ClusterID {
+		svc = a.shardService(n)
+	} else {
+		svc = a.serviceOf(a.cluster.layout.WithID(clusterID).Engine(n))
 	}
 	cat, err := svc.Catalog(ctx, database)
 	if err != nil {

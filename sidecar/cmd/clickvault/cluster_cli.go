@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,9 @@ type setRestoreFlags struct {
 // from the record, adding nothing twice.
 func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	switch {
+	case !slices.Contains(a.cfg.DatabaseList(), f.database):
+		return &usageError{fmt.Errorf("--database %s: the nodes run the steps of restores of the databases they back up "+
+			"(databases = %v): a set's database must be one of them", f.database, a.cfg.DatabaseList())}
 	case len(f.tables) > 0 || len(f.partitions) > 0:
 		return &usageError{errors.New("--table, --partition: on a cluster node a restore is of a set, every shard's whole database")}
 	case f.shard < 0 || f.shard > 65535:
@@ -58,7 +62,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	}
 	_, sets := a.sets(nil)
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
-		FromCluster: f.fromCluster, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
+		SourceCluster: f.fromCluster, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
 	if err != nil {
 		return fmt.Errorf("restore of set %s: %w", out.Set, err)

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/config"
 )
 
@@ -39,7 +42,7 @@ func TestClusterNodeRefusesBackup(t *testing.T) {
 // anything.
 func TestSetRestoreRefusesAShardNoSetHas(t *testing.T) {
 	for _, shard := range []int{-1, 65536} {
-		err := (&app{}).restoreSet(t.Context(), setRestoreFlags{database: "shop", mode: "data", shard: shard})
+		err := shopNode().restoreSet(t.Context(), setRestoreFlags{database: "shop", mode: "data", shard: shard})
 		var usage *usageError
 		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--shard") {
 			t.Errorf("--shard %d: %v, want a usage error naming --shard", shard, err)
@@ -47,15 +50,54 @@ func TestSetRestoreRefusesAShardNoSetHas(t *testing.T) {
 	}
 }
 
-// TestSetRestoreRefusesAClusterIDNoFolderHas: `clickvault restore
-// --from-cluster` refuses an id that is not one folder of the bucket
-// (cluster.id's rule) as a usage error, before reading anything.
-func TestSetRestoreRefusesAClusterIDNoFolderHas(t *testing.T) {
+// TestSetRestoreRefusesAnInvalidClusterID: `clickvault restore
+// --from-cluster` refuses an id that cannot be one folder of the bucket
+// (cluster.id's rule) as a usage error, before reading anything (the
+// app here has no server: a read would panic).
+func TestSetRestoreRefusesAnInvalidClusterID(t *testing.T) {
 	for _, id := range []string{"../vault-eu", "vault/eu", ".clickvault", "-x"} {
-		err := (&app{}).restoreSet(t.Context(), setRestoreFlags{database: "shop", mode: "data", fromCluster: id})
+		err := shopNode().restoreSet(t.Context(), setRestoreFlags{database: "shop", mode: "data", fromCluster: id})
 		var usage *usageError
 		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--from-cluster") {
 			t.Errorf("--from-cluster %q: %v, want a usage error naming --from-cluster", id, err)
 		}
+	}
+}
+
+// TestCopyLagCountsStaleSets: on a cluster node a copy round's lag is its
+// shard's newest backup not copied, or a stale set (sealed over an hour
+// ago, not whole at the target) when that is newer; neither: zero.
+func TestCopyLagCountsStaleSets(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		pending, stale, want time.Time
+	}{
+		{want: time.Time{}},
+		{stale: t0, want: t0},
+		{pending: t0, stale: t1, want: t1},
+		{pending: t1, stale: t0, want: t1},
+	} {
+		got := withStaleSets(sidecar.CopyReport{NewestPending: tc.pending}, cluster.SetCopyReport{NewestStale: tc.stale})
+		if !got.NewestPending.Equal(tc.want) {
+			t.Errorf("backup pending since %v, stale set since %v: lag from %v, want %v", tc.pending, tc.stale, got.NewestPending, tc.want)
+		}
+	}
+}
+
+// shopNode is an app of a cluster node backing shop up, with no server:
+// a test of what it refuses before reading anything.
+func shopNode() *app {
+	return &app{cfg: config.Config{ClickHouse: config.ClickHouse{Database: "shop"}, Cluster: config.Cluster{Name: "vault"}}}
+}
+
+// TestSetRestoreRefusesADatabaseNoNodeSteps: `clickvault restore` on a
+// cluster node refuses a database outside databases (whose restores no
+// node would step) as a usage error naming it.
+func TestSetRestoreRefusesADatabaseNoNodeSteps(t *testing.T) {
+	err := shopNode().restoreSet(t.Context(), setRestoreFlags{database: "other", mode: "data"})
+	var usage *usageError
+	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--database other") {
+		t.Errorf("--database other: %v, want a usage error naming it", err)
 	}
 }

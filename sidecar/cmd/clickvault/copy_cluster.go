@@ -45,7 +45,7 @@ type setsCopier struct {
 	app      *app
 }
 
-// setsCopierOf is the copier of serve's copy rounds: on a cluster node
+// setsCopierOf is the copier of serve's copy rounds and the CLI's copy: on a cluster node
 // with its coordinator, the sets' records follow each shard's backups.
 func (a *app) setsCopierOf(co *cluster.Coordinator, targets []sidecar.CopyTarget) control.Copier {
 	if co == nil {
@@ -81,9 +81,7 @@ func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database str
 		c.app.logger.Info("sets' records copied", "target", t.Name, "database", database,
 			"shard_results", got.Results, "sets_whole", got.Sets)
 	}
-	if got.NewestStale.After(rep.NewestPending) { // the copy, as the cluster's bucket, lags as far as that set
-		rep.NewestPending = got.NewestStale
-	}
+	rep = withStaleSets(rep, got)
 	if len(got.Stale) > 0 {
 		c.app.logger.Warn(fmt.Sprintf("sets sealed over %s ago are not whole at the copy target: every node needs the same "+
 			"[[copy]] targets, and each must be able to copy its shard (its log says why not)", cluster.StaleSetCopy),
@@ -93,6 +91,16 @@ func (c setsCopier) Copy(ctx context.Context, t sidecar.CopyTarget, database str
 		setErr = fmt.Errorf("copy the sets' records of %s to %s: %w", database, t.Name, setErr)
 	}
 	return rep, errors.Join(err, setErr)
+}
+
+// withStaleSets counts in a copy's lag the stale sets (sealed over
+// cluster.StaleSetCopy ago, not whole at the target): the copy, as the
+// cluster's bucket, restores nothing newer than the newest whole set.
+func withStaleSets(rep sidecar.CopyReport, sets cluster.SetCopyReport) sidecar.CopyReport {
+	if sets.NewestStale.After(rep.NewestPending) {
+		rep.NewestPending = sets.NewestStale
+	}
+	return rep
 }
 
 // unwanted are the sets of database, and this node's shard's backups,

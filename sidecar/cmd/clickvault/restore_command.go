@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,67 +13,78 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
+// restoreArgs are the restore command's flags.
+type restoreArgs struct {
+	backup, asOf, target, database, mode, consumers, from, fromCluster string
+	tables, partitions                                                 []string
+	dryRun                                                             bool
+	shard                                                              int
+}
+
 func restoreCommand(run runner) *cobra.Command {
-	var backup, asOf, target, database, mode, consumers, from, fromCluster string
-	var tables, partitions []string
-	var dryRun bool
-	var shard int
+	var f restoreArgs
 	cmd := &cobra.Command{Use: "restore", Short: "Restore a backup (and the chain under it) into a database, or some of its tables"}
-	cmd.Flags().StringVar(&consumers, "consumers", "", "tables that consume or write outside the target (Kafka, refreshable views, …): "+
+	cmd.Flags().StringVar(&f.consumers, "consumers", "", "tables that consume or write outside the target (Kafka, refreshable views, …): "+
 		"skip (leave them out) or include (restore them live; refreshable views stopped); default: refuse, naming them")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (what is restored, renamed, left out, and why) and restore nothing")
-	cmd.Flags().StringArrayVar(&tables, "table", nil, `restore only this table: "orders" or "orders AS orders_old" (repeat for more)`)
-	cmd.Flags().StringArrayVar(&partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
-	cmd.Flags().StringVar(&mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace "+
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the plan (what is restored, renamed, left out, and why) and restore nothing")
+	cmd.Flags().StringArrayVar(&f.tables, "table", nil, `restore only this table: "orders" or "orders AS orders_old" (repeat for more)`)
+	cmd.Flags().StringArrayVar(&f.partitions, "partition", nil, "restore only this partition of the one --table (repeat for more)")
+	cmd.Flags().StringVar(&f.mode, "mode", "data", "data (into new or empty tables), schema (definitions only) or replace "+
 		"(restore the named tables beside the live ones, check them, swap them in atomically; with --partition, replace those partitions in place)")
-	cmd.Flags().StringVar(&backup, "backup", "", "backup name, on a cluster node a set's (default: the newest completed)")
-	cmd.Flags().StringVar(&asOf, "as-of", "", "restore the newest completed backup (set) at or before this time (RFC 3339)")
-	cmd.Flags().StringVar(&target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
-	cmd.Flags().StringVar(&database, "database", "", "whose backups (default: clickhouse.database)")
-	cmd.Flags().StringVar(&from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
-	cmd.Flags().IntVar(&shard, "shard", 0, "on a cluster node, restore only this shard of the set, where the whole set's restore would put it")
-	cmd.Flags().StringVar(&fromCluster, "from-cluster", "", "on a cluster node, restore a set of the cluster of this cluster.id "+
+	cmd.Flags().StringVar(&f.backup, "backup", "", "backup name, on a cluster node a set's (default: the newest completed)")
+	cmd.Flags().StringVar(&f.asOf, "as-of", "", "restore the newest completed backup (set) at or before this time (RFC 3339)")
+	cmd.Flags().StringVar(&f.target, "target", "", "database to restore into (default: the same name); must not exist or be empty")
+	cmd.Flags().StringVar(&f.database, "database", "", "whose backups (default: clickhouse.database)")
+	cmd.Flags().StringVar(&f.from, "from", "", "restore from this [[copy]] target instead of the primary bucket")
+	cmd.Flags().IntVar(&f.shard, "shard", 0, "on a cluster node, restore only this shard of the set, where the whole set's restore would put it")
+	cmd.Flags().StringVar(&f.fromCluster, "from-cluster", "", "on a cluster node, restore a set of the cluster of this cluster.id "+
 		"(in the same bucket and prefix) onto this cluster")
 	cmd.MarkFlagsMutuallyExclusive("backup", "as-of")
 	cmd.RunE = run(func(ctx context.Context, a *app) error {
-		db, when, err := singleDatabaseAndTime(a, database, asOf)
+		db, when, err := singleDatabaseAndTime(a, f.database, f.asOf)
 		if err != nil {
 			return err
 		}
-		if a.cluster != nil && from != "" {
+		if a.cluster == nil {
+			return f.restoreOnServer(ctx, a, db, when)
+		}
+		if f.from != "" {
 			return &usageError{errors.New("--from: on a cluster node a set restores from the primary bucket; when it is lost, " +
 				"point every node's [s3] at the [[copy]] target (docs/cluster.md#copies)")}
 		}
-		if a.cluster != nil {
-			return a.restoreSet(ctx, setRestoreFlags{database: db, set: backup, target: target, mode: mode, consumers: consumers,
-				asOf: when, tables: tables, partitions: partitions, dryRun: dryRun, shard: shard, fromCluster: fromCluster})
-		}
-		if shard != 0 || fromCluster != "" {
-			return &usageError{errors.New("--shard, --from-cluster: a restore of a set is for a cluster node (cluster.name)")}
-		}
-		if from != "" {
-			if _, err := a.copyTarget(from); err != nil {
-				return &usageError{fmt.Errorf("--from: %w", err)}
-			}
-		}
-		req := sidecar.RestoreRequest{Database: db, Backup: backup, AsOf: when, Target: target, Partitions: partitions,
-			RequestedBy: "cli", DryRun: dryRun}
-		if req.Mode, err = model.ParseRestoreMode(mode); err != nil {
-			return &usageError{err}
-		}
-		if req.Consumers, err = model.ParseConsumers(consumers); err != nil {
-			return &usageError{fmt.Errorf("--consumers: %w", err)}
-		}
-		for _, t := range tables {
-			tr, err := model.ParseTableRestore(t)
-			if err != nil {
-				return &usageError{fmt.Errorf("--table: %w", err)}
-			}
-			req.Tables = append(req.Tables, tr)
-		}
-		return a.restoreFrom(ctx, from, req)
+		return a.restoreSet(ctx, setRestoreFlags{database: db, set: f.backup, target: f.target, mode: f.mode, consumers: f.consumers,
+			asOf: when, tables: f.tables, partitions: f.partitions, dryRun: f.dryRun, shard: f.shard, fromCluster: f.fromCluster})
 	})
 	return cmd
+}
+
+// restoreOnServer is `clickvault restore` on a single server.
+func (f *restoreArgs) restoreOnServer(ctx context.Context, a *app, db string, when time.Time) error {
+	if f.shard != 0 || f.fromCluster != "" {
+		return &usageError{errors.New("--shard, --from-cluster: a restore of a set is for a cluster node (cluster.name)")}
+	}
+	if f.from != "" {
+		if _, err := a.copyTarget(f.from); err != nil {
+			return &usageError{fmt.Errorf("--from: %w", err)}
+		}
+	}
+	req := sidecar.RestoreRequest{Database: db, Backup: f.backup, AsOf: when, Target: f.target, Partitions: f.partitions,
+		RequestedBy: "cli", DryRun: f.dryRun}
+	var err error
+	if req.Mode, err = model.ParseRestoreMode(f.mode); err != nil {
+		return &usageError{err}
+	}
+	if req.Consumers, err = model.ParseConsumers(f.consumers); err != nil {
+		return &usageError{fmt.Errorf("--consumers: %w", err)}
+	}
+	for _, t := range f.tables {
+		tr, err := model.ParseTableRestore(t)
+		if err != nil {
+			return &usageError{fmt.Errorf("--table: %w", err)}
+		}
+		req.Tables = append(req.Tables, tr)
+	}
+	return a.restoreFrom(ctx, f.from, req)
 }
 
 // restoreFrom restores on a single server, from the copy target from
