@@ -81,6 +81,9 @@ type RestoreEngine struct {
 	Service *sidecar.Service
 	// Rights returns nil when user may restore on this node (Restorer.Allowed).
 	Rights func(ctx context.Context, who setmodel.Requester, database, target string, rows, createDatabase bool) error
+	// Copies is the engine reading a [[copy]] target's backups (ClickHouse
+	// reaching that target with its credentials); nil: none configured.
+	Copies func(ctx context.Context, name string) (*sidecar.Service, error)
 }
 
 var _ Restorer = RestoreEngine{}
@@ -100,9 +103,19 @@ func (e RestoreEngine) TableRows(ctx context.Context, database string) (map[stri
 	return e.Service.Steps().TableRows(ctx, database)
 }
 
-// Start sends a RESTORE.
-func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand) error {
-	return e.Service.Steps().Start(ctx, cmd)
+// Start sends a RESTORE, reading the primary bucket or the copy target.
+func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error {
+	if copy == "" {
+		return e.Service.Steps().Start(ctx, cmd)
+	}
+	if e.Copies == nil {
+		return fmt.Errorf("restore from copy target %s: this node has no [[copy]] targets (every node needs the same)", copy)
+	}
+	svc, err := e.Copies(ctx, copy)
+	if err != nil {
+		return fmt.Errorf("restore from copy target %s: %w", copy, err)
+	}
+	return svc.Steps().Start(ctx, cmd)
 }
 
 // Await waits for a RESTORE to end.

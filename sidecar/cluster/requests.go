@@ -40,6 +40,9 @@ type Requests struct {
 	// keeps as an open set, with the backups it rests on
 	// (setsBeingCopied), not what a stopped cleanup left.
 	AtCopy bool
+	// Copies opens a [[copy]] target as a source of a set's restore: its
+	// store, and its prefix (the cluster's layout under it). nil: none.
+	Copies func(ctx context.Context, name string) (coord.ObjectStore, string, error)
 }
 
 var _ control.ClusterSets = Requests{}

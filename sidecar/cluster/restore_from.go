@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"strings"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -30,14 +32,11 @@ func sourceClusterID(c *Coordinator, asked string) (string, error) {
 	return asked, nil
 }
 
-// sourceOf is the coordinator that reads the sets of the source cluster
-// ("" = c's own): c's store and prefix under the source's id. It has no
-// executor, restorer or options, so it can only read.
-func sourceOf(c *Coordinator, source string) *Coordinator {
-	if source == "" {
-		return c
-	}
-	src := New(c.store, c.layout.WithID(source), c.cluster, c.self, nil, Options{}, c.logger)
+// sourceOf is the coordinator that reads sets in store under layout (a
+// source cluster's folder, or a copy target's): it has no executor,
+// restorer or options, so it can only read.
+func sourceOf(c *Coordinator, store coord.ObjectStore, layout Layout) *Coordinator {
+	src := New(store, layout, c.cluster, c.self, nil, Options{}, c.logger)
 	src.now = c.now
 	return src
 }
@@ -59,4 +58,49 @@ func resultsInShards(l Layout, set setmodel.Set, results map[int]setmodel.ShardR
 		}
 	}
 	return nil
+}
+
+// source is r reading the set and its backups where a request asks: this
+// cluster's own primary bucket (r itself), another cluster's folder in it
+// (cluster), or this cluster's folder at a [[copy]] target (copy).
+func (r Requests) source(ctx context.Context, cluster, copy string) (Requests, error) {
+	src := r
+	switch {
+	case cluster != "" && copy != "":
+		return r, fmt.Errorf("%w: a set is restored from another cluster's folder or from a copy target, not both", control.ErrRejected)
+	case cluster != "":
+		src.Coord = sourceOf(r.Coord, r.Coord.store, r.Coord.layout.WithID(cluster))
+	case copy != "":
+		if r.Copies == nil {
+			return r, fmt.Errorf("%w: source %s: this node has no [[copy]] targets", control.ErrRejected, copy)
+		}
+		store, prefix, err := r.Copies(ctx, copy)
+		if err != nil {
+			return r, fmt.Errorf("%w: source %s: %w", control.ErrRejected, copy, err)
+		}
+		src.Coord = sourceOf(r.Coord, store, Layout{Prefix: prefix, ClusterID: r.Coord.layout.ClusterID})
+	}
+	return src, nil
+}
+
+// sourceWords names where a set is read from, for messages.
+func sourceWords(cluster, copy string) string {
+	if copy != "" {
+		return "at copy target " + copy
+	}
+	return "of cluster " + cluster
+}
+
+// readFrom has a record begun before read, in the steps not done, from
+// where rec (this run's) reads: a run from a copy target goes on with a
+// restore a run from the primary began, and the reverse, each step not
+// done reading the folder this run's plan names.
+func readFrom(had *setmodel.RestoreRecord, rec setmodel.RestoreRecord) {
+	had.SourceCopy = rec.SourceCopy
+	for i := range had.Steps {
+		s := &had.Steps[i]
+		if p := rec.Step(s.Key); p != nil && s.State != setmodel.StepDone {
+			s.Folder = p.Folder
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -40,9 +41,9 @@ func TestSetRestoreFromAnotherCluster(t *testing.T) {
 	reqs := w.requests()
 	plan := reqs.Plan
 	var plannedFrom []string
-	reqs.Plan = func(ctx context.Context, id, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
-		plannedFrom = append(plannedFrom, id)
-		return plan(ctx, id, db, shard, backup, target, c)
+	reqs.Plan = func(ctx context.Context, from cluster.Source, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
+		plannedFrom = append(plannedFrom, from.ClusterID)
+		return plan(ctx, from, db, shard, backup, target, c)
 	}
 	ask := control.SetRestoreRequest{SourceCluster: "c1", RequestID: "r1", RequestedBy: "ops", Operator: true}
 	out, err := w.restoreBy(t, reqs, ask, nil)
@@ -151,4 +152,78 @@ func TestSetsTakeOnlyWhatTheirFolderNames(t *testing.T) {
 	if _, err := w.nodes[0].c.Sets(t.Context(), "shop"); err == nil || !strings.Contains(err.Error(), `names set "s2"`) {
 		t.Errorf("set.json of s1 naming s2: %v, want an error saying so", err)
 	}
+}
+
+// TestSetRestoreFromACopyGoesOnWhereThePrimaryFailed: a set's restore
+// fails on shard 2, whose backup is broken in the primary bucket; asked
+// again reading the copy target dr, which holds the set whole, it runs
+// only that step, reading shard 2's backup at the copy, and says so.
+// A copy target the node cannot open is a rejection naming it.
+func TestSetRestoreFromACopyGoesOnWhereThePrimaryFailed(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	dr := copySetTo(t, w, "dr")
+	w.servers[1].broken = w.layout.ShardRoot("shop", 2)
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil)
+	if err != nil || out.Restored() {
+		t.Fatalf("restore with shard 2's backup broken: %+v, %v", out, err)
+	}
+	reqs := w.requests()
+	reqs.Copies = func(_ context.Context, name string) (coord.ObjectStore, string, error) {
+		if name != "dr" {
+			return nil, "", errors.New("no copy target " + name)
+		}
+		return dr, "dr", nil
+	}
+	again, err := w.restoreBy(t, reqs, control.SetRestoreRequest{SourceCopy: "dr", RequestID: "r2", RequestedBy: "alice"}, nil)
+	if err != nil || !again.Restored() || again.Ran != 1 || !strings.Contains(again.Message(), "(read from copy target dr)") {
+		t.Fatalf("the same restore from the copy: %+v, %v", again, err)
+	}
+	if sent := w.sent(); !slices.Equal(sent, []int{1, 2, 1}) {
+		t.Errorf("RESTOREs sent per node %v, want shard 2's twice and the others' once", sent)
+	}
+	last := w.servers[1].sent[1]
+	if w.servers[1].copies[1] != "dr" || !strings.HasPrefix(last.Folder, "dr/c1/shop/shard-2/") {
+		t.Errorf("shard 2's second RESTORE read %q at copy %q, want its backup at dr", last.Folder, w.servers[1].copies[1])
+	}
+	if got := w.servers[1].rows("shop")["orders"]; got != 200 {
+		t.Errorf("node 2 holds %d rows, want shard 2's 200", got)
+	}
+	_, err = reqs.RestoreSet(t.Context(), control.SetRestoreRequest{Database: "shop", SourceCopy: "gone", RequestID: "r3"}, func(string, string) {})
+	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "gone") {
+		t.Errorf("a copy target the node cannot open: %v, want a rejection naming it", err)
+	}
+}
+
+// copySetTo copies the world's set to a copy target under prefix, as
+// SetCopy leaves it: each shard's result naming its backup's folder there,
+// then set.json.
+func copySetTo(t *testing.T, w *restoreWorld, prefix string) *memstore.ObjectStore {
+	t.Helper()
+	target := memstore.New()
+	at := w.layout
+	at.Prefix = prefix
+	ctx := t.Context()
+	for _, n := range w.set.Shards {
+		data, _, err := w.store.Get(ctx, w.layout.ResultKey("shop", w.set.ID, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res setmodel.ShardResult
+		if err := json.Unmarshal(data, &res); err != nil {
+			t.Fatal(err)
+		}
+		res.Folder = strings.Replace(res.Folder, w.layout.ShardRoot("shop", n), at.ShardRoot("shop", n), 1)
+		data, _ = json.Marshal(res)
+		if _, err := target.Put(ctx, at.ResultKey("shop", w.set.ID, n), data, coord.PutCondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _, err := w.store.Get(ctx, w.layout.SetKey("shop", w.set.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := target.Put(ctx, at.SetKey("shop", w.set.ID), data, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	return target
 }

@@ -25,10 +25,11 @@ type Restorer interface {
 	Target(ctx context.Context, database string) (model.Target, error)
 	// TableRows counts the rows of each table of database.
 	TableRows(ctx context.Context, database string) (map[string]uint64, error)
-	// Start sends a RESTORE (its ID recorded before) and Await waits for
-	// one to end: nil when RESTORED, sidecar.ErrNotFound when this server
-	// has no such operation.
-	Start(ctx context.Context, cmd sidecar.RestoreCommand) error
+	// Start sends a RESTORE (its ID recorded before) of a backup in the
+	// primary bucket, or in the [[copy]] target named copy; Await waits
+	// for one to end: nil when RESTORED, sidecar.ErrNotFound when this
+	// server has no such operation.
+	Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error
 	Await(ctx context.Context, id, what, target string) error
 }
 
@@ -148,7 +149,7 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-started")
-	if err := c.opts.Restorer.Start(ctx, cmd); err != nil {
+	if err := c.opts.Restorer.Start(ctx, cmd, rec.SourceCopy); err != nil {
 		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-sent")

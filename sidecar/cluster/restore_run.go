@@ -17,11 +17,18 @@ import (
 )
 
 // ShardPlanner reads, from one source shard's backup itself (in the
-// chains of that shard of the cluster named clusterID in the bucket), the
-// engine's plan of its restore into target: each table with its engine (a
-// Replicated* one gets its rows once per target shard) and what consumers
-// leaves out or refuses.
-type ShardPlanner func(ctx context.Context, clusterID, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
+// chains of that shard where from says), the engine's plan of its restore
+// into target: each table with its engine (a Replicated* one gets its rows
+// once per target shard) and what consumers leaves out or refuses.
+type ShardPlanner func(ctx context.Context, from Source, database string, shard int, backup, target string, consumers model.Consumers) (model.RestorePlan, error)
+
+// Source is where a set's restore reads the set and its backups: under
+// the cluster named ClusterID, in the primary bucket or (Copy) in a
+// [[copy]] target.
+type Source struct {
+	ClusterID string
+	Copy      string
+}
 
 // RestoreSet is a set's restore as the requester's sidecar runs it: it
 // chooses the set, plans the steps, writes the restore's record (or goes on
@@ -36,26 +43,28 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	if err != nil {
 		return out, err
 	}
-	out.SourceCluster = source
-	src := r // reads the set and its backups: this cluster's, or the source cluster's
-	src.Coord = sourceOf(r.Coord, source)
+	out.SourceCluster, out.SourceCopy = source, req.SourceCopy
+	src, err := r.source(ctx, source, req.SourceCopy) // reads the set and its backups
+	if err != nil {
+		return out, err
+	}
 	set, results, err := src.chooseSet(ctx, req)
-	if err == nil && source != "" {
+	if err == nil && src.Coord != r.Coord {
 		err = resultsInShards(src.Coord.layout, set, results)
 	}
-	if err != nil && source != "" {
-		return out, fmt.Errorf("choose a set of cluster %s: %w", source, err)
+	if err != nil && src.Coord != r.Coord {
+		return out, fmt.Errorf("choose a set %s: %w", sourceWords(source, req.SourceCopy), err)
 	}
 	if err != nil {
 		return out, err
 	}
 	out.Set = set.ID
-	plan, err := src.planRestore(ctx, req, set, results, target)
+	plan, err := src.planRestore(ctx, req, set, results, target, Source{ClusterID: src.Coord.layout.ClusterID, Copy: req.SourceCopy})
 	if err != nil {
 		return out, err
 	}
 	rec := setmodel.NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
-	rec.SourceCluster, rec.TargetName = source, r.Coord.cluster
+	rec.SourceCluster, rec.SourceCopy, rec.TargetName = source, req.SourceCopy, r.Coord.cluster
 	if req.DryRun {
 		out = RestoreOutcome(rec)
 		out.State = control.SetRestorePlanned
@@ -156,7 +165,8 @@ func (c *Coordinator) readSets(ctx context.Context, database string) ([]setmodel
 // planned by the engine (ShardPlanner): a table it refuses (consumers)
 // refuses the restore, one it leaves out (consumers = 'skip') is left out
 // of every step of that shard.
-func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest, set setmodel.Set, results map[int]setmodel.ShardResult, target string) (setmodel.RestorePlan, error) {
+func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest, set setmodel.Set, results map[int]setmodel.ShardResult,
+	target string, from Source) (setmodel.RestorePlan, error) {
 	topo, err := r.Topology(ctx)
 	if err != nil {
 		return setmodel.RestorePlan{}, fmt.Errorf("read the cluster's shards: %w", err)
@@ -168,7 +178,7 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 		if !ok || res.State != setmodel.ShardSucceeded || res.Backup == "" || (req.Shard != 0 && n != req.Shard) {
 			continue
 		}
-		p, err := r.Plan(ctx, r.Coord.layout.ClusterID, set.Database, n, res.Backup, target, req.Consumers)
+		p, err := r.Plan(ctx, from, set.Database, n, res.Backup, target, req.Consumers)
 		if err != nil {
 			return setmodel.RestorePlan{}, fmt.Errorf("plan the restore of shard %d's backup %s: %w", n, res.Backup, err)
 		}
@@ -219,6 +229,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 			had.Reopen()
 			had.Run, had.RequestedBy, had.Operator, had.Deadline = req.RequestID, req.RequestedBy, req.Operator, rec.Deadline
 			had.TargetName = rec.TargetName // a cluster that took this id over (its first gone) goes on with it
+			readFrom(had, rec)
 			return true
 		})
 		if mismatch != nil {
@@ -266,8 +277,8 @@ func (r Requests) stillSet(ctx context.Context, src *Coordinator, set setmodel.S
 
 // RestoreOutcome is a restore's record as the runner answers it.
 func RestoreOutcome(rec setmodel.RestoreRecord) control.SetRestoreOutcome {
-	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, SourceCluster: rec.SourceCluster, Target: rec.Target, State: control.SetRestored,
-		Notes: slices.Clone(rec.Map.Notes)}
+	out := control.SetRestoreOutcome{Set: rec.Set, Shard: rec.Shard, SourceCluster: rec.SourceCluster, SourceCopy: rec.SourceCopy,
+		Target: rec.Target, State: control.SetRestored, Notes: slices.Clone(rec.Map.Notes)}
 	for _, n := range slices.Sorted(maps.Keys(rec.Missing)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("source shard %d not restored: %s", n, rec.Missing[n]))
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -199,7 +200,7 @@ func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
 	req := w.requests()
 	plan := req.Plan
 	var once sync.Once
-	req.Plan = func(ctx context.Context, id, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
+	req.Plan = func(ctx context.Context, from cluster.Source, db string, shard int, backup, target string, c model.Consumers) (model.RestorePlan, error) {
 		once.Do(func() {
 			sets, err := w.nodes[0].c.Sets(ctx, "shop")
 			if err != nil || len(sets) != 1 {
@@ -212,7 +213,7 @@ func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		return plan(ctx, id, db, shard, backup, target, c)
+		return plan(ctx, from, db, shard, backup, target, c)
 	}
 	_, err := req.RestoreSet(context.Background(), control.SetRestoreRequest{Database: "shop", RequestID: "r1"}, func(string, string) {})
 	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "being deleted") {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"path"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +36,9 @@ type fakeServer struct {
 	dbs     map[string]map[string]uint64
 	ops     map[string]error // RESTOREs this server knows, and how they ended
 	sent    []sidecar.RestoreCommand
-	denied  string // Allowed refuses with this
+	copies  []string // the copy target each RESTORE read ("" = the primary)
+	denied  string   // Allowed refuses with this
+	broken  string   // a RESTORE of a folder whose key holds this fails, restoring nothing
 	onStart func(cmd sidecar.RestoreCommand)
 }
 
@@ -65,12 +68,12 @@ func (f *fakeServer) TableRows(_ context.Context, database string) (map[string]u
 	return maps.Clone(f.dbs[database]), nil
 }
 
-func (f *fakeServer) Start(ctx context.Context, cmd sidecar.RestoreCommand) error {
+func (f *fakeServer) Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error {
 	if ctx.Err() != nil { // the sidecar is gone: nothing is sent
 		return ctx.Err()
 	}
 	f.mu.Lock()
-	f.sent = append(f.sent, cmd)
+	f.sent, f.copies = append(f.sent, cmd), append(f.copies, copy)
 	f.ops[cmd.ID] = f.restore(cmd)
 	hook := f.onStart
 	f.mu.Unlock()
@@ -81,6 +84,9 @@ func (f *fakeServer) Start(ctx context.Context, cmd sidecar.RestoreCommand) erro
 }
 
 func (f *fakeServer) restore(cmd sidecar.RestoreCommand) error {
+	if f.broken != "" && strings.Contains(cmd.Folder, f.broken) {
+		return fmt.Errorf("backup %s: an object is missing", cmd.Folder)
+	}
 	if f.dbs[cmd.Target] == nil {
 		f.dbs[cmd.Target] = map[string]uint64{}
 	}
@@ -176,7 +182,7 @@ func (w *restoreWorld) restart(i int) {
 func (w *restoreWorld) requests() cluster.Requests {
 	return cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
 		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil },
-		Plan: func(context.Context, string, string, int, string, string, model.Consumers) (model.RestorePlan, error) {
+		Plan: func(context.Context, cluster.Source, string, int, string, string, model.Consumers) (model.RestorePlan, error) {
 			return model.RestorePlan{Tables: []model.PlanEntry{{Table: "orders", Engine: "MergeTree", Action: model.PlanRestore}}}, nil
 		}}
 }

@@ -84,9 +84,8 @@ func (s *admission) validateShardAndSource(j Job) error {
 		return reject("shard is for a restore of one shard of a set, on a cluster node; leave it 0")
 	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify && j.Action != ActionCheck && j.Action != ActionCleanup:
 		return reject("source is for restores, verifies, checks and cleanups (the [[copy]] target they act on), not %s; leave it empty", j.Action)
-	case j.Source != "" && s.opts.Sets != nil:
-		return reject("source: on a cluster node a request reads the primary bucket; to restore from a [[copy]] target " +
-			"when the primary is lost, point every node's [s3] at the copy (docs/cluster.md#copies)")
+	case j.Source != "" && s.opts.Sets != nil && j.Action != ActionRestore:
+		return reject("source: on a cluster node only a set's restore reads a [[copy]] target; a %s reads the primary bucket", j.Action)
 	}
 	return nil
 }

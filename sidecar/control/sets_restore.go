@@ -28,6 +28,9 @@ type SetRestoreRequest struct {
 	// requests only (the CLI), as a login's grants on this cluster say
 	// nothing of another's data.
 	SourceCluster string
+	// SourceCopy is the [[copy]] target the set and its backups are read
+	// from ("" = the primary bucket): the request's source.
+	SourceCopy string
 	// Consumers is what to do with the tables that consume or write
 	// outside the target: refuse the restore (the default) or skip them.
 	Consumers   model.Consumers
@@ -51,6 +54,7 @@ type SetRestoreOutcome struct {
 	Set           string
 	Shard         int    // the source shard restored alone (0 = every shard)
 	SourceCluster string // the cluster whose set it is, when not this one (SetRestoreRequest.SourceCluster)
+	SourceCopy    string // the [[copy]] target its backups were read from ("" = the primary bucket)
 	Target        string
 	State         SetRestoreState
 	// Ran is how many steps this run ran (0: the record said every step
@@ -96,6 +100,9 @@ func (o SetRestoreOutcome) Message() string {
 	set := o.Set
 	if o.SourceCluster != "" {
 		set += " of cluster " + o.SourceCluster
+	}
+	if o.SourceCopy != "" {
+		set += " (read from copy target " + o.SourceCopy + ")"
 	}
 	msg := fmt.Sprintf("set %s into %s %s", set, o.Target, o.State)
 	if o.Shard != 0 {
@@ -203,7 +210,7 @@ func refuseSetRestoreShape(j Job) error {
 // choose again (a newer set may have been made since).
 func (s *executor) executeSetRestore(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
 	req := SetRestoreRequest{Database: r.Database, Target: r.Target, Set: r.Backup, AsOf: r.AsOf, Shard: r.Shard,
-		Consumers: r.Consumers, DryRun: r.DryRun, RequestID: r.ID, RequestedBy: r.RequestedBy, Operator: r.Operator}
+		SourceCopy: r.Request.Source, Consumers: r.Consumers, DryRun: r.DryRun, RequestID: r.ID, RequestedBy: r.RequestedBy, Operator: r.Operator}
 	if latest != nil && latest.State == StateRunning && latest.Backup != "" {
 		req.Set, req.AsOf = latest.Backup, time.Time{}
 	}

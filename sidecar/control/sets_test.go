@@ -110,7 +110,7 @@ func TestClusterBackupIsASet(t *testing.T) {
 
 // TestClusterNodeRefusesWhatSetsDoNotDo: a backup of some tables, a
 // request on a database the nodes do not list, a restore of some tables,
-// of mode schema, with consumers 'include' or from a copy target, and a
+// of mode schema, with consumers 'include', a verify from a copy target, and a
 // login's cleanup that deletes (its grants are this node's alone) are
 // rejected on a cluster node, each saying why, and no set is made,
 // restored or cleaned up.
@@ -129,7 +129,7 @@ func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Consumers: "include"}, "not 'include'"},
 		{control.Request{Action: "cleanup", Database: "shop_copy"}, "not listed in databases on this cluster node"},
 		{control.Request{Action: "cleanup", Database: "shop", RequestedBy: "erin"}, "can check DROP TABLE on shop on its own server only"},
-		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Source: "dr"}, "point every node's [s3] at the copy"},
+		{control.Request{Action: "verify", Database: "shop", Source: "dr"}, "only a set's restore reads a [[copy]] target"},
 	} {
 		by := cmp.Or(c.r.RequestedBy, "alice")
 		id := b.request(by, c.r)
@@ -146,8 +146,8 @@ func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 }
 
 // TestClusterRestoreIsASetsRestore: on a cluster node a restore request is
-// a set's restore, asked as its requester with its set, as_of, target and
-// consumers, and answered step by step: succeeded when every step is done,
+// a set's restore, asked as its requester with its set, as_of, target,
+// consumers and source (a copy target), and answered step by step: succeeded when every step is done,
 // failed otherwise, rejected when the set's restore refused it. A target
 // that holds tables is not refused here (each node judges its own, and a
 // restore run again finds what the first run restored).
@@ -155,11 +155,11 @@ func TestClusterRestoreIsASetsRestore(t *testing.T) {
 	sets := &fakeSets{restore: control.SetRestoreOutcome{Set: "20260501T120000000Z", Target: "shop", State: "restored", Ran: 2, Steps: []control.StepOutcome{
 		{Key: "t1-r1-s1-data", State: "done", Node: "n1", Rows: 10}, {Key: "t2-r1-s2-data", State: "done", Node: "n2", Rows: 20}}}}
 	b := newBed(t, control.Options{Sets: sets, Databases: []string{"shop"}})
-	id := b.request("bob", control.Request{Action: "restore", Database: "shop", Backup: "20260501T120000000Z", Consumers: "skip"})
+	id := b.request("bob", control.Request{Action: "restore", Database: "shop", Backup: "20260501T120000000Z", Consumers: "skip", Source: "dr"})
 	b.expect(id, control.StateSucceeded, "set 20260501T120000000Z into shop restored: t1-r1-s1-data (10 rows, n1); t2-r1-s2-data (20 rows, n2)")
 	got := sets.restoresAsked()
 	if len(got) != 1 || got[0].RequestedBy != "bob" || got[0].Set != "20260501T120000000Z" || got[0].Target != "shop" ||
-		got[0].Consumers != "skip" || got[0].RequestID != id {
+		got[0].Consumers != "skip" || got[0].RequestID != id || got[0].SourceCopy != "dr" {
 		t.Fatalf("asked for %+v, want set s1 of shop into shop for bob's request %s", got, id)
 	}
 	sets.mu.Lock()

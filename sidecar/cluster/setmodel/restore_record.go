@@ -38,12 +38,16 @@ type RestoreRecord struct {
 	// SourceCluster is the cluster (its id in the bucket) whose set this
 	// restores, when not the target cluster's own: the record is then in
 	// the target cluster's folder (ClusterLayout.SourceRestoreKey).
-	SourceCluster string       `json:"source_cluster,omitempty"`
-	RequestID     string       `json:"request_id"` // the request that began it
-	Shard         int          `json:"shard"`      // 0 = every shard
-	Map           ShardMap     `json:"map"`
-	Steps         []StepRecord `json:"steps"`
-	CreatedAt     time.Time    `json:"created_at"`
+	SourceCluster string `json:"source_cluster,omitempty"`
+	// SourceCopy is the [[copy]] target the steps not done read their
+	// backups from ("" = the primary bucket): the run that reopened them
+	// asked for it, and their folders are the copy's.
+	SourceCopy string       `json:"source_copy,omitempty"`
+	RequestID  string       `json:"request_id"` // the request that began it
+	Shard      int          `json:"shard"`      // 0 = every shard
+	Map        ShardMap     `json:"map"`
+	Steps      []StepRecord `json:"steps"`
+	CreatedAt  time.Time    `json:"created_at"`
 	// Run is the request running it now, RequestedBy its requester (each
 	// node checks that login's grants on itself before its steps), and
 	// Deadline when that request gives up on steps not done.

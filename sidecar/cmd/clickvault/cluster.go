@@ -78,15 +78,21 @@ func (a *app) sets(recorded func(database string)) (*cluster.Coordinator, cluste
 	replication := a.db.Replication()
 	exec := cluster.Checked{Executor: cluster.Engine{Service: a.service, Replication: replication, SyncTimeout: a.cfg.SyncTimeout()},
 		Allowed: a.mayBackUp}
+	restorer := cluster.RestoreEngine{Service: a.service, Rights: a.mayRestore}
+	if readers := a.copyReaders(); readers != nil {
+		restorer.Copies = readers.Copy
+	}
 	co := cluster.New(a.store, n.layout, n.name, cluster.Member{Holder: a.instance, Position: n.position}, exec,
 		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval(), Replication: replication,
-			Restorer: cluster.RestoreEngine{Service: a.service, Rights: a.mayRestore}, FaultPoint: faultPoint,
-			Recorded: recorded}, a.logger)
+			Restorer: restorer, FaultPoint: faultPoint, Recorded: recorded}, a.logger)
 	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (setmodel.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},
 		Policy:           setPolicyOf(a.cfg.Retention),
-		RequestRetention: a.cfg.RequestRetention()}
+		RequestRetention: a.cfg.RequestRetention(),
+		Copies: func(ctx context.Context, name string) (coord.ObjectStore, string, error) {
+			return copySetsSource(ctx, a, name)
+		}}
 }
 
 // mayBackUp asks this node's grants whether the set's requester may back
@@ -172,12 +178,18 @@ func (a *app) shardService(n int) *sidecar.Service {
 // planShard is the engine's plan of restoring shard n's backup into
 // target, read from the backup's own definitions: in this cluster's chains
 // of the shard, or those of the cluster whose set is restored (clusterID).
-func (a *app) planShard(ctx context.Context, clusterID, database string, n int, backup, target string, consumers model.Consumers) (model.RestorePlan, error) {
+func (a *app) planShard(ctx context.Context, from cluster.Source, database string, n int, backup, target string, consumers model.Consumers) (model.RestorePlan, error) {
 	var svc *sidecar.Service
-	if clusterID == a.cluster.layout.ClusterID {
+	switch {
+	case from.Copy != "":
+		var err error
+		if svc, err = copyShardService(ctx, a, from.Copy, n); err != nil {
+			return model.RestorePlan{}, err
+		}
+	case from.ClusterID == a.cluster.layout.ClusterID:
 		svc = a.shardService(n)
-	} else {
-		svc = a.serviceOf(a.cluster.layout.WithID(clusterID).Engine(n))
+	default:
+		svc = a.serviceOf(a.cluster.layout.WithID(from.ClusterID).Engine(n))
 	}
 	cat, err := svc.Catalog(ctx, database)
 	if err != nil {

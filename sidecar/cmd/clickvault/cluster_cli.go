@@ -23,6 +23,7 @@ type setRestoreFlags struct {
 	dryRun                                 bool
 	shard                                  int    // one shard of the set alone (0 = every shard)
 	fromCluster                            string // another cluster's set, by its cluster.id ("" = this cluster's)
+	fromCopy                               string // the [[copy]] target to read the set from ("" = the primary bucket)
 }
 
 // restoreSet is `clickvault restore` on a cluster node: the restore of a
@@ -57,12 +58,20 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 			return &usageError{err}
 		}
 	}
+	if f.fromCopy != "" && f.fromCluster != "" {
+		return &usageError{errors.New("--from, --from-cluster: a set is read from a copy target or from another cluster's folder, not both")}
+	}
+	if f.fromCopy != "" {
+		if _, err := a.copyTarget(f.fromCopy); err != nil {
+			return &usageError{fmt.Errorf("--from: %w", err)}
+		}
+	}
 	if _, err := a.service.InspectTarget(ctx, model.OrWord(f.target, f.database)); errors.Is(err, model.ErrForbiddenTarget) {
 		return &usageError{err}
 	}
 	_, sets := a.sets(nil)
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
-		SourceCluster: f.fromCluster, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
+		SourceCluster: f.fromCluster, SourceCopy: f.fromCopy, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
 	if err != nil {
 		return fmt.Errorf("restore of set %s: %w", out.Set, err)

@@ -41,6 +41,7 @@ func TestClusterCopySurvivesThePrimary(t *testing.T) {
 		before = append(before, h.shopState())
 	}
 	waitForKeys(t, first, dr, time.Minute, "cv/dr/vault-eu/shop/sets/"+setA+"/set.json", "cv/dr/vault-eu/shop/sets/"+setB+"/set.json")
+	b.restoreFromTheCopyWherePrimaryFails(t, setB, st.message, before)
 
 	first.removeObjects("") // every object of the primary bucket
 	b.loseShop()
@@ -59,6 +60,36 @@ func TestClusterCopySurvivesThePrimary(t *testing.T) {
 		t.Fatalf("alice's restore of the cluster from the copy: %s: %s", st.state, st.message)
 	}
 	b.expectShop(t, before, "restored from the copy")
+}
+
+// restoreFromTheCopyWherePrimaryFails: shop is lost on every node and
+// shard 2's backup of set B loses its manifest in the primary bucket:
+// alice's restore fails, naming it; asked again with source 'dr', it
+// reads the set and every shard's backup at the copy, and every shard
+// holds set B's rows. (A restore the primary failed part way goes on from
+// its record reading the copy: TestSetRestoreFromACopyGoesOnWhereThePrimaryFailed.)
+func (b *clusterBed) restoreFromTheCopyWherePrimaryFails(t *testing.T, setB, answerB string, before []shardState) {
+	t.Helper()
+	second := b.nodes[1]
+	b.loseShop()
+	marker := "shard 2 succeeded: incremental backup "
+	i := strings.Index(answerB, marker)
+	if i < 0 {
+		t.Fatalf("no incremental backup of shard 2 in %q", answerB)
+	}
+	shard2 := strings.Fields(answerB[i+len(marker):])[0]
+	removeAt(t, second, second.bed.MinIO, "cv/test/vault-eu/shop/shard-2/incremental/"+shard2+"/.backup")
+	restore := "'restore', 'shop', '" + setB + "'"
+	st := second.waitState(second.request(second.as("alice"), "action, database, backup", restore), 4*time.Minute, "succeeded", "failed", "rejected")
+	if st.state != "failed" || !strings.Contains(st.message, "shard 2's backup "+shard2) || !strings.Contains(st.message, "is missing") {
+		t.Fatalf("alice's restore with shard 2's backup broken in the primary: %s: %s", st.state, st.message)
+	}
+	st = second.waitState(second.request(second.as("alice"), "action, database, backup, source", restore+", 'dr'"), 4*time.Minute,
+		"succeeded", "failed", "rejected")
+	if st.state != "succeeded" || !strings.Contains(st.message, "set "+setB+" (read from copy target dr) into shop restored") {
+		t.Fatalf("alice's restore again from the copy: %s: %s", st.state, st.message)
+	}
+	b.expectShop(t, before, "restored from the copy where the primary's shard 2 failed")
 }
 
 // restartAll stops every node's sidecar and starts it again with the

@@ -101,3 +101,17 @@ func TestSetRestoreRefusesADatabaseNoNodeSteps(t *testing.T) {
 		t.Errorf("--database other: %v, want a usage error naming it", err)
 	}
 }
+
+// TestSetRestoreRefusesACopyItCannotRead: `clickvault restore --from` on a
+// cluster node refuses a copy target the node does not have, and --from
+// with --from-cluster, as usage errors naming the flags.
+func TestSetRestoreRefusesACopyItCannotRead(t *testing.T) {
+	for _, f := range []setRestoreFlags{{fromCopy: "dr"}, {fromCopy: "dr", fromCluster: "vault-eu"}} {
+		f.database, f.mode = "shop", "data"
+		err := shopNode().restoreSet(t.Context(), f)
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--from") {
+			t.Errorf("%+v: %v, want a usage error naming --from", f, err)
+		}
+	}
+}

@@ -180,3 +180,32 @@ func (c copyShardChains) Links(ctx context.Context, database string, n int) ([]s
 func (c copyShardChains) Delete(ctx context.Context, database string, n int, names []string) ([]string, error) {
 	return c.service(n).DeleteBackups(ctx, database, names)
 }
+
+// copySetsSource opens copy target name as the source of a set's restore:
+// its store and prefix (the cluster's layout under it).
+func copySetsSource(ctx context.Context, a *app, name string) (coord.ObjectStore, string, error) {
+	t, err := a.copyTarget(name)
+	if err != nil {
+		return nil, "", err
+	}
+	store, err := copyStore(ctx, t)
+	if err != nil {
+		return nil, "", err
+	}
+	return store, t.Prefix, nil
+}
+
+// copyShardService is the engine on shard n's chains at copy target name,
+// ClickHouse reading backups from it: a set's restore from the copy plans
+// each shard from its backup there.
+func copyShardService(ctx context.Context, a *app, name string, n int) (*sidecar.Service, error) {
+	t, err := a.copyTarget(name)
+	if err != nil {
+		return nil, err
+	}
+	store, err := copyStore(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return a.copyService(t, store, a.cluster.layoutUnder(t.Prefix).Engine(n)), nil
+}

@@ -48,12 +48,9 @@ func restoreCommand(run runner) *cobra.Command {
 		if a.cluster == nil {
 			return f.restoreOnServer(ctx, a, db, when)
 		}
-		if f.from != "" {
-			return &usageError{errors.New("--from: on a cluster node a set restores from the primary bucket; when it is lost, " +
-				"point every node's [s3] at the [[copy]] target (docs/cluster.md#copies)")}
-		}
 		return a.restoreSet(ctx, setRestoreFlags{database: db, set: f.backup, target: f.target, mode: f.mode, consumers: f.consumers,
-			asOf: when, tables: f.tables, partitions: f.partitions, dryRun: f.dryRun, shard: f.shard, fromCluster: f.fromCluster})
+			asOf: when, tables: f.tables, partitions: f.partitions, dryRun: f.dryRun, shard: f.shard, fromCluster: f.fromCluster,
+			fromCopy: f.from})
 	})
 	return cmd
 }
