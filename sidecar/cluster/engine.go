@@ -105,21 +105,36 @@ func (e RestoreEngine) TableRows(ctx context.Context, database string) (map[stri
 
 // Start sends a RESTORE, reading the primary bucket or the copy target.
 func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error {
-	if copy == "" {
-		return e.Service.Steps().Start(ctx, cmd)
-	}
-	if e.Copies == nil {
-		return fmt.Errorf("restore from copy target %s: this node has no [[copy]] targets (every node needs the same)", copy)
-	}
-	svc, err := e.Copies(ctx, copy)
+	svc, err := e.reading(ctx, copy)
 	if err != nil {
-		return fmt.Errorf("restore from copy target %s: %w", copy, err)
+		return err
 	}
 	return svc.Steps().Start(ctx, cmd)
 }
 
-// Await waits for a RESTORE to end.
-func (e RestoreEngine) Await(ctx context.Context, id, what, target string) error {
-	_, err := e.Service.Steps().Await(ctx, id, what, target, nil)
+// Await waits for a RESTORE to end. A RESTORE from a copy target is
+// awaited through that target's engine, whose errors have its
+// credentials taken out (ClickHouse's can quote the S3() arguments).
+func (e RestoreEngine) Await(ctx context.Context, id, what, target, copy string) error {
+	svc, err := e.reading(ctx, copy)
+	if err != nil {
+		return err
+	}
+	_, err = svc.Steps().Await(ctx, id, what, target, nil)
 	return err
+}
+
+// reading is the engine reading the primary bucket ("") or copy target copy.
+func (e RestoreEngine) reading(ctx context.Context, copy string) (*sidecar.Service, error) {
+	if copy == "" {
+		return e.Service, nil
+	}
+	if e.Copies == nil {
+		return nil, fmt.Errorf("restore from copy target %s: this node has no [[copy]] targets (every node needs the same)", copy)
+	}
+	svc, err := e.Copies(ctx, copy)
+	if err != nil {
+		return nil, fmt.Errorf("restore from copy target %s: %w", copy, err)
+	}
+	return svc, nil
 }

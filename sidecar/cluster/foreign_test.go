@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,8 +48,10 @@ func TestNodesTakeNoPartInAnotherClustersSet(t *testing.T) {
 
 // TestNodesRunNoStepOfAnotherClustersRestore: a restore asked on a sidecar
 // of another cluster under this cluster's id lists steps for node places
-// this cluster's nodes hold; none of them sends a RESTORE, and the
-// restore ends unrun at its deadline.
+// this cluster's nodes hold; none of them sends a RESTORE, the same
+// restore asked in this cluster is refused while the other's run holds
+// it, and the other's ends unrun at its deadline. Past it (that cluster
+// gone), this cluster's run goes on with the record and restores.
 func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 	w := newRestoreWorld(t, 1, 1, 1)
 	reqs := w.requests()
@@ -67,6 +71,11 @@ func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 	if sent := w.sent(); sent[0]+sent[1]+sent[2] != 0 {
 		t.Fatalf("this cluster's nodes ran another cluster's restore steps: %v RESTOREs", sent)
 	}
+	ours := control.SetRestoreRequest{Database: "shop", Target: "shop_b", RequestID: "r2", Operator: true}
+	if _, err := w.requests().RestoreSet(context.Background(), ours, func(string, string) {}); !errors.Is(err, control.ErrRejected) ||
+		!strings.Contains(err.Error(), "run by cluster vault-b") {
+		t.Errorf("the same restore asked here while vault-b's run holds it: %v, want it refused naming vault-b", err)
+	}
 	w.clock.Add(2 * time.Hour)
 	select {
 	case out := <-done:
@@ -75,5 +84,9 @@ func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the restore did not end at its deadline")
+	}
+	ours.RequestID = "r3"
+	if out, err := w.restoreBy(t, w.requests(), ours, nil); err != nil || !out.Restored() || out.Ran != 3 {
+		t.Errorf("this cluster's restore past vault-b's deadline: %+v, %v", out, err)
 	}
 }

@@ -43,6 +43,10 @@ type Requests struct {
 	// Copies opens a [[copy]] target as a source of a set's restore: its
 	// store, and its prefix (the cluster's layout under it). nil: none.
 	Copies func(ctx context.Context, name string) (coord.ObjectStore, string, error)
+	// ReadingThis, at a copy target (AtCopy), are the restores the
+	// primary runs reading this target (Requests.RestoresReading): its
+	// cleanup keeps their sets. nil: none looked for.
+	ReadingThis func(ctx context.Context, database string) ([]setmodel.OpenRestore, error)
 }
 
 var _ control.ClusterSets = Requests{}

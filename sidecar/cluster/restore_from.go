@@ -3,8 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"path"
-	"strings"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
@@ -41,20 +40,23 @@ func sourceOf(c *Coordinator, store coord.ObjectStore, layout Layout) *Coordinat
 	return src
 }
 
-// resultsInShards refuses a source cluster's set whose shard results name
-// a backup folder outside that shard's own folder under the source's id:
-// the steps' RESTOREs read the folders the results name, and whoever may
-// write the source's folder (which this cluster only reads) must not
-// point them elsewhere in the bucket.
+// resultsInShards refuses a set read from a source (another cluster's
+// folder, a copy target) whose shard results name anything but a backup
+// of that shard's own chains there: each result's folder must be the
+// folder of the backup it names. The plan reads a shard's backup by name
+// and the step's RESTORE reads the folder, so they must be one; and
+// whoever may write the source (which this cluster only reads, or which
+// weaker credentials guard) must not aim the RESTOREs elsewhere.
 func resultsInShards(l Layout, set setmodel.Set, results map[int]setmodel.ShardResult) error {
 	for n, res := range results {
-		f := res.Folder
-		if f == "" {
+		if res.Folder == "" && res.Backup == "" {
 			continue // no backup: the shard is missing, with its reason
 		}
-		if path.Clean(f)+"/" != f || !strings.HasPrefix(f, l.ShardRoot(set.Database, n)) {
-			return fmt.Errorf("%w: shard %d's result of set %s names the folder %q, outside the shard's own %s",
-				control.ErrRejected, n, set.ID, f, l.ShardRoot(set.Database, n))
+		kindOK := res.Kind == string(model.KindFull) || res.Kind == string(model.KindIncremental)
+		if !kindOK || model.ValidateIdentifier("backup", res.Backup) != nil ||
+			res.Folder != l.Engine(n).Folder(set.Database, res.Kind, res.Backup) {
+			return fmt.Errorf("%w: shard %d's result of set %s names the folder %q, not the folder of a backup of its own "+
+				"in %s", control.ErrRejected, n, set.ID, res.Folder, l.ShardRoot(set.Database, n))
 		}
 	}
 	return nil
@@ -103,4 +105,28 @@ func readFrom(had *setmodel.RestoreRecord, rec setmodel.RestoreRecord) {
 			s.Folder = p.Folder
 		}
 	}
+}
+
+// goOnWith refuses to go on with the record had with this run's rec when
+// they are not one restore: mapped otherwise (RestoreRecord.Matches); a
+// step not done whose backup this run's set names otherwise (a copy
+// target's set of that name that is not the primary's); or another
+// cluster's run holding it until its deadline (a cluster sharing this
+// id must not take its steps over; past the deadline, that cluster gone
+// as after a disaster, this one goes on with it).
+func goOnWith(had setmodel.RestoreRecord, plan setmodel.RestorePlan, rec setmodel.RestoreRecord, now time.Time) error {
+	if err := had.Matches(plan); err != nil {
+		return err
+	}
+	for _, s := range had.Steps {
+		if p := rec.Step(s.Key); p != nil && s.State != setmodel.StepDone && p.Backup != s.Backup {
+			return fmt.Errorf("step %s of the restore of set %s into %s restores backup %s, and this run's set names %s there: "+
+				"not the same set", s.Key, had.Set, had.Target, s.Backup, p.Backup)
+		}
+	}
+	if had.TargetName != "" && had.TargetName != rec.TargetName && now.Before(had.Deadline) {
+		return fmt.Errorf("the restore of set %s into %s is run by cluster %s (request %s) until %s: another cluster shares "+
+			"this cluster.id", had.Set, had.Target, had.TargetName, had.Run, had.Deadline.UTC().Format(time.RFC3339))
+	}
+	return nil
 }

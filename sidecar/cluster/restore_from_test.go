@@ -99,10 +99,12 @@ func keysUnder(t *testing.T, w *restoreWorld, prefix string) []string {
 
 // TestSetRestoreFromAnotherClusterRefusesWhatPointsOut: whoever may write
 // the source cluster's folder cannot aim a restore elsewhere: a shard's
-// result naming a folder outside that shard's own (another cluster's, or
-// by "..") is refused before anything is written or listed.
+// result naming a folder that is not its backup's (another cluster's, one
+// by "..", another backup of the same shard, which the plan would not
+// have read) is refused before anything is written or listed.
 func TestSetRestoreFromAnotherClusterRefusesWhatPointsOut(t *testing.T) {
-	for _, folder := range []string{"p/c3/shop/shard-2/full/b2/", "p/c1/shop/shard-2/../../../c3/shop/shard-2/full/b2/"} {
+	for _, folder := range []string{"p/c3/shop/shard-2/full/b2/", "p/c1/shop/shard-2/../../../c3/shop/shard-2/full/b2/",
+		"p/c1/shop/shard-2/full/b9/"} {
 		w := newRestoreWorld(t, 1, 1, 1)
 		key := w.layout.ResultKey("shop", w.set.ID, 2)
 		data, _, err := w.store.Get(t.Context(), key)
@@ -123,7 +125,7 @@ func TestSetRestoreFromAnotherClusterRefusesWhatPointsOut(t *testing.T) {
 		reqs.Coord = cluster.New(w.store, staging, "vault2", w.nodes[0].c.Self(), nil, cluster.Options{}, slog.New(slog.DiscardHandler))
 		_, err = reqs.RestoreSet(t.Context(), control.SetRestoreRequest{Database: "shop", SourceCluster: "c1", RequestID: "r1", Operator: true},
 			func(string, string) {})
-		if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "outside the shard's own") {
+		if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "not the folder of a backup of its own") {
 			t.Errorf("shard 2's result naming %s: %v, want it rejected", folder, err)
 		}
 		if keys := keysUnder(t, w, "p/c2/"); len(keys) != 0 {
@@ -191,6 +193,32 @@ func TestSetRestoreFromACopyGoesOnWhereThePrimaryFailed(t *testing.T) {
 	_, err = reqs.RestoreSet(t.Context(), control.SetRestoreRequest{Database: "shop", SourceCopy: "gone", RequestID: "r3"}, func(string, string) {})
 	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "gone") {
 		t.Errorf("a copy target the node cannot open: %v, want a rejection naming it", err)
+	}
+}
+
+// TestSetRestoreFromACopyRefusesAnotherSetOfThatName: a restore the
+// primary failed part way is not gone on with from a copy target whose
+// set of that name names another backup for a step not done: that is not
+// the same set, and the answer says so.
+func TestSetRestoreFromACopyRefusesAnotherSetOfThatName(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	dr := copySetTo(t, w, "dr")
+	at := w.layout
+	at.Prefix = "dr"
+	other, _ := json.Marshal(setmodel.ShardResult{Version: setmodel.SetVersion, Set: w.set.ID, Database: "shop", Shard: 2,
+		State: setmodel.ShardSucceeded, Backup: "b7", Kind: "full", Folder: at.Engine(2).Folder("shop", "full", "b7")})
+	if _, err := dr.Put(t.Context(), at.ResultKey("shop", w.set.ID, 2), other, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	w.servers[1].broken = w.layout.ShardRoot("shop", 2)
+	if out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil); err != nil || out.Restored() {
+		t.Fatalf("restore with shard 2's backup broken: %+v, %v", out, err)
+	}
+	reqs := w.requests()
+	reqs.Copies = func(context.Context, string) (coord.ObjectStore, string, error) { return dr, "dr", nil }
+	_, err := reqs.RestoreSet(t.Context(), control.SetRestoreRequest{Database: "shop", SourceCopy: "dr", RequestID: "r2"}, func(string, string) {})
+	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "not the same set") {
+		t.Errorf("going on from a copy whose set names b7 for shard 2: %v, want it refused", err)
 	}
 }
 

@@ -30,7 +30,7 @@ type Restorer interface {
 	// for one to end: nil when RESTORED, sidecar.ErrNotFound when this
 	// server has no such operation.
 	Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error
-	Await(ctx context.Context, id, what, target string) error
+	Await(ctx context.Context, id, what, target, copy string) error
 }
 
 // nodeSteps runs this node's steps of sets' restores: the Coordinator's
@@ -114,7 +114,7 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 	run := setmodel.Resume{Tables: s.Tables, Settings: s.Settings}
 	if s.State == setmodel.StepStarted {
 		if s.OperationID != "" {
-			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target)
+			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target, rec.SourceCopy)
 			if err == nil {
 				return setmodel.StepDone, ""
 			}
@@ -153,7 +153,7 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-sent")
-	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target); err != nil {
+	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target, rec.SourceCopy); err != nil {
 		return setmodel.StepFailed, err.Error()
 	}
 	return setmodel.StepDone, ""

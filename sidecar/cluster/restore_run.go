@@ -223,7 +223,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 	case errors.Is(err, coord.ErrPreconditionFailed):
 		var mismatch error
 		rec, err = r.Coord.updateRestore(ctx, key, func(had *setmodel.RestoreRecord) bool {
-			if mismatch = had.Matches(plan); mismatch != nil {
+			if mismatch = goOnWith(*had, plan, rec, r.Coord.now()); mismatch != nil {
 				return false
 			}
 			had.Reopen()
@@ -259,6 +259,19 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 // steps whose backups it deleted.)
 func (r Requests) stillSet(ctx context.Context, src *Coordinator, set setmodel.Set, rec setmodel.RestoreRecord, listed int) error {
 	now, _, err := src.readSet(ctx, set.Database, set.ID)
+	if err == nil && now.State != setmodel.SetDeleting && rec.SourceCopy != "" {
+		// A copy's set: its record is in the primary's folder of the set,
+		// which a cleanup there deleting the set would take with it. (A
+		// primary without the set keeps the listed record: busyRestoring.)
+		primary, _, perr := r.Coord.readSet(ctx, set.Database, set.ID)
+		switch {
+		case errors.Is(perr, coord.ErrNotFound):
+		case perr != nil:
+			err = perr
+		case primary.State == setmodel.SetDeleting:
+			now = primary
+		}
+	}
 	if err == nil && now.State != setmodel.SetDeleting {
 		return nil
 	}

@@ -73,8 +73,8 @@ func onNode(s setmodel.StepRecord) string {
 // listRestore lists a restore in open.json, for the run rec.Run, so every
 // node runs its steps.
 func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecord) error {
-	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, SourceCluster: rec.SourceCluster, Shard: rec.Shard,
-		Run: rec.Run, Deadline: rec.Deadline}
+	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, SourceCluster: rec.SourceCluster,
+		SourceCopy: rec.SourceCopy, Shard: rec.Shard, Run: rec.Run, Deadline: rec.Deadline}
 	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
 			if sameRestore(e, rec) {

@@ -20,10 +20,10 @@ import (
 )
 
 // backupRows are what each shard's backup holds: shard n's orders has
-// 100*n rows (its folder is {shard n's root}full/f{n}/).
+// 100*n rows (its backup is b{n}, in {shard n's root}full/b{n}/).
 func backupRows(folder string) map[string]uint64 {
 	var n uint64
-	_, _ = fmt.Sscanf(path.Base(folder), "f%d", &n)
+	_, _ = fmt.Sscanf(path.Base(folder), "b%d", &n)
 	return map[string]uint64{"orders": 100 * n}
 }
 
@@ -108,7 +108,7 @@ func (f *fakeServer) restore(cmd sidecar.RestoreCommand) error {
 	return nil
 }
 
-func (f *fakeServer) Await(ctx context.Context, id, _, _ string) error {
+func (f *fakeServer) Await(ctx context.Context, id, _, _, _ string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -161,7 +161,7 @@ func newRestoreWorld(t *testing.T, replicas ...int) *restoreWorld {
 		w.restart(i)
 		shard := n.c.Self().Position.Shard
 		n.exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
-			folder := fmt.Sprintf("%sfull/f%d/", w.layout.ShardRoot("shop", shard), shard)
+			folder := w.layout.Engine(shard).Folder("shop", "full", fmt.Sprintf("b%d", shard))
 			return setmodel.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: folder, Kind: "full", Tables: backupRows(folder)}, nil
 		}
 	}

@@ -66,11 +66,15 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 	// (RestoreSet reads its set again once listed) or is seen now, and
 	// its set kept: whichever came first, no restore reads a set whose
 	// backups go.
-	if plan, err = r.replanWithRestores(ctx, database, st); err != nil {
+	var busy map[string]string
+	if plan, busy, err = r.replanWithRestores(ctx, database, st); err != nil {
 		return out, err
 	}
 	out.KeptSets = len(plan.Keep)
 	for _, id := range st.Leftovers { // records a cleanup stopped while deleting them left
+		if _, restoring := busy[id]; restoring {
+			continue // a restore from a copy target of a set the primary lacks keeps its record here
+		}
 		if err := r.deleteSetRecords(ctx, database, id); err != nil {
 			return out, err
 		}
@@ -165,26 +169,56 @@ func (r Requests) markDeleting(ctx context.Context, database, id string, links m
 	return nil
 }
 
-// busyRestoring marks busy the sets of this cluster that open.json lists
-// being restored; a restore of another cluster's set (SourceCluster) holds
-// none of them, whatever its set's name.
-func busyRestoring(busy map[string]string, open setmodel.OpenSets) {
-	for _, e := range open.Restores {
+// busyRestoring marks busy the sets of this cluster being restored; a
+// restore of another cluster's set (SourceCluster) holds none of them,
+// whatever its set's name.
+func busyRestoring(busy map[string]string, restores []setmodel.OpenRestore) {
+	for _, e := range restores {
 		if e.SourceCluster == "" {
 			busy[e.Set] = "being restored into " + e.Target + " by request " + e.Run
 		}
 	}
 }
 
-// replanWithRestores plans again with the restores open.json lists now.
-func (r Requests) replanWithRestores(ctx context.Context, database string, st setmodel.SetsState) (setmodel.SetRetentionPlan, error) {
-	open, _, err := r.Coord.readOpen(ctx, database)
+// replanWithRestores plans again with the restores listed now, and says
+// which sets they keep.
+func (r Requests) replanWithRestores(ctx context.Context, database string, st setmodel.SetsState) (setmodel.SetRetentionPlan, map[string]string, error) {
+	restores, err := r.restoresNow(ctx, database)
 	if err != nil {
-		return setmodel.SetRetentionPlan{}, err
+		return setmodel.SetRetentionPlan{}, nil, err
 	}
 	st.Busy = map[string]string{}
-	busyRestoring(st.Busy, open)
-	return setmodel.PlanSetRetention(st, r.Policy, r.Coord.now()), nil
+	busyRestoring(st.Busy, restores)
+	return setmodel.PlanSetRetention(st, r.Policy, r.Coord.now()), st.Busy, nil
+}
+
+// restoresNow are the restores being run of database's sets: those
+// open.json lists and, at a copy target, those the primary's lists
+// reading it (RestoresReading).
+func (r Requests) restoresNow(ctx context.Context, database string) ([]setmodel.OpenRestore, error) {
+	open, _, err := r.Coord.readOpen(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	if r.ReadingThis == nil {
+		return open.Restores, nil
+	}
+	elsewhere, err := r.ReadingThis(ctx, database)
+	if err != nil {
+		return nil, fmt.Errorf("read the restores reading this copy target: %w", err)
+	}
+	return append(open.Restores, elsewhere...), nil
+}
+
+// RestoresReading are the restores of database's sets the primary's
+// open.json lists reading copy target copy: a cleanup at that target
+// keeps their sets (Requests.ReadingThis).
+func (r Requests) RestoresReading(ctx context.Context, database, copy string) ([]setmodel.OpenRestore, error) {
+	open, _, err := r.Coord.readOpen(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(open.Restores, func(e setmodel.OpenRestore) bool { return e.SourceCopy != copy }), nil
 }
 
 // setsState reads what set retention plans from: the sets, their shards'
@@ -201,13 +235,13 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 		}
 		sets = append(sets, being...)
 	}
-	open, _, err := r.Coord.readOpen(ctx, database)
+	restores, err := r.restoresNow(ctx, database)
 	if err != nil {
 		return setmodel.SetsState{}, err
 	}
 	st := setmodel.SetsState{Sets: sets, Results: map[string]map[int]setmodel.ShardResult{}, Links: map[int][]setmodel.Link{}, Busy: map[string]string{},
 		Leftovers: leftovers}
-	busyRestoring(st.Busy, open)
+	busyRestoring(st.Busy, restores)
 	shards := map[int]bool{}
 	for _, s := range sets {
 		st.Results[s.ID] = map[int]setmodel.ShardResult{}

@@ -156,6 +156,7 @@ type OpenRestore struct {
 	Target        string    `json:"target"`
 	TargetCluster string    `json:"target_cluster"`
 	SourceCluster string    `json:"source_cluster,omitempty"` // another cluster's set (RestoreRecord.SourceCluster)
+	SourceCopy    string    `json:"source_copy,omitempty"`    // the copy target it reads (RestoreRecord.SourceCopy)
 	Shard         int       `json:"shard,omitempty"`
 	Run           string    `json:"run"`
 	Deadline      time.Time `json:"deadline"`

@@ -157,8 +157,12 @@ func (a *app) setsAtCopy(ctx context.Context, name string) (cluster.Requests, er
 	if t.Retention != nil {
 		policy = setPolicyOf(*t.Retention)
 	}
+	_, primary := a.sets(nil)
+	reading := func(ctx context.Context, database string) ([]setmodel.OpenRestore, error) {
+		return primary.RestoresReading(ctx, database, name) // the sets they read are kept here
+	}
 	return cluster.Requests{Coord: co, Chains: copyShardChains{a: a, target: t, store: store, layout: layout},
-		Policy: policy, RequestRetention: a.cfg.RequestRetention(), AtCopy: true}, nil
+		Policy: policy, RequestRetention: a.cfg.RequestRetention(), AtCopy: true, ReadingThis: reading}, nil
 }
 
 // copyShardChains are the shards' chains at a copy target.
