@@ -100,6 +100,9 @@ type Coordinator struct {
 	// attempts are the failed attempts of a shard read (by
 	// database/set/shard/replica): written once, never changed.
 	attempts map[string]setmodel.ShardResult
+	// foreignTold are the sets and restores of another cluster this
+	// sidecar has logged it takes no part in (foreign.go): once each.
+	foreignTold map[string]bool
 }
 
 type openSet struct {
@@ -121,7 +124,7 @@ func New(store coord.ObjectStore, layout Layout, cluster string, self Member, ex
 	}
 	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
 		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]setmodel.ShardResult{},
-		reported: map[string]bool{}, attempts: map[string]setmodel.ShardResult{}}
+		reported: map[string]bool{}, attempts: map[string]setmodel.ShardResult{}, foreignTold: map[string]bool{}}
 }
 
 // Wake makes Run step now (once, however often it is called meanwhile).

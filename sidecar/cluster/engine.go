@@ -104,8 +104,8 @@ func (e RestoreEngine) TableRows(ctx context.Context, database string) (map[stri
 }
 
 // Start sends a RESTORE, reading the primary bucket or the copy target.
-func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error {
-	svc, err := e.reading(ctx, copy)
+func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, copyName string) error {
+	svc, err := e.reading(ctx, copyName)
 	if err != nil {
 		return err
 	}
@@ -115,8 +115,8 @@ func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, co
 // Await waits for a RESTORE to end. A RESTORE from a copy target is
 // awaited through that target's engine, whose errors have its
 // credentials taken out (ClickHouse's can quote the S3() arguments).
-func (e RestoreEngine) Await(ctx context.Context, id, what, target, copy string) error {
-	svc, err := e.reading(ctx, copy)
+func (e RestoreEngine) Await(ctx context.Context, id, what, target, copyName string) error {
+	svc, err := e.reading(ctx, copyName)
 	if err != nil {
 		return err
 	}
@@ -124,17 +124,18 @@ func (e RestoreEngine) Await(ctx context.Context, id, what, target, copy string)
 	return err
 }
 
-// reading is the engine reading the primary bucket ("") or copy target copy.
-func (e RestoreEngine) reading(ctx context.Context, copy string) (*sidecar.Service, error) {
-	if copy == "" {
+// reading is the engine reading the primary bucket ("") or copy target
+// copyName.
+func (e RestoreEngine) reading(ctx context.Context, copyName string) (*sidecar.Service, error) {
+	if copyName == "" {
 		return e.Service, nil
 	}
 	if e.Copies == nil {
-		return nil, fmt.Errorf("restore from copy target %s: this node has no [[copy]] targets (every node needs the same)", copy)
+		return nil, fmt.Errorf("restore from copy target %s: this node has no [[copy]] targets (every node needs the same)", copyName)
 	}
-	svc, err := e.Copies(ctx, copy)
+	svc, err := e.Copies(ctx, copyName)
 	if err != nil {
-		return nil, fmt.Errorf("restore from copy target %s: %w", copy, err)
+		return nil, fmt.Errorf("restore from copy target %s: %w", copyName, err)
 	}
 	return svc, nil
 }

@@ -21,10 +21,10 @@ func ours(c *Coordinator, name, what, id string) bool {
 	if name == "" || name == c.cluster {
 		return true
 	}
-	key := "foreign/" + what + "/" + id
+	key := what + "/" + id
 	c.mu.Lock()
-	told := c.reported[key]
-	c.reported[key] = true
+	told := c.foreignTold[key]
+	c.foreignTold[key] = true
 	c.mu.Unlock()
 	if !told {
 		c.logger.Error("another cluster shares this cluster.id: this node takes no part in its "+what+" (give each cluster an id of its own; "+

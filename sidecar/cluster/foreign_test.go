@@ -62,17 +62,21 @@ func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 			Operator: true}, func(string, string) {})
 		done <- out
 	}()
-	for range 20 {
+	for listed := false; !listed; { // this cluster's nodes step while the other's restore is listed
 		for i := range w.nodes {
 			_ = w.nodes[i].c.Step(context.Background(), "shop")
 		}
+		listed = len(w.open(t).Restores) == 1
 		time.Sleep(time.Millisecond)
+	}
+	for i := range w.nodes {
+		_ = w.nodes[i].c.Step(context.Background(), "shop")
 	}
 	if sent := w.sent(); sent[0]+sent[1]+sent[2] != 0 {
 		t.Fatalf("this cluster's nodes ran another cluster's restore steps: %v RESTOREs", sent)
 	}
 	ours := control.SetRestoreRequest{Database: "shop", Target: "shop_b", RequestID: "r2", Operator: true}
-	if _, err := w.requests().RestoreSet(context.Background(), ours, func(string, string) {}); !errors.Is(err, control.ErrRejected) ||
+	if _, err := w.restoreBy(t, w.requests(), ours, nil); !errors.Is(err, control.ErrRejected) ||
 		!strings.Contains(err.Error(), "run by cluster vault-b") {
 		t.Errorf("the same restore asked here while vault-b's run holds it: %v, want it refused naming vault-b", err)
 	}

@@ -64,21 +64,21 @@ func resultsInShards(l Layout, set setmodel.Set, results map[int]setmodel.ShardR
 
 // source is r reading the set and its backups where a request asks: this
 // cluster's own primary bucket (r itself), another cluster's folder in it
-// (cluster), or this cluster's folder at a [[copy]] target (copy).
-func (r Requests) source(ctx context.Context, cluster, copy string) (Requests, error) {
+// (cluster), or this cluster's folder at a [[copy]] target (copyName).
+func (r Requests) source(ctx context.Context, cluster, copyName string) (Requests, error) {
 	src := r
 	switch {
-	case cluster != "" && copy != "":
+	case cluster != "" && copyName != "":
 		return r, fmt.Errorf("%w: a set is restored from another cluster's folder or from a copy target, not both", control.ErrRejected)
 	case cluster != "":
 		src.Coord = sourceOf(r.Coord, r.Coord.store, r.Coord.layout.WithID(cluster))
-	case copy != "":
+	case copyName != "":
 		if r.Copies == nil {
-			return r, fmt.Errorf("%w: source %s: this node has no [[copy]] targets", control.ErrRejected, copy)
+			return r, fmt.Errorf("%w: source %s: this node has no [[copy]] targets", control.ErrRejected, copyName)
 		}
-		store, prefix, err := r.Copies(ctx, copy)
+		store, prefix, err := r.Copies(ctx, copyName)
 		if err != nil {
-			return r, fmt.Errorf("%w: source %s: %w", control.ErrRejected, copy, err)
+			return r, fmt.Errorf("%w: source %s: %w", control.ErrRejected, copyName, err)
 		}
 		src.Coord = sourceOf(r.Coord, store, Layout{Prefix: prefix, ClusterID: r.Coord.layout.ClusterID})
 	}
@@ -86,23 +86,26 @@ func (r Requests) source(ctx context.Context, cluster, copy string) (Requests, e
 }
 
 // sourceWords names where a set is read from, for messages.
-func sourceWords(cluster, copy string) string {
-	if copy != "" {
-		return "at copy target " + copy
+func sourceWords(cluster, copyName string) string {
+	if copyName != "" {
+		return "at copy target " + copyName
 	}
 	return "of cluster " + cluster
 }
 
-// readFrom has a record begun before read, in the steps not done, from
+// readFrom has a record begun before read, in the steps this run is to
+// send (pending, or ended failed or rejected: called before Reopen), from
 // where rec (this run's) reads: a run from a copy target goes on with a
-// restore a run from the primary began, and the reverse, each step not
-// done reading the folder this run's plan names.
+// restore a run from the primary began, and the reverse, each such step
+// reading the folder this run's plan names. A step still started keeps
+// its folder and source: its RESTORE may be running on its server,
+// reading them, and is awaited through their engine.
 func readFrom(had *setmodel.RestoreRecord, rec setmodel.RestoreRecord) {
 	had.SourceCopy = rec.SourceCopy
 	for i := range had.Steps {
 		s := &had.Steps[i]
-		if p := rec.Step(s.Key); p != nil && s.State != setmodel.StepDone {
-			s.Folder = p.Folder
+		if p := rec.Step(s.Key); p != nil && s.State != setmodel.StepDone && s.State != setmodel.StepStarted {
+			s.Folder, s.Copy = p.Folder, p.Copy
 		}
 	}
 }
@@ -111,10 +114,15 @@ func readFrom(had *setmodel.RestoreRecord, rec setmodel.RestoreRecord) {
 // they are not one restore: mapped otherwise (RestoreRecord.Matches); a
 // step not done whose backup this run's set names otherwise (a copy
 // target's set of that name that is not the primary's); or another
-// cluster's run holding it until its deadline (a cluster sharing this
-// id must not take its steps over; past the deadline, that cluster gone
-// as after a disaster, this one goes on with it).
+// cluster's run holding it, steps left, until its deadline (a cluster
+// sharing this id must not take its steps over; past the deadline, that
+// cluster gone as after a disaster, this one goes on with it). The last is
+// judged first: that cluster's topology may well map otherwise.
 func goOnWith(had setmodel.RestoreRecord, plan setmodel.RestorePlan, rec setmodel.RestoreRecord, now time.Time) error {
+	if had.TargetClusterName != "" && had.TargetClusterName != rec.TargetClusterName && now.Before(had.Deadline) && !had.Ended() {
+		return fmt.Errorf("the restore of set %s into %s is run by cluster %s (request %s) until %s: another cluster shares "+
+			"this cluster.id", had.Set, had.Target, had.TargetClusterName, had.Run, had.Deadline.UTC().Format(time.RFC3339))
+	}
 	if err := had.Matches(plan); err != nil {
 		return err
 	}
@@ -123,10 +131,6 @@ func goOnWith(had setmodel.RestoreRecord, plan setmodel.RestorePlan, rec setmode
 			return fmt.Errorf("step %s of the restore of set %s into %s restores backup %s, and this run's set names %s there: "+
 				"not the same set", s.Key, had.Set, had.Target, s.Backup, p.Backup)
 		}
-	}
-	if had.TargetName != "" && had.TargetName != rec.TargetName && now.Before(had.Deadline) {
-		return fmt.Errorf("the restore of set %s into %s is run by cluster %s (request %s) until %s: another cluster shares "+
-			"this cluster.id", had.Set, had.Target, had.TargetName, had.Run, had.Deadline.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

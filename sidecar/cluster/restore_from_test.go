@@ -187,6 +187,9 @@ func TestSetRestoreFromACopyGoesOnWhereThePrimaryFailed(t *testing.T) {
 	if w.servers[1].copies[1] != "dr" || !strings.HasPrefix(last.Folder, "dr/c1/shop/shard-2/") {
 		t.Errorf("shard 2's second RESTORE read %q at copy %q, want its backup at dr", last.Folder, w.servers[1].copies[1])
 	}
+	if awaited := w.servers[1].awaited; awaited[len(awaited)-1] != "dr" {
+		t.Errorf("shard 2's RESTORE from dr was awaited through %q, want dr's engine (its redactor)", awaited[len(awaited)-1])
+	}
 	if got := w.servers[1].rows("shop")["orders"]; got != 200 {
 		t.Errorf("node 2 holds %d rows, want shard 2's 200", got)
 	}
@@ -216,9 +219,35 @@ func TestSetRestoreFromACopyRefusesAnotherSetOfThatName(t *testing.T) {
 	}
 	reqs := w.requests()
 	reqs.Copies = func(context.Context, string) (coord.ObjectStore, string, error) { return dr, "dr", nil }
-	_, err := reqs.RestoreSet(t.Context(), control.SetRestoreRequest{Database: "shop", SourceCopy: "dr", RequestID: "r2"}, func(string, string) {})
+	_, err := w.restoreBy(t, reqs, control.SetRestoreRequest{SourceCopy: "dr", RequestID: "r2"}, nil)
 	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "not the same set") {
 		t.Errorf("going on from a copy whose set names b7 for shard 2: %v, want it refused", err)
+	}
+}
+
+// TestSetRestoreFromACopyRefusesAResultPointingOut: a copy target's result
+// naming a folder that is not its backup's there (the primary's, say) is
+// refused before anything is listed: the copy is read only where it holds
+// the set.
+func TestSetRestoreFromACopyRefusesAResultPointingOut(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	dr := copySetTo(t, w, "dr")
+	at := w.layout
+	at.Prefix = "dr"
+	res := setmodel.ShardResult{Version: setmodel.SetVersion, Set: w.set.ID, Database: "shop", Shard: 2, State: setmodel.ShardSucceeded,
+		Backup: "b2", Kind: "full", Folder: w.layout.Engine(2).Folder("shop", "full", "b2")}
+	data, _ := json.Marshal(res)
+	if _, err := dr.Put(t.Context(), at.ResultKey("shop", w.set.ID, 2), data, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := w.requests()
+	reqs.Copies = func(context.Context, string) (coord.ObjectStore, string, error) { return dr, "dr", nil }
+	_, err := w.restoreBy(t, reqs, control.SetRestoreRequest{SourceCopy: "dr", RequestID: "r1"}, nil)
+	if !errors.Is(err, control.ErrRejected) || !strings.Contains(err.Error(), "not the folder of a backup of its own") {
+		t.Errorf("a copy's result naming the primary's folder: %v, want it refused", err)
+	}
+	if open := w.open(t); len(open.Restores) != 0 {
+		t.Errorf("open.json lists %+v", open.Restores)
 	}
 }
 

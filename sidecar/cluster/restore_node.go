@@ -26,11 +26,11 @@ type Restorer interface {
 	// TableRows counts the rows of each table of database.
 	TableRows(ctx context.Context, database string) (map[string]uint64, error)
 	// Start sends a RESTORE (its ID recorded before) of a backup in the
-	// primary bucket, or in the [[copy]] target named copy; Await waits
-	// for one to end: nil when RESTORED, sidecar.ErrNotFound when this
-	// server has no such operation.
-	Start(ctx context.Context, cmd sidecar.RestoreCommand, copy string) error
-	Await(ctx context.Context, id, what, target, copy string) error
+	// primary bucket, or in the [[copy]] target named copyName; Await
+	// waits for one to end: nil when RESTORED, sidecar.ErrNotFound when
+	// this server has no such operation.
+	Start(ctx context.Context, cmd sidecar.RestoreCommand, copyName string) error
+	Await(ctx context.Context, id, what, target, copyName string) error
 }
 
 // nodeSteps runs this node's steps of sets' restores: the Coordinator's
@@ -54,7 +54,7 @@ func (n nodeSteps) step(ctx context.Context, database string, e setmodel.OpenRes
 		if err != nil {
 			return err
 		}
-		if !ours(c, rec.TargetName, "restore", key) {
+		if !ours(c, rec.TargetClusterName, "restore", key) {
 			return nil
 		}
 		s, ok := n.next(rec)
@@ -114,7 +114,7 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 	run := setmodel.Resume{Tables: s.Tables, Settings: s.Settings}
 	if s.State == setmodel.StepStarted {
 		if s.OperationID != "" {
-			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target, rec.SourceCopy)
+			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target, s.Copy)
 			if err == nil {
 				return setmodel.StepDone, ""
 			}
@@ -149,11 +149,11 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-started")
-	if err := c.opts.Restorer.Start(ctx, cmd, rec.SourceCopy); err != nil {
+	if err := c.opts.Restorer.Start(ctx, cmd, s.Copy); err != nil {
 		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-sent")
-	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target, rec.SourceCopy); err != nil {
+	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target, s.Copy); err != nil {
 		return setmodel.StepFailed, err.Error()
 	}
 	return setmodel.StepDone, ""

@@ -64,7 +64,10 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 		return out, err
 	}
 	rec := setmodel.NewRestoreRecord(plan, results, req.RequestID, r.Coord.layout.ClusterID, r.Coord.now().UTC())
-	rec.SourceCluster, rec.SourceCopy, rec.TargetName = source, req.SourceCopy, r.Coord.cluster
+	rec.SourceCluster, rec.SourceCopy, rec.TargetClusterName = source, req.SourceCopy, r.Coord.cluster
+	for i := range rec.Steps {
+		rec.Steps[i].Copy = req.SourceCopy
+	}
 	if req.DryRun {
 		out = RestoreOutcome(rec)
 		out.State = control.SetRestorePlanned
@@ -226,10 +229,10 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 			if mismatch = goOnWith(*had, plan, rec, r.Coord.now()); mismatch != nil {
 				return false
 			}
+			readFrom(had, rec) // before Reopen: a step still started may have its RESTORE running
 			had.Reopen()
 			had.Run, had.RequestedBy, had.Operator, had.Deadline = req.RequestID, req.RequestedBy, req.Operator, rec.Deadline
-			had.TargetName = rec.TargetName // a cluster that took this id over (its first gone) goes on with it
-			readFrom(had, rec)
+			had.TargetClusterName = rec.TargetClusterName // a cluster that took this id over (its first gone) goes on with it
 			return true
 		})
 		if mismatch != nil {

@@ -37,6 +37,7 @@ type fakeServer struct {
 	ops     map[string]error // RESTOREs this server knows, and how they ended
 	sent    []sidecar.RestoreCommand
 	copies  []string // the copy target each RESTORE read ("" = the primary)
+	awaited []string // the copy target each wait went through
 	denied  string   // Allowed refuses with this
 	broken  string   // a RESTORE of a folder whose key holds this fails, restoring nothing
 	onStart func(cmd sidecar.RestoreCommand)
@@ -108,12 +109,13 @@ func (f *fakeServer) restore(cmd sidecar.RestoreCommand) error {
 	return nil
 }
 
-func (f *fakeServer) Await(ctx context.Context, id, _, _, _ string) error {
+func (f *fakeServer) Await(ctx context.Context, id, _, _, copyName string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.awaited = append(f.awaited, copyName)
 	err, ok := f.ops[id]
 	if !ok {
 		return fmt.Errorf("restore %s: %w", id, sidecar.ErrNotFound)

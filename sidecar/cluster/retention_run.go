@@ -211,14 +211,14 @@ func (r Requests) restoresNow(ctx context.Context, database string) ([]setmodel.
 }
 
 // RestoresReading are the restores of database's sets the primary's
-// open.json lists reading copy target copy: a cleanup at that target
+// open.json lists reading copy target copyName: a cleanup at that target
 // keeps their sets (Requests.ReadingThis).
-func (r Requests) RestoresReading(ctx context.Context, database, copy string) ([]setmodel.OpenRestore, error) {
+func (r Requests) RestoresReading(ctx context.Context, database, copyName string) ([]setmodel.OpenRestore, error) {
 	open, _, err := r.Coord.readOpen(ctx, database)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(open.Restores, func(e setmodel.OpenRestore) bool { return e.SourceCopy != copy }), nil
+	return slices.DeleteFunc(open.Restores, func(e setmodel.OpenRestore) bool { return e.SourceCopy != copyName }), nil
 }
 
 // setsState reads what set retention plans from: the sets, their shards'

@@ -85,7 +85,7 @@ func (s *admission) validateShardAndSource(j Job) error {
 	case j.Source != "" && j.Action != ActionRestore && j.Action != ActionVerify && j.Action != ActionCheck && j.Action != ActionCleanup:
 		return reject("source is for restores, verifies, checks and cleanups (the [[copy]] target they act on), not %s; leave it empty", j.Action)
 	case j.Source != "" && s.opts.Sets != nil && j.Action != ActionRestore:
-		return reject("source: on a cluster node only a set's restore reads a [[copy]] target; a %s reads the primary bucket", j.Action)
+		return reject("source: on a cluster node only a set's restore may name a [[copy]] target, not a %s", j.Action)
 	}
 	return nil
 }

@@ -129,7 +129,7 @@ func TestClusterNodeRefusesWhatSetsDoNotDo(t *testing.T) {
 		{control.Request{Action: "restore", Database: "shop", Target: "shop_copy", Consumers: "include"}, "not 'include'"},
 		{control.Request{Action: "cleanup", Database: "shop_copy"}, "not listed in databases on this cluster node"},
 		{control.Request{Action: "cleanup", Database: "shop", RequestedBy: "erin"}, "can check DROP TABLE on shop on its own server only"},
-		{control.Request{Action: "verify", Database: "shop", Source: "dr"}, "only a set's restore reads a [[copy]] target"},
+		{control.Request{Action: "verify", Database: "shop", Source: "dr"}, "only a set's restore may name a [[copy]] target"},
 	} {
 		by := cmp.Or(c.r.RequestedBy, "alice")
 		id := b.request(by, c.r)

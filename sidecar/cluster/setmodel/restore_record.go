@@ -32,9 +32,9 @@ type RestoreRecord struct {
 	Database      string `json:"database"` // the set's database
 	Target        string `json:"target"`   // the database restored into
 	TargetCluster string `json:"target_cluster"`
-	// TargetName is the target cluster's name (remote_servers) as its
+	// TargetClusterName is the target cluster's name (remote_servers) as its
 	// requester's node knows it: only that cluster's nodes run the steps.
-	TargetName string `json:"target_name,omitempty"`
+	TargetClusterName string `json:"target_cluster_name,omitempty"`
 	// SourceCluster is the cluster (its id in the bucket) whose set this
 	// restores, when not the target cluster's own: the record is then in
 	// the target cluster's folder (ClusterLayout.SourceRestoreKey).
@@ -71,6 +71,7 @@ type StepRecord struct {
 	Source  int      `json:"source_shard"`
 	Backup  string   `json:"backup"`
 	Folder  string   `json:"folder"`
+	Copy    string   `json:"copy,omitempty"` // the [[copy]] target Folder is in ("" = the primary bucket)
 	Kind    StepKind `json:"kind"`
 	Except  []string `json:"except,omitempty"`
 	// Node is the sidecar that ran it; Error why it failed or was rejected.

@@ -73,6 +73,10 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
 		SourceCluster: f.fromCluster, SourceCopy: f.fromCopy, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
+	if err != nil && f.fromCopy != "" && !errors.Is(err, control.ErrRejected) {
+		return fmt.Errorf("restore of set %s from copy target %s (its record and the nodes' list are in the primary bucket: "+
+			"with that lost, point every node's [s3] at the copy, docs/cluster.md#copies): %w", out.Set, f.fromCopy, err)
+	}
 	if err != nil {
 		return fmt.Errorf("restore of set %s: %w", out.Set, err)
 	}

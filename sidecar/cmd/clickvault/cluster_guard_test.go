@@ -106,12 +106,16 @@ func TestSetRestoreRefusesADatabaseNoNodeSteps(t *testing.T) {
 // cluster node refuses a copy target the node does not have, and --from
 // with --from-cluster, as usage errors naming the flags.
 func TestSetRestoreRefusesACopyItCannotRead(t *testing.T) {
-	for _, f := range []setRestoreFlags{{fromCopy: "dr"}, {fromCopy: "dr", fromCluster: "vault-eu"}} {
+	for _, c := range []struct {
+		f    setRestoreFlags
+		says string
+	}{{setRestoreFlags{fromCopy: "dr"}, "--from: "}, {setRestoreFlags{fromCopy: "dr", fromCluster: "vault-eu"}, "not both"}} {
+		f, says := c.f, c.says
 		f.database, f.mode = "shop", "data"
 		err := shopNode().restoreSet(t.Context(), f)
 		var usage *usageError
-		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--from") {
-			t.Errorf("%+v: %v, want a usage error naming --from", f, err)
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), says) {
+			t.Errorf("%+v: %v, want a usage error saying %q", f, err, says)
 		}
 	}
 }

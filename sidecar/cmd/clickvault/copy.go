@@ -64,6 +64,16 @@ func copyClickHouseTarget(t config.CopyTarget) clickhouse.S3Target {
 		SecretKey: t.SecretKey.Reveal(), NamedCollection: t.NamedCollection}
 }
 
+// openCopy is the [[copy]] target named name and a client of its bucket.
+func openCopy(ctx context.Context, a *app, name string) (config.CopyTarget, *s3.ObjectStore, error) {
+	t, err := a.copyTarget(name)
+	if err != nil {
+		return t, nil, err
+	}
+	store, err := copyStore(ctx, t)
+	return t, store, err
+}
+
 // copyTarget is the [[copy]] target named name, or the error that names
 // the targets there are (sidecar.UnknownCopyTargetError).
 func (a *app) copyTarget(name string) (config.CopyTarget, error) {

@@ -188,11 +188,7 @@ func (c copyShardChains) Delete(ctx context.Context, database string, n int, nam
 // copySetsSource opens copy target name as the source of a set's restore:
 // its store and prefix (the cluster's layout under it).
 func copySetsSource(ctx context.Context, a *app, name string) (coord.ObjectStore, string, error) {
-	t, err := a.copyTarget(name)
-	if err != nil {
-		return nil, "", err
-	}
-	store, err := copyStore(ctx, t)
+	t, store, err := openCopy(ctx, a, name)
 	if err != nil {
 		return nil, "", err
 	}
@@ -203,11 +199,7 @@ func copySetsSource(ctx context.Context, a *app, name string) (coord.ObjectStore
 // ClickHouse reading backups from it: a set's restore from the copy plans
 // each shard from its backup there.
 func copyShardService(ctx context.Context, a *app, name string, n int) (*sidecar.Service, error) {
-	t, err := a.copyTarget(name)
-	if err != nil {
-		return nil, err
-	}
-	store, err := copyStore(ctx, t)
+	t, store, err := openCopy(ctx, a, name)
 	if err != nil {
 		return nil, err
 	}
