@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
@@ -48,14 +50,17 @@ func TestNodesTakeNoPartInAnotherClustersSet(t *testing.T) {
 
 // TestNodesRunNoStepOfAnotherClustersRestore: a restore asked on a sidecar
 // of another cluster under this cluster's id lists steps for node places
-// this cluster's nodes hold; none of them sends a RESTORE, the same
-// restore asked in this cluster is refused while the other's run holds
-// it, and the other's ends unrun at its deadline. Past it (that cluster
-// gone), this cluster's run goes on with the record and restores.
+// this cluster's nodes hold; none of them sends a RESTORE (the other's
+// node at shard 1 runs its own, on its own server), the same restore
+// asked in this cluster is refused while the other's run holds it, and
+// the other's ends at its deadline with two steps unrun. Past it (that
+// cluster gone), this cluster's run starts the record over: the step done
+// on the other's server is done again here, and every shard restored.
 func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 	w := newRestoreWorld(t, 1, 1, 1)
 	reqs := w.requests()
-	reqs.Coord = intruder(w.world, cluster.Options{ShardTimeout: time.Hour})
+	theirs := newFakeServer()
+	reqs.Coord = intruder(w.world, cluster.Options{ShardTimeout: time.Hour, Restorer: theirs})
 	done := make(chan control.SetRestoreOutcome, 1)
 	go func() {
 		out, _ := reqs.RestoreSet(context.Background(), control.SetRestoreRequest{Database: "shop", Target: "shop_b", RequestID: "r1",
@@ -71,6 +76,9 @@ func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 	}
 	for i := range w.nodes {
 		_ = w.nodes[i].c.Step(context.Background(), "shop")
+	}
+	if err := reqs.Coord.Step(context.Background(), "shop"); err != nil || theirs.sends() != 1 {
+		t.Fatalf("the other cluster's node ran %d RESTOREs (%v), want its step", theirs.sends(), err)
 	}
 	if sent := w.sent(); sent[0]+sent[1]+sent[2] != 0 {
 		t.Fatalf("this cluster's nodes ran another cluster's restore steps: %v RESTOREs", sent)
@@ -92,5 +100,28 @@ func TestNodesRunNoStepOfAnotherClustersRestore(t *testing.T) {
 	ours.RequestID = "r3"
 	if out, err := w.restoreBy(t, w.requests(), ours, nil); err != nil || !out.Restored() || out.Ran != 3 {
 		t.Errorf("this cluster's restore past vault-b's deadline: %+v, %v", out, err)
+	}
+	if sent, rows := w.sent(), w.servers[0].rows("shop_b")["orders"]; !slices.Equal(sent, []int{1, 1, 1}) || rows != 100 {
+		t.Errorf("this cluster's nodes sent %v RESTOREs, node 1 holds %d rows; want every step run here, shard 1's 100 rows", sent, rows)
+	}
+}
+
+// TestNodeSendsNothingPastTheDeadline: a node with three steps of a
+// restore (three source shards onto one) whose deadline passes while its
+// first RESTORE runs sends no other: its requester has given up on it,
+// and no cleanup keeps the set any more.
+func TestNodeSendsNothingPastTheDeadline(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	one := w.topo
+	one.Shards = one.Shards[:1]
+	reqs := w.requests()
+	reqs.Topology = func(context.Context) (setmodel.Topology, error) { return one, nil }
+	w.servers[0].onStart = func(sidecar.RestoreCommand) { w.clock.Add(2 * time.Hour) }
+	out, err := w.restoreBy(t, reqs, control.SetRestoreRequest{Target: "shop1", RequestID: "r1"}, nil)
+	if err != nil || out.Restored() {
+		t.Fatalf("restore whose deadline passed: %+v, %v", out, err)
+	}
+	if sent := w.servers[0].sends(); sent != 1 {
+		t.Errorf("node 1 sent %d RESTOREs, want the one it began before the deadline", sent)
 	}
 }

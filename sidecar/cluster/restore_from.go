@@ -110,19 +110,28 @@ func readFrom(had *setmodel.RestoreRecord, rec setmodel.RestoreRecord) {
 	}
 }
 
-// goOnWith refuses to go on with the record had with this run's rec when
-// they are not one restore: mapped otherwise (RestoreRecord.Matches); a
-// step not done whose backup this run's set names otherwise (a copy
-// target's set of that name that is not the primary's); or another
-// cluster's run holding it, steps left, until its deadline (a cluster
-// sharing this id must not take its steps over; past the deadline, that
-// cluster gone as after a disaster, this one goes on with it). The last is
-// judged first: that cluster's topology may well map otherwise.
-func goOnWith(had setmodel.RestoreRecord, plan setmodel.RestorePlan, rec setmodel.RestoreRecord, now time.Time) error {
-	if had.TargetClusterName != "" && had.TargetClusterName != rec.TargetClusterName && now.Before(had.Deadline) && !had.Ended() {
-		return fmt.Errorf("the restore of set %s into %s is run by cluster %s (request %s) until %s: another cluster shares "+
+// anotherClusters reports whether the record had was made for another
+// cluster than this run's (a cluster that shares this id, or that had it
+// before a disaster): its steps were done, if at all, on that cluster's
+// servers, none of them on this one's. While that cluster's run has steps
+// left, before its deadline, the record is its own (refused here);
+// afterwards this run starts it over.
+func anotherClusters(had, rec setmodel.RestoreRecord, now time.Time) (bool, error) {
+	if had.TargetClusterName == "" || had.TargetClusterName == rec.TargetClusterName {
+		return false, nil
+	}
+	if now.Before(had.Deadline) && !had.Ended() {
+		return true, fmt.Errorf("the restore of set %s into %s is run by cluster %s (request %s) until %s: another cluster shares "+
 			"this cluster.id", had.Set, had.Target, had.TargetClusterName, had.Run, had.Deadline.UTC().Format(time.RFC3339))
 	}
+	return true, nil
+}
+
+// goOnWith refuses to go on with the record had with this run's rec when
+// they are not one restore: mapped otherwise (RestoreRecord.Matches), or
+// a step not done whose backup this run's set names otherwise (a copy
+// target's set of that name that is not the primary's).
+func goOnWith(had setmodel.RestoreRecord, plan setmodel.RestorePlan, rec setmodel.RestoreRecord) error {
 	if err := had.Matches(plan); err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ func (n nodeSteps) step(ctx context.Context, database string, e setmodel.OpenRes
 		if !ok || s.State == setmodel.StepFailed || s.State == setmodel.StepRejected {
 			return nil // none left here, or this run's steps here have ended
 		}
+		if s.State == setmodel.StepPending && c.now().After(rec.Deadline) {
+			return nil // its requester has given up on it, and no cleanup keeps its set any more: send nothing new
+		}
 		if err := n.run(ctx, key, rec, s); err != nil {
 			return err
 		}
@@ -114,7 +117,7 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 	run := setmodel.Resume{Tables: s.Tables, Settings: s.Settings}
 	if s.State == setmodel.StepStarted {
 		if s.OperationID != "" {
-			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target, s.Copy)
+			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target, s.OperationCopy)
 			if err == nil {
 				return setmodel.StepDone, ""
 			}
@@ -216,7 +219,7 @@ func (n nodeSteps) markStarted(ctx context.Context, key string, s setmodel.StepR
 			return false
 		}
 		at := c.now().UTC()
-		t.State, t.OperationID, t.Before, t.Node, t.Error = setmodel.StepStarted, id, before, c.self.Holder.Name, ""
+		t.State, t.OperationID, t.OperationCopy, t.Before, t.Node, t.Error = setmodel.StepStarted, id, s.Copy, before, c.self.Holder.Name, ""
 		leave(t, held)
 		if t.StartedAt == nil {
 			t.StartedAt = &at

@@ -226,13 +226,21 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 	case errors.Is(err, coord.ErrPreconditionFailed):
 		var mismatch error
 		rec, err = r.Coord.updateRestore(ctx, key, func(had *setmodel.RestoreRecord) bool {
-			if mismatch = goOnWith(*had, plan, rec, r.Coord.now()); mismatch != nil {
+			var others bool
+			if others, mismatch = anotherClusters(*had, rec, r.Coord.now()); mismatch != nil {
+				return false
+			}
+			if others { // nothing of it was done here: start over
+				*had = rec
+				return true
+			}
+			if mismatch = goOnWith(*had, plan, rec); mismatch != nil {
 				return false
 			}
 			readFrom(had, rec) // before Reopen: a step still started may have its RESTORE running
 			had.Reopen()
 			had.Run, had.RequestedBy, had.Operator, had.Deadline = req.RequestID, req.RequestedBy, req.Operator, rec.Deadline
-			had.TargetClusterName = rec.TargetClusterName // a cluster that took this id over (its first gone) goes on with it
+			had.TargetClusterName = rec.TargetClusterName // this cluster's, or a record from before the name was kept
 			return true
 		})
 		if mismatch != nil {

@@ -75,10 +75,14 @@ type StepRecord struct {
 	Kind    StepKind `json:"kind"`
 	Except  []string `json:"except,omitempty"`
 	// Node is the sidecar that ran it; Error why it failed or was rejected.
-	Node        string    `json:"node,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	OperationID string    `json:"operation_id,omitempty"` // the RESTORE's id on the target server
-	Settings    []Setting `json:"settings"`
+	Node        string `json:"node,omitempty"`
+	Error       string `json:"error,omitempty"`
+	OperationID string `json:"operation_id,omitempty"` // the RESTORE's id on the target server
+	// OperationCopy is the [[copy]] target that RESTORE read: a later run
+	// may point the step elsewhere, and the operation is awaited through
+	// its own source's engine (whose errors have its credentials taken out).
+	OperationCopy string    `json:"operation_copy,omitempty"`
+	Settings      []Setting `json:"settings"`
 	// Tables are the tables the step restores (definitions, and rows for a
 	// data step); Adds the rows a data step adds to each, the source
 	// shard's rows at backup time (ShardResult.Tables).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
@@ -135,7 +136,8 @@ func newChainWhy(p control.Privilege) string {
 // mayRestore asks this node's grants whether user may restore database's
 // backup into target here, as a restore on one server takes: SELECT on the
 // source, CREATE TABLE (and INSERT for rows) on the target, CREATE
-// DATABASE when it does not exist. The sidecar's own requests (the CLI,
+// DATABASE when it does not exist; and, for rows, no row policy of this
+// node restricting what user reads of the source. The sidecar's own requests (the CLI,
 // HTTP tokens) are exempt by the record's operator flag (mayBackUp).
 func (a *app) mayRestore(ctx context.Context, who setmodel.Requester, database, target string, rows, createDatabase bool) error {
 	if who.Operator {
@@ -162,6 +164,17 @@ func (a *app) mayRestore(ctx context.Context, who setmodel.Requester, database, 
 			return fmt.Errorf("%s lacks %s on database %s on this node, which restoring %s into %s needs (grants are each node's own)",
 				user, n.priv, n.db, database, target)
 		}
+	}
+	if !rows {
+		return nil
+	}
+	policies, err := a.db.Rights().RowPolicies(ctx, user, database, nil)
+	if err != nil {
+		return fmt.Errorf("check the row policies of %s on this node: %w", user, err)
+	}
+	if len(policies) > 0 {
+		return fmt.Errorf("%s is restricted by row policy %s on database %s on this node; restoring its rows would copy every row, "+
+			"so it is refused (row policies are each node's own)", user, strings.Join(policies, ", "), database)
 	}
 	return nil
 }

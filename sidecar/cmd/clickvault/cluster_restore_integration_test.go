@@ -30,11 +30,17 @@ func (h *harness) shopState() shardState {
 // restoreBed is a cluster bed whose shop also has events (a String column,
 // so the hash sees more than ids), alice may restore shop into shop, and
 // a set of it was taken by alice's request; before is each node's shop
-// as the set has it.
+// as the set has it. Of o.nodeOpts, only each node's row policies are
+// taken.
 func restoreBed(t *testing.T, o clusterBedOptions) (*clusterBed, string, []shardState) {
 	t.Helper()
-	o.nodeOpts = func(int) testbed.Options {
-		return sidecarUsersWith(map[string][]string{"alice": {"CREATE DATABASE, CREATE TABLE, INSERT ON shop.*"}})
+	shape := o.nodeOpts
+	o.nodeOpts = func(node int) testbed.Options {
+		opts := sidecarUsersWith(map[string][]string{"alice": {"CREATE DATABASE, CREATE TABLE, INSERT ON shop.*"}})
+		if shape != nil {
+			opts.RowPolicies = shape(node).RowPolicies
+		}
+		return opts
 	}
 	b := newClusterBed(t, o)
 	for i, h := range b.nodes {
@@ -194,4 +200,27 @@ func (h *harness) waitEvent(t *testing.T, name, id string) {
 		}
 	}
 	t.Errorf("no %s event for request %s", name, id)
+}
+
+// TestClusterRowPoliciesArePerNode: a row policy restricting alice on
+// node 2 alone (the node that takes her request has none) refuses node
+// 2's step of her set's restore: it would copy every row of shard 2 where
+// she may read them. The request fails, naming the policy and the step.
+func TestClusterRowPoliciesArePerNode(t *testing.T) {
+	b, set, _ := restoreBed(t, clusterBedOptions{nodeOpts: func(node int) testbed.Options {
+		if node != 2 {
+			return testbed.Options{}
+		}
+		return testbed.Options{RowPolicies: map[string]map[string]string{"alice": {"shop.orders": "id < 0"}}}
+	}})
+	b.loseShop()
+	first := b.nodes[0]
+	st := first.waitState(first.request(first.as("alice"), "action, database, backup", "'restore', 'shop', '"+set+"'"), 4*time.Minute,
+		"succeeded", "failed", "rejected")
+	if st.state != "failed" || !strings.Contains(st.message, "t2-r1-s2-data rejected") || !strings.Contains(st.message, "restricted by row policy") {
+		t.Fatalf("alice's restore with a row policy on node 2: %s: %s", st.state, st.message)
+	}
+	if n := b.nodes[1].countOn("SELECT count() AS n FROM system.tables WHERE database = 'shop' AND name = 'orders'"); n != 0 {
+		t.Errorf("node 2 restored shop.orders for alice despite her row policy there")
+	}
 }
