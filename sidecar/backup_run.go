@@ -31,6 +31,13 @@ type BackupRequest struct {
 	// failed) is in its metadata, while the catalog index is rewritten and
 	// the lease released, so the caller's own record of it overlaps them.
 	Settled func(model.Backup)
+	// Indexed, when set, is called with the database's catalog as the
+	// backup's outcome left it, once the catalog index is written (or its
+	// write failed: the metadata say the same) and while the lease is
+	// still held: S3's catalog at that moment, read under the lease at
+	// the start and changed only by this backup, so the caller need not
+	// read it again (the mirror into clickvault.backups).
+	Indexed func(model.Catalog)
 	// WaitForLease waits for another writer's lease instead of failing.
 	WaitForLease bool
 	// Slot, when set, is taken once the backup is planned, right before it
@@ -75,6 +82,9 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 				req.Settled(out)
 			}
 			s.catalogs.writeIndex(ctx, string(name), withBackup(cat.All(), out), cat.Scanned)
+			if req.Indexed != nil {
+				req.Indexed(cat.With(out))
+			}
 		}
 		return err
 	})

@@ -216,7 +216,8 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 				// status page and SELECTs see it.
 				catalogRows <- b
 			},
-			Settled: settled})
+			Settled: settled,
+			Indexed: func(cat model.Catalog) { s.catalog.keepWritten(r.ID, cat) }})
 	}
 	close(catalogRows)
 	_ = writer.Wait()

@@ -40,6 +40,10 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	defer release()
 	defer s.databaseTurn(turnDatabase(r)).Unlock()
 	state, entry := s.executor.execute(ctx, r, p.Latest, rows)
+	written := s.catalogMirror.takeWritten(r.ID)
+	if written != nil { // before the answer: no pass after it reads the catalog again
+		s.scheduler.recentBackup(*written)
+	}
 	// The answer does not wait for a progress row still being written (a
 	// busy server can take a few hundred ms to store one): readers take
 	// the newest row by its time, and the answer's is the newest.
@@ -67,7 +71,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 		// ClickHouse reads. The database's turn is kept, so no other
 		// request of it runs until its catalog is mirrored.
 		release()
-		s.catalogMirror.mirror(ctx, r.Database)
+		s.catalogMirror.mirrorAfterBackup(ctx, r.Database, written)
 		<-s.mirroring
 	}
 }

@@ -209,16 +209,30 @@ func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, 
 // backupDue: no backup running or completed within incremental_every, and
 // no backup request of the database waiting.
 func (s *scheduler) backupDue(ctx context.Context, pass *schedulePass, cat model.Catalog) (bool, error) {
+	if s.recentBackup(cat) {
+		return false, nil
+	}
+	waits, err := pass.waiting(ctx, ActionBackup, cat.Database)
+	return !waits && err == nil, err
+}
+
+// recentBackup reports whether cat has a backup running or completed
+// within incremental_every; a completed one says when the next can be due
+// (dueAgainAt). A backup's request shows it the catalog the backup wrote,
+// so the passes after its answer do not read the database again.
+func (s *scheduler) recentBackup(cat model.Catalog) bool {
+	if s.opts.IncrementalEvery <= 0 {
+		return false
+	}
 	for _, b := range cat.All() {
 		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
 			if b.Completed() { // a running one may fail: its database is read again on the next pass
 				s.dueAgainAt(coord.BackupSchedule, cat.Database, b.Time().Add(s.opts.IncrementalEvery))
 			}
-			return false, nil
+			return true
 		}
 	}
-	waits, err := pass.waiting(ctx, ActionBackup, cat.Database)
-	return !waits && err == nil, err
+	return false
 }
 
 // scheduleCheck requests a check of a database whose backups were last

@@ -142,6 +142,22 @@ func baseFolder(b Backup) string {
 	return p
 }
 
+// With returns the catalog with b in place of the backup of its folder (or
+// added): what the catalog is once b is recorded. Its orphans and scan time
+// are c's.
+func (c Catalog) With(b Backup) Catalog {
+	backups := make([]Backup, 0, len(c.byName)+1)
+	for _, x := range c.All() {
+		if x.Folder != b.Folder {
+			backups = append(backups, x)
+		}
+	}
+	out := BuildCatalog(c.Database, append(backups, b), nil)
+	out.Orphans = append(out.Orphans, c.Orphans...)
+	out.Scanned = c.Scanned
+	return out
+}
+
 // All returns every backup in the chains, newest first.
 func (c Catalog) All() []Backup {
 	var out []Backup

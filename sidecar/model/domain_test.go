@@ -90,6 +90,38 @@ func TestCatalogChainsAndOrphans(t *testing.T) {
 	}
 }
 
+// TestCatalogWith: a backup recorded in a catalog takes the place of its
+// folder's entry (a running backup settled) or joins its chain, and the
+// catalog keeps its orphans and scan time.
+func TestCatalogWith(t *testing.T) {
+	f1 := backup(KindFull, name(0), StatusCreated, nil)
+	running := backup(KindIncremental, name(time.Hour), StatusCreating, &f1)
+	gone := backup(KindFull, name(-time.Hour), StatusCreated, nil)
+	orphan := backup(KindIncremental, name(4*time.Hour), StatusCreated, &gone)
+	cat := BuildCatalog("db", []Backup{f1, running, orphan}, []string{"p/db/full/X/"})
+	cat.Scanned = t0
+	settled := running
+	settled.Status = StatusCreated
+	next := backup(KindIncremental, name(2*time.Hour), StatusCreated, &settled)
+	got := cat.With(settled).With(next)
+	all := got.All()
+	if len(all) != 3 || all[0].Name != next.Name || all[1].Status != StatusCreated || all[2].Name != f1.Name {
+		t.Fatalf("the catalog with %s settled and %s added: %+v", settled.Name, next.Name, all)
+	}
+	if len(got.Chains) != 1 || got.Chains[0].Depth() != 3 {
+		t.Fatalf("chain: %+v", got.Chains)
+	}
+	if b, ok := got.Find(next.Name); !ok || b.Chain != f1.Name {
+		t.Fatalf("find %s: %+v %v", next.Name, b, ok)
+	}
+	if len(got.Orphans) != 2 || !got.Scanned.Equal(t0) || got.Database != "db" {
+		t.Fatalf("orphans %+v, scanned %v, database %q: want cat's", got.Orphans, got.Scanned, got.Database)
+	}
+	if len(cat.All()) != 2 || cat.All()[0].Status != StatusCreating {
+		t.Fatalf("With changed the catalog it was called on: %+v", cat.All())
+	}
+}
+
 func TestPlanBackup(t *testing.T) {
 	week := 7 * 24 * time.Hour
 	f1 := backup(KindFull, name(0), StatusCreated, nil)

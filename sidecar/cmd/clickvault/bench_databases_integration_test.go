@@ -74,6 +74,7 @@ func TestBenchManyDatabases(t *testing.T) {
 		parallel, round.took.Seconds(), round.took.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
 		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(round.rssKB)/1024)
 	report(t, "databases/serve-timeline", "%s", round.timeline)
+	report(t, "databases/serve-requests", "S3 requests per database by object:%s", round.shapes)
 	report(t, "databases/idle", "serve idle %s after its round: RSS %.1f MB (goal < 60 MB); the status page in Chromium, first database shown: "+
 		"page 1 in %.2fs, the last page (%d) in %.2fs (goal < 2 s)", idleAfterRound, float64(round.idleRSSKB)/1024,
 		round.firstPage.Seconds(), round.lastPageN, round.lastPage.Seconds())
@@ -98,6 +99,7 @@ type servedRound struct {
 	firstPage, lastPage time.Duration  // the status page's first and last page, loaded in Chromium
 	lastPageN           int
 	timeline            string // where the round's time went (roundTimeline)
+	shapes              string // the S3 requests per database by kind and object (s3Proxy.topShapes)
 }
 
 // scheduledRound starts `clickvault serve` backing up dbs every hour under
@@ -128,6 +130,7 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 	last := h.count("SELECT toUInt64(max(toUnixTimestamp64Milli(at))) FROM clickvault.request_log WHERE action = 'backup' AND state = 'succeeded'")
 	out.took = time.UnixMilli(int64(last)).Sub(ready)
 	out.timeline = h.roundTimeline(ready)
+	out.shapes = proxy.topShapes(30, float64(len(dbs)))
 	out.requests = proxy.reset()
 	time.Sleep(idleAfterRound) // the figure is serve's RSS once idle: nothing to wait on but time
 	out.idleRSSKB = rssKB(h.t, sc.cmd.Process.Pid)
@@ -169,11 +172,13 @@ func (h *harness) roundTimeline(ready time.Time) string {
 // reportRequests reports a round's S3 requests (counted by proxy) and
 // ClickHouse queries per database.
 func (h *harness) reportRequests(name string, n int, f roundFigures, proxy *s3Proxy) {
+	shapes := proxy.topShapes(20, float64(n))
 	c := proxy.reset()
 	per := func(v int) float64 { return float64(v) / float64(n) }
 	report(h.t, name, "per database: S3 %.2f LIST, %.2f GET, %.2f HEAD, %.2f PUT, %.2f DELETE; ClickHouse %.2f queries, of which %.2f polls of system.backups (not logged) and %.2f logged (%s)",
 		per(c["LIST"]), per(c["GET"]), per(c["HEAD"]), per(c["PUT"]), per(c["DELETE"]+c["POST"]), per(f.queries),
 		per(f.queries-f.logged), per(f.logged), f.queryKinds)
+	report(h.t, name+"-objects", "S3 requests per database by object:%s", shapes)
 }
 
 // parallelSweep times `clickvault backup` of dbs at each parallelism of

@@ -8,6 +8,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
 )
 
 // reset returns the requests counted by kind since the last reset.
@@ -16,7 +19,35 @@ func (p *s3Proxy) reset() map[string]int {
 	defer p.mu.Unlock()
 	out := p.counts
 	p.counts = map[string]int{}
+	p.shapes = map[string]int{}
 	return out
+}
+
+// topShapes returns the n most requested kinds and shapes of object since
+// the last reset (which also clears them), each with its count per unit
+// (a round's databases), most first.
+func (p *s3Proxy) topShapes(n int, per float64) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	type shape struct {
+		name  string
+		count int
+	}
+	all := make([]shape, 0, len(p.shapes))
+	for k, v := range p.shapes {
+		all = append(all, shape{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].count > all[j].count || all[i].count == all[j].count && all[i].name < all[j].name
+	})
+	var b strings.Builder
+	for i, s := range all {
+		if i == n {
+			break
+		}
+		fmt.Fprintf(&b, "\n  %6.2f %s", float64(s.count)/per, s.name)
+	}
+	return b.String()
 }
 
 func (p *s3Proxy) setFailDeletes(v bool) {
