@@ -125,24 +125,6 @@ func (c *ControlPlane) CatalogRows(ctx context.Context, database string) ([]cont
 	return out, nil
 }
 
-func (c *ControlPlane) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
-	cols := newCatalogColumns()
-	now := time.Now()
-	for _, r := range rows {
-		cols.append(r)
-		cols.updatedAt.Append(now)
-	}
-	in := append(cols.columns(), proto.InputColumn{Name: "updated_at", Data: cols.updatedAt})
-	// Requesters may read backups, so they may hang a materialized view on
-	// it: one that fails must not stop the catalog (its rows still land).
-	q := ch.Query{Body: "INSERT INTO " + c.table("backups") + " " + in.Columns() + " VALUES", Input: in,
-		Settings: []ch.Setting{ch.SettingInt("materialized_views_ignore_errors", 1)}}
-	if err := c.db.do(ctx, q); err != nil {
-		return fmt.Errorf("write the backups table: %w", err)
-	}
-	return nil
-}
-
 // selectInto is the SELECT list reading a table's columns into in, and
 // the results that take them. The LowCardinality columns named are read
 // as String, which in's plain String columns decode.

@@ -33,6 +33,11 @@ type ControlPlane struct {
 	queryLog *queryLogFlusher
 	viewsLog *viewsLogFlusher
 	logger   *slog.Logger
+
+	// the rows of request_log and backups written at once by several
+	// requests, each batch one INSERT (control_writes.go)
+	logRows     *batches[control.LogEntry, struct{}]
+	catalogRows *batches[stampedRow, struct{}]
 }
 
 var _ control.ControlPlane = (*ControlPlane)(nil)
@@ -42,10 +47,12 @@ func NewControlPlane(db *Database, name string) (*ControlPlane, error) {
 	if err := model.ValidateIdentifier("control database", name); err != nil {
 		return nil, err
 	}
-	return &ControlPlane{db: db, name: name, retentionDays: defaultRetentionDays,
+	c := &ControlPlane{db: db, name: name, retentionDays: defaultRetentionDays,
 		queryLog: &queryLogFlusher{logFlusher: logFlusher{name: "query_log"}},
 		viewsLog: &viewsLogFlusher{logFlusher: logFlusher{name: "query_views_log"}},
-		logger:   slog.New(slog.DiscardHandler)}, nil
+		logger:   slog.New(slog.DiscardHandler)}
+	c.logRows, c.catalogRows = newBatches(c.insertLog), newBatches(c.insertCatalog)
+	return c, nil
 }
 
 // WithLogger logs what the control plane works around (a flush of the
@@ -122,20 +129,6 @@ func cut(column string) string {
 func cutList(column string) string {
 	return fmt.Sprintf("if(length(%[1]s) > %[2]d OR arraySum(arrayMap(x -> length(x), %[1]s)) > %[3]d, [%[4]s], arrayMap(x -> substring(x, 1, %[5]d), %[1]s))",
 		column, control.MaxList, control.MaxListBytes, QuoteString(control.TooLong), control.MaxField+1)
-}
-
-func (c *ControlPlane) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
-	cols := newLogColumns()
-	for _, e := range entries {
-		if err := cols.append(e); err != nil {
-			return err
-		}
-	}
-	input := cols.input()
-	if err := c.db.do(ctx, ch.Query{Body: "INSERT INTO " + c.table("request_log") + " " + input.Columns() + " VALUES", Input: input}); err != nil {
-		return fmt.Errorf("append to request_log: %w", err)
-	}
-	return nil
 }
 
 func (c *ControlPlane) InsertRequest(ctx context.Context, r control.Request) (string, error) {

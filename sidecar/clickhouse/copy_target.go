@@ -18,5 +18,5 @@ func (t S3Target) BaseRef(folder string) string {
 func (d *Database) ForTarget(t S3Target) *Database {
 	c := *d.conn
 	c.redact = newRedactor(append(append([]string(nil), d.redact.secrets...), t.AccessKey, t.SecretKey)...)
-	return &Database{conn: &c, target: t, backup: d.backup, restore: &RestoreOps{&c}, rights: &Rights{&c}}
+	return &Database{conn: &c, target: t, backup: d.backup, restore: &RestoreOps{&c}, rights: &Rights{&c}, reads: d.reads}
 }

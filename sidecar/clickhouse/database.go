@@ -49,6 +49,7 @@ type Database struct {
 	backup  BackupSettings
 	restore *RestoreOps
 	rights  *Rights
+	reads   *operationReads // of system.backups, shared by the waits at once
 }
 
 var _ sidecar.Database = (*Database)(nil)
@@ -70,7 +71,8 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		return nil, fmt.Errorf("connect to clickhouse at %s: %s", cfg.Addr, r.redact(err.Error()))
 	}
 	c := &conn{pool: pool, opts: opts, user: cfg.User, redact: r}
-	return &Database{conn: c, target: cfg.S3, backup: cfg.Backup, restore: &RestoreOps{c}, rights: &Rights{c}}, nil
+	return &Database{conn: c, target: cfg.S3, backup: cfg.Backup, restore: &RestoreOps{c}, rights: &Rights{c},
+		reads: newOperationReads(c.readOperations)}, nil
 }
 
 // Ports is ClickHouse as the engine receives it: this Database, its
@@ -279,16 +281,16 @@ const operationColumns = `id, name, base_backup_name, toString(status) AS status
 	num_files, total_size, uncompressed_size, compressed_size, files_read, bytes_read,
 	toDateTime64(start_time, 3, 'UTC') AS start, toDateTime64(end_time, 3, 'UTC') AS end`
 
+// Operation reads one operation's row of system.backups, in one read
+// with the other operations asked for at the same time (operationReads).
 func (d *Database) Operation(ctx context.Context, id string) (sidecar.Operation, error) {
-	ops, err := d.operations(ctx, "SELECT "+operationColumns+" FROM system.backups WHERE id = {id:String}",
-		Param("id", id))
-	if err != nil {
-		return sidecar.Operation{}, fmt.Errorf("read operation %s: %w", id, err)
-	}
-	if len(ops) == 0 {
-		return sidecar.Operation{}, fmt.Errorf("operation %s: %w", id, sidecar.ErrNotFound)
-	}
-	return ops[0], nil
+	return d.reads.read(ctx, id)
+}
+
+// readOperations reads the operations ids of system.backups, newest first.
+func (c *conn) readOperations(ctx context.Context, ids []string) ([]sidecar.Operation, error) {
+	return c.operations(ctx, "SELECT "+operationColumns+" FROM system.backups WHERE id IN {ids:Array(String)}",
+		arrayParam("ids", ids))
 }
 
 func (d *Database) RecentOperations(ctx context.Context, limit int) ([]sidecar.Operation, error) {
@@ -306,7 +308,7 @@ func (d *Database) RecentOperations(ctx context.Context, limit int) ([]sidecar.O
 // protocol settings, so the server applies it as part of the one statement.
 const quiet = " SETTINGS log_queries = 0"
 
-func (d *Database) operations(ctx context.Context, query string, params ...proto.Parameter) ([]sidecar.Operation, error) {
+func (d *conn) operations(ctx context.Context, query string, params ...proto.Parameter) ([]sidecar.Operation, error) {
 	c := newOperationColumns()
 	var out []sidecar.Operation
 	err := d.do(ctx, ch.Query{Body: query + quiet, Parameters: params, Result: c.results(),

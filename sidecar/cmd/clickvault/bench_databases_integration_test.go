@@ -59,7 +59,10 @@ func TestBenchManyDatabases(t *testing.T) {
 	parallel := config.DefaultParallelDatabases
 	sequential := h.byHandSequential(dbs)
 	one := h.timedBackupRound("", dbs, 1, nil)
+	chBefore, minioBefore := cpuTicks(t, h.bed.ClickHouse.PID()), cpuTicks(t, h.bed.MinIO.PID())
 	async := h.byHandAsync(dbs, parallel)
+	report(t, "databases/async-cpu", "CPU by hand ASYNC: ClickHouse %.2fs, MinIO %.2fs",
+		float64(cpuTicks(t, h.bed.ClickHouse.PID())-chBefore)/100, float64(cpuTicks(t, h.bed.MinIO.PID())-minioBefore)/100)
 	many := h.timedBackupRound("", dbs, parallel, nil)
 	report(t, "databases/sequential", "clickvault at parallelism 1 %.2fs, by hand one after the other %.2fs: %.2f× (goal ≤ 1.1×); %d databases of %d rows",
 		one.wall.Seconds(), sequential.Seconds(), one.wall.Seconds()/sequential.Seconds(), n, rows)
@@ -74,7 +77,10 @@ func TestBenchManyDatabases(t *testing.T) {
 		parallel, round.took.Seconds(), round.took.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
 		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(round.rssKB)/1024)
 	report(t, "databases/serve-timeline", "%s", round.timeline)
+	report(t, "databases/serve-cpu", "CPU in the round: ClickHouse %.2fs, MinIO %.2fs, the sidecar %.2fs; ClickHouse ran %s",
+		float64(round.cpu[0])/100, float64(round.cpu[1])/100, float64(round.cpu[2])/100, round.events)
 	report(t, "databases/serve-requests", "S3 requests per database by object:%s", round.shapes)
+	report(t, "databases/serve-queries", "the sidecar's commonest queries in the round: %s", round.queries)
 	report(t, "databases/idle", "serve idle %s after its round: RSS %.1f MB (goal < 60 MB); the status page in Chromium, first database shown: "+
 		"page 1 in %.2fs, the last page (%d) in %.2fs (goal < 2 s)", idleAfterRound, float64(round.idleRSSKB)/1024,
 		round.firstPage.Seconds(), round.lastPageN, round.lastPage.Seconds())
@@ -100,6 +106,9 @@ type servedRound struct {
 	lastPageN           int
 	timeline            string // where the round's time went (roundTimeline)
 	shapes              string // the S3 requests per database by kind and object (s3Proxy.topShapes)
+	queries             string // the sidecar's commonest logged queries in the round (queryKinds)
+	cpu                 [3]int // CPU ticks (1/100 s) in the round of ClickHouse, MinIO and the sidecar
+	events              string // ClickHouse's queries (logged or not) and merges in the round
 }
 
 // scheduledRound starts `clickvault serve` backing up dbs every hour under
@@ -114,8 +123,16 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 	addr := freeAddr(h.t)
 	cfg := h.config + ".serve"
 	h.writeFile(cfg, body+fmt.Sprintf("\n[schedule]\nincremental_every = \"1h\"\ncheck_every = \"\"\n[sidecar]\nlisten = %q\nread_tokens = [%q]\n", addr, readToken))
+	h.exec("SYSTEM FLUSH LOGS query_log")
+	since := h.count("SELECT toUInt64(toUnixTimestamp64Micro(now64(6)))")
 	sc := h.startSidecar(cfg, addr)
 	defer sc.kill()
+	pids := [3]int{h.bed.ClickHouse.PID(), h.bed.MinIO.PID(), sc.cmd.Process.Pid}
+	var cpuBefore [3]int
+	for i, pid := range pids {
+		cpuBefore[i] = cpuTicks(h.t, pid)
+	}
+	eventsBefore := h.serverEvents()
 	ready := time.Now()
 	proxy.reset()
 	completed := "SELECT count() FROM clickvault.request_status WHERE action = 'backup' AND state = 'succeeded'"
@@ -127,11 +144,20 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 		time.Sleep(500 * time.Millisecond) // a bench's spacing: fewer reads compete with the round
 	}
 	out := servedRound{rssKB: rssKB(h.t, sc.cmd.Process.Pid)}
+	for i, pid := range pids {
+		out.cpu[i] = cpuTicks(h.t, pid) - cpuBefore[i]
+	}
+	after := h.serverEvents()
+	out.events = fmt.Sprintf("%d queries (all users, polls of system.backups included), %d SELECTs, %d INSERTs, %d merges taking %d ms",
+		after["Query"]-eventsBefore["Query"], after["SelectQuery"]-eventsBefore["SelectQuery"], after["InsertQuery"]-eventsBefore["InsertQuery"],
+		after["Merge"]-eventsBefore["Merge"], after["MergesTimeMilliseconds"]-eventsBefore["MergesTimeMilliseconds"])
 	last := h.count("SELECT toUInt64(max(toUnixTimestamp64Milli(at))) FROM clickvault.request_log WHERE action = 'backup' AND state = 'succeeded'")
 	out.took = time.UnixMilli(int64(last)).Sub(ready)
 	out.timeline = h.roundTimeline(ready)
 	out.shapes = proxy.topShapes(30, float64(len(dbs)))
 	out.requests = proxy.reset()
+	h.exec("SYSTEM FLUSH LOGS query_log")
+	out.queries = h.queryCosts(fmt.Sprintf("user = '%s' AND type != 'QueryStart' AND toUnixTimestamp64Micro(event_time_microseconds) >= %d", sidecarUser, since), since)
 	time.Sleep(idleAfterRound) // the figure is serve's RSS once idle: nothing to wait on but time
 	out.idleRSSKB = rssKB(h.t, sc.cmd.Process.Pid)
 	tab := openChromium(h.t, h.ctx, browser)
@@ -265,6 +291,41 @@ func (h *harness) queryKinds(where string) string {
 		out = append(out, kinds.Row(i))
 	}
 	return strings.Join(out, "; ")
+}
+
+// serverEvents reads ClickHouse's counters of queries and merges.
+func (h *harness) serverEvents() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, e := range []string{"Query", "SelectQuery", "InsertQuery", "Merge", "MergesTimeMilliseconds"} {
+		out[e] = h.count("SELECT sum(value) FROM system.events WHERE event = '" + e + "'")
+	}
+	return out
+}
+
+// queryCosts names the kinds of query in the query log rows where says
+// that cost ClickHouse the most CPU, with their counts and CPU, and the
+// merges of the control tables' parts since since (µs).
+func (h *harness) queryCosts(where string, since uint64) string {
+	var kinds proto.ColStr
+	q := `SELECT concat(toString(count()), ' × ', substring(replaceRegexpAll(any(query), '\s+', ' '), 1, 40), ': ',
+			toString(round(sum(ProfileEvents['OSCPUVirtualTimeMicroseconds']) / 1e6, 2)), ' s CPU')
+		FROM system.query_log WHERE ` + where + ` GROUP BY normalizedQueryHash(query)
+		ORDER BY sum(ProfileEvents['OSCPUVirtualTimeMicroseconds']) DESC LIMIT 10`
+	if err := h.ch.Do(h.ctx, ch.Query{Body: q, Result: proto.ResultColumn{Data: &kinds}}); err != nil {
+		h.t.Fatal(err)
+	}
+	var out []string
+	for i := 0; i < kinds.Rows(); i++ {
+		out = append(out, kinds.Row(i))
+	}
+	if h.count("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'part_log'") == 0 {
+		return strings.Join(out, "; ") + "; (no system.part_log: merges not counted)"
+	}
+	h.exec("SYSTEM FLUSH LOGS part_log")
+	merges := h.textAs(h.ch, fmt.Sprintf(`SELECT concat(toString(countIf(event_type = 'NewPart')), ' new parts, ',
+		toString(countIf(event_type = 'MergeParts')), ' merges taking ', toString(round(sumIf(duration_ms, event_type = 'MergeParts') / 1e3, 2)), ' s')
+		FROM system.part_log WHERE database = 'clickvault' AND toUnixTimestamp64Micro(event_time_microseconds) >= %d`, since))
+	return strings.Join(out, "; ") + "; the control tables: " + merges
 }
 
 // byHandSequential is the floor of one database after the other:

@@ -251,3 +251,7 @@ func (c *ClickHouse) Users() []string {
 func (c *ClickHouse) Grants(user string) []string {
 	return append([]string(nil), c.access.Grants[user]...)
 }
+
+// PID is the engine process's id (0: not running), for benchmarks that
+// read its CPU time.
+func (c *ClickHouse) PID() int { return c.proc.pid() }

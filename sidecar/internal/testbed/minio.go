@@ -262,3 +262,7 @@ func (m *MinIO) Requests(ctx context.Context, api string) (int, error) {
 	}
 	return total, nil
 }
+
+// PID is MinIO's process id (0: not running), for benchmarks that read
+// its CPU time.
+func (m *MinIO) PID() int { return m.proc.pid() }

@@ -101,3 +101,11 @@ func (p *process) failure(what string, err error) error {
 func (p *process) String() string {
 	return fmt.Sprintf("%s (pid %d): %s", p.name, p.cmd.Process.Pid, strings.Join(p.cmd.Args, " "))
 }
+
+// pid is the process's id, 0 when it is not running.
+func (p *process) pid() int {
+	if p == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
