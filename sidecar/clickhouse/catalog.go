@@ -107,22 +107,32 @@ func (c *catalogColumns) row(i int) control.CatalogRow {
 		UncompressedSize: c.uncompressedSize.Row(i), CompressedSize: c.compressedSize.Row(i), Copies: append([]string{}, c.copies.Row(i)...)}
 }
 
+// CatalogRows reads database's rows of the backups table, in one read with
+// the other databases' rows asked for at the same time (batches).
 func (c *ControlPlane) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {
-	cols := newCatalogColumns()
-	selects, results := selectInto(cols.columns(), "kind", "status", "check_status", "verify_status")
-	var out []control.CatalogRow
-	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE database = {db:String} ORDER BY name", selects, c.table("backups"))
-	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{Param("db", database)}, Result: results,
-		OnResult: func(context.Context, proto.Block) error {
-			for i := 0; i < cols.numFiles.Rows(); i++ {
-				out = append(out, cols.row(i))
-			}
-			return nil
-		}})
+	byDatabase, err := c.catalogReads.do(ctx, database)
 	if err != nil {
 		return nil, fmt.Errorf("read the backups table: %w", err)
 	}
-	return out, nil
+	return byDatabase[database], nil
+}
+
+// readCatalogRows reads the rows of the databases given, by database, each
+// database's by name.
+func (c *ControlPlane) readCatalogRows(ctx context.Context, databases []string) (map[string][]control.CatalogRow, error) {
+	cols := newCatalogColumns()
+	selects, results := selectInto(cols.columns(), "kind", "status", "check_status", "verify_status")
+	out := map[string][]control.CatalogRow{}
+	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE database IN {dbs:Array(String)} ORDER BY database, name", selects, c.table("backups"))
+	err := c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{arrayParam("dbs", databases)}, Result: results,
+		OnResult: func(context.Context, proto.Block) error {
+			for i := 0; i < cols.numFiles.Rows(); i++ {
+				r := cols.row(i)
+				out[r.Database] = append(out[r.Database], r)
+			}
+			return nil
+		}})
+	return out, err
 }
 
 // selectInto is the SELECT list reading a table's columns into in, and

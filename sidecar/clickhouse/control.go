@@ -38,6 +38,8 @@ type ControlPlane struct {
 	// requests, each batch one INSERT (control_writes.go)
 	logRows     *batches[control.LogEntry, struct{}]
 	catalogRows *batches[stampedRow, struct{}]
+	// the reads of the backups table asked for at once, one query
+	catalogReads *batches[string, map[string][]control.CatalogRow]
 }
 
 var _ control.ControlPlane = (*ControlPlane)(nil)
@@ -52,6 +54,7 @@ func NewControlPlane(db *Database, name string) (*ControlPlane, error) {
 		viewsLog: &viewsLogFlusher{logFlusher: logFlusher{name: "query_views_log"}},
 		logger:   slog.New(slog.DiscardHandler)}
 	c.logRows, c.catalogRows = newBatches(c.insertLog), newBatches(c.insertCatalog)
+	c.catalogReads = newBatches(c.readCatalogRows)
 	return c, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -51,14 +53,28 @@ func (s *catalogMirror) takeWritten(id string) *model.Catalog {
 }
 
 // mirrorAll brings the backups table in step with S3 for every configured
-// database, once at start, copies included.
+// database, once at start, copies included, mirrorsAtOnce databases at a
+// time (a thousand one after the other took half a minute; ClickHouse
+// reads the rows of those at once in one query).
 func (s *catalogMirror) mirrorAll(ctx context.Context) {
+	var g errgroup.Group
+	g.SetLimit(mirrorsAtOnce)
 	for _, db := range s.opts.Databases {
-		copies := s.copiesHeld(ctx, db)
-		s.mirrorWith(ctx, db, &copies)
-		s.mirrorSetsOf(ctx, db, false)
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			copies := s.copiesHeld(ctx, db)
+			s.mirrorWith(ctx, db, &copies)
+			s.mirrorSetsOf(ctx, db, false)
+			return nil // a database's failure is logged; the others go on
+		})
 	}
+	_ = g.Wait()
 }
+
+// mirrorsAtOnce bounds the databases mirrorAll works on at once.
+const mirrorsAtOnce = 4
 
 // mirror writes the rows of the backups table that differ from S3's
 // metadata, and marks deleted the backups that are gone from S3. S3 is the

@@ -66,6 +66,7 @@ func Contract(t *testing.T, open func(t *testing.T) Plane) {
 		{"InsertFacts", testInsertFacts},
 		{"Catalog", testCatalog},
 		{"CatalogNewestWins", testCatalogNewestWins},
+		{"AtOnce", testAtOnce},
 		{"Sets", testSets},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
