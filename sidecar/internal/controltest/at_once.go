@@ -45,7 +45,7 @@ func testAtOnce(t *testing.T, p Plane) {
 			rows, err := p.CatalogRows(ctx, db)
 			want := 1 + map[bool]int{true: 1}[i%3 == 0]
 			if err != nil || len(rows) != want {
-				errs <- fmt.Errorf("CatalogRows of %s: %d rows, %v; want %d", db, len(rows), err, want)
+				errs <- fmt.Errorf("CatalogRows of %s: %d rows, want %d: %w", db, len(rows), want, err)
 				return
 			}
 			for _, r := range rows {
