@@ -32,12 +32,13 @@ type BackupRequest struct {
 	// the lease released, so the caller's own record of it overlaps them.
 	Settled func(model.Backup)
 	// Indexed, when set, is called with the database's catalog as the
-	// backup's outcome left it, once the catalog index is written (or its
-	// write failed: the metadata say the same) and while the lease is
-	// still held: S3's catalog at that moment, read under the lease at
-	// the start and changed only by this backup, so the caller need not
-	// read it again (the mirror into clickvault.backups).
-	Indexed func(model.Catalog)
+	// backup's outcome left it, once the catalog index is written and
+	// while the lease is still held: S3's catalog at that moment, read
+	// under the lease at the start and changed only by this backup. The
+	// caller may take it for S3's later (WrittenCatalog.Current: one GET
+	// says whether another writer came since) instead of reading it again
+	// (the mirror into clickvault.backups).
+	Indexed func(WrittenCatalog)
 	// WaitForLease waits for another writer's lease instead of failing.
 	WaitForLease bool
 	// Slot, when set, is taken once the backup is planned, right before it
@@ -81,9 +82,10 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 			if req.Settled != nil {
 				req.Settled(out)
 			}
-			s.catalogs.writeIndex(ctx, string(name), withBackup(cat.All(), out), cat.Scanned)
+			after := cat.With(out)
+			etag := s.catalogs.writeIndex(ctx, string(name), after.All(), cat.Scanned)
 			if req.Indexed != nil {
-				req.Indexed(cat.With(out))
+				req.Indexed(WrittenCatalog{Catalog: after, indexETag: etag, catalogs: s.catalogs})
 			}
 		}
 		return err

@@ -73,8 +73,9 @@ func (s *catalogs) readIndex(ctx context.Context, database string) (map[string]m
 // writeIndex replaces the index with backups (the seed's are left out: they
 // live outside the database's folder); scanned is when the catalog they
 // come from was last checked against every metadata object. A lease holder
-// calls it; a failure is logged, as readers fall back to the metadata.
-func (s *catalogs) writeIndex(ctx context.Context, database string, backups []model.Backup, scanned time.Time) {
+// calls it; a failure is logged, as readers fall back to the metadata. It
+// returns the index's new ETag ("" when it was not written).
+func (s *catalogs) writeIndex(ctx context.Context, database string, backups []model.Backup, scanned time.Time) string {
 	idx := catalogIndex{Version: 1, Database: database, Written: s.now().UTC(), Scanned: scanned.UTC()}
 	for _, b := range backups {
 		if !b.Legacy {
@@ -83,18 +84,35 @@ func (s *catalogs) writeIndex(ctx context.Context, database string, backups []mo
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.bucket.WriteIndex(ctx, database, idx); err != nil {
+	etag, err := s.bucket.WriteIndex(ctx, database, idx)
+	if err != nil {
 		s.logger.Warn("write the catalog index; readers will read the metadata", "database", database, "err", err)
 	}
+	return etag
 }
 
-// withBackup returns backups with b in place of the entry of its folder.
-func withBackup(backups []model.Backup, b model.Backup) []model.Backup {
-	out := make([]model.Backup, 0, len(backups)+1)
-	for _, x := range backups {
-		if x.Folder != b.Folder {
-			out = append(out, x)
+// WrittenCatalog is a database's catalog as a backup left it, with the
+// ETag of the index it wrote (sidecar.BackupRequest.Indexed).
+type WrittenCatalog struct {
+	model.Catalog
+	indexETag string
+	catalogs  *catalogs
+}
+
+// Current is the database's catalog now: the written one while the index
+// is still the one its backup wrote (one GET of the index), as every
+// writer takes the lease and rewrites the index; else (another sidecar's
+// backup, the CLI's cleanup came since, or the backup's own index write
+// failed) the catalog read afresh.
+func (w WrittenCatalog) Current(ctx context.Context) (model.Catalog, error) {
+	if w.indexETag != "" {
+		etag, err := w.catalogs.bucket.IndexETag(ctx, w.Database)
+		if err != nil {
+			return model.Catalog{}, err
+		}
+		if etag == w.indexETag {
+			return w.Catalog, nil
 		}
 	}
-	return append(out, b)
+	return w.catalogs.Catalog(ctx, w.Database)
 }

@@ -2,8 +2,11 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
 )
 
 // batches runs the calls made while one of its runs is in flight as one
@@ -14,6 +17,11 @@ import (
 // part, merged later — so four backups running at once, each polling and
 // writing its rows, cost four times what one query with all of it costs.
 // A caller alone waits for nothing: its run starts at once.
+//
+// Any caller of a batch may send it once the run before it is done; a
+// caller whose context ends returns at once, and the batch's run is
+// cancelled only when every caller of it has gone (the items of a batch
+// every caller left before it was sent are never sent).
 type batches[In, Out any] struct {
 	run      func(ctx context.Context, items []In) (Out, error)
 	mu       sync.Mutex
@@ -27,71 +35,150 @@ type batch[In, Out any] struct {
 	done  chan struct{}
 	out   Out
 	err   error
+	// guarded by batches.mu
+	sent          bool
+	callers, gone int
+	ctx           context.Context // the run's: ends once every caller has gone
+	cancel        context.CancelFunc
 }
 
-// batchTimeout bounds one run: it serves every caller in it, so no one
-// caller's context decides when it gives up.
-const batchTimeout = time.Minute
+const (
+	// batchTimeout bounds one run, which serves every caller in it, so no
+	// one caller's deadline decides when it gives up (the answers' writes
+	// are bounded the same).
+	batchTimeout = 30 * time.Second
+	// maxBatchItems bounds one run's items; the callers at once bound it
+	// already (workers, the mirrors), this is a second fence.
+	maxBatchItems = 1000
+)
 
 func newBatches[In, Out any](run func(ctx context.Context, items []In) (Out, error)) *batches[In, Out] {
 	return &batches[In, Out]{run: run, inFlight: make(chan struct{}, 1)}
 }
 
-// do adds items to the next run and returns that run's outcome.
+// do adds items to the next run and returns that run's outcome, or ctx's
+// error once ctx ends.
 func (b *batches[In, Out]) do(ctx context.Context, items ...In) (Out, error) {
-	cur := b.join(ctx, items)
-	select {
-	case <-cur.done:
-		return cur.out, cur.err
-	case <-ctx.Done():
+	cur, err := b.join(ctx, items)
+	if err != nil {
 		var none Out
-		return none, ctx.Err()
+		return none, err
 	}
+	return cur.out, cur.err
 }
 
-// doOrAlone is do, and when the run failed with other callers' items in
-// it, one run of items alone: one caller's item the server refuses
-// fails no other caller.
+// doOrAlone is do, and when ClickHouse refused a run that had other
+// callers' items in it, one run of items alone (through the same one run
+// at a time): only the caller whose item the server refuses fails. A run
+// that failed otherwise (a lost connection, a timeout) is not sent again:
+// it may have been stored, and a second INSERT would store it twice.
 func (b *batches[In, Out]) doOrAlone(ctx context.Context, items ...In) (Out, error) {
-	cur := b.join(ctx, items)
-	select {
-	case <-cur.done:
-	case <-ctx.Done():
-		var none Out
-		return none, ctx.Err()
-	}
-	if cur.err != nil && len(cur.items) > len(items) {
+	cur, err := b.join(ctx, items)
+	var none Out
+	switch {
+	case err != nil:
+		return none, err
+	case cur.err != nil && errors.Is(cur.err, sidecar.ErrRefused) && len(cur.items) > len(items):
+		select {
+		case b.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return none, ctx.Err()
+		}
+		defer func() { <-b.inFlight }()
 		return b.run(ctx, items)
 	}
 	return cur.out, cur.err
 }
 
-// join adds items to the next batch and returns it. The batch's first
-// caller sends it, once the run before it is done, even if its own ctx
-// ends meanwhile: the others in it count on it.
-func (b *batches[In, Out]) join(ctx context.Context, items []In) *batch[In, Out] {
+// join adds items to the next batch and returns it once its run is done,
+// sending it itself if it gets the turn first; or ctx's error once ctx ends.
+func (b *batches[In, Out]) join(ctx context.Context, items []In) (*batch[In, Out], error) {
+	cur := b.enter(items)
+	// Once, and done before this caller returns on its context's end: a
+	// later caller must not join the batch it left.
+	var once sync.Once
+	leave := func() { once.Do(func() { b.leave(cur) }) }
+	stop := context.AfterFunc(ctx, leave)
+	defer stop()
+	for {
+		select { // an outcome that is there wins over a context that ended
+		case <-cur.done:
+			return cur, nil
+		default:
+		}
+		select {
+		case <-cur.done:
+			return cur, nil
+		case <-ctx.Done():
+			leave()
+			return nil, ctx.Err()
+		case b.inFlight <- struct{}{}:
+		}
+		if ctx.Err() != nil { // the turn and the end came together
+			<-b.inFlight
+			leave()
+			return nil, ctx.Err()
+		}
+		if b.claim(cur) {
+			b.send(cur)
+			<-b.inFlight
+			return cur, nil
+		}
+		<-b.inFlight // another caller sent it: its done is closed now
+	}
+}
+
+// enter adds items to the next batch, or to a new one when there is none
+// or it is full.
+func (b *batches[In, Out]) enter(items []In) *batch[In, Out] {
 	b.mu.Lock()
-	cur, first := b.next, b.next == nil
-	if first {
+	defer b.mu.Unlock()
+	cur := b.next
+	if cur == nil || len(cur.items) > 0 && len(cur.items)+len(items) > maxBatchItems {
+		// A full batch stays with its callers, who send it.
 		cur = &batch[In, Out]{done: make(chan struct{})}
+		cur.ctx, cur.cancel = context.WithCancel(context.Background()) //nolint:gosec // G118: send cancels it, or leave once every caller has gone
 		b.next = cur
 	}
 	cur.items = append(cur.items, items...)
-	b.mu.Unlock()
-	if first {
-		b.inFlight <- struct{}{}
-		b.mu.Lock()
-		b.next = nil // later callers start the next batch
-		b.mu.Unlock()
-		b.send(ctx, cur)
-		<-b.inFlight
-	}
+	cur.callers++
 	return cur
 }
 
-func (b *batches[In, Out]) send(ctx context.Context, cur *batch[In, Out]) {
+// leave notes that a caller of cur has gone; once all have, cur's run is
+// cancelled, and a batch not yet sent is sent by no one.
+func (b *batches[In, Out]) leave(cur *batch[In, Out]) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur.gone++
+	if cur.gone < cur.callers {
+		return
+	}
+	cur.cancel()
+	if b.next == cur {
+		b.next = nil
+	}
+}
+
+// claim reports whether cur is this caller's to send (no one sent it yet),
+// and takes it out of reach of later callers.
+func (b *batches[In, Out]) claim(cur *batch[In, Out]) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cur.sent {
+		return false
+	}
+	cur.sent = true
+	if b.next == cur {
+		b.next = nil
+	}
+	return true
+}
+
+func (b *batches[In, Out]) send(cur *batch[In, Out]) {
 	defer close(cur.done)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	defer cur.cancel()
+	ctx, cancel := context.WithTimeout(cur.ctx, batchTimeout)
 	defer cancel()
 	cur.out, cur.err = b.run(ctx, cur.items)
 }

@@ -114,7 +114,7 @@ func (c *ControlPlane) CatalogRows(ctx context.Context, database string) ([]cont
 	if err != nil {
 		return nil, fmt.Errorf("read the backups table: %w", err)
 	}
-	return byDatabase[database], nil
+	return slices.Clone(byDatabase[database]), nil // the callers of a batch share its map
 }
 
 // readCatalogRows reads the rows of the databases given, by database, each

@@ -282,19 +282,29 @@ const operationColumns = `id, name, base_backup_name, toString(status) AS status
 	toDateTime64(start_time, 3, 'UTC') AS start, toDateTime64(end_time, 3, 'UTC') AS end`
 
 // Operation reads one operation's row of system.backups, in one read
-// with the other operations asked for at the same time (operationReads).
+// with the other operations asked for at the same time (operationReads,
+// shared with the Databases of copy targets: it reads the rows as they
+// are, and each Database takes its own secrets out).
 func (d *Database) Operation(ctx context.Context, id string) (sidecar.Operation, error) {
-	return d.reads.read(ctx, id)
+	op, err := d.reads.read(ctx, id)
+	if err != nil {
+		return sidecar.Operation{}, d.redact.wrap(err)
+	}
+	r := d.redact
+	op.Name, op.BaseBackupName = r.redact(op.Name), r.redact(op.BaseBackupName)
+	op.Error, op.ErrorDetail = r.redact(op.Error), r.redact(op.ErrorDetail)
+	return op, nil
 }
 
-// readOperations reads the operations ids of system.backups, newest first.
+// readOperations reads the operations ids of system.backups, newest first,
+// their texts as ClickHouse has them (Operation redacts them).
 func (c *conn) readOperations(ctx context.Context, ids []string) ([]sidecar.Operation, error) {
-	return c.operations(ctx, "SELECT "+operationColumns+" FROM system.backups WHERE id IN {ids:Array(String)}",
+	return c.operations(ctx, newRedactor(), "SELECT "+operationColumns+" FROM system.backups WHERE id IN {ids:Array(String)}",
 		arrayParam("ids", ids))
 }
 
 func (d *Database) RecentOperations(ctx context.Context, limit int) ([]sidecar.Operation, error) {
-	ops, err := d.operations(ctx, fmt.Sprintf("SELECT %s FROM system.backups ORDER BY start_time DESC LIMIT %d",
+	ops, err := d.operations(ctx, d.redact, fmt.Sprintf("SELECT %s FROM system.backups ORDER BY start_time DESC LIMIT %d",
 		operationColumns, max(limit, 1)))
 	if err != nil {
 		return nil, fmt.Errorf("read recent operations: %w", err)
@@ -308,13 +318,15 @@ func (d *Database) RecentOperations(ctx context.Context, limit int) ([]sidecar.O
 // protocol settings, so the server applies it as part of the one statement.
 const quiet = " SETTINGS log_queries = 0"
 
-func (d *conn) operations(ctx context.Context, query string, params ...proto.Parameter) ([]sidecar.Operation, error) {
-	c := newOperationColumns()
+// operations runs query, a SELECT of operationColumns from system.backups,
+// its texts redacted by r.
+func (c *conn) operations(ctx context.Context, r *redactor, query string, params ...proto.Parameter) ([]sidecar.Operation, error) {
+	cols := newOperationColumns()
 	var out []sidecar.Operation
-	err := d.do(ctx, ch.Query{Body: query + quiet, Parameters: params, Result: c.results(),
+	err := c.do(ctx, ch.Query{Body: query + quiet, Parameters: params, Result: cols.results(),
 		OnResult: func(context.Context, proto.Block) error {
-			for i := 0; i < c.id.Rows(); i++ {
-				out = append(out, c.row(i, d.redact))
+			for i := 0; i < cols.id.Rows(); i++ {
+				out = append(out, cols.row(i, r))
 			}
 			return nil
 		}})

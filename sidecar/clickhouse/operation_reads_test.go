@@ -13,29 +13,30 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 )
 
-// heldReads is a system.backups whose reads wait until released; it
+// heldReads is a system.backups whose first read waits until released; it
 // records the ids of each read.
 type heldReads struct {
 	mu      sync.Mutex
 	batches [][]string
-	started chan struct{} // a read began
 	release chan struct{}
 	err     error
 }
 
-func newHeldReads() *heldReads {
-	return &heldReads{started: make(chan struct{}, 16), release: make(chan struct{})}
+func newHeldReads(err error) *heldReads {
+	return &heldReads{release: make(chan struct{}), err: err}
 }
 
 func (h *heldReads) read(ctx context.Context, ids []string) ([]sidecar.Operation, error) {
 	h.mu.Lock()
 	h.batches = append(h.batches, slices.Sorted(slices.Values(ids)))
+	first := len(h.batches) == 1
 	h.mu.Unlock()
-	h.started <- struct{}{}
-	select {
-	case <-h.release:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if first {
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if h.err != nil {
 		return nil, h.err
@@ -49,72 +50,94 @@ func (h *heldReads) read(ctx context.Context, ids []string) ([]sidecar.Operation
 	return out, nil
 }
 
+func (h *heldReads) reads() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return fmt.Sprint(h.batches)
+}
+
+// readAnswer is what one read of an operation returned.
+type readAnswer struct {
+	op  sidecar.Operation
+	err error
+}
+
+// readAsync reads operation id in a goroutine; the channel gets the answer.
+func readAsync(ctx context.Context, r *operationReads, id string) chan readAnswer {
+	got := make(chan readAnswer, 1)
+	go func() {
+		op, err := r.read(ctx, id)
+		got <- readAnswer{op, err}
+	}()
+	return got
+}
+
+func answerOf(t *testing.T, got chan readAnswer) readAnswer {
+	t.Helper()
+	select {
+	case a := <-got:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read did not return within 10 s")
+		return readAnswer{}
+	}
+}
+
 // TestOperationReadsShareOneRead: the waits that ask while a read of
 // system.backups is in flight are read together, in one read right after
 // it, each given its own operation; one whose context ends meanwhile
 // holds up none of the others, and an id the read does not find is not
 // found.
 func TestOperationReadsShareOneRead(t *testing.T) {
-	h := newHeldReads()
+	h := newHeldReads(nil)
 	r := newOperationReads(h.read)
-	type answer struct {
-		op  sidecar.Operation
-		err error
-	}
-	answers := make(map[string]chan answer)
-	ask := func(ctx context.Context, id string) {
-		got := make(chan answer, 1)
-		answers[id] = got
-		go func() {
-			op, err := r.read(ctx, id)
-			got <- answer{op, err}
-		}()
-	}
-	ask(context.Background(), "a")
-	<-h.started // a's read is in flight
+	answers := map[string]chan readAnswer{"a": readAsync(context.Background(), r, "a")}
+	waitFor(t, "a's read to start", func() bool { return h.reads() == "[[a]]" })
 	gone, leave := context.WithCancel(context.Background())
-	ask(gone, "b") // the first of the next batch: it sends it
+	answers["b"] = readAsync(gone, r, "b")
+	waitFor(t, "b to join the next read", func() bool { return batched(r.batches) == 1 })
 	for _, id := range []string{"c", "d", "gone"} {
-		ask(context.Background(), id)
+		answers[id] = readAsync(context.Background(), r, id)
 	}
-	for deadline := time.Now().Add(10 * time.Second); batched(r.batches) < 4; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of b, c, d and gone joined the next read in 10 s", batched(r.batches))
-		}
-	}
+	waitFor(t, "c, d and gone to join the next read", func() bool { return batched(r.batches) == 4 })
 	leave() // b's wait ends; its batch must still be read for c and d
+	if a := answerOf(t, answers["b"]); !errors.Is(a.err, context.Canceled) {
+		t.Errorf("read whose context ended: %+v, %v; want canceled at once", a.op, a.err)
+	}
 	close(h.release)
-	want := map[string]string{"a": "backup of a", "c": "backup of c", "d": "backup of d"}
-	for id, name := range want {
-		if a := <-answers[id]; a.err != nil || a.op.Name != name {
-			t.Errorf("read %s: %+v, %v; want %q", id, a.op, a.err, name)
+	for _, id := range []string{"a", "c", "d"} {
+		if a := answerOf(t, answers[id]); a.err != nil || a.op.Name != "backup of "+id {
+			t.Errorf("read %s: %+v, %v", id, a.op, a.err)
 		}
 	}
-	if a := <-answers["gone"]; !errors.Is(a.err, sidecar.ErrNotFound) {
+	if a := answerOf(t, answers["gone"]); !errors.Is(a.err, sidecar.ErrNotFound) {
 		t.Errorf("read of an operation system.backups does not have: %v, want ErrNotFound", a.err)
 	}
-	// b sent the batch: it may see it done before it sees its context end.
-	if a := <-answers["b"]; !errors.Is(a.err, context.Canceled) && a.op.Name != "backup of b" {
-		t.Errorf("read whose context ended: %+v, %v; want canceled or its operation", a.op, a.err)
-	}
-	if fmt.Sprint(h.batches) != "[[a] [b c d gone]]" {
-		t.Errorf("reads of system.backups: %v, want [[a] [b c d gone]]: the asks made during a read are one read after it", h.batches)
+	if got := h.reads(); got != "[[a] [b c d gone]]" {
+		t.Errorf("reads of system.backups: %s, want [[a] [b c d gone]]: the asks made during a read are one read after it", got)
 	}
 }
 
 // TestOperationReadsFailTogether: a read that fails fails every wait in
-// it, each naming its operation; the next read is made afresh.
+// it, each naming its own operation; the next read is made afresh.
 func TestOperationReadsFailTogether(t *testing.T) {
-	h := newHeldReads()
+	h := newHeldReads(errors.New("code: 999, message: the server is busy"))
 	r := newOperationReads(h.read)
-	h.err = errors.New("code: 999, message: the server is busy")
+	first := readAsync(context.Background(), r, "a")
+	waitFor(t, "a's read to start", func() bool { return h.reads() == "[[a]]" })
+	b, c := readAsync(context.Background(), r, "b"), readAsync(context.Background(), r, "c")
+	waitFor(t, "b and c to join the next read", func() bool { return batched(r.batches) == 2 })
 	close(h.release)
-	if _, err := r.read(context.Background(), "a"); err == nil || !strings.Contains(err.Error(), "read operation a") ||
-		!strings.Contains(err.Error(), "the server is busy") {
-		t.Fatalf("a failed read: %v, want it to name the operation and the server's error", err)
+	for id, got := range map[string]chan readAnswer{"a": first, "b": b, "c": c} {
+		a := answerOf(t, got)
+		if a.err == nil || !strings.Contains(a.err.Error(), "read operation "+id+":") || !strings.Contains(a.err.Error(), "the server is busy") {
+			t.Errorf("read %s of a failed read: %v, want it to name %s and the server's error", id, a.err, id)
+		}
 	}
+	h.mu.Lock()
 	h.err = nil
-	if op, err := r.read(context.Background(), "a"); err != nil || op.ID != "a" {
-		t.Fatalf("the read after a failed one: %+v, %v", op, err)
+	h.mu.Unlock()
+	if a := answerOf(t, readAsync(context.Background(), r, "a")); a.err != nil || a.op.ID != "a" {
+		t.Fatalf("the read after a failed one: %+v, %v", a.op, a.err)
 	}
 }

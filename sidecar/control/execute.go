@@ -36,14 +36,20 @@ func (s *executor) backupTurn(ctx context.Context) (func(), error) {
 	}
 }
 
+// afterAnswer is what a request's run leaves for the work after its
+// answer: the catalog a backup wrote, for the mirror and the schedule.
+type afterAnswer struct {
+	written *sidecar.WrittenCatalog
+}
+
 // execute runs an admitted request and says how it ended. latest is the
 // request's newest log entry from before a restart, if any.
-func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows) (State, LogEntry) {
+func (s *executor) execute(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, after *afterAnswer) (State, LogEntry) {
 	ctx = sidecar.WithRequestID(ctx, r.ID) // the pins a verify or check takes name the request
 	progress := s.progressWriter(r.Request, rows)
 	switch r.Action {
 	case ActionBackup:
-		return s.executeBackup(ctx, r, latest, rows, progress)
+		return s.executeBackup(ctx, r, latest, rows, progress, after)
 	case ActionRestore:
 		return s.executeRestore(ctx, r, latest, rows, progress)
 	case ActionVerify:
@@ -181,7 +187,8 @@ func checkMessage(rep model.CheckReport) string {
 	return fmt.Sprintf("%s: %d broken; first %s: %s", msg, n, first.Backup.Name, first.Problem)
 }
 
-func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc) (State, LogEntry) {
+func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, rows *runningRows, progress sidecar.ProgressFunc,
+	after *afterAnswer) (State, LogEntry) {
 	if s.opts.Sets != nil {
 		return s.executeSet(ctx, r, latest, rows)
 	}
@@ -217,7 +224,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 				catalogRows <- b
 			},
 			Settled: settled,
-			Indexed: func(cat model.Catalog) { s.catalog.keepWritten(r.ID, cat) }})
+			Indexed: func(w sidecar.WrittenCatalog) { after.written = &w }})
 	}
 	close(catalogRows)
 	_ = writer.Wait()

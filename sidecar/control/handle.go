@@ -39,10 +39,10 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	release := sync.OnceFunc(func() { <-s.executing })
 	defer release()
 	defer s.databaseTurn(turnDatabase(r)).Unlock()
-	state, entry := s.executor.execute(ctx, r, p.Latest, rows)
-	written := s.catalogMirror.takeWritten(r.ID)
-	if written != nil { // before the answer: no pass after it reads the catalog again
-		s.scheduler.recentBackup(*written)
+	var after afterAnswer
+	state, entry := s.executor.execute(ctx, r, p.Latest, rows, &after)
+	if after.written != nil { // before the answer: no pass after it reads the catalog again
+		s.scheduler.recentBackup(after.written.Catalog)
 	}
 	// The answer does not wait for a progress row still being written (a
 	// busy server can take a few hundred ms to store one): readers take
@@ -53,8 +53,9 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 	}
 	// The catalog first, then the answer: whoever sees "succeeded" finds
 	// the backup in clickvault.backups (executeBackup writes its row) or
-	// the cleanup's deletions. The full mirror, which rereads S3, runs
-	// after a backup's answer so the requester does not wait for it.
+	// the cleanup's deletions. The full mirror runs after a backup's
+	// answer so the requester does not wait for it; it takes the catalog
+	// the backup wrote while no other writer came since (mirrorWith).
 	if r.Action == ActionCleanup || r.Action == ActionCheck || r.Action == ActionVerify {
 		s.catalogMirror.mirror(ctx, r.Database)
 	}
@@ -71,7 +72,7 @@ func (s *Runner) handle(ctx context.Context, p PendingRequest) {
 		// ClickHouse reads. The database's turn is kept, so no other
 		// request of it runs until its catalog is mirrored.
 		release()
-		s.catalogMirror.mirrorAfterBackup(ctx, r.Database, written)
+		s.catalogMirror.mirrorWith(ctx, r.Database, nil, after.written)
 		<-s.mirroring
 	}
 }

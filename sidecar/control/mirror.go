@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -20,61 +21,28 @@ type catalogMirror struct {
 	// and a request's, each reading before it writes, would otherwise let
 	// the one that read first write an older state over the newer.
 	setsMu sync.Mutex
-	// written holds, by request, the catalog a backup left in S3
-	// (sidecar.BackupRequest.Indexed) for the mirror after its answer,
-	// which then reads no catalog of its own: taken once, by that
-	// request's handle, so none outlives its request.
-	writtenMu sync.Mutex
-	written   map[string]model.Catalog
-}
-
-// keepWritten holds the catalog a backup of request id wrote for the
-// mirror after its answer (takeWritten).
-func (s *catalogMirror) keepWritten(id string, cat model.Catalog) {
-	s.writtenMu.Lock()
-	defer s.writtenMu.Unlock()
-	if s.written == nil {
-		s.written = map[string]model.Catalog{}
-	}
-	s.written[id] = cat
-}
-
-// takeWritten returns and forgets the catalog request id's backup wrote
-// (nil: it wrote none).
-func (s *catalogMirror) takeWritten(id string) *model.Catalog {
-	s.writtenMu.Lock()
-	defer s.writtenMu.Unlock()
-	cat, ok := s.written[id]
-	if !ok {
-		return nil
-	}
-	delete(s.written, id)
-	return &cat
 }
 
 // mirrorAll brings the backups table in step with S3 for every configured
-// database, once at start, copies included, mirrorsAtOnce databases at a
-// time (a thousand one after the other took half a minute; ClickHouse
-// reads the rows of those at once in one query).
+// database, once at start, copies included, databasesAtOnce at a time (a
+// thousand one after the other took half a minute; ClickHouse reads the
+// rows of those at once in one query).
 func (s *catalogMirror) mirrorAll(ctx context.Context) {
 	var g errgroup.Group
-	g.SetLimit(mirrorsAtOnce)
+	g.SetLimit(databasesAtOnce)
 	for _, db := range s.opts.Databases {
 		if ctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
 			copies := s.copiesHeld(ctx, db)
-			s.mirrorWith(ctx, db, &copies)
+			s.mirrorWith(ctx, db, &copies, nil)
 			s.mirrorSetsOf(ctx, db, false)
 			return nil // a database's failure is logged; the others go on
 		})
 	}
 	_ = g.Wait()
 }
-
-// mirrorsAtOnce bounds the databases mirrorAll works on at once.
-const mirrorsAtOnce = 4
 
 // mirror writes the rows of the backups table that differ from S3's
 // metadata, and marks deleted the backups that are gone from S3. S3 is the
@@ -83,26 +51,17 @@ const mirrorsAtOnce = 4
 // the mirrors a copy round asks for (mirrorLoop), so an unreachable target
 // never slows a request's answer.
 func (s *catalogMirror) mirror(ctx context.Context, database string) {
-	s.mirrorWith(ctx, database, nil)
-}
-
-// mirrorAfterBackup mirrors database after a backup's answer from
-// written, the catalog the backup wrote under its lease (what a read of S3
-// would return now; takeWritten), where mirror would read it again: three
-// S3 requests fewer for every backup. Without it (nil: the backup failed
-// before it wrote the index, or was adopted) the catalog is read. The
-// check results are read either way, as a check writes them without the
-// lease.
-func (s *catalogMirror) mirrorAfterBackup(ctx context.Context, database string, written *model.Catalog) {
-	if err := s.mirrorOnce(ctx, database, nil, written); err != nil && ctx.Err() == nil {
-		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
-	}
+	s.mirrorWith(ctx, database, nil, nil)
 }
 
 // mirrorWith mirrors database, with the copies read (nil: the rows keep
-// theirs).
-func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies *heldCopies) {
-	if err := s.mirrorOnce(ctx, database, copies, nil); err != nil && ctx.Err() == nil {
+// theirs). After a backup's answer, written is the catalog the backup
+// wrote (BackupRequest.Indexed), taken for S3's while the index is still
+// the one it wrote (WrittenCatalog.Current: one GET where a read is two
+// LISTs and a GET); nil: read the catalog. The check results are read
+// either way, as a check writes them without the lease.
+func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies *heldCopies, written *sidecar.WrittenCatalog) {
+	if err := s.mirrorOnce(ctx, database, copies, written); err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
 }
@@ -118,10 +77,14 @@ func (s *catalogMirror) mirrorBackup(ctx context.Context, b model.Backup) {
 	}
 }
 
-// mirrorOnce mirrors database from known, or from its catalog read from S3
-// when known is nil.
-func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies *heldCopies, known *model.Catalog) error {
-	cat, err := s.catalogOf(ctx, database, known)
+func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies *heldCopies, written *sidecar.WrittenCatalog) error {
+	var cat model.Catalog
+	var err error
+	if written != nil {
+		cat, err = written.Current(ctx)
+	} else {
+		cat, err = s.svc.Catalog(ctx, database)
+	}
 	if err != nil {
 		return err
 	}
@@ -178,14 +141,6 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies 
 		s.obs.NewestBackup(database, newest.Time())
 	}
 	return nil
-}
-
-// catalogOf is known, or database's catalog read from S3 when known is nil.
-func (s *catalogMirror) catalogOf(ctx context.Context, database string, known *model.Catalog) (model.Catalog, error) {
-	if known != nil {
-		return *known, nil
-	}
-	return s.svc.Catalog(ctx, database)
 }
 
 func (s *catalogMirror) catalogRow(b model.Backup) CatalogRow {

@@ -126,7 +126,7 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 			if !turn.TryLock() {
 				continue
 			}
-			s.mirrorWith(ctx, db, &copies)
+			s.mirrorWith(ctx, db, &copies, nil)
 			turn.Unlock()
 			delete(busy, db)
 		}

@@ -97,10 +97,10 @@ func TestScheduleReadsACatalogOnlyWhenABackupCanBeDue(t *testing.T) {
 	}
 	// shop's catalog, not the seed layout's roots (p/full/, listed once a
 	// minute for every database): the backup showed the schedule the
-	// catalog it wrote before its answer, and the mirror after the answer
-	// takes that catalog too; without them, the first pass after the
-	// answer read it, and so did the mirror (and without the memory of
-	// when shop is due, every pass).
+	// catalog it wrote before its answer, so no pass after the answer
+	// reads it (without the memory of when shop is due, every pass did).
+	// The mirror after the answer, which reads nothing either, is
+	// TestMirrorAfterABackupReadsNoCatalog's.
 	lists := store.ResetLists()
 	layout := coord.Layout{Prefix: "p"}
 	if n := lists[layout.KindRoot("shop", "full")] + lists[layout.KindRoot("shop", "incremental")]; n > 0 {

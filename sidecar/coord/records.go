@@ -36,17 +36,32 @@ func (b *Bucket) ReadIndex(ctx context.Context, database string, v any) error {
 	return err
 }
 
-// WriteIndex replaces a database's catalog index with v. Only a lease
-// holder calls it, so the write is unconditional.
-func (b *Bucket) WriteIndex(ctx context.Context, database string, v any) error {
+// WriteIndex replaces a database's catalog index with v and returns the
+// ETag it now has. Only a lease holder calls it, so the write is
+// unconditional.
+func (b *Bucket) WriteIndex(ctx context.Context, database string, v any) (string, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode the catalog index of %s: %w", database, err)
+		return "", fmt.Errorf("encode the catalog index of %s: %w", database, err)
 	}
-	if _, err := b.store.Put(ctx, b.layout.IndexKey(database), data, PutCondition{}); err != nil {
-		return fmt.Errorf("write the catalog index of %s: %w", database, err)
+	etag, err := b.store.Put(ctx, b.layout.IndexKey(database), data, PutCondition{})
+	if err != nil {
+		return "", fmt.Errorf("write the catalog index of %s: %w", database, err)
 	}
-	return nil
+	return etag, nil
+}
+
+// IndexETag is the ETag of a database's catalog index now ("" when there
+// is none): whether a writer rewrote it since an ETag was known.
+func (b *Bucket) IndexETag(ctx context.Context, database string) (string, error) {
+	_, etag, err := b.store.Get(ctx, b.layout.IndexKey(database))
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the catalog index of %s: %w", database, err)
+	}
+	return etag, nil
 }
 
 // ReadChecks reads a database's check results into v: ErrNotFound when

@@ -69,28 +69,34 @@ func TestBenchManyDatabases(t *testing.T) {
 	report(t, "databases/parallel", "clickvault at parallelism %d %.2fs, by hand ASYNC %d at a time %.2fs: %.2f× (goal ≤ 1.2×); peak RSS %.1f MB",
 		parallel, many.wall.Seconds(), parallel, async.Seconds(), many.wall.Seconds()/async.Seconds(), float64(many.maxRSSKB)/1024)
 	proxy := newS3Proxy(t, h.bed.MinIO.Endpoint)
-	h.reportRequests("databases/requests", n, h.timedBackupRound("", dbs, parallel, proxy), proxy)
-	round := h.scheduledRound(dbs, proxy)
-	c := round.requests
-	report(t, "databases/serve", "a scheduled round of serve (sidecar.workers 4, parallel_databases %d) %.2fs: %.2f× by hand ASYNC; "+
-		"S3 requests per database %.1f (%d LIST, %d GET, %d PUT, %d DELETE in all, schedule and catalog mirror included); sidecar RSS %.1f MB",
-		parallel, round.took.Seconds(), round.took.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
-		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(round.rssKB)/1024)
-	report(t, "databases/serve-timeline", "%s", round.timeline)
-	report(t, "databases/serve-cpu", "CPU in the round: ClickHouse %.2fs, MinIO %.2fs, the sidecar %.2fs; ClickHouse ran %s",
-		float64(round.cpu[0])/100, float64(round.cpu[1])/100, float64(round.cpu[2])/100, round.events)
-	report(t, "databases/serve-requests", "S3 requests per database by object:%s", round.shapes)
-	report(t, "databases/serve-queries", "the sidecar's commonest queries in the round: %s", round.queries)
-	report(t, "databases/idle", "serve idle %s after its round: RSS %.1f MB (goal < 60 MB); the status page in Chromium, first database shown: "+
-		"page 1 in %.2fs, the last page (%d) in %.2fs (goal < 2 s)", idleAfterRound, float64(round.idleRSSKB)/1024,
-		round.firstPage.Seconds(), round.lastPageN, round.lastPage.Seconds())
+	shapes := proxy.countShapes()
+	h.reportRequests("databases/requests", n, h.timedBackupRound("", dbs, parallel, proxy), proxy, shapes)
+	h.scheduledRound(dbs, proxy, shapes).report(t, parallel, async, n)
 	// An earlier build, for the figures before a change: its round is
 	// timed and counted the same way (it knows no parallel_databases).
 	if before := os.Getenv("CLICKVAULT_BENCH_BEFORE"); before != "" {
 		old := h.timedBackupRound(before, dbs, 0, nil)
 		report(t, "databases/before", "%s: %.2fs (%.2f× sequential by hand)", before, old.wall.Seconds(), old.wall.Seconds()/sequential.Seconds())
-		h.reportRequests("databases/before-requests", n, h.timedBackupRound(before, dbs, 0, proxy), proxy)
+		h.reportRequests("databases/before-requests", n, h.timedBackupRound(before, dbs, 0, proxy), proxy, shapes)
 	}
+}
+
+// report reports the round against by hand ASYNC of the same n databases
+// at parallel.
+func (r servedRound) report(t *testing.T, parallel int, async time.Duration, n int) {
+	c := r.requests
+	report(t, "databases/serve", "a scheduled round of serve (sidecar.workers 4, parallel_databases %d) %.2fs: %.2f× by hand ASYNC; "+
+		"S3 requests per database %.1f (%d LIST, %d GET, %d PUT, %d DELETE in all, schedule and catalog mirror included); sidecar RSS %.1f MB",
+		parallel, r.took.Seconds(), r.took.Seconds()/async.Seconds(), float64(c["LIST"]+c["GET"]+c["HEAD"]+c["PUT"]+c["DELETE"]+c["POST"])/float64(n),
+		c["LIST"], c["GET"], c["PUT"], c["DELETE"]+c["POST"], float64(r.rssKB)/1024)
+	report(t, "databases/serve-timeline", "%s", r.timeline)
+	report(t, "databases/serve-cpu", "CPU in the round: ClickHouse %.2fs, MinIO %.2fs, the sidecar %.2fs; ClickHouse ran %s",
+		float64(r.cpu[0])/100, float64(r.cpu[1])/100, float64(r.cpu[2])/100, r.events)
+	report(t, "databases/serve-requests", "S3 requests per database by object:%s", r.shapes)
+	report(t, "databases/serve-queries", "the sidecar's commonest queries in the round: %s", r.queries)
+	report(t, "databases/idle", "serve idle %s after its round: RSS %.1f MB (goal < 60 MB); the status page in Chromium, first database shown: "+
+		"page 1 in %.2fs, the last page (%d) in %.2fs (goal < 2 s)", idleAfterRound, float64(r.idleRSSKB)/1024,
+		r.firstPage.Seconds(), r.lastPageN, r.lastPage.Seconds())
 }
 
 // idleAfterRound is how long serve idles after its round before its RSS is
@@ -105,7 +111,7 @@ type servedRound struct {
 	firstPage, lastPage time.Duration  // the status page's first and last page, loaded in Chromium
 	lastPageN           int
 	timeline            string // where the round's time went (roundTimeline)
-	shapes              string // the S3 requests per database by kind and object (s3Proxy.topShapes)
+	shapes              string // the S3 requests per database by kind and object (shapeCounts.top)
 	queries             string // the sidecar's commonest logged queries in the round (queryKinds)
 	cpu                 [3]int // CPU ticks (1/100 s) in the round of ClickHouse, MinIO and the sidecar
 	events              string // ClickHouse's queries (logged or not) and merges in the round
@@ -114,7 +120,7 @@ type servedRound struct {
 // scheduledRound starts `clickvault serve` backing up dbs every hour under
 // a prefix of its own (so every database is due at once), through proxy,
 // and measures the round, then serve idle: its RSS and its status page.
-func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
+func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy, shapes *shapeCounts) servedRound {
 	browser := chromiumPath(h.t)
 	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
 	body = strings.Replace(body, `prefix = "cv/test"`, `prefix = "cv/serve"`, 1)
@@ -135,6 +141,7 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 	eventsBefore := h.serverEvents()
 	ready := time.Now()
 	proxy.reset()
+	shapes.top(0, 1) // forgets what serve's start cost before it was ready
 	completed := "SELECT count() FROM clickvault.request_status WHERE action = 'backup' AND state = 'succeeded'"
 	deadline := time.Now().Add(20 * time.Minute)
 	for h.count(completed) < uint64(len(dbs)) {
@@ -154,7 +161,7 @@ func (h *harness) scheduledRound(dbs []string, proxy *s3Proxy) servedRound {
 	last := h.count("SELECT toUInt64(max(toUnixTimestamp64Milli(at))) FROM clickvault.request_log WHERE action = 'backup' AND state = 'succeeded'")
 	out.took = time.UnixMilli(int64(last)).Sub(ready)
 	out.timeline = h.roundTimeline(ready)
-	out.shapes = proxy.topShapes(30, float64(len(dbs)))
+	out.shapes = shapes.top(30, float64(len(dbs)))
 	out.requests = proxy.reset()
 	h.exec("SYSTEM FLUSH LOGS query_log")
 	out.queries = h.queryCosts(fmt.Sprintf("user = '%s' AND type != 'QueryStart' AND toUnixTimestamp64Micro(event_time_microseconds) >= %d", sidecarUser, since), since)
@@ -197,14 +204,14 @@ func (h *harness) roundTimeline(ready time.Time) string {
 
 // reportRequests reports a round's S3 requests (counted by proxy) and
 // ClickHouse queries per database.
-func (h *harness) reportRequests(name string, n int, f roundFigures, proxy *s3Proxy) {
-	shapes := proxy.topShapes(20, float64(n))
+func (h *harness) reportRequests(name string, n int, f roundFigures, proxy *s3Proxy, shapes *shapeCounts) {
+	byObject := shapes.top(20, float64(n))
 	c := proxy.reset()
 	per := func(v int) float64 { return float64(v) / float64(n) }
 	report(h.t, name, "per database: S3 %.2f LIST, %.2f GET, %.2f HEAD, %.2f PUT, %.2f DELETE; ClickHouse %.2f queries, of which %.2f polls of system.backups (not logged) and %.2f logged (%s)",
 		per(c["LIST"]), per(c["GET"]), per(c["HEAD"]), per(c["PUT"]), per(c["DELETE"]+c["POST"]), per(f.queries),
 		per(f.queries-f.logged), per(f.logged), f.queryKinds)
-	report(h.t, name+"-objects", "S3 requests per database by object:%s", shapes)
+	report(h.t, name+"-objects", "S3 requests per database by object:%s", byObject)
 }
 
 // parallelSweep times `clickvault backup` of dbs at each parallelism of
@@ -275,57 +282,6 @@ func (h *harness) timedBackupRound(bin string, dbs []string, parallel int, proxy
 	f.logged = int(h.count("SELECT count() FROM system.query_log WHERE " + where))
 	f.queryKinds = h.queryKinds(where)
 	return f
-}
-
-// queryKinds names the commonest kinds of query in the query log rows
-// where says, with their counts.
-func (h *harness) queryKinds(where string) string {
-	var kinds proto.ColStr
-	q := `SELECT concat(toString(count()), ' × ', substring(replaceRegexpAll(any(query), '\s+', ' '), 1, 40))
-		FROM system.query_log WHERE ` + where + ` GROUP BY normalizedQueryHash(query) ORDER BY count() DESC LIMIT 8`
-	if err := h.ch.Do(h.ctx, ch.Query{Body: q, Result: proto.ResultColumn{Data: &kinds}}); err != nil {
-		h.t.Fatal(err)
-	}
-	var out []string
-	for i := 0; i < kinds.Rows(); i++ {
-		out = append(out, kinds.Row(i))
-	}
-	return strings.Join(out, "; ")
-}
-
-// serverEvents reads ClickHouse's counters of queries and merges.
-func (h *harness) serverEvents() map[string]uint64 {
-	out := map[string]uint64{}
-	for _, e := range []string{"Query", "SelectQuery", "InsertQuery", "Merge", "MergesTimeMilliseconds"} {
-		out[e] = h.count("SELECT sum(value) FROM system.events WHERE event = '" + e + "'")
-	}
-	return out
-}
-
-// queryCosts names the kinds of query in the query log rows where says
-// that cost ClickHouse the most CPU, with their counts and CPU, and the
-// merges of the control tables' parts since since (µs).
-func (h *harness) queryCosts(where string, since uint64) string {
-	var kinds proto.ColStr
-	q := `SELECT concat(toString(count()), ' × ', substring(replaceRegexpAll(any(query), '\s+', ' '), 1, 40), ': ',
-			toString(round(sum(ProfileEvents['OSCPUVirtualTimeMicroseconds']) / 1e6, 2)), ' s CPU')
-		FROM system.query_log WHERE ` + where + ` GROUP BY normalizedQueryHash(query)
-		ORDER BY sum(ProfileEvents['OSCPUVirtualTimeMicroseconds']) DESC LIMIT 10`
-	if err := h.ch.Do(h.ctx, ch.Query{Body: q, Result: proto.ResultColumn{Data: &kinds}}); err != nil {
-		h.t.Fatal(err)
-	}
-	var out []string
-	for i := 0; i < kinds.Rows(); i++ {
-		out = append(out, kinds.Row(i))
-	}
-	if h.count("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'part_log'") == 0 {
-		return strings.Join(out, "; ") + "; (no system.part_log: merges not counted)"
-	}
-	h.exec("SYSTEM FLUSH LOGS part_log")
-	merges := h.textAs(h.ch, fmt.Sprintf(`SELECT concat(toString(countIf(event_type = 'NewPart')), ' new parts, ',
-		toString(countIf(event_type = 'MergeParts')), ' merges taking ', toString(round(sumIf(duration_ms, event_type = 'MergeParts') / 1e3, 2)), ' s')
-		FROM system.part_log WHERE database = 'clickvault' AND toUnixTimestamp64Micro(event_time_microseconds) >= %d`, since))
-	return strings.Join(out, "; ") + "; the control tables: " + merges
 }
 
 // byHandSequential is the floor of one database after the other:

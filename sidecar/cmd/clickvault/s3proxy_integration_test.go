@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +20,8 @@ type s3Proxy struct {
 	url         string
 	mu          sync.Mutex
 	counts      map[string]int
-	shapes      map[string]int // requests by kind and the object's shape (objectShape), since the last reset
-	gets        []string       // paths of the GETs of objects, in order
+	observe     func(kind string, u *url.URL) // when set, shown each request (under mu): the benchmarks count by object
+	gets        []string                      // paths of the GETs of objects, in order
 	failDeletes bool
 	slowGets    string        // a GET of an object whose path contains this…
 	slowBy      time.Duration // …waits this long before it is passed on
@@ -34,7 +33,7 @@ func newS3Proxy(t *testing.T, target string) *s3Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &s3Proxy{counts: map[string]int{}, shapes: map[string]int{}}
+	p := &s3Proxy{counts: map[string]int{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := r.Method
@@ -46,7 +45,9 @@ func newS3Proxy(t *testing.T, target string) *s3Proxy {
 		}
 		p.mu.Lock()
 		p.counts[kind]++
-		p.shapes[kind+" "+objectShape(r.URL)]++
+		if p.observe != nil {
+			p.observe(kind, r.URL)
+		}
 		if kind == http.MethodGet {
 			p.gets = append(p.gets, r.URL.Path)
 		}
@@ -73,26 +74,6 @@ func newS3Proxy(t *testing.T, target string) *s3Proxy {
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	return p
-}
-
-// Runs of digits, and the test databases' names, vary between objects
-// of one kind: objectShape folds them so a round's requests count by kind.
-var (
-	digitsRun   = regexp.MustCompile(`[0-9]+`)
-	benchTenant = regexp.MustCompile(`tenant_[0-9]+`)
-	hexLikeRun  = regexp.MustCompile(`[0-9a-f]{8,}(-[0-9a-f]{4,})*`)
-)
-
-// objectShape is a request's object (or a LIST's prefix) with its
-// database and ids folded: "cv/serve/{db}/full/#/metadata.json".
-func objectShape(u *url.URL) string {
-	s := u.Path
-	if p := u.Query().Get("prefix"); p != "" || u.Query().Has("list-type") {
-		s += "?prefix=" + p
-	}
-	s = benchTenant.ReplaceAllString(s, "{db}")
-	s = hexLikeRun.ReplaceAllString(s, "#")
-	return digitsRun.ReplaceAllString(s, "#")
 }
 
 // objectGets returns the paths of the object GETs since the last call.

@@ -9,6 +9,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -19,22 +21,58 @@ func (p *s3Proxy) reset() map[string]int {
 	defer p.mu.Unlock()
 	out := p.counts
 	p.counts = map[string]int{}
-	p.shapes = map[string]int{}
 	return out
 }
 
-// topShapes returns the n most requested kinds and shapes of object since
-// the last reset (which also clears them), each with its count per unit
-// (a round's databases), most first.
-func (p *s3Proxy) topShapes(n int, per float64) string {
+// countShapes counts the requests from now on by kind and the shape of
+// their object (objectShape), for topShapes.
+func (p *s3Proxy) countShapes() *shapeCounts {
+	c := &shapeCounts{proxy: p, n: map[string]int{}}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.observe = func(kind string, u *url.URL) { c.n[kind+" "+objectShape(u)]++ }
+	p.mu.Unlock()
+	return c
+}
+
+// shapeCounts is the requests counted by kind and object, guarded by the
+// proxy's mu.
+type shapeCounts struct {
+	proxy *s3Proxy
+	n     map[string]int
+}
+
+// Runs of digits, and the test databases' names, vary between objects
+// of one kind: objectShape folds them so a round's requests count by kind.
+var (
+	digitsRun   = regexp.MustCompile(`[0-9]+`)
+	benchTenant = regexp.MustCompile(`tenant_[0-9]+`)
+	hexLikeRun  = regexp.MustCompile(`[0-9a-f]{8,}(-[0-9a-f]{4,})*`)
+)
+
+// objectShape is a request's object (or a LIST's prefix) with its
+// database and ids folded: "cv/serve/{db}/full/#/metadata.json".
+func objectShape(u *url.URL) string {
+	s := u.Path
+	if p := u.Query().Get("prefix"); p != "" || u.Query().Has("list-type") {
+		s += "?prefix=" + p
+	}
+	s = benchTenant.ReplaceAllString(s, "{db}")
+	s = hexLikeRun.ReplaceAllString(s, "#")
+	return digitsRun.ReplaceAllString(s, "#")
+}
+
+// top returns the n most requested kinds and shapes of object counted, and
+// forgets them, each with its count per unit (a round's databases), most
+// first.
+func (c *shapeCounts) top(n int, per float64) string {
+	c.proxy.mu.Lock()
+	defer c.proxy.mu.Unlock()
 	type shape struct {
 		name  string
 		count int
 	}
-	all := make([]shape, 0, len(p.shapes))
-	for k, v := range p.shapes {
+	all := make([]shape, 0, len(c.n))
+	for k, v := range c.n {
 		all = append(all, shape{k, v})
 	}
 	sort.Slice(all, func(i, j int) bool {
@@ -47,6 +85,7 @@ func (p *s3Proxy) topShapes(n int, per float64) string {
 		}
 		fmt.Fprintf(&b, "\n  %6.2f %s", float64(s.count)/per, s.name)
 	}
+	clear(c.n)
 	return b.String()
 }
 

@@ -17,24 +17,31 @@ func testAtOnce(t *testing.T, p Plane) {
 	ctx := ctxOf(t)
 	const n = 8
 	ids := insertAs(t, p, "alice", make([]control.Request, n)...)
+	stateOf := func(i int) control.State {
+		if i%2 == 1 {
+			return control.StateFailed
+		}
+		return control.StateSucceeded
+	}
+	rowsOf := func(i int) int { // every third database has a running backup too
+		if i%3 == 0 {
+			return 2
+		}
+		return 1
+	}
 	var g sync.WaitGroup
-	errs := make(chan error, 3*n)
 	for i, id := range ids {
 		db := fmt.Sprintf("tenant_%d", i)
 		g.Go(func() {
-			state := control.StateSucceeded
-			if i%2 == 1 {
-				state = control.StateFailed
-			}
-			if err := p.AppendLog(ctx, logAt(id, control.StateRunning, base(), nil), logAt(id, state, base().Add(time.Millisecond), nil)); err != nil {
-				errs <- fmt.Errorf("AppendLog of %s: %w", id, err)
+			if err := p.AppendLog(ctx, logAt(id, control.StateRunning, base(), nil), logAt(id, stateOf(i), base().Add(time.Millisecond), nil)); err != nil {
+				t.Errorf("AppendLog of %s: %v", id, err)
 			}
 			rows := []control.CatalogRow{catalogRow(db, "20260101T000000000Z", "completed")}
-			if i%3 == 0 {
+			if rowsOf(i) == 2 {
 				rows = append(rows, catalogRow(db, "20260102T000000000Z", "running"))
 			}
 			if err := p.WriteCatalog(ctx, rows); err != nil {
-				errs <- fmt.Errorf("WriteCatalog of %s: %w", db, err)
+				t.Errorf("WriteCatalog of %s: %v", db, err)
 			}
 		})
 	}
@@ -43,30 +50,20 @@ func testAtOnce(t *testing.T, p Plane) {
 		db := fmt.Sprintf("tenant_%d", i)
 		g.Go(func() {
 			rows, err := p.CatalogRows(ctx, db)
-			want := 1 + map[bool]int{true: 1}[i%3 == 0]
-			if err != nil || len(rows) != want {
-				errs <- fmt.Errorf("CatalogRows of %s: %d rows, want %d: %w", db, len(rows), want, err)
-				return
+			if err != nil || len(rows) != rowsOf(i) {
+				t.Errorf("CatalogRows of %s: %d rows (%v), want %d", db, len(rows), err, rowsOf(i))
 			}
 			for _, r := range rows {
 				if r.Database != db {
-					errs <- fmt.Errorf("CatalogRows of %s gave a row of %s", db, r.Database)
+					t.Errorf("CatalogRows of %s gave a row of %s", db, r.Database)
 				}
 			}
 		})
 	}
 	g.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
 	for i, id := range ids {
-		want := control.StateSucceeded
-		if i%2 == 1 {
-			want = control.StateFailed
-		}
-		if st := status(t, p, id); st.State != want {
-			t.Errorf("request %d written at once with the others: %s, want %s", i, st.State, want)
+		if st := status(t, p, id); st.State != stateOf(i) {
+			t.Errorf("request %d written at once with the others: %s, want %s", i, st.State, stateOf(i))
 		}
 	}
 }

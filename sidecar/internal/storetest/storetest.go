@@ -34,12 +34,16 @@ func Contract(ctx context.Context, t *testing.T, store coord.ObjectStore) {
 	if _, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: `"0000"`}); !errors.Is(err, coord.ErrPreconditionFailed) {
 		t.Fatalf("put with a stale IfMatch: want ErrPreconditionFailed, got %v", err)
 	}
-	if _, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: etag}); err != nil {
+	written, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: etag})
+	if err != nil {
 		t.Fatalf("put with the right IfMatch: %v", err)
 	}
-	data, _, err := store.Get(ctx, "a/x/1")
-	if err != nil || string(data) != "two" {
-		t.Fatalf("get: %q, %v", data, err)
+	// A Put's ETag is the one a Get then gives (whether a writer came
+	// since is judged by it: the catalog index), and a new content's
+	// differs.
+	data, read, err := store.Get(ctx, "a/x/1")
+	if err != nil || string(data) != "two" || read != written || written == etag {
+		t.Fatalf("get: %q, ETag %s after a put that gave %s (the one before: %s), %v", data, read, written, etag, err)
 	}
 	for _, k := range []string{"a/x/2", "a/y/1", "a/top", "b/1?weird key"} {
 		if _, err := store.Put(ctx, k, []byte(k), coord.PutCondition{}); err != nil {
