@@ -99,20 +99,24 @@ type WrittenCatalog struct {
 	catalogs  *catalogs
 }
 
-// Current is the database's catalog now: the written one while the index
-// is still the one its backup wrote (one GET of the index), as every
-// writer takes the lease and rewrites the index; else (another sidecar's
-// backup, the CLI's cleanup came since, or the backup's own index write
-// failed) the catalog read afresh.
-func (w WrittenCatalog) Current(ctx context.Context) (model.Catalog, error) {
+// Current is the database's catalog now, and whether it is the written
+// one (not read): the written one while the index is still the one its
+// backup wrote (one GET of the index), as every writer that ended takes
+// the lease and rewrites the index; else (another sidecar's backup or the
+// CLI's cleanup came since, or the backup's own index write failed) the
+// catalog read afresh. A writer still at work (a backup running, whose
+// index is written at its end) or whose own index write failed is not
+// seen in the written one: it holds what it says, not all there is.
+func (w WrittenCatalog) Current(ctx context.Context) (model.Catalog, bool, error) {
 	if w.indexETag != "" {
 		etag, err := w.catalogs.bucket.IndexETag(ctx, w.Database)
 		if err != nil {
-			return model.Catalog{}, err
+			return model.Catalog{}, false, err
 		}
 		if etag == w.indexETag {
-			return w.Catalog, nil
+			return w.Catalog, true, nil
 		}
 	}
-	return w.catalogs.Catalog(ctx, w.Database)
+	cat, err := w.catalogs.Catalog(ctx, w.Database)
+	return cat, false, err
 }

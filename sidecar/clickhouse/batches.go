@@ -18,10 +18,13 @@ import (
 // writing its rows, cost four times what one query with all of it costs.
 // A caller alone waits for nothing: its run starts at once.
 //
-// Any caller of a batch may send it once the run before it is done; a
-// caller whose context ends returns at once, and the batch's run is
-// cancelled only when every caller of it has gone (the items of a batch
-// every caller left before it was sent are never sent).
+// Any caller of a batch may send it once the run before it is done. A
+// caller waiting whose context ends returns at once, and the batch's run
+// is cancelled only when every caller of it has gone: the items of one
+// that left may still be sent with the others' (as a statement cancelled
+// late may land), and those of a batch every caller left before it was
+// sent are never sent. The caller sending a batch waits for its run, at
+// most batchTimeout, as the others count on it.
 type batches[In, Out any] struct {
 	run      func(ctx context.Context, items []In) (Out, error)
 	mu       sync.Mutex
@@ -85,6 +88,8 @@ func (b *batches[In, Out]) doOrAlone(ctx context.Context, items ...In) (Out, err
 			return none, ctx.Err()
 		}
 		defer func() { <-b.inFlight }()
+		ctx, cancel := context.WithTimeout(ctx, batchTimeout) // the gate is held: bounded like a batch
+		defer cancel()
 		return b.run(ctx, items)
 	}
 	return cur.out, cur.err

@@ -46,7 +46,11 @@ func (c *ControlPlane) insertLog(ctx context.Context, entries []control.LogEntry
 		}
 	}
 	input := cols.input()
-	return struct{}{}, c.db.do(ctx, ch.Query{Body: "INSERT INTO " + c.table("request_log") + " " + input.Columns() + " VALUES", Input: input})
+	// A view hung on request_log that fails must not fail the rows (nor
+	// make a batch look refused after it was stored: it is retried per
+	// caller then), as for the backups table.
+	return struct{}{}, c.db.do(ctx, ch.Query{Body: "INSERT INTO " + c.table("request_log") + " " + input.Columns() + " VALUES", Input: input,
+		Settings: []ch.Setting{ch.SettingInt("materialized_views_ignore_errors", 1)}})
 }
 
 // stampedRow is a row of the backups table and when it was written: its

@@ -292,7 +292,8 @@ func (d *Database) Operation(ctx context.Context, id string) (sidecar.Operation,
 	}
 	r := d.redact
 	op.Name, op.BaseBackupName = r.redact(op.Name), r.redact(op.BaseBackupName)
-	op.Error, op.ErrorDetail = r.redact(op.Error), r.redact(op.ErrorDetail)
+	op.ErrorDetail = r.redact(op.ErrorDetail)
+	op.Error = ErrorHeadline(op.ErrorDetail) // from the redacted text: a trimmed secret would not match
 	return op, nil
 }
 

@@ -36,7 +36,7 @@ func (c *operationResult) results() proto.Results {
 func (c *operationResult) row(i int, r *redactor) sidecar.Operation {
 	return sidecar.Operation{
 		ID: c.id.Row(i), Name: r.redact(c.name.Row(i)), BaseBackupName: r.redact(c.base.Row(i)),
-		Status: sidecar.OperationStatus(c.status.Row(i)), Error: r.redact(ErrorHeadline(c.errText.Row(i))), ErrorDetail: r.redact(c.errText.Row(i)),
+		Status: sidecar.OperationStatus(c.status.Row(i)), Error: ErrorHeadline(r.redact(c.errText.Row(i))), ErrorDetail: r.redact(c.errText.Row(i)),
 		NumFiles: c.files.Row(i), TotalSize: c.size.Row(i),
 		UncompressedSize: c.uncompressed.Row(i), CompressedSize: c.compressed.Row(i),
 		FilesRead: c.read.Row(i), BytesRead: c.bytesRead.Row(i),

@@ -80,8 +80,9 @@ func (s *catalogMirror) mirrorBackup(ctx context.Context, b model.Backup) {
 func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies *heldCopies, written *sidecar.WrittenCatalog) error {
 	var cat model.Catalog
 	var err error
+	partial := false // the written catalog: it may lack another writer's work
 	if written != nil {
-		cat, err = written.Current(ctx)
+		cat, partial, err = written.Current(ctx)
 	} else {
 		cat, err = s.svc.Catalog(ctx, database)
 	}
@@ -92,42 +93,20 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies 
 	if err != nil {
 		return err
 	}
-	results, err := s.svc.Results(ctx, database)
-	checks, verifies := results.Checks, results.Verifies
-	if err != nil {
-		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", err)
+	results, resultsErr := s.svc.Results(ctx, database)
+	if resultsErr != nil {
+		s.logger.Warn("read check results; the catalog keeps the old ones", "database", database, "err", resultsErr)
 	}
-	have := map[string]CatalogRow{}
-	for _, r := range current {
-		have[r.Name] = r
-	}
-	var changed []CatalogRow
-	inS3 := map[string]bool{}
-	for _, b := range cat.All() {
-		row := s.catalogRow(b)
-		if c, ok := checks[b.Name]; ok {
-			at := c.CheckedAt
-			row.CheckedAt, row.CheckVerdict, row.CheckProblem = &at, c.Verdict, c.Problem
-		} else if old, ok := have[b.Name]; ok && err != nil {
-			row.CheckedAt, row.CheckVerdict, row.CheckProblem = old.CheckedAt, old.CheckVerdict, old.CheckProblem
+	changed, gone := s.rowsChanged(cat, current, results, resultsErr, copies)
+	if partial && gone > 0 {
+		// The table has a backup the written catalog lacks: another
+		// sidecar's backup still running (its index comes at its end), or a
+		// deletion that did not rewrite the index (by hand, a lifecycle
+		// rule). Only a read of S3 tells which.
+		if cat, err = s.svc.Catalog(ctx, database); err != nil {
+			return err
 		}
-		if v, ok := verifies[b.Name]; ok {
-			at := v.VerifiedAt
-			row.VerifiedAt, row.VerifyVerdict, row.VerifyRestoreSec = &at, v.Verdict, v.RestoreSeconds
-		} else if old, ok := have[b.Name]; ok && err != nil {
-			row.VerifiedAt, row.VerifyVerdict, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyVerdict, old.VerifyRestoreSec
-		}
-		row.Copies = copies.of(b.Name, have[b.Name].Copies)
-		inS3[b.Name] = true
-		if old, ok := have[b.Name]; !ok || !sameRow(old, row) {
-			changed = append(changed, row)
-		}
-	}
-	for _, old := range current {
-		if !inS3[old.Name] && old.Status != model.CatalogDeleted {
-			old.Status = model.CatalogDeleted
-			changed = append(changed, old)
-		}
+		changed, _ = s.rowsChanged(cat, current, results, resultsErr, copies)
 	}
 	if len(changed) > 0 {
 		if err := s.cp.WriteCatalog(ctx, changed); err != nil {
@@ -141,6 +120,48 @@ func (s *catalogMirror) mirrorOnce(ctx context.Context, database string, copies 
 		s.obs.NewestBackup(database, newest.Time())
 	}
 	return nil
+}
+
+// rowsChanged is the rows of the backups table that differ from cat (with
+// the check results, or the table's own when they could not be read, and
+// the copies, or the table's own when nil), and how many of them mark a
+// backup gone from cat deleted.
+func (s *catalogMirror) rowsChanged(cat model.Catalog, current []CatalogRow, results model.Results, resultsErr error,
+	copies *heldCopies) (changed []CatalogRow, gone int) {
+	have := map[string]CatalogRow{}
+	for _, r := range current {
+		have[r.Name] = r
+	}
+	inS3 := map[string]bool{}
+	for _, b := range cat.All() {
+		row := s.catalogRow(b)
+		old, had := have[b.Name]
+		if c, ok := results.Checks[b.Name]; ok {
+			at := c.CheckedAt
+			row.CheckedAt, row.CheckVerdict, row.CheckProblem = &at, c.Verdict, c.Problem
+		} else if had && resultsErr != nil {
+			row.CheckedAt, row.CheckVerdict, row.CheckProblem = old.CheckedAt, old.CheckVerdict, old.CheckProblem
+		}
+		if v, ok := results.Verifies[b.Name]; ok {
+			at := v.VerifiedAt
+			row.VerifiedAt, row.VerifyVerdict, row.VerifyRestoreSec = &at, v.Verdict, v.RestoreSeconds
+		} else if had && resultsErr != nil {
+			row.VerifiedAt, row.VerifyVerdict, row.VerifyRestoreSec = old.VerifiedAt, old.VerifyVerdict, old.VerifyRestoreSec
+		}
+		row.Copies = copies.of(b.Name, old.Copies)
+		inS3[b.Name] = true
+		if !had || !sameRow(old, row) {
+			changed = append(changed, row)
+		}
+	}
+	for _, old := range current {
+		if !inS3[old.Name] && old.Status != model.CatalogDeleted {
+			old.Status = model.CatalogDeleted
+			changed = append(changed, old)
+			gone++
+		}
+	}
+	return changed, gone
 }
 
 func (s *catalogMirror) catalogRow(b model.Backup) CatalogRow {

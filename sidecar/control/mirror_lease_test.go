@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -75,5 +77,120 @@ func TestMirrorAfterABackupSeesWritersAfterItsLease(t *testing.T) {
 					name, rows[name], want)
 			}
 		})
+	}
+}
+
+// failedIndexStore is the bucket as a writer whose catalog index writes
+// fail sees it (the failure is only logged: readers read the metadata).
+type failedIndexStore struct {
+	*memstore.ObjectStore
+	key string
+}
+
+func (f failedIndexStore) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if key == f.key {
+		return "", context.DeadlineExceeded
+	}
+	return f.ObjectStore.Put(ctx, key, data, cond)
+}
+
+// TestMirrorAfterABackupKeepsWhatItCannotSee: in the same gap, another
+// sidecar's backup that is still running (its index is written at its
+// end), or that completed but failed to write the index, leaves the index
+// as the backup wrote it. The written catalog lacks that backup: the
+// mirror must not mark its row deleted, but read S3 and show it as it is.
+func TestMirrorAfterABackupKeepsWhatItCannotSee(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		running bool
+		want    model.CatalogStatus
+	}{
+		{"running", true, model.CatalogRunning},
+		{"its index write failed", false, model.CatalogCompleted},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := memstore.New()
+			db := fakedb.New(store)
+			db.Create("shop", map[string]uint64{"orders": 10})
+			const held = "00000000-0000-4000-8000-0000000000ab"
+			watch := &catalogWatch{store: store, seen: make(chan mirrorRead, 1), hold: held,
+				held: make(chan struct{}), release: make(chan struct{})}
+			b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
+				wrap: func(p control.ControlPlane) control.ControlPlane { watch.ControlPlane = p; return watch }}
+			b.start(control.Options{Databases: []string{"shop"}})
+			backupAndMirror(t, b, watch)
+			b.request("clickvault", control.Request{ID: held, Action: control.ActionBackup, Database: "shop", Kind: "full"})
+			select {
+			case <-watch.held:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the backup's answer was not written within 10 s")
+			}
+			name := otherSidecarsBackup(t, b, db, store, c.running)
+			watch.mu.Lock()
+			watch.writes = make(chan []control.CatalogRow, 16) // from here on: the held backup's mirror
+			watch.mu.Unlock()
+			close(watch.release)
+			b.expect(held, control.StateSucceeded, "")
+			for deadline := time.After(10 * time.Second); ; {
+				select {
+				case rows := <-watch.writes:
+					for _, r := range rows {
+						if r.Name == name && r.Status != c.want {
+							t.Fatalf("the other sidecar's backup %s is written %q by the held backup's mirror, want %q", name, r.Status, c.want)
+						} else if r.Name == name {
+							return
+						}
+					}
+				case <-deadline:
+					t.Fatalf("the held backup's mirror wrote no row of the other sidecar's backup %s within 10 s", name)
+				}
+			}
+		})
+	}
+}
+
+// otherSidecarsBackup runs a backup of shop as another sidecar on the same
+// bucket, which writes its own row of the backups table as its runner
+// does, and returns its name: left running (the fake's BACKUPs held until
+// the test ends), or completed with its catalog index write failed.
+func otherSidecarsBackup(t *testing.T, b *bed, db *fakedb.DB, store *memstore.ObjectStore, running bool) string {
+	t.Helper()
+	layout := coord.Layout{Prefix: "p"}
+	var bucket coord.ObjectStore = failedIndexStore{store, layout.IndexKey("shop")}
+	if running {
+		bucket = store
+		db.Hold()
+	}
+	other := sidecar.NewService(bucket, db.Ports(), nil, layout, sidecar.Options{
+		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "other", Stable: true}},
+		slog.New(slog.DiscardHandler))
+	rowOf := func(bk model.Backup) {
+		if err := b.plane.WriteCatalog(context.Background(), []control.CatalogRow{{Database: "shop", Name: bk.Name, Kind: string(bk.Kind),
+			Chain: bk.Name, Status: bk.CatalogStatus(), BackupID: bk.BackupID}}); err != nil {
+			t.Error(err)
+		}
+	}
+	req := sidecar.BackupRequest{Database: "shop", Kind: model.KindFull, WaitForLease: true, Settled: rowOf}
+	if !running {
+		bk, err := other.Backup(context.Background(), req)
+		if err != nil {
+			t.Fatalf("the other sidecar's backup: %v", err)
+		}
+		return bk.Name
+	}
+	started := make(chan string, 1)
+	req.Started = func(bk model.Backup) { rowOf(bk); started <- bk.Name }
+	var g errgroup.Group
+	g.Go(func() error { _, err := other.Backup(context.Background(), req); return err })
+	// Cleanups run last first: the held BACKUP is let go, then awaited,
+	// then the bed stops.
+	t.Cleanup(func() { _ = g.Wait() })
+	t.Cleanup(db.Release)
+	select {
+	case name := <-started:
+		return name
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other sidecar's backup did not start within 10 s")
+		return ""
 	}
 }

@@ -30,6 +30,8 @@ type catalogWatch struct {
 	// lease and the mirror after its answer, held open.
 	hold          string
 	held, release chan struct{}
+	// writes, when set, gets every batch of rows written (when it has room)
+	writes chan []control.CatalogRow
 }
 
 func (p *catalogWatch) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
@@ -54,6 +56,12 @@ type mirrorRead struct {
 }
 
 func (p *catalogWatch) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
+	if p.writes != nil {
+		select {
+		case p.writes <- rows:
+		default:
+		}
+	}
 	for _, r := range rows {
 		if r.Database == "shop" && r.Status == model.CatalogCompleted {
 			p.mu.Lock()
