@@ -29,6 +29,10 @@ type Config struct {
 	Backup   BackupSettings
 	// MaxConns bounds the pool of connections (default, and least, 8).
 	MaxConns int
+	// Secrets are other keys ClickHouse may quote back (the [[copy]]
+	// targets': system.backups lists the RESTOREs read from them), taken
+	// out of every text as the S3 target's are.
+	Secrets []string
 }
 
 // conn is what the adapter's parts share: a pool of native-protocol
@@ -62,7 +66,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	if cfg.Secure {
 		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	r := newRedactor(cfg.Password, cfg.S3.AccessKey, cfg.S3.SecretKey)
+	r := newRedactor(append([]string{cfg.Password, cfg.S3.AccessKey, cfg.S3.SecretKey}, cfg.Secrets...)...)
 	// At least eight connections: a request sends some queries at once,
 	// and the request probe and operation polls must not queue behind them.
 	// A round backing up several databases at once asks for more.

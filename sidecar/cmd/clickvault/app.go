@@ -68,6 +68,7 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 			AccessKey: cfg.S3.AccessKey.Reveal(), SecretKey: cfg.S3.SecretKey.Reveal(), NamedCollection: cfg.S3.NamedCollection},
 		Backup: clickhouse.BackupSettings{S3StorageClass: cfg.Backup.S3StorageClass, MaxBackupBandwidth: cfg.Backup.MaxBackupBandwidth,
 			AllowS3NativeCopy: cfg.Backup.AllowS3NativeCopy, DeduplicateFiles: cfg.Backup.DeduplicateFiles},
+		Secrets: copyKeys(cfg),
 	})
 	if err != nil {
 		return nil, err

@@ -64,6 +64,16 @@ func copyClickHouseTarget(t config.CopyTarget) clickhouse.S3Target {
 		SecretKey: t.SecretKey.Reveal(), NamedCollection: t.NamedCollection}
 }
 
+// copyKeys are the [[copy]] targets' keys: `clickvault status` lists the
+// RESTOREs read from them, whose texts may quote them.
+func copyKeys(cfg config.Config) []string {
+	var out []string
+	for _, t := range cfg.Copy {
+		out = append(out, t.AccessKey.Reveal(), t.SecretKey.Reveal())
+	}
+	return out
+}
+
 // openCopy is the [[copy]] target named name and a client of its bucket.
 func openCopy(ctx context.Context, a *app, name string) (config.CopyTarget, *s3.ObjectStore, error) {
 	t, err := a.copyTarget(name)
