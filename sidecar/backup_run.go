@@ -35,7 +35,7 @@ type BackupRequest struct {
 	// backup's outcome left it, once the catalog index is written and
 	// while the lease is still held: S3's catalog at that moment, read
 	// under the lease at the start and changed only by this backup. The
-	// caller may take it for S3's later (WrittenCatalog.Current: one GET
+	// caller may take it for S3's later (WrittenCatalog.Current: one HEAD
 	// says whether another writer came since) instead of reading it again
 	// (the mirror into clickvault.backups).
 	Indexed func(WrittenCatalog)

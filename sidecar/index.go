@@ -101,7 +101,7 @@ type WrittenCatalog struct {
 
 // Current is the database's catalog now, and whether it is the written
 // one (not read): the written one while the index is still the one its
-// backup wrote (one GET of the index), as every writer that ended takes
+// backup wrote (one HEAD of the index), as every writer that ended takes
 // the lease and rewrites the index; else (another sidecar's backup or the
 // CLI's cleanup came since, or the backup's own index write failed) the
 // catalog read afresh. A writer still at work (a backup running, whose

@@ -57,7 +57,7 @@ func (s *catalogMirror) mirror(ctx context.Context, database string) {
 // mirrorWith mirrors database, with the copies read (nil: the rows keep
 // theirs). After a backup's answer, written is the catalog the backup
 // wrote (BackupRequest.Indexed), taken for S3's while the index is still
-// the one it wrote (WrittenCatalog.Current: one GET where a read is two
+// the one it wrote (WrittenCatalog.Current: one HEAD where a read is two
 // LISTs and a GET); nil: read the catalog. The check results are read
 // either way, as a check writes them without the lease.
 func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies *heldCopies, written *sidecar.WrittenCatalog) {

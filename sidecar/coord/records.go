@@ -52,9 +52,10 @@ func (b *Bucket) WriteIndex(ctx context.Context, database string, v any) (string
 }
 
 // IndexETag is the ETag of a database's catalog index now ("" when there
-// is none): whether a writer rewrote it since an ETag was known.
+// is none): whether a writer rewrote it since an ETag was known. A HEAD:
+// the index of a deep catalog is large.
 func (b *Bucket) IndexETag(ctx context.Context, database string) (string, error) {
-	_, etag, err := b.store.Get(ctx, b.layout.IndexKey(database))
+	etag, err := b.store.ETag(ctx, b.layout.IndexKey(database))
 	if errors.Is(err, ErrNotFound) {
 		return "", nil
 	}

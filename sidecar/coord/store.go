@@ -44,6 +44,9 @@ type ObjectStore interface {
 	Put(ctx context.Context, key string, data []byte, cond PutCondition) (string, error)
 	// Exists reports whether key exists.
 	Exists(ctx context.Context, key string) (bool, error)
+	// ETag returns key's ETag (the one its Put returned, without reading
+	// the object); ErrNotFound if it does not exist.
+	ETag(ctx context.Context, key string) (string, error)
 	// Delete removes keys in order and stops at the first that fails.
 	Delete(ctx context.Context, keys []string) error
 	// URL is where key is, for people and catalogs: never with a credential.

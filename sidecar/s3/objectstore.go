@@ -168,6 +168,14 @@ func contentMD5(data []byte) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+func (o *ObjectStore) ETag(ctx context.Context, key string) (string, error) {
+	resp, err := o.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
+	if err = mapErr(err); err != nil {
+		return "", fmt.Errorf("look up %s: %w", key, err)
+	}
+	return aws.ToString(resp.ETag), nil
+}
+
 func (o *ObjectStore) Exists(ctx context.Context, key string) (bool, error) {
 	_, err := o.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
 	err = mapErr(err)

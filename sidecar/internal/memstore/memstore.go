@@ -101,6 +101,15 @@ func (m *ObjectStore) Put(_ context.Context, key string, data []byte, cond coord
 	return m.etags[key], nil
 }
 
+func (m *ObjectStore) ETag(_ context.Context, key string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.objects[key]; !ok {
+		return "", fmt.Errorf("%s: %w", key, coord.ErrNotFound)
+	}
+	return m.etags[key], nil
+}
+
 func (m *ObjectStore) Exists(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -45,6 +45,12 @@ func Contract(ctx context.Context, t *testing.T, store coord.ObjectStore) {
 	if err != nil || string(data) != "two" || read != written || written == etag {
 		t.Fatalf("get: %q, ETag %s after a put that gave %s (the one before: %s), %v", data, read, written, etag, err)
 	}
+	if looked, err := store.ETag(ctx, "a/x/1"); err != nil || looked != written {
+		t.Fatalf("ETag: %s, %v; want the put's %s", looked, err, written)
+	}
+	if _, err := store.ETag(ctx, "a/x/none"); !errors.Is(err, coord.ErrNotFound) {
+		t.Fatalf("ETag of a missing key: want ErrNotFound, got %v", err)
+	}
 	for _, k := range []string{"a/x/2", "a/y/1", "a/top", "b/1?weird key"} {
 		if _, err := store.Put(ctx, k, []byte(k), coord.PutCondition{}); err != nil {
 			t.Fatal(err)
