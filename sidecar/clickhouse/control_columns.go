@@ -78,10 +78,20 @@ func newLogColumns() *logColumns {
 	}
 }
 
-func (c *logColumns) append(e control.LogEntry) error {
+// logEntryID is the request id of a request_log row, which the column
+// holds as a UUID.
+func logEntryID(e control.LogEntry) (uuid.UUID, error) {
 	id, err := uuid.Parse(e.RequestID)
 	if err != nil {
-		return fmt.Errorf("request id %q: %w", e.RequestID, err)
+		return id, fmt.Errorf("request id %q: %w", e.RequestID, err)
+	}
+	return id, nil
+}
+
+func (c *logColumns) append(e control.LogEntry) error {
+	id, err := logEntryID(e)
+	if err != nil {
+		return err
 	}
 	c.requestID.Append(id)
 	c.action.Append(string(e.Action))

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
-	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar/control"
 )
@@ -19,13 +18,13 @@ import (
 // still written in its order: it waits for each write before the next.
 
 // AppendLog writes entries to request_log, with the rows other requests
-// write at the same time. A batch that fails is tried again with only
-// these entries, so one request's row ClickHouse refuses fails no other
-// request's.
+// write at the same time. A batch ClickHouse refused is tried again with
+// only these entries, so one request's row it refuses fails no other
+// request's (batches.doOrAlone).
 func (c *ControlPlane) AppendLog(ctx context.Context, entries ...control.LogEntry) error {
-	for _, e := range entries { // a row that cannot be encoded fails its caller alone
-		if _, err := uuid.Parse(e.RequestID); err != nil {
-			return fmt.Errorf("request id %q: %w", e.RequestID, err)
+	for _, e := range entries { // a row that cannot be encoded fails its caller alone, before any batch
+		if _, err := logEntryID(e); err != nil {
+			return err
 		}
 	}
 	if len(entries) == 0 {
@@ -61,8 +60,8 @@ type stampedRow struct {
 }
 
 // WriteCatalog writes rows to the backups table, with the rows other
-// requests write at the same time (a failed batch is tried again with
-// these rows alone, as AppendLog does).
+// requests write at the same time (a batch ClickHouse refused is tried
+// again with these rows alone, as AppendLog does).
 func (c *ControlPlane) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
 	if len(rows) == 0 {
 		return nil
