@@ -12,16 +12,32 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 )
 
-// heldRuns is a run of batches that records each run's items; the first
-// run waits until released, and a run with "poison" in it fails with fail.
+// heldRuns is a run of batches that records each run's items (sorted);
+// the first run waits until release is closed, and a run then fails with
+// what failure says of its items (nil: none fails).
 type heldRuns struct {
 	mu      sync.Mutex
 	runs    [][]string
 	release chan struct{}
-	fail    error
+	failure func(items []string) error
 }
 
-func newHeldRuns(fail error) *heldRuns { return &heldRuns{release: make(chan struct{}), fail: fail} }
+// newHeldRuns fails a run with "poison" in it with fail.
+func newHeldRuns(fail error) *heldRuns {
+	return &heldRuns{release: make(chan struct{}), failure: func(items []string) error {
+		if slices.Contains(items, "poison") {
+			return fail
+		}
+		return nil
+	}}
+}
+
+// failWith makes the runs from now on fail as failure says.
+func (h *heldRuns) failWith(failure func(items []string) error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failure = failure
+}
 
 func (h *heldRuns) run(ctx context.Context, items []string) (struct{}, error) {
 	h.mu.Lock()
@@ -35,8 +51,11 @@ func (h *heldRuns) run(ctx context.Context, items []string) (struct{}, error) {
 			return struct{}{}, ctx.Err()
 		}
 	}
-	if slices.Contains(items, "poison") {
-		return struct{}{}, h.fail
+	h.mu.Lock()
+	failure := h.failure
+	h.mu.Unlock()
+	if failure != nil {
+		return struct{}{}, failure(items)
 	}
 	return struct{}{}, nil
 }
@@ -79,12 +98,19 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // outcome is what a write's channel says within 10 s.
 func outcome(t *testing.T, got chan error) error {
 	t.Helper()
+	return within10s(t, "a write", got)
+}
+
+// within10s is what got says within 10 s (what: whose it is).
+func within10s[T any](t *testing.T, what string, got chan T) T {
+	t.Helper()
 	select {
-	case err := <-got:
-		return err
+	case v := <-got:
+		return v
 	case <-time.After(10 * time.Second):
-		t.Fatal("a write did not return within 10 s")
-		return nil
+		t.Fatalf("%s did not return within 10 s", what)
+		var none T
+		return none
 	}
 }
 

@@ -4,42 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 )
 
-// heldReads is a system.backups whose first read waits until released; it
-// records the ids of each read.
-type heldReads struct {
-	mu      sync.Mutex
-	batches [][]string
-	release chan struct{}
-	err     error
-}
+// heldReads is a system.backups on heldRuns: its first read waits until
+// released, each read's ids are recorded, and a read fails as the runs
+// do; an id "gone" is not found.
+type heldReads struct{ *heldRuns }
 
 func newHeldReads(err error) *heldReads {
-	return &heldReads{release: make(chan struct{}), err: err}
+	h := &heldReads{&heldRuns{release: make(chan struct{})}}
+	if err != nil {
+		h.failWith(func([]string) error { return err })
+	}
+	return h
 }
 
 func (h *heldReads) read(ctx context.Context, ids []string) ([]sidecar.Operation, error) {
-	h.mu.Lock()
-	h.batches = append(h.batches, slices.Sorted(slices.Values(ids)))
-	first := len(h.batches) == 1
-	h.mu.Unlock()
-	if first {
-		select {
-		case <-h.release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	if h.err != nil {
-		return nil, h.err
+	if _, err := h.run(ctx, ids); err != nil {
+		return nil, err
 	}
 	var out []sidecar.Operation
 	for _, id := range ids {
@@ -50,11 +36,7 @@ func (h *heldReads) read(ctx context.Context, ids []string) ([]sidecar.Operation
 	return out, nil
 }
 
-func (h *heldReads) reads() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return fmt.Sprint(h.batches)
-}
+func (h *heldReads) reads() string { return fmt.Sprint(h.seen()) }
 
 // readAnswer is what one read of an operation returned.
 type readAnswer struct {
@@ -74,13 +56,7 @@ func readAsync(ctx context.Context, r *operationReads, id string) chan readAnswe
 
 func answerOf(t *testing.T, got chan readAnswer) readAnswer {
 	t.Helper()
-	select {
-	case a := <-got:
-		return a
-	case <-time.After(10 * time.Second):
-		t.Fatal("a read did not return within 10 s")
-		return readAnswer{}
-	}
+	return within10s(t, "a read", got)
 }
 
 // TestOperationReadsShareOneRead: the waits that ask while a read of
@@ -134,9 +110,7 @@ func TestOperationReadsFailTogether(t *testing.T) {
 			t.Errorf("read %s of a failed read: %v, want it to name %s and the server's error", id, a.err, id)
 		}
 	}
-	h.mu.Lock()
-	h.err = nil
-	h.mu.Unlock()
+	h.failWith(nil)
 	if a := answerOf(t, readAsync(context.Background(), r, "a")); a.err != nil || a.op.ID != "a" {
 		t.Fatalf("the read after a failed one: %+v, %v", a.op, a.err)
 	}

@@ -87,16 +87,8 @@ func TestRestoreFromACopyRefusedWhileThePrimaryDeletesTheSet(t *testing.T) {
 // primary lists a restore reading it from that target (RestoresReading,
 // which names only that target's).
 func TestCopysCleanupKeepsASetRestoredFromIt(t *testing.T) {
-	dr := newWorld(t, 1, 1) // the copy target's sets, as a cleanup there reads them
-	ch := &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}}
-	ch.recordBackups(dr)
-	var ids []string
-	for i := range 2 {
-		out, _ := dr.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: fmt.Sprintf("b%d", i)})
-		ids = append(ids, out.ID)
-		dr.clock.Add(time.Hour)
-	}
-	w := newWorld(t, 1, 1) // the primary's open.json
+	dr, ch, ids := twoFullSets(t) // the copy target's sets, as a cleanup there reads them
+	w := newWorld(t, 1, 1)        // the primary's open.json
 	primary := cluster.Requests{Coord: w.nodes[0].c}
 	listRestores(t, w, setmodel.OpenRestore{Set: ids[0], Target: "shop", SourceCopy: "dr", Run: "r1", Deadline: w.clock.Now().Add(time.Hour)},
 		setmodel.OpenRestore{Set: ids[1], Target: "shop2", SourceCopy: "other", Run: "r2", Deadline: w.clock.Now().Add(time.Hour)})

@@ -211,11 +211,8 @@ func TestSetRestoreFromACopyRefusesAnotherSetOfThatName(t *testing.T) {
 	dr := copySetTo(t, w, "dr")
 	at := w.layout
 	at.Prefix = "dr"
-	other, _ := json.Marshal(setmodel.ShardResult{Version: setmodel.SetVersion, Set: w.set.ID, Database: "shop", Shard: 2,
+	putCopyResult(t, w, dr, "dr", setmodel.ShardResult{Version: setmodel.SetVersion, Set: w.set.ID, Database: "shop", Shard: 2,
 		State: setmodel.ShardSucceeded, Backup: "b7", Kind: "full", Folder: at.Engine(2).Folder("shop", "full", "b7")})
-	if _, err := dr.Put(t.Context(), at.ResultKey("shop", w.set.ID, 2), other, coord.PutCondition{}); err != nil {
-		t.Fatal(err)
-	}
 	w.servers[1].broken = w.layout.ShardRoot("shop", 2)
 	if out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil); err != nil || out.Restored() {
 		t.Fatalf("restore with shard 2's backup broken: %+v, %v", out, err)
@@ -235,14 +232,8 @@ func TestSetRestoreFromACopyRefusesAnotherSetOfThatName(t *testing.T) {
 func TestSetRestoreFromACopyRefusesAResultPointingOut(t *testing.T) {
 	w := newRestoreWorld(t, 1, 1, 1)
 	dr := copySetTo(t, w, "dr")
-	at := w.layout
-	at.Prefix = "dr"
-	res := setmodel.ShardResult{Version: setmodel.SetVersion, Set: w.set.ID, Database: "shop", Shard: 2, State: setmodel.ShardSucceeded,
-		Backup: "b2", Kind: "full", Folder: w.layout.Engine(2).Folder("shop", "full", "b2")}
-	data, _ := json.Marshal(res)
-	if _, err := dr.Put(t.Context(), at.ResultKey("shop", w.set.ID, 2), data, coord.PutCondition{}); err != nil {
-		t.Fatal(err)
-	}
+	putCopyResult(t, w, dr, "dr", setmodel.ShardResult{Version: setmodel.SetVersion, Set: w.set.ID, Database: "shop", Shard: 2,
+		State: setmodel.ShardSucceeded, Backup: "b2", Kind: "full", Folder: w.layout.Engine(2).Folder("shop", "full", "b2")})
 	reqs := w.requests()
 	reqs.Copies = func(context.Context, string) (coord.ObjectStore, string, error) { return dr, "dr", nil }
 	_, err := w.restoreBy(t, reqs, control.SetRestoreRequest{SourceCopy: "dr", RequestID: "r1"}, nil)
@@ -251,6 +242,21 @@ func TestSetRestoreFromACopyRefusesAResultPointingOut(t *testing.T) {
 	}
 	if open := w.open(t); len(open.Restores) != 0 {
 		t.Errorf("open.json lists %+v", open.Restores)
+	}
+}
+
+// putCopyResult writes res as its shard's result of w's set at the copy
+// target under prefix (store dr), in place of what was there.
+func putCopyResult(t *testing.T, w *restoreWorld, dr coord.ObjectStore, prefix string, res setmodel.ShardResult) {
+	t.Helper()
+	at := w.layout
+	at.Prefix = prefix
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dr.Put(t.Context(), at.ResultKey("shop", w.set.ID, res.Shard), data, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -115,15 +115,7 @@ func TestCleanupSets(t *testing.T) {
 // another cluster's set, listed in this cluster's open.json, keeps none
 // of this cluster's sets, though one of them has its set's name.
 func TestCleanupSetsKeepsNoSetForAnotherClustersRestore(t *testing.T) {
-	w := newWorld(t, 1, 1)
-	ch := &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}}
-	ch.recordBackups(w)
-	var ids []string
-	for i := range 2 {
-		out, _ := w.backupSet(t, control.SetRequest{Database: "shop", Kind: "full", RequestID: fmt.Sprintf("b%d", i)})
-		ids = append(ids, out.ID)
-		w.clock.Add(time.Hour)
-	}
+	w, ch, ids := twoFullSets(t)
 	w.restoring(t, ids[0], "c0")
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	if out, err := reqs.CleanupSets(context.Background(), "shop", false); err != nil || !slices.Equal(out.DeletedSets, ids[:1]) {

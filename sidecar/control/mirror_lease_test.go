@@ -44,34 +44,16 @@ func TestMirrorAfterABackupSeesWritersAfterItsLease(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			store := memstore.New()
-			db := fakedb.New(store)
-			db.Create("shop", map[string]uint64{"orders": 10})
-			const held = "00000000-0000-4000-8000-0000000000aa"
-			watch := &catalogWatch{store: store, seen: make(chan mirrorRead, 1), hold: held,
-				held: make(chan struct{}), release: make(chan struct{})}
-			b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
-				wrap: func(p control.ControlPlane) control.ControlPlane { watch.ControlPlane = p; return watch }}
-			b.start(control.Options{Databases: []string{"shop"}})
-			first, _ := backupAndMirror(t, b, watch)
-			b.request("clickvault", control.Request{ID: held, Action: control.ActionBackup, Database: "shop", Kind: "full"})
+			h := startHeldBackup(t)
+			name, want := c.other(t, otherService(h.store, h.db), h.first)
+			close(h.watch.release)
+			h.b.expect(heldRequest, control.StateSucceeded, "")
 			select {
-			case <-watch.held: // the backup's lease is released; its answer waits
-			case <-time.After(10 * time.Second):
-				t.Fatal("the backup's answer was not written within 10 s")
-			}
-			other := sidecar.NewService(store, db.Ports(), nil, coord.Layout{Prefix: "p"}, sidecar.Options{
-				FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "other", Stable: true}},
-				slog.New(slog.DiscardHandler))
-			name, want := c.other(t, other, first)
-			close(watch.release)
-			b.expect(held, control.StateSucceeded, "")
-			select {
-			case <-watch.seen: // the held backup's mirror read the rows: it runs now
+			case <-h.watch.seen: // the held backup's mirror read the rows: it runs now
 			case <-time.After(10 * time.Second):
 				t.Fatal("no mirror read shop's rows within 10 s of the answer")
 			}
-			_, rows := backupAndMirror(t, b, watch) // what the held backup's mirror left
+			_, rows := backupAndMirror(t, h.b, h.watch) // what the held backup's mirror left
 			if rows[name] != want {
 				t.Errorf("backup %s, changed by another writer after the backup's lease, is %q in the backups table after the backup's mirror, want %q",
 					name, rows[name], want)
@@ -109,28 +91,14 @@ func TestMirrorAfterABackupKeepsWhatItCannotSee(t *testing.T) {
 		{"its index write failed", false, model.CatalogCompleted},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			store := memstore.New()
-			db := fakedb.New(store)
-			db.Create("shop", map[string]uint64{"orders": 10})
-			const held = "00000000-0000-4000-8000-0000000000ab"
-			watch := &catalogWatch{store: store, seen: make(chan mirrorRead, 1), hold: held,
-				held: make(chan struct{}), release: make(chan struct{})}
-			b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
-				wrap: func(p control.ControlPlane) control.ControlPlane { watch.ControlPlane = p; return watch }}
-			b.start(control.Options{Databases: []string{"shop"}})
-			backupAndMirror(t, b, watch)
-			b.request("clickvault", control.Request{ID: held, Action: control.ActionBackup, Database: "shop", Kind: "full"})
-			select {
-			case <-watch.held:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the backup's answer was not written within 10 s")
-			}
-			name := otherSidecarsBackup(t, b, db, store, c.running)
+			h := startHeldBackup(t)
+			b, watch := h.b, h.watch
+			name := otherSidecarsBackup(t, b, h.db, h.store, c.running)
 			watch.mu.Lock()
 			watch.writes = make(chan []control.CatalogRow, 16) // from here on: the held backup's mirror
 			watch.mu.Unlock()
 			close(watch.release)
-			b.expect(held, control.StateSucceeded, "")
+			b.expect(heldRequest, control.StateSucceeded, "")
 			for deadline := time.After(10 * time.Second); ; {
 				select {
 				case rows := <-watch.writes:
@@ -161,9 +129,7 @@ func otherSidecarsBackup(t *testing.T, b *bed, db *fakedb.DB, store *memstore.Ob
 		bucket = store
 		db.Hold()
 	}
-	other := sidecar.NewService(bucket, db.Ports(), nil, layout, sidecar.Options{
-		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "other", Stable: true}},
-		slog.New(slog.DiscardHandler))
+	other := otherService(bucket, db)
 	rowOf := func(bk model.Backup) {
 		if err := b.plane.WriteCatalog(context.Background(), []control.CatalogRow{{Database: "shop", Name: bk.Name, Kind: string(bk.Kind),
 			Chain: bk.Name, Status: bk.CatalogStatus(), BackupID: bk.BackupID}}); err != nil {
@@ -193,4 +159,47 @@ func otherSidecarsBackup(t *testing.T, b *bed, db *fakedb.DB, store *memstore.Ob
 		t.Fatal("the other sidecar's backup did not start within 10 s")
 		return ""
 	}
+}
+
+// heldRequest is the request of heldBackup's held backup.
+const heldRequest = "00000000-0000-4000-8000-0000000000aa"
+
+// heldBackup is a bed of shop with one backup taken and mirrored (first),
+// and a second (heldRequest) that has released its lease and waits to
+// write its answer until watch.release is closed: the gap before the
+// mirror after its answer, held open.
+type heldBackup struct {
+	b     *bed
+	watch *catalogWatch
+	store *memstore.ObjectStore
+	db    *fakedb.DB
+	first string
+}
+
+func startHeldBackup(t *testing.T) heldBackup {
+	t.Helper()
+	h := heldBackup{store: memstore.New()}
+	h.db = fakedb.New(h.store)
+	h.db.Create("shop", map[string]uint64{"orders": 10})
+	h.watch = &catalogWatch{store: h.store, seen: make(chan mirrorRead, 1), hold: heldRequest,
+		held: make(chan struct{}), release: make(chan struct{})}
+	h.b = &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: h.db, store: h.store,
+		wrap: func(p control.ControlPlane) control.ControlPlane { h.watch.ControlPlane = p; return h.watch }}
+	h.b.start(control.Options{Databases: []string{"shop"}})
+	h.first, _ = backupAndMirror(t, h.b, h.watch)
+	h.b.request("clickvault", control.Request{ID: heldRequest, Action: control.ActionBackup, Database: "shop", Kind: "full"})
+	select {
+	case <-h.watch.held: // the backup's lease is released; its answer waits
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backup's answer was not written within 10 s")
+	}
+	return h
+}
+
+// otherService is another sidecar's engine on bucket, ClickHouse the
+// same fake's.
+func otherService(bucket coord.ObjectStore, db *fakedb.DB) *sidecar.Service {
+	return sidecar.NewService(bucket, db.Ports(), nil, coord.Layout{Prefix: "p"}, sidecar.Options{
+		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, Holder: coord.Holder{Name: "other", Stable: true}},
+		slog.New(slog.DiscardHandler))
 }

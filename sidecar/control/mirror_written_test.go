@@ -56,9 +56,12 @@ type mirrorRead struct {
 }
 
 func (p *catalogWatch) WriteCatalog(ctx context.Context, rows []control.CatalogRow) error {
-	if p.writes != nil {
+	p.mu.Lock()
+	writes := p.writes
+	p.mu.Unlock()
+	if writes != nil {
 		select {
-		case p.writes <- rows:
+		case writes <- rows:
 		default:
 		}
 	}
