@@ -216,6 +216,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	} else {
 		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.DB, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
 			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true, Slot: s.backupTurn,
+			SlotUntilWritten: cap(s.turns) > 1, // one turn: the server may refuse concurrent backups
 			Started: func(b model.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))

@@ -40,7 +40,7 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 		}
 		db := string(req.Database)
 		req.Progress = progress.updateFor("backup " + db)
-		req.Slot = turnOf(turns)
+		takeTurns(&req, turns)
 		// Go waits for a free goroutine; a goroutine never fails the
 		// group, so the others go on.
 		g.Go(func() error {
@@ -64,6 +64,14 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 // metadata, index and lease are written (each database then holds its
 // lease a little longer than its BACKUP).
 func pipelined(parallel int) int { return 2*parallel + 1 }
+
+// takeTurns makes req's BACKUP wait for one of turns. Several turns give
+// theirs back as soon as the .backup object is written; one (a server
+// that may refuse concurrent backups) once ClickHouse has ended it
+// (sidecar.BackupRequest.SlotUntilWritten).
+func takeTurns(req *sidecar.BackupRequest, turns chan struct{}) {
+	req.Slot, req.SlotUntilWritten = turnOf(turns), cap(turns) > 1
+}
 
 // turnOf takes one of turns (sidecar.BackupRequest.Slot), or gives up
 // when ctx ends.
