@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,22 +40,9 @@ type BackupRequest struct {
 	Indexed func(WrittenCatalog)
 	// WaitForLease waits for another writer's lease instead of failing.
 	WaitForLease bool
-	// Slot, when set, is taken once the backup is planned, right before it
-	// is named and sent to ClickHouse, and given back (release) as soon as
-	// ClickHouse has ended it: a round of several databases bounds the
-	// BACKUPs running in ClickHouse at once with it, while the bookkeeping
-	// of the others (leases, catalogs, metadata, notifications) goes on
-	// beside them.
-	Slot func(ctx context.Context) (release func(), err error)
-	// SlotUntilWritten gives the slot back as soon as the backup's .backup
-	// object is written (ClickHouse writes it last, then closes the backup
-	// and says it ended), so the next BACKUP does not wait for the read of
-	// system.backups that confirms the end: tens of milliseconds of the
-	// server's CPU at a thousand operations. Only for slots of which
-	// several are given at once: a server with allow_concurrent_backups =
-	// false (parallel_databases = 1) refuses a BACKUP sent while the last
-	// one is still closing.
-	SlotUntilWritten bool
+	// Turns, when set, bounds the BACKUPs in ClickHouse at once: the
+	// backup takes one once planned, right before it is named and sent.
+	Turns Turns
 }
 
 // backups takes backups under the database's lease, and settles those a
@@ -140,16 +126,11 @@ func ownOutcome(b model.Backup) error {
 }
 
 func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Catalog, plan model.Plan, snap snapshot) (model.Backup, error) {
-	ended := func() {}
-	if req.Slot != nil {
-		release, err := req.Slot(ctx)
-		if err != nil {
-			return model.Backup{}, fmt.Errorf("wait for a turn to back up %s: %w", req.Database, err)
-		}
-		var once sync.Once
-		ended = func() { once.Do(release) }
-		defer ended() // whatever happens on the way, the slot is given back
+	turn, err := req.Turns.take(ctx)
+	if err != nil {
+		return model.Backup{}, fmt.Errorf("back up %s: %w", req.Database, err)
 	}
+	defer turn.end() // whatever happens on the way, the turn is given back
 	b := s.newBackup(string(req.Database), cat, plan, snap)
 	b.RequestID = req.RequestID
 	b.TableSet = req.Tables
@@ -167,7 +148,7 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Ca
 	}
 	cmd := BackupCommand{ID: b.BackupID, Database: string(req.Database), Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
 	if err := s.db.StartBackup(ctx, cmd); err != nil {
-		ended()
+		turn.end()
 		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
 	}
 	s.fault("backup-sent")
@@ -175,7 +156,7 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Ca
 		req.Started(b)
 	}
 	s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base)
-	return s.settle(ctx, b, req.Progress, ended, req.SlotUntilWritten)
+	return s.settle(ctx, b, req.Progress, turn)
 }
 
 // snapshot is what ClickHouse says just before a backup: its version and
@@ -257,20 +238,20 @@ func (s *backups) uniqueName(cat model.Catalog, now time.Time) string {
 	}
 }
 
-// settle waits for a backup's operation and records how it ended; ended
-// is called as soon as ClickHouse has ended it (or the wait gave up), or
-// with untilWritten once the backup's .backup object is seen
-// (BackupRequest.SlotUntilWritten). If ctx ends first the metadata stays
-// "running", for the next run to adopt.
-func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc, ended func(), untilWritten bool) (model.Backup, error) {
+// settle waits for a backup's operation and records how it ended. Its
+// turn (nil: none) is given back once ClickHouse has ended the backup or
+// the wait gave up, or when its .backup object is seen (heldTurn.written).
+// If ctx ends first the metadata stays "running", for the next run to
+// adopt.
+func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc, turn *heldTurn) (model.Backup, error) {
 	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress, func(ctx context.Context) (bool, error) {
 		written, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
-		if written && untilWritten {
-			ended()
+		if written {
+			turn.written()
 		}
 		return written, err
 	})
-	ended()
+	turn.end()
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return s.settleUnknown(ctx, b)

@@ -35,7 +35,7 @@ func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progr
 			continue
 		}
 		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
-		if _, err := s.backups.settle(ctx, b, progress, func() {}, false); err != nil && ctx.Err() != nil {
+		if _, err := s.backups.settle(ctx, b, progress, nil); err != nil && ctx.Err() != nil {
 			return model.Catalog{}, err
 		}
 		settled++

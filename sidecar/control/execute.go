@@ -21,19 +21,8 @@ type executor struct {
 	admission *admission     // the rights an include takes, asked once the plan is read
 	catalog   *catalogMirror // a backup's catalog row, written as soon as it settles
 	cancel    func(context.Context, Job) (State, LogEntry)
-	// turns bounds the BACKUPs in ClickHouse at once (Options.ParallelBackups).
-	turns chan struct{}
-}
-
-// backupTurn takes one of turns for a backup about to be sent
-// (sidecar.BackupRequest.Slot), or gives up when ctx ends.
-func (s *executor) backupTurn(ctx context.Context) (func(), error) {
-	select {
-	case s.turns <- struct{}{}:
-		return func() { <-s.turns }, nil
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
+	// turns bounds the BACKUPs ClickHouse writes at once (Options.ParallelBackups).
+	turns sidecar.Turns
 }
 
 // afterAnswer is what a request's run leaves for the work after its
@@ -215,8 +204,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		settled(b)
 	} else {
 		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.DB, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
-			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true, Slot: s.backupTurn,
-			SlotUntilWritten: cap(s.turns) > 1, // one turn: the server may refuse concurrent backups
+			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true, Turns: s.turns,
 			Started: func(b model.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))

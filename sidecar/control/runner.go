@@ -34,9 +34,10 @@ type Options struct {
 	CheckEvery       time.Duration // 0 = no scheduled checks
 	AllowUsers       []string      // if set, only these users may make requests
 	Workers          int           // requests executed at once (admission runs beside them)
-	// ParallelBackups bounds the BACKUPs running in ClickHouse at once
-	// (backup.parallel_databases; default Workers): a backup request past
-	// it waits for a turn once planned, holding its worker.
+	// ParallelBackups bounds the BACKUPs ClickHouse writes at once
+	// (backup.parallel_databases; default Workers; see sidecar.Turns): a
+	// backup request past it waits for a turn once planned, holding its
+	// worker.
 	ParallelBackups int
 	// TableSets are the configured table sets of databases (include_tables
 	// or exclude_tables); a database not here is backed up whole.
@@ -174,7 +175,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, databaseTurns: map[string]*sync.Mutex{}}
 	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}
 	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel,
-		turns: make(chan struct{}, opts.ParallelBackups)}
+		turns: sidecar.NewTurns(opts.ParallelBackups)}
 	return s
 }
 

@@ -30,7 +30,7 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 	defer progress.done()
 	out := &roundPrinter{w: a.stdout, progress: progress}
 	errs := make([]error, len(reqs))
-	turns := make(chan struct{}, parallel)
+	turns := sidecar.NewTurns(parallel)
 	var g errgroup.Group
 	g.SetLimit(pipelined(parallel))
 	for i, req := range reqs {
@@ -40,7 +40,7 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 		}
 		db := string(req.Database)
 		req.Progress = progress.updateFor("backup " + db)
-		takeTurns(&req, turns)
+		req.Turns = turns
 		// Go waits for a free goroutine; a goroutine never fails the
 		// group, so the others go on.
 		g.Go(func() error {
@@ -64,27 +64,6 @@ func (a *app) backupRound(ctx context.Context, reqs []sidecar.BackupRequest, par
 // metadata, index and lease are written (each database then holds its
 // lease a little longer than its BACKUP).
 func pipelined(parallel int) int { return 2*parallel + 1 }
-
-// takeTurns makes req's BACKUP wait for one of turns. Several turns give
-// theirs back as soon as the .backup object is written; one (a server
-// that may refuse concurrent backups) once ClickHouse has ended it
-// (sidecar.BackupRequest.SlotUntilWritten).
-func takeTurns(req *sidecar.BackupRequest, turns chan struct{}) {
-	req.Slot, req.SlotUntilWritten = turnOf(turns), cap(turns) > 1
-}
-
-// turnOf takes one of turns (sidecar.BackupRequest.Slot), or gives up
-// when ctx ends.
-func turnOf(turns chan struct{}) func(context.Context) (func(), error) {
-	return func(ctx context.Context) (func(), error) {
-		select {
-		case turns <- struct{}{}:
-			return func() { <-turns }, nil
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-	}
-}
 
 // roundError is nil when every database's backup completed, else one
 // error naming each database that did not, with the first line of why.
