@@ -13,10 +13,10 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// Run steps every database's open sets every interval, and at once when
-// woken (Wake), until ctx ends. A step's error is logged and the next step
-// tries again.
-func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Duration) error {
+// stepEvery steps every database's open sets every interval, and at once
+// when woken (Wake), until ctx ends. A step's error is logged and the next
+// step tries again.
+func (c *Coordinator) stepEvery(ctx context.Context, databases []string, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -27,7 +27,7 @@ func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Du
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-tick.C:
 		case <-c.wake:
 		}

@@ -40,6 +40,8 @@ const (
 	beatsFolder   = "sidecars"
 	workFolder    = "work"
 	jsonSuffix    = ".json"
+	nodesFolder   = "nodes" // a cluster's places: one lease per node
+	leaseSuffix   = ".lease"
 )
 
 // Schedule names the folder of one schedule's slots.
@@ -205,6 +207,8 @@ const (
 //	{prefix}/{cluster id}/{database}/shard-{n}/full/{name}/ …    shard n's chains, lease, pins, catalog
 //	{prefix}/{cluster id}/.clickvault/requests/shard-{n}-replica-{r}/{request}.claim
 //	                                                            a request claim of that node's sidecar (and sidecars/… its heartbeats)
+//	{prefix}/{cluster id}/.clickvault/nodes/shard-{n}-replica-{r}.lease
+//	                                                            the sidecar working that node's place (a lease)
 //	{prefix}/{cluster id}/{database}/sets/open.json             the open sets: one GET per poll
 //	{prefix}/{cluster id}/{database}/sets/{set}/set.json        the set: its shards, kind, requester, state
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.claim the replica working shard n (a lease)
@@ -275,6 +279,12 @@ func (l ClusterLayout) Node(shard, replica int) Layout {
 	out := l.Engine(shard)
 	out.Plane = ShardFolder(shard) + "-replica-" + strconv.Itoa(replica)
 	return out
+}
+
+// PlaceKey is the lease the sidecar of replica r of shard n holds while
+// it works that node's part of sets: one sidecar per node.
+func (l ClusterLayout) PlaceKey(shard, replica int) string {
+	return l.join(controlFolder, nodesFolder, ShardFolder(shard)+"-replica-"+strconv.Itoa(replica)+leaseSuffix)
 }
 
 // ShardRoot is shard n's folder of a database, with a trailing slash.
