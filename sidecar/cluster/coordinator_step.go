@@ -16,7 +16,7 @@ import (
 // stepEvery steps every database's open sets every interval, and at once
 // when woken (Wake), until ctx ends. A step's error is logged and the next
 // step tries again.
-func (c *Coordinator) stepEvery(ctx context.Context, databases []string, every time.Duration) {
+func stepEvery(ctx context.Context, c *Coordinator, databases []string, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {

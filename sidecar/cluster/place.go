@@ -23,12 +23,12 @@ const purposePlace = "node"
 // past that time) stops this sidecar's steps until the place is free.
 func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Duration) error {
 	for ctx.Err() == nil {
-		place, err := c.takePlace(ctx, every)
+		place, err := takePlace(ctx, c, every)
 		if err != nil {
 			return nil // ctx ended while it waited
 		}
 		err = place.Hold(ctx, func(ctx context.Context) error {
-			c.stepEvery(ctx, databases, every)
+			stepEvery(ctx, c, databases, every)
 			return nil
 		})
 		if err != nil && ctx.Err() == nil {
@@ -39,10 +39,10 @@ func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Du
 	return nil
 }
 
-// takePlace waits until this sidecar holds its node's place, and logs
+// takePlace waits until c's sidecar holds its node's place, and logs
 // once per holder who holds it meanwhile.
-func (c *Coordinator) takePlace(ctx context.Context, every time.Duration) (*coord.Lease, error) {
-	key := c.layout.PlaceKey(c.self.Position.Shard, c.self.Position.Replica)
+func takePlace(ctx context.Context, c *Coordinator, every time.Duration) (*coord.Lease, error) {
+	key := c.layout.PlaceKey(c.cluster, c.self.Position.Shard, c.self.Position.Replica)
 	retry := min(max(every, 5*time.Second), c.opts.ClaimTTL/3)
 	told := ""
 	for {

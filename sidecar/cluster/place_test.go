@@ -53,14 +53,22 @@ func TestOneSidecarWorksANodesPlace(t *testing.T) {
 		t.Fatalf("the second sidecar backed up %d shards while the first held the node's place", len(jobs))
 	}
 	close(busy)
-	waitUntil(t, "the first sidecar backs up the second set", func() bool { return len(first.exec.jobs()) == 2 })
+	waitUntil(t, "the first sidecar records both sets", func() bool {
+		return len(w.open(t).Sets) == 0 // sealed, so recorded
+	})
 	stopFirst()
 	<-firstDone
 
 	waitUntil(t, "the second sidecar takes the place the first gave up", func() bool { return placeHolder(t, w) == "twin" })
 	w.clock.Add(time.Second)
-	w.create(t, 0, cluster.Request{RequestID: "r3", RequestedBy: "alice"})
-	waitUntil(t, "the second sidecar backs up a set", func() bool { return len(twin.jobs()) == 1 })
+	third := w.create(t, 0, cluster.Request{RequestID: "r3", RequestedBy: "alice"})
+	waitUntil(t, "the second sidecar backs up the third set", func() bool {
+		jobs := twin.jobs()
+		return len(jobs) == 1 && jobs[0].Set.ID == third.ID
+	})
+	if n := len(first.exec.jobs()); n != 2 {
+		t.Fatalf("the first sidecar backed up %d shards, want the first two sets'", n)
+	}
 	stopSecond()
 	<-secondDone
 }
@@ -78,7 +86,7 @@ func run(c *cluster.Coordinator, ctx context.Context) <-chan struct{} {
 // placeHolder is who holds the place of shard 1's replica 1 ("" for no one).
 func placeHolder(t *testing.T, w *world) string {
 	t.Helper()
-	data, _, err := w.store.Get(context.Background(), w.layout.PlaceKey(1, 1))
+	data, _, err := w.store.Get(context.Background(), w.layout.PlaceKey("vault", 1, 1))
 	if err != nil {
 		return ""
 	}

@@ -14,6 +14,7 @@ package coord
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -207,7 +208,7 @@ const (
 //	{prefix}/{cluster id}/{database}/shard-{n}/full/{name}/ …    shard n's chains, lease, pins, catalog
 //	{prefix}/{cluster id}/.clickvault/requests/shard-{n}-replica-{r}/{request}.claim
 //	                                                            a request claim of that node's sidecar (and sidecars/… its heartbeats)
-//	{prefix}/{cluster id}/.clickvault/nodes/shard-{n}-replica-{r}.lease
+//	{prefix}/{cluster id}/.clickvault/nodes/{cluster name}/shard-{n}-replica-{r}.lease
 //	                                                            the sidecar working that node's place (a lease)
 //	{prefix}/{cluster id}/{database}/sets/open.json             the open sets: one GET per poll
 //	{prefix}/{cluster id}/{database}/sets/{set}/set.json        the set: its shards, kind, requester, state
@@ -281,10 +282,12 @@ func (l ClusterLayout) Node(shard, replica int) Layout {
 	return out
 }
 
-// PlaceKey is the lease the sidecar of replica r of shard n holds while
-// it works that node's part of sets: one sidecar per node.
-func (l ClusterLayout) PlaceKey(shard, replica int) string {
-	return l.join(controlFolder, nodesFolder, ShardFolder(shard)+"-replica-"+strconv.Itoa(replica)+leaseSuffix)
+// PlaceKey is the lease the sidecar of replica r of shard n of cluster
+// (its system.clusters name) holds while it works that node's part of
+// sets: one sidecar per node. Two clusters given one cluster id by
+// mistake (foreign.go) keep places of their own.
+func (l ClusterLayout) PlaceKey(cluster string, shard, replica int) string {
+	return l.join(controlFolder, nodesFolder, url.PathEscape(cluster), ShardFolder(shard)+"-replica-"+strconv.Itoa(replica)+leaseSuffix)
 }
 
 // ShardRoot is shard n's folder of a database, with a trailing slash.

@@ -198,10 +198,10 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 			return nil
 		case <-tick.C:
 		}
-		err := l.Renew(ctx)
+		err := l.renewInTime(ctx)
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrLeaseLost):
+		case errors.Is(err, ErrLeaseLost), errors.Is(err, errLeaseExpired):
 			return err
 		case !l.now().Before(l.info.ExpiresAt):
 			return fmt.Errorf("lease %s expired while it could not be renewed: %w", l.key, err)
@@ -211,6 +211,22 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 		}
 	}
 }
+
+// renewInTime renews the lease, giving up when it expires: a renewal
+// that hangs (S3 not answering, its SDK retrying for minutes) must not let
+// the work under the lease go on after another writer may have taken it.
+func (l *Lease) renewInTime(ctx context.Context) error {
+	renewCtx, cancel := context.WithTimeout(ctx, l.info.ExpiresAt.Sub(l.now()))
+	defer cancel()
+	err := l.Renew(renewCtx)
+	if err != nil && renewCtx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("lease %s: %w: %w", l.key, errLeaseExpired, err)
+	}
+	return err
+}
+
+// errLeaseExpired is a lease whose renewal did not succeed before it expired.
+var errLeaseExpired = errors.New("expired while it could not be renewed")
 
 // readLease reads a lease object; ok false when there is none or it is
 // not ClickVault's JSON.

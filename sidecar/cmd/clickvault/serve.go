@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -166,9 +167,31 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 		// This node's shard of every set, whichever node made it.
 		a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
 			"replica", a.cluster.position.Replica)
-		g.Go(func() error { return p.sets.Run(gctx, a.cfg.DatabaseList(), a.cfg.Poll()) })
+		g.Go(func() error {
+			// The runner probes the bucket and claims the prefix first:
+			// nothing of sets is written under a prefix it then refuses.
+			if !waitStarted(gctx, runner) {
+				return nil
+			}
+			return p.sets.Run(gctx, a.cfg.DatabaseList(), a.cfg.Poll())
+		})
 	}
 	return g.Wait()
+}
+
+// waitStarted waits until runner has probed the bucket and claimed the
+// prefix (control.Runner.Started), or ctx ends (false).
+func waitStarted(ctx context.Context, runner *control.Runner) bool {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !runner.Started() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 // runner is serve's request runner, configured.

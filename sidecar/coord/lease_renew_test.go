@@ -1,0 +1,55 @@
+package coord_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
+)
+
+// hangingPuts is a store whose writes hang, once hang is set, until their
+// context ends: S3 not answering while its SDK retries.
+type hangingPuts struct {
+	*memstore.ObjectStore
+	hang atomic.Bool
+}
+
+func (h *hangingPuts) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if h.hang.Load() {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	return h.ObjectStore.Put(ctx, key, data, cond)
+}
+
+// TestLeaseWorkStopsWhenItsRenewalHangsPastExpiry: the work under a lease
+// is cancelled once the lease expires without a renewal, even when the
+// renewal never returns: another writer may take the lease from then on,
+// and two must never work under it at once.
+func TestLeaseWorkStopsWhenItsRenewalHangsPastExpiry(t *testing.T) {
+	store := &hangingPuts{ObjectStore: memstore.New()}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const ttl = 300 * time.Millisecond
+	lease, err := coord.AcquireLease(ctx, store, "k", coord.Holder{Name: "a"}, coord.PurposeBackup, ttl, time.Now, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.hang.Store(true)
+	start := time.Now()
+	var stopped time.Duration
+	err = lease.Hold(ctx, func(ctx context.Context) error {
+		<-ctx.Done() // the work goes on until the lease is no longer ours
+		stopped = time.Since(start)
+		return nil
+	})
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Hold returned %v after %s (the test's own context: %v), want the lease's expiry", err, stopped, ctx.Err())
+	}
+	if stopped > 10*ttl { // at the lease's expiry, and some slack for a loaded machine
+		t.Fatalf("the work went on %s under a lease of %s whose renewals hung", stopped, ttl)
+	}
+}
