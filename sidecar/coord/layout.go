@@ -41,7 +41,7 @@ const (
 	beatsFolder   = "sidecars"
 	workFolder    = "work"
 	jsonSuffix    = ".json"
-	nodesFolder   = "nodes" // a cluster's places: one lease per node
+	nodesFolder   = "nodes" // a cluster's node leases: one sidecar per node
 	leaseSuffix   = ".lease"
 )
 
@@ -209,7 +209,7 @@ const (
 //	{prefix}/{cluster id}/.clickvault/requests/shard-{n}-replica-{r}/{request}.claim
 //	                                                            a request claim of that node's sidecar (and sidecars/… its heartbeats)
 //	{prefix}/{cluster id}/.clickvault/nodes/{cluster name}/shard-{n}-replica-{r}.lease
-//	                                                            the sidecar working that node's place (a lease)
+//	                                                            the sidecar working that node's part of sets (a lease)
 //	{prefix}/{cluster id}/{database}/sets/open.json             the open sets: one GET per poll
 //	{prefix}/{cluster id}/{database}/sets/{set}/set.json        the set: its shards, kind, requester, state
 //	{prefix}/{cluster id}/{database}/sets/{set}/shard-{n}.claim the replica working shard n (a lease)
@@ -282,11 +282,11 @@ func (l ClusterLayout) Node(shard, replica int) Layout {
 	return out
 }
 
-// PlaceKey is the lease the sidecar of replica r of shard n of cluster
+// NodeLeaseKey is the lease the sidecar of replica r of shard n of cluster
 // (its system.clusters name) holds while it works that node's part of
 // sets: one sidecar per node. Two clusters given one cluster id by
-// mistake (foreign.go) keep places of their own.
-func (l ClusterLayout) PlaceKey(cluster string, shard, replica int) string {
+// mistake (foreign.go) keep node leases of their own.
+func (l ClusterLayout) NodeLeaseKey(cluster string, shard, replica int) string {
 	return l.join(controlFolder, nodesFolder, url.PathEscape(cluster), ShardFolder(shard)+"-replica-"+strconv.Itoa(replica)+leaseSuffix)
 }
 

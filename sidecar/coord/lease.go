@@ -63,6 +63,10 @@ type Lease struct {
 	ttl    time.Duration
 	now    func() time.Time
 	logger *slog.Logger
+	// validUntil is when the last write's hold ends, on this process's
+	// own monotonic clock (the write's start and the time to live): the
+	// lease's clock (now) may be another (a test's), or jump.
+	validUntil time.Time
 }
 
 // AcquireLease writes the lease object if it is absent, or takes it over if
@@ -123,6 +127,7 @@ func (l *Lease) heldOr(ctx context.Context, err error) error {
 }
 
 func (l *Lease) write(ctx context.Context, cond PutCondition) error {
+	start := time.Now()
 	info := l.info
 	info.ExpiresAt = l.now().Add(l.ttl).UTC()
 	data, err := json.Marshal(info)
@@ -133,14 +138,16 @@ func (l *Lease) write(ctx context.Context, cond PutCondition) error {
 	if err != nil {
 		return err
 	}
-	l.etag, l.info = etag, info
+	l.etag, l.info, l.validUntil = etag, info, start.Add(l.ttl)
 	return nil
 }
 
-// Renew extends the lease; ErrLeaseLost if someone else holds it now.
+// Renew extends the lease; ErrLeaseLost if someone else holds it now, or
+// no one (S3 answers a conditional write on a missing object 404: a
+// release racing a takeover deleted it).
 func (l *Lease) Renew(ctx context.Context) error {
 	err := l.write(ctx, PutCondition{IfMatch: l.etag})
-	if errors.Is(err, ErrPreconditionFailed) {
+	if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
 		return ErrLeaseLost
 	}
 	if err != nil {
@@ -149,8 +156,13 @@ func (l *Lease) Renew(ctx context.Context) error {
 	return nil
 }
 
-// Release deletes the lease object if it is still ours.
+// Release deletes the lease object if it is still ours. An expired one is
+// left: anyone may take it now, and a delete between another's taking and
+// its renewal would delete that one's lease.
 func (l *Lease) Release(ctx context.Context) error {
+	if !time.Now().Before(l.validUntil) {
+		return nil
+	}
 	_, etag, err := l.store.Get(ctx, l.key)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -187,27 +199,34 @@ func (l *Lease) Hold(ctx context.Context, fn func(context.Context) error) error 
 	return err
 }
 
+// renewUntil renews the lease every third of its time to live until done,
+// and after a failed renewal again soon (a twentieth of it), so S3 back
+// before the lease expires keeps it. It returns why the lease is no longer
+// ours: lost to another writer, or expired without a renewal.
 func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
-	tick := time.NewTicker(l.ttl / 3)
-	defer tick.Stop()
+	every, retry := l.ttl/3, max(l.ttl/20, 10*time.Millisecond)
+	wait := every
 	for {
+		timer := time.NewTimer(wait)
 		select {
 		case <-done:
+			timer.Stop()
 			return nil
 		case <-ctx.Done():
+			timer.Stop()
 			return nil
-		case <-tick.C:
+		case <-timer.C:
 		}
 		err := l.renewInTime(ctx)
 		switch {
 		case err == nil:
+			wait = every
 		case errors.Is(err, ErrLeaseLost), errors.Is(err, errLeaseExpired):
 			return err
-		case !l.now().Before(l.info.ExpiresAt):
-			return fmt.Errorf("lease %s expired while it could not be renewed: %w", l.key, err)
 		default:
 			// A passing S3 error: the lease is still ours until it expires.
 			l.logger.Warn("renew lease; will retry", "lease", l.key, "err", err)
+			wait = max(min(retry, time.Until(l.validUntil)), 0)
 		}
 	}
 }
@@ -216,7 +235,10 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 // that hangs (S3 not answering, its SDK retrying for minutes) must not let
 // the work under the lease go on after another writer may have taken it.
 func (l *Lease) renewInTime(ctx context.Context) error {
-	renewCtx, cancel := context.WithTimeout(ctx, l.info.ExpiresAt.Sub(l.now()))
+	if !time.Now().Before(l.validUntil) {
+		return fmt.Errorf("lease %s: %w", l.key, errLeaseExpired)
+	}
+	renewCtx, cancel := context.WithDeadline(ctx, l.validUntil)
 	defer cancel()
 	err := l.Renew(renewCtx)
 	if err != nil && renewCtx.Err() != nil && ctx.Err() == nil {

@@ -2,6 +2,7 @@ package coord_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,5 +52,47 @@ func TestLeaseWorkStopsWhenItsRenewalHangsPastExpiry(t *testing.T) {
 	}
 	if stopped > 10*ttl { // at the lease's expiry, and some slack for a loaded machine
 		t.Fatalf("the work went on %s under a lease of %s whose renewals hung", stopped, ttl)
+	}
+}
+
+// failingPuts fails its next fail writes, as S3 answering 503 does.
+type failingPuts struct {
+	*memstore.ObjectStore
+	fail atomic.Int32
+}
+
+func (f *failingPuts) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if f.fail.Add(-1) >= 0 {
+		return "", errors.New("503 Slow Down")
+	}
+	return f.ObjectStore.Put(ctx, key, data, cond)
+}
+
+// TestLeaseOutlivesFailedRenewalsWhileTimeIsLeft: renewals that fail
+// are tried again soon, not a third of the time to live later, so S3
+// back before the lease expires keeps the work going; the lease is
+// renewed and released as usual after it.
+func TestLeaseOutlivesFailedRenewalsWhileTimeIsLeft(t *testing.T) {
+	store := &failingPuts{ObjectStore: memstore.New()}
+	ctx := context.Background()
+	const ttl = 1500 * time.Millisecond // renewed every 500 ms; after a failure, every 75 ms
+	lease, err := coord.AcquireLease(ctx, store, "k", coord.Holder{Name: "a"}, coord.PurposeBackup, ttl, time.Now, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.fail.Store(3) // the renewals at a third of the time to live, and two more
+	err = lease.Hold(ctx, func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return errors.New("the work was cancelled")
+		case <-time.After(2 * ttl):
+			return nil
+		}
+	})
+	if err != nil {
+		t.Fatalf("work under a lease whose renewals failed three times, then succeeded in time: %v", err)
+	}
+	if ok, _ := store.Exists(ctx, "k"); ok {
+		t.Fatal("the lease was not released after the work")
 	}
 }

@@ -168,8 +168,9 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 		a.logger.Info("cluster node", "cluster", a.cluster.name, "shard", a.cluster.position.Shard,
 			"replica", a.cluster.position.Replica)
 		g.Go(func() error {
-			// The runner probes the bucket and claims the prefix first:
-			// nothing of sets is written under a prefix it then refuses.
+			// The runner creates the control tables, probes the bucket
+			// and claims the prefix first: nothing of sets is written
+			// under a prefix it then refuses.
 			if !waitStarted(gctx, runner) {
 				return nil
 			}
@@ -179,8 +180,9 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 	return g.Wait()
 }
 
-// waitStarted waits until runner has probed the bucket and claimed the
-// prefix (control.Runner.Started), or ctx ends (false).
+// waitStarted waits until runner has created the control tables, probed
+// the bucket and claimed the prefix (control.Runner.Started), or ctx ends
+// (false).
 func waitStarted(ctx context.Context, runner *control.Runner) bool {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()

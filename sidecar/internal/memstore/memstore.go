@@ -81,11 +81,15 @@ func (m *ObjectStore) Get(_ context.Context, key string) ([]byte, string, error)
 }
 
 // Put honours cond as S3 does: If-None-Match: * fails on an existing key,
-// If-Match fails unless the key's ETag is the one given.
+// If-Match fails unless the key's ETag is the one given, and on a missing
+// key with ErrNotFound (S3's 404 NoSuchKey, MinIO's too), not 412.
 func (m *ObjectStore) Put(_ context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, exists := m.objects[key]
+	if cond.IfMatch != "" && !exists {
+		return "", fmt.Errorf("put %s: %w", key, coord.ErrNotFound)
+	}
 	if (cond.IfNoneMatch && exists) || (cond.IfMatch != "" && cond.IfMatch != m.etags[key]) {
 		return "", fmt.Errorf("put %s: %w", key, coord.ErrPreconditionFailed)
 	}

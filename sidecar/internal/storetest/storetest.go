@@ -34,6 +34,9 @@ func Contract(ctx context.Context, t *testing.T, store coord.ObjectStore) {
 	if _, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: `"0000"`}); !errors.Is(err, coord.ErrPreconditionFailed) {
 		t.Fatalf("put with a stale IfMatch: want ErrPreconditionFailed, got %v", err)
 	}
+	if _, err := store.Put(ctx, "a/x/missing", []byte("two"), coord.PutCondition{IfMatch: `"0000"`}); !errors.Is(err, coord.ErrNotFound) {
+		t.Fatalf("put with IfMatch on a missing key: want ErrNotFound (S3's 404), got %v", err)
+	}
 	written, err := store.Put(ctx, "a/x/1", []byte("two"), coord.PutCondition{IfMatch: etag})
 	if err != nil {
 		t.Fatalf("put with the right IfMatch: %v", err)
@@ -117,6 +120,22 @@ func LeaseOneWriter(ctx context.Context, t *testing.T, store coord.ObjectStore) 
 	}
 	if err := old.Renew(ctx); !errors.Is(err, coord.ErrLeaseLost) {
 		t.Fatalf("renew after takeover: want ErrLeaseLost, got %v", err)
+	}
+	// A lease whose object is gone (a release racing a takeover deleted
+	// it) is no one's: its holder's renewal says so, whatever S3 answers
+	// a conditional write on a missing object (412, or 404).
+	gone, err := coord.AcquireLease(ctx, store, coord.Layout{}.LeaseKey("db3"), coord.Holder{Name: "gone"}, coord.PurposeBackup, time.Minute, time.Now, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(ctx, []string{coord.Layout{}.LeaseKey("db3")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Renew(ctx); !errors.Is(err, coord.ErrLeaseLost) {
+		t.Fatalf("renew a lease whose object was deleted: want ErrLeaseLost, got %v", err)
+	}
+	if ok, err := store.Exists(ctx, coord.Layout{}.LeaseKey("db3")); err != nil || ok {
+		t.Fatalf("the renewal wrote the deleted lease again (exists %v, %v)", ok, err)
 	}
 }
 

@@ -13,13 +13,13 @@ import (
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// TestOneSidecarWorksANodesPlace: a second sidecar given the same shard
+// TestOneSidecarPerNode: a second sidecar given the same shard
 // and replica as a running one (a copied configuration) takes no part in
-// sets while the first holds the node's place — not even a set the first
+// sets while the first holds the node's lease — not even a set the first
 // has not reached, which it would otherwise claim and back up (or, for a
-// restore, send a step the first already sent) — and takes the place
+// restore, send a step the first already sent) — and takes the lease
 // when the first stops.
-func TestOneSidecarWorksANodesPlace(t *testing.T) {
+func TestOneSidecarPerNode(t *testing.T) {
 	w := newWorldWith(t, func(_ int, o *cluster.Options) { o.ClaimTTL = 3 * time.Second }, 1)
 	first := w.nodes[0]
 	busy := make(chan struct{})
@@ -38,7 +38,7 @@ func TestOneSidecarWorksANodesPlace(t *testing.T) {
 
 	firstCtx, stopFirst := context.WithCancel(context.Background())
 	firstDone := run(first.c, firstCtx)
-	waitUntil(t, "the first sidecar holds the place", func() bool { return placeHolder(t, w) == first.name })
+	waitUntil(t, "the first sidecar holds the node's lease", func() bool { return nodeLeaseHolder(t, w) == first.name })
 	secondCtx, stopSecond := context.WithCancel(context.Background())
 	defer stopSecond()
 	secondDone := run(second, secondCtx)
@@ -50,7 +50,7 @@ func TestOneSidecarWorksANodesPlace(t *testing.T) {
 	waitUntil(t, "the first sidecar backs up the first set", func() bool { return len(first.exec.jobs()) == 1 })
 	time.Sleep(300 * time.Millisecond) // thirty of the second's polls, were it working
 	if jobs := twin.jobs(); len(jobs) != 0 {
-		t.Fatalf("the second sidecar backed up %d shards while the first held the node's place", len(jobs))
+		t.Fatalf("the second sidecar backed up %d shards while the first held the node's lease", len(jobs))
 	}
 	close(busy)
 	waitUntil(t, "the first sidecar records both sets", func() bool {
@@ -59,7 +59,7 @@ func TestOneSidecarWorksANodesPlace(t *testing.T) {
 	stopFirst()
 	<-firstDone
 
-	waitUntil(t, "the second sidecar takes the place the first gave up", func() bool { return placeHolder(t, w) == "twin" })
+	waitUntil(t, "the second sidecar takes the lease the first gave up", func() bool { return nodeLeaseHolder(t, w) == "twin" })
 	w.clock.Add(time.Second)
 	third := w.create(t, 0, cluster.Request{RequestID: "r3", RequestedBy: "alice"})
 	waitUntil(t, "the second sidecar backs up the third set", func() bool {
@@ -83,16 +83,16 @@ func run(c *cluster.Coordinator, ctx context.Context) <-chan struct{} {
 	return done
 }
 
-// placeHolder is who holds the place of shard 1's replica 1 ("" for no one).
-func placeHolder(t *testing.T, w *world) string {
+// nodeLeaseHolder is who holds the lease of shard 1's replica 1 ("" for no one).
+func nodeLeaseHolder(t *testing.T, w *world) string {
 	t.Helper()
-	data, _, err := w.store.Get(context.Background(), w.layout.PlaceKey("vault", 1, 1))
+	data, _, err := w.store.Get(context.Background(), w.layout.NodeLeaseKey("vault", 1, 1))
 	if err != nil {
 		return ""
 	}
 	var l coord.LeaseInfo
 	if err := json.Unmarshal(data, &l); err != nil {
-		t.Fatalf("the place's lease: %v", err)
+		t.Fatalf("the node's lease: %v", err)
 	}
 	return l.Holder
 }
