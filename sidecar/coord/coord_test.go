@@ -207,3 +207,41 @@ func TestUpdateChecks(t *testing.T) {
 		t.Fatalf("check results %v, %v; want a,b", got, err)
 	}
 }
+
+// deletedBeforeWrite deletes the key of the first conditional write it
+// sees just before making it: another writer's delete landing between a
+// read and the write.
+type deletedBeforeWrite struct {
+	*memstore.ObjectStore
+	done bool
+}
+
+func (d *deletedBeforeWrite) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if cond.IfMatch != "" && !d.done {
+		d.done = true
+		if err := d.Delete(ctx, []string{key}); err != nil {
+			return "", err
+		}
+	}
+	return d.ObjectStore.Put(ctx, key, data, cond)
+}
+
+// TestUpdateChecksReadsAgainAfterADelete: check results deleted between
+// their read and the write (S3 answers the If-Match 404) are read again
+// and written anew, not reported as a failed write.
+func TestUpdateChecksReadsAgainAfterADelete(t *testing.T) {
+	ctx := context.Background()
+	store := &deletedBeforeWrite{ObjectStore: memstore.New()}
+	layout := coord.Layout{Prefix: "p"}
+	b := coord.New(store, coord.Config{Layout: layout}, discard)
+	type results struct{ Names []string }
+	for _, n := range []string{"a", "b"} {
+		if err := coord.UpdateChecks(ctx, b, "shop", func(r *results) { r.Names = append(r.Names, n) }); err != nil {
+			t.Fatalf("update %s: %v", n, err)
+		}
+	}
+	var got results
+	if err := b.ReadChecks(ctx, "shop", &got); err != nil || strings.Join(got.Names, ",") != "b" {
+		t.Fatalf("check results %v, %v; want b (a was deleted under the second update)", got, err)
+	}
+}
