@@ -100,7 +100,8 @@ func UpdateChecks[T any](ctx context.Context, b *Bucket, database string, change
 		_, err = b.store.Put(ctx, key, data, cond)
 		// Changed since the read, or deleted (S3 answers If-Match on a
 		// missing key 404): read again.
-		if !errors.Is(err, ErrPreconditionFailed) && !(etag != "" && errors.Is(err, ErrNotFound)) {
+		changed := errors.Is(err, ErrPreconditionFailed) || (etag != "" && errors.Is(err, ErrNotFound))
+		if !changed {
 			if err != nil {
 				return fmt.Errorf("write check results of %s: %w", database, err)
 			}
