@@ -57,6 +57,8 @@ func TestClusterLayoutKeys(t *testing.T) {
 		{node.ClaimKey("r1"), "cv/c1/.clickvault/requests/shard-2-replica-3/r1.claim"},
 		{node.HeartbeatKey("h:1"), "cv/c1/.clickvault/sidecars/shard-2-replica-3/h_1.json"},
 		{node.SlotKey(coord.BackupSchedule, "shop", 42), "cv/c1/.clickvault/schedule/shop/42"},
+		{l.NodeLeaseKey("vault", 2, 3), "cv/c1/.clickvault/nodes/vault/shard-2-replica-3.lease"},
+		{l.NodeLeaseKey("a/b c", 2, 3), "cv/c1/.clickvault/nodes/a%2Fb%20c/shard-2-replica-3.lease"},
 		{l.ShardRoot("shop", 2), "cv/c1/shop/shard-2/"},
 		{l.SetsRoot("shop"), "cv/c1/shop/sets/"},
 		{l.OpenSetsKey("shop"), "cv/c1/shop/sets/open.json"},
