@@ -85,8 +85,11 @@ func (c *Claims) Claim(ctx context.Context, requestID string) (bool, error) {
 	}
 	c.logger.Warn("taking over the request of a sidecar that stopped", "request", requestID, "holder", cl.Instance)
 	if _, err := c.store.Put(ctx, key, data, PutCondition{IfMatch: etag}); err != nil {
-		if errors.Is(err, ErrPreconditionFailed) {
-			return false, nil // another sidecar took it over first
+		// Another sidecar took it over first; or the claim was dropped
+		// (S3 answers If-Match on a missing key 404): its request was
+		// answered, and is not to be run.
+		if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
+			return false, nil
 		}
 		return false, fmt.Errorf("take over claim of request %s: %w", requestID, err)
 	}

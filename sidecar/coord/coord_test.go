@@ -245,3 +245,20 @@ func TestUpdateChecksReadsAgainAfterADelete(t *testing.T) {
 		t.Fatalf("check results %v, %v; want b (a was deleted under the second update)", got, err)
 	}
 }
+
+// TestClaimDroppedDuringATakeover: a stopped sidecar's claim dropped
+// between another's read of it and its conditional takeover (S3 answers
+// the If-Match 404; a claim is dropped once its request was answered) is
+// not a claim won, and no error either: the request is not to be run.
+func TestClaimDroppedDuringATakeover(t *testing.T) {
+	ctx := context.Background()
+	store := &deletedBeforeWrite{ObjectStore: memstore.New()}
+	layout := coord.Layout{Prefix: "p"}
+	if ok, err := coord.NewClaims(store, layout, "a", discard).Claim(ctx, "r1"); err != nil || !ok {
+		t.Fatalf("the first claim: %v, %v", ok, err)
+	}
+	ok, err := coord.NewClaims(store, layout, "b", discard).Claim(ctx, "r1") // a has no heartbeat: stopped
+	if err != nil || ok {
+		t.Fatalf("a takeover of a claim dropped meanwhile: won %v, %v; want not won, no error", ok, err)
+	}
+}

@@ -107,7 +107,13 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Hol
 	} else {
 		logger.Warn("taking over an expired lease", "lease", key, "holder", current.Holder, "expired_at", current.ExpiresAt)
 	}
-	if err := l.write(ctx, PutCondition{IfMatch: etag}); err != nil {
+	err = l.write(ctx, PutCondition{IfMatch: etag})
+	if errors.Is(err, ErrNotFound) {
+		// Released between our read and write (S3 answers If-Match on a
+		// missing key 404): it is free, to the first who writes it anew.
+		err = l.write(ctx, PutCondition{IfNoneMatch: true})
+	}
+	if err != nil {
 		return nil, l.heldOr(ctx, err)
 	}
 	return l, nil
@@ -156,9 +162,12 @@ func (l *Lease) Renew(ctx context.Context) error {
 	return nil
 }
 
-// Release deletes the lease object if it is still ours. An expired one is
-// left: anyone may take it now, and a delete between another's taking and
-// its renewal would delete that one's lease.
+// Release deletes the lease object if it is still ours. One expired on
+// this process's clock is left: another writer may take it now (its
+// object says when it expires), and a delete between that one's taking
+// and its renewal would delete its lease. (The read and the delete are
+// not one step: a writer whose clock runs ahead may still take it in
+// between.)
 func (l *Lease) Release(ctx context.Context) error {
 	if !time.Now().Before(l.validUntil) {
 		return nil
@@ -220,7 +229,8 @@ func (l *Lease) renewUntil(ctx context.Context, done <-chan struct{}) error {
 		err := l.renewInTime(ctx)
 		switch {
 		case err == nil:
-			wait = every
+			// From the renewal's start: a slow one leaves less time.
+			wait = min(every, time.Until(l.validUntil)/2)
 		case errors.Is(err, ErrLeaseLost), errors.Is(err, errLeaseExpired):
 			return err
 		default:

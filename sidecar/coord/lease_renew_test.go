@@ -96,3 +96,23 @@ func TestLeaseOutlivesFailedRenewalsWhileTimeIsLeft(t *testing.T) {
 		t.Fatal("the lease was not released after the work")
 	}
 }
+
+// TestLeaseTakeoverOfAReleasedLease: an expired lease released between a
+// writer's read of it and its conditional takeover (S3 answers the
+// If-Match 404) is free: the writer takes it, rather than failing as if
+// it were held.
+func TestLeaseTakeoverOfAReleasedLease(t *testing.T) {
+	ctx := context.Background()
+	store := &deletedBeforeWrite{ObjectStore: memstore.New()}
+	past := func() time.Time { return time.Now().Add(-time.Hour) }
+	if _, err := coord.AcquireLease(ctx, store, "k", coord.Holder{Name: "old"}, coord.PurposeBackup, time.Minute, past, discard); err != nil {
+		t.Fatal(err)
+	}
+	l, err := coord.AcquireLease(ctx, store, "k", coord.Holder{Name: "new"}, coord.PurposeBackup, time.Minute, time.Now, discard)
+	if err != nil {
+		t.Fatalf("take over an expired lease released meanwhile: %v", err)
+	}
+	if err := l.Renew(ctx); err != nil {
+		t.Fatalf("renew the lease taken: %v", err)
+	}
+}
