@@ -83,11 +83,8 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Hol
 		return l, nil
 	}
 	data, etag, err := store.Get(ctx, key)
-	if errors.Is(err, ErrNotFound) { // released between our write and read: try once more
-		if err := l.write(ctx, PutCondition{IfNoneMatch: true}); err != nil {
-			return nil, l.heldOr(ctx, err)
-		}
-		return l, nil
+	if errors.Is(err, ErrNotFound) { // released between our write and read
+		return l.takeFreed(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read lease %s: %w", key, err)
@@ -108,12 +105,19 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Hol
 		logger.Warn("taking over an expired lease", "lease", key, "holder", current.Holder, "expired_at", current.ExpiresAt)
 	}
 	err = l.write(ctx, PutCondition{IfMatch: etag})
-	if errors.Is(err, ErrNotFound) {
-		// Released between our read and write (S3 answers If-Match on a
-		// missing key 404): it is free, to the first who writes it anew.
-		err = l.write(ctx, PutCondition{IfNoneMatch: true})
+	if errors.Is(err, ErrNotFound) { // released between our read and write (S3 answers If-Match on a missing key 404)
+		return l.takeFreed(ctx)
 	}
 	if err != nil {
+		return nil, l.heldOr(ctx, err)
+	}
+	return l, nil
+}
+
+// takeFreed writes the lease anew once its object was found gone (its
+// holder released it meanwhile): it is free, to the first who writes it.
+func (l *Lease) takeFreed(ctx context.Context) (*Lease, error) {
+	if err := l.write(ctx, PutCondition{IfNoneMatch: true}); err != nil {
 		return nil, l.heldOr(ctx, err)
 	}
 	return l, nil
