@@ -176,16 +176,16 @@ func (o *ObjectStore) ETag(ctx context.Context, key string) (string, error) {
 	return aws.ToString(resp.ETag), nil
 }
 
+// Exists is a HEAD, as ETag: a missing key is no error here.
 func (o *ObjectStore) Exists(ctx context.Context, key string) (bool, error) {
-	_, err := o.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
-	err = mapErr(err)
+	_, err := o.ETag(ctx, key)
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, coord.ErrNotFound):
 		return false, nil
 	}
-	return false, fmt.Errorf("look up %s: %w", key, err)
+	return false, err
 }
 
 // deleteBatch is S3's limit of keys per DeleteObjects request.
