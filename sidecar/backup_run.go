@@ -23,8 +23,9 @@ type BackupRequest struct {
 	RequestID   string
 	RequestedBy string
 	Progress    ProgressFunc
-	// Started, when set, is called once ClickHouse accepted the BACKUP,
-	// with the backup as recorded so far (status running).
+	// Started, when set, is called once ClickHouse accepted the BACKUP
+	// (the first time, if it is sent again: see sendBackup), with the
+	// backup as recorded so far (status running).
 	Started func(model.Backup)
 	// Settled, when set, is called once the backup's outcome (created or
 	// failed) is in its metadata, while the catalog index is rewritten and
@@ -146,17 +147,8 @@ func (s *backups) runBackup(ctx context.Context, req BackupRequest, cat model.Ca
 	if plan.Kind == model.KindIncremental {
 		baseFolder = plan.Base.Folder
 	}
-	cmd := BackupCommand{ID: b.BackupID, Database: string(req.Database), Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
-	if err := s.db.StartBackup(ctx, cmd); err != nil {
-		turn.end()
-		return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
-	}
-	s.fault("backup-sent")
-	if req.Started != nil {
-		req.Started(b)
-	}
-	s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base)
-	return s.settle(ctx, b, req.Progress, turn)
+	cmd := BackupCommand{Database: string(req.Database), Folder: b.Folder, BaseFolder: baseFolder, Tables: req.Tables}
+	return s.sendBackup(ctx, req, b, cmd, turn)
 }
 
 // snapshot is what ClickHouse says just before a backup: its version and
@@ -238,20 +230,22 @@ func (s *backups) uniqueName(cat model.Catalog, now time.Time) string {
 	}
 }
 
-// settle waits for a backup's operation and records how it ended. Its
-// turn (nil: none) is given back once ClickHouse has ended the backup or
-// the wait gave up, or when its .backup object is seen (heldTurn.written).
-// If ctx ends first the metadata stays "running", for the next run to
-// adopt.
-func (s *backups) settle(ctx context.Context, b model.Backup, progress ProgressFunc, turn *heldTurn) (model.Backup, error) {
-	op, err := s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress, func(ctx context.Context) (bool, error) {
+// awaitBackup waits for a backup's operation to end. Its turn (nil: none)
+// is given back when its .backup object is seen (heldTurn.written).
+func (s *backups) awaitBackup(ctx context.Context, b model.Backup, progress ProgressFunc, turn *heldTurn) (Operation, error) {
+	return s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress, func(ctx context.Context) (bool, error) {
 		written, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
 		if written {
 			turn.written()
 		}
 		return written, err
 	})
-	turn.end()
+}
+
+// settle records how a backup's operation ended (awaitBackup's op and
+// err). If ctx ended first the metadata stays "running", for the next run
+// to adopt.
+func (s *backups) settle(ctx context.Context, b model.Backup, op Operation, err error) (model.Backup, error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return s.settleUnknown(ctx, b)

@@ -25,25 +25,25 @@ func TestBackupHoldsItsTurnOnlyWhileClickHouseRunsIt(t *testing.T) {
 	var heldWhenCreated int // ClickHouse reported it created; the metadata is not written yet
 	e := newEngine(t, sidecar.Options{FaultPoint: func(name string) {
 		if name == "backup-created" {
-			heldWhenCreated = len(turns)
+			heldWhenCreated = turns.Held()
 		}
 	}})
 	var heldAtStart int
 	b, err := e.Backup(context.Background(), sidecar.BackupRequest{Database: "shop", Kind: model.KindFull, Turns: turns,
-		Started: func(model.Backup) { heldAtStart = len(turns) }})
+		Started: func(model.Backup) { heldAtStart = turns.Held() }})
 	if err != nil || !b.Completed() {
 		t.Fatalf("backup: %v (%s)", err, b.Status)
 	}
-	if heldAtStart != 1 || heldWhenCreated != 0 || len(turns) != 0 {
+	if heldAtStart != 1 || heldWhenCreated != 0 || turns.Held() != 0 {
 		t.Fatalf("turns held when ClickHouse started it %d (want 1), once it was created %d, after %d (want 0, 0)",
-			heldAtStart, heldWhenCreated, len(turns))
+			heldAtStart, heldWhenCreated, turns.Held())
 	}
 	e.db.FailNextBackup("Code: 497. DB::Exception: clickvault: Not enough privileges. (ACCESS_DENIED)")
 	if _, err := e.Backup(context.Background(), sidecar.BackupRequest{Database: "shop", Kind: model.KindFull, Turns: turns}); err == nil {
 		t.Fatal("a failed backup succeeded")
 	}
-	if len(turns) != 0 {
-		t.Fatalf("after a failed backup %d turns are held, want 0", len(turns))
+	if turns.Held() != 0 {
+		t.Fatalf("after a failed backup %d turns are held, want 0", turns.Held())
 	}
 }
 
@@ -53,7 +53,7 @@ func TestBackupHoldsItsTurnOnlyWhileClickHouseRunsIt(t *testing.T) {
 func TestBackupWaitingForATurnGivesUpWithItsContext(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	turns := sidecar.NewTurns(1)
-	turns <- struct{}{} // another backup holds the only turn
+	defer sidecar.TakeTurn(turns)() // another backup holds the only turn
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shop", Kind: model.KindFull, Turns: turns})
@@ -67,13 +67,11 @@ func TestBackupWaitingForATurnGivesUpWithItsContext(t *testing.T) {
 
 // TestBackupGivesItsTurnBackOnceItsBackupObjectIsWritten: ClickHouse
 // writes a backup's .backup object last, then closes the backup and says
-// it ended. With several turns, the turn is given back when a poll sees
-// the object, so the next BACKUP does not wait for the read of
-// system.backups that confirms the end (tens of milliseconds at a
-// thousand operations); not before (ClickHouse still writes the backup).
-// One turn (a server that refuses concurrent backups) is held until
-// ClickHouse says the BACKUP ended. The backup completes only then either
-// way.
+// it ended. The turn is given back when a poll sees the object, so the
+// next BACKUP does not wait for the read of system.backups that confirms
+// the end (tens of milliseconds at a thousand operations); not before
+// (ClickHouse still writes the backup). The backup completes only once
+// ClickHouse says it ended.
 func TestBackupGivesItsTurnBackOnceItsBackupObjectIsWritten(t *testing.T) {
 	for _, n := range []int{1, 2} {
 		turns := sidecar.NewTurns(n)
@@ -98,18 +96,18 @@ func TestBackupGivesItsTurnBackOnceItsBackupObjectIsWritten(t *testing.T) {
 		}()
 		waitFor(t, store.looked, done, "a look at the .backup object")
 		waitFor(t, store.looked, done, "a second look at the .backup object")
-		if len(turns) != 1 {
+		if turns.Held() != 1 {
 			t.Fatalf("%d turns: the turn was given back while ClickHouse still wrote the backup", n)
 		}
 		store.show()
 		waitFor(t, read, done, "a read of system.backups after the .backup object was seen")
-		if held, want := len(turns), map[int]int{1: 1, 2: 0}[n]; held != want {
-			t.Fatalf("%d turns: %d held once the .backup object was seen, before ClickHouse said the BACKUP ended; want %d",
-				n, held, want)
+		if held := turns.Held(); held != 0 {
+			t.Fatalf("%d turns: %d held once the .backup object was seen, before ClickHouse said the BACKUP ended; want 0",
+				n, held)
 		}
 		db.Release()
-		if err := <-done; err != nil || len(turns) != 0 {
-			t.Fatalf("%d turns: backup: %v; %d turns held after it (want 0)", n, err, len(turns))
+		if err := <-done; err != nil || turns.Held() != 0 {
+			t.Fatalf("%d turns: backup: %v; %d turns held after it (want 0)", n, err, turns.Held())
 		}
 	}
 }

@@ -90,3 +90,33 @@ func TestWaitReadsSystemBackupsOnceTheBackupSignsItsEnd(t *testing.T) {
 		t.Errorf("without a sign %d reads in 300 ms, want a read every poll (5 ms, then a quarter of the elapsed time)", db.readsSoFar())
 	}
 }
+
+// TestWaitEndsSoonAfterTheSignWhenClickHouseClosesLate: ClickHouse says a
+// backup ended a little after its .backup object is written (it closes
+// the backup first). Once the sign is seen, the reads of system.backups
+// come at the pace of the reads themselves (at least minPollWait), not a
+// quarter of the elapsed time: the wait ends within tens of milliseconds
+// of ClickHouse's end, not a hundred.
+func TestWaitEndsSoonAfterTheSignWhenClickHouseClosesLate(t *testing.T) {
+	start := time.Now()
+	db := &scriptedOperation{endsAt: start.Add(time.Hour), status: OpBackupCreated}
+	s := &engine{db: db, opts: Options{PollInterval: time.Second}.withDefaults(), logger: slog.New(slog.DiscardHandler), now: time.Now}
+	var seen time.Time // when the sign was first seen: ClickHouse ends the backup 30 ms later
+	signed := func(context.Context) (bool, error) {
+		if time.Since(start) < 800*time.Millisecond {
+			return false, nil
+		}
+		if seen.IsZero() {
+			seen = time.Now()
+			db.mu.Lock()
+			db.endsAt = seen.Add(30 * time.Millisecond)
+			db.mu.Unlock()
+		}
+		return true, nil
+	}
+	op, err := s.waitOperation(context.Background(), "op", "backup", "b", nil, signed)
+	if after := time.Since(seen); err != nil || op.Status != OpBackupCreated || after >= 90*time.Millisecond {
+		t.Fatalf("ended %s %v after the sign (%v), want created before 90 ms: ClickHouse ends it 30 ms after the sign, "+
+			"then a read comes at least every %v, not every 100 ms", op.Status, after, err, minPollWait)
+	}
+}

@@ -53,8 +53,14 @@ func (e *events) names() string {
 
 func newEngine(t *testing.T, opts sidecar.Options) *engine {
 	t.Helper()
+	return newEngineOn(t, opts, fakedb.New)
+}
+
+// newEngineOn is newEngine on the server newServer makes.
+func newEngineOn(t *testing.T, opts sidecar.Options, newServer func(coord.ObjectStore) *fakedb.DB) *engine {
+	t.Helper()
 	store := memstore.New()
-	db := fakedb.New(store)
+	db := newServer(store)
 	db.Create("shop", map[string]uint64{"orders": 10, "items": 5})
 	ev := &events{}
 	opts.PollInterval = time.Millisecond

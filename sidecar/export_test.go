@@ -50,3 +50,10 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // LongerHold is longerHold, for its edge test.
 var LongerHold = longerHold
+
+// TakeTurn takes one of t, as a backup elsewhere would, until the
+// returned func gives it back.
+func TakeTurn(t Turns) func() {
+	h, _ := t.take(context.Background())
+	return h.end
+}

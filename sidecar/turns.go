@@ -9,53 +9,137 @@ import (
 // Turns bounds the BACKUPs a round of several databases has in ClickHouse
 // at once (backup.parallel_databases): a backup takes a turn once it is
 // planned, right before it is named and sent, and gives it back when
-// ClickHouse has ended it, while the bookkeeping of the others (leases,
-// catalogs, metadata, notifications) goes on beside them.
+// ClickHouse is done writing it, while the bookkeeping of the others
+// (leases, catalogs, metadata, notifications) goes on beside them.
 //
-// With several turns a backup gives its turn back as soon as a poll sees
-// its .backup object, which ClickHouse writes last, before closing the
-// backup and saying it ended: the next BACKUP then does not wait for the
-// read of system.backups that confirms the end, which costs the server
-// tens of milliseconds at a thousand operations. One turn is held until
-// ClickHouse says the BACKUP ended: it is the setting for a server with
-// allow_concurrent_backups = false, which refuses a BACKUP sent while the
-// last one is still closing.
-type Turns chan struct{}
+// A backup gives its turn back as soon as a poll sees its .backup object,
+// which ClickHouse writes last, before closing the backup and saying it
+// ended: the next BACKUP then does not wait for the read of system.backups
+// that confirms the end, which costs the server tens of milliseconds at a
+// thousand operations. The backup is "closing" until that read. A server
+// with allow_concurrent_backups = false refuses a BACKUP sent while another
+// is still closing (CONCURRENT_ACCESS_NOT_SUPPORTED, before it writes
+// anything): such a BACKUP is sent again once the closing ones ended (see
+// backups.sendBackup). The zero Turns is no bound.
+type Turns struct{ pool *turnPool }
+
+// turnPool is the state Turns share: the turns, and the backups closing.
+type turnPool struct {
+	slots chan struct{} // one value per turn taken
+
+	mu      sync.Mutex
+	closing int           // backups whose turn was given back at their .backup object, not yet ended
+	none    chan struct{} // closed when closing drops to zero; nil while it is zero
+}
 
 // NewTurns makes n turns (at least one).
-func NewTurns(n int) Turns { return make(Turns, max(n, 1)) }
+func NewTurns(n int) Turns {
+	return Turns{pool: &turnPool{slots: make(chan struct{}, max(n, 1))}}
+}
 
-// take waits for one of t; a nil t is no bound (a nil *heldTurn).
+// Held is how many turns are taken now.
+func (t Turns) Held() int {
+	if t.pool == nil {
+		return 0
+	}
+	return len(t.pool.slots)
+}
+
+// take waits for one of t; the zero Turns is no bound (a nil *heldTurn).
 func (t Turns) take(ctx context.Context) (*heldTurn, error) {
-	if t == nil {
+	if t.pool == nil {
 		return nil, nil
 	}
 	select {
-	case t <- struct{}{}:
-		return &heldTurn{turns: t}, nil
+	case t.pool.slots <- struct{}{}:
+		return &heldTurn{pool: t.pool}, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("wait for a turn: %w", context.Cause(ctx))
 	}
 }
 
-// heldTurn is one backup's turn, given back once whatever happens.
+// heldTurn is one backup's turn, given back once whatever happens. Its
+// methods do nothing on a nil *heldTurn (no bound).
 type heldTurn struct {
-	turns Turns
-	once  sync.Once
+	pool    *turnPool
+	given   bool // the turn was given back (guarded by pool.mu)
+	closing bool // given back at the .backup object; the backup has not ended (guarded by pool.mu)
 }
 
-// written gives the turn back when the backup's .backup object is seen,
-// if several turns are shared (see Turns).
+// written gives the turn back when the backup's .backup object is seen:
+// the backup is closing until end.
 func (h *heldTurn) written() {
-	if h != nil && cap(h.turns) > 1 {
-		h.end()
+	if h == nil {
+		return
+	}
+	h.pool.mu.Lock()
+	defer h.pool.mu.Unlock()
+	if h.given {
+		return
+	}
+	// Counted closing before the turn is free: the next backup to take it
+	// sees it (othersClosing).
+	h.closing = true
+	if h.pool.closing++; h.pool.none == nil {
+		h.pool.none = make(chan struct{})
+	}
+	h.give()
+}
+
+// end gives the turn back, if written did not, and ends the backup's
+// closing: ClickHouse ended the backup, or the wait for it gave up, or the
+// backup never reached ClickHouse.
+func (h *heldTurn) end() {
+	if h == nil {
+		return
+	}
+	h.pool.mu.Lock()
+	defer h.pool.mu.Unlock()
+	if !h.given {
+		h.give()
+	}
+	if h.closing {
+		h.closing = false
+		if h.pool.closing--; h.pool.closing == 0 {
+			close(h.pool.none)
+			h.pool.none = nil
+		}
 	}
 }
 
-// end gives the turn back: ClickHouse ended the backup, or the wait for it
-// gave up, or the backup never reached ClickHouse.
-func (h *heldTurn) end() {
-	if h != nil {
-		h.once.Do(func() { <-h.turns })
+// give frees the turn (h.pool.mu held); the slot is there: h took it.
+func (h *heldTurn) give() {
+	h.given = true
+	<-h.pool.slots
+}
+
+// othersClosing reports whether other backups of these turns are closing
+// now, so that a server refusing concurrent backups may refuse the one
+// sent next.
+func (h *heldTurn) othersClosing() bool {
+	if h == nil {
+		return false
+	}
+	h.pool.mu.Lock()
+	defer h.pool.mu.Unlock()
+	return h.pool.closing > 0
+}
+
+// waitClosed waits until no backup of these turns is closing.
+func (h *heldTurn) waitClosed(ctx context.Context) error {
+	if h == nil {
+		return nil
+	}
+	h.pool.mu.Lock()
+	none := h.pool.none
+	h.pool.mu.Unlock()
+	if none == nil {
+		return nil
+	}
+	select {
+	case <-none:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the backups closing: %w", context.Cause(ctx))
 	}
 }

@@ -35,7 +35,8 @@ func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progr
 			continue
 		}
 		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
-		if _, err := s.backups.settle(ctx, b, progress, nil); err != nil && ctx.Err() != nil {
+		op, err := s.backups.awaitBackup(ctx, b, progress, nil)
+		if _, err := s.backups.settle(ctx, b, op, err); err != nil && ctx.Err() != nil {
 			return model.Catalog{}, err
 		}
 		settled++

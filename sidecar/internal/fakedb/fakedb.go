@@ -3,7 +3,8 @@
 // ClickHouse's contract as the engine relies on it: BACKUP writes its
 // files and, last, the .backup object into the store; an incremental needs
 // its base's .backup; RESTORE creates the target's tables from a backup and
-// refuses tables that exist; system.backups answers by operation id until
+// refuses tables that exist; a serial server (NewSerial) refuses a
+// BACKUP while another is in it; system.backups answers by operation id until
 // Forget (a server restart) clears it.
 package fakedb
 
@@ -40,6 +41,7 @@ type state struct {
 	failNext  string
 	failDrop  string // database.table whose next DROP TABLE fails
 	hold      bool
+	serial    bool // backups.allow_concurrent_backups = false (NewSerial)
 	restore   restoreState
 }
 
@@ -162,7 +164,10 @@ func (d *DB) TableCount(_ context.Context, database string) (uint64, error) {
 // it accepts the statement and fails the operation for a missing database
 // or base.
 func (d *DB) StartBackup(ctx context.Context, cmd sidecar.BackupCommand) error {
-	op := d.state.begin(cmd.ID, coord.FolderName(cmd.Folder), cmd.BaseFolder, "CREATING_BACKUP")
+	op, ok, err := d.state.begin(cmd.ID, coord.FolderName(cmd.Folder), cmd.BaseFolder)
+	if !ok {
+		return err
+	}
 	if ok, _ := d.DatabaseExists(ctx, cmd.Database); !ok {
 		d.state.end(op, sidecar.OpBackupFailed, fmt.Sprintf("Code: 81. DB::Exception: Database %s does not exist. (UNKNOWN_DATABASE)", cmd.Database))
 		return nil
@@ -285,15 +290,6 @@ func (d *state) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 		}
 	}
 	return nil
-}
-
-func (d *state) begin(id, name, base string, status sidecar.OperationStatus) *sidecar.Operation {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	op := &sidecar.Operation{ID: id, Name: name, BaseBackupName: base, Status: status, StartTime: time.Now()}
-	d.ops[id] = op
-	d.order = append(d.order, id)
-	return op
 }
 
 func (d *state) end(op *sidecar.Operation, status sidecar.OperationStatus, msg string) {

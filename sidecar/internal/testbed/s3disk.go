@@ -28,12 +28,18 @@ func writeS3DiskConfig(c *ClickHouse, m *MinIO) error {
 </storage_configuration>
 </clickhouse>
 `, S3Disk, xmlText(m.BucketURL(DiskBucket, DiskPrefix)), xmlText(m.AccessKey), xmlText(m.SecretKey), S3Policy)
+	return writeServerConfig(c, "s3disk.xml", xml)
+}
+
+// writeServerConfig puts one file into the server's config.d, next to its
+// config.xml, where the server merges it in at start.
+func writeServerConfig(c *ClickHouse, name, xml string) error {
 	confd := filepath.Join(filepath.Dir(c.LogPath()), "config.d")
 	if err := os.MkdirAll(confd, 0o750); err != nil {
 		return fmt.Errorf("create the server's config.d: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(confd, "s3disk.xml"), []byte(xml), 0o600); err != nil {
-		return fmt.Errorf("write the S3 disk's config: %w", err)
+	if err := os.WriteFile(filepath.Join(confd, name), []byte(xml), 0o600); err != nil {
+		return fmt.Errorf("write the server's %s: %w", name, err)
 	}
 	return nil
 }

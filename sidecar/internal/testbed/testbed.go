@@ -41,6 +41,11 @@ type Options struct {
 	// RowPolicies restrict what a user reads of a table, as a row policy
 	// does: user → "db.table" → condition ("tenant_id = 42").
 	RowPolicies map[string]map[string]string
+	// SerialBackups sets the server's backups.allow_concurrent_backups to
+	// false, as some operators run it: a BACKUP sent while another is still
+	// in the server, closing included, fails with
+	// CONCURRENT_ACCESS_NOT_SUPPORTED.
+	SerialBackups bool
 }
 
 // Bed is a running engine and MinIO, with their data in Dir.
@@ -117,6 +122,12 @@ func (b *Bed) start(ctx context.Context, opts Options) error {
 			return b.MinIO.createBucket(ctx, DiskBucket, 0)
 		}
 		return nil
+	}
+	if opts.SerialBackups {
+		if err := writeServerConfig(b.ClickHouse, "serial-backups.xml",
+			"<clickhouse><backups><allow_concurrent_backups>false</allow_concurrent_backups></backups></clickhouse>\n"); err != nil {
+			return err
+		}
 	}
 	if opts.S3Disk {
 		if err := startMinIO(ctx); err != nil {

@@ -1,0 +1,73 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// maxBackupSends bounds how often one backup is sent to a server that
+// refuses concurrent backups (see sendBackup).
+const maxBackupSends = 3
+
+// sendBackup sends the BACKUP of b (its metadata written) under its turn,
+// waits for ClickHouse to end it and records how it ended.
+//
+// A server with allow_concurrent_backups = false refuses a BACKUP sent
+// while another backup is still in it, and says so in the operation's
+// error (CONCURRENT_ACCESS_NOT_SUPPORTED) before it writes anything. When
+// that happens while another backup of these turns was closing (its turn
+// given back at its .backup object: see Turns), the BACKUP is sent again,
+// under a new operation id (ClickHouse refuses an id it knows), once none
+// is closing. A refusal with none of ours closing (another client's
+// BACKUP was running) fails the backup, as any refusal does.
+func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Backup, cmd BackupCommand, turn *heldTurn) (model.Backup, error) {
+	for sends := 1; ; sends++ {
+		othersClosing := turn.othersClosing()
+		cmd.ID = b.BackupID
+		if err := s.db.StartBackup(ctx, cmd); err != nil {
+			turn.end()
+			return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
+		}
+		s.fault("backup-sent")
+		if sends == 1 && req.Started != nil {
+			req.Started(b) // once: a BACKUP sent again is the same backup, under the same name
+		}
+		s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base,
+			"operation", b.BackupID)
+		op, err := s.awaitBackup(ctx, b, req.Progress, turn)
+		if err == nil && othersClosing && sends < maxBackupSends && refusedAsConcurrent(op) {
+			s.logger.Info("clickhouse refused the backup while another one closed (allow_concurrent_backups = false): "+
+				"sending it again once none is closing", "backup", b.Name, "operation", b.BackupID)
+			if b, err = s.renewOperation(ctx, b, turn); err == nil {
+				continue
+			}
+		}
+		turn.end()
+		return s.settle(ctx, b, op, err)
+	}
+}
+
+// renewOperation readies b to be sent again after ClickHouse refused it:
+// once no backup of its turns is closing, b gets a new operation id, in
+// its metadata before the BACKUP is sent (as the first one was).
+func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *heldTurn) (model.Backup, error) {
+	if err := turn.waitClosed(ctx); err != nil {
+		return b, fmt.Errorf("send backup %s again: %w", b.Name, err)
+	}
+	b.BackupID = uuid.NewString()
+	if err := s.catalogs.writeMeta(ctx, b); err != nil {
+		return b, fmt.Errorf("send backup %s again: %w", b.Name, err)
+	}
+	return b, nil
+}
+
+// refusedAsConcurrent reports whether ClickHouse failed a BACKUP because
+// another backup was in the server and it allows one at a time.
+func refusedAsConcurrent(op Operation) bool {
+	return op.Status == OpBackupFailed && strings.Contains(op.ErrorDetail, "(CONCURRENT_ACCESS_NOT_SUPPORTED)")
+}

@@ -1,0 +1,137 @@
+package sidecar_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/model"
+)
+
+// TestBackupRefusedWhileAnotherClosesIsSentAgain: a server with
+// allow_concurrent_backups = false refuses a BACKUP sent while the last
+// one is still closing (its .backup object written, its turn given back,
+// ClickHouse not yet done). That BACKUP is sent again, under a new
+// operation id in its metadata, once the other ended, and completes.
+func TestBackupRefusedWhileAnotherClosesIsSentAgain(t *testing.T) {
+	e, turns := serialServer(t)
+	closing := e.startBackup(t, "shop", turns, nil)
+	waitUntil(t, "the first backup's turn is given back at its .backup object", func() bool {
+		return len(e.operations(t)) == 1 && turns.Held() == 0
+	})
+	var started atomic.Int32
+	second := e.startBackup(t, "shelf", turns, func(model.Backup) { started.Add(1) })
+	waitUntil(t, "the second BACKUP refused", func() bool { return len(e.refusals(t)) == 1 })
+	if turns.Held() != 1 {
+		t.Fatalf("%d turns held while the refused backup waits to be sent again, want 1: its own", turns.Held())
+	}
+	e.db.Release() // the first backup ends
+	for _, done := range []chan backupResult{closing, second} {
+		if r := <-done; r.err != nil || !r.b.Completed() {
+			t.Fatalf("backup of %s: %v (%s)", r.b.Database, r.err, r.b.Status)
+		}
+	}
+	ops := e.operations(t)
+	refused := e.refusals(t)[0]
+	if len(ops) != 3 || !strings.Contains(refused.Error, "Code: 587") {
+		t.Fatalf("ClickHouse was sent %d BACKUPs (want 3: one, one refused, it again); refusal: %q", len(ops), refused.Error)
+	}
+	if started.Load() != 1 {
+		t.Fatalf("Started was called %d times for a backup sent twice, want once", started.Load())
+	}
+	cat, err := e.Catalog(context.Background(), "shelf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cat.All()[0]
+	if !b.Completed() || b.BackupID == refused.ID || b.BackupID != ops[0].ID {
+		t.Fatalf("shelf's backup %s has operation %s; the refused one was %s, the last sent %s", b.Status, b.BackupID, refused.ID, ops[0].ID)
+	}
+}
+
+// TestBackupRefusedBesideAnotherClientsIsNotSentAgain: the same refusal
+// while none of the round's own backups is closing (another client's
+// BACKUP runs; here one of other turns) fails the backup with
+// ClickHouse's words, and it is sent once.
+func TestBackupRefusedBesideAnotherClientsIsNotSentAgain(t *testing.T) {
+	e, turns := serialServer(t)
+	other := e.startBackup(t, "shop", sidecar.NewTurns(1), nil)
+	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
+	r := <-e.startBackup(t, "shelf", turns, nil)
+	if r.err == nil || !strings.Contains(r.err.Error(), "CONCURRENT_ACCESS_NOT_SUPPORTED") || r.b.Status != model.StatusFailed {
+		t.Fatalf("backup refused beside another client's: %v (%s), want it failed with ClickHouse's refusal", r.err, r.b.Status)
+	}
+	if n := len(e.operations(t)); n != 2 {
+		t.Fatalf("ClickHouse was sent %d BACKUPs, want 2: the other's and this one once", n)
+	}
+	e.db.Release()
+	if r := <-other; r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
+// serialServer is an engine on a server that refuses concurrent backups
+// and holds every operation until Release, with databases shop and
+// shelf, and one turn for the round.
+func serialServer(t *testing.T) (*engine, sidecar.Turns) {
+	e := newEngineOn(t, sidecar.Options{}, fakedb.NewSerial)
+	e.db.Create("shelf", map[string]uint64{"books": 3})
+	e.db.Hold()
+	return e, sidecar.NewTurns(1)
+}
+
+type backupResult struct {
+	b   model.Backup
+	err error
+}
+
+// startBackup starts a full backup of database under turns (started, if
+// set, is its BackupRequest.Started); its result comes on the channel.
+func (e *engine) startBackup(t *testing.T, database model.DatabaseName, turns sidecar.Turns, started func(model.Backup)) chan backupResult {
+	done := make(chan backupResult, 1)
+	go func() {
+		b, err := e.Backup(context.Background(), sidecar.BackupRequest{Database: database, Kind: model.KindFull, Turns: turns,
+			Started: started})
+		done <- backupResult{b, err}
+	}()
+	return done
+}
+
+// operations are system.backups' rows, newest first.
+func (e *engine) operations(t *testing.T) []sidecar.Operation {
+	ops, err := e.db.RecentOperations(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
+}
+
+// refusals are the operations ClickHouse refused as concurrent.
+func (e *engine) refusals(t *testing.T) []sidecar.Operation {
+	var out []sidecar.Operation
+	for _, op := range e.operations(t) {
+		if strings.Contains(op.ErrorDetail, "CONCURRENT_ACCESS_NOT_SUPPORTED") {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// waitUntil polls cond until it holds, failing the test after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal(errors.New("never: " + what))
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
