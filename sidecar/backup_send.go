@@ -24,7 +24,11 @@ const maxBackupSends = 3
 // given back at its .backup object: see Turns), the BACKUP is sent again,
 // under a new operation id (ClickHouse refuses an id it knows), once none
 // is closing. A refusal with none of ours closing (another client's
-// BACKUP was running) fails the backup, as any refusal does.
+// BACKUP was running) fails the backup, as any refusal does. A backup
+// stops closing when system.backups says it ended; ClickHouse says so
+// after closing it and frees its place in the count as its worker returns
+// (BackupsWorker::doBackup), well before a BACKUP sent after that read can
+// reach the check.
 func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Backup, cmd BackupCommand, turn *heldTurn) (model.Backup, error) {
 	for sends := 1; ; sends++ {
 		othersClosing := turn.othersClosing()

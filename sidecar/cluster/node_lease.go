@@ -55,11 +55,16 @@ func takeNodeLease(ctx context.Context, c *Coordinator, every time.Duration) (*c
 			}
 			return lease, nil
 		case errors.As(err, &held):
-			if held.Info.Holder != told {
-				told = held.Info.Holder
-				c.logger.Error("another sidecar holds this node's lease in the cluster (one sidecar per node): "+
-					"this one takes no part in sets until that one stops", "shard", c.self.Position.Shard,
-					"replica", c.self.Position.Replica, "holder", held.Info.Holder, "until", held.Info.ExpiresAt, "lease", key)
+			if who := held.Info.Holder + "/" + held.Info.Run; who != told {
+				told = who
+				msg := "another sidecar holds this node's lease in the cluster (one sidecar per node): " +
+					"this one takes no part in sets until that one stops"
+				if held.Twin {
+					msg = "another live sidecar with this sidecar's own name holds this node's lease in the cluster: " +
+						"two sidecars share one name (host name and sidecar.listen); this one takes no part in sets until that one stops"
+				}
+				c.logger.Error(msg, "shard", c.self.Position.Shard, "replica", c.self.Position.Replica,
+					"holder", held.Info.Holder, "until", held.Info.ExpiresAt, "lease", key)
 			}
 		case ctx.Err() == nil:
 			c.logger.Warn("take this node's lease in the cluster; will retry", "lease", key, "err", err)

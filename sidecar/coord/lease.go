@@ -30,12 +30,18 @@ const (
 type Holder struct {
 	Name   string
 	Stable bool
+	// Run tells this process from another under the same Name: the one
+	// before a restart, or a twin (a copied configuration on a host of the
+	// same name). A Stable holder takes a live lease of its name from
+	// another run only once that run is seen not to renew it.
+	Run string
 }
 
 // LeaseInfo is the content of the lease object.
 type LeaseInfo struct {
 	Holder     string    `json:"owner"` // host and process of the holder (the key predates the word)
 	Stable     bool      `json:"stable,omitempty"`
+	Run        string    `json:"run,omitempty"` // Holder.Run`
 	Purpose    string    `json:"purpose"`
 	AcquiredAt time.Time `json:"acquired_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -47,9 +53,17 @@ type LeaseInfo struct {
 type LeaseHeldError struct {
 	Key  string
 	Info LeaseInfo
+	// Twin: the holder has this sidecar's own name, in another process
+	// that renews the lease (see Holder.Run).
+	Twin bool
 }
 
 func (e *LeaseHeldError) Error() string {
+	if e.Twin {
+		return fmt.Sprintf("the chain is locked by another live sidecar with this sidecar's own name %s (%s), which "+
+			"renews lease %s: two sidecars share one name (host name and sidecar.listen); give each its own, "+
+			"or stop one", e.Info.Holder, e.Info.Purpose, e.Key)
+	}
 	return fmt.Sprintf("the chain is locked by %s (%s) until %s (lease %s); try again later",
 		e.Info.Holder, e.Info.Purpose, e.Info.ExpiresAt.UTC().Format(time.RFC3339), e.Key)
 }
@@ -74,7 +88,7 @@ type Lease struct {
 // racing for it exactly one wins; the other gets a *LeaseHeldError.
 func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
 	l := &Lease{store: store, key: key, ttl: ttl, now: now, logger: logger,
-		info: LeaseInfo{Holder: holder.Name, Stable: holder.Stable, Purpose: purpose, AcquiredAt: now().UTC()}}
+		info: LeaseInfo{Holder: holder.Name, Stable: holder.Stable, Run: holder.Run, Purpose: purpose, AcquiredAt: now().UTC()}}
 	err := l.write(ctx, PutCondition{IfNoneMatch: true})
 	if !errors.Is(err, ErrPreconditionFailed) {
 		if err != nil {
@@ -93,9 +107,18 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Hol
 	ours := false
 	if err := json.Unmarshal(data, &current); err == nil && now().Before(current.ExpiresAt) {
 		// A sidecar restarted after a crash has the same holder name: the
-		// lease is its own from before, and no one else is using it.
+		// lease is its own from before, and no one else is using it,
+		// unless a twin of its name renews it.
 		if current.Holder != holder.Name || !current.Stable || !holder.Stable {
 			return nil, &LeaseHeldError{Key: key, Info: current}
+		}
+		if current.Run != holder.Run {
+			if etag, err = watchForRenewal(ctx, store, key, etag, current, ttl); err != nil {
+				return nil, err
+			}
+			if etag == "" { // released while watched
+				return l.takeFreed(ctx)
+			}
 		}
 		ours = true
 	}

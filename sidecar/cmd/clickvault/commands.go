@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -55,7 +56,9 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 			}
 			instance := coord.Holder{Name: processHolder()}
 			if cmd.Name() == "serve" {
-				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true}
+				// Run: a twin of this name (a copied configuration on a host
+				// of the same name) is told from this run's restart.
+				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true, Run: uuid.NewString()}
 			}
 			a, err := newApp(cmd.Context(), cfg, level, instance, stdout, stderr)
 			if err != nil {
