@@ -23,9 +23,9 @@ type BackupRequest struct {
 	RequestID   string
 	RequestedBy string
 	Progress    ProgressFunc
-	// Started, when set, is called once ClickHouse accepted the BACKUP
-	// (the first time, if it is sent again: see sendBackup), with the
-	// backup as recorded so far (status running).
+	// Started, when set, is called once ClickHouse accepted the BACKUP,
+	// with the backup as recorded so far (status running), and again with
+	// its new operation id if it is sent again (sendBackup).
 	Started func(model.Backup)
 	// Settled, when set, is called once the backup's outcome (created or
 	// failed) is in its metadata, while the catalog index is rewritten and
@@ -231,12 +231,12 @@ func (s *backups) uniqueName(cat model.Catalog, now time.Time) string {
 }
 
 // awaitBackup waits for a backup's operation to end. Its turn (nil: none)
-// is given back when its .backup object is seen (heldTurn.written).
+// is given back when its .backup object is seen (heldTurn.backupObjectSeen).
 func (s *backups) awaitBackup(ctx context.Context, b model.Backup, progress ProgressFunc, turn *heldTurn) (Operation, error) {
 	return s.waitOperation(ctx, b.BackupID, "backup", b.Name, progress, func(ctx context.Context) (bool, error) {
 		written, err := s.store.Exists(ctx, coord.BackupFileKey(b.Folder))
 		if written {
-			turn.written()
+			turn.backupObjectSeen()
 		}
 		return written, err
 	})

@@ -38,8 +38,8 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 			return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))
 		}
 		s.fault("backup-sent")
-		if sends == 1 && req.Started != nil {
-			req.Started(b) // once: a BACKUP sent again is the same backup, under the same name
+		if req.Started != nil {
+			req.Started(b) // again for a BACKUP sent again: its operation id is new
 		}
 		s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base,
 			"operation", b.BackupID)
@@ -47,9 +47,18 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 		if err == nil && othersClosing && sends < maxBackupSends && refusedAsConcurrent(op) {
 			s.logger.Info("clickhouse refused the backup while another one closed (allow_concurrent_backups = false): "+
 				"sending it again once none is closing", "backup", b.Name, "operation", b.BackupID)
-			if b, err = s.renewOperation(ctx, b, turn); err == nil {
+			renewed, rerr := s.renewOperation(ctx, b, turn)
+			if rerr == nil {
+				b = renewed
 				continue
 			}
+			err = rerr // b is still the refused BACKUP, as its metadata says
+		}
+		if err == nil && refusedAsConcurrent(op) {
+			// ClickHouse's words advise turning the setting on; the
+			// operator may rather keep it and run one BACKUP at a time.
+			op.Error += "; this server runs one BACKUP at a time (allow_concurrent_backups = false): " +
+				"set backup.parallel_databases = 1, and run no other BACKUP beside ClickVault's"
 		}
 		turn.end()
 		return s.settle(ctx, b, op, err)
@@ -58,16 +67,18 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 
 // renewOperation readies b to be sent again after ClickHouse refused it:
 // once no backup of its turns is closing, b gets a new operation id, in
-// its metadata before the BACKUP is sent (as the first one was).
+// its metadata before the BACKUP is sent (as the first one was). On an
+// error b is unchanged.
 func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *heldTurn) (model.Backup, error) {
 	if err := turn.waitClosed(ctx); err != nil {
 		return b, fmt.Errorf("send backup %s again: %w", b.Name, err)
 	}
-	b.BackupID = uuid.NewString()
-	if err := s.catalogs.writeMeta(ctx, b); err != nil {
+	renewed := b
+	renewed.BackupID = uuid.NewString()
+	if err := s.catalogs.writeMeta(ctx, renewed); err != nil {
 		return b, fmt.Errorf("send backup %s again: %w", b.Name, err)
 	}
-	return b, nil
+	return renewed, nil
 }
 
 // refusedAsConcurrent reports whether ClickHouse failed a BACKUP because

@@ -2,6 +2,7 @@ package sidecar_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -19,7 +21,15 @@ import (
 // ClickHouse not yet done). That BACKUP is sent again, under a new
 // operation id in its metadata, once the other ended, and completes.
 func TestBackupRefusedWhileAnotherClosesIsSentAgain(t *testing.T) {
-	e, turns := serialServer(t)
+	var e *engine
+	var sentUnrecorded []string // operations sent while the metadata named another
+	e, turns := serialServer(t, func(point string) {
+		if point == "backup-sent" {
+			if sent, meta := e.operations(t)[0].ID, e.metaOperation(t, "shelf"); meta != "" && meta != sent {
+				sentUnrecorded = append(sentUnrecorded, sent)
+			}
+		}
+	})
 	closing := e.startBackup(t, "shop", turns, nil)
 	waitUntil(t, "the first backup's turn is given back at its .backup object", func() bool {
 		return len(e.operations(t)) == 1 && turns.Held() == 0
@@ -27,8 +37,10 @@ func TestBackupRefusedWhileAnotherClosesIsSentAgain(t *testing.T) {
 	var started atomic.Int32
 	second := e.startBackup(t, "shelf", turns, func(model.Backup) { started.Add(1) })
 	waitUntil(t, "the second BACKUP refused", func() bool { return len(e.refusals(t)) == 1 })
-	if turns.Held() != 1 {
-		t.Fatalf("%d turns held while the refused backup waits to be sent again, want 1: its own", turns.Held())
+	time.Sleep(50 * time.Millisecond) // time to send it again, were it not waiting
+	if n := len(e.operations(t)); n != 2 || turns.Held() != 1 {
+		t.Fatalf("while the first backup closes: %d BACKUPs sent (want 2: it, and the refused one waiting), "+
+			"%d turns held (want 1: the refused one's)", n, turns.Held())
 	}
 	e.db.Release() // the first backup ends
 	for _, done := range []chan backupResult{closing, second} {
@@ -41,8 +53,9 @@ func TestBackupRefusedWhileAnotherClosesIsSentAgain(t *testing.T) {
 	if len(ops) != 3 || !strings.Contains(refused.Error, "Code: 587") {
 		t.Fatalf("ClickHouse was sent %d BACKUPs (want 3: one, one refused, it again); refusal: %q", len(ops), refused.Error)
 	}
-	if started.Load() != 1 {
-		t.Fatalf("Started was called %d times for a backup sent twice, want once", started.Load())
+	if started.Load() != 2 || len(sentUnrecorded) > 0 {
+		t.Fatalf("Started was called %d times for a backup sent twice (want 2, one per operation id); "+
+			"operations sent before the metadata named them: %v", started.Load(), sentUnrecorded)
 	}
 	cat, err := e.Catalog(context.Background(), "shelf")
 	if err != nil {
@@ -57,13 +70,14 @@ func TestBackupRefusedWhileAnotherClosesIsSentAgain(t *testing.T) {
 // TestBackupRefusedBesideAnotherClientsIsNotSentAgain: the same refusal
 // while none of the round's own backups is closing (another client's
 // BACKUP runs; here one of other turns) fails the backup with
-// ClickHouse's words, and it is sent once.
+// ClickHouse's words and what to set, and it is sent once.
 func TestBackupRefusedBesideAnotherClientsIsNotSentAgain(t *testing.T) {
-	e, turns := serialServer(t)
+	e, turns := serialServer(t, nil)
 	other := e.startBackup(t, "shop", sidecar.NewTurns(1), nil)
 	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
 	r := <-e.startBackup(t, "shelf", turns, nil)
-	if r.err == nil || !strings.Contains(r.err.Error(), "CONCURRENT_ACCESS_NOT_SUPPORTED") || r.b.Status != model.StatusFailed {
+	if r.err == nil || !strings.Contains(r.err.Error(), "CONCURRENT_ACCESS_NOT_SUPPORTED") || r.b.Status != model.StatusFailed ||
+		!strings.Contains(r.err.Error(), "set backup.parallel_databases = 1") {
 		t.Fatalf("backup refused beside another client's: %v (%s), want it failed with ClickHouse's refusal", r.err, r.b.Status)
 	}
 	if n := len(e.operations(t)); n != 2 {
@@ -77,9 +91,9 @@ func TestBackupRefusedBesideAnotherClientsIsNotSentAgain(t *testing.T) {
 
 // serialServer is an engine on a server that refuses concurrent backups
 // and holds every operation until Release, with databases shop and
-// shelf, and one turn for the round.
-func serialServer(t *testing.T) (*engine, sidecar.Turns) {
-	e := newEngineOn(t, sidecar.Options{}, fakedb.NewSerial)
+// shelf, and one turn for the round; fault, if set, is its FaultPoint.
+func serialServer(t *testing.T, fault func(string)) (*engine, sidecar.Turns) {
+	e := newEngineOn(t, sidecar.Options{FaultPoint: fault}, fakedb.NewSerial)
 	e.db.Create("shelf", map[string]uint64{"books": 3})
 	e.db.Hold()
 	return e, sidecar.NewTurns(1)
@@ -134,4 +148,27 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		case <-time.After(time.Millisecond):
 		}
 	}
+}
+
+// metaOperation is the operation id the metadata of database's one backup
+// names ("" while it has none).
+func (e *engine) metaOperation(t *testing.T, database string) string {
+	listing, err := e.store.List(context.Background(), "", true)
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	for _, o := range listing.Objects {
+		if strings.Contains(o.Key, "/"+database+"/") && strings.HasSuffix(o.Key, coord.MetaFile) {
+			data, _, err := e.store.Get(context.Background(), o.Key)
+			var meta struct {
+				BackupID string `json:"backup_id"`
+			}
+			if err != nil || json.Unmarshal(data, &meta) != nil {
+				t.Errorf("read %s: %v", o.Key, err)
+			}
+			return meta.BackupID
+		}
+	}
+	return ""
 }

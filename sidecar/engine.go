@@ -54,6 +54,7 @@ type endSign func(ctx context.Context) (bool, error)
 type operationWait struct {
 	start, lastContact, lastRead time.Time
 	readTook                     time.Duration // how long the last read of system.backups took
+	readFailed                   bool          // and whether it failed
 	signed                       bool          // the end sign was seen: read system.backups on every poll now
 }
 
@@ -75,8 +76,9 @@ func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progr
 	for {
 		if w.readDue(ctx, s.now(), s.opts.PollInterval, sign) {
 			w.lastRead = s.now()
+			readStart := time.Now() // the read's own duration, on this process's clock (s.now may be a test's)
 			op, err := s.db.Operation(ctx, id)
-			w.readTook = s.now().Sub(w.lastRead)
+			w.readTook, w.readFailed = time.Since(readStart), err != nil
 			switch {
 			case err == nil:
 				w.lastContact = s.now()
@@ -109,17 +111,19 @@ func (s *engine) waitOperation(ctx context.Context, id, kind, name string, progr
 	}
 }
 
-// pause is how long to wait before the next poll, wait unless the end
-// sign was seen: ClickHouse then only closes the backup and says so, and
-// the next read comes as soon as the server was given as long as the last
-// read took (at least minPollWait), so that a backup waited on ends
-// promptly while reads, which take the server tens of milliseconds at a
-// thousand operations, never hold it more than half the time.
+// pause is how long to wait before the next poll: wait, unless the end
+// sign was seen and the last read answered. ClickHouse then only closes
+// the backup and says so, and the next read comes after as long as the
+// last read took (at least minPollWait): a backup waited on ends promptly,
+// while the reads, which cost the server tens of milliseconds at a
+// thousand operations, take at most about half of its time for this
+// wait. A read that failed (ClickHouse restarting) is retried at wait's
+// pace, as before the sign.
 func (w *operationWait) pause(wait time.Duration) time.Duration {
-	if !w.signed {
+	if !w.signed || w.readFailed {
 		return wait
 	}
-	return min(wait, max(w.readTook, minPollWait))
+	return max(w.readTook, minPollWait)
 }
 
 // readDue reports whether this poll reads system.backups: always without

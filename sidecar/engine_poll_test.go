@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -118,5 +119,38 @@ func TestWaitEndsSoonAfterTheSignWhenClickHouseClosesLate(t *testing.T) {
 	if after := time.Since(seen); err != nil || op.Status != OpBackupCreated || after >= 90*time.Millisecond {
 		t.Fatalf("ended %s %v after the sign (%v), want created before 90 ms: ClickHouse ends it 30 ms after the sign, "+
 			"then a read comes at least every %v, not every 100 ms", op.Status, after, err, minPollWait)
+	}
+}
+
+// unreachable is system.backups while ClickHouse is down: every read fails
+// at once. It counts the reads.
+type unreachable struct {
+	Database // only Operation is called
+	mu       sync.Mutex
+	reads    int
+}
+
+func (d *unreachable) Operation(context.Context, string) (Operation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reads++
+	return Operation{}, errors.New("connection refused")
+}
+
+// TestWaitPacesFailedReadsAfterTheSign: once the end sign is seen, reads
+// that fail at once (ClickHouse restarting) come at the wait's usual
+// pace, not back to back every few milliseconds, until contact is lost.
+func TestWaitPacesFailedReadsAfterTheSign(t *testing.T) {
+	db := &unreachable{}
+	s := &engine{db: db, opts: Options{PollInterval: time.Second, LostContactAfter: 400 * time.Millisecond}.withDefaults(),
+		logger: slog.New(slog.DiscardHandler), now: time.Now}
+	signed := func(context.Context) (bool, error) { return true, nil }
+	if _, err := s.waitOperation(context.Background(), "op", "backup", "b", nil, signed); err == nil {
+		t.Fatal("the wait on an unreachable server ended without an error")
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.reads > 30 {
+		t.Fatalf("%d reads of an unreachable system.backups in 400 ms after the sign, want the usual pace (under 30)", db.reads)
 	}
 }

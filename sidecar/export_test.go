@@ -57,3 +57,11 @@ func TakeTurn(t Turns) func() {
 	h, _ := t.take(context.Background())
 	return h.end
 }
+
+// Held is how many of t are taken now.
+func (t Turns) Held() int {
+	if t.pool == nil {
+		return 0
+	}
+	return len(t.pool.slots)
+}

@@ -25,7 +25,7 @@ func (s *sweeper) stale(rec workRecord) string {
 	switch {
 	case rec.Deployment != s.opts.Deployment:
 		return ""
-	case rec.Kind == workVerify && s.opts.Holder.Stable && rec.Holder == s.opts.Holder.Name && rec.Run != thisRun:
+	case rec.Kind == workVerify && s.opts.Holder.Stable && rec.Holder == s.opts.Holder.Name && rec.Run != s.opts.Holder.Run:
 		return "written by this sidecar before it restarted"
 	case rec.Kind == workVerify && age > VerifyWorkStaleAfter:
 		return fmt.Sprintf("heartbeat %s old", age.Round(time.Second))

@@ -36,9 +36,6 @@ const (
 	RestoreWorkStaleAfter = 10 * time.Minute
 )
 
-// thisRun tells this process from an earlier run of the same sidecar.
-var thisRun = uuid.NewString()
-
 // workHeartbeatEvery is WorkHeartbeatEvery; tests shorten it.
 var workHeartbeatEvery = WorkHeartbeatEvery
 
@@ -119,7 +116,7 @@ func stampWork(r *workRecord, at time.Time) { r.Heartbeat = at }
 
 // startWork writes a work record and renews it until done.
 func (s *works) startWork(ctx context.Context, rec workRecord) *work {
-	rec.Deployment, rec.Holder, rec.Run = s.opts.Deployment, s.opts.Holder.Name, thisRun
+	rec.Deployment, rec.Holder, rec.Run = s.opts.Deployment, s.opts.Holder.Name, s.opts.Holder.Run
 	k, err := coord.KeepWork(ctx, s.bucket, rec.ID, rec, stampWork, workHeartbeatEvery)
 	if err != nil {
 		s.logger.Warn("write the work record; a kill now leaves what this creates for a person to remove",
@@ -161,7 +158,7 @@ func (s *works) readWork(ctx context.Context, id string) (workRecord, error) {
 
 // adoptWork takes over a record a previous run wrote.
 func (s *works) adoptWork(ctx context.Context, rec workRecord) *work {
-	rec.Holder, rec.Run = s.opts.Holder.Name, thisRun
+	rec.Holder, rec.Run = s.opts.Holder.Name, s.opts.Holder.Run
 	k, err := coord.AdoptWork(ctx, s.bucket, rec.ID, rec, stampWork, workHeartbeatEvery)
 	if err != nil {
 		s.logger.Warn("renew the adopted work record", "operation", rec.ID, "err", err)

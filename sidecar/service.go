@@ -35,6 +35,9 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Holder.Run == "" {
+		o.Holder.Run = coord.ProcessRun // a CLI run's, or a test's
+	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = time.Minute
 	}

@@ -37,14 +37,6 @@ func NewTurns(n int) Turns {
 	return Turns{pool: &turnPool{slots: make(chan struct{}, max(n, 1))}}
 }
 
-// Held is how many turns are taken now.
-func (t Turns) Held() int {
-	if t.pool == nil {
-		return 0
-	}
-	return len(t.pool.slots)
-}
-
 // take waits for one of t; the zero Turns is no bound (a nil *heldTurn).
 func (t Turns) take(ctx context.Context) (*heldTurn, error) {
 	if t.pool == nil {
@@ -61,14 +53,16 @@ func (t Turns) take(ctx context.Context) (*heldTurn, error) {
 // heldTurn is one backup's turn, given back once whatever happens. Its
 // methods do nothing on a nil *heldTurn (no bound).
 type heldTurn struct {
-	pool    *turnPool
-	given   bool // the turn was given back (guarded by pool.mu)
-	closing bool // given back at the .backup object; the backup has not ended (guarded by pool.mu)
+	pool *turnPool
+	// given and closing are guarded by pool.mu, as the pool's count of
+	// closing backups they change with.
+	given   bool // the turn was given back
+	closing bool // given back at the .backup object; the backup has not ended
 }
 
-// written gives the turn back when the backup's .backup object is seen:
-// the backup is closing until end.
-func (h *heldTurn) written() {
+// backupObjectSeen gives the turn back when the backup's .backup object is
+// seen: the backup is closing until end.
+func (h *heldTurn) backupObjectSeen() {
 	if h == nil {
 		return
 	}
@@ -86,7 +80,7 @@ func (h *heldTurn) written() {
 	h.give()
 }
 
-// end gives the turn back, if written did not, and ends the backup's
+// end gives the turn back, if backupObjectSeen did not, and ends the backup's
 // closing: ClickHouse ended the backup, or the wait for it gave up, or the
 // backup never reached ClickHouse.
 func (h *heldTurn) end() {

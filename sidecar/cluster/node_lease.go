@@ -18,8 +18,9 @@ const purposeNode = "node"
 // the same shard and replica (a copied configuration, a second process on
 // the node) waits for it, saying so, instead of sending a restore step the
 // first already sent. The same sidecar restarted after a crash (its stable
-// name) takes the lease back at once; another one takes it once the last
-// holder let it expire (Options.ClaimTTL). A lease that expired unrenewed
+// name, another run) takes the lease back once it saw it go unrenewed
+// (coord.AcquireLease), and a live twin of its name is told apart; another
+// one takes it once the last holder let it expire (Options.ClaimTTL). A lease that expired unrenewed
 // stops this sidecar's steps until it holds the lease again.
 func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Duration) error {
 	for ctx.Err() == nil {
@@ -64,7 +65,7 @@ func takeNodeLease(ctx context.Context, c *Coordinator, every time.Duration) (*c
 						"two sidecars share one name (host name and sidecar.listen); this one takes no part in sets until that one stops"
 				}
 				c.logger.Error(msg, "shard", c.self.Position.Shard, "replica", c.self.Position.Replica,
-					"holder", held.Info.Holder, "until", held.Info.ExpiresAt, "lease", key)
+					"holder", held.Info.Holder, "run", held.Info.Run, "until", held.Info.ExpiresAt, "lease", key)
 			}
 		case ctx.Err() == nil:
 			c.logger.Warn("take this node's lease in the cluster; will retry", "lease", key, "err", err)

@@ -189,7 +189,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	// the engine sends them, in the background: the engine, which sends
 	// them while it holds the lease, never waits for ClickHouse, and the
 	// settled row is never overtaken by the running one.
-	catalogRows := make(chan model.Backup, 2) // at most Started and Settled, once each
+	catalogRows := make(chan model.Backup, 4) // Started (once per send: at most three) and Settled
 	var writer errgroup.Group
 	writer.Go(func() error {
 		for b := range catalogRows {

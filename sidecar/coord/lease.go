@@ -32,8 +32,9 @@ type Holder struct {
 	Stable bool
 	// Run tells this process from another under the same Name: the one
 	// before a restart, or a twin (a copied configuration on a host of the
-	// same name). A Stable holder takes a live lease of its name from
-	// another run only once that run is seen not to renew it.
+	// same name); a sidecar's is ProcessRun. A Stable holder takes a live
+	// lease of its name from another run only once that run is seen not
+	// to renew it (watchForRenewal).
 	Run string
 }
 
@@ -41,7 +42,7 @@ type Holder struct {
 type LeaseInfo struct {
 	Holder     string    `json:"owner"` // host and process of the holder (the key predates the word)
 	Stable     bool      `json:"stable,omitempty"`
-	Run        string    `json:"run,omitempty"` // Holder.Run`
+	Run        string    `json:"run,omitempty"` // Holder.Run
 	Purpose    string    `json:"purpose"`
 	AcquiredAt time.Time `json:"acquired_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -113,10 +114,11 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Hol
 			return nil, &LeaseHeldError{Key: key, Info: current}
 		}
 		if current.Run != holder.Run {
-			if etag, err = watchForRenewal(ctx, store, key, etag, current, ttl); err != nil {
+			var released bool
+			if etag, released, err = watchForRenewal(ctx, store, key, etag, current, ttl); err != nil {
 				return nil, err
 			}
-			if etag == "" { // released while watched
+			if released {
 				return l.takeFreed(ctx)
 			}
 		}

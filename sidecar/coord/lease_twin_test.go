@@ -2,10 +2,13 @@ package coord_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
@@ -15,19 +18,25 @@ import (
 // renews every third of it.
 const twinTTL = 600 * time.Millisecond
 
+// newRun names a run afresh for each test and each -count: a run seen
+// gone is remembered for the process (goneRuns).
+func newRun(what string) string { return what + "-" + uuid.NewString() }
+
 // TestLeaseOfItsNameFromAnEarlierRunIsTakenBackOnceUnrenewed: a sidecar
 // restarted after a crash finds its own name on a live lease written by
 // its earlier run. Nothing renews it, so it takes it back after a third
 // of the time to live and a little more, before the lease would expire.
 func TestLeaseOfItsNameFromAnEarlierRunIsTakenBackOnceUnrenewed(t *testing.T) {
 	store, ctx := memstore.New(), context.Background()
-	before := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: "run-1"}
-	if _, err := coord.AcquireLease(ctx, store, "k", before, coord.PurposeBackup, twinTTL, time.Now, discard); err != nil {
-		t.Fatal(err)
+	before := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: newRun("earlier-run-before")}
+	for _, key := range []string{"k", "k2"} {
+		if _, err := coord.AcquireLease(ctx, store, key, before, coord.PurposeBackup, twinTTL, time.Now, discard); err != nil {
+			t.Fatal(err)
+		}
 	}
 	start := time.Now()
 	after := before
-	after.Run = "run-2"
+	after.Run = newRun("earlier-run-after")
 	if _, err := coord.AcquireLease(ctx, store, "k", after, coord.PurposeBackup, twinTTL, time.Now, discard); err != nil {
 		t.Fatalf("the sidecar after a restart: %v", err)
 	}
@@ -35,6 +44,48 @@ func TestLeaseOfItsNameFromAnEarlierRunIsTakenBackOnceUnrenewed(t *testing.T) {
 		t.Fatalf("took its lease back after %v, want after a renewal was due (%v) and before it expired (%v)",
 			took, twinTTL/3, twinTTL)
 	}
+	if info := readLeaseInfo(t, store, "k"); info.Run != after.Run {
+		t.Fatalf("the lease taken back records run %q, want %q", info.Run, after.Run)
+	}
+	// Its earlier run is known gone: its other lease is taken back at once.
+	start = time.Now()
+	if _, err := coord.AcquireLease(ctx, store, "k2", after, coord.PurposeBackup, twinTTL, time.Now, discard); err != nil {
+		t.Fatalf("the second lease after a restart: %v", err)
+	}
+	if took := time.Since(start); took >= twinTTL/3 {
+		t.Fatalf("took the second lease of a run seen gone after %v, want at once", took)
+	}
+}
+
+// TestLeaseOfItsNameReleasedWhileWatchedIsTaken: the earlier run's lease
+// is released while the restarted sidecar watches it (that run was alive
+// and stopping): the lease is free, and taken.
+func TestLeaseOfItsNameReleasedWhileWatchedIsTaken(t *testing.T) {
+	store, ctx := memstore.New(), context.Background()
+	stopping := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: newRun("released-run-stopping")}
+	lease, err := coord.AcquireLease(ctx, store, "k", stopping, coord.PurposeBackup, twinTTL, time.Now, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(twinTTL/10, func() { _ = lease.Release(ctx) })
+	next := stopping
+	next.Run = newRun("released-run-next")
+	if _, err := coord.AcquireLease(ctx, store, "k", next, coord.PurposeBackup, twinTTL, time.Now, discard); err != nil {
+		t.Fatalf("a lease released while watched: %v", err)
+	}
+	if info := readLeaseInfo(t, store, "k"); info.Run != next.Run {
+		t.Fatalf("the lease records run %q, want %q", info.Run, next.Run)
+	}
+}
+
+func readLeaseInfo(t *testing.T, store coord.ObjectStore, key string) coord.LeaseInfo {
+	t.Helper()
+	data, _, err := store.Get(context.Background(), key)
+	var info coord.LeaseInfo
+	if err != nil || json.Unmarshal(data, &info) != nil {
+		t.Fatalf("read lease %s: %v %s", key, err, data)
+	}
+	return info
 }
 
 // TestLeaseOfItsNameRenewedByATwinIsRefused: two live sidecars of one
@@ -43,7 +94,7 @@ func TestLeaseOfItsNameFromAnEarlierRunIsTakenBackOnceUnrenewed(t *testing.T) {
 // keeps it, and its work goes on.
 func TestLeaseOfItsNameRenewedByATwinIsRefused(t *testing.T) {
 	store, ctx := memstore.New(), context.Background()
-	first := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: "run-1"}
+	first := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: newRun("twin-run-first")}
 	lease, err := coord.AcquireLease(ctx, store, "k", first, coord.PurposeBackup, twinTTL, time.Now, discard)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +111,7 @@ func TestLeaseOfItsNameRenewedByATwinIsRefused(t *testing.T) {
 		})
 	}()
 	twin := first
-	twin.Run = "run-2"
+	twin.Run = newRun("twin-run-second")
 	_, err = coord.AcquireLease(ctx, store, "k", twin, coord.PurposeBackup, twinTTL, time.Now, discard)
 	var held *coord.LeaseHeldError
 	if !errors.As(err, &held) || !held.Twin || !strings.Contains(err.Error(), "two sidecars share one name") {
@@ -77,7 +128,7 @@ func TestLeaseOfItsNameRenewedByATwinIsRefused(t *testing.T) {
 // lease back without watching it.
 func TestLeaseOfItsNameFromThisRunIsTakenBackAtOnce(t *testing.T) {
 	store, ctx := memstore.New(), context.Background()
-	sc := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: "run-1"}
+	sc := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: newRun("this-run")}
 	if _, err := coord.AcquireLease(ctx, store, "k", sc, coord.PurposeBackup, time.Hour, time.Now, discard); err != nil {
 		t.Fatal(err)
 	}

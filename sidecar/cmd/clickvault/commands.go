@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -58,7 +57,7 @@ func newRootCommand(stdout, stderr io.Writer, environ func() []string) *cobra.Co
 			if cmd.Name() == "serve" {
 				// Run: a twin of this name (a copied configuration on a host
 				// of the same name) is told from this run's restart.
-				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true, Run: uuid.NewString()}
+				instance = coord.Holder{Name: sidecarInstance(cfg.Sidecar.Listen), Stable: true, Run: coord.ProcessRun}
 			}
 			a, err := newApp(cmd.Context(), cfg, level, instance, stdout, stderr)
 			if err != nil {

@@ -126,10 +126,6 @@ func (d *DB) Forget() {
 	d.state.mu.Unlock()
 }
 
-func refused(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", sidecar.ErrRefused, fmt.Sprintf(format, args...))
-}
-
 func (d *DB) Version(context.Context) (string, error) { return "26.7.3.1-fake", nil }
 
 func (d *DB) DatabaseExists(_ context.Context, name string) (bool, error) {
@@ -290,12 +286,6 @@ func (d *state) restoreLocked(cmd sidecar.RestoreCommand, m manifest) error {
 		}
 	}
 	return nil
-}
-
-func (d *state) end(op *sidecar.Operation, status sidecar.OperationStatus, msg string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	op.Status, op.Error, op.ErrorDetail, op.EndTime = status, msg, msg, time.Now()
 }
 
 // Operation reads system.backups by id.

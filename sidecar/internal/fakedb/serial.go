@@ -1,6 +1,7 @@
 package fakedb
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
@@ -45,4 +46,15 @@ func (d *state) begin(id, name, base string) (op *sidecar.Operation, ok bool, er
 		return op, false, nil
 	}
 	return op, true, nil
+}
+
+// end ends an operation with status and ClickHouse's message.
+func (d *state) end(op *sidecar.Operation, status sidecar.OperationStatus, msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	op.Status, op.Error, op.ErrorDetail, op.EndTime = status, msg, msg, time.Now()
+}
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sidecar.ErrRefused, fmt.Sprintf(format, args...))
 }
