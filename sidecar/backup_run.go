@@ -97,11 +97,12 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 }
 
 // Adopt settles a backup a previous run started (it may still be running in
-// ClickHouse) and returns how it ended.
-func (s *backups) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (model.Backup, error) {
+// ClickHouse, where it holds one of turns while waited for) and returns how
+// it ended.
+func (s *backups) Adopt(ctx context.Context, database, name string, progress ProgressFunc, turns Turns) (model.Backup, error) {
 	var out model.Backup
 	err := s.bucket.WithLease(ctx, database, coord.PurposeBackup, true, func(ctx context.Context) error {
-		cat, err := s.catalogs.reconciledCatalog(ctx, database, progress, false)
+		cat, err := s.catalogs.reconciledCatalog(ctx, database, progress, turns, false)
 		if err != nil {
 			return err
 		}

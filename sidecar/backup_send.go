@@ -86,3 +86,18 @@ func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *held
 func refusedAsConcurrent(op Operation) bool {
 	return op.Status == OpBackupFailed && strings.Contains(op.ErrorDetail, "(CONCURRENT_ACCESS_NOT_SUPPORTED)")
 }
+
+// adoptLeftover waits for a backup a killed run left running, under one
+// of turns, and records how it ended; an error only when ctx ended.
+func (s *backups) adoptLeftover(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) error {
+	turn, err := turns.take(ctx)
+	if err != nil {
+		return fmt.Errorf("adopt backup %s: %w", b.Name, err)
+	}
+	op, err := s.awaitBackup(ctx, b, progress, turn)
+	turn.end() // before the metadata is written: ClickHouse is done with it
+	if _, err := s.settle(ctx, b, op, err); err != nil && ctx.Err() != nil {
+		return err
+	}
+	return nil
+}

@@ -172,3 +172,31 @@ func (e *engine) metaOperation(t *testing.T, database string) string {
 	}
 	return ""
 }
+
+// TestBackupAdoptedAfterARestartHoldsATurn: a run killed after sending
+// shop's BACKUP leaves it in ClickHouse; the next round adopts it. While
+// it is waited for it holds one of the round's turns, as a BACKUP sent now
+// would (here it is closing: its .backup object is written), so shelf's
+// BACKUP, refused beside it, is sent again once it ended: both complete.
+func TestBackupAdoptedAfterARestartHoldsATurn(t *testing.T) {
+	e, turns := serialServer(t, nil)
+	ctx, kill := context.WithCancel(context.Background())
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		_, _ = e.Backup(ctx, sidecar.BackupRequest{Database: "shop", Kind: model.KindFull, RequestID: "before", Turns: sidecar.NewTurns(1)})
+	}()
+	waitUntil(t, "the killed run's BACKUP sent", func() bool { return len(e.operations(t)) == 1 })
+	kill()
+	<-killed
+	adopting := e.startBackup(t, "shop", turns, nil)
+	time.Sleep(50 * time.Millisecond) // the adoption waits for shop's BACKUP
+	second := e.startBackup(t, "shelf", turns, nil)
+	time.Sleep(50 * time.Millisecond) // shelf's BACKUP is sent and refused
+	e.db.Release()
+	for _, done := range []chan backupResult{adopting, second} {
+		if r := <-done; r.err != nil || !r.b.Completed() {
+			t.Fatalf("backup of %s: %v (%s)", r.b.Database, r.err, r.b.Status)
+		}
+	}
+}

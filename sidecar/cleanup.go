@@ -73,7 +73,7 @@ func (s *cleaner) planCleanup(ctx context.Context, database string, report *Clea
 	var cat model.Catalog
 	var err error
 	if reconcile {
-		cat, err = s.catalogs.reconciledCatalog(ctx, database, nil, true) // deletions plan from every metadata object
+		cat, err = s.catalogs.reconciledCatalog(ctx, database, nil, Turns{}, true) // deletions plan from every metadata object
 	} else {
 		cat, err = s.catalogs.Catalog(ctx, database)
 	}

@@ -26,7 +26,7 @@ func (s *Service) DeleteBackups(ctx context.Context, database string, names []st
 	start := s.now()
 	report := CleanupReport{Database: database}
 	err := s.bucket.WithLease(ctx, database, coord.PurposeCleanup, true, func(ctx context.Context) error {
-		cat, err := s.catalogs.reconciledCatalog(ctx, database, nil, true)
+		cat, err := s.catalogs.reconciledCatalog(ctx, database, nil, Turns{}, true)
 		if err != nil {
 			return err
 		}

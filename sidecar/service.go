@@ -106,8 +106,8 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 }
 
 // Adopt settles a backup a previous run started (backups.Adopt).
-func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc) (model.Backup, error) {
-	return s.backups.Adopt(ctx, database, name, progress)
+func (s *Service) Adopt(ctx context.Context, database, name string, progress ProgressFunc, turns Turns) (model.Backup, error) {
+	return s.backups.Adopt(ctx, database, name, progress, turns)
 }
 
 // Check checks backups' objects against their manifests (checks.Check).

@@ -23,8 +23,10 @@ func (s *catalogs) writerCatalog(ctx context.Context, database string, full bool
 
 // reconciledCatalog settles every backup a killed run left "running": it
 // waits for one ClickHouse still writes, and marks the rest completed or
-// failed. Only a lease holder calls it.
-func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, full bool) (model.Catalog, error) {
+// failed. Only a lease holder calls it. A backup waited for holds one of
+// turns (the zero Turns: none) as a backup sent now would: a BACKUP still
+// in ClickHouse counts against what it runs at once.
+func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progress ProgressFunc, turns Turns, full bool) (model.Catalog, error) {
 	cat, err := s.writerCatalog(ctx, database, full)
 	if err != nil {
 		return model.Catalog{}, err
@@ -35,8 +37,7 @@ func (s *catalogs) reconciledCatalog(ctx context.Context, database string, progr
 			continue
 		}
 		s.logger.Warn("adopting a backup left running", "backup", b.Name, "operation", b.BackupID)
-		op, err := s.backups.awaitBackup(ctx, b, progress, nil)
-		if _, err := s.backups.settle(ctx, b, op, err); err != nil && ctx.Err() != nil {
+		if err := s.backups.adoptLeftover(ctx, b, progress, turns); err != nil {
 			return model.Catalog{}, err
 		}
 		settled++
@@ -82,7 +83,7 @@ func (s *catalogs) planBackup(ctx context.Context, req BackupRequest) (model.Cat
 }
 
 func (s *catalogs) planFrom(ctx context.Context, req BackupRequest, fullScan bool) (model.Catalog, model.Plan, error) {
-	cat, err := s.reconciledCatalog(ctx, string(req.Database), req.Progress, fullScan)
+	cat, err := s.reconciledCatalog(ctx, string(req.Database), req.Progress, req.Turns, fullScan)
 	if err != nil {
 		return model.Catalog{}, model.Plan{}, err
 	}

@@ -200,7 +200,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	settled := func(b model.Backup) { catalogRows <- b }
 	if adoptable(r, latest) {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
-		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress)
+		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress, s.turns)
 		settled(b)
 	} else {
 		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.DB, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
