@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,16 +20,16 @@ const maxBackupSends = 3
 //
 // A server with allow_concurrent_backups = false refuses a BACKUP sent
 // while another backup is still in it, and says so in the operation's
-// error (CONCURRENT_ACCESS_NOT_SUPPORTED) before it writes anything. When
-// that happens while another backup of these turns was closing (its turn
-// given back at its .backup object: see Turns), the BACKUP is sent again,
-// under a new operation id (ClickHouse refuses an id it knows), once none
-// is closing. A refusal with none of ours closing (another client's
-// BACKUP was running) fails the backup, as any refusal does. A backup
-// stops closing when system.backups says it ended; ClickHouse says so
-// after closing it and frees its place in the count as its worker returns
-// (BackupsWorker::doBackup), well before a BACKUP sent after that read can
-// reach the check.
+// error (CONCURRENT_ACCESS_NOT_SUPPORTED) before it writes anything. The
+// other is most often one of these turns' closing (its turn given back at
+// its .backup object: see Turns); it may also be one adopted after a
+// restart, one ClickHouse has said ended but not yet let go of, or another
+// client's. So a refused BACKUP waits until none of these turns' backups
+// is closing and ClickHouse lists no backup in progress (waitServerFree),
+// and is sent again under a new operation id (ClickHouse refuses an id it
+// knows), at most maxBackupSends times in all; then, or when the server
+// stays busy past OperationTimeout, the refusal is the backup's failure,
+// with what to set.
 func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Backup, cmd BackupCommand, turn *heldTurn) (model.Backup, error) {
 	for sends := 1; ; sends++ {
 		othersClosing := turn.othersClosing()
@@ -44,15 +45,21 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 		s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base,
 			"operation", b.BackupID)
 		op, err := s.awaitBackup(ctx, b, req.Progress, turn)
-		if err == nil && othersClosing && sends < maxBackupSends && refusedAsConcurrent(op) {
-			s.logger.Info("clickhouse refused the backup while another one closed (allow_concurrent_backups = false): "+
-				"sending it again once none is closing", "backup", b.Name, "operation", b.BackupID)
+		if err == nil && sends < maxBackupSends && refusedAsConcurrent(op) {
+			s.logger.Info("clickhouse refused the backup beside another one (allow_concurrent_backups = false): "+
+				"sending it again once the server is free", "backup", b.Name, "operation", b.BackupID, "beside_ours_closing", othersClosing)
 			renewed, rerr := s.renewOperation(ctx, b, turn)
-			if rerr == nil {
+			switch {
+			case rerr == nil:
 				b = renewed
 				continue
+			case ctx.Err() != nil:
+				err = rerr // b is still the refused BACKUP, as its metadata says, left for the next run
+			default:
+				// The refusal is the failure people read; why it was not
+				// sent again goes to the log.
+				s.logger.Warn("backup not sent again", "backup", b.Name, "err", rerr)
 			}
-			err = rerr // b is still the refused BACKUP, as its metadata says
 		}
 		if err == nil && refusedAsConcurrent(op) {
 			// ClickHouse's words advise turning the setting on; the
@@ -66,11 +73,11 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 }
 
 // renewOperation readies b to be sent again after ClickHouse refused it:
-// once no backup of its turns is closing, b gets a new operation id, in
+// once the server is free (waitServerFree), b gets a new operation id, in
 // its metadata before the BACKUP is sent (as the first one was). On an
 // error b is unchanged.
 func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *heldTurn) (model.Backup, error) {
-	if err := turn.waitClosed(ctx); err != nil {
+	if err := s.waitServerFree(ctx, turn); err != nil {
 		return b, fmt.Errorf("send backup %s again: %w", b.Name, err)
 	}
 	renewed := b
@@ -80,6 +87,36 @@ func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *held
 	}
 	return renewed, nil
 }
+
+// waitServerFree waits until no backup of turn's turns is closing, then
+// until ClickHouse lists no backup in progress among its newest
+// operations, read every PollInterval, for at most OperationTimeout.
+func (s *backups) waitServerFree(ctx context.Context, turn *heldTurn) error {
+	if err := turn.waitClosed(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.OperationTimeout)
+	defer cancel()
+	for {
+		ops, err := s.db.RecentOperations(ctx, busyLookback)
+		busy := err != nil
+		for _, op := range ops {
+			busy = busy || op.Status == OpCreatingBackup
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the server's other BACKUP to end: %w", context.Cause(ctx))
+		case <-time.After(s.opts.PollInterval):
+		}
+	}
+}
+
+// busyLookback is how many of the newest operations waitServerFree reads
+// for a backup in progress.
+const busyLookback = 100
 
 // refusedAsConcurrent reports whether ClickHouse failed a BACKUP because
 // another backup was in the server and it allows one at a time.

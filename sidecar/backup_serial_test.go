@@ -67,26 +67,45 @@ func TestBackupRefusedWhileAnotherClosesIsSentAgain(t *testing.T) {
 	}
 }
 
-// TestBackupRefusedBesideAnotherClientsIsNotSentAgain: the same refusal
-// while none of the round's own backups is closing (another client's
-// BACKUP runs; here one of other turns) fails the backup with
-// ClickHouse's words and what to set, and it is sent once.
-func TestBackupRefusedBesideAnotherClientsIsNotSentAgain(t *testing.T) {
+// TestBackupRefusedBesideAnotherClientsIsSentAgainOnceItEnded: the same
+// refusal while none of the round's own backups is closing (another
+// client's BACKUP runs; here one of other turns): the refused BACKUP waits
+// until ClickHouse lists no backup in progress, then is sent again.
+func TestBackupRefusedBesideAnotherClientsIsSentAgainOnceItEnded(t *testing.T) {
 	e, turns := serialServer(t, nil)
 	other := e.startBackup(t, "shop", sidecar.NewTurns(1), nil)
 	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
-	r := <-e.startBackup(t, "shelf", turns, nil)
-	if r.err == nil || !strings.Contains(r.err.Error(), "CONCURRENT_ACCESS_NOT_SUPPORTED") || r.b.Status != model.StatusFailed ||
-		!strings.Contains(r.err.Error(), "set backup.parallel_databases = 1") {
-		t.Fatalf("backup refused beside another client's: %v (%s), want it failed with ClickHouse's refusal", r.err, r.b.Status)
-	}
+	second := e.startBackup(t, "shelf", turns, nil)
+	waitUntil(t, "shelf's BACKUP refused", func() bool { return len(e.refusals(t)) == 1 })
+	time.Sleep(50 * time.Millisecond) // time to send it again, were it not waiting for the server
 	if n := len(e.operations(t)); n != 2 {
-		t.Fatalf("ClickHouse was sent %d BACKUPs, want 2: the other's and this one once", n)
+		t.Fatalf("ClickHouse was sent %d BACKUPs while the other client's ran, want 2: it, and shelf's once", n)
 	}
 	e.db.Release()
-	if r := <-other; r.err != nil {
-		t.Fatal(r.err)
+	for _, done := range []chan backupResult{other, second} {
+		if r := <-done; r.err != nil || !r.b.Completed() {
+			t.Fatalf("backup of %s: %v (%s)", r.b.Database, r.err, r.b.Status)
+		}
 	}
+}
+
+// TestBackupRefusedWhileTheServerStaysBusyFailsWithWhatToSet: a server
+// still busy with another BACKUP when OperationTimeout has passed: the
+// refusal is the backup's failure, with ClickHouse's words and what to set.
+func TestBackupRefusedWhileTheServerStaysBusyFailsWithWhatToSet(t *testing.T) {
+	e := newEngineOn(t, sidecar.Options{OperationTimeout: 300 * time.Millisecond}, fakedb.NewSerial)
+	e.db.Create("shelf", map[string]uint64{"books": 3})
+	e.db.Hold()
+	other := e.startBackup(t, "shop", sidecar.NewTurns(1), nil)
+	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
+	r := <-e.startBackup(t, "shelf", sidecar.NewTurns(1), nil)
+	if r.err == nil || !strings.Contains(r.err.Error(), "CONCURRENT_ACCESS_NOT_SUPPORTED") || r.b.Status != model.StatusFailed ||
+		!strings.Contains(r.err.Error(), "set backup.parallel_databases = 1") {
+		t.Fatalf("backup refused beside a BACKUP that outlasts the wait: %v (%s), want it failed with ClickHouse's refusal "+
+			"and what to set", r.err, r.b.Status)
+	}
+	e.db.Release()
+	<-other
 }
 
 // serialServer is an engine on a server that refuses concurrent backups

@@ -42,6 +42,9 @@ type Operation struct {
 // RESTORED, …
 type OperationStatus string
 
+// OpCreatingBackup is system.backups' status of a BACKUP in progress.
+const OpCreatingBackup OperationStatus = "CREATING_BACKUP"
+
 // Operation statuses of system.backups that end an operation.
 const (
 	OpBackupCreated OperationStatus = "BACKUP_CREATED"

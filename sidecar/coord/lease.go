@@ -57,9 +57,15 @@ type LeaseHeldError struct {
 	// Twin: the holder has this sidecar's own name, in another process
 	// that renews the lease (see Holder.Run).
 	Twin bool
+	// Here: this very process holds it, for another of its tasks.
+	Here bool
 }
 
 func (e *LeaseHeldError) Error() string {
+	if e.Here {
+		return fmt.Sprintf("the chain is locked by another task of this sidecar (%s) until %s (lease %s); try again later",
+			e.Info.Purpose, e.Info.ExpiresAt.UTC().Format(time.RFC3339), e.Key)
+	}
 	if e.Twin {
 		return fmt.Sprintf("the chain is locked by another live sidecar with this sidecar's own name %s (%s), which "+
 			"renews lease %s: two sidecars share one name (host name and sidecar.listen); give each its own, "+
@@ -88,6 +94,14 @@ type Lease struct {
 // its holder let it expire. Both writes are conditional, so of two writers
 // racing for it exactly one wins; the other gets a *LeaseHeldError.
 func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
+	l, err := acquireLease(ctx, store, key, holder, purpose, ttl, now, logger)
+	if err == nil {
+		markHeldHere(store, key, true)
+	}
+	return l, err
+}
+
+func acquireLease(ctx context.Context, store ObjectStore, key string, holder Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
 	l := &Lease{store: store, key: key, ttl: ttl, now: now, logger: logger,
 		info: LeaseInfo{Holder: holder.Name, Stable: holder.Stable, Run: holder.Run, Purpose: purpose, AcquiredAt: now().UTC()}}
 	err := l.write(ctx, PutCondition{IfNoneMatch: true})
@@ -112,6 +126,10 @@ func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Hol
 		// unless a twin of its name renews it.
 		if current.Holder != holder.Name || !current.Stable || !holder.Stable {
 			return nil, &LeaseHeldError{Key: key, Info: current}
+		}
+		if current.Run == holder.Run && holder.Run != "" && isHeldHere(store, key) {
+			// This very process holds it, for another of its tasks.
+			return nil, &LeaseHeldError{Key: key, Info: current, Here: true}
 		}
 		if current.Run != holder.Run {
 			var released bool
@@ -198,6 +216,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 // not one step: a writer whose clock runs ahead may still take it in
 // between.)
 func (l *Lease) Release(ctx context.Context) error {
+	markHeldHere(l.store, l.key, false) // this process works under it no more, whatever S3 answers
 	if !time.Now().Before(l.validUntil) {
 		return nil
 	}

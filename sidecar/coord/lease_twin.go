@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 var ProcessRun = uuid.NewString()
 
 // goneRuns are the runs of this sidecar's name whose leases were seen to
-// go unrenewed (watchForRenewal): their other leases are taken back at
-// once, not watched again one after another.
-var goneRuns sync.Map // run → struct{}
+// go unrenewed (watchForRenewal), with when: their other leases are taken
+// back at once, not watched again one after another, for one time to live.
+// After that every lease a gone run wrote has expired, so a live lease of
+// that run is a twin's that was misjudged (its renewals slowed), and is
+// watched again.
+var goneRuns sync.Map // run → time.Time, on this process's monotonic clock
 
 // watchForRenewal watches a live lease of this sidecar's own name that
 // another run of it wrote (Holder.Run): its run before a crash, or a twin
@@ -33,8 +37,11 @@ var goneRuns sync.Map // run → struct{}
 // twins share it.
 func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, watched LeaseInfo, ttl time.Duration) (
 	current string, released bool, err error) {
-	if _, gone := goneRuns.Load(watched.Run); gone && watched.Run != "" {
-		return etag, false, nil
+	if judged, gone := goneRuns.Load(watched.Run); gone && watched.Run != "" {
+		if time.Since(judged.(time.Time)) < ttl {
+			return etag, false, nil
+		}
+		goneRuns.Delete(watched.Run)
 	}
 	timer := time.NewTimer(ttl / 2)
 	defer timer.Stop()
@@ -50,7 +57,7 @@ func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, w
 	case err != nil:
 		return "", false, fmt.Errorf("read lease %s: %w", key, err)
 	case now == etag:
-		goneRuns.Store(watched.Run, struct{}{})
+		goneRuns.Store(watched.Run, time.Now())
 		return etag, false, nil
 	}
 	var info LeaseInfo
@@ -59,4 +66,57 @@ func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, w
 	}
 	twin := info.Holder == watched.Holder && info.Run == watched.Run
 	return "", false, &LeaseHeldError{Key: key, Info: info, Twin: twin}
+}
+
+// heldHere are the leases this process holds now (acquired, not yet
+// released), by bucket and key: a live lease of this process's own run is
+// another of its tasks' (the copy round's, say, when a cleanup of the copy
+// target comes), never one a crash left, so it is not taken back.
+var heldHere sync.Map // heldKey → struct{}
+
+// Located is a store that says which bucket it is (an S3 endpoint and
+// bucket): two store values of one bucket hold one set of leases.
+type Located interface {
+	Location() string
+}
+
+type heldKey struct {
+	location string      // a Located store's
+	store    ObjectStore // another store, when it can be a map key
+	key      string
+}
+
+// heldKeyOf is where a lease is recorded in heldHere; ok false for a store
+// that is neither Located nor comparable (its leases are taken back as
+// before).
+func heldKeyOf(store ObjectStore, key string) (heldKey, bool) {
+	if l, ok := store.(Located); ok {
+		return heldKey{location: l.Location(), key: key}, true
+	}
+	if store == nil || !reflect.TypeOf(store).Comparable() {
+		return heldKey{}, false
+	}
+	return heldKey{store: store, key: key}, true
+}
+
+// markHeldHere records (held) or forgets that this process holds the
+// lease at key of store.
+func markHeldHere(store ObjectStore, key string, held bool) {
+	k, ok := heldKeyOf(store, key)
+	switch {
+	case !ok:
+	case held:
+		heldHere.Store(k, struct{}{})
+	default:
+		heldHere.Delete(k)
+	}
+}
+
+func isHeldHere(store ObjectStore, key string) bool {
+	k, ok := heldKeyOf(store, key)
+	if !ok {
+		return false
+	}
+	_, held := heldHere.Load(k)
+	return held
 }

@@ -56,6 +56,10 @@ type ObjectStore struct {
 
 var _ coord.ObjectStore = (*ObjectStore)(nil)
 
+// Location is the endpoint and bucket: two stores of one bucket (a copy
+// target's writer and its reader) hold one set of leases (coord.Located).
+func (o *ObjectStore) Location() string { return o.endpoint + " " + o.bucket }
+
 // New builds the client; it makes no request. With no access key it takes
 // credentials from the AWS SDK's default chain: the environment
 // (AWS_ACCESS_KEY_ID, …), the shared config and credentials files, web
