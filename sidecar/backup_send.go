@@ -28,7 +28,7 @@ const maxBackupSends = 3
 // is closing and ClickHouse lists no backup in progress (waitServerFree),
 // and is sent again under a new operation id (ClickHouse refuses an id it
 // knows), at most maxBackupSends times in all; then, or when the server
-// stays busy past OperationTimeout, the refusal is the backup's failure,
+// stays busy past serverBusyWait, the refusal is the backup's failure,
 // with what to set.
 func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Backup, cmd BackupCommand, turn *heldTurn) (model.Backup, error) {
 	for sends := 1; ; sends++ {
@@ -90,13 +90,18 @@ func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *held
 
 // waitServerFree waits until no backup of turn's turns is closing, then
 // until ClickHouse lists no backup in progress among its newest
-// operations, read every PollInterval, for at most OperationTimeout.
+// operations, for at most serverBusyWait: a BACKUP of another client's may
+// run for hours, and a row ClickHouse left CREATING_BACKUP for good
+// (ClickHouse #92649) never ends. system.backups is read as an operation's
+// wait reads it: more rarely as the wait grows (pollWait), since each read
+// costs the server more with every operation it ran.
 func (s *backups) waitServerFree(ctx context.Context, turn *heldTurn) error {
 	if err := turn.waitClosed(ctx); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.OperationTimeout)
+	ctx, cancel := context.WithTimeout(ctx, min(serverBusyWait, s.opts.OperationTimeout))
 	defer cancel()
+	start := time.Now()
 	for {
 		ops, err := s.db.RecentOperations(ctx, busyLookback)
 		busy := err != nil
@@ -109,14 +114,17 @@ func (s *backups) waitServerFree(ctx context.Context, turn *heldTurn) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for the server's other BACKUP to end: %w", context.Cause(ctx))
-		case <-time.After(s.opts.PollInterval):
+		case <-time.After(s.pollWait(time.Since(start))):
 		}
 	}
 }
 
-// busyLookback is how many of the newest operations waitServerFree reads
-// for a backup in progress.
-const busyLookback = 100
+// serverBusyWait bounds waitServerFree; busyLookback is how many of the
+// newest operations it reads for a backup in progress.
+const (
+	serverBusyWait = 10 * time.Minute
+	busyLookback   = 100
+)
 
 // refusedAsConcurrent reports whether ClickHouse failed a BACKUP because
 // another backup was in the server and it allows one at a time.

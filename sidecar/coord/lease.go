@@ -96,7 +96,7 @@ type Lease struct {
 func AcquireLease(ctx context.Context, store ObjectStore, key string, holder Holder, purpose string, ttl time.Duration, now func() time.Time, logger *slog.Logger) (*Lease, error) {
 	l, err := acquireLease(ctx, store, key, holder, purpose, ttl, now, logger)
 	if err == nil {
-		markHeldHere(store, key, true)
+		recordHeldHere(l)
 	}
 	return l, err
 }
@@ -216,7 +216,10 @@ func (l *Lease) Renew(ctx context.Context) error {
 // not one step: a writer whose clock runs ahead may still take it in
 // between.)
 func (l *Lease) Release(ctx context.Context) error {
-	markHeldHere(l.store, l.key, false) // this process works under it no more, whatever S3 answers
+	// Forgotten once the object is deleted (or left), whatever S3 answers:
+	// until then another task of this run finds it held here and waits,
+	// rather than taking it back between the read and the delete below.
+	defer forgetHeldHere(l)
 	if !time.Now().Before(l.validUntil) {
 		return nil
 	}

@@ -72,7 +72,7 @@ func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, w
 // released), by bucket and key: a live lease of this process's own run is
 // another of its tasks' (the copy round's, say, when a cleanup of the copy
 // target comes), never one a crash left, so it is not taken back.
-var heldHere sync.Map // heldKey → struct{}
+var heldHere sync.Map // heldKey → *Lease
 
 // Located is a store that says which bucket it is (an S3 endpoint and
 // bucket): two store values of one bucket hold one set of leases.
@@ -99,16 +99,18 @@ func heldKeyOf(store ObjectStore, key string) (heldKey, bool) {
 	return heldKey{store: store, key: key}, true
 }
 
-// markHeldHere records (held) or forgets that this process holds the
-// lease at key of store.
-func markHeldHere(store ObjectStore, key string, held bool) {
-	k, ok := heldKeyOf(store, key)
-	switch {
-	case !ok:
-	case held:
-		heldHere.Store(k, struct{}{})
-	default:
-		heldHere.Delete(k)
+// recordHeldHere records that this process holds l.
+func recordHeldHere(l *Lease) {
+	if k, ok := heldKeyOf(l.store, l.key); ok {
+		heldHere.Store(k, l)
+	}
+}
+
+// forgetHeldHere forgets l, and only l: a task of this process that took
+// the lease over after l expired keeps its record.
+func forgetHeldHere(l *Lease) {
+	if k, ok := heldKeyOf(l.store, l.key); ok {
+		heldHere.CompareAndDelete(k, l)
 	}
 }
 
