@@ -172,3 +172,26 @@ func TestLeaseOfThisRunHeldThroughAnotherStoreValueIsRefused(t *testing.T) {
 		t.Fatalf("a cleanup through another value of the copy target's store: %v, want it refused", err)
 	}
 }
+
+// TestLeaseTakenOverAfterExpiryKeepsItsRecordWhenTheOldOneIsReleased: a
+// task's lease expired (its renewals failed) and another task of the same
+// process took it over; the first task's release, when it comes, leaves
+// the second's record: a third task still finds it held here.
+func TestLeaseTakenOverAfterExpiryKeepsItsRecordWhenTheOldOneIsReleased(t *testing.T) {
+	store, ctx := memstore.New(), context.Background()
+	sc := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: newRun("expired")}
+	first, err := coord.AcquireLease(ctx, store, "k", sc, coord.PurposeCopy, 50*time.Millisecond, time.Now, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(80 * time.Millisecond) // the first task's lease expires unrenewed
+	if _, err := coord.AcquireLease(ctx, store, "k", sc, coord.PurposeCleanup, time.Hour, time.Now, discard); err != nil {
+		t.Fatalf("a second task, after the first's lease expired: %v", err)
+	}
+	_ = first.Release(ctx)
+	_, err = coord.AcquireLease(ctx, store, "k", sc, coord.PurposeBackup, time.Hour, time.Now, discard)
+	var held *coord.LeaseHeldError
+	if !errors.As(err, &held) || !held.Here {
+		t.Fatalf("a third task while the second holds it: %v, want it refused as held here", err)
+	}
+}
