@@ -32,7 +32,6 @@ const maxBackupSends = 3
 // with what to set.
 func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Backup, cmd BackupCommand, turn *heldTurn) (model.Backup, error) {
 	for sends := 1; ; sends++ {
-		othersClosing := turn.othersClosing()
 		cmd.ID = b.BackupID
 		if err := s.db.StartBackup(ctx, cmd); err != nil {
 			turn.end()
@@ -47,7 +46,7 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 		op, err := s.awaitBackup(ctx, b, req.Progress, turn)
 		if err == nil && sends < maxBackupSends && refusedAsConcurrent(op) {
 			s.logger.Info("clickhouse refused the backup beside another one (allow_concurrent_backups = false): "+
-				"sending it again once the server is free", "backup", b.Name, "operation", b.BackupID, "beside_ours_closing", othersClosing)
+				"sending it again once the server is free", "backup", b.Name, "operation", b.BackupID)
 			renewed, rerr := s.renewOperation(ctx, b, turn)
 			switch {
 			case rerr == nil:

@@ -19,7 +19,8 @@ import (
 // thousand operations. The backup is "closing" until that read. A server
 // with allow_concurrent_backups = false refuses a BACKUP sent while another
 // is still closing (CONCURRENT_ACCESS_NOT_SUPPORTED, before it writes
-// anything): such a BACKUP is sent again once the closing ones ended (see
+// anything): such a BACKUP is sent again once the closing ones ended
+// (waitClosed) and the server lists no BACKUP in progress (see
 // backups.sendBackup). The zero Turns is no bound.
 type Turns struct{ pool *turnPool }
 
@@ -71,8 +72,8 @@ func (h *heldTurn) backupObjectSeen() {
 	if h.given {
 		return
 	}
-	// Counted closing before the turn is free: the next backup to take it
-	// sees it (othersClosing).
+	// Counted closing before the turn is free: a backup that takes it and
+	// is refused waits for this one too (waitClosed).
 	h.closing = true
 	if h.pool.closing++; h.pool.none == nil {
 		h.pool.none = make(chan struct{})
@@ -105,18 +106,6 @@ func (h *heldTurn) end() {
 func (h *heldTurn) give() {
 	h.given = true
 	<-h.pool.slots
-}
-
-// othersClosing reports whether other backups of these turns are closing
-// now, so that a server refusing concurrent backups may refuse the one
-// sent next.
-func (h *heldTurn) othersClosing() bool {
-	if h == nil {
-		return false
-	}
-	h.pool.mu.Lock()
-	defer h.pool.mu.Unlock()
-	return h.pool.closing > 0
 }
 
 // waitClosed waits until no backup of these turns is closing.

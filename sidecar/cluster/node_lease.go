@@ -20,8 +20,9 @@ const purposeNode = "node"
 // first already sent. The same sidecar restarted after a crash (its stable
 // name, another run) takes the lease back once it saw it go unrenewed
 // (coord.AcquireLease), and a live twin of its name is told apart; another
-// one takes it once the last holder let it expire (Options.ClaimTTL). A lease that expired unrenewed
-// stops this sidecar's steps until it holds the lease again.
+// one takes it once the last holder let it expire (Options.ClaimTTL). A
+// lease that expired unrenewed stops this sidecar's steps until it holds
+// the lease again.
 func (c *Coordinator) Run(ctx context.Context, databases []string, every time.Duration) error {
 	for ctx.Err() == nil {
 		lease, err := takeNodeLease(ctx, c, every)

@@ -172,11 +172,17 @@ func (l *Lease) heldOr(ctx context.Context, err error) error {
 		return fmt.Errorf("acquire lease %s: %w", l.key, err)
 	}
 	data, _, gerr := l.store.Get(ctx, l.key)
-	var current LeaseInfo
-	if gerr != nil || json.Unmarshal(data, &current) != nil {
-		current = LeaseInfo{Holder: "another writer", Purpose: "unknown"}
+	return &LeaseHeldError{Key: l.key, Info: holderOf(data, gerr)}
+}
+
+// holderOf is the lease read as data (err: the read's), for a
+// LeaseHeldError: "another writer" when it cannot be read or decoded.
+func holderOf(data []byte, err error) LeaseInfo {
+	var info LeaseInfo
+	if err != nil || json.Unmarshal(data, &info) != nil {
+		return LeaseInfo{Holder: "another writer", Purpose: "unknown"}
 	}
-	return &LeaseHeldError{Key: l.key, Info: current}
+	return info
 }
 
 func (l *Lease) write(ctx context.Context, cond PutCondition) error {

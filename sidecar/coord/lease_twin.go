@@ -2,7 +2,6 @@ package coord
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -60,10 +59,7 @@ func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, w
 		goneRuns.Store(watched.Run, time.Now())
 		return etag, false, nil
 	}
-	var info LeaseInfo
-	if json.Unmarshal(data, &info) != nil {
-		info = LeaseInfo{Holder: "another writer", Purpose: "unknown"}
-	}
+	info := holderOf(data, nil)
 	twin := info.Holder == watched.Holder && info.Run == watched.Run
 	return "", false, &LeaseHeldError{Key: key, Info: info, Twin: twin}
 }
