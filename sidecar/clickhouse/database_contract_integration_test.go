@@ -42,6 +42,35 @@ func TestDatabaseContract(t *testing.T) {
 	dbtest.Contract(t, dbtest.NewServer(db.Ports(), &serverAdmin{t: t, ctx: ctx, admin: admin}), store)
 }
 
+// TestSerialDatabaseContract runs the serial server's contract on the
+// adapter against a test bed server with allow_concurrent_backups = false,
+// its backups slowed (100 KB/s: about 4 s for the first) so that one is in progress while the next
+// is sent.
+func TestSerialDatabaseContract(t *testing.T) {
+	bed := testbed.New(t, testbed.Options{Users: map[string]string{testbed.Admin: "admin-pass"}, SerialBackups: true,
+		Settings: map[string]string{"max_backup_bandwidth": "100000"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	admin, err := bed.ClickHouse.Dial(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close() }()
+	m := bed.MinIO
+	db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: bed.ClickHouse.Addr, User: testbed.Admin, Password: "admin-pass",
+		S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := func() {}
+	dbtest.SerialContract(t, dbtest.NewServer(db.Ports(), &serverAdmin{t: t, ctx: ctx, admin: admin}), store, nothing, nothing)
+}
+
 // serverAdmin is the administrator's DDL beside the adapter.
 type serverAdmin struct {
 	t     *testing.T

@@ -19,13 +19,15 @@ import (
 // another run sees the first renew the node's lease while it watches it,
 // says so at ERROR, and backs up nothing while the first works its sets.
 func TestTwinOfTheSameNameTakesNoPartInSets(t *testing.T) {
-	w := newWorldWith(t, func(_ int, o *cluster.Options) { o.ClaimTTL = 3 * time.Second }, 1)
+	// Renewed every 2 s, watched 3 s: a renewal held back a second on a
+	// loaded machine is still seen.
+	w := newWorldWith(t, func(_ int, o *cluster.Options) { o.ClaimTTL = 6 * time.Second }, 1)
 	first := w.nodes[0]
 	var logs lockedBuffer
 	twinExec := &executor{}
 	twin := cluster.New(w.store, w.layout, "vault", cluster.Member{
 		Holder:   coord.Holder{Name: first.name, Stable: true, Run: "twin-run"},
-		Position: setmodel.Position{Shard: 1, Replica: 1}}, twinExec, cluster.Options{ClaimTTL: 3 * time.Second, ShardTimeout: time.Hour},
+		Position: setmodel.Position{Shard: 1, Replica: 1}}, twinExec, cluster.Options{ClaimTTL: 6 * time.Second, ShardTimeout: time.Hour},
 		slog.New(slog.NewTextHandler(&logs, nil)))
 	twin.SetClock(w.clock.Now)
 

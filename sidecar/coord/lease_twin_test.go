@@ -15,8 +15,9 @@ import (
 )
 
 // twinTTL is the leases' time to live in these tests: a live holder
-// renews every third of it.
-const twinTTL = 600 * time.Millisecond
+// renews every third of it (1 s), the watch lasts half of it (1.5 s), so
+// a renewal held back half a second on a loaded machine is still seen.
+const twinTTL = 3 * time.Second
 
 // newRun names a run afresh for each test and each -count: a run seen
 // gone is remembered for the process (goneRuns).
@@ -161,7 +162,9 @@ func (l located) Location() string { return l.where }
 // values; a lease one holds is the other's to wait for.
 func TestLeaseOfThisRunHeldThroughAnotherStoreValueIsRefused(t *testing.T) {
 	bucket, ctx := memstore.New(), context.Background()
-	copier, cleaner := located{bucket, "http://copy bucket"}, located{bucket, "http://copy bucket"}
+	// Two values, as two s3.ObjectStore of one bucket are: only their
+	// Location says they are one bucket.
+	copier, cleaner := &located{bucket, "http://copy bucket"}, &located{bucket, "http://copy bucket"}
 	sc := coord.Holder{Name: "host/127.0.0.1:7480", Stable: true, Run: newRun("two-values")}
 	if _, err := coord.AcquireLease(ctx, copier, "k", sc, coord.PurposeCopy, time.Hour, time.Now, discard); err != nil {
 		t.Fatal(err)

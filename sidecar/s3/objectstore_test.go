@@ -36,3 +36,22 @@ func TestPutSendsContentMD5(t *testing.T) {
 		t.Fatalf("Content-MD5 %q, want %q", got, want)
 	}
 }
+
+// TestLocationIsTheBucket: two stores of one endpoint and bucket are one
+// place for the leases this process holds (coord.Located); another bucket
+// is another.
+func TestLocationIsTheBucket(t *testing.T) {
+	ctx := context.Background()
+	open := func(bucket string) coord.Located {
+		store, err := s3.New(ctx, s3.Config{Endpoint: "http://127.0.0.1:9000", Region: "us-east-1", Bucket: bucket,
+			AccessKey: "k", SecretKey: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store
+	}
+	a, b, other := open("copies"), open("copies"), open("backups")
+	if a.Location() != b.Location() || a.Location() == other.Location() {
+		t.Fatalf("locations %q, %q (one bucket) and %q (another)", a.Location(), b.Location(), other.Location())
+	}
+}

@@ -15,3 +15,12 @@ func TestDatabaseContract(t *testing.T) {
 	db := fakedb.New(store)
 	dbtest.Contract(t, dbtest.NewServer(db.Ports(), db), store)
 }
+
+// TestSerialDatabaseContract runs the serial server's contract that the
+// ClickHouse adapter runs on a test bed with allow_concurrent_backups =
+// false (clickhouse.TestSerialDatabaseContract).
+func TestSerialDatabaseContract(t *testing.T) {
+	store := memstore.New()
+	db := fakedb.NewSerial(store)
+	dbtest.SerialContract(t, dbtest.NewServer(db.Ports(), db), store, db.Hold, db.Release)
+}
