@@ -86,9 +86,10 @@ func (s *Runner) markEndedLocked(id string) {
 // alone before its claim is looked at again (its holder may die meanwhile).
 const foreignFor = coord.HeartbeatTTL / 2
 
-// markForeign notes that another sidecar runs the request.
-func (s *Runner) markForeign(id string) {
+// markForeign notes that another sidecar runs the request (or another run
+// of this sidecar's name holds it): it is left alone until then.
+func (s *Runner) markForeign(id string, until time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.foreign[id] = s.base.now().Add(foreignFor)
+	s.foreign[id] = until
 }

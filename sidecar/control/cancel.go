@@ -2,7 +2,11 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // executeCancel cancels a request that has not started running. One that
@@ -21,6 +25,12 @@ func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
 	// The claim keeps other sidecars from starting it; it is re-entrant
 	// for this one, so whether it runs here is decided under s.mu.
 	won, err := s.base.claims.Claim(ctx, r.Backup)
+	var ownName *coord.OwnNameClaimError
+	if errors.As(err, &ownName) {
+		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is held by another run of this sidecar's name "+
+			"(its run before a restart, or a second sidecar given the same name); try the cancel again after %s",
+			r.Backup, ownName.Until.UTC().Format(time.RFC3339))}
+	}
 	if err != nil {
 		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}
 	}

@@ -15,10 +15,18 @@ func (s *rejecter) heartbeatLoop(ctx context.Context) error {
 	tick := time.NewTicker(coord.HeartbeatEvery)
 	defer tick.Stop()
 	for {
-		if err := s.claims.Beat(ctx); err != nil && ctx.Err() == nil {
+		// Each call is bounded by a beat: a read or write that hangs must
+		// not stop the beats until the heartbeat expires, when other
+		// sidecars would take this live one's requests over.
+		beatCtx, cancel := context.WithTimeout(ctx, coord.HeartbeatEvery)
+		if err := s.claims.Beat(beatCtx); err != nil && ctx.Err() == nil {
 			s.logger.Warn("write heartbeat; will retry", "err", err)
 		}
-		if live, err := s.claims.LiveSidecars(ctx); err == nil {
+		cancel()
+		listCtx, cancel := context.WithTimeout(ctx, coord.HeartbeatEvery)
+		live, err := s.claims.LiveSidecars(listCtx)
+		cancel()
+		if err == nil {
 			s.mu.Lock()
 			s.live = live
 			s.mu.Unlock()

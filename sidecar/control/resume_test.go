@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/control"
 )
@@ -42,4 +43,47 @@ func backupRunningAtStop(t *testing.T) (*bed, string) {
 	b.stop()
 	b.db.Release()
 	return b, id
+}
+
+// TestTwinsOfOneNameRunEachRequestOnce: two sidecars of one name (a
+// copied configuration on a host of the same name), each its own run,
+// read one control table. Each request runs once and has one answer:
+// neither takes a claim of the other's run for its own; and, once they
+// have seen each other write the heartbeat (their second beats, 10 s in),
+// a request rejected before any claim (the sidecars' names choose who
+// answers it, and twins share theirs) is answered once too.
+func TestTwinsOfOneNameRunEachRequestOnce(t *testing.T) {
+	b := newBed(t, control.Options{})
+	b.startRun(control.Options{}, "twin-"+t.Name())
+	for deadline := time.Now().Add(time.Minute); !b.claims[0].TwinSeen() || !b.claims[1].TwinSeen(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the twins did not see each other write the heartbeat within a minute")
+		}
+	}
+	var ids, refused []string
+	for range 8 {
+		ids = append(ids, b.request("alice", control.Request{Action: "backup"}))
+		refused = append(refused, b.request("alice", control.Request{Action: "backup", Database: "nowhere"}))
+	}
+	for _, id := range ids {
+		b.expect(id, control.StateSucceeded, "backup")
+	}
+	for _, id := range refused {
+		b.expect(id, control.StateRejected, "nowhere")
+	}
+	time.Sleep(200 * time.Millisecond) // ten polls: a second answer would be written by now
+	for _, id := range append(ids, refused...) {
+		var picked, answers []string
+		for _, e := range b.plane.Log(id) {
+			switch {
+			case e.State == control.StateQueued:
+				picked = append(picked, e.Sidecar)
+			case control.Terminal(e.State):
+				answers = append(answers, string(e.State)+": "+e.Message)
+			}
+		}
+		if len(picked) > 1 || len(answers) != 1 {
+			t.Errorf("request %s was picked up %d times and has %d answers, want once and one: %q", id, len(picked), len(answers), answers)
+		}
+	}
 }

@@ -72,6 +72,8 @@ type bed struct {
 	wrap func(control.ControlPlane) control.ControlPlane
 	// rights, when set, are the requesters' grants instead of aliceGrants.
 	rights control.Authorizer
+	// claims are the runners' claims, in the order they were started.
+	claims []*coord.Claims
 }
 
 // testProofKey is the sidecar's signing key in these tests.
@@ -87,7 +89,12 @@ func newBed(t *testing.T, opts control.Options) *bed {
 }
 
 // start runs a runner until the test ends or stop is called.
-func (b *bed) start(opts control.Options) {
+func (b *bed) start(opts control.Options) { b.stop = b.startRun(opts, coord.ProcessRun) }
+
+// startRun runs a runner of this process's name as run (another run is
+// a twin: a second sidecar given the same name) until the test ends or
+// the returned stop is called.
+func (b *bed) startRun(opts control.Options, run string) (stop func()) {
 	logger := slog.New(slog.DiscardHandler)
 	layout := coord.Layout{Prefix: "p"}
 	svc := sidecar.NewService(b.store, b.db.Ports(), nil, layout, sidecar.Options{
@@ -104,12 +111,15 @@ func (b *bed) start(opts control.Options) {
 	if b.rights != nil {
 		rights = b.rights
 	}
-	runner := control.NewRunner(svc, coord.NewClaims(b.store, layout, opts.Instance, logger), plane, rights, opts, nil, logger)
+	claims := coord.NewClaims(b.store, layout, opts.Instance, logger)
+	claims.SetRun(run)
+	b.claims = append(b.claims, claims)
+	runner := control.NewRunner(svc, claims, plane, rights, opts, nil, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	var g errgroup.Group
 	g.Go(func() error { return runner.Run(ctx) })
 	var once sync.Once
-	b.stop = func() {
+	stop = func() {
 		once.Do(func() {
 			cancel()
 			if err := g.Wait(); err != nil {
@@ -117,7 +127,8 @@ func (b *bed) start(opts control.Options) {
 			}
 		})
 	}
-	b.t.Cleanup(b.stop)
+	b.t.Cleanup(stop)
+	return stop
 }
 
 // request inserts r as by; as the sidecar's own login it is the sidecar's

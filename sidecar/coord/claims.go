@@ -15,8 +15,9 @@ import (
 // compare-and-set; S3 conditional writes do.
 //
 // A sidecar's id is stable across restarts (host and listen address), so a
-// restarted sidecar resumes its own claims at once. Another sidecar takes a
-// claim over only when its holder's heartbeat object has expired.
+// restarted sidecar resumes its own claims, once it has seen its run
+// before the restart gone (claims_runs.go). Another sidecar takes a claim
+// over only when its holder's heartbeat object has expired.
 
 // Heartbeat timing: a sidecar writes its heartbeat every HeartbeatEvery and
 // it lives HeartbeatTTL, three beats, so one slow PUT never makes a live
@@ -28,11 +29,13 @@ const (
 
 type claim struct {
 	Instance string    `json:"instance"`
+	Run      string    `json:"run,omitempty"` // Holder.Run of the claimer; absent in claims of before 2026-12
 	At       time.Time `json:"at"`
 }
 
 type heartbeat struct {
 	Instance  string    `json:"instance"`
+	Run       string    `json:"run,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -42,25 +45,35 @@ type Claims struct {
 	store    ObjectStore
 	layout   Layout
 	instance string
+	run      string // this process's (ProcessRun)
 	logger   *slog.Logger
 	now      func() time.Time
+	runs     ownRuns
 }
 
 // NewClaims returns the claims of the sidecar instance (its stable name)
-// under layout's prefix of store.
+// under layout's prefix of store, for this process's run.
 func NewClaims(store ObjectStore, layout Layout, instance string, logger *slog.Logger) *Claims {
-	return &Claims{store: store, layout: layout, instance: instance, logger: logger, now: time.Now}
+	return &Claims{store: store, layout: layout, instance: instance, run: ProcessRun, logger: logger, now: time.Now}
 }
 
 // SetClock replaces the clock heartbeats are judged by; tests move it.
 func (c *Claims) SetClock(now func() time.Time) { c.now = now }
 
+// SetRun replaces this process's run; tests restart a sidecar, or start
+// its twin, in one process.
+func (c *Claims) SetRun(run string) { c.run = run }
+
 // Claim reports whether this sidecar may run the request: it wrote the
-// claim first, the claim is its own from before a restart, or the
-// claim's holder stopped (its heartbeat expired) and this sidecar took it
-// over first.
+// claim first, the claim is this run's, or the claim's holder stopped
+// (its heartbeat expired, or it was this sidecar's run before a restart)
+// and this sidecar took it over first. A claim of this sidecar's name by
+// a run not yet seen gone is an *OwnNameClaimError.
 func (c *Claims) Claim(ctx context.Context, requestID string) (bool, error) {
-	data, err := json.Marshal(claim{Instance: c.instance, At: c.now().UTC()})
+	if err := c.beatFirst(ctx); err != nil {
+		return false, err
+	}
+	data, err := json.Marshal(claim{Instance: c.instance, Run: c.run, At: c.now().UTC()})
 	if err != nil {
 		return false, fmt.Errorf("encode claim: %w", err)
 	}
@@ -77,13 +90,21 @@ func (c *Claims) Claim(ctx context.Context, requestID string) (bool, error) {
 		return false, fmt.Errorf("read claim of request %s: %w", requestID, err)
 	}
 	var cl claim
-	if err := json.Unmarshal(existing, &cl); err == nil && cl.Instance == c.instance {
-		return true, nil // ours, from before a restart
+	ownName := json.Unmarshal(existing, &cl) == nil && cl.Instance == c.instance
+	switch {
+	case ownName && cl.Run == c.run:
+		return true, nil
+	case ownName:
+		if err := c.ownRunGone(ctx, requestID, cl.Run); err != nil {
+			return false, err
+		}
+		c.logger.Info("resuming the request of this sidecar's run before a restart", "request", requestID, "run", cl.Run)
+	default:
+		if alive, err := c.instanceAlive(ctx, cl.Instance); err != nil || alive {
+			return false, err
+		}
+		c.logger.Warn("taking over the request of a sidecar that stopped", "request", requestID, "holder", cl.Instance)
 	}
-	if alive, err := c.instanceAlive(ctx, cl.Instance); err != nil || alive {
-		return false, err
-	}
-	c.logger.Warn("taking over the request of a sidecar that stopped", "request", requestID, "holder", cl.Instance)
 	if _, err := c.store.Put(ctx, key, data, PutCondition{IfMatch: etag}); err != nil {
 		// Another sidecar took it over first; or the claim was dropped
 		// (S3 answers If-Match on a missing key 404): its request was
@@ -105,18 +126,6 @@ func (c *Claims) Drop(ctx context.Context, requestIDs []string) error {
 	}
 	if err := c.store.Delete(ctx, keys); err != nil {
 		return fmt.Errorf("delete %d claims: %w", len(keys), err)
-	}
-	return nil
-}
-
-// Beat writes this sidecar's heartbeat, fresh for HeartbeatTTL.
-func (c *Claims) Beat(ctx context.Context) error {
-	data, err := json.Marshal(heartbeat{Instance: c.instance, ExpiresAt: c.now().Add(HeartbeatTTL).UTC()})
-	if err != nil {
-		return fmt.Errorf("encode heartbeat: %w", err)
-	}
-	if _, err := c.store.Put(ctx, c.layout.HeartbeatKey(c.instance), data, PutCondition{}); err != nil {
-		return fmt.Errorf("write heartbeat: %w", err)
 	}
 	return nil
 }

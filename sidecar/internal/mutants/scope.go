@@ -35,6 +35,7 @@ var rules = []rule{
 	{name: "admission", file: "sidecar/control/confirm.go", funcs: []string{"judgeInsert"}},         // whose INSERT the row really is
 	{name: "admission", file: "sidecar/control/proof.go", funcs: []string{"base.operator", "Sign"}}, // the operator's exemptions
 	{name: "claims", file: "sidecar/coord/claims.go"},
+	{name: "claims", file: "sidecar/coord/claims_runs.go"},
 	{name: "claims", file: "sidecar/control/heartbeat.go"},
 	{name: "retention", file: "sidecar/model/retention.go"},
 	{name: "retention", file: "sidecar/cluster/setmodel/retention_sets.go"},                // a cluster's sets, kept and deleted whole

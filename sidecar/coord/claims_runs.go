@@ -1,0 +1,174 @@
+package coord
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// A sidecar's name is stable across restarts, so a claim of its own name
+// is either its own from before a restart (to be resumed) or a twin's: a
+// second live sidecar given the same host name and listen address. Both
+// read one control table and write one heartbeat object, so the name alone
+// cannot tell them apart; the run each writes into its claims and its
+// heartbeat can (Holder.Run, ProcessRun).
+//
+// Each run writes the heartbeat on condition that it is still the run's
+// own last write (If-Match): a failed condition means another run of the
+// name wrote it since, and a run that writes is alive. A claim of another
+// run of this name is taken over only once this run has watched the
+// heartbeat for a heartbeat's time to live from its first beat (whatever
+// it found then: a twin starting at the same moment, or one whose clock
+// differs, is seen by its writes, not by what it wrote), no other run was
+// seen writing within a time to live, and nobody has written it since this
+// run's own last beat. A live run beats at least once in a time to live,
+// as other sidecars are judged by (instanceAlive); so a twin is seen even
+// when one of its beats fails.
+
+// ownRunWatch is how long a run watches the heartbeat from its first beat
+// before it judges any other run of its name gone.
+const ownRunWatch = HeartbeatTTL
+
+// ownRuns is what this run knows of the other runs of its name.
+type ownRuns struct {
+	mu        sync.Mutex
+	etag      string    // of this run's last heartbeat write; "" before its first
+	watchTill time.Time // no other run is judged gone before then
+	other     string    // the last other run seen writing the heartbeat ("" unknown)
+	otherSeen time.Time
+}
+
+// OwnNameClaimError says a request's claim is held by another run of this
+// sidecar's own name, which is not (yet) known to be gone: its run before
+// a restart, or a live twin; looked at again at Until.
+type OwnNameClaimError struct {
+	Request, Run string
+	Twin         bool // another run was seen writing the heartbeat within its time to live
+	Until        time.Time
+}
+
+func (e *OwnNameClaimError) Error() string {
+	if e.Twin {
+		return fmt.Sprintf("request %s is claimed by another live sidecar with this sidecar's own name (run %s): "+
+			"two sidecars share one name (host name and sidecar.listen); give each its own, or stop one", e.Request, e.Run)
+	}
+	return fmt.Sprintf("request %s is claimed by another run of this sidecar's name (run %s): its run before a restart, "+
+		"or a second sidecar given the same name; looked at again at %s", e.Request, e.Run, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Beat writes this sidecar's heartbeat, fresh for HeartbeatTTL, and notes
+// another run of its name that wrote it since the last beat.
+func (c *Claims) Beat(ctx context.Context) error {
+	c.runs.mu.Lock()
+	defer c.runs.mu.Unlock()
+	return c.beat(ctx)
+}
+
+// beatFirst writes this run's first heartbeat unless it has: a run
+// beats before it claims, so that another run of its name that finds its
+// claim has seen it on the heartbeat first.
+func (c *Claims) beatFirst(ctx context.Context) error {
+	c.runs.mu.Lock()
+	defer c.runs.mu.Unlock()
+	if c.runs.etag != "" {
+		return nil
+	}
+	return c.beat(ctx)
+}
+
+func (c *Claims) beat(ctx context.Context) error {
+	data, err := json.Marshal(heartbeat{Instance: c.instance, Run: c.run, ExpiresAt: c.now().Add(HeartbeatTTL).UTC()})
+	if err != nil {
+		return fmt.Errorf("encode heartbeat: %w", err)
+	}
+	key := c.layout.HeartbeatKey(c.instance)
+	first := c.runs.etag == ""
+	etag, err := c.store.Put(ctx, key, data, PutCondition{IfMatch: c.runs.etag})
+	if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrPreconditionFailed) {
+			c.noteOtherWriter(ctx, key)
+		}
+		etag, err = c.store.Put(ctx, key, data, PutCondition{}) // S3 answers If-Match on a deleted key 404
+	}
+	if err != nil {
+		return fmt.Errorf("write heartbeat: %w", err)
+	}
+	if first {
+		c.runs.watchTill = c.now().Add(ownRunWatch)
+	}
+	c.runs.etag = etag
+	return nil
+}
+
+// noteOtherWriter reads who wrote the heartbeat since this run's last
+// beat: another run of this name, which is alive and a twin. This run's
+// own content under another ETag is its own write retried (the SDK
+// resends a PUT whose answer was lost), and a heartbeat deleted since is
+// nobody's. One that cannot be read may be a twin's: it counts as one
+// seen, without naming it.
+func (c *Claims) noteOtherWriter(ctx context.Context, key string) {
+	data, _, err := c.store.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return
+	}
+	var hb heartbeat
+	if err == nil && json.Unmarshal(data, &hb) == nil && hb.Run == c.run {
+		return
+	}
+	now := c.now()
+	switch {
+	case err != nil:
+		c.logger.Warn("the heartbeat was written by someone else since the last beat, and cannot be read: "+
+			"claims of this sidecar's name wait one heartbeat's time to live", "instance", c.instance, "err", err)
+	case hb.Run != c.runs.other || now.Sub(c.runs.otherSeen) >= HeartbeatTTL:
+		c.logger.Error("another live sidecar with this sidecar's own name writes its heartbeat: two sidecars share "+
+			"one name (host name and sidecar.listen); neither takes over the other's requests; give each its own name, "+
+			"or stop one", "instance", c.instance, "run", c.run, "other_run", hb.Run)
+	}
+	c.runs.other, c.runs.otherSeen = hb.Run, now
+}
+
+// TwinSeen reports whether this run saw another run of its name write
+// the heartbeat within its time to live: a live twin. A request answered
+// without a claim (a rejection) is claimed first then, since twins share
+// the one name that decides who answers it. Twins that have not yet seen
+// each other (the first beat or two after one starts) may both answer one.
+func (c *Claims) TwinSeen() bool {
+	c.runs.mu.Lock()
+	defer c.runs.mu.Unlock()
+	return c.now().Sub(c.runs.otherSeen) < HeartbeatTTL
+}
+
+// ownRunGone reports (nil) that run, another run of this sidecar's name
+// that holds a claim, is gone; else an *OwnNameClaimError for request. A
+// run judged gone is remembered for its leases too (goneRuns).
+// The heartbeat's ETag is read outside the lock, so a slow read never
+// holds up a beat; a beat in between makes it differ, and wait.
+func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
+	c.runs.mu.Lock()
+	now, ours, watchTill, otherSeen := c.now(), c.runs.etag, c.runs.watchTill, c.runs.otherSeen
+	c.runs.mu.Unlock()
+	if now.Sub(otherSeen) < HeartbeatTTL {
+		return &OwnNameClaimError{Request: request, Run: run, Twin: true, Until: now.Add(HeartbeatTTL / 2)}
+	}
+	if now.Before(watchTill) {
+		return &OwnNameClaimError{Request: request, Run: run, Until: watchTill}
+	}
+	etag, err := c.store.ETag(ctx, c.layout.HeartbeatKey(c.instance))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("read heartbeat: %w", err)
+	}
+	if etag != ours { // written since this run's last beat: the next beat says by whom
+		return &OwnNameClaimError{Request: request, Run: run, Until: now.Add(HeartbeatEvery)}
+	}
+	if run != "" {
+		// No other run wrote for a time to live (three beats): as sure as
+		// the lease's own watch (watchForRenewal), so its leases are taken
+		// back at once rather than watched 30 s more.
+		goneRuns.Store(run, time.Now())
+	}
+	return nil
+}
