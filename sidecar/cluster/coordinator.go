@@ -298,7 +298,7 @@ func (c *Coordinator) updateOpen(ctx context.Context, database string, change fu
 		}
 		cond := coord.PutCondition{IfMatch: etag, IfNoneMatch: etag == ""}
 		_, err = c.store.Put(ctx, key, data, cond)
-		if !changedMeanwhile(err) {
+		if !coord.ConditionLost(err) {
 			if err != nil {
 				return fmt.Errorf("write open sets of %s: %w", database, err)
 			}
@@ -309,13 +309,6 @@ func (c *Coordinator) updateOpen(ctx context.Context, database string, change fu
 		}
 	}
 	return fmt.Errorf("write open sets of %s: it kept changing under this sidecar", database)
-}
-
-// changedMeanwhile reports that a conditional write failed because its
-// object changed since it was read: rewritten (412), or deleted (S3
-// answers If-Match on a missing key 404). Read it again and redo.
-func changedMeanwhile(err error) bool {
-	return errors.Is(err, coord.ErrPreconditionFailed) || errors.Is(err, coord.ErrNotFound)
 }
 
 // readOpen reads open.json; a missing one is empty, with no ETag.

@@ -134,7 +134,7 @@ func (c *Coordinator) updateRestore(ctx context.Context, key string, change func
 			return rec, fmt.Errorf("encode the restore record %s: %w", key, err)
 		}
 		_, err = c.store.Put(ctx, key, data, coord.PutCondition{IfMatch: etag})
-		if !changedMeanwhile(err) { // deleted meanwhile: the next read says so
+		if !coord.ConditionLost(err) { // deleted meanwhile: the next read says so
 			if err != nil {
 				return rec, fmt.Errorf("write the restore record %s: %w", key, err)
 			}

@@ -48,8 +48,8 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 	}
 	_, err = c.store.Put(ctx, c.layout.SetKey(set.Database, set.ID), data, coord.PutCondition{IfMatch: cur.etag})
 	c.forget(set)
-	if changedMeanwhile(err) {
-		return nil // sealed by another sidecar, or deleted: the next step reads it again and unlists it
+	if coord.ConditionLost(err) {
+		return nil // sealed by another sidecar (the next step reads its seal and unlists it), or deleted (unlisted past its deadline)
 	}
 	if err != nil {
 		return fmt.Errorf("seal set %s of %s: %w", set.ID, set.Database, err)

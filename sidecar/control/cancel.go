@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
@@ -27,9 +26,7 @@ func (s *Runner) executeCancel(ctx context.Context, r Job) (State, LogEntry) {
 	won, err := s.base.claims.Claim(ctx, r.Backup)
 	var ownName *coord.OwnNameClaimError
 	if errors.As(err, &ownName) {
-		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s is held by another run of this sidecar's name "+
-			"(its run before a restart, or a second sidecar given the same name); try the cancel again after %s",
-			r.Backup, ownName.Until.UTC().Format(time.RFC3339))}
+		return StateFailed, LogEntry{Message: "could not be cancelled now: " + ownName.Error()}
 	}
 	if err != nil {
 		return StateFailed, LogEntry{Message: fmt.Sprintf("request %s could not be cancelled now (%v); try again", r.Backup, err)}

@@ -128,7 +128,7 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 			s.base.logger.Info("request claimed by another run of this sidecar's name (its run before a restart, or a twin); "+
 				"taken once that run is seen gone", "request", p.ID, "run", ownName.Run, "next_look", ownName.Until)
 		}
-		s.markForeign(p.ID, foreignUntil(s.base.now(), ownName))
+		s.markForeign(p.ID, ownName.Until)
 		return j, false
 	case err != nil:
 		s.base.logger.Warn("claim request; will retry", "request", p.ID, "err", err)
@@ -138,16 +138,6 @@ func (s *Runner) pickUp(ctx context.Context, p PendingRequest) (Job, bool) {
 		return j, false
 	}
 	return j, true
-}
-
-// foreignUntil is when a request claimed by another run of this sidecar's
-// name is looked at again: when that run may be judged gone, or, a twin's,
-// like another sidecar's.
-func foreignUntil(now time.Time, e *coord.OwnNameClaimError) time.Time {
-	if e.Twin || e.Until.IsZero() {
-		return now.Add(foreignFor)
-	}
-	return e.Until
 }
 
 // refuse handles an admission that did not say yes: a rejection is queued
@@ -170,11 +160,12 @@ func (s *Runner) refuse(ctx context.Context, r Request, err error, claimed bool)
 		return // another live sidecar answers it
 	}
 	if !claimed && s.base.claims.TwinSeen() {
-		// A twin shares the name ownsRejection chose: the claim picks one
-		// of the two. It is kept (not dropped after the answer), so the
-		// other never answers it on a read that still sees it pending.
-		if won, err := s.base.claims.Claim(ctx, r.ID); err != nil || !won {
-			return // the other run answers it, or a later read tries again
+		answers, twinsUntil := s.rejecter.claimRejection(ctx, r.ID)
+		if !twinsUntil.IsZero() {
+			s.markForeign(r.ID, twinsUntil)
+		}
+		if !answers {
+			return
 		}
 	}
 	s.base.logger.Info("request rejected", "request", r.ID, "by", r.Requester(), "reason", msg)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // Rejections are written in batches: a flood of bad rows becomes a few
@@ -125,6 +128,24 @@ func (s *rejecter) writeRejectionBatch(ctx context.Context, batch []rejection) {
 			s.logger.Warn("delete the claims of rejected requests; a lifecycle rule will expire them", "count", len(claimed), "err", err)
 		}
 	}
+}
+
+// claimRejection claims a rejection before it is written, when a twin
+// shares the name ownsRejection chose: the claim picks one of the two. The
+// claim is kept (not dropped after the answer), so the other never
+// answers it on a read that still sees it pending. It reports whether this
+// run answers it, and, when the twin holds it, until when to leave it.
+func (s *rejecter) claimRejection(ctx context.Context, id string) (answers bool, twinsUntil time.Time) {
+	won, err := s.claims.Claim(ctx, id)
+	var ownName *coord.OwnNameClaimError
+	switch {
+	case errors.As(err, &ownName):
+		return false, ownName.Until
+	case err != nil:
+		s.logger.Warn("claim a rejection; will retry", "request", id, "err", err)
+		return false, time.Time{}
+	}
+	return won, time.Time{}
 }
 
 // ownsRejection reports whether this sidecar answers a rejected request.

@@ -71,7 +71,7 @@ func TestTwinsOfOneNameRunEachRequestOnce(t *testing.T) {
 	for _, id := range refused {
 		b.expect(id, control.StateRejected, "nowhere")
 	}
-	time.Sleep(200 * time.Millisecond) // ten polls: a second answer would be written by now
+	time.Sleep(200 * time.Millisecond) // ten polls (20 ms each): a second answer would be written by now
 	for _, id := range append(ids, refused...) {
 		var picked, answers []string
 		for _, e := range b.plane.Log(id) {

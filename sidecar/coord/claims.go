@@ -54,14 +54,15 @@ type Claims struct {
 // NewClaims returns the claims of the sidecar instance (its stable name)
 // under layout's prefix of store, for this process's run.
 func NewClaims(store ObjectStore, layout Layout, instance string, logger *slog.Logger) *Claims {
-	return &Claims{store: store, layout: layout, instance: instance, run: ProcessRun, logger: logger, now: time.Now}
+	return &Claims{store: store, layout: layout, instance: instance, run: ProcessRun, logger: logger, now: time.Now,
+		runs: ownRuns{beating: make(chan struct{}, 1)}}
 }
 
 // SetClock replaces the clock heartbeats are judged by; tests move it.
 func (c *Claims) SetClock(now func() time.Time) { c.now = now }
 
-// SetRun replaces this process's run; tests restart a sidecar, or start
-// its twin, in one process.
+// SetRun replaces this process's run, before the claims are first used;
+// tests restart a sidecar, or start its twin, in one process.
 func (c *Claims) SetRun(run string) { c.run = run }
 
 // Claim reports whether this sidecar may run the request: it wrote the
@@ -98,7 +99,7 @@ func (c *Claims) Claim(ctx context.Context, requestID string) (bool, error) {
 		if err := c.ownRunGone(ctx, requestID, cl.Run); err != nil {
 			return false, err
 		}
-		c.logger.Info("resuming the request of this sidecar's run before a restart", "request", requestID, "run", cl.Run)
+		c.logger.Info("taking over the request of an earlier or stopped run of this sidecar's name", "request", requestID, "run", cl.Run)
 	default:
 		if alive, err := c.instanceAlive(ctx, cl.Instance); err != nil || alive {
 			return false, err
@@ -109,7 +110,7 @@ func (c *Claims) Claim(ctx context.Context, requestID string) (bool, error) {
 		// Another sidecar took it over first; or the claim was dropped
 		// (S3 answers If-Match on a missing key 404): its request was
 		// answered, and is not to be run.
-		if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
+		if ConditionLost(err) {
 			return false, nil
 		}
 		return false, fmt.Errorf("take over claim of request %s: %w", requestID, err)

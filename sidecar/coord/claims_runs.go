@@ -32,12 +32,17 @@ import (
 // before it judges any other run of its name gone.
 const ownRunWatch = HeartbeatTTL
 
-// ownRuns is what this run knows of the other runs of its name.
+// ownRuns is what this run knows of the other runs of its name. mu
+// guards the fields and is never held across S3 calls; beating lets one
+// beat at a time write the heartbeat, each waited for as long as its
+// caller's context allows.
 type ownRuns struct {
+	beating chan struct{} // one slot: held by the beat in progress
+
 	mu        sync.Mutex
 	etag      string    // of this run's last heartbeat write; "" before its first
 	watchTill time.Time // no other run is judged gone before then
-	other     string    // the last other run seen writing the heartbeat ("" unknown)
+	other     string    // the last other run seen writing the heartbeat ("" unread)
 	otherSeen time.Time
 }
 
@@ -46,8 +51,11 @@ type ownRuns struct {
 // a restart, or a live twin; looked at again at Until.
 type OwnNameClaimError struct {
 	Request, Run string
-	Twin         bool // another run was seen writing the heartbeat within its time to live
-	Until        time.Time
+	// Twin: another run was seen writing the heartbeat within its time to
+	// live (that write read back; one that could not be read keeps the
+	// claim waiting all the same, without this).
+	Twin  bool
+	Until time.Time
 }
 
 func (e *OwnNameClaimError) Error() string {
@@ -62,45 +70,72 @@ func (e *OwnNameClaimError) Error() string {
 // Beat writes this sidecar's heartbeat, fresh for HeartbeatTTL, and notes
 // another run of its name that wrote it since the last beat.
 func (c *Claims) Beat(ctx context.Context) error {
-	c.runs.mu.Lock()
-	defer c.runs.mu.Unlock()
-	return c.beat(ctx)
+	return c.beatUnless(ctx, false)
 }
 
 // beatFirst writes this run's first heartbeat unless it has: a run
 // beats before it claims, so that another run of its name that finds its
-// claim has seen it on the heartbeat first.
+// claim has seen it on the heartbeat first. It waits one beat's time at
+// most, whatever its caller's context.
 func (c *Claims) beatFirst(ctx context.Context) error {
 	c.runs.mu.Lock()
-	defer c.runs.mu.Unlock()
-	if c.runs.etag != "" {
+	done := c.runs.etag != ""
+	c.runs.mu.Unlock()
+	if done {
 		return nil
 	}
-	return c.beat(ctx)
+	ctx, cancel := context.WithTimeout(ctx, HeartbeatEvery)
+	defer cancel()
+	return c.beatUnless(ctx, true)
 }
 
-func (c *Claims) beat(ctx context.Context) error {
+// beatUnless writes the heartbeat, one beat at a time; if onlyFirst, only
+// when no beat of this run has been written yet.
+func (c *Claims) beatUnless(ctx context.Context, onlyFirst bool) error {
+	select {
+	case c.runs.beating <- struct{}{}:
+		defer func() { <-c.runs.beating }()
+	case <-ctx.Done():
+		return fmt.Errorf("write heartbeat: wait for the beat in progress: %w", context.Cause(ctx))
+	}
+	c.runs.mu.Lock()
+	last := c.runs.etag
+	c.runs.mu.Unlock()
+	if onlyFirst && last != "" {
+		return nil
+	}
+	etag, err := c.beat(ctx, last)
+	if err != nil {
+		return err
+	}
+	c.runs.mu.Lock()
+	defer c.runs.mu.Unlock()
+	if last == "" {
+		c.runs.watchTill = c.now().Add(ownRunWatch)
+	}
+	c.runs.etag = etag
+	return nil
+}
+
+// beat writes the heartbeat on condition that last (this run's last
+// write; "" none) is still there, and returns its new ETag.
+func (c *Claims) beat(ctx context.Context, last string) (string, error) {
 	data, err := json.Marshal(heartbeat{Instance: c.instance, Run: c.run, ExpiresAt: c.now().Add(HeartbeatTTL).UTC()})
 	if err != nil {
-		return fmt.Errorf("encode heartbeat: %w", err)
+		return "", fmt.Errorf("encode heartbeat: %w", err)
 	}
 	key := c.layout.HeartbeatKey(c.instance)
-	first := c.runs.etag == ""
-	etag, err := c.store.Put(ctx, key, data, PutCondition{IfMatch: c.runs.etag})
-	if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
+	etag, err := c.store.Put(ctx, key, data, PutCondition{IfMatch: last})
+	if ConditionLost(err) {
 		if errors.Is(err, ErrPreconditionFailed) {
 			c.noteOtherWriter(ctx, key)
 		}
 		etag, err = c.store.Put(ctx, key, data, PutCondition{}) // S3 answers If-Match on a deleted key 404
 	}
 	if err != nil {
-		return fmt.Errorf("write heartbeat: %w", err)
+		return "", fmt.Errorf("write heartbeat: %w", err)
 	}
-	if first {
-		c.runs.watchTill = c.now().Add(ownRunWatch)
-	}
-	c.runs.etag = etag
-	return nil
+	return etag, nil
 }
 
 // noteOtherWriter reads who wrote the heartbeat since this run's last
@@ -118,17 +153,22 @@ func (c *Claims) noteOtherWriter(ctx context.Context, key string) {
 	if err == nil && json.Unmarshal(data, &hb) == nil && hb.Run == c.run {
 		return
 	}
-	now := c.now()
+	if err == nil && hb.Run == "" {
+		hb.Run = "unknown" // junk, or a run of before runs were recorded: a writer all the same
+	}
+	c.runs.mu.Lock()
+	now, news := c.now(), hb.Run != c.runs.other || c.now().Sub(c.runs.otherSeen) >= HeartbeatTTL
+	c.runs.other, c.runs.otherSeen = hb.Run, now
+	c.runs.mu.Unlock()
 	switch {
 	case err != nil:
 		c.logger.Warn("the heartbeat was written by someone else since the last beat, and cannot be read: "+
 			"claims of this sidecar's name wait one heartbeat's time to live", "instance", c.instance, "err", err)
-	case hb.Run != c.runs.other || now.Sub(c.runs.otherSeen) >= HeartbeatTTL:
+	case news:
 		c.logger.Error("another live sidecar with this sidecar's own name writes its heartbeat: two sidecars share "+
 			"one name (host name and sidecar.listen); neither takes over the other's requests; give each its own name, "+
 			"or stop one", "instance", c.instance, "run", c.run, "other_run", hb.Run)
 	}
-	c.runs.other, c.runs.otherSeen = hb.Run, now
 }
 
 // TwinSeen reports whether this run saw another run of its name write
@@ -139,20 +179,21 @@ func (c *Claims) noteOtherWriter(ctx context.Context, key string) {
 func (c *Claims) TwinSeen() bool {
 	c.runs.mu.Lock()
 	defer c.runs.mu.Unlock()
-	return c.now().Sub(c.runs.otherSeen) < HeartbeatTTL
+	return c.now().Sub(c.runs.otherSeen) < HeartbeatTTL && c.runs.other != ""
 }
 
 // ownRunGone reports (nil) that run, another run of this sidecar's name
 // that holds a claim, is gone; else an *OwnNameClaimError for request. A
 // run judged gone is remembered for its leases too (goneRuns).
-// The heartbeat's ETag is read outside the lock, so a slow read never
-// holds up a beat; a beat in between makes it differ, and wait.
+// The heartbeat's ETag is read outside the lock and the beat slot, so a
+// slow read never holds up a beat; a beat in between makes it differ,
+// and the claim wait.
 func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
 	c.runs.mu.Lock()
-	now, ours, watchTill, otherSeen := c.now(), c.runs.etag, c.runs.watchTill, c.runs.otherSeen
+	now, ours, watchTill, other, otherSeen := c.now(), c.runs.etag, c.runs.watchTill, c.runs.other, c.runs.otherSeen
 	c.runs.mu.Unlock()
 	if now.Sub(otherSeen) < HeartbeatTTL {
-		return &OwnNameClaimError{Request: request, Run: run, Twin: true, Until: now.Add(HeartbeatTTL / 2)}
+		return &OwnNameClaimError{Request: request, Run: run, Twin: other != "", Until: now.Add(HeartbeatTTL / 2)}
 	}
 	if now.Before(watchTill) {
 		return &OwnNameClaimError{Request: request, Run: run, Until: watchTill}

@@ -64,36 +64,42 @@ func ownNameClaim(t *testing.T, c *coord.Claims, request string, twin bool) coor
 // says nothing of a twin starting with it, or one whose clock differs.
 func TestClaimOfAnEarlierRunIsResumedOnceItIsSeenGone(t *testing.T) {
 	for name, stop := range map[string]time.Duration{"restarted at once": 2 * time.Second, "after a long stop": time.Hour} {
-		ctx := context.Background()
-		store, clock := memstore.New(), &runClock{now: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
-		before := runOf(store, clock, newRun("resume-before"))
-		beat(t, before)
-		if won, err := before.Claim(ctx, "r"); err != nil || !won {
-			t.Fatalf("%s: the first claim: %v, %v", name, won, err)
-		}
-		put(t, store, claimsLayout.ClaimKey("old"), `{"instance":"`+ownName+`"}`) // a claim of before runs were recorded
-		clock.advance(stop)
-		after := runOf(store, clock, newRun("resume-after"))
+		t.Run(name, func(t *testing.T) { resumeAfterTheWatch(t, name, stop) })
+	}
+}
+
+// resumeAfterTheWatch claims a request as one run, stops it for stop,
+// and resumes the claim as the next run once it has watched.
+func resumeAfterTheWatch(t *testing.T, name string, stop time.Duration) {
+	ctx := context.Background()
+	store, clock := memstore.New(), &runClock{now: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
+	before := runOf(store, clock, newRun("resume-before"))
+	beat(t, before)
+	if won, err := before.Claim(ctx, "r"); err != nil || !won {
+		t.Fatalf("%s: the first claim: %v, %v", name, won, err)
+	}
+	put(t, store, claimsLayout.ClaimKey("old"), `{"instance":"`+ownName+`"}`) // a claim of before runs were recorded
+	clock.advance(stop)
+	after := runOf(store, clock, newRun("resume-after"))
+	beat(t, after)
+	e := ownNameClaim(t, after, "r", false)
+	if want := clock.now.Add(coord.HeartbeatTTL); !e.Until.Equal(want) {
+		t.Errorf("%s: looked at again at %s, want %s (a heartbeat's time to live)", name, e.Until, want)
+	}
+	for range 3 {
+		clock.advance(coord.HeartbeatEvery - time.Millisecond)
 		beat(t, after)
-		e := ownNameClaim(t, after, "r", false)
-		if want := clock.now.Add(coord.HeartbeatTTL); !e.Until.Equal(want) {
-			t.Errorf("%s: looked at again at %s, want %s (a heartbeat's time to live)", name, e.Until, want)
+		ownNameClaim(t, after, "old", false)
+	}
+	clock.advance(3 * time.Millisecond)
+	for _, r := range []string{"r", "old"} {
+		if won, err := after.Claim(ctx, r); err != nil || !won {
+			t.Fatalf("%s: the claim %s of a run seen gone: %v, %v", name, r, won, err)
 		}
-		for range 3 {
-			clock.advance(coord.HeartbeatEvery - time.Millisecond)
-			beat(t, after)
-			ownNameClaim(t, after, "old", false)
-		}
-		clock.advance(3 * time.Millisecond)
-		for _, r := range []string{"r", "old"} {
-			if won, err := after.Claim(ctx, r); err != nil || !won {
-				t.Fatalf("%s: the claim %s of a run seen gone: %v, %v", name, r, won, err)
-			}
-		}
-		data, _, _ := store.Get(ctx, claimsLayout.ClaimKey("r"))
-		if !strings.Contains(string(data), `"run":"resume-after`) {
-			t.Errorf("%s: the claim resumed is %s, want the new run's", name, data)
-		}
+	}
+	data, _, _ := store.Get(ctx, claimsLayout.ClaimKey("r"))
+	if !strings.Contains(string(data), `"run":"resume-after`) {
+		t.Errorf("%s: the claim resumed is %s, want the new run's", name, data)
 	}
 }
 
@@ -182,8 +188,8 @@ func TestTwinsStartedTogether(t *testing.T) {
 
 // TestUnreadableHeartbeatIsNoNamedTwin: the heartbeat rewritten by
 // someone (its conditional write refused) and then unreadable is not
-// named a twin at ERROR, but the claims of this name still wait: it may
-// have been one.
+// named a twin, at ERROR or in a refusal, but the claims of this name
+// still wait: it may have been one.
 func TestUnreadableHeartbeatIsNoNamedTwin(t *testing.T) {
 	store, clock := newHooked(), &runClock{now: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
 	var said bytes.Buffer
@@ -199,7 +205,10 @@ func TestUnreadableHeartbeatIsNoNamedTwin(t *testing.T) {
 	if strings.Contains(said.String(), "level=ERROR") || !strings.Contains(said.String(), "level=WARN") {
 		t.Errorf("an unreadable heartbeat was logged as:\n%s", said.String())
 	}
-	ownNameClaim(t, run, "r", true)
+	ownNameClaim(t, run, "r", false)
+	if run.TwinSeen() {
+		t.Error("an unreadable heartbeat is taken for a twin seen")
+	}
 	clock.advance(coord.HeartbeatTTL)
 	beat(t, run)
 	if won, err := run.Claim(context.Background(), "r"); err != nil || !won {
@@ -232,7 +241,9 @@ func TestTwinsOfOneNameNeverTakeEachOthersClaims(t *testing.T) {
 		clock.advance(coord.HeartbeatEvery)
 		beat(t, first)
 		beat(t, second)
-		ownNameClaim(t, first, "r2", true)
+		if e := ownNameClaim(t, first, "r2", true); !e.Until.Equal(clock.now.Add(coord.HeartbeatTTL / 2)) {
+			t.Errorf("a twin's claim looked at again at %s, want in half a time to live", e.Until)
+		}
 		ownNameClaim(t, second, "r1", true)
 		if won, err := first.Claim(ctx, "r1"); err != nil || !won {
 			t.Fatalf("the first twin's own claim: %v, %v", won, err)
@@ -252,6 +263,9 @@ func TestTwinsOfOneNameNeverTakeEachOthersClaims(t *testing.T) {
 	// The first stops; the second takes its claim once no write of it was
 	// seen for a heartbeat's time to live.
 	clock.advance(coord.HeartbeatTTL)
+	if second.TwinSeen() {
+		t.Error("a twin last seen a time to live ago is still seen")
+	}
 	beat(t, second)
 	if won, err := second.Claim(ctx, "r1"); err != nil || !won {
 		t.Fatalf("the claim of a twin that stopped: %v, %v", won, err)
@@ -295,4 +309,45 @@ func (r *retriedPut) Put(ctx context.Context, key string, data []byte, cond coor
 		return "", err
 	}
 	return "", coord.ErrPreconditionFailed
+}
+
+// TestAHangingBeatHoldsNothingUp: a heartbeat PUT that hangs (a dead
+// pooled connection) holds up no reader of what the claims know, and a
+// beat behind it gives up when its own context ends: the heartbeat loop
+// bounds each beat, and must not wait past it for another's.
+func TestAHangingBeatHoldsNothingUp(t *testing.T) {
+	store := &hangingPut{ObjectStore: memstore.New(), key: claimsLayout.HeartbeatKey(ownName), release: make(chan struct{})}
+	clock := &runClock{now: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
+	run := runOf(store, clock, newRun("hanging"))
+	claimed := make(chan error, 1)
+	go func() { _, err := run.Claim(context.Background(), "r"); claimed <- err }()
+	time.Sleep(50 * time.Millisecond) // the claim's first beat hangs
+	start := time.Now()
+	run.TwinSeen()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := run.Beat(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a beat behind a hanging one: %v, want its deadline", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a reader and a bounded beat behind a hanging beat took %v", took)
+	}
+	close(store.release)
+	if err := <-claimed; err != nil {
+		t.Errorf("the claim once its beat went through: %v", err)
+	}
+}
+
+// hangingPut hangs every PUT of key until release is closed.
+type hangingPut struct {
+	*memstore.ObjectStore
+	key     string
+	release chan struct{}
+}
+
+func (h *hangingPut) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	if key == h.key {
+		<-h.release
+	}
+	return h.ObjectStore.Put(ctx, key, data, cond)
 }

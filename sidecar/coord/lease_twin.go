@@ -16,7 +16,8 @@ import (
 var ProcessRun = uuid.NewString()
 
 // goneRuns are the runs of this sidecar's name whose leases were seen to
-// go unrenewed (watchForRenewal), with when: their other leases are taken
+// go unrenewed (watchForRenewal), or whose heartbeat writes were seen to
+// stop (Claims.ownRunGone), with when: their other leases are taken
 // back at once, not watched again one after another, for one time to live.
 // After that every lease a gone run wrote has expired, so a live lease of
 // that run is a twin's that was misjudged (its renewals slowed), and is

@@ -12,6 +12,13 @@ var (
 	ErrPreconditionFailed = errors.New("precondition failed")
 )
 
+// ConditionLost reports that a conditional write failed because its object
+// changed since it was read: rewritten (412), or deleted (S3 answers
+// If-Match on a missing key 404). Read it again, or yield to the writer.
+func ConditionLost(err error) bool {
+	return errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound)
+}
+
 // ObjectInfo describes one stored object.
 type ObjectInfo struct {
 	Key          string
