@@ -55,7 +55,7 @@ type Claims struct {
 // under layout's prefix of store, for this process's run.
 func NewClaims(store ObjectStore, layout Layout, instance string, logger *slog.Logger) *Claims {
 	return &Claims{store: store, layout: layout, instance: instance, run: ProcessRun, logger: logger, now: time.Now,
-		runs: ownRuns{beating: make(chan struct{}, 1)}}
+		runs: ownRuns{beating: make(chan struct{}, 1), seen: map[string]time.Time{}}}
 }
 
 // SetClock replaces the clock heartbeats are judged by; tests move it.
@@ -140,8 +140,11 @@ func (c *Claims) LiveSidecars(ctx context.Context) ([]string, error) {
 	var live []string
 	for _, o := range listing.Objects {
 		data, _, err := c.store.Get(ctx, o.Key)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
 			continue // gone since the listing
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read heartbeat %s: %w", o.Key, err) // a partial list would leave out live ones
 		}
 		var hb heartbeat
 		if json.Unmarshal(data, &hb) == nil && c.now().Before(hb.ExpiresAt) {

@@ -186,4 +186,10 @@ func TestLiveSidecars(t *testing.T) {
 	if err != nil || !slices.Equal(live, []string{"d-live"}) {
 		t.Errorf("live: %v (%v), want [d-live]", live, err)
 	}
+	// A heartbeat that cannot be read now (a read timed out) fails the
+	// list: a list without it would share its rejections among the others.
+	s.failGet[claimsLayout.HeartbeatKey("d-live")] = context.DeadlineExceeded
+	if live, err := claimsOn(s, "x", now).LiveSidecars(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("live with a heartbeat unread: %v (%v), want the read's error", live, err)
+	}
 }

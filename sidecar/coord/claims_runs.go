@@ -42,8 +42,52 @@ type ownRuns struct {
 	mu        sync.Mutex
 	etag      string    // of this run's last heartbeat write; "" before its first
 	watchTill time.Time // no other run is judged gone before then
-	other     string    // the last other run seen writing the heartbeat ("" unread)
-	otherSeen time.Time
+	// seen are the other runs seen writing the heartbeat, with when last;
+	// pruned after a time to live. Between two beats of this run only the
+	// last writer is seen: two live runs of a name are told apart, a third
+	// may hide behind another.
+	seen map[string]time.Time
+}
+
+// Keys of ownRuns.seen besides runs: a heartbeat of no run (junk, or a
+// sidecar of before runs were recorded, whose claims name none either),
+// and one that could not be read.
+const (
+	runUnknown = "unknown"
+	runUnread  = "\x00unread"
+)
+
+// sawWriter notes run writing the heartbeat now, and reports whether it
+// is news (not seen within a time to live).
+func (r *ownRuns) sawWriter(run string, now time.Time) (news bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, at := range r.seen {
+		if now.Sub(at) >= HeartbeatTTL {
+			delete(r.seen, k)
+		}
+	}
+	_, known := r.seen[run]
+	r.seen[run] = now
+	return !known
+}
+
+// anySeen reports whether any other writer was seen within a time to
+// live of now (r.mu held).
+func (r *ownRuns) anySeen(now time.Time) bool {
+	for run := range r.seen {
+		if r.seenWithin(run, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// seenWithin reports whether run was seen writing within a time to live
+// of now (r.mu held).
+func (r *ownRuns) seenWithin(run string, now time.Time) bool {
+	at, ok := r.seen[run]
+	return ok && now.Sub(at) < HeartbeatTTL
 }
 
 // OwnNameClaimError says a request's claim is held by another run of this
@@ -153,13 +197,11 @@ func (c *Claims) noteOtherWriter(ctx context.Context, key string) {
 	if err == nil && json.Unmarshal(data, &hb) == nil && hb.Run == c.run {
 		return
 	}
-	if err == nil && hb.Run == "" {
-		hb.Run = "unknown" // junk, or a run of before runs were recorded: a writer all the same
+	writer := runKey(hb.Run)
+	if err != nil {
+		writer = runUnread
 	}
-	c.runs.mu.Lock()
-	now, news := c.now(), hb.Run != c.runs.other || c.now().Sub(c.runs.otherSeen) >= HeartbeatTTL
-	c.runs.other, c.runs.otherSeen = hb.Run, now
-	c.runs.mu.Unlock()
+	news := c.runs.sawWriter(writer, c.now())
 	switch {
 	case err != nil:
 		c.logger.Warn("the heartbeat was written by someone else since the last beat, and cannot be read: "+
@@ -167,8 +209,17 @@ func (c *Claims) noteOtherWriter(ctx context.Context, key string) {
 	case news:
 		c.logger.Error("another live sidecar with this sidecar's own name writes its heartbeat: two sidecars share "+
 			"one name (host name and sidecar.listen); neither takes over the other's requests; give each its own name, "+
-			"or stop one", "instance", c.instance, "run", c.run, "other_run", hb.Run)
+			"or stop one", "instance", c.instance, "run", c.run, "other_run", writer, "other_instance", hb.Instance)
 	}
+}
+
+// runKey is the key of ownRuns.seen for a run named in a heartbeat or a
+// claim.
+func runKey(run string) string {
+	if run == "" {
+		return runUnknown
+	}
+	return run
 }
 
 // TwinSeen reports whether this run saw another run of its name write
@@ -176,10 +227,11 @@ func (c *Claims) noteOtherWriter(ctx context.Context, key string) {
 // without a claim (a rejection) is claimed first then, since twins share
 // the one name that decides who answers it. Twins that have not yet seen
 // each other (the first beat or two after one starts) may both answer one.
+// A writer that could not be read counts: it may have been one.
 func (c *Claims) TwinSeen() bool {
 	c.runs.mu.Lock()
 	defer c.runs.mu.Unlock()
-	return c.now().Sub(c.runs.otherSeen) < HeartbeatTTL && c.runs.other != ""
+	return c.runs.anySeen(c.now())
 }
 
 // ownRunGone reports (nil) that run, another run of this sidecar's name
@@ -190,10 +242,12 @@ func (c *Claims) TwinSeen() bool {
 // and the claim wait.
 func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
 	c.runs.mu.Lock()
-	now, ours, watchTill, other, otherSeen := c.now(), c.runs.etag, c.runs.watchTill, c.runs.other, c.runs.otherSeen
+	now, ours, watchTill := c.now(), c.runs.etag, c.runs.watchTill
+	twin, unread := c.runs.seenWithin(runKey(run), now), c.runs.seenWithin(runUnread, now)
+	alone := !c.runs.anySeen(now)
 	c.runs.mu.Unlock()
-	if now.Sub(otherSeen) < HeartbeatTTL {
-		return &OwnNameClaimError{Request: request, Run: run, Twin: other != "", Until: now.Add(HeartbeatTTL / 2)}
+	if twin || unread {
+		return &OwnNameClaimError{Request: request, Run: run, Twin: twin, Until: now.Add(HeartbeatTTL / 2)}
 	}
 	if now.Before(watchTill) {
 		return &OwnNameClaimError{Request: request, Run: run, Until: watchTill}
@@ -205,10 +259,12 @@ func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
 	if etag != ours { // written since this run's last beat: the next beat says by whom
 		return &OwnNameClaimError{Request: request, Run: run, Until: now.Add(HeartbeatEvery)}
 	}
-	if run != "" {
+	if run != "" && alone {
 		// No other run wrote for a time to live (three beats): as sure as
 		// the lease's own watch (watchForRenewal), so its leases are taken
-		// back at once rather than watched 30 s more.
+		// back at once rather than watched 30 s more. Beside a live twin,
+		// run could hide behind it (see ownRuns.seen): its leases are
+		// watched.
 		goneRuns.Store(run, time.Now())
 	}
 	return nil

@@ -206,8 +206,8 @@ func TestUnreadableHeartbeatIsNoNamedTwin(t *testing.T) {
 		t.Errorf("an unreadable heartbeat was logged as:\n%s", said.String())
 	}
 	ownNameClaim(t, run, "r", false)
-	if run.TwinSeen() {
-		t.Error("an unreadable heartbeat is taken for a twin seen")
+	if !run.TwinSeen() {
+		t.Error("an unreadable writer does not count for rejections: it may have been a twin")
 	}
 	clock.advance(coord.HeartbeatTTL)
 	beat(t, run)
@@ -270,6 +270,49 @@ func TestTwinsOfOneNameNeverTakeEachOthersClaims(t *testing.T) {
 	if won, err := second.Claim(ctx, "r1"); err != nil || !won {
 		t.Fatalf("the claim of a twin that stopped: %v, %v", won, err)
 	}
+}
+
+// TestDeadTwinsClaimsAreTakenWhileItsTwinLives: twins A and B; A is
+// killed and its supervisor restarts it at once as A2. A's claims are not
+// stuck while A2 and B live beside each other: A wrote nothing since, so
+// once B has watched for a time to live, B takes them; B and A2 never
+// take each other's.
+func TestDeadTwinsClaimsAreTakenWhileItsTwinLives(t *testing.T) {
+	ctx := context.Background()
+	store, clock := memstore.New(), &runClock{now: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
+	a, b := runOf(store, clock, newRun("dead-a")), runOf(store, clock, newRun("dead-b"))
+	for _, c := range []struct {
+		claims  *coord.Claims
+		request string
+	}{{a, "ra"}, {b, "rb"}} {
+		if won, err := c.claims.Claim(ctx, c.request); err != nil || !won {
+			t.Fatalf("claim %s: %v, %v", c.request, won, err)
+		}
+	}
+	for range 4 {
+		clock.advance(coord.HeartbeatEvery)
+		beat(t, a)
+		beat(t, b)
+	}
+	ownNameClaim(t, b, "ra", true)
+	a2 := runOf(store, clock, newRun("dead-a2")) // a killed, restarted at once
+	beat(t, a2)
+	for range 4 {
+		clock.advance(coord.HeartbeatEvery)
+		beat(t, b)
+		beat(t, a2)
+	}
+	won, err := b.Claim(ctx, "ra")
+	if err != nil || !won {
+		var e *coord.OwnNameClaimError
+		if !errors.As(err, &e) || e.Twin {
+			t.Fatalf("the dead twin's claim, seen by b: %v, %v; want taken, or left for a later look (not a twin's)", won, err)
+		}
+		if won, err = a2.Claim(ctx, "ra"); err != nil || !won {
+			t.Fatalf("the dead twin's claim, taken by its restart: %v, %v", won, err)
+		}
+	}
+	ownNameClaim(t, a2, "rb", true)
 }
 
 // TestOwnRetriedBeatIsNoTwin: a heartbeat PUT that landed but whose
