@@ -44,6 +44,10 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 		s.logger.Info("backup started", "database", req.Database, "backup", b.Name, "kind", b.Kind, "base", b.Base,
 			"operation", b.BackupID)
 		op, err := s.awaitBackup(ctx, b, req.Progress, turn)
+		if err == nil && refusedAsConcurrent(op) && turn.learnSerial() {
+			s.logger.Warn("clickhouse refuses a BACKUP beside another (allow_concurrent_backups = false): from now on "+
+				"this sidecar sends each BACKUP only once the one before it ended", "backup", b.Name)
+		}
 		if err == nil && sends < maxBackupSends && refusedAsConcurrent(op) {
 			s.logger.Info("clickhouse refused the backup beside another one (allow_concurrent_backups = false): "+
 				"sending it again once the server is free", "backup", b.Name, "operation", b.BackupID)
@@ -87,7 +91,8 @@ func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *held
 	return renewed, nil
 }
 
-// waitServerFree waits until no backup of turn's turns is closing, then
+// waitServerFree waits for the solo turn (the server runs one BACKUP at a
+// time: see Turns), until no backup of turn's turns is closing, then
 // until ClickHouse lists no backup in progress among its newest
 // operations, for at most serverBusyWait: a BACKUP of another client's may
 // run for hours, and a row ClickHouse left CREATING_BACKUP for good
@@ -95,6 +100,9 @@ func (s *backups) renewOperation(ctx context.Context, b model.Backup, turn *held
 // wait reads it: more rarely as the wait grows (pollWait), since each read
 // costs the server more with every operation it ran.
 func (s *backups) waitServerFree(ctx context.Context, turn *heldTurn) error {
+	if err := turn.goSolo(ctx); err != nil {
+		return err
+	}
 	if err := turn.waitClosed(ctx); err != nil {
 		return err
 	}

@@ -219,3 +219,59 @@ func TestBackupAdoptedAfterARestartHoldsATurn(t *testing.T) {
 		}
 	}
 }
+
+// TestServerRefusingConcurrentBackupsIsLearned: a round of five databases
+// at three turns on a server with allow_concurrent_backups = false. The
+// BACKUPs sent at once are refused beside the first; that refusal teaches
+// the round that the server runs one BACKUP at a time, and no BACKUP is
+// refused after it: each waits for the one before it to end, and every
+// database is backed up (before, refused backups sent again at once
+// collided again, and some failed after their last send).
+func TestServerRefusingConcurrentBackupsIsLearned(t *testing.T) {
+	e := newEngineOn(t, sidecar.Options{}, fakedb.NewSerial)
+	dbs := []model.DatabaseName{"shop", "shelf", "attic", "cellar", "garage"}
+	for _, db := range dbs[1:] {
+		e.db.Create(string(db), map[string]uint64{"boxes": 1})
+	}
+	e.db.Hold()
+	turns := sidecar.NewTurns(3)
+	var pending []chan backupResult
+	for _, db := range dbs {
+		pending = append(pending, e.startBackup(t, db, turns, nil))
+	}
+	waitUntil(t, "BACKUPs refused beside the first", func() bool { return len(e.refusals(t)) > 0 })
+	time.Sleep(100 * time.Millisecond) // the burst sent before the refusal was seen
+	burst := len(e.refusals(t))
+	deadline := time.Now().Add(30 * time.Second)
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		e.db.Release() // the BACKUP in the server ends; the next one sent is held again
+		e.db.Hold()
+		time.Sleep(20 * time.Millisecond)
+		pending = collectCompleted(t, pending)
+	}
+	e.db.Release()
+	if len(pending) > 0 {
+		t.Fatalf("%d backups still running after 30 s", len(pending))
+	}
+	if n := len(e.refusals(t)); n != burst {
+		t.Errorf("ClickHouse refused %d BACKUPs, want %d: those sent at once at the start, none after", n, burst)
+	}
+}
+
+// collectCompleted takes the results that came, each a completed backup,
+// and returns the channels still waiting.
+func collectCompleted(t *testing.T, pending []chan backupResult) []chan backupResult {
+	t.Helper()
+	var still []chan backupResult
+	for _, done := range pending {
+		select {
+		case r := <-done:
+			if r.err != nil || !r.b.Completed() {
+				t.Errorf("backup of %s: %v (%s)", r.b.Database, r.err, r.b.Status)
+			}
+		default:
+			still = append(still, done)
+		}
+	}
+	return still
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Turns bounds the BACKUPs a round of several databases has in ClickHouse
@@ -21,12 +22,20 @@ import (
 // is still closing (CONCURRENT_ACCESS_NOT_SUPPORTED, before it writes
 // anything): such a BACKUP is sent again once the closing ones ended
 // (waitClosed) and the server lists no BACKUP in progress (see
-// backups.sendBackup). The zero Turns is no bound.
+// backups.sendBackup). Such a server is then known (SQL cannot read the
+// setting): from the first refusal on, each backup also holds the pool's
+// one solo turn from before its BACKUP is sent until it ended, so the
+// others wait rather than be refused in their turn. The zero Turns is no
+// bound.
 type Turns struct{ pool *turnPool }
 
 // turnPool is the state Turns share: the turns, and the backups closing.
 type turnPool struct {
 	slots chan struct{} // one value per turn taken
+	// solo is the one turn every backup holds once serial is set: the
+	// server was seen to refuse a BACKUP beside another.
+	solo   chan struct{}
+	serial atomic.Bool
 
 	mu      sync.Mutex
 	closing int           // backups whose turn was given back at their .backup object, not yet ended
@@ -35,7 +44,7 @@ type turnPool struct {
 
 // NewTurns makes n turns (at least one).
 func NewTurns(n int) Turns {
-	return Turns{pool: &turnPool{slots: make(chan struct{}, max(n, 1))}}
+	return Turns{pool: &turnPool{slots: make(chan struct{}, max(n, 1)), solo: make(chan struct{}, 1)}}
 }
 
 // take waits for one of t; the zero Turns is no bound (a nil *heldTurn).
@@ -45,9 +54,36 @@ func (t Turns) take(ctx context.Context) (*heldTurn, error) {
 	}
 	select {
 	case t.pool.slots <- struct{}{}:
-		return &heldTurn{pool: t.pool}, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("wait for a turn: %w", context.Cause(ctx))
+	}
+	h := &heldTurn{pool: t.pool}
+	if t.pool.serial.Load() {
+		if err := h.goSolo(ctx); err != nil {
+			h.end()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// learnSerial notes that the server refuses a BACKUP beside another, and
+// reports whether this is news.
+func (h *heldTurn) learnSerial() bool {
+	return h != nil && !h.pool.serial.Swap(true)
+}
+
+// goSolo waits for the pool's solo turn, held until end.
+func (h *heldTurn) goSolo(ctx context.Context) error {
+	if h == nil || h.solo {
+		return nil
+	}
+	select {
+	case h.pool.solo <- struct{}{}:
+		h.solo = true
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the server's one BACKUP at a time: %w", context.Cause(ctx))
 	}
 }
 
@@ -59,6 +95,7 @@ type heldTurn struct {
 	// closing backups they change with.
 	given   bool // the turn was given back
 	closing bool // given back at the .backup object; the backup has not ended
+	solo    bool // holds the pool's solo turn (goSolo); only its own goroutine reads or sets it before end
 }
 
 // backupObjectSeen gives the turn back when the backup's .backup object is
@@ -92,6 +129,10 @@ func (h *heldTurn) end() {
 	defer h.pool.mu.Unlock()
 	if !h.given {
 		h.give()
+	}
+	if h.solo {
+		h.solo = false
+		<-h.pool.solo
 	}
 	if h.closing {
 		h.closing = false

@@ -29,20 +29,21 @@ func TestBackupRoundOnAServerRefusingConcurrentBackups(t *testing.T) {
 		h.exec("INSERT INTO " + db + ".events SELECT number FROM numbers(1000)")
 	}
 	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
-	config := h.config + ".serial"
-	h.writeFile(config, body+"\n[backup]\nparallel_databases = 1\n")
-
-	r := h.run(config, "backup")
-	refused := h.count("SELECT count() FROM system.backups WHERE error LIKE '%CONCURRENT_ACCESS_NOT_SUPPORTED%'")
-	t.Logf("ClickHouse refused %d BACKUPs as concurrent; clickvault backup exited %d\nstdout:\n%s\nstderr:\n%s",
-		refused, r.code, r.stdout, r.stderr)
-	if r.code != 0 {
-		t.Fatalf("exit code %d, want 0: every database backed up", r.code)
-	}
-	completed := h.completedBackups(config)
-	for _, db := range dbs {
-		if completed[db] != 1 {
-			t.Errorf("%s: %d completed backups, want 1", db, completed[db])
+	for round, parallel := range []int{1, 4} {
+		config := fmt.Sprintf("%s.serial%d", h.config, parallel)
+		h.writeFile(config, fmt.Sprintf("%s\n[backup]\nparallel_databases = %d\n", body, parallel))
+		r := h.run(config, "backup", "--full")
+		refused := h.count("SELECT count() FROM system.backups WHERE error LIKE '%CONCURRENT_ACCESS_NOT_SUPPORTED%'")
+		t.Logf("parallel_databases %d: ClickHouse has refused %d BACKUPs as concurrent; clickvault backup exited %d\n"+
+			"stdout:\n%s\nstderr:\n%s", parallel, refused, r.code, r.stdout, r.stderr)
+		if r.code != 0 {
+			t.Fatalf("parallel_databases %d: exit code %d, want 0: every database backed up", parallel, r.code)
+		}
+		completed := h.completedBackups(config)
+		for _, db := range dbs {
+			if completed[db] != round+1 {
+				t.Errorf("parallel_databases %d: %s has %d completed backups, want %d", parallel, db, completed[db], round+1)
+			}
 		}
 	}
 }
