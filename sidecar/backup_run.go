@@ -96,6 +96,12 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 	return out, err
 }
 
+// ErrBackupGone is Adopt's answer when the backup is not in the bucket
+// once the leftovers are settled: it never reached ClickHouse (its
+// metadata alone was removed, dropUnsent), so its request has no backup
+// and takes one anew.
+var ErrBackupGone = errors.New("the backup is gone from the bucket: it never reached ClickHouse")
+
 // Adopt settles a backup a previous run started (it may still be running in
 // ClickHouse, where it holds one of turns while waited for) and returns how
 // it ended.
@@ -111,7 +117,7 @@ func (s *backups) Adopt(ctx context.Context, database, name string, progress Pro
 		s.catalogs.writeIndex(ctx, database, cat.All(), cat.Scanned)
 		b, ok := cat.Find(name)
 		if !ok {
-			return fmt.Errorf("backup %s of database %s is gone from the bucket", name, database)
+			return fmt.Errorf("%w: backup %s of database %s", ErrBackupGone, name, database)
 		}
 		out = b
 		return ownOutcome(b)

@@ -66,9 +66,11 @@ func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Bac
 		}
 		if err == nil && refusedAsConcurrent(op) {
 			// ClickHouse's words advise turning the setting on; the
-			// operator may rather keep it and run one BACKUP at a time.
-			op.Error += "; this server runs one BACKUP at a time (allow_concurrent_backups = false): " +
-				"set backup.parallel_databases = 1, and run no other BACKUP beside ClickVault's"
+			// operator may rather keep it. ClickVault's own BACKUPs already
+			// go one at a time by now (learnSerial): the other was not its.
+			op.Error += "; this server runs one BACKUP at a time (allow_concurrent_backups = false) and ClickVault " +
+				"sends its own one at a time: another BACKUP kept the server busy (another client's, or another " +
+				"ClickVault process's on this server); run no other BACKUP beside ClickVault's"
 		}
 		turn.end()
 		return s.settle(ctx, b, op, err)
@@ -148,6 +150,18 @@ func (s *backups) adoptLeftover(ctx context.Context, b model.Backup, progress Pr
 	}
 	op, err := s.awaitBackup(ctx, b, progress, turn)
 	turn.end() // before the metadata is written: ClickHouse is done with it
+	if err == nil && refusedAsConcurrent(op) {
+		// Refused beside another backup, the run stopped before sending it
+		// again: ClickHouse wrote nothing (it refuses before writing), so
+		// the BACKUP never reached it, and its request takes it anew.
+		if l, lerr := s.store.List(ctx, b.Folder, true); lerr == nil && onlyMeta(l, b.Folder) {
+			_, err = s.dropUnsent(ctx, b)
+			if ctx.Err() != nil {
+				return err
+			}
+			return nil
+		}
+	}
 	if _, err := s.settle(ctx, b, op, err); err != nil && ctx.Err() != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func TestBackupRefusedWhileTheServerStaysBusyFailsWithWhatToSet(t *testing.T) {
 	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
 	r := <-e.startBackup(t, "shelf", sidecar.NewTurns(1), nil)
 	if r.err == nil || !strings.Contains(r.err.Error(), "CONCURRENT_ACCESS_NOT_SUPPORTED") || r.b.Status != model.StatusFailed ||
-		!strings.Contains(r.err.Error(), "set backup.parallel_databases = 1") {
+		!strings.Contains(r.err.Error(), "run no other BACKUP beside ClickVault's") {
 		t.Fatalf("backup refused beside a BACKUP that outlasts the wait: %v (%s), want it failed with ClickHouse's refusal "+
 			"and what to set", r.err, r.b.Status)
 	}
@@ -274,4 +274,59 @@ func collectCompleted(t *testing.T, pending []chan backupResult) []chan backupRe
 		}
 	}
 	return still
+}
+
+// TestRefusedBackupStoppedBeforeItsResendIsTakenAnew: a backup refused
+// beside another client's waits to be sent again when its run is stopped
+// (SIGTERM). Its metadata names the refused operation; after the restart,
+// adopting it finds ClickHouse wrote nothing (it refuses before writing):
+// the BACKUP never reached it, so the metadata is removed and Adopt says
+// the backup is gone, for its request to take one anew, not fail with a
+// refusal that was only a wait.
+func TestRefusedBackupStoppedBeforeItsResendIsTakenAnew(t *testing.T) {
+	e, turns := serialServer(t, nil)
+	other := e.startBackup(t, "shop", sidecar.NewTurns(1), nil)
+	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
+	ctx, stop := context.WithCancel(context.Background())
+	var name string
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shelf", Kind: model.KindFull, Turns: turns,
+			Started: func(b model.Backup) { name = b.Name }})
+		done <- err
+	}()
+	waitUntil(t, "shelf's BACKUP refused", func() bool { return len(e.refusals(t)) == 1 })
+	stop() // SIGTERM while it waits to be sent again
+	if err := <-done; err == nil {
+		t.Fatal("the backup stopped while it waited to be sent again ended without an error")
+	}
+	e.db.Release()
+	<-other
+	_, err := e.Adopt(context.Background(), "shelf", name, nil, sidecar.NewTurns(1))
+	if !errors.Is(err, sidecar.ErrBackupGone) {
+		t.Fatalf("adopting the refused backup after a restart: %v, want it gone (never sent), for its request to take one anew", err)
+	}
+	if cat, err := e.Catalog(context.Background(), "shelf"); err != nil || len(cat.All()) != 0 {
+		t.Fatalf("shelf's catalog after the adoption: %v (%v), want empty", cat.All(), err)
+	}
+}
+
+// TestRefusalsAreForgottenAfterAWhile: turns made serial by a refusal go
+// back to sending at once after serialMemory (an hour; here 300 ms): the
+// operator may have turned allow_concurrent_backups on while serve ran.
+// A server still refusing is learned again, at the cost of one refusal.
+func TestRefusalsAreForgottenAfterAWhile(t *testing.T) {
+	defer sidecar.ForgetRefusalsAfter(300 * time.Millisecond)()
+	e, turns := serialServer(t, nil)
+	other := e.startBackup(t, "shop", sidecar.NewTurns(1), nil)
+	waitUntil(t, "the other client's backup written", func() bool { return len(e.operations(t)) == 1 })
+	second := e.startBackup(t, "shelf", turns, nil)
+	waitUntil(t, "the refusal learned", turns.Serial)
+	e.db.Release()
+	for _, done := range []chan backupResult{other, second} {
+		if r := <-done; r.err != nil || !r.b.Completed() {
+			t.Fatalf("backup of %s: %v (%s)", r.b.Database, r.err, r.b.Status)
+		}
+	}
+	waitUntil(t, "the refusal forgotten", func() bool { return !turns.Serial() })
 }

@@ -65,3 +65,14 @@ func (t Turns) Held() int {
 	}
 	return len(t.pool.slots)
 }
+
+// Serial reports whether t sends one BACKUP at a time, having seen the
+// server refuse one beside another.
+func (t Turns) Serial() bool { return t.pool != nil && t.pool.serial() }
+
+// ForgetRefusalsAfter makes refusals keep turns serial for d, until the
+// returned func restores the hour.
+func ForgetRefusalsAfter(d time.Duration) func() {
+	serialMemory = d
+	return func() { serialMemory = time.Hour }
+}

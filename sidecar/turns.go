@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Turns bounds the BACKUPs a round of several databases has in ClickHouse
@@ -23,19 +24,20 @@ import (
 // anything): such a BACKUP is sent again once the closing ones ended
 // (waitClosed) and the server lists no BACKUP in progress (see
 // backups.sendBackup). Such a server is then known (SQL cannot read the
-// setting): from the first refusal on, each backup also holds the pool's
-// one solo turn from before its BACKUP is sent until it ended, so the
-// others wait rather than be refused in their turn. The zero Turns is no
+// setting): from a refusal on, for serialMemory, each backup also holds
+// the pool's one solo turn from before its BACKUP is sent until it ended,
+// so the others wait rather than be refused in their turn. The zero Turns is no
 // bound.
 type Turns struct{ pool *turnPool }
 
 // turnPool is the state Turns share: the turns, and the backups closing.
 type turnPool struct {
 	slots chan struct{} // one value per turn taken
-	// solo is the one turn every backup holds once serial is set: the
-	// server was seen to refuse a BACKUP beside another.
-	solo   chan struct{}
-	serial atomic.Bool
+	// solo is the one turn every backup holds while the pool is serial:
+	// the server was seen to refuse a BACKUP beside another, at
+	// refusedAt (unix nanoseconds; 0 never), less than serialMemory ago.
+	solo      chan struct{}
+	refusedAt atomic.Int64
 
 	mu      sync.Mutex
 	closing int           // backups whose turn was given back at their .backup object, not yet ended
@@ -58,7 +60,7 @@ func (t Turns) take(ctx context.Context) (*heldTurn, error) {
 		return nil, fmt.Errorf("wait for a turn: %w", context.Cause(ctx))
 	}
 	h := &heldTurn{pool: t.pool}
-	if t.pool.serial.Load() {
+	if t.pool.serial() {
 		if err := h.goSolo(ctx); err != nil {
 			h.end()
 			return nil, err
@@ -67,10 +69,28 @@ func (t Turns) take(ctx context.Context) (*heldTurn, error) {
 	return h, nil
 }
 
+// serialMemory is how long a refusal keeps the pool serial: an operator
+// may turn allow_concurrent_backups on (and restart ClickHouse) while
+// serve runs; a server still refusing costs one refusal an hour to be
+// learned again.
+var serialMemory = time.Hour
+
+// serial reports whether the server refused a BACKUP beside another
+// within serialMemory.
+func (p *turnPool) serial() bool {
+	at := p.refusedAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < serialMemory
+}
+
 // learnSerial notes that the server refuses a BACKUP beside another, and
-// reports whether this is news.
+// reports whether this is news (the pool was not serial).
 func (h *heldTurn) learnSerial() bool {
-	return h != nil && !h.pool.serial.Swap(true)
+	if h == nil {
+		return false
+	}
+	known := h.pool.serial()
+	h.pool.refusedAt.Store(time.Now().UnixNano())
+	return !known
 }
 
 // goSolo waits for the pool's solo turn, held until end.

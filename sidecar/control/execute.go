@@ -198,11 +198,18 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 		return nil
 	})
 	settled := func(b model.Backup) { catalogRows <- b }
-	if adoptable(r, latest) {
+	adopted := adoptable(r, latest)
+	if adopted {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
 		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress, s.turns)
-		settled(b)
-	} else {
+		if adopted = !errors.Is(err, sidecar.ErrBackupGone); adopted {
+			settled(b)
+		} else {
+			s.logger.Info("the backup started before the restart never reached ClickHouse: taking it anew",
+				"request", r.ID, "backup", latest.Backup)
+		}
+	}
+	if !adopted {
 		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.DB, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
 			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true, Turns: s.turns,
 			Started: func(b model.Backup) {

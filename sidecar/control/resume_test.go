@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -86,4 +87,22 @@ func TestTwinsOfOneNameRunEachRequestOnce(t *testing.T) {
 			t.Errorf("request %s was picked up %d times and has %d answers, want once and one: %q", id, len(picked), len(answers), answers)
 		}
 	}
+}
+
+// TestResumeOfABackupThatNeverReachedClickHouseTakesItAnew: the request's
+// running row names a backup the bucket does not hold once the leftovers
+// are settled (a refused BACKUP whose run stopped before sending it again:
+// its metadata alone was removed). The request is not failed: it takes its
+// one backup anew.
+func TestResumeOfABackupThatNeverReachedClickHouseTakesItAnew(t *testing.T) {
+	b := newBed(t, control.Options{})
+	b.stop()
+	id := b.request("alice", control.Request{Action: "backup"})
+	if err := b.plane.AppendLog(context.Background(), control.LogEntry{RequestID: id, Action: control.ActionBackup,
+		Database: "shop", State: control.StateRunning, Backup: "20200101T000000000Z", Message: "full backup started",
+		At: time.Now(), Sidecar: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	b.start(control.Options{})
+	b.expect(id, control.StateSucceeded, "full backup")
 }
