@@ -22,11 +22,12 @@ import (
 // run of this name is taken over only once this run has watched the
 // heartbeat for a heartbeat's time to live from its first beat (whatever
 // it found then: a twin starting at the same moment, or one whose clock
-// differs, is seen by its writes, not by what it wrote), no other run was
-// seen writing within a time to live, and nobody has written it since this
-// run's own last beat. A live run beats at least once in a time to live,
-// as other sidecars are judged by (instanceAlive); so a twin is seen even
-// when one of its beats fails.
+// differs, is seen by its writes, not by what it wrote), the claim's run
+// was not seen writing within a time to live (nor a writer that could not
+// be read), and nobody has written it since this run's own last beat. A
+// live run beats at least once in a time to live, as other sidecars are
+// judged by (instanceAlive); so a twin is seen even when one of its beats
+// fails, and a run that stopped beside a live twin is seen gone.
 
 // ownRunWatch is how long a run watches the heartbeat from its first beat
 // before it judges any other run of its name gone.
