@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/ch-go"
 
 	"github.com/clickvault/clickvault/sidecar/clickhouse"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/dbtest"
 	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 	"github.com/clickvault/clickvault/sidecar/s3"
@@ -20,26 +21,8 @@ import (
 // runs as the administrator: the suite is about what the statements do;
 // the sidecar's own rights are deploy/grants.sql's, tested end to end.
 func TestDatabaseContract(t *testing.T) {
-	bed := testbed.New(t, testbed.Options{Users: map[string]string{testbed.Admin: "admin-pass"}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	admin, err := bed.ClickHouse.Dial(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = admin.Close() }()
-	m := bed.MinIO
-	db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: bed.ClickHouse.Addr, User: testbed.Admin, Password: "admin-pass",
-		S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbtest.Contract(t, dbtest.NewServer(db.Ports(), &serverAdmin{t: t, ctx: ctx, admin: admin}), store)
+	server, store := adapterOn(t, testbed.Options{})
+	dbtest.Contract(t, server, store)
 }
 
 // TestSerialDatabaseContract runs the serial server's contract on the
@@ -47,28 +30,36 @@ func TestDatabaseContract(t *testing.T) {
 // its backups slowed (100 KB/s: about 4 s for the first) so that one is in progress while the next
 // is sent.
 func TestSerialDatabaseContract(t *testing.T) {
-	bed := testbed.New(t, testbed.Options{Users: map[string]string{testbed.Admin: "admin-pass"}, SerialBackups: true,
-		Settings: map[string]string{"max_backup_bandwidth": "100000"}})
+	server, store := adapterOn(t, testbed.Options{SerialBackups: true, Settings: map[string]string{"max_backup_bandwidth": "100000"}})
+	nothing := func() {}
+	dbtest.SerialContract(t, server, store, nothing, nothing)
+}
+
+// adapterOn is the adapter, as the administrator, and the bucket's store,
+// on a test bed made with opts; all close when the test ends.
+func adapterOn(t *testing.T, opts testbed.Options) (dbtest.Server, coord.ObjectStore) {
+	t.Helper()
+	opts.Users = map[string]string{testbed.Admin: "admin-pass"}
+	bed := testbed.New(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	admin, err := bed.ClickHouse.Dial(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = admin.Close() }()
+	t.Cleanup(func() { _ = admin.Close() })
 	m := bed.MinIO
 	db, err := clickhouse.Open(ctx, clickhouse.Config{Addr: bed.ClickHouse.Addr, User: testbed.Admin, Password: "admin-pass",
 		S3: clickhouse.S3Target{Endpoint: m.Endpoint, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(db.Close)
 	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket, AccessKey: m.AccessKey, SecretKey: m.SecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nothing := func() {}
-	dbtest.SerialContract(t, dbtest.NewServer(db.Ports(), &serverAdmin{t: t, ctx: ctx, admin: admin}), store, nothing, nothing)
+	return dbtest.NewServer(db.Ports(), &serverAdmin{t: t, ctx: ctx, admin: admin}), store
 }
 
 // serverAdmin is the administrator's DDL beside the adapter.

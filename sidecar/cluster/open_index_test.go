@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,25 +13,6 @@ import (
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
-// deletedBeforeWrite deletes the key of the first conditional write of a
-// key ending in suffix just before making it: another writer's delete
-// (an operator's, a cleanup's) landing between a read and the write.
-type deletedBeforeWrite struct {
-	*memstore.ObjectStore
-	suffix string
-	done   bool
-}
-
-func (d *deletedBeforeWrite) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
-	if cond.IfMatch != "" && strings.HasSuffix(key, d.suffix) && !d.done {
-		d.done = true
-		if err := d.Delete(ctx, []string{key}); err != nil {
-			return "", err
-		}
-	}
-	return d.ObjectStore.Put(ctx, key, data, cond)
-}
-
 // TestOpenIndexDeletedBeforeItsWriteIsReadAgain: open.json deleted between
 // a sidecar's read of it and its conditional write (S3 answers the
 // If-Match 404) is read again, as missing, and written anew: the set is
@@ -40,7 +20,7 @@ func (d *deletedBeforeWrite) Put(ctx context.Context, key string, data []byte, c
 func TestOpenIndexDeletedBeforeItsWriteIsReadAgain(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, 1)
-	store := &deletedBeforeWrite{ObjectStore: memstore.New(), suffix: "open.json"}
+	store := &memstore.DeletedBeforeWrite{ObjectStore: memstore.New(), Suffix: "open.json"}
 	c := cluster.New(store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "node1", Stable: true},
 		Position: setmodel.Position{Shard: 1, Replica: 1}}, &executor{},
 		cluster.Options{ClaimTTL: time.Minute, ShardTimeout: time.Hour, FullEvery: 24 * time.Hour}, slog.New(slog.DiscardHandler))
@@ -54,7 +34,7 @@ func TestOpenIndexDeletedBeforeItsWriteIsReadAgain(t *testing.T) {
 		sets = append(sets, set)
 		w.clock.Add(time.Second)
 	}
-	if !store.done {
+	if !store.Deleted() {
 		t.Fatal("open.json was never written on a condition: the test deleted nothing")
 	}
 	data, _, err := store.Get(ctx, w.layout.OpenSetsKey("shop"))

@@ -208,30 +208,12 @@ func TestUpdateChecks(t *testing.T) {
 	}
 }
 
-// deletedBeforeWrite deletes the key of the first conditional write it
-// sees just before making it: another writer's delete landing between a
-// read and the write.
-type deletedBeforeWrite struct {
-	*memstore.ObjectStore
-	done bool
-}
-
-func (d *deletedBeforeWrite) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
-	if cond.IfMatch != "" && !d.done {
-		d.done = true
-		if err := d.Delete(ctx, []string{key}); err != nil {
-			return "", err
-		}
-	}
-	return d.ObjectStore.Put(ctx, key, data, cond)
-}
-
 // TestUpdateChecksReadsAgainAfterADelete: check results deleted between
 // their read and the write (S3 answers the If-Match 404) are read again
 // and written anew, not reported as a failed write.
 func TestUpdateChecksReadsAgainAfterADelete(t *testing.T) {
 	ctx := context.Background()
-	store := &deletedBeforeWrite{ObjectStore: memstore.New()}
+	store := &memstore.DeletedBeforeWrite{ObjectStore: memstore.New()}
 	layout := coord.Layout{Prefix: "p"}
 	b := coord.New(store, coord.Config{Layout: layout}, discard)
 	type results struct{ Names []string }
@@ -252,7 +234,7 @@ func TestUpdateChecksReadsAgainAfterADelete(t *testing.T) {
 // not a claim won, and no error either: the request is not to be run.
 func TestClaimDroppedDuringATakeover(t *testing.T) {
 	ctx := context.Background()
-	store := &deletedBeforeWrite{ObjectStore: memstore.New()}
+	store := &memstore.DeletedBeforeWrite{ObjectStore: memstore.New()}
 	layout := coord.Layout{Prefix: "p"}
 	if ok, err := coord.NewClaims(store, layout, "a", discard).Claim(ctx, "r1"); err != nil || !ok {
 		t.Fatalf("the first claim: %v, %v", ok, err)

@@ -103,7 +103,7 @@ func TestLeaseOutlivesFailedRenewalsWhileTimeIsLeft(t *testing.T) {
 // it were held.
 func TestLeaseTakeoverOfAReleasedLease(t *testing.T) {
 	ctx := context.Background()
-	store := &deletedBeforeWrite{ObjectStore: memstore.New()}
+	store := &memstore.DeletedBeforeWrite{ObjectStore: memstore.New()}
 	past := func() time.Time { return time.Now().Add(-time.Hour) }
 	if _, err := coord.AcquireLease(ctx, store, "k", coord.Holder{Name: "old"}, coord.PurposeBackup, time.Minute, past, discard); err != nil {
 		t.Fatal(err)
