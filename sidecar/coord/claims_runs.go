@@ -96,9 +96,9 @@ func (r *ownRuns) seenWithin(run string, now time.Time) bool {
 // a restart, or a live twin; looked at again at Until.
 type OwnNameClaimError struct {
 	Request, Run string
-	// Twin: another run was seen writing the heartbeat within its time to
-	// live (that write read back; one that could not be read keeps the
-	// claim waiting all the same, without this).
+	// Twin: the claim's run was seen writing the heartbeat within its
+	// time to live (that write read back; a writer that could not be read
+	// keeps the claim waiting all the same, without this).
 	Twin  bool
 	Until time.Time
 }

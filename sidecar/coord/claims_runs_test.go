@@ -359,12 +359,13 @@ func (r *retriedPut) Put(ctx context.Context, key string, data []byte, cond coor
 // beat behind it gives up when its own context ends: the heartbeat loop
 // bounds each beat, and must not wait past it for another's.
 func TestAHangingBeatHoldsNothingUp(t *testing.T) {
-	store := &hangingPut{ObjectStore: memstore.New(), key: claimsLayout.HeartbeatKey(ownName), release: make(chan struct{})}
+	store := &hangingPut{ObjectStore: memstore.New(), key: claimsLayout.HeartbeatKey(ownName),
+		hung: make(chan struct{}, 1), release: make(chan struct{})}
 	clock := &runClock{now: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}
 	run := runOf(store, clock, newRun("hanging"))
 	claimed := make(chan error, 1)
 	go func() { _, err := run.Claim(context.Background(), "r"); claimed <- err }()
-	time.Sleep(50 * time.Millisecond) // the claim's first beat hangs
+	<-store.hung // the claim's first beat hangs
 	start := time.Now()
 	run.TwinSeen()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -381,15 +382,20 @@ func TestAHangingBeatHoldsNothingUp(t *testing.T) {
 	}
 }
 
-// hangingPut hangs every PUT of key until release is closed.
+// hangingPut hangs every PUT of key until release is closed, and says
+// on hung when the first one hangs.
 type hangingPut struct {
 	*memstore.ObjectStore
-	key     string
-	release chan struct{}
+	key           string
+	hung, release chan struct{}
 }
 
 func (h *hangingPut) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
 	if key == h.key {
+		select {
+		case h.hung <- struct{}{}:
+		default:
+		}
 		<-h.release
 	}
 	return h.ObjectStore.Put(ctx, key, data, cond)
