@@ -33,6 +33,10 @@ const maxBackupSends = 3
 func (s *backups) sendBackup(ctx context.Context, req BackupRequest, b model.Backup, cmd BackupCommand, turn *heldTurn) (model.Backup, error) {
 	for sends := 1; ; sends++ {
 		cmd.ID = b.BackupID
+		if err := turn.soloIfSerial(ctx); err != nil {
+			turn.end()
+			return b, fmt.Errorf("send backup %s: %w", b.Name, err) // ctx ended: the metadata is left for the next run
+		}
 		if err := s.db.StartBackup(ctx, cmd); err != nil {
 			turn.end()
 			return s.finishFailed(ctx, b, fmt.Errorf("start backup %s: %w", b.Name, err))

@@ -60,13 +60,21 @@ func (t Turns) take(ctx context.Context) (*heldTurn, error) {
 		return nil, fmt.Errorf("wait for a turn: %w", context.Cause(ctx))
 	}
 	h := &heldTurn{pool: t.pool}
-	if t.pool.serial() {
-		if err := h.goSolo(ctx); err != nil {
-			h.end()
-			return nil, err
-		}
+	if err := h.soloIfSerial(ctx); err != nil {
+		h.end()
+		return nil, err
 	}
 	return h, nil
+}
+
+// soloIfSerial takes the solo turn if the pool is serial: when a turn is
+// taken, and again right before a BACKUP is sent, since the pool may have
+// learned between the two.
+func (h *heldTurn) soloIfSerial(ctx context.Context) error {
+	if h == nil || !h.pool.serial() {
+		return nil
+	}
+	return h.goSolo(ctx)
 }
 
 // serialMemory is how long a refusal keeps the pool serial: an operator
