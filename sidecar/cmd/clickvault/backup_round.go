@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -124,4 +126,30 @@ func (p *roundPrinter) outcome(db string, b model.Backup, err error) error {
 		return fmt.Errorf("print the backup of %s: %w", db, perr)
 	}
 	return nil
+}
+
+// parallelDatabases is backup.parallel_databases (want), lowered to ClickHouse's
+// backup_threads when that is smaller: a BACKUP past it waits in
+// ClickHouse's queue while ClickVault holds its database's lease and
+// counts it as running. A server that does not tell (the read failed, or
+// no such setting) keeps the configured figure.
+func parallelDatabases(ctx context.Context, want int, backupThreads func(context.Context) (int, error), logger *slog.Logger) int {
+	if want <= 1 {
+		return 1
+	}
+	// ClickHouse down at a start must not hold serve up: its backups
+	// wait for it anyway.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	threads, err := backupThreads(ctx)
+	switch {
+	case err != nil:
+		logger.Warn("could not read clickhouse's backup_threads; backup.parallel_databases is used as configured",
+			"parallel_databases", want, "error", err)
+	case threads > 0 && threads < want:
+		logger.Warn("backup.parallel_databases is above clickhouse's backup_threads: at most backup_threads BACKUPs are sent at once",
+			"parallel_databases", want, "backup_threads", threads)
+		return threads
+	}
+	return want
 }

@@ -151,7 +151,8 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 	if copies != nil {
 		p.copies.Store(copies)
 	}
-	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies)
+	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies,
+		parallelDatabases(ctx, a.cfg.Backup.ParallelDatabases, a.db.BackupThreads, a.logger))
 	// What killed verifies and replaces left (scratch databases, staging
 	// tables) goes before any request runs, so no adoption races it.
 	a.service.SweepLeftovers(ctx)
@@ -198,7 +199,7 @@ func waitStarted(ctx context.Context, runner *control.Runner) bool {
 
 // runner is serve's request runner, configured.
 func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.ClusterSets, reg prometheus.Registerer,
-	copies *control.Copies) *control.Runner {
+	copies *control.Copies, parallelBackups int) *control.Runner {
 	dbs := a.cfg.DatabaseList()
 	def := ""
 	if len(dbs) == 1 {
@@ -215,7 +216,7 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.C
 		Poll: a.cfg.Poll(), IncrementalEvery: a.cfg.IncrementalInterval(), AllowUsers: a.cfg.Sidecar.AllowUsers,
 		FaultPoint: faultPoint, TableSets: a.cfg.TableSets(), CheckEvery: a.cfg.CheckInterval(), ProofKey: proofKey,
 		ConfirmWait: a.cfg.ConfirmWait(), Workers: a.cfg.Sidecar.Workers,
-		ParallelBackups:  a.cfg.Backup.ParallelDatabases,
+		ParallelBackups:  parallelBackups,
 		RequestRetention: a.cfg.RequestRetention(), Sets: sets, CopyReaders: a.copyReaders(), Mirrors: mirrors,
 	}, copyingObserver{Metrics: metrics.New(reg, a.cfg.RPOs(), dbs...), copies: copies}, a.logger)
 }

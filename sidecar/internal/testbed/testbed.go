@@ -46,6 +46,9 @@ type Options struct {
 	// in the server, closing included, fails with
 	// CONCURRENT_ACCESS_NOT_SUPPORTED.
 	SerialBackups bool
+	// BackupThreads > 0 sets the server's backup_threads: how many BACKUPs
+	// it runs at once (16 by default); more wait in its queue.
+	BackupThreads int
 }
 
 // Bed is a running engine and MinIO, with their data in Dir.
@@ -126,6 +129,12 @@ func (b *Bed) start(ctx context.Context, opts Options) error {
 	if opts.SerialBackups {
 		if err := writeServerConfig(b.ClickHouse, "serial-backups.xml",
 			"<clickhouse><backups><allow_concurrent_backups>false</allow_concurrent_backups></backups></clickhouse>\n"); err != nil {
+			return err
+		}
+	}
+	if opts.BackupThreads > 0 {
+		if err := writeServerConfig(b.ClickHouse, "backup-threads.xml",
+			fmt.Sprintf("<clickhouse><backup_threads>%d</backup_threads></clickhouse>\n", opts.BackupThreads)); err != nil {
 			return err
 		}
 	}
