@@ -64,10 +64,17 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 		poll = 200 * time.Millisecond
 	}
 	told := map[int]bool{}
+	listedAt := r.Coord.now()
 	for {
 		cur, results, err := r.Coord.Status(ctx, set.Database, set.ID)
 		if err != nil {
 			return control.SetOutcome{ID: set.ID}, fmt.Errorf("read set %s: %w", set.ID, err)
+		}
+		if cur.State == setmodel.SetOpen && r.Coord.now().Sub(listedAt) >= relistEvery {
+			listedAt = r.Coord.now()
+			if err := relistSet(ctx, r.Coord, cur); err != nil && ctx.Err() == nil {
+				r.Coord.logger.Warn("make sure the set is listed in open.json; will retry", "set", set.ID, "err", err)
+			}
 		}
 		for _, n := range cur.Shards {
 			if res, ok := results[n]; ok && !told[n] {

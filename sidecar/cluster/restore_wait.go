@@ -21,6 +21,7 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 	}
 	key := recordKey(r.Coord.layout, rec)
 	run, told := rec.Run, map[string]setmodel.StepState{}
+	listedAt := r.Coord.now()
 	for {
 		cur, _, err := r.Coord.readRestore(ctx, key)
 		if err != nil {
@@ -39,6 +40,12 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 				notRunBy(&rec, rec.Deadline)
 			}
 			return rec, r.Coord.unlistRestore(context.WithoutCancel(ctx), rec, run)
+		}
+		if r.Coord.now().Sub(listedAt) >= relistEvery {
+			listedAt = r.Coord.now()
+			if err := relistRestore(ctx, r.Coord, rec, run); err != nil && ctx.Err() == nil {
+				r.Coord.logger.Warn("make sure the restore is listed in open.json; will retry", "set", rec.Set, "target", rec.Target, "err", err)
+			}
 		}
 		if err := sleepCtx(ctx, poll); err != nil {
 			return rec, err
@@ -72,8 +79,7 @@ func onNode(s setmodel.StepRecord) string {
 // listRestore lists a restore in open.json, for the run rec.Run, so every
 // node runs its steps.
 func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecord) error {
-	entry := setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, SourceCluster: rec.SourceCluster,
-		SourceCopy: rec.SourceCopy, Shard: rec.Shard, Run: rec.Run, Deadline: rec.Deadline}
+	entry := openRestoreOf(rec)
 	return c.updateOpen(ctx, rec.Database, func(open *setmodel.OpenSets) bool {
 		for i, e := range open.Restores {
 			if sameRestore(e, rec) {
@@ -87,6 +93,12 @@ func (c *Coordinator) listRestore(ctx context.Context, rec setmodel.RestoreRecor
 		open.Restores = append(open.Restores, entry)
 		return true
 	})
+}
+
+// openRestoreOf is the open.json entry of rec's restore, for its run.
+func openRestoreOf(rec setmodel.RestoreRecord) setmodel.OpenRestore {
+	return setmodel.OpenRestore{Set: rec.Set, Target: rec.Target, TargetCluster: rec.TargetCluster, SourceCluster: rec.SourceCluster,
+		SourceCopy: rec.SourceCopy, Shard: rec.Shard, Run: rec.Run, Deadline: rec.Deadline}
 }
 
 // unlistRestore takes the restore off open.json if the run run still
