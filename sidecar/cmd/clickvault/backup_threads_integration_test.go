@@ -1,9 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestBackupRoundKeepsToClickHousesBackupThreads: on a server whose
@@ -13,22 +14,8 @@ import (
 // backup's .backup object while ClickHouse may still close it, so up to
 // two more may overlap by the server's clock: at most four in all.
 func TestBackupRoundKeepsToClickHousesBackupThreads(t *testing.T) {
-	const n, threads = 8, 2
-	dbs := make([]string, n)
-	var grants []string
-	for i := range dbs {
-		dbs[i] = fmt.Sprintf("threads_%d", i)
-		grants = append(grants, "BACKUP ON "+dbs[i]+".*")
-	}
-	opts := sidecarUsersWith(map[string][]string{sidecarUser: grants})
-	opts.BackupThreads = threads
-	h := newHarnessWith(t, opts)
-	for _, db := range dbs {
-		h.exec("CREATE DATABASE " + db)
-		h.exec("CREATE TABLE " + db + ".events (id UInt64) ENGINE = MergeTree ORDER BY id")
-		h.exec("INSERT INTO " + db + ".events SELECT number FROM numbers(1000)")
-	}
-	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
+	const threads = 2
+	h, _, body := smallDatabases(t, "threads_%d", 8, func(o *testbed.Options) { o.BackupThreads = threads })
 	config := h.config + ".threads"
 	h.writeFile(config, body+"\n[backup]\nparallel_databases = 8\n")
 	r := h.run(config, "backup", "--full")

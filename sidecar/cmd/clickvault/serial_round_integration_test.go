@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/clickvault/clickvault/sidecar/internal/testbed"
 )
 
 // TestBackupRoundOnAServerRefusingConcurrentBackups: on a server with
@@ -13,22 +15,7 @@ import (
 // still closes it; a BACKUP the server refuses in that moment is sent
 // again once the other ended, so no database fails for it.
 func TestBackupRoundOnAServerRefusingConcurrentBackups(t *testing.T) {
-	const n = 24
-	dbs := make([]string, n)
-	var grants []string
-	for i := range dbs {
-		dbs[i] = fmt.Sprintf("serial_%02d", i)
-		grants = append(grants, "BACKUP ON "+dbs[i]+".*")
-	}
-	opts := sidecarUsersWith(map[string][]string{sidecarUser: grants})
-	opts.SerialBackups = true
-	h := newHarnessWith(t, opts)
-	for _, db := range dbs {
-		h.exec("CREATE DATABASE " + db)
-		h.exec("CREATE TABLE " + db + ".events (id UInt64) ENGINE = MergeTree ORDER BY id")
-		h.exec("INSERT INTO " + db + ".events SELECT number FROM numbers(1000)")
-	}
-	body := strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
+	h, dbs, body := smallDatabases(t, "serial_%02d", 24, func(o *testbed.Options) { o.SerialBackups = true })
 	for round, parallel := range []int{1, 4} {
 		config := fmt.Sprintf("%s.serial%d", h.config, parallel)
 		h.writeFile(config, fmt.Sprintf("%s\n[backup]\nparallel_databases = %d\n", body, parallel))
@@ -46,4 +33,27 @@ func TestBackupRoundOnAServerRefusingConcurrentBackups(t *testing.T) {
 			}
 		}
 	}
+}
+
+// smallDatabases starts a test bed shaped by shape, with n databases named
+// by pattern (one 1,000-row table each) the sidecar may back up, and
+// returns it, their names and the sidecar's configuration backing up all
+// of them.
+func smallDatabases(t *testing.T, pattern string, n int, shape func(*testbed.Options)) (*harness, []string, string) {
+	t.Helper()
+	dbs := make([]string, n)
+	var grants []string
+	for i := range dbs {
+		dbs[i] = fmt.Sprintf(pattern, i)
+		grants = append(grants, "BACKUP ON "+dbs[i]+".*")
+	}
+	opts := sidecarUsersWith(map[string][]string{sidecarUser: grants})
+	shape(&opts)
+	h := newHarnessWith(t, opts)
+	for _, db := range dbs {
+		h.exec("CREATE DATABASE " + db)
+		h.exec("CREATE TABLE " + db + ".events (id UInt64) ENGINE = MergeTree ORDER BY id")
+		h.exec("INSERT INTO " + db + ".events SELECT number FROM numbers(1000)")
+	}
+	return h, dbs, strings.Replace(h.readConfig(), `database = "shop"`, `databases = ["`+strings.Join(dbs, `", "`)+`"]`, 1)
 }
