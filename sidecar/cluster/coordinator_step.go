@@ -43,6 +43,7 @@ func (c *Coordinator) Step(ctx context.Context, database string) error {
 	if err != nil {
 		return err
 	}
+	forgetUnlisted(c, database, open)
 	var errs []error
 	for _, e := range open.Sets {
 		if err := c.stepSet(ctx, database, e); err != nil {
@@ -80,12 +81,16 @@ func (c *Coordinator) stepSet(ctx context.Context, database string, e setmodel.O
 }
 
 // openSet is a set as last read: set.json changes only when it is sealed,
-// and the seal's conditional write finds out if it was.
+// and the seal's conditional write finds out if it was. Past its deadline
+// a set is read on every step: by then another sidecar has likely sealed
+// it partial, and a set this sidecar still took for open would have its
+// shard backed up again, and its seal's verdict noted, for nothing (the
+// set listed again after its seal: a bucket rolled back).
 func (c *Coordinator) openSet(ctx context.Context, database, id string) (openSet, error) {
 	c.mu.Lock()
 	cur, ok := c.sets[database+"/"+id]
 	c.mu.Unlock()
-	if ok {
+	if ok && c.now().Before(cur.set.Deadline) {
 		return cur, nil
 	}
 	set, etag, err := c.readSet(ctx, database, id)

@@ -82,7 +82,12 @@ func (r Requests) RestoreSet(ctx context.Context, req control.SetRestoreRequest,
 	}
 	progress(set.ID, fmt.Sprintf("restore of %s into %s: %d steps, %d to run by the nodes", rec.What(), target, len(rec.Steps), ran))
 	if ran > 0 {
-		if rec, err = r.awaitRestore(ctx, rec, progress); err != nil {
+		// Listed again (open.json lost meanwhile), the set is read again
+		// as when it was first listed: a cleanup may have marked it.
+		still := func(ctx context.Context, rec setmodel.RestoreRecord) error {
+			return r.stillSet(ctx, src.Coord, set, rec, 1)
+		}
+		if rec, err = r.awaitRestore(ctx, rec, progress, still); err != nil {
 			return RestoreOutcome(rec), err
 		}
 	}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +14,11 @@ import (
 // awaitRestore reads the restore's record until every step has ended or
 // the deadline has passed, telling progress as steps end, then takes the
 // restore off open.json. A stopping sidecar (ctx ended) leaves it listed:
-// the nodes go on, and the request is resumed after the restart.
-func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, progress func(set, message string)) (setmodel.RestoreRecord, error) {
+// the nodes go on, and the request is resumed after the restart. A
+// restore missing from open.json is listed again, and then must pass
+// still (the set not being deleted) as when it was first listed.
+func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, progress func(set, message string),
+	still func(context.Context, setmodel.RestoreRecord) error) (setmodel.RestoreRecord, error) {
 	poll := r.Poll
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
@@ -24,6 +28,12 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 	listedAt := r.Coord.now()
 	for {
 		cur, _, err := r.Coord.readRestore(ctx, key)
+		if errors.Is(err, coord.ErrNotFound) {
+			// Deleted (its set's folder with it): the nodes, which find
+			// no record, must not fail on it every poll until the
+			// entry's deadline.
+			return rec, errors.Join(err, r.Coord.unlistRestore(context.WithoutCancel(ctx), rec, run))
+		}
 		if err != nil {
 			return rec, err
 		}
@@ -43,8 +53,14 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 		}
 		if r.Coord.now().Sub(listedAt) >= relistEvery {
 			listedAt = r.Coord.now()
-			if err := relistRestore(ctx, r.Coord, rec, run); err != nil && ctx.Err() == nil {
+			relisted, err := relistRestore(ctx, r.Coord, rec, run)
+			if err != nil && ctx.Err() == nil {
 				r.Coord.logger.Warn("make sure the restore is listed in open.json; will retry", "set", rec.Set, "target", rec.Target, "err", err)
+			}
+			if relisted {
+				if err := still(ctx, rec); err != nil {
+					return rec, err
+				}
 			}
 		}
 		if err := sleepCtx(ctx, poll); err != nil {

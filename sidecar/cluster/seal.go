@@ -40,7 +40,11 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 	}
 	sealed := Sealed(set, results, why, c.self.Holder.Name, now)
 	if err := c.noteLastFull(ctx, sealed); err != nil {
-		return err // not sealed yet: the next step tries again
+		// Sealed all the same: a set must end even when open.json cannot
+		// be written (or read: it is not ClickVault's own any more). The
+		// next auto set is then a full, which costs bytes, not a chain.
+		c.logger.Warn("seal the set without noting it as the newest full set; the next auto set may be a full",
+			"database", set.Database, "set", set.ID, "err", err)
 	}
 	data, err := json.Marshal(sealed)
 	if err != nil {
