@@ -61,9 +61,10 @@ func newApp(ctx context.Context, cfg config.Config, level slog.Level, instance c
 	db, err := clickhouse.Open(ctx, clickhouse.Config{
 		Addr: cfg.ClickHouse.Addr, User: cfg.ClickHouse.User, Password: cfg.ClickHouse.Password.Reveal(),
 		Secure: cfg.ClickHouse.Secure,
-		// Each backup of a round sends a few queries at once (its checks,
-		// then its polls), beside the sidecar's own.
-		MaxConns: 8 + 2*cfg.Backup.ParallelDatabases,
+		// Each backup of a round, and each request serve runs, sends a
+		// few queries at once (its checks, then its polls), beside the
+		// sidecar's own.
+		MaxConns: 8 + 2*max(cfg.Backup.ParallelDatabases, cfg.Sidecar.Workers),
 		S3: clickhouse.S3Target{Endpoint: cfg.ClickHouseS3Endpoint(), Bucket: cfg.S3.Bucket,
 			AccessKey: cfg.S3.AccessKey.Reveal(), SecretKey: cfg.S3.SecretKey.Reveal(), NamedCollection: cfg.S3.NamedCollection},
 		Backup: clickhouse.BackupSettings{S3StorageClass: cfg.Backup.S3StorageClass, MaxBackupBandwidth: cfg.Backup.MaxBackupBandwidth,

@@ -151,8 +151,11 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 	if copies != nil {
 		p.copies.Store(copies)
 	}
-	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies,
-		parallelDatabases(ctx, a.cfg.Backup.ParallelDatabases, a.db.BackupThreads, a.logger))
+	parallel := a.cfg.Backup.ParallelDatabases
+	if a.cluster == nil { // a node's sets back up one database at a time: nothing to bound
+		parallel = parallelDatabases(ctx, parallel, a.db.BackupThreads, a.logger)
+	}
+	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies, parallel)
 	// What killed verifies and replaces left (scratch databases, staging
 	// tables) goes before any request runs, so no adoption races it.
 	a.service.SweepLeftovers(ctx)
