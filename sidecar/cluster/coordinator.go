@@ -200,8 +200,8 @@ func (c *Coordinator) Create(ctx context.Context, req Request) (setmodel.Set, er
 			kindErr = fmt.Errorf("set %s is listed already, for request %s", e.ID, e.RequestID)
 			return false
 		}
-		open.Sets = append(open.Sets, setmodel.OpenEntry{ID: set.ID, RequestID: set.RequestID, CreatedAt: now, Deadline: set.Deadline})
-		open.LastID = max(open.LastID, set.ID)
+		set.CreatedAt = now
+		listOpenSet(open, set)
 		return true
 	})
 	if err = errors.Join(kindErr, err); err != nil {
@@ -277,6 +277,13 @@ func newSetID(now time.Time, open *setmodel.OpenSets) string {
 		}
 		now = now.Add(time.Millisecond)
 	}
+}
+
+// listOpenSet lists set in open: an entry until its deadline, and its
+// name as the newest given if it is.
+func listOpenSet(open *setmodel.OpenSets, set setmodel.Set) {
+	open.Sets = append(open.Sets, setmodel.OpenEntry{ID: set.ID, RequestID: set.RequestID, CreatedAt: set.CreatedAt, Deadline: set.Deadline})
+	open.LastID = max(open.LastID, set.ID)
 }
 
 // updateOpen changes open.json with a conditional write, reading it again

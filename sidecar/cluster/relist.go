@@ -3,27 +3,38 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/control"
 )
 
-// relistEvery is how often a waiting request makes sure its open set is
-// still listed in open.json (one GET of it; a PUT only when it is not),
-// and how long past a set's deadline it waits for the nodes to seal it
-// before it seals the set itself. open.json is the only way sidecars
-// learn of a set: deleted (by hand, a lifecycle rule, a bucket restored
-// from an older version) or unreadable, its sets would never be worked
-// or sealed, and their requests would wait for ever.
+// relistEvery is how often a waiting request makes sure its open set (its
+// restore) is still listed in open.json: one GET of it, a PUT only when it
+// is not. open.json is the only way sidecars learn of a set: deleted (by
+// hand, a lifecycle rule, a bucket restored from an older version), its
+// sets would never be worked or sealed, and their requests would wait for
+// ever.
 const relistEvery = 30 * time.Second
 
+// overdueGrace is how long past a set's deadline the nodes, which seal it
+// in their steps, have to do so before its waiting request or a cleanup
+// seals it (sealOverdue): open.json unreadable, or no node stepping the
+// database any more, would otherwise leave it open for ever.
+const overdueGrace = 30 * time.Second
+
+// overdue reports whether set, open, is overdueGrace past its deadline.
+func overdue(c *Coordinator, set setmodel.Set) bool {
+	return set.State == setmodel.SetOpen && !c.now().Before(set.Deadline.Add(overdueGrace))
+}
+
 // relistSet lists set in open.json again if it is missing there and its
-// set.json, read after open.json, still says open (a function, not a
-// method: the Coordinator's methods are many already). Read in that
-// order, a set sealed and unlisted meanwhile is never listed again: its
-// seal came before the read, or its unlisting comes after the listing
-// (or breaks its condition, and the next try reads the seal).
+// set.json, read after open.json, still says open. Read in that order, a
+// set sealed and unlisted meanwhile is never listed again: its seal came
+// before the read, or its unlisting comes after the listing (or breaks
+// its condition, and the next try reads the seal).
 func relistSet(ctx context.Context, c *Coordinator, set setmodel.Set) error {
 	relisted := false
 	var readErr error
@@ -37,9 +48,7 @@ func relistSet(ctx context.Context, c *Coordinator, set setmodel.Set) error {
 			readErr = err
 			return false
 		}
-		open.Sets = append(open.Sets, setmodel.OpenEntry{ID: set.ID, RequestID: set.RequestID,
-			CreatedAt: set.CreatedAt, Deadline: set.Deadline})
-		open.LastID = max(open.LastID, set.ID)
+		listOpenSet(open, set)
 		relisted = true
 		return true
 	})
@@ -54,19 +63,18 @@ func relistSet(ctx context.Context, c *Coordinator, set setmodel.Set) error {
 	return nil
 }
 
-// sealOverdue seals set if it is still open relistEvery past its
-// deadline, as any sidecar may once the deadline has passed: the nodes,
-// which seal it in their steps, do not (open.json unreadable, or no node
-// steps the database any more). Its shards without a result are
-// partial, each with why.
-func sealOverdue(ctx context.Context, c *Coordinator, database, id string) error {
+// sealOverdue seals set id if it is still open overdueGrace past its
+// deadline, as any sidecar may once the deadline has passed (trySeal:
+// partial when shards lack a result, each with why), and reports whether
+// it was overdue.
+func sealOverdue(ctx context.Context, c *Coordinator, database, id string) (bool, error) {
 	set, etag, err := c.readSet(ctx, database, id)
-	if err != nil || set.State != setmodel.SetOpen || c.now().Before(set.Deadline.Add(relistEvery)) {
-		return err
+	if err != nil || !overdue(c, set) {
+		return false, err
 	}
 	c.logger.Warn("an open set is past its deadline and no node sealed it; sealing it here",
 		"database", database, "set", id, "deadline", set.Deadline)
-	return c.trySeal(ctx, openSet{set: set, etag: etag})
+	return true, c.trySeal(ctx, openSet{set: set, etag: etag})
 }
 
 // forgetUnlisted drops what is cached of database's sets that open.json no
@@ -119,21 +127,34 @@ func relistRestore(ctx context.Context, c *Coordinator, rec setmodel.RestoreReco
 	return relisted && err == nil, err
 }
 
-// sealStranded seals the sets of st still open relistEvery past their
-// deadline (sealOverdue) and reads the state again if it sealed any.
-// Retention keeps open sets, and with them every backup they name: a set
-// no node steps any more (open.json lost, and its requester's sidecar
-// gone for good) would be kept for ever.
-func (r Requests) sealStranded(ctx context.Context, database string, st setmodel.SetsState) (setmodel.SetsState, error) {
+// sealStranded seals the sets of st still open overdueGrace past their
+// deadline (sealOverdue), or in a dry run says it would, and reads the
+// state again if it sealed any. Retention keeps open sets, and with them
+// every backup they name: a set no node steps any more (open.json lost,
+// and its requester's sidecar gone for good) would be kept for ever. What
+// it did, and a set it could not seal, are problems the outcome names; the
+// cleanup goes on.
+func (r Requests) sealStranded(ctx context.Context, database string, st setmodel.SetsState, dryRun bool,
+	out *control.SetCleanupOutcome) (setmodel.SetsState, error) {
 	sealed := false
 	for _, s := range st.Sets {
-		if s.State != setmodel.SetOpen || r.Coord.now().Before(s.Deadline.Add(relistEvery)) {
-			continue
+		switch {
+		case !overdue(r.Coord, s):
+		case dryRun:
+			out.Problems = append(out.Problems, fmt.Sprintf("set %s is open past its deadline %s and no node seals it: "+
+				"the cleanup seals it", s.ID, s.Deadline.UTC().Format(time.RFC3339)))
+		default:
+			did, err := sealOverdue(ctx, r.Coord, database, s.ID)
+			if err != nil {
+				out.Problems = append(out.Problems, fmt.Sprintf("set %s is open past its deadline and could not be sealed: %v", s.ID, err))
+				continue
+			}
+			if did {
+				sealed = true
+				out.Problems = append(out.Problems, fmt.Sprintf("set %s was open past its deadline %s and no node sealed it: sealed",
+					s.ID, s.Deadline.UTC().Format(time.RFC3339)))
+			}
 		}
-		if err := sealOverdue(ctx, r.Coord, database, s.ID); err != nil {
-			return st, err
-		}
-		sealed = true
 	}
 	if !sealed {
 		return st, nil

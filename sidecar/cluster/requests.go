@@ -72,7 +72,12 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 		}
 		if cur.State == setmodel.SetOpen && r.Coord.now().Sub(listedAt) >= relistEvery {
 			listedAt = r.Coord.now()
-			if err := errors.Join(relistSet(ctx, r.Coord, cur), sealOverdue(ctx, r.Coord, set.Database, set.ID)); err != nil && ctx.Err() == nil {
+			err := relistSet(ctx, r.Coord, cur)
+			if overdue(r.Coord, cur) { // even when open.json cannot be read
+				_, serr := sealOverdue(ctx, r.Coord, set.Database, set.ID)
+				err = errors.Join(err, serr)
+			}
+			if err != nil && ctx.Err() == nil {
 				r.Coord.logger.Warn("make sure the set is listed in open.json, or sealed past its deadline; will retry", "set", set.ID, "err", err)
 			}
 		}

@@ -16,7 +16,8 @@ import (
 // restore off open.json. A stopping sidecar (ctx ended) leaves it listed:
 // the nodes go on, and the request is resumed after the restart. A
 // restore missing from open.json is listed again, and then must pass
-// still (the set not being deleted) as when it was first listed.
+// still (the set not being deleted) as when it was first listed; one
+// whose record is gone is taken off open.json and fails.
 func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, progress func(set, message string),
 	still func(context.Context, setmodel.RestoreRecord) error) (setmodel.RestoreRecord, error) {
 	poll := r.Poll
@@ -32,6 +33,7 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 			// Deleted (its set's folder with it): the nodes, which find
 			// no record, must not fail on it every poll until the
 			// entry's deadline.
+			err = fmt.Errorf("the restore's record is gone (its set deleted by a cleanup?); ask again to restore another set: %w", err)
 			return rec, errors.Join(err, r.Coord.unlistRestore(context.WithoutCancel(ctx), rec, run))
 		}
 		if err != nil {

@@ -41,8 +41,8 @@ type ShardChains interface {
 func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool) (control.SetCleanupOutcome, error) {
 	out := control.SetCleanupOutcome{DryRun: dryRun, DeletedBackups: map[int][]string{}}
 	st, err := r.setsState(ctx, database)
-	if err == nil && !dryRun && !r.AtCopy { // a copy's open sets are those being copied: the primary's to seal
-		st, err = r.sealStranded(ctx, database, st)
+	if err == nil && !r.AtCopy { // a copy's open sets are those being copied: the primary's to seal
+		st, err = r.sealStranded(ctx, database, st, dryRun, &out)
 	}
 	if err != nil {
 		return out, err

@@ -40,10 +40,15 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 	}
 	sealed := Sealed(set, results, why, c.self.Holder.Name, now)
 	if err := c.noteLastFull(ctx, sealed); err != nil {
-		// Sealed all the same: a set must end even when open.json cannot
-		// be written (or read: it is not ClickVault's own any more). The
-		// next auto set is then a full, which costs bytes, not a chain.
-		c.logger.Warn("seal the set without noting it as the newest full set; the next auto set may be a full",
+		if !overdue(c, set) {
+			return err // not sealed yet: the next step tries again
+		}
+		// Overdue, the set must end even when open.json cannot be
+		// written or read (a newer sidecar's, a truncated object). Its
+		// unlisting notes it again; until then a set asked for may be a
+		// full where an incremental would do, which costs bytes, not a
+		// chain.
+		c.logger.Warn("sealing the set without noting it as the newest full set in open.json",
 			"database", set.Database, "set", set.ID, "err", err)
 	}
 	data, err := json.Marshal(sealed)
@@ -195,7 +200,7 @@ func (c *Coordinator) recordRequest(ctx context.Context, database, requestID, se
 	return nil
 }
 
-// forget drops what was cached of a set that is sealed.
+// forget drops what was cached of a set: sealed, or unlisted.
 func (c *Coordinator) forget(set setmodel.Set) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -86,8 +86,16 @@ func TestCleanupSealsASetNoNodeSteps(t *testing.T) {
 	}
 	reqs := cluster.Requests{Coord: w.nodes[1].c, Chains: &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{},
 		refuse: map[int]error{}}, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
-	if _, err := reqs.CleanupSets(ctx, "shop", false); err != nil {
-		t.Fatal(err)
+	dry, err := reqs.CleanupSets(ctx, "shop", true)
+	if err != nil || !slices.ContainsFunc(dry.Problems, func(p string) bool { return strings.Contains(p, "the cleanup seals it") }) {
+		t.Fatalf("dry run: %+v, %v; want it to say the set would be sealed", dry, err)
+	}
+	if s, _ := w.set(t, set.ID); s.State != setmodel.SetOpen {
+		t.Fatalf("a dry run sealed the set (%s)", s.State)
+	}
+	out, err := reqs.CleanupSets(ctx, "shop", false)
+	if err != nil || !slices.ContainsFunc(out.Problems, func(p string) bool { return strings.Contains(p, "no node sealed it: sealed") }) {
+		t.Fatalf("cleanup: %+v, %v; want it to say it sealed the set", out, err)
 	}
 	s, _ := w.set(t, set.ID)
 	if s.State != setmodel.SetPartial {
@@ -234,5 +242,90 @@ func TestNodesForgetSetsOthersSealed(t *testing.T) {
 			t.Fatalf("node 2 keeps %d sets read as open after set %d was sealed and unlisted, want none", n, i)
 		}
 		w.clock.Add(time.Minute)
+	}
+}
+
+// TestAnUnreadableOpenIndexStillEndsACompletedSet: every shard wrote its
+// result, but open.json became unreadable before the set was sealed. The
+// seal, which notes a completed full set in open.json first, waits while
+// the set is within its deadline (the note may be written at the next
+// step); past it, the waiting request seals the set completed all the
+// same, and the request is answered.
+func TestAnUnreadableOpenIndexStillEndsACompletedSet(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ctx := context.Background()
+	spoil := func() {
+		if _, err := w.store.Put(ctx, w.layout.OpenSetsKey("shop"), []byte(`{"version":99,"sets":[]}`), coord.PutCondition{}); err != nil {
+			t.Error(err)
+		}
+	}
+	w.nodes[1].exec.fn = func(_ context.Context, job cluster.Job) (setmodel.ShardResult, error) {
+		spoil() // the last shard's result is written once open.json can no longer be read
+		return setmodel.ShardResult{Backup: "b-" + job.Set.ID, Kind: job.Set.Kind}, nil
+	}
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
+		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil }}
+	done := make(chan control.SetOutcome, 1)
+	made := make(chan string, 10)
+	go func() {
+		out, err := reqs.BackupSet(ctx, control.SetRequest{Database: "shop", Kind: "auto", RequestID: "r1"}, func(set, _ string) { made <- set })
+		if err != nil {
+			t.Error(err)
+		}
+		done <- out
+	}()
+	id := <-made
+	w.step(t, 0)
+	if err := w.nodes[1].c.Step(ctx, "shop"); err == nil || !strings.Contains(err.Error(), "note full set") {
+		t.Fatalf("node 2's step: %v, want its seal to fail to note the full set", err)
+	}
+	if s, results := w.set(t, id); s.State != setmodel.SetOpen || len(results) != 2 {
+		t.Fatalf("after both shards' steps the set is %s with %d results, want open with 2: sealed without its note", s.State, len(results))
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case out := <-done:
+			if out.ID != id || !out.Completed() {
+				t.Fatalf("the request was answered %+v, want set %s completed", out, id)
+			}
+			return
+		case <-deadline:
+			t.Fatal("the request was not answered in 10 s")
+		case <-time.After(time.Millisecond):
+			w.clock.Add(time.Minute)
+		}
+	}
+}
+
+// TestARestoreWhoseRecordIsGoneEnds: the record of a restore being run is
+// deleted (its set's folder with it): the waiting request fails, saying
+// so, and takes the restore off open.json, where the nodes would
+// otherwise fail on the missing record every poll until its deadline.
+func TestARestoreWhoseRecordIsGoneEnds(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.requests().RestoreSet(ctx, control.SetRestoreRequest{Database: "shop", RequestID: "r1"}, func(string, string) {})
+		done <- err
+	}()
+	for len(w.open(t).Restores) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	e := w.open(t).Restores[0]
+	if err := w.store.Delete(ctx, []string{w.layout.RestoreKey("shop", e.Set, e.TargetCluster, e.Target, e.Shard)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "record is gone") {
+			t.Fatalf("the restore ended with %v, want it failed: its record is gone", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the restore request did not end in 10 s")
+	}
+	if restores := w.open(t).Restores; len(restores) != 0 {
+		t.Errorf("open.json still lists %+v", restores)
 	}
 }
