@@ -130,7 +130,11 @@ func backupCommand(run runner) *cobra.Command {
 		}
 		// Copies of what completed follow the round; a copy's failure is
 		// logged and never changes the round's exit code.
-		completed, err := a.backupRound(ctx, reqs, parallelDatabases(ctx, min(a.cfg.Backup.ParallelDatabases, len(reqs)), a.db.BackupThreads, a.logger))
+		parallel := 1 // one database: no server setting to read, nothing to warn of
+		if len(reqs) > 1 {
+			parallel = parallelDatabases(ctx, a.cfg.Backup.ParallelDatabases, a.db.BackupThreads, a.logger)
+		}
+		completed, err := a.backupRound(ctx, reqs, parallel)
 		a.copyAfterBackup(ctx, completed)
 		return err
 	})
