@@ -248,5 +248,22 @@ func readRecord(ctx context.Context, store coord.ObjectStore, key, what string, 
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", what, err)
 	}
-	return true, setmodel.Decode(what, data, v)
+	if err := setmodel.Decode(what, data, v); err != nil {
+		return true, &unreadableError{err}
+	}
+	return true, nil
+}
+
+// unreadableError is a record that is there but this sidecar cannot read
+// (a newer sidecar's version, a truncated object): reading it again gets
+// the same answer.
+type unreadableError struct{ err error }
+
+func (e *unreadableError) Error() string { return e.err.Error() }
+func (e *unreadableError) Unwrap() error { return e.err }
+
+// unreadable reports whether err is a record this sidecar cannot read.
+func unreadable(err error) bool {
+	var u *unreadableError
+	return errors.As(err, &u)
 }

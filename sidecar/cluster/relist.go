@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
 // relistEvery is how often a waiting request makes sure its open set (its
@@ -22,8 +24,11 @@ const relistEvery = 30 * time.Second
 // overdueGrace is how long past a set's deadline the nodes, which seal it
 // in their steps, have to do so before its waiting request or a cleanup
 // seals it (sealOverdue): open.json unreadable, or no node stepping the
-// database any more, would otherwise leave it open for ever.
-const overdueGrace = 30 * time.Second
+// database any more, would otherwise leave it open for ever. Minutes, so
+// that a sidecar or a cron job whose clock is ahead by less than that
+// seals no set before its deadline by the clock of the sidecar that made
+// it.
+const overdueGrace = 5 * time.Minute
 
 // overdue reports whether set, open, is overdueGrace past its deadline.
 func overdue(c *Coordinator, set setmodel.Set) bool {
@@ -31,10 +36,8 @@ func overdue(c *Coordinator, set setmodel.Set) bool {
 }
 
 // relistSet lists set in open.json again if it is missing there and its
-// set.json, read after open.json, still says open. Read in that order, a
-// set sealed and unlisted meanwhile is never listed again: its seal came
-// before the read, or its unlisting comes after the listing (or breaks
-// its condition, and the next try reads the seal).
+// set.json, read after open.json, still says open; once listed, it reads
+// set.json again and unlists a set sealed meanwhile.
 func relistSet(ctx context.Context, c *Coordinator, set setmodel.Set) error {
 	relisted := false
 	var readErr error
@@ -55,11 +58,21 @@ func relistSet(ctx context.Context, c *Coordinator, set setmodel.Set) error {
 	if err = errors.Join(err, readErr); err != nil {
 		return err
 	}
-	if relisted {
-		c.logger.Warn("an open set was missing from open.json (deleted?); listed it again so the nodes work and seal it",
-			"database", set.Database, "set", set.ID, "request", set.RequestID)
-		c.Wake()
+	if !relisted {
+		return nil
 	}
+	c.logger.Warn("an open set was missing from open.json (deleted?); listed it again so the nodes work and seal it",
+		"database", set.Database, "set", set.ID, "request", set.RequestID)
+	// A seal between the read of set.json and the listing whose unlisting
+	// found nothing to drop leaves the sealed set listed: drop it now.
+	now, _, err := c.readSet(ctx, set.Database, set.ID)
+	if err != nil {
+		return err
+	}
+	if now.State != setmodel.SetOpen {
+		return c.unlist(ctx, set.Database, set.ID, now)
+	}
+	c.Wake()
 	return nil
 }
 
@@ -131,33 +144,77 @@ func relistRestore(ctx context.Context, c *Coordinator, rec setmodel.RestoreReco
 // deadline (sealOverdue), or in a dry run says it would, and reads the
 // state again if it sealed any. Retention keeps open sets, and with them
 // every backup they name: a set no node steps any more (open.json lost,
-// and its requester's sidecar gone for good) would be kept for ever. What
-// it did, and a set it could not seal, are problems the outcome names; the
+// and its requester's sidecar gone for good) would be kept for ever. A
+// set a shard's backup still runs for (its claim held) is left to a later
+// cleanup; one sealed here is kept by this one, so a result its last
+// backup writes late lands in a set retention still sees. What it did,
+// and a set it could not seal, are problems the outcome names; the
 // cleanup goes on.
 func (r Requests) sealStranded(ctx context.Context, database string, st setmodel.SetsState, dryRun bool,
 	out *control.SetCleanupOutcome) (setmodel.SetsState, error) {
-	sealed := false
-	for _, s := range st.Sets {
-		switch {
-		case !overdue(r.Coord, s):
-		case dryRun:
-			out.Problems = append(out.Problems, fmt.Sprintf("set %s is open past its deadline %s and no node seals it: "+
-				"the cleanup seals it", s.ID, s.Deadline.UTC().Format(time.RFC3339)))
-		default:
-			did, err := sealOverdue(ctx, r.Coord, database, s.ID)
-			if err != nil {
-				out.Problems = append(out.Problems, fmt.Sprintf("set %s is open past its deadline and could not be sealed: %v", s.ID, err))
-				continue
-			}
-			if did {
-				sealed = true
-				out.Problems = append(out.Problems, fmt.Sprintf("set %s was open past its deadline %s and no node sealed it: sealed",
-					s.ID, s.Deadline.UTC().Format(time.RFC3339)))
-			}
+	var sealed []string
+	for i, s := range st.Sets {
+		if !overdue(r.Coord, s) {
+			continue
+		}
+		if holder, err := claimHeld(ctx, r.Coord, s); err != nil || holder != "" {
+			out.Problems = append(out.Problems, fmt.Sprintf("set %s is open past its deadline and not sealed: %s",
+				s.ID, orWords(err, "a backup of it still runs on "+holder)))
+			continue
+		}
+		if dryRun { // planned as the real run will find it
+			st.Sets[i].State = Sealed(s, st.Results[s.ID], nil, "", r.Coord.now()).State
+			sealed = append(sealed, s.ID)
+			out.Problems = append(out.Problems, fmt.Sprintf("set %s is open past its deadline and no node seals it: the cleanup seals it (%s)",
+				s.ID, st.Sets[i].State))
+			continue
+		}
+		if did, err := sealOverdue(ctx, r.Coord, database, s.ID); err != nil || did {
+			sealed = append(sealed, s.ID)
+			out.Problems = append(out.Problems, fmt.Sprintf("set %s was open past its deadline and no node sealed it: %s",
+				s.ID, orWords(err, "sealed")))
 		}
 	}
-	if !sealed {
-		return st, nil
+	var err error
+	if len(sealed) > 0 && !dryRun {
+		st, err = r.setsState(ctx, database)
 	}
-	return r.setsState(ctx, database)
+	for _, id := range sealed {
+		st.Busy[id] = sealedByThisCleanup
+	}
+	return st, err
+}
+
+// sealedByThisCleanup is why a set sealStranded sealed is kept by the
+// cleanup that sealed it (SetsState.Busy).
+const sealedByThisCleanup = "sealed by this cleanup: a later one may delete it"
+
+// claimHeld names the holder of a claim of set's shards still valid now,
+// "" if none is.
+func claimHeld(ctx context.Context, c *Coordinator, set setmodel.Set) (string, error) {
+	for _, n := range set.Shards {
+		data, _, err := c.store.Get(ctx, c.layout.ClaimKey(set.Database, set.ID, n))
+		if errors.Is(err, coord.ErrNotFound) {
+			continue
+		}
+		var info coord.LeaseInfo
+		if err == nil {
+			err = json.Unmarshal(data, &info)
+		}
+		if err != nil {
+			return "", fmt.Errorf("read the claim of shard %d of set %s: %w", n, set.ID, err)
+		}
+		if c.now().Before(info.ExpiresAt) {
+			return info.Holder, nil
+		}
+	}
+	return "", nil
+}
+
+// orWords is err's text, or words when err is nil.
+func orWords(err error, words string) string {
+	if err != nil {
+		return "could not seal it: " + err.Error()
+	}
+	return words
 }

@@ -59,41 +59,7 @@ func (r Requests) BackupSet(ctx context.Context, req control.SetRequest, progres
 		return control.SetOutcome{ID: req.ID}, err
 	}
 	progress(set.ID, fmt.Sprintf("set %s: %s backup of shards %v (%s)", set.ID, set.Kind, set.Shards, set.KindReason))
-	poll := r.Poll
-	if poll <= 0 {
-		poll = 200 * time.Millisecond
-	}
-	told := map[int]bool{}
-	listedAt := r.Coord.now()
-	for {
-		cur, results, err := r.Coord.Status(ctx, set.Database, set.ID)
-		if err != nil {
-			return control.SetOutcome{ID: set.ID}, fmt.Errorf("read set %s: %w", set.ID, err)
-		}
-		if cur.State == setmodel.SetOpen && r.Coord.now().Sub(listedAt) >= relistEvery {
-			listedAt = r.Coord.now()
-			err := relistSet(ctx, r.Coord, cur)
-			if overdue(r.Coord, cur) { // even when open.json cannot be read
-				_, serr := sealOverdue(ctx, r.Coord, set.Database, set.ID)
-				err = errors.Join(err, serr)
-			}
-			if err != nil && ctx.Err() == nil {
-				r.Coord.logger.Warn("make sure the set is listed in open.json, or sealed past its deadline; will retry", "set", set.ID, "err", err)
-			}
-		}
-		for _, n := range cur.Shards {
-			if res, ok := results[n]; ok && !told[n] {
-				told[n] = true
-				progress(set.ID, fmt.Sprintf("set %s: shard %d %s (%d of %d shards done)", set.ID, n, res.State, len(told), len(cur.Shards)))
-			}
-		}
-		if cur.State != setmodel.SetOpen {
-			return Outcome(cur, results), nil
-		}
-		if err := sleepCtx(ctx, poll); err != nil {
-			return control.SetOutcome{ID: set.ID}, err
-		}
-	}
+	return r.awaitSet(ctx, set, progress)
 }
 
 // find is the request's set: the one named, or the one recorded for the

@@ -20,10 +20,7 @@ import (
 // whose record is gone is taken off open.json and fails.
 func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, progress func(set, message string),
 	still func(context.Context, setmodel.RestoreRecord) error) (setmodel.RestoreRecord, error) {
-	poll := r.Poll
-	if poll <= 0 {
-		poll = 200 * time.Millisecond
-	}
+	begin := time.Now()
 	key := recordKey(r.Coord.layout, rec)
 	run, told := rec.Run, map[string]setmodel.StepState{}
 	listedAt := r.Coord.now()
@@ -65,7 +62,7 @@ func (r Requests) awaitRestore(ctx context.Context, rec setmodel.RestoreRecord, 
 				}
 			}
 		}
-		if err := sleepCtx(ctx, poll); err != nil {
+		if err := sleepCtx(ctx, setPause(r.Poll, time.Since(begin))); err != nil {
 			return rec, err
 		}
 	}

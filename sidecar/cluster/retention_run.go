@@ -49,6 +49,7 @@ func (r Requests) CleanupSets(ctx context.Context, database string, dryRun bool)
 	}
 	plan := setmodel.PlanSetRetention(st, r.Policy, r.Coord.now())
 	out.KeptSets = len(plan.Keep)
+	out.Problems = append(out.Problems, st.Unreadable...)
 	out.Problems = append(out.Problems, plan.Problems...)
 	if err := r.deleteOldRequestRecords(ctx, database, dryRun, &out); err != nil {
 		out.Problems = append(out.Problems, err.Error()) // the sets' retention goes on: these are a few small objects
@@ -190,7 +191,13 @@ func (r Requests) replanWithRestores(ctx context.Context, database string, st se
 	if err != nil {
 		return setmodel.SetRetentionPlan{}, nil, err
 	}
-	st.Busy = map[string]string{}
+	busy := map[string]string{}
+	for id, why := range st.Busy {
+		if why == sealedByThisCleanup { // not a restore's: kept whatever open.json says now
+			busy[id] = why
+		}
+	}
+	st.Busy = busy
 	busyRestoring(st.Busy, restores)
 	return setmodel.PlanSetRetention(st, r.Policy, r.Coord.now()), st.Busy, nil
 }
@@ -251,6 +258,10 @@ func (r Requests) setsState(ctx context.Context, database string) (setmodel.Sets
 		for _, n := range s.Shards {
 			shards[n] = true
 			res, found, err := r.Coord.readResult(ctx, s, n)
+			if unreadable(err) {
+				st.Unreadable = append(st.Unreadable, err.Error()+" (planned without it; the backup it names is kept)")
+				continue
+			}
 			if err != nil {
 				return setmodel.SetsState{}, err
 			}

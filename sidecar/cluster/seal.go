@@ -18,9 +18,13 @@ import (
 func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 	set := cur.set
 	results := map[int]setmodel.ShardResult{}
+	why := map[int]string{}
 	var missing []int
 	for _, n := range set.Shards {
 		r, found, err := c.result(ctx, set, n)
+		if unreadable(err) && overdue(c, set) { // the set must end: that shard without a result
+			why[n], found, err = "its result cannot be read: "+err.Error(), false, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -34,9 +38,10 @@ func (c *Coordinator) trySeal(ctx context.Context, cur openSet) error {
 	if len(missing) > 0 && now.Before(set.Deadline) {
 		return nil
 	}
-	why := map[int]string{}
 	for _, n := range missing {
-		why[n] = c.missingReason(ctx, set, n)
+		if why[n] == "" {
+			why[n] = c.missingReason(ctx, set, n)
+		}
 	}
 	sealed := Sealed(set, results, why, c.self.Holder.Name, now)
 	if err := c.noteLastFull(ctx, sealed); err != nil {

@@ -38,6 +38,10 @@ type SetsState struct {
 	// Leftovers are set folders without a set.json (a cleanup stopped
 	// part way): deleted with the sets.
 	Leftovers []string
+	// Unreadable says of each shard result this sidecar cannot read (a
+	// newer sidecar's version) why: its set is planned without it, so the
+	// backup it names is no set's, and kept.
+	Unreadable []string
 }
 
 // SetRetentionPlan is what a cleanup of sets deletes and keeps.
