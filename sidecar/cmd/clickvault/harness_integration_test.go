@@ -78,7 +78,11 @@ func newHarness(t *testing.T) *harness {
 
 func newHarnessWith(t *testing.T, opts testbed.Options) *harness {
 	bed := testbed.New(t, opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// A bound on the harness's own queries, not a test's time (go test's
+	// -timeout is): the fault suite's kill sweep restarts a killed
+	// sidecar dozens of times, each resuming its claims after the 30 s
+	// watch for a twin of its name.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	t.Cleanup(cancel)
 	c, err := bed.ClickHouse.Dial(ctx, testbed.Admin)
 	if err != nil {
