@@ -6,3 +6,10 @@ func CachedSets(c *Coordinator) int {
 	defer c.mu.Unlock()
 	return len(c.sets)
 }
+
+// CachedReports is how many replica reports c remembers writing.
+func CachedReports(c *Coordinator) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.reported)
+}

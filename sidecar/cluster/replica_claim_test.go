@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -131,5 +132,27 @@ func TestEngineSyncsTheReplicaFirst(t *testing.T) {
 	res, err = engine.BackupShard(context.Background(), cluster.Job{Set: set, Shard: 1, RequestID: "job-2"})
 	if err == nil || !strings.Contains(err.Error(), "SYSTEM SYNC REPLICA `shop`.`events` LIGHTWEIGHT: code: 159") || res.Backup != "" {
 		t.Errorf("a replica that cannot be made current: %+v, %v", res, err)
+	}
+}
+
+// TestReplicasForgetTheirReportsOfSealedSets: each replica remembers the
+// report it wrote for a set only while the set is open: a sidecar of a
+// replicated shard would otherwise hold one entry for every set it ever
+// stepped.
+func TestReplicasForgetTheirReportsOfSealedSets(t *testing.T) {
+	w := gatedWorld(t)
+	for i := range 3 {
+		w.create(t, 0, cluster.Request{RequestID: fmt.Sprintf("r%d", i)})
+		w.step(t, 1, 0, 1) // both report; replica 2 backs the shard up and seals
+		if n := cluster.CachedReports(w.nodes[0].c); n != 1 {
+			t.Fatalf("replica 1 remembers %d reports while the set is open, want its one", n)
+		}
+		w.step(t, 0, 1)
+		for j, n := range w.nodes {
+			if got := cluster.CachedReports(n.c); got != 0 {
+				t.Fatalf("replica %d remembers %d reports after set %d was sealed, want none", j+1, got, i)
+			}
+		}
+		w.clock.Add(time.Minute)
 	}
 }

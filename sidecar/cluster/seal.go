@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -214,6 +215,12 @@ func (c *Coordinator) forget(set setmodel.Set) {
 	for key := range c.attempts {
 		if strings.HasPrefix(key, set.Database+"/"+set.ID+"/") {
 			delete(c.attempts, key)
+		}
+	}
+	folder := strings.TrimSuffix(c.layout.SetKey(set.Database, set.ID), path.Base(c.layout.SetKey(set.Database, set.ID)))
+	for key := range c.reported { // keys of objects in the set's folder
+		if strings.HasPrefix(key, folder) {
+			delete(c.reported, key)
 		}
 	}
 }
