@@ -42,7 +42,7 @@ func relistSet(ctx context.Context, c *Coordinator, set setmodel.Set) error {
 	relisted := false
 	var readErr error
 	err := c.updateOpen(ctx, set.Database, func(open *setmodel.OpenSets) bool {
-		relisted = false
+		relisted, readErr = false, nil // of this try: a lost race tries again
 		if _, listed := open.Find(set.ID); listed {
 			return false
 		}
