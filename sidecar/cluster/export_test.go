@@ -1,5 +1,19 @@
 package cluster
 
+import (
+	"context"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+)
+
+// Status reads a set and the results of its shards so far, as a request
+// waiting for it does.
+func (c *Coordinator) Status(ctx context.Context, database, id string) (setmodel.Set, map[int]setmodel.ShardResult, error) {
+	results := map[int]setmodel.ShardResult{}
+	set, err := Requests{Coord: c}.readSetAndNewResults(ctx, setmodel.Set{Database: database, ID: id}, results, func(string, string) {})
+	return set, results, err
+}
+
 // CachedSets is how many sets c keeps read as open, of every database.
 func CachedSets(c *Coordinator) int {
 	c.mu.Lock()

@@ -95,15 +95,7 @@ func TestADryRunCleanupOfAStrandedSetPlansAsTheCleanup(t *testing.T) {
 	w.clock.Add(time.Minute)
 	s3, _ := w.backupSet(t, setRequest("b3", "full"))
 	w.clock.Add(2 * time.Hour)
-	reqs := cluster.Requests{Coord: w.nodes[1].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
-	dry, err := reqs.CleanupSets(ctx, "shop", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, err := reqs.CleanupSets(ctx, "shop", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dry, real := dryThenReal(t, cluster.Requests{Coord: w.nodes[1].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}})
 	t.Logf("sets %s %s %s; dry deletes sets %v backups %v; real deletes sets %v backups %v",
 		s1.ID, stranded.ID, s3.ID, dry.DeletedSets, dry.DeletedBackups, real.DeletedSets, real.DeletedBackups)
 	if !slices.Equal(dry.DeletedSets, real.DeletedSets) {
@@ -199,15 +191,7 @@ func TestADryRunCleanupCountsAStrandedSetAsItsSealWill(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Add(2 * time.Hour)
-	reqs := cluster.Requests{Coord: w.nodes[1].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
-	dry, err := reqs.CleanupSets(ctx, "shop", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, err := reqs.CleanupSets(ctx, "shop", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dry, real := dryThenReal(t, cluster.Requests{Coord: w.nodes[1].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}})
 	if s, _ := w.set(t, stranded.ID); s.State != setmodel.SetCompleted {
 		t.Fatalf("the cleanup sealed the stranded set %s, want completed", s.State)
 	}
@@ -215,4 +199,17 @@ func TestADryRunCleanupCountsAStrandedSetAsItsSealWill(t *testing.T) {
 		t.Errorf("the dry run said it deletes sets %v, the cleanup deleted %v; want the older full %s both times",
 			dry.DeletedSets, real.DeletedSets, old.ID)
 	}
+}
+
+// dryThenReal runs a dry-run cleanup of shop, then the cleanup itself.
+func dryThenReal(t *testing.T, reqs cluster.Requests) (dry, real control.SetCleanupOutcome) {
+	t.Helper()
+	var err error
+	if dry, err = reqs.CleanupSets(context.Background(), "shop", true); err != nil {
+		t.Fatal(err)
+	}
+	if real, err = reqs.CleanupSets(context.Background(), "shop", false); err != nil {
+		t.Fatal(err)
+	}
+	return dry, real
 }

@@ -23,20 +23,7 @@ import (
 // with why, and answered.
 func TestAnUnreadableOpenIndexStillEndsTheRequest(t *testing.T) {
 	w := newWorld(t, 1, 1)
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
-		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil }}
-	type answer struct {
-		out control.SetOutcome
-		err error
-	}
-	done := make(chan answer, 1)
-	made := make(chan string, 10)
-	go func() {
-		out, err := reqs.BackupSet(context.Background(), control.SetRequest{Database: "shop", Kind: "auto", RequestID: "r1"},
-			func(set, _ string) { made <- set })
-		done <- answer{out, err}
-	}()
-	set := <-made
+	set, done := w.waitingRequest()
 	ctx := context.Background()
 	if _, err := w.store.Put(ctx, w.layout.OpenSetsKey("shop"), []byte(`{"version":2,"sets":[]}`), coord.PutCondition{}); err != nil {
 		t.Fatal(err)
@@ -263,18 +250,7 @@ func TestAnUnreadableOpenIndexStillEndsACompletedSet(t *testing.T) {
 		spoil() // the last shard's result is written once open.json can no longer be read
 		return setmodel.ShardResult{Backup: "b-" + job.Set.ID, Kind: job.Set.Kind}, nil
 	}
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
-		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil }}
-	done := make(chan control.SetOutcome, 1)
-	made := make(chan string, 10)
-	go func() {
-		out, err := reqs.BackupSet(ctx, control.SetRequest{Database: "shop", Kind: "auto", RequestID: "r1"}, func(set, _ string) { made <- set })
-		if err != nil {
-			t.Error(err)
-		}
-		done <- out
-	}()
-	id := <-made
+	id, done := w.waitingRequest()
 	w.step(t, 0)
 	if err := w.nodes[1].c.Step(ctx, "shop"); err == nil || !strings.Contains(err.Error(), "note full set") {
 		t.Fatalf("node 2's step: %v, want its seal to fail to note the full set", err)
@@ -285,9 +261,9 @@ func TestAnUnreadableOpenIndexStillEndsACompletedSet(t *testing.T) {
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
-		case out := <-done:
-			if out.ID != id || !out.Completed() {
-				t.Fatalf("the request was answered %+v, want set %s completed", out, id)
+		case a := <-done:
+			if a.err != nil || a.out.ID != id || !a.out.Completed() {
+				t.Fatalf("the request was answered %+v (%v), want set %s completed", a.out, a.err, id)
 			}
 			return
 		case <-deadline:

@@ -10,6 +10,28 @@ import (
 	"github.com/clickvault/clickvault/sidecar/control"
 )
 
+// setAnswer is what BackupSet answered a request.
+type setAnswer struct {
+	out control.SetOutcome
+	err error
+}
+
+// waitingRequest runs request r1's backup set on node 0, as its sidecar
+// does, and returns the set it made and where its answer comes once the
+// set is sealed.
+func (w *world) waitingRequest() (string, <-chan setAnswer) {
+	reqs := cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
+		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil }}
+	done := make(chan setAnswer, 1)
+	made := make(chan string, 100)
+	go func() {
+		out, err := reqs.BackupSet(context.Background(), control.SetRequest{Database: "shop", Kind: "auto", RequestID: "r1",
+			RequestedBy: "alice"}, func(set, _ string) { made <- set })
+		done <- setAnswer{out, err}
+	}()
+	return <-made, done
+}
+
 // TestADeletedOpenIndexStrandsNoSet: open.json deleted right after a set
 // was made (by hand, a lifecycle rule, a bucket rolled back) leaves the
 // nodes, which learn of sets from it alone, blind to the set: it would
@@ -18,21 +40,8 @@ import (
 // is completed and the request answered.
 func TestADeletedOpenIndexStrandsNoSet(t *testing.T) {
 	w := newWorld(t, 1, 1)
-	reqs := cluster.Requests{Coord: w.nodes[0].c, Poll: time.Millisecond,
-		Topology: func(context.Context) (setmodel.Topology, error) { return w.topo, nil }}
-	type answer struct {
-		out control.SetOutcome
-		err error
-	}
-	done := make(chan answer, 1)
-	made := make(chan string, 100)
-	go func() {
-		out, err := reqs.BackupSet(context.Background(), control.SetRequest{Database: "shop", Kind: "auto", RequestID: "r1",
-			RequestedBy: "alice"}, func(set, _ string) { made <- set })
-		done <- answer{out, err}
-	}()
+	set, done := w.waitingRequest()
 	ctx := context.Background()
-	set := <-made
 	if err := w.store.Delete(ctx, []string{w.layout.OpenSetsKey("shop")}); err != nil {
 		t.Fatal(err)
 	}

@@ -217,29 +217,10 @@ func (c *Coordinator) forget(set setmodel.Set) {
 			delete(c.attempts, key)
 		}
 	}
-	folder := strings.TrimSuffix(c.layout.SetKey(set.Database, set.ID), path.Base(c.layout.SetKey(set.Database, set.ID)))
+	folder := path.Dir(c.layout.SetKey(set.Database, set.ID)) + "/"
 	for key := range c.reported { // keys of objects in the set's folder
 		if strings.HasPrefix(key, folder) {
 			delete(c.reported, key)
 		}
 	}
-}
-
-// Status reads a set and the results of its shards so far.
-func (c *Coordinator) Status(ctx context.Context, database, id string) (setmodel.Set, map[int]setmodel.ShardResult, error) {
-	set, _, err := c.readSet(ctx, database, id)
-	if err != nil {
-		return setmodel.Set{}, nil, err
-	}
-	results := map[int]setmodel.ShardResult{}
-	for _, n := range set.Shards {
-		r, found, err := c.readResult(ctx, set, n)
-		if err != nil {
-			return setmodel.Set{}, nil, err
-		}
-		if found {
-			results[n] = r
-		}
-	}
-	return set, results, nil
 }
