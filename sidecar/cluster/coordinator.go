@@ -85,7 +85,7 @@ type Coordinator struct {
 	self    Member
 	exec    Executor
 	opts    Options
-	now     func() time.Time
+	now     func() time.Time // the store's clock (coord.OnStoreClock): every node judges sets and claims on one
 	logger  *slog.Logger
 	// wake makes Run step at once, not at its next tick: a set this
 	// sidecar made has its shard begun now, not a poll later.
@@ -123,7 +123,7 @@ func New(store coord.ObjectStore, layout Layout, cluster string, self Member, ex
 		opts.ReplicaGrace = opts.ClaimTTL
 	}
 	return &Coordinator{store: store, layout: layout, cluster: cluster, self: self, exec: exec, opts: opts,
-		now: time.Now, logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]setmodel.ShardResult{},
+		now: coord.OnStoreClock(store, time.Now), logger: logger, wake: make(chan struct{}, 1), sets: map[string]openSet{}, results: map[string]map[int]setmodel.ShardResult{},
 		reported: map[string]bool{}, attempts: map[string]setmodel.ShardResult{}, foreignTold: map[string]bool{}}
 }
 
@@ -138,8 +138,9 @@ func (c *Coordinator) Wake() {
 // Self is this sidecar in the cluster.
 func (c *Coordinator) Self() Member { return c.self }
 
-// SetClock replaces the clock, for tests.
-func (c *Coordinator) SetClock(now func() time.Time) { c.now = now }
+// SetClock replaces this host's clock, read on the store's
+// (coord.OnStoreClock), for tests.
+func (c *Coordinator) SetClock(now func() time.Time) { c.now = coord.OnStoreClock(c.store, now) }
 
 // Request asks for a set.
 type Request struct {

@@ -77,6 +77,39 @@ func TestACleanupWithAClockAheadSealsNoSetEarly(t *testing.T) {
 	}
 }
 
+// TestACleanupOnAClockFarAheadJudgesOnTheStoresClock: a cleanup run from a
+// host whose clock is an hour ahead, past any margin, 30 min before a set's
+// deadline, does not seal it: it reads the deadline on the store's clock,
+// which the store's answers show to be an hour behind its own.
+func TestACleanupOnAClockFarAheadJudgesOnTheStoresClock(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ctx := context.Background()
+	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
+	w.step(t, 0)
+	w.clock.Add(30 * time.Minute) // 30 min before the deadline, true time
+	store := clockedStore{ObjectStore: w.store, offset: -time.Hour}
+	skewed := cluster.New(store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "cli", Stable: true},
+		Position: setmodel.Position{Shard: 1, Replica: 1}}, nil, cluster.Options{}, slog.New(slog.DiscardHandler))
+	skewed.SetClock(func() time.Time { return w.clock.Now().Add(time.Hour) })
+	reqs := cluster.Requests{Coord: skewed, Chains: &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}},
+		Policy: setmodel.SetPolicy{KeepFullSets: 1}}
+	out, err := reqs.CleanupSets(ctx, "shop", false)
+	t.Logf("cleanup: %v %q", err, out.Problems)
+	w.step(t, 1) // shard 2's backup, in time
+	if s, results := w.set(t, set.ID); s.State != setmodel.SetOpen && s.State != setmodel.SetCompleted {
+		t.Errorf("set sealed %s by a clock an hour ahead, 30 min before its deadline: %+v", s.State, results[2].State)
+	}
+}
+
+// clockedStore is a store whose answers show its clock offset from this
+// host's (coord.ClockedStore), as the S3 adapter's do.
+type clockedStore struct {
+	coord.ObjectStore
+	offset time.Duration
+}
+
+func (s clockedStore) ClockOffset() (time.Duration, bool) { return s.offset, true }
+
 // TestADryRunCleanupOfAStrandedSetPlansAsTheCleanup: with a stranded set
 // (open past its deadline, open.json lost) older than the newest full, a
 // dry run names the sets the cleanup then deletes, no more, no fewer.

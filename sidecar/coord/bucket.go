@@ -20,7 +20,9 @@ type Config struct {
 	// PinHeartbeat is how often a pin is rewritten (default
 	// PinHeartbeatEvery); tests shorten it.
 	PinHeartbeat time.Duration
-	Now          func() time.Time // default time.Now; tests move it
+	// Now is this host's clock (default time.Now; tests move it), read
+	// on the store's (OnStoreClock) for leases, pins and their stamps.
+	Now func() time.Time
 }
 
 // Bucket is the engine's side of the prefix: the lease, the prefix's
@@ -55,6 +57,7 @@ func New(store ObjectStore, cfg Config, logger *slog.Logger) *Bucket {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	b.now = OnStoreClock(store, b.now)
 	return b
 }
 

@@ -49,17 +49,19 @@ type Claims struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	runs     ownRuns
+	clock    clockTeller // heartbeats tell the log of this host's clock being off
 }
 
 // NewClaims returns the claims of the sidecar instance (its stable name)
 // under layout's prefix of store, for this process's run.
 func NewClaims(store ObjectStore, layout Layout, instance string, logger *slog.Logger) *Claims {
-	return &Claims{store: store, layout: layout, instance: instance, run: ProcessRun, logger: logger, now: time.Now,
+	return &Claims{store: store, layout: layout, instance: instance, run: ProcessRun, logger: logger, now: OnStoreClock(store, time.Now),
 		runs: ownRuns{beating: make(chan struct{}, 1), seen: map[string]time.Time{}}}
 }
 
-// SetClock replaces the clock heartbeats are judged by; tests move it.
-func (c *Claims) SetClock(now func() time.Time) { c.now = now }
+// SetClock replaces this host's clock, which heartbeats are written and
+// judged by on the store's clock (OnStoreClock); tests move it.
+func (c *Claims) SetClock(now func() time.Time) { c.now = OnStoreClock(c.store, now) }
 
 // SetRun replaces this process's run, before the claims are first used;
 // tests restart a sidecar, or start its twin, in one process.

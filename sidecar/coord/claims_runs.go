@@ -153,6 +153,7 @@ func (c *Claims) beatUnless(ctx context.Context, onlyFirst bool) error {
 	if err != nil {
 		return err
 	}
+	c.clock.tell(c.store, c.logger)
 	c.runs.mu.Lock()
 	defer c.runs.mu.Unlock()
 	if last == "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/clickvault/clickvault/sidecar/coord"
@@ -34,6 +35,16 @@ type Config struct {
 	Bucket    string
 	AccessKey string
 	SecretKey string
+	// Clock is this host's clock, against which the store's is measured
+	// (ClockOffset); nil is time.Now. Tests skew it.
+	Clock func() time.Time
+}
+
+func (c Config) clock() func() time.Time {
+	if c.Clock == nil {
+		return time.Now
+	}
+	return c.Clock
 }
 
 // A store that accepts a connection and never answers must not hold a
@@ -52,6 +63,7 @@ type ObjectStore struct {
 	client   *s3.Client
 	bucket   string
 	endpoint string
+	clock    *clockWatch
 }
 
 var _ coord.ObjectStore = (*ObjectStore)(nil)
@@ -80,8 +92,12 @@ func New(ctx context.Context, cfg Config) (*ObjectStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	watch := &clockWatch{local: cfg.clock()}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = true
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Deserialize.Add(watch, middleware.After)
+		})
 		// Checksums only where S3 requires them keeps S3-compatible servers happy.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
@@ -89,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*ObjectStore, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
-	return &ObjectStore{client: client, bucket: cfg.Bucket, endpoint: strings.TrimRight(cfg.Endpoint, "/")}, nil
+	return &ObjectStore{client: client, bucket: cfg.Bucket, endpoint: strings.TrimRight(cfg.Endpoint, "/"), clock: watch}, nil
 }
 
 // URL is where key is: the endpoint URL for S3-compatible servers, s3://
