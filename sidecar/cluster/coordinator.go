@@ -293,11 +293,11 @@ func listOpenSet(open *setmodel.OpenSets, set setmodel.Set) {
 func (c *Coordinator) updateOpen(ctx context.Context, database string, change func(*setmodel.OpenSets) bool) error {
 	key := c.layout.OpenSetsKey(database)
 	for attempt := 0; attempt < 20; attempt++ {
-		open, etag, err := c.readOpen(ctx, database)
+		open, etag, rebuilt, err := c.readOpenToWrite(ctx, database)
 		if err != nil {
 			return err
 		}
-		if !change(&open) {
+		if !change(&open) && !rebuilt {
 			return nil
 		}
 		data, err := json.Marshal(open)

@@ -15,8 +15,9 @@ import (
 
 // TestOpenIndexDeletedBeforeItsWriteIsReadAgain: open.json deleted between
 // a sidecar's read of it and its conditional write (S3 answers the
-// If-Match 404) is read again, as missing, and written anew: the set is
-// created and listed, not failed.
+// If-Match 404) is read again, as missing, rebuilt from the sets' folder
+// and written anew: the set is created and listed, not failed, and the
+// set listed before, still open, is listed again.
 func TestOpenIndexDeletedBeforeItsWriteIsReadAgain(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, 1)
@@ -42,7 +43,48 @@ func TestOpenIndexDeletedBeforeItsWriteIsReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var open setmodel.OpenSets
-	if err := json.Unmarshal(data, &open); err != nil || len(open.Sets) != 1 || open.Sets[0].ID != sets[1].ID {
-		t.Fatalf("open.json lists %+v (%v), want the second set alone (the first was deleted with it)", open.Sets, err)
+	if err := json.Unmarshal(data, &open); err != nil || len(open.Sets) != 2 || open.Sets[0].ID != sets[0].ID ||
+		open.Sets[1].ID != sets[1].ID || open.LastID != sets[1].ID {
+		t.Fatalf("open.json lists %+v, last %s (%v), want both sets (the first listed again from its set.json)",
+			open.Sets, open.LastID, err)
+	}
+}
+
+// TestADeletedOpenIndexIsRebuiltFromTheSets: open.json deleted (by hand, a
+// lifecycle rule) held when the newest full set was made and the newest
+// set name given. The next set, made by a sidecar whose clock is behind,
+// is still an incremental after that full, named after the newest set,
+// and a set still open is listed again.
+func TestADeletedOpenIndexIsRebuiltFromTheSets(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ctx := context.Background()
+	full, _ := w.backupSet(t, setRequest("b1", "auto"))
+	w.clock.Add(time.Minute)
+	incr, _ := w.backupSet(t, setRequest("b2", "auto"))
+	w.clock.Add(time.Minute)
+	open := w.create(t, 0, cluster.Request{RequestID: "b3"}) // no node steps it before the delete
+	if fs, _ := w.set(t, full.ID); fs.Kind != setmodel.KindFull || !full.Completed() {
+		t.Fatalf("the first set: %s %s, want a completed full", fs.Kind, fs.State)
+	}
+	if is, _ := w.set(t, incr.ID); is.Kind != setmodel.KindIncremental {
+		t.Fatalf("the second set: %s, want an incremental", is.Kind)
+	}
+	if err := w.store.Delete(ctx, []string{w.layout.OpenSetsKey("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	behind := cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "cli", Stable: true},
+		Position: setmodel.Position{Shard: 1, Replica: 1}}, nil, cluster.Options{ShardTimeout: time.Hour, FullEvery: 24 * time.Hour},
+		slog.New(slog.DiscardHandler))
+	behind.SetClock(func() time.Time { return w.clock.Now().Add(-10 * time.Minute) })
+	next, err := behind.Create(ctx, cluster.Request{Database: "shop", RequestID: "b4", Topology: w.topo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Kind != setmodel.KindIncremental || next.ID <= open.ID {
+		t.Errorf("the set after open.json was deleted: %s %s (%s), want an incremental named after %s",
+			next.ID, next.Kind, next.KindReason, open.ID)
+	}
+	if listed := w.open(t).Sets; len(listed) != 2 || listed[0].ID != open.ID || listed[1].ID != next.ID {
+		t.Errorf("open.json lists %+v, want set %s (still open) and %s", listed, open.ID, next.ID)
 	}
 }

@@ -166,14 +166,15 @@ func TestASetACleanupSealsIsKeptByIt(t *testing.T) {
 	if err := w.store.Delete(ctx, []string{w.layout.OpenSetsKey("shop")}); err != nil {
 		t.Fatal(err)
 	}
-	w.clock.Add(time.Minute)
+	// Past its deadline before the next set is made: open.json, rebuilt
+	// then, lists no overdue set, so no node steps it again.
+	w.clock.Add(2 * time.Hour)
 	w.nodes[1].exec.fn = rec
 	s3, _ := w.backupSet(t, setRequest("b3", "full"))
 	w.nodes[1].exec.fn = func(ctx context.Context, job cluster.Job) (setmodel.ShardResult, error) {
 		<-release
 		return rec(ctx, job)
 	}
-	w.clock.Add(2 * time.Hour)
 	reqs := cluster.Requests{Coord: w.nodes[0].c, Chains: ch, Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	out, err := reqs.CleanupSets(ctx, "shop", false)
 	t.Logf("cleanup: %v deleted %v problems %q (s3 %s)", err, out.DeletedSets, out.Problems, s3.ID)

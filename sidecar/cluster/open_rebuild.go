@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
+	"github.com/clickvault/clickvault/sidecar/coord"
+)
+
+// open.json holds more than the open sets: LastFull decides whether an
+// auto set is full, and LastID is the newest set name given. Deleted (by
+// hand, or by an S3 lifecycle rule expiring an object not rewritten for
+// long), the next auto set was full for no reason, a set could be named
+// before a sealed one, and an open set no request waits for was stepped by
+// no node until a cleanup sealed it partial. So before open.json is written
+// anew, it is rebuilt from the sets' folder (rebuildOpen). A database's
+// first set finds the folder empty: one LIST.
+
+// maxRebuildReads bounds the set.json reads of one rebuild. Past it the
+// newest full is not looked for further: the next auto set is full, as
+// with no full set at all.
+const maxRebuildReads = 500
+
+// rebuildOpen is open.json as the sets' folder shows it: LastID the
+// newest set's name, LastFull the creation of the newest completed full
+// set, and the sets still open before their deadline listed again.
+func (c *Coordinator) rebuildOpen(ctx context.Context, database string) (setmodel.OpenSets, error) {
+	open := setmodel.OpenSets{Version: setmodel.SetVersion}
+	ids, err := listSetIDs(ctx, c.store, c.layout, database)
+	if err != nil || len(ids) == 0 {
+		return open, err
+	}
+	open.LastID = ids[len(ids)-1]
+	now := c.now()
+	var reads int
+	for i := len(ids) - 1; i >= 0 && reads < maxRebuildReads; i-- { // newest first
+		reads++
+		set, _, err := c.readSet(ctx, database, ids[i])
+		if errors.Is(err, coord.ErrNotFound) {
+			continue // a cleanup stopped while deleting it
+		}
+		if err != nil {
+			c.logger.Warn("rebuild the open sets: a set cannot be read; left out", "database", database, "set", ids[i], "err", err)
+			continue
+		}
+		if set.State == setmodel.SetOpen && now.Before(set.Deadline) {
+			listOpenSet(&open, set)
+		}
+		if set.State == setmodel.SetCompleted && set.Kind == setmodel.KindFull && open.LastFull == nil {
+			at := set.CreatedAt
+			open.LastFull = &at
+		}
+		if open.LastFull != nil && now.Sub(set.CreatedAt) > c.opts.ShardTimeout {
+			break // older sets are past their deadline, and the newest full is found
+		}
+	}
+	if len(open.Sets) > 0 || open.LastFull != nil {
+		c.logger.Warn("the open sets' index was missing: rebuilt from the sets", "database", database,
+			"open_sets", len(open.Sets), "last_id", open.LastID)
+	}
+	return open, nil
+}
+
+// readOpenToWrite is readOpen for a change: a missing open.json is rebuilt
+// (rebuildOpen), so the write does not lose what it held. rebuilt: it was,
+// from sets there are, and is to be written whether the change changes
+// anything or not.
+func (c *Coordinator) readOpenToWrite(ctx context.Context, database string) (open setmodel.OpenSets, etag string, rebuilt bool, err error) {
+	open, etag, err = c.readOpen(ctx, database)
+	if err != nil || etag != "" {
+		return open, etag, false, err
+	}
+	open, err = c.rebuildOpen(ctx, database)
+	if err != nil {
+		return setmodel.OpenSets{}, "", false, fmt.Errorf("rebuild the open sets of %s: %w", database, err)
+	}
+	return open, "", open.LastID != "", nil
+}
