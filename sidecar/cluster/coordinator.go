@@ -293,7 +293,7 @@ func listOpenSet(open *setmodel.OpenSets, set setmodel.Set) {
 func (c *Coordinator) updateOpen(ctx context.Context, database string, change func(*setmodel.OpenSets) bool) error {
 	key := c.layout.OpenSetsKey(database)
 	for attempt := 0; attempt < 20; attempt++ {
-		open, etag, rebuilt, err := c.readOpenToWrite(ctx, database)
+		open, etag, rebuilt, err := readOpenToWrite(ctx, c, database)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ const maxRebuildReads = 500
 // rebuildOpen is open.json as the sets' folder shows it: LastID the
 // newest set's name, LastFull the creation of the newest completed full
 // set, and the sets still open before their deadline listed again.
-func (c *Coordinator) rebuildOpen(ctx context.Context, database string) (setmodel.OpenSets, error) {
+func rebuildOpen(ctx context.Context, c *Coordinator, database string) (setmodel.OpenSets, error) {
 	open := setmodel.OpenSets{Version: setmodel.SetVersion}
 	ids, err := listSetIDs(ctx, c.store, c.layout, database)
 	if err != nil || len(ids) == 0 {
@@ -67,12 +67,12 @@ func (c *Coordinator) rebuildOpen(ctx context.Context, database string) (setmode
 // (rebuildOpen), so the write does not lose what it held. rebuilt: it was,
 // from sets there are, and is to be written whether the change changes
 // anything or not.
-func (c *Coordinator) readOpenToWrite(ctx context.Context, database string) (open setmodel.OpenSets, etag string, rebuilt bool, err error) {
+func readOpenToWrite(ctx context.Context, c *Coordinator, database string) (open setmodel.OpenSets, etag string, rebuilt bool, err error) {
 	open, etag, err = c.readOpen(ctx, database)
 	if err != nil || etag != "" {
 		return open, etag, false, err
 	}
-	open, err = c.rebuildOpen(ctx, database)
+	open, err = rebuildOpen(ctx, c, database)
 	if err != nil {
 		return setmodel.OpenSets{}, "", false, fmt.Errorf("rebuild the open sets of %s: %w", database, err)
 	}
