@@ -38,7 +38,8 @@ func (s *cleaner) heldBackups(ctx context.Context, planned []model.Deletion) (ma
 	if !cfg.Enabled {
 		return nil, nil
 	}
-	now := s.now()
+	off := coord.StoreOffset(s.store)
+	now := s.now().Add(off) // S3 holds an object until a date on its own clock
 	held := map[string]coord.Retention{}
 	for _, d := range planned {
 		r, err := s.backupRetention(ctx, lock, d.Backup.Folder, now)
@@ -46,6 +47,7 @@ func (s *cleaner) heldBackups(ctx context.Context, planned []model.Deletion) (ma
 			return nil, fmt.Errorf("read the Object Lock of backup %s: %w", d.Backup.Name, err)
 		}
 		if r.Holds(now) {
+			r.Until = r.Until.Add(-off) // the plan judges holds beside backups' names, on this host's clock
 			held[d.Backup.Name] = r
 		}
 	}

@@ -38,6 +38,11 @@ func (s *engine) bucketConfig() coord.Config {
 		LeaseTTL: s.opts.LeaseTTL, Poll: s.opts.PollInterval, Now: func() time.Time { return s.now() }}
 }
 
+// storeNow is the engine's clock read on the store's (coord.OnStoreClock),
+// as the bucket stamps heartbeats: what judges them must read it too. (A
+// function, not a method: every part of the Service embeds the engine.)
+func storeNow(s *engine) time.Time { return s.now().Add(coord.StoreOffset(s.store)) }
+
 // fault calls the fault hook at a named point, if one is set.
 func (s *engine) fault(name string) {
 	if s.opts.FaultPoint != nil {

@@ -21,7 +21,7 @@ type sweeper struct {
 
 // stale says why the sweep may remove what a record names, or "".
 func (s *sweeper) stale(rec workRecord) string {
-	age := s.now().Sub(rec.Heartbeat)
+	age := storeNow(s.engine).Sub(rec.Heartbeat) // the heartbeat is stamped on the store's clock
 	switch {
 	case rec.Deployment != s.opts.Deployment:
 		return ""
@@ -53,7 +53,7 @@ func (s *sweeper) SweepLeftovers(ctx context.Context) {
 			s.logger.Warn("read a work record; skipped", "operation", id, "err", err)
 			continue
 		}
-		if rec.Abandoned != "" && s.now().Sub(rec.Heartbeat) > 24*time.Hour {
+		if rec.Abandoned != "" && storeNow(s.engine).Sub(rec.Heartbeat) > 24*time.Hour {
 			_ = s.bucket.DeleteWork(ctx, id) // a day old: nothing adopts it any more; the next sweep tries again
 			continue
 		}

@@ -289,7 +289,8 @@ func listOpenSet(open *setmodel.OpenSets, set setmodel.Set) {
 
 // updateOpen changes open.json with a conditional write, reading it again
 // and redoing the change when another sidecar wrote it in between. change
-// reports whether it changed anything.
+// reports whether it changed anything; a missing open.json rebuilt from
+// the sets (readOpenToWrite) is written whatever it reports.
 func (c *Coordinator) updateOpen(ctx context.Context, database string, change func(*setmodel.OpenSets) bool) error {
 	key := c.layout.OpenSetsKey(database)
 	for attempt := 0; attempt < 20; attempt++ {

@@ -52,39 +52,65 @@ func TestOpenIndexDeletedBeforeItsWriteIsReadAgain(t *testing.T) {
 
 // TestADeletedOpenIndexIsRebuiltFromTheSets: open.json deleted (by hand, a
 // lifecycle rule) held when the newest full set was made and the newest
-// set name given. The next set, made by a sidecar whose clock is behind,
-// is still an incremental after that full, named after the newest set,
-// and a set still open is listed again.
+// set name given. The next set, made by a sidecar whose clock is 10
+// minutes behind, is still an incremental after that full, and named after
+// the newest set, though none is open.
 func TestADeletedOpenIndexIsRebuiltFromTheSets(t *testing.T) {
 	w := newWorld(t, 1, 1)
 	ctx := context.Background()
 	full, _ := w.backupSet(t, setRequest("b1", "auto"))
 	w.clock.Add(time.Minute)
 	incr, _ := w.backupSet(t, setRequest("b2", "auto"))
-	w.clock.Add(time.Minute)
-	open := w.create(t, 0, cluster.Request{RequestID: "b3"}) // no node steps it before the delete
-	if fs, _ := w.set(t, full.ID); fs.Kind != setmodel.KindFull || !full.Completed() {
+	if fs, _ := w.set(t, full.ID); fs.Kind != setmodel.KindFull || fs.State != setmodel.SetCompleted {
 		t.Fatalf("the first set: %s %s, want a completed full", fs.Kind, fs.State)
 	}
-	if is, _ := w.set(t, incr.ID); is.Kind != setmodel.KindIncremental {
-		t.Fatalf("the second set: %s, want an incremental", is.Kind)
+	if is, _ := w.set(t, incr.ID); is.Kind != setmodel.KindIncremental || is.State != setmodel.SetCompleted {
+		t.Fatalf("the second set: %s %s, want a completed incremental", is.Kind, is.State)
 	}
 	if err := w.store.Delete(ctx, []string{w.layout.OpenSetsKey("shop")}); err != nil {
 		t.Fatal(err)
 	}
-	behind := cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "cli", Stable: true},
-		Position: setmodel.Position{Shard: 1, Replica: 1}}, nil, cluster.Options{ShardTimeout: time.Hour, FullEvery: 24 * time.Hour},
-		slog.New(slog.DiscardHandler))
-	behind.SetClock(func() time.Time { return w.clock.Now().Add(-10 * time.Minute) })
-	next, err := behind.Create(ctx, cluster.Request{Database: "shop", RequestID: "b4", Topology: w.topo})
+	behind := nodeWith(w, "cli", time.Hour, -10*time.Minute)
+	next, err := behind.Create(ctx, cluster.Request{Database: "shop", RequestID: "b3", Topology: w.topo})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next.Kind != setmodel.KindIncremental || next.ID <= open.ID {
+	if next.Kind != setmodel.KindIncremental || next.ID <= incr.ID {
 		t.Errorf("the set after open.json was deleted: %s %s (%s), want an incremental named after %s",
-			next.ID, next.Kind, next.KindReason, open.ID)
+			next.ID, next.Kind, next.KindReason, incr.ID)
 	}
-	if listed := w.open(t).Sets; len(listed) != 2 || listed[0].ID != open.ID || listed[1].ID != next.ID {
-		t.Errorf("open.json lists %+v, want set %s (still open) and %s", listed, open.ID, next.ID)
+}
+
+// TestARebuiltOpenIndexListsASetOfALongerTimeout: a set made by a node
+// whose shard_timeout is a day, 8 hours before open.json was deleted, is
+// still open; rebuilt by a node whose timeout is an hour, open.json lists
+// it again.
+func TestARebuiltOpenIndexListsASetOfALongerTimeout(t *testing.T) {
+	w := newWorld(t, 1, 1)
+	ctx := context.Background()
+	long, err := nodeWith(w, "long", 24*time.Hour, 0).Create(ctx, cluster.Request{Database: "shop", RequestID: "b1", Topology: w.topo})
+	if err != nil {
+		t.Fatal(err)
 	}
+	w.clock.Add(8 * time.Hour)
+	if err := w.store.Delete(ctx, []string{w.layout.OpenSetsKey("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := nodeWith(w, "short", time.Hour, 0).Create(ctx, cluster.Request{Database: "shop", RequestID: "b2", Topology: w.topo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if listed := w.open(t).Sets; len(listed) != 2 || listed[0].ID != long.ID || listed[1].ID != next.ID {
+		t.Errorf("open.json lists %+v, want set %s (open a day) and %s, in order", listed, long.ID, next.ID)
+	}
+}
+
+// nodeWith is a sidecar of shard 1 of w named name, its shard_timeout
+// timeout, its clock off w's by skew.
+func nodeWith(w *world, name string, timeout, skew time.Duration) *cluster.Coordinator {
+	c := cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: name, Stable: true},
+		Position: setmodel.Position{Shard: 1, Replica: 1}}, nil, cluster.Options{ShardTimeout: timeout, FullEvery: 24 * time.Hour},
+		slog.New(slog.DiscardHandler))
+	c.SetClock(func() time.Time { return w.clock.Now().Add(skew) })
+	return c
 }

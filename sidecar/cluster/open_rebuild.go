@@ -16,16 +16,20 @@ import (
 // before a sealed one, and an open set no request waits for was stepped by
 // no node until a cleanup sealed it partial. So before open.json is written
 // anew, it is rebuilt from the sets' folder (rebuildOpen). A database's
-// first set finds the folder empty: one LIST.
+// first set finds the folder empty: one LIST. The restores being run are
+// not rebuilt: the request running each lists it again (relistRestore).
 
-// maxRebuildReads bounds the set.json reads of one rebuild. Past it the
-// newest full is not looked for further: the next auto set is full, as
-// with no full set at all.
+// maxRebuildReads bounds the set.json reads of one rebuild, newest first.
+// A set past it is neither listed again (one open that long is sealed by
+// its waiting request or a cleanup) nor taken for the newest full (the
+// next auto set is then full, as with none).
 const maxRebuildReads = 500
 
 // rebuildOpen is open.json as the sets' folder shows it: LastID the
 // newest set's name, LastFull the creation of the newest completed full
-// set, and the sets still open before their deadline listed again.
+// set, and the sets still open before their deadline listed again. Every
+// set up to maxRebuildReads is read, not only those within this node's
+// shard_timeout: another node's may be longer.
 func rebuildOpen(ctx context.Context, c *Coordinator, database string) (setmodel.OpenSets, error) {
 	open := setmodel.OpenSets{Version: setmodel.SetVersion}
 	ids, err := listSetIDs(ctx, c.store, c.layout, database)
@@ -34,27 +38,19 @@ func rebuildOpen(ctx context.Context, c *Coordinator, database string) (setmodel
 	}
 	open.LastID = ids[len(ids)-1]
 	now := c.now()
-	var reads int
-	for i := len(ids) - 1; i >= 0 && reads < maxRebuildReads; i-- { // newest first
-		reads++
-		set, _, err := c.readSet(ctx, database, ids[i])
+	for _, id := range ids[max(0, len(ids)-maxRebuildReads):] {
+		set, _, err := c.readSet(ctx, database, id)
 		if errors.Is(err, coord.ErrNotFound) {
 			continue // a cleanup stopped while deleting it
 		}
 		if err != nil {
-			c.logger.Warn("rebuild the open sets: a set cannot be read; left out", "database", database, "set", ids[i], "err", err)
+			c.logger.Warn("rebuild the open sets: a set cannot be read; left out", "database", database, "set", id, "err", err)
 			continue
 		}
 		if set.State == setmodel.SetOpen && now.Before(set.Deadline) {
 			listOpenSet(&open, set)
 		}
-		if set.State == setmodel.SetCompleted && set.Kind == setmodel.KindFull && open.LastFull == nil {
-			at := set.CreatedAt
-			open.LastFull = &at
-		}
-		if open.LastFull != nil && now.Sub(set.CreatedAt) > c.opts.ShardTimeout {
-			break // older sets are past their deadline, and the newest full is found
-		}
+		open.NoteFull(set)
 	}
 	if len(open.Sets) > 0 || open.LastFull != nil {
 		c.logger.Warn("the open sets' index was missing: rebuilt from the sets", "database", database,

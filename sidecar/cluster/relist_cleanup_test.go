@@ -68,7 +68,10 @@ func TestACleanupWithAClockAheadSealsNoSetEarly(t *testing.T) {
 	reqs := cluster.Requests{Coord: skewed, Chains: &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}},
 		Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	out, err := reqs.CleanupSets(ctx, "shop", false)
-	t.Logf("cleanup: %v %q", err, out.Problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cleanup problems: %q", out.Problems)
 	w.step(t, 1) // shard 2's backup, in time by the creator's clock
 	s, results := w.set(t, set.ID)
 	if s.State != setmodel.SetOpen && s.State != setmodel.SetCompleted {
@@ -94,7 +97,10 @@ func TestACleanupOnAClockFarAheadJudgesOnTheStoresClock(t *testing.T) {
 	reqs := cluster.Requests{Coord: skewed, Chains: &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}},
 		Policy: setmodel.SetPolicy{KeepFullSets: 1}}
 	out, err := reqs.CleanupSets(ctx, "shop", false)
-	t.Logf("cleanup: %v %q", err, out.Problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cleanup problems: %q", out.Problems)
 	w.step(t, 1) // shard 2's backup, in time
 	if s, results := w.set(t, set.ID); s.State != setmodel.SetOpen && s.State != setmodel.SetCompleted {
 		t.Errorf("set sealed %s by a clock an hour ahead, 30 min before its deadline: %+v", s.State, results[2].State)

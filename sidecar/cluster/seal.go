@@ -143,14 +143,7 @@ func (c *Coordinator) noteLastFull(ctx context.Context, sealed setmodel.Set) err
 	if sealed.State != setmodel.SetCompleted || sealed.Kind != setmodel.KindFull {
 		return nil
 	}
-	err := c.updateOpen(ctx, sealed.Database, func(open *setmodel.OpenSets) bool {
-		if open.LastFull != nil && !open.LastFull.Before(sealed.CreatedAt) {
-			return false
-		}
-		at := sealed.CreatedAt
-		open.LastFull = &at
-		return true
-	})
+	err := c.updateOpen(ctx, sealed.Database, func(open *setmodel.OpenSets) bool { return open.NoteFull(sealed) })
 	if err != nil {
 		return fmt.Errorf("note full set %s of %s as the newest: %w", sealed.ID, sealed.Database, err)
 	}
@@ -170,12 +163,7 @@ func (c *Coordinator) unlist(ctx context.Context, database, id string, sealed se
 	}
 	c.forget(setmodel.Set{Database: database, ID: id})
 	return c.updateOpen(ctx, database, func(open *setmodel.OpenSets) bool {
-		changed := false
-		if sealed.State == setmodel.SetCompleted && sealed.Kind == setmodel.KindFull &&
-			(open.LastFull == nil || open.LastFull.Before(sealed.CreatedAt)) {
-			at := sealed.CreatedAt
-			open.LastFull, changed = &at, true
-		}
+		changed := open.NoteFull(sealed)
 		for i, e := range open.Sets {
 			if e.ID == id {
 				open.Sets = append(open.Sets[:i:i], open.Sets[i+1:]...)

@@ -6,14 +6,16 @@ import (
 	"time"
 )
 
-// Leases, claims, heartbeats, pins and sets' deadlines are times one
-// sidecar writes and another judges. On each sidecar's own clock, one
-// running 30 s ahead would find every live heartbeat expired and take over
-// live work; one running behind would wait that much longer for a dead
-// holder. So they are written and judged on the store's clock: this host's,
-// moved by how far the store's answers (their Date) show it to be. Hosts
-// whose clocks agree with the store's within ClockTolerance are not moved
-// at all, so a Date's whole seconds never make the clock jitter.
+// Leases, claims, heartbeats, pins, work records and sets' deadlines are
+// times one sidecar writes and another judges. On each sidecar's own
+// clock, one running 30 s ahead would find every live heartbeat expired and
+// take over live work; one running behind would wait that much longer for
+// a dead holder. So they are written and judged on the store's clock: this
+// host's, moved by how far the store's answers (their Date) show it to be.
+// Hosts whose clocks agree with the store's within ClockTolerance are not
+// moved at all. Backups are still named on this host's clock, so what
+// judges a store-clock time beside a backup's name (a pin's heartbeat in a
+// cleanup's plan) moves it back onto this host's first.
 
 // ClockTolerance is the gap between this host's clock and the store's
 // that is left as it is: a Date counts whole seconds, and a round trip
@@ -21,10 +23,13 @@ import (
 const ClockTolerance = 2 * time.Second
 
 // ClockedStore is an ObjectStore that measures how far the store's clock
-// is from this host's.
+// is from this host's. It measures against the clock callers of
+// OnStoreClock pass (time.Now in production; tests skew both alike), and
+// keeps its measurement steady: it moves only when the store's answers
+// agree on a change of more than a second.
 type ClockedStore interface {
-	// ClockOffset is the store's clock minus this host's; false until an
-	// answer has shown it.
+	// ClockOffset is the store's clock minus this host's; false until the
+	// store's answers have agreed on it.
 	ClockOffset() (time.Duration, bool)
 }
 

@@ -118,7 +118,7 @@ type FoundPin struct {
 	Key string
 	// Seen is the newest sign of life: the heartbeat the holder wrote or the
 	// time S3 stored the object, whichever is later, so a holder whose clock
-	// is behind is not taken for dead.
+	// is behind is not taken for dead; on this host's clock (Stale's now).
 	Seen time.Time
 	// Unreadable says why the object's content could not be read; such a
 	// pin keeps every backup of the database until it is stale.
@@ -194,6 +194,9 @@ func (b *Bucket) readPin(ctx context.Context, o ObjectInfo) (*FoundPin, error) {
 	if p.Heartbeat.After(p.Seen) {
 		p.Seen = p.Heartbeat
 	}
+	// Both are the store's clock; a cleanup judges pins beside backups'
+	// names, which are this host's.
+	p.Seen = p.Seen.Add(-StoreOffset(b.store))
 	return p, nil
 }
 
@@ -201,7 +204,7 @@ func (b *Bucket) readPin(ctx context.Context, o ObjectInfo) (*FoundPin, error) {
 // folder holds only live ones, and reports whether it did. A holder that
 // is alive after all writes its pin again at its next heartbeat.
 func (b *Bucket) RemoveStalePin(ctx context.Context, p FoundPin) (bool, error) {
-	if !p.Stale(b.now()) {
+	if !p.Stale(b.now().Add(-StoreOffset(b.store))) { // Seen is on this host's clock
 		return false, nil
 	}
 	if err := b.store.Delete(ctx, []string{p.Key}); err != nil {

@@ -3,7 +3,8 @@ package s3
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/smithy-go/middleware"
@@ -11,43 +12,84 @@ import (
 )
 
 // clockWatch measures how far this host's clock is from the store's, from
-// the Date header of every answer (errors included), so leases and
-// heartbeats one sidecar writes and another judges can be read on one
-// clock, the store's (coord.ClockedStore).
+// the Date header of its answers, so leases and heartbeats one sidecar
+// writes and another judges can be read on one clock, the store's
+// (coord.ClockedStore). One answer proves little: a Date counts whole
+// seconds, a proxy's error page or a cached answer carries a Date of its
+// own, and one node behind a load balancer may be off. So an offset is
+// taken only when clockAgree of the last clockSamples answers agree on it
+// within clockStep, and moved only when they agree on one more than
+// clockStep away: a host's clock does not jitter with the Date's seconds,
+// and one wrong answer moves nothing.
 type clockWatch struct {
-	local  func() time.Time // this host's clock; tests move it
-	offset atomic.Int64     // the store's clock minus local, in nanoseconds
-	known  atomic.Bool
+	local func() time.Time // this host's clock; tests move it
+
+	mu      sync.Mutex
+	samples []time.Duration // the last clockSamples measurements, oldest first
+	offset  time.Duration   // the store's clock minus local, as taken
+	known   bool
 }
 
-// maxTrustedRoundTrip: an answer that took longer says too little about
-// when its Date was stamped.
-const maxTrustedRoundTrip = 5 * time.Second
+const (
+	clockSamples = 5
+	clockAgree   = 4
+	clockStep    = time.Second
+	// maxTrustedRoundTrip: an answer that took longer says too little
+	// about when its Date was stamped (half of it is the error).
+	maxTrustedRoundTrip = time.Second
+)
 
 func (w *clockWatch) ID() string { return "ClickVaultClockWatch" }
 
-// HandleDeserialize times the request and reads the answer's Date. The
-// Date counts whole seconds, so it is read as the middle of its second,
-// against the middle of the round trip.
+// HandleDeserialize times the request and reads the answer's Date: only
+// an answer S3 itself gave (it names its request id) and no cache served
+// (no Age). The Date is read as the middle of its second, against the
+// middle of the round trip.
 func (w *clockWatch) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
 	middleware.DeserializeOutput, middleware.Metadata, error,
 ) {
 	sent := w.local()
 	out, metadata, err := next.HandleDeserialize(ctx, in)
 	answered := w.local()
-	if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && answered.Sub(sent) <= maxTrustedRoundTrip &&
-		resp.Header.Get("Age") == "" { // a cached answer's Date is not now
-		if date, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
-			middle := sent.Add(answered.Sub(sent) / 2)
-			w.offset.Store(int64(date.Add(500 * time.Millisecond).Sub(middle)))
-			w.known.Store(true)
-		}
+	resp, ok := out.RawResponse.(*smithyhttp.Response)
+	if !ok || answered.Sub(sent) > maxTrustedRoundTrip || resp.Header.Get("X-Amz-Request-Id") == "" || resp.Header.Get("Age") != "" {
+		return out, metadata, err
+	}
+	if date, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+		w.observe(date.Add(500 * time.Millisecond).Sub(sent.Add(answered.Sub(sent) / 2)))
 	}
 	return out, metadata, err
 }
 
-// ClockOffset is the store's clock minus this host's, as the last answer
-// with a Date showed it (to about half a second); false before any.
+// observe adds one measurement and takes the offset the last answers
+// agree on, if they do and it is a step from the one taken.
+func (w *clockWatch) observe(sample time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.samples = append(w.samples, sample)
+	if len(w.samples) > clockSamples {
+		w.samples = w.samples[1:]
+	}
+	if len(w.samples) < clockSamples {
+		return
+	}
+	sorted := slices.Sorted(slices.Values(w.samples))
+	median := sorted[len(sorted)/2]
+	agree := 0
+	for _, s := range sorted {
+		if (s - median).Abs() <= clockStep {
+			agree++
+		}
+	}
+	if agree >= clockAgree && (!w.known || (median-w.offset).Abs() > clockStep) {
+		w.offset, w.known = median, true
+	}
+}
+
+// ClockOffset is the store's clock minus this host's, as its answers
+// agree on it (to about half a second); false until they have.
 func (o *ObjectStore) ClockOffset() (time.Duration, bool) {
-	return time.Duration(o.clock.offset.Load()), o.clock.known.Load()
+	o.clock.mu.Lock()
+	defer o.clock.mu.Unlock()
+	return o.clock.offset, o.clock.known
 }

@@ -182,6 +182,17 @@ func (o OpenSets) Find(id string) (OpenEntry, bool) {
 	return OpenEntry{}, false
 }
 
+// NoteFull notes s as the newest completed full set (LastFull) if it is a
+// completed full set newer than the one noted, and reports whether it did.
+func (o *OpenSets) NoteFull(s Set) bool {
+	if s.State != SetCompleted || s.Kind != KindFull || (o.LastFull != nil && !o.LastFull.Before(s.CreatedAt)) {
+		return false
+	}
+	at := s.CreatedAt
+	o.LastFull = &at
+	return true
+}
+
 // Decode reads one of the records, refusing a version it does not know.
 func Decode(what string, data []byte, v any) error {
 	var head struct {
