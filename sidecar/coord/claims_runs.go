@@ -243,6 +243,10 @@ func (c *Claims) TwinSeen() bool {
 // slow read never holds up a beat; a beat in between makes it differ,
 // and the claim wait.
 func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
+	if runGoneHere(run) { // its process is gone from this host: no beat of it can come
+		markGoneHere(run)
+		return nil
+	}
 	c.runs.mu.Lock()
 	now, ours, watchTill := c.now(), c.runs.etag, c.runs.watchTill
 	twin, unread := c.runs.seenWithin(runKey(run), now), c.runs.seenWithin(runUnread, now)

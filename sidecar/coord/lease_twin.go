@@ -7,13 +7,7 @@ import (
 	"reflect"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
-
-// ProcessRun tells this process from any other run under the same holder
-// name (Holder.Run): the one before a restart, or a twin.
-var ProcessRun = uuid.NewString()
 
 // goneRuns are the runs of this sidecar's name whose leases were seen to
 // go unrenewed (watchForRenewal), or whose heartbeat writes were seen to
@@ -37,6 +31,10 @@ var goneRuns sync.Map // run → time.Time, on this process's monotonic clock
 // twins share it.
 func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, watched LeaseInfo, ttl time.Duration) (
 	current string, released bool, err error) {
+	if runGoneHere(watched.Run) { // its process is gone from this host: nothing to watch
+		markGoneHere(watched.Run)
+		return etag, false, nil
+	}
 	if judged, gone := goneRuns.Load(watched.Run); gone && watched.Run != "" {
 		if time.Since(judged.(time.Time)) < ttl {
 			return etag, false, nil
