@@ -146,8 +146,21 @@ func refusedAsConcurrent(op Operation) bool {
 }
 
 // adoptLeftover waits for a backup a killed run left running, under one
-// of turns, and records how it ended; an error only when ctx ended.
+// of turns, and records how it ended; an error only when ctx ended. A
+// leftover younger than Options.UnsentGrace is looked for only once it is
+// that old: ClickHouse's word that it does not know it makes it "never
+// sent", and a BACKUP its sender was killed sending may reach a busy
+// server a moment later (a restart on the same host no longer waits 30 s
+// for the run before it: coord's runGoneHere).
 func (s *backups) adoptLeftover(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) error {
+	grace := s.opts.UnsentGrace
+	if young := min(grace-s.now().Sub(b.Time()), grace); young > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("adopt backup %s: %w", b.Name, context.Cause(ctx))
+		case <-time.After(young):
+		}
+	}
 	turn, err := turns.take(ctx)
 	if err != nil {
 		return fmt.Errorf("adopt backup %s: %w", b.Name, err)

@@ -71,6 +71,9 @@ func newEngineOn(t *testing.T, opts sidecar.Options, newServer func(coord.Object
 		opts.Holder = coord.Holder{Name: "test"}
 	}
 	opts.ControlDatabase = "clickvault"
+	if opts.UnsentGrace == 0 {
+		opts.UnsentGrace = time.Nanosecond // adoptions right after a stop; TestRefusedBackupStoppedBeforeItsResendIsTakenAnew waits
+	}
 	if opts.ObjectLock == nil {
 		opts.ObjectLock = store // as production wires it: a bucket without Object Lock until a test enables it
 	}

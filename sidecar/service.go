@@ -28,6 +28,10 @@ type Options struct {
 	// says so, the backups it still holds. nil: never asked (a store
 	// without Object Lock).
 	ObjectLock coord.ObjectLock
+	// UnsentGrace is how old a leftover backup ClickHouse does not know
+	// must be before it is taken as never sent (default 10 s): see
+	// adoptLeftover.
+	UnsentGrace time.Duration
 	// FaultPoint, when set, is called at named points of a backup's life
 	// ("claimed", "meta-written", "backup-sent", "backup-created"); only
 	// the fault tests set it, to kill the process there.
@@ -49,6 +53,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LostContactAfter <= 0 {
 		o.LostContactAfter = 2 * time.Minute
+	}
+	if o.UnsentGrace <= 0 {
+		o.UnsentGrace = 10 * time.Second
 	}
 	if o.Retention.KeepFullBackups < 1 {
 		o.Retention.KeepFullBackups = 1

@@ -243,10 +243,6 @@ func (c *Claims) TwinSeen() bool {
 // slow read never holds up a beat; a beat in between makes it differ,
 // and the claim wait.
 func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
-	if runGoneHere(run) { // its process is gone from this host: no beat of it can come
-		markGoneHere(run)
-		return nil
-	}
 	c.runs.mu.Lock()
 	now, ours, watchTill := c.now(), c.runs.etag, c.runs.watchTill
 	twin, unread := c.runs.seenWithin(runKey(run), now), c.runs.seenWithin(runUnread, now)
@@ -254,6 +250,10 @@ func (c *Claims) ownRunGone(ctx context.Context, request, run string) error {
 	c.runs.mu.Unlock()
 	if twin || unread {
 		return &OwnNameClaimError{Request: request, Run: run, Twin: twin, Until: now.Add(HeartbeatTTL / 2)}
+	}
+	if runGoneHere(run) { // seen writing by no beat, and its process is gone from this machine
+		markGoneHere(run)
+		return nil
 	}
 	if now.Before(watchTill) {
 		return &OwnNameClaimError{Request: request, Run: run, Until: watchTill}

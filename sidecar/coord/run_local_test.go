@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,18 +12,37 @@ import (
 	"github.com/google/uuid"
 )
 
-// TestARunIsGoneHereOnlyWhenTheKernelSaysSo: a run of a process of this
-// host that exited is gone at once; this process's own run, one of a live
-// process, one of another boot or PID namespace, one whose pid now names a
-// process started at another time, and a run without a place (another
-// host's, an older sidecar's) are not known gone.
+// markedRun is a run of the process pid started at start, in place, marked
+// on this machine unless unmarked.
+func markedRun(t *testing.T, place string, pid int, start uint64, marked bool) string {
+	t.Helper()
+	id := uuid.NewString()
+	if marked {
+		if err := os.MkdirAll(runMarks(), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		mark := filepath.Join(runMarks(), id)
+		if err := os.WriteFile(mark, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Remove(mark) })
+	}
+	return fmt.Sprintf("%s@%s/%d/%d", id, place, pid, start)
+}
+
+// TestARunIsGoneHereOnlyWhenTheKernelSaysSo: a marked run of a process of
+// this machine that exited is gone at once; this process's own run, one of
+// a live process, one of another boot or namespaces, one not marked here
+// (a clone's), one whose pid now names a process started at another time
+// aside, and a run without a place (another host's, an older sidecar's,
+// a test's) are not known gone.
 func TestARunIsGoneHereOnlyWhenTheKernelSaysSo(t *testing.T) {
 	here, ok := thisProcess()
 	if !ok {
-		t.Fatal("/proc does not say where this process is: the test needs Linux's /proc")
+		t.Fatal("/proc does not say where this process is: the test needs Linux's /proc, without hidepid")
 	}
-	if !strings.Contains(ProcessRun, "@") {
-		t.Fatalf("ProcessRun %q names no place", ProcessRun)
+	if err := MarkRunHere(); err != nil || !strings.Contains(ProcessRun, "@") {
+		t.Fatalf("ProcessRun %q, marked: %v", ProcessRun, err)
 	}
 	child := exec.Command("sleep", "30")
 	if err := child.Start(); err != nil {
@@ -32,24 +52,22 @@ func TestARunIsGoneHereOnlyWhenTheKernelSaysSo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(boot, ns string, pid int, start uint64) string {
-		return fmt.Sprintf("%s@%s/%s/%d/%d", uuid.NewString(), boot, ns, pid, start)
-	}
-	childRun := run(here.boot, here.pidNS, pid, start)
+	childRun := markedRun(t, here.place, pid, start, true)
+	unmarked := markedRun(t, here.place, pid, start, false)
 	alive := map[string]string{
-		"this process":            ProcessRun,
-		"a live process":          childRun,
-		"another boot":            run("another-boot", here.pidNS, 999999, 1),
-		"another PID namespace":   run(here.boot, "pid:[1]", 999999, 1),
-		"a run without its place": uuid.NewString(),
-		"a test's run":            "twin-" + uuid.NewString(),
+		"this process":                   ProcessRun,
+		"a live process":                 childRun,
+		"another boot or namespace":      markedRun(t, "0123456789abcdef", 999999, 1, true),
+		"a run without its place":        uuid.NewString(),
+		"a test's run":                   "twin-" + uuid.NewString(),
+		"a run with a place and no uuid": fmt.Sprintf("x@%s/%d/%d", here.place, 999999, 1),
 	}
 	for what, r := range alive {
 		if runGoneHere(r) {
 			t.Errorf("%s (%s) judged gone", what, r)
 		}
 	}
-	if !runGoneHere(run(here.boot, here.pidNS, os.Getpid(), here.start+1)) {
+	if !runGoneHere(markedRun(t, here.place, os.Getpid(), here.start+1, true)) {
 		t.Error("a run whose pid now names this process, started at another time, not judged gone")
 	}
 	if err := child.Process.Kill(); err != nil {
@@ -58,6 +76,9 @@ func TestARunIsGoneHereOnlyWhenTheKernelSaysSo(t *testing.T) {
 	_ = child.Wait() // reaped: its pid is free
 	if !runGoneHere(childRun) {
 		t.Errorf("the run of a process that exited (%s) not judged gone", childRun)
+	}
+	if runGoneHere(unmarked) {
+		t.Errorf("a run of a process that exited, not marked on this machine (a clone's), judged gone")
 	}
 }
 
@@ -70,5 +91,21 @@ func TestStatOfACommandWithParentheses(t *testing.T) {
 	}
 	if pid, start, err := readStat("self"); err != nil || pid != os.Getpid() || start == 0 {
 		t.Fatalf("readStat(self) = %d, %d, %v", pid, start, err)
+	}
+}
+
+// TestHidepidTurnsTheKernelsWordOff: with hidepid, another user's live
+// process looks absent, so /proc mounted so is not asked.
+func TestHidepidTurnsTheKernelsWordOff(t *testing.T) {
+	for mounts, hides := range map[string]bool{
+		"proc /proc proc rw,relatime 0 0\n":                                   false,
+		"proc /proc proc rw,nosuid,hidepid=0 0 0\n":                           false,
+		"proc /proc proc rw,nosuid,hidepid=2 0 0\n":                           true,
+		"sysfs /sys sysfs rw 0 0\nproc /proc proc rw,hidepid=invisible 0 0\n": true,
+		"proc /other proc rw,hidepid=2 0 0\n":                                 false,
+	} {
+		if got := mountsHideProcesses([]byte(mounts)); got != hides {
+			t.Errorf("%q: hides %v, want %v", mounts, got, hides)
+		}
 	}
 }

@@ -42,6 +42,9 @@ func serveCommand(run runner) *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", a.cfg.Sidecar.Listen, err)
 		}
+		if err := coord.MarkRunHere(); err != nil { // a restart here then asks the kernel, not S3, whether this run is gone
+			a.logger.Warn("a restart of this sidecar here will watch 30 s for this run instead", "err", err)
+		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		// A request's answer must not wait for Slack: the sidecar sends
