@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -132,6 +133,26 @@ func parseStat(which, s string) (pid int, start uint64, err error) {
 // not be looked up here; its mark is not here.
 func runMarks() string { return filepath.Join(os.TempDir(), "clickvault-runs") }
 
+// ownMarks is runMarks, made if absent, once it is a directory of this
+// process's user that no one else may write: in a shared temporary
+// directory another user could have put a symlink or a folder of their
+// own there, to have marks made, read or removed where they chose.
+func ownMarks() (string, error) {
+	dir := runMarks()
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("make %s: %w", dir, err)
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("look at %s: %w", dir, err)
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !info.IsDir() || !ok || int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o022 != 0 {
+		return "", fmt.Errorf("%s is not a directory of this user that only it may write: not used", dir)
+	}
+	return dir, nil
+}
+
 // markAge is how long a mark is kept: a run gone that long has been
 // judged gone by watching long since.
 const markAge = 24 * time.Hour
@@ -145,8 +166,8 @@ func MarkRunHere() error {
 	if !found {
 		return nil // /proc cannot tell this process: nothing a mark would serve
 	}
-	dir := runMarks()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := ownMarks()
+	if err != nil {
 		return fmt.Errorf("mark this run on this machine: %w", err)
 	}
 	if entries, err := os.ReadDir(dir); err == nil {
@@ -183,7 +204,11 @@ func runGoneHere(run string) bool {
 	if perr != nil || serr != nil || !ok || parts[0] != here.place || pid <= 0 {
 		return false
 	}
-	if _, err := os.Stat(filepath.Join(runMarks(), id)); err != nil {
+	dir, err := ownMarks()
+	if err != nil {
+		return false
+	}
+	if info, err := os.Lstat(filepath.Join(dir, id)); err != nil || !info.Mode().IsRegular() {
 		return false // not marked on this machine: a clone's, or never marked
 	}
 	_, now, err := readStat(strconv.Itoa(pid))

@@ -18,10 +18,11 @@ func markedRun(t *testing.T, place string, pid int, start uint64, marked bool) s
 	t.Helper()
 	id := uuid.NewString()
 	if marked {
-		if err := os.MkdirAll(runMarks(), 0o700); err != nil {
+		dir, err := ownMarks()
+		if err != nil {
 			t.Fatal(err)
 		}
-		mark := filepath.Join(runMarks(), id)
+		mark := filepath.Join(dir, id)
 		if err := os.WriteFile(mark, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -107,5 +108,32 @@ func TestHidepidTurnsTheKernelsWordOff(t *testing.T) {
 		if got := mountsHideProcesses([]byte(mounts)); got != hides {
 			t.Errorf("%q: hides %v, want %v", mounts, got, hides)
 		}
+	}
+}
+
+// TestMarksAreKeptOnlyInAFolderOfThisUser: a symlink or a folder others may
+// write where the marks go (planted in a shared /tmp) is not used: no mark
+// is made, read or removed through it.
+func TestMarksAreKeptOnlyInAFolderOfThisUser(t *testing.T) {
+	for what, plant := range map[string]func(dir string) error{
+		"a symlink": func(dir string) error { return os.Symlink(t.TempDir(), dir) },
+		"a folder anyone may write": func(dir string) error {
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(dir, 0o777)
+		},
+	} {
+		t.Setenv("TMPDIR", t.TempDir())
+		if err := plant(runMarks()); err != nil {
+			t.Fatal(err)
+		}
+		if err := MarkRunHere(); err == nil {
+			t.Errorf("%s where the marks go: marked through it", what)
+		}
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	if err := MarkRunHere(); err != nil {
+		t.Fatalf("a fresh temporary folder: %v", err)
 	}
 }
