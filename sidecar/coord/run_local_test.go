@@ -121,7 +121,7 @@ func TestMarksAreKeptOnlyInAFolderOfThisUser(t *testing.T) {
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				return err
 			}
-			return os.Chmod(dir, 0o777)
+			return os.Chmod(dir, 0o777) //nolint:gosec // the folder a hostile user would leave
 		},
 	} {
 		t.Setenv("TMPDIR", t.TempDir())
