@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -139,6 +140,33 @@ const (
 	busyLookback   = 100
 )
 
+// awaitLeftover is awaitBackup for a leftover, under one of turns (given
+// back before the metadata is written: ClickHouse is done with it by
+// then). ClickHouse's word that it does not know the operation, which
+// makes the backup "never sent", is taken only when it says so twice,
+// Options.UnsentGrace apart, the turn given back meanwhile: a BACKUP its
+// sender was killed sending, after any wait, may reach a busy server a
+// moment later, and a restart on the same machine no longer waits 30 s
+// for the run before it (coord's runGoneHere).
+func (s *backups) awaitLeftover(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) (Operation, error) {
+	for look := 1; ; look++ {
+		turn, err := turns.take(ctx)
+		if err != nil {
+			return Operation{}, fmt.Errorf("adopt backup %s: %w", b.Name, err)
+		}
+		op, err := s.awaitBackup(ctx, b, progress, turn)
+		turn.end()
+		if !errors.Is(err, ErrNotFound) || look == 2 {
+			return op, err
+		}
+		select {
+		case <-ctx.Done():
+			return Operation{}, fmt.Errorf("adopt backup %s: %w", b.Name, context.Cause(ctx))
+		case <-time.After(s.opts.UnsentGrace):
+		}
+	}
+}
+
 // refusedAsConcurrent reports whether ClickHouse failed a BACKUP because
 // another backup was in the server and it allows one at a time.
 func refusedAsConcurrent(op Operation) bool {
@@ -146,27 +174,9 @@ func refusedAsConcurrent(op Operation) bool {
 }
 
 // adoptLeftover waits for a backup a killed run left running, under one
-// of turns, and records how it ended; an error only when ctx ended. A
-// leftover younger than Options.UnsentGrace is looked for only once it is
-// that old: ClickHouse's word that it does not know it makes it "never
-// sent", and a BACKUP its sender was killed sending may reach a busy
-// server a moment later (a restart on the same host no longer waits 30 s
-// for the run before it: coord's runGoneHere).
+// of turns, and records how it ended; an error only when ctx ended.
 func (s *backups) adoptLeftover(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) error {
-	grace := s.opts.UnsentGrace
-	if young := min(grace-s.now().Sub(b.Time()), grace); young > 0 {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("adopt backup %s: %w", b.Name, context.Cause(ctx))
-		case <-time.After(young):
-		}
-	}
-	turn, err := turns.take(ctx)
-	if err != nil {
-		return fmt.Errorf("adopt backup %s: %w", b.Name, err)
-	}
-	op, err := s.awaitBackup(ctx, b, progress, turn)
-	turn.end() // before the metadata is written: ClickHouse is done with it
+	op, err := s.awaitLeftover(ctx, b, progress, turns)
 	if err == nil && refusedAsConcurrent(op) {
 		// Refused beside another backup, the run stopped before sending it
 		// again: ClickHouse wrote nothing (it refuses before writing), so

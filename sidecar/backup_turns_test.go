@@ -162,3 +162,47 @@ func waitFor(t *testing.T, c chan struct{}, done chan error, what string) {
 		t.Fatalf("no %s within 10 s", what)
 	}
 }
+
+// TestABackupThatReachesClickHouseLateIsAdopted: a run killed as it sent
+// its BACKUP leaves metadata alone in the folder, and ClickHouse does not
+// know the operation yet. Asked again UnsentGrace later, it does (the
+// BACKUP reached the busy server a moment after its sender died): the
+// backup is adopted and completed, not removed as never sent while
+// ClickHouse writes it.
+func TestABackupThatReachesClickHouseLateIsAdopted(t *testing.T) {
+	e := newEngine(t, sidecar.Options{UnsentGrace: 500 * time.Millisecond})
+	e.db.Hold()
+	ctx, kill := context.WithCancel(context.Background())
+	var left model.Backup
+	if _, err := e.Backup(ctx, sidecar.BackupRequest{Database: "shop", Started: func(b model.Backup) { left = b; kill() }}); err == nil {
+		t.Fatal("a killed run ended without an error")
+	}
+	e.db.Release()
+	e.db.Forget() // as if the BACKUP had not reached ClickHouse: it knows nothing of it,
+	listing, err := e.store.List(context.Background(), left.Folder, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []string // and nothing of it is written
+	for _, o := range listing.Objects {
+		if o.Key != coord.MetaKey(left.Folder) {
+			data = append(data, o.Key)
+		}
+	}
+	if err := e.store.Delete(context.Background(), data); err != nil {
+		t.Fatal(err)
+	}
+	adopted := make(chan error, 1)
+	go func() {
+		_, err := e.Adopt(context.Background(), "shop", left.Name, nil, sidecar.NewTurns(1))
+		adopted <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the BACKUP lands
+	if err := e.db.Ports().Database.StartBackup(context.Background(),
+		sidecar.BackupCommand{ID: left.BackupID, Database: "shop", Folder: left.Folder}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-adopted; err != nil {
+		t.Fatalf("adopting a backup whose BACKUP reached ClickHouse late: %v, want it completed", err)
+	}
+}

@@ -72,7 +72,7 @@ func newEngineOn(t *testing.T, opts sidecar.Options, newServer func(coord.Object
 	}
 	opts.ControlDatabase = "clickvault"
 	if opts.UnsentGrace == 0 {
-		opts.UnsentGrace = time.Nanosecond // adoptions right after a stop; TestRefusedBackupStoppedBeforeItsResendIsTakenAnew waits
+		opts.UnsentGrace = time.Nanosecond // adoptions right after a stop; TestABackupThatReachesClickHouseLateIsAdopted waits
 	}
 	if opts.ObjectLock == nil {
 		opts.ObjectLock = store // as production wires it: a bucket without Object Lock until a test enables it

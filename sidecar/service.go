@@ -28,9 +28,9 @@ type Options struct {
 	// says so, the backups it still holds. nil: never asked (a store
 	// without Object Lock).
 	ObjectLock coord.ObjectLock
-	// UnsentGrace is how old a leftover backup ClickHouse does not know
-	// must be before it is taken as never sent (default 10 s): see
-	// adoptLeftover.
+	// UnsentGrace is how long after ClickHouse first says it does not
+	// know a leftover backup's operation it is asked again, before the
+	// backup is taken for never sent (default 10 s): see awaitLeftover.
 	UnsentGrace time.Duration
 	// FaultPoint, when set, is called at named points of a backup's life
 	// ("claimed", "meta-written", "backup-sent", "backup-created"); only
