@@ -53,7 +53,7 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 	}
 	defer pin.Release(ctx)
 	pin.Narrow(ctx, rec.Backup)
-	op, err := awaitAdopted(ctx, s, rec.ID, rec.Backup, rec.Target, progress)
+	op, err := awaitLeftRestore(ctx, s.restorer, rec.ID, rec.Backup, rec.Target, progress)
 	s.claimRestored(ctx, w, op)
 	rec = w.record()
 	checked := len(rec.Swaps) > 0 && rec.Swaps[0].StagingUUID != ""
@@ -81,32 +81,13 @@ func (s *works) adoptRecord(ctx context.Context, rec workRecord, progress Progre
 	return res, err
 }
 
-// awaitAdopted is awaitRestore for a restore a killed run left:
-// ClickHouse's word that it does not know the operation, on which its
-// tables are dropped, is taken only when it says so twice,
-// Options.UnsentGrace apart (a RESTORE its sender was killed sending may
-// reach a busy server a moment later: see awaitLeftover). A function: the
-// works' methods are many.
-func awaitAdopted(ctx context.Context, s *works, id, backup, target string, progress ProgressFunc) (Operation, error) {
-	op, err := s.restorer.awaitRestore(ctx, id, backup, target, progress)
-	if !errors.Is(err, ErrNotFound) {
-		return op, err
-	}
-	select {
-	case <-ctx.Done():
-		return op, err
-	case <-time.After(s.opts.UnsentGrace):
-	}
-	return s.restorer.awaitRestore(ctx, id, backup, target, progress)
-}
-
 // adoptBare adopts a restore that has no work record (one an older version
 // started, or whose record could not be written): it can only wait, and
 // unpinned, since without the record it does not know the backup's
 // database.
 func (s *works) adoptBare(ctx context.Context, operationID, backup, target string, progress ProgressFunc) (model.RestoreResult, error) {
 	res := model.RestoreResult{Backup: model.Backup{Meta: model.Meta{Name: backup}}, Target: target}
-	_, err := awaitAdopted(ctx, s, operationID, backup, target, progress)
+	_, err := awaitLeftRestore(ctx, s.restorer, operationID, backup, target, progress)
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("the restore of %s into %s was interrupted (ClickHouse no longer knows operation %s); "+
 			"check %s and drop it before restoring again", backup, target, operationID, target)
