@@ -2,11 +2,16 @@ package sidecar_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
+	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -16,6 +21,39 @@ import (
 // ClickHouse twice, UnsentGrace apart, before it takes the operation for
 // never sent.
 
+// firstLook is a server that says when it first answers that it does not
+// know an operation: the moment the late operation is to land.
+type firstLook struct {
+	sidecar.Database
+	once   sync.Once
+	looked chan struct{}
+}
+
+func (f *firstLook) Operation(ctx context.Context, id string) (sidecar.Operation, error) {
+	op, err := f.Database.Operation(ctx, id)
+	if errors.Is(err, sidecar.ErrNotFound) {
+		f.once.Do(func() { close(f.looked) })
+	}
+	return op, err
+}
+
+// engineWithFirstLook is newEngine (with a grace of half a second) whose
+// server says when it first does not know an operation.
+func engineWithFirstLook(t *testing.T) (*engine, <-chan struct{}) {
+	t.Helper()
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10, "items": 5})
+	ports := db.Ports()
+	look := &firstLook{Database: ports.Database, looked: make(chan struct{})}
+	ports.Database = look
+	opts := sidecar.Options{UnsentGrace: 500 * time.Millisecond, PollInterval: time.Millisecond, FullEvery: 24 * time.Hour,
+		Holder: coord.Holder{Name: "test"}, ControlDatabase: "clickvault", ObjectLock: store}
+	ev := &events{}
+	svc := sidecar.NewService(store, ports, ev, testLayout, opts, slog.New(slog.DiscardHandler))
+	return &engine{Service: svc, store: store, db: db, events: ev}, look.looked
+}
+
 // TestABackupThatReachesClickHouseLateIsAdopted: a run killed as it sent
 // its BACKUP leaves metadata alone in the folder, and ClickHouse does not
 // know the operation yet. Asked again UnsentGrace later, it does (the
@@ -23,7 +61,7 @@ import (
 // backup is adopted and completed, not removed as never sent while
 // ClickHouse writes it.
 func TestABackupThatReachesClickHouseLateIsAdopted(t *testing.T) {
-	e := newEngine(t, sidecar.Options{UnsentGrace: 500 * time.Millisecond})
+	e, looked := engineWithFirstLook(t)
 	e.db.Hold()
 	ctx, kill := context.WithCancel(context.Background())
 	var left model.Backup
@@ -50,7 +88,7 @@ func TestABackupThatReachesClickHouseLateIsAdopted(t *testing.T) {
 		_, err := e.Adopt(context.Background(), "shop", left.Name, nil, sidecar.NewTurns(1))
 		adopted <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // the BACKUP lands
+	<-looked // the BACKUP lands after ClickHouse first said it knew nothing of it
 	if err := e.db.Ports().Database.StartBackup(context.Background(),
 		sidecar.BackupCommand{ID: left.BackupID, Database: "shop", Folder: left.Folder}); err != nil {
 		t.Fatal(err)
@@ -66,7 +104,7 @@ func TestABackupThatReachesClickHouseLateIsAdopted(t *testing.T) {
 // RESTORE reached the busy server a moment after its sender died): the
 // restore is adopted and done, not undone while ClickHouse restores.
 func TestARestoreThatReachesClickHouseLateIsAdopted(t *testing.T) {
-	e := newEngine(t, sidecar.Options{UnsentGrace: 500 * time.Millisecond})
+	e, looked := engineWithFirstLook(t)
 	b := e.backup(t, "")
 	e.db.Hold()
 	ctx, kill := context.WithCancel(context.Background())
@@ -85,7 +123,7 @@ func TestARestoreThatReachesClickHouseLateIsAdopted(t *testing.T) {
 		_, err := e.AdoptRestore(context.Background(), id, "", "analysis", nil)
 		adopted <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // the RESTORE lands
+	<-looked // the RESTORE lands after ClickHouse first said it knew nothing of it
 	if err := e.db.Ports().Database.StartRestore(context.Background(), sidecar.RestoreCommand{ID: id, Database: "shop",
 		Target: "analysis", Folder: b.Folder, NewDatabase: true}); err != nil {
 		t.Fatal(err)

@@ -140,31 +140,37 @@ const (
 	busyLookback   = 100
 )
 
-// awaitLeftover is awaitBackup for a leftover, under one of turns (given
-// back before the metadata is written: ClickHouse is done with it by
-// then). ClickHouse's word that it does not know the operation, which
-// makes the backup "never sent", is taken only when it says so twice,
-// Options.UnsentGrace apart, the turn given back meanwhile: a BACKUP its
-// sender was killed sending, after any wait, may reach a busy server a
-// moment later, and a restart on the same machine no longer waits 30 s
-// for the run before it (coord's runGoneHere).
-func (s *backups) awaitLeftover(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) (Operation, error) {
-	for look := 1; ; look++ {
+// awaitLeftBackup is awaitBackup for a leftover, under one of turns,
+// given back before the metadata is written (ClickHouse is done with it
+// by then) and while lookTwice waits.
+func (s *backups) awaitLeftBackup(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) (Operation, error) {
+	return lookTwice(ctx, s.opts.UnsentGrace, "backup "+b.Name, func() (Operation, error) {
 		turn, err := turns.take(ctx)
 		if err != nil {
 			return Operation{}, fmt.Errorf("adopt backup %s: %w", b.Name, err)
 		}
-		op, err := s.awaitBackup(ctx, b, progress, turn)
-		turn.end()
-		if !errors.Is(err, ErrNotFound) || look == 2 {
-			return op, err
-		}
-		select {
-		case <-ctx.Done():
-			return Operation{}, fmt.Errorf("adopt backup %s: %w", b.Name, context.Cause(ctx))
-		case <-time.After(s.opts.UnsentGrace):
-		}
+		defer turn.end()
+		return s.awaitBackup(ctx, b, progress, turn)
+	})
+}
+
+// lookTwice runs look, and once more grace (Options.UnsentGrace) later
+// when ClickHouse answers that it does not know the operation: a BACKUP
+// or RESTORE a killed run sent may reach a busy server a moment later,
+// and a restart on the same machine may come sooner than that (coord's
+// runGoneHere). Taken for never sent, a backup's metadata is removed and
+// its request runs again, a restore is undone, a cluster step sent again.
+func lookTwice(ctx context.Context, grace time.Duration, what string, look func() (Operation, error)) (Operation, error) {
+	op, err := look()
+	if !errors.Is(err, ErrNotFound) {
+		return op, err
 	}
+	select {
+	case <-ctx.Done():
+		return op, fmt.Errorf("look again for %s: %w", what, context.Cause(ctx))
+	case <-time.After(grace):
+	}
+	return look()
 }
 
 // refusedAsConcurrent reports whether ClickHouse failed a BACKUP because
@@ -176,7 +182,7 @@ func refusedAsConcurrent(op Operation) bool {
 // adoptLeftover waits for a backup a killed run left running, under one
 // of turns, and records how it ended; an error only when ctx ended.
 func (s *backups) adoptLeftover(ctx context.Context, b model.Backup, progress ProgressFunc, turns Turns) error {
-	op, err := s.awaitLeftover(ctx, b, progress, turns)
+	op, err := s.awaitLeftBackup(ctx, b, progress, turns)
 	if err == nil && refusedAsConcurrent(op) {
 		// Refused beside another backup, the run stopped before sending it
 		// again: ClickHouse wrote nothing (it refuses before writing), so

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Steps is the engine's side of the steps of a set's restore (package
@@ -33,29 +32,21 @@ func (p Steps) Start(ctx context.Context, cmd RestoreCommand) error {
 // Await waits for a RESTORE to end, by its operation id, and returns it as
 // system.backups has it then; an error unless it ended RESTORED, wrapping
 // ErrNotFound when this server has no such operation (it restarted since,
-// or the RESTORE was never sent) twice, Options.UnsentGrace apart: a step
-// a killed run sent may reach a busy server a moment later, and one taken
-// for never sent is sent again (rows twice).
+// or the RESTORE was never sent) twice, Options.UnsentGrace apart
+// (lookTwice): a step a killed run sent may reach a busy server a moment
+// later, and one taken for never sent is sent again (rows twice). A step
+// just sent whose server then restarted waits that much more.
 func (p Steps) Await(ctx context.Context, id, what, target string, progress ProgressFunc) (Operation, error) {
 	return awaitLeftRestore(ctx, p.r, id, what, target, progress)
 }
 
 // awaitLeftRestore is awaitRestore for a RESTORE a killed run may have
-// sent: ClickHouse's word that it does not know the operation is taken
-// only when it says so twice, Options.UnsentGrace apart (a RESTORE its
-// sender was killed sending may reach a busy server a moment later: see
-// awaitLeftover). A function: the restorer's methods are many.
+// sent, looked for twice (lookTwice). A function: the restorer's methods
+// are many.
 func awaitLeftRestore(ctx context.Context, r *restorer, id, what, target string, progress ProgressFunc) (Operation, error) {
-	op, err := r.awaitRestore(ctx, id, what, target, progress)
-	if !errors.Is(err, ErrNotFound) {
-		return op, err
-	}
-	select {
-	case <-ctx.Done():
-		return op, err
-	case <-time.After(r.opts.UnsentGrace):
-	}
-	return r.awaitRestore(ctx, id, what, target, progress)
+	return lookTwice(ctx, r.opts.UnsentGrace, "restore "+id, func() (Operation, error) {
+		return r.awaitRestore(ctx, id, what, target, progress)
+	})
 }
 
 // TableRows counts the rows of each table of a database on this node's

@@ -29,8 +29,9 @@ type Options struct {
 	// without Object Lock).
 	ObjectLock coord.ObjectLock
 	// UnsentGrace is how long after ClickHouse first says it does not
-	// know a leftover backup's operation it is asked again, before the
-	// backup is taken for never sent (default 10 s): see awaitLeftover.
+	// know an operation a killed run may have sent it is asked again,
+	// before a backup is taken for never sent, a restore undone or a
+	// cluster step sent again (default 10 s): see lookTwice.
 	UnsentGrace time.Duration
 	// FaultPoint, when set, is called at named points of a backup's life
 	// ("claimed", "meta-written", "backup-sent", "backup-created"); only

@@ -27,7 +27,9 @@ import (
 // be read), and nobody has written it since this run's own last beat. A
 // live run beats at least once in a time to live, as other sidecars are
 // judged by (instanceAlive); so a twin is seen even when one of its beats
-// fails, and a run that stopped beside a live twin is seen gone.
+// fails, and a run that stopped beside a live twin is seen gone. A claim's
+// run not seen writing whose process the kernel shows gone from this
+// machine (runGoneHere: a restart here) is taken over without the watch.
 
 // ownRunWatch is how long a run watches the heartbeat from its first beat
 // before it judges any other run of its name gone.
@@ -154,6 +156,7 @@ func (c *Claims) beatUnless(ctx context.Context, onlyFirst bool) error {
 		return err
 	}
 	c.clock.tell(c.store, c.logger)
+	touchMark()
 	c.runs.mu.Lock()
 	defer c.runs.mu.Unlock()
 	if last == "" {

@@ -10,8 +10,9 @@ import (
 )
 
 // goneRuns are the runs of this sidecar's name whose leases were seen to
-// go unrenewed (watchForRenewal), or whose heartbeat writes were seen to
-// stop (Claims.ownRunGone), with when: their other leases are taken
+// go unrenewed (watchForRenewal), whose heartbeat writes were seen to
+// stop (Claims.ownRunGone), or whose process the kernel showed gone from
+// this machine (runGoneHere), with when: their other leases are taken
 // back at once, not watched again one after another, for one time to live.
 // After that every lease a gone run wrote has expired, so a live lease of
 // that run is a twin's that was misjudged (its renewals slowed), and is
@@ -28,7 +29,8 @@ var goneRuns sync.Map // run → time.Time, on this process's monotonic clock
 // still is, or released when it was deleted meanwhile. Renewed by the same
 // run (watched), it is a twin: a *LeaseHeldError with Twin set; taken by
 // another writer meanwhile, the same error without. ttl is this sidecar's;
-// twins share it.
+// twins share it. A run whose process the kernel shows gone from this
+// machine (runGoneHere) is not watched: its lease is taken back at once.
 func watchForRenewal(ctx context.Context, store ObjectStore, key, etag string, watched LeaseInfo, ttl time.Duration) (
 	current string, released bool, err error) {
 	if runGoneHere(watched.Run) { // its process is gone from this host: nothing to watch

@@ -128,17 +128,25 @@ func parseStat(which, s string) (pid int, start uint64, err error) {
 	return pid, start, nil
 }
 
-// runMarks is where a sidecar marks its run on this machine: a machine
+// marksDir is where a sidecar marks its run on this machine: a machine
 // cloned from a snapshot shares the boot id, and a run of the clone must
-// not be looked up here; its mark is not here.
-func runMarks() string { return filepath.Join(os.TempDir(), "clickvault-runs") }
+// not be looked up here; its mark is not here. Under systemd it is the
+// unit's RuntimeDirectory (kept across restarts by
+// RuntimeDirectoryPreserve=restart), as a PrivateTmp is emptied when the
+// service stops; elsewhere the temporary directory.
+func marksDir() string {
+	if dir, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "runs")
+	}
+	return filepath.Join(os.TempDir(), "clickvault-runs")
+}
 
-// ownMarks is runMarks, made if absent, once it is a directory of this
+// ownMarksDir is marksDir, made if absent, once it is a directory of this
 // process's user that no one else may write: in a shared temporary
 // directory another user could have put a symlink or a folder of their
 // own there, to have marks made, read or removed where they chose.
-func ownMarks() (string, error) {
-	dir := runMarks()
+func ownMarksDir() (string, error) {
+	dir := marksDir()
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("make %s: %w", dir, err)
 	}
@@ -153,20 +161,22 @@ func ownMarks() (string, error) {
 	return dir, nil
 }
 
-// markAge is how long a mark is kept: a run gone that long has been
-// judged gone by watching long since.
+// markAge is how long a mark is kept after its run's last heartbeat
+// touched it (touchMark): a run gone that long has been judged gone by
+// watching long since.
 const markAge = 24 * time.Hour
 
 // MarkRunHere marks this process's run on this machine, so a later run of
 // its name here may ask the kernel whether it is gone (runGoneHere); it
-// removes marks a day old. A sidecar calls it as it starts; without it
-// (a failure is only logged by the caller) its run is watched as before.
+// removes marks untouched for a day. A sidecar calls it as it starts;
+// without it (a failure is only logged by the caller) its run is watched
+// as before.
 func MarkRunHere() error {
 	id, _, found := strings.Cut(ProcessRun, "@")
 	if !found {
 		return nil // /proc cannot tell this process: nothing a mark would serve
 	}
-	dir, err := ownMarks()
+	dir, err := ownMarksDir()
 	if err != nil {
 		return fmt.Errorf("mark this run on this machine: %w", err)
 	}
@@ -181,6 +191,18 @@ func MarkRunHere() error {
 		return fmt.Errorf("mark this run on this machine: %w", err)
 	}
 	return nil
+}
+
+// touchMark keeps this run's mark, if it has one, from being taken for a
+// day old while the run lives: each heartbeat touches it.
+func touchMark() {
+	id, _, found := strings.Cut(ProcessRun, "@")
+	dir, err := ownMarksDir()
+	if !found || err != nil {
+		return
+	}
+	now := time.Now()
+	_ = os.Chtimes(filepath.Join(dir, id), now, now) // no mark (a CLI run, a test): nothing to keep
 }
 
 // markGoneHere remembers a run the kernel showed gone, so its other
@@ -204,7 +226,7 @@ func runGoneHere(run string) bool {
 	if perr != nil || serr != nil || !ok || parts[0] != here.place || pid <= 0 {
 		return false
 	}
-	dir, err := ownMarks()
+	dir, err := ownMarksDir()
 	if err != nil {
 		return false
 	}

@@ -12,13 +12,21 @@ import (
 	"github.com/google/uuid"
 )
 
+// marksHereOnly keeps the test's marks in a temporary folder of its own,
+// not where a sidecar of this machine keeps its own.
+func marksHereOnly(t *testing.T) {
+	t.Helper()
+	t.Setenv("RUNTIME_DIRECTORY", "")
+	t.Setenv("TMPDIR", t.TempDir())
+}
+
 // markedRun is a run of the process pid started at start, in place, marked
 // on this machine unless unmarked.
 func markedRun(t *testing.T, place string, pid int, start uint64, marked bool) string {
 	t.Helper()
 	id := uuid.NewString()
 	if marked {
-		dir, err := ownMarks()
+		dir, err := ownMarksDir()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,6 +46,7 @@ func markedRun(t *testing.T, place string, pid int, start uint64, marked bool) s
 // aside, and a run without a place (another host's, an older sidecar's,
 // a test's) are not known gone.
 func TestARunIsGoneHereOnlyWhenTheKernelSaysSo(t *testing.T) {
+	marksHereOnly(t)
 	here, ok := thisProcess()
 	if !ok {
 		t.Fatal("/proc does not say where this process is: the test needs Linux's /proc, without hidepid")
@@ -49,6 +58,7 @@ func TestARunIsGoneHereOnlyWhenTheKernelSaysSo(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
 	pid, start, err := readStat(strconv.Itoa(child.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +125,7 @@ func TestHidepidTurnsTheKernelsWordOff(t *testing.T) {
 // write where the marks go (planted in a shared /tmp) is not used: no mark
 // is made, read or removed through it.
 func TestMarksAreKeptOnlyInAFolderOfThisUser(t *testing.T) {
+	marksHereOnly(t)
 	for what, plant := range map[string]func(dir string) error{
 		"a symlink": func(dir string) error { return os.Symlink(t.TempDir(), dir) },
 		"a folder anyone may write": func(dir string) error {
@@ -125,7 +136,7 @@ func TestMarksAreKeptOnlyInAFolderOfThisUser(t *testing.T) {
 		},
 	} {
 		t.Setenv("TMPDIR", t.TempDir())
-		if err := plant(runMarks()); err != nil {
+		if err := plant(marksDir()); err != nil {
 			t.Fatal(err)
 		}
 		if err := MarkRunHere(); err == nil {
@@ -135,5 +146,20 @@ func TestMarksAreKeptOnlyInAFolderOfThisUser(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	if err := MarkRunHere(); err != nil {
 		t.Fatalf("a fresh temporary folder: %v", err)
+	}
+}
+
+// TestMarksGoToTheUnitsRuntimeDirectory: under systemd the marks go to the
+// unit's RuntimeDirectory, which a restart keeps, not to a PrivateTmp,
+// which is emptied when the service stops.
+func TestMarksGoToTheUnitsRuntimeDirectory(t *testing.T) {
+	runtime := t.TempDir()
+	t.Setenv("RUNTIME_DIRECTORY", runtime+":/run/other")
+	if got, want := marksDir(), filepath.Join(runtime, "runs"); got != want {
+		t.Fatalf("marks in %s, want %s", got, want)
+	}
+	t.Setenv("RUNTIME_DIRECTORY", "")
+	if got := marksDir(); !strings.HasPrefix(got, os.TempDir()) {
+		t.Fatalf("without systemd, marks in %s, want the temporary folder", got)
 	}
 }
