@@ -17,10 +17,11 @@ import (
 // (coord.ClockedStore). One answer proves little: a Date counts whole
 // seconds, a proxy's error page or a cached answer carries a Date of its
 // own, and one node behind a load balancer may be off. So an offset is
-// taken only when clockAgree of the last clockSamples answers agree on it
-// within clockStep, and moved only when they agree on one more than
-// clockStep away: a host's clock does not jitter with the Date's seconds,
-// and one wrong answer moves nothing.
+// taken only when the last clockSamples answers agree on it within
+// clockStep, and moved only when they agree on one more than clockStep
+// away: a host's clock does not jitter with the Date's seconds, and one
+// wrong answer moves nothing. Three answers, not more: a CLI run has its
+// offset from the store's probe, before it takes any lease.
 type clockWatch struct {
 	local func() time.Time // this host's clock; tests move it
 
@@ -31,8 +32,7 @@ type clockWatch struct {
 }
 
 const (
-	clockSamples = 5
-	clockAgree   = 4
+	clockSamples = 3
 	clockStep    = time.Second
 	// maxTrustedRoundTrip: an answer that took longer says too little
 	// about when its Date was stamped (half of it is the error).
@@ -81,7 +81,7 @@ func (w *clockWatch) observe(sample time.Duration) {
 			agree++
 		}
 	}
-	if agree >= clockAgree && (!w.known || (median-w.offset).Abs() > clockStep) {
+	if agree == clockSamples && (!w.known || (median-w.offset).Abs() > clockStep) {
 		w.offset, w.known = median, true
 	}
 }

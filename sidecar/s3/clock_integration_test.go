@@ -20,7 +20,7 @@ import (
 const ahead = 90 * time.Second
 
 // skewedStores are two stores of one real MinIO bucket: one on this host's
-// clock, one on a clock running ahead, each having answered five times.
+// clock, one on a clock running ahead, each having answered three times.
 func skewedStores(t *testing.T) (onTime, skewed *s3.ObjectStore, ctx context.Context) {
 	bed := testbed.New(t, testbed.Options{})
 	m := bed.MinIO
@@ -32,7 +32,7 @@ func skewedStores(t *testing.T) (onTime, skewed *s3.ObjectStore, ctx context.Con
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 5 { // an offset is taken once five answers agree on it
+		for range 3 { // an offset is taken once three answers agree on it
 			if err := store.Ping(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -105,5 +105,27 @@ func TestAClockAheadTakesNoLiveClaimOrLease(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTheProbeTeachesTheOffset: a CLI run makes no request of its own
+// before it takes a lease but the store's probe: the probe's answers are
+// enough to take the offset, so the lease is judged on the store's clock.
+func TestTheProbeTeachesTheOffset(t *testing.T) {
+	bed := testbed.New(t, testbed.Options{})
+	m := bed.MinIO
+	ctx := context.Background()
+	store, err := s3.New(ctx, s3.Config{Endpoint: m.Endpoint, Region: m.Region, Bucket: m.Bucket,
+		AccessKey: m.AccessKey, SecretKey: m.SecretKey, Clock: skewedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := coord.New(store, coord.Config{Layout: coord.Layout{Prefix: "probe"}, Holder: coord.Holder{Name: "cli"}, Deployment: "d"},
+		slog.New(slog.DiscardHandler))
+	if err := b.ProbeAndClaim(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if off, known := store.ClockOffset(); !known || (off+ahead).Abs() > 1500*time.Millisecond {
+		t.Fatalf("after the probe: offset %v (taken %v), want %v", off, known, -ahead)
 	}
 }
