@@ -3,15 +3,12 @@ package sidecar_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
-	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
-	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -41,17 +38,13 @@ func (f *firstLook) Operation(ctx context.Context, id string) (sidecar.Operation
 // server says when it first does not know an operation.
 func engineWithFirstLook(t *testing.T) (*engine, <-chan struct{}) {
 	t.Helper()
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10, "items": 5})
-	ports := db.Ports()
-	look := &firstLook{Database: ports.Database, looked: make(chan struct{})}
-	ports.Database = look
-	opts := sidecar.Options{UnsentGrace: 500 * time.Millisecond, PollInterval: time.Millisecond, FullEvery: 24 * time.Hour,
-		Holder: coord.Holder{Name: "test"}, ControlDatabase: "clickvault", ObjectLock: store}
-	ev := &events{}
-	svc := sidecar.NewService(store, ports, ev, testLayout, opts, slog.New(slog.DiscardHandler))
-	return &engine{Service: svc, store: store, db: db, events: ev}, look.looked
+	looked := make(chan struct{})
+	e := newEngineWith(t, sidecar.Options{UnsentGrace: 500 * time.Millisecond}, engineShape{
+		ports: func(p sidecar.ClickHouse) sidecar.ClickHouse {
+			p.Database = &firstLook{Database: p.Database, looked: looked}
+			return p
+		}})
+	return e, looked
 }
 
 // TestABackupThatReachesClickHouseLateIsAdopted: a run killed as it sent

@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -152,25 +151,6 @@ func (s *backups) awaitLeftBackup(ctx context.Context, b model.Backup, progress 
 		defer turn.end()
 		return s.awaitBackup(ctx, b, progress, turn)
 	})
-}
-
-// lookTwice runs look, and once more grace (Options.UnsentGrace) later
-// when ClickHouse answers that it does not know the operation: a BACKUP
-// or RESTORE a killed run sent may reach a busy server a moment later,
-// and a restart on the same machine may come sooner than that (coord's
-// runGoneHere). Taken for never sent, a backup's metadata is removed and
-// its request runs again, a restore is undone, a cluster step sent again.
-func lookTwice(ctx context.Context, grace time.Duration, what string, look func() (Operation, error)) (Operation, error) {
-	op, err := look()
-	if !errors.Is(err, ErrNotFound) {
-		return op, err
-	}
-	select {
-	case <-ctx.Done():
-		return op, fmt.Errorf("look again for %s: %w", what, context.Cause(ctx))
-	case <-time.After(grace):
-	}
-	return look()
 }
 
 // refusedAsConcurrent reports whether ClickHouse failed a BACKUP because

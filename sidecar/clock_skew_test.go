@@ -2,13 +2,11 @@ package sidecar_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
-	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -26,16 +24,9 @@ func (s aheadOfStore) ClockOffset() (time.Duration, bool) { return -s.ahead, tru
 // store's by ahead.
 func engineAhead(t *testing.T, ahead time.Duration, opts sidecar.Options) *engine {
 	t.Helper()
-	mem := memstore.New()
-	store := aheadOfStore{mem, ahead}
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10, "items": 5})
-	opts.PollInterval, opts.FullEvery, opts.ControlDatabase = time.Millisecond, 24*time.Hour, "clickvault"
-	opts.Holder, opts.ObjectLock = coord.Holder{Name: "test"}, mem
-	ev := &events{}
-	svc := sidecar.NewService(store, db.Ports(), ev, testLayout, opts, slog.New(slog.DiscardHandler))
-	svc.SetClock(func() time.Time { return time.Now().Add(ahead) })
-	return &engine{Service: svc, store: mem, db: db, events: ev}
+	e := newEngineWith(t, opts, engineShape{store: func(mem *memstore.ObjectStore) coord.ObjectStore { return aheadOfStore{mem, ahead} }})
+	e.SetClock(func() time.Time { return time.Now().Add(ahead) })
+	return e
 }
 
 // TestALivePinHoldsOnAHostAheadOfTheStore: on a host whose clock runs
@@ -74,15 +65,7 @@ func TestALiveReplaceIsNotSweptOnAHostAheadOfTheStore(t *testing.T) {
 	e := engineAhead(t, sidecar.RestoreWorkStaleAfter+time.Minute, sidecar.Options{})
 	e.backup(t, "")
 	e.db.Create("shop", map[string]uint64{"orders": 99})
-	e.db.Hold()
-	ctx, cancel := context.WithCancel(context.Background())
-	var id string
-	_, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: model.ModeReplace,
-		Started: func(_ model.Backup, op string) { id = op; cancel() }})
-	if err == nil || id == "" {
-		t.Fatalf("a stopped replace: %v, operation %q", err, id)
-	}
-	e.db.Release()
+	id := e.stoppedReplace(t)
 	e.SweepLeftovers(context.Background())
 	if _, err := e.AdoptRestore(context.Background(), id, "", "shop", nil); err != nil {
 		t.Fatalf("adopt a replace the sweep should have left alone: %v", err)

@@ -43,6 +43,25 @@ func (s *engine) bucketConfig() coord.Config {
 // function, not a method: every part of the Service embeds the engine.)
 func storeNow(s *engine) time.Time { return s.now().Add(coord.StoreOffset(s.store)) }
 
+// lookTwice runs look, and once more grace (Options.UnsentGrace) later
+// when ClickHouse answers that it does not know the operation: a BACKUP
+// or RESTORE a killed run sent may reach a busy server a moment later,
+// and a restart on the same machine may come sooner than that (coord's
+// runGoneHere). Taken for never sent, a backup's metadata is removed and
+// its request runs again, a restore is undone, a cluster step sent again.
+func lookTwice(ctx context.Context, grace time.Duration, what string, look func() (Operation, error)) (Operation, error) {
+	op, err := look()
+	if !errors.Is(err, ErrNotFound) {
+		return op, err
+	}
+	select {
+	case <-ctx.Done():
+		return op, fmt.Errorf("look again for %s: %w", what, context.Cause(ctx))
+	case <-time.After(grace):
+	}
+	return look()
+}
+
 // fault calls the fault hook at a named point, if one is set.
 func (s *engine) fault(name string) {
 	if s.opts.FaultPoint != nil {

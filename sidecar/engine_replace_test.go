@@ -143,19 +143,7 @@ func TestAdoptReplace(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	e.backup(t, "")
 	e.db.Create("shop", map[string]uint64{"orders": 99})
-	stopped := func() string {
-		e.db.Hold()
-		ctx, cancel := context.WithCancel(context.Background())
-		var id string
-		_, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: model.ModeReplace,
-			Started: func(_ model.Backup, op string) { id = op; cancel() }})
-		if err == nil || id == "" {
-			t.Fatalf("a stopped replace: %v, operation %q", err, id)
-		}
-		e.db.Release()
-		return id
-	}
-	id := stopped()
+	id := e.stoppedReplace(t)
 	if got := e.db.Tables("shop")["orders"]; got != 99 {
 		t.Fatalf("orders changed before the swap: %d", got)
 	}
@@ -168,7 +156,7 @@ func TestAdoptReplace(t *testing.T) {
 	noStaging(t, e)
 
 	e.db.Create("shop", map[string]uint64{"orders": 99})
-	id = stopped()
+	id = e.stoppedReplace(t)
 	e.SetClock(func() time.Time { return time.Now().Add(sidecar.RestoreWorkStaleAfter + time.Minute) })
 	e.SweepLeftovers(context.Background())
 	noStaging(t, e)

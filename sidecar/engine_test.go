@@ -59,8 +59,29 @@ func newEngine(t *testing.T, opts sidecar.Options) *engine {
 // newEngineOn is newEngine on the server newServer makes.
 func newEngineOn(t *testing.T, opts sidecar.Options, newServer func(coord.ObjectStore) *fakedb.DB) *engine {
 	t.Helper()
-	store := memstore.New()
-	db := newServer(store)
+	return newEngineWith(t, opts, engineShape{newServer: newServer})
+}
+
+// engineShape is what newEngineWith wires besides its defaults; a nil
+// field keeps the default.
+type engineShape struct {
+	newServer func(coord.ObjectStore) *fakedb.DB            // default fakedb.New
+	store     func(*memstore.ObjectStore) coord.ObjectStore // the store the engine and server see over the in-memory one
+	ports     func(sidecar.ClickHouse) sidecar.ClickHouse   // the ports the engine uses over the server's
+}
+
+// newEngineWith is newEngine shaped by shape.
+func newEngineWith(t *testing.T, opts sidecar.Options, shape engineShape) *engine {
+	t.Helper()
+	mem := memstore.New()
+	var store coord.ObjectStore = mem
+	if shape.store != nil {
+		store = shape.store(mem)
+	}
+	if shape.newServer == nil {
+		shape.newServer = fakedb.New
+	}
+	db := shape.newServer(store)
 	db.Create("shop", map[string]uint64{"orders": 10, "items": 5})
 	ev := &events{}
 	opts.PollInterval = time.Millisecond
@@ -75,10 +96,30 @@ func newEngineOn(t *testing.T, opts sidecar.Options, newServer func(coord.Object
 		opts.UnsentGrace = time.Nanosecond // adoptions right after a stop; TestABackupThatReachesClickHouseLateIsAdopted waits
 	}
 	if opts.ObjectLock == nil {
-		opts.ObjectLock = store // as production wires it: a bucket without Object Lock until a test enables it
+		opts.ObjectLock = mem // as production wires it: a bucket without Object Lock until a test enables it
 	}
-	svc := sidecar.NewService(store, db.Ports(), ev, testLayout, opts, slog.New(slog.DiscardHandler))
-	return &engine{Service: svc, store: store, db: db, events: ev}
+	ports := db.Ports()
+	if shape.ports != nil {
+		ports = shape.ports(ports)
+	}
+	svc := sidecar.NewService(store, ports, ev, testLayout, opts, slog.New(slog.DiscardHandler))
+	return &engine{Service: svc, store: mem, db: db, events: ev}
+}
+
+// stoppedReplace starts a replace of orders with the backup and stops it
+// while its RESTORE runs, as a kill would; it returns the operation.
+func (e *engine) stoppedReplace(t *testing.T) string {
+	t.Helper()
+	e.db.Hold()
+	ctx, cancel := context.WithCancel(context.Background())
+	var id string
+	_, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Tables: ordersOnly, Mode: model.ModeReplace,
+		Started: func(_ model.Backup, op string) { id = op; cancel() }})
+	if err == nil || id == "" {
+		t.Fatalf("a stopped replace: %v, operation %q", err, id)
+	}
+	e.db.Release()
+	return id
 }
 
 func (e *engine) backup(t *testing.T, kind model.Kind) model.Backup {

@@ -57,27 +57,7 @@ func TestAnUnreadableShardResultStrandsNoSet(t *testing.T) {
 // clock of the sidecar that made it, does not seal it: shard 2's result,
 // in time, completes it.
 func TestACleanupWithAClockAheadSealsNoSetEarly(t *testing.T) {
-	w := newWorld(t, 1, 1)
-	ctx := context.Background()
-	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
-	w.step(t, 0)
-	w.clock.Add(time.Hour - 90*time.Second) // 90 s before the deadline, true time
-	skewed := cluster.New(w.store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "cli", Stable: true},
-		Position: setmodel.Position{Shard: 1, Replica: 1}}, nil, cluster.Options{}, slog.New(slog.DiscardHandler))
-	skewed.SetClock(func() time.Time { return w.clock.Now().Add(2 * time.Minute) })
-	reqs := cluster.Requests{Coord: skewed, Chains: &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}},
-		Policy: setmodel.SetPolicy{KeepFullSets: 1}}
-	out, err := reqs.CleanupSets(ctx, "shop", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("cleanup problems: %q", out.Problems)
-	w.step(t, 1) // shard 2's backup, in time by the creator's clock
-	s, results := w.set(t, set.ID)
-	if s.State != setmodel.SetOpen && s.State != setmodel.SetCompleted {
-		t.Errorf("set sealed %s by a clock 2 min ahead, %s before its deadline; shard 2's result came later: %+v",
-			s.State, s.Deadline.Sub(w.clock.Now()), results[2].State)
-	}
+	cleanupFromAHostAhead(t, 2*time.Minute, time.Hour-90*time.Second, func(s coord.ObjectStore) coord.ObjectStore { return s })
 }
 
 // TestACleanupOnAClockFarAheadJudgesOnTheStoresClock: a cleanup run from a
@@ -85,25 +65,35 @@ func TestACleanupWithAClockAheadSealsNoSetEarly(t *testing.T) {
 // deadline, does not seal it: it reads the deadline on the store's clock,
 // which the store's answers show to be an hour behind its own.
 func TestACleanupOnAClockFarAheadJudgesOnTheStoresClock(t *testing.T) {
+	cleanupFromAHostAhead(t, time.Hour, 30*time.Minute, func(s coord.ObjectStore) coord.ObjectStore {
+		return clockedStore{ObjectStore: s, offset: -time.Hour}
+	})
+}
+
+// cleanupFromAHostAhead runs a cleanup from a host whose clock is ahead of
+// true time, after a set of two shards has run for after, with shard 1's
+// result in (an hour is its deadline), on the store seen returns; then
+// shard 2's result comes, and the set must not have been sealed early.
+func cleanupFromAHostAhead(t *testing.T, ahead, after time.Duration, seen func(coord.ObjectStore) coord.ObjectStore) {
+	t.Helper()
 	w := newWorld(t, 1, 1)
-	ctx := context.Background()
 	set := w.create(t, 0, cluster.Request{RequestID: "r1"})
 	w.step(t, 0)
-	w.clock.Add(30 * time.Minute) // 30 min before the deadline, true time
-	store := clockedStore{ObjectStore: w.store, offset: -time.Hour}
-	skewed := cluster.New(store, w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "cli", Stable: true},
+	w.clock.Add(after) // true time
+	skewed := cluster.New(seen(w.store), w.layout, "vault", cluster.Member{Holder: coord.Holder{Name: "cli", Stable: true},
 		Position: setmodel.Position{Shard: 1, Replica: 1}}, nil, cluster.Options{}, slog.New(slog.DiscardHandler))
-	skewed.SetClock(func() time.Time { return w.clock.Now().Add(time.Hour) })
+	skewed.SetClock(func() time.Time { return w.clock.Now().Add(ahead) })
 	reqs := cluster.Requests{Coord: skewed, Chains: &chains{links: map[int][]setmodel.Link{}, deleted: map[int][]string{}},
 		Policy: setmodel.SetPolicy{KeepFullSets: 1}}
-	out, err := reqs.CleanupSets(ctx, "shop", false)
+	out, err := reqs.CleanupSets(context.Background(), "shop", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("cleanup problems: %q", out.Problems)
-	w.step(t, 1) // shard 2's backup, in time
+	w.step(t, 1) // shard 2's backup, in time by the creator's clock
 	if s, results := w.set(t, set.ID); s.State != setmodel.SetOpen && s.State != setmodel.SetCompleted {
-		t.Errorf("set sealed %s by a clock an hour ahead, 30 min before its deadline: %+v", s.State, results[2].State)
+		t.Errorf("set sealed %s by a clock %s ahead, %s before its deadline; shard 2's result came later: %+v",
+			s.State, ahead, s.Deadline.Sub(w.clock.Now()), results[2].State)
 	}
 }
 
