@@ -173,7 +173,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers), mirroring: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},
 		running: map[string]bool{}, ended: map[string]time.Time{}, admitRefusals: map[string]int{}, databaseTurns: map[string]*sync.Mutex{}}
-	s.rejecter = &rejecter{base: b, rejections: make(chan rejection, rejectionQueue), markEnded: s.markEnded}
+	s.rejecter = &rejecter{base: b, rejections: make(chan *rejection, rejectionQueue), markEnded: s.markEnded}
 	s.executor = &executor{base: b, admission: s.admission, catalog: s.catalogMirror, cancel: s.executeCancel,
 		turns: sidecar.NewTurns(opts.ParallelBackups)}
 	return s
