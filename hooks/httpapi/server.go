@@ -95,7 +95,10 @@ func New(cp control.ControlPlane, opts Options, ready func(context.Context) erro
 	e.HTTPErrorHandler = s.errorHandler
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+	// At a thousand databases one scrape is some 50,000 lines and 28 MB
+	// of allocation: scrapes at once beyond metricsScrapesAtOnce are
+	// answered 503, not served side by side without bound.
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: metricsScrapesAtOnce})))
 	// Every route, the 404s and 405s too: no route is for other sites.
 	e.Use(refuseCrossSite)
 	// Middleware per route, not on a group: echo's group middleware adds a
@@ -123,6 +126,9 @@ const (
 	idleTimeout       = time.Minute
 	maxHeaderBytes    = 16 << 10
 	maxConnections    = 256
+	// metricsScrapesAtOnce: Prometheus scrapes one at a time; two lets a
+	// second scraper (or a person's curl) in beside it.
+	metricsScrapesAtOnce = 2
 )
 
 // Serve serves on ln until ctx ends, then shuts down gracefully, letting
