@@ -68,17 +68,7 @@ func (s *Runner) markEndedLocked(id string) {
 	delete(s.admitRefusals, id)
 	s.confirmations.forget(id) // the verdict on its row (confirmations; their lock is taken inside ours, never the other way)
 	now := s.base.now()
-	// Forgetting walks the whole memory, so it runs at most every
-	// endedPruneEvery: a flood marks thousands of requests ended a second.
-	if now.Sub(s.endedPruned) > endedPruneEvery {
-		for old, at := range s.ended {
-			if now.Sub(at) > endedMemory {
-				delete(s.ended, old)
-			}
-		}
-		s.confirmations.pruneConfirmations(now)
-		s.endedPruned = now
-	}
+	pruneMemoriesLocked(s, now)
 	s.ended[id] = now
 }
 

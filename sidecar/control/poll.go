@@ -71,6 +71,7 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 			lastRead = s.base.now()
 			more = s.readRequests(ctx, workers, &place)
 		}
+		pruneMemories(s)
 		// The pause starts after the probe, not on a ticker: when a backup
 		// keeps the server busy its answers are slow, and a ticker would
 		// then send probes back to back and slow the backup down.

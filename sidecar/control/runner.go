@@ -133,7 +133,10 @@ type Runner struct {
 	// (sessions run in parallel, so that read can be stale). Entries are
 	// dropped after endedMemory.
 	ended       map[string]time.Time
-	endedPruned time.Time // when ended was last rid of old entries
+	endedPruned time.Time // when ended and foreign were last rid of old entries (memories.go)
+	// endedPeak and foreignPeak are the most entries the maps held since
+	// they were last rebuilt (shrunk).
+	endedPeak, foreignPeak int
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
 	// databaseTurns are the databases' turns (databaseTurn).
@@ -168,7 +171,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 	b := &base{svc: svc, cp: cp, auth: auth, kept: newKeptGrants(), claims: claims, opts: opts, obs: obs,
 		logger: logger.With("sidecar", opts.Instance), now: time.Now}
 	s := &Runner{base: b, admission: &admission{base: b}, catalogMirror: &catalogMirror{base: b},
-		scheduler:     &scheduler{base: b, notBefore: map[scheduleKey]time.Time{}},
+		scheduler:     &scheduler{base: b, notBefore: map[scheduleKey]time.Time{}, noBackupToCheck: map[string]bool{}},
 		confirmations: &confirmations{base: b, confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{}},
 		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers), mirroring: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},

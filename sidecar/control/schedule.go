@@ -23,6 +23,9 @@ type scheduler struct {
 	// databases at once: mu guards it.
 	mu        sync.Mutex
 	notBefore map[scheduleKey]time.Time
+	// noBackupToCheck are the databases whose check waits for their
+	// first completed backup (checkDue, checkAfterBackup).
+	noBackupToCheck map[string]bool
 }
 
 // scheduleKey is one schedule of one database.
@@ -174,6 +177,17 @@ func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule c
 	return err != nil || !waits
 }
 
+// checkAfterBackup forgets when database's check could be due, which
+// checkDue set to wait for its first completed backup: one has.
+func (s *scheduler) checkAfterBackup(database string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noBackupToCheck[database] {
+		delete(s.notBefore, scheduleKey{coord.CheckSchedule, database})
+		delete(s.noBackupToCheck, database)
+	}
+}
+
 // dueAgainAt notes that schedule's next request for database can be due
 // no sooner than at.
 func (s *scheduler) dueAgainAt(schedule coord.Schedule, database string, at time.Time) {
@@ -195,8 +209,17 @@ func (s *scheduler) scheduleBackup(ctx context.Context, pass *schedulePass, cat 
 // makes it.
 func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, every time.Duration, r Request) error {
 	took, err := s.claims.TakeSlot(ctx, schedule, r.Database, every)
-	if err != nil || !took {
+	if err != nil {
 		return err
+	}
+	// Taken now or before, the slot can have no other request: the passes
+	// till the next read nothing of the database (when the slot's request
+	// failed, each read its catalog and tried the slot again: three S3
+	// requests a failing database a pass, without end). A backup that
+	// completes moves it on (recentBackup).
+	s.dueAgainAt(schedule, r.Database, s.now().Add(s.claims.SlotEndsIn(every)))
+	if !took {
+		return nil
 	}
 	id, err := s.cp.InsertRequest(ctx, r)
 	if err != nil {
@@ -228,6 +251,7 @@ func (s *scheduler) recentBackup(cat model.Catalog) bool {
 		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
 			if b.Completed() { // a running one may fail: its database is read again on the next pass
 				s.dueAgainAt(coord.BackupSchedule, cat.Database, b.Time().Add(s.opts.IncrementalEvery))
+				s.checkAfterBackup(cat.Database)
 			}
 			return true
 		}
@@ -249,6 +273,14 @@ func (s *scheduler) scheduleCheck(ctx context.Context, pass *schedulePass, cat m
 // check_every old or there is none, and no check of it waits.
 func (s *scheduler) checkDue(ctx context.Context, pass *schedulePass, cat model.Catalog) (bool, error) {
 	if _, ok := cat.NewestCompleted(time.Time{}); !ok {
+		// Nothing to check before a backup completes: not before the
+		// backup schedule's next slot (a backup answered here sooner says
+		// so: recentBackup). Each pass read the catalog of a database
+		// whose backups fail, for its check.
+		s.mu.Lock()
+		s.notBefore[scheduleKey{coord.CheckSchedule, cat.Database}] = s.notBefore[scheduleKey{coord.BackupSchedule, cat.Database}]
+		s.noBackupToCheck[cat.Database] = true
+		s.mu.Unlock()
 		return false, nil
 	}
 	results, err := s.svc.Results(ctx, cat.Database)

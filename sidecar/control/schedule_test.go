@@ -121,3 +121,62 @@ func succeeded(p *memcontrol.ControlPlane, login string, action control.Action) 
 	}
 	return n
 }
+
+// TestScheduleReadsNothingOfAFailingDatabaseTillTheNextSlot (issue 27):
+// once the slot's backup request of a database has failed, no request
+// can be made before the next slot (its key is taken), and nothing can be
+// checked before a backup completes, so the passes till then read
+// nothing of the database: each read its catalog and tried the slot again
+// (three S3 requests a failing database a pass, without end).
+func TestScheduleReadsNothingOfAFailingDatabaseTillTheNextSlot(t *testing.T) {
+	const every = time.Hour // one slot for the whole test
+	if left := every - time.Since(time.Now().Truncate(every)); left < 30*time.Second {
+		time.Sleep(left + time.Second) // the slot would end within the test
+	}
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	db.FailNextBackup("the disk is full")
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
+	var passes atomic.Int64
+	// check_every 10 s: a pass every second.
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second,
+		FaultPoint: func(point string) {
+			if point == control.PointSchedulePass {
+				passes.Add(1)
+			}
+		}})
+	waitFor(t, "scheduled backup failing", func() bool { return answeredAs(b.plane, control.ActionBackup, control.StateFailed) > 0 })
+	store.ResetLists()
+	for seen, deadline := passes.Load(), time.Now().Add(30*time.Second); passes.Load() < seen+3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the schedule made %d passes in 30 s, want 3 (one a second)", passes.Load()-seen)
+		}
+	}
+	lists := store.ResetLists()
+	layout := coord.Layout{Prefix: "p"}
+	if n := lists[layout.KindRoot("shop", "full")] + lists[layout.KindRoot("shop", "incremental")]; n > 0 {
+		t.Errorf("shop's catalog was listed %d times in 3 passes after its slot's backup failed, want none till the next slot", n)
+	}
+}
+
+// answeredAs counts the requests of action the sidecar made that ended in state.
+func answeredAs(p *memcontrol.ControlPlane, action control.Action, state control.State) int {
+	n := 0
+	for _, r := range p.Requests() {
+		if st, err := p.Status(context.Background(), r.ID); err == nil && r.Action == action && st.State == state {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits up to 20 s for done, failing the test with what it waited for.
+func waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 20 s", what)
+		}
+	}
+}

@@ -174,6 +174,14 @@ func (c *Claims) instanceAlive(ctx context.Context, instance string) (bool, erro
 	return c.now().Before(hb.ExpiresAt), nil
 }
 
+// SlotEndsIn is how long the current slot of every long lasts yet, on
+// TakeSlot's clock: until then TakeSlot cannot take another.
+func (c *Claims) SlotEndsIn(every time.Duration) time.Duration {
+	length := int64(max(every.Seconds(), 1))
+	now := c.now()
+	return time.Unix((now.Unix()/length+1)*length, 0).Sub(now)
+}
+
 // TakeSlot reports whether this sidecar takes the current slot of
 // schedule for database, slots being every long: a conditional write of
 // the slot's key lets exactly one sidecar (once) make the slot's request.
