@@ -153,18 +153,18 @@ func listCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var cats []model.Catalog
+		// A database at a time: a thousand catalogs are not held at once.
+		out := newCatalogPrinter(a.stdout, asJSON, a.store.URL, fullOnly)
 		for _, db := range dbs {
 			cat, err := a.service.Catalog(ctx, db)
 			if err != nil {
 				return err
 			}
-			cats = append(cats, cat)
+			if err := out.print(cat); err != nil {
+				return err
+			}
 		}
-		if asJSON {
-			return printCatalogJSON(a.stdout, cats, a.store.URL, fullOnly)
-		}
-		return printCatalogText(a.stdout, cats, fullOnly)
+		return out.end()
 	})
 	return cmd
 }
