@@ -11,34 +11,43 @@ import (
 	"github.com/clickvault/clickvault/sidecar"
 )
 
-// queueSize bounds the events waiting to be sent; a receiver that is down
-// for long enough to fill it loses the newest events, logged, rather than
-// holding up backups.
+// queueSize bounds the events of each kind (failures, others) waiting to
+// be sent; a receiver that is down for long enough to fill it loses the
+// newest events, logged, rather than holding up backups.
 const queueSize = 256
 
 // drainFor is how long Run keeps sending queued events after shutdown.
 const drainFor = 10 * time.Second
 
-// Queue sends notifications in the background, in order, so a slow or
-// failing receiver (Slack retried for a minute, say) never delays the answer
-// to a request. Notify never blocks; Run does the sending.
+// Queue sends notifications in the background, so a slow or failing
+// receiver (Slack retried for a minute, say) never delays the answer to a
+// request. Notify never blocks; Run does the sending. Failures wait in a
+// queue of their own and go first: a round of a thousand databases with
+// on_success sends a thousand successes (Slack takes about one a
+// second), and a failure must not be the event dropped behind them. Each
+// kind keeps its order.
 type Queue struct {
-	next   sidecar.Notifier
-	events chan sidecar.Event
-	logger *slog.Logger
+	next     sidecar.Notifier
+	failures chan sidecar.Event
+	others   chan sidecar.Event
+	logger   *slog.Logger
 }
 
 var _ sidecar.Notifier = (*Queue)(nil)
 
 // NewQueue puts a queue in front of next.
 func NewQueue(next sidecar.Notifier, logger *slog.Logger) *Queue {
-	return &Queue{next: next, events: make(chan sidecar.Event, queueSize), logger: logger}
+	return &Queue{next: next, failures: make(chan sidecar.Event, queueSize), others: make(chan sidecar.Event, queueSize), logger: logger}
 }
 
-// Notify queues e. It fails only when the queue is full.
+// Notify queues e. It fails only when the queue of its kind is full.
 func (q *Queue) Notify(_ context.Context, e sidecar.Event) error {
+	lane := q.others
+	if !e.Succeeded() {
+		lane = q.failures
+	}
 	select {
-	case q.events <- e:
+	case lane <- e:
 		return nil
 	default:
 		return fmt.Errorf("queue notification %s of %s: %d are already waiting, dropped", e.Event, e.Database, queueSize)
@@ -68,8 +77,16 @@ func (q *Queue) Run(ctx context.Context) error {
 		_ = g.Wait()
 	}()
 	for {
+		select { // a failure first, whenever one waits
+		case e := <-q.failures:
+			q.send(sendCtx, e)
+			continue
+		default:
+		}
 		select {
-		case e := <-q.events:
+		case e := <-q.failures:
+			q.send(sendCtx, e)
+		case e := <-q.others:
 			q.send(sendCtx, e)
 		case <-ctx.Done():
 			q.drain(sendCtx)
@@ -78,14 +95,11 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 }
 
-// drain sends every event still queued.
+// drain sends every event still queued, failures first.
 func (q *Queue) drain(ctx context.Context) {
-	for {
-		select {
-		case e := <-q.events:
-			q.send(ctx, e)
-		default:
-			return
+	for _, lane := range []chan sidecar.Event{q.failures, q.others} {
+		for len(lane) > 0 {
+			q.send(ctx, <-lane)
 		}
 	}
 }

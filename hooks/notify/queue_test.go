@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"sync"
@@ -101,3 +102,37 @@ func TestQueueDeliversThroughDispatcher(t *testing.T) {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// TestAFailureIsNotDroppedBehindSuccesses (issue 27): a round of a
+// thousand databases with on_success fills the queue with successes
+// faster than Slack takes them; a failure then still finds room, and is
+// sent before the successes queued ahead of it.
+func TestAFailureIsNotDroppedBehindSuccesses(t *testing.T) {
+	slow := &slowNotifier{wait: 5 * time.Millisecond}
+	q := notify.NewQueue(slow, slog.New(slog.DiscardHandler))
+	var refused int
+	for i := range 300 {
+		if q.Notify(context.Background(), sidecar.Event{Event: "backup_completed", Backup: fmt.Sprint("ok-", i)}) != nil {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("300 successes all queued: the queue is not bounded")
+	}
+	if err := q.Notify(context.Background(), sidecar.Event{Event: "backup_failed", Backup: "failed", Error: "disk full"}); err != nil {
+		t.Fatalf("a failure behind a full queue of successes: %v, want it queued", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	g.Go(func() error { return q.Run(ctx) })
+	for deadline := time.Now().Add(10 * time.Second); len(slow.sent()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing sent within 10 s")
+		}
+	}
+	cancel()
+	_ = g.Wait()
+	if got := slow.sent(); got[0] != "failed" {
+		t.Fatalf("sent first %q, want the failure before the successes queued ahead of it", got[0])
+	}
+}
