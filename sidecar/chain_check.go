@@ -35,7 +35,8 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 	if err != nil {
 		return "", err
 	}
-	c := &checker{s: s.engine, cat: cat, sizes: map[string]int64{}, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := newChecker(s.engine, cat)
+	c.sizes = map[string]int64{}
 	var exact []model.Backup
 	for i, b := range links {
 		for _, o := range listings[i] {
@@ -45,18 +46,19 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 			exact = append(exact, b)
 		}
 	}
-	c.loadManifests(ctx, exact)
-	problem := ""
-	for _, b := range exact { // oldest first: a broken link breaks every link on it
-		p := c.backup(ctx, b)
-		if err := ctx.Err(); err != nil {
-			return "", fmt.Errorf("check the chain of %s: %w", base, err) // a read cut short is no verdict
-		}
-		if p != "" {
+	problem, cut := "", false
+	c.checkLinks(ctx, exact, func(b model.Backup, p string) bool { // oldest first: a broken link breaks every link on it
+		switch {
+		case ctx.Err() != nil:
+			cut = true // a read cut short is no verdict
+		case p != "":
 			problem = fmt.Sprintf("backup %s: %s", b.Name, p)
 			s.recordBroken(ctx, cat, links, b, p)
-			break
 		}
+		return !cut && p == ""
+	})
+	if cut {
+		return "", fmt.Errorf("check the chain of %s: %w", base, ctx.Err())
 	}
 	s.logger.Debug("chain checked", "base", base, "links", len(links),
 		"by_manifest", len(exact), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)

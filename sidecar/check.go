@@ -53,29 +53,26 @@ func (s *checks) Check(ctx context.Context, database, name string) (model.CheckR
 	if name != "" {
 		pin.Narrow(ctx, name)
 	}
-	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := newChecker(s.engine, cat)
 	if err := c.list(ctx, database, targets); err != nil {
 		return report, err
 	}
 	now := s.now().UTC()
 	broken := map[string]bool{}
-	for i, b := range targets {
-		if i == 0 || b.Chain != targets[i-1].Chain {
-			// One chain's manifests at a time: a base is always in its
-			// backup's chain, and a deep chain of a big database has
-			// manifests of hundreds of MB that must not add up.
-			c.manifests, c.memo = map[string]manifestRead{}, map[string]string{}
-			c.loadManifests(ctx, model.ChainOf(targets, i))
-		}
-		problem := c.backup(ctx, b)
-		if problem == "" && broken[b.Base] {
-			problem = "built on broken backup " + b.Base
-		}
-		status := model.CheckGood
-		if problem != "" {
-			status, broken[b.Name] = model.CheckBroken, true
-		}
-		report.Backups = append(report.Backups, model.CheckedBackup{Backup: b, BackupCheck: model.BackupCheck{Verdict: status, Problem: problem, CheckedAt: now}})
+	for i := 0; i < len(targets); {
+		chain := model.ChainOf(targets, i) // a base is always in its backup's chain
+		c.checkLinks(ctx, chain, func(b model.Backup, problem string) bool {
+			if problem == "" && broken[b.Base] {
+				problem = "built on broken backup " + b.Base
+			}
+			status := model.CheckGood
+			if problem != "" {
+				status, broken[b.Name] = model.CheckBroken, true
+			}
+			report.Backups = append(report.Backups, model.CheckedBackup{Backup: b, BackupCheck: model.BackupCheck{Verdict: status, Problem: problem, CheckedAt: now}})
+			return true
+		})
+		i += len(chain)
 	}
 	report.Objects = c.confirmed
 	if err := s.saveChecks(ctx, cat, report.Backups); err != nil {
@@ -96,8 +93,8 @@ type manifestRead struct {
 }
 
 // checker holds what one check read: the sizes of the objects listed, the
-// manifests, and each file's verdict (a file of a base is looked at once,
-// however many incrementals use it).
+// manifests, and each file's verdict by backup and file (a file of a base
+// is looked at once, however many incrementals use it).
 type checker struct {
 	s     *engine
 	cat   model.Catalog
@@ -105,8 +102,12 @@ type checker struct {
 	// mu guards manifests: verify's part readers look them up in parallel.
 	mu        sync.Mutex
 	manifests map[string]manifestRead
-	memo      map[string]string
+	memo      map[string]map[string]string
 	confirmed int
+}
+
+func newChecker(s *engine, cat model.Catalog) *checker {
+	return &checker{s: s, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]map[string]string{}}
 }
 
 // list reads the sizes of every object of the database's folder, and of
@@ -138,6 +139,51 @@ const (
 	manifestReaders       = 16
 	manifestBytesInFlight = 64 << 20
 )
+
+// manifestWindow is how many links' manifests checkLinks reads at once,
+// ahead of the link it checks.
+const manifestWindow = 4
+
+// checkLinks checks links, one chain's, oldest first, handing each link's
+// first problem ("" = sound) to checked, until it returns false. A link
+// needs its own manifest and its base's, with the base's verdicts: the
+// manifests are read a window at a time, and a link's manifest and
+// verdicts are dropped once no link left is it or is built on it. So a
+// check of a chain holds a few manifests, not all of them (each lists
+// every file of the database: a chain of 42 links of 50,000 files held
+// some 900 MB).
+func (c *checker) checkLinks(ctx context.Context, links []model.Backup, checked func(b model.Backup, problem string) bool) {
+	for i, b := range links {
+		if i%manifestWindow == 0 {
+			c.loadManifests(ctx, links[i:min(i+manifestWindow, len(links))])
+		}
+		if !checked(b, c.backup(ctx, b)) {
+			return
+		}
+		c.forgetAllBut(links[i+1:])
+	}
+}
+
+// forgetAllBut drops the manifests and verdicts of every backup that none
+// of rest is or is built on.
+func (c *checker) forgetAllBut(rest []model.Backup) {
+	needed := map[string]bool{}
+	for _, b := range rest {
+		needed[b.Name], needed[b.Base] = true, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.manifests {
+		if !needed[name] {
+			delete(c.manifests, name)
+		}
+	}
+	for name := range c.memo {
+		if !needed[name] {
+			delete(c.memo, name)
+		}
+	}
+}
 
 // loadManifests reads the manifests of backups in parallel, before the
 // files are followed one backup at a time.
@@ -218,32 +264,37 @@ func (c *checker) readManifest(ctx context.Context, b model.Backup) manifestRead
 	return read
 }
 
-// backup returns the first problem of b's files, or "".
+// backup returns the first problem of b's files, or "". Every file is
+// judged, past the first problem too: a link built on b finds its files'
+// verdicts in b's (checkLinks drops the manifests further down).
 func (c *checker) backup(ctx context.Context, b model.Backup) string {
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return m.problem
 	}
+	first := ""
 	for _, f := range m.all {
 		if f.Size == 0 {
 			continue
 		}
-		if p := c.file(ctx, b, f); p != "" {
-			return p
+		if p := c.file(ctx, b, f); p != "" && first == "" {
+			first = p
 		}
 	}
-	return ""
+	return first
 }
 
 // file checks one file of b: its part in the base (found there by base
 // size and checksum, and checked there), and its own object.
 func (c *checker) file(ctx context.Context, b model.Backup, f model.ManifestFile) string {
-	memoKey := b.Name + "\x00" + f.Name
-	if p, ok := c.memo[memoKey]; ok {
+	if p, ok := c.memo[b.Name][f.Name]; ok {
 		return p
 	}
 	p := c.fileUncached(ctx, b, f)
-	c.memo[memoKey] = p
+	if c.memo[b.Name] == nil {
+		c.memo[b.Name] = map[string]string{}
+	}
+	c.memo[b.Name][f.Name] = p
 	return p
 }
 

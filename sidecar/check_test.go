@@ -104,3 +104,46 @@ func TestManifestFollowsTheBase(t *testing.T) {
 		t.Fatalf("use_base without base_size: %+v, %v", m, err)
 	}
 }
+
+// TestACheckHoldsAFewManifestsOfADeepChain (issue 27): each manifest lists
+// every file of the database, and a check held every manifest of a chain
+// at once (a chain of 42 links of 50,000 files: some 900 MB). It holds
+// the window it reads ahead and the base of the link it checks; the
+// verdicts stay those of a check that held them all: a file kept three
+// links down is found, and a link built on a broken one is broken.
+func TestACheckHoldsAFewManifestsOfADeepChain(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	ctx := context.Background()
+	var links []model.Backup
+	for i := range 20 {
+		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5})
+		links = append(links, e.backup(t, ""))
+	}
+	peak, err := sidecar.PeakManifestsOfACheck(ctx, e.Service, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak > 6 {
+		t.Errorf("a check of a chain of %d links held %d manifests at once, want a window of 4 and a base", len(links), peak)
+	}
+	victim := links[12].Folder + "data/shop/orders/all_1_1_0/data.bin"
+	if err := e.store.Delete(ctx, []string{victim}); err != nil {
+		t.Fatal(err)
+	}
+	e.store.ResetGets()
+	rep, err := e.Check(ctx, "shop", "")
+	if !errors.Is(err, model.ErrBroken) || rep.Broken() != 8 {
+		t.Fatalf("check with link 13's object gone: %v, %d broken, want the 8 links from it", err, rep.Broken())
+	}
+	// items is the same in every link: kept in the first, found there
+	// from every later link (through each base's verdicts).
+	if !strings.Contains(rep.Backups[12].Problem, victim) || !strings.Contains(rep.Backups[19].Problem, "built on broken backup") ||
+		rep.Backups[11].Verdict != model.CheckGood {
+		t.Errorf("verdicts: link 12 %s, link 13 %q, link 20 %q", rep.Backups[11].Verdict, rep.Backups[12].Problem, rep.Backups[19].Problem)
+	}
+	// The catalog index, each manifest once, the check file: no manifest
+	// dropped was read again.
+	if gets := e.store.ResetGets(); gets > len(links)+3 {
+		t.Errorf("check made %d GETs for %d links; each manifest is read once", gets, len(links))
+	}
+}

@@ -76,3 +76,33 @@ func ForgetRefusalsAfter(d time.Duration) func() {
 	serialMemory = d
 	return func() { serialMemory = time.Hour }
 }
+
+// PeakManifestsOfACheck checks every chain of database's as Check does
+// (checkLinks, chain by chain) and returns the most manifests the
+// checker held at once.
+func PeakManifestsOfACheck(ctx context.Context, s *Service, database string) (int, error) {
+	cat, err := s.catalogs.Catalog(ctx, database)
+	if err != nil {
+		return 0, err
+	}
+	targets, err := model.CheckTargets(cat, "")
+	if err != nil {
+		return 0, err
+	}
+	c := newChecker(s.engine, cat)
+	if err := c.list(ctx, database, targets); err != nil {
+		return 0, err
+	}
+	peak := 0
+	for i := 0; i < len(targets); {
+		chain := model.ChainOf(targets, i)
+		c.checkLinks(ctx, chain, func(model.Backup, string) bool {
+			c.mu.Lock()
+			peak = max(peak, len(c.manifests))
+			c.mu.Unlock()
+			return true
+		})
+		i += len(chain)
+	}
+	return peak, nil
+}

@@ -16,7 +16,7 @@ import (
 // through its manifest in b's folder or, for an incremental, in the base
 // that holds it. Sorted by table.
 func (s *restorer) ReadDefinitions(ctx context.Context, cat model.Catalog, b model.Backup) ([]model.TableDefinition, error) {
-	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := newChecker(s.engine, cat)
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)
@@ -57,7 +57,7 @@ func (s *restorer) undefined(ctx context.Context, cat model.Catalog, b model.Bac
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := newChecker(s.engine, cat)
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)

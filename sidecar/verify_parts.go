@@ -40,7 +40,7 @@ func (s *catalogs) partitionRows(ctx context.Context, cat model.Catalog, b model
 // sumCounts sums the count.txt files of b's parts under the key keyOf
 // gives their file name (false: not counted).
 func (s *catalogs) sumCounts(ctx context.Context, cat model.Catalog, b model.Backup, keyOf func(name string) (string, bool)) (map[string]uint64, error) {
-	c := &checker{s: s.engine, cat: cat, manifests: map[string]manifestRead{}, memo: map[string]string{}}
+	c := newChecker(s.engine, cat)
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the parts of backup %s: %s", b.Name, m.problem)
