@@ -116,7 +116,9 @@ func TestACheckHoldsAFewManifestsOfADeepChain(t *testing.T) {
 	ctx := context.Background()
 	var links []model.Backup
 	for i := range 20 {
-		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5})
+		// items and zeta are the same in every link (kept in the first),
+		// orders changes; zeta's files come after orders' in a manifest.
+		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
 		links = append(links, e.backup(t, ""))
 	}
 	peak, err := sidecar.PeakManifestsOfACheck(ctx, e.Service, "shop")
@@ -135,14 +137,13 @@ func TestACheckHoldsAFewManifestsOfADeepChain(t *testing.T) {
 	if !errors.Is(err, model.ErrBroken) || rep.Broken() != 8 {
 		t.Fatalf("check with link 13's object gone: %v, %d broken, want the 8 links from it", err, rep.Broken())
 	}
-	// items is the same in every link: kept in the first, found there
-	// from every later link (through each base's verdicts).
 	if !strings.Contains(rep.Backups[12].Problem, victim) || !strings.Contains(rep.Backups[19].Problem, "built on broken backup") ||
 		rep.Backups[11].Verdict != model.CheckGood {
 		t.Errorf("verdicts: link 12 %s, link 13 %q, link 20 %q", rep.Backups[11].Verdict, rep.Backups[12].Problem, rep.Backups[19].Problem)
 	}
 	// The catalog index, each manifest once, the check file: no manifest
-	// dropped was read again.
+	// dropped was read again (link 14 finds its zeta in link 13's
+	// verdicts, judged past link 13's broken orders).
 	if gets := e.store.ResetGets(); gets > len(links)+3 {
 		t.Errorf("check made %d GETs for %d links; each manifest is read once", gets, len(links))
 	}
