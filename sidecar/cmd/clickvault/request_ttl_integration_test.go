@@ -11,9 +11,7 @@ import (
 
 // TestRequestRetentionIsConfigured (issue 23, intake): requests and
 // request_log expire after sidecar.request_retention_days, set as the
-// tables' TTL when serve starts (and changed by a later start); so do the
-// rows of backups that say deleted (issue 27: the table grew by every
-// backup ever taken, and its readers read them all).
+// tables' TTL when serve starts (and changed by a later start).
 func TestRequestRetentionIsConfigured(t *testing.T) {
 	h := newHarnessWith(t, sidecarUsers)
 	h.createShop(10)
@@ -27,16 +25,13 @@ func TestRequestRetentionIsConfigured(t *testing.T) {
 
 func (h *harness) requireTTL(days int) {
 	h.t.Helper()
-	for _, table := range []string{"requests", "request_log", "backups"} {
+	for _, table := range []string{"requests", "request_log"} {
 		var create proto.ColStr
 		if err := h.ch.Do(h.ctx, ch.Query{Body: "SELECT create_table_query AS q FROM system.tables WHERE database = 'clickvault' AND name = '" + table + "'",
 			Result: proto.ResultColumn{Name: "q", Data: &create}}); err != nil || create.Rows() != 1 {
 			h.t.Fatalf("read clickvault.%s: %v", table, err)
 		}
 		want := "TTL "
-		if table == "backups" {
-			want = "WHERE status = 'deleted'"
-		}
 		if q := create.Row(0); !strings.Contains(q, want) || !strings.Contains(q, "toIntervalDay("+strconv.Itoa(days)+")") {
 			h.t.Fatalf("clickvault.%s keeps rows other than %d days:\n%s", table, days, q)
 		}
