@@ -128,7 +128,10 @@ func (p *schedulePass) waiting(ctx context.Context, action Action, database stri
 		return false, err
 	}
 	for _, r := range pending {
-		if r.Action == action && (r.Database == database || r.Database == "") {
+		// "" is the default database: it waits for that one alone (a
+		// request of it, queued or running for hours, held back every
+		// database).
+		if r.Action == action && (r.Database == database || (r.Database == "" && database == p.opts.DefaultDatabase)) {
 			return true, nil
 		}
 	}
@@ -177,6 +180,15 @@ func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule c
 	return err != nil || !waits
 }
 
+// dueAfter is when a request every long after one made at made is due,
+// seen at now. One made ahead of now (its name came from a clock that ran
+// ahead) counts as made now: its own time plus every could be days off,
+// and the backups named after it (uniqueName) would keep the schedule
+// silent till then.
+func dueAfter(now, made time.Time, every time.Duration) time.Time {
+	return now.Add(every - max(now.Sub(made), 0))
+}
+
 // checkAfterBackup forgets when database's check could be due, which
 // checkDue set to wait for its first completed backup: one has.
 func (s *scheduler) checkAfterBackup(database string) {
@@ -208,23 +220,33 @@ func (s *scheduler) scheduleBackup(ctx context.Context, pass *schedulePass, cat 
 // every of the schedule: the sidecar that takes the slot (coord.Claims.TakeSlot)
 // makes it.
 func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, every time.Duration, r Request) error {
-	took, err := s.claims.TakeSlot(ctx, schedule, r.Database, every)
+	tried := s.now()
+	took, slot, err := s.claims.TakeSlot(ctx, schedule, r.Database, every)
 	if err != nil {
 		return err
 	}
-	// Taken now or before, the slot can have no other request: the passes
-	// till the next read nothing of the database (when the slot's request
-	// failed, each read its catalog and tried the slot again: three S3
-	// requests a failing database a pass, without end). A backup that
-	// completes moves it on (recentBackup).
-	s.dueAgainAt(schedule, r.Database, s.now().Add(s.claims.SlotEndsIn(every)))
+	// Taken by the request made below, or before (whose request failed,
+	// or waits where this pass cannot see it), the slot can have no other
+	// request: the passes till the next read nothing of the database (a
+	// failing database had its catalog read and the slot tried at every
+	// pass: three S3 requests). A backup that completes moves it on
+	// (recentBackup).
+	slotEnds := tried.Add(slot.EndsIn)
 	if !took {
+		s.dueAgainAt(schedule, r.Database, slotEnds)
 		return nil
 	}
 	id, err := s.cp.InsertRequest(ctx, r)
 	if err != nil {
+		// Given back, the slot is taken again by the next pass, here or
+		// on another sidecar: left taken, it had no request till the next.
+		if gerr := s.claims.GiveBackSlot(context.WithoutCancel(ctx), slot); gerr != nil {
+			s.logger.Warn("the slot's request was not made, and its slot is not given back: no request till the next slot",
+				"action", r.Action, "database", r.Database, "err", gerr)
+		}
 		return err
 	}
+	s.dueAgainAt(schedule, r.Database, slotEnds)
 	s.logger.Info("scheduled request made", "action", r.Action, "database", r.Database, "request", id)
 	return nil
 }
@@ -250,7 +272,7 @@ func (s *scheduler) recentBackup(cat model.Catalog) bool {
 	for _, b := range cat.All() {
 		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
 			if b.Completed() { // a running one may fail: its database is read again on the next pass
-				s.dueAgainAt(coord.BackupSchedule, cat.Database, b.Time().Add(s.opts.IncrementalEvery))
+				s.dueAgainAt(coord.BackupSchedule, cat.Database, dueAfter(s.now(), b.Time(), s.opts.IncrementalEvery))
 				s.checkAfterBackup(cat.Database)
 			}
 			return true
@@ -278,7 +300,11 @@ func (s *scheduler) checkDue(ctx context.Context, pass *schedulePass, cat model.
 		// so: recentBackup). Each pass read the catalog of a database
 		// whose backups fail, for its check.
 		s.mu.Lock()
-		s.notBefore[scheduleKey{coord.CheckSchedule, cat.Database}] = s.notBefore[scheduleKey{coord.BackupSchedule, cat.Database}]
+		next := s.now().Add(s.opts.CheckEvery) // a backup from elsewhere (the CLI) is seen by then
+		if backupDue := s.notBefore[scheduleKey{coord.BackupSchedule, cat.Database}]; !backupDue.IsZero() && backupDue.Before(next) {
+			next = backupDue
+		}
+		s.notBefore[scheduleKey{coord.CheckSchedule, cat.Database}] = next
 		s.noBackupToCheck[cat.Database] = true
 		s.mu.Unlock()
 		return false, nil
@@ -289,7 +315,7 @@ func (s *scheduler) checkDue(ctx context.Context, pass *schedulePass, cat model.
 	}
 	for _, c := range results.Checks {
 		if s.now().Sub(c.CheckedAt) < s.opts.CheckEvery {
-			s.dueAgainAt(coord.CheckSchedule, cat.Database, c.CheckedAt.Add(s.opts.CheckEvery))
+			s.dueAgainAt(coord.CheckSchedule, cat.Database, dueAfter(s.now(), c.CheckedAt, s.opts.CheckEvery))
 			return false, nil
 		}
 	}

@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -179,4 +180,39 @@ func waitFor(t *testing.T, what string, done func() bool) {
 			t.Fatalf("no %s within 20 s", what)
 		}
 	}
+}
+
+// failFirstInsert refuses the first request inserted through it.
+type failFirstInsert struct {
+	control.ControlPlane
+	failed atomic.Bool
+}
+
+func (f *failFirstInsert) InsertRequest(ctx context.Context, r control.Request) (string, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return "", errors.New("connection reset by peer")
+	}
+	return f.ControlPlane.InsertRequest(ctx, r)
+}
+
+// TestAScheduledRequestNotMadeIsMadeOnTheNextPass: the schedule's INSERT
+// failed once after it took the slot; the slot is given back, and the
+// next pass makes the request (left taken, the slot had no request till
+// the next: an hour here).
+func TestAScheduledRequestNotMadeIsMadeOnTheNextPass(t *testing.T) {
+	const every = time.Hour // one slot for the whole test
+	if left := every - time.Since(time.Now().Truncate(every)); left < 30*time.Second {
+		time.Sleep(left + time.Second)
+	}
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	failing := &failFirstInsert{}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
+		wrap: func(cp control.ControlPlane) control.ControlPlane { failing.ControlPlane = cp; return failing }}
+	// check_every 10 s: a pass every second.
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second})
+	waitFor(t, "scheduled backup after the first INSERT failed", func() bool {
+		return failing.failed.Load() && succeeded(b.plane, "clickvault", control.ActionBackup) > 0
+	})
 }

@@ -174,25 +174,39 @@ func (c *Claims) instanceAlive(ctx context.Context, instance string) (bool, erro
 	return c.now().Before(hb.ExpiresAt), nil
 }
 
-// SlotEndsIn is how long the current slot of every long lasts yet, on
-// TakeSlot's clock: until then TakeSlot cannot take another.
-func (c *Claims) SlotEndsIn(every time.Duration) time.Duration {
-	length := int64(max(every.Seconds(), 1))
-	now := c.now()
-	return time.Unix((now.Unix()/length+1)*length, 0).Sub(now)
+// Slot is one time slot of a schedule for a database (TakeSlot).
+type Slot struct {
+	key string
+	// EndsIn is how long the slot lasted yet when it was tried, on the
+	// store's clock: no other slot can be taken before.
+	EndsIn time.Duration
 }
 
-// TakeSlot reports whether this sidecar takes the current slot of
-// schedule for database, slots being every long: a conditional write of
-// the slot's key lets exactly one sidecar (once) make the slot's request.
-func (c *Claims) TakeSlot(ctx context.Context, s Schedule, database string, every time.Duration) (bool, error) {
-	slot := c.now().Unix() / int64(max(every.Seconds(), 1))
-	_, err := c.store.Put(ctx, c.layout.SlotKey(s, database, slot), []byte(c.instance), PutCondition{IfNoneMatch: true})
+// TakeSlot tries the current slot of schedule for database, slots being
+// every long: a conditional write of the slot's key lets exactly one
+// sidecar (once) make the slot's request. It reports whether this sidecar
+// took it, and the slot either way.
+func (c *Claims) TakeSlot(ctx context.Context, s Schedule, database string, every time.Duration) (bool, Slot, error) {
+	length := int64(max(every.Seconds(), 1))
+	now := c.now()
+	n := now.Unix() / length
+	slot := Slot{key: c.layout.SlotKey(s, database, n), EndsIn: time.Unix((n+1)*length, 0).Sub(now)}
+	_, err := c.store.Put(ctx, slot.key, []byte(c.instance), PutCondition{IfNoneMatch: true})
 	if errors.Is(err, ErrPreconditionFailed) {
-		return false, nil // another sidecar (or this one, earlier) took this slot
+		return false, slot, nil // another sidecar (or this one, earlier) took this slot
 	}
 	if err != nil {
-		return false, fmt.Errorf("take the %s slot of %s: %w", s, database, err)
+		return false, slot, fmt.Errorf("take the %s slot of %s: %w", s, database, err)
 	}
-	return true, nil
+	return true, slot, nil
+}
+
+// GiveBackSlot lets a slot this sidecar took be taken again, here or by
+// another sidecar: its request could not be made, and a slot taken and
+// left empty would have no request till the next.
+func (c *Claims) GiveBackSlot(ctx context.Context, slot Slot) error {
+	if err := c.store.Delete(ctx, []string{slot.key}); err != nil {
+		return fmt.Errorf("give back a schedule slot: %w", err)
+	}
+	return nil
 }

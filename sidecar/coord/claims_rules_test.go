@@ -167,7 +167,7 @@ func TestClaimErrors(t *testing.T) {
 	}
 	s := newHooked()
 	s.failPut[claimsLayout.SlotKey(coord.BackupSchedule, "shop", 100)] = broken
-	if took, err := claimsOn(s, "b", time.Unix(3600*100, 0)).TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); !errors.Is(err, broken) || took {
+	if took, _, err := claimsOn(s, "b", time.Unix(3600*100, 0)).TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); !errors.Is(err, broken) || took {
 		t.Errorf("a slot that cannot be written: %v, %v", took, err)
 	}
 }

@@ -174,15 +174,15 @@ func TestSlots(t *testing.T) {
 		c    *coord.Claims
 		want bool
 	}{{a, true}, {b, false}, {a, false}} {
-		if took, err := step.c.TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); err != nil || took != step.want {
+		if took, _, err := step.c.TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); err != nil || took != step.want {
 			t.Fatalf("take the slot: %v, %v; want %v", took, err, step.want)
 		}
 	}
-	if took, _ := b.TakeSlot(ctx, coord.CheckSchedule, "shop", time.Hour); !took {
+	if took, _, _ := b.TakeSlot(ctx, coord.CheckSchedule, "shop", time.Hour); !took {
 		t.Fatal("the check schedule's slot is its own")
 	}
 	now = now.Add(time.Hour)
-	if took, _ := b.TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); !took {
+	if took, _, _ := b.TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); !took {
 		t.Fatal("the next slot")
 	}
 }
