@@ -86,14 +86,26 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 		}
 		return err
 	})
-	e := Event{Event: "backup_completed", Database: string(req.Database), Backup: out.Name, Kind: string(out.Kind),
-		Size: out.StoredBytes(), StoredBytes: out.StoredBytes(), LogicalBytes: out.TotalSize,
-		DurationSeconds: s.now().Sub(start).Seconds(), RequestID: req.RequestID, RequestedBy: req.RequestedBy}
+	if err != nil && ctx.Err() != nil {
+		// Stopped (serve shutting down, the CLI interrupted), not failed:
+		// the BACKUP may run on, and the request's next run, or its
+		// adoption of this backup (Adopt), says how it ended.
+		return out, err
+	}
+	s.emit(ctx, backupEvent(string(req.Database), out, err, s.now().Sub(start), req.RequestID, req.RequestedBy))
+	return out, err
+}
+
+// backupEvent is the notification of a backup of database that ended
+// with err (b is empty when it failed before it was named).
+func backupEvent(database string, b model.Backup, err error, took time.Duration, requestID, requestedBy string) Event {
+	e := Event{Event: "backup_completed", Database: database, Backup: b.Name, Kind: string(b.Kind),
+		Size: b.StoredBytes(), StoredBytes: b.StoredBytes(), LogicalBytes: b.TotalSize,
+		DurationSeconds: took.Seconds(), RequestID: requestID, RequestedBy: requestedBy}
 	if err != nil {
 		e.Event, e.Error = "backup_failed", err.Error()
 	}
-	s.emit(ctx, e)
-	return out, err
+	return e
 }
 
 // ErrBackupGone is Adopt's answer when the backup is not in the bucket
@@ -122,6 +134,16 @@ func (s *backups) Adopt(ctx context.Context, database, name string, progress Pro
 		out = b
 		return ownOutcome(b)
 	})
+	if ctx.Err() == nil && out.Name != "" {
+		// The run that sent the BACKUP stopped before it could say how it
+		// ended (Backup notifies no stop): this adoption says it, once
+		// more if that run was killed after its own notification.
+		var took time.Duration
+		if out.StartedAt != nil && out.FinishedAt != nil {
+			took = out.FinishedAt.Sub(*out.StartedAt)
+		}
+		s.emit(ctx, backupEvent(database, out, err, took, out.RequestID, ""))
+	}
 	return out, err
 }
 

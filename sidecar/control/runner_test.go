@@ -74,6 +74,8 @@ type bed struct {
 	rights control.Authorizer
 	// claims are the runners' claims, in the order they were started.
 	claims []*coord.Claims
+	// notifier, when set, is sent the engine's notifications.
+	notifier sidecar.Notifier
 }
 
 // testProofKey is the sidecar's signing key in these tests.
@@ -100,6 +102,9 @@ func (b *bed) startRun(opts control.Options, run string) (stop func()) {
 	svc := sidecar.NewService(b.store, b.db.Ports(), nil, layout, sidecar.Options{
 		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, ControlDatabase: "clickvault",
 		Holder: coord.Holder{Name: "a", Stable: true}}, logger)
+	if b.notifier != nil {
+		svc.SetNotifier(b.notifier)
+	}
 	opts.Instance, opts.OwnUser, opts.DefaultDatabase = "a", "clickvault", "shop"
 	opts.ProofKey = testProofKey
 	opts.Poll = 20 * time.Millisecond

@@ -165,8 +165,23 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 	a.sweepCopies(ctx)
 	p.started.Store(runner)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runner.Run(gctx) })
+	// The notifications are sent until the parts that notify have stopped
+	// (a request running at shutdown answers after ctx ends), or for
+	// notify's drainFor after ctx ends.
 	g.Go(func() error { return p.notifications.Run(gctx) })
+	g.Go(func() error {
+		defer p.notifications.Close()
+		return runNotifiers(gctx, a, p, runner, copies)
+	})
+	return g.Wait()
+}
+
+// runNotifiers runs the parts of serve that notify, until ctx ends: the
+// runner, the copy rounds and (on a cluster node) the sets. A function:
+// app has its 30 methods.
+func runNotifiers(ctx context.Context, a *app, p serveParts, runner *control.Runner, copies *control.Copies) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runner.Run(gctx) })
 	if copies != nil {
 		g.Go(func() error { return copies.Run(gctx) })
 	}
