@@ -24,7 +24,8 @@ func pruneMemories(s *Runner) {
 }
 
 // pruneMemoriesLocked, at most every endedPruneEvery, forgets the ended
-// requests older than endedMemory, the requests another sidecar claimed
+// requests older than endedMemory (counted from the start of the read of
+// pending requests under way, if one is), the requests another sidecar claimed
 // whose time to be left alone is up (answered there, they are never read
 // pending again, so dispatch would never drop them), and the
 // confirmations' old verdicts. s.mu is held.
@@ -33,8 +34,14 @@ func pruneMemoriesLocked(s *Runner, now time.Time) {
 		return
 	}
 	s.endedPeak = max(s.endedPeak, len(s.ended))
+	// endedMemory back from now, or from the start of the read under way,
+	// which may still hand on what it found pending then.
+	forget := now.Add(-endedMemory)
+	if !s.readingSince.IsZero() {
+		forget = s.readingSince.Add(-endedMemory)
+	}
 	for old, at := range s.ended {
-		if now.Sub(at) > endedMemory {
+		if at.Before(forget) {
 			delete(s.ended, old)
 		}
 	}
@@ -48,6 +55,14 @@ func pruneMemoriesLocked(s *Runner, now time.Time) {
 	s.foreign = shrunk(s.foreign, &s.foreignPeak)
 	s.confirmations.pruneConfirmations(now)
 	s.endedPruned = now
+}
+
+// setReadingSince notes when the read of pending requests under way
+// began (zero: none is).
+func setReadingSince(s *Runner, began time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readingSince = began
 }
 
 // shrunk is m, or a copy of it when it holds under a quarter of its peak

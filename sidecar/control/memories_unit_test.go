@@ -60,3 +60,28 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
 }
+
+// TestARequestEndedDuringASlowReadIsNotForgotten: a read of pending
+// requests that began before a request's answer and hands it on minutes
+// later (a server under load) finds it still remembered as ended, and
+// does not run it again (it was forgotten endedMemory after its answer,
+// whatever the read under way).
+func TestARequestEndedDuringASlowReadIsNotForgotten(t *testing.T) {
+	s := newUnitSidecar("a", nil, nil)
+	now := time.Now()
+	s.base.now = func() time.Time { return now }
+	setReadingSince(s, now)
+	now = now.Add(time.Second)
+	s.markEnded("answered-during-the-read")
+	now = now.Add(5 * time.Minute) // the read is still under way
+	pruneMemories(s)
+	if s.dispatchable("answered-during-the-read") {
+		t.Fatal("a request answered during a read still under way was forgotten: the read would hand it on again")
+	}
+	setReadingSince(s, time.Time{})
+	now = now.Add(endedPruneEvery + time.Second)
+	pruneMemories(s)
+	if !s.dispatchable("answered-during-the-read") {
+		t.Fatal("a request ended over endedMemory ago, with no read under way, is still remembered")
+	}
+}

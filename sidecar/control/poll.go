@@ -90,6 +90,11 @@ func (s *Runner) pollLoop(ctx context.Context, workers *errgroup.Group) error {
 // are waiting, and the next read comes soon.
 func (s *Runner) readRequests(ctx context.Context, workers *errgroup.Group, place *readPlace) bool {
 	place.settle(s.answeredHere)
+	// Until its requests are handed on, no request answered since the read
+	// began is forgotten (pruneMemoriesLocked): the page may show it
+	// pending, and handed on it would run again.
+	setReadingSince(s, s.base.now())
+	defer setReadingSince(s, time.Time{})
 	page, err := s.base.cp.PendingAfter(ctx, place.from(s.base.now().Add(-s.base.opts.RequestRetention), false))
 	if err != nil {
 		if ctx.Err() == nil {

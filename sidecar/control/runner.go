@@ -137,6 +137,10 @@ type Runner struct {
 	// endedPeak and foreignPeak are the most entries the maps held since
 	// they were last rebuilt (shrunk).
 	endedPeak, foreignPeak int
+	// readingSince is when the poll loop's read of pending requests under
+	// way began (zero: none is): no request ended after it is forgotten
+	// until the read has handed its requests on.
+	readingSince time.Time
 	// admitRefusals counts, per request, admission checks ClickHouse refused.
 	admitRefusals map[string]int
 	// databaseTurns are the databases' turns (databaseTurn).
