@@ -98,7 +98,11 @@ func New(cp control.ControlPlane, opts Options, ready func(context.Context) erro
 	// At a thousand databases one scrape is some 50,000 lines and 28 MB
 	// of allocation: scrapes at once beyond metricsScrapesAtOnce are
 	// answered 503, not served side by side without bound.
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: metricsScrapesAtOnce})))
+	// A client that asks and does not read holds its scrape's place until
+	// the write's deadline, not the server's minute: two of them, opened
+	// again and again, kept Prometheus out.
+	e.GET("/metrics", echo.WrapHandler(writeWithin(metricsWriteWithin,
+		promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{MaxRequestsInFlight: metricsScrapesAtOnce}))))
 	// Every route, the 404s and 405s too: no route is for other sites.
 	e.Use(refuseCrossSite)
 	// Middleware per route, not on a group: echo's group middleware adds a
@@ -130,6 +134,18 @@ const (
 	// second scraper (or a person's curl) in beside it.
 	metricsScrapesAtOnce = 2
 )
+
+// metricsWriteWithin is how long a scrape's answer may take to write:
+// Prometheus's own scrape timeout (a variable: the tests shorten it).
+var metricsWriteWithin = 10 * time.Second
+
+// writeWithin gives h's answers a write deadline of d from their start.
+func writeWithin(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d)) // no deadline where the writer has none: as before
+		h.ServeHTTP(w, r)
+	})
+}
 
 // Serve serves on ln until ctx ends, then shuts down gracefully, letting
 // requests in flight finish for up to 10 s.
