@@ -47,6 +47,9 @@ type ControlPlane interface {
 	SetRows(ctx context.Context, database string) ([]SetSummary, error)
 	// WriteSets adds or replaces rows of the sets table.
 	WriteSets(ctx context.Context, rows []SetSummary) error
+	// ExpireDeleted removes every row of each backup and set whose newest
+	// row says deleted and was written before before.
+	ExpireDeleted(ctx context.Context, before time.Time) error
 }
 
 // Privilege is what a request needs on a database.

@@ -68,6 +68,7 @@ func Contract(t *testing.T, open func(t *testing.T) Plane) {
 		{"CatalogNewestWins", testCatalogNewestWins},
 		{"AtOnce", testAtOnce},
 		{"Sets", testSets},
+		{"ExpireDeleted", testExpireDeleted},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
 	}

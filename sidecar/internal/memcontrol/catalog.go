@@ -6,7 +6,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // CatalogRows reads the backups table of a database, by name: the newest
@@ -39,6 +41,25 @@ func (p *ControlPlane) WriteCatalog(_ context.Context, rows []control.CatalogRow
 		r.Tables, r.TableBytes = copyMap(r.Tables), copyMap(r.TableBytes)
 		r.Copies = append([]string{}, r.Copies...)
 		p.catalog[r.Database+"/"+r.Name] = r
+		p.written["catalog/"+r.Database+"/"+r.Name] = time.Now()
+	}
+	return nil
+}
+
+// ExpireDeleted removes the backups and sets whose row says deleted and
+// was written before before.
+func (p *ControlPlane) ExpireDeleted(_ context.Context, before time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, r := range p.catalog {
+		if r.Status == model.CatalogDeleted && p.written["catalog/"+key].Before(before) {
+			delete(p.catalog, key)
+		}
+	}
+	for key, r := range p.sets {
+		if r.State == setmodel.SetDeleted && p.written["sets/"+key].Before(before) {
+			delete(p.sets, key)
+		}
 	}
 	return nil
 }

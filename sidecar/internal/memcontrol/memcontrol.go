@@ -32,6 +32,9 @@ type ControlPlane struct {
 	log      []control.LogEntry
 	catalog  map[string]control.CatalogRow
 	sets     map[string]control.SetSummary
+	// written is when each catalog and set row was written (updated_at),
+	// by "catalog/"+key or "sets/"+key.
+	written map[string]time.Time
 	// fullReads counts PendingRequests calls: what the schedule pays per
 	// pass.
 	fullReads int
@@ -42,7 +45,8 @@ var _ control.ControlPlane = (*ControlPlane)(nil)
 // New is an empty control plane; ownUser is the sidecar's login, who
 // InsertRequest inserts as.
 func New(ownUser string) *ControlPlane {
-	return &ControlPlane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, sets: map[string]control.SetSummary{}, facts: map[string]control.InsertFacts{}}
+	return &ControlPlane{ownUser: ownUser, catalog: map[string]control.CatalogRow{}, sets: map[string]control.SetSummary{},
+		facts: map[string]control.InsertFacts{}, written: map[string]time.Time{}}
 }
 
 func (p *ControlPlane) Init(context.Context) error { return nil }

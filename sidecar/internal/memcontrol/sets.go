@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"sort"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/control"
 )
@@ -40,6 +41,7 @@ func (p *ControlPlane) WriteSets(_ context.Context, rows []control.SetSummary) e
 			r.Reasons = map[string]string{}
 		}
 		p.sets[r.Database+"/"+r.ID] = r
+		p.written["sets/"+r.Database+"/"+r.ID] = time.Now()
 	}
 	return nil
 }
