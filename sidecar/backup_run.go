@@ -44,6 +44,11 @@ type BackupRequest struct {
 	// Turns, when set, bounds the BACKUPs in ClickHouse at once: the
 	// backup takes one once planned, right before it is named and sent.
 	Turns Turns
+	// Resumable says a stop (ctx ended) is not the request's end: it is
+	// run again or its backup adopted later (Adopt), which notifies how
+	// it ended. The runner's requests are; the CLI's are not, and a stop
+	// notifies them failed.
+	Resumable bool
 }
 
 // backups takes backups under the database's lease, and settles those a
@@ -86,10 +91,10 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 		}
 		return err
 	})
-	if err != nil && ctx.Err() != nil {
-		// Stopped (serve shutting down, the CLI interrupted), not failed:
-		// the BACKUP may run on, and the request's next run, or its
-		// adoption of this backup (Adopt), says how it ended.
+	if err != nil && ctx.Err() != nil && req.Resumable {
+		// Stopped (serve shutting down), not failed: the BACKUP may run
+		// on, and the request's next run, or its adoption of this backup
+		// (Adopt), says how it ended.
 		return out, err
 	}
 	s.emit(ctx, backupEvent(string(req.Database), out, err, s.now().Sub(start), req.RequestID, req.RequestedBy))
@@ -117,7 +122,7 @@ var ErrBackupGone = errors.New("the backup is gone from the bucket: it never rea
 // Adopt settles a backup a previous run started (it may still be running in
 // ClickHouse, where it holds one of turns while waited for) and returns how
 // it ended.
-func (s *backups) Adopt(ctx context.Context, database, name string, progress ProgressFunc, turns Turns) (model.Backup, error) {
+func (s *backups) Adopt(ctx context.Context, database, name, requestedBy string, progress ProgressFunc, turns Turns) (model.Backup, error) {
 	var out model.Backup
 	err := s.bucket.WithLease(ctx, database, coord.PurposeBackup, true, func(ctx context.Context) error {
 		cat, err := s.catalogs.reconciledCatalog(ctx, database, progress, turns, false)
@@ -134,15 +139,17 @@ func (s *backups) Adopt(ctx context.Context, database, name string, progress Pro
 		out = b
 		return ownOutcome(b)
 	})
-	if ctx.Err() == nil && out.Name != "" {
+	if ctx.Err() == nil && !errors.Is(err, ErrBackupGone) {
 		// The run that sent the BACKUP stopped before it could say how it
-		// ended (Backup notifies no stop): this adoption says it, once
-		// more if that run was killed after its own notification.
+		// ended (Backup notifies no stop of a resumable request): this
+		// adoption says it, a failure to adopt too (once more if that run
+		// was killed after its own notification). A backup gone is taken
+		// anew, and Backup notifies.
 		var took time.Duration
 		if out.StartedAt != nil && out.FinishedAt != nil {
 			took = out.FinishedAt.Sub(*out.StartedAt)
 		}
-		s.emit(ctx, backupEvent(database, out, err, took, out.RequestID, ""))
+		s.emit(ctx, backupEvent(database, out, err, took, out.RequestID, requestedBy))
 	}
 	return out, err
 }

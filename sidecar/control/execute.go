@@ -201,7 +201,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	adopted := adoptable(r, latest)
 	if adopted {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
-		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, progress, s.turns)
+		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, r.Requester(), progress, s.turns)
 		if adopted = !errors.Is(err, sidecar.ErrBackupGone); adopted {
 			settled(b)
 		} else {
@@ -211,7 +211,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	}
 	if !adopted {
 		b, err = s.svc.Backup(ctx, sidecar.BackupRequest{Database: r.DB, Kind: r.Kind, Tables: r.Set, RequestID: r.ID,
-			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true, Turns: s.turns,
+			RequestedBy: r.Requester(), Progress: progress, WaitForLease: true, Turns: s.turns, Resumable: true,
 			Started: func(b model.Backup) {
 				rows.add(s.logEntry(r.Request, StateRunning, LogEntry{Backup: b.Name, OperationID: b.BackupID,
 					Message: fmt.Sprintf("%s backup started", b.Kind)}))

@@ -2,12 +2,16 @@ package control_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
+	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
 	"github.com/clickvault/clickvault/sidecar/internal/memcontrol"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
@@ -22,7 +26,7 @@ type eventLog struct {
 func (l *eventLog) Notify(_ context.Context, e sidecar.Event) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events = append(l.events, e.Event+" "+e.Database+" "+e.Error)
+	l.events = append(l.events, e.Event+" "+e.Database+" "+e.RequestedBy+" "+e.Error)
 	return nil
 }
 
@@ -59,7 +63,49 @@ func TestAStoppedBackupIsNotifiedOnceByItsAdoption(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); len(sent.sent()) == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := sent.sent(); len(got) != 1 || got[0] != "backup_completed shop " {
+	if got := sent.sent(); len(got) != 1 || got[0] != "backup_completed shop alice " {
 		t.Fatalf("the adopted backup succeeded; notifications sent: %q, want one backup_completed of shop", got)
+	}
+}
+
+// listFailing fails every LIST of shop's folders while fail is set: S3
+// answering 503.
+type listFailing struct {
+	*memstore.ObjectStore
+	fail atomic.Bool
+}
+
+func (f *listFailing) List(ctx context.Context, prefix string, recursive bool) (coord.Listing, error) {
+	if f.fail.Load() && strings.Contains(prefix, "shop") {
+		return coord.Listing{}, errors.New("503 SlowDown")
+	}
+	return f.ObjectStore.List(ctx, prefix, recursive)
+}
+
+// TestAStoppedBackupWhoseAdoptionFailsIsNotifiedFailed: the restarted
+// sidecar cannot adopt the backup a stop left (S3 fails its reads); the
+// request is answered failed, and so is it notified (neither the stop
+// nor the adoption notified anything).
+func TestAStoppedBackupWhoseAdoptionFailsIsNotifiedFailed(t *testing.T) {
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	sent := &eventLog{}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store, notifier: sent}
+	b.start(control.Options{})
+	db.Hold()
+	id := b.request("alice", control.Request{Action: "backup"})
+	b.waitUntil(id, "running, naming its backup", func(st control.RequestStatus) bool {
+		return st.State == control.StateRunning && st.Backup != ""
+	})
+	b.stop()
+	db.Release()
+	failing := &listFailing{ObjectStore: store}
+	failing.fail.Store(true)
+	b.wrapStore = func(*memstore.ObjectStore) coord.ObjectStore { return failing }
+	b.start(control.Options{})
+	b.expect(id, control.StateFailed, "503 SlowDown")
+	if got := sent.sent(); len(got) != 1 || !strings.HasPrefix(got[0], "backup_failed shop alice ") {
+		t.Fatalf("the adoption failed; notifications sent: %q, want one backup_failed of shop by alice", got)
 	}
 }

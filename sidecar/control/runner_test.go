@@ -76,6 +76,9 @@ type bed struct {
 	claims []*coord.Claims
 	// notifier, when set, is sent the engine's notifications.
 	notifier sidecar.Notifier
+	// wrapStore, when set, is the store the runners are given around
+	// store (a test that fails one of its calls).
+	wrapStore func(*memstore.ObjectStore) coord.ObjectStore
 }
 
 // testProofKey is the sidecar's signing key in these tests.
@@ -99,7 +102,11 @@ func (b *bed) start(opts control.Options) { b.stop = b.startRun(opts, coord.Proc
 func (b *bed) startRun(opts control.Options, run string) (stop func()) {
 	logger := slog.New(slog.DiscardHandler)
 	layout := coord.Layout{Prefix: "p"}
-	svc := sidecar.NewService(b.store, b.db.Ports(), nil, layout, sidecar.Options{
+	var store coord.ObjectStore = b.store
+	if b.wrapStore != nil {
+		store = b.wrapStore(b.store)
+	}
+	svc := sidecar.NewService(store, b.db.Ports(), nil, layout, sidecar.Options{
 		FullEvery: 24 * time.Hour, PollInterval: time.Millisecond, ControlDatabase: "clickvault",
 		Holder: coord.Holder{Name: "a", Stable: true}}, logger)
 	if b.notifier != nil {
@@ -116,7 +123,7 @@ func (b *bed) startRun(opts control.Options, run string) (stop func()) {
 	if b.rights != nil {
 		rights = b.rights
 	}
-	claims := coord.NewClaims(b.store, layout, opts.Instance, logger)
+	claims := coord.NewClaims(store, layout, opts.Instance, logger)
 	claims.SetRun(run)
 	b.claims = append(b.claims, claims)
 	runner := control.NewRunner(svc, claims, plane, rights, opts, nil, logger)
