@@ -2,11 +2,14 @@ package control
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -26,6 +29,9 @@ type scheduler struct {
 	// noBackupToCheck are the databases whose check waits for their
 	// first completed backup (checkDue, checkAfterBackup).
 	noBackupToCheck map[string]bool
+	// seenAhead is, per schedule and database, the newest backup or check
+	// dated ahead of this clock (madeAt).
+	seenAhead map[scheduleKey]aheadSeen
 }
 
 // scheduleKey is one schedule of one database.
@@ -180,13 +186,30 @@ func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule c
 	return err != nil || !waits
 }
 
-// dueAfter is when a request every long after one made at made is due,
-// seen at now. One made ahead of now (its name came from a clock that ran
-// ahead) counts as made now: its own time plus every could be days off,
-// and the backups named after it (uniqueName) would keep the schedule
-// silent till then.
-func dueAfter(now, made time.Time, every time.Duration) time.Time {
-	return now.Add(every - max(now.Sub(made), 0))
+// madeAt is when a backup or check dated at counts as made, seen at now
+// (key and name say which): at, or, for one dated ahead of now (a clock
+// that ran ahead named it), when this sidecar first saw it. Counted from
+// its date, the schedule stayed silent till then, and the backups named
+// after it (uniqueName) kept it so.
+func (s *scheduler) madeAt(key scheduleKey, name string, at, now time.Time) time.Time {
+	if !at.After(now) {
+		return at
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen, ok := s.seenAhead[key]
+	if !ok || seen.name != name {
+		seen = aheadSeen{name: name, at: now}
+		s.seenAhead[key] = seen
+	}
+	return seen.at
+}
+
+// aheadSeen is the newest backup (or check) of a schedule and database
+// dated ahead of this clock, and when it was first seen.
+type aheadSeen struct {
+	name string
+	at   time.Time
 }
 
 // checkAfterBackup forgets when database's check could be due, which
@@ -236,19 +259,37 @@ func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, 
 		s.dueAgainAt(schedule, r.Database, slotEnds)
 		return nil
 	}
+	r.ID = uuid.NewString() // chosen here: a failed INSERT is looked up by it
 	id, err := s.cp.InsertRequest(ctx, r)
 	if err != nil {
-		// Given back, the slot is taken again by the next pass, here or
-		// on another sidecar: left taken, it had no request till the next.
-		if gerr := s.claims.GiveBackSlot(context.WithoutCancel(ctx), slot); gerr != nil {
-			s.logger.Warn("the slot's request was not made, and its slot is not given back: no request till the next slot",
-				"action", r.Action, "database", r.Database, "err", gerr)
-		}
+		s.giveBackUnlessMade(ctx, slot, r)
 		return err
 	}
 	s.dueAgainAt(schedule, r.Database, slotEnds)
 	s.logger.Info("scheduled request made", "action", r.Action, "database", r.Database, "request", id)
 	return nil
+}
+
+// giveBackUnlessMade gives a slot back when its request's INSERT failed
+// and the row is not in the table, so the next pass, here or on another
+// sidecar, makes it (left taken, the slot had no request till the next).
+// An INSERT that failed may still have landed (a lost connection, a
+// stop): then, or when that cannot be told, the slot stays taken, as a
+// slot given back would get a second request.
+func (s *scheduler) giveBackUnlessMade(ctx context.Context, slot coord.Slot, r Request) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := s.cp.Status(ctx, r.ID)
+	if err == nil {
+		return // it landed: the slot has its request
+	}
+	if errors.Is(err, sidecar.ErrNotFound) {
+		err = s.claims.GiveBackSlot(ctx, slot)
+	}
+	if err != nil {
+		s.logger.Warn("the slot's request was not made, and its slot stays taken: no request till the next slot",
+			"action", r.Action, "database", r.Database, "err", err)
+	}
 }
 
 // backupDue: no backup running or completed within incremental_every, and
@@ -269,10 +310,14 @@ func (s *scheduler) recentBackup(cat model.Catalog) bool {
 	if s.opts.IncrementalEvery <= 0 {
 		return false
 	}
+	key, now := scheduleKey{coord.BackupSchedule, cat.Database}, s.now()
 	for _, b := range cat.All() {
-		if (b.Completed() || b.Status == model.StatusCreating) && s.now().Sub(b.Time()) < s.opts.IncrementalEvery {
+		if !b.Completed() && b.Status != model.StatusCreating {
+			continue
+		}
+		if made := s.madeAt(key, b.Name, b.Time(), now); now.Sub(made) < s.opts.IncrementalEvery {
 			if b.Completed() { // a running one may fail: its database is read again on the next pass
-				s.dueAgainAt(coord.BackupSchedule, cat.Database, dueAfter(s.now(), b.Time(), s.opts.IncrementalEvery))
+				s.dueAgainAt(coord.BackupSchedule, cat.Database, made.Add(s.opts.IncrementalEvery))
 				s.checkAfterBackup(cat.Database)
 			}
 			return true
@@ -313,11 +358,16 @@ func (s *scheduler) checkDue(ctx context.Context, pass *schedulePass, cat model.
 	if err != nil {
 		return false, err
 	}
+	var last time.Time
 	for _, c := range results.Checks {
-		if s.now().Sub(c.CheckedAt) < s.opts.CheckEvery {
-			s.dueAgainAt(coord.CheckSchedule, cat.Database, dueAfter(s.now(), c.CheckedAt, s.opts.CheckEvery))
-			return false, nil
+		if c.CheckedAt.After(last) {
+			last = c.CheckedAt
 		}
+	}
+	now := s.now()
+	if made := s.madeAt(scheduleKey{coord.CheckSchedule, cat.Database}, last.String(), last, now); now.Sub(made) < s.opts.CheckEvery {
+		s.dueAgainAt(coord.CheckSchedule, cat.Database, made.Add(s.opts.CheckEvery))
+		return false, nil
 	}
 	waits, err := pass.waiting(ctx, ActionCheck, cat.Database)
 	return !waits && err == nil, err

@@ -216,3 +216,51 @@ func TestAScheduledRequestNotMadeIsMadeOnTheNextPass(t *testing.T) {
 		return failing.failed.Load() && succeeded(b.plane, "clickvault", control.ActionBackup) > 0
 	})
 }
+
+// landsThenFails stores the first request inserted through it, then
+// answers an error, as a connection lost after the server stored it.
+type landsThenFails struct {
+	control.ControlPlane
+	failed atomic.Bool
+}
+
+func (f *landsThenFails) InsertRequest(ctx context.Context, r control.Request) (string, error) {
+	id, err := f.ControlPlane.InsertRequest(ctx, r)
+	if err == nil && f.failed.CompareAndSwap(false, true) {
+		return "", errors.New("connection reset by peer")
+	}
+	return id, err
+}
+
+// TestAScheduledRequestThatLandedIsNotMadeTwice: the schedule's INSERT
+// answered an error after the server stored the row; the slot is kept
+// (given back, the next pass made a second request in the slot).
+func TestAScheduledRequestThatLandedIsNotMadeTwice(t *testing.T) {
+	const every = time.Hour // one slot for the whole test
+	if left := every - time.Since(time.Now().Truncate(every)); left < 30*time.Second {
+		time.Sleep(left + time.Second)
+	}
+	store := memstore.New()
+	db := fakedb.New(store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	db.FailNextBackup("the disk is full") // so the backup made is not recent, and a second request would be due
+	landing := &landsThenFails{}
+	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
+		wrap: func(cp control.ControlPlane) control.ControlPlane { landing.ControlPlane = cp; return landing }}
+	var passes atomic.Int64
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second,
+		FaultPoint: func(point string) {
+			if point == control.PointSchedulePass {
+				passes.Add(1)
+			}
+		}})
+	waitFor(t, "scheduled backup failing", func() bool { return answeredAs(b.plane, control.ActionBackup, control.StateFailed) > 0 })
+	for seen, deadline := passes.Load(), time.Now().Add(30*time.Second); passes.Load() < seen+3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the schedule made %d passes in 30 s, want 3 (one a second)", passes.Load()-seen)
+		}
+	}
+	if n := len(b.plane.Requests()); n != 1 {
+		t.Fatalf("%d requests in one slot after an INSERT that landed answered an error, want 1", n)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // A request is executed at most once, even with several sidecars reading one
@@ -191,9 +193,18 @@ func (c *Claims) TakeSlot(ctx context.Context, s Schedule, database string, ever
 	now := c.now()
 	n := now.Unix() / length
 	slot := Slot{key: c.layout.SlotKey(s, database, n), EndsIn: time.Unix((n+1)*length, 0).Sub(now)}
-	_, err := c.store.Put(ctx, slot.key, []byte(c.instance), PutCondition{IfNoneMatch: true})
+	// The body is this try's own: a PUT that landed but whose answer was
+	// lost is retried by the SDK and refused (412), and only the body then
+	// tells that this try took the slot (its request would not be made
+	// till the next).
+	mine := c.instance + " " + uuid.NewString()
+	_, err := c.store.Put(ctx, slot.key, []byte(mine), PutCondition{IfNoneMatch: true})
 	if errors.Is(err, ErrPreconditionFailed) {
-		return false, slot, nil // another sidecar (or this one, earlier) took this slot
+		data, _, gerr := c.store.Get(ctx, slot.key)
+		if gerr != nil {
+			return false, slot, fmt.Errorf("read the %s slot of %s: %w", s, database, gerr)
+		}
+		return string(data) == mine, slot, nil // else another sidecar (or this one, earlier) took it
 	}
 	if err != nil {
 		return false, slot, fmt.Errorf("take the %s slot of %s: %w", s, database, err)

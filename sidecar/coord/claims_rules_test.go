@@ -193,3 +193,34 @@ func TestLiveSidecars(t *testing.T) {
 		t.Errorf("live with a heartbeat unread: %v (%v), want the read's error", live, err)
 	}
 }
+
+// slotRetried stores every PUT, and answers a conditional one as the SDK's
+// retry of it would after the first try's answer was lost: 412.
+type slotRetried struct{ *memstore.ObjectStore }
+
+func (r slotRetried) Put(ctx context.Context, key string, data []byte, cond coord.PutCondition) (string, error) {
+	etag, err := r.ObjectStore.Put(ctx, key, data, cond)
+	if err == nil && cond.IfNoneMatch {
+		return "", coord.ErrPreconditionFailed
+	}
+	return etag, err
+}
+
+// TestASlotTakenByARetriedPutIsTaken: a slot's PUT landed, its answer was
+// lost and the retry was refused (412): the slot is this sidecar's, and
+// its request is made (taken for another's, it had none till the next
+// slot); a slot another sidecar took is still not.
+func TestASlotTakenByARetriedPutIsTaken(t *testing.T) {
+	ctx := context.Background()
+	s := slotRetried{memstore.New()}
+	at := time.Unix(3600*100, 0)
+	if took, _, err := claimsOn(s, "a", at).TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); err != nil || !took {
+		t.Fatalf("a slot whose PUT landed and whose retry was refused: took %v, %v; want taken", took, err)
+	}
+	if took, _, err := claimsOn(s, "b", at).TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); err != nil || took {
+		t.Fatalf("the same slot, tried by another sidecar: took %v, %v; want not", took, err)
+	}
+	if took, _, err := claimsOn(s, "a", at).TakeSlot(ctx, coord.BackupSchedule, "shop", time.Hour); err != nil || took {
+		t.Fatalf("the same slot, tried again by the sidecar that took it: took %v, %v; want not (one request a slot)", took, err)
+	}
+}
