@@ -78,7 +78,7 @@ func TestABackupThatReachesClickHouseLateIsAdopted(t *testing.T) {
 	}
 	adopted := make(chan error, 1)
 	go func() {
-		_, err := e.Adopt(context.Background(), "shop", left.Name, "", nil, sidecar.NewTurns(1))
+		_, err := e.Adopt(context.Background(), "shop", left.Name, sidecar.Requester{}, nil, sidecar.NewTurns(1))
 		adopted <- err
 	}()
 	<-looked // the BACKUP lands after ClickHouse first said it knew nothing of it

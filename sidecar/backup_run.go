@@ -45,9 +45,9 @@ type BackupRequest struct {
 	// backup takes one once planned, right before it is named and sent.
 	Turns Turns
 	// Resumable says a stop (ctx ended) is not the request's end: it is
-	// run again or its backup adopted later (Adopt), which notifies how
-	// it ended. The runner's requests are; the CLI's are not, and a stop
-	// notifies them failed.
+	// run again or its backup adopted later, which notifies how it ended.
+	// The runner's requests and a cluster node's shard steps are; the
+	// CLI's are not, and a stop notifies them failed.
 	Resumable bool
 }
 
@@ -101,6 +101,10 @@ func (s *backups) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 	return out, err
 }
 
+// Requester is who asked for a backup an adoption settles: its
+// notification names them.
+type Requester struct{ RequestID, RequestedBy string }
+
 // backupEvent is the notification of a backup of database that ended
 // with err (b is empty when it failed before it was named).
 func backupEvent(database string, b model.Backup, err error, took time.Duration, requestID, requestedBy string) Event {
@@ -122,7 +126,7 @@ var ErrBackupGone = errors.New("the backup is gone from the bucket: it never rea
 // Adopt settles a backup a previous run started (it may still be running in
 // ClickHouse, where it holds one of turns while waited for) and returns how
 // it ended.
-func (s *backups) Adopt(ctx context.Context, database, name, requestedBy string, progress ProgressFunc, turns Turns) (model.Backup, error) {
+func (s *backups) Adopt(ctx context.Context, database, name string, by Requester, progress ProgressFunc, turns Turns) (model.Backup, error) {
 	var out model.Backup
 	err := s.bucket.WithLease(ctx, database, coord.PurposeBackup, true, func(ctx context.Context) error {
 		cat, err := s.catalogs.reconciledCatalog(ctx, database, progress, turns, false)
@@ -139,7 +143,7 @@ func (s *backups) Adopt(ctx context.Context, database, name, requestedBy string,
 		out = b
 		return ownOutcome(b)
 	})
-	if ctx.Err() == nil && !errors.Is(err, ErrBackupGone) {
+	if stopped := err != nil && ctx.Err() != nil; !stopped && !errors.Is(err, ErrBackupGone) {
 		// The run that sent the BACKUP stopped before it could say how it
 		// ended (Backup notifies no stop of a resumable request): this
 		// adoption says it, a failure to adopt too (once more if that run
@@ -149,7 +153,11 @@ func (s *backups) Adopt(ctx context.Context, database, name, requestedBy string,
 		if out.StartedAt != nil && out.FinishedAt != nil {
 			took = out.FinishedAt.Sub(*out.StartedAt)
 		}
-		s.emit(ctx, backupEvent(database, out, err, took, out.RequestID, requestedBy))
+		said := out
+		if said.Name == "" {
+			said.Name = name // not found, or not read: the event still names it
+		}
+		s.emit(ctx, backupEvent(database, said, err, took, by.RequestID, by.RequestedBy))
 	}
 	return out, err
 }

@@ -304,7 +304,7 @@ func TestRefusedBackupStoppedBeforeItsResendIsTakenAnew(t *testing.T) {
 	}
 	e.db.Release()
 	<-other
-	_, err := e.Adopt(context.Background(), "shelf", name, "", nil, sidecar.NewTurns(1))
+	_, err := e.Adopt(context.Background(), "shelf", name, sidecar.Requester{}, nil, sidecar.NewTurns(1))
 	if !errors.Is(err, sidecar.ErrBackupGone) {
 		t.Fatalf("adopting the refused backup after a restart: %v, want it gone (never sent), for its request to take one anew", err)
 	}

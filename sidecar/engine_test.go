@@ -276,7 +276,7 @@ func TestAdoption(t *testing.T) {
 	}
 	e.db.Release()
 	e.db.Forget() // and the server restarted: only the bucket knows
-	b, err := e.Adopt(context.Background(), "shop", started.Name, "", nil, sidecar.Turns{})
+	b, err := e.Adopt(context.Background(), "shop", started.Name, sidecar.Requester{}, nil, sidecar.Turns{})
 	if err != nil || !b.Completed() {
 		t.Fatalf("adopt: %v, %+v", err, b.Meta)
 	}

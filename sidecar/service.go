@@ -114,8 +114,8 @@ func (s *Service) Backup(ctx context.Context, req BackupRequest) (model.Backup, 
 }
 
 // Adopt settles a backup a previous run started (backups.Adopt).
-func (s *Service) Adopt(ctx context.Context, database, name, requestedBy string, progress ProgressFunc, turns Turns) (model.Backup, error) {
-	return s.backups.Adopt(ctx, database, name, requestedBy, progress, turns)
+func (s *Service) Adopt(ctx context.Context, database, name string, by Requester, progress ProgressFunc, turns Turns) (model.Backup, error) {
+	return s.backups.Adopt(ctx, database, name, by, progress, turns)
 }
 
 // Check checks backups' objects against their manifests (checks.Check).

@@ -9,8 +9,12 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 )
 
-// expireBatch bounds the keys one DELETE names.
-const expireBatch = 10_000
+// expireBatch bounds the keys one DELETE names, and expireBatches the
+// DELETEs of one turn (the rest waits for the next).
+const (
+	expireBatch   = 10_000
+	expireBatches = 100
+)
 
 // expiring is a table whose keys say deleted in a column of their own.
 type expiring struct{ table, key, state string }
@@ -25,13 +29,16 @@ type expiring struct{ table, key, state string }
 // found in S3 again) is newer than before, and stays.
 func (c *ControlPlane) ExpireDeleted(ctx context.Context, before time.Time) error {
 	for _, e := range []expiring{{"backups", "name", "status"}, {"sets", "id", "state"}} {
-		for {
-			dbs, keys, err := c.deletedKeys(ctx, e, before)
+		for range expireBatches {
+			dbs, keys, err := deletedKeys(ctx, c, e, before)
 			if err == nil && len(keys) > 0 {
 				q := fmt.Sprintf(`DELETE FROM %s WHERE has(arrayZip({dbs:Array(String)}, {keys:Array(String)}), (database, %s))
 					AND updated_at < fromUnixTimestamp64Micro({before:Int64})`, c.table(e.table), e.key)
 				err = c.db.do(ctx, ch.Query{Body: q, Parameters: []proto.Parameter{arrayParam("dbs", dbs), arrayParam("keys", keys),
-					Param("before", fmt.Sprint(before.UnixMicro()))}})
+					Param("before", fmt.Sprint(before.UnixMicro()))},
+					// Done when answered, whatever the login's profile says: the
+					// next batch's read must not find these keys again.
+					Settings: []ch.Setting{ch.SettingInt("lightweight_deletes_sync", 2)}})
 			}
 			if err != nil {
 				return fmt.Errorf("remove the rows of %s that say deleted: %w", e.table, err)
@@ -45,8 +52,9 @@ func (c *ControlPlane) ExpireDeleted(ctx context.Context, before time.Time) erro
 }
 
 // deletedKeys reads up to expireBatch keys of e's table whose newest row
-// says deleted and was written before before, as databases and keys.
-func (c *ControlPlane) deletedKeys(ctx context.Context, e expiring, before time.Time) (dbs, keys []string, err error) {
+// says deleted and was written before before, as databases and keys. A
+// function: the control plane has its 30 methods.
+func deletedKeys(ctx context.Context, c *ControlPlane, e expiring, before time.Time) (dbs, keys []string, err error) {
 	var database, key proto.ColStr
 	q := fmt.Sprintf(`SELECT database, %[2]s AS key FROM %[1]s FINAL
 		WHERE %[3]s = 'deleted' AND updated_at < fromUnixTimestamp64Micro({before:Int64}) LIMIT %[4]d`,

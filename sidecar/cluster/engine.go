@@ -57,7 +57,10 @@ func (e Engine) BackupShard(ctx context.Context, job Job) (setmodel.ShardResult,
 	if err != nil {
 		return setmodel.ShardResult{}, fmt.Errorf("back up shard %d: %w", job.Shard, err)
 	}
-	req := sidecar.BackupRequest{Database: db, Kind: kind, RequestID: job.RequestID, RequestedBy: job.Set.RequestedBy, WaitForLease: true}
+	// Resumable: a stop is not the shard's end; the step is taken again
+	// after a restart, under the same request, and adopts this backup.
+	req := sidecar.BackupRequest{Database: db, Kind: kind, RequestID: job.RequestID, RequestedBy: job.Set.RequestedBy, WaitForLease: true,
+		Resumable: true}
 	b, err := e.Service.Backup(ctx, req)
 	if errors.Is(err, model.ErrBrokenChain) {
 		// The shard's chain cannot take another link (an object of it is

@@ -201,7 +201,7 @@ func (s *executor) executeBackup(ctx context.Context, r Job, latest *LogEntry, r
 	adopted := adoptable(r, latest)
 	if adopted {
 		s.logger.Info("resuming a backup started before a restart", "request", r.ID, "backup", latest.Backup)
-		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, r.Requester(), progress, s.turns)
+		b, err = s.svc.Adopt(ctx, r.Database, latest.Backup, sidecar.Requester{RequestID: r.ID, RequestedBy: r.Requester()}, progress, s.turns)
 		if adopted = !errors.Is(err, sidecar.ErrBackupGone); adopted {
 			settled(b)
 		} else {

@@ -20,20 +20,32 @@ import (
 // eventLog records the notifications sent.
 type eventLog struct {
 	mu     sync.Mutex
-	events []string
+	events []sidecar.Event
 }
 
 func (l *eventLog) Notify(_ context.Context, e sidecar.Event) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events = append(l.events, e.Event+" "+e.Database+" "+e.RequestedBy+" "+e.Error)
+	l.events = append(l.events, e)
 	return nil
 }
 
+// sent lists the events as "event database requester error".
 func (l *eventLog) sent() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]string(nil), l.events...)
+	var out []string
+	for _, e := range l.events {
+		out = append(out, e.Event+" "+e.Database+" "+e.RequestedBy+" "+e.Error)
+	}
+	return out
+}
+
+// first is the first event sent.
+func (l *eventLog) first() sidecar.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.events[0]
 }
 
 // TestAStoppedBackupIsNotifiedOnceByItsAdoption: a sidecar stops while its
@@ -95,7 +107,9 @@ func TestAStoppedBackupWhoseAdoptionFailsIsNotifiedFailed(t *testing.T) {
 	b.start(control.Options{})
 	db.Hold()
 	id := b.request("alice", control.Request{Action: "backup"})
+	var backup string
 	b.waitUntil(id, "running, naming its backup", func(st control.RequestStatus) bool {
+		backup = st.Backup
 		return st.State == control.StateRunning && st.Backup != ""
 	})
 	b.stop()
@@ -107,5 +121,8 @@ func TestAStoppedBackupWhoseAdoptionFailsIsNotifiedFailed(t *testing.T) {
 	b.expect(id, control.StateFailed, "503 SlowDown")
 	if got := sent.sent(); len(got) != 1 || !strings.HasPrefix(got[0], "backup_failed shop alice ") {
 		t.Fatalf("the adoption failed; notifications sent: %q, want one backup_failed of shop by alice", got)
+	}
+	if e := sent.first(); e.RequestID != id || e.Backup != backup {
+		t.Errorf("the failed adoption's notification names request %q and backup %q, want %s and %s", e.RequestID, e.Backup, id, backup)
 	}
 }

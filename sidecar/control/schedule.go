@@ -2,14 +2,13 @@ package control
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/coord"
 	"github.com/clickvault/clickvault/sidecar/model"
 )
@@ -29,8 +28,11 @@ type scheduler struct {
 	// noBackupToCheck are the databases whose check waits for their
 	// first completed backup (checkDue, checkAfterBackup).
 	noBackupToCheck map[string]bool
-	// seenAhead is, per schedule and database, the newest backup or check
-	// dated ahead of this clock (madeAt).
+	// owed are the slots' requests whose INSERT failed (insertOwed).
+	owed map[scheduleKey]owedRequest
+	// seenAhead is, per schedule and database, the newest backup or last
+	// check, when dated ahead of this clock, and when it was first seen
+	// (madeAt).
 	seenAhead map[scheduleKey]aheadSeen
 }
 
@@ -205,8 +207,8 @@ func (s *scheduler) madeAt(key scheduleKey, name string, at, now time.Time) time
 	return seen.at
 }
 
-// aheadSeen is the newest backup (or check) of a schedule and database
-// dated ahead of this clock, and when it was first seen.
+// aheadSeen is the newest backup (or last check) of a schedule and
+// database, dated ahead of this clock, and when it was first seen.
 type aheadSeen struct {
 	name string
 	at   time.Time
@@ -243,6 +245,10 @@ func (s *scheduler) scheduleBackup(ctx context.Context, pass *schedulePass, cat 
 // every of the schedule: the sidecar that takes the slot (coord.Claims.TakeSlot)
 // makes it.
 func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, every time.Duration, r Request) error {
+	key := scheduleKey{schedule, r.Database}
+	if o, ok := s.owedFor(key); ok {
+		return s.insertOwed(ctx, key, o)
+	}
 	tried := s.now()
 	took, slot, err := s.claims.TakeSlot(ctx, schedule, r.Database, every)
 	if err != nil {
@@ -259,37 +265,50 @@ func (s *scheduler) requestInSlot(ctx context.Context, schedule coord.Schedule, 
 		s.dueAgainAt(schedule, r.Database, slotEnds)
 		return nil
 	}
-	r.ID = uuid.NewString() // chosen here: a failed INSERT is looked up by it
-	id, err := s.cp.InsertRequest(ctx, r)
-	if err != nil {
-		s.giveBackUnlessMade(ctx, slot, r)
-		return err
-	}
-	s.dueAgainAt(schedule, r.Database, slotEnds)
-	s.logger.Info("scheduled request made", "action", r.Action, "database", r.Database, "request", id)
-	return nil
+	r.ID = uuid.NewString() // the slot's request keeps it (insertOwed)
+	return s.insertOwed(ctx, key, owedRequest{r: r, until: slotEnds})
 }
 
-// giveBackUnlessMade gives a slot back when its request's INSERT failed
-// and the row is not in the table, so the next pass, here or on another
-// sidecar, makes it (left taken, the slot had no request till the next).
-// An INSERT that failed may still have landed (a lost connection, a
-// stop): then, or when that cannot be told, the slot stays taken, as a
-// slot given back would get a second request.
-func (s *scheduler) giveBackUnlessMade(ctx context.Context, slot coord.Slot, r Request) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_, err := s.cp.Status(ctx, r.ID)
-	if err == nil {
-		return // it landed: the slot has its request
+// owedRequest is a slot's request whose INSERT failed, owed till the slot
+// ends.
+type owedRequest struct {
+	r     Request
+	until time.Time
+}
+
+// owedFor is the request owed for key, if its slot has not ended.
+func (s *scheduler) owedFor(key scheduleKey) (owedRequest, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.owed[key]
+	if ok && !s.now().Before(o.until) {
+		delete(s.owed, key)
+		return o, false
 	}
-	if errors.Is(err, sidecar.ErrNotFound) {
-		err = s.claims.GiveBackSlot(ctx, slot)
-	}
+	return o, ok
+}
+
+// insertOwed inserts a slot's request. One that fails is owed, and
+// inserted again by the next pass that finds it due, under the same id,
+// till its slot ends: a row that did land (an error after the server
+// stored it) is read once, as the first row of an id is the request, and
+// one that did not is made (given up, the slot had no request till the
+// next).
+func (s *scheduler) insertOwed(ctx context.Context, key scheduleKey, o owedRequest) error {
+	id, err := s.cp.InsertRequest(ctx, o.r)
+	s.mu.Lock()
 	if err != nil {
-		s.logger.Warn("the slot's request was not made, and its slot stays taken: no request till the next slot",
-			"action", r.Action, "database", r.Database, "err", err)
+		s.owed[key] = o
+	} else {
+		delete(s.owed, key)
 	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.dueAgainAt(key.schedule, key.database, o.until)
+	s.logger.Info("scheduled request made", "action", o.r.Action, "database", o.r.Database, "request", id)
+	return nil
 }
 
 // backupDue: no backup running or completed within incremental_every, and
@@ -310,20 +329,23 @@ func (s *scheduler) recentBackup(cat model.Catalog) bool {
 	if s.opts.IncrementalEvery <= 0 {
 		return false
 	}
-	key, now := scheduleKey{coord.BackupSchedule, cat.Database}, s.now()
-	for _, b := range cat.All() {
-		if !b.Completed() && b.Status != model.StatusCreating {
-			continue
-		}
-		if made := s.madeAt(key, b.Name, b.Time(), now); now.Sub(made) < s.opts.IncrementalEvery {
-			if b.Completed() { // a running one may fail: its database is read again on the next pass
-				s.dueAgainAt(coord.BackupSchedule, cat.Database, made.Add(s.opts.IncrementalEvery))
-				s.checkAfterBackup(cat.Database)
-			}
-			return true
-		}
+	// The newest backup running or completed says it (those before it are
+	// older; dated ahead of this clock, they would each count as made when
+	// first seen, madeAt, and take turns at it).
+	i := slices.IndexFunc(cat.All(), func(b model.Backup) bool { return b.Completed() || b.Status == model.StatusCreating })
+	if i < 0 {
+		return false
 	}
-	return false
+	b, now := cat.All()[i], s.now()
+	made := s.madeAt(scheduleKey{coord.BackupSchedule, cat.Database}, b.Name, b.Time(), now)
+	if now.Sub(made) >= s.opts.IncrementalEvery {
+		return false
+	}
+	if b.Completed() { // a running one may fail: its database is read again on the next pass
+		s.dueAgainAt(coord.BackupSchedule, cat.Database, made.Add(s.opts.IncrementalEvery))
+		s.checkAfterBackup(cat.Database)
+	}
+	return true
 }
 
 // scheduleCheck requests a check of a database whose backups were last

@@ -20,27 +20,38 @@ func TestABackupNamedAheadDoesNotSilenceTheSchedule(t *testing.T) {
 	s.base.opts.IncrementalEvery = time.Hour
 	now := time.Now()
 	s.base.now = func() time.Time { return now }
-	named := func(at time.Time) model.Catalog {
+	named := func(at time.Time) model.Backup {
 		at = at.UTC()
-		b := model.Backup{Meta: model.Meta{Name: model.NameAt(at), Timestamp: at, Status: model.StatusCreated,
+		return model.Backup{Meta: model.Meta{Name: model.NameAt(at), Timestamp: at, Status: model.StatusCreated,
 			Kind: model.KindFull, Database: "shop", Chain: model.NameAt(at)}}
-		return model.BuildCatalog("shop", []model.Backup{b}, nil)
 	}
+	catalog := func(bs ...model.Backup) model.Catalog { return model.BuildCatalog("shop", bs, nil) }
 	ahead := named(now.Add(30 * 24 * time.Hour))
-	if !s.scheduler.recentBackup(ahead) {
+	if !s.scheduler.recentBackup(catalog(ahead)) {
 		t.Fatal("a backup named ahead of now, just seen, is not taken for a recent one")
 	}
 	if due := s.scheduler.notBefore[scheduleKey{coord.BackupSchedule, "shop"}]; due.Sub(now) > time.Hour {
 		t.Fatalf("after a backup named 30 days ahead the next is due in %s, want incremental_every (1h)", due.Sub(now).Round(time.Hour))
 	}
 	now = now.Add(time.Hour + time.Minute)
-	if s.scheduler.recentBackup(ahead) {
+	if s.scheduler.recentBackup(catalog(ahead)) {
 		t.Fatal("an hour after a backup named ahead was first seen, it still counts as recent: no backup is due")
 	}
-	next := named(now.Add(30*24*time.Hour + time.Millisecond)) // named after it (uniqueName)
-	now = now.Add(time.Minute)
-	if !s.scheduler.recentBackup(next) {
-		t.Fatal("the backup made then, named after the one ahead, is not taken for a recent one")
+	// The one made then is named after it (uniqueName), ahead too; the
+	// two of them count from when the newest was first seen, hour after
+	// hour (each counting from its own first look, they took turns at
+	// being made now, and none was ever due).
+	next := named(now.Add(30*24*time.Hour + time.Millisecond))
+	for hour := range 3 {
+		now = now.Add(time.Minute)
+		if !s.scheduler.recentBackup(catalog(ahead, next)) {
+			t.Fatalf("hour %d: the newest backup, just made, is not taken for a recent one", hour)
+		}
+		now = now.Add(time.Hour)
+		if s.scheduler.recentBackup(catalog(ahead, next)) {
+			t.Fatalf("hour %d: an hour after the newest backup named ahead was made, no backup is due", hour)
+		}
+		ahead, next = next, named(next.Time().Add(time.Millisecond))
 	}
 }
 

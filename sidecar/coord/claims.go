@@ -211,13 +211,3 @@ func (c *Claims) TakeSlot(ctx context.Context, s Schedule, database string, ever
 	}
 	return true, slot, nil
 }
-
-// GiveBackSlot lets a slot this sidecar took be taken again, here or by
-// another sidecar: its request could not be made, and a slot taken and
-// left empty would have no request till the next.
-func (c *Claims) GiveBackSlot(ctx context.Context, slot Slot) error {
-	if err := c.store.Delete(ctx, []string{slot.key}); err != nil {
-		return fmt.Errorf("give back a schedule slot: %w", err)
-	}
-	return nil
-}
