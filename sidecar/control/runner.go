@@ -176,7 +176,7 @@ func NewRunner(svc *sidecar.Service, claims *coord.Claims, cp ControlPlane, auth
 		logger: logger.With("sidecar", opts.Instance), now: time.Now}
 	s := &Runner{base: b, admission: &admission{base: b}, catalogMirror: &catalogMirror{base: b},
 		scheduler: &scheduler{base: b, notBefore: map[scheduleKey]time.Time{}, noBackupToCheck: map[string]bool{},
-			seenAhead: map[scheduleKey]aheadSeen{}, owed: map[scheduleKey]owedRequest{}},
+			seenAhead: map[scheduleKey]map[string]time.Time{}, owed: map[scheduleKey]owedRequest{}},
 		confirmations: &confirmations{base: b, confirmedAt: map[string]time.Time{}, firstUnconfirmed: map[string]time.Time{}},
 		admitting:     make(chan struct{}, 8), executing: make(chan struct{}, opts.Workers), mirroring: make(chan struct{}, opts.Workers),
 		inflight: map[string]bool{}, foreign: map[string]time.Time{}, cancels: map[string]context.CancelFunc{},

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -30,10 +29,10 @@ type scheduler struct {
 	noBackupToCheck map[string]bool
 	// owed are the slots' requests whose INSERT failed (insertOwed).
 	owed map[scheduleKey]owedRequest
-	// seenAhead is, per schedule and database, the newest backup or last
-	// check, when dated ahead of this clock, and when it was first seen
-	// (madeAt).
-	seenAhead map[scheduleKey]aheadSeen
+	// seenAhead is, per schedule and database, the backups (or last
+	// checks) dated ahead of this clock, by name, with when each was
+	// first seen (madeAt).
+	seenAhead map[scheduleKey]map[string]time.Time
 }
 
 // scheduleKey is one schedule of one database.
@@ -190,29 +189,31 @@ func (s *scheduler) mayBeDue(ctx context.Context, pass *schedulePass, schedule c
 
 // madeAt is when a backup or check dated at counts as made, seen at now
 // (key and name say which): at, or, for one dated ahead of now (a clock
-// that ran ahead named it), when this sidecar first saw it. Counted from
-// its date, the schedule stayed silent till then, and the backups named
-// after it (uniqueName) kept it so.
+// that ran ahead dated it), when this sidecar first saw it. Counted from
+// its date, the schedule stayed silent till then. Each is remembered by
+// name (one memory for all of them took turns at being made now).
 func (s *scheduler) madeAt(key scheduleKey, name string, at, now time.Time) time.Time {
 	if !at.After(now) {
 		return at
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen, ok := s.seenAhead[key]
-	if !ok || seen.name != name {
-		seen = aheadSeen{name: name, at: now}
+	seen := s.seenAhead[key]
+	if seen == nil || len(seen) >= maxSeenAhead {
+		seen = map[string]time.Time{} // a bound: past it, those dated ahead count from now again
 		s.seenAhead[key] = seen
 	}
-	return seen.at
+	first, ok := seen[name]
+	if !ok {
+		first = now
+		seen[name] = now
+	}
+	return first
 }
 
-// aheadSeen is the newest backup (or last check) of a schedule and
-// database, dated ahead of this clock, and when it was first seen.
-type aheadSeen struct {
-	name string
-	at   time.Time
-}
+// maxSeenAhead bounds the backups dated ahead madeAt remembers for one
+// schedule and database.
+const maxSeenAhead = 256
 
 // checkAfterBackup forgets when database's check could be due, which
 // checkDue set to wait for its first completed backup: one has.
@@ -329,23 +330,20 @@ func (s *scheduler) recentBackup(cat model.Catalog) bool {
 	if s.opts.IncrementalEvery <= 0 {
 		return false
 	}
-	// The newest backup running or completed says it (those before it are
-	// older; dated ahead of this clock, they would each count as made when
-	// first seen, madeAt, and take turns at it).
-	i := slices.IndexFunc(cat.All(), func(b model.Backup) bool { return b.Completed() || b.Status == model.StatusCreating })
-	if i < 0 {
-		return false
+	key, now := scheduleKey{coord.BackupSchedule, cat.Database}, s.now()
+	for _, b := range cat.All() {
+		if !b.Completed() && b.Status != model.StatusCreating {
+			continue
+		}
+		if made := s.madeAt(key, b.Name, b.Time(), now); now.Sub(made) < s.opts.IncrementalEvery {
+			if b.Completed() { // a running one may fail: its database is read again on the next pass
+				s.dueAgainAt(coord.BackupSchedule, cat.Database, made.Add(s.opts.IncrementalEvery))
+				s.checkAfterBackup(cat.Database)
+			}
+			return true
+		}
 	}
-	b, now := cat.All()[i], s.now()
-	made := s.madeAt(scheduleKey{coord.BackupSchedule, cat.Database}, b.Name, b.Time(), now)
-	if now.Sub(made) >= s.opts.IncrementalEvery {
-		return false
-	}
-	if b.Completed() { // a running one may fail: its database is read again on the next pass
-		s.dueAgainAt(coord.BackupSchedule, cat.Database, made.Add(s.opts.IncrementalEvery))
-		s.checkAfterBackup(cat.Database)
-	}
-	return true
+	return false
 }
 
 // scheduleCheck requests a check of a database whose backups were last

@@ -10,48 +10,51 @@ import (
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
-// TestABackupNamedAheadDoesNotSilenceTheSchedule: a backup named by a
+// TestABackupNamedAheadDoesNotSilenceTheSchedule: a backup dated by a
 // clock that ran ahead (30 days, then corrected) counts as made when this
 // sidecar first saw it: the next is due incremental_every after that, not
-// after its name (it was not due for 721 hours, and the backups named
-// after it kept it so), and the one made then counts from when it is seen.
+// after its date (it was not due for 721 hours). The backups made after
+// it, named after it (uniqueName) but dated by the clock, count as they
+// are dated; two dated ahead each count from their own first look (one
+// memory for both had them take turns at being made now, never due).
 func TestABackupNamedAheadDoesNotSilenceTheSchedule(t *testing.T) {
 	s := newUnitSidecar("a", memstore.New(), nil)
 	s.base.opts.IncrementalEvery = time.Hour
 	now := time.Now()
 	s.base.now = func() time.Time { return now }
-	named := func(at time.Time) model.Backup {
-		at = at.UTC()
-		return model.Backup{Meta: model.Meta{Name: model.NameAt(at), Timestamp: at, Status: model.StatusCreated,
-			Kind: model.KindFull, Database: "shop", Chain: model.NameAt(at)}}
+	backup := func(name, at time.Time) model.Backup {
+		return model.Backup{Meta: model.Meta{Name: model.NameAt(name), Timestamp: at.UTC(), Status: model.StatusCreated,
+			Kind: model.KindFull, Database: "shop", Chain: model.NameAt(name)}}
 	}
 	catalog := func(bs ...model.Backup) model.Catalog { return model.BuildCatalog("shop", bs, nil) }
-	ahead := named(now.Add(30 * 24 * time.Hour))
+	aheadAt := now.Add(30 * 24 * time.Hour)
+	ahead := backup(aheadAt, aheadAt)
 	if !s.scheduler.recentBackup(catalog(ahead)) {
-		t.Fatal("a backup named ahead of now, just seen, is not taken for a recent one")
+		t.Fatal("a backup dated ahead of now, just seen, is not taken for a recent one")
 	}
 	if due := s.scheduler.notBefore[scheduleKey{coord.BackupSchedule, "shop"}]; due.Sub(now) > time.Hour {
-		t.Fatalf("after a backup named 30 days ahead the next is due in %s, want incremental_every (1h)", due.Sub(now).Round(time.Hour))
+		t.Fatalf("after a backup dated 30 days ahead the next is due in %s, want incremental_every (1h)", due.Sub(now).Round(time.Hour))
 	}
 	now = now.Add(time.Hour + time.Minute)
 	if s.scheduler.recentBackup(catalog(ahead)) {
-		t.Fatal("an hour after a backup named ahead was first seen, it still counts as recent: no backup is due")
+		t.Fatal("an hour after a backup dated ahead was first seen, it still counts as recent: no backup is due")
 	}
-	// The one made then is named after it (uniqueName), ahead too; the
-	// two of them count from when the newest was first seen, hour after
-	// hour (each counting from its own first look, they took turns at
-	// being made now, and none was ever due).
-	next := named(now.Add(30*24*time.Hour + time.Millisecond))
-	for hour := range 3 {
-		now = now.Add(time.Minute)
-		if !s.scheduler.recentBackup(catalog(ahead, next)) {
-			t.Fatalf("hour %d: the newest backup, just made, is not taken for a recent one", hour)
+	made := backup(aheadAt.Add(time.Millisecond), now) // named after it, dated now
+	now = now.Add(time.Minute)
+	if !s.scheduler.recentBackup(catalog(ahead, made)) {
+		t.Fatal("a backup made a minute ago, named after one dated ahead, is not taken for a recent one")
+	}
+	now = now.Add(time.Hour)
+	if s.scheduler.recentBackup(catalog(ahead, made)) {
+		t.Fatal("an hour after the last backup, none is due")
+	}
+	alsoAhead := backup(aheadAt.Add(2*time.Millisecond), aheadAt.Add(time.Minute)) // the clock still ahead when it was made
+	for look := range 3 {
+		recent := s.scheduler.recentBackup(catalog(ahead, made, alsoAhead))
+		if want := look == 0; recent != want {
+			t.Fatalf("look %d at a second backup dated ahead, first seen at look 0: recent %v, want %v", look, recent, want)
 		}
-		now = now.Add(time.Hour)
-		if s.scheduler.recentBackup(catalog(ahead, next)) {
-			t.Fatalf("hour %d: an hour after the newest backup named ahead was made, no backup is due", hour)
-		}
-		ahead, next = next, named(next.Time().Add(time.Millisecond))
+		now = now.Add(time.Hour + time.Minute)
 	}
 }
 
