@@ -7,13 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/control"
 	"github.com/clickvault/clickvault/sidecar/coord"
-	"github.com/clickvault/clickvault/sidecar/internal/fakedb"
-	"github.com/clickvault/clickvault/sidecar/internal/memcontrol"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
@@ -48,33 +45,37 @@ func (l *eventLog) first() sidecar.Event {
 	return l.events[0]
 }
 
+// stoppedMidBackup runs a sidecar that notifies into sent, stops it while
+// alice's backup runs in ClickHouse, and lets that backup end there: the
+// request and its backup's name, as a restart finds them.
+func stoppedMidBackup(t *testing.T) (b *bed, sent *eventLog, id, backup string) {
+	sent = &eventLog{}
+	b = unstartedBed(t)
+	b.notifier = sent
+	b.start(control.Options{})
+	b.db.Hold()
+	id = b.request("alice", control.Request{Action: "backup"})
+	b.waitUntil(id, "running, naming its backup", func(st control.RequestStatus) bool {
+		backup = st.Backup
+		return st.State == control.StateRunning && st.Backup != ""
+	})
+	b.stop()
+	b.db.Release()
+	return b, sent, id, backup
+}
+
 // TestAStoppedBackupIsNotifiedOnceByItsAdoption: a sidecar stops while its
 // backup runs in ClickHouse; the stop is no failure (the BACKUP goes on),
 // and the restarted sidecar, which adopts the backup, notifies that it
 // completed. (The stop sent "backup_failed: context canceled", and the
-// adoption nothing.)
+// adoption nothing.) The notifier is called before the answer is written.
 func TestAStoppedBackupIsNotifiedOnceByItsAdoption(t *testing.T) {
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	sent := &eventLog{}
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store, notifier: sent}
-	b.start(control.Options{})
-	db.Hold()
-	id := b.request("alice", control.Request{Action: "backup"})
-	b.waitUntil(id, "running, naming its backup", func(st control.RequestStatus) bool {
-		return st.State == control.StateRunning && st.Backup != ""
-	})
-	b.stop()
+	b, sent, id, _ := stoppedMidBackup(t)
 	if got := sent.sent(); len(got) != 0 {
 		t.Fatalf("a sidecar stopped while its backup ran notified %q, want nothing yet", got)
 	}
-	db.Release()
 	b.start(control.Options{})
 	b.expect(id, control.StateSucceeded, "completed")
-	for deadline := time.Now().Add(5 * time.Second); len(sent.sent()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
 	if got := sent.sent(); len(got) != 1 || got[0] != "backup_completed shop alice " {
 		t.Fatalf("the adopted backup succeeded; notifications sent: %q, want one backup_completed of shop", got)
 	}
@@ -99,22 +100,8 @@ func (f *listFailing) List(ctx context.Context, prefix string, recursive bool) (
 // request is answered failed, and so is it notified (neither the stop
 // nor the adoption notified anything).
 func TestAStoppedBackupWhoseAdoptionFailsIsNotifiedFailed(t *testing.T) {
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	sent := &eventLog{}
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store, notifier: sent}
-	b.start(control.Options{})
-	db.Hold()
-	id := b.request("alice", control.Request{Action: "backup"})
-	var backup string
-	b.waitUntil(id, "running, naming its backup", func(st control.RequestStatus) bool {
-		backup = st.Backup
-		return st.State == control.StateRunning && st.Backup != ""
-	})
-	b.stop()
-	db.Release()
-	failing := &listFailing{ObjectStore: store}
+	b, sent, id, backup := stoppedMidBackup(t)
+	failing := &listFailing{ObjectStore: b.store}
 	failing.fail.Store(true)
 	b.wrapStore = func(*memstore.ObjectStore) coord.ObjectStore { return failing }
 	b.start(control.Options{})

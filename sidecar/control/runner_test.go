@@ -85,11 +85,18 @@ type bed struct {
 var testProofKey = control.ProofKey("clickvault-test-password")
 
 func newBed(t *testing.T, opts control.Options) *bed {
+	b := unstartedBed(t)
+	b.start(opts)
+	return b
+}
+
+// unstartedBed is newBed's bed before its runner starts: a test sets its
+// wrap, notifier or server's failures first.
+func unstartedBed(t *testing.T) *bed {
 	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey)}
 	b.store = memstore.New()
 	b.db = fakedb.New(b.store)
 	b.db.Create("shop", map[string]uint64{"orders": 10})
-	b.start(opts)
 	return b
 }
 

@@ -70,107 +70,107 @@ func TestScheduleReadsWaitingRequestsOncePerPass(t *testing.T) {
 // every 30 s: two thousand S3 LISTs for a thousand databases), and none
 // while its request waits.
 func TestScheduleReadsACatalogOnlyWhenABackupCanBeDue(t *testing.T) {
-	dbs := []string{"shop"} // the one the sidecar's login may back up here
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
-	var passes atomic.Int64
-	countPasses := func(point string) {
-		if point == control.PointSchedulePass {
-			passes.Add(1)
-		}
-	}
+	b := unstartedBed(t)
+	var passes passCounter
 	// incremental_every 20 s: a pass every 2 s (a tenth of it, at least 1 s).
-	b.start(control.Options{Databases: dbs, IncrementalEvery: 20 * time.Second, FaultPoint: countPasses})
-	deadline := time.Now().Add(20 * time.Second)
-	for succeeded(b.plane, "clickvault", control.ActionBackup) < len(dbs) {
-		if time.Now().After(deadline) {
-			t.Fatal("the scheduled backups did not all succeed within 20 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	store.ResetLists()
-	for seen, deadline := passes.Load(), time.Now().Add(30*time.Second); passes.Load() < seen+4; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the schedule made %d passes in 30 s, want 4 (one every 2 s)", passes.Load()-seen)
-		}
-	}
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: 20 * time.Second, FaultPoint: passes.point})
+	waitFor(t, "scheduled backup succeeding", func() bool { return ended(b.plane, "clickvault", control.ActionBackup, control.StateSucceeded) > 0 })
+	b.store.ResetLists()
+	passes.waitMore(t, 4, "one every 2 s")
 	// shop's catalog, not the seed layout's roots (p/full/, listed once a
 	// minute for every database): the backup showed the schedule the
 	// catalog it wrote before its answer, so no pass after the answer
 	// reads it (without the memory of when shop is due, every pass did).
 	// The mirror after the answer, which reads nothing either, is
 	// TestMirrorAfterABackupReadsNoCatalog's.
-	lists := store.ResetLists()
-	layout := coord.Layout{Prefix: "p"}
-	if n := lists[layout.KindRoot("shop", "full")] + lists[layout.KindRoot("shop", "incremental")]; n > 0 {
+	if n := catalogLists(b.store, "shop"); n > 0 {
 		t.Errorf("shop's catalog was listed %d times in 4 passes after its backup was answered, want none", n)
 	}
 }
 
-// succeeded counts the requests of action by login that succeeded.
-func succeeded(p *memcontrol.ControlPlane, login string, action control.Action) int {
-	n := 0
-	for _, r := range p.Requests() {
-		if r.RequestedBy != login || r.Action != action {
-			continue
-		}
-		if st, err := p.Status(context.Background(), r.ID); err == nil && st.State == control.StateSucceeded {
-			n++
+// passCounter counts the schedule's passes, as its fault point (point).
+type passCounter struct{ n atomic.Int64 }
+
+func (c *passCounter) point(point string) {
+	if point == control.PointSchedulePass {
+		c.n.Add(1)
+	}
+}
+
+// waitMore waits up to 30 s for n passes more, at pace (said if they do
+// not come).
+func (c *passCounter) waitMore(t *testing.T, n int64, pace string) {
+	t.Helper()
+	for seen, deadline := c.n.Load(), time.Now().Add(30*time.Second); c.n.Load() < seen+n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the schedule made %d passes in 30 s, want %d (%s)", c.n.Load()-seen, n, pace)
 		}
 	}
-	return n
+}
+
+// catalogLists is how often database's catalog (its full and
+// incremental roots, not the seed layout's) was listed since the last
+// look, which it starts over.
+func catalogLists(store *memstore.ObjectStore, database string) int {
+	lists, layout := store.ResetLists(), coord.Layout{Prefix: "p"}
+	return lists[layout.KindRoot(database, "full")] + lists[layout.KindRoot(database, "incremental")]
+}
+
+// hourSlot is an incremental_every of an hour whose current slot lasts
+// the test (it waits past a slot about to end): one slot for the whole
+// test.
+func hourSlot() time.Duration {
+	if left := time.Hour - time.Since(time.Now().Truncate(time.Hour)); left < 30*time.Second {
+		time.Sleep(left + time.Second)
+	}
+	return time.Hour
+}
+
+// ended counts the requests of action by login ("" = anyone) that ended in
+// state (an id inserted twice is one request).
+func ended(p *memcontrol.ControlPlane, login string, action control.Action, state control.State) int {
+	ids := map[string]bool{}
+	for _, r := range p.Requests() {
+		if (login != "" && r.RequestedBy != login) || r.Action != action {
+			continue
+		}
+		if st, err := p.Status(context.Background(), r.ID); err == nil && st.State == state {
+			ids[r.ID] = true
+		}
+	}
+	return len(ids)
 }
 
 // TestScheduleReadsNothingOfAFailingDatabaseTillTheNextSlot (issue 27):
 // once the slot's backup request of a database has failed, no request
-// can be made before the next slot (its key is taken), and nothing can be
+// can be made before the next slot (its key is taken, as a restarted
+// sidecar finds at its first look), and nothing can be
 // checked before a backup completes, so the passes till then read
 // nothing of the database: each read its catalog and tried the slot again
 // (three S3 requests a failing database a pass, without end).
 func TestScheduleReadsNothingOfAFailingDatabaseTillTheNextSlot(t *testing.T) {
-	const every = time.Hour // one slot for the whole test
-	if left := every - time.Since(time.Now().Truncate(every)); left < 30*time.Second {
-		time.Sleep(left + time.Second) // the slot would end within the test
-	}
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	db.FailNextBackup("the disk is full")
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store}
-	var passes atomic.Int64
+	every := hourSlot()
+	b := unstartedBed(t)
+	b.db.FailNextBackup("the disk is full")
+	var passes passCounter
 	// check_every 10 s: a pass every second.
-	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second,
-		FaultPoint: func(point string) {
-			if point == control.PointSchedulePass {
-				passes.Add(1)
-			}
-		}})
-	waitFor(t, "scheduled backup failing", func() bool { return answeredAs(b.plane, control.ActionBackup, control.StateFailed) > 0 })
-	store.ResetLists()
-	for seen, deadline := passes.Load(), time.Now().Add(30*time.Second); passes.Load() < seen+3; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the schedule made %d passes in 30 s, want 3 (one a second)", passes.Load()-seen)
-		}
-	}
-	lists := store.ResetLists()
-	layout := coord.Layout{Prefix: "p"}
-	if n := lists[layout.KindRoot("shop", "full")] + lists[layout.KindRoot("shop", "incremental")]; n > 0 {
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second, FaultPoint: passes.point})
+	waitFor(t, "scheduled backup failing", func() bool { return ended(b.plane, "", control.ActionBackup, control.StateFailed) > 0 })
+	b.store.ResetLists()
+	passes.waitMore(t, 3, "one a second")
+	if n := catalogLists(b.store, "shop"); n > 0 {
 		t.Errorf("shop's catalog was listed %d times in 3 passes after its slot's backup failed, want none till the next slot", n)
 	}
-}
-
-// answeredAs counts the requests of action that ended in state (an id
-// inserted twice is one request).
-func answeredAs(p *memcontrol.ControlPlane, action control.Action, state control.State) int {
-	ended := map[string]bool{}
-	for _, r := range p.Requests() {
-		if st, err := p.Status(context.Background(), r.ID); err == nil && r.Action == action && st.State == state {
-			ended[r.ID] = true
-		}
+	// A restarted sidecar (or another one) finds the slot taken at its
+	// first look, and then reads nothing either.
+	b.stop()
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second, FaultPoint: passes.point})
+	passes.waitMore(t, 1, "one a second")
+	b.store.ResetLists()
+	passes.waitMore(t, 3, "one a second")
+	if n := catalogLists(b.store, "shop"); n > 0 {
+		t.Errorf("shop's catalog was listed %d times in 3 passes after a restart found its slot taken, want none till the next slot", n)
 	}
-	return len(ended)
 }
 
 // waitFor waits up to 20 s for done, failing the test with what it waited for.
@@ -201,20 +201,14 @@ func (f *failFirstInsert) InsertRequest(ctx context.Context, r control.Request) 
 // (the slot's, owed: left at that, the slot had no request till the next,
 // an hour here).
 func TestAScheduledRequestNotMadeIsMadeOnTheNextPass(t *testing.T) {
-	const every = time.Hour // one slot for the whole test
-	if left := every - time.Since(time.Now().Truncate(every)); left < 30*time.Second {
-		time.Sleep(left + time.Second)
-	}
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
+	every := hourSlot()
+	b := unstartedBed(t)
 	failing := &failFirstInsert{}
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
-		wrap: func(cp control.ControlPlane) control.ControlPlane { failing.ControlPlane = cp; return failing }}
+	b.wrap = func(cp control.ControlPlane) control.ControlPlane { failing.ControlPlane = cp; return failing }
 	// check_every 10 s: a pass every second.
 	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second})
 	waitFor(t, "scheduled backup after the first INSERT failed", func() bool {
-		return failing.failed.Load() && succeeded(b.plane, "clickvault", control.ActionBackup) > 0
+		return failing.failed.Load() && ended(b.plane, "clickvault", control.ActionBackup, control.StateSucceeded) > 0
 	})
 }
 
@@ -238,36 +232,20 @@ func (f *landsThenFails) InsertRequest(ctx context.Context, r control.Request) (
 // again is the same (its id), and runs once (given back, the slot got a
 // second request).
 func TestAScheduledRequestThatLandedIsNotMadeTwice(t *testing.T) {
-	const every = time.Hour // one slot for the whole test
-	if left := every - time.Since(time.Now().Truncate(every)); left < 30*time.Second {
-		time.Sleep(left + time.Second)
-	}
-	store := memstore.New()
-	db := fakedb.New(store)
-	db.Create("shop", map[string]uint64{"orders": 10})
-	db.FailNextBackup("the disk is full") // so the backup made is not recent, and a second request would be due
+	every := hourSlot()
+	b := unstartedBed(t)
+	b.db.FailNextBackup("the disk is full") // so the backup made is not recent, and a second request would be due
 	landing := &landsThenFails{}
-	b := &bed{t: t, plane: memcontrol.New("clickvault").WithProofKey(testProofKey), db: db, store: store,
-		wrap: func(cp control.ControlPlane) control.ControlPlane { landing.ControlPlane = cp; return landing }}
-	var passes atomic.Int64
-	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second,
-		FaultPoint: func(point string) {
-			if point == control.PointSchedulePass {
-				passes.Add(1)
-			}
-		}})
-	waitFor(t, "scheduled backup failing", func() bool { return answeredAs(b.plane, control.ActionBackup, control.StateFailed) > 0 })
-	for seen, deadline := passes.Load(), time.Now().Add(30*time.Second); passes.Load() < seen+3; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the schedule made %d passes in 30 s, want 3 (one a second)", passes.Load()-seen)
-		}
-	}
+	b.wrap = func(cp control.ControlPlane) control.ControlPlane { landing.ControlPlane = cp; return landing }
+	var passes passCounter
+	b.start(control.Options{Databases: []string{"shop"}, IncrementalEvery: every, CheckEvery: 10 * time.Second, FaultPoint: passes.point})
+	waitFor(t, "scheduled backup failing", func() bool { return ended(b.plane, "", control.ActionBackup, control.StateFailed) > 0 })
+	passes.waitMore(t, 3, "one a second")
 	ids := map[string]bool{}
 	for _, r := range b.plane.Requests() {
 		ids[r.ID] = true
 	}
-	if len(ids) != 1 || answeredAs(b.plane, control.ActionBackup, control.StateFailed) != 1 {
-		t.Fatalf("%d requests in one slot after an INSERT that landed answered an error (%d run), want 1",
-			len(ids), answeredAs(b.plane, control.ActionBackup, control.StateFailed))
+	if run := ended(b.plane, "", control.ActionBackup, control.StateFailed); len(ids) != 1 || run != 1 {
+		t.Fatalf("%d requests in one slot after an INSERT that landed answered an error (%d run), want 1", len(ids), run)
 	}
 }
