@@ -36,7 +36,19 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 		return "", err
 	}
 	c := newChecker(s.engine, cat)
-	c.sizes = map[string]int64{}
+	problem, err := s.checkChain(ctx, c, links, listings)
+	if err != nil {
+		return "", fmt.Errorf("check the chain of %s: %w", base, err)
+	}
+	s.logger.Debug("chain checked", "base", base, "links", len(links),
+		"by_manifest", len(links)-len(c.listed), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
+	return problem, nil
+}
+
+// checkChain is soundChain's verdict on links, listed as listings, with c;
+// an error only when ctx ended (a read cut short is no verdict).
+func (s *catalogs) checkChain(ctx context.Context, c *checker, links []model.Backup, listings [][]coord.ObjectInfo) (string, error) {
+	c.sizes, c.listed = map[string]int64{}, map[string]bool{}
 	var exact []model.Backup
 	for i, b := range links {
 		for _, o := range listings[i] {
@@ -44,6 +56,8 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 		}
 		if b.Objects == nil || model.SummarizeObjects(folderObjects(b.Folder, listings[i])) != *b.Objects {
 			exact = append(exact, b)
+		} else {
+			c.listed[b.Name] = true
 		}
 	}
 	problem, cut := "", false
@@ -53,15 +67,13 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 			cut = true // a read cut short is no verdict
 		case p != "":
 			problem = fmt.Sprintf("backup %s: %s", b.Name, p)
-			s.recordBroken(ctx, cat, links, b, p)
+			s.recordBroken(ctx, c.cat, links, b, p)
 		}
 		return !cut && p == ""
 	})
 	if cut {
-		return "", fmt.Errorf("check the chain of %s: %w", base, ctx.Err())
+		return "", ctx.Err()
 	}
-	s.logger.Debug("chain checked", "base", base, "links", len(links),
-		"by_manifest", len(exact), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
 	return problem, nil
 }
 

@@ -102,6 +102,12 @@ type checker struct {
 	// mu guards manifests: verify's part readers look them up in parallel.
 	mu        sync.Mutex
 	manifests map[string]manifestRead
+	// peak is the most manifests held at once (tests bound it).
+	peak int
+	// listed are the links whose listing matched the summary of their
+	// objects recorded when they completed (soundChain): sound without
+	// their manifests read.
+	listed    map[string]bool
 	memo      map[string]map[string]string
 	confirmed int
 }
@@ -211,6 +217,7 @@ func (c *checker) loadManifests(ctx context.Context, backups []model.Backup) {
 			c.manifests[b.Name] = reads[i]
 		}
 	}
+	c.peak = max(c.peak, len(c.manifests))
 }
 
 func (c *checker) manifest(ctx context.Context, b model.Backup) manifestRead {
@@ -223,6 +230,7 @@ func (c *checker) manifest(ctx context.Context, b model.Backup) manifestRead {
 	read := c.readManifest(ctx, b)
 	c.mu.Lock()
 	c.manifests[b.Name] = read
+	c.peak = max(c.peak, len(c.manifests))
 	c.mu.Unlock()
 	return read
 }
@@ -299,7 +307,10 @@ func (c *checker) file(ctx context.Context, b model.Backup, f model.ManifestFile
 }
 
 func (c *checker) fileUncached(ctx context.Context, b model.Backup, f model.ManifestFile) string {
-	if f.BaseSize > 0 {
+	// A part kept in a link whose listing matched its summary is there:
+	// following it would read that link's manifest, and the next one's
+	// down the chain, each listing every file of the database.
+	if f.BaseSize > 0 && !c.listed[b.Base] {
 		base, inBase, problem := c.baseFile(ctx, b, f)
 		if problem != "" {
 			return problem

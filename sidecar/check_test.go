@@ -148,3 +148,77 @@ func TestACheckHoldsAFewManifestsOfADeepChain(t *testing.T) {
 		t.Errorf("check made %d GETs for %d links; each manifest is read once", gets, len(links))
 	}
 }
+
+// TestRestorePlansAndVerifiesHoldAFewManifestsOfADeepChain (issue 27): a
+// restore's plan reads the tables' definitions, and verify the parts' row
+// counts, each found down the chain in the link that keeps it; both read
+// every manifest under the backup first and held them all. They hold a
+// window of them, and find what is kept twenty links down: items and zeta
+// never change, so their files are all in the full.
+func TestRestorePlansAndVerifiesHoldAFewManifestsOfADeepChain(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	ctx := context.Background()
+	var last model.Backup
+	for i := range 20 {
+		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
+		last = e.backup(t, "")
+	}
+	defs, counts, err := sidecar.PeakManifestsOfReads(ctx, e.Service, "shop", last.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if defs > 5 || counts > 5 {
+		t.Errorf("reads under link 20 held %d manifests (definitions) and %d (row counts) at once, want a window of 4 and the link's own",
+			defs, counts)
+	}
+	v, err := e.Verify(ctx, "shop", last.Name, nil)
+	if err != nil || v.Mismatches != 0 || len(v.Tables) != 3 {
+		t.Fatalf("verify of link 20: %v, %+v", err, v.Tables)
+	}
+	for _, tb := range v.Tables {
+		if want := map[string]uint64{"orders": 29, "items": 5, "zeta": 7}[tb.Table]; tb.Expected != want || !tb.FromParts {
+			t.Errorf("verify of link 20, table %s: %d rows expected from the parts (%v), want %d", tb.Table, tb.Expected, tb.FromParts, want)
+		}
+	}
+	res, err := e.Restore(ctx, sidecar.RestoreRequest{Database: "shop", Target: "shop_copy"})
+	if err != nil || res.Tables["zeta"] != 7 || res.Tables["orders"] != 29 {
+		t.Fatalf("restore of link 20: %v, %+v", err, res.Tables)
+	}
+}
+
+// TestAChainCheckReadsOnlyTheManifestsOfLinksItCannotTrust (issue 27): a
+// backup checks the chain it builds on, and a restore the one it reads;
+// a link whose listing matches the summary recorded when it completed is
+// sound unread, and one that does not has its manifest read. Following
+// that link's files into its bases read every manifest under it, sound
+// ones too, and held them all. Only the links not trusted are read, and a
+// link under them that lost an object is still found.
+func TestAChainCheckReadsOnlyTheManifestsOfLinksItCannotTrust(t *testing.T) {
+	e := newEngine(t, sidecar.Options{})
+	ctx := context.Background()
+	var links []model.Backup
+	for i := range 20 {
+		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
+		links = append(links, e.backup(t, ""))
+	}
+	last := links[19]
+	// An object ClickHouse did not write: the listing no longer matches.
+	if _, err := e.store.Put(ctx, last.Folder+"stray", []byte("x"), coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	problem, peak, err := sidecar.PeakManifestsOfAChainCheck(ctx, e.Service, "shop", last.Name)
+	if err != nil || problem != "" {
+		t.Fatalf("chain under a link with a stray object: %q, %v; want sound", problem, err)
+	}
+	if peak > 1 {
+		t.Errorf("the check read %d manifests; want link 20's alone (the links under it match their summaries)", peak)
+	}
+	victim := links[4].Folder + "data/shop/orders/all_1_1_0/data.bin"
+	if err := e.store.Delete(ctx, []string{victim}); err != nil {
+		t.Fatal(err)
+	}
+	problem, _, err = sidecar.PeakManifestsOfAChainCheck(ctx, e.Service, "shop", last.Name)
+	if err != nil || !strings.Contains(problem, victim) {
+		t.Fatalf("chain under link 20 with an object of link 5 gone: %q, %v; want it named", problem, err)
+	}
+}

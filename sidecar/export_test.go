@@ -93,16 +93,54 @@ func PeakManifestsOfACheck(ctx context.Context, s *Service, database string) (in
 	if err := c.list(ctx, database, targets); err != nil {
 		return 0, err
 	}
-	peak := 0
 	for i := 0; i < len(targets); {
 		chain := model.ChainOf(targets, i)
-		c.checkLinks(ctx, chain, func(model.Backup, string) bool {
-			c.mu.Lock()
-			peak = max(peak, len(c.manifests))
-			c.mu.Unlock()
-			return true
-		})
+		c.checkLinks(ctx, chain, func(model.Backup, string) bool { return true })
 		i += len(chain)
 	}
-	return peak, nil
+	return c.peak, nil
+}
+
+// PeakManifestsOfReads reads the table definitions of backup name of
+// database (a restore's plan) and the row counts of its parts (a verify),
+// each as they are read, and returns the most manifests each held at once.
+func PeakManifestsOfReads(ctx context.Context, s *Service, database, name string) (definitions, counts int, err error) {
+	cat, err := s.catalogs.Catalog(ctx, database)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, ok := cat.Find(name)
+	if !ok {
+		return 0, 0, ErrNotFound
+	}
+	c := newChecker(s.engine, cat)
+	if _, err := c.definitions(ctx, b); err != nil {
+		return 0, 0, err
+	}
+	definitions, c = c.peak, newChecker(s.engine, cat)
+	if _, err := c.sumCounts(ctx, b, func(n string) (string, bool) { return model.CountFile(n, database) }); err != nil {
+		return 0, 0, err
+	}
+	return definitions, c.peak, nil
+}
+
+// PeakManifestsOfAChainCheck checks the chain under backup name of
+// database as a backup built on it or a restore of it does (soundChain),
+// and returns its problem and the most manifests it held at once.
+func PeakManifestsOfAChainCheck(ctx context.Context, s *Service, database, name string) (string, int, error) {
+	cat, err := s.catalogs.Catalog(ctx, database)
+	if err != nil {
+		return "", 0, err
+	}
+	links, err := model.CheckTargets(cat, name)
+	if err != nil {
+		return "", 0, err
+	}
+	listings, err := s.catalogs.listLinks(ctx, links)
+	if err != nil {
+		return "", 0, err
+	}
+	c := newChecker(s.engine, cat)
+	problem, err := s.catalogs.checkChain(ctx, c, links, listings)
+	return problem, c.peak, err
 }

@@ -16,7 +16,10 @@ import (
 // through its manifest in b's folder or, for an incremental, in the base
 // that holds it. Sorted by table.
 func (s *restorer) ReadDefinitions(ctx context.Context, cat model.Catalog, b model.Backup) ([]model.TableDefinition, error) {
-	c := newChecker(s.engine, cat)
+	return newChecker(s.engine, cat).definitions(ctx, b)
+}
+
+func (c *checker) definitions(ctx context.Context, b model.Backup) ([]model.TableDefinition, error) {
 	m := c.manifest(ctx, b)
 	if m.problem != "" {
 		return nil, fmt.Errorf("read the table definitions of backup %s: %s", b.Name, m.problem)
@@ -71,14 +74,13 @@ func (s *restorer) undefined(ctx context.Context, cat model.Catalog, b model.Bac
 	return slices.DeleteFunc(missing, func(n string) bool { return defined[n] }), nil
 }
 
-// readDefinitionFiles fills defs[i].Create from files[i], a few at a time;
-// the manifests of the chain are read first, as check reads them.
+// readDefinitionFiles fills defs[i].Create from files[i], a few at a
+// time, found down the chain as objectsOf finds them.
 func (c *checker) readDefinitionFiles(ctx context.Context, b model.Backup, files []model.ManifestFile, defs []model.TableDefinition) error {
-	var bases []model.Backup
-	for base, ok := c.cat.Find(b.Base); ok; base, ok = c.cat.Find(base.Base) {
-		bases = append(bases, base)
+	objects, err := c.objectsOf(ctx, b, files)
+	if err != nil {
+		return fmt.Errorf("read the table definitions of backup %s: %w", b.Name, err)
 	}
-	c.loadManifests(ctx, bases)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(model.DefinitionReaders)
 	for i, f := range files {
@@ -86,7 +88,7 @@ func (c *checker) readDefinitionFiles(ctx context.Context, b model.Backup, files
 			continue
 		}
 		g.Go(func() error {
-			data, err := c.content(gctx, b, f)
+			data, err := c.readObjects(gctx, objects[i])
 			if err != nil {
 				return fmt.Errorf("read %s of backup %s: %w", f.Name, b.Name, err)
 			}
