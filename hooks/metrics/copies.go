@@ -16,8 +16,9 @@ var copyLagDesc = prometheus.NewDesc(CopyLag,
 	[]string{"target", "database"}, nil)
 
 // CopyLags exports clickvault_copy_lag_seconds{target,database}, as of the
-// scrape. Targets come from the configuration; databases outside the
-// configured ones are "other".
+// scrape. Targets come from the configuration; a database outside the
+// configured ones has no lag (a gauge of the last of them would be no
+// one's, and one configured as "other" would read theirs).
 type CopyLags struct {
 	mu        sync.Mutex
 	pending   map[[2]string]time.Time // zero: caught up
@@ -38,7 +39,9 @@ func NewCopyLags(reg prometheus.Registerer, targets []string, databases ...strin
 func (c *CopyLags) CopyFinished(target, database string, newestPending time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.pending[[2]string{bound(c.targets, target), bound(c.databases, database)}] = newestPending
+	if c.databases[database] {
+		c.pending[[2]string{bound(c.targets, target), database}] = newestPending
+	}
 }
 
 func (c *CopyLags) Describe(ch chan<- *prometheus.Desc) { ch <- copyLagDesc }

@@ -28,7 +28,11 @@ type Metrics struct {
 	setShards     *prometheus.GaugeVec
 	age           *ageCollector
 	// databases are the configured ones: a request may name any database
-	// its user can back up, and those are folded into Other.
+	// its user can back up, and those are counted as Other. Gauges are
+	// the configured databases' alone: one that held the last value of
+	// any of the others would be no one's, and a configured database
+	// named "other" would read another's fresh backup as its own (its
+	// age alert silenced).
 	databases map[string]bool
 }
 
@@ -100,14 +104,17 @@ func (m *Metrics) RequestState(action string, state control.State) {
 }
 
 func (m *Metrics) BackupFinished(database, kind string, ok bool, took time.Duration, size uint64) {
+	configured := m.databases[database]
 	database, kind = m.database(database), bound(kinds, kind)
 	result := "failure"
 	if ok {
 		result = "success"
-		m.lastSuccess.WithLabelValues(database, kind).SetToCurrentTime()
-		m.size.WithLabelValues(database, kind).Set(float64(size))
 		m.duration.WithLabelValues(database, kind).Observe(took.Seconds())
-		m.age.set(database, time.Now())
+		if configured {
+			m.lastSuccess.WithLabelValues(database, kind).SetToCurrentTime()
+			m.size.WithLabelValues(database, kind).Set(float64(size))
+			m.age.set(database, time.Now())
+		}
 	}
 	m.backups.WithLabelValues(database, kind, result).Inc()
 }
@@ -119,23 +126,32 @@ func (m *Metrics) FullForced(database string) {
 }
 
 func (m *Metrics) ChainDepth(database string, depth int) {
-	m.chainDepth.WithLabelValues(m.database(database)).Set(float64(depth))
+	if m.databases[database] {
+		m.chainDepth.WithLabelValues(database).Set(float64(depth))
+	}
 }
 
-func (m *Metrics) NewestBackup(database string, at time.Time) { m.age.set(m.database(database), at) }
+func (m *Metrics) NewestBackup(database string, at time.Time) {
+	if m.databases[database] {
+		m.age.set(database, at)
+	}
+}
 
 func (m *Metrics) CheckFinished(database string, good bool) {
-	database = m.database(database)
 	result := model.CheckBroken
 	if good {
 		result = model.CheckGood
 	}
-	m.checkOK.WithLabelValues(database).Set(boolFloat(good))
-	m.checks.WithLabelValues(database, string(result)).Inc()
+	m.checks.WithLabelValues(m.database(database), string(result)).Inc()
+	if m.databases[database] {
+		m.checkOK.WithLabelValues(database).Set(boolFloat(good))
+	}
 }
 
 func (m *Metrics) VerifyFinished(database string, ok bool, restore time.Duration) {
-	database = m.database(database)
+	if !m.databases[database] {
+		return
+	}
 	m.verifyOK.WithLabelValues(database).Set(boolFloat(ok))
 	if restore > 0 {
 		m.verifyRestore.WithLabelValues(database).Set(restore.Seconds())

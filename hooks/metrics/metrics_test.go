@@ -54,3 +54,49 @@ func TestLabelsFromAFixedSet(t *testing.T) {
 		}
 	}
 }
+
+// TestAConfiguredOtherKeepsItsOwnGauges: "other" is a database name too.
+// Configured, its gauges are its own: a backup, check or verify of a
+// database outside the configured ones set them (its age read 0 after a
+// stranger's backup, silencing the alert of its own three-day-old one).
+// Counters count those strangers as other still.
+func TestAConfiguredOtherKeepsItsOwnGauges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(reg, map[string]time.Duration{"other": time.Hour}, "other")
+	old := time.Now().Add(-72 * time.Hour)
+	m.NewestBackup("other", old)
+	m.ChainDepth("other", 40)
+	m.CheckFinished("other", false)
+	m.VerifyFinished("other", false, time.Minute)
+	m.BackupFinished("stranger", "full", true, time.Second, 1)
+	m.NewestBackup("stranger", time.Now())
+	m.ChainDepth("stranger", 1)
+	m.CheckFinished("stranger", true)
+	m.VerifyFinished("stranger", true, time.Second)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			switch {
+			case s.GetGauge() != nil:
+				got[f.GetName()] = s.GetGauge().GetValue()
+			case s.GetCounter() != nil:
+				got[f.GetName()] += s.GetCounter().GetValue()
+			}
+		}
+	}
+	if age := got[BackupAge]; age < 71*3600 {
+		t.Errorf("%s of the configured other: %.0f s, want its own backup's three days", BackupAge, age)
+	}
+	for name, want := range map[string]float64{ChainDepth: 40, CheckOK: 0, VerifyOK: 0, VerifyRestore: 60, Backups: 1, Checks: 2} {
+		if got[name] != want {
+			t.Errorf("%s: %v, want %v (all: %v)", name, got[name], want, got)
+		}
+	}
+	if _, ok := got[LastSuccess]; ok {
+		t.Errorf("%s has a series: a stranger's backup set the configured other's", LastSuccess)
+	}
+}

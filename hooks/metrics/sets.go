@@ -9,7 +9,9 @@ var shardStates = []setmodel.ShardState{setmodel.ShardSucceeded, setmodel.ShardF
 // SetSealed sets clickvault_set_shards{database,state} to the shards of the
 // set just answered, in each state.
 func (m *Metrics) SetSealed(database string, shards map[setmodel.ShardState]int) {
-	database = m.database(database)
+	if !m.databases[database] {
+		return // a gauge: the configured databases' alone (Metrics.databases)
+	}
 	for _, state := range shardStates {
 		m.setShards.WithLabelValues(database, string(state)).Set(float64(shards[state]))
 	}
