@@ -90,6 +90,10 @@ func Sealed(set setmodel.Set, results map[int]setmodel.ShardResult, why map[int]
 		case r.State != setmodel.ShardSucceeded:
 			reason = fmt.Sprintf("%s on %s: %s", r.State, r.Node, r.Error)
 		default:
+			if set.LastShardStart == nil || r.StartedAt.After(*set.LastShardStart) {
+				started := r.StartedAt
+				set.LastShardStart = &started
+			}
 			continue
 		}
 		if set.Reasons == nil {

@@ -152,6 +152,12 @@ func TestSetReplicaKilledMidBackup(t *testing.T) {
 		t.Fatalf("set %s (%v); shard 1 by %q, want %s after %s was killed", got.State, got.Reasons, results[1].Node,
 			survivor.node.Name, victim.node.Name)
 	}
+	// Shard 1 holds the rows of when the survivor started it, after the
+	// set was created: as_of judges the set by that start.
+	if got.LastShardStart == nil || !got.LastShardStart.Equal(results[1].StartedAt) || !got.DataTime().After(got.CreatedAt) {
+		t.Errorf("set created %v, last shard start %v, shard 1 started %v: the set's time for as_of must be the survivor's start",
+			got.CreatedAt, got.LastShardStart, results[1].StartedAt)
+	}
 	want := fingerprint(t, ctx, survivor.admin, "shop.blobs")
 	execSQL(t, ctx, sidecars[2].admin, fmt.Sprintf("RESTORE DATABASE shop AS shard1_check FROM S3('%s')", c.MinIO.URL(results[1].Folder)))
 	if got := fingerprint(t, ctx, sidecars[2].admin, "shard1_check.blobs"); got != want {

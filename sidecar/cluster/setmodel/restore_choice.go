@@ -24,8 +24,8 @@ type SetWanted struct {
 
 // ChooseSet picks the set a restore reads. By name, any sealed set: a
 // partial one only so, since whoever names it has seen which shards it
-// lacks. Otherwise the newest completed set created at or before AsOf
-// (a set's time is its creation, as a backup's time is its start): a
+// lacks. Otherwise the newest completed set whose shards all started at
+// or before AsOf (DataTime; a backup's time is its start too): a
 // partial set is never picked then, because restoring it would silently
 // lose the shards it lacks. An open set is never restored: its shards'
 // backups may still be running. One shard alone is read from the set the
@@ -45,7 +45,7 @@ func ChooseSet(sets []Set, w SetWanted) (Set, error) {
 		when = " at or before " + w.AsOf.UTC().Format(time.RFC3339)
 	}
 	for _, s := range sorted {
-		if !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf) {
+		if !w.AsOf.IsZero() && s.DataTime().After(w.AsOf) {
 			continue
 		}
 		if s.State == SetCompleted && w.Shard != 0 && !s.Has(w.Shard) {
@@ -81,6 +81,9 @@ func namedSet(sets []Set, w SetWanted) (Set, error) {
 		case !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf):
 			return Set{}, fmt.Errorf("%w: set %s was created at %s, after as_of %s", ErrNoSet, s.ID,
 				s.CreatedAt.UTC().Format(time.RFC3339), w.AsOf.UTC().Format(time.RFC3339))
+		case !w.AsOf.IsZero() && s.DataTime().After(w.AsOf):
+			return Set{}, fmt.Errorf("%w: set %s has a shard whose backup started at %s, after as_of %s", ErrNoSet, s.ID,
+				s.DataTime().UTC().Format(time.RFC3339), w.AsOf.UTC().Format(time.RFC3339))
 		case w.Shard != 0 && !s.Has(w.Shard):
 			return Set{}, fmt.Errorf("%w: set %s has shards %v, not %d", ErrNoSet, s.ID, s.Shards, w.Shard)
 		}

@@ -74,6 +74,29 @@ func TestChooseSet(t *testing.T) {
 	}
 }
 
+// TestAsOfJudgesASetByItsLastShardsStart: a shard can start its backup
+// long after its set was created (its claim taken over by another replica
+// after the holder died, a sidecar back from a restart), and holds the
+// rows of then: as_of between the set's creation and that start would
+// restore that shard from after as_of, under the set's earlier time.
+func TestAsOfJudgesASetByItsLastShardsStart(t *testing.T) {
+	late := set("late", 2, setmodel.SetCompleted, 1, 2)
+	started := t0.Add(2*time.Hour + 25*time.Minute)
+	late.LastShardStart = &started
+	sets := []setmodel.Set{set("early", 1, setmodel.SetCompleted, 1, 2), late}
+	between := t0.Add(2*time.Hour + 15*time.Minute)
+	if got, err := setmodel.ChooseSet(sets, setmodel.SetWanted{AsOf: between}); err != nil || got.ID != "early" {
+		t.Errorf("as_of after the set's creation, before its last shard's start: chose %q, %v; want the set before", got.ID, err)
+	}
+	if got, err := setmodel.ChooseSet(sets, setmodel.SetWanted{AsOf: started}); err != nil || got.ID != "late" {
+		t.Errorf("as_of at its last shard's start: chose %q, %v; want it", got.ID, err)
+	}
+	_, err := setmodel.ChooseSet(sets, setmodel.SetWanted{Name: "late", AsOf: between})
+	if !errors.Is(err, setmodel.ErrNoSet) || !strings.Contains(err.Error(), "a shard whose backup started at 2026-12-01T02:25:00Z, after as_of") {
+		t.Errorf("named, as_of before its last shard's start: %v", err)
+	}
+}
+
 // TestMapShards: shard n onto shard n with as many shards; with fewer
 // targets the extra sources wrap onto the first ones and the note says
 // which share a target; with more, the idle targets are named; one shard

@@ -76,10 +76,16 @@ type Set struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Deadline is when a shard with no result is given up (created_at plus
 	// the creator's cluster.shard_timeout): every sidecar seals by it.
-	Deadline time.Time  `json:"deadline"`
-	State    SetState   `json:"state"`
-	SealedAt *time.Time `json:"sealed_at,omitempty"`
-	SealedBy string     `json:"sealed_by,omitempty"`
+	Deadline time.Time `json:"deadline"`
+	// LastShardStart is when the last of its shards' backups started
+	// (set when sealed): a claim taken over, a replica's sync or a
+	// sidecar back from a restart can start a shard up to
+	// cluster.shard_timeout after CreatedAt, and that shard holds the rows
+	// of then. So as_of judges a set by it (DataTime).
+	LastShardStart *time.Time `json:"last_shard_start,omitempty"`
+	State          SetState   `json:"state"`
+	SealedAt       *time.Time `json:"sealed_at,omitempty"`
+	SealedBy       string     `json:"sealed_by,omitempty"`
 	// Reasons say, per shard ("shard-2"), why a partial set lacks it.
 	Reasons map[string]string `json:"reasons,omitempty"`
 	// Deleting are, per shard ("shard-2"), the backups a cleanup that marked
@@ -87,6 +93,15 @@ type Set struct {
 	// are gone, even once a walk from its result could no longer reach them
 	// (the result's own backup deleted first).
 	Deleting map[string][]string `json:"deleting,omitempty"`
+}
+
+// DataTime is the set's time for as_of: when the last of its shards'
+// backups started (CreatedAt for a set sealed before that was kept).
+func (s Set) DataTime() time.Time {
+	if s.LastShardStart != nil && s.LastShardStart.After(s.CreatedAt) {
+		return *s.LastShardStart
+	}
+	return s.CreatedAt
 }
 
 // Has reports whether the set backs up shard n.
