@@ -121,9 +121,12 @@ func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, co
 func (e RestoreEngine) Await(ctx context.Context, id, what, target, copyName string) error {
 	svc, err := e.reading(ctx, copyName)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrNoVerdict, err)
 	}
-	_, err = svc.Steps().Await(ctx, id, what, target, nil)
+	op, err := svc.Steps().Await(ctx, id, what, target, nil)
+	if err != nil && op.Status == "" && !errors.Is(err, sidecar.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrNoVerdict, err) // no status read: it may run yet
+	}
 	return err
 }
 

@@ -143,3 +143,24 @@ func goOnWith(had setmodel.RestoreRecord, plan setmodel.RestorePlan, rec setmode
 	}
 	return nil
 }
+
+// anotherRequesters refuses to go on with the record had for req while
+// another requester's run of it has steps left, before its deadline: the
+// record carries who asked, and every node checks that requester's grants
+// before its steps. Taken over, the run's remaining steps were checked
+// against the newcomer's grants instead (one who may restore on one node
+// failed an operator's restore on the others), and the newcomer rode on
+// the first requester's admission. The same requester goes on with it (a
+// request asked again), and anyone once the run is over or past its
+// deadline (its sidecar gone).
+func anotherRequesters(had setmodel.RestoreRecord, req control.SetRestoreRequest, now time.Time) error {
+	if had.Ended() || !now.Before(had.Deadline) || (had.RequestedBy == req.RequestedBy && had.Operator == req.Operator) {
+		return nil
+	}
+	by := had.RequestedBy
+	if had.Operator {
+		by = "the operator"
+	}
+	return fmt.Errorf("the restore of set %s into %s is being run by request %s of %s until %s at the latest: ask again once it ends",
+		had.Set, had.Target, had.Run, by, had.Deadline.UTC().Format(time.RFC3339))
+}

@@ -28,10 +28,21 @@ type Restorer interface {
 	// Start sends a RESTORE (its ID recorded before) of a backup in the
 	// primary bucket, or in the [[copy]] target named copyName; Await
 	// waits for one to end: nil when RESTORED, sidecar.ErrNotFound when
-	// this server has no such operation.
+	// this server has no such operation, ErrNoVerdict when how it ended
+	// could not be learnt (it may still run), another error when it
+	// ended otherwise.
 	Start(ctx context.Context, cmd sidecar.RestoreCommand, copyName string) error
 	Await(ctx context.Context, id, what, target, copyName string) error
 }
+
+// ErrNoVerdict marks a wait for a RESTORE that ended before the RESTORE
+// did, or without learning how it ended: the wait timed out, ClickHouse
+// could not be read for LostContactAfter, the copy target's reader could
+// not be built. The step stays started and is awaited again at the next
+// beat: judged by its rows meanwhile, the tables the running RESTORE had
+// not reached yet looked untouched and got a second RESTORE (their rows
+// twice, with allow_non_empty_tables).
+var ErrNoVerdict = errors.New("how the RESTORE ended is not known yet")
 
 // nodeSteps runs this node's steps of sets' restores: the Coordinator's
 // part that restores, as its Run loop finds restores listed open.
@@ -89,6 +100,9 @@ func (n nodeSteps) run(ctx context.Context, key string, rec setmodel.RestoreReco
 	if ctx.Err() != nil {
 		return fmt.Errorf("restore step %s of set %s: %w", s.Key, rec.Set, ctx.Err()) // resumed after the restart
 	}
+	if state == noVerdict { // left started: awaited again at the next beat
+		return fmt.Errorf("restore step %s of set %s: %s", s.Key, rec.Set, why)
+	}
 	c.logger.Info("restore step ended", "set", rec.Set, "target", rec.Target, "step", s.Key, "state", state, "error", why)
 	_, err := c.updateRestore(ctx, key, func(r *setmodel.RestoreRecord) bool {
 		mine := false
@@ -108,6 +122,10 @@ func (n nodeSteps) run(ctx context.Context, key string, rec setmodel.RestoreReco
 	return err
 }
 
+// noVerdict is restore's state for a step whose RESTORE was sent and may
+// still run (ErrNoVerdict): no end is recorded.
+const noVerdict setmodel.StepState = "no verdict"
+
 // restore runs a step to its end and says how it ended: a pending
 // step whole; a started one (sent by a run that stopped) by waiting for
 // its RESTORE if this server still has it, else as ResumeStep judges its
@@ -120,6 +138,9 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 			err := c.opts.Restorer.Await(ctx, s.OperationID, s.Folder, rec.Target, s.OperationCopy)
 			if err == nil {
 				return setmodel.StepDone, ""
+			}
+			if errors.Is(err, ErrNoVerdict) {
+				return noVerdict, err.Error()
 			}
 			if !errors.Is(err, sidecar.ErrNotFound) {
 				c.logger.Warn("a restore step sent before ended otherwise; judging it by its rows", "step", s.Key, "err", err)
@@ -156,7 +177,9 @@ func (n nodeSteps) restore(ctx context.Context, key string, rec setmodel.Restore
 		return setmodel.StepFailed, err.Error()
 	}
 	n.fault("set-restore-sent")
-	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target, s.Copy); err != nil {
+	if err := c.opts.Restorer.Await(ctx, cmd.ID, s.Folder, rec.Target, s.Copy); errors.Is(err, ErrNoVerdict) {
+		return noVerdict, err.Error()
+	} else if err != nil {
 		return setmodel.StepFailed, err.Error()
 	}
 	return setmodel.StepDone, ""

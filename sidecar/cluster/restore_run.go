@@ -242,6 +242,9 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 			if mismatch = goOnWith(*had, plan, rec); mismatch != nil {
 				return false
 			}
+			if mismatch = anotherRequesters(*had, req, r.Coord.now()); mismatch != nil {
+				return false
+			}
 			readFrom(had, rec) // before Reopen: a step still started may have its RESTORE running
 			had.Reopen()
 			had.Run, had.RequestedBy, had.Operator, had.Deadline = req.RequestID, req.RequestedBy, req.Operator, rec.Deadline

@@ -231,3 +231,68 @@ func TestSetRestoreOfASetMarkedMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// TestSetRestoreUnderWayIsNotTakenOverByAnotherRequester: an operator's
+// restore runs; bob, who may restore on node 1 but not on node 2, asks
+// the same restore while node 1's step is being sent, before node 2's
+// step is prepared. He is refused,
+// naming the run under way, and the operator's restore ends restored. (He
+// took the record over: node 2 checked his grants for the operator's step,
+// rejected it, and the operator's restore failed half done.)
+func TestSetRestoreUnderWayIsNotTakenOverByAnotherRequester(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1)
+	w.servers[1].deniedTo = "bob"
+	var bob struct {
+		out control.SetRestoreOutcome
+		err error
+	}
+	bobDone := make(chan struct{})
+	var once sync.Once
+	w.faults[0] = func(point string) {
+		if point != "set-restore-started" {
+			return
+		}
+		once.Do(func() {
+			go func() {
+				defer close(bobDone)
+				bob.out, bob.err = w.requests().RestoreSet(context.Background(),
+					control.SetRestoreRequest{RequestID: "r2", RequestedBy: "bob", Database: "shop"}, func(string, string) {})
+			}()
+			select { // refused at once; taken over, it waits for node 1's step, held here
+			case <-bobDone:
+			case <-time.After(2 * time.Second):
+			}
+		})
+	}
+	w.restart(0)
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "clickvault", Operator: true}, nil)
+	if err != nil || !out.Restored() || w.servers[1].rows("shop")["orders"] != 200 {
+		t.Fatalf("the operator's restore: %q, %v; node 2 holds %d rows, want 200", out.Message(), err, w.servers[1].rows("shop")["orders"])
+	}
+	select {
+	case <-bobDone:
+		if !errors.Is(bob.err, control.ErrRejected) || !strings.Contains(bob.err.Error(), "is being run by request r1 of the operator") {
+			t.Errorf("bob's same restore under way: %q, %v; want it refused, naming the run", bob.out.Message(), bob.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("bob's request got no answer")
+	}
+}
+
+// TestSetRestoreStepWhoseEndIsNotKnownIsAwaitedAgain: node 2's wait for its
+// RESTORE loses ClickHouse twice while the RESTORE runs on. The step stays
+// started and is awaited again, and the restore ends restored with one
+// RESTORE a node. (Marked failed, a run after it judged the step by its
+// rows while the RESTORE still ran, found them untouched and sent another:
+// the rows twice.)
+func TestSetRestoreStepWhoseEndIsNotKnownIsAwaitedAgain(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1)
+	w.servers[1].lagging = 2
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil)
+	if err != nil || !out.Restored() {
+		t.Fatalf("restore through two lost waits: %q, %v", out.Message(), err)
+	}
+	if got := w.sent(); got[0] != 1 || got[1] != 1 || w.servers[1].rows("shop")["orders"] != 200 {
+		t.Errorf("RESTOREs sent %v, node 2 holds %d rows; want one each and 200", got, w.servers[1].rows("shop")["orders"])
+	}
+}

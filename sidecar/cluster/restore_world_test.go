@@ -39,7 +39,14 @@ type fakeServer struct {
 	copies  []string // the copy target each RESTORE read ("" = the primary)
 	awaited []string // the copy target each wait went through
 	denied  string   // Allowed refuses with this
-	broken  string   // a RESTORE of a folder whose key holds this fails, restoring nothing
+	// deniedTo is a login Allowed refuses (an operator's request never).
+	deniedTo string
+	// lagging: the next RESTOREs sent run through this many waits that
+	// cannot learn how they ended (ClickHouse not read for a while) and
+	// restore only then; slow holds them meanwhile.
+	lagging int
+	slow    map[string]sidecar.RestoreCommand
+	broken  string // a RESTORE of a folder whose key holds this fails, restoring nothing
 	onStart func(cmd sidecar.RestoreCommand)
 }
 
@@ -52,6 +59,9 @@ func (f *fakeServer) Allowed(_ context.Context, who setmodel.Requester, _, _ str
 	defer f.mu.Unlock()
 	if f.denied != "" {
 		return errors.New(who.Login + " " + f.denied)
+	}
+	if f.deniedTo != "" && who.Login == f.deniedTo && !who.Operator {
+		return errors.New(who.Login + " may not restore on this node")
 	}
 	return nil
 }
@@ -75,7 +85,14 @@ func (f *fakeServer) Start(ctx context.Context, cmd sidecar.RestoreCommand, copy
 	}
 	f.mu.Lock()
 	f.sent, f.copies = append(f.sent, cmd), append(f.copies, copy)
-	f.ops[cmd.ID] = f.restore(cmd)
+	if f.lagging > 0 {
+		if f.slow == nil {
+			f.slow = map[string]sidecar.RestoreCommand{}
+		}
+		f.slow[cmd.ID] = cmd
+	} else {
+		f.ops[cmd.ID] = f.restore(cmd)
+	}
 	hook := f.onStart
 	f.mu.Unlock()
 	if hook != nil {
@@ -116,6 +133,14 @@ func (f *fakeServer) Await(ctx context.Context, id, _, _, copyName string) error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.awaited = append(f.awaited, copyName)
+	if cmd, running := f.slow[id]; running {
+		if f.lagging > 0 {
+			f.lagging--
+			return fmt.Errorf("%w: wait for restore %s: lost contact with ClickHouse for 2m0s", cluster.ErrNoVerdict, id)
+		}
+		delete(f.slow, id)
+		f.ops[id] = f.restore(cmd)
+	}
 	err, ok := f.ops[id]
 	if !ok {
 		return fmt.Errorf("restore %s: %w", id, sidecar.ErrNotFound)
