@@ -36,6 +36,7 @@ type Dispatcher struct {
 	client    *http.Client
 	attempts  int
 	backoff   time.Duration
+	down      *downTargets
 }
 
 var _ sidecar.Notifier = (*Dispatcher)(nil)
@@ -49,7 +50,8 @@ func New(targets []Target, onSuccess, onFailure bool) *Dispatcher {
 		ResponseHeaderTimeout: 30 * time.Second,
 	}
 	return &Dispatcher{targets: targets, onSuccess: onSuccess, onFailure: onFailure,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: transport}, attempts: 3, backoff: time.Second}
+		client: &http.Client{Timeout: 30 * time.Second, Transport: transport}, attempts: 3, backoff: time.Second,
+		down: newDownTargets()}
 }
 
 // SetRetry changes attempts and the first backoff, for tests.
@@ -69,7 +71,7 @@ func (d *Dispatcher) Notify(ctx context.Context, e sidecar.Event) error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := d.send(ctx, t, body); err != nil {
+		if err := d.send(ctx, t, body, d.down.attempts(t.Name, e.Succeeded(), d.attempts)); err != nil {
 			errs = append(errs, fmt.Errorf("notify %s: %w", t.Name, err))
 		}
 	}
@@ -119,17 +121,24 @@ func SlackText(e sidecar.Event) string {
 	return b.String()
 }
 
-// send posts body, retrying on 408, 429 and 5xx and on connection errors.
-func (d *Dispatcher) send(ctx context.Context, t Target, body []byte) error {
+// send posts body, at most attempts times, retrying on 408, 429 and 5xx
+// and on connection errors; how it ended tells whether t is down.
+func (d *Dispatcher) send(ctx context.Context, t Target, body []byte, attempts int) error {
+	if attempts == 0 {
+		return errReceiverDown
+	}
 	wait := d.backoff
 	var last error
-	for attempt := 1; attempt <= d.attempts; attempt++ {
+	for attempt := 1; attempt <= attempts; attempt++ {
 		retry, err := d.sendOnce(ctx, t, body)
+		if err == nil || !retry || attempt == attempts {
+			d.down.sent(t.Name, retry, err)
+		}
 		if err == nil {
 			return nil
 		}
 		last = err
-		if !retry || attempt == d.attempts {
+		if !retry || attempt == attempts {
 			break
 		}
 		select {
