@@ -87,6 +87,8 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"unknown key of a table set", minimal + "\n[tables.shop]\nonly = [\"a\"]\n", "tables.shop.only"},
 		{"bad storage class", minimal + "\n[backup]\ns3_storage_class = \"cheap please\"\n", "backup.s3_storage_class"},
 		{"allow-list without the sidecar's user", minimal + "\n[sidecar]\nallow_users = [\"alice\"]\n", "sidecar.allow_users"},
+		{"a database listed twice", strings.Replace(minimal, `database = "shop"`, `databases = ["shop", "crm", "shop"]`, 1),
+			`clickhouse.databases[2]: "shop" is listed already, as clickhouse.databases[0]`},
 		{"a control database the query log would quote", strings.Replace(minimal, `addr = "127.0.0.1:9000"`, `addr = "127.0.0.1:9000"`+"\ncontrol_database = \"click-vault\"", 1), "clickhouse.control_database"},
 	}
 	for _, c := range cases {

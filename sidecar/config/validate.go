@@ -65,9 +65,17 @@ func (c Config) validateClickHouse(add addFunc) {
 			add("clickhouse.database", "%v", err)
 		}
 	}
+	first := make(map[string]int, len(ch.Databases))
 	for i, db := range ch.Databases {
 		if err := model.ValidateIdentifier("database", db); err != nil {
 			add(fmt.Sprintf("clickhouse.databases[%d]", i), "%v", err)
+		}
+		// Listed twice, a round backed it up twice at once: the second
+		// failed on the first's lease, and the run named it failed.
+		if j, seen := first[db]; seen {
+			add(fmt.Sprintf("clickhouse.databases[%d]", i), "%q is listed already, as clickhouse.databases[%d]", db, j)
+		} else {
+			first[db] = i
 		}
 	}
 	if err := model.ValidateIdentifier("control database", ch.ControlDatabase); err != nil {
