@@ -42,6 +42,8 @@ type databaseView struct {
 	// backup ("" without targets).
 	CopyClass, CopyText string
 	Chains              []chainView
+	// OlderChains are the chains not shown (chainsShown).
+	OlderChains int
 	// Sets, on a cluster node, are the newest sets; SetsProblem why they
 	// could not be read (the page is shown without them).
 	Sets        []setView
@@ -57,6 +59,8 @@ type chainView struct {
 	Name, Size string
 	Depth      string
 	Backups    []backupView
+	// Earlier are the backups of the chain not shown (backupsShown).
+	Earlier int
 }
 
 type backupView struct {
@@ -145,7 +149,8 @@ func (s *Server) databaseView(db string, rows []control.CatalogRow, now time.Tim
 		}
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(order)))
-	for _, name := range order {
+	v.OlderChains = max(0, len(order)-chainsShown)
+	for _, name := range order[:min(len(order), chainsShown)] {
 		v.Chains = append(v.Chains, finishChain(chains[name], sizes))
 	}
 	v.rpoFacts(newest, now, s.rpo[db])

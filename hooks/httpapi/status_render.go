@@ -37,8 +37,12 @@ func renderDatabase(w *strings.Builder, db databaseView) {
 		w.WriteString("  <p class=\"empty\">No backups yet.</p>\n")
 	}
 	for _, ch := range db.Chains {
-		fmt.Fprintf(w, "  <div class=\"chain\" data-chain=\"%s\">\n    <span class=\"chain-name\">%s · %s · %s</span>\n    <div class=\"timeline\">",
-			esc(ch.Name), esc(ch.Name), esc(ch.Depth), esc(ch.Size))
+		earlier := ""
+		if ch.Earlier > 0 {
+			earlier = fmt.Sprintf(" · %d earlier not shown", ch.Earlier)
+		}
+		fmt.Fprintf(w, "  <div class=\"chain\" data-chain=\"%s\">\n    <span class=\"chain-name\">%s · %s · %s%s</span>\n    <div class=\"timeline\">",
+			esc(ch.Name), esc(ch.Name), esc(ch.Depth), esc(ch.Size), earlier)
 		for _, b := range ch.Backups {
 			class := "backup status-" + b.Status
 			if b.Check == model.CheckBroken {
@@ -48,6 +52,9 @@ func renderDatabase(w *strings.Builder, db databaseView) {
 				esc(class), esc(b.Name), esc(b.Status), esc(string(b.Check)), b.Weight, esc(b.Title))
 		}
 		w.WriteString("</div>\n  </div>\n")
+	}
+	if db.OlderChains > 0 {
+		fmt.Fprintf(w, "  <p class=\"empty older\">%d older chains not shown (clickvault list, or clickvault.backups, has every backup).</p>\n", db.OlderChains)
 	}
 	renderSets(w, db)
 	w.WriteString("</section>\n")

@@ -64,3 +64,39 @@ func TestStatusPageSaysWhereTheNewestBackupIsCopied(t *testing.T) {
 		t.Errorf("a page without copy targets speaks of copies:\n%s", got)
 	}
 }
+
+// TestStatusPageShowsTheNewestOfManyBackups: a database with 2,000
+// backups (hourly, kept 90 days: ten chains of 200) shows its newest four
+// chains, each with its newest 48 backups, and counts the rest; a page of
+// 50 such databases drew every backup, 25 MB of HTML.
+func TestStatusPageShowsTheNewestOfManyBackups(t *testing.T) {
+	s := &Server{rpo: map[string]time.Duration{"shop": time.Hour}}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var rows []control.CatalogRow
+	for c := range 10 {
+		chain := ""
+		for b := range 200 {
+			at := now.Add(-time.Duration(2000-c*200-b) * time.Hour)
+			name := at.Format("20060102T150405") + "000Z"
+			if b == 0 {
+				chain = name
+			}
+			rows = append(rows, control.CatalogRow{Database: "shop", Name: name, Kind: "incremental", Chain: chain,
+				Status: "completed", FinishedAt: &at, StoredBytes: 100})
+		}
+	}
+	newest := rows[len(rows)-1].Name
+	page := renderStatus(statusData{Databases: []databaseView{s.databaseView("shop", rows, now)}})
+	chains, bars := strings.Count(page, `<div class="chain"`), strings.Count(page, `<div class="backup `)
+	if chains != 4 || bars != 4*48 {
+		t.Errorf("the page draws %d chains and %d backups, want 4 and %d", chains, bars, 4*48)
+	}
+	for _, want := range []string{"6 older chains not shown", "200 completed", "152 earlier not shown", `data-name="` + newest + `"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if len(page) > 100_000 {
+		t.Errorf("one database's page is %d bytes", len(page))
+	}
+}

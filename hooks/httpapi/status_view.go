@@ -52,6 +52,18 @@ func backupTitle(r *control.CatalogRow) string {
 	return t
 }
 
+// A database's timelines show its newest chainsShown chains, each with its
+// newest backupsShown backups, and count the rest: an hourly schedule kept
+// 90 days is 2,160 rows a database, and a page of 50 such databases was
+// 25 MB of HTML (every backup a bar, the deleted ones too). The catalog
+// (clickvault.backups, list) has them all.
+const (
+	chainsShown  = 4
+	backupsShown = 48
+)
+
+// finishChain sums a chain's completed backups up and keeps its newest
+// backupsShown for the timeline.
 func finishChain(ch *chainView, sizes map[string]uint64) chainView {
 	completed := 0
 	var total uint64
@@ -62,6 +74,10 @@ func finishChain(ch *chainView, sizes map[string]uint64) chainView {
 		}
 	}
 	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), model.FormatBytes(total)
+	if n := len(ch.Backups); n > backupsShown {
+		slices.SortFunc(ch.Backups, func(a, b backupView) int { return strings.Compare(a.Name, b.Name) })
+		ch.Earlier, ch.Backups = n-backupsShown, ch.Backups[n-backupsShown:]
+	}
 	return *ch
 }
 
