@@ -26,8 +26,14 @@ type catalogMirror struct {
 // mirrorAll brings the backups table in step with S3 for every configured
 // database, once at start, copies included, databasesAtOnce at a time (a
 // thousand one after the other took half a minute; ClickHouse reads the
-// rows of those at once in one query).
-func (s *catalogMirror) mirrorAll(ctx context.Context) {
+// rows of those at once in one query). Each under its database's turn
+// (turnOf), as mirrorLoop: a database a request works on meanwhile is
+// left to that request's own mirror after its answer. Run beside the
+// requests, a mirror that read S3 before a cleanup and wrote after the
+// cleanup's own mirror put the deleted backups back as completed.
+func (s *catalogMirror) mirrorAll(ctx context.Context, turnOf func(database string) *sync.Mutex) {
+	var mu sync.Mutex
+	var busy []string // their turn taken: mirrored once it is free
 	var g errgroup.Group
 	g.SetLimit(databasesAtOnce)
 	for _, db := range s.opts.Databases {
@@ -35,13 +41,43 @@ func (s *catalogMirror) mirrorAll(ctx context.Context) {
 			break
 		}
 		g.Go(func() error {
-			copies := s.copiesHeld(ctx, db)
-			s.mirrorWith(ctx, db, &copies, nil)
+			copies := s.copiesHeld(ctx, db) // outside the turn: a slow target holds up no request
+			if turn := turnOf(db); turn.TryLock() {
+				s.mirrorWith(ctx, db, &copies, nil)
+				turn.Unlock()
+			} else {
+				mu.Lock()
+				busy = append(busy, db)
+				mu.Unlock()
+			}
 			s.mirrorSetsOf(ctx, db, false)
 			return nil // a database's failure is logged; the others go on
 		})
 	}
 	_ = g.Wait()
+	s.mirrorWhenFree(ctx, busy, turnOf)
+}
+
+// mirrorWhenFree mirrors each of busy once its turn is free, looking
+// every mirrorRetryAfter, until ctx ends: a request that holds it may not
+// mirror the database after it (a restore does not).
+func (s *catalogMirror) mirrorWhenFree(ctx context.Context, busy []string, turnOf func(database string) *sync.Mutex) {
+	for len(busy) > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(mirrorRetryAfter):
+		}
+		busy = slices.DeleteFunc(busy, func(db string) bool {
+			turn := turnOf(db)
+			if !turn.TryLock() {
+				return false
+			}
+			defer turn.Unlock()
+			s.mirror(ctx, db)
+			return true
+		})
+	}
 }
 
 // mirror writes the rows of the backups table that differ from S3's
