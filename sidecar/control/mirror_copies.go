@@ -66,23 +66,31 @@ func (s *catalogMirror) copiesHeld(ctx context.Context, database string) heldCop
 
 // MirrorRequests are the databases whose backups table should be brought
 // in step with S3 soon, off the asker's goroutine: a copy round that
-// changed what the targets hold asks (Copies.OnChange), the runner
-// mirrors. A set, so a burst of asks mirrors once per database, bounded by
-// the databases there are.
+// changed what the targets hold asks (Copies.OnChange), and so do CLI
+// runs through the bucket (mirrorAskedLoop); the runner mirrors. A set,
+// so a burst of asks mirrors once per database, bounded by
+// maxMirrorsWaiting (a CLI round of a thousand databases asks for all).
 type MirrorRequests struct {
 	mu      sync.Mutex
 	waiting []string
+	asked   map[string]bool // waiting, as a set
 	signal  chan struct{}
 }
 
+// maxMirrorsWaiting bounds the databases waiting for a mirror: the
+// configured ones and those copy rounds remember are far fewer.
+const maxMirrorsWaiting = 10_000
+
 // NewMirrorRequests returns an empty set of asks.
-func NewMirrorRequests() *MirrorRequests { return &MirrorRequests{signal: make(chan struct{}, 1)} }
+func NewMirrorRequests() *MirrorRequests {
+	return &MirrorRequests{signal: make(chan struct{}, 1), asked: map[string]bool{}}
+}
 
 // Add asks for a mirror of database; it never blocks.
 func (q *MirrorRequests) Add(database string) {
 	q.mu.Lock()
-	if !slices.Contains(q.waiting, database) && len(q.waiting) < maxCopiedDatabases {
-		q.waiting = append(q.waiting, database)
+	if !q.asked[database] && len(q.waiting) < maxMirrorsWaiting {
+		q.waiting, q.asked[database] = append(q.waiting, database), true
 	}
 	q.mu.Unlock()
 	select {
@@ -96,7 +104,7 @@ func (q *MirrorRequests) take() []string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := q.waiting
-	q.waiting = nil
+	q.waiting, q.asked = nil, map[string]bool{}
 	return out
 }
 

@@ -214,6 +214,9 @@ func (s *Runner) Run(ctx context.Context) error {
 	}
 	if s.base.opts.Mirrors != nil {
 		g.Go(func() error { return s.catalogMirror.mirrorLoop(gctx, s.base.opts.Mirrors, s.databaseTurn) })
+		g.Go(func() error {
+			return s.catalogMirror.mirrorAskedLoop(gctx, s.base.opts.Mirrors, mirrorAsksEvery*max(s.base.opts.Poll, 100*time.Millisecond))
+		})
 	}
 	if s.base.opts.IncrementalEvery > 0 || s.base.opts.CheckEvery > 0 {
 		g.Go(func() error { return s.scheduler.scheduleLoop(gctx) })

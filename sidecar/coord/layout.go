@@ -40,9 +40,11 @@ const (
 	claimSuffix   = ".claim"
 	beatsFolder   = "sidecars"
 	workFolder    = "work"
-	jsonSuffix    = ".json"
-	nodesFolder   = "nodes" // a cluster's node leases: one sidecar per node
-	leaseSuffix   = ".lease"
+	// mirrorAsksName: the databases CLI runs changed (MirrorAsksKey).
+	mirrorAsksName = "mirror-asks"
+	jsonSuffix     = ".json"
+	nodesFolder    = "nodes" // a cluster's node leases: one sidecar per node
+	leaseSuffix    = ".lease"
 )
 
 // Schedule names the folder of one schedule's slots.
@@ -178,6 +180,16 @@ func (l Layout) HeartbeatKey(instance string) string {
 // SlotKey is one time slot of a schedule for a database.
 func (l Layout) SlotKey(s Schedule, database string, slot int64) string {
 	return l.control(string(s), database, strconv.FormatInt(slot, 10))
+}
+
+// MirrorAsksKey is the object a CLI run names the databases it changed in
+// ({prefix}/.clickvault/mirror-asks[/{Plane}].json): the sidecar serving
+// this control plane mirrors them into its backups table (MirrorAsks).
+func (l Layout) MirrorAsksKey() string {
+	if l.Plane == "" {
+		return l.control(mirrorAsksName + jsonSuffix)
+	}
+	return l.control(mirrorAsksName, l.Plane+jsonSuffix)
 }
 
 // WorkRoot is the folder of the work records, with a trailing slash.

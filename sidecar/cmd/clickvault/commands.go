@@ -135,6 +135,7 @@ func backupCommand(run runner) *cobra.Command {
 			parallel = parallelDatabases(ctx, a.cfg.Backup.ParallelDatabases, a.db.BackupThreads, a.logger)
 		}
 		completed, err := a.backupRound(ctx, reqs, parallel)
+		askMirror(ctx, a, dbs) // failed ones too: each left its failed backup's metadata
 		a.copyAfterBackup(ctx, completed)
 		return err
 	})
@@ -209,6 +210,9 @@ func cleanupCommand(run runner) *cobra.Command {
 				return err
 			}
 		}
+		if !dryRun && copyName == "" {
+			defer askMirror(ctx, a, dbs)
+		}
 		if a.cluster != nil {
 			return a.cleanupSets(ctx, copyName, dbs, dryRun)
 		}
@@ -242,6 +246,9 @@ func checkCommand(run runner) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if copyName == "" {
+			defer askMirror(ctx, a, dbs) // the check results the table shows
+		}
 		var failed []error
 		for _, db := range dbs {
 			start := time.Now()
@@ -271,6 +278,7 @@ func verifyCommand(run runner) *cobra.Command {
 		progress := newProgressPrinter(a.stderr, a.logger, "verify")
 		res, err := a.service.Verify(ctx, db, backup, progress.update)
 		progress.done()
+		askMirror(ctx, a, []string{db})
 		if perr := printVerify(a.stdout, res); perr != nil {
 			return errors.Join(err, perr)
 		}

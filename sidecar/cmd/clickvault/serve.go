@@ -227,9 +227,10 @@ func (a *app) runner(plane control.ControlPlane, proofKey []byte, sets control.C
 		def = dbs[0]
 	}
 	claims := coord.NewClaims(a.store, a.layout, a.instance.Name, a.logger)
-	var mirrors *control.MirrorRequests
-	if copies != nil { // a copy round that copied something has the backups table's copies mirrored
-		mirrors = control.NewMirrorRequests()
+	// Mirrors of the backups table off a request: the databases CLI runs
+	// changed, and a copy round's that copied something (its copies).
+	mirrors := control.NewMirrorRequests()
+	if copies != nil {
 		copies.OnChange(mirrors.Add)
 	}
 	return control.NewRunner(a.service, claims, plane, a.db.Rights(), control.Options{
