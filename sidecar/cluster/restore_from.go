@@ -164,3 +164,16 @@ func anotherRequesters(had setmodel.RestoreRecord, req control.SetRestoreRequest
 	return fmt.Errorf("the restore of set %s into %s is being run by request %s of %s until %s at the latest: ask again once it ends",
 		had.Set, had.Target, had.Run, by, had.Deadline.UTC().Format(time.RFC3339))
 }
+
+// targetGone reports whether the target database is absent from this
+// node's server: a record whose every step is done then tells of a restore
+// undone since (the database dropped), and answering "nothing added"
+// left the requester with nothing. Unknown (no restorer, a failed read):
+// not gone.
+func (r Requests) targetGone(ctx context.Context, target string) bool {
+	if r.Coord.opts.Restorer == nil {
+		return false
+	}
+	t, err := r.Coord.opts.Restorer.Target(ctx, target)
+	return err == nil && !t.Exists
+}

@@ -216,8 +216,9 @@ func (r Requests) planRestore(ctx context.Context, req control.SetRestoreRequest
 // beginRestore writes the restore's record (If-None-Match), or goes on
 // with the one there: the same set into the same target, mapped and
 // stepped alike (RestoreRecord.Matches), its failed steps reopened for
-// this run. It lists the restore in open.json and returns the record and
-// how many steps this run has to run.
+// this run; started over when every step is done but the target is gone
+// from this node (targetGone). It lists the restore in open.json and
+// returns the record and how many steps this run has to run.
 func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreRequest, plan setmodel.RestorePlan, rec setmodel.RestoreRecord) (setmodel.RestoreRecord, int, error) {
 	rec.RequestedBy, rec.Operator = req.RequestedBy, req.Operator
 	rec.Deadline = r.Coord.now().UTC().Add(r.Coord.opts.ShardTimeout)
@@ -230,7 +231,12 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 	switch {
 	case errors.Is(err, coord.ErrPreconditionFailed):
 		var mismatch error
+		gone := r.targetGone(ctx, rec.Target)
 		rec, err = r.Coord.updateRestore(ctx, key, func(had *setmodel.RestoreRecord) bool {
+			if gone && len(had.Remaining()) == 0 {
+				*had = rec // undone since: each replica's first step needs an empty target, so nothing is doubled
+				return true
+			}
 			var others bool
 			if others, mismatch = anotherClusters(*had, rec, r.Coord.now()); mismatch != nil {
 				return false

@@ -296,3 +296,34 @@ func TestSetRestoreStepWhoseEndIsNotKnownIsAwaitedAgain(t *testing.T) {
 		t.Errorf("RESTOREs sent %v, node 2 holds %d rows; want one each and 200", got, w.servers[1].rows("shop")["orders"])
 	}
 }
+
+// TestSetRestoreUndoneSinceIsRunAgain: a set restored whole, then its
+// target dropped on every node; the same restore asked again restores it
+// again (its record said every step was done, and the answer was
+// "nothing added" over an empty target). Dropped on one node only, the
+// others' steps refuse to write into their non-empty target: nothing is
+// doubled, and the answer says which.
+func TestSetRestoreUndoneSinceIsRunAgain(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1)
+	if out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r1", RequestedBy: "alice"}, nil); err != nil || !out.Restored() {
+		t.Fatalf("restore: %q, %v", out.Message(), err)
+	}
+	drop := func(i int) {
+		w.servers[i].mu.Lock()
+		delete(w.servers[i].dbs, "shop")
+		w.servers[i].mu.Unlock()
+	}
+	drop(0)
+	drop(1)
+	out, err := w.restore(t, control.SetRestoreRequest{RequestID: "r2", RequestedBy: "alice"}, nil)
+	if err != nil || !out.Restored() || out.Ran != 2 || w.servers[0].rows("shop")["orders"] != 100 || w.servers[1].rows("shop")["orders"] != 200 {
+		t.Fatalf("the restore again after its target was dropped: %q, %v; rows %v, %v", out.Message(), err,
+			w.servers[0].rows("shop"), w.servers[1].rows("shop"))
+	}
+	drop(0)
+	out, err = w.restore(t, control.SetRestoreRequest{RequestID: "r3", RequestedBy: "alice"}, nil)
+	if err != nil || out.Restored() || !strings.Contains(out.Message(), "a set's restore writes into a new or empty database") ||
+		w.servers[1].rows("shop")["orders"] != 200 || w.servers[0].rows("shop")["orders"] != 100 {
+		t.Fatalf("dropped on node 1 alone: %q, %v; rows %v, %v", out.Message(), err, w.servers[0].rows("shop"), w.servers[1].rows("shop"))
+	}
+}
