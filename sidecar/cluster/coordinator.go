@@ -46,6 +46,9 @@ type Options struct {
 	// ("set-restore-started", "set-restore-sent"); only the fault tests
 	// set it, to kill the process there.
 	FaultPoint func(name string)
+	// DatabasesAtOnce is how many databases Run steps at once (their
+	// sets' shards and restores' steps); default 1.
+	DatabasesAtOnce int
 	// Recorded, when set, is told of each database whose set this node
 	// wrote its shard's result of, or sealed: serve nudges its copy rounds
 	// with it (SetCopy copies the records), so a set reaches the copy

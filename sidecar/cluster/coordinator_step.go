@@ -5,25 +5,50 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
 )
 
-// stepEvery steps every database's open sets every interval, and at once
-// when woken (Wake), until ctx ends. A step's error is logged and the next
-// step tries again.
+// stepEvery steps every database's open sets and restores every
+// interval, and at once when woken (Wake), until ctx ends: up to
+// opts.DatabasesAtOnce databases at once, each one step at a time. A
+// database whose step still runs (a long RESTORE, its shard's BACKUP) is
+// passed over till it ends: stepped one after the other, one database's
+// hours-long restore step held up every other database's sets on the
+// node, whose shards went partial at their deadline. A step's error is
+// logged and the next step tries again.
 func stepEvery(ctx context.Context, c *Coordinator, databases []string, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var g errgroup.Group
+	g.SetLimit(max(c.opts.DatabasesAtOnce, 1))
+	defer func() { _ = g.Wait() }()
+	var mu sync.Mutex
+	stepping := map[string]bool{}
 	for {
 		for _, db := range databases {
-			if err := c.Step(ctx, db); err != nil && ctx.Err() == nil {
-				c.logger.Warn("step the open sets; will retry", "database", db, "err", err)
+			mu.Lock()
+			busy := stepping[db]
+			stepping[db] = true
+			mu.Unlock()
+			if busy {
+				continue
 			}
+			g.Go(func() error { // waits for a free place
+				if err := c.Step(ctx, db); err != nil && ctx.Err() == nil {
+					c.logger.Warn("step the open sets; will retry", "database", db, "err", err)
+				}
+				mu.Lock()
+				delete(stepping, db)
+				mu.Unlock()
+				return nil
+			})
 		}
 		select {
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 )
@@ -26,4 +27,10 @@ func CachedReports(c *Coordinator) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.reported)
+}
+
+// StepEvery runs c's stepping of databases (what Run does under the
+// node's lease) until ctx ends.
+func StepEvery(ctx context.Context, c *Coordinator, databases []string, every time.Duration) {
+	stepEvery(ctx, c, databases, every)
 }

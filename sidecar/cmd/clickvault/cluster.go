@@ -85,7 +85,8 @@ func (a *app) sets(recorded func(database string)) (*cluster.Coordinator, cluste
 	}
 	co := cluster.New(a.store, n.layout, n.name, cluster.Member{Holder: a.instance, Position: n.position}, exec,
 		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval(), Replication: replication,
-			Restorer: restorer, FaultPoint: faultPoint, Recorded: recorded}, a.logger)
+			Restorer: restorer, FaultPoint: faultPoint, Recorded: recorded,
+			DatabasesAtOnce: a.cfg.Backup.ParallelDatabases}, a.logger)
 	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (setmodel.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},
