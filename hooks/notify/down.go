@@ -10,8 +10,8 @@ import (
 // taken as down: successes are not sent to it, failures get one attempt.
 // Each event to a dead receiver took its three attempts, up to a minute:
 // a backup round of a thousand databases held its slots a minute each
-// for Slack (a round of hours), and serve's queue filled. Its first event
-// after downFor gets every attempt again, and any answer ends it.
+// for Slack (a round of hours), and serve's queue filled. After downFor
+// events get every attempt again, and any answer ends it.
 const downFor = time.Minute
 
 // errReceiverDown marks an event not sent because its receiver is down.

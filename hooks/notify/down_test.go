@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,5 +53,33 @@ func TestADownReceiverCostsOneAttemptNotEvery(t *testing.T) {
 	hook.mu.Unlock()
 	if err := d.Notify(ctx, ok); err != nil || hits() != 7 {
 		t.Fatalf("up again, one 503: %v, %d attempts in all; want it retried and sent", err, hits())
+	}
+}
+
+// TestASendCutOffByTheSidecarSaysNothingOfTheReceiver: a send the
+// sidecar's own shutdown cuts off (its drain's deadline) does not take the
+// receiver as down: the events still queued are sent, not dropped.
+func TestASendCutOffByTheSidecarSaysNothingOfTheReceiver(t *testing.T) {
+	var calls atomic.Int32
+	stall := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 { // the first answer comes after the sidecar gave up on it
+			select {
+			case <-stall:
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	defer hs.Close()
+	defer close(stall) // before Close, which waits for the handler
+	d := notify.New([]notify.Target{{Name: "webhook #1", URL: hs.URL}}, true, true)
+	d.SetRetry(1, time.Millisecond) // a last try cut off (a down receiver's failure gets one)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := d.Notify(ctx, failed); err == nil {
+		t.Fatal("a send cut off: no error")
+	}
+	if err := d.Notify(context.Background(), sidecar.Event{Event: "backup_completed", Database: "shop"}); err != nil {
+		t.Fatalf("after a send the sidecar cut off, the next event: %v; want it sent (the receiver is not down)", err)
 	}
 }

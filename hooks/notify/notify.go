@@ -131,7 +131,7 @@ func (d *Dispatcher) send(ctx context.Context, t Target, body []byte, attempts i
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
 		retry, err := d.sendOnce(ctx, t, body)
-		if err == nil || !retry || attempt == attempts {
+		if (err == nil || !retry || attempt == attempts) && ctx.Err() == nil { // cut off by us says nothing of t
 			d.down.sent(t.Name, retry, err)
 		}
 		if err == nil {

@@ -28,12 +28,11 @@ type catalogMirror struct {
 // thousand one after the other took half a minute; ClickHouse reads the
 // rows of those at once in one query). Each under its database's turn
 // (turnOf), as mirrorLoop: a database a request works on meanwhile is
-// left to that request's own mirror after its answer. Run beside the
-// requests, a mirror that read S3 before a cleanup and wrote after the
-// cleanup's own mirror put the deleted backups back as completed.
-func (s *catalogMirror) mirrorAll(ctx context.Context, turnOf func(database string) *sync.Mutex) {
-	var mu sync.Mutex
-	var busy []string // their turn taken: mirrored once it is free
+// handed to mirrorLoop (queue), which mirrors it once the turn is free.
+// Run beside the requests, a mirror that read S3 before a cleanup and
+// wrote after the cleanup's own mirror put the deleted backups back as
+// completed.
+func (s *catalogMirror) mirrorAll(ctx context.Context, turnOf func(database string) *sync.Mutex, queue *MirrorRequests) {
 	var g errgroup.Group
 	g.SetLimit(databasesAtOnce)
 	for _, db := range s.opts.Databases {
@@ -45,39 +44,14 @@ func (s *catalogMirror) mirrorAll(ctx context.Context, turnOf func(database stri
 			if turn := turnOf(db); turn.TryLock() {
 				s.mirrorWith(ctx, db, &copies, nil)
 				turn.Unlock()
-			} else {
-				mu.Lock()
-				busy = append(busy, db)
-				mu.Unlock()
+			} else if queue != nil {
+				queue.Add(db)
 			}
 			s.mirrorSetsOf(ctx, db, false)
 			return nil // a database's failure is logged; the others go on
 		})
 	}
 	_ = g.Wait()
-	s.mirrorWhenFree(ctx, busy, turnOf)
-}
-
-// mirrorWhenFree mirrors each of busy once its turn is free, looking
-// every mirrorRetryAfter, until ctx ends: a request that holds it may not
-// mirror the database after it (a restore does not).
-func (s *catalogMirror) mirrorWhenFree(ctx context.Context, busy []string, turnOf func(database string) *sync.Mutex) {
-	for len(busy) > 0 {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(mirrorRetryAfter):
-		}
-		busy = slices.DeleteFunc(busy, func(db string) bool {
-			turn := turnOf(db)
-			if !turn.TryLock() {
-				return false
-			}
-			defer turn.Unlock()
-			s.mirror(ctx, db)
-			return true
-		})
-	}
 }
 
 // mirror writes the rows of the backups table that differ from S3's

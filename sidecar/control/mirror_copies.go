@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/clickvault/clickvault/sidecar/model"
 )
 
@@ -109,11 +111,13 @@ func (q *MirrorRequests) take() []string {
 }
 
 // mirrorLoop mirrors the databases asked for in q, copies included, until
-// ctx ends. A database this sidecar is working on (turnOf's turn is taken)
-// is tried again a second later rather than waited for, so one long backup
-// holds up no other database's mirror, and a mirror never writes what it
-// read before a cleanup after that cleanup's own mirror.
+// ctx ends, databasesAtOnce at a time (a CLI round asks for a thousand).
+// A database this sidecar is working on (turnOf's turn is taken) is tried
+// again a second later rather than waited for, so one long backup holds
+// up no other database's mirror, and a mirror never writes what it read
+// before a cleanup after that cleanup's own mirror.
 func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnOf func(database string) *sync.Mutex) error {
+	var mu sync.Mutex
 	busy := map[string]heldCopies{} // read, waiting for their database
 	for {
 		var again <-chan time.Time
@@ -126,16 +130,33 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 		case <-q.signal:
 		case <-again:
 		}
+		var g errgroup.Group
+		g.SetLimit(databasesAtOnce)
 		for _, db := range q.take() {
-			busy[db] = s.copiesHeld(ctx, db) // outside the turn: a slow target holds up no request
+			g.Go(func() error {
+				copies := s.copiesHeld(ctx, db) // outside the turn: a slow target holds up no request
+				mu.Lock()
+				busy[db] = copies
+				mu.Unlock()
+				return nil
+			})
 		}
+		_ = g.Wait()
+		var mirrored []string
 		for db, copies := range busy {
 			turn := turnOf(db)
 			if !turn.TryLock() {
 				continue
 			}
-			s.mirrorWith(ctx, db, &copies, nil)
-			turn.Unlock()
+			mirrored = append(mirrored, db)
+			g.Go(func() error {
+				defer turn.Unlock()
+				s.mirrorWith(ctx, db, &copies, nil)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		for _, db := range mirrored {
 			delete(busy, db)
 		}
 	}

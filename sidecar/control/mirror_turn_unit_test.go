@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
@@ -20,8 +22,8 @@ func (s catalogReadSpy) CatalogRows(_ context.Context, database string) ([]Catal
 }
 
 // TestTheStartMirrorWaitsForADatabasesTurn: the mirror at start leaves a
-// database a request is working on until the request lets go of it, then
-// mirrors it. Run beside the request, it read S3 before a cleanup and
+// database a request is working on to the mirror loop (it ends without
+// waiting), which mirrors it once the request lets go of it. Run beside the request, it read S3 before a cleanup and
 // wrote after the cleanup's own mirror, and the deleted backups stood in
 // clickvault.backups as completed.
 func TestTheStartMirrorWaitsForADatabasesTurn(t *testing.T) {
@@ -32,8 +34,12 @@ func TestTheStartMirrorWaitsForADatabasesTurn(t *testing.T) {
 	turn.Lock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	queue := NewMirrorRequests()
+	var g errgroup.Group
+	g.Go(func() error { return s.catalogMirror.mirrorLoop(ctx, queue, s.databaseTurn) })
+	defer func() { cancel(); _ = g.Wait() }()
 	done := make(chan struct{})
-	go func() { defer close(done); s.catalogMirror.mirrorAll(ctx, s.databaseTurn) }()
+	go func() { defer close(done); s.catalogMirror.mirrorAll(ctx, s.databaseTurn, queue) }()
 	read := func(within time.Duration) string {
 		select {
 		case db := <-spy.reads:
@@ -48,13 +54,13 @@ func TestTheStartMirrorWaitsForADatabasesTurn(t *testing.T) {
 	if db := read(300 * time.Millisecond); db != "" {
 		t.Fatalf("%s mirrored while a request holds its turn", db)
 	}
-	turn.Unlock()
-	if db := read(5 * time.Second); db != "shop" {
-		t.Fatalf("after its turn was let go: %q mirrored, want shop", db)
-	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the start mirror did not end")
+	}
+	turn.Unlock()
+	if db := read(5 * time.Second); db != "shop" {
+		t.Fatalf("after its turn was let go: %q mirrored, want shop", db)
 	}
 }

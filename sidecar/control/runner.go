@@ -207,7 +207,7 @@ func (s *Runner) Run(ctx context.Context) error {
 	g.Go(func() error { return s.rejecter.heartbeatLoop(gctx) })
 	g.Go(func() error { return s.rejecter.rejectLoop(gctx) })
 	g.Go(func() error { return s.pollLoop(gctx, &workers) })
-	g.Go(func() error { s.catalogMirror.mirrorAll(gctx, s.databaseTurn); return nil })
+	g.Go(func() error { s.catalogMirror.mirrorAll(gctx, s.databaseTurn, s.base.opts.Mirrors); return nil })
 	g.Go(func() error { return expireLoop(gctx, s.base, expireAfterStart, expireEvery) })
 	if s.base.opts.Sets != nil {
 		g.Go(func() error { return s.catalogMirror.setMirrorLoop(gctx) })

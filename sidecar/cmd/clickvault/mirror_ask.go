@@ -9,7 +9,8 @@ import (
 
 // askMirror tells the sidecar serving this control plane that this run
 // changed databases in the bucket (coord.MirrorAsks): it mirrors them into
-// clickvault.backups within half a minute, where they showed at their
+// clickvault.backups within 30 of its polls (half a minute at the default
+// poll_interval), where they showed at their
 // next request or scheduled check (the status page, the age metric and
 // SQL users saw a cron job's backups late, and its cleanups' deleted
 // backups as completed). Bounded by its own 10 s, after ctx too: a run
