@@ -24,7 +24,9 @@ import (
 // (model.ObjectSummary, recorded when it completed) is confirmed by its
 // listing alone; any other, or one whose listing sums up differently, has
 // its manifest read and every object confirmed as check does, which names
-// what is wrong. It returns the first problem, "" for a sound chain.
+// what is wrong: what it keeps in its base is looked up in the base's
+// manifest, and followed further down only into links not confirmed by
+// their listing. It returns the first problem, "" for a sound chain.
 func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base string) (string, error) {
 	start := s.now()
 	links, err := model.CheckTargets(cat, base)
@@ -35,7 +37,7 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 	if err != nil {
 		return "", err
 	}
-	c := newChecker(s.engine, cat)
+	c := newChainChecker(s, cat)
 	problem, err := s.checkChain(ctx, c, links, listings)
 	if err != nil {
 		return "", fmt.Errorf("check the chain of %s: %w", base, err)
@@ -44,6 +46,9 @@ func (s *catalogs) soundChain(ctx context.Context, cat model.Catalog, base strin
 		"by_manifest", len(links)-len(c.listed), "took", s.now().Sub(start).Round(time.Millisecond), "problem", problem)
 	return problem, nil
 }
+
+// newChainChecker makes soundChain's checker; tests look at what it held.
+var newChainChecker = func(s *catalogs, cat model.Catalog) *checker { return newChecker(s.engine, cat) }
 
 // checkChain is soundChain's verdict on links, listed as listings, with c;
 // an error only when ctx ended (a read cut short is no verdict).

@@ -12,10 +12,12 @@ import (
 // made of, oldest first: a file an incremental shares with its base is
 // found in the base's manifest by size and checksum, and that entry's
 // part kept further down in the base's own base. The chain is walked down
-// a window of manifests at a time, each dropped once passed and only the
-// entries files need kept of it: every manifest lists every file of the
-// database, and a restore plan or a verify of a link 40 deep that read
-// them all held 40 (the check's count: some 900 MB for 50,000 files).
+// manifestWindow manifests at a time, the window dropped once passed and
+// only the entries files need kept of it: every manifest lists every file
+// of the database, and a restore plan or a verify of a link 40 deep that
+// read them all held 40 (the check's count: some 900 MB for 50,000
+// files). It drops every manifest and verdict c holds: c must be its own
+// (newChecker), not a check's.
 func (c *checker) objectsOf(ctx context.Context, b model.Backup, files []model.ManifestFile) ([][]string, error) {
 	objects := make([][]string, len(files))
 	// wanted: the entry of the next base down each file waits for, by key,

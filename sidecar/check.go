@@ -147,7 +147,7 @@ const (
 )
 
 // manifestWindow is how many links' manifests checkLinks reads at once,
-// ahead of the link it checks.
+// ahead of the link it checks, and objectsOf down a chain.
 const manifestWindow = 4
 
 // checkLinks checks links, one chain's, oldest first, handing each link's
@@ -307,16 +307,18 @@ func (c *checker) file(ctx context.Context, b model.Backup, f model.ManifestFile
 }
 
 func (c *checker) fileUncached(ctx context.Context, b model.Backup, f model.ManifestFile) string {
-	// A part kept in a link whose listing matched its summary is there:
-	// following it would read that link's manifest, and the next one's
-	// down the chain, each listing every file of the database.
-	if f.BaseSize > 0 && !c.listed[b.Base] {
+	if f.BaseSize > 0 {
 		base, inBase, problem := c.baseFile(ctx, b, f)
 		if problem != "" {
-			return problem
+			return problem // the base's manifest does not list it: read even for a base listed as summed
 		}
-		if p := c.file(ctx, base, inBase); p != "" {
-			return p
+		// A base whose listing matched its summary holds its objects:
+		// following its entry down would read the manifest of every link
+		// under it, each listing every file of the database.
+		if !c.listed[base.Name] {
+			if p := c.file(ctx, base, inBase); p != "" {
+				return p
+			}
 		}
 	}
 	if f.StoredSize() == 0 {

@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,8 +211,32 @@ func TestAChainCheckReadsOnlyTheManifestsOfLinksItCannotTrust(t *testing.T) {
 	if err != nil || problem != "" {
 		t.Fatalf("chain under a link with a stray object: %q, %v; want sound", problem, err)
 	}
-	if peak > 1 {
-		t.Errorf("the check read %d manifests; want link 20's alone (the links under it match their summaries)", peak)
+	if peak > 2 {
+		t.Errorf("the check read %d manifests; want link 20's and its base's alone (the links under it match their summaries)", peak)
+	}
+	// Link 20's manifest says a file is kept in its base with a checksum the
+	// base does not list: check calls it broken, and so must this.
+	manifest, _, err := e.store.Get(ctx, last.Folder+".backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its first file (items' definition) is kept whole in the base, found
+	// there by its checksum (use_base without base_size).
+	at := strings.Index(string(manifest), "<checksum>") + len("<checksum>")
+	if !strings.Contains(string(manifest[:strings.Index(string(manifest), "</file>")]), "<use_base>true</use_base>") {
+		t.Fatalf("link 20's first file is not kept in its base:\n%s", manifest)
+	}
+	tampered := slices.Clone(manifest)
+	tampered[at] ^= 1
+	if _, err := e.store.Put(ctx, last.Folder+".backup", tampered, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
+	}
+	problem, _, err = sidecar.PeakManifestsOfAChainCheck(ctx, e.Service, "shop", last.Name)
+	if err != nil || !strings.Contains(problem, "whose manifest does not list it") {
+		t.Fatalf("a base entry its base does not list: %q, %v", problem, err)
+	}
+	if _, err := e.store.Put(ctx, last.Folder+".backup", manifest, coord.PutCondition{}); err != nil {
+		t.Fatal(err)
 	}
 	victim := links[4].Folder + "data/shop/orders/all_1_1_0/data.bin"
 	if err := e.store.Delete(ctx, []string{victim}); err != nil {

@@ -132,15 +132,11 @@ func PeakManifestsOfAChainCheck(ctx context.Context, s *Service, database, name 
 	if err != nil {
 		return "", 0, err
 	}
-	links, err := model.CheckTargets(cat, name)
-	if err != nil {
-		return "", 0, err
-	}
-	listings, err := s.catalogs.listLinks(ctx, links)
-	if err != nil {
-		return "", 0, err
-	}
-	c := newChecker(s.engine, cat)
-	problem, err := s.catalogs.checkChain(ctx, c, links, listings)
+	var c *checker
+	newChainChecker = func(s *catalogs, cat model.Catalog) *checker { c = newChecker(s.engine, cat); return c }
+	defer func() {
+		newChainChecker = func(s *catalogs, cat model.Catalog) *checker { return newChecker(s.engine, cat) }
+	}()
+	problem, err := s.catalogs.soundChain(ctx, cat, name)
 	return problem, c.peak, err
 }
