@@ -11,6 +11,7 @@ import (
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/coord"
+	"github.com/clickvault/clickvault/sidecar/model"
 )
 
 // trySeal seals a set once every shard has a result, or once its deadline
@@ -90,8 +91,7 @@ func Sealed(set setmodel.Set, results map[int]setmodel.ShardResult, why map[int]
 		case r.State != setmodel.ShardSucceeded:
 			reason = fmt.Sprintf("%s on %s: %s", r.State, r.Node, r.Error)
 		default:
-			if set.LastShardStart == nil || r.StartedAt.After(*set.LastShardStart) {
-				started := r.StartedAt
+			if started := dataStart(r); set.LastShardStart == nil || started.After(*set.LastShardStart) {
 				set.LastShardStart = &started
 			}
 			continue
@@ -102,6 +102,17 @@ func Sealed(set setmodel.Set, results map[int]setmodel.ShardResult, why map[int]
 		set.State, set.Reasons[coord.ShardFolder(n)] = setmodel.SetPartial, reason
 	}
 	return set
+}
+
+// dataStart is when a shard's backup began to take its rows: the later of
+// its result's start (taken when the shard was claimed) and its backup's
+// name (the time the BACKUP was named, after the replica's SYNC REPLICA and
+// the chain's lease, which may take minutes and bring in newer rows).
+func dataStart(r setmodel.ShardResult) time.Time {
+	if named, err := model.ParseName(r.Backup); err == nil && named.After(r.StartedAt) {
+		return named.UTC()
+	}
+	return r.StartedAt
 }
 
 // missingReason says why shard n of a set past its deadline has no result:
