@@ -14,6 +14,9 @@ import (
 // events get every attempt again, and any answer ends it.
 const downFor = time.Minute
 
+// errBusy marks a receiver's 429: it is up, and asks for fewer events.
+var errBusy = errors.New("busy")
+
 // errReceiverDown marks an event not sent because its receiver is down.
 var errReceiverDown = errors.New("not sent: the receiver failed every attempt of an earlier event")
 

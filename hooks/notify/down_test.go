@@ -74,12 +74,50 @@ func TestASendCutOffByTheSidecarSaysNothingOfTheReceiver(t *testing.T) {
 	defer close(stall) // before Close, which waits for the handler
 	d := notify.New([]notify.Target{{Name: "webhook #1", URL: hs.URL}}, true, true)
 	d.SetRetry(1, time.Millisecond) // a last try cut off (a down receiver's failure gets one)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
+	ctx, cancel := context.WithCancel(context.Background()) // as serve's drain cuts off at shutdown
+	time.AfterFunc(50*time.Millisecond, cancel)
 	if err := d.Notify(ctx, failed); err == nil {
 		t.Fatal("a send cut off: no error")
 	}
 	if err := d.Notify(context.Background(), sidecar.Event{Event: "backup_completed", Database: "shop"}); err != nil {
 		t.Fatalf("after a send the sidecar cut off, the next event: %v; want it sent (the receiver is not down)", err)
+	}
+}
+
+// TestAHungOrBusyReceiver: a receiver that never answers, cut off by the
+// event's own deadline (the CLI gives each a minute), is down: each event
+// took that minute. One that answers 429 is busy, not down: the next
+// events get every try.
+func TestAHungOrBusyReceiver(t *testing.T) {
+	stall := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stall:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(stall)
+	busy := &receiver{codes: []int{429, 429, 429}}
+	bs := httptest.NewServer(busy)
+	defer bs.Close()
+	ok := sidecar.Event{Event: "backup_completed", Database: "shop"}
+	for _, c := range []struct {
+		name, url string
+		down      bool
+	}{{"hung", hung.URL, true}, {"busy", bs.URL, false}} {
+		d := notify.New([]notify.Target{{Name: "webhook #1", URL: c.url}}, true, true)
+		d.SetRetry(3, time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		if err := d.Notify(ctx, failed); err == nil {
+			t.Fatalf("%s: the first event: no error", c.name)
+		}
+		cancel()
+		next, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		err := d.Notify(next, ok)
+		cancel()
+		if taken := err != nil && strings.Contains(err.Error(), "not sent"); taken != c.down {
+			t.Errorf("%s receiver: the next event %v; want it taken as down: %v", c.name, err, c.down)
+		}
 	}
 }

@@ -122,19 +122,19 @@ func SlackText(e sidecar.Event) string {
 }
 
 // send posts body, at most attempts times, retrying on 408, 429 and 5xx
-// and on connection errors; how it ended tells whether t is down.
+// and on connection errors; how it ended tells whether t is down
+// (judged).
 func (d *Dispatcher) send(ctx context.Context, t Target, body []byte, attempts int) error {
 	if attempts == 0 {
 		return errReceiverDown
 	}
 	wait := d.backoff
 	var last error
+	retry := false
 	for attempt := 1; attempt <= attempts; attempt++ {
-		retry, err := d.sendOnce(ctx, t, body)
-		if (err == nil || !retry || attempt == attempts) && ctx.Err() == nil { // cut off by us says nothing of t
-			d.down.sent(t.Name, retry, err)
-		}
-		if err == nil {
+		var err error
+		if retry, err = d.sendOnce(ctx, t, body); err == nil {
+			d.down.sent(t.Name, false, nil)
 			return nil
 		}
 		last = err
@@ -143,12 +143,28 @@ func (d *Dispatcher) send(ctx context.Context, t Target, body []byte, attempts i
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (after %d attempts)", last, attempt)
+			last = fmt.Errorf("%w (after %d attempts)", last, attempt)
 		case <-time.After(wait):
+		}
+		if ctx.Err() != nil {
+			break
 		}
 		wait *= 2
 	}
+	d.judged(ctx, t, retry, last)
 	return last
+}
+
+// judged records a send that failed: a receiver that failed every try
+// worth retrying is down, but for one that said it is busy (429: it
+// answers, and a failure waiting behind successes must keep its tries) or
+// a send the sidecar itself cut off (its shutdown cancels: that says
+// nothing of t; a deadline, the event's minute, does).
+func (d *Dispatcher) judged(ctx context.Context, t Target, retry bool, err error) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	d.down.sent(t.Name, retry && !errors.Is(err, errBusy), err)
 }
 
 func (d *Dispatcher) sendOnce(ctx context.Context, t Target, body []byte) (retry bool, err error) {
@@ -174,7 +190,9 @@ func (d *Dispatcher) sendOnce(ctx context.Context, t Target, body []byte) (retry
 	switch {
 	case resp.StatusCode < 300:
 		return false, nil
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return true, fmt.Errorf("receiver answered %s: %w", resp.Status, errBusy)
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500:
 		return true, fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return false, fmt.Errorf("receiver answered %s", resp.Status)
