@@ -73,7 +73,7 @@ func TestASendCutOffByTheSidecarSaysNothingOfTheReceiver(t *testing.T) {
 	defer hs.Close()
 	defer close(stall) // before Close, which waits for the handler
 	d := notify.New([]notify.Target{{Name: "webhook #1", URL: hs.URL}}, true, true)
-	d.SetRetry(1, time.Millisecond) // a last try cut off (a down receiver's failure gets one)
+	d.SetRetry(1, time.Millisecond)                         // a last try cut off (a down receiver's failure gets one)
 	ctx, cancel := context.WithCancel(context.Background()) // as serve's drain cuts off at shutdown
 	time.AfterFunc(50*time.Millisecond, cancel)
 	if err := d.Notify(ctx, failed); err == nil {
