@@ -35,7 +35,7 @@ func (s *catalogMirror) mirrorAskedLoop(ctx context.Context, q *MirrorRequests, 
 				}
 				seen[db] = at
 				if read || at.After(recent) {
-					q.Add(db)
+					q.addCatalog(db)
 				}
 			}
 		}

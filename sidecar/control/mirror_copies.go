@@ -68,14 +68,14 @@ func (s *catalogMirror) copiesHeld(ctx context.Context, database string) heldCop
 
 // MirrorRequests are the databases whose backups table should be brought
 // in step with S3 soon, off the asker's goroutine: a copy round that
-// changed what the targets hold asks (Copies.OnChange), and so do CLI
-// runs through the bucket (mirrorAskedLoop); the runner mirrors. A set,
-// so a burst of asks mirrors once per database, bounded by
-// maxMirrorsWaiting (a CLI round of a thousand databases asks for all).
+// changed what the targets hold asks, copies included (Copies.OnChange,
+// Add), and so do CLI runs through the bucket, their catalogs alone
+// (mirrorAskedLoop, addCatalog: a thousand databases' copy targets read
+// first held up every mirror); the runner mirrors. A set, so a burst of
+// asks mirrors once per database, bounded by maxMirrorsWaiting.
 type MirrorRequests struct {
 	mu      sync.Mutex
-	waiting []string
-	asked   map[string]bool // waiting, as a set
+	waiting map[string]bool // by database: whether its copies are to be read
 	signal  chan struct{}
 }
 
@@ -85,14 +85,20 @@ const maxMirrorsWaiting = 10_000
 
 // NewMirrorRequests returns an empty set of asks.
 func NewMirrorRequests() *MirrorRequests {
-	return &MirrorRequests{signal: make(chan struct{}, 1), asked: map[string]bool{}}
+	return &MirrorRequests{signal: make(chan struct{}, 1), waiting: map[string]bool{}}
 }
 
-// Add asks for a mirror of database; it never blocks.
-func (q *MirrorRequests) Add(database string) {
+// Add asks for a mirror of database, its copies read; it never blocks.
+func (q *MirrorRequests) Add(database string) { q.add(database, true) }
+
+// addCatalog asks for a mirror of database's catalog, the copies rows
+// name kept as they are.
+func (q *MirrorRequests) addCatalog(database string) { q.add(database, false) }
+
+func (q *MirrorRequests) add(database string, copies bool) {
 	q.mu.Lock()
-	if !q.asked[database] && len(q.waiting) < maxMirrorsWaiting {
-		q.waiting, q.asked[database] = append(q.waiting, database), true
+	if _, ok := q.waiting[database]; ok || len(q.waiting) < maxMirrorsWaiting {
+		q.waiting[database] = q.waiting[database] || copies
 	}
 	q.mu.Unlock()
 	select {
@@ -101,24 +107,25 @@ func (q *MirrorRequests) Add(database string) {
 	}
 }
 
-// take returns the databases asked for and forgets them.
-func (q *MirrorRequests) take() []string {
+// take returns the databases asked for, and whether each one's copies are
+// to be read, and forgets them.
+func (q *MirrorRequests) take() map[string]bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := q.waiting
-	q.waiting, q.asked = nil, map[string]bool{}
+	q.waiting = map[string]bool{}
 	return out
 }
 
-// mirrorLoop mirrors the databases asked for in q, copies included, until
-// ctx ends, databasesAtOnce at a time (a CLI round asks for a thousand).
-// A database this sidecar is working on (turnOf's turn is taken) is tried
-// again a second later rather than waited for, so one long backup holds
-// up no other database's mirror, and a mirror never writes what it read
-// before a cleanup after that cleanup's own mirror.
+// mirrorLoop mirrors the databases asked for in q until ctx ends,
+// databasesAtOnce at a time, copies included where asked. A database this
+// sidecar is working on (turnOf's turn is taken) is tried again a second
+// later rather than waited for, so one long backup holds up no other
+// database's mirror, and a mirror never writes what it read before a
+// cleanup after that cleanup's own mirror.
 func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnOf func(database string) *sync.Mutex) error {
 	var mu sync.Mutex
-	busy := map[string]heldCopies{} // read, waiting for their database
+	busy := map[string]*heldCopies{} // waiting for their database; nil: the rows keep their copies
 	for {
 		var again <-chan time.Time
 		if len(busy) > 0 {
@@ -132,11 +139,19 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 		}
 		var g errgroup.Group
 		g.SetLimit(databasesAtOnce)
-		for _, db := range q.take() {
+		for db, withCopies := range q.take() {
+			if !withCopies {
+				mu.Lock()
+				if _, had := busy[db]; !had {
+					busy[db] = nil
+				}
+				mu.Unlock()
+				continue
+			}
 			g.Go(func() error {
 				copies := s.copiesHeld(ctx, db) // outside the turn: a slow target holds up no request
 				mu.Lock()
-				busy[db] = copies
+				busy[db] = &copies
 				mu.Unlock()
 				return nil
 			})
@@ -151,7 +166,7 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 			mirrored = append(mirrored, db)
 			g.Go(func() error {
 				defer turn.Unlock()
-				s.mirrorWith(ctx, db, &copies, nil)
+				s.mirrorWith(ctx, db, copies, nil)
 				return nil
 			})
 		}

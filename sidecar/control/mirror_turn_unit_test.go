@@ -2,11 +2,15 @@ package control
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/internal/memstore"
 )
 
@@ -62,5 +66,49 @@ func TestTheStartMirrorWaitsForADatabasesTurn(t *testing.T) {
 	turn.Unlock()
 	if db := read(5 * time.Second); db != "shop" {
 		t.Fatalf("after its turn was let go: %q mirrored, want shop", db)
+	}
+}
+
+// slowCopies is a [[copy]] target whose catalog takes a second to read:
+// every read fails after it, counted.
+type slowCopies struct{ reads atomic.Int32 }
+
+func (c *slowCopies) Copies() []string { return []string{"dr"} }
+
+func (c *slowCopies) Copy(ctx context.Context, _ string) (*sidecar.Service, error) {
+	c.reads.Add(1)
+	select {
+	case <-time.After(time.Second):
+	case <-ctx.Done():
+	}
+	return nil, errors.New("unreachable")
+}
+
+// TestACLIRunsMirrorReadsNoCopyTarget: the databases a CLI run asked to
+// mirror have their catalogs mirrored at once, the copies their rows name
+// kept: reading every copy target for each of a thousand first held up
+// the first mirror by a thousand reads of a slow target.
+func TestACLIRunsMirrorReadsNoCopyTarget(t *testing.T) {
+	spy := catalogReadSpy{reads: make(chan string, 64)}
+	s := newUnitSidecar("a", memstore.New(), spy)
+	copies := &slowCopies{}
+	s.base.opts.CopyReaders = copies
+	queue := NewMirrorRequests()
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	g.Go(func() error { return s.catalogMirror.mirrorLoop(ctx, queue, s.databaseTurn) })
+	defer func() { cancel(); _ = g.Wait() }()
+	for i := range 20 {
+		queue.addCatalog(fmt.Sprintf("db%d", i))
+	}
+	for range 20 {
+		select {
+		case <-spy.reads:
+		case <-time.After(900 * time.Millisecond):
+			t.Fatalf("the asked catalogs were not mirrored within 0.9 s (copy targets read: %d)", copies.reads.Load())
+		}
+	}
+	if n := copies.reads.Load(); n != 0 {
+		t.Errorf("copy targets read %d times for a CLI run's asks", n)
 	}
 }

@@ -183,14 +183,10 @@ func (l Layout) SlotKey(s Schedule, database string, slot int64) string {
 }
 
 // MirrorAsksKey is the object a CLI run names the databases it changed in
-// ({prefix}/.clickvault/mirror-asks[/{Plane}].json): the sidecar serving
-// this control plane mirrors them into its backups table (MirrorAsks).
-func (l Layout) MirrorAsksKey() string {
-	if l.Plane == "" {
-		return l.control(mirrorAsksName + jsonSuffix)
-	}
-	return l.control(mirrorAsksName, l.Plane+jsonSuffix)
-}
+// ({prefix}/.clickvault/mirror-asks.json): the sidecars serving the
+// prefix mirror them into their backups tables (MirrorAsks). One for a
+// cluster's every node: a cleanup of sets deletes every shard's backups.
+func (l Layout) MirrorAsksKey() string { return l.control(mirrorAsksName + jsonSuffix) }
 
 // WorkRoot is the folder of the work records, with a trailing slash.
 func (l Layout) WorkRoot() string { return l.control(workFolder) + "/" }
