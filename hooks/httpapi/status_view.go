@@ -74,8 +74,8 @@ func finishChain(ch *chainView, sizes map[string]uint64) chainView {
 		}
 	}
 	ch.Depth, ch.Size = fmt.Sprintf("%d completed", completed), model.FormatBytes(total)
+	slices.SortFunc(ch.Backups, func(a, b backupView) int { return strings.Compare(a.Name, b.Name) }) // names are times
 	if n := len(ch.Backups); n > backupsShown {
-		slices.SortFunc(ch.Backups, func(a, b backupView) int { return strings.Compare(a.Name, b.Name) })
 		ch.Earlier, ch.Backups = n-backupsShown, ch.Backups[n-backupsShown:]
 	}
 	return *ch

@@ -123,9 +123,16 @@ func (e RestoreEngine) Await(ctx context.Context, id, what, target, copyName str
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNoVerdict, err)
 	}
-	op, err := svc.Steps().Await(ctx, id, what, target, nil)
+	return awaitVerdict(svc.Steps().Await(ctx, id, what, target, nil))
+}
+
+// awaitVerdict is how a wait for a RESTORE ended, for a restore step: nil
+// (RESTORED), sidecar.ErrNotFound (no such operation), ErrNoVerdict (no
+// status read: the wait timed out or lost ClickHouse, and it may run yet),
+// or the error of a status that ended it otherwise.
+func awaitVerdict(op sidecar.Operation, err error) error {
 	if err != nil && op.Status == "" && !errors.Is(err, sidecar.ErrNotFound) {
-		return fmt.Errorf("%w: %w", ErrNoVerdict, err) // no status read: it may run yet
+		return fmt.Errorf("%w: %w", ErrNoVerdict, err)
 	}
 	return err
 }

@@ -34,3 +34,6 @@ func CachedReports(c *Coordinator) int {
 func StepEvery(ctx context.Context, c *Coordinator, databases []string, every time.Duration) {
 	stepEvery(ctx, c, databases, every)
 }
+
+// AwaitVerdict is awaitVerdict.
+var AwaitVerdict = awaitVerdict

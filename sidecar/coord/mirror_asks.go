@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -58,7 +59,14 @@ func AskMirror(ctx context.Context, store ObjectStore, key string, databases []s
 		cond := PutCondition{IfMatch: etag, IfNoneMatch: etag == ""}
 		_, err = store.Put(ctx, key, data, cond)
 		if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
-			continue // another run wrote it since the read
+			// Another run wrote it since the read: runs of one cron
+			// schedule end together, so not again at once.
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("write %s: %w", key, ctx.Err())
+			case <-time.After(time.Duration(10+rand.IntN(90)) * time.Millisecond):
+			}
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("write %s: %w", key, err)

@@ -1,9 +1,13 @@
 package cluster_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/clickvault/clickvault/sidecar"
 	"github.com/clickvault/clickvault/sidecar/cluster"
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
 	"github.com/clickvault/clickvault/sidecar/model"
@@ -32,5 +36,32 @@ func TestASealKeepsWhenTheLastShardStarted(t *testing.T) {
 	results[1] = setmodel.ShardResult{State: setmodel.ShardSucceeded, StartedAt: at(0), Backup: named(30)}
 	if sealed = cluster.Sealed(set, results, nil, "node1", at(50)); !sealed.DataTime().Equal(at(30)) {
 		t.Fatalf("a BACKUP named after its shard's claim: data time %v, want the name's %v", sealed.DataTime(), at(30))
+	}
+}
+
+// TestAWaitWithoutAStatusIsNoVerdict: a wait that read no status of the
+// RESTORE (timed out, lost ClickHouse) is no verdict, and the step stays
+// started; one that read an end (failed, cancelled) is that end, and one
+// that found no such operation is ErrNotFound (the step is judged by its
+// rows then).
+func TestAWaitWithoutAStatusIsNoVerdict(t *testing.T) {
+	lost := errors.New("wait for restore x: lost contact with ClickHouse for 2m0s")
+	for _, c := range []struct {
+		name      string
+		op        sidecar.Operation
+		err       error
+		noVerdict bool
+	}{
+		{"restored", sidecar.Operation{Status: sidecar.OpRestored}, nil, false},
+		{"lost contact", sidecar.Operation{}, lost, true},
+		{"timed out", sidecar.Operation{}, context.DeadlineExceeded, true},
+		{"failed", sidecar.Operation{Status: sidecar.OpRestoreFailed}, errors.New("clickhouse ended the restore with RESTORE_FAILED"), false},
+		{"killed", sidecar.Operation{Status: sidecar.OpRestoreCancel}, errors.New("clickhouse ended the restore with RESTORE_CANCELLED"), false},
+		{"no such operation", sidecar.Operation{}, fmt.Errorf("restore x: %w", sidecar.ErrNotFound), false},
+	} {
+		err := cluster.AwaitVerdict(c.op, c.err)
+		if got := errors.Is(err, cluster.ErrNoVerdict); got != c.noVerdict || (c.err == nil) != (err == nil) {
+			t.Errorf("%s: %v; want no verdict: %v", c.name, err, c.noVerdict)
+		}
 	}
 }
