@@ -64,7 +64,7 @@ func AskMirror(ctx context.Context, store ObjectStore, key string, databases []s
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("write %s: %w", key, ctx.Err())
-			case <-time.After(time.Duration(10+rand.IntN(90)) * time.Millisecond):
+			case <-time.After(time.Duration(10+rand.IntN(90)) * time.Millisecond): //nolint:gosec // a pause, not a secret
 			}
 			continue
 		}
