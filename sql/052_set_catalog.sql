@@ -10,5 +10,6 @@ CREATE OR REPLACE VIEW {{db}}.set_catalog DEFINER = CURRENT_USER SQL SECURITY DE
 SELECT database, id, state, kind, shards,
     if(requested_by = authenticatedUser(), requested_by, '') AS requested_by,
     created_at, sealed_at,
-    if(requested_by = authenticatedUser(), reasons, CAST(map(), 'Map(String, String)')) AS reasons
+    if(requested_by = authenticatedUser(), reasons, CAST(map(), 'Map(String, String)')) AS reasons,
+    last_shard_start
 FROM {{db}}.sets FINAL

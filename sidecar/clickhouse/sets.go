@@ -18,23 +18,25 @@ type setColumns struct {
 	database, id, state, kind, requestedBy proto.ColStr
 	shards                                 *proto.ColArr[uint32]
 	created                                *proto.ColDateTime64
-	sealed                                 *proto.ColNullable[time.Time]
+	sealed, lastShardStart                 *proto.ColNullable[time.Time]
 	reasons                                *proto.ColMap[string, string]
 }
 
 func newSetColumns() *setColumns {
 	return &setColumns{
-		shards:  new(proto.ColUInt32).Array(),
-		created: new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli),
-		sealed:  proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
-		reasons: proto.NewMap[string, string](new(proto.ColStr), new(proto.ColStr)),
+		shards:         new(proto.ColUInt32).Array(),
+		created:        new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli),
+		sealed:         proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
+		reasons:        proto.NewMap[string, string](new(proto.ColStr), new(proto.ColStr)),
+		lastShardStart: proto.NewColNullable[time.Time](new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli)),
 	}
 }
 
 func (c *setColumns) columns() proto.Input {
 	return proto.Input{{Name: "database", Data: &c.database}, {Name: "id", Data: &c.id}, {Name: "state", Data: &c.state},
 		{Name: "kind", Data: &c.kind}, {Name: "shards", Data: c.shards}, {Name: "requested_by", Data: &c.requestedBy},
-		{Name: "created_at", Data: c.created}, {Name: "sealed_at", Data: c.sealed}, {Name: "reasons", Data: c.reasons}}
+		{Name: "created_at", Data: c.created}, {Name: "sealed_at", Data: c.sealed}, {Name: "reasons", Data: c.reasons},
+		{Name: "last_shard_start", Data: c.lastShardStart}}
 }
 
 func (c *setColumns) append(r control.SetSummary) {
@@ -50,6 +52,7 @@ func (c *setColumns) append(r control.SetSummary) {
 	c.requestedBy.Append(r.RequestedBy)
 	c.created.Append(r.CreatedAt)
 	c.sealed.Append(nullableTime(r.SealedAt))
+	c.lastShardStart.Append(nullableTime(r.LastShardStart))
 	reasons := r.Reasons
 	if reasons == nil {
 		reasons = map[string]string{}
@@ -66,6 +69,10 @@ func (c *setColumns) row(i int) control.SetSummary {
 	if v := c.sealed.Row(i); v.Set {
 		t := v.Value.UTC()
 		r.SealedAt = &t
+	}
+	if v := c.lastShardStart.Row(i); v.Set {
+		t := v.Value.UTC()
+		r.LastShardStart = &t
 	}
 	return r
 }

@@ -390,5 +390,6 @@ func (r Requests) ReadSet(ctx context.Context, database, id string) (control.Set
 		return control.SetSummary{}, err
 	}
 	return control.SetSummary{ID: s.ID, Database: s.Database, State: s.State, Kind: s.Kind,
-		Shards: s.Shards, RequestedBy: s.RequestedBy, CreatedAt: s.CreatedAt, SealedAt: s.SealedAt, Reasons: s.Reasons}, nil
+		Shards: s.Shards, RequestedBy: s.RequestedBy, CreatedAt: s.CreatedAt, SealedAt: s.SealedAt, Reasons: s.Reasons,
+		LastShardStart: s.LastShardStart}, nil
 }

@@ -98,7 +98,8 @@ func (s *catalogMirror) readChangedSets(ctx context.Context, database string, id
 // sameSet reports whether a row already says what the set says.
 func sameSet(a, b SetSummary) bool {
 	return a.State == b.State && a.Kind == b.Kind && slices.Equal(a.Shards, b.Shards) && a.RequestedBy == b.RequestedBy &&
-		a.CreatedAt.Equal(b.CreatedAt) && (a.SealedAt == nil) == (b.SealedAt == nil) && maps.Equal(a.Reasons, b.Reasons)
+		a.CreatedAt.Equal(b.CreatedAt) && (a.SealedAt == nil) == (b.SealedAt == nil) && maps.Equal(a.Reasons, b.Reasons) &&
+		(a.LastShardStart == nil) == (b.LastShardStart == nil)
 }
 
 // setMirrorLoop mirrors every database's sets every setMirrorEvery until

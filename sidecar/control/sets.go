@@ -46,6 +46,9 @@ type SetSummary struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	SealedAt    *time.Time        `json:"sealed_at,omitempty"`
 	Reasons     map[string]string `json:"reasons,omitempty"` // per shard ("shard-2"), why a partial set lacks it
+	// LastShardStart is when the last of its shards' backups started, as
+	// the seal recorded it: its time for as_of (setmodel.Set.DataTime).
+	LastShardStart *time.Time `json:"last_shard_start,omitempty"`
 }
 
 // SetRequest is a backup request, as a set is asked for.

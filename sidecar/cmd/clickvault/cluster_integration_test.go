@@ -124,6 +124,11 @@ func TestClusterBackupRequestMakesASet(t *testing.T) {
 	if got := first.textAs(first.as("mallory"), q); got != "completed full [1,2,3] " {
 		t.Errorf("set %s in clickvault.set_catalog, read by mallory: %q, want it without its requester", set, got)
 	}
+	// Its time for as_of: the last of its shards' starts, at or after its creation.
+	q = "SELECT toString(any(ifNull(last_shard_start >= created_at, 0))) FROM clickvault.set_catalog WHERE database = 'shop' AND id = '" + set + "'"
+	if got := first.textAs(first.as("alice"), q); got != "1" {
+		t.Errorf("set %s in clickvault.set_catalog: last_shard_start at or after created_at: %q, want 1", set, got)
+	}
 	for i, h := range b.nodes {
 		shard := b.c.Nodes[i].Shard
 		folder := fmt.Sprintf("cv/test/vault-eu/shop/shard-%d/full/", shard)

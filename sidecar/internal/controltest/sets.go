@@ -18,9 +18,10 @@ func testSets(t *testing.T, p Plane) {
 	sealed := created.Add(time.Minute)
 	open := control.SetSummary{ID: "20261201T100000123Z", Database: "shop", State: "open", Kind: "full",
 		Shards: []int{1, 2, 3}, RequestedBy: "alice", CreatedAt: created}
+	lastStart := created.Add(-23 * time.Hour)
 	older := control.SetSummary{ID: "20261130T100000000Z", Database: "shop", State: "partial", Kind: "incremental",
 		Shards: []int{1, 2}, RequestedBy: "clickvault", CreatedAt: created.Add(-24 * time.Hour), SealedAt: &sealed,
-		Reasons: map[string]string{"shard-2": "timed out"}}
+		Reasons: map[string]string{"shard-2": "timed out"}, LastShardStart: &lastStart}
 	other := control.SetSummary{ID: "20261201T100000123Z", Database: "ops", State: "completed", Kind: "full", Shards: []int{1},
 		CreatedAt: created}
 	if err := p.WriteSets(ctx, []control.SetSummary{open, older, other}); err != nil {
@@ -47,6 +48,10 @@ func storedSet(r control.SetSummary) control.SetSummary {
 	if r.SealedAt != nil {
 		v := r.SealedAt.UTC().Truncate(time.Millisecond)
 		r.SealedAt = &v
+	}
+	if r.LastShardStart != nil {
+		v := r.LastShardStart.UTC().Truncate(time.Millisecond)
+		r.LastShardStart = &v
 	}
 	if r.Reasons == nil {
 		r.Reasons = map[string]string{}

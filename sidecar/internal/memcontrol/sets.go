@@ -35,6 +35,10 @@ func (p *ControlPlane) WriteSets(_ context.Context, rows []control.SetSummary) e
 			v := millis(*r.SealedAt)
 			r.SealedAt = &v
 		}
+		if r.LastShardStart != nil {
+			v := millis(*r.LastShardStart)
+			r.LastShardStart = &v
+		}
 		r.Shards = append([]int{}, r.Shards...)
 		r.Reasons = maps.Clone(r.Reasons)
 		if r.Reasons == nil {
