@@ -121,9 +121,24 @@ func (e RestoreEngine) Start(ctx context.Context, cmd sidecar.RestoreCommand, co
 func (e RestoreEngine) Await(ctx context.Context, id, what, target, copyName string) error {
 	svc, err := e.reading(ctx, copyName)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrNoVerdict, err)
+		return e.awaitUnreadable(ctx, id, what, target, copyName, err)
 	}
 	return awaitVerdict(svc.Steps().Await(ctx, id, what, target, nil))
+}
+
+// awaitUnreadable waits for a RESTORE from copy target copyName, which
+// cannot be read from here now (gone from the configuration, its keys
+// refused: why): the operation is this node's, in its own system.backups,
+// so the primary's engine waits for it. Its message, which may quote the
+// copy's keys (only that target's engine takes them out), is left out.
+// Taken as no verdict, the step stayed started, and every run after it
+// waited its deadline on the same target.
+func (e RestoreEngine) awaitUnreadable(ctx context.Context, id, what, target, copyName string, why error) error {
+	op, err := e.Service.Steps().Await(ctx, id, what, target, nil)
+	if err != nil && op.Status != "" {
+		return fmt.Errorf("the RESTORE of %s from copy target %s ended %s (its message left out: %w)", what, copyName, op.Status, why)
+	}
+	return awaitVerdict(op, err)
 }
 
 // awaitVerdict is how a wait for a RESTORE ended, for a restore step: nil

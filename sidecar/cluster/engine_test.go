@@ -96,3 +96,29 @@ func TestEngineShardWithABrokenChainTakesAFull(t *testing.T) {
 		t.Errorf("shard 2: %+v, want its incremental", r)
 	}
 }
+
+// TestARestoreFromACopyGoneFromTheConfigIsStillAwaited: a step's RESTORE
+// read a [[copy]] target since removed from this node's configuration. The
+// operation is the node's own, so it is awaited through the primary's
+// engine and ends as it ended. (Taken as no verdict, the step stayed
+// started, and every run after it waited its deadline on the same target.)
+func TestARestoreFromACopyGoneFromTheConfigIsStillAwaited(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1)
+	db := fakedb.New(w.store)
+	db.Create("shop", map[string]uint64{"orders": 10})
+	svc := sidecar.NewService(w.store, db.Ports(), nil, w.layout.Engine(1), sidecar.Options{PollInterval: time.Millisecond},
+		slog.New(slog.DiscardHandler))
+	b, err := svc.Backup(ctx, sidecar.BackupRequest{Database: "shop", RequestID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := sidecar.RestoreCommand{ID: "op1", Database: "shop", Target: "shop_back", Folder: b.Folder, NewDatabase: true,
+		CreateTable: sidecar.CreateTableNew}
+	if err := svc.Steps().Start(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := (cluster.RestoreEngine{Service: svc}).Await(ctx, "op1", b.Folder, "shop_back", "dr"); err != nil {
+		t.Fatalf("a RESTORE from a copy target no longer configured: %v; want it awaited to its end", err)
+	}
+}

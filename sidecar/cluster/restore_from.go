@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clickvault/clickvault/sidecar/cluster/setmodel"
@@ -163,6 +164,13 @@ func anotherRequesters(had setmodel.RestoreRecord, req control.SetRestoreRequest
 	}
 	return fmt.Errorf("the restore of set %s into %s is being run by request %s of %s until %s at the latest: ask again once it ends",
 		had.Set, had.Target, had.Run, by, had.Deadline.UTC().Format(time.RFC3339))
+}
+
+// stepsHere reports whether rec has a step of this node (its target shard
+// and replica): only then does the target's absence here say the restore
+// was undone (a restore of another shard alone never made it here).
+func stepsHere(rec setmodel.RestoreRecord, at setmodel.Position) bool {
+	return slices.ContainsFunc(rec.Steps, func(s setmodel.StepRecord) bool { return s.Target == at.Shard && s.Replica == at.Replica })
 }
 
 // targetGone reports whether the target database is absent from this

@@ -233,7 +233,7 @@ func (r Requests) beginRestore(ctx context.Context, req control.SetRestoreReques
 		var mismatch error
 		gone := r.targetGone(ctx, rec.Target)
 		rec, err = r.Coord.updateRestore(ctx, key, func(had *setmodel.RestoreRecord) bool {
-			if gone && len(had.Remaining()) == 0 {
+			if gone && len(had.Remaining()) == 0 && stepsHere(*had, r.Coord.self.Position) {
 				*had = rec // undone since: each replica's first step needs an empty target, so nothing is doubled
 				return true
 			}

@@ -163,3 +163,23 @@ func TestSetRestoreOfOneShardRefusals(t *testing.T) {
 		t.Errorf("RESTOREs sent: %v", w.sent())
 	}
 }
+
+// TestSetRestoreOfOneShardAgainFromANodeWithoutIt: shard 2 alone restored
+// into a new database, asked again on node 1, which has no step of it and
+// so never held that database: it adds nothing. (The target's absence on
+// the answering node read as the restore undone, and every retry there
+// started the record over.)
+func TestSetRestoreOfOneShardAgainFromANodeWithoutIt(t *testing.T) {
+	w := newRestoreWorld(t, 1, 1, 1)
+	req := control.SetRestoreRequest{Shard: 2, Target: "shop_new", RequestID: "r1", RequestedBy: "alice"}
+	if out, err := w.restore(t, req, nil); err != nil || !out.Restored() || out.Ran != 1 {
+		t.Fatalf("shard 2 alone into shop_new: %q, %v", out.Message(), err)
+	}
+	req.RequestID = "r2"
+	out, err := w.restore(t, req, nil)
+	if err != nil || !out.Restored() || out.Ran != 0 || !strings.Contains(out.Message(), "nothing added") ||
+		!slices.Equal(w.sent(), []int{0, 1, 0}) {
+		t.Errorf("the same again, answered on node 1: %q, %v; RESTOREs sent per node %v, want nothing added and [0 1 0]",
+			out.Message(), err, w.sent())
+	}
+}

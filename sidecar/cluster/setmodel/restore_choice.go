@@ -78,7 +78,7 @@ func namedSet(sets []Set, w SetWanted) (Set, error) {
 			return Set{}, fmt.Errorf("%w: set %s is being deleted by a cleanup (retention): some of its backups may be gone", ErrNoSet, s.ID)
 		case s.State != SetCompleted && s.State != SetPartial:
 			return Set{}, fmt.Errorf("%w: set %s is %s, not sealed yet: its shards may still be backing up", ErrNoSet, s.ID, s.State)
-		case !w.AsOf.IsZero() && s.CreatedAt.After(w.AsOf):
+		case !w.AsOf.IsZero() && s.CreatedAt.Truncate(time.Millisecond).After(w.AsOf):
 			return Set{}, fmt.Errorf("%w: set %s was created at %s, after as_of %s", ErrNoSet, s.ID,
 				s.CreatedAt.UTC().Format(time.RFC3339), w.AsOf.UTC().Format(time.RFC3339))
 		case !w.AsOf.IsZero() && s.DataTime().After(w.AsOf):

@@ -140,3 +140,26 @@ func TestMapShards(t *testing.T) {
 		}
 	}
 }
+
+// TestTheTimeShownOfASetPicksIt: the sets table shows a set's times to the
+// millisecond, and an as_of is stored so; a set whose times carry
+// nanoseconds was passed over by the as_of of its own time as shown.
+func TestTheTimeShownOfASetPicksIt(t *testing.T) {
+	s := set("s", 1, setmodel.SetCompleted, 1)
+	s.CreatedAt = s.CreatedAt.Add(123456789 * time.Nanosecond)
+	started := s.CreatedAt.Add(time.Minute + 987654*time.Nanosecond)
+	for name, last := range map[string]*time.Time{"created": nil, "last shard start": &started} {
+		s.LastShardStart = last
+		shown := s.CreatedAt
+		if last != nil {
+			shown = *last
+		}
+		shown = shown.Truncate(time.Millisecond)
+		if got, err := setmodel.ChooseSet([]setmodel.Set{s}, setmodel.SetWanted{AsOf: shown}); err != nil || got.ID != "s" {
+			t.Errorf("as_of the set's %s time as shown (%s): %v", name, shown.Format(time.RFC3339Nano), err)
+		}
+		if _, err := setmodel.ChooseSet([]setmodel.Set{s}, setmodel.SetWanted{Name: "s", AsOf: shown}); err != nil {
+			t.Errorf("named, as_of its %s time as shown: %v", name, err)
+		}
+	}
+}

@@ -96,12 +96,15 @@ type Set struct {
 }
 
 // DataTime is the set's time for as_of: when the last of its shards'
-// backups started (CreatedAt for a set sealed before that was kept).
+// backups started (CreatedAt for a set sealed before that was kept), to
+// the millisecond, as the sets table shows it and an as_of is stored: the
+// time shown, given as as_of, picks the set.
 func (s Set) DataTime() time.Time {
-	if s.LastShardStart != nil && s.LastShardStart.After(s.CreatedAt) {
-		return *s.LastShardStart
+	at := s.CreatedAt
+	if s.LastShardStart != nil && s.LastShardStart.After(at) {
+		at = *s.LastShardStart
 	}
-	return s.CreatedAt
+	return at.Truncate(time.Millisecond)
 }
 
 // Has reports whether the set backs up shard n.

@@ -73,8 +73,10 @@ func readTopology(ctx context.Context, db *clickhouse.Database, name string) (se
 // (the fittest replica of a shard claims it, made current first) and runs
 // its steps of sets' restores, and the runner's side of sets. recorded,
 // when not nil, is told of each database whose set this node recorded a
-// result of or sealed (serve's copy rounds follow).
-func (a *app) sets(recorded func(database string)) (*cluster.Coordinator, cluster.Requests) {
+// result of or sealed (serve's copy rounds follow); atOnce is how many
+// databases' sets and restores the node steps at once (serve's
+// backup.parallel_databases, capped by ClickHouse's backup_threads).
+func (a *app) sets(recorded func(database string), atOnce int) (*cluster.Coordinator, cluster.Requests) {
 	n := a.cluster
 	replication := a.db.Replication()
 	exec := cluster.Checked{Executor: cluster.Engine{Service: a.service, Replication: replication, SyncTimeout: a.cfg.SyncTimeout()},
@@ -86,7 +88,7 @@ func (a *app) sets(recorded func(database string)) (*cluster.Coordinator, cluste
 	co := cluster.New(a.store, n.layout, n.name, cluster.Member{Holder: a.instance, Position: n.position}, exec,
 		cluster.Options{ShardTimeout: a.cfg.ShardTimeout(), FullEvery: a.cfg.FullInterval(), Replication: replication,
 			Restorer: restorer, FaultPoint: faultPoint, Recorded: recorded,
-			DatabasesAtOnce: a.cfg.Backup.ParallelDatabases}, a.logger)
+			DatabasesAtOnce: atOnce}, a.logger)
 	return co, cluster.Requests{Coord: co,
 		Topology: func(ctx context.Context) (setmodel.Topology, error) { return readTopology(ctx, a.db, n.name) },
 		Plan:     a.planShard, Chains: shardChains{a},

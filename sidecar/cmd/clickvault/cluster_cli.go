@@ -69,7 +69,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 	if _, err := a.service.InspectTarget(ctx, model.OrWord(f.target, f.database)); errors.Is(err, model.ErrForbiddenTarget) {
 		return &usageError{err}
 	}
-	_, sets := a.sets(nil)
+	_, sets := a.sets(nil, 1)
 	req := control.SetRestoreRequest{Database: f.database, Target: f.target, Set: f.set, AsOf: f.asOf, Shard: f.shard,
 		SourceCluster: f.fromCluster, SourceCopy: f.fromCopy, Consumers: consumers, DryRun: f.dryRun, RequestID: uuid.NewString(), RequestedBy: a.cfg.ClickHouse.User, Operator: true}
 	out, err := sets.RestoreSet(ctx, req, func(_, message string) { a.logger.Info(message) })
@@ -95,7 +95,7 @@ func (a *app) restoreSet(ctx context.Context, f setRestoreFlags) error {
 func (a *app) cleanupSets(ctx context.Context, copyName string, dbs []string, dryRun bool) error {
 	var sets cluster.Requests
 	if copyName == "" {
-		_, sets = a.sets(nil)
+		_, sets = a.sets(nil, 1)
 	} else {
 		var err error
 		if sets, err = a.setsAtCopy(ctx, copyName); err != nil {

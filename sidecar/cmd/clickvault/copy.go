@@ -231,7 +231,7 @@ func copyCommand(run runner) *cobra.Command {
 		}
 		var sets *cluster.Coordinator // on a cluster node, the sets' records follow its shard's backups
 		if a.cluster != nil {
-			sets, _ = a.sets(nil)
+			sets, _ = a.sets(nil, 1)
 		}
 		copier := a.setsCopierOf(sets, targets)
 		var failed []error

@@ -157,7 +157,7 @@ func (a *app) setsAtCopy(ctx context.Context, name string) (cluster.Requests, er
 	if t.Retention != nil {
 		policy = setPolicyOf(*t.Retention)
 	}
-	_, primary := a.sets(nil)
+	_, primary := a.sets(nil, 1)
 	reading := func(ctx context.Context, database string) ([]setmodel.OpenRestore, error) {
 		return primary.RestoresReading(ctx, database, name) // the sets they read are kept here
 	}

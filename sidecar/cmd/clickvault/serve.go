@@ -58,7 +58,8 @@ func serveCommand(run runner) *cobra.Command {
 		hooks := a.hookOptions()
 		if a.cluster != nil {
 			var requests cluster.Requests
-			sets, requests = a.sets(copiesAfter.nudge)
+			// A node steps this many databases' sets and restores at once.
+			sets, requests = a.sets(copiesAfter.nudge, parallelDatabases(ctx, a.cfg.Backup.ParallelDatabases, a.db.BackupThreads, a.logger))
 			setBackups, hooks.Sets = requests, requests.ListSets
 		}
 		var started atomic.Pointer[control.Runner]
@@ -155,7 +156,7 @@ func (a *app) runServe(ctx context.Context, p serveParts) error {
 		p.copies.Store(copies)
 	}
 	parallel := a.cfg.Backup.ParallelDatabases
-	if a.cluster == nil { // a node's sets back up one database at a time: nothing to bound
+	if a.cluster == nil { // a node's backups are its sets', bounded by the coordinator (a.sets)
 		parallel = parallelDatabases(ctx, parallel, a.db.BackupThreads, a.logger)
 	}
 	runner := a.runner(p.plane, p.proofKey, p.setBackups, p.reg, copies, parallel)
