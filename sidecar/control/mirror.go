@@ -21,6 +21,14 @@ type catalogMirror struct {
 	// and a request's, each reading before it writes, would otherwise let
 	// the one that read first write an older state over the newer.
 	setsMu sync.Mutex
+
+	// seqMu guards seq, the number of mirrors begun, and good, by
+	// database, the number its last mirror that succeeded began at: a
+	// mirror asked for is passed over when one began after the ask and
+	// succeeded (the request that held the database's turn mirrored it).
+	seqMu sync.Mutex
+	seq   uint64
+	good  map[string]uint64
 }
 
 // mirrorAll brings the backups table in step with S3 for every configured
@@ -44,8 +52,10 @@ func (s *catalogMirror) mirrorAll(ctx context.Context, turnOf func(database stri
 			if turn := turnOf(db); turn.TryLock() {
 				s.mirrorWith(ctx, db, &copies, nil)
 				turn.Unlock()
-			} else if queue != nil {
+			} else if queue != nil && s.opts.CopyReaders != nil {
 				queue.Add(db)
+			} else if queue != nil {
+				queue.addCatalog(db) // passed over when the request holding it mirrors it
 			}
 			s.mirrorSetsOf(ctx, db, false)
 			return nil // a database's failure is logged; the others go on
@@ -71,9 +81,35 @@ func (s *catalogMirror) mirror(ctx context.Context, database string) {
 // LISTs and a GET); nil: read the catalog. The check results are read
 // either way, as a check writes them without the lease.
 func (s *catalogMirror) mirrorWith(ctx context.Context, database string, copies *heldCopies, written *sidecar.WrittenCatalog) {
-	if err := s.mirrorOnce(ctx, database, copies, written); err != nil && ctx.Err() == nil {
+	began := s.mirrorSeq()
+	err := s.mirrorOnce(ctx, database, copies, written)
+	if err != nil && ctx.Err() == nil {
 		s.logger.Warn("mirror the catalog into the backups table", "database", database, "err", err)
 	}
+	if err == nil {
+		s.seqMu.Lock()
+		if s.good == nil {
+			s.good = map[string]uint64{}
+		}
+		s.good[database] = began
+		s.seqMu.Unlock()
+	}
+}
+
+// mirrorSeq begins a mirror: its number.
+func (s *catalogMirror) mirrorSeq() uint64 {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	s.seq++
+	return s.seq
+}
+
+// mirroredSince reports whether a mirror of database begun after mirror
+// number after succeeded.
+func (s *catalogMirror) mirroredSince(database string, after uint64) bool {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	return s.good[database] > after
 }
 
 // mirrorBackup writes the row of one backup that just ended, so its

@@ -126,6 +126,7 @@ func (q *MirrorRequests) take() map[string]bool {
 func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnOf func(database string) *sync.Mutex) error {
 	var mu sync.Mutex
 	busy := map[string]*heldCopies{} // waiting for their database; nil: the rows keep their copies
+	asked := map[string]uint64{}     // of those with nil: the mirrors begun when asked
 	for {
 		var again <-chan time.Time
 		if len(busy) > 0 {
@@ -143,7 +144,7 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 			if !withCopies {
 				mu.Lock()
 				if _, had := busy[db]; !had {
-					busy[db] = nil
+					busy[db], asked[db] = nil, s.mirrorSeq()
 				}
 				mu.Unlock()
 				continue
@@ -164,6 +165,10 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 				continue
 			}
 			mirrored = append(mirrored, db)
+			if copies == nil && s.mirroredSince(db, asked[db]) {
+				turn.Unlock() // the catalog was mirrored since the ask
+				continue
+			}
 			g.Go(func() error {
 				defer turn.Unlock()
 				s.mirrorWith(ctx, db, copies, nil)
@@ -173,6 +178,7 @@ func (s *catalogMirror) mirrorLoop(ctx context.Context, q *MirrorRequests, turnO
 		_ = g.Wait()
 		for _, db := range mirrored {
 			delete(busy, db)
+			delete(asked, db)
 		}
 	}
 }

@@ -112,3 +112,37 @@ func TestACLIRunsMirrorReadsNoCopyTarget(t *testing.T) {
 		t.Errorf("copy targets read %d times for a CLI run's asks", n)
 	}
 }
+
+// TestAnAskedMirrorIsPassedOverWhenTheHolderMirrored: a mirror asked for a
+// database whose turn a request holds is passed over when that request
+// mirrors the database before letting go (a backup, a cleanup, a check
+// do): the start mirror's busy databases were each mirrored twice in a
+// round.
+func TestAnAskedMirrorIsPassedOverWhenTheHolderMirrored(t *testing.T) {
+	spy := catalogReadSpy{reads: make(chan string, 8)}
+	s := newUnitSidecar("a", memstore.New(), spy)
+	turn := s.databaseTurn("shop")
+	turn.Lock()
+	queue := NewMirrorRequests()
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	g.Go(func() error { return s.catalogMirror.mirrorLoop(ctx, queue, s.databaseTurn) })
+	defer func() { cancel(); _ = g.Wait() }()
+	queue.addCatalog("shop")
+	time.Sleep(100 * time.Millisecond) // taken by the loop, its turn busy
+	s.catalogMirror.mirror(ctx, "shop") // the holder's own mirror
+	<-spy.reads
+	turn.Unlock()
+	select {
+	case db := <-spy.reads:
+		t.Errorf("%s mirrored again after its holder mirrored it", db)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	// Asked after that mirror, it is mirrored.
+	queue.addCatalog("shop")
+	select {
+	case <-spy.reads:
+	case <-time.After(3 * time.Second):
+		t.Error("a mirror asked after the last one was passed over")
+	}
+}

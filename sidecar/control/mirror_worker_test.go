@@ -19,12 +19,17 @@ type heldMirror struct {
 	database string
 	mu       sync.Mutex
 	held     bool
+	read     map[string]int // reads by database
 	released chan struct{}
 }
 
 func (p *heldMirror) CatalogRows(ctx context.Context, database string) ([]control.CatalogRow, error) {
 	p.mu.Lock()
 	held := p.held && database == p.database
+	if p.read == nil {
+		p.read = map[string]int{}
+	}
+	p.read[database]++
 	p.mu.Unlock()
 	if held {
 		select {
@@ -53,9 +58,22 @@ func TestMirrorAfterABackupHoldsNoWorker(t *testing.T) {
 	var once sync.Once
 	release := func() { once.Do(func() { close(held.released) }) }
 	t.Cleanup(release) // before the bed stops: cleanups run last first
-	held.mu.Lock()
-	held.held = true
-	held.mu.Unlock()
+	// The mirror at start takes each database's turn: held, it would keep
+	// shop's backup from running at all. It reads both, then holding starts.
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		held.mu.Lock()
+		read := held.read["shop"] > 0 && held.read["ops"] > 0
+		if read {
+			held.held = true
+		}
+		held.mu.Unlock()
+		if read {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the mirror at start read no catalog of shop and ops within 5 s")
+		}
+	}
 	b.expect(b.request("clickvault", control.Request{Action: control.ActionBackup, Database: "shop"}), control.StateSucceeded, "")
 	next := b.request("clickvault", control.Request{Action: control.ActionBackup, Database: "ops"})
 	deadline := time.Now().Add(5 * time.Second)
