@@ -129,7 +129,7 @@ func TestAnAskedMirrorIsPassedOverWhenTheHolderMirrored(t *testing.T) {
 	g.Go(func() error { return s.catalogMirror.mirrorLoop(ctx, queue, s.databaseTurn) })
 	defer func() { cancel(); _ = g.Wait() }()
 	queue.addCatalog("shop")
-	time.Sleep(100 * time.Millisecond) // taken by the loop, its turn busy
+	time.Sleep(100 * time.Millisecond)  // taken by the loop, its turn busy
 	s.catalogMirror.mirror(ctx, "shop") // the holder's own mirror
 	<-spy.reads
 	turn.Unlock()
