@@ -106,6 +106,8 @@ type Coordinator struct {
 	// foreignTold are the sets and restores of another cluster this
 	// sidecar has logged it takes no part in (foreign.go): once each.
 	foreignTold map[string]bool
+	// targets: one restore step at a time into a target database.
+	targets targetTurns
 }
 
 type openSet struct {

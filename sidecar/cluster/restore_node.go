@@ -75,7 +75,10 @@ func (n nodeSteps) step(ctx context.Context, database string, e setmodel.OpenRes
 		if s.State == setmodel.StepPending && c.now().After(rec.Deadline) {
 			return nil // its requester has given up on it, and no cleanup keeps its set any more: send nothing new
 		}
-		if err := n.run(ctx, key, rec, s); err != nil {
+		release := c.targets.take(rec.Target)
+		err = n.run(ctx, key, rec, s)
+		release()
+		if err != nil {
 			return err
 		}
 	}

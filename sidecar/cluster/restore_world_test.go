@@ -24,6 +24,9 @@ import (
 func backupRows(folder string) map[string]uint64 {
 	var n uint64
 	_, _ = fmt.Sscanf(path.Base(folder), "b%d", &n)
+	if strings.Contains(folder, "/crm/") { // another database's set: its own table
+		return map[string]uint64{"leads": 10 * n}
+	}
 	return map[string]uint64{"orders": 100 * n}
 }
 
@@ -176,6 +179,7 @@ type restoreWorld struct {
 	servers []*fakeServer
 	set     setmodel.Set
 	faults  []func(string)
+	atOnce  int // Options.DatabasesAtOnce of the nodes made by restart
 }
 
 func newRestoreWorld(t *testing.T, replicas ...int) *restoreWorld {
@@ -187,8 +191,8 @@ func newRestoreWorld(t *testing.T, replicas ...int) *restoreWorld {
 		w.faults = append(w.faults, nil)
 		w.restart(i)
 		shard := n.c.Self().Position.Shard
-		n.exec.fn = func(context.Context, cluster.Job) (setmodel.ShardResult, error) {
-			folder := w.layout.Engine(shard).Folder("shop", "full", fmt.Sprintf("b%d", shard))
+		n.exec.fn = func(_ context.Context, job cluster.Job) (setmodel.ShardResult, error) {
+			folder := w.layout.Engine(shard).Folder(job.Set.Database, "full", fmt.Sprintf("b%d", shard))
 			return setmodel.ShardResult{Backup: fmt.Sprintf("b%d", shard), Folder: folder, Kind: "full", Tables: backupRows(folder)}, nil
 		}
 	}
@@ -202,7 +206,7 @@ func (w *restoreWorld) restart(i int) {
 	n := w.nodes[i]
 	faults := w.faults[i]
 	n.c = cluster.New(w.store, w.layout, "vault", n.c.Self(), n.exec, cluster.Options{ClaimTTL: time.Minute,
-		ShardTimeout: time.Hour, Restorer: w.servers[i], FaultPoint: faults}, slog.New(slog.DiscardHandler))
+		ShardTimeout: time.Hour, Restorer: w.servers[i], FaultPoint: faults, DatabasesAtOnce: w.atOnce}, slog.New(slog.DiscardHandler))
 	n.c.SetClock(w.clock.Now)
 }
 
