@@ -105,8 +105,8 @@ type checker struct {
 	// peak is the most manifests held at once (tests bound it).
 	peak int
 	// listed are the links whose listing matched the summary of their
-	// objects recorded when they completed (soundChain): sound without
-	// their manifests read.
+	// objects recorded when they completed (soundChain): their objects are
+	// there, so what they keep in their own bases is not followed.
 	listed    map[string]bool
 	memo      map[string]map[string]string
 	confirmed int

@@ -106,6 +106,19 @@ func TestManifestFollowsTheBase(t *testing.T) {
 	}
 }
 
+// deepChain backs shop up 20 times, one chain: items and zeta are the same
+// in every link (kept in the first), orders changes; zeta's files come
+// after orders' in a manifest.
+func deepChain(t *testing.T, e *engine) []model.Backup {
+	t.Helper()
+	var links []model.Backup
+	for i := range 20 {
+		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
+		links = append(links, e.backup(t, ""))
+	}
+	return links
+}
+
 // TestACheckHoldsAFewManifestsOfADeepChain (issue 27): each manifest lists
 // every file of the database, and a check held every manifest of a chain
 // at once (a chain of 42 links of 50,000 files: some 900 MB). It holds
@@ -115,13 +128,7 @@ func TestManifestFollowsTheBase(t *testing.T) {
 func TestACheckHoldsAFewManifestsOfADeepChain(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
-	var links []model.Backup
-	for i := range 20 {
-		// items and zeta are the same in every link (kept in the first),
-		// orders changes; zeta's files come after orders' in a manifest.
-		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
-		links = append(links, e.backup(t, ""))
-	}
+	links := deepChain(t, e)
 	peak, err := sidecar.PeakManifestsOfACheck(ctx, e.Service, "shop")
 	if err != nil {
 		t.Fatal(err)
@@ -159,11 +166,7 @@ func TestACheckHoldsAFewManifestsOfADeepChain(t *testing.T) {
 func TestRestorePlansAndVerifiesHoldAFewManifestsOfADeepChain(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
-	var last model.Backup
-	for i := range 20 {
-		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
-		last = e.backup(t, "")
-	}
+	last := deepChain(t, e)[19]
 	defs, counts, err := sidecar.PeakManifestsOfReads(ctx, e.Service, "shop", last.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -197,11 +200,7 @@ func TestRestorePlansAndVerifiesHoldAFewManifestsOfADeepChain(t *testing.T) {
 func TestAChainCheckReadsOnlyTheManifestsOfLinksItCannotTrust(t *testing.T) {
 	e := newEngine(t, sidecar.Options{})
 	ctx := context.Background()
-	var links []model.Backup
-	for i := range 20 {
-		e.db.Create("shop", map[string]uint64{"orders": uint64(10 + i), "items": 5, "zeta": 7})
-		links = append(links, e.backup(t, ""))
-	}
+	links := deepChain(t, e)
 	last := links[19]
 	// An object ClickHouse did not write: the listing no longer matches.
 	if _, err := e.store.Put(ctx, last.Folder+"stray", []byte("x"), coord.PutCondition{}); err != nil {

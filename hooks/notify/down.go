@@ -46,9 +46,10 @@ func (d *downTargets) attempts(target string, succeeded bool, most int) int {
 	return 1
 }
 
-// sent records how sending to target ended: given up on an error worth
-// retrying (connection refused, timeouts, 5xx, 429) takes it as down; any
-// other answer says it is up.
+// sent records how sending to target ended: given up on a failure that
+// says nothing answered (connection refused, timeouts, 408, 5xx: judged
+// by the caller, which leaves out 429) takes it as down; any other
+// answer says it is up.
 func (d *downTargets) sent(target string, retryable bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

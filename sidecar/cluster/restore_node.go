@@ -36,9 +36,8 @@ type Restorer interface {
 }
 
 // ErrNoVerdict marks a wait for a RESTORE that ended before the RESTORE
-// did, or without learning how it ended: the wait timed out, ClickHouse
-// could not be read for LostContactAfter, the copy target's reader could
-// not be built. The step stays started and is awaited again at the next
+// did, or without learning how it ended: the wait timed out, or ClickHouse
+// could not be read for LostContactAfter (awaitVerdict). The step stays started and is awaited again at the next
 // beat: judged by its rows meanwhile, the tables the running RESTORE had
 // not reached yet looked untouched and got a second RESTORE (their rows
 // twice, with allow_non_empty_tables).

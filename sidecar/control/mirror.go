@@ -52,10 +52,10 @@ func (s *catalogMirror) mirrorAll(ctx context.Context, turnOf func(database stri
 			if turn := turnOf(db); turn.TryLock() {
 				s.mirrorWith(ctx, db, &copies, nil)
 				turn.Unlock()
-			} else if queue != nil && s.opts.CopyReaders != nil {
-				queue.Add(db)
 			} else if queue != nil {
-				queue.addCatalog(db) // passed over when the request holding it mirrors it
+				// Without copy targets, passed over when the request
+				// holding it mirrors it.
+				queue.add(db, s.opts.CopyReaders != nil)
 			}
 			s.mirrorSetsOf(ctx, db, false)
 			return nil // a database's failure is logged; the others go on

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 )
 
@@ -16,8 +15,8 @@ import (
 // its own requests only, so a cron job's backups and cleanups showed in
 // the table, the status page and the age metric only at the next
 // request or scheduled check of the database (up to a day, or never):
-// the sidecar reads this one object a poll, and mirrors those asked since
-// it last looked.
+// the sidecar looks at this one object every 30 polls, and mirrors those
+// asked since it last looked.
 type MirrorAsks struct {
 	Version int                  `json:"version"`
 	Asks    map[string]time.Time `json:"asks"`
@@ -96,18 +95,6 @@ func MirrorAsked(ctx context.Context, store ObjectStore, key, seen string) (Mirr
 	return asks, etag, nil
 }
 
-// Since lists the databases asked after at, sorted.
-func (a MirrorAsks) Since(at time.Time) []string {
-	var out []string
-	for db, when := range a.Asks {
-		if when.After(at) {
-			out = append(out, db)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // readMirrorAsks reads the object at key and its ETag: empty asks and ""
 // when there is none, or it cannot be parsed (it is rewritten whole).
 func readMirrorAsks(ctx context.Context, store ObjectStore, key string) (MirrorAsks, string, error) {
@@ -126,7 +113,8 @@ func readMirrorAsks(ctx context.Context, store ObjectStore, key string) (MirrorA
 	return asks, etag, nil
 }
 
-// MirrorAsked is MirrorAsked of this control plane's object.
+// MirrorAsked is MirrorAsked of this prefix's object (a cluster's one for
+// every node).
 func (c *Claims) MirrorAsked(ctx context.Context, seen string) (MirrorAsks, string, error) {
 	return MirrorAsked(ctx, c.store, c.layout.MirrorAsksKey(), seen)
 }
