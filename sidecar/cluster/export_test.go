@@ -37,3 +37,6 @@ func StepEvery(ctx context.Context, c *Coordinator, databases []string, every ti
 
 // AwaitVerdict is awaitVerdict.
 var AwaitVerdict = awaitVerdict
+
+// AnotherRequesters is anotherRequesters.
+var AnotherRequesters = anotherRequesters

@@ -158,12 +158,14 @@ func anotherRequesters(had setmodel.RestoreRecord, req control.SetRestoreRequest
 	if had.Ended() || !now.Before(had.Deadline) || (had.RequestedBy == req.RequestedBy && had.Operator == req.Operator) {
 		return nil
 	}
-	by := had.RequestedBy
+	// Another login's name and request stay its own, as in request_status
+	// and set_catalog; the operator's request is named.
+	by := "another login's request"
 	if had.Operator {
-		by = "the operator"
+		by = "request " + had.Run + " of the operator"
 	}
-	return fmt.Errorf("the restore of set %s into %s is being run by request %s of %s until %s at the latest: ask again once it ends",
-		had.Set, had.Target, had.Run, by, had.Deadline.UTC().Format(time.RFC3339))
+	return fmt.Errorf("the restore of set %s into %s is being run by %s until %s at the latest: ask again once it ends",
+		had.Set, had.Target, by, had.Deadline.UTC().Format(time.RFC3339))
 }
 
 // stepsHere reports whether rec has a step of this node (its target shard

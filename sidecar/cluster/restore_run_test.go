@@ -327,3 +327,20 @@ func TestSetRestoreUndoneSinceIsRunAgain(t *testing.T) {
 		t.Fatalf("dropped on node 1 alone: %q, %v; rows %v, %v", out.Message(), err, w.servers[0].rows("shop"), w.servers[1].rows("shop"))
 	}
 }
+
+// TestARefusalNamesNoOtherLogin: bob's restore refused while alice's run
+// of it has steps left says so without naming alice or her request, which
+// request_status and set_catalog keep from him; the operator's run is
+// named.
+func TestARefusalNamesNoOtherLogin(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	had := setmodel.RestoreRecord{Set: "s1", Target: "shop", Run: "alice-secret-request", RequestedBy: "alice",
+		Deadline: now.Add(time.Hour), Steps: []setmodel.StepRecord{{Key: "t1-r1-s1-data", State: setmodel.StepPending}}}
+	err := cluster.AnotherRequesters(had, control.SetRestoreRequest{RequestID: "r2", RequestedBy: "bob"}, now)
+	if err == nil || strings.Contains(err.Error(), "alice") || !strings.Contains(err.Error(), "another login's request") {
+		t.Errorf("bob refused while alice's run goes on: %v; want it refused, naming neither alice nor her request", err)
+	}
+	if err := cluster.AnotherRequesters(had, control.SetRestoreRequest{RequestID: "r3", RequestedBy: "alice"}, now); err != nil {
+		t.Errorf("alice asking again: %v, want her run gone on with", err)
+	}
+}
